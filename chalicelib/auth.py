@@ -1,0 +1,101 @@
+"""API keys and who is calling.
+
+A key is shown once. DynamoDB holds only ``sha256(pepper : key)``, so a stolen table does not yield usable keys;
+the pepper lives outside the table (SSM in AWS). Lookup is one GetItem by that hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from chalicelib import db
+from chalicelib.db import keys
+from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
+
+Role = Literal["partner", "operator"]
+KEY_PREFIX = "lk_"
+SECRET_PLACEHOLDER = "__SECRET__"
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: Role
+    partner_id: str | None
+
+    def require_partner(self) -> str:
+        if self.role != "partner" or self.partner_id is None:
+            raise Forbidden("This route is for partner keys.")
+        return self.partner_id
+
+
+def hash_key(raw_key: str, pepper: str) -> str:
+    return hashlib.sha256(f"{pepper}:{raw_key}".encode()).hexdigest()
+
+
+def new_secret(key_id: str, pepper: str, idempotency_key: str | None) -> str:
+    """A fresh key. With an Idempotency-Key it is derived from it, so a replayed 'create key' request can show the
+    same key again although only its hash was stored: re-deriving needs the client's Idempotency-Key, which the
+    server keeps only as a hash, and the pepper, which the table never holds."""
+    if idempotency_key is None:
+        return KEY_PREFIX + secrets.token_urlsafe(30)
+    mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()
+    return KEY_PREFIX + base64.urlsafe_b64encode(mac).decode().rstrip("=")[:40]
+
+
+def key_items(
+    raw_key: str, key_id: str, role: Role, partner_id: str | None, pepper: str, now_iso: str
+) -> tuple[db.ApiKeyItem, db.KeyIdItem]:
+    key_hash = hash_key(raw_key, pepper)
+    api = db.ApiKeyItem(
+        *keys.api_key(key_hash), key_id=key_id, role=role, partner_id=partner_id, status="active", created_at=now_iso
+    )
+    index = db.KeyIdItem(
+        *keys.key_id(key_id), key_hash=key_hash, partner_id=partner_id, role=role, status="active", created_at=now_iso
+    )
+    return api, index
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 512:
+        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+    return token
+
+
+def authenticate(authorization: str | None, pepper: str) -> Principal:
+    token = bearer_token(authorization)
+    item = db.get_one(db.ApiKeyItem, *keys.api_key(hash_key(token, pepper)))
+    if item is None or item.status != "active":
+        raise Unauthorized("The API key is unknown or revoked.")
+    role: Role = "operator" if item.role == "operator" else "partner"
+    if role == "partner":
+        partner = db.get_one(db.PartnerItem, *keys.partner(item.partner_id or ""))
+        if partner is None:
+            raise Unauthorized("The API key is unknown or revoked.")
+        if partner.status != "active":
+            raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
+    return Principal(key_id=item.key_id, role=role, partner_id=item.partner_id)
+
+
+def ensure_operator_key(raw_key: str, pepper: str, now_iso: str) -> str:
+    """Install a known operator key (``make run`` with LOYALTY_OPERATOR_KEY, or first deploy). Idempotent."""
+    key_hash = hash_key(raw_key, pepper)
+    existing = db.get_one(db.ApiKeyItem, *keys.api_key(key_hash))
+    if existing is not None:
+        return existing.key_id
+    key_id = "key_operator_" + key_hash[:12]
+    api, index = key_items(raw_key, key_id, "operator", None, pepper, now_iso)
+    tx = db.Transaction()
+    tx.put(api)
+    tx.put(index)
+    tx.commit(db.connection())
+    return key_id

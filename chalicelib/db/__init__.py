@@ -1,0 +1,37 @@
+"""The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
+
+from chalicelib.db import keys
+from chalicelib.db.models import (
+    AliasItem,
+    ApiKeyItem,
+    CustomerItem,
+    EntryItem,
+    KeyIdItem,
+    PartnerItem,
+    ProgramItem,
+    ReplayItem,
+    bind,
+    create_table,
+)
+from chalicelib.db.store import connection, get_many, get_one
+from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable
+
+__all__ = [
+    "AliasItem",
+    "ApiKeyItem",
+    "CustomerItem",
+    "EntryItem",
+    "KeyIdItem",
+    "PartnerItem",
+    "ProgramItem",
+    "ReplayItem",
+    "Transaction",
+    "TxCancelled",
+    "bind",
+    "connection",
+    "create_table",
+    "get_many",
+    "get_one",
+    "is_unavailable",
+    "keys",
+]

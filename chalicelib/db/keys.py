@@ -1,0 +1,74 @@
+"""Key layout of the single table (see docs/data-model.md). Every pk/sk string is built here and nowhere else."""
+
+from __future__ import annotations
+
+import hashlib
+
+PROFILE = "PROFILE"
+ALIAS = "ALIAS"
+KEY = "KEY"
+ENTRY_PREFIX = "E#"
+PERIOD_SHARDS = 8  # a partner's period index partition is split so one busy till is not a hot key
+
+
+def customer(customer_id: str) -> tuple[str, str]:
+    return f"CUST#{customer_id}", PROFILE
+
+
+def entry(customer_id: str, entry_id: str) -> tuple[str, str]:
+    return f"CUST#{customer_id}", f"{ENTRY_PREFIX}{entry_id}"
+
+
+def customer_at_partner(partner_id: str, customer_id: str) -> str:
+    return f"CP#{partner_id}#{customer_id}"
+
+
+def partner_period(partner_id: str, period: str, entry_id: str) -> str:
+    shard = int(hashlib.blake2b(entry_id.encode(), digest_size=2).hexdigest(), 16) % PERIOD_SHARDS
+    return f"PP#{partner_id}#{period}#{shard}"
+
+
+def phone(normalized: str) -> tuple[str, str]:
+    return f"PHONE#{normalized}", ALIAS
+
+
+def card(normalized: str) -> tuple[str, str]:
+    return f"CARD#{normalized}", ALIAS
+
+
+def partner(partner_id: str) -> tuple[str, str]:
+    return "PARTNER", partner_id
+
+
+def api_key(key_hash: str) -> tuple[str, str]:
+    return f"APIKEY#{key_hash}", KEY
+
+
+def key_id(key_id: str) -> tuple[str, str]:
+    return f"KEYID#{key_id}", KEY
+
+
+def program() -> tuple[str, str]:
+    return "PROGRAM", "SETTINGS"
+
+
+def idempotency(scope: str, idempotency_key: str) -> tuple[str, str]:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return f"IDEM#{scope}#{digest}", "IDEM"
+
+
+def order(partner_id: str, order_id: str) -> str:
+    return f"ORDER#{partner_id}#{order_id}"
+
+
+def accrual(partner_id: str, order_id: str) -> tuple[str, str]:
+    return order(partner_id, order_id), "ACCRUAL"
+
+
+def redemption(partner_id: str, order_id: str) -> tuple[str, str]:
+    return order(partner_id, order_id), "REDEMPTION"
+
+
+def refund(partner_id: str, refund_id: str) -> tuple[str, str]:
+    """Refund ids are unique within the partner, not only within an order."""
+    return f"REFUND#{partner_id}#{refund_id}", "REFUND"

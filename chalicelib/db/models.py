@@ -1,0 +1,185 @@
+"""pynamodb models for the single ``loyalty`` table. The design is documented in docs/data-model.md.
+
+Table names and endpoints are not known at import time (tests, ``make run`` and each stage differ), so every
+model's ``Meta`` is filled in by :func:`bind` before the first call, and pynamodb's cached connection is reset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+GSI_CUSTOMER_AT_PARTNER = "gsi1"
+GSI_PARTNER_PERIOD = "gsi2"
+
+
+class _Item(Model):
+    class Meta:
+        table_name = "unbound"
+        region = "eu-central-1"
+        host: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class CustomerItem(_Item):
+    """The customer aggregate: profile, balances, lots and spend in one item, so a balance is one read."""
+
+    customer_id = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    card = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(default="ru")
+    marketing_consent = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    enrolled_by = UnicodeAttribute(null=True)
+    available = NumberAttribute(default=0)
+    pending = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    # "<expiry YYYY-MM>|<issuer partner id>" -> points still available in that lot
+    lots: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # "YYYY-MM" -> qualifying spend (purchases minus refunds) in minor units, for tiers
+    spend: MapAttribute[str, Any] = MapAttribute(default=dict)
+
+
+class AliasItem(_Item):
+    """Uniqueness claim and lookup for a phone or card: ``PHONE#+7916...`` / ``CARD#...`` -> customer."""
+
+    customer_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CustomerAtPartnerIndex(GlobalSecondaryIndex["EntryItem"]):
+    class Meta:
+        index_name = GSI_CUSTOMER_AT_PARTNER
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class PartnerPeriodIndex(GlobalSecondaryIndex["EntryItem"]):
+    class Meta:
+        index_name = GSI_PARTNER_PERIOD
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class EntryItem(_Item):
+    """An immutable ledger entry, stored in its customer's partition (newest first by sort key)."""
+
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    by_customer_at_partner = CustomerAtPartnerIndex()
+    by_partner_period = PartnerPeriodIndex()
+
+    entry_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    period = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    available_delta = NumberAttribute(default=0)
+    pending_delta = NumberAttribute(default=0)
+    held_delta = NumberAttribute(default=0)
+    amount_minor = NumberAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    ref_id = UnicodeAttribute(null=True)
+    # lot key -> signed points moved in that lot by this entry
+    lots: MapAttribute[str, Any] = MapAttribute(default=dict)
+    details: MapAttribute[str, Any] = MapAttribute(default=dict)
+
+
+class PartnerItem(_Item):
+    """All partners share the partition ``PARTNER`` so the directory is one query (a coalition has dozens)."""
+
+    partner_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    category = UnicodeAttribute(null=True)
+    earn_rate_bps = NumberAttribute()
+    max_redeem_share_bps = NumberAttribute()
+    pending_days = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class ApiKeyItem(_Item):
+    """Looked up by the peppered SHA-256 of the presented key; the key itself is never stored."""
+
+    key_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    partner_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class KeyIdItem(_Item):
+    """``KEYID#<key_id>`` -> the hash, so an operator can revoke a key by its public id."""
+
+    key_hash = UnicodeAttribute()
+    partner_id = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+
+
+class ProgramItem(_Item):
+    settings: MapAttribute[str, Any] = MapAttribute(default=dict)
+    updated_at = UnicodeAttribute()
+
+
+class ReplayItem(_Item):
+    """A recorded response: for an Idempotency-Key (``IDEM#...``) and for every natural id (order, refund...).
+
+    Natural-id records carry the state later requests need (e.g. what a refund may still reverse) in ``state``.
+    """
+
+    fingerprint = UnicodeAttribute()
+    status_code = NumberAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    state: MapAttribute[str, Any] = MapAttribute(default=dict)
+
+
+ALL_MODELS: tuple[type[_Item], ...] = (
+    CustomerItem,
+    AliasItem,
+    EntryItem,
+    PartnerItem,
+    ApiKeyItem,
+    KeyIdItem,
+    ProgramItem,
+    ReplayItem,
+)
+
+
+def bind(table_name: str, region: str, host: str | None) -> None:
+    """Point every model at one table; drop connections cached for a previous binding."""
+    for model in (_Item, *ALL_MODELS):
+        model.Meta.table_name = table_name
+        model.Meta.region = region
+        model.Meta.host = host
+        model._connection = None
+
+
+def create_table() -> None:
+    """Create the table with both indexes (local runs and tests; AWS gets it from infra/)."""
+    if not EntryItem.exists():
+        EntryItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

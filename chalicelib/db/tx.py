@@ -1,0 +1,110 @@
+"""One DynamoDB transaction per state change, with failures mapped back to the items that caused them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.db.models import _Item
+from chalicelib.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems call
+
+_RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+_THROTTLE_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+class TxCancelled(Exception):
+    """A condition failed. ``failed`` holds the tags of the items whose conditions failed."""
+
+    def __init__(self, failed: set[str], retryable: bool = False) -> None:
+        super().__init__(f"transaction cancelled: {sorted(failed)}")
+        self.failed = failed
+        self.retryable = retryable
+
+
+@dataclass
+class _Op:
+    kind: str  # "check" | "put" | "update"
+    tag: str
+    model: Any
+    condition: Condition | None = None
+    actions: list[Action] = field(default_factory=list)
+    key: tuple[str, str] | None = None
+
+
+# pynamodb sends condition checks, then deletes, then puts, then updates: cancellation reasons come in that order.
+_ORDER = {"check": 0, "delete": 1, "put": 2, "update": 3}
+
+
+class Transaction:
+    def __init__(self) -> None:
+        self._ops: list[_Op] = []
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def put(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
+        self._ops.append(_Op("put", tag or item.pk, item, condition))
+
+    def update(self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = "") -> None:
+        self._ops.append(_Op("update", tag or item.pk, item, condition, list(actions)))
+
+    def check(self, model: type[_Item], pk: str, sk: str, condition: Condition, *, tag: str = "") -> None:
+        self._ops.append(_Op("check", tag or pk, model, condition, key=(pk, sk)))
+
+    def commit(self, connection: Connection) -> None:
+        if not self._ops:
+            return
+        if len(self._ops) > MAX_ITEMS:
+            raise ValueError(f"a transaction holds at most {MAX_ITEMS} items, got {len(self._ops)}")
+        ordered = sorted(self._ops, key=lambda op: _ORDER[op.kind])
+        try:
+            with TransactWrite(connection=connection) as tx:
+                for op in ordered:
+                    if op.kind == "put":
+                        tx.save(op.model, condition=op.condition)
+                    elif op.kind == "update":
+                        tx.update(op.model, actions=op.actions, condition=op.condition)
+                    else:
+                        assert op.key is not None
+                        tx.condition_check(op.model, op.key[0], op.key[1], condition=op.condition)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons
+            if exc.cause_response_code == "TransactionCanceledException" and reasons:
+                failed = {op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"}
+                retryable = any(r and r.code in _RETRYABLE_REASONS for r in reasons)
+                if failed or retryable:
+                    raise TxCancelled(failed, retryable=retryable and not failed) from exc
+            if exc.cause_response_code in _THROTTLE_CODES or exc.cause_response_code == "TransactionCanceledException":
+                raise Unavailable("The database is busy; nothing was written. Retry shortly.") from exc
+            raise
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for storage errors that mean 'busy or unreachable, retry later' rather than a bug."""
+    if isinstance(exc, PynamoDBException):
+        if exc.cause_response_code in _THROTTLE_CODES:
+            return True
+        exc = exc.cause if exc.cause is not None else exc
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in _THROTTLE_CODES
+    return isinstance(exc, BotoCoreError)

@@ -1,0 +1,44 @@
+"""Calendar arithmetic in the program time zone: periods are ``YYYY-MM`` months."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+@lru_cache(maxsize=16)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def period_of(moment: datetime, tz_name: str) -> str:
+    local = moment.astimezone(zone(tz_name))
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def parse_period(period: str) -> tuple[int, int]:
+    year, month = period.split("-")
+    return int(year), int(month)
+
+
+def add_months(period: str, months: int) -> str:
+    year, month = parse_period(period)
+    index = year * 12 + (month - 1) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def last_day(period: str) -> date:
+    year, month = parse_period(period)
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def expiry_period(earned_at: datetime, tz_name: str, expiry_months: int) -> str:
+    """Points earned in month M expire at the end of month M + expiry_months (program time zone)."""
+    return add_months(period_of(earned_at, tz_name), expiry_months)
+
+
+def trailing_periods(current: str, count: int) -> list[str]:
+    """``count`` periods ending with ``current`` (inclusive), oldest first."""
+    return [add_months(current, -offset) for offset in range(count - 1, -1, -1)]

@@ -1,0 +1,139 @@
+"""The one error hierarchy of the API.
+
+Every failure a client can see is an ``ApiError``: it carries the HTTP status, the contract's machine-readable
+``code`` and a human ``detail``, and is rendered as RFC 9457 problem+json by ``chalicelib.http``. Anything else
+that escapes a handler is logged and shown to the client as a bare 500 ``internal_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+        self.headers = headers or {}
+
+
+class InvalidJson(ApiError):
+    status, code, title = 400, "invalid_json", "Body is not valid JSON"
+
+
+class BadRequest(ApiError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class ValidationFailed(ApiError):
+    status, code, title = 422, "validation_error", "Request failed validation"
+
+    def __init__(self, errors: list[dict[str, Any]], detail: str | None = None) -> None:
+        first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+        loc = ".".join(str(p) for p in first["loc"]) or "body"
+        super().__init__(detail or f"{loc}: {first['msg']}", errors=errors)
+
+
+class Unauthorized(ApiError):
+    status, code, title = 401, "unauthorized", "Missing or invalid credentials"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="loyalty"'})
+
+
+class Forbidden(ApiError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class PartnerSuspended(ApiError):
+    status, code, title = 403, "partner_suspended", "Partner is suspended"
+
+
+class NotFound(ApiError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class OrderNotFound(ApiError):
+    status, code, title = 404, "order_not_found", "Order not found"
+
+
+class MethodNotAllowed(ApiError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class Conflict(ApiError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class IdempotencyKeyReused(Conflict):
+    code, title = "idempotency_key_reused", "Idempotency-Key was used with a different request"
+
+
+class DuplicateOrder(Conflict):
+    code, title = "duplicate_order", "order_id was already used with a different request"
+
+
+class DuplicateRefund(Conflict):
+    code, title = "duplicate_refund", "refund_id was already used with a different request"
+
+
+class DuplicateBonus(Conflict):
+    code, title = "duplicate_bonus", "bonus_id was already used with a different request"
+
+
+class DuplicateAdjustment(Conflict):
+    code, title = "duplicate_adjustment", "adjustment_id was already used with a different request"
+
+
+class IdentityConflict(Conflict):
+    code, title = "identity_conflict", "Phone and card belong to different customers"
+
+
+class HoldExpired(Conflict):
+    code, title = "hold_expired", "The hold has expired and its points were released"
+
+
+class HoldAlreadyResolved(Conflict):
+    code, title = "hold_already_resolved", "The hold was already captured or voided"
+
+
+class CampaignNotAccepted(Conflict):
+    code, title = "campaign_not_accepted", "Not every named partner has accepted the campaign"
+
+
+class PeriodNotEnded(Conflict):
+    code, title = "period_not_ended", "The period has not ended yet"
+
+
+class PayloadTooLarge(ApiError):
+    status, code, title = 413, "payload_too_large", "Request body is too large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, title = 415, "unsupported_media_type", "Send the body as application/json"
+
+
+class InsufficientPoints(ApiError):
+    status, code, title = 422, "insufficient_points", "Not enough available points"
+
+
+class RedemptionCapExceeded(ApiError):
+    status, code, title = 422, "redemption_cap_exceeded", "Points exceed the share of the order that may be paid"
+
+
+class RefundExceedsOrder(ApiError):
+    status, code, title = 422, "refund_exceeds_order", "Refunds would exceed the order amount"
+
+
+class Unavailable(ApiError):
+    """DynamoDB throttled or kept conflicting: safe to retry, nothing was written."""
+
+    status, code, title = 503, "temporarily_unavailable", "Temporarily unavailable, retry later"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})

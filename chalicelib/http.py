@@ -1,0 +1,226 @@
+"""Chalice glue: turns a :class:`Route` into a view that authenticates, parses, calls the service and renders
+the result or an RFC 9457 problem. Nothing below this module knows about HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import auth, idempotency, runtime
+from chalicelib.auth import Principal
+from chalicelib.db import is_unavailable
+from chalicelib.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    InvalidJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.idempotency import Reply
+
+log = logging.getLogger("loyalty")
+
+Auth = Literal["public", "partner", "operator"]
+MAX_IDEMPOTENCY_KEY = 255
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+JSON_HEADERS = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass
+class Call:
+    """Everything a route handler gets: the caller, the validated inputs and the request's write identity."""
+
+    principal: Principal | None
+    body: Any
+    query: Any
+    params: dict[str, str]
+    now: datetime
+    write: idempotency.WriteRequest | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def partner_id(self) -> str:
+        assert self.principal is not None
+        return self.principal.require_partner()
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: str
+    path: str
+    handler: Callable[[Call], Any]
+    auth: Auth
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    tag: str = "partner"
+    idempotent_post: bool = False
+    errors: tuple[int, ...] = ()
+    content: str = "application/json"
+
+
+def problem(error: ApiError, request_id: str) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://coalition-loyalty.dev/problems/{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id,
+        **error.extra,
+    }
+    headers = {**JSON_HEADERS, "Content-Type": "application/problem+json", "X-Request-Id": request_id, **error.headers}
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=error.status, headers=headers)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes | None, max_bytes: int) -> Any:
+    if raw is None or raw == b"":
+        return {}
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {max_bytes}.")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise InvalidJson("The JSON is nested too deeply.") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJson(f"The body is not valid JSON: {exc}") from exc
+
+
+def _validation_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = [where, *[p for p in err["loc"] if p != "__root__"]]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        out.append({"loc": loc, "msg": msg, "type": err["type"]})
+    return out
+
+
+def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    if where == "body" and not isinstance(data, dict):
+        raise ValidationFailed([{"loc": ["body"], "msg": "the body must be a JSON object", "type": "object_type"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(_validation_errors(exc, where)) from exc
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = headers.get(name) if headers is not None else None
+    return value if value is None else str(value)
+
+
+def _authenticate(route: Route, headers: Any) -> Principal | None:
+    if route.auth == "public":
+        return None
+    principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
+    if route.auth == "operator" and principal.role != "operator":
+        raise Forbidden("This route needs the operator key.")
+    if route.auth == "partner" and principal.role != "partner":
+        raise Forbidden("This route needs a partner key.")
+    return principal
+
+
+def _write_request(route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime) -> (
+    idempotency.WriteRequest | None
+):
+    if not route.idempotent_post or principal is None:
+        return None
+    key = _header(headers, "idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequest(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.",
+        )
+    return idempotency.WriteRequest(
+        scope=principal.key_id,
+        idempotency_key=key,
+        request_fingerprint=idempotency.fingerprint(route.method, path, body),
+        body_fingerprint=idempotency.fingerprint("", "", body),
+        now_iso=now.isoformat(),
+    )
+
+
+def _render(route: Route, result: Any, request_id: str) -> Response:
+    headers = {**JSON_HEADERS, "X-Request-Id": request_id}
+    if isinstance(result, Response):
+        result.headers = {**headers, **(result.headers or {})}
+        return result
+    if isinstance(result, Reply):
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body=result.body, status_code=result.status, headers=headers)
+    if result is None:
+        return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
+    if isinstance(result, BaseModel):
+        return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
+    raise TypeError(f"handler returned {type(result).__name__}")
+
+
+def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
+    def view(**uri_params: str) -> Response:
+        request = app.current_request
+        context = request.context if request is not None and request.context else {}
+        request_id = str(context.get("requestId") or uuid.uuid4())
+        try:
+            assert request is not None
+            rt = runtime.get()
+            principal = _authenticate(route, request.headers)
+            now = rt.clock.now()
+            raw_body = request.raw_body
+            if route.body is not None:
+                content_type = (_header(request.headers, "content-type") or "application/json").lower()
+                media = content_type.split(";")[0].strip()
+                if raw_body and media != "application/json" and not media.endswith("+json"):
+                    raise UnsupportedMediaType(f"Content-Type {media!r} is not supported; send application/json.")
+                data = parse_json(raw_body, rt.settings.max_body_bytes)
+                body = validate(route.body, data, "body")
+            else:
+                if raw_body and len(raw_body) > rt.settings.max_body_bytes:
+                    raise PayloadTooLarge()
+                data, body = None, None
+            query = validate(route.query, dict(request.query_params or {}), "query") if route.query else None
+            path = route.path.format(**uri_params)
+            call = Call(
+                principal=principal,
+                body=body,
+                query=query,
+                params=uri_params,
+                now=now,
+                write=_write_request(route, principal, request.headers, path, data, now),
+                headers=dict(request.headers or {}),
+            )
+            return _render(route, route.handler(call), request_id)
+        except ApiError as error:
+            return problem(error, request_id)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, never leak it
+            if is_unavailable(exc):
+                log.warning("storage unavailable request_id=%s: %s", request_id, exc)
+                from chalicelib.errors import Unavailable
+
+                return problem(Unavailable(), request_id)
+            log.exception("unhandled error request_id=%s", request_id)
+            return problem(ApiError("Something went wrong on our side; it has been logged."), request_id)
+
+    view.__name__ = route.name
+    return view

@@ -1,0 +1,56 @@
+"""Identifiers. Entry ids sort by time so a customer's history reads newest first straight from the index."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import secrets
+import threading
+from datetime import datetime
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case: sortable, no i/l/o/u
+
+
+def _base32(number: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        number, rem = divmod(number, 32)
+        out.append(_ALPHABET[rem])
+    return "".join(reversed(out))
+
+
+def random_id(prefix: str, length: int = 16) -> str:
+    return f"{prefix}_{_base32(secrets.randbits(5 * length), length)}"
+
+
+_sequence = itertools.count()
+_sequence_lock = threading.Lock()
+
+
+def sortable_id(prefix: str, moment: datetime) -> str:
+    """``prefix_`` + 10 chars of milliseconds + 4 chars of a process sequence + 8 random chars.
+
+    Sorting by id sorts by time; ids minted by one process within the same millisecond keep their order.
+    """
+    millis = (moment.toordinal() * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second) * 1000
+    millis = millis + moment.microsecond // 1000
+    with _sequence_lock:
+        seq = next(_sequence) % (32**4)
+    return f"{prefix}_{_base32(millis, 10)}{_base32(seq, 4)}{_base32(secrets.randbits(40), 8)}"
+
+
+def encode_ref(prefix: str, natural_id: str) -> str:
+    """A public id that carries the partner's own order id, so capture/void need no extra lookup item."""
+    token = base64.urlsafe_b64encode(natural_id.encode()).decode().rstrip("=")
+    return f"{prefix}_{token}"
+
+
+def decode_ref(prefix: str, public_id: str) -> str | None:
+    head = f"{prefix}_"
+    if not public_id.startswith(head):
+        return None
+    token = public_id[len(head):]
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,107 @@
+"""OpenAPI 3.1, generated from the route table and the pydantic models (built on first request, then cached)."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.routes import ROUTES
+from chalicelib.schemas import Problem
+
+_STATUS_TEXT = {
+    200: "OK", 201: "Created", 204: "No content", 400: "Bad request or invalid JSON", 401: "Unauthorized",
+    403: "Forbidden or partner suspended", 404: "Not found", 409: "Conflict (replay mismatch, duplicate id, state)",
+    413: "Payload too large", 415: "Unsupported media type", 422: "Validation or business rule failed",
+    500: "Internal error (no details leak)", 503: "Temporarily unavailable; retry after Retry-After",
+}
+_REF = "#/components/schemas/{model}"
+
+
+def _models() -> list[tuple[type[BaseModel], str]]:
+    pairs: list[tuple[type[BaseModel], str]] = [(Problem, "serialization")]
+    for route in ROUTES:
+        if route.body is not None:
+            pairs.append((route.body, "validation"))
+        if route.response is not None:
+            pairs.append((route.response, "serialization"))
+    return list(dict.fromkeys(pairs))
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    return [
+        {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def build() -> dict[str, Any]:
+    keyed, definitions = models_json_schema(_models(), ref_template=_REF)
+    schemas = definitions.get("$defs", {})
+    problem_ref = {"$ref": _REF.format(model="Problem")}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "tags": [route.tag]}
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", route.path)
+        ]
+        if route.query is not None:
+            params += _query_parameters(route.query)
+        if route.idempotent_post:
+            params.append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Repeat with the same body to get the same response; never executed twice.",
+            })
+        if params:
+            op["parameters"] = params
+        if route.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": keyed[(route.body, "validation")]}},
+            }
+        if route.auth != "public":
+            op["security"] = [{"bearer": []}]
+        responses: dict[str, Any] = {}
+        if route.response is not None:
+            responses[str(route.status)] = {
+                "description": _STATUS_TEXT[route.status],
+                "content": {"application/json": {"schema": keyed[(route.response, "serialization")]}},
+            }
+        elif route.name == "openapi":
+            responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+        else:
+            responses[str(route.status)] = {"description": _STATUS_TEXT[route.status]}
+        for status in sorted({*route.errors, 500, 503}):
+            responses[str(status)] = {
+                "description": _STATUS_TEXT[status],
+                "content": {"application/problem+json": {"schema": problem_ref}},
+            }
+        op["responses"] = responses
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Coalition loyalty network API",
+            "version": "1.0.0",
+            "description": "One bonus currency shared by independent partners. Money is integer minor units, "
+            "points are integers, rates are basis points. Errors are RFC 9457 problem+json.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "API key"}},
+        },
+    }
+
+
+@lru_cache(maxsize=1)
+def document_json() -> str:
+    return json.dumps(build(), ensure_ascii=False)

@@ -1,0 +1,196 @@
+"""The route table: the single list that app.py wires into Chalice and openapi.py documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import customers, ledger, partners, program, runtime
+from chalicelib.errors import NotFound
+from chalicelib.http import Call, Route
+from chalicelib.schemas import (
+    Balance,
+    CreateAccrual,
+    CreatePartner,
+    CreateRedemption,
+    CreateRefund,
+    CustomerEnrolled,
+    CustomerLookupQuery,
+    CustomerRef,
+    Directory,
+    EnrollCustomer,
+    Health,
+    KeyCreated,
+    PartnerCreated,
+    PartnerList,
+    PartnerOut,
+    ProgramSettings,
+    QuoteOut,
+    QuoteRequest,
+    RedemptionOut,
+    RefundOut,
+    AccrualOut,
+    TransactionsPage,
+    TransactionsQuery,
+    UpdatePartner,
+    UpdateProgram,
+)
+
+
+def _pepper() -> str:
+    return runtime.get().settings.key_pepper
+
+
+def _w(call: Call) -> Any:
+    assert call.write is not None
+    return call.write
+
+
+# --- handlers: each one line of translation between Call and a service ------------------------------------------
+
+
+def health(call: Call) -> Health:
+    return Health(status="ok", time=call.now.isoformat())
+
+
+def openapi_json(call: Call) -> Any:
+    from chalice import Response
+
+    from chalicelib.openapi import document_json
+
+    return Response(body=document_json(), status_code=200, headers={"Content-Type": "application/json"})
+
+
+def enroll_customer(call: Call) -> Any:
+    return customers.enroll(_w(call), call.body, call.partner_id)
+
+
+def lookup_customer(call: Call) -> Any:
+    return customers.lookup(call.query)
+
+
+def customer_balance(call: Call) -> Any:
+    return customers.balance(call.params["customer_id"], call.now)
+
+
+def customer_transactions(call: Call) -> Any:
+    return customers.transactions(call.params["customer_id"], call.query, call.partner_id)
+
+
+def create_accrual(call: Call) -> Any:
+    return ledger.accrue(_w(call), call.body, call.partner_id, call.now)
+
+
+def quote_redemption(call: Call) -> Any:
+    return ledger.quote(call.body, call.partner_id)
+
+
+def create_redemption(call: Call) -> Any:
+    return ledger.redeem(_w(call), call.body, call.partner_id, call.now)
+
+
+def create_refund(call: Call) -> Any:
+    return ledger.refund(_w(call), call.body, call.partner_id, call.now)
+
+
+def own_partner(call: Call) -> Any:
+    return partners.to_out(partners.get(call.partner_id))
+
+
+def partner_directory(call: Call) -> Any:
+    call.partner_id  # noqa: B018 - partners only
+    return partners.directory()
+
+
+def admin_create_partner(call: Call) -> Any:
+    return partners.create(_w(call), call.body, _pepper())
+
+
+def admin_list_partners(call: Call) -> Any:
+    return partners.list_partners()
+
+
+def admin_get_partner(call: Call) -> Any:
+    return partners.to_out(partners.get(call.params["partner_id"]))
+
+
+def admin_update_partner(call: Call) -> Any:
+    return partners.update(call.params["partner_id"], call.body, call.now.isoformat())
+
+
+def admin_create_key(call: Call) -> Any:
+    return partners.create_key(_w(call), call.params["partner_id"], _pepper())
+
+
+def admin_revoke_key(call: Call) -> Any:
+    partners.revoke_key(call.params["partner_id"], call.params["key_id"], call.now.isoformat())
+
+
+def admin_get_program(call: Call) -> Any:
+    return program.load().to_schema()
+
+
+def admin_put_program(call: Call) -> Any:
+    return program.update(call.body, call.now.isoformat()).to_schema()
+
+
+def not_found(call: Call) -> Any:
+    raise NotFound("No such route.")
+
+
+_AUTH = (401, 403)
+_WRITE = (400, 401, 403, 409, 413, 415, 422)
+
+ROUTES: tuple[Route, ...] = (
+    Route("health", "GET", "/health", health, "public", "Liveness check", response=Health, tag="public"),
+    Route("openapi", "GET", "/openapi.json", openapi_json, "public", "This API's OpenAPI 3.1 document", tag="public"),
+    # customers
+    Route("enroll_customer", "POST", "/v1/customers", enroll_customer, "partner",
+          "Enrol a customer by phone and/or card (200 if already known)", body=EnrollCustomer,
+          response=CustomerEnrolled, status=201, idempotent_post=True, errors=_WRITE),
+    Route("lookup_customer", "GET", "/v1/customers/lookup", lookup_customer, "partner",
+          "Find a customer by phone or card", query=CustomerLookupQuery, response=CustomerRef,
+          errors=(*_AUTH, 404, 422)),
+    Route("customer_balance", "GET", "/v1/customers/{customer_id}/balance", customer_balance, "partner",
+          "Balance, expiring points and tier (one read)", response=Balance, errors=(*_AUTH, 404)),
+    Route("customer_transactions", "GET", "/v1/customers/{customer_id}/transactions", customer_transactions,
+          "partner", "The customer's entries made at the calling partner, newest first", query=TransactionsQuery,
+          response=TransactionsPage, errors=(*_AUTH, 404, 422)),
+    # ledger
+    Route("create_accrual", "POST", "/v1/accruals", create_accrual, "partner", "Earn points for a purchase",
+          body=CreateAccrual, response=AccrualOut, status=201, idempotent_post=True, errors=(*_WRITE, 404)),
+    Route("quote_redemption", "POST", "/v1/redemptions/quote", quote_redemption, "partner",
+          "How many points may pay for an order", body=QuoteRequest, response=QuoteOut,
+          errors=(400, 401, 403, 404, 413, 415, 422)),
+    Route("create_redemption", "POST", "/v1/redemptions", create_redemption, "partner",
+          "Spend points on an order", body=CreateRedemption, response=RedemptionOut, status=201,
+          idempotent_post=True, errors=(*_WRITE, 404)),
+    Route("create_refund", "POST", "/v1/refunds", create_refund, "partner",
+          "Refund (part of) an order: reverse earned points, return spent points, pro rata", body=CreateRefund,
+          response=RefundOut, status=201, idempotent_post=True, errors=(*_WRITE, 404)),
+    # partner self-service
+    Route("own_partner", "GET", "/v1/partner", own_partner, "partner", "Your own settings", response=PartnerOut,
+          errors=_AUTH),
+    Route("partner_directory", "GET", "/v1/partners", partner_directory, "partner",
+          "Active partners of the coalition", response=Directory, errors=_AUTH),
+    # operator
+    Route("admin_create_partner", "POST", "/v1/admin/partners", admin_create_partner, "operator",
+          "Create a partner and its first API key (shown once)", body=CreatePartner, response=PartnerCreated,
+          status=201, idempotent_post=True, tag="operator", errors=_WRITE),
+    Route("admin_list_partners", "GET", "/v1/admin/partners", admin_list_partners, "operator", "Every partner",
+          response=PartnerList, tag="operator", errors=_AUTH),
+    Route("admin_get_partner", "GET", "/v1/admin/partners/{partner_id}", admin_get_partner, "operator",
+          "One partner", response=PartnerOut, tag="operator", errors=(*_AUTH, 404)),
+    Route("admin_update_partner", "PATCH", "/v1/admin/partners/{partner_id}", admin_update_partner, "operator",
+          "Change rates or suspend / reactivate a partner", body=UpdatePartner, response=PartnerOut,
+          tag="operator", errors=(400, 401, 403, 404, 413, 415, 422)),
+    Route("admin_create_key", "POST", "/v1/admin/partners/{partner_id}/keys", admin_create_key, "operator",
+          "Issue another API key for a partner (rotation)", response=KeyCreated, status=201,
+          idempotent_post=True, tag="operator", errors=(400, 401, 403, 404, 409)),
+    Route("admin_revoke_key", "DELETE", "/v1/admin/partners/{partner_id}/keys/{key_id}", admin_revoke_key,
+          "operator", "Revoke an API key at once", status=204, tag="operator", errors=(*_AUTH, 404)),
+    Route("admin_get_program", "GET", "/v1/admin/program", admin_get_program, "operator", "Program settings",
+          response=ProgramSettings, tag="operator", errors=_AUTH),
+    Route("admin_put_program", "PUT", "/v1/admin/program", admin_put_program, "operator",
+          "Change program settings (any subset)", body=UpdateProgram, response=ProgramSettings, tag="operator",
+          errors=(400, 401, 403, 413, 415, 422)),
+)

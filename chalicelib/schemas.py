@@ -1,0 +1,353 @@
+"""Every request and response body of the API, as pydantic v2 models. /openapi.json is generated from these.
+
+Requests forbid unknown fields and take integers strictly (``1.0`` or ``"1"`` is a validation error: money and
+points are never floats).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
+
+from chalicelib.domain import normalize_card, normalize_phone
+
+MAX_POINTS = 1_000_000_000
+MAX_AMOUNT_MINOR = 10**13  # 100 billion roubles: far beyond any till, well inside 64 bits
+
+ExternalId = Annotated[
+    str,
+    StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"),
+    Field(description="Your own id: 1-128 of A-Z a-z 0-9 _ . : - (starting with a letter or digit)"),
+]
+ResourceId = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]{3}_[0-9a-z]{8,32}$")]
+Points = Annotated[int, Field(strict=True, ge=1, le=MAX_POINTS)]
+AmountMinor = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT_MINOR, description="Integer minor units")]
+Bps = Annotated[int, Field(strict=True, ge=0, le=10_000, description="Basis points: 500 = 5 %")]
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)]
+Category = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(Response):
+    """RFC 9457 problem details. Validation errors add ``errors``; cap errors add ``max_points``."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    errors: list[dict[str, Any]] | None = None
+
+
+# --- customers -------------------------------------------------------------------------------------------------
+
+
+class EnrollCustomer(Request):
+    phone: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = Field(
+        None, description="Any common spelling; stored as E.164 (+79161234567)"
+    )
+    card: Annotated[str, StringConstraints(strict=True, max_length=40)] | None = None
+    name: Name | None = None
+    birthday: date | None = None
+    locale: Literal["ru", "en"] = "ru"
+    marketing_consent: StrictBool = False
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_phone(value)
+
+    @field_validator("card")
+    @classmethod
+    def _card(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_card(value)
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> EnrollCustomer:
+        if self.phone is None and self.card is None:
+            raise ValueError("give a phone, a card, or both")
+        return self
+
+
+class CustomerLookupQuery(Request):
+    phone: str | None = None
+    card: str | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_phone(value)
+
+    @field_validator("card")
+    @classmethod
+    def _card(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_card(value)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CustomerLookupQuery:
+        if (self.phone is None) == (self.card is None):
+            raise ValueError("give exactly one of phone or card")
+        return self
+
+
+class CustomerEnrolled(Response):
+    customer_id: str
+    created: bool
+
+
+class CustomerRef(Response):
+    customer_id: str
+
+
+class ExpiringPoints(Response):
+    points: int
+    expires_on: date
+
+
+class TierOut(Response):
+    name: str
+    multiplier_bps: int
+    spend_12m_minor: int
+    next_tier: str | None
+    spend_to_next_minor: int | None
+
+
+class BalanceSummary(Response):
+    available: int
+    pending: int
+    held: int
+
+
+class Balance(BalanceSummary):
+    customer_id: str
+    expiring: list[ExpiringPoints]
+    tier: TierOut
+    currency: str
+    point_value_minor: int
+
+
+class TransactionsQuery(Request):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class LedgerEntryOut(Response):
+    entry_id: str
+    type: str
+    partner_id: str
+    points: int = Field(description="Change of the customer's total (available + pending + held)")
+    available_delta: int
+    pending_delta: int
+    held_delta: int
+    amount_minor: int | None
+    order_id: str | None
+    ref_id: str | None
+    created_at: str
+
+
+class TransactionsPage(Response):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None
+
+
+# --- ledger ----------------------------------------------------------------------------------------------------
+
+
+class CreateAccrual(Request):
+    customer_id: ResourceId
+    order_id: ExternalId
+    amount_minor: AmountMinor
+    channel: Literal["store", "online", "app"] = "store"
+    category: Category | None = None
+
+
+class Award(Response):
+    campaign_id: str
+    points: int
+
+
+class AccrualOut(Response):
+    accrual_id: str
+    order_id: str
+    customer_id: str
+    amount_minor: int
+    points: int
+    bonus_points: int
+    awards: list[Award]
+    status: Literal["available", "pending"]
+    available_at: str
+    balance: BalanceSummary
+
+
+class QuoteRequest(Request):
+    customer_id: ResourceId
+    order_amount_minor: AmountMinor
+
+
+class QuoteOut(Response):
+    available: int
+    max_points: int
+    max_discount_minor: int
+
+
+class CreateRedemption(Request):
+    customer_id: ResourceId
+    order_id: ExternalId
+    order_amount_minor: AmountMinor
+    points: Points
+    capture: StrictBool = True
+    hold_minutes: int | None = Field(None, strict=True, ge=1, le=7 * 24 * 60)
+
+
+class RedemptionOut(Response):
+    redemption_id: str
+    order_id: str
+    customer_id: str
+    points: int
+    discount_minor: int
+    status: Literal["captured", "held", "voided", "expired"]
+    expires_at: str | None
+    balance: BalanceSummary
+
+
+class CreateRefund(Request):
+    order_id: ExternalId
+    refund_id: ExternalId
+    amount_minor: AmountMinor
+
+
+class RefundOut(Response):
+    refund_id: str
+    order_id: str
+    customer_id: str
+    amount_minor: int
+    points_reversed: int
+    points_shortfall: int
+    shortfall_minor: int
+    points_returned: int
+    balance: BalanceSummary
+
+
+# --- partners, keys, program -----------------------------------------------------------------------------------
+
+
+class CreatePartner(Request):
+    name: Name
+    category: Category | None = None
+    earn_rate_bps: Bps = 500
+    max_redeem_share_bps: Bps = 5000
+    pending_days: int = Field(0, strict=True, ge=0, le=365)
+
+
+class UpdatePartner(Request):
+    name: Name | None = None
+    category: Category | None = None
+    earn_rate_bps: Bps | None = None
+    max_redeem_share_bps: Bps | None = None
+    pending_days: int | None = Field(None, strict=True, ge=0, le=365)
+    status: Literal["active", "suspended"] | None = None
+
+
+class PartnerOut(Response):
+    partner_id: str
+    name: str
+    category: str | None
+    earn_rate_bps: int
+    max_redeem_share_bps: int
+    pending_days: int
+    status: Literal["active", "suspended"]
+    created_at: str
+    updated_at: str
+
+
+class PartnerList(Response):
+    items: list[PartnerOut]
+
+
+class PartnerCreated(PartnerOut):
+    api_key: str = Field(description="Shown once; only its hash is stored")
+    key_id: str
+
+
+class DirectoryEntry(Response):
+    partner_id: str
+    name: str
+    category: str | None
+    earn_rate_bps: int
+
+
+class Directory(Response):
+    items: list[DirectoryEntry]
+
+
+class KeyCreated(Response):
+    key_id: str
+    api_key: str = Field(description="Shown once; only its hash is stored")
+    partner_id: str
+    created_at: str
+
+
+class TierIn(Request):
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=30)]
+    min_spend_12m_minor: int = Field(strict=True, ge=0, le=MAX_AMOUNT_MINOR)
+    multiplier_bps: int = Field(strict=True, ge=0, le=100_000)
+
+
+class ProgramSettings(Response):
+    currency: str
+    point_value_minor: int
+    expiry_months: int
+    timezone: str
+    operator_fee_bps: int
+    tiers: list[TierIn]
+
+
+class UpdateProgram(Request):
+    """Any subset of the settings; what is left out keeps its value."""
+
+    currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")] | None = None
+    point_value_minor: int | None = Field(None, strict=True, ge=1, le=1_000_000)
+    expiry_months: int | None = Field(None, strict=True, ge=1, le=120)
+    timezone: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
+    operator_fee_bps: Bps | None = None
+    tiers: list[TierIn] | None = Field(None, min_length=1, max_length=10)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: list[TierIn] | None) -> list[TierIn] | None:
+        if value is None:
+            return None
+        if len({t.name for t in value}) != len(value):
+            raise ValueError("tier names must be unique")
+        if not any(t.min_spend_12m_minor == 0 for t in value):
+            raise ValueError("one tier must start at min_spend_12m_minor 0")
+        return sorted(value, key=lambda t: t.min_spend_12m_minor)
+
+
+class Health(Response):
+    status: Literal["ok"]
+    time: str

@@ -1,0 +1,122 @@
+"""Shared fixtures. moto is activated before any pynamodb connection exists; the clock is a ManualClock."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+from moto import mock_aws  # noqa: E402
+
+from chalicelib import auth, db, runtime  # noqa: E402
+from chalicelib.clock import ManualClock  # noqa: E402
+from chalicelib.config import Settings  # noqa: E402
+
+OPERATOR_KEY = "test-operator-key"
+START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def test_settings(table: str = "loyalty-test", endpoint: str | None = None) -> Settings:
+    return Settings(
+        table_name=table,
+        region="eu-central-1",
+        dynamodb_endpoint=endpoint,
+        key_pepper="test-pepper",
+        portal_secret="test-portal-secret",
+        max_body_bytes=65536,
+        public_base_url=None,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def dynamo(clock: ManualClock) -> Iterator[None]:
+    with mock_aws():
+        runtime.configure(test_settings(), clock)
+        db.create_table()
+        auth.ensure_operator_key(OPERATOR_KEY, "test-pepper", clock.now().isoformat())
+        yield
+
+
+@dataclass
+class Api:
+    """A thin JSON client over Chalice's in-process test client."""
+
+    http: Any
+    key: str = OPERATOR_KEY
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_key(self, key: str) -> Api:
+        return Api(self.http, key)
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             raw: bytes | str | None = None) -> Any:
+        all_headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json", **(headers or {})}
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = getattr(self.http, method.lower())(path, headers=all_headers, body=payload)
+        return Result(response.status_code, response.body, dict(response.headers))
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("POST", path, body, **kw)
+
+
+@dataclass
+class Result:
+    status: int
+    raw: bytes
+    headers: dict[str, str]
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.json[key]
+
+
+@pytest.fixture
+def api(dynamo: None) -> Iterator[Api]:
+    from chalice.test import Client
+
+    from app import app as chalice_app
+
+    with Client(chalice_app) as client:
+        yield Api(client.http)
+
+
+@dataclass
+class Coalition:
+    operator: Api
+    cafe: Api
+    store: Api
+    salon: Api
+    ids: dict[str, str]
+
+
+@pytest.fixture
+def coalition(api: Api) -> Coalition:
+    ids: dict[str, str] = {}
+    clients = {}
+    for name, rate in (("cafe", 500), ("store", 300), ("salon", 1000)):
+        r = api.post("/v1/admin/partners", {"name": name.title(), "category": name, "earn_rate_bps": rate})
+        assert r.status == 201, r.json
+        ids[name] = r["partner_id"]
+        clients[name] = api.as_key(r["api_key"])
+    return Coalition(api, clients["cafe"], clients["store"], clients["salon"], ids)
