@@ -1,6 +1,6 @@
 """Chalice entry point: wiring only. Routes, auth and schemas live in chalicelib.routes."""
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from chalicelib.http import make_view
 from chalicelib.routes import ROUTES

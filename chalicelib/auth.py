@@ -19,7 +19,7 @@ from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
 
 Role = Literal["partner", "operator"]
 KEY_PREFIX = "lk_"
-SECRET_PLACEHOLDER = "__SECRET__"
+SECRET_PLACEHOLDER = "__SECRET__"  # noqa: S105 - a marker, not a secret
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 DEV_PEPPER = "dev-only-pepper-change-me"
-DEV_PORTAL_SECRET = "dev-only-portal-secret-change-me"
+DEV_PORTAL_SECRET = "dev-only-portal-secret-change-me"  # noqa: S105 - local runs only; AWS reads SSM
 
 
 @dataclass(frozen=True)

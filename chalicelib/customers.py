@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from chalicelib.schemas import (
 )
 
 Found = dict[tuple[str, str], Any]
+_CURSOR_KEY = re.compile(r"^E#ent_[0-9a-z]{22}$")
 
 
 def _owner(found: Found, key: tuple[str, str] | None) -> str | None:
@@ -46,8 +48,9 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
         existing_id = by_phone or by_card
         if existing_id is None:
             return _new_customer(req, body, partner_id, phone_key, card_key)
-        return _attach_identifiers(req, body, existing_id, phone_key if not by_phone else None,
-                                   card_key if not by_card else None)
+        return _attach_identifiers(
+            req, body, existing_id, phone_key if not by_phone else None, card_key if not by_card else None
+        )
 
     return execute(req, None, reads, decide)
 
@@ -111,12 +114,12 @@ def _attach_identifiers(
     if new_phone is not None:
         if customer.phone:
             raise IdentityConflict("This card belongs to a customer with a different phone.")
-        actions.append(C.phone.set(body.phone))
+        actions.append(C.phone.set(body.phone or ""))
         condition &= C.phone.does_not_exist()
     if new_card is not None:
         if customer.card:
             raise IdentityConflict("This phone belongs to a customer with a different card.")
-        actions.append(C.card.set(body.card))
+        actions.append(C.card.set(body.card or ""))
         condition &= C.card.does_not_exist()
     plan.tx.update(db.CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
     for key in (new_phone, new_card):
@@ -173,7 +176,7 @@ def _decode_cursor(cursor: str) -> str:
         sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         sort_key = ""
-    if not sort_key.startswith(keys.ENTRY_PREFIX) or len(sort_key) > 100:
+    if not _CURSOR_KEY.match(sort_key):
         raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}])
     return sort_key
 

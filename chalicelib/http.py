@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import auth, idempotency, runtime
@@ -87,7 +87,12 @@ def problem(error: ApiError, request_id: str) -> Response:
         "request_id": request_id,
         **error.extra,
     }
-    headers = {**JSON_HEADERS, "Content-Type": "application/problem+json", "X-Request-Id": request_id, **error.headers}
+    headers: dict[str, str | list[str]] = {
+        **JSON_HEADERS,
+        "Content-Type": "application/problem+json",
+        "X-Request-Id": request_id,
+        **error.headers,
+    }
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=error.status, headers=headers)
 
 
@@ -95,7 +100,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(raw: bytes | None, max_bytes: int) -> Any:
+def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:
     if raw is None or raw == b"":
         return {}
     if len(raw) > max_bytes:
@@ -142,9 +147,9 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
     return principal
 
 
-def _write_request(route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime) -> (
-    idempotency.WriteRequest | None
-):
+def _write_request(
+    route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime
+) -> idempotency.WriteRequest | None:
     if not route.idempotent_post or principal is None:
         return None
     key = _header(headers, "idempotency-key")
@@ -162,7 +167,7 @@ def _write_request(route: Route, principal: Principal | None, headers: Any, path
 
 
 def _render(route: Route, result: Any, request_id: str) -> Response:
-    headers = {**JSON_HEADERS, "X-Request-Id": request_id}
+    headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, Response):
         result.headers = {**headers, **(result.headers or {})}
         return result
@@ -213,7 +218,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
             return _render(route, route.handler(call), request_id)
         except ApiError as error:
             return problem(error, request_id)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, never leak it
+        except Exception as exc:
             if is_unavailable(exc):
                 log.warning("storage unavailable request_id=%s: %s", request_id, exc)
                 from chalicelib.errors import Unavailable

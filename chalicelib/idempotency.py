@@ -125,8 +125,13 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
             pk, sk = keys.idempotency(req.scope, req.idempotency_key)
             tx.put(
                 db.ReplayItem(
-                    pk, sk, fingerprint=req.request_fingerprint, status_code=plan.status, body=body,
-                    created_at=req.now_iso, customer_id=plan.customer_id,
+                    pk,
+                    sk,
+                    fingerprint=req.request_fingerprint,
+                    status_code=plan.status,
+                    body=body,
+                    created_at=req.now_iso,
+                    customer_id=plan.customer_id,
                 ),
                 condition=db.ReplayItem.pk.does_not_exist(),
                 tag="idempotency",
@@ -134,8 +139,14 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
         if natural is not None:
             tx.put(
                 db.ReplayItem(
-                    natural.pk, natural.sk, fingerprint=req.body_fingerprint, status_code=plan.status, body=body,
-                    created_at=req.now_iso, customer_id=plan.customer_id, state=plan.natural_state,
+                    natural.pk,
+                    natural.sk,
+                    fingerprint=req.body_fingerprint,
+                    status_code=plan.status,
+                    body=body,
+                    created_at=req.now_iso,
+                    customer_id=plan.customer_id,
+                    state=plan.natural_state,
                 ),
                 condition=db.ReplayItem.pk.does_not_exist(),
                 tag="natural",
@@ -152,4 +163,4 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.2, 0.005 * (2**attempt)) * random.random())
+    time.sleep(min(0.2, 0.005 * (2**attempt)) * random.random())  # noqa: S311 - jitter, not crypto

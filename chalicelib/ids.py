@@ -49,7 +49,7 @@ def decode_ref(prefix: str, public_id: str) -> str | None:
     head = f"{prefix}_"
     if not public_id.startswith(head):
         return None
-    token = public_id[len(head):]
+    token = public_id[len(head) :]
     try:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (ValueError, UnicodeDecodeError):

@@ -109,10 +109,20 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         wallet.apply(plan.tx, body.customer_id, change)
         plan.tx.put(
             wallet.new_entry(
-                body.customer_id, partner_id, "accrual", now, prog, change,
-                amount_minor=body.amount_minor, order_id=body.order_id, ref_id=accrual_id,
-                details={"channel": body.channel, "tier_multiplier_bps": tier.multiplier_bps,
-                         "earn_rate_bps": int(partner.earn_rate_bps)},
+                body.customer_id,
+                partner_id,
+                "accrual",
+                now,
+                prog,
+                change,
+                amount_minor=body.amount_minor,
+                order_id=body.order_id,
+                ref_id=accrual_id,
+                details={
+                    "channel": body.channel,
+                    "tier_multiplier_bps": tier.multiplier_bps,
+                    "earn_rate_bps": int(partner.earn_rate_bps),
+                },
             )
         )
         return plan
@@ -179,8 +189,15 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         wallet.apply(plan.tx, body.customer_id, change)
         plan.tx.put(
             wallet.new_entry(
-                body.customer_id, partner_id, "redemption", now, prog, change,
-                amount_minor=body.order_amount_minor, order_id=body.order_id, ref_id=redemption_id,
+                body.customer_id,
+                partner_id,
+                "redemption",
+                now,
+                prog,
+                change,
+                amount_minor=body.order_amount_minor,
+                order_id=body.order_id,
+                ref_id=redemption_id,
                 details={"discount_minor": discount},
             )
         )
@@ -283,8 +300,15 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
         wallet.apply(plan.tx, customer_id, change)
         plan.tx.put(
             wallet.new_entry(
-                customer_id, partner_id, "refund", now, prog, change,
-                amount_minor=body.amount_minor, order_id=body.order_id, ref_id=body.refund_id,
+                customer_id,
+                partner_id,
+                "refund",
+                now,
+                prog,
+                change,
+                amount_minor=body.amount_minor,
+                order_id=body.order_id,
+                ref_id=body.refund_id,
                 details={
                     "points_reversed": points_reversed,
                     "points_taken": taken,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -14,16 +14,28 @@ from chalicelib.routes import ROUTES
 from chalicelib.schemas import Problem
 
 _STATUS_TEXT = {
-    200: "OK", 201: "Created", 204: "No content", 400: "Bad request or invalid JSON", 401: "Unauthorized",
-    403: "Forbidden or partner suspended", 404: "Not found", 409: "Conflict (replay mismatch, duplicate id, state)",
-    413: "Payload too large", 415: "Unsupported media type", 422: "Validation or business rule failed",
-    500: "Internal error (no details leak)", 503: "Temporarily unavailable; retry after Retry-After",
+    200: "OK",
+    201: "Created",
+    204: "No content",
+    400: "Bad request or invalid JSON",
+    401: "Unauthorized",
+    403: "Forbidden or partner suspended",
+    404: "Not found",
+    409: "Conflict (replay mismatch, duplicate id, state)",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation or business rule failed",
+    500: "Internal error (no details leak)",
+    503: "Temporarily unavailable; retry after Retry-After",
 }
 _REF = "#/components/schemas/{model}"
 
 
-def _models() -> list[tuple[type[BaseModel], str]]:
-    pairs: list[tuple[type[BaseModel], str]] = [(Problem, "serialization")]
+Mode = Literal["validation", "serialization"]
+
+
+def _models() -> list[tuple[type[BaseModel], Mode]]:
+    pairs: list[tuple[type[BaseModel], Mode]] = [(Problem, "serialization")]
     for route in ROUTES:
         if route.body is not None:
             pairs.append((route.body, "validation"))
@@ -54,11 +66,15 @@ def build() -> dict[str, Any]:
         if route.query is not None:
             params += _query_parameters(route.query)
         if route.idempotent_post:
-            params.append({
-                "name": "Idempotency-Key", "in": "header", "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Repeat with the same body to get the same response; never executed twice.",
-            })
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                    "description": "Repeat with the same body to get the same response; never executed twice.",
+                }
+            )
         if params:
             op["parameters"] = params
         if route.body is not None:

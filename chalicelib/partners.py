@@ -114,7 +114,9 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
     item = get(partner_id)
     fields = change.model_dump(exclude_unset=True)
     actions = [getattr(db.PartnerItem, name).set(value) for name, value in fields.items() if value is not None]
-    actions += [getattr(db.PartnerItem, name).remove() for name, value in fields.items() if value is None and name == "category"]
+    actions += [
+        getattr(db.PartnerItem, name).remove() for name, value in fields.items() if value is None and name == "category"
+    ]
     actions.append(db.PartnerItem.updated_at.set(now_iso))
     item.update(actions=actions, condition=db.PartnerItem.pk.exists())
     return to_out(get(partner_id))

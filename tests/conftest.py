@@ -16,11 +16,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
-from moto import mock_aws  # noqa: E402
+from moto import mock_aws
 
-from chalicelib import auth, db, runtime  # noqa: E402
-from chalicelib.clock import ManualClock  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
+from chalicelib import auth, db, runtime
+from chalicelib.clock import ManualClock
+from chalicelib.config import Settings
 
 OPERATOR_KEY = "test-operator-key"
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -63,8 +63,14 @@ class Api:
     def as_key(self, key: str) -> Api:
         return Api(self.http, key)
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | str | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Any:
         all_headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json", **(headers or {})}
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         response = getattr(self.http, method.lower())(path, headers=all_headers, body=payload)

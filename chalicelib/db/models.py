@@ -172,7 +172,8 @@ ALL_MODELS: tuple[type[_Item], ...] = (
 
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at one table; drop connections cached for a previous binding."""
-    for model in (_Item, *ALL_MODELS):
+    models: tuple[type[_Item], ...] = (_Item, *ALL_MODELS)
+    for model in models:
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host

@@ -65,7 +65,9 @@ class Transaction:
     def put(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
         self._ops.append(_Op("put", tag or item.pk, item, condition))
 
-    def update(self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = "") -> None:
+    def update(
+        self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = ""
+    ) -> None:
         self._ops.append(_Op("update", tag or item.pk, item, condition, list(actions)))
 
     def check(self, model: type[_Item], pk: str, sk: str, condition: Condition, *, tag: str = "") -> None:
@@ -90,7 +92,9 @@ class Transaction:
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons
             if exc.cause_response_code == "TransactionCanceledException" and reasons:
-                failed = {op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"}
+                failed = {
+                    op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"
+                }
                 retryable = any(r and r.code in _RETRYABLE_REASONS for r in reasons)
                 if failed or retryable:
                     raise TxCancelled(failed, retryable=retryable and not failed) from exc

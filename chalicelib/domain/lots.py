@@ -39,7 +39,9 @@ def allocate(lots: Mapping[str, int], points: int) -> list[tuple[str, int]]:
     return taken
 
 
-def refill(consumed: Iterable[tuple[str, int]], already_returned: Mapping[str, int], points: int) -> list[tuple[str, int]]:
+def refill(
+    consumed: Iterable[tuple[str, int]], already_returned: Mapping[str, int], points: int
+) -> list[tuple[str, int]]:
     """Return ``points`` to the lots a redemption consumed, in consumption order, never more than each gave."""
     out: list[tuple[str, int]] = []
     remaining = points

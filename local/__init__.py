@@ -1,0 +1,1 @@
+"""Local-only tooling (``make run``, test servers). Never packaged into the Lambda."""

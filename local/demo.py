@@ -1,0 +1,111 @@
+"""The demo coalition of our brief: a clothing store, a café, a beauty salon and an online shop, with customers
+and a few weeks of history. Seeded over HTTP, exactly as a partner's till would do it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.clock import ManualClock
+
+PARTNERS = (
+    # key, name, category, earn_rate_bps, max_redeem_share_bps
+    ("stil", "Стиль", "clothing", 300, 3000),
+    ("uyut", "Уют", "cafe", 500, 5000),
+    ("sharm", "Шарм", "beauty", 700, 5000),
+    ("market", "Маркет онлайн", "online", 400, 2000),
+)
+
+
+@dataclass
+class Demo:
+    partners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, str] = field(default_factory=dict)
+
+
+def http(base_url: str, method: str, path: str, key: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        base_url + path,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def _ok(result: tuple[int, Any]) -> Any:
+    status, body = result
+    if status >= 300:
+        raise RuntimeError(f"demo seeding failed: {status} {body}")
+    return body
+
+
+def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
+    """Build the demo. ``clock`` is the server's clock, moved along so the history spans several weeks."""
+    demo = Demo()
+    for slug, name, category, rate, share in PARTNERS:
+        created = _ok(
+            http(
+                base_url,
+                "POST",
+                "/v1/admin/partners",
+                operator_key,
+                {
+                    "name": name,
+                    "category": category,
+                    "earn_rate_bps": rate,
+                    "max_redeem_share_bps": share,
+                },
+            )
+        )
+        demo.partners[slug] = created
+    key = {slug: p["api_key"] for slug, p in demo.partners.items()}
+
+    def post(slug: str, path: str, body: dict[str, Any]) -> Any:
+        return _ok(http(base_url, "POST", path, key[slug], body))
+
+    for who, ident in (
+        ("anna", {"phone": "+7 916 123-45-67", "name": "Анна"}),
+        ("ivan", {"phone": "8 (903) 111-22-33", "name": "Иван", "locale": "en"}),
+        ("maria", {"card": "DEMO 0001", "name": "Мария"}),
+    ):
+        demo.customers[who] = post("uyut", "/v1/customers", ident)["customer_id"]
+    anna, ivan, maria = demo.customers["anna"], demo.customers["ivan"], demo.customers["maria"]
+
+    day = timedelta(days=1)
+    post("uyut", "/v1/accruals", {"customer_id": anna, "order_id": "UYUT-1001", "amount_minor": 84000})
+    clock.advance(2 * day)
+    post("stil", "/v1/accruals", {"customer_id": anna, "order_id": "STIL-2001", "amount_minor": 1_250_000})
+    post("stil", "/v1/accruals", {"customer_id": ivan, "order_id": "STIL-2002", "amount_minor": 640_000})
+    clock.advance(3 * day)
+    post("sharm", "/v1/accruals", {"customer_id": maria, "order_id": "SHARM-3001", "amount_minor": 350_000})
+    post("market", "/v1/accruals", {"customer_id": ivan, "order_id": "MKT-4001", "amount_minor": 990_000})
+    clock.advance(4 * day)
+    # Anna spends café and clothing points at the salon.
+    post(
+        "sharm",
+        "/v1/redemptions",
+        {"customer_id": anna, "order_id": "SHARM-3002", "order_amount_minor": 250_000, "points": 30},
+    )
+    clock.advance(day)
+    post(
+        "uyut",
+        "/v1/redemptions",
+        {"customer_id": ivan, "order_id": "UYUT-1002", "order_amount_minor": 60_000, "points": 20},
+    )
+    post("uyut", "/v1/accruals", {"customer_id": ivan, "order_id": "UYUT-1002", "amount_minor": 40_000})
+    clock.advance(2 * day)
+    # Ivan returns half of his jacket.
+    post("stil", "/v1/refunds", {"order_id": "STIL-2002", "refund_id": "STIL-R-1", "amount_minor": 320_000})
+    post("uyut", "/v1/accruals", {"customer_id": maria, "order_id": "UYUT-1003", "amount_minor": 52_000})
+    return demo

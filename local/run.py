@@ -1,0 +1,90 @@
+"""``make run``: the whole product on this machine, no AWS account needed.
+
+Starts an embedded DynamoDB (moto) unless AWS_ENDPOINT_URL_DYNAMODB points elsewhere, the API on
+http://127.0.0.1:$PORT, seeds the demo coalition unless LOYALTY_DEMO=0, and prints the keys to try it with.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+from local import servers
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    servers.fake_aws_credentials()
+    dynamo = None
+    if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        dynamo = servers.start_dynamodb()
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamo.url
+
+    from chalicelib import auth, db, runtime
+    from chalicelib.clock import ManualClock, SystemClock
+    from chalicelib.config import Settings
+
+    settings = Settings.from_env()
+    if settings.public_base_url is None:
+        settings = replace(settings, public_base_url=f"http://127.0.0.1:{port}")
+    seed_clock = ManualClock(SystemClock().now() - timedelta(days=14))
+    runtime.configure(settings, seed_clock)
+    db.create_table()
+    operator_key = os.environ.get("LOYALTY_OPERATOR_KEY") or "op_" + secrets.token_urlsafe(24)
+    auth.ensure_operator_key(operator_key, settings.key_pepper, seed_clock.now().isoformat())
+
+    try:
+        api = servers.start_api(port=port)
+    except OSError as exc:
+        print(f"Cannot listen on 127.0.0.1:{port} ({exc}). Set PORT to a free port.", file=sys.stderr)
+        return 1
+
+    demo = None
+    if os.environ.get("LOYALTY_DEMO", "1") != "0":
+        from local.demo import seed
+
+        demo = seed(api.url, operator_key, seed_clock)
+    runtime.configure(settings, SystemClock())
+
+    lines = [
+        "",
+        "Coalition loyalty network is up.",
+        f"  API            {api.url}   (OpenAPI: {api.url}/openapi.json)",
+        f"  DynamoDB       {os.environ['AWS_ENDPOINT_URL_DYNAMODB']}{'  (embedded moto)' if dynamo else ''}",
+        f"  Operator key   {operator_key}",
+    ]
+    if demo is not None:
+        lines.append("  Partner keys")
+        for p in demo.partners.values():
+            lines.append(f"    {p['name']:<14} {p['partner_id']}  {p['api_key']}")
+        lines.append("  Customers      " + ", ".join(f"{k}={v}" for k, v in demo.customers.items()))
+        cafe_key = demo.partners["uyut"]["api_key"]
+        anna = demo.customers["anna"]
+        lines += [
+            "",
+            "Try it:",
+            f"  curl -s -H 'Authorization: Bearer {cafe_key}' {api.url}/v1/customers/{anna}/balance",
+        ]
+    lines += ["", "Ctrl-C stops everything."]
+    print("\n".join(lines), flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    print("Stopping.", flush=True)
+    api.stop()
+    if dynamo is not None:
+        dynamo.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Servers on loopback for ``make run`` and the over-HTTP tests.
+
+The embedded DynamoDB is moto behind a *single-threaded* WSGI server: moto is not thread-safe, and serializing
+requests also gives DynamoDB's per-request atomicity, so many client threads can race through it safely.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """moto's per-request lines would drown the API's own access log."""
+
+
+class _Stoppable(Protocol):
+    def shutdown(self) -> None: ...
+
+
+@dataclass
+class Running:
+    url: str
+    server: _Stoppable
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def fake_aws_credentials() -> None:
+    """moto accepts anything; make sure botocore never goes looking for real credentials."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+
+
+def start_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Running:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    fake_aws_credentials()
+    app = DomainDispatcherApplication(create_backend_app)
+    server: BaseWSGIServer = make_server(host, port, app, threaded=False, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="moto-dynamodb", daemon=True)
+    thread.start()
+    return Running(f"http://{host}:{server.server_port}", server, thread)
+
+
+def start_api(host: str = "127.0.0.1", port: int = 0) -> Running:
+    """The Chalice app on a real HTTP server (chalice local's threaded server), in this process."""
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+
+    config = Config.create(chalice_stage="dev", app_name="coalition-loyalty", lambda_timeout=30)
+    server = create_local_server(app, config, host, port)
+    actual_port = server.server.server_address[1]
+    thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)
+    thread.start()
+    return Running(f"http://{host}:{actual_port}", server.server, thread)

@@ -1,0 +1,1 @@
+"""Partner SDK (see issue: Partner SDK)."""
