@@ -25,7 +25,7 @@ from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.errors import Conflict, IdempotencyKeyReused, Unavailable
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 12
 
 ReadKey = tuple[type[db.models._Item], str, str]
 

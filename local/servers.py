@@ -55,12 +55,19 @@ def start_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Running:
 def start_api(host: str = "127.0.0.1", port: int = 0) -> Running:
     """The Chalice app on a real HTTP server (chalice local's threaded server), in this process."""
     from chalice.config import Config
-    from chalice.local import create_local_server
+    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
     from app import app
 
+    class Server(ThreadedHTTPServer):
+        request_queue_size = 256  # the default backlog of 5 resets connections under a burst of tills
+
+    # What chalice.local.create_local_server does, with a server class that survives concurrent clients.
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
     config = Config.create(chalice_stage="dev", app_name="coalition-loyalty", lambda_timeout=30)
-    server = create_local_server(app, config, host, port)
+    server = LocalDevServer(app, config, host, port, server_cls=Server)
     actual_port = server.server.server_address[1]
     thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)
     thread.start()

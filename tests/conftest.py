@@ -126,3 +126,69 @@ def coalition(api: Api) -> Coalition:
         ids[name] = r["partner_id"]
         clients[name] = api.as_key(r["api_key"])
     return Coalition(api, clients["cafe"], clients["store"], clients["salon"], ids)
+
+
+@dataclass
+class Live:
+    """The API on a real HTTP port in front of a single-threaded moto DynamoDB server."""
+
+    url: str
+    dynamodb_url: str
+    operator_key: str = OPERATOR_KEY
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
+        import requests
+
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if key is not None:
+            all_headers["Authorization"] = f"Bearer {key}"
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        return requests.request(method, self.url + path, data=data, headers=all_headers, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def live_servers() -> Iterator[tuple[str, str]]:
+    from local import servers
+
+    dynamo = servers.start_dynamodb()
+    api_server = servers.start_api()
+    yield api_server.url, dynamo.url
+    api_server.stop()
+    dynamo.stop()
+
+
+_live_table_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def live(live_servers: tuple[str, str], clock: ManualClock) -> Live:
+    """A fresh table per test on the shared servers, with the test's clock injected."""
+    api_url, dynamo_url = live_servers
+    runtime.configure(test_settings(f"loyalty-live-{next(_live_table_counter)}", dynamo_url), clock)
+    db.create_table()
+    auth.ensure_operator_key(OPERATOR_KEY, "test-pepper", clock.now().isoformat())
+    return Live(api_url, dynamo_url)
+
+
+def table_snapshot() -> list[dict[str, Any]]:
+    """Every raw item of the bound table, sorted: for 'nothing was written' assertions."""
+    from chalicelib.db.models import _Item
+
+    client = db.connection().client
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": _Item.Meta.table_name}
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))

@@ -1,0 +1,77 @@
+"""Races from many client threads through the real HTTP stack into a serialized moto server."""
+
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+
+def _setup(live):
+    r = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", "max_redeem_share_bps": 10_000})
+    key = r.json()["api_key"]
+    cid = live.request("POST", "/v1/customers", key, {"phone": "+79161234567"}).json()["customer_id"]
+    return key, cid
+
+
+def _race(n, fn):
+    barrier = Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        return fn(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_fifty_simultaneous_spends_on_one_balance(live):
+    key, cid = _setup(live)
+    r = live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-1", "amount_minor": 200_000})
+    assert r.json()["points"] == 100
+
+    def spend(i):
+        body = {"customer_id": cid, "order_id": f"R-{i}", "order_amount_minor": 100_000, "points": 10}
+        return live.request("POST", "/v1/redemptions", key, body)
+
+    results = _race(50, spend)
+    statuses = sorted(r.status_code for r in results)
+    assert statuses.count(201) == 10, statuses
+    assert statuses.count(422) == 40, statuses
+    assert {r.json()["code"] for r in results if r.status_code == 422} == {"insufficient_points"}
+    balance = live.request("GET", f"/v1/customers/{cid}/balance", key).json()
+    assert (balance["available"], balance["held"], balance["expiring"]) == (0, 0, [])
+    history = live.request("GET", f"/v1/customers/{cid}/transactions?limit=100", key).json()["items"]
+    assert sum(e["points"] for e in history) == 0
+    assert sum(1 for e in history if e["type"] == "redemption") == 10
+
+
+def test_twenty_identical_accruals_make_one(live):
+    key, cid = _setup(live)
+    body = {"customer_id": cid, "order_id": "A-7", "amount_minor": 150_000}
+    results = _race(20, lambda i: live.request("POST", "/v1/accruals", key, body))
+    assert {r.status_code for r in results} == {201}
+    assert len({r.content for r in results}) == 1
+    assert live.request("GET", f"/v1/customers/{cid}/balance", key).json()["available"] == 75
+    history = live.request("GET", f"/v1/customers/{cid}/transactions", key).json()["items"]
+    assert [e["type"] for e in history] == ["accrual"]
+
+
+def test_same_idempotency_key_at_once_executes_once(live):
+    key, cid = _setup(live)
+    live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-1", "amount_minor": 200_000})
+
+    def spend(i):
+        body = {"customer_id": cid, "order_id": "R-1", "order_amount_minor": 100_000, "points": 30}
+        return live.request("POST", "/v1/redemptions", key, body, headers={"Idempotency-Key": "same-key"})
+
+    results = _race(15, spend)
+    assert {r.status_code for r in results} == {201}
+    assert len({r.content for r in results}) == 1
+    assert live.request("GET", f"/v1/customers/{cid}/balance", key).json()["available"] == 70
+
+
+def test_simultaneous_enrolments_of_one_phone_make_one_customer(live):
+    r = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"})
+    key = r.json()["api_key"]
+    results = _race(10, lambda i: live.request("POST", "/v1/customers", key, {"phone": f"8916123456{7}"}))
+    assert {r.status_code for r in results} <= {200, 201}
+    assert [r.status_code for r in results].count(201) == 1
+    assert len({r.json()["customer_id"] for r in results}) == 1
