@@ -74,11 +74,9 @@ def main() -> int:
     print("\n".join(lines), flush=True)
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
     print("Stopping.", flush=True)
     api.stop()
     if dynamo is not None:
