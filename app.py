@@ -1,6 +1,8 @@
-"""Chalice entry point: wiring only. Routes, auth and schemas live in chalicelib.routes."""
+"""Chalice entry point: wiring only. Routes live in chalicelib.routes, scheduled work in chalicelib.jobs."""
 
-from chalice.app import Chalice
+from typing import Any
+
+from chalice.app import Chalice, Cron
 
 from chalicelib.http import make_view
 from chalicelib.routes import ROUTES
@@ -9,3 +11,11 @@ app = Chalice(app_name="coalition-loyalty")
 
 for _route in ROUTES:
     app.route(_route.path, methods=[_route.method], name=_route.name, content_types=["*/*"])(make_view(app, _route))
+
+
+@app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily
+def expire_points(event: Any) -> dict[str, Any]:
+    from chalicelib import jobs, runtime
+
+    run = jobs.expire_points(runtime.get().clock.now())
+    return {"months": run.months, "customers": run.customers}

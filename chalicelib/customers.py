@@ -81,6 +81,9 @@ def _new_customer(
             held=0,
             lots={},
             spend={},
+            holds={},
+            pending_lots={},
+            bonus_days={},
         ),
         condition=db.CustomerItem.pk.does_not_exist(),
     )
@@ -151,7 +154,7 @@ def balance(customer_id: str, now: datetime) -> Balance:
     item = found.get(keys.customer(customer_id))
     if item is None:
         raise NotFound(f"No customer {customer_id}.")
-    return wallet.balance(customer_id, wallet.Wallet.of(item), program.from_item(found.get(keys.program())), now)
+    return wallet.balance(customer_id, wallet.of_item(item), program.from_item(found.get(keys.program())), now)
 
 
 def entry_out(item: db.EntryItem) -> LedgerEntryOut:

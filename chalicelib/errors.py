@@ -126,6 +126,10 @@ class RedemptionCapExceeded(ApiError):
     status, code, title = 422, "redemption_cap_exceeded", "Points exceed the share of the order that may be paid"
 
 
+class BonusLimitReached(ApiError):
+    status, code, title = 422, "bonus_limit_reached", "The daily limit for this bonus reason is reached"
+
+
 class RefundExceedsOrder(ApiError):
     status, code, title = 422, "refund_exceeds_order", "Refunds would exceed the order amount"
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from chalicelib import db
 from chalicelib.db import keys
-from chalicelib.errors import Conflict, IdempotencyKeyReused, Unavailable
+from chalicelib.errors import ApiError, Conflict, IdempotencyKeyReused, Unavailable
 
 MAX_ATTEMPTS = 12
 
@@ -65,10 +65,12 @@ class Plan:
     """A service's decision: the transaction to commit and the response it produces."""
 
     status: int
-    response: BaseModel
+    response: BaseModel | None = None  # set by ``decide`` once it knows the outcome
     tx: db.Transaction = field(default_factory=db.Transaction)
     natural_state: dict[str, Any] = field(default_factory=dict)
     customer_id: str | None = None
+    # Commit ``tx`` (what time did, e.g. releasing an expired hold) and then answer with this error.
+    error: ApiError | None = None
 
 
 Decide = Callable[[dict[tuple[str, str], Any]], Plan]
@@ -119,6 +121,15 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
         if replay is not None:
             return replay
         plan = decide(found)
+        if plan.error is not None:
+            try:
+                plan.tx.commit(db.connection())
+            except db.TxCancelled:
+                _backoff(attempt)
+                continue
+            raise plan.error
+        if plan.response is None:
+            raise TypeError("decide() returned a plan without a response")
         body = plan.response.model_dump_json()
         tx = plan.tx
         if req.idempotency_key is not None:

@@ -1,15 +1,18 @@
-"""Earning, spending and refunding points: each one DynamoDB transaction of wallet change + ledger entry +
-natural-id record (+ idempotency record, added by ``idempotency.execute``)."""
+"""Earning, spending, holding, refunding, bonuses and adjustments.
+
+Each is one DynamoDB transaction: what time has done to the wallet (settled first), the wallet change, its ledger
+entry, the natural-id record, and the idempotency record that ``idempotency.execute`` adds.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import db, ids, program, wallet
 from chalicelib.db import keys
 from chalicelib.domain import (
-    allocate,
     cumulative_share,
     earn_points,
     expiry_period,
@@ -20,21 +23,34 @@ from chalicelib.domain import (
     spend_12m,
     tier_status,
 )
+from chalicelib.domain.periods import zone
+from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, pending_key, settled, take
 from chalicelib.errors import (
+    BonusLimitReached,
     Conflict,
+    DuplicateAdjustment,
+    DuplicateBonus,
     DuplicateOrder,
     DuplicateRefund,
+    HoldAlreadyResolved,
+    HoldExpired,
     InsufficientPoints,
     NotFound,
     OrderNotFound,
     RedemptionCapExceeded,
     RefundExceedsOrder,
+    ValidationFailed,
 )
-from chalicelib.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.idempotency import NaturalId, Plan, ReadKey, Reply, WriteRequest, execute
 from chalicelib.program import Program
 from chalicelib.schemas import (
     AccrualOut,
+    AdjustmentOut,
+    BonusOut,
+    CaptureRedemption,
     CreateAccrual,
+    CreateAdjustment,
+    CreateBonus,
     CreateRedemption,
     CreateRefund,
     QuoteOut,
@@ -42,29 +58,57 @@ from chalicelib.schemas import (
     RedemptionOut,
     RefundOut,
 )
-from chalicelib.wallet import Wallet, WalletChange
 
 Found = dict[tuple[str, str], Any]
+DEFAULT_HOLD_MINUTES = 15
+S = db.ReplayItem.state
 
 
-def _context_reads(customer_id: str, partner_id: str) -> list[tuple[type[db.models._Item], str, str]]:
-    return [
-        (db.CustomerItem, *keys.customer(customer_id)),
-        (db.PartnerItem, *keys.partner(partner_id)),
-        program.READ_KEY,
-    ]
+def _reads(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
+    reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id)), program.READ_KEY]
+    if partner_id is not None:
+        reads.append((db.PartnerItem, *keys.partner(partner_id)))
+    return reads
 
 
-def _context(found: Found, customer_id: str, partner_id: str) -> tuple[Wallet, db.PartnerItem, Program]:
+@dataclass
+class Session:
+    """One customer's wallet inside one write: settled to ``now``, with the transaction it will commit in."""
+
+    customer_id: str
+    current: Wallet
+    settlement: Change
+    program: Program
+    plan: Plan
+    now: datetime
+
+    def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Any) -> Wallet:
+        """Apply ``change`` (with the settlement) and post its entry; returns the wallet after it."""
+        wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
+        if entry_type:
+            self.plan.tx.put(
+                wallet.new_entry(self.customer_id, partner_id, entry_type, self.now, self.program, change, **entry)
+            )
+        return change.applied_to(self.current)
+
+
+def _session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Session:
     customer = found.get(keys.customer(customer_id))
     if customer is None:
         raise NotFound(f"No customer {customer_id}.")
-    partner = found[keys.partner(partner_id)]
-    return Wallet.of(customer), partner, program.from_item(found.get(keys.program()))
+    prog = program.from_item(found.get(keys.program()))
+    current, settlement = wallet.settle_into(plan.tx, customer_id, wallet.of_item(customer), now, prog)
+    plan.customer_id = customer_id
+    return Session(customer_id, current, settlement, prog, plan, now)
 
 
-def _ints(raw: Any) -> dict[str, int]:
-    return wallet._ints(raw)
+def _partner(found: Found, partner_id: str) -> db.PartnerItem:
+    partner: db.PartnerItem = found[keys.partner(partner_id)]
+    return partner
+
+
+def _earn_lot(now: datetime, prog: Program, issuer: str) -> str:
+    return lot_key(expiry_period(now, prog.timezone, prog.expiry_months), issuer)
 
 
 # --- accruals ----------------------------------------------------------------------------------------------------
@@ -74,17 +118,41 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
     natural = NaturalId(*keys.accrual(partner_id, body.order_id), duplicate=DuplicateOrder)
 
     def decide(found: Found) -> Plan:
-        current, partner, prog = _context(found, body.customer_id, partner_id)
+        plan = Plan(status=201)
+        s = _session(found, body.customer_id, now, plan)
+        partner, prog = _partner(found, partner_id), s.program
         period = period_of(now, prog.timezone)
-        tier = tier_status(spend_12m(current.spend, period), prog.tiers)
+        tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
         points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
-        lot = lot_key(expiry_period(now, prog.timezone, prog.expiry_months), partner_id)
-        change = WalletChange(available=points, spend={period: body.amount_minor})
-        if points:
+        lot = _earn_lot(now, prog, partner_id)
+        change = Change(spend={period: body.amount_minor})
+        bucket = ""
+        available_at = now
+        if int(partner.pending_days) > 0:
+            available_at = now + timedelta(days=int(partner.pending_days))
+            bucket = pending_key(available_at.isoformat(), lot)
+            change.pending = points
+            if points:
+                change.pending_lots[bucket] = points
+        else:
+            change.available = points
             change.add_lot(lot, points)
         accrual_id = ids.encode_ref("acc", body.order_id)
-        after = change.applied_to(current)
-        response = AccrualOut(
+        after = s.commit(
+            change,
+            "accrual",
+            partner_id,
+            amount_minor=body.amount_minor,
+            order_id=body.order_id,
+            ref_id=accrual_id,
+            details={
+                "channel": body.channel,
+                "tier_multiplier_bps": tier.multiplier_bps,
+                "earn_rate_bps": int(partner.earn_rate_bps),
+                "pending_bucket": bucket,
+            },
+        )
+        plan.response = AccrualOut(
             accrual_id=accrual_id,
             order_id=body.order_id,
             customer_id=body.customer_id,
@@ -92,58 +160,57 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             points=points,
             bonus_points=0,
             awards=[],
-            status="available",
-            available_at=now.isoformat(),
-            balance=after.summary(),
+            status="pending" if bucket else "available",
+            available_at=available_at.isoformat(),
+            balance=wallet.summary(after),
         )
-        plan = Plan(status=201, response=response, customer_id=body.customer_id)
         plan.natural_state = {
             "customer_id": body.customer_id,
             "amount_minor": body.amount_minor,
             "points": points,
             "lot": lot,
-            "period": period,
+            "pending_bucket": bucket,
             "refunded_minor": 0,
             "reversed_points": 0,
         }
-        wallet.apply(plan.tx, body.customer_id, change)
-        plan.tx.put(
-            wallet.new_entry(
-                body.customer_id,
-                partner_id,
-                "accrual",
-                now,
-                prog,
-                change,
-                amount_minor=body.amount_minor,
-                order_id=body.order_id,
-                ref_id=accrual_id,
-                details={
-                    "channel": body.channel,
-                    "tier_multiplier_bps": tier.multiplier_bps,
-                    "earn_rate_bps": int(partner.earn_rate_bps),
-                },
-            )
-        )
         return plan
 
-    return execute(req, natural, _context_reads(body.customer_id, partner_id), decide)
+    return execute(req, natural, _reads(body.customer_id, partner_id), decide)
 
 
 # --- redemptions -------------------------------------------------------------------------------------------------
 
 
-def _max_points(current: Wallet, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
+def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
     cap = redemption_cap_points(order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
-    return max(0, min(cap, current.available))
+    return max(0, min(cap, available))
 
 
-def quote(body: QuoteRequest, partner_id: str) -> QuoteOut:
-    found = db.get_many(_context_reads(body.customer_id, partner_id))
-    current, partner, prog = _context(found, body.customer_id, partner_id)
-    max_points = _max_points(current, partner, prog, body.order_amount_minor)
+def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
+    found = db.get_many(_reads(body.customer_id, partner_id))
+    customer = found.get(keys.customer(body.customer_id))
+    if customer is None:
+        raise NotFound(f"No customer {body.customer_id}.")
+    prog = program.from_item(found.get(keys.program()))
+    current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
+    max_points = _max_points(current.available, _partner(found, partner_id), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
+    )
+
+
+def _redemption_out(
+    order_id: str, customer_id: str, points: int, status: Any, expires_at: str | None, prog: Program, after: Wallet
+) -> RedemptionOut:
+    return RedemptionOut(
+        redemption_id=ids.encode_ref("red", order_id),
+        order_id=order_id,
+        customer_id=customer_id,
+        points=points,
+        discount_minor=points * prog.point_value_minor,
+        status=status,
+        expires_at=expires_at,
+        balance=wallet.summary(after),
     )
 
 
@@ -151,59 +218,131 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
 
     def decide(found: Found) -> Plan:
-        current, partner, prog = _context(found, body.customer_id, partner_id)
+        plan = Plan(status=201)
+        s = _session(found, body.customer_id, now, plan)
+        partner, prog = _partner(found, partner_id), s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
         if body.points > cap:
-            max_points = _max_points(current, partner, prog, body.order_amount_minor)
+            max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)
             raise RedemptionCapExceeded(
                 f"At most {max_points} points may pay for this order (cap {cap} points).", max_points=max_points
             )
-        if body.points > current.available:
-            raise InsufficientPoints(f"The customer has {current.available} available points, {body.points} asked.")
-        taken = allocate(current.lots, body.points)
-        change = WalletChange(available=-body.points)
-        for key, points in taken:
-            change.add_lot(key, -points)
+        if body.points > s.current.available:
+            raise InsufficientPoints(f"The customer has {s.current.available} available points, {body.points} asked.")
+        change = take(s.current, body.points)
+        consumed = {k: -d for k, d in change.lots.items()}
         redemption_id = ids.encode_ref("red", body.order_id)
-        discount = body.points * prog.point_value_minor
-        response = RedemptionOut(
-            redemption_id=redemption_id,
+        expires_at: str | None = None
+        if body.capture:
+            status, entry_type = "captured", "redemption"
+        else:
+            status, entry_type = "held", "hold"
+            expires_at = (now + timedelta(minutes=body.hold_minutes or DEFAULT_HOLD_MINUTES)).isoformat()
+            change.held = body.points
+            hid = hold_id(partner_id, body.order_id)
+            change.add_holds[hid] = Hold(body.points, expires_at, consumed, partner_id, body.order_id)
+        after = s.commit(
+            change,
+            entry_type,
+            partner_id,
+            amount_minor=body.order_amount_minor,
             order_id=body.order_id,
-            customer_id=body.customer_id,
-            points=body.points,
-            discount_minor=discount,
-            status="captured",
-            expires_at=None,
-            balance=change.applied_to(current).summary(),
+            ref_id=redemption_id,
+            details={"discount_minor": body.points * prog.point_value_minor, "expires_at": expires_at or ""},
         )
-        plan = Plan(status=201, response=response, customer_id=body.customer_id)
+        plan.response = _redemption_out(body.order_id, body.customer_id, body.points, status, expires_at, prog, after)
         plan.natural_state = {
             "customer_id": body.customer_id,
             "order_amount_minor": body.order_amount_minor,
             "points": body.points,
-            "lots": dict(taken),
+            "lots": consumed,
             "returned": {},
             "refunded_minor": 0,
-            "status": "captured",
+            "status": status,
+            "expires_at": expires_at or "",
         }
-        wallet.apply(plan.tx, body.customer_id, change)
-        plan.tx.put(
-            wallet.new_entry(
-                body.customer_id,
-                partner_id,
-                "redemption",
-                now,
-                prog,
-                change,
-                amount_minor=body.order_amount_minor,
-                order_id=body.order_id,
-                ref_id=redemption_id,
-                details={"discount_minor": discount},
+        return plan
+
+    return execute(req, natural, _reads(body.customer_id, partner_id), decide)
+
+
+def _resolve_hold(
+    req: WriteRequest, redemption_id: str, partner_id: str, now: datetime, capture_points: int | None, capture: bool
+) -> Reply:
+    """Capture (all or part) or void a held redemption; exactly once, and never after it expired."""
+    order_id = ids.decode_ref("red", redemption_id)
+    if order_id is None:
+        raise NotFound(f"No redemption {redemption_id}.")
+    record_key = keys.redemption(partner_id, order_id)
+
+    def decide(found: Found) -> Plan:
+        record = found.get(record_key)
+        if record is None:
+            raise NotFound(f"No redemption {redemption_id}.")
+        state = wallet.as_dict(record.state)
+        if state["status"] != "held":
+            raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {state['status']}.")
+        plan = Plan(status=200)
+        customer_id = str(state["customer_id"])
+        s = _session(db.get_many(_reads(customer_id)), customer_id, now, plan)
+        hid = hold_id(partner_id, order_id)
+        hold = s.current.holds.get(hid)
+        if hold is None:  # time released it, now or at an earlier write
+            s.commit(Change(), "", partner_id)
+            plan.tx.update(record, [S["status"].set("expired")], condition=S["status"] == "held", tag="order")
+            plan.error = HoldExpired(f"The hold expired at {state.get('expires_at')}; its points are back.")
+            return plan
+        keep = hold.points if capture_points is None else capture_points
+        if not capture:
+            keep = 0
+        elif keep > hold.points:
+            raise ValidationFailed(
+                [
+                    {
+                        "loc": ["body", "points"],
+                        "msg": f"at most {hold.points} points are held",
+                        "type": "less_than_equal",
+                    }
+                ]
             )
+        released = hold.points - keep
+        # Released points go back to the latest-expiring lots, so the capture keeps the earliest ones.
+        returned = refill(sorted(hold.lots.items(), reverse=True), {}, released)
+        change = Change(held=-hold.points, available=released, remove_holds={hid})
+        kept = dict(hold.lots)
+        for key, points in returned:
+            change.add_lot(key, points)
+            kept[key] -= points
+        status = "captured" if capture else "voided"
+        after = s.commit(
+            change,
+            "capture" if capture else "void",
+            partner_id,
+            amount_minor=int(state["order_amount_minor"]),
+            order_id=order_id,
+            ref_id=redemption_id,
+            details={"captured": keep, "released": released},
+        )
+        plan.tx.update(
+            record,
+            [S["status"].set(status), S["points"].set(keep), S["lots"].set({k: v for k, v in kept.items() if v})],
+            condition=S["status"] == "held",
+            tag="order",
+        )
+        plan.response = _redemption_out(
+            order_id, customer_id, keep if capture else hold.points, status, None, s.program, after
         )
         return plan
 
-    return execute(req, natural, _context_reads(body.customer_id, partner_id), decide)
+    return execute(req, None, [(db.ReplayItem, *record_key)], decide)
+
+
+def capture(req: WriteRequest, redemption_id: str, body: CaptureRedemption, partner_id: str, now: datetime) -> Reply:
+    return _resolve_hold(req, redemption_id, partner_id, now, body.points, capture=True)
+
+
+def void(req: WriteRequest, redemption_id: str, partner_id: str, now: datetime) -> Reply:
+    return _resolve_hold(req, redemption_id, partner_id, now, None, capture=False)
 
 
 # --- refunds -----------------------------------------------------------------------------------------------------
@@ -213,7 +352,8 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
     """Pro-rata reversal of the order's accrual and return of its redeemed points, cumulative over partial refunds.
 
     The order's amount is the larger of the accrual's ``amount_minor`` and the redemption's ``order_amount_minor``.
-    Reversed points come out of the lot the accrual created; what the customer already spent is the shortfall.
+    Reversed points come out of the accrual's pending bucket while it is pending, else out of the lot it created;
+    what the customer already spent is the shortfall. Only captured redemptions return points.
     """
     natural = NaturalId(*keys.refund(partner_id, body.refund_id), duplicate=DuplicateRefund)
     accrual_key = keys.accrual(partner_id, body.order_id)
@@ -223,12 +363,12 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
         accrual, redemption = found.get(accrual_key), found.get(redemption_key)
         if accrual is None and redemption is None:
             raise OrderNotFound(f"No accrual or redemption for order {body.order_id}.")
-        acc: dict[str, Any] = accrual.state.as_dict() if accrual else {}
-        red: dict[str, Any] = redemption.state.as_dict() if redemption else {}
+        acc = wallet.as_dict(accrual.state) if accrual else {}
+        red = wallet.as_dict(redemption.state) if redemption else {}
         customer_ids = {s["customer_id"] for s in (acc, red) if s}
         if len(customer_ids) != 1:
             raise Conflict("The order's accrual and redemption belong to different customers.")
-        customer_id = customer_ids.pop()
+        customer_id = str(customer_ids.pop())
         order_total = max(int(acc.get("amount_minor", 0)), int(red.get("order_amount_minor", 0)))
         before = max(int(acc.get("refunded_minor", 0)), int(red.get("refunded_minor", 0)))
         after = before + body.amount_minor
@@ -238,36 +378,60 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 f"{order_total - before} may be refunded now.",
                 refundable_minor=order_total - before,
             )
-        more = db.get_many([(db.CustomerItem, *keys.customer(customer_id)), program.READ_KEY])
-        customer = more.get(keys.customer(customer_id))
-        if customer is None:
-            raise NotFound(f"No customer {customer_id}.")
-        current, prog = Wallet.of(customer), program.from_item(more.get(keys.program()))
-
-        change = WalletChange()
+        plan = Plan(status=201)
+        s = _session(db.get_many(_reads(customer_id)), customer_id, now, plan)
+        prog = s.program
+        change = Change()
         returned_lots: list[tuple[str, int]] = []
         points_returned = 0
-        if red:
+        if red and red.get("status") == "captured":
             points_returned = cumulative_share(int(red["points"]), before, after, order_total)
-            consumed = sorted(_ints(red["lots"]).items())
-            returned_lots = refill(consumed, _ints(red.get("returned")), points_returned)
+            consumed = sorted(wallet.ints(red["lots"]).items())
+            returned_lots = refill(consumed, wallet.ints(red.get("returned")), points_returned)
             for key, points in returned_lots:
                 change.add_lot(key, points)
             change.available += points_returned
         points_reversed = taken = 0
+        source = ""
         if acc:
             points_reversed = cumulative_share(int(acc["points"]), before, after, order_total)
-            lot = str(acc["lot"])
-            in_lot = current.lots.get(lot, 0) + change.lots.get(lot, 0)
-            taken = min(points_reversed, max(in_lot, 0))
-            if taken:
+            bucket, lot = str(acc.get("pending_bucket", "")), str(acc["lot"])
+            if bucket and s.current.pending_lots.get(bucket, 0) > 0:
+                in_bucket = s.current.pending_lots[bucket]
+                taken = min(points_reversed, in_bucket)
+                change.pending -= taken
+                if taken == in_bucket:
+                    change.remove_pending[bucket] = in_bucket
+                else:
+                    change.pending_lots[bucket] = -taken
+                source = bucket
+            else:
+                in_lot = s.current.lots.get(lot, 0) + change.lots.get(lot, 0)
+                taken = min(points_reversed, max(in_lot, 0))
                 change.add_lot(lot, -taken)
-            change.available -= taken
+                change.available -= taken
+                source = lot
             spend_back = cumulative_share(int(acc["amount_minor"]), before, after, order_total)
             if spend_back:
                 change.spend[period_of(now, prog.timezone)] = -spend_back
         shortfall = points_reversed - taken
-        response = RefundOut(
+        after_wallet = s.commit(
+            change,
+            "refund",
+            partner_id,
+            amount_minor=body.amount_minor,
+            order_id=body.order_id,
+            ref_id=body.refund_id,
+            details={
+                "points_reversed": points_reversed,
+                "points_taken": taken,
+                "points_shortfall": shortfall,
+                "points_returned": points_returned,
+                "returned_lots": dict(returned_lots),
+                "reversed_from": source if taken else "",
+            },
+        )
+        plan.response = RefundOut(
             refund_id=body.refund_id,
             order_id=body.order_id,
             customer_id=customer_id,
@@ -276,11 +440,9 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
             points_shortfall=shortfall,
             shortfall_minor=shortfall * prog.point_value_minor,
             points_returned=points_returned,
-            balance=change.applied_to(current).summary(),
+            balance=wallet.summary(after_wallet),
         )
-        plan = Plan(status=201, response=response, customer_id=customer_id)
         plan.natural_state = {"order_id": body.order_id, "amount_minor": body.amount_minor}
-        S = db.ReplayItem.state
         if accrual is not None:
             plan.tx.update(
                 accrual,
@@ -289,37 +451,80 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 tag="order",
             )
         if redemption is not None:
-            actions = [S["refunded_minor"].set(after)]
-            returned_total = _ints(red.get("returned"))
+            returned_total = wallet.ints(red.get("returned"))
             for key, points in returned_lots:
                 returned_total[key] = returned_total.get(key, 0) + points
-            actions.append(S["returned"].set(returned_total))
             plan.tx.update(
-                redemption, actions, condition=S["refunded_minor"] == int(red["refunded_minor"]), tag="order"
+                redemption,
+                [S["refunded_minor"].set(after), S["returned"].set(returned_total)],
+                condition=S["refunded_minor"] == int(red["refunded_minor"]),
+                tag="order",
             )
-        wallet.apply(plan.tx, customer_id, change)
-        plan.tx.put(
-            wallet.new_entry(
-                customer_id,
-                partner_id,
-                "refund",
-                now,
-                prog,
-                change,
-                amount_minor=body.amount_minor,
-                order_id=body.order_id,
-                ref_id=body.refund_id,
-                details={
-                    "points_reversed": points_reversed,
-                    "points_taken": taken,
-                    "points_shortfall": shortfall,
-                    "points_returned": points_returned,
-                    "returned_lots": dict(returned_lots),
-                    "reversed_lot": str(acc["lot"]) if acc and taken else "",
-                },
-            )
-        )
         return plan
 
-    reads = [(db.ReplayItem, *accrual_key), (db.ReplayItem, *redemption_key)]
+    reads: list[ReadKey] = [(db.ReplayItem, *accrual_key), (db.ReplayItem, *redemption_key)]
     return execute(req, natural, reads, decide)
+
+
+# --- bonuses and adjustments -------------------------------------------------------------------------------------
+
+
+def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) -> Reply:
+    """Partner-funded points for an action, at most ``bonus_daily_limits[reason]`` per customer per day."""
+    natural = NaturalId(*keys.bonus(partner_id, body.bonus_id), duplicate=DuplicateBonus)
+
+    def decide(found: Found) -> Plan:
+        plan = Plan(status=201)
+        s = _session(found, body.customer_id, now, plan)
+        prog = s.program
+        day = now.astimezone(zone(prog.timezone)).date().isoformat()
+        counter = f"{day}|{body.reason}"
+        limit = prog.bonus_daily_limits.get(body.reason, 0)
+        if s.current.bonus_days.get(counter, 0) + 1 > limit:
+            raise BonusLimitReached(f"A customer may get {limit} '{body.reason}' bonus(es) a day; try tomorrow.")
+        change = Change(available=body.points, bonus_days={counter: 1}, bonus_limits={counter: limit})
+        change.add_lot(_earn_lot(now, prog, partner_id), body.points)
+        after = s.commit(change, "bonus", partner_id, ref_id=body.bonus_id, details={"reason": body.reason})
+        plan.response = BonusOut(
+            bonus_id=body.bonus_id,
+            customer_id=body.customer_id,
+            reason=body.reason,
+            points=body.points,
+            balance=wallet.summary(after),
+        )
+        plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
+        return plan
+
+    return execute(req, natural, _reads(body.customer_id, partner_id), decide)
+
+
+def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
+    """Operator correction: credits go to a coalition-funded lot, debits take earliest-expiring points first."""
+    natural = NaturalId(*keys.adjustment(body.adjustment_id), duplicate=DuplicateAdjustment)
+
+    def decide(found: Found) -> Plan:
+        plan = Plan(status=201)
+        s = _session(found, body.customer_id, now, plan)
+        if body.points > 0:
+            change = Change(available=body.points)
+            change.add_lot(_earn_lot(now, s.program, wallet.SYSTEM_PARTNER), body.points)
+        else:
+            if -body.points > s.current.available:
+                raise InsufficientPoints(
+                    f"The customer has {s.current.available} available points; a debit cannot overdraw them."
+                )
+            change = take(s.current, -body.points)
+        after = s.commit(
+            change, "adjustment", wallet.SYSTEM_PARTNER, ref_id=body.adjustment_id, details={"reason": body.reason}
+        )
+        plan.response = AdjustmentOut(
+            adjustment_id=body.adjustment_id,
+            customer_id=body.customer_id,
+            points=body.points,
+            reason=body.reason,
+            balance=wallet.summary(after),
+        )
+        plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
+        return plan
+
+    return execute(req, natural, _reads(body.customer_id), decide)

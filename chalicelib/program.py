@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.domain import DEFAULT_TIERS, Tier
 from chalicelib.schemas import ProgramSettings, TierIn, UpdateProgram
+
+DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Program:
     timezone: str = "Europe/Moscow"
     operator_fee_bps: int = 0
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    bonus_daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BONUS_DAILY_LIMITS))
 
     def to_schema(self) -> ProgramSettings:
         return ProgramSettings(
@@ -30,6 +33,7 @@ class Program:
                 TierIn(name=t.name, min_spend_12m_minor=t.min_spend_12m_minor, multiplier_bps=t.multiplier_bps)
                 for t in self.tiers
             ],
+            bonus_daily_limits=dict(self.bonus_daily_limits),  # type: ignore[arg-type]
         )
 
     @classmethod
@@ -41,13 +45,16 @@ class Program:
             timezone=s.timezone,
             operator_fee_bps=s.operator_fee_bps,
             tiers=tuple(Tier(t.name, t.min_spend_12m_minor, t.multiplier_bps) for t in s.tiers),
+            bonus_daily_limits={**DEFAULT_BONUS_DAILY_LIMITS, **{str(k): v for k, v in s.bonus_daily_limits.items()}},
         )
 
 
 def from_item(item: db.ProgramItem | None) -> Program:
     if item is None:
         return Program()
-    return Program.from_schema(ProgramSettings.model_validate(item.settings.as_dict()))
+    stored = item.settings.as_dict()
+    stored.setdefault("bonus_daily_limits", DEFAULT_BONUS_DAILY_LIMITS)
+    return Program.from_schema(ProgramSettings.model_validate(stored))
 
 
 def load() -> Program:

@@ -81,11 +81,27 @@ def create_accrual(call: Call) -> Any:
 
 
 def quote_redemption(call: Call) -> Any:
-    return ledger.quote(call.body, call.partner_id)
+    return ledger.quote(call.body, call.partner_id, call.now)
 
 
 def create_redemption(call: Call) -> Any:
     return ledger.redeem(_w(call), call.body, call.partner_id, call.now)
+
+
+def capture_redemption(call: Call) -> Any:
+    return ledger.capture(_w(call), call.params["redemption_id"], call.body, call.partner_id, call.now)
+
+
+def void_redemption(call: Call) -> Any:
+    return ledger.void(_w(call), call.params["redemption_id"], call.partner_id, call.now)
+
+
+def create_bonus(call: Call) -> Any:
+    return ledger.bonus(_w(call), call.body, call.partner_id, call.now)
+
+
+def admin_create_adjustment(call: Call) -> Any:
+    return ledger.adjust(_w(call), call.body, call.now)
 
 
 def create_refund(call: Call) -> Any:

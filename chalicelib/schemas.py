@@ -239,6 +239,50 @@ class RefundOut(Response):
     balance: BalanceSummary
 
 
+class CaptureRedemption(Request):
+    points: Points | None = Field(None, description="Capture this many of the held points; the rest is released")
+
+
+BonusReason = Literal["review", "survey", "social_share", "referral", "birthday", "other"]
+
+
+class CreateBonus(Request):
+    customer_id: ResourceId
+    bonus_id: ExternalId
+    reason: BonusReason
+    points: Points
+
+
+class BonusOut(Response):
+    bonus_id: str
+    customer_id: str
+    reason: str
+    points: int
+    balance: BalanceSummary
+
+
+class CreateAdjustment(Request):
+    customer_id: ResourceId
+    adjustment_id: ExternalId
+    points: int = Field(strict=True, ge=-MAX_POINTS, le=MAX_POINTS, description="Positive credits, negative debits")
+    reason: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200)]
+
+    @field_validator("points")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("points must not be zero")
+        return value
+
+
+class AdjustmentOut(Response):
+    adjustment_id: str
+    customer_id: str
+    points: int
+    reason: str
+    balance: BalanceSummary
+
+
 # --- partners, keys, program -----------------------------------------------------------------------------------
 
 
@@ -304,6 +348,9 @@ class TierIn(Request):
     multiplier_bps: int = Field(strict=True, ge=0, le=100_000)
 
 
+DailyLimit = Annotated[int, Field(strict=True, ge=0, le=1000)]
+
+
 class ProgramSettings(Response):
     currency: str
     point_value_minor: int
@@ -311,6 +358,9 @@ class ProgramSettings(Response):
     timezone: str
     operator_fee_bps: int
     tiers: list[TierIn]
+    bonus_daily_limits: dict[BonusReason, DailyLimit] = Field(
+        description="How many bonuses of each reason one customer may get per day (program time zone)"
+    )
 
 
 class UpdateProgram(Request):
@@ -322,6 +372,7 @@ class UpdateProgram(Request):
     timezone: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
     operator_fee_bps: Bps | None = None
     tiers: list[TierIn] | None = Field(None, min_length=1, max_length=10)
+    bonus_daily_limits: dict[BonusReason, DailyLimit] | None = None
 
     @field_validator("timezone")
     @classmethod

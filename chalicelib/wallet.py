@@ -1,14 +1,13 @@
-"""The customer's wallet as stored on the customer item, and the one way to change it.
+"""The customer's wallet in DynamoDB: reading it, and the one way to change it.
 
 Balances are never read-modified-written: a change is DynamoDB arithmetic (``available = available - :p``)
-guarded by conditions (``available >= :p``, ``lots.k >= :n``). If a concurrent write makes a guard fail, the
-transaction is cancelled and the caller decides again on fresh data.
+guarded by conditions (``available >= :p``, ``lots.k >= :n``, a hold still present). If a concurrent write makes
+a guard fail, the transaction is cancelled and the caller decides again on fresh data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,82 +18,120 @@ from chalicelib import db, ids
 from chalicelib.db import keys
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
+from chalicelib.domain.wallet import Change, Event, Hold, Wallet, settle, settled
 from chalicelib.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 
 C = db.CustomerItem
+SYSTEM_PARTNER = "coalition"  # entries nobody's till made: expiry, operator adjustments
+
+__all__ = ["SYSTEM_PARTNER", "Change", "Wallet", "apply", "balance", "new_entry", "of_item", "settle_into", "summary"]
 
 
-def _ints(raw: Any) -> dict[str, int]:
+def as_dict(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
-    data = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
-    return {str(k): int(v) for k, v in data.items()}
+    return dict(raw.as_dict() if hasattr(raw, "as_dict") else raw)
 
 
-@dataclass
-class Wallet:
-    available: int
-    pending: int
-    held: int
-    lots: dict[str, int]
-    spend: dict[str, int]
-
-    @classmethod
-    def of(cls, item: db.CustomerItem) -> Wallet:
-        return cls(int(item.available), int(item.pending), int(item.held), _ints(item.lots), _ints(item.spend))
-
-    def summary(self) -> BalanceSummary:
-        return BalanceSummary(available=self.available, pending=self.pending, held=self.held)
+def ints(raw: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in as_dict(raw).items()}
 
 
-@dataclass
-class WalletChange:
-    available: int = 0
-    pending: int = 0
-    held: int = 0
-    lots: dict[str, int] = field(default_factory=dict)
-    spend: dict[str, int] = field(default_factory=dict)
-
-    def add_lot(self, key: str, points: int) -> None:
-        self.lots[key] = self.lots.get(key, 0) + points
-
-    def applied_to(self, wallet: Wallet) -> Wallet:
-        lots = dict(wallet.lots)
-        for key, delta in self.lots.items():
-            lots[key] = lots.get(key, 0) + delta
-        spend = dict(wallet.spend)
-        for period, delta in self.spend.items():
-            spend[period] = spend.get(period, 0) + delta
-        return Wallet(
-            wallet.available + self.available, wallet.pending + self.pending, wallet.held + self.held, lots, spend
+def of_item(item: db.CustomerItem) -> Wallet:
+    holds = {
+        hid: Hold(
+            points=int(h["points"]),
+            expires_at=str(h["expires_at"]),
+            lots=ints(h.get("lots")),
+            partner_id=str(h["partner_id"]),
+            order_id=str(h["order_id"]),
         )
-
-    def update(self) -> tuple[list[Action], Condition]:
-        """Update actions and the guard condition for the customer item."""
-        actions: list[Action] = []
-        condition: Condition = C.pk.exists()
-        for attr, delta in ((C.available, self.available), (C.pending, self.pending), (C.held, self.held)):
-            if delta:
-                actions.append(attr.set(attr + delta) if delta > 0 else attr.set(attr - (-delta)))
-                if delta < 0:
-                    condition &= attr >= -delta
-        for key, delta in sorted(self.lots.items()):
-            if delta > 0:
-                actions.append(C.lots[key].set((C.lots[key] | 0) + delta))
-            elif delta < 0:
-                actions.append(C.lots[key].set(C.lots[key] - (-delta)))
-                condition &= C.lots[key] >= -delta
-        for period, delta in sorted(self.spend.items()):
-            if delta:
-                actions.append(C.spend[period].set((C.spend[period] | 0) + delta))
-        return actions, condition
+        for hid, h in as_dict(item.holds).items()
+    }
+    return Wallet(
+        available=int(item.available),
+        pending=int(item.pending),
+        held=int(item.held),
+        lots=ints(item.lots),
+        spend=ints(item.spend),
+        holds=holds,
+        pending_lots=ints(item.pending_lots),
+        bonus_days=ints(item.bonus_days),
+    )
 
 
-def apply(tx: db.Transaction, customer_id: str, change: WalletChange) -> None:
-    actions, condition = change.update()
+def summary(wallet: Wallet) -> BalanceSummary:
+    return BalanceSummary(available=wallet.available, pending=wallet.pending, held=wallet.held)
+
+
+def _hold_value(hold: Hold) -> dict[str, Any]:
+    return {
+        "points": hold.points,
+        "expires_at": hold.expires_at,
+        "lots": dict(hold.lots),
+        "partner_id": hold.partner_id,
+        "order_id": hold.order_id,
+    }
+
+
+def _update(change: Change) -> tuple[list[Action], Condition]:
+    """Update actions and the guard condition for the customer item."""
+    actions: list[Action] = []
+    condition: Condition = C.pk.exists()
+    for attr, delta in ((C.available, change.available), (C.pending, change.pending), (C.held, change.held)):
+        if delta > 0:
+            actions.append(attr.set(attr + delta))
+        elif delta < 0:
+            actions.append(attr.set(attr - (-delta)))
+            condition &= attr >= -delta
+    for key, delta in sorted(change.lots.items()):
+        if delta > 0:
+            actions.append(C.lots[key].set((C.lots[key] | 0) + delta))
+        elif delta < 0:
+            actions.append(C.lots[key].set(C.lots[key] - (-delta)))
+            condition &= C.lots[key] >= -delta
+    for period, delta in sorted(change.spend.items()):
+        if delta:
+            actions.append(C.spend[period].set((C.spend[period] | 0) + delta))
+    for key, delta in sorted(change.pending_lots.items()):
+        if key in change.remove_pending or not delta:
+            continue
+        if delta > 0:
+            actions.append(C.pending_lots[key].set((C.pending_lots[key] | 0) + delta))
+        else:
+            actions.append(C.pending_lots[key].set(C.pending_lots[key] - (-delta)))
+            condition &= C.pending_lots[key] >= -delta
+    for key, expected in sorted(change.remove_pending.items()):
+        actions.append(C.pending_lots[key].remove())
+        condition &= C.pending_lots[key] == expected
+    for hid in sorted(change.remove_holds):
+        actions.append(C.holds[hid].remove())
+        condition &= C.holds[hid].exists()
+    for hid, hold in sorted(change.add_holds.items()):
+        actions.append(C.holds[hid].set(_hold_value(hold)))
+        condition &= C.holds[hid].does_not_exist()
+    for key, delta in sorted(change.bonus_days.items()):
+        actions.append(C.bonus_days[key].set((C.bonus_days[key] | 0) + delta))
+        limit = change.bonus_limits.get(key)
+        if limit is not None:
+            condition &= C.bonus_days[key].does_not_exist() | (C.bonus_days[key] <= limit - delta)
+    return actions, condition
+
+
+def apply(tx: db.Transaction, customer_id: str, change: Change, now_iso: str) -> None:
+    """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points."""
+    actions, condition = _update(change)
     if actions:
         tx.update(db.CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag="wallet")
+    credited = {split_lot_key(k)[0] for k, d in change.lots.items() if d > 0}
+    credited |= {split_lot_key(split_pending(k))[0] for k, d in change.pending_lots.items() if d > 0}
+    for expiry in sorted(credited):
+        tx.put(db.ExpiryIndexItem(*keys.expiry_index(expiry, customer_id), created_at=now_iso))
+
+
+def split_pending(key: str) -> str:
+    return key.partition("|")[2]
 
 
 def new_entry(
@@ -103,7 +140,7 @@ def new_entry(
     entry_type: str,
     now: datetime,
     program: Program,
-    change: WalletChange,
+    change: Change,
     *,
     amount_minor: int | None = None,
     order_id: str | None = None,
@@ -138,18 +175,41 @@ def new_entry(
     )
 
 
+def settle_into(
+    tx: db.Transaction, customer_id: str, wallet: Wallet, now: datetime, program: Program
+) -> tuple[Wallet, Change]:
+    """Record in ``tx`` what time has done to the wallet (one entry per event) and return the settled wallet and
+    the change that gets there; the caller merges its own change into it and applies the sum once."""
+    events: list[Event] = settle(wallet, now, program.timezone)
+    total = Change()
+    for event in events:
+        total = total.merge(event.change)
+        entry_partner = SYSTEM_PARTNER if event.type == "expiry" else event.partner_id
+        # A released hold leaves its redemption record at status "held"; capture and void tell it apart by the
+        # hold being gone from the wallet, so settling never has to touch (and conflict on) that record.
+        order_id = wallet.holds[event.ref].order_id if event.type == "hold_expired" else None
+        tx.put(
+            new_entry(
+                customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
+            )
+        )
+    return total.applied_to(wallet), total
+
+
 def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -> Balance:
+    """The balance as of ``now``: expired holds released, due points matured, ended months expired."""
+    current, _, _ = settled(wallet, now, program.timezone)
     expiring: dict[str, int] = {}
-    for key, points in wallet.lots.items():
+    for key, points in current.lots.items():
         if points > 0:
             expiry = split_lot_key(key)[0]
             expiring[expiry] = expiring.get(expiry, 0) + points
-    status = tier_status(spend_12m(wallet.spend, period_of(now, program.timezone)), program.tiers)
+    status = tier_status(spend_12m(current.spend, period_of(now, program.timezone)), program.tiers)
     return Balance(
         customer_id=customer_id,
-        available=wallet.available,
-        pending=wallet.pending,
-        held=wallet.held,
+        available=current.available,
+        pending=current.pending,
+        held=current.held,
         expiring=[ExpiringPoints(points=p, expires_on=last_day(e)) for e, p in sorted(expiring.items())],
         tier=TierOut(**status.__dict__),
         currency=program.currency,

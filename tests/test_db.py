@@ -7,7 +7,8 @@ from chalicelib.db import keys
 from chalicelib.errors import DuplicateOrder
 from chalicelib.idempotency import NaturalId, Plan, WriteRequest, execute
 from chalicelib.schemas import CustomerRef
-from chalicelib.wallet import WalletChange, apply
+from chalicelib.domain.wallet import Change as WalletChange
+from chalicelib.wallet import apply
 from tests.conftest import table_snapshot
 
 
@@ -25,7 +26,7 @@ def _customer(customer_id="cus_aaaaaaaaaaaaaaaa", available=0, lots=None):
 
 def _commit_change(customer_id, change):
     tx = db.Transaction()
-    apply(tx, customer_id, change)
+    apply(tx, customer_id, change, "t")
     tx.put(db.AliasItem("MARKER", "X", customer_id=customer_id, created_at="t"))
     tx.commit(db.connection())
 

@@ -72,3 +72,27 @@ def redemption(partner_id: str, order_id: str) -> tuple[str, str]:
 def refund(partner_id: str, refund_id: str) -> tuple[str, str]:
     """Refund ids are unique within the partner, not only within an order."""
     return f"REFUND#{partner_id}#{refund_id}", "REFUND"
+
+
+EXPIRY_SHARDS = 16  # every credit of a month's lots writes here: spread over partitions
+
+
+def expiry_index(expiry_period: str, customer_id: str) -> tuple[str, str]:
+    shard = int(hashlib.blake2b(customer_id.encode(), digest_size=2).hexdigest(), 16) % EXPIRY_SHARDS
+    return f"EXPIRE#{expiry_period}#{shard}", customer_id
+
+
+def expiry_partitions(expiry_period: str) -> list[str]:
+    return [f"EXPIRE#{expiry_period}#{shard}" for shard in range(EXPIRY_SHARDS)]
+
+
+def job(name: str, unit: str) -> tuple[str, str]:
+    return f"JOB#{name}", unit
+
+
+def bonus(partner_id: str, bonus_id: str) -> tuple[str, str]:
+    return f"BONUS#{partner_id}#{bonus_id}", "BONUS"
+
+
+def adjustment(adjustment_id: str) -> tuple[str, str]:
+    return f"ADJ#{adjustment_id}", "ADJUSTMENT"

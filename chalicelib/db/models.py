@@ -50,6 +50,12 @@ class CustomerItem(_Item):
     lots: MapAttribute[str, Any] = MapAttribute(default=dict)
     # "YYYY-MM" -> qualifying spend (purchases minus refunds) in minor units, for tiers
     spend: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # "<partner>|<order id>" -> {points, expires_at, lots, partner_id, order_id}: points held at a till
+    holds: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # "<available_at ISO>|<lot key>" -> points that become available then
+    pending_lots: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # "<YYYY-MM-DD>|<reason>" -> bonuses paid that day for that reason (the daily cap)
+    bonus_days: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
 class AliasItem(_Item):
@@ -158,6 +164,20 @@ class ReplayItem(_Item):
     state: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
+class ExpiryIndexItem(_Item):
+    """``EXPIRE#<YYYY-MM>#<shard>`` / ``<customer id>``: customers holding points that expire with that month.
+
+    Written with every lot credit, so the daily expiry job reads only what is due, never the table."""
+
+    created_at = UnicodeAttribute()
+
+
+class JobItem(_Item):
+    """Progress of scheduled jobs (e.g. ``JOB#EXPIRY`` / ``<YYYY-MM>`` once that month is fully expired)."""
+
+    done_at = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[_Item], ...] = (
     CustomerItem,
     AliasItem,
@@ -167,6 +187,8 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     KeyIdItem,
     ProgramItem,
     ReplayItem,
+    ExpiryIndexItem,
+    JobItem,
 )
 
 

@@ -43,7 +43,7 @@ class TxCancelled(Exception):
 
 @dataclass
 class _Op:
-    kind: str  # "check" | "put" | "update"
+    kind: str  # "check" | "delete" | "put" | "update"
     tag: str
     model: Any
     condition: Condition | None = None
@@ -73,6 +73,17 @@ class Transaction:
     def check(self, model: type[_Item], pk: str, sk: str, condition: Condition, *, tag: str = "") -> None:
         self._ops.append(_Op("check", tag or pk, model, condition, key=(pk, sk)))
 
+    def delete(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
+        self._ops.append(_Op("delete", tag or item.pk, item, condition))
+
+    def touches(self, pk: str, sk: str) -> bool:
+        """DynamoDB refuses two operations on one item in a transaction; callers check before adding."""
+        for op in self._ops:
+            key = op.key if op.kind == "check" else (op.model.pk, op.model.sk)
+            if key == (pk, sk):
+                return True
+        return False
+
     def commit(self, connection: Connection) -> None:
         if not self._ops:
             return
@@ -84,6 +95,8 @@ class Transaction:
                 for op in ordered:
                     if op.kind == "put":
                         tx.save(op.model, condition=op.condition)
+                    elif op.kind == "delete":
+                        tx.delete(op.model, condition=op.condition)
                     elif op.kind == "update":
                         tx.update(op.model, actions=op.actions, condition=op.condition)
                     else:

@@ -1,0 +1,182 @@
+"""A customer's wallet and what time does to it, as pure data.
+
+Time acts lazily: nothing runs when a hold expires, pending points mature or a lot's month ends. Instead
+:func:`settle` works out, for a given instant, which of those have happened; a balance read shows the settled
+wallet, and every write commits the settlement in the same transaction as its own change. A daily job settles the
+customers whose lots expired and who did nothing since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.domain.lots import allocate, split_lot_key
+from chalicelib.domain.periods import period_of
+
+HOLD_SEP = "|"
+
+
+@dataclass(frozen=True)
+class Hold:
+    points: int
+    expires_at: str  # ISO 8601 UTC; ISO strings of one format sort as times
+    lots: dict[str, int]
+    partner_id: str
+    order_id: str
+
+
+def hold_id(partner_id: str, order_id: str) -> str:
+    return f"{partner_id}{HOLD_SEP}{order_id}"
+
+
+def pending_key(available_at_iso: str, lot: str) -> str:
+    return f"{available_at_iso}{HOLD_SEP}{lot}"
+
+
+def split_pending_key(key: str) -> tuple[str, str]:
+    when, _, lot = key.partition(HOLD_SEP)
+    return when, lot
+
+
+@dataclass
+class Wallet:
+    available: int = 0
+    pending: int = 0
+    held: int = 0
+    lots: dict[str, int] = field(default_factory=dict)
+    spend: dict[str, int] = field(default_factory=dict)
+    holds: dict[str, Hold] = field(default_factory=dict)
+    pending_lots: dict[str, int] = field(default_factory=dict)
+    bonus_days: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.available + self.pending + self.held
+
+
+@dataclass
+class Change:
+    """A change of one wallet. Lots, spend, pending buckets and bonus counters are deltas; holds are added/removed."""
+
+    available: int = 0
+    pending: int = 0
+    held: int = 0
+    lots: dict[str, int] = field(default_factory=dict)
+    spend: dict[str, int] = field(default_factory=dict)
+    pending_lots: dict[str, int] = field(default_factory=dict)
+    remove_pending: dict[str, int] = field(default_factory=dict)  # bucket -> exact points it must still hold
+    add_holds: dict[str, Hold] = field(default_factory=dict)
+    remove_holds: set[str] = field(default_factory=set)
+    bonus_days: dict[str, int] = field(default_factory=dict)
+    bonus_limits: dict[str, int] = field(default_factory=dict)
+
+    def add_lot(self, key: str, points: int) -> None:
+        if points:
+            self.lots[key] = self.lots.get(key, 0) + points
+
+    def merge(self, other: Change) -> Change:
+        merged = Change(
+            available=self.available + other.available,
+            pending=self.pending + other.pending,
+            held=self.held + other.held,
+            lots=dict(self.lots),
+            spend=dict(self.spend),
+            pending_lots=dict(self.pending_lots),
+            remove_pending={**self.remove_pending, **other.remove_pending},
+            add_holds={**self.add_holds, **other.add_holds},
+            remove_holds=self.remove_holds | other.remove_holds,
+            bonus_days=dict(self.bonus_days),
+            bonus_limits={**self.bonus_limits, **other.bonus_limits},
+        )
+        for target, source in (
+            (merged.lots, other.lots),
+            (merged.spend, other.spend),
+            (merged.pending_lots, other.pending_lots),
+            (merged.bonus_days, other.bonus_days),
+        ):
+            for key, delta in source.items():
+                target[key] = target.get(key, 0) + delta
+        return merged
+
+    def applied_to(self, wallet: Wallet) -> Wallet:
+        def plus(base: dict[str, int], delta: dict[str, int]) -> dict[str, int]:
+            out = dict(base)
+            for key, d in delta.items():
+                out[key] = out.get(key, 0) + d
+            return out
+
+        pending_lots = plus(wallet.pending_lots, self.pending_lots)
+        for key in self.remove_pending:
+            pending_lots.pop(key, None)
+        holds = {k: v for k, v in wallet.holds.items() if k not in self.remove_holds}
+        holds.update(self.add_holds)
+        return Wallet(
+            available=wallet.available + self.available,
+            pending=wallet.pending + self.pending,
+            held=wallet.held + self.held,
+            lots=plus(wallet.lots, self.lots),
+            spend=plus(wallet.spend, self.spend),
+            holds=holds,
+            pending_lots=pending_lots,
+            bonus_days=plus(wallet.bonus_days, self.bonus_days),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something time did: the wallet change it makes and how the ledger should record it."""
+
+    type: str  # "hold_expired" | "matured" | "expiry"
+    partner_id: str
+    change: Change
+    ref: str
+
+
+def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 20) -> list[Event]:
+    """What has happened to ``wallet`` by ``now``: expired holds are released, due pending points mature, and lots
+    whose month has ended expire (in that order, so points a hold returns to an ended month expire too).
+    At most ``max_events`` per call keeps one transaction small; the rest settles on the next write."""
+    events: list[Event] = []
+    now_iso = now.isoformat()
+    state = wallet
+    for hid, hold in sorted(wallet.holds.items()):
+        if hold.expires_at <= now_iso and len(events) < max_events:
+            change = Change(available=hold.points, held=-hold.points, remove_holds={hid})
+            for key, points in hold.lots.items():
+                change.add_lot(key, points)
+            events.append(Event("hold_expired", hold.partner_id, change, hid))
+    for event in events:
+        state = event.change.applied_to(state)
+    for key, points in sorted(wallet.pending_lots.items()):
+        when, lot = split_pending_key(key)
+        if when <= now_iso and len(events) < max_events:
+            change = Change(available=points, pending=-points, remove_pending={key: points})
+            change.add_lot(lot, points)
+            events.append(Event("matured", split_lot_key(lot)[1], change, key))
+            state = change.applied_to(state)
+    current = period_of(now, tz_name)
+    for lot, points in sorted(state.lots.items()):
+        expiry, issuer = split_lot_key(lot)
+        if expiry < current and points > 0 and len(events) < max_events:
+            change = Change(available=-points)
+            change.add_lot(lot, -points)
+            events.append(Event("expiry", issuer, change, lot))
+    return events
+
+
+def settled(wallet: Wallet, now: datetime, tz_name: str) -> tuple[Wallet, Change, list[Event]]:
+    """The wallet as of ``now``, the combined change that gets it there, and the events behind it."""
+    events = settle(wallet, now, tz_name, max_events=10_000)
+    total = Change()
+    for event in events:
+        total = total.merge(event.change)
+    return total.applied_to(wallet), total, events
+
+
+def take(wallet: Wallet, points: int) -> Change:
+    """Spend ``points`` from available lots, earliest expiry first (raises ValueError when there are too few)."""
+    change = Change(available=-points)
+    for key, n in allocate(wallet.lots, points):
+        change.add_lot(key, -n)
+    return change

@@ -1,0 +1,66 @@
+"""Scheduled work. Each job is safe to run twice or concurrently: it only settles what time has already done, and
+every settlement is a guarded transaction (a second run finds nothing left to do)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib import db, program, wallet
+from chalicelib.db import keys
+from chalicelib.domain import add_months, period_of
+from chalicelib.errors import Unavailable
+from chalicelib.idempotency import MAX_ATTEMPTS, _backoff
+
+log = logging.getLogger("loyalty.jobs")
+LOOKBACK_MONTHS = 36  # months the expiry job re-checks for unfinished work
+
+
+@dataclass
+class ExpiryRun:
+    months: list[str]
+    customers: int = 0
+    settled: int = 0
+
+
+def settle_customer(customer_id: str, now: datetime) -> bool:
+    """Commit whatever time has done to one customer's wallet; False when there was nothing to do."""
+    for attempt in range(MAX_ATTEMPTS):
+        found = db.get_many([(db.CustomerItem, *keys.customer(customer_id)), program.READ_KEY])
+        item = found.get(keys.customer(customer_id))
+        if item is None:
+            return False
+        prog = program.from_item(found.get(keys.program()))
+        tx = db.Transaction()
+        _, change = wallet.settle_into(tx, customer_id, wallet.of_item(item), now, prog)
+        if not len(tx):
+            return False
+        wallet.apply(tx, customer_id, change, now.isoformat())
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            _backoff(attempt)
+            continue
+        return True
+    raise Unavailable("customer kept changing during settlement")
+
+
+def expire_points(now: datetime) -> ExpiryRun:
+    """Post expiry entries for every lot whose month has ended. Reads only the expiry index partitions of ended,
+    unfinished months: the cost grows with what expires, not with the table."""
+    prog = program.load()
+    current = period_of(now, prog.timezone)
+    candidates = [add_months(current, -n) for n in range(LOOKBACK_MONTHS, 0, -1)]
+    done = db.get_many([(db.JobItem, *keys.job("EXPIRY", m)) for m in candidates])
+    run = ExpiryRun(months=[m for m in candidates if keys.job("EXPIRY", m) not in done])
+    for month in run.months:
+        for partition in keys.expiry_partitions(month):
+            for marker in db.ExpiryIndexItem.query(partition, consistent_read=True):
+                run.customers += 1
+                if settle_customer(marker.sk, now):
+                    run.settled += 1
+                marker.delete()
+        db.JobItem(*keys.job("EXPIRY", month), done_at=now.isoformat()).save()
+    log.info("expiry run: months=%s customers=%d settled=%d", run.months, run.customers, run.settled)
+    return run
