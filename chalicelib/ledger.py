@@ -280,6 +280,8 @@ def _resolve_hold(
         if record is None:
             raise NotFound(f"No redemption {redemption_id}.")
         state = wallet.as_dict(record.state)
+        if state["status"] == "expired":
+            raise HoldExpired(f"The hold expired at {state.get('expires_at')}; its points are back.")
         if state["status"] != "held":
             raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {state['status']}.")
         plan = Plan(status=200)

@@ -9,8 +9,13 @@ from chalicelib.errors import NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
     AccrualOut,
+    AdjustmentOut,
     Balance,
+    BonusOut,
+    CaptureRedemption,
     CreateAccrual,
+    CreateAdjustment,
+    CreateBonus,
     CreatePartner,
     CreateRedemption,
     CreateRefund,
@@ -98,6 +103,10 @@ def void_redemption(call: Call) -> Any:
 
 def create_bonus(call: Call) -> Any:
     return ledger.bonus(_w(call), call.body, call.partner_id, call.now)
+
+
+def admin_customer_transactions(call: Call) -> Any:
+    return customers.transactions(call.params["customer_id"], call.query, None)
 
 
 def admin_create_adjustment(call: Call) -> Any:
@@ -244,6 +253,42 @@ ROUTES: tuple[Route, ...] = (
         errors=(*_WRITE, 404),
     ),
     Route(
+        "capture_redemption",
+        "POST",
+        "/v1/redemptions/{redemption_id}/capture",
+        capture_redemption,
+        "partner",
+        "Capture a hold, all of it or part (the rest is released)",
+        body=CaptureRedemption,
+        response=RedemptionOut,
+        idempotent_post=True,
+        errors=(*_WRITE, 404),
+    ),
+    Route(
+        "void_redemption",
+        "POST",
+        "/v1/redemptions/{redemption_id}/void",
+        void_redemption,
+        "partner",
+        "Release a hold",
+        response=RedemptionOut,
+        idempotent_post=True,
+        errors=(400, 401, 403, 404, 409),
+    ),
+    Route(
+        "create_bonus",
+        "POST",
+        "/v1/bonuses",
+        create_bonus,
+        "partner",
+        "Points for an action (review, survey...), capped per customer, reason and day",
+        body=CreateBonus,
+        response=BonusOut,
+        status=201,
+        idempotent_post=True,
+        errors=(*_WRITE, 404),
+    ),
+    Route(
         "create_refund",
         "POST",
         "/v1/refunds",
@@ -349,6 +394,32 @@ ROUTES: tuple[Route, ...] = (
         status=204,
         tag="operator",
         errors=(*_AUTH, 404),
+    ),
+    Route(
+        "admin_customer_transactions",
+        "GET",
+        "/v1/admin/customers/{customer_id}/transactions",
+        admin_customer_transactions,
+        "operator",
+        "Every entry of a customer, at every partner, newest first",
+        query=TransactionsQuery,
+        response=TransactionsPage,
+        tag="operator",
+        errors=(*_AUTH, 404, 422),
+    ),
+    Route(
+        "admin_create_adjustment",
+        "POST",
+        "/v1/admin/adjustments",
+        admin_create_adjustment,
+        "operator",
+        "Credit or debit a customer with a reason",
+        body=CreateAdjustment,
+        response=AdjustmentOut,
+        status=201,
+        idempotent_post=True,
+        tag="operator",
+        errors=(*_WRITE, 404),
     ),
     Route(
         "admin_get_program",

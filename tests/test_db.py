@@ -4,10 +4,10 @@ import pytest
 
 from chalicelib import db
 from chalicelib.db import keys
+from chalicelib.domain.wallet import Change as WalletChange
 from chalicelib.errors import DuplicateOrder
 from chalicelib.idempotency import NaturalId, Plan, WriteRequest, execute
 from chalicelib.schemas import CustomerRef
-from chalicelib.domain.wallet import Change as WalletChange
 from chalicelib.wallet import apply
 from tests.conftest import table_snapshot
 
