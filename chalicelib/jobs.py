@@ -46,21 +46,28 @@ def settle_customer(customer_id: str, now: datetime) -> bool:
     raise Unavailable("customer kept changing during settlement")
 
 
-def expire_points(now: datetime) -> ExpiryRun:
-    """Post expiry entries for every lot whose month has ended. Reads only the expiry index partitions of ended,
-    unfinished months: the cost grows with what expires, not with the table."""
+def expire_points(now: datetime, since: str | None = None) -> ExpiryRun:
+    """Post expiry entries for every lot whose month has ended.
+
+    A cursor remembers the last month fully processed, so a daily run reads the expiry index of just the months
+    that ended since the previous run (usually none; on the 1st, one: 16 index partitions). The cost grows with
+    what expires, never with the table. The very first run starts at ``since`` or LOOKBACK_MONTHS back.
+    """
     prog = program.load()
     current = period_of(now, prog.timezone)
-    candidates = [add_months(current, -n) for n in range(LOOKBACK_MONTHS, 0, -1)]
-    done = db.get_many([(db.JobItem, *keys.job("EXPIRY", m)) for m in candidates])
-    run = ExpiryRun(months=[m for m in candidates if keys.job("EXPIRY", m) not in done])
-    for month in run.months:
+    cursor = db.get_one(db.JobItem, *keys.job("EXPIRY", "CURSOR"))
+    start = add_months(cursor.month, 1) if cursor is not None else (since or add_months(current, -LOOKBACK_MONTHS))
+    run = ExpiryRun(months=[])
+    month = start
+    while month < current:
+        run.months.append(month)
         for partition in keys.expiry_partitions(month):
             for marker in db.ExpiryIndexItem.query(partition, consistent_read=True):
                 run.customers += 1
                 if settle_customer(marker.sk, now):
                     run.settled += 1
                 marker.delete()
-        db.JobItem(*keys.job("EXPIRY", month), done_at=now.isoformat()).save()
+        db.JobItem(*keys.job("EXPIRY", "CURSOR"), month=month, done_at=now.isoformat()).save()
+        month = add_months(month, 1)
     log.info("expiry run: months=%s customers=%d settled=%d", run.months, run.customers, run.settled)
     return run

@@ -13,11 +13,11 @@ from typing import Any
 from chalicelib.clock import ManualClock
 
 PARTNERS = (
-    # key, name, category, earn_rate_bps, max_redeem_share_bps
-    ("stil", "Стиль", "clothing", 300, 3000),
-    ("uyut", "Уют", "cafe", 500, 5000),
-    ("sharm", "Шарм", "beauty", 700, 5000),
-    ("market", "Маркет онлайн", "online", 400, 2000),
+    # key, name, category, earn_rate_bps, max_redeem_share_bps, pending_days (return window)
+    ("stil", "Стиль", "clothing", 300, 3000, 0),
+    ("uyut", "Уют", "cafe", 500, 5000, 0),
+    ("sharm", "Шарм", "beauty", 700, 5000, 0),
+    ("market", "Маркет онлайн", "online", 400, 2000, 14),
 )
 
 
@@ -53,7 +53,7 @@ def _ok(result: tuple[int, Any]) -> Any:
 def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     """Build the demo. ``clock`` is the server's clock, moved along so the history spans several weeks."""
     demo = Demo()
-    for slug, name, category, rate, share in PARTNERS:
+    for slug, name, category, rate, share, pending_days in PARTNERS:
         created = _ok(
             http(
                 base_url,
@@ -65,6 +65,7 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
                     "category": category,
                     "earn_rate_bps": rate,
                     "max_redeem_share_bps": share,
+                    "pending_days": pending_days,
                 },
             )
         )
@@ -108,4 +109,20 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     # Ivan returns half of his jacket.
     post("stil", "/v1/refunds", {"order_id": "STIL-2002", "refund_id": "STIL-R-1", "amount_minor": 320_000})
     post("uyut", "/v1/accruals", {"customer_id": maria, "order_id": "UYUT-1003", "amount_minor": 52_000})
+    post("sharm", "/v1/bonuses", {"customer_id": maria, "bonus_id": "SHARM-REVIEW-1", "reason": "review", "points": 50})
+    clock.advance(day)
+    # Maria orders online (pending for the 14-day return window); Anna's café till holds points for a coffee.
+    post("market", "/v1/accruals", {"customer_id": maria, "order_id": "MKT-4002", "amount_minor": 420_000})
+    post(
+        "uyut",
+        "/v1/redemptions",
+        {
+            "customer_id": anna,
+            "order_id": "UYUT-1004",
+            "order_amount_minor": 30_000,
+            "points": 15,
+            "capture": False,
+            "hold_minutes": 60 * 24 * 7,
+        },
+    )
     return demo

@@ -26,7 +26,7 @@ OPERATOR_KEY = "test-operator-key"
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
-def test_settings(table: str = "loyalty-test", endpoint: str | None = None) -> Settings:
+def make_settings(table: str = "loyalty-test", endpoint: str | None = None) -> Settings:
     return Settings(
         table_name=table,
         region="eu-central-1",
@@ -46,7 +46,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def dynamo(clock: ManualClock) -> Iterator[None]:
     with mock_aws():
-        runtime.configure(test_settings(), clock)
+        runtime.configure(make_settings(), clock)
         db.create_table()
         auth.ensure_operator_key(OPERATOR_KEY, "test-pepper", clock.now().isoformat())
         yield
@@ -172,7 +172,7 @@ _live_table_counter = iter(range(1_000_000))
 def live(live_servers: tuple[str, str], clock: ManualClock) -> Live:
     """A fresh table per test on the shared servers, with the test's clock injected."""
     api_url, dynamo_url = live_servers
-    runtime.configure(test_settings(f"loyalty-live-{next(_live_table_counter)}", dynamo_url), clock)
+    runtime.configure(make_settings(f"loyalty-live-{next(_live_table_counter)}", dynamo_url), clock)
     db.create_table()
     auth.ensure_operator_key(OPERATOR_KEY, "test-pepper", clock.now().isoformat())
     return Live(api_url, dynamo_url)

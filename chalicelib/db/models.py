@@ -173,8 +173,9 @@ class ExpiryIndexItem(_Item):
 
 
 class JobItem(_Item):
-    """Progress of scheduled jobs (e.g. ``JOB#EXPIRY`` / ``<YYYY-MM>`` once that month is fully expired)."""
+    """Progress of a scheduled job, e.g. ``JOB#EXPIRY`` / ``CURSOR``: the last month fully expired."""
 
+    month = UnicodeAttribute()
     done_at = UnicodeAttribute()
 
 
