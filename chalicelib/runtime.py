@@ -29,6 +29,7 @@ def configure(settings: Settings | None = None, clock: Clock | None = None) -> R
         settings = settings or Settings.from_env()
         db.bind(settings.table_name, settings.region, settings.dynamodb_endpoint)
         db.store.reset_connection()
+        db.store.share_client()
         _runtime = Runtime(settings=settings, clock=clock or SystemClock())
         return _runtime
 

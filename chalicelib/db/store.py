@@ -30,6 +30,20 @@ def reset_connection() -> None:
     _connection, _connection_key = None, None
 
 
+def share_client() -> None:
+    """Make every model use one botocore client. pynamodb would build one per model class, ~60 ms each: on a
+    Lambda cold start that is most of the first request. Creating the client itself is deferred to first use."""
+    from chalicelib.db.models import ALL_MODELS, EntryItem
+
+    shared = connection()
+    # One table for all models; the entry model's description is the complete one (it declares both indexes).
+    meta = EntryItem._get_connection().get_meta_table()
+    if meta.table_name not in shared._tables:
+        shared.add_meta_table(meta)
+    for model in ALL_MODELS:
+        model._get_connection().connection = shared
+
+
 def get_many(wanted: Sequence[tuple[type[_Item], str, str]]) -> dict[tuple[str, str], Any]:
     """Strongly consistent BatchGetItem of items of any type: {(pk, sk): item}; missing ones are absent."""
     unique = list(dict.fromkeys((model, pk, sk) for model, pk, sk in wanted))
