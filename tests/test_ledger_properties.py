@@ -134,11 +134,9 @@ class Ledger(RuleBasedStateMachine):
         if hold is None:
             return
         p, rid, _ = hold
-        r = self.write(self.partners[p], f"/v1/redemptions/{rid}/capture", {}, "capture") if part == 100 else None
-        if r is None:
-            held = 0
-            r = self.write(self.partners[p], f"/v1/redemptions/{rid}/capture", {"points": max(1, part)}, "capture")
-            held = held  # capture of more than held is a 422 and leaves the hold as it is
+        # all of it, or part: asking for more than is held is a 422 that leaves the hold as it is
+        body = {} if part == 100 else {"points": max(1, part)}
+        r = self.write(self.partners[p], f"/v1/redemptions/{rid}/capture", body, "capture")
         if r.status == 200:
             self.resolutions[rid] += 1
 
@@ -253,8 +251,8 @@ class Ledger(RuleBasedStateMachine):
                     flows["reversed"] += int(details["points_taken"])
                 elif e.type == "adjustment" and delta < 0:
                     flows["debited"] -= delta
-                if e.type == "hold_expired" or e.type in ("capture", "void"):
-                    flows[f"resolved:{e.ref_id if e.type != 'hold_expired' else e.order_id}"] += 1
+                if e.type in ("capture", "void", "hold_expired"):
+                    flows[f"resolved:{e.partner_id}:{e.order_id}"] += 1
             assert (stored.available, stored.pending, stored.held) == (
                 fold["available"],
                 fold["pending"],
