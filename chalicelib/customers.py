@@ -84,6 +84,8 @@ def _new_customer(
             holds={},
             pending_lots={},
             bonus_days={},
+            last_purchase={},
+            campaign_awards={},
         ),
         condition=db.CustomerItem.pk.does_not_exist(),
     )

@@ -106,6 +106,10 @@ class CampaignNotAccepted(Conflict):
     code, title = "campaign_not_accepted", "Not every named partner has accepted the campaign"
 
 
+class CampaignStateConflict(Conflict):
+    code, title = "invalid_campaign_state", "The campaign cannot do that in its current state"
+
+
 class PeriodNotEnded(Conflict):
     code, title = "period_not_ended", "The period has not ended yet"
 

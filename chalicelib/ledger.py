@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import db, ids, program, wallet
+from pynamodb.expressions.update import Action
+
+from chalicelib import campaigns, db, ids, program, wallet
 from chalicelib.db import keys
 from chalicelib.domain import (
     cumulative_share,
@@ -23,6 +25,7 @@ from chalicelib.domain import (
     spend_12m,
     tier_status,
 )
+from chalicelib.domain.campaigns import Shopper, qualifies, reward_points
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, pending_key, settled, take
 from chalicelib.errors import (
@@ -46,6 +49,8 @@ from chalicelib.program import Program
 from chalicelib.schemas import (
     AccrualOut,
     AdjustmentOut,
+    Award,
+    AwardReversed,
     BonusOut,
     CaptureRedemption,
     CreateAccrual,
@@ -81,6 +86,17 @@ class Session:
     program: Program
     plan: Plan
     now: datetime
+
+    def commit_with_entry(
+        self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Any
+    ) -> Wallet:
+        """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
+        change has entries of its own (an accrual's campaign awards)."""
+        wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
+        self.plan.tx.put(
+            wallet.new_entry(self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry)
+        )
+        return change.applied_to(self.current)
 
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Any) -> Wallet:
         """Apply ``change`` (with the settlement) and post its entry; returns the wallet after it."""
@@ -125,21 +141,34 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
         points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
         lot = _earn_lot(now, prog, partner_id)
-        change = Change(spend={period: body.amount_minor})
-        bucket = ""
-        available_at = now
-        if int(partner.pending_days) > 0:
-            available_at = now + timedelta(days=int(partner.pending_days))
-            bucket = pending_key(available_at.isoformat(), lot)
-            change.pending = points
-            if points:
-                change.pending_lots[bucket] = points
+        pending_until = now + timedelta(days=int(partner.pending_days)) if int(partner.pending_days) > 0 else None
+        bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
+        if bucket:
+            earned = Change(pending=points, pending_lots={bucket: points} if points else {})
         else:
-            change.available = points
-            change.add_lot(lot, points)
+            earned = Change(available=points, lots={lot: points} if points else {})
+        awards = _award_campaigns(plan, s, partner, body, points, tier.name, pending_until)
+        change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
+        for award in awards:
+            change = change.merge(award.change)
+            plan.tx.put(
+                wallet.new_entry(
+                    body.customer_id,
+                    partner_id,
+                    "campaign_award",
+                    now,
+                    prog,
+                    award.points_change,
+                    amount_minor=body.amount_minor,
+                    order_id=body.order_id,
+                    ref_id=award.campaign_id,
+                    details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor},
+                )
+            )
         accrual_id = ids.encode_ref("acc", body.order_id)
-        after = s.commit(
+        after = s.commit_with_entry(
             change,
+            earned,
             "accrual",
             partner_id,
             amount_minor=body.amount_minor,
@@ -158,10 +187,10 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             customer_id=body.customer_id,
             amount_minor=body.amount_minor,
             points=points,
-            bonus_points=0,
-            awards=[],
+            bonus_points=sum(a.points for a in awards),
+            awards=[Award(campaign_id=a.campaign_id, points=a.points) for a in awards],
             status="pending" if bucket else "available",
-            available_at=available_at.isoformat(),
+            available_at=(pending_until or now).isoformat(),
             balance=wallet.summary(after),
         )
         plan.natural_state = {
@@ -172,10 +201,109 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             "pending_bucket": bucket,
             "refunded_minor": 0,
             "reversed_points": 0,
+            "awards": [a.state() for a in awards],
         }
         return plan
 
     return execute(req, natural, _reads(body.customer_id, partner_id), decide)
+
+
+@dataclass
+class _Award:
+    campaign_id: str
+    sponsor: str
+    points: int
+    lot: str
+    bucket: str
+    points_change: Change  # what the award's ledger entry records
+    change: Change  # the same plus the customer's per-campaign award counter
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "sponsor": self.sponsor,
+            "points": self.points,
+            "lot": self.lot,
+            "bucket": self.bucket,
+        }
+
+
+def _award_campaigns(
+    plan: Plan,
+    s: Session,
+    partner: db.PartnerItem,
+    body: CreateAccrual,
+    base_points: int,
+    tier: str,
+    pending_until: datetime | None,
+) -> list[_Award]:
+    """Evaluate the active campaigns earning at this partner and add their awards to the accrual's transaction.
+
+    Budgets are read fresh (strongly consistent) and guarded in the write (``budget_used <= budget - points``): if a
+    concurrent award used the budget first, the whole accrual is decided again. The award that uses the budget up
+    also moves the campaign to ``exhausted`` and takes it off its earn_at partners."""
+    rules = campaigns.active_rules(partner)
+    if not rules:
+        return []
+    shopper = Shopper(s.current.last_purchase, tier, s.current.campaign_awards)
+    tier_names = [t.name for t in sorted(s.program.tiers, key=lambda t: t.min_spend_12m_minor)]
+    eligible = [r for r in rules if qualifies(r, partner.partner_id, body.amount_minor, shopper, tier_names, s.now)]
+    if not eligible:
+        return []
+    found = db.get_many([(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in eligible])
+    day = s.now.astimezone(zone(s.program.timezone)).date().isoformat()
+    new_here = partner.partner_id not in s.current.last_purchase
+    CI, PI, DI = db.CampaignItem, db.PartnerItem, db.CampaignDayItem
+    awards: list[_Award] = []
+    for r in eligible:
+        item = found.get(keys.campaign(r.campaign_id))
+        if item is None or item.status != "active":
+            continue
+        points = reward_points(r, body.amount_minor, base_points, s.program.point_value_minor)
+        budget = wallet.as_dict(item.rules).get("budget_points")
+        remaining = int(budget) - int(item.budget_used) if budget is not None else None
+        if remaining is not None:
+            points = min(points, remaining)
+        if points <= 0:
+            continue
+        first_for_customer = s.current.campaign_awards.get(r.campaign_id, 0) == 0
+        actions: list[Action] = [
+            CI.budget_used.add(points),
+            CI.awards.add(1),
+            CI.points_awarded.add(points),
+            CI.revenue_minor.add(body.amount_minor),
+            CI.customers.add(1 if first_for_customer else 0),
+            CI.new_customers.add(1 if new_here and first_for_customer else 0),
+        ]
+        guard = CI.status == "active"
+        if budget is not None:
+            guard &= CI.budget_used <= int(budget) - points
+            if points == remaining:
+                actions.append(CI.status.set("exhausted"))
+                for earn_at in r.earn_at:
+                    plan.tx.update(
+                        PI(*keys.partner(earn_at)),
+                        [PI.active_campaigns[r.campaign_id].remove()],
+                        condition=PI.pk.exists(),
+                    )
+        plan.tx.update(CI(*keys.campaign(r.campaign_id)), actions, condition=guard, tag=f"campaign:{r.campaign_id}")
+        plan.tx.update(
+            DI(*keys.campaign_day(r.campaign_id, day)),
+            [DI.awards.add(1), DI.points_awarded.add(points), DI.revenue_minor.add(body.amount_minor)],
+        )
+        lot = _earn_lot(s.now, s.program, r.sponsor)
+        bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
+        if bucket:
+            points_change = Change(pending=points, pending_lots={bucket: points})
+        else:
+            points_change = Change(available=points, lots={lot: points})
+        counter = Change(campaign_awards={r.campaign_id: 1})
+        if r.per_customer_limit is not None:
+            counter.campaign_limits[r.campaign_id] = r.per_customer_limit
+        awards.append(
+            _Award(r.campaign_id, r.sponsor, points, lot, bucket, points_change, points_change.merge(counter))
+        )
+    return awards
 
 
 # --- redemptions -------------------------------------------------------------------------------------------------
@@ -393,29 +521,50 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
             for key, points in returned_lots:
                 change.add_lot(key, points)
             change.available += points_returned
-        points_reversed = taken = 0
-        source = ""
+        # What the order earned, each part reversed pro rata from where it landed: the base accrual (issuer: this
+        # partner) and every campaign award (issuer: its sponsor).
+        grants: list[tuple[str, str, int, str, str]] = []  # (kind, issuer or campaign, points, lot, bucket)
         if acc:
-            points_reversed = cumulative_share(int(acc["points"]), before, after, order_total)
-            bucket, lot = str(acc.get("pending_bucket", "")), str(acc["lot"])
-            if bucket and s.current.pending_lots.get(bucket, 0) > 0:
-                in_bucket = s.current.pending_lots[bucket]
-                taken = min(points_reversed, in_bucket)
-                change.pending -= taken
-                if taken == in_bucket:
-                    change.remove_pending[bucket] = in_bucket
-                else:
-                    change.pending_lots[bucket] = -taken
-                source = bucket
-            else:
-                in_lot = s.current.lots.get(lot, 0) + change.lots.get(lot, 0)
-                taken = min(points_reversed, max(in_lot, 0))
-                change.add_lot(lot, -taken)
-                change.available -= taken
-                source = lot
+            grants.append(("base", partner_id, int(acc["points"]), str(acc["lot"]), str(acc.get("pending_bucket", ""))))
+            for award in acc.get("awards") or []:
+                grants.append(
+                    (
+                        "award",
+                        str(award["campaign_id"]),
+                        int(award["points"]),
+                        str(award["lot"]),
+                        str(award.get("bucket", "")),
+                    )
+                )
             spend_back = cumulative_share(int(acc["amount_minor"]), before, after, order_total)
             if spend_back:
                 change.spend[period_of(now, prog.timezone)] = -spend_back
+        taken_from_bucket: dict[str, int] = {}
+        reversals: list[dict[str, Any]] = []
+        for kind, who, granted, lot, bucket in grants:
+            share = cumulative_share(granted, before, after, order_total)
+            left_in_bucket = s.current.pending_lots.get(bucket, 0) - taken_from_bucket.get(bucket, 0) if bucket else 0
+            if left_in_bucket > 0:
+                got = min(share, left_in_bucket)
+                taken_from_bucket[bucket] = taken_from_bucket.get(bucket, 0) + got
+                change.pending -= got
+            else:
+                got = min(share, max(s.current.lots.get(lot, 0) + change.lots.get(lot, 0), 0))
+                change.add_lot(lot, -got)
+                change.available -= got
+            reversals.append({"kind": kind, "ref": who, "lot": lot, "share": share, "taken": got})
+        for bucket, got in taken_from_bucket.items():
+            if got == s.current.pending_lots[bucket]:
+                change.remove_pending[bucket] = got
+            elif got:
+                change.pending_lots[bucket] = -got
+        points_reversed = sum(r["share"] for r in reversals)
+        taken = sum(r["taken"] for r in reversals)
+        for r in reversals:
+            if r["kind"] == "award" and r["taken"]:
+                plan.tx.update(
+                    db.CampaignItem(*keys.campaign(r["ref"])), [db.CampaignItem.points_reversed.add(r["taken"])]
+                )
         shortfall = points_reversed - taken
         after_wallet = s.commit(
             change,
@@ -430,7 +579,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 "points_shortfall": shortfall,
                 "points_returned": points_returned,
                 "returned_lots": dict(returned_lots),
-                "reversed_from": source if taken else "",
+                "reversals": reversals,
             },
         )
         plan.response = RefundOut(
@@ -442,6 +591,9 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
             points_shortfall=shortfall,
             shortfall_minor=shortfall * prog.point_value_minor,
             points_returned=points_returned,
+            awards_reversed=[
+                AwardReversed(campaign_id=r["ref"], points=r["share"]) for r in reversals if r["kind"] == "award"
+            ],
             balance=wallet.summary(after_wallet),
         )
         plan.natural_state = {"order_id": body.order_id, "amount_minor": body.amount_minor}

@@ -58,6 +58,8 @@ def of_item(item: db.CustomerItem) -> Wallet:
         holds=holds,
         pending_lots=ints(item.pending_lots),
         bonus_days=ints(item.bonus_days),
+        last_purchase={str(k): str(v) for k, v in as_dict(item.last_purchase).items()},
+        campaign_awards=ints(item.campaign_awards),
     )
 
 
@@ -116,6 +118,14 @@ def _update(change: Change) -> tuple[list[Action], Condition]:
         limit = change.bonus_limits.get(key)
         if limit is not None:
             condition &= C.bonus_days[key].does_not_exist() | (C.bonus_days[key] <= limit - delta)
+    for partner_id, when in sorted(change.last_purchase.items()):
+        actions.append(C.last_purchase[partner_id].set(when))
+    for campaign_id, delta in sorted(change.campaign_awards.items()):
+        actions.append(C.campaign_awards[campaign_id].set((C.campaign_awards[campaign_id] | 0) + delta))
+        limit = change.campaign_limits.get(campaign_id)
+        if limit is not None:
+            path = C.campaign_awards[campaign_id]
+            condition &= path.does_not_exist() | (path <= limit - delta)
     return actions, condition
 
 

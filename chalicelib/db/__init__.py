@@ -4,6 +4,9 @@ from chalicelib.db import keys
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
+    CampaignDayItem,
+    CampaignItem,
+    CampaignMemberItem,
     CustomerItem,
     EntryItem,
     ExpiryIndexItem,
@@ -21,6 +24,9 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "CampaignDayItem",
+    "CampaignItem",
+    "CampaignMemberItem",
     "CustomerItem",
     "EntryItem",
     "ExpiryIndexItem",

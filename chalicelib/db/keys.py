@@ -96,3 +96,15 @@ def bonus(partner_id: str, bonus_id: str) -> tuple[str, str]:
 
 def adjustment(adjustment_id: str) -> tuple[str, str]:
     return f"ADJ#{adjustment_id}", "ADJUSTMENT"
+
+
+def campaign(campaign_id: str) -> tuple[str, str]:
+    return f"CAMP#{campaign_id}", "CAMPAIGN"
+
+
+def campaign_member(partner_id: str, campaign_id: str) -> tuple[str, str]:
+    return f"PCAMP#{partner_id}", campaign_id
+
+
+def campaign_day(campaign_id: str, day: str) -> tuple[str, str]:
+    return f"CAMPDAY#{campaign_id}", day

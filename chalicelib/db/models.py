@@ -56,6 +56,10 @@ class CustomerItem(_Item):
     pending_lots: MapAttribute[str, Any] = MapAttribute(default=dict)
     # "<YYYY-MM-DD>|<reason>" -> bonuses paid that day for that reason (the daily cap)
     bonus_days: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # partner id -> ISO time of the latest purchase there (campaign audiences read this, never the history)
+    last_purchase: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # campaign id -> awards this customer got (the per-customer limit)
+    campaign_awards: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
 class AliasItem(_Item):
@@ -122,6 +126,8 @@ class PartnerItem(_Item):
     status = UnicodeAttribute(default="active")
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # campaign id -> rules of the active campaigns earning here: the accrual already reads this item
+    active_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
 class ApiKeyItem(_Item):
@@ -164,6 +170,41 @@ class ReplayItem(_Item):
     state: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
+class CampaignItem(_Item):
+    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, and the running totals of the report.
+
+    ``budget_used`` is guarded in every award (``budget_used <= budget - points``), so the budget is never exceeded."""
+
+    campaign_id = UnicodeAttribute()
+    sponsor_partner_id = UnicodeAttribute()
+    rules: MapAttribute[str, Any] = MapAttribute(default=dict)
+    status = UnicodeAttribute()
+    accepted_by: MapAttribute[str, Any] = MapAttribute(default=dict)
+    budget_used = NumberAttribute(default=0)
+    awards = NumberAttribute(default=0)
+    customers = NumberAttribute(default=0)
+    new_customers = NumberAttribute(default=0)
+    points_awarded = NumberAttribute(default=0)
+    points_reversed = NumberAttribute(default=0)
+    revenue_minor = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class CampaignMemberItem(_Item):
+    """``PCAMP#<partner>`` / ``<campaign id>``: the campaigns a partner sponsors or is named in (its list)."""
+
+    role = UnicodeAttribute()
+
+
+class CampaignDayItem(_Item):
+    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>``: the report's daily series, added to in each award."""
+
+    awards = NumberAttribute(default=0)
+    points_awarded = NumberAttribute(default=0)
+    revenue_minor = NumberAttribute(default=0)
+
+
 class ExpiryIndexItem(_Item):
     """``EXPIRE#<YYYY-MM>#<shard>`` / ``<customer id>``: customers holding points that expire with that month.
 
@@ -190,6 +231,9 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     ReplayItem,
     ExpiryIndexItem,
     JobItem,
+    CampaignItem,
+    CampaignMemberItem,
+    CampaignDayItem,
 )
 
 

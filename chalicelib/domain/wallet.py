@@ -49,6 +49,8 @@ class Wallet:
     holds: dict[str, Hold] = field(default_factory=dict)
     pending_lots: dict[str, int] = field(default_factory=dict)
     bonus_days: dict[str, int] = field(default_factory=dict)
+    last_purchase: dict[str, str] = field(default_factory=dict)
+    campaign_awards: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -70,6 +72,9 @@ class Change:
     remove_holds: set[str] = field(default_factory=set)
     bonus_days: dict[str, int] = field(default_factory=dict)
     bonus_limits: dict[str, int] = field(default_factory=dict)
+    last_purchase: dict[str, str] = field(default_factory=dict)  # partner id -> ISO time (set, not added)
+    campaign_awards: dict[str, int] = field(default_factory=dict)
+    campaign_limits: dict[str, int] = field(default_factory=dict)
 
     def add_lot(self, key: str, points: int) -> None:
         if points:
@@ -88,12 +93,16 @@ class Change:
             remove_holds=self.remove_holds | other.remove_holds,
             bonus_days=dict(self.bonus_days),
             bonus_limits={**self.bonus_limits, **other.bonus_limits},
+            last_purchase={**self.last_purchase, **other.last_purchase},
+            campaign_awards=dict(self.campaign_awards),
+            campaign_limits={**self.campaign_limits, **other.campaign_limits},
         )
         for target, source in (
             (merged.lots, other.lots),
             (merged.spend, other.spend),
             (merged.pending_lots, other.pending_lots),
             (merged.bonus_days, other.bonus_days),
+            (merged.campaign_awards, other.campaign_awards),
         ):
             for key, delta in source.items():
                 target[key] = target.get(key, 0) + delta
@@ -120,6 +129,8 @@ class Change:
             holds=holds,
             pending_lots=pending_lots,
             bonus_days=plus(wallet.bonus_days, self.bonus_days),
+            last_purchase={**wallet.last_purchase, **self.last_purchase},
+            campaign_awards=plus(wallet.campaign_awards, self.campaign_awards),
         )
 
 
