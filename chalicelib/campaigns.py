@@ -36,7 +36,12 @@ def named_partners(rules: dict[str, Any]) -> list[str]:
 
 
 def status_of(item: db.CampaignItem, now: datetime) -> str:
+    """The state as users should see it: past ``ends_at`` is ended, a used-up budget is exhausted (concurrent awards
+    can use it up together without either being the one that noticed; the next purchase persists the state)."""
     rules = as_dict(item.rules)
+    budget = rules.get("budget_points")
+    if item.status in ("active", "paused") and budget is not None and int(item.budget_used) >= int(budget):
+        return "exhausted"
     if item.status in ("active", "paused") and rules.get("ends_at") and now.isoformat() >= str(rules["ends_at"]):
         return "ended"
     return str(item.status)

@@ -25,7 +25,7 @@ from chalicelib.domain import (
     spend_12m,
     tier_status,
 )
-from chalicelib.domain.campaigns import Shopper, qualifies, reward_points
+from chalicelib.domain.campaigns import Rules, Shopper, qualifies, reward_points
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, pending_key, settled, take
 from chalicelib.errors import (
@@ -208,6 +208,18 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
     return execute(req, natural, _reads(body.customer_id, partner_id), decide)
 
 
+def _take_off_partners(plan: Plan, retired: list[Rules]) -> None:
+    """One update per partner item (a transaction may touch an item once) removing the retired campaigns."""
+    PI = db.PartnerItem
+    by_partner: dict[str, list[str]] = {}
+    for rules in retired:
+        for earn_at in rules.earn_at:
+            by_partner.setdefault(earn_at, []).append(rules.campaign_id)
+    for partner_id, campaign_ids in sorted(by_partner.items()):
+        removals = [PI.active_campaigns[c].remove() for c in sorted(set(campaign_ids))]
+        plan.tx.update(PI(*keys.partner(partner_id)), removals, condition=PI.pk.exists())
+
+
 @dataclass
 class _Award:
     campaign_id: str
@@ -253,8 +265,9 @@ def _award_campaigns(
     found = db.get_many([(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in eligible])
     day = s.now.astimezone(zone(s.program.timezone)).date().isoformat()
     new_here = partner.partner_id not in s.current.last_purchase
-    CI, PI, DI = db.CampaignItem, db.PartnerItem, db.CampaignDayItem
+    CI, DI = db.CampaignItem, db.CampaignDayItem
     awards: list[_Award] = []
+    retired: list[Rules] = []
     for r in eligible:
         item = found.get(keys.campaign(r.campaign_id))
         if item is None or item.status != "active":
@@ -264,6 +277,16 @@ def _award_campaigns(
         remaining = int(budget) - int(item.budget_used) if budget is not None else None
         if remaining is not None:
             points = min(points, remaining)
+        if remaining is not None and remaining <= 0:
+            # used up by concurrent awards that each saw some budget left: persist what status_of already shows
+            plan.tx.update(
+                CI(*keys.campaign(r.campaign_id)),
+                [CI.status.set("exhausted")],
+                condition=CI.status == "active",
+                tag=f"campaign:{r.campaign_id}",
+            )
+            retired.append(r)
+            continue
         if points <= 0:
             continue
         first_for_customer = s.current.campaign_awards.get(r.campaign_id, 0) == 0
@@ -280,12 +303,7 @@ def _award_campaigns(
             guard &= CI.budget_used <= int(budget) - points
             if points == remaining:
                 actions.append(CI.status.set("exhausted"))
-                for earn_at in r.earn_at:
-                    plan.tx.update(
-                        PI(*keys.partner(earn_at)),
-                        [PI.active_campaigns[r.campaign_id].remove()],
-                        condition=PI.pk.exists(),
-                    )
+                retired.append(r)
         plan.tx.update(CI(*keys.campaign(r.campaign_id)), actions, condition=guard, tag=f"campaign:{r.campaign_id}")
         plan.tx.update(
             DI(*keys.campaign_day(r.campaign_id, day)),
@@ -303,6 +321,7 @@ def _award_campaigns(
         awards.append(
             _Award(r.campaign_id, r.sponsor, points, lot, bucket, points_change, points_change.merge(counter))
         )
+    _take_off_partners(plan, retired)
     return awards
 
 

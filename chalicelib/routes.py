@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import customers, ledger, partners, program, runtime
+from chalicelib import campaigns, customers, ledger, partners, program, runtime
 from chalicelib.errors import NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
@@ -12,10 +12,14 @@ from chalicelib.schemas import (
     AdjustmentOut,
     Balance,
     BonusOut,
+    CampaignList,
+    CampaignOut,
+    CampaignReport,
     CaptureRedemption,
     CreateAccrual,
     CreateAdjustment,
     CreateBonus,
+    CreateCampaign,
     CreatePartner,
     CreateRedemption,
     CreateRefund,
@@ -115,6 +119,38 @@ def admin_create_adjustment(call: Call) -> Any:
 
 def create_refund(call: Call) -> Any:
     return ledger.refund(_w(call), call.body, call.partner_id, call.now)
+
+
+def create_campaign(call: Call) -> Any:
+    return campaigns.create(_w(call), call.body, call.partner_id, call.now)
+
+
+def list_campaigns(call: Call) -> Any:
+    return campaigns.list_for(call.partner_id, call.now)
+
+
+def get_campaign(call: Call) -> Any:
+    return campaigns.get(call.params["campaign_id"], call.partner_id, call.now)
+
+
+def accept_campaign(call: Call) -> Any:
+    return campaigns.accept(_w(call), call.params["campaign_id"], call.partner_id, call.now)
+
+
+def activate_campaign(call: Call) -> Any:
+    return campaigns.activate(_w(call), call.params["campaign_id"], call.partner_id, call.now)
+
+
+def pause_campaign(call: Call) -> Any:
+    return campaigns.pause(_w(call), call.params["campaign_id"], call.partner_id, call.now)
+
+
+def end_campaign(call: Call) -> Any:
+    return campaigns.end(_w(call), call.params["campaign_id"], call.partner_id, call.now)
+
+
+def campaign_report(call: Call) -> Any:
+    return campaigns.report(call.params["campaign_id"], call.partner_id, call.now)
 
 
 def own_partner(call: Call) -> Any:
@@ -321,6 +357,102 @@ ROUTES: tuple[Route, ...] = (
         "Active partners of the coalition",
         response=Directory,
         errors=_AUTH,
+    ),
+    # campaigns
+    Route(
+        "create_campaign",
+        "POST",
+        "/v1/campaigns",
+        create_campaign,
+        "partner",
+        "Create a cross-promo campaign; you are its sponsor and fund every point",
+        body=CreateCampaign,
+        response=CampaignOut,
+        status=201,
+        idempotent_post=True,
+        tag="campaigns",
+        errors=(*_WRITE, 404),
+    ),
+    Route(
+        "list_campaigns",
+        "GET",
+        "/v1/campaigns",
+        list_campaigns,
+        "partner",
+        "Campaigns you sponsor or are named in",
+        response=CampaignList,
+        tag="campaigns",
+        errors=_AUTH,
+    ),
+    Route(
+        "get_campaign",
+        "GET",
+        "/v1/campaigns/{campaign_id}",
+        get_campaign,
+        "partner",
+        "One campaign",
+        response=CampaignOut,
+        tag="campaigns",
+        errors=(*_AUTH, 404),
+    ),
+    Route(
+        "accept_campaign",
+        "POST",
+        "/v1/campaigns/{campaign_id}/accept",
+        accept_campaign,
+        "partner",
+        "Accept a campaign that names you",
+        response=CampaignOut,
+        idempotent_post=True,
+        tag="campaigns",
+        errors=(*_AUTH, 404, 409),
+    ),
+    Route(
+        "activate_campaign",
+        "POST",
+        "/v1/campaigns/{campaign_id}/activate",
+        activate_campaign,
+        "partner",
+        "Start (or resume) awarding; every named partner must have accepted",
+        response=CampaignOut,
+        idempotent_post=True,
+        tag="campaigns",
+        errors=(*_AUTH, 404, 409),
+    ),
+    Route(
+        "pause_campaign",
+        "POST",
+        "/v1/campaigns/{campaign_id}/pause",
+        pause_campaign,
+        "partner",
+        "Stop awarding for now",
+        response=CampaignOut,
+        idempotent_post=True,
+        tag="campaigns",
+        errors=(*_AUTH, 404, 409),
+    ),
+    Route(
+        "end_campaign",
+        "POST",
+        "/v1/campaigns/{campaign_id}/end",
+        end_campaign,
+        "partner",
+        "End for good",
+        response=CampaignOut,
+        idempotent_post=True,
+        tag="campaigns",
+        errors=(*_AUTH, 404, 409),
+    ),
+    Route(
+        "campaign_report",
+        "GET",
+        "/v1/campaigns/{campaign_id}/report",
+        campaign_report,
+        "partner",
+        "Awards, customers, budget, cost, revenue and their ratio, by day",
+        response=CampaignReport,
+        tag="campaigns",
+        errors=(*_AUTH, 404),
     ),
     # operator
     Route(

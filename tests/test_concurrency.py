@@ -75,3 +75,36 @@ def test_simultaneous_enrolments_of_one_phone_make_one_customer(live):
     assert {r.status_code for r in results} <= {200, 201}
     assert [r.status_code for r in results].count(201) == 1
     assert len({r.json()["customer_id"] for r in results}) == 1
+
+
+def test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget(live):
+    op = live.operator_key
+    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют"}).json()
+    key = cafe["api_key"]
+    body = {
+        "name": "Кофе в подарок",
+        "earn_at": [cafe["partner_id"]],
+        "reward": {"type": "fixed", "points": 100},
+        "budget_points": 500,
+    }
+    cid = live.request("POST", "/v1/campaigns", key, body).json()["campaign_id"]
+    assert live.request("POST", f"/v1/campaigns/{cid}/activate", key).json()["status"] == "active"
+    customers = [
+        live.request("POST", "/v1/customers", key, {"phone": f"+7916{i:07d}"}).json()["customer_id"] for i in range(30)
+    ]
+
+    def buy(i):
+        body = {"customer_id": customers[i], "order_id": f"C-{i}", "amount_minor": 10_000}
+        return live.request("POST", "/v1/accruals", key, body)
+
+    results = _race(30, buy)
+    assert {r.status_code for r in results} == {201}
+    awarded = [r.json()["bonus_points"] for r in results]
+    assert sum(awarded) == 500 and sorted(awarded, reverse=True)[:5] == [100] * 5 and awarded.count(0) == 25
+    report = live.request("GET", f"/v1/campaigns/{cid}/report", key).json()
+    assert (report["status"], report["awards"], report["points_awarded"], report["budget_remaining"]) == (
+        "exhausted",
+        5,
+        500,
+        0,
+    )

@@ -1,0 +1,199 @@
+"""Issue 4: cross-promo campaigns over the API."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.test_api_ledger import accrue, enrol, refund
+
+
+def campaign(c, **overrides):
+    body = {
+        "name": "Из Стиля в Уют",
+        "earn_at": [c.ids["cafe"]],
+        "audience": {"purchased_at": c.ids["store"], "within_days": 30},
+        "reward": {"type": "fixed", "points": 100},
+        "budget_points": 1000,
+        "per_customer_limit": 1,
+        **overrides,
+    }
+    r = c.cafe.post("/v1/campaigns", body)
+    assert r.status == 201, r.json
+    return r.json
+
+
+def live_campaign(c, **overrides):
+    camp = campaign(c, **overrides)
+    cid = camp["campaign_id"]
+    if c.ids["store"] in camp["awaiting_acceptance"]:
+        assert c.store.post(f"/v1/campaigns/{cid}/accept").status == 200
+    r = c.cafe.post(f"/v1/campaigns/{cid}/activate")
+    assert r.status == 200, r.json
+    return cid
+
+
+def test_cafe_pays_to_bring_the_stores_recent_customers(coalition, clock):
+    c = coalition
+    camp = campaign(c)
+    cid = camp["campaign_id"]
+    assert camp["status"] == "pending_acceptance" and camp["awaiting_acceptance"] == [c.ids["store"]]
+    blocked = c.cafe.post(f"/v1/campaigns/{cid}/activate")
+    assert blocked.status == 409 and blocked["code"] == "campaign_not_accepted"
+    assert c.store.get(f"/v1/campaigns/{cid}").status == 200  # the named partner sees it
+    assert c.salon.get(f"/v1/campaigns/{cid}").status == 404  # others do not even learn it exists
+    assert c.store.post(f"/v1/campaigns/{cid}/activate").status == 403  # only the sponsor runs it
+    accepted = c.store.post(f"/v1/campaigns/{cid}/accept")
+    assert accepted.status == 200 and accepted["awaiting_acceptance"] == []
+    active = c.cafe.post(f"/v1/campaigns/{cid}/activate")
+    assert active.status == 200 and active["status"] == "active"
+
+    shopper, stranger, lapsed = (enrol(c.store, phone=f"+7916000000{i}") for i in range(3))
+    accrue(c.store, lapsed, "S-0", 100_000)
+    clock.advance(timedelta(days=31))
+    accrue(c.store, shopper, "S-1", 100_000)
+    clock.advance(timedelta(days=2))
+
+    got = accrue(c.cafe, shopper, "C-1", 50_000)
+    assert (got["points"], got["bonus_points"], got["awards"]) == (25, 100, [{"campaign_id": cid, "points": 100}])
+    assert got["balance"]["available"] == 30 + 25 + 100
+    assert accrue(c.cafe, stranger, "C-2", 50_000)["awards"] == []  # never bought at the store
+    assert accrue(c.cafe, lapsed, "C-3", 50_000)["awards"] == []  # bought there 33 days ago
+    assert accrue(c.cafe, shopper, "C-4", 50_000)["awards"] == []  # per-customer limit of 1
+    assert accrue(c.salon, shopper, "B-1", 50_000)["awards"] == []  # not an earn_at partner
+
+    report = c.cafe.get(f"/v1/campaigns/{cid}/report").json
+    assert report["awards"] == 1 and report["customers"] == 1 and report["new_customers"] == 1
+    assert (report["points_awarded"], report["budget_points"], report["budget_remaining"]) == (100, 1000, 900)
+    assert (report["cost_minor"], report["revenue_minor"], report["revenue_per_cost_bps"]) == (10_000, 50_000, 50_000)
+    assert report["daily"] == [{"date": "2026-04-12", "awards": 1, "points_awarded": 100, "revenue_minor": 50_000}]
+    assert c.store.get(f"/v1/campaigns/{cid}/report").status == 200
+    assert c.salon.get(f"/v1/campaigns/{cid}/report").status == 404
+
+    from chalicelib import db
+
+    award = next(e for e in db.EntryItem.scan() if e.pk.startswith("CUST#") and e.type == "campaign_award")
+    assert {k.split("|")[1] for k in award.lots.as_dict()} == {c.ids["cafe"]}  # funded by the sponsor
+
+
+def test_listing_shows_sponsored_and_named_campaigns_only(coalition):
+    c = coalition
+    cid = campaign(c)["campaign_id"]
+    assert [x["campaign_id"] for x in c.cafe.get("/v1/campaigns")["items"]] == [cid]
+    assert [x["campaign_id"] for x in c.store.get("/v1/campaigns")["items"]] == [cid]
+    assert c.salon.get("/v1/campaigns")["items"] == []
+
+
+def test_pause_stops_awards_and_end_is_final(coalition):
+    c = coalition
+    cid = live_campaign(c, audience={"new_to_partner": True}, per_customer_limit=None)
+    assert c.cafe.post(f"/v1/campaigns/{cid}/pause")["status"] == "paused"
+    a = enrol(c.cafe, phone="+79160000001")
+    assert accrue(c.cafe, a, "C-1", 50_000)["awards"] == []
+    assert c.cafe.post(f"/v1/campaigns/{cid}/activate")["status"] == "active"
+    b = enrol(c.cafe, phone="+79160000002")
+    assert accrue(c.cafe, b, "C-2", 50_000)["bonus_points"] == 100
+    assert accrue(c.cafe, b, "C-3", 50_000)["awards"] == []  # no longer new to the café
+    assert c.cafe.post(f"/v1/campaigns/{cid}/end")["status"] == "ended"
+    again = c.cafe.post(f"/v1/campaigns/{cid}/activate")
+    assert again.status == 409 and again["code"] == "invalid_campaign_state"
+    assert accrue(c.cafe, enrol(c.cafe, phone="+79160000003"), "C-4", 50_000)["awards"] == []
+
+
+@pytest.mark.parametrize(
+    ("reward", "expected"),
+    [({"type": "multiplier", "factor_bps": 30_000}, 50), ({"type": "percent", "rate_bps": 1000}, 50)],
+)
+def test_multiplier_and_percent_rewards(coalition, reward, expected):
+    c = coalition
+    live_campaign(c, audience=None, reward=reward, per_customer_limit=None)
+    cus = enrol(c.cafe, phone="+79160000001")
+    got = accrue(c.cafe, cus, "C-1", 50_000)  # base 25 points at 5 %
+    assert got["bonus_points"] == expected
+
+
+def test_min_tier_audience_and_schedule(coalition, clock):
+    c = coalition
+    start = clock.now() + timedelta(days=1)
+    live_campaign(
+        c,
+        audience={"min_tier": "silver"},
+        per_customer_limit=None,
+        starts_at=start.isoformat(),
+        ends_at=(start + timedelta(days=7)).isoformat(),
+    )
+    rich, poor = enrol(c.cafe, phone="+79160000001"), enrol(c.cafe, phone="+79160000002")
+    accrue(c.store, rich, "S-1", 3_000_000)
+    assert accrue(c.cafe, rich, "C-0", 10_000)["awards"] == []  # not started
+    clock.advance(timedelta(days=2))
+    assert accrue(c.cafe, rich, "C-1", 10_000)["bonus_points"] == 100
+    assert accrue(c.cafe, poor, "C-2", 10_000)["awards"] == []
+    clock.advance(timedelta(days=7))
+    assert accrue(c.cafe, rich, "C-3", 10_000)["awards"] == []  # over
+    assert c.cafe.get("/v1/campaigns")["items"][0]["status"] == "ended"
+
+
+def test_budget_is_never_exceeded_and_the_campaign_ends_exhausted(coalition):
+    c = coalition
+    cid = live_campaign(c, audience=None, budget_points=250, per_customer_limit=None)
+    cus = enrol(c.cafe, phone="+79160000001")
+    bonuses = [accrue(c.cafe, cus, f"C-{i}", 10_000)["bonus_points"] for i in range(4)]
+    assert bonuses == [100, 100, 50, 0]
+    report = c.cafe.get(f"/v1/campaigns/{cid}/report").json
+    assert (report["status"], report["points_awarded"], report["budget_remaining"]) == ("exhausted", 250, 0)
+
+
+def test_refunds_reverse_awards_pro_rata_and_do_not_reopen_the_budget(coalition):
+    c = coalition
+    cid = live_campaign(c, audience=None, budget_points=300, per_customer_limit=None)
+    cus = enrol(c.cafe, phone="+79160000001")
+    accrue(c.cafe, cus, "C-1", 200_000)  # 100 base + 100 award
+    r = refund(c.cafe, "C-1", "R-1", 100_000)
+    assert r["points_reversed"] == 100 and r["awards_reversed"] == [{"campaign_id": cid, "points": 50}]
+    r = refund(c.cafe, "C-1", "R-2", 100_000)
+    assert r["points_reversed"] == 100 and r["awards_reversed"] == [{"campaign_id": cid, "points": 50}]
+    assert c.cafe.get(f"/v1/customers/{cus}/balance")["available"] == 0
+    report = c.cafe.get(f"/v1/campaigns/{cid}/report").json
+    assert (report["points_awarded"], report["points_reversed"], report["cost_minor"]) == (100, 100, 0)
+    assert report["budget_remaining"] == 200  # what was awarded stays spent from the budget
+
+
+def test_invalid_campaigns_are_rejected(coalition):
+    c = coalition
+    r = c.cafe.post(
+        "/v1/campaigns", {"name": "x", "earn_at": ["ptn_doesnotexist"], "reward": {"type": "fixed", "points": 1}}
+    )
+    assert r.status == 422
+    r = c.cafe.post("/v1/campaigns", {"name": "x", "earn_at": [c.ids["cafe"]], "reward": {"type": "bogus"}})
+    assert r.status == 422
+    r = c.cafe.post(
+        "/v1/campaigns",
+        {
+            "name": "x",
+            "earn_at": [c.ids["cafe"]],
+            "reward": {"type": "fixed", "points": 1},
+            "audience": {"new_to_partner": True, "min_tier": "gold"},
+        },
+    )
+    assert r.status == 422
+    r = c.cafe.post(
+        "/v1/campaigns",
+        {
+            "name": "x",
+            "earn_at": [c.ids["cafe"]],
+            "reward": {"type": "fixed", "points": 1},
+            "audience": {"min_tier": "platinum"},
+        },
+    )
+    assert r.status == 422 and r["errors"][0]["loc"] == ["body", "audience", "min_tier"]
+
+
+def test_one_purchase_can_use_up_two_campaigns_at_once(coalition):
+    c = coalition
+    first = live_campaign(c, name="A", audience=None, budget_points=100, per_customer_limit=None)
+    second = live_campaign(c, name="B", audience=None, budget_points=100, per_customer_limit=None)
+    cus = enrol(c.cafe, phone="+79160000001")
+    got = accrue(c.cafe, cus, "C-1", 10_000)
+    assert got["bonus_points"] == 200
+    statuses = {x["campaign_id"]: x["status"] for x in c.cafe.get("/v1/campaigns")["items"]}
+    assert statuses == {first: "exhausted", second: "exhausted"}
+    assert accrue(c.cafe, cus, "C-2", 10_000)["awards"] == []
