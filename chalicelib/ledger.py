@@ -93,8 +93,8 @@ class Session:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
         wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
-        self.plan.tx.put(
-            wallet.new_entry(self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry)
+        wallet.post(
+            self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
         )
         return change.applied_to(self.current)
 
@@ -102,9 +102,7 @@ class Session:
         """Apply ``change`` (with the settlement) and post its entry; returns the wallet after it."""
         wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
         if entry_type:
-            self.plan.tx.put(
-                wallet.new_entry(self.customer_id, partner_id, entry_type, self.now, self.program, change, **entry)
-            )
+            wallet.post(self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, change, **entry)
         return change.applied_to(self.current)
 
 
@@ -151,19 +149,18 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
             change = change.merge(award.change)
-            plan.tx.put(
-                wallet.new_entry(
-                    body.customer_id,
-                    partner_id,
-                    "campaign_award",
-                    now,
-                    prog,
-                    award.points_change,
-                    amount_minor=body.amount_minor,
-                    order_id=body.order_id,
-                    ref_id=award.campaign_id,
-                    details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor},
-                )
+            wallet.post(
+                plan.tx,
+                body.customer_id,
+                partner_id,
+                "campaign_award",
+                now,
+                prog,
+                award.points_change,
+                amount_minor=body.amount_minor,
+                order_id=body.order_id,
+                ref_id=award.campaign_id,
+                details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor},
             )
         accrual_id = ids.encode_ref("acc", body.order_id)
         after = s.commit_with_entry(
@@ -470,7 +467,11 @@ def _resolve_hold(
             amount_minor=int(state["order_amount_minor"]),
             order_id=order_id,
             ref_id=redemption_id,
-            details={"captured": keep, "released": released},
+            details={
+                "captured": keep,
+                "released": released,
+                "captured_lots": {k: v for k, v in kept.items() if v} if capture else {},
+            },
         )
         plan.tx.update(
             record,

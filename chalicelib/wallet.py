@@ -7,6 +7,7 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -18,14 +19,15 @@ from chalicelib import db, ids
 from chalicelib.db import keys
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
+from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Hold, Wallet, settle, settled
 from chalicelib.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 
 C = db.CustomerItem
-SYSTEM_PARTNER = "coalition"  # entries nobody's till made: expiry, operator adjustments
+SYSTEM_PARTNER = COALITION  # entries nobody's till made: expiry, operator adjustments
 
-__all__ = ["SYSTEM_PARTNER", "Change", "Wallet", "apply", "balance", "new_entry", "of_item", "settle_into", "summary"]
+__all__ = ["SYSTEM_PARTNER", "Change", "Wallet", "apply", "balance", "of_item", "post", "settle_into", "summary"]
 
 
 def as_dict(raw: Any) -> dict[str, Any]:
@@ -144,7 +146,8 @@ def split_pending(key: str) -> str:
     return key.partition("|")[2]
 
 
-def new_entry(
+def post(
+    tx: db.Transaction,
     customer_id: str,
     partner_id: str,
     entry_type: str,
@@ -157,11 +160,12 @@ def new_entry(
     ref_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> db.EntryItem:
-    """An immutable ledger entry recording exactly the wallet change it travels with."""
+    """Add an immutable ledger entry recording exactly the wallet change it travels with to ``tx``, and add what
+    it means for settlement to the partners' period counters in the same transaction."""
     entry_id = ids.sortable_id("ent", now)
     pk, sk = keys.entry(customer_id, entry_id)
     period = period_of(now, program.timezone)
-    return db.EntryItem(
+    item = db.EntryItem(
         pk,
         sk,
         gsi1pk=keys.customer_at_partner(partner_id, customer_id),
@@ -183,6 +187,14 @@ def new_entry(
         lots={k: v for k, v in change.lots.items() if v},
         details=dict(details or {}),
     )
+    tx.put(item)
+    total = change.available + change.pending + change.held
+    for partner, figures in entry_deltas(entry_type, partner_id, total, change.lots, details or {}).items():
+        amounts = {name: n for name, n in figures.counts.items() if n}
+        amounts |= {f"flow_{issuer}": n for issuer, n in figures.flows.items() if n}
+        amounts |= {f"exp_{issuer}": n for issuer, n in figures.expired_by_issuer.items() if n}
+        tx.add_to_counter(*keys.counter(partner, period, secrets.randbelow(keys.COUNTER_SHARDS)), amounts)
+    return item
 
 
 def settle_into(
@@ -198,10 +210,8 @@ def settle_into(
         # A released hold leaves its redemption record at status "held"; capture and void tell it apart by the
         # hold being gone from the wallet, so settling never has to touch (and conflict on) that record.
         order_id = wallet.holds[event.ref].order_id if event.type == "hold_expired" else None
-        tx.put(
-            new_entry(
-                customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
-            )
+        post(
+            tx, customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
         )
     return total.applied_to(wallet), total
 

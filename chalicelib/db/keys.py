@@ -108,3 +108,18 @@ def campaign_member(partner_id: str, campaign_id: str) -> tuple[str, str]:
 
 def campaign_day(campaign_id: str, day: str) -> tuple[str, str]:
     return f"CAMPDAY#{campaign_id}", day
+
+
+COUNTER_SHARDS = 8  # a partner's period figures are spread over 8 items: 8 x 1,000 writes/s before throttling
+
+
+def counter(partner_id: str, period: str, shard: int) -> tuple[str, str]:
+    return f"CTR#{partner_id}#{period}#{shard}", "C"
+
+
+def counters(partner_id: str, period: str) -> list[tuple[str, str]]:
+    return [counter(partner_id, period, shard) for shard in range(COUNTER_SHARDS)]
+
+
+def settlement(period: str) -> tuple[str, str]:
+    return f"SETTLEMENT#{period}", "CLOSED"

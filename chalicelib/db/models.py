@@ -205,6 +205,22 @@ class CampaignDayItem(_Item):
     revenue_minor = NumberAttribute(default=0)
 
 
+class CounterItem(_Item):
+    """``CTR#<partner>#<YYYY-MM>#<shard>`` / ``C``: one shard of a partner's period figures (settlement).
+
+    Besides the declared numbers it holds ``flow_<issuer>`` (net points accepted here that <issuer> issued) and
+    ``exp_<issuer>`` (expired points by issuer), added with ``ADD`` so they need no declaration. Read raw."""
+
+    issued_points = NumberAttribute(default=0)
+
+
+class SettlementItem(_Item):
+    """``SETTLEMENT#<YYYY-MM>`` / ``CLOSED``: the frozen operator report, returned unchanged by every later read."""
+
+    report = UnicodeAttribute()
+    closed_at = UnicodeAttribute()
+
+
 class ExpiryIndexItem(_Item):
     """``EXPIRE#<YYYY-MM>#<shard>`` / ``<customer id>``: customers holding points that expire with that month.
 
@@ -234,6 +250,8 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     CampaignItem,
     CampaignMemberItem,
     CampaignDayItem,
+    CounterItem,
+    SettlementItem,
 )
 
 

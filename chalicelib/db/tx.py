@@ -11,10 +11,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.db.models import _Item
+from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,16 @@ _ORDER = {"check": 0, "delete": 1, "put": 2, "update": 3}
 class Transaction:
     def __init__(self) -> None:
         self._ops: list[_Op] = []
+        self._counters: dict[tuple[str, str], dict[str, int]] = {}
 
     def __len__(self) -> int:
-        return len(self._ops)
+        return len(self._ops) + len(self._counters)
+
+    def add_to_counter(self, pk: str, sk: str, amounts: dict[str, int]) -> None:
+        """Add numbers to a counter item; all additions to one item become one ``ADD`` update at commit."""
+        totals = self._counters.setdefault((pk, sk), {})
+        for name, amount in amounts.items():
+            totals[name] = totals.get(name, 0) + amount
 
     def put(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
         self._ops.append(_Op("put", tag or item.pk, item, condition))
@@ -85,11 +93,16 @@ class Transaction:
         return False
 
     def commit(self, connection: Connection) -> None:
-        if not self._ops:
+        ops = list(self._ops)
+        for (pk, sk), totals in sorted(self._counters.items()):
+            actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
+            if actions:
+                ops.append(_Op("update", f"counter:{pk}", CounterItem(pk, sk), None, actions))
+        if not ops:
             return
-        if len(self._ops) > MAX_ITEMS:
-            raise ValueError(f"a transaction holds at most {MAX_ITEMS} items, got {len(self._ops)}")
-        ordered = sorted(self._ops, key=lambda op: _ORDER[op.kind])
+        if len(ops) > MAX_ITEMS:
+            raise ValueError(f"a transaction holds at most {MAX_ITEMS} items, got {len(ops)}")
+        ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
         try:
             with TransactWrite(connection=connection) as tx:
                 for op in ordered:

@@ -1,0 +1,158 @@
+"""Settlement arithmetic, pure.
+
+:func:`entry_deltas` says what one ledger entry adds to which partner's period figures. The live counters are fed
+from it inside the entry's own transaction, and the reconciliation folds the same function over the stored entries:
+if a counter update were ever lost or doubled, the two disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.lots import split_lot_key
+from chalicelib.domain.points import BPS
+
+COALITION = "coalition"  # expiry (breakage) and operator adjustments belong to the coalition, not to a partner
+FIELDS = (
+    "issued_points",
+    "issued_reversed_points",
+    "promo_points_funded",
+    "promo_points_reversed",
+    "accepted_points",
+    "accepted_refunded_points",
+    "expired_points",
+    "adjustment_points",
+    "balance_change",
+)
+
+
+@dataclass
+class Figures:
+    """One partner's (or the coalition's) figures for one period; ``flows`` is net points accepted here by issuer."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
+    flows: dict[str, int] = field(default_factory=dict)
+    expired_by_issuer: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Figures) -> None:
+        for key, value in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + value
+        for target, source in ((self.flows, other.flows), (self.expired_by_issuer, other.expired_by_issuer)):
+            for key, value in source.items():
+                target[key] = target.get(key, 0) + value
+
+    def is_zero(self) -> bool:
+        return (
+            not any(self.counts.values()) and not any(self.flows.values()) and not any(self.expired_by_issuer.values())
+        )
+
+
+def _issuer(lot: str) -> str:
+    return split_lot_key(lot)[1]
+
+
+def entry_deltas(
+    entry_type: str, partner_id: str, total_delta: int, lots: Mapping[str, int], details: Mapping[str, Any]
+) -> dict[str, Figures]:
+    """What one entry adds to the period figures, by partner id (``coalition`` for expiry and adjustments)."""
+    out: dict[str, Figures] = {}
+
+    def fig(pid: str) -> Figures:
+        return out.setdefault(pid, Figures())
+
+    fig(partner_id).counts["balance_change"] += total_delta
+    if entry_type in ("accrual", "bonus"):
+        fig(partner_id).counts["issued_points"] += total_delta
+    elif entry_type == "campaign_award":
+        fig(str(details["sponsor_partner_id"])).counts["promo_points_funded"] += total_delta
+    elif entry_type == "redemption":
+        f = fig(partner_id)
+        f.counts["accepted_points"] += -total_delta
+        for lot, n in lots.items():
+            f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - n
+    elif entry_type == "capture":
+        f = fig(partner_id)
+        for lot, n in dict(details.get("captured_lots") or {}).items():
+            f.counts["accepted_points"] += int(n)
+            f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) + int(n)
+    elif entry_type == "refund":
+        f = fig(partner_id)
+        for lot, n in dict(details.get("returned_lots") or {}).items():
+            f.counts["accepted_refunded_points"] += int(n)
+            f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - int(n)
+        for r in details.get("reversals") or []:
+            taken = int(r["taken"])
+            if not taken:
+                continue
+            if r["kind"] == "base":
+                f.counts["issued_reversed_points"] += taken
+            else:
+                fig(_issuer(str(r["lot"]))).counts["promo_points_reversed"] += taken
+    elif entry_type == "expiry":
+        f = fig(partner_id)
+        f.counts["expired_points"] += -total_delta
+        for lot, n in lots.items():
+            f.expired_by_issuer[_issuer(lot)] = f.expired_by_issuer.get(_issuer(lot), 0) - n
+    elif entry_type == "adjustment":
+        fig(partner_id).counts["adjustment_points"] += total_delta
+    return {pid: f for pid, f in out.items() if not f.is_zero()}
+
+
+@dataclass(frozen=True)
+class Statement:
+    issued_points: int
+    issued_reversed_points: int
+    promo_points_funded: int  # net of reversed awards: what the sponsor really pays for
+    accepted_points: int
+    accepted_refunded_points: int
+    net_points: int
+    operator_fee_minor: int
+    net_amount_minor: int
+
+
+def statement(f: Figures, point_value_minor: int, operator_fee_bps: int) -> Statement:
+    """Contract: net_points = (accepted - accepted_refunded) - (issued - issued_reversed) - promo_funded;
+    net_amount = net_points x point value - fee, the fee being operator_fee_bps of the value of the points this
+    partner put into circulation (net issued plus net promo), floored."""
+    c = f.counts
+    promo = c["promo_points_funded"] - c["promo_points_reversed"]
+    issued_net = c["issued_points"] - c["issued_reversed_points"]
+    net_points = (c["accepted_points"] - c["accepted_refunded_points"]) - issued_net - promo
+    fee = max(issued_net + promo, 0) * point_value_minor * operator_fee_bps // BPS
+    return Statement(
+        issued_points=c["issued_points"],
+        issued_reversed_points=c["issued_reversed_points"],
+        promo_points_funded=promo,
+        accepted_points=c["accepted_points"],
+        accepted_refunded_points=c["accepted_refunded_points"],
+        net_points=net_points,
+        operator_fee_minor=fee,
+        net_amount_minor=net_points * point_value_minor - fee,
+    )
+
+
+def identity(figures: Iterable[Figures]) -> dict[str, int]:
+    """The operator report's reconciliation identity over all partners and the coalition; ``result`` must be 0."""
+    total = Figures()
+    for f in figures:
+        total.add(f)
+    c = total.counts
+    terms = {
+        "issued_net": c["issued_points"] - c["issued_reversed_points"],
+        "promo_funded_net": c["promo_points_funded"] - c["promo_points_reversed"],
+        "adjustments": c["adjustment_points"],
+        "accepted_net": c["accepted_points"] - c["accepted_refunded_points"],
+        "expired": c["expired_points"],
+        "balance_change": c["balance_change"],
+    }
+    terms["result"] = (
+        terms["issued_net"]
+        + terms["promo_funded_net"]
+        + terms["adjustments"]
+        - terms["accepted_net"]
+        - terms["expired"]
+        - terms["balance_change"]
+    )
+    return terms
