@@ -19,3 +19,12 @@ def expire_points(event: Any) -> dict[str, Any]:
 
     run = jobs.expire_points(runtime.get().clock.now())
     return {"months": run.months, "customers": run.customers}
+
+
+@app.schedule(Cron(0, 22, "*", "*", "?", "*"), name="close_settlements")  # 01:00 Moscow time, daily
+def close_settlements(event: Any) -> dict[str, Any]:
+    """Closes last month once it has ended; on the other days it finds it closed already and does nothing."""
+    from chalicelib import runtime, settlement
+
+    report = settlement.close_previous_month(runtime.get().clock.now())
+    return {"period": report.period, "status": report.status}

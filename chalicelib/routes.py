@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import campaigns, customers, ledger, partners, program, runtime
+from chalicelib import campaigns, customers, ledger, partners, program, runtime, settlement
 from chalicelib.errors import NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
@@ -30,14 +30,18 @@ from chalicelib.schemas import (
     EnrollCustomer,
     Health,
     KeyCreated,
+    OperatorSettlement,
     PartnerCreated,
     PartnerList,
     PartnerOut,
     ProgramSettings,
     QuoteOut,
     QuoteRequest,
+    Reconciliation,
     RedemptionOut,
     RefundOut,
+    SettlementOut,
+    SettlementQuery,
     TransactionsPage,
     TransactionsQuery,
     UpdatePartner,
@@ -151,6 +155,41 @@ def end_campaign(call: Call) -> Any:
 
 def campaign_report(call: Call) -> Any:
     return campaigns.report(call.params["campaign_id"], call.partner_id, call.now)
+
+
+def _csv(text: str, filename: str) -> Any:
+    from chalice.app import Response
+
+    return Response(
+        body=text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+def partner_settlement(call: Call) -> Any:
+    report = settlement.partner_settlement(call.partner_id, call.params["period"], call.now)
+    if call.query.format == "csv":
+        return _csv(settlement.partner_csv(report), f"settlement-{report.partner_id}-{report.period}.csv")
+    return report
+
+
+def admin_settlement(call: Call) -> Any:
+    report = settlement.operator_report(call.params["period"], call.now)
+    if call.query.format == "csv":
+        return _csv(settlement.operator_csv(report), f"settlement-{report.period}.csv")
+    return report
+
+
+def admin_close_settlement(call: Call) -> Any:
+    return settlement.close(call.params["period"], call.now)
+
+
+def admin_reconcile_settlement(call: Call) -> Any:
+    return settlement.reconcile(call.params["period"])
 
 
 def own_partner(call: Call) -> Any:
@@ -454,6 +493,19 @@ ROUTES: tuple[Route, ...] = (
         tag="campaigns",
         errors=(*_AUTH, 404),
     ),
+    # settlements
+    Route(
+        "partner_settlement",
+        "GET",
+        "/v1/settlements/{period}",
+        partner_settlement,
+        "partner",
+        "Your settlement for a month (YYYY-MM); ?format=csv for accountants",
+        query=SettlementQuery,
+        response=SettlementOut,
+        tag="settlements",
+        errors=(*_AUTH, 404, 422),
+    ),
     # operator
     Route(
         "admin_create_partner",
@@ -552,6 +604,40 @@ ROUTES: tuple[Route, ...] = (
         idempotent_post=True,
         tag="operator",
         errors=(*_WRITE, 404),
+    ),
+    Route(
+        "admin_settlement",
+        "GET",
+        "/v1/admin/settlements/{period}",
+        admin_settlement,
+        "operator",
+        "Every partner, totals, the issuer x acceptor matrix and the reconciliation identity; ?format=csv",
+        query=SettlementQuery,
+        response=OperatorSettlement,
+        tag="operator",
+        errors=(*_AUTH, 422),
+    ),
+    Route(
+        "admin_close_settlement",
+        "POST",
+        "/v1/admin/settlements/{period}/close",
+        admin_close_settlement,
+        "operator",
+        "Freeze an ended month: every later read returns this snapshot",
+        response=OperatorSettlement,
+        tag="operator",
+        errors=(*_AUTH, 409, 422),
+    ),
+    Route(
+        "admin_reconcile_settlement",
+        "GET",
+        "/v1/admin/settlements/{period}/reconciliation",
+        admin_reconcile_settlement,
+        "operator",
+        "Recompute the month from the ledger entries and compare",
+        response=Reconciliation,
+        tag="operator",
+        errors=(*_AUTH, 422),
     ),
     Route(
         "admin_get_program",

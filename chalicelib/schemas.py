@@ -532,3 +532,100 @@ class CampaignReport(Response):
         description="revenue / cost in basis points (25000 = 2.5x); null at cost 0"
     )
     daily: list[CampaignDay]
+
+
+# --- settlements -----------------------------------------------------------------------------------------------
+
+
+class Flow(Response):
+    issuer_partner_id: str
+    issuer_name: str
+    points: int
+
+
+class SettlementOut(Response):
+    partner_id: str
+    partner_name: str
+    period: str
+    status: Literal["open", "closed"]
+    currency: str
+    point_value_minor: int
+    issued_points: int
+    issued_reversed_points: int
+    promo_points_funded: int
+    accepted_points: int
+    accepted_refunded_points: int
+    net_points: int
+    operator_fee_minor: int
+    net_amount_minor: int
+    flows: list[Flow]
+    generated_at: str
+
+
+class MatrixCell(Response):
+    issuer_partner_id: str
+    acceptor_partner_id: str
+    points: int
+
+
+class CoalitionLine(Response):
+    expired_points: int
+    adjustment_points: int
+    expired_by_issuer: list[Flow]
+
+
+class Identity(Response):
+    """(issued - issued_reversed) + promo_funded + adjustments - (accepted - accepted_refunded) - expired
+    - change of all customer balances = result, which must be 0."""
+
+    issued_net: int
+    promo_funded_net: int
+    adjustments: int
+    accepted_net: int
+    expired: int
+    balance_change: int
+    result: int
+    holds: bool
+
+
+class SettlementTotals(Response):
+    issued_points: int
+    issued_reversed_points: int
+    promo_points_funded: int
+    accepted_points: int
+    accepted_refunded_points: int
+    net_points: int
+    operator_fee_minor: int
+    net_amount_minor: int
+
+
+class OperatorSettlement(Response):
+    period: str
+    status: Literal["open", "closed"]
+    currency: str
+    point_value_minor: int
+    operator_fee_bps: int
+    partners: list[SettlementOut]
+    totals: SettlementTotals
+    coalition: CoalitionLine
+    matrix: list[MatrixCell]
+    identity: Identity
+    generated_at: str
+
+
+class ReconciliationDifference(Response):
+    partner_id: str
+    field: str
+    counters: int
+    entries: int
+
+
+class Reconciliation(Response):
+    period: str
+    entries: int
+    matches: bool
+    differences: list[ReconciliationDifference]
+
+
+class SettlementQuery(Request):
+    format: Literal["json", "csv"] = "json"

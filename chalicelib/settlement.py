@@ -1,0 +1,330 @@
+"""Monthly settlement: what each partner owes the coalition and is owed, exact to the point.
+
+Figures come from period counters kept in the same transaction as every ledger entry (``wallet.post``), spread over
+``keys.COUNTER_SHARDS`` items per partner: a report costs (partners + 1) x shards item reads in one or two batch
+calls, however many transactions the month had. :func:`reconcile` recomputes every figure from the entries
+themselves and must match exactly. A closed period is a frozen snapshot returned unchanged ever after.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+from chalicelib import db, partners, program
+from chalicelib.db import keys
+from chalicelib.domain.periods import add_months, period_of
+from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
+from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
+from chalicelib.program import Program
+from chalicelib.schemas import (
+    CoalitionLine,
+    Flow,
+    Identity,
+    MatrixCell,
+    OperatorSettlement,
+    Reconciliation,
+    ReconciliationDifference,
+    SettlementOut,
+    SettlementTotals,
+)
+from chalicelib.wallet import ints
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_period(period: str) -> str:
+    if not _PERIOD.match(period):
+        raise ValidationFailed([{"loc": ["path", "period"], "msg": "period must be YYYY-MM", "type": "pattern"}])
+    return period
+
+
+def _parse_counter(raw: dict[str, Any]) -> Figures:
+    f = Figures()
+    for name, value in raw.items():
+        if "N" not in value:
+            continue
+        number = int(value["N"])
+        if name in FIELDS:
+            f.counts[name] += number
+        elif name.startswith("flow_"):
+            f.flows[name[5:]] = f.flows.get(name[5:], 0) + number
+        elif name.startswith("exp_"):
+            f.expired_by_issuer[name[4:]] = f.expired_by_issuer.get(name[4:], 0) + number
+    return f
+
+
+def read_figures(partner_ids: list[str], period: str) -> dict[str, Figures]:
+    """Sum every shard of every partner's counters for the period (strongly consistent batch reads)."""
+    wanted = [(pid, key) for pid in partner_ids for key in keys.counters(pid, period)]
+    figures = {pid: Figures() for pid in partner_ids}
+    owner = {key: pid for pid, key in wanted}
+    client, table = db.connection().client, db.models._Item.Meta.table_name
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [{"pk": {"S": k[0]}, "sk": {"S": k[1]}} for _, k in wanted[start : start + 100]],
+                "ConsistentRead": True,
+            }
+        }
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(table, []):
+                figures[owner[(raw["pk"]["S"], raw["sk"]["S"])]].add(_parse_counter(raw))
+            request = response.get("UnprocessedKeys") or {}
+    return figures
+
+
+def _names() -> dict[str, str]:
+    names = {p.partner_id: p.name for p in partners.all_partners()}
+    names[COALITION] = "Coalition"
+    return names
+
+
+def _statement_out(
+    pid: str, name: str, f: Figures, period: str, status: str, prog: Program, names: dict[str, str], generated_at: str
+) -> SettlementOut:
+    s = statement(f, prog.point_value_minor, prog.operator_fee_bps)
+    return SettlementOut(
+        partner_id=pid,
+        partner_name=name,
+        period=period,
+        status=status,  # type: ignore[arg-type]
+        currency=prog.currency,
+        point_value_minor=prog.point_value_minor,
+        issued_points=s.issued_points,
+        issued_reversed_points=s.issued_reversed_points,
+        promo_points_funded=s.promo_points_funded,
+        accepted_points=s.accepted_points,
+        accepted_refunded_points=s.accepted_refunded_points,
+        net_points=s.net_points,
+        operator_fee_minor=s.operator_fee_minor,
+        net_amount_minor=s.net_amount_minor,
+        flows=[
+            Flow(issuer_partner_id=i, issuer_name=names.get(i, i), points=n) for i, n in sorted(f.flows.items()) if n
+        ],
+        generated_at=generated_at,
+    )
+
+
+def _live_report(period: str, now: datetime) -> OperatorSettlement:
+    prog = program.load()
+    names = _names()
+    partner_ids = sorted(p for p in names if p != COALITION)
+    figures = read_figures([*partner_ids, COALITION], period)
+    generated_at = now.isoformat()
+    rows = [_statement_out(p, names[p], figures[p], period, "open", prog, names, generated_at) for p in partner_ids]
+    totals = SettlementTotals(**{name: sum(getattr(r, name) for r in rows) for name in SettlementTotals.model_fields})
+    coalition = figures[COALITION]
+    terms = identity(figures.values())
+    return OperatorSettlement(
+        period=period,
+        status="open",
+        currency=prog.currency,
+        point_value_minor=prog.point_value_minor,
+        operator_fee_bps=prog.operator_fee_bps,
+        partners=rows,
+        totals=totals,
+        coalition=CoalitionLine(
+            expired_points=coalition.counts["expired_points"],
+            adjustment_points=coalition.counts["adjustment_points"],
+            expired_by_issuer=[
+                Flow(issuer_partner_id=i, issuer_name=names.get(i, i), points=n)
+                for i, n in sorted(coalition.expired_by_issuer.items())
+                if n
+            ],
+        ),
+        matrix=[
+            MatrixCell(issuer_partner_id=issuer, acceptor_partner_id=acceptor, points=n)
+            for acceptor in partner_ids
+            for issuer, n in sorted(figures[acceptor].flows.items())
+            if n
+        ],
+        identity=Identity(**terms, holds=terms["result"] == 0),
+        generated_at=generated_at,
+    )
+
+
+def _closed(period: str) -> OperatorSettlement | None:
+    item = db.get_one(db.SettlementItem, *keys.settlement(period))
+    return OperatorSettlement.model_validate_json(item.report) if item is not None else None
+
+
+def operator_report(period: str, now: datetime) -> OperatorSettlement:
+    check_period(period)
+    return _closed(period) or _live_report(period, now)
+
+
+def partner_settlement(partner_id: str, period: str, now: datetime) -> SettlementOut:
+    check_period(period)
+    closed = _closed(period)
+    if closed is not None:
+        for row in closed.partners:
+            if row.partner_id == partner_id:
+                return row
+        raise NotFound(f"No settlement for {partner_id} in {period}.")
+    prog = program.load()
+    names = _names()
+    figures = read_figures([partner_id], period)[partner_id]
+    return _statement_out(
+        partner_id, names.get(partner_id, partner_id), figures, period, "open", prog, names, now.isoformat()
+    )
+
+
+def close(period: str, now: datetime) -> OperatorSettlement:
+    """Freeze the period's report. Only after it ended in the program time zone; closing twice returns the first
+    snapshot (the scheduled job may run again or alongside an operator)."""
+    check_period(period)
+    existing = _closed(period)
+    if existing is not None:
+        return existing
+    prog = program.load()
+    if period_of(now, prog.timezone) <= period:
+        raise PeriodNotEnded(f"{period} ends at midnight {prog.timezone} on the 1st of {add_months(period, 1)}.")
+    report = _live_report(period, now).model_copy(update={"status": "closed"})
+    report.partners = [row.model_copy(update={"status": "closed"}) for row in report.partners]
+    item = db.SettlementItem(*keys.settlement(period), report=report.model_dump_json(), closed_at=now.isoformat())
+    tx = db.Transaction()
+    tx.put(item, condition=db.SettlementItem.pk.does_not_exist())
+    try:
+        tx.commit(db.connection())
+    except db.TxCancelled:
+        pass  # closed concurrently: both computed the same frozen figures; return what was stored
+    closed = _closed(period)
+    assert closed is not None
+    return closed
+
+
+def close_previous_month(now: datetime) -> OperatorSettlement:
+    """Scheduled on the 1st: close last month (safe to run twice)."""
+    return close(add_months(period_of(now, program.load().timezone), -1), now)
+
+
+def reconcile(period: str) -> Reconciliation:
+    """Recompute every partner's figures from the period's ledger entries and compare them with the counters."""
+    check_period(period)
+    names = _names()
+    partner_ids = sorted(names)
+    from_entries = {pid: Figures() for pid in partner_ids}
+    count = 0
+    for pid in partner_ids:
+        for shard in range(keys.PERIOD_SHARDS):
+            partition = f"PP#{pid}#{period}#{shard}"
+            for e in db.EntryItem.by_partner_period.query(partition):
+                count += 1
+                total = int(e.available_delta) + int(e.pending_delta) + int(e.held_delta)
+                details = e.details.as_dict() if e.details else {}
+                for target, f in entry_deltas(e.type, e.partner_id, total, ints(e.lots), details).items():
+                    from_entries.setdefault(target, Figures()).add(f)
+    counters = read_figures(sorted(from_entries), period)
+    differences = []
+    for pid in sorted(from_entries):
+        a, b = counters[pid], from_entries[pid]
+        for field_name in FIELDS:
+            if a.counts[field_name] != b.counts[field_name]:
+                differences.append((pid, field_name, a.counts[field_name], b.counts[field_name]))
+        for label, x, y in (("flow", a.flows, b.flows), ("expired", a.expired_by_issuer, b.expired_by_issuer)):
+            for issuer in sorted(set(x) | set(y)):
+                if x.get(issuer, 0) != y.get(issuer, 0):
+                    differences.append((pid, f"{label}:{issuer}", x.get(issuer, 0), y.get(issuer, 0)))
+    return Reconciliation(
+        period=period,
+        entries=count,
+        matches=not differences,
+        differences=[
+            ReconciliationDifference(partner_id=p, field=f, counters=c, entries=e) for p, f, c, e in differences
+        ],
+    )
+
+
+# --- CSV for accountants ------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "partner_id",
+    "partner_name",
+    "period",
+    "status",
+    "currency",
+    "point_value_minor",
+    "issued_points",
+    "issued_reversed_points",
+    "promo_points_funded",
+    "accepted_points",
+    "accepted_refunded_points",
+    "net_points",
+    "operator_fee_minor",
+    "net_amount_minor",
+    "net_amount",
+    "generated_at",
+]
+
+
+def money(minor: int) -> str:
+    """Minor units as a decimal string with a comma (Russian convention), no floats: -123456 -> -1234,56."""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole},{cents:02d}"
+
+
+def _writer(buffer: io.StringIO) -> Any:
+    return csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+
+def _row(s: SettlementOut) -> list[Any]:
+    data = s.model_dump()
+    data["net_amount"] = money(s.net_amount_minor)
+    return [data[c] for c in CSV_COLUMNS]
+
+
+def partner_csv(s: SettlementOut) -> str:
+    """UTF-8 with BOM, ';'-separated, CRLF: opens with Cyrillic intact in Excel (Russian locale) and LibreOffice."""
+    buffer = io.StringIO()
+    w = _writer(buffer)
+    w.writerow(CSV_COLUMNS)
+    w.writerow(_row(s))
+    w.writerow([])
+    w.writerow(["issuer_partner_id", "issuer_name", "points_accepted_here"])
+    for flow in s.flows:
+        w.writerow([flow.issuer_partner_id, flow.issuer_name, flow.points])
+    return "\ufeff" + buffer.getvalue()
+
+
+def operator_csv(r: OperatorSettlement) -> str:
+    buffer = io.StringIO()
+    w = _writer(buffer)
+    w.writerow(CSV_COLUMNS)
+    for row in r.partners:
+        w.writerow(_row(row))
+    t = r.totals
+    w.writerow(
+        [
+            "TOTAL",
+            "",
+            r.period,
+            r.status,
+            r.currency,
+            r.point_value_minor,
+            t.issued_points,
+            t.issued_reversed_points,
+            t.promo_points_funded,
+            t.accepted_points,
+            t.accepted_refunded_points,
+            t.net_points,
+            t.operator_fee_minor,
+            t.net_amount_minor,
+            money(t.net_amount_minor),
+            r.generated_at,
+        ]
+    )
+    w.writerow([])
+    w.writerow(["issuer_partner_id", "acceptor_partner_id", "points"])
+    for cell in r.matrix:
+        w.writerow([cell.issuer_partner_id, cell.acceptor_partner_id, cell.points])
+    w.writerow([])
+    w.writerow(["identity_term", "points"])
+    for term, value in r.identity.model_dump().items():
+        w.writerow([term, value])
+    return "\ufeff" + buffer.getvalue()
