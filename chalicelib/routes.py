@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import campaigns, customers, ledger, partners, program, runtime, settlement
-from chalicelib.errors import NotFound
+from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
     AccrualOut,
@@ -171,6 +171,8 @@ def _csv(text: str, filename: str) -> Any:
 
 
 def partner_settlement(call: Call) -> Any:
+    if call.query.partner_id not in (None, call.partner_id):
+        raise Forbidden("A partner reads only its own settlement.")
     report = settlement.partner_settlement(call.partner_id, call.params["period"], call.now)
     if call.query.format == "csv":
         return _csv(settlement.partner_csv(report), f"settlement-{report.partner_id}-{report.period}.csv")

@@ -629,3 +629,4 @@ class Reconciliation(Response):
 
 class SettlementQuery(Request):
     format: Literal["json", "csv"] = "json"
+    partner_id: str | None = Field(None, description="Only your own id is allowed (another partner's is a 403)")
