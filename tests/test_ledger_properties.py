@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 from moto import mock_aws
 
-from chalicelib import auth, db, jobs, runtime
+from chalicelib import auth, db, jobs, runtime, settlement
 from chalicelib.clock import ManualClock
 from chalicelib.db import keys
+from chalicelib.domain.settlement import Figures, entry_deltas, identity
 from chalicelib.domain.wallet import settled
 from chalicelib.program import Program
 from chalicelib.wallet import ints, of_item
@@ -70,7 +71,39 @@ class Ledger(RuleBasedStateMachine):
         self.last_write: tuple[Api, str, dict, dict] | None = None
 
     def teardown(self) -> None:
-        self.client.__exit__(None, None, None)
+        """Settlement equals the sum of each period's entries, and the identity holds in every period."""
+        try:
+            if self.customers:
+                self._settlement_matches_entries()
+        finally:
+            self.client.__exit__(None, None, None)
+
+    def _settlement_matches_entries(self) -> None:
+        client, table = db.connection().client, db.models._Item.Meta.table_name
+        by_period: dict[str, dict[str, Figures]] = {}
+        for cid in self.customers:
+            pages = client.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :e)",
+                ExpressionAttributeValues={":pk": {"S": keys.customer(cid)[0]}, ":e": {"S": keys.ENTRY_PREFIX}},
+            )
+            for page in pages:
+                for raw in page["Items"]:
+                    e = db.EntryItem.from_raw_data(raw)
+                    total = int(e.available_delta) + int(e.pending_delta) + int(e.held_delta)
+                    details = e.details.as_dict() if e.details else {}
+                    period = by_period.setdefault(e.period, {})
+                    for pid, f in entry_deltas(e.type, e.partner_id, total, ints(e.lots), details).items():
+                        period.setdefault(pid, Figures()).add(f)
+        partner_ids = [*settlement._names()]
+        for period, expected in by_period.items():
+            counters = settlement.read_figures(partner_ids, period)
+            for pid in partner_ids:
+                want = expected.get(pid, Figures())
+                got = counters[pid]
+                assert got.counts == want.counts, (period, pid)
+                assert {k: v for k, v in got.flows.items() if v} == {k: v for k, v in want.flows.items() if v}
+            assert identity(counters.values())["result"] == 0, period
 
     def write(self, client: Api, path: str, body: dict, kind: str) -> object:
         headers = {"Idempotency-Key": f"k-{next(self.ids)}"}
