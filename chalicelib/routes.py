@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import campaigns, customers, ledger, partners, program, runtime, settlement
+from chalicelib import auth, campaigns, customers, ledger, partners, portal, program, runtime, settlement
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
@@ -30,10 +30,14 @@ from chalicelib.schemas import (
     EnrollCustomer,
     Health,
     KeyCreated,
+    MeOut,
+    MeQuery,
     OperatorSettlement,
     PartnerCreated,
     PartnerList,
     PartnerOut,
+    PortalLink,
+    PortalLinkRequest,
     ProgramSettings,
     QuoteOut,
     QuoteRequest,
@@ -194,6 +198,27 @@ def admin_reconcile_settlement(call: Call) -> Any:
     return settlement.reconcile(call.params["period"])
 
 
+def _base_url(call: Call) -> str:
+    configured = runtime.get().settings.public_base_url
+    if configured:
+        return configured
+    headers = {k.lower(): v for k, v in call.headers.items()}
+    scheme = headers.get("x-forwarded-proto", "https")
+    host = headers.get("host", "localhost")
+    return f"{scheme}://{host}"
+
+
+def portal_link(call: Call) -> Any:
+    call.partner_id  # noqa: B018 - partners only
+    return portal.create_link(call.params["customer_id"], call.body, _base_url(call), call.now)
+
+
+def me(call: Call) -> Any:
+    authorization = {k.lower(): v for k, v in call.headers.items()}.get("authorization")
+    access = portal.verify(auth.bearer_token(authorization), runtime.get().settings.portal_secret, call.now)
+    return portal.me(access, call.now, call.query.cursor)
+
+
 def own_partner(call: Call) -> Any:
     return partners.to_out(partners.get(call.partner_id))
 
@@ -290,6 +315,30 @@ ROUTES: tuple[Route, ...] = (
         query=TransactionsQuery,
         response=TransactionsPage,
         errors=(*_AUTH, 404, 422),
+    ),
+    Route(
+        "portal_link",
+        "POST",
+        "/v1/customers/{customer_id}/portal-link",
+        portal_link,
+        "partner",
+        "A signed, expiring link to the customer's balance page (for a receipt, SMS or app)",
+        body=PortalLinkRequest,
+        response=PortalLink,
+        status=201,
+        errors=(400, 401, 403, 404, 413, 415, 422),
+    ),
+    Route(
+        "me",
+        "GET",
+        "/v1/me",
+        me,
+        "public",
+        "The customer page's data as JSON (Bearer <portal token>)",
+        query=MeQuery,
+        response=MeOut,
+        tag="portal",
+        errors=(401, 422),
     ),
     # ledger
     Route(

@@ -163,6 +163,7 @@ class LedgerEntryOut(Response):
     order_id: str | None
     ref_id: str | None
     created_at: str
+    partner_name: str | None = Field(default=None, description="Filled where the reader may see every partner (portal)")
 
 
 class TransactionsPage(Response):
@@ -630,3 +631,31 @@ class Reconciliation(Response):
 class SettlementQuery(Request):
     format: Literal["json", "csv"] = "json"
     partner_id: str | None = Field(None, description="Only your own id is allowed (another partner's is a 403)")
+
+
+# --- customer portal -------------------------------------------------------------------------------------------
+
+
+class PortalLinkRequest(Request):
+    ttl_minutes: int | None = Field(None, strict=True, ge=1, le=30 * 24 * 60, description="Default 7 days")
+
+
+class PortalLink(Response):
+    url: str
+    token: str
+    expires_at: str
+
+
+class MeOut(Response):
+    customer_id: str
+    name: str | None
+    locale: Literal["ru", "en"]
+    balance: Balance
+    transactions: list[LedgerEntryOut]
+    next_cursor: str | None
+    partners: list[DirectoryEntry]
+    link_expires_at: str
+
+
+class MeQuery(Request):
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None

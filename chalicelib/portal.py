@@ -1,0 +1,88 @@
+"""Customer portal links: signed, expiring tokens bound to one customer.
+
+A token is ``base64url(customer_id:expiry_epoch) . base64url(HMAC-SHA256(secret, payload))``. It is verified in
+constant time, needs no storage, and dies at its expiry. The signing secret lives outside the table (SSM in AWS).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from chalicelib import customers, partners, program, runtime, wallet
+from chalicelib.errors import Unauthorized
+from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
+
+DEFAULT_TTL_MINUTES = 7 * 24 * 60
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(customer_id: str, expires_at: datetime, secret: str) -> str:
+    payload = f"{customer_id}:{int(expires_at.timestamp())}".encode()
+    mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(mac)}"
+
+
+@dataclass(frozen=True)
+class PortalAccess:
+    customer_id: str
+    expires_at: datetime
+
+
+def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
+    """The customer a token is for; ``Unauthorized`` for anything tampered, malformed or expired."""
+    try:
+        if not token or len(token) > 300:
+            raise ValueError("missing")
+        payload_b64, mac_b64 = token.split(".")
+        payload = _unb64(payload_b64)
+        expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(mac_b64)):
+            raise ValueError("bad signature")
+        customer_id, expiry = payload.decode().rsplit(":", 1)
+        expires_at = datetime.fromtimestamp(int(expiry), UTC)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unauthorized("This link is not valid.") from exc
+    if now >= expires_at:
+        raise Unauthorized("This link has expired; ask for a new one at the till or in the app.")
+    return PortalAccess(customer_id, expires_at)
+
+
+def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLink:
+    customers.get(customer_id)
+    ttl = body.ttl_minutes if body and body.ttl_minutes else DEFAULT_TTL_MINUTES
+    expires_at = (now + timedelta(minutes=ttl)).replace(microsecond=0)
+    token = sign(customer_id, expires_at, runtime.get().settings.portal_secret)
+    return PortalLink(url=f"{base_url.rstrip('/')}/me?token={token}", token=token, expires_at=expires_at.isoformat())
+
+
+def me(access: PortalAccess, now: datetime, cursor: str | None = None) -> MeOut:
+    """Everything the customer page shows, as JSON (for partners' apps too)."""
+    item = customers.get(access.customer_id)
+    prog = program.load()
+    balance = wallet.balance(access.customer_id, wallet.of_item(item), prog, now)
+    page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
+    directory = partners.directory()
+    names = {p.partner_id: p.name for p in partners.all_partners()}
+    for entry in page.items:
+        entry.partner_name = names.get(entry.partner_id, "")
+    return MeOut(
+        customer_id=access.customer_id,
+        name=item.name,
+        locale="en" if item.locale == "en" else "ru",
+        balance=balance,
+        transactions=page.items,
+        next_cursor=page.next_cursor,
+        partners=directory.items,
+        link_expires_at=access.expires_at.isoformat(),
+    )
