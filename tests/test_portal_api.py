@@ -24,8 +24,9 @@ def test_portal_link_opens_the_customers_own_data_and_expires(coalition, clock):
     tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     assert c.cafe.http.get("/v1/me", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
     other = enrol(c.cafe, phone="+79161234568")
-    forged = token.replace(token.split(".")[0], __import__("base64").urlsafe_b64encode(
-        f"{other}:9999999999".encode()).decode().rstrip("="))
+    forged = token.replace(
+        token.split(".")[0], __import__("base64").urlsafe_b64encode(f"{other}:9999999999".encode()).decode().rstrip("=")
+    )
     assert c.cafe.http.get("/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     clock.advance(timedelta(minutes=61))
     assert c.cafe.http.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

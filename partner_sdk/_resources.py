@@ -1,0 +1,219 @@
+"""Resource namespaces: ``client.customers``, ``client.accruals`` and so on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from partner_sdk import models
+from partner_sdk._client import Requestor
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+class _Resource:
+    def __init__(self, requestor: Requestor) -> None:
+        self._r = requestor
+
+
+class Customers(_Resource):
+    def enroll(
+        self,
+        *,
+        phone: str | None = None,
+        card: str | None = None,
+        name: str | None = None,
+        birthday: str | None = None,
+        locale: str | None = None,
+        marketing_consent: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Customer:
+        body = _body(
+            phone=phone, card=card, name=name, birthday=birthday, locale=locale, marketing_consent=marketing_consent
+        )
+        return models.parse(
+            models.Customer, self._r.request("POST", "/v1/customers", json=body, idempotency_key=idempotency_key)
+        )
+
+    def lookup(self, *, phone: str | None = None, card: str | None = None) -> models.Customer:
+        data = self._r.request("GET", "/v1/customers/lookup", params={"phone": phone, "card": card})
+        return models.parse(models.Customer, data)
+
+    def balance(self, customer_id: str) -> models.Balance:
+        return models.parse(models.Balance, self._r.request("GET", f"/v1/customers/{customer_id}/balance"))
+
+    def transactions(self, customer_id: str, *, page_size: int = 50) -> Iterator[models.LedgerEntry]:
+        """Your entries for this customer, newest first, walking every page."""
+        cursor: str | None = None
+        while True:
+            page = self._r.request(
+                "GET", f"/v1/customers/{customer_id}/transactions", params={"limit": page_size, "cursor": cursor}
+            )
+            for item in page["items"]:
+                yield models.parse(models.LedgerEntry, item)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def portal_link(self, customer_id: str, *, ttl_minutes: int | None = None) -> models.PortalLink:
+        data = self._r.request("POST", f"/v1/customers/{customer_id}/portal-link", json=_body(ttl_minutes=ttl_minutes))
+        return models.parse(models.PortalLink, data)
+
+
+class Accruals(_Resource):
+    def create(
+        self,
+        *,
+        customer_id: str,
+        order_id: str,
+        amount_minor: int,
+        channel: str | None = None,
+        category: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Accrual:
+        body = _body(
+            customer_id=customer_id, order_id=order_id, amount_minor=amount_minor, channel=channel, category=category
+        )
+        return models.parse(
+            models.Accrual, self._r.request("POST", "/v1/accruals", json=body, idempotency_key=idempotency_key)
+        )
+
+
+class Bonuses(_Resource):
+    def create(
+        self, *, customer_id: str, bonus_id: str, reason: str, points: int, idempotency_key: str | None = None
+    ) -> models.Bonus:
+        body = _body(customer_id=customer_id, bonus_id=bonus_id, reason=reason, points=points)
+        return models.parse(
+            models.Bonus, self._r.request("POST", "/v1/bonuses", json=body, idempotency_key=idempotency_key)
+        )
+
+
+class Redemptions(_Resource):
+    def quote(self, *, customer_id: str, order_amount_minor: int) -> models.Quote:
+        body = _body(customer_id=customer_id, order_amount_minor=order_amount_minor)
+        return models.parse(models.Quote, self._r.request("POST", "/v1/redemptions/quote", json=body))
+
+    def create(
+        self,
+        *,
+        customer_id: str,
+        order_id: str,
+        order_amount_minor: int,
+        points: int,
+        capture: bool = True,
+        hold_minutes: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Redemption:
+        body = _body(
+            customer_id=customer_id,
+            order_id=order_id,
+            order_amount_minor=order_amount_minor,
+            points=points,
+            capture=capture,
+            hold_minutes=hold_minutes,
+        )
+        return models.parse(
+            models.Redemption, self._r.request("POST", "/v1/redemptions", json=body, idempotency_key=idempotency_key)
+        )
+
+    def capture(
+        self, redemption_id: str, points: int | None = None, idempotency_key: str | None = None
+    ) -> models.Redemption:
+        data = self._r.request(
+            "POST",
+            f"/v1/redemptions/{redemption_id}/capture",
+            json=_body(points=points),
+            idempotency_key=idempotency_key,
+        )
+        return models.parse(models.Redemption, data)
+
+    def void(self, redemption_id: str, idempotency_key: str | None = None) -> models.Redemption:
+        data = self._r.request("POST", f"/v1/redemptions/{redemption_id}/void", idempotency_key=idempotency_key)
+        return models.parse(models.Redemption, data)
+
+
+class Refunds(_Resource):
+    def create(
+        self, *, order_id: str, refund_id: str, amount_minor: int, idempotency_key: str | None = None
+    ) -> models.Refund:
+        body = _body(order_id=order_id, refund_id=refund_id, amount_minor=amount_minor)
+        return models.parse(
+            models.Refund, self._r.request("POST", "/v1/refunds", json=body, idempotency_key=idempotency_key)
+        )
+
+
+class Campaigns(_Resource):
+    def create(
+        self,
+        *,
+        name: str,
+        earn_at: list[str],
+        reward: dict[str, Any],
+        audience: dict[str, Any] | None = None,
+        min_amount_minor: int | None = None,
+        starts_at: str | None = None,
+        ends_at: str | None = None,
+        budget_points: int | None = None,
+        per_customer_limit: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Campaign:
+        body = _body(
+            name=name,
+            earn_at=earn_at,
+            reward=reward,
+            audience=audience,
+            min_amount_minor=min_amount_minor,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            budget_points=budget_points,
+            per_customer_limit=per_customer_limit,
+        )
+        return models.parse(
+            models.Campaign, self._r.request("POST", "/v1/campaigns", json=body, idempotency_key=idempotency_key)
+        )
+
+    def list(self) -> list[models.Campaign]:
+        return [models.parse(models.Campaign, c) for c in self._r.request("GET", "/v1/campaigns")["items"]]
+
+    def get(self, campaign_id: str) -> models.Campaign:
+        return models.parse(models.Campaign, self._r.request("GET", f"/v1/campaigns/{campaign_id}"))
+
+    def _act(self, campaign_id: str, action: str) -> models.Campaign:
+        return models.parse(models.Campaign, self._r.request("POST", f"/v1/campaigns/{campaign_id}/{action}"))
+
+    def accept(self, campaign_id: str) -> models.Campaign:
+        return self._act(campaign_id, "accept")
+
+    def activate(self, campaign_id: str) -> models.Campaign:
+        return self._act(campaign_id, "activate")
+
+    def pause(self, campaign_id: str) -> models.Campaign:
+        return self._act(campaign_id, "pause")
+
+    def end(self, campaign_id: str) -> models.Campaign:
+        return self._act(campaign_id, "end")
+
+    def report(self, campaign_id: str) -> models.CampaignReport:
+        return models.parse(models.CampaignReport, self._r.request("GET", f"/v1/campaigns/{campaign_id}/report"))
+
+
+class Settlements(_Resource):
+    def get(self, period: str) -> models.Settlement:
+        return models.parse(models.Settlement, self._r.request("GET", f"/v1/settlements/{period}"))
+
+    def csv(self, period: str) -> str:
+        """The accountant's CSV (UTF-8 with BOM, ';'-separated) as text."""
+        text: str = self._r.request("GET", f"/v1/settlements/{period}", params={"format": "csv"}, raw=True)
+        return text
+
+
+class Partners(_Resource):
+    def me(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._r.request("GET", "/v1/partner")
+        return data
+
+    def directory(self) -> list[models.Partner]:
+        return [models.parse(models.Partner, p) for p in self._r.request("GET", "/v1/partners")["items"]]

@@ -1,0 +1,182 @@
+"""Every error the SDK raises. Catch ``LoyaltyError`` for all of them.
+
+::
+
+    LoyaltyError                      status, code, detail, request_id, body
+    ├── APIConnectionError            no response (network down, DNS, refused) after all retries
+    │   └── APITimeoutError           no response within the timeout after all retries
+    ├── InvalidRequest                400 / 413 / 415 / 422
+    │   ├── ValidationError           422 validation_error (.errors: [{loc, msg}])
+    │   ├── InsufficientPoints        422 insufficient_points
+    │   ├── RedemptionCapExceeded     422 redemption_cap_exceeded (.max_points)
+    │   ├── RefundExceedsOrder        422 refund_exceeds_order
+    │   └── BonusLimitReached         422 bonus_limit_reached
+    ├── AuthenticationError           401
+    ├── PermissionDenied              403
+    │   └── PartnerSuspended          403 partner_suspended
+    ├── NotFound                      404
+    │   └── OrderNotFound             404 order_not_found
+    ├── Conflict                      409
+    │   ├── IdempotencyKeyReused      409 idempotency_key_reused
+    │   ├── DuplicateId               409 duplicate_order / duplicate_refund / duplicate_bonus
+    │   ├── HoldExpired               409 hold_expired
+    │   ├── HoldAlreadyResolved       409 hold_already_resolved
+    │   ├── CampaignNotAccepted       409 campaign_not_accepted
+    │   └── PeriodNotEnded            409 period_not_ended
+    ├── RateLimited                   429 (after retries)
+    └── ServerError                   5xx (after retries)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoyaltyError(Exception):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"[{status} {code}] {detail}" if status else detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.request_id = request_id
+        self.body = body or {}
+
+
+class APIConnectionError(LoyaltyError):
+    pass
+
+
+class APITimeoutError(APIConnectionError):
+    pass
+
+
+class InvalidRequest(LoyaltyError):
+    pass
+
+
+class ValidationError(InvalidRequest):
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.body.get("errors") or [])
+
+
+class InsufficientPoints(InvalidRequest):
+    pass
+
+
+class RedemptionCapExceeded(InvalidRequest):
+    @property
+    def max_points(self) -> int:
+        return int(self.body.get("max_points", 0))
+
+
+class RefundExceedsOrder(InvalidRequest):
+    pass
+
+
+class BonusLimitReached(InvalidRequest):
+    pass
+
+
+class AuthenticationError(LoyaltyError):
+    pass
+
+
+class PermissionDenied(LoyaltyError):
+    pass
+
+
+class PartnerSuspended(PermissionDenied):
+    pass
+
+
+class NotFound(LoyaltyError):
+    pass
+
+
+class OrderNotFound(NotFound):
+    pass
+
+
+class Conflict(LoyaltyError):
+    pass
+
+
+class IdempotencyKeyReused(Conflict):
+    pass
+
+
+class DuplicateId(Conflict):
+    pass
+
+
+class HoldExpired(Conflict):
+    pass
+
+
+class HoldAlreadyResolved(Conflict):
+    pass
+
+
+class CampaignNotAccepted(Conflict):
+    pass
+
+
+class PeriodNotEnded(Conflict):
+    pass
+
+
+class RateLimited(LoyaltyError):
+    pass
+
+
+class ServerError(LoyaltyError):
+    pass
+
+
+_BY_CODE: dict[str, type[LoyaltyError]] = {
+    "validation_error": ValidationError,
+    "insufficient_points": InsufficientPoints,
+    "redemption_cap_exceeded": RedemptionCapExceeded,
+    "refund_exceeds_order": RefundExceedsOrder,
+    "bonus_limit_reached": BonusLimitReached,
+    "partner_suspended": PartnerSuspended,
+    "order_not_found": OrderNotFound,
+    "idempotency_key_reused": IdempotencyKeyReused,
+    "duplicate_order": DuplicateId,
+    "duplicate_refund": DuplicateId,
+    "duplicate_bonus": DuplicateId,
+    "hold_expired": HoldExpired,
+    "hold_already_resolved": HoldAlreadyResolved,
+    "campaign_not_accepted": CampaignNotAccepted,
+    "period_not_ended": PeriodNotEnded,
+}
+_BY_STATUS: dict[int, type[LoyaltyError]] = {
+    400: InvalidRequest,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    413: InvalidRequest,
+    415: InvalidRequest,
+    422: InvalidRequest,
+    429: RateLimited,
+}
+
+
+def from_response(status: int, body: dict[str, Any], request_id: str | None) -> LoyaltyError:
+    code = body.get("code")
+    cls = _BY_CODE.get(str(code)) or _BY_STATUS.get(status) or (ServerError if status >= 500 else LoyaltyError)
+    detail = str(body.get("detail") or body.get("title") or f"HTTP {status}")
+    return cls(detail, status=status, code=code, request_id=body.get("request_id") or request_id, body=body)
+
+
+__all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, LoyaltyError)]

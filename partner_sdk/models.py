@@ -1,0 +1,168 @@
+"""Typed results: attribute names are the API's JSON field names. Unknown new fields are kept, not rejected, so an
+older SDK keeps working against a newer server."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class BalanceSummary(Model):
+    available: int
+    pending: int
+    held: int
+
+
+class ExpiringPoints(Model):
+    points: int
+    expires_on: str
+
+
+class Tier(Model):
+    name: str
+    multiplier_bps: int
+    spend_12m_minor: int
+    next_tier: str | None = None
+    spend_to_next_minor: int | None = None
+
+
+class Balance(BalanceSummary):
+    customer_id: str
+    expiring: list[ExpiringPoints]
+    tier: Tier
+
+
+class Customer(Model):
+    customer_id: str
+    created: bool | None = None
+
+
+class LedgerEntry(Model):
+    entry_id: str
+    type: str
+    partner_id: str
+    points: int
+    available_delta: int
+    pending_delta: int
+    held_delta: int
+    amount_minor: int | None = None
+    order_id: str | None = None
+    ref_id: str | None = None
+    created_at: str
+
+
+class PortalLink(Model):
+    url: str
+    expires_at: str
+
+
+class Award(Model):
+    campaign_id: str
+    points: int
+
+
+class Accrual(Model):
+    accrual_id: str
+    order_id: str
+    customer_id: str
+    points: int
+    bonus_points: int
+    awards: list[Award]
+    status: str
+    available_at: str
+    balance: BalanceSummary
+
+
+class Bonus(Model):
+    bonus_id: str
+    points: int
+    balance: BalanceSummary
+
+
+class Quote(Model):
+    available: int
+    max_points: int
+    max_discount_minor: int
+
+
+class Redemption(Model):
+    redemption_id: str
+    order_id: str
+    points: int
+    discount_minor: int
+    status: str
+    expires_at: str | None = None
+    balance: BalanceSummary
+
+
+class Refund(Model):
+    refund_id: str
+    order_id: str
+    points_reversed: int
+    points_shortfall: int
+    shortfall_minor: int
+    points_returned: int
+    balance: BalanceSummary
+
+
+class Campaign(Model):
+    campaign_id: str
+    name: str
+    sponsor_partner_id: str
+    earn_at: list[str]
+    status: str
+    awaiting_acceptance: list[str]
+
+
+class CampaignReport(Model):
+    campaign_id: str
+    awards: int
+    customers: int
+    new_customers: int
+    points_awarded: int
+    budget_points: int | None = None
+    budget_remaining: int | None = None
+    cost_minor: int
+    revenue_minor: int
+
+
+class Flow(Model):
+    issuer_partner_id: str
+    points: int
+
+
+class Settlement(Model):
+    partner_id: str
+    period: str
+    status: str
+    currency: str
+    point_value_minor: int
+    issued_points: int
+    issued_reversed_points: int
+    promo_points_funded: int
+    accepted_points: int
+    accepted_refunded_points: int
+    net_points: int
+    operator_fee_minor: int
+    net_amount_minor: int
+    flows: list[Flow]
+    generated_at: str
+
+
+class Partner(Model):
+    partner_id: str
+    name: str
+    category: str | None = None
+    earn_rate_bps: int
+
+
+M = TypeVar("M", bound=Model)
+
+
+def parse(model: type[M], data: Any) -> M:
+    return model.model_validate(data)
