@@ -169,7 +169,9 @@ def _write_request(
 def _render(route: Route, result: Any, request_id: str) -> Response:
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, Response):
-        result.headers = {**headers, **(result.headers or {})}
+        result.headers = {"X-Request-Id": request_id, "X-Content-Type-Options": "nosniff", **(result.headers or {})}
+        if "Cache-Control" not in result.headers:
+            result.headers["Cache-Control"] = "no-store"
         return result
     if isinstance(result, Reply):
         if result.replayed:

@@ -31,6 +31,7 @@ from chalicelib.schemas import (
     Health,
     KeyCreated,
     MeOut,
+    MePageQuery,
     MeQuery,
     OperatorSettlement,
     PartnerCreated,
@@ -219,6 +220,24 @@ def me(call: Call) -> Any:
     return portal.me(access, call.now, call.query.cursor)
 
 
+def me_page(call: Call) -> Any:
+    from chalice.app import Response
+
+    from chalicelib import customer_page
+    from chalicelib.errors import ApiError
+
+    q = call.query
+    try:
+        access = portal.verify(q.token, runtime.get().settings.portal_secret, call.now)
+        data = portal.me(access, call.now, q.cursor)
+    except ApiError as error:
+        html, headers = customer_page.error_page(q.lang or "ru")
+        return Response(body=html, status_code=error.status if error.status < 500 else 500, headers=headers)
+    lang = customer_page.language(q.lang, data.locale)
+    html, headers = customer_page.render(access, data, lang, q.token or "", call.now)
+    return Response(body=html, status_code=200, headers=headers)
+
+
 def own_partner(call: Call) -> Any:
     return partners.to_out(partners.get(call.partner_id))
 
@@ -339,6 +358,17 @@ ROUTES: tuple[Route, ...] = (
         response=MeOut,
         tag="portal",
         errors=(401, 422),
+    ),
+    Route(
+        "me_page",
+        "GET",
+        "/me",
+        me_page,
+        "public",
+        "The customer's balance page (HTML, from a portal link)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
     ),
     # ledger
     Route(

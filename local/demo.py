@@ -125,4 +125,19 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
             "hold_minutes": 60 * 24 * 7,
         },
     )
+    # Уют pays 100 points to Стиль's recent customers for a first coffee; Стиль agrees.
+    offer = post(
+        "uyut",
+        "/v1/campaigns",
+        {
+            "name": "Из Стиля в Уют",
+            "earn_at": [demo.partners["uyut"]["partner_id"]],
+            "audience": {"purchased_at": demo.partners["stil"]["partner_id"], "within_days": 30},
+            "reward": {"type": "fixed", "points": 100},
+            "budget_points": 30_000,
+            "per_customer_limit": 1,
+        },
+    )
+    post("stil", f"/v1/campaigns/{offer['campaign_id']}/accept", {})
+    post("uyut", f"/v1/campaigns/{offer['campaign_id']}/activate", {})
     return demo

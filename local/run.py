@@ -65,6 +65,10 @@ def main() -> int:
         lines.append("  Customers      " + ", ".join(f"{k}={v}" for k, v in demo.customers.items()))
         cafe_key = demo.partners["uyut"]["api_key"]
         anna = demo.customers["anna"]
+        from local.demo import http
+
+        _, link = http(api.url, "POST", f"/v1/customers/{anna}/portal-link", cafe_key, {"ttl_minutes": 60 * 24 * 30})
+        lines.append(f"  Anna's page    {link['url']}")
         lines += [
             "",
             "Try it:",
