@@ -204,8 +204,9 @@ def _base_url(call: Call) -> str:
     if configured:
         return configured
     headers = {k.lower(): v for k, v in call.headers.items()}
-    scheme = headers.get("x-forwarded-proto", "https")
     host = headers.get("host", "localhost")
+    loopback = host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
+    scheme = headers.get("x-forwarded-proto") or ("http" if loopback else "https")
     return f"{scheme}://{host}"
 
 
