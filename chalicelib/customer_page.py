@@ -6,16 +6,14 @@ noindex). Russian by default, English from the customer's locale or ``?lang=en``
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
-from html import escape
 from urllib.parse import urlencode
 
 from chalicelib import campaigns as campaign_rules
-from chalicelib import customers, partners, program
+from chalicelib import customers, html, partners, program
 from chalicelib.domain import spend_12m, tier_status
 from chalicelib.domain.campaigns import Shopper, qualifies
-from chalicelib.domain.periods import period_of, zone
+from chalicelib.domain.periods import period_of
 from chalicelib.portal import PortalAccess
 from chalicelib.program import Program
 from chalicelib.schemas import MeOut
@@ -121,32 +119,6 @@ ENTRY_TYPES = {
         "adjustment": "Adjustment",
     },
 }
-HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
-CSS = """
-:root{--ink:#1b1d21;--muted:#5b6270;--line:#e3e6ec;--bg:#f6f7f9;--card:#fff;--brand:#0b6b4f;--brand-soft:#e3f3ed;
---minus:#a4262c}
-*{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
-color:var(--ink);background:var(--bg)}main{max-width:560px;margin:0 auto;padding:16px}
-header{display:flex;justify-content:space-between;align-items:baseline;gap:8px}h1{font-size:1.1rem;margin:0}
-a{color:var(--brand)}.lang{font-size:.9rem}section{background:var(--card);border:1px solid var(--line);
-border-radius:14px;padding:16px;margin:14px 0}h2{font-size:1rem;margin:0 0 10px}
-.balance .big{font-size:3rem;font-weight:700;line-height:1.1;color:var(--brand)}.muted{color:var(--muted)}
-.tiles{display:grid;grid-template-columns:1fr 1fr;gap:10px;margin-top:12px}.tile{background:var(--bg);
-border-radius:10px;padding:10px}.tile b{display:block;font-size:1.3rem}.expiring{margin-top:12px}
-.bar{height:12px;background:var(--line);border-radius:6px;overflow:hidden;margin:8px 0}.bar span{display:block;
-height:100%;background:var(--brand)}ul{list-style:none;margin:0;padding:0}li{padding:10px 0;
-border-top:1px solid var(--line);display:flex;justify-content:space-between;gap:12px}li:first-child{border-top:0}
-.pts{font-weight:600;white-space:nowrap}.plus{color:var(--brand)}.minus{color:var(--minus)}
-.offer{background:var(--brand-soft);border-radius:10px;padding:10px;margin-top:8px;display:block}
-footer{font-size:.85rem;color:var(--muted);text-align:center;margin:18px 0}
-""" + "".join(f".w{p}{{width:{p}%}}" for p in range(0, 101, 5))  # CSP forbids style attributes: width classes
 CATEGORIES = {
     "ru": {"cafe": "Кафе", "clothing": "Одежда", "beauty": "Салон красоты", "online": "Интернет-магазин"},
     "en": {"cafe": "Café", "clothing": "Clothing", "beauty": "Beauty salon", "online": "Online shop"},
@@ -154,65 +126,11 @@ CATEGORIES = {
 HOLD_TYPES = {"hold", "void", "hold_expired"}  # these move points between available and held: show that amount
 
 
-def _fraction(value: int, unit: int, lang: str) -> str:
-    """value/unit as a short decimal without floats: (250, 100) -> "2,5" in Russian, "2.5" in English."""
-    whole, rest = divmod(value, unit)
-    digits = str(rest * 10 ** (len(str(unit)) - 1) // unit).rjust(len(str(unit)) - 1, "0").rstrip("0")
-    return f"{whole}{',' if lang == 'ru' else '.'}{digits}" if digits else str(whole)
-
-
-def _plural_points(n: int, lang: str) -> str:
-    if lang == "en":
-        return "point" if abs(n) == 1 else "points"
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return "балл"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return "балла"
-    return "баллов"
-
-
-def _group(n: int, lang: str) -> str:
-    sep = "\u00a0" if lang == "ru" else ","
-    return f"{n:,}".replace(",", sep)
-
-
-def _money(minor: int, lang: str) -> str:
-    whole, cents = divmod(abs(minor), 100)
-    sign = "-" if minor < 0 else ""
-    decimal = "," if lang == "ru" else "."
-    text = _group(whole, lang) + (f"{decimal}{cents:02d}" if cents else "")
-    return f"{sign}{text}\u00a0{TEXT[lang]['rub']}"
-
-
-def _date(iso: str, tz: str, lang: str) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(zone(tz))
-    return moment.strftime("%d.%m.%Y" if lang == "ru" else "%d %b %Y")
-
-
-def _page(lang: str, title: str, body: str, nonce: str) -> str:
-    return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="no-referrer">'
-        f'<title>{escape(title)}</title><style nonce="{nonce}">{CSS}</style></head>'
-        f"<body><main>{body}</main></body></html>"
-    )
-
-
-def headers(nonce: str) -> dict[str, str | list[str]]:
-    csp = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
-    )
-    return {**HEADERS, "Content-Security-Policy": csp}
-
-
 def error_page(lang: str) -> tuple[str, dict[str, str | list[str]]]:
     t = TEXT[lang]
-    nonce = secrets.token_urlsafe(16)
+    nonce = html.new_nonce()
     body = f'<section role="alert"><h1>{t["bad_title"]}</h1><p>{t["bad_text"]}</p></section>'
-    return _page(lang, t["bad_title"], body, nonce), headers(nonce)
+    return html.page(lang, t["bad_title"], body, nonce), html.headers(nonce)
 
 
 def _offers(access: PortalAccess, prog: Program, now: datetime, lang: str) -> list[str]:
@@ -233,14 +151,15 @@ def _offers(access: PortalAccess, prog: Program, now: datetime, lang: str) -> li
                 continue
             seen.add(rules.campaign_id)
             if rules.reward_type == "fixed":
-                reward = f"+{_group(rules.reward_value, lang)} {t['offer_points']}"
+                reward = f"+{html.group(rules.reward_value, lang)} {t['offer_points']}"
             elif rules.reward_type == "percent":
-                reward = f"+{_fraction(rules.reward_value, 100, lang)}% {t['offer_percent']}"
+                reward = f"+{html.fraction(rules.reward_value, 100, lang)}% {t['offer_percent']}"
             else:
-                reward = f"x{_fraction(rules.reward_value, 10_000, lang)} {t['offer_multiplier']}"
-            minimum = f" {t['from']} {_money(rules.min_amount_minor, lang)}" if rules.min_amount_minor else ""
+                reward = f"x{html.fraction(rules.reward_value, 10_000, lang)} {t['offer_multiplier']}"
+            minimum = f" {t['from']} {html.money(rules.min_amount_minor, lang)}" if rules.min_amount_minor else ""
             out.append(
-                f'<span class="offer"><b>{escape(reward)}</b> {t["on_purchase"]} {escape(partner.name)}{minimum}</span>'
+                f'<span class="offer"><b>{html.escape(reward)}</b> {t["on_purchase"]} '
+                f"{html.escape(partner.name)}{minimum}</span>"
             )
     return out
 
@@ -251,31 +170,32 @@ def render(
     prog = program.load()
     t, kinds = TEXT[lang], ENTRY_TYPES[lang]
     b = data.balance
-    nonce = secrets.token_urlsafe(16)
+    nonce = html.new_nonce()
     other = "en" if lang == "ru" else "ru"
     switch = "/me?" + urlencode({"token": token, "lang": other})
     parts: list[str] = [
-        f'<header><h1>{t["title"]}</h1><a class="lang" href="{escape(switch)}" hreflang="{other}" '
+        f'<header><h1>{t["title"]}</h1><a class="lang" href="{html.escape(switch)}" hreflang="{other}" '
         f'lang="{other}">{t["switch"]}</a></header>'
     ]
-    hello = f"{t['hello']}, {escape(data.name)}!" if data.name else f"{t['hello']}!"
-    worth = _money(b.available * b.point_value_minor, lang)
+    hello = f"{t['hello']}, {html.escape(data.name)}!" if data.name else f"{t['hello']}!"
+    worth = html.money(b.available * b.point_value_minor, lang)
     parts.append(
         f'<section class="balance" aria-labelledby="bal"><p class="muted">{hello}</p>'
         f'<h2 id="bal">{t["available"]}</h2>'
-        f'<div class="big" data-testid="available">{_group(b.available, lang)}</div>'
-        f'<div class="muted">{_plural_points(b.available, lang)} · {t["worth"]} {worth}</div>'
+        f'<div class="big" data-testid="available">{html.group(b.available, lang)}</div>'
+        f'<div class="muted">{html.plural_points(b.available, lang)} · {t["worth"]} {worth}</div>'
         f'<div class="tiles"><div class="tile"><span class="muted">{t["pending"]}</span>'
-        f'<b data-testid="pending">{_group(b.pending, lang)}</b><small class="muted">{t["pending_note"]}</small></div>'
-        f'<div class="tile"><span class="muted">{t["held"]}</span><b data-testid="held">{_group(b.held, lang)}</b>'
+        f'<b data-testid="pending">{html.group(b.pending, lang)}</b>'
+        f'<small class="muted">{t["pending_note"]}</small></div>'
+        f'<div class="tile"><span class="muted">{t["held"]}</span><b data-testid="held">{html.group(b.held, lang)}</b>'
         f'<small class="muted">{t["held_note"]}</small></div></div>'
     )
     if b.expiring:
         first = b.expiring[0]
-        when = _date(f"{first.expires_on.isoformat()}T12:00:00+00:00", prog.timezone, lang)
+        when = html.date(f"{first.expires_on.isoformat()}T12:00:00+00:00", prog.timezone, lang)
         parts.append(
-            f'<p class="expiring" data-testid="expiring"><b>{_group(first.points, lang)}</b> '
-            f"{_plural_points(first.points, lang)} {t['expires']} {when}</p>"
+            f'<p class="expiring" data-testid="expiring"><b>{html.group(first.points, lang)}</b> '
+            f"{html.plural_points(first.points, lang)} {t['expires']} {when}</p>"
         )
     else:
         parts.append(f'<p class="expiring muted">{t["nothing_expires"]}</p>')
@@ -288,15 +208,16 @@ def render(
         progress = (
             f'<div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
             f'aria-valuenow="{percent}"><span class="w{percent - percent % 5}"></span></div>'
-            f"<p>{t['spend_more']} <b>{_money(tier.spend_to_next_minor, lang)}</b> {t['to_next']} "
-            f"<b>{escape(tier.next_tier.title())}</b></p>"
+            f"<p>{t['spend_more']} <b>{html.money(tier.spend_to_next_minor, lang)}</b> {t['to_next']} "
+            f"<b>{html.escape(tier.next_tier.title())}</b></p>"
         )
     else:
         progress = f"<p>{t['top_tier']}</p>"
     parts.append(
         f'<section aria-labelledby="tier"><h2 id="tier">{t["tier"]}: '
-        f'<span data-testid="tier">{escape(tier.name.title())}</span></h2>'
-        f'<p class="muted">x{_fraction(tier.multiplier_bps, 10_000, lang)} {t["multiplier"]}</p>{progress}</section>'
+        f'<span data-testid="tier">{html.escape(tier.name.title())}</span></h2>'
+        f'<p class="muted">x{html.fraction(tier.multiplier_bps, 10_000, lang)} {t["multiplier"]}</p>'
+        f"{progress}</section>"
     )
 
     offers = _offers(access, prog, now, lang)
@@ -312,14 +233,15 @@ def render(
         sign_class = "plus" if shown > 0 else ("minus" if shown < 0 else "")
         sign = "+" if shown > 0 else ""
         rows.append(
-            f'<li data-testid="entry"><span><b>{escape(kinds.get(e.type, e.type))}</b><br>'
-            f'<small class="muted">{escape(e.partner_name or "")} · {_date(e.created_at, prog.timezone, lang)}</small>'
-            f'</span><span class="pts {sign_class}">{sign}{_group(shown, lang)}</span></li>'
+            f'<li data-testid="entry"><span><b>{html.escape(kinds.get(e.type, e.type))}</b><br>'
+            f'<small class="muted">{html.escape(e.partner_name or "")} · '
+            f"{html.date(e.created_at, prog.timezone, lang)}</small>"
+            f'</span><span class="pts {sign_class}">{sign}{html.group(shown, lang)}</span></li>'
         )
     more = ""
     if data.next_cursor:
         href = "/me?" + urlencode({"token": token, "lang": lang, "cursor": data.next_cursor})
-        more = f'<p><a href="{escape(href)}" rel="next">{t["earlier"]} →</a></p>'
+        more = f'<p><a href="{html.escape(href)}" rel="next">{t["earlier"]} →</a></p>'
     parts.append(
         f'<section aria-labelledby="history"><h2 id="history">{t["history"]}</h2>'
         + (f"<ul>{''.join(rows)}</ul>" if rows else f'<p class="muted">{t["no_history"]}</p>')
@@ -328,15 +250,15 @@ def render(
     )
 
     directory = "".join(
-        f"<li><span>{escape(p.name)}<br><small class='muted'>"
-        f"{escape(CATEGORIES[lang].get(p.category or '', p.category or ''))}</small></span>"
-        f'<span class="pts">{_fraction(p.earn_rate_bps, 100, lang)}% {t["earn"]}</span></li>'
+        f"<li><span>{html.escape(p.name)}<br><small class='muted'>"
+        f"{html.escape(CATEGORIES[lang].get(p.category or '', p.category or ''))}</small></span>"
+        f'<span class="pts">{html.fraction(p.earn_rate_bps, 100, lang)}% {t["earn"]}</span></li>'
         for p in data.partners
     )
     parts.append(f'<section aria-labelledby="where"><h2 id="where">{t["where"]}</h2><ul>{directory}</ul></section>')
-    until = _date(data.link_expires_at, prog.timezone, lang)
+    until = html.date(data.link_expires_at, prog.timezone, lang)
     parts.append(f"<footer>{t['link_until']} {until}</footer>")
-    return _page(lang, t["title"], "".join(parts), nonce), headers(nonce)
+    return html.page(lang, t["title"], "".join(parts), nonce), html.headers(nonce)
 
 
 def language(requested: str | None, stored: str | None) -> str:
