@@ -52,6 +52,11 @@ class Call:
     now: datetime
     write: idempotency.WriteRequest | None
     headers: dict[str, str] = field(default_factory=dict)
+    raw_body: bytes | str | None = None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
     @property
     def partner_id(self) -> str:
@@ -216,6 +221,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 now=now,
                 write=_write_request(route, principal, request.headers, path, data, now),
                 headers=dict(request.headers or {}),
+                raw_body=raw_body if route.body is None else None,
             )
             return _render(route, route.handler(call), request_id)
         except ApiError as error:

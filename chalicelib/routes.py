@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import auth, campaigns, customers, ledger, partners, portal, program, runtime, settlement
+from chalicelib import (
+    auth,
+    campaigns,
+    customers,
+    ledger,
+    partner_portal,
+    partners,
+    portal,
+    program,
+    runtime,
+    settlement,
+)
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
@@ -39,6 +50,7 @@ from chalicelib.schemas import (
     PartnerOut,
     PortalLink,
     PortalLinkRequest,
+    PortalQuery,
     ProgramSettings,
     QuoteOut,
     QuoteRequest,
@@ -239,6 +251,14 @@ def me_page(call: Call) -> Any:
     return Response(body=html, status_code=200, headers=headers)
 
 
+def _portal(view: str) -> Any:
+    def handler(call: Call) -> Any:
+        return partner_portal.handle(call, view)
+
+    handler.__name__ = f"portal_{view}"
+    return handler
+
+
 def own_partner(call: Call) -> Any:
     return partners.to_out(partners.get(call.partner_id))
 
@@ -368,6 +388,127 @@ ROUTES: tuple[Route, ...] = (
         "public",
         "The customer's balance page (HTML, from a portal link)",
         query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_dashboard",
+        "GET",
+        "/portal",
+        _portal("dashboard"),
+        "public",
+        "Partner portal: campaigns, inbox (sign-in page when signed out)",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_login",
+        "POST",
+        "/portal/login",
+        _portal("login"),
+        "public",
+        "Partner portal: sign in with an API key (form)",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_logout",
+        "POST",
+        "/portal/logout",
+        _portal("logout"),
+        "public",
+        "Partner portal: sign out",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_new_campaign",
+        "GET",
+        "/portal/campaigns/new",
+        _portal("new"),
+        "public",
+        "Partner portal: new campaign form",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_preview_campaign",
+        "POST",
+        "/portal/campaigns/preview",
+        _portal("preview"),
+        "public",
+        "Partner portal: plain-language preview",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_edit_campaign",
+        "POST",
+        "/portal/campaigns/edit",
+        _portal("edit"),
+        "public",
+        "Partner portal: back to the form",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_create_campaign",
+        "POST",
+        "/portal/campaigns",
+        _portal("create"),
+        "public",
+        "Partner portal: create the campaign",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_campaign",
+        "GET",
+        "/portal/campaigns/{campaign_id}",
+        _portal("campaign"),
+        "public",
+        "Partner portal: a campaign and its report",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_campaign_action",
+        "POST",
+        "/portal/campaigns/{campaign_id}/{action}",
+        _portal("act"),
+        "public",
+        "Partner portal: accept, activate, pause, end",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_settlements",
+        "GET",
+        "/portal/settlements",
+        _portal("settlements"),
+        "public",
+        "Partner portal: settlements by month",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_settlement_csv",
+        "GET",
+        "/portal/settlements/{period}/csv",
+        _portal("csv"),
+        "public",
+        "Partner portal: settlement CSV",
+        query=PortalQuery,
         tag="portal",
         content="text/html",
     ),
