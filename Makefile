@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m local.run
 
-test: lint typecheck unit
+test: lint typecheck package unit
+
+STAGE ?= prod
+# The deployable template and zip in build/. Chalice only warns when a dependency cannot be packaged for Lambda:
+# here that fails the build. cfn-lint must report nothing.
+package: $(STAMP)
+	rm -rf build && mkdir -p build
+	$(BIN)/python -m infra.build_template
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-central-1} $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template infra/resources.json build > build/package.log 2>&1 || (cat build/package.log; exit 1)
+	@if grep -qiE "could not|unable to|warning" build/package.log; then cat build/package.log; \
+		echo "chalice could not package a dependency: see above"; exit 1; fi
+	$(BIN)/python -m infra.slim build/deployment.zip
+	$(BIN)/cfn-lint build/sam.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

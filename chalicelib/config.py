@@ -22,12 +22,27 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
-        return cls(
+        settings = cls(
             table_name=env.get("LOYALTY_TABLE", "loyalty-dev"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1",
             dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
-            key_pepper=env.get("LOYALTY_KEY_PEPPER", DEV_PEPPER),
-            portal_secret=env.get("LOYALTY_PORTAL_SECRET", DEV_PORTAL_SECRET),
+            key_pepper=_secret(env, "LOYALTY_KEY_PEPPER", DEV_PEPPER),
+            portal_secret=_secret(env, "LOYALTY_PORTAL_SECRET", DEV_PORTAL_SECRET),
             max_body_bytes=int(env.get("LOYALTY_MAX_BODY_BYTES", "65536")),
             public_base_url=env.get("LOYALTY_PUBLIC_BASE_URL") or None,
         )
+        uses_dev_secrets = DEV_PEPPER == settings.key_pepper or settings.portal_secret == DEV_PORTAL_SECRET
+        if env.get("AWS_LAMBDA_FUNCTION_NAME") and uses_dev_secrets:
+            raise RuntimeError("Refusing to run in AWS with development secrets: set the *_PARAM variables")
+        return settings
+
+
+def _secret(env: os._Environ[str], name: str, default: str) -> str:
+    """A secret from SSM Parameter Store when ``<name>_PARAM`` names a parameter (AWS), else the variable itself."""
+    parameter = env.get(f"{name}_PARAM")
+    if parameter:
+        import boto3
+
+        response = boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+    return env.get(name, default)
