@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.http import Route
 from chalicelib.routes import ROUTES
 from chalicelib.schemas import Problem
 
@@ -52,6 +53,22 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
+def _error_statuses(route: Route) -> set[int]:
+    """What a route can answer besides success, derived from what it takes, plus what its handler declares."""
+    statuses = {*route.errors, 500, 503}
+    if route.auth != "public":
+        statuses |= {401, 403}
+    if route.idempotent_post or route.body is not None:
+        statuses |= {400, 413}
+    if route.body is not None:
+        statuses |= {415, 422}
+    if route.query is not None or "{" in route.path:
+        statuses |= {422}
+    if "{" in route.path:
+        statuses |= {404}
+    return statuses
+
+
 def build() -> dict[str, Any]:
     keyed, definitions = models_json_schema(_models(), ref_template=_REF)
     schemas = definitions.get("$defs", {})
@@ -85,16 +102,23 @@ def build() -> dict[str, Any]:
         if route.auth != "public":
             op["security"] = [{"bearer": []}]
         responses: dict[str, Any] = {}
+        if route.content == "text/html":
+            page = {"text/html": {"schema": {"type": "string"}}}
+            for status in (200, 303, 401, 403, 404, 422, 500):
+                responses[str(status)] = {"description": _STATUS_TEXT.get(status, "See Other"), "content": page}
+            op["responses"] = responses
+            paths.setdefault(route.path, {})[route.method.lower()] = op
+            continue
         if route.response is not None:
-            responses[str(route.status)] = {
-                "description": _STATUS_TEXT[route.status],
-                "content": {"application/json": {"schema": keyed[(route.response, "serialization")]}},
-            }
+            content: dict[str, Any] = {"application/json": {"schema": keyed[(route.response, "serialization")]}}
+            if route.query is not None and "format" in route.query.model_fields:
+                content["text/csv"] = {"schema": {"type": "string"}}
+            responses[str(route.status)] = {"description": _STATUS_TEXT[route.status], "content": content}
         elif route.name == "openapi":
             responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
         else:
             responses[str(route.status)] = {"description": _STATUS_TEXT[route.status]}
-        for status in sorted({*route.errors, 500, 503}):
+        for status in sorted(_error_statuses(route)):
             responses[str(status)] = {
                 "description": _STATUS_TEXT[status],
                 "content": {"application/problem+json": {"schema": problem_ref}},

@@ -658,10 +658,11 @@ def _response(page: tuple[str, Headers], status: int = 200, extra: Headers | Non
 def _redirect(location: str, set_cookies: list[str] | None = None) -> Any:
     from chalice.app import Response
 
-    headers: Headers = {"Location": location, "Cache-Control": "no-store"}
+    headers: Headers = {"Location": location, "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
     if set_cookies:
         headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
-    return Response(body="", status_code=303, headers=headers)
+    target = html.escape(location)
+    return Response(body=f'<!doctype html><a href="{target}">{target}</a>', status_code=303, headers=headers)
 
 
 def _secure(call: Any) -> bool:
