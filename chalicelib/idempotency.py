@@ -169,6 +169,16 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
             # decide again. A replay record that now exists is found by _check_replay on the next pass.
             _backoff(attempt)
             continue
+        except Exception as exc:
+            if not db.outcome_unknown(exc):
+                raise
+            # The request reached DynamoDB but its answer did not reach us: it may have committed. With a replay
+            # record in the transaction, reading again tells: found, it committed (replay it); not found, it did
+            # not (decide again). Without one nothing can tell, so the client must retry with an Idempotency-Key.
+            if req.idempotency_key is None and natural is None:
+                raise Unavailable("The database did not confirm the write; retry with an Idempotency-Key.") from exc
+            _backoff(attempt)
+            continue
         return Reply(plan.status, body)
     raise Unavailable("The customer's balance is changing too fast; nothing was written. Retry shortly.")
 

@@ -21,7 +21,7 @@ from chalicelib.db.models import (
     create_table,
 )
 from chalicelib.db.store import connection, get_many, get_one
-from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable
+from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 __all__ = [
     "AliasItem",
@@ -48,4 +48,5 @@ __all__ = [
     "get_one",
     "is_unavailable",
     "keys",
+    "outcome_unknown",
 ]

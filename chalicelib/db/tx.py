@@ -138,3 +138,11 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code") in _THROTTLE_CODES
     return isinstance(exc, BotoCoreError)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """The request may have been applied: the connection broke or timed out after it was sent."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    return isinstance(cause, ReadTimeoutError | ConnectionClosedError)
