@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit package clean
+.PHONY: run test lint typecheck unit package soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The long profile of the model-based test (not part of make test): 1,000 random programs of 15 steps.
+soak: $(STAMP)
+	LEDGER_EXAMPLES=1000 SCHEMATHESIS_EXAMPLES=100 $(BIN)/python -m pytest -q tests/test_ledger_properties.py \
+		tests/test_schemathesis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

@@ -108,3 +108,24 @@ def test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget(live):
         500,
         0,
     )
+
+
+def test_simultaneous_holds_never_hold_more_than_the_balance(live):
+    key, cid = _setup(live)
+    live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-1", "amount_minor": 200_000})
+
+    def hold(i):
+        body = {"customer_id": cid, "order_id": f"H-{i}", "order_amount_minor": 100_000, "points": 30, "capture": False}
+        return live.request("POST", "/v1/redemptions", key, body)
+
+    results = _race(20, hold)
+    held = [r.json() for r in results if r.status_code == 201]
+    assert len(held) == 3 and sum(r.status_code == 422 for r in results) == 17
+    balance = live.request("GET", f"/v1/customers/{cid}/balance", key).json()
+    assert (balance["available"], balance["held"]) == (10, 90)
+    captures = _race(3, lambda i: live.request("POST", f"/v1/redemptions/{held[i]['redemption_id']}/capture", key))
+    assert {r.status_code for r in captures} == {200}
+    again = _race(6, lambda i: live.request("POST", f"/v1/redemptions/{held[i % 3]['redemption_id']}/void", key))
+    assert {r.json()["code"] for r in again} == {"hold_already_resolved"}
+    balance = live.request("GET", f"/v1/customers/{cid}/balance", key).json()
+    assert (balance["available"], balance["held"]) == (10, 0)

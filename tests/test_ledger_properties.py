@@ -27,6 +27,7 @@ from chalicelib.domain.wallet import settled
 from chalicelib.program import Program
 from chalicelib.wallet import ints, of_item
 from tests.conftest import Api, make_settings
+from tests.reference_model import Model
 
 EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "300"))
 _tables = itertools.count()
@@ -69,6 +70,9 @@ class Ledger(RuleBasedStateMachine):
         self.issued = 0
         self.resolutions: Counter[str] = Counter()
         self.last_write: tuple[Api, str, dict, dict] | None = None
+        self.model: Model | None = None
+        self.partner_ids: list[str] = []
+        self.order_keys: list[tuple[int, str]] = []
 
     def teardown(self) -> None:
         """Settlement equals the sum of each period's entries, and the identity holds in every period."""
@@ -115,28 +119,35 @@ class Ledger(RuleBasedStateMachine):
 
     @initialize()
     def coalition(self) -> None:
+        created = []
         for name, pending_days in (("cafe", 0), ("store", 0), ("shop", 3)):
-            r = self.operator.post(
-                "/v1/admin/partners", {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
-            )
+            body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
+            r = self.operator.post("/v1/admin/partners", body)
             self.partners.append(self.operator.as_key(r["api_key"]))
+            self.partner_ids.append(r["partner_id"])
+            created.append((r["partner_id"], 500, pending_days))
+        self.model = Model(created, self.clock.now())
         for i in range(3):
             r = self.partners[0].post("/v1/customers", {"phone": f"+7916000000{i}"})
             self.customers.append(r["customer_id"])
+            self.model.enrol(r["customer_id"])
 
-    # --- operations ---------------------------------------------------------------------------------------------
+    @property
+    def m(self) -> Model:
+        assert self.model is not None
+        return self.model
 
-    @rule(target=orders, p=st.integers(0, 2), c=st.integers(0, 2), amount=st.integers(1, 500_000))
-    def earn(self, p: int, c: int, amount: int) -> tuple[int, str]:
+    # --- operations: each checks the service's answer against the model's prediction ---------------------------
+
+    @rule(p=st.integers(0, 2), c=st.integers(0, 2), amount=st.integers(1, 500_000))
+    def earn(self, p: int, c: int, amount: int) -> None:
         order_id = f"O-{next(self.ids)}"
-        r = self.write(
-            self.partners[p],
-            "/v1/accruals",
-            {"customer_id": self.customers[c], "order_id": order_id, "amount_minor": amount},
-            "accrual",
-        )
+        body = {"customer_id": self.customers[c], "order_id": order_id, "amount_minor": amount}
+        r = self.write(self.partners[p], "/v1/accruals", body, "accrual")
+        expected = self.m.earn(self.partner_ids[p], self.customers[c], order_id, amount)
+        assert r["points"] == expected, (r.json, expected)
         self.issued += r["points"]
-        return p, order_id
+        self.order_keys.append((p, order_id))
 
     @rule(
         target=holds,
@@ -158,18 +169,27 @@ class Ledger(RuleBasedStateMachine):
         if not capture:
             body["hold_minutes"] = minutes
         r = self.write(self.partners[p], "/v1/redemptions", body, "redemption")
-        if r.status == 201 and not capture:
-            return p, r["redemption_id"], r["expires_at"]
+        ok = self.m.spend(self.partner_ids[p], self.customers[c], order_id, 10_000_000, points, capture, minutes)
+        assert (r.status == 201) == ok, (r.json, ok)
+        if ok:
+            self.order_keys.append((p, order_id))
+        if ok and not capture:
+            return p, r["redemption_id"], order_id
         return None
 
     @rule(hold=consumes(holds), part=st.integers(0, 100))
     def capture(self, hold: tuple[int, str, str] | None, part: int) -> None:
         if hold is None:
             return
-        p, rid, _ = hold
+        p, rid, order_id = hold
         # all of it, or part: asking for more than is held is a 422 that leaves the hold as it is
         body = {} if part == 100 else {"points": max(1, part)}
         r = self.write(self.partners[p], f"/v1/redemptions/{rid}/capture", body, "capture")
+        outcome = self.m.capture(self.partner_ids[p], order_id, body.get("points"))
+        expected = {"captured": 200, "too_many": 422, "expired": 409, "resolved": 409}[outcome]
+        assert r.status == expected, (r.json, outcome)
+        if outcome == "expired":
+            assert r["code"] == "hold_expired"
         if r.status == 200:
             self.resolutions[rid] += 1
 
@@ -177,20 +197,25 @@ class Ledger(RuleBasedStateMachine):
     def void(self, hold: tuple[int, str, str] | None) -> None:
         if hold is None:
             return
-        p, rid, _ = hold
+        p, rid, order_id = hold
         r = self.write(self.partners[p], f"/v1/redemptions/{rid}/void", {}, "void")
+        outcome = self.m.void(self.partner_ids[p], order_id)
+        assert r.status == {"voided": 200, "expired": 409, "resolved": 409}[outcome], (r.json, outcome)
         if r.status == 200:
             self.resolutions[rid] += 1
 
-    @rule(order=orders, amount=st.integers(1, 300_000))
-    def refund(self, order: tuple[int, str], amount: int) -> None:
-        p, order_id = order
-        self.write(
-            self.partners[p],
-            "/v1/refunds",
-            {"order_id": order_id, "refund_id": f"R-{next(self.ids)}", "amount_minor": amount},
-            "refund",
-        )
+    @rule(pick=st.integers(0, 10_000), amount=st.integers(1, 300_000))
+    def refund(self, pick: int, amount: int) -> None:
+        if not self.order_keys:
+            return
+        p, order_id = self.order_keys[pick % len(self.order_keys)]
+        body = {"order_id": order_id, "refund_id": f"R-{next(self.ids)}", "amount_minor": amount}
+        r = self.write(self.partners[p], "/v1/refunds", body, "refund")
+        expected = self.m.refund(self.partner_ids[p], order_id, amount)
+        if expected is None:
+            assert r.status == 422 and r["code"] == "refund_exceeds_order"
+        else:
+            assert (r["points_reversed"], r["points_shortfall"], r["points_returned"]) == expected, (r.json, expected)
 
     @rule(
         p=st.integers(0, 2),
@@ -199,34 +224,29 @@ class Ledger(RuleBasedStateMachine):
         points=st.integers(1, 200),
     )
     def bonus(self, p: int, c: int, reason: str, points: int) -> None:
-        r = self.write(
-            self.partners[p],
-            "/v1/bonuses",
-            {"customer_id": self.customers[c], "bonus_id": f"B-{next(self.ids)}", "reason": reason, "points": points},
-            "bonus",
-        )
+        body = {"customer_id": self.customers[c], "bonus_id": f"B-{next(self.ids)}", "reason": reason, "points": points}
+        r = self.write(self.partners[p], "/v1/bonuses", body, "bonus")
+        assert (r.status == 201) == self.m.bonus(self.partner_ids[p], self.customers[c], reason, points)
         if r.status == 201:
             self.issued += points
 
     @rule(c=st.integers(0, 2), points=st.integers(-300, 300).filter(bool))
     def adjust(self, c: int, points: int) -> None:
-        r = self.write(
-            self.operator,
-            "/v1/admin/adjustments",
-            {
-                "customer_id": self.customers[c],
-                "adjustment_id": f"J-{next(self.ids)}",
-                "points": points,
-                "reason": "test",
-            },
-            "adjustment",
-        )
+        body = {
+            "customer_id": self.customers[c],
+            "adjustment_id": f"J-{next(self.ids)}",
+            "points": points,
+            "reason": "test",
+        }
+        r = self.write(self.operator, "/v1/admin/adjustments", body, "adjustment")
+        assert (r.status == 201) == self.m.adjust(self.customers[c], points)
         if r.status == 201 and points > 0:
             self.issued += points
 
     @rule(minutes=st.sampled_from([1, 30, 240, 60 * 24, 60 * 24 * 3, 60 * 24 * 40, 60 * 24 * 200]))
     def advance(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
+        self.m.advance(timedelta(minutes=minutes))
 
     @rule()
     def expiry_job(self) -> None:
@@ -241,6 +261,15 @@ class Ledger(RuleBasedStateMachine):
         raw = headers["_raw"]
         again = client.post(path, body, headers={"Idempotency-Key": headers["Idempotency-Key"]})
         assert again.raw == raw
+
+    @invariant()
+    def balances_equal_the_model(self) -> None:
+        if self.model is None:
+            return
+        self.m.settle()
+        for cid in self.customers:
+            b = self.partners[0].get(f"/v1/customers/{cid}/balance").json
+            assert (b["available"], b["pending"], b["held"]) == self.m.customers[cid].balance(), cid
 
     # --- invariants ---------------------------------------------------------------------------------------------
 

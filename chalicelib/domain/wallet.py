@@ -166,13 +166,17 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 20) ->
             change.add_lot(lot, points)
             events.append(Event("matured", split_lot_key(lot)[1], change, key))
             state = change.applied_to(state)
+    # Every ended lot expires in one event (one entry, one transaction item) and is never cut off by max_events:
+    # the write deciding after this must not see expired points as spendable. Capped holds and buckets only err
+    # on the safe side (still held, still pending).
     current = period_of(now, tz_name)
+    expired = Change()
     for lot, points in sorted(state.lots.items()):
-        expiry, issuer = split_lot_key(lot)
-        if expiry < current and points > 0 and len(events) < max_events:
-            change = Change(available=-points)
-            change.add_lot(lot, -points)
-            events.append(Event("expiry", issuer, change, lot))
+        if split_lot_key(lot)[0] < current and points > 0:
+            expired.available -= points
+            expired.add_lot(lot, -points)
+    if expired.available:
+        events.append(Event("expiry", "coalition", expired, "expiry"))
     return events
 
 
