@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.db import keys
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
 
@@ -73,12 +73,15 @@ def bearer_token(authorization: str | None) -> str:
 
 def authenticate(authorization: str | None, pepper: str) -> Principal:
     token = bearer_token(authorization)
-    item = db.get_one(db.ApiKeyItem, *keys.api_key(hash_key(token, pepper)))
+    key_hash = hash_key(token, pepper)
+    item = cache.get(f"apikey:{key_hash}", lambda: db.get_one(db.ApiKeyItem, *keys.api_key(key_hash)))
     if item is None or item.status != "active":
         raise Unauthorized("The API key is unknown or revoked.")
     role: Role = "operator" if item.role == "operator" else "partner"
     if role == "partner":
-        partner = db.get_one(db.PartnerItem, *keys.partner(item.partner_id or ""))
+        from chalicelib import partners
+
+        partner = partners.cached(item.partner_id or "")
         if partner is None:
             raise Unauthorized("The API key is unknown or revoked.")
         if partner.status != "active":

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import db, ids, program
+from chalicelib import cache, db, ids, program
 from chalicelib.db import keys
 from chalicelib.domain.campaigns import Rules
 from chalicelib.errors import CampaignNotAccepted, CampaignStateConflict, Forbidden, NotFound, ValidationFailed
@@ -178,6 +178,7 @@ def _transition(req: WriteRequest, campaign_id: str, partner_id: str, now: datet
                 change = path.set(rules) if new_status == "active" else path.remove()
                 plan.tx.update(partner_item, [change], condition=PI.pk.exists())
         plan.tx.update(item, actions, condition=guard, tag="campaign")
+        cache.clear()  # the earn_at partners' rules change: this instance sees them at once, others within the TTL
         updated = db.CampaignItem(**{**item.attribute_values, "status": new_status, "updated_at": now.isoformat()})
         if action == "accept":
             updated.accepted_by = {**as_dict(item.accepted_by), partner_id: now.isoformat()}

@@ -152,11 +152,8 @@ def get(customer_id: str) -> db.CustomerItem:
 
 
 def balance(customer_id: str, now: datetime) -> Balance:
-    found = db.get_many([(db.CustomerItem, *keys.customer(customer_id)), program.READ_KEY])
-    item = found.get(keys.customer(customer_id))
-    if item is None:
-        raise NotFound(f"No customer {customer_id}.")
-    return wallet.balance(customer_id, wallet.of_item(item), program.from_item(found.get(keys.program())), now)
+    item = get(customer_id)  # one read: the program comes from the per-process cache
+    return wallet.balance(customer_id, wallet.of_item(item), program.load(), now)
 
 
 def entry_out(item: db.EntryItem) -> LedgerEntryOut:

@@ -27,11 +27,11 @@ class ExpiryRun:
 def settle_customer(customer_id: str, now: datetime) -> bool:
     """Commit whatever time has done to one customer's wallet; False when there was nothing to do."""
     for attempt in range(MAX_ATTEMPTS):
-        found = db.get_many([(db.CustomerItem, *keys.customer(customer_id)), program.READ_KEY])
+        found = db.get_many([(db.CustomerItem, *keys.customer(customer_id))])
         item = found.get(keys.customer(customer_id))
         if item is None:
             return False
-        prog = program.from_item(found.get(keys.program()))
+        prog = program.load()
         tx = db.Transaction()
         _, change = wallet.settle_into(tx, customer_id, wallet.of_item(item), now, prog)
         if not len(tx):

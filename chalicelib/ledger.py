@@ -12,7 +12,7 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from chalicelib import campaigns, db, ids, program, wallet
+from chalicelib import campaigns, db, ids, partners, program, wallet
 from chalicelib.db import keys
 from chalicelib.domain import (
     cumulative_share,
@@ -70,9 +70,12 @@ S = db.ReplayItem.state
 
 
 def _reads(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
-    reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id)), program.READ_KEY]
-    if partner_id is not None:
-        reads.append((db.PartnerItem, *keys.partner(partner_id)))
+    """What a write reads in its one batch: the customer, plus the campaign items of the partner's active
+    campaigns (their budgets must be fresh). Partner and program settings come from the per-process cache."""
+    reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id))]
+    partner = partners.cached(partner_id) if partner_id is not None else None
+    if partner is not None:
+        reads += [(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in campaigns.active_rules(partner)]
     return reads
 
 
@@ -110,14 +113,16 @@ def _session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Sessi
     customer = found.get(keys.customer(customer_id))
     if customer is None:
         raise NotFound(f"No customer {customer_id}.")
-    prog = program.from_item(found.get(keys.program()))
+    prog = program.load()
     current, settlement = wallet.settle_into(plan.tx, customer_id, wallet.of_item(customer), now, prog)
     plan.customer_id = customer_id
     return Session(customer_id, current, settlement, prog, plan, now)
 
 
-def _partner(found: Found, partner_id: str) -> db.PartnerItem:
-    partner: db.PartnerItem = found[keys.partner(partner_id)]
+def _partner(partner_id: str) -> db.PartnerItem:
+    partner = partners.cached(partner_id)
+    if partner is None:
+        raise NotFound(f"No partner {partner_id}.")
     return partner
 
 
@@ -134,7 +139,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
     def decide(found: Found) -> Plan:
         plan = Plan(status=201)
         s = _session(found, body.customer_id, now, plan)
-        partner, prog = _partner(found, partner_id), s.program
+        partner, prog = _partner(partner_id), s.program
         period = period_of(now, prog.timezone)
         tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
         points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
@@ -145,7 +150,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             earned = Change(pending=points, pending_lots={bucket: points} if points else {})
         else:
             earned = Change(available=points, lots={lot: points} if points else {})
-        awards = _award_campaigns(plan, s, partner, body, points, tier.name, pending_until)
+        awards = _award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
             change = change.merge(award.change)
@@ -245,6 +250,7 @@ def _award_campaigns(
     base_points: int,
     tier: str,
     pending_until: datetime | None,
+    prefetched: Found,
 ) -> list[_Award]:
     """Evaluate the active campaigns earning at this partner and add their awards to the accrual's transaction.
 
@@ -259,7 +265,11 @@ def _award_campaigns(
     eligible = [r for r in rules if qualifies(r, partner.partner_id, body.amount_minor, shopper, tier_names, s.now)]
     if not eligible:
         return []
-    found = db.get_many([(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in eligible])
+    wanted = [keys.campaign(r.campaign_id) for r in eligible]
+    found = {k: v for k, v in prefetched.items() if k in wanted}
+    missing = [(db.CampaignItem, *k) for k in wanted if k not in found]
+    if missing:  # rules newer than this instance's cached partner: read those budgets now
+        found |= db.get_many(missing)
     day = s.now.astimezone(zone(s.program.timezone)).date().isoformat()
     new_here = partner.partner_id not in s.current.last_purchase
     CI, DI = db.CampaignItem, db.CampaignDayItem
@@ -335,9 +345,9 @@ def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
     customer = found.get(keys.customer(body.customer_id))
     if customer is None:
         raise NotFound(f"No customer {body.customer_id}.")
-    prog = program.from_item(found.get(keys.program()))
+    prog = program.load()
     current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
-    max_points = _max_points(current.available, _partner(found, partner_id), prog, body.order_amount_minor)
+    max_points = _max_points(current.available, _partner(partner_id), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
     )
@@ -364,7 +374,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     def decide(found: Found) -> Plan:
         plan = Plan(status=201)
         s = _session(found, body.customer_id, now, plan)
-        partner, prog = _partner(found, partner_id), s.program
+        partner, prog = _partner(partner_id), s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
         if body.points > cap:
             max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from chalicelib import auth, db, ids
+from chalicelib import auth, cache, db, ids
 from chalicelib.db import keys
 from chalicelib.errors import NotFound
 from chalicelib.idempotency import Plan, Reply, WriteRequest, execute
@@ -33,6 +33,11 @@ def to_out(item: db.PartnerItem) -> PartnerOut:
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
+
+
+def cached(partner_id: str) -> db.PartnerItem | None:
+    """A partner's settings through the per-process cache (see chalicelib/cache.py); None if there is none."""
+    return cache.get(f"partner:{partner_id}", lambda: db.get_one(db.PartnerItem, *keys.partner(partner_id)))
 
 
 def get(partner_id: str) -> db.PartnerItem:
@@ -119,6 +124,7 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
     ]
     actions.append(db.PartnerItem.updated_at.set(now_iso))
     item.update(actions=actions, condition=db.PartnerItem.pk.exists())
+    cache.clear()
     return to_out(get(partner_id))
 
 
@@ -149,3 +155,4 @@ def revoke_key(partner_id: str, key_id: str, now_iso: str) -> None:
     )
     tx.update(index, actions=[db.KeyIdItem.status.set("revoked")])
     tx.commit(db.connection())
+    cache.clear()

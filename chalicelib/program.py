@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.db import keys
 from chalicelib.domain import DEFAULT_TIERS, Tier
 from chalicelib.schemas import ProgramSettings, TierIn, UpdateProgram
@@ -58,7 +58,8 @@ def from_item(item: db.ProgramItem | None) -> Program:
 
 
 def load() -> Program:
-    return from_item(db.get_one(db.ProgramItem, *keys.program()))
+    """The program settings through the per-process cache (see chalicelib/cache.py)."""
+    return cache.get("program", lambda: from_item(db.get_one(db.ProgramItem, *keys.program())))
 
 
 READ_KEY = (db.ProgramItem, *keys.program())
@@ -69,4 +70,5 @@ def update(change: UpdateProgram, now_iso: str) -> Program:
     merged = ProgramSettings.model_validate({**current.model_dump(), **change.model_dump(exclude_none=True)})
     pk, sk = keys.program()
     db.ProgramItem(pk, sk, settings=merged.model_dump(), updated_at=now_iso).save()
+    cache.clear()
     return Program.from_schema(merged)

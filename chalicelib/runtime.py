@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
 
@@ -30,6 +30,7 @@ def configure(settings: Settings | None = None, clock: Clock | None = None) -> R
         db.bind(settings.table_name, settings.region, settings.dynamodb_endpoint)
         db.store.reset_connection()
         db.store.share_client()
+        cache.clear()
         _runtime = Runtime(settings=settings, clock=clock or SystemClock())
         return _runtime
 

@@ -34,6 +34,8 @@ def test_openapi_documents_every_route_and_the_problem_shape(api):
     from chalicelib.routes import ROUTES
 
     for route in ROUTES:
+        if route.content == "text/html":  # pages answer errors with pages
+            continue
         op = spec["paths"][route.path][route.method.lower()]
         for status, response in op["responses"].items():
             if int(status) >= 400:

@@ -1,0 +1,61 @@
+"""A small per-process cache for what rarely changes and every request reads: who an API key is, a partner's
+settings, the program settings.
+
+Correctness never depends on it: balances, budgets, holds and replays are always read fresh and guarded in the
+write. What it trades is propagation: a change made through another Lambda instance (a revoked key, a suspended
+partner, new rates, a paused campaign's rules) reaches this instance within ``LOYALTY_CACHE_SECONDS`` (default 30).
+Changes made through this instance clear the cache at once. Campaign awards stay exact regardless: the campaign item
+itself is read fresh and its status guarded in the award's transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_entries: dict[str, tuple[float, Any]] = {}
+
+
+def ttl_seconds() -> float:
+    return float(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))
+
+
+def get(key: str, load: Callable[[], T]) -> T:
+    ttl = ttl_seconds()
+    now = time.monotonic()
+    if ttl > 0:
+        with _lock:
+            hit = _entries.get(key)
+        if hit is not None and hit[0] > now:
+            value: T = hit[1]
+            return value
+    value = load()
+    if ttl > 0 and value is not None:
+        with _lock:
+            _entries[key] = (now + ttl, value)
+    return value
+
+
+def put(key: str, value: Any) -> None:
+    ttl = ttl_seconds()
+    if ttl > 0:
+        with _lock:
+            _entries[key] = (time.monotonic() + ttl, value)
+
+
+def peek(key: str) -> Any:
+    with _lock:
+        hit = _entries.get(key)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def clear() -> None:
+    """After any change to keys, partners or the program made through this instance."""
+    with _lock:
+        _entries.clear()
