@@ -188,8 +188,8 @@ def _encode_cursor(sort_key: str) -> str:
 
 
 def transactions(customer_id: str, query: TransactionsQuery, partner_id: str | None) -> TransactionsPage:
-    """Newest first. A partner sees only entries made at itself (``partner_id``); ``None`` means all of them."""
-    get(customer_id)
+    """Newest first. A partner sees only entries made at itself (``partner_id``); ``None`` means all of them.
+    One query; whether the customer exists is checked only when the page comes back empty."""
     pk, _ = keys.customer(customer_id)
     start: dict[str, Any] | None = None
     if query.cursor:
@@ -218,6 +218,8 @@ def transactions(customer_id: str, query: TransactionsQuery, partner_id: str | N
         items = list(results)
     except QueryError as exc:
         raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}]) from exc
+    if not items:
+        get(customer_id)  # 404 for an unknown customer, an empty page for a known one
     page = items[: query.limit]
     next_cursor = _encode_cursor(page[-1].sk) if len(items) > query.limit else None
     return TransactionsPage(items=[entry_out(i) for i in page], next_cursor=next_cursor)

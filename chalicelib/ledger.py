@@ -353,11 +353,19 @@ def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
     )
 
 
+REF_SEPARATOR = "|"  # cannot occur in an order id
+
+
+def redemption_ref(customer_id: str, order_id: str) -> str:
+    """The public redemption id: the customer and the partner's order id, so capture and void need one read."""
+    return ids.encode_ref("red", f"{customer_id}{REF_SEPARATOR}{order_id}")
+
+
 def _redemption_out(
     order_id: str, customer_id: str, points: int, status: Any, expires_at: str | None, prog: Program, after: Wallet
 ) -> RedemptionOut:
     return RedemptionOut(
-        redemption_id=ids.encode_ref("red", order_id),
+        redemption_id=redemption_ref(customer_id, order_id),
         order_id=order_id,
         customer_id=customer_id,
         points=points,
@@ -385,7 +393,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             raise InsufficientPoints(f"The customer has {s.current.available} available points, {body.points} asked.")
         change = take(s.current, body.points)
         consumed = {k: -d for k, d in change.lots.items()}
-        redemption_id = ids.encode_ref("red", body.order_id)
+        redemption_id = redemption_ref(body.customer_id, body.order_id)
         expires_at: str | None = None
         if body.capture:
             status, entry_type = "captured", "redemption"
@@ -424,8 +432,9 @@ def _resolve_hold(
     req: WriteRequest, redemption_id: str, partner_id: str, now: datetime, capture_points: int | None, capture: bool
 ) -> Reply:
     """Capture (all or part) or void a held redemption; exactly once, and never after it expired."""
-    order_id = ids.decode_ref("red", redemption_id)
-    if order_id is None:
+    ref = ids.decode_ref("red", redemption_id) or ""
+    customer_id, _, order_id = ref.partition(REF_SEPARATOR)
+    if not customer_id or not order_id:
         raise NotFound(f"No redemption {redemption_id}.")
     record_key = keys.redemption(partner_id, order_id)
 
@@ -438,9 +447,10 @@ def _resolve_hold(
             raise HoldExpired(f"The hold expired at {state.get('expires_at')}; its points are back.")
         if state["status"] != "held":
             raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {state['status']}.")
+        if state["customer_id"] != customer_id:
+            raise NotFound(f"No redemption {redemption_id}.")
         plan = Plan(status=200)
-        customer_id = str(state["customer_id"])
-        s = _session(db.get_many(_reads(customer_id)), customer_id, now, plan)
+        s = _session(found, customer_id, now, plan)
         hid = hold_id(partner_id, order_id)
         hold = s.current.holds.get(hid)
         if hold is None:  # time released it, now or at an earlier write
@@ -494,7 +504,8 @@ def _resolve_hold(
         )
         return plan
 
-    return execute(req, None, [(db.ReplayItem, *record_key)], decide)
+    # The id carries the customer, so the hold's record and the customer's wallet come in one batch read.
+    return execute(req, None, [(db.ReplayItem, *record_key), *_reads(customer_id)], decide)
 
 
 def capture(req: WriteRequest, redemption_id: str, body: CaptureRedemption, partner_id: str, now: datetime) -> Reply:
