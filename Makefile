@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit package soak clean
+.PHONY: run test lint typecheck unit package soak bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ unit: $(STAMP)
 soak: $(STAMP)
 	LEDGER_EXAMPLES=1000 SCHEMATHESIS_EXAMPLES=100 $(BIN)/python -m pytest -q tests/test_ledger_properties.py \
 		tests/test_schemathesis.py
+
+# Ratios taken in one run, written to bench/results.json and docs/BENCHMARKS.md (a few minutes).
+bench: package
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

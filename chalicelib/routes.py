@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import (
-    auth,
-    campaigns,
-    customers,
-    ledger,
-    partner_portal,
-    partners,
-    portal,
-    program,
-    runtime,
-    settlement,
-)
+from chalicelib import auth, campaigns, customers, ledger, partners, portal, program, runtime
+
+# The portal and settlement modules are imported by their handlers: a cold start pays only for what it serves.
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Call, Route
 from chalicelib.schemas import (
@@ -188,6 +179,8 @@ def _csv(text: str, filename: str) -> Any:
 
 
 def partner_settlement(call: Call) -> Any:
+    from chalicelib import settlement
+
     if call.query.partner_id not in (None, call.partner_id):
         raise Forbidden("A partner reads only its own settlement.")
     report = settlement.partner_settlement(call.partner_id, call.params["period"], call.now)
@@ -197,6 +190,8 @@ def partner_settlement(call: Call) -> Any:
 
 
 def admin_settlement(call: Call) -> Any:
+    from chalicelib import settlement
+
     report = settlement.operator_report(call.params["period"], call.now)
     if call.query.format == "csv":
         return _csv(settlement.operator_csv(report), f"settlement-{report.period}.csv")
@@ -204,10 +199,14 @@ def admin_settlement(call: Call) -> Any:
 
 
 def admin_close_settlement(call: Call) -> Any:
+    from chalicelib import settlement
+
     return settlement.close(call.params["period"], call.now)
 
 
 def admin_reconcile_settlement(call: Call) -> Any:
+    from chalicelib import settlement
+
     return settlement.reconcile(call.params["period"])
 
 
@@ -253,6 +252,8 @@ def me_page(call: Call) -> Any:
 
 def _portal(view: str) -> Any:
     def handler(call: Call) -> Any:
+        from chalicelib import partner_portal
+
         return partner_portal.handle(call, view)
 
     handler.__name__ = f"portal_{view}"

@@ -39,11 +39,12 @@ Category = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, 
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: a model's validator is built when first used, not at import (cold starts serve one route)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Problem(Response):

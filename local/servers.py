@@ -52,10 +52,16 @@ def start_dynamodb(host: str = "127.0.0.1", port: int = 0) -> Running:
     return Running(f"http://{host}:{server.server_port}", server, thread)
 
 
-def start_api(host: str = "127.0.0.1", port: int = 0) -> Running:
+def start_api(host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> Running:
     """The Chalice app on a real HTTP server (chalice local's threaded server), in this process."""
     from chalice.config import Config
-    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+    from chalice.local import (
+        ChaliceRequestHandler,
+        CustomLocalChalice,
+        LocalChalice,
+        LocalDevServer,
+        ThreadedHTTPServer,
+    )
 
     from app import app
 
@@ -66,8 +72,14 @@ def start_api(host: str = "127.0.0.1", port: int = 0) -> Running:
     if not isinstance(app, LocalChalice):
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
+
+    class QuietHandler(ChaliceRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Tests and benchmarks: no access log line per request."""
+
     config = Config.create(chalice_stage="dev", app_name="coalition-loyalty", lambda_timeout=30)
-    server = LocalDevServer(app, config, host, port, server_cls=Server)
+    handler_cls = QuietHandler if quiet else ChaliceRequestHandler
+    server = LocalDevServer(app, config, host, port, handler_cls=handler_cls, server_cls=Server)
     actual_port = server.server.server_address[1]
     thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)
     thread.start()

@@ -159,7 +159,7 @@ def live_servers() -> Iterator[tuple[str, str]]:
     from local import servers
 
     dynamo = servers.start_dynamodb()
-    api_server = servers.start_api()
+    api_server = servers.start_api(quiet=True)
     yield api_server.url, dynamo.url
     api_server.stop()
     dynamo.stop()
