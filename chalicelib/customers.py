@@ -89,14 +89,19 @@ def _new_customer(
         ),
         condition=db.CustomerItem.pk.does_not_exist(),
     )
-    for key in (phone_key, card_key):
+    _claim(plan, customer_id, req.now_iso, phone_key, card_key)
+    return plan
+
+
+def _claim(plan: Plan, customer_id: str, now_iso: str, *aliases: tuple[str, str] | None) -> None:
+    """Claim phone/card aliases for the customer; the condition makes each identifier belong to one customer."""
+    for key in aliases:
         if key is not None:
             plan.tx.put(
-                db.AliasItem(*key, customer_id=customer_id, created_at=req.now_iso),
+                db.AliasItem(*key, customer_id=customer_id, created_at=now_iso),
                 condition=db.AliasItem.pk.does_not_exist(),
                 tag="alias",
             )
-    return plan
 
 
 def _attach_identifiers(
@@ -127,12 +132,7 @@ def _attach_identifiers(
         actions.append(C.card.set(body.card or ""))
         condition &= C.card.does_not_exist()
     plan.tx.update(db.CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
-    for key in (new_phone, new_card):
-        if key is not None:
-            plan.tx.put(
-                db.AliasItem(*key, customer_id=customer_id, created_at=req.now_iso),
-                condition=db.AliasItem.pk.does_not_exist(),
-            )
+    _claim(plan, customer_id, req.now_iso, new_phone, new_card)
     return plan
 
 

@@ -63,7 +63,21 @@ class Problem(Response):
 # --- customers -------------------------------------------------------------------------------------------------
 
 
-class EnrollCustomer(Request):
+class _Identifiers(Request):
+    """Phone and card as a cashier types them, normalised (E.164; letters and digits) before anything else."""
+
+    @field_validator("phone", check_fields=False)
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_phone(value)
+
+    @field_validator("card", check_fields=False)
+    @classmethod
+    def _card(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_card(value)
+
+
+class EnrollCustomer(_Identifiers):
     phone: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = Field(
         None, description="Any common spelling; stored as E.164 (+79161234567)"
     )
@@ -73,16 +87,6 @@ class EnrollCustomer(Request):
     locale: Literal["ru", "en"] = "ru"
     marketing_consent: StrictBool = False
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_phone(value)
-
-    @field_validator("card")
-    @classmethod
-    def _card(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_card(value)
-
     @model_validator(mode="after")
     def _one_identifier(self) -> EnrollCustomer:
         if self.phone is None and self.card is None:
@@ -90,19 +94,9 @@ class EnrollCustomer(Request):
         return self
 
 
-class CustomerLookupQuery(Request):
+class CustomerLookupQuery(_Identifiers):
     phone: str | None = None
     card: str | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_phone(value)
-
-    @field_validator("card")
-    @classmethod
-    def _card(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_card(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CustomerLookupQuery:

@@ -40,8 +40,13 @@ def test_every_operation_answers_within_its_contract(live):
     calls: dict[str, int] = {}
 
     def runner(operation, key):
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-                  derandomize=True)
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=True,
+        )
         @given(case=operation.as_strategy())
         def exercise(case):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
