@@ -69,6 +69,7 @@ def main() -> int:
 
         _, link = http(api.url, "POST", f"/v1/customers/{anna}/portal-link", cafe_key, {"ttl_minutes": 60 * 24 * 30})
         lines.append(f"  Anna's page    {link['url']}")
+        lines.append(f"  Partner portal {api.url}/portal   (sign in with a partner key)")
         lines += [
             "",
             "Try it:",

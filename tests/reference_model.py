@@ -54,8 +54,23 @@ class Customer:
 
 
 @dataclass
+class Campaign:
+    """One fixed-reward campaign: earned at ``earn_at``, funded by ``sponsor``, capped by budget and per customer."""
+
+    sponsor: str
+    earn_at: str
+    points: int
+    budget: int
+    per_customer: int
+    used: int = 0
+    awards: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Order:
     customer: str
+    award: int = 0
+    award_lot: str = ""
     accrual_amount: int = 0
     points: int = 0
     lot: str = ""
@@ -74,6 +89,7 @@ class Model:
         self.customers: dict[str, Customer] = {}
         self.orders: dict[tuple[str, str], Order] = {}
         self.now = now
+        self.campaign: Campaign | None = None
 
     # --- time ---------------------------------------------------------------------------------------------------
     def settle(self) -> None:
@@ -125,6 +141,14 @@ class Model:
             c.lots[lot] = c.lots.get(lot, 0) + points
         key = label(month(self.now))
         c.spend[key] = c.spend.get(key, 0) + amount
+        order.award = 0
+        camp = self.campaign
+        if camp and partner == camp.earn_at and camp.awards.get(cid, 0) < camp.per_customer and camp.used < camp.budget:
+            order.award = min(camp.points, camp.budget - camp.used)
+            order.award_lot = self._lot(camp.sponsor)
+            camp.used += order.award
+            camp.awards[cid] = camp.awards.get(cid, 0) + 1
+            c.lots[order.award_lot] = c.lots.get(order.award_lot, 0) + order.award
         return points
 
     def _take(self, c: Customer, points: int) -> list[tuple[str, int]]:
@@ -220,6 +244,13 @@ class Model:
                     c.lots[order.lot] -= taken
             key = label(month(self.now))
             c.spend[key] = c.spend.get(key, 0) - share(order.accrual_amount, before, after, total)
+            if order.award:
+                award_share = share(order.award, before, after, total)
+                award_taken = min(award_share, c.lots.get(order.award_lot, 0))
+                if award_taken:
+                    c.lots[order.award_lot] -= award_taken
+                reversed_ += award_share
+                taken += award_taken
         order.refunded = after
         return reversed_, reversed_ - taken, returned
 

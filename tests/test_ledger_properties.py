@@ -27,7 +27,7 @@ from chalicelib.domain.wallet import settled
 from chalicelib.program import Program
 from chalicelib.wallet import ints, of_item
 from tests.conftest import Api, make_settings
-from tests.reference_model import Model
+from tests.reference_model import Campaign, Model
 
 EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "300"))
 _tables = itertools.count()
@@ -127,6 +127,18 @@ class Ledger(RuleBasedStateMachine):
             self.partner_ids.append(r["partner_id"])
             created.append((r["partner_id"], 500, pending_days))
         self.model = Model(created, self.clock.now())
+        # the store sponsors 20 points for purchases at the café: budget 200, at most 2 per customer
+        body = {
+            "name": "promo",
+            "earn_at": [self.partner_ids[0]],
+            "reward": {"type": "fixed", "points": 20},
+            "budget_points": 200,
+            "per_customer_limit": 2,
+        }
+        campaign = self.partners[1].post("/v1/campaigns", body).json
+        self.partners[0].post(f"/v1/campaigns/{campaign['campaign_id']}/accept")
+        assert self.partners[1].post(f"/v1/campaigns/{campaign['campaign_id']}/activate").status == 200
+        self.model.campaign = Campaign(self.partner_ids[1], self.partner_ids[0], 20, 200, 2)
         for i in range(3):
             r = self.partners[0].post("/v1/customers", {"phone": f"+7916000000{i}"})
             self.customers.append(r["customer_id"])
@@ -145,8 +157,9 @@ class Ledger(RuleBasedStateMachine):
         body = {"customer_id": self.customers[c], "order_id": order_id, "amount_minor": amount}
         r = self.write(self.partners[p], "/v1/accruals", body, "accrual")
         expected = self.m.earn(self.partner_ids[p], self.customers[c], order_id, amount)
-        assert r["points"] == expected, (r.json, expected)
-        self.issued += r["points"]
+        award = self.m.orders[(self.partner_ids[p], order_id)].award
+        assert (r["points"], r["bonus_points"]) == (expected, award), (r.json, expected, award)
+        self.issued += r["points"] + r["bonus_points"]
         self.order_keys.append((p, order_id))
 
     @rule(
