@@ -22,8 +22,8 @@ _lock = threading.Lock()
 _entries: dict[str, tuple[float, Any]] = {}
 
 
-def ttl_seconds() -> float:
-    return float(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))
+def ttl_seconds() -> int:
+    return int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))
 
 
 def get(key: str, load: Callable[[], T]) -> T:
