@@ -66,6 +66,7 @@ from chalicelib.schemas import (
 
 Found = dict[tuple[str, str], Any]
 DEFAULT_HOLD_MINUTES = 15
+MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
 S = db.ReplayItem.state
 
 
@@ -263,6 +264,9 @@ def _award_campaigns(
     shopper = Shopper(s.current.last_purchase, tier, s.current.campaign_awards)
     tier_names = [t.name for t in sorted(s.program.tiers, key=lambda t: t.min_spend_12m_minor)]
     eligible = [r for r in rules if qualifies(r, partner.partner_id, body.amount_minor, shopper, tier_names, s.now)]
+    # Each award is about four transaction items; with the settlement's at most 21 entries and the accrual's own,
+    # this keeps one purchase's transaction far inside DynamoDB's 100 items.
+    eligible = eligible[:MAX_AWARDS_PER_PURCHASE]
     if not eligible:
         return []
     wanted = [keys.campaign(r.campaign_id) for r in eligible]

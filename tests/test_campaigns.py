@@ -197,3 +197,12 @@ def test_one_purchase_can_use_up_two_campaigns_at_once(coalition):
     statuses = {x["campaign_id"]: x["status"] for x in c.cafe.get("/v1/campaigns")["items"]}
     assert statuses == {first: "exhausted", second: "exhausted"}
     assert accrue(c.cafe, cus, "C-2", 10_000)["awards"] == []
+
+
+def test_at_most_ten_campaigns_stack_on_one_purchase_and_the_transaction_stays_small(coalition):
+    c = coalition
+    for i in range(12):
+        live_campaign(c, name=f"C{i}", audience=None, per_customer_limit=None, budget_points=1000)
+    cus = enrol(c.cafe, phone="+79160000001")
+    got = accrue(c.cafe, cus, "C-1", 10_000)
+    assert got.status == 201 and len(got["awards"]) == 10 and got["bonus_points"] == 1000

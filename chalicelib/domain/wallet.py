@@ -144,7 +144,7 @@ class Event:
     ref: str
 
 
-def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 20) -> list[Event]:
+def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) -> list[Event]:
     """What has happened to ``wallet`` by ``now``: expired holds are released, due pending points mature, and lots
     whose month has ended expire (in that order, so points a hold returns to an ended month expire too).
     At most ``max_events`` per call keeps one transaction small; the rest settles on the next write."""
