@@ -10,13 +10,10 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from chalicelib import campaigns as campaign_rules
-from chalicelib import customers, html, partners, program
-from chalicelib.domain import spend_12m, tier_status
+from chalicelib import html, program
 from chalicelib.domain.campaigns import Shopper, qualifies
-from chalicelib.domain.periods import period_of
-from chalicelib.portal import PortalAccess
+from chalicelib.portal import PortalView
 from chalicelib.program import Program
-from chalicelib.schemas import MeOut
 from chalicelib.wallet import of_item
 
 TEXT: dict[str, dict[str, str]] = {
@@ -133,16 +130,15 @@ def error_page(lang: str) -> tuple[str, dict[str, str | list[str]]]:
     return html.page(lang, t["bad_title"], body, nonce), html.headers(nonce)
 
 
-def _offers(access: PortalAccess, prog: Program, now: datetime, lang: str) -> list[str]:
+def _offers(view: PortalView, prog: Program, now: datetime, lang: str) -> list[str]:
     """Active campaigns whose audience this customer is in right now."""
-    current = of_item(customers.get(access.customer_id))
-    tier = tier_status(spend_12m(current.spend, period_of(now, prog.timezone)), prog.tiers).name
-    shopper = Shopper(current.last_purchase, tier, current.campaign_awards)
+    current = of_item(view.customer)
+    shopper = Shopper(current.last_purchase, view.data.balance.tier.name, current.campaign_awards)
     tier_names = [t.name for t in sorted(prog.tiers, key=lambda t: t.min_spend_12m_minor)]
     t = TEXT[lang]
     out: list[str] = []
     seen: set[str] = set()
-    for partner in partners.all_partners():
+    for partner in view.partners:
         if partner.status != "active":
             continue
         for rules in campaign_rules.active_rules(partner):
@@ -164,10 +160,9 @@ def _offers(access: PortalAccess, prog: Program, now: datetime, lang: str) -> li
     return out
 
 
-def render(
-    access: PortalAccess, data: MeOut, lang: str, token: str, now: datetime
-) -> tuple[str, dict[str, str | list[str]]]:
+def render(view: PortalView, lang: str, token: str, now: datetime) -> tuple[str, dict[str, str | list[str]]]:
     prog = program.load()
+    data = view.data
     t, kinds = TEXT[lang], ENTRY_TYPES[lang]
     b = data.balance
     nonce = html.new_nonce()
@@ -220,7 +215,7 @@ def render(
         f"{progress}</section>"
     )
 
-    offers = _offers(access, prog, now, lang)
+    offers = _offers(view, prog, now, lang)
     parts.append(
         f'<section aria-labelledby="offers"><h2 id="offers">{t["offers"]}</h2>'
         + ("".join(offers) if offers else f'<p class="muted">{t["no_offers"]}</p>')

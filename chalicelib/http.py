@@ -24,6 +24,7 @@ from chalicelib.errors import (
     Forbidden,
     InvalidJson,
     PayloadTooLarge,
+    Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -229,8 +230,6 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
         except Exception as exc:
             if is_unavailable(exc):
                 log.warning("storage unavailable request_id=%s: %s", request_id, exc)
-                from chalicelib.errors import Unavailable
-
                 return problem(Unavailable(), request_id)
             log.exception("unhandled error request_id=%s", request_id)
             return problem(ApiError("Something went wrong on our side; it has been logged."), request_id)

@@ -125,7 +125,7 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
             try:
                 plan.tx.commit(db.connection())
             except db.TxCancelled:
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             raise plan.error
         if plan.response is None:
@@ -167,7 +167,7 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
         except db.TxCancelled:
             # Someone else changed what we read (a concurrent spend, the same key in flight): read again and
             # decide again. A replay record that now exists is found by _check_replay on the next pass.
-            _backoff(attempt)
+            backoff(attempt)
             continue
         except Exception as exc:
             if not db.outcome_unknown(exc):
@@ -177,11 +177,11 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
             # not (decide again). Without one nothing can tell, so the client must retry with an Idempotency-Key.
             if req.idempotency_key is None and natural is None:
                 raise Unavailable("The database did not confirm the write; retry with an Idempotency-Key.") from exc
-            _backoff(attempt)
+            backoff(attempt)
             continue
         return Reply(plan.status, body)
     raise Unavailable("The customer's balance is changing too fast; nothing was written. Retry shortly.")
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     time.sleep(min(0.2, 0.005 * (2**attempt)) * random.random())  # noqa: S311 - jitter, not crypto

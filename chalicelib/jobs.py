@@ -11,7 +11,7 @@ from chalicelib import db, program, wallet
 from chalicelib.db import keys
 from chalicelib.domain import add_months, period_of
 from chalicelib.errors import Unavailable
-from chalicelib.idempotency import MAX_ATTEMPTS, _backoff
+from chalicelib.idempotency import MAX_ATTEMPTS, backoff
 
 log = logging.getLogger("loyalty.jobs")
 LOOKBACK_MONTHS = 36  # months the expiry job re-checks for unfinished work
@@ -40,7 +40,7 @@ def settle_customer(customer_id: str, now: datetime) -> bool:
         try:
             tx.commit(db.connection())
         except db.TxCancelled:
-            _backoff(attempt)
+            backoff(attempt)
             continue
         return True
     raise Unavailable("customer kept changing during settlement")

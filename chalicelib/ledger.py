@@ -97,17 +97,15 @@ class Session:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
         wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
-        wallet.post(
-            self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
-        )
+        if entry_type:  # empty: only what time did is committed (a hold found expired)
+            wallet.post(
+                self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
+            )
         return change.applied_to(self.current)
 
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Any) -> Wallet:
-        """Apply ``change`` (with the settlement) and post its entry; returns the wallet after it."""
-        wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
-        if entry_type:
-            wallet.post(self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, change, **entry)
-        return change.applied_to(self.current)
+        """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""
+        return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
 
 
 def _session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Session:

@@ -506,12 +506,11 @@ def preview_page(session: Session, lang: str, form: dict[str, str], request: Cre
 
 
 def write_request(session: Session, form: dict[str, str], path: str, now: datetime) -> idempotency.WriteRequest:
-    # The form's CSRF token is unique per session and page: use it with the path as the idempotency key, so a
-    # double-clicked button creates one campaign.
+    # The form's own content (without the CSRF token) is the idempotency key, so a double-clicked button acts once.
     body = {k: v for k, v in form.items() if k != "csrf"}
     return idempotency.WriteRequest(
         scope=session.key_id,
-        idempotency_key=f"portal:{path}:{form.get('nonce') or idempotency.fingerprint('POST', path, body)}",
+        idempotency_key=f"portal:{idempotency.fingerprint('POST', path, body)}",
         request_fingerprint=idempotency.fingerprint("POST", path, body),
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),

@@ -56,13 +56,14 @@ def list_partners() -> PartnerList:
     return PartnerList(items=[to_out(p) for p in all_partners()])
 
 
-def directory() -> Directory:
+def directory(every: list[db.PartnerItem] | None = None) -> Directory:
+    """Active partners' public fields; pass ``every`` when the caller already read all partners."""
     return Directory(
         items=[
             DirectoryEntry(
                 partner_id=p.partner_id, name=p.name, category=p.category, earn_rate_bps=int(p.earn_rate_bps)
             )
-            for p in all_partners()
+            for p in (all_partners() if every is None else every)
             if p.status == "active"
         ]
     )

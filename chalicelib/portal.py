@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import customers, partners, program, runtime, wallet
+from chalicelib import customers, db, partners, program, runtime, wallet
 from chalicelib.errors import Unauthorized
 from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
 
@@ -66,23 +66,36 @@ def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str,
     return PortalLink(url=f"{base_url.rstrip('/')}/me?token={token}", token=token, expires_at=expires_at.isoformat())
 
 
-def me(access: PortalAccess, now: datetime, cursor: str | None = None) -> MeOut:
-    """Everything the customer page shows, as JSON (for partners' apps too)."""
+@dataclass(frozen=True)
+class PortalView:
+    """What the customer page needs, read once: the JSON view, the customer item and every partner."""
+
+    data: MeOut
+    customer: db.CustomerItem
+    partners: list[db.PartnerItem]
+
+
+def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
     item = customers.get(access.customer_id)
-    prog = program.load()
-    balance = wallet.balance(access.customer_id, wallet.of_item(item), prog, now)
+    balance = wallet.balance(access.customer_id, wallet.of_item(item), program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
-    directory = partners.directory()
-    names = {p.partner_id: p.name for p in partners.all_partners()}
+    every = partners.all_partners()
+    names = {p.partner_id: p.name for p in every}
     for entry in page.items:
         entry.partner_name = names.get(entry.partner_id, "")
-    return MeOut(
+    data = MeOut(
         customer_id=access.customer_id,
         name=item.name,
         locale="en" if item.locale == "en" else "ru",
         balance=balance,
         transactions=page.items,
         next_cursor=page.next_cursor,
-        partners=directory.items,
+        partners=partners.directory(every).items,
         link_expires_at=access.expires_at.isoformat(),
     )
+    return PortalView(data, item, every)
+
+
+def me(access: PortalAccess, now: datetime, cursor: str | None = None) -> MeOut:
+    """Everything the customer page shows, as JSON (for partners' apps too)."""
+    return view(access, now, cursor).data

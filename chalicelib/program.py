@@ -62,9 +62,6 @@ def load() -> Program:
     return cache.get("program", lambda: from_item(db.get_one(db.ProgramItem, *keys.program())))
 
 
-READ_KEY = (db.ProgramItem, *keys.program())
-
-
 def update(change: UpdateProgram, now_iso: str) -> Program:
     current = load().to_schema()
     merged = ProgramSettings.model_validate({**current.model_dump(), **change.model_dump(exclude_none=True)})

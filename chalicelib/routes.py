@@ -214,10 +214,9 @@ def _base_url(call: Call) -> str:
     configured = runtime.get().settings.public_base_url
     if configured:
         return configured
-    headers = {k.lower(): v for k, v in call.headers.items()}
-    host = headers.get("host", "localhost")
+    host = call.header("host") or "localhost"
     loopback = host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
-    scheme = headers.get("x-forwarded-proto") or ("http" if loopback else "https")
+    scheme = call.header("x-forwarded-proto") or ("http" if loopback else "https")
     return f"{scheme}://{host}"
 
 
@@ -227,8 +226,9 @@ def portal_link(call: Call) -> Any:
 
 
 def me(call: Call) -> Any:
-    authorization = {k.lower(): v for k, v in call.headers.items()}.get("authorization")
-    access = portal.verify(auth.bearer_token(authorization), runtime.get().settings.portal_secret, call.now)
+    access = portal.verify(
+        auth.bearer_token(call.header("authorization")), runtime.get().settings.portal_secret, call.now
+    )
     return portal.me(access, call.now, call.query.cursor)
 
 
@@ -241,12 +241,12 @@ def me_page(call: Call) -> Any:
     q = call.query
     try:
         access = portal.verify(q.token, runtime.get().settings.portal_secret, call.now)
-        data = portal.me(access, call.now, q.cursor)
+        view = portal.view(access, call.now, q.cursor)
     except ApiError as error:
         html, headers = customer_page.error_page(q.lang or "ru")
         return Response(body=html, status_code=error.status if error.status < 500 else 500, headers=headers)
-    lang = customer_page.language(q.lang, data.locale)
-    html, headers = customer_page.render(access, data, lang, q.token or "", call.now)
+    lang = customer_page.language(q.lang, view.data.locale)
+    html, headers = customer_page.render(view, lang, q.token or "", call.now)
     return Response(body=html, status_code=200, headers=headers)
 
 

@@ -20,7 +20,7 @@ from chalicelib.db import keys
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Hold, Wallet, settle, settled
+from chalicelib.domain.wallet import Change, Event, Hold, Wallet, settle, settled, split_pending_key
 from chalicelib.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 
@@ -137,13 +137,9 @@ def apply(tx: db.Transaction, customer_id: str, change: Change, now_iso: str) ->
     if actions:
         tx.update(db.CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag="wallet")
     credited = {split_lot_key(k)[0] for k, d in change.lots.items() if d > 0}
-    credited |= {split_lot_key(split_pending(k))[0] for k, d in change.pending_lots.items() if d > 0}
+    credited |= {split_lot_key(split_pending_key(k)[1])[0] for k, d in change.pending_lots.items() if d > 0}
     for expiry in sorted(credited):
         tx.put(db.ExpiryIndexItem(*keys.expiry_index(expiry, customer_id), created_at=now_iso))
-
-
-def split_pending(key: str) -> str:
-    return key.partition("|")[2]
 
 
 def post(

@@ -57,6 +57,13 @@ class Wallet:
         return self.available + self.pending + self.held
 
 
+def _plus(base: dict[str, int], delta: dict[str, int]) -> dict[str, int]:
+    out = dict(base)
+    for key, d in delta.items():
+        out[key] = out.get(key, 0) + d
+    return out
+
+
 @dataclass
 class Change:
     """A change of one wallet. Lots, spend, pending buckets and bonus counters are deltas; holds are added/removed."""
@@ -97,25 +104,12 @@ class Change:
             campaign_awards=dict(self.campaign_awards),
             campaign_limits={**self.campaign_limits, **other.campaign_limits},
         )
-        for target, source in (
-            (merged.lots, other.lots),
-            (merged.spend, other.spend),
-            (merged.pending_lots, other.pending_lots),
-            (merged.bonus_days, other.bonus_days),
-            (merged.campaign_awards, other.campaign_awards),
-        ):
-            for key, delta in source.items():
-                target[key] = target.get(key, 0) + delta
+        for name in ("lots", "spend", "pending_lots", "bonus_days", "campaign_awards"):
+            setattr(merged, name, _plus(getattr(merged, name), getattr(other, name)))
         return merged
 
     def applied_to(self, wallet: Wallet) -> Wallet:
-        def plus(base: dict[str, int], delta: dict[str, int]) -> dict[str, int]:
-            out = dict(base)
-            for key, d in delta.items():
-                out[key] = out.get(key, 0) + d
-            return out
-
-        pending_lots = plus(wallet.pending_lots, self.pending_lots)
+        pending_lots = _plus(wallet.pending_lots, self.pending_lots)
         for key in self.remove_pending:
             pending_lots.pop(key, None)
         holds = {k: v for k, v in wallet.holds.items() if k not in self.remove_holds}
@@ -124,13 +118,13 @@ class Change:
             available=wallet.available + self.available,
             pending=wallet.pending + self.pending,
             held=wallet.held + self.held,
-            lots=plus(wallet.lots, self.lots),
-            spend=plus(wallet.spend, self.spend),
+            lots=_plus(wallet.lots, self.lots),
+            spend=_plus(wallet.spend, self.spend),
             holds=holds,
             pending_lots=pending_lots,
-            bonus_days=plus(wallet.bonus_days, self.bonus_days),
+            bonus_days=_plus(wallet.bonus_days, self.bonus_days),
             last_purchase={**wallet.last_purchase, **self.last_purchase},
-            campaign_awards=plus(wallet.campaign_awards, self.campaign_awards),
+            campaign_awards=_plus(wallet.campaign_awards, self.campaign_awards),
         )
 
 
