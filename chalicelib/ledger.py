@@ -6,26 +6,21 @@ entry, the natural-id record, and the idempotency record that ``idempotency.exec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.expressions.update import Action
-
-from chalicelib import campaigns, db, ids, partners, program, wallet
+from chalicelib import db, ids, program, wallet
+from chalicelib.awards import award_campaigns
 from chalicelib.db import keys
 from chalicelib.domain import (
     cumulative_share,
     earn_points,
-    expiry_period,
-    lot_key,
     period_of,
     redemption_cap_points,
     refill,
     spend_12m,
     tier_status,
 )
-from chalicelib.domain.campaigns import Rules, Shopper, qualifies, reward_points
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, pending_key, settled, take
 from chalicelib.errors import (
@@ -63,70 +58,10 @@ from chalicelib.schemas import (
     RedemptionOut,
     RefundOut,
 )
+from chalicelib.session import Found, earn_lot, load_partner, open_session, reads_for
 
-Found = dict[tuple[str, str], Any]
 DEFAULT_HOLD_MINUTES = 15
-MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
 S = db.ReplayItem.state
-
-
-def _reads(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
-    """What a write reads in its one batch: the customer, plus the campaign items of the partner's active
-    campaigns (their budgets must be fresh). Partner and program settings come from the per-process cache."""
-    reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id))]
-    partner = partners.cached(partner_id) if partner_id is not None else None
-    if partner is not None:
-        reads += [(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in campaigns.active_rules(partner)]
-    return reads
-
-
-@dataclass
-class Session:
-    """One customer's wallet inside one write: settled to ``now``, with the transaction it will commit in."""
-
-    customer_id: str
-    current: Wallet
-    settlement: Change
-    program: Program
-    plan: Plan
-    now: datetime
-
-    def commit_with_entry(
-        self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Any
-    ) -> Wallet:
-        """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
-        change has entries of its own (an accrual's campaign awards)."""
-        wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
-        if entry_type:  # empty: only what time did is committed (a hold found expired)
-            wallet.post(
-                self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
-            )
-        return change.applied_to(self.current)
-
-    def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Any) -> Wallet:
-        """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""
-        return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
-
-
-def _session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Session:
-    customer = found.get(keys.customer(customer_id))
-    if customer is None:
-        raise NotFound(f"No customer {customer_id}.")
-    prog = program.load()
-    current, settlement = wallet.settle_into(plan.tx, customer_id, wallet.of_item(customer), now, prog)
-    plan.customer_id = customer_id
-    return Session(customer_id, current, settlement, prog, plan, now)
-
-
-def _partner(partner_id: str) -> db.PartnerItem:
-    partner = partners.cached(partner_id)
-    if partner is None:
-        raise NotFound(f"No partner {partner_id}.")
-    return partner
-
-
-def _earn_lot(now: datetime, prog: Program, issuer: str) -> str:
-    return lot_key(expiry_period(now, prog.timezone, prog.expiry_months), issuer)
 
 
 # --- accruals ----------------------------------------------------------------------------------------------------
@@ -137,19 +72,19 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
 
     def decide(found: Found) -> Plan:
         plan = Plan(status=201)
-        s = _session(found, body.customer_id, now, plan)
-        partner, prog = _partner(partner_id), s.program
+        s = open_session(found, body.customer_id, now, plan)
+        partner, prog = load_partner(partner_id), s.program
         period = period_of(now, prog.timezone)
         tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
         points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
-        lot = _earn_lot(now, prog, partner_id)
+        lot = earn_lot(now, prog, partner_id)
         pending_until = now + timedelta(days=int(partner.pending_days)) if int(partner.pending_days) > 0 else None
         bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
         if bucket:
             earned = Change(pending=points, pending_lots={bucket: points} if points else {})
         else:
             earned = Change(available=points, lots={lot: points} if points else {})
-        awards = _award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
+        awards = award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
             change = change.merge(award.change)
@@ -206,132 +141,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         }
         return plan
 
-    return execute(req, natural, _reads(body.customer_id, partner_id), decide)
-
-
-def _take_off_partners(plan: Plan, retired: list[Rules]) -> None:
-    """One update per partner item (a transaction may touch an item once) removing the retired campaigns."""
-    PI = db.PartnerItem
-    by_partner: dict[str, list[str]] = {}
-    for rules in retired:
-        for earn_at in rules.earn_at:
-            by_partner.setdefault(earn_at, []).append(rules.campaign_id)
-    for partner_id, campaign_ids in sorted(by_partner.items()):
-        removals = [PI.active_campaigns[c].remove() for c in sorted(set(campaign_ids))]
-        plan.tx.update(PI(*keys.partner(partner_id)), removals, condition=PI.pk.exists())
-
-
-@dataclass
-class _Award:
-    campaign_id: str
-    sponsor: str
-    points: int
-    lot: str
-    bucket: str
-    points_change: Change  # what the award's ledger entry records
-    change: Change  # the same plus the customer's per-campaign award counter
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "campaign_id": self.campaign_id,
-            "sponsor": self.sponsor,
-            "points": self.points,
-            "lot": self.lot,
-            "bucket": self.bucket,
-        }
-
-
-def _award_campaigns(
-    plan: Plan,
-    s: Session,
-    partner: db.PartnerItem,
-    body: CreateAccrual,
-    base_points: int,
-    tier: str,
-    pending_until: datetime | None,
-    prefetched: Found,
-) -> list[_Award]:
-    """Evaluate the active campaigns earning at this partner and add their awards to the accrual's transaction.
-
-    Budgets are read fresh (strongly consistent) and guarded in the write (``budget_used <= budget - points``): if a
-    concurrent award used the budget first, the whole accrual is decided again. The award that uses the budget up
-    also moves the campaign to ``exhausted`` and takes it off its earn_at partners."""
-    rules = campaigns.active_rules(partner)
-    if not rules:
-        return []
-    shopper = Shopper(s.current.last_purchase, tier, s.current.campaign_awards)
-    tier_names = [t.name for t in sorted(s.program.tiers, key=lambda t: t.min_spend_12m_minor)]
-    eligible = [r for r in rules if qualifies(r, partner.partner_id, body.amount_minor, shopper, tier_names, s.now)]
-    # Each award is about four transaction items; with the settlement's at most 21 entries and the accrual's own,
-    # this keeps one purchase's transaction far inside DynamoDB's 100 items.
-    eligible = eligible[:MAX_AWARDS_PER_PURCHASE]
-    if not eligible:
-        return []
-    wanted = [keys.campaign(r.campaign_id) for r in eligible]
-    found = {k: v for k, v in prefetched.items() if k in wanted}
-    missing = [(db.CampaignItem, *k) for k in wanted if k not in found]
-    if missing:  # rules newer than this instance's cached partner: read those budgets now
-        found |= db.get_many(missing)
-    day = s.now.astimezone(zone(s.program.timezone)).date().isoformat()
-    new_here = partner.partner_id not in s.current.last_purchase
-    CI, DI = db.CampaignItem, db.CampaignDayItem
-    awards: list[_Award] = []
-    retired: list[Rules] = []
-    for r in eligible:
-        item = found.get(keys.campaign(r.campaign_id))
-        if item is None or item.status != "active":
-            continue
-        points = reward_points(r, body.amount_minor, base_points, s.program.point_value_minor)
-        budget = wallet.as_dict(item.rules).get("budget_points")
-        remaining = int(budget) - int(item.budget_used) if budget is not None else None
-        if remaining is not None:
-            points = min(points, remaining)
-        if remaining is not None and remaining <= 0:
-            # used up by concurrent awards that each saw some budget left: persist what status_of already shows
-            plan.tx.update(
-                CI(*keys.campaign(r.campaign_id)),
-                [CI.status.set("exhausted")],
-                condition=CI.status == "active",
-                tag=f"campaign:{r.campaign_id}",
-            )
-            retired.append(r)
-            continue
-        if points <= 0:
-            continue
-        first_for_customer = s.current.campaign_awards.get(r.campaign_id, 0) == 0
-        actions: list[Action] = [
-            CI.budget_used.add(points),
-            CI.awards.add(1),
-            CI.points_awarded.add(points),
-            CI.revenue_minor.add(body.amount_minor),
-            CI.customers.add(1 if first_for_customer else 0),
-            CI.new_customers.add(1 if new_here and first_for_customer else 0),
-        ]
-        guard = CI.status == "active"
-        if budget is not None:
-            guard &= CI.budget_used <= int(budget) - points
-            if points == remaining:
-                actions.append(CI.status.set("exhausted"))
-                retired.append(r)
-        plan.tx.update(CI(*keys.campaign(r.campaign_id)), actions, condition=guard, tag=f"campaign:{r.campaign_id}")
-        plan.tx.update(
-            DI(*keys.campaign_day(r.campaign_id, day)),
-            [DI.awards.add(1), DI.points_awarded.add(points), DI.revenue_minor.add(body.amount_minor)],
-        )
-        lot = _earn_lot(s.now, s.program, r.sponsor)
-        bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
-        if bucket:
-            points_change = Change(pending=points, pending_lots={bucket: points})
-        else:
-            points_change = Change(available=points, lots={lot: points})
-        counter = Change(campaign_awards={r.campaign_id: 1})
-        if r.per_customer_limit is not None:
-            counter.campaign_limits[r.campaign_id] = r.per_customer_limit
-        awards.append(
-            _Award(r.campaign_id, r.sponsor, points, lot, bucket, points_change, points_change.merge(counter))
-        )
-    _take_off_partners(plan, retired)
-    return awards
+    return execute(req, natural, reads_for(body.customer_id, partner_id), decide)
 
 
 # --- redemptions -------------------------------------------------------------------------------------------------
@@ -343,13 +153,13 @@ def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_am
 
 
 def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
-    found = db.get_many(_reads(body.customer_id, partner_id))
+    found = db.get_many(reads_for(body.customer_id, partner_id))
     customer = found.get(keys.customer(body.customer_id))
     if customer is None:
         raise NotFound(f"No customer {body.customer_id}.")
     prog = program.load()
     current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
-    max_points = _max_points(current.available, _partner(partner_id), prog, body.order_amount_minor)
+    max_points = _max_points(current.available, load_partner(partner_id), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
     )
@@ -383,8 +193,8 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
 
     def decide(found: Found) -> Plan:
         plan = Plan(status=201)
-        s = _session(found, body.customer_id, now, plan)
-        partner, prog = _partner(partner_id), s.program
+        s = open_session(found, body.customer_id, now, plan)
+        partner, prog = load_partner(partner_id), s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
         if body.points > cap:
             max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)
@@ -427,7 +237,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         }
         return plan
 
-    return execute(req, natural, _reads(body.customer_id, partner_id), decide)
+    return execute(req, natural, reads_for(body.customer_id, partner_id), decide)
 
 
 def _resolve_hold(
@@ -452,7 +262,7 @@ def _resolve_hold(
         if state["customer_id"] != customer_id:
             raise NotFound(f"No redemption {redemption_id}.")
         plan = Plan(status=200)
-        s = _session(found, customer_id, now, plan)
+        s = open_session(found, customer_id, now, plan)
         hid = hold_id(partner_id, order_id)
         hold = s.current.holds.get(hid)
         if hold is None:  # time released it, now or at an earlier write
@@ -507,7 +317,7 @@ def _resolve_hold(
         return plan
 
     # The id carries the customer, so the hold's record and the customer's wallet come in one batch read.
-    return execute(req, None, [(db.ReplayItem, *record_key), *_reads(customer_id)], decide)
+    return execute(req, None, [(db.ReplayItem, *record_key), *reads_for(customer_id)], decide)
 
 
 def capture(req: WriteRequest, redemption_id: str, body: CaptureRedemption, partner_id: str, now: datetime) -> Reply:
@@ -552,7 +362,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 refundable_minor=order_total - before,
             )
         plan = Plan(status=201)
-        s = _session(db.get_many(_reads(customer_id)), customer_id, now, plan)
+        s = open_session(db.get_many(reads_for(customer_id)), customer_id, now, plan)
         prog = s.program
         change = Change()
         returned_lots: list[tuple[str, int]] = []
@@ -672,7 +482,7 @@ def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) 
 
     def decide(found: Found) -> Plan:
         plan = Plan(status=201)
-        s = _session(found, body.customer_id, now, plan)
+        s = open_session(found, body.customer_id, now, plan)
         prog = s.program
         day = now.astimezone(zone(prog.timezone)).date().isoformat()
         counter = f"{day}|{body.reason}"
@@ -680,7 +490,7 @@ def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) 
         if s.current.bonus_days.get(counter, 0) + 1 > limit:
             raise BonusLimitReached(f"A customer may get {limit} '{body.reason}' bonus(es) a day; try tomorrow.")
         change = Change(available=body.points, bonus_days={counter: 1}, bonus_limits={counter: limit})
-        change.add_lot(_earn_lot(now, prog, partner_id), body.points)
+        change.add_lot(earn_lot(now, prog, partner_id), body.points)
         after = s.commit(change, "bonus", partner_id, ref_id=body.bonus_id, details={"reason": body.reason})
         plan.response = BonusOut(
             bonus_id=body.bonus_id,
@@ -692,7 +502,7 @@ def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) 
         plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
         return plan
 
-    return execute(req, natural, _reads(body.customer_id, partner_id), decide)
+    return execute(req, natural, reads_for(body.customer_id, partner_id), decide)
 
 
 def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
@@ -701,10 +511,10 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
 
     def decide(found: Found) -> Plan:
         plan = Plan(status=201)
-        s = _session(found, body.customer_id, now, plan)
+        s = open_session(found, body.customer_id, now, plan)
         if body.points > 0:
             change = Change(available=body.points)
-            change.add_lot(_earn_lot(now, s.program, wallet.SYSTEM_PARTNER), body.points)
+            change.add_lot(earn_lot(now, s.program, wallet.SYSTEM_PARTNER), body.points)
         else:
             if -body.points > s.current.available:
                 raise InsufficientPoints(
@@ -724,4 +534,4 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
         plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
         return plan
 
-    return execute(req, natural, _reads(body.customer_id), decide)
+    return execute(req, natural, reads_for(body.customer_id), decide)

@@ -1,0 +1,78 @@
+"""The write session: one customer's wallet inside one write, settled to ``now``, and the reads a write makes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import campaigns, db, partners, program, wallet
+from chalicelib.db import keys
+from chalicelib.domain import expiry_period, lot_key
+from chalicelib.domain.wallet import Change, Wallet
+from chalicelib.errors import NotFound
+from chalicelib.idempotency import Plan, ReadKey
+from chalicelib.program import Program
+
+Found = dict[tuple[str, str], Any]
+
+__all__ = ["Found", "Session", "earn_lot", "load_partner", "open_session", "reads_for"]
+
+
+def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
+    """What a write reads in its one batch: the customer, plus the campaign items of the partner's active
+    campaigns (their budgets must be fresh). Partner and program settings come from the per-process cache."""
+    reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id))]
+    partner = partners.cached(partner_id) if partner_id is not None else None
+    if partner is not None:
+        reads += [(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in campaigns.active_rules(partner)]
+    return reads
+
+
+@dataclass
+class Session:
+    """One customer's wallet inside one write: settled to ``now``, with the transaction it will commit in."""
+
+    customer_id: str
+    current: Wallet
+    settlement: Change
+    program: Program
+    plan: Plan
+    now: datetime
+
+    def commit_with_entry(
+        self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Any
+    ) -> Wallet:
+        """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
+        change has entries of its own (an accrual's campaign awards)."""
+        wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
+        if entry_type:  # empty: only what time did is committed (a hold found expired)
+            wallet.post(
+                self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
+            )
+        return change.applied_to(self.current)
+
+    def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Any) -> Wallet:
+        """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""
+        return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
+
+
+def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Session:
+    customer = found.get(keys.customer(customer_id))
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}.")
+    prog = program.load()
+    current, settlement = wallet.settle_into(plan.tx, customer_id, wallet.of_item(customer), now, prog)
+    plan.customer_id = customer_id
+    return Session(customer_id, current, settlement, prog, plan, now)
+
+
+def load_partner(partner_id: str) -> db.PartnerItem:
+    partner = partners.cached(partner_id)
+    if partner is None:
+        raise NotFound(f"No partner {partner_id}.")
+    return partner
+
+
+def earn_lot(now: datetime, prog: Program, issuer: str) -> str:
+    return lot_key(expiry_period(now, prog.timezone, prog.expiry_months), issuer)
