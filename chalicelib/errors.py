@@ -38,6 +38,11 @@ class ValidationFailed(ApiError):
         loc = ".".join(str(p) for p in first["loc"]) or "body"
         super().__init__(detail or f"{loc}: {first['msg']}", errors=errors)
 
+    @classmethod
+    def at(cls, loc: list[str | int], msg: str, type_: str = "value_error") -> ValidationFailed:
+        """One error at one place, e.g. ``ValidationFailed.at(["body", "points"], "at most 5 points are held")``."""
+        return cls([{"loc": loc, "msg": msg, "type": type_}])
+
 
 class Unauthorized(ApiError):
     status, code, title = 401, "unauthorized", "Missing or invalid credentials"
@@ -76,6 +81,10 @@ class IdempotencyKeyReused(Conflict):
 
 class DuplicateOrder(Conflict):
     code, title = "duplicate_order", "order_id was already used with a different request"
+
+
+class OrderConflict(Conflict):
+    code, title = "order_conflict", "The order belongs to another customer or has another amount"
 
 
 class DuplicateRefund(Conflict):

@@ -62,7 +62,8 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> S
     if customer is None:
         raise NotFound(f"No customer {customer_id}.")
     prog = program.load()
-    current, settlement = wallet.settle_into(plan.tx, customer_id, wallet.of_item(customer), now, prog)
+    stored = wallet.catch_up(customer_id, wallet.of_item(customer), now, prog)
+    current, settlement = wallet.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
     return Session(customer_id, current, settlement, prog, plan, now)
 

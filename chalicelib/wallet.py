@@ -7,7 +7,6 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,18 @@ from chalicelib.db import keys
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Hold, Wallet, settle, settled, split_pending_key
+from chalicelib.domain.wallet import (
+    Change,
+    Event,
+    Hold,
+    Wallet,
+    fits_one_write,
+    settle,
+    settled,
+    split_pending_key,
+)
+from chalicelib.errors import Unavailable
+from chalicelib.idempotency import backoff
 from chalicelib.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 
@@ -115,6 +125,11 @@ def _update(change: Change) -> tuple[list[Action], Condition]:
     for hid, hold in sorted(change.add_holds.items()):
         actions.append(C.holds[hid].set(_hold_value(hold)))
         condition &= C.holds[hid].does_not_exist()
+    for hid, hold in sorted(change.replace_holds.items()):
+        if hid in change.remove_holds:
+            continue
+        actions.append(C.holds[hid].set(_hold_value(hold)))
+        condition &= C.holds[hid].exists()
     for key, delta in sorted(change.bonus_days.items()):
         actions.append(C.bonus_days[key].set((C.bonus_days[key] | 0) + delta))
         limit = change.bonus_limits.get(key)
@@ -189,8 +204,11 @@ def post(
         amounts = {name: n for name, n in figures.counts.items() if n}
         amounts |= {f"flow_{issuer}": n for issuer, n in figures.flows.items() if n}
         amounts |= {f"exp_{issuer}": n for issuer, n in figures.expired_by_issuer.items() if n}
-        tx.add_to_counter(*keys.counter(partner, period, secrets.randbelow(keys.COUNTER_SHARDS)), amounts)
+        tx.add_to_counter(*keys.counter(partner, period, tx.counter_shard), amounts)
     return item
+
+
+MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change
 
 
 def settle_into(
@@ -198,7 +216,7 @@ def settle_into(
 ) -> tuple[Wallet, Change]:
     """Record in ``tx`` what time has done to the wallet (one entry per event) and return the settled wallet and
     the change that gets there; the caller merges its own change into it and applies the sum once."""
-    events: list[Event] = settle(wallet, now, program.timezone)
+    events: list[Event] = settle(wallet, now, program.timezone, max_events=MAX_SETTLE_EVENTS)
     total = Change()
     for event in events:
         total = total.merge(event.change)
@@ -210,6 +228,29 @@ def settle_into(
             tx, customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
         )
     return total.applied_to(wallet), total
+
+
+def catch_up(customer_id: str, wallet: Wallet, now: datetime, program: Program) -> Wallet:
+    """Post what time did to a wallet until the rest fits into one write, each part in a transaction of its own,
+    and return the wallet as stored after it. A write must decide on the fully settled wallet (a hold past its
+    deadline is expired whatever was posted; a quote and the redemption see the same points), yet one transaction
+    holds only so many entries. Every part is guarded like any wallet change: if another write settled the same
+    events first, the part is cancelled and the wallet is read again."""
+    for attempt in range(12):
+        if fits_one_write(wallet, now, program.timezone, MAX_SETTLE_EVENTS):
+            return wallet
+        tx = db.Transaction()
+        _, change = settle_into(tx, customer_id, wallet, now, program)
+        apply(tx, customer_id, change, now.isoformat())
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            backoff(attempt)
+        item = db.get_one(db.CustomerItem, *keys.customer(customer_id))
+        if item is None:
+            raise LookupError(customer_id)
+        wallet = of_item(item)
+    raise Unavailable("The customer's wallet is catching up with expired holds; nothing was written. Retry shortly.")
 
 
 def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -> Balance:

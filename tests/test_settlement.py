@@ -197,8 +197,8 @@ def test_identity_terms_follow_each_entry_type():
         {
             "returned_lots": {"2027-01|ptn_b": 5},
             "reversals": [
-                {"kind": "base", "lot": "2027-01|ptn_a", "taken": 10},
-                {"kind": "award", "lot": "2027-01|ptn_s", "taken": 0},
+                {"kind": "base", "lot": "2027-01|ptn_a", "share": 10, "taken": 10},
+                {"kind": "award", "lot": "2027-01|ptn_s", "share": 0, "taken": 0},
             ],
         },
     )

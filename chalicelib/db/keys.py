@@ -61,6 +61,12 @@ def order(partner_id: str, order_id: str) -> str:
     return f"ORDER#{partner_id}#{order_id}"
 
 
+def order_record(partner_id: str, order_id: str) -> tuple[str, str]:
+    """The order itself (one customer, one amount, a state); its accrual and redemption replay records share
+    its partition."""
+    return order(partner_id, order_id), "ORDER"
+
+
 def accrual(partner_id: str, order_id: str) -> tuple[str, str]:
     return order(partner_id, order_id), "ACCRUAL"
 

@@ -170,6 +170,15 @@ class ReplayItem(_Item):
     state: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
+class OrderItem(_Item):
+    """``ORDER#<partner>#<order id>`` / ``ORDER``: the order as one record (``chalicelib/domain/orders.py``): its
+    customer, its amount, what it earned and spent and how much was refunded. ``version`` guards every write."""
+
+    version = NumberAttribute(default=0)
+    state: MapAttribute[str, Any] = MapAttribute(default=dict)
+    updated_at = UnicodeAttribute()
+
+
 class CampaignItem(_Item):
     """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, and the running totals of the report.
 
@@ -245,6 +254,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     KeyIdItem,
     ProgramItem,
     ReplayItem,
+    OrderItem,
     ExpiryIndexItem,
     JobItem,
     CampaignItem,

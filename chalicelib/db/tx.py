@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import Unavailable
 
@@ -60,6 +62,8 @@ class Transaction:
     def __init__(self) -> None:
         self._ops: list[_Op] = []
         self._counters: dict[tuple[str, str], dict[str, int]] = {}
+        # One counter shard per transaction: every entry it posts for a partner adds to one item, not to several.
+        self.counter_shard = secrets.randbelow(COUNTER_SHARDS)
 
     def __len__(self) -> int:
         return len(self._ops) + len(self._counters)

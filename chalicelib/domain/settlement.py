@@ -25,6 +25,7 @@ FIELDS = (
     "expired_points",
     "adjustment_points",
     "balance_change",
+    "shortfall_funded_points",  # part of issued_points: award points a till withheld as cash on a refund
 )
 
 
@@ -83,13 +84,16 @@ def entry_deltas(
             f.counts["accepted_refunded_points"] += int(n)
             f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - int(n)
         for r in details.get("reversals") or []:
-            taken = int(r["taken"])
-            if not taken:
-                continue
+            taken, share = int(r["taken"]), int(r["share"])
             if r["kind"] == "base":
+                # Points the customer already spent stay issued: the till withholds their cash from the refund.
                 f.counts["issued_reversed_points"] += taken
-            else:
-                fig(_issuer(str(r["lot"]))).counts["promo_points_reversed"] += taken
+            elif share:
+                # Money follows the points: the sponsor stops paying for the whole reversed award, and what the
+                # customer already spent of it is withheld by this till, which now funds those points instead.
+                fig(str(r.get("funder") or _issuer(str(r["lot"])))).counts["promo_points_reversed"] += share
+                f.counts["issued_points"] += share - taken
+                f.counts["shortfall_funded_points"] += share - taken
     elif entry_type == "expiry":
         f = fig(partner_id)
         f.counts["expired_points"] += -total_delta
