@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, quote
 
 from chalicelib import auth, campaigns, db, html, idempotency, partners, program, settlement
 from chalicelib.db import keys
+from chalicelib.domain import ascii_digits
 from chalicelib.domain.periods import add_months, period_of
-from chalicelib.errors import ApiError, Forbidden, ValidationFailed
+from chalicelib.errors import ApiError, BadRequest, Forbidden, ValidationFailed
 from chalicelib.schemas import CampaignOut, CreateCampaign
 
 SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE = "lp_session", "lp_csrf", "lp_lang"
@@ -250,8 +251,13 @@ def check_csrf(form: dict[str, str], bound_to: str) -> None:
 
 
 def parse_form(raw: bytes | str | None) -> dict[str, str]:
-    text = raw.decode() if isinstance(raw, bytes) else (raw or "")
-    return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+    """The posted form; a body (or a %-escaped value) that is not UTF-8 is a 400, never a replacement character."""
+    try:
+        text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+        fields = parse_qs(text, keep_blank_values=True, errors="strict")
+    except UnicodeError as exc:
+        raise BadRequest("The form was not sent as UTF-8; reload the page and try again.") from exc
+    return {k: v[-1] for k, v in fields.items()}
 
 
 def cookie(name: str, value: str, secure: bool, max_age: int) -> str:
@@ -397,10 +403,10 @@ def campaign_request(session: Session, form: dict[str, str], now: datetime) -> C
     tz = program.load().timezone
 
     def number(name: str, default: int | None = None) -> int | None:
-        text = form.get(name, "").strip().replace(" ", "")
+        text = ascii_digits(form.get(name, "")).strip().replace(" ", "")
         if not text:
             return default
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, and int("²") a 500
             raise ValidationFailed([{"loc": ["form", name], "msg": "a whole number, please", "type": "int"}])
         return int(text)
 

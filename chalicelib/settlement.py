@@ -33,11 +33,11 @@ from chalicelib.schemas import (
 )
 from chalicelib.wallet import ints
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 
 
 def check_period(period: str) -> str:
-    if not _PERIOD.match(period):
+    if not _PERIOD.fullmatch(period):
         raise ValidationFailed([{"loc": ["path", "period"], "msg": "period must be YYYY-MM", "type": "pattern"}])
     return period
 

@@ -1,0 +1,200 @@
+"""Issue 15, bad input and the portal: form posts that are not UTF-8, phones and cards in non-ASCII digits,
+trailing newlines in validated parameters, portal buttons that must act once per press, and spreadsheet formulas
+in settlement CSVs. Everything over HTTP through the in-process Chalice client."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html import unescape
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from tests.conftest import table_snapshot
+from tests.test_api_ledger import accrue, enrol
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class Portal:
+    """A browser stand-in for the partner portal: keeps its cookies, reads its forms and submits them."""
+
+    def __init__(self, http: Any) -> None:
+        self.http = http
+        self.jar: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> Any:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())}
+        if body is not None:
+            headers["Content-Type"] = FORM
+        response = self.http.request(method, path, headers=headers, body=body)
+        raw = response.headers.get("Set-Cookie") or response.headers.get("set-cookie") or []
+        for line in [raw] if isinstance(raw, str) else raw:
+            name, _, rest = line.partition("=")
+            value = rest.split(";")[0]
+            if value:
+                self.jar[name] = value
+            else:
+                self.jar.pop(name, None)
+        return response
+
+    def page(self, path: str) -> str:
+        response = self.request("GET", path)
+        assert response.status_code == 200, response.body
+        return str(response.body.decode())
+
+    def forms(self, page: str) -> dict[str, dict[str, str]]:
+        """action -> its hidden fields."""
+        found = {}
+        for action, inner in re.findall(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', page, re.S):
+            hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', inner)
+            found[unescape(action)] = {unescape(k): unescape(v) for k, v in hidden}
+        return found
+
+    def submit(self, action: str, fields: dict[str, str]) -> Any:
+        return self.request("POST", action, urlencode(fields).encode())
+
+    def sign_in(self, key: str) -> None:
+        login = self.forms(self.page("/portal"))["/portal/login"]
+        response = self.submit("/portal/login", {**login, "api_key": key})
+        assert response.status_code == 303 and "lp_session" in self.jar, response.body
+
+
+def status_of(client: Any, campaign_id: str) -> str:
+    r = client.get(f"/v1/campaigns/{campaign_id}")
+    assert r.status == 200, r.json
+    return str(r["status"])
+
+
+@pytest.fixture
+def running(coalition):
+    """An active campaign sponsored by the café."""
+    c = coalition
+    r = c.cafe.post(
+        "/v1/campaigns",
+        {"name": "Coffee", "earn_at": [c.ids["cafe"]], "reward": {"type": "fixed", "points": 5}, "budget_points": 500},
+    )
+    assert r.status == 201, r.json
+    cmp = r["campaign_id"]
+    assert c.cafe.post(f"/v1/campaigns/{cmp}/activate").status == 200
+    return cmp
+
+
+# --- 12a: bytes that are not UTF-8 ----------------------------------------------------------------------------
+
+NOT_UTF8 = [b"csrf=\xff\xfe&api_key=\xc3", b"name=%FF%FE&csrf=x", b"\x80"]
+PORTAL_POSTS = [
+    "/portal/login",
+    "/portal/logout",
+    "/portal/campaigns/preview",
+    "/portal/campaigns/edit",
+    "/portal/campaigns",
+    "/portal/campaigns/cmp_0000000000000000/pause",
+]
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["signed-out", "signed-in"])
+def test_portal_posts_that_are_not_utf8_are_a_400_page_and_change_nothing(coalition, signed_in):
+    portal = Portal(coalition.operator.http)
+    if signed_in:
+        portal.sign_in(coalition.cafe.key)
+    before = table_snapshot()
+    for path in PORTAL_POSTS:
+        for body in NOT_UTF8:
+            response = portal.request("POST", path, body)
+            assert response.status_code == 400, (path, body, response.status_code, response.body[:300])
+            assert response.headers["Content-Type"].startswith("text/html")
+            assert "UTF-8" in response.body.decode()
+    assert table_snapshot() == before
+
+
+# --- 12b: digits that are not ASCII ----------------------------------------------------------------------------
+
+SAME_PHONE = [
+    "+٧٩١٦١٢٣٤٥٦٧",  # Arabic-Indic
+    "+7٩١٦١٢٣٤٥٦٧",  # mixed
+    "８ (９１６) １２３-４５-６７",  # full-width
+    "＋７９１６１２３４５６７",  # full-width with a full-width plus
+    "8 ۹۱۶ ۱۲۳ ۴۵ ۶۷",  # Extended Arabic-Indic (Persian)
+    "+७९१६१२३४५६७",  # Devanagari
+]
+
+
+def test_a_phone_in_any_decimal_digits_is_the_same_customer_stored_as_ascii(coalition):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    for spelling in SAME_PHONE:
+        again = c.store.post("/v1/customers", {"phone": spelling})
+        assert (again.status, again.json) == (200, {"customer_id": cid, "created": False}), spelling
+        found = c.salon.get(f"/v1/customers/lookup?phone={quote(spelling)}")
+        assert (found.status, found.json) == (200, {"customer_id": cid}), spelling
+    card = c.cafe.post("/v1/customers", {"phone": "+٧٩١٦١٢٣٤٥٦٧", "card": "ＡＢ-١٢٣٤"})
+    assert (card.status, card["customer_id"]) == (200, cid)
+    assert c.salon.get("/v1/customers/lookup?card=ab1234")["customer_id"] == cid
+    new = c.cafe.post("/v1/customers", {"phone": "+٧ ٩٩٩ ٥٥٥-٠١-٠٢"})
+    assert new.status == 201
+    assert c.cafe.get("/v1/customers/lookup?phone=%2B79995550102")["customer_id"] == new["customer_id"]
+    aliases = [i["pk"]["S"] for i in table_snapshot() if i["pk"]["S"].startswith(("PHONE#", "CARD#"))]
+    assert sorted(aliases) == ["CARD#AB1234", "PHONE#+79161234567", "PHONE#+79995550102"]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["+7٩١٦", "+7916123456²", "+٠٩١٦١٢٣٤٥٦٧", "+7 916 ① 23 45 67", "+7916１２３４５６７x", "+٧٩١٦١٢٣٤٥٦٧٨٩٠١٢٣"],
+)
+def test_a_phone_that_is_still_not_a_number_is_422(coalition, phone):
+    before = table_snapshot()
+    r = coalition.cafe.post("/v1/customers", {"phone": phone})
+    assert (r.status, r["code"]) == (422, "validation_error"), (phone, r.json)
+    found = coalition.cafe.get(f"/v1/customers/lookup?phone={quote(phone)}")
+    assert (found.status, found["code"]) == (422, "validation_error"), (phone, found.json)
+    assert table_snapshot() == before
+
+
+# --- 12c: a trailing newline is not part of a valid parameter --------------------------------------------------
+
+
+@pytest.fixture
+def gateway_decodes_paths(monkeypatch):
+    """API Gateway url-decodes path parameters before the Lambda sees them (``%0A`` arrives as a newline);
+    chalice's local gateway passes them on encoded. Make the in-process client behave like API Gateway."""
+    from urllib.parse import unquote
+
+    from chalice.local import MatchResult, RouteMatcher
+
+    original = RouteMatcher.match_route
+
+    def match_route(self: RouteMatcher, url: str) -> MatchResult:
+        found = original(self, url)
+        return found._replace(captured={k: unquote(v) for k, v in found.captured.items()})
+
+    monkeypatch.setattr(RouteMatcher, "match_route", match_route)
+
+
+def test_a_trailing_newline_does_not_pass_validation(coalition, gateway_decodes_paths):
+    c = coalition
+    op = c.operator
+    assert (c.cafe.get("/v1/settlements/2026-13").status, c.cafe.get("/v1/settlements/2026-03").status) == (422, 200)
+    for path in ("/v1/settlements/2026-03%0A", "/v1/settlements/%D9%A2%D9%A0%D9%A2%D9%A6-03"):
+        r = c.cafe.get(path)
+        assert (r.status, r["code"]) == (422, "validation_error"), (path, r.json)  # as a malformed month is
+    for path in ("/v1/admin/settlements/2026-03%0A", "/v1/admin/settlements/2026-03%0A/reconciliation"):
+        r = op.get(path)
+        assert (r.status, r["code"]) == (422, "validation_error"), (path, r.json)
+    before = table_snapshot()
+    r = op.post("/v1/admin/settlements/2026-02%0A/close")
+    assert (r.status, r["code"], table_snapshot()) == (422, "validation_error", before)
+    cid = enrol(c.cafe, phone="+79161234567")
+    before = table_snapshot()
+    r = accrue(c.cafe, cid, "A-1", 1000, headers={"Idempotency-Key": "till-1-0001\n"})
+    assert (r.status, r["code"]) == (400, "bad_request")
+    assert (accrue(c.cafe, cid, "A-1\n", 1000).status, table_snapshot()) == (422, before)
+    cursor = base64.urlsafe_b64encode(b"E#ent_" + b"0" * 22 + b"\n").decode().rstrip("=")
+    r = c.cafe.get(f"/v1/customers/{cid}/transactions?cursor={cursor}")
+    assert (r.status, r["code"]) == (422, "validation_error")
+    portal = Portal(op.http)
+    portal.sign_in(c.cafe.key)
+    for path in ("/portal/settlements?period=2026-03%0A", "/portal/settlements/2026-03%0A/csv"):
+        assert portal.request("GET", path).status_code == 422, path
