@@ -198,3 +198,74 @@ def test_a_trailing_newline_does_not_pass_validation(coalition, gateway_decodes_
     portal.sign_in(c.cafe.key)
     for path in ("/portal/settlements?period=2026-03%0A", "/portal/settlements/2026-03%0A/csv"):
         assert portal.request("GET", path).status_code == 422, path
+
+
+# --- 13: each press of a portal button is a new intent; a double submit is not --------------------------------
+
+
+def test_pause_in_the_portal_works_again_after_a_resume_elsewhere(coalition, running):
+    c, cmp = coalition, running
+    portal = Portal(c.operator.http)
+    portal.sign_in(c.cafe.key)
+    action = f"/portal/campaigns/{cmp}/pause"
+    first = portal.forms(portal.page(f"/portal/campaigns/{cmp}"))[action]
+    assert portal.submit(action, first).status_code == 303
+    assert status_of(c.cafe, cmp) == "paused"
+    assert c.cafe.post(f"/v1/campaigns/{cmp}/activate").status == 200  # resumed through the API
+    assert status_of(c.cafe, cmp) == "active"
+    second = portal.forms(portal.page(f"/portal/campaigns/{cmp}"))[action]  # a freshly loaded page
+    assert portal.submit(action, second).status_code == 303
+    assert status_of(c.cafe, cmp) == "paused"
+
+
+def test_a_double_submitted_portal_form_acts_once(coalition, running):
+    c, cmp = coalition, running
+    portal = Portal(c.operator.http)
+    portal.sign_in(c.cafe.key)
+    action = f"/portal/campaigns/{cmp}/pause"
+    form = portal.forms(portal.page(f"/portal/campaigns/{cmp}"))[action]
+    assert portal.submit(action, form).status_code == 303
+    assert c.cafe.post(f"/v1/campaigns/{cmp}/activate").status == 200
+    again = portal.submit(action, form)  # the same rendered page sent again: a replay, not a second pause
+    assert again.status_code == 303 and status_of(c.cafe, cmp) == "active"
+
+    fields = {"name": "Twice", "reward_type": "fixed", "reward_value": "10", "budget": "100", "limit": "1"}
+    new = portal.forms(portal.page("/portal/campaigns/new"))["/portal/campaigns/preview"]
+    preview = portal.submit("/portal/campaigns/preview", {**new, **fields})
+    assert preview.status_code == 200
+    create = portal.forms(preview.body.decode())["/portal/campaigns"]
+    assert create["nonce"] != new["nonce"]
+    one, two = portal.submit("/portal/campaigns", create), portal.submit("/portal/campaigns", create)
+    assert one.status_code == two.status_code == 303 and one.headers["Location"] == two.headers["Location"]
+    names = [x["name"] for x in c.cafe.get("/v1/campaigns")["items"]]
+    assert names.count("Twice") == 1
+
+
+def test_the_portal_nonce_is_validated_and_scoped_to_the_key(coalition, running):
+    c, cmp = coalition, running
+    portal = Portal(c.operator.http)
+    portal.sign_in(c.cafe.key)
+    action = f"/portal/campaigns/{cmp}/pause"
+    form = portal.forms(portal.page(f"/portal/campaigns/{cmp}"))[action]
+    before = table_snapshot()
+    for bad in ("", "short", form["nonce"] + "x", form["nonce"][:-1] + "!", form["nonce"][:-1] + "\n", "٣" * 22):
+        response = portal.submit(action, {**form, "nonce": bad})
+        assert response.status_code == 400, (bad, response.body[:300])
+    response = portal.submit(action, {"csrf": form["csrf"]})
+    assert response.status_code == 400
+    assert table_snapshot() == before and status_of(c.cafe, cmp) == "active"
+    assert portal.submit(action, form).status_code == 303
+
+    theirs = c.store.post(
+        "/v1/campaigns", {"name": "Shirts", "earn_at": [c.ids["store"]], "reward": {"type": "fixed", "points": 5}}
+    )["campaign_id"]
+    assert c.store.post(f"/v1/campaigns/{theirs}/activate").status == 200
+    other = Portal(c.operator.http)
+    other.sign_in(c.store.key)
+    stolen = other.forms(other.page(f"/portal/campaigns/{theirs}"))[f"/portal/campaigns/{theirs}/pause"]
+    # the café's nonce on the store's own form: a new intent of the store, never the café's stored answer
+    assert other.submit(f"/portal/campaigns/{theirs}/pause", {**stolen, "nonce": form["nonce"]}).status_code == 303
+    assert status_of(c.store, theirs) == "paused"
+    # and the store cannot act on the café's campaign with the café's form
+    refused = other.submit(action, {**stolen, "nonce": form["nonce"]})
+    assert refused.status_code in (403, 404)
