@@ -5,6 +5,8 @@ in settlement CSVs. Everything over HTTP through the in-process Chalice client."
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import re
 from html import unescape
 from typing import Any
@@ -13,7 +15,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from tests.conftest import table_snapshot
-from tests.test_api_ledger import accrue, enrol
+from tests.test_api_ledger import accrue, enrol, redeem
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -269,3 +271,69 @@ def test_the_portal_nonce_is_validated_and_scoped_to_the_key(coalition, running)
     # and the store cannot act on the café's campaign with the café's form
     refused = other.submit(action, {**stolen, "nonce": form["nonce"]})
     assert refused.status_code in (403, 404)
+
+
+# --- 14: settlement CSVs never carry a formula ------------------------------------------------------------------
+
+EVIL = {
+    "=": '=HYPERLINK("http://x","y")',
+    "+": "+1+cmd|' /C calc'!A0",
+    "-": "-2+3+cmd|' /C calc'!A0",
+    "@": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t": "\t=1+1",
+    "\r": "\r=1+1",
+}
+
+
+def _rows(text: str) -> list[list[str]]:
+    assert text.startswith("\ufeff") and "\r\n" in text
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
+
+
+def test_settlement_csvs_neutralise_formulas_and_keep_numbers(coalition):
+    from chalicelib import db
+    from chalicelib.db import keys
+
+    c, op = coalition, coalition.operator
+    cid = enrol(c.cafe, phone="+79161234567")
+    evil_ids, evil_keys = {}, {}
+    for lead, name in EVIL.items():
+        r = op.post("/v1/admin/partners", {"name": f"x{name}" if lead in "\t\r" else name, "earn_rate_bps": 1000})
+        assert r.status == 201, r.json
+        evil_ids[lead], evil_keys[lead] = r["partner_id"], op.as_key(r["api_key"])
+        if lead in "\t\r":  # the API strips names; older data or another writer need not have
+            db.PartnerItem(*keys.partner(r["partner_id"])).update(actions=[db.PartnerItem.name.set(name)])
+        assert accrue(evil_keys[lead], cid, f"E-{len(evil_ids)}", 100_000).status == 201  # 100 points each
+    spent = redeem(c.cafe, cid, "C-1", 1_000_000, 600)  # every partner's 100 points spent at the café
+    assert spent.status == 201, spent.json
+
+    # the café's CSV names the partners whose points it accepted
+    mine = c.cafe.get("/v1/settlements/2026-03?format=csv")
+    assert mine.status == 200
+    rows = _rows(mine.raw.decode())
+    flows = {row[0]: row[1] for row in rows[4:] if row}
+    assert {lead: flows[evil_ids[lead]] for lead in EVIL} == {lead: "'" + name for lead, name in EVIL.items()}
+    assert [int(row[2]) for row in rows[4:] if row] == [100] * len(EVIL)
+    csvs = [mine.raw.decode()]
+    # each of them sees its own name neutralised, and its negative figures as numbers
+    for lead, name in EVIL.items():
+        theirs = evil_keys[lead].get("/v1/settlements/2026-03?format=csv")
+        csvs.append(theirs.raw.decode())
+        row = dict(zip(*_rows(csvs[-1])[:2], strict=True))
+        assert row["partner_name"] == "'" + name
+        assert (row["net_points"], row["net_amount_minor"], row["net_amount"]) == ("-100", "-10000", "-100,00")
+
+    report = op.get("/v1/admin/settlements/2026-03?format=csv")
+    assert report.status == 200
+    csvs.append(report.raw.decode())
+    rows = _rows(csvs[-1])
+    by_id = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1 : rows.index([])]}
+    for lead, name in EVIL.items():
+        assert by_id[evil_ids[lead]]["partner_name"] == "'" + name
+        assert by_id[evil_ids[lead]]["net_amount"] == "-100,00"
+    assert by_id[c.ids["cafe"]]["partner_name"] == "Cafe"
+    for text in csvs:  # no cell anywhere starts a formula; what starts with "-" is a number
+        for row in _rows(text):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+                assert not cell.startswith("-") or re.fullmatch(r"-[0-9]+(,[0-9]{2})?", cell), cell
