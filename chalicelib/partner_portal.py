@@ -526,8 +526,8 @@ def preview_page(session: Session, lang: str, form: dict[str, str], request: Cre
 def write_request(session: Session, form: dict[str, str], path: str, now: datetime) -> idempotency.WriteRequest:
     """One press of one rendered form is one intent: the key is derived from the API key id, the form's nonce and
     its action and target (``path``). The same page submitted twice replays; a freshly rendered page is a new key.
-    The nonce is the browser's word only for which press this is: the key is scoped to the session's API key id (and
-    hashed with it), so another partner's nonce never reaches this partner's replies."""
+    The nonce is trusted only to tell presses apart: the key is scoped to the session's API key id (and hashed with
+    it), so a nonce copied from another partner's page is just a new key of this partner's own."""
     nonce = form.get("nonce", "")
     if not _NONCE.fullmatch(nonce):
         raise BadRequest("The form is missing its one-time token or it is malformed; reload the page and try again.")
