@@ -26,7 +26,7 @@ from chalicelib.schemas import (
 )
 
 Found = dict[tuple[str, str], Any]
-_CURSOR_KEY = re.compile(r"^E#ent_[0-9a-z]{22}$")
+_CURSOR_KEY = re.compile(r"E#ent_[0-9a-z]{22}")  # fullmatch
 
 
 def _owner(found: Found, key: tuple[str, str] | None) -> str | None:
@@ -178,7 +178,7 @@ def _decode_cursor(cursor: str) -> str:
         sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         sort_key = ""
-    if not _CURSOR_KEY.match(sort_key):
+    if not _CURSOR_KEY.fullmatch(sort_key):
         raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}])
     return sort_key
 

@@ -34,7 +34,7 @@ log = logging.getLogger("loyalty")
 
 Auth = Literal["public", "partner", "operator"]
 MAX_IDEMPOTENCY_KEY = 255
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 JSON_HEADERS = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
@@ -159,7 +159,7 @@ def _write_request(
     if not route.idempotent_post or principal is None:
         return None
     key = _header(headers, "idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise BadRequest(
             f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.",
         )

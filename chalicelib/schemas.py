@@ -25,6 +25,8 @@ from chalicelib.domain import normalize_card, normalize_phone
 MAX_POINTS = 1_000_000_000
 MAX_AMOUNT_MINOR = 10**13  # 100 billion roubles: far beyond any till, well inside 64 bits
 
+# pydantic runs `pattern=` on Rust's regex crate, where `$` is the end of the text (Python's `$` would also match
+# before a trailing newline): these anchors need no `\Z`; tests/test_edges_input_portal.py sends the newlines.
 ExternalId = Annotated[
     str,
     StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"),

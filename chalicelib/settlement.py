@@ -33,11 +33,11 @@ from chalicelib.schemas import (
 )
 from chalicelib.wallet import ints
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 
 
 def check_period(period: str) -> str:
-    if not _PERIOD.match(period):
+    if not _PERIOD.fullmatch(period):
         raise ValidationFailed([{"loc": ["path", "period"], "msg": "period must be YYYY-MM", "type": "pattern"}])
     return period
 
@@ -269,8 +269,31 @@ def money(minor: int) -> str:
     return f"{sign}{whole},{cents:02d}"
 
 
-def _writer(buffer: io.StringIO) -> Any:
-    return csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP "CSV
+# injection"): a partner named =HYPERLINK(...) would run in every accountant's spreadsheet. Such cells get a leading
+# single quote; numbers, negative ones and money with a decimal comma included, stay numbers.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(,[0-9]+)?")
+
+
+def cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class _Writer:
+    """csv.writer for accountants: ';'-separated, CRLF, every cell through :func:`cell`."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._w = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._w.writerow([cell(v) for v in row])
+
+
+def _writer(buffer: io.StringIO) -> _Writer:
+    return _Writer(buffer)
 
 
 def _row(s: SettlementOut) -> list[Any]:
