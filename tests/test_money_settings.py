@@ -78,6 +78,8 @@ def test_schedule_resolves_the_values_in_force_at_an_instant():
     assert s.at(april - timedelta(microseconds=1)) == {"point_value_minor": 100, "operator_fee_bps": 10}
     assert s.at(april) == {"point_value_minor": 200, "operator_fee_bps": 50}
     assert period_end(MARCH, tz) == april - timedelta(microseconds=1)
+    assert period_end("9999-12", tz) == datetime.max.replace(tzinfo=UTC)
+    assert period_end("0000-01", tz) == datetime.min.replace(tzinfo=UTC)
     assert [c.values for c in s.upcoming(now)] == [{"point_value_minor": 200, "operator_fee_bps": 50}]
     assert Schedule.from_list(s.base, s.to_list()) == s
     with pytest.raises(PastDate):
@@ -189,6 +191,7 @@ def test_default_point_value_change_leaves_the_open_month_alone(coalition, clock
     assert without_time(report(c)) == march_after  # April's entries do not touch March
     assert rows(report(c, "2026-04"))[store]["net_amount_minor"] == 20_000
     assert reconciled(c) and reconciled(c, "2026-04")
+    assert [c.operator.get(f"/v1/admin/settlements/{p}").status for p in ("0000-01", "9999-12")] == [200, 200]
 
 
 def test_operator_fee_change_applies_from_its_date_only(coalition, clock):

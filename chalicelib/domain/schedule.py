@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MINYEAR, UTC, date, datetime, time, timedelta
 from typing import Any
 
 from chalicelib.domain.periods import add_months, parse_period, period_of, zone
@@ -98,8 +98,13 @@ def period_start(period: str, tz_name: str) -> datetime:
 
 
 def period_end(period: str, tz_name: str) -> datetime:
-    """The last instant of the period (one microsecond before the next one starts)."""
-    return period_start(add_months(period, 1), tz_name).astimezone(UTC) - timedelta(microseconds=1)
+    """The last instant of the period (one microsecond before the next one starts); clamped to the calendar's ends
+    for the years 0000 and 9999, which a period path may name."""
+    try:
+        return period_start(add_months(period, 1), tz_name).astimezone(UTC) - timedelta(microseconds=1)
+    except (ValueError, OverflowError):
+        edge = datetime.max if parse_period(period)[0] > MINYEAR else datetime.min
+        return edge.replace(tzinfo=UTC)
 
 
 def next_period_start(now: datetime, tz_name: str) -> date:
