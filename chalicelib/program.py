@@ -126,14 +126,13 @@ def update(change: UpdateProgram, now_iso: str) -> Program:
         raise _invalid("effective_from", f"effective_from applies only to {', '.join(MONEY_SETTINGS)}", "unused")
     for _ in range(MAX_ATTEMPTS):
         item = db.get_one(db.ProgramItem, *keys.program())
-        stored = _stored(item)
-        current = from_item(item).at(now)
+        stored, kept = _stored(item), from_item(item)
+        current = kept.at(now)
         if "currency" in requested and requested["currency"] != current.currency and _partners_exist():
             raise _invalid(
                 "currency", "the currency cannot change once partners exist (amounts are never converted)", "locked"
             )
-        base = {name: int(stored[name]) for name in MONEY_SETTINGS}
-        schedule = Schedule(base, from_item(item).schedule.changes)
+        schedule = Schedule({name: int(stored[name]) for name in MONEY_SETTINGS}, kept.schedule.changes)
         if money:
             day = effective_day(day_text, now, current.timezone)
             try:
