@@ -4,6 +4,11 @@ Figures come from period counters kept in the same transaction as every ledger e
 ``keys.COUNTER_SHARDS`` items per partner: a report costs (partners + 1) x shards item reads in one or two batch
 calls, however many transactions the month had. :func:`reconcile` recomputes every figure from the entries
 themselves and must match exactly. A closed period is a frozen snapshot returned unchanged ever after.
+
+Money comes from the entries' own values (``point_value_minor``, ``operator_fee_bps`` recorded on each entry, summed
+into the money counters), so a change of the program's settings never reprices posted entries. The report's
+``point_value_minor`` / ``operator_fee_bps`` are those in force at the period's end; they also value the points of
+entries posted before entries recorded their values.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from chalicelib import db, partners, program
 from chalicelib.db import keys
 from chalicelib.domain.periods import add_months, period_of
+from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
 from chalicelib.program import Program
@@ -78,6 +84,11 @@ def read_figures(partner_ids: list[str], period: str) -> dict[str, Figures]:
     return figures
 
 
+def program_at_end(period: str) -> Program:
+    """The program with the money settings in force at the period's last instant."""
+    return program.load(period_end(period, program.load().timezone))
+
+
 def _names() -> dict[str, str]:
     names = {p.partner_id: p.name for p in partners.all_partners()}
     names[COALITION] = "Coalition"
@@ -111,7 +122,7 @@ def _statement_out(
 
 
 def _live_report(period: str, now: datetime) -> OperatorSettlement:
-    prog = program.load()
+    prog = program_at_end(period)
     names = _names()
     partner_ids = sorted(p for p in names if p != COALITION)
     figures = read_figures([*partner_ids, COALITION], period)
@@ -166,7 +177,7 @@ def partner_settlement(partner_id: str, period: str, now: datetime) -> Settlemen
             if row.partner_id == partner_id:
                 return row
         raise NotFound(f"No settlement for {partner_id} in {period}.")
-    prog = program.load()
+    prog = program_at_end(period)
     names = _names()
     figures = read_figures([partner_id], period)[partner_id]
     return _statement_out(

@@ -172,7 +172,16 @@ def post(
     details: Mapping[str, Any] | None = None,
 ) -> db.EntryItem:
     """Add an immutable ledger entry recording exactly the wallet change it travels with to ``tx``, and add what
-    it means for settlement to the partners' period counters in the same transaction."""
+    it means for settlement to the partners' period counters in the same transaction.
+
+    The entry records the money settings it was made at (``point_value_minor``, ``operator_fee_bps`` in its
+    details; ``program`` must be the program in force at ``now``). A caller may record other values in ``details``
+    (an operation settled at the values of the one it reverses); settlement values the entry at what it records."""
+    recorded = {
+        "point_value_minor": program.point_value_minor,
+        "operator_fee_bps": program.operator_fee_bps,
+        **(details or {}),
+    }
     entry_id = ids.sortable_id("ent", now)
     pk, sk = keys.entry(customer_id, entry_id)
     period = period_of(now, program.timezone)
@@ -196,11 +205,11 @@ def post(
         order_id=order_id,
         ref_id=ref_id,
         lots={k: v for k, v in change.lots.items() if v},
-        details=dict(details or {}),
+        details=recorded,
     )
     tx.put(item)
     total = change.available + change.pending + change.held
-    for partner, figures in entry_deltas(entry_type, partner_id, total, change.lots, details or {}).items():
+    for partner, figures in entry_deltas(entry_type, partner_id, total, change.lots, recorded).items():
         amounts = {name: n for name, n in figures.counts.items() if n}
         amounts |= {f"flow_{issuer}": n for issuer, n in figures.flows.items() if n}
         amounts |= {f"exp_{issuer}": n for issuer, n in figures.expired_by_issuer.items() if n}
