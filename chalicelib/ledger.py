@@ -86,7 +86,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         previous = _order_for(found, partner_id, body.order_id, body.customer_id, body.amount_minor)
         plan = Plan(status=201)
         s = open_session(found, body.customer_id, now, plan)
-        partner, prog = load_partner(partner_id), s.program
+        partner, prog = load_partner(partner_id, now), s.program
         period = period_of(now, prog.timezone)
         tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
         points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
@@ -97,6 +97,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             earned = Change(pending=points, pending_lots={bucket: points} if points else {})
         else:
             earned = Change(available=points, lots={lot: points} if points else {})
+        base = previous or _new_order(body.customer_id, body.amount_minor, prog)
         awards = award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
@@ -112,7 +113,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
                 amount_minor=body.amount_minor,
                 order_id=body.order_id,
                 ref_id=award.campaign_id,
-                details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor},
+                details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor, **dict(base.values)},
             )
         accrual_id = ids.encode_ref("acc", body.order_id)
         after = s.commit_with_entry(
@@ -128,6 +129,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
                 "tier_multiplier_bps": tier.multiplier_bps,
                 "earn_rate_bps": int(partner.earn_rate_bps),
                 "pending_bucket": bucket,
+                **dict(base.values),
             },
         )
         plan.response = AccrualOut(
@@ -144,13 +146,17 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         )
         grants = [Grant("base", partner_id, partner_id, points, lot, bucket)]
         grants += [Grant("award", a.campaign_id, a.sponsor, a.points, a.lot, a.bucket) for a in awards]
-        base = previous or Order(body.customer_id, body.amount_minor)
-        order = replace(base, grants=tuple(grants), accrued=True)
+        order = replace(previous or base, grants=tuple(grants), accrued=True)
         orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
         return plan
 
     reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
     return execute(req, natural, reads, decide)
+
+
+def _new_order(customer_id: str, amount_minor: int, prog: Program) -> Order:
+    values = (("operator_fee_bps", prog.operator_fee_bps), ("point_value_minor", prog.point_value_minor))
+    return Order(customer_id, amount_minor, values=values)
 
 
 def _order_for(found: Found, partner_id: str, order_id: str, customer_id: str, amount_minor: int) -> Order | None:
@@ -176,9 +182,9 @@ def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
     customer = found.get(keys.customer(body.customer_id))
     if customer is None:
         raise NotFound(f"No customer {body.customer_id}.")
-    prog = program.load()
+    prog = program.load(now)
     current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
-    max_points = _max_points(current.available, load_partner(partner_id), prog, body.order_amount_minor)
+    max_points = _max_points(current.available, load_partner(partner_id, now), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
     )
@@ -214,7 +220,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         previous = _order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
         plan = Plan(status=201)
         s = open_session(found, body.customer_id, now, plan)
-        partner, prog = load_partner(partner_id), s.program
+        partner, prog = load_partner(partner_id, now), s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
         if body.points > cap:
             max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)
@@ -223,6 +229,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             )
         if body.points > s.current.available:
             raise InsufficientPoints(f"The customer has {s.current.available} available points, {body.points} asked.")
+        base = previous or _new_order(body.customer_id, body.order_amount_minor, prog)
         change = take(s.current, body.points)
         consumed = {k: -d for k, d in change.lots.items()}
         redemption_id = redemption_ref(body.customer_id, body.order_id)
@@ -243,12 +250,16 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             amount_minor=body.order_amount_minor,
             order_id=body.order_id,
             ref_id=redemption_id,
-            details={"discount_minor": body.points * prog.point_value_minor, "expires_at": expires_at or ""},
+            details={
+                "discount_minor": body.points * prog.point_value_minor,
+                "expires_at": expires_at or "",
+                **dict(base.values),
+            },
         )
         plan.response = _redemption_out(body.order_id, body.customer_id, body.points, status, expires_at, prog, after)
         spent = Spent(status, body.points, consumed, expires_at=expires_at or "")
-        base = previous or Order(body.customer_id, body.order_amount_minor)
-        orders_db.save(plan.tx, partner_id, body.order_id, replace(base, spent=spent), previous, now.isoformat())
+        order = replace(previous or base, spent=spent)
+        orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
         return plan
 
     reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
@@ -306,7 +317,12 @@ def _resolve_hold(
             amount_minor=order.amount_minor,
             order_id=order_id,
             ref_id=redemption_id,
-            details={"captured": keep, "released": released, "captured_lots": kept if capture else {}},
+            details={
+                "captured": keep,
+                "released": released,
+                "captured_lots": kept if capture else {},
+                **dict(order.values),
+            },
         )
         if capture:
             resolved = replace(spent, status="captured", points=spent.returned + keep, lots=kept, expires_at="")
@@ -386,6 +402,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 "returned_lots": given if spent is None or spent.status != "held" else {},
                 "released_lots": given if spent is not None and spent.status == "held" else {},
                 "reversals": reversals,
+                **dict(order.values),
             },
         )
         plan.response = RefundOut(
@@ -395,7 +412,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
             amount_minor=body.amount_minor,
             points_reversed=points_reversed,
             points_shortfall=shortfall,
-            shortfall_minor=shortfall * s.program.point_value_minor,
+            shortfall_minor=shortfall * dict(order.values).get("point_value_minor", s.program.point_value_minor),
             points_returned=shares.give_back,
             awards_reversed=[
                 AwardReversed(campaign_id=r["ref"], points=r["share"]) for r in reversals if r["kind"] == "award"

@@ -120,7 +120,13 @@ def test_statement_values_each_entry_at_the_values_it_recorded():
     same = _fold(
         [
             ("accrual", "ptn_a", 333, {}, at(7, 13)),
-            ("refund", "ptn_a", -33, {}, {**at(7, 13), "reversals": [{"kind": "base", "lot": "x|ptn_a", "taken": 33}]}),
+            (
+                "refund",
+                "ptn_a",
+                -33,
+                {},
+                {**at(7, 13), "reversals": [{"kind": "base", "lot": "x|ptn_a", "share": 33, "taken": 33}]},
+            ),
         ]
     )["ptn_a"]
     s = statement(same, 7, 13)

@@ -136,6 +136,19 @@ class TestMoneyFollowsThePoints:
         assert cafe["issued_points"] - cafe["issued_reversed_points"] == 120
 
 
+class TestOrderValues:
+    def test_a_refund_repays_at_the_value_the_order_was_made_at(self, coalition):
+        c = coalition
+        cid = enrol(c.cafe, phone="+79161234567")
+        accrue(c.cafe, cid, "X", 100_000)  # 50 points worth 100 kopecks each
+        moved = c.operator.call("PUT", "/v1/admin/program", {"point_value_minor": 200, "effective_from": "2026-03-10"})
+        assert moved.status == 200, moved.json
+        r = refund(c.cafe, "X", "R-1", 100_000)
+        assert r["points_reversed"] == 50 and r["shortfall_minor"] == 0
+        cafe = identity_holds(c)[c.ids["cafe"]]
+        assert (cafe["net_points"], cafe["net_amount_minor"]) == (0, 0)  # charged 5 000 and repaid 5 000
+
+
 class TestOneOrder:
     def test_the_amount_is_fixed_by_the_first_operation(self, coalition):
         c = coalition

@@ -100,6 +100,9 @@ class Order:
     grants: tuple[Grant, ...] = ()  # empty: nothing earned (no accrual, or an accrual of 0 points)
     accrued: bool = False
     spent: Spent | None = None
+    # The money settings in force at the order's first operation: every entry about the order is valued at them,
+    # so a refund repays exactly what the accrual charged even if the point value changed in between.
+    values: tuple[tuple[str, int], ...] = ()
     version: int = 0  # every write of the order is guarded by the version it read
 
     @property
@@ -113,6 +116,7 @@ class Order:
             "refunded_minor": self.refunded_minor,
             "grants": [g.to_dict() for g in self.grants],
             "accrued": self.accrued,
+            "values": dict(self.values),
         }
         if self.spent is not None:
             out["spent"] = self.spent.to_dict()
@@ -128,6 +132,7 @@ class Order:
             grants=tuple(Grant.from_dict(g) for g in data.get("grants") or []),
             accrued=bool(data.get("accrued")),
             spent=Spent.from_dict(spent) if spent else None,
+            values=tuple(sorted((str(k), int(v)) for k, v in dict(data.get("values") or {}).items())),
             version=version,
         )
 
