@@ -5,7 +5,7 @@ import pytest
 from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.domain.wallet import Change as WalletChange
-from chalicelib.errors import DuplicateOrder
+from chalicelib.errors import DuplicateOrder, RequestTooLarge
 from chalicelib.idempotency import NaturalId, Plan, WriteRequest, execute
 from chalicelib.schemas import CustomerRef
 from chalicelib.wallet import apply
@@ -73,8 +73,9 @@ def test_a_transaction_over_dynamodbs_item_limit_is_refused_before_sending(dynam
     tx = db.Transaction()
     for i in range(101):
         tx.put(db.AliasItem(f"A#{i}", "X", customer_id="c", created_at="t"))
-    with pytest.raises(ValueError):
+    with pytest.raises(RequestTooLarge) as refused:
         tx.commit(db.connection())
+    assert (refused.value.status, refused.value.code) == (422, "request_too_large")
 
 
 def _request(body_fp="b", key=None):
