@@ -86,15 +86,26 @@ def resent_after_commit():
     events = db.connection().client.meta.events
     state = {"armed": 0, "sent": []}
 
-    def lose_answer(request, **_):  # registered after moto's stubber: runs once moto has answered
-        state["sent"].append(json.loads(request.body))
+    def lose_answer(request, **_):
+        if request.headers.get("X-Amz-Target") != "DynamoDB_20120810.TransactWriteItems":
+            return
+        body = json.loads(request.body)
+        state["sent"].append(body)
         if state["armed"]:
             state["armed"] -= 1
+            assert applied(body), "the call must have reached moto before its answer is lost"
             raise ReadTimeoutError(endpoint_url=request.url)
 
-    events.register("before-send.dynamodb.TransactWriteItems", lose_answer, unique_id="test-lose-answer")
+    def applied(body):
+        put = next(i["Put"] for i in body["TransactItems"] if "Put" in i)
+        key = {"pk": put["Item"]["pk"], "sk": put["Item"]["sk"]}
+        return "Item" in db.connection().client.get_item(TableName=put["TableName"], Key=key, ConsistentRead=True)
+
+    # botocore calls handlers of more specific event names first, so this one is registered on moto's own event
+    # name ("before-send"): registered later, it runs after moto's stubber has applied the call.
+    events.register("before-send", lose_answer, unique_id="test-lose-answer")
     yield state
-    events.unregister("before-send.dynamodb.TransactWriteItems", unique_id="test-lose-answer")
+    events.unregister("before-send", unique_id="test-lose-answer")
 
 
 def _tokens(sent):
