@@ -132,7 +132,7 @@ class _StubClient:
     def __init__(self, table, rounds, stubborn=1):
         self.table, self.rounds, self.stubborn, self.calls = table, rounds, stubborn, 0
 
-    def batch_get_item(self, RequestItems):  # noqa: N803 - botocore's name
+    def batch_get_item(self, RequestItems):
         self.calls += 1
         keys = RequestItems[self.table]["Keys"]
         held = keys[: self.stubborn] if self.rounds > 0 else []
