@@ -174,3 +174,12 @@ def test_a_transaction_over_the_budget_is_a_clear_422_recorded_under_its_key(coa
     again = accrue(c.cafe, cid, "A-1", 100_000, headers=key)
     assert again.raw == r.raw  # bound to that answer like any other
     assert c.cafe.get(f"/v1/customers/{cid}/balance")["available"] == 0
+
+
+def test_a_key_created_without_idempotency_key_is_in_no_record(api):
+    r = api.post("/v1/admin/partners", {"name": "Уют"})
+    assert r.status == 201
+    records = list(db.ReplayItem.scan())
+    assert any(i.pk.startswith("REQ#") for i in records)  # the request's own record (placeholder, not the key)
+    assert all(r["api_key"] not in str(i.attribute_values) for i in records)
+    assert api.as_key(r["api_key"]).get("/v1/partner").status == 200
