@@ -95,8 +95,9 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
                 ]
             )
 
+    campaign_id = ids.random_id("cmp")  # once per request, not per attempt
+
     def decide(_: dict[tuple[str, str], Any]) -> Plan:
-        campaign_id = ids.random_id("cmp")
         snapshot = {**rules, "campaign_id": campaign_id, "sponsor_partner_id": sponsor_id}
         others = named_partners(snapshot)
         item = db.CampaignItem(

@@ -7,6 +7,7 @@ that escapes a handler is logged and shown to the client as a bare 500 ``interna
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -147,6 +148,12 @@ class RefundExceedsOrder(ApiError):
     status, code, title = 422, "refund_exceeds_order", "Refunds would exceed the order amount"
 
 
+class RequestTooLarge(ApiError):
+    """The write would not fit in one DynamoDB transaction (100 items, 4 MB): refused whole, nothing written."""
+
+    status, code, title = 422, "request_too_large", "The request would change too much at once"
+
+
 class Unavailable(ApiError):
     """DynamoDB throttled or kept conflicting: safe to retry, nothing was written."""
 
@@ -154,3 +161,41 @@ class Unavailable(ApiError):
 
     def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def transient(error: ApiError) -> bool:
+    """Retrying may give another answer (throttling, contention, rate limits): never recorded for replay."""
+    return error.status == 429 or error.status >= 500
+
+
+def problem_document(error: ApiError, request_id: str) -> dict[str, Any]:
+    return {
+        "type": f"https://coalition-loyalty.dev/problems/{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id,
+        **error.extra,
+    }
+
+
+def problem_json(error: ApiError, request_id: str) -> str:
+    """The RFC 9457 body, exactly as sent (and as recorded, when an execution's error is bound to a key)."""
+    return json.dumps(problem_document(error, request_id), ensure_ascii=False)
+
+
+_STANDARD = frozenset(("type", "title", "status", "detail", "code", "request_id"))
+
+
+class RecordedProblem(ApiError):
+    """An error recorded for an Idempotency-Key or a natural id, answered again byte for byte."""
+
+    def __init__(self, status: int, body: str, *, replayed: bool = True) -> None:
+        data = json.loads(body)
+        super().__init__(str(data.get("detail") or ""), **{k: v for k, v in data.items() if k not in _STANDARD})
+        self.status = status
+        self.code = str(data.get("code") or "error")
+        self.title = str(data.get("title") or "")
+        self.body = body
+        self.replayed = replayed

@@ -24,9 +24,11 @@ from chalicelib.errors import (
     Forbidden,
     InvalidJson,
     PayloadTooLarge,
+    RecordedProblem,
     Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
+    problem_json,
 )
 from chalicelib.idempotency import Reply
 
@@ -84,22 +86,17 @@ class Route:
 
 
 def problem(error: ApiError, request_id: str) -> Response:
-    body: dict[str, Any] = {
-        "type": f"https://coalition-loyalty.dev/problems/{error.code}",
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        "code": error.code,
-        "request_id": request_id,
-        **error.extra,
-    }
     headers: dict[str, str | list[str]] = {
         **JSON_HEADERS,
         "Content-Type": "application/problem+json",
         "X-Request-Id": request_id,
         **error.headers,
     }
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=error.status, headers=headers)
+    if isinstance(error, RecordedProblem):  # the first execution's answer, byte for byte
+        if error.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body=error.body, status_code=error.status, headers=headers)
+    return Response(body=problem_json(error, request_id), status_code=error.status, headers=headers)
 
 
 def _reject_constant(name: str) -> Any:
@@ -154,7 +151,7 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
 
 
 def _write_request(
-    route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime
+    route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime, request_id: str
 ) -> idempotency.WriteRequest | None:
     if not route.idempotent_post or principal is None:
         return None
@@ -169,6 +166,8 @@ def _write_request(
         request_fingerprint=idempotency.fingerprint(route.method, path, body),
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
+        request_id=request_id,
+        nonce=idempotency.new_nonce(),  # once per HTTP request: its implicit replay record and tokens
     )
 
 
@@ -220,7 +219,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 query=query,
                 params=uri_params,
                 now=now,
-                write=_write_request(route, principal, request.headers, path, data, now),
+                write=_write_request(route, principal, request.headers, path, data, now, request_id),
                 headers=dict(request.headers or {}),
                 raw_body=raw_body if route.body is None else None,
             )

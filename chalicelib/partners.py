@@ -113,32 +113,32 @@ def directory(every: list[db.PartnerItem] | None = None) -> Directory:
     )
 
 
-def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str] | None:
-    """Replies to key-creating requests carry a placeholder instead of the key; fill it in on the way out."""
-    if req.idempotency_key is None:
-        return None
-    idem_key = req.idempotency_key
+def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
+    """Replies to key-creating requests carry a placeholder instead of the key (so no record ever holds it); fill
+    it in on the way out, derived again from the request's secret seed."""
+    seed = req.secret_seed
 
     def render(body: str) -> str:
         key_id = json.loads(body)["key_id"]
-        return body.replace(auth.SECRET_PLACEHOLDER, auth.new_secret(key_id, pepper, idem_key))
+        return body.replace(auth.SECRET_PLACEHOLDER, auth.new_secret(key_id, pepper, seed))
 
     return render
 
 
-def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str) -> tuple[str, str]:
-    key_id = ids.random_id("key")
-    raw = auth.new_secret(key_id, pepper, req.idempotency_key)
+def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str) -> str:
+    raw = auth.new_secret(key_id, pepper, req.secret_seed)
     api, index = auth.key_items(raw, key_id, "partner", partner_id, pepper, req.now_iso)
     tx.put(api, condition=db.ApiKeyItem.pk.does_not_exist())
     tx.put(index, condition=db.KeyIdItem.pk.does_not_exist())
-    shown = raw if req.idempotency_key is None else auth.SECRET_PLACEHOLDER
-    return key_id, shown
+    return auth.SECRET_PLACEHOLDER
 
 
 def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
+    # Ids are drawn once per request, not per attempt: a decision made again after a lost answer names the same
+    # partner, and its guards or the request's own record find what the first attempt wrote.
+    partner_id, key_id = ids.random_id("ptn", 12), ids.random_id("key")
+
     def decide(_: dict[tuple[str, str], object]) -> Plan:
-        partner_id = ids.random_id("ptn", 12)
         item = db.PartnerItem(
             *keys.partner(partner_id),
             partner_id=partner_id,
@@ -153,7 +153,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
         )
         plan = Plan(status=201)
         plan.tx.put(item, condition=db.PartnerItem.pk.does_not_exist())
-        key_id, shown = _issue_key(req, pepper, plan.tx, partner_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
         return plan
 
@@ -203,10 +203,11 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
 
 def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
     get(partner_id)
+    key_id = ids.random_id("key")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
         plan = Plan(status=201)
-        key_id, shown = _issue_key(req, pepper, plan.tx, partner_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.tx.check(db.PartnerItem, *keys.partner(partner_id), condition=db.PartnerItem.pk.exists())
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         return plan

@@ -68,19 +68,8 @@ def read_figures(partner_ids: list[str], period: str) -> dict[str, Figures]:
     wanted = [(pid, key) for pid in partner_ids for key in keys.counters(pid, period)]
     figures = {pid: Figures() for pid in partner_ids}
     owner = {key: pid for pid, key in wanted}
-    client, table = db.connection().client, db.models._Item.Meta.table_name
-    for start in range(0, len(wanted), 100):
-        request: dict[str, Any] = {
-            table: {
-                "Keys": [{"pk": {"S": k[0]}, "sk": {"S": k[1]}} for _, k in wanted[start : start + 100]],
-                "ConsistentRead": True,
-            }
-        }
-        while request:
-            response = client.batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(table, []):
-                figures[owner[(raw["pk"]["S"], raw["sk"]["S"])]].add(_parse_counter(raw))
-            request = response.get("UnprocessedKeys") or {}
+    for key, raw in db.get_raw_many([key for _, key in wanted]).items():
+        figures[owner[key]].add(_parse_counter(raw))
     return figures
 
 

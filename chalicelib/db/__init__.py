@@ -21,7 +21,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
-from chalicelib.db.store import connection, get_many, get_one
+from chalicelib.db.store import connection, get_many, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "create_table",
     "get_many",
     "get_one",
+    "get_raw_many",
     "is_unavailable",
     "keys",
     "outcome_unknown",
