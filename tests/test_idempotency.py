@@ -109,7 +109,7 @@ def test_a_transient_error_is_not_recorded(coalition, monkeypatch):
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")
     real = ledger.load_partner
-    monkeypatch.setattr(ledger, "load_partner", lambda pid: (_ for _ in ()).throw(Unavailable()))
+    monkeypatch.setattr(ledger, "load_partner", lambda pid, at=None: (_ for _ in ()).throw(Unavailable()))
     key = {"Idempotency-Key": "k-busy"}
     busy = accrue(c.cafe, cid, "A-1", 100_000, headers=key)
     assert busy.status == 503 and busy.headers["Retry-After"]
