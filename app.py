@@ -1,11 +1,11 @@
 """Chalice entry point: wiring only. Routes live in chalicelib.routes, scheduled work in chalicelib.jobs."""
 
+import os
 from typing import Any
 
 from chalice.app import Chalice, Cron
 
 from chalicelib.http import make_view
-from chalicelib.notify import dev_routes as dev_inbox
 from chalicelib.routes import ROUTES
 
 app = Chalice(app_name="coalition-loyalty")
@@ -13,8 +13,10 @@ app = Chalice(app_name="coalition-loyalty")
 for _route in ROUTES:
     app.route(_route.path, methods=[_route.method], name=_route.name, content_types=["*/*"])(make_view(app, _route))
 
-# GET /dev/inbox(.json): only under `make run` (LOYALTY_DEV_INBOX=1, set by local/run.py), never in a deployed stack.
-dev_inbox.register(app)
+if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make run` only (local/run.py), never in AWS
+    from chalicelib.notify import dev_routes
+
+    dev_routes.register(app)
 
 
 @app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily

@@ -180,3 +180,46 @@ def test_the_app_has_no_dev_routes_and_no_deployment_sets_the_flag():
         if path.is_file() and path.suffix != ".pyc":
             assert "LOYALTY_DEV_INBOX" not in path.read_text(errors="replace"), path
     assert "LOYALTY_DEV_INBOX" in (ROOT / "local" / "run.py").read_text()  # make run is the one place that sets it
+
+
+def test_make_run_serves_the_inbox_over_http():
+    """The real app on chalice's local server, in a process started the way local/run.py starts it."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import json, os, urllib.request
+from local import servers
+servers.fake_aws_credentials()
+from chalicelib.notify import Message, NotificationSettings, notifier_for
+notifier_for(NotificationSettings()).send(
+    Message(channel="sms", to="+79161234567", text="Ваш код 246810", code="246810", purpose="sign_in"))
+api = servers.start_api(quiet=True)
+with urllib.request.urlopen(api.url + "/dev/inbox.json") as r:
+    print(json.dumps(json.loads(r.read())))
+with urllib.request.urlopen(api.url + "/dev/inbox") as r:
+    print(r.status, r.headers["Content-Type"], "<code>246810</code>" in r.read().decode())
+api.stop()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_FUNCTION_NAME"}
+    env.update(LOYALTY_DEV_INBOX="1", PYTHONIOENCODING="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=120,
+        check=True,
+    )
+    terminal, listed, page = done.stdout.splitlines()
+    assert terminal == "[inbox] sms to +7 916 ***-**-67: Ваш код 246810"
+    (item,) = json.loads(listed)
+    assert (item["to"], item["channel"], item["text"], item["code"]) == (
+        "+79161234567",
+        "sms",
+        "Ваш код 246810",
+        "246810",
+    )
+    assert page == "200 text/html; charset=utf-8 True"
