@@ -1,5 +1,6 @@
 """Chalice entry point: wiring only. Routes live in chalicelib.routes, scheduled work in chalicelib.jobs."""
 
+import os
 from typing import Any
 
 from chalice.app import Chalice, Cron
@@ -11,6 +12,11 @@ app = Chalice(app_name="coalition-loyalty")
 
 for _route in ROUTES:
     app.route(_route.path, methods=[_route.method], name=_route.name, content_types=["*/*"])(make_view(app, _route))
+
+if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make run` only (local/run.py), never in AWS
+    from chalicelib.notify import dev_routes
+
+    dev_routes.register(app)
 
 
 @app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily

@@ -46,3 +46,8 @@ def _secret(env: os._Environ[str], name: str, default: str) -> str:
         response = boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)
         return str(response["Parameter"]["Value"])
     return env.get(name, default)
+
+
+def read_secret(name: str) -> str | None:
+    """A secret read on demand (the notification secrets, issue 17); None if neither it nor ``<name>_PARAM`` is set."""
+    return _secret(os.environ, name, "") or None

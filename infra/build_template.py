@@ -17,6 +17,13 @@ FUNCTIONS = {
     "CloseSettlements": "CloseSettlementsRole",
 }
 OUT = Path(__file__).with_name("resources.json")
+# Notification secrets (issue 17): only the API sends to customers; read on first use, so they may stay unset until
+# their channel is switched on. Environment variable -> template parameter naming the SSM SecureString.
+NOTIFY_SECRETS = {
+    "LOYALTY_SMTP_PASSWORD": ("SmtpPasswordParameter", "smtp-password", "the SMTP login's password (e-mail)"),
+    "LOYALTY_SMS_API_KEY": ("SmsApiKeyParameter", "sms-api-key", "the SMS gateway's API key (SMSC)"),
+    "LOYALTY_TELEGRAM_BOT_TOKEN": ("TelegramBotTokenParameter", "telegram-bot-token", "the Telegram bot's token"),
+}
 SSM_PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 DATA_ACTIONS = [
     "dynamodb:GetItem",
@@ -78,6 +85,11 @@ def role(function: str) -> dict[str, Any]:
             "Resource": [
                 {"Fn::Sub": SSM_PARAMETER_ARN + "${KeyPepperParameter}"},
                 {"Fn::Sub": SSM_PARAMETER_ARN + "${PortalSecretParameter}"},
+                *(
+                    [{"Fn::Sub": SSM_PARAMETER_ARN + f"${{{p}}}"} for p, _, _ in NOTIFY_SECRETS.values()]
+                    if function == "APIHandler"
+                    else []
+                ),
             ],
         },
         {
@@ -146,7 +158,10 @@ def build() -> dict[str, Any]:
         "LOYALTY_PORTAL_SECRET_PARAM": {"Ref": "PortalSecretParameter"},
     }
     for function, role_name in FUNCTIONS.items():
-        resources[function] = {"Properties": {"Environment": {"Variables": secrets_env}}}
+        variables = dict(secrets_env)
+        if function == "APIHandler":
+            variables.update({f"{name}_PARAM": {"Ref": p} for name, (p, _, _) in NOTIFY_SECRETS.items()})
+        resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
         resources[role_name] = role(function)
         resources[f"{function}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",
@@ -230,6 +245,14 @@ def build() -> dict[str, Any]:
                 "Type": "String",
                 "Default": "/coalition-loyalty/prod/portal-secret",
                 "Description": "SSM SecureString: signs customer links and portal sessions",
+            },
+            **{
+                p: {
+                    "Type": "String",
+                    "Default": f"/coalition-loyalty/prod/{slug}",
+                    "Description": f"SSM SecureString: {what} (read only once that channel is on)",
+                }
+                for p, slug, what in NOTIFY_SECRETS.values()
             },
             "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": [30, 60, 90, 180, 365]},
             "ApiRateLimit": {"Type": "Number", "Default": 200, "Description": "Steady requests per second"},

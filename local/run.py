@@ -19,6 +19,7 @@ from local import servers
 
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
+    os.environ.setdefault("LOYALTY_DEV_INBOX", "1")  # messages to customers land in /dev/inbox, never leave (issue 17)
     servers.fake_aws_credentials()
     dynamo = None
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
@@ -58,6 +59,8 @@ def main() -> int:
         f"  DynamoDB       {os.environ['AWS_ENDPOINT_URL_DYNAMODB']}{'  (embedded moto)' if dynamo else ''}",
         f"  Operator key   {operator_key}",
     ]
+    if os.environ["LOYALTY_DEV_INBOX"] == "1":
+        lines.append(f"  Dev inbox      {api.url}/dev/inbox   (every SMS, e-mail and Telegram message, codes included)")
     if demo is not None:
         lines.append("  Partner keys")
         for p in demo.partners.values():
