@@ -33,7 +33,6 @@ from chalicelib.schemas import (
     Health,
     KeyCreated,
     MeOut,
-    MePageQuery,
     MeQuery,
     OperatorSettlement,
     PartnerCreated,
@@ -41,7 +40,6 @@ from chalicelib.schemas import (
     PartnerOut,
     PortalLink,
     PortalLinkRequest,
-    PortalQuery,
     ProgramSettings,
     QuoteOut,
     QuoteRequest,
@@ -55,6 +53,7 @@ from chalicelib.schemas import (
     UpdatePartner,
     UpdateProgram,
 )
+from chalicelib.web.queries import MePageQuery, PortalQuery  # no Jinja2: see chalicelib/web
 
 
 def _pepper() -> str:
@@ -232,29 +231,20 @@ def me(call: Call) -> Any:
     return portal.me(access, call.now, call.query.cursor)
 
 
+# --- HTML pages (chalicelib/web): imported by their handlers, so the JSON API never loads Jinja2 ---------------
+
+
 def me_page(call: Call) -> Any:
-    from chalice.app import Response
+    from chalicelib.web import customer_page
 
-    from chalicelib import customer_page
-    from chalicelib.errors import ApiError
-
-    q = call.query
-    try:
-        access = portal.verify(q.token, runtime.get().settings.portal_secret, call.now)
-        view = portal.view(access, call.now, q.cursor)
-    except ApiError as error:
-        html, headers = customer_page.error_page(q.lang or "ru")
-        return Response(body=html, status_code=error.status if error.status < 500 else 500, headers=headers)
-    lang = customer_page.language(q.lang, view.data.locale)
-    html, headers = customer_page.render(view, lang, q.token or "", call.now)
-    return Response(body=html, status_code=200, headers=headers)
+    return customer_page.handle(call)
 
 
 def _portal(view: str) -> Any:
     def handler(call: Call) -> Any:
-        from chalicelib import partner_portal
+        from chalicelib.web import portal_http
 
-        return partner_portal.handle(call, view)
+        return portal_http.handle(call, view)
 
     handler.__name__ = f"portal_{view}"
     return handler

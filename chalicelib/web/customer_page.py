@@ -1,0 +1,175 @@
+"""The customer's balance page (``GET /me?token=...``): server-rendered, mobile first, no JavaScript, no CDN.
+
+The view model is computed here from what ``portal.view`` read; ``templates/customer/page.html`` only lays it out
+(autoescaped). CSS is inline under a per-response CSP nonce; the page is private (no-store, no referrer, noindex).
+Russian by default, else the customer's locale or ``?lang=``; texts come from ``messages/<lang>.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from chalicelib import campaigns as campaign_rules
+from chalicelib import portal, program, runtime
+from chalicelib.domain.campaigns import Shopper, qualifies
+from chalicelib.errors import ApiError
+from chalicelib.portal import PortalView
+from chalicelib.program import Program
+from chalicelib.schemas import Balance
+from chalicelib.wallet import of_item
+from chalicelib.web import i18n
+from chalicelib.web.render import Page, language_links, render
+
+HOLD_TYPES = {"hold", "void", "hold_expired"}  # these move points between available and held: show that amount
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str  # fixed (points), percent (of the amount, bps of 1 %), multiplier (bps of x1)
+    value: int
+    partner: str
+    min_amount_minor: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    type: str
+    partner: str
+    created_at: str
+    points: int  # as the customer sees it: holds show what left or came back to "available"
+    tone: str  # plus, minus or ""
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    multiplier_bps: int
+    next_tier: str | None  # None: the top tier
+    spend_to_next_minor: int
+    percent: int
+    bar_class: str  # w0..w100 in steps of 5: CSP allows no style attribute
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    category: str
+    earn_rate_bps: int
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    name: str
+    available: int
+    pending: int
+    held: int
+    worth_minor: int
+    expiring_points: int | None
+    expiring_on: str  # an ISO instant, shown as a date in the program's time zone
+    tier: Tier
+    offers: list[Offer]
+    entries: list[Entry]
+    earlier_href: str | None
+    places: list[Place]
+    link_expires_at: str
+    timezone: str
+
+
+def _offers(view: PortalView, prog: Program, now: datetime) -> list[Offer]:
+    """Active campaigns whose audience this customer is in right now."""
+    current = of_item(view.customer)
+    shopper = Shopper(current.last_purchase, view.data.balance.tier.name, current.campaign_awards)
+    tier_names = [t.name for t in sorted(prog.tiers, key=lambda t: t.min_spend_12m_minor)]
+    out: dict[str, Offer] = {}
+    for partner in view.partners:
+        if partner.status != "active":
+            continue
+        for rules in campaign_rules.active_rules(partner):
+            amount = max(rules.min_amount_minor, 1)
+            if rules.campaign_id in out or not qualifies(rules, partner.partner_id, amount, shopper, tier_names, now):
+                continue
+            kind = rules.reward_type if rules.reward_type in ("fixed", "percent") else "multiplier"
+            out[rules.campaign_id] = Offer(kind, rules.reward_value, partner.name, rules.min_amount_minor)
+    return list(out.values())
+
+
+def _tier(balance: Balance) -> Tier:
+    tier = balance.tier
+    if not tier.next_tier or tier.spend_to_next_minor is None:
+        return Tier(tier.name.title(), tier.multiplier_bps, None, 0, 100, "w100")
+    target = tier.spend_12m_minor + tier.spend_to_next_minor
+    percent = min(100, tier.spend_12m_minor * 100 // max(target, 1))
+    return Tier(
+        tier.name.title(),
+        tier.multiplier_bps,
+        tier.next_tier.title(),
+        tier.spend_to_next_minor,
+        percent,
+        f"w{percent - percent % 5}",
+    )
+
+
+def _entries(view: PortalView) -> list[Entry]:
+    out = []
+    for e in view.data.transactions:
+        shown = e.available_delta if e.type in HOLD_TYPES else e.points
+        tone = "plus" if shown > 0 else ("minus" if shown < 0 else "")
+        out.append(Entry(e.type, e.partner_name or "", e.created_at, shown, tone))
+    return out
+
+
+def build(view: PortalView, lang: str, token: str, now: datetime) -> CustomerPage:
+    prog = program.load()
+    data, b = view.data, view.data.balance
+    first = b.expiring[0] if b.expiring else None
+    earlier = None
+    if data.next_cursor:
+        earlier = "/me?" + urlencode({"token": token, "lang": lang, "cursor": data.next_cursor})
+    return CustomerPage(
+        name=data.name or "",
+        available=b.available,
+        pending=b.pending,
+        held=b.held,
+        worth_minor=b.available * b.point_value_minor,
+        expiring_points=first.points if first else None,
+        expiring_on=f"{first.expires_on.isoformat()}T12:00:00+00:00" if first else "",
+        tier=_tier(b),
+        offers=_offers(view, prog, now),
+        entries=_entries(view),
+        earlier_href=earlier,
+        places=[Place(p.name, p.category or "", p.earn_rate_bps) for p in data.partners],
+        link_expires_at=data.link_expires_at,
+        timezone=prog.timezone,
+    )
+
+
+def render_page(view: PortalView, lang: str, token: str, now: datetime) -> Page:
+    switch = "/me?" + urlencode({"token": token}) + "&lang="
+    return render(
+        "customer/page.html",
+        i18n.locale(lang),
+        page=build(view, lang, token, now),
+        language_links=language_links(lang, switch),
+    )
+
+
+def error_page(lang: str) -> Page:
+    return render("customer/error.html", i18n.locale(lang))
+
+
+def handle(call: Any) -> Any:
+    """``GET /me``: the page for a genuine, unexpired link; a friendly error page (no data) for any other."""
+    from chalice.app import Response
+
+    q = call.query
+    try:
+        access = portal.verify(q.token, runtime.get().settings.portal_secret, call.now)
+        view = portal.view(access, call.now, q.cursor)
+    except ApiError as error:
+        body, headers = error_page(i18n.pick(q.lang))
+        return Response(body=body, status_code=error.status if error.status < 500 else 500, headers=headers)
+    body, headers = render_page(view, i18n.pick(q.lang, view.data.locale), q.token or "", call.now)
+    return Response(body=body, status_code=200, headers=headers)

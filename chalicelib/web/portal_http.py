@@ -1,0 +1,214 @@
+"""The partner portal over HTTP (``/portal``): language, session and CSRF in one place, then the page or the write.
+
+Pages are server-rendered with the customer page's security headers and call the same services as the API; every
+failure becomes a page, never JSON. Sessions and form tokens: ``portal_session``; form parsing: ``portal_forms``;
+pages: ``portal_views``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import auth, campaigns, runtime, settlement
+from chalicelib.errors import ApiError, ValidationFailed
+from chalicelib.web import i18n, portal_views
+from chalicelib.web.portal_forms import campaign_request, parse_form, problems
+from chalicelib.web.portal_session import (
+    CSRF_COOKIE,
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    SESSION_MINUTES,
+    Session,
+    check_csrf,
+    cookie,
+    cookies,
+    issue_session,
+    new_csrf_cookie,
+    read_session,
+    write_request,
+)
+from chalicelib.web.render import Headers, Page, environment
+
+READS = {"dashboard", "new", "campaign", "settlements", "csv"}  # no CSRF check: they change nothing
+ACTIONS = {"accept": campaigns.accept, "activate": campaigns.activate, "pause": campaigns.pause, "end": campaigns.end}
+
+
+def _secure(call: Any) -> bool:
+    host = (call.header("host") or "").split(":")[0]
+    return bool(call.header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
+
+
+@dataclass(frozen=True)
+class Request:
+    call: Any
+    lang: str
+    form: dict[str, str]
+    remember: list[str]  # the Set-Cookie keeping an explicit ?lang= for the next pages
+
+    @property
+    def extra(self) -> Headers:
+        return {"Set-Cookie": self.remember} if self.remember else {}
+
+    def cookie(self, name: str, value: str, max_age: int) -> str:
+        return cookie(name, value, _secure(self.call), max_age)
+
+
+def _response(page: Page, status: int = 200, extra: Headers | None = None) -> Any:
+    from chalice.app import Response
+
+    return Response(body=page.body, status_code=status, headers={**page.headers, **(extra or {})})
+
+
+def _redirect(location: str, set_cookies: list[str] | None = None) -> Any:
+    from chalice.app import Response
+
+    headers: Headers = {"Location": location, "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
+    body = environment().get_template("portal/redirect.html").render(location=location)
+    return Response(body=body, status_code=303, headers=headers)
+
+
+def _language(call: Any) -> tuple[str, bool]:
+    """The page's language (``?lang=``, then the cookie) and whether it was asked for explicitly."""
+    asked = call.query.lang if call.query is not None else None
+    return i18n.pick(asked, cookies(call.header("cookie")).get(LANG_COOKIE)), bool(asked)
+
+
+def handle(call: Any, view: str) -> Any:
+    """One entry for every portal route; failures become a page, not JSON."""
+    try:
+        return _handle(call, view)
+    except ApiError as error:
+        page = portal_views.error(_language(call)[0], error)
+        return _response(page, error.status if error.status < 500 else 500)
+
+
+def _handle(call: Any, view: str) -> Any:
+    lang, asked = _language(call)
+    session = read_session(call.header("cookie"), call.now)
+    form = parse_form(call.raw_body) if call.raw_body else {}
+    remember = [cookie(LANG_COOKIE, lang, _secure(call), 365 * 86400)] if asked else []
+    request = Request(call, lang, form, remember)
+    if view == "login":
+        return _login(request)
+    if session is None:
+        return _signed_out(request)
+    if call.raw_body is not None and view not in READS:
+        check_csrf(form, session.token)
+    if view not in VIEWS:
+        raise ApiError(f"unknown portal view {view}")
+    return VIEWS[view](request, session)
+
+
+def _login(r: Request) -> Any:
+    """The sign-in form posts the API key; the answer is the session cookie, never the key."""
+    csrf = cookies(r.call.header("cookie")).get(CSRF_COOKIE, "")
+    if not csrf or not hmac.compare_digest(r.form.get("csrf", ""), csrf):
+        return _redirect("/portal")
+    try:
+        principal = auth.authenticate(f"Bearer {r.form.get('api_key', '').strip()}", runtime.get().settings.key_pepper)
+    except ApiError:
+        principal = None
+    if principal is None or principal.role != "partner":
+        fresh = new_csrf_cookie()
+        page = portal_views.sign_in(r.lang, fresh, error=True)
+        return _response(page, 401, {"Set-Cookie": r.cookie(CSRF_COOKIE, fresh, 3600)})
+    token = issue_session(principal, r.call.now)
+    return _redirect(
+        "/portal",
+        [r.cookie(SESSION_COOKIE, token, SESSION_MINUTES * 60), r.cookie(CSRF_COOKIE, "", 0)],
+    )
+
+
+def _signed_out(r: Request) -> Any:
+    if r.call.raw_body:  # a form posted after the session ended: back to sign-in
+        return _redirect("/portal")
+    fresh = new_csrf_cookie()
+    page = portal_views.sign_in(r.lang, fresh)
+    return _response(page, 200, {"Set-Cookie": [*r.remember, r.cookie(CSRF_COOKIE, fresh, 3600)]})
+
+
+def _logout(r: Request, session: Session) -> Any:
+    return _redirect("/portal", [r.cookie(SESSION_COOKIE, "", 0)])
+
+
+def _dashboard(r: Request, session: Session) -> Any:
+    return _response(portal_views.dashboard(session, r.lang, r.call.now), extra=r.extra)
+
+
+def _campaign_form(r: Request, session: Session) -> Any:
+    return _response(portal_views.campaign_form(session, r.lang, r.form), extra=r.extra)
+
+
+def _preview(r: Request, session: Session) -> Any:
+    try:
+        request = campaign_request(session, r.form, r.call.now)
+    except ValidationFailed as error:
+        return _refused(r, session, error)
+    return _response(portal_views.preview(session, r.lang, r.form, request), extra=r.extra)
+
+
+def _create(r: Request, session: Session) -> Any:
+    try:
+        request = campaign_request(session, r.form, r.call.now)
+        write = write_request(session, r.form, "/portal/campaigns", r.call.now)
+        created = campaigns.create(write, request, session.partner_id, r.call.now)
+    except ValidationFailed as error:
+        return _refused(r, session, error)
+    return _redirect(f"/portal/campaigns/{json.loads(created.body)['campaign_id']}")
+
+
+def _refused(r: Request, session: Session, error: ValidationFailed) -> Any:
+    """Back to the form, as typed, with what was wrong."""
+    return _response(portal_views.campaign_form(session, r.lang, r.form, problems(error)), 422, r.extra)
+
+
+def _campaign(r: Request, session: Session) -> Any:
+    page = portal_views.campaign(session, r.lang, r.call.params["campaign_id"], r.call.now)
+    return _response(page, extra=r.extra)
+
+
+def _act(r: Request, session: Session) -> Any:
+    campaign_id, action = r.call.params["campaign_id"], r.call.params["action"]
+    if action not in ACTIONS:
+        raise ValidationFailed([{"loc": ["path", "action"], "msg": "unknown action", "type": "enum"}])
+    path = f"/portal/campaigns/{campaign_id}/{action}"
+    ACTIONS[action](write_request(session, r.form, path, r.call.now), campaign_id, session.partner_id, r.call.now)
+    return _redirect(f"/portal/campaigns/{campaign_id}")
+
+
+def _settlements(r: Request, session: Session) -> Any:
+    period = r.call.query.period if r.call.query is not None else None
+    checked = settlement.check_period(period) if period else None
+    return _response(portal_views.settlements(session, r.lang, checked, r.call.now), extra=r.extra)
+
+
+def _csv(r: Request, session: Session) -> Any:
+    from chalice.app import Response
+
+    s = settlement.partner_settlement(session.partner_id, r.call.params["period"], r.call.now)
+    headers: Headers = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="settlement-{s.period}.csv"',
+    }
+    return Response(body=settlement.partner_csv(s), status_code=200, headers=headers)
+
+
+VIEWS: dict[str, Callable[[Request, Session], Any]] = {
+    "logout": _logout,
+    "dashboard": _dashboard,
+    "new": _campaign_form,
+    "edit": _campaign_form,
+    "preview": _preview,
+    "create": _create,
+    "campaign": _campaign,
+    "act": _act,
+    "settlements": _settlements,
+    "csv": _csv,
+}

@@ -1,0 +1,336 @@
+"""Issue 16: the HTML pages (chalicelib/web). Templates autoescape, one catalogue per language serves both UIs and a
+new language is a new file, the JSON API never loads Jinja2, and no HTML is built or escaped by hand in Python."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from chalicelib.web import i18n
+from tests.test_api_ledger import accrue, enrol
+from tests.test_edges_input_portal import Portal
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = ROOT / "chalicelib" / "web"
+TEMPLATES = WEB / "templates"
+HOSTILE = "<script>alert(1)</script>&\"'"
+
+
+def _body(response) -> str:
+    return str(response.body.decode())
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def customer_link(c, phone: str = "+79161234567") -> str:
+    """The path of a fresh portal link of a customer with 100 points from the café."""
+    cid = enrol(c.cafe, phone=phone, name="Анна")
+    assert accrue(c.cafe, cid, f"A-{phone[-4:]}", 200_000).status == 201
+    return _path(c.cafe.post(f"/v1/customers/{cid}/portal-link", {})["url"])
+
+
+# --- Jinja2 stays off the API's cold start ------------------------------------------------------------------------
+
+
+def test_the_json_api_never_imports_jinja2(tmp_path):
+    """In a fresh process: import the app and serve API routes (against a moto server in this process: moto itself
+    uses Jinja2), and Jinja2 is not loaded; the first HTML page loads it."""
+    from local import servers
+
+    dynamo = servers.start_dynamodb()
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="eu-central-1")
+        from chalice.test import Client
+        from app import app
+        from chalicelib import auth, db, runtime
+        from chalicelib.config import Settings
+        assert "jinja2" not in sys.modules, "importing the app loaded jinja2"
+        runtime.configure(Settings("cold-start", "eu-central-1", "{dynamo.url}", "pepper", "secret", 65536, None))
+        db.create_table()
+        auth.ensure_operator_key("op-key", "pepper", "2026-03-10T09:00:00+00:00")
+        with Client(app) as client:
+            headers = {{"Authorization": "Bearer op-key", "Content-Type": "application/json"}}
+            made = client.http.post("/v1/admin/partners", headers=headers, body='{{"name": "Cafe"}}')
+            assert made.status_code == 201, made.body
+            assert client.http.get("/v1/admin/partners", headers=headers).status_code == 200
+            assert client.http.get("/openapi.json").status_code == 200
+            assert "jinja2" not in sys.modules, "serving the API loaded jinja2"
+            assert client.http.get("/portal").status_code == 200
+            assert "jinja2" in sys.modules
+        print("ok")
+        """
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        )
+    finally:
+        dynamo.stop()
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+# --- no HTML by hand in Python ------------------------------------------------------------------------------------
+
+TAG = re.compile(
+    r"<\s*/?\s*(!doctype|html|head|body|main|header|footer|nav|section|div|span|p|a|b|i|small|br|ul|li|table|tr|td|th|"
+    r"form|input|select|option|button|label|fieldset|legend|h[1-6]|svg|rect|text|title|style|meta|script|img)\b",
+    re.IGNORECASE,
+)
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.add(id(value))
+    return found
+
+
+def test_no_python_in_chalicelib_builds_or_escapes_html():
+    problems = []
+    for path in sorted((ROOT / "chalicelib").rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Attribute) and node.attr == "escape":
+                problems.append(f"{where}: .escape")
+            if isinstance(node, ast.ImportFrom) and node.module in ("html", "markupsafe"):
+                problems.append(f"{where}: from {node.module} import")
+            if isinstance(node, ast.Import) and any(a.name in ("html", "markupsafe") for a in node.names):
+                problems.append(f"{where}: import html")
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+                if TAG.search(text):
+                    problems.append(f"{where}: f-string with HTML")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                if TAG.search(node.value):
+                    problems.append(f"{where}: string with HTML")
+    assert problems == []
+
+
+def test_templates_autoescape_and_never_opt_out():
+    from chalicelib.web.render import environment
+
+    env = environment()
+    assert env.autoescape("customer/page.html") is True and env.autoescape("portal/base.html") is True
+    for path in TEMPLATES.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert not re.search(r"\|\s*safe\b|autoescape\s+false|Markup|<script", text, re.I), path
+            assert not re.search(r"\sstyle=", text), path  # the CSP allows no style attributes
+            assert path.suffix in (".html", ".css"), path
+
+
+def test_modules_stay_small_and_simple():
+    for path in WEB.glob("*.py"):
+        assert len(path.read_text().splitlines()) < 400, path
+    lint = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "C901",
+            "--config",
+            "lint.mccabe.max-complexity=12",
+            str(WEB),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+# --- one catalogue per language ---------------------------------------------------------------------------------
+
+
+def _catalogue(lang: str) -> dict:
+    return json.loads((WEB / "messages" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def _keys(tree: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in tree.items():
+        if isinstance(value, dict) and not set(value) <= {"zero", "one", "two", "few", "many", "other"}:
+            out |= _keys(value, f"{prefix}{key}.")
+        else:
+            out.add(prefix + key)
+    return out
+
+
+def test_the_catalogues_agree_and_every_message_is_used():
+    ru, en = _catalogue("ru"), _catalogue("en")
+    ru.pop("_meta"), en.pop("_meta")
+    assert _keys(ru) == _keys(en)
+    used = "\n".join(p.read_text() for p in [*TEMPLATES.rglob("*.html"), *WEB.glob("*.py")])
+    asked = set(re.findall(r"""\bt(?:\.plural|\.get)?\(\s*["']([a-z_][a-z0-9_.]*[a-z0-9_])["']""", used))
+    assert asked - _keys(ru) == set(), "templates or views ask for messages that do not exist"
+    literal = set(re.findall(r"""["']([a-z_][a-z0-9_.]*[a-z0-9_])["']""", used))  # t("me.title"), ("portal.fee", ...)
+    prefixes = set(re.findall(r"""["']([a-z_]+\.)["']\s*~""", used))  # t.get("entry." ~ e.type, ...)
+    unused = {k for k in _keys(ru) - literal if not any(k.startswith(p) for p in prefixes)}
+    assert unused == set(), "messages nobody shows"
+    for lang, forms in (("ru", {"one", "few", "many"}), ("en", {"one", "other"})):
+        tree = _catalogue(lang)
+        assert set(tree["points"]) == forms and set(tree["describe"]["points"]) == forms
+
+
+@pytest.mark.parametrize(
+    ("n", "word"),
+    [(0, "баллов"), (1, "балл"), (2, "балла"), (4, "балла"), (5, "баллов"), (11, "баллов"), (12, "баллов"),
+     (14, "баллов"), (21, "балл"), (22, "балла"), (25, "баллов"), (101, "балл"), (111, "баллов"), (-3, "балла")],
+)  # fmt: skip
+def test_russian_plurals(n, word):
+    assert i18n.locale("ru").plural("points", n) == word
+
+
+def test_english_plurals_and_the_phrase_with_its_number():
+    en, ru = i18n.locale("en"), i18n.locale("ru")
+    assert [en.plural("points", n) for n in (0, 1, 2, -1)] == ["points", "point", "points", "point"]
+    assert ru.plural("describe.points", 30_000, count=ru.group(30_000)) == "30\u00a0000 баллов"
+    assert en.plural("describe.points", 1, count=en.group(1)) == "1 point"
+
+
+def test_one_money_formatter_in_each_language():
+    ru, en = i18n.locale("ru"), i18n.locale("en")
+    assert [ru.money(m) for m in (0, 5, 3_000_000, 123_456, -13_000)] == [
+        "0\u00a0₽",
+        "0,05\u00a0₽",
+        "30\u00a0000\u00a0₽",
+        "1\u00a0234,56\u00a0₽",
+        "-130\u00a0₽",
+    ]
+    assert [en.money(m) for m in (3_000_000, 123_450)] == ["30,000\u00a0RUB", "1,234.50\u00a0RUB"]
+    assert (ru.fraction(250, 100), en.fraction(250, 100), ru.fraction(10_000, 10_000), en.fraction(5, 10_000)) == (
+        "2,5",
+        "2.5",
+        "1",
+        "0.0005",
+    )
+    assert (ru.date("2026-03-10T22:30:00+00:00", "Europe/Moscow"), en.date("2026-03-10T09:00:00+00:00", "UTC")) == (
+        "11.03.2026",
+        "10 Mar 2026",
+    )
+
+
+@pytest.fixture
+def german(tmp_path, monkeypatch):
+    """A third language dropped in as a file: most of German, the rest falls back to English."""
+    messages = tmp_path / "messages"
+    shutil.copytree(WEB / "messages", messages)
+    de = {
+        "_meta": {
+            "name": "Deutsch",
+            "plural": "one_other",
+            "decimal": ",",
+            "group": ".",
+            "money": "{amount}\u00a0RUB",
+            "date": "%d.%m.%Y",
+            "fallback": "en",
+        },
+        "points": {"one": "Punkt", "other": "Punkte"},
+        "me": {"title": "Meine Punkte", "hello_name": "Hallo, {name}!", "available": "Verfügbar"},
+        "portal": {"portal": "Partnerportal", "sign_in": "Anmelden", "api_key": "API-Schlüssel"},
+    }
+    (messages / "de.json").write_text(json.dumps(de, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(i18n, "MESSAGES_DIR", messages)
+    i18n.reset()
+    yield
+    i18n.reset()
+
+
+def test_a_third_language_is_a_file_and_no_python(coalition, german):
+    c = coalition
+    page = c.operator.http.get(customer_link(c) + "&lang=de")
+    assert page.status_code == 200
+    text = _body(page)
+    assert '<html lang="de">' in text and "<title>Meine Punkte</title>" in text and "Hallo, Анна!" in text
+    assert "Verfügbar" in text and re.search(r'data-testid="available">100</div>\s*<div class="muted">Punkte', text)
+    assert "expire on" in text  # not translated: the fallback's (English) text, not a KeyError
+    assert re.findall(r'hreflang="([a-z]+)" lang="[a-z]+">([^<]+)<', text) == [("ru", "Русский"), ("en", "English")]
+
+    portal = Portal(c.operator.http)
+    sign_in = portal.request("GET", "/portal?lang=de")
+    assert sign_in.status_code == 200
+    text = _body(sign_in)
+    assert '<html lang="de">' in text and "Partnerportal" in text and ">API-Schlüssel</label>" in text
+    assert portal.jar["lp_lang"] == "de"
+    portal.sign_in(c.cafe.key)
+    assert "Partnerportal" in portal.page("/portal/settlements")  # the remembered language
+    assert c.operator.http.get(customer_link(c, "+79161234568") + "&lang=xx").status_code == 422
+
+
+# --- what the pages promise -------------------------------------------------------------------------------------
+
+
+def _csp_nonce(response) -> str:
+    csp = response.headers["Content-Security-Policy"]
+    nonce = re.fullmatch(r".*style-src 'nonce-([A-Za-z0-9_-]+)';.*", csp)
+    assert nonce and "default-src 'none'" in csp and "script" not in csp
+    return nonce.group(1)
+
+
+def _private_page(response) -> str:
+    text = _body(response)
+    nonce = _csp_nonce(response)
+    assert re.findall(r"<style nonce=\"([^\"]+)\">", text) == [nonce]
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in response.headers["X-Robots-Tag"] and '<meta name="robots" content="noindex, nofollow">' in text
+    assert "<script" not in text.lower() and " style=" not in text
+    return text
+
+
+def test_every_page_escapes_what_people_typed_and_keeps_its_protections(coalition):
+    c, op = coalition, coalition.operator
+    evil = op.post("/v1/admin/partners", {"name": HOSTILE, "category": HOSTILE})
+    assert evil.status == 201, evil.json
+    evil_key = op.as_key(evil["api_key"])
+    link = customer_link(c)
+    cid = enrol(c.cafe, phone="+79161234567")  # the same customer: now with points from the hostile partner
+    assert accrue(evil_key, cid, "E-1", 100_000).status == 201
+    made = evil_key.post(
+        "/v1/campaigns", {"name": HOSTILE, "earn_at": [evil["partner_id"]], "reward": {"type": "fixed", "points": 5}}
+    )
+    assert made.status == 201, made.json
+
+    first, second = op.http.get(link), op.http.get(link)
+    assert _csp_nonce(first) != _csp_nonce(second)
+    for text in (_private_page(first), _private_page(op.http.get(link + "&lang=en"))):
+        assert HOSTILE not in text and "&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#34;&#39;" in text
+
+    portal = Portal(op.http)
+    portal.sign_in(evil["api_key"])
+    campaign = made["campaign_id"]
+    for path in ("/portal", f"/portal/campaigns/{campaign}", "/portal/campaigns/new", "/portal/settlements"):
+        response = portal.request("GET", path)
+        text = _private_page(response)
+        assert HOSTILE not in text and "&lt;script&gt;" in text, path
+        nonces = []
+        for form in re.findall(r"<form[^>]*>.*?</form>", text, re.S):
+            fields = dict(re.findall(r'<input type="hidden" name="(csrf|nonce)" value="([^"]*)">', form))
+            assert set(fields) == {"csrf", "nonce"}, (path, form)
+            nonces.append(fields["nonce"])
+        assert nonces and len(set(nonces)) == len(nonces), path  # a nonce per form, drawn as it is rendered
+    new = portal.forms(portal.page("/portal/campaigns/new"))["/portal/campaigns/preview"]
+    preview = portal.submit("/portal/campaigns/preview", {**new, "name": HOSTILE, "reward_value": "5"})
+    text = _private_page(preview)
+    assert HOSTILE not in text and portal.forms(text)["/portal/campaigns"]["name"] == HOSTILE  # carried intact
