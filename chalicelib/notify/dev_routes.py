@@ -7,7 +7,6 @@ deployed stack they are never registered, so API Gateway has no such path. The h
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ from chalice.app import Chalice, Response
 
 from chalicelib.errors import NotFound
 from chalicelib.http import Call, Route, make_view
-from chalicelib.notify.inbox import INBOX, dev_inbox_enabled, render_html
+from chalicelib.notify.inbox import INBOX, dev_inbox_enabled, inbox_rows
 
 
 def inbox_json(call: Call) -> Response:
@@ -26,14 +25,11 @@ def inbox_json(call: Call) -> Response:
 
 def inbox_page(call: Call) -> Response:
     _only_locally()
-    nonce = secrets.token_urlsafe(16)
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": f"default-src 'none'; style-src 'nonce-{nonce}'; frame-ancestors 'none'",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-    }
-    return Response(body=render_html(INBOX.entries(), nonce), status_code=200, headers=headers)
+    from chalicelib.web.render import environment, headers, new_nonce  # Jinja2 only for this page
+
+    nonce = new_nonce()
+    body = environment().get_template("dev/inbox.html").render(rows=inbox_rows(INBOX.entries()), nonce=nonce)
+    return Response(body=body, status_code=200, headers=headers(nonce))
 
 
 def _only_locally() -> None:

@@ -13,12 +13,10 @@ import re
 import sys
 import threading
 import uuid
-import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from chalicelib.notify.port import Channel, ChannelNotConfigured, Delivery, Message, mask
@@ -26,7 +24,6 @@ from chalicelib.notify.port import Channel, ChannelNotConfigured, Delivery, Mess
 PROVIDER = "dev_inbox"
 CAPACITY = 200
 FLAG = "LOYALTY_DEV_INBOX"
-TEMPLATE = Path(__file__).with_name("inbox.html")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -118,43 +115,30 @@ class DevInboxNotifier:
 # --- the page -----------------------------------------------------------------------------------------------------
 
 
-def render_html(entries: list[InboxEntry], nonce: str) -> str:
-    """The inbox page: the template's skeleton with one row per message. Every value goes in as element text or an
-    attribute, so ElementTree escapes it; no HTML is assembled from strings."""
-    root = ET.fromstring(TEMPLATE.read_text(encoding="utf-8"))  # noqa: S314 - our own file
-    style = root.find("./head/style")
-    main = root.find("./body/main")
-    rows = root.find(".//tbody[@id='rows']")
-    empty = root.find(".//p[@id='empty']")
-    table = root.find(".//table[@id='messages']")
-    assert style is not None and main is not None and rows is not None and empty is not None and table is not None
-    style.set("nonce", nonce)
-    main.remove(table if not entries else empty)
-    for entry in entries:
-        row = ET.SubElement(rows, "tr")
-        for value in (entry.sent_at.replace("+00:00", "Z"), entry.channel, entry.to, entry.purpose):
-            ET.SubElement(row, "td").text = value
-        code_cell = ET.SubElement(row, "td")
-        if entry.code:
-            ET.SubElement(code_cell, "code").text = entry.code
-        _linkified(ET.SubElement(row, "td", {"class": "text"}), entry.text)
-    return "<!DOCTYPE html>\n" + ET.tostring(root, encoding="unicode", method="html")
+def inbox_rows(entries: list[InboxEntry]) -> list[dict[str, Any]]:
+    """The inbox page's view model: one row per message, its text split into plain parts and http(s) links (so
+    portal links are clickable); the template escapes every part."""
+    return [
+        {
+            "sent_at": entry.sent_at.replace("+00:00", "Z"),
+            "channel": entry.channel,
+            "to": entry.to,
+            "purpose": entry.purpose,
+            "code": entry.code,
+            "segments": _segments(entry.text),
+        }
+        for entry in entries
+    ]
 
 
-def _linkified(cell: ET.Element, text: str) -> None:
-    """Text with its http(s) links clickable (portal links in particular)."""
-    last: ET.Element | None = None
+def _segments(text: str) -> list[tuple[str, bool]]:
+    out: list[tuple[str, bool]] = []
     position = 0
     for match in _URL.finditer(text):
-        _append_text(cell, last, text[position : match.start()])
-        last = ET.SubElement(cell, "a", {"href": match.group(), "rel": "noreferrer"})
-        last.text = match.group()
+        if match.start() > position:
+            out.append((text[position : match.start()], False))
+        out.append((match.group(), True))
         position = match.end()
-    _append_text(cell, last, text[position:])
-
-
-def _append_text(cell: ET.Element, last: ET.Element | None, text: str) -> None:
-    if last is None:
-        cell.text = (cell.text or "") + text
-    else:
-        last.tail = (last.tail or "") + text
+    if position < len(text):
+        out.append((text[position:], False))
+    return out
