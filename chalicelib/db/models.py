@@ -128,6 +128,8 @@ class PartnerItem(_Item):
     updated_at = UnicodeAttribute()
     # campaign id -> rules of the active campaigns earning here: the accrual already reads this item
     active_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # campaign id -> created_at of the campaigns this partner sponsors that are not ended (the open-campaign limit)
+    open_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
 class ApiKeyItem(_Item):
