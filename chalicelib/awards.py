@@ -4,7 +4,7 @@ transaction.
 The accrual's transaction is budgeted against DynamoDB's 100 items: each award costs at most ``ITEMS_PER_AWARD``
 items, and only as many awards are made as fit next to what the purchase and the settlement already hold. Nothing
 here grows with the number of partners a campaign names: an exhausted campaign is not taken off its partners in the
-purchase (its item, read fresh, says it is over; the next transition at a partner or the daily sweep removes the
+purchase (its item, read fresh, says it is over; the next campaign transition at that partner removes the
 snapshot)."""
 
 from __future__ import annotations

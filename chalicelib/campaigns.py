@@ -7,8 +7,9 @@ transaction as its last award.
 
 While a campaign is active its rules are copied onto each ``earn_at`` partner's item (``active_campaigns``): the
 accrual reads that item anyway, so finding the campaigns that apply costs no extra read. A snapshot whose campaign
-ended or was exhausted stays until the next transition at that partner (or the daily sweep) removes it: the
-campaign item is read fresh with every purchase, so a stale snapshot costs a read, never an award.
+was exhausted in a purchase or passed its ``ends_at`` stays until the next transition of a campaign earning at that
+partner removes it: the campaign item is read fresh with every purchase (in the same batch read), so a stale
+snapshot costs a key in that read, never an award, and there are never more than ``MAX_ACTIVE_PER_PARTNER``.
 
 Limits (what one partner can impose on another, and what one request reads and writes):
 ``MAX_OPEN_PER_SPONSOR`` campaigns not ended per sponsor, ``MAX_ACTIVE_PER_PARTNER`` active campaigns earning at one
