@@ -39,9 +39,9 @@ def hash_key(raw_key: str, pepper: str) -> str:
 
 
 def new_secret(key_id: str, pepper: str, idempotency_key: str | None) -> str:
-    """A fresh key. With an Idempotency-Key it is derived from it, so a replayed 'create key' request can show the
-    same key again although only its hash was stored: re-deriving needs the client's Idempotency-Key, which the
-    server keeps only as a hash, and the pepper, which the table never holds."""
+    """A fresh key. With a seed (the request's Idempotency-Key, or else its never-stored nonce) it is derived from
+    it, so a replayed 'create key' request can show the same key again although only its hash was stored:
+    re-deriving needs the seed, which the server keeps only as a hash, and the pepper, which the table never holds."""
     if idempotency_key is None:
         return KEY_PREFIX + secrets.token_urlsafe(30)
     mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()

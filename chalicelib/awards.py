@@ -29,9 +29,9 @@ MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-
 # an award writes the campaign, its day, its ledger entry and up to two settlement counters (the till's, the
 # sponsor's), and checks that its sponsor is still active
 ITEMS_PER_AWARD = 6
-# the purchase's own: the wallet, the accrual entry and its counter, an expiry-index marker, the idempotency and
-# order records, and two to spare
-ACCRUAL_OWN_ITEMS = 8
+# the purchase's own: the wallet, the accrual entry and its counter, an expiry-index marker, the order record, the
+# idempotency and order replay records, and three to spare
+ACCRUAL_OWN_ITEMS = 10
 
 __all__ = ["ACCRUAL_OWN_ITEMS", "ITEMS_PER_AWARD", "MAX_AWARDS_PER_PURCHASE", "Award", "award_campaigns", "award_room"]
 

@@ -134,6 +134,8 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
             )
     reads: list[ReadKey] = [(PI, *keys.partner(p)) for p in sorted(named | {sponsor_id})]
 
+    campaign_id = ids.random_id("cmp")  # once per request, not per attempt
+
     def decide(found: dict[tuple[str, str], Any]) -> Plan:
         unknown = [
             p for p in sorted(named) if keys.partner(p) not in found or found[keys.partner(p)].status != "active"
@@ -161,7 +163,6 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
                     "first.",
                     limit=MAX_OPEN_PER_SPONSOR,
                 )
-        campaign_id = ids.random_id("cmp")
         snapshot = {**rules, "campaign_id": campaign_id, "sponsor_partner_id": sponsor_id}
         others = named_partners(snapshot)
         item = db.CampaignItem(

@@ -26,7 +26,7 @@ from chalicelib.schemas import (
 )
 
 Found = dict[tuple[str, str], Any]
-_CURSOR_KEY = re.compile(r"^E#ent_[0-9a-z]{22}$")
+_CURSOR_KEY = re.compile(r"E#ent_[0-9a-z]{22}")  # fullmatch
 
 
 def _owner(found: Found, key: tuple[str, str] | None) -> str | None:
@@ -40,6 +40,7 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     phone_key = keys.phone(body.phone) if body.phone else None
     card_key = keys.card(body.card) if body.card else None
     reads = [(db.AliasItem, *k) for k in (phone_key, card_key) if k is not None]
+    new_id = ids.random_id("cus")  # once per request, not per attempt
 
     def decide(found: Found) -> Plan:
         by_phone, by_card = _owner(found, phone_key), _owner(found, card_key)
@@ -47,7 +48,7 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
             raise IdentityConflict("This phone and this card belong to two different customers.")
         existing_id = by_phone or by_card
         if existing_id is None:
-            return _new_customer(req, body, partner_id, phone_key, card_key)
+            return _new_customer(req, body, partner_id, phone_key, card_key, new_id)
         return _attach_identifiers(
             req, body, existing_id, phone_key if not by_phone else None, card_key if not by_card else None
         )
@@ -61,8 +62,8 @@ def _new_customer(
     partner_id: str,
     phone_key: tuple[str, str] | None,
     card_key: tuple[str, str] | None,
+    customer_id: str,
 ) -> Plan:
-    customer_id = ids.random_id("cus")
     plan = Plan(status=201, response=CustomerEnrolled(customer_id=customer_id, created=True), customer_id=customer_id)
     plan.tx.put(
         db.CustomerItem(
@@ -178,7 +179,7 @@ def _decode_cursor(cursor: str) -> str:
         sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         sort_key = ""
-    if not _CURSOR_KEY.match(sort_key):
+    if not _CURSOR_KEY.fullmatch(sort_key):
         raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}])
     return sort_key
 

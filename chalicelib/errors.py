@@ -7,6 +7,7 @@ that escapes a handler is logged and shown to the client as a bare 500 ``interna
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -37,6 +38,11 @@ class ValidationFailed(ApiError):
         first = errors[0] if errors else {"loc": [], "msg": "invalid"}
         loc = ".".join(str(p) for p in first["loc"]) or "body"
         super().__init__(detail or f"{loc}: {first['msg']}", errors=errors)
+
+    @classmethod
+    def at(cls, loc: list[str | int], msg: str, type_: str = "value_error") -> ValidationFailed:
+        """One error at one place, e.g. ``ValidationFailed.at(["body", "points"], "at most 5 points are held")``."""
+        return cls([{"loc": loc, "msg": msg, "type": type_}])
 
 
 class Unauthorized(ApiError):
@@ -76,6 +82,10 @@ class IdempotencyKeyReused(Conflict):
 
 class DuplicateOrder(Conflict):
     code, title = "duplicate_order", "order_id was already used with a different request"
+
+
+class OrderConflict(Conflict):
+    code, title = "order_conflict", "The order belongs to another customer or has another amount"
 
 
 class DuplicateRefund(Conflict):
@@ -142,6 +152,12 @@ class RefundExceedsOrder(ApiError):
     status, code, title = 422, "refund_exceeds_order", "Refunds would exceed the order amount"
 
 
+class RequestTooLarge(ApiError):
+    """The write would not fit in one DynamoDB transaction (100 items, 4 MB): refused whole, nothing written."""
+
+    status, code, title = 422, "request_too_large", "The request would change too much at once"
+
+
 class Unavailable(ApiError):
     """DynamoDB throttled or kept conflicting: safe to retry, nothing was written."""
 
@@ -149,3 +165,41 @@ class Unavailable(ApiError):
 
     def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def transient(error: ApiError) -> bool:
+    """Retrying may give another answer (throttling, contention, rate limits): never recorded for replay."""
+    return error.status == 429 or error.status >= 500
+
+
+def problem_document(error: ApiError, request_id: str) -> dict[str, Any]:
+    return {
+        "type": f"https://coalition-loyalty.dev/problems/{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id,
+        **error.extra,
+    }
+
+
+def problem_json(error: ApiError, request_id: str) -> str:
+    """The RFC 9457 body, exactly as sent (and as recorded, when an execution's error is bound to a key)."""
+    return json.dumps(problem_document(error, request_id), ensure_ascii=False)
+
+
+_STANDARD = frozenset(("type", "title", "status", "detail", "code", "request_id"))
+
+
+class RecordedProblem(ApiError):
+    """An error recorded for an Idempotency-Key or a natural id, answered again byte for byte."""
+
+    def __init__(self, status: int, body: str, *, replayed: bool = True) -> None:
+        data = json.loads(body)
+        super().__init__(str(data.get("detail") or ""), **{k: v for k, v in data.items() if k not in _STANDARD})
+        self.status = status
+        self.code = str(data.get("code") or "error")
+        self.title = str(data.get("title") or "")
+        self.body = body
+        self.replayed = replayed

@@ -24,9 +24,11 @@ from chalicelib.errors import (
     Forbidden,
     InvalidJson,
     PayloadTooLarge,
+    RecordedProblem,
     Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
+    problem_json,
 )
 from chalicelib.idempotency import Reply
 
@@ -34,7 +36,7 @@ log = logging.getLogger("loyalty")
 
 Auth = Literal["public", "partner", "operator", "partner_or_operator"]
 MAX_IDEMPOTENCY_KEY = 255
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 JSON_HEADERS = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
@@ -90,22 +92,17 @@ class Route:
 
 
 def problem(error: ApiError, request_id: str) -> Response:
-    body: dict[str, Any] = {
-        "type": f"https://coalition-loyalty.dev/problems/{error.code}",
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        "code": error.code,
-        "request_id": request_id,
-        **error.extra,
-    }
     headers: dict[str, str | list[str]] = {
         **JSON_HEADERS,
         "Content-Type": "application/problem+json",
         "X-Request-Id": request_id,
         **error.headers,
     }
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=error.status, headers=headers)
+    if isinstance(error, RecordedProblem):  # the first execution's answer, byte for byte
+        if error.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body=error.body, status_code=error.status, headers=headers)
+    return Response(body=problem_json(error, request_id), status_code=error.status, headers=headers)
 
 
 def _reject_constant(name: str) -> Any:
@@ -160,12 +157,12 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
 
 
 def _write_request(
-    route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime
+    route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime, request_id: str
 ) -> idempotency.WriteRequest | None:
     if not route.idempotent_post or principal is None:
         return None
     key = _header(headers, "idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise BadRequest(
             f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.",
         )
@@ -175,6 +172,8 @@ def _write_request(
         request_fingerprint=idempotency.fingerprint(route.method, path, body),
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
+        request_id=request_id,
+        nonce=idempotency.new_nonce(),  # once per HTTP request: its implicit replay record and tokens
     )
 
 
@@ -226,7 +225,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 query=query,
                 params=uri_params,
                 now=now,
-                write=_write_request(route, principal, request.headers, path, data, now),
+                write=_write_request(route, principal, request.headers, path, data, now, request_id),
                 headers=dict(request.headers or {}),
                 raw_body=raw_body if route.body is None else None,
             )

@@ -1,12 +1,23 @@
 """Exactly-once writes.
 
 Every state-changing request runs through :func:`execute`. It reads what the decision needs together with the
-request's replay records (its ``Idempotency-Key`` record and its natural-id record such as the order) in one
-BatchGetItem, lets the service decide, and commits the service's transaction with both replay records added under
-``attribute_not_exists``. So the effect and the record of it land together or not at all, and a replay, however
-late, finds the record and gets the stored status and body back byte for byte.
+request's replay records in one BatchGetItem, lets the service decide, and commits the service's transaction with
+the replay records added under ``attribute_not_exists``. So the effect and the record of it land together or not at
+all, and a replay, however late, finds the record and gets the stored status and body back byte for byte.
 
-Only successful results are recorded: a request that failed changed nothing, so repeating it re-evaluates it.
+Replay records: the ``Idempotency-Key`` record, the natural-id record (order, refund, bonus, adjustment), and, for a
+write that has neither, an implicit record of the HTTP request itself (``REQ#<digest of a per-request nonce>``, kept a
+day). Whatever happens to a commit (its answer lost, botocore resending it, DynamoDB cancelling the resent copy
+because the first one applied), reading the request's own record again tells that it committed and what it answered.
+
+What is recorded is the answer of the first execution, errors included: an ``ApiError`` raised by ``decide``
+(``insufficient_points``, ``not_found``, ``hold_already_resolved``...) binds the key or natural id to that problem
+as surely as a success does, and is replayed byte for byte. Transient answers (429, 5xx) are not recorded: retrying
+them must execute again. A request that never reached ``execute`` (malformed, unauthenticated, too large) leaves the
+key free.
+
+Every transaction carries a ClientRequestToken derived from the request's nonce and the attempt, so DynamoDB itself
+recognises botocore's retries of one call.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +35,19 @@ from pydantic import BaseModel
 
 from chalicelib import db
 from chalicelib.db import keys
-from chalicelib.errors import ApiError, Conflict, IdempotencyKeyReused, Unavailable
+from chalicelib.errors import (
+    ApiError,
+    Conflict,
+    IdempotencyKeyReused,
+    RecordedProblem,
+    RequestTooLarge,
+    Unavailable,
+    problem_json,
+    transient,
+)
 
 MAX_ATTEMPTS = 12
+IMPLICIT_RECORD_SECONDS = 86_400  # the implicit record only has to outlive its own request's retries
 
 ReadKey = tuple[type[db.models._Item], str, str]
 
@@ -33,6 +55,10 @@ ReadKey = tuple[type[db.models._Item], str, str]
 def fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,15 @@ class WriteRequest:
     request_fingerprint: str  # method + path + body
     body_fingerprint: str  # body only: natural ids replay on the same body whatever the key
     now_iso: str
+    request_id: str = ""  # shown in problem bodies, recorded ones included
+    # Made once per HTTP request, never stored: names the implicit record and the transactions' tokens.
+    nonce: str = field(default_factory=new_nonce)
+
+    @property
+    def secret_seed(self) -> str:
+        """What a secret shown in the answer is derived from, so a replay can show it again: the client's key, or
+        for a request without one the nonce (only this request's own retries can replay it)."""
+        return self.idempotency_key if self.idempotency_key is not None else self.nonce
 
 
 @dataclass(frozen=True)
@@ -76,22 +111,61 @@ class Plan:
 Decide = Callable[[dict[tuple[str, str], Any]], Plan]
 
 
-def _check_replay(found: dict[tuple[str, str], Any], req: WriteRequest, natural: NaturalId | None) -> Reply | None:
+@dataclass(frozen=True)
+class _Record:
+    """One replay record this request writes: where, which fingerprint it binds, how a mismatch is answered."""
+
+    pk: str
+    sk: str
+    fingerprint: str
+    tag: str
+    mismatch: Callable[[], ApiError] | None  # None: the key is this request's own (the implicit record)
+
+
+def _records(req: WriteRequest, natural: NaturalId | None) -> list[_Record]:
+    out: list[_Record] = []
     if req.idempotency_key is not None:
-        record = found.get(keys.idempotency(req.scope, req.idempotency_key))
-        if record is not None:
-            if record.fingerprint != req.request_fingerprint:
-                raise IdempotencyKeyReused(
+        out.append(
+            _Record(
+                *keys.idempotency(req.scope, req.idempotency_key),
+                req.request_fingerprint,
+                "idempotency",
+                lambda: IdempotencyKeyReused(
                     "This Idempotency-Key was already used for a different request; use a new key for a new request."
-                )
-            return Reply(int(record.status_code), record.body, replayed=True)
+                ),
+            )
+        )
     if natural is not None:
-        record = found.get((natural.pk, natural.sk))
-        if record is not None:
-            if record.fingerprint != req.body_fingerprint:
-                raise natural.duplicate()
-            return Reply(int(record.status_code), record.body, replayed=True)
+        out.append(_Record(natural.pk, natural.sk, req.body_fingerprint, "natural", natural.duplicate))
+    if not out:
+        out.append(_Record(*keys.request(req.nonce), req.request_fingerprint, "request", None))
+    return out
+
+
+def token(req: WriteRequest, attempt: int) -> str:
+    """ClientRequestToken of one attempt: stable for botocore's resends of that call, new for a new decision."""
+    return hashlib.blake2b(f"{req.nonce}:{attempt}".encode(), digest_size=18).hexdigest()
+
+
+def _replay(found: dict[tuple[str, str], Any], req: WriteRequest, records: list[_Record]) -> Reply | None:
+    """The recorded answer, if any record exists: a Reply for a success, a RecordedProblem raised for an error."""
+    origin = keys.request_digest(req.nonce)
+    for r in records:
+        item = found.get((r.pk, r.sk))
+        if item is None:
+            continue
+        if item.fingerprint != r.fingerprint and r.mismatch is not None:
+            raise r.mismatch()
+        replayed = item.origin != origin  # our own commit, found after its answer was lost, is no replay
+        if item.is_error:
+            raise RecordedProblem(int(item.status_code), item.body, replayed=replayed)
+        return Reply(int(item.status_code), item.body, replayed=replayed)
     return None
+
+
+def _decision_view(found: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+    """What ``decide`` sees: error records bind their id but are no order, refund or hold."""
+    return {k: v for k, v in found.items() if not (isinstance(v, db.ReplayItem) and v.is_error)}
 
 
 def execute(
@@ -110,77 +184,84 @@ def execute(
 
 
 def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadKey], decide: Decide) -> Reply:
-    wanted: list[ReadKey] = list(reads)
-    if req.idempotency_key is not None:
-        wanted.append((db.ReplayItem, *keys.idempotency(req.scope, req.idempotency_key)))
-    if natural is not None:
-        wanted.append((db.ReplayItem, natural.pk, natural.sk))
+    records = _records(req, natural)
+    # An error is worth a write only where a later request can find it: under a key or a natural id.
+    binds = req.idempotency_key is not None or natural is not None
+    wanted: list[ReadKey] = [*reads, *((db.ReplayItem, r.pk, r.sk) for r in records)]
+    forced: ApiError | None = None  # the transaction did not fit: record that answer instead
     for attempt in range(MAX_ATTEMPTS):
         found = db.get_many(wanted)
-        replay = _check_replay(found, req, natural)
+        replay = _replay(found, req, records)
         if replay is not None:
             return replay
-        plan = decide(found)
-        if plan.error is not None:
+        if forced is not None:
+            plan = Plan(status=forced.status, error=forced)
+        else:
             try:
-                plan.tx.commit(db.connection())
-            except db.TxCancelled:
-                backoff(attempt)
-                continue
-            raise plan.error
-        if plan.response is None:
+                plan = decide(_decision_view(found))
+            except ApiError as error:
+                if transient(error) or not binds:
+                    raise
+                plan = Plan(status=error.status, error=error)
+        if plan.error is not None:
+            status, body = plan.error.status, problem_json(plan.error, req.request_id)
+            recorded = not transient(plan.error)
+        elif plan.response is None:
             raise TypeError("decide() returned a plan without a response")
-        body = plan.response.model_dump_json()
+        else:
+            status, body, recorded = plan.status, plan.response.model_dump_json(), True
         tx = plan.tx
-        if req.idempotency_key is not None:
-            pk, sk = keys.idempotency(req.scope, req.idempotency_key)
-            tx.put(
-                db.ReplayItem(
-                    pk,
-                    sk,
-                    fingerprint=req.request_fingerprint,
-                    status_code=plan.status,
-                    body=body,
-                    created_at=req.now_iso,
-                    customer_id=plan.customer_id,
-                ),
-                condition=db.ReplayItem.pk.does_not_exist(),
-                tag="idempotency",
-            )
-        if natural is not None:
-            tx.put(
-                db.ReplayItem(
-                    natural.pk,
-                    natural.sk,
-                    fingerprint=req.body_fingerprint,
-                    status_code=plan.status,
-                    body=body,
-                    created_at=req.now_iso,
-                    customer_id=plan.customer_id,
-                    state=plan.natural_state,
-                ),
-                condition=db.ReplayItem.pk.does_not_exist(),
-                tag="natural",
-            )
+        if not len(tx) and not binds:
+            if plan.error is not None:
+                raise plan.error
+            return Reply(status, body)  # nothing changed: nothing to recognise later either
+        if recorded:
+            for r in records:
+                tx.put(
+                    db.ReplayItem(
+                        r.pk,
+                        r.sk,
+                        fingerprint=r.fingerprint,
+                        status_code=status,
+                        body=body,
+                        created_at=req.now_iso,
+                        customer_id=plan.customer_id if plan.error is None else None,
+                        state=plan.natural_state if r.tag == "natural" and plan.error is None else {},
+                        origin=keys.request_digest(req.nonce),
+                        ttl=_expiry() if r.mismatch is None else None,
+                    ),
+                    condition=db.ReplayItem.pk.does_not_exist(),
+                    tag=r.tag,
+                )
         try:
-            tx.commit(db.connection())
+            tx.commit(db.connection(), token(req, attempt))
+        except RequestTooLarge as error:
+            # Refused before sending. The answer of this execution is that error: bind it like any other.
+            if plan.error is not None or not binds:
+                raise
+            forced = error
+            continue
         except db.TxCancelled:
-            # Someone else changed what we read (a concurrent spend, the same key in flight): read again and
-            # decide again. A replay record that now exists is found by _check_replay on the next pass.
+            # Someone else changed what we read (a concurrent spend, the same key in flight), or botocore resent a
+            # call that had applied and our own record now exists: read again; a record found is replayed.
             backoff(attempt)
             continue
         except Exception as exc:
-            if not db.outcome_unknown(exc):
+            if not db.outcome_unknown(exc) or not recorded:
                 raise
-            # The request reached DynamoDB but its answer did not reach us: it may have committed. With a replay
-            # record in the transaction, reading again tells: found, it committed (replay it); not found, it did
-            # not (decide again). Without one nothing can tell, so the client must retry with an Idempotency-Key.
-            if req.idempotency_key is None and natural is None:
-                raise Unavailable("The database did not confirm the write; retry with an Idempotency-Key.") from exc
+            # The request reached DynamoDB but its answer did not reach us: it may have committed. Our record was
+            # in the transaction, so reading again tells: found, it committed (answer with it); not found, it did
+            # not (decide again; the record's guard lets at most one of the attempts commit).
             backoff(attempt)
             continue
-        return Reply(plan.status, body)
+        if plan.error is not None:
+            raise plan.error
+        return Reply(status, body)
     raise Unavailable("The customer's balance is changing too fast; nothing was written. Retry shortly.")
+
+
+def _expiry() -> int:
+    return time.time_ns() // 1_000_000_000 + IMPLICIT_RECORD_SECONDS
 
 
 def backoff(attempt: int) -> None:

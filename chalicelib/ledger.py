@@ -6,14 +6,15 @@ entry, the natural-id record, and the idempotency record that ``idempotency.exec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import db, ids, program, wallet
 from chalicelib.awards import award_campaigns
 from chalicelib.db import keys
+from chalicelib.db import orders as orders_db
 from chalicelib.domain import (
-    cumulative_share,
     earn_points,
     period_of,
     redemption_cap_points,
@@ -21,11 +22,21 @@ from chalicelib.domain import (
     spend_12m,
     tier_status,
 )
+from chalicelib.domain.orders import (
+    Grant,
+    Order,
+    RefundShares,
+    RefundTooLarge,
+    Spent,
+    SpentStatus,
+    hold_is_over,
+    refund_shares,
+    without_hold,
+)
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, pending_key, settled, take
 from chalicelib.errors import (
     BonusLimitReached,
-    Conflict,
     DuplicateAdjustment,
     DuplicateBonus,
     DuplicateOrder,
@@ -34,12 +45,13 @@ from chalicelib.errors import (
     HoldExpired,
     InsufficientPoints,
     NotFound,
+    OrderConflict,
     OrderNotFound,
     RedemptionCapExceeded,
     RefundExceedsOrder,
     ValidationFailed,
 )
-from chalicelib.idempotency import NaturalId, Plan, ReadKey, Reply, WriteRequest, execute
+from chalicelib.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.program import Program
 from chalicelib.schemas import (
     AccrualOut,
@@ -58,7 +70,7 @@ from chalicelib.schemas import (
     RedemptionOut,
     RefundOut,
 )
-from chalicelib.session import Found, earn_lot, load_partner, open_session, reads_for
+from chalicelib.session import Found, Session, earn_lot, load_partner, open_session, reads_for
 
 DEFAULT_HOLD_MINUTES = 15
 S = db.ReplayItem.state
@@ -71,9 +83,10 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
     natural = NaturalId(*keys.accrual(partner_id, body.order_id), duplicate=DuplicateOrder)
 
     def decide(found: Found) -> Plan:
+        previous = _order_for(found, partner_id, body.order_id, body.customer_id, body.amount_minor)
         plan = Plan(status=201)
         s = open_session(found, body.customer_id, now, plan)
-        partner, prog = load_partner(partner_id), s.program
+        partner, prog = load_partner(partner_id, now), s.program
         period = period_of(now, prog.timezone)
         tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
         points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
@@ -84,6 +97,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             earned = Change(pending=points, pending_lots={bucket: points} if points else {})
         else:
             earned = Change(available=points, lots={lot: points} if points else {})
+        base = previous or _new_order(body.customer_id, body.amount_minor, prog)
         awards = award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
@@ -99,7 +113,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
                 amount_minor=body.amount_minor,
                 order_id=body.order_id,
                 ref_id=award.campaign_id,
-                details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor},
+                details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor, **dict(base.values)},
             )
         accrual_id = ids.encode_ref("acc", body.order_id)
         after = s.commit_with_entry(
@@ -115,6 +129,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
                 "tier_multiplier_bps": tier.multiplier_bps,
                 "earn_rate_bps": int(partner.earn_rate_bps),
                 "pending_bucket": bucket,
+                **dict(base.values),
             },
         )
         plan.response = AccrualOut(
@@ -129,19 +144,29 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             available_at=(pending_until or now).isoformat(),
             balance=wallet.summary(after),
         )
-        plan.natural_state = {
-            "customer_id": body.customer_id,
-            "amount_minor": body.amount_minor,
-            "points": points,
-            "lot": lot,
-            "pending_bucket": bucket,
-            "refunded_minor": 0,
-            "reversed_points": 0,
-            "awards": [a.state() for a in awards],
-        }
+        grants = [Grant("base", partner_id, partner_id, points, lot, bucket)]
+        grants += [Grant("award", a.campaign_id, a.sponsor, a.points, a.lot, a.bucket) for a in awards]
+        order = replace(previous or base, grants=tuple(grants), accrued=True)
+        orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
         return plan
 
-    return execute(req, natural, reads_for(body.customer_id, partner_id), decide)
+    reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
+    return execute(req, natural, reads, decide)
+
+
+def _new_order(customer_id: str, amount_minor: int, prog: Program) -> Order:
+    values = (("operator_fee_bps", prog.operator_fee_bps), ("point_value_minor", prog.point_value_minor))
+    return Order(customer_id, amount_minor, values=values)
+
+
+def _order_for(found: Found, partner_id: str, order_id: str, customer_id: str, amount_minor: int) -> Order | None:
+    """The order this operation joins, if another operation made it: same customer, same amount, no refunds yet."""
+    order = orders_db.load(found, partner_id, order_id)
+    if order is not None:
+        reason = order.conflict(customer_id, amount_minor)
+        if reason is not None:
+            raise OrderConflict(f"Order {order_id}: {reason}")
+    return order
 
 
 # --- redemptions -------------------------------------------------------------------------------------------------
@@ -157,9 +182,9 @@ def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
     customer = found.get(keys.customer(body.customer_id))
     if customer is None:
         raise NotFound(f"No customer {body.customer_id}.")
-    prog = program.load()
+    prog = program.load(now)
     current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
-    max_points = _max_points(current.available, load_partner(partner_id), prog, body.order_amount_minor)
+    max_points = _max_points(current.available, load_partner(partner_id, now), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
     )
@@ -192,9 +217,10 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
 
     def decide(found: Found) -> Plan:
+        previous = _order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
         plan = Plan(status=201)
         s = open_session(found, body.customer_id, now, plan)
-        partner, prog = load_partner(partner_id), s.program
+        partner, prog = load_partner(partner_id, now), s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
         if body.points > cap:
             max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)
@@ -203,10 +229,12 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             )
         if body.points > s.current.available:
             raise InsufficientPoints(f"The customer has {s.current.available} available points, {body.points} asked.")
+        base = previous or _new_order(body.customer_id, body.order_amount_minor, prog)
         change = take(s.current, body.points)
         consumed = {k: -d for k, d in change.lots.items()}
         redemption_id = redemption_ref(body.customer_id, body.order_id)
         expires_at: str | None = None
+        status: SpentStatus
         if body.capture:
             status, entry_type = "captured", "redemption"
         else:
@@ -222,67 +250,56 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             amount_minor=body.order_amount_minor,
             order_id=body.order_id,
             ref_id=redemption_id,
-            details={"discount_minor": body.points * prog.point_value_minor, "expires_at": expires_at or ""},
+            details={
+                "discount_minor": body.points * prog.point_value_minor,
+                "expires_at": expires_at or "",
+                **dict(base.values),
+            },
         )
         plan.response = _redemption_out(body.order_id, body.customer_id, body.points, status, expires_at, prog, after)
-        plan.natural_state = {
-            "customer_id": body.customer_id,
-            "order_amount_minor": body.order_amount_minor,
-            "points": body.points,
-            "lots": consumed,
-            "returned": {},
-            "refunded_minor": 0,
-            "status": status,
-            "expires_at": expires_at or "",
-        }
+        spent = Spent(status, body.points, consumed, expires_at=expires_at or "")
+        order = replace(previous or base, spent=spent)
+        orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
         return plan
 
-    return execute(req, natural, reads_for(body.customer_id, partner_id), decide)
+    reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
+    return execute(req, natural, reads, decide)
 
 
 def _resolve_hold(
     req: WriteRequest, redemption_id: str, partner_id: str, now: datetime, capture_points: int | None, capture: bool
 ) -> Reply:
-    """Capture (all or part) or void a held redemption; exactly once, and never after it expired."""
+    """Capture (all or part) or void a held redemption; exactly once, and never after its deadline or a refund
+    that released it."""
     ref = ids.decode_ref("red", redemption_id) or ""
     customer_id, _, order_id = ref.partition(REF_SEPARATOR)
     if not customer_id or not order_id:
         raise NotFound(f"No redemption {redemption_id}.")
-    record_key = keys.redemption(partner_id, order_id)
 
     def decide(found: Found) -> Plan:
-        record = found.get(record_key)
-        if record is None:
+        order = orders_db.load(found, partner_id, order_id)
+        if order is None or order.spent is None or order.customer_id != customer_id:
             raise NotFound(f"No redemption {redemption_id}.")
-        state = wallet.as_dict(record.state)
-        if state["status"] == "expired":
-            raise HoldExpired(f"The hold expired at {state.get('expires_at')}; its points are back.")
-        if state["status"] != "held":
-            raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {state['status']}.")
-        if state["customer_id"] != customer_id:
-            raise NotFound(f"No redemption {redemption_id}.")
+        spent = order.spent
+        if spent.status == "expired":
+            raise HoldExpired(f"The hold expired at {spent.expires_at}; its points are back.")
+        if spent.status != "held":
+            raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {spent.status}.")
         plan = Plan(status=200)
         s = open_session(found, customer_id, now, plan)
         hid = hold_id(partner_id, order_id)
         hold = s.current.holds.get(hid)
-        if hold is None:  # time released it, now or at an earlier write
+        if hold is None or hold_is_over(spent, now):  # time released it, now or at an earlier write
             s.commit(Change(), "", partner_id)
-            plan.tx.update(record, [S["status"].set("expired")], condition=S["status"] == "held", tag="order")
-            plan.error = HoldExpired(f"The hold expired at {state.get('expires_at')}; its points are back.")
+            expired = replace(order, spent=without_hold(spent, "expired"))
+            orders_db.save(plan.tx, partner_id, order_id, expired, order, now.isoformat())
+            plan.error = HoldExpired(f"The hold expired at {spent.expires_at}; its points are back.")
             return plan
         keep = hold.points if capture_points is None else capture_points
         if not capture:
             keep = 0
         elif keep > hold.points:
-            raise ValidationFailed(
-                [
-                    {
-                        "loc": ["body", "points"],
-                        "msg": f"at most {hold.points} points are held",
-                        "type": "less_than_equal",
-                    }
-                ]
-            )
+            raise ValidationFailed.at(["body", "points"], f"at most {hold.points} points are held", "less_than_equal")
         released = hold.points - keep
         # Released points go back to the latest-expiring lots, so the capture keeps the earliest ones.
         returned = refill(sorted(hold.lots.items(), reverse=True), {}, released)
@@ -291,33 +308,34 @@ def _resolve_hold(
         for key, points in returned:
             change.add_lot(key, points)
             kept[key] -= points
-        status = "captured" if capture else "voided"
+        kept = {k: v for k, v in kept.items() if v}
+        status: SpentStatus = "captured" if capture else "voided"
         after = s.commit(
             change,
             "capture" if capture else "void",
             partner_id,
-            amount_minor=int(state["order_amount_minor"]),
+            amount_minor=order.amount_minor,
             order_id=order_id,
             ref_id=redemption_id,
             details={
                 "captured": keep,
                 "released": released,
-                "captured_lots": {k: v for k, v in kept.items() if v} if capture else {},
+                "captured_lots": kept if capture else {},
+                **dict(order.values),
             },
         )
-        plan.tx.update(
-            record,
-            [S["status"].set(status), S["points"].set(keep), S["lots"].set({k: v for k, v in kept.items() if v})],
-            condition=S["status"] == "held",
-            tag="order",
-        )
+        if capture:
+            resolved = replace(spent, status="captured", points=spent.returned + keep, lots=kept, expires_at="")
+        else:
+            resolved = without_hold(spent, "voided")
+        orders_db.save(plan.tx, partner_id, order_id, replace(order, spent=resolved), order, now.isoformat())
         plan.response = _redemption_out(
             order_id, customer_id, keep if capture else hold.points, status, None, s.program, after
         )
         return plan
 
-    # The id carries the customer, so the hold's record and the customer's wallet come in one batch read.
-    return execute(req, None, [(db.ReplayItem, *record_key), *reads_for(customer_id)], decide)
+    # The id carries the customer, so the order and the customer's wallet come in one batch read.
+    return execute(req, None, [orders_db.read_key(partner_id, order_id), *reads_for(customer_id)], decide)
 
 
 def capture(req: WriteRequest, redemption_id: str, body: CaptureRedemption, partner_id: str, now: datetime) -> Reply:
@@ -332,92 +350,42 @@ def void(req: WriteRequest, redemption_id: str, partner_id: str, now: datetime) 
 
 
 def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime) -> Reply:
-    """Pro-rata reversal of the order's accrual and return of its redeemed points, cumulative over partial refunds.
+    """Pro-rata reversal of what the order earned and return of what it spent, cumulative over partial refunds.
 
-    The order's amount is the larger of the accrual's ``amount_minor`` and the redemption's ``order_amount_minor``.
-    Reversed points come out of the accrual's pending bucket while it is pending, else out of the lot it created;
-    what the customer already spent is the shortfall. Only captured redemptions return points.
+    Earned points come back out of the pending bucket while pending, else out of the lot they created; what the
+    customer already spent is the shortfall the till withholds. Spent points come back out of the hold while it is
+    open (so a later capture takes only what is left) or out of the captured lots.
     """
     natural = NaturalId(*keys.refund(partner_id, body.refund_id), duplicate=DuplicateRefund)
-    accrual_key = keys.accrual(partner_id, body.order_id)
-    redemption_key = keys.redemption(partner_id, body.order_id)
 
     def decide(found: Found) -> Plan:
-        accrual, redemption = found.get(accrual_key), found.get(redemption_key)
-        if accrual is None and redemption is None:
+        order = orders_db.load(found, partner_id, body.order_id)
+        if order is None:
             raise OrderNotFound(f"No accrual or redemption for order {body.order_id}.")
-        acc = wallet.as_dict(accrual.state) if accrual else {}
-        red = wallet.as_dict(redemption.state) if redemption else {}
-        customer_ids = {s["customer_id"] for s in (acc, red) if s}
-        if len(customer_ids) != 1:
-            raise Conflict("The order's accrual and redemption belong to different customers.")
-        customer_id = str(customer_ids.pop())
-        order_total = max(int(acc.get("amount_minor", 0)), int(red.get("order_amount_minor", 0)))
-        before = max(int(acc.get("refunded_minor", 0)), int(red.get("refunded_minor", 0)))
-        after = before + body.amount_minor
-        if after > order_total:
+        if order.spent is not None and hold_is_over(order.spent, now):
+            order = replace(order, spent=without_hold(order.spent, "expired"))
+        try:
+            shares = refund_shares(order, body.amount_minor)
+        except RefundTooLarge as exc:
             raise RefundExceedsOrder(
-                f"Order {body.order_id} is {order_total}; {before} already refunded, so at most "
-                f"{order_total - before} may be refunded now.",
-                refundable_minor=order_total - before,
-            )
+                f"Order {body.order_id} is {order.amount_minor}; {order.refunded_minor} already refunded, so at "
+                f"most {exc.refundable_minor} may be refunded now.",
+                refundable_minor=exc.refundable_minor,
+            ) from exc
         plan = Plan(status=201)
-        s = open_session(db.get_many(reads_for(customer_id)), customer_id, now, plan)
-        prog = s.program
+        s = open_session(db.get_many(reads_for(order.customer_id)), order.customer_id, now, plan)
         change = Change()
-        returned_lots: list[tuple[str, int]] = []
-        points_returned = 0
-        if red and red.get("status") == "captured":
-            points_returned = cumulative_share(int(red["points"]), before, after, order_total)
-            consumed = sorted(wallet.ints(red["lots"]).items())
-            returned_lots = refill(consumed, wallet.ints(red.get("returned")), points_returned)
-            for key, points in returned_lots:
-                change.add_lot(key, points)
-            change.available += points_returned
-        # What the order earned, each part reversed pro rata from where it landed: the base accrual (issuer: this
-        # partner) and every campaign award (issuer: its sponsor).
-        grants: list[tuple[str, str, int, str, str]] = []  # (kind, issuer or campaign, points, lot, bucket)
-        if acc:
-            grants.append(("base", partner_id, int(acc["points"]), str(acc["lot"]), str(acc.get("pending_bucket", ""))))
-            for award in acc.get("awards") or []:
-                grants.append(
-                    (
-                        "award",
-                        str(award["campaign_id"]),
-                        int(award["points"]),
-                        str(award["lot"]),
-                        str(award.get("bucket", "")),
-                    )
+        if shares.spend_back_minor:
+            change.spend[period_of(now, s.program.timezone)] = -shares.spend_back_minor
+        spent, given = _give_back(s, change, order, partner_id, body.order_id, shares.give_back)
+        reversals = _reverse_grants(s, change, shares)
+        for r in reversals:
+            if r["kind"] == "award" and r["share"]:
+                plan.tx.update(
+                    db.CampaignItem(*keys.campaign(r["ref"])), [db.CampaignItem.points_reversed.add(r["share"])]
                 )
-            spend_back = cumulative_share(int(acc["amount_minor"]), before, after, order_total)
-            if spend_back:
-                change.spend[period_of(now, prog.timezone)] = -spend_back
-        taken_from_bucket: dict[str, int] = {}
-        reversals: list[dict[str, Any]] = []
-        for kind, who, granted, lot, bucket in grants:
-            share = cumulative_share(granted, before, after, order_total)
-            left_in_bucket = s.current.pending_lots.get(bucket, 0) - taken_from_bucket.get(bucket, 0) if bucket else 0
-            if left_in_bucket > 0:
-                got = min(share, left_in_bucket)
-                taken_from_bucket[bucket] = taken_from_bucket.get(bucket, 0) + got
-                change.pending -= got
-            else:
-                got = min(share, max(s.current.lots.get(lot, 0) + change.lots.get(lot, 0), 0))
-                change.add_lot(lot, -got)
-                change.available -= got
-            reversals.append({"kind": kind, "ref": who, "lot": lot, "share": share, "taken": got})
-        for bucket, got in taken_from_bucket.items():
-            if got == s.current.pending_lots[bucket]:
-                change.remove_pending[bucket] = got
-            elif got:
-                change.pending_lots[bucket] = -got
         points_reversed = sum(r["share"] for r in reversals)
         taken = sum(r["taken"] for r in reversals)
-        for r in reversals:
-            if r["kind"] == "award" and r["taken"]:
-                plan.tx.update(
-                    db.CampaignItem(*keys.campaign(r["ref"])), [db.CampaignItem.points_reversed.add(r["taken"])]
-                )
         shortfall = points_reversed - taken
         after_wallet = s.commit(
             change,
@@ -430,47 +398,104 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 "points_reversed": points_reversed,
                 "points_taken": taken,
                 "points_shortfall": shortfall,
-                "points_returned": points_returned,
-                "returned_lots": dict(returned_lots),
+                "points_returned": shares.give_back,
+                "returned_lots": given if spent is None or spent.status != "held" else {},
+                "released_lots": given if spent is not None and spent.status == "held" else {},
                 "reversals": reversals,
+                **dict(order.values),
             },
         )
         plan.response = RefundOut(
             refund_id=body.refund_id,
             order_id=body.order_id,
-            customer_id=customer_id,
+            customer_id=order.customer_id,
             amount_minor=body.amount_minor,
             points_reversed=points_reversed,
             points_shortfall=shortfall,
-            shortfall_minor=shortfall * prog.point_value_minor,
-            points_returned=points_returned,
+            shortfall_minor=shortfall * dict(order.values).get("point_value_minor", s.program.point_value_minor),
+            points_returned=shares.give_back,
             awards_reversed=[
                 AwardReversed(campaign_id=r["ref"], points=r["share"]) for r in reversals if r["kind"] == "award"
             ],
             balance=wallet.summary(after_wallet),
         )
-        plan.natural_state = {"order_id": body.order_id, "amount_minor": body.amount_minor}
-        if accrual is not None:
-            plan.tx.update(
-                accrual,
-                [S["refunded_minor"].set(after), S["reversed_points"].set(S["reversed_points"] + points_reversed)],
-                condition=S["refunded_minor"] == int(acc["refunded_minor"]),
-                tag="order",
+        new_spent = None
+        if spent is not None:
+            left = dict(spent.lots)
+            for key, points in given.items():
+                left[key] -= points
+            new_spent = replace(
+                spent, lots={k: v for k, v in left.items() if v}, returned=spent.returned + sum(given.values())
             )
-        if redemption is not None:
-            returned_total = wallet.ints(red.get("returned"))
-            for key, points in returned_lots:
-                returned_total[key] = returned_total.get(key, 0) + points
-            plan.tx.update(
-                redemption,
-                [S["refunded_minor"].set(after), S["returned"].set(returned_total)],
-                condition=S["refunded_minor"] == int(red["refunded_minor"]),
-                tag="order",
-            )
+            if new_spent.status == "held" and not new_spent.lots:
+                new_spent = replace(new_spent, status="refunded", expires_at="")
+        refunded = replace(order, refunded_minor=shares.after_minor, spent=new_spent)
+        orders_db.save(plan.tx, partner_id, body.order_id, refunded, order, now.isoformat())
         return plan
 
-    reads: list[ReadKey] = [(db.ReplayItem, *accrual_key), (db.ReplayItem, *redemption_key)]
-    return execute(req, natural, reads, decide)
+    return execute(req, natural, [orders_db.read_key(partner_id, body.order_id)], decide)
+
+
+def _give_back(
+    s: Session, change: Change, order: Order, partner_id: str, order_id: str, points: int
+) -> tuple[Spent | None, dict[str, int]]:
+    """Give ``points`` the order spent back to the customer: out of the open hold (latest-expiring lots first, so
+    a later capture keeps the earliest), or out of the captured lots in the order they were taken. Returns the
+    spent state the points came from and the lots they went back to."""
+    spent = order.spent
+    if spent is None or points == 0:
+        return spent, {}
+    if spent.status == "held":
+        hid = hold_id(partner_id, order_id)
+        hold = s.current.holds[hid]
+        moved = dict(refill(sorted(hold.lots.items(), reverse=True), {}, points))
+        change.held -= points
+        if points == hold.points:
+            change.remove_holds.add(hid)
+        else:
+            left = {k: v - moved.get(k, 0) for k, v in hold.lots.items() if v - moved.get(k, 0)}
+            change.replace_holds[hid] = replace(hold, points=hold.points - points, lots=left)
+    else:
+        moved = dict(refill(sorted(spent.lots.items()), {}, points))
+    change.available += points
+    for key, n in moved.items():
+        change.add_lot(key, n)
+    return spent, moved
+
+
+def _reverse_grants(s: Session, change: Change, shares: RefundShares) -> list[dict[str, Any]]:
+    """Take each grant's share back from where it landed: its pending bucket while pending, else its lot; what the
+    customer no longer has is the shortfall (recorded per grant so settlement can charge it to the till that
+    withholds it and relieve the funder)."""
+    taken_from_bucket: dict[str, int] = {}
+    reversals: list[dict[str, Any]] = []
+    for grant, share in shares.reversals:
+        bucket = grant.bucket
+        left_in_bucket = s.current.pending_lots.get(bucket, 0) - taken_from_bucket.get(bucket, 0) if bucket else 0
+        if left_in_bucket > 0:
+            got = min(share, left_in_bucket)
+            taken_from_bucket[bucket] = taken_from_bucket.get(bucket, 0) + got
+            change.pending -= got
+        else:
+            got = min(share, max(s.current.lots.get(grant.lot, 0) + change.lots.get(grant.lot, 0), 0))
+            change.add_lot(grant.lot, -got)
+            change.available -= got
+        reversals.append(
+            {
+                "kind": grant.kind,
+                "ref": grant.ref,
+                "funder": grant.funder,
+                "lot": grant.lot,
+                "share": share,
+                "taken": got,
+            }
+        )
+    for bucket, got in taken_from_bucket.items():
+        if got == s.current.pending_lots[bucket]:
+            change.remove_pending[bucket] = got
+        elif got:
+            change.pending_lots[bucket] = -got
+    return reversals
 
 
 # --- bonuses and adjustments -------------------------------------------------------------------------------------

@@ -1,14 +1,18 @@
 """The partner portal (``/portal``): campaigns and settlements for people who do not write code.
 
 Sign-in exchanges the API key for a signed session cookie (HttpOnly, SameSite=Strict, one hour); the key is never
-stored in the browser. Every form carries a CSRF token bound to the session (the sign-in form: to a cookie). Pages
-are server-rendered with the customer page's security headers; the portal calls the same services as the API.
+stored in the browser. Every form carries a CSRF token bound to the session (the sign-in form: to a cookie) and a
+random nonce new with each render: a write's Idempotency-Key is derived from the key id, the nonce and the form's
+action and target, so the same rendered form sent twice acts once and every press on a freshly loaded page is a new
+intent. Pages are server-rendered with the customer page's security headers; the portal calls the same services as
+the API.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +21,15 @@ from urllib.parse import parse_qs, quote
 
 from chalicelib import auth, campaigns, db, html, idempotency, partners, program, settlement
 from chalicelib.db import keys
+from chalicelib.domain import ascii_digits
 from chalicelib.domain.periods import add_months, period_of
-from chalicelib.errors import ApiError, Forbidden, ValidationFailed
+from chalicelib.errors import ApiError, BadRequest, Forbidden, ValidationFailed
 from chalicelib.schemas import CampaignOut, CreateCampaign
 
 SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE = "lp_session", "lp_csrf", "lp_lang"
 SESSION_MINUTES = 60
+NONCE_BYTES = 16
+_NONCE = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(NONCE_BYTES), matched whole
 Headers = dict[str, str | list[str]]
 
 T = {
@@ -249,9 +256,22 @@ def check_csrf(form: dict[str, str], bound_to: str) -> None:
         raise Forbidden("The form expired or did not come from this portal; reload the page and try again.")
 
 
+def form_fields(session: Session) -> str:
+    """The hidden fields of every signed-in form: the session's CSRF token and a nonce drawn for this render."""
+    return (
+        f'<input type="hidden" name="csrf" value="{csrf_token(session.token)}">'
+        f'<input type="hidden" name="nonce" value="{secrets.token_urlsafe(NONCE_BYTES)}">'
+    )
+
+
 def parse_form(raw: bytes | str | None) -> dict[str, str]:
-    text = raw.decode() if isinstance(raw, bytes) else (raw or "")
-    return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+    """The posted form; a body (or a %-escaped value) that is not UTF-8 is a 400, never a replacement character."""
+    try:
+        text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+        fields = parse_qs(text, keep_blank_values=True, errors="strict")
+    except UnicodeError as exc:
+        raise BadRequest("The form was not sent as UTF-8; reload the page and try again.") from exc
+    return {k: v[-1] for k, v in fields.items()}
 
 
 def cookie(name: str, value: str, secure: bool, max_age: int) -> str:
@@ -271,8 +291,7 @@ def _shell(lang: str, title: str, body: str, session: Session | None, lang_link:
         nav = (
             f'<nav><a href="/portal">{t["campaigns"]}</a><a href="/portal/campaigns/new">{t["new"]}</a>'
             f'<a href="/portal/settlements">{t["settlements"]}</a>'
-            f'<form class="inline" method="post" action="/portal/logout">'
-            f'<input type="hidden" name="csrf" value="{csrf_token(session.token)}">'
+            f'<form class="inline" method="post" action="/portal/logout">{form_fields(session)}'
             f'<button class="secondary" type="submit">{t["sign_out"]}</button></form></nav>'
             f'<p class="muted">{html.escape(me.name)}</p>'
         )
@@ -367,8 +386,7 @@ def campaign_form(session: Session, lang: str, values: dict[str, str], error: st
     body = (
         f"<section><h2>{t['new']}</h2>"
         + (f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
-        + f'<form method="post" action="/portal/campaigns/preview"><input type="hidden" name="csrf" '
-        f'value="{csrf_token(session.token)}">'
+        + f'<form method="post" action="/portal/campaigns/preview">{form_fields(session)}'
         + field("name", t["name"], extra="required maxlength=100")
         + f'<fieldset><legend>{t["step1"]}</legend><label for="from_partner">{t["from_partner"]}</label>'
         f'<select id="from_partner" name="from_partner"><option value=""></option>{options}</select>'
@@ -397,10 +415,10 @@ def campaign_request(session: Session, form: dict[str, str], now: datetime) -> C
     tz = program.load().timezone
 
     def number(name: str, default: int | None = None) -> int | None:
-        text = form.get(name, "").strip().replace(" ", "")
+        text = ascii_digits(form.get(name, "")).strip().replace(" ", "")
         if not text:
             return default
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, and int("²") a 500
             raise ValidationFailed([{"loc": ["form", name], "msg": "a whole number, please", "type": "int"}])
         return int(text)
 
@@ -492,25 +510,32 @@ def preview_page(session: Session, lang: str, form: dict[str, str], request: Cre
     hidden = "".join(
         f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
         for k, v in form.items()
-        if k != "csrf"
+        if k not in ("csrf", "nonce")  # this page is a new render: its forms get their own nonce
     )
-    token = f'<input type="hidden" name="csrf" value="{csrf_token(session.token)}">'
     body = (
         f'<section><h2>{html.escape(request.name)}</h2><p class="preview" data-testid="preview">'
         f"{describe(request, session.partner_id, lang)}</p>"
-        f'<form method="post" action="/portal/campaigns">{token}{hidden}<button type="submit">{t["create"]}'
-        f'</button></form><form method="post" action="/portal/campaigns/edit">{token}{hidden}'
+        f'<form method="post" action="/portal/campaigns">{form_fields(session)}{hidden}<button type="submit">'
+        f'{t["create"]}</button></form><form method="post" action="/portal/campaigns/edit">{form_fields(session)}'
+        f"{hidden}"
         f'<button class="secondary" type="submit">{t["edit"]}</button></form></section>'
     )
     return _shell(lang, t["new"], body, session, "/portal/campaigns/new?lang=")
 
 
 def write_request(session: Session, form: dict[str, str], path: str, now: datetime) -> idempotency.WriteRequest:
-    # The form's own content (without the CSRF token) is the idempotency key, so a double-clicked button acts once.
+    """One press of one rendered form is one intent: the key is derived from the API key id, the form's nonce and
+    its action and target (``path``). The same page submitted twice replays; a freshly rendered page is a new key.
+    The nonce is trusted only to tell presses apart: the key is scoped to the session's API key id (and hashed with
+    it), so a nonce copied from another partner's page is just a new key of this partner's own."""
+    nonce = form.get("nonce", "")
+    if not _NONCE.fullmatch(nonce):
+        raise BadRequest("The form is missing its one-time token or it is malformed; reload the page and try again.")
     body = {k: v for k, v in form.items() if k != "csrf"}
+    key = hashlib.sha256(f"{session.key_id}\n{nonce}\nPOST {path}".encode()).hexdigest()
     return idempotency.WriteRequest(
         scope=session.key_id,
-        idempotency_key=f"portal:{idempotency.fingerprint('POST', path, body)}",
+        idempotency_key=f"portal:{key}",
         request_fingerprint=idempotency.fingerprint("POST", path, body),
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
@@ -543,12 +568,11 @@ def campaign_page(session: Session, lang: str, campaign_id: str, now: datetime) 
     c = campaigns.get(campaign_id, session.partner_id, now)
     report = campaigns.report(campaign_id, session.partner_id, now)
     names = _names()
-    token = f'<input type="hidden" name="csrf" value="{csrf_token(session.token)}">'
 
     def action(name: str, secondary: bool = False) -> str:
         cls = ' class="secondary"' if secondary else ""
         return (
-            f'<form class="inline" method="post" action="/portal/campaigns/{campaign_id}/{name}">{token}'
+            f'<form class="inline" method="post" action="/portal/campaigns/{campaign_id}/{name}">{form_fields(session)}'
             f'<button{cls} type="submit">{t[name]}</button></form>'
         )
 

@@ -1,13 +1,20 @@
-"""Partners of the coalition and their API keys (operator side), plus the partner directory."""
+"""Partners of the coalition and their API keys (operator side), plus the partner directory.
+
+The rates (``earn_rate_bps``, ``max_redeem_share_bps``) move money: a change takes effect from a date
+(``effective_from``, default the first day of the next period) and is kept in the item's ``rate_schedule``; the
+item's rate attributes stay their first values, and every reader gets the rates in force through this module.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 
-from chalicelib import auth, cache, db, ids
+from chalicelib import auth, cache, db, ids, program, runtime
 from chalicelib.db import keys
-from chalicelib.errors import NotFound
+from chalicelib.domain.schedule import PastDate, Schedule
+from chalicelib.errors import NotFound, Unavailable, ValidationFailed
 from chalicelib.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     CreatePartner,
@@ -17,27 +24,59 @@ from chalicelib.schemas import (
     PartnerCreated,
     PartnerList,
     PartnerOut,
+    PartnerRateChange,
     UpdatePartner,
 )
 
+RATE_SETTINGS = ("earn_rate_bps", "max_redeem_share_bps")
+MAX_ATTEMPTS = 5
 
-def to_out(item: db.PartnerItem) -> PartnerOut:
+
+def rate_schedule(item: db.PartnerItem) -> Schedule:
+    base = {name: int(getattr(item, name)) for name in RATE_SETTINGS}
+    raw = item.rate_schedule.as_dict() if item.rate_schedule else {}
+    return Schedule.from_list(base, raw.get("changes"))
+
+
+def _now() -> datetime:
+    return runtime.get().clock.now()
+
+
+def in_force(item: db.PartnerItem, at: datetime | None = None) -> db.PartnerItem:
+    """The item with the rates in force at ``at`` (default: now); a copy when a change was ever scheduled."""
+    schedule = rate_schedule(item)
+    if not schedule.changes:
+        return item
+    copy = db.PartnerItem.from_raw_data(item.serialize())
+    for name, value in schedule.at(at if at is not None else _now()).items():
+        setattr(copy, name, value)
+    return copy
+
+
+def to_out(item: db.PartnerItem, at: datetime | None = None) -> PartnerOut:
+    at = at if at is not None else _now()
+    current = in_force(item, at)
     return PartnerOut(
         partner_id=item.partner_id,
         name=item.name,
         category=item.category,
-        earn_rate_bps=int(item.earn_rate_bps),
-        max_redeem_share_bps=int(item.max_redeem_share_bps),
+        earn_rate_bps=int(current.earn_rate_bps),
+        max_redeem_share_bps=int(current.max_redeem_share_bps),
         pending_days=int(item.pending_days),
         status="suspended" if item.status == "suspended" else "active",
         created_at=item.created_at,
         updated_at=item.updated_at,
+        scheduled_changes=[
+            PartnerRateChange(effective_from=c.effective_from, **c.values) for c in rate_schedule(item).upcoming(at)
+        ],
     )
 
 
-def cached(partner_id: str) -> db.PartnerItem | None:
-    """A partner's settings through the per-process cache (see chalicelib/cache.py); None if there is none."""
-    return cache.get(f"partner:{partner_id}", lambda: db.get_one(db.PartnerItem, *keys.partner(partner_id)))
+def cached(partner_id: str, at: datetime | None = None) -> db.PartnerItem | None:
+    """A partner's settings, with the rates in force at ``at`` (default: now), through the per-process cache (see
+    chalicelib/cache.py); None if there is none."""
+    item = cache.get(f"partner:{partner_id}", lambda: db.get_one(db.PartnerItem, *keys.partner(partner_id)))
+    return None if item is None else in_force(item, at)
 
 
 def get(partner_id: str) -> db.PartnerItem:
@@ -57,11 +96,16 @@ def list_partners() -> PartnerList:
 
 
 def directory(every: list[db.PartnerItem] | None = None) -> Directory:
-    """Active partners' public fields; pass ``every`` when the caller already read all partners."""
+    """Active partners' public fields (rates in force now); pass ``every`` when the caller already read all
+    partners."""
+    now = _now()
     return Directory(
         items=[
             DirectoryEntry(
-                partner_id=p.partner_id, name=p.name, category=p.category, earn_rate_bps=int(p.earn_rate_bps)
+                partner_id=p.partner_id,
+                name=p.name,
+                category=p.category,
+                earn_rate_bps=int(in_force(p, now).earn_rate_bps),
             )
             for p in (all_partners() if every is None else every)
             if p.status == "active"
@@ -69,32 +113,32 @@ def directory(every: list[db.PartnerItem] | None = None) -> Directory:
     )
 
 
-def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str] | None:
-    """Replies to key-creating requests carry a placeholder instead of the key; fill it in on the way out."""
-    if req.idempotency_key is None:
-        return None
-    idem_key = req.idempotency_key
+def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
+    """Replies to key-creating requests carry a placeholder instead of the key (so no record ever holds it); fill
+    it in on the way out, derived again from the request's secret seed."""
+    seed = req.secret_seed
 
     def render(body: str) -> str:
         key_id = json.loads(body)["key_id"]
-        return body.replace(auth.SECRET_PLACEHOLDER, auth.new_secret(key_id, pepper, idem_key))
+        return body.replace(auth.SECRET_PLACEHOLDER, auth.new_secret(key_id, pepper, seed))
 
     return render
 
 
-def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str) -> tuple[str, str]:
-    key_id = ids.random_id("key")
-    raw = auth.new_secret(key_id, pepper, req.idempotency_key)
+def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str) -> str:
+    raw = auth.new_secret(key_id, pepper, req.secret_seed)
     api, index = auth.key_items(raw, key_id, "partner", partner_id, pepper, req.now_iso)
     tx.put(api, condition=db.ApiKeyItem.pk.does_not_exist())
     tx.put(index, condition=db.KeyIdItem.pk.does_not_exist())
-    shown = raw if req.idempotency_key is None else auth.SECRET_PLACEHOLDER
-    return key_id, shown
+    return auth.SECRET_PLACEHOLDER
 
 
 def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
+    # Ids are drawn once per request, not per attempt: a decision made again after a lost answer names the same
+    # partner, and its guards or the request's own record find what the first attempt wrote.
+    partner_id, key_id = ids.random_id("ptn", 12), ids.random_id("key")
+
     def decide(_: dict[tuple[str, str], object]) -> Plan:
-        partner_id = ids.random_id("ptn", 12)
         item = db.PartnerItem(
             *keys.partner(partner_id),
             partner_id=partner_id,
@@ -109,32 +153,61 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
         )
         plan = Plan(status=201)
         plan.tx.put(item, condition=db.PartnerItem.pk.does_not_exist())
-        key_id, shown = _issue_key(req, pepper, plan.tx, partner_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
         return plan
 
     return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
 
 
+def _invalid(msg: str, kind: str) -> ValidationFailed:
+    return ValidationFailed([{"loc": ["body", "effective_from"], "msg": msg, "type": kind}])
+
+
 def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
-    item = get(partner_id)
+    """Name, category, return window and status apply at once; rates are scheduled (see the module docstring)."""
+    now = datetime.fromisoformat(now_iso)
     fields = change.model_dump(exclude_unset=True)
+    day_text = fields.pop("effective_from", None)
+    rates = {name: fields.pop(name) for name in RATE_SETTINGS if name in fields}
+    rates = {name: value for name, value in rates.items() if value is not None}
+    if day_text is not None and not rates:
+        raise _invalid(f"effective_from applies only to {', '.join(RATE_SETTINGS)}", "unused")
     actions = [getattr(db.PartnerItem, name).set(value) for name, value in fields.items() if value is not None]
     actions += [
         getattr(db.PartnerItem, name).remove() for name, value in fields.items() if value is None and name == "category"
     ]
     actions.append(db.PartnerItem.updated_at.set(now_iso))
-    item.update(actions=actions, condition=db.PartnerItem.pk.exists())
-    cache.clear()
-    return to_out(get(partner_id))
+    tz = program.load(now).timezone
+    for _ in range(MAX_ATTEMPTS):
+        item = get(partner_id)
+        condition = db.PartnerItem.pk.exists()
+        extra = []
+        if rates:
+            try:
+                schedule = rate_schedule(item).with_change(rates, program.effective_day(day_text, now, tz), now, tz)
+            except PastDate as exc:
+                raise _invalid(str(exc), "date_in_past") from exc
+            extra.append(db.PartnerItem.rate_schedule.set({"changes": schedule.to_list()}))
+            condition &= db.PartnerItem.updated_at == item.updated_at
+        tx = db.Transaction()
+        tx.update(item, [*actions, *extra], condition=condition)
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            continue  # the schedule changed concurrently: schedule again on the fresh item
+        cache.clear()
+        return to_out(get(partner_id), now)
+    raise Unavailable("The partner kept changing under this request; nothing was written.")
 
 
 def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
     get(partner_id)
+    key_id = ids.random_id("key")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
         plan = Plan(status=201)
-        key_id, shown = _issue_key(req, pepper, plan.tx, partner_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.tx.check(db.PartnerItem, *keys.partner(partner_id), condition=db.PartnerItem.pk.exists())
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         return plan

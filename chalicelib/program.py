@@ -1,19 +1,34 @@
-"""Program settings: the currency, what a point is worth, expiry, time zone, fee and tiers."""
+"""Program settings: the currency, what a point is worth, expiry, time zone, fee and tiers.
+
+``point_value_minor`` and ``operator_fee_bps`` move money: a change takes effect from a date (``effective_from``,
+default the first day of the next period) and is kept in a schedule on the program item, never applied backwards.
+Every other setting applies at once. The currency cannot change once a partner exists (amounts are never converted).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
 
-from chalicelib import cache, db
+from pynamodb.expressions.condition import Condition
+
+from chalicelib import cache, db, runtime
 from chalicelib.db import keys
 from chalicelib.domain import DEFAULT_TIERS, Tier
-from chalicelib.schemas import ProgramSettings, TierIn, UpdateProgram
+from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
+from chalicelib.errors import Unavailable, ValidationFailed
+from chalicelib.schemas import ProgramChange, ProgramSettings, TierIn, UpdateProgram
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
+MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class Program:
+    """The settings in force at ``as_of`` (see :meth:`at`); ``schedule`` holds the money settings' history."""
+
     currency: str = "RUB"
     point_value_minor: int = 100
     expiry_months: int = 12
@@ -21,8 +36,21 @@ class Program:
     operator_fee_bps: int = 0
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
     bonus_daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BONUS_DAILY_LIMITS))
+    schedule: Schedule = field(default_factory=Schedule)
+    as_of: datetime | None = None
+
+    def at(self, moment: datetime) -> Program:
+        """The program with the money settings in force at ``moment``."""
+        values = self.schedule.at(moment)
+        return replace(
+            self,
+            as_of=moment,
+            point_value_minor=values.get("point_value_minor", self.point_value_minor),
+            operator_fee_bps=values.get("operator_fee_bps", self.operator_fee_bps),
+        )
 
     def to_schema(self) -> ProgramSettings:
+        upcoming = self.schedule.upcoming(self.as_of) if self.as_of is not None else list(self.schedule.changes)
         return ProgramSettings(
             currency=self.currency,
             point_value_minor=self.point_value_minor,
@@ -34,6 +62,7 @@ class Program:
                 for t in self.tiers
             ],
             bonus_daily_limits=dict(self.bonus_daily_limits),  # type: ignore[arg-type]
+            scheduled_changes=[ProgramChange(effective_from=c.effective_from, **c.values) for c in upcoming],
         )
 
     @classmethod
@@ -49,23 +78,80 @@ class Program:
         )
 
 
+def _stored(item: db.ProgramItem | None) -> dict[str, Any]:
+    """The item's settings: the money settings at their base (first) values, plus ``schedule``."""
+    stored = item.settings.as_dict() if item is not None else Program().to_schema().model_dump()
+    stored.setdefault("bonus_daily_limits", DEFAULT_BONUS_DAILY_LIMITS)
+    stored.setdefault("schedule", [])
+    stored.pop("scheduled_changes", None)
+    return stored
+
+
 def from_item(item: db.ProgramItem | None) -> Program:
+    """The program as stored: money settings at their base values with the schedule (resolve with :meth:`at`)."""
     if item is None:
         return Program()
-    stored = item.settings.as_dict()
-    stored.setdefault("bonus_daily_limits", DEFAULT_BONUS_DAILY_LIMITS)
-    return Program.from_schema(ProgramSettings.model_validate(stored))
+    stored = _stored(item)
+    raw_schedule = stored.pop("schedule")
+    prog = Program.from_schema(ProgramSettings.model_validate(stored))
+    base = {name: getattr(prog, name) for name in MONEY_SETTINGS}
+    return replace(prog, schedule=Schedule.from_list(base, raw_schedule))
 
 
-def load() -> Program:
-    """The program settings through the per-process cache (see chalicelib/cache.py)."""
-    return cache.get("program", lambda: from_item(db.get_one(db.ProgramItem, *keys.program())))
+def load(at: datetime | None = None) -> Program:
+    """The program in force at ``at`` (default: now), through the per-process cache (see chalicelib/cache.py)."""
+    stored = cache.get("program", lambda: from_item(db.get_one(db.ProgramItem, *keys.program())))
+    return stored.at(at if at is not None else runtime.get().clock.now())
+
+
+def _invalid(field_name: str, msg: str, kind: str) -> ValidationFailed:
+    return ValidationFailed([{"loc": ["body", field_name], "msg": msg, "type": kind}])
+
+
+def _partners_exist() -> bool:
+    pk, _ = keys.partner("")
+    return any(True for _ in db.PartnerItem.query(pk, limit=1, consistent_read=True))
+
+
+def effective_day(text: str | None, now: datetime, tz_name: str) -> date:
+    return date.fromisoformat(text) if text else next_period_start(now, tz_name)
 
 
 def update(change: UpdateProgram, now_iso: str) -> Program:
-    current = load().to_schema()
-    merged = ProgramSettings.model_validate({**current.model_dump(), **change.model_dump(exclude_none=True)})
-    pk, sk = keys.program()
-    db.ProgramItem(pk, sk, settings=merged.model_dump(), updated_at=now_iso).save()
-    cache.clear()
-    return Program.from_schema(merged)
+    now = datetime.fromisoformat(now_iso)
+    requested = change.model_dump(exclude_none=True)
+    day_text = requested.pop("effective_from", None)
+    money = {name: requested.pop(name) for name in MONEY_SETTINGS if name in requested}
+    if day_text is not None and not money:
+        raise _invalid("effective_from", f"effective_from applies only to {', '.join(MONEY_SETTINGS)}", "unused")
+    for _ in range(MAX_ATTEMPTS):
+        item = db.get_one(db.ProgramItem, *keys.program())
+        stored, kept = _stored(item), from_item(item)
+        current = kept.at(now)
+        if "currency" in requested and requested["currency"] != current.currency and _partners_exist():
+            raise _invalid(
+                "currency", "the currency cannot change once partners exist (amounts are never converted)", "locked"
+            )
+        schedule = Schedule({name: int(stored[name]) for name in MONEY_SETTINGS}, kept.schedule.changes)
+        if money:
+            day = effective_day(day_text, now, current.timezone)
+            try:
+                schedule = schedule.with_change(money, day, now, current.timezone)
+            except PastDate as exc:
+                raise _invalid("effective_from", str(exc), "date_in_past") from exc
+        merged = {**stored, **requested}
+        merged.pop("schedule")
+        ProgramSettings.model_validate(merged)
+        new = db.ProgramItem(*keys.program(), settings={**merged, "schedule": schedule.to_list()}, updated_at=now_iso)
+        tx = db.Transaction()
+        unchanged: Condition = db.ProgramItem.pk.does_not_exist()
+        if item is not None:
+            unchanged = db.ProgramItem.updated_at == item.updated_at
+        tx.put(new, condition=unchanged)
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            continue  # changed concurrently: merge into the fresh settings
+        cache.clear()
+        return from_item(new).at(now)
+    raise Unavailable("The program settings kept changing under this request; nothing was written.")

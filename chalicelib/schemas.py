@@ -25,6 +25,8 @@ from chalicelib.domain import normalize_card, normalize_phone
 MAX_POINTS = 1_000_000_000
 MAX_AMOUNT_MINOR = 10**13  # 100 billion roubles: far beyond any till, well inside 64 bits
 
+# pydantic runs `pattern=` on Rust's regex crate, where `$` is the end of the text (Python's `$` would also match
+# before a trailing newline): these anchors need no `\Z`; tests/test_edges_input_portal.py sends the newlines.
 ExternalId = Annotated[
     str,
     StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"),
@@ -36,6 +38,20 @@ AmountMinor = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT_MINOR, descr
 Bps = Annotated[int, Field(strict=True, ge=0, le=10_000, description="Basis points: 500 = 5 %")]
 Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)]
 Category = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=50)]
+EffectiveFrom = Annotated[
+    str,
+    StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    Field(
+        description="YYYY-MM-DD in the program time zone from which the money settings of this request apply "
+        "(today: from now on; not in the past). Default: the first day of the next period"
+    ),
+]
+
+
+def _real_date(value: str | None) -> str | None:
+    if value is not None:
+        date.fromisoformat(value)  # ValueError (422) for 2026-02-30
+    return value
 
 
 class Request(BaseModel):
@@ -308,12 +324,26 @@ class CreatePartner(Request):
 
 
 class UpdatePartner(Request):
+    """Rates (``earn_rate_bps``, ``max_redeem_share_bps``) move money: they change from ``effective_from``.
+    Everything else applies at once."""
+
     name: Name | None = None
     category: Category | None = None
     earn_rate_bps: Bps | None = None
     max_redeem_share_bps: Bps | None = None
     pending_days: int | None = Field(None, strict=True, ge=0, le=365)
     status: Literal["active", "suspended"] | None = None
+    effective_from: EffectiveFrom | None = None
+
+    check_effective_from = field_validator("effective_from")(_real_date)
+
+
+class PartnerRateChange(Response):
+    """A scheduled change of a partner's rates; a rate it does not change is null."""
+
+    effective_from: str
+    earn_rate_bps: int | None = None
+    max_redeem_share_bps: int | None = None
 
 
 class PartnerOut(Response):
@@ -326,6 +356,9 @@ class PartnerOut(Response):
     status: Literal["active", "suspended"]
     created_at: str
     updated_at: str
+    scheduled_changes: list[PartnerRateChange] = Field(
+        default_factory=list, description="Rate changes not yet in force, earliest first"
+    )
 
 
 class PartnerList(Response):
@@ -364,7 +397,17 @@ class TierIn(Request):
 DailyLimit = Annotated[int, Field(strict=True, ge=0, le=1000)]
 
 
+class ProgramChange(Response):
+    """A scheduled change of the money settings; a setting it does not change is null."""
+
+    effective_from: str
+    point_value_minor: int | None = None
+    operator_fee_bps: int | None = None
+
+
 class ProgramSettings(Response):
+    """The settings in force now, and the money settings' changes not yet in force."""
+
     currency: str
     point_value_minor: int
     expiry_months: int
@@ -374,10 +417,15 @@ class ProgramSettings(Response):
     bonus_daily_limits: dict[BonusReason, DailyLimit] = Field(
         description="How many bonuses of each reason one customer may get per day (program time zone)"
     )
+    scheduled_changes: list[ProgramChange] = Field(
+        default_factory=list, description="Changes of point_value_minor / operator_fee_bps not yet in force"
+    )
 
 
 class UpdateProgram(Request):
-    """Any subset of the settings; what is left out keeps its value."""
+    """Any subset of the settings; what is left out keeps its value. ``point_value_minor`` and ``operator_fee_bps``
+    move money: they change from ``effective_from``. Everything else applies at once; the currency cannot change once
+    partners exist."""
 
     currency: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{3}$")] | None = None
     point_value_minor: int | None = Field(None, strict=True, ge=1, le=1_000_000)
@@ -386,6 +434,9 @@ class UpdateProgram(Request):
     operator_fee_bps: Bps | None = None
     tiers: list[TierIn] | None = Field(None, min_length=1, max_length=10)
     bonus_daily_limits: dict[BonusReason, DailyLimit] | None = None
+    effective_from: EffectiveFrom | None = None
+
+    check_effective_from = field_validator("effective_from")(_real_date)
 
     @field_validator("timezone")
     @classmethod

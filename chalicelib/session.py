@@ -62,14 +62,16 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> S
     customer = found.get(keys.customer(customer_id))
     if customer is None:
         raise NotFound(f"No customer {customer_id}.")
-    prog = program.load()
-    current, settlement = wallet.settle_into(plan.tx, customer_id, wallet.of_item(customer), now, prog)
+    prog = program.load(now)  # the money settings in force at this write's instant
+    stored = wallet.catch_up(customer_id, wallet.of_item(customer), now, prog)
+    current, settlement = wallet.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
     return Session(customer_id, current, settlement, prog, plan, now)
 
 
-def load_partner(partner_id: str) -> db.PartnerItem:
-    partner = partners.cached(partner_id)
+def load_partner(partner_id: str, at: datetime | None = None) -> db.PartnerItem:
+    """The partner with the rates in force at ``at`` (default: now)."""
+    partner = partners.cached(partner_id, at)
     if partner is None:
         raise NotFound(f"No partner {partner_id}.")
     return partner

@@ -4,6 +4,11 @@ Figures come from period counters kept in the same transaction as every ledger e
 ``keys.COUNTER_SHARDS`` items per partner: a report costs (partners + 1) x shards item reads in one or two batch
 calls, however many transactions the month had. :func:`reconcile` recomputes every figure from the entries
 themselves and must match exactly. A closed period is a frozen snapshot returned unchanged ever after.
+
+Money comes from the entries' own values (``point_value_minor``, ``operator_fee_bps`` recorded on each entry, summed
+into the money counters), so a change of the program's settings never reprices posted entries. The report's
+``point_value_minor`` / ``operator_fee_bps`` are those in force at the period's end; they also value the points of
+entries posted before entries recorded their values.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from chalicelib import db, partners, program
 from chalicelib.db import keys
 from chalicelib.domain.periods import add_months, period_of
+from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
 from chalicelib.program import Program
@@ -33,11 +39,11 @@ from chalicelib.schemas import (
 )
 from chalicelib.wallet import ints
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 
 
 def check_period(period: str) -> str:
-    if not _PERIOD.match(period):
+    if not _PERIOD.fullmatch(period):
         raise ValidationFailed([{"loc": ["path", "period"], "msg": "period must be YYYY-MM", "type": "pattern"}])
     return period
 
@@ -62,20 +68,14 @@ def read_figures(partner_ids: list[str], period: str) -> dict[str, Figures]:
     wanted = [(pid, key) for pid in partner_ids for key in keys.counters(pid, period)]
     figures = {pid: Figures() for pid in partner_ids}
     owner = {key: pid for pid, key in wanted}
-    client, table = db.connection().client, db.models._Item.Meta.table_name
-    for start in range(0, len(wanted), 100):
-        request: dict[str, Any] = {
-            table: {
-                "Keys": [{"pk": {"S": k[0]}, "sk": {"S": k[1]}} for _, k in wanted[start : start + 100]],
-                "ConsistentRead": True,
-            }
-        }
-        while request:
-            response = client.batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(table, []):
-                figures[owner[(raw["pk"]["S"], raw["sk"]["S"])]].add(_parse_counter(raw))
-            request = response.get("UnprocessedKeys") or {}
+    for key, raw in db.get_raw_many([key for _, key in wanted]).items():
+        figures[owner[key]].add(_parse_counter(raw))
     return figures
+
+
+def program_at_end(period: str) -> Program:
+    """The program with the money settings in force at the period's last instant."""
+    return program.load(period_end(period, program.load().timezone))
 
 
 def _names() -> dict[str, str]:
@@ -111,7 +111,7 @@ def _statement_out(
 
 
 def _live_report(period: str, now: datetime) -> OperatorSettlement:
-    prog = program.load()
+    prog = program_at_end(period)
     names = _names()
     partner_ids = sorted(p for p in names if p != COALITION)
     figures = read_figures([*partner_ids, COALITION], period)
@@ -166,7 +166,7 @@ def partner_settlement(partner_id: str, period: str, now: datetime) -> Settlemen
             if row.partner_id == partner_id:
                 return row
         raise NotFound(f"No settlement for {partner_id} in {period}.")
-    prog = program.load()
+    prog = program_at_end(period)
     names = _names()
     figures = read_figures([partner_id], period)[partner_id]
     return _statement_out(
@@ -269,8 +269,31 @@ def money(minor: int) -> str:
     return f"{sign}{whole},{cents:02d}"
 
 
-def _writer(buffer: io.StringIO) -> Any:
-    return csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP "CSV
+# injection"): a partner named =HYPERLINK(...) would run in every accountant's spreadsheet. Such cells get a leading
+# single quote; numbers, negative ones and money with a decimal comma included, stay numbers.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(,[0-9]+)?")
+
+
+def cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class _Writer:
+    """csv.writer for accountants: ';'-separated, CRLF, every cell through :func:`cell`."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._w = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._w.writerow([cell(v) for v in row])
+
+
+def _writer(buffer: io.StringIO) -> _Writer:
+    return _Writer(buffer)
 
 
 def _row(s: SettlementOut) -> list[Any]:

@@ -7,7 +7,6 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,18 @@ from chalicelib.db import keys
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Hold, Wallet, settle, settled, split_pending_key
+from chalicelib.domain.wallet import (
+    Change,
+    Event,
+    Hold,
+    Wallet,
+    fits_one_write,
+    settle,
+    settled,
+    split_pending_key,
+)
+from chalicelib.errors import Unavailable
+from chalicelib.idempotency import backoff
 from chalicelib.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 
@@ -115,6 +125,11 @@ def _update(change: Change) -> tuple[list[Action], Condition]:
     for hid, hold in sorted(change.add_holds.items()):
         actions.append(C.holds[hid].set(_hold_value(hold)))
         condition &= C.holds[hid].does_not_exist()
+    for hid, hold in sorted(change.replace_holds.items()):
+        if hid in change.remove_holds:
+            continue
+        actions.append(C.holds[hid].set(_hold_value(hold)))
+        condition &= C.holds[hid].exists()
     for key, delta in sorted(change.bonus_days.items()):
         actions.append(C.bonus_days[key].set((C.bonus_days[key] | 0) + delta))
         limit = change.bonus_limits.get(key)
@@ -157,7 +172,16 @@ def post(
     details: Mapping[str, Any] | None = None,
 ) -> db.EntryItem:
     """Add an immutable ledger entry recording exactly the wallet change it travels with to ``tx``, and add what
-    it means for settlement to the partners' period counters in the same transaction."""
+    it means for settlement to the partners' period counters in the same transaction.
+
+    The entry records the money settings it was made at (``point_value_minor``, ``operator_fee_bps`` in its
+    details; ``program`` must be the program in force at ``now``). A caller may record other values in ``details``
+    (an operation settled at the values of the one it reverses); settlement values the entry at what it records."""
+    recorded = {
+        "point_value_minor": program.point_value_minor,
+        "operator_fee_bps": program.operator_fee_bps,
+        **(details or {}),
+    }
     entry_id = ids.sortable_id("ent", now)
     pk, sk = keys.entry(customer_id, entry_id)
     period = period_of(now, program.timezone)
@@ -181,16 +205,19 @@ def post(
         order_id=order_id,
         ref_id=ref_id,
         lots={k: v for k, v in change.lots.items() if v},
-        details=dict(details or {}),
+        details=recorded,
     )
     tx.put(item)
     total = change.available + change.pending + change.held
-    for partner, figures in entry_deltas(entry_type, partner_id, total, change.lots, details or {}).items():
+    for partner, figures in entry_deltas(entry_type, partner_id, total, change.lots, recorded).items():
         amounts = {name: n for name, n in figures.counts.items() if n}
         amounts |= {f"flow_{issuer}": n for issuer, n in figures.flows.items() if n}
         amounts |= {f"exp_{issuer}": n for issuer, n in figures.expired_by_issuer.items() if n}
-        tx.add_to_counter(*keys.counter(partner, period, secrets.randbelow(keys.COUNTER_SHARDS)), amounts)
+        tx.add_to_counter(*keys.counter(partner, period, tx.counter_shard), amounts)
     return item
+
+
+MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change
 
 
 def settle_into(
@@ -198,7 +225,7 @@ def settle_into(
 ) -> tuple[Wallet, Change]:
     """Record in ``tx`` what time has done to the wallet (one entry per event) and return the settled wallet and
     the change that gets there; the caller merges its own change into it and applies the sum once."""
-    events: list[Event] = settle(wallet, now, program.timezone)
+    events: list[Event] = settle(wallet, now, program.timezone, max_events=MAX_SETTLE_EVENTS)
     total = Change()
     for event in events:
         total = total.merge(event.change)
@@ -210,6 +237,29 @@ def settle_into(
             tx, customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
         )
     return total.applied_to(wallet), total
+
+
+def catch_up(customer_id: str, wallet: Wallet, now: datetime, program: Program) -> Wallet:
+    """Post what time did to a wallet until the rest fits into one write, each part in a transaction of its own,
+    and return the wallet as stored after it. A write must decide on the fully settled wallet (a hold past its
+    deadline is expired whatever was posted; a quote and the redemption see the same points), yet one transaction
+    holds only so many entries. Every part is guarded like any wallet change: if another write settled the same
+    events first, the part is cancelled and the wallet is read again."""
+    for attempt in range(12):
+        if fits_one_write(wallet, now, program.timezone, MAX_SETTLE_EVENTS):
+            return wallet
+        tx = db.Transaction()
+        _, change = settle_into(tx, customer_id, wallet, now, program)
+        apply(tx, customer_id, change, now.isoformat())
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            backoff(attempt)
+        item = db.get_one(db.CustomerItem, *keys.customer(customer_id))
+        if item is None:
+            raise LookupError(customer_id)
+        wallet = of_item(item)
+    raise Unavailable("The customer's wallet is catching up with expired holds; nothing was written. Retry shortly.")
 
 
 def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -> Balance:

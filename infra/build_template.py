@@ -54,8 +54,9 @@ def table() -> dict[str, Any]:
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "DeletionProtectionEnabled": True,
             "SSESpecification": {"SSEEnabled": True},
-            # Replays must work forever, so no replay or ledger item carries this attribute; it is there for
-            # ephemeral items only (none yet). TTL is never used as a clock.
+            # Replays by key or natural id must work forever, so no such record or ledger item carries this
+            # attribute; only ephemeral items do: the implicit per-request replay records (REQ#..., a day), which
+            # only a request's own retries read. TTL is never used as a clock.
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
         },
     }

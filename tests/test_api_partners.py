@@ -35,8 +35,13 @@ def test_replayed_partner_creation_shows_the_same_key_without_storing_it(api):
 def test_rates_update_and_suspension(coalition):
     c = coalition
     pid = c.ids["cafe"]
-    r = c.operator.call("PATCH", f"/v1/admin/partners/{pid}", {"earn_rate_bps": 700})
-    assert r.status == 200 and r["earn_rate_bps"] == 700
+    r = c.operator.call("PATCH", f"/v1/admin/partners/{pid}", {"earn_rate_bps": 700})  # from the next period
+    assert r.status == 200 and r["earn_rate_bps"] == 500
+    assert r["scheduled_changes"] == [
+        {"effective_from": "2026-04-01", "earn_rate_bps": 700, "max_redeem_share_bps": None}
+    ]
+    r = c.operator.call("PATCH", f"/v1/admin/partners/{pid}", {"earn_rate_bps": 600, "effective_from": "2026-03-10"})
+    assert r.status == 200 and r["earn_rate_bps"] == 600 and len(r["scheduled_changes"]) == 1
     r = c.operator.call("PATCH", f"/v1/admin/partners/{pid}", {"status": "suspended"})
     assert r["status"] == "suspended"
     blocked = c.cafe.get("/v1/partner")
@@ -83,8 +88,9 @@ def test_program_settings_merge_and_validate(api):
     r = api.get("/v1/admin/program")
     assert r["currency"] == "RUB" and r["point_value_minor"] == 100 and r["expiry_months"] == 12
     assert r["timezone"] == "Europe/Moscow" and [t["name"] for t in r["tiers"]] == ["bronze", "silver", "gold"]
-    r = api.call("PUT", "/v1/admin/program", {"operator_fee_bps": 150})
+    r = api.call("PUT", "/v1/admin/program", {"operator_fee_bps": 150, "effective_from": "2026-03-10"})
     assert r.status == 200 and r["operator_fee_bps"] == 150 and r["point_value_minor"] == 100
+    assert r["scheduled_changes"] == []
     bad = api.call("PUT", "/v1/admin/program", {"timezone": "Mars/Olympus"})
     assert bad.status == 422 and bad["errors"][0]["loc"] == ["body", "timezone"]
     assert api.get("/v1/admin/program")["timezone"] == "Europe/Moscow"

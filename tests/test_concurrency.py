@@ -129,3 +129,48 @@ def test_simultaneous_holds_never_hold_more_than_the_balance(live):
     assert {r.json()["code"] for r in again} == {"hold_already_resolved"}
     balance = live.request("GET", f"/v1/customers/{cid}/balance", key).json()
     assert (balance["available"], balance["held"]) == (10, 0)
+
+
+def _campaign_body(partner_id, name):
+    return {"name": name, "earn_at": [partner_id], "reward": {"type": "fixed", "points": 100}}
+
+
+def _campaign_ids(live, key):
+    return [c["campaign_id"] for c in live.request("GET", "/v1/campaigns", key).json()["items"]]
+
+
+def test_one_idempotency_key_raced_on_campaign_creation_makes_one_campaign(live):
+    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"}).json()
+    key, body = cafe["api_key"], _campaign_body(cafe["partner_id"], "Кофе")
+    h = {"Idempotency-Key": "camp-1"}
+    results = _race(10, lambda i: live.request("POST", "/v1/campaigns", key, body, headers=h))
+    assert {r.status_code for r in results} == {201}
+    assert len({r.content for r in results}) == 1
+    assert _campaign_ids(live, key) == [results[0].json()["campaign_id"]]
+
+
+def test_one_idempotency_key_raced_with_two_bodies_binds_one(live):
+    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"}).json()
+    key, h = cafe["api_key"], {"Idempotency-Key": "camp-2"}
+    bodies = [_campaign_body(cafe["partner_id"], name) for name in ("Кофе", "Чай")]
+    results = _race(10, lambda i: live.request("POST", "/v1/campaigns", key, bodies[i % 2], headers=h))
+    won = [r for r in results if r.status_code == 201]
+    lost = [r for r in results if r.status_code != 201]
+    assert won and lost and {r.status_code for r in lost} == {409}
+    assert {r.json()["code"] for r in lost} == {"idempotency_key_reused"}
+    assert len({r.content for r in won}) == 1
+    winner = won[0].json()["name"]
+    assert all(bodies[i % 2]["name"] == winner for i, r in enumerate(results) if r.status_code == 201)
+    assert _campaign_ids(live, key) == [won[0].json()["campaign_id"]]
+
+
+def test_one_key_raced_while_the_first_answer_is_an_error_binds_that_error(live):
+    key, cid = _setup(live)
+    live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-1", "amount_minor": 20_000})
+    h = {"Idempotency-Key": "spend-1"}
+    body = {"customer_id": cid, "order_id": "R-1", "order_amount_minor": 100_000, "points": 30}
+    results = _race(10, lambda i: live.request("POST", "/v1/redemptions", key, body, headers=h))
+    assert {r.status_code for r in results} == {422} and len({r.content for r in results}) == 1
+    live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-2", "amount_minor": 200_000})
+    later = live.request("POST", "/v1/redemptions", key, body, headers=h)
+    assert later.status_code == 422 and later.content == results[0].content

@@ -78,7 +78,7 @@ def test_walk_through_every_route(live):
             "POST",
             "/v1/redemptions",
             sk,
-            {"customer_id": cid, "order_id": "STIL-1", "order_amount_minor": 10_000, "points": 31},
+            {"customer_id": cid, "order_id": "STIL-0", "order_amount_minor": 10_000, "points": 31},
         ),
         422,
         "redemption_cap_exceeded",

@@ -55,6 +55,15 @@ def test_the_table_declares_exactly_the_keys_and_indexes_the_models_use():
     assert table["SSESpecification"]["SSEEnabled"] is True
 
 
+def test_the_table_expires_implicit_replay_records_and_nothing_else():
+    table = json.loads(build_template.render())["Resources"]["LoyaltyTable"]["Properties"]
+    from chalicelib.db.models import ReplayItem
+
+    assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
+    carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
+    assert carrying == ["ReplayItem"]  # and execute sets it on REQ# records only (tests/test_db.py)
+
+
 def test_no_data_action_is_granted_on_everything():
     template = packaged()
     roles = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}

@@ -116,7 +116,9 @@ class TestPending:
         assert redeem(coalition.cafe, cid, "C-1", 100_000, 10).json["code"] == "insufficient_points"
         clock.advance(timedelta(days=14))
         assert balance(shop, cid)["available"] == 100 and balance(shop, cid)["pending"] == 0
-        assert redeem(coalition.cafe, cid, "C-1", 100_000, 10).status == 201
+        # the order C-1 is bound to its first answer (errors included); the till spends on its next order
+        assert redeem(coalition.cafe, cid, "C-1", 100_000, 10).json["code"] == "insufficient_points"
+        assert redeem(coalition.cafe, cid, "C-2", 100_000, 10).status == 201
         assert [e["type"] for e in history(coalition.operator, cid)][:2] == ["redemption", "matured"]
 
     def test_refund_within_the_window_reverses_pending_points(self, shop, clock):
@@ -243,7 +245,8 @@ class TestBonuses:
         assert capped.status == 422 and capped["code"] == "bonus_limit_reached"
         assert self.bonus(c.cafe, cid, "survey-1", reason="survey").status == 201
         clock.advance(timedelta(days=1))
-        assert self.bonus(c.cafe, cid, "rev-2").status == 201
+        assert self.bonus(c.cafe, cid, "rev-2").raw == capped.raw  # a bonus id is bound to its first answer
+        assert self.bonus(c.cafe, cid, "rev-3").status == 201
         assert balance(c.cafe, cid)["available"] == 150
 
     def test_daily_caps_are_program_settings(self, coalition):

@@ -112,7 +112,7 @@ def test_errors_arrive_as_the_right_classes(partners, live):
         cafe.redemptions.create(customer_id=c.customer_id, order_id="X", order_amount_minor=1_000_000, points=11)
     assert (e.value.status, e.value.code) == (422, "insufficient_points") and e.value.request_id
     with pytest.raises(errors.RedemptionCapExceeded) as cap:
-        cafe.redemptions.create(customer_id=c.customer_id, order_id="X", order_amount_minor=1_000, points=10)
+        cafe.redemptions.create(customer_id=c.customer_id, order_id="Y", order_amount_minor=1_000, points=10)
     assert cap.value.max_points == 5
     with pytest.raises(errors.NotFound):
         cafe.customers.lookup(phone="+79990000000")

@@ -53,7 +53,7 @@ class Model:
 def test_a_month_across_three_partners(live, clock):
     L, op = live, live.operator_key
     clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
-    ok(L.request("PUT", "/v1/admin/program", op, {"operator_fee_bps": 100}))
+    ok(L.request("PUT", "/v1/admin/program", op, {"operator_fee_bps": 100, "effective_from": "2026-03-02"}))
     cafe = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Уют", "earn_rate_bps": 500}), 201)
     store = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Стиль", "earn_rate_bps": 300}), 201)
     salon = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Шарм", "earn_rate_bps": 1000}), 201)
@@ -197,8 +197,8 @@ def test_identity_terms_follow_each_entry_type():
         {
             "returned_lots": {"2027-01|ptn_b": 5},
             "reversals": [
-                {"kind": "base", "lot": "2027-01|ptn_a", "taken": 10},
-                {"kind": "award", "lot": "2027-01|ptn_s", "taken": 0},
+                {"kind": "base", "lot": "2027-01|ptn_a", "share": 10, "taken": 10},
+                {"kind": "award", "lot": "2027-01|ptn_s", "share": 0, "taken": 0},
             ],
         },
     )

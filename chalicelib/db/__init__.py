@@ -13,6 +13,7 @@ from chalicelib.db.models import (
     ExpiryIndexItem,
     JobItem,
     KeyIdItem,
+    OrderItem,
     PartnerItem,
     ProgramItem,
     ReplayItem,
@@ -20,7 +21,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
-from chalicelib.db.store import connection, get_many, get_one
+from chalicelib.db.store import connection, get_many, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "ExpiryIndexItem",
     "JobItem",
     "KeyIdItem",
+    "OrderItem",
     "PartnerItem",
     "ProgramItem",
     "ReplayItem",
@@ -46,6 +48,7 @@ __all__ = [
     "create_table",
     "get_many",
     "get_one",
+    "get_raw_many",
     "is_unavailable",
     "keys",
     "outcome_unknown",

@@ -57,8 +57,24 @@ def idempotency(scope: str, idempotency_key: str) -> tuple[str, str]:
     return f"IDEM#{scope}#{digest}", "IDEM"
 
 
+def request_digest(nonce: str) -> str:
+    """Names one HTTP request's writes without storing its nonce (which also seeds secrets shown only to it)."""
+    return hashlib.sha256(f"request:{nonce}".encode()).hexdigest()[:32]
+
+
+def request(nonce: str) -> tuple[str, str]:
+    """The implicit replay record of one HTTP request's write (expires after a day, see ReplayItem.ttl)."""
+    return f"REQ#{request_digest(nonce)}", "REQ"
+
+
 def order(partner_id: str, order_id: str) -> str:
     return f"ORDER#{partner_id}#{order_id}"
+
+
+def order_record(partner_id: str, order_id: str) -> tuple[str, str]:
+    """The order itself (one customer, one amount, a state); its accrual and redemption replay records share
+    its partition."""
+    return order(partner_id, order_id), "ORDER"
 
 
 def accrual(partner_id: str, order_id: str) -> tuple[str, str]:

@@ -130,6 +130,8 @@ class PartnerItem(_Item):
     active_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
     # campaign id -> created_at of the campaigns this partner sponsors that are not ended (the open-campaign limit)
     open_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # {"changes": [...]}: dated changes of the rates above, which stay their first values (chalicelib/partners.py)
+    rate_schedule: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
 class ApiKeyItem(_Item):
@@ -159,8 +161,11 @@ class ProgramItem(_Item):
 
 
 class ReplayItem(_Item):
-    """A recorded response: for an Idempotency-Key (``IDEM#...``) and for every natural id (order, refund...).
+    """A recorded response: for an Idempotency-Key (``IDEM#...``), for every natural id (order, refund...), and,
+    for a write that has neither, for the HTTP request itself (``REQ#<digest of its nonce>``, kept a day).
 
+    The answer may be an error (``status_code`` >= 400, a problem+json ``body``, empty ``state``): such records bind
+    the key or id to it, and ``idempotency.execute`` hides them from the services' decisions.
     Natural-id records carry the state later requests need (e.g. what a refund may still reverse) in ``state``.
     """
 
@@ -170,6 +175,21 @@ class ReplayItem(_Item):
     created_at = UnicodeAttribute()
     customer_id = UnicodeAttribute(null=True)
     state: MapAttribute[str, Any] = MapAttribute(default=dict)
+    origin = UnicodeAttribute(null=True)  # keys.request_digest of the request that wrote it
+    ttl = NumberAttribute(null=True)  # epoch seconds; DynamoDB deletes the item after it (implicit records only)
+
+    @property
+    def is_error(self) -> bool:
+        return int(self.status_code) >= 400
+
+
+class OrderItem(_Item):
+    """``ORDER#<partner>#<order id>`` / ``ORDER``: the order as one record (``chalicelib/domain/orders.py``): its
+    customer, its amount, what it earned and spent and how much was refunded. ``version`` guards every write."""
+
+    version = NumberAttribute(default=0)
+    state: MapAttribute[str, Any] = MapAttribute(default=dict)
+    updated_at = UnicodeAttribute()
 
 
 class CampaignItem(_Item):
@@ -247,6 +267,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     KeyIdItem,
     ProgramItem,
     ReplayItem,
+    OrderItem,
     ExpiryIndexItem,
     JobItem,
     CampaignItem,
@@ -271,3 +292,6 @@ def create_table() -> None:
     """Create the table with both indexes (local runs and tests; AWS gets it from infra/)."""
     if not EntryItem.exists():
         EntryItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        EntryItem._get_connection().connection.client.update_time_to_live(
+            TableName=EntryItem.Meta.table_name, TimeToLiveSpecification={"AttributeName": "ttl", "Enabled": True}
+        )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 
 from chalicelib.db.models import _Item
+from chalicelib.errors import Unavailable
 
 T = TypeVar("T", bound=_Item)
 
@@ -44,27 +47,48 @@ def share_client() -> None:
         model._get_connection().connection = shared
 
 
-def get_many(wanted: Sequence[tuple[type[_Item], str, str]]) -> dict[tuple[str, str], Any]:
-    """Strongly consistent BatchGetItem of items of any type: {(pk, sk): item}; missing ones are absent."""
-    unique = list(dict.fromkeys((model, pk, sk) for model, pk, sk in wanted))
-    if not unique:
-        return {}
-    model_for = {(pk, sk): model for model, pk, sk in unique}
+BATCH_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
+BATCH_TRIES = 8  # rounds per chunk while DynamoDB leaves keys unprocessed (throttling, the 16 MB response cap)
+
+
+def get_raw_many(wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Strongly consistent reads of any number of keys, as raw DynamoDB items: {(pk, sk): item}; missing keys are
+    absent. 100 keys per BatchGetItem; keys DynamoDB leaves unprocessed are asked again with backoff, and if some are
+    still unprocessed the read fails with 503 rather than reporting existing items as missing."""
+    unique = list(dict.fromkeys(wanted))
     table = _Item.Meta.table_name
-    request: dict[str, Any] = {
-        table: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for _, pk, sk in unique], "ConsistentRead": True}
-    }
-    found: dict[tuple[str, str], Any] = {}
     client = connection().client
-    for _ in range(10):
-        response = client.batch_get_item(RequestItems=request)
-        for raw in response.get("Responses", {}).get(table, []):
-            key = (raw["pk"]["S"], raw["sk"]["S"])
-            found[key] = model_for[key].from_raw_data(raw)
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            break
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(unique), BATCH_KEYS):
+        chunk = unique[start : start + BATCH_KEYS]
+        request: dict[str, Any] = {
+            table: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in chunk], "ConsistentRead": True}
+        }
+        for attempt in range(BATCH_TRIES):
+            if attempt:
+                _sleep(attempt)
+            response = client.batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(table, []):
+                found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            left = len(request.get(table, {}).get("Keys", []))
+            raise Unavailable(
+                f"The database left {left} of {len(chunk)} keys unread; nothing was changed. Retry shortly."
+            )
     return found
+
+
+def get_many(wanted: Sequence[tuple[type[_Item], str, str]]) -> dict[tuple[str, str], Any]:
+    """Typed :func:`get_raw_many`: {(pk, sk): item of the model asked for it}; missing ones are absent."""
+    model_for = {(pk, sk): model for model, pk, sk in wanted}
+    return {key: model_for[key].from_raw_data(raw) for key, raw in get_raw_many(list(model_for)).items()}
+
+
+def _sleep(attempt: int) -> None:
+    time.sleep(min(1.0, 0.025 * (2**attempt)) * random.random())  # noqa: S311 - jitter, not crypto
 
 
 def get_one(model: type[T], pk: str, sk: str) -> T | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,12 +18,15 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
-from chalicelib.errors import Unavailable
+from chalicelib.errors import RequestTooLarge, Unavailable
 
 log = logging.getLogger(__name__)
 
 MAX_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems call
+MAX_BYTES = 4_000_000  # DynamoDB's aggregate limit is 4 MB; measured on the request's JSON, which is larger
+MAX_TOKEN = 36  # ClientRequestToken length
 
 _RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 _THROTTLE_CODES = {
@@ -60,6 +66,8 @@ class Transaction:
     def __init__(self) -> None:
         self._ops: list[_Op] = []
         self._counters: dict[tuple[str, str], dict[str, int]] = {}
+        # One counter shard per transaction: every entry it posts for a partner adds to one item, not to several.
+        self.counter_shard = secrets.randbelow(COUNTER_SHARDS)
 
     def __len__(self) -> int:
         return len(self._ops) + len(self._counters)
@@ -92,7 +100,10 @@ class Transaction:
                 return True
         return False
 
-    def commit(self, connection: Connection) -> None:
+    def commit(self, connection: Connection, token: str | None = None) -> None:
+        """Send the transaction with ``token`` as its ClientRequestToken (a fresh one if None): DynamoDB then treats
+        botocore's own retries of this call as the same transaction. Over DynamoDB's limits (100 items, 4 MB) it is
+        refused with :class:`RequestTooLarge` before anything is sent."""
         ops = list(self._ops)
         for (pk, sk), totals in sorted(self._counters.items()):
             actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
@@ -101,10 +112,18 @@ class Transaction:
         if not ops:
             return
         if len(ops) > MAX_ITEMS:
-            raise ValueError(f"a transaction holds at most {MAX_ITEMS} items, got {len(ops)}")
+            raise RequestTooLarge(
+                f"This request would change {len(ops)} items in one transaction; DynamoDB allows {MAX_ITEMS}. "
+                "Nothing was written.",
+                items=len(ops),
+                max_items=MAX_ITEMS,
+            )
+        token = token or uuid.uuid4().hex
+        if len(token) > MAX_TOKEN:
+            raise ValueError(f"a ClientRequestToken has at most {MAX_TOKEN} characters")
         ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
         try:
-            with TransactWrite(connection=connection) as tx:
+            with TransactWrite(connection=connection, client_request_token=token) as tx:
                 for op in ordered:
                     if op.kind == "put":
                         tx.save(op.model, condition=op.condition)
@@ -115,6 +134,7 @@ class Transaction:
                     else:
                         assert op.key is not None
                         tx.condition_check(op.model, op.key[0], op.key[1], condition=op.condition)
+                _check_size(tx)  # raising here leaves the with-block without committing
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons
             if exc.cause_response_code == "TransactionCanceledException" and reasons:
@@ -127,6 +147,24 @@ class Transaction:
             if exc.cause_response_code in _THROTTLE_CODES or exc.cause_response_code == "TransactionCanceledException":
                 raise Unavailable("The database is busy; nothing was written. Retry shortly.") from exc
             raise
+
+
+def request_size(tx: TransactWrite) -> int:
+    """A conservative estimate of the transaction's size: the JSON of every operation as sent (typed attribute
+    values, expressions, names), which is larger than the items DynamoDB counts."""
+    parts = (tx._condition_check_items, tx._delete_items, tx._put_items, tx._update_items)
+    return sum(len(json.dumps(op, default=str, separators=(",", ":"))) for part in parts for op in part)
+
+
+def _check_size(tx: TransactWrite) -> None:
+    size = request_size(tx)
+    if size > MAX_BYTES:
+        raise RequestTooLarge(
+            f"This request would write about {size:,} bytes in one transaction; DynamoDB allows 4 MB. "
+            "Nothing was written.",
+            bytes=size,
+            max_bytes=MAX_BYTES,
+        )
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -1,6 +1,6 @@
 """Pure domain core: no I/O, no clocks, no AWS. Everything here is unit-tested directly."""
 
-from chalicelib.domain.identity import normalize_card, normalize_phone
+from chalicelib.domain.identity import ascii_digits, normalize_card, normalize_phone
 from chalicelib.domain.lots import allocate, by_issuer, lot_key, refill, split_lot_key
 from chalicelib.domain.periods import add_months, expiry_period, last_day, period_of, trailing_periods
 from chalicelib.domain.points import BPS, cumulative_share, earn_points, pro_rata, redemption_cap_points
@@ -13,6 +13,7 @@ __all__ = [
     "TierStatus",
     "add_months",
     "allocate",
+    "ascii_digits",
     "by_issuer",
     "cumulative_share",
     "earn_points",

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-_CARD = re.compile(r"^[A-Z0-9]{4,32}$")
+# ASCII only, whole string: Python's \d takes any script's digits and $ matches before a trailing newline.
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+_CARD = re.compile(r"[A-Z0-9]{4,32}")
+# the full-width forms of ASCII (＋ （ － Ａ ...) and the ideographic space
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def ascii_digits(raw: str) -> str:
+    """Every Unicode decimal digit (Arabic-Indic ٧, Persian ۷, Devanagari ७, full-width ７ ...) as its ASCII digit,
+    and the full-width forms of ASCII punctuation and letters (＋, （, －, Ａ) as ASCII. Anything else is kept as it
+    is, for the caller's validation to refuse."""
+    text = raw.translate(_FULLWIDTH)
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 def normalize_phone(raw: str, default_country_code: str = "7") -> str:
-    """``+7 916 123-45-67``, ``8 (916) 123 45 67`` and ``9161234567`` all become ``+79161234567``.
+    """``+7 916 123-45-67``, ``8 (916) 123 45 67``, ``9161234567`` and ``+٧٩١٦١٢٣٤٥٦٧`` all become ``+79161234567``.
 
     Raises ValueError for anything that is not a plausible E.164 number.
     """
-    text = _PHONE_NOISE.sub("", raw.strip())
+    text = _PHONE_NOISE.sub("", ascii_digits(raw).strip())
     if text.startswith("00"):
         text = "+" + text[2:]
     if not text.startswith("+"):
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ValueError("phone may contain digits, spaces, dashes, brackets and a leading +")
         if default_country_code == "7" and len(text) == 11 and text[0] in "78":
             text = "+7" + text[1:]
@@ -26,13 +40,13 @@ def normalize_phone(raw: str, default_country_code: str = "7") -> str:
             text = "+7" + text
         else:
             text = "+" + text
-    if not _E164.match(text):
+    if not _E164.fullmatch(text):
         raise ValueError("phone is not a valid international number")
     return text
 
 
 def normalize_card(raw: str) -> str:
-    text = re.sub(r"[\s\-]", "", raw.strip()).upper()
-    if not _CARD.match(text):
+    text = re.sub(r"[\s\-]", "", ascii_digits(raw).strip()).upper()
+    if not _CARD.fullmatch(text):
         raise ValueError("card must be 4-32 letters or digits (spaces and dashes are ignored)")
     return text

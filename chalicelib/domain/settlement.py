@@ -3,6 +3,10 @@
 :func:`entry_deltas` says what one ledger entry adds to which partner's period figures. The live counters are fed
 from it inside the entry's own transaction, and the reconciliation folds the same function over the stored entries:
 if a counter update were ever lost or doubled, the two disagree.
+
+Money is valued entry by entry at the settings the entry recorded (``point_value_minor``, ``operator_fee_bps`` in
+its details), so a change of those settings never reprices what was already posted. Entries from before values were
+recorded add no money counters; :func:`statement` values their points at the fallback settings it is given.
 """
 
 from __future__ import annotations
@@ -25,7 +29,14 @@ FIELDS = (
     "expired_points",
     "adjustment_points",
     "balance_change",
+    "shortfall_funded_points",  # part of issued_points: award points a till withheld as cash on a refund
+    # money, per entry at its own recorded values (integers; see statement())
+    "net_value_minor",  # sum of (the entry's effect on net_points) x its point_value_minor
+    "net_points_valued",  # the net_points those values cover
+    "fee_numerator",  # sum of (effect on points put into circulation) x point_value_minor x operator_fee_bps
+    "fee_points_valued",  # the circulation points those values cover
 )
+MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
 
 
 @dataclass
@@ -51,6 +62,22 @@ class Figures:
 
 def _issuer(lot: str) -> str:
     return split_lot_key(lot)[1]
+
+
+def _net_and_circulation(c: Mapping[str, int]) -> tuple[int, int]:
+    """The contract's net_points, and the points this partner put into circulation (net issued + net promo)."""
+    issued_net = c["issued_points"] - c["issued_reversed_points"]
+    promo = c["promo_points_funded"] - c["promo_points_reversed"]
+    return (c["accepted_points"] - c["accepted_refunded_points"]) - issued_net - promo, issued_net + promo
+
+
+def _value(f: Figures, point_value_minor: int, operator_fee_bps: int) -> None:
+    """Add the money counters of one entry's figures, at the entry's own values."""
+    net, circulation = _net_and_circulation(f.counts)
+    f.counts["net_value_minor"] += net * point_value_minor
+    f.counts["net_points_valued"] += net
+    f.counts["fee_numerator"] += circulation * point_value_minor * operator_fee_bps
+    f.counts["fee_points_valued"] += circulation
 
 
 def entry_deltas(
@@ -83,13 +110,16 @@ def entry_deltas(
             f.counts["accepted_refunded_points"] += int(n)
             f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - int(n)
         for r in details.get("reversals") or []:
-            taken = int(r["taken"])
-            if not taken:
-                continue
+            taken, share = int(r["taken"]), int(r["share"])
             if r["kind"] == "base":
+                # Points the customer already spent stay issued: the till withholds their cash from the refund.
                 f.counts["issued_reversed_points"] += taken
-            else:
-                fig(_issuer(str(r["lot"]))).counts["promo_points_reversed"] += taken
+            elif share:
+                # Money follows the points: the sponsor stops paying for the whole reversed award, and what the
+                # customer already spent of it is withheld by this till, which now funds those points instead.
+                fig(str(r.get("funder") or _issuer(str(r["lot"])))).counts["promo_points_reversed"] += share
+                f.counts["issued_points"] += share - taken
+                f.counts["shortfall_funded_points"] += share - taken
     elif entry_type == "expiry":
         f = fig(partner_id)
         f.counts["expired_points"] += -total_delta
@@ -97,6 +127,9 @@ def entry_deltas(
             f.expired_by_issuer[_issuer(lot)] = f.expired_by_issuer.get(_issuer(lot), 0) - n
     elif entry_type == "adjustment":
         fig(partner_id).counts["adjustment_points"] += total_delta
+    if all(details.get(name) is not None for name in MONEY_SETTINGS):
+        for f in out.values():
+            _value(f, int(details["point_value_minor"]), int(details["operator_fee_bps"]))
     return {pid: f for pid, f in out.items() if not f.is_zero()}
 
 
@@ -114,22 +147,26 @@ class Statement:
 
 def statement(f: Figures, point_value_minor: int, operator_fee_bps: int) -> Statement:
     """Contract: net_points = (accepted - accepted_refunded) - (issued - issued_reversed) - promo_funded;
-    net_amount = net_points x point value - fee, the fee being operator_fee_bps of the value of the points this
-    partner put into circulation (net issued plus net promo), floored."""
+    net_amount = the value of net_points - fee, the fee being operator_fee_bps of the value of the points this
+    partner put into circulation (net issued plus net promo), floored once over the period.
+
+    Each entry's points are valued at the settings it recorded; points of entries that recorded none are valued at
+    ``point_value_minor`` / ``operator_fee_bps`` (the program's, at the period's end). With one value all period
+    this is exactly ``net_points x value - max(circulation, 0) x value x bps // 10000``."""
     c = f.counts
-    promo = c["promo_points_funded"] - c["promo_points_reversed"]
-    issued_net = c["issued_points"] - c["issued_reversed_points"]
-    net_points = (c["accepted_points"] - c["accepted_refunded_points"]) - issued_net - promo
-    fee = max(issued_net + promo, 0) * point_value_minor * operator_fee_bps // BPS
+    net_points, circulation = _net_and_circulation(c)
+    value = c["net_value_minor"] + (net_points - c["net_points_valued"]) * point_value_minor
+    numerator = c["fee_numerator"] + (circulation - c["fee_points_valued"]) * point_value_minor * operator_fee_bps
+    fee = max(numerator, 0) // BPS
     return Statement(
         issued_points=c["issued_points"],
         issued_reversed_points=c["issued_reversed_points"],
-        promo_points_funded=promo,
+        promo_points_funded=c["promo_points_funded"] - c["promo_points_reversed"],
         accepted_points=c["accepted_points"],
         accepted_refunded_points=c["accepted_refunded_points"],
         net_points=net_points,
         operator_fee_minor=fee,
-        net_amount_minor=net_points * point_value_minor - fee,
+        net_amount_minor=value - fee,
     )
 
 

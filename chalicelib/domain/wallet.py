@@ -20,10 +20,15 @@ HOLD_SEP = "|"
 @dataclass(frozen=True)
 class Hold:
     points: int
-    expires_at: str  # ISO 8601 UTC; ISO strings of one format sort as times
+    expires_at: str  # ISO 8601 instant; compared as an instant (``expires``), never as a string
     lots: dict[str, int]
     partner_id: str
     order_id: str
+
+
+def is_due(iso_instant: str, now: datetime) -> bool:
+    """Whether an instant written as ISO 8601 (any offset) is at or before ``now``."""
+    return datetime.fromisoformat(iso_instant) <= now
 
 
 def hold_id(partner_id: str, order_id: str) -> str:
@@ -77,6 +82,7 @@ class Change:
     remove_pending: dict[str, int] = field(default_factory=dict)  # bucket -> exact points it must still hold
     add_holds: dict[str, Hold] = field(default_factory=dict)
     remove_holds: set[str] = field(default_factory=set)
+    replace_holds: dict[str, Hold] = field(default_factory=dict)  # an open hold made smaller (a refund meets it)
     bonus_days: dict[str, int] = field(default_factory=dict)
     bonus_limits: dict[str, int] = field(default_factory=dict)
     last_purchase: dict[str, str] = field(default_factory=dict)  # partner id -> ISO time (set, not added)
@@ -98,6 +104,7 @@ class Change:
             remove_pending={**self.remove_pending, **other.remove_pending},
             add_holds={**self.add_holds, **other.add_holds},
             remove_holds=self.remove_holds | other.remove_holds,
+            replace_holds={**self.replace_holds, **other.replace_holds},
             bonus_days=dict(self.bonus_days),
             bonus_limits={**self.bonus_limits, **other.bonus_limits},
             last_purchase={**self.last_purchase, **other.last_purchase},
@@ -114,6 +121,7 @@ class Change:
             pending_lots.pop(key, None)
         holds = {k: v for k, v in wallet.holds.items() if k not in self.remove_holds}
         holds.update(self.add_holds)
+        holds.update({k: v for k, v in self.replace_holds.items() if k in holds})
         return Wallet(
             available=wallet.available + self.available,
             pending=wallet.pending + self.pending,
@@ -143,10 +151,9 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
     whose month has ended expire (in that order, so points a hold returns to an ended month expire too).
     At most ``max_events`` per call keeps one transaction small; the rest settles on the next write."""
     events: list[Event] = []
-    now_iso = now.isoformat()
     state = wallet
     for hid, hold in sorted(wallet.holds.items()):
-        if hold.expires_at <= now_iso and len(events) < max_events:
+        if is_due(hold.expires_at, now) and len(events) < max_events:
             change = Change(available=hold.points, held=-hold.points, remove_holds={hid})
             for key, points in hold.lots.items():
                 change.add_lot(key, points)
@@ -155,7 +162,7 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
         state = event.change.applied_to(state)
     for key, points in sorted(wallet.pending_lots.items()):
         when, lot = split_pending_key(key)
-        if when <= now_iso and len(events) < max_events:
+        if is_due(when, now) and len(events) < max_events:
             change = Change(available=points, pending=-points, remove_pending={key: points})
             change.add_lot(lot, points)
             events.append(Event("matured", split_lot_key(lot)[1], change, key))
@@ -172,6 +179,12 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
     if expired.available:
         events.append(Event("expiry", "coalition", expired, "expiry"))
     return events
+
+
+def fits_one_write(wallet: Wallet, now: datetime, tz_name: str, max_events: int) -> bool:
+    """Whether everything time did to ``wallet`` can be posted within one write's ``max_events`` (expiry is one
+    more event on top, always posted whole)."""
+    return len([e for e in settle(wallet, now, tz_name, max_events=max_events + 1) if e.type != "expiry"]) <= max_events
 
 
 def settled(wallet: Wallet, now: datetime, tz_name: str) -> tuple[Wallet, Change, list[Event]]:

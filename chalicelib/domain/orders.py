@@ -1,0 +1,196 @@
+"""An order: one record per (partner, order id) with one customer, one amount and a state.
+
+What the order earned (the base accrual and every campaign award, each from where it landed) and what it spent
+(a hold or a captured redemption) live together, so a refund meets whatever the order is doing now: it reverses
+earned points pro rata, and it gives back spent points pro rata — out of the hold while the hold is open, out of the
+captured lots once it was captured. Everything here is pure; ``chalicelib/db/orders.py`` stores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from chalicelib.domain.points import cumulative_share, pro_rata
+
+SpentStatus = Literal["held", "captured", "voided", "expired", "refunded"]
+GrantKind = Literal["base", "award"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One part of what an order earned: the base accrual (funded by the till partner) or one campaign award
+    (funded by its sponsor)."""
+
+    kind: GrantKind
+    ref: str  # the till partner for the base accrual, the campaign id for an award
+    funder: str  # the partner whose money backs these points
+    points: int
+    lot: str
+    bucket: str = ""  # the pending bucket while the points are pending, "" when they were available at once
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "ref": self.ref,
+            "funder": self.funder,
+            "points": self.points,
+            "lot": self.lot,
+            "bucket": self.bucket,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Grant:
+        kind: GrantKind = "award" if data["kind"] == "award" else "base"
+        return cls(
+            kind=kind,
+            ref=str(data["ref"]),
+            funder=str(data["funder"]),
+            points=int(data["points"]),
+            lot=str(data["lot"]),
+            bucket=str(data.get("bucket") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What the order spent. ``points`` is what it keeps spending (held, or captured) plus what refunds gave back;
+    ``lots`` are the points still out of the customer's wallet for it (held or captured), after refunds."""
+
+    status: SpentStatus
+    points: int
+    lots: dict[str, int]
+    returned: int = 0
+    expires_at: str = ""  # ISO 8601 instant while held
+
+    @property
+    def outstanding(self) -> int:
+        return sum(self.lots.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "points": self.points,
+            "lots": {k: v for k, v in self.lots.items() if v},
+            "returned": self.returned,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Spent:
+        status = str(data["status"])
+        if status not in ("held", "captured", "voided", "expired", "refunded"):
+            raise ValueError(f"unknown redemption status {status!r}")
+        return cls(
+            status=status,  # type: ignore[arg-type]
+            points=int(data["points"]),
+            lots={str(k): int(v) for k, v in dict(data.get("lots") or {}).items()},
+            returned=int(data.get("returned") or 0),
+            expires_at=str(data.get("expires_at") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Order:
+    customer_id: str
+    amount_minor: int
+    refunded_minor: int = 0
+    grants: tuple[Grant, ...] = ()  # empty: nothing earned (no accrual, or an accrual of 0 points)
+    accrued: bool = False
+    spent: Spent | None = None
+    # The money settings in force at the order's first operation: every entry about the order is valued at them,
+    # so a refund repays exactly what the accrual charged even if the point value changed in between.
+    values: tuple[tuple[str, int], ...] = ()
+    version: int = 0  # every write of the order is guarded by the version it read
+
+    @property
+    def earned_points(self) -> int:
+        return sum(g.points for g in self.grants)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "customer_id": self.customer_id,
+            "amount_minor": self.amount_minor,
+            "refunded_minor": self.refunded_minor,
+            "grants": [g.to_dict() for g in self.grants],
+            "accrued": self.accrued,
+            "values": dict(self.values),
+        }
+        if self.spent is not None:
+            out["spent"] = self.spent.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], version: int) -> Order:
+        spent = data.get("spent")
+        return cls(
+            customer_id=str(data["customer_id"]),
+            amount_minor=int(data["amount_minor"]),
+            refunded_minor=int(data.get("refunded_minor") or 0),
+            grants=tuple(Grant.from_dict(g) for g in data.get("grants") or []),
+            accrued=bool(data.get("accrued")),
+            spent=Spent.from_dict(spent) if spent else None,
+            values=tuple(sorted((str(k), int(v)) for k, v in dict(data.get("values") or {}).items())),
+            version=version,
+        )
+
+    def conflict(self, customer_id: str, amount_minor: int) -> str | None:
+        """Why another operation on this order cannot happen (None when it can): an order has one customer and
+        one amount, fixed by its first operation, and nothing is added to it once refunds began."""
+        if customer_id != self.customer_id:
+            return "This order belongs to another customer."
+        if amount_minor != self.amount_minor:
+            return f"This order's amount is {self.amount_minor}; every operation on it must name that amount."
+        if self.refunded_minor:
+            return "This order has refunds; a new operation needs a new order id."
+        return None
+
+
+def hold_is_over(spent: Spent, now: datetime) -> bool:
+    """A hold's expiry is a fact of its deadline, compared as an instant."""
+    return spent.status == "held" and datetime.fromisoformat(spent.expires_at) <= now
+
+
+def without_hold(spent: Spent, status: SpentStatus) -> Spent:
+    """The hold ended without a capture (voided or expired): nothing more is spent or can be given back."""
+    return replace(spent, status=status, points=spent.returned, lots={})
+
+
+@dataclass(frozen=True)
+class RefundShares:
+    """What one refund moves, before looking at the wallet: each grant's share to reverse, the spend to take off
+    the tier counter, and the spent points to give back."""
+
+    before_minor: int
+    after_minor: int
+    reversals: tuple[tuple[Grant, int], ...]
+    spend_back_minor: int
+    give_back: int
+
+
+class RefundTooLarge(ValueError):
+    def __init__(self, refundable_minor: int) -> None:
+        super().__init__(f"at most {refundable_minor} may be refunded")
+        self.refundable_minor = refundable_minor
+
+
+def refund_shares(order: Order, amount_minor: int) -> RefundShares:
+    """Cumulative pro-rata shares: over all refunds of an order, earned points are reversed exactly and spent
+    points are given back exactly, whatever the order of holds, captures and partial refunds.
+
+    Spent points are given back against what the order spends now (``points``): a capture that keeps less, or a
+    hold that ended, lowers it, so the target is clamped at what was already given back."""
+    before = order.refunded_minor
+    after = before + amount_minor
+    if after > order.amount_minor:
+        raise RefundTooLarge(order.amount_minor - before)
+    whole = order.amount_minor
+    reversals = tuple((g, cumulative_share(g.points, before, after, whole)) for g in order.grants)
+    give_back = 0
+    if order.spent is not None and order.spent.status in ("held", "captured"):
+        target = pro_rata(order.spent.points, after, whole)
+        give_back = min(max(target - order.spent.returned, 0), order.spent.outstanding)
+    spend_back = cumulative_share(order.amount_minor, before, after, whole) if order.accrued else 0
+    return RefundShares(before, after, reversals, spend_back, give_back)

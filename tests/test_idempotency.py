@@ -1,0 +1,185 @@
+"""Issue 15: an Idempotency-Key or a natural id is bound to its first body and its first answer, errors included."""
+
+import json
+
+import pytest
+
+from chalicelib import db
+from chalicelib.errors import Unavailable
+from tests.test_api_ledger import accrue, enrol, redeem
+
+
+def _entries(kind):
+    return [e for e in db.EntryItem.scan() if e.sk.startswith("E#") and e.type == kind]
+
+
+def test_a_key_whose_first_answer_was_insufficient_points_replays_it_even_after_the_customer_earns(coalition):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 20_000)  # 10 points
+    key = {"Idempotency-Key": "till-3-receipt-77"}
+    first = redeem(c.store, cid, "S-1", 100_000, 30, headers=key)
+    assert first.status == 422 and first["code"] == "insufficient_points"
+    accrue(c.cafe, cid, "A-2", 200_000)  # now 110 points: enough
+    again = redeem(c.store, cid, "S-1", 100_000, 30, headers=key)
+    assert (again.status, again.raw) == (422, first.raw)  # byte for byte, the original request_id included
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Content-Type"] == "application/problem+json"
+    other = redeem(c.store, cid, "S-1", 100_000, 10, headers=key)
+    assert other.status == 409 and other["code"] == "idempotency_key_reused"
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 110
+    assert _entries("redemption") == []
+
+
+REDEMPTION = {"order_id": "S-1", "order_amount_minor": 100_000, "points": 30}
+CHANGES = [
+    ("customer_id", None),  # another customer: filled in by the test
+    ("order_id", "S-2"),
+    ("order_amount_minor", 100_001),
+    ("points", 20),
+    ("points", 40),
+    ("capture", False),
+    ("hold_minutes", 30),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), CHANGES, ids=[f"{f}={v}" for f, v in CHANGES])
+def test_every_field_of_a_redemption_is_bound_to_the_key_after_a_failed_first_answer(coalition, field, value):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    rich = enrol(c.cafe, phone="+79161234568")
+    accrue(c.cafe, cid, "A-1", 50_000)  # 25 points: 30 is too many, 20 would do
+    accrue(c.cafe, rich, "A-2", 200_000)
+    key = {"Idempotency-Key": "k-field"}
+    body = {"customer_id": cid, **REDEMPTION}
+    first = c.store.post("/v1/redemptions", body, headers=key)
+    assert first.status == 422
+    changed = {**body, field: rich if field == "customer_id" else value}
+    r = c.store.post("/v1/redemptions", changed, headers=key)
+    assert r.status == 409 and r["code"] == "idempotency_key_reused", r.json
+    assert _entries("redemption") == [] and _entries("hold") == []
+
+
+ACCRUAL_CHANGES = [
+    ("order_id", "A-2"),
+    ("amount_minor", 100_001),
+    ("channel", "online"),
+    ("category", "coffee"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ACCRUAL_CHANGES, ids=[f for f, _ in ACCRUAL_CHANGES])
+def test_every_field_of_an_accrual_is_bound_to_the_key(coalition, field, value):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    key = {"Idempotency-Key": "k-accrual"}
+    body = {"customer_id": cid, "order_id": "A-1", "amount_minor": 100_000}
+    first = c.cafe.post("/v1/accruals", body, headers=key)
+    assert first.status == 201
+    r = c.cafe.post("/v1/accruals", {**body, field: value}, headers=key)
+    assert r.status == 409 and r["code"] == "idempotency_key_reused", r.json
+    # the same body spelled differently (key order, spacing) is the same request
+    spelled = json.dumps(dict(reversed(list(body.items()))), indent=2)
+    assert c.cafe.call("POST", "/v1/accruals", raw=spelled, headers=key).raw == first.raw
+    assert len(_entries("accrual")) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers", "status", "code"),
+    [
+        ('{"customer_id": ', {}, 400, "invalid_json"),
+        ('{"customer_id": "cus_x", "order_id": "A-1", "amount_minor": "100"}', {}, 422, "validation_error"),
+        ("amount=1", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+    ],
+    ids=["malformed", "invalid", "media type"],
+)
+def test_a_request_that_never_executed_leaves_the_key_free(coalition, raw, headers, status, code):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    key = {"Idempotency-Key": "k-free"}
+    refused = c.cafe.call("POST", "/v1/accruals", raw=raw, headers={**key, **headers})
+    assert refused.status == status and refused["code"] == code
+    r = accrue(c.cafe, cid, "A-1", 100_000, headers=key)
+    assert r.status == 201 and "Idempotent-Replayed" not in r.headers
+
+
+def test_a_transient_error_is_not_recorded(coalition, monkeypatch):
+    from chalicelib import ledger
+
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    real = ledger.load_partner
+    monkeypatch.setattr(ledger, "load_partner", lambda pid: (_ for _ in ()).throw(Unavailable()))
+    key = {"Idempotency-Key": "k-busy"}
+    busy = accrue(c.cafe, cid, "A-1", 100_000, headers=key)
+    assert busy.status == 503 and busy.headers["Retry-After"]
+    monkeypatch.setattr(ledger, "load_partner", real)
+    assert accrue(c.cafe, cid, "A-1", 100_000, headers=key).status == 201
+
+
+def test_a_natural_id_is_bound_to_its_first_answer_even_an_error(coalition):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 20_000)  # 10 points
+    first = redeem(c.store, cid, "S-1", 100_000, 30)
+    assert first.status == 422
+    accrue(c.cafe, cid, "A-2", 200_000)
+    again = redeem(c.store, cid, "S-1", 100_000, 30)
+    assert (again.status, again.raw) == (422, first.raw)
+    other = redeem(c.store, cid, "S-1", 100_000, 10)
+    assert other.status == 409 and other["code"] == "duplicate_order"
+    # an order whose only record is an error is no order: a refund finds nothing to refund
+    refunded = c.store.post("/v1/refunds", {"order_id": "S-1", "refund_id": "R-1", "amount_minor": 1_000})
+    assert refunded.status == 404 and refunded["code"] == "order_not_found"
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 110
+
+
+def test_an_error_recorded_for_a_hold_is_no_hold(coalition):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    body = {"customer_id": cid, "order_id": "S-1", "order_amount_minor": 100_000, "points": 30, "capture": False}
+    refused = c.store.post("/v1/redemptions", body)
+    assert refused.status == 422
+    from chalicelib.ledger import redemption_ref
+
+    r = c.store.post(f"/v1/redemptions/{redemption_ref(cid, 'S-1')}/capture")
+    assert r.status == 404 and r["code"] == "not_found"
+
+
+def test_a_capture_refused_as_already_resolved_stays_refused_under_its_key(coalition):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 200_000)
+    body = {"customer_id": cid, "order_id": "S-1", "order_amount_minor": 100_000, "points": 30, "capture": False}
+    rid = c.store.post("/v1/redemptions", body)["redemption_id"]
+    assert c.store.post(f"/v1/redemptions/{rid}/void").status == 200
+    key = {"Idempotency-Key": "cap-late"}
+    late = c.store.post(f"/v1/redemptions/{rid}/capture", headers=key)
+    assert late.status == 409 and late["code"] == "hold_already_resolved"
+    again = c.store.post(f"/v1/redemptions/{rid}/capture", headers=key)
+    assert again.raw == late.raw and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_transaction_over_the_budget_is_a_clear_422_recorded_under_its_key(coalition, monkeypatch):
+    from chalicelib.db import tx
+
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    monkeypatch.setattr(tx, "MAX_ITEMS", 3)  # an accrual writes the wallet, its entry, counters and records
+    key = {"Idempotency-Key": "k-big"}
+    r = accrue(c.cafe, cid, "A-1", 100_000, headers=key)
+    assert r.status == 422 and r["code"] == "request_too_large" and r["max_items"] == 3, r.json
+    assert _entries("accrual") == []
+    monkeypatch.setattr(tx, "MAX_ITEMS", 100)
+    again = accrue(c.cafe, cid, "A-1", 100_000, headers=key)
+    assert again.raw == r.raw  # bound to that answer like any other
+    assert c.cafe.get(f"/v1/customers/{cid}/balance")["available"] == 0
+
+
+def test_a_key_created_without_idempotency_key_is_in_no_record(api):
+    r = api.post("/v1/admin/partners", {"name": "Уют"})
+    assert r.status == 201
+    records = list(db.ReplayItem.scan())
+    assert any(i.pk.startswith("REQ#") for i in records)  # the request's own record (placeholder, not the key)
+    assert all(r["api_key"] not in str(i.attribute_values) for i in records)
+    assert api.as_key(r["api_key"]).get("/v1/partner").status == 200
