@@ -1,5 +1,11 @@
 """Campaign awards on a purchase: which active campaigns award, guarded budgets and limits, in the accrual's
-transaction."""
+transaction.
+
+The accrual's transaction is budgeted against DynamoDB's 100 items: each award costs at most ``ITEMS_PER_AWARD``
+items, and only as many awards are made as fit next to what the purchase and the settlement already hold. Nothing
+here grows with the number of partners a campaign names: an exhausted campaign is not taken off its partners in the
+purchase (its item, read fresh, says it is over; the next campaign transition at that partner removes the
+snapshot)."""
 
 from __future__ import annotations
 
@@ -11,28 +17,33 @@ from pynamodb.expressions.update import Action
 
 from chalicelib import campaigns, db, wallet
 from chalicelib.db import keys
-from chalicelib.domain.campaigns import Rules, Shopper, qualifies, reward_points
+from chalicelib.db.tx import MAX_ITEMS
+from chalicelib.domain.campaigns import Shopper, qualifies, reward_points
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, pending_key
-from chalicelib.idempotency import Plan
+from chalicelib.idempotency import Plan, ReadKey
 from chalicelib.schemas import CreateAccrual
 from chalicelib.session import Found, Session, earn_lot
 
 MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
+# an award writes the campaign, its day, its ledger entry and up to two settlement counters (the till's, the
+# sponsor's), and checks that its sponsor is still active
+ITEMS_PER_AWARD = 6
+# the purchase's own: the wallet, the accrual entry and its counter, an expiry-index marker, the order record, the
+# idempotency and order replay records, and three to spare
+ACCRUAL_OWN_ITEMS = 10
 
-__all__ = ["MAX_AWARDS_PER_PURCHASE", "Award", "award_campaigns"]
+__all__ = ["ACCRUAL_OWN_ITEMS", "ITEMS_PER_AWARD", "MAX_AWARDS_PER_PURCHASE", "Award", "award_campaigns", "award_room"]
 
 
-def _take_off_partners(plan: Plan, retired: list[Rules]) -> None:
-    """One update per partner item (a transaction may touch an item once) removing the retired campaigns."""
-    PI = db.PartnerItem
-    by_partner: dict[str, list[str]] = {}
-    for rules in retired:
-        for earn_at in rules.earn_at:
-            by_partner.setdefault(earn_at, []).append(rules.campaign_id)
-    for partner_id, campaign_ids in sorted(by_partner.items()):
-        removals = [PI.active_campaigns[c].remove() for c in sorted(set(campaign_ids))]
-        plan.tx.update(PI(*keys.partner(partner_id)), removals, condition=PI.pk.exists())
+def award_room(plan: Plan, s: Session) -> int:
+    """How many awards fit in this accrual's transaction: what is in it already (the settlement's entries and
+    counters), the purchase's own items, an expiry-index marker per month the settlement credits (at most one per
+    credited lot or bucket), and ``ITEMS_PER_AWARD`` per award; never more than ``MAX_AWARDS_PER_PURCHASE``."""
+    credited = sum(1 for d in s.settlement.lots.values() if d > 0)
+    credited += sum(1 for d in s.settlement.pending_lots.values() if d > 0)
+    used = len(plan.tx) + ACCRUAL_OWN_ITEMS + credited
+    return max(0, min(MAX_AWARDS_PER_PURCHASE, (MAX_ITEMS - used) // ITEMS_PER_AWARD))
 
 
 @dataclass
@@ -67,34 +78,39 @@ def award_campaigns(
 ) -> list[Award]:
     """Evaluate the active campaigns earning at this partner and add their awards to the accrual's transaction.
 
-    Budgets are read fresh (strongly consistent) and guarded in the write (``budget_used <= budget - points``): if a
-    concurrent award used the budget first, the whole accrual is decided again. The award that uses the budget up
-    also moves the campaign to ``exhausted`` and takes it off its earn_at partners."""
+    Campaign items and their sponsors' partner items are read fresh (strongly consistent, in the accrual's batch).
+    Budgets are guarded in the write (``budget_used <= budget - points``), and so is each awarding sponsor's
+    ``status = active``: if a concurrent award used the budget first, or the sponsor was suspended meanwhile, the
+    whole accrual is decided again. The award that uses the budget up also moves the campaign to ``exhausted``."""
     rules = campaigns.active_rules(partner)
     if not rules:
         return []
     shopper = Shopper(s.current.last_purchase, tier, s.current.campaign_awards)
     tier_names = [t.name for t in sorted(s.program.tiers, key=lambda t: t.min_spend_12m_minor)]
     eligible = [r for r in rules if qualifies(r, partner.partner_id, body.amount_minor, shopper, tier_names, s.now)]
-    # Each award is about four transaction items; with the settlement's at most 21 entries and the accrual's own,
-    # this keeps one purchase's transaction far inside DynamoDB's 100 items.
-    eligible = eligible[:MAX_AWARDS_PER_PURCHASE]
     if not eligible:
         return []
-    wanted = [keys.campaign(r.campaign_id) for r in eligible]
-    found = {k: v for k, v in prefetched.items() if k in wanted}
-    missing = [(db.CampaignItem, *k) for k in wanted if k not in found]
-    if missing:  # rules newer than this instance's cached partner: read those budgets now
+    wanted: list[ReadKey] = [(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in eligible]
+    wanted += [(db.PartnerItem, *keys.partner(sponsor)) for sponsor in sorted({r.sponsor for r in eligible})]
+    found = {(pk, sk): prefetched[(pk, sk)] for _, pk, sk in wanted if (pk, sk) in prefetched}
+    missing = [(model, pk, sk) for model, pk, sk in wanted if (pk, sk) not in prefetched]
+    if missing:  # rules newer than this instance's cached partner: read those now
         found |= db.get_many(missing)
+
+    def live(campaign_id: str, sponsor_id: str) -> db.CampaignItem | None:
+        item = found.get(keys.campaign(campaign_id))
+        sponsor = found.get(keys.partner(sponsor_id))
+        if item is None or item.status != "active" or sponsor is None or sponsor.status != "active":
+            return None  # paused, ended, exhausted, or its sponsor is suspended
+        return item  # type: ignore[no-any-return]
+
+    candidates = [(r, item) for r in eligible if (item := live(r.campaign_id, r.sponsor)) is not None]
+    candidates = candidates[: award_room(plan, s)]
     day = s.now.astimezone(zone(s.program.timezone)).date().isoformat()
     new_here = partner.partner_id not in s.current.last_purchase
-    CI, DI = db.CampaignItem, db.CampaignDayItem
+    CI, DI, PI = db.CampaignItem, db.CampaignDayItem, db.PartnerItem
     awards: list[Award] = []
-    retired: list[Rules] = []
-    for r in eligible:
-        item = found.get(keys.campaign(r.campaign_id))
-        if item is None or item.status != "active":
-            continue
+    for r, item in candidates:
         points = reward_points(r, body.amount_minor, base_points, s.program.point_value_minor)
         budget = wallet.as_dict(item.rules).get("budget_points")
         remaining = int(budget) - int(item.budget_used) if budget is not None else None
@@ -108,7 +124,6 @@ def award_campaigns(
                 condition=CI.status == "active",
                 tag=f"campaign:{r.campaign_id}",
             )
-            retired.append(r)
             continue
         if points <= 0:
             continue
@@ -126,12 +141,14 @@ def award_campaigns(
             guard &= CI.budget_used <= int(budget) - points
             if points == remaining:
                 actions.append(CI.status.set("exhausted"))
-                retired.append(r)
         plan.tx.update(CI(*keys.campaign(r.campaign_id)), actions, condition=guard, tag=f"campaign:{r.campaign_id}")
         plan.tx.update(
             DI(*keys.campaign_day(r.campaign_id, day)),
             [DI.awards.add(1), DI.points_awarded.add(points), DI.revenue_minor.add(body.amount_minor)],
         )
+        sponsor_pk, sponsor_sk = keys.partner(r.sponsor)
+        if not plan.tx.touches(sponsor_pk, sponsor_sk):  # one check per sponsor: a suspension racing this purchase
+            plan.tx.check(PI, sponsor_pk, sponsor_sk, condition=PI.status == "active", tag=f"sponsor:{r.sponsor}")
         lot = earn_lot(s.now, s.program, r.sponsor)
         bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
         if bucket:
@@ -142,5 +159,4 @@ def award_campaigns(
         if r.per_customer_limit is not None:
             counter.campaign_limits[r.campaign_id] = r.per_customer_limit
         awards.append(Award(r.campaign_id, r.sponsor, points, lot, bucket, points_change, points_change.merge(counter)))
-    _take_off_partners(plan, retired)
     return awards

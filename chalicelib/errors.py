@@ -120,6 +120,10 @@ class CampaignStateConflict(Conflict):
     code, title = "invalid_campaign_state", "The campaign cannot do that in its current state"
 
 
+class CampaignLimitReached(Conflict):
+    code, title = "campaign_limit_reached", "A campaign limit is reached"
+
+
 class PeriodNotEnded(Conflict):
     code, title = "period_not_ended", "The period has not ended yet"
 

@@ -34,7 +34,7 @@ from chalicelib.idempotency import Reply
 
 log = logging.getLogger("loyalty")
 
-Auth = Literal["public", "partner", "operator"]
+Auth = Literal["public", "partner", "operator", "partner_or_operator"]
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 JSON_HEADERS = {
@@ -65,6 +65,12 @@ class Call:
     def partner_id(self) -> str:
         assert self.principal is not None
         return self.principal.require_partner()
+
+    @property
+    def partner_or_operator(self) -> str | None:
+        """The calling partner, or ``None`` for the operator (routes with auth ``partner_or_operator``)."""
+        assert self.principal is not None
+        return None if self.principal.role == "operator" else self.principal.require_partner()
 
 
 @dataclass(frozen=True)

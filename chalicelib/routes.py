@@ -141,7 +141,7 @@ def list_campaigns(call: Call) -> Any:
 
 
 def get_campaign(call: Call) -> Any:
-    return campaigns.get(call.params["campaign_id"], call.partner_id, call.now)
+    return campaigns.get(call.params["campaign_id"], call.partner_or_operator, call.now)
 
 
 def accept_campaign(call: Call) -> Any:
@@ -153,11 +153,11 @@ def activate_campaign(call: Call) -> Any:
 
 
 def pause_campaign(call: Call) -> Any:
-    return campaigns.pause(_w(call), call.params["campaign_id"], call.partner_id, call.now)
+    return campaigns.pause(_w(call), call.params["campaign_id"], call.partner_or_operator, call.now)
 
 
 def end_campaign(call: Call) -> Any:
-    return campaigns.end(_w(call), call.params["campaign_id"], call.partner_id, call.now)
+    return campaigns.end(_w(call), call.params["campaign_id"], call.partner_or_operator, call.now)
 
 
 def campaign_report(call: Call) -> Any:
@@ -642,8 +642,8 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/campaigns/{campaign_id}",
         get_campaign,
-        "partner",
-        "One campaign",
+        "partner_or_operator",
+        "One campaign (the operator sees every campaign)",
         response=CampaignOut,
         tag="campaigns",
         errors=(*_AUTH, 404),
@@ -677,8 +677,8 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/campaigns/{campaign_id}/pause",
         pause_campaign,
-        "partner",
-        "Stop awarding for now",
+        "partner_or_operator",
+        "Stop awarding for now (the sponsor, or the operator for any campaign)",
         response=CampaignOut,
         idempotent_post=True,
         tag="campaigns",
@@ -689,8 +689,8 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/campaigns/{campaign_id}/end",
         end_campaign,
-        "partner",
-        "End for good",
+        "partner_or_operator",
+        "End for good (the sponsor, or the operator for any campaign)",
         response=CampaignOut,
         idempotent_post=True,
         tag="campaigns",

@@ -6,7 +6,7 @@ points are never floats).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -509,16 +509,30 @@ class PercentReward(Request):
 Reward = Annotated[FixedReward | MultiplierReward | PercentReward, Field(discriminator="type")]
 
 
+MAX_EARN_AT = 10  # partners one campaign may name in earn_at (each accrual there reads and awards it)
+
+
 class CreateCampaign(Request):
     name: Name
-    earn_at: list[PartnerId] = Field(min_length=1, max_length=20)
+    earn_at: list[PartnerId] = Field(min_length=1, max_length=MAX_EARN_AT)
     audience: Audience | None = None
     reward: Reward
     min_amount_minor: int = Field(0, strict=True, ge=0, le=MAX_AMOUNT_MINOR)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareDatetime | None = Field(None, description="ISO 8601 with an offset; stored as UTC")
+    ends_at: AwareDatetime | None = Field(None, description="ISO 8601 with an offset; stored as UTC")
     budget_points: Points | None = None
     per_customer_limit: int | None = Field(None, strict=True, ge=1, le=1000)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """Instants are compared as instants: keep them in UTC from the edge on."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("the instant is out of range") from exc
 
     @model_validator(mode="after")
     def _window(self) -> CreateCampaign:

@@ -21,11 +21,12 @@ __all__ = ["Found", "Session", "earn_lot", "load_partner", "open_session", "read
 
 def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
     """What a write reads in its one batch: the customer, plus the campaign items of the partner's active
-    campaigns (their budgets must be fresh). Partner and program settings come from the per-process cache."""
+    campaigns and their sponsors (budgets and states must be fresh). Partner and program settings come from the
+    per-process cache."""
     reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id))]
     partner = partners.cached(partner_id) if partner_id is not None else None
     if partner is not None:
-        reads += [(db.CampaignItem, *keys.campaign(r.campaign_id)) for r in campaigns.active_rules(partner)]
+        reads += campaigns.till_reads(partner)
     return reads
 
 

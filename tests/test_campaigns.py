@@ -206,3 +206,168 @@ def test_at_most_ten_campaigns_stack_on_one_purchase_and_the_transaction_stays_s
     cus = enrol(c.cafe, phone="+79160000001")
     got = accrue(c.cafe, cus, "C-1", 10_000)
     assert got.status == 201 and len(got["awards"]) == 10 and got["bonus_points"] == 1000
+
+
+# --- issue 15 ------------------------------------------------------------------------------------------------------
+
+
+def _store_campaign(c, points=100):
+    """Sponsored by the café, earning at the store (which accepts), for every customer."""
+    return live_campaign(
+        c,
+        name=f"{points} на покупку",
+        earn_at=[c.ids["store"]],
+        audience=None,
+        reward={"type": "fixed", "points": points},
+        budget_points=None,
+        per_customer_limit=None,
+    )
+
+
+def _suspend(c, partner, status="suspended"):
+    r = c.operator.call("PATCH", f"/v1/admin/partners/{c.ids[partner]}", {"status": status})
+    assert r.status == 200, r.json
+
+
+def test_suspending_the_sponsor_stops_its_awards_and_the_operator_stops_its_campaigns(coalition):
+    c, op = coalition, coalition.operator
+    paused = _store_campaign(c, 100)
+    kept = _store_campaign(c, 50)
+    shopper = enrol(c.store, phone="+79160000001")
+    assert accrue(c.store, shopper, "S-1", 10_000)["bonus_points"] == 150
+
+    _suspend(c, "cafe")
+    got = accrue(c.store, shopper, "S-2", 10_000)
+    assert got.status == 201 and (got["points"], got["awards"]) == (3, [])  # the store's own points still accrue
+    blocked = c.cafe.post(f"/v1/campaigns/{paused}/pause")
+    assert blocked.status == 403 and blocked["code"] == "partner_suspended"
+    assert op.get(f"/v1/campaigns/{paused}")["status"] == "active"
+    assert op.post(f"/v1/campaigns/{paused}/pause")["status"] == "paused"
+    assert op.post(f"/v1/campaigns/{paused}/activate").status == 403  # the operator stops campaigns, never starts
+    assert op.get("/v1/campaigns/cmp_doesnotexist0").status == 404
+
+    _suspend(c, "cafe", "active")  # reactivated: what is still active awards again, the paused one does not
+    got = accrue(c.store, shopper, "S-3", 10_000)
+    assert got["awards"] == [{"campaign_id": kept, "points": 50}]
+    assert op.post(f"/v1/campaigns/{kept}/end")["status"] == "ended"
+    assert op.post(f"/v1/campaigns/{paused}/end")["status"] == "ended"
+    assert accrue(c.store, shopper, "S-4", 10_000)["awards"] == []
+    assert c.cafe.post(f"/v1/campaigns/{kept}/activate")["code"] == "invalid_campaign_state"
+
+
+def test_a_suspension_made_through_another_instance_stops_awards_without_waiting_for_the_cache(coalition):
+    from chalicelib import db
+    from chalicelib.db import keys
+
+    c = coalition
+    _store_campaign(c)
+    shopper = enrol(c.store, phone="+79160000001")
+    assert accrue(c.store, shopper, "S-1", 10_000)["bonus_points"] == 100  # this instance caches both partners
+    db.PartnerItem(*keys.partner(c.ids["cafe"])).update(actions=[db.PartnerItem.status.set("suspended")])
+    got = accrue(c.store, shopper, "S-2", 10_000)
+    assert got.status == 201 and got["awards"] == []
+
+
+def test_a_suspension_racing_the_purchase_cannot_slip_through(coalition, monkeypatch):
+    """The sponsor is suspended between the accrual's read and its write: the write's check on the sponsor fails,
+    the accrual is decided again, and it awards nothing."""
+    from chalicelib import db
+    from chalicelib.db import keys
+
+    c = coalition
+    cid = _store_campaign(c)
+    shopper = enrol(c.store, phone="+79160000001")
+    real_get_many = db.get_many
+    raced: list[bool] = []
+
+    def read_then_suspend(wanted):
+        found = real_get_many(wanted)
+        if not raced and keys.customer(shopper) in {(pk, sk) for _, pk, sk in wanted}:
+            raced.append(True)
+            db.PartnerItem(*keys.partner(c.ids["cafe"])).update(actions=[db.PartnerItem.status.set("suspended")])
+        return found
+
+    monkeypatch.setattr(db, "get_many", read_then_suspend)
+    got = accrue(c.store, shopper, "S-1", 10_000)
+    assert raced and got.status == 201 and got["awards"] == []
+    monkeypatch.undo()
+    assert c.operator.get(f"/v1/campaigns/{cid}")["budget_used"] == 0
+
+
+def _at(clock, hh, mm, ss):
+    from datetime import UTC, datetime
+
+    clock.set(datetime(2026, 3, 10, hh, mm, ss, tzinfo=UTC))
+
+
+def test_windows_given_with_offsets_are_compared_as_instants(coalition, clock):
+    c = coalition  # the clock reads 2026-03-10T09:00:00Z
+    naive = c.cafe.post(
+        "/v1/campaigns",
+        {
+            "name": "x",
+            "earn_at": [c.ids["cafe"]],
+            "reward": {"type": "fixed", "points": 1},
+            "ends_at": "2026-03-11T00:00:00",
+        },
+    )
+    assert naive.status == 422 and naive["errors"][0]["loc"] == ["body", "ends_at"]
+    cid = live_campaign(
+        c,
+        audience=None,
+        per_customer_limit=None,
+        budget_points=None,
+        starts_at="2026-03-10T04:17:02-05:00",  # 09:17:02 UTC
+        ends_at="2026-03-10T14:17:06+03:00",  # 11:17:06 UTC
+    )
+    cus = enrol(c.cafe, phone="+79160000001")
+    awarded = []
+    for i, moment in enumerate(((9, 17, 1), (9, 17, 2), (11, 17, 5), (11, 17, 6))):
+        _at(clock, *moment)
+        awarded.append(accrue(c.cafe, cus, f"C-{i}", 10_000)["bonus_points"])
+    assert awarded == [0, 100, 100, 0]
+    shown = c.cafe.get(f"/v1/campaigns/{cid}").json  # stored and shown in UTC
+    assert (shown["starts_at"], shown["ends_at"], shown["status"]) == (
+        "2026-03-10T09:17:02+00:00",
+        "2026-03-10T11:17:06+00:00",
+        "ended",
+    )
+
+
+def test_snapshots_stored_with_offsets_before_the_fix_still_parse(coalition, clock):
+    from chalicelib import cache, db
+    from chalicelib.db import keys
+
+    c = coalition
+    cid = live_campaign(c, audience=None, per_customer_limit=None, budget_points=None)
+    old = {"starts_at": "2026-03-10T04:17:02-05:00", "ends_at": "2026-03-10T11:17:06Z"}  # as stored before
+    CI, PI = db.CampaignItem, db.PartnerItem
+    CI(*keys.campaign(cid)).update(actions=[CI.rules[k].set(v) for k, v in old.items()])
+    PI(*keys.partner(c.ids["cafe"])).update(actions=[PI.active_campaigns[cid][k].set(v) for k, v in old.items()])
+    cache.clear()
+    cus = enrol(c.cafe, phone="+79160000001")
+    awarded = []
+    for i, moment in enumerate(((9, 17, 1), (9, 17, 2), (11, 17, 5), (11, 17, 6))):
+        _at(clock, *moment)
+        awarded.append(accrue(c.cafe, cus, f"C-{i}", 10_000)["bonus_points"])
+    assert awarded == [0, 100, 100, 0]
+    shown = c.cafe.get(f"/v1/campaigns/{cid}").json
+    assert (shown["starts_at"], shown["ends_at"], shown["status"]) == (
+        "2026-03-10T09:17:02+00:00",
+        "2026-03-10T11:17:06+00:00",
+        "ended",
+    )
+
+
+def test_the_audience_window_compares_the_last_purchase_as_an_instant(coalition):
+    from chalicelib import db
+    from chalicelib.db import keys
+
+    c = coalition  # now: 2026-03-10T09:00:00Z, so 30 days back is 2026-02-08T09:00:00Z
+    live_campaign(c, per_customer_limit=None)  # customers of the store within 30 days
+    inside, outside = enrol(c.cafe, phone="+79160000001"), enrol(c.cafe, phone="+79160000002")
+    C = db.CustomerItem
+    for cus, when in ((inside, "2026-02-08T12:01:00+03:00"), (outside, "2026-02-08T11:59:00+03:00")):
+        C(*keys.customer(cus)).update(actions=[C.last_purchase[c.ids["store"]].set(when)])  # 09:01Z and 08:59Z
+    assert accrue(c.cafe, inside, "C-1", 10_000)["bonus_points"] == 100
+    assert accrue(c.cafe, outside, "C-2", 10_000)["bonus_points"] == 0

@@ -128,6 +128,8 @@ class PartnerItem(_Item):
     updated_at = UnicodeAttribute()
     # campaign id -> rules of the active campaigns earning here: the accrual already reads this item
     active_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # campaign id -> created_at of the campaigns this partner sponsors that are not ended (the open-campaign limit)
+    open_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
     # {"changes": [...]}: dated changes of the rates above, which stay their first values (chalicelib/partners.py)
     rate_schedule: MapAttribute[str, Any] = MapAttribute(default=dict)
 

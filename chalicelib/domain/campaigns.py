@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.points import BPS, earn_points
+
+
+def instant(value: str | datetime) -> datetime:
+    """An ISO 8601 instant as an aware UTC datetime: ``2026-11-29T11:00:00+03:00`` and ``2026-11-29T08:00:00Z`` are
+    the same moment. Windows are stored normalised (UTC) but snapshots written before were stored with the offset
+    they were given; a naive value (never accepted at the API) is taken as UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _optional_instant(value: Any) -> datetime | None:
+    return instant(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -23,8 +37,8 @@ class Rules:
     reward_value: int  # points | factor_bps | rate_bps
     audience: Mapping[str, Any]
     min_amount_minor: int
-    starts_at: str | None
-    ends_at: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
     per_customer_limit: int | None
 
     @classmethod
@@ -40,8 +54,8 @@ class Rules:
             reward_value=int(reward[value_key]),
             audience=dict(data.get("audience") or {}),
             min_amount_minor=int(data.get("min_amount_minor") or 0),
-            starts_at=data.get("starts_at") or None,
-            ends_at=data.get("ends_at") or None,
+            starts_at=_optional_instant(data.get("starts_at")),
+            ends_at=_optional_instant(data.get("ends_at")),
             per_customer_limit=int(limit) if limit is not None else None,
         )
 
@@ -50,7 +64,7 @@ class Rules:
 class Shopper:
     """What the audience rules may look at, all kept on the customer item as it is written (no history scan)."""
 
-    last_purchase: Mapping[str, str]  # partner id -> ISO time of the latest purchase there (before this one)
+    last_purchase: Mapping[str, str]  # partner id -> ISO instant of the latest purchase there (before this one)
     tier: str
     awards: Mapping[str, int]  # campaign id -> awards this customer already got
 
@@ -64,21 +78,32 @@ def reward_points(rules: Rules, amount_minor: int, base_points: int, point_value
     return earn_points(amount_minor, rules.reward_value, point_value_minor)
 
 
+def within_window(rules: Rules, now: datetime) -> bool:
+    """``starts_at`` <= now < ``ends_at``, compared as instants (never as strings)."""
+    if rules.starts_at is not None and now < rules.starts_at:
+        return False
+    return rules.ends_at is None or now < rules.ends_at
+
+
+def is_over(ends_at: Any, now: datetime) -> bool:
+    """Past a stored ``ends_at`` (any ISO 8601 form, or none)."""
+    return bool(ends_at) and now >= instant(ends_at)
+
+
 def qualifies(
     rules: Rules, partner_id: str, amount_minor: int, shopper: Shopper, tiers: Sequence[str], now: datetime
 ) -> bool:
-    now_iso = now.isoformat()
     if partner_id not in rules.earn_at or amount_minor < rules.min_amount_minor:
         return False
-    if (rules.starts_at and now_iso < rules.starts_at) or (rules.ends_at and now_iso >= rules.ends_at):
+    if not within_window(rules, now):
         return False
     if rules.per_customer_limit is not None and shopper.awards.get(rules.campaign_id, 0) >= rules.per_customer_limit:
         return False
     audience = rules.audience
     if audience.get("purchased_at"):
         last = shopper.last_purchase.get(str(audience["purchased_at"]))
-        window_start = (now - timedelta(days=int(audience["within_days"]))).isoformat()
-        if last is None or last < window_start:
+        window_start = now - timedelta(days=int(audience["within_days"]))
+        if last is None or instant(last) < window_start:
             return False
     if audience.get("new_to_partner") and partner_id in shopper.last_purchase:
         return False
