@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit package soak bench clean
+.PHONY: run test lint typecheck unit package soak bench mutants clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ soak: $(STAMP)
 # Ratios taken in one run, written to bench/results.json and docs/BENCHMARKS.md (a few minutes).
 bench: package
 	$(BIN)/python -m bench.run
+
+# Hand-made mutations of the money guards, each expected to fail a named test (a few minutes): bench/mutants.json.
+mutants: $(STAMP)
+	$(BIN)/python -m bench.mutants
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

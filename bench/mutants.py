@@ -1,0 +1,164 @@
+"""A short mutation check of the money guards: apply each hand-made mutation, run the tests that should notice,
+expect a failure, restore. ``make mutants`` prints the score and writes ``bench/mutants.json``.
+
+Each mutant names a line of code by its text, not by its file, so the check survives moving modules around; the
+text must occur exactly once in ``chalicelib/``. A mutant that no test kills is a guard nothing checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--no-header"]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    original: str
+    mutated: str
+    tests: tuple[str, ...]
+
+
+MUTANTS = (
+    Mutant(
+        "no per-lot guard on a spend",
+        "            condition &= C.lots[key] >= -delta",
+        "            pass",
+        ("tests/test_races.py::test_parallel_spends_across_two_issuers_never_take_a_lot_below_zero",),
+    ),
+    Mutant(
+        "no guard on the available balance",
+        "            condition &= attr >= -delta",
+        "            pass",
+        ("tests/test_concurrency.py::test_fifty_simultaneous_spends_on_one_balance",),
+    ),
+    Mutant(
+        "no per-customer campaign limit in the write",
+        "            condition &= path.does_not_exist() | (path <= limit - delta)",
+        "            pass",
+        ("tests/test_campaign_limits.py", "tests/test_concurrency.py"),
+    ),
+    Mutant(
+        "no campaign budget guard in the write",
+        "            guard &= CI.budget_used <= int(budget) - points",
+        "            pass",
+        ("tests/test_concurrency.py::test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget",),
+    ),
+    Mutant(
+        "no bonus daily cap in the write",
+        "            condition &= C.bonus_days[key].does_not_exist() | (C.bonus_days[key] <= limit - delta)",
+        "            pass",
+        ("tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",),
+    ),
+    Mutant(
+        "replay records written without attribute_not_exists",
+        "                    condition=db.ReplayItem.pk.does_not_exist(),",
+        "                    condition=None,",
+        ("tests/test_concurrency.py", "tests/test_idempotency.py"),
+    ),
+    Mutant(
+        "fingerprint ignores points",
+        '    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        '    canonical = json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
+        'else body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        ("tests/test_idempotency.py", "tests/test_api_ledger.py"),
+    ),
+    Mutant(
+        "sign flip in accepted_refunded",
+        '            f.counts["accepted_refunded_points"] += int(n)',
+        '            f.counts["accepted_refunded_points"] -= int(n)',
+        ("tests/test_orders.py", "tests/test_settlement.py"),
+    ),
+    Mutant(
+        "sponsor statement ignores reversed awards",
+        '        promo_points_funded=c["promo_points_funded"] - c["promo_points_reversed"],',
+        '        promo_points_funded=c["promo_points_funded"],',
+        ("tests/test_orders.py", "tests/test_settlement.py"),
+    ),
+    Mutant(
+        "award shortfall not charged to the till",
+        '                f.counts["issued_points"] += share - taken',
+        "                pass",
+        ("tests/test_orders.py",),
+    ),
+    Mutant(
+        "order written without its version guard",
+        "    condition = OrderItem.pk.does_not_exist() if previous is None else OrderItem.version == previous.version",
+        "    condition = OrderItem.pk.does_not_exist() if previous is None else None",
+        ("tests/test_races.py::test_parallel_refunds_of_one_order_never_exceed_it",),
+    ),
+    Mutant(
+        "another amount joins an order",
+        "        if amount_minor != self.amount_minor:",
+        "        if False:",
+        ("tests/test_orders.py",),
+    ),
+    Mutant(
+        "a refund ignores the open hold",
+        '    if order.spent is not None and order.spent.status in ("held", "captured"):',
+        '    if order.spent is not None and order.spent.status == "captured":',
+        ("tests/test_orders.py",),
+    ),
+    Mutant(
+        "earned points rounded up on refunds",
+        "    return pro_rata(total, refunded_after_minor, whole_minor) - pro_rata(total, refunded_before_minor, "
+        "whole_minor)",
+        "    return -(-total * (refunded_after_minor - refunded_before_minor) // whole_minor)",
+        ("tests/test_orders.py", "tests/test_api_ledger.py"),
+    ),
+    Mutant(
+        "hold capture allowed after expiry posted partially",
+        '    return len([e for e in settle(wallet, now, tz_name, max_events=max_events + 1) if e.type != "expiry"]) '
+        "<= max_events",
+        "    return True",
+        ("tests/test_orders.py::TestExpiredHolds",),
+    ),
+)
+
+
+def _locate(text: str) -> Path:
+    hits = [p for p in (ROOT / "chalicelib").rglob("*.py") if text in p.read_text(encoding="utf-8")]
+    if len(hits) != 1:
+        raise SystemExit(f"mutant text must occur in exactly one file, found {len(hits)}: {text!r}")
+    path = hits[0]
+    if path.read_text(encoding="utf-8").count(text) != 1:
+        raise SystemExit(f"mutant text occurs more than once in {path}: {text!r}")
+    return path
+
+
+def run() -> int:
+    env = {**os.environ, "LEDGER_EXAMPLES": os.environ.get("LEDGER_EXAMPLES", "30")}
+    results = []
+    for mutant in MUTANTS:
+        path = _locate(mutant.original)
+        source = path.read_text(encoding="utf-8")
+        started = time.monotonic()
+        try:
+            path.write_text(source.replace(mutant.original, mutant.mutated), encoding="utf-8")
+            done = subprocess.run(
+                [*PYTEST, *mutant.tests], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=900
+            )
+        finally:
+            path.write_text(source, encoding="utf-8")
+        if done.returncode not in (0, 1):  # 2-5: interrupted, usage error, no tests collected: not a verdict
+            raise SystemExit(f"pytest could not run {mutant.tests}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        killed = done.returncode == 1
+        seconds = round(time.monotonic() - started, 1)
+        results.append({"mutant": mutant.name, "file": str(path.relative_to(ROOT)), "killed": killed, "s": seconds})
+        print(f"{'killed  ' if killed else 'SURVIVED'} {mutant.name} ({path.relative_to(ROOT)}, {seconds} s)")
+    killed = sum(r["killed"] for r in results)
+    print(f"mutation score: {killed} of {len(results)} killed")
+    (ROOT / "bench" / "mutants.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return 0 if killed == len(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())
