@@ -1,12 +1,12 @@
-"""Chalice entry point: wiring only. Routes live in chalicelib.routes, scheduled work in chalicelib.jobs."""
+"""Chalice entry point: wiring only. Routes: chalicelib.api.routes; scheduled work: chalicelib.services.jobs."""
 
 import os
 from typing import Any
 
 from chalice.app import Chalice, Cron
 
-from chalicelib.http import make_view
-from chalicelib.routes import ROUTES
+from chalicelib.api.http import make_view
+from chalicelib.api.routes import ROUTES
 
 app = Chalice(app_name="coalition-loyalty")
 
@@ -21,7 +21,8 @@ if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make r
 
 @app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily
 def expire_points(event: Any) -> dict[str, Any]:
-    from chalicelib import jobs, runtime
+    from chalicelib import runtime
+    from chalicelib.services import jobs
 
     run = jobs.expire_points(runtime.get().clock.now())
     return {"months": run.months, "customers": run.customers}
@@ -30,7 +31,8 @@ def expire_points(event: Any) -> dict[str, Any]:
 @app.schedule(Cron(0, 22, "*", "*", "?", "*"), name="close_settlements")  # 01:00 Moscow time, daily
 def close_settlements(event: Any) -> dict[str, Any]:
     """Closes last month once it has ended; on the other days it finds it closed already and does nothing."""
-    from chalicelib import runtime, settlement
+    from chalicelib import runtime
+    from chalicelib.services import settlement
 
     report = settlement.close_previous_month(runtime.get().clock.now())
     return {"period": report.period, "status": report.status}

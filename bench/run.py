@@ -385,8 +385,9 @@ def growth(api: Any) -> dict[str, Any]:
 
 def cold_start(repeat: int = 7) -> dict[str, Any]:
     """A fresh process importing the handler and serving its first request, against ``python -c 'import boto3'``."""
-    from chalicelib import auth, db, runtime
+    from chalicelib import db, runtime
     from chalicelib.config import Settings
+    from chalicelib.services import auth
     from local import servers
 
     dynamo = servers.start_dynamodb()
@@ -434,8 +435,9 @@ def throughput(seconds: float = 3.0, threads: int = 8) -> dict[str, Any]:
     import boto3
     import requests
 
-    from chalicelib import auth, db, runtime
+    from chalicelib import db, runtime
     from chalicelib.config import Settings
+    from chalicelib.services import auth
     from local import servers
 
     dynamo = servers.start_dynamodb()
@@ -505,8 +507,9 @@ def package_size() -> dict[str, Any]:
 def main() -> None:
     from moto import mock_aws
 
-    from chalicelib import auth, db, runtime
+    from chalicelib import db, runtime
     from chalicelib.config import Settings
+    from chalicelib.services import auth
     from tests.conftest import Api
 
     settings = Settings("loyalty-bench", "eu-central-1", None, "bench-pepper", "bench-portal", 65536, None)

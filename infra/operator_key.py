@@ -10,7 +10,8 @@ import argparse
 import secrets
 from datetime import UTC, datetime
 
-from chalicelib import auth, db
+from chalicelib import db
+from chalicelib.services import auth
 
 
 def main() -> None:

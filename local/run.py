@@ -26,9 +26,10 @@ def main() -> int:
         dynamo = servers.start_dynamodb()
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamo.url
 
-    from chalicelib import auth, db, runtime
+    from chalicelib import db, runtime
     from chalicelib.clock import ManualClock, SystemClock
     from chalicelib.config import Settings
+    from chalicelib.services import auth
 
     settings = Settings.from_env()
     if settings.public_base_url is None:

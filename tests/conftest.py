@@ -18,9 +18,10 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
 from moto import mock_aws
 
-from chalicelib import auth, db, runtime
+from chalicelib import db, runtime
 from chalicelib.clock import ManualClock
 from chalicelib.config import Settings
+from chalicelib.services import auth
 
 OPERATOR_KEY = "test-operator-key"
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from chalicelib import cache, db
-from chalicelib.awards import ITEMS_PER_AWARD, MAX_AWARDS_PER_PURCHASE
-from chalicelib.campaigns import MAX_ACTIVE_PER_PARTNER, MAX_OPEN_PER_SPONSOR
+from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.schemas import MAX_EARN_AT
+from chalicelib.services import cache
+from chalicelib.services.awards import ITEMS_PER_AWARD, MAX_AWARDS_PER_PURCHASE
+from chalicelib.services.campaigns import MAX_ACTIVE_PER_PARTNER, MAX_OPEN_PER_SPONSOR
 from tests.test_api_ledger import accrue, enrol, redeem
 
 
@@ -158,10 +159,10 @@ def test_awards_give_way_when_the_settlement_already_fills_the_transaction():
     and the expiry-index markers it will add leave room for fewer awards, never for a 101st item."""
     from types import SimpleNamespace
 
-    from chalicelib.awards import ACCRUAL_OWN_ITEMS, award_room
     from chalicelib.db.tx import MAX_ITEMS
     from chalicelib.domain.wallet import Change
-    from chalicelib.idempotency import Plan
+    from chalicelib.services.awards import ACCRUAL_OWN_ITEMS, award_room
+    from chalicelib.services.idempotency import Plan
 
     plan = Plan(status=201)
     assert award_room(plan, SimpleNamespace(settlement=Change())) == MAX_AWARDS_PER_PURCHASE

@@ -32,7 +32,7 @@ def test_simultaneous_purchases_of_one_customer_never_exceed_the_per_customer_li
 
 
 def test_simultaneous_creates_never_exceed_the_open_campaign_limit(live):
-    from chalicelib.campaigns import MAX_OPEN_PER_SPONSOR
+    from chalicelib.services.campaigns import MAX_OPEN_PER_SPONSOR
 
     op = live.operator_key
     cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют"}).json()
@@ -52,7 +52,7 @@ def test_simultaneous_creates_never_exceed_the_open_campaign_limit(live):
 
 
 def test_simultaneous_activations_never_exceed_the_active_campaign_limit_at_a_partner(live):
-    from chalicelib.campaigns import MAX_ACTIVE_PER_PARTNER
+    from chalicelib.services.campaigns import MAX_ACTIVE_PER_PARTNER
 
     op = live.operator_key
     cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют"}).json()

@@ -5,7 +5,7 @@ from pynamodb.exceptions import GetError
 
 
 def test_an_unexpected_error_is_a_bare_500_without_internals(coalition, monkeypatch):
-    from chalicelib import partners
+    from chalicelib.services import partners
 
     def boom(partner_id):
         raise RuntimeError("secret table name loyalty-prod and a stack")
@@ -18,7 +18,7 @@ def test_an_unexpected_error_is_a_bare_500_without_internals(coalition, monkeypa
 
 
 def test_throttling_is_a_503_with_retry_after(coalition, monkeypatch):
-    from chalicelib import partners
+    from chalicelib.services import partners
 
     def throttled(partner_id):
         cause = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "GetItem")
@@ -31,7 +31,7 @@ def test_throttling_is_a_503_with_retry_after(coalition, monkeypatch):
 
 def test_openapi_documents_every_route_and_the_problem_shape(api):
     spec = api.get("/openapi.json").json
-    from chalicelib.routes import ROUTES
+    from chalicelib.api.routes import ROUTES
 
     for route in ROUTES:
         if route.content == "text/html":  # pages answer errors with pages

@@ -104,7 +104,7 @@ def test_a_request_that_never_executed_leaves_the_key_free(coalition, raw, heade
 
 
 def test_a_transient_error_is_not_recorded(coalition, monkeypatch):
-    from chalicelib import ledger
+    from chalicelib.services import accruals as ledger
 
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")
@@ -140,7 +140,7 @@ def test_an_error_recorded_for_a_hold_is_no_hold(coalition):
     body = {"customer_id": cid, "order_id": "S-1", "order_amount_minor": 100_000, "points": 30, "capture": False}
     refused = c.store.post("/v1/redemptions", body)
     assert refused.status == 422
-    from chalicelib.ledger import redemption_ref
+    from chalicelib.services.redemptions import redemption_ref
 
     r = c.store.post(f"/v1/redemptions/{redemption_ref(cid, 'S-1')}/capture")
     assert r.status == 404 and r["code"] == "not_found"

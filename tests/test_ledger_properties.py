@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 from moto import mock_aws
 
-from chalicelib import auth, db, jobs, runtime, settlement
+from chalicelib import db, runtime
 from chalicelib.clock import ManualClock
 from chalicelib.db import keys
 from chalicelib.domain.settlement import Figures, entry_deltas, identity
 from chalicelib.domain.wallet import settled
-from chalicelib.program import Program
-from chalicelib.wallet import ints, of_item
+from chalicelib.services import auth, jobs, settlement
+from chalicelib.services.program import Program
+from chalicelib.services.wallets import ints, of_item
 from tests.conftest import Api, make_settings
 from tests.reference_model import Campaign, Model
 

@@ -152,7 +152,8 @@ class TestExpiry:
         assert b["available"] == 50 and b["expiring"] == [{"points": 50, "expires_on": "2027-04-30"}]
 
     def test_daily_job_expires_due_lots_only_and_is_safe_to_rerun(self, coalition, clock):
-        from chalicelib import db, jobs
+        from chalicelib import db
+        from chalicelib.services import jobs
 
         c = coalition
         early, late = enrol(c.cafe, phone="+79161234567"), enrol(c.cafe, phone="+79161234568")

@@ -167,7 +167,7 @@ def test_a_registered_route_answers_404_once_the_flag_is_gone(monkeypatch):
 
 def test_the_app_has_no_dev_routes_and_no_deployment_sets_the_flag():
     from app import app
-    from chalicelib.openapi import document_json
+    from chalicelib.api.openapi import document_json
 
     assert not any(path.startswith("/dev") for path in app.routes)
     assert "/dev/" not in document_json()

@@ -56,7 +56,8 @@ def test_the_json_api_never_imports_jinja2(tmp_path):
         os.environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="eu-central-1")
         from chalice.test import Client
         from app import app
-        from chalicelib import auth, db, runtime
+        from chalicelib.services import auth
+        from chalicelib import db, runtime
         from chalicelib.config import Settings
         assert "jinja2" not in sys.modules, "importing the app loaded jinja2"
         runtime.configure(Settings("cold-start", "eu-central-1", "{dynamo.url}", "pepper", "secret", 65536, None))

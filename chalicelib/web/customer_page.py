@@ -12,14 +12,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib import campaigns as campaign_rules
-from chalicelib import portal, program, runtime
+from chalicelib import runtime
 from chalicelib.domain.campaigns import Shopper, qualifies
 from chalicelib.errors import ApiError
-from chalicelib.portal import PortalView
-from chalicelib.program import Program
 from chalicelib.schemas import Balance
-from chalicelib.wallet import of_item
+from chalicelib.services import campaigns as campaign_rules
+from chalicelib.services import portal_links as portal
+from chalicelib.services import program
+from chalicelib.services.portal_links import PortalView
+from chalicelib.services.program import Program
+from chalicelib.services.wallets import of_item
 from chalicelib.web import i18n
 from chalicelib.web.render import Page, language_links, render
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import auth, campaigns, runtime, settlement
+from chalicelib import runtime
 from chalicelib.errors import ApiError, ValidationFailed
+from chalicelib.services import auth, campaigns, settlement
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (

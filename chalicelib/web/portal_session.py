@@ -16,9 +16,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import auth, db, idempotency, runtime
+from chalicelib import db, runtime
 from chalicelib.db import keys
 from chalicelib.errors import BadRequest, Forbidden
+from chalicelib.services import auth, idempotency
 
 SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE = "lp_session", "lp_csrf", "lp_lang"
 SESSION_MINUTES = 60

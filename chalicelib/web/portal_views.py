@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import campaigns, partners, program, settlement
 from chalicelib.domain.periods import add_months, period_of
 from chalicelib.errors import ApiError
 from chalicelib.schemas import CampaignDay, CampaignOut, CampaignReport, CreateCampaign
+from chalicelib.services import campaigns, partners, program, settlement
 from chalicelib.web import i18n
 from chalicelib.web.i18n import Locale
 from chalicelib.web.portal_forms import CAMPAIGN_DEFAULTS

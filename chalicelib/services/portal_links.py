@@ -12,9 +12,11 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import customers, db, partners, program, runtime, wallet
+from chalicelib import db, runtime
 from chalicelib.errors import Unauthorized
 from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
+from chalicelib.services import customers, partners, program
+from chalicelib.services import wallets as wallet
 
 DEFAULT_TTL_MINUTES = 7 * 24 * 60
 

@@ -30,9 +30,9 @@ from chalicelib.domain.wallet import (
     split_pending_key,
 )
 from chalicelib.errors import Unavailable
-from chalicelib.idempotency import backoff
-from chalicelib.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
+from chalicelib.services.idempotency import backoff
+from chalicelib.services.program import Program
 
 C = db.CustomerItem
 SYSTEM_PARTNER = COALITION  # entries nobody's till made: expiry, operator adjustments

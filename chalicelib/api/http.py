@@ -15,8 +15,7 @@ from typing import Any, Literal
 from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import auth, idempotency, runtime
-from chalicelib.auth import Principal
+from chalicelib import runtime
 from chalicelib.db import is_unavailable
 from chalicelib.errors import (
     ApiError,
@@ -30,7 +29,9 @@ from chalicelib.errors import (
     ValidationFailed,
     problem_json,
 )
-from chalicelib.idempotency import Reply
+from chalicelib.services import auth, idempotency
+from chalicelib.services.auth import Principal
+from chalicelib.services.idempotency import Reply
 
 log = logging.getLogger("loyalty")
 

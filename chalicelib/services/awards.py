@@ -15,15 +15,17 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from chalicelib import campaigns, db, wallet
+from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.db.tx import MAX_ITEMS
 from chalicelib.domain.campaigns import Shopper, qualifies, reward_points
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, pending_key
-from chalicelib.idempotency import Plan, ReadKey
 from chalicelib.schemas import CreateAccrual
-from chalicelib.session import Found, Session, earn_lot
+from chalicelib.services import campaigns
+from chalicelib.services import wallets as wallet
+from chalicelib.services.idempotency import Plan, ReadKey
+from chalicelib.services.session import Found, Session, earn_lot
 
 MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
 # an award writes the campaign, its day, its ledger entry and up to two settlement counters (the till's, the

@@ -11,11 +11,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import auth, cache, db, ids, program, runtime
+from chalicelib import db, ids, runtime
 from chalicelib.db import keys
 from chalicelib.domain.schedule import PastDate, Schedule
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
-from chalicelib.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     CreatePartner,
     Directory,
@@ -27,6 +26,8 @@ from chalicelib.schemas import (
     PartnerRateChange,
     UpdatePartner,
 )
+from chalicelib.services import auth, cache, program
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 RATE_SETTINGS = ("earn_rate_bps", "max_redeem_share_bps")
 MAX_ATTEMPTS = 5

@@ -19,13 +19,12 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chalicelib import db, partners, program
+from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.domain.periods import add_months, period_of
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
-from chalicelib.program import Program
 from chalicelib.schemas import (
     CoalitionLine,
     Flow,
@@ -37,7 +36,9 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.wallet import ints
+from chalicelib.services import partners, program
+from chalicelib.services.program import Program
+from chalicelib.services.wallets import ints
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 

@@ -10,10 +10,9 @@ from typing import Any
 
 from pynamodb.exceptions import QueryError
 
-from chalicelib import db, ids, program, wallet
+from chalicelib import db, ids
 from chalicelib.db import keys
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
-from chalicelib.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     Balance,
     CustomerEnrolled,
@@ -24,6 +23,9 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
+from chalicelib.services import program
+from chalicelib.services import wallets as wallet
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 Found = dict[tuple[str, str], Any]
 _CURSOR_KEY = re.compile(r"E#ent_[0-9a-z]{22}")  # fullmatch

@@ -7,11 +7,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import db, program, wallet
+from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.domain import add_months, period_of
 from chalicelib.errors import Unavailable
-from chalicelib.idempotency import MAX_ATTEMPTS, backoff
+from chalicelib.services import program
+from chalicelib.services import wallets as wallet
+from chalicelib.services.idempotency import MAX_ATTEMPTS, backoff
 
 log = logging.getLogger("loyalty.jobs")
 LOOKBACK_MONTHS = 36  # months the expiry job re-checks for unfinished work

@@ -13,9 +13,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from chalicelib import cache, db
+from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
+from chalicelib.services import cache
 
 Role = Literal["partner", "operator"]
 KEY_PREFIX = "lk_"
@@ -79,7 +80,7 @@ def authenticate(authorization: str | None, pepper: str) -> Principal:
         raise Unauthorized("The API key is unknown or revoked.")
     role: Role = "operator" if item.role == "operator" else "partner"
     if role == "partner":
-        from chalicelib import partners
+        from chalicelib.services import partners
 
         partner = partners.cached(item.partner_id or "")
         if partner is None:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.http import Route
-from chalicelib.routes import ROUTES
+from chalicelib.api.http import Route
+from chalicelib.api.routes import ROUTES
 from chalicelib.schemas import Problem
 
 _STATUS_TEXT = {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import auth, campaigns, customers, ledger, partners, portal, program, runtime
+from chalicelib import runtime
+from chalicelib.api.http import Call, Route
 
 # The portal and settlement modules are imported by their handlers: a cold start pays only for what it serves.
 from chalicelib.errors import Forbidden, NotFound
-from chalicelib.http import Call, Route
 from chalicelib.schemas import (
     AccrualOut,
     AdjustmentOut,
@@ -53,6 +53,8 @@ from chalicelib.schemas import (
     UpdatePartner,
     UpdateProgram,
 )
+from chalicelib.services import accruals, auth, bonuses, campaigns, customers, partners, program, redemptions, refunds
+from chalicelib.services import portal_links as portal
 from chalicelib.web.queries import MePageQuery, PortalQuery  # no Jinja2: see chalicelib/web
 
 
@@ -75,7 +77,7 @@ def health(call: Call) -> Health:
 def openapi_json(call: Call) -> Any:
     from chalice.app import Response
 
-    from chalicelib.openapi import document_json
+    from chalicelib.api.openapi import document_json
 
     return Response(body=document_json(), status_code=200, headers={"Content-Type": "application/json"})
 
@@ -97,27 +99,27 @@ def customer_transactions(call: Call) -> Any:
 
 
 def create_accrual(call: Call) -> Any:
-    return ledger.accrue(_w(call), call.body, call.partner_id, call.now)
+    return accruals.accrue(_w(call), call.body, call.partner_id, call.now)
 
 
 def quote_redemption(call: Call) -> Any:
-    return ledger.quote(call.body, call.partner_id, call.now)
+    return redemptions.quote(call.body, call.partner_id, call.now)
 
 
 def create_redemption(call: Call) -> Any:
-    return ledger.redeem(_w(call), call.body, call.partner_id, call.now)
+    return redemptions.redeem(_w(call), call.body, call.partner_id, call.now)
 
 
 def capture_redemption(call: Call) -> Any:
-    return ledger.capture(_w(call), call.params["redemption_id"], call.body, call.partner_id, call.now)
+    return redemptions.capture(_w(call), call.params["redemption_id"], call.body, call.partner_id, call.now)
 
 
 def void_redemption(call: Call) -> Any:
-    return ledger.void(_w(call), call.params["redemption_id"], call.partner_id, call.now)
+    return redemptions.void(_w(call), call.params["redemption_id"], call.partner_id, call.now)
 
 
 def create_bonus(call: Call) -> Any:
-    return ledger.bonus(_w(call), call.body, call.partner_id, call.now)
+    return bonuses.bonus(_w(call), call.body, call.partner_id, call.now)
 
 
 def admin_customer_transactions(call: Call) -> Any:
@@ -125,11 +127,11 @@ def admin_customer_transactions(call: Call) -> Any:
 
 
 def admin_create_adjustment(call: Call) -> Any:
-    return ledger.adjust(_w(call), call.body, call.now)
+    return bonuses.adjust(_w(call), call.body, call.now)
 
 
 def create_refund(call: Call) -> Any:
-    return ledger.refund(_w(call), call.body, call.partner_id, call.now)
+    return refunds.refund(_w(call), call.body, call.partner_id, call.now)
 
 
 def create_campaign(call: Call) -> Any:
@@ -178,7 +180,7 @@ def _csv(text: str, filename: str) -> Any:
 
 
 def partner_settlement(call: Call) -> Any:
-    from chalicelib import settlement
+    from chalicelib.services import settlement
 
     if call.query.partner_id not in (None, call.partner_id):
         raise Forbidden("A partner reads only its own settlement.")
@@ -189,7 +191,7 @@ def partner_settlement(call: Call) -> Any:
 
 
 def admin_settlement(call: Call) -> Any:
-    from chalicelib import settlement
+    from chalicelib.services import settlement
 
     report = settlement.operator_report(call.params["period"], call.now)
     if call.query.format == "csv":
@@ -198,13 +200,13 @@ def admin_settlement(call: Call) -> Any:
 
 
 def admin_close_settlement(call: Call) -> Any:
-    from chalicelib import settlement
+    from chalicelib.services import settlement
 
     return settlement.close(call.params["period"], call.now)
 
 
 def admin_reconcile_settlement(call: Call) -> Any:
-    from chalicelib import settlement
+    from chalicelib.services import settlement
 
     return settlement.reconcile(call.params["period"])
 

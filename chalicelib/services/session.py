@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib import campaigns, db, partners, program, wallet
+from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.domain import expiry_period, lot_key
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
-from chalicelib.idempotency import Plan, ReadKey
-from chalicelib.program import Program
+from chalicelib.services import campaigns, partners, program
+from chalicelib.services import wallets as wallet
+from chalicelib.services.idempotency import Plan, ReadKey
+from chalicelib.services.program import Program
 
 Found = dict[tuple[str, str], Any]
 

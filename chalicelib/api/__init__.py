@@ -1,0 +1,1 @@
+"""HTTP: the route tables, request parsing, problem+json and OpenAPI. Nothing below knows about HTTP."""

@@ -1,0 +1,108 @@
+"""Earning at a till: the accrual, its campaign awards, and the order it starts or joins, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from chalicelib import ids
+from chalicelib.db import keys
+from chalicelib.db import orders as orders_db
+from chalicelib.domain import (
+    earn_points,
+    period_of,
+    spend_12m,
+    tier_status,
+)
+from chalicelib.domain.orders import (
+    Grant,
+)
+from chalicelib.domain.wallet import Change, pending_key
+from chalicelib.errors import (
+    DuplicateOrder,
+)
+from chalicelib.schemas import (
+    AccrualOut,
+    Award,
+    CreateAccrual,
+)
+from chalicelib.services import wallets as wallet
+from chalicelib.services.awards import award_campaigns
+from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.services.orders import new_order, order_for
+from chalicelib.services.session import Found, earn_lot, load_partner, open_session, reads_for
+
+
+def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetime) -> Reply:
+    natural = NaturalId(*keys.accrual(partner_id, body.order_id), duplicate=DuplicateOrder)
+
+    def decide(found: Found) -> Plan:
+        previous = order_for(found, partner_id, body.order_id, body.customer_id, body.amount_minor)
+        plan = Plan(status=201)
+        s = open_session(found, body.customer_id, now, plan)
+        partner, prog = load_partner(partner_id, now), s.program
+        period = period_of(now, prog.timezone)
+        tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
+        points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
+        lot = earn_lot(now, prog, partner_id)
+        pending_until = now + timedelta(days=int(partner.pending_days)) if int(partner.pending_days) > 0 else None
+        bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
+        if bucket:
+            earned = Change(pending=points, pending_lots={bucket: points} if points else {})
+        else:
+            earned = Change(available=points, lots={lot: points} if points else {})
+        base = previous or new_order(body.customer_id, body.amount_minor, prog)
+        awards = award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
+        change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
+        for award in awards:
+            change = change.merge(award.change)
+            wallet.post(
+                plan.tx,
+                body.customer_id,
+                partner_id,
+                "campaign_award",
+                now,
+                prog,
+                award.points_change,
+                amount_minor=body.amount_minor,
+                order_id=body.order_id,
+                ref_id=award.campaign_id,
+                details={"campaign_id": award.campaign_id, "sponsor_partner_id": award.sponsor, **dict(base.values)},
+            )
+        accrual_id = ids.encode_ref("acc", body.order_id)
+        after = s.commit_with_entry(
+            change,
+            earned,
+            "accrual",
+            partner_id,
+            amount_minor=body.amount_minor,
+            order_id=body.order_id,
+            ref_id=accrual_id,
+            details={
+                "channel": body.channel,
+                "tier_multiplier_bps": tier.multiplier_bps,
+                "earn_rate_bps": int(partner.earn_rate_bps),
+                "pending_bucket": bucket,
+                **dict(base.values),
+            },
+        )
+        plan.response = AccrualOut(
+            accrual_id=accrual_id,
+            order_id=body.order_id,
+            customer_id=body.customer_id,
+            amount_minor=body.amount_minor,
+            points=points,
+            bonus_points=sum(a.points for a in awards),
+            awards=[Award(campaign_id=a.campaign_id, points=a.points) for a in awards],
+            status="pending" if bucket else "available",
+            available_at=(pending_until or now).isoformat(),
+            balance=wallet.summary(after),
+        )
+        grants = [Grant("base", partner_id, partner_id, points, lot, bucket)]
+        grants += [Grant("award", a.campaign_id, a.sponsor, a.points, a.lot, a.bucket) for a in awards]
+        order = replace(previous or base, grants=tuple(grants), accrued=True)
+        orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
+        return plan
+
+    reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
+    return execute(req, natural, reads, decide)

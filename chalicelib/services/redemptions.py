@@ -1,0 +1,220 @@
+"""Spending: the quote, the redemption (captured at once or held), and the capture or void of a hold."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import db, ids
+from chalicelib.db import keys
+from chalicelib.db import orders as orders_db
+from chalicelib.domain import (
+    redemption_cap_points,
+    refill,
+)
+from chalicelib.domain.orders import (
+    Spent,
+    SpentStatus,
+    hold_is_over,
+    without_hold,
+)
+from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, settled, take
+from chalicelib.errors import (
+    DuplicateOrder,
+    HoldAlreadyResolved,
+    HoldExpired,
+    InsufficientPoints,
+    NotFound,
+    RedemptionCapExceeded,
+    ValidationFailed,
+)
+from chalicelib.schemas import (
+    CaptureRedemption,
+    CreateRedemption,
+    QuoteOut,
+    QuoteRequest,
+    RedemptionOut,
+)
+from chalicelib.services import program
+from chalicelib.services import wallets as wallet
+from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.services.orders import new_order, order_for
+from chalicelib.services.program import Program
+from chalicelib.services.session import Found, load_partner, open_session, reads_for
+
+DEFAULT_HOLD_MINUTES = 15
+
+
+def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
+    cap = redemption_cap_points(order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
+    return max(0, min(cap, available))
+
+
+def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
+    found = db.get_many(reads_for(body.customer_id, partner_id))
+    customer = found.get(keys.customer(body.customer_id))
+    if customer is None:
+        raise NotFound(f"No customer {body.customer_id}.")
+    prog = program.load(now)
+    current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
+    max_points = _max_points(current.available, load_partner(partner_id, now), prog, body.order_amount_minor)
+    return QuoteOut(
+        available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
+    )
+
+
+REF_SEPARATOR = "|"  # cannot occur in an order id
+
+
+def redemption_ref(customer_id: str, order_id: str) -> str:
+    """The public redemption id: the customer and the partner's order id, so capture and void need one read."""
+    return ids.encode_ref("red", f"{customer_id}{REF_SEPARATOR}{order_id}")
+
+
+def _redemption_out(
+    order_id: str, customer_id: str, points: int, status: Any, expires_at: str | None, prog: Program, after: Wallet
+) -> RedemptionOut:
+    return RedemptionOut(
+        redemption_id=redemption_ref(customer_id, order_id),
+        order_id=order_id,
+        customer_id=customer_id,
+        points=points,
+        discount_minor=points * prog.point_value_minor,
+        status=status,
+        expires_at=expires_at,
+        balance=wallet.summary(after),
+    )
+
+
+def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: datetime) -> Reply:
+    natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
+
+    def decide(found: Found) -> Plan:
+        previous = order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
+        plan = Plan(status=201)
+        s = open_session(found, body.customer_id, now, plan)
+        partner, prog = load_partner(partner_id, now), s.program
+        cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
+        if body.points > cap:
+            max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)
+            raise RedemptionCapExceeded(
+                f"At most {max_points} points may pay for this order (cap {cap} points).", max_points=max_points
+            )
+        if body.points > s.current.available:
+            raise InsufficientPoints(f"The customer has {s.current.available} available points, {body.points} asked.")
+        base = previous or new_order(body.customer_id, body.order_amount_minor, prog)
+        change = take(s.current, body.points)
+        consumed = {k: -d for k, d in change.lots.items()}
+        redemption_id = redemption_ref(body.customer_id, body.order_id)
+        expires_at: str | None = None
+        status: SpentStatus
+        if body.capture:
+            status, entry_type = "captured", "redemption"
+        else:
+            status, entry_type = "held", "hold"
+            expires_at = (now + timedelta(minutes=body.hold_minutes or DEFAULT_HOLD_MINUTES)).isoformat()
+            change.held = body.points
+            hid = hold_id(partner_id, body.order_id)
+            change.add_holds[hid] = Hold(body.points, expires_at, consumed, partner_id, body.order_id)
+        after = s.commit(
+            change,
+            entry_type,
+            partner_id,
+            amount_minor=body.order_amount_minor,
+            order_id=body.order_id,
+            ref_id=redemption_id,
+            details={
+                "discount_minor": body.points * prog.point_value_minor,
+                "expires_at": expires_at or "",
+                **dict(base.values),
+            },
+        )
+        plan.response = _redemption_out(body.order_id, body.customer_id, body.points, status, expires_at, prog, after)
+        spent = Spent(status, body.points, consumed, expires_at=expires_at or "")
+        order = replace(previous or base, spent=spent)
+        orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
+        return plan
+
+    reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
+    return execute(req, natural, reads, decide)
+
+
+def _resolve_hold(
+    req: WriteRequest, redemption_id: str, partner_id: str, now: datetime, capture_points: int | None, capture: bool
+) -> Reply:
+    """Capture (all or part) or void a held redemption; exactly once, and never after its deadline or a refund
+    that released it."""
+    ref = ids.decode_ref("red", redemption_id) or ""
+    customer_id, _, order_id = ref.partition(REF_SEPARATOR)
+    if not customer_id or not order_id:
+        raise NotFound(f"No redemption {redemption_id}.")
+
+    def decide(found: Found) -> Plan:
+        order = orders_db.load(found, partner_id, order_id)
+        if order is None or order.spent is None or order.customer_id != customer_id:
+            raise NotFound(f"No redemption {redemption_id}.")
+        spent = order.spent
+        if spent.status == "expired":
+            raise HoldExpired(f"The hold expired at {spent.expires_at}; its points are back.")
+        if spent.status != "held":
+            raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {spent.status}.")
+        plan = Plan(status=200)
+        s = open_session(found, customer_id, now, plan)
+        hid = hold_id(partner_id, order_id)
+        hold = s.current.holds.get(hid)
+        if hold is None or hold_is_over(spent, now):  # time released it, now or at an earlier write
+            s.commit(Change(), "", partner_id)
+            expired = replace(order, spent=without_hold(spent, "expired"))
+            orders_db.save(plan.tx, partner_id, order_id, expired, order, now.isoformat())
+            plan.error = HoldExpired(f"The hold expired at {spent.expires_at}; its points are back.")
+            return plan
+        keep = hold.points if capture_points is None else capture_points
+        if not capture:
+            keep = 0
+        elif keep > hold.points:
+            raise ValidationFailed.at(["body", "points"], f"at most {hold.points} points are held", "less_than_equal")
+        released = hold.points - keep
+        # Released points go back to the latest-expiring lots, so the capture keeps the earliest ones.
+        returned = refill(sorted(hold.lots.items(), reverse=True), {}, released)
+        change = Change(held=-hold.points, available=released, remove_holds={hid})
+        kept = dict(hold.lots)
+        for key, points in returned:
+            change.add_lot(key, points)
+            kept[key] -= points
+        kept = {k: v for k, v in kept.items() if v}
+        status: SpentStatus = "captured" if capture else "voided"
+        after = s.commit(
+            change,
+            "capture" if capture else "void",
+            partner_id,
+            amount_minor=order.amount_minor,
+            order_id=order_id,
+            ref_id=redemption_id,
+            details={
+                "captured": keep,
+                "released": released,
+                "captured_lots": kept if capture else {},
+                **dict(order.values),
+            },
+        )
+        if capture:
+            resolved = replace(spent, status="captured", points=spent.returned + keep, lots=kept, expires_at="")
+        else:
+            resolved = without_hold(spent, "voided")
+        orders_db.save(plan.tx, partner_id, order_id, replace(order, spent=resolved), order, now.isoformat())
+        plan.response = _redemption_out(
+            order_id, customer_id, keep if capture else hold.points, status, None, s.program, after
+        )
+        return plan
+
+    # The id carries the customer, so the order and the customer's wallet come in one batch read.
+    return execute(req, None, [orders_db.read_key(partner_id, order_id), *reads_for(customer_id)], decide)
+
+
+def capture(req: WriteRequest, redemption_id: str, body: CaptureRedemption, partner_id: str, now: datetime) -> Reply:
+    return _resolve_hold(req, redemption_id, partner_id, now, body.points, capture=True)
+
+
+def void(req: WriteRequest, redemption_id: str, partner_id: str, now: datetime) -> Reply:
+    return _resolve_hold(req, redemption_id, partner_id, now, None, capture=False)
