@@ -5,8 +5,8 @@ from typing import Any
 
 from chalice.app import Chalice, Cron
 
-from chalicelib.api.http import make_view
-from chalicelib.api.routes import ROUTES
+from chalicelib.http import make_view
+from chalicelib.routes import ROUTES
 
 app = Chalice(app_name="coalition-loyalty")
 
@@ -14,9 +14,9 @@ for _route in ROUTES:
     app.route(_route.path, methods=[_route.method], name=_route.name, content_types=["*/*"])(make_view(app, _route))
 
 if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make run` only (local/run.py), never in AWS
-    from chalicelib.notify import dev_routes
+    from chalicelib.web import dev_inbox
 
-    dev_routes.register(app)
+    dev_inbox.register(app)
 
 
 @app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily

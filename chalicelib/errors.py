@@ -1,7 +1,7 @@
 """The one error hierarchy of the API.
 
 Every failure a client can see is an ``ApiError``: it carries the HTTP status, the contract's machine-readable
-``code`` and a human ``detail``, and is rendered as RFC 9457 problem+json by ``chalicelib.api.http``. Anything else
+``code`` and a human ``detail``, and is rendered as RFC 9457 problem+json by ``chalicelib.http``. Anything else
 that escapes a handler is logged and shown to the client as a bare 500 ``internal_error``.
 """
 

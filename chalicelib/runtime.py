@@ -8,10 +8,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
-from chalicelib.services import cache
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.api.routes import ROUTES
+from chalicelib.routes import ROUTES
 
 IDENTITIES = ("none", "malformed", "revoked", "suspended", "other", "operator", "owner", "portal")
 OK = {200, 201, 204}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.db import keys
 from chalicelib.schemas import MAX_EARN_AT
-from chalicelib.services import cache
 from chalicelib.services.awards import ITEMS_PER_AWARD, MAX_AWARDS_PER_PURCHASE
 from chalicelib.services.campaigns import MAX_ACTIVE_PER_PARTNER, MAX_OPEN_PER_SPONSOR
 from tests.test_api_ledger import accrue, enrol, redeem

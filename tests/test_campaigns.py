@@ -335,9 +335,8 @@ def test_windows_given_with_offsets_are_compared_as_instants(coalition, clock):
 
 
 def test_snapshots_stored_with_offsets_before_the_fix_still_parse(coalition, clock):
-    from chalicelib import db
+    from chalicelib import cache, db
     from chalicelib.db import keys
-    from chalicelib.services import cache
 
     c = coalition
     cid = live_campaign(c, audience=None, per_customer_limit=None, budget_points=None)

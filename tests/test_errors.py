@@ -31,7 +31,7 @@ def test_throttling_is_a_503_with_retry_after(coalition, monkeypatch):
 
 def test_openapi_documents_every_route_and_the_problem_shape(api):
     spec = api.get("/openapi.json").json
-    from chalicelib.api.routes import ROUTES
+    from chalicelib.routes import ROUTES
 
     for route in ROUTES:
         if route.content == "text/html":  # pages answer errors with pages

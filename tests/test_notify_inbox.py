@@ -16,8 +16,8 @@ from chalice.test import Client
 from chalicelib import runtime
 from chalicelib.clock import ManualClock
 from chalicelib.notify import Message, NotificationSettings, notifier_for
-from chalicelib.notify.dev_routes import register
 from chalicelib.notify.inbox import CAPACITY, INBOX, DevInboxNotifier, Inbox
+from chalicelib.web.dev_inbox import register
 from tests.conftest import START, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,9 +168,10 @@ def test_a_registered_route_answers_404_once_the_flag_is_gone(monkeypatch):
 def test_the_app_has_no_dev_routes_and_no_deployment_sets_the_flag():
     from app import app
     from chalicelib.api.openapi import document_json
+    from chalicelib.routes import ROUTES
 
     assert not any(path.startswith("/dev") for path in app.routes)
-    assert "/dev/" not in document_json()
+    assert "/dev/" not in document_json(ROUTES)
     deployed = [*(ROOT / "infra").rglob("*"), *(ROOT / ".chalice").rglob("*"), ROOT / "Makefile"]
     packaged = ROOT / "build" / "sam.json"
     if packaged.exists():

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.http import Route
-from chalicelib.api.routes import ROUTES
+from chalicelib.http import Route
 from chalicelib.schemas import Problem
 
 _STATUS_TEXT = {
@@ -35,9 +35,9 @@ _REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
 
 
-def _models() -> list[tuple[type[BaseModel], Mode]]:
+def _models(routes: Sequence[Route]) -> list[tuple[type[BaseModel], Mode]]:
     pairs: list[tuple[type[BaseModel], Mode]] = [(Problem, "serialization")]
-    for route in ROUTES:
+    for route in routes:
         if route.body is not None:
             pairs.append((route.body, "validation"))
         if route.response is not None:
@@ -69,12 +69,12 @@ def _error_statuses(route: Route) -> set[int]:
     return statuses
 
 
-def build() -> dict[str, Any]:
-    keyed, definitions = models_json_schema(_models(), ref_template=_REF)
+def build(routes: Sequence[Route]) -> dict[str, Any]:
+    keyed, definitions = models_json_schema(_models(routes), ref_template=_REF)
     schemas = definitions.get("$defs", {})
     problem_ref = {"$ref": _REF.format(model="Problem")}
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in routes:
         op: dict[str, Any] = {"operationId": route.name, "summary": route.summary, "tags": [route.tag]}
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -143,5 +143,5 @@ def build() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def document_json() -> str:
-    return json.dumps(build(), ensure_ascii=False)
+def document_json(routes: tuple[Route, ...]) -> str:
+    return json.dumps(build(routes), ensure_ascii=False)

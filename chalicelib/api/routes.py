@@ -1,14 +1,15 @@
-"""The route table: the single list that app.py wires into Chalice and openapi.py documents."""
+"""The JSON API's route table (the HTML pages have theirs in chalicelib/web/routes.py; chalicelib/routes.py joins
+them into the one list that app.py wires and openapi.py documents)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib import runtime
-from chalicelib.api.http import Call, Route
 
 # The portal and settlement modules are imported by their handlers: a cold start pays only for what it serves.
 from chalicelib.errors import Forbidden, NotFound
+from chalicelib.http import Call, Route
 from chalicelib.schemas import (
     AccrualOut,
     AdjustmentOut,
@@ -55,7 +56,6 @@ from chalicelib.schemas import (
 )
 from chalicelib.services import accruals, auth, bonuses, campaigns, customers, partners, program, redemptions, refunds
 from chalicelib.services import portal_links as portal
-from chalicelib.web.queries import MePageQuery, PortalQuery  # no Jinja2: see chalicelib/web
 
 
 def _pepper() -> str:
@@ -72,14 +72,6 @@ def _w(call: Call) -> Any:
 
 def health(call: Call) -> Health:
     return Health(status="ok", time=call.now.isoformat())
-
-
-def openapi_json(call: Call) -> Any:
-    from chalice.app import Response
-
-    from chalicelib.api.openapi import document_json
-
-    return Response(body=document_json(), status_code=200, headers={"Content-Type": "application/json"})
 
 
 def enroll_customer(call: Call) -> Any:
@@ -233,25 +225,6 @@ def me(call: Call) -> Any:
     return portal.me(access, call.now, call.query.cursor)
 
 
-# --- HTML pages (chalicelib/web): imported by their handlers, so the JSON API never loads Jinja2 ---------------
-
-
-def me_page(call: Call) -> Any:
-    from chalicelib.web import customer_page
-
-    return customer_page.handle(call)
-
-
-def _portal(view: str) -> Any:
-    def handler(call: Call) -> Any:
-        from chalicelib.web import portal_http
-
-        return portal_http.handle(call, view)
-
-    handler.__name__ = f"portal_{view}"
-    return handler
-
-
 def own_partner(call: Call) -> Any:
     return partners.to_out(partners.get(call.partner_id))
 
@@ -302,7 +275,6 @@ _WRITE = (400, 401, 403, 409, 413, 415, 422)
 
 ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/health", health, "public", "Liveness check", response=Health, tag="public"),
-    Route("openapi", "GET", "/openapi.json", openapi_json, "public", "This API's OpenAPI 3.1 document", tag="public"),
     # customers
     Route(
         "enroll_customer",
@@ -372,138 +344,6 @@ ROUTES: tuple[Route, ...] = (
         response=MeOut,
         tag="portal",
         errors=(401, 422),
-    ),
-    Route(
-        "me_page",
-        "GET",
-        "/me",
-        me_page,
-        "public",
-        "The customer's balance page (HTML, from a portal link)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_dashboard",
-        "GET",
-        "/portal",
-        _portal("dashboard"),
-        "public",
-        "Partner portal: campaigns, inbox (sign-in page when signed out)",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_login",
-        "POST",
-        "/portal/login",
-        _portal("login"),
-        "public",
-        "Partner portal: sign in with an API key (form)",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_logout",
-        "POST",
-        "/portal/logout",
-        _portal("logout"),
-        "public",
-        "Partner portal: sign out",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_new_campaign",
-        "GET",
-        "/portal/campaigns/new",
-        _portal("new"),
-        "public",
-        "Partner portal: new campaign form",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_preview_campaign",
-        "POST",
-        "/portal/campaigns/preview",
-        _portal("preview"),
-        "public",
-        "Partner portal: plain-language preview",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_edit_campaign",
-        "POST",
-        "/portal/campaigns/edit",
-        _portal("edit"),
-        "public",
-        "Partner portal: back to the form",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_create_campaign",
-        "POST",
-        "/portal/campaigns",
-        _portal("create"),
-        "public",
-        "Partner portal: create the campaign",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_campaign",
-        "GET",
-        "/portal/campaigns/{campaign_id}",
-        _portal("campaign"),
-        "public",
-        "Partner portal: a campaign and its report",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_campaign_action",
-        "POST",
-        "/portal/campaigns/{campaign_id}/{action}",
-        _portal("act"),
-        "public",
-        "Partner portal: accept, activate, pause, end",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_settlements",
-        "GET",
-        "/portal/settlements",
-        _portal("settlements"),
-        "public",
-        "Partner portal: settlements by month",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_settlement_csv",
-        "GET",
-        "/portal/settlements/{period}/csv",
-        _portal("csv"),
-        "public",
-        "Partner portal: settlement CSV",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
     ),
     # ledger
     Route(

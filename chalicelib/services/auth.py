@@ -13,10 +13,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.db import keys
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
-from chalicelib.services import cache
 
 Role = Literal["partner", "operator"]
 KEY_PREFIX = "lk_"
@@ -80,9 +79,9 @@ def authenticate(authorization: str | None, pepper: str) -> Principal:
         raise Unauthorized("The API key is unknown or revoked.")
     role: Role = "operator" if item.role == "operator" else "partner"
     if role == "partner":
-        from chalicelib.services import partners
-
-        partner = partners.cached(item.partner_id or "")
+        partner_id = item.partner_id or ""
+        # The same cache entry as partners.cached (status only, no rates needed), so both see one invalidation.
+        partner = cache.get(f"partner:{partner_id}", lambda: db.get_one(db.PartnerItem, *keys.partner(partner_id)))
         if partner is None:
             raise Unauthorized("The API key is unknown or revoked.")
         if partner.status != "active":

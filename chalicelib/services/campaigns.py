@@ -25,7 +25,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
-from chalicelib import db, ids
+from chalicelib import cache, db, ids
 from chalicelib.db import keys
 from chalicelib.domain.campaigns import Rules, instant, is_over
 from chalicelib.errors import (
@@ -37,7 +37,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.schemas import CampaignDay, CampaignList, CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services import cache, program
+from chalicelib.services import program
 from chalicelib.services.idempotency import Plan, ReadKey, Reply, WriteRequest, execute
 from chalicelib.services.wallets import as_dict
 

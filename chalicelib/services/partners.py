@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import db, ids, runtime
+from chalicelib import cache, db, ids, runtime
 from chalicelib.db import keys
 from chalicelib.domain.schedule import PastDate, Schedule
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
@@ -26,7 +26,7 @@ from chalicelib.schemas import (
     PartnerRateChange,
     UpdatePartner,
 )
-from chalicelib.services import auth, cache, program
+from chalicelib.services import auth, program
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 RATE_SETTINGS = ("earn_rate_bps", "max_redeem_share_bps")

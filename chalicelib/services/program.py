@@ -13,13 +13,12 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib import db, runtime
+from chalicelib import cache, db, runtime
 from chalicelib.db import keys
 from chalicelib.domain import DEFAULT_TIERS, Tier
 from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
 from chalicelib.errors import Unavailable, ValidationFailed
 from chalicelib.schemas import ProgramChange, ProgramSettings, TierIn, UpdateProgram
-from chalicelib.services import cache
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")

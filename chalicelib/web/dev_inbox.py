@@ -12,8 +12,8 @@ from typing import Any
 
 from chalice.app import Chalice, Response
 
-from chalicelib.api.http import Call, Route, make_view
 from chalicelib.errors import NotFound
+from chalicelib.http import Call, Route, make_view
 from chalicelib.notify.inbox import INBOX, dev_inbox_enabled, inbox_rows
 
 

@@ -1,0 +1,161 @@
+"""The HTML pages' route table. Handlers import their page modules when called, so the JSON API never loads
+Jinja2 (tests/test_web.py checks it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.http import Call, Route
+from chalicelib.web.queries import MePageQuery, PortalQuery
+
+
+def me_page(call: Call) -> Any:
+    from chalicelib.web import customer_page
+
+    return customer_page.handle(call)
+
+
+def _portal(view: str) -> Any:
+    def handler(call: Call) -> Any:
+        from chalicelib.web import portal_http
+
+        return portal_http.handle(call, view)
+
+    handler.__name__ = f"portal_{view}"
+    return handler
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "me_page",
+        "GET",
+        "/me",
+        me_page,
+        "public",
+        "The customer's balance page (HTML, from a portal link)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_dashboard",
+        "GET",
+        "/portal",
+        _portal("dashboard"),
+        "public",
+        "Partner portal: campaigns, inbox (sign-in page when signed out)",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_login",
+        "POST",
+        "/portal/login",
+        _portal("login"),
+        "public",
+        "Partner portal: sign in with an API key (form)",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_logout",
+        "POST",
+        "/portal/logout",
+        _portal("logout"),
+        "public",
+        "Partner portal: sign out",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_new_campaign",
+        "GET",
+        "/portal/campaigns/new",
+        _portal("new"),
+        "public",
+        "Partner portal: new campaign form",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_preview_campaign",
+        "POST",
+        "/portal/campaigns/preview",
+        _portal("preview"),
+        "public",
+        "Partner portal: plain-language preview",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_edit_campaign",
+        "POST",
+        "/portal/campaigns/edit",
+        _portal("edit"),
+        "public",
+        "Partner portal: back to the form",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_create_campaign",
+        "POST",
+        "/portal/campaigns",
+        _portal("create"),
+        "public",
+        "Partner portal: create the campaign",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_campaign",
+        "GET",
+        "/portal/campaigns/{campaign_id}",
+        _portal("campaign"),
+        "public",
+        "Partner portal: a campaign and its report",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_campaign_action",
+        "POST",
+        "/portal/campaigns/{campaign_id}/{action}",
+        _portal("act"),
+        "public",
+        "Partner portal: accept, activate, pause, end",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_settlements",
+        "GET",
+        "/portal/settlements",
+        _portal("settlements"),
+        "public",
+        "Partner portal: settlements by month",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "portal_settlement_csv",
+        "GET",
+        "/portal/settlements/{period}/csv",
+        _portal("csv"),
+        "public",
+        "Partner portal: settlement CSV",
+        query=PortalQuery,
+        tag="portal",
+        content="text/html",
+    ),
+)
