@@ -18,6 +18,7 @@ class Settings:
     portal_secret: str
     max_body_bytes: int
     public_base_url: str | None
+    limits: str = ""  # JSON overrides of the rate limits' defaults (chalicelib/domain/ratelimit.py, docs/security.md)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,6 +31,7 @@ class Settings:
             portal_secret=_secret(env, "LOYALTY_PORTAL_SECRET", DEV_PORTAL_SECRET),
             max_body_bytes=int(env.get("LOYALTY_MAX_BODY_BYTES", "65536")),
             public_base_url=env.get("LOYALTY_PUBLIC_BASE_URL") or None,
+            limits=env.get("LOYALTY_LIMITS", ""),
         )
         uses_dev_secrets = DEV_PEPPER == settings.key_pepper or settings.portal_secret == DEV_PORTAL_SECRET
         if env.get("AWS_LAMBDA_FUNCTION_NAME") and uses_dev_secrets:

@@ -158,6 +158,15 @@ class RequestTooLarge(ApiError):
     status, code, title = 422, "request_too_large", "The request would change too much at once"
 
 
+class RateLimited(ApiError):
+    """A limit of docs/security.md: retry after ``retry_after`` seconds (also the ``Retry-After`` header)."""
+
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra)
+
+
 class Unavailable(ApiError):
     """DynamoDB throttled or kept conflicting: safe to retry, nothing was written."""
 

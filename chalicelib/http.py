@@ -29,7 +29,7 @@ from chalicelib.errors import (
     ValidationFailed,
     problem_json,
 )
-from chalicelib.services import auth, idempotency
+from chalicelib.services import auth, idempotency, limits
 from chalicelib.services.auth import Principal
 from chalicelib.services.idempotency import Reply
 
@@ -38,6 +38,7 @@ log = logging.getLogger("loyalty")
 Auth = Literal["public", "partner", "operator", "partner_or_operator"]
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
+LOOKUP_ROUTES = frozenset({"lookup_customer"})  # each request is also a phone or card look-up (enumeration limit)
 JSON_HEADERS = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
@@ -205,6 +206,8 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
             assert request is not None
             rt = runtime.get()
             principal = _authenticate(route, request.headers)
+            if principal is not None:  # per API key, before anything runs: a 429 leaves an Idempotency-Key free
+                limits.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
             now = rt.clock.now()
             raw_body = request.raw_body
             if route.body is not None:

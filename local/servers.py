@@ -7,11 +7,23 @@ requests also gives DynamoDB's per-request atomicity, so many client threads can
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+# Query parameters whose values are credentials: a portal link's token, one-time codes, keys. `make run`'s access
+# log shows them as ***, whatever their case or position.
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&;](?:token|code|customer_code|otp|api_key|key|secret|password|signature|sig)=)[^&;#\s\"']*"
+)
+
+
+def mask_secrets(text: str) -> str:
+    """The text with every credential-bearing query value replaced by ``***``."""
+    return _SECRET_QUERY.sub(r"\1***", text)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -77,8 +89,13 @@ def start_api(host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> Ru
         def log_message(self, format: str, *args: object) -> None:
             """Tests and benchmarks: no access log line per request."""
 
+    class MaskingHandler(ChaliceRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """The access log of `make run`, with tokens and codes in query strings masked (issue 17)."""
+            super().log_message(mask_secrets(format), *(mask_secrets(a) if isinstance(a, str) else a for a in args))
+
     config = Config.create(chalice_stage="dev", app_name="coalition-loyalty", lambda_timeout=30)
-    handler_cls = QuietHandler if quiet else ChaliceRequestHandler
+    handler_cls = QuietHandler if quiet else MaskingHandler
     server = LocalDevServer(app, config, host, port, handler_cls=handler_cls, server_cls=Server)
     actual_port = server.server.server_address[1]
     thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)

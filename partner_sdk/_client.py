@@ -85,16 +85,20 @@ class Requestor:
                 attempt += 1
                 continue
             if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
-                self._sleep(self._delay(attempt, response.headers.get("Retry-After")))
-                attempt += 1
-                continue
+                delay = self._delay(attempt, response.headers.get("Retry-After"))
+                if delay is not None:
+                    self._sleep(delay)
+                    attempt += 1
+                    continue
             return self._result(response, raw)
 
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
+    def _delay(self, attempt: int, retry_after: str | None) -> float | None:
+        """How long to wait before the next attempt: ``Retry-After`` when the server sends it, or None (do not
+        retry, raise now) when that is longer than ``backoff_max``: waiting less would only be refused again."""
         if retry_after:
             seconds = _retry_after_seconds(retry_after)
             if seconds is not None:
-                return min(seconds, self.backoff_max)
+                return seconds if seconds <= self.backoff_max else None
         return random.uniform(0, min(self.backoff_max, self.backoff_base * (2**attempt)))  # noqa: S311
 
     @staticmethod

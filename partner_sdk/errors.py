@@ -23,7 +23,7 @@
     │   ├── HoldAlreadyResolved       409 hold_already_resolved
     │   ├── CampaignNotAccepted       409 campaign_not_accepted
     │   └── PeriodNotEnded            409 period_not_ended
-    ├── RateLimited                   429 (after retries)
+    ├── RateLimited                   429 rate_limited (.retry_after): after retries, or at once if it is long
     └── ServerError                   5xx (after retries)
 """
 
@@ -135,7 +135,13 @@ class PeriodNotEnded(Conflict):
 
 
 class RateLimited(LoyaltyError):
-    pass
+    """429: retried while ``Retry-After`` is within ``backoff_max``; raised at once when the wait is longer."""
+
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds until the request would be admitted, as the server said (None if it did not)."""
+        value = self.body.get("retry_after")
+        return int(value) if isinstance(value, int | float) else None
 
 
 class ServerError(LoyaltyError):

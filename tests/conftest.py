@@ -25,9 +25,12 @@ from chalicelib.services import auth
 
 OPERATOR_KEY = "test-operator-key"
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+# The per-key request rate (20 at once, 10/s) would stop any test that sends more than 20 requests with one key on
+# its frozen clock: off here, on in tests/test_limits.py. Every other limit keeps its default.
+TEST_LIMITS = '{"api_key": null}'
 
 
-def make_settings(table: str = "loyalty-test", endpoint: str | None = None) -> Settings:
+def make_settings(table: str = "loyalty-test", endpoint: str | None = None, limits: str = TEST_LIMITS) -> Settings:
     return Settings(
         table_name=table,
         region="eu-central-1",
@@ -36,6 +39,7 @@ def make_settings(table: str = "loyalty-test", endpoint: str | None = None) -> S
         portal_secret="test-portal-secret",
         max_body_bytes=65536,
         public_base_url=None,
+        limits=limits,
     )
 
 

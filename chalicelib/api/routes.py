@@ -225,6 +225,17 @@ def me(call: Call) -> Any:
     return portal.me(access, call.now, call.query.cursor)
 
 
+def me_revoke_links(call: Call) -> Any:
+    access = portal.verify(
+        auth.bearer_token(call.header("authorization")), runtime.get().settings.portal_secret, call.now
+    )
+    portal.revoke_own(access)
+
+
+def admin_revoke_links(call: Call) -> Any:
+    portal.revoke(call.params["customer_id"])
+
+
 def own_partner(call: Call) -> Any:
     return partners.to_out(partners.get(call.partner_id))
 
@@ -344,6 +355,17 @@ ROUTES: tuple[Route, ...] = (
         response=MeOut,
         tag="portal",
         errors=(401, 422),
+    ),
+    Route(
+        "me_revoke_links",
+        "POST",
+        "/v1/me/revoke-links",
+        me_revoke_links,
+        "public",
+        "The customer ends every link to their page issued so far, this one included (Bearer <portal token>)",
+        status=204,
+        tag="portal",
+        errors=(401,),
     ),
     # ledger
     Route(
@@ -646,6 +668,17 @@ ROUTES: tuple[Route, ...] = (
         response=TransactionsPage,
         tag="operator",
         errors=(*_AUTH, 404, 422),
+    ),
+    Route(
+        "admin_revoke_links",
+        "POST",
+        "/v1/admin/customers/{customer_id}/revoke-links",
+        admin_revoke_links,
+        "operator",
+        "End every link to the customer's page issued so far (a lost phone, a forwarded SMS)",
+        status=204,
+        tag="operator",
+        errors=(*_AUTH, 404),
     ),
     Route(
         "admin_create_adjustment",

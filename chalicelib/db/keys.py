@@ -139,3 +139,13 @@ def counters(partner_id: str, period: str) -> list[tuple[str, str]]:
 
 def settlement(period: str) -> tuple[str, str]:
     return f"SETTLEMENT#{period}", "CLOSED"
+
+
+def rate_limit(subject: str, digest: str) -> tuple[str, str]:
+    """One subject's rate-limit buckets (an API key, a phone, an IP...): ``digest`` is a keyed hash, never the phone."""
+    return f"RATE#{subject}#{digest}", "RATE"
+
+
+def portal_session(digest: str) -> tuple[str, str]:
+    """A partner portal session, by the hash of its id (the cookie holds the id, the table only its hash)."""
+    return f"PSESSION#{digest}", "SESSION"

@@ -60,6 +60,8 @@ class CustomerItem(_Item):
     last_purchase: MapAttribute[str, Any] = MapAttribute(default=dict)
     # campaign id -> awards this customer got (the per-customer limit)
     campaign_awards: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # portal links carry the epoch they were signed at; revoking them adds 1 (chalicelib/services/portal_links.py)
+    link_epoch = NumberAttribute(null=True)
 
 
 class AliasItem(_Item):
@@ -258,6 +260,24 @@ class JobItem(_Item):
     done_at = UnicodeAttribute()
 
 
+class RateLimitItem(_Item):
+    """``RATE#<subject>#<keyed hash>`` / ``RATE``: one subject's token buckets (chalicelib/domain/ratelimit.py), one
+    number ``t_<limit>`` each (epoch ms), written by one conditional UpdateItem (chalicelib/db/ratelimits.py).
+    ``ttl`` is past once every bucket is full again: DynamoDB then deletes an item that no longer matters."""
+
+    ttl = NumberAttribute(null=True)
+
+
+class PortalSessionItem(_Item):
+    """``PSESSION#<hash of the session id>`` / ``SESSION``: a partner portal session; signing out deletes it."""
+
+    key_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds, also in the signed cookie
+    ttl = NumberAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[_Item], ...] = (
     CustomerItem,
     AliasItem,
@@ -275,6 +295,8 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     CampaignDayItem,
     CounterItem,
     SettlementItem,
+    RateLimitItem,
+    PortalSessionItem,
 )
 
 

@@ -23,7 +23,7 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import program
+from chalicelib.services import limits, program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
@@ -43,9 +43,12 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     card_key = keys.card(body.card) if body.card else None
     reads = [(db.AliasItem, *k) for k in (phone_key, card_key) if k is not None]
     new_id = ids.random_id("cus")  # once per request, not per attempt
+    count_lookup = limits.once("lookup", req.scope)  # a known phone or card answers like a look-up: same limit
 
     def decide(found: Found) -> Plan:
         by_phone, by_card = _owner(found, phone_key), _owner(found, card_key)
+        if by_phone or by_card:
+            count_lookup()
         if by_phone and by_card and by_phone != by_card:
             raise IdentityConflict("This phone and this card belong to two different customers.")
         existing_id = by_phone or by_card

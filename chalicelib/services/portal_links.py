@@ -1,19 +1,26 @@
-"""Customer portal links: signed, expiring tokens bound to one customer.
+"""Customer portal links: signed, expiring, revocable tokens bound to one customer.
 
-A token is ``base64url(customer_id:expiry_epoch) . base64url(HMAC-SHA256(secret, payload))``. It is verified in
-constant time, needs no storage, and dies at its expiry. The signing secret lives outside the table (SSM in AWS).
+A token is ``base64url(customer_id:expiry:epoch) . base64url(HMAC-SHA256(secret, payload))``, in the one canonical
+spelling of ``chalicelib.domain.tokens`` (no padding, URL alphabet: any other spelling is refused). It is verified in
+constant time and dies at its expiry. The signing secret lives outside the table (SSM in AWS).
+
+Revocation: the customer item keeps a link epoch (absent: 0) and every token carries the epoch it was signed at;
+:func:`revoke` raises it (the operator, or the customer from their page), and a token of an older epoch is refused
+where the page reads the customer anyway (no extra read). Tokens signed before epochs existed (``customer:expiry``)
+are epoch 0: they keep working until they expire or are revoked.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import db, runtime
-from chalicelib.errors import Unauthorized
+from chalicelib.db import sessions
+from chalicelib.domain.tokens import b64url_decode, b64url_encode
+from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
 from chalicelib.services import customers, partners, program
 from chalicelib.services import wallets as wallet
@@ -21,24 +28,17 @@ from chalicelib.services import wallets as wallet
 DEFAULT_TTL_MINUTES = 7 * 24 * 60
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def sign(customer_id: str, expires_at: datetime, secret: str) -> str:
-    payload = f"{customer_id}:{int(expires_at.timestamp())}".encode()
+def sign(customer_id: str, expires_at: datetime, secret: str, epoch: int = 0) -> str:
+    payload = f"{customer_id}:{int(expires_at.timestamp())}:{epoch}".encode()
     mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-    return f"{_b64(payload)}.{_b64(mac)}"
+    return f"{b64url_encode(payload)}.{b64url_encode(mac)}"
 
 
 @dataclass(frozen=True)
 class PortalAccess:
     customer_id: str
     expires_at: datetime
+    epoch: int = 0
 
 
 def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
@@ -47,24 +47,42 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
         if not token or len(token) > 300:
             raise ValueError("missing")
         payload_b64, mac_b64 = token.split(".")
-        payload = _unb64(payload_b64)
+        payload = b64url_decode(payload_b64)
         expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac_b64)):
+        if not hmac.compare_digest(expected, b64url_decode(mac_b64)):
             raise ValueError("bad signature")
-        customer_id, expiry = payload.decode().rsplit(":", 1)
+        customer_id, expiry, *rest = payload.decode().split(":")  # links signed before epochs: no third part
         expires_at = datetime.fromtimestamp(int(expiry), UTC)
+        (epoch,) = [int(part) for part in rest] or [0]
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unauthorized("This link is not valid.") from exc
     if now >= expires_at:
         raise Unauthorized("This link has expired; ask for a new one at the till or in the app.")
-    return PortalAccess(customer_id, expires_at)
+    return PortalAccess(customer_id, expires_at, epoch)
+
+
+def check_not_revoked(access: PortalAccess, item: db.CustomerItem) -> None:
+    if int(item.link_epoch or 0) != access.epoch:
+        raise Unauthorized("This link was revoked; ask for a new one at the till or in the app.")
+
+
+def revoke(customer_id: str) -> None:
+    """End every portal link of the customer issued so far (new links work)."""
+    if sessions.raise_link_epoch(customer_id) is None:
+        raise NotFound(f"No customer {customer_id}.")
+
+
+def revoke_own(access: PortalAccess) -> None:
+    """The customer, from a link still valid, ends it and every other link of theirs."""
+    check_not_revoked(access, customers.get(access.customer_id))
+    revoke(access.customer_id)
 
 
 def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLink:
-    customers.get(customer_id)
+    item = customers.get(customer_id)
     ttl = body.ttl_minutes if body and body.ttl_minutes else DEFAULT_TTL_MINUTES
     expires_at = (now + timedelta(minutes=ttl)).replace(microsecond=0)
-    token = sign(customer_id, expires_at, runtime.get().settings.portal_secret)
+    token = sign(customer_id, expires_at, runtime.get().settings.portal_secret, int(item.link_epoch or 0))
     return PortalLink(url=f"{base_url.rstrip('/')}/me?token={token}", token=token, expires_at=expires_at.isoformat())
 
 
@@ -79,6 +97,7 @@ class PortalView:
 
 def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
     item = customers.get(access.customer_id)
+    check_not_revoked(access, item)
     balance = wallet.balance(access.customer_id, wallet.of_item(item), program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
     every = partners.all_partners()

@@ -36,7 +36,7 @@ from chalicelib.schemas import (
     QuoteRequest,
     RedemptionOut,
 )
-from chalicelib.services import program
+from chalicelib.services import limits, program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.services.orders import new_order, order_for
@@ -103,6 +103,8 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             )
         if body.points > s.current.available:
             raise InsufficientPoints(f"The customer has {s.current.available} available points, {body.points} asked.")
+        if not body.capture:
+            limits.open_holds(s.current.holds, partner_id, now)  # a handful per partner and customer (429)
         base = previous or new_order(body.customer_id, body.order_amount_minor, prog)
         change = take(s.current, body.points)
         consumed = {k: -d for k, d in change.lots.items()}

@@ -27,6 +27,7 @@ from chalicelib.web.portal_session import (
     check_csrf,
     cookie,
     cookies,
+    end_session,
     issue_session,
     new_csrf_cookie,
     read_session,
@@ -135,6 +136,7 @@ def _signed_out(r: Request) -> Any:
 
 
 def _logout(r: Request, session: Session) -> Any:
+    end_session(session)  # server-side: a copy of the cookie is refused from now on
     return _redirect("/portal", [r.cookie(SESSION_COOKIE, "", 0)])
 
 

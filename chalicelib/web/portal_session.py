@@ -1,10 +1,12 @@
 """The partner portal's session and forms' tokens.
 
 Sign-in exchanges the API key for a signed session cookie (HttpOnly, SameSite=Strict, one hour); the key is never
-stored in the browser. Every form carries a CSRF token bound to the session (the sign-in form: to a cookie) and a
-random nonce new with each render: a write's Idempotency-Key is derived from the key id, the nonce and the form's
-action and target, so the same rendered form sent twice acts once and every press on a freshly loaded page is a new
-intent.
+stored in the browser. The cookie names a session record in the table (by its hash): signing out deletes it, so a
+copied cookie is refused afterwards, and revoking the API key ends every session signed in with it.
+
+Every form carries a CSRF token bound to the session (the sign-in form: to a cookie) and a random nonce new with
+each render: a write's Idempotency-Key is derived from the key id, the nonce and the form's action and target, so the
+same rendered form sent twice acts once and every press on a freshly loaded page is a new intent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib import db, runtime
-from chalicelib.db import keys
+from chalicelib.db import keys, sessions
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.services import auth, idempotency
 
@@ -25,6 +27,7 @@ SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE = "lp_session", "lp_csrf", "lp_lang"
 SESSION_MINUTES = 60
 NONCE_BYTES = 16
 _NONCE = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(NONCE_BYTES), matched whole
+SESSION_ID_BYTES = 18
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Session:
     key_id: str
     partner_id: str
     token: str
+    session_id: str = ""
 
 
 def _secret() -> bytes:
@@ -42,10 +46,24 @@ def _sign(text: str) -> str:
     return hmac.new(_secret(), text.encode(), hashlib.sha256).hexdigest()
 
 
+def _session_digest(session_id: str) -> str:
+    return hashlib.sha256(f"portal-session:{session_id}".encode()).hexdigest()
+
+
 def issue_session(principal: auth.Principal, now: datetime) -> str:
+    """A new session: its record in the table and the cookie naming it, ``key:partner:expiry:session id:mac``."""
     expires = int((now + timedelta(minutes=SESSION_MINUTES)).timestamp())
-    payload = f"{principal.key_id}:{principal.partner_id}:{expires}"
+    session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+    sessions.put_portal_session(
+        _session_digest(session_id), principal.key_id, principal.partner_id or "", now.isoformat(), expires
+    )
+    payload = f"{principal.key_id}:{principal.partner_id}:{expires}:{session_id}"
     return f"{payload}:{_sign(payload)}"
+
+
+def end_session(session: Session) -> None:
+    """Sign-out: the record goes, and with it every copy of the cookie."""
+    sessions.delete_portal_session(_session_digest(session.session_id))
 
 
 def cookies(header: str | None) -> dict[str, str]:
@@ -61,16 +79,27 @@ def read_session(cookie_header: str | None, now: datetime) -> Session | None:
     """The signed-in partner, if the cookie is genuine, unexpired, and its key and partner are still active."""
     token = cookies(cookie_header).get(SESSION_COOKIE, "")
     try:
-        key_id, partner_id, expires, mac = token.split(":")
-        if not hmac.compare_digest(mac, _sign(f"{key_id}:{partner_id}:{expires}")) or now.timestamp() >= int(expires):
+        key_id, partner_id, expires, session_id, mac = token.split(":")
+        payload = f"{key_id}:{partner_id}:{expires}:{session_id}"
+        if not hmac.compare_digest(mac, _sign(payload)) or now.timestamp() >= int(expires):
             return None
     except ValueError:
         return None
-    found = db.get_many([(db.KeyIdItem, *keys.key_id(key_id)), (db.PartnerItem, *keys.partner(partner_id))])
+    record_key = keys.portal_session(_session_digest(session_id))
+    found = db.get_many(
+        [
+            (db.KeyIdItem, *keys.key_id(key_id)),
+            (db.PartnerItem, *keys.partner(partner_id)),
+            (db.PortalSessionItem, *record_key),
+        ]
+    )
     key, partner = found.get(keys.key_id(key_id)), found.get(keys.partner(partner_id))
+    record = found.get(record_key)
     if key is None or key.status != "active" or partner is None or partner.status != "active":
         return None
-    return Session(key_id, partner_id, token)
+    if record is None or record.key_id != key_id:  # signed out (or never issued here)
+        return None
+    return Session(key_id, partner_id, token, session_id)
 
 
 def cookie(name: str, value: str, secure: bool, max_age: int) -> str:

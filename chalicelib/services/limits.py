@@ -1,0 +1,203 @@
+"""Rate limits, the use case: ``check`` takes one token from each named limit of one subject, or answers
+``429 rate_limited`` with ``Retry-After``. The numbers and their overrides: ``chalicelib.domain.ratelimit`` and
+docs/security.md ("Limits").
+
+Who calls what:
+
+- ``chalicelib.http`` (every authenticated API request): ``check("api_key", key_id)``, and for the look-up route
+  ``check(("api_key", "lookup"), key_id)``: still one write.
+- ``customers.enroll``: a known phone or card is a look-up: ``once("lookup", key_id)``.
+- ``redemptions.redeem``: ``open_holds(...)`` before a hold (no write: the wallet is already read).
+- Customer sign-in and spend confirmation (see docs/security.md, "Customer sign-in and spend confirmation"):
+  ``signin(phone, ip)`` before sending a sign-in code, ``code_attempt(phone, ip)`` before checking a code a person
+  typed (sign-in or spend), ``spend_code(customer_id)`` before sending a spend code. Each raises
+  :class:`RateLimited`; let it propagate (it is never recorded for an Idempotency-Key replay).
+
+Cost: one UpdateItem per check and subject, no read. A bucket this process already knows to be empty is refused
+without any write. A limit never answers 500: if DynamoDB fails otherwise, the request is let through and logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from chalicelib import runtime
+from chalicelib.db import keys
+from chalicelib.db import ratelimits as store
+from chalicelib.domain.ratelimit import (
+    SUBJECTS,
+    Limits,
+    Rate,
+    admit,
+    epoch_ms,
+    is_idle,
+    open_holds_wait,
+    parse_limits,
+)
+from chalicelib.errors import RateLimited
+
+log = logging.getLogger("loyalty.limits")
+
+ATTEMPTS = 3  # writes per check at most; only requests racing on one subject ever need a second
+TTL_MARGIN_S = 60
+_HINTS_MAX = 10_000
+
+# (pk, limit) -> the bucket's tat as last seen by this process; valid for one runtime (one table, one clock)
+_hints: dict[tuple[str, str], int] = {}
+_hints_owner: list[object] = []
+_hints_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> Limits:
+    limits, problems = parse_limits(text)
+    for problem in problems:
+        log.error("LOYALTY_LIMITS ignored in part: %s", problem)
+    return limits
+
+
+def current() -> Limits:
+    """The limits in force: the defaults with ``LOYALTY_LIMITS`` applied."""
+    return _parsed(runtime.get().settings.limits)
+
+
+def subject_key(subject: str, value: str) -> tuple[str, str]:
+    """The item of one subject. Keyed with the pepper: the table never shows a phone or an IP, nor lets one be
+    found by hashing candidates."""
+    pepper = runtime.get().settings.key_pepper.encode()
+    digest = hmac.new(pepper, f"{subject}\x00{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return keys.rate_limit(subject, digest)
+
+
+def check(names: str | Sequence[str], value: str, now: datetime | None = None) -> None:
+    """Take one token from each limit in ``names`` (all of one subject kind) for ``value``, or raise
+    :class:`RateLimited` (nothing taken). Limits switched off are skipped."""
+    wanted = (names,) if isinstance(names, str) else tuple(names)
+    limits = current()
+    rates = {name: rate for name in wanted if (rate := limits.rate(name)) is not None}
+    if not rates:
+        return
+    subjects = {SUBJECTS[name] for name in rates}
+    if len(subjects) != 1:
+        raise ValueError(f"limits of one subject only, not {sorted(subjects)}")
+    subject = subjects.pop()
+    now_ms = epoch_ms(now or runtime.get().clock.now())
+    key = subject_key(subject, value)
+    try:
+        _take(key, rates, now_ms, limits.horizon_ms(subject))
+    except RateLimited:
+        raise
+    except store.Hot as exc:
+        raise RateLimited("Too many requests right now; retry in a second.", retry_after=1) from exc
+    except Exception:
+        log.warning("rate limit %s not checked; let through", "+".join(rates), exc_info=True)
+
+
+def _take(key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int) -> None:
+    known = {name: _hint(key, name) for name in rates}
+    ttl_s = (now_ms + horizon_ms) // 1000 + TTL_MARGIN_S
+    for _ in range(ATTEMPTS):
+        verdicts = {name: admit(known[name], now_ms, rate) for name, rate in rates.items()}
+        refused = [v for v in verdicts.values() if not v.allowed]
+        if refused:  # tat only ever grows: what was seen full is full, without asking DynamoDB again
+            wait = max(v.retry_after_s for v in refused)
+            names = ", ".join(n for n, v in verdicts.items() if not v.allowed)
+            raise RateLimited(f"Too many requests ({names}); retry in {wait} s.", retry_after=wait, limit=names)
+        takes = [
+            store.Take(name, is_idle(known[name], now_ms), rate.interval_ms, now_ms + rate.tolerance_ms)
+            for name, rate in rates.items()
+        ]
+        try:
+            written = store.take(key, takes, now_ms, ttl_s)
+        except store.Stale as stale:
+            known = {name: stale.tats.get(name) for name in rates}
+            _remember(key, stale.tats)
+            continue
+        _remember(key, written)
+        return
+    log.warning("rate limit %s: %d racing writes in a row; let through", "+".join(rates), ATTEMPTS)
+
+
+def _owned() -> None:
+    """Hints belong to one runtime: ``runtime.configure`` (another table or clock) starts afresh."""
+    owner = runtime.get()
+    if not _hints_owner or _hints_owner[0] is not owner:
+        _hints.clear()
+        _hints_owner[:] = [owner]
+
+
+def _hint(key: tuple[str, str], name: str) -> int | None:
+    with _hints_lock:
+        _owned()
+        return _hints.get((key[0], name))
+
+
+def _remember(key: tuple[str, str], tats: Mapping[str, int]) -> None:
+    with _hints_lock:
+        _owned()
+        if len(_hints) > _HINTS_MAX:
+            _hints.clear()
+        for name, tat in tats.items():
+            _hints[(key[0], name)] = max(tat, _hints.get((key[0], name), tat))
+
+
+def once(names: str | Sequence[str], value: str) -> Callable[[], None]:
+    """A check made at most once however often it is called (inside a write's ``decide``, which may run again)."""
+    done: list[bool] = []
+
+    def charge() -> None:
+        if not done:
+            check(names, value)
+            done.append(True)
+
+    return charge
+
+
+# --- the named checks -----------------------------------------------------------------------------------------------
+
+
+def per_request(key_id: str, lookup: bool = False) -> None:
+    """Every authenticated API request (``api_key``); a phone or card look-up also takes a ``lookup`` token."""
+    check(("api_key", "lookup") if lookup else "api_key", key_id)
+
+
+def signin(phone: str, ip: str | None) -> None:
+    """Before sending a sign-in code to ``phone`` (or an e-mail address): per client IP, then per destination (a
+    refused IP does not spend the phone's allowance)."""
+    if ip:
+        check("signin_ip", ip)
+    check("signin_phone", phone)
+
+
+def code_attempt(phone: str, ip: str | None) -> None:
+    """Before checking a one-time code someone typed for ``phone`` (sign-in or spend): per phone and per IP.
+    Each code's own attempt limit (a few tries, then it is void) is the code's business, not this one's."""
+    if ip:
+        check("code_ip", ip)
+    check("code_phone", phone)
+
+
+def spend_code(customer_id: str) -> None:
+    """Before sending a customer a spend code (a till may not flood a customer with messages)."""
+    check("spend_code", customer_id)
+
+
+def open_holds(holds: Mapping[str, Any], partner_id: str, now: datetime) -> None:
+    """Before a new hold: refuse the partner's hold beyond ``open_holds`` open ones on this wallet, with
+    ``Retry-After`` = seconds until its earliest hold there expires."""
+    cap = current().open_holds
+    wait = open_holds_wait(holds, partner_id, now, cap)
+    if wait is not None:
+        raise RateLimited(
+            f"This partner already holds points of this customer {cap} times; capture or void one, or retry in "
+            f"{wait} s when the earliest hold expires.",
+            retry_after=wait,
+            limit="open_holds",
+        )

@@ -1,0 +1,313 @@
+"""Issue 17, limits: per API key (burst and sustained), look-ups per key and hour, open holds per customer and
+partner, sign-in and code attempts per phone and IP. Over HTTP where a partner would see them; docs/security.md
+lists each number and the test guarding it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib import db, runtime
+from chalicelib.db import ratelimits
+from chalicelib.domain.ratelimit import DEFAULT_RATES, Rate, admit, open_holds_wait, parse_limits
+from chalicelib.domain.wallet import Hold
+from chalicelib.errors import RateLimited
+from chalicelib.services import limits
+from tests.conftest import make_settings
+from tests.test_api_ledger import accrue, enrol, redeem
+
+
+def use_limits(clock: Any, text: str = "", **kw: Any) -> None:
+    """Reconfigure the running app with these limits (default: every default, the per-key rate included)."""
+    runtime.configure(make_settings(limits=text, **kw), clock)
+
+
+def assert_limited(r: Any, retry_after: int) -> None:
+    assert r.status == 429, r.json
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert r["code"] == "rate_limited" and r["retry_after"] == retry_after
+    assert r.headers["Retry-After"] == str(retry_after)
+
+
+# --- the arithmetic ------------------------------------------------------------------------------------------------
+
+
+def test_a_bucket_admits_its_burst_then_its_rate():
+    rate = Rate(10, 1, burst=20)
+    tat, now, admitted = None, 1_000_000, 0
+    while (v := admit(tat, now, rate)).allowed:
+        tat, admitted = v.tat_ms, admitted + 1
+    assert admitted == 20 and v.retry_after_s == 1  # 100 ms to the next token, rounded up to whole seconds
+    assert not admit(tat, now + 99, rate).allowed and admit(tat, now + 100, rate).allowed
+    assert admit(tat, now + 2_000, rate).allowed  # idle two seconds: full again
+    assert [admit(tat, now + 2_000 + 10_000, rate).tat_ms] == [now + 12_000 + 100]  # never more than full
+
+
+def test_limits_are_settings_and_a_bad_setting_keeps_the_defaults():
+    limits_, problems = parse_limits(
+        json.dumps({"lookup": {"count": 3, "per_seconds": 60}, "api_key": None, "open_holds": 2, "nope": 1})
+    )
+    assert limits_.rate("lookup") == Rate(3, 60) and limits_.rate("api_key") is None and limits_.open_holds == 2
+    assert problems == ["nope: unknown limit"]
+    for bad in ("{", "[]", '{"lookup": {"count": 0, "per_seconds": 1}}', '{"lookup": {"count": "9"}}'):
+        limits_, problems = parse_limits(bad)
+        assert problems and limits_.rate("lookup") == DEFAULT_RATES["lookup"]
+
+
+def test_the_open_holds_wait_is_until_the_partners_earliest_hold_expires(clock):
+    now = clock.now()
+
+    def hold(partner: str, minutes: int) -> Hold:
+        return Hold(1, (now + timedelta(minutes=minutes)).isoformat(), {}, partner, f"o{minutes}")
+
+    holds = {f"h{i}": hold("p1", m) for i, m in enumerate((7, 3, 15, 15))} | {
+        "x": hold("p2", 1),
+        "gone": hold("p1", -1),
+    }
+    assert open_holds_wait(holds, "p1", now, 5) is None
+    assert open_holds_wait(holds, "p1", now, 4) == 180
+    assert open_holds_wait(holds, "p2", now, 1) == 60 and open_holds_wait(holds, "p3", now, 1) is None
+
+
+# --- per API key ---------------------------------------------------------------------------------------------------
+
+
+def test_a_burst_from_one_key_is_429_while_another_key_is_unaffected(coalition, clock):
+    use_limits(clock)  # the defaults: 20 at once, then 10 per second
+    for _ in range(20):
+        assert coalition.cafe.get("/v1/partner").status == 200
+    assert_limited(coalition.cafe.get("/v1/partner"), 1)
+    assert coalition.store.get("/v1/partner").status == 200  # another key: its own bucket
+    assert coalition.operator.get("/v1/admin/program").status == 200
+    clock.advance(timedelta(milliseconds=100))  # sustained: one more per 100 ms
+    assert coalition.cafe.get("/v1/partner").status == 200
+    assert coalition.cafe.get("/v1/partner").status == 429
+    clock.advance(timedelta(seconds=2))  # idle two seconds: the whole burst again
+    assert all(coalition.cafe.get("/v1/partner").status == 200 for _ in range(20))
+
+
+def test_a_refused_write_leaves_its_idempotency_key_free(coalition, clock):
+    cid = enrol(coalition.cafe, phone="+79161230001")
+    use_limits(clock, '{"api_key": {"count": 1, "per_seconds": 5}}')
+    headers = {"Idempotency-Key": "till-7-receipt-1"}
+    assert accrue(coalition.cafe, cid, "A-1", 10_000, headers=headers).status == 201
+    assert_limited(accrue(coalition.cafe, cid, "A-2", 10_000, headers={"Idempotency-Key": "till-7-receipt-2"}), 5)
+    clock.advance(timedelta(seconds=5))
+    first = accrue(coalition.cafe, cid, "A-2", 10_000, headers={"Idempotency-Key": "till-7-receipt-2"})
+    assert first.status == 201 and "Idempotent-Replayed" not in first.headers
+
+
+def test_concurrent_requests_from_one_key_get_exactly_the_burst(live, clock):
+    """Conditional writes, not read-then-write: 40 requests at once on one frozen instant admit exactly 20."""
+    use_limits(clock, endpoint=live.dynamodb_url, table=db.models._Item.Meta.table_name)
+    key = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Burst"}).json()["api_key"]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        status = live.request("GET", "/v1/partner", key).status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=call) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] * 20 + [429] * 20
+
+
+class Calls:
+    """The DynamoDB operations the app sends, counted at botocore."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        db.connection().client.meta.events.register("before-call.dynamodb", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.names.append(model.name)
+
+    def during(self, action: Any) -> list[str]:
+        self.names.clear()
+        action()
+        return list(self.names)
+
+
+def test_the_cost_is_one_small_write_per_request_and_none_when_refused(coalition, clock):
+    cid = enrol(coalition.cafe, phone="+79161230002")
+    coalition.cafe.get(f"/v1/customers/{cid}/balance")  # warm the per-process cache (key, partner, program)
+    calls = Calls()
+    off = calls.during(lambda: coalition.cafe.get(f"/v1/customers/{cid}/balance"))
+    use_limits(clock)
+    coalition.cafe.get(f"/v1/customers/{cid}/balance")
+    calls = Calls()  # configure built a new client
+    on = calls.during(lambda: coalition.cafe.get(f"/v1/customers/{cid}/balance"))
+    assert off == ["GetItem"] and sorted(on) == ["GetItem", "UpdateItem"]
+    busy = calls.during(lambda: [coalition.cafe.get(f"/v1/customers/{cid}/balance") for _ in range(17)])
+    assert busy.count("UpdateItem") == 17  # busy or idle, the process guesses right: no second write
+    assert calls.during(lambda: coalition.cafe.get("/v1/partner")).count("UpdateItem") == 1  # the 20th
+    refused = calls.during(lambda: coalition.cafe.get(f"/v1/customers/{cid}/balance"))
+    assert refused == []  # this process saw the bucket empty: refused without asking DynamoDB
+    lookup = calls.during(lambda: coalition.store.get("/v1/customers/lookup?phone=%2B79161230002"))
+    assert lookup.count("UpdateItem") == 1  # the request and the look-up: one item, one write
+
+
+def test_bucket_items_expire_and_never_show_the_phone_or_ip(api, clock):
+    use_limits(clock)
+    limits.signin("+79161234567", "203.0.113.9")
+    client = db.connection().client
+    items = client.scan(TableName=db.models._Item.Meta.table_name)["Items"]
+    buckets = [i for i in items if i["pk"]["S"].startswith("RATE#")]
+    assert len(buckets) == 2
+    text = json.dumps(buckets)
+    assert "79161234567" not in text and "203.0.113.9" not in text
+    now_s = clock.now().timestamp()
+    ttls = sorted(int(item["ttl"]["N"]) - now_s for item in buckets)
+    assert ttls == [1200 + 60, 3600 + 60]  # once every bucket of the subject is full again: IP 20 min, phone 1 h
+
+
+def test_a_limit_never_answers_500(coalition, clock, monkeypatch):
+    use_limits(clock, '{"api_key": {"count": "ten"}, "lookup": 7}')  # malformed: the defaults stay
+    assert coalition.cafe.get("/v1/partner").status == 200
+
+    def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("DynamoDB is having a bad day")
+
+    monkeypatch.setattr(ratelimits, "take", broken)
+    assert coalition.cafe.get("/v1/partner").status == 200  # let through, logged
+
+    def throttled(*args: Any, **kw: Any) -> Any:
+        raise ratelimits.Hot("ThrottlingException")
+
+    monkeypatch.setattr(ratelimits, "take", throttled)
+    assert_limited(coalition.cafe.get("/v1/partner"), 1)
+
+
+# --- look-ups ------------------------------------------------------------------------------------------------------
+
+
+def test_a_key_may_look_up_300_phones_or_cards_an_hour(coalition, clock):
+    use_limits(clock, '{"api_key": null}')  # the default look-up limit alone
+    known = enrol(coalition.cafe, phone="+79161230003")
+    for i in range(300):  # misses count as much as hits: enumeration is mostly misses
+        assert coalition.cafe.get(f"/v1/customers/lookup?phone=%2B7926{i:07d}").status == 404
+    assert_limited(coalition.cafe.get("/v1/customers/lookup?card=CARD-1"), 12)  # 300 per hour: one per 12 s
+    assert coalition.store.get("/v1/customers/lookup?phone=%2B79161230003")["customer_id"] == known
+    clock.advance(timedelta(seconds=12))
+    assert coalition.cafe.get("/v1/customers/lookup?phone=%2B79161230003").status == 200
+
+
+def test_enrolling_a_known_phone_or_card_counts_as_a_look_up(coalition, clock):
+    use_limits(clock, '{"api_key": null, "lookup": {"count": 3, "per_seconds": 3600}}')
+    enrol(coalition.store, phone="+79161230004", card="CARD-0004")
+    for i in range(5):  # new customers are no look-up
+        assert coalition.cafe.post("/v1/customers", {"phone": f"+7926000000{i}"}).status == 201
+    assert coalition.cafe.post("/v1/customers", {"phone": "+79161230004"}).status == 200
+    assert coalition.cafe.post("/v1/customers", {"card": "CARD-0004"}).status == 200
+    assert coalition.cafe.get("/v1/customers/lookup?phone=%2B79000000000").status == 404
+    assert_limited(coalition.cafe.post("/v1/customers", {"phone": "+79161230004"}), 1200)
+    assert_limited(coalition.cafe.get("/v1/customers/lookup?phone=%2B79161230004"), 1200)
+    assert coalition.cafe.post("/v1/customers", {"phone": "+79260000009"}).status == 201  # still no look-up
+
+
+# --- open holds ----------------------------------------------------------------------------------------------------
+
+
+def test_a_partner_may_hold_a_customers_points_five_times_at_once(coalition, clock):
+    cid = enrol(coalition.cafe, phone="+79161230005")
+    assert accrue(coalition.cafe, cid, "A-1", 1_000_000).status == 201  # 500 points
+    for i in range(5):
+        clock.advance(timedelta(minutes=1))
+        assert redeem(coalition.store, cid, f"H-{i}", 10_000, 1, capture=False).status == 201
+    sixth = redeem(coalition.store, cid, "H-5", 10_000, 1, capture=False)
+    assert_limited(sixth, 11 * 60)  # the first hold (15 minutes) was placed 4 minutes before the last
+    assert redeem(coalition.salon, cid, "S-1", 10_000, 1, capture=False).status == 201  # another partner
+    assert redeem(coalition.store, cid, "C-1", 10_000, 1).status == 201  # spending at once is no hold
+    void = coalition.store.post(f"/v1/redemptions/{redeem_id(cid, 'H-3')}/void")
+    assert void.status == 200
+    assert redeem(coalition.store, cid, "H-5", 10_000, 1, capture=False).status == 201  # same order, a place freed
+    assert redeem(coalition.store, cid, "H-6", 10_000, 1, capture=False).status == 429
+    clock.advance(timedelta(minutes=11))  # the first hold expired
+    assert redeem(coalition.store, cid, "H-6", 10_000, 1, capture=False).status == 201
+    item = db.get_one(db.CustomerItem, *db.keys.customer(cid))
+    assert item is not None and len([k for k in item.holds.as_dict() if k.startswith(coalition.ids["store"])]) <= 5
+
+
+def redeem_id(cid: str, order_id: str) -> str:
+    from chalicelib.services.redemptions import redemption_ref
+
+    return redemption_ref(cid, order_id)
+
+
+# --- sign-in and code attempts (called by the customer sign-in and spend-code flows) --------------------------------
+
+
+def refused(action: Any) -> int:
+    with pytest.raises(RateLimited) as caught:
+        action()
+    return int(caught.value.headers["Retry-After"])
+
+
+def test_sign_in_codes_per_phone_and_per_ip(api, clock):
+    use_limits(clock)
+    for _ in range(5):
+        limits.signin("+79161234567", "203.0.113.1")
+    assert refused(lambda: limits.signin("+79161234567", "203.0.113.2")) == 720  # 5 an hour: one per 12 minutes
+    for i in range(15):  # other phones from the same IP: the IP has 20 at once (5 spent above)
+        limits.signin(f"+7916000{i:04d}", "203.0.113.1")
+    assert refused(lambda: limits.signin("+79169999999", "203.0.113.1")) == 60  # 60 an hour
+    limits.signin("+79169999998", "198.51.100.7")  # another IP
+    clock.advance(timedelta(minutes=12))
+    limits.signin("+79161234567", None)
+
+
+def test_code_attempts_per_phone_and_per_ip_and_spend_codes_per_customer(api, clock):
+    use_limits(clock)
+    for _ in range(10):
+        limits.code_attempt("+79161234567", "203.0.113.1")
+    assert refused(lambda: limits.code_attempt("+79161234567", "192.0.2.1")) == 360  # 10 an hour
+    for i in range(20):
+        limits.code_attempt(f"+7916000{i:04d}", "203.0.113.1")
+    assert refused(lambda: limits.code_attempt("+79160009999", "203.0.113.1")) == 30  # 30 at once, 120 an hour
+    for _ in range(5):
+        limits.spend_code("cus_a")
+    assert refused(lambda: limits.spend_code("cus_a")) == 360  # 5 at once, 10 an hour
+    limits.spend_code("cus_b")
+    limits.check("signin_phone", "someone@example.org")  # the generic form, e.g. for an e-mail address
+
+
+# --- the SDK -------------------------------------------------------------------------------------------------------
+
+
+def test_the_sdk_waits_what_retry_after_says_and_gives_up_at_once_when_that_is_too_long(live, clock):
+    from partner_sdk import LoyaltyClient, errors
+
+    use_limits(
+        clock,
+        '{"api_key": {"count": 1, "per_seconds": 2}, "lookup": {"count": 1, "per_seconds": 3600}}',
+        endpoint=live.dynamodb_url,
+        table=db.models._Item.Meta.table_name,
+    )
+    key = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Till"}).json()["api_key"]
+    client = LoyaltyClient(api_key=key, base_url=live.url)  # backoff_max: 8 s
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the server's clock moves as the till waits
+        slept.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    client._requestor._sleep = sleep
+    assert client.partners.me()["name"] == "Till"
+    assert client.partners.me()["name"] == "Till"  # 429, Retry-After: 2, then the retry
+    assert slept == [2.0]
+    with pytest.raises(errors.NotFound):
+        client.customers.lookup(phone="+79161234567")
+    clock.advance(timedelta(seconds=2))
+    slept.clear()
+    with pytest.raises(errors.RateLimited) as caught:  # an hour is longer than a till waits: raised at once
+        client.customers.lookup(phone="+79161234567")
+    assert slept == [] and caught.value.retry_after == 3600
