@@ -73,6 +73,30 @@ def test_the_open_holds_wait_is_until_the_partners_earliest_hold_expires(clock):
     assert open_holds_wait(holds, "p2", now, 1) == 60 and open_holds_wait(holds, "p3", now, 1) is None
 
 
+# --- the whole API: API Gateway ------------------------------------------------------------------------------------
+
+
+def test_the_whole_api_is_throttled_by_api_gateway():
+    from infra import build_template
+
+    template = json.loads(build_template.render())
+    (settings,) = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    parameters = template["Parameters"]
+    assert (parameters["ApiRateLimit"]["Default"], parameters["ApiBurstLimit"]["Default"]) == (200, 400)
+
+
+def test_every_authenticated_route_documents_its_429(api):
+    from chalicelib.routes import ROUTES
+
+    spec = api.get("/openapi.json").json
+    for route in ROUTES:
+        responses = spec["paths"][route.path][route.method.lower()]["responses"]
+        assert ("429" in responses) == (route.auth != "public"), route.name
+
+
 # --- per API key ---------------------------------------------------------------------------------------------------
 
 

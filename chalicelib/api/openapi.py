@@ -26,6 +26,7 @@ _STATUS_TEXT = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation or business rule failed",
+    429: "Rate limited (code rate_limited); retry after Retry-After seconds (docs/security.md)",
     500: "Internal error (no details leak)",
     503: "Temporarily unavailable; retry after Retry-After",
 }
@@ -57,7 +58,7 @@ def _error_statuses(route: Route) -> set[int]:
     """What a route can answer besides success, derived from what it takes, plus what its handler declares."""
     statuses = {*route.errors, 500, 503}
     if route.auth != "public":
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # 429: the per-key request rate (chalicelib/http.py)
     if route.idempotent_post or route.body is not None:
         statuses |= {400, 413}
     if route.body is not None:

@@ -229,11 +229,11 @@ def me_revoke_links(call: Call) -> Any:
     access = portal.verify(
         auth.bearer_token(call.header("authorization")), runtime.get().settings.portal_secret, call.now
     )
-    portal.revoke_own(access)
+    portal.revoke_own(access, call.now)
 
 
 def admin_revoke_links(call: Call) -> Any:
-    portal.revoke(call.params["customer_id"])
+    portal.revoke(call.params["customer_id"], call.now)
 
 
 def own_partner(call: Call) -> Any:

@@ -60,8 +60,8 @@ class CustomerItem(_Item):
     last_purchase: MapAttribute[str, Any] = MapAttribute(default=dict)
     # campaign id -> awards this customer got (the per-customer limit)
     campaign_awards: MapAttribute[str, Any] = MapAttribute(default=dict)
-    # portal links carry the epoch they were signed at; revoking them adds 1 (chalicelib/services/portal_links.py)
-    link_epoch = NumberAttribute(null=True)
+    # issue 17: links made at or before this instant (seconds) no longer work (chalicelib/services/portal_links.py)
+    signed_out_at = UnicodeAttribute(null=True)
 
 
 class AliasItem(_Item):

@@ -1,5 +1,5 @@
 """Server-side state of credentials that live in a browser or a link: partner portal sessions (one item each,
-deleted on sign-out) and the epoch of a customer's portal links (raised to revoke every link issued before)."""
+deleted on sign-out) and the instant before which a customer's portal links no longer work (``signed_out_at``)."""
 
 from __future__ import annotations
 
@@ -26,13 +26,14 @@ def delete_portal_session(digest: str) -> None:
     PortalSessionItem(*keys.portal_session(digest)).delete()
 
 
-def raise_link_epoch(customer_id: str) -> int | None:
-    """Revoke every portal link of the customer issued so far; the new epoch, or None if there is no customer."""
-    item = CustomerItem(*keys.customer(customer_id))
+def end_links(customer_id: str, now_iso: str) -> bool:
+    """Every portal link of the customer made up to ``now_iso`` stops working; False if there is no customer."""
     try:
-        item.update(actions=[CustomerItem.link_epoch.add(1)], condition=CustomerItem.pk.exists())
+        CustomerItem(*keys.customer(customer_id)).update(
+            actions=[CustomerItem.signed_out_at.set(now_iso)], condition=CustomerItem.pk.exists()
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
+            return False
         raise
-    return int(item.link_epoch or 0)
+    return True

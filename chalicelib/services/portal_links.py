@@ -1,13 +1,14 @@
 """Customer portal links: signed, expiring, revocable tokens bound to one customer.
 
-A token is ``base64url(customer_id:expiry:epoch) . base64url(HMAC-SHA256(secret, payload))``, in the one canonical
-spelling of ``chalicelib.domain.tokens`` (no padding, URL alphabet: any other spelling is refused). It is verified in
-constant time and dies at its expiry. The signing secret lives outside the table (SSM in AWS).
+A token is ``base64url(customer_id:expiry:issued) . base64url(HMAC-SHA256(secret, payload))`` (instants in epoch
+seconds), in the one canonical spelling of ``chalicelib.domain.tokens`` (no padding, URL alphabet: any other spelling
+is refused). It is verified in constant time and dies at its expiry. The signing secret lives outside the table (SSM
+in AWS).
 
-Revocation: the customer item keeps a link epoch (absent: 0) and every token carries the epoch it was signed at;
-:func:`revoke` raises it (the operator, or the customer from their page), and a token of an older epoch is refused
-where the page reads the customer anyway (no extra read). Tokens signed before epochs existed (``customer:expiry``)
-are epoch 0: they keep working until they expire or are revoked.
+Revocation: the customer item keeps ``signed_out_at``; a link made at or before that second is refused where the page
+reads the customer anyway (no extra read). :func:`revoke` sets it (the operator, or the customer from their page);
+links made afterwards work. Links made before links carried their instant (``customer_id:expiry``) keep working until
+they expire, unless revoked.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from chalicelib.services import wallets as wallet
 DEFAULT_TTL_MINUTES = 7 * 24 * 60
 
 
-def sign(customer_id: str, expires_at: datetime, secret: str, epoch: int = 0) -> str:
-    payload = f"{customer_id}:{int(expires_at.timestamp())}:{epoch}".encode()
+def sign(customer_id: str, expires_at: datetime, secret: str, issued_at: datetime | None = None) -> str:
+    issued = f":{int(issued_at.timestamp())}" if issued_at is not None else ""
+    payload = f"{customer_id}:{int(expires_at.timestamp())}{issued}".encode()
     mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
     return f"{b64url_encode(payload)}.{b64url_encode(mac)}"
 
@@ -38,7 +40,13 @@ def sign(customer_id: str, expires_at: datetime, secret: str, epoch: int = 0) ->
 class PortalAccess:
     customer_id: str
     expires_at: datetime
-    epoch: int = 0
+    issued_at: datetime | None = None  # None: a link made before links carried their instant
+
+    def revoked(self, signed_out_at: str | None) -> bool:
+        """Made at or before the customer's links were last revoked (to the second: what a token records)."""
+        if not signed_out_at:
+            return False
+        return self.issued_at is None or self.issued_at <= datetime.fromisoformat(signed_out_at)
 
 
 def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
@@ -51,38 +59,40 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
         expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, b64url_decode(mac_b64)):
             raise ValueError("bad signature")
-        customer_id, expiry, *rest = payload.decode().split(":")  # links signed before epochs: no third part
+        customer_id, expiry, *issued = payload.decode().split(":")  # older links: no instant of their own
         expires_at = datetime.fromtimestamp(int(expiry), UTC)
-        (epoch,) = [int(part) for part in rest] or [0]
+        issued_at = [datetime.fromtimestamp(int(v), UTC) for v in issued]
+        if len(issued_at) > 1:
+            raise ValueError("malformed")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unauthorized("This link is not valid.") from exc
     if now >= expires_at:
         raise Unauthorized("This link has expired; ask for a new one at the till or in the app.")
-    return PortalAccess(customer_id, expires_at, epoch)
+    return PortalAccess(customer_id, expires_at, issued_at[0] if issued_at else None)
 
 
 def check_not_revoked(access: PortalAccess, item: db.CustomerItem) -> None:
-    if int(item.link_epoch or 0) != access.epoch:
+    if access.revoked(item.signed_out_at):
         raise Unauthorized("This link was revoked; ask for a new one at the till or in the app.")
 
 
-def revoke(customer_id: str) -> None:
-    """End every portal link of the customer issued so far (new links work)."""
-    if sessions.raise_link_epoch(customer_id) is None:
+def revoke(customer_id: str, now: datetime) -> None:
+    """End every portal link of the customer made up to this second (links made from the next second on work)."""
+    if not sessions.end_links(customer_id, now.replace(microsecond=0).isoformat()):
         raise NotFound(f"No customer {customer_id}.")
 
 
-def revoke_own(access: PortalAccess) -> None:
+def revoke_own(access: PortalAccess, now: datetime) -> None:
     """The customer, from a link still valid, ends it and every other link of theirs."""
     check_not_revoked(access, customers.get(access.customer_id))
-    revoke(access.customer_id)
+    revoke(access.customer_id, now)
 
 
 def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLink:
-    item = customers.get(customer_id)
+    customers.get(customer_id)
     ttl = body.ttl_minutes if body and body.ttl_minutes else DEFAULT_TTL_MINUTES
     expires_at = (now + timedelta(minutes=ttl)).replace(microsecond=0)
-    token = sign(customer_id, expires_at, runtime.get().settings.portal_secret, int(item.link_epoch or 0))
+    token = sign(customer_id, expires_at, runtime.get().settings.portal_secret, issued_at=now)
     return PortalLink(url=f"{base_url.rstrip('/')}/me?token={token}", token=token, expires_at=expires_at.isoformat())
 
 
