@@ -38,7 +38,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
 
     def decide(found: Found) -> Plan:
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.amount_minor)
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
         partner, prog = load_partner(partner_id, now), s.program
         period = period_of(now, prog.timezone)

@@ -176,7 +176,7 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
             created_at=now.isoformat(),
             updated_at=now.isoformat(),
         )
-        plan = Plan(status=201, response=to_out(item, now))
+        plan = Plan(created=True, response=to_out(item, now))
         plan.tx.put(item, condition=CI.pk.does_not_exist())
         plan.tx.put(db.CampaignMemberItem(*keys.campaign_member(sponsor_id, campaign_id), role="sponsor"))
         for partner_id in others:
@@ -268,7 +268,7 @@ def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: dat
         item = _visible(campaign_id, actor)
         rules = as_dict(item.rules)
         status = status_of(item, now)
-        plan = Plan(status=200)
+        plan = Plan()
         guard = (CI.status == item.status) & (CI.updated_at == item.updated_at)
         actions = [CI.updated_at.set(now.isoformat())]
         new_status = status

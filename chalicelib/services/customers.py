@@ -66,7 +66,7 @@ def _new_customer(
     card_key: tuple[str, str] | None,
     customer_id: str,
 ) -> Plan:
-    plan = Plan(status=201, response=CustomerEnrolled(customer_id=customer_id, created=True), customer_id=customer_id)
+    plan = Plan(created=True, response=CustomerEnrolled(customer_id=customer_id, created=True), customer_id=customer_id)
     plan.tx.put(
         db.CustomerItem(
             *keys.customer(customer_id),
@@ -115,7 +115,7 @@ def _attach_identifiers(
     new_card: tuple[str, str] | None,
 ) -> Plan:
     """A known customer presents a new card (or phone): attach it if they have none of that kind yet."""
-    plan = Plan(status=200, response=CustomerEnrolled(customer_id=customer_id, created=False), customer_id=customer_id)
+    plan = Plan(response=CustomerEnrolled(customer_id=customer_id, created=False), customer_id=customer_id)
     if new_phone is None and new_card is None:
         return plan
     customer = db.get_one(db.CustomerItem, *keys.customer(customer_id))

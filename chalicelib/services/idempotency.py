@@ -29,7 +29,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -61,11 +61,26 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
+Result = TypeVar("Result", bound=BaseModel)
+
+# A replay record keeps the HTTP status its answer was first sent with (records written before ``created`` existed
+# hold the same numbers): 201 for "created", 200 otherwise, an error's own status for a recorded problem. This pair
+# is the one place a write's outcome meets those numbers besides chalicelib/http.py's ``_render``, which answers
+# ``created`` with the route's declared success status.
+RECORDED_STATUS = {True: 201, False: 200}
+
+
 @dataclass(frozen=True)
 class Reply:
-    status: int
+    """A write's answer: its JSON body exactly as recorded, whether it created something, whether it is a replay."""
+
+    created: bool
     body: str
     replayed: bool = False
+
+    def result(self, model: type[Result]) -> Result:
+        """The body as the service's typed result, e.g. ``reply.result(CampaignOut).campaign_id``."""
+        return model.model_validate_json(self.body)
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ class NaturalId:
 class Plan:
     """A service's decision: the transaction to commit and the response it produces."""
 
-    status: int
+    created: bool = False  # something new exists (a customer, an order, a campaign): the API answers 201
     response: BaseModel | None = None  # set by ``decide`` once it knows the outcome
     tx: db.Transaction = field(default_factory=db.Transaction)
     natural_state: dict[str, Any] = field(default_factory=dict)
@@ -159,7 +174,7 @@ def _replay(found: dict[tuple[str, str], Any], req: WriteRequest, records: list[
         replayed = item.origin != origin  # our own commit, found after its answer was lost, is no replay
         if item.is_error:
             raise RecordedProblem(int(item.status_code), item.body, replayed=replayed)
-        return Reply(int(item.status_code), item.body, replayed=replayed)
+        return Reply(int(item.status_code) == RECORDED_STATUS[True], item.body, replayed=replayed)
     return None
 
 
@@ -180,7 +195,7 @@ def execute(
     reply = _execute(req, natural, reads, decide)
     if render is None:
         return reply
-    return Reply(reply.status, render(reply.body), reply.replayed)
+    return Reply(reply.created, render(reply.body), reply.replayed)
 
 
 def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadKey], decide: Decide) -> Reply:
@@ -195,26 +210,26 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
         if replay is not None:
             return replay
         if forced is not None:
-            plan = Plan(status=forced.status, error=forced)
+            plan = Plan(error=forced)
         else:
             try:
                 plan = decide(_decision_view(found))
             except ApiError as error:
                 if transient(error) or not binds:
                     raise
-                plan = Plan(status=error.status, error=error)
+                plan = Plan(error=error)
         if plan.error is not None:
             status, body = plan.error.status, problem_json(plan.error, req.request_id)
             recorded = not transient(plan.error)
         elif plan.response is None:
             raise TypeError("decide() returned a plan without a response")
         else:
-            status, body, recorded = plan.status, plan.response.model_dump_json(), True
+            status, body, recorded = RECORDED_STATUS[plan.created], plan.response.model_dump_json(), True
         tx = plan.tx
         if not len(tx) and not binds:
             if plan.error is not None:
                 raise plan.error
-            return Reply(status, body)  # nothing changed: nothing to recognise later either
+            return Reply(plan.created, body)  # nothing changed: nothing to recognise later either
         if recorded:
             for r in records:
                 tx.put(
@@ -256,7 +271,7 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
             continue
         if plan.error is not None:
             raise plan.error
-        return Reply(status, body)
+        return Reply(plan.created, body)
     raise Unavailable("The customer's balance is changing too fast; nothing was written. Retry shortly.")
 
 

@@ -152,7 +152,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
             created_at=req.now_iso,
             updated_at=req.now_iso,
         )
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         plan.tx.put(item, condition=db.PartnerItem.pk.does_not_exist())
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
@@ -207,7 +207,7 @@ def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
     key_id = ids.random_id("key")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.tx.check(db.PartnerItem, *keys.partner(partner_id), condition=db.PartnerItem.pk.exists())
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)

@@ -92,7 +92,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
 
     def decide(found: Found) -> Plan:
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
         partner, prog = load_partner(partner_id, now), s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
@@ -159,7 +159,7 @@ def _resolve_hold(
             raise HoldExpired(f"The hold expired at {spent.expires_at}; its points are back.")
         if spent.status != "held":
             raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {spent.status}.")
-        plan = Plan(status=200)
+        plan = Plan()
         s = open_session(found, customer_id, now, plan)
         hid = hold_id(partner_id, order_id)
         hold = s.current.holds.get(hid)

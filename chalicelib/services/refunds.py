@@ -62,7 +62,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 f"most {exc.refundable_minor} may be refunded now.",
                 refundable_minor=exc.refundable_minor,
             ) from exc
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(db.get_many(reads_for(order.customer_id)), order.customer_id, now, plan)
         change = Change()
         if shares.spend_back_minor:
