@@ -114,6 +114,7 @@ class Route:
     tag: str = "partner"
     idempotent_post: bool = False
     errors: tuple[int, ...] = ()
+    form: type[BaseModel] | None = None  # a page's form (urlencoded): documented only, the page's code reads it
     # The success media type, or several: ("application/json", "text/csv") for ?format=csv, ("text/csv",
     # "text/html") for a portal download that shows the sign-in page to a signed-out browser.
     content: str | tuple[str, ...] = "application/json"
@@ -137,6 +138,7 @@ class RouteOptions(TypedDict, total=False):
     tag: str  # default: the table's
     idempotent_post: bool
     errors: tuple[int, ...]
+    form: type[BaseModel]
     content: str | tuple[str, ...]
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.http import Auth, Call, RouteTable
-from chalicelib.web.queries import MePageQuery, PortalQuery
+from chalicelib.http import Auth, Call, RouteOptions, RouteTable
+from chalicelib.web.queries import MePageQuery, PortalForm, PortalQuery, SignInForm
 
 pages = RouteTable(tag="portal")
 PortalHandler = Callable[[Call[None, PortalQuery]], Any]  # a page, a redirect or a CSV: chalice Responses
@@ -42,10 +42,18 @@ def _portal(view: str) -> PortalHandler:
 
 
 def _portal_page(
-    name: str, method: str, path: str, view: str, summary: str, auth: Auth = "session", content: str = "text/html"
+    name: str,
+    method: str,
+    path: str,
+    view: str,
+    summary: str,
+    auth: Auth = "session",
+    content: tuple[str, ...] = ("text/html",),
 ) -> None:
-    route = pages.route(method, path, auth, f"Partner portal: {summary}", query=PortalQuery, name=name, content=content)
-    route(_portal(view))
+    options: RouteOptions = {"name": name, "content": content}
+    if method == "POST":  # the sign-in form, or a signed-in form with its CSRF token
+        options["form"] = SignInForm if auth == "public" else PortalForm
+    pages.route(method, path, auth, f"Partner portal: {summary}", query=PortalQuery, **options)(_portal(view))
 
 
 _portal_page("portal_dashboard", "GET", "/portal", "dashboard", "campaigns, inbox (sign-in page when signed out)")
@@ -64,6 +72,13 @@ _portal_page(
     "accept, activate, pause, end",
 )
 _portal_page("portal_settlements", "GET", "/portal/settlements", "settlements", "settlements by month")
-_portal_page("portal_settlement_csv", "GET", "/portal/settlements/{period}/csv", "csv", "settlement CSV")
+_portal_page(
+    "portal_settlement_csv",
+    "GET",
+    "/portal/settlements/{period}/csv",
+    "csv",
+    "settlement CSV (signed out: the sign-in page)",
+    content=("text/csv", "text/html"),
+)
 
 ROUTES = tuple(pages.routes)
