@@ -124,14 +124,8 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
     if body.audience and body.audience.min_tier:
         tiers = [t.name for t in program.load().tiers]
         if body.audience.min_tier not in tiers:
-            raise ValidationFailed(
-                [
-                    {
-                        "loc": ["body", "audience", "min_tier"],
-                        "msg": f"unknown tier; the tiers are {', '.join(tiers)}",
-                        "type": "unknown_tier",
-                    }
-                ]
+            raise ValidationFailed.at(
+                ["body", "audience", "min_tier"], f"unknown tier; the tiers are {', '.join(tiers)}", "unknown_tier"
             )
     reads: list[ReadKey] = [(PI, *keys.partner(p)) for p in sorted(named | {sponsor_id})]
 
@@ -142,15 +136,7 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
             p for p in sorted(named) if keys.partner(p) not in found or found[keys.partner(p)].status != "active"
         ]
         if unknown:
-            raise ValidationFailed(
-                [
-                    {
-                        "loc": ["body", "earn_at"],
-                        "msg": f"no active partner {', '.join(unknown)}",
-                        "type": "unknown_partner",
-                    }
-                ]
-            )
+            raise ValidationFailed.at(["body", "earn_at"], f"no active partner {', '.join(unknown)}", "unknown_partner")
         sponsor = found.get(keys.partner(sponsor_id))
         if sponsor is None:
             raise NotFound(f"No partner {sponsor_id}.")

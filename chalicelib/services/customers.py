@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from datetime import datetime
@@ -178,16 +177,16 @@ def entry_out(item: db.EntryItem) -> LedgerEntryOut:
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        sort_key = ids.unb64url(cursor).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         sort_key = ""
     if not _CURSOR_KEY.fullmatch(sort_key):
-        raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}])
+        raise ValidationFailed.at(["query", "cursor"], "cursor is not one this API returned")
     return sort_key
 
 
 def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+    return ids.b64url(sort_key.encode())
 
 
 def transactions(customer_id: str, query: TransactionsQuery, partner_id: str | None) -> TransactionsPage:
@@ -220,7 +219,7 @@ def transactions(customer_id: str, query: TransactionsQuery, partner_id: str | N
             )
         items = list(results)
     except QueryError as exc:
-        raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}]) from exc
+        raise ValidationFailed.at(["query", "cursor"], "cursor is not one this API returned") from exc
     if not items:
         get(customer_id)  # 404 for an unknown customer, an empty page for a known one
     page = items[: query.limit]

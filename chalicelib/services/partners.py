@@ -92,6 +92,11 @@ def all_partners() -> list[db.PartnerItem]:
     return list(db.PartnerItem.query(pk, consistent_read=True))
 
 
+def names() -> dict[str, str]:
+    """Every partner's name by id: what settlements and the portal show instead of ids."""
+    return {p.partner_id: p.name for p in all_partners()}
+
+
 def list_partners() -> PartnerList:
     return PartnerList(items=[to_out(p) for p in all_partners()])
 
@@ -162,7 +167,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
 
 
 def _invalid(msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed([{"loc": ["body", "effective_from"], "msg": msg, "type": kind}])
+    return ValidationFailed.at(["body", "effective_from"], msg, kind)
 
 
 def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:

@@ -105,7 +105,7 @@ def load(at: datetime | None = None) -> Program:
 
 
 def _invalid(field_name: str, msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed([{"loc": ["body", field_name], "msg": msg, "type": kind}])
+    return ValidationFailed.at(["body", field_name], msg, kind)
 
 
 def _partners_exist() -> bool:
