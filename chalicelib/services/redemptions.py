@@ -9,17 +9,15 @@ from typing import Any
 from chalicelib import db, ids
 from chalicelib.db import keys
 from chalicelib.db import orders as orders_db
-from chalicelib.domain import (
-    redemption_cap_points,
-    refill,
-)
+from chalicelib.db import wallets as wallets_db
+from chalicelib.domain import redemption_cap_points
 from chalicelib.domain.orders import (
     Spent,
     SpentStatus,
     hold_is_over,
     without_hold,
 )
-from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, settled, take
+from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, resolve_hold, settled, take
 from chalicelib.errors import (
     DuplicateOrder,
     HoldAlreadyResolved,
@@ -52,12 +50,11 @@ def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_am
 
 
 def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
-    found = db.get_many(reads_for(body.customer_id, partner_id))
-    customer = found.get(keys.customer(body.customer_id))
-    if customer is None:
+    stored = wallets_db.load(db.get_many(reads_for(body.customer_id, partner_id)), body.customer_id)
+    if stored is None:
         raise NotFound(f"No customer {body.customer_id}.")
     prog = program.load(now)
-    current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
+    current, _, _ = settled(stored, now, prog.timezone)
     max_points = _max_points(current.available, load_partner(partner_id, now), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
@@ -175,14 +172,7 @@ def _resolve_hold(
         elif keep > hold.points:
             raise ValidationFailed.at(["body", "points"], f"at most {hold.points} points are held", "less_than_equal")
         released = hold.points - keep
-        # Released points go back to the latest-expiring lots, so the capture keeps the earliest ones.
-        returned = refill(sorted(hold.lots.items(), reverse=True), {}, released)
-        change = Change(held=-hold.points, available=released, remove_holds={hid})
-        kept = dict(hold.lots)
-        for key, points in returned:
-            change.add_lot(key, points)
-            kept[key] -= points
-        kept = {k: v for k, v in kept.items() if v}
+        change, kept = resolve_hold(hid, hold, keep)
         status: SpentStatus = "captured" if capture else "voided"
         after = s.commit(
             change,
