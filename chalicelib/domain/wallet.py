@@ -196,6 +196,13 @@ def settled(wallet: Wallet, now: datetime, tz_name: str) -> tuple[Wallet, Change
     return total.applied_to(wallet), total, events
 
 
+def earn(points: int, lot: str, bucket: str = "") -> Change:
+    """Earned points: into their pending ``bucket`` when they wait (``pending_key``), else available in ``lot``."""
+    if bucket:
+        return Change(pending=points, pending_lots={bucket: points} if points else {})
+    return Change(available=points, lots={lot: points} if points else {})
+
+
 def credited_months(change: Change) -> set[str]:
     """The expiry months (``YYYY-MM``) whose points ``change`` credits, available or pending: the customers the
     expiry job must look at when those months end."""

@@ -18,7 +18,7 @@ from chalicelib.db.store import Found
 from chalicelib.db.tx import MAX_ITEMS
 from chalicelib.domain.campaigns import CampaignAward, Purchase, Shopper, decide_awards, eligible_campaigns
 from chalicelib.domain.periods import zone
-from chalicelib.domain.wallet import Change, pending_key
+from chalicelib.domain.wallet import Change, earn, pending_key
 from chalicelib.schemas import CreateAccrual
 from chalicelib.services import campaigns
 from chalicelib.services.idempotency import Plan
@@ -61,10 +61,7 @@ def _award(decided: CampaignAward, session: Session, pending_until: datetime | N
     rules, points = decided.rules, decided.points
     lot = earn_lot(session.now, session.program, rules.sponsor)
     bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
-    if bucket:
-        points_change = Change(pending=points, pending_lots={bucket: points})
-    else:
-        points_change = Change(available=points, lots={lot: points})
+    points_change = earn(points, lot, bucket)  # points > 0: an award of nothing is no award
     counter = Change(campaign_awards={rules.campaign_id: 1})
     if rules.per_customer_limit is not None:
         counter.campaign_limits[rules.campaign_id] = rules.per_customer_limit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from chalicelib import db, ids
 from chalicelib.db import keys
@@ -13,7 +13,6 @@ from chalicelib.db import wallets as wallets_db
 from chalicelib.domain import redemption_cap_points
 from chalicelib.domain.orders import (
     Spent,
-    SpentStatus,
     hold_is_over,
     without_hold,
 )
@@ -42,6 +41,7 @@ from chalicelib.services.program import Program
 from chalicelib.services.session import Found, load_partner, open_session, reads_for
 
 DEFAULT_HOLD_MINUTES = 15
+Answered = Literal["captured", "held", "voided"]  # what a redemption, capture or void answers with
 
 
 def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
@@ -70,7 +70,7 @@ def redemption_ref(customer_id: str, order_id: str) -> str:
 
 
 def _redemption_out(
-    order_id: str, customer_id: str, points: int, status: Any, expires_at: str | None, prog: Program, after: Wallet
+    order_id: str, customer_id: str, points: int, status: Answered, expires_at: str | None, prog: Program, after: Wallet
 ) -> RedemptionOut:
     return RedemptionOut(
         redemption_id=redemption_ref(customer_id, order_id),
@@ -105,7 +105,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         consumed = {k: -d for k, d in change.lots.items()}
         redemption_id = redemption_ref(body.customer_id, body.order_id)
         expires_at: str | None = None
-        status: SpentStatus
+        status: Answered
         if body.capture:
             status, entry_type = "captured", "redemption"
         else:
@@ -173,7 +173,7 @@ def _resolve_hold(
             raise ValidationFailed.at(["body", "points"], f"at most {hold.points} points are held", "less_than_equal")
         released = hold.points - keep
         change, kept = resolve_hold(hid, hold, keep)
-        status: SpentStatus = "captured" if capture else "voided"
+        status: Answered = "captured" if capture else "voided"
         after = s.commit(
             change,
             "capture" if capture else "void",
