@@ -135,7 +135,7 @@ def list_campaigns(call: Call) -> Any:
 
 
 def get_campaign(call: Call) -> Any:
-    return campaigns.get(call.params["campaign_id"], call.partner_or_operator, call.now)
+    return campaigns.get_visible(call.params["campaign_id"], call.partner_or_operator, call.now)
 
 
 def accept_campaign(call: Call) -> Any:
@@ -226,7 +226,7 @@ def me(call: Call) -> Any:
 
 
 def own_partner(call: Call) -> Any:
-    return partners.to_out(partners.get(call.partner_id))
+    return partners.to_out(partners.load(call.partner_id))
 
 
 def partner_directory(call: Call) -> Any:
@@ -243,7 +243,7 @@ def admin_list_partners(call: Call) -> Any:
 
 
 def admin_get_partner(call: Call) -> Any:
-    return partners.to_out(partners.get(call.params["partner_id"]))
+    return partners.to_out(partners.load(call.params["partner_id"]))
 
 
 def admin_update_partner(call: Call) -> Any:

@@ -71,7 +71,7 @@ class Award:
 def award_campaigns(
     plan: Plan,
     s: Session,
-    partner: db.PartnerItem,
+    partner: campaigns.Partner,
     body: CreateAccrual,
     base_points: int,
     tier: str,

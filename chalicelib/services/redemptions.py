@@ -19,6 +19,7 @@ from chalicelib.domain.orders import (
     hold_is_over,
     without_hold,
 )
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, settled, take
 from chalicelib.errors import (
     DuplicateOrder,
@@ -46,7 +47,7 @@ from chalicelib.services.session import Found, load_partner, open_session, reads
 DEFAULT_HOLD_MINUTES = 15
 
 
-def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
+def _max_points(available: int, partner: Partner, prog: Program, order_amount_minor: int) -> int:
     cap = redemption_cap_points(order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
     return max(0, min(cap, available))
 

@@ -71,7 +71,7 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> S
     return Session(customer_id, current, settlement, prog, plan, now)
 
 
-def load_partner(partner_id: str, at: datetime | None = None) -> db.PartnerItem:
+def load_partner(partner_id: str, at: datetime | None = None) -> partners.Partner:
     """The partner with the rates in force at ``at`` (default: now)."""
     partner = partners.cached(partner_id, at)
     if partner is None:

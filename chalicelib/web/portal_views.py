@@ -27,7 +27,7 @@ def _page(template: str, lang: str, switch: str, session: Session | None, csrf: 
         template,
         i18n.locale(lang),
         language_links=language_links(lang, switch),
-        partner_name=partners.get(session.partner_id).name if session is not None else None,
+        partner_name=partners.load(session.partner_id).name if session is not None else None,
         csrf=csrf_token(session.token) if session is not None else csrf,
         form_nonce=new_form_nonce,
         **context,
@@ -35,7 +35,7 @@ def _page(template: str, lang: str, switch: str, session: Session | None, csrf: 
 
 
 def _names() -> dict[str, str]:
-    return {p.partner_id: p.name for p in partners.all_partners()}
+    return partners.names()
 
 
 def sign_in(lang: str, csrf: str, error: bool = False) -> Page:
@@ -206,7 +206,7 @@ def _as_request(c: CampaignOut) -> CreateCampaign:
 
 def campaign(session: Session, lang: str, campaign_id: str, now: datetime) -> Page:
     t = i18n.locale(lang)
-    c = campaigns.get(campaign_id, session.partner_id, now)
+    c = campaigns.get_visible(campaign_id, session.partner_id, now)
     report = campaigns.report(campaign_id, session.partner_id, now)
     names = _names()
     return _page(
