@@ -6,7 +6,6 @@ the pepper lives outside the table (SSM in AWS). Lookup is one GetItem by that h
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -17,6 +16,7 @@ from chalicelib import cache, db
 from chalicelib.db import api_keys as api_keys_db
 from chalicelib.db import partners as partners_db
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
+from chalicelib.ids import b64url
 
 Role = Literal["partner", "operator"]
 KEY_PREFIX = "lk_"
@@ -46,7 +46,7 @@ def new_secret(key_id: str, pepper: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return KEY_PREFIX + secrets.token_urlsafe(30)
     mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()
-    return KEY_PREFIX + base64.urlsafe_b64encode(mac).decode().rstrip("=")[:40]
+    return KEY_PREFIX + b64url(mac)[:40]
 
 
 def add_key(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime
 
@@ -145,8 +143,8 @@ def entry_out(entry: PostedEntry) -> LedgerEntryOut:
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        sort_key = ids.unb64url(cursor).decode()
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
         sort_key = ""
     if not _CURSOR_KEY.fullmatch(sort_key):
         raise ValidationFailed([{"loc": ["query", "cursor"], "msg": "cursor is not one this API returned"}])
@@ -154,7 +152,7 @@ def _decode_cursor(cursor: str) -> str:
 
 
 def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+    return ids.b64url(sort_key.encode())
 
 
 def transactions(customer_id: str, query: TransactionsQuery, partner_id: str | None) -> TransactionsPage:

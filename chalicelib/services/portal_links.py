@@ -6,7 +6,6 @@ constant time, needs no storage, and dies at its expiry. The signing secret live
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from chalicelib import runtime
 from chalicelib.db.customers import Customer
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import Unauthorized
+from chalicelib.ids import b64url, unb64url
 from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
 from chalicelib.services import customers, partners, program
 from chalicelib.services import wallets as wallet
@@ -23,18 +23,10 @@ from chalicelib.services import wallets as wallet
 DEFAULT_TTL_MINUTES = 7 * 24 * 60
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(customer_id: str, expires_at: datetime, secret: str) -> str:
     payload = f"{customer_id}:{int(expires_at.timestamp())}".encode()
     mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-    return f"{_b64(payload)}.{_b64(mac)}"
+    return f"{b64url(payload)}.{b64url(mac)}"
 
 
 @dataclass(frozen=True)
@@ -49,9 +41,9 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
         if not token or len(token) > 300:
             raise ValueError("missing")
         payload_b64, mac_b64 = token.split(".")
-        payload = _unb64(payload_b64)
+        payload = unb64url(payload_b64)
         expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac_b64)):
+        if not hmac.compare_digest(expected, unb64url(mac_b64)):
             raise ValueError("bad signature")
         customer_id, expiry = payload.decode().rsplit(":", 1)
         expires_at = datetime.fromtimestamp(int(expiry), UTC)
