@@ -140,23 +140,15 @@ def _check_min_tier(body: CreateCampaign) -> None:
     if body.audience and body.audience.min_tier:
         tiers = [t.name for t in program.load().tiers]
         if body.audience.min_tier not in tiers:
-            raise ValidationFailed(
-                [
-                    {
-                        "loc": ["body", "audience", "min_tier"],
-                        "msg": f"unknown tier; the tiers are {', '.join(tiers)}",
-                        "type": "unknown_tier",
-                    }
-                ]
+            raise ValidationFailed.at(
+                ["body", "audience", "min_tier"], f"unknown tier; the tiers are {', '.join(tiers)}", "unknown_tier"
             )
 
 
 def _check_named(found: Found, named: Iterable[str]) -> None:
     unknown = [p for p in sorted(named) if not ((partner := partners_db.from_found(found, p)) and partner.active)]
     if unknown:
-        raise ValidationFailed(
-            [{"loc": ["body", "earn_at"], "msg": f"no active partner {', '.join(unknown)}", "type": "unknown_partner"}]
-        )
+        raise ValidationFailed.at(["body", "earn_at"], f"no active partner {', '.join(unknown)}", "unknown_partner")
 
 
 def _freed_slots(sponsor: Partner, now: datetime) -> set[str]:

@@ -164,7 +164,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
 
 
 def _invalid(msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed([{"loc": ["body", "effective_from"], "msg": msg, "type": kind}])
+    return ValidationFailed.at(["body", "effective_from"], msg, kind)
 
 
 def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:

@@ -105,7 +105,7 @@ def load(at: datetime | None = None) -> Program:
 
 
 def _invalid(field_name: str, msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed([{"loc": ["body", field_name], "msg": msg, "type": kind}])
+    return ValidationFailed.at(["body", field_name], msg, kind)
 
 
 def effective_day(text: str | None, now: datetime, tz_name: str) -> date:

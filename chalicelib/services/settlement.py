@@ -45,7 +45,7 @@ _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no traili
 
 def check_period(period: str) -> str:
     if not _PERIOD.fullmatch(period):
-        raise ValidationFailed([{"loc": ["path", "period"], "msg": "period must be YYYY-MM", "type": "pattern"}])
+        raise ValidationFailed.at(["path", "period"], "period must be YYYY-MM", "pattern")
     return period
 
 
