@@ -1,9 +1,9 @@
 """Cross-promo campaigns: a sponsor pays to bring other partners' customers through a door.
 
-Lifecycle: created ``pending_acceptance`` when other partners are named (``draft`` when none are); every named
-partner accepts; the sponsor activates (``409 campaign_not_accepted`` until all have), pauses, resumes, ends; the
-operator may pause or end any campaign. A campaign whose budget is used up becomes ``exhausted`` in the same
-transaction as its last award.
+Lifecycle (``chalicelib/domain/campaign_lifecycle.py``): created ``pending_acceptance`` when other partners are named
+(``draft`` when none are); every named partner accepts; the sponsor activates (``409 campaign_not_accepted`` until
+all have), pauses, resumes, ends; the operator may pause or end any campaign. A campaign whose budget is used up
+becomes ``exhausted`` in the same transaction as its last award. The table is ``chalicelib/db/campaigns.py``.
 
 While a campaign is active its rules are copied onto each ``earn_at`` partner's item (``active_campaigns``): the
 accrual reads that item anyway, so finding the campaigns that apply costs no extra read. A snapshot whose campaign
@@ -39,7 +39,6 @@ from chalicelib.domain.campaign_lifecycle import (
     SnapshotChange,
     TransitionRefused,
     check_open_slots,
-    named_partners,
     new_campaign,
     snapshot_change,
     transition,
@@ -72,7 +71,6 @@ __all__ = [
     "end",
     "get_visible",
     "list_for",
-    "named_partners",
     "pause",
     "report",
     "till_reads",
