@@ -84,8 +84,8 @@ MUTANTS = (
     ),
     Mutant(
         "sign flip in accepted_refunded",
-        '            f.counts["accepted_refunded_points"] += int(n)',
-        '            f.counts["accepted_refunded_points"] -= int(n)',
+        '        f.counts["accepted_refunded_points"] += int(n)',
+        '        f.counts["accepted_refunded_points"] -= int(n)',
         ("tests/test_orders.py", "tests/test_settlement.py"),
     ),
     Mutant(
@@ -96,8 +96,8 @@ MUTANTS = (
     ),
     Mutant(
         "award shortfall not charged to the till",
-        '                f.counts["issued_points"] += share - taken',
-        "                pass",
+        '        f.counts["issued_points"] += share - taken',
+        "        pass",
         ("tests/test_orders.py",),
     ),
     Mutant(

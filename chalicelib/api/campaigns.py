@@ -49,7 +49,7 @@ def list_campaigns(call: Call[None, None]) -> CampaignList:
     errors=(*AUTH_ERRORS, 404),
 )
 def get_campaign(call: Call[None, None]) -> CampaignOut:
-    return campaigns.get(call.params["campaign_id"], call.partner_or_operator, call.now)
+    return campaigns.get_visible(call.params["campaign_id"], call.partner_or_operator, call.now)
 
 
 @api.route(

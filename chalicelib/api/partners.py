@@ -21,7 +21,7 @@ api = RouteTable()
 
 @api.route("GET", "/v1/partner", "partner", "Your own settings", response=PartnerOut, errors=AUTH_ERRORS)
 def own_partner(call: Call[None, None]) -> PartnerOut:
-    return partners.to_out(partners.get(call.partner_id))
+    return partners.to_out(partners.load(call.partner_id))
 
 
 @api.route("GET", "/v1/partners", "partner", "Active partners of the coalition", response=Directory, errors=AUTH_ERRORS)
@@ -59,7 +59,7 @@ def admin_list_partners(call: Call[None, None]) -> PartnerList:
     "GET", "/v1/admin/partners/{partner_id}", "operator", "One partner", response=PartnerOut, errors=(*AUTH_ERRORS, 404)
 )
 def admin_get_partner(call: Call[None, None]) -> PartnerOut:
-    return partners.to_out(partners.get(call.params["partner_id"]))
+    return partners.to_out(partners.load(call.params["partner_id"]))
 
 
 @operator.route(

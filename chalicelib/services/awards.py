@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import db
 from chalicelib.db import campaign_awards as awards_db
 from chalicelib.db.store import Found
 from chalicelib.db.tx import MAX_ITEMS
@@ -71,7 +70,7 @@ def _award(decided: CampaignAward, session: Session, pending_until: datetime | N
 def award_campaigns(
     plan: Plan,
     session: Session,
-    partner: db.PartnerItem,
+    partner: campaigns.Partner,
     body: CreateAccrual,
     base_points: int,
     tier: str,

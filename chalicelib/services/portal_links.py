@@ -11,7 +11,9 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import db, runtime
+from chalicelib import runtime
+from chalicelib.db.customers import Customer
+from chalicelib.domain.partners import Partner
 from chalicelib.errors import Unauthorized
 from chalicelib.ids import b64url, unb64url
 from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
@@ -53,7 +55,7 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
 
 
 def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLink:
-    customers.get(customer_id)
+    customers.load(customer_id)
     ttl = body.ttl_minutes if body and body.ttl_minutes else DEFAULT_TTL_MINUTES
     expires_at = (now + timedelta(minutes=ttl)).replace(microsecond=0)
     token = sign(customer_id, expires_at, runtime.get().settings.portal_secret)
@@ -62,32 +64,32 @@ def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str,
 
 @dataclass(frozen=True)
 class PortalView:
-    """What the customer page needs, read once: the JSON view, the customer item and every partner."""
+    """What the customer page needs, read once: the JSON view, the customer and every partner."""
 
     data: MeOut
-    customer: db.CustomerItem
-    partners: list[db.PartnerItem]
+    customer: Customer
+    partners: list[Partner]
 
 
 def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
-    item = customers.get(access.customer_id)
-    balance = wallet.balance(access.customer_id, wallet.of_item(item), program.load(), now)
+    customer = customers.load(access.customer_id)
+    balance = wallet.balance(access.customer_id, customer.wallet, program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
-    every = partners.all_partners()
+    every = partners.load_all()
     names = {p.partner_id: p.name for p in every}
     for entry in page.items:
         entry.partner_name = names.get(entry.partner_id, "")
     data = MeOut(
         customer_id=access.customer_id,
-        name=item.name,
-        locale="en" if item.locale == "en" else "ru",
+        name=customer.name,
+        locale="en" if customer.locale == "en" else "ru",
         balance=balance,
         transactions=page.items,
         next_cursor=page.next_cursor,
         partners=partners.directory(every).items,
         link_expires_at=access.expires_at.isoformat(),
     )
-    return PortalView(data, item, every)
+    return PortalView(data, customer, every)
 
 
 def me(access: PortalAccess, now: datetime, cursor: str | None = None) -> MeOut:

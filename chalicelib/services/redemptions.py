@@ -16,6 +16,7 @@ from chalicelib.domain.orders import (
     hold_is_over,
     without_hold,
 )
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, resolve_hold, settled, take
 from chalicelib.errors import (
     DuplicateOrder,
@@ -44,7 +45,7 @@ DEFAULT_HOLD_MINUTES = 15
 Answered = Literal["captured", "held", "voided"]  # what a redemption, capture or void answers with
 
 
-def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
+def _max_points(available: int, partner: Partner, prog: Program, order_amount_minor: int) -> int:
     cap = redemption_cap_points(order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
     return max(0, min(cap, available))
 

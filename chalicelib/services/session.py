@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Unpack
 
-from chalicelib import db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain import expiry_period, lot_key
@@ -71,7 +70,7 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> S
     return Session(customer_id, current, settlement, prog, plan, now)
 
 
-def load_partner(partner_id: str, at: datetime | None = None) -> db.PartnerItem:
+def load_partner(partner_id: str, at: datetime | None = None) -> partners.Partner:
     """The partner with the rates in force at ``at`` (default: now)."""
     partner = partners.cached(partner_id, at)
     if partner is None:

@@ -27,7 +27,7 @@ def _page(template: str, lang: str, switch: str, session: Session | None, csrf: 
         template,
         i18n.locale(lang),
         language_links=language_links(lang, switch),
-        partner_name=partners.get(session.partner_id).name if session is not None else None,
+        partner_name=partners.load(session.partner_id).name if session is not None else None,
         csrf=csrf_token(session.token) if session is not None else csrf,
         form_nonce=new_form_nonce,
         **context,
@@ -202,7 +202,7 @@ def _as_request(c: CampaignOut) -> CreateCampaign:
 
 def campaign(session: Session, lang: str, campaign_id: str, now: datetime) -> Page:
     t = i18n.locale(lang)
-    c = campaigns.get(campaign_id, session.partner_id, now)
+    c = campaigns.get_visible(campaign_id, session.partner_id, now)
     report = campaigns.report(campaign_id, session.partner_id, now)
     names = partners.names()
     return _page(
