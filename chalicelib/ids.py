@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import secrets
 import threading
 from datetime import datetime
@@ -39,10 +40,31 @@ def sortable_id(prefix: str, moment: datetime) -> str:
     return f"{prefix}_{_base32(millis, 10)}{_base32(seq, 4)}{_base32(secrets.randbits(40), 8)}"
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")  # fullmatch
+
+
+def b64url(raw: bytes) -> str:
+    """URL-safe base64 without padding: the one encoding of public ids, cursors, portal tokens and derived keys."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unb64url(text: str) -> bytes:
+    """The bytes of :func:`b64url` text; ``ValueError`` (``binascii.Error``) for what it cannot have made.
+
+    Strict: a text has exactly one spelling. Padding, the standard alphabet (``+``, ``/``), whitespace or stray bits
+    in the last character are refused, so a token re-encoded by some other tool is not a second valid token (which
+    would slip past a check keyed on the text)."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(raw) != text:  # the last character carried bits that encode nothing
+        raise ValueError("not canonical base64url")
+    return raw
+
+
 def encode_ref(prefix: str, natural_id: str) -> str:
     """A public id that carries the partner's own order id, so capture/void need no extra lookup item."""
-    token = base64.urlsafe_b64encode(natural_id.encode()).decode().rstrip("=")
-    return f"{prefix}_{token}"
+    return f"{prefix}_{b64url(natural_id.encode())}"
 
 
 def decode_ref(prefix: str, public_id: str) -> str | None:
@@ -51,6 +73,6 @@ def decode_ref(prefix: str, public_id: str) -> str | None:
         return None
     token = public_id[len(head) :]
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        return unb64url(token).decode()
     except (ValueError, UnicodeDecodeError):
         return None

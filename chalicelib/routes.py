@@ -12,7 +12,7 @@ from chalicelib.web.routes import ROUTES as PAGE_ROUTES
 __all__ = ["ROUTES"]
 
 
-def openapi_json(call: Call) -> Response:
+def openapi_json(call: Call[None, None]) -> Response:
     from chalicelib.api.openapi import document_json
 
     return Response(body=document_json(ROUTES), status_code=200, headers={"Content-Type": "application/json"})

@@ -94,7 +94,7 @@ def test_every_authenticated_route_documents_its_429(api):
     spec = api.get("/openapi.json").json
     for route in ROUTES:
         responses = spec["paths"][route.path][route.method.lower()]["responses"]
-        assert ("429" in responses) == (route.auth != "public"), route.name
+        assert ("429" in responses) == (route.auth not in ("public", "session")), route.name  # API keys
 
 
 # --- per API key ---------------------------------------------------------------------------------------------------
@@ -334,4 +334,4 @@ def test_the_sdk_waits_what_retry_after_says_and_gives_up_at_once_when_that_is_t
     slept.clear()
     with pytest.raises(errors.RateLimited) as caught:  # an hour is longer than a till waits: raised at once
         client.customers.lookup(phone="+79161234567")
-    assert slept == [] and caught.value.retry_after == 3600
+    assert slept == [] and caught.value.retry_after is not None and 3590 <= caught.value.retry_after <= 3600

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from chalicelib import runtime
-from chalicelib.domain.tokens import b64url_decode, b64url_encode
+from chalicelib.ids import b64url as b64url_encode
+from chalicelib.ids import unb64url as b64url_decode
 from chalicelib.services import portal_links
 from tests.test_api_ledger import accrue, enrol
 from tests.test_edges_input_portal import Portal

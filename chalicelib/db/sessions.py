@@ -6,7 +6,8 @@ from __future__ import annotations
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.db import keys
-from chalicelib.db.models import CustomerItem, PortalSessionItem
+from chalicelib.db.models import CustomerItem, KeyIdItem, PartnerItem, PortalSessionItem
+from chalicelib.db.store import get_many
 
 SESSION_TTL_MARGIN_S = 3600  # DynamoDB deletes an expired session item some time after; reads check expiry anyway
 
@@ -20,6 +21,23 @@ def put_portal_session(digest: str, key_id: str, partner_id: str, created_at: st
         expires_at=expires_at,
         ttl=expires_at + SESSION_TTL_MARGIN_S,
     ).save(condition=PortalSessionItem.pk.does_not_exist())
+
+
+def portal_session_active(digest: str, key_id: str, partner_id: str) -> bool:
+    """The session exists for this key, and the key and its partner are active: one batch read, never cached."""
+    record_key = keys.portal_session(digest)
+    found = get_many(
+        [(KeyIdItem, *keys.key_id(key_id)), (PartnerItem, *keys.partner(partner_id)), (PortalSessionItem, *record_key)]
+    )
+    key, partner, record = found.get(keys.key_id(key_id)), found.get(keys.partner(partner_id)), found.get(record_key)
+    return (
+        key is not None
+        and key.status == "active"
+        and partner is not None
+        and partner.status == "active"
+        and record is not None
+        and record.key_id == key_id
+    )
 
 
 def delete_portal_session(digest: str) -> None:

@@ -1,8 +1,8 @@
 """Customer portal links: signed, expiring, revocable tokens bound to one customer.
 
 A token is ``base64url(customer_id:expiry:issued) . base64url(HMAC-SHA256(secret, payload))`` (instants in epoch
-seconds), in the one canonical spelling of ``chalicelib.domain.tokens`` (no padding, URL alphabet: any other spelling
-is refused). It is verified in constant time and dies at its expiry. The signing secret lives outside the table (SSM
+seconds), in the one canonical spelling of ``chalicelib.ids.b64url`` (no padding, URL alphabet: any other spelling is
+refused). It is verified in constant time and dies at its expiry. The signing secret lives outside the table (SSM
 in AWS).
 
 Revocation: the customer item keeps ``signed_out_at``; a link made at or before that second is refused where the page
@@ -18,10 +18,12 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import db, runtime
+from chalicelib import runtime
 from chalicelib.db import sessions
-from chalicelib.domain.tokens import b64url_decode, b64url_encode
+from chalicelib.db.customers import Customer
+from chalicelib.domain.partners import Partner
 from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.ids import b64url, unb64url
 from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
 from chalicelib.services import customers, partners, program
 from chalicelib.services import wallets as wallet
@@ -33,7 +35,7 @@ def sign(customer_id: str, expires_at: datetime, secret: str, issued_at: datetim
     issued = f":{int(issued_at.timestamp())}" if issued_at is not None else ""
     payload = f"{customer_id}:{int(expires_at.timestamp())}{issued}".encode()
     mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-    return f"{b64url_encode(payload)}.{b64url_encode(mac)}"
+    return f"{b64url(payload)}.{b64url(mac)}"
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,9 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
         if not token or len(token) > 300:
             raise ValueError("missing")
         payload_b64, mac_b64 = token.split(".")
-        payload = b64url_decode(payload_b64)
+        payload = unb64url(payload_b64)
         expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, b64url_decode(mac_b64)):
+        if not hmac.compare_digest(expected, unb64url(mac_b64)):
             raise ValueError("bad signature")
         customer_id, expiry, *issued = payload.decode().split(":")  # older links: no instant of their own
         expires_at = datetime.fromtimestamp(int(expiry), UTC)
@@ -71,8 +73,8 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
     return PortalAccess(customer_id, expires_at, issued_at[0] if issued_at else None)
 
 
-def check_not_revoked(access: PortalAccess, item: db.CustomerItem) -> None:
-    if access.revoked(item.signed_out_at):
+def check_not_revoked(access: PortalAccess, customer: Customer) -> None:
+    if access.revoked(customer.signed_out_at):
         raise Unauthorized("This link was revoked; ask for a new one at the till or in the app.")
 
 
@@ -84,12 +86,12 @@ def revoke(customer_id: str, now: datetime) -> None:
 
 def revoke_own(access: PortalAccess, now: datetime) -> None:
     """The customer, from a link still valid, ends it and every other link of theirs."""
-    check_not_revoked(access, customers.get(access.customer_id))
+    check_not_revoked(access, customers.load(access.customer_id))
     revoke(access.customer_id, now)
 
 
 def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLink:
-    customers.get(customer_id)
+    customers.load(customer_id)
     ttl = body.ttl_minutes if body and body.ttl_minutes else DEFAULT_TTL_MINUTES
     expires_at = (now + timedelta(minutes=ttl)).replace(microsecond=0)
     token = sign(customer_id, expires_at, runtime.get().settings.portal_secret, issued_at=now)
@@ -98,33 +100,33 @@ def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str,
 
 @dataclass(frozen=True)
 class PortalView:
-    """What the customer page needs, read once: the JSON view, the customer item and every partner."""
+    """What the customer page needs, read once: the JSON view, the customer and every partner."""
 
     data: MeOut
-    customer: db.CustomerItem
-    partners: list[db.PartnerItem]
+    customer: Customer
+    partners: list[Partner]
 
 
 def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
-    item = customers.get(access.customer_id)
-    check_not_revoked(access, item)
-    balance = wallet.balance(access.customer_id, wallet.of_item(item), program.load(), now)
+    customer = customers.load(access.customer_id)
+    check_not_revoked(access, customer)
+    balance = wallet.balance(access.customer_id, customer.wallet, program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
-    every = partners.all_partners()
+    every = partners.load_all()
     names = {p.partner_id: p.name for p in every}
     for entry in page.items:
         entry.partner_name = names.get(entry.partner_id, "")
     data = MeOut(
         customer_id=access.customer_id,
-        name=item.name,
-        locale="en" if item.locale == "en" else "ru",
+        name=customer.name,
+        locale="en" if customer.locale == "en" else "ru",
         balance=balance,
         transactions=page.items,
         next_cursor=page.next_cursor,
         partners=partners.directory(every).items,
         link_expires_at=access.expires_at.isoformat(),
     )
-    return PortalView(data, item, every)
+    return PortalView(data, customer, every)
 
 
 def me(access: PortalAccess, now: datetime, cursor: str | None = None) -> MeOut:

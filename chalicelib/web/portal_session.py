@@ -18,8 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import db, runtime
-from chalicelib.db import keys, sessions
+from chalicelib import runtime
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.services import auth, idempotency
 
@@ -54,7 +53,7 @@ def issue_session(principal: auth.Principal, now: datetime) -> str:
     """A new session: its record in the table and the cookie naming it, ``key:partner:expiry:session id:mac``."""
     expires = int((now + timedelta(minutes=SESSION_MINUTES)).timestamp())
     session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
-    sessions.put_portal_session(
+    auth.start_portal_session(
         _session_digest(session_id), principal.key_id, principal.partner_id or "", now.isoformat(), expires
     )
     payload = f"{principal.key_id}:{principal.partner_id}:{expires}:{session_id}"
@@ -63,7 +62,7 @@ def issue_session(principal: auth.Principal, now: datetime) -> str:
 
 def end_session(session: Session) -> None:
     """Sign-out: the record goes, and with it every copy of the cookie."""
-    sessions.delete_portal_session(_session_digest(session.session_id))
+    auth.end_portal_session(_session_digest(session.session_id))
 
 
 def cookies(header: str | None) -> dict[str, str]:
@@ -76,7 +75,8 @@ def cookies(header: str | None) -> dict[str, str]:
 
 
 def read_session(cookie_header: str | None, now: datetime) -> Session | None:
-    """The signed-in partner, if the cookie is genuine, unexpired, and its key and partner are still active."""
+    """The signed-in partner, if the cookie is genuine and unexpired, its session was not ended, and its key and
+    partner are still active."""
     token = cookies(cookie_header).get(SESSION_COOKIE, "")
     try:
         key_id, partner_id, expires, session_id, mac = token.split(":")
@@ -85,19 +85,7 @@ def read_session(cookie_header: str | None, now: datetime) -> Session | None:
             return None
     except ValueError:
         return None
-    record_key = keys.portal_session(_session_digest(session_id))
-    found = db.get_many(
-        [
-            (db.KeyIdItem, *keys.key_id(key_id)),
-            (db.PartnerItem, *keys.partner(partner_id)),
-            (db.PortalSessionItem, *record_key),
-        ]
-    )
-    key, partner = found.get(keys.key_id(key_id)), found.get(keys.partner(partner_id))
-    record = found.get(record_key)
-    if key is None or key.status != "active" or partner is None or partner.status != "active":
-        return None
-    if record is None or record.key_id != key_id:  # signed out (or never issued here)
+    if not auth.session_active(key_id, partner_id, _session_digest(session_id)):
         return None
     return Session(key_id, partner_id, token, session_id)
 
