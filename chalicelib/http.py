@@ -90,6 +90,7 @@ class Route:
     idempotent_post: bool = False
     errors: tuple[int, ...] = ()
     content: str = "application/json"
+    also: tuple[int, ...] = ()  # other success statuses answered with ``response`` (documented in OpenAPI)
 
 
 def problem(error: ApiError, request_id: str) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalice.app import Response
 
+from chalicelib.api.customer_keys import ROUTES as CUSTOMER_KEY_ROUTES
 from chalicelib.api.routes import ROUTES as API_ROUTES
 from chalicelib.http import Call, Route
 from chalicelib.web.routes import ROUTES as PAGE_ROUTES
@@ -22,5 +23,6 @@ ROUTES: tuple[Route, ...] = (
     *API_ROUTES[:1],
     Route("openapi", "GET", "/openapi.json", openapi_json, "public", "This API's OpenAPI 3.1 document", tag="public"),
     *API_ROUTES[1:],
+    *CUSTOMER_KEY_ROUTES,
     *PAGE_ROUTES,
 )

@@ -11,9 +11,12 @@
     │   ├── RedemptionCapExceeded     422 redemption_cap_exceeded (.max_points)
     │   ├── RefundExceedsOrder        422 refund_exceeds_order
     │   └── BonusLimitReached         422 bonus_limit_reached
+    │   └── CustomerUnreachable       422 customer_unreachable (no phone, e-mail or chat to send a code or link to)
     ├── AuthenticationError           401
     ├── PermissionDenied              403
-    │   └── PartnerSuspended          403 partner_suspended
+    │   ├── PartnerSuspended          403 partner_suspended
+    │   ├── CustomerConfirmationRequired  403 customer_confirmation_required (spend without the customer's code)
+    │   └── CustomerCodeInvalid       403 customer_code_invalid (.attempts_left)
     ├── NotFound                      404
     │   └── OrderNotFound             404 order_not_found
     ├── Conflict                      409
@@ -24,6 +27,7 @@
     │   ├── CampaignNotAccepted       409 campaign_not_accepted
     │   └── PeriodNotEnded            409 period_not_ended
     ├── RateLimited                   429 (after retries)
+    │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
     └── ServerError                   5xx (after retries)
 """
 
@@ -86,6 +90,10 @@ class BonusLimitReached(InvalidRequest):
     pass
 
 
+class CustomerUnreachable(InvalidRequest):
+    pass
+
+
 class AuthenticationError(LoyaltyError):
     pass
 
@@ -96,6 +104,16 @@ class PermissionDenied(LoyaltyError):
 
 class PartnerSuspended(PermissionDenied):
     pass
+
+
+class CustomerConfirmationRequired(PermissionDenied):
+    """Your spend policy asks for the customer's code: the one on their page (or its QR), or ``spend_code``."""
+
+
+class CustomerCodeInvalid(PermissionDenied):
+    @property
+    def attempts_left(self) -> int:
+        return int(self.body.get("attempts_left", 0))
 
 
 class NotFound(LoyaltyError):
@@ -138,6 +156,10 @@ class RateLimited(LoyaltyError):
     pass
 
 
+class CustomerCodeLocked(RateLimited):
+    """Too many wrong codes: retrying cannot help, so the SDK does not; the customer needs a new code."""
+
+
 class ServerError(LoyaltyError):
     pass
 
@@ -158,7 +180,12 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "hold_already_resolved": HoldAlreadyResolved,
     "campaign_not_accepted": CampaignNotAccepted,
     "period_not_ended": PeriodNotEnded,
+    "customer_confirmation_required": CustomerConfirmationRequired,
+    "customer_code_invalid": CustomerCodeInvalid,
+    "customer_code_locked": CustomerCodeLocked,
+    "customer_unreachable": CustomerUnreachable,
 }
+NOT_RETRIED = frozenset({"customer_code_locked"})  # a 429 that waiting does not cure
 _BY_STATUS: dict[int, type[LoyaltyError]] = {
     400: InvalidRequest,
     401: AuthenticationError,

@@ -37,9 +37,23 @@ class Balance(BalanceSummary):
     tier: Tier
 
 
+class BindingPending(Model):
+    status: str
+    channel: str
+    destination: str
+    expires_at: str
+    identifiers: list[str]
+
+
 class Customer(Model):
     customer_id: str
     created: bool | None = None
+    confirmation: BindingPending | None = None  # the new identifiers wait for the customer's code
+
+
+class IdentifiersConfirmed(Model):
+    customer_id: str
+    attached: list[str]
 
 
 class LedgerEntry(Model):
@@ -56,9 +70,16 @@ class LedgerEntry(Model):
     created_at: str
 
 
-class PortalLink(Model):
-    url: str
-    expires_at: str
+class Sent(Model):
+    """A link or a code went to the customer (never to you): through ``channel``, to a masked ``destination``."""
+
+    channel: str
+    destination: str
+    expires_at: str | None = None
+
+
+PortalLinkSent = Sent
+SpendCodeSent = Sent
 
 
 class Award(Model):

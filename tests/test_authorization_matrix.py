@@ -8,17 +8,18 @@ import json
 import pytest
 
 from chalicelib.routes import ROUTES
+from tests.conftest import TRUSTED, last_link
 
 IDENTITIES = ("none", "malformed", "revoked", "suspended", "other", "operator", "owner", "portal")
-OK = {200, 201, 204}
+OK = {200, 201, 202, 204}
 
 
 @pytest.fixture
 def world(api):
     op = api
-    a = op.post("/v1/admin/partners", {"name": "Alpha"}).json
-    b = op.post("/v1/admin/partners", {"name": "Beta"}).json
-    c = op.post("/v1/admin/partners", {"name": "Gamma"}).json
+    a = op.post("/v1/admin/partners", {"name": "Alpha", **TRUSTED}).json
+    b = op.post("/v1/admin/partners", {"name": "Beta", **TRUSTED}).json
+    c = op.post("/v1/admin/partners", {"name": "Gamma", **TRUSTED}).json
     spare = op.post(f"/v1/admin/partners/{a['partner_id']}/keys").json
     op.call("DELETE", f"/v1/admin/partners/{a['partner_id']}/keys/{spare['key_id']}")
     op.call("PATCH", f"/v1/admin/partners/{c['partner_id']}", {"status": "suspended"})
@@ -38,7 +39,8 @@ def world(api):
     campaign = alpha.post(
         "/v1/campaigns", {"name": "Alpha only", "earn_at": [a["partner_id"]], "reward": {"type": "fixed", "points": 5}}
     ).json
-    portal = alpha.post(f"/v1/customers/{cid}/portal-link", {}).json["token"]
+    assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # issue 17: the link goes to the customer
+    portal = last_link("+79161234567").split("token=")[1]
     keys = {
         "none": None,
         "malformed": "Bearer",
@@ -73,6 +75,7 @@ def request_for(route, w):
         "create_campaign": {"name": "x", "earn_at": [w["a"]["partner_id"]], "reward": {"type": "fixed", "points": 1}},
         "capture_redemption": {},
         "portal_link": {},
+        "confirm_identifiers": {"code": "000000"},
         "admin_create_partner": {"name": "Delta"},
         "admin_update_partner": {"earn_rate_bps": 400},
         "admin_put_program": {"operator_fee_bps": 0},
@@ -138,7 +141,8 @@ def test_every_route_for_every_caller(world, route):
         assert statuses["operator"][0] in OK | {409}, statuses["operator"]
     else:
         assert statuses["operator"][0] == 403
-    allowed = OK | {409, 422} | ({403} if route.name == "accept_campaign" else set())  # sponsors do not accept
+    # sponsors do not accept; no binding is pending, so any code is refused (403 customer_code_invalid)
+    allowed = OK | {409, 422} | ({403} if route.name in ("accept_campaign", "confirm_identifiers") else set())
     assert owner_status in allowed, (owner_status, owner_body)
     other_status, other_body = statuses["other"]
     if route.name in OTHER_PARTNER_NOT_FOUND:

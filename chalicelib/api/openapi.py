@@ -17,6 +17,7 @@ from chalicelib.schemas import Problem
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    202: "Accepted: sent to the customer (or waiting for the customer's code)",
     204: "No content",
     400: "Bad request or invalid JSON",
     401: "Unauthorized",
@@ -26,6 +27,7 @@ _STATUS_TEXT = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation or business rule failed",
+    429: "Too many attempts or messages; retry after Retry-After",
     500: "Internal error (no details leak)",
     503: "Temporarily unavailable; retry after Retry-After",
 }
@@ -113,7 +115,8 @@ def build(routes: Sequence[Route]) -> dict[str, Any]:
             content: dict[str, Any] = {"application/json": {"schema": keyed[(route.response, "serialization")]}}
             if route.query is not None and "format" in route.query.model_fields:
                 content["text/csv"] = {"schema": {"type": "string"}}
-            responses[str(route.status)] = {"description": _STATUS_TEXT[route.status], "content": content}
+            for status in (route.status, *route.also):
+                responses[str(status)] = {"description": _STATUS_TEXT[status], "content": content}
         elif route.name == "openapi":
             responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
         else:

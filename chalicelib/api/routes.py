@@ -39,8 +39,6 @@ from chalicelib.schemas import (
     PartnerCreated,
     PartnerList,
     PartnerOut,
-    PortalLink,
-    PortalLinkRequest,
     ProgramSettings,
     QuoteOut,
     QuoteRequest,
@@ -54,7 +52,18 @@ from chalicelib.schemas import (
     UpdatePartner,
     UpdateProgram,
 )
-from chalicelib.services import accruals, auth, bonuses, campaigns, customers, partners, program, redemptions, refunds
+from chalicelib.services import (
+    accruals,
+    auth,
+    bonuses,
+    campaigns,
+    customer_auth,
+    customers,
+    partners,
+    program,
+    redemptions,
+    refunds,
+)
 from chalicelib.services import portal_links as portal
 
 
@@ -203,25 +212,8 @@ def admin_reconcile_settlement(call: Call) -> Any:
     return settlement.reconcile(call.params["period"])
 
 
-def _base_url(call: Call) -> str:
-    configured = runtime.get().settings.public_base_url
-    if configured:
-        return configured
-    host = call.header("host") or "localhost"
-    loopback = host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
-    scheme = call.header("x-forwarded-proto") or ("http" if loopback else "https")
-    return f"{scheme}://{host}"
-
-
-def portal_link(call: Call) -> Any:
-    call.partner_id  # noqa: B018 - partners only
-    return portal.create_link(call.params["customer_id"], call.body, _base_url(call), call.now)
-
-
 def me(call: Call) -> Any:
-    access = portal.verify(
-        auth.bearer_token(call.header("authorization")), runtime.get().settings.portal_secret, call.now
-    )
+    access = customer_auth.verify_link(auth.bearer_token(call.header("authorization")), call.now)
     return portal.me(access, call.now, call.query.cursor)
 
 
@@ -282,12 +274,14 @@ ROUTES: tuple[Route, ...] = (
         "/v1/customers",
         enroll_customer,
         "partner",
-        "Enrol a customer by phone and/or card (200 if already known)",
+        "Enrol a customer by phone, card and/or e-mail (200 if already known; 202 if a new identifier of a known "
+        "customer waits for the customer's code, see /v1/customers/{customer_id}/identifiers/confirm)",
         body=EnrollCustomer,
         response=CustomerEnrolled,
         status=201,
+        also=(200, 202),
         idempotent_post=True,
-        errors=_WRITE,
+        errors=(*_WRITE, 429, 503),
     ),
     Route(
         "lookup_customer",
@@ -320,18 +314,6 @@ ROUTES: tuple[Route, ...] = (
         query=TransactionsQuery,
         response=TransactionsPage,
         errors=(*_AUTH, 404, 422),
-    ),
-    Route(
-        "portal_link",
-        "POST",
-        "/v1/customers/{customer_id}/portal-link",
-        portal_link,
-        "partner",
-        "A signed, expiring link to the customer's balance page (for a receipt, SMS or app)",
-        body=PortalLinkRequest,
-        response=PortalLink,
-        status=201,
-        errors=(400, 401, 403, 404, 413, 415, 422),
     ),
     Route(
         "me",
@@ -376,12 +358,14 @@ ROUTES: tuple[Route, ...] = (
         "/v1/redemptions",
         create_redemption,
         "partner",
-        "Spend points on an order",
+        "Spend points on an order (capture: false holds them). Where the partner's spend_confirmation asks for it, "
+        "customer_code carries the customer's one-time code: missing, 403 customer_confirmation_required; wrong, "
+        "403 customer_code_invalid (attempts_left); after five wrong tries, 429 customer_code_locked",
         body=CreateRedemption,
         response=RedemptionOut,
         status=201,
         idempotent_post=True,
-        errors=(*_WRITE, 404),
+        errors=(*_WRITE, 404, 429),
     ),
     Route(
         "capture_redemption",
@@ -605,7 +589,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/admin/partners/{partner_id}",
         admin_update_partner,
         "operator",
-        "Change rates or suspend / reactivate a partner",
+        "Change rates, spend_confirmation (always, above N points, never), or suspend / reactivate a partner",
         body=UpdatePartner,
         response=PartnerOut,
         tag="operator",

@@ -23,7 +23,7 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import program
+from chalicelib.services import bindings, one_time_codes, program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
@@ -39,32 +39,34 @@ def _owner(found: Found, key: tuple[str, str] | None) -> str | None:
 
 
 def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
-    phone_key = keys.phone(body.phone) if body.phone else None
-    card_key = keys.card(body.card) if body.card else None
-    reads = [(db.AliasItem, *k) for k in (phone_key, card_key) if k is not None]
+    """A new customer (201), a known one (200), or a known one with an identifier to attach: 202, pending the
+    customer's code (``bindings``)."""
+    given = {kind: value for kind in bindings.KINDS if (value := getattr(body, kind)) is not None}
+    alias_keys = {kind: bindings.alias_key(kind, value) for kind, value in given.items()}
+    reads = [(db.AliasItem, *k) for k in alias_keys.values()]
     new_id = ids.random_id("cus")  # once per request, not per attempt
+    code = one_time_codes.new_code()  # likewise: a decision made again writes the same code
 
     def decide(found: Found) -> Plan:
-        by_phone, by_card = _owner(found, phone_key), _owner(found, card_key)
-        if by_phone and by_card and by_phone != by_card:
-            raise IdentityConflict("This phone and this card belong to two different customers.")
-        existing_id = by_phone or by_card
-        if existing_id is None:
-            return _new_customer(req, body, partner_id, phone_key, card_key, new_id)
-        return _attach_identifiers(
-            req, body, existing_id, phone_key if not by_phone else None, card_key if not by_card else None
-        )
+        owners = {kind: _owner(found, key) for kind, key in alias_keys.items()}
+        known = {owner for owner in owners.values() if owner}
+        if len(known) > 1:
+            raise IdentityConflict("These identifiers belong to different customers.")
+        if not known:
+            return _new_customer(req, body, partner_id, list(alias_keys.values()), new_id)
+        existing_id = known.pop()
+        new = {kind: given[kind] for kind, owner in owners.items() if not owner}
+        if not new:
+            return Plan(status=200, response=CustomerEnrolled(customer_id=existing_id, created=False))
+        return bindings.pending_plan(req, body, existing_id, new, partner_id, code)
 
-    return execute(req, None, reads, decide)
+    reply = execute(req, None, reads, decide)
+    bindings.send_pending(reply, code, partner_id)
+    return reply
 
 
 def _new_customer(
-    req: WriteRequest,
-    body: EnrollCustomer,
-    partner_id: str,
-    phone_key: tuple[str, str] | None,
-    card_key: tuple[str, str] | None,
-    customer_id: str,
+    req: WriteRequest, body: EnrollCustomer, partner_id: str, alias_keys: list[tuple[str, str]], customer_id: str
 ) -> Plan:
     plan = Plan(status=201, response=CustomerEnrolled(customer_id=customer_id, created=True), customer_id=customer_id)
     plan.tx.put(
@@ -73,6 +75,7 @@ def _new_customer(
             customer_id=customer_id,
             phone=body.phone,
             card=body.card,
+            email=body.email,
             name=body.name,
             birthday=body.birthday.isoformat() if body.birthday else None,
             locale=body.locale,
@@ -92,50 +95,12 @@ def _new_customer(
         ),
         condition=db.CustomerItem.pk.does_not_exist(),
     )
-    _claim(plan, customer_id, req.now_iso, phone_key, card_key)
-    return plan
-
-
-def _claim(plan: Plan, customer_id: str, now_iso: str, *aliases: tuple[str, str] | None) -> None:
-    """Claim phone/card aliases for the customer; the condition makes each identifier belong to one customer."""
-    for key in aliases:
-        if key is not None:
-            plan.tx.put(
-                db.AliasItem(*key, customer_id=customer_id, created_at=now_iso),
-                condition=db.AliasItem.pk.does_not_exist(),
-                tag="alias",
-            )
-
-
-def _attach_identifiers(
-    req: WriteRequest,
-    body: EnrollCustomer,
-    customer_id: str,
-    new_phone: tuple[str, str] | None,
-    new_card: tuple[str, str] | None,
-) -> Plan:
-    """A known customer presents a new card (or phone): attach it if they have none of that kind yet."""
-    plan = Plan(status=200, response=CustomerEnrolled(customer_id=customer_id, created=False), customer_id=customer_id)
-    if new_phone is None and new_card is None:
-        return plan
-    customer = db.get_one(db.CustomerItem, *keys.customer(customer_id))
-    if customer is None:
-        raise NotFound("Customer not found.")
-    C = db.CustomerItem
-    actions = []
-    condition = C.pk.exists()
-    if new_phone is not None:
-        if customer.phone:
-            raise IdentityConflict("This card belongs to a customer with a different phone.")
-        actions.append(C.phone.set(body.phone or ""))
-        condition &= C.phone.does_not_exist()
-    if new_card is not None:
-        if customer.card:
-            raise IdentityConflict("This phone belongs to a customer with a different card.")
-        actions.append(C.card.set(body.card or ""))
-        condition &= C.card.does_not_exist()
-    plan.tx.update(db.CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
-    _claim(plan, customer_id, req.now_iso, new_phone, new_card)
+    for key in alias_keys:  # the condition makes each identifier belong to one customer
+        plan.tx.put(
+            db.AliasItem(*key, customer_id=customer_id, created_at=req.now_iso),
+            condition=db.AliasItem.pk.does_not_exist(),
+            tag="alias",
+        )
     return plan
 
 

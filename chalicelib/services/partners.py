@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal
 
 from chalicelib import cache, db, ids, runtime
 from chalicelib.db import keys
@@ -70,7 +71,16 @@ def to_out(item: db.PartnerItem, at: datetime | None = None) -> PartnerOut:
         scheduled_changes=[
             PartnerRateChange(effective_from=c.effective_from, **c.values) for c in rate_schedule(item).upcoming(at)
         ],
+        spend_confirmation=_policy(item),
+        spend_confirmation_above_points=(
+            int(item.spend_confirmation_above_points) if _policy(item) == "above" else None
+        ),
     )
+
+
+def _policy(item: db.PartnerItem) -> Literal["always", "above", "never"]:
+    policy = item.spend_confirmation or "always"
+    return policy if policy in ("above", "never") else "always"  # type: ignore[return-value]
 
 
 def cached(partner_id: str, at: datetime | None = None) -> db.PartnerItem | None:
@@ -148,6 +158,8 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
             earn_rate_bps=body.earn_rate_bps,
             max_redeem_share_bps=body.max_redeem_share_bps,
             pending_days=body.pending_days,
+            spend_confirmation=body.spend_confirmation,
+            spend_confirmation_above_points=body.spend_confirmation_above_points,
             status="active",
             created_at=req.now_iso,
             updated_at=req.now_iso,
@@ -174,14 +186,25 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
     rates = {name: value for name, value in rates.items() if value is not None}
     if day_text is not None and not rates:
         raise _invalid(f"effective_from applies only to {', '.join(RATE_SETTINGS)}", "unused")
+    if fields.get("spend_confirmation") in ("always", "never"):
+        fields["spend_confirmation_above_points"] = None  # a threshold means nothing without "above"
     actions = [getattr(db.PartnerItem, name).set(value) for name, value in fields.items() if value is not None]
     actions += [
-        getattr(db.PartnerItem, name).remove() for name, value in fields.items() if value is None and name == "category"
+        getattr(db.PartnerItem, name).remove()
+        for name, value in fields.items()
+        if value is None and name in ("category", "spend_confirmation_above_points")
     ]
     actions.append(db.PartnerItem.updated_at.set(now_iso))
     tz = program.load(now).timezone
     for _ in range(MAX_ATTEMPTS):
         item = get(partner_id)
+        if "spend_confirmation_above_points" in fields and fields["spend_confirmation_above_points"] is not None:
+            if fields.get("spend_confirmation", _policy(item)) != "above":
+                raise ValidationFailed.at(
+                    ["body", "spend_confirmation_above_points"],
+                    "applies only with spend_confirmation 'above'",
+                    "unused",
+                )
         condition = db.PartnerItem.pk.exists()
         extra = []
         if rates:

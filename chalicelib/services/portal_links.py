@@ -1,7 +1,9 @@
-"""Customer portal links: signed, expiring tokens bound to one customer.
+"""The customer's view, and the portal links made before issue 17.
 
-A token is ``base64url(customer_id:expiry_epoch) . base64url(HMAC-SHA256(secret, payload))``. It is verified in
-constant time, needs no storage, and dies at its expiry. The signing secret lives outside the table (SSM in AWS).
+A link made before issue 17 is ``base64url(customer_id:expiry_epoch) . base64url(HMAC-SHA256(secret, payload))``:
+verified in constant time, no storage, dead at its expiry, or when the customer signs out everywhere (it carries no
+instant of its own, and every one of them predates that). Links are now made and sent to the customer by
+``customer_auth``; the signing secret lives outside the table (SSM in AWS).
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from chalicelib import db, runtime
+from chalicelib import db
 from chalicelib.errors import Unauthorized
-from chalicelib.schemas import MeOut, PortalLink, PortalLinkRequest, TransactionsQuery
+from chalicelib.schemas import MeOut, TransactionsQuery
 from chalicelib.services import customers, partners, program
 from chalicelib.services import wallets as wallet
 
@@ -39,6 +41,14 @@ def sign(customer_id: str, expires_at: datetime, secret: str) -> str:
 class PortalAccess:
     customer_id: str
     expires_at: datetime
+    issued_at: datetime | None = None  # None: a link made before issue 17
+    session: bool = False  # a signed-in session (cookie), not a link
+
+    def revoked(self, signed_out_at: str | None) -> bool:
+        """Made before the customer last signed out everywhere."""
+        if not signed_out_at:
+            return False
+        return self.issued_at is None or self.issued_at < datetime.fromisoformat(signed_out_at)
 
 
 def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
@@ -60,14 +70,6 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
     return PortalAccess(customer_id, expires_at)
 
 
-def create_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLink:
-    customers.get(customer_id)
-    ttl = body.ttl_minutes if body and body.ttl_minutes else DEFAULT_TTL_MINUTES
-    expires_at = (now + timedelta(minutes=ttl)).replace(microsecond=0)
-    token = sign(customer_id, expires_at, runtime.get().settings.portal_secret)
-    return PortalLink(url=f"{base_url.rstrip('/')}/me?token={token}", token=token, expires_at=expires_at.isoformat())
-
-
 @dataclass(frozen=True)
 class PortalView:
     """What the customer page needs, read once: the JSON view, the customer item and every partner."""
@@ -79,6 +81,8 @@ class PortalView:
 
 def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
     item = customers.get(access.customer_id)
+    if access.revoked(item.signed_out_at):
+        raise Unauthorized("This link was ended when the customer signed out everywhere.")
     balance = wallet.balance(access.customer_id, wallet.of_item(item), program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
     every = partners.all_partners()

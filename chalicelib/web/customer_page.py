@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib import runtime
 from chalicelib.domain.campaigns import Shopper, qualifies
 from chalicelib.errors import ApiError
 from chalicelib.schemas import Balance
 from chalicelib.services import campaigns as campaign_rules
+from chalicelib.services import customer_auth, program
 from chalicelib.services import portal_links as portal
-from chalicelib.services import program
 from chalicelib.services.portal_links import PortalView
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import of_item
@@ -168,7 +167,7 @@ def handle(call: Any) -> Any:
 
     q = call.query
     try:
-        access = portal.verify(q.token, runtime.get().settings.portal_secret, call.now)
+        access = customer_auth.verify_link(q.token, call.now)
         view = portal.view(access, call.now, q.cursor)
     except ApiError as error:
         body, headers = error_page(i18n.pick(q.lang))

@@ -1,0 +1,121 @@
+"""Storage of one-time codes and customer sessions (issue 17): the items, their keys and their guards.
+
+A code item holds the HMAC of the code, never the code. Its guards make a code single-use and its attempts exact:
+using it deletes it only if nobody used or tried it since it was read; a wrong try adds one to ``attempts`` (if
+the code was not replaced meanwhile). Both go into a transaction (the caller's, so a redemption and the use of its
+code commit together), and a cancelled transaction is read again and decided again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.models import CodeItem, CustomerItem, CustomerSessionItem
+from chalicelib.db.store import connection, get_one
+from chalicelib.db.tx import Transaction
+
+CODE_TAG = "one_time_code"
+
+
+def read_key(customer_id: str, purpose: str, slot: str) -> tuple[type[CodeItem], str, str]:
+    """The key to add to a write's batch read (no extra round trip)."""
+    return (CodeItem, *keys.one_time_code(customer_id, purpose, slot))
+
+
+def get(customer_id: str, purpose: str, slot: str) -> CodeItem | None:
+    return get_one(CodeItem, *keys.one_time_code(customer_id, purpose, slot))
+
+
+def put(
+    customer_id: str,
+    purpose: str,
+    slot: str,
+    *,
+    code_hash: str,
+    expires_at: str,
+    ttl: int,
+    max_attempts: int,
+    now_iso: str,
+    partner_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+    tx: Transaction | None = None,
+) -> None:
+    """Store a new code for this purpose and slot; it replaces the previous one (and its attempts)."""
+    item = CodeItem(
+        *keys.one_time_code(customer_id, purpose, slot),
+        code_hash=code_hash,
+        purpose=purpose,
+        expires_at=expires_at,
+        attempts=0,
+        max_attempts=max_attempts,
+        created_at=now_iso,
+        partner_id=partner_id,
+        payload=payload or {},
+        ttl=ttl,
+    )
+    if tx is not None:
+        tx.put(item, tag=CODE_TAG)
+        return
+    own = Transaction()
+    own.put(item, tag=CODE_TAG)
+    own.commit(connection())
+
+
+def _unchanged(item: CodeItem) -> Any:
+    return (CodeItem.code_hash == item.code_hash) & (CodeItem.attempts == int(item.attempts))
+
+
+def consume(tx: Transaction, item: CodeItem) -> None:
+    """Use the code: it is deleted in ``tx``, which fails if it was used, replaced or tried since it was read."""
+    tx.delete(item, condition=_unchanged(item), tag=CODE_TAG)
+
+
+def add_failure(tx: Transaction, item: CodeItem) -> None:
+    """Count one wrong try against this very code (not one that replaced it). An atomic ``ADD``: concurrent wrong
+    tries all count, and each makes a concurrent use of the code, judged on fewer attempts, fail and decide again."""
+    tx.update(item, [CodeItem.attempts.add(1)], condition=CodeItem.code_hash == item.code_hash, tag=CODE_TAG)
+
+
+# --- customer sessions ------------------------------------------------------------------------------------------
+
+
+def put_session(
+    tx: Transaction, customer_id: str, secret_hash: str, *, now_iso: str, expires_at: str, ttl: int, via: str
+) -> None:
+    tx.put(
+        CustomerSessionItem(
+            *keys.customer_session(customer_id, secret_hash),
+            created_at=now_iso,
+            expires_at=expires_at,
+            ttl=ttl,
+            via=via,
+        ),
+        condition=CustomerSessionItem.pk.does_not_exist(),
+    )
+
+
+def get_session(customer_id: str, secret_hash: str) -> CustomerSessionItem | None:
+    return get_one(CustomerSessionItem, *keys.customer_session(customer_id, secret_hash))
+
+
+def session_read_key(customer_id: str, secret_hash: str) -> tuple[type[CustomerSessionItem], str, str]:
+    return (CustomerSessionItem, *keys.customer_session(customer_id, secret_hash))
+
+
+def delete_session(customer_id: str, secret_hash: str) -> None:
+    CustomerSessionItem(*keys.customer_session(customer_id, secret_hash)).delete()
+
+
+def end_every_session(customer_id: str, now_iso: str) -> int:
+    """Sign out everywhere: every session item goes, and links made before ``now_iso`` stop working
+    (``signed_out_at`` on the customer). Returns how many sessions there were."""
+    CustomerItem(*keys.customer(customer_id)).update(
+        actions=[CustomerItem.signed_out_at.set(now_iso)], condition=CustomerItem.pk.exists()
+    )
+    ended = 0
+    with CustomerSessionItem.batch_write() as batch:
+        for item in CustomerSessionItem.query(keys.customer_sessions(customer_id), consistent_read=True):
+            batch.delete(item)
+            ended += 1
+    return ended
