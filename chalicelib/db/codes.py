@@ -1,9 +1,9 @@
 """Storage of one-time codes and customer sessions (issue 17): the items, their keys and their guards.
 
 A code item holds the HMAC of the code, never the code. Its guards make a code single-use and its attempts exact:
-using it deletes it only if nobody used or tried it since it was read; a wrong try adds one to ``attempts`` (if
-the code was not replaced meanwhile). Both go into a transaction (the caller's, so a redemption and the use of its
-code commit together), and a cancelled transaction is read again and decided again.
+using it deletes it only if nobody used or tried it since it was read; a wrong try adds one to ``attempts`` under
+the same condition. Both go into a transaction (the caller's, so a redemption and the use of its code commit
+together), and a cancelled transaction is read again and judged again.
 """
 
 from __future__ import annotations
@@ -72,9 +72,10 @@ def consume(tx: Transaction, item: CodeItem) -> None:
 
 
 def add_failure(tx: Transaction, item: CodeItem) -> None:
-    """Count one wrong try against this very code (not one that replaced it). An atomic ``ADD``: concurrent wrong
-    tries all count, and each makes a concurrent use of the code, judged on fewer attempts, fail and decide again."""
-    tx.update(item, [CodeItem.attempts.add(1)], condition=CodeItem.code_hash == item.code_hash, tag=CODE_TAG)
+    """Count one wrong try, under the same guard: tries are judged one after another, so however many arrive at
+    once, at most ``max_attempts`` of them are ever answered "wrong" before the code locks (the others are judged
+    again on the new count)."""
+    tx.update(item, [CodeItem.attempts.add(1)], condition=_unchanged(item), tag=CODE_TAG)
 
 
 # --- customer sessions ------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
 from chalicelib.services import customer_messages as messages
 from chalicelib.services import customers, one_time_codes
 from chalicelib.services import portal_links as legacy
+from chalicelib.services.idempotency import backoff
 from chalicelib.services.one_time_codes import Candidate
 from chalicelib.services.portal_links import PortalAccess
 
@@ -39,6 +40,7 @@ SIGN_IN = "sign_in"
 SIGN_IN_SLOT = "web"
 SIGN_IN_MINUTES = 10
 SESSION_DAYS = 30
+ATTEMPTS = 12  # reads and judgements of one sign-in while the same code is tried elsewhere at once
 LINK_DEFAULT_MINUTES = legacy.DEFAULT_TTL_MINUTES
 LINK_VERSION = "v2"
 MAX_TOKEN = 300
@@ -100,9 +102,13 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _session_tx(customer_id: str, now: datetime, via: str) -> tuple[db.Transaction, NewSession]:
+def _session_tx(
+    customer_id: str, now: datetime, via: str, until: datetime | None = None
+) -> tuple[db.Transaction, NewSession]:
     secret = secrets.token_urlsafe(32)
     expires_at = (now + timedelta(days=SESSION_DAYS)).replace(microsecond=0)
+    if until is not None:
+        expires_at = min(expires_at, until)
     tx = db.Transaction()
     store.put_session(
         tx,
@@ -123,16 +129,18 @@ def finish_sign_in(identifier: Identifier, code: str, now: datetime) -> NewSessi
     if customer is None:
         raise CustomerCodeInvalid("The code is not right.", attempts_left=0)
     cid = customer.customer_id
-    for _ in range(3):
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            backoff(attempt)
         item = store.get(cid, SIGN_IN, SIGN_IN_SLOT)
         outcome = one_time_codes.check(cid, code, [Candidate(SIGN_IN_SLOT, item)], now)
-        if outcome.matched is None:
-            one_time_codes.record_failures(outcome.failures)
-            assert outcome.error is not None
-            raise outcome.error
-        tx, session = _session_tx(cid, now, "code")
-        one_time_codes.consume(tx, outcome.matched)
         try:
+            if outcome.matched is None:
+                one_time_codes.record_failures(outcome.failures)
+                assert outcome.error is not None
+                raise outcome.error
+            tx, session = _session_tx(cid, now, "code")
+            one_time_codes.consume(tx, outcome.matched)
             tx.commit(db.connection())
         except db.TxCancelled:
             continue  # tried or used meanwhile: judge again on what is there now
@@ -140,9 +148,9 @@ def finish_sign_in(identifier: Identifier, code: str, now: datetime) -> NewSessi
     raise Unavailable("The code is being tried from elsewhere at the same time; try again.")
 
 
-def open_session(customer_id: str, now: datetime, via: str) -> NewSession:
-    """A session for a customer who proved who they are some other way (a genuine link)."""
-    tx, session = _session_tx(customer_id, now, via)
+def open_session(customer_id: str, now: datetime, via: str, until: datetime | None = None) -> NewSession:
+    """A session for a customer who proved who they are some other way (a genuine link): it ends with the link."""
+    tx, session = _session_tx(customer_id, now, via, until)
     tx.commit(db.connection())
     return session
 

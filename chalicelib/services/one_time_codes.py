@@ -158,16 +158,13 @@ def count_failures(tx: db.Transaction, failures: Sequence[db.CodeItem]) -> None:
 
 
 def record_failures(failures: Sequence[db.CodeItem]) -> None:
-    """Count wrong tries at once (flows that have no transaction of their own). The guard fails only when the code
-    was used or replaced meanwhile: there is nothing left to count against."""
+    """Count wrong tries at once (flows without a transaction of their own). ``db.TxCancelled`` if the code was
+    tried, used or replaced meanwhile: the caller reads it again and judges the try again."""
     if not failures:
         return
     tx = db.Transaction()
     count_failures(tx, failures)
-    try:
-        tx.commit(db.connection())
-    except db.TxCancelled:
-        pass
+    tx.commit(db.connection())
 
 
 def consume(tx: db.Transaction, item: db.CodeItem) -> None:

@@ -9,10 +9,14 @@ from chalicelib.http import Call, Route
 from chalicelib.web.queries import MePageQuery, PortalQuery
 
 
-def me_page(call: Call) -> Any:
-    from chalicelib.web import customer_page
+def _me(view: str) -> Any:
+    def handler(call: Call) -> Any:
+        from chalicelib.web import customer_http
 
-    return customer_page.handle(call)
+        return customer_http.handle(call, view)
+
+    handler.__name__ = f"me_{view}"
+    return handler
 
 
 def _portal(view: str) -> Any:
@@ -30,9 +34,75 @@ ROUTES: tuple[Route, ...] = (
         "me_page",
         "GET",
         "/me",
-        me_page,
+        _me("page"),
         "public",
-        "The customer's balance page (HTML, from a portal link)",
+        "The customer's balance page (HTML): signed in, or from a link (?token=)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_sign_in_form",
+        "GET",
+        "/me/sign-in",
+        _me("sign_in_form"),
+        "public",
+        "Customer sign-in: phone or e-mail",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_send_code",
+        "POST",
+        "/me/sign-in",
+        _me("send_code"),
+        "public",
+        "Customer sign-in: send a one-time code (form)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_check_code",
+        "POST",
+        "/me/sign-in/code",
+        _me("check_code"),
+        "public",
+        "Customer sign-in: the code opens a session (form)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_spend_code",
+        "POST",
+        "/me/spend-code",
+        _me("spend_code"),
+        "public",
+        "A one-time code and its QR to pay with points at any till (form)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_sign_out",
+        "POST",
+        "/me/sign-out",
+        _me("sign_out"),
+        "public",
+        "End this session (form)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_sign_out_everywhere",
+        "POST",
+        "/me/sign-out-everywhere",
+        _me("sign_out_everywhere"),
+        "public",
+        "End every session and every link (form)",
         query=MePageQuery,
         tag="portal",
         content="text/html",
