@@ -105,10 +105,20 @@ def test_gallery(live, browser):
             page = context.new_page()
             page.goto(f"{data['link']}&lang={lang}")
             _shoot(page, f"customer-{lang}-{size}")
+            page.get_by_test_id("show-code").click()  # issue 17: a code and its QR to pay with points
+            _shoot(page, f"customer-spend-code-{lang}-{size}")
             page.goto(f"{data['link'][:-3]}xyz&lang={lang}")
             _shoot(page, f"customer-bad-link-{lang}-{size}")
             context.close()
             context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            page.goto(f"{live.url}/me/sign-in?lang={lang}")
+            _shoot(page, f"customer-sign-in-{lang}-{size}")
+            page.locator("#identifier").fill("+7 916 123-45-67")
+            page.locator("form[action^='/me/sign-in'] button").click()
+            _shoot(page, f"customer-sign-in-code-{lang}-{size}")
+            context.close()
+            context = browser.new_context(viewport=viewport)
             _portal_pages(context.new_page(), live, data, lang, size)
             context.close()
-    assert len(list(OUT.glob("*.png"))) >= 2 * 2 * 11
+    assert len(list(OUT.glob("*.png"))) >= 2 * 2 * 14
