@@ -25,7 +25,15 @@ PARTNERS = (
     ),
     ("uyut", "Уют", "cafe", 500, 5000, 0, {"spend_confirmation": "always"}),
     ("sharm", "Шарм", "beauty", 700, 5000, 0, {"spend_confirmation": "never"}),  # card scanners the operator trusts
-    ("market", "Маркет онлайн", "online", 400, 2000, 14, {"spend_confirmation": "always"}),
+    (
+        "market",
+        "Маркет онлайн",
+        "online",
+        400,
+        2000,
+        14,
+        {"spend_confirmation": "above", "spend_confirmation_above_points": 500},
+    ),
 )
 
 
