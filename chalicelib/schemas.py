@@ -150,6 +150,7 @@ class CustomerEnrolled(Response):
     created: bool
     confirmation: BindingPending | None = Field(
         default=None,
+        exclude_if=lambda value: value is None,  # 200 and 201 answer exactly as before issue 17
         description="202 only: POST /v1/customers/{id}/identifiers/confirm with the customer's code attaches them",
     )
 
@@ -472,6 +473,13 @@ class TierIn(Request):
 DailyLimit = Annotated[int, Field(strict=True, ge=0, le=1000)]
 
 
+DeletedAccountPoints = Literal["forfeit", "keep_until_expiry"]
+_DELETED_ACCOUNT_POINTS = (
+    "What happens to the points when a customer deletes their account (shown to them before they confirm): "
+    "forfeit (they expire at once) or keep_until_expiry (they stay on the anonymous wallet until their month ends)"
+)
+
+
 class ProgramChange(Response):
     """A scheduled change of the money settings; a setting it does not change is null."""
 
@@ -500,6 +508,7 @@ class ProgramSettings(Response):
         description="Channels that reach customers (docs/notifications.md): channels, sender_name, email, sms, "
         "telegram. Empty: the development inbox (make run only)",
     )
+    deleted_account_points: DeletedAccountPoints = Field("forfeit", description=_DELETED_ACCOUNT_POINTS)
 
 
 class UpdateProgram(Request):
@@ -517,6 +526,7 @@ class UpdateProgram(Request):
     notifications: dict[str, Any] | None = Field(
         None, description="Channel settings, no secrets (docs/notifications.md); {} turns every channel off"
     )
+    deleted_account_points: DeletedAccountPoints | None = Field(None, description=_DELETED_ACCOUNT_POINTS)
     effective_from: EffectiveFrom | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)

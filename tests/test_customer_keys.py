@@ -456,3 +456,91 @@ def test_a_customer_signs_in_with_a_code_sent_by_email_and_signs_out(live, smtp)
     thief.cookies.set("lc_session", kept, path="/me")
     assert thief.get(live.url + "/me", allow_redirects=False).status_code == 303  # the old session is refused
     assert live.request("GET", f"/v1/customers/{cid}/balance", cafe["api_key"]).status_code == 200
+
+
+# --- self-service: settings, my data, delete my account ------------------------------------------------------------
+
+
+def _signed_in(s) -> Customer:
+    anna = Customer(s["op"].http)
+    assert anna.sign_in(PHONE).status_code == 303
+    return anna
+
+
+def test_the_customer_sets_consent_language_and_channel(strict):
+    s = strict
+    anna = _signed_in(s)
+    form = anna.forms(anna.page("/me"))["/me/settings"]
+    saved = anna.submit("/me/settings", {**form, "consent": "on", "locale": "en", "channel": "sms"})
+    assert saved.status_code == 303
+    page = anna.page("/me")
+    assert '<html lang="en">' in page and 'data-testid="consent" checked' in page
+    form = anna.forms(page)["/me/settings"]
+    assert anna.submit("/me/settings", {**form, "locale": "ru", "channel": "telegram"}).status_code == 303
+    page = anna.page("/me")
+    assert '<html lang="ru">' in page and 'data-testid="consent" checked' not in page
+    assert '<option value="telegram"' not in page  # only channels that reach her
+    assert anna.submit("/me/settings", {**form, "locale": "xx"}).status_code == 422
+    assert anna.submit("/me/settings", {**form, "csrf": "forged", "locale": "en"}).status_code == 403
+
+
+def test_the_customer_downloads_their_data_as_json_and_csv(strict):
+    s = strict
+    spend_code = s["store"].post(f"/v1/customers/{s['cid']}/spend-code")
+    assert spend_code.status == 202
+    assert spend(s["store"], s["cid"], "S-1", code=last_code("spend_code")).status == 201
+    anna = _signed_in(s)
+    data = anna.request("GET", "/me/data.json")
+    assert data.status_code == 200 and "attachment" in data.headers["Content-Disposition"]
+    body = __import__("json").loads(data.body)
+    assert body["profile"]["phone"] == PHONE and body["profile"]["name"] == "Анна"
+    assert body["balance"]["available"] == 400
+    assert {e["order_id"] for e in body["entries"]} == {"A-1", "S-1"}  # every partner's entries: they are hers
+    table = anna.request("GET", "/me/data.csv")
+    text = table.body.decode("utf-8")
+    assert table.status_code == 200 and text.startswith("\ufefffield,value") and "S-1" in text and PHONE in text
+    assert Customer(s["op"].http).request("GET", "/me/data.json").status_code == 401  # no session, no data
+
+
+def test_deleting_the_account_erases_personal_data_and_the_books_still_add_up(strict, clock):
+    s = strict
+    assert spend(s["cafe"], s["cid"], "C-0", points=10).status == 403
+    s["cafe"].post(f"/v1/customers/{s['cid']}/spend-code")
+    held = spend(s["cafe"], s["cid"], "C-1", points=50, code=last_code("spend_code"), capture=False)
+    assert held.status == 201
+    anna = _signed_in(s)
+    preview = anna.page("/me/delete")
+    assert "50" in preview and 'data-testid="delete-now"' not in preview  # a hold at a till: not yet
+    assert s["cafe"].post(f"/v1/redemptions/{held['redemption_id']}/void", {}).status == 200
+    preview = anna.page("/me/delete")
+    assert re.search(r'data-testid="delete-points">\s*Ваши 500 доступных баллов сгорят сразу', preview)
+    form = anna.forms(preview)["/me/delete"]
+    assert anna.submit("/me/delete", form).status_code == 200 and "lc_session" in anna.jar  # not confirmed
+    done = anna.submit("/me/delete", {**form, "confirm": "on"})
+    assert done.status_code == 200 and 'data-testid="deleted"' in done.body.decode() and "lc_session" not in anna.jar
+
+    assert s["cafe"].get(f"/v1/customers/lookup?phone={PHONE.replace('+', '%2B')}").status == 404
+    assert s["cafe"].get(f"/v1/customers/{s['cid']}/balance").status == 404
+    assert accrue(s["cafe"], s["cid"], "A-2", 10_000).status == 404
+    customer = next(i for i in table_snapshot() if i["pk"]["S"] == f"CUST#{s['cid']}" and i["sk"]["S"] == "PROFILE")
+    assert not {"phone", "name", "email", "card"} & set(customer) and customer["available"]["N"] == "0"
+    entries = [i for i in table_snapshot() if i["pk"]["S"] == f"CUST#{s['cid']}" and i["sk"]["S"].startswith("E#")]
+    assert [e["type"]["S"] for e in entries if e["type"]["S"] == "expiry"] == ["expiry"]  # the points, forfeited
+    assert "Анна" not in str(entries) and PHONE not in str(entries)
+    reconciled = s["op"].get(f"/v1/admin/settlements/{clock.now():%Y-%m}/reconciliation")
+    assert reconciled.status == 200 and reconciled["matches"] is True
+    again = s["cafe"].post("/v1/customers", {"phone": PHONE})
+    assert again.status == 201 and again["customer_id"] != s["cid"]  # the phone is free for a new enrolment
+
+
+def test_the_program_may_keep_a_deleted_accounts_points_until_they_expire(strict):
+    s = strict
+    assert s["op"].call("PUT", "/v1/admin/program", {"deleted_account_points": "keep_until_expiry"}).status == 200
+    anna = _signed_in(s)
+    preview = anna.page("/me/delete")
+    assert "500 доступных баллов останутся на обезличенном счёте" in preview
+    assert anna.submit("/me/delete", {**anna.forms(preview)["/me/delete"], "confirm": "on"}).status_code == 200
+    customer = next(i for i in table_snapshot() if i["pk"]["S"] == f"CUST#{s['cid']}" and i["sk"]["S"] == "PROFILE")
+    assert customer["available"]["N"] == "500" and "deleted_at" in customer
+    s["op"].call("PATCH", f"/v1/admin/partners/{s['ids']['Уют']}", {"spend_confirmation": "never"})
+    assert spend(s["cafe"], s["cid"], "C-1", points=10).status == 404  # nobody can spend them

@@ -65,6 +65,7 @@ class CustomerItem(_Item):
     channel = UnicodeAttribute(null=True)  # sms | email | telegram: the customer's choice, else the program's order
     telegram_chat_id = UnicodeAttribute(null=True)
     signed_out_at = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)  # the customer deleted the account: personal data erased
 
 
 class AliasItem(_Item):

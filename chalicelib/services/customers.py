@@ -114,7 +114,7 @@ def lookup(query: CustomerLookupQuery) -> CustomerRef:
 
 def get(customer_id: str) -> db.CustomerItem:
     item = db.get_one(db.CustomerItem, *keys.customer(customer_id))
-    if item is None:
+    if item is None or item.deleted_at:  # a deleted account (issue 17) is gone for everyone
         raise NotFound(f"No customer {customer_id}.")
     return item
 

@@ -39,6 +39,7 @@ class Program:
     schedule: Schedule = field(default_factory=Schedule)
     as_of: datetime | None = None
     notifications: dict[str, Any] = field(default_factory=dict)  # NotificationSettings as data (issue 17)
+    deleted_account_points: str = "forfeit"  # forfeit | keep_until_expiry: the points of a deleted account
 
     def at(self, moment: datetime) -> Program:
         """The program with the money settings in force at ``moment``."""
@@ -65,6 +66,7 @@ class Program:
             bonus_daily_limits=dict(self.bonus_daily_limits),  # type: ignore[arg-type]
             scheduled_changes=[ProgramChange(effective_from=c.effective_from, **c.values) for c in upcoming],
             notifications=dict(self.notifications),
+            deleted_account_points=self.deleted_account_points,  # type: ignore[arg-type]
         )
 
     @classmethod
@@ -78,6 +80,7 @@ class Program:
             tiers=tuple(Tier(t.name, t.min_spend_12m_minor, t.multiplier_bps) for t in s.tiers),
             bonus_daily_limits={**DEFAULT_BONUS_DAILY_LIMITS, **{str(k): v for k, v in s.bonus_daily_limits.items()}},
             notifications=dict(s.notifications),
+            deleted_account_points=s.deleted_account_points,
         )
 
 

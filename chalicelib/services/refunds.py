@@ -63,7 +63,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 refundable_minor=exc.refundable_minor,
             ) from exc
         plan = Plan(status=201)
-        s = open_session(db.get_many(reads_for(order.customer_id)), order.customer_id, now, plan)
+        s = open_session(db.get_many(reads_for(order.customer_id)), order.customer_id, now, plan, allow_deleted=True)
         change = Change()
         if shares.spend_back_minor:
             change.spend[period_of(now, s.program.timezone)] = -shares.spend_back_minor

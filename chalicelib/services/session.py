@@ -60,9 +60,11 @@ class Session:
         return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
 
 
-def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Session:
+def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:
+    """The customer's wallet for one write. A deleted account (issue 17) takes no spend or earn, only what keeps the
+    books right (``allow_deleted``: refunds, operator adjustments)."""
     customer = found.get(keys.customer(customer_id))
-    if customer is None:
+    if customer is None or (customer.deleted_at and not allow_deleted):
         raise NotFound(f"No customer {customer_id}.")
     prog = program.load(now)  # the money settings in force at this write's instant
     stored = wallet.catch_up(customer_id, wallet.of_item(customer), now, prog)

@@ -92,12 +92,12 @@ def redirect(location: str, set_cookies: list[str] | None = None) -> Any:
     return Response(body=body, status_code=303, headers=headers)
 
 
-def handle(call: Any, view: str) -> Any:
+def handle(call: Any, view: str, views: dict[str, Callable[[Request], Any]] | None = None) -> Any:
     """One entry for every customer route; failures become the error page."""
     lang = call.query.lang if call.query is not None else None
     r = Request(call, lang, parse_form(call.raw_body) if call.raw_body else {}, cookies(call.header("cookie")))
     try:
-        return VIEWS[view](r)
+        return (VIEWS if views is None else views)[view](r)
     except ApiError as error:
         return respond(customer_page.error_page(i18n.pick(lang)), error.status if error.status < 500 else 500)
 
@@ -134,7 +134,15 @@ def _page(r: Request) -> Any:
     return respond(page, 200, set_cookies)
 
 
-def _require_session(r: Request) -> PortalAccess:
+def signed_in_customer(r: Request) -> str:
+    """The signed-in customer's id (reads: the cookie is SameSite=Strict, no CSRF token needed)."""
+    access = _signed_in(r)
+    if access is None:
+        raise Unauthorized("Sign in again.")
+    return access.customer_id
+
+
+def require_session(r: Request) -> PortalAccess:
     access = _signed_in(r)
     if access is None:
         raise Unauthorized("Sign in again.")
@@ -144,7 +152,7 @@ def _require_session(r: Request) -> PortalAccess:
 
 
 def _spend_code(r: Request) -> Any:
-    access = _require_session(r)
+    access = require_session(r)
     issued = spend_codes.page_code(access.customer_id, r.now)
     view = portal.view(access, r.now)
     lang = i18n.pick(r.lang, view.data.locale)
@@ -153,13 +161,13 @@ def _spend_code(r: Request) -> Any:
 
 
 def _sign_out(r: Request) -> Any:
-    _require_session(r)
+    require_session(r)
     customer_auth.sign_out(r.session_value)
     return redirect("/me/sign-in" + r.suffix(), [r.cookie(SESSION_COOKIE, "", 0)])
 
 
 def _sign_out_everywhere(r: Request) -> Any:
-    access = _require_session(r)
+    access = require_session(r)
     customer_auth.sign_out_everywhere(access.customer_id, r.now)
     return redirect("/me/sign-in" + r.suffix(), [r.cookie(SESSION_COOKIE, "", 0)])
 

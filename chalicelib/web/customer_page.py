@@ -16,7 +16,7 @@ from chalicelib.domain.campaigns import Shopper, qualifies
 from chalicelib.domain.periods import zone
 from chalicelib.schemas import Balance
 from chalicelib.services import campaigns as campaign_rules
-from chalicelib.services import program, spend_codes
+from chalicelib.services import customer_self, program, spend_codes
 from chalicelib.services.one_time_codes import Issued
 from chalicelib.services.portal_links import PortalAccess, PortalView
 from chalicelib.services.program import Program
@@ -59,6 +59,15 @@ class Place:
     name: str
     category: str
     earn_rate_bps: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    consent: bool
+    locale: str
+    channel: str  # "" until the customer chooses
+    channels: list[str]  # those the customer can be reached on
+    languages: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,13 @@ def render_page(
         csrf=csrf,
         session_until=access.expires_at.isoformat() if access is not None and access.session else "",
         suffix=suffix,
+        settings=Settings(
+            consent=bool(view.customer.marketing_consent),
+            locale=lang,
+            channel=view.customer.channel or "",
+            channels=customer_self.reachable_channels(view.customer),
+            languages=[(code, i18n.locale(code).name) for code in i18n.languages()],
+        ),
     )
 
 

@@ -19,6 +19,16 @@ def _me(view: str) -> Any:
     return handler
 
 
+def _me_self(view: str) -> Any:
+    def handler(call: Call) -> Any:
+        from chalicelib.web import customer_self
+
+        return customer_self.handle(call, view)
+
+    handler.__name__ = f"me_{view}"
+    return handler
+
+
 def _portal(view: str) -> Any:
     def handler(call: Call) -> Any:
         from chalicelib.web import portal_http
@@ -103,6 +113,61 @@ ROUTES: tuple[Route, ...] = (
         _me("sign_out_everywhere"),
         "public",
         "End every session and every link (form)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_settings",
+        "POST",
+        "/me/settings",
+        _me_self("settings"),
+        "public",
+        "The customer's marketing consent, language and channel (form)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_data_json",
+        "GET",
+        "/me/data.json",
+        _me_self("data_json"),
+        "public",
+        "Download my data: profile, balance, every entry (JSON)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_data_csv",
+        "GET",
+        "/me/data.csv",
+        _me_self("data_csv"),
+        "public",
+        "Download my data (CSV)",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_delete_form",
+        "GET",
+        "/me/delete",
+        _me_self("delete_form"),
+        "public",
+        "Delete my account: what happens to the points, before confirming",
+        query=MePageQuery,
+        tag="portal",
+        content="text/html",
+    ),
+    Route(
+        "me_delete",
+        "POST",
+        "/me/delete",
+        _me_self("delete"),
+        "public",
+        "Delete my account (form): personal data erased, the ledger keeps pseudonymous entries",
         query=MePageQuery,
         tag="portal",
         content="text/html",
