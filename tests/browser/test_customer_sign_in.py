@@ -88,3 +88,43 @@ def test_a_wrong_code_says_how_many_tries_are_left(live, phone):
     phone.locator("#one-time-code").fill(right)
     phone.get_by_role("button", name="Войти", exact=True).click()
     assert phone.get_by_test_id("available").inner_text() == "500"
+
+
+def _sign_in(live: Any, page: Any, lang: str) -> None:
+    t = TEXTS[lang]
+    page.goto(f"{live.url}/me/sign-in?lang={lang}")
+    page.locator("#identifier").fill(PHONE)
+    page.get_by_role("button", name=t["send"]).click()
+    page.locator("#one-time-code").fill(last_code("sign_in", PHONE))
+    page.get_by_role("button", name=t["enter"], exact=True).click()
+
+
+DELETE = {
+    "ru": {"save": "Сохранить", "forfeit": "Ваши 500 доступных баллов сгорят сразу.", "done": "Аккаунт удалён"},
+    "en": {"save": "Save", "forfeit": "Your 500 available points will expire at once.", "done": "Account deleted"},
+}
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_consent_and_deleting_the_account_on_a_phone(live, phone, lang):
+    key, cid = _customer(live, lang)
+    _sign_in(live, phone, lang)
+    consent = phone.get_by_test_id("consent")
+    assert not consent.is_checked()
+    consent.check()
+    phone.get_by_test_id("save-settings").click()
+    assert phone.get_by_test_id("consent").is_checked()  # kept, on the page it came back to
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, f"customer-settings-{lang}-390x844")
+
+    phone.get_by_test_id("delete-account").click()
+    assert phone.get_by_test_id("delete-points").inner_text().strip() == DELETE[lang]["forfeit"]  # before confirming
+    screenshot(phone, f"customer-delete-{lang}-390x844")
+    phone.get_by_test_id("confirm-delete").check()
+    phone.get_by_test_id("delete-now").click()
+    assert phone.get_by_test_id("deleted").is_visible()
+    assert DELETE[lang]["done"] in phone.get_by_test_id("deleted").inner_text()
+    screenshot(phone, f"customer-deleted-{lang}-390x844")
+    assert live.request("GET", f"/v1/customers/{cid}/balance", key).status_code == 404
+    phone.goto(f"{live.url}/me")
+    assert "/me/sign-in" in phone.url  # the session ended with the account
