@@ -80,6 +80,7 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
     """After the commit of a fresh 202: send the code (a replay sends nothing)."""
     if reply.status != 202 or reply.replayed:
         return
+    # rate limit (i17-limits): limits.check("bind_code", customer_id) goes here
     data = json.loads(reply.body)
     customer = db.get_one(db.CustomerItem, *keys.customer(data["customer_id"]))
     if customer is None:

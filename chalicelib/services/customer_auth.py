@@ -225,6 +225,7 @@ def verify_link(token: str | None, now: datetime) -> PortalAccess:
 
 def send_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLinkSent:
     """``POST /v1/customers/{id}/portal-link``: the link goes to the customer through their channel."""
+    # rate limit (i17-limits): limits.check("portal_link", customer_id) goes here
     customer = customers.get(customer_id)
     messages.choose(customer)  # 422 customer_unreachable before anything is made
     minutes = body.ttl_minutes if body and body.ttl_minutes else LINK_DEFAULT_MINUTES
