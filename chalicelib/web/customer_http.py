@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib import runtime
-from chalicelib.errors import ApiError, BadRequest, CodeLocked, Forbidden, Unauthorized
+from chalicelib.errors import ApiError, BadRequest, CodeLocked, CustomerCodeInvalid, Forbidden, Unauthorized
 from chalicelib.services import customer_auth, spend_codes
 from chalicelib.services import portal_links as portal
 from chalicelib.services.portal_links import PortalAccess
@@ -218,7 +218,7 @@ def _check_code(r: Request) -> Any:
         session = customer_auth.finish_sign_in(identifier, r.form.get("code", "").strip(), r.now)
     except CodeLocked:
         return _sign_in_page(r, "customer/code.html", 429, identifier=identifier.value, error="signin.locked")
-    except ApiError as error:
+    except CustomerCodeInvalid as error:
         left = int(error.extra.get("attempts_left", 0))
         key = "signin.wrong" if left else "signin.expired"
         return _sign_in_page(r, "customer/code.html", 403, identifier=identifier.value, error=key, left=left)
