@@ -33,13 +33,13 @@ class Mutant:
 MUTANTS = (
     Mutant(
         "no per-lot guard on a spend",
-        "            condition &= C.lots[key] >= -delta",
+        "            u.condition &= lot >= -delta",
         "            pass",
         ("tests/test_races.py::test_parallel_spends_across_two_issuers_never_take_a_lot_below_zero",),
     ),
     Mutant(
         "no per-customer campaign limit in the write",
-        "            condition &= path.does_not_exist() | (path <= limit - delta)",
+        "            u.condition &= awarded.does_not_exist() | (awarded <= limit - delta)",
         "            pass",
         (
             "tests/test_campaign_races.py::test_simultaneous_purchases_of_one_customer_never_exceed_the_per_customer_limit",
@@ -47,15 +47,14 @@ MUTANTS = (
     ),
     Mutant(
         "no campaign budget guard in the write",
-        "            guard &= CI.budget_used <= int(budget) - points",
-        "            pass",
+        "        guard &= CampaignItem.budget_used <= award.budget_points - points",
+        "        pass",
         ("tests/test_concurrency.py::test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget",),
     ),
     Mutant(
         "a suspended sponsor not checked in the award's write",
-        "            plan.tx.check(PI, sponsor_pk, sponsor_sk, condition=PI.status == "
-        '"active", tag=f"sponsor:{r.sponsor}")',
-        "            pass",
+        '        tx.check(PartnerItem, pk, sk, condition=PartnerItem.status == "active", tag=f"sponsor:{sponsor}")',
+        "        pass",
         ("tests/test_campaigns.py",),
     ),
     Mutant(
@@ -66,14 +65,14 @@ MUTANTS = (
     ),
     Mutant(
         "no bonus daily cap in the write",
-        "            condition &= C.bonus_days[key].does_not_exist() | (C.bonus_days[key] <= limit - delta)",
+        "            u.condition &= day.does_not_exist() | (day <= limit - delta)",
         "            pass",
         ("tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",),
     ),
     Mutant(
         "replay records written without attribute_not_exists",
-        "                    condition=db.ReplayItem.pk.does_not_exist(),",
-        "                    condition=None,",
+        "        condition=ReplayItem.pk.does_not_exist(),",
+        "        condition=None,",
         ("tests/test_concurrency.py", "tests/test_idempotency.py"),
     ),
     Mutant(
@@ -85,8 +84,8 @@ MUTANTS = (
     ),
     Mutant(
         "sign flip in accepted_refunded",
-        '            f.counts["accepted_refunded_points"] += int(n)',
-        '            f.counts["accepted_refunded_points"] -= int(n)',
+        '        f.counts["accepted_refunded_points"] += int(n)',
+        '        f.counts["accepted_refunded_points"] -= int(n)',
         ("tests/test_orders.py", "tests/test_settlement.py"),
     ),
     Mutant(
@@ -97,8 +96,8 @@ MUTANTS = (
     ),
     Mutant(
         "award shortfall not charged to the till",
-        '                f.counts["issued_points"] += share - taken',
-        "                pass",
+        '        f.counts["issued_points"] += share - taken',
+        "        pass",
         ("tests/test_orders.py",),
     ),
     Mutant(

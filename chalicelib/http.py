@@ -8,9 +8,9 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, overload
 
 from chalice.app import Chalice, Response
 from pydantic import BaseModel, ValidationError
@@ -35,7 +35,12 @@ from chalicelib.services.idempotency import Reply
 
 log = logging.getLogger("loyalty")
 
-Auth = Literal["public", "partner", "operator", "partner_or_operator"]
+# public: anyone; partner / operator / partner_or_operator: an API key (Bearer), checked here before the handler;
+# session: the partner portal's signed cookie (lp_session) and, on forms, its CSRF field: the portal's router
+# (web/portal_http.py) reads them and shows the sign-in page to whoever has none.
+# customer: the customer's own session cookie (lc_session, issue 17) and, on forms, its CSRF field: the customer
+# pages' router (web/customer_http.py) checks them; without a session: a 401 page.
+Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer"]
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 JSON_HEADERS = {
@@ -45,13 +50,21 @@ JSON_HEADERS = {
 }
 
 
+BodyT = TypeVar("BodyT", bound=BaseModel | None)
+QueryT = TypeVar("QueryT", bound=BaseModel | None)
+
+
 @dataclass
-class Call:
-    """Everything a route handler gets: the caller, the validated inputs and the request's write identity."""
+class Call(Generic[BodyT, QueryT]):
+    """Everything a route handler gets: the caller, the validated inputs and the request's write identity.
+
+    ``Call[CreateAccrual, None]`` is a call whose body is a ``CreateAccrual`` and which takes no query: the route
+    table (:meth:`RouteTable.route`) only accepts a handler whose ``Call`` matches the route's ``body=`` and
+    ``query=`` models, so mypy sees that what the route parses is what the handler's service takes."""
 
     principal: Principal | None
-    body: Any
-    query: Any
+    body: BodyT
+    query: QueryT
     params: dict[str, str]
     now: datetime
     write: idempotency.WriteRequest | None
@@ -73,24 +86,151 @@ class Call:
         assert self.principal is not None
         return None if self.principal.role == "operator" else self.principal.require_partner()
 
+    @property
+    def writing(self) -> idempotency.WriteRequest:
+        """The request's write identity (routes with ``idempotent_post=True``)."""
+        assert self.write is not None
+        return self.write
+
+
+# What a handler may return: a service's recorded write, a model (rendered as JSON with the route's status), a
+# ready Chalice response (CSV, a page) or nothing (204).
+Answer = Reply | BaseModel | Response | None
+AnswerT = TypeVar("AnswerT", bound=Answer)
+Body = TypeVar("Body", bound=BaseModel)
+Query = TypeVar("Query", bound=BaseModel)
+
 
 @dataclass(frozen=True)
 class Route:
     name: str
     method: str
     path: str
-    handler: Callable[[Call], Any]
+    handler: Callable[[Call[Any, Any]], Answer]
     auth: Auth
     summary: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
-    status: int = 200
+    status: int = 200  # the success status; a Reply with created=False answers 200 (an enrolled customer found)
     tag: str = "partner"
     idempotent_post: bool = False
     errors: tuple[int, ...] = ()
-    content: str = "application/json"
+    form: type[BaseModel] | None = None  # a page's form (urlencoded): documented only, the page's code reads it
+    # The success media type, or several: ("application/json", "text/csv") for ?format=csv, ("text/csv",
+    # "text/html") for a portal download that shows the sign-in page to a signed-out browser.
+    content: str | tuple[str, ...] = "application/json"
     also: tuple[int, ...] = ()  # other success statuses answered with ``response`` (documented in OpenAPI)
+
+    @property
+    def media(self) -> tuple[str, ...]:
+        return (self.content,) if isinstance(self.content, str) else self.content
+
+    @property
+    def page(self) -> bool:
+        """The route answers a browser: its errors are HTML pages, not problem+json."""
+        return "text/html" in self.media
+
+
+class RouteOptions(TypedDict, total=False):
+    """What a route declares besides its method, path, auth, summary and input models."""
+
+    name: str  # default: the handler's name
+    response: type[BaseModel]
+    status: int
+    tag: str  # default: the table's
+    idempotent_post: bool
+    errors: tuple[int, ...]
+    form: type[BaseModel]
+    content: str | tuple[str, ...]
+    also: tuple[int, ...]
+
+
+class RouteTable:
+    """One resource's routes, each declared on its handler::
+
+        customers = RouteTable()
+
+        @customers.route("POST", "/v1/customers", "partner", "Enrol a customer", body=EnrollCustomer, status=201)
+        def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply: ...
+
+    A handler whose ``Call`` does not match ``body=`` and ``query=`` is a mypy error."""
+
+    def __init__(self, tag: str = "partner") -> None:
+        self.tag = tag
+        self.routes: list[Route] = []
+
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        auth: Auth,
+        summary: str,
+        *,
+        body: None = None,
+        query: None = None,
+        **options: Unpack[RouteOptions],
+    ) -> Callable[[Callable[[Call[None, None]], AnswerT]], Callable[[Call[None, None]], AnswerT]]: ...
+
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        auth: Auth,
+        summary: str,
+        *,
+        body: type[Body],
+        query: None = None,
+        **options: Unpack[RouteOptions],
+    ) -> Callable[[Callable[[Call[Body, None]], AnswerT]], Callable[[Call[Body, None]], AnswerT]]: ...
+
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        auth: Auth,
+        summary: str,
+        *,
+        body: None = None,
+        query: type[Query],
+        **options: Unpack[RouteOptions],
+    ) -> Callable[[Callable[[Call[None, Query]], AnswerT]], Callable[[Call[None, Query]], AnswerT]]: ...
+
+    @overload
+    def route(
+        self,
+        method: str,
+        path: str,
+        auth: Auth,
+        summary: str,
+        *,
+        body: type[Body],
+        query: type[Query],
+        **options: Unpack[RouteOptions],
+    ) -> Callable[[Callable[[Call[Body, Query]], AnswerT]], Callable[[Call[Body, Query]], AnswerT]]: ...
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        auth: Auth,
+        summary: str,
+        *,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        **options: Unpack[RouteOptions],
+    ) -> Callable[[Callable[[Call[Any, Any]], Any]], Callable[[Call[Any, Any]], Any]]:
+        def declare(handler: Callable[[Call[Any, Any]], Any]) -> Callable[[Call[Any, Any]], Any]:
+            declared = Route(
+                handler.__name__, method, path, handler, auth, summary, body=body, query=query, tag=self.tag
+            )
+            self.routes.append(replace(declared, **options))
+            return handler
+
+        return declare
 
 
 def problem(error: ApiError, request_id: str) -> Response:
@@ -135,7 +275,7 @@ def _validation_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]
 
 def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     if where == "body" and not isinstance(data, dict):
-        raise ValidationFailed([{"loc": ["body"], "msg": "the body must be a JSON object", "type": "object_type"}])
+        raise ValidationFailed.at(["body"], "the body must be a JSON object", "object_type")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -148,7 +288,7 @@ def _header(headers: Any, name: str) -> str | None:
 
 
 def _authenticate(route: Route, headers: Any) -> Principal | None:
-    if route.auth == "public":
+    if route.auth in ("public", "session", "customer"):  # a session is the portal's or the customer's own (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
     if route.auth == "operator" and principal.role != "operator":
@@ -179,7 +319,7 @@ def _write_request(
     )
 
 
-def _render(route: Route, result: Any, request_id: str) -> Response:
+def _render(route: Route, result: Answer, request_id: str) -> Response:
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, Response):
         result.headers = {"X-Request-Id": request_id, "X-Content-Type-Options": "nosniff", **(result.headers or {})}
@@ -189,7 +329,10 @@ def _render(route: Route, result: Any, request_id: str) -> Response:
     if isinstance(result, Reply):
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(body=result.body, status_code=result.status, headers=headers)
+        # The one place a write's outcome becomes a status: created -> the route's (201), else 200 (an enrolled
+        # customer found again, a hold captured). Replay records store that number; idempotency maps it back.
+        status = route.status if result.created else 200
+        return Response(body=result.body, status_code=status, headers=headers)
     if result is None:
         return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
     if isinstance(result, BaseModel):
@@ -221,7 +364,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 data, body = None, None
             query = validate(route.query, dict(request.query_params or {}), "query") if route.query else None
             path = route.path.format(**uri_params)
-            call = Call(
+            call: Call[Any, Any] = Call(
                 principal=principal,
                 body=body,
                 query=query,

@@ -39,10 +39,19 @@ def sortable_id(prefix: str, moment: datetime) -> str:
     return f"{prefix}_{_base32(millis, 10)}{_base32(seq, 4)}{_base32(secrets.randbits(40), 8)}"
 
 
+def b64url(raw: bytes) -> str:
+    """URL-safe base64 without padding: the one encoding of public ids, cursors, portal tokens and derived keys."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unb64url(text: str) -> bytes:
+    """The bytes of :func:`b64url` text; ``ValueError`` (``binascii.Error``) for what it cannot have made."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def encode_ref(prefix: str, natural_id: str) -> str:
     """A public id that carries the partner's own order id, so capture/void need no extra lookup item."""
-    token = base64.urlsafe_b64encode(natural_id.encode()).decode().rstrip("=")
-    return f"{prefix}_{token}"
+    return f"{prefix}_{b64url(natural_id.encode())}"
 
 
 def decode_ref(prefix: str, public_id: str) -> str | None:
@@ -51,6 +60,6 @@ def decode_ref(prefix: str, public_id: str) -> str | None:
         return None
     token = public_id[len(head) :]
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        return unb64url(token).decode()
     except (ValueError, UnicodeDecodeError):
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from chalice.app import Response
 
-from chalicelib.api.customer_keys import ROUTES as CUSTOMER_KEY_ROUTES
 from chalicelib.api.routes import ROUTES as API_ROUTES
 from chalicelib.http import Call, Route
 from chalicelib.web.routes import ROUTES as PAGE_ROUTES
@@ -13,7 +12,7 @@ from chalicelib.web.routes import ROUTES as PAGE_ROUTES
 __all__ = ["ROUTES"]
 
 
-def openapi_json(call: Call) -> Response:
+def openapi_json(call: Call[None, None]) -> Response:
     from chalicelib.api.openapi import document_json
 
     return Response(body=document_json(ROUTES), status_code=200, headers={"Content-Type": "application/json"})
@@ -23,6 +22,5 @@ ROUTES: tuple[Route, ...] = (
     *API_ROUTES[:1],
     Route("openapi", "GET", "/openapi.json", openapi_json, "public", "This API's OpenAPI 3.1 document", tag="public"),
     *API_ROUTES[1:],
-    *CUSTOMER_KEY_ROUTES,
     *PAGE_ROUTES,
 )

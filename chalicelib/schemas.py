@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from chalicelib.domain import normalize_card, normalize_email, normalize_phone
+from chalicelib.domain.campaign_lifecycle import CampaignStatus
 
 MAX_POINTS = 1_000_000_000
 CustomerCode = Annotated[
@@ -643,9 +644,6 @@ class CreateCampaign(Request):
         if len(set(self.earn_at)) != len(self.earn_at):
             raise ValueError("earn_at lists a partner twice")
         return self
-
-
-CampaignStatus = Literal["draft", "pending_acceptance", "active", "paused", "ended", "exhausted"]
 
 
 class CampaignOut(Response):

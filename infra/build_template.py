@@ -150,8 +150,9 @@ def alarm(
     }
 
 
-def build() -> dict[str, Any]:
-    resources: dict[str, Any] = {"LoyaltyTable": table()}
+def function_resources() -> dict[str, Any]:
+    """Per function: its environment, role, log group and errors alarm."""
+    resources: dict[str, Any] = {}
     secrets_env = {
         "LOYALTY_TABLE": {"Ref": "LoyaltyTable"},
         "LOYALTY_KEY_PEPPER_PARAM": {"Ref": "KeyPepperParameter"},
@@ -178,6 +179,12 @@ def build() -> dict[str, Any]:
             1,
             f"{function} raised errors",
         )
+    return resources
+
+
+def alarm_resources() -> dict[str, Any]:
+    """The API's and the table's alarms, and the topic they notify."""
+    resources: dict[str, Any] = {}
     resources["APIHandlerThrottlesAlarm"] = alarm(
         "api-lambda-throttles",
         "AWS/Lambda",
@@ -220,6 +227,39 @@ def build() -> dict[str, Any]:
         "Condition": "HasAlarmEmail",
         "Properties": {"Protocol": "email", "TopicArn": {"Ref": "AlarmTopic"}, "Endpoint": {"Ref": "AlarmEmail"}},
     }
+    return resources
+
+
+def parameters() -> dict[str, Any]:
+    return {
+        "TableName": {"Type": "String", "Default": "loyalty-prod", "AllowedPattern": "^[A-Za-z0-9_.-]{3,255}$"},
+        "KeyPepperParameter": {
+            "Type": "String",
+            "Default": "/coalition-loyalty/prod/key-pepper",
+            "Description": "SSM SecureString: the pepper mixed into API key hashes",
+        },
+        "PortalSecretParameter": {
+            "Type": "String",
+            "Default": "/coalition-loyalty/prod/portal-secret",
+            "Description": "SSM SecureString: signs customer links and portal sessions",
+        },
+        **{
+            p: {
+                "Type": "String",
+                "Default": f"/coalition-loyalty/prod/{slug}",
+                "Description": f"SSM SecureString: {what} (read only once that channel is on)",
+            }
+            for p, slug, what in NOTIFY_SECRETS.values()
+        },
+        "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": [30, 60, 90, 180, 365]},
+        "ApiRateLimit": {"Type": "Number", "Default": 200, "Description": "Steady requests per second"},
+        "ApiBurstLimit": {"Type": "Number", "Default": 400},
+        "AlarmEmail": {"Type": "String", "Default": "", "Description": "Where alarms are sent (empty: none)"},
+    }
+
+
+def build() -> dict[str, Any]:
+    resources: dict[str, Any] = {"LoyaltyTable": table(), **function_resources(), **alarm_resources()}
     resources["RestAPI"] = {
         "Properties": {
             "MethodSettings": [
@@ -234,31 +274,7 @@ def build() -> dict[str, Any]:
         }
     }
     return {
-        "Parameters": {
-            "TableName": {"Type": "String", "Default": "loyalty-prod", "AllowedPattern": "^[A-Za-z0-9_.-]{3,255}$"},
-            "KeyPepperParameter": {
-                "Type": "String",
-                "Default": "/coalition-loyalty/prod/key-pepper",
-                "Description": "SSM SecureString: the pepper mixed into API key hashes",
-            },
-            "PortalSecretParameter": {
-                "Type": "String",
-                "Default": "/coalition-loyalty/prod/portal-secret",
-                "Description": "SSM SecureString: signs customer links and portal sessions",
-            },
-            **{
-                p: {
-                    "Type": "String",
-                    "Default": f"/coalition-loyalty/prod/{slug}",
-                    "Description": f"SSM SecureString: {what} (read only once that channel is on)",
-                }
-                for p, slug, what in NOTIFY_SECRETS.values()
-            },
-            "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": [30, 60, 90, 180, 365]},
-            "ApiRateLimit": {"Type": "Number", "Default": 200, "Description": "Steady requests per second"},
-            "ApiBurstLimit": {"Type": "Number", "Default": 400},
-            "AlarmEmail": {"Type": "String", "Default": "", "Description": "Where alarms are sent (empty: none)"},
-        },
+        "Parameters": parameters(),
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
         "Resources": resources,
         "Outputs": {"TableName": {"Value": {"Ref": "LoyaltyTable"}}, "AlarmTopic": {"Value": {"Ref": "AlarmTopic"}}},

@@ -77,15 +77,15 @@ class Customers(_Resource):
         )
         return models.parse(models.IdentifiersConfirmed, data)
 
-    def portal_link(self, customer_id: str, *, ttl_minutes: int | None = None) -> models.Sent:
+    def portal_link(self, customer_id: str, *, ttl_minutes: int | None = None) -> models.PortalLinkSent:
         """Send the customer a link to their balance page; you get where it went (masked), never the link."""
         data = self._r.request("POST", f"/v1/customers/{customer_id}/portal-link", json=_body(ttl_minutes=ttl_minutes))
-        return models.parse(models.Sent, data)
+        return models.parse(models.PortalLinkSent, data)
 
-    def spend_code(self, customer_id: str) -> models.Sent:
+    def spend_code(self, customer_id: str) -> models.SpendCodeSent:
         """Send the customer a one-time code for your till (valid 10 minutes); they tell it to the cashier, who
         passes it as ``customer_code`` to :meth:`Redemptions.create`."""
-        return models.parse(models.Sent, self._r.request("POST", f"/v1/customers/{customer_id}/spend-code"))
+        return models.parse(models.SpendCodeSent, self._r.request("POST", f"/v1/customers/{customer_id}/spend-code"))
 
 
 class Accruals(_Resource):

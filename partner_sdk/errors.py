@@ -5,30 +5,44 @@
     LoyaltyError                      status, code, detail, request_id, body
     ├── APIConnectionError            no response (network down, DNS, refused) after all retries
     │   └── APITimeoutError           no response within the timeout after all retries
-    ├── InvalidRequest                400 / 413 / 415 / 422
+    ├── InvalidRequest                400 / 405 / 413 / 415 / 422 (bad_request)
+    │   ├── InvalidJson               400 invalid_json
+    │   ├── MethodNotAllowed          405 method_not_allowed
+    │   ├── PayloadTooLarge           413 payload_too_large
+    │   ├── UnsupportedMediaType      415 unsupported_media_type
     │   ├── ValidationError           422 validation_error (.errors: [{loc, msg}])
     │   ├── InsufficientPoints        422 insufficient_points
     │   ├── RedemptionCapExceeded     422 redemption_cap_exceeded (.max_points)
     │   ├── RefundExceedsOrder        422 refund_exceeds_order
-    │   └── BonusLimitReached         422 bonus_limit_reached
+    │   ├── BonusLimitReached         422 bonus_limit_reached
+    │   ├── RequestTooLarge           422 request_too_large (one write would change too much at once)
     │   └── CustomerUnreachable       422 customer_unreachable (no phone, e-mail or chat to send a code or link to)
-    ├── AuthenticationError           401
-    ├── PermissionDenied              403
+    ├── AuthenticationError           401 unauthorized
+    ├── PermissionDenied              403 forbidden
     │   ├── PartnerSuspended          403 partner_suspended
     │   ├── CustomerConfirmationRequired  403 customer_confirmation_required (spend without the customer's code)
     │   └── CustomerCodeInvalid       403 customer_code_invalid (.attempts_left)
-    ├── NotFound                      404
+    ├── NotFound                      404 not_found
     │   └── OrderNotFound             404 order_not_found
-    ├── Conflict                      409
+    ├── Conflict                      409 conflict
     │   ├── IdempotencyKeyReused      409 idempotency_key_reused
-    │   ├── DuplicateId               409 duplicate_order / duplicate_refund / duplicate_bonus
+    │   ├── DuplicateId               409 duplicate_order / duplicate_refund / duplicate_bonus / duplicate_adjustment
+    │   ├── OrderConflict             409 order_conflict
+    │   ├── IdentityConflict          409 identity_conflict
     │   ├── HoldExpired               409 hold_expired
     │   ├── HoldAlreadyResolved       409 hold_already_resolved
     │   ├── CampaignNotAccepted       409 campaign_not_accepted
+    │   ├── CampaignStateConflict     409 invalid_campaign_state
+    │   ├── CampaignLimitReached      409 campaign_limit_reached
     │   └── PeriodNotEnded            409 period_not_ended
     ├── RateLimited                   429 (after retries)
-    │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
-    └── ServerError                   5xx (after retries)
+    │   ├── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
+    │   └── (rate_limited)            429 rate_limited: a message provider asks us to wait
+    └── ServerError                   5xx (after retries): internal_error
+        └── Unavailable               503 temporarily_unavailable (nothing was written; retry later)
+
+Every problem ``code`` the server can answer has its class here (tests/test_sdk_contract.py checks it against the
+server's error tree).
 """
 
 from __future__ import annotations
@@ -66,6 +80,22 @@ class InvalidRequest(LoyaltyError):
     pass
 
 
+class InvalidJson(InvalidRequest):
+    pass
+
+
+class MethodNotAllowed(InvalidRequest):
+    pass
+
+
+class PayloadTooLarge(InvalidRequest):
+    pass
+
+
+class UnsupportedMediaType(InvalidRequest):
+    pass
+
+
 class ValidationError(InvalidRequest):
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -87,6 +117,10 @@ class RefundExceedsOrder(InvalidRequest):
 
 
 class BonusLimitReached(InvalidRequest):
+    pass
+
+
+class RequestTooLarge(InvalidRequest):
     pass
 
 
@@ -136,6 +170,14 @@ class DuplicateId(Conflict):
     pass
 
 
+class OrderConflict(Conflict):
+    pass
+
+
+class IdentityConflict(Conflict):
+    pass
+
+
 class HoldExpired(Conflict):
     pass
 
@@ -145,6 +187,14 @@ class HoldAlreadyResolved(Conflict):
 
 
 class CampaignNotAccepted(Conflict):
+    pass
+
+
+class CampaignStateConflict(Conflict):
+    pass
+
+
+class CampaignLimitReached(Conflict):
     pass
 
 
@@ -164,26 +214,48 @@ class ServerError(LoyaltyError):
     pass
 
 
+class Unavailable(ServerError):
+    pass
+
+
 _BY_CODE: dict[str, type[LoyaltyError]] = {
+    "bad_request": InvalidRequest,
+    "invalid_json": InvalidJson,
+    "method_not_allowed": MethodNotAllowed,
+    "payload_too_large": PayloadTooLarge,
+    "unsupported_media_type": UnsupportedMediaType,
     "validation_error": ValidationError,
     "insufficient_points": InsufficientPoints,
     "redemption_cap_exceeded": RedemptionCapExceeded,
     "refund_exceeds_order": RefundExceedsOrder,
     "bonus_limit_reached": BonusLimitReached,
+    "request_too_large": RequestTooLarge,
+    "unauthorized": AuthenticationError,
+    "forbidden": PermissionDenied,
     "partner_suspended": PartnerSuspended,
+    "not_found": NotFound,
     "order_not_found": OrderNotFound,
+    "conflict": Conflict,
     "idempotency_key_reused": IdempotencyKeyReused,
     "duplicate_order": DuplicateId,
     "duplicate_refund": DuplicateId,
     "duplicate_bonus": DuplicateId,
+    "duplicate_adjustment": DuplicateId,
+    "order_conflict": OrderConflict,
+    "identity_conflict": IdentityConflict,
     "hold_expired": HoldExpired,
     "hold_already_resolved": HoldAlreadyResolved,
     "campaign_not_accepted": CampaignNotAccepted,
+    "invalid_campaign_state": CampaignStateConflict,
+    "campaign_limit_reached": CampaignLimitReached,
     "period_not_ended": PeriodNotEnded,
+    "internal_error": ServerError,
+    "temporarily_unavailable": Unavailable,
     "customer_confirmation_required": CustomerConfirmationRequired,
     "customer_code_invalid": CustomerCodeInvalid,
     "customer_code_locked": CustomerCodeLocked,
     "customer_unreachable": CustomerUnreachable,
+    "rate_limited": RateLimited,
 }
 NOT_RETRIED = frozenset({"customer_code_locked"})  # a 429 that waiting does not cure
 _BY_STATUS: dict[int, type[LoyaltyError]] = {
@@ -191,6 +263,7 @@ _BY_STATUS: dict[int, type[LoyaltyError]] = {
     401: AuthenticationError,
     403: PermissionDenied,
     404: NotFound,
+    405: InvalidRequest,
     409: Conflict,
     413: InvalidRequest,
     415: InvalidRequest,

@@ -1,5 +1,8 @@
 """Typed results: attribute names are the API's JSON field names. Unknown new fields are kept, not rejected, so an
-older SDK keeps working against a newer server."""
+older SDK keeps working against a newer server.
+
+Each model mirrors one schema of the server's ``/openapi.json`` field for field (tests/test_sdk_contract.py compares
+them, so a field added on the server fails that test until it is added here)."""
 
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ class Balance(BalanceSummary):
     customer_id: str
     expiring: list[ExpiringPoints]
     tier: Tier
+    currency: str
+    point_value_minor: int
 
 
 class BindingPending(Model):
@@ -68,18 +73,19 @@ class LedgerEntry(Model):
     order_id: str | None = None
     ref_id: str | None = None
     created_at: str
+    partner_name: str | None = None
 
 
-class Sent(Model):
-    """A link or a code went to the customer (never to you): through ``channel``, to a masked ``destination``."""
+class PortalLinkSent(Model):
+    """A link (or a code) went to the customer, never to you: through ``channel``, to a masked ``destination``."""
 
     channel: str
     destination: str
-    expires_at: str | None = None
+    expires_at: str
 
 
-PortalLinkSent = Sent
-SpendCodeSent = Sent
+class SpendCodeSent(PortalLinkSent):
+    """A spend code went to the customer; they read it out at your till (``customer_code``)."""
 
 
 class Award(Model):
@@ -91,6 +97,7 @@ class Accrual(Model):
     accrual_id: str
     order_id: str
     customer_id: str
+    amount_minor: int
     points: int
     bonus_points: int
     awards: list[Award]
@@ -101,6 +108,8 @@ class Accrual(Model):
 
 class Bonus(Model):
     bonus_id: str
+    customer_id: str
+    reason: str
     points: int
     balance: BalanceSummary
 
@@ -114,6 +123,7 @@ class Quote(Model):
 class Redemption(Model):
     redemption_id: str
     order_id: str
+    customer_id: str
     points: int
     discount_minor: int
     status: str
@@ -121,13 +131,20 @@ class Redemption(Model):
     balance: BalanceSummary
 
 
+class AwardReversed(Award):
+    pass
+
+
 class Refund(Model):
     refund_id: str
     order_id: str
+    customer_id: str
+    amount_minor: int
     points_reversed: int
     points_shortfall: int
     shortfall_minor: int
     points_returned: int
+    awards_reversed: list[AwardReversed]
     balance: BalanceSummary
 
 
@@ -136,29 +153,53 @@ class Campaign(Model):
     name: str
     sponsor_partner_id: str
     earn_at: list[str]
+    audience: dict[str, Any] | None = None
+    reward: dict[str, Any]
+    min_amount_minor: int
+    starts_at: str | None = None
+    ends_at: str | None = None
+    budget_points: int | None = None
+    per_customer_limit: int | None = None
     status: str
+    accepted_by: list[str]
     awaiting_acceptance: list[str]
+    budget_used: int
+    created_at: str
+    updated_at: str
+
+
+class CampaignDay(Model):
+    date: str
+    awards: int
+    points_awarded: int
+    revenue_minor: int
 
 
 class CampaignReport(Model):
     campaign_id: str
+    status: str
     awards: int
     customers: int
     new_customers: int
     points_awarded: int
+    points_reversed: int
     budget_points: int | None = None
     budget_remaining: int | None = None
     cost_minor: int
     revenue_minor: int
+    revenue_per_cost_bps: int | None = None
+    daily: list[CampaignDay]
 
 
 class Flow(Model):
     issuer_partner_id: str
+    issuer_name: str
     points: int
 
 
 class Settlement(Model):
     partner_id: str
+    partner_name: str
     period: str
     status: str
     currency: str

@@ -1,9 +1,14 @@
 """Issue 10: every API route x {no key, malformed key, revoked key, suspended partner, another partner, operator,
-the right partner, portal token}: the expected status, and never another partner's data in a body."""
+the right partner, portal token}: the expected status, and never another partner's data in a body.
+
+Issue 16: every portal route (auth ``session``) x {no cookie, an API key instead of a cookie, a forged cookie, the
+session of a revoked key, of a suspended partner, of another partner, the right partner with and without the form's
+CSRF token}: signed out is the sign-in page (a form: a 303 to it), a write without its CSRF token is a 403."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -15,7 +20,7 @@ OK = {200, 201, 202, 204}
 
 
 @pytest.fixture
-def world(api):
+def world(api, clock):
     op = api
     a = op.post("/v1/admin/partners", {"name": "Alpha", **TRUSTED}).json
     b = op.post("/v1/admin/partners", {"name": "Beta", **TRUSTED}).json
@@ -51,7 +56,18 @@ def world(api):
         "owner": a["api_key"],
         "portal": portal,
     }
-    return {"api": api, "keys": keys, "a": a, "b": b, "cid": cid, "held": held, "campaign": campaign}
+    return {
+        "api": api,
+        "keys": keys,
+        "a": a,
+        "b": b,
+        "c": c,
+        "spare": spare,
+        "cid": cid,
+        "held": held,
+        "campaign": campaign,
+        "now": clock.now(),
+    }
 
 
 def request_for(route, w):
@@ -100,7 +116,22 @@ def call(w, route, identity):
     return response.status_code, response.body.decode() if response.body else ""
 
 
-API_ROUTES = [r for r in ROUTES if r.auth != "public"]
+API_ROUTES = [r for r in ROUTES if r.auth in ("partner", "operator", "partner_or_operator")]
+SESSION_ROUTES = [r for r in ROUTES if r.auth == "session"]
+
+
+def test_every_route_declares_how_it_authenticates():
+    """Nothing is public by accident: the sign-in form, the customer's pages (a portal token, checked by their
+    handlers), liveness and the document; every other portal page needs the session cookie."""
+    public = {r.name for r in ROUTES if r.auth == "public"}
+    sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
+    assert public == {"health", "openapi", "me", "me_page", "portal_login", *sign_in}
+    # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
+    assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
+    assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)
+    assert len(SESSION_ROUTES) == len([r for r in ROUTES if r.path.startswith("/portal")]) - 1
+
+
 # what "another partner" may see of Alpha's world: coalition-wide customers (balance, enrolment, quote) yes; Alpha's
 # orders, holds, campaigns, entries and settlement no
 OTHER_PARTNER_NOT_FOUND = {
@@ -164,3 +195,69 @@ def test_the_customer_json_takes_only_a_portal_token(world):
         key = world["keys"][identity]
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         assert http.get("/v1/me", headers=headers).status_code == expected, identity
+
+
+# --- the partner portal: the session cookie and the forms' CSRF token ------------------------------------------------
+
+
+def portal_request(w, route, cookie=None, form=None, authorization=None):
+    ids = {"campaign_id": w["campaign"]["campaign_id"], "period": "2026-03", "action": "pause"}
+    headers = {}
+    if cookie is not None:
+        headers["Cookie"] = f"lp_session={cookie}"
+    if authorization is not None:
+        headers["Authorization"] = f"Bearer {authorization}"
+    body = None
+    if route.method == "POST":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode(form if form is not None else {"nonce": "n" * 22}).encode()
+    response = w["api"].http.request(route.method, route.path.format(**ids), headers=headers, body=body)
+    text = response.body.decode(errors="replace") if response.body else ""
+    return response.status_code, text, {k.lower(): v for k, v in response.headers.items()}
+
+
+def session_of(w, partner, key_id):
+    from chalicelib.services.auth import Principal
+    from chalicelib.web.portal_session import issue_session
+
+    return issue_session(Principal(key_id, "partner", partner["partner_id"]), w["now"])
+
+
+def signed_out(route, answer):
+    status, text, headers = answer
+    if route.method == "POST":  # a form posted without a (valid) session goes back to sign-in
+        return status == 303 and headers["location"] == "/portal"
+    return status == 200 and 'action="/portal/login"' in text
+
+
+@pytest.mark.parametrize("route", SESSION_ROUTES, ids=[r.name for r in SESSION_ROUTES])
+def test_every_portal_route_for_every_caller(world, route):
+    from chalicelib.web.portal_session import csrf_token
+
+    w = world
+    owner = session_of(w, w["a"], w["a"]["key_id"])
+    callers = {
+        "none": portal_request(w, route),
+        "api_key": portal_request(w, route, authorization=w["keys"]["owner"]),
+        "operator_key": portal_request(w, route, authorization=w["keys"]["operator"]),
+        "forged": portal_request(w, route, cookie=owner.rsplit(":", 1)[0] + ":" + "0" * 64),
+        "revoked": portal_request(w, route, cookie=session_of(w, w["a"], w["spare"]["key_id"])),
+        "suspended": portal_request(w, route, cookie=session_of(w, w["c"], w["c"]["key_id"])),
+    }
+    for caller, answer in callers.items():
+        assert signed_out(route, answer), (caller, answer[:2])
+    other = session_of(w, w["b"], w["b"]["key_id"])
+    if route.method == "GET":
+        status, text, headers = portal_request(w, route, cookie=owner)
+        assert status == 200 and 'action="/portal/login"' not in text, (status, text[:300])
+        expected = "text/csv" if route.name == "portal_settlement_csv" else "text/html"
+        assert headers["content-type"].startswith(expected)
+        other_status, other_text, _ = portal_request(w, route, cookie=other)
+        assert other_status == (404 if route.name == "portal_campaign" else 200), other_status
+        assert "Alpha only" not in other_text  # another partner's campaign is not shown to Beta
+        return
+    forged_form = portal_request(w, route, cookie=owner, form={"csrf": "0" * 32, "nonce": "n" * 22})
+    assert forged_form[0] == 403, forged_form[:2]
+    assert portal_request(w, route, cookie=owner)[0] == 403  # no CSRF token at all
+    status, text, _ = portal_request(w, route, cookie=owner, form={"csrf": csrf_token(owner), "nonce": "n" * 22})
+    assert status not in (401, 403) and not signed_out(route, (status, text, {"location": ""})), (status, text[:300])

@@ -163,7 +163,7 @@ def test_awards_give_way_when_the_settlement_already_fills_the_transaction():
     from chalicelib.services.awards import ACCRUAL_OWN_ITEMS, award_room
     from chalicelib.services.idempotency import Plan
 
-    plan = Plan(status=201)
+    plan = Plan(created=True)
     assert award_room(plan, SimpleNamespace(settlement=Change())) == MAX_AWARDS_PER_PURCHASE
     for i in range(40):
         plan.tx.add_to_counter(f"CTR#{i}", "C", {"n": 1})

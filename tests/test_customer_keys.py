@@ -544,3 +544,19 @@ def test_the_program_may_keep_a_deleted_accounts_points_until_they_expire(strict
     assert customer["available"]["N"] == "500" and "deleted_at" in customer
     s["op"].call("PATCH", f"/v1/admin/partners/{s['ids']['Уют']}", {"spend_confirmation": "never"})
     assert spend(s["cafe"], s["cid"], "C-1", points=10).status == 404  # nobody can spend them
+
+
+def test_every_customer_page_needs_the_customers_session(strict):
+    from chalicelib.routes import ROUTES
+
+    s = strict
+    anna = _signed_in(s)
+    form = anna.forms(anna.page("/me"))["/me/spend-code"]
+    stranger = Customer(s["op"].http)
+    mine = [r for r in ROUTES if r.auth == "customer"]
+    assert len(mine) >= 8
+    for route in mine:
+        body = urlencode(form).encode() if route.method == "POST" else None  # even with a real form's token
+        response = stranger.request(route.method, route.path, body)
+        assert response.status_code == 401, (route.name, response.status_code)
+        assert "Анна" not in response.body.decode(errors="replace")

@@ -89,14 +89,14 @@ def test_execute_records_and_replays_through_the_natural_id(dynamo):
 
     def decide(found):
         calls.append(1)
-        plan = Plan(status=201, response=CustomerRef(customer_id=f"cus_{len(calls):016d}"))
+        plan = Plan(created=True, response=CustomerRef(customer_id=f"cus_{len(calls):016d}"))
         plan.tx.put(db.AliasItem(f"EFFECT#{len(calls)}", "X", customer_id="c", created_at="t"))
         return plan
 
     natural = NaturalId("ORDER#p#1", "ACCRUAL", DuplicateOrder)
     first = execute(_request(), natural, [], decide)
     second = execute(_request(), natural, [], decide)
-    assert (first.status, first.body, first.replayed) == (201, second.body, False)
+    assert (first.created, first.body, first.replayed) == (True, second.body, False)
     assert second.replayed and len(calls) == 1
     with pytest.raises(DuplicateOrder):
         execute(_request("other"), natural, [], decide)
@@ -231,7 +231,7 @@ def test_the_implicit_record_expires_and_names_no_nonce(dynamo):
     import time
 
     def decide(found):
-        plan = Plan(status=201, response=CustomerRef(customer_id="cus_0000000000000001"))
+        plan = Plan(created=True, response=CustomerRef(customer_id="cus_0000000000000001"))
         plan.tx.put(db.AliasItem("EFFECT#1", "X", customer_id="c", created_at="t"))
         return plan
 

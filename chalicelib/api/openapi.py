@@ -32,6 +32,36 @@ _STATUS_TEXT = {
     503: "Temporarily unavailable; retry after Retry-After",
 }
 _REF = "#/components/schemas/{model}"
+_SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "API key"},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "lp_session",
+        "description": "The partner portal's session: POST /portal/login exchanges an API key for this signed cookie "
+        "(HttpOnly, SameSite=Strict, one hour). Every form also sends its `csrf` field, bound to the session: a form "
+        "without it is a 403. Without a session a page answers with the sign-in page, a form with a 303 to it.",
+    },
+    "customer_session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "lc_session",
+        "description": "The customer's session (issue 17): /me/sign-in with a one-time code, or a link, sets this "
+        "HttpOnly, SameSite=Strict cookie (Path=/me), kept server-side; sign-out ends it. Every form also sends its "
+        "`csrf` field, bound to the session: without it a 403. Without a session: a 401 page.",
+    },
+}
+_SCHEME_OF = {
+    "partner": "bearer",
+    "operator": "bearer",
+    "partner_or_operator": "bearer",
+    "session": "session",
+    "customer": "customer_session",
+}
+_PAGE_STATUSES = {
+    "GET": (200, 303, 401, 403, 404, 422, 500),
+    "POST": (200, 303, 400, 401, 403, 404, 409, 422, 429, 500),  # 429: a customer's sign-in code locked
+}
 
 
 Mode = Literal["validation", "serialization"]
@@ -42,6 +72,8 @@ def _models(routes: Sequence[Route]) -> list[tuple[type[BaseModel], Mode]]:
     for route in routes:
         if route.body is not None:
             pairs.append((route.body, "validation"))
+        if route.form is not None:
+            pairs.append((route.form, "validation"))
         if route.response is not None:
             pairs.append((route.response, "serialization"))
     return list(dict.fromkeys(pairs))
@@ -69,6 +101,17 @@ def _error_statuses(route: Route) -> set[int]:
     if "{" in route.path:
         statuses |= {404}
     return statuses
+
+
+def _page_responses(route: Route) -> dict[str, Any]:
+    """A page answers every outcome with a page (a 303 to the sign-in page for a form posted signed out); a download
+    answers its success with the file, or with the sign-in page when signed out."""
+    page = {"text/html": {"schema": {"type": "string"}}}
+    responses: dict[str, Any] = {}
+    for status in _PAGE_STATUSES.get(route.method, _PAGE_STATUSES["GET"]):
+        content = {media: {"schema": {"type": "string"}} for media in route.media} if status == 200 else page
+        responses[str(status)] = {"description": _STATUS_TEXT.get(status, "See Other"), "content": content}
+    return responses
 
 
 def build(routes: Sequence[Route]) -> dict[str, Any]:
@@ -101,20 +144,25 @@ def build(routes: Sequence[Route]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": keyed[(route.body, "validation")]}},
             }
-        if route.auth != "public":
-            op["security"] = [{"bearer": []}]
-        responses: dict[str, Any] = {}
-        if route.content == "text/html":
-            page = {"text/html": {"schema": {"type": "string"}}}
-            for status in (200, 303, 401, 403, 404, 422, 500):
-                responses[str(status)] = {"description": _STATUS_TEXT.get(status, "See Other"), "content": page}
-            op["responses"] = responses
+        if route.form is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": keyed[(route.form, "validation")]}},
+            }
+        if route.auth in _SCHEME_OF:
+            op["security"] = [{_SCHEME_OF[route.auth]: []}]
+        if route.page:
+            op["responses"] = _page_responses(route)
             paths.setdefault(route.path, {})[route.method.lower()] = op
             continue
+        responses: dict[str, Any] = {}
         if route.response is not None:
-            content: dict[str, Any] = {"application/json": {"schema": keyed[(route.response, "serialization")]}}
-            if route.query is not None and "format" in route.query.model_fields:
-                content["text/csv"] = {"schema": {"type": "string"}}
+            content: dict[str, Any] = {
+                media: {"schema": keyed[(route.response, "serialization")]}
+                if media == "application/json"
+                else {"schema": {"type": "string"}}
+                for media in route.media
+            }
             for status in (route.status, *route.also):
                 responses[str(status)] = {"description": _STATUS_TEXT[status], "content": content}
         elif route.name == "openapi":
@@ -140,7 +188,7 @@ def build(routes: Sequence[Route]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "API key"}},
+            "securitySchemes": _SECURITY_SCHEMES,
         },
     }
 

@@ -8,23 +8,61 @@ together), and a cancelled transaction is read again and judged again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.db import keys
+from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CodeItem, CustomerItem, CustomerSessionItem
-from chalicelib.db.store import connection, get_one
+from chalicelib.db.store import Found, ReadKey, connection, get_one
 from chalicelib.db.tx import Transaction
 
 CODE_TAG = "one_time_code"
 
 
-def read_key(customer_id: str, purpose: str, slot: str) -> tuple[type[CodeItem], str, str]:
+@dataclass(frozen=True)
+class StoredCode:
+    """A live one-time code as stored: its HMAC (never the code), validity, tries, and what it was made for."""
+
+    customer_id: str
+    purpose: str
+    slot: str
+    code_hash: str
+    expires_at: str
+    attempts: int
+    max_attempts: int
+    partner_id: str | None = None
+    payload: dict[str, str] = field(default_factory=dict)  # a binding's identifiers {kind: value}
+
+
+def _stored(item: CodeItem, customer_id: str) -> StoredCode:
+    return StoredCode(
+        customer_id=customer_id,
+        purpose=item.purpose,
+        slot=item.sk.split("#", 1)[1],
+        code_hash=item.code_hash,
+        expires_at=item.expires_at,
+        attempts=int(item.attempts),
+        max_attempts=int(item.max_attempts),
+        partner_id=item.partner_id,
+        payload={str(k): str(v) for k, v in as_dict(item.payload).items()},
+    )
+
+
+def read_key(customer_id: str, purpose: str, slot: str) -> ReadKey:
     """The key to add to a write's batch read (no extra round trip)."""
     return (CodeItem, *keys.one_time_code(customer_id, purpose, slot))
 
 
-def get(customer_id: str, purpose: str, slot: str) -> CodeItem | None:
-    return get_one(CodeItem, *keys.one_time_code(customer_id, purpose, slot))
+def get(customer_id: str, purpose: str, slot: str) -> StoredCode | None:
+    item = get_one(CodeItem, *keys.one_time_code(customer_id, purpose, slot))
+    return None if item is None else _stored(item, customer_id)
+
+
+def from_found(found: Found, customer_id: str, purpose: str, slot: str) -> StoredCode | None:
+    """The code from a batch read that asked for :func:`read_key`; None if there is none."""
+    item = found.get(keys.one_time_code(customer_id, purpose, slot))
+    return _stored(item, customer_id) if isinstance(item, CodeItem) else None
 
 
 def put(
@@ -62,20 +100,24 @@ def put(
     own.commit(connection())
 
 
-def _unchanged(item: CodeItem) -> Any:
-    return (CodeItem.code_hash == item.code_hash) & (CodeItem.attempts == int(item.attempts))
+def _unchanged(code: StoredCode) -> Any:
+    return (CodeItem.code_hash == code.code_hash) & (CodeItem.attempts == code.attempts)
 
 
-def consume(tx: Transaction, item: CodeItem) -> None:
+def _item(code: StoredCode) -> CodeItem:
+    return CodeItem(*keys.one_time_code(code.customer_id, code.purpose, code.slot))
+
+
+def consume(tx: Transaction, code: StoredCode) -> None:
     """Use the code: it is deleted in ``tx``, which fails if it was used, replaced or tried since it was read."""
-    tx.delete(item, condition=_unchanged(item), tag=CODE_TAG)
+    tx.delete(_item(code), condition=_unchanged(code), tag=CODE_TAG)
 
 
-def add_failure(tx: Transaction, item: CodeItem) -> None:
+def add_failure(tx: Transaction, code: StoredCode) -> None:
     """Count one wrong try, under the same guard: tries are judged one after another, so however many arrive at
     once, at most ``max_attempts`` of them are ever answered "wrong" before the code locks (the others are judged
     again on the new count)."""
-    tx.update(item, [CodeItem.attempts.add(1)], condition=_unchanged(item), tag=CODE_TAG)
+    tx.update(_item(code), [CodeItem.attempts.add(1)], condition=_unchanged(code), tag=CODE_TAG)
 
 
 # --- customer sessions ------------------------------------------------------------------------------------------
@@ -100,7 +142,7 @@ def get_session(customer_id: str, secret_hash: str) -> CustomerSessionItem | Non
     return get_one(CustomerSessionItem, *keys.customer_session(customer_id, secret_hash))
 
 
-def session_read_key(customer_id: str, secret_hash: str) -> tuple[type[CustomerSessionItem], str, str]:
+def session_read_key(customer_id: str, secret_hash: str) -> ReadKey:
     return (CustomerSessionItem, *keys.customer_session(customer_id, secret_hash))
 
 

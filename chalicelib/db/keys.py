@@ -28,6 +28,11 @@ def partner_period(partner_id: str, period: str, entry_id: str) -> str:
     return f"PP#{partner_id}#{period}#{shard}"
 
 
+def partner_period_partitions(partner_id: str, period: str) -> list[str]:
+    """Every shard of a partner's period index partition (the reconciliation reads them all)."""
+    return [f"PP#{partner_id}#{period}#{shard}" for shard in range(PERIOD_SHARDS)]
+
+
 def phone(normalized: str) -> tuple[str, str]:
     return f"PHONE#{normalized}", ALIAS
 

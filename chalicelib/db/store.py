@@ -12,7 +12,10 @@ from pynamodb.connection import Connection
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
 
-T = TypeVar("T", bound=_Item)
+ItemT = TypeVar("ItemT", bound=_Item)
+ItemKey = tuple[str, str]  # (pk, sk)
+ReadKey = tuple[type[_Item], str, str]  # the model to read an item as, and its key
+Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the model asked for it}
 
 _connection: Connection | None = None
 _connection_key: tuple[str, str | None] | None = None
@@ -51,14 +54,14 @@ BATCH_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
 BATCH_TRIES = 8  # rounds per chunk while DynamoDB leaves keys unprocessed (throttling, the 16 MB response cap)
 
 
-def get_raw_many(wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
     """Strongly consistent reads of any number of keys, as raw DynamoDB items: {(pk, sk): item}; missing keys are
     absent. 100 keys per BatchGetItem; keys DynamoDB leaves unprocessed are asked again with backoff, and if some are
     still unprocessed the read fails with 503 rather than reporting existing items as missing."""
     unique = list(dict.fromkeys(wanted))
     table = _Item.Meta.table_name
     client = connection().client
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+    found: dict[ItemKey, dict[str, Any]] = {}
     for start in range(0, len(unique), BATCH_KEYS):
         chunk = unique[start : start + BATCH_KEYS]
         request: dict[str, Any] = {
@@ -81,7 +84,7 @@ def get_raw_many(wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dic
     return found
 
 
-def get_many(wanted: Sequence[tuple[type[_Item], str, str]]) -> dict[tuple[str, str], Any]:
+def get_many(wanted: Sequence[ReadKey]) -> Found:
     """Typed :func:`get_raw_many`: {(pk, sk): item of the model asked for it}; missing ones are absent."""
     model_for = {(pk, sk): model for model, pk, sk in wanted}
     return {key: model_for[key].from_raw_data(raw) for key, raw in get_raw_many(list(model_for)).items()}
@@ -91,7 +94,7 @@ def _sleep(attempt: int) -> None:
     time.sleep(min(1.0, 0.025 * (2**attempt)) * random.random())  # noqa: S311 - jitter, not crypto
 
 
-def get_one(model: type[T], pk: str, sk: str) -> T | None:
+def get_one(model: type[ItemT], pk: str, sk: str) -> ItemT | None:
     try:
         return model.get(pk, sk, consistent_read=True)
     except model.DoesNotExist:

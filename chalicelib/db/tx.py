@@ -104,49 +104,71 @@ class Transaction:
         """Send the transaction with ``token`` as its ClientRequestToken (a fresh one if None): DynamoDB then treats
         botocore's own retries of this call as the same transaction. Over DynamoDB's limits (100 items, 4 MB) it is
         refused with :class:`RequestTooLarge` before anything is sent."""
-        ops = list(self._ops)
+        ops = [*self._ops, *self._counter_ops()]
+        if not ops:
+            return
+        token = _checked(len(ops), token)
+        ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
+        try:
+            _send(connection, ordered, token)
+        except TransactWriteError as exc:
+            failure = _failure(exc, ordered)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def _counter_ops(self) -> list[_Op]:
+        """One ``ADD`` update per counter item, of everything added to it."""
+        ops = []
         for (pk, sk), totals in sorted(self._counters.items()):
             actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
             if actions:
                 ops.append(_Op("update", f"counter:{pk}", CounterItem(pk, sk), None, actions))
-        if not ops:
-            return
-        if len(ops) > MAX_ITEMS:
-            raise RequestTooLarge(
-                f"This request would change {len(ops)} items in one transaction; DynamoDB allows {MAX_ITEMS}. "
-                "Nothing was written.",
-                items=len(ops),
-                max_items=MAX_ITEMS,
-            )
-        token = token or uuid.uuid4().hex
-        if len(token) > MAX_TOKEN:
-            raise ValueError(f"a ClientRequestToken has at most {MAX_TOKEN} characters")
-        ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
-        try:
-            with TransactWrite(connection=connection, client_request_token=token) as tx:
-                for op in ordered:
-                    if op.kind == "put":
-                        tx.save(op.model, condition=op.condition)
-                    elif op.kind == "delete":
-                        tx.delete(op.model, condition=op.condition)
-                    elif op.kind == "update":
-                        tx.update(op.model, actions=op.actions, condition=op.condition)
-                    else:
-                        assert op.key is not None
-                        tx.condition_check(op.model, op.key[0], op.key[1], condition=op.condition)
-                _check_size(tx)  # raising here leaves the with-block without committing
-        except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons
-            if exc.cause_response_code == "TransactionCanceledException" and reasons:
-                failed = {
-                    op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"
-                }
-                retryable = any(r and r.code in _RETRYABLE_REASONS for r in reasons)
-                if failed or retryable:
-                    raise TxCancelled(failed, retryable=retryable and not failed) from exc
-            if exc.cause_response_code in _THROTTLE_CODES or exc.cause_response_code == "TransactionCanceledException":
-                raise Unavailable("The database is busy; nothing was written. Retry shortly.") from exc
-            raise
+        return ops
+
+
+def _checked(items: int, token: str | None) -> str:
+    """The token to send (a fresh one if None), once the transaction is known to be within DynamoDB's item limit."""
+    if items > MAX_ITEMS:
+        raise RequestTooLarge(
+            f"This request would change {items} items in one transaction; DynamoDB allows {MAX_ITEMS}. "
+            "Nothing was written.",
+            items=items,
+            max_items=MAX_ITEMS,
+        )
+    token = token or uuid.uuid4().hex
+    if len(token) > MAX_TOKEN:
+        raise ValueError(f"a ClientRequestToken has at most {MAX_TOKEN} characters")
+    return token
+
+
+def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
+    with TransactWrite(connection=connection, client_request_token=token) as tx:
+        for op in ordered:
+            if op.kind == "put":
+                tx.save(op.model, condition=op.condition)
+            elif op.kind == "delete":
+                tx.delete(op.model, condition=op.condition)
+            elif op.kind == "update":
+                tx.update(op.model, actions=op.actions, condition=op.condition)
+            else:
+                assert op.key is not None
+                tx.condition_check(op.model, op.key[0], op.key[1], condition=op.condition)
+        _check_size(tx)  # raising here leaves the with-block without committing
+
+
+def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | None:
+    """What a failed transaction means to the caller: conditions that failed (by the tags of their items) or a
+    conflict worth retrying, the database being busy; None for anything else (raised as it is)."""
+    code, reasons = exc.cause_response_code, exc.cancellation_reasons
+    if code == "TransactionCanceledException" and reasons:
+        failed = {op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"}
+        retryable = any(r and r.code in _RETRYABLE_REASONS for r in reasons)
+        if failed or retryable:
+            return TxCancelled(failed, retryable=retryable and not failed)
+    if code in _THROTTLE_CODES or code == "TransactionCanceledException":
+        return Unavailable("The database is busy; nothing was written. Retry shortly.")
+    return None
 
 
 def request_size(tx: TransactWrite) -> int:

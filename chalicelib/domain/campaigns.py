@@ -6,7 +6,7 @@ capped by its own budget and per-customer limit, in campaign-id order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,3 +112,92 @@ def qualifies(
         if wanted not in tiers or shopper.tier not in tiers or tiers.index(shopper.tier) < tiers.index(wanted):
             return False
     return True
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """The purchase campaigns award on: where, how much, and what it earned before any campaign."""
+
+    partner_id: str
+    amount_minor: int
+    base_points: int
+    point_value_minor: int
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    """A campaign's item as an award reads it (fresh, in the purchase's batch)."""
+
+    status: str
+    budget_points: int | None
+    budget_used: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.budget_points is None else self.budget_points - self.budget_used
+
+
+@dataclass(frozen=True)
+class CampaignAward:
+    """One campaign's award on a purchase, as the write must guard it."""
+
+    rules: Rules
+    points: int
+    budget_points: int | None  # the write guards ``budget_used <= budget_points - points``
+    exhausts: bool  # this award uses the rest of the budget: the campaign moves to ``exhausted`` with it
+    first_for_customer: bool  # the campaign's first award to this customer (its ``customers`` count)
+    new_customer: bool  # ... and the customer never bought at this partner before (``new_customers``)
+
+
+@dataclass(frozen=True)
+class AwardDecision:
+    awards: tuple[CampaignAward, ...]
+    # campaigns whose budget concurrent awards used up while each saw some left: the write persists
+    # ``exhausted``, which their state already implies
+    exhausted: tuple[str, ...]
+
+
+def eligible_campaigns(
+    rules: Sequence[Rules], purchase: Purchase, shopper: Shopper, tiers: Sequence[str], now: datetime
+) -> list[Rules]:
+    """The campaigns whose rules this purchase and shopper meet, in the order given (campaign-id order)."""
+    return [r for r in rules if qualifies(r, purchase.partner_id, purchase.amount_minor, shopper, tiers, now)]
+
+
+def _awarding(rules: Rules, state: CampaignState | None, active_sponsors: Set[str]) -> bool:
+    """Not paused, ended or exhausted, and its sponsor not suspended."""
+    return state is not None and state.status == "active" and rules.sponsor in active_sponsors
+
+
+def decide_awards(
+    eligible: Sequence[Rules],
+    states: Mapping[str, CampaignState],
+    active_sponsors: Set[str],
+    room: int,
+    purchase: Purchase,
+    shopper: Shopper,
+) -> AwardDecision:
+    """Which of the ``eligible`` campaigns award how many points on this purchase.
+
+    A campaign awards only while its item says ``active`` and its sponsor is active (paused, ended, exhausted and
+    suspended ones are skipped); only the first ``room`` of those are considered (the transaction's item budget).
+    Each awards its reward, cut to what is left of its budget; one whose budget is already used up awards nothing
+    and is marked exhausted; a zero award is no award."""
+    live = [r for r in eligible if _awarding(r, states.get(r.campaign_id), active_sponsors)][:room]
+    awards: list[CampaignAward] = []
+    exhausted: list[str] = []
+    for rules in live:
+        state = states[rules.campaign_id]
+        points = reward_points(rules, purchase.amount_minor, purchase.base_points, purchase.point_value_minor)
+        remaining = state.remaining
+        if remaining is not None and remaining <= 0:
+            exhausted.append(rules.campaign_id)
+            continue
+        if remaining is not None:
+            points = min(points, remaining)
+        if points <= 0:
+            continue
+        first = shopper.awards.get(rules.campaign_id, 0) == 0
+        new_here = purchase.partner_id not in shopper.last_purchase
+        awards.append(CampaignAward(rules, points, state.budget_points, points == remaining, first, first and new_here))
+    return AwardDecision(tuple(awards), tuple(exhausted))

@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from chalicelib.domain.lots import refill
 from chalicelib.domain.points import cumulative_share, pro_rata
+from chalicelib.domain.wallet import Change, Wallet
 
 SpentStatus = Literal["held", "captured", "voided", "expired", "refunded"]
 GrantKind = Literal["base", "award"]
@@ -194,3 +196,127 @@ def refund_shares(order: Order, amount_minor: int) -> RefundShares:
         give_back = min(max(target - order.spent.returned, 0), order.spent.outstanding)
     spend_back = cumulative_share(order.amount_minor, before, after, whole) if order.accrued else 0
     return RefundShares(before, after, reversals, spend_back, give_back)
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """One grant's share taken back by a refund. ``taken`` is what the customer still had of it; the rest
+    (``share - taken``) is the shortfall, charged to the till that withholds it and relieving the funder."""
+
+    kind: GrantKind
+    ref: str
+    funder: str
+    lot: str
+    share: int
+    taken: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the refund entry's details record it (settlement reads ``share`` and ``taken``)."""
+        return {
+            "kind": self.kind,
+            "ref": self.ref,
+            "funder": self.funder,
+            "lot": self.lot,
+            "share": self.share,
+            "taken": self.taken,
+        }
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    """What one refund does to the wallet and to the order."""
+
+    change: Change  # the wallet change: spend taken off, spent points given back, earned points reversed
+    given: dict[str, int]  # lot -> spent points given back to it
+    from_hold: bool  # the spent points came out of an open hold (released), not out of captured lots (returned)
+    reversals: tuple[Reversal, ...]
+    spent: Spent | None  # the order's spent state after the refund
+
+    @property
+    def points_reversed(self) -> int:
+        return sum(r.share for r in self.reversals)
+
+    @property
+    def points_taken(self) -> int:
+        return sum(r.taken for r in self.reversals)
+
+    @property
+    def points_shortfall(self) -> int:
+        return self.points_reversed - self.points_taken
+
+
+def plan_refund(order: Order, shares: RefundShares, wallet: Wallet, hold_key: str, period: str) -> RefundPlan:
+    """The refund's wallet change and the order's new spent state, on the settled ``wallet``.
+
+    ``hold_key`` names the order's hold in the wallet; ``period`` is the month the spend comes off. Spent points
+    come back first (so a reversal may take points the refund just gave back to the same lot)."""
+    change = Change()
+    if shares.spend_back_minor:
+        change.spend[period] = -shares.spend_back_minor
+    given = _give_back(change, order.spent, wallet, hold_key, shares.give_back)
+    reversals = _reverse_grants(change, wallet, shares)
+    from_hold = order.spent is not None and order.spent.status == "held"
+    return RefundPlan(change, given, from_hold, reversals, _spent_after(order.spent, given))
+
+
+def _give_back(change: Change, spent: Spent | None, wallet: Wallet, hold_key: str, points: int) -> dict[str, int]:
+    """Give ``points`` the order spent back to the customer: out of the open hold (latest-expiring lots first, so
+    a later capture keeps the earliest), or out of the captured lots in the order they were taken. Returns the
+    lots they went back to."""
+    if spent is None or points == 0:
+        return {}
+    if spent.status == "held":
+        hold = wallet.holds[hold_key]
+        moved = dict(refill(sorted(hold.lots.items(), reverse=True), {}, points))
+        change.held -= points
+        if points == hold.points:
+            change.remove_holds.add(hold_key)
+        else:
+            left = {k: v - moved.get(k, 0) for k, v in hold.lots.items() if v - moved.get(k, 0)}
+            change.replace_holds[hold_key] = replace(hold, points=hold.points - points, lots=left)
+    else:
+        moved = dict(refill(sorted(spent.lots.items()), {}, points))
+    change.available += points
+    for key, n in moved.items():
+        change.add_lot(key, n)
+    return moved
+
+
+def _reverse_grants(change: Change, wallet: Wallet, shares: RefundShares) -> tuple[Reversal, ...]:
+    """Take each grant's share back from where it landed: its pending bucket while pending, else its lot; what the
+    customer no longer has is the shortfall (recorded per grant so settlement can charge it to the till that
+    withholds it and relieve the funder)."""
+    taken_from_bucket: dict[str, int] = {}
+    reversals: list[Reversal] = []
+    for grant, share in shares.reversals:
+        bucket = grant.bucket
+        left_in_bucket = wallet.pending_lots.get(bucket, 0) - taken_from_bucket.get(bucket, 0) if bucket else 0
+        if left_in_bucket > 0:
+            got = min(share, left_in_bucket)
+            taken_from_bucket[bucket] = taken_from_bucket.get(bucket, 0) + got
+            change.pending -= got
+        else:
+            got = min(share, max(wallet.lots.get(grant.lot, 0) + change.lots.get(grant.lot, 0), 0))
+            change.add_lot(grant.lot, -got)
+            change.available -= got
+        reversals.append(Reversal(grant.kind, grant.ref, grant.funder, grant.lot, share, got))
+    for bucket, got in taken_from_bucket.items():
+        if got == wallet.pending_lots[bucket]:
+            change.remove_pending[bucket] = got
+        elif got:
+            change.pending_lots[bucket] = -got
+    return tuple(reversals)
+
+
+def _spent_after(spent: Spent | None, given: Mapping[str, int]) -> Spent | None:
+    """The order's spent state once ``given`` went back: those points are no longer out of the wallet for it; a
+    hold refunded to nothing is over."""
+    if spent is None:
+        return None
+    left = dict(spent.lots)
+    for key, points in given.items():
+        left[key] -= points
+    after = replace(spent, lots={k: v for k, v in left.items() if v}, returned=spent.returned + sum(given.values()))
+    if after.status == "held" and not after.lots:
+        after = replace(after, status="refunded", expires_at="")
+    return after

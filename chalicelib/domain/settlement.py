@@ -11,7 +11,7 @@ recorded add no money counters; :func:`statement` values their points at the fal
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,57 +80,103 @@ def _value(f: Figures, point_value_minor: int, operator_fee_bps: int) -> None:
     f.counts["fee_points_valued"] += circulation
 
 
+@dataclass(frozen=True)
+class _Posting:
+    """One entry being folded into figures: what it says, and the figures it has added to so far by partner id."""
+
+    partner_id: str
+    total_delta: int
+    lots: Mapping[str, int]
+    details: Mapping[str, Any]
+    out: dict[str, Figures] = field(default_factory=dict)
+
+    def figures(self, pid: str | None = None) -> Figures:
+        return self.out.setdefault(self.partner_id if pid is None else pid, Figures())
+
+
+def _issued(e: _Posting) -> None:
+    e.figures().counts["issued_points"] += e.total_delta
+
+
+def _campaign_award(e: _Posting) -> None:
+    e.figures(str(e.details["sponsor_partner_id"])).counts["promo_points_funded"] += e.total_delta
+
+
+def _redemption(e: _Posting) -> None:
+    f = e.figures()
+    f.counts["accepted_points"] += -e.total_delta
+    for lot, n in e.lots.items():
+        f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - n
+
+
+def _capture(e: _Posting) -> None:
+    f = e.figures()
+    for lot, n in dict(e.details.get("captured_lots") or {}).items():
+        f.counts["accepted_points"] += int(n)
+        f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) + int(n)
+
+
+def _reversal(e: _Posting, reversal: Mapping[str, Any]) -> None:
+    f = e.figures()
+    taken, share = int(reversal["taken"]), int(reversal["share"])
+    if reversal["kind"] == "base":
+        # Points the customer already spent stay issued: the till withholds their cash from the refund.
+        f.counts["issued_reversed_points"] += taken
+    elif share:
+        # Money follows the points: the sponsor stops paying for the whole reversed award, and what the customer
+        # already spent of it is withheld by this till, which now funds those points instead.
+        funder = str(reversal.get("funder") or _issuer(str(reversal["lot"])))
+        e.figures(funder).counts["promo_points_reversed"] += share
+        f.counts["issued_points"] += share - taken
+        f.counts["shortfall_funded_points"] += share - taken
+
+
+def _refund(e: _Posting) -> None:
+    f = e.figures()
+    for lot, n in dict(e.details.get("returned_lots") or {}).items():
+        f.counts["accepted_refunded_points"] += int(n)
+        f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - int(n)
+    for reversal in e.details.get("reversals") or []:
+        _reversal(e, reversal)
+
+
+def _expiry(e: _Posting) -> None:
+    f = e.figures()
+    f.counts["expired_points"] += -e.total_delta
+    for lot, n in e.lots.items():
+        f.expired_by_issuer[_issuer(lot)] = f.expired_by_issuer.get(_issuer(lot), 0) - n
+
+
+def _adjustment(e: _Posting) -> None:
+    e.figures().counts["adjustment_points"] += e.total_delta
+
+
+# What each entry type adds besides ``balance_change`` (holds, voids and the like add nothing else).
+_BY_TYPE: dict[str, Callable[[_Posting], None]] = {
+    "accrual": _issued,
+    "bonus": _issued,
+    "campaign_award": _campaign_award,
+    "redemption": _redemption,
+    "capture": _capture,
+    "refund": _refund,
+    "expiry": _expiry,
+    "adjustment": _adjustment,
+}
+
+
 def entry_deltas(
     entry_type: str, partner_id: str, total_delta: int, lots: Mapping[str, int], details: Mapping[str, Any]
 ) -> dict[str, Figures]:
     """What one entry adds to the period figures, by partner id (``coalition`` for expiry and adjustments)."""
-    out: dict[str, Figures] = {}
-
-    def fig(pid: str) -> Figures:
-        return out.setdefault(pid, Figures())
-
-    fig(partner_id).counts["balance_change"] += total_delta
-    if entry_type in ("accrual", "bonus"):
-        fig(partner_id).counts["issued_points"] += total_delta
-    elif entry_type == "campaign_award":
-        fig(str(details["sponsor_partner_id"])).counts["promo_points_funded"] += total_delta
-    elif entry_type == "redemption":
-        f = fig(partner_id)
-        f.counts["accepted_points"] += -total_delta
-        for lot, n in lots.items():
-            f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - n
-    elif entry_type == "capture":
-        f = fig(partner_id)
-        for lot, n in dict(details.get("captured_lots") or {}).items():
-            f.counts["accepted_points"] += int(n)
-            f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) + int(n)
-    elif entry_type == "refund":
-        f = fig(partner_id)
-        for lot, n in dict(details.get("returned_lots") or {}).items():
-            f.counts["accepted_refunded_points"] += int(n)
-            f.flows[_issuer(lot)] = f.flows.get(_issuer(lot), 0) - int(n)
-        for r in details.get("reversals") or []:
-            taken, share = int(r["taken"]), int(r["share"])
-            if r["kind"] == "base":
-                # Points the customer already spent stay issued: the till withholds their cash from the refund.
-                f.counts["issued_reversed_points"] += taken
-            elif share:
-                # Money follows the points: the sponsor stops paying for the whole reversed award, and what the
-                # customer already spent of it is withheld by this till, which now funds those points instead.
-                fig(str(r.get("funder") or _issuer(str(r["lot"])))).counts["promo_points_reversed"] += share
-                f.counts["issued_points"] += share - taken
-                f.counts["shortfall_funded_points"] += share - taken
-    elif entry_type == "expiry":
-        f = fig(partner_id)
-        f.counts["expired_points"] += -total_delta
-        for lot, n in lots.items():
-            f.expired_by_issuer[_issuer(lot)] = f.expired_by_issuer.get(_issuer(lot), 0) - n
-    elif entry_type == "adjustment":
-        fig(partner_id).counts["adjustment_points"] += total_delta
+    posting = _Posting(partner_id, total_delta, lots, details)
+    posting.figures().counts["balance_change"] += total_delta
+    add = _BY_TYPE.get(entry_type)
+    if add is not None:
+        add(posting)
     if all(details.get(name) is not None for name in MONEY_SETTINGS):
-        for f in out.values():
+        for f in posting.out.values():
             _value(f, int(details["point_value_minor"]), int(details["operator_fee_bps"]))
-    return {pid: f for pid, f in out.items() if not f.is_zero()}
+    return {pid: f for pid, f in posting.out.items() if not f.is_zero()}
 
 
 @dataclass(frozen=True)

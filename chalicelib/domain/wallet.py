@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.domain.lots import allocate, split_lot_key
+from chalicelib.domain.lots import allocate, refill, split_lot_key
 from chalicelib.domain.periods import period_of
 
 HOLD_SEP = "|"
@@ -196,9 +196,37 @@ def settled(wallet: Wallet, now: datetime, tz_name: str) -> tuple[Wallet, Change
     return total.applied_to(wallet), total, events
 
 
+def earn(points: int, lot: str, bucket: str = "") -> Change:
+    """Earned points: into their pending ``bucket`` when they wait (``pending_key``), else available in ``lot``."""
+    if bucket:
+        return Change(pending=points, pending_lots={bucket: points} if points else {})
+    return Change(available=points, lots={lot: points} if points else {})
+
+
+def credited_months(change: Change) -> set[str]:
+    """The expiry months (``YYYY-MM``) whose points ``change`` credits, available or pending: the customers the
+    expiry job must look at when those months end."""
+    credited = {split_lot_key(k)[0] for k, d in change.lots.items() if d > 0}
+    credited |= {split_lot_key(split_pending_key(k)[1])[0] for k, d in change.pending_lots.items() if d > 0}
+    return credited
+
+
 def take(wallet: Wallet, points: int) -> Change:
     """Spend ``points`` from available lots, earliest expiry first (raises ValueError when there are too few)."""
     change = Change(available=-points)
     for key, n in allocate(wallet.lots, points):
         change.add_lot(key, -n)
     return change
+
+
+def resolve_hold(hold_key: str, hold: Hold, keep: int) -> tuple[Change, dict[str, int]]:
+    """End a hold keeping ``keep`` of its points (a capture; 0 voids it): the rest go back to the latest-expiring
+    lots the hold took them from, so the capture keeps the earliest ones. Returns the wallet change and the lots the
+    kept points came from."""
+    released = hold.points - keep
+    change = Change(held=-hold.points, available=released, remove_holds={hold_key})
+    kept = dict(hold.lots)
+    for key, points in refill(sorted(hold.lots.items(), reverse=True), {}, released):
+        change.add_lot(key, points)
+        kept[key] -= points
+    return change, {k: v for k, v in kept.items() if v}

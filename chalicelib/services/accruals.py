@@ -17,7 +17,7 @@ from chalicelib.domain import (
 from chalicelib.domain.orders import (
     Grant,
 )
-from chalicelib.domain.wallet import Change, pending_key
+from chalicelib.domain.wallet import Change, earn, pending_key
 from chalicelib.errors import (
     DuplicateOrder,
 )
@@ -38,7 +38,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
 
     def decide(found: Found) -> Plan:
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.amount_minor)
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
         partner, prog = load_partner(partner_id, now), s.program
         period = period_of(now, prog.timezone)
@@ -47,10 +47,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         lot = earn_lot(now, prog, partner_id)
         pending_until = now + timedelta(days=int(partner.pending_days)) if int(partner.pending_days) > 0 else None
         bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
-        if bucket:
-            earned = Change(pending=points, pending_lots={bucket: points} if points else {})
-        else:
-            earned = Change(available=points, lots={lot: points} if points else {})
+        earned = earn(points, lot, bucket)
         base = previous or new_order(body.customer_id, body.amount_minor, prog)
         awards = award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))

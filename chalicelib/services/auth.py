@@ -6,7 +6,6 @@ the pepper lives outside the table (SSM in AWS). Lookup is one GetItem by that h
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -14,8 +13,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from chalicelib import cache, db
-from chalicelib.db import keys
+from chalicelib.db import api_keys as api_keys_db
+from chalicelib.db import partners as partners_db
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
+from chalicelib.ids import b64url
 
 Role = Literal["partner", "operator"]
 KEY_PREFIX = "lk_"
@@ -45,20 +46,22 @@ def new_secret(key_id: str, pepper: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return KEY_PREFIX + secrets.token_urlsafe(30)
     mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()
-    return KEY_PREFIX + base64.urlsafe_b64encode(mac).decode().rstrip("=")[:40]
+    return KEY_PREFIX + b64url(mac)[:40]
 
 
-def key_items(
-    raw_key: str, key_id: str, role: Role, partner_id: str | None, pepper: str, now_iso: str
-) -> tuple[db.ApiKeyItem, db.KeyIdItem]:
-    key_hash = hash_key(raw_key, pepper)
-    api = db.ApiKeyItem(
-        *keys.api_key(key_hash), key_id=key_id, role=role, partner_id=partner_id, status="active", created_at=now_iso
-    )
-    index = db.KeyIdItem(
-        *keys.key_id(key_id), key_hash=key_hash, partner_id=partner_id, role=role, status="active", created_at=now_iso
-    )
-    return api, index
+def add_key(
+    tx: db.Transaction,
+    raw_key: str,
+    key_id: str,
+    role: Role,
+    partner_id: str | None,
+    pepper: str,
+    now_iso: str,
+    *,
+    new_only: bool,
+) -> None:
+    """Add storing the key (by its hash, never itself) to ``tx``; ``new_only``: its hash and id must be new."""
+    api_keys_db.add_key(tx, hash_key(raw_key, pepper), key_id, role, partner_id, now_iso, new_only=new_only)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -74,31 +77,34 @@ def bearer_token(authorization: str | None) -> str:
 def authenticate(authorization: str | None, pepper: str) -> Principal:
     token = bearer_token(authorization)
     key_hash = hash_key(token, pepper)
-    item = cache.get(f"apikey:{key_hash}", lambda: db.get_one(db.ApiKeyItem, *keys.api_key(key_hash)))
-    if item is None or item.status != "active":
+    key = cache.get(f"apikey:{key_hash}", lambda: api_keys_db.load(key_hash))
+    if key is None or key.status != "active":
         raise Unauthorized("The API key is unknown or revoked.")
-    role: Role = "operator" if item.role == "operator" else "partner"
+    role: Role = "operator" if key.role == "operator" else "partner"
     if role == "partner":
-        partner_id = item.partner_id or ""
+        partner_id = key.partner_id or ""
         # The same cache entry as partners.cached (status only, no rates needed), so both see one invalidation.
-        partner = cache.get(f"partner:{partner_id}", lambda: db.get_one(db.PartnerItem, *keys.partner(partner_id)))
+        partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
         if partner is None:
             raise Unauthorized("The API key is unknown or revoked.")
         if partner.status != "active":
             raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
-    return Principal(key_id=item.key_id, role=role, partner_id=item.partner_id)
+    return Principal(key_id=key.key_id, role=role, partner_id=key.partner_id)
+
+
+def session_active(key_id: str, partner_id: str) -> bool:
+    """Whether a portal session's key and partner are both still active, read fresh (never from the cache)."""
+    return api_keys_db.key_and_partner_active(key_id, partner_id)
 
 
 def ensure_operator_key(raw_key: str, pepper: str, now_iso: str) -> str:
     """Install a known operator key (``make run`` with LOYALTY_OPERATOR_KEY, or first deploy). Idempotent."""
     key_hash = hash_key(raw_key, pepper)
-    existing = db.get_one(db.ApiKeyItem, *keys.api_key(key_hash))
+    existing = api_keys_db.load(key_hash)
     if existing is not None:
         return existing.key_id
     key_id = "key_operator_" + key_hash[:12]
-    api, index = key_items(raw_key, key_id, "operator", None, pepper, now_iso)
     tx = db.Transaction()
-    tx.put(api)
-    tx.put(index)
+    add_key(tx, raw_key, key_id, "operator", None, pepper, now_iso, new_only=False)
     tx.commit(db.connection())
     return key_id

@@ -11,45 +11,42 @@ locks after five tries, and a customer with nothing to send a code to (card only
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from chalicelib import db
 from chalicelib.db import codes as store
-from chalicelib.db import keys
+from chalicelib.db import customers as customers_db
+from chalicelib.db.customers import Customer
+from chalicelib.db.store import Found, ItemKey, ReadKey
 from chalicelib.errors import ApiError, IdentityConflict, NotFound
 from chalicelib.notify import mask
-from chalicelib.schemas import BindingPending, CustomerEnrolled, EnrollCustomer, IdentifierKind, IdentifiersConfirmed
+from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
 from chalicelib.services import customer_messages as messages
 from chalicelib.services import one_time_codes, partners
-from chalicelib.services.idempotency import Plan, ReadKey, Reply, WriteRequest, execute
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.services.one_time_codes import Candidate
 
 PURPOSE = "bind"
 MINUTES = 15
-KINDS = ("phone", "card", "email")
-
-Found = dict[tuple[str, str], Any]
+KINDS = customers_db.IDENTIFIER_KINDS
 
 
-def alias_key(kind: str, value: str) -> tuple[str, str]:
-    return {"phone": keys.phone, "card": keys.card, "email": keys.email}[kind](value)
+def is_pending(reply: Reply) -> bool:
+    """Whether an enrolment's answer waits for the customer's code (the API answers it 202)."""
+    return not reply.created and '"confirmation":' in reply.body
 
 
-def pending_plan(
-    req: WriteRequest, body: EnrollCustomer, customer_id: str, new: dict[str, str], partner_id: str, code: str
-) -> Plan:
+def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partner_id: str, code: str) -> Plan:
     """The answer to an enrolment that would attach ``new`` ({kind: value}) to a known customer: a bind code,
     written with the request's record; it is sent after the commit (:func:`send_pending`)."""
-    customer = db.get_one(db.CustomerItem, *keys.customer(customer_id))
-    if customer is None:
+    customer = customers_db.load(customer_id)
+    if customer is None or customer.deleted_at:
         raise NotFound("Customer not found.")
     for kind in new:
-        if getattr(customer, kind):
+        if customer.identifier(kind):
             raise IdentityConflict(f"This customer already has a different {kind}.")
     channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing to confirm with
-    plan = Plan(status=202, customer_id=customer_id)
+    plan = Plan(customer_id=customer_id)
     now = datetime.fromisoformat(req.now_iso)
     issued = one_time_codes.issue(
         customer_id,
@@ -77,15 +74,15 @@ def pending_plan(
 
 
 def send_pending(reply: Reply, code: str, partner_id: str) -> None:
-    """After the commit of a fresh 202: send the code (a replay sends nothing)."""
-    if reply.status != 202 or reply.replayed:
+    """After the commit of a fresh pending enrolment: send the code (a replay sends nothing)."""
+    if not is_pending(reply) or reply.replayed:
         return
-    # rate limit (i17-limits): limits.check("bind_code", customer_id) goes here
-    data = json.loads(reply.body)
-    customer = db.get_one(db.CustomerItem, *keys.customer(data["customer_id"]))
-    if customer is None:
+    answer = reply.result(CustomerEnrolled)
+    # rate limit (i17-limits): limits.check("bind_code", answer.customer_id) goes here
+    customer = customers_db.load(answer.customer_id)
+    if customer is None or answer.confirmation is None:
         return
-    what = messages.what(customer, data["confirmation"]["identifiers"])
+    what = messages.what(customer, list(answer.confirmation.identifiers))
     partner = partners.cached(partner_id)
     body = messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
     messages.send(customer, "bind_code", body, code=code)
@@ -94,55 +91,44 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
 def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now: datetime) -> Reply:
     """``POST /v1/customers/{id}/identifiers/confirm``: attach what the code was made for."""
     pending = store.get(customer_id, PURPOSE, partner_id)
-    wanted = dict(pending.payload.as_dict()) if pending is not None and pending.payload else {}
+    wanted = pending.payload if pending is not None else {}
     reads: list[ReadKey] = [
         store.read_key(customer_id, PURPOSE, partner_id),
-        (db.CustomerItem, *keys.customer(customer_id)),
-        *((db.AliasItem, *alias_key(kind, value)) for kind, value in wanted.items()),
+        customers_db.read_key(customer_id),
+        *(customers_db.alias_read_key(customers_db.alias_key(kind, value)) for kind, value in wanted.items()),
     ]
 
     def decide(found: Found) -> Plan:
-        customer = found.get(keys.customer(customer_id))
-        if customer is None:
+        customer = customers_db.from_found(found, customer_id)
+        if customer is None or customer.deleted_at:
             raise NotFound(f"No customer {customer_id}.")
-        item = found.get(keys.one_time_code(customer_id, PURPOSE, partner_id))
+        item = store.from_found(found, customer_id, PURPOSE, partner_id)
         outcome = one_time_codes.check(customer_id, code, [Candidate(partner_id, item)], now)
         if outcome.matched is None:
             assert isinstance(outcome.error, ApiError)
-            refused = Plan(status=outcome.error.status, error=outcome.error)
+            refused = Plan(error=outcome.error)
             one_time_codes.count_failures(refused.tx, outcome.failures)
             return refused
-        new = {str(k): str(v) for k, v in outcome.matched.payload.as_dict().items() if k in KINDS}
-        plan = Plan(status=200, customer_id=customer_id)
+        new = {k: v for k, v in outcome.matched.payload.items() if k in KINDS}
+        plan = Plan(customer_id=customer_id)
         one_time_codes.consume(plan.tx, outcome.matched)
-        attach = _attach(plan, found, customer, new, req.now_iso)
-        plan.response = IdentifiersConfirmed(customer_id=customer_id, attached=attach)
+        attached = _attach(plan, found, customer, new, req.now_iso)
+        plan.response = IdentifiersConfirmed(customer_id=customer_id, attached=attached)
         return plan
 
     return execute(req, None, reads, decide)
 
 
-def _attach(
-    plan: Plan, found: Found, customer: db.CustomerItem, new: dict[str, str], now_iso: str
-) -> list[IdentifierKind]:
-    C = db.CustomerItem
-    actions, condition, attached = [], C.pk.exists(), list[IdentifierKind]()
+def _attach(plan: Plan, found: Found, customer: Customer, new: dict[str, str], now_iso: str) -> list[IdentifierKind]:
+    fresh: list[ItemKey] = []
     for kind, value in sorted(new.items()):
-        owner = found.get(alias_key(kind, value))
-        if owner is not None and owner.customer_id != customer.customer_id:
+        owner = customers_db.alias_owner(found, customers_db.alias_key(kind, value))
+        if owner is not None and owner != customer.customer_id:
             raise IdentityConflict(f"This {kind} now belongs to another customer.")
-        if getattr(customer, kind) not in (None, value):
+        if customer.identifier(kind) not in (None, value):
             raise IdentityConflict(f"This customer already has a different {kind}.")
-        attribute = getattr(C, kind)
-        actions.append(attribute.set(value))
-        condition &= attribute.does_not_exist() | (attribute == value)
         if owner is None:
-            plan.tx.put(
-                db.AliasItem(*alias_key(kind, value), customer_id=customer.customer_id, created_at=now_iso),
-                condition=db.AliasItem.pk.does_not_exist(),
-                tag="alias",
-            )
-        attached.append(cast(IdentifierKind, kind))
-    if actions:
-        plan.tx.update(db.CustomerItem(*keys.customer(customer.customer_id)), actions, condition=condition)
-    return attached
+            fresh.append(customers_db.alias_key(kind, value))
+    customers_db.set_identifiers(plan.tx, customer.customer_id, new)
+    customers_db.add_aliases(plan.tx, customer.customer_id, now_iso, fresh)
+    return [cast(IdentifierKind, kind) for kind in sorted(new)]

@@ -29,7 +29,7 @@ def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) 
     natural = NaturalId(*keys.bonus(partner_id, body.bonus_id), duplicate=DuplicateBonus)
 
     def decide(found: Found) -> Plan:
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
         prog = s.program
         day = now.astimezone(zone(prog.timezone)).date().isoformat()
@@ -58,7 +58,7 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
     natural = NaturalId(*keys.adjustment(body.adjustment_id), duplicate=DuplicateAdjustment)
 
     def decide(found: Found) -> Plan:
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan, allow_deleted=True)
         if body.points > 0:
             change = Change(available=body.points)

@@ -1,9 +1,9 @@
 """Cross-promo campaigns: a sponsor pays to bring other partners' customers through a door.
 
-Lifecycle: created ``pending_acceptance`` when other partners are named (``draft`` when none are); every named
-partner accepts; the sponsor activates (``409 campaign_not_accepted`` until all have), pauses, resumes, ends; the
-operator may pause or end any campaign. A campaign whose budget is used up becomes ``exhausted`` in the same
-transaction as its last award.
+Lifecycle (``chalicelib/domain/campaign_lifecycle.py``): created ``pending_acceptance`` when other partners are named
+(``draft`` when none are); every named partner accepts; the sponsor activates (``409 campaign_not_accepted`` until
+all have), pauses, resumes, ends; the operator may pause or end any campaign. A campaign whose budget is used up
+becomes ``exhausted`` in the same transaction as its last award. The table is ``chalicelib/db/campaigns.py``.
 
 While a campaign is active its rules are copied onto each ``earn_at`` partner's item (``active_campaigns``): the
 accrual reads that item anyway, so finding the campaigns that apply costs no extra read. A snapshot whose campaign
@@ -20,15 +20,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import cast
 
-from pynamodb.expressions.condition import Condition, size
-from pynamodb.expressions.update import Action
-
-from chalicelib import cache, db, ids
-from chalicelib.db import keys
-from chalicelib.domain.campaigns import Rules, instant, is_over
+from chalicelib import cache, ids
+from chalicelib.db import campaigns as campaigns_db
+from chalicelib.db import partners as partners_db
+from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.campaign_lifecycle import (
+    MAX_ACTIVE_PER_PARTNER,
+    MAX_OPEN_PER_SPONSOR,
+    TERMINAL,
+    AwaitingAcceptance,
+    Campaign,
+    CampaignAction,
+    LimitReached,
+    NotYours,
+    RulesSnapshot,
+    SnapshotChange,
+    TransitionRefused,
+    check_open_slots,
+    new_campaign,
+    snapshot_change,
+    transition,
+    unaccepted,
+)
+from chalicelib.domain.campaigns import Rules, instant
+from chalicelib.domain.partners import Partner
 from chalicelib.errors import (
+    ApiError,
     CampaignLimitReached,
     CampaignNotAccepted,
     CampaignStateConflict,
@@ -38,285 +57,207 @@ from chalicelib.errors import (
 )
 from chalicelib.schemas import CampaignDay, CampaignList, CampaignOut, CampaignReport, CreateCampaign
 from chalicelib.services import program
-from chalicelib.services.idempotency import Plan, ReadKey, Reply, WriteRequest, execute
-from chalicelib.services.wallets import as_dict
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
-CI = db.CampaignItem
-PI = db.PartnerItem
-
-MAX_OPEN_PER_SPONSOR = 50  # campaigns a partner sponsors that are not ended (each may name up to 10 partners)
-MAX_ACTIVE_PER_PARTNER = 20  # active campaigns earning at one partner: rules snapshots on its item, read per accrual
-TERMINAL = ("ended", "exhausted")  # no way back: such a campaign never awards again
-
-
-def named_partners(rules: dict[str, Any]) -> list[str]:
-    """Partners other than the sponsor whose customers or tills the campaign involves: they must accept."""
-    named = set(rules["earn_at"])
-    audience = rules.get("audience") or {}
-    if audience.get("purchased_at"):
-        named.add(str(audience["purchased_at"]))
-    named.discard(str(rules["sponsor_partner_id"]))
-    return sorted(named)
-
-
-def status_of(item: db.CampaignItem, now: datetime) -> str:
-    """The state as users should see it: past ``ends_at`` is ended, a used-up budget is exhausted (concurrent awards
-    can use it up together without either being the one that noticed; the next purchase persists the state)."""
-    rules = as_dict(item.rules)
-    budget = rules.get("budget_points")
-    if item.status in ("active", "paused") and budget is not None and int(item.budget_used) >= int(budget):
-        return "exhausted"
-    if item.status not in TERMINAL and is_over(rules.get("ends_at"), now):
-        return "ended"
-    return str(item.status)
+__all__ = [
+    "MAX_ACTIVE_PER_PARTNER",
+    "MAX_OPEN_PER_SPONSOR",
+    "TERMINAL",
+    "Partner",
+    "accept",
+    "activate",
+    "active_rules",
+    "create",
+    "end",
+    "get_visible",
+    "list_for",
+    "pause",
+    "report",
+    "till_reads",
+    "to_out",
+]
 
 
-def _instant_out(value: Any) -> str | None:
+def _instant_out(value: str | None) -> str | None:
     return instant(value).isoformat() if value else None
 
 
-def to_out(item: db.CampaignItem, now: datetime) -> CampaignOut:
-    rules = as_dict(item.rules)
-    accepted = sorted(as_dict(item.accepted_by))
+def to_out(campaign: Campaign, now: datetime) -> CampaignOut:
+    rules = campaign.rules
+    budget, limit = rules.get("budget_points"), rules.get("per_customer_limit")
     return CampaignOut(
-        campaign_id=item.campaign_id,
+        campaign_id=campaign.campaign_id,
         name=str(rules["name"]),
-        sponsor_partner_id=item.sponsor_partner_id,
+        sponsor_partner_id=campaign.sponsor_partner_id,
         earn_at=[str(p) for p in rules["earn_at"]],
         audience=dict(rules["audience"]) if rules.get("audience") else None,
         reward=dict(rules["reward"]),
         min_amount_minor=int(rules.get("min_amount_minor") or 0),
         starts_at=_instant_out(rules.get("starts_at")),
         ends_at=_instant_out(rules.get("ends_at")),
-        budget_points=int(rules["budget_points"]) if rules.get("budget_points") is not None else None,
-        per_customer_limit=int(rules["per_customer_limit"]) if rules.get("per_customer_limit") is not None else None,
-        status=status_of(item, now),  # type: ignore[arg-type]
-        accepted_by=accepted,
-        awaiting_acceptance=[p for p in named_partners(rules) if p not in accepted],
-        budget_used=int(item.budget_used),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
+        budget_points=int(budget) if budget is not None else None,
+        per_customer_limit=int(limit) if limit is not None else None,
+        status=campaign.status_at(now),
+        accepted_by=sorted(campaign.accepted_by),
+        awaiting_acceptance=campaign.awaiting_acceptance(),
+        budget_used=campaign.budget_used,
+        created_at=campaign.created_at,
+        updated_at=campaign.updated_at,
     )
 
 
-def _terminal(campaign_ids: Iterable[str], now: datetime, known: dict[str, str] | None = None) -> set[str]:
+def _over(campaign_ids: Iterable[str], now: datetime, known: dict[str, str] | None = None) -> set[str]:
     """Which of these campaigns are over for good (ended, exhausted or gone), read fresh; ``known`` caches statuses
     across calls of one request."""
     known = {} if known is None else known
     wanted = sorted(set(campaign_ids))
     unread = [c for c in wanted if c not in known]
     if unread:
-        found = db.get_many([(CI, *keys.campaign(c)) for c in unread])
+        found = campaigns_db.load_many(unread)
         for c in unread:
-            item = found.get(keys.campaign(c))
-            known[c] = status_of(item, now) if item is not None else "ended"
+            campaign = found.get(c)
+            known[c] = campaign.status_at(now) if campaign is not None else "ended"
     return {c for c in wanted if known[c] in TERMINAL}
 
 
-def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: datetime) -> Reply:
-    rules: dict[str, Any] = body.model_dump(mode="json", exclude_none=True)
+def _limit_reached(exc: LimitReached) -> CampaignLimitReached:
+    if exc.partner_id is None:
+        return CampaignLimitReached(str(exc), limit=exc.limit)
+    return CampaignLimitReached(str(exc), limit=exc.limit, partner_id=exc.partner_id)
+
+
+def _rules_of(body: CreateCampaign) -> RulesSnapshot:
+    rules = body.model_dump(mode="json", exclude_none=True)
     for name, value in (("starts_at", body.starts_at), ("ends_at", body.ends_at)):
         if value is not None:
             rules[name] = value.isoformat()  # UTC (the schema normalises): one stored form for every instant
-    named = set(body.earn_at) | (
-        {body.audience.purchased_at} if body.audience and body.audience.purchased_at else set()
-    )
+    return cast(RulesSnapshot, rules)
+
+
+def _check_min_tier(body: CreateCampaign) -> None:
     if body.audience and body.audience.min_tier:
         tiers = [t.name for t in program.load().tiers]
         if body.audience.min_tier not in tiers:
-            raise ValidationFailed(
-                [
-                    {
-                        "loc": ["body", "audience", "min_tier"],
-                        "msg": f"unknown tier; the tiers are {', '.join(tiers)}",
-                        "type": "unknown_tier",
-                    }
-                ]
+            raise ValidationFailed.at(
+                ["body", "audience", "min_tier"], f"unknown tier; the tiers are {', '.join(tiers)}", "unknown_tier"
             )
-    reads: list[ReadKey] = [(PI, *keys.partner(p)) for p in sorted(named | {sponsor_id})]
+
+
+def _check_named(found: Found, named: Iterable[str]) -> None:
+    unknown = [p for p in sorted(named) if not ((partner := partners_db.from_found(found, p)) and partner.active)]
+    if unknown:
+        raise ValidationFailed.at(["body", "earn_at"], f"no active partner {', '.join(unknown)}", "unknown_partner")
+
+
+def _freed_slots(sponsor: Partner, now: datetime) -> set[str]:
+    """The sponsor's open campaigns that are over since (ended or exhausted), when it is at its limit: their slots
+    are free again; refused if that leaves no slot."""
+    if len(sponsor.open_campaigns) < MAX_OPEN_PER_SPONSOR:
+        return set()
+    freed = _over(sponsor.open_campaigns, now)
+    try:
+        check_open_slots(len(sponsor.open_campaigns), len(freed))
+    except LimitReached as exc:
+        raise _limit_reached(exc) from None
+    return freed
+
+
+def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: datetime) -> Reply:
+    rules = _rules_of(body)
+    named = set(body.earn_at) | (
+        {body.audience.purchased_at} if body.audience and body.audience.purchased_at else set()
+    )
+    _check_min_tier(body)
+    reads: list[ReadKey] = [partners_db.read_key(p) for p in sorted(named | {sponsor_id})]
 
     campaign_id = ids.random_id("cmp")  # once per request, not per attempt
 
-    def decide(found: dict[tuple[str, str], Any]) -> Plan:
-        unknown = [
-            p for p in sorted(named) if keys.partner(p) not in found or found[keys.partner(p)].status != "active"
-        ]
-        if unknown:
-            raise ValidationFailed(
-                [
-                    {
-                        "loc": ["body", "earn_at"],
-                        "msg": f"no active partner {', '.join(unknown)}",
-                        "type": "unknown_partner",
-                    }
-                ]
-            )
-        sponsor = found.get(keys.partner(sponsor_id))
+    def decide(found: Found) -> Plan:
+        _check_named(found, named)
+        sponsor = partners_db.from_found(found, sponsor_id)
         if sponsor is None:
             raise NotFound(f"No partner {sponsor_id}.")
-        open_now = as_dict(sponsor.open_campaigns)
-        closed: set[str] = set()
-        if len(open_now) >= MAX_OPEN_PER_SPONSOR:
-            closed = _terminal(open_now, now)  # ended or exhausted since: their slots are free again
-            if len(open_now) - len(closed) >= MAX_OPEN_PER_SPONSOR:
-                raise CampaignLimitReached(
-                    f"A partner may sponsor at most {MAX_OPEN_PER_SPONSOR} campaigns that are not ended; end one "
-                    "first.",
-                    limit=MAX_OPEN_PER_SPONSOR,
-                )
-        snapshot = {**rules, "campaign_id": campaign_id, "sponsor_partner_id": sponsor_id}
-        others = named_partners(snapshot)
-        item = db.CampaignItem(
-            *keys.campaign(campaign_id),
-            campaign_id=campaign_id,
-            sponsor_partner_id=sponsor_id,
-            rules=snapshot,
-            status="pending_acceptance" if others else "draft",
-            accepted_by={},
-            created_at=now.isoformat(),
-            updated_at=now.isoformat(),
-        )
-        plan = Plan(status=201, response=to_out(item, now))
-        plan.tx.put(item, condition=CI.pk.does_not_exist())
-        plan.tx.put(db.CampaignMemberItem(*keys.campaign_member(sponsor_id, campaign_id), role="sponsor"))
-        for partner_id in others:
-            plan.tx.put(db.CampaignMemberItem(*keys.campaign_member(partner_id, campaign_id), role="named"))
-        # The limit, guarded in the write: two creates racing for the last slot cannot both take it.
-        opened, created_at = PI.open_campaigns, now.isoformat()
-        guard: Condition = PI.pk.exists()
-        if open_now:
-            actions = [opened[campaign_id].set(created_at), *[opened[c].remove() for c in sorted(closed)]]
-            guard &= size(opened) < MAX_OPEN_PER_SPONSOR + len(closed)
-            for c in sorted(closed):
-                guard &= opened[c].exists()
-        else:  # a nested set needs the map; a partner written before it existed has none: set it whole
-            actions = [opened.set({campaign_id: created_at})]
-            guard &= opened.does_not_exist() | (size(opened) == 0)
-        plan.tx.update(PI(*keys.partner(sponsor_id)), actions, condition=guard, tag="open_campaigns")
+        freed = _freed_slots(sponsor, now)
+        item = new_campaign(campaign_id, sponsor_id, rules, now.isoformat())
+        plan = Plan(created=True, response=to_out(item, now))
+        campaigns_db.add_new(plan.tx, item, item.named_partners())
+        campaigns_db.add_open_slot(plan.tx, sponsor_id, campaign_id, now.isoformat(), sponsor.open_campaigns, freed)
         return plan
 
     return execute(req, None, reads, decide)
 
 
-def _visible(campaign_id: str, partner_id: str | None) -> db.CampaignItem:
+def _visible(campaign_id: str, partner_id: str | None) -> Campaign:
     """The campaign, if the caller sponsors it or is named in it (``None``: the operator, who sees every campaign);
     every other partner gets 404 (not even its existence)."""
-    item = db.get_one(db.CampaignItem, *keys.campaign(campaign_id))
-    if item is None or (
-        partner_id is not None
-        and item.sponsor_partner_id != partner_id
-        and partner_id not in named_partners(as_dict(item.rules))
-    ):
+    campaign = campaigns_db.load(campaign_id)
+    if campaign is None or not campaign.visible_to(partner_id):
         raise NotFound(f"No campaign {campaign_id}.")
-    return item
+    return campaign
 
 
 def list_for(partner_id: str, now: datetime) -> CampaignList:
-    pk, _ = keys.campaign_member(partner_id, "")
-    campaign_ids = [m.sk for m in db.CampaignMemberItem.query(pk, consistent_read=True)]
-    found = db.get_many([(db.CampaignItem, *keys.campaign(c)) for c in campaign_ids])
-    items = sorted(found.values(), key=lambda i: i.created_at, reverse=True)
-    return CampaignList(items=[to_out(i, now) for i in items])
+    found = campaigns_db.load_many(campaigns_db.member_campaign_ids(partner_id))
+    listed = sorted(found.values(), key=lambda c: c.created_at, reverse=True)
+    return CampaignList(items=[to_out(c, now) for c in listed])
 
 
-def get(campaign_id: str, partner_id: str | None, now: datetime) -> CampaignOut:
+def get_visible(campaign_id: str, partner_id: str | None, now: datetime) -> CampaignOut:
+    """The campaign as the caller may see it (see :func:`_visible`)."""
     return to_out(_visible(campaign_id, partner_id), now)
 
 
-def _snapshot_updates(
-    campaign_id: str, rules: dict[str, Any], new_status: str, now: datetime
-) -> dict[str, tuple[list[Action], Condition]]:
-    """Per earn_at partner: set (active) or remove (otherwise) this campaign's snapshot and drop the snapshots of
-    campaigns that are over since (exhausted in a purchase, past ``ends_at``), read fresh. Activation is refused
-    when the partner already has ``MAX_ACTIVE_PER_PARTNER`` other live campaigns, and the count is guarded in the
-    write so that two activations cannot both take the last slot."""
-    earn_at = sorted({str(p) for p in rules["earn_at"]})
-    partners_found = db.get_many([(PI, *keys.partner(p)) for p in earn_at])
+def _snapshot_changes(after: Campaign, now: datetime) -> list[SnapshotChange]:
+    """Per earn_at partner (read fresh): this campaign's snapshot set (active) or removed, and the snapshots of
+    campaigns over since dropped (exhausted in a purchase, past ``ends_at``); when it ended, also the sponsor's open
+    slot freed. Activation is refused at a partner that already has ``MAX_ACTIVE_PER_PARTNER`` other live campaigns
+    (and the count is guarded in the write, so two activations cannot both take the last slot)."""
+    earn_at = sorted({str(p) for p in after.rules["earn_at"]})
+    found = partners_db.load_many(earn_at)
     known: dict[str, str] = {}
-    updates: dict[str, tuple[list[Action], Condition]] = {}
+    changes: list[SnapshotChange] = []
     for partner_id in earn_at:
-        partner = partners_found.get(keys.partner(partner_id))
-        snapshots = as_dict(partner.active_campaigns) if partner is not None else {}
-        stale = _terminal([c for c in snapshots if c != campaign_id], now, known)
-        actions: list[Action] = [PI.active_campaigns[c].remove() for c in sorted(stale)]
-        guard: Condition = PI.pk.exists()
-        if new_status == "active":
-            live = [c for c in snapshots if c != campaign_id and c not in stale]
-            if len(live) >= MAX_ACTIVE_PER_PARTNER:
-                raise CampaignLimitReached(
-                    f"Partner {partner_id} already has {MAX_ACTIVE_PER_PARTNER} active campaigns earning there; "
-                    "one of them must pause or end first.",
-                    limit=MAX_ACTIVE_PER_PARTNER,
-                    partner_id=partner_id,
-                )
-            actions.append(PI.active_campaigns[campaign_id].set(rules))
-            guard &= PI.active_campaigns[campaign_id].exists() | (
-                size(PI.active_campaigns) < MAX_ACTIVE_PER_PARTNER + len(stale)
-            )
-            for c in sorted(stale):
-                guard &= PI.active_campaigns[c].exists()
-        else:
-            actions.append(PI.active_campaigns[campaign_id].remove())
-        updates[partner_id] = (actions, guard)
-    return updates
+        partner = found.get(partner_id)
+        snapshots = partner.active_campaigns if partner is not None else {}
+        stale = _over([c for c in snapshots if c != after.campaign_id], now, known)
+        changes.append(snapshot_change(after, partner_id, snapshots, stale))
+    sponsor = after.sponsor_partner_id
+    if after.status == "ended" and sponsor not in earn_at:
+        changes.append(SnapshotChange(sponsor, after.campaign_id, touch_snapshot=False, free_open_slot=True))
+    return sorted(changes, key=lambda c: c.partner_id)
 
 
-def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: datetime, action: str) -> Reply:
+def _refused(exc: TransitionRefused) -> ApiError:
+    if isinstance(exc, NotYours):
+        return Forbidden(str(exc))
+    if isinstance(exc, AwaitingAcceptance):
+        return CampaignNotAccepted(str(exc), awaiting=exc.awaiting)
+    return CampaignStateConflict(str(exc))
+
+
+def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: datetime, action: CampaignAction) -> Reply:
     """``actor`` is the calling partner, or ``None`` for the operator (who may pause and end any campaign)."""
 
-    def decide(_: dict[tuple[str, str], Any]) -> Plan:
-        item = _visible(campaign_id, actor)
-        rules = as_dict(item.rules)
-        status = status_of(item, now)
-        plan = Plan(status=200)
-        guard = (CI.status == item.status) & (CI.updated_at == item.updated_at)
-        actions = [CI.updated_at.set(now.isoformat())]
-        new_status = status
+    def decide(_: Found) -> Plan:
+        before = _visible(campaign_id, actor)
+        try:
+            after = transition(before, actor, action, now)
+            changes = [] if action == "accept" else _snapshot_changes(after, now)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
+        except LimitReached as exc:
+            raise _limit_reached(exc) from None
+        plan = Plan()
         if action == "accept":
-            if actor is None or actor == item.sponsor_partner_id:
-                raise Forbidden("The sponsor does not accept its own campaign; named partners do.")
-            if status in TERMINAL:
-                raise CampaignStateConflict(f"The campaign is {status}.")
-            actions.append(CI.accepted_by[actor].set(now.isoformat()))
+            campaigns_db.add_update(plan.tx, before, now.isoformat(), accepted_by=actor)
         else:
-            if actor is None and action == "activate":
-                raise Forbidden("Only the sponsor activates its campaign.")
-            if actor is not None and actor != item.sponsor_partner_id:
-                raise Forbidden("Only the sponsor activates, pauses or ends its campaign.")
-            allowed = {
-                "activate": ("draft", "pending_acceptance", "paused", "active"),
-                "pause": ("active", "paused"),
-                "end": ("draft", "pending_acceptance", "active", "paused", "ended"),
-            }[action]
-            if status not in allowed:
-                raise CampaignStateConflict(f"A campaign that is {status} cannot {action}.")
-            if action == "activate":
-                awaiting = [p for p in named_partners(rules) if p not in as_dict(item.accepted_by)]
-                if awaiting:
-                    raise CampaignNotAccepted(f"Waiting for {', '.join(awaiting)} to accept.", awaiting=awaiting)
-            new_status = {"activate": "active", "pause": "paused", "end": "ended"}[action]
-            actions.append(CI.status.set(new_status))
-            updates = _snapshot_updates(campaign_id, rules, new_status, now)
-            if new_status == "ended":
-                # the sponsor's slot is free again; partners that never accepted no longer list the campaign (so
-                # creating and ending campaigns cannot fill another partner's list)
-                sponsor_actions, sponsor_guard = updates.get(item.sponsor_partner_id, ([], PI.pk.exists()))
-                sponsor_actions.append(PI.open_campaigns[campaign_id].remove())
-                updates[item.sponsor_partner_id] = (sponsor_actions, sponsor_guard)
-                accepted = as_dict(item.accepted_by)
-                for partner_id in named_partners(rules):
-                    if partner_id not in accepted:
-                        plan.tx.delete(db.CampaignMemberItem(*keys.campaign_member(partner_id, campaign_id)))
-            for partner_id, (partner_actions, partner_guard) in sorted(updates.items()):
-                plan.tx.update(
-                    PI(*keys.partner(partner_id)), partner_actions, condition=partner_guard, tag=f"partner:{partner_id}"
-                )
-        plan.tx.update(item, actions, condition=guard, tag="campaign")
+            if after.status == "ended":
+                campaigns_db.add_member_removals(plan.tx, campaign_id, unaccepted(after))
+            for change in changes:
+                campaigns_db.add_snapshot_change(plan.tx, change)
+            campaigns_db.add_update(plan.tx, before, now.isoformat(), status=after.status)
         cache.clear()  # the earn_at partners' rules change: this instance sees them at once, others within the TTL
-        updated = db.CampaignItem(**{**item.attribute_values, "status": new_status, "updated_at": now.isoformat()})
-        if action == "accept" and actor is not None:
-            updated.accepted_by = {**as_dict(item.accepted_by), actor: now.isoformat()}
-        plan.response = to_out(updated, now)
+        plan.response = to_out(after, now)
         return plan
 
     return execute(req, None, [], decide)
@@ -340,50 +281,42 @@ def end(req: WriteRequest, campaign_id: str, actor: str | None, now: datetime) -
 
 
 def report(campaign_id: str, partner_id: str, now: datetime) -> CampaignReport:
-    item = _visible(campaign_id, partner_id)
-    rules = as_dict(item.rules)
-    budget = int(rules["budget_points"]) if rules.get("budget_points") is not None else None
+    campaign = _visible(campaign_id, partner_id)
+    budget, totals = campaign.budget_points, campaign.totals
     point_value = program.load().point_value_minor
-    net_points = int(item.points_awarded) - int(item.points_reversed)
-    cost = net_points * point_value
-    revenue = int(item.revenue_minor)
-    pk, _ = keys.campaign_day(campaign_id, "")
-    days = [
-        CampaignDay(
-            date=d.sk, awards=int(d.awards), points_awarded=int(d.points_awarded), revenue_minor=int(d.revenue_minor)
-        )
-        for d in db.CampaignDayItem.query(pk, consistent_read=True)
-    ]
+    cost = (totals.points_awarded - totals.points_reversed) * point_value
+    revenue = totals.revenue_minor
     return CampaignReport(
         campaign_id=campaign_id,
-        status=status_of(item, now),  # type: ignore[arg-type]
-        awards=int(item.awards),
-        customers=int(item.customers),
-        new_customers=int(item.new_customers),
-        points_awarded=int(item.points_awarded),
-        points_reversed=int(item.points_reversed),
+        status=campaign.status_at(now),
+        awards=totals.awards,
+        customers=totals.customers,
+        new_customers=totals.new_customers,
+        points_awarded=totals.points_awarded,
+        points_reversed=totals.points_reversed,
         budget_points=budget,
-        budget_remaining=budget - int(item.budget_used) if budget is not None else None,
+        budget_remaining=budget - campaign.budget_used if budget is not None else None,
         cost_minor=cost,
         revenue_minor=revenue,
         revenue_per_cost_bps=(revenue * 10_000) // cost if cost > 0 else None,
-        daily=days,
+        daily=[
+            CampaignDay(date=d.date, awards=d.awards, points_awarded=d.points_awarded, revenue_minor=d.revenue_minor)
+            for d in campaigns_db.daily(campaign_id)
+        ],
     )
 
 
-def active_rules(partner: db.PartnerItem) -> list[Rules]:
-    """The campaigns a purchase at this partner may award, from the snapshots on its item (what its partners
-    accepted and its sponsors activated), in campaign-id order. At most ``MAX_ACTIVE_PER_PARTNER``: activation keeps
-    the snapshots within it, and the cap keeps a partner written before the limit inside one batch read."""
-    snapshots = sorted(as_dict(partner.active_campaigns).items())[:MAX_ACTIVE_PER_PARTNER]
-    return [Rules.from_snapshot(as_dict(v)) for _, v in snapshots]
+def active_rules(partner: Partner) -> list[Rules]:
+    """The campaigns a purchase at this partner may award, from the snapshots on it (what its partners accepted and
+    its sponsors activated), in campaign-id order; at most ``MAX_ACTIVE_PER_PARTNER``."""
+    return partner.campaign_rules()
 
 
-def till_reads(partner: db.PartnerItem) -> list[ReadKey]:
+def till_reads(partner: Partner) -> list[ReadKey]:
     """What a write at this partner's till reads in its one batch besides the customer: the items of the campaigns
     earning here (their state and budget must be fresh) and their sponsors' partner items (a suspended sponsor's
     campaigns stop awarding at once, not when a cache expires). At most 2 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
     rules = active_rules(partner)
-    reads: list[ReadKey] = [(CI, *keys.campaign(r.campaign_id)) for r in rules]
-    reads += [(PI, *keys.partner(sponsor)) for sponsor in sorted({r.sponsor for r in rules})]
+    reads: list[ReadKey] = [campaigns_db.read_key(r.campaign_id) for r in rules]
+    reads += [partners_db.read_key(sponsor) for sponsor in sorted({r.sponsor for r in rules})]
     return reads

@@ -24,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib import db, runtime
 from chalicelib.db import codes as store
-from chalicelib.db import keys
+from chalicelib.db import customers as customers_db
+from chalicelib.db.customers import Customer
+from chalicelib.db.store import ItemKey
 from chalicelib.domain import normalize_email, normalize_phone
 from chalicelib.errors import CustomerCodeInvalid, Unauthorized, Unavailable
 from chalicelib.notify import Channel
@@ -59,8 +61,8 @@ class Identifier:
         return "sms" if self.kind == "phone" else "email"
 
     @property
-    def alias(self) -> tuple[str, str]:
-        return keys.phone(self.value) if self.kind == "phone" else keys.email(self.value)
+    def alias(self) -> ItemKey:
+        return customers_db.alias_key(self.kind, self.value)
 
 
 def parse_identifier(raw: str) -> Identifier | None:
@@ -72,9 +74,10 @@ def parse_identifier(raw: str) -> Identifier | None:
         return None
 
 
-def _customer_for(identifier: Identifier) -> db.CustomerItem | None:
-    alias = db.get_one(db.AliasItem, *identifier.alias)
-    return db.get_one(db.CustomerItem, *keys.customer(alias.customer_id)) if alias is not None else None
+def _customer_for(identifier: Identifier) -> Customer | None:
+    owner = customers_db.owner_of(identifier.alias)
+    customer = customers_db.load(owner) if owner is not None else None
+    return None if customer is None or customer.deleted_at else customer
 
 
 # --- sign-in ----------------------------------------------------------------------------------------------------
@@ -226,7 +229,7 @@ def verify_link(token: str | None, now: datetime) -> PortalAccess:
 def send_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLinkSent:
     """``POST /v1/customers/{id}/portal-link``: the link goes to the customer through their channel."""
     # rate limit (i17-limits): limits.check("portal_link", customer_id) goes here
-    customer = customers.get(customer_id)
+    customer = customers.load(customer_id)
     messages.choose(customer)  # 422 customer_unreachable before anything is made
     minutes = body.ttl_minutes if body and body.ttl_minutes else LINK_DEFAULT_MINUTES
     now = now.replace(microsecond=0)

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import db
+from chalicelib.db.customers import Customer
 from chalicelib.errors import ApiError, CustomerUnreachable, MessageThrottled, Unavailable
 from chalicelib.notify import (
     CHANNELS,
@@ -65,7 +65,7 @@ class Sent:
     destination: str  # masked
 
 
-def destinations(customer: db.CustomerItem) -> dict[Channel, str]:
+def destinations(customer: Customer) -> dict[Channel, str]:
     found: dict[Channel, str | None] = {
         "sms": customer.phone,
         "email": customer.email,
@@ -78,7 +78,7 @@ def settings() -> NotificationSettings:
     return NotificationSettings.model_validate(program.load().notifications)
 
 
-def choose(customer: db.CustomerItem, prefer: Channel | None = None) -> tuple[Channel, str]:
+def choose(customer: Customer, prefer: Channel | None = None) -> tuple[Channel, str]:
     """The channel and the destination a message to this customer goes to; CustomerUnreachable if none."""
     config = settings()
     enabled = config.channels or CHANNELS  # the development inbox takes every channel
@@ -92,7 +92,7 @@ def choose(customer: db.CustomerItem, prefer: Channel | None = None) -> tuple[Ch
     )
 
 
-def reachable(customer: db.CustomerItem) -> bool:
+def reachable(customer: Customer) -> bool:
     try:
         choose(customer)
     except CustomerUnreachable:
@@ -115,22 +115,22 @@ def notifier() -> Notifier:
         return _notifier[1]
 
 
-def language(customer: db.CustomerItem) -> str:
+def language(customer: Customer) -> str:
     return "en" if customer.locale == "en" else "ru"
 
 
-def text(customer: db.CustomerItem, name: str, **values: Any) -> str:
+def text(customer: Customer, name: str, **values: Any) -> str:
     texts = TEXTS[language(customer)]
     return texts[name].format(sender=settings().sender_name, **values)
 
 
-def what(customer: db.CustomerItem, kinds: list[str]) -> str:
+def what(customer: Customer, kinds: list[str]) -> str:
     texts = TEXTS[language(customer)]
     return ", ".join(texts[k] for k in kinds)
 
 
 def send(
-    customer: db.CustomerItem, purpose: str, body: str, *, code: str | None = None, prefer: Channel | None = None
+    customer: Customer, purpose: str, body: str, *, code: str | None = None, prefer: Channel | None = None
 ) -> Sent:
     """Send one message; the port's errors become API errors (the port already logged them, without the text)."""
     channel, to = choose(customer, prefer)
@@ -145,7 +145,7 @@ def send(
     return Sent(channel, delivery.destination)
 
 
-def safe_send(customer: db.CustomerItem, purpose: str, body: str, **kw: Any) -> Sent | None:
+def safe_send(customer: Customer, purpose: str, body: str, **kw: Any) -> Sent | None:
     """For flows that must not tell whether a customer exists (sign-in): a failure is logged by the port, and
     the caller answers the same either way."""
     try:

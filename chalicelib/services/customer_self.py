@@ -21,7 +21,8 @@ from typing import Any
 
 from chalicelib import db
 from chalicelib.db import codes as codes_store
-from chalicelib.db import keys
+from chalicelib.db import customers as customers_db
+from chalicelib.db.customers import Customer
 from chalicelib.domain.wallet import Change, settled, take
 from chalicelib.errors import Conflict
 from chalicelib.notify import CHANNELS
@@ -31,27 +32,23 @@ from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan, WriteRequest, execute
 from chalicelib.services.session import Found, open_session
 
-PERSONAL = ("phone", "card", "email", "name", "birthday", "telegram_chat_id", "channel")
 POLICIES = ("forfeit", "keep_until_expiry")
 EXPORT_PAGE = 100
 
 
-def reachable_channels(customer: db.CustomerItem) -> list[str]:
+def reachable_channels(customer: Customer) -> list[str]:
     return [c for c in CHANNELS if c in customer_messages.destinations(customer)]
 
 
 def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None, now_iso: str) -> None:
-    customer = customers.get(customer_id)
-    C = db.CustomerItem
-    actions: list[Any] = [C.marketing_consent.set(consent), C.locale.set(locale)]
-    if channel in reachable_channels(customer):
-        actions.append(C.channel.set(channel))
-    customer.update(actions=actions, condition=C.pk.exists() & C.deleted_at.does_not_exist())
+    customer = customers.load(customer_id)
+    chosen = channel if channel in reachable_channels(customer) else None
+    customers_db.update_settings(customer_id, consent=consent, locale=locale, channel=chosen)
 
 
 def export(customer_id: str, now: datetime) -> dict[str, Any]:
     """Everything the coalition holds about the customer, newest entries first."""
-    customer = customers.get(customer_id)
+    customer = customers.load(customer_id)
     entries: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -60,7 +57,7 @@ def export(customer_id: str, now: datetime) -> dict[str, Any]:
         cursor = page.next_cursor
         if not cursor:
             break
-    balance = wallet.balance(customer_id, wallet.of_item(customer), program.load(), now)
+    balance = wallet.balance(customer_id, customer.wallet, program.load(), now)
     return {
         "exported_at": now.isoformat(),
         "profile": {
@@ -71,7 +68,7 @@ def export(customer_id: str, now: datetime) -> dict[str, Any]:
             "email": customer.email,
             "birthday": customer.birthday,
             "locale": customer.locale,
-            "marketing_consent": bool(customer.marketing_consent),
+            "marketing_consent": customer.marketing_consent,
             "channel": customer.channel,
             "telegram_linked": bool(customer.telegram_chat_id),
             "created_at": customer.created_at,
@@ -132,27 +129,19 @@ def policy() -> str:
 
 
 def preview(customer_id: str, now: datetime) -> DeletionPreview:
-    customer = customers.get(customer_id)
-    current, _, _ = settled(wallet.of_item(customer), now, program.load(now).timezone)
+    customer = customers.load(customer_id)
+    current, _, _ = settled(customer.wallet, now, program.load(now).timezone)
     return DeletionPreview(current.available, current.pending, current.held, policy(), bool(current.holds))
 
 
 def delete(customer_id: str, now: datetime) -> None:
     """Erase the customer's personal data and settle the points as the program says (module docstring)."""
     _settle_points(customer_id, now)
-    customer = db.get_one(db.CustomerItem, *keys.customer(customer_id))
+    customer = customers_db.load(customer_id)
     if customer is None or customer.deleted_at:
         return
-    C = db.CustomerItem
     tx = db.Transaction()
-    for kind in ("phone", "card", "email"):
-        value = getattr(customer, kind)
-        if value:
-            alias = db.AliasItem(*{"phone": keys.phone, "card": keys.card, "email": keys.email}[kind](value))
-            tx.delete(alias, condition=db.AliasItem.customer_id == customer_id)
-    actions = [getattr(C, name).remove() for name in PERSONAL]
-    actions += [C.marketing_consent.set(False), C.deleted_at.set(now.isoformat())]
-    tx.update(customer, actions, condition=C.pk.exists() & C.deleted_at.does_not_exist())
+    customers_db.erase(tx, customer, now.isoformat())
     tx.commit(db.connection())
     codes_store.end_every_session(customer_id, now.isoformat())
 
@@ -170,7 +159,7 @@ def _settle_points(customer_id: str, now: datetime) -> None:
     forfeit = policy() == "forfeit"
 
     def decide(found: Found) -> Plan:
-        plan = Plan(status=200)
+        plan = Plan(customer_id=customer_id)
         s = open_session(found, customer_id, now, plan)
         if s.current.holds:
             raise Conflict("Points are held at a till: the account can be deleted once they are captured or released.")
@@ -186,4 +175,4 @@ def _settle_points(customer_id: str, now: datetime) -> None:
         plan.response = CustomerRef(customer_id=customer_id)
         return plan
 
-    execute(req, None, [(db.CustomerItem, *keys.customer(customer_id))], decide)
+    execute(req, None, [customers_db.read_key(customer_id)], decide)

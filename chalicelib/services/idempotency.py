@@ -29,12 +29,14 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from chalicelib import db
 from chalicelib.db import keys
+from chalicelib.db import replays as replays_db
+from chalicelib.db.store import Found, ReadKey
 from chalicelib.errors import (
     ApiError,
     Conflict,
@@ -47,9 +49,21 @@ from chalicelib.errors import (
 )
 
 MAX_ATTEMPTS = 12
-IMPLICIT_RECORD_SECONDS = 86_400  # the implicit record only has to outlive its own request's retries
 
-ReadKey = tuple[type[db.models._Item], str, str]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "Decide",
+    "NaturalId",
+    "Plan",
+    "ReadKey",
+    "Reply",
+    "WriteRequest",
+    "backoff",
+    "execute",
+    "fingerprint",
+    "new_nonce",
+    "token",
+]
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -61,11 +75,26 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
+Result = TypeVar("Result", bound=BaseModel)
+
+# A replay record keeps the HTTP status its answer was first sent with (records written before ``created`` existed
+# hold the same numbers): 201 for "created", 200 otherwise, an error's own status for a recorded problem. This pair
+# is the one place a write's outcome meets those numbers besides chalicelib/http.py's ``_render``, which answers
+# ``created`` with the route's declared success status.
+RECORDED_STATUS = {True: 201, False: 200}
+
+
 @dataclass(frozen=True)
 class Reply:
-    status: int
+    """A write's answer: its JSON body exactly as recorded, whether it created something, whether it is a replay."""
+
+    created: bool
     body: str
     replayed: bool = False
+
+    def result(self, model: type[Result]) -> Result:
+        """The body as the service's typed result, e.g. ``reply.result(CampaignOut).campaign_id``."""
+        return model.model_validate_json(self.body)
 
 
 @dataclass(frozen=True)
@@ -99,7 +128,7 @@ class NaturalId:
 class Plan:
     """A service's decision: the transaction to commit and the response it produces."""
 
-    status: int
+    created: bool = False  # something new exists (a customer, an order, a campaign): the API answers 201
     response: BaseModel | None = None  # set by ``decide`` once it knows the outcome
     tx: db.Transaction = field(default_factory=db.Transaction)
     natural_state: dict[str, Any] = field(default_factory=dict)
@@ -108,7 +137,7 @@ class Plan:
     error: ApiError | None = None
 
 
-Decide = Callable[[dict[tuple[str, str], Any]], Plan]
+Decide = Callable[[Found], Plan]
 
 
 @dataclass(frozen=True)
@@ -147,11 +176,11 @@ def token(req: WriteRequest, attempt: int) -> str:
     return hashlib.blake2b(f"{req.nonce}:{attempt}".encode(), digest_size=18).hexdigest()
 
 
-def _replay(found: dict[tuple[str, str], Any], req: WriteRequest, records: list[_Record]) -> Reply | None:
+def _replay(found: Found, req: WriteRequest, records: list[_Record]) -> Reply | None:
     """The recorded answer, if any record exists: a Reply for a success, a RecordedProblem raised for an error."""
     origin = keys.request_digest(req.nonce)
     for r in records:
-        item = found.get((r.pk, r.sk))
+        item = replays_db.load(found, r.pk, r.sk)
         if item is None:
             continue
         if item.fingerprint != r.fingerprint and r.mismatch is not None:
@@ -159,13 +188,8 @@ def _replay(found: dict[tuple[str, str], Any], req: WriteRequest, records: list[
         replayed = item.origin != origin  # our own commit, found after its answer was lost, is no replay
         if item.is_error:
             raise RecordedProblem(int(item.status_code), item.body, replayed=replayed)
-        return Reply(int(item.status_code), item.body, replayed=replayed)
+        return Reply(int(item.status_code) == RECORDED_STATUS[True], item.body, replayed=replayed)
     return None
-
-
-def _decision_view(found: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
-    """What ``decide`` sees: error records bind their id but are no order, refund or hold."""
-    return {k: v for k, v in found.items() if not (isinstance(v, db.ReplayItem) and v.is_error)}
 
 
 def execute(
@@ -180,88 +204,111 @@ def execute(
     reply = _execute(req, natural, reads, decide)
     if render is None:
         return reply
-    return Reply(reply.status, render(reply.body), reply.replayed)
+    return Reply(reply.created, render(reply.body), reply.replayed)
 
 
 def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadKey], decide: Decide) -> Reply:
     records = _records(req, natural)
     # An error is worth a write only where a later request can find it: under a key or a natural id.
     binds = req.idempotency_key is not None or natural is not None
-    wanted: list[ReadKey] = [*reads, *((db.ReplayItem, r.pk, r.sk) for r in records)]
+    wanted: list[ReadKey] = [*reads, *(replays_db.read_key(r.pk, r.sk) for r in records)]
     forced: ApiError | None = None  # the transaction did not fit: record that answer instead
     for attempt in range(MAX_ATTEMPTS):
         found = db.get_many(wanted)
         replay = _replay(found, req, records)
         if replay is not None:
             return replay
-        if forced is not None:
-            plan = Plan(status=forced.status, error=forced)
-        else:
-            try:
-                plan = decide(_decision_view(found))
-            except ApiError as error:
-                if transient(error) or not binds:
-                    raise
-                plan = Plan(status=error.status, error=error)
-        if plan.error is not None:
-            status, body = plan.error.status, problem_json(plan.error, req.request_id)
-            recorded = not transient(plan.error)
-        elif plan.response is None:
-            raise TypeError("decide() returned a plan without a response")
-        else:
-            status, body, recorded = plan.status, plan.response.model_dump_json(), True
-        tx = plan.tx
-        if not len(tx) and not binds:
-            if plan.error is not None:
-                raise plan.error
-            return Reply(status, body)  # nothing changed: nothing to recognise later either
-        if recorded:
-            for r in records:
-                tx.put(
-                    db.ReplayItem(
-                        r.pk,
-                        r.sk,
-                        fingerprint=r.fingerprint,
-                        status_code=status,
-                        body=body,
-                        created_at=req.now_iso,
-                        customer_id=plan.customer_id if plan.error is None else None,
-                        state=plan.natural_state if r.tag == "natural" and plan.error is None else {},
-                        origin=keys.request_digest(req.nonce),
-                        ttl=_expiry() if r.mismatch is None else None,
-                    ),
-                    condition=db.ReplayItem.pk.does_not_exist(),
-                    tag=r.tag,
-                )
-        try:
-            tx.commit(db.connection(), token(req, attempt))
-        except RequestTooLarge as error:
-            # Refused before sending. The answer of this execution is that error: bind it like any other.
-            if plan.error is not None or not binds:
-                raise
-            forced = error
-            continue
-        except db.TxCancelled:
-            # Someone else changed what we read (a concurrent spend, the same key in flight), or botocore resent a
-            # call that had applied and our own record now exists: read again; a record found is replayed.
-            backoff(attempt)
-            continue
-        except Exception as exc:
-            if not db.outcome_unknown(exc) or not recorded:
-                raise
-            # The request reached DynamoDB but its answer did not reach us: it may have committed. Our record was
-            # in the transaction, so reading again tells: found, it committed (answer with it); not found, it did
-            # not (decide again; the record's guard lets at most one of the attempts commit).
-            backoff(attempt)
-            continue
-        if plan.error is not None:
-            raise plan.error
-        return Reply(status, body)
+        plan = _decide(decide, found, forced, binds)
+        answer = _answer(plan, req)
+        if not len(plan.tx) and not binds:
+            return answer.give(plan)  # nothing changed: nothing to recognise later either
+        if answer.recorded:
+            _record(plan, answer, records, req)
+        sent = _send(plan, req, attempt, binds=binds, recorded=answer.recorded)
+        if sent is True:
+            return answer.give(plan)
+        if isinstance(sent, RequestTooLarge):
+            forced = sent
     raise Unavailable("The customer's balance is changing too fast; nothing was written. Retry shortly.")
 
 
-def _expiry() -> int:
-    return time.time_ns() // 1_000_000_000 + IMPLICIT_RECORD_SECONDS
+def _decide(decide: Decide, found: Found, forced: ApiError | None, binds: bool) -> Plan:
+    """The plan of this attempt: the service's decision, or the error it raised (bound like an answer where the
+    request can be recognised later), or the answer an earlier attempt was forced to."""
+    if forced is not None:
+        return Plan(error=forced)
+    try:
+        return decide(replays_db.without_errors(found))
+    except ApiError as error:
+        if transient(error) or not binds:
+            raise
+        return Plan(error=error)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What the request answers, as its replay records keep it."""
+
+    status: int
+    body: str
+    recorded: bool  # transient answers (429, 5xx) are not recorded: retrying them must execute again
+
+    def give(self, plan: Plan) -> Reply:
+        """Answer: raise the plan's error, or reply."""
+        if plan.error is not None:
+            raise plan.error
+        return Reply(plan.created, self.body)
+
+
+def _answer(plan: Plan, req: WriteRequest) -> _Answer:
+    if plan.error is not None:
+        return _Answer(plan.error.status, problem_json(plan.error, req.request_id), not transient(plan.error))
+    if plan.response is None:
+        raise TypeError("decide() returned a plan without a response")
+    return _Answer(RECORDED_STATUS[plan.created], plan.response.model_dump_json(), True)
+
+
+def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteRequest) -> None:
+    """Add the request's replay records to its transaction, each guarded by ``attribute_not_exists``."""
+    succeeded = plan.error is None
+    for r in records:
+        record = replays_db.NewRecord(
+            fingerprint=r.fingerprint,
+            status_code=answer.status,
+            body=answer.body,
+            created_at=req.now_iso,
+            origin=keys.request_digest(req.nonce),
+            customer_id=plan.customer_id if succeeded else None,
+            state=plan.natural_state if r.tag == "natural" and succeeded else {},
+            implicit=r.mismatch is None,
+        )
+        replays_db.put(plan.tx, r.pk, r.sk, record, tag=r.tag)
+
+
+def _send(plan: Plan, req: WriteRequest, attempt: int, *, binds: bool, recorded: bool) -> bool | RequestTooLarge:
+    """Commit the plan's transaction. True: it committed. False: read again (and decide again, unless a record is
+    found). A RequestTooLarge: it cannot fit, and that is the answer to record on the next attempt."""
+    try:
+        plan.tx.commit(db.connection(), token(req, attempt))
+    except RequestTooLarge as error:
+        # Refused before sending. The answer of this execution is that error: bind it like any other.
+        if plan.error is not None or not binds:
+            raise
+        return error
+    except db.TxCancelled:
+        # Someone else changed what we read (a concurrent spend, the same key in flight), or botocore resent a
+        # call that had applied and our own record now exists: read again; a record found is replayed.
+        backoff(attempt)
+        return False
+    except Exception as exc:
+        if not db.outcome_unknown(exc) or not recorded:
+            raise
+        # The request reached DynamoDB but its answer did not reach us: it may have committed. Our record was
+        # in the transaction, so reading again tells: found, it committed (answer with it); not found, it did
+        # not (decide again; the record's guard lets at most one of the attempts commit).
+        backoff(attempt)
+        return False
+    return True
 
 
 def backoff(attempt: int) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib import db
-from chalicelib.db import keys
+from chalicelib.db import jobs as jobs_db
+from chalicelib.db import wallets as wallets_db
 from chalicelib.domain import add_months, period_of
 from chalicelib.errors import Unavailable
 from chalicelib.services import program
@@ -29,13 +30,12 @@ class ExpiryRun:
 def settle_customer(customer_id: str, now: datetime) -> bool:
     """Commit whatever time has done to one customer's wallet; False when there was nothing to do."""
     for attempt in range(MAX_ATTEMPTS):
-        found = db.get_many([(db.CustomerItem, *keys.customer(customer_id))])
-        item = found.get(keys.customer(customer_id))
-        if item is None:
+        stored = wallets_db.load(db.get_many([wallets_db.read_key(customer_id)]), customer_id)
+        if stored is None:
             return False
         prog = program.load()
         tx = db.Transaction()
-        _, change = wallet.settle_into(tx, customer_id, wallet.of_item(item), now, prog)
+        _, change = wallet.settle_into(tx, customer_id, stored, now, prog)
         if not len(tx):
             return False
         wallet.apply(tx, customer_id, change, now.isoformat())
@@ -57,19 +57,17 @@ def expire_points(now: datetime, since: str | None = None) -> ExpiryRun:
     """
     prog = program.load()
     current = period_of(now, prog.timezone)
-    cursor = db.get_one(db.JobItem, *keys.job("EXPIRY", "CURSOR"))
-    start = add_months(cursor.month, 1) if cursor is not None else (since or add_months(current, -LOOKBACK_MONTHS))
+    done = jobs_db.last_expired_month()
+    start = add_months(done, 1) if done is not None else (since or add_months(current, -LOOKBACK_MONTHS))
     run = ExpiryRun(months=[])
     month = start
     while month < current:
         run.months.append(month)
-        for partition in keys.expiry_partitions(month):
-            for marker in db.ExpiryIndexItem.query(partition, consistent_read=True):
-                run.customers += 1
-                if settle_customer(marker.sk, now):
-                    run.settled += 1
-                marker.delete()
-        db.JobItem(*keys.job("EXPIRY", "CURSOR"), month=month, done_at=now.isoformat()).save()
+        for customer_id in jobs_db.expiring_customers(month):
+            run.customers += 1
+            if settle_customer(customer_id, now):
+                run.settled += 1
+        jobs_db.save_expiry_cursor(month, now.isoformat())
         month = add_months(month, 1)
     log.info("expiry run: months=%s customers=%d settled=%d", run.months, run.customers, run.settled)
     return run

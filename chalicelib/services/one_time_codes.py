@@ -24,6 +24,7 @@ from typing import Any
 
 from chalicelib import db, runtime
 from chalicelib.db import codes as store
+from chalicelib.db.codes import StoredCode
 from chalicelib.errors import CodeLocked, CustomerCodeInvalid
 
 DIGITS = 6
@@ -93,12 +94,12 @@ class Verdict(Enum):
     MISSING = "missing"
 
 
-def judge(item: db.CodeItem | None, customer_id: str, slot: str, code: str, now: datetime) -> Verdict:
+def judge(item: StoredCode | None, customer_id: str, slot: str, code: str, now: datetime) -> Verdict:
     if item is None:
         return Verdict.MISSING
     if now >= datetime.fromisoformat(item.expires_at):
         return Verdict.EXPIRED
-    if int(item.attempts) >= int(item.max_attempts):
+    if item.attempts >= item.max_attempts:
         return Verdict.LOCKED
     expected = digest(customer_id, item.purpose, slot, code)
     return Verdict.OK if hmac.compare_digest(expected, item.code_hash) else Verdict.WRONG
@@ -107,7 +108,7 @@ def judge(item: db.CodeItem | None, customer_id: str, slot: str, code: str, now:
 @dataclass(frozen=True)
 class Candidate:
     slot: str
-    item: db.CodeItem | None
+    item: StoredCode | None
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,9 @@ class Outcome:
     """What a presented code did: the candidate it matched (to consume in the caller's transaction), or the error
     to answer with and the wrong tries to count (in a transaction of their own)."""
 
-    matched: db.CodeItem | None
+    matched: StoredCode | None
     error: Exception | None
-    failures: tuple[db.CodeItem, ...] = ()
+    failures: tuple[StoredCode, ...] = ()
 
 
 def check(customer_id: str, code: str, candidates: Sequence[Candidate], now: datetime) -> Outcome:
@@ -131,7 +132,7 @@ def check(customer_id: str, code: str, candidates: Sequence[Candidate], now: dat
             return Outcome(matched=c.item, error=None)
     live = tuple(c.item for c, _ in verdicts if c.item is not None and _is_live(c.item, now))
     if live:
-        left = min(int(i.max_attempts) - int(i.attempts) - 1 for i in live)
+        left = min(i.max_attempts - i.attempts - 1 for i in live)
         detail = "The code is not right." if left else "The code is not right, and it is now locked."
         if left:
             detail += f" {left} more {'try' if left == 1 else 'tries'} before it locks."
@@ -148,16 +149,16 @@ def check(customer_id: str, code: str, candidates: Sequence[Candidate], now: dat
     )
 
 
-def _is_live(item: db.CodeItem, now: datetime) -> bool:
-    return now < datetime.fromisoformat(item.expires_at) and int(item.attempts) < int(item.max_attempts)
+def _is_live(item: StoredCode, now: datetime) -> bool:
+    return now < datetime.fromisoformat(item.expires_at) and item.attempts < item.max_attempts
 
 
-def count_failures(tx: db.Transaction, failures: Sequence[db.CodeItem]) -> None:
+def count_failures(tx: db.Transaction, failures: Sequence[StoredCode]) -> None:
     for item in failures:
         store.add_failure(tx, item)
 
 
-def record_failures(failures: Sequence[db.CodeItem]) -> None:
+def record_failures(failures: Sequence[StoredCode]) -> None:
     """Count wrong tries at once (flows without a transaction of their own). ``db.TxCancelled`` if the code was
     tried, used or replaced meanwhile: the caller reads it again and judges the try again."""
     if not failures:
@@ -167,5 +168,5 @@ def record_failures(failures: Sequence[db.CodeItem]) -> None:
     tx.commit(db.connection())
 
 
-def consume(tx: db.Transaction, item: db.CodeItem) -> None:
+def consume(tx: db.Transaction, item: StoredCode) -> None:
     store.consume(tx, item)

@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Literal
 
 from chalicelib import cache, db, ids, runtime
-from chalicelib.db import keys
-from chalicelib.domain.schedule import PastDate, Schedule
+from chalicelib.db import api_keys as api_keys_db
+from chalicelib.db import partners as partners_db
+from chalicelib.domain.partners import RATE_SETTINGS, Partner
+from chalicelib.domain.schedule import PastDate
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
 from chalicelib.schemas import (
     CreatePartner,
@@ -30,83 +32,86 @@ from chalicelib.schemas import (
 from chalicelib.services import auth, program
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
-RATE_SETTINGS = ("earn_rate_bps", "max_redeem_share_bps")
+__all__ = [
+    "RATE_SETTINGS",
+    "Partner",
+    "cached",
+    "create",
+    "create_key",
+    "directory",
+    "list_partners",
+    "load",
+    "load_all",
+    "names",
+    "revoke_key",
+    "to_out",
+    "update",
+]
+
 MAX_ATTEMPTS = 5
-
-
-def rate_schedule(item: db.PartnerItem) -> Schedule:
-    base = {name: int(getattr(item, name)) for name in RATE_SETTINGS}
-    raw = item.rate_schedule.as_dict() if item.rate_schedule else {}
-    return Schedule.from_list(base, raw.get("changes"))
 
 
 def _now() -> datetime:
     return runtime.get().clock.now()
 
 
-def in_force(item: db.PartnerItem, at: datetime | None = None) -> db.PartnerItem:
-    """The item with the rates in force at ``at`` (default: now); a copy when a change was ever scheduled."""
-    schedule = rate_schedule(item)
-    if not schedule.changes:
-        return item
-    copy = db.PartnerItem.from_raw_data(item.serialize())
-    for name, value in schedule.at(at if at is not None else _now()).items():
-        setattr(copy, name, value)
-    return copy
-
-
-def to_out(item: db.PartnerItem, at: datetime | None = None) -> PartnerOut:
+def to_out(partner: Partner, at: datetime | None = None) -> PartnerOut:
     at = at if at is not None else _now()
-    current = in_force(item, at)
+    current = partner.in_force(at)
     return PartnerOut(
-        partner_id=item.partner_id,
-        name=item.name,
-        category=item.category,
-        earn_rate_bps=int(current.earn_rate_bps),
-        max_redeem_share_bps=int(current.max_redeem_share_bps),
-        pending_days=int(item.pending_days),
-        status="suspended" if item.status == "suspended" else "active",
-        created_at=item.created_at,
-        updated_at=item.updated_at,
+        partner_id=partner.partner_id,
+        name=partner.name,
+        category=partner.category,
+        earn_rate_bps=current.earn_rate_bps,
+        max_redeem_share_bps=current.max_redeem_share_bps,
+        pending_days=partner.pending_days,
+        status="suspended" if partner.status == "suspended" else "active",
+        created_at=partner.created_at,
+        updated_at=partner.updated_at,
         scheduled_changes=[
-            PartnerRateChange(effective_from=c.effective_from, **c.values) for c in rate_schedule(item).upcoming(at)
+            PartnerRateChange(effective_from=c.effective_from, **c.values) for c in partner.rate_schedule.upcoming(at)
         ],
-        spend_confirmation=_policy(item),
+        spend_confirmation=_policy(partner),
         spend_confirmation_above_points=(
-            int(item.spend_confirmation_above_points) if _policy(item) == "above" else None
+            partner.spend_confirmation_above_points if _policy(partner) == "above" else None
         ),
     )
 
 
-def _policy(item: db.PartnerItem) -> Literal["always", "above", "never"]:
-    policy = item.spend_confirmation or "always"
+def _policy(partner: Partner) -> Literal["always", "above", "never"]:
+    policy = partner.spend_confirmation
     return policy if policy in ("above", "never") else "always"  # type: ignore[return-value]
 
 
-def cached(partner_id: str, at: datetime | None = None) -> db.PartnerItem | None:
+def cached(partner_id: str, at: datetime | None = None) -> Partner | None:
     """A partner's settings, with the rates in force at ``at`` (default: now), through the per-process cache (see
     chalicelib/cache.py); None if there is none."""
-    item = cache.get(f"partner:{partner_id}", lambda: db.get_one(db.PartnerItem, *keys.partner(partner_id)))
-    return None if item is None else in_force(item, at)
+    partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
+    return None if partner is None else partner.in_force(at if at is not None else _now())
 
 
-def get(partner_id: str) -> db.PartnerItem:
-    item = db.get_one(db.PartnerItem, *keys.partner(partner_id))
-    if item is None:
+def load(partner_id: str) -> Partner:
+    """The partner as stored now (its first rates, with their schedule); 404 if there is none."""
+    partner = partners_db.load(partner_id)
+    if partner is None:
         raise NotFound(f"No partner {partner_id}.")
-    return item
+    return partner
 
 
-def all_partners() -> list[db.PartnerItem]:
-    pk, _ = keys.partner("")
-    return list(db.PartnerItem.query(pk, consistent_read=True))
+def load_all() -> list[Partner]:
+    return partners_db.load_all()
+
+
+def names() -> dict[str, str]:
+    """Every partner's name by id."""
+    return {p.partner_id: p.name for p in load_all()}
 
 
 def list_partners() -> PartnerList:
-    return PartnerList(items=[to_out(p) for p in all_partners()])
+    return PartnerList(items=[to_out(p) for p in load_all()])
 
 
-def directory(every: list[db.PartnerItem] | None = None) -> Directory:
+def directory(every: list[Partner] | None = None) -> Directory:
     """Active partners' public fields (rates in force now); pass ``every`` when the caller already read all
     partners."""
     now = _now()
@@ -116,9 +121,9 @@ def directory(every: list[db.PartnerItem] | None = None) -> Directory:
                 partner_id=p.partner_id,
                 name=p.name,
                 category=p.category,
-                earn_rate_bps=int(in_force(p, now).earn_rate_bps),
+                earn_rate_bps=p.in_force(now).earn_rate_bps,
             )
-            for p in (all_partners() if every is None else every)
+            for p in (load_all() if every is None else every)
             if p.status == "active"
         ]
     )
@@ -138,9 +143,7 @@ def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
 
 def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str) -> str:
     raw = auth.new_secret(key_id, pepper, req.secret_seed)
-    api, index = auth.key_items(raw, key_id, "partner", partner_id, pepper, req.now_iso)
-    tx.put(api, condition=db.ApiKeyItem.pk.does_not_exist())
-    tx.put(index, condition=db.KeyIdItem.pk.does_not_exist())
+    auth.add_key(tx, raw, key_id, "partner", partner_id, pepper, req.now_iso, new_only=True)
     return auth.SECRET_PLACEHOLDER
 
 
@@ -150,8 +153,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
     partner_id, key_id = ids.random_id("ptn", 12), ids.random_id("key")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
-        item = db.PartnerItem(
-            *keys.partner(partner_id),
+        item = Partner(
             partner_id=partner_id,
             name=body.name,
             category=body.category,
@@ -164,8 +166,8 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
             created_at=req.now_iso,
             updated_at=req.now_iso,
         )
-        plan = Plan(status=201)
-        plan.tx.put(item, condition=db.PartnerItem.pk.does_not_exist())
+        plan = Plan(created=True)
+        partners_db.add_new(plan.tx, item)
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
         return plan
@@ -174,7 +176,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
 
 
 def _invalid(msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed([{"loc": ["body", "effective_from"], "msg": msg, "type": kind}])
+    return ValidationFailed.at(["body", "effective_from"], msg, kind)
 
 
 def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
@@ -188,51 +190,45 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
         raise _invalid(f"effective_from applies only to {', '.join(RATE_SETTINGS)}", "unused")
     if fields.get("spend_confirmation") in ("always", "never"):
         fields["spend_confirmation_above_points"] = None  # a threshold means nothing without "above"
-    actions = [getattr(db.PartnerItem, name).set(value) for name, value in fields.items() if value is not None]
-    actions += [
-        getattr(db.PartnerItem, name).remove()
+    settings = {name: value for name, value in fields.items() if value is not None}
+    cleared = [
+        name
         for name, value in fields.items()
         if value is None and name in ("category", "spend_confirmation_above_points")
     ]
-    actions.append(db.PartnerItem.updated_at.set(now_iso))
     tz = program.load(now).timezone
     for _ in range(MAX_ATTEMPTS):
-        item = get(partner_id)
-        if "spend_confirmation_above_points" in fields and fields["spend_confirmation_above_points"] is not None:
-            if fields.get("spend_confirmation", _policy(item)) != "above":
+        partner = load(partner_id)
+        if settings.get("spend_confirmation_above_points") is not None:
+            if settings.get("spend_confirmation", partner.spend_confirmation) != "above":
                 raise ValidationFailed.at(
                     ["body", "spend_confirmation_above_points"],
                     "applies only with spend_confirmation 'above'",
                     "unused",
                 )
-        condition = db.PartnerItem.pk.exists()
-        extra = []
+        schedule = None
         if rates:
             try:
-                schedule = rate_schedule(item).with_change(rates, program.effective_day(day_text, now, tz), now, tz)
+                schedule = partner.rate_schedule.with_change(rates, program.effective_day(day_text, now, tz), now, tz)
             except PastDate as exc:
                 raise _invalid(str(exc), "date_in_past") from exc
-            extra.append(db.PartnerItem.rate_schedule.set({"changes": schedule.to_list()}))
-            condition &= db.PartnerItem.updated_at == item.updated_at
-        tx = db.Transaction()
-        tx.update(item, [*actions, *extra], condition=condition)
         try:
-            tx.commit(db.connection())
+            partners_db.update(partner_id, settings, cleared, now_iso, schedule, read_at=partner.updated_at)
         except db.TxCancelled:
             continue  # the schedule changed concurrently: schedule again on the fresh item
         cache.clear()
-        return to_out(get(partner_id), now)
+        return to_out(load(partner_id), now)
     raise Unavailable("The partner kept changing under this request; nothing was written.")
 
 
 def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
-    get(partner_id)
+    load(partner_id)
     key_id = ids.random_id("key")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
-        plan.tx.check(db.PartnerItem, *keys.partner(partner_id), condition=db.PartnerItem.pk.exists())
+        partners_db.add_exists_check(plan.tx, partner_id)
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         return plan
 
@@ -240,17 +236,10 @@ def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
 
 
 def revoke_key(partner_id: str, key_id: str, now_iso: str) -> None:
-    index = db.get_one(db.KeyIdItem, *keys.key_id(key_id))
+    index = api_keys_db.load_index(key_id)
     if index is None or index.partner_id != partner_id:
         raise NotFound(f"Partner {partner_id} has no key {key_id}.")
     if index.status == "revoked":
         return
-    tx = db.Transaction()
-    tx.update(
-        db.ApiKeyItem(*keys.api_key(index.key_hash)),
-        actions=[db.ApiKeyItem.status.set("revoked"), db.ApiKeyItem.revoked_at.set(now_iso)],
-        condition=db.ApiKeyItem.pk.exists(),
-    )
-    tx.update(index, actions=[db.KeyIdItem.status.set("revoked")])
-    tx.commit(db.connection())
+    api_keys_db.revoke(index, now_iso)
     cache.clear()

@@ -8,14 +8,15 @@ instant of its own, and every one of them predates that). Links are now made and
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chalicelib import db
+from chalicelib.db.customers import Customer
+from chalicelib.domain.partners import Partner
 from chalicelib.errors import Unauthorized
+from chalicelib.ids import b64url, unb64url
 from chalicelib.schemas import MeOut, TransactionsQuery
 from chalicelib.services import customers, partners, program
 from chalicelib.services import wallets as wallet
@@ -23,18 +24,10 @@ from chalicelib.services import wallets as wallet
 DEFAULT_TTL_MINUTES = 7 * 24 * 60
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(customer_id: str, expires_at: datetime, secret: str) -> str:
     payload = f"{customer_id}:{int(expires_at.timestamp())}".encode()
     mac = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-    return f"{_b64(payload)}.{_b64(mac)}"
+    return f"{b64url(payload)}.{b64url(mac)}"
 
 
 @dataclass(frozen=True)
@@ -57,9 +50,9 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
         if not token or len(token) > 300:
             raise ValueError("missing")
         payload_b64, mac_b64 = token.split(".")
-        payload = _unb64(payload_b64)
+        payload = unb64url(payload_b64)
         expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(mac_b64)):
+        if not hmac.compare_digest(expected, unb64url(mac_b64)):
             raise ValueError("bad signature")
         customer_id, expiry = payload.decode().rsplit(":", 1)
         expires_at = datetime.fromtimestamp(int(expiry), UTC)
@@ -72,34 +65,34 @@ def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
 
 @dataclass(frozen=True)
 class PortalView:
-    """What the customer page needs, read once: the JSON view, the customer item and every partner."""
+    """What the customer page needs, read once: the JSON view, the customer and every partner."""
 
     data: MeOut
-    customer: db.CustomerItem
-    partners: list[db.PartnerItem]
+    customer: Customer
+    partners: list[Partner]
 
 
 def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
-    item = customers.get(access.customer_id)
-    if access.revoked(item.signed_out_at):
+    customer = customers.load(access.customer_id)
+    if access.revoked(customer.signed_out_at):
         raise Unauthorized("This link was ended when the customer signed out everywhere.")
-    balance = wallet.balance(access.customer_id, wallet.of_item(item), program.load(), now)
+    balance = wallet.balance(access.customer_id, customer.wallet, program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
-    every = partners.all_partners()
+    every = partners.load_all()
     names = {p.partner_id: p.name for p in every}
     for entry in page.items:
         entry.partner_name = names.get(entry.partner_id, "")
     data = MeOut(
         customer_id=access.customer_id,
-        name=item.name,
-        locale="en" if item.locale == "en" else "ru",
+        name=customer.name,
+        locale="en" if customer.locale == "en" else "ru",
         balance=balance,
         transactions=page.items,
         next_cursor=page.next_cursor,
         partners=partners.directory(every).items,
         link_expires_at=access.expires_at.isoformat(),
     )
-    return PortalView(data, item, every)
+    return PortalView(data, customer, every)
 
 
 def me(access: PortalAccess, now: datetime, cursor: str | None = None) -> MeOut:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-
 from chalicelib import cache, db, runtime
-from chalicelib.db import keys
+from chalicelib.db import partners as partners_db
+from chalicelib.db import program as program_db
+from chalicelib.db.program import StoredProgram
 from chalicelib.domain import DEFAULT_TIERS, Tier
 from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
 from chalicelib.errors import Unavailable, ValidationFailed
@@ -84,39 +84,34 @@ class Program:
         )
 
 
-def _stored(item: db.ProgramItem | None) -> dict[str, Any]:
-    """The item's settings: the money settings at their base (first) values, plus ``schedule``."""
-    stored = item.settings.as_dict() if item is not None else Program().to_schema().model_dump()
-    stored.setdefault("bonus_daily_limits", DEFAULT_BONUS_DAILY_LIMITS)
-    stored.setdefault("schedule", [])
-    stored.pop("scheduled_changes", None)
-    return stored
+def _settings(stored: StoredProgram | None) -> dict[str, Any]:
+    """The stored settings: the money settings at their base (first) values, plus ``schedule``."""
+    settings = dict(stored.settings) if stored is not None else Program().to_schema().model_dump()
+    settings.setdefault("bonus_daily_limits", DEFAULT_BONUS_DAILY_LIMITS)
+    settings.setdefault("schedule", [])
+    settings.pop("scheduled_changes", None)
+    return settings
 
 
-def from_item(item: db.ProgramItem | None) -> Program:
+def from_stored(stored: StoredProgram | None) -> Program:
     """The program as stored: money settings at their base values with the schedule (resolve with :meth:`at`)."""
-    if item is None:
+    if stored is None:
         return Program()
-    stored = _stored(item)
-    raw_schedule = stored.pop("schedule")
-    prog = Program.from_schema(ProgramSettings.model_validate(stored))
+    settings = _settings(stored)
+    raw_schedule = settings.pop("schedule")
+    prog = Program.from_schema(ProgramSettings.model_validate(settings))
     base = {name: getattr(prog, name) for name in MONEY_SETTINGS}
     return replace(prog, schedule=Schedule.from_list(base, raw_schedule))
 
 
 def load(at: datetime | None = None) -> Program:
     """The program in force at ``at`` (default: now), through the per-process cache (see chalicelib/cache.py)."""
-    stored = cache.get("program", lambda: from_item(db.get_one(db.ProgramItem, *keys.program())))
+    stored = cache.get("program", lambda: from_stored(program_db.load()))
     return stored.at(at if at is not None else runtime.get().clock.now())
 
 
 def _invalid(field_name: str, msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed([{"loc": ["body", field_name], "msg": msg, "type": kind}])
-
-
-def _partners_exist() -> bool:
-    pk, _ = keys.partner("")
-    return any(True for _ in db.PartnerItem.query(pk, limit=1, consistent_read=True))
+    return ValidationFailed.at(["body", field_name], msg, kind)
 
 
 def effective_day(text: str | None, now: datetime, tz_name: str) -> date:
@@ -131,33 +126,27 @@ def update(change: UpdateProgram, now_iso: str) -> Program:
     if day_text is not None and not money:
         raise _invalid("effective_from", f"effective_from applies only to {', '.join(MONEY_SETTINGS)}", "unused")
     for _ in range(MAX_ATTEMPTS):
-        item = db.get_one(db.ProgramItem, *keys.program())
-        stored, kept = _stored(item), from_item(item)
+        read = program_db.load()
+        settings, kept = _settings(read), from_stored(read)
         current = kept.at(now)
-        if "currency" in requested and requested["currency"] != current.currency and _partners_exist():
+        if "currency" in requested and requested["currency"] != current.currency and partners_db.any_exist():
             raise _invalid(
                 "currency", "the currency cannot change once partners exist (amounts are never converted)", "locked"
             )
-        schedule = Schedule({name: int(stored[name]) for name in MONEY_SETTINGS}, kept.schedule.changes)
+        schedule = Schedule({name: int(settings[name]) for name in MONEY_SETTINGS}, kept.schedule.changes)
         if money:
             day = effective_day(day_text, now, current.timezone)
             try:
                 schedule = schedule.with_change(money, day, now, current.timezone)
             except PastDate as exc:
                 raise _invalid("effective_from", str(exc), "date_in_past") from exc
-        merged = {**stored, **requested}
+        merged = {**settings, **requested}
         merged.pop("schedule")
         ProgramSettings.model_validate(merged)
-        new = db.ProgramItem(*keys.program(), settings={**merged, "schedule": schedule.to_list()}, updated_at=now_iso)
-        tx = db.Transaction()
-        unchanged: Condition = db.ProgramItem.pk.does_not_exist()
-        if item is not None:
-            unchanged = db.ProgramItem.updated_at == item.updated_at
-        tx.put(new, condition=unchanged)
         try:
-            tx.commit(db.connection())
+            written = program_db.save({**merged, "schedule": schedule.to_list()}, now_iso, read)
         except db.TxCancelled:
             continue  # changed concurrently: merge into the fresh settings
         cache.clear()
-        return from_item(new).at(now)
+        return from_stored(written).at(now)
     raise Unavailable("The program settings kept changing under this request; nothing was written.")

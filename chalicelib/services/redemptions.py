@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from chalicelib import db, ids
 from chalicelib.db import keys
 from chalicelib.db import orders as orders_db
-from chalicelib.domain import (
-    redemption_cap_points,
-    refill,
-)
+from chalicelib.db import wallets as wallets_db
+from chalicelib.domain import redemption_cap_points
 from chalicelib.domain.orders import (
     Spent,
-    SpentStatus,
     hold_is_over,
     without_hold,
 )
-from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, settled, take
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, resolve_hold, settled, take
 from chalicelib.errors import (
     DuplicateOrder,
     HoldAlreadyResolved,
@@ -44,20 +42,20 @@ from chalicelib.services.program import Program
 from chalicelib.services.session import Found, load_partner, open_session, reads_for
 
 DEFAULT_HOLD_MINUTES = 15
+Answered = Literal["captured", "held", "voided"]  # what a redemption, capture or void answers with
 
 
-def _max_points(available: int, partner: db.PartnerItem, prog: Program, order_amount_minor: int) -> int:
+def _max_points(available: int, partner: Partner, prog: Program, order_amount_minor: int) -> int:
     cap = redemption_cap_points(order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
     return max(0, min(cap, available))
 
 
 def quote(body: QuoteRequest, partner_id: str, now: datetime) -> QuoteOut:
-    found = db.get_many(reads_for(body.customer_id, partner_id))
-    customer = found.get(keys.customer(body.customer_id))
-    if customer is None:
+    stored = wallets_db.load(db.get_many(reads_for(body.customer_id, partner_id)), body.customer_id)
+    if stored is None:
         raise NotFound(f"No customer {body.customer_id}.")
     prog = program.load(now)
-    current, _, _ = settled(wallet.of_item(customer), now, prog.timezone)
+    current, _, _ = settled(stored, now, prog.timezone)
     max_points = _max_points(current.available, load_partner(partner_id, now), prog, body.order_amount_minor)
     return QuoteOut(
         available=current.available, max_points=max_points, max_discount_minor=max_points * prog.point_value_minor
@@ -73,7 +71,7 @@ def redemption_ref(customer_id: str, order_id: str) -> str:
 
 
 def _redemption_out(
-    order_id: str, customer_id: str, points: int, status: Any, expires_at: str | None, prog: Program, after: Wallet
+    order_id: str, customer_id: str, points: int, status: Answered, expires_at: str | None, prog: Program, after: Wallet
 ) -> RedemptionOut:
     return RedemptionOut(
         redemption_id=redemption_ref(customer_id, order_id),
@@ -94,7 +92,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         partner = load_partner(partner_id, now)
         needs_code = spend_codes.demand(partner, body.points, body.customer_code)  # 403 before anything is read
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
-        plan = Plan(status=201)
+        plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
         prog = s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
@@ -110,7 +108,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         consumed = {k: -d for k, d in change.lots.items()}
         redemption_id = redemption_ref(body.customer_id, body.order_id)
         expires_at: str | None = None
-        status: SpentStatus
+        status: Answered
         if body.capture:
             status, entry_type = "captured", "redemption"
         else:
@@ -169,7 +167,7 @@ def _resolve_hold(
             raise HoldExpired(f"The hold expired at {spent.expires_at}; its points are back.")
         if spent.status != "held":
             raise HoldAlreadyResolved(f"Redemption {redemption_id} is already {spent.status}.")
-        plan = Plan(status=200)
+        plan = Plan()
         s = open_session(found, customer_id, now, plan)
         hid = hold_id(partner_id, order_id)
         hold = s.current.holds.get(hid)
@@ -185,15 +183,8 @@ def _resolve_hold(
         elif keep > hold.points:
             raise ValidationFailed.at(["body", "points"], f"at most {hold.points} points are held", "less_than_equal")
         released = hold.points - keep
-        # Released points go back to the latest-expiring lots, so the capture keeps the earliest ones.
-        returned = refill(sorted(hold.lots.items(), reverse=True), {}, released)
-        change = Change(held=-hold.points, available=released, remove_holds={hid})
-        kept = dict(hold.lots)
-        for key, points in returned:
-            change.add_lot(key, points)
-            kept[key] -= points
-        kept = {k: v for k, v in kept.items() if v}
-        status: SpentStatus = "captured" if capture else "voided"
+        change, kept = resolve_hold(hid, hold, keep)
+        status: Answered = "captured" if capture else "voided"
         after = s.commit(
             change,
             "capture" if capture else "void",

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Unpack
 
-from chalicelib import db
-from chalicelib.db import keys
+from chalicelib.db import customers as customers_db
+from chalicelib.db import wallets as wallets_db
+from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain import expiry_period, lot_key
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
 from chalicelib.services import campaigns, partners, program
 from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import Plan, ReadKey
+from chalicelib.services.idempotency import Plan
 from chalicelib.services.program import Program
-
-Found = dict[tuple[str, str], Any]
+from chalicelib.services.wallets import EntryFields
 
 __all__ = ["Found", "Session", "earn_lot", "load_partner", "open_session", "reads_for"]
 
@@ -25,7 +25,7 @@ def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
     """What a write reads in its one batch: the customer, plus the campaign items of the partner's active
     campaigns and their sponsors (budgets and states must be fresh). Partner and program settings come from the
     per-process cache."""
-    reads: list[ReadKey] = [(db.CustomerItem, *keys.customer(customer_id))]
+    reads: list[ReadKey] = [wallets_db.read_key(customer_id)]
     partner = partners.cached(partner_id) if partner_id is not None else None
     if partner is not None:
         reads += campaigns.till_reads(partner)
@@ -44,7 +44,7 @@ class Session:
     now: datetime
 
     def commit_with_entry(
-        self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Any
+        self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]
     ) -> Wallet:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
@@ -55,7 +55,7 @@ class Session:
             )
         return change.applied_to(self.current)
 
-    def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Any) -> Wallet:
+    def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]) -> Wallet:
         """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""
         return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
 
@@ -63,17 +63,17 @@ class Session:
 def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:
     """The customer's wallet for one write. A deleted account (issue 17) takes no spend or earn, only what keeps the
     books right (``allow_deleted``: refunds, operator adjustments)."""
-    customer = found.get(keys.customer(customer_id))
-    if customer is None or (customer.deleted_at and not allow_deleted):
+    loaded = wallets_db.load(found, customer_id)
+    if loaded is None or (not allow_deleted and customers_db.deleted(found, customer_id)):
         raise NotFound(f"No customer {customer_id}.")
     prog = program.load(now)  # the money settings in force at this write's instant
-    stored = wallet.catch_up(customer_id, wallet.of_item(customer), now, prog)
+    stored = wallet.catch_up(customer_id, loaded, now, prog)
     current, settlement = wallet.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
     return Session(customer_id, current, settlement, prog, plan, now)
 
 
-def load_partner(partner_id: str, at: datetime | None = None) -> db.PartnerItem:
+def load_partner(partner_id: str, at: datetime | None = None) -> partners.Partner:
     """The partner with the rates in force at ``at`` (default: now)."""
     partner = partners.cached(partner_id, at)
     if partner is None:

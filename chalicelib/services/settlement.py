@@ -19,8 +19,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chalicelib import db
-from chalicelib.db import keys
+from chalicelib.db import history as history_db
+from chalicelib.db import settlement as settlement_db
+from chalicelib.db.settlement import read_figures
 from chalicelib.domain.periods import add_months, period_of
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
@@ -38,40 +39,14 @@ from chalicelib.schemas import (
 )
 from chalicelib.services import partners, program
 from chalicelib.services.program import Program
-from chalicelib.services.wallets import ints
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 
 
 def check_period(period: str) -> str:
     if not _PERIOD.fullmatch(period):
-        raise ValidationFailed([{"loc": ["path", "period"], "msg": "period must be YYYY-MM", "type": "pattern"}])
+        raise ValidationFailed.at(["path", "period"], "period must be YYYY-MM", "pattern")
     return period
-
-
-def _parse_counter(raw: dict[str, Any]) -> Figures:
-    f = Figures()
-    for name, value in raw.items():
-        if "N" not in value:
-            continue
-        number = int(value["N"])
-        if name in FIELDS:
-            f.counts[name] += number
-        elif name.startswith("flow_"):
-            f.flows[name[5:]] = f.flows.get(name[5:], 0) + number
-        elif name.startswith("exp_"):
-            f.expired_by_issuer[name[4:]] = f.expired_by_issuer.get(name[4:], 0) + number
-    return f
-
-
-def read_figures(partner_ids: list[str], period: str) -> dict[str, Figures]:
-    """Sum every shard of every partner's counters for the period (strongly consistent batch reads)."""
-    wanted = [(pid, key) for pid in partner_ids for key in keys.counters(pid, period)]
-    figures = {pid: Figures() for pid in partner_ids}
-    owner = {key: pid for pid, key in wanted}
-    for key, raw in db.get_raw_many([key for _, key in wanted]).items():
-        figures[owner[key]].add(_parse_counter(raw))
-    return figures
 
 
 def program_at_end(period: str) -> Program:
@@ -80,9 +55,8 @@ def program_at_end(period: str) -> Program:
 
 
 def _names() -> dict[str, str]:
-    names = {p.partner_id: p.name for p in partners.all_partners()}
-    names[COALITION] = "Coalition"
-    return names
+    """Every partner's name by id, and the coalition's."""
+    return {**partners.names(), COALITION: "Coalition"}
 
 
 def _statement_out(
@@ -150,8 +124,8 @@ def _live_report(period: str, now: datetime) -> OperatorSettlement:
 
 
 def _closed(period: str) -> OperatorSettlement | None:
-    item = db.get_one(db.SettlementItem, *keys.settlement(period))
-    return OperatorSettlement.model_validate_json(item.report) if item is not None else None
+    report = settlement_db.load_closed(period)
+    return OperatorSettlement.model_validate_json(report) if report is not None else None
 
 
 def operator_report(period: str, now: datetime) -> OperatorSettlement:
@@ -187,13 +161,8 @@ def close(period: str, now: datetime) -> OperatorSettlement:
         raise PeriodNotEnded(f"{period} ends at midnight {prog.timezone} on the 1st of {add_months(period, 1)}.")
     report = _live_report(period, now).model_copy(update={"status": "closed"})
     report.partners = [row.model_copy(update={"status": "closed"}) for row in report.partners]
-    item = db.SettlementItem(*keys.settlement(period), report=report.model_dump_json(), closed_at=now.isoformat())
-    tx = db.Transaction()
-    tx.put(item, condition=db.SettlementItem.pk.does_not_exist())
-    try:
-        tx.commit(db.connection())
-    except db.TxCancelled:
-        pass  # closed concurrently: both computed the same frozen figures; return what was stored
+    # closed concurrently (False): both computed the same frozen figures; return what was stored
+    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat())
     closed = _closed(period)
     assert closed is not None
     return closed
@@ -212,14 +181,10 @@ def reconcile(period: str) -> Reconciliation:
     from_entries = {pid: Figures() for pid in partner_ids}
     count = 0
     for pid in partner_ids:
-        for shard in range(keys.PERIOD_SHARDS):
-            partition = f"PP#{pid}#{period}#{shard}"
-            for e in db.EntryItem.by_partner_period.query(partition):
-                count += 1
-                total = int(e.available_delta) + int(e.pending_delta) + int(e.held_delta)
-                details = e.details.as_dict() if e.details else {}
-                for target, f in entry_deltas(e.type, e.partner_id, total, ints(e.lots), details).items():
-                    from_entries.setdefault(target, Figures()).add(f)
+        for e in history_db.period_entries(pid, period):
+            count += 1
+            for target, f in entry_deltas(e.type, e.partner_id, e.points, e.lots, e.details).items():
+                from_entries.setdefault(target, Figures()).add(f)
     counters = read_figures(sorted(from_entries), period)
     differences = []
     for pid in sorted(from_entries):

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import db
 from chalicelib.db import codes as store
+from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.errors import ApiError, CustomerConfirmationRequired
 from chalicelib.schemas import SpendCodeSent
 from chalicelib.services import customer_messages as messages
 from chalicelib.services import customers, one_time_codes, program
-from chalicelib.services.idempotency import Plan, ReadKey
+from chalicelib.services.idempotency import Plan
 from chalicelib.services.one_time_codes import Candidate, Issued
 from chalicelib.services.session import load_partner
 
@@ -36,14 +37,9 @@ def till_slot(partner_id: str) -> str:
     return f"till#{partner_id}"
 
 
-def required(partner: db.PartnerItem, points: int) -> bool:
+def required(partner: Partner, points: int) -> bool:
     """Does this partner's policy ask for the customer's code for a spend of ``points``?"""
-    policy = partner.spend_confirmation or "always"
-    if policy == "never":
-        return False
-    if policy == "above":
-        return points > int(partner.spend_confirmation_above_points or 0)
-    return True
+    return partner.needs_customer_code(points)
 
 
 def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
@@ -53,7 +49,7 @@ def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
     ]
 
 
-def demand(partner: db.PartnerItem, points: int, code: str | None) -> bool:
+def demand(partner: Partner, points: int, code: str | None) -> bool:
     """Whether this spend needs a code; 403 customer_confirmation_required if it does and none came."""
     if not required(partner, points):
         return False
@@ -65,23 +61,20 @@ def demand(partner: db.PartnerItem, points: int, code: str | None) -> bool:
     return True
 
 
-def confirm(
-    found: dict[tuple[str, str], object], plan: Plan, customer_id: str, partner_id: str, code: str, now: datetime
-) -> Plan:
+def confirm(found: Found, plan: Plan, customer_id: str, partner_id: str, code: str, now: datetime) -> Plan:
     """Check ``code`` against the codes read with the write. A match is deleted in ``plan``'s transaction and
     ``plan`` is returned; anything else returns a plan that only counts the wrong try and answers with the error
     (never recorded: the same order may be tried again with the right code)."""
-    candidates = []
-    for slot in (PAGE_SLOT, till_slot(partner_id)):
-        _, pk, sk = store.read_key(customer_id, PURPOSE, slot)
-        item = found.get((pk, sk))
-        candidates.append(Candidate(slot, item if isinstance(item, db.CodeItem) else None))
+    candidates = [
+        Candidate(slot, store.from_found(found, customer_id, PURPOSE, slot))
+        for slot in (PAGE_SLOT, till_slot(partner_id))
+    ]
     outcome = one_time_codes.check(customer_id, code, candidates, now)
     if outcome.matched is not None:
         one_time_codes.consume(plan.tx, outcome.matched)
         return plan
     assert isinstance(outcome.error, ApiError)
-    refused = Plan(status=outcome.error.status, error=outcome.error)
+    refused = Plan(error=outcome.error)
     one_time_codes.count_failures(refused.tx, outcome.failures)
     return refused
 
@@ -94,7 +87,7 @@ def page_code(customer_id: str, now: datetime) -> Issued:
 def send_code(customer_id: str, partner_id: str, now: datetime) -> SpendCodeSent:
     """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, sent to the customer."""
     # rate limit (i17-limits): limits.check("spend_code", customer_id) goes here
-    customer = customers.get(customer_id)
+    customer = customers.load(customer_id)
     messages.choose(customer)  # 422 customer_unreachable before anything is written
     partner = load_partner(partner_id, now)
     issued = one_time_codes.issue(

@@ -12,27 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from chalicelib.domain.campaigns import Shopper, qualifies
+from chalicelib.domain.campaigns import Shopper
+from chalicelib.domain.offers import Offer, offers_for
 from chalicelib.domain.periods import zone
 from chalicelib.schemas import Balance
-from chalicelib.services import campaigns as campaign_rules
 from chalicelib.services import customer_self, program, spend_codes
 from chalicelib.services.one_time_codes import Issued
 from chalicelib.services.portal_links import PortalAccess, PortalView
 from chalicelib.services.program import Program
-from chalicelib.services.wallets import of_item
 from chalicelib.web import i18n
 from chalicelib.web.render import Page, language_links, render
 
 HOLD_TYPES = {"hold", "void", "hold_expired"}  # these move points between available and held: show that amount
-
-
-@dataclass(frozen=True)
-class Offer:
-    kind: str  # fixed (points), percent (of the amount, bps of 1 %), multiplier (bps of x1)
-    value: int
-    partner: str
-    min_amount_minor: int
 
 
 @dataclass(frozen=True)
@@ -90,20 +81,10 @@ class CustomerPage:
 
 def _offers(view: PortalView, prog: Program, now: datetime) -> list[Offer]:
     """Active campaigns whose audience this customer is in right now."""
-    current = of_item(view.customer)
+    current = view.customer.wallet
     shopper = Shopper(current.last_purchase, view.data.balance.tier.name, current.campaign_awards)
     tier_names = [t.name for t in sorted(prog.tiers, key=lambda t: t.min_spend_12m_minor)]
-    out: dict[str, Offer] = {}
-    for partner in view.partners:
-        if partner.status != "active":
-            continue
-        for rules in campaign_rules.active_rules(partner):
-            amount = max(rules.min_amount_minor, 1)
-            if rules.campaign_id in out or not qualifies(rules, partner.partner_id, amount, shopper, tier_names, now):
-                continue
-            kind = rules.reward_type if rules.reward_type in ("fixed", "percent") else "multiplier"
-            out[rules.campaign_id] = Offer(kind, rules.reward_value, partner.name, rules.min_amount_minor)
-    return list(out.values())
+    return offers_for(view.partners, shopper, tier_names, now)
 
 
 def _tier(balance: Balance) -> Tier:
@@ -182,7 +163,7 @@ def render_page(
         session_until=access.expires_at.isoformat() if access is not None and access.session else "",
         suffix=suffix,
         settings=Settings(
-            consent=bool(view.customer.marketing_consent),
+            consent=view.customer.marketing_consent,
             locale=lang,
             channel=view.customer.channel or "",
             channels=customer_self.reachable_channels(view.customer),

@@ -65,7 +65,7 @@ def _data_csv(r: Request) -> Any:
 
 def _delete_form(r: Request) -> Any:
     customer_id = signed_in_customer(r)
-    customer = customers.get(customer_id)
+    customer = customers.load(customer_id)
     lang = i18n.pick(r.lang, customer.locale)
     page = render(
         "customer/delete.html",
@@ -83,7 +83,7 @@ def _delete(r: Request) -> Any:
     access = require_session(r)
     if r.form.get("confirm") != "on":
         return _delete_form(r)
-    lang = i18n.pick(r.lang, customers.get(access.customer_id).locale)
+    lang = i18n.pick(r.lang, customers.load(access.customer_id).locale)
     customer_self.delete(access.customer_id, r.now)
     page = render("customer/deleted.html", i18n.locale(lang), language_links=[])
     return respond(page, 200, [r.cookie(SESSION_COOKIE, "", 0)])

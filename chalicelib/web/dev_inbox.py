@@ -17,13 +17,13 @@ from chalicelib.http import Call, Route, make_view
 from chalicelib.notify.inbox import INBOX, dev_inbox_enabled, inbox_rows
 
 
-def inbox_json(call: Call) -> Response:
+def inbox_json(call: Call[None, None]) -> Response:
     _only_locally()
     body = json.dumps([entry.as_json() for entry in INBOX.entries()], ensure_ascii=False)
     return Response(body=body, status_code=200, headers={"Content-Type": "application/json; charset=utf-8"})
 
 
-def inbox_page(call: Call) -> Response:
+def inbox_page(call: Call[None, None]) -> Response:
     _only_locally()
     from chalicelib.web.render import environment, headers, new_nonce  # Jinja2 only for this page
 

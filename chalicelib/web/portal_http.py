@@ -8,13 +8,13 @@ pages: ``portal_views``.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import runtime
 from chalicelib.errors import ApiError, ValidationFailed
+from chalicelib.schemas import CampaignOut
 from chalicelib.services import auth, campaigns, settlement
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
@@ -161,7 +161,7 @@ def _create(r: Request, session: Session) -> Any:
         created = campaigns.create(write, request, session.partner_id, r.call.now)
     except ValidationFailed as error:
         return _refused(r, session, error)
-    return _redirect(f"/portal/campaigns/{json.loads(created.body)['campaign_id']}")
+    return _redirect(f"/portal/campaigns/{created.result(CampaignOut).campaign_id}")
 
 
 def _refused(r: Request, session: Session, error: ValidationFailed) -> Any:
@@ -177,7 +177,7 @@ def _campaign(r: Request, session: Session) -> Any:
 def _act(r: Request, session: Session) -> Any:
     campaign_id, action = r.call.params["campaign_id"], r.call.params["action"]
     if action not in ACTIONS:
-        raise ValidationFailed([{"loc": ["path", "action"], "msg": "unknown action", "type": "enum"}])
+        raise ValidationFailed.at(["path", "action"], "unknown action", "enum")
     path = f"/portal/campaigns/{campaign_id}/{action}"
     ACTIONS[action](write_request(session, r.form, path, r.call.now), campaign_id, session.partner_id, r.call.now)
     return _redirect(f"/portal/campaigns/{campaign_id}")

@@ -16,8 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import db, runtime
-from chalicelib.db import keys
+from chalicelib import runtime
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.services import auth, idempotency
 
@@ -66,9 +65,7 @@ def read_session(cookie_header: str | None, now: datetime) -> Session | None:
             return None
     except ValueError:
         return None
-    found = db.get_many([(db.KeyIdItem, *keys.key_id(key_id)), (db.PartnerItem, *keys.partner(partner_id))])
-    key, partner = found.get(keys.key_id(key_id)), found.get(keys.partner(partner_id))
-    if key is None or key.status != "active" or partner is None or partner.status != "active":
+    if not auth.session_active(key_id, partner_id):
         return None
     return Session(key_id, partner_id, token)
 

@@ -27,15 +27,11 @@ def _page(template: str, lang: str, switch: str, session: Session | None, csrf: 
         template,
         i18n.locale(lang),
         language_links=language_links(lang, switch),
-        partner_name=partners.get(session.partner_id).name if session is not None else None,
+        partner_name=partners.load(session.partner_id).name if session is not None else None,
         csrf=csrf_token(session.token) if session is not None else csrf,
         form_nonce=new_form_nonce,
         **context,
     )
-
-
-def _names() -> dict[str, str]:
-    return {p.partner_id: p.name for p in partners.all_partners()}
 
 
 def sign_in(lang: str, csrf: str, error: bool = False) -> Page:
@@ -60,7 +56,7 @@ class CampaignRow:
 
 def dashboard(session: Session, lang: str, now: datetime) -> Page:
     items = campaigns.list_for(session.partner_id, now).items
-    names = _names()
+    names = partners.names()
     rows = [
         CampaignRow(c.campaign_id, c.name, c.sponsor_partner_id, names.get(c.sponsor_partner_id, ""), c.status)
         for c in items
@@ -91,7 +87,7 @@ def campaign_form(session: Session, lang: str, values: dict[str, str], problem: 
 
 def describe(c: CreateCampaign, sponsor: str, t: Locale) -> str:
     """The plain-language preview of a campaign, one sentence from the catalogue's ``describe`` pieces."""
-    names = _names()
+    names = partners.names()
     if c.reward.type == "fixed":
         points = c.reward.points
         reward = t.plural("describe.points", points, count=t.group(points))
@@ -206,9 +202,9 @@ def _as_request(c: CampaignOut) -> CreateCampaign:
 
 def campaign(session: Session, lang: str, campaign_id: str, now: datetime) -> Page:
     t = i18n.locale(lang)
-    c = campaigns.get(campaign_id, session.partner_id, now)
+    c = campaigns.get_visible(campaign_id, session.partner_id, now)
     report = campaigns.report(campaign_id, session.partner_id, now)
-    names = _names()
+    names = partners.names()
     return _page(
         "portal/campaign.html",
         lang,

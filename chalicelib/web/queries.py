@@ -42,3 +42,45 @@ class PortalQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     lang: Lang | None = None
     period: Annotated[str, StringConstraints(max_length=7)] | None = None
+
+
+# The portal's forms, as the route table documents them (application/x-www-form-urlencoded). portal_forms.py reads
+# the fields; these models only tell /openapi.json what a browser sends.
+
+
+class SignInForm(BaseModel):
+    """The sign-in form: the API key, and the CSRF token that must equal the ``lp_csrf`` cookie set with the form."""
+
+    csrf: str = Field(description="Equal to the lp_csrf cookie the sign-in page set")
+    api_key: str = Field(description="The partner's API key; exchanged for the lp_session cookie, never stored")
+
+
+class PortalForm(BaseModel):
+    """A signed-in portal form: its CSRF token (bound to the session) and the page's own fields."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}})
+    csrf: str = Field(description="The form's CSRF token, bound to the lp_session cookie; without it: 403")
+    nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
+
+
+# The customer's forms (issue 17): documented only; customer_http.py and customer_self.py read the fields.
+
+
+class CustomerSignInForm(BaseModel):
+    """Customer sign-in, step 1: a phone or an e-mail, and the token that must equal the ``lc_csrf`` cookie."""
+
+    csrf: str = Field(description="Equal to the lc_csrf cookie the sign-in page set")
+    identifier: str = Field(description="A phone (any spelling) or an e-mail address")
+
+
+class CodeForm(CustomerSignInForm):
+    """Customer sign-in, step 2: the one-time code the customer received."""
+
+    code: str = Field(description="Six digits; five wrong tries lock the code (429)")
+
+
+class CustomerForm(BaseModel):
+    """A form on the signed-in customer's page: its CSRF token (bound to the lc_session cookie) and its fields."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}})
+    csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")

@@ -1,16 +1,44 @@
 """The HTML pages' route table. Handlers import their page modules when called, so the JSON API never loads
-Jinja2 (tests/test_web.py checks it)."""
+Jinja2 (tests/test_web.py checks it).
+
+The portal's pages (auth ``session``) are served by one router, ``portal_http.handle(call, view)``: it reads the
+session cookie and, on forms, the CSRF field, and shows a signed-out browser the sign-in page (a form posted
+without a session: a 303 to it). The authorization matrix test walks every one of them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from chalicelib.http import Call, Route
-from chalicelib.web.queries import MePageQuery, PortalQuery
+from pydantic import BaseModel
+
+from chalicelib.http import Auth, Call, RouteOptions, RouteTable
+from chalicelib.web.queries import (
+    CodeForm,
+    CustomerForm,
+    CustomerSignInForm,
+    MePageQuery,
+    PortalForm,
+    PortalQuery,
+    SignInForm,
+)
+
+pages = RouteTable(tag="portal")
+PortalHandler = Callable[[Call[None, PortalQuery]], Any]  # a page, a redirect or a CSV: chalice Responses
 
 
-def _me(view: str) -> Any:
-    def handler(call: Call) -> Any:
+MeHandler = Callable[[Call[None, MePageQuery]], Any]
+
+
+def _me(view: str, module: str = "customer_http") -> MeHandler:
+    """The customer's pages (issue 17): ``customer_http`` (page, sign-in, spend code, sign-out) or
+    ``customer_self`` (settings, my data, deletion); both read the customer's own session cookie."""
+
+    def handler(call: Call[None, MePageQuery]) -> Any:
+        if module == "customer_self":
+            from chalicelib.web import customer_self
+
+            return customer_self.handle(call, view)
         from chalicelib.web import customer_http
 
         return customer_http.handle(call, view)
@@ -19,18 +47,115 @@ def _me(view: str) -> Any:
     return handler
 
 
-def _me_self(view: str) -> Any:
-    def handler(call: Call) -> Any:
-        from chalicelib.web import customer_self
+def _me_page(
+    name: str,
+    method: str,
+    path: str,
+    view: str,
+    summary: str,
+    form: type[BaseModel] | None = None,
+    module: str = "customer_http",
+    content: tuple[str, ...] = ("text/html",),
+    auth: Auth = "customer",
+) -> None:
+    options: RouteOptions = {"name": name, "content": content}
+    if form is not None:
+        options["form"] = form
+    pages.route(method, path, auth, summary, query=MePageQuery, **options)(_me(view, module))
 
-        return customer_self.handle(call, view)
 
-    handler.__name__ = f"me_{view}"
-    return handler
+_me_page(
+    "me_page",
+    "GET",
+    "/me",
+    "page",
+    "The customer's balance page (HTML): signed in, or from a link (?token=); else a 303 to the sign-in page",
+    auth="public",
+)
+_me_page("me_sign_in_form", "GET", "/me/sign-in", "sign_in_form", "Customer sign-in: phone or e-mail", auth="public")
+_me_page(
+    "me_send_code",
+    "POST",
+    "/me/sign-in",
+    "send_code",
+    "Customer sign-in: send a one-time code",
+    CustomerSignInForm,
+    auth="public",
+)
+_me_page(
+    "me_check_code",
+    "POST",
+    "/me/sign-in/code",
+    "check_code",
+    "Customer sign-in: the code opens a session",
+    CodeForm,
+    auth="public",
+)
+_me_page(
+    "me_spend_code",
+    "POST",
+    "/me/spend-code",
+    "spend_code",
+    "A one-time code and its QR to pay with points at any till",
+    CustomerForm,
+)
+_me_page("me_sign_out", "POST", "/me/sign-out", "sign_out", "End this session", CustomerForm)
+_me_page(
+    "me_sign_out_everywhere",
+    "POST",
+    "/me/sign-out-everywhere",
+    "sign_out_everywhere",
+    "End every session and every link",
+    CustomerForm,
+)
+_me_page(
+    "me_settings",
+    "POST",
+    "/me/settings",
+    "settings",
+    "The customer's marketing consent, language and channel",
+    CustomerForm,
+    "customer_self",
+)
+_me_page(
+    "me_data_json",
+    "GET",
+    "/me/data.json",
+    "data_json",
+    "Download my data: profile, balance, every entry (signed out: 401 page)",
+    module="customer_self",
+    content=("application/json", "text/html"),
+)
+_me_page(
+    "me_data_csv",
+    "GET",
+    "/me/data.csv",
+    "data_csv",
+    "Download my data as CSV (signed out: 401 page)",
+    module="customer_self",
+    content=("text/csv", "text/html"),
+)
+_me_page(
+    "me_delete_form",
+    "GET",
+    "/me/delete",
+    "delete_form",
+    "Delete my account: what happens to the points, before confirming",
+    module="customer_self",
+)
+_me_page(
+    "me_delete",
+    "POST",
+    "/me/delete",
+    "delete",
+    "Delete my account: personal data erased, the ledger keeps pseudonymous entries",
+    CustomerForm,
+    "customer_self",
+)
 
 
-def _portal(view: str) -> Any:
-    def handler(call: Call) -> Any:
+def _portal(view: str) -> PortalHandler:
+    def handler(call: Call[None, PortalQuery]) -> Any:
         from chalicelib.web import portal_http
 
         return portal_http.handle(call, view)
@@ -39,258 +164,44 @@ def _portal(view: str) -> Any:
     return handler
 
 
-ROUTES: tuple[Route, ...] = (
-    Route(
-        "me_page",
-        "GET",
-        "/me",
-        _me("page"),
-        "public",
-        "The customer's balance page (HTML): signed in, or from a link (?token=)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_sign_in_form",
-        "GET",
-        "/me/sign-in",
-        _me("sign_in_form"),
-        "public",
-        "Customer sign-in: phone or e-mail",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_send_code",
-        "POST",
-        "/me/sign-in",
-        _me("send_code"),
-        "public",
-        "Customer sign-in: send a one-time code (form)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_check_code",
-        "POST",
-        "/me/sign-in/code",
-        _me("check_code"),
-        "public",
-        "Customer sign-in: the code opens a session (form)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_spend_code",
-        "POST",
-        "/me/spend-code",
-        _me("spend_code"),
-        "public",
-        "A one-time code and its QR to pay with points at any till (form)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_sign_out",
-        "POST",
-        "/me/sign-out",
-        _me("sign_out"),
-        "public",
-        "End this session (form)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_sign_out_everywhere",
-        "POST",
-        "/me/sign-out-everywhere",
-        _me("sign_out_everywhere"),
-        "public",
-        "End every session and every link (form)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_settings",
-        "POST",
-        "/me/settings",
-        _me_self("settings"),
-        "public",
-        "The customer's marketing consent, language and channel (form)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_data_json",
-        "GET",
-        "/me/data.json",
-        _me_self("data_json"),
-        "public",
-        "Download my data: profile, balance, every entry (JSON)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_data_csv",
-        "GET",
-        "/me/data.csv",
-        _me_self("data_csv"),
-        "public",
-        "Download my data (CSV)",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_delete_form",
-        "GET",
-        "/me/delete",
-        _me_self("delete_form"),
-        "public",
-        "Delete my account: what happens to the points, before confirming",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "me_delete",
-        "POST",
-        "/me/delete",
-        _me_self("delete"),
-        "public",
-        "Delete my account (form): personal data erased, the ledger keeps pseudonymous entries",
-        query=MePageQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_dashboard",
-        "GET",
-        "/portal",
-        _portal("dashboard"),
-        "public",
-        "Partner portal: campaigns, inbox (sign-in page when signed out)",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_login",
-        "POST",
-        "/portal/login",
-        _portal("login"),
-        "public",
-        "Partner portal: sign in with an API key (form)",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_logout",
-        "POST",
-        "/portal/logout",
-        _portal("logout"),
-        "public",
-        "Partner portal: sign out",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_new_campaign",
-        "GET",
-        "/portal/campaigns/new",
-        _portal("new"),
-        "public",
-        "Partner portal: new campaign form",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_preview_campaign",
-        "POST",
-        "/portal/campaigns/preview",
-        _portal("preview"),
-        "public",
-        "Partner portal: plain-language preview",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_edit_campaign",
-        "POST",
-        "/portal/campaigns/edit",
-        _portal("edit"),
-        "public",
-        "Partner portal: back to the form",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_create_campaign",
-        "POST",
-        "/portal/campaigns",
-        _portal("create"),
-        "public",
-        "Partner portal: create the campaign",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_campaign",
-        "GET",
-        "/portal/campaigns/{campaign_id}",
-        _portal("campaign"),
-        "public",
-        "Partner portal: a campaign and its report",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_campaign_action",
-        "POST",
-        "/portal/campaigns/{campaign_id}/{action}",
-        _portal("act"),
-        "public",
-        "Partner portal: accept, activate, pause, end",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_settlements",
-        "GET",
-        "/portal/settlements",
-        _portal("settlements"),
-        "public",
-        "Partner portal: settlements by month",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
-    Route(
-        "portal_settlement_csv",
-        "GET",
-        "/portal/settlements/{period}/csv",
-        _portal("csv"),
-        "public",
-        "Partner portal: settlement CSV",
-        query=PortalQuery,
-        tag="portal",
-        content="text/html",
-    ),
+def _portal_page(
+    name: str,
+    method: str,
+    path: str,
+    view: str,
+    summary: str,
+    auth: Auth = "session",
+    content: tuple[str, ...] = ("text/html",),
+) -> None:
+    options: RouteOptions = {"name": name, "content": content}
+    if method == "POST":  # the sign-in form, or a signed-in form with its CSRF token
+        options["form"] = SignInForm if auth == "public" else PortalForm
+    pages.route(method, path, auth, f"Partner portal: {summary}", query=PortalQuery, **options)(_portal(view))
+
+
+_portal_page("portal_dashboard", "GET", "/portal", "dashboard", "campaigns, inbox (sign-in page when signed out)")
+_portal_page("portal_login", "POST", "/portal/login", "login", "sign in with an API key (form)", auth="public")
+_portal_page("portal_logout", "POST", "/portal/logout", "logout", "sign out")
+_portal_page("portal_new_campaign", "GET", "/portal/campaigns/new", "new", "new campaign form")
+_portal_page("portal_preview_campaign", "POST", "/portal/campaigns/preview", "preview", "plain-language preview")
+_portal_page("portal_edit_campaign", "POST", "/portal/campaigns/edit", "edit", "back to the form")
+_portal_page("portal_create_campaign", "POST", "/portal/campaigns", "create", "create the campaign")
+_portal_page("portal_campaign", "GET", "/portal/campaigns/{campaign_id}", "campaign", "a campaign and its report")
+_portal_page(
+    "portal_campaign_action",
+    "POST",
+    "/portal/campaigns/{campaign_id}/{action}",
+    "act",
+    "accept, activate, pause, end",
 )
+_portal_page("portal_settlements", "GET", "/portal/settlements", "settlements", "settlements by month")
+_portal_page(
+    "portal_settlement_csv",
+    "GET",
+    "/portal/settlements/{period}/csv",
+    "csv",
+    "settlement CSV (signed out: the sign-in page)",
+    content=("text/csv", "text/html"),
+)
+
+ROUTES = tuple(pages.routes)

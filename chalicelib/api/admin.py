@@ -1,0 +1,65 @@
+"""The operator's other tools: any customer's entries, manual adjustments, the program's settings. (Partners and
+keys: ``partners.py``; settlements: ``settlements.py``.)"""
+
+from __future__ import annotations
+
+from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
+from chalicelib.http import Call, RouteTable
+from chalicelib.schemas import (
+    AdjustmentOut,
+    CreateAdjustment,
+    ProgramSettings,
+    TransactionsPage,
+    TransactionsQuery,
+    UpdateProgram,
+)
+from chalicelib.services import bonuses, customers, program
+from chalicelib.services.idempotency import Reply
+
+api = RouteTable(tag="operator")
+
+
+@api.route(
+    "GET",
+    "/v1/admin/customers/{customer_id}/transactions",
+    "operator",
+    "Every entry of a customer, at every partner, newest first",
+    query=TransactionsQuery,
+    response=TransactionsPage,
+    errors=(*AUTH_ERRORS, 404, 422),
+)
+def admin_customer_transactions(call: Call[None, TransactionsQuery]) -> TransactionsPage:
+    return customers.transactions(call.params["customer_id"], call.query, None)
+
+
+@api.route(
+    "POST",
+    "/v1/admin/adjustments",
+    "operator",
+    "Credit or debit a customer with a reason",
+    body=CreateAdjustment,
+    response=AdjustmentOut,
+    status=201,
+    idempotent_post=True,
+    errors=(*WRITE_ERRORS, 404),
+)
+def admin_create_adjustment(call: Call[CreateAdjustment, None]) -> Reply:
+    return bonuses.adjust(call.writing, call.body, call.now)
+
+
+@api.route("GET", "/v1/admin/program", "operator", "Program settings", response=ProgramSettings, errors=AUTH_ERRORS)
+def admin_get_program(call: Call[None, None]) -> ProgramSettings:
+    return program.load().to_schema()
+
+
+@api.route(
+    "PUT",
+    "/v1/admin/program",
+    "operator",
+    "Change program settings (any subset)",
+    body=UpdateProgram,
+    response=ProgramSettings,
+    errors=(400, 401, 403, 413, 415, 422),
+)
+def admin_put_program(call: Call[UpdateProgram, None]) -> ProgramSettings:
+    return program.update(call.body, call.now.isoformat()).to_schema()

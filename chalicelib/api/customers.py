@@ -1,0 +1,78 @@
+"""Customers: enrolment, lookup, balance, a partner's view of their entries. What needs the customer (the link to
+their page, spend codes, binding an identifier) is in ``customer_keys``."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
+from chalicelib.api.customer_keys import pending_binding
+from chalicelib.http import Call, RouteTable
+from chalicelib.schemas import (
+    Balance,
+    CustomerEnrolled,
+    CustomerLookupQuery,
+    CustomerRef,
+    EnrollCustomer,
+    TransactionsPage,
+    TransactionsQuery,
+)
+from chalicelib.services import customers
+from chalicelib.services.idempotency import Reply
+
+api = RouteTable()
+
+
+@api.route(
+    "POST",
+    "/v1/customers",
+    "partner",
+    "Enrol a customer by phone, card and/or e-mail (200 if already known; 202 if a new identifier of a known "
+    "customer waits for the customer's code, see /v1/customers/{customer_id}/identifiers/confirm)",
+    body=EnrollCustomer,
+    response=CustomerEnrolled,
+    status=201,
+    also=(200, 202),
+    idempotent_post=True,
+    errors=(*WRITE_ERRORS, 429, 503),
+)
+def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply | Response:
+    return pending_binding(customers.enroll(call.writing, call.body, call.partner_id))
+
+
+@api.route(
+    "GET",
+    "/v1/customers/lookup",
+    "partner",
+    "Find a customer by phone or card",
+    query=CustomerLookupQuery,
+    response=CustomerRef,
+    errors=(*AUTH_ERRORS, 404, 422),
+)
+def lookup_customer(call: Call[None, CustomerLookupQuery]) -> CustomerRef:
+    return customers.lookup(call.query)
+
+
+@api.route(
+    "GET",
+    "/v1/customers/{customer_id}/balance",
+    "partner",
+    "Balance, expiring points and tier (one read)",
+    response=Balance,
+    errors=(*AUTH_ERRORS, 404),
+)
+def customer_balance(call: Call[None, None]) -> Balance:
+    return customers.balance(call.params["customer_id"], call.now)
+
+
+@api.route(
+    "GET",
+    "/v1/customers/{customer_id}/transactions",
+    "partner",
+    "The customer's entries made at the calling partner, newest first",
+    query=TransactionsQuery,
+    response=TransactionsPage,
+    errors=(*AUTH_ERRORS, 404, 422),
+)
+def customer_transactions(call: Call[None, TransactionsQuery]) -> TransactionsPage:
+    return customers.transactions(call.params["customer_id"], call.query, call.partner_id)

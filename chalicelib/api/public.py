@@ -1,0 +1,30 @@
+"""Routes without an API key: the liveness check and the customer's own data (a portal token, checked here)."""
+
+from __future__ import annotations
+
+from chalicelib.http import Call, RouteTable
+from chalicelib.schemas import Health, MeOut, MeQuery
+from chalicelib.services import auth, customer_auth
+from chalicelib.services import portal_links as portal
+
+api = RouteTable(tag="public")
+
+
+@api.route("GET", "/health", "public", "Liveness check", response=Health)
+def health(call: Call[None, None]) -> Health:
+    return Health(status="ok", time=call.now.isoformat())
+
+
+@api.route(
+    "GET",
+    "/v1/me",
+    "public",
+    "The customer page's data as JSON (Bearer <portal token>)",
+    query=MeQuery,
+    response=MeOut,
+    tag="portal",
+    errors=(401, 422),
+)
+def me(call: Call[None, MeQuery]) -> MeOut:
+    access = customer_auth.verify_link(auth.bearer_token(call.header("authorization")), call.now)
+    return portal.me(access, call.now, call.query.cursor)

@@ -1,0 +1,95 @@
+"""Monthly settlements: a partner's statement, the operator's report, its closing and reconciliation. JSON, or CSV
+for accountants (``?format=csv``). The settlement service is imported by the handlers: a cold start that serves
+anything else does not load it."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib.api.common import AUTH_ERRORS
+from chalicelib.errors import Forbidden
+from chalicelib.http import Call, RouteTable
+from chalicelib.schemas import OperatorSettlement, Reconciliation, SettlementOut, SettlementQuery
+
+api = RouteTable(tag="settlements")
+operator = RouteTable(tag="operator")
+JSON_OR_CSV = ("application/json", "text/csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        body=text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+@api.route(
+    "GET",
+    "/v1/settlements/{period}",
+    "partner",
+    "Your settlement for a month (YYYY-MM); ?format=csv for accountants",
+    query=SettlementQuery,
+    response=SettlementOut,
+    errors=(*AUTH_ERRORS, 404, 422),
+    content=JSON_OR_CSV,
+)
+def partner_settlement(call: Call[None, SettlementQuery]) -> SettlementOut | Response:
+    from chalicelib.services import settlement
+
+    if call.query.partner_id not in (None, call.partner_id):
+        raise Forbidden("A partner reads only its own settlement.")
+    report = settlement.partner_settlement(call.partner_id, call.params["period"], call.now)
+    if call.query.format == "csv":
+        return _csv(settlement.partner_csv(report), f"settlement-{report.partner_id}-{report.period}.csv")
+    return report
+
+
+@operator.route(
+    "GET",
+    "/v1/admin/settlements/{period}",
+    "operator",
+    "Every partner, totals, the issuer x acceptor matrix and the reconciliation identity; ?format=csv",
+    query=SettlementQuery,
+    response=OperatorSettlement,
+    errors=(*AUTH_ERRORS, 422),
+    content=JSON_OR_CSV,
+)
+def admin_settlement(call: Call[None, SettlementQuery]) -> OperatorSettlement | Response:
+    from chalicelib.services import settlement
+
+    report = settlement.operator_report(call.params["period"], call.now)
+    if call.query.format == "csv":
+        return _csv(settlement.operator_csv(report), f"settlement-{report.period}.csv")
+    return report
+
+
+@operator.route(
+    "POST",
+    "/v1/admin/settlements/{period}/close",
+    "operator",
+    "Freeze an ended month: every later read returns this snapshot",
+    response=OperatorSettlement,
+    errors=(*AUTH_ERRORS, 409, 422),
+)
+def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
+    from chalicelib.services import settlement
+
+    return settlement.close(call.params["period"], call.now)
+
+
+@operator.route(
+    "GET",
+    "/v1/admin/settlements/{period}/reconciliation",
+    "operator",
+    "Recompute the month from the ledger entries and compare",
+    response=Reconciliation,
+    errors=(*AUTH_ERRORS, 422),
+)
+def admin_reconcile_settlement(call: Call[None, None]) -> Reconciliation:
+    from chalicelib.services import settlement
+
+    return settlement.reconcile(call.params["period"])

@@ -1,0 +1,190 @@
+"""Campaigns in the table: the campaign item (``CAMP#<id>``), its members (``PCAMP#<partner>``: a partner's list),
+its daily series (``CAMPDAY#<id>``), and the campaign maps on partner items (``open_campaigns`` of the sponsor,
+``active_campaigns`` snapshots of the ``earn_at`` partners), each limit guarded in the write.
+
+What an award writes on a purchase is ``chalicelib/db/campaign_awards.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import cast
+
+from pynamodb.expressions.condition import Condition, size
+from pynamodb.expressions.update import Action
+
+from chalicelib.db import keys
+from chalicelib.db.maps import as_dict
+from chalicelib.db.models import CampaignDayItem, CampaignItem, CampaignMemberItem, PartnerItem
+from chalicelib.db.store import ReadKey, get_many, get_one
+from chalicelib.db.tx import Transaction
+from chalicelib.domain.campaign_lifecycle import (
+    MAX_ACTIVE_PER_PARTNER,
+    MAX_OPEN_PER_SPONSOR,
+    Campaign,
+    CampaignStatus,
+    CampaignTotals,
+    RulesSnapshot,
+    SnapshotChange,
+)
+
+__all__ = [
+    "CampaignDay",
+    "add_member_removals",
+    "add_new",
+    "add_open_slot",
+    "add_snapshot_change",
+    "add_update",
+    "campaign_of",
+    "daily",
+    "load",
+    "load_many",
+    "member_campaign_ids",
+    "read_key",
+]
+
+
+def read_key(campaign_id: str) -> ReadKey:
+    return (CampaignItem, *keys.campaign(campaign_id))
+
+
+def campaign_of(item: CampaignItem) -> Campaign:
+    return Campaign(
+        campaign_id=item.campaign_id,
+        sponsor_partner_id=item.sponsor_partner_id,
+        rules=cast(RulesSnapshot, as_dict(item.rules)),
+        status=cast(CampaignStatus, str(item.status)),
+        accepted_by={str(k): str(v) for k, v in as_dict(item.accepted_by).items()},
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        budget_used=int(item.budget_used),
+        totals=CampaignTotals(
+            awards=int(item.awards),
+            customers=int(item.customers),
+            new_customers=int(item.new_customers),
+            points_awarded=int(item.points_awarded),
+            points_reversed=int(item.points_reversed),
+            revenue_minor=int(item.revenue_minor),
+        ),
+    )
+
+
+def load(campaign_id: str) -> Campaign | None:
+    item = get_one(CampaignItem, *keys.campaign(campaign_id))
+    return None if item is None else campaign_of(item)
+
+
+def load_many(campaign_ids: Iterable[str]) -> dict[str, Campaign]:
+    """The campaigns that exist among ``campaign_ids`` (strongly consistent batch reads), by id."""
+    found = get_many([read_key(c) for c in campaign_ids])
+    return {item.campaign_id: campaign_of(item) for item in found.values()}
+
+
+def member_campaign_ids(partner_id: str) -> list[str]:
+    """The campaigns a partner sponsors or is named in (one query of its list)."""
+    pk, _ = keys.campaign_member(partner_id, "")
+    return [m.sk for m in CampaignMemberItem.query(pk, consistent_read=True)]
+
+
+@dataclass(frozen=True)
+class CampaignDay:
+    date: str  # YYYY-MM-DD in the program time zone
+    awards: int
+    points_awarded: int
+    revenue_minor: int
+
+
+def daily(campaign_id: str) -> list[CampaignDay]:
+    """The report's daily series, oldest first (one query)."""
+    pk, _ = keys.campaign_day(campaign_id, "")
+    return [
+        CampaignDay(d.sk, int(d.awards), int(d.points_awarded), int(d.revenue_minor))
+        for d in CampaignDayItem.query(pk, consistent_read=True)
+    ]
+
+
+def add_new(tx: Transaction, campaign: Campaign, named: Iterable[str]) -> None:
+    """Create the campaign (its id must be new) and list it for its sponsor and the ``named`` partners."""
+    item = CampaignItem(
+        *keys.campaign(campaign.campaign_id),
+        campaign_id=campaign.campaign_id,
+        sponsor_partner_id=campaign.sponsor_partner_id,
+        rules=dict(campaign.rules),
+        status=campaign.status,
+        accepted_by=dict(campaign.accepted_by),
+        created_at=campaign.created_at,
+        updated_at=campaign.updated_at,
+    )
+    tx.put(item, condition=CampaignItem.pk.does_not_exist())
+    sponsor = campaign.sponsor_partner_id
+    tx.put(CampaignMemberItem(*keys.campaign_member(sponsor, campaign.campaign_id), role="sponsor"))
+    for partner_id in named:
+        tx.put(CampaignMemberItem(*keys.campaign_member(partner_id, campaign.campaign_id), role="named"))
+
+
+def add_open_slot(
+    tx: Transaction, sponsor_id: str, campaign_id: str, created_at: str, open_now: Mapping[str, str], freed: set[str]
+) -> None:
+    """Take one of the sponsor's open-campaign slots for ``campaign_id`` and free the ``freed`` ones (campaigns over
+    since). The limit is guarded in the write: two creates racing for the last slot cannot both take it."""
+    opened = PartnerItem.open_campaigns
+    guard: Condition = PartnerItem.pk.exists()
+    actions: list[Action]
+    if open_now:
+        actions = [opened[campaign_id].set(created_at), *[opened[c].remove() for c in sorted(freed)]]
+        guard &= size(opened) < MAX_OPEN_PER_SPONSOR + len(freed)
+        for c in sorted(freed):
+            guard &= opened[c].exists()
+    else:  # a nested set needs the map; a partner written before it existed has none: set it whole
+        actions = [opened.set({campaign_id: created_at})]
+        guard &= opened.does_not_exist() | (size(opened) == 0)
+    tx.update(PartnerItem(*keys.partner(sponsor_id)), actions, condition=guard, tag="open_campaigns")
+
+
+def add_update(
+    tx: Transaction,
+    before: Campaign,
+    now_iso: str,
+    *,
+    status: CampaignStatus | None = None,
+    accepted_by: str | None = None,
+) -> None:
+    """Change the campaign's ``status`` or record that ``accepted_by`` accepted it, only if it is still as it was
+    read (its stored status and ``updated_at``)."""
+    guard = (CampaignItem.status == before.status) & (CampaignItem.updated_at == before.updated_at)
+    actions: list[Action] = [CampaignItem.updated_at.set(now_iso)]
+    if accepted_by is not None:
+        actions.append(CampaignItem.accepted_by[accepted_by].set(now_iso))
+    if status is not None:
+        actions.append(CampaignItem.status.set(status))
+    tx.update(CampaignItem(*keys.campaign(before.campaign_id)), actions, condition=guard, tag="campaign")
+
+
+def add_member_removals(tx: Transaction, campaign_id: str, partner_ids: Iterable[str]) -> None:
+    """The campaign leaves these partners' lists."""
+    for partner_id in partner_ids:
+        tx.delete(CampaignMemberItem(*keys.campaign_member(partner_id, campaign_id)))
+
+
+def add_snapshot_change(tx: Transaction, change: SnapshotChange) -> None:
+    """Drop the partner's stale snapshots, set or remove this campaign's, free the sponsor's open slot. Setting one
+    is guarded: at most ``MAX_ACTIVE_PER_PARTNER`` snapshots (the stale ones still there), so two activations cannot
+    both take the last slot."""
+    snapshots = PartnerItem.active_campaigns
+    actions: list[Action] = [snapshots[c].remove() for c in change.stale]
+    guard: Condition = PartnerItem.pk.exists()
+    if change.snapshot is not None:
+        actions.append(snapshots[change.campaign_id].set(dict(change.snapshot)))
+        guard &= snapshots[change.campaign_id].exists() | (size(snapshots) < MAX_ACTIVE_PER_PARTNER + len(change.stale))
+        for c in change.stale:
+            guard &= snapshots[c].exists()
+    elif change.touch_snapshot:
+        actions.append(snapshots[change.campaign_id].remove())
+    if change.free_open_slot:
+        actions.append(PartnerItem.open_campaigns[change.campaign_id].remove())
+    tx.update(
+        PartnerItem(*keys.partner(change.partner_id)),
+        actions,
+        condition=guard,
+        tag=f"partner:{change.partner_id}",
+    )

@@ -1,0 +1,258 @@
+"""Customers in the table: the profile on the customer item (``CUST#<id>`` / ``PROFILE``, which also holds the
+wallet) and the aliases (``PHONE#...`` / ``CARD#...`` / ``EMAIL#...``) that make each identifier belong to one
+customer. Issue 17 adds the e-mail, the customer's channel, signing out everywhere and deleting the account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.db import keys
+from chalicelib.db.maps import as_dict, ints
+from chalicelib.db.models import AliasItem, CustomerItem
+from chalicelib.db.store import Found, ItemKey, ReadKey, get_one
+from chalicelib.db.tx import Transaction
+from chalicelib.domain.wallet import Hold, Wallet
+
+__all__ = [
+    "Customer",
+    "NewCustomer",
+    "add_aliases",
+    "add_identifiers",
+    "add_new",
+    "alias_key",
+    "alias_owner",
+    "alias_read_key",
+    "deleted",
+    "erase",
+    "from_found",
+    "load",
+    "owner_of",
+    "read_key",
+    "set_identifiers",
+    "update_settings",
+]
+
+IDENTIFIER_KINDS = ("phone", "card", "email")
+PERSONAL = ("phone", "card", "email", "name", "birthday", "telegram_chat_id", "channel")
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    customer_id: str
+    phone: str | None
+    card: str | None
+    name: str | None
+    birthday: str | None  # YYYY-MM-DD
+    locale: str
+    marketing_consent: bool
+    created_at: str
+    enrolled_by: str  # the partner whose till enrolled them
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The customer item: the profile and the wallet, in one read."""
+
+    customer_id: str
+    phone: str | None
+    card: str | None
+    name: str | None
+    locale: str
+    wallet: Wallet
+    email: str | None = None
+    channel: str | None = None  # sms | email | telegram: the customer's choice (issue 17)
+    telegram_chat_id: str | None = None
+    marketing_consent: bool = False
+    birthday: str | None = None
+    created_at: str = ""
+    enrolled_by: str | None = None
+    signed_out_at: str | None = None  # links and sessions made before it are ended
+    deleted_at: str | None = None  # the customer deleted the account: personal data erased
+
+    def identifier(self, kind: str) -> str | None:
+        value: str | None = getattr(self, kind)
+        return value
+
+
+def _wallet(item: CustomerItem) -> Wallet:
+    # The same reading as i16-db1's chalicelib/db/wallets.wallet_of: use that one once both are merged.
+    holds = {
+        hid: Hold(
+            points=int(h["points"]),
+            expires_at=str(h["expires_at"]),
+            lots=ints(h.get("lots")),
+            partner_id=str(h["partner_id"]),
+            order_id=str(h["order_id"]),
+        )
+        for hid, h in as_dict(item.holds).items()
+    }
+    return Wallet(
+        available=int(item.available),
+        pending=int(item.pending),
+        held=int(item.held),
+        lots=ints(item.lots),
+        spend=ints(item.spend),
+        holds=holds,
+        pending_lots=ints(item.pending_lots),
+        bonus_days=ints(item.bonus_days),
+        last_purchase={str(k): str(v) for k, v in as_dict(item.last_purchase).items()},
+        campaign_awards=ints(item.campaign_awards),
+    )
+
+
+def _customer(item: CustomerItem) -> Customer:
+    return Customer(
+        item.customer_id,
+        item.phone,
+        item.card,
+        item.name,
+        str(item.locale),
+        _wallet(item),
+        email=item.email,
+        channel=item.channel,
+        telegram_chat_id=item.telegram_chat_id,
+        marketing_consent=bool(item.marketing_consent),
+        birthday=item.birthday,
+        created_at=item.created_at,
+        enrolled_by=item.enrolled_by,
+        signed_out_at=item.signed_out_at,
+        deleted_at=item.deleted_at,
+    )
+
+
+def load(customer_id: str) -> Customer | None:
+    """The customer as stored now (one strongly consistent GetItem); None if there is none."""
+    item = get_one(CustomerItem, *keys.customer(customer_id))
+    return None if item is None else _customer(item)
+
+
+def read_key(customer_id: str) -> ReadKey:
+    return (CustomerItem, *keys.customer(customer_id))
+
+
+def from_found(found: Found, customer_id: str) -> Customer | None:
+    """The customer from a batch read that asked for :func:`read_key`; None if there is none."""
+    item = found.get(keys.customer(customer_id))
+    return None if item is None else _customer(item)
+
+
+def deleted(found: Found, customer_id: str) -> bool:
+    """Whether the customer read in ``found`` deleted their account."""
+    item = found.get(keys.customer(customer_id))
+    return bool(item is not None and item.deleted_at)
+
+
+def alias_key(kind: str, value: str) -> ItemKey:
+    """The alias item of a phone, card or e-mail (normalised)."""
+    return {"phone": keys.phone, "card": keys.card, "email": keys.email}[kind](value)
+
+
+def alias_read_key(alias: ItemKey) -> ReadKey:
+    return (AliasItem, *alias)
+
+
+def alias_owner(found: Found, alias: ItemKey | None) -> str | None:
+    """Whose phone or card ``alias`` is, from a batch read that asked for :func:`alias_read_key`."""
+    if alias is None:
+        return None
+    item = found.get(alias)
+    return item.customer_id if item is not None else None
+
+
+def owner_of(alias: ItemKey) -> str | None:
+    """Whose phone or card ``alias`` is (one GetItem); None if nobody's."""
+    item = get_one(AliasItem, *alias)
+    return item.customer_id if item is not None else None
+
+
+def add_new(tx: Transaction, customer: NewCustomer) -> None:
+    """Create the customer item (its id must be new) with an empty wallet."""
+    tx.put(
+        CustomerItem(
+            *keys.customer(customer.customer_id),
+            customer_id=customer.customer_id,
+            phone=customer.phone,
+            card=customer.card,
+            email=customer.email,
+            name=customer.name,
+            birthday=customer.birthday,
+            locale=customer.locale,
+            marketing_consent=customer.marketing_consent,
+            created_at=customer.created_at,
+            enrolled_by=customer.enrolled_by,
+            available=0,
+            pending=0,
+            held=0,
+            lots={},
+            spend={},
+            holds={},
+            pending_lots={},
+            bonus_days={},
+            last_purchase={},
+            campaign_awards={},
+        ),
+        condition=CustomerItem.pk.does_not_exist(),
+    )
+
+
+def add_aliases(tx: Transaction, customer_id: str, now_iso: str, aliases: Iterable[ItemKey | None]) -> None:
+    """Claim phone/card aliases for the customer; the condition makes each identifier belong to one customer."""
+    for key in aliases:
+        if key is not None:
+            tx.put(
+                AliasItem(*key, customer_id=customer_id, created_at=now_iso),
+                condition=AliasItem.pk.does_not_exist(),
+                tag="alias",
+            )
+
+
+def add_identifiers(tx: Transaction, customer_id: str, phone: str | None, card: str | None) -> None:
+    """Give a known customer the phone and/or card they have none of yet (guarded: still none)."""
+    actions: list[Action] = []
+    condition = CustomerItem.pk.exists()
+    if phone is not None:
+        actions.append(CustomerItem.phone.set(phone))
+        condition &= CustomerItem.phone.does_not_exist()
+    if card is not None:
+        actions.append(CustomerItem.card.set(card))
+        condition &= CustomerItem.card.does_not_exist()
+    tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
+
+
+def set_identifiers(tx: Transaction, customer_id: str, values: dict[str, str]) -> None:
+    """Give a known customer these identifiers ({kind: value}); each must still be absent or already that value."""
+    actions: list[Action] = []
+    condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    for kind, value in sorted(values.items()):
+        attribute = getattr(CustomerItem, kind)
+        actions.append(attribute.set(value))
+        condition &= attribute.does_not_exist() | (attribute == value)
+    if actions:
+        tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
+
+
+def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None) -> None:
+    """The customer's own settings (their page): marketing consent, language and, if given, channel."""
+    actions: list[Action] = [CustomerItem.marketing_consent.set(consent), CustomerItem.locale.set(locale)]
+    if channel is not None:
+        actions.append(CustomerItem.channel.set(channel))
+    condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    CustomerItem(*keys.customer(customer_id)).update(actions=actions, condition=condition)
+
+
+def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
+    """Delete the account: personal data removed, its identifiers freed (their aliases deleted), marketing consent
+    off, ``deleted_at`` set. The wallet and the ledger entries stay, naming only the pseudonymous customer id."""
+    for kind in IDENTIFIER_KINDS:
+        value = customer.identifier(kind)
+        if value:
+            alias = AliasItem(*alias_key(kind, value))
+            tx.delete(alias, condition=AliasItem.customer_id == customer.customer_id)
+    actions: list[Action] = [getattr(CustomerItem, name).remove() for name in PERSONAL]
+    actions += [CustomerItem.marketing_consent.set(False), CustomerItem.deleted_at.set(now_iso)]
+    condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    tx.update(CustomerItem(*keys.customer(customer.customer_id)), actions, condition=condition)

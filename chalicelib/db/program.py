@@ -1,0 +1,36 @@
+"""The program settings in the table: one item (``PROGRAM`` / ``SETTINGS``), written whole under the ``updated_at``
+it was read at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.maps import as_dict
+from chalicelib.db.models import ProgramItem
+from chalicelib.db.store import connection, get_one
+from chalicelib.db.tx import Transaction
+
+__all__ = ["StoredProgram", "load", "save"]
+
+
+@dataclass(frozen=True)
+class StoredProgram:
+    settings: dict[str, Any]  # ProgramSettings' fields with the money settings at their first values, + "schedule"
+    updated_at: str
+
+
+def load() -> StoredProgram | None:
+    item = get_one(ProgramItem, *keys.program())
+    return None if item is None else StoredProgram(as_dict(item.settings), item.updated_at)
+
+
+def save(settings: dict[str, Any], now_iso: str, read: StoredProgram | None) -> StoredProgram:
+    """Write the settings whole, only if nobody wrote them since they were ``read`` (None: there were none). Raises
+    ``TxCancelled`` if somebody did."""
+    tx = Transaction()
+    unchanged = ProgramItem.pk.does_not_exist() if read is None else ProgramItem.updated_at == read.updated_at
+    tx.put(ProgramItem(*keys.program(), settings=settings, updated_at=now_iso), condition=unchanged)
+    tx.commit(connection())
+    return StoredProgram(settings, now_iso)

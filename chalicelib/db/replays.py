@@ -1,0 +1,91 @@
+"""Replay records: the recorded answer of a write, under its Idempotency-Key (``IDEM#...``), its natural id (order,
+refund, bonus, adjustment), or, for a write that has neither, the implicit record of the HTTP request itself
+(``REQ#<digest of its nonce>``, kept a day). Written with the write's own transaction under
+``attribute_not_exists``: the effect and its record land together, and only once.
+
+An error answer is recorded too (``status_code`` >= 400, a problem+json body, no state): it binds its key or id,
+and :func:`without_errors` hides it from the decisions, for which it is no order, refund or hold."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.db.models import ReplayItem
+from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.tx import Transaction
+
+__all__ = ["IMPLICIT_RECORD_SECONDS", "NewRecord", "Recorded", "load", "put", "read_key", "without_errors"]
+
+IMPLICIT_RECORD_SECONDS = 86_400  # the implicit record only has to outlive its own request's retries
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A replay record as found: what it binds and the answer it replays."""
+
+    fingerprint: str
+    status_code: int
+    body: str
+    origin: str | None  # keys.request_digest of the request that wrote it
+
+    @property
+    def is_error(self) -> bool:
+        return self.status_code >= 400
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A replay record to write with the transaction it records."""
+
+    fingerprint: str
+    status_code: int
+    body: str
+    created_at: str
+    origin: str
+    customer_id: str | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)  # what later requests under a natural id need
+    implicit: bool = False  # the request's own record: expires after IMPLICIT_RECORD_SECONDS
+
+
+def read_key(pk: str, sk: str) -> ReadKey:
+    return (ReplayItem, pk, sk)
+
+
+def load(found: Found, pk: str, sk: str) -> Recorded | None:
+    """The record at (pk, sk) from a batch read that asked for :func:`read_key`."""
+    item = found.get((pk, sk))
+    if item is None:
+        return None
+    return Recorded(str(item.fingerprint), int(item.status_code), str(item.body), item.origin)
+
+
+def without_errors(found: Found) -> Found:
+    """What a decision sees: error records bind their id but are no order, refund or hold."""
+    return {k: v for k, v in found.items() if not (isinstance(v, ReplayItem) and v.is_error)}
+
+
+def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str) -> None:
+    """Add the record to ``tx``; the transaction is cancelled if a record exists there already."""
+    tx.put(
+        ReplayItem(
+            pk,
+            sk,
+            fingerprint=record.fingerprint,
+            status_code=record.status_code,
+            body=record.body,
+            created_at=record.created_at,
+            customer_id=record.customer_id,
+            state=dict(record.state),
+            origin=record.origin,
+            ttl=_expiry() if record.implicit else None,
+        ),
+        condition=ReplayItem.pk.does_not_exist(),
+        tag=tag,
+    )
+
+
+def _expiry() -> int:
+    return time.time_ns() // 1_000_000_000 + IMPLICIT_RECORD_SECONDS

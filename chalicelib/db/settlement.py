@@ -1,0 +1,62 @@
+"""Settlement in the table: the period counters (``CTR#<partner>#<YYYY-MM>#<shard>``, added to in every entry's
+transaction, read raw: besides the declared figures they hold ``flow_<issuer>`` and ``exp_<issuer>``) and the closed
+period's frozen report (``SETTLEMENT#<YYYY-MM>``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.models import SettlementItem
+from chalicelib.db.store import connection, get_one, get_raw_many
+from chalicelib.db.tx import Transaction, TxCancelled
+from chalicelib.domain.settlement import FIELDS, Figures
+
+__all__ = ["load_closed", "read_figures", "save_closed"]
+
+
+def _figures(raw: dict[str, Any]) -> Figures:
+    """One counter shard, as raw DynamoDB JSON."""
+    f = Figures()
+    for name, value in raw.items():
+        if "N" not in value:
+            continue
+        number = int(value["N"])
+        if name in FIELDS:
+            f.counts[name] += number
+        elif name.startswith("flow_"):
+            f.flows[name[5:]] = f.flows.get(name[5:], 0) + number
+        elif name.startswith("exp_"):
+            f.expired_by_issuer[name[4:]] = f.expired_by_issuer.get(name[4:], 0) + number
+    return f
+
+
+def read_figures(partner_ids: Sequence[str], period: str) -> dict[str, Figures]:
+    """Sum every shard of every partner's counters for the period (strongly consistent batch reads)."""
+    wanted = [(pid, key) for pid in partner_ids for key in keys.counters(pid, period)]
+    figures = {pid: Figures() for pid in partner_ids}
+    owner = {key: pid for pid, key in wanted}
+    for key, raw in get_raw_many([key for _, key in wanted]).items():
+        figures[owner[key]].add(_figures(raw))
+    return figures
+
+
+def load_closed(period: str) -> str | None:
+    """The closed period's report as it was frozen (JSON), or None while the period is open."""
+    item = get_one(SettlementItem, *keys.settlement(period))
+    return item.report if item is not None else None
+
+
+def save_closed(period: str, report_json: str, closed_at: str) -> bool:
+    """Freeze the period's report unless it is already frozen; False if it was (closed concurrently)."""
+    tx = Transaction()
+    tx.put(
+        SettlementItem(*keys.settlement(period), report=report_json, closed_at=closed_at),
+        condition=SettlementItem.pk.does_not_exist(),
+    )
+    try:
+        tx.commit(connection())
+    except TxCancelled:
+        return False
+    return True

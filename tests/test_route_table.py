@@ -1,0 +1,78 @@
+"""Issue 16: the one route list is what it claims. Each handler's ``Call[Body, Query]`` names the models its route
+parses (mypy checks the declarations; this checks the running table, pages included); the API's modules stay small;
+/openapi.json tells how each route authenticates and what it answers with."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+import pytest
+
+from chalicelib.api.openapi import build
+from chalicelib.http import Call
+from chalicelib.routes import ROUTES
+
+API = Path(__file__).resolve().parent.parent / "chalicelib" / "api"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
+def test_every_handler_takes_what_its_route_parses(route):
+    hints = typing.get_type_hints(route.handler)
+    call = next(iter(hints.values()))
+    assert typing.get_origin(call) is Call, (route.name, call)
+    body, query = typing.get_args(call)
+    assert body is (route.body or type(None)), (route.name, body, route.body)
+    assert query is (route.query or type(None)), (route.name, query, route.query)
+
+
+def test_route_names_are_unique_and_the_api_modules_small():
+    assert len({r.name for r in ROUTES}) == len(ROUTES)
+    assert len({(r.method, r.path) for r in ROUTES}) == len(ROUTES)
+    for path in API.glob("*.py"):
+        assert len(path.read_text().splitlines()) < 400, path
+
+
+def test_the_document_says_how_each_route_authenticates():
+    spec = build(ROUTES)
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["session"] == {**schemes["session"], "type": "apiKey", "in": "cookie", "name": "lp_session"}
+    for route in ROUTES:
+        op = spec["paths"][route.path][route.method.lower()]
+        expected = {"public": None, "session": [{"session": []}], "customer": [{"customer_session": []}]}.get(
+            route.auth, [{"bearer": []}]
+        )
+        assert op.get("security") == expected, route.name
+        if route.auth == "session" and route.method == "POST":  # every signed-in form carries its CSRF token
+            form = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"]
+            assert "csrf" in spec["components"]["schemas"][form.rsplit("/", 1)[1]]["required"]
+
+
+def test_downloads_declare_csv():
+    spec = build(ROUTES)
+    csv = {
+        path: sorted(op["responses"]["200"]["content"])
+        for path, ops in spec["paths"].items()
+        for op in ops.values()
+        if "text/csv" in op["responses"].get("200", {}).get("content", {})
+    }
+    assert csv == {
+        "/v1/settlements/{period}": ["application/json", "text/csv"],
+        "/v1/admin/settlements/{period}": ["application/json", "text/csv"],
+        "/portal/settlements/{period}/csv": ["text/csv", "text/html"],  # signed out: the sign-in page
+        "/me/data.csv": ["text/csv", "text/html"],  # issue 17: the customer's data; signed out: a 401 page
+    }
+
+
+def test_a_write_answers_created_with_the_routes_status_and_found_with_200(api):
+    """Services say whether they created something; chalicelib.http answers 201 (the route's) or 200."""
+    partner = api.as_key(api.post("/v1/admin/partners", {"name": "Cafe"}).json["api_key"])
+    first = partner.post("/v1/customers", {"phone": "+79161230000"})
+    again = partner.post("/v1/customers", {"phone": "+79161230000"})
+    assert (first.status, first.json["created"]) == (201, True)
+    assert (again.status, again.json["created"]) == (200, False)
+    for phone, status in (("+79161230000", 200), ("+79161239999", 201)):  # a replay answers as the first did
+        key = {"Idempotency-Key": f"k{status}"}
+        answers = [partner.post("/v1/customers", {"phone": phone}, headers=key) for _ in range(2)]
+        assert [a.status for a in answers] == [status, status]
+        assert answers[1].headers.get("Idempotent-Replayed") == "true" and answers[0].raw == answers[1].raw
