@@ -28,9 +28,12 @@ package: $(STAMP)
 	$(BIN)/python -m infra.slim build/deployment.zip
 	$(BIN)/cfn-lint build/sam.json
 
+# ruff also holds the layering rules that fit a linter (pynamodb/botocore banned outside chalicelib/db, complexity
+# <= 12); import-linter holds the layers themselves (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

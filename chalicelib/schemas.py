@@ -821,20 +821,3 @@ class MeOut(Response):
 
 class MeQuery(Request):
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
-
-
-class MePageQuery(BaseModel):
-    """Query of the HTML page: unknown parameters (utm_source from an SMS...) are ignored, not rejected."""
-
-    model_config = ConfigDict(extra="ignore")
-    token: Annotated[str, StringConstraints(max_length=300)] | None = None
-    lang: Literal["ru", "en"] | None = None
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
-
-
-class PortalQuery(BaseModel):
-    """Query of portal pages: unknown parameters are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-    lang: Literal["ru", "en"] | None = None
-    period: Annotated[str, StringConstraints(max_length=7)] | None = None

@@ -30,7 +30,7 @@ Lang = Annotated[str, AfterValidator(_known), Field(json_schema_extra=_enum)]
 class MePageQuery(BaseModel):
     """Query of the customer page."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     token: Annotated[str, StringConstraints(max_length=300)] | None = None
     lang: Lang | None = None
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -39,7 +39,7 @@ class MePageQuery(BaseModel):
 class PortalQuery(BaseModel):
     """Query of portal pages."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     lang: Lang | None = None
     period: Annotated[str, StringConstraints(max_length=7)] | None = None
 
@@ -51,6 +51,8 @@ class PortalQuery(BaseModel):
 class SignInForm(BaseModel):
     """The sign-in form: the API key, and the CSRF token that must equal the ``lp_csrf`` cookie set with the form."""
 
+    model_config = ConfigDict(defer_build=True)
+
     csrf: str = Field(description="Equal to the lp_csrf cookie the sign-in page set")
     api_key: str = Field(description="The partner's API key; exchanged for the lp_session cookie, never stored")
 
@@ -58,7 +60,9 @@ class SignInForm(BaseModel):
 class PortalForm(BaseModel):
     """A signed-in portal form: its CSRF token (bound to the session) and the page's own fields."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}})
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
+    )
     csrf: str = Field(description="The form's CSRF token, bound to the lp_session cookie; without it: 403")
     nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
 
