@@ -114,6 +114,23 @@ def _page_responses(route: Route) -> dict[str, Any]:
     return responses
 
 
+def _success_responses(route: Route, keyed: dict[Any, Any]) -> dict[str, Any]:
+    """The route's success answers: its status, and any other it declares (``also``), with its response model."""
+    if route.response is None:
+        if route.name == "openapi":
+            return {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        return {str(route.status): {"description": _STATUS_TEXT[route.status]}}
+    content: dict[str, Any] = {
+        media: {"schema": keyed[(route.response, "serialization")]}
+        if media == "application/json"
+        else {"schema": {"type": "string"}}
+        for media in route.media
+    }
+    return {
+        str(status): {"description": _STATUS_TEXT[status], "content": content} for status in (route.status, *route.also)
+    }
+
+
 def build(routes: Sequence[Route]) -> dict[str, Any]:
     keyed, definitions = models_json_schema(_models(routes), ref_template=_REF)
     schemas = definitions.get("$defs", {})
@@ -155,20 +172,7 @@ def build(routes: Sequence[Route]) -> dict[str, Any]:
             op["responses"] = _page_responses(route)
             paths.setdefault(route.path, {})[route.method.lower()] = op
             continue
-        responses: dict[str, Any] = {}
-        if route.response is not None:
-            content: dict[str, Any] = {
-                media: {"schema": keyed[(route.response, "serialization")]}
-                if media == "application/json"
-                else {"schema": {"type": "string"}}
-                for media in route.media
-            }
-            for status in (route.status, *route.also):
-                responses[str(status)] = {"description": _STATUS_TEXT[status], "content": content}
-        elif route.name == "openapi":
-            responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-        else:
-            responses[str(route.status)] = {"description": _STATUS_TEXT[route.status]}
+        responses = _success_responses(route, keyed)
         for status in sorted(_error_statuses(route)):
             responses[str(status)] = {
                 "description": _STATUS_TEXT[status],

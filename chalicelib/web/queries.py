@@ -73,6 +73,7 @@ class PortalForm(BaseModel):
 class CustomerSignInForm(BaseModel):
     """Customer sign-in, step 1: a phone or an e-mail, and the token that must equal the ``lc_csrf`` cookie."""
 
+    model_config = ConfigDict(defer_build=True)
     csrf: str = Field(description="Equal to the lc_csrf cookie the sign-in page set")
     identifier: str = Field(description="A phone (any spelling) or an e-mail address")
 
@@ -86,5 +87,7 @@ class CodeForm(CustomerSignInForm):
 class CustomerForm(BaseModel):
     """A form on the signed-in customer's page: its CSRF token (bound to the lc_session cookie) and its fields."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}})
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
+    )
     csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")
