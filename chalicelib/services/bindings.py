@@ -78,7 +78,7 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
     if not is_pending(reply) or reply.replayed:
         return
     answer = reply.result(CustomerEnrolled)
-    # rate limit (i17-limits): limits.check("bind_code", answer.customer_id) goes here
+    # rate limit (i17-limits): limits.spend_code(answer.customer_id) (messages to one customer) goes here
     customer = customers_db.load(answer.customer_id)
     if customer is None or answer.confirmation is None:
         return

@@ -85,7 +85,7 @@ def _customer_for(identifier: Identifier) -> Customer | None:
 
 def start_sign_in(identifier: Identifier, now: datetime) -> None:
     """Send a sign-in code if ``identifier`` is a customer's; say nothing either way (no enumeration)."""
-    # rate limit (i17-limits): limits.check("signin_phone", identifier.value) goes here
+    # rate limit (i17-limits): limits.signin(identifier.value, ip) goes here
     customer = _customer_for(identifier)
     if customer is None or not messages.reachable(customer):
         return
@@ -127,7 +127,7 @@ def _session_tx(
 
 def finish_sign_in(identifier: Identifier, code: str, now: datetime) -> NewSession:
     """The right code opens a session (the code is used in the same transaction); a wrong one is counted."""
-    # rate limit (i17-limits): limits.check("signin_code", identifier.value) goes here
+    # rate limit (i17-limits): limits.code_attempt(identifier.value, ip) goes here
     customer = _customer_for(identifier)
     if customer is None:
         raise CustomerCodeInvalid("The code is not right.", attempts_left=0)
@@ -228,7 +228,7 @@ def verify_link(token: str | None, now: datetime) -> PortalAccess:
 
 def send_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLinkSent:
     """``POST /v1/customers/{id}/portal-link``: the link goes to the customer through their channel."""
-    # rate limit (i17-limits): limits.check("portal_link", customer_id) goes here
+    # rate limit (i17-limits): limits.spend_code(customer_id) (messages to one customer) goes here
     customer = customers.load(customer_id)
     messages.choose(customer)  # 422 customer_unreachable before anything is made
     minutes = body.ttl_minutes if body and body.ttl_minutes else LINK_DEFAULT_MINUTES

@@ -38,10 +38,11 @@ class PortalAccess:
     session: bool = False  # a signed-in session (cookie), not a link
 
     def revoked(self, signed_out_at: str | None) -> bool:
-        """Made before the customer last signed out everywhere."""
-        if not signed_out_at:
+        """A link made at or before the second the customer last signed out everywhere. (Sessions are ended
+        server-side then: their items are deleted.)"""
+        if not signed_out_at or self.session:
             return False
-        return self.issued_at is None or self.issued_at < datetime.fromisoformat(signed_out_at)
+        return self.issued_at is None or self.issued_at <= datetime.fromisoformat(signed_out_at)
 
 
 def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:

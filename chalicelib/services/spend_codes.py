@@ -86,7 +86,7 @@ def page_code(customer_id: str, now: datetime) -> Issued:
 
 def send_code(customer_id: str, partner_id: str, now: datetime) -> SpendCodeSent:
     """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, sent to the customer."""
-    # rate limit (i17-limits): limits.check("spend_code", customer_id) goes here
+    # rate limit (i17-limits): limits.spend_code(customer_id) goes here
     customer = customers.load(customer_id)
     messages.choose(customer)  # 422 customer_unreachable before anything is written
     partner = load_partner(partner_id, now)
