@@ -15,6 +15,9 @@ class ApiError(Exception):
     status: int = 500
     code: str = "internal_error"
     title: str = "Internal error"
+    # False: the answer depends on something outside the request (a customer's code), so it never binds an
+    # Idempotency-Key or a natural id: the same order may be tried again with the right code.
+    recorded: bool = True
 
     def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -58,6 +61,20 @@ class Forbidden(ApiError):
 
 class PartnerSuspended(ApiError):
     status, code, title = 403, "partner_suspended", "Partner is suspended"
+
+
+class CustomerConfirmationRequired(Forbidden):
+    """The partner's policy asks for the customer's code and the request carries none (issue 17)."""
+
+    code, title = "customer_confirmation_required", "The customer's code is required"
+    recorded = False
+
+
+class CustomerCodeInvalid(Forbidden):
+    """The code is wrong, expired or used; ``attempts_left`` says how many more tries that code allows."""
+
+    code, title = "customer_code_invalid", "The customer's code is not valid"
+    recorded = False
 
 
 class NotFound(ApiError):
@@ -176,9 +193,27 @@ class Unavailable(ApiError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class CustomerUnreachable(ApiError):
+    """The customer has no phone, e-mail or chat that an enabled channel can reach, or the channel refused it."""
+
+    status, code, title = 422, "customer_unreachable", "The customer cannot be reached"
+    recorded = False
+
+
+class CodeLocked(ApiError):
+    """A one-time code took its allowed number of wrong tries: no guess counts until a new code is issued (the
+    customer shows a new one, or the till asks for one). ``Retry-After``: when the locked code would have expired."""
+
+    status, code, title = 429, "customer_code_locked", "Too many wrong codes"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 def transient(error: ApiError) -> bool:
-    """Retrying may give another answer (throttling, contention, rate limits): never recorded for replay."""
-    return error.status == 429 or error.status >= 500
+    """Retrying may give another answer (throttling, contention, rate limits, a customer's code): never recorded
+    for replay."""
+    return error.status == 429 or error.status >= 500 or not error.recorded
 
 
 def problem_document(error: ApiError, request_id: str) -> dict[str, Any]:

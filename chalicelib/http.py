@@ -38,7 +38,9 @@ log = logging.getLogger("loyalty")
 # public: anyone; partner / operator / partner_or_operator: an API key (Bearer), checked here before the handler;
 # session: the partner portal's signed cookie (lp_session) and, on forms, its CSRF field: the portal's router
 # (web/portal_http.py) reads them and shows the sign-in page to whoever has none.
-Auth = Literal["public", "partner", "operator", "partner_or_operator", "session"]
+# customer: the customer's own session cookie (lc_session, issue 17) and, on forms, its CSRF field: the customer
+# pages' router (web/customer_http.py) checks them; without a session: a 401 page.
+Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer"]
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 LOOKUP_ROUTES = frozenset({"lookup_customer"})  # each request is also a phone or card look-up (enumeration limit)
@@ -69,6 +71,7 @@ class Call(Generic[BodyT, QueryT]):
     write: idempotency.WriteRequest | None
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: bytes | str | None = None
+    source_ip: str | None = None  # API Gateway's view of the client (requestContext.identity.sourceIp)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -119,6 +122,7 @@ class Route:
     # The success media type, or several: ("application/json", "text/csv") for ?format=csv, ("text/csv",
     # "text/html") for a portal download that shows the sign-in page to a signed-out browser.
     content: str | tuple[str, ...] = "application/json"
+    also: tuple[int, ...] = ()  # other success statuses answered with ``response`` (documented in OpenAPI)
 
     @property
     def media(self) -> tuple[str, ...]:
@@ -141,6 +145,7 @@ class RouteOptions(TypedDict, total=False):
     errors: tuple[int, ...]
     form: type[BaseModel]
     content: str | tuple[str, ...]
+    also: tuple[int, ...]
 
 
 class RouteTable:
@@ -285,7 +290,7 @@ def _header(headers: Any, name: str) -> str | None:
 
 
 def _authenticate(route: Route, headers: Any) -> Principal | None:
-    if route.auth in ("public", "session"):  # a session is the portal's own (see Auth)
+    if route.auth in ("public", "session", "customer"):  # a session is the portal's or the customer's own (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
     if route.auth == "operator" and principal.role != "operator":
@@ -372,6 +377,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 write=_write_request(route, principal, request.headers, path, data, now, request_id),
                 headers=dict(request.headers or {}),
                 raw_body=raw_body if route.body is None else None,
+                source_ip=str((context.get("identity") or {}).get("sourceIp") or "") or None,
             )
             return _render(route, route.handler(call), request_id)
         except ApiError as error:

@@ -20,10 +20,13 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain import normalize_card, normalize_phone
+from chalicelib.domain import normalize_card, normalize_email, normalize_phone
 from chalicelib.domain.campaign_lifecycle import CampaignStatus
 
 MAX_POINTS = 1_000_000_000
+CustomerCode = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^[0-9]{6}$"), Field(description="Six digits", examples=["482913"])
+]
 MAX_AMOUNT_MINOR = 10**13  # 100 billion roubles: far beyond any till, well inside 64 bits
 
 # pydantic runs `pattern=` on Rust's regex crate, where `$` is the end of the text (Python's `$` would also match
@@ -93,12 +96,20 @@ class _Identifiers(Request):
     def _card(cls, value: str | None) -> str | None:
         return None if value is None else normalize_card(value)
 
+    @field_validator("email", check_fields=False)
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_email(value)
+
 
 class EnrollCustomer(_Identifiers):
     phone: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = Field(
         None, description="Any common spelling; stored as E.164 (+79161234567)"
     )
     card: Annotated[str, StringConstraints(strict=True, max_length=40)] | None = None
+    email: Annotated[str, StringConstraints(strict=True, max_length=254)] | None = Field(
+        None, description="Where codes and links can go by e-mail; stored in lower case"
+    )
     name: Name | None = None
     birthday: date | None = None
     locale: Literal["ru", "en"] = "ru"
@@ -106,8 +117,8 @@ class EnrollCustomer(_Identifiers):
 
     @model_validator(mode="after")
     def _one_identifier(self) -> EnrollCustomer:
-        if self.phone is None and self.card is None:
-            raise ValueError("give a phone, a card, or both")
+        if self.phone is None and self.card is None and self.email is None:
+            raise ValueError("give a phone, a card or an e-mail (or several)")
         return self
 
 
@@ -122,9 +133,36 @@ class CustomerLookupQuery(_Identifiers):
         return self
 
 
+IdentifierKind = Literal["phone", "card", "email"]
+
+
+class BindingPending(Response):
+    """The new identifiers wait for the customer's code, sent to an identifier they already have."""
+
+    status: Literal["pending"]
+    channel: Literal["sms", "email", "telegram"]
+    destination: str = Field(description="Masked")
+    expires_at: str
+    identifiers: list[IdentifierKind]
+
+
 class CustomerEnrolled(Response):
     customer_id: str
     created: bool
+    confirmation: BindingPending | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,  # 200 and 201 answer exactly as before issue 17
+        description="202 only: POST /v1/customers/{id}/identifiers/confirm with the customer's code attaches them",
+    )
+
+
+class ConfirmIdentifiers(Request):
+    code: CustomerCode
+
+
+class IdentifiersConfirmed(Response):
+    customer_id: str
+    attached: list[IdentifierKind]
 
 
 class CustomerRef(Response):
@@ -230,6 +268,19 @@ class CreateRedemption(Request):
     points: Points
     capture: StrictBool = True
     hold_minutes: int | None = Field(None, strict=True, ge=1, le=7 * 24 * 60)
+    customer_code: CustomerCode | None = Field(
+        None,
+        description="The customer's one-time code (shown on their page or as its QR, or sent with "
+        "POST /v1/customers/{id}/spend-code); needed where the partner's spend_confirmation asks for it",
+    )
+
+
+class SpendCodeSent(Response):
+    """A one-time code is on its way to the customer (202); the partner never sees it."""
+
+    channel: Literal["sms", "email", "telegram"]
+    destination: str = Field(description="Masked: +7 916 ***-**-67, a***@example.com")
+    expires_at: str
 
 
 class RedemptionOut(Response):
@@ -316,15 +367,36 @@ class AdjustmentOut(Response):
 # --- partners, keys, program -----------------------------------------------------------------------------------
 
 
-class CreatePartner(Request):
+SpendConfirmation = Literal["always", "above", "never"]
+_SPEND_CONFIRMATION = (
+    "When a redemption or hold needs the customer's code: always (default), above spend_confirmation_above_points, "
+    "or never (a partner the operator trusts, e.g. with card scanners)"
+)
+
+
+class _SpendPolicy(Request):
+    @model_validator(mode="after")
+    def _threshold(self) -> Any:
+        policy = getattr(self, "spend_confirmation", None)
+        above = getattr(self, "spend_confirmation_above_points", None)
+        if policy == "above" and above is None:
+            raise ValueError("spend_confirmation 'above' needs spend_confirmation_above_points")
+        if policy in ("always", "never") and above is not None:
+            raise ValueError("spend_confirmation_above_points applies only with spend_confirmation 'above'")
+        return self
+
+
+class CreatePartner(_SpendPolicy):
     name: Name
     category: Category | None = None
     earn_rate_bps: Bps = 500
     max_redeem_share_bps: Bps = 5000
     pending_days: int = Field(0, strict=True, ge=0, le=365)
+    spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
+    spend_confirmation_above_points: Points | None = None
 
 
-class UpdatePartner(Request):
+class UpdatePartner(_SpendPolicy):
     """Rates (``earn_rate_bps``, ``max_redeem_share_bps``) move money: they change from ``effective_from``.
     Everything else applies at once."""
 
@@ -335,6 +407,8 @@ class UpdatePartner(Request):
     pending_days: int | None = Field(None, strict=True, ge=0, le=365)
     status: Literal["active", "suspended"] | None = None
     effective_from: EffectiveFrom | None = None
+    spend_confirmation: SpendConfirmation | None = Field(None, description=_SPEND_CONFIRMATION)
+    spend_confirmation_above_points: Points | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)
 
@@ -360,6 +434,8 @@ class PartnerOut(Response):
     scheduled_changes: list[PartnerRateChange] = Field(
         default_factory=list, description="Rate changes not yet in force, earliest first"
     )
+    spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
+    spend_confirmation_above_points: int | None = None
 
 
 class PartnerList(Response):
@@ -398,6 +474,13 @@ class TierIn(Request):
 DailyLimit = Annotated[int, Field(strict=True, ge=0, le=1000)]
 
 
+DeletedAccountPoints = Literal["forfeit", "keep_until_expiry"]
+_DELETED_ACCOUNT_POINTS = (
+    "What happens to the points when a customer deletes their account (shown to them before they confirm): "
+    "forfeit (they expire at once) or keep_until_expiry (they stay on the anonymous wallet until their month ends)"
+)
+
+
 class ProgramChange(Response):
     """A scheduled change of the money settings; a setting it does not change is null."""
 
@@ -421,6 +504,12 @@ class ProgramSettings(Response):
     scheduled_changes: list[ProgramChange] = Field(
         default_factory=list, description="Changes of point_value_minor / operator_fee_bps not yet in force"
     )
+    notifications: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Channels that reach customers (docs/notifications.md): channels, sender_name, email, sms, "
+        "telegram. Empty: the development inbox (make run only)",
+    )
+    deleted_account_points: DeletedAccountPoints = Field("forfeit", description=_DELETED_ACCOUNT_POINTS)
 
 
 class UpdateProgram(Request):
@@ -435,9 +524,22 @@ class UpdateProgram(Request):
     operator_fee_bps: Bps | None = None
     tiers: list[TierIn] | None = Field(None, min_length=1, max_length=10)
     bonus_daily_limits: dict[BonusReason, DailyLimit] | None = None
+    notifications: dict[str, Any] | None = Field(
+        None, description="Channel settings, no secrets (docs/notifications.md); {} turns every channel off"
+    )
+    deleted_account_points: DeletedAccountPoints | None = Field(None, description=_DELETED_ACCOUNT_POINTS)
     effective_from: EffectiveFrom | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)
+
+    @field_validator("notifications")
+    @classmethod
+    def _notifications(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from chalicelib.notify.settings import NotificationSettings
+
+        return NotificationSettings.model_validate(value).model_dump(mode="json", exclude_defaults=True)
 
     @field_validator("timezone")
     @classmethod
@@ -698,9 +800,11 @@ class PortalLinkRequest(Request):
     ttl_minutes: int | None = Field(None, strict=True, ge=1, le=30 * 24 * 60, description="Default 7 days")
 
 
-class PortalLink(Response):
-    url: str
-    token: str
+class PortalLinkSent(Response):
+    """The link is on its way to the customer (202); the partner never receives it."""
+
+    channel: Literal["sms", "email", "telegram"]
+    destination: str = Field(description="Masked: +7 916 ***-**-67, a***@example.com")
     expires_at: str
 
 
@@ -717,20 +821,3 @@ class MeOut(Response):
 
 class MeQuery(Request):
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
-
-
-class MePageQuery(BaseModel):
-    """Query of the HTML page: unknown parameters (utm_source from an SMS...) are ignored, not rejected."""
-
-    model_config = ConfigDict(extra="ignore")
-    token: Annotated[str, StringConstraints(max_length=300)] | None = None
-    lang: Literal["ru", "en"] | None = None
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
-
-
-class PortalQuery(BaseModel):
-    """Query of portal pages: unknown parameters are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-    lang: Literal["ru", "en"] | None = None
-    period: Annotated[str, StringConstraints(max_length=7)] | None = None

@@ -63,8 +63,8 @@ def table() -> dict[str, Any]:
             "SSESpecification": {"SSEEnabled": True},
             # Replays by key or natural id must work forever, so no such record or ledger item carries this
             # attribute; only ephemeral items do: the implicit per-request replay records (REQ#..., a day), which
-            # only a request's own retries read, rate-limit buckets (RATE#..., once full again) and portal sessions
-            # (PSESSION#..., after they expire). TTL is never used as a clock: readers check times themselves.
+            # only a request's own retries read, rate-limit buckets (RATE#..., once full again), portal and customer
+            # sessions and one-time codes (after they expire). TTL is never used as a clock: readers check times.
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
         },
     }

@@ -13,11 +13,27 @@ from typing import Any
 from chalicelib.clock import ManualClock
 
 PARTNERS = (
-    # key, name, category, earn_rate_bps, max_redeem_share_bps, pending_days (return window)
-    ("stil", "Стиль", "clothing", 300, 3000, 0),
-    ("uyut", "Уют", "cafe", 500, 5000, 0),
-    ("sharm", "Шарм", "beauty", 700, 5000, 0),
-    ("market", "Маркет онлайн", "online", 400, 2000, 14),
+    # key, name, category, earn_rate_bps, max_redeem_share_bps, pending_days (return window), spend policy (issue 17)
+    (
+        "stil",
+        "Стиль",
+        "clothing",
+        300,
+        3000,
+        0,
+        {"spend_confirmation": "above", "spend_confirmation_above_points": 500},
+    ),
+    ("uyut", "Уют", "cafe", 500, 5000, 0, {"spend_confirmation": "always"}),
+    ("sharm", "Шарм", "beauty", 700, 5000, 0, {"spend_confirmation": "never"}),  # card scanners the operator trusts
+    (
+        "market",
+        "Маркет онлайн",
+        "online",
+        400,
+        2000,
+        14,
+        {"spend_confirmation": "above", "spend_confirmation_above_points": 500},
+    ),
 )
 
 
@@ -50,10 +66,20 @@ def _ok(result: tuple[int, Any]) -> Any:
     return body
 
 
+def customer_code(base_url: str, phone: str) -> str:
+    """The newest spend code sent to ``phone``, from the development inbox (``make run`` only)."""
+    with urllib.request.urlopen(base_url + "/dev/inbox.json", timeout=30) as response:
+        messages = json.loads(response.read())
+    for message in messages:
+        if message["to"] == phone and message.get("purpose") == "spend_code":
+            return str(message["code"])
+    raise RuntimeError(f"no spend code for {phone} in the development inbox (the demo needs LOYALTY_DEV_INBOX=1)")
+
+
 def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     """Build the demo. ``clock`` is the server's clock, moved along so the history spans several weeks."""
     demo = Demo()
-    for slug, name, category, rate, share, pending_days in PARTNERS:
+    for slug, name, category, rate, share, pending_days, policy in PARTNERS:
         created = _ok(
             http(
                 base_url,
@@ -66,6 +92,7 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
                     "earn_rate_bps": rate,
                     "max_redeem_share_bps": share,
                     "pending_days": pending_days,
+                    **policy,
                 },
             )
         )
@@ -75,6 +102,14 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     def post(slug: str, path: str, body: dict[str, Any]) -> Any:
         return _ok(http(base_url, "POST", path, key[slug], body))
 
+    def with_code(slug: str, body: dict[str, Any]) -> Any:
+        """A till of a partner whose policy asks for the customer's code: it asks the system to send one, and the
+        customer reads it out (here: from the development inbox, where the SMS landed)."""
+        post(slug, f"/v1/customers/{body['customer_id']}/spend-code", {})
+        return post(
+            slug, "/v1/redemptions", {**body, "customer_code": customer_code(base_url, slug_phone[body["customer_id"]])}
+        )
+
     for who, ident in (
         ("anna", {"phone": "+7 916 123-45-67", "name": "Анна"}),
         ("ivan", {"phone": "8 (903) 111-22-33", "name": "Иван", "locale": "en"}),
@@ -82,6 +117,7 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     ):
         demo.customers[who] = post("uyut", "/v1/customers", ident)["customer_id"]
     anna, ivan, maria = demo.customers["anna"], demo.customers["ivan"], demo.customers["maria"]
+    slug_phone = {anna: "+79161234567", ivan: "+79031112233"}
 
     day = timedelta(days=1)
     post("uyut", "/v1/accruals", {"customer_id": anna, "order_id": "UYUT-1001", "amount_minor": 84000})
@@ -99,12 +135,8 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
         {"customer_id": anna, "order_id": "SHARM-3002", "order_amount_minor": 250_000, "points": 30},
     )
     clock.advance(day)
-    post(
-        "uyut",
-        "/v1/redemptions",
-        {"customer_id": ivan, "order_id": "UYUT-1002", "order_amount_minor": 60_000, "points": 20},
-    )
-    post("uyut", "/v1/accruals", {"customer_id": ivan, "order_id": "UYUT-1002", "amount_minor": 40_000})
+    with_code("uyut", {"customer_id": ivan, "order_id": "UYUT-1002", "order_amount_minor": 60_000, "points": 20})
+    post("uyut", "/v1/accruals", {"customer_id": ivan, "order_id": "UYUT-1002", "amount_minor": 60_000})
     clock.advance(2 * day)
     # Ivan returns half of his jacket.
     post("stil", "/v1/refunds", {"order_id": "STIL-2002", "refund_id": "STIL-R-1", "amount_minor": 320_000})
@@ -113,9 +145,8 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     clock.advance(day)
     # Maria orders online (pending for the 14-day return window); Anna's café till holds points for a coffee.
     post("market", "/v1/accruals", {"customer_id": maria, "order_id": "MKT-4002", "amount_minor": 420_000})
-    post(
+    with_code(
         "uyut",
-        "/v1/redemptions",
         {
             "customer_id": anna,
             "order_id": "UYUT-1004",

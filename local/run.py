@@ -74,13 +74,23 @@ def main() -> int:
         anna = demo.customers["anna"]
         from local.demo import http
 
-        _, link = http(api.url, "POST", f"/v1/customers/{anna}/portal-link", cafe_key, {"ttl_minutes": 60 * 24 * 30})
-        lines.append(f"  Anna's page    {link['url']}")
+        # Issue 17: the link goes to the customer, never to the partner; here the customer's SMS is the dev inbox.
+        _, sent = http(api.url, "POST", f"/v1/customers/{anna}/portal-link", cafe_key, {"ttl_minutes": 60 * 24 * 30})
+        where = f"sent by {sent['channel']} to {sent['destination']}" if sent and "channel" in sent else "not sent"
+        lines.append(f"  Anna's page    {where}: open it from the dev inbox, {api.url}/dev/inbox")
+        lines.append(
+            f"                 or sign in as Anna at {api.url}/me/sign-in (+7 916 123-45-67; the code lands there too)"
+        )
         lines.append(f"  Partner portal {api.url}/portal   (sign in with a partner key)")
         lines += [
             "",
-            "Try it:",
+            "Try it (Уют spends points only with the customer's code):",
             f"  curl -s -H 'Authorization: Bearer {cafe_key}' {api.url}/v1/customers/{anna}/balance",
+            f"  curl -s -X POST -H 'Authorization: Bearer {cafe_key}' {api.url}/v1/customers/{anna}/spend-code",
+            f"  curl -s {api.url}/dev/inbox.json   # the code Anna received",
+            f"  curl -s -H 'Authorization: Bearer {cafe_key}' -H 'Content-Type: application/json' "
+            f'-d \'{{"customer_id": "{anna}", "order_id": "UYUT-2001", "order_amount_minor": 40000, '
+            f'"points": 10, "customer_code": "<code>"}}\' {api.url}/v1/redemptions',
         ]
     lines += ["", "Ctrl-C stops everything."]
     print("\n".join(lines), flush=True)

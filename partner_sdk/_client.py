@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from partner_sdk._version import __version__
-from partner_sdk.errors import APIConnectionError, APITimeoutError, LoyaltyError, from_response
+from partner_sdk.errors import NOT_RETRIED, APIConnectionError, APITimeoutError, LoyaltyError, from_response
 
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 
@@ -84,7 +84,7 @@ class Requestor:
                 self._sleep(self._delay(attempt, None))
                 attempt += 1
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
+            if response.status_code in RETRY_STATUSES and attempt < self.max_retries and not _final(response):
                 delay = self._delay(attempt, response.headers.get("Retry-After"))
                 if delay is not None:
                     self._sleep(delay)
@@ -124,6 +124,16 @@ class Requestor:
                 status=response.status_code,
                 request_id=request_id,
             ) from exc
+
+
+def _final(response: httpx.Response) -> bool:
+    """A 429 that waiting does not cure (a locked customer code): answer at once."""
+    if response.status_code != 429:
+        return False
+    try:
+        return response.json().get("code") in NOT_RETRIED
+    except (ValueError, AttributeError):
+        return False
 
 
 def _retry_after_seconds(value: str) -> float | None:

@@ -24,14 +24,23 @@ class Customers(_Resource):
         *,
         phone: str | None = None,
         card: str | None = None,
+        email: str | None = None,
         name: str | None = None,
         birthday: str | None = None,
         locale: str | None = None,
         marketing_consent: bool | None = None,
         idempotency_key: str | None = None,
     ) -> models.Customer:
+        """A new customer (``created``), a known one, or a known one with a new identifier: then ``confirmation``
+        says where a code went, and :meth:`confirm_identifiers` with that code attaches it."""
         body = _body(
-            phone=phone, card=card, name=name, birthday=birthday, locale=locale, marketing_consent=marketing_consent
+            phone=phone,
+            card=card,
+            email=email,
+            name=name,
+            birthday=birthday,
+            locale=locale,
+            marketing_consent=marketing_consent,
         )
         return models.parse(
             models.Customer, self._r.request("POST", "/v1/customers", json=body, idempotency_key=idempotency_key)
@@ -57,9 +66,26 @@ class Customers(_Resource):
             if not cursor:
                 return
 
-    def portal_link(self, customer_id: str, *, ttl_minutes: int | None = None) -> models.PortalLink:
+    def confirm_identifiers(
+        self, customer_id: str, code: str, *, idempotency_key: str | None = None
+    ) -> models.IdentifiersConfirmed:
+        data = self._r.request(
+            "POST",
+            f"/v1/customers/{customer_id}/identifiers/confirm",
+            json={"code": code},
+            idempotency_key=idempotency_key,
+        )
+        return models.parse(models.IdentifiersConfirmed, data)
+
+    def portal_link(self, customer_id: str, *, ttl_minutes: int | None = None) -> models.PortalLinkSent:
+        """Send the customer a link to their balance page; you get where it went (masked), never the link."""
         data = self._r.request("POST", f"/v1/customers/{customer_id}/portal-link", json=_body(ttl_minutes=ttl_minutes))
-        return models.parse(models.PortalLink, data)
+        return models.parse(models.PortalLinkSent, data)
+
+    def spend_code(self, customer_id: str) -> models.SpendCodeSent:
+        """Send the customer a one-time code for your till (valid 10 minutes); they tell it to the cashier, who
+        passes it as ``customer_code`` to :meth:`Redemptions.create`."""
+        return models.parse(models.SpendCodeSent, self._r.request("POST", f"/v1/customers/{customer_id}/spend-code"))
 
 
 class Accruals(_Resource):
@@ -105,8 +131,11 @@ class Redemptions(_Resource):
         points: int,
         capture: bool = True,
         hold_minutes: int | None = None,
+        customer_code: str | None = None,
         idempotency_key: str | None = None,
     ) -> models.Redemption:
+        """Spend (or hold, ``capture=False``) points. ``customer_code``: the customer's six-digit code (their page
+        or its QR, or :meth:`Customers.spend_code`), where your spend policy asks for it."""
         body = _body(
             customer_id=customer_id,
             order_id=order_id,
@@ -114,6 +143,7 @@ class Redemptions(_Resource):
             points=points,
             capture=capture,
             hold_minutes=hold_minutes,
+            customer_code=customer_code,
         )
         return models.parse(
             models.Redemption, self._r.request("POST", "/v1/redemptions", json=body, idempotency_key=idempotency_key)

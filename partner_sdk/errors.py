@@ -15,10 +15,13 @@
     │   ├── RedemptionCapExceeded     422 redemption_cap_exceeded (.max_points)
     │   ├── RefundExceedsOrder        422 refund_exceeds_order
     │   ├── BonusLimitReached         422 bonus_limit_reached
-    │   └── RequestTooLarge           422 request_too_large (one write would change too much at once)
+    │   ├── RequestTooLarge           422 request_too_large (one write would change too much at once)
+    │   └── CustomerUnreachable       422 customer_unreachable (no phone, e-mail or chat to send a code or link to)
     ├── AuthenticationError           401 unauthorized
     ├── PermissionDenied              403 forbidden
-    │   └── PartnerSuspended          403 partner_suspended
+    │   ├── PartnerSuspended          403 partner_suspended
+    │   ├── CustomerConfirmationRequired  403 customer_confirmation_required (spend without the customer's code)
+    │   └── CustomerCodeInvalid       403 customer_code_invalid (.attempts_left)
     ├── NotFound                      404 not_found
     │   └── OrderNotFound             404 order_not_found
     ├── Conflict                      409 conflict
@@ -32,7 +35,9 @@
     │   ├── CampaignStateConflict     409 invalid_campaign_state
     │   ├── CampaignLimitReached      409 campaign_limit_reached
     │   └── PeriodNotEnded            409 period_not_ended
-    ├── RateLimited                   429 rate_limited (.retry_after): after retries, or at once if the wait is long
+    ├── RateLimited                   429 rate_limited (.retry_after): a limit or a message provider asks to wait;
+    │   │                             retried while Retry-After <= backoff_max, else raised at once
+    │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
     └── ServerError                   5xx (after retries): internal_error
         └── Unavailable               503 temporarily_unavailable (nothing was written; retry later)
 
@@ -119,6 +124,10 @@ class RequestTooLarge(InvalidRequest):
     pass
 
 
+class CustomerUnreachable(InvalidRequest):
+    pass
+
+
 class AuthenticationError(LoyaltyError):
     pass
 
@@ -129,6 +138,16 @@ class PermissionDenied(LoyaltyError):
 
 class PartnerSuspended(PermissionDenied):
     pass
+
+
+class CustomerConfirmationRequired(PermissionDenied):
+    """Your spend policy asks for the customer's code: the one on their page (or its QR), or ``spend_code``."""
+
+
+class CustomerCodeInvalid(PermissionDenied):
+    @property
+    def attempts_left(self) -> int:
+        return int(self.body.get("attempts_left", 0))
 
 
 class NotFound(LoyaltyError):
@@ -193,6 +212,10 @@ class RateLimited(LoyaltyError):
         return int(value) if isinstance(value, int | float) else None
 
 
+class CustomerCodeLocked(RateLimited):
+    """Too many wrong codes: retrying cannot help, so the SDK does not; the customer needs a new code."""
+
+
 class ServerError(LoyaltyError):
     pass
 
@@ -232,10 +255,15 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "invalid_campaign_state": CampaignStateConflict,
     "campaign_limit_reached": CampaignLimitReached,
     "period_not_ended": PeriodNotEnded,
-    "rate_limited": RateLimited,
     "internal_error": ServerError,
     "temporarily_unavailable": Unavailable,
+    "customer_confirmation_required": CustomerConfirmationRequired,
+    "customer_code_invalid": CustomerCodeInvalid,
+    "customer_code_locked": CustomerCodeLocked,
+    "customer_unreachable": CustomerUnreachable,
+    "rate_limited": RateLimited,
 }
+NOT_RETRIED = frozenset({"customer_code_locked"})  # a 429 that waiting does not cure
 _BY_STATUS: dict[int, type[LoyaltyError]] = {
     400: InvalidRequest,
     401: AuthenticationError,

@@ -42,9 +42,23 @@ class Balance(BalanceSummary):
     point_value_minor: int
 
 
+class BindingPending(Model):
+    status: str
+    channel: str
+    destination: str
+    expires_at: str
+    identifiers: list[str]
+
+
 class Customer(Model):
     customer_id: str
     created: bool | None = None
+    confirmation: BindingPending | None = None  # the new identifiers wait for the customer's code
+
+
+class IdentifiersConfirmed(Model):
+    customer_id: str
+    attached: list[str]
 
 
 class LedgerEntry(Model):
@@ -62,10 +76,16 @@ class LedgerEntry(Model):
     partner_name: str | None = None
 
 
-class PortalLink(Model):
-    url: str
-    token: str
+class PortalLinkSent(Model):
+    """A link (or a code) went to the customer, never to you: through ``channel``, to a masked ``destination``."""
+
+    channel: str
+    destination: str
     expires_at: str
+
+
+class SpendCodeSent(PortalLinkSent):
+    """A spend code went to the customer; they read it out at your till (``customer_code``)."""
 
 
 class Award(Model):

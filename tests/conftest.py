@@ -48,6 +48,41 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+def inbox(purpose: str | None = None, to: str | None = None) -> list[Any]:
+    """Messages the system sent (no channel is configured in tests: they land in the development inbox), newest
+    first, optionally only those for ``purpose`` (sign_in, spend_code, bind_code, portal_link) or to ``to``."""
+    from chalicelib.notify.inbox import INBOX
+
+    return [m for m in INBOX.entries() if purpose in (None, m.purpose) and to in (None, m.to)]
+
+
+def last_code(purpose: str, to: str | None = None) -> str:
+    """The code of the newest message for ``purpose``: what the customer reads on their phone."""
+    found = inbox(purpose, to)
+    assert found, f"no {purpose} message was sent"
+    assert found[0].code is not None
+    return str(found[0].code)
+
+
+def last_link(to: str | None = None) -> str:
+    """The newest link to a balance page, as the customer receives it."""
+    import re
+
+    found = inbox("portal_link", to)
+    assert found, "no portal link was sent"
+    match = re.search(r"https?://\S+", found[0].text)
+    assert match is not None
+    return match.group()
+
+
+@pytest.fixture(autouse=True)
+def _empty_inbox() -> Iterator[None]:
+    from chalicelib.notify.inbox import INBOX
+
+    INBOX.clear()
+    yield
+
+
 @pytest.fixture
 def dynamo(clock: ManualClock) -> Iterator[None]:
     with mock_aws():
@@ -121,12 +156,19 @@ class Coalition:
     ids: dict[str, str]
 
 
+# Issue 17: by default a partner spends points only with the customer's code. Tests about the ledger's arithmetic
+# run the way an operator sets up a partner it trusts (card scanners at the till): spend_confirmation "never".
+# Tests about confirmation create partners without it (tests/test_customer_keys.py).
+TRUSTED = {"spend_confirmation": "never"}
+
+
 @pytest.fixture
 def coalition(api: Api) -> Coalition:
     ids: dict[str, str] = {}
     clients = {}
     for name, rate in (("cafe", 500), ("store", 300), ("salon", 1000)):
-        r = api.post("/v1/admin/partners", {"name": name.title(), "category": name, "earn_rate_bps": rate})
+        body = {"name": name.title(), "category": name, "earn_rate_bps": rate, **TRUSTED}
+        r = api.post("/v1/admin/partners", body)
         assert r.status == 201, r.json
         ids[name] = r["partner_id"]
         clients[name] = api.as_key(r["api_key"])

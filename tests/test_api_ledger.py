@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.conftest import last_code
+
 
 def enrol(client, **ident):
     r = client.post("/v1/customers", ident)
@@ -36,7 +38,17 @@ class TestCustomers:
     def test_a_card_is_attached_to_a_known_phone(self, coalition):
         c = coalition
         cid = enrol(c.cafe, phone="+79161234567")
-        assert enrol(c.store, phone="+79161234567", card="CARD-0001") == cid
+        # issue 17: attaching waits for the code sent to the phone the customer already has
+        pending = c.store.post("/v1/customers", {"phone": "+79161234567", "card": "CARD-0001"})
+        assert (
+            pending.status == 202
+            and pending["customer_id"] == cid
+            and pending["confirmation"]["identifiers"] == ["card"]
+        )
+        assert c.salon.get("/v1/customers/lookup?card=card0001").status == 404
+        code = last_code("bind_code", "+79161234567")
+        confirmed = c.store.post(f"/v1/customers/{cid}/identifiers/confirm", {"code": code})
+        assert confirmed.status == 200 and confirmed.json == {"customer_id": cid, "attached": ["card"]}
         assert c.salon.get("/v1/customers/lookup?card=card0001")["customer_id"] == cid
 
     def test_phone_and_card_of_two_customers_conflict(self, coalition):

@@ -13,17 +13,18 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib.routes import ROUTES
+from tests.conftest import TRUSTED, last_link
 
 IDENTITIES = ("none", "malformed", "revoked", "suspended", "other", "operator", "owner", "portal")
-OK = {200, 201, 204}
+OK = {200, 201, 202, 204}
 
 
 @pytest.fixture
 def world(api, clock):
     op = api
-    a = op.post("/v1/admin/partners", {"name": "Alpha"}).json
-    b = op.post("/v1/admin/partners", {"name": "Beta"}).json
-    c = op.post("/v1/admin/partners", {"name": "Gamma"}).json
+    a = op.post("/v1/admin/partners", {"name": "Alpha", **TRUSTED}).json
+    b = op.post("/v1/admin/partners", {"name": "Beta", **TRUSTED}).json
+    c = op.post("/v1/admin/partners", {"name": "Gamma", **TRUSTED}).json
     spare = op.post(f"/v1/admin/partners/{a['partner_id']}/keys").json
     op.call("DELETE", f"/v1/admin/partners/{a['partner_id']}/keys/{spare['key_id']}")
     op.call("PATCH", f"/v1/admin/partners/{c['partner_id']}", {"status": "suspended"})
@@ -43,7 +44,8 @@ def world(api, clock):
     campaign = alpha.post(
         "/v1/campaigns", {"name": "Alpha only", "earn_at": [a["partner_id"]], "reward": {"type": "fixed", "points": 5}}
     ).json
-    portal = alpha.post(f"/v1/customers/{cid}/portal-link", {}).json["token"]
+    assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # issue 17: the link goes to the customer
+    portal = last_link("+79161234567").split("token=")[1]
     keys = {
         "none": None,
         "malformed": "Bearer",
@@ -89,6 +91,7 @@ def request_for(route, w):
         "create_campaign": {"name": "x", "earn_at": [w["a"]["partner_id"]], "reward": {"type": "fixed", "points": 1}},
         "capture_redemption": {},
         "portal_link": {},
+        "confirm_identifiers": {"code": "000000"},
         "admin_create_partner": {"name": "Delta"},
         "admin_update_partner": {"earn_rate_bps": 400},
         "admin_put_program": {"operator_fee_bps": 0},
@@ -121,7 +124,10 @@ def test_every_route_declares_how_it_authenticates():
     """Nothing is public by accident: the sign-in form, the customer's pages (a portal token, checked by their
     handlers), liveness and the document; every other portal page needs the session cookie."""
     public = {r.name for r in ROUTES if r.auth == "public"}
-    assert public == {"health", "openapi", "me", "me_revoke_links", "me_page", "portal_login"}
+    sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
+    assert public == {"health", "openapi", "me", "me_revoke_links", "me_page", "portal_login", *sign_in}
+    # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
+    assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
     assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)
     assert len(SESSION_ROUTES) == len([r for r in ROUTES if r.path.startswith("/portal")]) - 1
 
@@ -166,7 +172,8 @@ def test_every_route_for_every_caller(world, route):
         assert statuses["operator"][0] in OK | {409}, statuses["operator"]
     else:
         assert statuses["operator"][0] == 403
-    allowed = OK | {409, 422} | ({403} if route.name == "accept_campaign" else set())  # sponsors do not accept
+    # sponsors do not accept; no binding is pending, so any code is refused (403 customer_code_invalid)
+    allowed = OK | {409, 422} | ({403} if route.name in ("accept_campaign", "confirm_identifiers") else set())
     assert owner_status in allowed, (owner_status, owner_body)
     other_status, other_body = statuses["other"]
     if route.name in OTHER_PARTNER_NOT_FOUND:

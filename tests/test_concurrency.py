@@ -3,9 +3,13 @@
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
+from tests.conftest import TRUSTED
+
 
 def _setup(live):
-    r = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", "max_redeem_share_bps": 10_000})
+    r = live.request(
+        "POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", "max_redeem_share_bps": 10_000, **TRUSTED}
+    )
     key = r.json()["api_key"]
     cid = live.request("POST", "/v1/customers", key, {"phone": "+79161234567"}).json()["customer_id"]
     return key, cid
@@ -69,7 +73,7 @@ def test_same_idempotency_key_at_once_executes_once(live):
 
 
 def test_simultaneous_enrolments_of_one_phone_make_one_customer(live):
-    r = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"})
+    r = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", **TRUSTED})
     key = r.json()["api_key"]
     results = _race(10, lambda i: live.request("POST", "/v1/customers", key, {"phone": f"8916123456{7}"}))
     assert {r.status_code for r in results} <= {200, 201}
@@ -79,7 +83,7 @@ def test_simultaneous_enrolments_of_one_phone_make_one_customer(live):
 
 def test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget(live):
     op = live.operator_key
-    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют"}).json()
+    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют", **TRUSTED}).json()
     key = cafe["api_key"]
     body = {
         "name": "Кофе в подарок",
@@ -140,7 +144,7 @@ def _campaign_ids(live, key):
 
 
 def test_one_idempotency_key_raced_on_campaign_creation_makes_one_campaign(live):
-    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"}).json()
+    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", **TRUSTED}).json()
     key, body = cafe["api_key"], _campaign_body(cafe["partner_id"], "Кофе")
     h = {"Idempotency-Key": "camp-1"}
     results = _race(10, lambda i: live.request("POST", "/v1/campaigns", key, body, headers=h))
@@ -150,7 +154,7 @@ def test_one_idempotency_key_raced_on_campaign_creation_makes_one_campaign(live)
 
 
 def test_one_idempotency_key_raced_with_two_bodies_binds_one(live):
-    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"}).json()
+    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", **TRUSTED}).json()
     key, h = cafe["api_key"], {"Idempotency-Key": "camp-2"}
     bodies = [_campaign_body(cafe["partner_id"], name) for name in ("Кофе", "Чай")]
     results = _race(10, lambda i: live.request("POST", "/v1/campaigns", key, bodies[i % 2], headers=h))

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.conftest import table_snapshot
+from tests.conftest import last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol, redeem
 
 FORM = "application/x-www-form-urlencoded"
@@ -133,7 +133,9 @@ def test_a_phone_in_any_decimal_digits_is_the_same_customer_stored_as_ascii(coal
         found = c.salon.get(f"/v1/customers/lookup?phone={quote(spelling)}")
         assert (found.status, found.json) == (200, {"customer_id": cid}), spelling
     card = c.cafe.post("/v1/customers", {"phone": "+٧٩١٦١٢٣٤٥٦٧", "card": "ＡＢ-١٢٣٤"})
-    assert (card.status, card["customer_id"]) == (200, cid)
+    assert (card.status, card["customer_id"]) == (202, cid)  # issue 17: attached once the customer confirms
+    code = last_code("bind_code", "+79161234567")
+    assert c.cafe.post(f"/v1/customers/{cid}/identifiers/confirm", {"code": code}).json["attached"] == ["card"]
     assert c.salon.get("/v1/customers/lookup?card=ab1234")["customer_id"] == cid
     new = c.cafe.post("/v1/customers", {"phone": "+٧ ٩٩٩ ٥٥٥-٠١-٠٢"})
     assert new.status == 201

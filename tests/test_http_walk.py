@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import table_snapshot
+from tests.conftest import TRUSTED, table_snapshot
 
 PROBLEM = "application/problem+json"
 
@@ -32,10 +32,13 @@ def test_walk_through_every_route(live):
     # operator: program and partners
     program = ok(L.request("GET", "/v1/admin/program", op), 200)
     assert program["point_value_minor"] == 100
-    cafe = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Уют", "category": "cafe"}), 201)
+    cafe = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Уют", "category": "cafe", **TRUSTED}), 201)
     store = ok(
         L.request(
-            "POST", "/v1/admin/partners", op, {"name": "Стиль", "earn_rate_bps": 300, "max_redeem_share_bps": 3000}
+            "POST",
+            "/v1/admin/partners",
+            op,
+            {"name": "Стиль", "earn_rate_bps": 300, "max_redeem_share_bps": 3000, **TRUSTED},
         ),
         201,
     )
@@ -210,7 +213,7 @@ MALFORMED = [
     ("raw", "headers", "status", "code"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
 )
 def test_malformed_input_is_a_clear_4xx_and_writes_nothing(live, raw, headers, status, code):
-    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют"}).json()
+    cafe = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Уют", **TRUSTED}).json()
     before = table_snapshot()
     response = live.request("POST", "/v1/accruals", cafe["api_key"], raw=raw, headers=headers)
     body = problem(response, status, code)

@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib import db
 from chalicelib.errors import Unavailable
+from tests.conftest import TRUSTED
 from tests.test_api_ledger import accrue, enrol, redeem
 
 
@@ -177,7 +178,7 @@ def test_a_transaction_over_the_budget_is_a_clear_422_recorded_under_its_key(coa
 
 
 def test_a_key_created_without_idempotency_key_is_in_no_record(api):
-    r = api.post("/v1/admin/partners", {"name": "Уют"})
+    r = api.post("/v1/admin/partners", {"name": "Уют", **TRUSTED})
     assert r.status == 201
     records = list(db.ReplayItem.scan())
     assert any(i.pk.startswith("REQ#") for i in records)  # the request's own record (placeholder, not the key)

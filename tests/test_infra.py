@@ -61,8 +61,9 @@ def test_the_table_expires_implicit_replay_records_and_nothing_else():
 
     assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
     carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
-    # execute sets it on REQ# records only (tests/test_db.py); rate-limit buckets and portal sessions are ephemeral
-    assert carrying == ["ReplayItem", "RateLimitItem", "PortalSessionItem"]
+    # execute sets it on REQ# records only (tests/test_db.py); the others are ephemeral: rate-limit buckets, portal
+    # sessions, one-time codes, customer sessions (each checks its own expiry when read)
+    assert carrying == ["ReplayItem", "RateLimitItem", "PortalSessionItem", "CodeItem", "CustomerSessionItem"]
 
 
 def test_no_data_action_is_granted_on_everything():

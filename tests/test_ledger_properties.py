@@ -27,7 +27,7 @@ from chalicelib.domain.wallet import settled
 from chalicelib.services import auth, jobs, settlement
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import ints, of_item
-from tests.conftest import Api, make_settings
+from tests.conftest import TRUSTED, Api, make_settings
 from tests.reference_model import Campaign, Model
 
 EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "300"))
@@ -122,7 +122,7 @@ class Ledger(RuleBasedStateMachine):
     def coalition(self) -> None:
         created = []
         for name, pending_days in (("cafe", 0), ("store", 0), ("shop", 3)):
-            body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
+            body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000, **TRUSTED}
             r = self.operator.post("/v1/admin/partners", body)
             self.partners.append(self.operator.as_key(r["api_key"]))
             self.partner_ids.append(r["partner_id"])

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import TRUSTED
 from tests.test_api_ledger import accrue, enrol, redeem, refund
 
 
@@ -104,7 +105,7 @@ class TestHolds:
 class TestPending:
     @pytest.fixture
     def shop(self, coalition):
-        r = coalition.operator.post("/v1/admin/partners", {"name": "Маркет", "pending_days": 14})
+        r = coalition.operator.post("/v1/admin/partners", {"name": "Маркет", "pending_days": 14, **TRUSTED})
         return coalition.operator.as_key(r["api_key"])
 
     def test_pending_until_available_at_then_spendable_without_any_call(self, coalition, shop, clock):

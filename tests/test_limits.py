@@ -93,6 +93,8 @@ def test_every_authenticated_route_documents_its_429(api):
 
     spec = api.get("/openapi.json").json
     for route in ROUTES:
+        if route.media != ("application/json",):
+            continue  # pages document their own answers (a sign-in page may be a 429 page)
         responses = spec["paths"][route.path][route.method.lower()]["responses"]
         assert ("429" in responses) == (route.auth not in ("public", "session")), route.name  # API keys
 
@@ -335,3 +337,57 @@ def test_the_sdk_waits_what_retry_after_says_and_gives_up_at_once_when_that_is_t
     with pytest.raises(errors.RateLimited) as caught:  # an hour is longer than a till waits: raised at once
         client.customers.lookup(phone="+79161234567")
     assert slept == [] and caught.value.retry_after is not None and 3590 <= caught.value.retry_after <= 3600
+
+
+# --- the customer flows call them (over HTTP) -----------------------------------------------------------------------
+
+
+def test_a_phone_gets_five_sign_in_codes_an_hour_then_a_429_page(api, clock):
+    from tests.conftest import inbox
+    from tests.test_customer_keys import Customer
+
+    cafe = api.as_key(api.post("/v1/admin/partners", {"name": "Уют"})["api_key"])
+    enrol(cafe, phone="+79161234567", name="Анна")
+    browser = Customer(api.http)
+    for _ in range(5):
+        form = browser.forms(browser.page("/me/sign-in"))["/me/sign-in"]
+        assert browser.submit("/me/sign-in", {**form, "identifier": "+79161234567"}).status_code == 200
+    form = browser.forms(browser.page("/me/sign-in"))["/me/sign-in"]
+    refused = browser.submit("/me/sign-in", {**form, "identifier": "8 916 123-45-67"})  # the same phone
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "720"
+    assert len(inbox("sign_in")) == 5
+    stranger = browser.submit("/me/sign-in", {**form, "identifier": "+79990000000"})  # nobody's: same answer
+    assert stranger.status_code == 200  # (the IP still has room: 20 at once)
+    clock.advance(timedelta(minutes=12))
+    form = browser.forms(browser.page("/me/sign-in"))["/me/sign-in"]
+    assert browser.submit("/me/sign-in", {**form, "identifier": "+79161234567"}).status_code == 200
+    assert len(inbox("sign_in")) == 6
+
+
+def test_typed_codes_are_limited_per_phone_on_top_of_each_codes_own_tries(api, clock):
+    from tests.test_customer_keys import Customer
+
+    cafe = api.as_key(api.post("/v1/admin/partners", {"name": "Уют"})["api_key"])
+    enrol(cafe, phone="+79161234567", name="Анна")
+    browser = Customer(api.http)
+    statuses: list[int] = []
+    step: dict[str, str] = {}
+    for _ in range(4):  # each sign-in: a new code, then three wrong tries (each code allows five)
+        form = browser.forms(browser.page("/me/sign-in"))["/me/sign-in"]
+        page = browser.submit("/me/sign-in", {**form, "identifier": "+79161234567"})
+        for _ in range(3):  # the code page again after a wrong code (the 429 page has no form: the last one)
+            step = browser.forms(page.body.decode()).get("/me/sign-in/code", step)
+            page = browser.submit("/me/sign-in/code", {**step, "code": "000000"})
+            statuses.append(page.status_code)
+    assert statuses == [403] * 10 + [429, 429]  # 10 typed codes an hour per phone, whatever code they were for
+    assert page.headers["Retry-After"] == "360"
+
+
+def test_a_till_may_send_a_customer_five_spend_codes_then_429(coalition, clock):
+    cid = enrol(coalition.cafe, phone="+79161234567", name="Анна")
+    for _ in range(5):
+        assert coalition.store.post(f"/v1/customers/{cid}/spend-code").status == 202
+    assert_limited(coalition.store.post(f"/v1/customers/{cid}/spend-code"), 360)
+    assert_limited(coalition.cafe.post(f"/v1/customers/{cid}/portal-link", {}), 360)  # messages to one customer
+    other = enrol(coalition.cafe, phone="+79161234568", name="Борис")
+    assert coalition.store.post(f"/v1/customers/{other}/spend-code").status == 202

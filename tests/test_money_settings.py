@@ -290,7 +290,7 @@ def test_effective_from_is_checked(coalition):
 def test_currency_is_fixed_once_partners_exist(api):
     r = api.call("PUT", "/v1/admin/program", {"currency": "KZT"})
     assert r.status == 200 and r["currency"] == "KZT"
-    assert api.post("/v1/admin/partners", {"name": "Cafe"}).status == 201
+    assert api.post("/v1/admin/partners", {"name": "Cafe", "spend_confirmation": "never"}).status == 201
     refused = api.call("PUT", "/v1/admin/program", {"currency": "USD"})
     assert refused.status == 422 and refused["errors"][0]["loc"] == ["body", "currency"]
     assert api.call("PUT", "/v1/admin/program", {"currency": "KZT"}).status == 200

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from tests.conftest import inbox, last_link
 from tests.test_api_ledger import accrue, enrol
 
 
@@ -11,8 +12,17 @@ def test_portal_link_opens_the_customers_own_data_and_expires(coalition, clock):
     accrue(c.cafe, cid, "A-1", 200_000)
     accrue(c.store, cid, "S-1", 100_000)
     link = c.cafe.post(f"/v1/customers/{cid}/portal-link", {"ttl_minutes": 60})
-    assert link.status == 201 and "/me?token=" in link["url"]
-    token = link["token"]
+    # issue 17: the link goes to the customer through their channel; the partner gets where it went, not the link
+    assert link.status == 202 and link.json == {
+        "channel": "sms",
+        "destination": "+7 916 ***-**-67",
+        "expires_at": "2026-03-10T10:00:00+00:00",
+    }
+    assert "token" not in link.raw.decode() and "/me" not in link.raw.decode()
+    assert [m.to for m in inbox("portal_link")] == ["+79161234567"]
+    url = last_link("+79161234567")
+    assert "/me?token=" in url
+    token = url.split("token=")[1]
     me = c.cafe.http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     import json
@@ -24,8 +34,9 @@ def test_portal_link_opens_the_customers_own_data_and_expires(coalition, clock):
     tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     assert c.cafe.http.get("/v1/me", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
     other = enrol(c.cafe, phone="+79161234568")
+    payload = token.split(".")[1]
     forged = token.replace(
-        token.split(".")[0], __import__("base64").urlsafe_b64encode(f"{other}:9999999999".encode()).decode().rstrip("=")
+        payload, __import__("base64").urlsafe_b64encode(f"{other}:0:9999999999".encode()).decode().rstrip("=")
     )
     assert c.cafe.http.get("/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     clock.advance(timedelta(minutes=61))

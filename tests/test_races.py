@@ -1,11 +1,12 @@
 """Issue 15: every guard raced through the real HTTP stack into a serialized moto server — lots across issuers,
 the bonus daily cap, refunds of one order, and two customers on one order."""
 
+from tests.conftest import TRUSTED
 from tests.test_concurrency import _race
 
 
 def _partner(live, name, **extra):
-    body = {"name": name, "max_redeem_share_bps": 10_000, **extra}
+    body = {"name": name, "max_redeem_share_bps": 10_000, **TRUSTED, **extra}
     r = live.request("POST", "/v1/admin/partners", live.operator_key, body)
     assert r.status_code == 201, r.text
     return r.json()["api_key"], r.json()["partner_id"]

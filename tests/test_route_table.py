@@ -39,7 +39,9 @@ def test_the_document_says_how_each_route_authenticates():
     assert schemes["session"] == {**schemes["session"], "type": "apiKey", "in": "cookie", "name": "lp_session"}
     for route in ROUTES:
         op = spec["paths"][route.path][route.method.lower()]
-        expected = {"public": None, "session": [{"session": []}]}.get(route.auth, [{"bearer": []}])
+        expected = {"public": None, "session": [{"session": []}], "customer": [{"customer_session": []}]}.get(
+            route.auth, [{"bearer": []}]
+        )
         assert op.get("security") == expected, route.name
         if route.auth == "session" and route.method == "POST":  # every signed-in form carries its CSRF token
             form = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"]
@@ -58,6 +60,7 @@ def test_downloads_declare_csv():
         "/v1/settlements/{period}": ["application/json", "text/csv"],
         "/v1/admin/settlements/{period}": ["application/json", "text/csv"],
         "/portal/settlements/{period}/csv": ["text/csv", "text/html"],  # signed out: the sign-in page
+        "/me/data.csv": ["text/csv", "text/html"],  # issue 17: the customer's data; signed out: a 401 page
     }
 
 

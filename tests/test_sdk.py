@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from partner_sdk import LoyaltyClient, __version__, errors
+from tests.conftest import TRUSTED, last_code, last_link
 
 
 class LoseResponses(httpx.BaseTransport):
@@ -35,10 +36,12 @@ class LoseResponses(httpx.BaseTransport):
 
 @pytest.fixture
 def partners(live):
+    """Уют has card scanners the operator trusts (spends without a code); Стиль spends only with the customer's code,
+    the default (issue 17)."""
     op = LoyaltyClient(api_key=live.operator_key, base_url=live.url)
     created = {}
-    for name in ("Уют", "Стиль"):
-        created[name] = op._requestor.request("POST", "/v1/admin/partners", json={"name": name})
+    for name, policy in (("Уют", TRUSTED), ("Стиль", {})):
+        created[name] = op._requestor.request("POST", "/v1/admin/partners", json={"name": name, **policy})
     return {
         name: LoyaltyClient(api_key=p["api_key"], base_url=live.url, backoff_base=0.001) for name, p in created.items()
     }
@@ -55,15 +58,28 @@ def test_every_method_of_the_contract(partners, live, clock):
     assert bonus.balance.available == 125
     balance = store.customers.balance(c.customer_id)
     assert (balance.available, balance.tier.name) == (125, "bronze")
-    quote = store.redemptions.quote(customer_id=c.customer_id, order_amount_minor=10_000)
+    quote = store.redemptions.quote(customer_id=c.customer_id, order_amount_minor=10_000)  # free: no code
     assert quote.max_points == 50
+    sent = store.customers.spend_code(c.customer_id)  # the customer reads it out at the till
+    assert (sent.channel, sent.destination) == ("sms", "+7 916 ***-**-67") and sent.expires_at
     held = store.redemptions.create(
-        customer_id=c.customer_id, order_id="S-1", order_amount_minor=10_000, points=40, capture=False
+        customer_id=c.customer_id,
+        order_id="S-1",
+        order_amount_minor=10_000,
+        points=40,
+        capture=False,
+        customer_code=last_code("spend_code"),
     )
     assert held.status == "held"
-    assert store.redemptions.capture(held.redemption_id, points=30).points == 30
+    assert store.redemptions.capture(held.redemption_id, points=30).points == 30  # the hold was confirmed
+    store.customers.spend_code(c.customer_id)
     other = store.redemptions.create(
-        customer_id=c.customer_id, order_id="S-2", order_amount_minor=10_000, points=5, capture=False
+        customer_id=c.customer_id,
+        order_id="S-2",
+        order_amount_minor=10_000,
+        points=5,
+        capture=False,
+        customer_code=last_code("spend_code"),
     )
     assert store.redemptions.void(other.redemption_id).status == "voided"
     refund = cafe.refunds.create(order_id="R-1", refund_id="RF-1", amount_minor=150_000)
@@ -74,7 +90,12 @@ def test_every_method_of_the_contract(partners, live, clock):
     assert [e.order_id for e in history[:5]] == ["P-4", "P-3", "P-2", "P-1", "P-0"]
     assert len(history) == 8  # 5 purchases, the bonus, the refund, R-1
     link = cafe.customers.portal_link(c.customer_id, ttl_minutes=30)
-    assert "/me?token=" in link.url
+    assert (link.channel, link.destination) == ("sms", "+7 916 ***-**-67")  # the link went to the customer
+    assert "/me?token=" in last_link("+79161234567") and "url" not in link.model_dump()
+    pending = store.customers.enroll(phone="+79161234567", card="STIL-0001")
+    assert pending.confirmation is not None and pending.confirmation.identifiers == ["card"]
+    bound = store.customers.confirm_identifiers(c.customer_id, last_code("bind_code"))
+    assert bound.attached == ["card"] and store.customers.lookup(card="STIL-0001").customer_id == c.customer_id
 
     camp = cafe.campaigns.create(
         name="Из Стиля в Уют",
@@ -130,6 +151,30 @@ def test_errors_arrive_as_the_right_classes(partners, live):
         LoyaltyClient(api_key="lk_wrong", base_url=live.url).customers.balance(c.customer_id)
     with pytest.raises(errors.LoyaltyError):  # every error shares the base class
         cafe.settlements.get("2026-13")
+
+
+def test_the_customers_code_errors_arrive_as_the_right_classes(partners, live):
+    cafe, store = partners["Уют"], partners["Стиль"]
+    c = cafe.customers.enroll(phone="+79161234567")
+    cafe.accruals.create(customer_id=c.customer_id, order_id="R-1", amount_minor=200_000)
+    spend = {"customer_id": c.customer_id, "order_id": "S-1", "order_amount_minor": 100_000, "points": 10}
+    with pytest.raises(errors.CustomerConfirmationRequired) as required:
+        store.redemptions.create(**spend)
+    assert (required.value.status, required.value.code) == (403, "customer_confirmation_required")
+    store.customers.spend_code(c.customer_id)
+    wrong = "000000" if last_code("spend_code") != "000000" else "111111"
+    for left in (4, 3, 2, 1, 0):
+        with pytest.raises(errors.CustomerCodeInvalid) as invalid:
+            store.redemptions.create(**spend, customer_code=wrong)
+        assert invalid.value.attempts_left == left
+    sleeps: list[float] = []
+    store._requestor._sleep = sleeps.append
+    with pytest.raises(errors.CustomerCodeLocked) as locked:
+        store.redemptions.create(**spend, customer_code=last_code("spend_code"))
+    assert locked.value.status == 429 and sleeps == []  # not retried: waiting cannot help
+    card_only = cafe.customers.enroll(card="CARD-ONLY-1")
+    with pytest.raises(errors.CustomerUnreachable):
+        store.customers.spend_code(card_only.customer_id)
 
 
 def test_a_lost_response_is_retried_to_exactly_one_accrual_and_one_redemption(partners, live):

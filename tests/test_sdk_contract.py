@@ -95,11 +95,14 @@ SERVER_ERRORS = _server_errors()
 def _sdk_base(status: int) -> type[sdk_errors.LoyaltyError]:
     if status >= 500:
         return sdk_errors.ServerError
-    if status == 429:
-        return sdk_errors.RateLimited
-    return {401: sdk_errors.AuthenticationError, 403: sdk_errors.PermissionDenied, 404: sdk_errors.NotFound}.get(
-        status, sdk_errors.Conflict if status == 409 else sdk_errors.InvalidRequest
-    )
+    bases = {
+        401: sdk_errors.AuthenticationError,
+        403: sdk_errors.PermissionDenied,
+        404: sdk_errors.NotFound,
+        409: sdk_errors.Conflict,
+        429: sdk_errors.RateLimited,
+    }
+    return bases.get(status, sdk_errors.InvalidRequest)
 
 
 def test_the_server_error_tree_is_walked_whole():

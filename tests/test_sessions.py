@@ -14,7 +14,7 @@ import requests
 from chalicelib import runtime
 from chalicelib.ids import b64url as b64url_encode
 from chalicelib.ids import unb64url as b64url_decode
-from chalicelib.services import portal_links
+from chalicelib.services import customer_auth, portal_links
 from tests.test_api_ledger import accrue, enrol
 from tests.test_edges_input_portal import Portal
 
@@ -63,10 +63,10 @@ def test_revoking_a_key_ends_its_portal_sessions(api):
 # --- customer links ------------------------------------------------------------------------------------------------
 
 
-def link_token(partner: Any, cid: str) -> str:
-    r = partner.post(f"/v1/customers/{cid}/portal-link", {})
-    assert r.status == 201, r.json
-    return str(r["token"])
+def link_token(cid: str, clock: Any) -> str:
+    """The link ``POST /v1/customers/{id}/portal-link`` sends to the customer (made here: the partner never sees it)."""
+    now = clock.now().replace(microsecond=0)
+    return customer_auth.sign_link(cid, now, now + timedelta(days=7))
 
 
 def me(api: Any, token: str) -> int:
@@ -81,23 +81,23 @@ def test_the_operator_revokes_a_customers_links_and_new_ones_work(coalition, clo
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")
     other = enrol(c.cafe, phone="+79161234568")
-    first, second, others = link_token(c.cafe, cid), link_token(c.store, cid), link_token(c.cafe, other)
+    first, second, others = link_token(cid, clock), link_token(cid, clock), link_token(other, clock)
     assert me(c.operator, first) == me(c.operator, second) == 200
     assert c.operator.post(f"/v1/admin/customers/{cid}/revoke-links").status == 204
     assert me(c.operator, first) == me(c.operator, second) == 401
-    assert c.operator.as_key(first).get("/v1/me")["detail"].startswith("This link was revoked")
+    assert c.operator.as_key(first).get("/v1/me")["detail"].startswith("This link was ended")
     assert me(c.operator, others) == 200  # another customer's links are untouched
-    assert me(c.operator, link_token(c.cafe, cid)) == 401  # links record their second: made in it, ended with it
+    assert me(c.operator, link_token(cid, clock)) == 401  # links record their second: made in it, ended with it
     clock.advance(timedelta(seconds=1))
-    assert me(c.operator, link_token(c.cafe, cid)) == 200  # a link made after the revocation
+    assert me(c.operator, link_token(cid, clock)) == 200  # a link made after the revocation
     assert c.operator.post("/v1/admin/customers/cus_0000000000000000/revoke-links").status == 404
     assert c.cafe.post(f"/v1/admin/customers/{cid}/revoke-links").status == 403  # operator only
 
 
-def test_the_customer_revokes_their_own_links(coalition):
+def test_the_customer_revokes_their_own_links(coalition, clock):
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")
-    mine, forwarded = link_token(c.cafe, cid), link_token(c.cafe, cid)
+    mine, forwarded = link_token(cid, clock), link_token(cid, clock)
     assert c.operator.as_key(mine).post("/v1/me/revoke-links").status == 204
     assert me(c.operator, mine) == me(c.operator, forwarded) == 401
     assert c.operator.as_key(mine).post("/v1/me/revoke-links").status == 401  # a revoked link revokes nothing
@@ -125,27 +125,35 @@ def legacy_token(payload: str) -> str:
 
 def respellings(token: str) -> list[str]:
     """The same bytes written otherwise: with padding, in the standard alphabet, with stray bits at the end."""
-    payload, mac = token.split(".")
+    *version, payload, mac = token.split(".")
+    head = "".join(f"{v}." for v in version)
     raw_payload, raw_mac = b64url_decode(payload), b64url_decode(mac)
     standard = f"{base64.b64encode(raw_payload).decode()}.{base64.b64encode(raw_mac).decode()}"
     stray = mac[:-1] + URL_ALPHABET[URL_ALPHABET.index(mac[-1]) ^ 1]  # 32 bytes leave 2 unused bits in the last
     return [
-        f"{base64.urlsafe_b64encode(raw_payload).decode()}.{base64.urlsafe_b64encode(raw_mac).decode()}",  # padded
-        standard.rstrip("="),
-        standard,
-        f"{payload}.{stray}",
+        head + f"{base64.urlsafe_b64encode(raw_payload).decode()}.{base64.urlsafe_b64encode(raw_mac).decode()}",
+        head + standard.rstrip("="),
+        head + standard,
+        head + f"{payload}.{stray}",
     ]
 
 
 URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-def test_a_portal_token_has_one_spelling(coalition, clock):
+@pytest.mark.parametrize("kind", ["link", "link made before issue 17"])
+def test_a_portal_token_has_one_spelling(coalition, clock, kind):
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")
     assert accrue(c.cafe, cid, "A-1", 100_000).status == 201
-    for minutes in range(60, 120):  # a token with "-" or "_", so that the standard alphabet spells it otherwise
-        token = portal_links.sign(cid, clock.now() + timedelta(minutes=minutes), runtime.get().settings.portal_secret)
+    secret = runtime.get().settings.portal_secret
+    for minutes in range(60, 200):  # a token with "-" or "_", so that the standard alphabet spells it otherwise
+        expires = clock.now() + timedelta(minutes=minutes)
+        token = (
+            customer_auth.sign_link(cid, clock.now(), expires)
+            if kind == "link"
+            else portal_links.sign(cid, expires, secret)
+        )
         if "-" in token or "_" in token:
             break
     assert me(c.operator, token) == 200
@@ -158,7 +166,7 @@ def test_a_portal_token_has_one_spelling(coalition, clock):
 
 def b64url_decode_or_none(token: str) -> bytes | None:
     try:
-        payload, mac = token.split(".")
+        *_, payload, mac = token.split(".")
         b64url_decode(payload)
         return b64url_decode(mac)
     except ValueError:

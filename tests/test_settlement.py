@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from chalicelib.domain.settlement import Figures, entry_deltas, identity
+from tests.conftest import TRUSTED
 
 
 def ok(r, status=200):
@@ -54,9 +55,9 @@ def test_a_month_across_three_partners(live, clock):
     L, op = live, live.operator_key
     clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     ok(L.request("PUT", "/v1/admin/program", op, {"operator_fee_bps": 100, "effective_from": "2026-03-02"}))
-    cafe = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Уют", "earn_rate_bps": 500}), 201)
-    store = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Стиль", "earn_rate_bps": 300}), 201)
-    salon = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Шарм", "earn_rate_bps": 1000}), 201)
+    cafe = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Уют", "earn_rate_bps": 500, **TRUSTED}), 201)
+    store = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Стиль", "earn_rate_bps": 300, **TRUSTED}), 201)
+    salon = ok(L.request("POST", "/v1/admin/partners", op, {"name": "Шарм", "earn_rate_bps": 1000, **TRUSTED}), 201)
     C, S, B = cafe["partner_id"], store["partner_id"], salon["partner_id"]
     key = {C: cafe["api_key"], S: store["api_key"], B: salon["api_key"]}
     m = Model()

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.web import i18n
+from tests.conftest import last_link
 from tests.test_api_ledger import accrue, enrol
 from tests.test_edges_input_portal import Portal
 
@@ -38,7 +39,8 @@ def customer_link(c, phone: str = "+79161234567") -> str:
     """The path of a fresh portal link of a customer with 100 points from the café."""
     cid = enrol(c.cafe, phone=phone, name="Анна")
     assert accrue(c.cafe, cid, f"A-{phone[-4:]}", 200_000).status == 201
-    return _path(c.cafe.post(f"/v1/customers/{cid}/portal-link", {})["url"])
+    assert c.cafe.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # the link goes to the customer
+    return _path(last_link(phone))
 
 
 # --- Jinja2 stays off the API's cold start ------------------------------------------------------------------------

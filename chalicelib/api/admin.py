@@ -13,8 +13,7 @@ from chalicelib.schemas import (
     TransactionsQuery,
     UpdateProgram,
 )
-from chalicelib.services import bonuses, customers, program
-from chalicelib.services import portal_links as portal
+from chalicelib.services import bonuses, customer_auth, customers, program
 from chalicelib.services.idempotency import Reply
 
 api = RouteTable(tag="operator")
@@ -37,12 +36,12 @@ def admin_customer_transactions(call: Call[None, TransactionsQuery]) -> Transact
     "POST",
     "/v1/admin/customers/{customer_id}/revoke-links",
     "operator",
-    "End every link to the customer's page made so far (a lost phone, a forwarded message)",
+    "End every link to the customer's page and every session of theirs (a lost phone, a forwarded message)",
     status=204,
     errors=(*AUTH_ERRORS, 404),
 )
 def admin_revoke_links(call: Call[None, None]) -> None:
-    portal.revoke(call.params["customer_id"], call.now)
+    customer_auth.revoke_links(call.params["customer_id"], call.now)
 
 
 @api.route(

@@ -1,9 +1,12 @@
-"""Customers: enrolment, lookup, balance, a partner's view of their entries, the link to their page."""
+"""Customers: enrolment, lookup, balance, a partner's view of their entries. What needs the customer (the link to
+their page, spend codes, binding an identifier) is in ``customer_keys``."""
 
 from __future__ import annotations
 
-from chalicelib import runtime
-from chalicelib.api.common import AUTH_ERRORS, BODY_ERRORS, WRITE_ERRORS
+from chalice.app import Response
+
+from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
+from chalicelib.api.customer_keys import pending_binding
 from chalicelib.http import Call, RouteTable
 from chalicelib.schemas import (
     Balance,
@@ -11,13 +14,10 @@ from chalicelib.schemas import (
     CustomerLookupQuery,
     CustomerRef,
     EnrollCustomer,
-    PortalLink,
-    PortalLinkRequest,
     TransactionsPage,
     TransactionsQuery,
 )
 from chalicelib.services import customers
-from chalicelib.services import portal_links as portal
 from chalicelib.services.idempotency import Reply
 
 api = RouteTable()
@@ -27,15 +27,17 @@ api = RouteTable()
     "POST",
     "/v1/customers",
     "partner",
-    "Enrol a customer by phone and/or card (200 if already known)",
+    "Enrol a customer by phone, card and/or e-mail (200 if already known; 202 if a new identifier of a known "
+    "customer waits for the customer's code, see /v1/customers/{customer_id}/identifiers/confirm)",
     body=EnrollCustomer,
     response=CustomerEnrolled,
     status=201,
+    also=(200, 202),
     idempotent_post=True,
-    errors=WRITE_ERRORS,
+    errors=(*WRITE_ERRORS, 429, 503),
 )
-def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply:
-    return customers.enroll(call.writing, call.body, call.partner_id)
+def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply | Response:
+    return pending_binding(customers.enroll(call.writing, call.body, call.partner_id))
 
 
 @api.route(
@@ -74,28 +76,3 @@ def customer_balance(call: Call[None, None]) -> Balance:
 )
 def customer_transactions(call: Call[None, TransactionsQuery]) -> TransactionsPage:
     return customers.transactions(call.params["customer_id"], call.query, call.partner_id)
-
-
-def _base_url(call: Call[PortalLinkRequest, None]) -> str:
-    configured = runtime.get().settings.public_base_url
-    if configured:
-        return configured
-    host = call.header("host") or "localhost"
-    loopback = host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
-    scheme = call.header("x-forwarded-proto") or ("http" if loopback else "https")
-    return f"{scheme}://{host}"
-
-
-@api.route(
-    "POST",
-    "/v1/customers/{customer_id}/portal-link",
-    "partner",
-    "A signed, expiring link to the customer's balance page (for a receipt, SMS or app)",
-    body=PortalLinkRequest,
-    response=PortalLink,
-    status=201,
-    errors=BODY_ERRORS,
-)
-def portal_link(call: Call[PortalLinkRequest, None]) -> PortalLink:
-    call.partner_id  # noqa: B018 - partners only
-    return portal.create_link(call.params["customer_id"], call.body, _base_url(call), call.now)

@@ -55,12 +55,14 @@ def quote_redemption(call: Call[QuoteRequest, None]) -> QuoteOut:
     "POST",
     "/v1/redemptions",
     "partner",
-    "Spend points on an order",
+    "Spend points on an order (capture: false holds them). Where the partner's spend_confirmation asks for it, "
+    "customer_code carries the customer's one-time code: missing, 403 customer_confirmation_required; wrong, "
+    "403 customer_code_invalid (attempts_left); after five wrong tries, 429 customer_code_locked",
     body=CreateRedemption,
     response=RedemptionOut,
     status=201,
     idempotent_post=True,
-    errors=(*WRITE_ERRORS, 404),
+    errors=(*WRITE_ERRORS, 404, 429),
 )
 def create_redemption(call: Call[CreateRedemption, None]) -> Reply:
     return redemptions.redeem(call.writing, call.body, call.partner_id, call.now)

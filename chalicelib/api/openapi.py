@@ -17,6 +17,7 @@ from chalicelib.schemas import Problem
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    202: "Accepted: sent to the customer (or waiting for the customer's code)",
     204: "No content",
     400: "Bad request or invalid JSON",
     401: "Unauthorized",
@@ -26,7 +27,7 @@ _STATUS_TEXT = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation or business rule failed",
-    429: "Rate limited (code rate_limited); retry after Retry-After seconds (docs/security.md)",
+    429: "Too many requests, attempts or messages; retry after Retry-After seconds (docs/security.md)",
     500: "Internal error (no details leak)",
     503: "Temporarily unavailable; retry after Retry-After",
 }
@@ -41,9 +42,26 @@ _SECURITY_SCHEMES = {
         "(HttpOnly, SameSite=Strict, one hour). Every form also sends its `csrf` field, bound to the session: a form "
         "without it is a 403. Without a session a page answers with the sign-in page, a form with a 303 to it.",
     },
+    "customer_session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "lc_session",
+        "description": "The customer's session (issue 17): /me/sign-in with a one-time code, or a link, sets this "
+        "HttpOnly, SameSite=Strict cookie (Path=/me), kept server-side; sign-out ends it. Every form also sends its "
+        "`csrf` field, bound to the session: without it a 403. Without a session: a 401 page.",
+    },
 }
-_SCHEME_OF = {"partner": "bearer", "operator": "bearer", "partner_or_operator": "bearer", "session": "session"}
-_PAGE_STATUSES = {"GET": (200, 303, 401, 403, 404, 422, 500), "POST": (200, 303, 400, 401, 403, 404, 409, 422, 500)}
+_SCHEME_OF = {
+    "partner": "bearer",
+    "operator": "bearer",
+    "partner_or_operator": "bearer",
+    "session": "session",
+    "customer": "customer_session",
+}
+_PAGE_STATUSES = {
+    "GET": (200, 303, 401, 403, 404, 422, 500),
+    "POST": (200, 303, 400, 401, 403, 404, 409, 422, 429, 500),  # 429: a customer's sign-in code locked
+}
 
 
 Mode = Literal["validation", "serialization"]
@@ -98,6 +116,23 @@ def _page_responses(route: Route) -> dict[str, Any]:
     return responses
 
 
+def _success_responses(route: Route, keyed: dict[Any, Any]) -> dict[str, Any]:
+    """The route's success answers: its status, and any other it declares (``also``), with its response model."""
+    if route.response is None:
+        if route.name == "openapi":
+            return {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        return {str(route.status): {"description": _STATUS_TEXT[route.status]}}
+    content: dict[str, Any] = {
+        media: {"schema": keyed[(route.response, "serialization")]}
+        if media == "application/json"
+        else {"schema": {"type": "string"}}
+        for media in route.media
+    }
+    return {
+        str(status): {"description": _STATUS_TEXT[status], "content": content} for status in (route.status, *route.also)
+    }
+
+
 def build(routes: Sequence[Route]) -> dict[str, Any]:
     keyed, definitions = models_json_schema(_models(routes), ref_template=_REF)
     schemas = definitions.get("$defs", {})
@@ -139,19 +174,7 @@ def build(routes: Sequence[Route]) -> dict[str, Any]:
             op["responses"] = _page_responses(route)
             paths.setdefault(route.path, {})[route.method.lower()] = op
             continue
-        responses: dict[str, Any] = {}
-        if route.response is not None:
-            content: dict[str, Any] = {
-                media: {"schema": keyed[(route.response, "serialization")]}
-                if media == "application/json"
-                else {"schema": {"type": "string"}}
-                for media in route.media
-            }
-            responses[str(route.status)] = {"description": _STATUS_TEXT[route.status], "content": content}
-        elif route.name == "openapi":
-            responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-        else:
-            responses[str(route.status)] = {"description": _STATUS_TEXT[route.status]}
+        responses = _success_responses(route, keyed)
         for status in sorted(_error_statuses(route)):
             responses[str(status)] = {
                 "description": _STATUS_TEXT[status],

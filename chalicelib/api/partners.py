@@ -66,7 +66,7 @@ def admin_get_partner(call: Call[None, None]) -> PartnerOut:
     "PATCH",
     "/v1/admin/partners/{partner_id}",
     "operator",
-    "Change rates or suspend / reactivate a partner",
+    "Change rates, spend_confirmation (always, above N points, never), or suspend / reactivate a partner",
     body=UpdatePartner,
     response=PartnerOut,
     errors=BODY_ERRORS,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib import runtime
 from chalicelib.http import Call, RouteTable
 from chalicelib.schemas import Health, MeOut, MeQuery
-from chalicelib.services import auth
+from chalicelib.services import auth, customer_auth
 from chalicelib.services import portal_links as portal
 
 api = RouteTable(tag="public")
@@ -27,9 +26,7 @@ def health(call: Call[None, None]) -> Health:
     errors=(401, 422),
 )
 def me(call: Call[None, MeQuery]) -> MeOut:
-    access = portal.verify(
-        auth.bearer_token(call.header("authorization")), runtime.get().settings.portal_secret, call.now
-    )
+    access = customer_auth.verify_link(auth.bearer_token(call.header("authorization")), call.now)
     return portal.me(access, call.now, call.query.cursor)
 
 
@@ -37,13 +34,11 @@ def me(call: Call[None, MeQuery]) -> MeOut:
     "POST",
     "/v1/me/revoke-links",
     "public",
-    "The customer ends every link to their page made so far, this one included (Bearer <portal token>)",
+    "The customer ends every link and session of theirs made so far, this link included (Bearer <portal token>)",
     status=204,
     tag="portal",
     errors=(401,),
 )
 def me_revoke_links(call: Call[None, None]) -> None:
-    access = portal.verify(
-        auth.bearer_token(call.header("authorization")), runtime.get().settings.portal_secret, call.now
-    )
-    portal.revoke_own(access, call.now)
+    access = customer_auth.verify_link(auth.bearer_token(call.header("authorization")), call.now)
+    customer_auth.revoke_own_links(access, call.now)

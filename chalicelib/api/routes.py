@@ -6,12 +6,13 @@ To add a route: declare it on its handler in the resource's module (``@api.route
 
 from __future__ import annotations
 
-from chalicelib.api import admin, campaigns, customers, ledger, partners, public, settlements
+from chalicelib.api import admin, campaigns, customer_keys, customers, ledger, partners, public, settlements
 from chalicelib.http import Route, RouteTable
 
 _TABLES: tuple[RouteTable, ...] = (
     public.api,
     customers.api,
+    customer_keys.api,
     ledger.api,
     partners.api,
     campaigns.api,

@@ -1,5 +1,6 @@
 """Customers in the table: the profile on the customer item (``CUST#<id>`` / ``PROFILE``, which also holds the
-wallet) and the aliases (``PHONE#...`` / ``CARD#...``) that make each phone and card belong to one customer."""
+wallet) and the aliases (``PHONE#...`` / ``CARD#...`` / ``EMAIL#...``) that make each identifier belong to one
+customer. Issue 17 adds the e-mail, the customer's channel, signing out everywhere and deleting the account."""
 
 from __future__ import annotations
 
@@ -21,11 +22,21 @@ __all__ = [
     "add_aliases",
     "add_identifiers",
     "add_new",
+    "alias_key",
     "alias_owner",
     "alias_read_key",
+    "deleted",
+    "erase",
+    "from_found",
     "load",
     "owner_of",
+    "read_key",
+    "set_identifiers",
+    "update_settings",
 ]
+
+IDENTIFIER_KINDS = ("phone", "card", "email")
+PERSONAL = ("phone", "card", "email", "name", "birthday", "telegram_chat_id", "channel")
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class NewCustomer:
     marketing_consent: bool
     created_at: str
     enrolled_by: str  # the partner whose till enrolled them
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,19 @@ class Customer:
     name: str | None
     locale: str
     wallet: Wallet
-    signed_out_at: str | None = None  # portal links made at or before this instant no longer work
+    email: str | None = None
+    channel: str | None = None  # sms | email | telegram: the customer's choice (issue 17)
+    telegram_chat_id: str | None = None
+    marketing_consent: bool = False
+    birthday: str | None = None
+    created_at: str = ""
+    enrolled_by: str | None = None
+    signed_out_at: str | None = None  # links and sessions made before it are ended
+    deleted_at: str | None = None  # the customer deleted the account: personal data erased
+
+    def identifier(self, kind: str) -> str | None:
+        value: str | None = getattr(self, kind)
+        return value
 
 
 def _wallet(item: CustomerItem) -> Wallet:
@@ -80,14 +104,51 @@ def _wallet(item: CustomerItem) -> Wallet:
     )
 
 
+def _customer(item: CustomerItem) -> Customer:
+    return Customer(
+        item.customer_id,
+        item.phone,
+        item.card,
+        item.name,
+        str(item.locale),
+        _wallet(item),
+        email=item.email,
+        channel=item.channel,
+        telegram_chat_id=item.telegram_chat_id,
+        marketing_consent=bool(item.marketing_consent),
+        birthday=item.birthday,
+        created_at=item.created_at,
+        enrolled_by=item.enrolled_by,
+        signed_out_at=item.signed_out_at,
+        deleted_at=item.deleted_at,
+    )
+
+
 def load(customer_id: str) -> Customer | None:
     """The customer as stored now (one strongly consistent GetItem); None if there is none."""
     item = get_one(CustomerItem, *keys.customer(customer_id))
-    if item is None:
-        return None
-    return Customer(
-        item.customer_id, item.phone, item.card, item.name, str(item.locale), _wallet(item), item.signed_out_at
-    )
+    return None if item is None else _customer(item)
+
+
+def read_key(customer_id: str) -> ReadKey:
+    return (CustomerItem, *keys.customer(customer_id))
+
+
+def from_found(found: Found, customer_id: str) -> Customer | None:
+    """The customer from a batch read that asked for :func:`read_key`; None if there is none."""
+    item = found.get(keys.customer(customer_id))
+    return None if item is None else _customer(item)
+
+
+def deleted(found: Found, customer_id: str) -> bool:
+    """Whether the customer read in ``found`` deleted their account."""
+    item = found.get(keys.customer(customer_id))
+    return bool(item is not None and item.deleted_at)
+
+
+def alias_key(kind: str, value: str) -> ItemKey:
+    """The alias item of a phone, card or e-mail (normalised)."""
+    return {"phone": keys.phone, "card": keys.card, "email": keys.email}[kind](value)
 
 
 def alias_read_key(alias: ItemKey) -> ReadKey:
@@ -116,6 +177,7 @@ def add_new(tx: Transaction, customer: NewCustomer) -> None:
             customer_id=customer.customer_id,
             phone=customer.phone,
             card=customer.card,
+            email=customer.email,
             name=customer.name,
             birthday=customer.birthday,
             locale=customer.locale,
@@ -159,3 +221,38 @@ def add_identifiers(tx: Transaction, customer_id: str, phone: str | None, card: 
         actions.append(CustomerItem.card.set(card))
         condition &= CustomerItem.card.does_not_exist()
     tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
+
+
+def set_identifiers(tx: Transaction, customer_id: str, values: dict[str, str]) -> None:
+    """Give a known customer these identifiers ({kind: value}); each must still be absent or already that value."""
+    actions: list[Action] = []
+    condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    for kind, value in sorted(values.items()):
+        attribute = getattr(CustomerItem, kind)
+        actions.append(attribute.set(value))
+        condition &= attribute.does_not_exist() | (attribute == value)
+    if actions:
+        tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
+
+
+def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None) -> None:
+    """The customer's own settings (their page): marketing consent, language and, if given, channel."""
+    actions: list[Action] = [CustomerItem.marketing_consent.set(consent), CustomerItem.locale.set(locale)]
+    if channel is not None:
+        actions.append(CustomerItem.channel.set(channel))
+    condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    CustomerItem(*keys.customer(customer_id)).update(actions=actions, condition=condition)
+
+
+def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
+    """Delete the account: personal data removed, its identifiers freed (their aliases deleted), marketing consent
+    off, ``deleted_at`` set. The wallet and the ledger entries stay, naming only the pseudonymous customer id."""
+    for kind in IDENTIFIER_KINDS:
+        value = customer.identifier(kind)
+        if value:
+            alias = AliasItem(*alias_key(kind, value))
+            tx.delete(alias, condition=AliasItem.customer_id == customer.customer_id)
+    actions: list[Action] = [getattr(CustomerItem, name).remove() for name in PERSONAL]
+    actions += [CustomerItem.marketing_consent.set(False), CustomerItem.deleted_at.set(now_iso)]
+    condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    tx.update(CustomerItem(*keys.customer(customer.customer_id)), actions, condition=condition)

@@ -41,6 +41,23 @@ def card(normalized: str) -> tuple[str, str]:
     return f"CARD#{normalized}", ALIAS
 
 
+def email(normalized: str) -> tuple[str, str]:
+    return f"EMAIL#{normalized}", ALIAS
+
+
+def one_time_code(customer_id: str, purpose: str, slot: str) -> tuple[str, str]:
+    """A customer's live code for one purpose (sign_in, spend, bind) and slot (who may use it)."""
+    return f"OTC#{customer_id}", f"{purpose}#{slot}"
+
+
+def customer_sessions(customer_id: str) -> str:
+    return f"CSESS#{customer_id}"
+
+
+def customer_session(customer_id: str, secret_hash: str) -> tuple[str, str]:
+    return customer_sessions(customer_id), secret_hash
+
+
 def partner(partner_id: str) -> tuple[str, str]:
     return "PARTNER", partner_id
 

@@ -60,8 +60,12 @@ class CustomerItem(_Item):
     last_purchase: MapAttribute[str, Any] = MapAttribute(default=dict)
     # campaign id -> awards this customer got (the per-customer limit)
     campaign_awards: MapAttribute[str, Any] = MapAttribute(default=dict)
-    # issue 17: links made at or before this instant (seconds) no longer work (chalicelib/services/portal_links.py)
+    # issue 17: where messages go, and when the customer last signed out everywhere (older links and sessions die)
+    email = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)  # sms | email | telegram: the customer's choice, else the program's order
+    telegram_chat_id = UnicodeAttribute(null=True)
     signed_out_at = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)  # the customer deleted the account: personal data erased
 
 
 class AliasItem(_Item):
@@ -134,6 +138,9 @@ class PartnerItem(_Item):
     open_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
     # {"changes": [...]}: dated changes of the rates above, which stay their first values (chalicelib/partners.py)
     rate_schedule: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # issue 17: when a redemption or hold needs the customer's code: always | above (N points) | never
+    spend_confirmation = UnicodeAttribute(default="always")
+    spend_confirmation_above_points = NumberAttribute(null=True)
 
 
 class ApiKeyItem(_Item):
@@ -278,6 +285,34 @@ class PortalSessionItem(_Item):
     ttl = NumberAttribute(null=True)
 
 
+class CodeItem(_Item):
+    """``OTC#<customer id>`` / ``<purpose>#<slot>``: one live one-time code (issue 17), stored only as its HMAC.
+
+    A new code for the same purpose and slot replaces the old one. ``attempts`` counts wrong tries; using the code
+    deletes the item in the same transaction as what it confirms, so it works once. DynamoDB removes it after ``ttl``.
+    """
+
+    code_hash = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    max_attempts = NumberAttribute()
+    created_at = UnicodeAttribute()
+    partner_id = UnicodeAttribute(null=True)  # the partner who asked for it (spend at the till, binding)
+    payload: MapAttribute[str, Any] = MapAttribute(default=dict)  # e.g. the identifiers a binding will attach
+    ttl = NumberAttribute()
+
+
+class CustomerSessionItem(_Item):
+    """``CSESS#<customer id>`` / ``<SHA-256 of the session secret>``: a signed-in customer (issue 17). Signing out
+    deletes it; signing out everywhere deletes the partition. DynamoDB removes it after ``ttl``."""
+
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    via = UnicodeAttribute()  # code | link
+    ttl = NumberAttribute()
+
+
 ALL_MODELS: tuple[type[_Item], ...] = (
     CustomerItem,
     AliasItem,
@@ -297,6 +332,8 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     SettlementItem,
     RateLimitItem,
     PortalSessionItem,
+    CodeItem,
+    CustomerSessionItem,
 )
 
 

@@ -51,6 +51,10 @@ def partner_of(item: PartnerItem) -> Partner:
         rate_schedule=Schedule.from_list(base, schedule.get("changes")),
         active_campaigns={str(k): cast(RulesSnapshot, as_dict(v)) for k, v in as_dict(item.active_campaigns).items()},
         open_campaigns={str(k): str(v) for k, v in as_dict(item.open_campaigns).items()},
+        spend_confirmation=str(item.spend_confirmation or "always"),
+        spend_confirmation_above_points=(
+            None if item.spend_confirmation_above_points is None else int(item.spend_confirmation_above_points)
+        ),
     )
 
 
@@ -95,6 +99,8 @@ def add_new(tx: Transaction, partner: Partner) -> None:
         status=partner.status,
         created_at=partner.created_at,
         updated_at=partner.updated_at,
+        spend_confirmation=partner.spend_confirmation,
+        spend_confirmation_above_points=partner.spend_confirmation_above_points,
     )
     tx.put(item, condition=PartnerItem.pk.does_not_exist())
 

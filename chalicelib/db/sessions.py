@@ -1,12 +1,10 @@
-"""Server-side state of credentials that live in a browser or a link: partner portal sessions (one item each,
-deleted on sign-out) and the instant before which a customer's portal links no longer work (``signed_out_at``)."""
+"""Partner portal sessions: one item each, deleted on sign-out; the key's and partner's state read with it. (The
+customer's sessions and links: ``chalicelib/db/codes.py``.)"""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.db import keys
-from chalicelib.db.models import CustomerItem, KeyIdItem, PartnerItem, PortalSessionItem
+from chalicelib.db.models import KeyIdItem, PartnerItem, PortalSessionItem
 from chalicelib.db.store import get_many
 
 SESSION_TTL_MARGIN_S = 3600  # DynamoDB deletes an expired session item some time after; reads check expiry anyway
@@ -42,16 +40,3 @@ def portal_session_active(digest: str, key_id: str, partner_id: str) -> bool:
 
 def delete_portal_session(digest: str) -> None:
     PortalSessionItem(*keys.portal_session(digest)).delete()
-
-
-def end_links(customer_id: str, now_iso: str) -> bool:
-    """Every portal link of the customer made up to ``now_iso`` stops working; False if there is no customer."""
-    try:
-        CustomerItem(*keys.customer(customer_id)).update(
-            actions=[CustomerItem.signed_out_at.set(now_iso)], condition=CustomerItem.pk.exists()
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True

@@ -50,3 +50,17 @@ def normalize_card(raw: str) -> str:
     if not _CARD.fullmatch(text):
         raise ValueError("card must be 4-32 letters or digits (spaces and dashes are ignored)")
     return text
+
+
+# local@domain.tld, ASCII or not, no spaces or control characters; at most 254 characters in all
+_EMAIL = re.compile(
+    r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f.][^@\s\x00-\x1f\x7f]{0,251}\.[^@\s\x00-\x1f\x7f.]{2,63}"
+)
+
+
+def normalize_email(raw: str) -> str:
+    """``  Anna@Example.COM `` becomes ``anna@example.com`` (one customer whatever the case). Raises ValueError."""
+    text = raw.strip().lower()
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise ValueError("email is not a valid address")
+    return text

@@ -33,6 +33,9 @@ class Partner:
     active_campaigns: Mapping[str, RulesSnapshot] = field(default_factory=dict)
     # campaign id -> created_at of the campaigns this partner sponsors that are not ended (the open-campaign limit)
     open_campaigns: Mapping[str, str] = field(default_factory=dict)
+    # issue 17: when a spend or hold here needs the customer's code: always | above (more than N points) | never
+    spend_confirmation: str = "always"
+    spend_confirmation_above_points: int | None = None
 
     @property
     def active(self) -> bool:
@@ -48,6 +51,15 @@ class Partner:
             earn_rate_bps=rates.get("earn_rate_bps", self.earn_rate_bps),
             max_redeem_share_bps=rates.get("max_redeem_share_bps", self.max_redeem_share_bps),
         )
+
+    def needs_customer_code(self, points: int) -> bool:
+        """Does a spend (or hold) of ``points`` here need the customer's one-time code? Anything but the two
+        explicit relaxations means yes."""
+        if self.spend_confirmation == "never":
+            return False
+        if self.spend_confirmation == "above":
+            return points > (self.spend_confirmation_above_points or 0)
+        return True
 
     def campaign_rules(self) -> list[Rules]:
         """The campaigns a purchase here may award, from the snapshots (what its partners accepted and its sponsors

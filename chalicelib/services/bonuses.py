@@ -59,7 +59,7 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
 
     def decide(found: Found) -> Plan:
         plan = Plan(created=True)
-        s = open_session(found, body.customer_id, now, plan)
+        s = open_session(found, body.customer_id, now, plan, allow_deleted=True)
         if body.points > 0:
             change = Change(available=body.points)
             change.add_lot(earn_lot(now, s.program, wallet.SYSTEM_PARTNER), body.points)

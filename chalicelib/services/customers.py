@@ -1,4 +1,4 @@
-"""Customers: enrolment by phone and/or card, lookup, balance and history."""
+"""Customers: enrolment by phone, card and/or e-mail, lookup, balance and history."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from chalicelib.db import history as history_db
 from chalicelib.db import keys
 from chalicelib.db.customers import Customer, NewCustomer
 from chalicelib.db.history import PostedEntry
-from chalicelib.db.store import Found
+from chalicelib.db.store import Found, ItemKey
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.schemas import (
     Balance,
@@ -23,7 +23,7 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import limits, program
+from chalicelib.services import bindings, limits, one_time_codes, program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
@@ -33,35 +33,39 @@ __all__ = ["Customer", "balance", "enroll", "entry_out", "load", "lookup", "tran
 
 
 def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
-    phone_key = keys.phone(body.phone) if body.phone else None
-    card_key = keys.card(body.card) if body.card else None
-    reads = [customers_db.alias_read_key(k) for k in (phone_key, card_key) if k is not None]
+    """A new customer (created), a known one, or a known one with an identifier to attach: then the answer carries
+    ``confirmation`` and the identifier waits for the customer's code (``bindings``, issue 17)."""
+    given = {kind: value for kind in bindings.KINDS if (value := getattr(body, kind)) is not None}
+    aliases = {kind: customers_db.alias_key(kind, value) for kind, value in given.items()}
+    reads = [customers_db.alias_read_key(k) for k in aliases.values()]
     new_id = ids.random_id("cus")  # once per request, not per attempt
+    code = one_time_codes.new_code()  # likewise: a decision made again writes the same code
     count_lookup = limits.once("lookup", req.scope)  # a known phone or card answers like a look-up: same limit
+    count_message = limits.once("spend_code")  # a binding's code is a message to the customer
 
     def decide(found: Found) -> Plan:
-        by_phone, by_card = customers_db.alias_owner(found, phone_key), customers_db.alias_owner(found, card_key)
-        if by_phone or by_card:
+        owners = {kind: customers_db.alias_owner(found, key) for kind, key in aliases.items()}
+        known = {owner for owner in owners.values() if owner}
+        if known:
             count_lookup()
-        if by_phone and by_card and by_phone != by_card:
-            raise IdentityConflict("This phone and this card belong to two different customers.")
-        existing_id = by_phone or by_card
-        if existing_id is None:
-            return _new_customer(req, body, partner_id, phone_key, card_key, new_id)
-        return _attach_identifiers(
-            req, body, existing_id, phone_key if not by_phone else None, card_key if not by_card else None
-        )
+        if len(known) > 1:
+            raise IdentityConflict("These identifiers belong to different customers.")
+        if not known:
+            return _new_customer(req, body, partner_id, list(aliases.values()), new_id)
+        existing_id = known.pop()
+        new = {kind: given[kind] for kind, owner in owners.items() if not owner}
+        if not new:
+            return Plan(response=CustomerEnrolled(customer_id=existing_id, created=False), customer_id=existing_id)
+        count_message(existing_id)
+        return bindings.pending_plan(req, existing_id, new, partner_id, code)
 
-    return execute(req, None, reads, decide)
+    reply = execute(req, None, reads, decide)
+    bindings.send_pending(reply, code, partner_id)
+    return reply
 
 
 def _new_customer(
-    req: WriteRequest,
-    body: EnrollCustomer,
-    partner_id: str,
-    phone_key: tuple[str, str] | None,
-    card_key: tuple[str, str] | None,
-    customer_id: str,
+    req: WriteRequest, body: EnrollCustomer, partner_id: str, aliases: list[ItemKey], customer_id: str
 ) -> Plan:
     plan = Plan(created=True, response=CustomerEnrolled(customer_id=customer_id, created=True), customer_id=customer_id)
     customers_db.add_new(
@@ -70,6 +74,7 @@ def _new_customer(
             customer_id=customer_id,
             phone=body.phone,
             card=body.card,
+            email=body.email,
             name=body.name,
             birthday=body.birthday.isoformat() if body.birthday else None,
             locale=body.locale,
@@ -78,32 +83,7 @@ def _new_customer(
             enrolled_by=partner_id,
         ),
     )
-    customers_db.add_aliases(plan.tx, customer_id, req.now_iso, (phone_key, card_key))
-    return plan
-
-
-def _attach_identifiers(
-    req: WriteRequest,
-    body: EnrollCustomer,
-    customer_id: str,
-    new_phone: tuple[str, str] | None,
-    new_card: tuple[str, str] | None,
-) -> Plan:
-    """A known customer presents a new card (or phone): attach it if they have none of that kind yet."""
-    plan = Plan(response=CustomerEnrolled(customer_id=customer_id, created=False), customer_id=customer_id)
-    if new_phone is None and new_card is None:
-        return plan
-    customer = customers_db.load(customer_id)
-    if customer is None:
-        raise NotFound("Customer not found.")
-    if new_phone is not None and customer.phone:
-        raise IdentityConflict("This card belongs to a customer with a different phone.")
-    if new_card is not None and customer.card:
-        raise IdentityConflict("This phone belongs to a customer with a different card.")
-    phone = (body.phone or "") if new_phone is not None else None
-    card = (body.card or "") if new_card is not None else None
-    customers_db.add_identifiers(plan.tx, customer_id, phone, card)
-    customers_db.add_aliases(plan.tx, customer_id, req.now_iso, (new_phone, new_card))
+    customers_db.add_aliases(plan.tx, customer_id, req.now_iso, aliases)
     return plan
 
 
@@ -116,9 +96,9 @@ def lookup(query: CustomerLookupQuery) -> CustomerRef:
 
 
 def load(customer_id: str) -> Customer:
-    """The customer's profile and wallet (one read); 404 if there is none."""
+    """The customer's profile and wallet (one read); 404 if there is none, or if they deleted the account."""
     customer = customers_db.load(customer_id)
-    if customer is None:
+    if customer is None or customer.deleted_at:
         raise NotFound(f"No customer {customer_id}.")
     return customer
 

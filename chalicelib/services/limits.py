@@ -148,14 +148,17 @@ def _remember(key: tuple[str, str], tats: Mapping[str, int]) -> None:
             _hints[(key[0], name)] = max(tat, _hints.get((key[0], name), tat))
 
 
-def once(names: str | Sequence[str], value: str) -> Callable[[], None]:
-    """A check made at most once however often it is called (inside a write's ``decide``, which may run again)."""
-    done: list[bool] = []
+def once(names: str | Sequence[str], value: str | None = None) -> Callable[..., None]:
+    """A check made at most once per subject however often it is called (inside a write's ``decide``, which may run
+    again); the subject is ``value``, or given when called."""
+    done: set[str] = set()
 
-    def charge() -> None:
-        if not done:
-            check(names, value)
-            done.append(True)
+    def charge(subject: str | None = None) -> None:
+        key = subject if subject is not None else value
+        assert key is not None
+        if key not in done:
+            check(names, key)
+            done.add(key)
 
     return charge
 

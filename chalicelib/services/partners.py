@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal
 
 from chalicelib import cache, db, ids, runtime
 from chalicelib.db import api_keys as api_keys_db
@@ -70,7 +71,16 @@ def to_out(partner: Partner, at: datetime | None = None) -> PartnerOut:
         scheduled_changes=[
             PartnerRateChange(effective_from=c.effective_from, **c.values) for c in partner.rate_schedule.upcoming(at)
         ],
+        spend_confirmation=_policy(partner),
+        spend_confirmation_above_points=(
+            partner.spend_confirmation_above_points if _policy(partner) == "above" else None
+        ),
     )
+
+
+def _policy(partner: Partner) -> Literal["always", "above", "never"]:
+    policy = partner.spend_confirmation
+    return policy if policy in ("above", "never") else "always"  # type: ignore[return-value]
 
 
 def cached(partner_id: str, at: datetime | None = None) -> Partner | None:
@@ -150,6 +160,8 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
             earn_rate_bps=body.earn_rate_bps,
             max_redeem_share_bps=body.max_redeem_share_bps,
             pending_days=body.pending_days,
+            spend_confirmation=body.spend_confirmation,
+            spend_confirmation_above_points=body.spend_confirmation_above_points,
             status="active",
             created_at=req.now_iso,
             updated_at=req.now_iso,
@@ -176,11 +188,24 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
     rates = {name: value for name, value in rates.items() if value is not None}
     if day_text is not None and not rates:
         raise _invalid(f"effective_from applies only to {', '.join(RATE_SETTINGS)}", "unused")
+    if fields.get("spend_confirmation") in ("always", "never"):
+        fields["spend_confirmation_above_points"] = None  # a threshold means nothing without "above"
     settings = {name: value for name, value in fields.items() if value is not None}
-    cleared = [name for name, value in fields.items() if value is None and name == "category"]
+    cleared = [
+        name
+        for name, value in fields.items()
+        if value is None and name in ("category", "spend_confirmation_above_points")
+    ]
     tz = program.load(now).timezone
     for _ in range(MAX_ATTEMPTS):
         partner = load(partner_id)
+        if settings.get("spend_confirmation_above_points") is not None:
+            if settings.get("spend_confirmation", partner.spend_confirmation) != "above":
+                raise ValidationFailed.at(
+                    ["body", "spend_confirmation_above_points"],
+                    "applies only with spend_confirmation 'above'",
+                    "unused",
+                )
         schedule = None
         if rates:
             try:

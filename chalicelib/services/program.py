@@ -38,6 +38,8 @@ class Program:
     bonus_daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BONUS_DAILY_LIMITS))
     schedule: Schedule = field(default_factory=Schedule)
     as_of: datetime | None = None
+    notifications: dict[str, Any] = field(default_factory=dict)  # NotificationSettings as data (issue 17)
+    deleted_account_points: str = "forfeit"  # forfeit | keep_until_expiry: the points of a deleted account
 
     def at(self, moment: datetime) -> Program:
         """The program with the money settings in force at ``moment``."""
@@ -63,6 +65,8 @@ class Program:
             ],
             bonus_daily_limits=dict(self.bonus_daily_limits),  # type: ignore[arg-type]
             scheduled_changes=[ProgramChange(effective_from=c.effective_from, **c.values) for c in upcoming],
+            notifications=dict(self.notifications),
+            deleted_account_points=self.deleted_account_points,  # type: ignore[arg-type]
         )
 
     @classmethod
@@ -75,6 +79,8 @@ class Program:
             operator_fee_bps=s.operator_fee_bps,
             tiers=tuple(Tier(t.name, t.min_spend_12m_minor, t.multiplier_bps) for t in s.tiers),
             bonus_daily_limits={**DEFAULT_BONUS_DAILY_LIMITS, **{str(k): v for k, v in s.bonus_daily_limits.items()}},
+            notifications=dict(s.notifications),
+            deleted_account_points=s.deleted_account_points,
         )
 
 

@@ -34,7 +34,7 @@ from chalicelib.schemas import (
     QuoteRequest,
     RedemptionOut,
 )
-from chalicelib.services import limits, program
+from chalicelib.services import limits, program, spend_codes
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.services.orders import new_order, order_for
@@ -89,10 +89,12 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
 
     def decide(found: Found) -> Plan:
+        partner = load_partner(partner_id, now)
+        needs_code = spend_codes.demand(partner, body.points, body.customer_code)  # 403 before anything is read
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
         plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
-        partner, prog = load_partner(partner_id, now), s.program
+        prog = s.program
         cap = redemption_cap_points(body.order_amount_minor, int(partner.max_redeem_share_bps), prog.point_value_minor)
         if body.points > cap:
             max_points = _max_points(s.current.available, partner, prog, body.order_amount_minor)
@@ -134,9 +136,17 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         spent = Spent(status, body.points, consumed, expires_at=expires_at or "")
         order = replace(previous or base, spent=spent)
         orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
+        if needs_code:  # last: a code is used only by a spend that happens
+            assert body.customer_code is not None
+            return spend_codes.confirm(found, plan, body.customer_id, partner_id, body.customer_code, now)
         return plan
 
-    reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
+    # The customer's codes come in the same batch read as the wallet and the order.
+    reads = [
+        *reads_for(body.customer_id, partner_id),
+        orders_db.read_key(partner_id, body.order_id),
+        *spend_codes.reads(body.customer_id, partner_id),
+    ]
     return execute(req, natural, reads, decide)
 
 

@@ -52,7 +52,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
                 refundable_minor=exc.refundable_minor,
             ) from exc
         plan = Plan(created=True)
-        s = open_session(db.get_many(reads_for(order.customer_id)), order.customer_id, now, plan)
+        s = open_session(db.get_many(reads_for(order.customer_id)), order.customer_id, now, plan, allow_deleted=True)
         hold_key = hold_id(partner_id, body.order_id)
         refunded = plan_refund(order, shares, s.current, hold_key, period_of(now, s.program.timezone))
         for r in refunded.reversals:

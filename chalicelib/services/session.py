@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Unpack
 
+from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain import expiry_period, lot_key
@@ -59,9 +60,11 @@ class Session:
         return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
 
 
-def open_session(found: Found, customer_id: str, now: datetime, plan: Plan) -> Session:
+def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:
+    """The customer's wallet for one write. A deleted account (issue 17) takes no spend or earn, only what keeps the
+    books right (``allow_deleted``: refunds, operator adjustments)."""
     loaded = wallets_db.load(found, customer_id)
-    if loaded is None:
+    if loaded is None or (not allow_deleted and customers_db.deleted(found, customer_id)):
         raise NotFound(f"No customer {customer_id}.")
     prog = program.load(now)  # the money settings in force at this write's instant
     stored = wallet.catch_up(customer_id, loaded, now, prog)

@@ -1,4 +1,5 @@
-"""The customer's balance page (``GET /me?token=...``): server-rendered, mobile first, no JavaScript, no CDN.
+"""The customer's balance page (``GET /me``, signed in or from a link): server-rendered, mobile first, no JavaScript,
+no CDN. Requests, cookies and forms are in ``customer_http``.
 
 The view model is computed here from what ``portal.view`` read; ``templates/customer/page.html`` only lays it out
 (autoescaped). CSS is inline under a per-response CSP nonce; the page is private (no-store, no referrer, noindex).
@@ -9,17 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib import runtime
 from chalicelib.domain.campaigns import Shopper
 from chalicelib.domain.offers import Offer, offers_for
-from chalicelib.errors import ApiError
+from chalicelib.domain.periods import zone
 from chalicelib.schemas import Balance
-from chalicelib.services import portal_links as portal
-from chalicelib.services import program
-from chalicelib.services.portal_links import PortalView
+from chalicelib.services import customer_self, program, spend_codes
+from chalicelib.services.one_time_codes import Issued
+from chalicelib.services.portal_links import PortalAccess, PortalView
 from chalicelib.services.program import Program
 from chalicelib.web import i18n
 from chalicelib.web.render import Page, language_links, render
@@ -51,6 +50,15 @@ class Place:
     name: str
     category: str
     earn_rate_bps: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    consent: bool
+    locale: str
+    channel: str  # "" until the customer chooses
+    channels: list[str]  # those the customer can be reached on
+    languages: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ def build(view: PortalView, lang: str, token: str, now: datetime) -> CustomerPag
     first = b.expiring[0] if b.expiring else None
     earlier = None
     if data.next_cursor:
-        earlier = "/me?" + urlencode({"token": token, "lang": lang, "cursor": data.next_cursor})
+        earlier = _query(token, lang=lang, cursor=data.next_cursor)
     return CustomerPage(
         name=data.name or "",
         available=b.available,
@@ -129,30 +137,61 @@ def build(view: PortalView, lang: str, token: str, now: datetime) -> CustomerPag
     )
 
 
-def render_page(view: PortalView, lang: str, token: str, now: datetime) -> Page:
-    switch = "/me?" + urlencode({"token": token}) + "&lang="
+def _query(token: str, **more: str) -> str:
+    """A link to the page itself: with the link's token when the page was opened from a link (older clients and
+    bookmarks keep working), else bare (the session cookie carries the customer)."""
+    return "/me?" + urlencode({**({"token": token} if token else {}), **more})
+
+
+def render_page(
+    view: PortalView,
+    lang: str,
+    token: str,
+    now: datetime,
+    *,
+    csrf: str = "",
+    access: PortalAccess | None = None,
+    suffix: str = "",
+) -> Page:
+    switch = _query(token) + ("&" if token else "") + "lang="
     return render(
         "customer/page.html",
         i18n.locale(lang),
         page=build(view, lang, token, now),
         language_links=language_links(lang, switch),
+        csrf=csrf,
+        session_until=access.expires_at.isoformat() if access is not None and access.session else "",
+        suffix=suffix,
+        settings=Settings(
+            consent=view.customer.marketing_consent,
+            locale=lang,
+            channel=view.customer.channel or "",
+            channels=customer_self.reachable_channels(view.customer),
+            languages=[(code, i18n.locale(code).name) for code in i18n.languages()],
+        ),
+    )
+
+
+def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suffix: str = "") -> Page:
+    """The code to show at the till, in digits and as a QR (an SVG image, data: URI: the CSP allows it)."""
+    import segno
+
+    tz = program.load().timezone
+    qr = segno.make_qr(issued.code, error="m").svg_data_uri(scale=8, border=2, dark="#1b1d21")
+    return render(
+        "customer/spend_code.html",
+        i18n.locale(lang),
+        code=issued.code,
+        code_groups=(issued.code[:3], issued.code[3:]),
+        qr=qr,
+        valid_until=issued.expires_at.astimezone(zone(tz)).strftime("%H:%M"),
+        minutes=spend_codes.PAGE_MINUTES,
+        available=view.data.balance.available,
+        csrf=csrf,
+        suffix=suffix,
+        language_links=[],
     )
 
 
 def error_page(lang: str) -> Page:
     return render("customer/error.html", i18n.locale(lang))
-
-
-def handle(call: Any) -> Any:
-    """``GET /me``: the page for a genuine, unexpired link; a friendly error page (no data) for any other."""
-    from chalice.app import Response
-
-    q = call.query
-    try:
-        access = portal.verify(q.token, runtime.get().settings.portal_secret, call.now)
-        view = portal.view(access, call.now, q.cursor)
-    except ApiError as error:
-        body, headers = error_page(i18n.pick(q.lang))
-        return Response(body=body, status_code=error.status if error.status < 500 else 500, headers=headers)
-    body, headers = render_page(view, i18n.pick(q.lang, view.data.locale), q.token or "", call.now)
-    return Response(body=body, status_code=200, headers=headers)

@@ -30,7 +30,7 @@ Lang = Annotated[str, AfterValidator(_known), Field(json_schema_extra=_enum)]
 class MePageQuery(BaseModel):
     """Query of the customer page."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     token: Annotated[str, StringConstraints(max_length=300)] | None = None
     lang: Lang | None = None
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -39,7 +39,7 @@ class MePageQuery(BaseModel):
 class PortalQuery(BaseModel):
     """Query of portal pages."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     lang: Lang | None = None
     period: Annotated[str, StringConstraints(max_length=7)] | None = None
 
@@ -51,6 +51,8 @@ class PortalQuery(BaseModel):
 class SignInForm(BaseModel):
     """The sign-in form: the API key, and the CSRF token that must equal the ``lp_csrf`` cookie set with the form."""
 
+    model_config = ConfigDict(defer_build=True)
+
     csrf: str = Field(description="Equal to the lp_csrf cookie the sign-in page set")
     api_key: str = Field(description="The partner's API key; exchanged for the lp_session cookie, never stored")
 
@@ -58,6 +60,34 @@ class SignInForm(BaseModel):
 class PortalForm(BaseModel):
     """A signed-in portal form: its CSRF token (bound to the session) and the page's own fields."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}})
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
+    )
     csrf: str = Field(description="The form's CSRF token, bound to the lp_session cookie; without it: 403")
     nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
+
+
+# The customer's forms (issue 17): documented only; customer_http.py and customer_self.py read the fields.
+
+
+class CustomerSignInForm(BaseModel):
+    """Customer sign-in, step 1: a phone or an e-mail, and the token that must equal the ``lc_csrf`` cookie."""
+
+    model_config = ConfigDict(defer_build=True)
+    csrf: str = Field(description="Equal to the lc_csrf cookie the sign-in page set")
+    identifier: str = Field(description="A phone (any spelling) or an e-mail address")
+
+
+class CodeForm(CustomerSignInForm):
+    """Customer sign-in, step 2: the one-time code the customer received."""
+
+    code: str = Field(description="Six digits; five wrong tries lock the code (429)")
+
+
+class CustomerForm(BaseModel):
+    """A form on the signed-in customer's page: its CSRF token (bound to the lc_session cookie) and its fields."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
+    )
+    csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")

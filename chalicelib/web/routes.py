@@ -10,25 +10,148 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from chalicelib.http import Auth, Call, RouteOptions, RouteTable
-from chalicelib.web.queries import MePageQuery, PortalForm, PortalQuery, SignInForm
+from chalicelib.web.queries import (
+    CodeForm,
+    CustomerForm,
+    CustomerSignInForm,
+    MePageQuery,
+    PortalForm,
+    PortalQuery,
+    SignInForm,
+)
 
 pages = RouteTable(tag="portal")
 PortalHandler = Callable[[Call[None, PortalQuery]], Any]  # a page, a redirect or a CSV: chalice Responses
 
 
-@pages.route(
+MeHandler = Callable[[Call[None, MePageQuery]], Any]
+
+
+def _me(view: str, module: str = "customer_http") -> MeHandler:
+    """The customer's pages (issue 17): ``customer_http`` (page, sign-in, spend code, sign-out) or
+    ``customer_self`` (settings, my data, deletion); both read the customer's own session cookie."""
+
+    def handler(call: Call[None, MePageQuery]) -> Any:
+        if module == "customer_self":
+            from chalicelib.web import customer_self
+
+            return customer_self.handle(call, view)
+        from chalicelib.web import customer_http
+
+        return customer_http.handle(call, view)
+
+    handler.__name__ = f"me_{view}"
+    return handler
+
+
+def _me_page(
+    name: str,
+    method: str,
+    path: str,
+    view: str,
+    summary: str,
+    form: type[BaseModel] | None = None,
+    module: str = "customer_http",
+    content: tuple[str, ...] = ("text/html",),
+    auth: Auth = "customer",
+) -> None:
+    options: RouteOptions = {"name": name, "content": content}
+    if form is not None:
+        options["form"] = form
+    pages.route(method, path, auth, summary, query=MePageQuery, **options)(_me(view, module))
+
+
+_me_page(
+    "me_page",
     "GET",
     "/me",
-    "public",
-    "The customer's balance page (HTML, from a portal link)",
-    query=MePageQuery,
-    content="text/html",
+    "page",
+    "The customer's balance page (HTML): signed in, or from a link (?token=); else a 303 to the sign-in page",
+    auth="public",
 )
-def me_page(call: Call[None, MePageQuery]) -> Any:
-    from chalicelib.web import customer_page
-
-    return customer_page.handle(call)
+_me_page("me_sign_in_form", "GET", "/me/sign-in", "sign_in_form", "Customer sign-in: phone or e-mail", auth="public")
+_me_page(
+    "me_send_code",
+    "POST",
+    "/me/sign-in",
+    "send_code",
+    "Customer sign-in: send a one-time code",
+    CustomerSignInForm,
+    auth="public",
+)
+_me_page(
+    "me_check_code",
+    "POST",
+    "/me/sign-in/code",
+    "check_code",
+    "Customer sign-in: the code opens a session",
+    CodeForm,
+    auth="public",
+)
+_me_page(
+    "me_spend_code",
+    "POST",
+    "/me/spend-code",
+    "spend_code",
+    "A one-time code and its QR to pay with points at any till",
+    CustomerForm,
+)
+_me_page("me_sign_out", "POST", "/me/sign-out", "sign_out", "End this session", CustomerForm)
+_me_page(
+    "me_sign_out_everywhere",
+    "POST",
+    "/me/sign-out-everywhere",
+    "sign_out_everywhere",
+    "End every session and every link",
+    CustomerForm,
+)
+_me_page(
+    "me_settings",
+    "POST",
+    "/me/settings",
+    "settings",
+    "The customer's marketing consent, language and channel",
+    CustomerForm,
+    "customer_self",
+)
+_me_page(
+    "me_data_json",
+    "GET",
+    "/me/data.json",
+    "data_json",
+    "Download my data: profile, balance, every entry (signed out: 401 page)",
+    module="customer_self",
+    content=("application/json", "text/html"),
+)
+_me_page(
+    "me_data_csv",
+    "GET",
+    "/me/data.csv",
+    "data_csv",
+    "Download my data as CSV (signed out: 401 page)",
+    module="customer_self",
+    content=("text/csv", "text/html"),
+)
+_me_page(
+    "me_delete_form",
+    "GET",
+    "/me/delete",
+    "delete_form",
+    "Delete my account: what happens to the points, before confirming",
+    module="customer_self",
+)
+_me_page(
+    "me_delete",
+    "POST",
+    "/me/delete",
+    "delete",
+    "Delete my account: personal data erased, the ledger keeps pseudonymous entries",
+    CustomerForm,
+    "customer_self",
+)
 
 
 def _portal(view: str) -> PortalHandler:

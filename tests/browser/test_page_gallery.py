@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import ARTIFACTS
+from tests.conftest import TRUSTED, last_link
 
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 OUT = Path(os.environ.get("GALLERY_DIR") or ARTIFACTS / "gallery")
@@ -15,9 +16,9 @@ OUT = Path(os.environ.get("GALLERY_DIR") or ARTIFACTS / "gallery")
 
 def _coalition(live: Any) -> dict[str, Any]:
     op = live.operator_key
-    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют", "category": "cafe"}).json()
+    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют", "category": "cafe", **TRUSTED}).json()
     store = live.request(
-        "POST", "/v1/admin/partners", op, {"name": "Стиль", "category": "clothing", "earn_rate_bps": 300}
+        "POST", "/v1/admin/partners", op, {"name": "Стиль", "category": "clothing", "earn_rate_bps": 300, **TRUSTED}
     ).json()
     ck, sk = cafe["api_key"], store["api_key"]
     cid = live.request("POST", "/v1/customers", ck, {"phone": "+79161234567", "name": "Анна"}).json()["customer_id"]
@@ -54,7 +55,8 @@ def _coalition(live: Any) -> dict[str, Any]:
         ck,
         {"customer_id": cid, "order_id": "C-2", "order_amount_minor": 100_000, "points": 15, "capture": False},
     )
-    link = live.request("POST", f"/v1/customers/{cid}/portal-link", ck, {}).json()["url"]
+    assert live.request("POST", f"/v1/customers/{cid}/portal-link", ck, {}).status_code == 202
+    link = last_link("+79161234567")  # the link as the customer receives it
     return {"cafe_key": ck, "campaign": camp, "link": link}
 
 
@@ -103,10 +105,20 @@ def test_gallery(live, browser):
             page = context.new_page()
             page.goto(f"{data['link']}&lang={lang}")
             _shoot(page, f"customer-{lang}-{size}")
+            page.get_by_test_id("show-code").click()  # issue 17: a code and its QR to pay with points
+            _shoot(page, f"customer-spend-code-{lang}-{size}")
             page.goto(f"{data['link'][:-3]}xyz&lang={lang}")
             _shoot(page, f"customer-bad-link-{lang}-{size}")
             context.close()
             context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            page.goto(f"{live.url}/me/sign-in?lang={lang}")
+            _shoot(page, f"customer-sign-in-{lang}-{size}")
+            page.locator("#identifier").fill("+7 916 123-45-67")
+            page.locator("form[action^='/me/sign-in'] button").click()
+            _shoot(page, f"customer-sign-in-code-{lang}-{size}")
+            context.close()
+            context = browser.new_context(viewport=viewport)
             _portal_pages(context.new_page(), live, data, lang, size)
             context.close()
-    assert len(list(OUT.glob("*.png"))) >= 2 * 2 * 11
+    assert len(list(OUT.glob("*.png"))) >= 2 * 2 * 14

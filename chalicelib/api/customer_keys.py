@@ -1,0 +1,87 @@
+"""Routes of issue 17 ("the customer holds the keys") that partners call: links and spend codes go to the customer,
+never to the partner, and identifiers are bound with the customer's code. The flows are in
+``services/customer_auth.py``, ``services/spend_codes.py`` and ``services/bindings.py``."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib import runtime
+from chalicelib.http import JSON_HEADERS, Call, RouteTable
+from chalicelib.schemas import (
+    ConfirmIdentifiers,
+    IdentifiersConfirmed,
+    PortalLinkRequest,
+    PortalLinkSent,
+    SpendCodeSent,
+)
+from chalicelib.services import bindings, customer_auth, spend_codes
+from chalicelib.services.idempotency import Reply
+
+api = RouteTable()
+
+_SEND = (400, 401, 403, 404, 413, 415, 422, 429, 503)
+
+
+def pending_binding(reply: Reply) -> Reply | Response:
+    """An enrolment whose new identifier waits for the customer's code answers 202 (fresh or replayed: the body
+    says so); every other enrolment answers as the route table says (201 created, 200 found)."""
+    if not bindings.is_pending(reply):
+        return reply
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
+    if reply.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=reply.body, status_code=202, headers=headers)
+
+
+def base_url(call: Call[PortalLinkRequest, None]) -> str:
+    """Where the customer's links point: the configured public URL, else this request's host."""
+    configured = runtime.get().settings.public_base_url
+    if configured:
+        return configured
+    host = call.header("host") or "localhost"
+    loopback = host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
+    scheme = call.header("x-forwarded-proto") or ("http" if loopback else "https")
+    return f"{scheme}://{host}"
+
+
+@api.route(
+    "POST",
+    "/v1/customers/{customer_id}/portal-link",
+    "partner",
+    "Send the customer a link to their balance page, through their channel (the partner never sees it)",
+    body=PortalLinkRequest,
+    response=PortalLinkSent,
+    status=202,
+    errors=_SEND,
+)
+def portal_link(call: Call[PortalLinkRequest, None]) -> PortalLinkSent:
+    call.partner_id  # noqa: B018 - partners only
+    return customer_auth.send_link(call.params["customer_id"], call.body, base_url(call), call.now)
+
+
+@api.route(
+    "POST",
+    "/v1/customers/{customer_id}/spend-code",
+    "partner",
+    "Send the customer a one-time code that lets this partner spend their points (valid 10 minutes, once)",
+    response=SpendCodeSent,
+    status=202,
+    errors=_SEND,
+)
+def spend_code(call: Call[None, None]) -> SpendCodeSent:
+    return spend_codes.send_code(call.params["customer_id"], call.partner_id, call.now)
+
+
+@api.route(
+    "POST",
+    "/v1/customers/{customer_id}/identifiers/confirm",
+    "partner",
+    "Attach the identifiers an enrolment left pending (202), with the code the customer received",
+    body=ConfirmIdentifiers,
+    response=IdentifiersConfirmed,
+    idempotent_post=True,
+    errors=(400, 401, 403, 404, 409, 413, 415, 422, 429),
+)
+def confirm_identifiers(call: Call[ConfirmIdentifiers, None]) -> Reply:
+    return bindings.confirm(call.writing, call.params["customer_id"], call.body.code, call.partner_id, call.now)

@@ -1,0 +1,134 @@
+"""Binding an identifier to an existing customer needs the customer (issue 17).
+
+``POST /v1/customers`` with an identifier that finds a customer and one that is new (a known phone and a new card,
+a known card and a new phone...) no longer attaches the new one. It answers ``202`` with ``confirmation``
+{status: pending, channel, destination (masked), expires_at, identifiers}: a code went to the customer through an
+identifier they already have (phone, e-mail or linked chat, never the new one). The till then sends
+``POST /v1/customers/{id}/identifiers/confirm`` {code}: the identifiers are attached, the code used, in one
+transaction. Only the partner that asked may confirm (the code's slot is that partner), a wrong code is counted and
+locks after five tries, and a customer with nothing to send a code to (card only) cannot be bound by a partner.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from chalicelib.db import codes as store
+from chalicelib.db import customers as customers_db
+from chalicelib.db.customers import Customer
+from chalicelib.db.store import Found, ItemKey, ReadKey
+from chalicelib.errors import ApiError, IdentityConflict, NotFound
+from chalicelib.notify import mask
+from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
+from chalicelib.services import customer_messages as messages
+from chalicelib.services import one_time_codes, partners
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.services.one_time_codes import Candidate
+
+PURPOSE = "bind"
+MINUTES = 15
+KINDS = customers_db.IDENTIFIER_KINDS
+
+
+def is_pending(reply: Reply) -> bool:
+    """Whether an enrolment's answer waits for the customer's code (the API answers it 202)."""
+    return not reply.created and '"confirmation":' in reply.body
+
+
+def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partner_id: str, code: str) -> Plan:
+    """The answer to an enrolment that would attach ``new`` ({kind: value}) to a known customer: a bind code,
+    written with the request's record; it is sent after the commit (:func:`send_pending`)."""
+    customer = customers_db.load(customer_id)
+    if customer is None or customer.deleted_at:
+        raise NotFound("Customer not found.")
+    for kind in new:
+        if customer.identifier(kind):
+            raise IdentityConflict(f"This customer already has a different {kind}.")
+    channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing to confirm with
+    plan = Plan(customer_id=customer_id)
+    now = datetime.fromisoformat(req.now_iso)
+    issued = one_time_codes.issue(
+        customer_id,
+        PURPOSE,
+        partner_id,
+        now,
+        minutes=MINUTES,
+        partner_id=partner_id,
+        payload=new,
+        tx=plan.tx,
+        code=code,
+    )
+    plan.response = CustomerEnrolled(
+        customer_id=customer_id,
+        created=False,
+        confirmation=BindingPending(
+            status="pending",
+            channel=channel,
+            destination=mask(to, channel),
+            expires_at=issued.expires_at.isoformat(),
+            identifiers=[cast(IdentifierKind, kind) for kind in sorted(new)],
+        ),
+    )
+    return plan
+
+
+def send_pending(reply: Reply, code: str, partner_id: str) -> None:
+    """After the commit of a fresh pending enrolment: send the code (a replay sends nothing)."""
+    if not is_pending(reply) or reply.replayed:
+        return
+    answer = reply.result(CustomerEnrolled)
+    # its limit (spend_code, messages to one customer) was taken in the decision: a 429 commits nothing
+    customer = customers_db.load(answer.customer_id)
+    if customer is None or answer.confirmation is None:
+        return
+    what = messages.what(customer, list(answer.confirmation.identifiers))
+    partner = partners.cached(partner_id)
+    body = messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
+    messages.send(customer, "bind_code", body, code=code)
+
+
+def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now: datetime) -> Reply:
+    """``POST /v1/customers/{id}/identifiers/confirm``: attach what the code was made for."""
+    pending = store.get(customer_id, PURPOSE, partner_id)
+    wanted = pending.payload if pending is not None else {}
+    reads: list[ReadKey] = [
+        store.read_key(customer_id, PURPOSE, partner_id),
+        customers_db.read_key(customer_id),
+        *(customers_db.alias_read_key(customers_db.alias_key(kind, value)) for kind, value in wanted.items()),
+    ]
+
+    def decide(found: Found) -> Plan:
+        customer = customers_db.from_found(found, customer_id)
+        if customer is None or customer.deleted_at:
+            raise NotFound(f"No customer {customer_id}.")
+        item = store.from_found(found, customer_id, PURPOSE, partner_id)
+        outcome = one_time_codes.check(customer_id, code, [Candidate(partner_id, item)], now)
+        if outcome.matched is None:
+            assert isinstance(outcome.error, ApiError)
+            refused = Plan(error=outcome.error)
+            one_time_codes.count_failures(refused.tx, outcome.failures)
+            return refused
+        new = {k: v for k, v in outcome.matched.payload.items() if k in KINDS}
+        plan = Plan(customer_id=customer_id)
+        one_time_codes.consume(plan.tx, outcome.matched)
+        attached = _attach(plan, found, customer, new, req.now_iso)
+        plan.response = IdentifiersConfirmed(customer_id=customer_id, attached=attached)
+        return plan
+
+    return execute(req, None, reads, decide)
+
+
+def _attach(plan: Plan, found: Found, customer: Customer, new: dict[str, str], now_iso: str) -> list[IdentifierKind]:
+    fresh: list[ItemKey] = []
+    for kind, value in sorted(new.items()):
+        owner = customers_db.alias_owner(found, customers_db.alias_key(kind, value))
+        if owner is not None and owner != customer.customer_id:
+            raise IdentityConflict(f"This {kind} now belongs to another customer.")
+        if customer.identifier(kind) not in (None, value):
+            raise IdentityConflict(f"This customer already has a different {kind}.")
+        if owner is None:
+            fresh.append(customers_db.alias_key(kind, value))
+    customers_db.set_identifiers(plan.tx, customer.customer_id, new)
+    customers_db.add_aliases(plan.tx, customer.customer_id, now_iso, fresh)
+    return [cast(IdentifierKind, kind) for kind in sorted(new)]

@@ -1,0 +1,156 @@
+"""Messages to a customer (issue 17): which channel reaches them, the texts, and sending through the notifications
+port (``chalicelib/notify``). Under ``make run`` (and in tests, with no channel configured) they land in the
+development inbox.
+
+The channel: the one the flow prefers (the identifier the customer just typed to sign in), else the customer's own
+choice, else the program's channels in their order of preference, the first for which the customer has a
+destination (phone for SMS, e-mail, a linked Telegram chat). The texts are short, in the customer's language, and
+name who asks, so that a code asked for by someone else looks wrong to the customer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.db.customers import Customer
+from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
+from chalicelib.notify import (
+    CHANNELS,
+    Channel,
+    InvalidDestination,
+    Message,
+    NotificationError,
+    NotificationSettings,
+    Notifier,
+    RecipientUnreachable,
+    Throttled,
+    mask,
+    notifier_for,
+)
+from chalicelib.services import program
+
+# {placeholders} are filled in by send(); a code's text must contain it (the port checks).
+TEXTS: dict[str, dict[str, str]] = {
+    "ru": {
+        "sign_in": "{code} — код для входа в личный кабинет программы «{sender}». Никому его не сообщайте.",
+        "spend": "{code} — код для списания баллов в «{partner}». Назовите его кассиру, только если вы сейчас "
+        "на кассе. Действует до {until}.",
+        "bind": "{code} — код, чтобы привязать {what} к вашему счёту в «{partner}». Если вы этого не просили, "
+        "никому не сообщайте код.",
+        "portal_link": "Ваши баллы в программе «{sender}»: {url}",
+        "phone": "телефон",
+        "card": "карту",
+        "email": "e-mail",
+    },
+    "en": {
+        "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
+        "spend": "{code} is your code to spend points at {partner}. Tell it to the cashier only if you are at "
+        "the till now. Valid until {until}.",
+        "bind": "{code} is your code to add {what} to your account at {partner}. If you did not ask for this, "
+        "do not share the code.",
+        "portal_link": "Your points at {sender}: {url}",
+        "phone": "a phone",
+        "card": "a card",
+        "email": "an e-mail address",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sent:
+    channel: Channel
+    destination: str  # masked
+
+
+def destinations(customer: Customer) -> dict[Channel, str]:
+    found: dict[Channel, str | None] = {
+        "sms": customer.phone,
+        "email": customer.email,
+        "telegram": customer.telegram_chat_id,
+    }
+    return {channel: to for channel, to in found.items() if to}
+
+
+def settings() -> NotificationSettings:
+    return NotificationSettings.model_validate(program.load().notifications)
+
+
+def choose(customer: Customer, prefer: Channel | None = None) -> tuple[Channel, str]:
+    """The channel and the destination a message to this customer goes to; CustomerUnreachable if none."""
+    config = settings()
+    enabled = config.channels or CHANNELS  # the development inbox takes every channel
+    reachable = destinations(customer)
+    chosen = customer.channel if customer.channel in CHANNELS else None
+    for channel in (prefer, chosen, *enabled):
+        if channel is not None and channel in enabled and channel in reachable:
+            return channel, reachable[channel]
+    raise CustomerUnreachable(
+        "This customer has no phone, e-mail or linked chat that the program's channels can reach.",
+    )
+
+
+def reachable(customer: Customer) -> bool:
+    try:
+        choose(customer)
+    except CustomerUnreachable:
+        return False
+    return True
+
+
+_lock = threading.Lock()
+_notifier: tuple[str, Notifier] | None = None
+
+
+def notifier() -> Notifier:
+    """One notifier per channel settings (secrets are read once per instance, on first use)."""
+    global _notifier
+    config = settings()
+    key = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    with _lock:
+        if _notifier is None or _notifier[0] != key:
+            _notifier = (key, notifier_for(config))
+        return _notifier[1]
+
+
+def language(customer: Customer) -> str:
+    return "en" if customer.locale == "en" else "ru"
+
+
+def text(customer: Customer, name: str, **values: Any) -> str:
+    texts = TEXTS[language(customer)]
+    return texts[name].format(sender=settings().sender_name, **values)
+
+
+def what(customer: Customer, kinds: list[str]) -> str:
+    texts = TEXTS[language(customer)]
+    return ", ".join(texts[k] for k in kinds)
+
+
+def send(
+    customer: Customer, purpose: str, body: str, *, code: str | None = None, prefer: Channel | None = None
+) -> Sent:
+    """Send one message; the port's errors become API errors (the port already logged them, without the text)."""
+    channel, to = choose(customer, prefer)
+    try:
+        delivery = notifier().send(Message(channel=channel, to=to, text=body, code=code, purpose=purpose))
+    except Throttled as exc:
+        raise RateLimited(
+            "The message provider asks us to wait.", retry_after=max(1, exc.retry_after or 60), limit="message_provider"
+        ) from exc
+    except (InvalidDestination, RecipientUnreachable) as exc:
+        raise CustomerUnreachable(f"The {channel} channel cannot reach {mask(to, channel)}.") from exc
+    except NotificationError as exc:
+        raise Unavailable("The message could not be sent; nothing was shown to anyone. Retry shortly.") from exc
+    return Sent(channel, delivery.destination)
+
+
+def safe_send(customer: Customer, purpose: str, body: str, **kw: Any) -> Sent | None:
+    """For flows that must not tell whether a customer exists (sign-in): a failure is logged by the port, and
+    the caller answers the same either way."""
+    try:
+        return send(customer, purpose, body, **kw)
+    except ApiError:
+        return None

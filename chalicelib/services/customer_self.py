@@ -1,0 +1,178 @@
+"""The customer's own settings and data (issue 17, item 7; what 152-FZ and the GDPR ask of the operator).
+
+- Settings: marketing consent on or off, language, the channel messages go to.
+- Download my data: the profile, the balance and every ledger entry at every partner, as JSON and as CSV.
+- Delete my account: personal data erased (name, phone, card, e-mail, birthday, chat; the identifiers are freed for
+  a new enrolment), sessions ended. The ledger keeps its entries, which name only the pseudonymous customer id,
+  partners and orders, so settlement still adds up. What happens to the points is the program's
+  ``deleted_account_points``: ``forfeit`` (default: they expire at once, posted as an ``expiry`` entry, so the
+  issuers' figures move as for any expiry) or ``keep_until_expiry`` (they stay on the anonymous wallet, nobody can
+  spend them, and they expire at their month's end as usual). Not while points are held at a till: the till must
+  capture or release them first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import db
+from chalicelib.db import codes as codes_store
+from chalicelib.db import customers as customers_db
+from chalicelib.db.customers import Customer
+from chalicelib.domain.wallet import Change, settled, take
+from chalicelib.errors import Conflict
+from chalicelib.notify import CHANNELS
+from chalicelib.schemas import CustomerRef, TransactionsQuery
+from chalicelib.services import customer_messages, customers, idempotency, program
+from chalicelib.services import wallets as wallet
+from chalicelib.services.idempotency import Plan, WriteRequest, execute
+from chalicelib.services.session import Found, open_session
+
+POLICIES = ("forfeit", "keep_until_expiry")
+EXPORT_PAGE = 100
+
+
+def reachable_channels(customer: Customer) -> list[str]:
+    return [c for c in CHANNELS if c in customer_messages.destinations(customer)]
+
+
+def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None, now_iso: str) -> None:
+    customer = customers.load(customer_id)
+    chosen = channel if channel in reachable_channels(customer) else None
+    customers_db.update_settings(customer_id, consent=consent, locale=locale, channel=chosen)
+
+
+def export(customer_id: str, now: datetime) -> dict[str, Any]:
+    """Everything the coalition holds about the customer, newest entries first."""
+    customer = customers.load(customer_id)
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = customers.transactions(customer_id, TransactionsQuery(limit=EXPORT_PAGE, cursor=cursor), None)
+        entries += [e.model_dump() for e in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    balance = wallet.balance(customer_id, customer.wallet, program.load(), now)
+    return {
+        "exported_at": now.isoformat(),
+        "profile": {
+            "customer_id": customer_id,
+            "name": customer.name,
+            "phone": customer.phone,
+            "card": customer.card,
+            "email": customer.email,
+            "birthday": customer.birthday,
+            "locale": customer.locale,
+            "marketing_consent": customer.marketing_consent,
+            "channel": customer.channel,
+            "telegram_linked": bool(customer.telegram_chat_id),
+            "created_at": customer.created_at,
+            "enrolled_by": customer.enrolled_by,
+        },
+        "balance": balance.model_dump(mode="json"),
+        "entries": entries,
+    }
+
+
+ENTRY_COLUMNS = (
+    "created_at",
+    "type",
+    "partner_id",
+    "points",
+    "available_delta",
+    "pending_delta",
+    "held_delta",
+    "amount_minor",
+    "order_id",
+    "entry_id",
+)
+
+
+def export_csv(data: dict[str, Any]) -> str:
+    """The profile as field/value rows, a blank row, then one row per entry (UTF-8 with a BOM for spreadsheets).
+    A text cell that would start a formula is prefixed with ``'``."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["field", "value"])
+    for field, value in data["profile"].items():
+        writer.writerow([field, _cell("" if value is None else value)])
+    writer.writerow([])
+    writer.writerow(ENTRY_COLUMNS)
+    for entry in data["entries"]:
+        writer.writerow([_cell("" if entry.get(c) is None else entry.get(c)) for c in ENTRY_COLUMNS])
+    return "\ufeff" + out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class DeletionPreview:
+    available: int
+    pending: int
+    held: int
+    policy: str  # forfeit | keep_until_expiry
+    blocked_by_holds: bool
+
+
+def policy() -> str:
+    chosen = program.load().deleted_account_points
+    return chosen if chosen in POLICIES else "forfeit"
+
+
+def preview(customer_id: str, now: datetime) -> DeletionPreview:
+    customer = customers.load(customer_id)
+    current, _, _ = settled(customer.wallet, now, program.load(now).timezone)
+    return DeletionPreview(current.available, current.pending, current.held, policy(), bool(current.holds))
+
+
+def delete(customer_id: str, now: datetime) -> None:
+    """Erase the customer's personal data and settle the points as the program says (module docstring)."""
+    _settle_points(customer_id, now)
+    customer = customers_db.load(customer_id)
+    if customer is None or customer.deleted_at:
+        return
+    tx = db.Transaction()
+    customers_db.erase(tx, customer, now.isoformat())
+    tx.commit(db.connection())
+    codes_store.end_every_session(customer_id, now.isoformat())
+
+
+def _settle_points(customer_id: str, now: datetime) -> None:
+    """Refuse while points are held; forfeit the available points if the program says so (one ``expiry`` entry,
+    the coalition's, as when lots expire at a month's end)."""
+    req = WriteRequest(
+        scope=f"customer:{customer_id}",
+        idempotency_key=None,
+        request_fingerprint=idempotency.fingerprint("POST", "/me/delete", {"customer_id": customer_id}),
+        body_fingerprint=idempotency.fingerprint("", "", {"customer_id": customer_id}),
+        now_iso=now.isoformat(),
+    )
+    forfeit = policy() == "forfeit"
+
+    def decide(found: Found) -> Plan:
+        plan = Plan(customer_id=customer_id)
+        s = open_session(found, customer_id, now, plan)
+        if s.current.holds:
+            raise Conflict("Points are held at a till: the account can be deleted once they are captured or released.")
+        if forfeit and s.current.available:
+            s.commit(
+                take(s.current, s.current.available),
+                "expiry",
+                wallet.SYSTEM_PARTNER,
+                details={"reason": "account_deleted"},
+            )
+        else:
+            s.commit(Change(), "", wallet.SYSTEM_PARTNER)
+        plan.response = CustomerRef(customer_id=customer_id)
+        return plan
+
+    execute(req, None, [customers_db.read_key(customer_id)], decide)

@@ -1,0 +1,99 @@
+"""Spending needs the customer (issue 17): the partner's policy, the two ways a customer gives a code, and the check
+inside the redemption's own write.
+
+- The customer's page shows a code and its QR (``page`` slot, ``PAGE_MINUTES``): any till may use it once.
+- A till asks the system to send one (``POST /v1/customers/{id}/spend-code``, slot ``till#<partner>``,
+  ``SENT_MINUTES``): only that partner may use it.
+
+The redemption reads both code items in the batch read it makes anyway (no extra round trip) and deletes the one
+that matched in its own transaction, guarded: under concurrency one redemption gets the code, the others find it
+gone. The quote never needs a code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.db import codes as store
+from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.periods import zone
+from chalicelib.errors import ApiError, CustomerConfirmationRequired
+from chalicelib.schemas import SpendCodeSent
+from chalicelib.services import customer_messages as messages
+from chalicelib.services import customers, limits, one_time_codes, program
+from chalicelib.services.idempotency import Plan
+from chalicelib.services.one_time_codes import Candidate, Issued
+from chalicelib.services.session import load_partner
+
+PURPOSE = "spend"
+PAGE_SLOT = "page"
+PAGE_MINUTES = 5
+SENT_MINUTES = 10
+POLICIES = ("always", "above", "never")
+
+
+def till_slot(partner_id: str) -> str:
+    return f"till#{partner_id}"
+
+
+def required(partner: Partner, points: int) -> bool:
+    """Does this partner's policy ask for the customer's code for a spend of ``points``?"""
+    return partner.needs_customer_code(points)
+
+
+def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
+    return [
+        store.read_key(customer_id, PURPOSE, PAGE_SLOT),
+        store.read_key(customer_id, PURPOSE, till_slot(partner_id)),
+    ]
+
+
+def demand(partner: Partner, points: int, code: str | None) -> bool:
+    """Whether this spend needs a code; 403 customer_confirmation_required if it does and none came."""
+    if not required(partner, points):
+        return False
+    if code is None:
+        raise CustomerConfirmationRequired(
+            "This partner spends points only with the customer's code: the one on their page (or its QR), or one "
+            "sent to them with POST /v1/customers/{id}/spend-code."
+        )
+    return True
+
+
+def confirm(found: Found, plan: Plan, customer_id: str, partner_id: str, code: str, now: datetime) -> Plan:
+    """Check ``code`` against the codes read with the write. A match is deleted in ``plan``'s transaction and
+    ``plan`` is returned; anything else returns a plan that only counts the wrong try and answers with the error
+    (never recorded: the same order may be tried again with the right code)."""
+    candidates = [
+        Candidate(slot, store.from_found(found, customer_id, PURPOSE, slot))
+        for slot in (PAGE_SLOT, till_slot(partner_id))
+    ]
+    outcome = one_time_codes.check(customer_id, code, candidates, now)
+    if outcome.matched is not None:
+        one_time_codes.consume(plan.tx, outcome.matched)
+        return plan
+    assert isinstance(outcome.error, ApiError)
+    refused = Plan(error=outcome.error)
+    one_time_codes.count_failures(refused.tx, outcome.failures)
+    return refused
+
+
+def page_code(customer_id: str, now: datetime) -> Issued:
+    """A code for the customer's page (and its QR); it replaces the page's previous code."""
+    return one_time_codes.issue(customer_id, PURPOSE, PAGE_SLOT, now, minutes=PAGE_MINUTES)
+
+
+def send_code(customer_id: str, partner_id: str, now: datetime) -> SpendCodeSent:
+    """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, sent to the customer."""
+    limits.spend_code(customer_id)  # a till may not flood a customer with messages
+    customer = customers.load(customer_id)
+    messages.choose(customer)  # 422 customer_unreachable before anything is written
+    partner = load_partner(partner_id, now)
+    issued = one_time_codes.issue(
+        customer_id, PURPOSE, till_slot(partner_id), now, minutes=SENT_MINUTES, partner_id=partner_id
+    )
+    until = issued.expires_at.astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
+    body = messages.text(customer, "spend", code=issued.code, partner=partner.name, until=until)
+    sent = messages.send(customer, "spend_code", body, code=issued.code)
+    return SpendCodeSent(channel=sent.channel, destination=sent.destination, expires_at=issued.expires_at.isoformat())

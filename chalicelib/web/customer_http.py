@@ -1,0 +1,243 @@
+"""The customer's pages over HTTP (``/me``...): sign-in with a one-time code, the session cookie, and the page's
+forms (a code to pay with points, sign out, sign out everywhere). Issue 17.
+
+- ``GET /me``: the page, for a signed-in customer (session cookie) or from a link (``?token=``). Opening a genuine
+  link also starts a session, which ends when the link would have, so the page's forms work.
+- ``GET /me/sign-in`` -> ``POST /me/sign-in`` (phone or e-mail) -> ``POST /me/sign-in/code`` -> ``/me``.
+- ``POST /me/spend-code``: a six-digit code and its QR, valid for a few minutes, for any till, once.
+- ``POST /me/sign-out`` and ``POST /me/sign-out-everywhere``.
+
+Cookies are HttpOnly, SameSite=Strict, ``Path=/me``, Secure except on this machine. Every signed-in form carries a
+CSRF token derived from the session; the sign-in forms a double-submit token (a cookie and the same value in the
+form). Failures become pages, never JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from chalicelib import runtime
+from chalicelib.errors import ApiError, BadRequest, CodeLocked, CustomerCodeInvalid, Forbidden, Unauthorized
+from chalicelib.services import customer_auth, spend_codes
+from chalicelib.services import portal_links as portal
+from chalicelib.services.portal_links import PortalAccess
+from chalicelib.web import customer_page, i18n
+from chalicelib.web.portal_forms import parse_form
+from chalicelib.web.portal_session import cookies
+from chalicelib.web.render import Headers, Page, environment, language_links, render
+
+SESSION_COOKIE, CSRF_COOKIE = "lc_session", "lc_csrf"
+
+
+def _secure(call: Any) -> bool:
+    host = (call.header("host") or "").split(":")[0]
+    return bool(call.header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
+
+
+def cookie(call: Any, name: str, value: str, max_age: int) -> str:
+    flags = "; Secure" if _secure(call) else ""
+    return f"{name}={value}; Path=/me; HttpOnly; SameSite=Strict; Max-Age={max(0, max_age)}{flags}"
+
+
+def csrf_for(session_value: str) -> str:
+    key = hmac.new(runtime.get().settings.portal_secret.encode(), b"customer-csrf", hashlib.sha256).digest()
+    return hmac.new(key, session_value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Request:
+    call: Any
+    lang: str | None  # asked for with ?lang=
+    form: dict[str, str]
+    jar: dict[str, str]
+
+    @property
+    def now(self) -> datetime:
+        return self.call.now  # type: ignore[no-any-return]
+
+    @property
+    def session_value(self) -> str:
+        return self.jar.get(SESSION_COOKIE, "")
+
+    def cookie(self, name: str, value: str, max_age: int) -> str:
+        return cookie(self.call, name, value, max_age)
+
+    def suffix(self) -> str:
+        return "?" + urlencode({"lang": self.lang}) if self.lang else ""
+
+
+def respond(page: Page, status: int = 200, set_cookies: list[str] | None = None) -> Any:
+    from chalice.app import Response
+
+    headers: Headers = dict(page.headers)
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
+    return Response(body=page.body, status_code=status, headers=headers)
+
+
+def redirect(location: str, set_cookies: list[str] | None = None) -> Any:
+    from chalice.app import Response
+
+    headers: Headers = {"Location": location, "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
+    body = environment().get_template("portal/redirect.html").render(location=location)
+    return Response(body=body, status_code=303, headers=headers)
+
+
+def handle(call: Any, view: str, views: dict[str, Callable[[Request], Any]] | None = None) -> Any:
+    """One entry for every customer route; failures become the error page."""
+    lang = call.query.lang if call.query is not None else None
+    r = Request(call, lang, parse_form(call.raw_body) if call.raw_body else {}, cookies(call.header("cookie")))
+    try:
+        return (VIEWS if views is None else views)[view](r)
+    except ApiError as error:
+        response = respond(customer_page.error_page(i18n.pick(lang)), error.status if error.status < 500 else 500)
+        if "Retry-After" in error.headers:  # a limit (429): when to try again
+            response.headers["Retry-After"] = error.headers["Retry-After"]
+        return response
+
+
+# --- the page ---------------------------------------------------------------------------------------------------
+
+
+def _signed_in(r: Request) -> PortalAccess | None:
+    return customer_auth.session_access(r.session_value, r.now)
+
+
+def _page(r: Request) -> Any:
+    token = r.call.query.token if r.call.query is not None else None
+    cursor = r.call.query.cursor if r.call.query is not None else None
+    set_cookies: list[str] = []
+    session_value = r.session_value
+    if token:
+        access = customer_auth.verify_link(token, r.now)
+        view = portal.view(access, r.now, cursor)  # refuses a link ended by "sign out everywhere"
+        current = _signed_in(r)
+        if current is None or current.customer_id != access.customer_id:
+            started = customer_auth.open_session(access.customer_id, r.now, "link", until=access.expires_at)
+            session_value = started.cookie_value
+            max_age = int((started.expires_at - r.now).total_seconds())
+            set_cookies.append(r.cookie(SESSION_COOKIE, session_value, max_age))
+    else:
+        found = _signed_in(r)
+        if found is None:
+            return redirect("/me/sign-in" + r.suffix())
+        access, view = found, portal.view(found, r.now, cursor)
+    lang = i18n.pick(r.lang, view.data.locale)
+    csrf = csrf_for(session_value)
+    page = customer_page.render_page(view, lang, token or "", r.now, csrf=csrf, access=access, suffix=r.suffix())
+    return respond(page, 200, set_cookies)
+
+
+def signed_in_customer(r: Request) -> str:
+    """The signed-in customer's id (reads: the cookie is SameSite=Strict, no CSRF token needed)."""
+    access = _signed_in(r)
+    if access is None:
+        raise Unauthorized("Sign in again.")
+    return access.customer_id
+
+
+def require_session(r: Request) -> PortalAccess:
+    access = _signed_in(r)
+    if access is None:
+        raise Unauthorized("Sign in again.")
+    if not hmac.compare_digest(r.form.get("csrf", ""), csrf_for(r.session_value)):
+        raise Forbidden("The form expired or did not come from this page; reload the page.")
+    return access
+
+
+def _spend_code(r: Request) -> Any:
+    access = require_session(r)
+    issued = spend_codes.page_code(access.customer_id, r.now)
+    view = portal.view(access, r.now)
+    lang = i18n.pick(r.lang, view.data.locale)
+    page = customer_page.spend_code_page(issued, lang, csrf_for(r.session_value), view, r.suffix())
+    return respond(page)
+
+
+def _sign_out(r: Request) -> Any:
+    require_session(r)
+    customer_auth.sign_out(r.session_value)
+    return redirect("/me/sign-in" + r.suffix(), [r.cookie(SESSION_COOKIE, "", 0)])
+
+
+def _sign_out_everywhere(r: Request) -> Any:
+    access = require_session(r)
+    customer_auth.sign_out_everywhere(access.customer_id, r.now)
+    return redirect("/me/sign-in" + r.suffix(), [r.cookie(SESSION_COOKIE, "", 0)])
+
+
+# --- sign-in ----------------------------------------------------------------------------------------------------
+
+
+def _sign_in_page(r: Request, template: str, status: int = 200, **context: Any) -> Any:
+    """A sign-in step with a fresh double-submit token (cookie and form)."""
+    lang = i18n.pick(r.lang)
+    csrf = secrets.token_urlsafe(24)
+    links = language_links(lang, "/me/sign-in?lang=")
+    context = {"error": None, "typed": "", "left": 0, "identifier": "", **context}
+    page = render(template, i18n.locale(lang), csrf=csrf, suffix=r.suffix(), language_links=links, **context)
+    return respond(page, status, [r.cookie(CSRF_COOKIE, csrf, 3600)])
+
+
+def _sign_in_form(r: Request) -> Any:
+    if _signed_in(r) is not None:
+        return redirect("/me" + r.suffix())
+    return _sign_in_page(r, "customer/sign_in.html")
+
+
+def _check_double_submit(r: Request) -> None:
+    expected = r.jar.get(CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(r.form.get("csrf", ""), expected):
+        raise BadRequest("The form expired; open the sign-in page again.")
+
+
+def _send_code(r: Request) -> Any:
+    """Step 2: a code goes to the customer if the phone or address is theirs; the page is the same either way."""
+    _check_double_submit(r)
+    typed = r.form.get("identifier", "")
+    identifier = customer_auth.parse_identifier(typed)
+    if identifier is None:
+        return _sign_in_page(r, "customer/sign_in.html", 422, error="signin.not_an_identifier", typed=typed[:254])
+    customer_auth.start_sign_in(identifier, r.now, r.call.source_ip)
+    return _sign_in_page(r, "customer/code.html", identifier=identifier.value)
+
+
+def _check_code(r: Request) -> Any:
+    """Step 3: the right code opens a session; a wrong one says how many tries are left."""
+    _check_double_submit(r)
+    identifier = customer_auth.parse_identifier(r.form.get("identifier", ""))
+    if identifier is None:
+        return redirect("/me/sign-in" + r.suffix())
+    try:
+        session = customer_auth.finish_sign_in(identifier, r.form.get("code", "").strip(), r.now, r.call.source_ip)
+    except CodeLocked:
+        return _sign_in_page(r, "customer/code.html", 429, identifier=identifier.value, error="signin.locked")
+    except CustomerCodeInvalid as error:
+        left = int(error.extra.get("attempts_left", 0))
+        key = "signin.wrong" if left else "signin.expired"
+        return _sign_in_page(r, "customer/code.html", 403, identifier=identifier.value, error=key, left=left)
+    max_age = int((session.expires_at - r.now).total_seconds())
+    return redirect(
+        "/me" + r.suffix(),
+        [r.cookie(SESSION_COOKIE, session.cookie_value, max_age), r.cookie(CSRF_COOKIE, "", 0)],
+    )
+
+
+VIEWS: dict[str, Callable[[Request], Any]] = {
+    "page": _page,
+    "spend_code": _spend_code,
+    "sign_out": _sign_out,
+    "sign_out_everywhere": _sign_out_everywhere,
+    "sign_in_form": _sign_in_form,
+    "send_code": _send_code,
+    "check_code": _check_code,
+}

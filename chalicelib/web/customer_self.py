@@ -1,0 +1,98 @@
+"""The customer's self-service on their page (issue 17, item 7): settings (marketing consent, language, channel),
+download my data (JSON, CSV), delete my account (what happens to the points is shown before confirming).
+Requests, cookies and CSRF are ``customer_http``'s; the use cases are ``services/customer_self.py``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.services import customer_self, customers
+from chalicelib.web import customer_http, i18n
+from chalicelib.web.customer_http import (
+    SESSION_COOKIE,
+    Request,
+    redirect,
+    require_session,
+    respond,
+    signed_in_customer,
+)
+from chalicelib.web.render import Headers, render
+
+
+def handle(call: Any, view: str) -> Any:
+    return customer_http.handle(call, view, VIEWS)
+
+
+def _settings(r: Request) -> Any:
+    access = require_session(r)
+    locale = r.form.get("locale", "")
+    if locale not in i18n.languages():
+        raise ValidationFailed.at(["form", "locale"], "unknown language")
+    customer_self.update_settings(
+        access.customer_id,
+        consent=r.form.get("consent") == "on",
+        locale=locale,
+        channel=r.form.get("channel") or None,
+        now_iso=r.now.isoformat(),
+    )
+    return redirect("/me")  # in the language just chosen
+
+
+def _download(body: str, content_type: str, filename: str) -> Any:
+    from chalice.app import Response
+
+    headers: Headers = {
+        "Content-Type": content_type,
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=body, status_code=200, headers=headers)
+
+
+def _data_json(r: Request) -> Any:
+    data = customer_self.export(signed_in_customer(r), r.now)
+    return _download(json.dumps(data, ensure_ascii=False, indent=2), "application/json; charset=utf-8", "my-data.json")
+
+
+def _data_csv(r: Request) -> Any:
+    data = customer_self.export(signed_in_customer(r), r.now)
+    return _download(customer_self.export_csv(data), "text/csv; charset=utf-8", "my-data.csv")
+
+
+def _delete_form(r: Request) -> Any:
+    customer_id = signed_in_customer(r)
+    customer = customers.load(customer_id)
+    lang = i18n.pick(r.lang, customer.locale)
+    page = render(
+        "customer/delete.html",
+        i18n.locale(lang),
+        preview=customer_self.preview(customer_id, r.now),
+        csrf=customer_http.csrf_for(r.session_value),
+        suffix=r.suffix(),
+        language_links=[],
+        error=None,
+    )
+    return respond(page)
+
+
+def _delete(r: Request) -> Any:
+    access = require_session(r)
+    if r.form.get("confirm") != "on":
+        return _delete_form(r)
+    lang = i18n.pick(r.lang, customers.load(access.customer_id).locale)
+    customer_self.delete(access.customer_id, r.now)
+    page = render("customer/deleted.html", i18n.locale(lang), language_links=[])
+    return respond(page, 200, [r.cookie(SESSION_COOKIE, "", 0)])
+
+
+VIEWS: dict[str, Callable[[Request], Any]] = {
+    "settings": _settings,
+    "data_json": _data_json,
+    "data_csv": _data_csv,
+    "delete_form": _delete_form,
+    "delete": _delete,
+}
