@@ -43,7 +43,7 @@ from chalicelib import auth, db, jobs, runtime, settlement
 from chalicelib.clock import ManualClock
 from chalicelib.db import keys
 from chalicelib.domain.settlement import Figures, entry_deltas, identity, statement
-from chalicelib.domain.wallet import settled
+from chalicelib.domain.wallet import Wallet, settled, split_pending_key
 from chalicelib.program import Program
 from chalicelib.wallet import ints, of_item
 from tests.conftest import Api, Result, make_settings
@@ -774,6 +774,7 @@ class Ledger(RuleBasedStateMachine):
             shown, _, _ = settled(stored, self.clock.now(), Program().timezone)
             assert min(shown.available, shown.pending, shown.held) >= 0
             assert all(h.expires_at > self.clock.now().isoformat() for h in shown.holds.values())
+            self._wallet_equals_the_model(cid, shown)
             total_held_by_customers += stored.total
         assert all(n <= 1 for k, n in flows.items() if k.startswith("resolved:"))
         conserved = (
@@ -792,6 +793,23 @@ class Ledger(RuleBasedStateMachine):
             s = statement(counters[self.m.period()][pid], prog.point_value_minor, prog.operator_fee_bps)
             got = {name: getattr(s, name) for name in STATEMENT}
             assert got == self.m.statement(pid, self.m.period()), (self.m.period(), self.names[pid], got)
+
+    def _wallet_equals_the_model(self, cid: str, shown: Wallet) -> None:
+        """Lot by lot: the wallet as the service shows it now has the model's lots (by expiry month and issuer),
+        pending buckets (by due instant and lot) and holds (by partner and order, with their lots)."""
+        model = self.m.customers[cid]
+        assert {k: v for k, v in shown.lots.items() if v} == {k: v for k, v in model.lots.items() if v}, cid
+        buckets = {
+            (datetime.fromisoformat(split_pending_key(k)[0]), split_pending_key(k)[1]): v
+            for k, v in shown.pending_lots.items()
+            if v
+        }
+        assert buckets == model.buckets, cid
+        holds = {
+            (h.partner_id, h.order_id): (h.points, {k: v for k, v in h.lots.items() if v}) for h in shown.holds.values()
+        }
+        want = {key: (o.spent.outstanding, o.spent.lots) for key, o in model.holds.items() if o.spent}
+        assert holds == want, cid
 
     # --- settlement -----------------------------------------------------------------------------------------
 
