@@ -344,6 +344,10 @@ class Ledger(RuleBasedStateMachine):
             ),
             "a redemption": self.redemptions,
             "an open hold": orders(lambda o: self.m.hold_points(o.partner, o.order_id) > 0, self.redemptions),
+            "a captured redemption": orders(
+                lambda o: o.spent is not None and o.spent.status == "captured" and o.spent.outstanding > 0,
+                self.redemptions,
+            ),
             "a hold met by a refund": orders(
                 lambda o: o.refunded > 0 and o.spent is not None and o.spent.status in ("held", "refunded"),
                 self.redemptions,
@@ -407,7 +411,7 @@ class Ledger(RuleBasedStateMachine):
         """A held redemption that lives a while: refunds, captures and voids meet it (its own rule, to weigh it)."""
         self._redeem(p, c, how, pct, extra, False, minutes)
 
-    def _redeem(self, p: int, c: int, how: str, pct: int, extra: int, capture: bool, minutes: int) -> None:
+    def _redeem(self, p: int, c: int, how: str, pct: int, extra: int, capture: bool, minutes: int) -> str | None:
         """An order of a realistic amount. ``some``: a share of what the customer has (over 100 %: too many), paying
         all of the order or a small part of it (or more than the cap allows); ``all``: everything the customer has
         (so that refunds of what it earned meet a shortfall). ``quoted``: the quote's max_points for the order,
@@ -425,12 +429,14 @@ class Ledger(RuleBasedStateMachine):
             assert (q["available"], q["max_points"]) == self.m.quote(self.partner_ids[p], cid, amount), q.json
             points = q["max_points"] + (how == "quoted + 1")
             if points == 0:
-                return
-        got = self._spend(p, cid, self.fresh("S"), amount, points, capture, minutes)
+                return None
+        order_id = self.fresh("S")
+        got = self._spend(p, cid, order_id, amount, points, capture, minutes)
         if how == "quoted":
             assert got in ("captured", "held"), (got, points, amount)
         elif how == "quoted + 1":
             assert got in ("insufficient_points", "redemption_cap_exceeded"), (got, points, amount)
+        return order_id if got in ("captured", "held") else None
 
     def _spend(self, p: int, cid: str, order_id: str, amount: int, points: int, capture: bool, minutes: int) -> str:
         body = {
@@ -561,7 +567,7 @@ class Ledger(RuleBasedStateMachine):
         PATHS["voids"] += 1
 
     @precondition(lambda self: self.redemptions)
-    @rule(**REFUND, which=st.sampled_from(["an open hold", "an open hold", "a redemption"]))
+    @rule(**REFUND, which=st.sampled_from(["an open hold", "an open hold", "a captured redemption", "a redemption"]))
     @counted
     def refund_spent(self, pick: int, which: str, mode: str, pct: int) -> None:
         """A refund of an order that spent points (its own rule, to weigh it)."""
@@ -576,26 +582,43 @@ class Ledger(RuleBasedStateMachine):
     def _refund(self, pick: int, which: str, mode: str, pct: int, spent: bool = False) -> None:
         self._refund_order(*self._pick(which, pick, spent), mode, pct)
 
-    @precondition(lambda self: any(self.m.hold_points(self.partner_ids[p], o) for p, o in self.redemptions))
     @rule(
-        pick=st.integers(0, 10_000),
+        c=st.integers(0, 2),
+        p=st.integers(0, 2),
+        pct=st.integers(1, 100),
+        extra=st.integers(0, 40_000),
+        plan=st.sampled_from(
+            [
+                "refund, capture",
+                "refund, capture part",
+                "refund, capture too many",
+                "refund, void",
+                "refund, refund the rest, capture",
+                "capture part, refund, refund the rest",
+                "capture, refund",
+                "void, refund",
+            ]
+        ),
         mode=st.sampled_from(["part", "part", "rest", "tiny"]),
-        pct=st.integers(1, 99),
-        then=st.sampled_from(["capture", "capture part", "capture too many", "void", "refund the rest", "nothing"]),
         part=st.integers(1, 99),
     )
     @counted
-    def refund_meets_hold(self, pick: int, mode: str, pct: int, then: str, part: int) -> None:
-        """An open hold's order is refunded in part or in full, then the hold is captured (all, part, or more than
-        is left), voided, or the rest of the order refunded: every step checked against the model."""
-        p, order_id = self._pick("an open hold", pick, spent=True)
-        self._refund_order(p, order_id, mode, pct)
-        if then.startswith("capture"):
-            self._capture(p, order_id, {"capture": 100, "capture part": part, "capture too many": 101}[then])
-        elif then == "void":
-            self._void(p, order_id)
-        elif then == "refund the rest":
-            self._refund_order(p, order_id, "rest", pct)
+    def refund_meets_hold(self, c: int, p: int, pct: int, extra: int, plan: str, mode: str, part: int) -> None:
+        """A new hold (a share of what the customer has, on an order of a realistic amount), then a sequence of
+        refunds (part or all of the order) and a capture (all, part, or more than is left) or a void, each step
+        checked against the model."""
+        order_id = self._redeem(p, c, "some", pct, extra, False, 600)
+        if order_id is None:
+            return
+        for step in plan.split(", "):
+            if step == "refund":
+                self._refund_order(p, order_id, mode, pct)
+            elif step == "refund the rest":
+                self._refund_order(p, order_id, "rest", pct)
+            elif step == "void":
+                self._void(p, order_id)
+            else:
+                self._capture(p, order_id, {"capture": 100, "capture part": part, "capture too many": 101}[step])
 
     def _refund_order(self, p: int, order_id: str, mode: str, pct: int) -> None:
         """Part of what is left, all of it, more than it (422), a few minor units, or an order that does not exist
