@@ -339,9 +339,7 @@ class Ledger(RuleBasedStateMachine):
         candidates = {
             "any order": self.known,
             "an accrual": orders(lambda o: o.accrued, self.known),
-            "a spent accrual": orders(
-                lambda o: o.accrued and o.refunded < o.amount and self._spent_from(o), self.known
-            ),
+            "a spent accrual": orders(self._spent_from, self.known),
             "a redemption": self.redemptions,
             "an open hold": orders(lambda o: self.m.hold_points(o.partner, o.order_id) > 0, self.redemptions),
             "a captured redemption": orders(
@@ -805,17 +803,17 @@ class Ledger(RuleBasedStateMachine):
         )
         assert conserved == total_held_by_customers
         assert all(n <= 1 for n in self.resolutions.values())
-        # Settlement: the periods whose entries changed since the last step (and this month) are reconciled
-        # against their counters, and this month's statements are compared with the model's.
+        # Settlement: the months whose entries changed at this step (and this month) are reconciled against their
+        # counters, and each partner's statement made of those counters is the model's.
         by_period = self._figures_from_entries(all_entries)
         changed = {p for p, f in by_period.items() if self.checked.get(p) != f} | {self.m.period()}
-        counters = self._settlement_matches_entries(changed, by_period)
-        self.checked = by_period
         prog = Program()
-        for pid in self.partner_ids:
-            s = statement(counters[self.m.period()][pid], prog.point_value_minor, prog.operator_fee_bps)
-            got = {name: getattr(s, name) for name in STATEMENT}
-            assert got == self.m.statement(pid, self.m.period()), (self.m.period(), self.names[pid], got)
+        for period, counters in self._settlement_matches_entries(changed, by_period).items():
+            for pid in self.partner_ids:
+                s = statement(counters[pid], prog.point_value_minor, prog.operator_fee_bps)
+                got = {name: getattr(s, name) for name in STATEMENT}
+                assert got == self.m.statement(pid, period), (period, self.names[pid], got)
+        self.checked = by_period
 
     def _wallet_equals_the_model(self, cid: str, shown: Wallet) -> None:
         """Lot by lot: the wallet as the service shows it now has the model's lots (by expiry month and issuer),
