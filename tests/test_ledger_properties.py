@@ -40,11 +40,11 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 from chalicelib import db, runtime
-from chalicelib.services import auth, jobs, settlement
 from chalicelib.clock import ManualClock
 from chalicelib.db import keys
 from chalicelib.domain.settlement import Figures, entry_deltas, identity, statement
 from chalicelib.domain.wallet import Wallet, settled, split_pending_key
+from chalicelib.services import auth, jobs, settlement
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import ints, of_item
 from tests.conftest import TRUSTED, Api, Result, make_settings
