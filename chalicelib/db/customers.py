@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
-from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import AliasItem, CustomerItem
 from chalicelib.db.store import Found, ItemKey, ReadKey, get_one
 from chalicelib.db.tx import Transaction
-from chalicelib.domain.wallet import Hold, Wallet
+from chalicelib.db.wallets import wallet_of
+from chalicelib.domain.wallet import Wallet
 
 __all__ = [
     "Customer",
@@ -78,32 +78,6 @@ class Customer:
         return value
 
 
-def _wallet(item: CustomerItem) -> Wallet:
-    # The same reading as i16-db1's chalicelib/db/wallets.wallet_of: use that one once both are merged.
-    holds = {
-        hid: Hold(
-            points=int(h["points"]),
-            expires_at=str(h["expires_at"]),
-            lots=ints(h.get("lots")),
-            partner_id=str(h["partner_id"]),
-            order_id=str(h["order_id"]),
-        )
-        for hid, h in as_dict(item.holds).items()
-    }
-    return Wallet(
-        available=int(item.available),
-        pending=int(item.pending),
-        held=int(item.held),
-        lots=ints(item.lots),
-        spend=ints(item.spend),
-        holds=holds,
-        pending_lots=ints(item.pending_lots),
-        bonus_days=ints(item.bonus_days),
-        last_purchase={str(k): str(v) for k, v in as_dict(item.last_purchase).items()},
-        campaign_awards=ints(item.campaign_awards),
-    )
-
-
 def _customer(item: CustomerItem) -> Customer:
     return Customer(
         item.customer_id,
@@ -111,7 +85,7 @@ def _customer(item: CustomerItem) -> Customer:
         item.card,
         item.name,
         str(item.locale),
-        _wallet(item),
+        wallet_of(item),
         email=item.email,
         channel=item.channel,
         telegram_chat_id=item.telegram_chat_id,
