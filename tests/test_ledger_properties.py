@@ -373,7 +373,8 @@ class Ledger(RuleBasedStateMachine):
                 self.redemptions,
             ),
         }[which] or (self.redemptions if spent else self.known)
-        return candidates[pick % len(candidates)]
+        # newest first: Hypothesis draws small numbers most often, and the newest orders are the ones in motion
+        return candidates[-1 - pick % len(candidates)]
 
     # --- checks of one answer -----------------------------------------------------------------------------------
 
@@ -488,7 +489,7 @@ class Ledger(RuleBasedStateMachine):
         redemption) joins it with the same customer and amount, and is an order_conflict with another customer,
         another amount or after a refund; the same kind again replays the first answer byte for byte with the same
         body and is a duplicate_order with another."""
-        p, order_id = self.known[pick % len(self.known)]
+        p, order_id = self._pick("any order", pick)
         order = self.m.orders[(self.partner_ids[p], order_id)]
         has = {"accrual": order.accrued, "redemption": order.spent is not None}
         op = [k for k in has if has[k] == (kind == "the same kind")]
