@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import screenshot
 from tests.conftest import TRUSTED, last_link
 
@@ -62,8 +64,8 @@ def test_the_page_shows_what_the_api_says_in_both_languages(live, phone):
     screenshot(phone, "customer-page-ru-390x844")
 
     phone.get_by_role("link", name="English").click()
-    assert phone.locator("html").get_attribute("lang") == "en"
-    assert phone.get_by_text("My points").count() == 1
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.get_by_text("My points")).to_have_count(1)
     assert phone.get_by_test_id("available").inner_text().replace(",", "") == str(api["available"])
     screenshot(phone, "customer-page-en-390x844")
 

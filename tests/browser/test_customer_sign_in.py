@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.conftest import last_code
@@ -40,16 +41,18 @@ def test_sign_in_pay_with_a_code_and_its_qr_then_sign_out(live, phone, lang):
     phone.locator("#identifier").fill("8 916 123-45-67")
     phone.get_by_role("button", name=t["send"]).click()
     code_field = phone.locator("#one-time-code")
+    expect(code_field).to_be_visible()  # waits for the page the press navigated to
     assert code_field.get_attribute("autocomplete") == "one-time-code"
     assert code_field.get_attribute("inputmode") == "numeric"
     screenshot(phone, f"customer-sign-in-code-{lang}-390x844")
     code_field.fill(last_code("sign_in", PHONE))
     phone.get_by_role("button", name=t["enter"], exact=True).click()
-    assert phone.url.rstrip("/").endswith("/me" + (f"?lang={lang}" if lang else ""))
-    assert phone.get_by_text(t["hello"] + ", Анна!").count() == 1
-    assert phone.get_by_test_id("available").inner_text() == "500"
+    expect(phone).to_have_url(re.compile(re.escape(f"{live.url}/me?lang={lang}") + "$"))
+    expect(phone.get_by_text(t["hello"] + ", Анна!")).to_have_count(1)
+    expect(phone.get_by_test_id("available")).to_have_text("500")
 
     phone.get_by_role("button", name=t["pay"]).click()
+    expect(phone.get_by_test_id("spend-code")).to_be_visible()
     shown = phone.get_by_test_id("spend-code").inner_text()
     digits = re.sub(r"\D", "", shown)
     assert len(digits) == 6 and shown == f"{digits[:3]} {digits[3:]}"
@@ -70,9 +73,10 @@ def test_sign_in_pay_with_a_code_and_its_qr_then_sign_out(live, phone, lang):
     phone.goto(f"{live.url}/me?lang={lang}")
     assert phone.get_by_test_id("available").inner_text() == "400"
     phone.get_by_test_id("sign-out").click()
-    assert "/me/sign-in" in phone.url
+    expect(phone).to_have_url(re.compile("/me/sign-in"))
     phone.goto(f"{live.url}/me")
-    assert "/me/sign-in" in phone.url and phone.get_by_test_id("available").count() == 0
+    expect(phone).to_have_url(re.compile("/me/sign-in"))
+    expect(phone.get_by_test_id("available")).to_have_count(0)
 
 
 def test_a_wrong_code_says_how_many_tries_are_left(live, phone):
@@ -83,11 +87,11 @@ def test_a_wrong_code_says_how_many_tries_are_left(live, phone):
     right = last_code("sign_in", PHONE)
     phone.locator("#one-time-code").fill("000000" if right != "000000" else "111111")
     phone.get_by_role("button", name="Войти", exact=True).click()
-    assert "Осталось попыток: 4" in phone.get_by_role("alert").inner_text()
+    expect(phone.get_by_role("alert")).to_contain_text("Осталось попыток: 4")
     screenshot(phone, "customer-sign-in-wrong-code-ru-390x844")
     phone.locator("#one-time-code").fill(right)
     phone.get_by_role("button", name="Войти", exact=True).click()
-    assert phone.get_by_test_id("available").inner_text() == "500"
+    expect(phone.get_by_test_id("available")).to_have_text("500")
 
 
 def _sign_in(live: Any, page: Any, lang: str) -> None:
@@ -97,6 +101,7 @@ def _sign_in(live: Any, page: Any, lang: str) -> None:
     page.get_by_role("button", name=t["send"]).click()
     page.locator("#one-time-code").fill(last_code("sign_in", PHONE))
     page.get_by_role("button", name=t["enter"], exact=True).click()
+    expect(page.get_by_test_id("available")).to_be_visible()  # signed in, on the customer's page
 
 
 DELETE = {
@@ -113,18 +118,18 @@ def test_consent_and_deleting_the_account_on_a_phone(live, phone, lang):
     assert not consent.is_checked()
     consent.check()
     phone.get_by_test_id("save-settings").click()
-    assert phone.get_by_test_id("consent").is_checked()  # kept, on the page it came back to
+    phone.wait_for_load_state()
+    expect(phone.get_by_test_id("consent")).to_be_checked()  # kept, on the page it came back to
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, f"customer-settings-{lang}-390x844")
 
     phone.get_by_test_id("delete-account").click()
-    assert phone.get_by_test_id("delete-points").inner_text().strip() == DELETE[lang]["forfeit"]  # before confirming
+    expect(phone.get_by_test_id("delete-points")).to_have_text(DELETE[lang]["forfeit"])  # before confirming
     screenshot(phone, f"customer-delete-{lang}-390x844")
     phone.get_by_test_id("confirm-delete").check()
     phone.get_by_test_id("delete-now").click()
-    assert phone.get_by_test_id("deleted").is_visible()
-    assert DELETE[lang]["done"] in phone.get_by_test_id("deleted").inner_text()
+    expect(phone.get_by_test_id("deleted")).to_contain_text(DELETE[lang]["done"])
     screenshot(phone, f"customer-deleted-{lang}-390x844")
     assert live.request("GET", f"/v1/customers/{cid}/balance", key).status_code == 404
     phone.goto(f"{live.url}/me")
-    assert "/me/sign-in" in phone.url  # the session ended with the account
+    expect(phone).to_have_url(re.compile("/me/sign-in"))  # the session ended with the account
