@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -73,9 +73,9 @@ def is_idle(tat_ms: int | None, now_ms: int) -> bool:
     return tat_ms is None or tat_ms <= now_ms
 
 
-def retry_after_seconds(milliseconds: float) -> int:
-    """``Retry-After`` is whole seconds: rounded up, at least 1."""
-    return max(1, math.ceil(milliseconds / 1000))
+def retry_after_seconds(milliseconds: int) -> int:
+    """``Retry-After`` is whole seconds: rounded up, at least 1 (integer arithmetic, like every count here)."""
+    return max(1, -(-milliseconds // 1000))
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -189,4 +189,4 @@ def open_holds_wait(holds: Mapping[str, Any], partner_id: str, now: datetime, ca
     )
     if len(mine) < cap:
         return None
-    return retry_after_seconds((mine[0] - now).total_seconds() * 1000)
+    return retry_after_seconds((mine[0] - now) // timedelta(milliseconds=1))
