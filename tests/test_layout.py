@@ -1,5 +1,7 @@
 """Issue 16: the layout stays one a newcomer can find their way in."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "chalicelib"
@@ -20,3 +22,38 @@ def test_the_layers_are_folders():
     for layer in ("domain", "db", "services", "api", "web", "notify"):
         assert (ROOT / layer / "__init__.py").exists(), layer
     assert not (ROOT / "ledger.py").exists() and not (ROOT / "routes.py").read_text().count("def enroll")
+
+
+COLD_START = """
+import sys
+from app import app
+loaded = {name for name in sys.modules if name.startswith(("chalicelib.", "jinja2", "segno"))}
+print(" ".join(sorted(loaded)))
+from chalicelib.api import ledger
+ledger.accruals.accrue  # the first use loads it
+print("chalicelib.services.accruals" in sys.modules)
+"""
+
+
+def test_a_cold_start_loads_no_use_case_before_its_route():
+    """Every route is declared at import, but use cases, the notification adapters and the page templates load when
+    a request first needs them (chalicelib/lazy.py): a Lambda's first request pays for its own route only."""
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_START], cwd=ROOT.parent, capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded_at_import, loaded_on_use = done.stdout.split("\n")[:2]
+    eager = set(loaded_at_import.split())
+    for lazy in (
+        "chalicelib.services.accruals",
+        "chalicelib.services.refunds",
+        "chalicelib.services.campaigns",
+        "chalicelib.services.customer_auth",
+        "chalicelib.services.bindings",
+        "chalicelib.notify.settings",
+        "chalicelib.notify.factory",
+        "jinja2",
+        "segno",
+    ):
+        assert lazy not in eager, f"importing the app loaded {lazy}"
+    assert "chalicelib.services.auth" in eager  # what every request needs is loaded once, at import
+    assert loaded_on_use == "True"

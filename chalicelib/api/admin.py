@@ -3,8 +3,11 @@ keys: ``partners.py``; settlements: ``settlements.py``.)"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     AdjustmentOut,
     CreateAdjustment,
@@ -13,8 +16,15 @@ from chalicelib.schemas import (
     TransactionsQuery,
     UpdateProgram,
 )
-from chalicelib.services import bonuses, customer_auth, customers, program
 from chalicelib.services.idempotency import Reply
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import bonuses, customer_auth, customers, program
+else:
+    bonuses = lazy_module("chalicelib.services.bonuses")
+    customer_auth = lazy_module("chalicelib.services.customer_auth")
+    customers = lazy_module("chalicelib.services.customers")
+    program = lazy_module("chalicelib.services.program")
 
 api = RouteTable(tag="operator")
 

@@ -3,11 +3,18 @@ operator may look at, pause and end any campaign."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import CampaignList, CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services import campaigns
 from chalicelib.services.idempotency import Reply
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import campaigns
+else:
+    campaigns = lazy_module("chalicelib.services.campaigns")
 
 api = RouteTable(tag="campaigns")
 _STATE = (*AUTH_ERRORS, 404, 409)

@@ -4,10 +4,13 @@ never to the partner, and identifiers are bound with the customer's code. The fl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Response
 
 from chalicelib import runtime
 from chalicelib.http import JSON_HEADERS, Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     ConfirmIdentifiers,
     IdentifiersConfirmed,
@@ -15,8 +18,14 @@ from chalicelib.schemas import (
     PortalLinkSent,
     SpendCodeSent,
 )
-from chalicelib.services import bindings, customer_auth, spend_codes
 from chalicelib.services.idempotency import Reply
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import bindings, customer_auth, spend_codes
+else:
+    bindings = lazy_module("chalicelib.services.bindings")
+    customer_auth = lazy_module("chalicelib.services.customer_auth")
+    spend_codes = lazy_module("chalicelib.services.spend_codes")
 
 api = RouteTable()
 

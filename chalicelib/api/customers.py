@@ -3,11 +3,14 @@ their page, spend codes, binding an identifier) is in ``customer_keys``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Response
 
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.api.customer_keys import pending_binding
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     Balance,
     CustomerEnrolled,
@@ -17,8 +20,12 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import customers
 from chalicelib.services.idempotency import Reply
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import customers
+else:
+    customers = lazy_module("chalicelib.services.customers")
 
 api = RouteTable()
 

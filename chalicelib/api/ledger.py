@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.api.common import BODY_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     AccrualOut,
     BonusOut,
@@ -17,8 +20,15 @@ from chalicelib.schemas import (
     RedemptionOut,
     RefundOut,
 )
-from chalicelib.services import accruals, bonuses, redemptions, refunds
 from chalicelib.services.idempotency import Reply
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import accruals, bonuses, redemptions, refunds
+else:
+    accruals = lazy_module("chalicelib.services.accruals")
+    bonuses = lazy_module("chalicelib.services.bonuses")
+    redemptions = lazy_module("chalicelib.services.redemptions")
+    refunds = lazy_module("chalicelib.services.refunds")
 
 api = RouteTable()
 

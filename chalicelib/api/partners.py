@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.api.common import AUTH_ERRORS, BODY_ERRORS, WRITE_ERRORS, pepper
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     CreatePartner,
     Directory,
@@ -13,8 +16,12 @@ from chalicelib.schemas import (
     PartnerOut,
     UpdatePartner,
 )
-from chalicelib.services import partners
 from chalicelib.services.idempotency import Reply
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import partners
+else:
+    partners = lazy_module("chalicelib.services.partners")
 
 api = RouteTable()
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import Health, MeOut, MeQuery
-from chalicelib.services import auth, customer_auth
-from chalicelib.services import portal_links as portal
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import auth, customer_auth
+    from chalicelib.services import portal_links as portal
+else:
+    auth = lazy_module("chalicelib.services.auth")
+    customer_auth = lazy_module("chalicelib.services.customer_auth")
+    portal = lazy_module("chalicelib.services.portal_links")
 
 api = RouteTable(tag="public")
 

@@ -40,7 +40,7 @@ MAX_TEXT = 4096  # Telegram's limit for one message; far beyond any SMS or code 
 class Message(BaseModel):
     """One short message to one customer. ``text`` and ``code`` stay out of ``repr`` (and so out of tracebacks)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     channel: Channel
     to: str = Field(description="E.164 phone (sms), e-mail address (email) or Telegram chat id (telegram)")

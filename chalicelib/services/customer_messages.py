@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.customers import Customer
 from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
@@ -23,14 +23,15 @@ from chalicelib.notify import (
     InvalidDestination,
     Message,
     NotificationError,
-    NotificationSettings,
     Notifier,
     RecipientUnreachable,
     Throttled,
     mask,
-    notifier_for,
 )
 from chalicelib.services import program
+
+if TYPE_CHECKING:
+    from chalicelib.notify.settings import NotificationSettings
 
 # {placeholders} are filled in by send(); a code's text must contain it (the port checks).
 TEXTS: dict[str, dict[str, str]] = {
@@ -75,6 +76,8 @@ def destinations(customer: Customer) -> dict[Channel, str]:
 
 
 def settings() -> NotificationSettings:
+    from chalicelib.notify.settings import NotificationSettings  # the adapters' settings: loaded when first needed
+
     return NotificationSettings.model_validate(program.load().notifications)
 
 
@@ -111,6 +114,8 @@ def notifier() -> Notifier:
     key = json.dumps(config.model_dump(mode="json"), sort_keys=True)
     with _lock:
         if _notifier is None or _notifier[0] != key:
+            from chalicelib.notify.factory import notifier_for
+
             _notifier = (key, notifier_for(config))
         return _notifier[1]
 

@@ -1,0 +1,48 @@
+"""Modules that load on first use, so that a cold start pays only for the route it serves.
+
+Every route is declared at import (app.py wires the whole table into Chalice), but a Lambda instance usually serves
+one kind of request first: the accrual's first request need not import the campaign, binding or sign-in use cases.
+An API module names its use cases like this::
+
+    if TYPE_CHECKING:
+        from chalicelib.services import accruals
+    else:
+        accruals = lazy_module("chalicelib.services.accruals")
+
+mypy and import-linter read the real import; at run time ``accruals.accrue(...)`` imports the module on the first
+attribute read (under Python's import lock, so two threads cannot half-load it) and is a plain attribute read after.
+Patching works as usual: the proxy reads from the real module every time, so ``mock.patch`` of
+``chalicelib.services.accruals.accrue`` is seen.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+__all__ = ["lazy_module"]
+
+
+class _LazyModule:
+    __slots__ = ("_module", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attr: str) -> Any:
+        module = self._module
+        if module is None:
+            module = importlib.import_module(self._name)
+            self._module = module
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        state = "loaded" if self._module is not None else "not loaded yet"
+        return f"<lazy module {self._name!r} ({state})>"
+
+
+def lazy_module(name: str) -> Any:
+    """A stand-in for the module ``name`` that imports it when one of its attributes is first read."""
+    return _LazyModule(name)
