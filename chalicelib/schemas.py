@@ -156,6 +156,26 @@ class CustomerEnrolled(Response):
     )
 
 
+class AttachIdentifiers(_Identifiers):
+    """The operator attaches identifiers to a customer it has identified itself (a card-only customer at the desk)."""
+
+    phone: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = Field(
+        None, description="Any common spelling; stored as E.164 (+79161234567)"
+    )
+    card: Annotated[str, StringConstraints(strict=True, max_length=40)] | None = None
+    email: Annotated[str, StringConstraints(strict=True, max_length=254)] | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> AttachIdentifiers:
+        if self.phone is None and self.card is None and self.email is None:
+            raise ValueError("give a phone, a card or an e-mail (or several)")
+        return self
+
+    def values(self) -> dict[str, str]:
+        given = {"phone": self.phone, "card": self.card, "email": self.email}
+        return {kind: value for kind, value in given.items() if value is not None}
+
+
 class ConfirmIdentifiers(Request):
     code: CustomerCode
 

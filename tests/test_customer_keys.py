@@ -159,6 +159,31 @@ def test_a_card_only_customer_cannot_be_sent_a_code(strict):
     assert inbox() == []
 
 
+def test_the_operator_attaches_a_phone_to_a_card_only_customer_and_then_codes_reach_them(strict):
+    """A card-only customer has nothing to receive a code on: no partner can bind to that wallet, the operator can
+    (it has identified the customer itself). Afterwards codes reach the customer on that phone."""
+    s, op = strict, strict["op"]
+    cid = enrol(s["cafe"], card="CARD-0002")
+    path = f"/v1/admin/customers/{cid}/identifiers"
+    assert s["cafe"].post(path, {"phone": "+79160000002"}).status == 403  # a partner's key cannot
+    assert op.post(path, {}).status == 422  # nothing to attach
+    taken = op.post(path, {"phone": PHONE})  # Anna's phone belongs to another customer
+    assert taken.status == 409 and taken["code"] == "identity_conflict"
+    assert op.post("/v1/admin/customers/cus_doesnotexist1/identifiers", {"phone": "+79160000002"}).status == 404
+    r = op.post(path, {"phone": "8 (916) 000-00-02", "email": "Guest@Example.com"}, headers={"Idempotency-Key": "a1"})
+    assert r.status == 200 and r.json == {"customer_id": cid, "attached": ["email", "phone"]}
+    again = op.post(
+        path, {"phone": "8 (916) 000-00-02", "email": "Guest@Example.com"}, headers={"Idempotency-Key": "a1"}
+    )
+    assert again.status == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    other = op.post(path, {"phone": "+79160000003"})
+    assert other.status == 409 and other["code"] == "identity_conflict"  # one phone per customer
+    found = s["store"].get("/v1/customers/lookup?phone=%2B79160000002")
+    assert found.status == 200 and found["customer_id"] == cid
+    assert s["store"].post(f"/v1/customers/{cid}/spend-code").status == 202
+    assert len(last_code("spend_code", "+79160000002")) == 6
+
+
 # --- races over the real HTTP stack ----------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     AdjustmentOut,
+    AttachIdentifiers,
     CreateAdjustment,
+    IdentifiersConfirmed,
     ProgramSettings,
     TransactionsPage,
     TransactionsQuery,
@@ -19,8 +21,9 @@ from chalicelib.schemas import (
 from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import bonuses, customer_auth, customers, program
+    from chalicelib.services import bindings, bonuses, customer_auth, customers, program
 else:
+    bindings = lazy_module("chalicelib.services.bindings")
     bonuses = lazy_module("chalicelib.services.bonuses")
     customer_auth = lazy_module("chalicelib.services.customer_auth")
     customers = lazy_module("chalicelib.services.customers")
@@ -52,6 +55,20 @@ def admin_customer_transactions(call: Call[None, TransactionsQuery]) -> Transact
 )
 def admin_revoke_links(call: Call[None, None]) -> None:
     customer_auth.revoke_links(call.params["customer_id"], call.now)
+
+
+@api.route(
+    "POST",
+    "/v1/admin/customers/{customer_id}/identifiers",
+    "operator",
+    "Attach a phone, card or e-mail to a customer whom the operator has identified (no code: a card-only customer)",
+    body=AttachIdentifiers,
+    response=IdentifiersConfirmed,
+    idempotent_post=True,
+    errors=(*WRITE_ERRORS, 404),
+)
+def admin_attach_identifiers(call: Call[AttachIdentifiers, None]) -> Reply:
+    return bindings.attach_by_operator(call.writing, call.params["customer_id"], call.body.values())
 
 
 @api.route(

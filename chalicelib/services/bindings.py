@@ -7,6 +7,9 @@ identifier they already have (phone, e-mail or linked chat, never the new one). 
 ``POST /v1/customers/{id}/identifiers/confirm`` {code}: the identifiers are attached, the code used, in one
 transaction. Only the partner that asked may confirm (the code's slot is that partner), a wrong code is counted and
 locks after five tries, and a customer with nothing to send a code to (card only) cannot be bound by a partner.
+
+The operator can (``POST /v1/admin/customers/{id}/identifiers``, :func:`attach_by_operator`): it has checked who the
+customer is itself, at its desk or by its own procedure, so no code is asked; uniqueness is the same alias items'.
 """
 
 from __future__ import annotations
@@ -112,6 +115,26 @@ def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now
         new = {k: v for k, v in outcome.matched.payload.items() if k in KINDS}
         plan = Plan(customer_id=customer_id)
         one_time_codes.consume(plan.tx, outcome.matched)
+        attached = _attach(plan, found, customer, new, req.now_iso)
+        plan.response = IdentifiersConfirmed(customer_id=customer_id, attached=attached)
+        return plan
+
+    return execute(req, None, reads, decide)
+
+
+def attach_by_operator(req: WriteRequest, customer_id: str, new: dict[str, str]) -> Reply:
+    """Attach identifiers without a code (the operator's key only): one transaction, an identifier that belongs to
+    another customer or a different one of the same kind is 409 ``identity_conflict``, a repeat attaches nothing."""
+    reads: list[ReadKey] = [
+        customers_db.read_key(customer_id),
+        *(customers_db.alias_read_key(customers_db.alias_key(kind, value)) for kind, value in new.items()),
+    ]
+
+    def decide(found: Found) -> Plan:
+        customer = customers_db.from_found(found, customer_id)
+        if customer is None or customer.deleted_at:
+            raise NotFound(f"No customer {customer_id}.")
+        plan = Plan(customer_id=customer_id)
         attached = _attach(plan, found, customer, new, req.now_iso)
         plan.response = IdentifiersConfirmed(customer_id=customer_id, attached=attached)
         return plan
