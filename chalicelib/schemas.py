@@ -102,14 +102,21 @@ class _Identifiers(Request):
         return None if value is None else normalize_email(value)
 
 
+PhoneIn = Annotated[
+    str, StringConstraints(strict=True, max_length=32), Field(description="Any common spelling; stored as E.164")
+]
+CardIn = Annotated[str, StringConstraints(strict=True, max_length=40)]
+EmailIn = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=254),
+    Field(description="Where codes and links can go by e-mail; stored in lower case"),
+]
+
+
 class EnrollCustomer(_Identifiers):
-    phone: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = Field(
-        None, description="Any common spelling; stored as E.164 (+79161234567)"
-    )
-    card: Annotated[str, StringConstraints(strict=True, max_length=40)] | None = None
-    email: Annotated[str, StringConstraints(strict=True, max_length=254)] | None = Field(
-        None, description="Where codes and links can go by e-mail; stored in lower case"
-    )
+    phone: PhoneIn | None = None
+    card: CardIn | None = None
+    email: EmailIn | None = None
     name: Name | None = None
     birthday: date | None = None
     locale: Literal["ru", "en"] = "ru"
@@ -159,11 +166,9 @@ class CustomerEnrolled(Response):
 class AttachIdentifiers(_Identifiers):
     """The operator attaches identifiers to a customer it has identified itself (a card-only customer at the desk)."""
 
-    phone: Annotated[str, StringConstraints(strict=True, max_length=32)] | None = Field(
-        None, description="Any common spelling; stored as E.164 (+79161234567)"
-    )
-    card: Annotated[str, StringConstraints(strict=True, max_length=40)] | None = None
-    email: Annotated[str, StringConstraints(strict=True, max_length=254)] | None = None
+    phone: PhoneIn | None = None
+    card: CardIn | None = None
+    email: EmailIn | None = None
 
     @model_validator(mode="after")
     def _some(self) -> AttachIdentifiers:
