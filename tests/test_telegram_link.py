@@ -250,3 +250,13 @@ def test_no_bot_no_button(api, bot):
     page = anna.page("/me")
     assert "/me/telegram/connect" not in page
     assert anna.submit("/me/telegram/connect", anna.forms(page)["/me/settings"]).status_code == 409
+
+
+def test_deleting_the_account_frees_the_chat(world):
+    w = world
+    anna = w["anna"]
+    assert json.loads(webhook(w, update(connect(anna))).body)["outcome"] == "linked"
+    form = anna.forms(anna.page("/me/delete"))["/me/delete"]
+    assert anna.submit("/me/delete", {**form, "confirm": "on"}).status_code == 200
+    assert chat_of(w, "anna") is None and f"TGCHAT#{ANNA_CHAT}" not in json.dumps(table_snapshot())
+    assert json.loads(webhook(w, update(connect(w["boris"]), update_id=2)).body)["outcome"] == "linked"
