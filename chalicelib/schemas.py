@@ -596,6 +596,25 @@ class Health(Response):
     time: str
 
 
+# --- Telegram (issue 17: the customer links the bot) ----------------------------------------------------------
+
+
+class TelegramUpdate(BaseModel):
+    """An update as Telegram's Bot API posts it to the webhook. Only ``/start <token>`` in a private chat is acted
+    on (``message.chat``, ``message.text``); every other field is accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    update_id: int = Field(strict=True)
+    message: dict[str, Any] | None = None
+
+
+class TelegramAck(Response):
+    """Telegram only looks at the status: 200 means "delivered", anything else makes it deliver the update again."""
+
+    ok: Literal[True] = True
+    outcome: Literal["linked", "invalid", "taken", "ignored"]
+
+
 # --- campaigns -------------------------------------------------------------------------------------------------
 
 PartnerId = Annotated[str, StringConstraints(strict=True, pattern=r"^ptn_[0-9a-z]{8,32}$")]

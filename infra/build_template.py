@@ -23,6 +23,11 @@ NOTIFY_SECRETS = {
     "LOYALTY_SMTP_PASSWORD": ("SmtpPasswordParameter", "smtp-password", "the SMTP login's password (e-mail)"),
     "LOYALTY_SMS_API_KEY": ("SmsApiKeyParameter", "sms-api-key", "the SMS gateway's API key (SMSC)"),
     "LOYALTY_TELEGRAM_BOT_TOKEN": ("TelegramBotTokenParameter", "telegram-bot-token", "the Telegram bot's token"),
+    "LOYALTY_TELEGRAM_WEBHOOK_SECRET": (
+        "TelegramWebhookSecretParameter",
+        "telegram-webhook-secret",
+        "the secret_token given to Telegram's setWebhook (X-Telegram-Bot-Api-Secret-Token)",
+    ),
 }
 SSM_PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 DATA_ACTIONS = [

@@ -16,12 +16,15 @@ from datetime import timedelta
 
 from local import servers
 
+DEV_WEBHOOK_SECRET = "dev-telegram-webhook-secret"  # make run only; in AWS it comes from SSM
 SEEDING_LIMITS = '{"api_key": null, "lookup": null, "open_holds": null}'
 
 
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     os.environ.setdefault("LOYALTY_DEV_INBOX", "1")  # messages to customers land in /dev/inbox, never leave (issue 17)
+    # Telegram's webhook checks this header; here you play Telegram (docs/notifications.md, "Linking the bot")
+    os.environ.setdefault("LOYALTY_TELEGRAM_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
     servers.fake_aws_credentials()
     dynamo = None
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
@@ -82,6 +85,10 @@ def main() -> int:
             f"                 or sign in as Anna at {api.url}/me/sign-in (+7 916 123-45-67; the code lands there too)"
         )
         lines.append(f"  Partner portal {api.url}/portal   (sign in with a partner key)")
+        lines.append(
+            "  Telegram       press Connect Telegram on Anna's page, then play Telegram: POST the update "
+            f"to {api.url}/telegram/webhook (docs/notifications.md)"
+        )
         lines += [
             "",
             "Try it (Уют spends points only with the customer's code):",

@@ -125,7 +125,8 @@ def test_every_route_declares_how_it_authenticates():
     handlers), liveness and the document; every other portal page needs the session cookie."""
     public = {r.name for r in ROUTES if r.auth == "public"}
     sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
-    assert public == {"health", "openapi", "me", "me_revoke_links", "me_page", "portal_login", *sign_in}
+    telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
+    assert public == {"health", "openapi", "me", "me_revoke_links", "me_page", "portal_login", *sign_in, *telegram}
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
     assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)

@@ -61,9 +61,16 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
 
     assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
     carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
-    # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer and portal sessions and
-    # rate-limit buckets expire too
-    assert sorted(carrying) == ["CodeItem", "CustomerSessionItem", "PortalSessionItem", "RateLimitItem", "ReplayItem"]
+    # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer and portal sessions,
+    # rate-limit buckets and Telegram link tokens expire too
+    assert sorted(carrying) == [
+        "CodeItem",
+        "CustomerSessionItem",
+        "PortalSessionItem",
+        "RateLimitItem",
+        "ReplayItem",
+        "TelegramLinkItem",
+    ]
 
 
 def test_no_data_action_is_granted_on_everything():

@@ -6,7 +6,7 @@ To add a route: declare it on its handler in the resource's module (``@api.route
 
 from __future__ import annotations
 
-from chalicelib.api import admin, campaigns, customer_keys, customers, ledger, partners, public, settlements
+from chalicelib.api import admin, campaigns, customer_keys, customers, ledger, partners, public, settlements, telegram
 from chalicelib.http import Route, RouteTable
 
 _TABLES: tuple[RouteTable, ...] = (
@@ -20,6 +20,7 @@ _TABLES: tuple[RouteTable, ...] = (
     partners.operator,
     admin.api,
     settlements.operator,
+    telegram.api,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for table in _TABLES for route in table.routes)

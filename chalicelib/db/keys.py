@@ -50,6 +50,16 @@ def one_time_code(customer_id: str, purpose: str, slot: str) -> tuple[str, str]:
     return f"OTC#{customer_id}", f"{purpose}#{slot}"
 
 
+def telegram_link(digest: str) -> tuple[str, str]:
+    """A link token for the Telegram bot, by its keyed hash (the token itself is only in the customer's deep link)."""
+    return f"TGLINK#{digest}", "TGLINK"
+
+
+def telegram_chat(chat_id: str) -> tuple[str, str]:
+    """The uniqueness claim of a Telegram chat: it reaches at most one customer."""
+    return f"TGCHAT#{chat_id}", ALIAS
+
+
 def customer_sessions(customer_id: str) -> str:
     return f"CSESS#{customer_id}"
 

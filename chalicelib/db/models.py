@@ -313,6 +313,19 @@ class CustomerSessionItem(_Item):
     ttl = NumberAttribute()
 
 
+class TelegramLinkItem(_Item):
+    """``TGLINK#<HMAC of the token>`` / ``TGLINK``: a single-use token that links the Telegram bot to a customer. Using
+    it sets ``used_at`` and ``used_chat_id`` under ``attribute_not_exists(used_at)`` in the transaction that binds the
+    chat (a re-delivered update from the same chat is recognised). DynamoDB removes it after ``ttl``."""
+
+    customer_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    used_chat_id = UnicodeAttribute(null=True)
+    ttl = NumberAttribute()
+
+
 ALL_MODELS: tuple[type[_Item], ...] = (
     CustomerItem,
     AliasItem,
@@ -334,6 +347,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     PortalSessionItem,
     CodeItem,
     CustomerSessionItem,
+    TelegramLinkItem,
 )
 
 

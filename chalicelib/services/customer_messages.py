@@ -45,6 +45,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "phone": "телефон",
         "card": "карту",
         "email": "e-mail",
+        "telegram_linked": "Готово: Telegram подключён к программе «{sender}». Чтобы коды и ссылки приходили сюда, "
+        "выберите Telegram в настройках на своей странице.",
+        "telegram_invalid": "Ссылка не подошла: она устарела или уже использована. Нажмите «Подключить Telegram» "
+        "на своей странице ещё раз.",
+        "telegram_taken": "Этот Telegram уже подключён к другому счёту в программе «{sender}». Сначала отключите "
+        "его там.",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -56,6 +62,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "phone": "a phone",
         "card": "a card",
         "email": "an e-mail address",
+        "telegram_linked": "Done: Telegram is connected to {sender}. To get codes and links here, choose Telegram "
+        "in the settings on your page.",
+        "telegram_invalid": "This link did not work: it has expired or was already used. Press "
+        '"Connect Telegram" on your page again.',
+        "telegram_taken": "This Telegram account is already connected to another account at {sender}. "
+        "Disconnect it there first.",
     },
 }
 
@@ -150,6 +162,17 @@ def send(
     except NotificationError as exc:
         raise Unavailable("The message could not be sent; nothing was shown to anyone. Retry shortly.") from exc
     return Sent(channel, delivery.destination)
+
+
+def send_to_chat(chat_id: str, purpose: str, lang: str, name: str) -> bool:
+    """The bot's answer in a chat that may be nobody's yet (linking Telegram): True if it went out. A failure is
+    logged by the port and otherwise ignored: the webhook answers Telegram 200 either way."""
+    body = TEXTS["en" if lang == "en" else "ru"][name].format(sender=settings().sender_name)
+    try:
+        notifier().send(Message(channel="telegram", to=chat_id, text=body, purpose=purpose))
+    except NotificationError:
+        return False
+    return True
 
 
 def safe_send(customer: Customer, purpose: str, body: str, **kw: Any) -> Sent | None:

@@ -16,10 +16,11 @@ from chalicelib.domain.campaigns import Shopper
 from chalicelib.domain.offers import Offer, offers_for
 from chalicelib.domain.periods import zone
 from chalicelib.schemas import Balance
-from chalicelib.services import customer_self, program, spend_codes
+from chalicelib.services import customer_self, program, spend_codes, telegram_link
 from chalicelib.services.one_time_codes import Issued
 from chalicelib.services.portal_links import PortalAccess, PortalView
 from chalicelib.services.program import Program
+from chalicelib.services.telegram_link import LinkOffer
 from chalicelib.web import i18n
 from chalicelib.web.render import Page, language_links, render
 
@@ -59,6 +60,8 @@ class Settings:
     channel: str  # "" until the customer chooses
     channels: list[str]  # those the customer can be reached on
     languages: list[tuple[str, str]]
+    telegram_bot: str = ""  # the program's bot, "" if it has none: no "Connect Telegram"
+    telegram_linked: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ def render_page(
             channel=view.customer.channel or "",
             channels=customer_self.reachable_channels(view.customer),
             languages=[(code, i18n.locale(code).name) for code in i18n.languages()],
+            telegram_bot=telegram_link.bot_username() or "",
+            telegram_linked=bool(view.customer.telegram_chat_id),
         ),
     )
 
@@ -188,6 +193,23 @@ def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suff
         minutes=spend_codes.PAGE_MINUTES,
         available=view.data.balance.available,
         csrf=csrf,
+        suffix=suffix,
+        language_links=[],
+    )
+
+
+def telegram_page(offer: LinkOffer, lang: str, suffix: str = "") -> Page:
+    """The deep link to the bot, to tap on a phone, and as a QR for a page opened on a computer."""
+    import segno
+
+    tz = program.load().timezone
+    qr = segno.make_qr(offer.url, error="m").svg_data_uri(scale=6, border=2, dark="#1b1d21")
+    return render(
+        "customer/telegram.html",
+        i18n.locale(lang),
+        link=offer.url,
+        qr=qr,
+        valid_until=offer.expires_at.astimezone(zone(tz)).strftime("%H:%M"),
         suffix=suffix,
         language_links=[],
     )

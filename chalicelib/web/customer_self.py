@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import customer_self, customers
-from chalicelib.web import customer_http, i18n
+from chalicelib.services import customer_self, customers, telegram_link
+from chalicelib.web import customer_http, customer_page, i18n
 from chalicelib.web.customer_http import (
     SESSION_COOKIE,
     Request,
@@ -89,10 +89,26 @@ def _delete(r: Request) -> Any:
     return respond(page, 200, [r.cookie(SESSION_COOKIE, "", 0)])
 
 
+def _telegram_connect(r: Request) -> Any:
+    """A single-use link to the bot (15 minutes): tapped on a phone, or scanned from the QR on a computer."""
+    access = require_session(r)
+    offer = telegram_link.start_link(access.customer_id, r.now)
+    lang = i18n.pick(r.lang, customers.load(access.customer_id).locale)
+    return respond(customer_page.telegram_page(offer, lang, r.suffix()))
+
+
+def _telegram_disconnect(r: Request) -> Any:
+    access = require_session(r)
+    telegram_link.disconnect(access.customer_id)
+    return redirect("/me" + r.suffix())
+
+
 VIEWS: dict[str, Callable[[Request], Any]] = {
     "settings": _settings,
     "data_json": _data_json,
     "data_csv": _data_csv,
     "delete_form": _delete_form,
     "delete": _delete,
+    "telegram_connect": _telegram_connect,
+    "telegram_disconnect": _telegram_disconnect,
 }

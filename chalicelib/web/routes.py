@@ -152,6 +152,24 @@ _me_page(
     CustomerForm,
     "customer_self",
 )
+_me_page(
+    "me_telegram_connect",
+    "POST",
+    "/me/telegram/connect",
+    "telegram_connect",
+    "Connect Telegram: a single-use deep link to the program's bot (15 minutes), and its QR",
+    CustomerForm,
+    "customer_self",
+)
+_me_page(
+    "me_telegram_disconnect",
+    "POST",
+    "/me/telegram/disconnect",
+    "telegram_disconnect",
+    "Disconnect Telegram: the chat is unlinked; a Telegram channel falls back to SMS or e-mail",
+    CustomerForm,
+    "customer_self",
+)
 
 
 def _portal(view: str) -> PortalHandler:

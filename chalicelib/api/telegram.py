@@ -1,0 +1,31 @@
+"""Telegram's webhook (issue 17): the bot receives ``/start <token>`` when a customer links it from their page.
+
+``POST /telegram/webhook`` is called by Telegram, not by a partner: it carries no API key but the ``secret_token``
+given to setWebhook, in ``X-Telegram-Bot-Api-Secret-Token`` (checked first, in constant time: else 401 and nothing
+changes). Every well-formed update is answered 200, acted on or not, so Telegram does not deliver it again.
+"""
+
+from __future__ import annotations
+
+from chalicelib.http import Call, RouteTable
+from chalicelib.schemas import TelegramAck, TelegramUpdate
+from chalicelib.services import telegram_link
+
+api = RouteTable(tag="telegram")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - the header's name
+
+
+@api.route(
+    "POST",
+    "/telegram/webhook",
+    "public",
+    f"Telegram's webhook: /start <token> links the customer's chat ({SECRET_HEADER} must be the webhook's secret)",
+    body=TelegramUpdate,
+    response=TelegramAck,
+    errors=(401,),
+)
+def telegram_webhook(call: Call[TelegramUpdate, None]) -> TelegramAck:
+    telegram_link.authenticate(call.header(SECRET_HEADER))
+    outcome = telegram_link.handle_update(call.body.model_dump(), call.now)
+    return TelegramAck(outcome=outcome)
