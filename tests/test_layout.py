@@ -49,6 +49,7 @@ def test_a_cold_start_loads_no_use_case_before_its_route():
         "chalicelib.services.campaigns",
         "chalicelib.services.customer_auth",
         "chalicelib.services.bindings",
+        "chalicelib.services.telegram_link",
         "chalicelib.notify.settings",
         "chalicelib.notify.factory",
         "jinja2",

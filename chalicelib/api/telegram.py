@@ -7,9 +7,16 @@ changes). Every well-formed update is answered 200, acted on or not, so Telegram
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import TelegramAck, TelegramUpdate
-from chalicelib.services import telegram_link
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import telegram_link
+else:
+    telegram_link = lazy_module("chalicelib.services.telegram_link")
 
 api = RouteTable(tag="telegram")
 
