@@ -324,7 +324,8 @@ class Ledger(RuleBasedStateMachine):
             auth.ensure_operator_key("op", "test-pepper", self.clock.now().isoformat())
             _coalition = _build_coalition(self.operator)
         _moto_tables()[TABLE] = copy.deepcopy(_coalition.table)
-        runtime.configure(make_settings(TABLE, limits=LIMITS), self.clock)  # a fresh clock, and no cache from the last example
+        # a fresh clock, and no cache from the last example
+        runtime.configure(make_settings(TABLE, limits=LIMITS), self.clock)
         self.partners = [self.operator.as_key(k) for k in _coalition.keys]
         self.partner_ids = list(_coalition.partner_ids)
         self.names = dict(zip(self.partner_ids, [name for name, _ in PARTNERS], strict=True))
