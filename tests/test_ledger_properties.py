@@ -11,7 +11,8 @@
 Orders carry realistic amounts so that refunds give points back and leave shortfalls; several operations meet on one
 order (accrual and redemption, another customer or amount, repeats), refunds meet open holds, captures keep part of
 a hold, the clock passes hold deadlines (bursts of more than ten holds on one customer), and two campaigns award on
-purchases (two stacked on one café purchase, one of them pending at the shop). ``PATHS`` counts what was exercised
+purchases (two stacked on one café purchase, one of them pending at the shop). The store asks for the customer's
+code (spend confirmation), the other two are trusted. ``PATHS`` counts what was exercised
 across examples; ``test_the_paths_were_exercised`` runs after the property test and fails if the money paths the
 test exists for never happened.
 """
@@ -47,7 +48,7 @@ from chalicelib.domain.wallet import Wallet, settled, split_pending_key
 from chalicelib.services import auth, jobs
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import ints, of_item
-from tests.conftest import TRUSTED, Api, Result, make_settings
+from tests.conftest import TRUSTED, Api, Result, last_code, make_settings
 from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Refunded
 
 # 100 examples of 12 steps in make test (about 75 s: CI's budget is 30 minutes for everything); 300 take about
@@ -143,11 +144,17 @@ def _moto():
 
 
 TABLE = "props"
-# The model has no rate limits: the per-key request rate and the open-holds cap (5 per partner and customer, which a
-# burst of a dozen holds passes) are off here; tests/test_limits.py covers both.
-LIMITS = '{"api_key": null, "open_holds": null}'
+# The model has no rate limits: the per-key request rate, the open-holds cap (5 per partner and customer, which a
+# burst of a dozen holds passes) and the spend codes sent to one customer (5 at once, then 10 an hour: every spend at
+# the store asks for one) are off here; tests/test_limits.py and tests/test_customer_keys.py cover them.
+LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null}'
 START = datetime(2026, 1, 20, 10, tzinfo=UTC)
 PARTNERS = (("cafe", 0), ("store", 0), ("shop", 3))  # name, pending days; all earn 500 bps, redeem up to 100 %
+# The café and the shop are trusted (spend_confirmation "never", like tills scanning cards); the store keeps the
+# default policy ("always"): each of its spends and holds first has a code sent to the customer
+# (POST /v1/customers/{id}/spend-code) and carries it as customer_code. The model knows nothing of codes: a code
+# must change no answer.
+CONFIRMING = {1}
 # The store sponsors 20 points for purchases at the café (budget 110: the sixth award gets the last 10); the café
 # sponsors 30 points at the café and at the shop (pending there for 3 days; budget 250: the ninth award gets 10). At
 # the café both stack on one purchase, and the café's award lands in the café's own lot, beside the base points.
@@ -206,9 +213,10 @@ def _partition(pk: str) -> list[dict[str, Any]]:
 def _build_coalition(operator: Api) -> Coalition:
     """Three partners, two active campaigns and three customers, through the API, once per session."""
     partners, keys_, ids = [], [], []
-    for name, pending_days in PARTNERS:
-        # trusted (spend_confirmation "never"), like a till scanning cards: spends need no customer code
-        body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000, **TRUSTED}
+    for p, (name, pending_days) in enumerate(PARTNERS):
+        body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
+        if p not in CONFIRMING:
+            body |= TRUSTED
         r = operator.post("/v1/admin/partners", body)
         assert r.status == 201, r.json
         partners.append(operator.as_key(r["api_key"]))
@@ -427,6 +435,8 @@ class Ledger(RuleBasedStateMachine):
         if key not in self.known and not key[1].startswith("H-"):
             self.known.append(key)
         PATHS[f"redemptions {got}"] += 1
+        if "customer_code" in body:
+            PATHS["redemptions confirmed with the customer's code"] += 1
 
     # --- operations: each checks the service's answer against the model's prediction ---------------------------
 
@@ -498,6 +508,10 @@ class Ledger(RuleBasedStateMachine):
         }
         if not capture:
             body["hold_minutes"] = minutes
+        if p in CONFIRMING:  # the customer's code, sent to their phone at the till's request
+            sent = self.partners[p].post(f"/v1/customers/{cid}/spend-code")
+            assert sent.status == 202, sent.json
+            body["customer_code"] = last_code("spend_code")
         r = self.write(self.partners[p], "/v1/redemptions", body, "redemption")
         got = self.m.spend(self.partner_ids[p], cid, order_id, amount, points, capture, minutes)
         self._redemption(p, body, r, got)
@@ -1004,6 +1018,7 @@ MUST = {
     "refused: hold_expired": 3,
     "refused: hold_already_resolved": 40,
     "Idempotency-Key replays": 60,
+    "redemptions confirmed with the customer's code": 40,
 }
 
 
