@@ -9,6 +9,9 @@ Rules written down here (issue 15):
 
 - An order (``order_id`` within a partner) has one customer and one amount, fixed by its first operation; another
   customer or amount is ``order_conflict``, and so is anything new once it has refunds.
+- The same operation again on an order (an accrual, or a redemption, with the same ``order_id``) is the natural id's
+  business, kept by the test, not here: the id is bound to its first answer, an error included (README,
+  "Idempotency"), which the same body gets again and another body gets as ``duplicate_order``.
 - A refund moves the refunded total from ``before`` to ``after``. Each earned part ``g`` (the base accrual, funded by
   the till; each campaign award, funded by its sponsor) is reversed by ``g*after//A - g*before//A``, out of its
   pending bucket while that still holds points, else out of its lot; what is not there is the shortfall. Spent points
