@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The long profile of the model-based test (not part of make test): 1,000 random programs of 15 steps.
+# The long profile of the model-based test (not part of make test): 1,000 random programs of 12 steps.
 soak: $(STAMP)
 	LEDGER_EXAMPLES=1000 SCHEMATHESIS_EXAMPLES=100 $(BIN)/python -m pytest -q tests/test_ledger_properties.py \
 		tests/test_schemathesis.py

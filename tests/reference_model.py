@@ -1,12 +1,36 @@
 """A pure reference model of the program, written from the contract and the docs, independent of chalicelib.
 
-It knows nothing of DynamoDB, lazy settlement or transactions: just customers' lots, pending buckets and holds, and
-what every operation and the passing of time do to them. The stateful test feeds it the same operations as the
-service and compares the two after every step.
+It knows nothing of DynamoDB, lazy settlement or transactions: just customers' lots, pending buckets and holds,
+orders (one customer, one amount, what they earned and what they spent), what every operation and the passing of time
+do to them, and what each operation adds to each partner's settlement for the month. The stateful test feeds it the
+same operations as the service and compares the two after every step.
+
+Rules written down here (issue 15):
+
+- An order (``order_id`` within a partner) has one customer and one amount, fixed by its first operation; another
+  customer or amount is ``order_conflict``, and so is anything new once it has refunds.
+- The same operation again on an order (an accrual, or a redemption, with the same ``order_id``) is the natural id's
+  business, kept by the test, not here: the id is bound to its first answer, an error included (README,
+  "Idempotency"), which the same body gets again and another body gets as ``duplicate_order``.
+- A refund moves the refunded total from ``before`` to ``after``. Each earned part ``g`` (the base accrual, funded by
+  the till; each campaign award, funded by its sponsor) is reversed by ``g*after//A - g*before//A``, out of its
+  pending bucket while that still holds points, else out of its lot; what is not there is the shortfall. Spent points
+  come back: ``min(max(spent*after//A - returned, 0), outstanding)`` where ``spent`` is what the order spends now,
+  out of the open hold (latest-expiring lots first; emptied, the redemption is ``refunded``) or out of the captured
+  lots (earliest first).
+- A redemption takes at most the partner's share of the order (in whole points) and what is available, earliest
+  expiry first; the quote's ``max_points`` is the lesser of the two.
+- Holds are over at their deadline as an instant. Time releases holds, then matures pending buckets, then expires the
+  lots of ended months.
+- Settlement, per partner per month of the operation: accruals and bonuses are issued at the till, awards are funded
+  by their sponsor, spent points are accepted at the till when captured; a refund adds what it took of the base to
+  ``issued_reversed``, relieves the award's sponsor of the whole share and charges the till what the customer had
+  already spent of it (``issued += share - taken``); captured points given back are ``accepted_refunded``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +38,16 @@ from zoneinfo import ZoneInfo
 MOSCOW = ZoneInfo("Europe/Moscow")
 TIERS = [(0, 10_000), (3_000_000, 12_500), (10_000_000, 15_000)]  # min 12-month spend (kopecks), multiplier bps
 DAILY = {"review": 1, "referral": 5}
+POINT_MINOR = 100  # one point is worth 1 rouble
+BPS = 10_000
+STATEMENT = (
+    "issued_points",
+    "issued_reversed_points",
+    "promo_points_funded",
+    "accepted_points",
+    "accepted_refunded_points",
+    "net_points",
+)
 
 
 def month(t: datetime) -> tuple[int, int]:
@@ -34,86 +68,185 @@ def share(total: int, before: int, after: int, whole: int) -> int:
     return total * after // whole - total * before // whole
 
 
+def _add(lots: dict, key: object, n: int) -> None:
+    lots[key] = lots.get(key, 0) + n
+
+
+def _move(source: dict[str, int], order: list[str], points: int) -> list[tuple[str, int]]:
+    """Take ``points`` out of ``source`` visiting its keys in ``order``; returns what came from where."""
+    moved, left = [], points
+    for key in order:
+        n = min(source.get(key, 0), left)
+        if n > 0:
+            moved.append((key, n))
+            source[key] -= n
+            left -= n
+    assert left == 0, (source, points)
+    for key in [k for k, v in source.items() if v == 0]:
+        del source[key]
+    return moved
+
+
 @dataclass
-class Hold:
+class Grant:
+    """One part of what an order earned."""
+
+    kind: str  # "base" | "award"
+    ref: str  # the till for the base, the campaign id for an award
+    funder: str
+    points: int
+    lot: str
+    bucket: tuple[datetime, str] | None  # the pending bucket it landed in, None when available at once
+
+
+@dataclass
+class Spent:
+    """What an order spent: ``points`` is what it spends now (given back included), ``lots`` what is still out of
+    the wallet for it (held or captured)."""
+
+    status: str  # held | captured | voided | expired | refunded
     points: int
     lots: dict[str, int]
-    expires: datetime
+    returned: int = 0
+    expires: datetime | None = None
+
+    @property
+    def outstanding(self) -> int:
+        return sum(self.lots.values())
+
+
+@dataclass
+class Order:
+    partner: str
+    order_id: str
+    customer: str
+    amount: int
+    refunded: int = 0
+    grants: list[Grant] = field(default_factory=list)
+    accrued: bool = False
+    spent: Spent | None = None
+
+    def conflicts(self, customer: str, amount: int) -> bool:
+        return customer != self.customer or amount != self.amount or self.refunded > 0
 
 
 @dataclass
 class Customer:
     lots: dict[str, int] = field(default_factory=dict)
     buckets: dict[tuple[datetime, str], int] = field(default_factory=dict)
-    holds: dict[str, Hold] = field(default_factory=dict)
+    holds: dict[tuple[str, str], Order] = field(default_factory=dict)  # open holds, by (partner, order id)
     spend: dict[str, int] = field(default_factory=dict)
     bonus_days: dict[str, int] = field(default_factory=dict)
+    awards: dict[str, int] = field(default_factory=dict)  # campaign id -> awards received
 
     def balance(self) -> tuple[int, int, int]:
-        return sum(self.lots.values()), sum(self.buckets.values()), sum(h.points for h in self.holds.values())
+        held = sum(o.spent.outstanding for o in self.holds.values() if o.spent)
+        return sum(self.lots.values()), sum(self.buckets.values()), held
 
 
 @dataclass
 class Campaign:
     """One fixed-reward campaign: earned at ``earn_at``, funded by ``sponsor``, capped by budget and per customer."""
 
+    campaign_id: str
     sponsor: str
-    earn_at: str
+    earn_at: tuple[str, ...]
     points: int
     budget: int
     per_customer: int
     used: int = 0
-    awards: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
-class Order:
-    customer: str
-    award: int = 0
-    award_lot: str = ""
-    accrual_amount: int = 0
-    points: int = 0
-    lot: str = ""
-    bucket: tuple[datetime, str] | None = None
-    redemption_amount: int = 0
-    redeemed: int = 0
-    redeemed_lots: list[tuple[str, int]] = field(default_factory=list)
-    returned: dict[str, int] = field(default_factory=dict)
-    refunded: int = 0
-    captured: bool = True
+class Earned:
+    points: int
+    awards: dict[str, int]  # campaign id -> points
+    pending: bool
+
+
+@dataclass
+class Refunded:
+    reversed: int
+    shortfall: int
+    returned: int
+    awards: dict[str, int]  # campaign id -> share reversed
+    award_shortfall: int  # what the customer had already spent of the reversed awards
+    from_hold: bool  # the points came back out of an open hold
 
 
 class Model:
     def __init__(self, partners: list[tuple[str, int, int]], now: datetime) -> None:
         self.partners = {pid: (rate, pending_days) for pid, rate, pending_days in partners}
+        self.share_bps = dict.fromkeys(self.partners, BPS)
         self.customers: dict[str, Customer] = {}
         self.orders: dict[tuple[str, str], Order] = {}
         self.now = now
-        self.campaign: Campaign | None = None
+        self.campaigns: list[Campaign] = []
+        self.figures: dict[tuple[str, str], Counter[str]] = {}  # (partner, YYYY-MM) -> settlement counts
+        self.released: Counter[str] = Counter()  # customer -> holds released by time since its last write
+        self.catch_ups = 0  # writes that found more than 10 released holds to post first
 
     # --- time ---------------------------------------------------------------------------------------------------
-    def settle(self) -> None:
-        current = month(self.now)
-        for c in self.customers.values():
-            for hid, hold in list(c.holds.items()):
-                if hold.expires <= self.now:
-                    for lot, n in hold.lots.items():
-                        c.lots[lot] = c.lots.get(lot, 0) + n
-                    del c.holds[hid]
-            for (when, lot), n in list(c.buckets.items()):
+    def settle(self) -> int:
+        """Apply what time did; returns the most holds one customer had released at once."""
+        current = label(month(self.now))
+        most = 0
+        for cid, c in self.customers.items():
+            released = 0
+            for key, order in list(c.holds.items()):
+                spent = order.spent
+                assert spent is not None and spent.expires is not None
+                if spent.expires <= self.now:
+                    for lot, n in spent.lots.items():
+                        _add(c.lots, lot, n)
+                    order.spent = Spent("expired", spent.returned, {}, spent.returned)
+                    del c.holds[key]
+                    released += 1
+            self.released[cid] += released
+            most = max(most, released)
+            for (when, lot), n in sorted(c.buckets.items()):
                 if when <= self.now:
-                    c.lots[lot] = c.lots.get(lot, 0) + n
+                    _add(c.lots, lot, n)
                     del c.buckets[(when, lot)]
             for lot in list(c.lots):
-                if lot.split("|")[0] < label(current):
+                if lot.split("|")[0] < current or c.lots[lot] == 0:
                     del c.lots[lot]
-            for lot in [k for k, v in c.lots.items() if v == 0]:
-                del c.lots[lot]
+        return most
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
 
+    def period(self) -> str:
+        return label(month(self.now))
+
+    def _count(self, partner: str, name: str, n: int) -> None:
+        if n:
+            self.figures.setdefault((partner, self.period()), Counter())[name] += n
+
+    def statement(self, partner: str, period: str) -> dict[str, int]:
+        f = self.figures.get((partner, period), Counter())
+        promo = f["promo_points_funded"] - f["promo_points_reversed"]
+        issued_net = f["issued_points"] - f["issued_reversed_points"]
+        return {
+            "issued_points": f["issued_points"],
+            "issued_reversed_points": f["issued_reversed_points"],
+            "promo_points_funded": promo,
+            "accepted_points": f["accepted_points"],
+            "accepted_refunded_points": f["accepted_refunded_points"],
+            "net_points": f["accepted_points"] - f["accepted_refunded_points"] - issued_net - promo,
+        }
+
+    def periods(self) -> set[str]:
+        return {period for _, period in self.figures}
+
     # --- operations ---------------------------------------------------------------------------------------------
+    def _write(self, cid: str) -> int:
+        """A write on the customer: it posts whatever time did first. Returns how many released holds it posts."""
+        self.settle()
+        released = self.released.pop(cid, 0)
+        self.catch_ups += released > 10
+        return released
+
     def _tier_multiplier(self, c: Customer) -> int:
         current = month(self.now)
         spent = max(sum(c.spend.get(label(plus_months(current, -i)), 0) for i in range(12)), 0)
@@ -125,154 +258,201 @@ class Model:
     def enrol(self, cid: str) -> None:
         self.customers[cid] = Customer()
 
-    def earn(self, partner: str, cid: str, order_id: str, amount: int) -> int:
+    def cap(self, partner: str, amount: int) -> int:
+        return amount * self.share_bps[partner] // BPS // POINT_MINOR
+
+    def quote(self, partner: str, cid: str, amount: int) -> tuple[int, int]:
         self.settle()
+        available = sum(self.customers[cid].lots.values())
+        return available, max(0, min(self.cap(partner, amount), available))
+
+    def earn(self, partner: str, cid: str, order_id: str, amount: int) -> Earned | str:
+        order = self.orders.get((partner, order_id))
+        if order is not None and order.conflicts(cid, amount):
+            return "order_conflict"
+        assert order is None or not order.accrued, "a repeated accrual is the natural id's business"
+        self._write(cid)
         c = self.customers[cid]
         rate, pending_days = self.partners[partner]
-        points = (amount * rate // 10_000 // 100) * self._tier_multiplier(c) // 10_000
-        lot = self._lot(partner)
-        order = self.orders.setdefault((partner, order_id), Order(cid))
-        order.accrual_amount, order.points, order.lot = amount, points, lot
-        if pending_days:
-            order.bucket = (self.now + timedelta(days=pending_days), lot)
-            if points:
-                c.buckets[order.bucket] = c.buckets.get(order.bucket, 0) + points
-        elif points:
-            c.lots[lot] = c.lots.get(lot, 0) + points
-        key = label(month(self.now))
-        c.spend[key] = c.spend.get(key, 0) + amount
-        order.award = 0
-        camp = self.campaign
-        if camp and partner == camp.earn_at and camp.awards.get(cid, 0) < camp.per_customer and camp.used < camp.budget:
-            order.award = min(camp.points, camp.budget - camp.used)
-            order.award_lot = self._lot(camp.sponsor)
-            camp.used += order.award
-            camp.awards[cid] = camp.awards.get(cid, 0) + 1
-            c.lots[order.award_lot] = c.lots.get(order.award_lot, 0) + order.award
-        return points
+        points = (amount * rate // BPS // POINT_MINOR) * self._tier_multiplier(c) // BPS
+        when = self.now + timedelta(days=pending_days) if pending_days else None
 
-    def _take(self, c: Customer, points: int) -> list[tuple[str, int]]:
-        taken, left = [], points
-        for lot in sorted(c.lots):
-            n = min(c.lots[lot], left)
-            if n:
-                taken.append((lot, n))
-                c.lots[lot] -= n
-                left -= n
-        return taken
+        def land(points: int, lot: str) -> tuple[datetime, str] | None:
+            if when is None:
+                _add(c.lots, lot, points)
+                return None
+            _add(c.buckets, (when, lot), points)
+            return when, lot
+
+        grants = [Grant("base", partner, partner, points, self._lot(partner), land(points, self._lot(partner)))]
+        self._count(partner, "issued_points", points)
+        awards: dict[str, int] = {}
+        for camp in sorted(self.campaigns, key=lambda k: k.campaign_id):
+            if partner not in camp.earn_at or c.awards.get(camp.campaign_id, 0) >= camp.per_customer:
+                continue
+            got = min(camp.points, camp.budget - camp.used)
+            if got <= 0:
+                continue
+            camp.used += got
+            c.awards[camp.campaign_id] = c.awards.get(camp.campaign_id, 0) + 1
+            lot = self._lot(camp.sponsor)
+            grants.append(Grant("award", camp.campaign_id, camp.sponsor, got, lot, land(got, lot)))
+            awards[camp.campaign_id] = got
+            self._count(camp.sponsor, "promo_points_funded", got)
+        for key in [k for k, v in c.buckets.items() if v == 0]:
+            del c.buckets[key]
+        for key in [k for k, v in c.lots.items() if v == 0]:
+            del c.lots[key]
+        _add(c.spend, self.period(), amount)
+        order = order or self.orders.setdefault((partner, order_id), Order(partner, order_id, cid, amount))
+        order.grants, order.accrued = grants, True
+        return Earned(points, awards, when is not None)
 
     def spend(
         self, partner: str, cid: str, order_id: str, amount: int, points: int, capture: bool, minutes: int
-    ) -> bool:
-        self.settle()
+    ) -> str:
+        """'captured' | 'held' | 'order_conflict' | 'redemption_cap_exceeded' | 'insufficient_points'"""
+        order = self.orders.get((partner, order_id))
+        if order is not None and order.conflicts(cid, amount):
+            return "order_conflict"
+        assert order is None or order.spent is None, "a repeated redemption is the natural id's business"
+        self._write(cid)
         c = self.customers[cid]
+        if points > self.cap(partner, amount):
+            return "redemption_cap_exceeded"
         if points > sum(c.lots.values()):
-            return False
-        taken = self._take(c, points)
-        order = self.orders.setdefault((partner, order_id), Order(cid))
-        order.redemption_amount, order.redeemed, order.redeemed_lots = amount, points, taken
-        order.captured = capture
-        if not capture:
-            c.holds[f"{partner}|{order_id}"] = Hold(points, dict(taken), self.now + timedelta(minutes=minutes))
-        return True
+            return "insufficient_points"
+        taken = dict(_move(c.lots, sorted(c.lots), points))
+        order = order or self.orders.setdefault((partner, order_id), Order(partner, order_id, cid, amount))
+        if capture:
+            order.spent = Spent("captured", points, taken)
+            self._count(partner, "accepted_points", points)
+            return "captured"
+        order.spent = Spent("held", points, taken, expires=self.now + timedelta(minutes=minutes))
+        c.holds[(partner, order_id)] = order
+        return "held"
 
-    def capture(self, partner: str, order_id: str, points: int | None) -> str:
-        self.settle()
-        order = self.orders[(partner, order_id)]
-        c = self.customers[order.customer]
-        hold = c.holds.get(f"{partner}|{order_id}")
-        if hold is None:
-            return "expired" if not order.captured and order.redeemed else "resolved"
-        keep = hold.points if points is None else points
-        if keep > hold.points:
-            return "too_many"
-        release, kept = hold.points - keep, dict(hold.lots)
-        for lot in sorted(hold.lots, reverse=True):
-            n = min(release, kept[lot])
-            if n:
-                kept[lot] -= n
-                c.lots[lot] = c.lots.get(lot, 0) + n
-                release -= n
-        del c.holds[f"{partner}|{order_id}"]
-        order.captured, order.redeemed = True, keep
-        order.redeemed_lots = [(lot, n) for lot, n in sorted(kept.items()) if n]
-        return "captured"
+    def hold_points(self, partner: str, order_id: str) -> int:
+        """What the order's hold holds now (0 when it is not an open hold, or time ended it)."""
+        order = self.orders.get((partner, order_id))
+        if order is None or order.spent is None or order.spent.status != "held":
+            return 0
+        assert order.spent.expires is not None
+        return order.spent.outstanding if order.spent.expires > self.now else 0
 
-    def void(self, partner: str, order_id: str) -> str:
-        self.settle()
+    def _resolve(self, partner: str, order_id: str) -> tuple[Order, Spent, Customer] | str:
         order = self.orders[(partner, order_id)]
-        c = self.customers[order.customer]
-        hold = c.holds.pop(f"{partner}|{order_id}", None)
-        if hold is None:
-            return "expired" if not order.captured else "resolved"
-        for lot, n in hold.lots.items():
-            c.lots[lot] = c.lots.get(lot, 0) + n
-        order.redeemed, order.redeemed_lots, order.captured = 0, [], False
-        return "voided"
+        self._write(order.customer)
+        spent = order.spent
+        assert spent is not None
+        if spent.status == "expired":
+            return "hold_expired"
+        if spent.status != "held":
+            return "hold_already_resolved"
+        return order, spent, self.customers[order.customer]
 
-    def refund(self, partner: str, order_id: str, amount: int) -> tuple[int, int, int] | None:
-        """(reversed, shortfall, returned), or None when the refund exceeds the order."""
-        self.settle()
-        order = self.orders[(partner, order_id)]
+    def capture(self, partner: str, order_id: str, points: int | None) -> tuple[str, int]:
+        """('captured', kept) | ('too_many' | 'hold_expired' | 'hold_already_resolved', 0)"""
+        found = self._resolve(partner, order_id)
+        if isinstance(found, str):
+            return found, 0
+        order, spent, c = found
+        keep = spent.outstanding if points is None else points
+        if keep > spent.outstanding:
+            return "too_many", 0
+        # released points go back to the latest-expiring lots, so the capture keeps the earliest
+        for lot, n in _move(spent.lots, sorted(spent.lots, reverse=True), spent.outstanding - keep):
+            _add(c.lots, lot, n)
+        order.spent = Spent("captured", spent.returned + keep, spent.lots, spent.returned)
+        del c.holds[(partner, order_id)]
+        self._count(partner, "accepted_points", keep)
+        return "captured", keep
+
+    def void(self, partner: str, order_id: str) -> tuple[str, int]:
+        """('voided', released) | ('hold_expired' | 'hold_already_resolved', 0)"""
+        found = self._resolve(partner, order_id)
+        if isinstance(found, str):
+            return found, 0
+        order, spent, c = found
+        released = spent.outstanding
+        for lot, n in spent.lots.items():
+            _add(c.lots, lot, n)
+        order.spent = Spent("voided", spent.returned, {}, spent.returned)
+        del c.holds[(partner, order_id)]
+        return "voided", released
+
+    def refund(self, partner: str, order_id: str, amount: int) -> Refunded | str:
+        """The refund's figures, or 'order_not_found' | 'refund_exceeds_order'."""
+        order = self.orders.get((partner, order_id))
+        if order is None:
+            return "order_not_found"
+        self._write(order.customer)
         c = self.customers[order.customer]
-        total = max(order.accrual_amount, order.redemption_amount)
-        before, after = order.refunded, order.refunded + amount
-        if after > total:
-            return None
-        returned = 0
-        if order.redemption_amount and order.captured and order.redeemed:
-            returned = share(order.redeemed, before, after, total)
-            left = returned
-            for lot, gave in order.redeemed_lots:
-                room = gave - order.returned.get(lot, 0)
-                n = min(room, left)
-                if n > 0:
-                    c.lots[lot] = c.lots.get(lot, 0) + n
-                    order.returned[lot] = order.returned.get(lot, 0) + n
-                    left -= n
-        reversed_ = taken = 0
-        if order.accrual_amount:
-            reversed_ = share(order.points, before, after, total)
-            if order.bucket and c.buckets.get(order.bucket, 0) > 0:
-                taken = min(reversed_, c.buckets[order.bucket])
-                c.buckets[order.bucket] -= taken
-                if c.buckets[order.bucket] == 0:
-                    del c.buckets[order.bucket]
+        whole, before, after = order.amount, order.refunded, order.refunded + amount
+        if after > whole:
+            return "refund_exceeds_order"
+        given, from_hold = 0, False
+        spent = order.spent
+        if spent is not None and spent.status in ("held", "captured"):
+            given = min(max(spent.points * after // whole - spent.returned, 0), spent.outstanding)
+            from_hold = spent.status == "held"
+            # out of the hold latest-expiring first (a later capture keeps the earliest), out of captured lots
+            # earliest first
+            for lot, n in _move(spent.lots, sorted(spent.lots, reverse=from_hold), given):
+                _add(c.lots, lot, n)
+            spent.returned += given
+            if from_hold and not spent.lots:
+                spent.status = "refunded"
+                del c.holds[(partner, order_id)]
+            if not from_hold:
+                self._count(partner, "accepted_refunded_points", given)
+        if order.accrued:
+            _add(c.spend, self.period(), -share(whole, before, after, whole))
+        reversed_ = taken_all = award_shortfall = 0
+        awards: dict[str, int] = {}
+        for g in order.grants:
+            part = share(g.points, before, after, whole)
+            if g.bucket is not None and c.buckets.get(g.bucket, 0) > 0:
+                taken = min(part, c.buckets[g.bucket])
+                c.buckets[g.bucket] -= taken
+                if not c.buckets[g.bucket]:
+                    del c.buckets[g.bucket]
             else:
-                taken = min(reversed_, c.lots.get(order.lot, 0))
+                taken = min(part, max(c.lots.get(g.lot, 0), 0))
                 if taken:
-                    c.lots[order.lot] -= taken
-            key = label(month(self.now))
-            c.spend[key] = c.spend.get(key, 0) - share(order.accrual_amount, before, after, total)
-            if order.award:
-                award_share = share(order.award, before, after, total)
-                award_taken = min(award_share, c.lots.get(order.award_lot, 0))
-                if award_taken:
-                    c.lots[order.award_lot] -= award_taken
-                reversed_ += award_share
-                taken += award_taken
+                    c.lots[g.lot] -= taken
+            reversed_ += part
+            taken_all += taken
+            if g.kind == "base":
+                self._count(partner, "issued_reversed_points", taken)
+            else:
+                awards[g.ref] = part
+                award_shortfall += part - taken
+                # the sponsor no longer pays for the reversed award; what the customer already spent of it is
+                # withheld by this till, which funds those points from now on
+                self._count(g.funder, "promo_points_reversed", part)
+                self._count(partner, "issued_points", part - taken)
         order.refunded = after
-        return reversed_, reversed_ - taken, returned
+        return Refunded(reversed_, reversed_ - taken_all, given, awards, award_shortfall, from_hold)
 
     def bonus(self, partner: str, cid: str, reason: str, points: int) -> bool:
-        self.settle()
+        self._write(cid)
         c = self.customers[cid]
         day = f"{self.now.astimezone(MOSCOW).date().isoformat()}|{reason}"
         if c.bonus_days.get(day, 0) >= DAILY[reason]:
             return False
         c.bonus_days[day] = c.bonus_days.get(day, 0) + 1
-        lot = self._lot(partner)
-        c.lots[lot] = c.lots.get(lot, 0) + points
+        _add(c.lots, self._lot(partner), points)
+        self._count(partner, "issued_points", points)
         return True
 
     def adjust(self, cid: str, points: int) -> bool:
-        self.settle()
+        self._write(cid)
         c = self.customers[cid]
         if points > 0:
-            lot = self._lot("coalition")
-            c.lots[lot] = c.lots.get(lot, 0) + points
+            _add(c.lots, self._lot("coalition"), points)
             return True
         if -points > sum(c.lots.values()):
             return False
-        self._take(c, -points)
+        _move(c.lots, sorted(c.lots), -points)
         return True

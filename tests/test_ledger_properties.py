@@ -1,68 +1,267 @@
-"""Stateful property test: random operations through the API; after every step the ledger invariants hold.
+"""Stateful property test: random operations through the API, each answer checked against a pure reference model
+(``tests/reference_model.py``); after every step the ledger invariants hold.
 
-- no balance, lot, pending bucket or hold is ever negative (stored or as shown);
-- stored available / pending / held equal the fold of the customer's ledger entries, lot by lot;
-- points are conserved: issued + returned - spent - reversed - expired = what customers hold;
-- every hold resolves at most once, and a hold past its expiry no longer counts.
+- every customer's balance equals the model's; stored available / pending / held equal the fold of the customer's
+  ledger entries, lot by lot; nothing is ever negative (stored or as shown);
+- points are conserved: issued + returned - spent - reversed - expired - debited = what customers hold;
+- every hold resolves at most once, and a hold at or past its deadline no longer counts;
+- the month's settlement counters equal the fold of its entries, the operator identity is 0, and every partner's
+  statement (``GET /v1/settlements/{period}``) equals the model's own figures for that partner.
+
+Orders carry realistic amounts so that refunds give points back and leave shortfalls; several operations meet on one
+order (accrual and redemption, another customer or amount, repeats), refunds meet open holds, captures keep part of
+a hold, the clock passes hold deadlines (bursts of more than ten holds on one customer), and two campaigns award on
+purchases (two stacked on one café purchase, one of them pending at the shop). The store asks for the customer's
+code (spend confirmation), the other two are trusted. ``PATHS`` counts what was exercised
+across examples; ``test_the_paths_were_exercised`` runs after the property test and fails if the money paths the
+test exists for never happened.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import itertools
 import os
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import moto.dynamodb.models as moto_dynamodb
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 
 from chalicelib import db, runtime
 from chalicelib.clock import ManualClock
 from chalicelib.db import keys
-from chalicelib.domain.settlement import Figures, entry_deltas, identity
-from chalicelib.domain.wallet import settled
-from chalicelib.services import auth, jobs, settlement
+from chalicelib.domain.settlement import FIELDS, Figures, entry_deltas, identity, statement
+from chalicelib.domain.wallet import Wallet, settled, split_pending_key
+from chalicelib.services import auth, jobs
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import ints, of_item
-from tests.conftest import TRUSTED, Api, make_settings
-from tests.reference_model import Campaign, Model
+from tests.conftest import TRUSTED, Api, Result, last_code, make_settings
+from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Refunded
 
-EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "300"))
-_tables = itertools.count()
+# 80 examples of 12 steps in make test (about 70 s on 2 cores: CI's budget is 30 minutes for everything); 300 take
+# about 3 min 15 s, make soak's 1,000 about 14 min. 15 steps before issue 15: steps got heavier.
+EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "80"))
+STEPS = int(os.environ.get("LEDGER_STEPS", "12"))
 ALLOWED = {
-    "accrual": {201},
-    "redemption": {201, 422},
+    "accrual": {201, 409},
+    "redemption": {201, 409, 422},
     "capture": {200, 409, 422},
     "void": {200, 409},
-    "refund": {201, 422},
+    "refund": {201, 404, 422},
     "bonus": {201, 422},
     "adjustment": {201, 422},
 }
+STATUS = {
+    "order_conflict": 409,
+    "duplicate_order": 409,
+    "hold_expired": 409,
+    "hold_already_resolved": 409,
+    "redemption_cap_exceeded": 422,
+    "insufficient_points": 422,
+    "refund_exceeds_order": 422,
+    "order_not_found": 404,
+    "too_many": 422,
+}
+CODE = {"too_many": "validation_error"}
+SPEND = {  # how a redemption is drawn (the spend and hold rules)
+    "p": st.integers(0, 2),
+    "c": st.integers(0, 2),
+    "how": st.sampled_from(["some", "some", "all", "quoted", "quoted + 1"]),
+    "pct": st.integers(1, 110),
+    "extra": st.integers(-150, 40_000),
+}
+REFUND = {  # how a refund is drawn (the refund and refund_spent rules)
+    "pick": st.integers(0, 10_000),
+    "mode": st.sampled_from(["part", "part", "part", "rest", "rest", "over", "tiny", "unknown"]),
+    "pct": st.integers(1, 99),
+}
+HOLDS = ["an open hold", "an open hold", "a hold met by a refund", "a redemption"]
+
+# What the property test exercised, summed over every example of the session (read by the last test below).
+PATHS: Counter[str] = Counter()
+
+
+def counted(rule_function: Callable[..., None]) -> Callable[..., None]:
+    """Count the rule's runs in PATHS (how the steps were spent)."""
+
+    @functools.wraps(rule_function)
+    def run(self: Ledger, **kwargs: Any) -> None:
+        PATHS[f"rule {rule_function.__name__}"] += 1
+        rule_function(self, **kwargs)
+
+    return run
+
+
+class _OneBackupPerTable:
+    """Stands in for the ``copy`` module inside moto's ``transact_write_items`` while it runs. Before changing
+    anything, moto backs up the whole table once per item of the transaction (a ten-item write on a 150-item table
+    copies 1,500 items); all those copies are the same backup, so one per table gives the same rollback. This is a
+    third of the property test's time, and changes nothing moto does."""
+
+    def __init__(self) -> None:
+        self.backups: dict[int, Table] = {}
+
+    def deepcopy(self, x: Any, memo: dict[int, Any] | None = None) -> Any:
+        if isinstance(x, Table):
+            if id(x) not in self.backups:
+                self.backups[id(x)] = copy.deepcopy(x)
+            return self.backups[id(x)]
+        return copy.deepcopy(x, memo)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _moto():
-    with mock_aws():
-        yield
+    global _coalition
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        moto_dynamodb.copy = _OneBackupPerTable()  # type: ignore[assignment]
+        try:
+            return original(backend, transact_items)
+        finally:
+            moto_dynamodb.copy = copy
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        with mock_aws():
+            yield
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        _coalition = None
+
+
+TABLE = "props"
+# The model has no rate limits: the per-key request rate, the open-holds cap (5 per partner and customer, which a
+# burst of a dozen holds passes) and the spend codes sent to one customer (5 at once, then 10 an hour: every spend at
+# the store asks for one) are off here; tests/test_limits.py and tests/test_customer_keys.py cover them.
+LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null}'
+START = datetime(2026, 1, 20, 10, tzinfo=UTC)
+PARTNERS = (("cafe", 0), ("store", 0), ("shop", 3))  # name, pending days; all earn 500 bps, redeem up to 100 %
+# The café and the shop are trusted (spend_confirmation "never", like tills scanning cards); the store keeps the
+# default policy ("always"): each of its spends and holds first has a code sent to the customer
+# (POST /v1/customers/{id}/spend-code) and carries it as customer_code. The model knows nothing of codes: a code
+# must change no answer.
+CONFIRMING = {1}
+# The store sponsors 20 points for purchases at the café (budget 110: the sixth award gets the last 10); the café
+# sponsors 30 points at the café and at the shop (pending there for 3 days; budget 250: the ninth award gets 10). At
+# the café both stack on one purchase, and the café's award lands in the café's own lot, beside the base points.
+CAMPAIGNS = ((1, (0,), 20, 110, 2), (0, (0, 2), 30, 250, 3))  # sponsor, earn_at, points, budget, per customer
+# Every customer starts with a purchase at the café (100, 75 and 50 points, and both awards): there is something to
+# spend from the first step, and a refund of that purchase after the points were spent meets a shortfall.
+WELCOME = (200_000, 150_000, 100_000)
+
+
+@dataclass(frozen=True)
+class Coalition:
+    """The table as the setup left it (partners, keys, active campaigns, customers) and the ids it made."""
+
+    table: Any
+    keys: tuple[str, ...]
+    partner_ids: tuple[str, ...]
+    campaign_ids: tuple[str, ...]
+    customers: tuple[str, ...]
+    welcome: tuple[tuple[dict[str, Any], bytes], ...]  # each customer's first purchase at the café: body, answer
+
+
+_coalition: Coalition | None = None
+
+
+def _moto_tables() -> dict[str, Any]:
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][make_settings(TABLE).region].tables
+
+
+def _counters(partner_ids: list[str], period: str) -> dict[str, Figures]:
+    """Each partner's settlement counters for the month (all shards summed), read straight from moto's table like
+    :func:`_partition`: what ``settlement.read_figures`` reads for the statements, at no botocore cost."""
+    out = {pid: Figures() for pid in partner_ids}
+    for pid in partner_ids:
+        for pk, sk in keys.counters(pid, period):
+            for raw in _partition(pk):
+                if raw["sk"]["S"] != sk:
+                    continue
+                for name, value in raw.items():
+                    if "N" not in value:
+                        continue
+                    if name in FIELDS:
+                        out[pid].counts[name] += int(value["N"])
+                    elif name.startswith("flow_"):
+                        out[pid].flows[name[5:]] = out[pid].flows.get(name[5:], 0) + int(value["N"])
+    return out
+
+
+def _partition(pk: str) -> list[dict[str, Any]]:
+    """Every item of one partition as DynamoDB's wire format, read straight from moto's table: the invariants look
+    at all of a customer's entries after every step, and a Query through botocore costs ten times as much."""
+    table = _moto_tables()[TABLE]  # looked up each time: a cancelled transaction puts a restored table in its place
+    items = table.items.get(DynamoType({"S": pk}), {})
+    return [item.to_json()["Attributes"] for item in items.values()]
+
+
+def _build_coalition(operator: Api) -> Coalition:
+    """Three partners, two active campaigns and three customers, through the API, once per session."""
+    partners, keys_, ids = [], [], []
+    for p, (name, pending_days) in enumerate(PARTNERS):
+        body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
+        if p not in CONFIRMING:
+            body |= TRUSTED
+        r = operator.post("/v1/admin/partners", body)
+        assert r.status == 201, r.json
+        partners.append(operator.as_key(r["api_key"]))
+        keys_.append(r["api_key"])
+        ids.append(r["partner_id"])
+    campaign_ids = []
+    for sponsor, earn_at, points, budget, per_customer in CAMPAIGNS:
+        body = {
+            "name": f"promo-{sponsor}",
+            "earn_at": [ids[p] for p in earn_at],
+            "reward": {"type": "fixed", "points": points},
+            "budget_points": budget,
+            "per_customer_limit": per_customer,
+        }
+        campaign = partners[sponsor].post("/v1/campaigns", body).json
+        for p in earn_at:
+            if p != sponsor:
+                assert partners[p].post(f"/v1/campaigns/{campaign['campaign_id']}/accept").status == 200
+        assert partners[sponsor].post(f"/v1/campaigns/{campaign['campaign_id']}/activate").status == 200
+        campaign_ids.append(campaign["campaign_id"])
+    customers = [partners[0].post("/v1/customers", {"phone": f"+7916000000{i}"})["customer_id"] for i in range(3)]
+    welcome = []
+    for i, cid in enumerate(customers):
+        body = {"customer_id": cid, "order_id": f"W-{i}", "amount_minor": WELCOME[i]}
+        r = partners[0].post("/v1/accruals", body)
+        assert r.status == 201, r.json
+        welcome.append((body, r.raw))
+    return Coalition(
+        copy.deepcopy(_moto_tables()[TABLE]),
+        tuple(keys_),
+        tuple(ids),
+        tuple(campaign_ids),
+        tuple(customers),
+        tuple(welcome),
+    )
 
 
 class Ledger(RuleBasedStateMachine):
-    orders = Bundle("orders")
-    holds = Bundle("holds")
-
     def __init__(self) -> None:
         super().__init__()
         from chalice.test import Client
 
         from app import app
 
-        self.clock = ManualClock(datetime(2026, 1, 20, 10, tzinfo=UTC))
-        runtime.configure(make_settings(f"props-{next(_tables)}"), self.clock)
-        db.create_table()
-        auth.ensure_operator_key("op", "test-pepper", self.clock.now().isoformat())
+        self.clock = ManualClock(START)
         self.client = Client(app)
         self.operator = Api(self.client.http, "op")
         self.ids = itertools.count()
@@ -73,200 +272,539 @@ class Ledger(RuleBasedStateMachine):
         self.last_write: tuple[Api, str, dict, dict] | None = None
         self.model: Model | None = None
         self.partner_ids: list[str] = []
-        self.order_keys: list[tuple[int, str]] = []
+        self.known: list[tuple[int, str]] = []  # orders that exist: (partner index, order id)
+        self.redemptions: list[tuple[int, str]] = []  # orders with a redemption
+        self.rids: dict[tuple[int, str], str] = {}
+        # (partner, kind, order) -> the body and answer its natural id is bound to: the first execution's, an error
+        # too (README, "Idempotency"); a repeat replays it, another body is a duplicate_order
+        self.natural: dict[tuple[int, str, str], tuple[dict, Result]] = {}
+        self.checked: dict[str, dict[str, Figures]] = {}  # period -> partner -> figures from entries, last step
+        self.names: dict[str, str] = {}
+        self.bursts = 0
+        PATHS["examples"] += 1
 
     def teardown(self) -> None:
-        """Settlement equals the sum of each period's entries, and the identity holds in every period."""
+        """Every period: counters equal the sum of its entries, the identity holds, every partner's statement
+        equals the model's."""
         try:
             if self.customers:
-                self._settlement_matches_entries()
+                for cid in self.customers:
+                    self._balance_is_the_model(cid)
+                self._settlement_matches_entries(None)
+                for period in sorted(self.m.periods() | set(self.checked)):
+                    self._statements_match_the_model(period)
+                PATHS["writes catching up on more than 10 over holds"] += self.m.catch_ups
         finally:
             self.client.__exit__(None, None, None)
-
-    def _settlement_matches_entries(self) -> None:
-        client, table = db.connection().client, db.models._Item.Meta.table_name
-        by_period: dict[str, dict[str, Figures]] = {}
-        for cid in self.customers:
-            pages = client.get_paginator("query").paginate(
-                TableName=table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :e)",
-                ExpressionAttributeValues={":pk": {"S": keys.customer(cid)[0]}, ":e": {"S": keys.ENTRY_PREFIX}},
-            )
-            for page in pages:
-                for raw in page["Items"]:
-                    e = db.EntryItem.from_raw_data(raw)
-                    total = int(e.available_delta) + int(e.pending_delta) + int(e.held_delta)
-                    details = e.details.as_dict() if e.details else {}
-                    period = by_period.setdefault(e.period, {})
-                    for pid, f in entry_deltas(e.type, e.partner_id, total, ints(e.lots), details).items():
-                        period.setdefault(pid, Figures()).add(f)
-        partner_ids = [*settlement._names()]
-        for period, expected in by_period.items():
-            counters = settlement.read_figures(partner_ids, period)
-            for pid in partner_ids:
-                want = expected.get(pid, Figures())
-                got = counters[pid]
-                assert got.counts == want.counts, (period, pid)
-                assert {k: v for k, v in got.flows.items() if v} == {k: v for k, v in want.flows.items() if v}
-            assert identity(counters.values())["result"] == 0, period
-
-    def write(self, client: Api, path: str, body: dict, kind: str) -> object:
-        headers = {"Idempotency-Key": f"k-{next(self.ids)}"}
-        r = client.post(path, body, headers=headers)
-        assert r.status in ALLOWED[kind], (kind, r.status, r.json)
-        if r.status < 300:
-            self.last_write = (client, path, body, headers | {"_raw": r.raw})
-        return r
-
-    @initialize()
-    def coalition(self) -> None:
-        created = []
-        for name, pending_days in (("cafe", 0), ("store", 0), ("shop", 3)):
-            body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000, **TRUSTED}
-            r = self.operator.post("/v1/admin/partners", body)
-            self.partners.append(self.operator.as_key(r["api_key"]))
-            self.partner_ids.append(r["partner_id"])
-            created.append((r["partner_id"], 500, pending_days))
-        self.model = Model(created, self.clock.now())
-        # the store sponsors 20 points for purchases at the café: budget 200, at most 2 per customer
-        body = {
-            "name": "promo",
-            "earn_at": [self.partner_ids[0]],
-            "reward": {"type": "fixed", "points": 20},
-            "budget_points": 200,
-            "per_customer_limit": 2,
-        }
-        campaign = self.partners[1].post("/v1/campaigns", body).json
-        self.partners[0].post(f"/v1/campaigns/{campaign['campaign_id']}/accept")
-        assert self.partners[1].post(f"/v1/campaigns/{campaign['campaign_id']}/activate").status == 200
-        self.model.campaign = Campaign(self.partner_ids[1], self.partner_ids[0], 20, 200, 2)
-        for i in range(3):
-            r = self.partners[0].post("/v1/customers", {"phone": f"+7916000000{i}"})
-            self.customers.append(r["customer_id"])
-            self.model.enrol(r["customer_id"])
 
     @property
     def m(self) -> Model:
         assert self.model is not None
         return self.model
 
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}-{next(self.ids)}"
+
+    def write(self, client: Api, path: str, body: dict, kind: str) -> Result:
+        headers = {"Idempotency-Key": self.fresh("k")}
+        r = client.post(path, body, headers=headers)
+        assert r.status in ALLOWED[kind], (kind, r.status, r.json)
+        if r.status < 300:
+            self.last_write = (client, path, body, headers | {"_raw": r.raw})
+        return r
+
+    def expect_error(self, r: Result, outcome: str) -> None:
+        assert (r.status, r["code"]) == (STATUS[outcome], CODE.get(outcome, outcome)), (r.json, outcome)
+        PATHS[f"refused: {outcome}"] += 1
+        event(f"refused: {outcome}")
+
+    # --- setup --------------------------------------------------------------------------------------------------
+
+    @initialize(bursty=st.integers(0, 3))
+    def coalition(self, bursty: int) -> None:
+        """Every example starts from the same coalition: built through the API once, then its table is cloned in
+        moto (creating a table and 13 setup calls per example would cost more than the example's own steps)."""
+        global _coalition
+        self.bursts = 0 if bursty == 1 else -1  # not 0: Hypothesis draws its simplest value more often
+        if _coalition is None:
+            runtime.configure(make_settings(TABLE, limits=LIMITS), self.clock)
+            db.create_table()
+            auth.ensure_operator_key("op", "test-pepper", self.clock.now().isoformat())
+            _coalition = _build_coalition(self.operator)
+        _moto_tables()[TABLE] = copy.deepcopy(_coalition.table)
+        # a fresh clock, and no cache from the last example
+        runtime.configure(make_settings(TABLE, limits=LIMITS), self.clock)
+        self.partners = [self.operator.as_key(k) for k in _coalition.keys]
+        self.partner_ids = list(_coalition.partner_ids)
+        self.names = dict(zip(self.partner_ids, [name for name, _ in PARTNERS], strict=True))
+        self.model = Model(
+            [(pid, 500, days) for pid, (_, days) in zip(self.partner_ids, PARTNERS, strict=True)], self.clock.now()
+        )
+        for (sponsor, earn_at, points, budget, per_customer), cid in zip(
+            CAMPAIGNS, _coalition.campaign_ids, strict=True
+        ):
+            earn = tuple(self.partner_ids[p] for p in earn_at)
+            self.m.campaigns.append(Campaign(cid, self.partner_ids[sponsor], earn, points, budget, per_customer))
+        self.customers = list(_coalition.customers)
+        for cid in self.customers:
+            self.m.enrol(cid)
+        for body, raw in _coalition.welcome:
+            got = self.m.earn(self.partner_ids[0], body["customer_id"], body["order_id"], body["amount_minor"])
+            answer = Result(201, raw, {})
+            assert isinstance(got, Earned)
+            assert (answer["points"], {a["campaign_id"]: a["points"] for a in answer["awards"]}) == (
+                got.points,
+                got.awards,
+            )
+            self.issued += answer["points"] + answer["bonus_points"]
+            self.natural[(0, "accrual", body["order_id"])] = (body, answer)
+            self.known.append((0, body["order_id"]))
+
+    def _spent_from(self, order: Order) -> bool:
+        """Whether the customer no longer has all the points the (not fully refunded) accrual earned where they
+        landed: a refund now meets a shortfall."""
+        c = self.m.customers[order.customer]
+        return (
+            order.accrued
+            and order.refunded < order.amount
+            and any(c.lots.get(g.lot, 0) < g.points for g in order.grants if g.bucket not in c.buckets)
+        )
+
+    def _pick(self, which: str, pick: int, spent: bool = False) -> tuple[int, str]:
+        """An order to act on: of a kind worth acting on, else any order (any redemption when ``spent``)."""
+
+        def orders(test: Callable[[Order], bool], among: list[tuple[int, str]]) -> list[tuple[int, str]]:
+            return [k for k in among if test(self.m.orders[(self.partner_ids[k[0]], k[1])])]
+
+        candidates = {
+            "any order": self.known,
+            "an accrual": orders(lambda o: o.accrued, self.known),
+            "a spent accrual": orders(self._spent_from, self.known),
+            "a redemption": self.redemptions,
+            "an open hold": orders(lambda o: self.m.hold_points(o.partner, o.order_id) > 0, self.redemptions),
+            "a captured redemption": orders(
+                lambda o: o.spent is not None and o.spent.status == "captured" and o.spent.outstanding > 0,
+                self.redemptions,
+            ),
+            "a hold met by a refund": orders(
+                lambda o: o.refunded > 0 and o.spent is not None and o.spent.status in ("held", "refunded"),
+                self.redemptions,
+            ),
+        }[which] or (self.redemptions if spent else self.known)
+        # newest first: Hypothesis draws small numbers most often, and the newest orders are the ones in motion
+        return candidates[-1 - pick % len(candidates)]
+
+    # --- checks of one answer -----------------------------------------------------------------------------------
+
+    def _bind(self, p: int, kind: str, body: dict, r: Result, got: object) -> None:
+        """The order id is now bound to this body and answer, an error included, except a validation error (that
+        request never executed)."""
+        if got != "too_many":
+            self.natural[(p, kind, body["order_id"])] = (body, r)
+
+    def _accrual(self, p: int, body: dict, r: Result, got: Earned | str) -> None:
+        self._bind(p, "accrual", body, r, got)
+        if isinstance(got, str):
+            self.expect_error(r, got)
+            return
+        assert r.status == 201, (r.json, got)
+        awards = {a["campaign_id"]: a["points"] for a in r["awards"]}
+        assert (r["points"], awards, r["bonus_points"]) == (got.points, got.awards, sum(got.awards.values())), (
+            r.json,
+            got,
+        )
+        assert r["status"] == ("pending" if got.pending else "available")
+        self.issued += r["points"] + r["bonus_points"]
+        if (p, body["order_id"]) not in self.known:
+            self.known.append((p, body["order_id"]))
+        PATHS["accruals"] += 1
+        PATHS["awards"] += len(awards)
+        if len(awards) > 1:
+            PATHS["stacked awards on one purchase"] += 1
+
+    def _redemption(self, p: int, body: dict, r: Result, got: str) -> None:
+        self._bind(p, "redemption", body, r, got)
+        if got not in ("captured", "held"):
+            self.expect_error(r, got)
+            return
+        assert (r.status, r["status"], r["points"]) == (201, got, body["points"]), (r.json, got)
+        key = (p, body["order_id"])
+        self.rids[key] = r["redemption_id"]
+        self.redemptions.append(key)
+        # a burst's dozen holds are picked only among redemptions: among all orders they would crowd out the rest
+        if key not in self.known and not key[1].startswith("H-"):
+            self.known.append(key)
+        PATHS[f"redemptions {got}"] += 1
+        if "customer_code" in body:
+            PATHS["redemptions confirmed with the customer's code"] += 1
+
     # --- operations: each checks the service's answer against the model's prediction ---------------------------
 
-    @rule(p=st.integers(0, 2), c=st.integers(0, 2), amount=st.integers(1, 500_000))
+    @rule(p=st.integers(0, 2), c=st.integers(0, 2), amount=st.integers(1, 400_000))
+    @counted
     def earn(self, p: int, c: int, amount: int) -> None:
-        order_id = f"O-{next(self.ids)}"
-        body = {"customer_id": self.customers[c], "order_id": order_id, "amount_minor": amount}
+        body = {"customer_id": self.customers[c], "order_id": self.fresh("O"), "amount_minor": amount}
         r = self.write(self.partners[p], "/v1/accruals", body, "accrual")
-        expected = self.m.earn(self.partner_ids[p], self.customers[c], order_id, amount)
-        award = self.m.orders[(self.partner_ids[p], order_id)].award
-        assert (r["points"], r["bonus_points"]) == (expected, award), (r.json, expected, award)
-        self.issued += r["points"] + r["bonus_points"]
-        self.order_keys.append((p, order_id))
+        self._accrual(p, body, r, self.m.earn(self.partner_ids[p], body["customer_id"], body["order_id"], amount))
 
-    @rule(
-        target=holds,
-        p=st.integers(0, 2),
-        c=st.integers(0, 2),
-        points=st.integers(1, 300),
-        capture=st.booleans(),
-        minutes=st.integers(1, 600),
-    )
-    def spend(self, p: int, c: int, points: int, capture: bool, minutes: int) -> tuple[int, str, str] | None:
-        order_id = f"S-{next(self.ids)}"
+    @rule(**SPEND, capture=st.booleans(), minutes=st.integers(1, 600), accrue=st.booleans())
+    @counted
+    def spend(self, p: int, c: int, how: str, pct: int, extra: int, capture: bool, minutes: int, accrue: bool) -> None:
+        """A redemption; with ``accrue`` the till then posts the purchase's accrual on the same order (same customer,
+        same amount): both belong to one order, which a refund later meets as a whole."""
+        order_id = self._redeem(p, c, how, pct, extra, capture, minutes)
+        if accrue and order_id is not None:
+            self._join_accrual(p, order_id, self.customers[c], self.m.orders[(self.partner_ids[p], order_id)].amount)
+
+    def _join_accrual(self, p: int, order_id: str, cid: str, amount: int) -> Earned | str:
+        body = {"customer_id": cid, "order_id": order_id, "amount_minor": amount}
+        r = self.write(self.partners[p], "/v1/accruals", body, "accrual")
+        got = self.m.earn(self.partner_ids[p], cid, order_id, amount)
+        self._accrual(p, body, r, got)
+        if not isinstance(got, str):
+            PATHS["accrual joined an order"] += 1
+        return got
+
+    @rule(**SPEND, minutes=st.sampled_from([5, 60, 600, 60 * 24 * 3]))
+    @counted
+    def hold(self, p: int, c: int, how: str, pct: int, extra: int, minutes: int) -> None:
+        """A held redemption that lives a while: refunds, captures and voids meet it (its own rule, to weigh it)."""
+        self._redeem(p, c, how, pct, extra, False, minutes)
+
+    def _redeem(self, p: int, c: int, how: str, pct: int, extra: int, capture: bool, minutes: int) -> str | None:
+        """An order of a realistic amount. ``some``: a share of what the customer has (over 100 %: too many), paying
+        all of the order or a small part of it (or more than the cap allows); ``all``: everything the customer has
+        (so that refunds of what it earned meet a shortfall). ``quoted``: the quote's max_points for the order,
+        which the redemption must accept (and one point more, which it must refuse)."""
+        cid = self.customers[c]
+        available = sum(self.m.customers[cid].lots.values())
+        if how in ("some", "all"):
+            points = max(1, available if how == "all" else available * pct // 100)
+            amount = max(1, points * 100 + extra)
+        else:
+            amount = max(1, extra + 150)
+            body = {"customer_id": cid, "order_amount_minor": amount}
+            q = self.partners[p].post("/v1/redemptions/quote", body)
+            assert q.status == 200, q.json
+            assert (q["available"], q["max_points"]) == self.m.quote(self.partner_ids[p], cid, amount), q.json
+            points = q["max_points"] + (how == "quoted + 1")
+            if points == 0:
+                return None
+        order_id = self.fresh("S")
+        got = self._spend(p, cid, order_id, amount, points, capture, minutes)
+        if how == "quoted":
+            assert got in ("captured", "held"), (got, points, amount)
+        elif how == "quoted + 1":
+            assert got in ("insufficient_points", "redemption_cap_exceeded"), (got, points, amount)
+        return order_id if got in ("captured", "held") else None
+
+    def _spend(self, p: int, cid: str, order_id: str, amount: int, points: int, capture: bool, minutes: int) -> str:
         body = {
-            "customer_id": self.customers[c],
+            "customer_id": cid,
             "order_id": order_id,
-            "order_amount_minor": 10_000_000,
+            "order_amount_minor": amount,
             "points": points,
             "capture": capture,
         }
         if not capture:
             body["hold_minutes"] = minutes
+        if p in CONFIRMING:  # the customer's code, sent to their phone at the till's request
+            sent = self.partners[p].post(f"/v1/customers/{cid}/spend-code")
+            assert sent.status == 202, sent.json
+            body["customer_code"] = last_code("spend_code")
         r = self.write(self.partners[p], "/v1/redemptions", body, "redemption")
-        ok = self.m.spend(self.partner_ids[p], self.customers[c], order_id, 10_000_000, points, capture, minutes)
-        assert (r.status == 201) == ok, (r.json, ok)
-        if ok:
-            self.order_keys.append((p, order_id))
-        if ok and not capture:
-            return p, r["redemption_id"], order_id
-        return None
+        got = self.m.spend(self.partner_ids[p], cid, order_id, amount, points, capture, minutes)
+        self._redemption(p, body, r, got)
+        return got
 
-    @rule(hold=consumes(holds), part=st.integers(0, 100))
-    def capture(self, hold: tuple[int, str, str] | None, part: int) -> None:
-        if hold is None:
+    @precondition(lambda self: self.known)
+    @rule(
+        pick=st.integers(0, 10_000),
+        which=st.sampled_from(["any order", "an accrual", "a redemption"]),
+        kind=st.sampled_from(["the other kind", "the other kind", "the same kind"]),
+        who=st.sampled_from(["same", "same", "other customer", "other amount"]),
+        pct=st.integers(1, 110),
+        capture=st.booleans(),
+        minutes=st.integers(1, 600),
+    )
+    @counted
+    def join(self, pick: int, which: str, kind: str, who: str, pct: int, capture: bool, minutes: int) -> None:
+        """Another operation on an existing order. The other kind (a redemption on a purchase, an accrual on a
+        redemption) joins it with the same customer and amount, and is an order_conflict with another customer,
+        another amount or after a refund; the same kind again (or a kind whose first attempt on the order was
+        refused: the order id is bound to that error) replays the first answer byte for byte with the same body and
+        is a duplicate_order with another."""
+        p, order_id = self._pick(which, pick)
+        order = self.m.orders[(self.partner_ids[p], order_id)]
+        has = {"accrual": order.accrued, "redemption": order.spent is not None}
+        op = [k for k in has if has[k] == (kind == "the same kind")]
+        op = op[0] if op else ("accrual" if kind == "the same kind" else "redemption")
+        path = "/v1/accruals" if op == "accrual" else "/v1/redemptions"
+        previous = self.natural.get((p, op, order_id))
+        if previous is not None:
+            body, first = previous
+            if who != "same":
+                body = {**body, "customer_id": self.customers[(self.customers.index(body["customer_id"]) + 1) % 3]}
+            again = self.partners[p].post(path, body, headers={"Idempotency-Key": self.fresh("k")})
+            if who == "same":
+                assert (again.status, again.raw) == (first.status, first.raw)
+                PATHS["same order, same body: replayed"] += 1
+            else:
+                self.expect_error(again, "duplicate_order")
             return
-        p, rid, order_id = hold
-        # all of it, or part: asking for more than is held is a 422 that leaves the hold as it is
-        body = {} if part == 100 else {"points": max(1, part)}
-        r = self.write(self.partners[p], f"/v1/redemptions/{rid}/capture", body, "capture")
-        outcome = self.m.capture(self.partner_ids[p], order_id, body.get("points"))
-        expected = {"captured": 200, "too_many": 422, "expired": 409, "resolved": 409}[outcome]
-        assert r.status == expected, (r.json, outcome)
-        if outcome == "expired":
-            assert r["code"] == "hold_expired"
-        if r.status == 200:
-            self.resolutions[rid] += 1
-
-    @rule(hold=consumes(holds))
-    def void(self, hold: tuple[int, str, str] | None) -> None:
-        if hold is None:
-            return
-        p, rid, order_id = hold
-        r = self.write(self.partners[p], f"/v1/redemptions/{rid}/void", {}, "void")
-        outcome = self.m.void(self.partner_ids[p], order_id)
-        assert r.status == {"voided": 200, "expired": 409, "resolved": 409}[outcome], (r.json, outcome)
-        if r.status == 200:
-            self.resolutions[rid] += 1
-
-    @rule(pick=st.integers(0, 10_000), amount=st.integers(1, 300_000))
-    def refund(self, pick: int, amount: int) -> None:
-        if not self.order_keys:
-            return
-        p, order_id = self.order_keys[pick % len(self.order_keys)]
-        body = {"order_id": order_id, "refund_id": f"R-{next(self.ids)}", "amount_minor": amount}
-        r = self.write(self.partners[p], "/v1/refunds", body, "refund")
-        expected = self.m.refund(self.partner_ids[p], order_id, amount)
-        if expected is None:
-            assert r.status == 422 and r["code"] == "refund_exceeds_order"
+        cid, amount = order.customer, order.amount
+        if who == "other customer":
+            cid = self.customers[(self.customers.index(cid) + 1 + pct % 2) % 3]
+        elif who == "other amount":
+            amount += 1 + pct
+        if op == "accrual":
+            self._join_accrual(p, order_id, cid, amount)
         else:
-            assert (r["points_reversed"], r["points_shortfall"], r["points_returned"]) == expected, (r.json, expected)
+            can = min(self.m.cap(self.partner_ids[p], amount), sum(self.m.customers[cid].lots.values()))
+            if self._spend(p, cid, order_id, amount, max(1, can * pct // 100), capture, minutes) in (
+                "captured",
+                "held",
+            ):
+                PATHS["redemption joined an order"] += 1
+
+    @precondition(lambda self: self.bursts == 0)  # in a quarter of the examples at most: each costs a dozen writes
+    @rule(
+        p=st.integers(0, 2),
+        c=st.integers(0, 2),
+        n=st.integers(11, 12),
+        minutes=st.integers(1, 5),
+        lapse=st.booleans(),
+    )
+    @counted
+    def hold_burst(self, p: int, c: int, n: int, minutes: int, lapse: bool) -> None:
+        """More than ten holds on one customer (funded by an operator credit), all due at the same instant; with
+        ``lapse`` the clock moves exactly to it."""
+        self.bursts += 1
+        cid = self.customers[c]
+        self._adjust(cid, 2 * n)
+        for _ in range(n):
+            self._spend(p, cid, self.fresh("H"), 1_000, 2, False, minutes)
+        if lapse:
+            self._advance(timedelta(minutes=minutes))
+
+    @precondition(lambda self: self.redemptions)
+    @rule(pick=st.integers(0, 10_000), which=st.sampled_from(HOLDS), part=st.integers(0, 101))
+    @counted
+    def capture(self, pick: int, which: str, part: int) -> None:
+        self._capture(*self._pick(which, pick, spent=True), part)
+
+    def _capture(self, p: int, order_id: str, part: int) -> None:
+        """All of the hold (100), part of it, or one point more than it holds (101: a 422 that leaves the hold)."""
+        rid = self.rids[(p, order_id)]
+        held = self.m.hold_points(self.partner_ids[p], order_id)
+        body = {} if part == 100 else {"points": held + 1 if part == 101 else max(1, held * part // 100)}
+        order = self.m.orders[(self.partner_ids[p], order_id)]
+        was = order.spent.status if order.spent else ""
+        refunded = order.refunded
+        r = self.write(self.partners[p], f"/v1/redemptions/{rid}/capture", body, "capture")
+        outcome, kept = self.m.capture(self.partner_ids[p], order_id, body.get("points"))
+        if outcome != "captured":
+            self.expect_error(r, outcome)
+            if was == "refunded":
+                PATHS["capture after a full refund"] += 1
+            return
+        assert (r.status, r["points"], r["status"]) == (200, kept, "captured"), (r.json, kept)
+        self.resolutions[rid] += 1
+        PATHS["captures"] += 1
+        if "points" in body and kept < held:
+            PATHS["captures of part of a hold"] += 1
+        if refunded:
+            PATHS["captures after a partial refund"] += 1
+
+    @precondition(lambda self: self.redemptions)
+    @rule(pick=st.integers(0, 10_000), which=st.sampled_from(HOLDS))
+    @counted
+    def void(self, pick: int, which: str) -> None:
+        self._void(*self._pick(which, pick, spent=True))
+
+    def _void(self, p: int, order_id: str) -> None:
+        rid = self.rids[(p, order_id)]
+        r = self.write(self.partners[p], f"/v1/redemptions/{rid}/void", {}, "void")
+        outcome, released = self.m.void(self.partner_ids[p], order_id)
+        if outcome != "voided":
+            self.expect_error(r, outcome)
+            return
+        assert (r.status, r["points"], r["status"]) == (200, released, "voided"), (r.json, released)
+        self.resolutions[rid] += 1
+        PATHS["voids"] += 1
+
+    @precondition(lambda self: self.redemptions)
+    @rule(**REFUND, which=st.sampled_from(["an open hold", "an open hold", "a captured redemption", "a redemption"]))
+    @counted
+    def refund_spent(self, pick: int, which: str, mode: str, pct: int) -> None:
+        """A refund of an order that spent points (its own rule, to weigh it)."""
+        self._refund(pick, which, mode, pct, spent=True)
+
+    @precondition(lambda self: self.known)
+    @rule(**REFUND, which=st.sampled_from(["any order", "an accrual", "a spent accrual", "a spent accrual"]))
+    @counted
+    def refund(self, pick: int, which: str, mode: str, pct: int) -> None:
+        self._refund(pick, which, mode, pct)
+
+    def _refund(self, pick: int, which: str, mode: str, pct: int, spent: bool = False) -> None:
+        self._refund_order(*self._pick(which, pick, spent), mode, pct)
+
+    @rule(
+        c=st.integers(0, 2),
+        p=st.integers(0, 2),
+        pct=st.integers(1, 100),
+        extra=st.integers(0, 40_000),
+        plan=st.sampled_from(
+            [
+                "refund, capture",
+                "refund, capture part",
+                "refund, capture too many",
+                "refund, void",
+                "refund, refund the rest, capture",
+                "capture part, refund, refund the rest",
+                "capture, refund",
+                "void, refund",
+            ]
+        ),
+        mode=st.sampled_from(["part", "part", "rest", "tiny"]),
+        part=st.integers(1, 99),
+    )
+    @counted
+    def refund_meets_hold(self, c: int, p: int, pct: int, extra: int, plan: str, mode: str, part: int) -> None:
+        """A new hold (a share of what the customer has, on an order of a realistic amount), then a sequence of
+        refunds (part or all of the order) and a capture (all, part, or more than is left) or a void, each step
+        checked against the model."""
+        order_id = self._redeem(p, c, "some", pct, extra, False, 600)
+        if order_id is None:
+            return
+        for step in plan.split(", "):
+            if step == "refund":
+                self._refund_order(p, order_id, mode, pct)
+            elif step == "refund the rest":
+                self._refund_order(p, order_id, "rest", pct)
+            elif step == "void":
+                self._void(p, order_id)
+            else:
+                self._capture(p, order_id, {"capture": 100, "capture part": part, "capture too many": 101}[step])
+
+    @rule(
+        c=st.integers(0, 2),
+        p=st.integers(0, 2),
+        q=st.integers(0, 2),
+        amount=st.integers(2_000, 400_000),
+        pct=st.integers(50, 100),
+        capture=st.booleans(),
+        mode=st.sampled_from(["part", "rest", "rest"]),
+        part=st.integers(1, 99),
+    )
+    @counted
+    def spent_then_refunded(
+        self, c: int, p: int, q: int, amount: int, pct: int, capture: bool, mode: str, part: int
+    ) -> None:
+        """A purchase (base points, and awards where a campaign runs), most or all of the customer's points spent
+        at a partner, then the purchase refunded: what the customer already spent of the base and of the awards is
+        the shortfall (issued_reversed only for what was taken; the award's sponsor relieved of the whole share,
+        the till charged the spent part)."""
+        cid = self.customers[c]
+        body = {"customer_id": cid, "order_id": self.fresh("O"), "amount_minor": amount}
+        r = self.write(self.partners[p], "/v1/accruals", body, "accrual")
+        self._accrual(p, body, r, self.m.earn(self.partner_ids[p], cid, body["order_id"], amount))
+        self._redeem(q, c, "all" if pct == 100 else "some", pct, 10_000, capture, 600)
+        self._refund_order(p, body["order_id"], mode, part)
+
+    def _refund_order(self, p: int, order_id: str, mode: str, pct: int) -> None:
+        """Part of what is left, all of it, more than it (422), a few minor units, or an order that does not exist
+        (at the same partner)."""
+        order = self.m.orders[(self.partner_ids[p], order_id)]
+        left = order.amount - order.refunded
+        amount = {
+            "part": max(1, left * pct // 100),
+            "rest": max(1, left),
+            "over": left + pct,
+            "tiny": 1 + pct % 3,
+            "unknown": 1,
+        }[mode]
+        if mode == "unknown":
+            order_id = self.fresh("NOPE")
+        hold_before = self.m.hold_points(self.partner_ids[p], order_id)
+        body = {"order_id": order_id, "refund_id": self.fresh("R"), "amount_minor": amount}
+        r = self.write(self.partners[p], "/v1/refunds", body, "refund")
+        got = self.m.refund(self.partner_ids[p], order_id, amount)
+        if isinstance(got, str):
+            self.expect_error(r, got)
+            return
+        assert isinstance(got, Refunded)
+        assert r.status == 201, (r.json, got)
+        answer = (r["points_reversed"], r["points_shortfall"], r["shortfall_minor"], r["points_returned"])
+        assert answer == (got.reversed, got.shortfall, got.shortfall * 100, got.returned), (r.json, got)
+        assert {a["campaign_id"]: a["points"] for a in r["awards_reversed"]} == got.awards, (r.json, got)
+        assert r["customer_id"] == order.customer
+        PATHS["refunds"] += 1
+        for name, hit in (
+            ("refunds returning points", got.returned > 0),
+            ("refunds reversing points", got.reversed > 0),
+            ("refunds with a shortfall", got.shortfall > 0),
+            ("refunds reversing an award", any(got.awards.values())),
+            ("refunds with an award shortfall", got.award_shortfall > 0),
+            ("refunds meeting an open hold", hold_before > 0),
+            ("refunds shrinking a hold", got.from_hold and 0 < got.returned < hold_before),
+            ("refunds releasing a whole hold", got.from_hold and got.returned == hold_before > 0),
+        ):
+            if hit:
+                PATHS[name] += 1
+                event(name)
 
     @rule(
         p=st.integers(0, 2),
         c=st.integers(0, 2),
-        reason=st.sampled_from(["review", "referral"]),
-        points=st.integers(1, 200),
+        kind=st.sampled_from(["review", "referral", "adjustment"]),
+        points=st.integers(-300, 300).filter(bool),
     )
-    def bonus(self, p: int, c: int, reason: str, points: int) -> None:
-        body = {"customer_id": self.customers[c], "bonus_id": f"B-{next(self.ids)}", "reason": reason, "points": points}
+    @counted
+    def gift(self, p: int, c: int, kind: str, points: int) -> None:
+        """A partner's bonus for a review or a referral (daily limits), or an operator's credit or debit."""
+        if kind == "adjustment":
+            self._adjust(self.customers[c], points)
+            return
+        points = abs(points)
+        body = {"customer_id": self.customers[c], "bonus_id": self.fresh("B"), "reason": kind, "points": points}
         r = self.write(self.partners[p], "/v1/bonuses", body, "bonus")
-        assert (r.status == 201) == self.m.bonus(self.partner_ids[p], self.customers[c], reason, points)
+        assert (r.status == 201) == self.m.bonus(self.partner_ids[p], self.customers[c], kind, points)
         if r.status == 201:
             self.issued += points
 
-    @rule(c=st.integers(0, 2), points=st.integers(-300, 300).filter(bool))
-    def adjust(self, c: int, points: int) -> None:
-        body = {
-            "customer_id": self.customers[c],
-            "adjustment_id": f"J-{next(self.ids)}",
-            "points": points,
-            "reason": "test",
-        }
+    def _adjust(self, cid: str, points: int) -> None:
+        body = {"customer_id": cid, "adjustment_id": self.fresh("J"), "points": points, "reason": "test"}
         r = self.write(self.operator, "/v1/admin/adjustments", body, "adjustment")
-        assert (r.status == 201) == self.m.adjust(self.customers[c], points)
+        assert (r.status == 201) == self.m.adjust(cid, points)
         if r.status == 201 and points > 0:
             self.issued += points
 
-    @rule(minutes=st.sampled_from([1, 30, 240, 60 * 24, 60 * 24 * 3, 60 * 24 * 40, 60 * 24 * 200]))
-    def advance(self, minutes: int) -> None:
-        self.clock.advance(timedelta(minutes=minutes))
-        self.m.advance(timedelta(minutes=minutes))
+    @rule(
+        minutes=st.sampled_from([0, 0, 1, 2, 30, 240, 60 * 24, 60 * 24 * 3, 60 * 24 * 40, 60 * 24 * 200]),
+        job=st.booleans(),
+    )
+    @counted
+    def advance(self, minutes: int, job: bool) -> None:
+        """The clock moves (0: to the very instant the next open hold is over), then maybe the daily expiry job."""
+        if minutes == 0:
+            deadlines = [o.spent.expires for c in self.m.customers.values() for o in c.holds.values() if o.spent]
+            if deadlines:
+                self._advance(min(d for d in deadlines if d) - self.m.now)
+                PATHS["clock moved to a hold deadline"] += 1
+        else:
+            self._advance(timedelta(minutes=minutes))
+        if job:
+            jobs.expire_points(self.clock.now(), since="2026-01")
+            self.m.released.clear()  # the job may have posted released holds: they are no write's catch-up
 
-    @rule()
-    def expiry_job(self) -> None:
-        jobs.expire_points(self.clock.now(), since="2026-01")
+    def _advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        self.m.advance(delta)
 
+    @precondition(lambda self: self.last_write is not None)
     @rule()
+    @counted
     def replay_last_write(self) -> None:
         """A till that lost the response sends the same request again: same bytes back, nothing changes."""
         if self.last_write is None:
@@ -274,35 +812,36 @@ class Ledger(RuleBasedStateMachine):
         client, path, body, headers = self.last_write
         raw = headers["_raw"]
         again = client.post(path, body, headers={"Idempotency-Key": headers["Idempotency-Key"]})
-        assert again.raw == raw
-
-    @invariant()
-    def balances_equal_the_model(self) -> None:
-        if self.model is None:
-            return
-        self.m.settle()
-        for cid in self.customers:
-            b = self.partners[0].get(f"/v1/customers/{cid}/balance").json
-            assert (b["available"], b["pending"], b["held"]) == self.m.customers[cid].balance(), cid
+        assert (again.status < 300, again.raw) == (True, raw)
+        PATHS["Idempotency-Key replays"] += 1
 
     # --- invariants ---------------------------------------------------------------------------------------------
 
     @invariant()
-    def ledger_holds(self) -> None:
+    def balances_equal_the_model(self) -> None:
+        """Every customer's balance is the model's: lot by lot for all of them (``_wallet_equals_the_model``, on the
+        wallet as the service settles it for a read), and through ``GET /v1/customers/{id}/balance`` for one of
+        them in turn (for all of them at the end of each example)."""
+        if self.model is None:
+            return
+        PATHS["steps"] += 1
+        most = self.m.settle()
+        if most > 10:
+            PATHS["more than 10 holds over at once on one customer"] += 1
+            event("more than 10 holds over at once on one customer")
+        self._balance_is_the_model(self.customers[PATHS["steps"] % len(self.customers)])
+
+    def _balance_is_the_model(self, cid: str) -> None:
+        b = self.partners[0].get(f"/v1/customers/{cid}/balance").json
+        assert (b["available"], b["pending"], b["held"]) == self.m.customers[cid].balance(), cid
+
+    @invariant()
+    def ledger_and_settlement_hold(self) -> None:
         if not self.customers:
             return
         total_held_by_customers = 0
         flows: Counter[str] = Counter()
-        client, table = db.connection().client, db.models._Item.Meta.table_name
-        raw = [  # a customer's partition holds its profile and all its entries: one query each
-            item
-            for cid in self.customers
-            for item in client.query(
-                TableName=table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": keys.customer(cid)[0]}},
-            )["Items"]
-        ]
+        raw = [item for cid in self.customers for item in _partition(keys.customer(cid)[0])]
         profiles = {i["pk"]["S"]: db.CustomerItem.from_raw_data(i) for i in raw if i["sk"]["S"] == keys.PROFILE}
         all_entries = [db.EntryItem.from_raw_data(i) for i in raw if i["sk"]["S"].startswith(keys.ENTRY_PREFIX)]
         for cid in self.customers:
@@ -323,7 +862,8 @@ class Ledger(RuleBasedStateMachine):
                 elif e.type in ("redemption", "capture"):
                     flows["spent"] -= delta
                 elif e.type == "refund":
-                    flows["returned"] += int(details["points_returned"])
+                    # points released from an open hold were never spent: only captured ones come back as returned
+                    flows["returned"] += sum(ints(details.get("returned_lots") or {}).values())
                     flows["reversed"] += int(details["points_taken"])
                 elif e.type == "adjustment" and delta < 0:
                     flows["debited"] -= delta
@@ -354,6 +894,7 @@ class Ledger(RuleBasedStateMachine):
             shown, _, _ = settled(stored, self.clock.now(), Program().timezone)
             assert min(shown.available, shown.pending, shown.held) >= 0
             assert all(h.expires_at > self.clock.now().isoformat() for h in shown.holds.values())
+            self._wallet_equals_the_model(cid, shown)
             total_held_by_customers += stored.total
         assert all(n <= 1 for k, n in flows.items() if k.startswith("resolved:"))
         conserved = (
@@ -361,18 +902,132 @@ class Ledger(RuleBasedStateMachine):
         )
         assert conserved == total_held_by_customers
         assert all(n <= 1 for n in self.resolutions.values())
+        # Settlement: the months whose entries changed at this step (and this month) are reconciled against their
+        # counters, and each partner's statement made of those counters is the model's.
+        by_period = self._figures_from_entries(all_entries)
+        changed = {p for p, f in by_period.items() if self.checked.get(p) != f} | {self.m.period()}
+        prog = Program()
+        for period, counters in self._settlement_matches_entries(changed, by_period).items():
+            for pid in self.partner_ids:
+                s = statement(counters[pid], prog.point_value_minor, prog.operator_fee_bps)
+                got = {name: getattr(s, name) for name in STATEMENT}
+                assert got == self.m.statement(pid, period), (period, self.names[pid], got)
+        self.checked = by_period
+
+    def _wallet_equals_the_model(self, cid: str, shown: Wallet) -> None:
+        """Lot by lot: the wallet as the service shows it now has the model's lots (by expiry month and issuer),
+        pending buckets (by due instant and lot) and holds (by partner and order, with their lots)."""
+        model = self.m.customers[cid]
+        assert {k: v for k, v in shown.lots.items() if v} == {k: v for k, v in model.lots.items() if v}, cid
+        buckets = {
+            (datetime.fromisoformat(split_pending_key(k)[0]), split_pending_key(k)[1]): v
+            for k, v in shown.pending_lots.items()
+            if v
+        }
+        assert buckets == model.buckets, cid
+        holds = {
+            (h.partner_id, h.order_id): (h.points, {k: v for k, v in h.lots.items() if v}) for h in shown.holds.values()
+        }
+        want = {key: (o.spent.outstanding, o.spent.lots) for key, o in model.holds.items() if o.spent}
+        assert holds == want, cid
+
+    # --- settlement -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _figures_from_entries(entries: list[db.EntryItem]) -> dict[str, dict[str, Figures]]:
+        by_period: dict[str, dict[str, Figures]] = {}
+        for e in entries:
+            total = int(e.available_delta) + int(e.pending_delta) + int(e.held_delta)
+            details = e.details.as_dict() if e.details else {}
+            period = by_period.setdefault(e.period, {})
+            for pid, f in entry_deltas(e.type, e.partner_id, total, ints(e.lots), details).items():
+                period.setdefault(pid, Figures()).add(f)
+        return by_period
+
+    def _all_entries(self) -> list[db.EntryItem]:
+        return [
+            db.EntryItem.from_raw_data(raw)
+            for cid in self.customers
+            for raw in _partition(keys.customer(cid)[0])
+            if raw["sk"]["S"].startswith(keys.ENTRY_PREFIX)
+        ]
+
+    def _settlement_matches_entries(
+        self, periods: set[str] | None, by_period: dict[str, dict[str, Figures]] | None = None
+    ) -> dict[str, dict[str, Figures]]:
+        """Counters equal the fold of the period's entries (reconciliation), and the operator identity is 0.
+        Returns the counters read, by period."""
+        if by_period is None:
+            by_period = self._figures_from_entries(self._all_entries())
+        partner_ids = [*self.partner_ids, "coalition"]
+        read = {}
+        for period in sorted(by_period if periods is None else periods):
+            expected = by_period.get(period, {})
+            counters = read[period] = _counters(partner_ids, period)
+            for pid in partner_ids:
+                want = expected.get(pid, Figures())
+                got = counters[pid]
+                assert got.counts == want.counts, (period, pid)
+                assert {k: v for k, v in got.flows.items() if v} == {k: v for k, v in want.flows.items() if v}
+            assert identity(counters.values())["result"] == 0, period
+        return read
+
+    def _statements_match_the_model(self, period: str) -> None:
+        """Each partner's own statement for the month (``GET /v1/settlements/{period}``) equals the model's figures,
+        field by field. After every step the same comparison is made on the counters (the endpoint's input, read
+        directly: the endpoint costs three reads a partner); at the end of each example, through the endpoint."""
+        for p, pid in enumerate(self.partner_ids):
+            r = self.partners[p].get(f"/v1/settlements/{period}")
+            assert r.status == 200, r.json
+            got = {name: r[name] for name in STATEMENT}
+            assert got == self.m.statement(pid, period), (period, self.names[pid], got)
 
 
 Ledger.TestCase.settings = settings(
     max_examples=EXAMPLES,
-    stateful_step_count=15,
+    stateful_step_count=STEPS,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    # No shrinking while the disagreement below is open: the failing program is reported as found, in minutes.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
-# OPEN (issue 15, see docs/wip/README.md): at 300 examples this model and the service disagree since issue 15's
-# order, hold and idempotency changes (the model predates them: e.g. it re-evaluates a natural id whose first
-# answer was an error, which is now bound to it). Marked xfail so the disagreement is printed in every run, not
-# hidden, until the extended model in docs/wip/issue15-reference-model.patch lands and decides which side is wrong.
-TestLedger = pytest.mark.xfail(reason="open model/service disagreement (issue 15)", strict=False)(Ledger.TestCase)
+TestLedger = Ledger.TestCase
+
+
+# Paths the property test exists for, and how often each must at least have happened over a run of 300 examples or
+# more (LEDGER_EXAMPLES=300, make soak): about a fifth of the fewest seen in runs of 300 examples of 15 steps. Below
+# 300 examples (make test's 80, development) the counts are printed, not enforced: Hypothesis switches rules off
+# per example (swarm testing), so a hundred examples may miss a path by chance (seen: 6 order_conflict in 135).
+MUST = {
+    "refunds returning points": 40,
+    "refunds with a shortfall": 25,
+    "refunds with an award shortfall": 15,
+    "refunds meeting an open hold": 40,
+    "refunds shrinking a hold": 15,
+    "refunds releasing a whole hold": 10,
+    "captures of part of a hold": 10,
+    "captures after a partial refund": 10,
+    "capture after a full refund": 10,
+    "more than 10 holds over at once on one customer": 3,
+    "writes catching up on more than 10 over holds": 2,
+    "stacked awards on one purchase": 20,
+    "accrual joined an order": 2,
+    "redemption joined an order": 10,
+    "refused: order_conflict": 20,
+    "refused: duplicate_order": 10,
+    "same order, same body: replayed": 10,
+    "refused: refund_exceeds_order": 15,
+    "refused: hold_expired": 3,
+    "refused: hold_already_resolved": 40,
+    "Idempotency-Key replays": 60,
+    "redemptions confirmed with the customer's code": 40,
+}
+
+
+def test_the_paths_were_exercised() -> None:
+    """Runs after the property test (same module, so same process): the money paths it exists for did happen,
+    counted over all its examples."""
+    if not PATHS["examples"]:
+        pytest.skip("the property test did not run in this session")
+    print("\nledger property test, paths exercised:", dict(sorted(PATHS.items())))
+    if EXAMPLES >= 300:
+        missing = {k: (PATHS[k], n) for k, n in MUST.items() if PATHS[k] < n}
+        assert not missing, f"paths exercised less than required (seen, required): {missing}"
