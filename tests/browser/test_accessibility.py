@@ -1,0 +1,108 @@
+"""Every page a customer or a partner sees, checked by axe-core (axe-playwright-python) in Chromium at a phone and a
+desktop size, in Russian and English: no violation of impact "serious" or "critical" (WCAG 2.1 A and AA rules:
+contrast, names of buttons, links and fields, language, landmarks...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.browser.test_page_gallery import SIZES, _coalition
+from tests.conftest import last_code
+
+GRAVE = {"serious", "critical"}
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE = "+79161234567"
+
+
+def _grave(axe: Any, page: Any) -> list[str]:
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in GRAVE:
+            targets = [", ".join(node["target"]) for node in violation["nodes"]][:3]
+            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found
+
+
+def _customer_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[str, Callable[[Any], None]]]:
+    def sign_in(page: Any) -> None:
+        page.goto(f"{live.url}/me/sign-in?lang={lang}")
+
+    def code(page: Any) -> None:
+        sign_in(page)
+        page.locator("#identifier").fill(PHONE)
+        page.locator("form[action^='/me/sign-in'] button").click()
+        page.wait_for_load_state()
+
+    def signed_in(page: Any) -> None:
+        code(page)
+        page.locator("#one-time-code").fill(last_code("sign_in", PHONE))
+        page.locator("form[action^='/me/sign-in/code'] button").click()
+        page.wait_for_load_state()
+
+    def spend_code(page: Any) -> None:
+        page.goto(f"{data['link']}&lang={lang}")
+        page.get_by_test_id("show-code").click()
+        page.wait_for_load_state()
+
+    def delete(page: Any) -> None:
+        signed_in(page)
+        page.get_by_test_id("delete-account").click()
+        page.wait_for_load_state()
+
+    return [
+        ("customer page from a link", lambda page: page.goto(f"{data['link']}&lang={lang}")),
+        ("spend code and QR", spend_code),
+        ("a bad link", lambda page: page.goto(f"{data['link'][:-3]}xyz&lang={lang}")),
+        ("sign-in", sign_in),
+        ("sign-in code", code),
+        ("signed-in page with settings", signed_in),
+        ("delete the account", delete),
+    ]
+
+
+def _portal_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[str, Callable[[Any], None]]]:
+    base = f"{live.url}/portal"
+
+    def signed_in(path: str) -> Callable[[Any], None]:
+        def visit(page: Any) -> None:
+            page.goto(f"{base}?lang={lang}")
+            page.locator("#api_key").fill(data["cafe_key"])
+            page.locator("button[type=submit]").click()
+            page.wait_for_load_state()
+            if path:
+                page.goto(f"{base}{path}")
+
+        return visit
+
+    return [
+        ("portal sign-in", lambda page: page.goto(f"{base}?lang={lang}")),
+        ("portal dashboard", signed_in("")),
+        ("portal new campaign", signed_in("/campaigns/new")),
+        ("portal campaign", signed_in(f"/campaigns/{data['campaign']}")),
+        ("portal settlements", signed_in("/settlements")),
+    ]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_serious_accessibility_violation_on_any_page(live, browser, clock, size):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    data = _coalition(live)
+    problems: dict[str, list[str]] = {}
+    for lang in ("ru", "en"):
+        for name, visit in _customer_pages(live, data, lang) + _portal_pages(live, data, lang):
+            clock.advance(timedelta(hours=1))  # a phone gets 5 sign-in codes an hour: each page signs in afresh
+            context = browser.new_context(viewport=SIZES[size])
+            page = context.new_page()
+            visit(page)
+            found = _grave(axe, page)
+            if found:
+                problems[f"{name} [{lang}, {size}] {page.url}"] = found
+            context.close()
+    assert problems == {}, "\n".join(f"{where}:\n  " + "\n  ".join(what) for where, what in problems.items())
