@@ -49,6 +49,11 @@ def _customer_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[st
         page.get_by_test_id("show-code").click()
         page.wait_for_load_state()
 
+    def telegram(page: Any) -> None:
+        signed_in(page)
+        page.get_by_test_id("telegram-connect").click()
+        page.wait_for_load_state()
+
     def delete(page: Any) -> None:
         signed_in(page)
         page.get_by_test_id("delete-account").click()
@@ -61,6 +66,7 @@ def _customer_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[st
         ("sign-in", sign_in),
         ("sign-in code", code),
         ("signed-in page with settings", signed_in),
+        ("connect Telegram", telegram),
         ("delete the account", delete),
     ]
 
@@ -94,6 +100,8 @@ def test_no_serious_accessibility_violation_on_any_page(live, browser, clock, si
 
     axe = Axe()
     data = _coalition(live)
+    bot = {"notifications": {"telegram": {"bot_username": "coalition_test_bot"}}}  # the page offers the bot
+    assert live.request("PUT", "/v1/admin/program", live.operator_key, bot).status_code == 200
     problems: dict[str, list[str]] = {}
     for lang in ("ru", "en"):
         for name, visit in _customer_pages(live, data, lang) + _portal_pages(live, data, lang):
