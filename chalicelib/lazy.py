@@ -11,8 +11,8 @@ An API module names its use cases like this::
 
 mypy and import-linter read the real import; at run time ``accruals.accrue(...)`` imports the module on the first
 attribute read (under Python's import lock, so two threads cannot half-load it) and is a plain attribute read after.
-Patching works as usual: the proxy reads from the real module every time, so ``mock.patch`` of
-``chalicelib.services.accruals.accrue`` is seen.
+Patching works as usual: the proxy reads from and writes to the real module, so ``mock.patch`` of
+``chalicelib.services.accruals.accrue`` is seen, and so is ``mock.patch.object`` of the proxy itself.
 """
 
 from __future__ import annotations
@@ -31,12 +31,26 @@ class _LazyModule:
         self._name = name
         self._module: ModuleType | None = None
 
-    def __getattr__(self, attr: str) -> Any:
+    def _load(self) -> ModuleType:
         module = self._module
         if module is None:
             module = importlib.import_module(self._name)
             self._module = module
-        return getattr(module, attr)
+        return module
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._load(), attr)
+
+    # Writes go to the real module too, so that ``mock.patch.object(proxy, name)`` and ``monkeypatch.setattr``
+    # patch (and restore) what every reader sees.
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr in _LazyModule.__slots__:
+            object.__setattr__(self, attr, value)
+        else:
+            setattr(self._load(), attr, value)
+
+    def __delattr__(self, attr: str) -> None:
+        delattr(self._load(), attr)
 
     def __repr__(self) -> str:
         state = "loaded" if self._module is not None else "not loaded yet"

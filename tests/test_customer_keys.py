@@ -184,6 +184,30 @@ def test_the_operator_attaches_a_phone_to_a_card_only_customer_and_then_codes_re
     assert len(last_code("spend_code", "+79160000002")) == 6
 
 
+def test_an_identifier_attached_while_the_account_is_deleted_is_freed_too(strict, monkeypatch):
+    """The operator attaches a phone between the deletion's read and its commit: the deletion reads again and frees
+    it, so the phone never leads a new shopper to a deleted account."""
+    from chalicelib import runtime
+    from chalicelib.db import customers as customers_db
+    from chalicelib.services import customer_self
+
+    s, op = strict, strict["op"]
+    cid = enrol(s["cafe"], card="CARD-0003")
+    erase = customers_db.erase
+    raced: list[int] = []
+
+    def racing_erase(tx, customer, now_iso):
+        if not raced:
+            raced.append(op.post(f"/v1/admin/customers/{cid}/identifiers", {"phone": "+79160000004"}).status)
+        erase(tx, customer, now_iso)
+
+    monkeypatch.setattr(customers_db, "erase", racing_erase)
+    customer_self.delete(cid, runtime.get().clock.now())
+    assert raced == [200]
+    again = s["store"].post("/v1/customers", {"phone": "+79160000004"})
+    assert again.status == 201 and again["customer_id"] != cid  # a new customer, not the deleted one
+
+
 # --- races over the real HTTP stack ----------------------------------------------------------------------------
 
 

@@ -58,3 +58,16 @@ def test_a_cold_start_loads_no_use_case_before_its_route():
         assert lazy not in eager, f"importing the app loaded {lazy}"
     assert "chalicelib.services.auth" in eager  # what every request needs is loaded once, at import
     assert loaded_on_use == "True"
+
+
+def test_a_lazy_module_can_be_patched_through_its_proxy():
+    from unittest import mock
+
+    from chalicelib.api import admin
+    from chalicelib.services import bindings
+
+    original = bindings.attach_by_operator
+    with mock.patch.object(admin.bindings, "attach_by_operator", return_value="patched"):
+        assert bindings.attach_by_operator() == "patched"  # every reader sees the patch
+        assert admin.bindings.attach_by_operator() == "patched"
+    assert bindings.attach_by_operator is original and admin.bindings.attach_by_operator is original

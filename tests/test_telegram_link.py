@@ -260,3 +260,72 @@ def test_deleting_the_account_frees_the_chat(world):
     assert anna.submit("/me/delete", {**form, "confirm": "on"}).status_code == 200
     assert chat_of(w, "anna") is None and f"TGCHAT#{ANNA_CHAT}" not in json.dumps(table_snapshot())
     assert json.loads(webhook(w, update(connect(w["boris"]), update_id=2)).body)["outcome"] == "linked"
+
+
+# --- found in review: each failed before its fix ---------------------------------------------------------------------
+
+
+def outcome(w, body: dict) -> str:
+    answer = webhook(w, body)
+    assert answer.status_code == 200, answer.body
+    return str(json.loads(answer.body)["outcome"])
+
+
+def test_only_the_newest_link_binds_so_an_older_one_cannot_take_the_chat_over(world):
+    """Anna pressed Connect on her computer (the QR stays on its screen), then on her phone, and linked with the
+    phone's link. Whoever has the first link must not move her codes to their own chat."""
+    w, anna = world, world["anna"]
+    on_the_computer, on_the_phone = connect(anna), connect(anna)
+    assert outcome(w, update(on_the_computer, chat=BORIS_CHAT)) == "invalid"  # pressed again: the first one is void
+    assert outcome(w, update(on_the_phone, update_id=2)) == "linked" and chat_of(w, "anna") == str(ANNA_CHAT)
+    assert outcome(w, update(on_the_computer, chat=BORIS_CHAT, update_id=3)) == "invalid"
+    assert chat_of(w, "anna") == str(ANNA_CHAT)
+
+
+def test_disconnecting_voids_a_link_shown_before(world):
+    """A link made while linked (the form posted again) dies with the disconnect."""
+    w, anna = world, world["anna"]
+    assert outcome(w, update(connect(anna))) == "linked"
+    form = anna.forms(anna.page("/me"))["/me/telegram/disconnect"]
+    shown = anna.submit("/me/telegram/connect", form).body.decode()  # the same CSRF token, the connect action
+    match = re.search(r"start=([A-Za-z0-9_-]+)", shown)
+    assert match is not None, shown
+    assert anna.submit("/me/telegram/disconnect", form).status_code == 303 and chat_of(w, "anna") is None
+    assert outcome(w, update(match.group(1), chat=BORIS_CHAT, update_id=2)) == "invalid"
+    assert chat_of(w, "anna") is None
+
+
+def test_deleting_the_account_while_telegram_links_it_leaves_no_claim_behind(world, monkeypatch):
+    """The update lands between the deletion's read and its commit: the deletion reads again and frees the chat."""
+    from chalicelib.db import customers as customers_db
+    from chalicelib.services import customer_self
+
+    w = world
+    token = connect(w["anna"])
+    erase = customers_db.erase
+    raced: list[str] = []
+
+    def racing_erase(tx: Any, customer: Any, now_iso: str) -> None:
+        if not raced:
+            raced.append(outcome(w, update(token, update_id=2)))
+        erase(tx, customer, now_iso)
+
+    monkeypatch.setattr(customers_db, "erase", racing_erase)
+    customer_self.delete(w["ids"]["anna"], _now())
+    assert raced == ["linked"]
+    assert not [i for i in table_snapshot() if i["pk"]["S"].startswith("TGCHAT#")]  # no claim of a deleted account
+    assert outcome(w, update(connect(w["boris"]), update_id=3)) == "linked"  # the chat is free for a new account
+
+
+def _now() -> Any:
+    from chalicelib import runtime
+
+    return runtime.get().clock.now()
+
+
+@pytest.mark.parametrize("chat", [2**52, -(2**52), 10**30, -(10**2100)], ids=["2^52", "-2^52", "10^30", "-10^2100"])
+def test_a_chat_id_telegram_never_sends_is_ignored_not_a_500(world, chat):
+    w = world
+    token = connect(w["anna"])
+    assert outcome(w, update(token, chat=chat)) == "ignored"
+    assert chat_of(w, "anna") is None

@@ -1,8 +1,9 @@
 """Telegram's webhook (issue 17): the bot receives ``/start <token>`` when a customer links it from their page.
 
 ``POST /telegram/webhook`` is called by Telegram, not by a partner: it carries no API key but the ``secret_token``
-given to setWebhook, in ``X-Telegram-Bot-Api-Secret-Token`` (checked first, in constant time: else 401 and nothing
-changes). Every well-formed update is answered 200, acted on or not, so Telegram does not deliver it again.
+given to setWebhook, in ``X-Telegram-Bot-Api-Secret-Token`` (checked in constant time before anything is read or
+written: else 401 and nothing changes; a body that is not an update at all is refused before that, 400 or 422).
+Every well-formed update is answered 200, acted on or not, so Telegram does not deliver it again.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ class Customer:
     email: str | None = None
     channel: str | None = None  # sms | email | telegram: the customer's choice (issue 17)
     telegram_chat_id: str | None = None
+    telegram_link: str | None = None  # the hash of the newest link token (chalicelib/db/telegram_links.py)
     marketing_consent: bool = False
     birthday: str | None = None
     created_at: str = ""
@@ -90,6 +91,7 @@ def _customer(item: CustomerItem) -> Customer:
         email=item.email,
         channel=item.channel,
         telegram_chat_id=item.telegram_chat_id,
+        telegram_link=item.telegram_link,
         marketing_consent=bool(item.marketing_consent),
         birthday=item.birthday,
         created_at=item.created_at,
@@ -232,4 +234,9 @@ def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
     actions: list[Action] = [getattr(CustomerItem, name).remove() for name in PERSONAL]
     actions += [CustomerItem.marketing_consent.set(False), CustomerItem.deleted_at.set(now_iso)]
     condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    # what was freed above is all there is: an identifier or a chat attached since the read cancels the erase (the
+    # caller reads again), else its alias would stay, owned by a deleted account
+    for kind in (*IDENTIFIER_KINDS, "telegram_chat_id"):
+        attribute, value = getattr(CustomerItem, kind), getattr(customer, kind)
+        condition &= (attribute == value) if value else attribute.does_not_exist()
     tx.update(CustomerItem(*keys.customer(customer.customer_id)), actions, condition=condition)

@@ -64,6 +64,7 @@ class CustomerItem(_Item):
     email = UnicodeAttribute(null=True)
     channel = UnicodeAttribute(null=True)  # sms | email | telegram: the customer's choice, else the program's order
     telegram_chat_id = UnicodeAttribute(null=True)
+    telegram_link = UnicodeAttribute(null=True)  # the hash of the newest "Connect Telegram" token: older ones are void
     signed_out_at = UnicodeAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)  # the customer deleted the account: personal data erased
 

@@ -1,8 +1,10 @@
 """Linking the Telegram bot (issue 17): the link tokens and the chat's uniqueness claim.
 
 - ``TGLINK#<HMAC of the token>`` / ``TGLINK``: made when the customer presses "Connect Telegram"; the token itself is
-  only in the deep link. Using it sets ``used_at`` and ``used_chat_id`` (guarded by ``attribute_not_exists(used_at)``),
-  so it works once and a re-delivered update from the same chat is recognised as already done.
+  only in the deep link. The customer item keeps the newest token's hash (``telegram_link``): only that one binds,
+  so pressing again, linking or disconnecting voids every token shown before. Using it sets ``used_at`` and
+  ``used_chat_id`` (guarded by ``attribute_not_exists(used_at)``), so it works once and a re-delivered update from
+  the same chat is recognised as already done.
 - ``TGCHAT#<chat id>`` / ``ALIAS``: the chat belongs to at most one customer, like a phone's ``PHONE#`` alias.
 
 Binding is one transaction: the token used, the chat claimed, the customer's ``telegram_chat_id`` set (and a chat
@@ -33,14 +35,27 @@ class StoredLink:
 
 
 def put(digest: str, customer_id: str, *, now_iso: str, expires_at: str, ttl: int) -> None:
-    """Store a new link token (its hash); a token is random, so its item is new."""
-    TelegramLinkItem(
-        *keys.telegram_link(digest),
-        customer_id=customer_id,
-        created_at=now_iso,
-        expires_at=expires_at,
-        ttl=ttl,
-    ).save(condition=TelegramLinkItem.pk.does_not_exist())
+    """Store a new link token (its hash; a token is random, so its item is new) and make it the customer's newest:
+    a token shown earlier (a QR on another screen, a photo of it) can no longer link a chat."""
+    tx = Transaction()
+    tx.put(
+        TelegramLinkItem(
+            *keys.telegram_link(digest),
+            customer_id=customer_id,
+            created_at=now_iso,
+            expires_at=expires_at,
+            ttl=ttl,
+        ),
+        condition=TelegramLinkItem.pk.does_not_exist(),
+        tag=LINK_TAG,
+    )
+    tx.update(
+        CustomerItem(*keys.customer(customer_id)),
+        [CustomerItem.telegram_link.set(digest)],
+        condition=CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist(),
+        tag=CUSTOMER_TAG,
+    )
+    tx.commit(connection())
 
 
 def read(digest: str, chat_id: str) -> tuple[StoredLink | None, str | None]:
@@ -85,8 +100,11 @@ def bind(digest: str, chat_id: str, customer_id: str, previous_chat: str | None,
         tx.delete(AliasItem(*keys.telegram_chat(previous_chat)), condition=_mine(customer_id))
     tx.update(
         CustomerItem(*keys.customer(customer_id)),
-        [CustomerItem.telegram_chat_id.set(chat_id)],
-        condition=CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist() & _chat_unchanged(previous_chat),
+        [CustomerItem.telegram_chat_id.set(chat_id), CustomerItem.telegram_link.remove()],
+        condition=CustomerItem.pk.exists()
+        & CustomerItem.deleted_at.does_not_exist()
+        & _chat_unchanged(previous_chat)
+        & (CustomerItem.telegram_link == digest),  # the newest token only, and once
         tag=CUSTOMER_TAG,
     )
     tx.commit(connection())
@@ -101,7 +119,7 @@ def unlink(customer_id: str, chat_id: str, channel_was_telegram: bool) -> None:
     """Disconnect: the chat id removed from the customer (and the channel, if it was Telegram: messages then go by
     the program's order, SMS or e-mail), the chat's claim freed. Guarded: the chat is still the one read."""
     tx = Transaction()
-    actions: list[Action] = [CustomerItem.telegram_chat_id.remove()]
+    actions: list[Action] = [CustomerItem.telegram_chat_id.remove(), CustomerItem.telegram_link.remove()]
     if channel_was_telegram:
         actions.append(CustomerItem.channel.remove())
     tx.update(

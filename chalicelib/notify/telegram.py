@@ -44,6 +44,7 @@ from chalicelib.notify.port import (
 from chalicelib.notify.settings import TELEGRAM_BOT_TOKEN, SecretSource, TelegramSettings, require
 
 PROVIDER = "telegram"
+CHAT_ID_LIMIT = 2**52  # "at most 52 significant bits" (Bot API, Chat.id)
 START_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what Telegram carries in ?start=
 BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,}")
@@ -153,7 +154,8 @@ def parse_start(update: Mapping[str, Any], bot_username: str | None = None) -> S
     if not isinstance(chat, Mapping) or chat.get("type") != "private" or not isinstance(text, str):
         return None
     chat_id = chat.get("id")
-    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+    # Telegram's ids have at most 52 significant bits: anything longer is not Telegram's and must not reach a key
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool) or not -CHAT_ID_LIMIT < chat_id < CHAT_ID_LIMIT:
         return None
     match = _START.fullmatch(text)
     if match is None or match["token"] is None or not START_TOKEN.fullmatch(match["token"]):

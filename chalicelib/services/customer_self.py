@@ -24,7 +24,7 @@ from chalicelib.db import codes as codes_store
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.domain.wallet import Change, settled, take
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, Unavailable
 from chalicelib.notify import CHANNELS
 from chalicelib.schemas import CustomerRef, TransactionsQuery
 from chalicelib.services import customer_messages, customers, idempotency, program
@@ -34,6 +34,7 @@ from chalicelib.services.session import Found, open_session
 
 POLICIES = ("forfeit", "keep_until_expiry")
 EXPORT_PAGE = 100
+ERASE_TRIES = 5  # an identifier or a chat attached while the account is being deleted: read and erase again
 
 
 def reachable_channels(customer: Customer) -> list[str]:
@@ -137,13 +138,19 @@ def preview(customer_id: str, now: datetime) -> DeletionPreview:
 def delete(customer_id: str, now: datetime) -> None:
     """Erase the customer's personal data and settle the points as the program says (module docstring)."""
     _settle_points(customer_id, now)
-    customer = customers_db.load(customer_id)
-    if customer is None or customer.deleted_at:
+    for _ in range(ERASE_TRIES):
+        customer = customers_db.load(customer_id)
+        if customer is None or customer.deleted_at:
+            return
+        tx = db.Transaction()
+        customers_db.erase(tx, customer, now.isoformat())
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            continue  # an identifier or a chat was attached meanwhile: erase what is there now
+        codes_store.end_every_session(customer_id, now.isoformat())
         return
-    tx = db.Transaction()
-    customers_db.erase(tx, customer, now.isoformat())
-    tx.commit(db.connection())
-    codes_store.end_every_session(customer_id, now.isoformat())
+    raise Unavailable("The account kept changing while it was being deleted; try again.")
 
 
 def _settle_points(customer_id: str, now: datetime) -> None:

@@ -143,8 +143,8 @@ def _link(start: StartCommand, now: datetime) -> tuple[Outcome, str | None]:
         if owner is not None and owner != link.customer_id:
             return "taken", None
         customer = customers_db.load(link.customer_id)
-        if customer is None or customer.deleted_at:
-            return "invalid", None
+        if customer is None or customer.deleted_at or customer.telegram_link != key:
+            return "invalid", None  # deleted, or a newer token was made since (or this one's chat was unlinked)
         try:
             store.bind(key, start.chat_id, link.customer_id, customer.telegram_chat_id, now.isoformat())
         except TxCancelled:
