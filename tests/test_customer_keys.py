@@ -85,6 +85,49 @@ def test_the_code_the_till_asks_for_goes_to_the_customer_and_works_once(strict):
     assert available(s["store"], s["cid"]) == 400
 
 
+def test_a_retry_of_the_spend_code_request_delivers_the_same_code_not_a_new_one(strict):
+    """The till's SDK retries with the same Idempotency-Key after a lost answer: the customer gets the same code
+    again (the one they may be reading out stays good) and the till the same answer, marked as a replay."""
+    s = strict
+    path, key = f"/v1/customers/{s['cid']}/spend-code", {"Idempotency-Key": "till-7-0001"}
+    first = s["store"].post(path, headers=key)
+    code = last_code("spend_code", PHONE)
+    again = s["store"].post(path, headers=key)
+    assert again.status == 202 and again.raw == first.raw and again.headers.get("Idempotent-Replayed") == "true"
+    assert [m.code for m in inbox("spend_code")] == [code, code]  # the same code twice, never a second one
+    boris = enrol(s["store"], phone="+79167654321")
+    other = s["store"].post(f"/v1/customers/{boris}/spend-code", headers=key)  # the key is bound to its request
+    assert other.status == 409 and other["code"] == "idempotency_key_reused" and len(inbox("spend_code")) == 2
+    assert spend(s["store"], s["cid"], "S-1", code=code).status == 201
+    s["store"].post(path, headers=key)  # a replay once the code is used sends nothing
+    assert len(inbox("spend_code")) == 2
+    fresh = s["store"].post(path, headers={"Idempotency-Key": "till-7-0002"})  # a new request: a new code
+    assert fresh.status == 202 and last_code("spend_code", PHONE) != code
+
+
+def test_a_spend_code_whose_message_failed_is_delivered_by_the_retry(strict, monkeypatch):
+    """The first send fails after the code was stored (503): the SDK's retry with the same key delivers that code."""
+    from chalicelib.notify import ProviderUnavailable
+    from chalicelib.services import customer_messages
+
+    s = strict
+    real = customer_messages.notifier
+    failures = [ProviderUnavailable("smsc 503", provider="smsc")]
+
+    class Flaky:
+        def send(self, message):
+            if failures:
+                raise failures.pop()
+            return real().send(message)
+
+    monkeypatch.setattr(customer_messages, "notifier", Flaky)
+    path, key = f"/v1/customers/{s['cid']}/spend-code", {"Idempotency-Key": "till-7-0003"}
+    assert s["store"].post(path, headers=key).status == 503 and inbox("spend_code") == []
+    retried = s["store"].post(path, headers=key)
+    assert retried.status == 202 and len(inbox("spend_code")) == 1
+    assert spend(s["store"], s["cid"], "S-1", code=last_code("spend_code", PHONE)).status == 201
+
+
 def test_a_code_sent_for_one_partner_is_no_good_at_another(strict):
     s = strict
     s["cafe"].post(f"/v1/customers/{s['cid']}/spend-code")

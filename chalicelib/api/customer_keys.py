@@ -73,13 +73,15 @@ def portal_link(call: Call[PortalLinkRequest, None]) -> PortalLinkSent:
     "POST",
     "/v1/customers/{customer_id}/spend-code",
     "partner",
-    "Send the customer a one-time code that lets this partner spend their points (valid 10 minutes, once)",
+    "Send the customer a one-time code that lets this partner spend their points (valid 10 minutes, once; a retry "
+    "with the same Idempotency-Key delivers the same code)",
     response=SpendCodeSent,
     status=202,
-    errors=_SEND,
+    idempotent_post=True,
+    errors=(*_SEND, 409),
 )
-def spend_code(call: Call[None, None]) -> SpendCodeSent:
-    return spend_codes.send_code(call.params["customer_id"], call.partner_id, call.now)
+def spend_code(call: Call[None, None]) -> Reply:
+    return spend_codes.send_code(call.writing, call.params["customer_id"], call.partner_id, call.now)
 
 
 @api.route(

@@ -38,6 +38,15 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
 
 
+def derived_code(seed: str, customer_id: str, purpose: Purpose, slot: str) -> str:
+    """A code the same request derives again from its seed (``WriteRequest.secret_seed``: the Idempotency-Key), so
+    a retry delivers the code it first made rather than a new one that voids it. Only a holder of the pepper can
+    derive it: for anyone else it is as random as :func:`new_code`'s."""
+    pepper = runtime.get().settings.key_pepper.encode()
+    mac = hmac.new(pepper, f"code-seed\n{seed}\n{customer_id}\n{purpose}\n{slot}".encode(), hashlib.sha256)
+    return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
+
+
 def looks_like_code(text: str) -> bool:
     return len(text) == DIGITS and text.isascii() and text.isdigit()
 

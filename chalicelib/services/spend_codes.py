@@ -15,15 +15,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.db import codes as store
+from chalicelib.db import customers as customers_db
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
-from chalicelib.errors import ApiError, CustomerConfirmationRequired
+from chalicelib.errors import ApiError, CustomerConfirmationRequired, NotFound
+from chalicelib.notify import mask
 from chalicelib.schemas import SpendCodeSent
 from chalicelib.services import customer_messages as messages
 from chalicelib.services import customers, limits, one_time_codes, program
-from chalicelib.services.idempotency import Plan
-from chalicelib.services.one_time_codes import Candidate, Issued
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.services.one_time_codes import Candidate, Issued, Verdict
 from chalicelib.services.session import load_partner
 
 PURPOSE = "spend"
@@ -84,16 +86,47 @@ def page_code(customer_id: str, now: datetime) -> Issued:
     return one_time_codes.issue(customer_id, PURPOSE, PAGE_SLOT, now, minutes=PAGE_MINUTES)
 
 
-def send_code(customer_id: str, partner_id: str, now: datetime) -> SpendCodeSent:
-    """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, sent to the customer."""
-    limits.spend_code(customer_id)  # a till may not flood a customer with messages
+def send_code(req: WriteRequest, customer_id: str, partner_id: str, now: datetime) -> Reply:
+    """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, sent to the customer.
+
+    Bound to its Idempotency-Key like any write: the code is derived from the key, so a retry (after a lost answer,
+    or after a send that failed) replays the first answer and delivers the same code, never a second one that would
+    void the code the customer may already be reading out."""
+    limits.spend_code(customer_id)  # a till may not flood a customer with messages, retries included
+    slot = till_slot(partner_id)
+    code = one_time_codes.derived_code(req.secret_seed, customer_id, PURPOSE, slot)
+
+    def decide(found: Found) -> Plan:
+        customer = customers_db.from_found(found, customer_id)
+        if customer is None or customer.deleted_at:
+            raise NotFound("Customer not found.")
+        channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
+        load_partner(partner_id, now)
+        plan = Plan(created=True, customer_id=customer_id)
+        issued = one_time_codes.issue(
+            customer_id, PURPOSE, slot, now, minutes=SENT_MINUTES, partner_id=partner_id, tx=plan.tx, code=code
+        )
+        plan.response = SpendCodeSent(
+            channel=channel, destination=mask(to, channel), expires_at=issued.expires_at.isoformat()
+        )
+        return plan
+
+    reply = execute(req, None, [customers_db.read_key(customer_id)], decide)
+    _deliver(reply, customer_id, partner_id, code, now)
+    return reply
+
+
+def _deliver(reply: Reply, customer_id: str, partner_id: str, code: str, now: datetime) -> None:
+    """Send the code after its commit; on a replay, again only while that very code still waits to be used (its
+    first message may never have left; a second copy of the same code is harmless)."""
+    slot = till_slot(partner_id)
+    if reply.replayed:
+        stored = store.get(customer_id, PURPOSE, slot)
+        if one_time_codes.judge(stored, customer_id, slot, code, now) is not Verdict.OK:
+            return  # used, expired, locked, or replaced by a newer code: nothing to deliver
     customer = customers.load(customer_id)
-    messages.choose(customer)  # 422 customer_unreachable before anything is written
     partner = load_partner(partner_id, now)
-    issued = one_time_codes.issue(
-        customer_id, PURPOSE, till_slot(partner_id), now, minutes=SENT_MINUTES, partner_id=partner_id
-    )
-    until = issued.expires_at.astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
-    body = messages.text(customer, "spend", code=issued.code, partner=partner.name, until=until)
-    sent = messages.send(customer, "spend_code", body, code=issued.code)
-    return SpendCodeSent(channel=sent.channel, destination=sent.destination, expires_at=issued.expires_at.isoformat())
+    expires_at = datetime.fromisoformat(reply.result(SpendCodeSent).expires_at)
+    until = expires_at.astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
+    body = messages.text(customer, "spend", code=code, partner=partner.name, until=until)
+    messages.send(customer, "spend_code", body, code=code)
