@@ -177,12 +177,18 @@ def render_page(
     )
 
 
-def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suffix: str = "") -> Page:
-    """The code to show at the till, in digits and as a QR (an SVG image, data: URI: the CSP allows it)."""
+def _qr(text: str, scale: int) -> str:
+    """A QR code as an SVG data: URI (the page's CSP allows data: images); segno loads only when a page draws one."""
     import segno
 
+    uri: str = segno.make_qr(text, error="m").svg_data_uri(scale=scale, border=2, dark="#1b1d21")
+    return uri
+
+
+def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suffix: str = "") -> Page:
+    """The code to show at the till, in digits and as a QR (an SVG image, data: URI: the CSP allows it)."""
     tz = program.load().timezone
-    qr = segno.make_qr(issued.code, error="m").svg_data_uri(scale=8, border=2, dark="#1b1d21")
+    qr = _qr(issued.code, scale=8)
     return render(
         "customer/spend_code.html",
         i18n.locale(lang),
@@ -200,10 +206,8 @@ def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suff
 
 def telegram_page(offer: LinkOffer, lang: str, suffix: str = "") -> Page:
     """The deep link to the bot, to tap on a phone, and as a QR for a page opened on a computer."""
-    import segno
-
     tz = program.load().timezone
-    qr = segno.make_qr(offer.url, error="m").svg_data_uri(scale=6, border=2, dark="#1b1d21")
+    qr = _qr(offer.url, scale=6)
     return render(
         "customer/telegram.html",
         i18n.locale(lang),
