@@ -39,8 +39,8 @@ MUTANTS = (
     ),
     Mutant(
         "no per-customer campaign limit in the write",
-        "            u.condition &= awarded.does_not_exist() | (awarded <= limit - delta)",
-        "            pass",
+        "    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, change.campaign_limits)",
+        "    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, {})",
         (
             "tests/test_campaign_races.py::test_simultaneous_purchases_of_one_customer_never_exceed_the_per_customer_limit",
         ),
@@ -65,8 +65,8 @@ MUTANTS = (
     ),
     Mutant(
         "no bonus daily cap in the write",
-        "            u.condition &= day.does_not_exist() | (day <= limit - delta)",
-        "            pass",
+        "    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, change.bonus_limits)",
+        "    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, {})",
         ("tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",),
     ),
     Mutant(

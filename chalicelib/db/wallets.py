@@ -7,10 +7,11 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Any, TypedDict
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -154,13 +155,21 @@ def _holds(u: _Update, change: Change) -> None:
         u.condition &= CustomerItem.holds[hid].exists()
 
 
-def _bonus_days(u: _Update, change: Change) -> None:
-    for key, delta in sorted(change.bonus_days.items()):
-        day = CustomerItem.bonus_days[key]
-        u.actions.append(day.set((day | 0) + delta))
-        limit = change.bonus_limits.get(key)
+def _capped_counts(
+    u: _Update, counts: MapAttribute[str, Any], deltas: Mapping[str, int], limits: Mapping[str, int]
+) -> None:
+    """Add to counters kept in one map attribute, each guarded by its limit where it has one (``count <= limit -
+    delta`` before the write): the bonus caps per day and the campaign awards per customer."""
+    for key, delta in sorted(deltas.items()):
+        count = counts[key]
+        u.actions.append(count.set((count | 0) + delta))
+        limit = limits.get(key)
         if limit is not None:
-            u.condition &= day.does_not_exist() | (day <= limit - delta)
+            u.condition &= count.does_not_exist() | (count <= limit - delta)
+
+
+def _bonus_days(u: _Update, change: Change) -> None:
+    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, change.bonus_limits)
 
 
 def _last_purchase(u: _Update, change: Change) -> None:
@@ -169,12 +178,7 @@ def _last_purchase(u: _Update, change: Change) -> None:
 
 
 def _campaign_awards(u: _Update, change: Change) -> None:
-    for campaign_id, delta in sorted(change.campaign_awards.items()):
-        awarded = CustomerItem.campaign_awards[campaign_id]
-        u.actions.append(awarded.set((awarded | 0) + delta))
-        limit = change.campaign_limits.get(campaign_id)
-        if limit is not None:
-            u.condition &= awarded.does_not_exist() | (awarded <= limit - delta)
+    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, change.campaign_limits)
 
 
 _PARTS: tuple[Callable[[_Update, Change], None], ...] = (

@@ -31,18 +31,13 @@ from chalicelib.services.portal_links import PortalAccess
 from chalicelib.web import customer_page, i18n
 from chalicelib.web.portal_forms import parse_form
 from chalicelib.web.portal_session import cookies
-from chalicelib.web.render import Headers, Page, environment, language_links, render
+from chalicelib.web.render import Headers, Page, is_https, language_links, redirect, render
 
 SESSION_COOKIE, CSRF_COOKIE = "lc_session", "lc_csrf"
 
 
-def _secure(call: Any) -> bool:
-    host = (call.header("host") or "").split(":")[0]
-    return bool(call.header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
-
-
 def cookie(call: Any, name: str, value: str, max_age: int) -> str:
-    flags = "; Secure" if _secure(call) else ""
+    flags = "; Secure" if is_https(call) else ""
     return f"{name}={value}; Path=/me; HttpOnly; SameSite=Strict; Max-Age={max(0, max_age)}{flags}"
 
 
@@ -80,16 +75,6 @@ def respond(page: Page, status: int = 200, set_cookies: list[str] | None = None)
     if set_cookies:
         headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
     return Response(body=page.body, status_code=status, headers=headers)
-
-
-def redirect(location: str, set_cookies: list[str] | None = None) -> Any:
-    from chalice.app import Response
-
-    headers: Headers = {"Location": location, "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
-    if set_cookies:
-        headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
-    body = environment().get_template("portal/redirect.html").render(location=location)
-    return Response(body=body, status_code=303, headers=headers)
 
 
 def handle(call: Any, view: str, views: dict[str, Callable[[Request], Any]] | None = None) -> Any:

@@ -14,12 +14,11 @@ from chalicelib.web import customer_http, customer_page, i18n
 from chalicelib.web.customer_http import (
     SESSION_COOKIE,
     Request,
-    redirect,
     require_session,
     respond,
     signed_in_customer,
 )
-from chalicelib.web.render import Headers, render
+from chalicelib.web.render import Headers, redirect, render
 
 
 def handle(call: Any, view: str) -> Any:

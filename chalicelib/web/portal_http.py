@@ -33,15 +33,10 @@ from chalicelib.web.portal_session import (
     read_session,
     write_request,
 )
-from chalicelib.web.render import Headers, Page, environment
+from chalicelib.web.render import Headers, Page, is_https, redirect
 
 READS = {"dashboard", "new", "campaign", "settlements", "csv"}  # no CSRF check: they change nothing
 ACTIONS = {"accept": campaigns.accept, "activate": campaigns.activate, "pause": campaigns.pause, "end": campaigns.end}
-
-
-def _secure(call: Any) -> bool:
-    host = (call.header("host") or "").split(":")[0]
-    return bool(call.header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
 
 
 @dataclass(frozen=True)
@@ -56,23 +51,13 @@ class Request:
         return {"Set-Cookie": self.remember} if self.remember else {}
 
     def cookie(self, name: str, value: str, max_age: int) -> str:
-        return cookie(name, value, _secure(self.call), max_age)
+        return cookie(name, value, is_https(self.call), max_age)
 
 
 def _response(page: Page, status: int = 200, extra: Headers | None = None) -> Any:
     from chalice.app import Response
 
     return Response(body=page.body, status_code=status, headers={**page.headers, **(extra or {})})
-
-
-def _redirect(location: str, set_cookies: list[str] | None = None) -> Any:
-    from chalice.app import Response
-
-    headers: Headers = {"Location": location, "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
-    if set_cookies:
-        headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
-    body = environment().get_template("portal/redirect.html").render(location=location)
-    return Response(body=body, status_code=303, headers=headers)
 
 
 def _language(call: Any) -> tuple[str, bool]:
@@ -94,7 +79,7 @@ def _handle(call: Any, view: str) -> Any:
     lang, asked = _language(call)
     session = read_session(call.header("cookie"), call.now)
     form = parse_form(call.raw_body) if call.raw_body else {}
-    remember = [cookie(LANG_COOKIE, lang, _secure(call), 365 * 86400)] if asked else []
+    remember = [cookie(LANG_COOKIE, lang, is_https(call), 365 * 86400)] if asked else []
     request = Request(call, lang, form, remember)
     if view == "login":
         return _login(request)
@@ -111,7 +96,7 @@ def _login(r: Request) -> Any:
     """The sign-in form posts the API key; the answer is the session cookie, never the key."""
     csrf = cookies(r.call.header("cookie")).get(CSRF_COOKIE, "")
     if not csrf or not hmac.compare_digest(r.form.get("csrf", ""), csrf):
-        return _redirect("/portal")
+        return redirect("/portal")
     try:
         principal = auth.authenticate(f"Bearer {r.form.get('api_key', '').strip()}", runtime.get().settings.key_pepper)
     except ApiError:
@@ -121,7 +106,7 @@ def _login(r: Request) -> Any:
         page = portal_views.sign_in(r.lang, fresh, error=True)
         return _response(page, 401, {"Set-Cookie": r.cookie(CSRF_COOKIE, fresh, 3600)})
     token = issue_session(principal, r.call.now)
-    return _redirect(
+    return redirect(
         "/portal",
         [r.cookie(SESSION_COOKIE, token, SESSION_MINUTES * 60), r.cookie(CSRF_COOKIE, "", 0)],
     )
@@ -129,7 +114,7 @@ def _login(r: Request) -> Any:
 
 def _signed_out(r: Request) -> Any:
     if r.call.raw_body:  # a form posted after the session ended: back to sign-in
-        return _redirect("/portal")
+        return redirect("/portal")
     fresh = new_csrf_cookie()
     page = portal_views.sign_in(r.lang, fresh)
     return _response(page, 200, {"Set-Cookie": [*r.remember, r.cookie(CSRF_COOKIE, fresh, 3600)]})
@@ -137,7 +122,7 @@ def _signed_out(r: Request) -> Any:
 
 def _logout(r: Request, session: Session) -> Any:
     end_session(session)  # server-side: a copy of the cookie is refused from now on
-    return _redirect("/portal", [r.cookie(SESSION_COOKIE, "", 0)])
+    return redirect("/portal", [r.cookie(SESSION_COOKIE, "", 0)])
 
 
 def _dashboard(r: Request, session: Session) -> Any:
@@ -163,7 +148,7 @@ def _create(r: Request, session: Session) -> Any:
         created = campaigns.create(write, request, session.partner_id, r.call.now)
     except ValidationFailed as error:
         return _refused(r, session, error)
-    return _redirect(f"/portal/campaigns/{created.result(CampaignOut).campaign_id}")
+    return redirect(f"/portal/campaigns/{created.result(CampaignOut).campaign_id}")
 
 
 def _refused(r: Request, session: Session, error: ValidationFailed) -> Any:
@@ -182,7 +167,7 @@ def _act(r: Request, session: Session) -> Any:
         raise ValidationFailed.at(["path", "action"], "unknown action", "enum")
     path = f"/portal/campaigns/{campaign_id}/{action}"
     ACTIONS[action](write_request(session, r.form, path, r.call.now), campaign_id, session.partner_id, r.call.now)
-    return _redirect(f"/portal/campaigns/{campaign_id}")
+    return redirect(f"/portal/campaigns/{campaign_id}")
 
 
 def _settlements(r: Request, session: Session) -> Any:

@@ -84,3 +84,21 @@ def render(template: str, t: Locale, **context: Any) -> Page:
     nonce = new_nonce()
     body = environment().get_template(template).render(t=t, lang=t.lang, nonce=nonce, **context)
     return Page(body, headers(nonce))
+
+
+def is_https(call: Any) -> bool:
+    """Whether this request came over HTTPS (API Gateway always; any host but loopback is taken to be), so that its
+    cookies are ``Secure``; plain http on 127.0.0.1 under ``make run``."""
+    host = (call.header("host") or "").split(":")[0]
+    return bool(call.header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
+
+
+def redirect(location: str, set_cookies: list[str] | None = None) -> Any:
+    """303 See Other to ``location`` (after a form), with the cookies to set; a tiny page for clients that stop."""
+    from chalice.app import Response
+
+    headers: Headers = {"Location": location, "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
+    if set_cookies:
+        headers["Set-Cookie"] = set_cookies if len(set_cookies) > 1 else set_cookies[0]
+    body = environment().get_template("portal/redirect.html").render(location=location)
+    return Response(body=body, status_code=303, headers=headers)
