@@ -47,6 +47,7 @@ def test_a_cold_start_loads_no_use_case_before_its_route():
         "chalicelib.services.accruals",
         "chalicelib.services.refunds",
         "chalicelib.services.campaigns",
+        "chalicelib.services.settlement",
         "chalicelib.services.customer_auth",
         "chalicelib.services.bindings",
         "chalicelib.services.telegram_link",

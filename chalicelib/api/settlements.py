@@ -1,15 +1,23 @@
 """Monthly settlements: a partner's statement, the operator's report, its closing and reconciliation. JSON, or CSV
-for accountants (``?format=csv``). The settlement service is imported by the handlers: a cold start that serves
-anything else does not load it."""
+for accountants (``?format=csv``). The settlement service loads on first use (``chalicelib/lazy.py``), like every
+API module's use cases."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from chalice.app import Response
 
 from chalicelib.api.common import AUTH_ERRORS
 from chalicelib.errors import Forbidden
 from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import OperatorSettlement, Reconciliation, SettlementOut, SettlementQuery
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import settlement
+else:
+    settlement = lazy_module("chalicelib.services.settlement")
 
 api = RouteTable(tag="settlements")
 operator = RouteTable(tag="operator")
@@ -38,8 +46,6 @@ def _csv(text: str, filename: str) -> Response:
     content=JSON_OR_CSV,
 )
 def partner_settlement(call: Call[None, SettlementQuery]) -> SettlementOut | Response:
-    from chalicelib.services import settlement
-
     if call.query.partner_id not in (None, call.partner_id):
         raise Forbidden("A partner reads only its own settlement.")
     report = settlement.partner_settlement(call.partner_id, call.params["period"], call.now)
@@ -59,8 +65,6 @@ def partner_settlement(call: Call[None, SettlementQuery]) -> SettlementOut | Res
     content=JSON_OR_CSV,
 )
 def admin_settlement(call: Call[None, SettlementQuery]) -> OperatorSettlement | Response:
-    from chalicelib.services import settlement
-
     report = settlement.operator_report(call.params["period"], call.now)
     if call.query.format == "csv":
         return _csv(settlement.operator_csv(report), f"settlement-{report.period}.csv")
@@ -76,8 +80,6 @@ def admin_settlement(call: Call[None, SettlementQuery]) -> OperatorSettlement | 
     errors=(*AUTH_ERRORS, 409, 422),
 )
 def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
-    from chalicelib.services import settlement
-
     return settlement.close(call.params["period"], call.now)
 
 
@@ -90,6 +92,4 @@ def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
     errors=(*AUTH_ERRORS, 422),
 )
 def admin_reconcile_settlement(call: Call[None, None]) -> Reconciliation:
-    from chalicelib.services import settlement
-
     return settlement.reconcile(call.params["period"])
