@@ -16,6 +16,7 @@ from datetime import datetime
 
 from chalicelib.db import codes as store
 from chalicelib.db import customers as customers_db
+from chalicelib.db.customers import Customer
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
@@ -95,11 +96,13 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, now: datetim
     limits.spend_code(customer_id)  # a till may not flood a customer with messages, retries included
     slot = till_slot(partner_id)
     code = one_time_codes.derived_code(req.secret_seed, customer_id, PURPOSE, slot)
+    read: list[Customer] = []  # the customer as the write read it: the message needs no second read
 
     def decide(found: Found) -> Plan:
         customer = customers_db.from_found(found, customer_id)
         if customer is None or customer.deleted_at:
             raise NotFound("Customer not found.")
+        read[:] = [customer]
         channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
         load_partner(partner_id, now)
         plan = Plan(created=True, customer_id=customer_id)
@@ -112,11 +115,13 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, now: datetim
         return plan
 
     reply = execute(req, None, [customers_db.read_key(customer_id)], decide)
-    _deliver(reply, customer_id, partner_id, code, now)
+    _deliver(reply, read[0] if read else None, customer_id, partner_id, code, now)
     return reply
 
 
-def _deliver(reply: Reply, customer_id: str, partner_id: str, code: str, now: datetime) -> None:
+def _deliver(
+    reply: Reply, customer: Customer | None, customer_id: str, partner_id: str, code: str, now: datetime
+) -> None:
     """Send the code after its commit; on a replay, again only while that very code still waits to be used (its
     first message may never have left; a second copy of the same code is harmless)."""
     slot = till_slot(partner_id)
@@ -124,7 +129,8 @@ def _deliver(reply: Reply, customer_id: str, partner_id: str, code: str, now: da
         stored = store.get(customer_id, PURPOSE, slot)
         if one_time_codes.judge(stored, customer_id, slot, code, now) is not Verdict.OK:
             return  # used, expired, locked, or replaced by a newer code: nothing to deliver
-    customer = customers.load(customer_id)
+    if customer is None:  # a replay: this request's write did not read the customer
+        customer = customers.load(customer_id)
     partner = load_partner(partner_id, now)
     expires_at = datetime.fromisoformat(reply.result(SpendCodeSent).expires_at)
     until = expires_at.astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
