@@ -72,3 +72,12 @@ def test_a_lazy_module_can_be_patched_through_its_proxy():
         assert bindings.attach_by_operator() == "patched"  # every reader sees the patch
         assert admin.bindings.attach_by_operator() == "patched"
     assert bindings.attach_by_operator is original and admin.bindings.attach_by_operator is original
+
+
+def test_every_name_the_notifications_package_exports_loads_on_first_use():
+    """chalicelib.notify lists its names twice (for mypy, and for loading on first use): the two lists agree."""
+    import chalicelib.notify as notify
+
+    assert set(notify.__all__) == set(notify._HOME)
+    for name in notify.__all__:
+        assert getattr(notify, name) is not None
