@@ -1,0 +1,23 @@
+"""The hand-made mutants of ``make mutants``, one module per area of guards. Each module holds ``MUTANTS``; a new
+area is a new module listed in ``AREAS``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    original: str
+    mutated: str
+    tests: tuple[str, ...]
+
+
+AREAS = ("money", "consent_codes", "spend_policy", "customer_sessions", "exactly_once")
+
+
+def every_mutant() -> tuple[Mutant, ...]:
+    from importlib import import_module
+
+    return tuple(m for area in AREAS for m in import_module(f"bench.mutant_sets.{area}").MUTANTS)

@@ -1,0 +1,109 @@
+"""Mutants of the money guards: wallet arithmetic, campaign budgets and limits, replay records, settlement."""
+
+from __future__ import annotations
+
+from bench.mutant_sets import Mutant
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "no per-lot guard on a spend",
+        "            u.condition &= lot >= -delta",
+        "            pass",
+        ("tests/test_races.py::test_parallel_spends_across_two_issuers_never_take_a_lot_below_zero",),
+    ),
+    Mutant(
+        "no per-customer campaign limit in the write",
+        "    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, change.campaign_limits)",
+        "    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, {})",
+        (
+            "tests/test_campaign_races.py::test_simultaneous_purchases_of_one_customer_never_exceed_the_per_customer_limit",
+        ),
+    ),
+    Mutant(
+        "no campaign budget guard in the write",
+        "        guard &= CampaignItem.budget_used <= award.budget_points - points",
+        "        pass",
+        ("tests/test_concurrency.py::test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget",),
+    ),
+    Mutant(
+        "a suspended sponsor not checked in the award's write",
+        '        tx.check(PartnerItem, pk, sk, condition=PartnerItem.status == "active", tag=f"sponsor:{sponsor}")',
+        "        pass",
+        ("tests/test_campaigns.py",),
+    ),
+    Mutant(
+        "a campaign window's offset ignored",
+        "    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)",
+        "    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value[:19])",
+        ("tests/test_campaigns.py",),
+    ),
+    Mutant(
+        "no bonus daily cap in the write",
+        "    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, change.bonus_limits)",
+        "    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, {})",
+        ("tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",),
+    ),
+    Mutant(
+        "replay records written without attribute_not_exists",
+        "        condition=ReplayItem.pk.does_not_exist(),",
+        "        condition=None,",
+        ("tests/test_concurrency.py", "tests/test_idempotency.py"),
+    ),
+    Mutant(
+        "fingerprint ignores points",
+        '    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        '    canonical = json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
+        'else body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        ("tests/test_idempotency.py", "tests/test_api_ledger.py"),
+    ),
+    Mutant(
+        "sign flip in accepted_refunded",
+        '        f.counts["accepted_refunded_points"] += int(n)',
+        '        f.counts["accepted_refunded_points"] -= int(n)',
+        ("tests/test_orders.py", "tests/test_settlement.py"),
+    ),
+    Mutant(
+        "sponsor statement ignores reversed awards",
+        '        promo_points_funded=c["promo_points_funded"] - c["promo_points_reversed"],',
+        '        promo_points_funded=c["promo_points_funded"],',
+        ("tests/test_orders.py", "tests/test_settlement.py"),
+    ),
+    Mutant(
+        "award shortfall not charged to the till",
+        '        f.counts["issued_points"] += share - taken',
+        "        pass",
+        ("tests/test_orders.py",),
+    ),
+    Mutant(
+        "order written without its version guard",
+        "    condition = OrderItem.pk.does_not_exist() if previous is None else OrderItem.version == previous.version",
+        "    condition = OrderItem.pk.does_not_exist() if previous is None else None",
+        ("tests/test_races.py::test_parallel_refunds_of_one_order_never_exceed_it",),
+    ),
+    Mutant(
+        "another amount joins an order",
+        "        if amount_minor != self.amount_minor:",
+        "        if False:",
+        ("tests/test_orders.py",),
+    ),
+    Mutant(
+        "a refund ignores the open hold",
+        '    if order.spent is not None and order.spent.status in ("held", "captured"):',
+        '    if order.spent is not None and order.spent.status == "captured":',
+        ("tests/test_orders.py",),
+    ),
+    Mutant(
+        "earned points rounded up on refunds",
+        "    return pro_rata(total, refunded_after_minor, whole_minor) - pro_rata(total, refunded_before_minor, "
+        "whole_minor)",
+        "    return -(-total * (refunded_after_minor - refunded_before_minor) // whole_minor)",
+        ("tests/test_orders.py", "tests/test_api_ledger.py"),
+    ),
+    Mutant(
+        "hold capture allowed after expiry posted partially",
+        '    return len([e for e in settle(wallet, now, tz_name, max_events=max_events + 1) if e.type != "expiry"]) '
+        "<= max_events",
+        "    return True",
+        ("tests/test_orders.py::TestExpiredHolds",),
+    ),
+)
