@@ -300,12 +300,30 @@ class CreateRedemption(Request):
     )
 
 
+class SpendCodeRequest(Request):
+    points: Points | None = Field(
+        None,
+        description="The most the code may confirm, named in the customer's message; default: the customer's "
+        "available points when the code is sent",
+    )
+
+
 class SpendCodeSent(Response):
     """A one-time code is on its way to the customer (202); the partner never sees it."""
 
     channel: Literal["sms", "email", "telegram"]
     destination: str = Field(description="Masked: +7 916 ***-**-67, a***@example.com")
     expires_at: str
+    points: int = Field(description="The most points the code confirms (a redemption or hold of more: 403)")
+
+
+class SpendCodeRecord(SpendCodeSent):
+    """What a spend-code request's replay record keeps: the answer and the random seed its code derives from
+    (with the pepper, which the table never holds); the seed never leaves the server. Records made before codes had
+    a seed or an amount read as no seed (nothing is delivered again) and 0 points (what such a code confirms)."""
+
+    points: int = 0
+    seed: str = ""
 
 
 class RedemptionOut(Response):

@@ -16,6 +16,7 @@ from chalicelib.schemas import (
     IdentifiersConfirmed,
     PortalLinkRequest,
     PortalLinkSent,
+    SpendCodeRequest,
     SpendCodeSent,
 )
 from chalicelib.services.idempotency import Reply
@@ -73,15 +74,16 @@ def portal_link(call: Call[PortalLinkRequest, None]) -> PortalLinkSent:
     "POST",
     "/v1/customers/{customer_id}/spend-code",
     "partner",
-    "Send the customer a one-time code that lets this partner spend their points (valid 10 minutes, once; a retry "
-    "with the same Idempotency-Key delivers the same code)",
+    "Send the customer a one-time code that lets this partner spend up to `points` of their points (default: what "
+    "they have available now; valid 10 minutes, once; a retry with the same Idempotency-Key delivers the same code)",
+    body=SpendCodeRequest,
     response=SpendCodeSent,
     status=202,
     idempotent_post=True,
     errors=(*_SEND, 409),
 )
-def spend_code(call: Call[None, None]) -> Reply:
-    return spend_codes.send_code(call.writing, call.params["customer_id"], call.partner_id, call.now)
+def spend_code(call: Call[SpendCodeRequest, None]) -> Reply:
+    return spend_codes.send_code(call.writing, call.params["customer_id"], call.partner_id, call.body.points, call.now)
 
 
 @api.route(

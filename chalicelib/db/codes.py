@@ -120,6 +120,52 @@ def add_failure(tx: Transaction, code: StoredCode) -> None:
     tx.update(_item(code), [CodeItem.attempts.add(1)], condition=_unchanged(code), tag=CODE_TAG)
 
 
+def count_try(
+    tx: Transaction,
+    counter: StoredCode | None,
+    customer_id: str,
+    purpose: str,
+    slot: str,
+    *,
+    generation: str,
+    expires_at: str,
+    ttl: int,
+    max_attempts: int,
+    now_iso: str,
+    partner_id: str,
+) -> None:
+    """One wrong try on a per-caller counter (an item of its own, beside the codes it counts against). The counter
+    belongs to one *generation* of codes (``code_hash`` holds a digest of the codes it counts against): a counter
+    of this generation gains one under the guard that nobody counted since it was read; any other (absent, of
+    older codes, or expired) is replaced by a fresh one with one try, under the guard that it is still as read."""
+    if counter is not None and counter.code_hash == generation and counter.expires_at == expires_at:
+        add_failure(tx, counter)
+        return
+    item = CodeItem(
+        *keys.one_time_code(customer_id, purpose, slot),
+        code_hash=generation,
+        purpose=purpose,
+        expires_at=expires_at,
+        attempts=1,
+        max_attempts=max_attempts,
+        created_at=now_iso,
+        partner_id=partner_id,
+        payload={},
+        ttl=ttl,
+    )
+    tx.put(item, condition=_as_read(counter), tag=CODE_TAG)
+
+
+def guard_tries(tx: Transaction, counter: StoredCode | None, customer_id: str, purpose: str, slot: str) -> None:
+    """In the transaction that uses a code: the caller's counter of wrong tries is still as read (a wrong try
+    judged meanwhile cancels it, and the use is judged again on the new count)."""
+    tx.check(CodeItem, *keys.one_time_code(customer_id, purpose, slot), condition=_as_read(counter), tag=CODE_TAG)
+
+
+def _as_read(counter: StoredCode | None) -> Any:
+    return CodeItem.pk.does_not_exist() if counter is None else _unchanged(counter)
+
+
 # --- customer sessions ------------------------------------------------------------------------------------------
 
 

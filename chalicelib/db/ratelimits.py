@@ -88,7 +88,7 @@ def take(key: tuple[str, str], takes: Sequence[Take], now_ms: int, ttl_s: int) -
 
 
 def read(key: tuple[str, str]) -> dict[str, int]:
-    """The buckets as stored (tests and diagnostics; the limiter itself never reads first)."""
+    """The buckets as stored (tests, diagnostics, and a look before judging a typed code: ``wrong_codes_left``)."""
     response = connection().client.get_item(
         TableName=_Item.Meta.table_name, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}}, ConsistentRead=True
     )

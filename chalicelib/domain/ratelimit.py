@@ -94,6 +94,7 @@ SUBJECTS: dict[str, str] = {
     "signin_ip": "ip",  # sign-in codes asked for from one IP address
     "code_ip": "ip",  # one-time code attempts from one IP address
     "spend_code": "customer",  # spend codes sent to one customer (POST /v1/customers/{id}/spend-code)
+    "wrong_code": "key",  # wrong customer codes a partner's key typed (spend or binding), across customers
 }
 
 DEFAULT_RATES: dict[str, Rate | None] = {
@@ -104,6 +105,8 @@ DEFAULT_RATES: dict[str, Rate | None] = {
     "signin_ip": Rate(60, 3600, burst=20),
     "code_ip": Rate(120, 3600, burst=30),
     "spend_code": Rate(10, 3600, burst=5),
+    # A till mistypes a code now and then; guessing needs thousands. 20 at once, then 40 an hour, per key.
+    "wrong_code": Rate(40, 3600, burst=20),
 }
 DEFAULT_OPEN_HOLDS = 5  # open holds one partner may have on one customer at a time
 

@@ -5,8 +5,9 @@ a known card and a new phone...) no longer attaches the new one. It answers ``20
 {status: pending, channel, destination (masked), expires_at, identifiers}: a code went to the customer through an
 identifier they already have (phone, e-mail or linked chat, never the new one). The till then sends
 ``POST /v1/customers/{id}/identifiers/confirm`` {code}: the identifiers are attached, the code used, in one
-transaction. Only the partner that asked may confirm (the code's slot is that partner), a wrong code is counted and
-locks after five tries, and a customer with nothing to send a code to (card only) cannot be bound by a partner.
+transaction. Only the partner that asked may confirm (the code's slot is that partner), a wrong code is counted (on
+the code, and on the key's ``wrong_code`` allowance) and the fifth locks it (429), and a customer with nothing to
+send a code to (card only) cannot be bound by a partner.
 
 The operator can (``POST /v1/admin/customers/{id}/identifiers``, :func:`attach_by_operator`): it has checked who the
 customer is itself, at its desk or by its own procedure, so no code is asked; uniqueness is the same alias items'.
@@ -25,7 +26,7 @@ from chalicelib.errors import ApiError, IdentityConflict, NotFound
 from chalicelib.notify import mask
 from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import one_time_codes, partners
+from chalicelib.services import limits, one_time_codes, partners
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.services.one_time_codes import Candidate
 
@@ -101,16 +102,20 @@ def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now
         *(customers_db.alias_read_key(customers_db.alias_key(kind, value)) for kind, value in wanted.items()),
     ]
 
+    charge_wrong_code = limits.wrong_code(req.scope)
+
     def decide(found: Found) -> Plan:
         customer = customers_db.from_found(found, customer_id)
         if customer is None or customer.deleted_at:
             raise NotFound(f"No customer {customer_id}.")
         item = store.from_found(found, customer_id, PURPOSE, partner_id)
-        outcome = one_time_codes.check(customer_id, code, [Candidate(partner_id, item)], now)
+        limits.wrong_codes_left(req.scope, now)  # a key that guessed too often learns nothing more
+        outcome = one_time_codes.check(customer_id, code, [Candidate(partner_id, item)], now, at_till=True)
         if outcome.matched is None:
             assert isinstance(outcome.error, ApiError)
+            charge_wrong_code()
             refused = Plan(error=outcome.error)
-            one_time_codes.count_failures(refused.tx, outcome.failures)
+            one_time_codes.count_failures(refused.tx, outcome.failures)  # the fifth wrong try locks the code
             return refused
         new = {k: v for k, v in outcome.matched.payload.items() if k in KINDS}
         plan = Plan(customer_id=customer_id)

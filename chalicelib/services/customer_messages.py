@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "sign_in": "{code} — код для входа в личный кабинет программы «{sender}». Никому его не сообщайте.",
-        "spend": "{code} — код для списания баллов в «{partner}». Назовите его кассиру, только если вы сейчас "
-        "на кассе. Действует до {until}.",
+        "spend": "{code} — код для списания до {points} в «{partner}». Назовите его кассиру, только если вы "
+        "сейчас на кассе. Действует до {until}.",
         "bind": "{code} — код, чтобы привязать {what} к вашему счёту в «{partner}». Если вы этого не просили, "
         "никому не сообщайте код.",
         "portal_link": "Ваши баллы в программе «{sender}»: {url}",
@@ -54,8 +54,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
-        "spend": "{code} is your code to spend points at {partner}. Tell it to the cashier only if you are at "
-        "the till now. Valid until {until}.",
+        "spend": "{code} is your code to spend up to {points} at {partner}. Tell it to the cashier only if you "
+        "are at the till now. Valid until {until}.",
         "bind": "{code} is your code to add {what} to your account at {partner}. If you did not ask for this, "
         "do not share the code.",
         "portal_link": "Your points at {sender}: {url}",
@@ -139,6 +139,13 @@ def language(customer: Customer) -> str:
 def text(customer: Customer, name: str, **values: Any) -> str:
     texts = TEXTS[language(customer)]
     return texts[name].format(sender=settings().sender_name, **values)
+
+
+def points(customer: Customer, n: int) -> str:
+    """A number of points as the texts use it, after "до" / "up to": "120 баллов", "21 балла", "1 point"."""
+    if language(customer) == "en":
+        return f"{n} point" if n == 1 else f"{n} points"
+    return f"{n} балла" if n % 10 == 1 and n % 100 != 11 else f"{n} баллов"
 
 
 def what(customer: Customer, kinds: list[str]) -> str:

@@ -10,7 +10,8 @@ Who calls what:
 - ``redemptions.redeem``: ``open_holds(...)`` before a hold (no write: the wallet is already read).
 - Customer sign-in and spend confirmation (see docs/security.md, "Customer sign-in and spend confirmation"):
   ``signin(phone, ip)`` before sending a sign-in code, ``code_attempt(phone, ip)`` before checking a code a person
-  typed (sign-in or spend), ``spend_code(customer_id)`` before sending a spend code. Each raises
+  typed (sign-in or spend), ``spend_code(customer_id)`` before sending a spend code, ``wrong_codes_left(key_id)``
+  before judging a code a partner typed and ``wrong_code(key_id)`` for each one that was wrong. Each raises
   :class:`RateLimited`; let it propagate (it is never recorded for an Idempotency-Key replay).
 
 Cost: one UpdateItem per check and subject, no read. A bucket this process already knows to be empty is refused
@@ -190,6 +191,33 @@ def code_attempt(phone: str, ip: str | None) -> None:
 def spend_code(customer_id: str) -> None:
     """Before sending a customer a spend code (a till may not flood a customer with messages)."""
     check("spend_code", customer_id)
+
+
+def wrong_codes_left(key_id: str, now: datetime) -> None:
+    """Before judging a customer's code a partner's key typed: ``429 rate_limited`` if the key has used up its
+    ``wrong_code`` allowance (a read; nothing is taken). Right codes are refused too: a key that has guessed too
+    often learns nothing more from any answer until its bucket refills."""
+    rate = current().rate("wrong_code")
+    if rate is None:
+        return
+    try:
+        tat = store.read(subject_key(SUBJECTS["wrong_code"], key_id)).get("wrong_code")
+    except Exception:
+        log.warning("rate limit wrong_code not read; let through", exc_info=True)
+        return
+    verdict = admit(tat, epoch_ms(now), rate)
+    if not verdict.allowed:
+        raise RateLimited(
+            f"Too many wrong customer codes from this key; retry in {verdict.retry_after_s} s.",
+            retry_after=verdict.retry_after_s,
+            limit="wrong_code",
+        )
+
+
+def wrong_code(key_id: str) -> Callable[..., None]:
+    """Charge one wrong code to the key (``wrong_code``): call the result for each wrong code; it charges at most
+    once however often the write's decision runs."""
+    return once("wrong_code", key_id)
 
 
 def open_holds(holds: Mapping[str, Any], partner_id: str, now: datetime) -> None:

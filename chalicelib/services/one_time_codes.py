@@ -5,6 +5,8 @@
   of the table does not reveal a live code, and a code made for one purpose or partner is no good for another.
 - Short-lived (``expires_at``, and DynamoDB's TTL removes the item), single-use (deleted in the transaction of what
   it confirms), attempt-limited (``MAX_ATTEMPTS`` wrong tries, counted under a condition, then locked: 429).
+- A code shown again on a replay is derived (with the pepper) from a random seed drawn once per execution and kept in
+  the replay record, never from anything the client sends: a new execution, whatever key asks, gets a new code.
 - Never logged: the code exists in clear only in the message sent to the customer or on the customer's own page.
 
 A *slot* says who may use a code: the customer's page code (``page``) any till; a code a till asked to send
@@ -38,10 +40,17 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
 
 
+def new_seed() -> str:
+    """A per-execution random value a code is derived from (:func:`derived_code`); kept in the execution's replay
+    record, so a replay of that very request can deliver its code again. Useless without the pepper."""
+    return secrets.token_hex(16)
+
+
 def derived_code(seed: str, customer_id: str, purpose: Purpose, slot: str) -> str:
-    """A code the same request derives again from its seed (``WriteRequest.secret_seed``: the Idempotency-Key), so
-    a retry delivers the code it first made rather than a new one that voids it. Only a holder of the pepper can
-    derive it: for anyone else it is as random as :func:`new_code`'s."""
+    """The code of ``seed`` (:func:`new_seed`), so a replay of the request that drew the seed delivers the code it
+    first made rather than a new one that voids it. Only a holder of the pepper can derive it: for anyone else it is
+    as random as :func:`new_code`'s. Never seed it with what a client sends (an Idempotency-Key): another key
+    sending the same value would get the same, already used, code again."""
     pepper = runtime.get().settings.key_pepper.encode()
     mac = hmac.new(pepper, f"code-seed\n{seed}\n{customer_id}\n{purpose}\n{slot}".encode(), hashlib.sha256)
     return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
@@ -130,9 +139,31 @@ class Outcome:
     failures: tuple[StoredCode, ...] = ()
 
 
-def check(customer_id: str, code: str, candidates: Sequence[Candidate], now: datetime) -> Outcome:
+# A partner's till gets one answer for every wrong code, whether or not a live code exists (no count either): the
+# answer must not tell a partner whether the customer holds a code.
+WRONG_AT_TILL = (
+    "The code is not right, or it was used, has expired or was never issued; ask the customer for a new one."
+)
+LOCKED_AT_TILL = "Too many wrong codes: ask the customer for a new code."
+
+
+def locked(retry_after: int) -> CodeLocked:
+    return CodeLocked(LOCKED_AT_TILL, retry_after=max(retry_after, 1))
+
+
+def seconds_until(moment: str, now: datetime) -> int:
+    """Whole seconds from ``now`` to ``moment``, rounded up (a Retry-After never sends a client back too early)."""
+    return -(-int((datetime.fromisoformat(moment) - now).total_seconds() * 1000) // 1000)
+
+
+def check(
+    customer_id: str, code: str, candidates: Sequence[Candidate], now: datetime, *, at_till: bool = False
+) -> Outcome:
     """Match ``code`` against the live codes that could confirm this request. A match is used; a miss counts as a
-    wrong try against every live candidate (so guessing gets at most MAX_ATTEMPTS tries per code issued)."""
+    wrong try against every live candidate (so guessing gets at most MAX_ATTEMPTS tries per code issued).
+
+    ``at_till``: a partner typed it. Every miss answers :data:`WRONG_AT_TILL`, without a count, and the miss that
+    uses the last try answers ``429 customer_code_locked`` at once (the customer sees their code locked)."""
     verdicts = [
         (c, judge(c.item, customer_id, c.slot, code, now) if looks_like_code(code) else None) for c in candidates
     ]
@@ -140,18 +171,22 @@ def check(customer_id: str, code: str, candidates: Sequence[Candidate], now: dat
         if verdict is Verdict.OK:
             return Outcome(matched=c.item, error=None)
     live = tuple(c.item for c, _ in verdicts if c.item is not None and _is_live(c.item, now))
+    if live and at_till:
+        left = min(i.max_attempts - i.attempts - 1 for i in live)
+        if left > 0:
+            return Outcome(None, CustomerCodeInvalid(WRONG_AT_TILL), live)
+        return Outcome(None, locked(max(seconds_until(i.expires_at, now) for i in live)), live)
     if live:
         left = min(i.max_attempts - i.attempts - 1 for i in live)
         detail = "The code is not right." if left else "The code is not right, and it is now locked."
         if left:
             detail += f" {left} more {'try' if left == 1 else 'tries'} before it locks."
         return Outcome(None, CustomerCodeInvalid(detail, attempts_left=max(left, 0)), live)
-    locked = [c.item for c, v in verdicts if v is Verdict.LOCKED and c.item is not None]
-    if locked:
-        retry = max(int((datetime.fromisoformat(i.expires_at) - now).total_seconds()) for i in locked)
-        return Outcome(
-            None, CodeLocked("Too many wrong codes: ask the customer for a new code.", retry_after=max(retry, 1))
-        )
+    spent = [c.item for c, v in verdicts if v is Verdict.LOCKED and c.item is not None]
+    if spent:
+        return Outcome(None, locked(max(seconds_until(i.expires_at, now) for i in spent)))
+    if at_till:
+        return Outcome(None, CustomerCodeInvalid(WRONG_AT_TILL))
     return Outcome(
         None,
         CustomerCodeInvalid("No valid code: it was used, has expired, or was never issued.", attempts_left=0),

@@ -87,6 +87,7 @@ def _redemption_out(
 
 def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: datetime) -> Reply:
     natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
+    wrong = limits.wrong_code(req.scope)  # a wrong customer code costs the key once, however often decide runs
 
     def decide(found: Found) -> Plan:
         partner = load_partner(partner_id, now)
@@ -136,9 +137,13 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         spent = Spent(status, body.points, consumed, expires_at=expires_at or "")
         order = replace(previous or base, spent=spent)
         orders_db.save(plan.tx, partner_id, body.order_id, order, previous, now.isoformat())
-        if needs_code:  # last: a code is used only by a spend that happens
+        # Last: a code is used only by a spend that happens. A code that is sent is checked even where the policy
+        # needs none: a wrong one is never "accepted".
+        if needs_code or body.customer_code is not None:
             assert body.customer_code is not None
-            return spend_codes.confirm(found, plan, body.customer_id, partner_id, body.customer_code, now)
+            return spend_codes.confirm(
+                found, plan, body.customer_id, partner_id, req.scope, body.customer_code, body.points, now, wrong
+            )
         return plan
 
     # The customer's codes come in the same batch read as the wallet and the order.

@@ -1,43 +1,62 @@
-"""Spending needs the customer (issue 17): the partner's policy, the two ways a customer gives a code, and the check
-inside the redemption's own write.
+"""Spending needs the customer: the partner's policy, the two ways a customer gives a code, and the check inside the
+redemption's own write.
 
-- The customer's page shows a code and its QR (``page`` slot, ``PAGE_MINUTES``): any till may use it once.
-- A till asks the system to send one (``POST /v1/customers/{id}/spend-code``, slot ``till#<partner>``,
-  ``SENT_MINUTES``): only that partner may use it.
+- The customer's page shows a code and its QR (``page`` slot, ``PAGE_MINUTES``) for "up to N points", N being what
+  she typed (or her available points, shown on the page): any till may use it once, for at most N.
+- A till asks the system to send one (``POST /v1/customers/{id}/spend-code`` {points?}, slot ``till#<partner>``,
+  ``SENT_MINUTES``): only that partner may use it, once, for at most the points named in the message (without
+  ``points``: the customer's available points when the code was sent).
 
-The redemption reads both code items in the batch read it makes anyway (no extra round trip) and deletes the one
-that matched in its own transaction, guarded: under concurrency one redemption gets the code, the others find it
-gone. The quote never needs a code.
+The redemption reads both code items and the partner's count of wrong tries in the batch read it makes anyway (no
+extra round trip) and deletes the code that matched in its own transaction, guarded: under concurrency one
+redemption gets the code, the others find it gone. The quote never needs a code; a code that is sent is always
+checked, whatever the policy.
+
+Wrong tries count per partner and customer (``tries#<partner>``), not on the codes: one partner's wrong tries never
+lock another partner's use of the page code. The fifth answers ``429 customer_code_locked``; a new code (the
+customer's page or the partner's own ``spend-code``) starts a new count. Each wrong code also costs the partner's
+API key a token of ``wrong_code`` (docs/security.md, "Limits"): guessing across customers stops after a few dozen.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from chalicelib.db import codes as store
 from chalicelib.db import customers as customers_db
+from chalicelib.db import wallets as wallets_db
+from chalicelib.db.codes import StoredCode
 from chalicelib.db.customers import Customer
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
-from chalicelib.errors import ApiError, CustomerConfirmationRequired, NotFound
+from chalicelib.domain.wallet import settled
+from chalicelib.errors import CustomerCodeInvalid, CustomerConfirmationRequired, NotFound
 from chalicelib.notify import mask
-from chalicelib.schemas import SpendCodeSent
+from chalicelib.schemas import SpendCodeRecord, SpendCodeSent
 from chalicelib.services import customer_messages as messages
 from chalicelib.services import customers, limits, one_time_codes, program
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
-from chalicelib.services.one_time_codes import Candidate, Issued, Verdict
+from chalicelib.services.one_time_codes import MAX_ATTEMPTS, TTL_GRACE_SECONDS, Issued, Verdict
 from chalicelib.services.session import load_partner
 
 PURPOSE = "spend"
 PAGE_SLOT = "page"
 PAGE_MINUTES = 5
 SENT_MINUTES = 10
+TRIES_MINUTES = SENT_MINUTES  # a count of wrong tries lasts as long as the longest-lived code it counts against
 POLICIES = ("always", "above", "never")
+POINTS = "points"  # the payload field of a spend code: the most it confirms
 
 
 def till_slot(partner_id: str) -> str:
     return f"till#{partner_id}"
+
+
+def tries_slot(partner_id: str) -> str:
+    return f"tries#{partner_id}"
 
 
 def required(partner: Partner, points: int) -> bool:
@@ -49,6 +68,7 @@ def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
     return [
         store.read_key(customer_id, PURPOSE, PAGE_SLOT),
         store.read_key(customer_id, PURPOSE, till_slot(partner_id)),
+        store.read_key(customer_id, PURPOSE, tries_slot(partner_id)),
     ]
 
 
@@ -64,63 +84,150 @@ def demand(partner: Partner, points: int, code: str | None) -> bool:
     return True
 
 
-def confirm(found: Found, plan: Plan, customer_id: str, partner_id: str, code: str, now: datetime) -> Plan:
-    """Check ``code`` against the codes read with the write. A match is deleted in ``plan``'s transaction and
-    ``plan`` is returned; anything else returns a plan that only counts the wrong try and answers with the error
-    (never recorded: the same order may be tried again with the right code)."""
-    candidates = [
-        Candidate(slot, store.from_found(found, customer_id, PURPOSE, slot))
-        for slot in (PAGE_SLOT, till_slot(partner_id))
-    ]
-    outcome = one_time_codes.check(customer_id, code, candidates, now)
-    if outcome.matched is not None:
-        one_time_codes.consume(plan.tx, outcome.matched)
-        return plan
-    assert isinstance(outcome.error, ApiError)
-    refused = Plan(error=outcome.error)
-    one_time_codes.count_failures(refused.tx, outcome.failures)
+def confirmed_points(item: StoredCode) -> int:
+    """The most points a spend code confirms; a code without that (made before codes named an amount) confirms
+    none: it fails closed, and the customer asks for a new one."""
+    value = item.payload.get(POINTS, "")
+    return int(value) if value.isdigit() else 0
+
+
+def _generation(*codes: StoredCode | None) -> str:
+    """Which codes a count of wrong tries belongs to: a new code (on the page, or sent to this partner) starts a
+    new count."""
+    hashes = "\n".join(c.code_hash if c is not None else "-" for c in codes)
+    return hashlib.sha256(hashes.encode()).hexdigest()[:32]
+
+
+def confirm(
+    found: Found,
+    plan: Plan,
+    customer_id: str,
+    partner_id: str,
+    key_id: str,
+    code: str,
+    points: int,
+    now: datetime,
+    charge_wrong_code: Callable[..., None] | None = None,
+) -> Plan:
+    """Check ``code`` for a spend of ``points`` against the codes read with the write. A match that confirms that
+    many points is deleted in ``plan``'s transaction and ``plan`` is returned; anything else returns a plan that
+    only counts the wrong try and answers with the error (never recorded: the same order may be tried again with
+    the right code)."""
+    page = store.from_found(found, customer_id, PURPOSE, PAGE_SLOT)
+    till = store.from_found(found, customer_id, PURPOSE, till_slot(partner_id))
+    counter = store.from_found(found, customer_id, PURPOSE, tries_slot(partner_id))
+    generation = _generation(page, till)
+    current = counter if counter is not None and counter.code_hash == generation else None
+    if current is not None and now >= datetime.fromisoformat(current.expires_at):
+        current = None
+    tries = current.attempts if current is not None else 0
+    if current is not None and tries >= MAX_ATTEMPTS:
+        raise one_time_codes.locked(one_time_codes.seconds_until(current.expires_at, now))
+    limits.wrong_codes_left(key_id, now)  # a key that guessed too often learns nothing more, right or wrong
+    for slot, item in ((PAGE_SLOT, page), (till_slot(partner_id), till)):
+        verdict = one_time_codes.judge(item, customer_id, slot, code, now)
+        if item is not None and one_time_codes.looks_like_code(code) and verdict is Verdict.OK:
+            most = confirmed_points(item)
+            if points > most:  # the right code for a smaller spend: kept for it, and no wrong try
+                return Plan(
+                    error=CustomerCodeInvalid(
+                        f"This code confirms at most {most} points; spend at most that, or ask the customer for a "
+                        "new code.",
+                        confirmed_points=most,
+                    )
+                )
+            one_time_codes.consume(plan.tx, item)
+            store.guard_tries(plan.tx, counter, customer_id, PURPOSE, tries_slot(partner_id))
+            return plan
+    (charge_wrong_code or limits.wrong_code(key_id))()  # 429 rate_limited once the key's allowance is used up
+    expires_at = current.expires_at if current is not None else (now + timedelta(minutes=TRIES_MINUTES)).isoformat()
+    refused = Plan(error=CustomerCodeInvalid(one_time_codes.WRONG_AT_TILL))
+    store.count_try(
+        refused.tx,
+        counter,
+        customer_id,
+        PURPOSE,
+        tries_slot(partner_id),
+        generation=generation,
+        expires_at=expires_at,
+        ttl=int(datetime.fromisoformat(expires_at).timestamp()) + TTL_GRACE_SECONDS,
+        max_attempts=MAX_ATTEMPTS,
+        now_iso=now.isoformat(),
+        partner_id=partner_id,
+    )
+    if tries + 1 >= MAX_ATTEMPTS:
+        refused.error = one_time_codes.locked(one_time_codes.seconds_until(expires_at, now))
     return refused
 
 
-def page_code(customer_id: str, now: datetime) -> Issued:
-    """A code for the customer's page (and its QR); it replaces the page's previous code."""
-    return one_time_codes.issue(customer_id, PURPOSE, PAGE_SLOT, now, minutes=PAGE_MINUTES)
+def page_code(customer_id: str, now: datetime, points: int) -> Issued:
+    """A code for the customer's page (and its QR), for at most ``points`` (what she allowed, shown with the code);
+    it replaces the page's previous code."""
+    return one_time_codes.issue(
+        customer_id, PURPOSE, PAGE_SLOT, now, minutes=PAGE_MINUTES, payload={POINTS: str(points)}
+    )
 
 
-def send_code(req: WriteRequest, customer_id: str, partner_id: str, now: datetime) -> Reply:
-    """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, sent to the customer.
+def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int | None, now: datetime) -> Reply:
+    """``POST /v1/customers/{id}/spend-code``: a code only this partner may use, for at most ``points`` (default:
+    the customer's available points now), sent to the customer.
 
-    Bound to its Idempotency-Key like any write: the code is derived from the key, so a retry (after a lost answer,
-    or after a send that failed) replays the first answer and delivers the same code, never a second one that would
-    void the code the customer may already be reading out."""
+    Bound to its Idempotency-Key like any write. The code derives from a random seed drawn once for this execution
+    and kept in its replay record (never shown): a retry (after a lost answer, or after a send that failed)
+    replays the first answer and delivers the same code while it is unused, never a second one that would void the
+    code the customer may be reading out; any new execution, whatever key or Idempotency-Key, gets a new code."""
     limits.spend_code(customer_id)  # a till may not flood a customer with messages, retries included
     slot = till_slot(partner_id)
-    code = one_time_codes.derived_code(req.secret_seed, customer_id, PURPOSE, slot)
+    seed = one_time_codes.new_seed()  # once per request: a decision made again after a lost answer keeps it
     read: list[Customer] = []  # the customer as the write read it: the message needs no second read
 
     def decide(found: Found) -> Plan:
         customer = customers_db.from_found(found, customer_id)
-        if customer is None or customer.deleted_at:
+        wallet = wallets_db.load(found, customer_id)
+        if customer is None or customer.deleted_at or wallet is None:
             raise NotFound("Customer not found.")
         read[:] = [customer]
         channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
         load_partner(partner_id, now)
+        most = points if points is not None else settled(wallet, now, program.load(now).timezone)[0].available
         plan = Plan(created=True, customer_id=customer_id)
         issued = one_time_codes.issue(
-            customer_id, PURPOSE, slot, now, minutes=SENT_MINUTES, partner_id=partner_id, tx=plan.tx, code=code
+            customer_id,
+            PURPOSE,
+            slot,
+            now,
+            minutes=SENT_MINUTES,
+            partner_id=partner_id,
+            payload={POINTS: str(most)},
+            tx=plan.tx,
+            code=one_time_codes.derived_code(seed, customer_id, PURPOSE, slot),
         )
-        plan.response = SpendCodeSent(
-            channel=channel, destination=mask(to, channel), expires_at=issued.expires_at.isoformat()
+        plan.response = SpendCodeRecord(
+            channel=channel,
+            destination=mask(to, channel),
+            expires_at=issued.expires_at.isoformat(),
+            points=most,
+            seed=seed,
         )
         return plan
 
     reply = execute(req, None, [customers_db.read_key(customer_id)], decide)
-    _deliver(reply, read[0] if read else None, customer_id, partner_id, code, now)
-    return reply
+    record = reply.result(SpendCodeRecord)
+    shown = SpendCodeSent.model_validate(record.model_dump(exclude={"seed"}))
+    if record.seed:
+        code = one_time_codes.derived_code(record.seed, customer_id, PURPOSE, slot)
+        _deliver(reply, read[0] if read else None, customer_id, partner_id, code, shown, now)
+    return Reply(reply.created, shown.model_dump_json(), reply.replayed)
 
 
 def _deliver(
-    reply: Reply, customer: Customer | None, customer_id: str, partner_id: str, code: str, now: datetime
+    reply: Reply,
+    customer: Customer | None,
+    customer_id: str,
+    partner_id: str,
+    code: str,
+    sent: SpendCodeSent,
+    now: datetime,
 ) -> None:
     """Send the code after its commit; on a replay, again only while that very code still waits to be used (its
     first message may never have left; a second copy of the same code is harmless)."""
@@ -132,7 +239,8 @@ def _deliver(
     if customer is None:  # a replay: this request's write did not read the customer
         customer = customers.load(customer_id)
     partner = load_partner(partner_id, now)
-    expires_at = datetime.fromisoformat(reply.result(SpendCodeSent).expires_at)
-    until = expires_at.astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
-    body = messages.text(customer, "spend", code=code, partner=partner.name, until=until)
+    until = datetime.fromisoformat(sent.expires_at).astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
+    body = messages.text(
+        customer, "spend", code=code, partner=partner.name, until=until, points=messages.points(customer, sent.points)
+    )
     messages.send(customer, "spend_code", body, code=code)

@@ -140,11 +140,17 @@ def require_session(r: Request) -> PortalAccess:
 
 
 def _spend_code(r: Request) -> Any:
+    """A code for at most the points the customer typed (the page offers her available points), never more than
+    she has: the code page shows that amount with the code."""
     access = require_session(r)
-    issued = spend_codes.page_code(access.customer_id, r.now)
     view = portal.view(access, r.now)
+    available = view.data.balance.available
+    typed = r.form.get("points", "").strip()
+    wanted = int(typed) if len(typed) <= 9 and typed.isascii() and typed.isdigit() else 0
+    most = min(wanted, available) if wanted > 0 else available
+    issued = spend_codes.page_code(access.customer_id, r.now, most)
     lang = i18n.pick(r.lang, view.data.locale)
-    page = customer_page.spend_code_page(issued, lang, csrf_for(r.session_value), view, r.suffix())
+    page = customer_page.spend_code_page(issued, most, lang, csrf_for(r.session_value), view, r.suffix())
     return respond(page)
 
 

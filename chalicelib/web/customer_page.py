@@ -185,8 +185,9 @@ def _qr(text: str, scale: int) -> str:
     return uri
 
 
-def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suffix: str = "") -> Page:
-    """The code to show at the till, in digits and as a QR (an SVG image, data: URI: the CSP allows it)."""
+def spend_code_page(issued: Issued, most: int, lang: str, csrf: str, view: PortalView, suffix: str = "") -> Page:
+    """The code to show at the till, in digits and as a QR (an SVG image, data: URI: the CSP allows it), and the
+    most it pays (``most``: what the customer allowed)."""
     tz = program.load().timezone
     qr = _qr(issued.code, scale=8)
     return render(
@@ -198,6 +199,7 @@ def spend_code_page(issued: Issued, lang: str, csrf: str, view: PortalView, suff
         valid_until=issued.expires_at.astimezone(zone(tz)).strftime("%H:%M"),
         minutes=spend_codes.PAGE_MINUTES,
         available=view.data.balance.available,
+        most=most,
         csrf=csrf,
         suffix=suffix,
         language_links=[],
