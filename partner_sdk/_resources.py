@@ -82,10 +82,12 @@ class Customers(_Resource):
         data = self._r.request("POST", f"/v1/customers/{customer_id}/portal-link", json=_body(ttl_minutes=ttl_minutes))
         return models.parse(models.PortalLinkSent, data)
 
-    def spend_code(self, customer_id: str) -> models.SpendCodeSent:
-        """Send the customer a one-time code for your till (valid 10 minutes); they tell it to the cashier, who
-        passes it as ``customer_code`` to :meth:`Redemptions.create`."""
-        return models.parse(models.SpendCodeSent, self._r.request("POST", f"/v1/customers/{customer_id}/spend-code"))
+    def spend_code(self, customer_id: str, *, points: int | None = None) -> models.SpendCodeSent:
+        """Send the customer a one-time code for your till (valid 10 minutes) that confirms at most ``points``
+        (default: what the customer has available now; the message names the points and you); they tell it to the
+        cashier, who passes it as ``customer_code`` to :meth:`Redemptions.create` for that many points or fewer."""
+        data = self._r.request("POST", f"/v1/customers/{customer_id}/spend-code", json=_body(points=points))
+        return models.parse(models.SpendCodeSent, data)
 
 
 class Accruals(_Resource):

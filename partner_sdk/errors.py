@@ -145,9 +145,18 @@ class CustomerConfirmationRequired(PermissionDenied):
 
 
 class CustomerCodeInvalid(PermissionDenied):
+    """The code is wrong, used or expired (one answer for all), or it confirms fewer points than asked
+    (``confirmed_points``: spend at most that, or ask for a new code)."""
+
     @property
     def attempts_left(self) -> int:
+        """Kept for callers of SDK 2.0; the API no longer says how many tries are left (always 0)."""
         return int(self.body.get("attempts_left", 0))
+
+    @property
+    def confirmed_points(self) -> int | None:
+        value = self.body.get("confirmed_points")
+        return int(value) if value is not None else None
 
 
 class NotFound(LoyaltyError):

@@ -85,7 +85,10 @@ class PortalLinkSent(Model):
 
 
 class SpendCodeSent(PortalLinkSent):
-    """A spend code went to the customer; they read it out at your till (``customer_code``)."""
+    """A spend code went to the customer; they read it out at your till (``customer_code``). It confirms a spend or
+    hold of at most ``points`` (the message to the customer names them)."""
+
+    points: int = 0
 
 
 class Award(Model):

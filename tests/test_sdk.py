@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from partner_sdk import LoyaltyClient, __version__, errors
-from tests.conftest import TRUSTED, last_code, last_link
+from tests.conftest import TRUSTED, inbox, last_code, last_link
 
 
 class LoseResponses(httpx.BaseTransport):
@@ -161,14 +161,21 @@ def test_the_customers_code_errors_arrive_as_the_right_classes(partners, live):
     with pytest.raises(errors.CustomerConfirmationRequired) as required:
         store.redemptions.create(**spend)
     assert (required.value.status, required.value.code) == (403, "customer_confirmation_required")
-    store.customers.spend_code(c.customer_id)
+    sent = store.customers.spend_code(c.customer_id, points=5)
+    assert sent.points == 5 and "5 баллов" in inbox("spend_code")[0].text
+    with pytest.raises(errors.CustomerCodeInvalid) as too_much:
+        store.redemptions.create(**spend, customer_code=last_code("spend_code"))  # 10 points > 5
+    assert too_much.value.confirmed_points == 5
+    assert store.customers.spend_code(c.customer_id).points == 100  # without points: what she has
     wrong = "000000" if last_code("spend_code") != "000000" else "111111"
-    for left in (4, 3, 2, 1, 0):
+    for _ in range(4):
         with pytest.raises(errors.CustomerCodeInvalid) as invalid:
             store.redemptions.create(**spend, customer_code=wrong)
-        assert invalid.value.attempts_left == left
+        assert invalid.value.confirmed_points is None
     sleeps: list[float] = []
     store._requestor._sleep = sleeps.append
+    with pytest.raises(errors.CustomerCodeLocked) as locked:  # the fifth wrong code locks
+        store.redemptions.create(**spend, customer_code=wrong)
     with pytest.raises(errors.CustomerCodeLocked) as locked:
         store.redemptions.create(**spend, customer_code=last_code("spend_code"))
     assert locked.value.status == 429 and sleeps == []  # not retried: waiting cannot help
