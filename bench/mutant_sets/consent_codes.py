@@ -46,7 +46,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "codes: wrong codes not charged to the key (per-key wrong-code limit)",
-        "    (charge_wrong_code or limits.wrong_code(key_id))()  # 429 rate_limited once the key has used its allowance",
+        "    (charge_wrong_code or limits.wrong_code(key_id))()  # 429 rate_limited past the key's allowance",
         "    pass",
         (f"{_CODES}::test_wrong_codes_of_one_key_across_customers_are_limited",),
     ),

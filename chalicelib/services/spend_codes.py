@@ -139,7 +139,7 @@ def confirm(
             one_time_codes.consume(plan.tx, item)
             store.guard_tries(plan.tx, counter, customer_id, PURPOSE, tries_slot(partner_id))
             return plan
-    (charge_wrong_code or limits.wrong_code(key_id))()  # 429 rate_limited once the key has used its allowance
+    (charge_wrong_code or limits.wrong_code(key_id))()  # 429 rate_limited past the key's allowance
     expires_at = current.expires_at if current is not None else (now + timedelta(minutes=TRIES_MINUTES)).isoformat()
     refused = Plan(error=CustomerCodeInvalid(one_time_codes.WRONG_AT_TILL))
     store.count_try(
