@@ -219,6 +219,30 @@ def test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once(above):
     assert len(inbox("spend_notice")) == 2
 
 
+def test_two_requests_with_one_key_at_once_message_the_customer_once(above, monkeypatch):
+    """The till's SDK resends while the first request is still in flight: the second decides on a read taken
+    before the first committed, its commit is refused, and it answers with the first one's record: one message."""
+    from chalicelib.db import code_free
+
+    s = above
+    key = {"Idempotency-Key": "till-1-0002"}
+    real = code_free.from_found
+    first: list[Any] = []
+
+    def the_other_commits_meanwhile(found: Any, customer_id: str, partner_id: str) -> Any:
+        read = real(found, customer_id, partner_id)
+        if not first:
+            first.append(None)
+            first[0] = spend(s["store"], s["cid"], "S-1", 120, headers=key)  # in flight at the same moment
+        return read
+
+    monkeypatch.setattr(code_free, "from_found", the_other_commits_meanwhile)
+    second = spend(s["store"], s["cid"], "S-1", 120, headers=key)
+    assert first[0].status == 201 and second.status == 201 and second.raw == first[0].raw
+    assert len(inbox("spend_notice")) == 1
+    assert balance(s["store"], s["cid"])["available"] == 4880
+
+
 def test_the_message_is_in_the_customers_language_and_a_trusted_partner_sends_it_too(api):
     salon, _ = _partner(api, "Salon", spend_confirmation="never")
     cid = enrol(salon, phone=PHONE, locale="en")
@@ -310,9 +334,10 @@ def test_the_page_says_truthfully_who_may_spend_without_a_code_and_how_much(api)
     _partner(api, "Шарм", spend_confirmation="never", code_free_hold_minutes=20)
     page = anna.page("/me")
     assert "никто не спишет" not in page
-    rules = [re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", r)).strip() for r in re.findall(
-        r'<li data-testid="code-free">(.*?)</li>', page, re.S
-    )]
+    rules = [
+        re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", r)).strip()
+        for r in re.findall(r'<li data-testid="code-free">(.*?)</li>', page, re.S)
+    ]
     assert rules == [
         "Стиль до 500 баллов за 24 часа; заморозка без кода — не дольше 30 мин.",
         "Шарм без ограничения суммы: им доверяет программа; заморозка без кода — не дольше 20 мин.",

@@ -163,7 +163,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         *spend_policy.reads(body.customer_id, partner_id),
     ]
     reply = execute(req, natural, reads, decide)
-    if silent and not reply.replayed:  # after the commit, once: a replay was announced by its first execution
+    if silent and not reply.replayed:  # after the commit, once: a replay was announced by the first execution
         customer, partner = silent[0]
         out = reply.result(RedemptionOut)
         spend_policy.announce(customer, partner, out.points, out.balance.available, out.expires_at)
