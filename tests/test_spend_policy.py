@@ -141,6 +141,26 @@ def test_two_code_free_spends_decided_on_the_same_read_cannot_both_pass(above, m
     assert balance(s["store"], s["cid"])["available"] == 4600
 
 
+def test_simultaneous_code_free_spends_at_many_tills_stay_within_the_ceiling(live):
+    """Eight tills of one partner spend 300 points each at the same moment, on the real HTTP stack: one passes."""
+    from tests.test_concurrency import _race
+
+    op = live.operator_key
+    policy = {"name": "Стиль", "spend_confirmation": "above", "spend_confirmation_above_points": 500}
+    key = live.request("POST", "/v1/admin/partners", op, {**policy, "max_redeem_share_bps": 10_000}).json()["api_key"]
+    cid = live.request("POST", "/v1/customers", key, {"phone": PHONE}).json()["customer_id"]
+    body = {"customer_id": cid, "order_id": "A-1", "amount_minor": 10_000_000}
+    assert live.request("POST", "/v1/accruals", key, body).status_code == 201
+
+    def attempt(i: int) -> Any:
+        body = {"customer_id": cid, "order_id": f"R-{i}", "order_amount_minor": 10_000_000, "points": 300}
+        return live.request("POST", "/v1/redemptions", key, body)
+
+    statuses = sorted(r.status_code for r in _race(8, attempt))
+    assert statuses.count(201) == 1 and set(statuses) <= {201, 403, 503}, statuses
+    assert live.request("GET", f"/v1/customers/{cid}/balance", key).json()["available"] == 5000 - 300
+
+
 def _found_now(customer_id: str, partner_id: str) -> Any:
     from chalicelib import db
     from chalicelib.db import code_free
