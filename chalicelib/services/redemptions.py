@@ -93,6 +93,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     silent: list[tuple[Customer, Partner]] = []  # a spend made without the customer's code: she is told of it
 
     def decide(found: Found) -> Plan:
+        silent.clear()  # only what the attempt that commits decided
         partner = load_partner(partner_id, now)
         code_free = spend_policy.allowance(found, body.customer_id, partner_id)
         hold_minutes = None if body.capture else (body.hold_minutes or DEFAULT_HOLD_MINUTES)
@@ -100,7 +101,6 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         needs_code = spend_codes.demand(
             partner, body.points, body.customer_code, used=code_free.used(now), hold_minutes=hold_minutes
         )
-        silent.clear()
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
         plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
