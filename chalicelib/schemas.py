@@ -22,6 +22,7 @@ from pydantic import (
 
 from chalicelib.domain import normalize_card, normalize_email, normalize_phone
 from chalicelib.domain.campaign_lifecycle import CampaignStatus
+from chalicelib.domain.partners import CODE_FREE_HOLD_MINUTES
 
 MAX_POINTS = 1_000_000_000
 CustomerCode = Annotated[
@@ -417,6 +418,13 @@ _SPEND_CONFIRMATION = (
 )
 
 
+_CODE_FREE_HOLD = (
+    "The longest hold, in minutes, this partner may make without the customer's code (policies above and never; "
+    "default 30): a longer hold needs the code"
+)
+CodeFreeHoldMinutes = Annotated[int, Field(strict=True, ge=1, le=7 * 24 * 60, description=_CODE_FREE_HOLD)]
+
+
 class _SpendPolicy(Request):
     @model_validator(mode="after")
     def _threshold(self) -> Any:
@@ -437,6 +445,7 @@ class CreatePartner(_SpendPolicy):
     pending_days: int = Field(0, strict=True, ge=0, le=365)
     spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
     spend_confirmation_above_points: Points | None = None
+    code_free_hold_minutes: CodeFreeHoldMinutes = CODE_FREE_HOLD_MINUTES
 
 
 class UpdatePartner(_SpendPolicy):
@@ -452,6 +461,7 @@ class UpdatePartner(_SpendPolicy):
     effective_from: EffectiveFrom | None = None
     spend_confirmation: SpendConfirmation | None = Field(None, description=_SPEND_CONFIRMATION)
     spend_confirmation_above_points: Points | None = None
+    code_free_hold_minutes: CodeFreeHoldMinutes | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)
 
@@ -479,6 +489,7 @@ class PartnerOut(Response):
     )
     spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
     spend_confirmation_above_points: int | None = None
+    code_free_hold_minutes: int = Field(CODE_FREE_HOLD_MINUTES, description=_CODE_FREE_HOLD)
 
 
 class PartnerList(Response):

@@ -13,18 +13,13 @@ from typing import Any
 from chalicelib.clock import ManualClock
 
 PARTNERS = (
-    # key, name, category, earn_rate_bps, max_redeem_share_bps, pending_days (return window), spend policy (issue 17)
-    (
-        "stil",
-        "Стиль",
-        "clothing",
-        300,
-        3000,
-        0,
-        {"spend_confirmation": "above", "spend_confirmation_above_points": 500},
-    ),
+    # key, name, category, earn_rate_bps, max_redeem_share_bps, pending_days (return window), spend policy: the
+    # customer's code always (the default), above 500 points a day per customer, or never (card scanners the
+    # operator trusts); a hold made without a code lasts at most code_free_hold_minutes (default 30). The customer
+    # page lists the two partners that may spend without a code, and each such spend is messaged to the customer.
+    ("stil", "Стиль", "clothing", 300, 3000, 0, {"spend_confirmation": "always"}),
     ("uyut", "Уют", "cafe", 500, 5000, 0, {"spend_confirmation": "always"}),
-    ("sharm", "Шарм", "beauty", 700, 5000, 0, {"spend_confirmation": "never"}),  # card scanners the operator trusts
+    ("sharm", "Шарм", "beauty", 700, 5000, 0, {"spend_confirmation": "never", "code_free_hold_minutes": 20}),
     (
         "market",
         "Маркет онлайн",
@@ -32,7 +27,7 @@ PARTNERS = (
         400,
         2000,
         14,
-        {"spend_confirmation": "above", "spend_confirmation_above_points": 500},
+        {"spend_confirmation": "above", "spend_confirmation_above_points": 500, "code_free_hold_minutes": 60},
     ),
 )
 

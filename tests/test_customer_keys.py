@@ -189,10 +189,11 @@ def test_the_operator_sets_each_partners_policy(strict):
     r = op.call("PATCH", path, {"spend_confirmation": "above", "spend_confirmation_above_points": 100})
     assert r.status == 200 and (r["spend_confirmation"], r["spend_confirmation_above_points"]) == ("above", 100)
     assert spend(s["store"], s["cid"], "S-1", points=100).status == 201  # up to the threshold: no code
-    assert spend(s["store"], s["cid"], "S-2", points=101)["code"] == "customer_confirmation_required"
+    assert spend(s["store"], s["cid"], "S-2", points=1)["code"] == "customer_confirmation_required"  # in 24 hours
     r = op.call("PATCH", path, {"spend_confirmation_above_points": 200})
     assert r.status == 200 and r["spend_confirmation_above_points"] == 200
-    assert spend(s["store"], s["cid"], "S-3", points=150).status == 201
+    assert spend(s["store"], s["cid"], "S-3", points=150)["code"] == "customer_confirmation_required"
+    assert spend(s["store"], s["cid"], "S-3", points=100).status == 201  # 200 without a code within the day
     r = op.call("PATCH", path, {"spend_confirmation": "never"})
     assert r.status == 200 and r["spend_confirmation_above_points"] is None
     assert spend(s["store"], s["cid"], "S-4", points=100).status == 201

@@ -62,8 +62,9 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
     assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
     carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
     # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer and portal sessions,
-    # rate-limit buckets and Telegram link tokens expire too
+    # rate-limit buckets, Telegram link tokens and idle code-free allowances expire too
     assert sorted(carrying) == [
+        "CodeFreeItem",
         "CodeItem",
         "CustomerSessionItem",
         "PortalSessionItem",

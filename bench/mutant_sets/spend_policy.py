@@ -4,4 +4,55 @@ from __future__ import annotations
 
 from bench.mutant_sets import Mutant
 
-MUTANTS: tuple[Mutant, ...] = ()
+_TESTS = "tests/test_spend_policy.py"
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "code-free ceiling decided per request, not per 24 hours",
+        "    return used + points <= ceiling",
+        "    return points <= ceiling",
+        (
+            f"{_TESTS}::test_the_ceiling_adds_up_small_spends_and_says_what_is_left",
+            f"{_TESTS}::test_above_n_is_a_daily_ceiling_per_customer_and_partner_not_a_limit_per_request",
+        ),
+    ),
+    Mutant(
+        "code-free ceiling missing from the write's condition",
+        "    condition: Condition = total <= ceiling - points + freed",
+        "    condition: Condition = total.exists()",
+        (f"{_TESTS}::test_two_code_free_spends_decided_on_the_same_read_cannot_both_pass",),
+    ),
+    Mutant(
+        "code-free hold length unchecked",
+        "        if hold_minutes is not None and hold_minutes > self.code_free_hold_minutes:",
+        "        if False:",
+        (
+            f"{_TESTS}::test_code_free_holds_count_and_are_short_so_no_till_freezes_a_wallet_for_a_week",
+            f"{_TESTS}::test_never_has_no_ceiling_but_its_holds_are_short",
+        ),
+    ),
+    Mutant(
+        "a partner stored before the policy existed spends without a code",
+        '    spend_confirmation = UnicodeAttribute(default="always")',
+        '    spend_confirmation = UnicodeAttribute(default="never")',
+        (f"{_TESTS}::test_a_partner_stored_before_the_spend_policy_existed_asks_for_the_customers_code",),
+    ),
+    Mutant(
+        "a customer releases a hold that is not hers",
+        "        if order is None or order.spent is None or order.customer_id != customer_id:",
+        "        if order is None or order.spent is None:",
+        (f"{_TESTS}::test_a_customer_cannot_release_another_customers_hold",),
+    ),
+    Mutant(
+        "a spend without the customer's code is not messaged to her",
+        "    messages.safe_send(customer, NOTICE_PURPOSE, body)",
+        "    pass",
+        (f"{_TESTS}::test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once",),
+    ),
+    Mutant(
+        "a replayed code-free spend is messaged again",
+        "    if silent and not reply.replayed:",
+        "    if silent:",
+        (f"{_TESTS}::test_two_requests_with_one_key_at_once_message_the_customer_once",),
+    ),
+)

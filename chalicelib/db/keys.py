@@ -60,6 +60,11 @@ def telegram_chat(chat_id: str) -> tuple[str, str]:
     return f"TGCHAT#{chat_id}", ALIAS
 
 
+def code_free(customer_id: str, partner_id: str) -> tuple[str, str]:
+    """What a partner took from a customer without her code within the last day (the ``above N`` ceiling)."""
+    return f"CODEFREE#{customer_id}", partner_id
+
+
 def customer_sessions(customer_id: str) -> str:
     return f"CSESS#{customer_id}"
 

@@ -139,9 +139,12 @@ class PartnerItem(_Item):
     open_campaigns: MapAttribute[str, Any] = MapAttribute(default=dict)
     # {"changes": [...]}: dated changes of the rates above, which stay their first values (chalicelib/partners.py)
     rate_schedule: MapAttribute[str, Any] = MapAttribute(default=dict)
-    # issue 17: when a redemption or hold needs the customer's code: always | above (N points) | never
+    # When a redemption or hold needs the customer's code: always | above (N points a day) | never. A partner stored
+    # before the policy existed reads "always": the policy fails closed (tests/test_spend_policy.py).
     spend_confirmation = UnicodeAttribute(default="always")
     spend_confirmation_above_points = NumberAttribute(null=True)
+    # The longest hold made without the customer's code (minutes); partners stored before it existed get the default
+    code_free_hold_minutes = NumberAttribute(default=30)
 
 
 class ApiKeyItem(_Item):
@@ -327,6 +330,17 @@ class TelegramLinkItem(_Item):
     ttl = NumberAttribute()
 
 
+class CodeFreeItem(_Item):
+    """``CODEFREE#<customer id>`` / ``<partner id>``: the points a partner took from a customer without her code,
+    by 10-minute slot (``slots``: slot start -> points) and their sum (``total``), for the 24-hour ceiling of the
+    ``above N`` policy (``chalicelib/domain/code_free.py``). Written only in the redemption's transaction, guarded by
+    ``total``; DynamoDB removes an idle one after ``ttl``."""
+
+    total = NumberAttribute(default=0)
+    slots: MapAttribute[str, Any] = MapAttribute(default=dict)
+    ttl = NumberAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[_Item], ...] = (
     CustomerItem,
     AliasItem,
@@ -349,6 +363,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     CodeItem,
     CustomerSessionItem,
     TelegramLinkItem,
+    CodeFreeItem,
 )
 
 

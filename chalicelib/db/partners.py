@@ -55,6 +55,7 @@ def partner_of(item: PartnerItem) -> Partner:
         spend_confirmation_above_points=(
             None if item.spend_confirmation_above_points is None else int(item.spend_confirmation_above_points)
         ),
+        code_free_hold_minutes=int(item.code_free_hold_minutes),
     )
 
 
@@ -101,6 +102,7 @@ def add_new(tx: Transaction, partner: Partner) -> None:
         updated_at=partner.updated_at,
         spend_confirmation=partner.spend_confirmation,
         spend_confirmation_above_points=partner.spend_confirmation_above_points,
+        code_free_hold_minutes=partner.code_free_hold_minutes,
     )
     tx.put(item, condition=PartnerItem.pk.does_not_exist())
 

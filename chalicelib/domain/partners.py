@@ -12,9 +12,13 @@ from datetime import datetime
 
 from chalicelib.domain.campaign_lifecycle import RulesSnapshot, snapshot_rules
 from chalicelib.domain.campaigns import Rules
+from chalicelib.domain.code_free import within_ceiling
 from chalicelib.domain.schedule import Schedule
 
 RATE_SETTINGS = ("earn_rate_bps", "max_redeem_share_bps")
+# How long a hold made without the customer's code may last (minutes), unless the operator sets another length: a
+# till that holds points without the customer must give them back soon, or the wallet is frozen behind her back.
+CODE_FREE_HOLD_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,11 @@ class Partner:
     active_campaigns: Mapping[str, RulesSnapshot] = field(default_factory=dict)
     # campaign id -> created_at of the campaigns this partner sponsors that are not ended (the open-campaign limit)
     open_campaigns: Mapping[str, str] = field(default_factory=dict)
-    # issue 17: when a spend or hold here needs the customer's code: always | above (more than N points) | never
+    # When a spend or hold here needs the customer's code: always | above (more than N points per customer within
+    # 24 hours, holds included) | never. Anything else, a missing value included, means always.
     spend_confirmation: str = "always"
     spend_confirmation_above_points: int | None = None
+    code_free_hold_minutes: int = CODE_FREE_HOLD_MINUTES  # the longest hold made without the customer's code
 
     @property
     def active(self) -> bool:
@@ -52,14 +58,28 @@ class Partner:
             max_redeem_share_bps=rates.get("max_redeem_share_bps", self.max_redeem_share_bps),
         )
 
-    def needs_customer_code(self, points: int) -> bool:
-        """Does a spend (or hold) of ``points`` here need the customer's one-time code? Anything but the two
-        explicit relaxations means yes."""
+    def needs_customer_code(self, points: int, *, used: int = 0, hold_minutes: int | None = None) -> bool:
+        """Does a spend (or hold) of ``points`` here need the customer's one-time code? ``used``: the points this
+        partner already took from the customer without her code within the last 24 hours (holds included);
+        ``hold_minutes``: how long a hold would last (None: captured at once). Anything but the two explicit
+        relaxations means yes; a code-free hold never outlasts ``code_free_hold_minutes``."""
+        if hold_minutes is not None and hold_minutes > self.code_free_hold_minutes:
+            return True
         if self.spend_confirmation == "never":
             return False
         if self.spend_confirmation == "above":
-            return points > (self.spend_confirmation_above_points or 0)
+            return not within_ceiling(used, points, self.spend_confirmation_above_points or 0)
         return True
+
+    @property
+    def code_free_ceiling(self) -> int | None:
+        """The points a day this partner may take from one customer without her code: 0 (always), N (above N) or
+        None (never: the operator's explicit trust, no ceiling; each such spend is announced to the customer)."""
+        if self.spend_confirmation == "never":
+            return None
+        if self.spend_confirmation == "above":
+            return self.spend_confirmation_above_points or 0
+        return 0
 
     def campaign_rules(self) -> list[Rules]:
         """The campaigns a purchase here may award, from the snapshots (what its partners accepted and its sponsors

@@ -51,6 +51,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "на своей странице ещё раз.",
         "telegram_taken": "Этот Telegram уже подключён к другому счёту в программе «{sender}». Сначала отключите "
         "его там.",
+        # a spend or hold without the customer's code (policies "above" and "never"): told at once, every time
+        "spent_without_code": "«{partner}» списал без кода подтверждения: {points} б. Доступно: {balance} б. "
+        "Если это были не вы, заморозки и списания видны на вашей странице программы «{sender}».",
+        "held_without_code": "«{partner}» заморозил без кода подтверждения: {points} б. до {until}. Доступно: "
+        "{balance} б. Если это были не вы, снимите заморозку на вашей странице программы «{sender}».",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -68,6 +73,10 @@ TEXTS: dict[str, dict[str, str]] = {
         '"Connect Telegram" on your page again.',
         "telegram_taken": "This Telegram account is already connected to another account at {sender}. "
         "Disconnect it there first.",
+        "spent_without_code": "{partner} spent {points} of your points without your code. Available: {balance}. "
+        "If this was not you, see your page at {sender}.",
+        "held_without_code": "{partner} held {points} of your points without your code, until {until}. "
+        "Available: {balance}. If this was not you, release the hold on your page at {sender}.",
     },
 }
 

@@ -75,6 +75,7 @@ def to_out(partner: Partner, at: datetime | None = None) -> PartnerOut:
         spend_confirmation_above_points=(
             partner.spend_confirmation_above_points if _policy(partner) == "above" else None
         ),
+        code_free_hold_minutes=partner.code_free_hold_minutes,
     )
 
 
@@ -162,6 +163,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
             pending_days=body.pending_days,
             spend_confirmation=body.spend_confirmation,
             spend_confirmation_above_points=body.spend_confirmation_above_points,
+            code_free_hold_minutes=body.code_free_hold_minutes,
             status="active",
             created_at=req.now_iso,
             updated_at=req.now_iso,

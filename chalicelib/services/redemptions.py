@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from chalicelib import db, ids
+from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
 from chalicelib.db import orders as orders_db
 from chalicelib.db import wallets as wallets_db
+from chalicelib.db.customers import Customer
 from chalicelib.domain import redemption_cap_points
 from chalicelib.domain.orders import (
     Spent,
@@ -17,7 +19,7 @@ from chalicelib.domain.orders import (
     without_hold,
 )
 from chalicelib.domain.partners import Partner
-from chalicelib.domain.wallet import Change, Hold, Wallet, hold_id, resolve_hold, settled, take
+from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, hold_id, resolve_hold, settled, take
 from chalicelib.errors import (
     DuplicateOrder,
     HoldAlreadyResolved,
@@ -34,7 +36,7 @@ from chalicelib.schemas import (
     QuoteRequest,
     RedemptionOut,
 )
-from chalicelib.services import limits, program, spend_codes
+from chalicelib.services import idempotency, limits, program, spend_codes, spend_policy
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.services.orders import new_order, order_for
@@ -89,9 +91,17 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
     wrong = limits.wrong_code(req.scope)  # a wrong customer code costs the key once, however often decide runs
 
+    silent: list[tuple[Customer, Partner]] = []  # a spend made without the customer's code: she is told of it
+
     def decide(found: Found) -> Plan:
+        silent.clear()  # only what the attempt that commits decided
         partner = load_partner(partner_id, now)
-        needs_code = spend_codes.demand(partner, body.points, body.customer_code)  # 403 before anything is read
+        code_free = spend_policy.allowance(found, body.customer_id, partner_id)
+        hold_minutes = None if body.capture else (body.hold_minutes or DEFAULT_HOLD_MINUTES)
+        # 403 before anything else is decided: the policy, the day's code-free ceiling, a code-free hold's length
+        needs_code = spend_codes.demand(
+            partner, body.points, body.customer_code, used=code_free.used(now), hold_minutes=hold_minutes
+        )
         previous = order_for(found, partner_id, body.order_id, body.customer_id, body.order_amount_minor)
         plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
@@ -116,7 +126,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             status, entry_type = "captured", "redemption"
         else:
             status, entry_type = "held", "hold"
-            expires_at = (now + timedelta(minutes=body.hold_minutes or DEFAULT_HOLD_MINUTES)).isoformat()
+            expires_at = (now + timedelta(minutes=hold_minutes or DEFAULT_HOLD_MINUTES)).isoformat()
             change.held = body.points
             hid = hold_id(partner_id, body.order_id)
             change.add_holds[hid] = Hold(body.points, expires_at, consumed, partner_id, body.order_id)
@@ -144,22 +154,39 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             return spend_codes.confirm(
                 found, plan, body.customer_id, partner_id, req.scope, body.customer_code, body.points, now, wrong
             )
+        spend_policy.count_code_free(plan, partner, body.customer_id, code_free, body.points, now)
+        customer = customers_db.from_found(found, body.customer_id)
+        if customer is not None:
+            silent.append((customer, partner))
         return plan
 
-    # The customer's codes come in the same batch read as the wallet and the order.
+    # The customer's codes and the code-free allowance come in the same batch read as the wallet and the order.
     reads = [
         *reads_for(body.customer_id, partner_id),
         orders_db.read_key(partner_id, body.order_id),
         *spend_codes.reads(body.customer_id, partner_id),
+        *spend_policy.reads(body.customer_id, partner_id),
     ]
-    return execute(req, natural, reads, decide)
+    reply = execute(req, natural, reads, decide)
+    if silent and not reply.replayed:  # after the commit, once: a replay was announced by the first execution
+        customer, partner = silent[0]
+        out = reply.result(RedemptionOut)
+        spend_policy.announce(customer, partner, out.points, out.balance.available, out.expires_at)
+    return reply
 
 
 def _resolve_hold(
-    req: WriteRequest, redemption_id: str, partner_id: str, now: datetime, capture_points: int | None, capture: bool
+    req: WriteRequest,
+    redemption_id: str,
+    partner_id: str,
+    now: datetime,
+    capture_points: int | None,
+    capture: bool,
+    by: str = "partner",
 ) -> Reply:
     """Capture (all or part) or void a held redemption; exactly once, and never after its deadline or a refund
-    that released it."""
+    that released it. ``by``: who voids it (``partner``, or the ``customer`` from her page): the same void either
+    way, recorded in the entry's details."""
     ref = ids.decode_ref("red", redemption_id) or ""
     customer_id, _, order_id = ref.partition(REF_SEPARATOR)
     if not customer_id or not order_id:
@@ -203,6 +230,7 @@ def _resolve_hold(
                 "captured": keep,
                 "released": released,
                 "captured_lots": kept if capture else {},
+                **({"voided_by": by} if by != "partner" else {}),
                 **dict(order.values),
             },
         )
@@ -226,3 +254,23 @@ def capture(req: WriteRequest, redemption_id: str, body: CaptureRedemption, part
 
 def void(req: WriteRequest, redemption_id: str, partner_id: str, now: datetime) -> Reply:
     return _resolve_hold(req, redemption_id, partner_id, now, None, capture=False)
+
+
+def release_by_customer(customer_id: str, hold: str, now: datetime) -> Reply:
+    """The customer gives back points held at a till, from her page: exactly the partner's void (the order record
+    says ``voided``, so the till's later capture answers 409 hold_already_resolved, and the ledger has a ``void``
+    entry). ``hold`` is the hold's key in her wallet (``<partner>|<order id>``); the redemption is looked up as
+    hers (``customer_id`` comes from her session, never from the form), so another customer's hold is not found."""
+    partner_id, _, order_id = hold.partition(HOLD_SEP)
+    if not partner_id or not order_id:
+        raise NotFound("No such hold.")
+    body = {"customer_id": customer_id, "hold": hold}
+    req = WriteRequest(
+        scope=f"customer:{customer_id}",
+        idempotency_key=None,
+        request_fingerprint=idempotency.fingerprint("POST", "/me/holds/release", body),
+        body_fingerprint=idempotency.fingerprint("", "", body),
+        now_iso=now.isoformat(),
+    )
+    ref = redemption_ref(customer_id, order_id)
+    return _resolve_hold(req, ref, partner_id, now, None, capture=False, by="customer")

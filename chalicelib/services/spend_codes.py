@@ -59,9 +59,10 @@ def tries_slot(partner_id: str) -> str:
     return f"tries#{partner_id}"
 
 
-def required(partner: Partner, points: int) -> bool:
-    """Does this partner's policy ask for the customer's code for a spend of ``points``?"""
-    return partner.needs_customer_code(points)
+def required(partner: Partner, points: int, *, used: int = 0, hold_minutes: int | None = None) -> bool:
+    """Does this partner's policy ask for the customer's code for a spend of ``points``? ``used``: the points it
+    took from her without a code within 24 hours; ``hold_minutes``: the length of a hold (None: captured now)."""
+    return partner.needs_customer_code(points, used=used, hold_minutes=hold_minutes)
 
 
 def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
@@ -72,16 +73,45 @@ def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
     ]
 
 
-def demand(partner: Partner, points: int, code: str | None) -> bool:
-    """Whether this spend needs a code; 403 customer_confirmation_required if it does and none came."""
-    if not required(partner, points):
+def demand(partner: Partner, points: int, code: str | None, *, used: int = 0, hold_minutes: int | None = None) -> bool:
+    """Whether this spend needs a code; 403 customer_confirmation_required if it does and none came, saying why
+    (the policy, the day's code-free points left, or a hold longer than a code-free hold may last)."""
+    if not required(partner, points, used=used, hold_minutes=hold_minutes):
         return False
     if code is None:
-        raise CustomerConfirmationRequired(
-            "This partner spends points only with the customer's code: the one on their page (or its QR), or one "
-            "sent to them with POST /v1/customers/{id}/spend-code."
-        )
+        refused = CustomerConfirmationRequired(_why(partner, points, used, hold_minutes))
+        refused.extra.update(_limits(partner, used))
+        raise refused
     return True
+
+
+def _limits(partner: Partner, used: int) -> dict[str, int]:
+    """What a till may still do without the customer's code (shown in the 403, so the till can adapt)."""
+    ceiling = partner.code_free_ceiling
+    if ceiling == 0:
+        return {}
+    out = {"code_free_hold_minutes": partner.code_free_hold_minutes}
+    if ceiling is not None:
+        out["code_free_points_left"] = max(0, ceiling - used)
+    return out
+
+
+def _why(partner: Partner, points: int, used: int, hold_minutes: int | None) -> str:
+    ask = "the one on their page (or its QR), or one sent to them with POST /v1/customers/{id}/spend-code."
+    ceiling = partner.code_free_ceiling
+    if hold_minutes is not None and hold_minutes > partner.code_free_hold_minutes and ceiling != 0:
+        return (
+            f"A hold made without the customer's code lasts at most {partner.code_free_hold_minutes} minutes here; "
+            f"hold for less, or with the customer's code: {ask}"
+        )
+    if ceiling:
+        left = max(0, ceiling - used)
+        return (
+            f"This partner may take at most {ceiling} points a day from a customer without their code, holds "
+            f"included; {left} are left for the next 24 hours and {points} were asked. Spend with the customer's "
+            f"code: {ask}"
+        )
+    return f"This partner spends points only with the customer's code: {ask}"
 
 
 def confirmed_points(item: StoredCode) -> int:

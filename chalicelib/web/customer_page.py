@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 
 from chalicelib.domain.campaigns import Shopper
 from chalicelib.domain.offers import Offer, offers_for
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
+from chalicelib.domain.wallet import settled
 from chalicelib.schemas import Balance
 from chalicelib.services import customer_self, program, spend_codes, telegram_link
 from chalicelib.services.one_time_codes import Issued
@@ -54,6 +56,26 @@ class Place:
 
 
 @dataclass(frozen=True)
+class HeldAt:
+    """Points held at a till, which the customer may release herself."""
+
+    key: str  # the hold's key in her wallet: the release form's field
+    partner: str
+    points: int
+    until: str  # an ISO instant (its date in the page's language)
+    until_time: str  # HH:MM in the program's time zone
+
+
+@dataclass(frozen=True)
+class CodeFreeRule:
+    """A partner that may spend without the customer's code, and how far (the page tells her the truth)."""
+
+    partner: str
+    ceiling: int | None  # points per 24 hours; None: no ceiling (the operator's explicit trust)
+    hold_minutes: int
+
+
+@dataclass(frozen=True)
 class Settings:
     consent: bool
     locale: str
@@ -80,6 +102,35 @@ class CustomerPage:
     places: list[Place]
     link_expires_at: str
     timezone: str
+    holds: list[HeldAt]
+    code_free: list[CodeFreeRule]
+
+
+def _holds(view: PortalView, prog: Program, now: datetime) -> list[HeldAt]:
+    """The holds still open at ``now`` (a hold past its deadline is already back in "available"), soonest first."""
+    current, _, _ = settled(view.customer.wallet, now, prog.timezone)
+    names = {p.partner_id: p.name for p in view.partners}
+    tz = zone(prog.timezone)
+    shown = [
+        HeldAt(
+            key,
+            names.get(h.partner_id, ""),
+            h.points,
+            h.expires_at,
+            datetime.fromisoformat(h.expires_at).astimezone(tz).strftime("%H:%M"),
+        )
+        for key, h in current.holds.items()
+    ]
+    return sorted(shown, key=lambda h: (h.until, h.key))
+
+
+def _code_free(partners: list[Partner]) -> list[CodeFreeRule]:
+    """The active partners whose policy lets them spend without the customer's code: what the page must say."""
+    return [
+        CodeFreeRule(p.name, p.code_free_ceiling, p.code_free_hold_minutes)
+        for p in sorted(partners, key=lambda p: p.name)
+        if p.active and p.code_free_ceiling != 0
+    ]
 
 
 def _offers(view: PortalView, prog: Program, now: datetime) -> list[Offer]:
@@ -137,6 +188,8 @@ def build(view: PortalView, lang: str, token: str, now: datetime) -> CustomerPag
         places=[Place(p.name, p.category or "", p.earn_rate_bps) for p in data.partners],
         link_expires_at=data.link_expires_at,
         timezone=prog.timezone,
+        holds=_holds(view, prog, now),
+        code_free=_code_free(view.partners),
     )
 
 

@@ -1,5 +1,6 @@
 """The customer's self-service on their page (issue 17, item 7): settings (marketing consent, language, channel),
-download my data (JSON, CSV), delete my account (what happens to the points is shown before confirming).
+download my data (JSON, CSV), delete my account (what happens to the points is shown before confirming), and
+release points held at a till (``POST /me/holds/release``: the same as the till's void).
 Requests, cookies and CSRF are ``customer_http``'s; the use cases are ``services/customer_self.py``."""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.errors import ValidationFailed
-from chalicelib.services import customer_self, customers, telegram_link
+from chalicelib.errors import HoldAlreadyResolved, HoldExpired, ValidationFailed
+from chalicelib.services import customer_self, customers, redemptions, telegram_link
 from chalicelib.web import customer_http, customer_page, i18n
 from chalicelib.web.customer_http import (
     SESSION_COOKIE,
@@ -102,6 +103,16 @@ def _telegram_disconnect(r: Request) -> Any:
     return redirect("/me" + r.suffix())
 
 
+def _release_hold(r: Request) -> Any:
+    """One of her holds, released by the customer: the points are back at once, as if the till had voided it."""
+    access = require_session(r)
+    try:
+        redemptions.release_by_customer(access.customer_id, r.form.get("hold", ""), r.now)
+    except (HoldAlreadyResolved, HoldExpired):
+        pass  # captured, voided or expired meanwhile (or a second click): the page shows what is true now
+    return redirect("/me" + r.suffix())
+
+
 VIEWS: dict[str, Callable[[Request], Any]] = {
     "settings": _settings,
     "data_json": _data_json,
@@ -110,4 +121,5 @@ VIEWS: dict[str, Callable[[Request], Any]] = {
     "delete": _delete,
     "telegram_connect": _telegram_connect,
     "telegram_disconnect": _telegram_disconnect,
+    "release_hold": _release_hold,
 }

@@ -170,6 +170,15 @@ _me_page(
     CustomerForm,
     "customer_self",
 )
+_me_page(
+    "me_release_hold",
+    "POST",
+    "/me/holds/release",
+    "release_hold",
+    "Release points held at a till (form field hold): the same as the partner's void",
+    CustomerForm,
+    "customer_self",
+)
 
 
 def _portal(view: str) -> PortalHandler:
