@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import (
     ERROR_TYPE_PREFIX,
     ConditionalCheckFailed,
@@ -82,7 +83,7 @@ class _UndoLog:
             elif item is None:
                 table.items.pop(hash_key, None)
             else:
-                table.items[hash_key] = item
+                table.items[hash_key] = item  # type: ignore[assignment]  # moto's own put_item does the same
         # A cancelled transaction never happened: no stream records for it either (moto's whole-table restore
         # dropped them too).
         for table, length in self.stream_lengths.values():
@@ -167,17 +168,35 @@ def _holds(condition: str, names: dict[str, str] | None, values: dict[str, Any] 
 
 
 def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    common = {
-        "condition_expression": op.get("ConditionExpression"),
-        "expression_attribute_names": op.get("ExpressionAttributeNames"),
-        "expression_attribute_values": op.get("ExpressionAttributeValues"),
-    }
+    table_name = op["TableName"]
+    condition = op.get("ConditionExpression")
+    names = op.get("ExpressionAttributeNames")
+    values = op.get("ExpressionAttributeValues")
     if op_type == "Put":
-        backend.put_item(op["TableName"], op["Item"], **common)
+        backend.put_item(
+            table_name,
+            op["Item"],
+            condition_expression=condition,
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+        )
     elif op_type == "Delete":
-        backend.delete_item(op["TableName"], key, **common)
+        backend.delete_item(
+            table_name,
+            key,
+            condition_expression=condition,
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+        )
     elif op_type == "Update":
-        backend.update_item(op["TableName"], key, update_expression=op["UpdateExpression"], **common)
+        backend.update_item(
+            table_name,
+            key,
+            update_expression=op["UpdateExpression"],
+            condition_expression=condition,
+            expression_attribute_names=names or {},
+            expression_attribute_values=values or {},
+        )
 
 
 # --- ClientRequestToken -------------------------------------------------------------------------------------------
@@ -234,15 +253,13 @@ _moto_transact_write_items = DynamoDBBackend.transact_write_items
 _moto_handler_transact_write_items = DynamoHandler.transact_write_items
 
 
-def _handler_transact_write_items(handler: DynamoHandler) -> Any:
+def _handler_transact_write_items(handler: DynamoHandler) -> ActionResult:
     token = handler.body.get("ClientRequestToken")
     if not token:
         return _moto_handler_transact_write_items(handler)
     ledger = token_ledger(handler.dynamodb_backend)
     parameters = _parameters(handler.body)
     if ledger.seen(token, parameters):
-        from moto.core.responses import ActionResult
-
         return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
     result = _moto_handler_transact_write_items(handler)  # raises when cancelled: the token stays unknown
     ledger.record(token, parameters)
@@ -252,7 +269,7 @@ def _handler_transact_write_items(handler: DynamoHandler) -> Any:
 def install() -> None:
     """Use the flat-cost transactions and honour ClientRequestToken in this process's moto. Idempotent."""
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    DynamoHandler.transact_write_items = _handler_transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = _handler_transact_write_items  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
