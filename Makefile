@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-run.txt r
 # `make run` serves from its own, smaller venv: only requirements-run.txt (docs/local-run.md).
 RUN_VENV  := .venv-run
 RUN_STAMP := $(RUN_VENV)/.installed-$(shell cat requirements.txt requirements-run.txt | cksum | cut -d' ' -f1)
-PIP_FLAGS := --disable-pip-version-check --no-compile
+PIP_FLAGS := --disable-pip-version-check --no-compile --no-deps
 
 .PHONY: run test lint typecheck unit package soak bench mutants clean
 
@@ -14,7 +14,8 @@ $(STAMP): requirements.txt requirements-run.txt requirements-dev.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*; touch $@
 
-# No pip inside the venv when this machine's pip can install into it (pip >= 22.3: --python), and no bytecode
+# Every package pinned in requirements-run.txt (--no-deps: no resolver, none of Chalice's CLI dependencies). No pip
+# inside the venv when this machine's pip can install into it (pip >= 22.3: --python), and no bytecode
 # compiled ahead for the thousands of modules never imported here: the first start compiles what it uses.
 $(RUN_STAMP): requirements.txt requirements-run.txt
 	@echo "make run: installing what serving needs into $(RUN_VENV)/ (requirements-run.txt)"

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -116,6 +117,11 @@ def start_api(host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> Ru
         # long after SIGTERM, as the interpreter waits for every such thread before it exits.
         daemon_threads = True
         block_on_close = False
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            """A client that hung up (a browser tab closed, a till stopped mid-request) is not an error."""
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
 
     # What chalice.local.create_local_server does, with a server class that survives concurrent clients.
     if not isinstance(app, LocalChalice):
