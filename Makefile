@@ -1,17 +1,33 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-run.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# `make run` serves from its own, smaller venv: only requirements-run.txt (docs/local-run.md).
+RUN_VENV  := .venv-run
+RUN_STAMP := $(RUN_VENV)/.installed-$(shell cat requirements.txt requirements-run.txt | cksum | cut -d' ' -f1)
+PIP_FLAGS := --disable-pip-version-check --no-compile --no-deps
 
 .PHONY: run test lint typecheck unit package soak bench mutants clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-run.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*; touch $@
 
-run: $(STAMP)
-	$(BIN)/python -m local.run
+# Every package pinned in requirements-run.txt (--no-deps: no resolver, none of Chalice's CLI dependencies). No pip
+# inside the venv when this machine's pip can install into it (pip >= 22.3: --python), and no bytecode
+# compiled ahead for the thousands of modules never imported here: the first start compiles what it uses.
+$(RUN_STAMP): requirements.txt requirements-run.txt
+	@echo "make run: installing what serving needs into $(RUN_VENV)/ (requirements-run.txt)"
+	@rm -rf $(RUN_VENV)
+	$(PYTHON) -m venv --without-pip $(RUN_VENV)
+	$(PYTHON) -m pip --python $(RUN_VENV)/bin/python install $(PIP_FLAGS) -r requirements-run.txt \
+		|| { $(RUN_VENV)/bin/python -m ensurepip -q && $(RUN_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-run.txt; }
+	@touch $@
+
+run: $(RUN_STAMP)
+	@echo "make run: starting (data in $${LOYALTY_DATA_DIR:-.local/}; FRESH=1 starts empty)"
+	$(RUN_VENV)/bin/python -m local.run
 
 test: lint typecheck package unit
 
@@ -55,4 +71,4 @@ mutants: $(STAMP)
 	$(BIN)/python -m bench.mutants
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) $(RUN_VENV) .pytest_cache .mypy_cache .ruff_cache build
