@@ -124,7 +124,15 @@ def add_failure(tx: Transaction, code: StoredCode) -> None:
 
 
 def put_session(
-    tx: Transaction, customer_id: str, secret_hash: str, *, now_iso: str, expires_at: str, ttl: int, via: str
+    tx: Transaction,
+    customer_id: str,
+    secret_hash: str,
+    *,
+    now_iso: str,
+    expires_at: str,
+    ttl: int,
+    via: str,
+    link_issued_at: str | None = None,
 ) -> None:
     tx.put(
         CustomerSessionItem(
@@ -133,6 +141,7 @@ def put_session(
             expires_at=expires_at,
             ttl=ttl,
             via=via,
+            link_issued_at=link_issued_at,
         ),
         condition=CustomerSessionItem.pk.does_not_exist(),
     )

@@ -51,6 +51,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "на своей странице ещё раз.",
         "telegram_taken": "Этот Telegram уже подключён к другому счёту в программе «{sender}». Сначала отключите "
         "его там.",
+        "channel_changed": "Коды и ссылки программы «{sender}» теперь приходят в {channel}, а не сюда. Если это "
+        "сделали не вы, войдите на свою страницу по коду, верните прежний канал и нажмите «Выйти везде».",
+        "channel_sms": "SMS",
+        "channel_email": "e-mail",
+        "channel_telegram": "Telegram",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -68,6 +73,11 @@ TEXTS: dict[str, dict[str, str]] = {
         '"Connect Telegram" on your page again.',
         "telegram_taken": "This Telegram account is already connected to another account at {sender}. "
         "Disconnect it there first.",
+        "channel_changed": "Codes and links from {sender} now go to {channel}, no longer here. If this was not "
+        'you, sign in to your page with a code, choose the old channel again and press "Sign out everywhere".',
+        "channel_sms": "SMS",
+        "channel_email": "e-mail",
+        "channel_telegram": "Telegram",
     },
 }
 
@@ -139,6 +149,10 @@ def language(customer: Customer) -> str:
 def text(customer: Customer, name: str, **values: Any) -> str:
     texts = TEXTS[language(customer)]
     return texts[name].format(sender=settings().sender_name, **values)
+
+
+def channel_name(customer: Customer, channel: str) -> str:
+    return TEXTS[language(customer)].get(f"channel_{channel}", channel)
 
 
 def what(customer: Customer, kinds: list[str]) -> str:
