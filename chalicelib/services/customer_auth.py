@@ -86,9 +86,11 @@ def parse_identifier(raw: str) -> Identifier | None:
 
 
 def _customer_for(identifier: Identifier) -> Customer | None:
+    """The live customer an identifier belongs to. Two reads whether or not it belongs to anyone (an unknown one
+    reads its decoy's customer key, which is never there): the time taken tells nobody which it was."""
     owner = customers_db.owner_of(identifier.alias)
-    customer = customers_db.load(owner) if owner is not None else None
-    return None if customer is None or customer.deleted_at else customer
+    customer = customers_db.load(owner if owner is not None else _decoy_id(identifier))
+    return None if owner is None or customer is None or customer.deleted_at else customer
 
 
 # --- sign-in ---------------------------------------------------------------------------------------------------
