@@ -233,6 +233,9 @@ def test_an_outsider_typing_her_phone_elsewhere_does_not_lock_her_out(anna, cloc
                 assert ask_code(attacker, PHONE).status_code == 200
     with from_address("192.0.2.50"):
         assert ask_code(Customer(s["op"].http), PHONE).status_code == 429  # a new browser: the ceiling
+        forger = Customer(s["op"].http)
+        forger.jar["lc_device"] = her.jar["lc_device"].split(".")[0] + ".forged"
+        assert ask_code(forger, PHONE).status_code == 429  # a made-up device cookie is no known browser
         her.jar.pop("lc_session")
         assert her.sign_in(PHONE).status_code == 303  # her browser: lc_device, a bucket of its own
         assert Customer(s["op"].http).sign_in(EMAIL, lambda: last_code("sign_in", EMAIL)).status_code == 303
