@@ -29,6 +29,7 @@ from chalicelib.errors import (
     ValidationFailed,
     problem_json,
 )
+from chalicelib.https import with_hsts
 from chalicelib.services import auth, idempotency, limits
 from chalicelib.services.auth import Principal
 from chalicelib.services.idempotency import Reply
@@ -342,26 +343,10 @@ def _render(route: Route, result: Answer, request_id: str) -> Response:
     raise TypeError(f"handler returned {type(result).__name__}")
 
 
-# Browsers that saw this once over HTTPS never try plain http for the year after (no downgrade to a network that
-# strips TLS): on every HTTPS answer, pages and API alike. Plain http on this machine (``make run``) gets none.
-HSTS = "max-age=31536000; includeSubDomains"
-
-
-def is_https(header: Callable[[str], str | None]) -> bool:
-    """Whether a request came over HTTPS: API Gateway always (it says so in ``X-Forwarded-Proto``), and any host
-    but loopback is taken to be; plain http only on 127.0.0.1 under ``make run``."""
-    host = (header("host") or "").split(":")[0]
-    return bool(header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
-
-
 def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
     def view(**uri_params: str) -> Response:
-        response = answer(**uri_params)
-        request = app.current_request
-        headers = request.headers if request is not None else None
-        if is_https(lambda name: _header(headers, name)):
-            response.headers = {**(response.headers or {}), "Strict-Transport-Security": HSTS}
-        return response
+        headers = app.current_request.headers if app.current_request is not None else None
+        return with_hsts(answer(**uri_params), lambda name: _header(headers, name))  # type: ignore[no-any-return]
 
     def answer(**uri_params: str) -> Response:
         request = app.current_request

@@ -183,8 +183,8 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- HSTS ---------------------------------------------------------------------------------------------------
     Mutant(
         "no HSTS on HTTPS answers",
-        "        if is_https(lambda name: _header(headers, name)):",
-        "        if False:",
+        "    if is_https(header):\n        response.headers",
+        "    if False:\n        response.headers",
         (T + "test_https_answers_carry_hsts_pages_and_api_alike",),
     ),
 )
