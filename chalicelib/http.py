@@ -29,6 +29,7 @@ from chalicelib.errors import (
     ValidationFailed,
     problem_json,
 )
+from chalicelib.https import with_hsts
 from chalicelib.services import auth, idempotency, limits
 from chalicelib.services.auth import Principal
 from chalicelib.services.idempotency import Reply
@@ -344,6 +345,10 @@ def _render(route: Route, result: Answer, request_id: str) -> Response:
 
 def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
     def view(**uri_params: str) -> Response:
+        headers = app.current_request.headers if app.current_request is not None else None
+        return with_hsts(answer(**uri_params), lambda name: _header(headers, name))  # type: ignore[no-any-return]
+
+    def answer(**uri_params: str) -> Response:
         request = app.current_request
         context = request.context if request is not None and request.context else {}
         request_id = str(context.get("requestId") or uuid.uuid4())

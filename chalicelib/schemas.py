@@ -873,6 +873,21 @@ class PortalLinkRequest(Request):
     ttl_minutes: int | None = Field(None, strict=True, ge=1, le=30 * 24 * 60, description="Default 7 days")
 
 
+class EndCustomerLinks(Request):
+    """The operator ends every link to a customer page issued before an instant (a leak of old links)."""
+
+    issued_before: AwareDatetime = Field(
+        description="ISO 8601 with an offset, not in the future. Links made before this instant stop working, and so "
+        "do the page sessions opened from them; links that carry no issue instant (made before links went to the "
+        "customer) all stop. The cutoff only moves later: an earlier instant than the one in force changes nothing."
+    )
+
+
+class CustomerLinksEnded(Response):
+    issued_before: str = Field(description="The cutoff in force now (UTC): links issued before it open nothing")
+    undated_links_ended: bool = Field(description="Always true: links without an issue instant end with any cutoff")
+
+
 class PortalLinkSent(Response):
     """The link is on its way to the customer (202); the partner never receives it."""
 

@@ -188,12 +188,12 @@ def test_bucket_items_expire_and_never_show_the_phone_or_ip(api, clock):
     client = db.connection().client
     items = client.scan(TableName=db.models._Item.Meta.table_name)["Items"]
     buckets = [i for i in items if i["pk"]["S"].startswith("RATE#")]
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # the address, the phone with the address, the phone
     text = json.dumps(buckets)
     assert "79161234567" not in text and "203.0.113.9" not in text
     now_s = clock.now().timestamp()
     ttls = sorted(int(item["ttl"]["N"]) - now_s for item in buckets)
-    assert ttls == [1200 + 60, 3600 + 60]  # once every bucket of the subject is full again: IP 20 min, phone 1 h
+    assert ttls == [1200 + 60, 3600 + 60, 3600 + 60]  # once every bucket is full again: IP 20 min, phone 1 h
 
 
 def test_a_limit_never_answers_500(coalition, clock, monkeypatch):
@@ -282,8 +282,13 @@ def test_sign_in_codes_per_phone_and_per_ip(api, clock):
     use_limits(clock)
     for _ in range(5):
         limits.signin("+79161234567", "203.0.113.1")
-    assert refused(lambda: limits.signin("+79161234567", "203.0.113.2")) == 720  # 5 an hour: one per 12 minutes
-    for i in range(15):  # other phones from the same IP: the IP has 20 at once (5 spent above)
+    assert refused(lambda: limits.signin("+79161234567", "203.0.113.1")) == 720  # 5 an hour per phone and address
+    for i in range(2, 5):  # other addresses have their own five, up to the phone's ceiling of 20 an hour
+        for _ in range(5):
+            limits.signin("+79161234567", f"203.0.113.{i}")
+    assert refused(lambda: limits.signin("+79161234567", "203.0.113.5")) == 180  # the ceiling: one per 3 minutes
+    limits.signin("+79161234567", "203.0.113.5", device="known-browser")  # a browser that signed in before
+    for i in range(14):  # other phones from the first IP: the IP has 20 at once (6 spent above)
         limits.signin(f"+7916000{i:04d}", "203.0.113.1")
     assert refused(lambda: limits.signin("+79169999999", "203.0.113.1")) == 60  # 60 an hour
     limits.signin("+79169999998", "198.51.100.7")  # another IP
@@ -295,8 +300,9 @@ def test_code_attempts_per_phone_and_per_ip_and_spend_codes_per_customer(api, cl
     use_limits(clock)
     for _ in range(10):
         limits.code_attempt("+79161234567", "203.0.113.1")
-    assert refused(lambda: limits.code_attempt("+79161234567", "192.0.2.1")) == 360  # 10 an hour
-    for i in range(20):
+    assert refused(lambda: limits.code_attempt("+79161234567", "203.0.113.1")) == 360  # 10 an hour per address
+    limits.code_attempt("+79161234567", "192.0.2.1")  # another address: its own ten, under a ceiling of 40
+    for i in range(19):
         limits.code_attempt(f"+7916000{i:04d}", "203.0.113.1")
     assert refused(lambda: limits.code_attempt("+79160009999", "203.0.113.1")) == 30  # 30 at once, 120 an hour
     for _ in range(5):

@@ -12,6 +12,8 @@ from chalicelib.schemas import (
     AdjustmentOut,
     AttachIdentifiers,
     CreateAdjustment,
+    CustomerLinksEnded,
+    EndCustomerLinks,
     IdentifiersConfirmed,
     ProgramSettings,
     TransactionsPage,
@@ -55,6 +57,20 @@ def admin_customer_transactions(call: Call[None, TransactionsQuery]) -> Transact
 )
 def admin_revoke_links(call: Call[None, None]) -> None:
     customer_auth.revoke_links(call.params["customer_id"], call.now)
+
+
+@api.route(
+    "POST",
+    "/v1/admin/customer-links/revoke",
+    "operator",
+    "End every link to any customer's page issued before an instant, and the page sessions opened from them",
+    body=EndCustomerLinks,
+    response=CustomerLinksEnded,
+    errors=(400, 401, 403, 413, 415, 422),
+)
+def admin_end_customer_links(call: Call[EndCustomerLinks, None]) -> CustomerLinksEnded:
+    cutoff = customer_auth.end_links_issued_before(call.body.issued_before, call.now)
+    return CustomerLinksEnded(issued_before=cutoff.isoformat(), undated_links_ended=True)
 
 
 @api.route(

@@ -170,7 +170,15 @@ def _as_read(counter: StoredCode | None) -> Any:
 
 
 def put_session(
-    tx: Transaction, customer_id: str, secret_hash: str, *, now_iso: str, expires_at: str, ttl: int, via: str
+    tx: Transaction,
+    customer_id: str,
+    secret_hash: str,
+    *,
+    now_iso: str,
+    expires_at: str,
+    ttl: int,
+    via: str,
+    link_issued_at: str | None = None,
 ) -> None:
     tx.put(
         CustomerSessionItem(
@@ -179,6 +187,7 @@ def put_session(
             expires_at=expires_at,
             ttl=ttl,
             via=via,
+            link_issued_at=link_issued_at,
         ),
         condition=CustomerSessionItem.pk.does_not_exist(),
     )

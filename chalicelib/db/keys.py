@@ -89,6 +89,11 @@ def program() -> tuple[str, str]:
     return "PROGRAM", "SETTINGS"
 
 
+def link_cutoff() -> tuple[str, str]:
+    """The program-wide end of older customer links (``POST /v1/admin/customer-links/revoke``)."""
+    return "PROGRAM", "LINK_CUTOFF"
+
+
 def idempotency(scope: str, idempotency_key: str) -> tuple[str, str]:
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     return f"IDEM#{scope}#{digest}", "IDEM"

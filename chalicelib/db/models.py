@@ -315,6 +315,16 @@ class CustomerSessionItem(_Item):
     expires_at = UnicodeAttribute()
     via = UnicodeAttribute()  # code | link
     ttl = NumberAttribute()
+    link_issued_at = UnicodeAttribute(null=True)  # a session opened from a link: the link's issue instant (v2)
+
+
+class LinkCutoffItem(_Item):
+    """``PROGRAM`` / ``LINK_CUTOFF``: links to customer pages issued before ``issued_before`` (epoch seconds) open
+    nothing any more, nor do sessions opened from them; links that carry no issue instant (v1) none at all. It only
+    ever moves later (a conditional write)."""
+
+    issued_before = NumberAttribute()
+    set_at = UnicodeAttribute()
 
 
 class TelegramLinkItem(_Item):
@@ -362,6 +372,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     PortalSessionItem,
     CodeItem,
     CustomerSessionItem,
+    LinkCutoffItem,
     TelegramLinkItem,
     CodeFreeItem,
 )

@@ -1,11 +1,12 @@
-"""Partner portal sessions: one item each, deleted on sign-out; the key's and partner's state read with it. (The
-customer's sessions and links: ``chalicelib/db/codes.py``.)"""
+"""Partner portal sessions: one item each, deleted on sign-out; the key's and partner's state read with it. The
+program-wide cutoff of older customer links. (The customer's sessions: ``chalicelib/db/codes.py``.)"""
 
 from __future__ import annotations
 
 from chalicelib.db import keys
-from chalicelib.db.models import KeyIdItem, PartnerItem, PortalSessionItem
-from chalicelib.db.store import get_many
+from chalicelib.db.models import KeyIdItem, LinkCutoffItem, PartnerItem, PortalSessionItem
+from chalicelib.db.store import connection, get_many, get_one
+from chalicelib.db.tx import Transaction, TxCancelled
 
 SESSION_TTL_MARGIN_S = 3600  # DynamoDB deletes an expired session item some time after; reads check expiry anyway
 
@@ -40,3 +41,30 @@ def portal_session_active(digest: str, key_id: str, partner_id: str) -> bool:
 
 def delete_portal_session(digest: str) -> None:
     PortalSessionItem(*keys.portal_session(digest)).delete()
+
+
+# --- the program-wide end of older customer links ------------------------------------------------------------------
+
+
+def link_cutoff() -> int | None:
+    """Links issued before this instant (epoch seconds) are dead; None: no cutoff was ever set. Read fresh (never
+    cached): ending links is a security measure and takes effect on every instance at once."""
+    item = get_one(LinkCutoffItem, *keys.link_cutoff())
+    return None if item is None else int(item.issued_before)
+
+
+def move_link_cutoff(issued_before: int, now_iso: str) -> int:
+    """Set the cutoff to ``issued_before`` unless it is already as late or later (it never moves back: that would
+    bring ended links back to life). Returns the cutoff in force afterwards."""
+    tx = Transaction()
+    tx.put(
+        LinkCutoffItem(*keys.link_cutoff(), issued_before=issued_before, set_at=now_iso),
+        condition=LinkCutoffItem.pk.does_not_exist() | (LinkCutoffItem.issued_before < issued_before),
+        tag="link_cutoff",
+    )
+    try:
+        tx.commit(connection())
+    except TxCancelled:
+        current = link_cutoff()
+        return issued_before if current is None else max(current, issued_before)
+    return issued_before

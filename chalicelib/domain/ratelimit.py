@@ -89,10 +89,16 @@ def epoch_ms(moment: datetime) -> int:
 SUBJECTS: dict[str, str] = {
     "api_key": "key",  # every authenticated API request, per API key
     "lookup": "key",  # phone or card look-ups (GET /v1/customers/lookup, enrolling a known phone or card), per key
-    "signin_phone": "phone",  # sign-in codes sent to one phone or e-mail
-    "code_phone": "phone",  # one-time code attempts (sign-in or spend) for one phone or e-mail
+    "signin_phone": "phone",  # sign-in codes sent to one phone or e-mail: the ceiling over every address
+    "code_phone": "phone",  # one-time code attempts (sign-in or spend) for one phone or e-mail: the ceiling
+    "signin_pair": "phone_ip",  # sign-in codes asked for one phone or e-mail from one client address
+    "code_pair": "phone_ip",  # one-time code attempts for one phone or e-mail from one client address
+    "signin_device": "phone_device",  # sign-in codes asked by a browser that signed in to that phone before
+    "code_device": "phone_device",  # code attempts from such a browser
     "signin_ip": "ip",  # sign-in codes asked for from one IP address
     "code_ip": "ip",  # one-time code attempts from one IP address
+    "portal_login_ip": "ip",  # partner portal sign-in attempts from one IP address
+    "portal_login_prefix": "key_prefix",  # partner portal sign-in attempts with keys that begin alike
     "spend_code": "customer",  # spend codes sent to one customer (POST /v1/customers/{id}/spend-code)
     "wrong_code": "key",  # wrong customer codes a partner's key typed (spend or binding), across customers
 }
@@ -100,10 +106,18 @@ SUBJECTS: dict[str, str] = {
 DEFAULT_RATES: dict[str, Rate | None] = {
     "api_key": Rate(10, 1, burst=20),
     "lookup": Rate(300, 3600),
-    "signin_phone": Rate(5, 3600),
-    "code_phone": Rate(10, 3600),
+    # An outsider typing someone's phone spends only the allowance of their own address (the pair); the ceiling
+    # is four addresses' worth, and a browser that signed in before is not under it (docs/security.md).
+    "signin_phone": Rate(20, 3600),
+    "code_phone": Rate(40, 3600),
+    "signin_pair": Rate(5, 3600),
+    "code_pair": Rate(10, 3600),
+    "signin_device": Rate(5, 3600),
+    "code_device": Rate(10, 3600),
     "signin_ip": Rate(60, 3600, burst=20),
     "code_ip": Rate(120, 3600, burst=30),
+    "portal_login_ip": Rate(30, 3600, burst=10),
+    "portal_login_prefix": Rate(10, 3600, burst=5),
     "spend_code": Rate(10, 3600, burst=5),
     # A till mistypes a code now and then; guessing needs thousands. 20 at once, then 40 an hour, per key.
     "wrong_code": Rate(40, 3600, burst=20),

@@ -211,6 +211,19 @@ def credited_months(change: Change) -> set[str]:
     return credited
 
 
+def mature_now(wallet: Wallet) -> Change:
+    """Every pending bucket matures at once, into the lot it was earned for (a deleted account's pending points,
+    which then expire with its available ones)."""
+    change = Change()
+    for key, points in sorted(wallet.pending_lots.items()):
+        _, lot = split_pending_key(key)
+        change.available += points
+        change.pending -= points
+        change.remove_pending[key] = points
+        change.add_lot(lot, points)
+    return change
+
+
 def take(wallet: Wallet, points: int) -> Change:
     """Spend ``points`` from available lots, earliest expiry first (raises ValueError when there are too few)."""
     change = Change(available=-points)

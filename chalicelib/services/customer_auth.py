@@ -2,15 +2,24 @@
 that go to the customer, never to the partner.
 
 - **Sign-in.** The customer types their phone or e-mail; if it belongs to a customer, a six-digit code (slot
-  ``web``, ``SIGN_IN_MINUTES``) goes to them through their channel. The answer is the same whether or not it does,
-  so the form does not tell who is enrolled. The right code opens a session; wrong ones are counted and lock the
-  code (``one_time_codes``).
+  ``web``, ``SIGN_IN_MINUTES``) goes to them through their channel. For anyone else's identifier the same work is
+  done on a *decoy* (a code item under a keyed hash of the identifier that nobody receives), so the pages, the
+  wrong-code answers and the DynamoDB work are the same whether or not the identifier is enrolled. The right code
+  opens a session; wrong ones are counted and lock the code (``one_time_codes``).
+- **Limits that an outsider cannot turn against the customer.** Codes asked for and codes typed are counted per
+  identifier *and client address* (``signin_pair``, ``code_pair``) under a higher per-identifier ceiling; a browser
+  that signed in to this identifier before (the ``lc_device`` cookie, a keyed MAC only this service can make) has a
+  bucket of its own instead of the ceiling. docs/security.md, "Customer sign-in", has the numbers.
 - **Sessions.** A random secret in an HttpOnly cookie (``<customer id>.<secret>``); the table keeps only its SHA-256
-  (``CSESS#<customer>``), so sign-out deletes it and the cookie is dead at once. Sign out everywhere deletes every
-  session and stamps ``signed_out_at`` on the customer: links made before it stop working too.
+  (``CSESS#<customer>``), so sign-out deletes it and the cookie is dead at once. Its expiry is checked on every
+  read. Sign out everywhere deletes every session and stamps ``signed_out_at`` on the customer: links made before it
+  stop working too.
+- **Powers.** A session opened by a code sign-in may do everything the page offers; a link, and a session opened
+  from one (any link version), only reads (``PortalAccess.confirmed``). "Confirm with a code" upgrades it.
 - **Links.** ``POST /v1/customers/{id}/portal-link`` sends the link to the customer (202, masked destination); the
   partner never sees it. New links carry the instant they were made (``v2`` tokens), so signing out everywhere can
-  end them; links made before this change keep working until they expire, unless the customer signs out everywhere.
+  end them. The operator ends every link issued before an instant at once (``end_links_issued_before``); links
+  that carry no instant (v1) all end when any such cutoff exists.
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import db, runtime
 from chalicelib.db import codes as store
 from chalicelib.db import customers as customers_db
+from chalicelib.db import sessions as sessions_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.store import ItemKey
 from chalicelib.domain import normalize_email, normalize_phone
-from chalicelib.errors import CustomerCodeInvalid, Unauthorized, Unavailable
+from chalicelib.errors import Unauthorized, Unavailable, ValidationFailed
 from chalicelib.ids import b64url, unb64url
 from chalicelib.notify import Channel
 from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
@@ -35,7 +45,7 @@ from chalicelib.services import customer_messages as messages
 from chalicelib.services import customers, limits, one_time_codes
 from chalicelib.services import portal_links as legacy
 from chalicelib.services.idempotency import backoff
-from chalicelib.services.one_time_codes import Candidate
+from chalicelib.services.one_time_codes import Candidate, Outcome
 from chalicelib.services.portal_links import PortalAccess
 
 SIGN_IN = "sign_in"
@@ -46,6 +56,7 @@ ATTEMPTS = 12  # reads and judgements of one sign-in while the same code is trie
 LINK_DEFAULT_MINUTES = legacy.DEFAULT_TTL_MINUTES
 LINK_VERSION = "v2"
 MAX_TOKEN = 300
+DEVICE_DAYS = 365
 
 
 # --- identifiers ------------------------------------------------------------------------------------------------
@@ -75,21 +86,64 @@ def parse_identifier(raw: str) -> Identifier | None:
 
 
 def _customer_for(identifier: Identifier) -> Customer | None:
+    """The live customer an identifier belongs to. Two reads whether or not it belongs to anyone (an unknown one
+    reads its decoy's customer key, which is never there): the time taken tells nobody which it was."""
     owner = customers_db.owner_of(identifier.alias)
-    customer = customers_db.load(owner) if owner is not None else None
-    return None if customer is None or customer.deleted_at else customer
+    customer = customers_db.load(owner if owner is not None else _decoy_id(identifier))
+    return None if owner is None or customer is None or customer.deleted_at else customer
 
 
-# --- sign-in ----------------------------------------------------------------------------------------------------
+# --- sign-in ---------------------------------------------------------------------------------------------------
 
 
-def start_sign_in(identifier: Identifier, now: datetime, ip: str | None = None) -> None:
-    """Send a sign-in code if ``identifier`` is a customer's; say nothing either way (no enumeration)."""
-    limits.signin(identifier.value, ip)  # 429 before anything is looked up: the same for anyone's identifier
+def _key(purpose: bytes) -> bytes:
+    return hmac.new(runtime.get().settings.portal_secret.encode(), purpose, hashlib.sha256).digest()
+
+
+def _decoy_id(identifier: Identifier) -> str:
+    """Where an unknown identifier's sign-in code is kept: a keyed hash, so the table never shows the identifier
+    and nobody outside can tell a decoy's item from a customer's by its key."""
+    mac = hmac.new(_key(b"sign-in-decoy"), f"{identifier.kind}\n{identifier.value}".encode(), hashlib.sha256)
+    return "dcy_" + mac.hexdigest()[:24]
+
+
+def _owner(identifier: Identifier) -> tuple[str, Customer | None]:
+    """Whose sign-in code an identifier asks for or types: the customer's, or the decoy's for an identifier that is
+    nobody's (or a customer no channel reaches: she gets no code either)."""
     customer = _customer_for(identifier)
     if customer is None or not messages.reachable(customer):
+        return _decoy_id(identifier), None
+    return customer.customer_id, customer
+
+
+def _device_mac(identifier: Identifier, device: str) -> str:
+    text = f"{identifier.kind}\n{identifier.value}\n{device}".encode()
+    return b64url(hmac.new(_key(b"sign-in-device"), text, hashlib.sha256).digest()[:18])
+
+
+def device_cookie(identifier: Identifier) -> str:
+    """The ``lc_device`` cookie a browser gets when it signs in with a code: proof that it signed in to this
+    identifier before, worth a sign-in bucket of its own (an outsider flooding the identifier cannot empty it)."""
+    device = secrets.token_urlsafe(12)
+    return f"{device}.{_device_mac(identifier, device)}"
+
+
+def known_device(cookie_value: str | None, identifier: Identifier) -> str | None:
+    """The device id of a genuine ``lc_device`` cookie made for ``identifier``; None otherwise."""
+    device, _, mac = (cookie_value or "")[:100].partition(".")
+    if not device or not mac or not hmac.compare_digest(mac, _device_mac(identifier, device)):
+        return None
+    return device
+
+
+def start_sign_in(identifier: Identifier, now: datetime, ip: str | None = None, device: str | None = None) -> None:
+    """Send a sign-in code if ``identifier`` is a customer's; answer and work the same either way (no enumeration):
+    the same look-ups, and a code item written for a decoy that nobody receives."""
+    limits.signin(identifier.value, ip, device)  # 429 before anything is looked up: the same for anyone
+    owner, customer = _owner(identifier)
+    issued = one_time_codes.issue(owner, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
+    if customer is None:
         return
-    issued = one_time_codes.issue(customer.customer_id, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
     body = messages.text(customer, "sign_in", code=issued.code)
     messages.safe_send(customer, "sign_in", body, code=issued.code, prefer=identifier.channel)
 
@@ -106,7 +160,7 @@ def _secret_hash(secret: str) -> str:
 
 
 def _session_tx(
-    customer_id: str, now: datetime, via: str, until: datetime | None = None
+    customer_id: str, now: datetime, via: str, until: datetime | None = None, link_issued_at: datetime | None = None
 ) -> tuple[db.Transaction, NewSession]:
     secret = secrets.token_urlsafe(32)
     expires_at = (now + timedelta(days=SESSION_DAYS)).replace(microsecond=0)
@@ -121,28 +175,40 @@ def _session_tx(
         expires_at=expires_at.isoformat(),
         ttl=int(expires_at.timestamp()),
         via=via,
+        link_issued_at=link_issued_at.isoformat() if link_issued_at is not None else None,
     )
     return tx, NewSession(customer_id, f"{customer_id}.{secret}", expires_at)
 
 
-def finish_sign_in(identifier: Identifier, code: str, now: datetime, ip: str | None = None) -> NewSession:
-    """The right code opens a session (the code is used in the same transaction); a wrong one is counted."""
-    limits.code_attempt(identifier.value, ip)  # per phone and IP, on top of each code's own tries
-    customer = _customer_for(identifier)
-    if customer is None:
-        raise CustomerCodeInvalid("The code is not right.", attempts_left=0)
-    cid = customer.customer_id
+def finish_sign_in(
+    identifier: Identifier, code: str, now: datetime, ip: str | None = None, device: str | None = None
+) -> NewSession:
+    """The right code opens a session (the code is used in the same transaction); a wrong one is counted. An unknown
+    identifier's tries are judged and counted on its decoy, so the answers (tries left, then locked) are the same."""
+    limits.code_attempt(identifier.value, ip, device)  # per phone and address, on top of each code's own tries
+    owner, customer = _owner(identifier)
+    return _judge(owner, code, now, genuine=customer is not None)
+
+
+def _decoy_miss(code: str) -> str:
+    """Another six digits than ``code``: a decoy's code is never right, even guessed, and is judged as wrong."""
+    return f"{(int(code) + 1) % 10**one_time_codes.DIGITS:0{one_time_codes.DIGITS}d}"
+
+
+def _judge(owner: str, code: str, now: datetime, *, genuine: bool) -> NewSession:
     for attempt in range(ATTEMPTS):
         if attempt:
             backoff(attempt)
-        item = store.get(cid, SIGN_IN, SIGN_IN_SLOT)
-        outcome = one_time_codes.check(cid, code, [Candidate(SIGN_IN_SLOT, item)], now)
+        item = store.get(owner, SIGN_IN, SIGN_IN_SLOT)
+        outcome: Outcome = one_time_codes.check(owner, code, [Candidate(SIGN_IN_SLOT, item)], now)
+        if outcome.matched is not None and not genuine:
+            outcome = one_time_codes.check(owner, _decoy_miss(code), [Candidate(SIGN_IN_SLOT, item)], now)
         try:
             if outcome.matched is None:
                 one_time_codes.record_failures(outcome.failures)
                 assert outcome.error is not None
                 raise outcome.error
-            tx, session = _session_tx(cid, now, "code")
+            tx, session = _session_tx(owner, now, "code")
             one_time_codes.consume(tx, outcome.matched)
             tx.commit(db.connection())
         except db.TxCancelled:
@@ -151,9 +217,32 @@ def finish_sign_in(identifier: Identifier, code: str, now: datetime, ip: str | N
     raise Unavailable("The code is being tried from elsewhere at the same time; try again.")
 
 
-def open_session(customer_id: str, now: datetime, via: str, until: datetime | None = None) -> NewSession:
-    """A session for a customer who proved who they are some other way (a genuine link): it ends with the link."""
-    tx, session = _session_tx(customer_id, now, via, until)
+def _confirmation_identifier(customer: Customer) -> Identifier:
+    """The destination a confirmation code goes to, as the identifier its limits count: her phone, or e-mail."""
+    channel, to = messages.choose(customer)  # 422 customer_unreachable: no code can confirm anything
+    return Identifier("email" if channel == "email" else "phone" if channel == "sms" else channel, to)
+
+
+def start_confirmation(access: PortalAccess, now: datetime, ip: str | None = None) -> None:
+    """ "Confirm with a code" on a page opened from a link: a sign-in code goes to the customer's own channel (never
+    to anything the link holder chose: a link session cannot change the channel), under the sign-in limits."""
+    customer = customers.load(access.customer_id)
+    limits.signin(_confirmation_identifier(customer).value, ip)
+    issued = one_time_codes.issue(customer.customer_id, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
+    messages.send(customer, "sign_in", messages.text(customer, "sign_in", code=issued.code), code=issued.code)
+
+
+def finish_confirmation(access: PortalAccess, code: str, now: datetime, ip: str | None = None) -> NewSession:
+    """The code the customer received opens a code session for her, in place of the link's."""
+    customer = customers.load(access.customer_id)
+    limits.code_attempt(_confirmation_identifier(customer).value, ip)
+    return _judge(customer.customer_id, code, now, genuine=True)
+
+
+def open_link_session(access: PortalAccess, now: datetime) -> NewSession:
+    """A read-only session from a genuine link: it ends when the link would have (never later), and with the link
+    when the operator ends links issued before some instant."""
+    tx, session = _session_tx(access.customer_id, now, "link", until=access.expires_at, link_issued_at=access.issued_at)
     tx.commit(db.connection())
     return session
 
@@ -174,9 +263,13 @@ def session_access(cookie_value: str | None, now: datetime) -> PortalAccess | No
     if item is None:
         return None
     expires_at = datetime.fromisoformat(item.expires_at)
-    if now >= expires_at:
+    if now >= expires_at:  # the item outlives its expiry until DynamoDB's TTL removes it: the expiry is checked here
         return None
-    return PortalAccess(parts[0], expires_at, issued_at=datetime.fromisoformat(item.created_at), session=True)
+    via = "code" if item.via == "code" else "link"
+    link_issued_at = datetime.fromisoformat(item.link_issued_at) if item.link_issued_at else None
+    if via == "link" and links_ended(link_issued_at):
+        return None
+    return PortalAccess(parts[0], expires_at, issued_at=datetime.fromisoformat(item.created_at), session=True, via=via)
 
 
 def sign_out(cookie_value: str | None) -> None:
@@ -202,6 +295,24 @@ def revoke_own_links(access: PortalAccess, now: datetime) -> None:
     sign_out_everywhere(access.customer_id, now)
 
 
+def links_ended(issued_at: datetime | None) -> bool:
+    """Whether the operator's cutoff ends a link issued at ``issued_at`` (None: a v1 link, which carries no instant
+    and so ends with any cutoff). Read fresh on every check: one GetItem."""
+    cutoff = sessions_db.link_cutoff()
+    if cutoff is None:
+        return False
+    return issued_at is None or int(issued_at.timestamp()) < cutoff
+
+
+def end_links_issued_before(issued_before: datetime, now: datetime) -> datetime:
+    """``POST /v1/admin/customer-links/revoke``: every link to any customer's page issued before ``issued_before``,
+    and every session opened from one, stops working at once. The cutoff only moves later; returns the one in force."""
+    if issued_before > now:
+        raise ValidationFailed.at(["body", "issued_before"], "must not be in the future", "future")
+    kept = sessions_db.move_link_cutoff(int(issued_before.timestamp()), now.isoformat())
+    return datetime.fromtimestamp(kept, UTC)
+
+
 # --- links ------------------------------------------------------------------------------------------------------
 
 
@@ -216,7 +327,15 @@ def sign_link(customer_id: str, issued_at: datetime, expires_at: datetime) -> st
 
 
 def verify_link(token: str | None, now: datetime) -> PortalAccess:
-    """The customer a link is for (new links and those made before issue 17); Unauthorized otherwise."""
+    """The customer a link is for (new links and those made before issue 17); Unauthorized otherwise, also for a
+    link the operator's cutoff ended."""
+    access = _verify_signature(token, now)
+    if links_ended(access.issued_at):
+        raise Unauthorized("This link was ended by the program; sign in with your phone or ask for a new link.")
+    return access
+
+
+def _verify_signature(token: str | None, now: datetime) -> PortalAccess:
     if not token or not token.startswith(LINK_VERSION + "."):
         return legacy.verify(token, runtime.get().settings.portal_secret, now)
     try:

@@ -56,6 +56,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "Если это были не вы, заморозки и списания видны на вашей странице программы «{sender}».",
         "held_without_code": "«{partner}» заморозил без кода подтверждения: {points} б. до {until}. Доступно: "
         "{balance} б. Если это были не вы, снимите заморозку на вашей странице программы «{sender}».",
+        "channel_changed": "Коды и ссылки программы «{sender}» теперь приходят в {channel}, а не сюда. Если это "
+        "сделали не вы, войдите на свою страницу по коду, верните прежний канал и нажмите «Выйти везде».",
+        "channel_sms": "SMS",
+        "channel_email": "e-mail",
+        "channel_telegram": "Telegram",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -77,6 +82,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "If this was not you, see your page at {sender}.",
         "held_without_code": "{partner} held {points} of your points without your code, until {until}. "
         "Available: {balance}. If this was not you, release the hold on your page at {sender}.",
+        "channel_changed": "Codes and links from {sender} now go to {channel}, no longer here. If this was not "
+        'you, sign in to your page with a code, choose the old channel again and press "Sign out everywhere".',
+        "channel_sms": "SMS",
+        "channel_email": "e-mail",
+        "channel_telegram": "Telegram",
     },
 }
 
@@ -155,6 +165,10 @@ def points(customer: Customer, n: int) -> str:
     if language(customer) == "en":
         return f"{n} point" if n == 1 else f"{n} points"
     return f"{n} балла" if n % 10 == 1 and n % 100 != 11 else f"{n} баллов"
+
+
+def channel_name(customer: Customer, channel: str) -> str:
+    return TEXTS[language(customer)].get(f"channel_{channel}", channel)
 
 
 def what(customer: Customer, kinds: list[str]) -> str:

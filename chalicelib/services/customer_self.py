@@ -6,7 +6,8 @@
   a new enrolment), sessions ended. The ledger keeps its entries, which name only the pseudonymous customer id,
   partners and orders, so settlement still adds up. What happens to the points is the program's
   ``deleted_account_points``: ``forfeit`` (default: they expire at once, posted as an ``expiry`` entry, so the
-  issuers' figures move as for any expiry) or ``keep_until_expiry`` (they stay on the anonymous wallet, nobody can
+  issuers' figures move as for any expiry; points still pending are first posted as matured, then expire with the
+  rest) or ``keep_until_expiry`` (they stay on the anonymous wallet, nobody can
   spend them, and they expire at their month's end as usual). Not while points are held at a till: the till must
   capture or release them first.
 """
@@ -23,8 +24,8 @@ from chalicelib import db
 from chalicelib.db import codes as codes_store
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
-from chalicelib.domain.wallet import Change, settled, take
-from chalicelib.errors import Conflict, Unavailable
+from chalicelib.domain.wallet import Change, mature_now, settled, take
+from chalicelib.errors import Conflict, CustomerUnreachable, Unavailable
 from chalicelib.notify import CHANNELS
 from chalicelib.schemas import CustomerRef, TransactionsQuery
 from chalicelib.services import customer_messages, customers, idempotency, program
@@ -42,9 +43,29 @@ def reachable_channels(customer: Customer) -> list[str]:
 
 
 def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None, now_iso: str) -> None:
+    """Save the settings; when the channel her codes go to changes, say so on the channel they went to until now
+    (someone who took over her page and moved the codes to a phone of theirs is then seen at once)."""
     customer = customers.load(customer_id)
     chosen = channel if channel in reachable_channels(customer) else None
+    before = _channel_in_use(customer)
     customers_db.update_settings(customer_id, consent=consent, locale=locale, channel=chosen)
+    after = _channel_in_use(customers.load(customer_id))
+    if before is not None and after is not None and after != before:
+        _announce_channel_change(customer, before, after)
+
+
+def _channel_in_use(customer: Customer) -> str | None:
+    try:
+        return customer_messages.choose(customer)[0]
+    except CustomerUnreachable:
+        return None
+
+
+def _announce_channel_change(customer: Customer, old: str, new: str) -> None:
+    """Through the notifications port, on the old channel, in her language. A failure to send is logged by the port
+    and does not undo the change she made."""
+    body = customer_messages.text(customer, "channel_changed", channel=customer_messages.channel_name(customer, new))
+    customer_messages.safe_send(customer, "channel_changed", body, prefer=old)
 
 
 def export(customer_id: str, now: datetime) -> dict[str, Any]:
@@ -170,12 +191,24 @@ def _settle_points(customer_id: str, now: datetime) -> None:
         s = open_session(found, customer_id, now, plan)
         if s.current.holds:
             raise Conflict("Points are held at a till: the account can be deleted once they are captured or released.")
-        if forfeit and s.current.available:
-            s.commit(
-                take(s.current, s.current.available),
-                "expiry",
-                wallet.SYSTEM_PARTNER,
-                details={"reason": "account_deleted"},
+        if forfeit and (s.current.available or s.current.pending):
+            # Pending points go the way of available ones: posted as matured at once (an entry, never an edit),
+            # then everything expires in one entry, so the issuers' expired figures name them as for any expiry.
+            matured = mature_now(s.current)
+            expired = take(matured.applied_to(s.current), s.current.available + s.current.pending)
+            if matured.pending:
+                wallet.post(
+                    plan.tx,
+                    customer_id,
+                    wallet.SYSTEM_PARTNER,
+                    "matured",
+                    now,
+                    s.program,
+                    matured,
+                    details={"reason": "account_deleted"},
+                )
+            s.commit_with_entry(
+                matured.merge(expired), expired, "expiry", wallet.SYSTEM_PARTNER, details={"reason": "account_deleted"}
             )
         else:
             s.commit(Change(), "", wallet.SYSTEM_PARTNER)

@@ -48,6 +48,7 @@ log = logging.getLogger("loyalty.limits")
 
 ATTEMPTS = 3  # writes per check at most; only requests racing on one subject ever need a second
 TTL_MARGIN_S = 60
+PORTAL_KEY_PREFIX = 11  # "lk_" and eight characters of the key
 _HINTS_MAX = 10_000
 
 # (pk, limit) -> the bucket's tat as last seen by this process; valid for one runtime (one table, one clock)
@@ -172,20 +173,43 @@ def per_request(key_id: str, lookup: bool = False) -> None:
     check(("api_key", "lookup") if lookup else "api_key", key_id)
 
 
-def signin(phone: str, ip: str | None) -> None:
-    """Before sending a sign-in code to ``phone`` (or an e-mail address): per client IP, then per destination (a
-    refused IP does not spend the phone's allowance)."""
+def _pair(phone: str, other: str | None) -> str:
+    return f"{phone}\x00{other or ''}"
+
+
+def signin(phone: str, ip: str | None, device: str | None = None) -> None:
+    """Before sending a sign-in code to ``phone`` (or an e-mail address): per client IP, then per phone *and*
+    address under a higher per-phone ceiling, so that someone typing the customer's phone elsewhere spends only
+    their own address's allowance. A browser that signed in to this phone before (``device``) has a bucket of its
+    own instead: flooding the phone from many addresses never locks the customer out of her own browser."""
     if ip:
         check("signin_ip", ip)
+    if device:
+        check("signin_device", _pair(phone, device))
+        return
+    check("signin_pair", _pair(phone, ip))
     check("signin_phone", phone)
 
 
-def code_attempt(phone: str, ip: str | None) -> None:
-    """Before checking a one-time code someone typed for ``phone`` (sign-in or spend): per phone and per IP.
-    Each code's own attempt limit (a few tries, then it is void) is the code's business, not this one's."""
+def code_attempt(phone: str, ip: str | None, device: str | None = None) -> None:
+    """Before checking a one-time code someone typed for ``phone`` (sign-in or spend): like :func:`signin`, per
+    phone and address under a per-phone ceiling, or per known browser. Each code's own attempt limit (a few tries,
+    then it is void) is the code's business, not this one's."""
     if ip:
         check("code_ip", ip)
+    if device:
+        check("code_device", _pair(phone, device))
+        return
+    check("code_pair", _pair(phone, ip))
     check("code_phone", phone)
+
+
+def portal_login(ip: str | None, typed_key: str) -> None:
+    """Before a partner portal sign-in checks a key: per client address, and per the key's first characters (a
+    guess at one key from many addresses). Checked before the key is: a refused attempt learns nothing."""
+    if ip:
+        check("portal_login_ip", ip)
+    check("portal_login_prefix", typed_key[:PORTAL_KEY_PREFIX])
 
 
 def spend_code(customer_id: str) -> None:

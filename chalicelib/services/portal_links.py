@@ -36,6 +36,14 @@ class PortalAccess:
     expires_at: datetime
     issued_at: datetime | None = None  # None: a link made before issue 17
     session: bool = False  # a signed-in session (cookie), not a link
+    via: str = "link"  # code: a session opened by a code sign-in; link: a link, or a session opened from one
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the customer proved, with a one-time code, that she holds her phone or mailbox. A link proves
+        nothing of the kind (partners hold links made before links went to the customer, messages get forwarded):
+        what a link opens is read-only; changing anything on the page needs a code sign-in."""
+        return self.session and self.via == "code"
 
     def revoked(self, signed_out_at: str | None) -> bool:
         """A link made at or before the second the customer last signed out everywhere. (Sessions are ended

@@ -217,6 +217,7 @@ def render_page(
         language_links=language_links(lang, switch),
         csrf=csrf,
         session_until=access.expires_at.isoformat() if access is not None and access.session else "",
+        read_only=access is None or not access.confirmed,  # a link: "confirm with a code" to change anything
         suffix=suffix,
         settings=Settings(
             consent=view.customer.marketing_consent,

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib import runtime
 from chalicelib.errors import ApiError, ValidationFailed
 from chalicelib.schemas import CampaignOut
-from chalicelib.services import auth, campaigns, settlement
+from chalicelib.services import auth, campaigns, limits, settlement
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (
@@ -72,7 +72,8 @@ def handle(call: Any, view: str) -> Any:
         return _handle(call, view)
     except ApiError as error:
         page = portal_views.error(_language(call)[0], error)
-        return _response(page, error.status if error.status < 500 else 500)
+        retry: Headers = {"Retry-After": error.headers["Retry-After"]} if "Retry-After" in error.headers else {}
+        return _response(page, error.status if error.status < 500 else 500, retry)
 
 
 def _handle(call: Any, view: str) -> Any:
@@ -97,8 +98,10 @@ def _login(r: Request) -> Any:
     csrf = cookies(r.call.header("cookie")).get(CSRF_COOKIE, "")
     if not csrf or not hmac.compare_digest(r.form.get("csrf", ""), csrf):
         return redirect("/portal")
+    typed = r.form.get("api_key", "").strip()
+    limits.portal_login(r.call.source_ip, typed)  # 429 page with Retry-After before the key is even looked at
     try:
-        principal = auth.authenticate(f"Bearer {r.form.get('api_key', '').strip()}", runtime.get().settings.key_pepper)
+        principal = auth.authenticate(f"Bearer {typed}", runtime.get().settings.key_pepper)
     except ApiError:
         principal = None
     if principal is None or principal.role != "partner":

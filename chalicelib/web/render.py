@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
+from chalicelib import https
 from chalicelib.web.i18n import Locale, languages, locale
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -87,10 +88,9 @@ def render(template: str, t: Locale, **context: Any) -> Page:
 
 
 def is_https(call: Any) -> bool:
-    """Whether this request came over HTTPS (API Gateway always; any host but loopback is taken to be), so that its
-    cookies are ``Secure``; plain http on 127.0.0.1 under ``make run``."""
-    host = (call.header("host") or "").split(":")[0]
-    return bool(call.header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
+    """Whether this request came over HTTPS, so that its cookies are ``Secure`` (the same test as the one that adds
+    ``Strict-Transport-Security`` to every answer: ``chalicelib.https``)."""
+    return https.is_https(call.header)
 
 
 def redirect(location: str, set_cookies: list[str] | None = None) -> Any:

@@ -109,6 +109,23 @@ _me_page(
     CustomerForm,
 )
 _me_page(
+    "me_confirm",
+    "POST",
+    "/me/confirm",
+    "confirm",
+    "Confirm with a code (a page opened from a link is read-only): a code to the customer's own channel; with "
+    "`code`, a code sign-in in place of the link's session",
+    CustomerForm,
+)
+_me_page(
+    "me_open_link",
+    "POST",
+    "/me/open-link",
+    "open_link",
+    "Open another customer's link (`token`) in a browser signed in as someone else, after asking",
+    CustomerForm,
+)
+_me_page(
     "me_settings",
     "POST",
     "/me/settings",

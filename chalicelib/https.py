@@ -1,0 +1,27 @@
+"""Whether a request came over HTTPS, and what every HTTPS answer carries because of it.
+
+One test for both HTML UIs' ``Secure`` cookies (``web/render.py``) and for ``Strict-Transport-Security`` on every
+answer, pages and API alike (``chalicelib/http.py``): a browser that saw the header once over HTTPS never tries plain
+http on this host for a year, so a network that strips TLS cannot downgrade it. Plain http on this machine
+(``make run`` on 127.0.0.1) gets neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def is_https(header: Callable[[str], str | None]) -> bool:
+    """API Gateway always (it says so in ``X-Forwarded-Proto``), and any host but loopback is taken to be."""
+    host = (header("host") or "").split(":")[0]
+    return bool(header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
+
+
+def with_hsts(response: Any, header: Callable[[str], str | None]) -> Any:
+    """The answer, with ``Strict-Transport-Security`` if the request came over HTTPS."""
+    if is_https(header):
+        response.headers = {**(response.headers or {}), "Strict-Transport-Security": HSTS}
+    return response
