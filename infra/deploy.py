@@ -25,7 +25,7 @@ PACKAGED = BUILD / "packaged.json"
 TEMPLATE_ARG, PACKAGED_ARG = "build/sam.json", "build/packaged.json"  # make runs from the root
 INLINE_TEMPLATE_LIMIT = 51_200  # bytes CloudFormation accepts in TemplateBody; beyond, only from S3
 APP = "coalition-loyalty"
-ACCOUNT = "$(aws sts get-caller-identity --query Account --output text)"  # shown as such in a dry run
+ACCOUNT = "${ACCOUNT}"  # in a dry run, a shell variable its first line sets
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,21 @@ def check_package(stage: str) -> None:
 
 
 def show(command: list[str]) -> str:
-    return " ".join(c if c == ACCOUNT else shlex.quote(c) for c in command)
+    """The command as one shell line; an argument naming the account stays a double-quoted ${ACCOUNT}."""
+    return " ".join(f'"{c}"' if ACCOUNT in c else shlex.quote(c) for c in command)
 
 
 def dry_run(plan: Plan) -> str:
     bucket = plan.bucket_name(ACCOUNT)
-    lines = [f"# {plan.stack}: {TEMPLATE.stat().st_size if TEMPLATE.exists() else '?'} bytes of template "
-             f"(inline limit {INLINE_TEMPLATE_LIMIT}), so it goes through s3://{bucket}"]  # fmt: skip
+    lines = [
+        f"# {plan.stack}: {TEMPLATE.stat().st_size} bytes of template (inline limit {INLINE_TEMPLATE_LIMIT}), "
+        "so it and the zip go through S3",
+        "set -e",
+        "ACCOUNT=$(aws sts get-caller-identity --query Account --output text)",
+    ]
     if plan.bucket is None:
         made = " && ".join(show(c) for c in plan.make_bucket(bucket))
-        lines.append(f"aws s3api head-bucket --bucket {shlex.quote(bucket)} 2>/dev/null || {{ {made}; }}")
+        lines.append(f'aws s3api head-bucket --bucket "{bucket}" 2>/dev/null || {{ {made}; }}')
     lines += [show(c) for c in plan.deploy(bucket)]
     return "\n".join(lines)
 
