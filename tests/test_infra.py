@@ -375,3 +375,27 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
         monkeypatch.setenv("LOYALTY_KEY_PEPPER_PARAM", "/cl/missing")
         with pytest.raises(ssm.exceptions.ParameterNotFound):
             config.Settings.from_env()
+
+
+def test_the_shipped_zip_serves_a_balance_on_its_runtime_python():
+    """The tests run on 3.11, the zip on 3.12: unpacked as Lambda does, with Lambda's environment (secrets from SSM
+    in one call at init), it serves a balance on the runtime's own Python."""
+    import subprocess
+    import sys
+
+    packaged()
+    lambda_python = ROOT / ".venv-lambda" / "bin" / "python"
+    if not lambda_python.exists():
+        pytest.skip("run `make package` first")
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.coldstart", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["python"].startswith("Python 3.12.")
+    assert result["aws_calls"]["shipped"][0] == "AmazonSSM.GetParameters"  # once, at init
+    assert "AmazonSSM.GetParameter" not in result["aws_calls"]["shipped"]
