@@ -44,7 +44,9 @@ if mode == "record":
     log = []
     def recorder(self, request):
         response = send(self, request)
-        log.append([request.headers.get("X-Amz-Target", b"").decode() if isinstance(request.headers.get("X-Amz-Target"), bytes) else request.headers.get("X-Amz-Target", ""), response.status_code, dict(response.headers.items()), response.content.decode()])
+        target = request.headers.get("X-Amz-Target", "")
+        target = target.decode() if isinstance(target, bytes) else target
+        log.append([target, response.status_code, dict(response.headers.items()), response.content.decode()])
         return response
     httpsession.URLLib3Session.send = recorder
 else:
