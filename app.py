@@ -18,6 +18,13 @@ if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make r
 
     dev_inbox.register(app)
 
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # In AWS the settings and secrets (one batched SSM call, chalicelib/config.py) load while the instance starts,
+    # not inside its first request: a provisioned or snapshotted instance then serves that request without them.
+    from chalicelib import runtime
+
+    runtime.get()
+
 
 @app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily
 def expire_points(event: Any) -> dict[str, Any]:

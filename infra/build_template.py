@@ -29,6 +29,36 @@ NOTIFY_SECRETS = {
         "the secret_token given to Telegram's setWebhook (X-Telegram-Bot-Api-Secret-Token)",
     ),
 }
+APP_NAME = json.loads(Path(__file__).parents[1].joinpath(".chalice", "config.json").read_text())["app_name"]
+# API Gateway (REST) gives up on an integration after 29 s and answers 504 while the function may still be writing;
+# the API function stops first, so a client never sees a timeout for a request that went on to succeed.
+API_GATEWAY_TIMEOUT_SECONDS = 29
+API_TIMEOUT_SECONDS = 25
+JOBS = ("ExpirePoints", "CloseSettlements")
+JOB_RULE_NAMES = {"ExpirePoints": "expire-points", "CloseSettlements": "close-settlements"}
+# Every DynamoDB operation chalicelib/db sends; SystemErrors is published per table and operation.
+DYNAMODB_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem")
+# One JSON line per request, of values that never carry a secret: the route's template ($context.resourcePath, e.g.
+# /v1/customers/{customer_id}/balance), never the path with its values, the query string (the customer page's
+# ?token=) or any header (Authorization, cookies).
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "time": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "resource": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integration.latency",
+        "integrationStatus": "$context.integration.status",
+        "error": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+API_GATEWAY_LOGS_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 SSM_PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 DATA_ACTIONS = [
     "dynamodb:GetItem",
@@ -87,7 +117,7 @@ def role(function: str) -> dict[str, Any]:
         {
             "Sid": "Secrets",
             "Effect": "Allow",
-            "Action": ["ssm:GetParameter"],
+            "Action": ["ssm:GetParameters", "ssm:GetParameter"],
             "Resource": [
                 {"Fn::Sub": SSM_PARAMETER_ARN + "${KeyPepperParameter}"},
                 {"Fn::Sub": SSM_PARAMETER_ARN + "${PortalSecretParameter}"},
@@ -116,14 +146,32 @@ def role(function: str) -> dict[str, Any]:
             },
         },
     ]
+    if function in JOBS:
+        statements.append(
+            {
+                # Lambda sends a job's failed asynchronous invocation here with the function's own role.
+                "Sid": "DeadLetterQueue",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+            }
+        )
     return {
         "Properties": {
+            # X-Ray's write actions take no resource: its AWS-managed policy, only while tracing is on.
+            "ManagedPolicyArns": {
+                "Fn::If": [
+                    "TracingActive",
+                    [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}],
+                    {"Ref": "AWS::NoValue"},
+                ]
+            },
             "Policies": [
                 {
                     "PolicyName": f"{function}Policy",
                     "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
                 }
-            ]
+            ],
         }
     }
 
@@ -156,8 +204,31 @@ def alarm(
     }
 
 
+def function_properties(function: str, variables: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = {"Environment": {"Variables": variables}, "Tracing": {"Ref": "Tracing"}}
+    if function == "APIHandler":
+        properties["Timeout"] = API_TIMEOUT_SECONDS
+        properties["ReservedConcurrentExecutions"] = {
+            "Fn::If": ["HasApiReservedConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }
+    else:
+        # A scheduled job runs asynchronously: what still fails after Lambda's two retries lands in the queue
+        # (and its alarm) instead of vanishing; so does an event EventBridge could not deliver at all.
+        properties["DeadLetterQueue"] = {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}}
+        properties["Events"] = {
+            f"{function}Event": {
+                "Properties": {
+                    "Name": {"Fn::Sub": f"${{AWS::StackName}}-{JOB_RULE_NAMES[function]}"},
+                    "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}},
+                    "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600},
+                }
+            }
+        }
+    return properties
+
+
 def function_resources() -> dict[str, Any]:
-    """Per function: its environment, role, log group and errors alarm."""
+    """Per function: its environment, role, log group, errors and throttles alarms."""
     resources: dict[str, Any] = {}
     secrets_env = {
         "LOYALTY_TABLE": {"Ref": "LoyaltyTable"},
@@ -168,7 +239,7 @@ def function_resources() -> dict[str, Any]:
         variables = dict(secrets_env)
         if function == "APIHandler":
             variables.update({f"{name}_PARAM": {"Ref": p} for name, (p, _, _) in NOTIFY_SECRETS.items()})
-        resources[function] = {"Properties": {"Environment": {"Variables": variables}}}
+        resources[function] = {"Properties": function_properties(function, variables)}
         resources[role_name] = role(function)
         resources[f"{function}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",
@@ -183,24 +254,135 @@ def function_resources() -> dict[str, Any]:
             "Errors",
             {"FunctionName": {"Ref": function}},
             1,
-            f"{function} raised errors",
+            f"{function} failed" + (" (a scheduled job)" if function in JOBS else ""),
+        )
+        resources[f"{function}ThrottlesAlarm"] = alarm(
+            f"{function}-throttles",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": {"Ref": function}},
+            1,
+            f"{function} was throttled (reserved or account concurrency)",
         )
     return resources
+
+
+def jobs_dead_letter_resources() -> dict[str, Any]:
+    rules = [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/${{AWS::StackName}}-{n}"}
+        for n in JOB_RULE_NAMES.values()
+    ]
+    return {
+        "JobsDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+        },
+        "JobsDeadLetterQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": "JobsDeadLetterQueue"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ScheduleRulesOnly",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+                            "Condition": {"ArnEquals": {"aws:SourceArn": rules}},
+                        }
+                    ],
+                },
+            },
+        },
+        "JobsDeadLetterAlarm": alarm(
+            "jobs-dead-letters",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}},
+            1,
+            "A scheduled job failed for good (its invocation is in the dead-letter queue)",
+            statistic="Maximum",
+        ),
+    }
+
+
+def api_resources() -> dict[str, Any]:
+    """The REST API's throttling, access log, tracing, and the account setting API Gateway needs to write logs."""
+    return {
+        "RestAPI": {
+            "DependsOn": ["ApiGatewayAccount"],
+            "Properties": {
+                "MethodSettings": [
+                    {
+                        "HttpMethod": "*",
+                        "ResourcePath": "/*",
+                        "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+                        "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+                        "MetricsEnabled": True,
+                    }
+                ],
+                "AccessLogSetting": {
+                    "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                    "Format": ACCESS_LOG_FORMAT,
+                },
+                "TracingEnabled": {"Fn::If": ["TracingActive", True, False]},
+            },
+        },
+        "ApiAccessLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        },
+        # API Gateway writes access logs with one role per account and region. Given an existing one (another
+        # stack's), this stack leaves it be; else it creates it (deleting the stack leaves the setting dangling).
+        "ApiGatewayCloudWatchRole": {
+            "Type": "AWS::IAM::Role",
+            "Condition": "CreateApiGatewayLogRole",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [{"Fn::Sub": API_GATEWAY_LOGS_POLICY}],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {
+                "CloudWatchRoleArn": {
+                    "Fn::If": [
+                        "CreateApiGatewayLogRole",
+                        {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]},
+                        {"Ref": "ApiGatewayCloudWatchRoleArn"},
+                    ]
+                }
+            },
+        },
+    }
 
 
 def alarm_resources() -> dict[str, Any]:
     """The API's and the table's alarms, and the topic they notify."""
     resources: dict[str, Any] = {}
-    resources["APIHandlerThrottlesAlarm"] = alarm(
-        "api-lambda-throttles",
-        "AWS/Lambda",
-        "Throttles",
-        {"FunctionName": {"Ref": "APIHandler"}},
-        1,
-        "The API Lambda was throttled (concurrency limit)",
-    )
     resources["Api5xxAlarm"] = alarm(
-        "api-5xx", "AWS/ApiGateway", "5XXError", {"ApiName": {"Ref": "AWS::StackName"}}, 5, "The API answered 5xx"
+        "api-5xx",
+        "AWS/ApiGateway",
+        "5XXError",
+        # API Gateway names a REST API's metrics by the API's name (Chalice's app name: the title of the API it
+        # defines) and its stage; a stack's name would match no metric, so the alarm could never fire.
+        {"ApiName": APP_NAME, "Stage": {"Ref": "RestAPI.Stage"}},
+        5,
+        "The API answered 5xx",
     )
     resources["TableReadThrottleAlarm"] = alarm(
         "table-read-throttles",
@@ -218,7 +400,7 @@ def alarm_resources() -> dict[str, Any]:
         1,
         "DynamoDB throttled writes",
     )
-    for operation in ("TransactWriteItems", "BatchGetItem", "GetItem", "Query"):
+    for operation in DYNAMODB_OPERATIONS:
         resources[f"TableSystemErrors{operation}Alarm"] = alarm(
             f"table-system-errors-{operation}",
             "AWS/DynamoDB",
@@ -261,29 +443,49 @@ def parameters() -> dict[str, Any]:
         "ApiRateLimit": {"Type": "Number", "Default": 200, "Description": "Steady requests per second"},
         "ApiBurstLimit": {"Type": "Number", "Default": 400},
         "AlarmEmail": {"Type": "String", "Default": "", "Description": "Where alarms are sent (empty: none)"},
+        "ApiReservedConcurrency": {
+            "Type": "Number",
+            "Default": 50,
+            "MinValue": 0,
+            "Description": "Instances kept for the API, also its ceiling (0: none; the account keeps 100 unreserved)",
+        },
+        "Tracing": {
+            "Type": "String",
+            "Default": "PassThrough",
+            "AllowedValues": ["PassThrough", "Active"],
+            "Description": "Active: X-Ray traces of the API stage and the functions (billed per trace)",
+        },
+        "ApiGatewayCloudWatchRoleArn": {
+            "Type": "String",
+            "Default": "",
+            "Description": "The account's existing API Gateway logging role, if another stack made one (empty: create)",
+        },
     }
 
 
 def build() -> dict[str, Any]:
-    resources: dict[str, Any] = {"LoyaltyTable": table(), **function_resources(), **alarm_resources()}
-    resources["RestAPI"] = {
-        "Properties": {
-            "MethodSettings": [
-                {
-                    "HttpMethod": "*",
-                    "ResourcePath": "/*",
-                    "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
-                    "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
-                    "MetricsEnabled": True,
-                }
-            ]
-        }
+    resources: dict[str, Any] = {
+        "LoyaltyTable": table(),
+        **function_resources(),
+        **alarm_resources(),
+        **jobs_dead_letter_resources(),
+        **api_resources(),
     }
     return {
         "Parameters": parameters(),
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            "HasApiReservedConcurrency": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiReservedConcurrency"}, 0]}]},
+            "TracingActive": {"Fn::Equals": [{"Ref": "Tracing"}, "Active"]},
+            "CreateApiGatewayLogRole": {"Fn::Equals": [{"Ref": "ApiGatewayCloudWatchRoleArn"}, ""]},
+        },
         "Resources": resources,
-        "Outputs": {"TableName": {"Value": {"Ref": "LoyaltyTable"}}, "AlarmTopic": {"Value": {"Ref": "AlarmTopic"}}},
+        "Outputs": {
+            "TableName": {"Value": {"Ref": "LoyaltyTable"}},
+            "AlarmTopic": {"Value": {"Ref": "AlarmTopic"}},
+            "JobsDeadLetterQueue": {"Value": {"Ref": "JobsDeadLetterQueue"}},
+            "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
+        },
     }
 
 

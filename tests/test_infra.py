@@ -77,9 +77,9 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
 def test_no_data_action_is_granted_on_everything():
     template = packaged()
     roles = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
-    assert set(roles) == {"ApiHandlerRole", "ExpirePointsRole", "CloseSettlementsRole"}
+    assert set(roles) == {"ApiHandlerRole", "ExpirePointsRole", "CloseSettlementsRole", "ApiGatewayCloudWatchRole"}
     for name, role in roles.items():
-        for policy in role["Properties"]["Policies"]:
+        for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 resources = (
                     statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -108,7 +108,15 @@ def test_functions_get_the_table_and_secrets_from_the_stack():
     assert schedules == {"cron(15 21 * * ? *)", "cron(0 22 * * ? *)"}
     assert resources["RestAPI"]["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     alarms = {r["Properties"]["MetricName"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert alarms == {"Errors", "Throttles", "5XXError", "ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors"}
+    assert alarms == {
+        "Errors",
+        "Throttles",
+        "5XXError",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "SystemErrors",
+        "ApproximateNumberOfMessagesVisible",
+    }
 
 
 def test_secrets_are_read_from_ssm_and_dev_secrets_are_refused_in_lambda(monkeypatch):
@@ -141,3 +149,254 @@ def test_the_zip_leaves_out_what_lambda_provides():
     assert any(n.startswith("pydantic_core/") and n.endswith(".so") for n in names)
     assert not any(n.startswith(("botocore/", "boto3/")) for n in names)
     assert not any(n.startswith(("tests/", "local/", "bench/", "infra/")) for n in names)
+
+
+# --- operations: alarms that can fire, limits, logs, dead letters, the runtime, the deploy command ---------------
+
+# What each alarm dimension must name, in the template: a resource of one of these types.
+DIMENSION_TYPES = {
+    "FunctionName": {"AWS::Serverless::Function", "AWS::Lambda::Function"},
+    "TableName": {"AWS::DynamoDB::Table"},
+    "QueueName": {"AWS::SQS::Queue"},
+    "Stage": {"AWS::Serverless::Api"},
+}
+
+
+def _resolve(template: dict, name: str, value: object) -> str:
+    """The logical id of the resource an alarm dimension names, or an AssertionError saying why it names none."""
+    resources = template["Resources"]
+    if name == "ApiName":
+        # API Gateway publishes a REST API's metrics under the API's name: the title of its definition (Chalice's
+        # app name) unless the template gives it another Name
+        apis = {
+            k: r["Properties"].get("Name", r["Properties"]["DefinitionBody"]["info"]["title"])
+            for k, r in resources.items()
+            if r["Type"] == "AWS::Serverless::Api"
+        }
+        matching = [k for k, api_name in apis.items() if api_name == value]
+        assert matching, f"ApiName {value!r} is the name of no API of the template ({apis})"
+        return matching[0]
+    if name == "Operation":
+        assert value in build_template.DYNAMODB_OPERATIONS, value
+        return str(value)
+    assert isinstance(value, dict) and len(value) == 1, f"{name} = {value!r}: a literal, or a parameter"
+    if "Ref" in value:
+        target = value["Ref"]
+        if name == "Stage":  # SAM's reference to the stage it generates for an Api: <Api>.Stage
+            api, _, suffix = target.partition(".")
+            assert suffix == "Stage" and resources[api]["Properties"]["StageName"], target
+            target = api
+    else:
+        target, attribute = value["Fn::GetAtt"]
+        assert name != "QueueName" or attribute == "QueueName", value
+    assert target in resources, f"{name} names {target!r}, which is no resource of the template"
+    assert resources[target]["Type"] in DIMENSION_TYPES[name], (name, target, resources[target]["Type"])
+    return str(target)
+
+
+def test_every_alarm_names_resources_that_exist_so_it_can_fire():
+    """An alarm whose dimensions name nothing (the 5xx alarm once named the stack, not the API) never fires."""
+    template = packaged()
+    alarms = {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = set()
+    for logical_id, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        for dimension in alarm["Dimensions"]:
+            watched.add((alarm["MetricName"], _resolve(template, dimension["Name"], dimension["Value"])))
+        if alarm["Namespace"] == "AWS/ApiGateway":  # without its stage, a REST API's metric sums every stage's
+            assert {d["Name"] for d in alarm["Dimensions"]} == {"ApiName", "Stage"}
+    for function in ("APIHandler", "ExpirePoints", "CloseSettlements"):
+        assert {("Errors", function), ("Throttles", function)} <= watched
+    assert {
+        ("5XXError", "RestAPI"),
+        ("ApproximateNumberOfMessagesVisible", "JobsDeadLetterQueue"),
+        ("ReadThrottleEvents", "LoyaltyTable"),
+        ("WriteThrottleEvents", "LoyaltyTable"),
+    } <= watched
+    assert {o for m, o in watched if m == "SystemErrors" and o != "LoyaltyTable"} == set(
+        build_template.DYNAMODB_OPERATIONS
+    )
+
+
+def test_the_api_function_stops_before_api_gateway_gives_up_and_has_reserved_concurrency():
+    resources = packaged()["Resources"]
+    api = resources["APIHandler"]["Properties"]
+    assert api["Timeout"] < build_template.API_GATEWAY_TIMEOUT_SECONDS == 29
+    assert api["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasApiReservedConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_the_access_log_records_no_token_path_value_or_header():
+    """The customer page's links carry ?token=: the access log keeps the route's template, never the query string,
+    the path's values or a header."""
+    resources = packaged()["Resources"]
+    setting = resources["RestAPI"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    fields = json.loads(setting["Format"])
+    assert fields["resource"] == "$context.resourcePath"
+    for leaky in ("$context.path", "querystring", "$input", "$method.request", "header", "$context.authorizer"):
+        assert leaky.lower() not in setting["Format"].lower(), leaky
+    assert resources["RestAPI"]["DependsOn"] == ["ApiGatewayAccount"]  # the account's logging role comes first
+
+
+def test_tracing_is_a_stack_parameter_for_the_api_and_every_function():
+    template = packaged()
+    assert template["Parameters"]["Tracing"]["Default"] == "PassThrough"
+    resources = template["Resources"]
+    for function in ("APIHandler", "ExpirePoints", "CloseSettlements"):
+        assert resources[function]["Properties"]["Tracing"] == {"Ref": "Tracing"}
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] == {"Fn::If": ["TracingActive", True, False]}
+
+
+def test_every_asynchronous_invocation_has_a_dead_letter_queue():
+    """The scheduled jobs are invoked asynchronously: a run that fails after Lambda's retries, or that EventBridge
+    could not deliver, goes to a queue whose depth raises an alarm."""
+    resources = packaged()["Resources"]
+    queue = {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
+    scheduled = {k for k, r in resources.items() if any(e["Type"] == "Schedule" for e in _events(r))}
+    assert scheduled == {"ExpirePoints", "CloseSettlements"}
+    policy = resources["JobsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    rule_arns = {a["Fn::Sub"] for a in policy["Condition"]["ArnEquals"]["aws:SourceArn"]}
+    for function in scheduled:
+        props = resources[function]["Properties"]
+        assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": queue}
+        for event in _events(resources[function]):
+            assert event["Properties"]["DeadLetterConfig"] == {"Arn": queue}
+            name = event["Properties"]["Name"]["Fn::Sub"]
+            assert any(arn.endswith(f":rule/{name}") for arn in rule_arns), name  # the queue takes its rule's
+        role = resources[build_template.FUNCTIONS[function]]["Properties"]["Policies"][0]["PolicyDocument"]
+        assert {"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue} in role[
+            "Statement"
+        ]
+    assert not any(_events(resources["APIHandler"]))  # the API is invoked synchronously: the client sees failures
+
+
+def _events(resource: dict) -> list[dict]:
+    return list(resource.get("Properties", {}).get("Events", {}).values())
+
+
+PY312_MAGIC = (3531).to_bytes(2, "little") + b"\r\n"  # importlib.util.MAGIC_NUMBER of every CPython 3.12
+
+
+def test_the_zip_runs_on_amazon_linux_2023_with_bytecode_for_its_python():
+    """python3.12 runs on Amazon Linux 2023; Lambda's /var/task is read-only, so the zip brings the bytecode its
+    Python would otherwise compile on every cold start: one unchecked-hash .pyc per module, for 3.12."""
+    import importlib.util
+    import zipfile
+
+    template = packaged()
+    runtimes = {r["Properties"]["Runtime"] for r in template["Resources"].values() if "Runtime" in r["Properties"]}
+    assert runtimes == {"python3.12"}
+    archive = zipfile.ZipFile(PACKAGED.with_name("deployment.zip"))
+    names = set(archive.namelist())
+    sources = {n for n in names if n.endswith(".py")}
+    assert len(sources) > 250
+    for source in sources:
+        cached = importlib.util.cache_from_source(source).replace(".cpython-311.", ".cpython-312.")
+        assert cached in names, source
+    header = archive.read("chalicelib/__pycache__/config.cpython-312.pyc")[:8]
+    assert header[:4] == PY312_MAGIC
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, not checked against the source
+
+
+def test_make_package_prints_a_deploy_through_s3_with_the_stage_parameters():
+    """`make deploy` cannot run here; `make package` writes the commands it would run, checked here."""
+    plan_file = PACKAGED.with_name("deploy-plan.txt")
+    template = packaged()
+    lines = plan_file.read_text().splitlines()
+    assert PACKAGED.stat().st_size > 51_200  # so CloudFormation only takes it from S3
+    package = next(line for line in lines if line.startswith("aws cloudformation package"))
+    deploy = next(line for line in lines if line.startswith("aws cloudformation deploy"))
+    bucket = '"coalition-loyalty-artifacts-${ACCOUNT}-eu-central-1"'
+    assert f"--s3-bucket {bucket}" in package and f"--s3-bucket {bucket}" in deploy
+    assert "--template-file build/sam.json" in package and "--output-template-file build/packaged.json" in package
+    assert "--template-file build/packaged.json" in deploy and "--stack-name coalition-loyalty-prod" in deploy
+    assert any(line.startswith(f"aws s3api head-bucket --bucket {bucket} ") for line in lines)
+    overrides = deploy.split("--parameter-overrides ", 1)[1].split()
+    assert {o.split("=")[0] for o in overrides} <= set(template["Parameters"])  # every one a parameter it declares
+    assert "KeyPepperParameter=/coalition-loyalty/prod/key-pepper" in overrides
+
+
+def test_deploy_plans_a_given_bucket_and_overrides_for_another_stage():
+    from infra.deploy import Plan
+
+    plan = Plan("dev", "us-east-1", "my-artifacts", ("AlarmEmail=ops@example.com", "TableName=loyalty-restored"))
+    commands = [" ".join(c) for c in plan.deploy(plan.bucket_name("123"))]
+    assert all("--s3-bucket my-artifacts" in c for c in commands[:2])
+    assert "--stack-name coalition-loyalty-dev" in commands[1]
+    params = plan.stage_parameters()
+    assert "TableName=loyalty-restored" in params and "TableName=loyalty-dev" not in params
+    assert "KeyPepperParameter=/coalition-loyalty/dev/key-pepper" in params and "AlarmEmail=ops@example.com" in params
+    assert Plan("dev", "us-east-1").make_bucket("b")[0] == [
+        "aws", "s3api", "create-bucket", "--bucket", "b", "--region", "us-east-1"
+    ]  # fmt: skip  # us-east-1 takes no LocationConstraint
+
+
+def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monkeypatch):
+    """All the instance's secrets in one GetParameters call; a notification secret is then served without another
+    call, and one created after the instance started is still read when asked for."""
+    import boto3
+
+    from chalicelib import config
+
+    calls: list[str] = []
+    clients: list[object] = []
+    real_client = boto3.client
+
+    def counting_client(*args: object, **kwargs: object) -> object:
+        client = real_client(*args, **kwargs)
+        client.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
+        clients.append(client)
+        return client
+
+    with mock_aws():
+        ssm = real_client("ssm", region_name="eu-central-1")
+        for name, value in (("/cl/pepper", "p3pp3r"), ("/cl/portal", "s3cr3t"), ("/cl/smtp", "smtp-pw")):
+            ssm.put_parameter(Name=name, Value=value, Type="SecureString")
+        monkeypatch.setattr(boto3, "client", counting_client)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "api")
+        for variable, parameter in (
+            ("LOYALTY_KEY_PEPPER_PARAM", "/cl/pepper"),
+            ("LOYALTY_PORTAL_SECRET_PARAM", "/cl/portal"),
+            ("LOYALTY_SMTP_PASSWORD_PARAM", "/cl/smtp"),
+            ("LOYALTY_SMS_API_KEY_PARAM", "/cl/sms"),  # not created yet
+        ):
+            monkeypatch.setenv(variable, parameter)
+        settings = config.Settings.from_env()
+        assert (settings.key_pepper, settings.portal_secret) == ("p3pp3r", "s3cr3t")
+        assert (calls, len(clients)) == (["GetParameters"], 1)
+        assert config.read_secret("LOYALTY_SMTP_PASSWORD") == "smtp-pw"
+        assert calls == ["GetParameters"]
+        ssm.put_parameter(Name="/cl/sms", Value="sms-key", Type="SecureString")
+        assert config.read_secret("LOYALTY_SMS_API_KEY") == "sms-key"
+        assert (calls, len(clients)) == (["GetParameters", "GetParameter"], 1)
+        monkeypatch.setenv("LOYALTY_KEY_PEPPER_PARAM", "/cl/missing")
+        with pytest.raises(ssm.exceptions.ParameterNotFound):
+            config.Settings.from_env()
+
+
+def test_the_shipped_zip_serves_a_balance_on_its_runtime_python():
+    """The tests run on 3.11, the zip on 3.12: unpacked as Lambda does, with Lambda's environment (secrets from SSM
+    in one call at init), it serves a balance on the runtime's own Python."""
+    import subprocess
+    import sys
+
+    packaged()
+    lambda_python = ROOT / ".venv-lambda" / "bin" / "python"
+    if not lambda_python.exists():
+        pytest.skip("run `make package` first")
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.coldstart", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["python"].startswith("Python 3.12.")
+    assert result["aws_calls"]["shipped"][0] == "AmazonSSM.GetParameters"  # once, at init
+    assert "AmazonSSM.GetParameter" not in result["aws_calls"]["shipped"]
