@@ -93,7 +93,10 @@ SUBJECTS: dict[str, str] = {
     "code_phone": "phone",  # one-time code attempts (sign-in or spend) for one phone or e-mail
     "signin_ip": "ip",  # sign-in codes asked for from one IP address
     "code_ip": "ip",  # one-time code attempts from one IP address
-    "spend_code": "customer",  # spend codes sent to one customer (POST /v1/customers/{id}/spend-code)
+    # messages a partner makes the system send one customer (spend codes, links), per customer and partner: one
+    # partner's calls never use up what another partner's till needs
+    "spend_code": "customer_partner",
+    "customer_messages": "customer",  # the same messages from all partners together: the customer's ceiling
 }
 
 DEFAULT_RATES: dict[str, Rate | None] = {
@@ -104,6 +107,7 @@ DEFAULT_RATES: dict[str, Rate | None] = {
     "signin_ip": Rate(60, 3600, burst=20),
     "code_ip": Rate(120, 3600, burst=30),
     "spend_code": Rate(10, 3600, burst=5),
+    "customer_messages": Rate(30, 3600, burst=15),  # above any one partner's: three partners' bursts at once
 }
 DEFAULT_OPEN_HOLDS = 5  # open holds one partner may have on one customer at a time
 

@@ -93,7 +93,7 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, now: datetim
     Bound to its Idempotency-Key like any write: the code is derived from the key, so a retry (after a lost answer,
     or after a send that failed) replays the first answer and delivers the same code, never a second one that would
     void the code the customer may already be reading out."""
-    limits.spend_code(customer_id)  # a till may not flood a customer with messages, retries included
+    limits.spend_code(customer_id, partner_id)  # a till may not flood a customer with messages, retries included
     slot = till_slot(partner_id)
     code = one_time_codes.derived_code(req.secret_seed, customer_id, PURPOSE, slot)
     read: list[Customer] = []  # the customer as the write read it: the message needs no second read
