@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,7 +22,11 @@ from chalicelib.db import tx as db_tx
 from chalicelib.services import idempotency
 from tests.conftest import Api, Coalition, inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol
-from tests.wire_faults import Wire, wire  # noqa: F401 - the fixture
+
+pytest_plugins = ("tests.wire_faults",)  # the ``wire`` fixture
+
+if TYPE_CHECKING:
+    from tests.wire_faults import Wire
 
 BOTOCORE_SENDS = 4  # pynamodb's max_retry_attempts=3: botocore sends a call at most four times
 
@@ -139,9 +143,7 @@ ROUTES: dict[str, Setup] = {
         "/v1/campaigns",
         {"name": f"Чай {n}", "earn_at": [c.ids["cafe"]], "reward": {"type": "fixed", "points": 10}},
     ),
-    "accept_campaign": lambda c, n: Call(
-        c.store, "POST", f"/v1/campaigns/{_campaign(c, n, ('cafe', 'store'))}/accept"
-    ),
+    "accept_campaign": lambda c, n: Call(c.store, "POST", f"/v1/campaigns/{_campaign(c, n, ('cafe', 'store'))}/accept"),
     "activate_campaign": lambda c, n: Call(c.cafe, "POST", f"/v1/campaigns/{_campaign(c, n)}/activate"),
     "pause_campaign": lambda c, n: Call(c.cafe, "POST", f"/v1/campaigns/{_campaign(c, n, active=True)}/pause"),
     "end_campaign": lambda c, n: Call(c.operator, "POST", f"/v1/campaigns/{_campaign(c, n, active=True)}/end"),
