@@ -370,3 +370,16 @@ def test_a_transaction_of_100_items_commits_and_101_is_refused_before_sending(dy
     with pytest.raises(RequestTooLarge):
         _puts(db_tx.MAX_ITEMS + 1).commit(db.connection())
     assert len(wire.sent) == 1  # nothing sent
+
+
+def test_a_final_write_cancelled_by_conflicts_is_sent_again(coalition, wire):
+    """A write outside the replay records (here revoking a key) is final as it stands: a TransactionConflict applied
+    nothing, so the same transaction goes again under a new token, instead of answering 503 or 404 at once."""
+    c = coalition
+    key = c.operator.post(f"/v1/admin/partners/{c.ids['cafe']}/keys")["key_id"]
+    wire.conflict(3)
+    sent = len(wire.sent)
+    r = c.operator.call("DELETE", f"/v1/admin/partners/{c.ids['cafe']}/keys/{key}")
+    assert r.status == 204 and not wire.faults
+    tokens = [body["ClientRequestToken"] for body in wire.sent[sent:]]
+    assert len(tokens) == 4 and len(set(tokens)) == 4
