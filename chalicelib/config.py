@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,9 @@ class Settings:
             public_base_url=env.get("LOYALTY_PUBLIC_BASE_URL") or None,
             limits=env.get("LOYALTY_LIMITS", ""),
         )
-        uses_dev_secrets = DEV_PEPPER == settings.key_pepper or settings.portal_secret == DEV_PORTAL_SECRET
+        uses_dev_secrets = hmac.compare_digest(
+            settings.key_pepper.encode(), DEV_PEPPER.encode()
+        ) or hmac.compare_digest(settings.portal_secret.encode(), DEV_PORTAL_SECRET.encode())
         if env.get("AWS_LAMBDA_FUNCTION_NAME") and uses_dev_secrets:
             raise RuntimeError("Refusing to run in AWS with development secrets: set the *_PARAM variables")
         return settings

@@ -124,6 +124,9 @@ class Route:
     # "text/html") for a portal download that shows the sign-in page to a signed-out browser.
     content: str | tuple[str, ...] = "application/json"
     also: tuple[int, ...] = ()  # other success statuses answered with ``response`` (documented in OpenAPI)
+    # A public route's own credential (a webhook's secret header), checked with a header reader before the body is
+    # parsed: a caller without it learns nothing of what the body should be, not even a validation error.
+    guard: Callable[[Callable[[str], str | None]], None] | None = None
 
     @property
     def media(self) -> tuple[str, ...]:
@@ -147,6 +150,7 @@ class RouteOptions(TypedDict, total=False):
     form: type[BaseModel]
     content: str | tuple[str, ...]
     also: tuple[int, ...]
+    guard: Callable[[Callable[[str], str | None]], None]
 
 
 class RouteTable:
@@ -356,6 +360,8 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
             assert request is not None
             rt = runtime.get()
             principal = _authenticate(route, request.headers)
+            if route.guard is not None:
+                route.guard(lambda name: _header(request.headers, name))
             if principal is not None:  # per API key, before anything runs: a 429 leaves an Idempotency-Key free
                 limits.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
             now = rt.clock.now()

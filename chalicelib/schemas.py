@@ -6,10 +6,12 @@ points are never floats).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -41,8 +43,23 @@ ResourceId = Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z]{3}_[
 Points = Annotated[int, Field(strict=True, ge=1, le=MAX_POINTS)]
 AmountMinor = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT_MINOR, description="Integer minor units")]
 Bps = Annotated[int, Field(strict=True, ge=0, le=10_000, description="Basis points: 500 = 5 %")]
-Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)]
-Category = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=50)]
+# Directional formatting: embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) turn "Уют" into
+# text that reads otherwise in an SMS, a page or a CSV; line and paragraph separators break a message like CR/LF.
+_BIDI_AND_BREAKS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+
+
+def plain_text(value: str) -> str:
+    """A free-text name or label as people type it: no control characters (NUL, tab, CR/LF, ESC...), no bidirectional
+    overrides or isolates, no line separators. Such names reach SMS texts, e-mails, pages and CSV files."""
+    for char in value:
+        if char in _BIDI_AND_BREAKS or unicodedata.category(char) == "Cc":
+            raise ValueError(f"must not contain control or bidirectional formatting characters (U+{ord(char):04X})")
+    return value
+
+
+PlainText = AfterValidator(plain_text)
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100), PlainText]
+Category = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=50), PlainText]
 EffectiveFrom = Annotated[
     str,
     StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$"),
@@ -390,7 +407,9 @@ class CreateAdjustment(Request):
     customer_id: ResourceId
     adjustment_id: ExternalId
     points: int = Field(strict=True, ge=-MAX_POINTS, le=MAX_POINTS, description="Positive credits, negative debits")
-    reason: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200)]
+    reason: Annotated[
+        str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200), PlainText
+    ]
 
     @field_validator("points")
     @classmethod
@@ -520,7 +539,7 @@ class KeyCreated(Response):
 
 
 class TierIn(Request):
-    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=30)]
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=30), PlainText]
     min_spend_12m_minor: int = Field(strict=True, ge=0, le=MAX_AMOUNT_MINOR)
     multiplier_bps: int = Field(strict=True, ge=0, le=100_000)
 

@@ -147,7 +147,7 @@ TABLE = "props"
 # The model has no rate limits: the per-key request rate, the open-holds cap (5 per partner and customer, which a
 # burst of a dozen holds passes) and the spend codes sent to one customer (5 at once, then 10 an hour: every spend at
 # the store asks for one) are off here; tests/test_limits.py and tests/test_customer_keys.py cover them.
-LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null}'
+LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null, "customer_messages": null}'
 START = datetime(2026, 1, 20, 10, tzinfo=UTC)
 PARTNERS = (("cafe", 0), ("store", 0), ("shop", 3))  # name, pending days; all earn 500 bps, redeem up to 100 %
 # The café and the shop are trusted (spend_confirmation "never", like tills scanning cards); the store keeps the

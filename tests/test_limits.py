@@ -306,9 +306,10 @@ def test_code_attempts_per_phone_and_per_ip_and_spend_codes_per_customer(api, cl
         limits.code_attempt(f"+7916000{i:04d}", "203.0.113.1")
     assert refused(lambda: limits.code_attempt("+79160009999", "203.0.113.1")) == 30  # 30 at once, 120 an hour
     for _ in range(5):
-        limits.spend_code("cus_a")
-    assert refused(lambda: limits.spend_code("cus_a")) == 360  # 5 at once, 10 an hour
-    limits.spend_code("cus_b")
+        limits.spend_code("cus_a", "ptn_x")
+    assert refused(lambda: limits.spend_code("cus_a", "ptn_x")) == 360  # 5 at once, 10 an hour
+    limits.spend_code("cus_a", "ptn_y")  # another partner's own allowance
+    limits.spend_code("cus_b", "ptn_x")
     limits.check("signin_phone", "someone@example.org")  # the generic form, e.g. for an e-mail address
 
 
@@ -394,6 +395,32 @@ def test_a_till_may_send_a_customer_five_spend_codes_then_429(coalition, clock):
     for _ in range(5):
         assert coalition.store.post(f"/v1/customers/{cid}/spend-code").status == 202
     assert_limited(coalition.store.post(f"/v1/customers/{cid}/spend-code"), 360)
-    assert_limited(coalition.cafe.post(f"/v1/customers/{cid}/portal-link", {}), 360)  # messages to one customer
+    assert_limited(coalition.store.post(f"/v1/customers/{cid}/portal-link", {}), 360)  # messages from one partner
     other = enrol(coalition.cafe, phone="+79161234568", name="Борис")
     assert coalition.store.post(f"/v1/customers/{other}/spend-code").status == 202
+
+
+def test_one_partners_links_never_use_up_another_partners_spend_codes(coalition, clock):
+    """Five portal links from one partner used to exhaust the customer's messages: the honest till's spend code was
+    then 429 for six minutes. Each partner has its own bucket per customer."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567", name="Анна")
+    for _ in range(5):
+        assert c.salon.post(f"/v1/customers/{cid}/portal-link", {}).status == 202
+    assert_limited(c.salon.post(f"/v1/customers/{cid}/portal-link", {}), 360)  # its own bucket is empty
+    assert_limited(c.salon.post(f"/v1/customers/{cid}/spend-code"), 360)
+    assert c.store.post(f"/v1/customers/{cid}/spend-code").status == 202  # the honest till is not locked out
+    assert c.cafe.post(f"/v1/customers/{cid}/portal-link", {}).status == 202
+
+
+def test_many_partners_together_stay_under_the_customers_ceiling(api, clock):
+    """Per partner 5 at once; per customer, from all partners together, 15 at once (then 30 an hour)."""
+    cafe = api.as_key(api.post("/v1/admin/partners", {"name": "Уют"})["api_key"])
+    cid = enrol(cafe, phone="+79161234567", name="Анна")
+    partners = [api.as_key(api.post("/v1/admin/partners", {"name": f"P{i}"})["api_key"]) for i in range(4)]
+    answers = [p.post(f"/v1/customers/{cid}/portal-link", {}).status for p in partners for _ in range(4)]
+    assert answers == [202] * 15 + [429]
+    assert_limited(partners[3].post(f"/v1/customers/{cid}/spend-code"), 120)  # the ceiling: one per 2 minutes
+    assert_limited(cafe.post(f"/v1/customers/{cid}/spend-code"), 120)  # a fresh partner too
+    clock.advance(timedelta(minutes=2))
+    assert cafe.post(f"/v1/customers/{cid}/spend-code").status == 202

@@ -66,8 +66,7 @@ def base_url(call: Call[PortalLinkRequest, None]) -> str:
     errors=_SEND,
 )
 def portal_link(call: Call[PortalLinkRequest, None]) -> PortalLinkSent:
-    call.partner_id  # noqa: B018 - partners only
-    return customer_auth.send_link(call.params["customer_id"], call.body, base_url(call), call.now)
+    return customer_auth.send_link(call.params["customer_id"], call.partner_id, call.body, base_url(call), call.now)
 
 
 @api.route(

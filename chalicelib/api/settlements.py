@@ -92,4 +92,4 @@ def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
     errors=(*AUTH_ERRORS, 422),
 )
 def admin_reconcile_settlement(call: Call[None, None]) -> Reconciliation:
-    return settlement.reconcile(call.params["period"])
+    return settlement.reconcile(call.params["period"], call.now)

@@ -2,7 +2,8 @@
 
 ``POST /telegram/webhook`` is called by Telegram, not by a partner: it carries no API key but the ``secret_token``
 given to setWebhook, in ``X-Telegram-Bot-Api-Secret-Token`` (checked in constant time before anything is read or
-written: else 401 and nothing changes; a body that is not an update at all is refused before that, 400 or 422).
+written, before the body is parsed: else 401 and nothing else is told; with the secret, a body that is not an
+update at all is 400 or 422).
 Every well-formed update is answered 200, acted on or not, so Telegram does not deliver it again.
 """
 
@@ -32,8 +33,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - the header's n
     body=TelegramUpdate,
     response=TelegramAck,
     errors=(401,),
+    guard=lambda header: telegram_link.authenticate(header(SECRET_HEADER)),  # before the body is even parsed
 )
 def telegram_webhook(call: Call[TelegramUpdate, None]) -> TelegramAck:
-    telegram_link.authenticate(call.header(SECRET_HEADER))
     outcome = telegram_link.handle_update(call.body.model_dump(), call.now)
     return TelegramAck(outcome=outcome)

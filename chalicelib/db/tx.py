@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ConnectionClosedError, ReadTimeoutError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems call
 MAX_BYTES = 4_000_000  # DynamoDB's aggregate limit is 4 MB; measured on the request's JSON, which is larger
 MAX_TOKEN = 36  # ClientRequestToken length
+CONFLICT_RETRIES = 4  # a final transaction cancelled by a conflict is sent again this many times
 
 _RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 _THROTTLE_CODES = {
@@ -101,12 +104,30 @@ class Transaction:
         return False
 
     def commit(self, connection: Connection, token: str | None = None) -> None:
-        """Send the transaction with ``token`` as its ClientRequestToken (a fresh one if None): DynamoDB then treats
-        botocore's own retries of this call as the same transaction. Over DynamoDB's limits (100 items, 4 MB) it is
-        refused with :class:`RequestTooLarge` before anything is sent."""
+        """Send the transaction with ``token`` as its ClientRequestToken: DynamoDB then treats botocore's own
+        retries of this call as the same transaction. Over DynamoDB's limits (100 items, 4 MB) it is refused with
+        :class:`RequestTooLarge` before anything is sent.
+
+        With a ``token`` the caller decides again after a conflict (``services.idempotency``). Without one the
+        transaction is final as it stands (a setting or state written whole under its conditions): a
+        ``TransactionConflict`` cancellation, which applied nothing, is sent again, each time as a new transaction
+        with a new token, up to :data:`CONFLICT_RETRIES` times."""
         ops = [*self._ops, *self._counter_ops()]
         if not ops:
             return
+        if token is not None:
+            self._commit(connection, ops, token)
+            return
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._commit(connection, ops, uuid.uuid4().hex)
+                return
+            except TxCancelled as cancelled:
+                if not cancelled.retryable or attempt == CONFLICT_RETRIES:
+                    raise
+                pause(attempt)
+
+    def _commit(self, connection: Connection, ops: list[_Op], token: str) -> None:
         token = _checked(len(ops), token)
         ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
         try:
@@ -127,8 +148,13 @@ class Transaction:
         return ops
 
 
-def _checked(items: int, token: str | None) -> str:
-    """The token to send (a fresh one if None), once the transaction is known to be within DynamoDB's item limit."""
+def pause(attempt: int) -> None:
+    """A short, jittered wait before sending again a transaction a conflict cancelled."""
+    time.sleep(min(0.1, 0.005 * (2**attempt)) * random.random())  # noqa: S311 - jitter, not crypto
+
+
+def _checked(items: int, token: str) -> str:
+    """The token to send, once the transaction is known to be within DynamoDB's item limit."""
     if items > MAX_ITEMS:
         raise RequestTooLarge(
             f"This request would change {items} items in one transaction; DynamoDB allows {MAX_ITEMS}. "
@@ -136,7 +162,6 @@ def _checked(items: int, token: str | None) -> str:
             items=items,
             max_items=MAX_ITEMS,
         )
-    token = token or uuid.uuid4().hex
     if len(token) > MAX_TOKEN:
         raise ValueError(f"a ClientRequestToken has at most {MAX_TOKEN} characters")
     return token
@@ -160,7 +185,9 @@ def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
 def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | None:
     """What a failed transaction means to the caller: conditions that failed (by the tags of their items) or a
     conflict worth retrying, the database being busy; None for anything else (raised as it is)."""
-    code, reasons = exc.cause_response_code, exc.cancellation_reasons
+    code, reasons = error_code(exc), exc.cancellation_reasons
+    if code is None:
+        return None  # no answer came back (a timeout, a closed connection): see ``outcome_unknown``
     if code == "TransactionCanceledException" and reasons:
         failed = {op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"}
         retryable = any(r and r.code in _RETRYABLE_REASONS for r in reasons)
@@ -189,20 +216,28 @@ def _check_size(tx: TransactWrite) -> None:
         )
 
 
+def error_code(exc: BaseException) -> str | None:
+    """DynamoDB's error code (``ThrottlingException``, ``TransactionCanceledException``...), or None when no answer
+    came back. Not pynamodb's ``cause_response_code``: botocore's HTTP errors (``ReadTimeoutError``,
+    ``ConnectionClosedError``) carry ``response=None``, on which it fails with an AttributeError."""
+    cause = exc.cause if isinstance(exc, PynamoDBException) and exc.cause is not None else exc
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return code if isinstance(code, str) else None
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True for storage errors that mean 'busy or unreachable, retry later' rather than a bug."""
-    if isinstance(exc, PynamoDBException):
-        if exc.cause_response_code in _THROTTLE_CODES:
-            return True
-        exc = exc.cause if exc.cause is not None else exc
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code") in _THROTTLE_CODES
-    return isinstance(exc, BotoCoreError)
+    if error_code(exc) in _THROTTLE_CODES:
+        return True
+    cause = exc.cause if isinstance(exc, PynamoDBException) and exc.cause is not None else exc
+    return isinstance(cause, BotoCoreError)
 
 
 def outcome_unknown(exc: BaseException) -> bool:
-    """The request may have been applied: the connection broke or timed out after it was sent."""
-    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
-
+    """The request may have been applied: it was sent, and the connection broke or timed out before its answer.
+    (A connection never made, ``ConnectTimeoutError`` / ``EndpointConnectionError``, sent nothing.)"""
     cause = exc.cause if isinstance(exc, PynamoDBException) else exc
     return isinstance(cause, ReadTimeoutError | ConnectionClosedError)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from chalicelib.domain.lots import refill
 from chalicelib.domain.points import cumulative_share, pro_rata
-from chalicelib.domain.wallet import Change, Wallet
+from chalicelib.domain.wallet import Change, Wallet, is_due
 
 SpentStatus = Literal["held", "captured", "voided", "expired", "refunded"]
 GrantKind = Literal["base", "award"]
@@ -151,8 +151,10 @@ class Order:
 
 
 def hold_is_over(spent: Spent, now: datetime) -> bool:
-    """A hold's expiry is a fact of its deadline, compared as an instant."""
-    return spent.status == "held" and datetime.fromisoformat(spent.expires_at) <= now
+    """A hold's expiry is a fact of its deadline, compared as an instant: by the wallet's own rule (``is_due``), so
+    an order never sees its hold open while the wallet has already released it (a refund at the exact deadline
+    would then shrink a hold that no longer exists)."""
+    return spent.status == "held" and is_due(spent.expires_at, now)
 
 
 def without_hold(spent: Spent, status: SpentStatus) -> Spent:

@@ -23,6 +23,17 @@ def parse_period(period: str) -> tuple[int, int]:
     return int(year), int(month)
 
 
+FIRST_YEAR = 2000  # no coalition kept points before; year 0 or 1 is a typo, not a month to close
+YEARS_AHEAD = 5  # a statement or a close further ahead than this is a typo too
+
+
+def in_range(period: str, now: datetime) -> bool:
+    """Whether a well-formed ``YYYY-MM`` lies between January of :data:`FIRST_YEAR` and December, :data:`YEARS_AHEAD`
+    years after ``now``."""
+    year, _ = parse_period(period)
+    return FIRST_YEAR <= year <= now.year + YEARS_AHEAD
+
+
 def add_months(period: str, months: int) -> str:
     year, month = parse_period(period)
     index = year * 12 + (month - 1) + months

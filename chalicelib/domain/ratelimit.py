@@ -99,8 +99,11 @@ SUBJECTS: dict[str, str] = {
     "code_ip": "ip",  # one-time code attempts from one IP address
     "portal_login_ip": "ip",  # partner portal sign-in attempts from one IP address
     "portal_login_prefix": "key_prefix",  # partner portal sign-in attempts with keys that begin alike
-    "spend_code": "customer",  # spend codes sent to one customer (POST /v1/customers/{id}/spend-code)
     "wrong_code": "key",  # wrong customer codes a partner's key typed (spend or binding), across customers
+    # messages a partner makes the system send one customer (spend codes, links), per customer and partner: one
+    # partner's calls never use up what another partner's till needs
+    "spend_code": "customer_partner",
+    "customer_messages": "customer",  # the same messages from all partners together: the customer's ceiling
 }
 
 DEFAULT_RATES: dict[str, Rate | None] = {
@@ -121,6 +124,7 @@ DEFAULT_RATES: dict[str, Rate | None] = {
     "spend_code": Rate(10, 3600, burst=5),
     # A till mistypes a code now and then; guessing needs thousands. 20 at once, then 40 an hour, per key.
     "wrong_code": Rate(40, 3600, burst=20),
+    "customer_messages": Rate(30, 3600, burst=15),  # above any one partner's: three partners' bursts at once
 }
 DEFAULT_OPEN_HOLDS = 5  # open holds one partner may have on one customer at a time
 

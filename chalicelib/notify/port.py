@@ -170,7 +170,7 @@ def mask(destination: str, channel: Channel | None = None) -> str:
 def scrub(text: str, message: Message) -> str:
     """A provider's answer made safe to log: no text, no code, no full destination, one short line."""
     out = text
-    for secret in (message.text, message.code, message.to):
-        if secret:
-            out = out.replace(secret, mask(message.to) if secret == message.to else "[redacted]")
+    for private in (message.text, message.code, message.to):
+        if private:
+            out = out.replace(private, mask(message.to) if private is message.to else "[redacted]")
     return " ".join(out.split())[:200]

@@ -354,9 +354,11 @@ def _verify_signature(token: str | None, now: datetime) -> PortalAccess:
     return PortalAccess(customer_id, expires_at, issued_at=issued_at)
 
 
-def send_link(customer_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime) -> PortalLinkSent:
+def send_link(
+    customer_id: str, partner_id: str, body: PortalLinkRequest | None, base_url: str, now: datetime
+) -> PortalLinkSent:
     """``POST /v1/customers/{id}/portal-link``: the link goes to the customer through their channel."""
-    limits.spend_code(customer_id)  # messages to one customer
+    limits.spend_code(customer_id, partner_id)  # messages to one customer, per partner under a ceiling
     customer = customers.load(customer_id)
     messages.choose(customer)  # 422 customer_unreachable before anything is made
     minutes = body.ttl_minutes if body and body.ttl_minutes else LINK_DEFAULT_MINUTES

@@ -10,8 +10,9 @@ Who calls what:
 - ``redemptions.redeem``: ``open_holds(...)`` before a hold (no write: the wallet is already read).
 - Customer sign-in and spend confirmation (see docs/security.md, "Customer sign-in and spend confirmation"):
   ``signin(phone, ip)`` before sending a sign-in code, ``code_attempt(phone, ip)`` before checking a code a person
-  typed (sign-in or spend), ``spend_code(customer_id)`` before sending a spend code, ``wrong_codes_left(key_id)``
-  before judging a code a partner typed and ``wrong_code(key_id)`` for each one that was wrong. Each raises
+  typed (sign-in or spend), ``spend_code(customer_id, partner_id)`` before sending a spend code or a link,
+  ``wrong_codes_left(key_id)`` before judging a code a partner typed and ``wrong_code(key_id)`` for each one
+  that was wrong. Each raises
   :class:`RateLimited`; let it propagate (it is never recorded for an Idempotency-Key replay).
 
 Cost: one UpdateItem per check and subject, no read. A bucket this process already knows to be empty is refused
@@ -212,9 +213,12 @@ def portal_login(ip: str | None, typed_key: str) -> None:
     check("portal_login_prefix", typed_key[:PORTAL_KEY_PREFIX])
 
 
-def spend_code(customer_id: str) -> None:
-    """Before sending a customer a spend code (a till may not flood a customer with messages)."""
-    check("spend_code", customer_id)
+def spend_code(customer_id: str, partner_id: str) -> None:
+    """Before a partner makes the system send a customer a message (a spend code, a link): per customer and partner
+    (``spend_code``), then per customer from all partners (``customer_messages``, a higher ceiling). A partner over
+    its own allowance spends nothing of the customer's ceiling, so it cannot lock out another partner's till."""
+    check("spend_code", f"{customer_id}\x00{partner_id}")
+    check("customer_messages", customer_id)
 
 
 def wrong_codes_left(key_id: str, now: datetime) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from chalicelib.db import history as history_db
 from chalicelib.db import settlement as settlement_db
 from chalicelib.db.settlement import read_figures
-from chalicelib.domain.periods import add_months, period_of
+from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_range, period_of
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
@@ -43,9 +43,16 @@ from chalicelib.services.program import Program
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 
 
-def check_period(period: str) -> str:
+def check_period(period: str, now: datetime) -> str:
+    """A month the coalition can have: ``YYYY-MM`` from :data:`periods.FIRST_YEAR` to a few years ahead (422)."""
     if not _PERIOD.fullmatch(period):
         raise ValidationFailed.at(["path", "period"], "period must be YYYY-MM", "pattern")
+    if not in_range(period, now):
+        raise ValidationFailed.at(
+            ["path", "period"],
+            f"period must be between {FIRST_YEAR}-01 and {now.year + YEARS_AHEAD}-12",
+            "range",
+        )
     return period
 
 
@@ -129,12 +136,12 @@ def _closed(period: str) -> OperatorSettlement | None:
 
 
 def operator_report(period: str, now: datetime) -> OperatorSettlement:
-    check_period(period)
+    check_period(period, now)
     return _closed(period) or _live_report(period, now)
 
 
 def partner_settlement(partner_id: str, period: str, now: datetime) -> SettlementOut:
-    check_period(period)
+    check_period(period, now)
     closed = _closed(period)
     if closed is not None:
         for row in closed.partners:
@@ -152,7 +159,7 @@ def partner_settlement(partner_id: str, period: str, now: datetime) -> Settlemen
 def close(period: str, now: datetime) -> OperatorSettlement:
     """Freeze the period's report. Only after it ended in the program time zone; closing twice returns the first
     snapshot (the scheduled job may run again or alongside an operator)."""
-    check_period(period)
+    check_period(period, now)
     existing = _closed(period)
     if existing is not None:
         return existing
@@ -173,9 +180,9 @@ def close_previous_month(now: datetime) -> OperatorSettlement:
     return close(add_months(period_of(now, program.load().timezone), -1), now)
 
 
-def reconcile(period: str) -> Reconciliation:
+def reconcile(period: str, now: datetime) -> Reconciliation:
     """Recompute every partner's figures from the period's ledger entries and compare them with the counters."""
-    check_period(period)
+    check_period(period, now)
     names = _names()
     partner_ids = sorted(names)
     from_entries = {pid: Figures() for pid in partner_ids}

@@ -206,7 +206,7 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int 
     and kept in its replay record (never shown): a retry (after a lost answer, or after a send that failed)
     replays the first answer and delivers the same code while it is unused, never a second one that would void the
     code the customer may be reading out; any new execution, whatever key or Idempotency-Key, gets a new code."""
-    limits.spend_code(customer_id)  # a till may not flood a customer with messages, retries included
+    limits.spend_code(customer_id, partner_id)  # a till may not flood a customer with messages, retries included
     slot = till_slot(partner_id)
     seed = one_time_codes.new_seed()  # once per request: a decision made again after a lost answer keeps it
     read: list[Customer] = []  # the customer as the write read it: the message needs no second read

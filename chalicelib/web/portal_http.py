@@ -175,7 +175,7 @@ def _act(r: Request, session: Session) -> Any:
 
 def _settlements(r: Request, session: Session) -> Any:
     period = r.call.query.period if r.call.query is not None else None
-    checked = settlement.check_period(period) if period else None
+    checked = settlement.check_period(period, r.call.now) if period else None
     return _response(portal_views.settlements(session, r.lang, checked, r.call.now), extra=r.extra)
 
 

@@ -1,0 +1,385 @@
+"""DynamoDB faults injected at botocore's wire (tests/wire_faults.py), on every write route of the API.
+
+A committed ``TransactWriteItems`` whose answer is lost (botocore's real ``ReadTimeoutError`` /
+``ConnectionClosedError``, on the first send only, when botocore's resend meets the applied write, or on every send
+botocore makes), throttling answers and ``TransactionConflict`` cancellations, in DynamoDB's own shapes. Each write
+route, with and without an Idempotency-Key, answers as it does without faults (never a 500) and has exactly one
+effect: the same new items, the same ledger entries, the same messages sent as a fault-free run of the same request.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from chalicelib import db
+from chalicelib.db import tx as db_tx
+from chalicelib.services import idempotency
+from tests.conftest import Api, Coalition, inbox, last_code, table_snapshot
+from tests.test_api_ledger import accrue, enrol
+
+pytest_plugins = ("tests.wire_faults",)  # the ``wire`` fixture
+
+if TYPE_CHECKING:
+    from tests.wire_faults import Wire
+
+BOTOCORE_SENDS = 4  # pynamodb's max_retry_attempts=3: botocore sends a call at most four times
+
+
+@dataclass(frozen=True)
+class Call:
+    client: Api
+    method: str
+    path: str
+    body: Any = None
+
+
+Setup = Callable[[Coalition, int], Call]
+
+
+def _customer(c: Coalition, n: int) -> str:
+    return enrol(c.cafe, phone=f"+7916120{n:04d}", name="Анна")
+
+
+def _funded(c: Coalition, n: int) -> str:
+    cid = _customer(c, n)
+    assert accrue(c.cafe, cid, f"F-{n}", 1_000_000).status == 201  # 500 points
+    return cid
+
+
+def _hold(c: Coalition, n: int) -> str:
+    cid = _funded(c, n)
+    body = {"customer_id": cid, "order_id": f"H-{n}", "order_amount_minor": 100_000, "points": 40, "capture": False}
+    held = c.store.post("/v1/redemptions", body)
+    assert held.status == 201, held.json
+    return str(held["redemption_id"])
+
+
+def _campaign(c: Coalition, n: int, earn_at: tuple[str, ...] = ("cafe",), active: bool = False) -> str:
+    body = {"name": f"Кофе {n}", "earn_at": [c.ids[p] for p in earn_at], "reward": {"type": "fixed", "points": 10}}
+    made = c.cafe.post("/v1/campaigns", body)
+    assert made.status == 201, made.json
+    cid = str(made["campaign_id"])
+    if active:
+        assert c.cafe.post(f"/v1/campaigns/{cid}/activate").status == 200
+    return cid
+
+
+def _partner(c: Coalition, n: int) -> str:
+    made = c.operator.post("/v1/admin/partners", {"name": f"Партнёр {n}"})
+    assert made.status == 201
+    return str(made["partner_id"])
+
+
+def _bind(c: Coalition, n: int) -> Call:
+    cid = _customer(c, n)
+    phone = f"+7916120{n:04d}"
+    assert c.store.post("/v1/customers", {"phone": phone, "card": f"CARD-{n:04d}"}).status == 202
+    return Call(c.store, "POST", f"/v1/customers/{cid}/identifiers/confirm", {"code": last_code("bind_code", phone)})
+
+
+def _key(c: Coalition, n: int) -> Call:
+    pid = _partner(c, n)
+    key = c.operator.post(f"/v1/admin/partners/{pid}/keys")["key_id"]
+    return Call(c.operator, "DELETE", f"/v1/admin/partners/{pid}/keys/{key}")
+
+
+def _attach(c: Coalition, n: int) -> Call:
+    cid = enrol(c.cafe, card=f"CARD-{n:04d}")
+    return Call(c.operator, "POST", f"/v1/admin/customers/{cid}/identifiers", {"phone": f"+7916140{n:04d}"})
+
+
+def _program(c: Coalition, n: int) -> Call:
+    assert c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 100 + n}).status == 200  # it exists
+    return Call(c.operator, "PUT", "/v1/admin/program", {"operator_fee_bps": 150 + n})
+
+
+ROUTES: dict[str, Setup] = {
+    "enroll_customer": lambda c, n: Call(c.cafe, "POST", "/v1/customers", {"phone": f"+7916130{n:04d}"}),
+    "portal_link": lambda c, n: Call(c.cafe, "POST", f"/v1/customers/{_customer(c, n)}/portal-link", {}),
+    "spend_code": lambda c, n: Call(c.store, "POST", f"/v1/customers/{_customer(c, n)}/spend-code"),
+    "confirm_identifiers": _bind,
+    "create_accrual": lambda c, n: Call(
+        c.cafe, "POST", "/v1/accruals", {"customer_id": _customer(c, n), "order_id": f"A-{n}", "amount_minor": 200_000}
+    ),
+    "create_redemption": lambda c, n: Call(
+        c.store,
+        "POST",
+        "/v1/redemptions",
+        {"customer_id": _funded(c, n), "order_id": f"R-{n}", "order_amount_minor": 100_000, "points": 40},
+    ),
+    "hold": lambda c, n: Call(
+        c.store,
+        "POST",
+        "/v1/redemptions",
+        {
+            "customer_id": _funded(c, n),
+            "order_id": f"R-{n}",
+            "order_amount_minor": 100_000,
+            "points": 40,
+            "capture": False,
+        },
+    ),
+    "capture_redemption": lambda c, n: Call(c.store, "POST", f"/v1/redemptions/{_hold(c, n)}/capture"),
+    "void_redemption": lambda c, n: Call(c.store, "POST", f"/v1/redemptions/{_hold(c, n)}/void"),
+    "create_bonus": lambda c, n: Call(
+        c.cafe,
+        "POST",
+        "/v1/bonuses",
+        {"customer_id": _customer(c, n), "bonus_id": f"B-{n}", "reason": "review", "points": 10},
+    ),
+    "create_refund": lambda c, n: (
+        _funded(c, n),
+        Call(c.cafe, "POST", "/v1/refunds", {"order_id": f"F-{n}", "refund_id": f"RF-{n}", "amount_minor": 500_000}),
+    )[1],
+    "create_campaign": lambda c, n: Call(
+        c.cafe,
+        "POST",
+        "/v1/campaigns",
+        {"name": f"Чай {n}", "earn_at": [c.ids["cafe"]], "reward": {"type": "fixed", "points": 10}},
+    ),
+    "accept_campaign": lambda c, n: Call(c.store, "POST", f"/v1/campaigns/{_campaign(c, n, ('cafe', 'store'))}/accept"),
+    "activate_campaign": lambda c, n: Call(c.cafe, "POST", f"/v1/campaigns/{_campaign(c, n)}/activate"),
+    "pause_campaign": lambda c, n: Call(c.cafe, "POST", f"/v1/campaigns/{_campaign(c, n, active=True)}/pause"),
+    "end_campaign": lambda c, n: Call(c.operator, "POST", f"/v1/campaigns/{_campaign(c, n, active=True)}/end"),
+    "admin_create_partner": lambda c, n: Call(c.operator, "POST", "/v1/admin/partners", {"name": f"Новый {n}"}),
+    "admin_update_partner": lambda c, n: Call(
+        c.operator, "PATCH", f"/v1/admin/partners/{_partner(c, n)}", {"earn_rate_bps": 700, "name": f"Иной {n}"}
+    ),
+    "admin_create_key": lambda c, n: Call(c.operator, "POST", f"/v1/admin/partners/{_partner(c, n)}/keys"),
+    "admin_revoke_key": _key,
+    "admin_revoke_links": lambda c, n: Call(c.operator, "POST", f"/v1/admin/customers/{_customer(c, n)}/revoke-links"),
+    "admin_attach_identifiers": _attach,
+    "admin_create_adjustment": lambda c, n: Call(
+        c.operator,
+        "POST",
+        "/v1/admin/adjustments",
+        {"customer_id": _customer(c, n), "adjustment_id": f"ADJ-{n}", "points": 10, "reason": "goodwill"},
+    ),
+    "admin_put_program": _program,
+    "admin_close_settlement": lambda c, n: Call(c.operator, "POST", f"/v1/admin/settlements/2026-0{n + 1}/close"),
+}
+
+# Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
+# nothing; the sign-in, page and portal forms are covered by tests/test_customer_keys.py and the browser tests.
+NOT_HERE = {
+    "quote_redemption",
+    "me_revoke_links",
+    "telegram_webhook",
+    "me_send_code",
+    "me_check_code",
+    "me_spend_code",
+    "me_sign_out",
+    "me_sign_out_everywhere",
+    "me_settings",
+    "me_delete",
+    "me_telegram_connect",
+    "me_telegram_disconnect",
+    "portal_login",
+    "portal_logout",
+    "portal_preview_campaign",
+    "portal_edit_campaign",
+    "portal_create_campaign",
+    "portal_campaign_action",
+}
+
+
+def test_every_write_route_is_here():
+    from chalicelib.routes import ROUTES as TABLE
+
+    writes = {r.name for r in TABLE if r.method in {"POST", "PUT", "PATCH", "DELETE"}}
+    named = {"hold": "create_redemption"}
+    assert {named.get(n, n) for n in ROUTES} | NOT_HERE == writes
+
+
+def _kind(part: str) -> str:
+    """An item's kind: its key without the ids (``CUST#cus_x`` -> ``CUST``, ``E#2026...`` -> ``E``)."""
+    return part.split("#", 1)[0] if "#" in part else ("ID" if "_" in part or part[:1].isdigit() else part)
+
+
+def effects() -> Counter[str]:
+    """What the table and the outbox hold, by kind: items (replay records aside: the implicit one is per request;
+    sharded counters and indexes aside: each transaction picks its shard), ledger entries by type, messages by
+    purpose."""
+    out: Counter[str] = Counter()
+    for item in table_snapshot():
+        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if pk.startswith(("REQ#", "IDEM#", "CTR#", "EXPIRE#")):  # replay records; shards picked at random
+            continue
+        out[f"{_kind(pk)}/{_kind(sk)}"] += 1
+        if "type" in item and sk.startswith("E#"):
+            out[f"entry:{item['type']['S']}"] += 1
+    for message in inbox():
+        out[f"message:{message.purpose}"] += 1
+    return out
+
+
+def _run(call: Call, key: str | None) -> Any:
+    headers = {"Idempotency-Key": key} if key else None
+    return call.client.call(call.method, call.path, call.body, headers=headers)
+
+
+FAULTS: dict[str, Callable[[Wire], Any]] = {
+    # botocore resends the call; moto applied the first, so the copy fails its conditions (as a DynamoDB that had
+    # forgotten the token would): the request then finds its own record
+    "answer lost once": lambda w: w.lose(1),
+    # every send botocore makes loses its answer: the timeout reaches the service, which must read its record
+    "answer lost on every send": lambda w: w.lose(BOTOCORE_SENDS),
+    "connection closed on every send": lambda w: w.lose(BOTOCORE_SENDS, how="connection_closed"),
+    "throttled, then through": lambda w: w.answer("ThrottlingException", 2),
+    "conflicts, then through": lambda w: w.conflict(3),
+}
+# Keyed and unkeyed requests meet every lost answer; throttling and conflicts (retried below the replay records)
+# once each.
+CASES = [(f, k) for f in FAULTS for k in (False, True) if "lost" in f or "closed" in f or k == ("conflict" in f)]
+
+
+# Writes that commit outside the replay machinery (settings and states set whole, under a condition on what was
+# read): when every send loses its answer nobody can tell the client what happened, so it answers 503 with
+# Retry-After; the write applied once, and the client's retry answers as a fault-free request would.
+SETTLED_BY_RETRY = {"admin_update_partner", "admin_revoke_key", "admin_put_program", "admin_close_settlement"}
+# A replay of these sends the customer the same message again (a first copy may never have left): by design.
+REDELIVERS = {"spend_code", "portal_link"}
+
+
+def _without_messages(counts: Counter[str]) -> Counter[str]:
+    return Counter({k: v for k, v in counts.items() if not k.startswith("message:")})
+
+
+@pytest.mark.parametrize(("fault", "keyed"), CASES, ids=[f"{f}, {'key' if k else 'no key'}" for f, k in CASES])
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_a_fault_at_the_wire_has_one_effect_and_the_fault_free_answer(coalition, wire, clock, route, fault, keyed):
+    c = coalition
+    clock.advance(timedelta(days=60))  # February is over: it can be closed
+    baseline = ROUTES[route](c, 0)
+    before = effects()
+    first = _run(baseline, "k-0" if keyed else None)
+    expected = effects() - before
+    assert first.status < 300, first.json
+
+    call = ROUTES[route](c, 1)
+    before = effects()
+    FAULTS[fault](wire)
+    sent = len(wire.sent)
+    r = _run(call, "k-1" if keyed else None)
+    met = len(wire.sent) > sent  # the route commits a transaction: the fault was met
+    assert not met or not wire.faults
+    wire.clear()
+    if r.status == 503 and route in SETTLED_BY_RETRY and "every send" in fault:
+        assert r.headers["Retry-After"] == "1" and effects() - before == expected
+        r = _run(call, "k-1" if keyed else None)  # the client's retry
+    assert r.status == first.status, (r.status, r.json)
+    assert effects() - before == expected
+    assert sorted(r.json or {}) == sorted(first.json or {})
+    assert "Idempotent-Replayed" not in r.headers  # its own answer, not someone else's
+    if keyed:  # the key is bound to that one execution: asked again, the same answer, nothing more
+        again = _run(call, "k-1")
+        assert again.status == r.status
+        if route in REDELIVERS:
+            assert _without_messages(effects() - before) == _without_messages(expected)
+        else:
+            assert again.raw == r.raw and effects() - before == expected
+
+
+def test_a_lost_answer_is_never_a_500_even_for_a_partner_creation_without_key(api, wire):
+    """The defect as found: the answer to a committed TransactWriteItems lost on every send botocore makes."""
+    for n in range(10):
+        wire.lose(BOTOCORE_SENDS, how=("read_timeout", "connection_closed")[n % 2])
+        r = api.post("/v1/admin/partners", {"name": f"Партнёр {n}"})
+        assert r.status == 201, r.json
+    names = sorted(i["name"] for i in api.get("/v1/admin/partners")["items"])
+    assert names == sorted(f"Партнёр {n}" for n in range(10))
+
+
+def test_throttling_on_every_send_is_503_with_retry_after_and_writes_nothing(coalition, wire):
+    c = coalition
+    cid = _customer(c, 0)
+    for code in ("ThrottlingException", "ProvisionedThroughputExceededException"):
+        before = table_snapshot()
+        wire.answer(code, BOTOCORE_SENDS)
+        r = accrue(c.cafe, cid, "A-1", 200_000)
+        assert r.status == 503 and r["code"] == "temporarily_unavailable" and r.headers["Retry-After"] == "1"
+        assert table_snapshot() == before and not wire.faults
+    assert accrue(c.cafe, cid, "A-1", 200_000).status == 201
+
+
+# --- the transaction's token, conflicts, the item limit (botocore's real exception shapes) ------------------------
+
+
+def test_a_transaction_conflict_is_decided_again_with_a_new_token_each_time(coalition, wire):
+    c = coalition
+    cid = _customer(c, 0)
+    wire.conflict(3)
+    sent = len(wire.sent)
+    r = accrue(c.cafe, cid, "A-1", 200_000)
+    assert r.status == 201 and r["points"] == 100  # retried, not 503 at once
+    tokens = [body["ClientRequestToken"] for body in wire.sent[sent:]]
+    assert len(tokens) == 4 and len(set(tokens)) == 4  # each new decision is a new transaction for DynamoDB
+    assert all(t and len(t) <= db_tx.MAX_TOKEN for t in tokens)
+    assert [e.type for e in db.EntryItem.scan() if e.sk.startswith("E#")] == ["accrual"]
+
+
+def test_botocore_resends_one_call_with_its_token(coalition, wire):
+    c = coalition
+    cid = _customer(c, 0)
+    wire.answer("ThrottlingException", 2)
+    sent = len(wire.sent)
+    assert accrue(c.cafe, cid, "A-1", 200_000).status == 201
+    tokens = [body["ClientRequestToken"] for body in wire.sent[sent:]]
+    assert len(tokens) == 3 and len(set(tokens)) == 1  # one call resent: one token, DynamoDB applies it once
+
+
+def test_each_attempt_of_one_request_has_its_own_token():
+    req = idempotency.WriteRequest("key", None, "f", "b", "2026-03-10T09:00:00+00:00")
+    tokens = {idempotency.token(req, attempt) for attempt in range(idempotency.MAX_ATTEMPTS)}
+    assert len(tokens) == idempotency.MAX_ATTEMPTS
+    other = idempotency.WriteRequest("key", None, "f", "b", "2026-03-10T09:00:00+00:00")
+    assert idempotency.token(other, 0) not in tokens  # another request, even with the same body
+    assert all(len(t) <= db_tx.MAX_TOKEN for t in tokens)
+
+
+def test_conflicts_on_every_attempt_end_in_503_and_nothing_written(coalition, wire):
+    c = coalition
+    cid = _customer(c, 0)
+    before = table_snapshot()
+    wire.conflict(idempotency.MAX_ATTEMPTS)
+    r = accrue(c.cafe, cid, "A-1", 200_000)
+    assert r.status == 503 and r.headers["Retry-After"] == "1"
+    assert table_snapshot() == before
+
+
+def _puts(n: int) -> db.Transaction:
+    from chalicelib.db.models import CounterItem
+
+    tx = db.Transaction()
+    for i in range(n):
+        tx.put(CounterItem(f"TEST#{i}", "C"), tag=f"t{i}")
+    return tx
+
+
+def test_a_transaction_of_100_items_commits_and_101_is_refused_before_sending(dynamo, wire):
+    from chalicelib.errors import RequestTooLarge
+
+    _puts(db_tx.MAX_ITEMS).commit(db.connection())
+    assert len(wire.sent) == 1 and len(wire.sent[0]["TransactItems"]) == 100
+    with pytest.raises(RequestTooLarge):
+        _puts(db_tx.MAX_ITEMS + 1).commit(db.connection())
+    assert len(wire.sent) == 1  # nothing sent
+
+
+def test_a_final_write_cancelled_by_conflicts_is_sent_again(coalition, wire):
+    """A write outside the replay records (here revoking a key) is final as it stands: a TransactionConflict applied
+    nothing, so the same transaction goes again under a new token, instead of answering 503 or 404 at once."""
+    c = coalition
+    key = c.operator.post(f"/v1/admin/partners/{c.ids['cafe']}/keys")["key_id"]
+    wire.conflict(3)
+    sent = len(wire.sent)
+    r = c.operator.call("DELETE", f"/v1/admin/partners/{c.ids['cafe']}/keys/{key}")
+    assert r.status == 204 and not wire.faults
+    tokens = [body["ClientRequestToken"] for body in wire.sent[sent:]]
+    assert len(tokens) == 4 and len(set(tokens)) == 4
