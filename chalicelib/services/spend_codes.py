@@ -21,6 +21,7 @@ API key a token of ``wrong_code`` (docs/security.md, "Limits"): guessing across 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -147,7 +148,7 @@ def confirm(
     till = store.from_found(found, customer_id, PURPOSE, till_slot(partner_id))
     counter = store.from_found(found, customer_id, PURPOSE, tries_slot(partner_id))
     generation = _generation(page, till)
-    current = counter if counter is not None and counter.code_hash == generation else None
+    current = counter if counter is not None and hmac.compare_digest(counter.code_hash, generation) else None
     if current is not None and now >= datetime.fromisoformat(current.expires_at):
         current = None
     tries = current.attempts if current is not None else 0
