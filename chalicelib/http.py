@@ -3,7 +3,6 @@ the result or an RFC 9457 problem. Nothing below this module knows about HTTP.""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -13,7 +12,7 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, overload
 
 from chalice.app import Chalice, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from chalicelib import runtime
 from chalicelib.db import is_unavailable
@@ -21,15 +20,14 @@ from chalicelib.errors import (
     ApiError,
     BadRequest,
     Forbidden,
-    InvalidJson,
     PayloadTooLarge,
     RecordedProblem,
     Unavailable,
     UnsupportedMediaType,
-    ValidationFailed,
     problem_json,
 )
 from chalicelib.https import with_hsts
+from chalicelib.request_body import parse_json, validate
 from chalicelib.services import auth, idempotency, limits
 from chalicelib.services.auth import Principal
 from chalicelib.services.idempotency import Reply
@@ -252,41 +250,6 @@ def problem(error: ApiError, request_id: str) -> Response:
             headers["Idempotent-Replayed"] = "true"
         return Response(body=error.body, status_code=error.status, headers=headers)
     return Response(body=problem_json(error, request_id), status_code=error.status, headers=headers)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:
-    if raw is None or raw == b"":
-        return {}
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {max_bytes}.")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except RecursionError as exc:
-        raise InvalidJson("The JSON is nested too deeply.") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJson(f"The body is not valid JSON: {exc}") from exc
-
-
-def _validation_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
-    out = []
-    for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        loc = [where, *[p for p in err["loc"] if p != "__root__"]]
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        out.append({"loc": loc, "msg": msg, "type": err["type"]})
-    return out
-
-
-def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
-    if where == "body" and not isinstance(data, dict):
-        raise ValidationFailed.at(["body"], "the body must be a JSON object", "object_type")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(_validation_errors(exc, where)) from exc
 
 
 def _header(headers: Any, name: str) -> str | None:

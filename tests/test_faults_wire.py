@@ -94,6 +94,14 @@ def _attach(c: Coalition, n: int) -> Call:
     return Call(c.operator, "POST", f"/v1/admin/customers/{cid}/identifiers", {"phone": f"+7916140{n:04d}"})
 
 
+def _link_cutoff(c: Coalition, n: int) -> Call:
+    def before(hours: int) -> dict[str, str]:
+        return {"issued_before": f"2026-04-01T{hours:02d}:00:00+03:00"}
+
+    assert c.operator.post("/v1/admin/customer-links/revoke", before(2 * n)).status == 200  # it exists
+    return Call(c.operator, "POST", "/v1/admin/customer-links/revoke", before(2 * n + 1))  # and moves later
+
+
 def _program(c: Coalition, n: int) -> Call:
     assert c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 100 + n}).status == 200  # it exists
     return Call(c.operator, "PUT", "/v1/admin/program", {"operator_fee_bps": 150 + n})
@@ -153,6 +161,7 @@ ROUTES: dict[str, Setup] = {
     ),
     "admin_create_key": lambda c, n: Call(c.operator, "POST", f"/v1/admin/partners/{_partner(c, n)}/keys"),
     "admin_revoke_key": _key,
+    "admin_end_customer_links": _link_cutoff,
     "admin_revoke_links": lambda c, n: Call(c.operator, "POST", f"/v1/admin/customers/{_customer(c, n)}/revoke-links"),
     "admin_attach_identifiers": _attach,
     "admin_create_adjustment": lambda c, n: Call(
@@ -167,7 +176,10 @@ ROUTES: dict[str, Setup] = {
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
 # nothing; the sign-in, page and portal forms are covered by tests/test_customer_keys.py and the browser tests.
-NOT_HERE = {
+NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessions.py and the browser tests
+    "me_confirm",
+    "me_open_link",
+    "me_release_hold",
     "quote_redemption",
     "me_revoke_links",
     "telegram_webhook",
@@ -242,7 +254,13 @@ CASES = [(f, k) for f in FAULTS for k in (False, True) if "lost" in f or "closed
 # Writes that commit outside the replay machinery (settings and states set whole, under a condition on what was
 # read): when every send loses its answer nobody can tell the client what happened, so it answers 503 with
 # Retry-After; the write applied once, and the client's retry answers as a fault-free request would.
-SETTLED_BY_RETRY = {"admin_update_partner", "admin_revoke_key", "admin_put_program", "admin_close_settlement"}
+SETTLED_BY_RETRY = {
+    "admin_update_partner",
+    "admin_revoke_key",
+    "admin_put_program",
+    "admin_close_settlement",
+    "admin_end_customer_links",
+}
 # A replay of these sends the customer the same message again (a first copy may never have left): by design.
 REDELIVERS = {"spend_code", "portal_link"}
 

@@ -197,7 +197,7 @@ def test_default_point_value_change_leaves_the_open_month_alone(coalition, clock
     assert without_time(report(c)) == march_after  # April's entries do not touch March
     assert rows(report(c, "2026-04"))[store]["net_amount_minor"] == 20_000
     assert reconciled(c) and reconciled(c, "2026-04")
-    assert [c.operator.get(f"/v1/admin/settlements/{p}").status for p in ("0000-01", "9999-12")] == [200, 200]
+    assert [c.operator.get(f"/v1/admin/settlements/{p}").status for p in ("0000-01", "9999-12")] == [422, 422]
 
 
 def test_operator_fee_change_applies_from_its_date_only(coalition, clock):

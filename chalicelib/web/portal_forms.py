@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from chalicelib.domain import ascii_digits
 from chalicelib.domain.periods import zone
 from chalicelib.errors import BadRequest, ValidationFailed
-from chalicelib.http import validate
+from chalicelib.request_body import validate
 from chalicelib.schemas import CreateCampaign
 from chalicelib.services import program
 from chalicelib.web.portal_session import Session

@@ -1,0 +1,49 @@
+"""A request's body and query as a route takes them: JSON parsed within the size limit (no NaN or Infinity), then
+validated into the route's pydantic model, every failure a problem the client can act on (400, 413, 422 with
+``errors`` [{``loc``, ``msg``, ``type``}])."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import InvalidJson, PayloadTooLarge, ValidationFailed
+
+__all__ = ["parse_json", "validate"]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:
+    if raw is None or raw == b"":
+        return {}
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {max_bytes}.")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise InvalidJson("The JSON is nested too deeply.") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJson(f"The body is not valid JSON: {exc}") from exc
+
+
+def _validation_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = [where, *[p for p in err["loc"] if p != "__root__"]]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        out.append({"loc": loc, "msg": msg, "type": err["type"]})
+    return out
+
+
+def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    if where == "body" and not isinstance(data, dict):
+        raise ValidationFailed.at(["body"], "the body must be a JSON object", "object_type")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(_validation_errors(exc, where)) from exc
