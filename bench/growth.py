@@ -15,6 +15,7 @@ import copy
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench import capture
@@ -26,7 +27,7 @@ HISTORY_SIZES = (10, 1_000, 10_000)  # a history page is bounded by its limit: c
 
 
 def _table(w: World) -> Any:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
     from moto.dynamodb.models import dynamodb_backends
 
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][w.settings.region].get_table(w.settings.table_name)
@@ -78,7 +79,7 @@ def put_copies(table: Any, model: dict[str, Any], count: int, owner: Callable[[i
         # Straight into the table, sharing the unchanged attribute values (moto's put_item validates, checks
         # conditions and converts every nested value again: minutes for 100k items)
         item = copy.copy(template)
-        item.attrs = dict(template.attrs)  # a plain dict: moto's LimitedSizeDict sizes the whole item on every set
+        item.attrs = dict(template.attrs)  # type: ignore[assignment]  # a plain dict: moto's LimitedSizeDict sizes the whole item on every set
         for name, value in changed.items():
             item.attrs[name] = DynamoType({"S": value})
         item.hash_key, item.range_key = item.attrs["pk"], item.attrs["sk"]
@@ -110,7 +111,11 @@ def table_growth(w: World, till: Client, repeat: int) -> dict[str, Any]:
         if missing > 0:
             progress(f"growth: filling the table to {size:,} items")
             base = item_count(table)
-            put_copies(table, model, missing, lambda n, b=base: (f"cus_filler{(b + n) // 10:08d}", f"ent_f{b + n:012d}"))
+
+            def filler(n: int, b: int = base) -> tuple[str, str]:
+                return f"cus_filler{(b + n) // 10:08d}", f"ent_f{b + n:012d}"
+
+            put_copies(table, model, missing, filler)
         accrual()
         cost = capture.measure(accrual)
         history = timed(lambda: till.ok("GET", f"/v1/customers/{customers[0]}/transactions"), max(3, repeat // 6))
@@ -133,16 +138,16 @@ def history_growth(w: World, till: Client, repeat: int) -> dict[str, Any]:
     for size in HISTORY_SIZES:
         customer = w.customer(till)
         for _ in range(min(size, 10)):
-            till.ok("POST", "/v1/accruals", {"customer_id": customer, "order_id": w.next_id("E"), "amount_minor": 10_000})
+            till.ok(
+                "POST", "/v1/accruals", {"customer_id": customer, "order_id": w.next_id("E"), "amount_minor": 10_000}
+            )
         if size > 10:
             model = raw_entries(table, customer)[0]
-            put_copies(table, model, size - 10, lambda n, c=customer: (c, f"ent_h{n:012d}"))
+            put_copies(table, model, size - 10, lambda n: (customer, f"ent_h{n:012d}"))  # noqa: B023 - used at once
         requests: dict[str, Callable[[], Any]] = {
-            "history page": lambda c=customer: till.ok("GET", f"/v1/customers/{c}/transactions"),
-            "balance": lambda c=customer: till.ok("GET", f"/v1/customers/{c}/balance"),
-            "accrual": lambda c=customer: till.ok(
-                "POST", "/v1/accruals", {"customer_id": c, "order_id": w.next_id("E"), "amount_minor": 10_000}
-            ),
+            "history page": partial(till.ok, "GET", f"/v1/customers/{customer}/transactions"),
+            "balance": partial(till.ok, "GET", f"/v1/customers/{customer}/balance"),
+            "accrual": partial(accrual, till, w, customer),
         }
         for name, send in requests.items():
             send()
@@ -154,6 +159,12 @@ def history_growth(w: World, till: Client, repeat: int) -> dict[str, Any]:
         out[name]["unchanged"] = all(a[k] == b[k] for k in ("round_trips", "read_units", "total_write_units"))
         out[name]["ratio_time"] = round(b["ms"] / a["ms"], 2)
     return out
+
+
+def accrual(till: Client, w: World, customer: str) -> Any:
+    return till.ok(
+        "POST", "/v1/accruals", {"customer_id": customer, "order_id": w.next_id("E"), "amount_minor": 10_000}
+    )
 
 
 def _brief(cost: Any) -> dict[str, Any]:

@@ -36,7 +36,9 @@ class Context:
         return 20_000
 
 
-def api_event(method: str, path: str, resource: str, params: dict[str, str], key: str, body: Any = None) -> dict:
+def api_event(
+    method: str, path: str, resource: str, params: dict[str, str], key: str, body: Any = None
+) -> dict[str, Any]:
     """An API Gateway proxy event, as Lambda receives it."""
     return {
         "resource": resource,
@@ -97,7 +99,7 @@ class Transport:
                 yield self.body
 
         def replayer(session: Any, request: Any) -> Any:
-            target, _, status, headers, content = next(answers[_target(request)])
+            _, _, status, headers, content = next(answers[_target(request)])
             return AWSResponse(request.url, status, headers, Raw(content))
 
         self.httpsession.URLLib3Session.send = replayer
@@ -114,7 +116,7 @@ def _target(request: Any) -> str:
 def bare_app(endpoint: str, scripts: dict[str, list[tuple[str, dict[str, Any]]]]) -> Any:
     """A Chalice app whose routes only make the recorded DynamoDB calls, with one botocore client."""
     import botocore.session
-    from chalice import Chalice
+    from chalice.app import Chalice
 
     client = botocore.session.get_session().create_client("dynamodb", "eu-central-1", endpoint_url=endpoint)
     bare = Chalice("bare")
@@ -129,7 +131,9 @@ def bare_app(endpoint: str, scripts: dict[str, list[tuple[str, dict[str, Any]]]]
 
     @bare.route("/v1/accruals", methods=["POST"])
     def accrual() -> dict[str, Any]:
-        bare.current_request.json_body  # noqa: B018 - the body is parsed, as any handler would
+        request = bare.current_request
+        assert request is not None
+        request.json_body  # noqa: B018 - the body is parsed, as any handler would
         return calls("accrual")
 
     return bare

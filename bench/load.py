@@ -65,7 +65,7 @@ class Server:
             "PYTHONUNBUFFERED": "1",
         }
         self.log = (work / "server.log").open("w")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
@@ -140,7 +140,7 @@ def drive(url: str, tills: list[tuple[str, str]], operation: str, seconds: float
             if operation == "balance":
                 return session.get(f"{url}/v1/customers/{customer}/balance", timeout=60)
             if operation == "accrual":
-                body = {"customer_id": customer, "order_id": order, "amount_minor": 10_000}
+                body: dict[str, Any] = {"customer_id": customer, "order_id": order, "amount_minor": 10_000}
                 return session.post(f"{url}/v1/accruals", json=body, timeout=60)
             body = {"customer_id": customer, "order_id": order, "order_amount_minor": 10_000, "points": 1}
             return session.post(f"{url}/v1/redemptions", json=body, timeout=60)

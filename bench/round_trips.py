@@ -109,7 +109,7 @@ def measure_all() -> dict[str, Any]:
                         prepare()
                     key = w.next_id("idem") if keyed else None
                     answers: list[Any] = []
-                    cost = capture.measure(lambda k=key: answers.append(send(k)))  # type: ignore[misc]
+                    cost = capture.measure(lambda s=send, k=key, a=answers: a.append(s(k)))  # type: ignore[misc]
                     undo(answers[0])
                     label = f"{state}{' with Idempotency-Key' if keyed else ''}"
                     out[name][label] = cost.as_dict()

@@ -134,6 +134,7 @@ class Written:
     size_after: int
     units: int
     index_units: int
+    indexes: int = 0  # indexes the item is in after the write (its stored copies besides the table's)
 
     @property
     def kind(self) -> str:
@@ -167,7 +168,15 @@ class Cost:
             "condition_check_units": self.condition_check_units,
             "items_written": sum(1 for w in self.written if w.action != "ConditionCheck"),
             "written": [
-                {"kind": w.kind, "action": w.action, "bytes": max(w.size_before, w.size_after), "units": w.units}
+                {
+                    "kind": w.kind,
+                    "action": w.action,
+                    "new": w.size_before == 0,
+                    "bytes": max(w.size_before, w.size_after),
+                    "units": w.units,
+                    "index_units": w.index_units,
+                    "indexes": w.indexes,
+                }
                 for w in self.written
             ],
         }
@@ -227,14 +236,15 @@ def cost(calls: Sequence[Call], indexes: Sequence[Index], table_key: Sequence[st
             old, new = call.before.get((pk, sk)), call.after.get((pk, sk))
             size_before, size_after = item_size(old), item_size(new)
             units = write_units(max(size_before, size_after), transactional)
-            index_units = 0
+            index_units, copies = 0, 0
             if action == "ConditionCheck":
                 total.condition_check_units += units
             else:
                 index_units = sum(index_write_units(old, new, i, table_key) for i in indexes)
+                copies = sum(1 for i in indexes if projected(new, i, table_key) is not None)
             total.write_units += units
             total.index_write_units += index_units
-            total.written.append(Written(pk, sk, action, size_before, size_after, units, index_units))
+            total.written.append(Written(pk, sk, action, size_before, size_after, units, index_units, copies))
     total.read_units = round(total.read_units, 2)
     return total
 

@@ -23,8 +23,8 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 
-from chalicelib.clock import ManualClock  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
+from chalicelib.clock import ManualClock
+from chalicelib.config import Settings
 
 OPERATOR = "op-bench"
 PEPPER = "bench-pepper"
