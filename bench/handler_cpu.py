@@ -16,6 +16,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -203,20 +204,22 @@ def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
             for target in (app, bare):
                 for _ in range(30):
                     _invoke(target, make())
-            cpu = {"handler": 0.0, "bare": 0.0}
+            cpu: dict[str, list[float]] = {"handler": [], "bare": []}
             for _ in range(rounds):
                 for label, target in (("handler", app), ("bare", bare)):
                     prepared = [make() for _ in range(iterations)]
                     started = time.process_time()
                     for event in prepared:
                         target(event, Context())
-                    cpu[label] += time.process_time() - started
-            count = iterations * rounds
+                    cpu[label].append((time.process_time() - started) / iterations)
+            # The median of the rounds' ratios: a round the machine was busy for moves one ratio, not the result.
+            ratios = [h / b for h, b in zip(cpu["handler"], cpu["bare"], strict=True)]
             out[name] = {
                 "calls": [s[0] for s in scripts[name]],
-                "handler_cpu_ms": round(cpu["handler"] / count * 1000, 3),
-                "bare_cpu_ms": round(cpu["bare"] / count * 1000, 3),
-                "ratio": round(cpu["handler"] / cpu["bare"], 2),
+                "handler_cpu_ms": round(statistics.median(cpu["handler"]) * 1000, 3),
+                "bare_cpu_ms": round(statistics.median(cpu["bare"]) * 1000, 3),
+                "ratio": round(statistics.median(ratios), 2),
+                "round_ratios": [round(r, 2) for r in ratios],
                 "target_ratio": 1.3,
             }
             progress(f"handler CPU: {name}: {out[name]}")

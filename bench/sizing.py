@@ -138,8 +138,10 @@ class Written:
 
     @property
     def kind(self) -> str:
-        """The item's type, from its keys' prefixes (``CUST#...`` / ``PROFILE`` -> ``CUST/PROFILE``)."""
-        return f"{self.pk.split('#', 1)[0]}/{self.sk.split('#', 1)[0]}"
+        """The item's type, from its keys' prefixes (``CUST#...`` / ``PROFILE`` -> ``CUST/PROFILE``); a sort key that
+        is an identifier (``EXPIRE#...`` / ``<customer id>``) adds nothing."""
+        pk, sk = self.pk.split("#", 1)[0], self.sk.split("#", 1)[0]
+        return f"{pk}/{sk}" if sk.isupper() else pk
 
 
 @dataclass
