@@ -88,7 +88,8 @@ soak: $(STAMP)
 	LEDGER_EXAMPLES=1000 SCHEMATHESIS_EXAMPLES=100 $(BIN)/python -m pytest -q tests/test_ledger_properties.py \
 		tests/test_schemathesis.py
 
-# Ratios taken in one run, written to bench/results.json and docs/BENCHMARKS.md (a few minutes).
+# Every measurement in one run (bench/run.py, about five minutes): bench/results.json, docs/BENCHMARKS.md with the
+# targets beside the results, and docs/deploy.md's cost per million transactions recomputed from the measured units.
 bench: package
 	$(BIN)/python -m bench.run
 

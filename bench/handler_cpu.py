@@ -1,0 +1,246 @@
+"""Handler CPU against a bare Chalice route that makes the same DynamoDB calls.
+
+DynamoDB is answered at botocore's transport (``URLLib3Session.send``, as infra/coldstart.py does) with the answers
+the embedded DynamoDB gave to the very same requests: no server, no moto in the timed part, so what is measured is
+our code (routing, auth, validation, rules, pynamodb, serialization) against the least a handler making those calls
+can do (Chalice's own routing, botocore's serialization and signing of the same requests, parsing the answers).
+Both are invoked as Lambda does, ``app(event, context)`` with API Gateway events, warm; the CPU time of this process
+(``time.process_time``) over many invocations, interleaved in rounds so a busy moment of the machine hits both.
+
+    python -m bench.handler_cpu [--iterations 300] [--rounds 5]     # prints JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bench.world import OPERATOR, PEPPER, TRUSTED, progress, run_main
+
+# The per-key limiter stays on (its call is part of the handler's work) but never refuses: this sends hundreds of
+# requests a second with one key, and an instance that knows a bucket is empty refuses without a call.
+NO_REFUSAL_LIMITS = '{"api_key": {"count": 1000000, "per_seconds": 1}, "lookup": null, "open_holds": null}'
+
+
+class Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 20_000
+
+
+def api_event(
+    method: str, path: str, resource: str, params: dict[str, str], key: str, body: Any = None
+) -> dict[str, Any]:
+    """An API Gateway proxy event, as Lambda receives it."""
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Host": "bench"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "isBase64Encoded": False,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "requestId": "bench", "path": path},
+        "body": json.dumps(body) if body is not None else None,
+    }
+
+
+Exchange = tuple[str, dict[str, Any], int, dict[str, str], bytes]  # target, request body, status, headers, answer
+
+
+class Transport:
+    """botocore's transport, recording the exchanges or replaying them."""
+
+    def __init__(self) -> None:
+        from botocore import httpsession
+
+        self.httpsession = httpsession
+        self.original = httpsession.URLLib3Session.send
+        self.log: list[Exchange] = []
+        self.answers: dict[str, Iterator[Exchange]] = {}
+
+    def record(self) -> None:
+        original, log = self.original, self.log
+
+        def recorder(session: Any, request: Any) -> Any:
+            response = original(session, request)
+            body = json.loads(request.body) if request.body else {}
+            log.append((_target(request), body, response.status_code, dict(response.headers), response.content))
+            return response
+
+        self.httpsession.URLLib3Session.send = recorder
+
+    def replay(self, exchanges: list[Exchange]) -> None:
+        """Answer each request with a recorded answer to a request of the same kind, in turn."""
+        from botocore.awsrequest import AWSResponse
+
+        by_target: dict[str, list[Exchange]] = {}
+        for exchange in exchanges:
+            by_target.setdefault(exchange[0], []).append(exchange)
+        self.answers = {t: itertools.cycle(e) for t, e in by_target.items()}
+        answers = self.answers
+
+        class Raw:
+            def __init__(self, body: bytes) -> None:
+                self.body = body
+
+            def stream(self, **_: Any) -> Iterator[bytes]:
+                yield self.body
+
+        def replayer(session: Any, request: Any) -> Any:
+            _, _, status, headers, content = next(answers[_target(request)])
+            return AWSResponse(request.url, status, headers, Raw(content))
+
+        self.httpsession.URLLib3Session.send = replayer
+
+    def restore(self) -> None:
+        self.httpsession.URLLib3Session.send = self.original
+
+
+def _target(request: Any) -> str:
+    target = request.headers.get("X-Amz-Target", b"")
+    return target.decode() if isinstance(target, bytes) else str(target)
+
+
+def bare_app(endpoint: str, scripts: dict[str, list[tuple[str, dict[str, Any]]]]) -> Any:
+    """A Chalice app whose routes only make the recorded DynamoDB calls, with one botocore client."""
+    import botocore.session
+    from chalice.app import Chalice
+
+    client = botocore.session.get_session().create_client("dynamodb", "eu-central-1", endpoint_url=endpoint)
+    bare = Chalice("bare")
+
+    def calls(name: str) -> dict[str, Any]:
+        answers = [client._make_api_call(operation, params) for operation, params in scripts[name]]
+        return {"calls": len(answers)}
+
+    @bare.route("/v1/customers/{customer_id}/balance", methods=["GET"])
+    def balance(customer_id: str) -> dict[str, Any]:
+        return calls("balance")
+
+    @bare.route("/v1/accruals", methods=["POST"])
+    def accrual() -> dict[str, Any]:
+        request = bare.current_request
+        assert request is not None
+        request.json_body  # noqa: B018 - the body is parsed, as any handler would
+        return calls("accrual")
+
+    return bare
+
+
+def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import db, runtime
+    from chalicelib.config import Settings
+    from chalicelib.services import auth
+    from local import servers
+
+    os.environ["LOYALTY_CACHE_SECONDS"] = "3600"  # warm means warm for the whole run: no reload mid-measurement
+    dynamo = servers.start_dynamodb()
+    runtime.configure(Settings("loyalty-cpu", "eu-central-1", dynamo.url, PEPPER, "p", 65536, None, NO_REFUSAL_LIMITS))
+    db.create_table()
+    auth.ensure_operator_key(OPERATOR, PEPPER, "2026-01-01T00:00:00+00:00")
+    headers = {"Authorization": f"Bearer {OPERATOR}", "Content-Type": "application/json"}
+    with Client(app) as http:
+        partner = json.loads(
+            http.http.post("/v1/admin/partners", headers=headers, body=json.dumps({"name": "cpu", **TRUSTED})).body
+        )
+        key = partner["api_key"]
+        headers["Authorization"] = f"Bearer {key}"
+        customer = json.loads(
+            http.http.post("/v1/customers", headers=headers, body=json.dumps({"phone": "+79160000321"})).body
+        )["customer_id"]
+    serial = itertools.count()
+    events: dict[str, Callable[[], dict[str, Any]]] = {
+        "balance": lambda: api_event(
+            "GET",
+            f"/v1/customers/{customer}/balance",
+            "/v1/customers/{customer_id}/balance",
+            {"customer_id": customer},
+            key,
+        ),
+        "accrual": lambda: api_event(
+            "POST",
+            "/v1/accruals",
+            "/v1/accruals",
+            {},
+            key,
+            {"customer_id": customer, "order_id": f"CPU-{next(serial)}", "amount_minor": 100_000},
+        ),
+    }
+    transport = Transport()
+    recorded: dict[str, list[Exchange]] = {}
+    scripts: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, make in events.items():
+        for _ in range(3):
+            _invoke(app, make())  # warm: caches filled, code paths loaded
+        transport.log.clear()
+        transport.record()
+        _invoke(app, make())
+        transport.restore()
+        recorded[name] = list(transport.log)
+        scripts[name] = [(t.rpartition(".")[2], body) for t, body, *_ in recorded[name]]
+        progress(f"handler CPU: {name} makes {[s[0] for s in scripts[name]]}")
+    dynamo.stop()
+    bare = bare_app(dynamo.url, scripts)
+    out: dict[str, Any] = {"iterations": iterations, "rounds": rounds}
+    try:
+        for name, make in events.items():
+            transport.replay(recorded[name])
+            for target in (app, bare):
+                for _ in range(30):
+                    _invoke(target, make())
+            cpu: dict[str, list[float]] = {"handler": [], "bare": []}
+            for _ in range(rounds):
+                for label, target in (("handler", app), ("bare", bare)):
+                    prepared = [make() for _ in range(iterations)]
+                    started = time.process_time()
+                    for event in prepared:
+                        target(event, Context())
+                    cpu[label].append((time.process_time() - started) / iterations)
+            # The median of the rounds' ratios: a round the machine was busy for moves one ratio, not the result.
+            ratios = [h / b for h, b in zip(cpu["handler"], cpu["bare"], strict=True)]
+            out[name] = {
+                "calls": [s[0] for s in scripts[name]],
+                "handler_cpu_ms": round(statistics.median(cpu["handler"]) * 1000, 3),
+                "bare_cpu_ms": round(statistics.median(cpu["bare"]) * 1000, 3),
+                "ratio": round(statistics.median(ratios), 2),
+                "round_ratios": [round(r, 2) for r in ratios],
+                "target_ratio": 1.3,
+            }
+            progress(f"handler CPU: {name}: {out[name]}")
+    finally:
+        transport.restore()
+    return out
+
+
+def _invoke(target: Any, event: dict[str, Any]) -> None:
+    answer = target(event, Context())
+    if answer["statusCode"] >= 300:
+        raise RuntimeError(f"{event['path']}: {answer['statusCode']} {answer.get('body')}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    run_main(lambda: measure_all(args.iterations, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
