@@ -98,8 +98,9 @@ def three_years(
     raw_item: Callable[[str], Mapping[str, Mapping[str, Any]]],
     expire_job: Callable[[datetime], object],
     months: int = MONTHS,
-) -> list[Sample]:
-    """Drive one customer through ``months`` months and sample her item at the end of each."""
+) -> tuple[str, list[Sample]]:
+    """Drive one customer through ``months`` months and sample her item at the end of each; returns her id and
+    the samples."""
     _ok(operator.call("PUT", "/v1/admin/program", {"expiry_months": 1}), 200)
     tills: dict[str, Any] = {}
     for name, extra in (
@@ -160,7 +161,7 @@ def three_years(
         at(26)
         _ok(market.post("/v1/accruals", {"customer_id": cid, "order_id": f"late-{m}", "amount_minor": 10_000}), 201)
         samples.append(_sample(m + 1, raw_item(cid)))
-    return samples
+    return cid, samples
 
 
 def _sample(month: int, item: Mapping[str, Mapping[str, Any]]) -> Sample:
@@ -206,7 +207,7 @@ def main() -> None:
         db.create_table()
         auth.ensure_operator_key("op", "test-pepper", clock.now().isoformat())
         with ChaliceClient(app) as client:
-            samples = three_years(Api(client.http, "op"), clock, raw_customer_item, jobs.expire_points)
+            _, samples = three_years(Api(client.http, "op"), clock, raw_customer_item, jobs.expire_points)
     print(json.dumps(report(samples), indent=2, default=lambda d: int(d) if isinstance(d, Decimal) else str(d)))
 
 
