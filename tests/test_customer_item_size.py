@@ -100,7 +100,7 @@ def cafe_customer(coalition: Any) -> tuple[Any, str, str]:
 
 
 def test_a_spend_that_empties_a_lot_removes_it(cafe_customer):
-    c, cid, lot = cafe_customer
+    c, cid, _ = cafe_customer
     assert redeem(c.store, cid, "S-1", 1_000_000, 100).status == 201
     assert stored_lots(cid) == {} and int(stored(cid)["available"]["N"]) == 0
 
@@ -197,4 +197,3 @@ def test_write_units_follow_dynamodb_sizes():
     # pk 2+6, n 1+(3+1), m 1+(3 + 2+1+(1+1)), b 1+1
     assert item_bytes(item) == 8 + 5 + 9 + 2
     assert (write_units(1024), write_units(1025), write_units(1025, transactional=False)) == (2, 4, 2)
-
