@@ -187,8 +187,8 @@ def test_a_write_naming_many_keys_removes_fewer_stale_ones():
 
 def test_a_change_that_credits_or_keeps_a_lot_never_drops_it():
     now = datetime(2026, 3, 5, 9, tzinfo=UTC)
-    after = Wallet(lots={"2026-04|a": 5, "2026-04|b": 0})
-    change = Change(lots={"2026-04|a": -5 + 10, "2026-04|b": -7})
+    after = Wallet(lots={"2026-04|a": 5, "2026-04|b": 0, "2026-04|c": 3})
+    change = Change(lots={"2026-04|a": -5 + 10, "2026-04|b": -7, "2026-04|c": -2})
     assert tidy(after, change, now, MOSCOW).drop_lots == {"2026-04|b": 7}
 
 
