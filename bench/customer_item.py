@@ -181,10 +181,9 @@ def report(samples: list[Sample]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
+def measure() -> dict[str, Any]:
     """Run the three years on a fresh table of the embedded DynamoDB (its writes cost the same at any table size)
-    and print the sizes."""
-    import json
+    in a mocked AWS of its own (call it outside any other ``mock_aws``) and report the sizes."""
     import os
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -208,7 +207,13 @@ def main() -> None:
         auth.ensure_operator_key("op", "test-pepper", clock.now().isoformat())
         with ChaliceClient(app) as client:
             _, samples = three_years(Api(client.http, "op"), clock, raw_customer_item, jobs.expire_points)
-    print(json.dumps(report(samples), indent=2, default=lambda d: int(d) if isinstance(d, Decimal) else str(d)))
+    return report(samples)
+
+
+def main() -> None:
+    import json
+
+    print(json.dumps(measure(), indent=2, default=lambda d: int(d) if isinstance(d, Decimal) else str(d)))
 
 
 def raw_customer_item(customer_id: str) -> Mapping[str, Mapping[str, Any]]:
