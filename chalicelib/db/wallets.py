@@ -111,19 +111,34 @@ def _balances(u: _Update, change: Change) -> None:
 
 def _lots(u: _Update, change: Change) -> None:
     for key, delta in sorted(change.lots.items()):
+        if key in change.drop_lots:
+            continue
         lot = CustomerItem.lots[key]
         if delta > 0:
             u.actions.append(lot.set((lot | 0) + delta))
         elif delta < 0:
             u.actions.append(lot.set(lot - (-delta)))
             u.condition &= lot >= -delta
+    for key, as_read in sorted(change.drop_lots.items()):
+        lot = CustomerItem.lots[key]
+        u.actions.append(lot.remove())
+        # An emptied lot leaves only if it still holds exactly what the decision read (at least as strict as
+        # ``lot >= n``); a lot found at 0 only if it is still 0 (or already gone): a concurrent credit to it cancels
+        # this write instead of being removed with it.
+        if as_read:
+            u.condition &= lot == as_read
+        else:
+            u.condition &= lot.does_not_exist() | (lot == 0)
 
 
 def _spend(u: _Update, change: Change) -> None:
     for period, delta in sorted(change.spend.items()):
-        if delta:
+        if delta and period not in change.drop_spend:
             month = CustomerItem.spend[period]
             u.actions.append(month.set((month | 0) + delta))
+    # Months before the tier window: nothing reads or writes them again (refunds take spend off the current month).
+    for period in sorted(change.drop_spend):
+        u.actions.append(CustomerItem.spend[period].remove())
 
 
 def _pending(u: _Update, change: Change) -> None:
@@ -170,6 +185,9 @@ def _capped_counts(
 
 def _bonus_days(u: _Update, change: Change) -> None:
     _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, change.bonus_limits)
+    # Counters of days before yesterday: the cap counts today only, and no write adds to a past day.
+    for day in sorted(change.drop_bonus_days - change.bonus_days.keys()):
+        u.actions.append(CustomerItem.bonus_days[day].remove())
 
 
 def _last_purchase(u: _Update, change: Change) -> None:

@@ -8,11 +8,13 @@ customers whose lots expired and who did nothing since.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from chalicelib.domain.lots import allocate, refill, split_lot_key
-from chalicelib.domain.periods import period_of
+from chalicelib.domain.periods import add_months, period_of, zone
+from chalicelib.domain.tiers import ROLLING_MONTHS
 
 HOLD_SEP = "|"
 
@@ -69,6 +71,12 @@ def _plus(base: dict[str, int], delta: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def _without(counts: dict[str, int], gone: Iterable[str]) -> dict[str, int]:
+    for key in gone:
+        counts.pop(key, None)
+    return counts
+
+
 @dataclass
 class Change:
     """A change of one wallet. Lots, spend, pending buckets and bonus counters are deltas; holds are added/removed."""
@@ -88,6 +96,11 @@ class Change:
     last_purchase: dict[str, str] = field(default_factory=dict)  # partner id -> ISO time (set, not added)
     campaign_awards: dict[str, int] = field(default_factory=dict)
     campaign_limits: dict[str, int] = field(default_factory=dict)
+    # What leaves the stored item with this write (see ``tidy``): lot -> the points it holds as read (this write's
+    # own delta empties it), and counters no window reads any more. The ledger entry never records these.
+    drop_lots: dict[str, int] = field(default_factory=dict)
+    drop_spend: set[str] = field(default_factory=set)
+    drop_bonus_days: set[str] = field(default_factory=set)
 
     def add_lot(self, key: str, points: int) -> None:
         if points:
@@ -110,6 +123,9 @@ class Change:
             last_purchase={**self.last_purchase, **other.last_purchase},
             campaign_awards=dict(self.campaign_awards),
             campaign_limits={**self.campaign_limits, **other.campaign_limits},
+            drop_lots={**self.drop_lots, **other.drop_lots},
+            drop_spend=self.drop_spend | other.drop_spend,
+            drop_bonus_days=self.drop_bonus_days | other.drop_bonus_days,
         )
         for name in ("lots", "spend", "pending_lots", "bonus_days", "campaign_awards"):
             setattr(merged, name, _plus(getattr(merged, name), getattr(other, name)))
@@ -126,11 +142,11 @@ class Change:
             available=wallet.available + self.available,
             pending=wallet.pending + self.pending,
             held=wallet.held + self.held,
-            lots=_plus(wallet.lots, self.lots),
-            spend=_plus(wallet.spend, self.spend),
+            lots=_without(_plus(wallet.lots, self.lots), self.drop_lots),
+            spend=_without(_plus(wallet.spend, self.spend), self.drop_spend),
             holds=holds,
             pending_lots=pending_lots,
-            bonus_days=_plus(wallet.bonus_days, self.bonus_days),
+            bonus_days=_without(_plus(wallet.bonus_days, self.bonus_days), self.drop_bonus_days),
             last_purchase={**wallet.last_purchase, **self.last_purchase},
             campaign_awards=_plus(wallet.campaign_awards, self.campaign_awards),
         )
@@ -243,3 +259,62 @@ def resolve_hold(hold_key: str, hold: Hold, keep: int) -> tuple[Change, dict[str
         change.add_lot(key, points)
         kept[key] -= points
     return change, {k: v for k, v in kept.items() if v}
+
+
+TIDY_PER_WRITE = 10  # stale map keys one write removes besides the lots it empties itself (the rest: later writes)
+KEYS_PER_WRITE = 60  # map keys one update may name and stay well inside DynamoDB's 4 KB expression limit
+
+
+def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
+    """``change`` (which takes the wallet as read to ``after``) plus what leaves the stored item with it, so the item
+    keeps only working state and its write units stay flat however long the customer stays:
+
+    - every lot the change empties (spent, expired, reversed, all into a hold): removed instead of set to 0, under
+      the guard that it still holds exactly what was read (as strict as ``lot >= n``: a concurrent spend or credit
+      of that lot cancels the write, which is decided again);
+    - lots at 0 as read (left by older writes), guarded by still being 0 or gone;
+    - monthly spend before the tier window (nothing reads it; refunds take spend off the current month) and bonus
+      counters of days before yesterday (the cap counts today only; a day's margin spares an instance whose clock
+      lags over midnight).
+
+    The stale keys are at most ``TIDY_PER_WRITE`` per write (oldest first) and never push the update past
+    ``KEYS_PER_WRITE`` names; the rest leave with later writes. The ledger is unaffected: entries record
+    ``change``'s deltas, never what was removed."""
+    touched = {k for k, d in change.lots.items() if d}
+    drop_lots = {k: -change.lots[k] for k in touched if after.lots.get(k) == 0 and change.lots[k] < 0}
+    named = sum(
+        len(keys)
+        for keys in (
+            touched,
+            change.spend,
+            change.pending_lots,
+            change.remove_pending,
+            change.add_holds,
+            change.remove_holds,
+            change.replace_holds,
+            change.bonus_days,
+            change.last_purchase,
+            change.campaign_awards,
+        )
+    )
+    room = max(0, min(TIDY_PER_WRITE, KEYS_PER_WRITE - named))
+    stale: list[tuple[str, str]] = []  # (what, key), oldest first within each kind
+    stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
+    first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
+    stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
+    oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
+    stale += [("bonus", k) for k in sorted(after.bonus_days) if _day(k) < oldest_day and k not in change.bonus_days]
+    out = change.merge(Change(drop_lots=drop_lots))
+    for what, key in stale[:room]:
+        if what == "lot":
+            out.drop_lots[key] = 0
+        elif what == "spend":
+            out.drop_spend.add(key)
+        else:
+            out.drop_bonus_days.add(key)
+    return out
+
+
+def _day(bonus_key: str) -> date:
+    """The day of a bonus counter ``"<YYYY-MM-DD>|<reason>"``."""
+    return date.fromisoformat(bonus_key.partition(HOLD_SEP)[0])

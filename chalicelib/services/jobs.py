@@ -35,10 +35,10 @@ def settle_customer(customer_id: str, now: datetime) -> bool:
             return False
         prog = program.load()
         tx = db.Transaction()
-        _, change = wallet.settle_into(tx, customer_id, stored, now, prog)
+        after, change = wallet.settle_into(tx, customer_id, stored, now, prog)
         if not len(tx):
             return False
-        wallet.apply(tx, customer_id, change, now.isoformat())
+        wallet.write(tx, customer_id, after, change, now, prog)
         try:
             tx.commit(db.connection())
         except db.TxCancelled:

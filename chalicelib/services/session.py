@@ -48,12 +48,13 @@ class Session:
     ) -> Wallet:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
-        wallet.apply(self.plan.tx, self.customer_id, self.settlement.merge(change), self.now.isoformat())
+        after = change.applied_to(self.current)
+        wallet.write(self.plan.tx, self.customer_id, after, self.settlement.merge(change), self.now, self.program)
         if entry_type:  # empty: only what time did is committed (a hold found expired)
             wallet.post(
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
             )
-        return change.applied_to(self.current)
+        return after
 
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]) -> Wallet:
         """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""

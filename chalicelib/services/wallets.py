@@ -18,7 +18,7 @@ from chalicelib.db.wallets import apply
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled
+from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 from chalicelib.services.idempotency import backoff
@@ -43,6 +43,7 @@ __all__ = [
     "post",
     "settle_into",
     "summary",
+    "write",
 ]
 
 
@@ -99,6 +100,13 @@ def post(
     return entry.entry_id
 
 
+def write(tx: db.Transaction, customer_id: str, after: Wallet, change: Change, now: datetime, program: Program) -> None:
+    """Add the customer item's update to ``tx``: ``change``, which takes the wallet as read to ``after``, plus what
+    leaves the item with it (emptied lots, counters out of every window: ``domain.wallet.tidy``), so the item and
+    each write's units stay the same size however long the customer stays."""
+    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat())
+
+
 MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change
 
 
@@ -131,8 +139,8 @@ def catch_up(customer_id: str, wallet: Wallet, now: datetime, program: Program) 
         if fits_one_write(wallet, now, program.timezone, MAX_SETTLE_EVENTS):
             return wallet
         tx = db.Transaction()
-        _, change = settle_into(tx, customer_id, wallet, now, program)
-        apply(tx, customer_id, change, now.isoformat())
+        after, change = settle_into(tx, customer_id, wallet, now, program)
+        write(tx, customer_id, after, change, now, program)
         try:
             tx.commit(db.connection())
         except db.TxCancelled:

@@ -1,0 +1,53 @@
+"""Mutants of the guards that keep the customer item bounded: what leaves it with a write (emptied and zero lots,
+spend months before the tier window, past bonus days), under which condition, and how many per write."""
+
+from __future__ import annotations
+
+from bench.mutant_sets import Mutant
+
+TESTS = "tests/test_customer_item_size.py::"
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "an emptied lot removed without checking it still holds what was read",
+        "            u.condition &= lot == as_read",
+        "            pass",
+        (TESTS + "test_points_credited_to_a_lot_while_a_spend_empties_it_are_never_removed_with_it",),
+    ),
+    Mutant(
+        "a zero lot removed without checking it is still zero",
+        "            u.condition &= lot.does_not_exist() | (lot == 0)",
+        "            pass",
+        (TESTS + "test_a_lot_left_at_zero_leaves_with_the_next_write_but_never_takes_a_concurrent_credit",),
+    ),
+    Mutant(
+        "a lot the change only partly spends taken for emptied",
+        "    drop_lots = {k: -change.lots[k] for k in touched if after.lots.get(k) == 0 and change.lots[k] < 0}",
+        "    drop_lots = {k: -change.lots[k] for k in touched if change.lots[k] < 0}",
+        (TESTS + "test_a_change_that_credits_or_keeps_a_lot_never_drops_it",),
+    ),
+    Mutant(
+        "every stale key removed in one write",
+        "    for what, key in stale[:room]:",
+        "    for what, key in stale:",
+        (TESTS + "test_lots_left_at_zero_leave_a_bounded_number_per_write",),
+    ),
+    Mutant(
+        "stale keys removed whatever the write already names",
+        "    room = max(0, min(TIDY_PER_WRITE, KEYS_PER_WRITE - named))",
+        "    room = TIDY_PER_WRITE",
+        (TESTS + "test_a_write_naming_many_keys_removes_fewer_stale_ones",),
+    ),
+    Mutant(
+        "a month inside the tier window removed",
+        "    first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))",
+        "    first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 2))",
+        (TESTS + "test_a_spend_eleven_months_back_still_counts_for_the_tier_after_later_writes",),
+    ),
+    Mutant(
+        "yesterday's bonus counter removed",
+        "    oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)",
+        "    oldest_day = now.astimezone(zone(tz_name)).date()",
+        (TESTS + "test_a_bonus_counter_stays_through_the_next_day_and_leaves_after",),
+    ),
+)
