@@ -10,59 +10,29 @@ twice that inside a transaction (every wallet write is one). ``python -m bench.c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bench import sizing
 from chalicelib.clock import ManualClock
 
-KB = 1024
 MONTHS = 36
 TRUSTED = {"spend_confirmation": "never", "code_free_hold_minutes": 7 * 24 * 60, "max_redeem_share_bps": 10_000}
 # Year one she buys enough for silver, year two for gold, year three little (back to bronze).
 MONTHLY_AMOUNT = (250_000, 900_000, 60_000)
 
 
-def _number_bytes(text: str) -> int:
-    digits = text.lstrip("-").replace(".", "").split("e")[0].split("E")[0].strip("0") or "0"
-    return math.ceil(len(digits) / 2) + 1
-
-
-def value_bytes(value: Mapping[str, Any]) -> int:
-    """The size of one attribute value in DynamoDB's low-level form (``{"S": ...}``, ``{"M": {...}}``...)."""
-    ((kind, data),) = value.items()
-    if kind == "S":
-        return len(str(data).encode())
-    if kind == "N":
-        return _number_bytes(str(data))
-    if kind == "B":
-        return len(data)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode()) for s in data)
-    if kind == "NS":
-        return sum(_number_bytes(n) for n in data)
-    if kind == "BS":
-        return sum(len(b) for b in data)
-    if kind == "L":
-        return 3 + sum(1 + value_bytes(v) for v in data)
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + 1 + value_bytes(v) for k, v in data.items())
-    raise ValueError(f"unknown attribute type {kind}")
-
-
 def item_bytes(item: Mapping[str, Mapping[str, Any]]) -> int:
-    """An item's size as DynamoDB counts it: every attribute's name plus its value."""
-    return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
+    """An item's size as DynamoDB counts it: every attribute's name plus its value (``bench.sizing``)."""
+    return sizing.item_size(item)
 
 
 def write_units(size: int, transactional: bool = True) -> int:
-    units = max(1, math.ceil(size / KB))
-    return units * 2 if transactional else units
+    """Every wallet write is one transaction: twice the item's write units."""
+    return sizing.write_units(size, transactional=transactional)
 
 
 class Client(Protocol):
