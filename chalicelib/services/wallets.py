@@ -18,7 +18,7 @@ from chalicelib.db.wallets import apply
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled
+from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, split_pending_key
 from chalicelib.errors import Unavailable
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 from chalicelib.services.idempotency import backoff
@@ -39,11 +39,22 @@ __all__ = [
     "as_dict",
     "balance",
     "ints",
+    "marked_months",
     "of_item",
     "post",
     "settle_into",
     "summary",
 ]
+
+
+def marked_months(stored: Wallet) -> set[str]:
+    """The expiry months whose expiry-index marker exists for this wallet as read: a lot (or a pending bucket) of
+    that month is on the item, and the marker was written in the very transaction that first credited it. It is
+    deleted only by the expiry job once that month has ended, and no write credits an ended month's lot again that
+    the job would still look at (its cursor has passed). A lot removed from the item only costs a marker rewrite."""
+    months = {split_lot_key(k)[0] for k in stored.lots}
+    months |= {split_lot_key(split_pending_key(k)[1])[0] for k in stored.pending_lots}
+    return months
 
 
 def summary(wallet: Wallet) -> BalanceSummary:
