@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -48,7 +49,7 @@ class _Rider:
 
 
 _riding = threading.local()  # one request per thread: its riders
-_hooked: set[int] = set()  # the botocore clients whose every call first lands the riders
+_hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose every call first lands the riders
 
 
 def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool = False) -> None:
@@ -57,9 +58,9 @@ def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool 
     request reads reaches its caller before they have landed. Any other DynamoDB call lands them first (alone);
     :func:`land_riders` lands what is still pending before an answer leaves; :func:`drop_riders` ends the request."""
     client = connection().client
-    if id(client) not in _hooked:
+    if client not in _hooked:
         client.meta.events.register("before-call.dynamodb", _land_first)
-        _hooked.add(id(client))
+        _hooked.add(client)
     riders: list[_Rider] = getattr(_riding, "riders", [])
     riders.append(_Rider(tuple(reads), land, raw))
     _riding.riders = riders

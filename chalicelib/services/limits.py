@@ -183,11 +183,12 @@ LEASE = 5  # tokens an instance takes from a key's bucket per write at most (doc
 
 @dataclass
 class _Lease:
-    """What this instance holds of one bucket: tokens taken from DynamoDB and not yet spent (``left``), and
-    requests admitted before their token was taken (``debt``: at most one, see :func:`per_request`)."""
+    """What this instance holds of one bucket: tokens taken from DynamoDB and not yet spent (``left``), and a
+    request admitted before its token was taken (``debt_until``: when that token would be back, epoch ms; 0: none,
+    see :func:`per_request`)."""
 
     left: int = 0
-    debt: int = 0
+    debt_until: int = 0
 
 
 _leases: dict[tuple[str, str], _Lease] = {}
@@ -244,33 +245,53 @@ def _guarded(
 def _admit(
     key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int, seen: dict[str, int] | None
 ) -> None:
+    if _spend_here(key, rates, now_ms, seen, credit=False):
+        return
+    # One lease write per bucket in flight in this instance: the others wait for it and spend what it brought,
+    # rather than each leasing a few tokens nobody here may spend (the burst would go to waste); and credit is
+    # judged only while none is in flight, on a view of the bucket that includes every lease of this instance.
+    with _lease_lock(key):
+        if _spend_here(key, rates, now_ms, None, credit=seen is not None):
+            return
+        with _hints_lock:
+            leases = {name: _lease(key, name) for name in rates}
+            short = [name for name, lease in leases.items() if lease.left == 0]
+            owed = {n: max(0, leases[n].debt_until - now_ms) for n in short}  # what the debt still weighs
+        taken = _take_lease(key, {n: rates[n] for n in short}, owed, now_ms, horizon_ms)
+        with _hints_lock:
+            for name, lease in leases.items():
+                if name in short:
+                    lease.debt_until = 0  # paid
+                    lease.left += taken[name] - 1
+                else:
+                    lease.left = max(0, lease.left - 1)
+
+
+def _spend_here(
+    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, seen: dict[str, int] | None, *, credit: bool
+) -> bool:
+    """Admit without I/O if this instance holds a token of every bucket, or (``credit``: the bucket was just read
+    with the request) on credit. ``seen``: the bucket as that read found it."""
     with _hints_lock:
         if seen is not None:
             _remember_locked(key, seen)
         leases = {name: _lease(key, name) for name in rates}
         short = [name for name, lease in leases.items() if lease.left == 0]
-        if not short:  # every bucket has a token leased here: spend them, no I/O
+        if not short:
             for lease in leases.values():
                 lease.left -= 1
-            return
-        if seen is not None and _on_credit(key, rates, leases, short, now_ms):
-            return
-        owed = {n: leases[n].debt for n in short}
-        for n in short:
-            leases[n].debt = 0  # this request pays it (given back below if it cannot)
-    try:
-        taken = _take_lease(key, {n: rates[n] for n in short}, owed, now_ms, horizon_ms)
-    except BaseException:
-        with _hints_lock:
-            for n in short:
-                leases[n].debt += owed[n]
-        raise
+            return True
+        return credit and _on_credit(key, rates, leases, short, now_ms)
+
+
+_lease_locks: dict[str, threading.Lock] = {}
+
+
+def _lease_lock(key: tuple[str, str]) -> threading.Lock:
     with _hints_lock:
-        for name, lease in leases.items():
-            if name in short:
-                lease.left += taken[name] - owed[name] - 1
-            else:
-                lease.left = max(0, lease.left - 1)
+        if len(_lease_locks) > _HINTS_MAX:
+            _lease_locks.clear()
+        return _lease_locks.setdefault(key[0], threading.Lock())
 
 
 def _on_credit(
@@ -278,13 +299,13 @@ def _on_credit(
 ) -> bool:
     """Under ``_hints_lock``, the bucket just read with the request: admit this one on credit if this instance owes
     nothing and every bucket short here has a token now (one request per instance at most: the bound)."""
-    if any(leases[n].debt for n in short):
+    if any(leases[n].debt_until > now_ms for n in short):
         return False
     if not all(admit(_hints.get((key[0], n)), now_ms, rates[n]).allowed for n in short):
         return False
     for name, lease in leases.items():
         if name in short:
-            lease.debt = 1
+            lease.debt_until = now_ms + rates[name].interval_ms
         else:
             lease.left -= 1
     return True
@@ -297,29 +318,31 @@ def _room(tat_ms: int | None, now_ms: int, rate: Rate) -> int:
 
 
 def _take_lease(
-    key: tuple[str, str], rates: Mapping[str, Rate], owed: Mapping[str, int], now_ms: int, horizon_ms: int
+    key: tuple[str, str], rates: Mapping[str, Rate], owed_ms: Mapping[str, int], now_ms: int, horizon_ms: int
 ) -> dict[str, int]:
-    """One conditional write takes, from each bucket, what this instance owes plus this request plus up to
-    ``LEASE - 1`` more (what the bucket holds); {name: tokens taken}. 429 if a bucket cannot give owed + 1."""
+    """One conditional write takes, from each bucket, what this instance still owes (a request admitted on credit
+    less than a token's time ago: ``owed_ms`` of it left), this request's token, and up to ``LEASE`` in all (what the
+    bucket holds); returns {name: tokens this instance may spend, this request's included}. 429 without a write if a
+    bucket cannot give this request a token after the debt."""
     known = {name: _hint(key, name) for name in rates}
     ttl_s = (now_ms + horizon_ms) // 1000 + TTL_MARGIN_S
+    owed = {n: -(-owed_ms[n] // r.interval_ms) for n, r in rates.items()}  # whole tokens
     for _ in range(ATTEMPTS):
         want = {n: min(max(LEASE, owed[n] + 1), _room(known[n], now_ms, r)) for n, r in rates.items()}
         refused = {n: r for n, r in rates.items() if want[n] < owed[n] + 1}
         if refused:  # tat only ever grows: what was seen too low is too low, without asking DynamoDB again
-            after = {n: (known[n] or now_ms) + owed[n] * r.interval_ms for n, r in refused.items()}
-            waits = {n: admit(after[n], now_ms, r).retry_after_s for n, r in refused.items()}
-            wait, names = max(waits.values()), ", ".join(refused)
+            waits = {n: admit(max(known[n] or now_ms, now_ms) + owed_ms[n], now_ms, r) for n, r in refused.items()}
+            wait, names = max(v.retry_after_s for v in waits.values()), ", ".join(refused)
             raise RateLimited(f"Too many requests ({names}); retry in {wait} s.", retry_after=wait, limit=names)
-        takes = [
-            store.Take(
-                name,
-                is_idle(known[name], now_ms),
-                want[name] * rate.interval_ms,
-                now_ms + rate.tolerance_ms - (want[name] - 1) * rate.interval_ms,
-            )
-            for name, rate in rates.items()
-        ]
+        takes = []
+        for name, rate in rates.items():
+            idle = is_idle(known[name], now_ms)
+            # An idle bucket restarts where the debt left it; a busy one is charged whole tokens for it.
+            span = want[name] * rate.interval_ms
+            if idle:
+                span -= owed[name] * rate.interval_ms - owed_ms[name]
+            ceiling = now_ms + rate.tolerance_ms - (want[name] - 1) * rate.interval_ms
+            takes.append(store.Take(name, idle, span, ceiling))
         try:
             written = store.take(key, takes, now_ms, ttl_s)
         except store.Stale as stale:
@@ -327,9 +350,9 @@ def _take_lease(
             _remember(key, stale.tats)
             continue
         _remember(key, written)
-        return want
+        return {n: want[n] - owed[n] for n in rates}
     log.warning("rate limit %s: %d racing writes in a row; let through", "+".join(rates), ATTEMPTS)
-    return {n: owed[n] + 1 for n in rates}
+    return dict.fromkeys(rates, 1)
 
 
 def _pair(phone: str, other: str | None) -> str:
