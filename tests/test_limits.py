@@ -429,3 +429,16 @@ def test_many_partners_together_stay_under_the_customers_ceiling(api, clock):
     assert_limited(cafe.post(f"/v1/customers/{cid}/spend-code"), 120)  # a fresh partner too
     clock.advance(timedelta(minutes=2))
     assert cafe.post(f"/v1/customers/{cid}/spend-code").status == 202
+
+
+def test_a_cold_instance_gives_no_credit_on_an_empty_bucket(coalition, clock):
+    """Credit is for a bucket that has a token: a new instance cannot be used to get past a spent burst."""
+    use_limits(clock)
+    for _ in range(20):
+        assert coalition.cafe.get("/v1/partner").status == 200
+    use_limits(clock)  # another instance: empty caches and leases, the same table
+    assert_limited(coalition.cafe.get("/v1/partner"), 1)
+    use_limits(clock)
+    cid = enrol(coalition.store, phone="+79161230099")
+    use_limits(clock)
+    assert_limited(coalition.cafe.get(f"/v1/customers/{cid}/balance"), 1)

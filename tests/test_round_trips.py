@@ -142,3 +142,34 @@ def test_an_accrual_writes_its_months_expiry_marker_once(till, clock):
     assert not [pk for pk in pks if pk.startswith("EXPIRE#")], pks
     items = db.connection().client.scan(TableName=db.models._Item.Meta.table_name)["Items"]
     assert [i["sk"]["S"] for i in items if i["pk"]["S"].startswith("EXPIRE#")] == [cid]  # the first one's marker
+
+
+# --- what rides with the request's read is checked before anything leaves -------------------------------------------
+
+
+def test_a_made_up_key_naming_a_partner_gets_401_even_for_a_body_that_does_not_validate(till, clock, api):
+    store, cid = till
+    partner_id = api.get("/v1/admin/partners").json["items"][0]["partner_id"]
+    forged = store.as_key(f"lk_{partner_id}.key_aaaaaaaaaaaaaaaa.{'x' * 40}")
+    cold_instance(clock)
+    r = forged.post("/v1/accruals", {"customer_id": cid})  # reads nothing: the key is checked before the 422
+    assert r.status == 401, r.json
+    r = forged.get(f"/v1/customers/{cid}/balance")  # the key rides with the customer's read: no balance leaves
+    assert r.status == 401 and "available" not in r.json
+
+
+def test_a_revoked_key_is_refused_by_a_cold_instance(till, clock, api):
+    store, cid = till
+    partner_id = api.get("/v1/admin/partners").json["items"][0]["partner_id"]
+    key = api.post(f"/v1/admin/partners/{partner_id}/keys", {}).json
+    other = store.as_key(key["api_key"])
+    assert other.get(f"/v1/customers/{cid}/balance").status == 200
+    assert (
+        api.http.delete(
+            f"/v1/admin/partners/{partner_id}/keys/{key['key_id']}", headers={"Authorization": f"Bearer {api.key}"}
+        ).status_code
+        == 204
+    )
+    cold_instance(clock)
+    assert other.get(f"/v1/customers/{cid}/balance").status == 401
+    assert store.get(f"/v1/customers/{cid}/balance").status == 200

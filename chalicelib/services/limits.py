@@ -95,6 +95,7 @@ def check(names: str | Sequence[str], value: str, now: datetime | None = None) -
     subject = subjects.pop()
     now_ms = epoch_ms(now or runtime.get().clock.now())
     key = subject_key(subject, value)
+    db.land_riders()  # the caller's own check first: a refused key must not end in "let through" below
     try:
         _take(key, rates, now_ms, limits.horizon_ms(subject))
     except RateLimited:
@@ -411,6 +412,7 @@ def wrong_codes_left(key_id: str, now: datetime) -> None:
     rate = current().rate("wrong_code")
     if rate is None:
         return
+    db.land_riders()  # the caller's own check first, outside the "let through" below
     try:
         tat = store.read(subject_key(SUBJECTS["wrong_code"], key_id)).get("wrong_code")
     except Exception:
