@@ -11,7 +11,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "carried authentication not landed before an error answer",
         "        db.land_riders()\n    except ApiError as refused:",
         "        pass\n    except ApiError as refused:",
-        ("tests/test_round_trips.py::test_a_made_up_key_naming_a_partner_gets_401_even_for_a_body_that_does_not_validate",),
+        (
+            "tests/test_round_trips.py::test_a_made_up_key_naming_a_partner_gets_401_even_for_a_body_that_does_not_validate",
+        ),
     ),
     Mutant(
         "a carried key's status not checked",
