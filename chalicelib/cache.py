@@ -55,7 +55,25 @@ def peek(key: str) -> Any:
     return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
 
+_FACTS_MAX = 10_000
+_facts: dict[str, Any] = {}  # what never changes once read (which key id and partner an API key hash is)
+
+
+def remember(key: str, value: Any) -> None:
+    """Keep a fact that never changes for the life of the process (bounded: forgotten all at once when full)."""
+    with _lock:
+        if len(_facts) >= _FACTS_MAX:
+            _facts.clear()
+        _facts[key] = value
+
+
+def recall(key: str) -> Any:
+    with _lock:
+        return _facts.get(key)
+
+
 def clear() -> None:
-    """After any change to keys, partners or the program made through this instance."""
+    """After any change to keys, partners or the program made through this instance (and a cold start in tests)."""
     with _lock:
         _entries.clear()
+        _facts.clear()

@@ -14,7 +14,7 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, overload
 from chalice.app import Chalice, Response
 from pydantic import BaseModel
 
-from chalicelib import runtime
+from chalicelib import db, runtime
 from chalicelib.db import is_unavailable
 from chalicelib.errors import (
     ApiError,
@@ -310,6 +310,16 @@ def _render(route: Route, result: Answer, request_id: str) -> Response:
     raise TypeError(f"handler returned {type(result).__name__}")
 
 
+def _checked(error: ApiError) -> ApiError:
+    """The answer to a request that failed before its carried authentication landed (a body that does not
+    validate, read nothing): an unknown key still gets 401 first, as if it had been read before anything else."""
+    try:
+        db.land_riders()
+    except ApiError as refused:
+        return refused
+    return error
+
+
 def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
     def view(**uri_params: str) -> Response:
         headers = app.current_request.headers if app.current_request is not None else None
@@ -319,13 +329,16 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
         request = app.current_request
         context = request.context if request is not None and request.context else {}
         request_id = str(context.get("requestId") or uuid.uuid4())
+        db.drop_riders()  # nothing carried over from a request this thread served before
         try:
             assert request is not None
             rt = runtime.get()
             principal = _authenticate(route, request.headers)
             if route.guard is not None:
                 route.guard(lambda name: _header(request.headers, name))
-            if principal is not None:  # per API key, before anything runs: a 429 leaves an Idempotency-Key free
+            # Per API key, before anything is decided: a 429 leaves an Idempotency-Key free. On a cold instance both
+            # the key and its bucket ride with the request's first read (auth.authenticate, limits.per_request).
+            if principal is not None:
                 limits.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
             now = rt.clock.now()
             raw_body = request.raw_body
@@ -353,15 +366,19 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 raw_body=raw_body if route.body is None else None,
                 source_ip=str((context.get("identity") or {}).get("sourceIp") or "") or None,
             )
-            return _render(route, route.handler(call), request_id)
+            result = route.handler(call)
+            db.land_riders()  # the caller was checked before anything it asked for leaves
+            return _render(route, result, request_id)
         except ApiError as error:
-            return problem(error, request_id)
+            return problem(_checked(error), request_id)
         except Exception as exc:
             if is_unavailable(exc):
                 log.warning("storage unavailable request_id=%s: %s", request_id, exc)
                 return problem(Unavailable(), request_id)
             log.exception("unhandled error request_id=%s", request_id)
             return problem(ApiError("Something went wrong on our side; it has been logged."), request_id)
+        finally:
+            db.drop_riders()
 
     view.__name__ = route.name
     return view

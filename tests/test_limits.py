@@ -163,23 +163,28 @@ class Calls:
         return list(self.names)
 
 
-def test_the_cost_is_one_small_write_per_request_and_none_when_refused(coalition, clock):
+def test_a_key_under_its_limit_costs_no_round_trip_of_its_own_and_a_refusal_costs_none(coalition, clock):
+    """Leases (docs/security.md, "Limits"): one conditional write takes up to five tokens for this instance; a cold
+    instance reads the bucket with the request's own read and admits that request on credit."""
     cid = enrol(coalition.cafe, phone="+79161230002")
-    coalition.cafe.get(f"/v1/customers/{cid}/balance")  # warm the per-process cache (key, partner, program)
-    calls = Calls()
-    off = calls.during(lambda: coalition.cafe.get(f"/v1/customers/{cid}/balance"))
-    use_limits(clock)
-    coalition.cafe.get(f"/v1/customers/{cid}/balance")
+    use_limits(clock)  # a cold instance with the defaults: 20 at once, then 10 per second
     calls = Calls()  # configure built a new client
-    on = calls.during(lambda: coalition.cafe.get(f"/v1/customers/{cid}/balance"))
-    assert off == ["GetItem"] and sorted(on) == ["GetItem", "UpdateItem"]
-    busy = calls.during(lambda: [coalition.cafe.get(f"/v1/customers/{cid}/balance") for _ in range(17)])
-    assert busy.count("UpdateItem") == 17  # busy or idle, the process guesses right: no second write
-    assert calls.during(lambda: coalition.cafe.get("/v1/partner")).count("UpdateItem") == 1  # the 20th
-    refused = calls.during(lambda: coalition.cafe.get(f"/v1/customers/{cid}/balance"))
-    assert refused == []  # this process saw the bucket empty: refused without asking DynamoDB
+
+    def balance() -> None:
+        assert coalition.cafe.get(f"/v1/customers/{cid}/balance").status == 200
+
+    assert calls.during(balance) == ["BatchGetItem"]  # the key, its partner, the program, its bucket, the customer
+    writes = [calls.during(balance).count("UpdateItem") for _ in range(19)]
+    # the 2nd pays the credit and leases 4 more; then a lease of 5 every 5th request: 20 tokens for 20 requests
+    assert writes == [1, 0, 0, 0] + [1, 0, 0, 0, 0] * 3
+    refused = calls.during(lambda: assert_limited(coalition.cafe.get(f"/v1/customers/{cid}/balance"), 1))
+    assert refused == []  # this instance saw the bucket empty: refused without asking DynamoDB
+    clock.advance(timedelta(milliseconds=100))
+    assert calls.during(balance) == ["UpdateItem", "GetItem"]  # one token back, leased alone
     lookup = calls.during(lambda: coalition.store.get("/v1/customers/lookup?phone=%2B79161230002"))
-    assert lookup.count("UpdateItem") == 1  # the request and the look-up: one item, one write
+    assert lookup.count("UpdateItem") == 0  # a cold key: the request and its look-up on credit, read with it
+    lookup = calls.during(lambda: coalition.store.get("/v1/customers/lookup?phone=%2B79161230002"))
+    assert lookup.count("UpdateItem") == 1  # both buckets are in the key's item: one write leases both
 
 
 def test_bucket_items_expire_and_never_show_the_phone_or_ip(api, clock):
@@ -424,3 +429,16 @@ def test_many_partners_together_stay_under_the_customers_ceiling(api, clock):
     assert_limited(cafe.post(f"/v1/customers/{cid}/spend-code"), 120)  # a fresh partner too
     clock.advance(timedelta(minutes=2))
     assert cafe.post(f"/v1/customers/{cid}/spend-code").status == 202
+
+
+def test_a_cold_instance_gives_no_credit_on_an_empty_bucket(coalition, clock):
+    """Credit is for a bucket that has a token: a new instance cannot be used to get past a spent burst."""
+    use_limits(clock)
+    for _ in range(20):
+        assert coalition.cafe.get("/v1/partner").status == 200
+    use_limits(clock)  # another instance: empty caches and leases, the same table
+    assert_limited(coalition.cafe.get("/v1/partner"), 1)
+    use_limits(clock)
+    cid = enrol(coalition.store, phone="+79161230099")
+    use_limits(clock)
+    assert_limited(coalition.cafe.get(f"/v1/customers/{cid}/balance"), 1)

@@ -14,7 +14,7 @@ class Mutant:
     tests: tuple[str, ...]
 
 
-AREAS = ("money", "consent_codes", "spend_policy", "customer_sessions", "exactly_once", "bounded_item")
+AREAS = ("money", "consent_codes", "spend_policy", "customer_sessions", "exactly_once", "bounded_item", "hot_path")
 
 
 def every_mutant() -> tuple[Mutant, ...]:

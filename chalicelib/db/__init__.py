@@ -25,7 +25,16 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
-from chalicelib.db.store import connection, get_many, get_one, get_raw_many
+from chalicelib.db.store import (
+    carry,
+    connection,
+    drop_riders,
+    get_many,
+    get_one,
+    get_raw_many,
+    land_riders,
+    riders_pending,
+)
 from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 __all__ = [
@@ -52,12 +61,16 @@ __all__ = [
     "Transaction",
     "TxCancelled",
     "bind",
+    "carry",
     "connection",
     "create_table",
+    "drop_riders",
     "get_many",
     "get_one",
     "get_raw_many",
     "is_unavailable",
     "keys",
+    "land_riders",
     "outcome_unknown",
+    "riders_pending",
 ]

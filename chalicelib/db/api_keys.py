@@ -7,10 +7,20 @@ from dataclasses import dataclass
 
 from chalicelib.db import keys
 from chalicelib.db.models import ApiKeyItem, KeyIdItem, PartnerItem
-from chalicelib.db.store import connection, get_many, get_one
+from chalicelib.db.store import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction
 
-__all__ = ["ApiKey", "KeyIndex", "add_key", "key_and_partner_active", "load", "load_index", "revoke"]
+__all__ = [
+    "ApiKey",
+    "KeyIndex",
+    "add_key",
+    "from_found",
+    "key_and_partner_active",
+    "load",
+    "load_index",
+    "read_key",
+    "revoke",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,15 @@ class KeyIndex:
     key_hash: str
     partner_id: str | None
     status: str
+
+
+def read_key(key_hash: str) -> ReadKey:
+    return (ApiKeyItem, *keys.api_key(key_hash))
+
+
+def from_found(found: Found, key_hash: str) -> ApiKey | None:
+    item = found.get(keys.api_key(key_hash))
+    return None if item is None else ApiKey(item.key_id, item.role, item.partner_id, str(item.status))
 
 
 def load(key_hash: str) -> ApiKey | None:

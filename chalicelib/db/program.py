@@ -9,16 +9,25 @@ from typing import Any
 from chalicelib.db import keys
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import ProgramItem
-from chalicelib.db.store import connection, get_one
+from chalicelib.db.store import Found, ReadKey, connection, get_one
 from chalicelib.db.tx import Transaction
 
-__all__ = ["StoredProgram", "load", "save"]
+__all__ = ["StoredProgram", "from_found", "load", "read_key", "save"]
 
 
 @dataclass(frozen=True)
 class StoredProgram:
     settings: dict[str, Any]  # ProgramSettings' fields with the money settings at their first values, + "schedule"
     updated_at: str
+
+
+def read_key() -> ReadKey:
+    return (ProgramItem, *keys.program())
+
+
+def from_found(found: Found) -> StoredProgram | None:
+    item = found.get(keys.program())
+    return None if item is None else StoredProgram(as_dict(item.settings), item.updated_at)
 
 
 def load() -> StoredProgram | None:

@@ -16,8 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.db.models import _Item
-from chalicelib.db.store import connection
+from chalicelib.db.models import RateLimitItem, _Item
+from chalicelib.db.store import Found, ReadKey, connection
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,16 @@ def take(key: tuple[str, str], takes: Sequence[Take], now_ms: int, ttl_s: int) -
             raise
         raise Stale(_tats(exc.response.get("Item"))) from exc
     return _tats(response.get("Attributes"))
+
+
+def read_key(key: tuple[str, str]) -> ReadKey:
+    """The subject's item, for a batch read that carries it (``db.carry``)."""
+    return (RateLimitItem, *key)
+
+
+def from_found(found: Found, key: tuple[str, str]) -> dict[str, int]:
+    """The buckets of a read carried raw (``db.carry(..., raw=True)``), {name: tat ms}; none stored: {}."""
+    return _tats(found.get(key))
 
 
 def read(key: tuple[str, str]) -> dict[str, int]:

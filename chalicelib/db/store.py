@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
@@ -29,6 +32,70 @@ def connection() -> Connection:
         _connection = Connection(region=key[0], host=key[1], max_retry_attempts=3)
         _connection_key = key
     return _connection
+
+
+# --- riders: reads an upper layer needs this request, carried by the request's next read --------------------------
+
+
+@dataclass(frozen=True)
+class _Rider:
+    reads: tuple[ReadKey, ...]
+    land: Callable[[Found], None]  # gets the items found; may raise (then no data returns)
+    raw: bool  # land gets DynamoDB's items as they are (attributes no model declares: rate-limit buckets)
+
+    @property
+    def keys(self) -> list[ItemKey]:
+        return [(pk, sk) for _, pk, sk in self.reads]
+
+
+_riding = threading.local()  # one request per thread: its riders
+_hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose every call first lands the riders
+
+
+def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool = False) -> None:
+    """Read ``reads`` with this request's next DynamoDB read and give them to ``land`` before that read returns
+    anything: authentication and the rate limit of a cold instance cost no round trip of their own, and nothing the
+    request reads reaches its caller before they have landed. Any other DynamoDB call lands them first (alone);
+    :func:`land_riders` lands what is still pending before an answer leaves; :func:`drop_riders` ends the request."""
+    client = connection().client
+    if client not in _hooked:
+        client.meta.events.register("before-call.dynamodb", _land_first)
+        _hooked.add(client)
+    riders: list[_Rider] = getattr(_riding, "riders", [])
+    riders.append(_Rider(tuple(reads), land, raw))
+    _riding.riders = riders
+
+
+def riders_pending() -> bool:
+    return bool(getattr(_riding, "riders", None))
+
+
+def _take_riders() -> list[_Rider]:
+    riders: list[_Rider] = getattr(_riding, "riders", [])
+    _riding.riders = []
+    return riders
+
+
+def land_riders() -> None:
+    """Read what is still carried, alone (a request that made no read, or failed before it), and land it."""
+    if riders_pending():
+        get_raw_many([])
+
+
+def drop_riders() -> None:
+    _riding.riders = []
+
+
+def _land(riders: list[_Rider], found: dict[ItemKey, dict[str, Any]]) -> None:
+    """Land every rider, in the order carried (authentication first); the first that raises wins."""
+    for rider in riders:
+        mine = [(model, (pk, sk)) for model, pk, sk in rider.reads if (pk, sk) in found]
+        rider.land({key: found[key] if rider.raw else model.from_raw_data(found[key]) for model, key in mine})
+
+
+def _land_first(**_: Any) -> None:
+    if riders_pending():
+        land_riders()
 
 
 def reset_connection() -> None:
@@ -58,7 +125,8 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
     """Strongly consistent reads of any number of keys, as raw DynamoDB items: {(pk, sk): item}; missing keys are
     absent. 100 keys per BatchGetItem; keys DynamoDB leaves unprocessed are asked again with backoff, and if some are
     still unprocessed the read fails with 503 rather than reporting existing items as missing."""
-    unique = list(dict.fromkeys(wanted))
+    riders = _take_riders()
+    unique = list(dict.fromkeys([*wanted, *(k for r in riders for k in r.keys)]))
     table = _Item.Meta.table_name
     client = connection().client
     found: dict[ItemKey, dict[str, Any]] = {}
@@ -81,7 +149,9 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
             raise Unavailable(
                 f"The database left {left} of {len(chunk)} keys unread; nothing was changed. Retry shortly."
             )
-    return found
+    _land(riders, found)
+    asked = set(wanted)
+    return {k: v for k, v in found.items() if k in asked} if riders else found
 
 
 def get_many(wanted: Sequence[ReadKey]) -> Found:
@@ -95,6 +165,9 @@ def _sleep(attempt: int) -> None:
 
 
 def get_one(model: type[ItemT], pk: str, sk: str) -> ItemT | None:
+    if riders_pending():  # one BatchGetItem carries them: still one round trip
+        item: ItemT | None = get_many([(model, pk, sk)]).get((pk, sk))
+        return item
     try:
         return model.get(pk, sk, consistent_read=True)
     except model.DoesNotExist:

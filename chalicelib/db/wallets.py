@@ -7,7 +7,7 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -219,10 +219,12 @@ def update_for(change: Change) -> tuple[list[Action], Condition]:
     return update.actions, update.condition
 
 
-def apply(tx: Transaction, customer_id: str, change: Change, now_iso: str) -> None:
-    """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points."""
+def apply(tx: Transaction, customer_id: str, change: Change, now_iso: str, marked: Collection[str] = ()) -> None:
+    """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points, unless
+    that month is ``marked`` already (the caller read the item and saw its marker's lot: see
+    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing."""
     actions, condition = update_for(change)
     if actions:
         tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
-    for expiry in sorted(credited_months(change)):
+    for expiry in sorted(credited_months(change) - set(marked)):
         tx.put(ExpiryIndexItem(*keys.expiry_index(expiry, customer_id), created_at=now_iso))

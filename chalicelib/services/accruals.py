@@ -30,7 +30,7 @@ from chalicelib.services import wallets as wallet
 from chalicelib.services.awards import award_campaigns
 from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.services.orders import new_order, order_for
-from chalicelib.services.session import Found, earn_lot, load_partner, open_session, reads_for
+from chalicelib.services.session import Found, campaign_reads, earn_lot, load_partner, open_session, reads_for
 
 
 def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetime) -> Reply:
@@ -102,4 +102,4 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         return plan
 
     reads = [*reads_for(body.customer_id, partner_id), orders_db.read_key(partner_id, body.order_id)]
-    return execute(req, natural, reads, decide)
+    return execute(req, natural, reads, decide, later=campaign_reads(partner_id))

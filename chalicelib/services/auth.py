@@ -14,13 +14,18 @@ from typing import Literal
 
 from chalicelib import cache, db
 from chalicelib.db import api_keys as api_keys_db
+from chalicelib.db import keys
 from chalicelib.db import partners as partners_db
+from chalicelib.db import program as program_db
 from chalicelib.db import sessions as sessions_db
+from chalicelib.db.store import Found, ReadKey
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
 from chalicelib.ids import b64url
+from chalicelib.services import program
 
 Role = Literal["partner", "operator"]
 KEY_PREFIX = "lk_"
+NAME_SEP = "."  # never in an id nor in a URL-safe secret
 SECRET_PLACEHOLDER = "__SECRET__"  # noqa: S105 - a marker, not a secret
 
 
@@ -40,14 +45,37 @@ def hash_key(raw_key: str, pepper: str) -> str:
     return hashlib.sha256(f"{pepper}:{raw_key}".encode()).hexdigest()
 
 
-def new_secret(key_id: str, pepper: str, idempotency_key: str | None) -> str:
+def new_secret(key_id: str, pepper: str, idempotency_key: str | None, partner_id: str | None = None) -> str:
     """A fresh key. With a seed (the request's Idempotency-Key, or else its never-stored nonce) it is derived from
     it, so a replayed 'create key' request can show the same key again although only its hash was stored:
-    re-deriving needs the seed, which the server keeps only as a hash, and the pepper, which the table never holds."""
+    re-deriving needs the seed, which the server keeps only as a hash, and the pepper, which the table never holds.
+
+    A partner's key names its partner and key id in the clear before its secret (``lk_<partner>.<key id>.<40
+    characters>``): a cold instance reads the key, the partner and the request's own items in one batch (see
+    :func:`authenticate`). Neither id is a secret; the key is still only as strong as its 40 random characters."""
     if idempotency_key is None:
-        return KEY_PREFIX + secrets.token_urlsafe(30)
-    mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()
-    return KEY_PREFIX + b64url(mac)[:40]
+        secret = secrets.token_urlsafe(30)
+    else:
+        mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()
+        secret = b64url(mac)[:40]
+    named = f"{partner_id}{NAME_SEP}{key_id}{NAME_SEP}" if partner_id is not None else ""
+    return KEY_PREFIX + named + secret
+
+
+def named_in(token: str) -> tuple[str, str] | None:
+    """The (partner id, key id) a partner's key names, or None for a key that names none (the operator's, older
+    keys). A name is only a claim: :func:`authenticate` believes it once the key's own item says the same."""
+    if not token.startswith(KEY_PREFIX):
+        return None
+    parts = token[len(KEY_PREFIX) :].split(NAME_SEP)
+    if len(parts) != 3 or not parts[0].startswith("ptn_") or not parts[1].startswith("key_") or not parts[2]:
+        return None
+    return parts[0], parts[1]
+
+
+def secret_part(token: str) -> str:
+    """What is secret in a typed key: without the names a partner's key starts with."""
+    return token if named_in(token) is None else KEY_PREFIX + token.rsplit(NAME_SEP, 1)[1]
 
 
 def add_key(
@@ -75,22 +103,94 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def authenticate(authorization: str | None, pepper: str) -> Principal:
+def authenticate(authorization: str | None, pepper: str, *, at_once: bool = False) -> Principal:
+    """Who is calling. From the per-process cache when it knows the key, its partner and the program; otherwise,
+    when the caller's key id and partner are known (named in the key, or remembered from an earlier request: which
+    key and partner a key hash is never changes), the principal is answered at once and the key, partner and
+    program items are *carried* by the request's first read (``db.carry``): checked before that read returns
+    anything, and before any other call or any answer leaves (``chalicelib/http.py``). A cold instance thus pays
+    no round trip of its own for them. Only a key that names nothing and was never seen is read first.
+    ``at_once``: checked before returning (the portal's sign-in, which reads nothing else)."""
     token = bearer_token(authorization)
     key_hash = hash_key(token, pepper)
-    key = cache.get(f"apikey:{key_hash}", lambda: api_keys_db.load(key_hash))
+    key: api_keys_db.ApiKey | None = cache.peek(f"apikey:{key_hash}")
+    binding: tuple[str, Role, str | None] | None = cache.recall(f"binding:{key_hash}")
+    named = named_in(token)
+    if key is not None:
+        binding = (key.key_id, _role(key), key.partner_id)
+    elif binding is None and named is not None:
+        binding = (named[1], "partner", named[0])
+    if binding is None:
+        return _read_now(key_hash)
+    key_id, role, partner_id = binding
+    if key is not None and key.status != "active":
+        raise Unauthorized("The API key is unknown or revoked.")
+    partner = cache.peek(f"partner:{partner_id}") if partner_id is not None else None
+    if partner is not None and partner.status != "active":
+        raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
+    carried: list[ReadKey] = []
+    if key is None:
+        carried.append(api_keys_db.read_key(key_hash))
+    if partner_id is not None and partner is None:
+        carried.append(partners_db.read_key(partner_id))
+    if cache.peek("program") is None:
+        carried.append(program_db.read_key())
+    if carried:
+        db.carry(carried, lambda found: _land(found, key_hash, binding, carried))
+        if at_once:
+            db.land_riders()
+    return Principal(key_id=key_id, role=role, partner_id=partner_id)
+
+
+def _role(key: api_keys_db.ApiKey) -> Role:
+    return "operator" if key.role == "operator" else "partner"
+
+
+def _land(found: Found, key_hash: str, binding: tuple[str, Role, str | None], carried: list[ReadKey]) -> None:
+    """The carried items have come: the caller is who it said, or the request ends here (401, 403)."""
+    partner_id = binding[2]
+    asked = {(pk, sk) for _, pk, sk in carried}
+    if keys.api_key(key_hash) in asked:
+        key = api_keys_db.from_found(found, key_hash)
+        if key is None or key.status != "active" or (key.key_id, _role(key), key.partner_id) != binding:
+            raise Unauthorized("The API key is unknown or revoked.")
+        cache.put(f"apikey:{key_hash}", key)
+        cache.remember(f"binding:{key_hash}", binding)
+    if partner_id is not None and keys.partner(partner_id) in asked:
+        partner = partners_db.from_found(found, partner_id)
+        if partner is None:
+            raise Unauthorized("The API key is unknown or revoked.")
+        cache.put(f"partner:{partner_id}", partner)
+        if partner.status != "active":
+            raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
+    if keys.program() in asked:
+        cache.put("program", program.from_stored(program_db.from_found(found)))
+
+
+def _read_now(key_hash: str) -> Principal:
+    """A key never seen that names nothing (the operator's, a key issued before keys named their partner): read
+    it now, with the program if this instance has not got it."""
+    wanted = [api_keys_db.read_key(key_hash)]
+    if cache.peek("program") is None:
+        wanted.append(program_db.read_key())
+    found = db.get_many(wanted)
+    key = api_keys_db.from_found(found, key_hash)
+    if keys.program() in {(pk, sk) for _, pk, sk in wanted}:
+        cache.put("program", program.from_stored(program_db.from_found(found)))
     if key is None or key.status != "active":
         raise Unauthorized("The API key is unknown or revoked.")
-    role: Role = "operator" if key.role == "operator" else "partner"
-    if role == "partner":
-        partner_id = key.partner_id or ""
+    cache.put(f"apikey:{key_hash}", key)
+    binding = (key.key_id, _role(key), key.partner_id)
+    cache.remember(f"binding:{key_hash}", binding)
+    if binding[1] == "partner":
         # The same cache entry as partners.cached (status only, no rates needed), so both see one invalidation.
+        partner_id = key.partner_id or ""
         partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
         if partner is None:
             raise Unauthorized("The API key is unknown or revoked.")
         if partner.status != "active":
             raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
-    return Principal(key_id=key.key_id, role=role, partner_id=key.partner_id)
+    return Principal(key_id=key.key_id, role=binding[1], partner_id=key.partner_id)
 
 
 def session_active(key_id: str, partner_id: str, session_digest: str) -> bool:

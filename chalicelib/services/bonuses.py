@@ -21,7 +21,7 @@ from chalicelib.schemas import (
 )
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
-from chalicelib.services.session import Found, earn_lot, open_session, reads_for
+from chalicelib.services.session import Found, campaign_reads, earn_lot, open_session, reads_for
 
 
 def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) -> Reply:
@@ -50,7 +50,7 @@ def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) 
         plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
         return plan
 
-    return execute(req, natural, reads_for(body.customer_id, partner_id), decide)
+    return execute(req, natural, reads_for(body.customer_id, partner_id), decide, later=campaign_reads(partner_id))
 
 
 def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:

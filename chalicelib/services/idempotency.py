@@ -198,16 +198,24 @@ def execute(
     reads: Sequence[ReadKey],
     decide: Decide,
     render: Callable[[str], str] | None = None,
+    later: Callable[[], Sequence[ReadKey]] | None = None,
 ) -> Reply:
     """Run ``decide`` exactly once per request identity. ``render`` post-processes every reply body, fresh or
-    replayed (key creation uses it so that a secret is never stored, yet a replay shows it again)."""
-    reply = _execute(req, natural, reads, decide)
+    replayed (key creation uses it so that a secret is never stored, yet a replay shows it again). ``later``: reads
+    known only once the first batch has come (``session.campaign_reads``); read then, if any is new."""
+    reply = _execute(req, natural, reads, decide, later)
     if render is None:
         return reply
     return Reply(reply.created, render(reply.body), reply.replayed)
 
 
-def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadKey], decide: Decide) -> Reply:
+def _execute(
+    req: WriteRequest,
+    natural: NaturalId | None,
+    reads: Sequence[ReadKey],
+    decide: Decide,
+    later: Callable[[], Sequence[ReadKey]] | None,
+) -> Reply:
     records = _records(req, natural)
     # An error is worth a write only where a later request can find it: under a key or a natural id.
     binds = req.idempotency_key is not None or natural is not None
@@ -216,6 +224,12 @@ def _execute(req: WriteRequest, natural: NaturalId | None, reads: Sequence[ReadK
     for attempt in range(MAX_ATTEMPTS):
         found = db.get_many(wanted)
         replay = _replay(found, req, records)
+        if replay is None and later is not None:
+            asked = {(pk, sk) for _, pk, sk in wanted}
+            more = [r for r in later() if (r[1], r[2]) not in asked]
+            if more:
+                wanted += more
+                found = {**found, **db.get_many(more)}
         if replay is not None:
             return replay
         plan = _decide(decide, found, forced, binds)

@@ -39,6 +39,7 @@ __all__ = [
     "create",
     "create_key",
     "directory",
+    "known",
     "list_partners",
     "load",
     "load_all",
@@ -91,6 +92,12 @@ def cached(partner_id: str, at: datetime | None = None) -> Partner | None:
     return None if partner is None else partner.in_force(at if at is not None else _now())
 
 
+def known(partner_id: str, at: datetime | None = None) -> Partner | None:
+    """The partner as this instance's cache has it (rates in force at ``at``), without reading: None if it has not."""
+    partner: Partner | None = cache.peek(f"partner:{partner_id}")
+    return None if partner is None else partner.in_force(at if at is not None else _now())
+
+
 def load(partner_id: str) -> Partner:
     """The partner as stored now (its first rates, with their schedule); 404 if there is none."""
     partner = partners_db.load(partner_id)
@@ -136,14 +143,15 @@ def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
     seed = req.secret_seed
 
     def render(body: str) -> str:
-        key_id = json.loads(body)["key_id"]
-        return body.replace(auth.SECRET_PLACEHOLDER, auth.new_secret(key_id, pepper, seed))
+        shown = json.loads(body)
+        secret = auth.new_secret(shown["key_id"], pepper, seed, shown["partner_id"])
+        return body.replace(auth.SECRET_PLACEHOLDER, secret)
 
     return render
 
 
 def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str) -> str:
-    raw = auth.new_secret(key_id, pepper, req.secret_seed)
+    raw = auth.new_secret(key_id, pepper, req.secret_seed, partner_id)
     auth.add_key(tx, raw, key_id, "partner", partner_id, pepper, req.now_iso, new_only=True)
     return auth.SECRET_PLACEHOLDER
 

@@ -36,12 +36,12 @@ from chalicelib.schemas import (
     QuoteRequest,
     RedemptionOut,
 )
-from chalicelib.services import idempotency, limits, program, spend_codes, spend_policy
+from chalicelib.services import idempotency, limits, partners, program, spend_codes, spend_policy
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.services.orders import new_order, order_for
 from chalicelib.services.program import Program
-from chalicelib.services.session import Found, load_partner, open_session, reads_for
+from chalicelib.services.session import Found, campaign_reads, load_partner, open_session, reads_for
 
 DEFAULT_HOLD_MINUTES = 15
 Answered = Literal["captured", "held", "voided"]  # what a redemption, capture or void answers with
@@ -96,7 +96,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     def decide(found: Found) -> Plan:
         silent.clear()  # only what the attempt that commits decided
         partner = load_partner(partner_id, now)
-        code_free = spend_policy.allowance(found, body.customer_id, partner_id)
+        code_free = spend_policy.allowance(found, body.customer_id, partner, read=bool(allowance_reads))
         hold_minutes = None if body.capture else (body.hold_minutes or DEFAULT_HOLD_MINUTES)
         # 403 before anything else is decided: the policy, the day's code-free ceiling, a code-free hold's length
         needs_code = spend_codes.demand(
@@ -160,14 +160,18 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
             silent.append((customer, partner))
         return plan
 
-    # The customer's codes and the code-free allowance come in the same batch read as the wallet and the order.
+    # The customer's codes and the code-free allowance come in the same batch read as the wallet and the order, and
+    # only what this request can use: codes when one was sent (a sent code is always checked), the allowance when
+    # the partner's policy counts one. A trusted till's spend reads neither.
+    allowance_reads = spend_policy.reads(body.customer_id, partners.known(partner_id, now), partner_id)
+    code_reads = spend_codes.reads(body.customer_id, partner_id) if body.customer_code is not None else []
     reads = [
         *reads_for(body.customer_id, partner_id),
         orders_db.read_key(partner_id, body.order_id),
-        *spend_codes.reads(body.customer_id, partner_id),
-        *spend_policy.reads(body.customer_id, partner_id),
+        *code_reads,
+        *allowance_reads,
     ]
-    reply = execute(req, natural, reads, decide)
+    reply = execute(req, natural, reads, decide, later=campaign_reads(partner_id))
     if silent and not reply.replayed:  # after the commit, once: a replay was announced by the first execution
         customer, partner = silent[0]
         out = reply.result(RedemptionOut)

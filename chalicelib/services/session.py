@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Unpack
@@ -18,18 +19,25 @@ from chalicelib.services.idempotency import Plan
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import EntryFields
 
-__all__ = ["Found", "Session", "earn_lot", "load_partner", "open_session", "reads_for"]
+__all__ = ["Found", "Session", "campaign_reads", "earn_lot", "load_partner", "open_session", "reads_for"]
 
 
 def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
     """What a write reads in its one batch: the customer, plus the campaign items of the partner's active
     campaigns and their sponsors (budgets and states must be fresh). Partner and program settings come from the
-    per-process cache."""
+    per-process cache; a partner this instance does not know yet comes with the batch itself (carried by
+    ``auth.authenticate``), and its campaigns then with :func:`campaign_reads`."""
     reads: list[ReadKey] = [wallets_db.read_key(customer_id)]
-    partner = partners.cached(partner_id) if partner_id is not None else None
+    partner = partners.known(partner_id) if partner_id is not None else None
     if partner is not None:
         reads += campaigns.till_reads(partner)
     return reads
+
+
+def campaign_reads(partner_id: str) -> Callable[[], list[ReadKey]]:
+    """For ``idempotency.execute(..., later=)``: the campaign reads of a partner known only once the write's batch
+    has come (a cold instance); a second read, only for a partner with active campaigns."""
+    return lambda: campaigns.till_reads(load_partner(partner_id))
 
 
 @dataclass
@@ -42,6 +50,7 @@ class Session:
     program: Program
     plan: Plan
     now: datetime
+    marked: set[str]  # expiry months whose index marker exists already (not written again)
 
     def commit_with_entry(
         self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]
@@ -49,7 +58,9 @@ class Session:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
         after = change.applied_to(self.current)
-        wallet.write(self.plan.tx, self.customer_id, after, self.settlement.merge(change), self.now, self.program)
+        wallet.write(
+            self.plan.tx, self.customer_id, after, self.settlement.merge(change), self.now, self.program, self.marked
+        )
         if entry_type:  # empty: only what time did is committed (a hold found expired)
             wallet.post(
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
@@ -71,7 +82,7 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     stored = wallet.catch_up(customer_id, loaded, now, prog)
     current, settlement = wallet.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
-    return Session(customer_id, current, settlement, prog, plan, now)
+    return Session(customer_id, current, settlement, prog, plan, now, wallet.marked_months(stored))
 
 
 def load_partner(partner_id: str, at: datetime | None = None) -> partners.Partner:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib import db
 from chalicelib.db import code_free as code_free_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.store import Found, ReadKey
@@ -27,13 +28,21 @@ from chalicelib.services.idempotency import Plan
 NOTICE_PURPOSE = "spend_notice"
 
 
-def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
-    """What the redemption's batch read adds: the allowance this partner has used with this customer."""
+def reads(customer_id: str, partner: Partner | None, partner_id: str) -> list[ReadKey]:
+    """What the redemption's batch read adds: the allowance this partner has used with this customer, only where
+    its policy has a ceiling to count against (``above N``); a partner not known yet: read it to be safe."""
+    if partner is not None and not partner.code_free_ceiling:
+        return []
     return [code_free_db.read_key(customer_id, partner_id)]
 
 
-def allowance(found: Found, customer_id: str, partner_id: str) -> Allowance:
-    return code_free_db.from_found(found, customer_id, partner_id)
+def allowance(found: Found, customer_id: str, partner: Partner, read: bool) -> Allowance:
+    """The allowance as read with the write (``read``: :func:`reads` asked for it). A partner whose policy came to
+    need one since (its settings changed between the read and the decision) gets it read now: a decision on a
+    ceiling never counts from zero."""
+    if not read and partner.code_free_ceiling:
+        found = db.get_many([code_free_db.read_key(customer_id, partner.partner_id)])
+    return code_free_db.from_found(found, customer_id, partner.partner_id)
 
 
 def count_code_free(

@@ -6,7 +6,7 @@ How a change is stored and guarded (DynamoDB arithmetic under conditions, never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
@@ -18,7 +18,7 @@ from chalicelib.db.wallets import apply
 from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, tidy
+from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, split_pending_key, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
 from chalicelib.services.idempotency import backoff
@@ -39,12 +39,23 @@ __all__ = [
     "as_dict",
     "balance",
     "ints",
+    "marked_months",
     "of_item",
     "post",
     "settle_into",
     "summary",
     "write",
 ]
+
+
+def marked_months(stored: Wallet) -> set[str]:
+    """The expiry months whose expiry-index marker exists for this wallet as read: a lot (or a pending bucket) of
+    that month is on the item, and the marker was written in the very transaction that first credited it. It is
+    deleted only by the expiry job once that month has ended, and no write credits an ended month's lot again that
+    the job would still look at (its cursor has passed). A lot removed from the item only costs a marker rewrite."""
+    months = {split_lot_key(k)[0] for k in stored.lots}
+    months |= {split_lot_key(split_pending_key(k)[1])[0] for k in stored.pending_lots}
+    return months
 
 
 def summary(wallet: Wallet) -> BalanceSummary:
@@ -100,11 +111,20 @@ def post(
     return entry.entry_id
 
 
-def write(tx: db.Transaction, customer_id: str, after: Wallet, change: Change, now: datetime, program: Program) -> None:
+def write(
+    tx: db.Transaction,
+    customer_id: str,
+    after: Wallet,
+    change: Change,
+    now: datetime,
+    program: Program,
+    marked: Collection[str] = (),
+) -> None:
     """Add the customer item's update to ``tx``: ``change``, which takes the wallet as read to ``after``, plus what
     leaves the item with it (emptied lots, counters out of every window: ``domain.wallet.tidy``), so the item and
-    each write's units stay the same size however long the customer stays."""
-    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat())
+    each write's units stay the same size however long the customer stays. ``marked``: the months whose expiry
+    marker the item as read shows to exist (``marked_months``), not written again."""
+    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat(), marked)
 
 
 MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change

@@ -101,7 +101,7 @@ def _login(r: Request) -> Any:
     typed = r.form.get("api_key", "").strip()
     limits.portal_login(r.call.source_ip, typed)  # 429 page with Retry-After before the key is even looked at
     try:
-        principal = auth.authenticate(f"Bearer {typed}", runtime.get().settings.key_pepper)
+        principal = auth.authenticate(f"Bearer {typed}", runtime.get().settings.key_pepper, at_once=True)
     except ApiError:
         principal = None
     if principal is None or principal.role != "partner":

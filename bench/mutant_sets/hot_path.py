@@ -1,0 +1,48 @@
+"""Mutants of the hot path's guards: what rides with a request's read (authentication, the rate-limit bucket) is
+checked before anything leaves, leases never take a token the bucket has not got, credit only on a bucket with a
+token, a sent code is always read, and the expiry marker is written where none exists."""
+
+from __future__ import annotations
+
+from bench.mutant_sets import Mutant
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "carried authentication not landed before an error answer",
+        "        db.land_riders()\n    except ApiError as refused:",
+        "        pass\n    except ApiError as refused:",
+        (
+            "tests/test_round_trips.py::test_a_made_up_key_naming_a_partner_gets_401_even_for_a_body_that_does_not_validate",
+        ),
+    ),
+    Mutant(
+        "a carried key's status not checked",
+        '        if key is None or key.status != "active" or (key.key_id, _role(key), key.partner_id) != binding:',
+        "        if key is None or (key.key_id, _role(key), key.partner_id) != binding:",
+        ("tests/test_round_trips.py::test_a_revoked_key_is_refused_by_a_cold_instance",),
+    ),
+    Mutant(
+        "a lease taken past the bucket's tokens",
+        "        refused = {n: r for n, r in rates.items() if want[n] < owed[n] + 1}",
+        "        refused = {n: r for n, r in rates.items() if want[n] < 0}",
+        ("tests/test_limits.py::test_a_burst_from_one_key_is_429_while_another_key_is_unaffected",),
+    ),
+    Mutant(
+        "credit on an empty bucket",
+        "    if not all(admit(_hints.get((key[0], n)), now_ms, rates[n]).allowed for n in short):",
+        "    if False:",
+        ("tests/test_limits.py::test_a_cold_instance_gives_no_credit_on_an_empty_bucket",),
+    ),
+    Mutant(
+        "a sent customer code not read with the redemption",
+        "    code_reads = spend_codes.reads(body.customer_id, partner_id) if body.customer_code is not None else []",
+        "    code_reads = []",
+        ("tests/test_consent_codes.py",),
+    ),
+    Mutant(
+        "no expiry marker for a month first credited",
+        "    for expiry in sorted(credited_months(change) - set(marked)):",
+        "    for expiry in []:",
+        ("tests/test_round_trips.py::test_an_accrual_writes_its_months_expiry_marker_once",),
+    ),
+)
