@@ -10,8 +10,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from html import unescape
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

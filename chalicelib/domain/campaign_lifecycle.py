@@ -188,7 +188,7 @@ def _accepting(campaign: Campaign, actor: str | None, status: CampaignStatus) ->
 
 def _declining(campaign: Campaign, actor: str | None, status: CampaignStatus) -> None:
     if actor is None or actor == campaign.sponsor_partner_id:
-        raise NotYours("The sponsor does not decline its own campaign; named partners do (the sponsor ends it).")
+        raise NotYours("Only named partners decline; the sponsor ends its campaign.")
     if actor in campaign.declined_by:
         return  # declined already: the same answer again, like a repeated accept
     if status not in ANSWERABLE:
