@@ -133,6 +133,10 @@ class CampaignNotAccepted(Conflict):
     code, title = "campaign_not_accepted", "Not every named partner has accepted the campaign"
 
 
+class CampaignDeclined(Conflict):
+    code, title = "campaign_declined", "A named partner declined the campaign"
+
+
 class CampaignStateConflict(Conflict):
     code, title = "invalid_campaign_state", "The campaign cannot do that in its current state"
 

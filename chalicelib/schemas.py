@@ -753,6 +753,8 @@ class CampaignOut(Response):
     status: CampaignStatus
     accepted_by: list[str]
     awaiting_acceptance: list[str]
+    declined_by: list[str]
+    partner_states: dict[str, Literal["accepted", "awaiting", "declined"]]  # each named partner's answer
     budget_used: int
     created_at: str
     updated_at: str

@@ -219,6 +219,10 @@ class Campaigns(_Resource):
     def accept(self, campaign_id: str) -> models.Campaign:
         return self._act(campaign_id, "accept")
 
+    def decline(self, campaign_id: str) -> models.Campaign:
+        """Say no to a campaign that names you; its sponsor cannot activate it while you decline."""
+        return self._act(campaign_id, "decline")
+
     def activate(self, campaign_id: str) -> models.Campaign:
         return self._act(campaign_id, "activate")
 

@@ -32,6 +32,7 @@
     │   ├── HoldExpired               409 hold_expired
     │   ├── HoldAlreadyResolved       409 hold_already_resolved
     │   ├── CampaignNotAccepted       409 campaign_not_accepted
+    │   ├── CampaignDeclined          409 campaign_declined
     │   ├── CampaignStateConflict     409 invalid_campaign_state
     │   ├── CampaignLimitReached      409 campaign_limit_reached
     │   └── PeriodNotEnded            409 period_not_ended
@@ -199,6 +200,10 @@ class CampaignNotAccepted(Conflict):
     pass
 
 
+class CampaignDeclined(Conflict):
+    pass
+
+
 class CampaignStateConflict(Conflict):
     pass
 
@@ -261,6 +266,7 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "hold_expired": HoldExpired,
     "hold_already_resolved": HoldAlreadyResolved,
     "campaign_not_accepted": CampaignNotAccepted,
+    "campaign_declined": CampaignDeclined,
     "invalid_campaign_state": CampaignStateConflict,
     "campaign_limit_reached": CampaignLimitReached,
     "period_not_ended": PeriodNotEnded,

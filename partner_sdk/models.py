@@ -166,6 +166,8 @@ class Campaign(Model):
     status: str
     accepted_by: list[str]
     awaiting_acceptance: list[str]
+    declined_by: list[str] = []
+    partner_states: dict[str, str] = {}  # each named partner: accepted | awaiting | declined
     budget_used: int
     created_at: str
     updated_at: str

@@ -174,7 +174,8 @@ def test_every_route_for_every_caller(world, route):
     else:
         assert statuses["operator"][0] == 403
     # sponsors do not accept; no binding is pending, so any code is refused (403 customer_code_invalid)
-    allowed = OK | {409, 422} | ({403} if route.name in ("accept_campaign", "confirm_identifiers") else set())
+    answering = ("accept_campaign", "decline_campaign", "confirm_identifiers")
+    allowed = OK | {409, 422} | ({403} if route.name in answering else set())
     assert owner_status in allowed, (owner_status, owner_body)
     other_status, other_body = statuses["other"]
     if route.name in OTHER_PARTNER_NOT_FOUND:

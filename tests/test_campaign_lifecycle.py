@@ -11,6 +11,7 @@ from chalicelib.domain.campaign_lifecycle import (
     TRANSITIONS,
     AwaitingAcceptance,
     Campaign,
+    Declined,
     LimitReached,
     NotYours,
     RulesSnapshot,
@@ -223,3 +224,67 @@ class TestOffers:
         used = Shopper(last_purchase={}, tier="base", awards={"cmp_1": 1})
         assert offers_for([_partner(campaigns={"cmp_1": later})], self.SHOPPER, self.TIERS, NOW) == []
         assert offers_for([_partner(campaigns={"cmp_1": limited})], used, self.TIERS, NOW) == []
+
+
+# --- a named partner declines (over HTTP) --------------------------------------------------------------------------
+
+
+def _three_partner_campaign(c) -> str:
+    body = {
+        "name": "Вместе",
+        "earn_at": [c.ids["cafe"], c.ids["salon"]],
+        "audience": {"purchased_at": c.ids["store"], "within_days": 30},
+        "reward": {"type": "fixed", "points": 50},
+        "budget_points": 1000,
+    }
+    r = c.cafe.post("/v1/campaigns", body)
+    assert r.status == 201, r.json
+    return str(r["campaign_id"])
+
+
+def test_a_named_partner_declines_and_the_sponsor_cannot_run_the_campaign(coalition):
+    c = coalition
+    cid = _three_partner_campaign(c)
+    store, salon = c.ids["store"], c.ids["salon"]
+    assert c.salon.post(f"/v1/campaigns/{cid}/accept").status == 200
+    declined = c.store.post(f"/v1/campaigns/{cid}/decline", headers={"Idempotency-Key": "dec-1"})
+    assert declined.status == 200, declined.json
+    assert declined["partner_states"] == {salon: "accepted", store: "declined"}
+    assert declined["declined_by"] == [store] and declined["awaiting_acceptance"] == []
+    # a retry after a lost answer replays it; declining again without a key answers the same state
+    assert c.store.post(f"/v1/campaigns/{cid}/decline", headers={"Idempotency-Key": "dec-1"}).json == declined.json
+    again = c.store.post(f"/v1/campaigns/{cid}/decline")
+    assert again.status == 200 and again["partner_states"] == declined["partner_states"]
+    assert c.cafe.get(f"/v1/campaigns/{cid}")["partner_states"][store] == "declined"  # the sponsor sees it
+    refused = c.cafe.post(f"/v1/campaigns/{cid}/activate")
+    assert refused.status == 409 and refused["code"] == "campaign_declined" and refused["declined"] == [store]
+    assert c.cafe.get(f"/v1/campaigns/{cid}")["status"] == "pending_acceptance"
+    # a change of mind before it runs: accepting clears the decline and the campaign can start
+    assert c.store.post(f"/v1/campaigns/{cid}/accept")["partner_states"][store] == "accepted"
+    assert c.cafe.post(f"/v1/campaigns/{cid}/activate")["status"] == "active"
+    late = c.salon.post(f"/v1/campaigns/{cid}/decline")  # it runs: ask the sponsor to end it
+    assert late.status == 409 and late["code"] == "invalid_campaign_state"
+
+
+def test_only_a_named_partner_declines(coalition):
+    c = coalition
+    r = c.cafe.post(
+        "/v1/campaigns",
+        {"name": "Одна", "earn_at": [c.ids["store"]], "reward": {"type": "fixed", "points": 5}},
+    )
+    cid = r["campaign_id"]
+    assert c.cafe.post(f"/v1/campaigns/{cid}/decline").status == 403  # the sponsor ends, never declines
+    assert c.salon.post(f"/v1/campaigns/{cid}/decline").status == 404  # not named: not even its existence
+    assert c.operator.post(f"/v1/campaigns/{cid}/decline").status in (401, 403)  # the operator is not a partner
+    assert c.cafe.get(f"/v1/campaigns/{cid}")["partner_states"] == {c.ids["store"]: "awaiting"}
+
+
+def test_declining_in_the_domain_keeps_the_first_answer_and_blocks_activation():
+    waiting = new_campaign("cmp_1", "cafe", _rules(earn_at=["store"]), NOW.isoformat())
+    no = transition(waiting, "store", "decline", NOW)
+    assert no.partner_states() == {"store": "declined"} and no.awaiting_acceptance() == []
+    assert transition(no, "store", "decline", NOW + timedelta(hours=1)) is no
+    with pytest.raises(Declined):
+        transition(no, "cafe", "activate", NOW)
+    with pytest.raises(NotYours):
+        transition(no, None, "decline", NOW)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from html import unescape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -337,3 +338,216 @@ def test_every_page_escapes_what_people_typed_and_keeps_its_protections(coalitio
     preview = portal.submit("/portal/campaigns/preview", {**new, "name": HOSTILE, "reward_value": "5"})
     text = _private_page(preview)
     assert HOSTILE not in text and portal.forms(text)["/portal/campaigns"]["name"] == HOSTILE  # carried intact
+
+
+# --- the partner portal as a new user reads it ------------------------------------------------------------------
+
+
+def _heights(page: str) -> dict[int, int]:
+    """The chart's bars: points -> height in the SVG."""
+    rects = re.findall(r'<rect class="chart-bar"[^>]* height="(\d+)" data-points="(\d+)"', page)
+    return {int(points): int(height) for height, points in rects}
+
+
+def _invite(c, **extra) -> str:
+    """The café sponsors a campaign for the store's customers: the store must answer."""
+    body = {
+        "name": "Из Store в Cafe",
+        "earn_at": [c.ids["cafe"]],
+        "audience": {"purchased_at": c.ids["store"], "within_days": 30},
+        "reward": {"type": "fixed", "points": 10},
+        "budget_points": 20_000,
+        **extra,
+    }
+    r = c.cafe.post("/v1/campaigns", body)
+    assert r.status == 201, r.json
+    return str(r["campaign_id"])
+
+
+def _portal(c, key: str, lang: str = "ru") -> Portal:
+    portal = Portal(c.operator.http)
+    portal.sign_in(key)
+    portal.page(f"/portal?lang={lang}")  # the language is remembered for the next pages
+    return portal
+
+
+def _post(portal: Portal, path: str, **fields: str):
+    """A signed-in form post (its CSRF token and a fresh nonce from the page's sign-out form)."""
+    hidden = portal.forms(portal.page("/portal"))["/portal/logout"]
+    return portal.submit(path, {**hidden, **fields})
+
+
+def _text(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</', page, re.S)
+    assert found, testid
+    return unescape(found.group(1)).strip()
+
+
+def test_the_campaign_chart_is_proportional_with_an_axis_values_and_day_names(coalition, clock):
+    from datetime import timedelta
+
+    c = coalition
+    r = c.cafe.post(
+        "/v1/campaigns",
+        {"name": "Кофе", "earn_at": [c.ids["cafe"]], "reward": {"type": "fixed", "points": 10}, "budget_points": 900},
+    )
+    cmp = r["campaign_id"]
+    assert c.cafe.post(f"/v1/campaigns/{cmp}/activate").status == 200
+    for i in range(4):
+        accrue(c.cafe, enrol(c.cafe, phone=f"+7916555000{i}"), f"D1-{i}", 10_000)  # 40 points on 10 March
+    clock.advance(timedelta(days=1))
+    for i in range(2):
+        accrue(c.cafe, enrol(c.cafe, phone=f"+7916555100{i}"), f"D2-{i}", 10_000)  # 20 points on 11 March
+    ru = _portal(c, c.cafe.key).page(f"/portal/campaigns/{cmp}")
+    heights = _heights(ru)
+    assert set(heights) == {40, 20} and heights[40] == 2 * heights[20] > 12  # the tallest is the max, half is half
+    assert 'class="bar"' not in ru  # the customer page's 12-px tier bar style never reaches the chart
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', ru)
+    assert ticks == ["0", "20", "40"]  # a value axis
+    assert re.findall(r'<text class="value"[^>]*>([^<]*)</text>', ru) == ["40", "20"]
+    assert re.findall(r'<text class="day"[^>]*>([^<]*)</text>', ru) == ["10 мар", "11 мар"]
+    en = _portal(c, c.cafe.key, "en").page(f"/portal/campaigns/{cmp}")
+    assert re.findall(r'<text class="day"[^>]*>([^<]*)</text>', en) == ["10 Mar", "11 Mar"]
+
+
+def test_an_invited_partner_reads_who_pays_declines_and_everyone_sees_each_answer(coalition):
+    c = coalition
+    cmp = _invite(c)
+    store = _portal(c, c.store.key)
+    page = store.page(f"/portal/campaigns/{cmp}")
+    description = _text(page, "description")
+    assert "платит «Cafe», до 20\u00a0000\u00a0₽" in description and "вы платите" not in description
+    assert _text(page, "answer-Store") == "ещё не ответил"
+    assert ">Принять<" in page and ">Отказаться<" in page
+    english = _portal(c, c.store.key, "en").page(f"/portal/campaigns/{cmp}")
+    assert "Cafe pays, up to 20,000\u00a0RUB" in _text(english, "description")
+
+    cafe = _portal(c, c.cafe.key)
+    sponsor_page = cafe.page(f"/portal/campaigns/{cmp}")
+    assert "вы платите до 20\u00a0000\u00a0₽" in _text(sponsor_page, "description")
+    assert ">Запустить<" not in sponsor_page  # not offered while the store has not accepted
+
+    assert _post(store, f"/portal/campaigns/{cmp}/decline").status_code == 303
+    assert c.cafe.get(f"/v1/campaigns/{cmp}")["partner_states"] == {c.ids["store"]: "declined"}
+    assert _text(cafe.page(f"/portal/campaigns/{cmp}"), "answer-Store") == "отказался"
+    refused = _post(cafe, f"/portal/campaigns/{cmp}/activate")  # a stale page's button, or a race
+    assert refused.status_code == 409
+    body = refused.body.decode()
+    assert _text(body, "refusal") == "Запустить нельзя: отказались Store." and c.ids["store"] not in _text(
+        body, "refusal"
+    )
+    assert '<html lang="ru"' in body and _text(body, "status") == "ждёт согласия"
+
+    assert _post(store, f"/portal/campaigns/{cmp}/accept").status_code == 303
+    after = cafe.page(f"/portal/campaigns/{cmp}")
+    assert _text(after, "answer-Store") == "согласился" and 'data-testid="awaiting"' not in after
+    assert ">Запустить<" in after
+    accepted = store.page(f"/portal/campaigns/{cmp}")
+    assert _text(accepted, "answer-Store") == "согласился" and ">Принять<" not in accepted
+
+
+def test_activation_refused_for_a_partner_not_yet_answering_names_it_in_english(coalition):
+    c = coalition
+    cmp = _invite(c)
+    cafe = _portal(c, c.cafe.key, "en")
+    refused = _post(cafe, f"/portal/campaigns/{cmp}/activate")
+    assert refused.status_code == 409
+    assert _text(refused.body.decode(), "refusal") == "It cannot start yet: Store have not accepted."
+
+
+@pytest.mark.parametrize(
+    ("lang", "number", "window"),
+    [
+        ("ru", "Введите целое число", "Окончание должно быть позже начала"),
+        ("en", "Enter a whole number", "The end must be after the start"),
+    ],
+)
+def test_campaign_form_errors_are_beside_their_fields_all_at_once_in_the_users_language(
+    coalition, lang, number, window
+):
+    c = coalition
+    portal = _portal(c, c.cafe.key, lang)
+    form = portal.forms(portal.page("/portal/campaigns/new"))["/portal/campaigns/preview"]
+    fields = {"name": "Осень", "reward_type": "fixed", "reward_value": "10", "budget": "много", "limit": "x"}
+    fields |= {"starts": "2026-04-10", "ends": "2026-04-01"}
+    refused = portal.submit("/portal/campaigns/preview", {**form, **fields})
+    assert refused.status_code == 422
+    page = refused.body.decode()
+    assert _text(page, "problem-budget") == number and _text(page, "problem-limit") == number
+    assert _text(page, "problem-ends") == window
+    assert "a whole number, please" not in page and "ends_at" not in page and "budget:" not in page
+    assert 'id="budget" name="budget" type="number" value="много"' in page  # as typed
+    assert 'aria-describedby="budget-problem"' in page
+
+
+def test_ending_asks_first_and_the_page_shows_dates_cost_with_fee_and_a_rounded_ratio(coalition):
+    c = coalition
+    assert (
+        c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 1000, "effective_from": "2026-03-10"}).status
+        == 200
+    )
+    r = c.cafe.post(
+        "/v1/campaigns",
+        {
+            "name": "Весна",
+            "earn_at": [c.ids["cafe"]],
+            "reward": {"type": "fixed", "points": 3},
+            "starts_at": "2026-03-10T00:00:00+03:00",
+            "ends_at": "2026-04-30T00:00:00+03:00",
+        },
+    )
+    cmp = r["campaign_id"]
+    assert c.cafe.post(f"/v1/campaigns/{cmp}/activate").status == 200
+    accrue(c.cafe, enrol(c.cafe, phone="+79165550000"), "R-1", 1_700)  # 17 ₽ of purchases, 3 points (3 ₽) awarded
+    cafe = _portal(c, c.cafe.key)
+    page = cafe.page(f"/portal/campaigns/{cmp}")
+    assert _text(page, "dates") == "Сроки: 10.03.2026 — 30.04.2026"
+    figures = dict(re.findall(r"<tr><th>([^<]*)</th><td[^>]*>([^<]*)</td></tr>", page))
+    assert figures["Стоимость баллов"] == "3\u00a0₽" and figures["Комиссия оператора"] == "0,30\u00a0₽"
+    assert figures["Стоимость"] == "3,30\u00a0₽"
+    assert figures["Выручка на рубль бонусов"] == "5,15"  # 17 / 3.30, two decimals, not "5,6666"
+
+    asked = _post(cafe, f"/portal/campaigns/{cmp}/end")
+    assert asked.status_code == 200 and c.cafe.get(f"/v1/campaigns/{cmp}")["status"] == "active"  # nothing yet
+    confirm_page = asked.body.decode()
+    assert "навсегда" in _text(confirm_page, "confirm") or "навсегда" in confirm_page
+    confirm = portal_form = cafe.forms(confirm_page)[f"/portal/campaigns/{cmp}/end"]
+    assert portal_form["confirmed"] == "yes"
+    assert cafe.submit(f"/portal/campaigns/{cmp}/end", confirm).status_code == 303
+    assert c.cafe.get(f"/v1/campaigns/{cmp}")["status"] == "ended"
+
+
+def test_your_campaigns_and_invitations_are_apart(coalition):
+    c = coalition
+    cmp = _invite(c)
+    assert c.store.post(f"/v1/campaigns/{cmp}/accept").status == 200
+    own = c.store.post(
+        "/v1/campaigns", {"name": "Своя", "earn_at": [c.ids["store"]], "reward": {"type": "fixed", "points": 5}}
+    )["campaign_id"]
+    page = _portal(c, c.store.key).page("/portal")
+    yours = page.split('data-testid="yours"')[1].split("</section>")[0]
+    invitations = page.split('data-testid="invitations"')[1].split("</section>")[0]
+    assert own in yours and cmp not in yours
+    assert cmp in invitations and "Приглашения" in invitations and own not in invitations
+
+
+@pytest.mark.parametrize(("lang", "month", "sign"), [("ru", "март 2026", "вы должны"), ("en", "March 2026", "you owe")])
+def test_settlement_months_are_named_and_a_debt_is_red_with_a_sign(coalition, lang, month, sign):
+    c = coalition
+    accrue(c.cafe, enrol(c.cafe, phone="+79165550001"), "S-1", 200_000)  # the café issued points: it owes
+    page = _portal(c, c.cafe.key, lang).page("/portal/settlements")
+    assert _text(page, "month").startswith(month) and "2026-03</" not in page
+    assert re.search(r'class="big debt" data-testid="net-amount">−', page)
+    assert _text(page, "net-sign") == sign
+
+
+def test_a_suspended_partner_is_told_so_at_sign_in(coalition):
+    c = coalition
+    assert c.operator.call("PATCH", f"/v1/admin/partners/{c.ids['store']}", {"status": "suspended"}).status == 200
+    portal = Portal(c.operator.http)
+    login = portal.forms(portal.page("/portal"))["/portal/login"]
+    refused = portal.submit("/portal/login", {**login, "api_key": c.store.key})
+    assert refused.status_code == 401
+    assert "приостановлен" in _text(refused.body.decode(), "sign-in-error")
+    wrong = portal.submit("/portal/login", {**portal.forms(refused.body.decode())["/portal/login"], "api_key": "nope"})
+    assert _text(wrong.body.decode(), "sign-in-error") == "Ключ не подошёл."

@@ -14,7 +14,16 @@ class Mutant:
     tests: tuple[str, ...]
 
 
-AREAS = ("money", "consent_codes", "spend_policy", "customer_sessions", "exactly_once", "bounded_item", "hot_path")
+AREAS = (
+    "money",
+    "consent_codes",
+    "spend_policy",
+    "customer_sessions",
+    "exactly_once",
+    "bounded_item",
+    "hot_path",
+    "portal_fixes",
+)
 
 
 def every_mutant() -> tuple[Mutant, ...]:

@@ -74,6 +74,19 @@ def accept_campaign(call: Call[None, None]) -> Reply:
 
 @api.route(
     "POST",
+    "/v1/campaigns/{campaign_id}/decline",
+    "partner",
+    "Decline a campaign that names you (before it first runs); the sponsor cannot activate it then",
+    response=CampaignOut,
+    idempotent_post=True,
+    errors=_STATE,
+)
+def decline_campaign(call: Call[None, None]) -> Reply:
+    return campaigns.decline(call.writing, call.params["campaign_id"], call.partner_id, call.now)
+
+
+@api.route(
+    "POST",
     "/v1/campaigns/{campaign_id}/activate",
     "partner",
     "Start (or resume) awarding; every named partner must have accepted",

@@ -55,6 +55,7 @@ def campaign_of(item: CampaignItem) -> Campaign:
         rules=cast(RulesSnapshot, as_dict(item.rules)),
         status=cast(CampaignStatus, str(item.status)),
         accepted_by={str(k): str(v) for k, v in as_dict(item.accepted_by).items()},
+        declined_by={str(k): str(v) for k, v in as_dict(item.declined_by).items()},
         created_at=item.created_at,
         updated_at=item.updated_at,
         budget_used=int(item.budget_used),
@@ -112,6 +113,7 @@ def add_new(tx: Transaction, campaign: Campaign, named: Iterable[str]) -> None:
         rules=dict(campaign.rules),
         status=campaign.status,
         accepted_by=dict(campaign.accepted_by),
+        declined_by=dict(campaign.declined_by),
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
     )
@@ -147,14 +149,16 @@ def add_update(
     now_iso: str,
     *,
     status: CampaignStatus | None = None,
-    accepted_by: str | None = None,
+    answers: Campaign | None = None,
 ) -> None:
-    """Change the campaign's ``status`` or record that ``accepted_by`` accepted it, only if it is still as it was
-    read (its stored status and ``updated_at``)."""
+    """Change the campaign's ``status``, or store the named partners' ``answers`` (both maps whole: the guard makes
+    the read-then-set safe, and a campaign written before declines has no map to set a key in), only if it is still
+    as it was read (its stored status and ``updated_at``)."""
     guard = (CampaignItem.status == before.status) & (CampaignItem.updated_at == before.updated_at)
     actions: list[Action] = [CampaignItem.updated_at.set(now_iso)]
-    if accepted_by is not None:
-        actions.append(CampaignItem.accepted_by[accepted_by].set(now_iso))
+    if answers is not None:
+        actions.append(CampaignItem.accepted_by.set(dict(answers.accepted_by)))
+        actions.append(CampaignItem.declined_by.set(dict(answers.declined_by)))
     if status is not None:
         actions.append(CampaignItem.status.set(status))
     tx.update(CampaignItem(*keys.campaign(before.campaign_id)), actions, condition=guard, tag="campaign")

@@ -215,6 +215,7 @@ class CampaignItem(_Item):
     rules: MapAttribute[str, Any] = MapAttribute(default=dict)
     status = UnicodeAttribute()
     accepted_by: MapAttribute[str, Any] = MapAttribute(default=dict)
+    declined_by: MapAttribute[str, Any] = MapAttribute(default=dict)  # absent on campaigns written before declines
     budget_used = NumberAttribute(default=0)
     awards = NumberAttribute(default=0)
     customers = NumberAttribute(default=0)

@@ -1,7 +1,8 @@
 """A campaign's life, purely: its stored rules, its statuses and the transitions between them.
 
-Created ``pending_acceptance`` when other partners are named (``draft`` when none are); every named partner accepts;
-the sponsor activates (refused until all have), pauses, resumes, ends; the operator may pause or end any campaign. A
+Created ``pending_acceptance`` when other partners are named (``draft`` when none are); every named partner accepts
+or declines (before the campaign first runs; either may be changed until then); the sponsor activates (refused until
+all have accepted, and while any has declined), pauses, resumes, ends; the operator may pause or end any campaign. A
 campaign whose budget is used up is ``exhausted``; one past its ``ends_at`` is ``ended``. ``ended`` and ``exhausted``
 are terminal: such a campaign never awards again.
 """
@@ -16,7 +17,8 @@ from typing import Literal, Required, TypedDict
 from chalicelib.domain.campaigns import Rules, is_over
 
 CampaignStatus = Literal["draft", "pending_acceptance", "active", "paused", "ended", "exhausted"]
-CampaignAction = Literal["accept", "activate", "pause", "end"]
+CampaignAction = Literal["accept", "decline", "activate", "pause", "end"]
+PartnerState = Literal["accepted", "awaiting", "declined"]
 SponsorAction = Literal["activate", "pause", "end"]
 
 TERMINAL: frozenset[CampaignStatus] = frozenset({"ended", "exhausted"})  # no way back: never awards again
@@ -104,6 +106,7 @@ class Campaign:
     updated_at: str
     budget_used: int = 0
     totals: CampaignTotals = field(default_factory=CampaignTotals)
+    declined_by: Mapping[str, str] = field(default_factory=dict)  # partner id -> when it declined
 
     @property
     def budget_points(self) -> int | None:
@@ -114,7 +117,17 @@ class Campaign:
         return named_partners(self.rules)
 
     def awaiting_acceptance(self) -> list[str]:
-        return [p for p in self.named_partners() if p not in self.accepted_by]
+        return [p for p in self.named_partners() if p not in self.accepted_by and p not in self.declined_by]
+
+    def declined(self) -> list[str]:
+        return [p for p in self.named_partners() if p in self.declined_by]
+
+    def partner_states(self) -> dict[str, PartnerState]:
+        """Each named partner's answer: what the sponsor and the partners see per partner."""
+        states: dict[str, PartnerState] = {}
+        for p in self.named_partners():
+            states[p] = "declined" if p in self.declined_by else "accepted" if p in self.accepted_by else "awaiting"
+        return states
 
     def visible_to(self, partner_id: str | None) -> bool:
         """The sponsor and the named partners see it; ``None`` is the operator, who sees every campaign."""
@@ -156,11 +169,30 @@ class AwaitingAcceptance(TransitionRefused):
         self.awaiting = list(awaiting)
 
 
+class Declined(TransitionRefused):
+    def __init__(self, declined: Sequence[str]) -> None:
+        super().__init__(f"{', '.join(declined)} declined the campaign; it cannot run. End it or create another.")
+        self.declined = list(declined)
+
+
+# A named partner answers while the campaign has never run: once it awards, its customers and tills are involved.
+ANSWERABLE: frozenset[CampaignStatus] = frozenset({"draft", "pending_acceptance"})
+
+
 def _accepting(campaign: Campaign, actor: str | None, status: CampaignStatus) -> None:
     if actor is None or actor == campaign.sponsor_partner_id:
         raise NotYours("The sponsor does not accept its own campaign; named partners do.")
     if status in TERMINAL:
         raise WrongState(f"The campaign is {status}.")
+
+
+def _declining(campaign: Campaign, actor: str | None, status: CampaignStatus) -> None:
+    if actor is None or actor == campaign.sponsor_partner_id:
+        raise NotYours("Only named partners decline; the sponsor ends its campaign.")
+    if actor in campaign.declined_by:
+        return  # declined already: the same answer again, like a repeated accept
+    if status not in ANSWERABLE:
+        raise WrongState(f"A campaign that is {status} cannot be declined; ask its sponsor to end it.")
 
 
 def _sponsor_action(campaign: Campaign, actor: str | None, action: SponsorAction, status: CampaignStatus) -> None:
@@ -170,6 +202,8 @@ def _sponsor_action(campaign: Campaign, actor: str | None, action: SponsorAction
         raise NotYours("Only the sponsor activates, pauses or ends its campaign.")
     if status not in TRANSITIONS[action][0]:
         raise WrongState(f"A campaign that is {status} cannot {action}.")
+    if action == "activate" and campaign.declined():
+        raise Declined(campaign.declined())
     if action == "activate" and campaign.awaiting_acceptance():
         raise AwaitingAcceptance(campaign.awaiting_acceptance())
 
@@ -183,7 +217,16 @@ def transition(campaign: Campaign, actor: str | None, action: CampaignAction, no
         _accepting(campaign, actor, status)
         assert actor is not None
         accepted = {**campaign.accepted_by, actor: now.isoformat()}
-        return replace(campaign, status=status, accepted_by=accepted, updated_at=now.isoformat())
+        declined = {p: at for p, at in campaign.declined_by.items() if p != actor}  # a change of mind
+        return replace(campaign, status=status, accepted_by=accepted, declined_by=declined, updated_at=now.isoformat())
+    if action == "decline":
+        _declining(campaign, actor, status)
+        assert actor is not None
+        if actor in campaign.declined_by:
+            return campaign
+        accepted = {p: at for p, at in campaign.accepted_by.items() if p != actor}
+        declined = {**campaign.declined_by, actor: now.isoformat()}
+        return replace(campaign, status=status, accepted_by=accepted, declined_by=declined, updated_at=now.isoformat())
     _sponsor_action(campaign, actor, action, status)
     return replace(campaign, status=TRANSITIONS[action][1], updated_at=now.isoformat())
 
@@ -248,6 +291,6 @@ def snapshot_change(
 
 
 def unaccepted(campaign: Campaign) -> list[str]:
-    """Named partners that never accepted: an ended campaign leaves their lists (so creating and ending campaigns
-    cannot fill another partner's list)."""
+    """Named partners that never accepted (declined included): an ended campaign leaves their lists (so creating and
+    ending campaigns cannot fill another partner's list)."""
     return [p for p in campaign.named_partners() if p not in campaign.accepted_by]

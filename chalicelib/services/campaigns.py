@@ -1,9 +1,10 @@
 """Cross-promo campaigns: a sponsor pays to bring other partners' customers through a door.
 
 Lifecycle (``chalicelib/domain/campaign_lifecycle.py``): created ``pending_acceptance`` when other partners are named
-(``draft`` when none are); every named partner accepts; the sponsor activates (``409 campaign_not_accepted`` until
-all have), pauses, resumes, ends; the operator may pause or end any campaign. A campaign whose budget is used up
-becomes ``exhausted`` in the same transaction as its last award. The table is ``chalicelib/db/campaigns.py``.
+(``draft`` when none are); every named partner accepts or declines; the sponsor activates (``409
+campaign_not_accepted`` until all have accepted, ``409 campaign_declined`` while one declines), pauses, resumes,
+ends; the operator may pause or end any campaign. A campaign whose budget is used up becomes ``exhausted`` in the
+same transaction as its last award. The table is ``chalicelib/db/campaigns.py``.
 
 While a campaign is active its rules are copied onto each ``earn_at`` partner's item (``active_campaigns``): the
 accrual reads that item anyway, so finding the campaigns that apply costs no extra read. A snapshot whose campaign
@@ -33,6 +34,7 @@ from chalicelib.domain.campaign_lifecycle import (
     AwaitingAcceptance,
     Campaign,
     CampaignAction,
+    Declined,
     LimitReached,
     NotYours,
     RulesSnapshot,
@@ -48,6 +50,7 @@ from chalicelib.domain.campaigns import Rules, instant
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import (
     ApiError,
+    CampaignDeclined,
     CampaignLimitReached,
     CampaignNotAccepted,
     CampaignStateConflict,
@@ -68,6 +71,7 @@ __all__ = [
     "activate",
     "active_rules",
     "create",
+    "decline",
     "end",
     "get_visible",
     "list_for",
@@ -100,6 +104,8 @@ def to_out(campaign: Campaign, now: datetime) -> CampaignOut:
         status=campaign.status_at(now),
         accepted_by=sorted(campaign.accepted_by),
         awaiting_acceptance=campaign.awaiting_acceptance(),
+        declined_by=campaign.declined(),
+        partner_states=campaign.partner_states(),
         budget_used=campaign.budget_used,
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
@@ -232,6 +238,8 @@ def _refused(exc: TransitionRefused) -> ApiError:
         return Forbidden(str(exc))
     if isinstance(exc, AwaitingAcceptance):
         return CampaignNotAccepted(str(exc), awaiting=exc.awaiting)
+    if isinstance(exc, Declined):
+        return CampaignDeclined(str(exc), declined=exc.declined)
     return CampaignStateConflict(str(exc))
 
 
@@ -242,14 +250,16 @@ def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: dat
         before = _visible(campaign_id, actor)
         try:
             after = transition(before, actor, action, now)
-            changes = [] if action == "accept" else _snapshot_changes(after, now)
+            answering = action in ("accept", "decline")
+            changes = [] if answering else _snapshot_changes(after, now)
         except TransitionRefused as exc:
             raise _refused(exc) from None
         except LimitReached as exc:
             raise _limit_reached(exc) from None
         plan = Plan()
-        if action == "accept":
-            campaigns_db.add_update(plan.tx, before, now.isoformat(), accepted_by=actor)
+        if answering:
+            if after is not before:  # declining twice changes nothing (and answers the same)
+                campaigns_db.add_update(plan.tx, before, now.isoformat(), answers=after)
         else:
             if after.status == "ended":
                 campaigns_db.add_member_removals(plan.tx, campaign_id, unaccepted(after))
@@ -265,6 +275,11 @@ def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: dat
 
 def accept(req: WriteRequest, campaign_id: str, partner_id: str, now: datetime) -> Reply:
     return _transition(req, campaign_id, partner_id, now, "accept")
+
+
+def decline(req: WriteRequest, campaign_id: str, partner_id: str, now: datetime) -> Reply:
+    """A named partner says no: the campaign cannot run (activation is refused) until it accepts after all."""
+    return _transition(req, campaign_id, partner_id, now, "decline")
 
 
 def activate(req: WriteRequest, campaign_id: str, partner_id: str, now: datetime) -> Reply:

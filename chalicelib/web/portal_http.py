@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import runtime
-from chalicelib.errors import ApiError, ValidationFailed
+from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
 from chalicelib.schemas import CampaignOut
-from chalicelib.services import auth, campaigns, limits, settlement
+from chalicelib.services import auth, campaigns, limits, partners, settlement
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (
@@ -36,7 +36,22 @@ from chalicelib.web.portal_session import (
 from chalicelib.web.render import Headers, Page, is_https, redirect
 
 READS = {"dashboard", "new", "campaign", "settlements", "csv"}  # no CSRF check: they change nothing
-ACTIONS = {"accept": campaigns.accept, "activate": campaigns.activate, "pause": campaigns.pause, "end": campaigns.end}
+ACTIONS = {
+    "accept": campaigns.accept,
+    "decline": campaigns.decline,
+    "activate": campaigns.activate,
+    "pause": campaigns.pause,
+    "end": campaigns.end,
+}
+CONFIRM_FIRST = {"end"}  # no way back: the button leads to a confirmation, its own form does it
+# refusals the campaign page explains in the page's language (the catalogue's portal.refused.*), with partner names
+EXPLAINED = {
+    "campaign_not_accepted",
+    "campaign_declined",
+    "invalid_campaign_state",
+    "campaign_limit_reached",
+    "forbidden",
+}
 
 
 @dataclass(frozen=True)
@@ -100,13 +115,16 @@ def _login(r: Request) -> Any:
         return redirect("/portal")
     typed = r.form.get("api_key", "").strip()
     limits.portal_login(r.call.source_ip, typed)  # 429 page with Retry-After before the key is even looked at
+    suspended = False
     try:
         principal = auth.authenticate(f"Bearer {typed}", runtime.get().settings.key_pepper, at_once=True)
+    except PartnerSuspended:  # the key is right: say why the door is shut, not that the key is wrong
+        principal, suspended = None, True
     except ApiError:
         principal = None
     if principal is None or principal.role != "partner":
         fresh = new_csrf_cookie()
-        page = portal_views.sign_in(r.lang, fresh, error=True)
+        page = portal_views.sign_in(r.lang, fresh, error=True, suspended=suspended)
         return _response(page, 401, {"Set-Cookie": r.cookie(CSRF_COOKIE, fresh, 3600)})
     token = issue_session(principal, r.call.now)
     return redirect(
@@ -168,8 +186,21 @@ def _act(r: Request, session: Session) -> Any:
     campaign_id, action = r.call.params["campaign_id"], r.call.params["action"]
     if action not in ACTIONS:
         raise ValidationFailed.at(["path", "action"], "unknown action", "enum")
+    if action in CONFIRM_FIRST and r.form.get("confirmed") != "yes":
+        page = portal_views.campaign(session, r.lang, campaign_id, r.call.now, confirm=action)
+        return _response(page, extra=r.extra)
     path = f"/portal/campaigns/{campaign_id}/{action}"
-    ACTIONS[action](write_request(session, r.form, path, r.call.now), campaign_id, session.partner_id, r.call.now)
+    try:
+        write = write_request(session, r.form, path, r.call.now)
+        ACTIONS[action](write, campaign_id, session.partner_id, r.call.now)
+    except ApiError as error:
+        if error.code not in EXPLAINED:
+            raise
+        names = partners.names()
+        who = [names.get(p, p) for p in error.extra.get("awaiting", error.extra.get("declined", []))]
+        refusal = (error.code, ", ".join(who))
+        page = portal_views.campaign(session, r.lang, campaign_id, r.call.now, refusal=refusal)
+        return _response(page, error.status, r.extra)
     return redirect(f"/portal/campaigns/{campaign_id}")
 
 

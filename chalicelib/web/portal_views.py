@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from chalicelib.domain.periods import add_months, period_of
 from chalicelib.errors import ApiError
-from chalicelib.schemas import CampaignDay, CampaignOut, CampaignReport, CreateCampaign
+from chalicelib.schemas import CampaignOut, CampaignReport, CreateCampaign
 from chalicelib.services import campaigns, partners, program, settlement
-from chalicelib.web import i18n
+from chalicelib.web import i18n, portal_chart, portal_format
 from chalicelib.web.i18n import Locale
 from chalicelib.web.portal_forms import CAMPAIGN_DEFAULTS
 from chalicelib.web.portal_session import Session, csrf_token, new_form_nonce
@@ -34,8 +34,8 @@ def _page(template: str, lang: str, switch: str, session: Session | None, csrf: 
     )
 
 
-def sign_in(lang: str, csrf: str, error: bool = False) -> Page:
-    return _page("portal/sign_in.html", lang, "/portal?lang=", None, csrf, error=error)
+def sign_in(lang: str, csrf: str, error: bool = False, suspended: bool = False) -> Page:
+    return _page("portal/sign_in.html", lang, "/portal?lang=", None, csrf, error=error, suspended=suspended)
 
 
 def error(lang: str, problem: ApiError) -> Page:
@@ -55,14 +55,23 @@ class CampaignRow:
 
 
 def dashboard(session: Session, lang: str, now: datetime) -> Page:
+    """The inbox (waiting for this partner's answer), the campaigns it sponsors, and those that name it."""
     items = campaigns.list_for(session.partner_id, now).items
     names = partners.names()
-    rows = [
-        CampaignRow(c.campaign_id, c.name, c.sponsor_partner_id, names.get(c.sponsor_partner_id, ""), c.status)
-        for c in items
-    ]
-    inbox = [row for row, c in zip(rows, items, strict=True) if session.partner_id in c.awaiting_acceptance]
-    return _page("portal/dashboard.html", lang, "/portal?lang=", session, campaigns=rows, inbox=inbox)
+    me = session.partner_id
+
+    def row(c: CampaignOut) -> CampaignRow:
+        return CampaignRow(c.campaign_id, c.name, c.sponsor_partner_id, names.get(c.sponsor_partner_id, ""), c.status)
+
+    return _page(
+        "portal/dashboard.html",
+        lang,
+        "/portal?lang=",
+        session,
+        inbox=[row(c) for c in items if me in c.awaiting_acceptance],
+        campaigns=[row(c) for c in items if c.sponsor_partner_id == me],
+        invitations=[row(c) for c in items if c.sponsor_partner_id != me and me not in c.awaiting_acceptance],
+    )
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,9 @@ class Option:
     label: str
 
 
-def campaign_form(session: Session, lang: str, values: dict[str, str], problem: str = "") -> Page:
-    """The step-by-step form, filled with what was posted (back from the preview, or refused)."""
+def campaign_form(session: Session, lang: str, values: dict[str, str], problems: dict[str, str] | None = None) -> Page:
+    """The step-by-step form, filled with what was posted (back from the preview, or refused: ``problems`` by field,
+    each shown beside its field and all listed at the top)."""
     others = [Option(p.partner_id, p.name) for p in partners.directory().items if p.partner_id != session.partner_id]
     return _page(
         "portal/campaign_form.html",
@@ -81,12 +91,13 @@ def campaign_form(session: Session, lang: str, values: dict[str, str], problem: 
         session,
         values={**CAMPAIGN_DEFAULTS, **values},
         partners=others,
-        problem=problem,
+        problems=problems or {},
     )
 
 
-def describe(c: CreateCampaign, sponsor: str, t: Locale) -> str:
-    """The plain-language preview of a campaign, one sentence from the catalogue's ``describe`` pieces."""
+def describe(c: CreateCampaign, sponsor: str, t: Locale, viewer: str | None = None) -> str:
+    """The plain-language preview of a campaign, one sentence from the catalogue's ``describe`` pieces; a named
+    partner (``viewer`` other than the sponsor) reads who pays, the sponsor reads that it pays."""
     names = partners.names()
     if c.reward.type == "fixed":
         points = c.reward.points
@@ -106,8 +117,16 @@ def describe(c: CreateCampaign, sponsor: str, t: Locale) -> str:
         first=t("describe.first") if c.per_customer_limit == 1 else "",
         here=names.get(sponsor, sponsor),
         minimum=t("describe.minimum", amount=t.money(c.min_amount_minor)) if c.min_amount_minor else "",
-        budget=t("describe.budget", amount=t.money(budget_minor)) if c.budget_points else "",
+        budget=_budget(t, budget_minor, names.get(sponsor, sponsor), viewer in (None, sponsor))
+        if c.budget_points
+        else "",
     )
+
+
+def _budget(t: Locale, amount_minor: int, sponsor_name: str, sponsor_reads: bool) -> str:
+    if sponsor_reads:
+        return t("describe.budget", amount=t.money(amount_minor))
+    return t("describe.budget_sponsor", sponsor=sponsor_name, amount=t.money(amount_minor))
 
 
 def preview(session: Session, lang: str, form: dict[str, str], request: CreateCampaign) -> Page:
@@ -127,43 +146,21 @@ def preview(session: Session, lang: str, form: dict[str, str], request: CreateCa
 # --- one campaign and its report -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Bar:
-    x: int
-    y: int
-    width: int
-    height: int
-    date: str
-    points: int
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    bars: list[Bar] = field(default_factory=list)
-
-
-def chart(days: list[CampaignDay], width: int = 320, height: int = 120, gap: int = 4) -> Chart | None:
-    """Points awarded by day as bars (inline SVG: no script)."""
-    if not days:
-        return None
-    top = max(d.points_awarded for d in days) or 1
-    bar = max(4, (width - gap * len(days)) // len(days))
-    bars = []
-    for i, d in enumerate(days):
-        h = d.points_awarded * (height - 20) // top
-        bars.append(Bar(i * (bar + gap), height - 14 - h, bar, h, d.date, d.points_awarded))
-    return Chart(width, height, bars)
+ANSWERABLE = ("draft", "pending_acceptance")  # a named partner answers until the campaign first runs
 
 
 def actions(c: CampaignOut, partner_id: str) -> list[tuple[str, bool]]:
-    """The buttons this partner's role allows on the campaign now: (action, secondary)."""
+    """The buttons this partner's role allows on the campaign now: (action, secondary). "Activate" only once every
+    named partner has accepted; a named partner may change its answer until the campaign runs."""
     out = []
-    if partner_id in c.awaiting_acceptance:
+    state = c.partner_states.get(partner_id)
+    if state in ("awaiting", "declined") and c.status in ANSWERABLE:
         out.append(("accept", False))
+    if state in ("awaiting", "accepted") and c.status in ANSWERABLE:
+        out.append(("decline", True))
     if partner_id == c.sponsor_partner_id:
-        if c.status in ("draft", "pending_acceptance", "paused"):
+        ready = not c.awaiting_acceptance and not c.declined_by
+        if ready and c.status in ("draft", "pending_acceptance", "paused"):
             out.append(("activate", False))
         if c.status == "active":
             out.append(("pause", True))
@@ -173,16 +170,21 @@ def actions(c: CampaignOut, partner_id: str) -> list[tuple[str, bool]]:
 
 
 def results(report: CampaignReport, t: Locale) -> list[Figure]:
-    remaining, ratio = report.budget_remaining, report.revenue_per_cost_bps
+    """The report's figures; the cost is what the sponsor pays: the points' value and the operator's fee on it."""
+    remaining = report.budget_remaining
+    fee = report.cost_minor * program.load().operator_fee_bps // 10_000 if report.cost_minor > 0 else 0
+    total = report.cost_minor + fee
     return [
         (t("portal.awards"), t.group(report.awards)),
         (t("portal.customers"), t.group(report.customers)),
         (t("portal.new_customers"), t.group(report.new_customers)),
         (t("portal.points_awarded"), t.group(report.points_awarded)),
         (t("portal.budget_left"), t.group(remaining) if remaining is not None else "—"),
-        (t("portal.cost"), t.money(report.cost_minor)),
+        (t("portal.points_cost"), t.money(report.cost_minor)),
+        (t("portal.fee"), t.money(fee)),
+        (t("portal.cost"), t.money(total)),
         (t("portal.revenue"), t.money(report.revenue_minor)),
-        (t("portal.roi"), t.fraction(ratio, 10_000) if ratio else "—"),
+        (t("portal.roi"), portal_format.ratio(t, report.revenue_minor, total) if total > 0 else "—"),
     ]
 
 
@@ -200,23 +202,44 @@ def _as_request(c: CampaignOut) -> CreateCampaign:
     return CreateCampaign.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
-def campaign(session: Session, lang: str, campaign_id: str, now: datetime) -> Page:
+def _dates(c: CampaignOut, t: Locale) -> tuple[str, str]:
+    tz = program.load().timezone
+    starts = t.date(c.starts_at, tz) if c.starts_at else t("portal.starts_on_launch")
+    ends = t.date(c.ends_at, tz) if c.ends_at else t("portal.no_end")
+    return starts, ends
+
+
+def campaign(
+    session: Session,
+    lang: str,
+    campaign_id: str,
+    now: datetime,
+    refusal: tuple[str, str] | None = None,
+    confirm: str = "",
+) -> Page:
+    """One campaign; ``refusal`` is why the last action was refused, ``confirm`` an action to confirm first."""
     t = i18n.locale(lang)
     c = campaigns.get_visible(campaign_id, session.partner_id, now)
     report = campaigns.report(campaign_id, session.partner_id, now)
     names = partners.names()
+    starts, ends = _dates(c, t)
     return _page(
         "portal/campaign.html",
         lang,
         f"/portal/campaigns/{campaign_id}?lang=",
         session,
         campaign=c,
-        description=describe(_as_request(c), c.sponsor_partner_id, t),
+        description=describe(_as_request(c), c.sponsor_partner_id, t, session.partner_id),
         sponsor_name=names.get(c.sponsor_partner_id, ""),
         awaiting=[names.get(p, p) for p in c.awaiting_acceptance],
-        actions=actions(c, session.partner_id),
+        answers=[(names.get(p, p), state) for p, state in sorted(c.partner_states.items())],
+        starts=starts,
+        ends=ends,
+        actions=[] if confirm else actions(c, session.partner_id),
+        confirm=confirm,
+        refusal=refusal,
         results=results(report, t),
-        chart=chart(report.daily),
+        chart=portal_chart.chart(report.daily, t),
     )
 
 
@@ -242,7 +265,8 @@ def settlements(session: Session, lang: str, period: str | None, now: datetime) 
         f"/portal/settlements?period={quote(period)}&lang=",
         session,
         settlement=s,
-        months=[add_months(current, -n) for n in range(6)],
+        month_name=portal_format.month(t, s.period),
+        months=[(m, portal_format.month(t, m)) for m in (add_months(current, -n) for n in range(6))],
         owed_to_you=s.net_amount_minor >= 0,
         net_minor=abs(s.net_amount_minor),
         figures=figures,

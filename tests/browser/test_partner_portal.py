@@ -47,7 +47,8 @@ def test_a_manager_runs_a_cross_promo_without_code(live, phone):
     phone.get_by_role("button", name="Создать акцию").click()
     expect(phone.get_by_test_id("status")).to_have_text("ждёт согласия")
     assert phone.get_by_test_id("awaiting").inner_text() == "Стиль"
-    assert phone.get_by_role("button", name="Запустить").count() == 1
+    assert phone.get_by_role("button", name="Запустить").count() == 0  # not before the store has accepted
+    assert phone.get_by_test_id("answer-Стиль").inner_text() == "ещё не ответил"
     campaign_url = phone.url
     sign_out(phone)
 
@@ -55,9 +56,12 @@ def test_a_manager_runs_a_cross_promo_without_code(live, phone):
     inbox = phone.get_by_test_id("inbox")
     assert "Из Стиля в Уют" in inbox.inner_text()
     inbox.get_by_role("link", name="Из Стиля в Уют").click()
-    phone.get_by_role("button", name="Принять").click()
+    assert "платит «Уют», до 30\u00a0000\u00a0₽" in phone.get_by_test_id("description").inner_text()
+    phone.get_by_role("button", name="Принять").focus()
+    phone.keyboard.press("Enter")  # keyboard only
     expect(phone.get_by_role("button", name="Принять")).to_have_count(0)
     expect(phone.get_by_test_id("awaiting")).to_have_count(0)
+    expect(phone.get_by_test_id("answer-Стиль")).to_have_text("согласился")
     sign_out(phone)
 
     sign_in(phone, live, cafe["api_key"])
@@ -74,15 +78,20 @@ def test_a_manager_runs_a_cross_promo_without_code(live, phone):
     phone.reload()
     expect(phone.get_by_test_id("report-0")).to_have_text("1")  # awards
     assert phone.get_by_test_id("report-3").inner_text() == "100"  # points awarded
-    assert phone.locator("svg rect.bar").count() == 1  # the chart over time
+    assert phone.locator("svg rect.chart-bar").count() == 1  # the chart over time
+    assert phone.locator("svg rect.chart-bar").bounding_box()["height"] > 12  # its own height, not the tier bar's
     screenshot(phone, "portal-campaign-report")
 
     phone.get_by_role("link", name="Расчёты").click()
     expect(phone.get_by_test_id("net-amount")).to_be_visible()
     net = phone.get_by_test_id("net-amount").inner_text()
     api = live.request("GET", "/v1/settlements/2026-03", ck).json()
-    assert api["net_amount_minor"] == -13_000 and net == "130\u00a0₽"  # 30 issued + 100 promo points, owed
-    assert phone.get_by_text("Вы должны коалиции").count() == 1
+    assert api["net_amount_minor"] == -13_000 and net == "−130\u00a0₽"  # 30 issued + 100 promo points, owed
+    assert (
+        phone.get_by_text("Вы должны коалиции").count() == 1
+        and phone.get_by_test_id("net-sign").inner_text() == "вы должны"
+    )
+    assert "март 2026" in phone.get_by_test_id("month").inner_text()
     with phone.expect_download() as download:
         phone.get_by_role("link", name="Скачать CSV").click()
     assert download.value.suggested_filename == "settlement-2026-03.csv"
@@ -103,3 +112,28 @@ def test_forms_without_a_valid_csrf_token_are_refused(live, phone):
     sign_in(phone, live, cafe["api_key"])
     response = phone.request.post(f"{live.url}/portal/campaigns/preview", form={"csrf": "forged", "name": "X"})
     assert response.status == 403 and "preview" not in response.text()
+
+
+def test_the_portal_uses_a_desktop_screen_and_stays_one_column_on_a_phone(live, browser, phone):
+    op = live.operator_key
+    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют"}).json()
+    desktop = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        sign_in(desktop, live, cafe["api_key"])
+        assert desktop.locator("main").bounding_box()["width"] >= 1000  # not a 528-px column
+        yours, invitations = desktop.get_by_test_id("yours"), desktop.get_by_test_id("invitations")
+        left, right = yours.bounding_box(), invitations.bounding_box()
+        assert right["x"] > left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 2  # side by side
+        desktop.goto(f"{live.url}/portal/campaigns/new")
+        assert desktop.locator("main").bounding_box()["width"] >= 1000
+    finally:
+        desktop.close()
+    sign_in(phone, live, cafe["api_key"])
+    main = phone.locator("main").bounding_box()
+    assert main["width"] <= 390
+    yours, invitations = (
+        phone.get_by_test_id("yours").bounding_box(),
+        phone.get_by_test_id("invitations").bounding_box(),
+    )
+    assert invitations["y"] >= yours["y"] + yours["height"]  # one column
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing overflows sideways
