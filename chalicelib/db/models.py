@@ -206,9 +206,11 @@ class OrderItem(_Item):
 
 
 class CampaignItem(_Item):
-    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, and the running totals of the report.
+    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, how many budget shards it has.
 
-    ``budget_used`` is guarded in every award (``budget_used <= budget - points``), so the budget is never exceeded."""
+    Awards write their shards (:class:`CampaignShardItem`), not this item: ``budget_used`` and the totals here are
+    what awards counted before campaigns had shards (frozen since; a report adds the shards to them), and
+    ``points_reversed`` what refunds took back."""
 
     campaign_id = UnicodeAttribute()
     sponsor_partner_id = UnicodeAttribute()
@@ -222,8 +224,26 @@ class CampaignItem(_Item):
     points_awarded = NumberAttribute(default=0)
     points_reversed = NumberAttribute(default=0)
     revenue_minor = NumberAttribute(default=0)
+    budget_shards = NumberAttribute(null=True)  # None: created before shards, which then had keys.CAMPAIGN_SHARDS
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class CampaignShardItem(_Item):
+    """``CAMPSHARD#<campaign>#<shard>`` / ``SHARD``: one share of a campaign's budget and of its report's totals.
+
+    Every award adds to one shard (two or more only when it does not fit in one), guarded by ``used <= allowance -
+    points`` with the shard's allowance (``domain.campaigns.allowances``), and by ``closed`` being absent: a
+    campaign's transitions set ``closed`` on every shard when it stops awarding (paused, ended) and remove it when
+    it starts again, so a pause racing a purchase cancels the award without the award touching the campaign item."""
+
+    used = NumberAttribute(default=0)
+    awards = NumberAttribute(default=0)
+    customers = NumberAttribute(default=0)
+    new_customers = NumberAttribute(default=0)
+    points_awarded = NumberAttribute(default=0)
+    revenue_minor = NumberAttribute(default=0)
+    closed = UnicodeAttribute(null=True)
 
 
 class CampaignMemberItem(_Item):
@@ -233,7 +253,8 @@ class CampaignMemberItem(_Item):
 
 
 class CampaignDayItem(_Item):
-    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>``: the report's daily series, added to in each award."""
+    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>#<shard>``: the report's daily series, added to in each award (on its
+    budget shard's item of the day; items written before shards are ``<YYYY-MM-DD>``)."""
 
     awards = NumberAttribute(default=0)
     points_awarded = NumberAttribute(default=0)
@@ -364,6 +385,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     ExpiryIndexItem,
     JobItem,
     CampaignItem,
+    CampaignShardItem,
     CampaignMemberItem,
     CampaignDayItem,
     CounterItem,

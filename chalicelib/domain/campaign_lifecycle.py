@@ -104,6 +104,7 @@ class Campaign:
     updated_at: str
     budget_used: int = 0
     totals: CampaignTotals = field(default_factory=CampaignTotals)
+    budget_shards: int = 0  # the items its budget and totals are spread over (0: not stored yet, as created)
 
     @property
     def budget_points(self) -> int | None:
