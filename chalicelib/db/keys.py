@@ -199,6 +199,10 @@ def settlement(period: str) -> tuple[str, str]:
     return f"SETTLEMENT#{period}", "CLOSED"
 
 
+def reconciliation(period: str) -> tuple[str, str]:
+    return f"RECON#{period}", "RUN"
+
+
 def rate_limit(subject: str, digest: str) -> tuple[str, str]:
     """One subject's rate-limit buckets (an API key, a phone, an IP...): ``digest`` is a keyed hash, never the phone."""
     return f"RATE#{subject}#{digest}", "RATE"

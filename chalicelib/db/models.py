@@ -292,6 +292,42 @@ class JobItem(_Item):
     done_at = UnicodeAttribute()
 
 
+class ExpirySegmentItem(_Item):
+    """``JOB#EXPIRYSEG`` / ``<YYYY-MM>#<shard>``: one segment of a month's expiry (one partition of its expiry index),
+    worked by one task at a time: its cursor (DynamoDB's start key in the partition), what it did, whether it is
+    done. The daily job hands out again a segment left running and not saved for a while."""
+
+    month = UnicodeAttribute()
+    shard = NumberAttribute()
+    status = UnicodeAttribute()  # running | done
+    start_key = UnicodeAttribute(null=True)
+    customers = NumberAttribute(default=0)
+    settled = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute()
+    touched = NumberAttribute(default=0)  # updated_at in epoch seconds
+
+
+class ReconciliationItem(_Item):
+    """``RECON#<YYYY-MM>`` / ``RUN``: the period's latest reconciliation run (chalicelib/services/reconciliation.py):
+    where it stands (the partition it reads, DynamoDB's start key in it), the figures folded so far, and its result
+    once done. ``version`` guards every save: a run's page is counted once, whichever worker saves it."""
+
+    job_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # running | done
+    started_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    touched = NumberAttribute(default=0)  # updated_at in epoch seconds: a run not saved for a while is taken over
+    finished_at = UnicodeAttribute(null=True)
+    partners = UnicodeAttribute()  # JSON list, fixed when the run starts
+    unit = NumberAttribute(default=0)  # index of the partner-period partition being read
+    start_key = UnicodeAttribute(null=True)  # JSON of DynamoDB's LastEvaluatedKey in that partition
+    entries = NumberAttribute(default=0)
+    pages = NumberAttribute(default=0)
+    sums = UnicodeAttribute(default="{}")  # JSON: target -> figures folded from the entries read so far
+    result = UnicodeAttribute(null=True)  # JSON of the Reconciliation once done
+    version = NumberAttribute(default=0)
+
+
 class RateLimitItem(_Item):
     """``RATE#<subject>#<keyed hash>`` / ``RATE``: one subject's token buckets (chalicelib/domain/ratelimit.py), one
     number ``t_<limit>`` each (epoch ms), written by one conditional UpdateItem (chalicelib/db/ratelimits.py).
@@ -384,12 +420,14 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     OrderItem,
     ExpiryIndexItem,
     JobItem,
+    ExpirySegmentItem,
     CampaignItem,
     CampaignShardItem,
     CampaignMemberItem,
     CampaignDayItem,
     CounterItem,
     SettlementItem,
+    ReconciliationItem,
     RateLimitItem,
     PortalSessionItem,
     CodeItem,
