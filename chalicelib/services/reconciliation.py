@@ -134,7 +134,8 @@ def start_after_close(period: str, now: datetime) -> Run:
     """The daily settlement job, once it closed ``period``: reconcile it unless that was done (or is under way)."""
     run = _start(period, now, again=False)
     if run.status == "running":
-        _hand_on(run, now)
+        _hand_on(run, now)  # in process it is worked at once: what it stored now
+        return runs_db.load(period) or run
     return run
 
 
