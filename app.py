@@ -46,13 +46,13 @@ def close_settlements(event: Any) -> dict[str, Any]:
     return jobs.close_settlements(runtime.get().clock.now())
 
 
-# The jobs' worker: one task a message (an expiry segment, a page run of a reconciliation). The queue is the stack's
-# JobsQueue: infra/build_template.py puts its ARN in place of this name, and its redrive policy sends a message that
-# failed JOBS_QUEUE_TRIES times to the jobs' dead-letter queue.
-@app.on_sqs_message(queue="coalition-loyalty-jobs", batch_size=1, name="run_job_task")
-def run_job_task(event: Any) -> None:
+# The jobs' worker: one task a message (an expiry segment, a page run of a reconciliation) of the stack's JobsQueue,
+# whose event source (one message a batch) and redrive policy (to the jobs' dead-letter queue after a few tries) are
+# declared in infra/build_template.py: the queue's name differs per stack, which a decorator cannot know.
+@app.lambda_function(name="run_job_task")
+def run_job_task(event: dict[str, Any], context: Any) -> None:
     from chalicelib import runtime
     from chalicelib.services import jobs
 
-    for record in event:
-        jobs.run_task(record.body, runtime.get().clock.now())
+    for record in event.get("Records", []):
+        jobs.run_task(record["body"], runtime.get().clock.now())

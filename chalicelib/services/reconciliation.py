@@ -126,7 +126,8 @@ def request(period: str, now: datetime) -> Run:
     check_period(period, now)
     run = _start(period, now, again=True)
     if run.status == "running":
-        _hand_on(run, now)
+        _hand_on(run, now)  # in process it is worked at once: what it stored now
+        return runs_db.load(period) or run
     return run
 
 
@@ -143,13 +144,11 @@ def read(period: str, now: datetime) -> Run:
     """``GET``: the stored run. None stored: start one and read a few pages now; a small month is done at once. A
     run left stale (its worker stopped) is handed on again, from its last saved page."""
     check_period(period, now)
-    run = runs_db.load(period)
-    if run is None:
-        run = _advance(_start(period, now, again=False), now, INLINE_PAGES, INLINE_SECONDS)
-        if run.status == "running":
-            _hand_on(run, now)
-    elif _stale(run, now):
-        _hand_on(run, now)
+    stored = runs_db.load(period)
+    run = stored or _advance(_start(period, now, again=False), now, INLINE_PAGES, INLINE_SECONDS)
+    if run.status == "running" and (stored is None or _stale(run, now)):  # started here, or left stalled
+        _hand_on(run, now)  # in process it is worked at once: what it stored now
+        return runs_db.load(period) or run
     return run
 
 
