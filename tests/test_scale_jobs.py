@@ -172,3 +172,18 @@ def test_a_segment_whose_worker_stopped_is_handed_out_again_and_resumes_from_its
     assert resumed.customers == len(
         [cid for cid in customers if keys.expiry_index("2027-03", cid)[0].endswith(f"#{busiest}")]
     )
+
+
+def test_two_runs_started_at_once_make_one(dynamo, clock):
+    """Two operators (or the close job and an operator) starting the month's reconciliation together: the second
+    start is refused in the write and both read the one run."""
+    from chalicelib.domain.reconciliation import Run
+
+    now = clock.now()
+    first = Run(MARCH, "rec_first", "running", now.isoformat(), now.isoformat(), None, ["coalition"])
+    second = Run(MARCH, "rec_second", "running", now.isoformat(), now.isoformat(), None, ["coalition"])
+    assert runs_db.start(first, now - reconciliation.STALE_AFTER)
+    assert not runs_db.start(second, now - reconciliation.STALE_AFTER)
+    assert runs_db.load(MARCH).job_id == "rec_first"
+    clock.advance(timedelta(minutes=16))  # left stalled: a new run may take over
+    assert runs_db.start(second, clock.now() - reconciliation.STALE_AFTER)
