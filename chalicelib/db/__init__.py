@@ -7,14 +7,12 @@ from chalicelib.db.models import (
     CampaignDayItem,
     CampaignItem,
     CampaignMemberItem,
-    CampaignShardItem,
     CodeItem,
     CounterItem,
     CustomerItem,
     CustomerSessionItem,
     EntryItem,
     ExpiryIndexItem,
-    ExpirySegmentItem,
     JobItem,
     KeyIdItem,
     OrderItem,
@@ -22,12 +20,12 @@ from chalicelib.db.models import (
     PortalSessionItem,
     ProgramItem,
     RateLimitItem,
-    ReconciliationItem,
     ReplayItem,
     SettlementItem,
     bind,
     create_table,
 )
+from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import connection, get_many, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 

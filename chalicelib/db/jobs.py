@@ -12,7 +12,8 @@ from datetime import datetime
 from pynamodb.exceptions import PutError
 
 from chalicelib.db import keys
-from chalicelib.db.models import ExpiryIndexItem, ExpirySegmentItem, JobItem
+from chalicelib.db.models import ExpiryIndexItem, JobItem
+from chalicelib.db.scale_models import ExpirySegmentItem
 from chalicelib.db.store import get_one
 from chalicelib.db.tx import error_code
 

@@ -206,11 +206,8 @@ class OrderItem(_Item):
 
 
 class CampaignItem(_Item):
-    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, how many budget shards it has.
-
-    Awards write their shards (:class:`CampaignShardItem`), not this item: ``budget_used`` and the totals here are
-    what awards counted before campaigns had shards (frozen since; a report adds the shards to them), and
-    ``points_reversed`` what refunds took back."""
+    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, its budget shards (db/scale_models.py: awards
+    write those, so ``budget_used`` and the totals here are what awards counted before shards; refunds add here)."""
 
     campaign_id = UnicodeAttribute()
     sponsor_partner_id = UnicodeAttribute()
@@ -229,23 +226,6 @@ class CampaignItem(_Item):
     updated_at = UnicodeAttribute()
 
 
-class CampaignShardItem(_Item):
-    """``CAMPSHARD#<campaign>#<shard>`` / ``SHARD``: one share of a campaign's budget and of its report's totals.
-
-    Every award adds to one shard (two or more only when it does not fit in one), guarded by ``used <= allowance -
-    points`` with the shard's allowance (``domain.campaigns.allowances``), and by ``closed`` being absent: a
-    campaign's transitions set ``closed`` on every shard when it stops awarding (paused, ended) and remove it when
-    it starts again, so a pause racing a purchase cancels the award without the award touching the campaign item."""
-
-    used = NumberAttribute(default=0)
-    awards = NumberAttribute(default=0)
-    customers = NumberAttribute(default=0)
-    new_customers = NumberAttribute(default=0)
-    points_awarded = NumberAttribute(default=0)
-    revenue_minor = NumberAttribute(default=0)
-    closed = UnicodeAttribute(null=True)
-
-
 class CampaignMemberItem(_Item):
     """``PCAMP#<partner>`` / ``<campaign id>``: the campaigns a partner sponsors or is named in (its list)."""
 
@@ -253,8 +233,7 @@ class CampaignMemberItem(_Item):
 
 
 class CampaignDayItem(_Item):
-    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>#<shard>``: the report's daily series, added to in each award (on its
-    budget shard's item of the day; items written before shards are ``<YYYY-MM-DD>``)."""
+    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>#<shard>``: the report's daily series, added to in each award."""
 
     awards = NumberAttribute(default=0)
     points_awarded = NumberAttribute(default=0)
@@ -290,42 +269,6 @@ class JobItem(_Item):
 
     month = UnicodeAttribute()
     done_at = UnicodeAttribute()
-
-
-class ExpirySegmentItem(_Item):
-    """``JOB#EXPIRYSEG`` / ``<YYYY-MM>#<shard>``: one segment of a month's expiry (one partition of its expiry index),
-    worked by one task at a time: its cursor (DynamoDB's start key in the partition), what it did, whether it is
-    done. The daily job hands out again a segment left running and not saved for a while."""
-
-    month = UnicodeAttribute()
-    shard = NumberAttribute()
-    status = UnicodeAttribute()  # running | done
-    start_key = UnicodeAttribute(null=True)
-    customers = NumberAttribute(default=0)
-    settled = NumberAttribute(default=0)
-    updated_at = UnicodeAttribute()
-    touched = NumberAttribute(default=0)  # updated_at in epoch seconds
-
-
-class ReconciliationItem(_Item):
-    """``RECON#<YYYY-MM>`` / ``RUN``: the period's latest reconciliation run (chalicelib/services/reconciliation.py):
-    where it stands (the partition it reads, DynamoDB's start key in it), the figures folded so far, and its result
-    once done. ``version`` guards every save: a run's page is counted once, whichever worker saves it."""
-
-    job_id = UnicodeAttribute()
-    status = UnicodeAttribute()  # running | done
-    started_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
-    touched = NumberAttribute(default=0)  # updated_at in epoch seconds: a run not saved for a while is taken over
-    finished_at = UnicodeAttribute(null=True)
-    partners = UnicodeAttribute()  # JSON list, fixed when the run starts
-    unit = NumberAttribute(default=0)  # index of the partner-period partition being read
-    start_key = UnicodeAttribute(null=True)  # JSON of DynamoDB's LastEvaluatedKey in that partition
-    entries = NumberAttribute(default=0)
-    pages = NumberAttribute(default=0)
-    sums = UnicodeAttribute(default="{}")  # JSON: target -> figures folded from the entries read so far
-    result = UnicodeAttribute(null=True)  # JSON of the Reconciliation once done
-    version = NumberAttribute(default=0)
 
 
 class RateLimitItem(_Item):
@@ -420,14 +363,11 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     OrderItem,
     ExpiryIndexItem,
     JobItem,
-    ExpirySegmentItem,
     CampaignItem,
-    CampaignShardItem,
     CampaignMemberItem,
     CampaignDayItem,
     CounterItem,
     SettlementItem,
-    ReconciliationItem,
     RateLimitItem,
     PortalSessionItem,
     CodeItem,
@@ -440,7 +380,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
 
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at one table; drop connections cached for a previous binding."""
-    models: tuple[type[_Item], ...] = (_Item, *ALL_MODELS)
+    models: tuple[type[_Item], ...] = (_Item, *_Item.__subclasses__())  # with db/scale_models.py's
     for model in models:
         model.Meta.table_name = table_name
         model.Meta.region = region
