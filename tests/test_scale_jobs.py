@@ -70,13 +70,16 @@ def test_post_starts_a_reconciliation_job_that_workers_finish_page_by_page_and_g
 
 
 def test_a_page_saved_by_another_worker_is_not_counted_twice(coalition, held_queue, clock, monkeypatch):
+    """SQS may deliver a task twice: two workers from one saved state. The one that saves second is refused and
+    takes the stored run as it is; the run never goes back to fewer pages, nor counts a page twice."""
     c = coalition
     _march(c, customers=2)
     monkeypatch.setattr(reconciliation, "SAVE_EVERY_PAGES", 1)
     run = reconciliation.request(MARCH, clock.now())
-    first = reconciliation._advance(run, clock.now(), 3, 60)  # a worker reads 3 pages
-    second = reconciliation._advance(run, clock.now(), 3, 60)  # a duplicate delivery, from the same saved state
-    assert second.version == first.version and second.entries == first.entries  # its pages were refused
+    first = reconciliation._advance(run, clock.now(), 12, 60)  # a worker reads 12 pages
+    second = reconciliation._advance(run, clock.now(), 1, 60)  # the duplicate, from the same saved state, 1 page
+    stored = runs_db.load(MARCH)
+    assert (second.version, second.pages) == (first.version, first.pages) == (stored.version, stored.pages)
     reconciliation.work(MARCH, run.job_id, clock.now())
     result = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
     assert (result.status, result["entries"], result["matches"]) == (200, 4, True)
