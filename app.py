@@ -28,18 +28,31 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 
 @app.schedule(Cron(15, 21, "*", "*", "?", "*"), name="expire_points")  # 00:15 Moscow time, daily
 def expire_points(event: Any) -> dict[str, Any]:
+    """Plans the night's expiry: one task per expiry-index segment to the jobs' queue (run_job_task works them)."""
     from chalicelib import runtime
     from chalicelib.services import jobs
 
     run = jobs.expire_points(runtime.get().clock.now())
-    return {"months": run.months, "customers": run.customers}
+    return {"months": run.months, "segments": run.segments, "customers": run.customers}
 
 
 @app.schedule(Cron(0, 22, "*", "*", "?", "*"), name="close_settlements")  # 01:00 Moscow time, daily
 def close_settlements(event: Any) -> dict[str, Any]:
-    """Closes last month once it has ended; on the other days it finds it closed already and does nothing."""
+    """Closes last month once it has ended (on the other days it finds it closed already) and starts its
+    reconciliation."""
     from chalicelib import runtime
-    from chalicelib.services import settlement
+    from chalicelib.services import jobs
 
-    report = settlement.close_previous_month(runtime.get().clock.now())
-    return {"period": report.period, "status": report.status}
+    return jobs.close_settlements(runtime.get().clock.now())
+
+
+# The jobs' worker: one task a message (an expiry segment, a page run of a reconciliation) of the stack's JobsQueue,
+# whose event source (one message a batch) and redrive policy (to the jobs' dead-letter queue after a few tries) are
+# declared in infra/build_template.py: the queue's name differs per stack, which a decorator cannot know.
+@app.lambda_function(name="run_job_task")
+def run_job_task(event: dict[str, Any], context: Any) -> None:
+    from chalicelib import runtime
+    from chalicelib.services import jobs
+
+    for record in event.get("Records", []):
+        jobs.run_task(record["body"], runtime.get().clock.now())

@@ -876,9 +876,17 @@ class ReconciliationDifference(Response):
 
 
 class Reconciliation(Response):
+    """A period's reconciliation run: ``running`` (``entries`` read so far) or ``done`` (``matches`` and the
+    ``differences``, as of ``finished_at``)."""
+
     period: str
-    entries: int
-    matches: bool
+    job_id: str
+    status: Literal["running", "done"]
+    started_at: str
+    updated_at: str = Field(description="When the run last saved its progress")
+    finished_at: str | None
+    entries: int = Field(description="Entries read (all of the period's once done)")
+    matches: bool | None = Field(description="Whether every figure matches: null while running")
     differences: list[ReconciliationDifference]
 
 

@@ -15,6 +15,7 @@ FUNCTIONS = {
     "APIHandler": "ApiHandlerRole",
     "ExpirePoints": "ExpirePointsRole",
     "CloseSettlements": "CloseSettlementsRole",
+    "RunJobTask": "RunJobTaskRole",
 }
 OUT = Path(__file__).with_name("resources.json")
 # Notification secrets (issue 17): only the API sends to customers; read on first use, so they may stay unset until
@@ -35,6 +36,17 @@ APP_NAME = json.loads(Path(__file__).parents[1].joinpath(".chalice", "config.jso
 API_GATEWAY_TIMEOUT_SECONDS = 29
 API_TIMEOUT_SECONDS = 25
 JOBS = ("ExpirePoints", "CloseSettlements")
+# The jobs' worker (app.py's run_job_task): one task a message of JobsQueue, an expiry segment or a page run of a
+# reconciliation. Its concurrency is the expiry's fan-out (one instance per index segment, keys.EXPIRY_SHARDS) and
+# caps the write rate a night's expiry puts on the table (docs/lifecycle.md, "A million customers a night").
+WORKER = "RunJobTask"
+WORKER_TIMEOUT_SECONDS = 900  # Lambda's limit; a task hands itself on after 600 s (services/jobs.py)
+WORKER_CONCURRENCY = 16
+# SQS hides a message being worked for this long: six times the worker's timeout, as AWS advises for a function's
+# queue, so a slow task is not handed to a second instance while the first still runs.
+JOBS_QUEUE_VISIBILITY_SECONDS = 6 * WORKER_TIMEOUT_SECONDS
+JOBS_QUEUE_TRIES = 5  # then the message goes to the jobs' dead-letter queue (and its alarm)
+JOBS_QUEUE_MAX_AGE_SECONDS = 3_600  # a task waiting longer means the workers are stuck or too few
 JOB_RULE_NAMES = {"ExpirePoints": "expire-points", "CloseSettlements": "close-settlements"}
 # Every DynamoDB operation chalicelib/db sends; SystemErrors is published per table and operation.
 DYNAMODB_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem")
@@ -146,6 +158,29 @@ def role(function: str) -> dict[str, Any]:
             },
         },
     ]
+    # Every function hands tasks to the jobs' worker (the daily jobs their segments, the API a reconciliation).
+    statements.append(
+        {
+            "Sid": "JobsQueueSend",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]},
+        }
+    )
+    if function == WORKER:
+        statements.append(
+            {
+                "Sid": "JobsQueueReceive",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ],
+                "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]},
+            }
+        )
     if function in JOBS:
         statements.append(
             {
@@ -211,6 +246,17 @@ def function_properties(function: str, variables: dict[str, Any]) -> dict[str, A
         properties["ReservedConcurrentExecutions"] = {
             "Fn::If": ["HasApiReservedConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
         }
+    elif function == WORKER:
+        # Invoked by the queue's event source mapping (synchronously): a task that fails returns to the queue and,
+        # after JOBS_QUEUE_TRIES deliveries, goes to the dead-letter queue by the queue's redrive policy.
+        properties["Timeout"] = WORKER_TIMEOUT_SECONDS
+        properties["ReservedConcurrentExecutions"] = WORKER_CONCURRENCY
+        properties["Events"] = {
+            f"{function}Queue": {
+                "Type": "SQS",
+                "Properties": {"Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]}, "BatchSize": 1},
+            }
+        }
     else:
         # A scheduled job runs asynchronously: what still fails after Lambda's two retries lands in the queue
         # (and its alarm) instead of vanishing; so does an event EventBridge could not deliver at all.
@@ -236,7 +282,7 @@ def function_resources() -> dict[str, Any]:
         "LOYALTY_PORTAL_SECRET_PARAM": {"Ref": "PortalSecretParameter"},
     }
     for function, role_name in FUNCTIONS.items():
-        variables = dict(secrets_env)
+        variables = {**secrets_env, "LOYALTY_JOBS_QUEUE_URL": {"Ref": "JobsQueue"}}
         if function == "APIHandler":
             variables.update({f"{name}_PARAM": {"Ref": p} for name, (p, _, _) in NOTIFY_SECRETS.items()})
         resources[function] = {"Properties": function_properties(function, variables)}
@@ -254,7 +300,14 @@ def function_resources() -> dict[str, Any]:
             "Errors",
             {"FunctionName": {"Ref": function}},
             1,
-            f"{function} failed" + (" (a scheduled job)" if function in JOBS else ""),
+            f"{function} failed"
+            + (
+                " (a scheduled job)"
+                if function in JOBS
+                else " (a task of the jobs' queue)"
+                if function == WORKER
+                else ""
+            ),
         )
         resources[f"{function}ThrottlesAlarm"] = alarm(
             f"{function}-throttles",
@@ -302,7 +355,28 @@ def jobs_dead_letter_resources() -> dict[str, Any]:
             "ApproximateNumberOfMessagesVisible",
             {"QueueName": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}},
             1,
-            "A scheduled job failed for good (its invocation is in the dead-letter queue)",
+            "A scheduled job or a task of the jobs' queue failed for good (it is in the dead-letter queue)",
+            statistic="Maximum",
+        ),
+        "JobsQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "VisibilityTimeout": JOBS_QUEUE_VISIBILITY_SECONDS,
+                "MessageRetentionPeriod": 1_209_600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": JOBS_QUEUE_TRIES,
+                },
+            },
+        },
+        "JobsQueueAgeAlarm": alarm(
+            "jobs-queue-age",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": {"Fn::GetAtt": ["JobsQueue", "QueueName"]}},
+            JOBS_QUEUE_MAX_AGE_SECONDS,
+            "A task has waited over an hour in the jobs' queue: the workers are stuck or too few",
             statistic="Maximum",
         ),
     }
@@ -484,6 +558,7 @@ def build() -> dict[str, Any]:
             "TableName": {"Value": {"Ref": "LoyaltyTable"}},
             "AlarmTopic": {"Value": {"Ref": "AlarmTopic"}},
             "JobsDeadLetterQueue": {"Value": {"Ref": "JobsDeadLetterQueue"}},
+            "JobsQueue": {"Value": {"Ref": "JobsQueue"}},
             "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
         },
     }

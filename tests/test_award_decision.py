@@ -8,6 +8,8 @@ from chalicelib.domain.campaigns import (
     Purchase,
     Rules,
     Shopper,
+    allocate,
+    allowances,
     decide_awards,
     eligible_campaigns,
 )
@@ -30,7 +32,18 @@ def rules(campaign_id: str, sponsor: str = "cafe", points: int = 10, **extra: ob
 
 
 def active(budget: int | None = None, used: int = 0) -> CampaignState:
-    return CampaignState("active", budget, used)
+    """A campaign read whole, its budget on one shard."""
+    if budget is None:
+        return CampaignState("active", None, used)
+    return CampaignState("active", budget, used, {0: budget - used}, True, 0, {0: budget})
+
+
+def sharded(budget: int, used: dict[int, int], shards: int = 4, complete: bool = True) -> CampaignState:
+    """A campaign whose budget is spread over ``shards``; ``used`` says what the shards read have used."""
+    share = dict(enumerate(allowances(budget, shards)))
+    rooms = {k: share[k] - u for k, u in used.items()}
+    pick = next(iter(used))
+    return CampaignState("active", budget, sum(used.values()), rooms, complete, pick, share)
 
 
 def test_every_live_campaign_awards_its_reward_in_order():
@@ -40,7 +53,7 @@ def test_every_live_campaign_awards_its_reward_in_order():
     )
     assert [(a.rules.campaign_id, a.points) for a in decision.awards] == [("cmp_a", 10), ("cmp_b", 7)]
     assert decision.exhausted == ()
-    assert all(a.budget_points is None and not a.exhausts for a in decision.awards)
+    assert all(a.allowances is None and not a.exhausts for a in decision.awards)
 
 
 def test_paused_missing_and_suspended_sponsors_award_nothing():
@@ -55,9 +68,9 @@ def test_paused_missing_and_suspended_sponsors_award_nothing():
 
 
 def test_an_award_is_cut_to_what_is_left_of_the_budget_and_then_exhausts_it():
-    decision = decide_awards([rules("cmp_a")], {"cmp_a": active(budget=100, used=96)}, {"cafe"}, 10, PURCHASE, NEWCOMER)
-    (award,) = decision.awards
-    assert (award.points, award.budget_points, award.exhausts) == (4, 100, True)
+    state = {"cmp_a": active(budget=100, used=96)}
+    (award,) = decide_awards([rules("cmp_a")], state, {"cafe"}, 10, PURCHASE, NEWCOMER, spare_items=1).awards
+    assert (award.points, dict(award.shares), award.exhausts) == (4, {0: 4}, True)  # marking it takes an item
 
 
 def test_an_award_that_leaves_budget_does_not_exhaust_it():
@@ -69,7 +82,7 @@ def test_an_award_that_leaves_budget_does_not_exhaust_it():
 def test_a_budget_already_used_up_awards_nothing_and_is_marked_exhausted():
     decision = decide_awards(
         [rules("cmp_a"), rules("cmp_b")],
-        {"cmp_a": active(budget=100, used=100), "cmp_b": active(budget=50, used=60)},
+        {"cmp_a": active(budget=100, used=100), "cmp_b": sharded(50, {0: 13, 1: 13, 2: 12, 3: 12})},
         {"cafe"},
         10,
         PURCHASE,
@@ -134,3 +147,36 @@ def test_eligibility_applies_the_rules_per_customer_limits_included():
         "cmp_gold",
         "cmp_all",
     ]
+
+
+def test_a_budget_splits_into_allowances_that_sum_to_it_exactly():
+    assert allowances(500, 8) == [63, 63, 63, 63, 62, 62, 62, 62]
+    assert allowances(3, 8) == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert all(sum(allowances(b, n)) == b for b in (0, 1, 7, 500, 10_001) for n in (1, 3, 8, 16))
+
+
+def test_allocation_takes_the_fullest_shards_first_and_no_more_than_it_may():
+    assert allocate(100, {0: 10, 1: 63, 2: 50}, 8) == {1: 63, 2: 37}
+    assert allocate(100, {0: 10, 1: 63, 2: 50}, 1) == {1: 63}
+    assert allocate(5, {0: 0, 1: 0}, 8) == {}
+
+
+def test_an_award_that_fits_its_drawn_shard_goes_there_alone():
+    state = sharded(400, {2: 40}, complete=False)  # shard 2 may still award 60
+    (award,) = decide_awards([rules("cmp_a")], {"cmp_a": state}, {"cafe"}, 10, PURCHASE, NEWCOMER).awards
+    assert (award.points, dict(award.shares), award.allowances[2], award.exhausts) == (10, {2: 10}, 100, False)
+
+
+def test_an_award_too_big_for_its_drawn_shard_asks_for_every_shard_then_borrows_from_others():
+    drawn = sharded(400, {1: 95}, complete=False)  # shard 1 has 5 left: the reward is 10
+    decision = decide_awards([rules("cmp_a")], {"cmp_a": drawn}, {"cafe"}, 10, PURCHASE, NEWCOMER, spare_items=3)
+    assert (decision.awards, decision.needs_every_shard) == ((), ("cmp_a",))
+    whole = sharded(400, {0: 100, 1: 95, 2: 97, 3: 100})  # 5 + 3 left
+    (award,) = decide_awards([rules("cmp_a")], {"cmp_a": whole}, {"cafe"}, 10, PURCHASE, NEWCOMER, 3).awards
+    assert (award.points, dict(award.shares), award.exhausts) == (8, {1: 5, 2: 3}, True)  # the last 8, exactly
+
+
+def test_without_a_spare_item_an_award_stays_on_one_shard_and_the_rest_waits():
+    whole = sharded(400, {0: 100, 1: 95, 2: 97, 3: 100})
+    (award,) = decide_awards([rules("cmp_a")], {"cmp_a": whole}, {"cafe"}, 10, PURCHASE, NEWCOMER, 0).awards
+    assert (award.points, dict(award.shares), award.exhausts) == (5, {1: 5}, False)

@@ -105,6 +105,7 @@ def test_an_entry_feeds_its_counters_under_their_stored_names(dynamo):
 
 
 def _campaign(campaign_id, budget=None, used=0, status="active"):
+    """A campaign item (``used``: what it counted before shards) with 4 budget shards."""
     rules = {"budget_points": budget} if budget is not None else {}
     db.CampaignItem(
         *keys.campaign(campaign_id),
@@ -113,9 +114,14 @@ def _campaign(campaign_id, budget=None, used=0, status="active"):
         rules=rules,
         status=status,
         budget_used=used,
+        budget_shards=4,
         created_at="t",
         updated_at="t",
     ).save()
+
+
+def _shard(campaign_id, shard, used, closed=None):
+    db.CampaignShardItem(*keys.campaign_shard(campaign_id, shard), used=used, closed=closed).save()
 
 
 def _sponsor(status="active"):
@@ -132,47 +138,89 @@ def _sponsor(status="active"):
 
 
 def test_campaign_states_come_from_the_batch_and_what_it_lacks_is_read(dynamo):
-    _campaign("cmp_a", budget=100, used=40)
+    _campaign("cmp_a", budget=100, used=40)  # 60 left for its 4 shards: 15 each
+    _shard("cmp_a", 2, 5)
     _campaign("cmp_b", status="paused")
     _sponsor()
-    prefetched = db.get_many(campaign_awards.read_keys(["cmp_a"], ["s"]))
+    prefetched = db.get_many([(db.CampaignItem, *keys.campaign("cmp_a")), (db.PartnerItem, *keys.partner("s"))])
+    prefetched |= db.get_many([(db.CampaignShardItem, *keys.campaign_shard("cmp_a", 2))])
     states, sponsors = campaign_awards.load_states(prefetched, ["cmp_a", "cmp_b", "cmp_gone"], {"s", "gone"})
-    assert {c: (s.status, s.budget_points, s.remaining) for c, s in states.items()} == {
-        "cmp_a": ("active", 100, 60),
-        "cmp_b": ("paused", None, None),
-    }
+    a = states["cmp_a"]
+    assert (a.status, a.budget_points, dict(a.rooms), a.complete, a.pick) == ("active", 100, {2: 10}, False, 2)
+    assert (states["cmp_b"].status, states["cmp_b"].budget_points) == ("paused", None) and "cmp_gone" not in states
     assert sponsors == {"s"}
+    whole = campaign_awards.with_every_shard(prefetched, ["cmp_a"])
+    a, _ = campaign_awards.states_of(whole, ["cmp_a"], {"s"})
+    assert (dict(a["cmp_a"].rooms), a["cmp_a"].complete, a["cmp_a"].remaining) == (
+        {0: 15, 1: 15, 2: 10, 3: 15},
+        True,
+        55,
+    )
 
 
-def _award(points, budget, exhausts):
+def _award(shares, allowances, exhausts=False, campaign_id="cmp_a"):
     rules = Rules.from_snapshot(
-        {"campaign_id": "cmp_a", "sponsor_partner_id": "s", "earn_at": ["p"], "reward": {"type": "fixed", "points": 1}}
+        {
+            "campaign_id": campaign_id,
+            "sponsor_partner_id": "s",
+            "earn_at": ["p"],
+            "reward": {"type": "fixed", "points": 1},
+        }
     )
-    return CampaignAward(rules, points, budget, exhausts, first_for_customer=True, new_customer=False)
+    points = sum(shares.values())
+    return CampaignAward(rules, points, shares, allowances, exhausts, first_for_customer=True, new_customer=False)
 
 
-def test_an_award_is_guarded_by_its_budget_and_its_sponsor(dynamo):
-    _campaign("cmp_a", budget=100, used=90)
+SHARES = {0: 25, 1: 25, 2: 25, 3: 25}  # a budget of 100 over 4 shards
+
+
+def test_an_award_is_guarded_by_its_shard_allowance_and_its_sponsor(dynamo):
+    _campaign("cmp_a", budget=100)
+    _shard("cmp_a", 1, 15)
     _sponsor()
-    _commit(lambda tx: campaign_awards.record(tx, _award(10, 100, True), "2026-03-10", 5_000))
-    item = db.get_one(db.CampaignItem, *keys.campaign("cmp_a"))
-    assert (int(item.budget_used), item.status, int(item.customers), int(item.new_customers)) == (
-        100,
-        "exhausted",
-        1,
-        0,
-    )
-    day = db.get_one(db.CampaignDayItem, *keys.campaign_day("cmp_a", "2026-03-10"))
+    _commit(lambda tx: campaign_awards.record(tx, _award({1: 10}, SHARES), "2026-03-10", 5_000))
+    shard = db.get_one(db.CampaignShardItem, *keys.campaign_shard("cmp_a", 1))
+    assert (int(shard.used), int(shard.awards), int(shard.customers), int(shard.revenue_minor)) == (25, 1, 1, 5_000)
+    assert db.get_one(db.CampaignItem, *keys.campaign("cmp_a")).status == "active"  # the item was not written
+    day = db.get_one(db.CampaignDayItem, *keys.campaign_day("cmp_a", "2026-03-10", 1))
     assert (int(day.awards), int(day.points_awarded), int(day.revenue_minor)) == (1, 10, 5_000)
-    _campaign("cmp_a", budget=100, used=95)
-    with pytest.raises(db.TxCancelled) as over:
-        _commit(lambda tx: campaign_awards.record(tx, _award(10, 100, False), "2026-03-10", 5_000))
+    with pytest.raises(db.TxCancelled) as over:  # the shard is full: one more point is over its allowance
+        _commit(lambda tx: campaign_awards.record(tx, _award({1: 1}, SHARES), "2026-03-10", 5_000))
     assert over.value.failed == {"campaign:cmp_a"}
-    _campaign("cmp_a", budget=100, used=0)
     _sponsor(status="suspended")
     with pytest.raises(db.TxCancelled) as suspended:
-        _commit(lambda tx: campaign_awards.record(tx, _award(10, 100, False), "2026-03-10", 5_000))
+        _commit(lambda tx: campaign_awards.record(tx, _award({0: 10}, SHARES), "2026-03-10", 5_000))
     assert suspended.value.failed == {"sponsor:s"}
+
+
+def test_an_award_split_over_shards_commits_only_if_every_shard_still_has_its_room(dynamo):
+    _campaign("cmp_a", budget=100)
+    _sponsor()
+    for k in range(4):
+        _shard("cmp_a", k, 20)
+    stale = _award({0: 5, 1: 5}, SHARES)  # decided on shards 0 and 1 with 5 left each
+    _commit(lambda tx: campaign_awards.record(tx, _award({1: 3}, SHARES), "2026-03-10", 1))  # a racer takes 3 of 1
+    with pytest.raises(db.TxCancelled):
+        _commit(lambda tx: campaign_awards.record(tx, stale, "2026-03-10", 1))
+    assert int(db.get_one(db.CampaignShardItem, *keys.campaign_shard("cmp_a", 0)).used) == 20  # all or nothing
+    _commit(lambda tx: campaign_awards.record(tx, _award({0: 5, 1: 2, 2: 5, 3: 5}, SHARES, True), "2026-03-10", 1))
+    assert db.get_one(db.CampaignItem, *keys.campaign("cmp_a")).status == "exhausted"
+    used = [int(db.get_one(db.CampaignShardItem, *keys.campaign_shard("cmp_a", k)).used) for k in range(4)]
+    assert used == [25, 25, 25, 25]
+
+
+def test_a_closed_shard_refuses_awards_even_with_room(dynamo):
+    _campaign("cmp_a", budget=100)
+    _sponsor()
+    _shard("cmp_a", 0, 0, closed="paused")
+    with pytest.raises(db.TxCancelled) as paused:
+        _commit(lambda tx: campaign_awards.record(tx, _award({0: 1}, SHARES), "2026-03-10", 1))
+    assert paused.value.failed == {"campaign:cmp_a"}
+    _campaign("cmp_b")  # no budget: still refused while closed
+    db.CampaignShardItem(*keys.campaign_shard("cmp_b", 0), closed="ended").save()
+    unbudgeted = _award({0: 1}, None, campaign_id="cmp_b")
+    with pytest.raises(db.TxCancelled):
+        _commit(lambda tx: campaign_awards.record(tx, unbudgeted, "2026-03-10", 1))
 
 
 def test_a_used_up_campaign_is_marked_exhausted_and_a_refund_reverses_its_points(dynamo):

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from chalicelib.db.models import ALL_MODELS, EntryItem
+from chalicelib.db.models import EntryItem, _Item
 from infra import build_template
+
+ALL_MODELS = _Item.__subclasses__()  # every item class, db/scale_models.py's too
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = ROOT / "build" / "sam.json"
@@ -77,7 +79,7 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
 def test_no_data_action_is_granted_on_everything():
     template = packaged()
     roles = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
-    assert set(roles) == {"ApiHandlerRole", "ExpirePointsRole", "CloseSettlementsRole", "ApiGatewayCloudWatchRole"}
+    assert set(roles) == {*build_template.FUNCTIONS.values(), "ApiGatewayCloudWatchRole"}
     for name, role in roles.items():
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
@@ -116,6 +118,7 @@ def test_functions_get_the_table_and_secrets_from_the_stack():
         "WriteThrottleEvents",
         "SystemErrors",
         "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
     }
 
 
@@ -205,11 +208,12 @@ def test_every_alarm_names_resources_that_exist_so_it_can_fire():
             watched.add((alarm["MetricName"], _resolve(template, dimension["Name"], dimension["Value"])))
         if alarm["Namespace"] == "AWS/ApiGateway":  # without its stage, a REST API's metric sums every stage's
             assert {d["Name"] for d in alarm["Dimensions"]} == {"ApiName", "Stage"}
-    for function in ("APIHandler", "ExpirePoints", "CloseSettlements"):
+    for function in ("APIHandler", "ExpirePoints", "CloseSettlements", "RunJobTask"):
         assert {("Errors", function), ("Throttles", function)} <= watched
     assert {
         ("5XXError", "RestAPI"),
         ("ApproximateNumberOfMessagesVisible", "JobsDeadLetterQueue"),
+        ("ApproximateAgeOfOldestMessage", "JobsQueue"),
         ("ReadThrottleEvents", "LoyaltyTable"),
         ("WriteThrottleEvents", "LoyaltyTable"),
     } <= watched
@@ -400,3 +404,30 @@ def test_the_shipped_zip_serves_a_balance_on_its_runtime_python():
     assert result["python"].startswith("Python 3.12.")
     assert result["aws_calls"]["shipped"][0] == "AmazonSSM.GetParameters"  # once, at init
     assert "AmazonSSM.GetParameter" not in result["aws_calls"]["shipped"]
+
+
+def test_the_jobs_worker_reads_its_queue_whose_failures_go_to_the_dead_letter_queue():
+    """The expiry's segments and the reconciliation's pages are tasks of JobsQueue: the worker function reads it one
+    message at a time, at most one instance per expiry segment; a task failing its tries lands in the dead-letter
+    queue (whose depth raises an alarm); every function may send tasks, only the worker receives them."""
+    from chalicelib.db import keys
+
+    resources = packaged()["Resources"]
+    queue = resources["JobsQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": build_template.JOBS_QUEUE_TRIES,
+    }
+    worker = resources["RunJobTask"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"] and worker["Timeout"] <= 900
+    assert worker["ReservedConcurrentExecutions"] == keys.EXPIRY_SHARDS
+    (event,) = worker["Events"].values()
+    assert event == {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]}, "BatchSize": 1}}
+    for function, role_name in build_template.FUNCTIONS.items():
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env["LOYALTY_JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
+        statements = resources[role_name]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        on_queue = {
+            a for st in statements if st["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} for a in st["Action"]
+        }
+        assert ("sqs:ReceiveMessage" in on_queue) == (function == "RunJobTask") and "sqs:SendMessage" in on_queue

@@ -23,6 +23,7 @@ AREAS = (
     "bounded_item",
     "hot_path",
     "portal_fixes",
+    "scale",
 )
 
 

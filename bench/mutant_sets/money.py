@@ -21,9 +21,12 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "no campaign budget guard in the write",
-        "        guard &= CampaignItem.budget_used <= award.budget_points - points",
+        "        guard &= CampaignShardItem.used.does_not_exist() | (CampaignShardItem.used <= limit)",
         "        pass",
-        ("tests/test_concurrency.py::test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget",),
+        (
+            "tests/test_concurrency.py::test_simultaneous_eligible_purchases_never_exceed_a_campaign_budget",
+            "tests/test_db_repositories.py::test_an_award_is_guarded_by_its_shard_allowance_and_its_sponsor",
+        ),
     ),
     Mutant(
         "a suspended sponsor not checked in the award's write",

@@ -9,15 +9,18 @@ from typing import TYPE_CHECKING
 from chalice.app import Response
 
 from chalicelib.api.common import AUTH_ERRORS
+from chalicelib.domain.reconciliation import Run
 from chalicelib.errors import Forbidden
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
 from chalicelib.schemas import OperatorSettlement, Reconciliation, SettlementOut, SettlementQuery
+from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import settlement
+    from chalicelib.services import reconciliation, settlement
 else:
     settlement = lazy_module("chalicelib.services.settlement")
+    reconciliation = lazy_module("chalicelib.services.reconciliation")
 
 api = RouteTable(tag="settlements")
 operator = RouteTable(tag="operator")
@@ -83,13 +86,36 @@ def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
     return settlement.close(call.params["period"], call.now)
 
 
+def _run_reply(run: Run) -> Reply:
+    """202 while the run reads the period's entries, 200 with the result once it is done."""
+    return Reply(created=run.status == "running", body=reconciliation.to_out(run).model_dump_json())
+
+
 @operator.route(
     "GET",
     "/v1/admin/settlements/{period}/reconciliation",
     "operator",
-    "Recompute the month from the ledger entries and compare",
+    "The month's latest reconciliation: 200 done (matches, differences, finished_at) or 202 running (entries read "
+    "so far); with none stored one starts and a small month is done at once",
     response=Reconciliation,
+    status=202,
+    also=(200,),
     errors=(*AUTH_ERRORS, 422),
 )
-def admin_reconcile_settlement(call: Call[None, None]) -> Reconciliation:
-    return settlement.reconcile(call.params["period"], call.now)
+def admin_reconcile_settlement(call: Call[None, None]) -> Reply:
+    return _run_reply(reconciliation.read(call.params["period"], call.now))
+
+
+@operator.route(
+    "POST",
+    "/v1/admin/settlements/{period}/reconciliation",
+    "operator",
+    "Recompute the month from the ledger entries and compare, as a job: 202 with its job_id (the run under way if "
+    "there is one); GET reads its progress and result",
+    response=Reconciliation,
+    status=202,
+    also=(200,),
+    errors=(*AUTH_ERRORS, 422),
+)
+def admin_start_reconciliation(call: Call[None, None]) -> Reply:
+    return _run_reply(reconciliation.request(call.params["period"], call.now))

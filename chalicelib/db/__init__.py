@@ -25,6 +25,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
     carry,
     connection,
@@ -43,12 +44,14 @@ __all__ = [
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
+    "CampaignShardItem",
     "CodeItem",
     "CounterItem",
     "CustomerItem",
     "CustomerSessionItem",
     "EntryItem",
     "ExpiryIndexItem",
+    "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
     "OrderItem",
@@ -56,6 +59,7 @@ __all__ = [
     "PortalSessionItem",
     "ProgramItem",
     "RateLimitItem",
+    "ReconciliationItem",
     "ReplayItem",
     "SettlementItem",
     "Transaction",

@@ -1,54 +1,130 @@
-"""What a campaign award writes: the campaign's guarded budget and totals, its daily series, the check that its
-sponsor is still active; and what a refund writes back (``points_reversed``).
+"""What a campaign award writes: the campaign's guarded budget shard(s) and totals, its daily series, the check that
+its sponsor is still active; and what a refund writes back (``points_reversed``).
 
-Budgets are guarded in the write (``budget_used <= budget - points``), and so is each awarding sponsor's
-``status = active``: if a concurrent award used the budget first, or the sponsor was suspended meanwhile, the
-transaction is cancelled and the purchase decided again."""
+A campaign's budget is split into per-shard allowances (``domain.campaigns.allowances``) over its shard items
+(``CAMPSHARD#<campaign>#<k>``). An award adds to the shard it was decided on, guarded in the write (``used <=
+allowance - points``, and the shard not ``closed``); if a concurrent award used that room first, or the campaign was
+paused meanwhile, the transaction is cancelled and the purchase decided again. No award writes the campaign item
+except the one that uses up the whole budget (it marks the campaign ``exhausted``), so a campaign's awards spread
+over its shards' partitions instead of queueing on one item."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CampaignDayItem, CampaignItem, PartnerItem
+from chalicelib.db.scale_models import CampaignShardItem
 from chalicelib.db.store import Found, ReadKey, get_many
 from chalicelib.db.tx import Transaction
-from chalicelib.domain.campaigns import CampaignAward, CampaignState
+from chalicelib.domain.campaigns import CampaignAward, CampaignState, allowances
+from chalicelib.domain.campaigns import shard_count as shards_for
 
-__all__ = ["load_states", "mark_exhausted", "read_keys", "record", "reverse"]
+__all__ = [
+    "close_shards",
+    "every_shard_keys",
+    "fresh",
+    "load_states",
+    "mark_exhausted",
+    "read_keys",
+    "record",
+    "reverse",
+    "shard_count",
+    "shard_totals",
+    "states_of",
+    "with_every_shard",
+]
+
+
+def shard_count(item: CampaignItem) -> int:
+    """The campaign's shards, as stored when it was created (one created before shards: as it would be now)."""
+    if item.budget_shards is not None:
+        return int(item.budget_shards)
+    budget = as_dict(item.rules).get("budget_points")
+    return shards_for(int(budget) if budget is not None else None, keys.CAMPAIGN_SHARDS)
 
 
 def read_keys(campaign_ids: Sequence[str], sponsor_ids: Iterable[str]) -> list[ReadKey]:
-    """The campaign items and their sponsors' partner items, which an award must see fresh."""
-    wanted: list[ReadKey] = [(CampaignItem, *keys.campaign(c)) for c in campaign_ids]
+    """The campaign items, one budget shard of each drawn at random (the one an award that fits goes to: awards
+    spread over the shards), and their sponsors' partner items, which an award must see fresh."""
+    wanted: list[ReadKey] = []
+    for c in campaign_ids:
+        wanted.append((CampaignItem, *keys.campaign(c)))
+        wanted.append((CampaignShardItem, *keys.campaign_shard(c, secrets.randbelow(keys.CAMPAIGN_SHARDS))))
     wanted += [(PartnerItem, *keys.partner(sponsor)) for sponsor in sorted(set(sponsor_ids))]
     return wanted
+
+
+def every_shard_keys(found: Found, campaign_ids: Iterable[str]) -> list[ReadKey]:
+    """Every budget shard of these campaigns (their items in ``found``): for an award that fits in no single one."""
+    wanted: list[ReadKey] = []
+    for c in campaign_ids:
+        item = found.get(keys.campaign(c))
+        if item is not None:
+            wanted += [(CampaignShardItem, pk, sk) for pk, sk in keys.campaign_shards(c, shard_count(item))]
+    return wanted
+
+
+def with_every_shard(found: Found, campaign_ids: Iterable[str]) -> Found:
+    """``found`` with every budget shard of these campaigns read fresh (one not written yet: nothing used)."""
+    wanted = every_shard_keys(found, campaign_ids)
+    fresh = get_many(wanted)
+    return {**found, **fresh, **{(pk, sk): _EMPTY for _, pk, sk in wanted if (pk, sk) not in fresh}}
+
+
+_EMPTY = CampaignShardItem("", "")  # a shard not written yet: nothing used (marks a shard as read)
+
+
+def _state(item: CampaignItem, found: Found, campaign_id: str) -> CampaignState:
+    rules = as_dict(item.rules).get("budget_points")
+    budget = int(rules) if rules is not None else None
+    n = shard_count(item)
+    legacy = int(item.budget_used)  # counted on the item before shards: the shards share what is left
+    read = {k: s for k, key in enumerate(keys.campaign_shards(campaign_id, n)) if (s := found.get(key)) is not None}
+    complete = len(read) == n
+    pick = next(iter(read), secrets.randbelow(n))
+    if budget is None:
+        return CampaignState(str(item.status), None, legacy, complete=complete, pick=pick)
+    shares = dict(enumerate(allowances(budget - legacy, n)))
+    used = {k: int(s.used or 0) for k, s in read.items()}
+    rooms = {k: shares[k] - u for k, u in used.items()}
+    if complete:  # the fullest shard, where an award that fits goes
+        pick = max(rooms, key=lambda k: (rooms[k], -k))
+    return CampaignState(str(item.status), budget, legacy + sum(used.values()), rooms, complete, pick, shares)
+
+
+def fresh(prefetched: Found, campaign_ids: Sequence[str], sponsor_ids: Iterable[str]) -> Found:
+    """The purchase's batch read, with what it lacks (rules newer than this instance's cached partner) read now."""
+    wanted = read_keys(campaign_ids, sponsor_ids)
+    missing = [(m, pk, sk) for m, pk, sk in wanted if m is not CampaignShardItem and (pk, sk) not in prefetched]
+    return {**prefetched, **get_many(missing)} if missing else dict(prefetched)
+
+
+def states_of(
+    found: Found, campaign_ids: Sequence[str], sponsor_ids: Iterable[str]
+) -> tuple[dict[str, CampaignState], set[str]]:
+    """The campaigns' states and which of the sponsors are active, from what was read."""
+    states: dict[str, CampaignState] = {}
+    for campaign_id in campaign_ids:
+        item = found.get(keys.campaign(campaign_id))
+        if item is not None:
+            states[campaign_id] = _state(item, found, campaign_id)
+    sponsors = set(sponsor_ids)
+    active = {s for s in sponsors if (p := found.get(keys.partner(s))) is not None and p.status == "active"}
+    return states, active
 
 
 def load_states(
     prefetched: Found, campaign_ids: Sequence[str], sponsor_ids: Iterable[str]
 ) -> tuple[dict[str, CampaignState], set[str]]:
-    """The campaigns' states and which of the sponsors are active, from the purchase's batch read; what it lacks
-    (rules newer than this instance's cached partner) is read now."""
+    """:func:`states_of` what the purchase read, with what it lacks read now."""
     sponsors = sorted(set(sponsor_ids))
-    wanted = read_keys(campaign_ids, sponsors)
-    found = {(pk, sk): prefetched[(pk, sk)] for _, pk, sk in wanted if (pk, sk) in prefetched}
-    missing = [(model, pk, sk) for model, pk, sk in wanted if (pk, sk) not in prefetched]
-    if missing:
-        found |= get_many(missing)
-    states: dict[str, CampaignState] = {}
-    for campaign_id in campaign_ids:
-        item = found.get(keys.campaign(campaign_id))
-        if item is not None:
-            budget = as_dict(item.rules).get("budget_points")
-            states[campaign_id] = CampaignState(
-                str(item.status), int(budget) if budget is not None else None, int(item.budget_used)
-            )
-    active = {s for s in sponsors if (p := found.get(keys.partner(s))) is not None and p.status == "active"}
-    return states, active
+    return states_of(fresh(prefetched, campaign_ids, sponsors), campaign_ids, sponsors)
 
 
 def _tag(campaign_id: str) -> str:
@@ -64,29 +140,41 @@ def mark_exhausted(tx: Transaction, campaign_id: str) -> None:
     )
 
 
+def _shard_update(award: CampaignAward, shard: int, share: int, revenue_minor: int) -> tuple[list[Action], Condition]:
+    actions: list[Action] = [CampaignShardItem.used.add(share), CampaignShardItem.points_awarded.add(share)]
+    if shard == award.shard:  # the award itself is counted once, on its first shard
+        actions += [
+            CampaignShardItem.awards.add(1),
+            CampaignShardItem.revenue_minor.add(revenue_minor),
+            CampaignShardItem.customers.add(1 if award.first_for_customer else 0),
+            CampaignShardItem.new_customers.add(1 if award.new_customer else 0),
+        ]
+    guard = CampaignShardItem.closed.does_not_exist()
+    if award.allowances is not None:
+        limit = award.allowances.get(shard, 0) - share
+        guard &= CampaignShardItem.used.does_not_exist() | (CampaignShardItem.used <= limit)
+    return actions, guard
+
+
 def record(tx: Transaction, award: CampaignAward, day: str, revenue_minor: int) -> None:
-    """Add one award to ``tx``: the campaign's totals under its budget guard, the day's series, and (once per
-    sponsor in a transaction) the check that the sponsor is still active."""
-    campaign_id, points = award.rules.campaign_id, award.points
-    actions: list[Action] = [
-        CampaignItem.budget_used.add(points),
-        CampaignItem.awards.add(1),
-        CampaignItem.points_awarded.add(points),
-        CampaignItem.revenue_minor.add(revenue_minor),
-        CampaignItem.customers.add(1 if award.first_for_customer else 0),
-        CampaignItem.new_customers.add(1 if award.new_customer else 0),
-    ]
-    guard = CampaignItem.status == "active"
-    if award.budget_points is not None:
-        guard &= CampaignItem.budget_used <= award.budget_points - points
-        if award.exhausts:
-            actions.append(CampaignItem.status.set("exhausted"))
-    tx.update(CampaignItem(*keys.campaign(campaign_id)), actions, condition=guard, tag=_tag(campaign_id))
+    """Add one award to ``tx``: its budget shard(s) under their guards, the day's series, the campaign's state when
+    it uses up the budget, and (once per sponsor in a transaction) the check that the sponsor is still active."""
+    campaign_id = award.rules.campaign_id
+    for shard, share in award.shares.items():
+        actions, guard = _shard_update(award, shard, share, revenue_minor)
+        tx.update(
+            CampaignShardItem(*keys.campaign_shard(campaign_id, shard)),
+            actions,
+            condition=guard,
+            tag=_tag(campaign_id),
+        )
+    if award.exhausts:
+        mark_exhausted(tx, campaign_id)
     tx.update(
-        CampaignDayItem(*keys.campaign_day(campaign_id, day)),
+        CampaignDayItem(*keys.campaign_day(campaign_id, day, award.shard)),
         [
             CampaignDayItem.awards.add(1),
-            CampaignDayItem.points_awarded.add(points),
+            CampaignDayItem.points_awarded.add(award.points),
             CampaignDayItem.revenue_minor.add(revenue_minor),
         ],
     )
@@ -104,3 +192,17 @@ def _check_sponsor(tx: Transaction, sponsor: str) -> None:
 def reverse(tx: Transaction, campaign_id: str, points: int) -> None:
     """A refund took ``points`` of the campaign's awards back: its report shows them as reversed."""
     tx.update(CampaignItem(*keys.campaign(campaign_id)), [CampaignItem.points_reversed.add(points)])
+
+
+def close_shards(tx: Transaction, campaign_id: str, shards: int, status: str) -> None:
+    """A transition of the campaign: its shards stop awarding (``closed``) unless it is ``active`` again. Writing
+    them also creates them, so the next purchases find the shard they draw."""
+    for pk, sk in keys.campaign_shards(campaign_id, shards):
+        action = CampaignShardItem.closed.remove() if status == "active" else CampaignShardItem.closed.set(status)
+        tx.update(CampaignShardItem(pk, sk), [CampaignShardItem.used.add(0), action])
+
+
+def shard_totals(shards: Mapping[tuple[str, str], CampaignShardItem]) -> dict[str, int]:
+    """The totals of a campaign's shards, summed."""
+    names = ("used", "awards", "customers", "new_customers", "points_awarded", "revenue_minor")
+    return {name: sum(int(getattr(s, name) or 0) for s in shards.values()) for name in names}

@@ -14,8 +14,10 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
+from chalicelib.db.campaign_awards import close_shards, shard_count, shard_totals
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CampaignDayItem, CampaignItem, CampaignMemberItem, PartnerItem
+from chalicelib.db.scale_models import CampaignShardItem
 from chalicelib.db.store import ReadKey, get_many, get_one
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.campaign_lifecycle import (
@@ -27,6 +29,7 @@ from chalicelib.domain.campaign_lifecycle import (
     RulesSnapshot,
     SnapshotChange,
 )
+from chalicelib.domain.campaigns import shard_count as shards_for
 
 __all__ = [
     "CampaignDay",
@@ -48,7 +51,12 @@ def read_key(campaign_id: str) -> ReadKey:
     return (CampaignItem, *keys.campaign(campaign_id))
 
 
-def campaign_of(item: CampaignItem) -> Campaign:
+def campaign_of(item: CampaignItem, shards: Mapping[tuple[str, str], CampaignShardItem] | None = None) -> Campaign:
+    """The campaign from its item and its budget shards (what awards counted: added to what the item counted before
+    campaigns had shards)."""
+    shards = shards or {}
+    count = shard_count(item)
+    summed = shard_totals({k: shards[k] for k in keys.campaign_shards(item.campaign_id, count) if k in shards})
     return Campaign(
         campaign_id=item.campaign_id,
         sponsor_partner_id=item.sponsor_partner_id,
@@ -58,27 +66,40 @@ def campaign_of(item: CampaignItem) -> Campaign:
         declined_by={str(k): str(v) for k, v in as_dict(item.declined_by).items()},
         created_at=item.created_at,
         updated_at=item.updated_at,
-        budget_used=int(item.budget_used),
+        budget_used=int(item.budget_used) + summed["used"],
         totals=CampaignTotals(
-            awards=int(item.awards),
-            customers=int(item.customers),
-            new_customers=int(item.new_customers),
-            points_awarded=int(item.points_awarded),
+            awards=int(item.awards) + summed["awards"],
+            customers=int(item.customers) + summed["customers"],
+            new_customers=int(item.new_customers) + summed["new_customers"],
+            points_awarded=int(item.points_awarded) + summed["points_awarded"],
             points_reversed=int(item.points_reversed),
-            revenue_minor=int(item.revenue_minor),
+            revenue_minor=int(item.revenue_minor) + summed["revenue_minor"],
         ),
+        budget_shards=count,
     )
+
+
+def _with_shards(items: Iterable[CampaignItem]) -> list[Campaign]:
+    """The campaigns with their shards, read in one batch (100 keys a call)."""
+    items = list(items)
+    wanted: list[ReadKey] = [
+        (CampaignShardItem, pk, sk) for i in items for pk, sk in keys.campaign_shards(i.campaign_id, shard_count(i))
+    ]
+    found = get_many(wanted)
+    shards = {key: item for key, item in found.items() if isinstance(item, CampaignShardItem)}
+    return [campaign_of(i, shards) for i in items]
 
 
 def load(campaign_id: str) -> Campaign | None:
     item = get_one(CampaignItem, *keys.campaign(campaign_id))
-    return None if item is None else campaign_of(item)
+    return None if item is None else _with_shards([item])[0]
 
 
 def load_many(campaign_ids: Iterable[str]) -> dict[str, Campaign]:
     """The campaigns that exist among ``campaign_ids`` (strongly consistent batch reads), by id."""
     found = get_many([read_key(c) for c in campaign_ids])
-    return {item.campaign_id: campaign_of(item) for item in found.values()}
+    items = [item for item in found.values() if isinstance(item, CampaignItem)]
+    return {c.campaign_id: c for c in _with_shards(items)}
 
 
 def member_campaign_ids(partner_id: str) -> list[str]:
@@ -96,12 +117,15 @@ class CampaignDay:
 
 
 def daily(campaign_id: str) -> list[CampaignDay]:
-    """The report's daily series, oldest first (one query)."""
+    """The report's daily series, oldest first (one query): each day's shard items summed."""
     pk, _ = keys.campaign_day(campaign_id, "")
-    return [
-        CampaignDay(d.sk, int(d.awards), int(d.points_awarded), int(d.revenue_minor))
-        for d in CampaignDayItem.query(pk, consistent_read=True)
-    ]
+    days: dict[str, list[int]] = {}
+    for d in CampaignDayItem.query(pk, consistent_read=True):
+        total = days.setdefault(d.sk.split("#", 1)[0], [0, 0, 0])
+        total[0] += int(d.awards)
+        total[1] += int(d.points_awarded)
+        total[2] += int(d.revenue_minor)
+    return [CampaignDay(day, *total) for day, total in sorted(days.items())]
 
 
 def add_new(tx: Transaction, campaign: Campaign, named: Iterable[str]) -> None:
@@ -114,6 +138,7 @@ def add_new(tx: Transaction, campaign: Campaign, named: Iterable[str]) -> None:
         status=campaign.status,
         accepted_by=dict(campaign.accepted_by),
         declined_by=dict(campaign.declined_by),
+        budget_shards=shards_for(campaign.budget_points, keys.CAMPAIGN_SHARDS),
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
     )
@@ -153,7 +178,8 @@ def add_update(
 ) -> None:
     """Change the campaign's ``status``, or store the named partners' ``answers`` (both maps whole: the guard makes
     the read-then-set safe, and a campaign written before declines has no map to set a key in), only if it is still
-    as it was read (its stored status and ``updated_at``)."""
+    as it was read (its stored status and ``updated_at``). A status change reaches its budget shards too: they
+    award only while it is active."""
     guard = (CampaignItem.status == before.status) & (CampaignItem.updated_at == before.updated_at)
     actions: list[Action] = [CampaignItem.updated_at.set(now_iso)]
     if answers is not None:
@@ -161,6 +187,12 @@ def add_update(
         actions.append(CampaignItem.declined_by.set(dict(answers.declined_by)))
     if status is not None:
         actions.append(CampaignItem.status.set(status))
+        close_shards(
+            tx,
+            before.campaign_id,
+            before.budget_shards or shards_for(before.budget_points, keys.CAMPAIGN_SHARDS),
+            status,
+        )
     tx.update(CampaignItem(*keys.campaign(before.campaign_id)), actions, condition=guard, tag="campaign")
 
 

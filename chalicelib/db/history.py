@@ -3,6 +3,7 @@ partner's entries of one period (the settlement's reconciliation). Writing them 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,7 @@ from chalicelib.db import keys
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import EntryItem
 
-__all__ = ["InvalidCursor", "PostedEntry", "customer_history", "period_entries"]
+__all__ = ["InvalidCursor", "PostedEntry", "customer_history", "period_entries", "period_page"]
 
 
 class InvalidCursor(Exception):
@@ -96,3 +97,14 @@ def period_entries(partner_id: str, period: str) -> Iterator[PostedEntry]:
     for partition in keys.partner_period_partitions(partner_id, period):
         for item in EntryItem.by_partner_period.query(partition):
             yield _posted(item)
+
+
+def period_page(partition: str, start_key: str | None, limit: int) -> tuple[list[PostedEntry], str | None]:
+    """One page of a partner-period index partition (:func:`keys.partner_period_partitions`): up to ``limit``
+    entries after ``start_key`` (JSON of DynamoDB's LastEvaluatedKey, as this returned it), and where the next page
+    starts (None: the partition is read to its end)."""
+    start = json.loads(start_key) if start_key else None
+    results = EntryItem.by_partner_period.query(partition, limit=limit, last_evaluated_key=start)
+    page = [_posted(item) for item in results]
+    last = results.last_evaluated_key
+    return page, json.dumps(last, sort_keys=True) if last else None

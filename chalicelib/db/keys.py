@@ -164,8 +164,24 @@ def campaign_member(partner_id: str, campaign_id: str) -> tuple[str, str]:
     return f"PCAMP#{partner_id}", campaign_id
 
 
-def campaign_day(campaign_id: str, day: str) -> tuple[str, str]:
-    return f"CAMPDAY#{campaign_id}", day
+def campaign_day(campaign_id: str, day: str, shard: int | None = None) -> tuple[str, str]:
+    """A campaign's figures of one day; awards add to the day's item of their budget shard (``<day>#<shard>``), so
+    a busy day is not one hot item either (items written before shards have no suffix)."""
+    return f"CAMPDAY#{campaign_id}", day if shard is None else f"{day}#{shard}"
+
+
+# A campaign's budget and totals are spread over this many items (fixed for each campaign when it is created:
+# its allowances derive from it). One item takes about 1,000 write units/s, 500 transactional writes/s; 8 shards
+# take 8 x that before DynamoDB throttles a campaign's awards.
+CAMPAIGN_SHARDS = 8
+
+
+def campaign_shard(campaign_id: str, shard: int) -> tuple[str, str]:
+    return f"CAMPSHARD#{campaign_id}#{shard}", "SHARD"
+
+
+def campaign_shards(campaign_id: str, shards: int) -> list[tuple[str, str]]:
+    return [campaign_shard(campaign_id, k) for k in range(shards)]
 
 
 COUNTER_SHARDS = 8  # a partner's period figures are spread over 8 items: 8 x 1,000 writes/s before throttling
@@ -181,6 +197,10 @@ def counters(partner_id: str, period: str) -> list[tuple[str, str]]:
 
 def settlement(period: str) -> tuple[str, str]:
     return f"SETTLEMENT#{period}", "CLOSED"
+
+
+def reconciliation(period: str) -> tuple[str, str]:
+    return f"RECON#{period}", "RUN"
 
 
 def rate_limit(subject: str, digest: str) -> tuple[str, str]:

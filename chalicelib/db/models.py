@@ -206,9 +206,8 @@ class OrderItem(_Item):
 
 
 class CampaignItem(_Item):
-    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, and the running totals of the report.
-
-    ``budget_used`` is guarded in every award (``budget_used <= budget - points``), so the budget is never exceeded."""
+    """``CAMP#<id>`` / ``CAMPAIGN``: the rules, the state, who accepted, its budget shards (db/scale_models.py: awards
+    write those, so ``budget_used`` and the totals here are what awards counted before shards; refunds add here)."""
 
     campaign_id = UnicodeAttribute()
     sponsor_partner_id = UnicodeAttribute()
@@ -223,6 +222,7 @@ class CampaignItem(_Item):
     points_awarded = NumberAttribute(default=0)
     points_reversed = NumberAttribute(default=0)
     revenue_minor = NumberAttribute(default=0)
+    budget_shards = NumberAttribute(null=True)  # None: created before shards, which then had keys.CAMPAIGN_SHARDS
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -234,7 +234,7 @@ class CampaignMemberItem(_Item):
 
 
 class CampaignDayItem(_Item):
-    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>``: the report's daily series, added to in each award."""
+    """``CAMPDAY#<campaign>`` / ``<YYYY-MM-DD>#<shard>``: the report's daily series, added to in each award."""
 
     awards = NumberAttribute(default=0)
     points_awarded = NumberAttribute(default=0)
@@ -381,7 +381,7 @@ ALL_MODELS: tuple[type[_Item], ...] = (
 
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at one table; drop connections cached for a previous binding."""
-    models: tuple[type[_Item], ...] = (_Item, *ALL_MODELS)
+    models: tuple[type[_Item], ...] = (_Item, *_Item.__subclasses__())  # with db/scale_models.py's
     for model in models:
         model.Meta.table_name = table_name
         model.Meta.region = region

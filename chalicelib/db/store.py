@@ -106,14 +106,14 @@ def reset_connection() -> None:
 def share_client() -> None:
     """Make every model use one botocore client. pynamodb would build one per model class, ~60 ms each: on a
     Lambda cold start that is most of the first request. Creating the client itself is deferred to first use."""
-    from chalicelib.db.models import ALL_MODELS, EntryItem
+    from chalicelib.db.models import EntryItem, _Item
 
     shared = connection()
     # One table for all models; the entry model's description is the complete one (it declares both indexes).
     meta = EntryItem._get_connection().get_meta_table()
     if meta.table_name not in shared._tables:
         shared.add_meta_table(meta)
-    for model in ALL_MODELS:
+    for model in _Item.__subclasses__():  # every item class (db/models.py's and db/scale_models.py's)
         model._get_connection().connection = shared
 
 

@@ -107,6 +107,7 @@ class Campaign:
     budget_used: int = 0
     totals: CampaignTotals = field(default_factory=CampaignTotals)
     declined_by: Mapping[str, str] = field(default_factory=dict)  # partner id -> when it declined
+    budget_shards: int = 0  # the items its budget and totals are spread over (0: not stored yet, as created)
 
     @property
     def budget_points(self) -> int | None:

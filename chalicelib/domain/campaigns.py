@@ -7,7 +7,7 @@ capped by its own budget and per-customer limit, in campaign-id order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,13 +124,51 @@ class Purchase:
     point_value_minor: int
 
 
+# A budget is spread over shards only when it is big enough to be awarded fast: each shard keeps at least this
+# much (tens of typical awards), so a small budget stays on one item and its awards rarely span shards.
+SHARD_MIN_POINTS = 1_000
+
+
+def shard_count(budget: int | None, most: int) -> int:
+    """How many items a campaign's budget and totals are spread over: ``most`` without a budget (its totals only),
+    else one per ``SHARD_MIN_POINTS`` of budget, between 1 and ``most``."""
+    if budget is None:
+        return most
+    return max(1, min(most, budget // SHARD_MIN_POINTS))
+
+
+def allowances(budget: int, shards: int) -> list[int]:
+    """The budget split into per-shard allowances that sum to it exactly (the first ``budget % shards`` shards get one
+    point more): each shard guards its own ``used <= allowance - points``, so the shards together never award more
+    than the budget, and no award has to write one shared item."""
+    base, extra = divmod(max(budget, 0), shards)
+    return [base + (1 if k < extra else 0) for k in range(shards)]
+
+
+def allocate(points: int, rooms: Mapping[int, int], max_shards: int) -> dict[int, int]:
+    """Up to ``points`` taken from the shards' ``rooms`` (what each may still award), fullest first so an award
+    touches as few shard items as it can, at most ``max_shards`` of them: shard -> points."""
+    shares: dict[int, int] = {}
+    for shard, room in sorted(rooms.items(), key=lambda kv: (-kv[1], kv[0])):
+        if points <= 0 or len(shares) >= max_shards or room <= 0:
+            break
+        take = min(points, room)
+        shares[shard] = take
+        points -= take
+    return shares
+
+
 @dataclass(frozen=True)
 class CampaignState:
-    """A campaign's item as an award reads it (fresh, in the purchase's batch)."""
+    """A campaign as an award reads it (fresh, in the purchase's batch): its item and the budget shards read."""
 
     status: str
     budget_points: int | None
-    budget_used: int
+    budget_used: int  # what its awards used, as far as read
+    rooms: Mapping[int, int] = field(default_factory=dict)  # shard -> what it may still award, for the shards read
+    complete: bool = True  # every shard was read: ``rooms`` is all that is left of the budget
+    pick: int = 0  # the shard an award that fits goes to (read in the batch, or drawn at random)
+    allowances: Mapping[int, int] = field(default_factory=dict)  # shard -> its share of the budget
 
     @property
     def remaining(self) -> int | None:
@@ -143,10 +181,17 @@ class CampaignAward:
 
     rules: Rules
     points: int
-    budget_points: int | None  # the write guards ``budget_used <= budget_points - points``
+    shares: Mapping[int, int]  # budget shard -> the points of this award it counts (they sum to ``points``)
+    # shard -> its allowance: the write guards ``used <= allowance - share`` on each; None: no budget
+    allowances: Mapping[int, int] | None
     exhausts: bool  # this award uses the rest of the budget: the campaign moves to ``exhausted`` with it
     first_for_customer: bool  # the campaign's first award to this customer (its ``customers`` count)
     new_customer: bool  # ... and the customer never bought at this partner before (``new_customers``)
+
+    @property
+    def shard(self) -> int:
+        """The shard that counts the award itself (its customer, its revenue): the first of its shares."""
+        return next(iter(self.shares))
 
 
 @dataclass(frozen=True)
@@ -155,6 +200,8 @@ class AwardDecision:
     # campaigns whose budget concurrent awards used up while each saw some left: the write persists
     # ``exhausted``, which their state already implies
     exhausted: tuple[str, ...]
+    # budgeted campaigns whose sampled shard cannot hold the award: read every shard and decide again
+    needs_every_shard: tuple[str, ...] = ()
 
 
 def eligible_campaigns(
@@ -176,28 +223,49 @@ def decide_awards(
     room: int,
     purchase: Purchase,
     shopper: Shopper,
+    spare_items: int = 0,
 ) -> AwardDecision:
     """Which of the ``eligible`` campaigns award how many points on this purchase.
 
     A campaign awards only while its item says ``active`` and its sponsor is active (paused, ended, exhausted and
     suspended ones are skipped); only the first ``room`` of those are considered (the transaction's item budget).
     Each awards its reward, cut to what is left of its budget; one whose budget is already used up awards nothing
-    and is marked exhausted; a zero award is no award."""
+    and is marked exhausted; a zero award is no award.
+
+    A budget is spread over shards (:func:`allowances`). An award that fits in the shard read with the purchase
+    goes there; one that does not, while not every shard was read, is left for a second decision on every shard
+    (``needs_every_shard``); on every shard it takes from as many as it needs, each shard past the first costing
+    one of the transaction's ``spare_items`` (so does the exhausting award's write of the campaign's state)."""
     live = [r for r in eligible if _awarding(r, states.get(r.campaign_id), active_sponsors)][:room]
     awards: list[CampaignAward] = []
     exhausted: list[str] = []
+    needs: list[str] = []
     for rules in live:
         state = states[rules.campaign_id]
         points = reward_points(rules, purchase.amount_minor, purchase.base_points, purchase.point_value_minor)
-        remaining = state.remaining
-        if remaining is not None and remaining <= 0:
-            exhausted.append(rules.campaign_id)
-            continue
-        if remaining is not None:
-            points = min(points, remaining)
         if points <= 0:
             continue
+        shares: dict[int, int] = {state.pick: points}
+        exhausts = False
+        if state.budget_points is not None:
+            left = sum(r for r in state.rooms.values() if r > 0)
+            if state.complete and left <= 0:  # its place in ``room`` pays for the one write marking it
+                exhausted.append(rules.campaign_id)
+                continue
+            fitting = state.rooms.get(state.pick, 0) >= points
+            if not state.complete and not fitting:
+                needs.append(rules.campaign_id)
+                continue
+            shares = {state.pick: points} if fitting else allocate(points, state.rooms, 1 + spare_items)
+            points = sum(shares.values())
+            if points <= 0:
+                continue
+            spare_items -= len(shares) - 1
+            # without a spare item the state is left to the next purchase (``status_at`` shows it meanwhile)
+            exhausts = state.complete and points == left and spare_items > 0
+            spare_items -= 1 if exhausts else 0
         first = shopper.awards.get(rules.campaign_id, 0) == 0
         new_here = purchase.partner_id not in shopper.last_purchase
-        awards.append(CampaignAward(rules, points, state.budget_points, points == remaining, first, first and new_here))
-    return AwardDecision(tuple(awards), tuple(exhausted))
+        allowances_ = state.allowances if state.budget_points is not None else None
+        awards.append(CampaignAward(rules, points, shares, allowances_, exhausts, first, first and new_here))
+    return AwardDecision(tuple(awards), tuple(exhausted), tuple(needs))

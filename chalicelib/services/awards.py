@@ -24,24 +24,43 @@ from chalicelib.services.idempotency import Plan
 from chalicelib.services.session import Session, earn_lot
 
 MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
-# an award writes the campaign, its day, its ledger entry and up to two settlement counters (the till's, the
-# sponsor's), and checks that its sponsor is still active
+# an award writes one budget shard of the campaign, its day, its ledger entry and up to two settlement counters (the
+# till's, the sponsor's), and checks that its sponsor is still active
 ITEMS_PER_AWARD = 6
 # the purchase's own: the wallet, the accrual entry and its counter, an expiry-index marker, the order record, the
 # idempotency and order replay records, and three to spare
 ACCRUAL_OWN_ITEMS = 10
 
-__all__ = ["ACCRUAL_OWN_ITEMS", "ITEMS_PER_AWARD", "MAX_AWARDS_PER_PURCHASE", "Award", "award_campaigns", "award_room"]
+__all__ = [
+    "ACCRUAL_OWN_ITEMS",
+    "ITEMS_PER_AWARD",
+    "MAX_AWARDS_PER_PURCHASE",
+    "Award",
+    "award_campaigns",
+    "award_room",
+    "spare_items",
+]
+
+
+def _items_left(plan: Plan, session: Session) -> int:
+    """What this accrual's transaction still has room for: what is in it already (the settlement's entries and
+    counters), less the purchase's own items and an expiry-index marker per month the settlement credits (at most
+    one per credited lot or bucket)."""
+    credited = sum(1 for d in session.settlement.lots.values() if d > 0)
+    credited += sum(1 for d in session.settlement.pending_lots.values() if d > 0)
+    return MAX_ITEMS - (len(plan.tx) + ACCRUAL_OWN_ITEMS + credited)
 
 
 def award_room(plan: Plan, session: Session) -> int:
-    """How many awards fit in this accrual's transaction: what is in it already (the settlement's entries and
-    counters), the purchase's own items, an expiry-index marker per month the settlement credits (at most one per
-    credited lot or bucket), and ``ITEMS_PER_AWARD`` per award; never more than ``MAX_AWARDS_PER_PURCHASE``."""
-    credited = sum(1 for d in session.settlement.lots.values() if d > 0)
-    credited += sum(1 for d in session.settlement.pending_lots.values() if d > 0)
-    used = len(plan.tx) + ACCRUAL_OWN_ITEMS + credited
-    return max(0, min(MAX_AWARDS_PER_PURCHASE, (MAX_ITEMS - used) // ITEMS_PER_AWARD))
+    """How many awards fit in this accrual's transaction, ``ITEMS_PER_AWARD`` each; never more than
+    ``MAX_AWARDS_PER_PURCHASE``."""
+    return max(0, min(MAX_AWARDS_PER_PURCHASE, _items_left(plan, session) // ITEMS_PER_AWARD))
+
+
+def spare_items(plan: Plan, session: Session) -> int:
+    """The items left once ``award_room`` awards are counted: an award spread over more than one budget shard, or
+    the one that marks its campaign exhausted, uses them."""
+    return max(0, _items_left(plan, session) - award_room(plan, session) * ITEMS_PER_AWARD)
 
 
 @dataclass
@@ -79,10 +98,12 @@ def award_campaigns(
 ) -> list[Award]:
     """Evaluate the active campaigns earning at this partner and add their awards to the accrual's transaction.
 
-    Campaign items and their sponsors' partner items are read fresh (strongly consistent, in the accrual's batch).
-    Budgets are guarded in the write (``budget_used <= budget - points``), and so is each awarding sponsor's
-    ``status = active``: if a concurrent award used the budget first, or the sponsor was suspended meanwhile, the
-    whole accrual is decided again. The award that uses the budget up also moves the campaign to ``exhausted``."""
+    Campaign items, one budget shard of each and their sponsors' partner items are read fresh (strongly consistent,
+    in the accrual's batch); an award too big for that shard reads every shard of its campaign (one more batch).
+    Budgets are guarded in the write on each shard (``used <= allowance - points``), and so is each awarding
+    sponsor's ``status = active``: if a concurrent award used the room first, the campaign was paused or the sponsor
+    suspended meanwhile, the whole accrual is decided again. The award that uses the budget up also moves the
+    campaign to ``exhausted``."""
     current, program = session.current, session.program
     shopper = Shopper(current.last_purchase, tier, current.campaign_awards)
     tier_names = [t.name for t in sorted(program.tiers, key=lambda t: t.min_spend_12m_minor)]
@@ -91,8 +112,15 @@ def award_campaigns(
     if not eligible:
         return []
     campaign_ids = [r.campaign_id for r in eligible]
-    states, active_sponsors = awards_db.load_states(prefetched, campaign_ids, {r.sponsor for r in eligible})
-    decision = decide_awards(eligible, states, active_sponsors, award_room(plan, session), purchase, shopper)
+    sponsors = {r.sponsor for r in eligible}
+    found = awards_db.fresh(prefetched, campaign_ids, sponsors)
+    states, active_sponsors = awards_db.states_of(found, campaign_ids, sponsors)
+    room, spare = award_room(plan, session), spare_items(plan, session)
+    decision = decide_awards(eligible, states, active_sponsors, room, purchase, shopper, spare)
+    if decision.needs_every_shard:  # an award fits in no shard read with the purchase: read them all, decide again
+        found = awards_db.with_every_shard(found, decision.needs_every_shard)
+        states, active_sponsors = awards_db.states_of(found, campaign_ids, sponsors)
+        decision = decide_awards(eligible, states, active_sponsors, room, purchase, shopper, spare)
     for campaign_id in decision.exhausted:
         awards_db.mark_exhausted(plan.tx, campaign_id)
     day = session.now.astimezone(zone(program.timezone)).date().isoformat()

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import cast
 
 from chalicelib import cache, ids
+from chalicelib.db import campaign_awards as awards_db
 from chalicelib.db import campaigns as campaigns_db
 from chalicelib.db import partners as partners_db
 from chalicelib.db.store import Found, ReadKey
@@ -329,9 +330,8 @@ def active_rules(partner: Partner) -> list[Rules]:
 
 def till_reads(partner: Partner) -> list[ReadKey]:
     """What a write at this partner's till reads in its one batch besides the customer: the items of the campaigns
-    earning here (their state and budget must be fresh) and their sponsors' partner items (a suspended sponsor's
-    campaigns stop awarding at once, not when a cache expires). At most 2 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
+    earning here (their state must be fresh), one budget shard of each (drawn at random: an award that fits goes
+    there) and their sponsors' partner items (a suspended sponsor's campaigns stop awarding at once, not when a
+    cache expires). At most 3 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
     rules = active_rules(partner)
-    reads: list[ReadKey] = [campaigns_db.read_key(r.campaign_id) for r in rules]
-    reads += [partners_db.read_key(sponsor) for sponsor in sorted({r.sponsor for r in rules})]
-    return reads
+    return awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})

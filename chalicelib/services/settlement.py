@@ -2,8 +2,9 @@
 
 Figures come from period counters kept in the same transaction as every ledger entry (``wallet.post``), spread over
 ``keys.COUNTER_SHARDS`` items per partner: a report costs (partners + 1) x shards item reads in one or two batch
-calls, however many transactions the month had. :func:`reconcile` recomputes every figure from the entries
-themselves and must match exactly. A closed period is a frozen snapshot returned unchanged ever after.
+calls, however many transactions the month had. The reconciliation (``services/reconciliation.py``, a job)
+recomputes every figure from the entries themselves and must match exactly. A closed period is a frozen snapshot
+returned unchanged ever after.
 
 Money comes from the entries' own values (``point_value_minor``, ``operator_fee_bps`` recorded on each entry, summed
 into the money counters), so a change of the program's settings never reprices posted entries. The report's
@@ -19,12 +20,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chalicelib.db import history as history_db
 from chalicelib.db import settlement as settlement_db
 from chalicelib.db.settlement import read_figures
 from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_range, period_of
 from chalicelib.domain.schedule import period_end
-from chalicelib.domain.settlement import COALITION, FIELDS, Figures, entry_deltas, identity, statement
+from chalicelib.domain.settlement import COALITION, Figures, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
 from chalicelib.schemas import (
     CoalitionLine,
@@ -32,8 +32,6 @@ from chalicelib.schemas import (
     Identity,
     MatrixCell,
     OperatorSettlement,
-    Reconciliation,
-    ReconciliationDifference,
     SettlementOut,
     SettlementTotals,
 )
@@ -178,39 +176,6 @@ def close(period: str, now: datetime) -> OperatorSettlement:
 def close_previous_month(now: datetime) -> OperatorSettlement:
     """Scheduled on the 1st: close last month (safe to run twice)."""
     return close(add_months(period_of(now, program.load().timezone), -1), now)
-
-
-def reconcile(period: str, now: datetime) -> Reconciliation:
-    """Recompute every partner's figures from the period's ledger entries and compare them with the counters."""
-    check_period(period, now)
-    names = _names()
-    partner_ids = sorted(names)
-    from_entries = {pid: Figures() for pid in partner_ids}
-    count = 0
-    for pid in partner_ids:
-        for e in history_db.period_entries(pid, period):
-            count += 1
-            for target, f in entry_deltas(e.type, e.partner_id, e.points, e.lots, e.details).items():
-                from_entries.setdefault(target, Figures()).add(f)
-    counters = read_figures(sorted(from_entries), period)
-    differences = []
-    for pid in sorted(from_entries):
-        a, b = counters[pid], from_entries[pid]
-        for field_name in FIELDS:
-            if a.counts[field_name] != b.counts[field_name]:
-                differences.append((pid, field_name, a.counts[field_name], b.counts[field_name]))
-        for label, x, y in (("flow", a.flows, b.flows), ("expired", a.expired_by_issuer, b.expired_by_issuer)):
-            for issuer in sorted(set(x) | set(y)):
-                if x.get(issuer, 0) != y.get(issuer, 0):
-                    differences.append((pid, f"{label}:{issuer}", x.get(issuer, 0), y.get(issuer, 0)))
-    return Reconciliation(
-        period=period,
-        entries=count,
-        matches=not differences,
-        differences=[
-            ReconciliationDifference(partner_id=p, field=f, counters=c, entries=e) for p, f, c, e in differences
-        ],
-    )
 
 
 # --- CSV for accountants ------------------------------------------------------------------------------------------

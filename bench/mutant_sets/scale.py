@@ -1,0 +1,46 @@
+"""Mutants of the guards that keep scale exact: a campaign's budget shards (allowances that sum to the budget, closed
+shards), the reconciliation run's guarded saves, the expiry's segments handed out once."""
+
+from __future__ import annotations
+
+from bench.mutant_sets import Mutant
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "budget shards' allowances sum to more than the budget",
+        "    return [base + (1 if k < extra else 0) for k in range(shards)]",
+        "    return [base + 1 for k in range(shards)]",
+        (
+            "tests/test_award_decision.py::test_a_budget_splits_into_allowances_that_sum_to_it_exactly",
+            "tests/test_campaign_shards.py::test_simultaneous_awards_spread_over_the_shards_and_use_the_budget_exactly",
+        ),
+    ),
+    Mutant(
+        "a closed budget shard still awards",
+        "    guard = CampaignShardItem.closed.does_not_exist()",
+        "    guard = CampaignShardItem.closed.does_not_exist() | CampaignShardItem.closed.exists()",
+        ("tests/test_db_repositories.py::test_a_closed_shard_refuses_awards_even_with_room",),
+    ),
+    Mutant(
+        "a reconciliation page saved without its version guard",
+        "    return _put(run, (R.job_id == run.job_id) & (R.version == run.version - 1))",
+        "    return _put(run, R.job_id == run.job_id)",
+        ("tests/test_scale_jobs.py::test_a_page_saved_by_another_worker_is_not_counted_twice",),
+    ),
+    Mutant(
+        "a reconciliation started over one under way",
+        '    return _put(run, R.pk.does_not_exist() | (R.status == "done") '
+        "| (R.touched < int(stale_before.timestamp())))",
+        '    return _put(run, R.pk.does_not_exist() | (R.status == "done") | R.touched.exists())',
+        ("tests/test_scale_jobs.py::test_two_runs_started_at_once_make_one",),
+    ),
+    Mutant(
+        "expiry segments handed out again while their worker still runs",
+        "        & (ExpirySegmentItem.touched < int(saved_before.timestamp())),",
+        "        & ExpirySegmentItem.touched.exists(),",
+        (
+            "tests/test_scale_jobs.py::"
+            "test_the_expiry_hands_out_one_task_per_segment_and_workers_settle_them_with_their_own_cursors",
+        ),
+    ),
+)

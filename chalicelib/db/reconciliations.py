@@ -1,0 +1,85 @@
+"""The period's reconciliation run in the table (``RECON#<YYYY-MM>`` / ``RUN``): started, saved page by page under
+a version guard, read by the route. The computation is ``chalicelib/services/reconciliation.py``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import cast
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.db import keys
+from chalicelib.db.scale_models import ReconciliationItem
+from chalicelib.db.store import connection, get_one
+from chalicelib.db.tx import Transaction, TxCancelled
+from chalicelib.domain.reconciliation import Run, RunStatus, figures_from_json, figures_to_json
+
+__all__ = ["load", "save", "start"]
+
+
+def _run(item: ReconciliationItem) -> Run:
+    return Run(
+        period=item.pk.removeprefix("RECON#"),
+        job_id=item.job_id,
+        status=cast(RunStatus, item.status),
+        started_at=item.started_at,
+        updated_at=item.updated_at,
+        finished_at=item.finished_at,
+        partners=list(json.loads(item.partners)),
+        unit=int(item.unit),
+        start_key=item.start_key,
+        entries=int(item.entries),
+        pages=int(item.pages),
+        sums=figures_from_json(item.sums),
+        result=item.result,
+        version=int(item.version),
+    )
+
+
+def _item(run: Run) -> ReconciliationItem:
+    return ReconciliationItem(
+        *keys.reconciliation(run.period),
+        job_id=run.job_id,
+        status=run.status,
+        started_at=run.started_at,
+        updated_at=run.updated_at,
+        touched=int(datetime.fromisoformat(run.updated_at).timestamp()),
+        finished_at=run.finished_at,
+        partners=json.dumps(run.partners),
+        unit=run.unit,
+        start_key=run.start_key,
+        entries=run.entries,
+        pages=run.pages,
+        sums=figures_to_json(run.sums),
+        result=run.result,
+        version=run.version,
+    )
+
+
+def load(period: str) -> Run | None:
+    item = get_one(ReconciliationItem, *keys.reconciliation(period))
+    return None if item is None else _run(item)
+
+
+def _put(run: Run, condition: Condition) -> bool:
+    tx = Transaction()
+    tx.put(_item(run), condition=condition)
+    try:
+        tx.commit(connection())
+    except TxCancelled:
+        return False
+    return True
+
+
+def start(run: Run, stale_before: datetime) -> bool:
+    """Store a new run unless one is under way (running and saved since ``stale_before``); False if one is."""
+    R = ReconciliationItem
+    return _put(run, R.pk.does_not_exist() | (R.status == "done") | (R.touched < int(stale_before.timestamp())))
+
+
+def save(run: Run) -> bool:
+    """Save the run's progress if nobody saved it since it was read (same job, ``version`` one less); False if
+    another worker did (the page is then theirs, counted once)."""
+    R = ReconciliationItem
+    return _put(run, (R.job_id == run.job_id) & (R.version == run.version - 1))

@@ -1,0 +1,192 @@
+"""The jobs that must scale: the reconciliation runs as a job whose stored result the route reads (page by page,
+resumable, each page counted once), and the nightly expiry fans out one task per expiry-index segment, each worked
+with its own cursor and handed on when its time is up."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib import db
+from chalicelib.db import jobs as jobs_db
+from chalicelib.db import keys
+from chalicelib.db import reconciliations as runs_db
+from chalicelib.services import jobs, reconciliation, work_queue
+from tests.test_api_ledger import accrue, enrol
+
+MARCH = "2026-03"
+
+
+@pytest.fixture
+def held_queue():
+    """The in-process jobs' queue, holding its tasks until the test drains them."""
+    q = work_queue.local()
+    q.clear()
+    q.auto_run = False
+    yield q
+    q.clear()
+    q.auto_run = True
+
+
+def _march(c, customers=3):
+    for i in range(customers):
+        cid = enrol(c.cafe, phone=f"+7916000000{i}")
+        assert accrue(c.cafe, cid, f"A-{i}", 100_000).status == 201
+        assert accrue(c.store, cid, f"B-{i}", 50_000).status == 201
+
+
+def test_post_starts_a_reconciliation_job_that_workers_finish_page_by_page_and_get_reads(
+    coalition, held_queue, clock, monkeypatch
+):
+    c = coalition
+    _march(c)
+    monkeypatch.setattr(reconciliation, "PAGE_ENTRIES", 2)  # a few entries a page, a few pages a task
+    monkeypatch.setattr(reconciliation, "SAVE_EVERY_PAGES", 1)
+    monkeypatch.setattr(reconciliation, "WORKER_PAGES", 5)
+    started = c.operator.post(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert started.status == 202, started.json
+    job_id = started["job_id"]
+    assert (started["status"], started["matches"], started["entries"]) == ("running", None, 0)
+    assert [t.kind for t in held_queue.pending()] == ["reconciliation"]
+    again = c.operator.post(f"/v1/admin/settlements/{MARCH}/reconciliation")  # one run at a time
+    assert again.status == 202 and again["job_id"] == job_id
+    held_queue.clear()
+
+    running = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert running.status == 202 and running["status"] == "running" and running["entries"] == 0
+
+    tasks = 0
+    held_queue.send([work_queue.Task("reconciliation", {"period": MARCH, "job_id": job_id}, clock.now().isoformat())])
+    while held_queue.pending():  # each task reads 5 pages, saves where it stands and hands the rest on
+        tasks += held_queue.drain(limit=1)
+        midway = runs_db.load(MARCH)
+        assert midway is not None and midway.job_id == job_id
+    done = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert done.status == 200, done.json
+    assert (done["status"], done["matches"], done["differences"], done["entries"]) == ("done", True, [], 6)
+    assert done["finished_at"] == done["updated_at"] and done["job_id"] == job_id
+    stored = runs_db.load(MARCH)
+    assert tasks > 2 and stored is not None and stored.pages >= 4 * keys.PERIOD_SHARDS  # every partition, in pages
+    assert done["finished_at"] == clock.now().isoformat()
+
+
+def test_a_page_saved_by_another_worker_is_not_counted_twice(coalition, held_queue, clock, monkeypatch):
+    """SQS may deliver a task twice: two workers from one saved state. The one that saves second is refused and
+    takes the stored run as it is; the run never goes back to fewer pages, nor counts a page twice."""
+    c = coalition
+    _march(c, customers=2)
+    monkeypatch.setattr(reconciliation, "SAVE_EVERY_PAGES", 1)
+    run = reconciliation.request(MARCH, clock.now())
+    first = reconciliation._advance(run, clock.now(), 12, 60)  # a worker reads 12 pages
+    second = reconciliation._advance(run, clock.now(), 1, 60)  # the duplicate, from the same saved state, 1 page
+    stored = runs_db.load(MARCH)
+    assert (second.version, second.pages) == (first.version, first.pages) == (stored.version, stored.pages)
+    reconciliation.work(MARCH, run.job_id, clock.now())
+    result = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert (result.status, result["entries"], result["matches"]) == (200, 4, True)
+
+
+def test_a_stalled_run_is_handed_on_from_its_last_page_and_a_done_one_is_kept_until_posted_again(
+    coalition, held_queue, clock
+):
+    c = coalition
+    _march(c, customers=1)
+    run = reconciliation.request(MARCH, clock.now())
+    held_queue.clear()  # its worker never ran
+    clock.advance(timedelta(minutes=16))
+    stalled = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert stalled.status == 202 and [t.args["job_id"] for t in held_queue.pending()] == [run.job_id]
+    held_queue.drain()
+    done = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert done.status == 200 and done["entries"] == 2 and done["job_id"] == run.job_id
+    assert accrue(c.cafe, enrol(c.cafe, phone="+79169999999"), "L-1", 100_000).status == 201
+    kept = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert kept["entries"] == 2 and kept["finished_at"] == done["finished_at"]  # the stored result, and when
+    fresh = c.operator.post(f"/v1/admin/settlements/{MARCH}/reconciliation")
+    assert fresh.status == 202 and fresh["job_id"] != run.job_id
+    held_queue.drain()
+    assert c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")["entries"] == 3
+
+
+def test_the_reconciliation_route_refuses_a_bad_period_and_other_keys(coalition):
+    c = coalition
+    assert c.operator.post("/v1/admin/settlements/2026-13/reconciliation").status == 422
+    assert c.cafe.post(f"/v1/admin/settlements/{MARCH}/reconciliation").status == 403
+    assert runs_db.load("2026-13") is None
+
+
+def test_closing_the_month_starts_its_reconciliation(coalition, clock):
+    _march(coalition, customers=1)
+    clock.set(datetime(2026, 4, 2, tzinfo=UTC))
+    answer = jobs.close_settlements(clock.now())
+    assert answer == {"period": MARCH, "status": "closed", "reconciliation": "done"}  # worked in process
+    stored = runs_db.load(MARCH)
+    assert stored is not None and stored.status == "done" and stored.entries == 2
+
+
+def test_the_expiry_hands_out_one_task_per_segment_and_workers_settle_them_with_their_own_cursors(
+    coalition, held_queue, clock, monkeypatch
+):
+    c = coalition
+    customers = [enrol(c.cafe, phone=f"+79160001{i:03d}") for i in range(40)]
+    for i, cid in enumerate(customers):
+        assert accrue(c.cafe, cid, f"E-{i}", 20_000).status == 201
+    clock.set(datetime(2027, 4, 2, tzinfo=UTC))  # March 2026 points expired with March 2027
+    planned = jobs.expire_points(clock.now(), since="2027-03")
+    assert planned.months == ["2027-03"] and planned.segments == keys.EXPIRY_SHARDS
+    tasks = held_queue.pending()
+    assert sorted(t.args["shard"] for t in tasks) == list(range(keys.EXPIRY_SHARDS)) and planned.settled == 0
+    assert jobs.expire_points(clock.now()).segments == 0  # the month is handed out once
+
+    monkeypatch.setattr(jobs, "SEGMENT_PAGE", 1)  # one customer a page, two pages a task: segments hand themselves on
+    monkeypatch.setattr(jobs, "SEGMENT_PAGES", 2)
+    ran = held_queue.drain()
+    segments = jobs_db.segments(["2027-03"])
+    assert len(segments) == keys.EXPIRY_SHARDS and {s.status for s in segments} == {"done"}
+    assert sum(s.customers for s in segments) == 40 == sum(s.settled for s in segments)
+    assert ran > keys.EXPIRY_SHARDS  # the busier segments took more than one task
+    assert list(jobs_db.expiring_customers("2027-03")) == []  # every marker dealt with
+    expired = [e for e in db.EntryItem.scan() if e.pk.startswith("CUST#") and e.type == "expiry"]
+    assert len(expired) == 40
+
+
+def test_a_segment_whose_worker_stopped_is_handed_out_again_and_resumes_from_its_cursor(
+    coalition, held_queue, clock, monkeypatch
+):
+    c = coalition
+    customers = [enrol(c.cafe, phone=f"+79160002{i:03d}") for i in range(20)]
+    for i, cid in enumerate(customers):
+        accrue(c.cafe, cid, f"F-{i}", 20_000)
+    clock.set(datetime(2027, 4, 2, tzinfo=UTC))
+    jobs.expire_points(clock.now(), since="2027-03")
+    busiest = max(range(keys.EXPIRY_SHARDS), key=lambda k: len(jobs_db.expiring_page("2027-03", k, None, 100)[0]))
+    monkeypatch.setattr(jobs, "SEGMENT_PAGE", 1)
+    monkeypatch.setattr(jobs, "SEGMENT_PAGES", 1)
+    stopped = jobs.expire_segment("2027-03", busiest, clock.now())  # one page, then its hand-on is lost
+    held_queue.clear()
+    assert stopped.status == "running" and stopped.start_key is not None and stopped.customers == 1
+    clock.advance(timedelta(days=1))
+    again = jobs.expire_points(clock.now())  # the next night: no new month, the stalled segments again
+    assert again.months == [] and again.segments == keys.EXPIRY_SHARDS
+    monkeypatch.setattr(jobs, "SEGMENT_PAGES", 1_000)
+    held_queue.drain()
+    segments = jobs_db.segments(["2027-03"])
+    assert {s.status for s in segments} == {"done"} and sum(s.settled for s in segments) == 20
+    resumed = next(s for s in segments if s.shard == busiest)
+    assert resumed.customers == len(
+        [cid for cid in customers if keys.expiry_index("2027-03", cid)[0].endswith(f"#{busiest}")]
+    )
+
+
+def test_two_runs_started_at_once_make_one(dynamo, clock):
+    """Two operators (or the close job and an operator) starting the month's reconciliation together: the second
+    start is refused in the write and both read the one run."""
+    from chalicelib.domain.reconciliation import Run
+
+    now = clock.now()
+    first = Run(MARCH, "rec_first", "running", now.isoformat(), now.isoformat(), None, ["coalition"])
+    second = Run(MARCH, "rec_second", "running", now.isoformat(), now.isoformat(), None, ["coalition"])
+    assert runs_db.start(first, now - reconciliation.STALE_AFTER)
+    assert not runs_db.start(second, now - reconciliation.STALE_AFTER)
+    assert runs_db.load(MARCH).job_id == "rec_first"
+    clock.advance(timedelta(minutes=16))  # left stalled: a new run may take over
+    assert runs_db.start(second, clock.now() - reconciliation.STALE_AFTER)
