@@ -600,7 +600,7 @@ def test_the_customer_downloads_their_data_as_json_and_csv(strict):
     assert {e["order_id"] for e in body["entries"]} == {"A-1", "S-1"}  # every partner's entries: they are hers
     table = anna.request("GET", "/me/data.csv")
     text = table.body.decode("utf-8")
-    assert table.status_code == 200 and text.startswith("\ufefffield,value") and "S-1" in text and PHONE in text
+    assert table.status_code == 200 and text.startswith("\ufeffПоле;Значение") and "S-1" in text and PHONE in text
     assert Customer(s["op"].http).request("GET", "/me/data.json").status_code == 401  # no session, no data
 
 

@@ -69,7 +69,9 @@ def _swagger() -> dict:
 
     from app import app
 
-    return SwaggerGenerator("eu-central-1", {"api_handler_arn": "arn:aws:lambda:eu-central-1:1:function:f"}).generate_swagger(app)
+    return SwaggerGenerator(
+        "eu-central-1", {"api_handler_arn": "arn:aws:lambda:eu-central-1:1:function:f"}
+    ).generate_swagger(app)
 
 
 def test_api_gateway_gets_a_greedy_catch_all_for_every_method_and_the_root():

@@ -190,6 +190,7 @@ def test_the_catalogues_agree_and_every_message_is_used():
     assert asked - _keys(ru) == set(), "templates or views ask for messages that do not exist"
     literal = set(re.findall(r"""["']([a-z_][a-z0-9_.]*[a-z0-9_])["']""", used))  # t("me.title"), ("portal.fee", ...)
     prefixes = set(re.findall(r"""["']([a-z_]+\.)["']\s*~""", used))  # t.get("entry." ~ e.type, ...)
+    prefixes |= set(re.findall(r"""\bf["']([a-z_.]+\.)\{""", used))  # t.get(f"export.profile.{field}", ...)
     unused = {k for k in _keys(ru) - literal if not any(k.startswith(p) for p in prefixes)}
     assert unused == set(), "messages nobody shows"
     for lang, forms in (("ru", {"one", "few", "many"}), ("en", {"one", "other"})):

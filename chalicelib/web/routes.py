@@ -250,7 +250,6 @@ _portal_page(
 )
 
 
-
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
              "the partners", query=SiteQuery, name="landing", content=("text/html",))  # fmt: skip
 def landing(call: Call[None, SiteQuery]) -> Any:

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlparse
 from chalice.app import Chalice, Response
 
 from chalicelib.errors import NotFound
-from chalicelib.http import Call, problem, with_hsts
+from chalicelib.http import Call, problem
+from chalicelib.https import with_hsts
 from chalicelib.services import partners
 from chalicelib.web import i18n
 from chalicelib.web.queries import SiteQuery
@@ -41,7 +42,7 @@ def landing(call: Call[None, SiteQuery]) -> Response:
 
 
 def favicon(call: Call[None, None]) -> Response:
-    headers = {"Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
     return Response(body=ICON.read_text(encoding="utf-8"), status_code=200, headers=headers)
 
 
@@ -66,7 +67,7 @@ def register(app: Chalice) -> None:
         request = app.current_request
         headers = request.headers if request is not None else {}
         context = request.context if request is not None and request.context else {}
-        query = (request.query_params or {}) if request is not None else {}
+        query: Any = (request.query_params or {}) if request is not None else {}
         request_id = str(context.get("requestId") or uuid.uuid4())
         lang = query.get("lang")
         answer = not_found(headers.get("accept"), lang if lang in i18n.languages() else None, request_id)

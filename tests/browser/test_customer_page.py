@@ -55,7 +55,7 @@ def test_the_page_shows_what_the_api_says_in_both_languages(live, phone):
     assert phone.get_by_test_id("available").inner_text().replace("\u00a0", "") == str(api["available"])
     assert phone.get_by_test_id("held").inner_text() == str(api["held"]) == "15"
     assert phone.get_by_test_id("pending").inner_text() == str(api["pending"])
-    assert phone.get_by_test_id("tier").inner_text() == api["tier"]["name"].title()
+    assert phone.get_by_test_id("tier").inner_text() == {"bronze": "Бронзовый"}[api["tier"]["name"]]
     assert phone.get_by_text("Сейчас предложений нет").count() == 0
     assert phone.get_by_text("+100 бонусных баллов").count() == 1
     entries = phone.get_by_test_id("entry")
