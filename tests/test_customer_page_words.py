@@ -153,3 +153,29 @@ def test_my_data_csv_opens_in_a_russian_excel(flora):
     assert english.startswith("\ufeffField;Value\r\n") and "Flora" not in english and ";no\r\n" in english
     machine = anna.request("GET", "/me/data.json").body.decode()
     assert '"marketing_consent": false' in machine and s["partner_id"] in machine  # JSON keeps machine names
+
+
+def test_a_link_leaves_no_token_in_the_address_bar(flora):
+    from urllib.parse import urlsplit
+
+    from tests.conftest import last_link
+
+    s = flora
+    assert s["shop"].post(f"/v1/customers/{s['cid']}/portal-link", {}).status == 202
+    link = urlsplit(last_link(PHONE))
+    holder = Customer(s["api"].http)
+    opened = holder.request("GET", f"{link.path}?{link.query}&lang=en")
+    assert opened.status_code == 303 and opened.headers["Location"] == "/me?lang=en" and "lc_session" in holder.jar
+    page = holder.page(opened.headers["Location"])
+    assert 'data-testid="available">372<' in page and 'data-testid="read-only"' in page  # read-only, as before
+    assert "token=" not in page  # no link on the page carries it either
+
+    signed_in = flora["anna"]  # the same customer, signed in with a code: her session stays, the token goes
+    again = signed_in.request("GET", f"{link.path}?{link.query}")
+    assert again.status_code == 303 and again.headers["Location"] == "/me" and 'read-only"' not in signed_in.page("/me")
+
+    # from a webmail (another site), a browser would drop the SameSite=Strict cookie on a redirect: a page moves on
+    webmail = s["api"].http.get(f"{link.path}?{link.query}", headers={"Sec-Fetch-Site": "cross-site"})
+    text = webmail.body.decode()
+    assert webmail.status_code == 200 and '<meta http-equiv="refresh" content="0; url=/me">' in text
+    assert "372" not in text and "lc_session=" in str(webmail.headers.get("Set-Cookie"))
