@@ -88,3 +88,13 @@ def test_the_packaged_template_has_the_catch_all():
     template = json.loads(PACKAGED.read_text())
     body = json.dumps(template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"])
     assert "/{proxy+}" in body
+
+
+def test_the_local_server_of_make_run_answers_404_too(live):
+    """chalice local's HTTP server (``make run``): the same catch-all, over a real socket."""
+    api = live.request("DELETE", "/v1/no/such/thing", live.operator_key)
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
+    page = live.request("GET", "/no/such/page", headers=BROWSER)
+    assert page.status_code == 404 and "Страница не найдена" in page.text
+    assert live.request("GET", "/", headers=BROWSER).status_code == 200
+    assert live.request("GET", "/favicon.ico").headers["Content-Type"] == "image/svg+xml"
