@@ -18,6 +18,13 @@ if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make r
 
     dev_inbox.register(app)
 
+# Last: every other path, every method, answers 404 (API Gateway would answer its own 403 without this route).
+from chalicelib.web import site  # noqa: E402
+
+site.register(app)
+if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # chalice local and the test client: {proxy+} as API Gateway
+    site.match_greedy_locally()
+
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # In AWS the settings and secrets (one batched SSM call, chalicelib/config.py) load while the instance starts,
     # not inside its first request: a provisioned or snapshotted instance then serves that request without them.

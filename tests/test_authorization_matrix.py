@@ -126,7 +126,18 @@ def test_every_route_declares_how_it_authenticates():
     public = {r.name for r in ROUTES if r.auth == "public"}
     sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
     telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
-    assert public == {"health", "openapi", "me", "me_revoke_links", "me_page", "portal_login", *sign_in, *telegram}
+    site = {"landing", "favicon"}  # the landing page and the icon: nothing private
+    assert public == {
+        "health",
+        "openapi",
+        "me",
+        "me_revoke_links",
+        "me_page",
+        "portal_login",
+        *sign_in,
+        *telegram,
+        *site,
+    }
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
     assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)

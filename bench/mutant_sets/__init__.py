@@ -24,6 +24,7 @@ AREAS = (
     "hot_path",
     "portal_fixes",
     "scale",
+    "page_fixes",
 )
 
 

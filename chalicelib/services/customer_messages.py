@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.customers import Customer
+from chalicelib.domain.plurals import plural_category
 from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
 from chalicelib.notify import (
     CHANNELS,
@@ -163,8 +164,9 @@ def text(customer: Customer, name: str, **values: Any) -> str:
 def points(customer: Customer, n: int) -> str:
     """A number of points as the texts use it, after "до" / "up to": "120 баллов", "21 балла", "1 point"."""
     if language(customer) == "en":
-        return f"{n} point" if n == 1 else f"{n} points"
-    return f"{n} балла" if n % 10 == 1 and n % 100 != 11 else f"{n} баллов"
+        return f"{n} point" if plural_category(n, "one_other") == "one" else f"{n} points"
+    # the genitive after "до": one -> "балла" (до 21 балла), few and many -> "баллов" (до 3 баллов, до 5 баллов)
+    return f"{n} балла" if plural_category(n, "east_slavic") == "one" else f"{n} баллов"
 
 
 def channel_name(customer: Customer, channel: str) -> str:

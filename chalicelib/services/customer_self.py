@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,41 +97,6 @@ def export(customer_id: str, now: datetime) -> dict[str, Any]:
         "balance": balance.model_dump(mode="json"),
         "entries": entries,
     }
-
-
-ENTRY_COLUMNS = (
-    "created_at",
-    "type",
-    "partner_id",
-    "points",
-    "available_delta",
-    "pending_delta",
-    "held_delta",
-    "amount_minor",
-    "order_id",
-    "entry_id",
-)
-
-
-def export_csv(data: dict[str, Any]) -> str:
-    """The profile as field/value rows, a blank row, then one row per entry (UTF-8 with a BOM for spreadsheets).
-    A text cell that would start a formula is prefixed with ``'``."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["field", "value"])
-    for field, value in data["profile"].items():
-        writer.writerow([field, _cell("" if value is None else value)])
-    writer.writerow([])
-    writer.writerow(ENTRY_COLUMNS)
-    for entry in data["entries"]:
-        writer.writerow([_cell("" if entry.get(c) is None else entry.get(c)) for c in ENTRY_COLUMNS])
-    return "\ufeff" + out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)

@@ -118,27 +118,35 @@ def _signed_in(r: Request) -> PortalAccess | None:
 def _page(r: Request) -> Any:
     token = r.call.query.token if r.call.query is not None else None
     cursor = r.call.query.cursor if r.call.query is not None else None
-    set_cookies: list[str] = []
-    session_value = r.session_value
     if token:
         access = customer_auth.verify_link(token, r.now)
         view = portal.view(access, r.now, cursor)  # refuses a link ended by "sign out everywhere"
         current = _signed_in(r)
         if current is not None and current.customer_id != access.customer_id:
             return _switch_page(r, current, view, token)  # never replace who is signed in without asking
-        if current is None:
-            session_value, cookie = _link_session(r, access)
-            set_cookies.append(cookie)
-        else:
-            access = current  # the same customer: keep the session she has (it may be a code sign-in's)
-    else:
-        found = _signed_in(r)
-        if found is None:
-            return redirect("/me/sign-in" + r.suffix())
-        access, view = found, portal.view(found, r.now, cursor)
+        # the same customer keeps the session she has (it may be a code sign-in's); else the link opens one
+        set_cookies = [_link_session(r, access)[1]] if current is None else []
+        return _without_token(r, cursor, set_cookies)  # the session carries her now: the token leaves the address
+    found = _signed_in(r)
+    if found is None:
+        return redirect("/me/sign-in" + r.suffix())
+    view = portal.view(found, r.now, cursor)
     lang = i18n.pick(r.lang, view.data.locale)
-    csrf = csrf_for(session_value)
-    page = customer_page.render_page(view, lang, token or "", r.now, csrf=csrf, access=access, suffix=r.suffix())
+    csrf = csrf_for(r.session_value)
+    page = customer_page.render_page(view, lang, "", r.now, csrf=csrf, access=found, suffix=r.suffix())
+    return respond(page)
+
+
+def _without_token(r: Request, cursor: str | None, set_cookies: list[str]) -> Any:
+    """The page again at ``/me``, without the token: it stays out of the address bar, the history and bookmarks.
+    A link opened from another site (a webmail) is a cross-site navigation: a browser would not send the
+    SameSite=Strict session cookie on an HTTP redirect in that chain, so the page moves on by itself (a refresh
+    from this site's own page, which does carry it)."""
+    query = {k: v for k, v in (("lang", r.lang), ("cursor", cursor)) if v}
+    location = "/me" + ("?" + urlencode(query) if query else "")
+    if (r.call.header("sec-fetch-site") or "").lower() != "cross-site":
+        return redirect(location, set_cookies)
+    page = render("customer/opening.html", i18n.locale(i18n.pick(r.lang)), location=location, language_links=[])
     return respond(page, 200, set_cookies)
 
 

@@ -26,7 +26,16 @@ from chalicelib.services.telegram_link import LinkOffer
 from chalicelib.web import i18n
 from chalicelib.web.render import Page, language_links, render
 
-HOLD_TYPES = {"hold", "void", "hold_expired"}  # these move points between available and held: show that amount
+# One line per spend at a till, as the customer counts her points: a hold still open is "held" (what left her
+# available points); once captured, only the capture's line, "spent"; released (voided or expired) is "released",
+# the points back. The ledger keeps every entry (the export shows them all); the page hides a resolved hold's line.
+RELEASED_TYPES = {"void", "hold_expired"}
+LABELS = {
+    "hold": "history.held",
+    "capture": "history.spent",
+    "void": "history.released",
+    "hold_expired": "history.released",
+}
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,9 @@ class Entry:
     type: str
     partner: str
     created_at: str
-    points: int  # as the customer sees it: holds show what left or came back to "available"
-    tone: str  # plus, minus or ""
+    points: int  # as the customer sees it: a hold shows what left "available", a release what came back
+    tone: str  # plus, minus or "" (a release: the points only came back, nothing was earned)
+    label: str  # the message key of the line's name where it is not the entry type's (holds)
 
 
 @dataclass(frozen=True)
@@ -141,28 +151,44 @@ def _offers(view: PortalView, prog: Program, now: datetime) -> list[Offer]:
     return offers_for(view.partners, shopper, tier_names, now)
 
 
-def _tier(balance: Balance) -> Tier:
+def tier_name(name: str, t: i18n.Locale) -> str:
+    """The program's default tiers (bronze, silver, gold...) in the page's language; a name the program chose
+    itself is shown as it was set."""
+    return t.get(f"tier_name.{name.lower()}", name if name != name.lower() else name.title())
+
+
+def _tier(balance: Balance, t: i18n.Locale) -> Tier:
     tier = balance.tier
     if not tier.next_tier or tier.spend_to_next_minor is None:
-        return Tier(tier.name.title(), tier.multiplier_bps, None, 0, 100, "w100")
+        return Tier(tier_name(tier.name, t), tier.multiplier_bps, None, 0, 100, "w100")
     target = tier.spend_12m_minor + tier.spend_to_next_minor
     percent = min(100, tier.spend_12m_minor * 100 // max(target, 1))
     return Tier(
-        tier.name.title(),
+        tier_name(tier.name, t),
         tier.multiplier_bps,
-        tier.next_tier.title(),
+        tier_name(tier.next_tier, t),
         tier.spend_to_next_minor,
         percent,
         f"w{percent - percent % 5}",
     )
 
 
-def _entries(view: PortalView) -> list[Entry]:
+def _entries(view: PortalView, prog: Program, now: datetime) -> list[Entry]:
+    current, _, _ = settled(view.customer.wallet, now, prog.timezone)
+    open_holds = {(h.partner_id, h.order_id) for h in current.holds.values()}
     out = []
     for e in view.data.transactions:
-        shown = e.available_delta if e.type in HOLD_TYPES else e.points
-        tone = "plus" if shown > 0 else ("minus" if shown < 0 else "")
-        out.append(Entry(e.type, e.partner_name or "", e.created_at, shown, tone))
+        if e.type == "hold" and (e.partner_id, e.order_id) not in open_holds:
+            continue  # captured or released: that line says what happened to these points
+        if e.type == "hold":
+            shown, tone = e.available_delta, "minus"
+        elif e.type in RELEASED_TYPES:
+            shown, tone = e.available_delta, ""
+        else:
+            shown = e.points
+            tone = "plus" if shown > 0 else ("minus" if shown < 0 else "")
+        label = LABELS.get(e.type, "")  # "": the entry type's own name
+        out.append(Entry(e.type, e.partner_name or "", e.created_at, shown, tone, label))
     return out
 
 
@@ -181,9 +207,9 @@ def build(view: PortalView, lang: str, token: str, now: datetime) -> CustomerPag
         worth_minor=b.available * b.point_value_minor,
         expiring_points=first.points if first else None,
         expiring_on=f"{first.expires_on.isoformat()}T12:00:00+00:00" if first else "",
-        tier=_tier(b),
+        tier=_tier(b, i18n.locale(lang)),
         offers=_offers(view, prog, now),
-        entries=_entries(view),
+        entries=_entries(view, prog, now),
         earlier_href=earlier,
         places=[Place(p.name, p.category or "", p.earn_rate_bps) for p in data.partners],
         link_expires_at=data.link_expires_at,

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import HoldAlreadyResolved, HoldExpired, ValidationFailed
-from chalicelib.services import customer_self, customers, redemptions, telegram_link
-from chalicelib.web import customer_http, customer_page, i18n
+from chalicelib.services import customer_self, customers, program, redemptions, telegram_link
+from chalicelib.web import customer_export, customer_http, customer_page, i18n
 from chalicelib.web.customer_http import (
     SESSION_COOKIE,
     Request,
@@ -59,8 +59,11 @@ def _data_json(r: Request) -> Any:
 
 
 def _data_csv(r: Request) -> Any:
-    data = customer_self.export(signed_in_customer(r), r.now)
-    return _download(customer_self.export_csv(data), "text/csv; charset=utf-8", "my-data.csv")
+    customer_id = signed_in_customer(r)
+    data = customer_self.export(customer_id, r.now)
+    lang = i18n.pick(r.lang, customers.load(customer_id).locale)
+    table = customer_export.export_csv(data, lang, program.load().timezone)
+    return _download(table, "text/csv; charset=utf-8", "my-data.csv")
 
 
 def _delete_form(r: Request) -> Any:

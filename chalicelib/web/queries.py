@@ -91,3 +91,10 @@ class CustomerForm(BaseModel):
         extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
     )
     csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")
+
+
+class SiteQuery(BaseModel):
+    """Query of the landing page and the not-found page: only the language."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    lang: Lang | None = None

@@ -21,6 +21,7 @@ from chalicelib.web.queries import (
     PortalForm,
     PortalQuery,
     SignInForm,
+    SiteQuery,
 )
 
 pages = RouteTable(tag="portal")
@@ -247,5 +248,21 @@ _portal_page(
     "settlement CSV (signed out: the sign-in page)",
     content=("text/csv", "text/html"),
 )
+
+
+@pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
+             "the partners", query=SiteQuery, name="landing", content=("text/html",))  # fmt: skip
+def landing(call: Call[None, SiteQuery]) -> Any:
+    from chalicelib.web import site
+
+    return site.landing(call)
+
+
+@pages.route("GET", "/favicon.ico", "public", "The program's icon (SVG)", name="favicon", content=("image/svg+xml",))
+def favicon(call: Call[None, None]) -> Any:
+    from chalicelib.web import site
+
+    return site.favicon(call)
+
 
 ROUTES = tuple(pages.routes)

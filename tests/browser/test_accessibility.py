@@ -60,6 +60,8 @@ def _customer_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[st
         page.wait_for_load_state()
 
     return [
+        ("landing page", lambda page: page.goto(f"{live.url}/?lang={lang}")),
+        ("not found", lambda page: page.goto(f"{live.url}/no/such/page?lang={lang}")),
         ("customer page from a link", lambda page: page.goto(f"{data['link']}&lang={lang}")),
         ("spend code and QR", spend_code),
         ("a bad link", lambda page: page.goto(f"{data['link'][:-3]}xyz&lang={lang}")),

@@ -55,7 +55,7 @@ def test_the_page_shows_what_the_api_says_in_both_languages(live, phone):
     assert phone.get_by_test_id("available").inner_text().replace("\u00a0", "") == str(api["available"])
     assert phone.get_by_test_id("held").inner_text() == str(api["held"]) == "15"
     assert phone.get_by_test_id("pending").inner_text() == str(api["pending"])
-    assert phone.get_by_test_id("tier").inner_text() == api["tier"]["name"].title()
+    assert phone.get_by_test_id("tier").inner_text() == {"bronze": "Бронзовый"}[api["tier"]["name"]]
     assert phone.get_by_text("Сейчас предложений нет").count() == 0
     assert phone.get_by_text("+100 бонусных баллов").count() == 1
     entries = phone.get_by_test_id("entry")
@@ -91,3 +91,20 @@ def test_the_page_reads_without_javascript(live, browser):
     page.goto(link["url"])
     assert page.get_by_test_id("available").is_visible()
     context.close()
+
+
+def test_the_russian_page_reads_right_and_keeps_no_token(live, phone):
+    """What a new customer saw: the token in the address bar, a captured hold counted twice, English tier names,
+    "x1 баллов за покупку", a category as a code."""
+    key, cid, link = _setup(live)
+    hold = live.request("GET", f"/v1/customers/{cid}/transactions", key).json()["items"][0]
+    assert hold["type"] == "hold"
+    assert live.request("POST", f"/v1/redemptions/{hold['ref_id']}/capture", key, {}).status_code == 200
+    phone.goto(link["url"])
+    assert "token" not in phone.url and phone.url.endswith("/me")
+    lines = [e.inner_text() for e in phone.get_by_test_id("entry").all()]
+    assert sum("-15" in line for line in lines) == 1 and not any("Заморожено" in line for line in lines)
+    assert phone.get_by_test_id("tier").inner_text() == "Бронзовый"
+    assert phone.get_by_test_id("multiplier").inner_text() == "Баллы за покупки ×1"
+    assert sorted(c.inner_text() for c in phone.get_by_test_id("category").all()) == ["Кафе", "Одежда"]
+    assert "Bronze" not in phone.content() and "баллов за покупку" not in phone.content()
