@@ -1,4 +1,6 @@
-"""Issue 15: an Idempotency-Key or a natural id is bound to its first body and its first answer, errors included."""
+"""An Idempotency-Key is bound to its first body and its first answer, errors included; a natural id is bound to its
+first success, and a refused attempt under it binds only its own body (the same body replays the same error, a
+corrected body executes)."""
 
 import json
 
@@ -118,21 +120,65 @@ def test_a_transient_error_is_not_recorded(coalition, monkeypatch):
     assert accrue(c.cafe, cid, "A-1", 100_000, headers=key).status == 201
 
 
-def test_a_natural_id_is_bound_to_its_first_answer_even_an_error(coalition):
+def test_a_refused_body_under_a_natural_id_replays_its_error_and_a_corrected_body_executes(coalition):
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")
     accrue(c.cafe, cid, "A-1", 20_000)  # 10 points
     first = redeem(c.store, cid, "S-1", 100_000, 30)
-    assert first.status == 422
-    accrue(c.cafe, cid, "A-2", 200_000)
+    assert first.status == 422 and first["code"] == "insufficient_points"
+    accrue(c.cafe, cid, "A-2", 200_000)  # 110 points: now the same body could pay
     again = redeem(c.store, cid, "S-1", 100_000, 30)
-    assert (again.status, again.raw) == (422, first.raw)
-    other = redeem(c.store, cid, "S-1", 100_000, 10)
-    assert other.status == 409 and other["code"] == "duplicate_order"
-    # an order whose only record is an error is no order: a refund finds nothing to refund
+    assert (again.status, again.raw) == (422, first.raw)  # the same body: the same error, byte for byte
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # an order whose only record is a refusal is no order: a refund finds nothing to refund
     refunded = c.store.post("/v1/refunds", {"order_id": "S-1", "refund_id": "R-1", "amount_minor": 1_000})
     assert refunded.status == 404 and refunded["code"] == "order_not_found"
-    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 110
+    corrected = redeem(c.store, cid, "S-1", 100_000, 10)
+    assert corrected.status == 201 and corrected["points"] == 10, corrected.json
+    assert redeem(c.store, cid, "S-1", 100_000, 10).raw == corrected.raw  # the success replays
+    assert redeem(c.store, cid, "S-1", 100_000, 30).raw == first.raw  # the refused body still gets its error
+    other = redeem(c.store, cid, "S-1", 100_000, 20)
+    assert other.status == 409 and other["code"] == "duplicate_order"  # a success binds the order id
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 100
+    assert len(_entries("redemption")) == 1
+
+
+def test_a_refused_accrual_on_a_spent_receipt_then_the_corrected_body_earns(coalition):
+    """The old cashier example: spend on a receipt, then accrue the receipt less the discount (refused: the order's
+    amount is the receipt's), then the receipt total: it earns on the part paid in money."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 200_000)  # 100 points
+    spent = redeem(c.store, cid, "S-1", 100_000, 30)
+    assert spent.status == 201 and spent["discount_minor"] == 3_000
+    refused = accrue(c.store, cid, "S-1", 100_000 - 3_000)
+    assert refused.status == 409 and refused["code"] == "order_conflict"
+    again = accrue(c.store, cid, "S-1", 100_000 - 3_000)
+    assert (again.status, again.raw) == (409, refused.raw)
+    earned = accrue(c.store, cid, "S-1", 100_000)
+    assert earned.status == 201, earned.json
+    assert earned["points"] == 29  # the store earns 3 %: of the 970 roubles paid in money (not 30 on 1 000)
+    assert accrue(c.store, cid, "S-1", 100_000).raw == earned.raw
+    assert accrue(c.store, cid, "S-1", 100_000 - 3_000).raw == refused.raw
+    other = accrue(c.store, cid, "S-1", 100_000, channel="online")
+    assert other.status == 409 and other["code"] == "duplicate_order"
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 100 - 30 + 29
+    assert len(_entries("accrual")) == 2
+
+
+def test_an_idempotency_key_stays_bound_to_its_first_error_even_for_a_corrected_body(coalition):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 200_000)  # 100 points
+    redeem(c.store, cid, "S-1", 100_000, 30)
+    key = {"Idempotency-Key": "till-7-press-1"}
+    refused = accrue(c.store, cid, "S-1", 97_000, headers=key)
+    assert refused.status == 409 and refused["code"] == "order_conflict"
+    corrected = accrue(c.store, cid, "S-1", 100_000, headers=key)
+    assert corrected.status == 409 and corrected["code"] == "idempotency_key_reused"
+    assert accrue(c.store, cid, "S-1", 97_000, headers=key).raw == refused.raw
+    assert [e.order_id for e in _entries("accrual")] == ["A-1"]
+    assert accrue(c.store, cid, "S-1", 100_000, headers={"Idempotency-Key": "till-7-press-2"}).status == 201
 
 
 def test_an_error_recorded_for_a_hold_is_no_hold(coalition):
