@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from chalicelib import db
+from chalicelib import cache, db
 from chalicelib.errors import Unavailable
 from tests.conftest import TRUSTED
+from tests.test_money_settings import TODAY
 from tests.test_api_ledger import accrue, enrol, redeem
 
 
@@ -230,3 +231,58 @@ def test_a_key_created_without_idempotency_key_is_in_no_record(api):
     assert any(i.pk.startswith("REQ#") for i in records)  # the request's own record (placeholder, not the key)
     assert all(r["api_key"] not in str(i.attribute_values) for i in records)
     assert api.as_key(r["api_key"]).get("/v1/partner").status == 200
+
+
+def _interleave(monkeypatch, when, other):
+    """Run ``other`` (another request) once, just before the first commit whose plan satisfies ``when``: as if it had
+    raced in between that request's read and its commit."""
+    from chalicelib.services import idempotency
+
+    real, done, started = idempotency._send, [], []
+
+    def send(plan, req, attempt, **kw):
+        if not started and when(plan):
+            started.append(True)  # once: the other request's own commits pass straight through
+            done.append(other())
+        return real(plan, req, attempt, **kw)
+
+    monkeypatch.setattr(idempotency, "_send", send)
+    return done
+
+
+def test_a_refusal_decided_while_the_same_body_succeeded_answers_that_success(coalition, monkeypatch):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 20_000)  # 10 points: 30 is refused...
+
+    def meanwhile():  # ...while the customer earns and the same body, sent again, pays
+        accrue(c.cafe, cid, "A-2", 200_000)
+        return redeem(c.store, cid, "S-1", 100_000, 30)
+
+    raced = _interleave(monkeypatch, lambda plan: plan.error is not None, meanwhile)
+    first = redeem(c.store, cid, "S-1", 100_000, 30)
+    assert raced[0].status == 201
+    assert (first.status, first.raw) == (201, raced[0].raw)  # one answer for one body: the success
+    assert redeem(c.store, cid, "S-1", 100_000, 30).raw == raced[0].raw
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 80
+
+
+def test_a_success_decided_while_the_same_body_was_refused_answers_that_refusal(coalition, monkeypatch):
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 200_000)  # 100 points: 50 fits the store's cap of 50 %...
+
+    def meanwhile():  # ...until the operator lowers it to 3 % and the same body, sent again, is refused
+        r = c.operator.call(
+            "PATCH", f"/v1/admin/partners/{c.ids['store']}", {"max_redeem_share_bps": 300, "effective_from": TODAY}
+        )
+        assert r.status == 200, r.json
+        cache.clear()  # another instance, which has not read the partner yet
+        return redeem(c.store, cid, "S-1", 100_000, 50)
+
+    raced = _interleave(monkeypatch, lambda plan: plan.error is None and len(plan.tx) > 1, meanwhile)
+    first = redeem(c.store, cid, "S-1", 100_000, 50)
+    assert raced[0].status == 422 and raced[0]["code"] == "redemption_cap_exceeded", raced[0].json
+    assert (first.status, first.raw) == (422, raced[0].raw)  # nothing was spent: the refusal stands
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 100
+    assert _entries("redemption") == []

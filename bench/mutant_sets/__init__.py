@@ -14,7 +14,7 @@ class Mutant:
     tests: tuple[str, ...]
 
 
-AREAS = ("money", "consent_codes", "spend_policy", "customer_sessions", "exactly_once")
+AREAS = ("money", "consent_codes", "spend_policy", "customer_sessions", "exactly_once", "receipts")
 
 
 def every_mutant() -> tuple[Mutant, ...]:

@@ -283,9 +283,11 @@ def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteReque
     natural id a success takes the id and a refusal its body's record, and each checks the other is not there."""
     succeeded = plan.error is None
     for r in records:
-        if r.tag in ("natural", "refused") and (r.tag == "natural") != succeeded:
-            # the record this outcome does not write: a success needs its body unrefused, a refusal the id unused
-            replays_db.check_free(plan.tx, r.pk, r.sk, tag=r.tag, over_errors=r.tag == "natural")
+        if r.tag == "natural" and not succeeded:  # a refusal: no success holds the id (else it is a duplicate)
+            replays_db.check_free(plan.tx, r.pk, r.sk, tag=r.tag, over_errors=True)
+            continue
+        if r.tag == "refused" and succeeded:  # a success: this very body was not refused in the meantime
+            replays_db.check_free(plan.tx, r.pk, r.sk, tag=r.tag)
             continue
         record = replays_db.NewRecord(
             fingerprint=r.fingerprint,
