@@ -9,8 +9,9 @@ import pytest
 from chalicelib import cache, db
 from chalicelib.errors import Unavailable
 from tests.conftest import TRUSTED
-from tests.test_money_settings import TODAY
 from tests.test_api_ledger import accrue, enrol, redeem
+
+TODAY = "2026-03-10"  # the test clock's day
 
 
 def _entries(kind):
@@ -286,3 +287,25 @@ def test_a_success_decided_while_the_same_body_was_refused_answers_that_refusal(
     assert (first.status, first.raw) == (422, raced[0].raw)  # nothing was spent: the refusal stands
     assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 100
     assert _entries("redemption") == []
+
+
+def test_a_refusal_recorded_at_the_order_id_itself_binds_only_its_body(coalition):
+    """Refusals recorded before they had records of their own sit at the natural id: they still replay for their
+    body, and a corrected body executes and takes the id."""
+    from chalicelib.db import keys
+    from chalicelib.services.idempotency import fingerprint
+
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    accrue(c.cafe, cid, "A-1", 200_000)  # 100 points
+    refused = {"customer_id": cid, "order_id": "S-1", "order_amount_minor": 100_000, "points": 500}
+    pk, sk = keys.redemption(c.ids["store"], "S-1")
+    problem = '{"code":"insufficient_points","status":422}'
+    db.ReplayItem(
+        pk, sk, fingerprint=fingerprint("", "", refused), status_code=422, body=problem, created_at="2026-03-01"
+    ).save()
+    assert redeem(c.store, cid, "S-1", 100_000, 500).raw == problem.encode()
+    corrected = redeem(c.store, cid, "S-1", 100_000, 30)
+    assert corrected.status == 201, corrected.json
+    assert redeem(c.store, cid, "S-1", 100_000, 40)["code"] == "duplicate_order"
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 70

@@ -10,6 +10,7 @@ _REFUSED = (
 )
 _ACCRUAL = "tests/test_idempotency.py::test_a_refused_accrual_on_a_spent_receipt_then_the_corrected_body_earns"
 _PARTLY = "tests/test_orders.py::TestAReceiptPaidPartlyInPoints"
+_LEGACY = "tests/test_idempotency.py::test_a_refusal_recorded_at_the_order_id_itself_binds_only_its_body"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -61,11 +62,15 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_idempotency.py::test_a_success_decided_while_the_same_body_was_refused_answers_that_refusal",),
     ),
     Mutant(
-        "a success written without attribute_not_exists",
+        "a refusal at the natural id itself binds every body",
+        '        if item.fingerprint != r.fingerprint and r.tag == "natural" and item.is_error:',
+        "        if False:",
+        (_LEGACY,),
+    ),
+    Mutant(
+        "a success cannot take the place of a refusal at the natural id itself",
         "    return free | (ReplayItem.status_code >= 400) if over_errors else free",
-        "    return free | ReplayItem.pk.exists() if over_errors else free",
-        (
-            "tests/test_concurrency.py::test_bodies_raced_on_one_order_id_make_one_success_and_each_refusal_stays_its_own",
-        ),
+        "    return free",
+        (_LEGACY,),
     ),
 )
