@@ -9,9 +9,11 @@ Rules written down here (issue 15):
 
 - An order (``order_id`` within a partner) has one customer and one amount, fixed by its first operation; another
   customer or amount is ``order_conflict``, and so is anything new once it has refunds.
+- An accrual on an order that spends points (an open hold, or a capture) earns on the part paid in money: the
+  order's amount less those points at the point value.
 - The same operation again on an order (an accrual, or a redemption, with the same ``order_id``) is the natural id's
-  business, kept by the test, not here: the id is bound to its first answer, an error included (README,
-  "Idempotency"), which the same body gets again and another body gets as ``duplicate_order``.
+  business, kept by the test, not here: the id is bound to its first success, which the same body gets again and
+  another body gets as ``duplicate_order``; a refused attempt binds only its own body (README, "Idempotency").
 - A refund moves the refunded total from ``before`` to ``after``. Each earned part ``g`` (the base accrual, funded by
   the till; each campaign award, funded by its sponsor) is reversed by ``g*after//A - g*before//A``, out of its
   pending bucket while that still holds points, else out of its lot; what is not there is the shortfall. Spent points
@@ -125,6 +127,16 @@ class Order:
     grants: list[Grant] = field(default_factory=list)
     accrued: bool = False
     spent: Spent | None = None
+
+    def spent_now(self, now: datetime) -> int:
+        s = self.spent
+        if (
+            s is None
+            or s.status not in ("held", "captured")
+            or (s.status == "held" and s.expires is not None and s.expires <= now)
+        ):
+            return 0
+        return s.points - s.returned
 
     def conflicts(self, customer: str, amount: int) -> bool:
         return customer != self.customer or amount != self.amount or self.refunded > 0
@@ -274,7 +286,10 @@ class Model:
         self._write(cid)
         c = self.customers[cid]
         rate, pending_days = self.partners[partner]
-        points = (amount * rate // BPS // POINT_MINOR) * self._tier_multiplier(c) // BPS
+        # A receipt paid partly in points earns on the part paid in money: the receipt total less the points the
+        # order spends now (an open hold's or a capture's, at the point value), floored like any accrual.
+        money = max(amount - (order.spent_now(self.now) if order is not None else 0) * POINT_MINOR, 0)
+        points = (money * rate // BPS // POINT_MINOR) * self._tier_multiplier(c) // BPS
         when = self.now + timedelta(days=pending_days) if pending_days else None
 
         def land(points: int, lot: str) -> tuple[datetime, str] | None:

@@ -170,12 +170,13 @@ class TestRefunds:
         cid = enrol(c.cafe, phone="+79161234567")
         accrue(c.cafe, cid, "A-1", 200_000)  # 100 points
         redeem(c.store, cid, "S-1", 100_000, 40)
-        # An order has one amount (issue 15): the accrual names the order's 1000 RUB too: 30 points at 3 %
-        assert accrue(c.store, cid, "S-1", 100_000).status == 201
+        # An order has one amount: the accrual names the receipt's 1000 RUB too, and earns 3 % of the 960 RUB paid
+        # in money: 28 points
+        assert accrue(c.store, cid, "S-1", 100_000)["points"] == 28
         r = refund(c.store, "S-1", "SR-1", 50_000)  # half of the 1000 RUB order
-        assert (r["points_returned"], r["points_reversed"], r["points_shortfall"]) == (20, 15, 0)
+        assert (r["points_returned"], r["points_reversed"], r["points_shortfall"]) == (20, 14, 0)
         r = refund(c.store, "S-1", "SR-2", 50_000)
-        assert (r["points_returned"], r["points_reversed"]) == (20, 15)
+        assert (r["points_returned"], r["points_reversed"]) == (20, 14)
         assert c.cafe.get(f"/v1/customers/{cid}/balance")["available"] == 100
 
     def test_unknown_order_and_other_partners_orders(self, coalition):

@@ -178,3 +178,32 @@ def test_one_key_raced_while_the_first_answer_is_an_error_binds_that_error(live)
     live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-2", "amount_minor": 200_000})
     later = live.request("POST", "/v1/redemptions", key, body, headers=h)
     assert later.status_code == 422 and later.content == results[0].content
+
+
+def test_bodies_raced_on_one_order_id_make_one_success_and_each_refusal_stays_its_own(live):
+    """Under a natural id a refusal binds only its body: raced with two payable bodies and one refused, one body
+    wins, the other payable one is a duplicate_order, and the refused one keeps whichever answer it first got."""
+    key, cid = _setup(live)
+    live.request("POST", "/v1/accruals", key, {"customer_id": cid, "order_id": "A-1", "amount_minor": 200_000})
+    bodies = [
+        {"customer_id": cid, "order_id": "R-1", "order_amount_minor": 100_000, "points": points}
+        for points in (30, 40, 500)  # 100 points available: the last is refused
+    ]
+    results = _race(12, lambda i: live.request("POST", "/v1/redemptions", key, bodies[i % 3]))
+    won = {r.content for r in results if r.status_code == 201}
+    assert len(won) == 1, [r.status_code for r in results]
+    points = next(r.json()["points"] for r in results if r.status_code == 201)
+    for i, r in enumerate(results):
+        if bodies[i % 3]["points"] == points:
+            assert r.status_code == 201
+        elif bodies[i % 3]["points"] != 500:
+            assert (r.status_code, r.json()["code"]) == (409, "duplicate_order")
+        else:
+            assert (r.status_code, r.json()["code"]) in ((422, "insufficient_points"), (409, "duplicate_order"))
+    refusals = {r.content for i, r in enumerate(results) if i % 3 == 2 and r.status_code == 422}
+    assert len(refusals) <= 1
+    again = live.request("POST", "/v1/redemptions", key, bodies[2])
+    assert again.content in refusals if refusals else again.json()["code"] == "duplicate_order"
+    assert live.request("GET", f"/v1/customers/{cid}/balance", key).json()["available"] == 100 - points
+    history = live.request("GET", f"/v1/customers/{cid}/transactions", key).json()["items"]
+    assert sum(1 for e in history if e["type"] == "redemption") == 1

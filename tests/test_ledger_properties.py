@@ -275,9 +275,11 @@ class Ledger(RuleBasedStateMachine):
         self.known: list[tuple[int, str]] = []  # orders that exist: (partner index, order id)
         self.redemptions: list[tuple[int, str]] = []  # orders with a redemption
         self.rids: dict[tuple[int, str], str] = {}
-        # (partner, kind, order) -> the body and answer its natural id is bound to: the first execution's, an error
-        # too (README, "Idempotency"); a repeat replays it, another body is a duplicate_order
+        # (partner, kind, order) -> the body and answer its natural id is bound to: the first success's (README,
+        # "Idempotency"); a repeat replays it, another body is a duplicate_order
         self.natural: dict[tuple[int, str, str], tuple[dict, Result]] = {}
+        # (partner, kind, order) -> the refused attempts: each binds only its own body, which replays its error
+        self.refused: dict[tuple[int, str, str], list[tuple[dict, Result]]] = {}
         self.checked: dict[str, dict[str, Figures]] = {}  # period -> partner -> figures from entries, last step
         self.names: dict[str, str] = {}
         self.bursts = 0
@@ -397,10 +399,26 @@ class Ledger(RuleBasedStateMachine):
     # --- checks of one answer -----------------------------------------------------------------------------------
 
     def _bind(self, p: int, kind: str, body: dict, r: Result, got: object) -> None:
-        """The order id is now bound to this body and answer, an error included, except a validation error (that
-        request never executed)."""
-        if got != "too_many":
+        """A success binds the order id to this body and answer; a refusal binds only this body to its error; a
+        validation error (that request never executed) binds nothing."""
+        if got == "too_many":
+            return
+        if r.status >= 400:
+            self.refused.setdefault((p, kind, body["order_id"]), []).append((body, r))
+        else:
             self.natural[(p, kind, body["order_id"])] = (body, r)
+
+    def _refused_again(self, p: int, kind: str, body: dict) -> str | None:
+        """A body refused before on this order id gets its error again byte for byte (the model is not asked:
+        nothing executes). Returns the refusal's code, or None when the body is new."""
+        for first_body, first in self.refused.get((p, kind, body["order_id"]), []):
+            if first_body == body:
+                path = "/v1/accruals" if kind == "accrual" else "/v1/redemptions"
+                again = self.partners[p].post(path, body, headers={"Idempotency-Key": self.fresh("k")})
+                assert (again.status, again.raw) == (first.status, first.raw), (again.json, first.json)
+                PATHS["refused body again: replayed"] += 1
+                return str(first["code"])
+        return None
 
     def _accrual(self, p: int, body: dict, r: Result, got: Earned | str) -> None:
         self._bind(p, "accrual", body, r, got)
@@ -458,6 +476,8 @@ class Ledger(RuleBasedStateMachine):
 
     def _join_accrual(self, p: int, order_id: str, cid: str, amount: int) -> Earned | str:
         body = {"customer_id": cid, "order_id": order_id, "amount_minor": amount}
+        if (code := self._refused_again(p, "accrual", body)) is not None:
+            return code
         r = self.write(self.partners[p], "/v1/accruals", body, "accrual")
         got = self.m.earn(self.partner_ids[p], cid, order_id, amount)
         self._accrual(p, body, r, got)
@@ -512,6 +532,8 @@ class Ledger(RuleBasedStateMachine):
             sent = self.partners[p].post(f"/v1/customers/{cid}/spend-code")
             assert sent.status == 202, sent.json
             body["customer_code"] = last_code("spend_code")
+        if (code := self._refused_again(p, "redemption", body)) is not None:
+            return code
         r = self.write(self.partners[p], "/v1/redemptions", body, "redemption")
         got = self.m.spend(self.partner_ids[p], cid, order_id, amount, points, capture, minutes)
         self._redemption(p, body, r, got)
@@ -531,9 +553,8 @@ class Ledger(RuleBasedStateMachine):
     def join(self, pick: int, which: str, kind: str, who: str, pct: int, capture: bool, minutes: int) -> None:
         """Another operation on an existing order. The other kind (a redemption on a purchase, an accrual on a
         redemption) joins it with the same customer and amount, and is an order_conflict with another customer,
-        another amount or after a refund; the same kind again (or a kind whose first attempt on the order was
-        refused: the order id is bound to that error) replays the first answer byte for byte with the same body and
-        is a duplicate_order with another."""
+        another amount or after a refund; the same kind again replays the first success byte for byte with the same
+        body and is a duplicate_order with another; a refused body replays its error, a corrected one executes."""
         p, order_id = self._pick(which, pick)
         order = self.m.orders[(self.partner_ids[p], order_id)]
         has = {"accrual": order.accrued, "redemption": order.spent is not None}
@@ -541,10 +562,16 @@ class Ledger(RuleBasedStateMachine):
         op = op[0] if op else ("accrual" if kind == "the same kind" else "redemption")
         path = "/v1/accruals" if op == "accrual" else "/v1/redemptions"
         previous = self.natural.get((p, op, order_id))
+        refused = self.refused.get((p, op, order_id))
+        if previous is None and refused and who == "same":
+            assert self._refused_again(p, op, refused[-1][0]) is not None
+            return
         if previous is not None:
             body, first = previous
             if who != "same":
                 body = {**body, "customer_id": self.customers[(self.customers.index(body["customer_id"]) + 1) % 3]}
+                if self._refused_again(p, op, body) is not None:
+                    return
             again = self.partners[p].post(path, body, headers={"Idempotency-Key": self.fresh("k")})
             if who == "same":
                 assert (again.status, again.raw) == (first.status, first.raw)

@@ -117,7 +117,7 @@ class TestPending:
         assert redeem(coalition.cafe, cid, "C-1", 100_000, 10).json["code"] == "insufficient_points"
         clock.advance(timedelta(days=14))
         assert balance(shop, cid)["available"] == 100 and balance(shop, cid)["pending"] == 0
-        # the order C-1 is bound to its first answer (errors included); the till spends on its next order
+        # the same body on C-1 replays its refusal; the till spends on its next order (or C-1 with other points)
         assert redeem(coalition.cafe, cid, "C-1", 100_000, 10).json["code"] == "insufficient_points"
         assert redeem(coalition.cafe, cid, "C-2", 100_000, 10).status == 201
         assert [e["type"] for e in history(coalition.operator, cid)][:2] == ["redemption", "matured"]

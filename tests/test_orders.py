@@ -3,6 +3,8 @@ follows the points on a refund, and holds whose expiry is a fact of their deadli
 
 from datetime import timedelta
 
+import pytest
+
 from chalicelib.domain.orders import Grant, Order, Spent, refund_shares
 from tests.test_api_ledger import accrue, enrol, redeem, refund
 
@@ -170,9 +172,10 @@ class TestOneOrder:
         cid = enrol(c.cafe, phone="+79161234567")
         accrue(c.cafe, cid, "A-0", 200_000)
         assert redeem(c.cafe, cid, "X", 100_000, 20).status == 201
-        assert accrue(c.cafe, cid, "X", 100_000).status == 201
+        earned = accrue(c.cafe, cid, "X", 100_000)  # the receipt total; 200 roubles of it were paid in points
+        assert earned.status == 201 and earned["points"] == 49  # 5 % of the 980 paid in money
         r = refund(c.cafe, "X", "R-1", 100_000)
-        assert (r["points_returned"], r["points_reversed"]) == (20, 50)
+        assert (r["points_returned"], r["points_reversed"]) == (20, 49)
 
     def test_one_order_belongs_to_one_customer(self, coalition):
         c = coalition
@@ -201,6 +204,64 @@ class TestOneOrder:
         accrue(c.cafe, cid, "X", 100_000)
         again = accrue(c.cafe, cid, "X", 100_000, channel="online")
         assert again.status == 409 and again["code"] == "duplicate_order"
+
+
+class TestAReceiptPaidPartlyInPoints:
+    """The till names the receipt total in the redemption and in the accrual; the accrual earns on the part paid in
+    money: the total less the points the order spends at that moment (held or captured), valued as its redemption
+    valued them. The cafe earns 5 %; the receipt is 1 000 roubles and 40 points (40 roubles) are held on it."""
+
+    def _hold(self, c, cid):
+        accrue(c.cafe, cid, "A-0", 200_000)  # 100 points
+        held = redeem(c.cafe, cid, "X", 100_000, 40, capture=False, hold_minutes=15)
+        assert held.status == 201 and held["discount_minor"] == 4_000, held.json
+        return held["redemption_id"]
+
+    @pytest.mark.parametrize(
+        ("then", "earned"),
+        [
+            ("nothing", 48),  # the hold is still open: 960 roubles are paid in money
+            ("capture", 48),
+            ("capture 10", 49),  # 10 points kept: 990 roubles paid in money
+            ("void", 50),  # nothing was paid in points
+            ("expire", 50),
+        ],
+    )
+    def test_the_accrual_earns_on_what_the_order_spends_at_that_moment(self, coalition, clock, then, earned):
+        c = coalition
+        cid = enrol(c.cafe, phone="+79161234567")
+        rid = self._hold(c, cid)
+        if then.startswith("capture"):
+            kept = {"points": 10} if then == "capture 10" else {}
+            assert c.cafe.post(f"/v1/redemptions/{rid}/capture", kept).status == 200
+        elif then == "void":
+            assert c.cafe.post(f"/v1/redemptions/{rid}/void").status == 200
+        elif then == "expire":
+            clock.advance(timedelta(minutes=15))  # over at its deadline, before any write released it
+        r = accrue(c.cafe, cid, "X", 100_000)
+        assert r.status == 201 and (r["points"], r["amount_minor"]) == (earned, 100_000), r.json
+
+    def test_points_spent_are_valued_as_the_redemption_valued_them(self, coalition):
+        c = coalition
+        cid = enrol(c.cafe, phone="+79161234567")
+        self._hold(c, cid)
+        moved = c.operator.call("PUT", "/v1/admin/program", {"point_value_minor": 200, "effective_from": "2026-03-10"})
+        assert moved.status == 200, moved.json
+        r = accrue(c.cafe, cid, "X", 100_000)  # 960 roubles paid in money, earning at the new value
+        assert r["points"] == 24, r.json  # not 23 (as if the held points had been worth 80 roubles)
+
+    def test_refunds_of_the_receipt_take_back_exactly_what_it_earned_and_give_back_what_it_spent(self, coalition):
+        c = coalition
+        cid = enrol(c.cafe, phone="+79161234567")
+        rid = self._hold(c, cid)
+        c.cafe.post(f"/v1/redemptions/{rid}/capture", {"points": 10})
+        assert accrue(c.cafe, cid, "X", 100_000)["points"] == 49
+        first = refund(c.cafe, "X", "R-1", 30_000)  # refunds pro-rate over the receipt total
+        assert (first["points_reversed"], first["points_returned"]) == (14, 3), first.json
+        last = refund(c.cafe, "X", "R-2", 70_000)
+        assert (last["points_reversed"], last["points_returned"]) == (35, 7), last.json
+        assert balance(c.cafe, cid)["available"] == 100
+        identity_holds(c)
 
 
 class TestExpiredHolds:

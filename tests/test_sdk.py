@@ -125,6 +125,37 @@ def test_every_method_of_the_contract(partners, live, clock):
     assert {p.name for p in cafe.partners.directory()} == {"Уют", "Стиль"}
 
 
+def test_the_cashier_example_spends_and_earns_on_one_receipt(partners, live):
+    """docs/sdk.md's cashier: quote, hold with the customer's code, capture, then the accrual on the same order with
+    the receipt total earns on the part paid in money; a refund of half the receipt takes back half of each."""
+    cafe, store = partners["Уют"], partners["Стиль"]
+    c = cafe.customers.enroll(phone="+7 916 123-45-67")
+    cafe.accruals.create(customer_id=c.customer_id, order_id="U-1", amount_minor=400_000)  # 200 points
+    q = store.redemptions.quote(customer_id=c.customer_id, order_amount_minor=250_000)
+    assert (q.max_points, q.max_discount_minor) == (200, 20_000)
+    store.customers.spend_code(c.customer_id)
+    hold = store.redemptions.create(
+        customer_id=c.customer_id,
+        order_id="TILL7-000123",
+        order_amount_minor=250_000,
+        points=q.max_points,
+        capture=False,
+        hold_minutes=15,
+        customer_code=last_code("spend_code"),
+    )
+    store.redemptions.capture(hold.redemption_id)
+    with pytest.raises(errors.Conflict) as refused:  # the old example: the receipt less the discount
+        store.accruals.create(customer_id=c.customer_id, order_id="TILL7-000123", amount_minor=250_000 - 20_000)
+    assert refused.value.code == "order_conflict"
+    a = store.accruals.create(customer_id=c.customer_id, order_id="TILL7-000123", amount_minor=250_000)
+    assert (a.points, a.amount_minor, a.balance.available) == (115, 250_000, 115)  # 5 % of 2 300 roubles
+    r = store.refunds.create(order_id="TILL7-000123", refund_id="TILL7-000123-R1", amount_minor=125_000)
+    assert (r.points_reversed, r.points_returned) == (57, 100)
+    r = store.refunds.create(order_id="TILL7-000123", refund_id="TILL7-000123-R2", amount_minor=125_000)
+    assert (r.points_reversed, r.points_returned) == (58, 100)
+    assert store.customers.balance(c.customer_id).available == 200
+
+
 def test_errors_arrive_as_the_right_classes(partners, live):
     cafe = partners["Уют"]
     c = cafe.customers.enroll(phone="+79161234567")

@@ -25,6 +25,7 @@ AREAS = (
     "portal_fixes",
     "scale",
     "page_fixes",
+    "receipts",
 )
 
 

@@ -48,7 +48,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "replay records written without attribute_not_exists",
-        "        condition=ReplayItem.pk.does_not_exist(),",
+        "        condition=_free(over_errors),",
         "        condition=None,",
         ("tests/test_concurrency.py", "tests/test_idempotency.py"),
     ),

@@ -3,8 +3,10 @@ refund, bonus, adjustment), or, for a write that has neither, the implicit recor
 (``REQ#<digest of its nonce>``, kept a day). Written with the write's own transaction under
 ``attribute_not_exists``: the effect and its record land together, and only once.
 
-An error answer is recorded too (``status_code`` >= 400, a problem+json body, no state): it binds its key or id,
-and :func:`without_errors` hides it from the decisions, for which it is no order, refund or hold."""
+An error answer is recorded too (``status_code`` >= 400, a problem+json body, no state): under an Idempotency-Key
+it binds the key; under a natural id it binds only the body that was refused, in a record of its own beside the id
+(:func:`refused_sk`), so a corrected body can still succeed. :func:`without_errors` hides error records from the
+decisions, for which they are no order, refund or hold."""
 
 from __future__ import annotations
 
@@ -13,11 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from chalicelib.db.models import ReplayItem
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.db.tx import Transaction
 
-__all__ = ["IMPLICIT_RECORD_SECONDS", "NewRecord", "Recorded", "load", "put", "read_key", "without_errors"]
+__all__ = [
+    "IMPLICIT_RECORD_SECONDS",
+    "NewRecord",
+    "Recorded",
+    "check_free",
+    "load",
+    "put",
+    "read_key",
+    "refused_sk",
+    "without_errors",
+]
 
 IMPLICIT_RECORD_SECONDS = 86_400  # the implicit record only has to outlive its own request's retries
 
@@ -50,6 +64,12 @@ class NewRecord:
     implicit: bool = False  # the request's own record: expires after IMPLICIT_RECORD_SECONDS
 
 
+def refused_sk(sk: str, body_fingerprint: str) -> str:
+    """Where a refused attempt under the natural id (pk, sk) is recorded: one item per refused body (each bounded
+    by its own answer), in the id's partition."""
+    return f"{sk}#REFUSED#{body_fingerprint[:32]}"
+
+
 def read_key(pk: str, sk: str) -> ReadKey:
     return (ReplayItem, pk, sk)
 
@@ -67,8 +87,21 @@ def without_errors(found: Found) -> Found:
     return {k: v for k, v in found.items() if not (isinstance(v, ReplayItem) and v.is_error)}
 
 
-def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str) -> None:
-    """Add the record to ``tx``; the transaction is cancelled if a record exists there already."""
+def _free(over_errors: bool) -> Condition:
+    """No record there; with ``over_errors``, or only an error one (an error recorded under a natural id before
+    refusals had records of their own: it binds its body alone and a success may take its place)."""
+    free = ReplayItem.pk.does_not_exist()
+    return free | (ReplayItem.status_code >= 400) if over_errors else free
+
+
+def check_free(tx: Transaction, pk: str, sk: str, *, tag: str, over_errors: bool = False) -> None:
+    """Cancel ``tx`` if a record exists at (pk, sk) (with ``over_errors``, a success record)."""
+    tx.check(ReplayItem, pk, sk, _free(over_errors), tag=tag)
+
+
+def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_errors: bool = False) -> None:
+    """Add the record to ``tx``; the transaction is cancelled if a record exists there already (with
+    ``over_errors``, a success record: an error one is replaced)."""
     tx.put(
         ReplayItem(
             pk,
@@ -82,7 +115,7 @@ def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str) -> No
             origin=record.origin,
             ttl=_expiry() if record.implicit else None,
         ),
-        condition=ReplayItem.pk.does_not_exist(),
+        condition=_free(over_errors),
         tag=tag,
     )
 

@@ -138,6 +138,22 @@ class Order:
             version=version,
         )
 
+    def points_spent_at(self, now: datetime) -> int:
+        """The points the order spends at ``now``: an open hold's or a capture's (a partial capture's kept points);
+        nothing once its hold ended, voided or expired, even before the wallet caught up with the deadline."""
+        spent = self.spent
+        if spent is None or spent.status not in ("held", "captured") or hold_is_over(spent, now):
+            return 0
+        return spent.points - spent.returned
+
+    def paid_in_money_minor(self, now: datetime) -> int:
+        """The part of the receipt paid in money, which is what an accrual earns on: the order's amount (the receipt
+        total) less the points it spends at ``now`` valued at the point value of the order's first operation (the
+        value its redemption's discount was computed at). Exact in minor units, never below zero; the points earned
+        on it are floored by ``earn_points`` as any accrual's."""
+        value = dict(self.values).get("point_value_minor", 0)
+        return max(self.amount_minor - self.points_spent_at(now) * value, 0)
+
     def conflict(self, customer_id: str, amount_minor: int) -> str | None:
         """Why another operation on this order cannot happen (None when it can): an order has one customer and
         one amount, fixed by its first operation, and nothing is added to it once refunds began."""

@@ -43,13 +43,17 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         partner, prog = load_partner(partner_id, now), s.program
         period = period_of(now, prog.timezone)
         tier = tier_status(spend_12m(s.current.spend, period), prog.tiers)
-        points = earn_points(body.amount_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
+        base = previous or new_order(body.customer_id, body.amount_minor, prog)
+        # A receipt paid partly in points: the till names the receipt total, and only the part paid in money earns
+        # (base points and campaign rewards alike). The tier's spend and refunds stay on the receipt total.
+        money_minor = base.paid_in_money_minor(now)
+        points = earn_points(money_minor, int(partner.earn_rate_bps), prog.point_value_minor, tier.multiplier_bps)
         lot = earn_lot(now, prog, partner_id)
         pending_until = now + timedelta(days=int(partner.pending_days)) if int(partner.pending_days) > 0 else None
         bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
         earned = earn(points, lot, bucket)
-        base = previous or new_order(body.customer_id, body.amount_minor, prog)
-        awards = award_campaigns(plan, s, partner, body, points, tier.name, pending_until, found)
+        paid = body if money_minor == body.amount_minor else body.model_copy(update={"amount_minor": money_minor})
+        awards = award_campaigns(plan, s, partner, paid, points, tier.name, pending_until, found)
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
             change = change.merge(award.change)
@@ -80,6 +84,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
                 "tier_multiplier_bps": tier.multiplier_bps,
                 "earn_rate_bps": int(partner.earn_rate_bps),
                 "pending_bucket": bucket,
+                "paid_in_points_minor": body.amount_minor - money_minor,
                 **dict(base.values),
             },
         )

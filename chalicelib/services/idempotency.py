@@ -11,10 +11,14 @@ day). Whatever happens to a commit (its answer lost, botocore resending it, Dyna
 because the first one applied), reading the request's own record again tells that it committed and what it answered.
 
 What is recorded is the answer of the first execution, errors included: an ``ApiError`` raised by ``decide``
-(``insufficient_points``, ``not_found``, ``hold_already_resolved``...) binds the key or natural id to that problem
-as surely as a success does, and is replayed byte for byte. Transient answers (429, 5xx) are not recorded: retrying
-them must execute again. A request that never reached ``execute`` (malformed, unauthenticated, too large) leaves the
-key free.
+(``insufficient_points``, ``not_found``, ``hold_already_resolved``...) binds an Idempotency-Key to that problem as
+surely as a success does, and is replayed byte for byte. Under a natural id a refusal binds only the body refused:
+it is recorded beside the id, per body (``replays.refused_sk``), so the same body replays the same problem and a
+corrected body executes; a success takes the id itself, and another body is then its ``duplicate``. The two guard
+each other in the transaction: a success requires that its own body was not refused, a refusal that no success holds
+the id, so concurrent attempts yield one success and every answer given stays the one replayed. Transient answers
+(429, 5xx) are not recorded: retrying them must execute again. A request that never reached ``execute``
+(malformed, unauthenticated, too large) leaves the key free.
 
 Every transaction carries a ClientRequestToken derived from the request's nonce and the attempt, so DynamoDB itself
 recognises botocore's retries of one call.
@@ -152,6 +156,8 @@ class _Record:
 
 
 def _records(req: WriteRequest, natural: NaturalId | None) -> list[_Record]:
+    """The request's records, in the order a replay looks for them: its key, its own body's refusal, its natural
+    id (whose record of another body is a duplicate, unless it is an error: that binds its own body only)."""
     out: list[_Record] = []
     if req.idempotency_key is not None:
         out.append(
@@ -165,6 +171,8 @@ def _records(req: WriteRequest, natural: NaturalId | None) -> list[_Record]:
             )
         )
     if natural is not None:
+        refused_sk = replays_db.refused_sk(natural.sk, req.body_fingerprint)
+        out.append(_Record(natural.pk, refused_sk, req.body_fingerprint, "refused", natural.duplicate))
         out.append(_Record(natural.pk, natural.sk, req.body_fingerprint, "natural", natural.duplicate))
     if not out:
         out.append(_Record(*keys.request(req.nonce), req.request_fingerprint, "request", None))
@@ -183,6 +191,8 @@ def _replay(found: Found, req: WriteRequest, records: list[_Record]) -> Reply | 
         item = replays_db.load(found, r.pk, r.sk)
         if item is None:
             continue
+        if item.fingerprint != r.fingerprint and r.tag == "natural" and item.is_error:
+            continue  # a refusal recorded at the id itself (before refusals had their own records) binds its body
         if item.fingerprint != r.fingerprint and r.mismatch is not None:
             raise r.mismatch()
         replayed = item.origin != origin  # our own commit, found after its answer was lost, is no replay
@@ -283,9 +293,16 @@ def _answer(plan: Plan, req: WriteRequest) -> _Answer:
 
 
 def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteRequest) -> None:
-    """Add the request's replay records to its transaction, each guarded by ``attribute_not_exists``."""
+    """Add the request's replay records to its transaction, each guarded by ``attribute_not_exists``. Under a
+    natural id a success takes the id and a refusal its body's record, and each checks the other is not there."""
     succeeded = plan.error is None
     for r in records:
+        if r.tag == "natural" and not succeeded:  # a refusal: no success holds the id (else it is a duplicate)
+            replays_db.check_free(plan.tx, r.pk, r.sk, tag=r.tag, over_errors=True)
+            continue
+        if r.tag == "refused" and succeeded:  # a success: this very body was not refused in the meantime
+            replays_db.check_free(plan.tx, r.pk, r.sk, tag=r.tag)
+            continue
         record = replays_db.NewRecord(
             fingerprint=r.fingerprint,
             status_code=answer.status,
@@ -296,7 +313,7 @@ def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteReque
             state=plan.natural_state if r.tag == "natural" and succeeded else {},
             implicit=r.mismatch is None,
         )
-        replays_db.put(plan.tx, r.pk, r.sk, record, tag=r.tag)
+        replays_db.put(plan.tx, r.pk, r.sk, record, tag=r.tag, over_errors=r.tag == "natural")
 
 
 def _send(plan: Plan, req: WriteRequest, attempt: int, *, binds: bool, recorded: bool) -> bool | RequestTooLarge:
