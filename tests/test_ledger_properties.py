@@ -86,6 +86,8 @@ STATUS = {
 CODE = {"too_many": "validation_error"}
 # The customer's consent: refusals that depend on something outside the request, never bound to the order
 CONSENT = {"customer_confirmation_required": 403, "customer_code_invalid": 403, "customer_code_locked": 429}
+# The one answer to every wrong code at a till (docs/customer-confirmation.md, "One answer for every wrong code")
+WRONG_CODE = "The code is not right, or it was used, has expired or was never issued; ask the customer for a new one."
 CONSENT_FIELDS = ("code_free_points_left", "code_free_hold_minutes", "confirmed_points")
 SPEND = {  # how a redemption is drawn (the spend and hold rules)
     "p": st.integers(0, 2),
@@ -327,7 +329,8 @@ class Ledger(RuleBasedStateMachine):
         self.asks: dict[tuple[int, str], tuple[int, str, dict[str, int] | None, SentCode]] = {}  # last ask
         self.last_ask: dict[str, int] = {}  # customer -> the partner that last asked her a code
         self.asked_by: dict[tuple[int, str], int] = {}  # (partner, customer) -> the key that asked its live code
-        self.used_codes: list[str] = []
+        self.used: dict[str, tuple[int, str]] = {}  # customer -> the partner that last used a code of hers, the code
+        self.shared_keys: set[str] = set()  # Idempotency-Keys of spend-code requests both keys of a partner sent
         self.replaced: dict[tuple[int, str], list[str]] = {}
         PATHS["examples"] += 1
 
@@ -504,6 +507,8 @@ class Ledger(RuleBasedStateMachine):
         shown = {k: r[k] for k in CONSENT_FIELDS if k in r.json}
         assert shown == {k: v for k, v in got.extra.items() if k != "retry_after"}, (r.json, got)
         assert "attempts_left" not in r.json, r.json
+        if got.outcome == "customer_code_invalid" and "confirmed_points" not in got.extra:
+            assert r["detail"] == WRONG_CODE, r.json  # whether or not she holds a live code
         if got.outcome == "customer_code_locked":
             assert {k.lower(): v for k, v in r.headers.items()}["retry-after"] == str(got.extra["retry_after"])
         PATHS[f"refused: {got.outcome}"] += 1
@@ -661,7 +666,7 @@ class Ledger(RuleBasedStateMachine):
                 PATHS["refused: customer_confirmation_required (the day's code-free points partly used)"] += 1
         if got.with_code:
             assert live is not None
-            self.used_codes.append(live.code)
+            self.used[cid] = (p, live.code)
             if self.asked_by.get((p, cid)) != k:
                 PATHS["redemptions with a code the partner's other key asked for"] += 1
             if not needed:
@@ -770,6 +775,7 @@ class Ledger(RuleBasedStateMachine):
 
     @rule(
         c=st.integers(0, 2),
+        askers=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)), max_size=3),
         steps=st.lists(
             st.tuples(st.sampled_from(CODE_ACTIONS), st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)),
             min_size=2,
@@ -777,21 +783,25 @@ class Ledger(RuleBasedStateMachine):
         ),
     )
     @counted
-    def codes(self, c: int, steps: list[tuple[str, int, int, int]]) -> None:
+    def codes(self, c: int, askers: list[tuple[int, int, int]], steps: list[tuple[str, int, int, int]]) -> None:
         """Tills of the three partners, each with either of its two keys, meet one customer: they ask for codes
         (naming a few points, or none: what she has), replay the ask or send its Idempotency-Key from the other key
         (a new code), and spend or hold with the right code, a wrong guess, a used, replaced, expired or another
         partner's code, or the right one for more points than it confirms; or without a code; the clock moves
-        between them. Each answer is the model's."""
+        between them. It opens with a few tills asking for codes at once. Each answer is the model's."""
         cid = self.customers[c]
+        steps = [("ask", p, k, n) for p, k, n in askers] + steps
         for action, p, k, n in steps:
             if action in ("wait", "a day passes"):  # codes and counts of wrong tries end; the code-free day ends
                 self._advance(timedelta(minutes=(5, 11)[k] if action == "wait" else 60 * 24 + 10 * k))
                 continue
             if action in ASK_AGAIN:  # about the last ask for this customer, at whichever partner
                 p = self.last_ask.get(cid, p)
+            if action == "used":  # the cashier who heard a code once types it again
+                p = self.used.get(cid, (p, ""))[0]
             pid = self.partner_ids[p]
-            if action == "ask" or (action in ASK_AGAIN and (p, cid) not in self.asks):
+            shared = (p, cid) in self.asks and self.asks[(p, cid)][1] in self.shared_keys
+            if action == "ask" or (action in ASK_AGAIN and ((p, cid) not in self.asks or shared)):
                 self._ask_code(p, cid, None if n % 3 == 0 else 1 + n % 120, k)
                 continue
             if action == "guesses":  # a hostile till: four or five wrong codes in a row
@@ -804,6 +814,7 @@ class Ledger(RuleBasedStateMachine):
             if action.startswith("the ask's"):
                 asker, key, body, first = self.asks[(p, cid)]
                 fresh = self._ask_code(p, cid, None if body is None else body["points"], 1 - asker, key)
+                self.shared_keys.add(key)
                 # its own execution: a new code, never the one the other key's request made (used or not)
                 assert fresh.code != first.code
                 PATHS["an Idempotency-Key from the other key: a new code"] += 1
@@ -816,7 +827,7 @@ class Ledger(RuleBasedStateMachine):
                 "too many": mine.code if mine else guess,
                 "wrong": guess,
                 "another partner's": (others or [guess])[-1],
-                "used": (self.used_codes or [guess])[-1],
+                "used": self.used[cid][1] if cid in self.used else guess,
                 "replaced": (self.replaced.get((p, cid)) or [guess])[-1],
                 "without a code": None,
             }[action]
