@@ -758,7 +758,7 @@ class Ledger(RuleBasedStateMachine):
                 st.sampled_from([0, 0, 10, 60, 60 * 23, 60 * 24, 60 * 24 + 10]),
             ),
             min_size=2,
-            max_size=5,
+            max_size=4,
         ),
     )
     @counted
@@ -780,11 +780,11 @@ class Ledger(RuleBasedStateMachine):
 
     @rule(
         c=st.integers(0, 2),
-        askers=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)), max_size=3),
+        askers=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)), max_size=2),
         steps=st.lists(
             st.tuples(st.sampled_from(CODE_ACTIONS), st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)),
             min_size=2,
-            max_size=6,
+            max_size=5,
         ),
     )
     @counted
@@ -1318,6 +1318,31 @@ MUST = {
     "refused: hold_already_resolved": 40,
     "Idempotency-Key replays": 60,
     "redemptions confirmed with the customer's code": 40,
+    # the customer's consent (estimated from runs of 80 examples: see docs/wip/model.md)
+    "spend codes asked": 150,
+    "spend codes asked by key 2": 60,
+    "redemptions with a code the partner's other key asked for": 40,
+    "customers holding live codes of several partners": 25,
+    "spend codes replacing the partner's live code": 25,
+    "an Idempotency-Key from the other key: a new code": 3,
+    "code-free captured at 'above'": 10,
+    "code-free held at 'above'": 8,
+    "code-free held at 'never'": 30,
+    "code-free spends after a day freed the ceiling": 3,
+    "customers told of a spend without their code": 60,
+    "refused: customer_confirmation_required (the policy, 'above')": 3,
+    "refused: customer_confirmation_required (the day's code-free points partly used)": 3,
+    "refused: customer_confirmation_required (a hold too long, 'above')": 20,
+    "refused: customer_confirmation_required (a hold too long, 'never')": 8,
+    "tills asking for the code when told to": 30,
+    "tills asking again for a code of enough points": 10,
+    "code wrong: customer_code_invalid": 20,
+    "code another partner's: customer_code_invalid": 10,
+    "code used: customer_code_invalid": 5,
+    "code replaced: customer_code_invalid": 3,
+    "code too many: customer_code_invalid": 4,
+    "code guesses: customer_code_locked": 8,
+    "codes sent where the policy needs none, used": 3,
 }
 
 
