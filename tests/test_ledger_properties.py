@@ -59,9 +59,11 @@ from chalicelib.services.wallets import ints, of_item
 from tests.conftest import Api, Result, make_settings
 from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Policy, Redeemed, Refunded, SentCode
 
-# 80 examples of 12 steps in make test (about 70 s on 2 cores: CI's budget is 30 minutes for everything); 300 take
-# about 3 min 15 s, make soak's 1,000 about 14 min. 15 steps before issue 15: steps got heavier.
-EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "80"))
+# 60 examples of 12 steps in make test (about as long as the 80 before the customer's consent was modelled: its
+# code flows add requests to a step, 0.75 s of CPU an example instead of 0.55; CI's budget is 30 minutes for
+# everything); 300 take about 4 min, make soak's 1,000 about 13 min of CPU. 15 steps before issue 15: steps got
+# heavier.
+EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "60"))
 STEPS = int(os.environ.get("LEDGER_STEPS", "12"))
 ALLOWED = {
     "accrual": {201, 409},
@@ -1318,31 +1320,31 @@ MUST = {
     "refused: hold_already_resolved": 40,
     "Idempotency-Key replays": 60,
     "redemptions confirmed with the customer's code": 40,
-    # the customer's consent (estimated from runs of 80 examples: see docs/wip/model.md)
+    # the customer's consent: estimated from runs of 60 and 80 examples, not yet measured at 300 (docs/wip/model.md)
     "spend codes asked": 150,
-    "spend codes asked by key 2": 60,
-    "redemptions with a code the partner's other key asked for": 40,
-    "customers holding live codes of several partners": 25,
-    "spend codes replacing the partner's live code": 25,
-    "an Idempotency-Key from the other key: a new code": 3,
+    "spend codes asked by key 2": 50,
+    "redemptions with a code the partner's other key asked for": 30,
+    "customers holding live codes of several partners": 5,
+    "spend codes replacing the partner's live code": 15,
+    "an Idempotency-Key from the other key: a new code": 1,
     "code-free captured at 'above'": 10,
     "code-free held at 'above'": 8,
     "code-free held at 'never'": 30,
     "code-free spends after a day freed the ceiling": 3,
     "customers told of a spend without their code": 60,
-    "refused: customer_confirmation_required (the policy, 'above')": 3,
-    "refused: customer_confirmation_required (the day's code-free points partly used)": 3,
+    "refused: customer_confirmation_required (the policy, 'above')": 2,
+    "refused: customer_confirmation_required (the day's code-free points partly used)": 2,
     "refused: customer_confirmation_required (a hold too long, 'above')": 20,
-    "refused: customer_confirmation_required (a hold too long, 'never')": 8,
+    "refused: customer_confirmation_required (a hold too long, 'never')": 2,
     "tills asking for the code when told to": 30,
     "tills asking again for a code of enough points": 10,
-    "code wrong: customer_code_invalid": 20,
-    "code another partner's: customer_code_invalid": 10,
-    "code used: customer_code_invalid": 5,
-    "code replaced: customer_code_invalid": 3,
-    "code too many: customer_code_invalid": 4,
-    "code guesses: customer_code_locked": 8,
-    "codes sent where the policy needs none, used": 3,
+    "code wrong: customer_code_invalid": 8,
+    "code another partner's: customer_code_invalid": 2,
+    "code used: customer_code_invalid": 2,
+    "code replaced: customer_code_invalid": 2,
+    "code too many: customer_code_invalid": 1,
+    "code guesses: customer_code_locked": 2,
+    "codes sent where the policy needs none, used": 1,
 }
 
 
