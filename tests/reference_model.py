@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -50,6 +50,12 @@ STATEMENT = (
     "accepted_refunded_points",
     "net_points",
 )
+
+
+CODE_MINUTES = 10  # a sent spend code lasts this long, and so does a count of wrong tries from its first
+MAX_TRIES = 5
+SLOT_MINUTES = 10  # the code-free allowance is counted in slots of this length
+MAX_PRUNE = 24  # stale slots one code-free write removes
 
 
 def month(t: datetime) -> tuple[int, int]:
@@ -186,9 +192,66 @@ class Refunded:
     from_hold: bool  # the points came back out of an open hold
 
 
+@dataclass(frozen=True)
+class Policy:
+    """When a partner needs the customer's code: ``kind`` always | above | never; ``ceiling`` is above's N."""
+
+    kind: str = "always"
+    ceiling: int = 0
+    hold_minutes: int = 30  # the longest hold made without a code (code_free_hold_minutes)
+
+    def needs_code(self, points: int, used: int, hold_minutes: int | None) -> bool:
+        if hold_minutes is not None and hold_minutes > self.hold_minutes:
+            return True
+        return {"never": False, "above": used + points > self.ceiling}.get(self.kind, True)
+
+    def refusal(self, used: int) -> dict[str, int]:
+        """What the 403 tells the till it may still do without a code."""
+        if self.kind == "always":
+            return {}
+        left = {"code_free_points_left": max(0, self.ceiling - used)} if self.kind == "above" else {}
+        return {"code_free_hold_minutes": self.hold_minutes, **left}
+
+
+@dataclass(frozen=True)
+class SentCode:
+    """The code a partner's till asked for, as the customer received it."""
+
+    code: str
+    points: int  # the most it confirms
+    expires: datetime
+    generation: int  # which code this is (a count of wrong tries belongs to one)
+
+
+@dataclass(frozen=True)
+class Tries:
+    generation: int | None  # the partner's code the count is for (None: it had none)
+    count: int
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """A redemption's answer: ``outcome`` (captured | held | an error code), the error's extra fields (or the
+    Retry-After of a lock, as ``retry_after``), and whether the customer is told of a spend without her code."""
+
+    outcome: str
+    extra: dict[str, int] = field(default_factory=dict)
+    notice: bool = False
+    with_code: bool = False
+    pruned: int = 0  # stale code-free slots the write removed (time freed the allowance)
+
+
 class Model:
-    def __init__(self, partners: list[tuple[str, int, int]], now: datetime) -> None:
+    def __init__(
+        self, partners: list[tuple[str, int, int]], now: datetime, policies: dict[str, Policy] | None = None
+    ) -> None:
         self.partners = {pid: (rate, pending_days) for pid, rate, pending_days in partners}
+        self.policies = {pid: (policies or {}).get(pid, Policy()) for pid in self.partners}
+        self.codes: dict[tuple[str, str], SentCode] = {}  # (partner, customer) -> the live code it asked for
+        self.tries: dict[tuple[str, str], Tries] = {}
+        self.code_free: dict[tuple[str, str], dict[datetime, int]] = {}  # (partner, customer) -> slot -> points
+        self.generations = 0
         self.share_bps = dict.fromkeys(self.partners, BPS)
         self.customers: dict[str, Customer] = {}
         self.orders: dict[tuple[str, str], Order] = {}
@@ -323,29 +386,111 @@ class Model:
         order.grants, order.accrued = grants, True
         return Earned(points, awards, when is not None)
 
+    # --- the customer's consent ---------------------------------------------------------------------------------
+    def send_code(self, partner: str, cid: str, code: str, points: int | None) -> SentCode:
+        """The partner's till asked for a code (``points``: the most it may confirm; None: what she has now); it
+        replaces the partner's previous code for this customer."""
+        self.settle()
+        self.generations += 1
+        most = sum(self.customers[cid].lots.values()) if points is None else points
+        expires = (self.now + timedelta(minutes=CODE_MINUTES)).replace(microsecond=0)
+        sent = self.codes[(partner, cid)] = SentCode(code, most, expires, self.generations)
+        return sent
+
+    def live_code(self, partner: str, cid: str) -> SentCode | None:
+        sent = self.codes.get((partner, cid))
+        return sent if sent is not None and self.now < sent.expires else None
+
+    def _slots(self, partner: str, cid: str) -> tuple[dict[datetime, int], dict[datetime, int]]:
+        """The partner's code-free slots for the customer, and those the next write prunes (oldest stale first)."""
+        slots = self.code_free.get((partner, cid), {})
+        stale = sorted(k for k in slots if k + timedelta(minutes=SLOT_MINUTES, hours=24) <= self.now)
+        return slots, {k: slots[k] for k in stale[:MAX_PRUNE]}
+
+    def code_free_used(self, partner: str, cid: str) -> int:
+        slots, pruned = self._slots(partner, cid)
+        return sum(slots.values()) - sum(pruned.values())
+
+    def _judge(self, partner: str, cid: str, code: str, points: int) -> Redeemed | None:
+        """A code sent with a redemption that is otherwise sure to happen: None when it confirms the spend (it is
+        used up), else the refusal (a wrong try counted where it is one)."""
+        key = (partner, cid)
+        sent = self.codes.get(key)
+        generation = sent.generation if sent is not None else None
+        tries = self.tries.get(key)
+        if tries is not None and (tries.generation != generation or self.now >= tries.expires):
+            tries = None
+        count = tries.count if tries is not None else 0
+        if count >= MAX_TRIES:
+            assert tries is not None
+            return Redeemed("customer_code_locked", {"retry_after": self._seconds_until(tries.expires)})
+        if sent is not None and sent.code == code and self.now < sent.expires:
+            if points > sent.points:
+                return Redeemed("customer_code_invalid", {"confirmed_points": sent.points})
+            del self.codes[key]
+            return None
+        expires = tries.expires if tries is not None else self.now + timedelta(minutes=CODE_MINUTES)
+        self.tries[key] = Tries(generation, count + 1, expires)
+        if count + 1 >= MAX_TRIES:
+            return Redeemed("customer_code_locked", {"retry_after": self._seconds_until(expires)})
+        return Redeemed("customer_code_invalid")
+
+    def _seconds_until(self, moment: datetime) -> int:
+        return max(1, -(-int((moment - self.now).total_seconds() * 1000) // 1000))
+
     def spend(
-        self, partner: str, cid: str, order_id: str, amount: int, points: int, capture: bool, minutes: int
-    ) -> str:
-        """'captured' | 'held' | 'order_conflict' | 'redemption_cap_exceeded' | 'insufficient_points'"""
+        self,
+        partner: str,
+        cid: str,
+        order_id: str,
+        amount: int,
+        points: int,
+        capture: bool,
+        minutes: int,
+        code: str | None = None,
+    ) -> Redeemed:
+        """Outcomes: 'captured' | 'held' | 'customer_confirmation_required' | 'order_conflict' |
+        'redemption_cap_exceeded' | 'insufficient_points' | 'customer_code_invalid' | 'customer_code_locked'."""
+        self.settle()
+        policy = self.policies[partner]
+        used = self.code_free_used(partner, cid)
+        needs_code = policy.needs_code(points, used, None if capture else minutes)
+        if needs_code and code is None:
+            return Redeemed("customer_confirmation_required", policy.refusal(used))
         order = self.orders.get((partner, order_id))
         if order is not None and order.conflicts(cid, amount):
-            return "order_conflict"
+            return Redeemed("order_conflict")
         assert order is None or order.spent is None, "a repeated redemption is the natural id's business"
-        self._write(cid)
         c = self.customers[cid]
         if points > self.cap(partner, amount):
-            return "redemption_cap_exceeded"
+            return Redeemed("redemption_cap_exceeded")
         if points > sum(c.lots.values()):
-            return "insufficient_points"
+            return Redeemed("insufficient_points")
+        if code is not None:  # a code that is sent is always checked, whatever the policy
+            refused = self._judge(partner, cid, code, points)
+            if refused is not None:
+                return refused
+        self._write(cid)
+        pruned = 0
+        if code is None and policy.kind == "above":
+            slots, stale = self._slots(partner, cid)
+            for k in stale:
+                del slots[k]
+            pruned = len(stale)
+            start = self.now.astimezone(UTC)
+            start = start.replace(minute=start.minute - start.minute % SLOT_MINUTES, second=0, microsecond=0)
+            _add(slots, start, points)
+            self.code_free[(partner, cid)] = slots
         taken = dict(_move(c.lots, sorted(c.lots), points))
         order = order or self.orders.setdefault((partner, order_id), Order(partner, order_id, cid, amount))
+        told = code is None
         if capture:
             order.spent = Spent("captured", points, taken)
             self._count(partner, "accepted_points", points)
-            return "captured"
+            return Redeemed("captured", notice=told, with_code=not told, pruned=pruned)
         order.spent = Spent("held", points, taken, expires=self.now + timedelta(minutes=minutes))
         c.holds[(partner, order_id)] = order
-        return "held"
+        return Redeemed("held", notice=told, with_code=not told, pruned=pruned)
 
     def hold_points(self, partner: str, order_id: str) -> int:
         """What the order's hold holds now (0 when it is not an open hold, or time ended it)."""

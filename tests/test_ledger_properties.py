@@ -11,10 +11,17 @@
 Orders carry realistic amounts so that refunds give points back and leave shortfalls; several operations meet on one
 order (accrual and redemption, another customer or amount, repeats), refunds meet open holds, captures keep part of
 a hold, the clock passes hold deadlines (bursts of more than ten holds on one customer), and two campaigns award on
-purchases (two stacked on one café purchase, one of them pending at the shop). The store asks for the customer's
-code (spend confirmation), the other two are trusted. ``PATHS`` counts what was exercised
-across examples; ``test_the_paths_were_exercised`` runs after the property test and fails if the money paths the
-test exists for never happened.
+purchases (two stacked on one café purchase, one of them pending at the shop).
+
+The customer's consent is modelled too (``Policy``, ``SentCode``, ``Tries`` in the model): the store asks for the
+customer's code always, the shop without it up to a small ceiling a day (holds included, short holds only), the café
+never (short holds only). A till asks for a code where it must, or when told so (the ceiling, a long hold), and sends
+the request again with it; and the ``codes`` rule plays tills of all three partners, with both keys of each, asking
+codes for one customer, replaying and re-asking, and typing right, wrong, used, replaced, expired, another partner's
+and too-small codes, with the clock moving between them. Every answer (status, code, the 403's fields, Retry-After)
+is predicted; refusals change neither the books nor the order; every spend without a code sends one message.
+``PATHS`` counts what was exercised across examples; ``test_the_paths_were_exercised`` runs after the property test
+and fails if the money and consent paths the test exists for never happened.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any
 
 import moto.dynamodb.models as moto_dynamodb
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moto import mock_aws
@@ -45,19 +52,22 @@ from chalicelib.clock import ManualClock
 from chalicelib.db import keys
 from chalicelib.domain.settlement import FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.domain.wallet import Wallet, settled, split_pending_key
+from chalicelib.notify.inbox import INBOX
 from chalicelib.services import auth, jobs
 from chalicelib.services.program import Program
 from chalicelib.services.wallets import ints, of_item
-from tests.conftest import TRUSTED, Api, Result, last_code, make_settings
-from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Refunded
+from tests.conftest import Api, Result, make_settings
+from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Policy, Redeemed, Refunded, SentCode
 
-# 80 examples of 12 steps in make test (about 70 s on 2 cores: CI's budget is 30 minutes for everything); 300 take
-# about 3 min 15 s, make soak's 1,000 about 14 min. 15 steps before issue 15: steps got heavier.
-EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "80"))
+# 60 examples of 12 steps in make test (about as long as the 80 before the customer's consent was modelled: its
+# code flows add requests to a step, 0.75 s of CPU an example instead of 0.55; CI's budget is 30 minutes for
+# everything); 300 take about 4 min, make soak's 1,000 about 13 min of CPU. 15 steps before issue 15: steps got
+# heavier.
+EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "60"))
 STEPS = int(os.environ.get("LEDGER_STEPS", "12"))
 ALLOWED = {
     "accrual": {201, 409},
-    "redemption": {201, 409, 422},
+    "redemption": {201, 403, 409, 422, 429},
     "capture": {200, 409, 422},
     "void": {200, 409},
     "refund": {201, 404, 422},
@@ -76,6 +86,11 @@ STATUS = {
     "too_many": 422,
 }
 CODE = {"too_many": "validation_error"}
+# The customer's consent: refusals that depend on something outside the request, never bound to the order
+CONSENT = {"customer_confirmation_required": 403, "customer_code_invalid": 403, "customer_code_locked": 429}
+# The one answer to every wrong code at a till (docs/customer-confirmation.md, "One answer for every wrong code")
+WRONG_CODE = "The code is not right, or it was used, has expired or was never issued; ask the customer for a new one."
+CONSENT_FIELDS = ("code_free_points_left", "code_free_hold_minutes", "confirmed_points")
 SPEND = {  # how a redemption is drawn (the spend and hold rules)
     "p": st.integers(0, 2),
     "c": st.integers(0, 2),
@@ -89,6 +104,27 @@ REFUND = {  # how a refund is drawn (the refund and refund_spent rules)
     "pct": st.integers(1, 99),
 }
 HOLDS = ["an open hold", "an open hold", "a hold met by a refund", "a redemption"]
+# What a till does with the customer's codes in the ``codes`` rule: (action, partner, key, n)
+CODE_ACTIONS = [
+    "ask",
+    "ask",
+    "right",
+    "right",
+    "wrong",
+    "wrong",
+    "another partner's",
+    "used",
+    "replaced",
+    "too many",
+    "replay the ask",
+    "the ask's Idempotency-Key from the other key",
+    "guesses",
+    "wait",
+    "a day passes",
+    "without a code",
+    "without a code",
+]
+ASK_AGAIN = ("replay the ask", "the ask's Idempotency-Key from the other key")
 
 # What the property test exercised, summed over every example of the session (read by the last test below).
 PATHS: Counter[str] = Counter()
@@ -147,14 +183,16 @@ TABLE = "props"
 # The model has no rate limits: the per-key request rate, the open-holds cap (5 per partner and customer, which a
 # burst of a dozen holds passes) and the spend codes sent to one customer (5 at once, then 10 an hour: every spend at
 # the store asks for one) are off here; tests/test_limits.py and tests/test_customer_keys.py cover them.
-LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null, "customer_messages": null}'
+# The per-key allowance of wrong codes (20 at once, then 40 an hour) is off too: the model counts wrong tries per
+# partner and customer only (tests/test_consent_codes.py covers the key's allowance).
+LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null, "customer_messages": null, "wrong_code": null}'
 START = datetime(2026, 1, 20, 10, tzinfo=UTC)
 PARTNERS = (("cafe", 0), ("store", 0), ("shop", 3))  # name, pending days; all earn 500 bps, redeem up to 100 %
-# The café and the shop are trusted (spend_confirmation "never", like tills scanning cards); the store keeps the
-# default policy ("always"): each of its spends and holds first has a code sent to the customer
-# (POST /v1/customers/{id}/spend-code) and carries it as customer_code. The model knows nothing of codes: a code
-# must change no answer.
-CONFIRMING = {1}
+# The café is trusted (spend_confirmation "never", like tills scanning cards; holds without a code up to 10 hours),
+# the store keeps the default policy ("always"), the shop spends without the customer's code up to 100 points a day
+# per customer ("above", holds included, code-free holds the default 30 minutes): small enough for the ceiling to be
+# met. Each partner also has a second API key (another till).
+POLICIES = (Policy("never", hold_minutes=600), Policy("always"), Policy("above", ceiling=100))
 # The store sponsors 20 points for purchases at the café (budget 110: the sixth award gets the last 10); the café
 # sponsors 30 points at the café and at the shop (pending there for 3 days; budget 250: the ninth award gets 10). At
 # the café both stack on one purchase, and the café's award lands in the café's own lot, beside the base points.
@@ -169,7 +207,7 @@ class Coalition:
     """The table as the setup left it (partners, keys, active campaigns, customers) and the ids it made."""
 
     table: Any
-    keys: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...]  # each partner's two API keys
     partner_ids: tuple[str, ...]
     campaign_ids: tuple[str, ...]
     customers: tuple[str, ...]
@@ -211,16 +249,23 @@ def _partition(pk: str) -> list[dict[str, Any]]:
 
 
 def _build_coalition(operator: Api) -> Coalition:
-    """Three partners, two active campaigns and three customers, through the API, once per session."""
+    """Three partners (two keys each), two active campaigns and three customers, through the API, once per
+    session."""
     partners, keys_, ids = [], [], []
-    for p, (name, pending_days) in enumerate(PARTNERS):
-        body = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
-        if p not in CONFIRMING:
-            body |= TRUSTED
+    for (name, pending_days), policy in zip(PARTNERS, POLICIES, strict=True):
+        body: dict[str, Any] = {"name": name, "pending_days": pending_days, "max_redeem_share_bps": 10_000}
+        if policy.kind != "always":
+            body["spend_confirmation"] = policy.kind
+        if policy.kind == "above":
+            body["spend_confirmation_above_points"] = policy.ceiling
+        if policy.hold_minutes != Policy().hold_minutes:
+            body["code_free_hold_minutes"] = policy.hold_minutes
         r = operator.post("/v1/admin/partners", body)
         assert r.status == 201, r.json
+        second = operator.post(f"/v1/admin/partners/{r['partner_id']}/keys")
+        assert second.status == 201, second.json
         partners.append(operator.as_key(r["api_key"]))
-        keys_.append(r["api_key"])
+        keys_.append((r["api_key"], second["api_key"]))
         ids.append(r["partner_id"])
     campaign_ids = []
     for sponsor, earn_at, points, budget, per_customer in CAMPAIGNS:
@@ -265,7 +310,8 @@ class Ledger(RuleBasedStateMachine):
         self.client = Client(app)
         self.operator = Api(self.client.http, "op")
         self.ids = itertools.count()
-        self.partners: list[Api] = []
+        self.partners: list[Api] = []  # each partner's first key
+        self.tills: list[tuple[Api, Api]] = []  # each partner's two keys
         self.customers: list[str] = []
         self.issued = 0
         self.resolutions: Counter[str] = Counter()
@@ -283,6 +329,13 @@ class Ledger(RuleBasedStateMachine):
         self.checked: dict[str, dict[str, Figures]] = {}  # period -> partner -> figures from entries, last step
         self.names: dict[str, str] = {}
         self.bursts = 0
+        self.asked = 0  # spend codes asked for
+        self.asks: dict[tuple[int, str], tuple[int, str, dict[str, int] | None, SentCode]] = {}  # last ask
+        self.last_ask: dict[str, int] = {}  # customer -> the partner that last asked her a code
+        self.asked_by: dict[tuple[int, str], int] = {}  # (partner, customer) -> the key that asked its live code
+        self.used: dict[str, tuple[int, str]] = {}  # customer -> the partner that last used a code of hers, the code
+        self.shared_keys: set[str] = set()  # Idempotency-Keys of spend-code requests both keys of a partner sent
+        self.replaced: dict[tuple[int, str], list[str]] = {}
         PATHS["examples"] += 1
 
     def teardown(self) -> None:
@@ -307,8 +360,8 @@ class Ledger(RuleBasedStateMachine):
     def fresh(self, prefix: str) -> str:
         return f"{prefix}-{next(self.ids)}"
 
-    def write(self, client: Api, path: str, body: dict, kind: str) -> Result:
-        headers = {"Idempotency-Key": self.fresh("k")}
+    def write(self, client: Api, path: str, body: dict, kind: str, key: str | None = None) -> Result:
+        headers = {"Idempotency-Key": key or self.fresh("k")}
         r = client.post(path, body, headers=headers)
         assert r.status in ALLOWED[kind], (kind, r.status, r.json)
         if r.status < 300:
@@ -336,11 +389,14 @@ class Ledger(RuleBasedStateMachine):
         _moto_tables()[TABLE] = copy.deepcopy(_coalition.table)
         # a fresh clock, and no cache from the last example
         runtime.configure(make_settings(TABLE, limits=LIMITS), self.clock)
-        self.partners = [self.operator.as_key(k) for k in _coalition.keys]
+        self.tills = [(self.operator.as_key(k), self.operator.as_key(k2)) for k, k2 in _coalition.keys]
+        self.partners = [first for first, _ in self.tills]
         self.partner_ids = list(_coalition.partner_ids)
         self.names = dict(zip(self.partner_ids, [name for name, _ in PARTNERS], strict=True))
         self.model = Model(
-            [(pid, 500, days) for pid, (_, days) in zip(self.partner_ids, PARTNERS, strict=True)], self.clock.now()
+            [(pid, 500, days) for pid, (_, days) in zip(self.partner_ids, PARTNERS, strict=True)],
+            self.clock.now(),
+            dict(zip(self.partner_ids, POLICIES, strict=True)),
         )
         for (sponsor, earn_at, points, budget, per_customer), cid in zip(
             CAMPAIGNS, _coalition.campaign_ids, strict=True
@@ -440,7 +496,11 @@ class Ledger(RuleBasedStateMachine):
         if len(awards) > 1:
             PATHS["stacked awards on one purchase"] += 1
 
-    def _redemption(self, p: int, body: dict, r: Result, got: str) -> None:
+    def _redemption(self, p: int, body: dict, r: Result, redeemed: Redeemed) -> None:
+        got = redeemed.outcome
+        if got in CONSENT:  # never bound: the same order goes through once the customer gives her code
+            self._refused_for_consent(r, redeemed)
+            return
         self._bind(p, "redemption", body, r, got)
         if got not in ("captured", "held"):
             self.expect_error(r, got)
@@ -453,8 +513,26 @@ class Ledger(RuleBasedStateMachine):
         if key not in self.known and not key[1].startswith("H-"):
             self.known.append(key)
         PATHS[f"redemptions {got}"] += 1
-        if "customer_code" in body:
+        if redeemed.with_code:
             PATHS["redemptions confirmed with the customer's code"] += 1
+        else:
+            PATHS[f"code-free {got} at '{POLICIES[p].kind}'"] += 1
+        if redeemed.pruned:
+            PATHS["code-free spends after a day freed the ceiling"] += 1
+
+    def _refused_for_consent(self, r: Result, got: Redeemed) -> None:
+        """A 403 or 429 about the customer's code: its fields are the model's, and it tells nothing more (no
+        ``attempts_left``; the same answer for every wrong code)."""
+        assert (r.status, (r.json or {}).get("code")) == (CONSENT[got.outcome], got.outcome), (r.json, got)
+        shown = {k: r[k] for k in CONSENT_FIELDS if k in r.json}
+        assert shown == {k: v for k, v in got.extra.items() if k != "retry_after"}, (r.json, got)
+        assert "attempts_left" not in r.json, r.json
+        if got.outcome == "customer_code_invalid" and "confirmed_points" not in got.extra:
+            assert r["detail"] == WRONG_CODE, r.json  # whether or not she holds a live code
+        if got.outcome == "customer_code_locked":
+            assert {k.lower(): v for k, v in r.headers.items()}["retry-after"] == str(got.extra["retry_after"])
+        PATHS[f"refused: {got.outcome}"] += 1
+        event(f"refused: {got.outcome}")
 
     # --- operations: each checks the service's answer against the model's prediction ---------------------------
 
@@ -485,10 +563,12 @@ class Ledger(RuleBasedStateMachine):
             PATHS["accrual joined an order"] += 1
         return got
 
-    @rule(**SPEND, minutes=st.sampled_from([5, 60, 600, 60 * 24 * 3]))
+    @rule(**SPEND, minutes=st.sampled_from([5, 30, 31, 60, 600, 601, 60 * 24 * 3]))
     @counted
     def hold(self, p: int, c: int, how: str, pct: int, extra: int, minutes: int) -> None:
-        """A held redemption that lives a while: refunds, captures and voids meet it (its own rule, to weigh it)."""
+        """A held redemption that lives a while: refunds, captures and voids meet it (its own rule, to weigh it).
+        Its length is just under or over what a hold without the customer's code may last (30 minutes at the shop,
+        600 at the café), or much longer."""
         self._redeem(p, c, how, pct, extra, False, minutes)
 
     def _redeem(self, p: int, c: int, how: str, pct: int, extra: int, capture: bool, minutes: int) -> str | None:
@@ -519,6 +599,11 @@ class Ledger(RuleBasedStateMachine):
         return order_id if got in ("captured", "held") else None
 
     def _spend(self, p: int, cid: str, order_id: str, amount: int, points: int, capture: bool, minutes: int) -> str:
+        """A till's redemption. Where the partner always asks for the customer's code, the till first asks for one
+        to be sent to the customer (POST /v1/customers/{id}/spend-code) and carries it as customer_code; elsewhere
+        it tries without, and when told that this spend needs the customer (the day's code-free ceiling, a hold
+        longer than a code-free hold may last) it asks for a code and sends the same request again with it (same
+        order, same Idempotency-Key: the refusal bound neither)."""
         body = {
             "customer_id": cid,
             "order_id": order_id,
@@ -528,15 +613,93 @@ class Ledger(RuleBasedStateMachine):
         }
         if not capture:
             body["hold_minutes"] = minutes
-        if p in CONFIRMING:  # the customer's code, sent to their phone at the till's request
-            sent = self.partners[p].post(f"/v1/customers/{cid}/spend-code")
-            assert sent.status == 202, sent.json
-            body["customer_code"] = last_code("spend_code")
-        if (code := self._refused_again(p, "redemption", body)) is not None:
-            return code
-        r = self.write(self.partners[p], "/v1/redemptions", body, "redemption")
-        got = self.m.spend(self.partner_ids[p], cid, order_id, amount, points, capture, minutes)
-        self._redemption(p, body, r, got)
+        if (refused := self._refused_again(p, "redemption", body)) is not None:
+            return refused
+        key = self.fresh("k")
+        code = self._ask_code(p, cid, self._code_points(points)) if POLICIES[p].kind == "always" else None
+        got = self._redeem_once(p, body, code, key)
+        if got.outcome == "customer_confirmation_required":
+            PATHS["tills asking for the code when told to"] += 1
+            got = self._redeem_once(p, body, self._ask_code(p, cid, self._code_points(points)), key)
+        if "confirmed_points" in got.extra:  # the cashier named too few points: a new code for the spend's own
+            PATHS["tills asking again for a code of enough points"] += 1
+            got = self._redeem_once(p, body, self._ask_code(p, cid, points), key)
+        return got.outcome
+
+    def _code_points(self, points: int) -> int | None:
+        """The points a till names when it asks for a code: the spend's own; one time in three none, so that the
+        code confirms what the customer has; now and then one point too few (a cashier's slip)."""
+        if self.asked % 3 == 0:
+            return None
+        return points - 1 if self.asked % 5 == 4 and points > 1 else points
+
+    def _ask_code(self, p: int, cid: str, points: int | None, k: int | None = None, key: str | None = None) -> SentCode:
+        """The till asks for a code to be sent to the customer (from key ``k``; by default the partner's two keys
+        take turns): one message, with the code the model now expects."""
+        k = self.asked % 2 if k is None else k
+        self.asked += 1
+        before = self.m.live_code(self.partner_ids[p], cid)
+        body = None if points is None else {"points": points}
+        key = key or self.fresh("k")
+        INBOX.clear()
+        r = self.tills[p][k].post(f"/v1/customers/{cid}/spend-code", body, headers={"Idempotency-Key": key})
+        assert r.status == 202, r.json
+        messages = INBOX.entries()
+        assert [m.purpose for m in messages] == ["spend_code"], messages
+        assert messages[0].code is not None
+        sent = self.m.send_code(self.partner_ids[p], cid, messages[0].code, points)
+        assert (r["points"], r["expires_at"]) == (sent.points, sent.expires.isoformat()), (r.json, sent)
+        self.asks[(p, cid)] = (k, key, body, sent)
+        self.last_ask[cid] = p
+        self.asked_by[(p, cid)] = k
+        PATHS["spend codes asked"] += 1
+        PATHS[f"spend codes asked by key {k + 1}"] += 1
+        if points is None:
+            PATHS["spend codes for what the customer has"] += 1
+        if before is not None:
+            PATHS["spend codes replacing the partner's live code"] += 1
+            self.replaced.setdefault((p, cid), []).append(before.code)
+        if sum(self.m.live_code(pid, cid) is not None for pid in self.partner_ids) > 1:
+            PATHS["customers holding live codes of several partners"] += 1
+        return sent
+
+    def _redeem_once(
+        self, p: int, body: dict, code: SentCode | str | None, key: str, k: int = 0, label: str = ""
+    ) -> Redeemed:
+        """One redemption request (with ``code`` as customer_code, if any) from the partner's key ``k``, checked
+        against the model: the answer, and the customer's message about a spend without her code (exactly one)."""
+        typed = code.code if isinstance(code, SentCode) else code
+        sent = body if typed is None else {**body, "customer_code": typed}
+        pid, cid = self.partner_ids[p], body["customer_id"]
+        live = self.m.live_code(pid, cid)
+        INBOX.clear()
+        r = self.write(self.tills[p][k], "/v1/redemptions", sent, "redemption", key)
+        minutes = 0 if body["capture"] else body["hold_minutes"]
+        needed = POLICIES[p].needs_code(
+            body["points"], self.m.code_free_used(pid, cid), None if body["capture"] else minutes
+        )
+        got = self.m.spend(
+            pid, cid, body["order_id"], body["order_amount_minor"], body["points"], body["capture"], minutes, typed
+        )
+        self._redemption(p, sent, r, got)
+        notices = [m for m in INBOX.entries() if m.purpose == "spend_notice"]
+        assert (len(notices), len(INBOX.entries())) == (int(got.notice), int(got.notice)), (got, INBOX.entries())
+        if got.notice:
+            PATHS["customers told of a spend without their code"] += 1
+        if label:
+            PATHS[f"code {label}: {got.outcome}"] += 1
+        if got.outcome == "customer_confirmation_required":
+            why = "a hold too long" if not body["capture"] and minutes > POLICIES[p].hold_minutes else "the policy"
+            PATHS[f"refused: customer_confirmation_required ({why}, '{POLICIES[p].kind}')"] += 1
+            if why == "the policy" and 0 < POLICIES[p].ceiling - got.extra.get("code_free_points_left", 0):
+                PATHS["refused: customer_confirmation_required (the day's code-free points partly used)"] += 1
+        if got.with_code:
+            assert live is not None
+            self.used[cid] = (p, live.code)
+            if self.asked_by.get((p, cid)) != k:
+                PATHS["redemptions with a code the partner's other key asked for"] += 1
+            if not needed:
+                PATHS["codes sent where the policy needs none, used"] += 1
         return got
 
     @precondition(lambda self: self.known)
@@ -613,6 +776,139 @@ class Ledger(RuleBasedStateMachine):
             self._spend(p, cid, self.fresh("H"), 1_000, 2, False, minutes)
         if lapse:
             self._advance(timedelta(minutes=minutes))
+
+    @rule(
+        c=st.integers(0, 2),
+        p=st.sampled_from([2, 2, 0]),
+        moves=st.lists(
+            st.tuples(
+                st.integers(1, 70),
+                st.sampled_from(["capture", "capture", "hold 5", "hold 30", "hold 31", "hold 601"]),
+                st.sampled_from([0, 0, 10, 60, 60 * 23, 60 * 24, 60 * 24 + 10]),
+            ),
+            min_size=2,
+            max_size=4,
+        ),
+    )
+    @counted
+    def code_free_day(self, c: int, p: int, moves: list[tuple[int, str, int]]) -> None:
+        """One customer's day at a till that may spend without her code (the shop, up to 100 points in any 24
+        hours, holds included and short; or the café, no ceiling, holds up to 600 minutes): spends and holds of a
+        few dozen points, minutes or hours apart, so that the ceiling is met (the till then asks for her code) and
+        freed again a day later (or not yet, at exactly 24 hours). Funded by an operator credit first."""
+        cid = self.customers[c]
+        if sum(self.m.customers[cid].lots.values()) < 150:
+            self._adjust(cid, 150)
+        for points, how, minutes in moves:
+            if minutes:
+                self._advance(timedelta(minutes=minutes))
+            capture = how == "capture"
+            hold = 0 if capture else int(how.split()[1])
+            order_id = self.fresh("D")
+            self._spend(p, cid, order_id, points * 100 + 5_000, points, capture, hold)
+
+    @rule(
+        c=st.integers(0, 2),
+        askers=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)), max_size=2),
+        steps=st.lists(
+            st.tuples(st.sampled_from(CODE_ACTIONS), st.integers(0, 2), st.integers(0, 1), st.integers(0, 999)),
+            min_size=2,
+            max_size=5,
+        ),
+    )
+    @counted
+    def codes(self, c: int, askers: list[tuple[int, int, int]], steps: list[tuple[str, int, int, int]]) -> None:
+        """Tills of the three partners, each with either of its two keys, meet one customer: they ask for codes
+        (naming a few points, or none: what she has), replay the ask or send its Idempotency-Key from the other key
+        (a new code), and spend or hold with the right code, a wrong guess, a used, replaced, expired or another
+        partner's code, or the right one for more points than it confirms; or without a code; the clock moves
+        between them. It opens with a few tills asking for codes at once. Each answer is the model's."""
+        cid = self.customers[c]
+        steps = [("ask", p, k, n) for p, k, n in askers] + steps
+        for action, p, k, n in steps:
+            if action in ("wait", "a day passes"):  # codes and counts of wrong tries end; the code-free day ends
+                self._advance(timedelta(minutes=(5, 11)[k] if action == "wait" else 60 * 24 + 10 * k))
+                continue
+            if action in ASK_AGAIN:  # about the last ask for this customer, at whichever partner
+                p = self.last_ask.get(cid, p)
+            if action == "used":  # the cashier who heard a code once types it again
+                p = self.used.get(cid, (p, ""))[0]
+            pid = self.partner_ids[p]
+            shared = (p, cid) in self.asks and self.asks[(p, cid)][1] in self.shared_keys
+            if action == "ask" or (action in ASK_AGAIN and ((p, cid) not in self.asks or shared)):
+                self._ask_code(p, cid, None if n % 3 == 0 else 1 + n % 60, k)
+                continue
+            if action == "guesses":  # a hostile till: four or five wrong codes in a row
+                for i in range(4 + n % 2):
+                    self._codes_spend(p, k, cid, n + i, f"{(n * 7_919 + i) % 10**6:06d}", "guesses")
+                continue
+            if action == "replay the ask":
+                self._replay_ask(p, cid)
+                continue
+            if action.startswith("the ask's"):
+                asker, key, body, first = self.asks[(p, cid)]
+                fresh = self._ask_code(p, cid, None if body is None else body["points"], 1 - asker, key)
+                self.shared_keys.add(key)
+                # its own execution: a new code, never the one the other key's request made (used or not)
+                assert fresh.code != first.code
+                PATHS["an Idempotency-Key from the other key: a new code"] += 1
+                continue
+            mine = self.m.codes.get((pid, cid))  # expired or not
+            guess = f"{n * 1_013 % 10**6:06d}"  # when there is nothing else to type
+            others = [sent.code for (q, who), sent in self.m.codes.items() if who == cid and q != pid]
+            typed = {
+                "right": mine.code if mine else guess,
+                "too many": mine.code if mine else guess,
+                "wrong": guess,
+                "another partner's": (others or [guess])[-1],
+                "used": self.used[cid][1] if cid in self.used else guess,
+                "replaced": (self.replaced.get((p, cid)) or [guess])[-1],
+                "without a code": None,
+            }[action]
+            if mine is None and action in ("right", "too many"):
+                action = "guessed (no code to type)"
+            elif mine is not None and action == "right" and self.m.live_code(pid, cid) is None:
+                action = "right, but expired"
+            self._codes_spend(p, k, cid, n, typed, action)
+
+    def _codes_spend(self, p: int, k: int, cid: str, n: int, typed: str | None, label: str) -> None:
+        """One spend or hold in the ``codes`` rule: with ``typed`` (a wrong code is never the right one by chance),
+        of a share of what the right code confirms (one point more for ``too many``), or a few points without a
+        code."""
+        pid = self.partner_ids[p]
+        live = self.m.live_code(pid, cid)
+        mine = self.m.codes.get((pid, cid))
+        available = sum(self.m.customers[cid].lots.values())
+        points = max(1, min(mine.points if mine else available, available) * (1 + n % 100) // 100)
+        if label == "too many" and mine is not None:
+            points = mine.points + 1
+        if typed is None:
+            points = 1 + n % 40  # the shop's ceiling is met after a few of these
+        if label not in ("right", "too many") and live is not None and typed == live.code:
+            typed = f"{(int(typed) + 1) % 10**6:06d}"
+        body = {
+            "customer_id": cid,
+            "order_id": self.fresh("C"),
+            "order_amount_minor": points * 100 + 10_000,
+            "points": points,
+            "capture": n % 2 == 0,
+        }
+        if n % 2:
+            body["hold_minutes"] = (5, 31, 601)[n % 3]
+        self._redeem_once(p, body, typed, self.fresh("k"), k, label)
+
+    def _replay_ask(self, p: int, cid: str) -> None:
+        """The same spend-code request again (a till that lost the answer): the same answer, and the same code sent
+        again only while it still waits to be used."""
+        asker, key, body, sent = self.asks[(p, cid)]
+        INBOX.clear()
+        r = self.tills[p][asker].post(f"/v1/customers/{cid}/spend-code", body, headers={"Idempotency-Key": key})
+        assert (r.status, r["points"], r["expires_at"]) == (202, sent.points, sent.expires.isoformat()), r.json
+        assert {k.lower(): v for k, v in r.headers.items()}.get("idempotent-replayed") == "true"
+        live = self.m.live_code(self.partner_ids[p], cid)
+        again = live is not None and live.code == sent.code
+        assert [m.code for m in INBOX.entries()] == ([sent.code] if again else []), INBOX.entries()
+        PATHS[f"spend-code replays {'delivering the code again' if again else 'delivering nothing'}"] += 1
 
     @precondition(lambda self: self.redemptions)
     @rule(pick=st.integers(0, 10_000), which=st.sampled_from(HOLDS), part=st.integers(0, 101))
@@ -808,12 +1104,13 @@ class Ledger(RuleBasedStateMachine):
             self.issued += points
 
     @rule(
-        minutes=st.sampled_from([0, 0, 1, 2, 30, 240, 60 * 24, 60 * 24 * 3, 60 * 24 * 40, 60 * 24 * 200]),
+        minutes=st.sampled_from([0, 0, 1, 2, 30, 240, 60 * 24, 60 * 24 + 10, 60 * 24 * 3, 60 * 24 * 40, 60 * 24 * 200]),
         job=st.booleans(),
     )
     @counted
     def advance(self, minutes: int, job: bool) -> None:
-        """The clock moves (0: to the very instant the next open hold is over), then maybe the daily expiry job."""
+        """The clock moves (0: to the very instant the next open hold is over; 24 hours, and 24 hours and a slot:
+        the code-free ceiling frees up only after the latter), then maybe the daily expiry job."""
         if minutes == 0:
             deadlines = [o.spent.expires for c in self.m.customers.values() for o in c.holds.values() if o.spent]
             if deadlines:
@@ -838,8 +1135,10 @@ class Ledger(RuleBasedStateMachine):
             return
         client, path, body, headers = self.last_write
         raw = headers["_raw"]
+        INBOX.clear()
         again = client.post(path, body, headers={"Idempotency-Key": headers["Idempotency-Key"]})
         assert (again.status < 300, again.raw) == (True, raw)
+        assert INBOX.entries() == []  # a spend without a code was announced once, by the first execution
         PATHS["Idempotency-Key replays"] += 1
 
     # --- invariants ---------------------------------------------------------------------------------------------
@@ -1014,6 +1313,8 @@ Ledger.TestCase.settings = settings(
     max_examples=EXAMPLES,
     stateful_step_count=STEPS,
     deadline=None,
+    # LEDGER_SHRINK=0 (a mutation check): report the first failure as found; shrinking it takes minutes
+    phases=tuple(Phase) if os.environ.get("LEDGER_SHRINK", "1") != "0" else (Phase.generate, Phase.target),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestLedger = Ledger.TestCase
@@ -1046,6 +1347,31 @@ MUST = {
     "refused: hold_already_resolved": 40,
     "Idempotency-Key replays": 60,
     "redemptions confirmed with the customer's code": 40,
+    # the customer's consent: estimated from runs of 60 and 80 examples, not yet measured at 300 (docs/wip/model.md)
+    "spend codes asked": 150,
+    "spend codes asked by key 2": 50,
+    "redemptions with a code the partner's other key asked for": 30,
+    "customers holding live codes of several partners": 5,
+    "spend codes replacing the partner's live code": 15,
+    "an Idempotency-Key from the other key: a new code": 1,
+    "code-free captured at 'above'": 10,
+    "code-free held at 'above'": 8,
+    "code-free held at 'never'": 30,
+    "code-free spends after a day freed the ceiling": 3,
+    "customers told of a spend without their code": 60,
+    "refused: customer_confirmation_required (the policy, 'above')": 2,
+    "refused: customer_confirmation_required (the day's code-free points partly used)": 2,
+    "refused: customer_confirmation_required (a hold too long, 'above')": 20,
+    "refused: customer_confirmation_required (a hold too long, 'never')": 2,
+    "tills asking for the code when told to": 30,
+    "tills asking again for a code of enough points": 10,
+    "code wrong: customer_code_invalid": 8,
+    "code another partner's: customer_code_invalid": 2,
+    "code used: customer_code_invalid": 2,
+    "code replaced: customer_code_invalid": 2,
+    "code too many: customer_code_invalid": 1,
+    "code guesses: customer_code_locked": 2,
+    "codes sent where the policy needs none, used": 1,
 }
 
 
