@@ -28,7 +28,7 @@ from chalicelib.errors import (
 )
 from chalicelib.https import with_hsts
 from chalicelib.request_body import parse_json, validate
-from chalicelib.services import auth, idempotency, limits
+from chalicelib.services import auth, idempotency, key_rate
 from chalicelib.services.auth import Principal
 from chalicelib.services.idempotency import Reply
 
@@ -337,9 +337,9 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
             if route.guard is not None:
                 route.guard(lambda name: _header(request.headers, name))
             # Per API key, before anything is decided: a 429 leaves an Idempotency-Key free. On a cold instance both
-            # the key and its bucket ride with the request's first read (auth.authenticate, limits.per_request).
+            # the key and its bucket ride with the request's first read (auth.authenticate, key_rate.per_request).
             if principal is not None:
-                limits.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
+                key_rate.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
             now = rt.clock.now()
             raw_body = request.raw_body
             if route.body is not None:

@@ -198,7 +198,8 @@ def test_commit_sends_the_given_client_request_token(dynamo):
     assert tokens[0] == "tok-123" and tokens[1] and len(tokens[1]) <= 36
 
 
-def test_execute_records_an_error_under_the_natural_id_and_hides_it_from_decisions(dynamo):
+def test_execute_records_an_error_under_the_natural_id_for_its_body_and_hides_it_from_decisions(dynamo):
+    from chalicelib.db.replays import refused_sk
     from chalicelib.errors import InsufficientPoints, RecordedProblem
 
     seen = []
@@ -210,13 +211,15 @@ def test_execute_records_an_error_under_the_natural_id_and_hides_it_from_decisio
     natural = NaturalId("ORDER#p#9", "REDEMPTION", DuplicateOrder)
     with pytest.raises(InsufficientPoints):
         execute(_request(), natural, [], refuse)
-    record = db.get_one(db.ReplayItem, "ORDER#p#9", "REDEMPTION")
+    assert db.get_one(db.ReplayItem, "ORDER#p#9", "REDEMPTION") is None  # a refusal binds only its own body
+    record = db.get_one(db.ReplayItem, "ORDER#p#9", refused_sk("REDEMPTION", "b"))
     assert record is not None and record.is_error and int(record.status_code) == 422
     with pytest.raises(RecordedProblem) as replayed:
         execute(_request(), natural, [], refuse)
     assert replayed.value.body == record.body and replayed.value.code == "insufficient_points"
-    with pytest.raises(DuplicateOrder):
+    with pytest.raises(InsufficientPoints):  # a corrected body executes (and is refused on its own here)
         execute(_request("other"), natural, [], refuse)
+    assert len(seen) == 2
 
     def read_it(found):
         seen.append(dict(found))
@@ -224,7 +227,7 @@ def test_execute_records_an_error_under_the_natural_id_and_hides_it_from_decisio
 
     with pytest.raises(InsufficientPoints):  # another write reading that order sees no order
         execute(_request("x"), None, [(db.ReplayItem, "ORDER#p#9", "REDEMPTION")], read_it)
-    assert ("ORDER#p#9", "REDEMPTION") not in seen[-1] and len(seen) == 2
+    assert ("ORDER#p#9", "REDEMPTION") not in seen[-1] and len(seen) == 3
 
 
 def test_the_implicit_record_expires_and_names_no_nonce(dynamo):

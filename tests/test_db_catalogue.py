@@ -1,6 +1,8 @@
 """The repositories of partners, campaigns, keys, customers, the program and settlement, against moto: they load
 domain values and their guards hold without the services."""
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib import db
@@ -69,14 +71,18 @@ def test_a_campaign_round_trips_and_is_listed_for_its_members(dynamo):
     rules = {"name": "Promo", "earn_at": ["ptn_cafe", "ptn_store"], "reward": {"type": "fixed", "points": 50}}
     campaign = new_campaign("cmp_1", "ptn_cafe", rules, NOW)
     _commit(campaigns_db.add_new, campaign, campaign.named_partners())
-    assert campaigns_db.load("cmp_1") == campaign
+    stored = campaigns_db.load("cmp_1")
+    assert stored == replace(campaign, budget_shards=stored.budget_shards if stored else 0)
+    assert stored is not None and stored.budget_shards == 8  # no budget: the most shards, fixed at creation
+    campaign = stored
     assert campaigns_db.member_campaign_ids("ptn_store") == ["cmp_1"]
     assert campaigns_db.member_campaign_ids("ptn_cafe") == ["cmp_1"]
     assert campaigns_db.load_many(["cmp_1", "cmp_none"]) == {"cmp_1": campaign}
     assert campaigns_db.daily("cmp_1") == []
     with pytest.raises(db.TxCancelled):  # guarded by the status and updated_at it was read with
         _commit(campaigns_db.add_update, campaign.__class__(**{**campaign.__dict__, "updated_at": "x"}), NOW)
-    _commit(campaigns_db.add_update, campaign, "2026-03-11T00:00:00+00:00", accepted_by="ptn_store")
+    accepted = replace(campaign, accepted_by={"ptn_store": "2026-03-11T00:00:00+00:00"})
+    _commit(campaigns_db.add_update, campaign, "2026-03-11T00:00:00+00:00", answers=accepted)
     updated = campaigns_db.load("cmp_1")
     assert updated is not None and updated.accepted_by == {"ptn_store": "2026-03-11T00:00:00+00:00"}
     _commit(campaigns_db.add_member_removals, "cmp_1", ["ptn_store"])

@@ -1,0 +1,202 @@
+"""The per-key request rate (``api_key``, with ``lookup`` in the same item) without a DynamoDB call per request:
+an instance leases up to ``LEASE`` tokens from the key's bucket in one conditional write and spends them locally; a
+cold instance reads the bucket with the request's own read and admits that one request on credit. The bucket, its
+arithmetic and the hints every check shares are ``chalicelib.services.limits``'; the bound this gives is in
+docs/security.md ("Limits", "The bound").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+
+from chalicelib import db, runtime
+from chalicelib.db import ratelimits as store
+from chalicelib.domain.ratelimit import Rate, admit, epoch_ms, is_idle
+from chalicelib.errors import RateLimited
+from chalicelib.services.limits import (
+    _HINTS_MAX,
+    ATTEMPTS,
+    TTL_MARGIN_S,
+    _hint,
+    _hints,
+    _hints_lock,
+    _Lease,
+    _leases,
+    _owned,
+    _remember,
+    _remember_locked,
+    current,
+    subject_key,
+)
+
+__all__ = ["LEASE", "per_request"]
+
+log = logging.getLogger("loyalty.limits")
+
+
+# --- the per-key request rate: leases ---------------------------------------------------------------------------
+
+LEASE = 5  # tokens an instance takes from a key's bucket per write at most (docs/security.md, "Limits": the bound)
+
+
+def _lease(key: tuple[str, str], name: str) -> _Lease:
+    """Under ``_hints_lock``."""
+    _owned()
+    if len(_leases) > _HINTS_MAX:
+        _leases.clear()
+    return _leases.setdefault((key[0], name), _Lease())
+
+
+def per_request(key_id: str, lookup: bool = False) -> None:
+    """Every authenticated API request (``api_key``); a phone or card look-up also takes a ``lookup`` token.
+
+    Leased, so that a key under its limit costs no round trip: one conditional write takes up to ``LEASE`` tokens
+    at once for this instance (only what the bucket holds: never more than the limit), and the next requests
+    spend them here. An instance that holds none and owes nothing, whose request carries a read anyway (a cold
+    instance: ``auth.authenticate``), reads the bucket with it and admits this one request on credit if the
+    bucket has a token; its next write pays the debt with the lease. A request that cannot be admitted here is
+    refused (429) without any write when the bucket was seen empty."""
+    names = ("api_key", "lookup") if lookup else ("api_key",)
+    limits = current()
+    rates = {name: rate for name in names if (rate := limits.rate(name)) is not None}
+    if not rates:
+        return
+    now_ms = epoch_ms(runtime.get().clock.now())
+    key = subject_key("key", key_id)
+    horizon = limits.horizon_ms("key")
+    if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it
+        db.carry(
+            [store.read_key(key)],
+            lambda found: _guarded(key, rates, now_ms, horizon, store.from_found(found, key)),
+            raw=True,
+        )
+        return
+    _guarded(key, rates, now_ms, horizon, None)
+
+
+def _guarded(
+    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int, seen: dict[str, int] | None
+) -> None:
+    try:
+        _admit(key, rates, now_ms, horizon_ms, seen)
+    except RateLimited:
+        raise
+    except store.Hot as exc:
+        raise RateLimited("Too many requests right now; retry in a second.", retry_after=1) from exc
+    except Exception:
+        log.warning("rate limit %s not checked; let through", "+".join(rates), exc_info=True)
+
+
+def _admit(
+    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int, seen: dict[str, int] | None
+) -> None:
+    if _spend_here(key, rates, now_ms, seen, credit=False):
+        return
+    # One lease write per bucket in flight in this instance: the others wait for it and spend what it brought,
+    # rather than each leasing a few tokens nobody here may spend (the burst would go to waste); and credit is
+    # judged only while none is in flight, on a view of the bucket that includes every lease of this instance.
+    with _lease_lock(key):
+        if _spend_here(key, rates, now_ms, None, credit=seen is not None):
+            return
+        with _hints_lock:
+            leases = {name: _lease(key, name) for name in rates}
+            short = [name for name, lease in leases.items() if lease.left == 0]
+            owed = {n: max(0, leases[n].debt_until - now_ms) for n in short}  # what the debt still weighs
+        taken = _take_lease(key, {n: rates[n] for n in short}, owed, now_ms, horizon_ms)
+        with _hints_lock:
+            for name, lease in leases.items():
+                if name in short:
+                    lease.debt_until = 0  # paid
+                    lease.left += taken[name] - 1
+                else:
+                    lease.left = max(0, lease.left - 1)
+
+
+def _spend_here(
+    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, seen: dict[str, int] | None, *, credit: bool
+) -> bool:
+    """Admit without I/O if this instance holds a token of every bucket, or (``credit``: the bucket was just read
+    with the request) on credit. ``seen``: the bucket as that read found it."""
+    with _hints_lock:
+        if seen is not None:
+            _remember_locked(key, seen)
+        leases = {name: _lease(key, name) for name in rates}
+        short = [name for name, lease in leases.items() if lease.left == 0]
+        if not short:
+            for lease in leases.values():
+                lease.left -= 1
+            return True
+        return credit and _on_credit(key, rates, leases, short, now_ms)
+
+
+_lease_locks: dict[str, threading.Lock] = {}
+
+
+def _lease_lock(key: tuple[str, str]) -> threading.Lock:
+    with _hints_lock:
+        if len(_lease_locks) > _HINTS_MAX:
+            _lease_locks.clear()
+        return _lease_locks.setdefault(key[0], threading.Lock())
+
+
+def _on_credit(
+    key: tuple[str, str], rates: Mapping[str, Rate], leases: Mapping[str, _Lease], short: list[str], now_ms: int
+) -> bool:
+    """Under ``_hints_lock``, the bucket just read with the request: admit this one on credit if this instance owes
+    nothing and every bucket short here has a token now (one request per instance at most: the bound)."""
+    if any(leases[n].debt_until > now_ms for n in short):
+        return False
+    if not all(admit(_hints.get((key[0], n)), now_ms, rates[n]).allowed for n in short):
+        return False
+    for name, lease in leases.items():
+        if name in short:
+            lease.debt_until = now_ms + rates[name].interval_ms
+        else:
+            lease.left -= 1
+    return True
+
+
+def _room(tat_ms: int | None, now_ms: int, rate: Rate) -> int:
+    """Tokens the bucket holds now."""
+    start = max(tat_ms if tat_ms is not None else now_ms, now_ms)
+    return max(0, (now_ms + rate.tolerance_ms - start) // rate.interval_ms + 1)
+
+
+def _take_lease(
+    key: tuple[str, str], rates: Mapping[str, Rate], owed_ms: Mapping[str, int], now_ms: int, horizon_ms: int
+) -> dict[str, int]:
+    """One conditional write takes, from each bucket, what this instance still owes (a request admitted on credit
+    less than a token's time ago: ``owed_ms`` of it left), this request's token, and up to ``LEASE`` in all (what the
+    bucket holds); returns {name: tokens this instance may spend, this request's included}. 429 without a write if a
+    bucket cannot give this request a token after the debt."""
+    known = {name: _hint(key, name) for name in rates}
+    ttl_s = (now_ms + horizon_ms) // 1000 + TTL_MARGIN_S
+    owed = {n: -(-owed_ms[n] // r.interval_ms) for n, r in rates.items()}  # whole tokens
+    for _ in range(ATTEMPTS):
+        want = {n: min(max(LEASE, owed[n] + 1), _room(known[n], now_ms, r)) for n, r in rates.items()}
+        refused = {n: r for n, r in rates.items() if want[n] < owed[n] + 1}
+        if refused:  # tat only ever grows: what was seen too low is too low, without asking DynamoDB again
+            waits = {n: admit(max(known[n] or now_ms, now_ms) + owed_ms[n], now_ms, r) for n, r in refused.items()}
+            wait, names = max(v.retry_after_s for v in waits.values()), ", ".join(refused)
+            raise RateLimited(f"Too many requests ({names}); retry in {wait} s.", retry_after=wait, limit=names)
+        takes = []
+        for name, rate in rates.items():
+            idle = is_idle(known[name], now_ms)
+            # An idle bucket restarts where the debt left it; a busy one is charged whole tokens for it.
+            span = want[name] * rate.interval_ms
+            if idle:
+                span -= owed[name] * rate.interval_ms - owed_ms[name]
+            ceiling = now_ms + rate.tolerance_ms - (want[name] - 1) * rate.interval_ms
+            takes.append(store.Take(name, idle, span, ceiling))
+        try:
+            written = store.take(key, takes, now_ms, ttl_s)
+        except store.Stale as stale:
+            known = {name: stale.tats.get(name) for name in rates}
+            _remember(key, stale.tats)
+            continue
+        _remember(key, written)
+        return {n: want[n] - owed[n] for n in rates}
+    log.warning("rate limit %s: %d racing writes in a row; let through", "+".join(rates), ATTEMPTS)
+    return dict.fromkeys(rates, 1)
