@@ -1347,7 +1347,7 @@ MUST = {
     "refused: hold_already_resolved": 40,
     "Idempotency-Key replays": 60,
     "redemptions confirmed with the customer's code": 40,
-    # the customer's consent: estimated from runs of 60 and 80 examples, not yet measured at 300 (docs/wip/model.md)
+    # the customer's consent: estimated from runs of 60 and 80 examples, to be confirmed by `make soak`
     "spend codes asked": 150,
     "spend codes asked by key 2": 50,
     "redemptions with a code the partner's other key asked for": 30,
