@@ -25,10 +25,10 @@ from chalicelib.services.limits import (
     _Lease,
     _leases,
     _owned,
-    _remember,
     _remember_locked,
     current,
     subject_key,
+    write_takes,
 )
 
 __all__ = ["LEASE", "per_request"]
@@ -190,13 +190,10 @@ def _take_lease(
                 span -= owed[name] * rate.interval_ms - owed_ms[name]
             ceiling = now_ms + rate.tolerance_ms - (want[name] - 1) * rate.interval_ms
             takes.append(store.Take(name, idle, span, ceiling))
-        try:
-            written = store.take(key, takes, now_ms, ttl_s)
-        except store.Stale as stale:
-            known = {name: stale.tats.get(name) for name in rates}
-            _remember(key, stale.tats)
+        written, tats = write_takes(key, takes, now_ms, ttl_s)
+        if not written:
+            known = {name: tats.get(name) for name in rates}
             continue
-        _remember(key, written)
         return {n: want[n] - owed[n] for n in rates}
     log.warning("rate limit %s: %d racing writes in a row; let through", "+".join(rates), ATTEMPTS)
     return dict.fromkeys(rates, 1)

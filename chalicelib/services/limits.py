@@ -133,15 +133,26 @@ def _take(key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_
             store.Take(name, is_idle(known[name], now_ms), rate.interval_ms, now_ms + rate.tolerance_ms)
             for name, rate in rates.items()
         ]
-        try:
-            written = store.take(key, takes, now_ms, ttl_s)
-        except store.Stale as stale:
-            known = {name: stale.tats.get(name) for name in rates}
-            _remember(key, stale.tats)
+        written, tats = write_takes(key, takes, now_ms, ttl_s)
+        if not written:
+            known = {name: tats.get(name) for name in rates}
             continue
-        _remember(key, written)
         return
     log.warning("rate limit %s: %d racing writes in a row; let through", "+".join(rates), ATTEMPTS)
+
+
+def write_takes(
+    key: tuple[str, str], takes: Sequence[store.Take], now_ms: int, ttl_s: int
+) -> tuple[bool, Mapping[str, int]]:
+    """One conditional write of ``takes`` to the bucket: (True, the values written), or (False, the values found)
+    when another request moved it since it was read. Either way this process remembers what it learnt."""
+    try:
+        tats = store.take(key, takes, now_ms, ttl_s)
+    except store.Stale as stale:
+        _remember(key, stale.tats)
+        return False, stale.tats
+    _remember(key, tats)
+    return True, tats
 
 
 def _owned() -> None:
