@@ -472,3 +472,20 @@ def test_wrong_portal_keys_are_limited_per_address_and_per_key_prefix(anna, cloc
             assert portal_login(http, f"{names}.{secret[:8]}wrong{i}").status_code == 401
     with from_address("192.0.2.99"):
         assert portal_login(http, f"{names}.{secret[:8]}wrong-again").status_code == 429
+
+
+def test_a_link_session_written_while_she_signed_out_everywhere_is_ended_by_its_links_age(anna, clock):
+    """Signing out everywhere stamps the customer, then deletes her sessions: a link's session written between the
+    two escapes the deletion. Its link is older than the stamp, so the page refuses it all the same."""
+    from chalicelib.db import keys
+    from chalicelib.db.models import CustomerItem
+
+    s = anna
+    assert s["cafe"].post(f"/v1/customers/{s['cid']}/portal-link").status == 202
+    browser = Customer(s["op"].http)
+    assert browser.request("GET", "/me" + last_link(PHONE).split("/me", 1)[1]).status_code == 303
+    assert browser.request("GET", "/me").status_code == 200
+    clock.advance(timedelta(seconds=5))
+    stamped = clock.now().isoformat()  # the stamp landed; the deletion's query did not see this session yet
+    CustomerItem(*keys.customer(s["cid"])).update(actions=[CustomerItem.signed_out_at.set(stamped)])
+    assert browser.request("GET", "/me").status_code != 200

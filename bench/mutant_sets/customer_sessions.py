@@ -187,4 +187,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "    if False:\n        response.headers",
         (T + "test_https_answers_carry_hsts_pages_and_api_alike",),
     ),
+    Mutant(
+        "a link's session that escaped sign-out-everywhere still opens the page",
+        '        if not signed_out_at or (self.session and self.via == "code"):',
+        "        if not signed_out_at or self.session:",
+        (T + "test_a_link_session_written_while_she_signed_out_everywhere_is_ended_by_its_links_age",),
+    ),
 )

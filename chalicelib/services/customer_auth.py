@@ -269,7 +269,14 @@ def session_access(cookie_value: str | None, now: datetime) -> PortalAccess | No
     link_issued_at = datetime.fromisoformat(item.link_issued_at) if item.link_issued_at else None
     if via == "link" and links_ended(link_issued_at):
         return None
-    return PortalAccess(parts[0], expires_at, issued_at=datetime.fromisoformat(item.created_at), session=True, via=via)
+    return PortalAccess(
+        parts[0],
+        expires_at,
+        issued_at=datetime.fromisoformat(item.created_at),
+        session=True,
+        via=via,
+        link_issued_at=link_issued_at,
+    )
 
 
 def sign_out(cookie_value: str | None) -> None:

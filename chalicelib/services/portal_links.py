@@ -37,6 +37,7 @@ class PortalAccess:
     issued_at: datetime | None = None  # None: a link made before issue 17
     session: bool = False  # a signed-in session (cookie), not a link
     via: str = "link"  # code: a session opened by a code sign-in; link: a link, or a session opened from one
+    link_issued_at: datetime | None = None  # a session opened from a link: when that link was made (None: a v1 link)
 
     @property
     def confirmed(self) -> bool:
@@ -46,11 +47,13 @@ class PortalAccess:
         return self.session and self.via == "code"
 
     def revoked(self, signed_out_at: str | None) -> bool:
-        """A link made at or before the second the customer last signed out everywhere. (Sessions are ended
-        server-side then: their items are deleted.)"""
-        if not signed_out_at or self.session:
+        """A link made at or before the second the customer last signed out everywhere, or a session opened from
+        one. (Sessions are ended server-side then: their items are deleted; a link's session written while that
+        happened escapes the deletion, and is ended here by its link's age.)"""
+        if not signed_out_at or (self.session and self.via == "code"):
             return False
-        return self.issued_at is None or self.issued_at <= datetime.fromisoformat(signed_out_at)
+        made = self.link_issued_at if self.session else self.issued_at
+        return made is None or made <= datetime.fromisoformat(signed_out_at)
 
 
 def verify(token: str | None, secret: str, now: datetime) -> PortalAccess:
