@@ -893,6 +893,14 @@ class Reconciliation(Response):
 class SettlementQuery(Request):
     format: Literal["json", "csv"] = "json"
     partner_id: str | None = Field(None, description="Only your own id is allowed (another partner's is a 403)")
+    table: Literal["statement", "flows", "identity"] = Field(
+        "statement",
+        description="CSV only, one table per file: statement (with the legend of signs), flows (the points accepted "
+        "by issuer; the operator's matrix), identity (operator only)",
+    )
+    headers: Literal["names", "fields"] = Field(
+        "names", description="CSV only: column names in the Accept-Language (ru or en), or the JSON field names"
+    )
 
 
 # --- customer portal -------------------------------------------------------------------------------------------

@@ -150,9 +150,10 @@ def test_a_month_across_three_partners(live, clock):
     assert mine == {**rows[S], "generated_at": mine["generated_at"]}
     refused = L.request("GET", f"/v1/settlements/2026-03?partner_id={C}", key[S])
     assert refused.status_code == 403
-    raw = L.request("GET", "/v1/settlements/2026-03?format=csv", key[S])
+    raw = L.request("GET", "/v1/settlements/2026-03?format=csv&headers=fields", key[S])
     assert raw.headers["Content-Type"].startswith("text/csv") and raw.content.startswith("\ufeff".encode())
     lines = list(csv.reader(io.StringIO(raw.content.decode("utf-8-sig")), delimiter=";"))
+    assert len(lines) == 2  # one table: the header and the partner's row (field names: no legend)
     header, values = lines[0], lines[1]
     as_csv = dict(zip(header, values, strict=True))
     assert as_csv["partner_name"] == "Стиль"
@@ -167,7 +168,10 @@ def test_a_month_across_three_partners(live, clock):
         "net_amount_minor",
     ):
         assert int(as_csv[name]) == mine[name], name
-    flows_csv = {row[0]: int(row[2]) for row in lines[4:] if row}
+    flows = L.request("GET", "/v1/settlements/2026-03?format=csv&table=flows&headers=fields", key[S])
+    lines = list(csv.reader(io.StringIO(flows.content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[0] == ["issuer_partner_id", "issuer_name", "points_accepted_here"]
+    flows_csv = {row[0]: int(row[2]) for row in lines[1:]}
     assert flows_csv == {x["issuer_partner_id"]: x["points"] for x in mine["flows"]}
     operator_csv = L.request("GET", "/v1/admin/settlements/2026-03?format=csv", op).content.decode("utf-8-sig")
     assert "Уют" in operator_csv and "Шарм" in operator_csv

@@ -17,9 +17,10 @@ from chalicelib.schemas import OperatorSettlement, Reconciliation, SettlementOut
 from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import reconciliation, settlement
+    from chalicelib.services import reconciliation, settlement, settlement_csv
 else:
     settlement = lazy_module("chalicelib.services.settlement")
+    settlement_csv = lazy_module("chalicelib.services.settlement_csv")
     reconciliation = lazy_module("chalicelib.services.reconciliation")
 
 api = RouteTable(tag="settlements")
@@ -27,15 +28,24 @@ operator = RouteTable(tag="operator")
 JSON_OR_CSV = ("application/json", "text/csv")
 
 
-def _csv(text: str, filename: str) -> Response:
-    return Response(
-        body=text,
-        status_code=200,
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+# The operator's file covers every partner; its name says so where a partner's says the partner's name.
+ALL_PARTNERS = "all-partners"
+
+
+def _csv(call: Call[None, SettlementQuery], report: SettlementOut | OperatorSettlement) -> Response:
+    """One table per file, headers in the caller's language (Accept-Language: ru or en) or as field names."""
+    q = call.query
+    lang = settlement_csv.language(call.header("Accept-Language"))
+    fields = q.headers == "fields"
+    if isinstance(report, SettlementOut):
+        text = settlement_csv.partner_csv(report, lang, q.table, fields)
+        name = report.partner_name
+    else:
+        text = settlement_csv.operator_csv(report, lang, q.table, fields)
+        name = ALL_PARTNERS
+    headers: dict[str, str | list[str]] = {**settlement_csv.headers(name, report.period, q.table)}
+    headers["Content-Language"] = lang
+    return Response(body=text, status_code=200, headers=headers)
 
 
 @api.route(
@@ -53,7 +63,7 @@ def partner_settlement(call: Call[None, SettlementQuery]) -> SettlementOut | Res
         raise Forbidden("A partner reads only its own settlement.")
     report = settlement.partner_settlement(call.partner_id, call.params["period"], call.now)
     if call.query.format == "csv":
-        return _csv(settlement.partner_csv(report), f"settlement-{report.partner_id}-{report.period}.csv")
+        return _csv(call, report)
     return report
 
 
@@ -70,7 +80,7 @@ def partner_settlement(call: Call[None, SettlementQuery]) -> SettlementOut | Res
 def admin_settlement(call: Call[None, SettlementQuery]) -> OperatorSettlement | Response:
     report = settlement.operator_report(call.params["period"], call.now)
     if call.query.format == "csv":
-        return _csv(settlement.operator_csv(report), f"settlement-{report.period}.csv")
+        return _csv(call, report)
     return report
 
 

@@ -180,25 +180,6 @@ def close_previous_month(now: datetime) -> OperatorSettlement:
 
 # --- CSV for accountants ------------------------------------------------------------------------------------------
 
-CSV_COLUMNS = [
-    "partner_id",
-    "partner_name",
-    "period",
-    "status",
-    "currency",
-    "point_value_minor",
-    "issued_points",
-    "issued_reversed_points",
-    "promo_points_funded",
-    "accepted_points",
-    "accepted_refunded_points",
-    "net_points",
-    "operator_fee_minor",
-    "net_amount_minor",
-    "net_amount",
-    "generated_at",
-]
-
 
 def money(minor: int) -> str:
     """Minor units as a decimal string with a comma (Russian convention), no floats: -123456 -> -1234,56."""
@@ -230,62 +211,5 @@ class _Writer:
         self._w.writerow([cell(v) for v in row])
 
 
-def _writer(buffer: io.StringIO) -> _Writer:
+def writer(buffer: io.StringIO) -> _Writer:
     return _Writer(buffer)
-
-
-def _row(s: SettlementOut) -> list[Any]:
-    data = s.model_dump()
-    data["net_amount"] = money(s.net_amount_minor)
-    return [data[c] for c in CSV_COLUMNS]
-
-
-def partner_csv(s: SettlementOut) -> str:
-    """UTF-8 with BOM, ';'-separated, CRLF: opens with Cyrillic intact in Excel (Russian locale) and LibreOffice."""
-    buffer = io.StringIO()
-    w = _writer(buffer)
-    w.writerow(CSV_COLUMNS)
-    w.writerow(_row(s))
-    w.writerow([])
-    w.writerow(["issuer_partner_id", "issuer_name", "points_accepted_here"])
-    for flow in s.flows:
-        w.writerow([flow.issuer_partner_id, flow.issuer_name, flow.points])
-    return "\ufeff" + buffer.getvalue()
-
-
-def operator_csv(r: OperatorSettlement) -> str:
-    buffer = io.StringIO()
-    w = _writer(buffer)
-    w.writerow(CSV_COLUMNS)
-    for row in r.partners:
-        w.writerow(_row(row))
-    t = r.totals
-    w.writerow(
-        [
-            "TOTAL",
-            "",
-            r.period,
-            r.status,
-            r.currency,
-            r.point_value_minor,
-            t.issued_points,
-            t.issued_reversed_points,
-            t.promo_points_funded,
-            t.accepted_points,
-            t.accepted_refunded_points,
-            t.net_points,
-            t.operator_fee_minor,
-            t.net_amount_minor,
-            money(t.net_amount_minor),
-            r.generated_at,
-        ]
-    )
-    w.writerow([])
-    w.writerow(["issuer_partner_id", "acceptor_partner_id", "points"])
-    for cell in r.matrix:
-        w.writerow([cell.issuer_partner_id, cell.acceptor_partner_id, cell.points])
-    w.writerow([])
-    w.writerow(["identity_term", "points"])
-    for term, value in r.identity.model_dump().items():
-        w.writerow([term, value])
-    return "\ufeff" + buffer.getvalue()

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib import runtime
 from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
 from chalicelib.schemas import CampaignOut
-from chalicelib.services import auth, campaigns, limits, partners, settlement
+from chalicelib.services import auth, campaigns, limits, partners, settlement, settlement_csv
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (
@@ -214,12 +214,10 @@ def _csv(r: Request, session: Session) -> Any:
     from chalice.app import Response
 
     s = settlement.partner_settlement(session.partner_id, r.call.params["period"], r.call.now)
-    headers: Headers = {
-        "Content-Type": "text/csv; charset=utf-8",
-        "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="settlement-{s.period}.csv"',
-    }
-    return Response(body=settlement.partner_csv(s), status_code=200, headers=headers)
+    table = r.call.query.table if r.call.query is not None else "statement"
+    # the same file, under the same name, as GET /v1/settlements/{period}?format=csv; headers in the page's language
+    headers: Headers = {**settlement_csv.headers(s.partner_name, s.period, table), "Content-Language": r.lang}
+    return Response(body=settlement_csv.partner_csv(s, r.lang, table), status_code=200, headers=headers)
 
 
 VIEWS: dict[str, Callable[[Request, Session], Any]] = {

@@ -7,7 +7,7 @@ ignored, not rejected.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -42,6 +42,7 @@ class PortalQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
     lang: Lang | None = None
     period: Annotated[str, StringConstraints(max_length=7)] | None = None
+    table: Literal["statement", "flows"] = "statement"  # the settlement CSV: one table per file
 
 
 # The portal's forms, as the route table documents them (application/x-www-form-urlencoded). portal_forms.py reads

@@ -94,7 +94,9 @@ def test_a_manager_runs_a_cross_promo_without_code(live, phone):
     assert "март 2026" in phone.get_by_test_id("month").inner_text()
     with phone.expect_download() as download:
         phone.get_by_role("link", name="Скачать CSV").click()
-    assert download.value.suggested_filename == "settlement-2026-03.csv"
+    assert download.value.suggested_filename == "settlement-Уют-2026-03.csv"  # the same name as from the API
+    table = download.value.path().read_text(encoding="utf-8-sig")
+    assert table.startswith("ID партнёра;Партнёр;") and "+ оператор платит партнёру" in table  # headers, legend
     screenshot(phone, "portal-settlement")
 
     phone.get_by_role("link", name="English").click()
