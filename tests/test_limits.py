@@ -218,6 +218,40 @@ def test_a_limit_never_answers_500(coalition, clock, monkeypatch):
     assert_limited(coalition.cafe.get("/v1/partner"), 1)
 
 
+def test_a_limit_that_guards_people_refuses_for_now_when_it_cannot_be_checked(coalition, clock, monkeypatch):
+    """Sign-in, typed codes, messages and wrong codes must not fail open while the database misbehaves: 503 with
+    Retry-After, nothing sent or judged, and the retry executes (a 503 is never recorded)."""
+    from tests.conftest import inbox
+
+    cid = enrol(coalition.cafe, phone="+79161234567", name="Анна")
+    real_take, real_read = ratelimits.take, ratelimits.read
+
+    def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("DynamoDB is having a bad day")
+
+    monkeypatch.setattr(ratelimits, "take", broken)
+    key = {"Idempotency-Key": "code-1"}
+    refused = coalition.store.post(f"/v1/customers/{cid}/spend-code", headers=key)
+    assert (refused.status, refused["code"], refused.headers["Retry-After"]) == (503, "temporarily_unavailable", "1")
+    assert inbox("spend_code") == []  # no message went out unchecked
+    monkeypatch.setattr(ratelimits, "take", real_take)
+    assert coalition.store.post(f"/v1/customers/{cid}/spend-code", headers=key).status == 202  # the retry executes
+    accrue(coalition.cafe, cid, "R-1", 100_000)
+
+    monkeypatch.setattr(ratelimits, "read", broken)  # the key's wrong-code allowance cannot be read
+    body = {
+        "customer_id": cid,
+        "order_id": "S-1",
+        "order_amount_minor": 10_000,
+        "points": 10,
+        "customer_code": "000000",
+    }
+    guessed = coalition.store.post("/v1/redemptions", body)
+    assert guessed.status == 503 and guessed["code"] == "temporarily_unavailable"
+    monkeypatch.setattr(ratelimits, "read", real_read)
+    assert coalition.store.post("/v1/redemptions", body)["code"] == "customer_code_invalid"  # judged only now
+
+
 # --- look-ups ------------------------------------------------------------------------------------------------------
 
 

@@ -101,4 +101,19 @@ MUTANTS: tuple[Mutant, ...] = (
         '    return spent.status == "held" and datetime.fromisoformat(spent.expires_at) < now',
         (f"{EDGES}::test_a_refund_at_a_holds_exact_deadline_finds_it_over",),
     ),
+    Mutant(
+        "a limit that guards people lets a request through when it cannot be checked",
+        '        log.warning("rate limit %s not checked; refused for now", "+".join(rates), exc_info=True)\n'
+        '        raise Unavailable("A limit could not be checked; nothing was done. Retry shortly.") from exc',
+        '        log.warning("rate limit %s not checked; refused for now", "+".join(rates), exc_info=True)\n'
+        "        return",
+        ("tests/test_limits.py::test_a_limit_that_guards_people_refuses_for_now_when_it_cannot_be_checked",),
+    ),
+    Mutant(
+        "the wrong-code allowance lets a key through when it cannot be read",
+        '        log.warning("rate limit wrong_code not read; refused for now", exc_info=True)\n'
+        '        raise Unavailable("A limit could not be checked; nothing was done. Retry shortly.") from exc',
+        '        log.warning("rate limit wrong_code not read; refused for now", exc_info=True)\n        return',
+        ("tests/test_limits.py::test_a_limit_that_guards_people_refuses_for_now_when_it_cannot_be_checked",),
+    ),
 )

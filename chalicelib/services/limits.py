@@ -16,7 +16,8 @@ Who calls what:
   :class:`RateLimited`; let it propagate (it is never recorded for an Idempotency-Key replay).
 
 Cost: one UpdateItem per check and subject, no read. A bucket this process already knows to be empty is refused
-without any write. A limit never answers 500: if DynamoDB fails otherwise, the request is let through and logged.
+without any write. A limit never answers 500: if DynamoDB fails otherwise, the request is refused as transient
+(503 with Retry-After, never recorded) and logged; only the per-key request rate (``key_rate``) lets it through.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from chalicelib.domain.ratelimit import (
     open_holds_wait,
     parse_limits,
 )
-from chalicelib.errors import RateLimited
+from chalicelib.errors import RateLimited, Unavailable
 from chalicelib.services import auth
 
 log = logging.getLogger("loyalty.limits")
@@ -115,8 +116,12 @@ def check(names: str | Sequence[str], value: str, now: datetime | None = None) -
         raise
     except store.Hot as exc:
         raise RateLimited("Too many requests right now; retry in a second.", retry_after=1) from exc
-    except Exception:
-        log.warning("rate limit %s not checked; let through", "+".join(rates), exc_info=True)
+    except Exception as exc:
+        # These limits guard people (sign-in, codes typed, messages sent, wrong codes): unchecked, they would let
+        # guessing and flooding through exactly while the database misbehaves. Refused as transient (503, never
+        # recorded: the retry executes). The per-key request rate, which guards capacity, lets through instead.
+        log.warning("rate limit %s not checked; refused for now", "+".join(rates), exc_info=True)
+        raise Unavailable("A limit could not be checked; nothing was done. Retry shortly.") from exc
 
 
 def _take(key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int) -> None:
@@ -260,9 +265,9 @@ def wrong_codes_left(key_id: str, now: datetime) -> None:
     db.land_riders()  # the caller's own check first, outside the "let through" below
     try:
         tat = store.read(subject_key(SUBJECTS["wrong_code"], key_id)).get("wrong_code")
-    except Exception:
-        log.warning("rate limit wrong_code not read; let through", exc_info=True)
-        return
+    except Exception as exc:  # refused as transient, like check(): a guard against guessing never fails open
+        log.warning("rate limit wrong_code not read; refused for now", exc_info=True)
+        raise Unavailable("A limit could not be checked; nothing was done. Retry shortly.") from exc
     verdict = admit(tat, epoch_ms(now), rate)
     if not verdict.allowed:
         raise RateLimited(
