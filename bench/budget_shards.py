@@ -98,22 +98,13 @@ def main() -> None:
     parser.add_argument("--awards", type=int, default=400)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
+    from bench import world
     from chalicelib import db, runtime
-    from chalicelib.config import Settings
     from local import servers
 
     dynamodb = servers.start_dynamodb()
     try:
-        settings = Settings(
-            table_name="bench-shards",
-            region="eu-central-1",
-            dynamodb_endpoint=dynamodb.url,
-            key_pepper="bench",
-            portal_secret="bench",
-            max_body_bytes=65_536,
-            public_base_url=None,
-            limits="",
-        )
+        settings = world.settings("bench-shards", endpoint=dynamodb.url)
         runtime.configure(settings)
         db.create_table()
         db.PartnerItem(

@@ -51,9 +51,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=10_040)
     args = parser.parse_args()
+    from bench import world
     from chalicelib import db, runtime
     from chalicelib.clock import ManualClock
-    from chalicelib.config import Settings
     from chalicelib.services import reconciliation, work_queue
     from local import servers
 
@@ -61,16 +61,7 @@ def main() -> None:
     dynamodb = servers.start_dynamodb()
     results: dict[str, object] = {"entries": args.entries}
     try:
-        settings = Settings(
-            table_name="bench-jobs",
-            region="eu-central-1",
-            dynamodb_endpoint=dynamodb.url,
-            key_pepper="bench",
-            portal_secret="bench",
-            max_body_bytes=65_536,
-            public_base_url=None,
-            limits="",
-        )
+        settings = world.settings("bench-jobs", endpoint=dynamodb.url)
         runtime.configure(settings, ManualClock(now))
         db.create_table()
         partners = [f"ptn_bench{i}" for i in range(4)]

@@ -46,8 +46,10 @@ def run_main(measure: Callable[[], Any]) -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False), flush=True)
 
 
-def settings(table: str = "loyalty-bench", limits: str = "") -> Settings:
-    return Settings(table, "eu-central-1", None, PEPPER, "bench-portal", 65536, None, limits)
+def settings(table: str = "loyalty-bench", limits: str = "", endpoint: str | None = None) -> Settings:
+    """The runtime settings of a measurement: its own table, the bench pepper, ``endpoint`` a DynamoDB server (None:
+    the in-process moto)."""
+    return Settings(table, "eu-central-1", endpoint, PEPPER, "bench-portal", 65536, None, limits)
 
 
 @dataclass
