@@ -25,6 +25,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
     carry,
@@ -49,12 +50,15 @@ __all__ = [
     "CounterItem",
     "CustomerItem",
     "CustomerSessionItem",
+    "DeliveryDueItem",
+    "DeliveryItem",
     "EntryItem",
     "ExpiryIndexItem",
     "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
     "OrderItem",
+    "OutboxItem",
     "PartnerItem",
     "PortalSessionItem",
     "ProgramItem",
@@ -64,6 +68,7 @@ __all__ = [
     "SettlementItem",
     "Transaction",
     "TxCancelled",
+    "WebhookItem",
     "bind",
     "carry",
     "connection",

@@ -39,8 +39,10 @@ from pydantic import BaseModel
 
 from chalicelib import db
 from chalicelib.db import keys
+from chalicelib.db import outbox as outbox_db
 from chalicelib.db import replays as replays_db
 from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.events import Event
 from chalicelib.errors import (
     ApiError,
     Conflict,
@@ -139,6 +141,8 @@ class Plan:
     customer_id: str | None = None
     # Commit ``tx`` (what time did, e.g. releasing an expired hold) and then answer with this error.
     error: ApiError | None = None
+    # What the change tells others (chalicelib/domain/events.py): put in the outbox inside ``tx`` at commit.
+    events: list[Event] = field(default_factory=list)
 
 
 Decide = Callable[[Found], Plan]
@@ -244,6 +248,7 @@ def _execute(
             return replay
         plan = _decide(decide, found, forced, binds)
         answer = _answer(plan, req)
+        outbox_db.stage(plan.tx, plan.events)
         if not len(plan.tx) and not binds:
             return answer.give(plan)  # nothing changed: nothing to recognise later either
         if answer.recorded:
