@@ -35,12 +35,14 @@
     │   ├── CampaignDeclined          409 campaign_declined
     │   ├── CampaignStateConflict     409 invalid_campaign_state
     │   ├── CampaignLimitReached      409 campaign_limit_reached
-    │   └── PeriodNotEnded            409 period_not_ended
+    │   ├── PeriodNotEnded            409 period_not_ended
+    │   └── WebhookLimitReached       409 webhook_limit_reached
     ├── RateLimited                   429 rate_limited (.retry_after): a limit or a message provider asks to wait;
     │   │                             retried while Retry-After <= backoff_max, else raised at once
     │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
-    └── ServerError                   5xx (after retries): internal_error
-        └── Unavailable               503 temporarily_unavailable (nothing was written; retry later)
+    ├── ServerError                   5xx (after retries): internal_error
+    │   └── Unavailable               503 temporarily_unavailable (nothing was written; retry later)
+    └── SignatureVerificationError    a webhook delivery's signature does not verify (partner_sdk.webhooks.verify)
 
 Every problem ``code`` the server can answer has its class here (tests/test_sdk_contract.py checks it against the
 server's error tree).
@@ -216,6 +218,15 @@ class PeriodNotEnded(Conflict):
     pass
 
 
+class WebhookLimitReached(Conflict):
+    pass
+
+
+class SignatureVerificationError(LoyaltyError):
+    """A webhook delivery whose ``Loyalty-Signature`` does not verify: forged, altered, signed with another secret,
+    or older (or newer) than the tolerance allows. Not an API answer: raised by ``partner_sdk.webhooks.verify``."""
+
+
 class RateLimited(LoyaltyError):
     """429: retried while ``Retry-After`` is within ``backoff_max``; raised at once when the wait is longer."""
 
@@ -270,6 +281,7 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "invalid_campaign_state": CampaignStateConflict,
     "campaign_limit_reached": CampaignLimitReached,
     "period_not_ended": PeriodNotEnded,
+    "webhook_limit_reached": WebhookLimitReached,
     "internal_error": ServerError,
     "temporarily_unavailable": Unavailable,
     "customer_confirmation_required": CustomerConfirmationRequired,

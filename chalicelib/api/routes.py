@@ -6,7 +6,18 @@ To add a route: declare it on its handler in the resource's module (``@api.route
 
 from __future__ import annotations
 
-from chalicelib.api import admin, campaigns, customer_keys, customers, ledger, partners, public, settlements, telegram
+from chalicelib.api import (
+    admin,
+    campaigns,
+    customer_keys,
+    customers,
+    ledger,
+    partners,
+    public,
+    settlements,
+    telegram,
+    webhooks,
+)
 from chalicelib.http import Route, RouteTable
 
 _TABLES: tuple[RouteTable, ...] = (
@@ -21,6 +32,7 @@ _TABLES: tuple[RouteTable, ...] = (
     admin.api,
     settlements.operator,
     telegram.api,
+    webhooks.api,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for table in _TABLES for route in table.routes)

@@ -35,6 +35,9 @@ EVENT_TYPES: tuple[str, ...] = (
     SETTLEMENT_CLOSED,
 )
 ALL_EVENTS = "*"
+# The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
+# into one event per partner before any partner hears of it.
+BROADCAST = "*"
 
 
 @dataclass(frozen=True)

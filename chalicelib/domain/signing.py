@@ -43,3 +43,9 @@ def matches(secret: str, value: str, body: bytes, now: int, tolerance: int) -> b
         return False
     expected = mac(secret, timestamp, body)
     return any(hmac.compare_digest(expected, s) for s in signatures)
+
+
+def derive(key: str, purpose: str, text: str) -> str:
+    """A value derived from ``key`` for one purpose (a webhook's secret from its salt): the hex HMAC-SHA256 of
+    ``"<purpose>\\n<text>"``, so values for different purposes never coincide."""
+    return hmac.new(key.encode(), f"{purpose}\n{text}".encode(), hashlib.sha256).hexdigest()
