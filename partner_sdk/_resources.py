@@ -265,10 +265,6 @@ class Webhooks(_Resource):
         )
         return data
 
-    def list(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self._r.request("GET", "/v1/webhooks")["items"]
-        return items
-
     def delete(self, webhook_id: str) -> None:
         self._r.request("DELETE", f"/v1/webhooks/{webhook_id}")
 
@@ -293,3 +289,7 @@ class Webhooks(_Resource):
     def resend(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self._r.request("POST", f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend")
         return data
+
+    def list(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._r.request("GET", "/v1/webhooks")["items"]
+        return items
