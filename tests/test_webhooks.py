@@ -267,7 +267,8 @@ def test_every_kind_of_change_tells_its_partner(coalition, receiver, clock):
     assert store.post(f"/v1/redemptions/{held['redemption_id']}/void").status == 200
     refund = {"order_id": "E-1", "refund_id": "RF-1", "amount_minor": 1_500_000}  # back to bronze
     assert cafe.post("/v1/refunds", refund).status == 201
-    assert cafe.post("/v1/bonuses", {"customer_id": cid, "bonus_id": "B-1", "reason": "review", "points": 5}).status == 201
+    bonus = {"customer_id": cid, "bonus_id": "B-1", "reason": "review", "points": 5}
+    assert cafe.post("/v1/bonuses", bonus).status == 201
     adjustment = {"customer_id": cid, "adjustment_id": "ADJ-1", "points": -7, "reason": "correction"}
     assert coalition.operator.post("/v1/admin/adjustments", adjustment).status == 201
     body = {"name": "Кофе", "earn_at": [coalition.ids["cafe"]], "reward": {"type": "fixed", "points": 10}}
@@ -294,7 +295,7 @@ def test_every_kind_of_change_tells_its_partner(coalition, receiver, clock):
         "redemption.created",
         "redemption.voided",
     ]
-    tier = [r.event["data"] for r in receiver.got if r.event["type"] == "tier.changed"][0]
+    tier = next(r.event["data"] for r in receiver.got if r.event["type"] == "tier.changed")
     assert (tier["tier_before"], tier["tier"]) == ("bronze", "silver")
 
     clock.advance(timedelta(days=400))  # the cafe's points end with their month
