@@ -51,7 +51,7 @@ def list_webhooks(call: Call[None, None]) -> WebhookList:
     "DELETE", "/v1/webhooks/{webhook_id}", "partner", "Remove an endpoint", status=204, errors=(*AUTH_ERRORS, 404)
 )
 def delete_webhook(call: Call[None, None]) -> None:
-    webhooks.remove(call.partner_id, call.params["webhook_id"])
+    webhooks.remove(call.partner_id, call.params["webhook_id"], call.now)
 
 
 @api.route(

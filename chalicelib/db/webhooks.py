@@ -89,7 +89,9 @@ def get(partner_id: str, webhook_id: str) -> Webhook | None:
 
 
 def of_partner(partner_id: str) -> list[Webhook]:
-    return [_webhook(i) for i in WebhookItem.query(keys.webhooks_of(partner_id), consistent_read=True)]
+    """The partner's endpoints, deleted ones left out."""
+    found = WebhookItem.query(keys.webhooks_of(partner_id), consistent_read=True)
+    return [_webhook(i) for i in found if i.status != "deleted"]
 
 
 def add(tx: Transaction, hook: Webhook) -> None:
@@ -114,15 +116,14 @@ def rotate(tx: Transaction, hook: Webhook, secrets: list[dict[str, Any]]) -> Non
     tx.update(item, actions, condition=WebhookItem.version == hook.version, tag="webhook")
 
 
-def remove(partner_id: str, webhook_id: str) -> bool:
-    """Delete the endpoint; False when the partner has none by that id. Its deliveries age out (``ttl``)."""
-    try:
-        WebhookItem(*keys.webhook(partner_id, webhook_id)).delete(condition=WebhookItem.pk.exists())
-    except Exception as exc:  # pynamodb's DeleteError wraps the failed condition
-        if "ConditionalCheckFailed" in repr(getattr(exc, "cause", exc)):
-            return False
-        raise
-    return True
+def remove(partner_id: str, webhook_id: str, now_iso: str) -> None:
+    """Mark the endpoint deleted (kept, so deleting it again answers the same and its deliveries stay explained;
+    they age out with ``ttl``)."""
+    item = WebhookItem(*keys.webhook(partner_id, webhook_id))
+    tx = Transaction()
+    actions = [WebhookItem.status.set("deleted"), WebhookItem.disabled_at.set(now_iso)]
+    tx.update(item, actions, condition=WebhookItem.pk.exists(), tag="webhook")
+    tx.commit(_connection())
 
 
 def disable(partner_id: str, webhook_id: str, reason: str, now_iso: str) -> None:

@@ -7,6 +7,7 @@ a placeholder filled in on the way out, like an API key's."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -75,10 +76,15 @@ def _production() -> bool:
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
-def _renderer(req: WriteRequest, webhook_id: str, purpose: str) -> Callable[[str], str]:
+def _renderer(req: WriteRequest, purpose: str) -> Callable[[str], str]:
+    """Fills the secret in on the way out, derived again from the request's seed and the webhook id the recorded
+    answer names (a replay draws a new id of its own, which names nothing)."""
     seed = req.secret_seed
 
     def render(body: str) -> str:
+        if SECRET_PLACEHOLDER not in body:
+            return body  # an error
+        webhook_id = str(json.loads(body)["webhook_id"])
         return body.replace(SECRET_PLACEHOLDER, _secret(_salt(seed, webhook_id, purpose)))
 
     return render
@@ -108,12 +114,12 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
         plan.response = WebhookCreated(**_out(hook, now).model_dump(), secret=SECRET_PLACEHOLDER)
         return plan
 
-    return execute(req, None, [], decide, render=_renderer(req, webhook_id, "create"))
+    return execute(req, None, [], decide, render=_renderer(req, "create"))
 
 
 def _own(partner_id: str, webhook_id: str) -> Webhook:
     hook = webhooks_db.get(partner_id, webhook_id)
-    if hook is None:
+    if hook is None or hook.status == "deleted":
         raise NotFound(f"No webhook {webhook_id}.")
     return hook
 
@@ -122,9 +128,13 @@ def listing(partner_id: str, now: datetime) -> WebhookList:
     return WebhookList(items=[_out(h, now) for h in webhooks_db.of_partner(partner_id)])
 
 
-def remove(partner_id: str, webhook_id: str) -> None:
-    if not webhooks_db.remove(partner_id, webhook_id):
+def remove(partner_id: str, webhook_id: str, now: datetime) -> None:
+    """Deleting twice answers the same: the second finds it deleted."""
+    hook = webhooks_db.get(partner_id, webhook_id)
+    if hook is None:
         raise NotFound(f"No webhook {webhook_id}.")
+    if hook.status != "deleted":
+        webhooks_db.remove(partner_id, webhook_id, now.isoformat())
 
 
 def rotate(req: WriteRequest, partner_id: str, webhook_id: str, body: RotateWebhookSecret, now: datetime) -> Reply:
@@ -134,7 +144,7 @@ def rotate(req: WriteRequest, partner_id: str, webhook_id: str, body: RotateWebh
 
     def decide(found: Found) -> Plan:
         hook = webhooks_db.load(found, partner_id, webhook_id)
-        if hook is None:
+        if hook is None or hook.status == "deleted":
             raise NotFound(f"No webhook {webhook_id}.")
         iso = now.isoformat()
         kept = [
@@ -151,9 +161,7 @@ def rotate(req: WriteRequest, partner_id: str, webhook_id: str, body: RotateWebh
         )
         return plan
 
-    return execute(
-        req, None, [webhooks_db.read_key(partner_id, webhook_id)], decide, render=_renderer(req, webhook_id, purpose)
-    )
+    return execute(req, None, [webhooks_db.read_key(partner_id, webhook_id)], decide, render=_renderer(req, purpose))
 
 
 def _delivery_out(d: Delivery) -> DeliveryOut:
