@@ -296,16 +296,85 @@ def test_every_kind_of_change_tells_its_partner(coalition, receiver, clock):
         "redemption.voided",
     ]
     tier = next(r.event["data"] for r in receiver.got if r.event["type"] == "tier.changed")
+    adjusted = next(r.event for r in receiver.got if r.event["type"] == "adjustment.created")
+    assert adjusted["data"]["points"] == -7 and adjusted["data"]["adjustment_id"] == "ADJ-1"
+    assert adjusted["id"].endswith("." + coalition.ids["cafe"])  # the cafe's share of one adjustment
     assert (tier["tier_before"], tier["tier"]) == ("bronze", "silver")
 
     clock.advance(timedelta(days=400))  # the cafe's points end with their month
     jobs.expire_points(clock.now(), since="2026-01")
     period = (clock.now() - timedelta(days=40)).strftime("%Y-%m")
     assert coalition.operator.post(f"/v1/admin/settlements/{period}/close").status == 200
-    dispatcher.poll(clock.now())
-    dispatcher.poll(clock.now())  # the close's one event becomes one per partner, then each is delivered
+    dispatcher.poll(clock.now())  # the close's one event becomes one per partner, each delivered
     expired = [r.event["data"] for r in receiver.got if r.event["type"] == "points.expired"]
     assert [e["customer_id"] for e in expired] == [cid] and expired[0]["points"] > 0
     assert [r.path for r in receiver.got if r.event["type"] == "points.expired"] == ["/cafe"]
     closed = {r.path: r.event["data"] for r in receiver.got if r.event["type"] == "settlement.closed"}
     assert set(closed) == {"/cafe", "/store"} and closed["/cafe"]["period"] == period
+
+
+def test_a_hold_that_time_releases_is_told_as_voided(coalition, receiver, clock):
+    _register(coalition.store, receiver.url)
+    cid = enrol(coalition.cafe, phone="+79161110011")
+    assert accrue(coalition.cafe, cid, "H-0", 1_000_000).status == 201
+    body = {"customer_id": cid, "order_id": "H-1", "order_amount_minor": 100_000, "points": 30, "capture": False}
+    assert coalition.store.post("/v1/redemptions", body).status == 201
+    clock.advance(timedelta(days=8))  # past the longest hold
+    assert accrue(coalition.cafe, cid, "H-2", 100_000).status == 201  # any write settles what time did
+    dispatcher.poll(clock.now())
+    voided = [r.event["data"] for r in receiver.got if r.event["type"] == "redemption.voided"]
+    assert voided == [{"customer_id": cid, "order_id": "H-1", "points": 30, "status": "expired"}]
+
+
+def test_a_replayed_registration_shows_the_same_secret(coalition, receiver):
+    key = {"Idempotency-Key": "hook-1"}
+    first = _register(coalition.cafe, receiver.url, **key)
+    again = coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]}, headers=key)
+    assert again.status == 201 and again.json == first
+    other = coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]}).json
+    assert other["secret"] != first["secret"]
+
+
+def test_expiry_across_many_partners_is_one_outbox_item_split_per_partner(coalition, receiver, clock):
+    cid = enrol(coalition.cafe, phone="+79161110012")
+    partners = []
+    for n in range(12):
+        made = coalition.operator.post("/v1/admin/partners", {"name": f"P{n}", "earn_rate_bps": 500}).json
+        partners.append(made["partner_id"])
+        client = coalition.operator.as_key(made["api_key"])
+        assert accrue(client, cid, f"M-{n}", 100_000).status == 201
+        if n < 2:
+            _register(client, f"{receiver.url}/p{n}", ["points.expired"])
+    dispatcher.poll(clock.now())
+    clock.advance(timedelta(days=400))
+    assert accrue(coalition.cafe, cid, "M-late", 100_000).status == 201  # settles the expiry of all twelve
+    expiring = [i for i in _outbox() if i["event_type"]["S"] == "points.expired"]
+    assert len(expiring) == 1  # one item in the accrual's transaction, whatever the number of partners
+    dispatcher.poll(clock.now())
+    got = {r.path: r.event["data"] for r in receiver.got}
+    assert got == {f"/p{n}": {"customer_id": cid, "points": 50} for n in range(2)}
+
+
+def test_the_stream_handler_dispatches_inserts_and_reports_the_record_that_failed(coalition, receiver, clock):
+    from chalicelib.db.models import _Item
+
+    _register(coalition.cafe, receiver.url)
+    cid = enrol(coalition.cafe, phone="+79161110013")
+    for n in range(2):
+        assert accrue(coalition.cafe, cid, f"S-{n}", 100_000).status == 201
+    images = _outbox()
+    records = [
+        {"eventName": "INSERT", "dynamodb": {"NewImage": image, "SequenceNumber": str(n)}}
+        for n, image in enumerate(images)
+    ]
+    modify = {"eventName": "MODIFY", "dynamodb": {"NewImage": images[0], "SequenceNumber": "9"}}
+    table = _Item.Meta.table_name
+    _Item.Meta.table_name = "no-such-table"  # the database fails under the first record
+    try:
+        answer = dispatcher.handle_stream({"Records": records}, clock.now())
+    finally:
+        _Item.Meta.table_name = table
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "0"}]}
+    assert dispatcher.handle_stream({"Records": [modify, *records]}, clock.now()) == {"batchItemFailures": []}
+    assert sorted(r.event["data"]["order_id"] for r in receiver.got) == ["S-0", "S-1"]
+    assert _outbox() == []

@@ -59,6 +59,17 @@ def subscribed(wanted: tuple[str, ...] | list[str], event_type: str) -> bool:
     return ALL_EVENTS in wanted or event_type in wanted
 
 
+def split_by_issuer(event: Event) -> list[Event]:
+    """A broadcast whose data names points per partner (``by_issuer``) as one event per partner, each with only its
+    own points; ids derived from the broadcast's, so splitting twice names the same events."""
+    shares = event.data.get("by_issuer") or {}
+    rest = {k: v for k, v in event.data.items() if k != "by_issuer"}
+    return [
+        Event(f"{event.event_id}.{issuer}", event.type, issuer, event.created_at, {**rest, "points": int(points)})
+        for issuer, points in sorted(shares.items())
+    ]
+
+
 def expired_by_issuer(lots: dict[str, int]) -> dict[str, int]:
     """Points expired per issuing partner, from an expiry's lot changes (``"<YYYY-MM>|<issuer>"`` -> -points)."""
     out: dict[str, int] = {}

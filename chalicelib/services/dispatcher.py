@@ -25,7 +25,7 @@ from chalicelib import db
 from chalicelib.db import outbox as outbox_db
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.domain import signing
-from chalicelib.domain.events import BROADCAST, Event, subscribed
+from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
 from chalicelib.services import webhooks
@@ -84,7 +84,7 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
     """Create each event's deliveries (once per endpoint), take it out of the outbox, and make the first attempts."""
     for event in events:
         if event.partner_id == BROADCAST:
-            _expand(event)
+            dispatch(_expand(event), now, sender, attempt_now=False)
             continue
         payload = json.dumps(event.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         ttl = int((now + KEEP_DELIVERIES).timestamp())
@@ -96,17 +96,19 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
         deliver_due(now, sender)
 
 
-def _expand(event: Event) -> None:
-    """A broadcast (a settlement close) becomes one event per partner, each with its own part; put back in the
-    outbox in a few transactions (their ids are derived from the broadcast's, so expanding twice is harmless)."""
+def _expand(event: Event) -> list[Event]:
+    """A broadcast (a settlement close, points expired or taken from several partners' lots) becomes one event per
+    partner, each with its own part; put back in the outbox in a few transactions (their ids are derived from the
+    broadcast's, so expanding twice is harmless)."""
     from chalicelib.services import settlement
 
-    parts = settlement.partner_events(event)
+    parts = settlement.partner_events(event) if event.type == SETTLEMENT_CLOSED else split_by_issuer(event)
     for start in range(0, len(parts), EXPAND_CHUNK):
         tx = db.Transaction()
         outbox_db.stage(tx, parts[start : start + EXPAND_CHUNK])
         tx.commit(db.connection())
     outbox_db.delete(event.event_id)
+    return [p for p in parts if p.partner_id != BROADCAST]
 
 
 def deliver_due(now: datetime, sender: Sender | None = None) -> int:

@@ -15,6 +15,7 @@ from chalicelib.domain.events import (
     ACCRUAL_CREATED,
     ADJUSTMENT_CREATED,
     BONUS_CREATED,
+    BROADCAST,
     POINTS_EXPIRED,
     REDEMPTION_CAPTURED,
     REDEMPTION_CREATED,
@@ -26,7 +27,7 @@ from chalicelib.domain.events import (
 )
 from chalicelib.domain.settlement import COALITION
 
-__all__ = ["EntryFacts", "expired", "for_entry", "new", "stage", "tier_changed"]
+__all__ = ["EntryFacts", "expired", "for_entry", "hold_released", "new", "stage", "tier_changed"]
 
 
 def new(event_type: str, partner_id: str, now: datetime, **data: Any) -> Event:
@@ -45,12 +46,22 @@ def stage(tx: db.Transaction, events: list[Event]) -> None:
 
 
 def expired(customer_id: str, lots: dict[str, int], now: datetime) -> list[Event]:
-    """One ``points.expired`` per partner whose issued points expired: each partner learns of its own points."""
-    return [
-        new(POINTS_EXPIRED, issuer, now, customer_id=customer_id, points=points)
-        for issuer, points in sorted(expired_by_issuer(lots).items())
-        if issuer and points > 0
-    ]
+    """``points.expired``, told to each partner whose issued points expired, its own points only. One outbox item
+    however many partners issued them (the dispatcher splits it): the write that settles an expiry stays small."""
+    shares = _shares(lots)
+    if not shares:
+        return []
+    return [new(POINTS_EXPIRED, BROADCAST, now, customer_id=customer_id, by_issuer=shares)]
+
+
+def _shares(lots: dict[str, int]) -> dict[str, int]:
+    return {i: p for i, p in sorted(expired_by_issuer(lots).items()) if i and i != COALITION and p > 0}
+
+
+def hold_released(customer_id: str, partner_id: str, order_id: str | None, points: int, now: datetime) -> list[Event]:
+    """``redemption.voided`` (status ``expired``) for a hold that time released, told to the partner that held it."""
+    data = {"customer_id": customer_id, "order_id": order_id, "points": points, "status": "expired"}
+    return [new(REDEMPTION_VOIDED, partner_id, now, **data)]
 
 
 def tier_changed(customer_id: str, partner_id: str, before: str, after: str, now: datetime) -> list[Event]:
@@ -92,11 +103,8 @@ def for_entry(entry: EntryFacts, now: datetime) -> list[Event]:
     }
     if entry.entry_type != "adjustment":
         return [new(event_type, entry.partner_id, now, **data)]
-    return [
-        new(event_type, issuer, now, **{**data, "points": -points})
-        for issuer, points in sorted(expired_by_issuer(entry.lots).items())
-        if issuer and issuer != COALITION and points > 0
-    ]
+    shares = {issuer: -points for issuer, points in _shares(entry.lots).items()}  # a debit takes points
+    return [new(event_type, BROADCAST, now, **data, by_issuer=shares)] if shares else []
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,9 @@ def settle_into(
         )
         if event.type == "expiry":  # told to each partner whose points expired, in this same transaction
             outbox_events.stage(tx, outbox_events.expired(customer_id, dict(event.change.lots), now))
+        elif event.type == "hold_expired":  # the till that held them learns the points are back
+            released = outbox_events.hold_released(customer_id, event.partner_id, order_id, -event.change.held, now)
+            outbox_events.stage(tx, released)
     return total.applied_to(wallet), total
 
 
