@@ -210,6 +210,40 @@ def test_a_rotated_secret_overlaps_then_the_old_one_stops(coalition, receiver, c
         sdk_webhooks.verify(got.body, got.headers["Loyalty-Signature"], hook["secret"], now=_now(clock))
 
 
+def test_the_server_signs_as_the_sdk_verifies():
+    from chalicelib.domain import signing
+
+    body, t = b'{"id":"evt_1"}', 1_800_000_000
+    assert signing.header(["whsec_a"], t, body) == sdk_webhooks.sign(body, "whsec_a", t)
+    two = signing.header(["whsec_new", "whsec_old"], t, body)
+    for secret in ("whsec_new", "whsec_old"):
+        assert sdk_webhooks.verify(body, two, secret, now=t)["id"] == "evt_1"
+
+
+def test_two_dispatchers_at_once_send_an_attempt_once(coalition, receiver, clock):
+    _register(coalition.cafe, receiver.url)
+    cid = enrol(coalition.cafe, phone="+79161110014")
+    assert accrue(coalition.cafe, cid, "C-1", 100_000).status == 201
+    inner = []
+
+    def meanwhile_another_dispatcher(url, body, headers):
+        inner.append(dispatcher.poll(clock.now()))  # runs while this attempt is under way
+        return dispatcher.http_sender(url, body, headers)
+
+    dispatcher.poll(clock.now(), meanwhile_another_dispatcher)
+    assert inner == [0] and len(receiver.got) == 1
+
+
+def test_a_partner_has_at_most_ten_endpoints(coalition, receiver):
+    made = [_register(coalition.cafe, f"{receiver.url}/{n}") for n in range(10)]
+    r = coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]})
+    assert r.status == 409 and r["code"] == "webhook_limit_reached"
+    assert coalition.cafe.call("DELETE", f"/v1/webhooks/{made[0]['webhook_id']}").status == 204
+    assert coalition.cafe.call("DELETE", f"/v1/webhooks/{made[0]['webhook_id']}").status == 204  # the same answer
+    _register(coalition.cafe, receiver.url)
+    assert len(coalition.cafe.get("/v1/webhooks")["items"]) == 10
+
+
 def test_the_sdk_rejects_a_forged_altered_or_stale_delivery():
     body, secret, t = b'{"id":"evt_1","type":"accrual.created","created_at":"x","data":{}}', "whsec_abc", 1_800_000_000
     header = sdk_webhooks.sign(body, secret, t)
@@ -229,8 +263,9 @@ def test_the_sdk_rejects_a_forged_altered_or_stale_delivery():
 
 
 def test_only_public_https_endpoints_in_production():
+    assert webhook_http.refusal("https://93.184.216.34/hook", production=True) is None  # a public address
     for url in (
-        "http://example.com/hook",
+        "http://93.184.216.34/hook",
         "https://169.254.169.254/latest/meta-data",
         "https://10.0.0.5/hook",
         "https://127.0.0.1/hook",
@@ -378,3 +413,19 @@ def test_the_stream_handler_dispatches_inserts_and_reports_the_record_that_faile
     assert dispatcher.handle_stream({"Records": [modify, *records]}, clock.now()) == {"batchItemFailures": []}
     assert sorted(r.event["data"]["order_id"] for r in receiver.got) == ["S-0", "S-1"]
     assert _outbox() == []
+
+
+def test_a_deleted_endpoint_is_gone(coalition, receiver, clock):
+    hook = _register(coalition.cafe, receiver.url)
+    cid = enrol(coalition.cafe, phone="+79161110015")
+    assert accrue(coalition.cafe, cid, "G-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    hid = hook["webhook_id"]
+    [delivery] = coalition.cafe.get(f"/v1/webhooks/{hid}/deliveries")["items"]
+    assert coalition.cafe.call("DELETE", f"/v1/webhooks/{hid}").status == 204
+    assert coalition.cafe.get("/v1/webhooks")["items"] == []
+    assert coalition.cafe.get(f"/v1/webhooks/{hid}/deliveries").status == 404
+    assert coalition.cafe.post(f"/v1/webhooks/{hid}/deliveries/{delivery['delivery_id']}/resend").status == 404
+    assert accrue(coalition.cafe, cid, "G-2", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    assert len(receiver.got) == 1
