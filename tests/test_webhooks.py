@@ -120,9 +120,14 @@ def test_a_receiver_failing_three_times_gets_the_event_once(coalition, receiver,
     receiver.script = [500, 500, 500]
     cid = enrol(coalition.cafe, phone="+79161110005")
     assert accrue(coalition.cafe, cid, "F-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    [failed] = coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]
+    assert failed["status"] == "pending" and failed["response_code"] == 500
+    assert failed["response_excerpt"].startswith("boom") and len(failed["response_excerpt"]) <= 200  # no more kept
+    assert failed["next_attempt_at"] == (clock.now() + timedelta(minutes=1)).isoformat()
     for _ in range(10):
-        dispatcher.poll(clock.now())
         clock.advance(timedelta(minutes=5))
+        dispatcher.poll(clock.now())
     assert [r.status for r in receiver.got] == [500, 500, 500, 200]
     assert len({r.event["id"] for r in receiver.got}) == 1
     [delivery] = coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]
@@ -159,6 +164,7 @@ def test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason(coalit
     assert accrue(coalition.cafe, cid, "X-2", 100_000).status == 201
     dispatcher.poll(clock.now())
     assert len(receiver.got) == attempts  # a switched-off endpoint gets nothing more
+    assert len(coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]) == 1
 
 
 def test_a_resend_delivers_again(coalition, receiver, clock):
@@ -429,3 +435,17 @@ def test_a_deleted_endpoint_is_gone(coalition, receiver, clock):
     assert accrue(coalition.cafe, cid, "G-2", 100_000).status == 201
     dispatcher.poll(clock.now())
     assert len(receiver.got) == 1
+
+
+def test_an_endpoint_hears_only_the_types_it_asked_for(coalition, receiver, clock):
+    hook = _register(coalition.cafe, receiver.url, ["refund.created"])
+    cid = enrol(coalition.cafe, phone="+79161110016")
+    assert accrue(coalition.cafe, cid, "T-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    assert receiver.got == []
+    assert coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"] == []
+    assert (
+        coalition.cafe.post("/v1/refunds", {"order_id": "T-1", "refund_id": "T-R", "amount_minor": 100}).status == 201
+    )
+    dispatcher.poll(clock.now())
+    assert [r.event["type"] for r in receiver.got] == ["refund.created"]

@@ -48,7 +48,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "            if True:",
         (
             f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",
-            f"{WEBHOOKS}::test_expiry_across_many_partners_is_one_outbox_item_split_per_partner",
+            f"{WEBHOOKS}::test_an_endpoint_hears_only_the_types_it_asked_for",
         ),
     ),
     Mutant(
