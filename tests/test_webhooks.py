@@ -165,6 +165,8 @@ def test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason(coalit
     dispatcher.poll(clock.now())
     assert len(receiver.got) == attempts  # a switched-off endpoint gets nothing more
     assert len(coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]) == 1
+    resend = f"/v1/webhooks/{hook['webhook_id']}/deliveries/{delivery['delivery_id']}/resend"
+    assert coalition.cafe.post(resend).status == 409  # switched off: nothing would send it
 
 
 def test_a_resend_delivers_again(coalition, receiver, clock):
@@ -337,6 +339,8 @@ def test_every_kind_of_change_tells_its_partner(coalition, receiver, clock):
         "redemption.voided",
     ]
     tier = next(r.event["data"] for r in receiver.got if r.event["type"] == "tier.changed")
+    refunded = next(r.event["data"] for r in receiver.got if r.event["type"] == "refund.created")
+    assert (refunded["refund_id"], refunded["points_reversed"], refunded["points_returned"]) == ("RF-1", 750, 0)
     adjusted = next(r.event for r in receiver.got if r.event["type"] == "adjustment.created")
     assert adjusted["data"]["points"] == -7 and adjusted["data"]["adjustment_id"] == "ADJ-1"
     assert adjusted["id"].endswith("." + coalition.ids["cafe"])  # the cafe's share of one adjustment

@@ -85,10 +85,10 @@ def list_deliveries(call: Call[None, DeliveryQuery]) -> DeliveryList:
     "POST",
     "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend",
     "partner",
-    "Send a delivery again at the dispatcher's next pass",
+    "Send a delivery again at the dispatcher's next pass (409 while the endpoint is switched off)",
     response=ResendOut,
     status=202,
-    errors=(*AUTH_ERRORS, 404),
+    errors=(*AUTH_ERRORS, 404, 409),
 )
 def resend_delivery(call: Call[None, None]) -> ResendOut:
     return webhooks.resend(call.partner_id, call.params["webhook_id"], call.params["delivery_id"], call.now)

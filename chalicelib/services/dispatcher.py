@@ -151,18 +151,20 @@ def _attempt(ref: webhooks_db.DueRef, now: datetime, sender: Sender) -> int:
     }
     sent = sender(hook.url, body, headers)
     later = None if sent.ok else next_attempt(d.created_at, claimed.attempts, now)
-    webhooks_db.record(
-        claimed,
-        webhooks_db.Attempt(
-            at=now_iso,
-            status_code=sent.status,
-            latency_ms=sent.latency_ms,
-            error=sent.error,
-            excerpt=sent.excerpt,
-            delivered=sent.ok,
-            next_at=later.isoformat() if later is not None else None,
-        ),
+    attempt = webhooks_db.Attempt(
+        at=now_iso,
+        status_code=sent.status,
+        latency_ms=sent.latency_ms,
+        error=sent.error,
+        excerpt=sent.excerpt,
+        delivered=sent.ok,
+        next_at=later.isoformat() if later is not None else None,
     )
+    try:
+        webhooks_db.record(claimed, attempt)
+    except db.TxCancelled:  # our lease ran out and another dispatcher claimed the next attempt: its outcome counts
+        log.warning("attempt %d of %s outlived its lease", claimed.attempts, d.event_id)
+        return 1
     if not sent.ok and later is None:
         webhooks.give_up(hook, d.event_id, now)
     return 1

@@ -5,7 +5,7 @@ customer id."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -100,6 +100,7 @@ def for_entry(entry: EntryFacts, now: datetime) -> list[Event]:
         "points": entry.points,
         "status": entry.status,
         "balance_available": entry.balance_available,
+        **entry.extra,
     }
     if entry.entry_type != "adjustment":
         return [new(event_type, entry.partner_id, now, **data)]
@@ -121,3 +122,4 @@ class EntryFacts:
     order_id: str | None = None
     amount_minor: int | None = None
     status: str | None = None
+    extra: dict[str, int] = field(default_factory=dict)  # a refund's points reversed and returned

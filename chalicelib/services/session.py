@@ -98,6 +98,7 @@ class Session:
             order_id=entry.get("order_id"),
             amount_minor=entry.get("amount_minor"),
             status=status,
+            extra={k: int(details[k]) for k in ("points_reversed", "points_returned") if k in details},
         )
 
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]) -> Wallet:

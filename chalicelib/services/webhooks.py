@@ -17,7 +17,7 @@ from chalicelib.db import webhooks as webhooks_db
 from chalicelib.db.store import Found
 from chalicelib.db.webhooks import Delivery, Webhook
 from chalicelib.domain import signing
-from chalicelib.errors import NotFound, ValidationFailed, WebhookLimitReached
+from chalicelib.errors import Conflict, NotFound, ValidationFailed, WebhookLimitReached
 from chalicelib.notify import webhook_http
 from chalicelib.schemas import (
     CreateWebhook,
@@ -193,6 +193,8 @@ def resend(partner_id: str, webhook_id: str, delivery_id: str, now: datetime) ->
     d = webhooks_db.delivery(hook.webhook_id, delivery_id)
     if d is None:
         raise NotFound(f"No delivery {delivery_id}.")
+    if hook.status != "active":
+        raise Conflict("This endpoint is switched off: register it again, then resend from the new one's events.")
     webhooks_db.reschedule(d, now.isoformat())
     return ResendOut(delivery_id=d.event_id, status="pending", next_attempt_at=now.isoformat())
 
