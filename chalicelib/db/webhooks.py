@@ -185,8 +185,18 @@ def _delivery(item: DeliveryItem) -> Delivery:
     )
 
 
-def create_delivery(hook: Webhook, event: Event, payload: str, now_iso: str, ttl: int) -> bool:
-    """The endpoint's delivery of the event, due now; False when it exists already (a dispatch run again)."""
+@dataclass(frozen=True)
+class DueRef:
+    webhook_id: str
+    partner_id: str
+    event_id: str
+    pk: str
+    sk: str
+
+
+def create_delivery(hook: Webhook, event: Event, payload: str, now_iso: str, ttl: int) -> DueRef | None:
+    """The endpoint's delivery of the event, due now (where the index lists it); None when it exists already (a
+    dispatch run again)."""
     tx = Transaction()
     item = DeliveryItem(
         *keys.delivery(hook.webhook_id, event.event_id),
@@ -202,24 +212,21 @@ def create_delivery(hook: Webhook, event: Event, payload: str, now_iso: str, ttl
         ttl=ttl,
     )
     tx.put(item, condition=DeliveryItem.pk.does_not_exist(), tag="delivery")
-    _put_due(tx, hook.webhook_id, hook.partner_id, event.event_id, now_iso)
+    due = _put_due(tx, hook.webhook_id, hook.partner_id, event.event_id, now_iso)
     try:
         tx.commit(_connection())
     except TxCancelled as cancelled:
         if "delivery" in cancelled.failed:
-            return False
+            return None
         raise
-    return True
+    return due
 
 
-def _put_due(tx: Transaction, webhook_id: str, partner_id: str, event_id: str, at_iso: str) -> None:
-    due_item = DeliveryDueItem(
-        *keys.delivery_due(at_iso, webhook_id, event_id),
-        webhook_id=webhook_id,
-        partner_id=partner_id,
-        event_id=event_id,
-    )
+def _put_due(tx: Transaction, webhook_id: str, partner_id: str, event_id: str, at_iso: str) -> DueRef:
+    pk, sk = keys.delivery_due(at_iso, webhook_id, event_id)
+    due_item = DeliveryDueItem(pk, sk, webhook_id=webhook_id, partner_id=partner_id, event_id=event_id)
     tx.put(due_item, tag="due")
+    return DueRef(webhook_id, partner_id, event_id, pk, sk)
 
 
 def delivery(webhook_id: str, event_id: str) -> Delivery | None:
@@ -231,15 +238,6 @@ def deliveries(webhook_id: str, limit: int) -> list[Delivery]:
     """The endpoint's deliveries, newest event first."""
     found = DeliveryItem.query(f"HOOKDLV#{webhook_id}", scan_index_forward=False, limit=limit, consistent_read=True)
     return [_delivery(i) for i in found]
-
-
-@dataclass(frozen=True)
-class DueRef:
-    webhook_id: str
-    partner_id: str
-    event_id: str
-    pk: str
-    sk: str
 
 
 def due(now_iso: str, limit: int) -> list[DueRef]:

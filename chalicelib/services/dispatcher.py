@@ -81,19 +81,28 @@ def handle_stream(event: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = None, *, attempt_now: bool = True) -> None:
-    """Create each event's deliveries (once per endpoint), take it out of the outbox, and make the first attempts."""
+    """Create each event's deliveries (once per endpoint), take it out of the outbox, and make the first attempt of
+    each delivery created here (``attempt_now``; the poll leaves them to its pass over what is due)."""
+    created = _fan_out(events, now)
+    if attempt_now:
+        for ref in created:
+            _attempt(ref, now, sender or http_sender)
+
+
+def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]:
+    created: list[webhooks_db.DueRef] = []
     for event in events:
         if event.partner_id == BROADCAST:
-            dispatch(_expand(event), now, sender, attempt_now=False)
+            created += _fan_out(_expand(event), now)
             continue
         payload = json.dumps(event.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         ttl = int((now + KEEP_DELIVERIES).timestamp())
         for hook in webhooks_db.of_partner(event.partner_id):
             if hook.status == "active" and subscribed(hook.events, event.type):
-                webhooks_db.create_delivery(hook, event, payload, now.isoformat(), ttl)
+                ref = webhooks_db.create_delivery(hook, event, payload, now.isoformat(), ttl)
+                created += [ref] if ref is not None else []
         outbox_db.delete(event.event_id)
-    if attempt_now:
-        deliver_due(now, sender)
+    return created
 
 
 def _expand(event: Event) -> list[Event]:
