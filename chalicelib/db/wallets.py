@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
@@ -20,6 +20,7 @@ from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.store import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
+from chalicelib.db.wallet_keys import Layout, Spelling, decode
 from chalicelib.domain.wallet import Change, Hold, Wallet, credited_months
 
 __all__ = ["WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
@@ -54,17 +55,19 @@ def wallet_of(item: CustomerItem) -> Wallet:
         )
         for hid, h in as_dict(item.holds).items()
     }
+    lots, layout = decode(ints(item.lots), tuple(str(p) for p in item.partners or ()))
     return Wallet(
         available=int(item.available),
         pending=int(item.pending),
         held=int(item.held),
-        lots=ints(item.lots),
+        lots=lots,
         spend=ints(item.spend),
         holds=holds,
         pending_lots=ints(item.pending_lots),
         bonus_days=ints(item.bonus_days),
         last_purchase={str(k): str(v) for k, v in as_dict(item.last_purchase).items()},
         campaign_awards=ints(item.campaign_awards),
+        stored_as=layout,
     )
 
 
@@ -92,6 +95,7 @@ def _stored(hold: Hold) -> StoredHold:
 class _Update:
     """The update actions on the customer item and the condition that guards them, built part by part."""
 
+    spelling: Spelling
     actions: list[Action] = field(default_factory=list)
     condition: Condition = field(default_factory=CustomerItem.pk.exists)
 
@@ -113,22 +117,45 @@ def _lots(u: _Update, change: Change) -> None:
     for key, delta in sorted(change.lots.items()):
         if key in change.drop_lots:
             continue
-        lot = CustomerItem.lots[key]
+        target = u.spelling.stored_key(key)
+        # A lot still held under another spelling moves to the compact key with this write: its old key leaves only
+        # if it still holds exactly what was read, and those points travel with this write's own delta.
+        carried = 0
+        for stored, points in u.spelling.layout.parts.get(key, ()):
+            if stored != target:
+                u.actions.append(CustomerItem.lots[stored].remove())
+                u.condition &= CustomerItem.lots[stored] == points
+                carried += points
+        lot = CustomerItem.lots[target]
+        delta += carried
         if delta > 0:
             u.actions.append(lot.set((lot | 0) + delta))
         elif delta < 0:
             u.actions.append(lot.set(lot - (-delta)))
             u.condition &= lot >= -delta
-    for key, as_read in sorted(change.drop_lots.items()):
-        lot = CustomerItem.lots[key]
-        u.actions.append(lot.remove())
-        # An emptied lot leaves only if it still holds exactly what the decision read (at least as strict as
-        # ``lot >= n``); a lot found at 0 only if it is still 0 (or already gone): a concurrent credit to it cancels
-        # this write instead of being removed with it.
-        if as_read:
-            u.condition &= lot == as_read
-        else:
-            u.condition &= lot.does_not_exist() | (lot == 0)
+    for key, total in sorted(change.drop_lots.items()):
+        # Every key the lot was read under leaves; the decision read ``total`` points in them together.
+        for stored, as_read in u.spelling.layout.parts.get(key) or ((u.spelling.stored_key(key), total),):
+            lot = CustomerItem.lots[stored]
+            u.actions.append(lot.remove())
+            # An emptied lot leaves only if it still holds exactly what the decision read (at least as strict as
+            # ``lot >= n``); a lot found at 0 only if it is still 0 (or already gone): a concurrent credit to it
+            # cancels this write instead of being removed with it.
+            if as_read:
+                u.condition &= lot == as_read
+            else:
+                u.condition &= lot.does_not_exist() | (lot == 0)
+
+
+def _partners(u: _Update, change: Change) -> None:
+    """Partners named by a compact key for the first time join the list, at the positions their keys used: only if
+    the list is still as long as read (it only grows, so then it is the list read)."""
+    if not u.spelling.added:
+        return
+    partners = CustomerItem.partners
+    u.actions.append(partners.set((partners | []).append(u.spelling.added)))
+    length = len(u.spelling.layout.partners)
+    u.condition &= size(partners) == length if length else partners.does_not_exist() | (size(partners) == 0)
 
 
 def _spend(u: _Update, change: Change) -> None:
@@ -202,6 +229,7 @@ def _campaign_awards(u: _Update, change: Change) -> None:
 _PARTS: tuple[Callable[[_Update, Change], None], ...] = (
     _balances,
     _lots,
+    _partners,
     _spend,
     _pending,
     _holds,
@@ -211,19 +239,29 @@ _PARTS: tuple[Callable[[_Update, Change], None], ...] = (
 )
 
 
-def update_for(change: Change) -> tuple[list[Action], Condition]:
-    """Update actions and the guard condition for the customer item."""
-    update = _Update()
+def update_for(change: Change, layout: Layout | None = None) -> tuple[list[Action], Condition]:
+    """Update actions and the guard condition for the customer item, spelled against ``layout`` (the item as the
+    change's decision read it; none: an item holding no lots)."""
+    update = _Update(Spelling(layout or Layout()))
     for part in _PARTS:
         part(update, change)
     return update.actions, update.condition
 
 
-def apply(tx: Transaction, customer_id: str, change: Change, now_iso: str, marked: Collection[str] = ()) -> None:
+def apply(
+    tx: Transaction,
+    customer_id: str,
+    change: Change,
+    now_iso: str,
+    marked: Collection[str] = (),
+    decided_on: Wallet | None = None,
+) -> None:
     """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points, unless
     that month is ``marked`` already (the caller read the item and saw its marker's lot: see
-    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing."""
-    actions, condition = update_for(change)
+    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing.
+    ``decided_on``: a wallet derived from the item as read (its lots' stored keys; none: an item without lots)."""
+    layout = decided_on.stored_as if decided_on is not None else None
+    actions, condition = update_for(change, layout if isinstance(layout, Layout) else None)
     if actions:
         tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
     for expiry in sorted(credited_months(change) - set(marked)):
