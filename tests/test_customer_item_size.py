@@ -13,6 +13,8 @@ from bench.customer_item import item_bytes, raw_customer_item, three_years, writ
 from chalicelib.db import keys, wallets
 from chalicelib.db.models import CustomerItem, EntryItem
 from chalicelib.db.tx import Transaction
+from chalicelib.db.wallet_keys import decode
+from chalicelib.domain.periods import add_months
 from chalicelib.domain.wallet import KEYS_PER_WRITE, TIDY_PER_WRITE, Change, Wallet, tidy
 from chalicelib.services import jobs
 from local import embedded_dynamodb
@@ -208,3 +210,97 @@ def test_write_units_follow_dynamodb_sizes():
     # pk 2+6, n 1+(3+1), m 1+(3 + 2+1+(1+1)), b 1+1
     assert item_bytes(item) == 8 + 5 + 9 + 2
     assert (write_units(1024), write_units(1025), write_units(1025, transactional=False)) == (2, 4, 2)
+
+
+def _old_spelling(c: Any, cid: str, lots: dict[str, int]) -> None:
+    """The customer's item as older code left it: lots under ``"<expiry>|<partner id>"``, no partners list."""
+    raw_update(
+        cid,
+        CustomerItem.lots.set(lots),
+        CustomerItem.partners.remove(),
+        CustomerItem.available.set(sum(lots.values())),
+        CustomerItem.last_purchase.set({c.ids["cafe"]: "2026-01-05T09:00:00+00:00"}),
+    )
+
+
+def _expiry(c: Any, cid: str) -> str:
+    """The expiry month of points earned now (a first accrual of 100 points at the café shows it)."""
+    assert accrue(c.cafe, cid, "A-0", 200_000).status == 201
+    ((key, _),) = wallet_lots(cid).items()
+    return key.split("|")[0]
+
+
+def test_an_item_in_the_old_spelling_reads_the_same_and_turns_compact_as_it_is_used(coalition):
+    """A deployed table holds items whose lots are keyed ``"<expiry>|<partner id>"``: they read as before (balance,
+    expiring points, who funded what), a write moves the lots it touches to the compact spelling and leaves the
+    others as they are, and every point stays spendable."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    expiry = _expiry(c, cid)
+    later = add_months(expiry, 1)
+    cafe, store = f"{expiry}|{c.ids['cafe']}", f"{later}|{c.ids['store']}"
+    _old_spelling(c, cid, {cafe: 100, store: 50})
+    assert stored_lots(cid) == {cafe: 100, store: 50}
+    balance = c.cafe.get(f"/v1/customers/{cid}/balance")
+    assert balance["available"] == 150 and [e["points"] for e in balance["expiring"]] == [100, 50]
+    assert redeem(c.salon, cid, "S-1", 10**9, 30).status == 201  # earliest first: the café's lot only
+    assert wallet_lots(cid) == {cafe: 70, store: 50}
+    raw = stored_lots(cid)
+    assert raw[store] == 50 and cafe not in raw and sorted(raw.values()) == [50, 70]
+    (spend,) = EntryItem.query(f"CUST#{cid}", EntryItem.sk.startswith("E#"), scan_index_forward=False, limit=1)
+    assert spend.lots.as_dict() == {cafe: -30}  # the ledger names the funder as ever
+    assert redeem(c.salon, cid, "S-2", 10**9, 120).status == 201
+    assert stored_lots(cid) == {} and wallet_lots(cid) == {}
+    # the last purchase (campaign audiences read it) is keyed by the partner's id until the partner's next one
+    assert wallets.read(cid).last_purchase == {c.ids["cafe"]: "2026-01-05T09:00:00+00:00"}
+    assert accrue(c.cafe, cid, "A-1", 2_000).status == 201
+    (position,) = stored(cid)["last_purchase"]["M"]
+    assert wallets.read(cid).last_purchase[c.ids["cafe"]] > "2026-01-05" and position.isdigit()
+
+
+def test_a_lot_moved_to_the_compact_spelling_never_loses_a_credit_to_its_old_key(coalition, meanwhile):
+    """Older code still serving during a deploy may credit a lot under its old key while a write moves that lot:
+    the old key leaves only if it still holds what was read, so the write is decided again and the credit stays."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    old = f"{_expiry(c, cid)}|{c.ids['cafe']}"
+    _old_spelling(c, cid, {old: 100})
+    meanwhile(lambda: credit(cid, old, 30))
+    assert redeem(c.store, cid, "S-1", 10**9, 40).status == 201
+    assert wallet_lots(cid) == {old: 90}
+    assert sum(stored_lots(cid).values()) == 90 == int(stored(cid)["available"]["N"])
+
+
+def _compact(domain_key: str, position: int) -> str:
+    expiry = domain_key.split("|")[0]
+    return f"{expiry[2:4]}{expiry[5:]}{position}"
+
+
+@pytest.mark.parametrize("known", [0, 1], ids=["first partner", "second partner"])
+def test_two_partners_new_to_a_customer_at_once_never_share_a_position(coalition, meanwhile, known):
+    """A partner new to the customer joins her item's partners list, and its lots are keyed by its position there.
+    The store's write lands while the salon's accrual is deciding, both new: the salon's write is cancelled (the list
+    is no longer as long as read) and decided again, so each partner keeps its own points."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    expiry = _expiry(c, cid)
+    lots = {f"{expiry}|{c.ids['cafe']}": 100}
+    if not known:  # the café's points as older code left them: the list is still empty
+        _old_spelling(c, cid, lots)
+    store_lot = f"{expiry}|{c.ids['store']}"
+    meanwhile(
+        lambda: raw_update(
+            cid,
+            CustomerItem.partners.set((CustomerItem.partners | []).append([c.ids["store"]])),
+            CustomerItem.lots[_compact(store_lot, known)].set(30),
+            CustomerItem.available.set(CustomerItem.available + 30),
+        )
+    )
+    assert accrue(c.salon, cid, "B-1", 100_000)["points"] == 100
+    assert wallet_lots(cid) == lots | {store_lot: 30, f"{expiry}|{c.ids['salon']}": 100}
+
+
+def test_a_lot_key_naming_no_partner_of_the_item_is_an_error_never_a_smaller_balance():
+    with pytest.raises(ValueError, match="partner #1 of 1"):
+        decode({"27011": 5}, ("ptn_a",))
+    assert decode({"27010": 5, "2027-01|ptn_a": 2}, ("ptn_a",))[0] == {"2027-01|ptn_a": 7}

@@ -7,6 +7,8 @@ customer's compact keys name, in the order they first did. The list only ever gr
 names the same partner for good; a write that adds partners appends them under ``size(partners) = <length as
 read>``, so two writes can never give one position to two partners (the second is cancelled and decides again).
 
+``last_purchase`` is keyed the same way: the partner's position (one byte instead of the partner id).
+
 Items written before keep their lots under the domain key. Reading takes both spellings (a lot held under both
 is their sum); a write that touches such a lot moves it to the compact key in the same update (the old key is
 removed only if it still holds exactly what was read), so old items turn compact as they are used. An expiry
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from chalicelib.domain.lots import SEPARATOR, lot_key, split_lot_key
 
-__all__ = ["Layout", "Spelling", "decode"]
+__all__ = ["Layout", "Spelling", "decode", "decode_purchases"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,21 @@ class Layout:
 
     partners: tuple[str, ...] = ()
     parts: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    purchases_by_id: frozenset[str] = frozenset()  # partners whose last purchase is still keyed by their id
+
+
+def decode_purchases(stored: Mapping[str, str], partners: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
+    """``last_purchase`` (partner -> ISO instant) from keys that are positions in ``partners`` or, on items written
+    before, partner ids; the later instant where a partner has both. Also the partners keyed by id."""
+    out: dict[str, str] = {}
+    by_id = set()
+    for key, when in sorted(stored.items()):
+        partner = partners[int(key)] if key.isdigit() else key
+        if not key.isdigit():
+            by_id.add(key)
+        if partner not in out or datetime.fromisoformat(when) > datetime.fromisoformat(out[partner]):
+            out[partner] = when
+    return out, frozenset(by_id)
 
 
 def decode(stored_lots: Mapping[str, int], partners: tuple[str, ...]) -> tuple[dict[str, int], Layout]:
@@ -64,10 +82,12 @@ class Spelling:
         expiry, issuer = split_lot_key(key)
         if not (len(expiry) == 7 and expiry.startswith("20") and expiry[2:4].isdigit() and expiry[5:].isdigit()):
             return key
-        if issuer in self.layout.partners:
-            position = self.layout.partners.index(issuer)
-        else:
-            if issuer not in self.added:
-                self.added.append(issuer)
-            position = len(self.layout.partners) + self.added.index(issuer)
-        return f"{expiry[2:4]}{expiry[5:]}{position}"
+        return f"{expiry[2:4]}{expiry[5:]}{self.position(issuer)}"
+
+    def position(self, partner_id: str) -> int:
+        """The partner's position in the item's partners list, once this write has appended what it adds."""
+        if partner_id in self.layout.partners:
+            return self.layout.partners.index(partner_id)
+        if partner_id not in self.added:
+            self.added.append(partner_id)
+        return len(self.layout.partners) + self.added.index(partner_id)

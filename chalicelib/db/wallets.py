@@ -8,7 +8,7 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from pynamodb.attributes import MapAttribute
@@ -20,7 +20,7 @@ from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.store import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
-from chalicelib.db.wallet_keys import Layout, Spelling, decode
+from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
 from chalicelib.domain.wallet import Change, Hold, Wallet, credited_months
 
 __all__ = ["WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
@@ -55,7 +55,9 @@ def wallet_of(item: CustomerItem) -> Wallet:
         )
         for hid, h in as_dict(item.holds).items()
     }
-    lots, layout = decode(ints(item.lots), tuple(str(p) for p in item.partners or ()))
+    partners = tuple(str(p) for p in item.partners or ())
+    lots, layout = decode(ints(item.lots), partners)
+    last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in as_dict(item.last_purchase).items()}, partners)
     return Wallet(
         available=int(item.available),
         pending=int(item.pending),
@@ -65,9 +67,9 @@ def wallet_of(item: CustomerItem) -> Wallet:
         holds=holds,
         pending_lots=ints(item.pending_lots),
         bonus_days=ints(item.bonus_days),
-        last_purchase={str(k): str(v) for k, v in as_dict(item.last_purchase).items()},
+        last_purchase=last_purchase,
         campaign_awards=ints(item.campaign_awards),
-        stored_as=layout,
+        stored_as=replace(layout, purchases_by_id=by_id),
     )
 
 
@@ -219,7 +221,9 @@ def _bonus_days(u: _Update, change: Change) -> None:
 
 def _last_purchase(u: _Update, change: Change) -> None:
     for partner_id, when in sorted(change.last_purchase.items()):
-        u.actions.append(CustomerItem.last_purchase[partner_id].set(when))
+        u.actions.append(CustomerItem.last_purchase[str(u.spelling.position(partner_id))].set(when))
+        if partner_id in u.spelling.layout.purchases_by_id:  # the spelling of items written before leaves
+            u.actions.append(CustomerItem.last_purchase[partner_id].remove())
 
 
 def _campaign_awards(u: _Update, change: Change) -> None:
@@ -229,13 +233,13 @@ def _campaign_awards(u: _Update, change: Change) -> None:
 _PARTS: tuple[Callable[[_Update, Change], None], ...] = (
     _balances,
     _lots,
-    _partners,
     _spend,
     _pending,
     _holds,
     _bonus_days,
     _last_purchase,
     _campaign_awards,
+    _partners,  # last: it appends what the parts before named for the first time
 )
 
 
