@@ -15,7 +15,7 @@ from chalicelib.db.models import CustomerItem, EntryItem
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import decode
 from chalicelib.domain.periods import add_months
-from chalicelib.domain.wallet import KEYS_PER_WRITE, TIDY_PER_WRITE, Change, Wallet, tidy
+from chalicelib.domain.wallet import KEYS_PER_WRITE, TIDY_PER_WRITE, Change, Hold, Wallet, tidy
 from chalicelib.services import jobs
 from local import embedded_dynamodb
 from tests.test_api_ledger import accrue, enrol, redeem
@@ -304,3 +304,29 @@ def test_a_lot_key_naming_no_partner_of_the_item_is_an_error_never_a_smaller_bal
     with pytest.raises(ValueError, match="partner #1 of 1"):
         decode({"27011": 5}, ("ptn_a",))
     assert decode({"27010": 5, "2027-01|ptn_a": 2}, ("ptn_a",))[0] == {"2027-01|ptn_a": 7}
+
+
+def test_a_hold_stored_in_the_old_shape_reads_the_same_and_is_captured_as_before(coalition):
+    """Holds written before named their partner and order inside (the key says both) and their lots by the old
+    spelling: such a hold reads as the same hold, and capturing part of it returns the rest to its lot."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    old_lot = f"{_expiry(c, cid)}|{c.ids['cafe']}"
+    held = redeem(c.store, cid, "H-1", 10**9, 40, capture=False)
+    assert held.status == 201, held.json
+    hid = f"{c.ids['store']}|H-1"
+    expires_at = stored(cid)["holds"]["M"][hid]["M"]["expires_at"]["S"]
+    assert set(stored(cid)["holds"]["M"][hid]["M"]) == {"points", "expires_at", "lots"}
+    old = {
+        "points": 40,
+        "expires_at": expires_at,
+        "lots": {old_lot: 40},
+        "partner_id": c.ids["store"],
+        "order_id": "H-1",
+    }
+    raw_update(cid, CustomerItem.holds[hid].set(old))
+    assert wallets.read(cid).holds[hid] == Hold(40, expires_at, {old_lot: 40}, c.ids["store"], "H-1")
+    captured = c.store.post(f"/v1/redemptions/{held['redemption_id']}/capture", {"points": 25})
+    assert captured.status == 200, captured.json
+    assert wallet_lots(cid) == {old_lot: 75} and int(stored(cid)["available"]["N"]) == 75
+    assert stored(cid)["holds"]["M"] == {}

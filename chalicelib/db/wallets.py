@@ -21,7 +21,7 @@ from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.store import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
-from chalicelib.domain.wallet import Change, Hold, Wallet, credited_months
+from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id
 
 __all__ = ["WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
 
@@ -45,17 +45,18 @@ def read(customer_id: str) -> Wallet | None:
 
 
 def wallet_of(item: CustomerItem) -> Wallet:
-    holds = {
-        hid: Hold(
+    partners = tuple(str(p) for p in item.partners or ())
+    holds = {}
+    for hid, h in as_dict(item.holds).items():
+        # A hold's key is "<partner>|<order id>": items written before also stored both in the hold.
+        partner_id, _, order_id = hid.partition(HOLD_SEP)
+        holds[hid] = Hold(
             points=int(h["points"]),
             expires_at=str(h["expires_at"]),
-            lots=ints(h.get("lots")),
-            partner_id=str(h["partner_id"]),
-            order_id=str(h["order_id"]),
+            lots=decode(ints(h.get("lots")), partners)[0],
+            partner_id=str(h.get("partner_id", partner_id)),
+            order_id=str(h.get("order_id", order_id)),
         )
-        for hid, h in as_dict(item.holds).items()
-    }
-    partners = tuple(str(p) for p in item.partners or ())
     lots, layout = decode(ints(item.lots), partners)
     last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in as_dict(item.last_purchase).items()}, partners)
     return Wallet(
@@ -73,8 +74,9 @@ def wallet_of(item: CustomerItem) -> Wallet:
     )
 
 
-class StoredHold(TypedDict):
-    """A hold as the customer item's ``holds`` map stores it."""
+class StoredHold(TypedDict, total=False):
+    """A hold as the customer item's ``holds`` map stores it: its lots spelled like the item's, partner and order
+    only where its key does not say them (it always does since the compact spelling)."""
 
     points: int
     expires_at: str
@@ -83,14 +85,15 @@ class StoredHold(TypedDict):
     order_id: str
 
 
-def _stored(hold: Hold) -> StoredHold:
-    return {
+def _stored(hid: str, hold: Hold, spelling: Spelling) -> StoredHold:
+    stored: StoredHold = {
         "points": hold.points,
         "expires_at": hold.expires_at,
-        "lots": dict(hold.lots),
-        "partner_id": hold.partner_id,
-        "order_id": hold.order_id,
+        "lots": {spelling.stored_key(k): v for k, v in hold.lots.items()},
     }
+    if hid != hold_id(hold.partner_id, hold.order_id):
+        stored |= {"partner_id": hold.partner_id, "order_id": hold.order_id}
+    return stored
 
 
 @dataclass
@@ -190,12 +193,12 @@ def _holds(u: _Update, change: Change) -> None:
         u.actions.append(CustomerItem.holds[hid].remove())
         u.condition &= CustomerItem.holds[hid].exists()
     for hid, hold in sorted(change.add_holds.items()):
-        u.actions.append(CustomerItem.holds[hid].set(_stored(hold)))
+        u.actions.append(CustomerItem.holds[hid].set(_stored(hid, hold, u.spelling)))
         u.condition &= CustomerItem.holds[hid].does_not_exist()
     for hid, hold in sorted(change.replace_holds.items()):
         if hid in change.remove_holds:
             continue
-        u.actions.append(CustomerItem.holds[hid].set(_stored(hold)))
+        u.actions.append(CustomerItem.holds[hid].set(_stored(hid, hold, u.spelling)))
         u.condition &= CustomerItem.holds[hid].exists()
 
 
