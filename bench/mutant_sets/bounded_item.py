@@ -69,4 +69,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "    u.condition &= size(partners) == length if length else CustomerItem.pk.exists()",
         (TESTS + "test_two_partners_new_to_a_customer_at_once_never_share_a_position[first partner]",),
     ),
+    Mutant(
+        "every old-spelled lot a write touches moved at once",
+        "        if len(parts) == 1 and u.moved >= MOVES_PER_WRITE:",
+        "        if False:",
+        (TESTS + "test_a_spend_across_many_old_lots_moves_a_bounded_number_of_them",),
+    ),
 )

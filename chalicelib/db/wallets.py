@@ -23,9 +23,12 @@ from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
 from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id
 
-__all__ = ["WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
+__all__ = ["MOVES_PER_WRITE", "WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
 
 WALLET_TAG = "wallet"  # the tag a failed wallet guard reports in TxCancelled.failed
+# Lots one write moves from an older spelling (each names two keys and a guard): a spend touching more leaves the
+# rest where they are, so its update expression stays inside DynamoDB's 4 KB; later writes move them.
+MOVES_PER_WRITE = 20
 
 
 def read_key(customer_id: str) -> ReadKey:
@@ -101,6 +104,7 @@ class _Update:
     """The update actions on the customer item and the condition that guards them, built part by part."""
 
     spelling: Spelling
+    moved: int = 0  # lots this write moves from an older spelling
     actions: list[Action] = field(default_factory=list)
     condition: Condition = field(default_factory=CustomerItem.pk.exists)
 
@@ -122,15 +126,20 @@ def _lots(u: _Update, change: Change) -> None:
     for key, delta in sorted(change.lots.items()):
         if key in change.drop_lots:
             continue
-        target = u.spelling.stored_key(key)
+        parts = u.spelling.layout.parts.get(key, ())
+        if len(parts) == 1 and u.moved >= MOVES_PER_WRITE:
+            target = parts[0][0]  # stays where it is this time: the update expression stays small
+        else:
+            target = u.spelling.stored_key(key)
         # A lot still held under another spelling moves to the compact key with this write: its old key leaves only
         # if it still holds exactly what was read, and those points travel with this write's own delta.
         carried = 0
-        for stored, points in u.spelling.layout.parts.get(key, ()):
+        for stored, points in parts:
             if stored != target:
                 u.actions.append(CustomerItem.lots[stored].remove())
                 u.condition &= CustomerItem.lots[stored] == points
                 carried += points
+                u.moved += 1
         lot = CustomerItem.lots[target]
         delta += carried
         if delta > 0:
