@@ -7,11 +7,13 @@ customer's compact keys name, in the order they first did. The list only ever gr
 names the same partner for good; a write that adds partners appends them under ``size(partners) = <length as
 read>``, so two writes can never give one position to two partners (the second is cancelled and decides again).
 
-``last_purchase`` is keyed the same way: the partner's position (one byte instead of the partner id).
+``last_purchase`` is keyed the same way (the partner's position: one byte instead of the partner id), and a hold
+stores its lots under compact keys too.
 
 Items written before keep their lots under the domain key. Reading takes both spellings (a lot held under both
 is their sum); a write that touches such a lot moves it to the compact key in the same update (the old key is
-removed only if it still holds exactly what was read), so old items turn compact as they are used. An expiry
+removed only if it still holds exactly what was read; at most ``db/wallets.MOVES_PER_WRITE`` lots a write), so old
+items turn compact as they are used. An expiry
 outside 2000-2099 keeps the domain spelling.
 """
 
