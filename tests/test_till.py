@@ -1,0 +1,155 @@
+"""The till screen over HTTP: a cashier finds a customer, spends with the customer's code and earns on the rest of
+one receipt in one press, refunds half of it, and every press sent twice acts once. The browser drives the same in
+tests/browser/test_till.py."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from tests.conftest import last_code
+from tests.test_api_ledger import accrue, enrol
+from tests.test_edges_input_portal import Portal
+
+PHONE = "+79161234567"
+
+
+def _text(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</', page, re.S)
+    assert found, testid
+    return unescape(re.sub(r"<[^>]+>", "", found.group(1))).replace("\u00a0", " ").strip()
+
+
+class Till(Portal):
+    """A cashier's browser at /till: the forms of the page last shown, submitted as a browser would."""
+
+    last: str = ""
+
+    def open(self, lang: str = "ru") -> str:
+        self.last = self.page(f"/till?lang={lang}")
+        return self.last
+
+    def press(self, to: str, times: int = 1, **fields: str) -> tuple[int, str]:
+        """Submit the form posting ``to`` on the current page with ``fields`` typed, ``times`` times (a double tap)."""
+        hidden = self.form_of(to)
+        answers = [self.submit(to, {**hidden, **fields}) for _ in range(times)]
+        bodies = [a.body.decode() for a in answers]
+        assert len(set(bodies_without_nonces(bodies))) == 1, "a second press answered differently"
+        self.last = bodies[-1]
+        return answers[-1].status_code, self.last
+
+    def form_of(self, action: str) -> dict[str, str]:
+        for found_action, inner in re.findall(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', self.last, re.S):
+            if unescape(found_action) == action or f'formaction="{action}"' in inner:
+                hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', inner)
+                return {unescape(k): unescape(v) for k, v in hidden}
+        raise AssertionError(f"no form for {action}")
+
+
+def bodies_without_nonces(bodies: list[str]) -> list[str]:
+    """Pages differ only by the nonces drawn for their forms and their CSS."""
+    return [re.sub(r'(name="nonce" value="|nonce-|nonce=")[^"\']+', "", b) for b in bodies]
+
+
+@pytest.fixture
+def shop(coalition):
+    """A café that spends only with the customer's code (the default policy), a customer with 300 points earned at
+    the store, and the café's cashier signed in at the till."""
+    c = coalition
+    r = c.operator.post("/v1/admin/partners", {"name": "Кофейня", "earn_rate_bps": 500})
+    assert r.status == 201, r.json
+    cafe = c.operator.as_key(r["api_key"])
+    cid = enrol(c.store, phone=PHONE, name="Анна")
+    assert accrue(c.store, cid, "S-1", 1_000_000).status == 201  # 3 % of 10 000 RUB: 300 points
+    till = Till(c.operator.http)
+    till.sign_in(cafe.key)
+    return c, cafe, cid, till
+
+
+def test_find_spend_with_the_code_earn_on_the_rest_and_refund_half_each_press_twice(shop):
+    c, cafe, cid, till = shop
+    till.open("ru")
+    status, page = till.press("/till/find", query="8 (916) 123-45-67")
+    assert status == 200
+    assert _text(page, "customer-name") == "Анна" and _text(page, "balance") == "300"
+    receipt = _text(page, "receipt")
+    assert re.fullmatch(r"T\d{6}-[A-Z0-9]{3}-[A-Z0-9]{4}", receipt)
+
+    status, page = till.press("/till/receipt", amount="1 000", action="spend")
+    assert status == 200 and "300" in _text(page, "most")  # 50 % of 1 000 RUB, but she has 300
+    status, page = till.press("/till/send-code", times=2, points="100")
+    assert status == 200 and "+7 916 ***-**-67" in _text(page, "code-sent")
+    code = last_code("spend_code", PHONE)
+
+    status, page = till.press("/till/charge", times=2, points="100", code=code)
+    assert status == 200, page
+    assert _text(page, "spent") == "100" and _text(page, "to-pay") == "900 ₽"
+    assert _text(page, "earned") == "45"  # 5 % of the 900 RUB paid in money
+    assert _text(page, "new-balance") == "245" and _text(page, "receipt") == receipt
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 245
+    items = cafe.get(f"/v1/customers/{cid}/transactions")["items"]
+    assert sorted(i["type"] for i in items) == ["accrual", "redemption"]
+
+    till.open("ru")
+    status, page = till.press("/till/refund", times=2, receipt=receipt.lower(), refund_amount="500")
+    assert status == 200, page
+    assert _text(page, "give-back") == "500 ₽"
+    assert _text(page, "points-returned") == "50" and _text(page, "points-reversed") == "22"
+    assert _text(page, "new-balance") == "273"  # 245 + 50 returned - 22 taken back
+    items = cafe.get(f"/v1/customers/{cid}/transactions")["items"]
+    assert sorted(i["type"] for i in items) == ["accrual", "redemption", "refund"]
+
+    shift = re.search(r'data-testid="shift".*?</table>', till.open("ru"), re.S)
+    assert shift is not None
+    row = unescape(re.sub(r"<[^>]+>", " ", shift.group())).replace("\u00a0", " ")
+    assert re.search(rf"{receipt}\s+\d\d:\d\d\s+1 000 ₽\s+100\s+45\s+500 ₽", row), row
+
+
+def test_a_wrong_code_is_said_beside_the_code_field_and_the_right_one_then_works(shop):
+    c, cafe, cid, till = shop
+    till.open("en")
+    till.press("/till/find", query=PHONE)
+    till.press("/till/receipt", amount="500", action="spend")
+    till.press("/till/send-code", points="50")
+    code = last_code("spend_code", PHONE)
+    wrong = "000000" if code != "000000" else "111111"
+    status, page = till.press("/till/charge", points="50", code=wrong)
+    assert status == 403
+    assert _text(page, "error-code").startswith("This code did not work")
+    assert 'aria-invalid="true"' in page
+    status, page = till.press("/till/charge", points="60", code=code)  # more than the code allows
+    assert status == 403 and "at most 50 points" in _text(page, "error-code")
+    status, page = till.press("/till/charge", points="50", code=code)
+    assert status == 200 and _text(page, "spent") == "50"
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 300 - 50 + 22  # 5 % of 450 RUB
+
+
+def test_earn_only_and_mistyped_fields_in_russian(shop):
+    c, cafe, cid, till = shop
+    till.open("ru")
+    status, page = till.press("/till/find", query="+7 000 000-00-00")
+    assert status == 404 and _text(page, "error-query") == "Покупатель с таким телефоном или картой не найден."
+    till.press("/till/find", query=PHONE)
+    status, page = till.press("/till/receipt", amount="сто", action="earn")
+    assert status == 422 and _text(page, "error-amount").startswith("Введите сумму чека")
+    status, page = till.press("/till/receipt", times=2, amount="1250,50", action="earn")
+    assert status == 200 and _text(page, "earned") == "62" and _text(page, "spent") == "0"
+    assert _text(page, "to-pay") == "1 250,50 ₽"
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 362
+
+
+def test_a_cashier_never_reaches_another_partners_receipts(shop):
+    c, cafe, cid, till = shop
+    till.open("ru")
+    till.press("/till/find", query=PHONE)
+    status, page = till.press("/till/receipt", amount="100", action="earn")
+    receipt = _text(page, "receipt")
+    other = Till(c.operator.http)
+    other.sign_in(c.salon.key)
+    other.open("ru")
+    status, page = other.press("/till/refund", receipt=receipt)
+    assert status == 404 and _text(page, "error-receipt") == "Чека с таким номером здесь нет."
+    assert receipt not in other.open("ru")
+    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 305
