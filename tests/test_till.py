@@ -153,3 +153,66 @@ def test_a_cashier_never_reaches_another_partners_receipts(shop):
     assert status == 404 and _text(page, "error-receipt") == "Чека с таким номером здесь нет."
     assert receipt not in other.open("ru")
     assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 305
+
+
+def test_a_whole_refund_gives_back_what_is_left_of_the_receipt(shop):
+    c, cafe, cid, till = shop
+    till.open("en")
+    till.press("/till/find", query=PHONE)
+    _, page = till.press("/till/receipt", amount="1000", action="earn")
+    receipt = _text(page, "receipt")
+    till.open("en")
+    _, page = till.press("/till/refund", receipt=receipt, refund_amount="300")
+    assert _text(page, "give-back") == "300 RUB"
+    till.open("en")
+    status, page = till.press("/till/refund", times=2, receipt=receipt)  # no amount: the rest of the receipt
+    assert status == 200 and _text(page, "give-back") == "700 RUB"
+    till.open("en")
+    status, page = till.press("/till/refund", receipt=receipt)
+    assert status == 422 and _text(page, "error-refund_amount") == "At most 0 RUB is left to refund on this receipt."
+
+
+def test_each_search_is_a_look_up_of_the_key_and_the_wait_is_said_in_words(shop, clock):
+    from tests.test_limits import use_limits
+
+    c, cafe, cid, till = shop
+    use_limits(clock, '{"api_key": null, "lookup": {"count": 2, "per_seconds": 3600}}')
+    till.open("ru")
+    assert till.press("/till/find", query=PHONE)[0] == 200
+    till.open("ru")
+    assert till.press("/till/find", query="+79160000000")[0] == 404
+    till.open("ru")
+    status, page = till.press("/till/find", query=PHONE)
+    assert status == 429 and _text(page, "error-query") == "Слишком много попыток. Попробуйте через 30 минут."
+    assert cafe.get("/v1/customers/lookup?phone=%2B79161234567").status == 429  # the API key's own look-ups
+
+
+def test_a_press_without_the_forms_token_changes_nothing(shop):
+    c, cafe, cid, till = shop
+    till.open("ru")
+    till.press("/till/find", query=PHONE)
+    hidden = till.form_of("/till/receipt")
+    for forged in ({**hidden, "csrf": "0" * 32}, {k: v for k, v in hidden.items() if k != "csrf"}):
+        answer = till.submit("/till/receipt", {**forged, "amount": "100", "action": "earn"})
+        assert answer.status_code == 403
+    assert cafe.get(f"/v1/customers/{cid}/transactions")["items"] == []
+
+
+def test_the_shift_shows_only_this_cashiers_receipts(shop):
+    c, cafe, cid, till = shop
+    partner_id = cafe.get("/v1/partner")["partner_id"]
+    second = c.operator.post(f"/v1/admin/partners/{partner_id}/keys")
+    assert second.status == 201, second.json
+    other = Till(c.operator.http)
+    other.sign_in(second["api_key"])
+    other.open("ru")
+    other.press("/till/find", query=PHONE)
+    _, page = other.press("/till/receipt", amount="100", action="earn")
+    theirs = _text(page, "receipt")
+    till.open("ru")
+    till.press("/till/find", query=PHONE)
+    _, page = till.press("/till/receipt", amount="200", action="earn")
+    mine = _text(page, "receipt")
+    home = till.open("ru")
+    assert mine in home and theirs not in home
+    assert theirs in other.open("ru") and mine not in other.last
