@@ -27,7 +27,7 @@ from chalicelib.schemas import (
 from chalicelib.services import accruals, redemptions, refunds, spend_codes, till
 from chalicelib.web import i18n
 from chalicelib.web.portal_forms import parse_form
-from chalicelib.web.portal_session import LANG_COOKIE, cookie, cookies
+from chalicelib.web.portal_session import LANG_COOKIE, cookies
 from chalicelib.web.render import Headers, Page, is_https, redirect
 from chalicelib.web.till import forms, session, views
 from chalicelib.web.till.forms import Invalid, Problems
@@ -85,7 +85,7 @@ def _handle(call: Any, view: str, lang: str, asked: bool) -> Any:
     form = parse_form(call.raw_body) if call.raw_body else {}
     if view not in READS:
         session.check_csrf(cashier, form)
-    remember = [cookie(LANG_COOKIE, lang, is_https(call), 365 * 86400)] if asked else []
+    remember = [session.cookie(LANG_COOKIE, lang, is_https(call), 365 * 86400)] if asked else []
     return VIEWS[view](Request(call, lang, form, remember), cashier)
 
 

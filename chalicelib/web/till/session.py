@@ -29,6 +29,12 @@ class Cashier:
         return csrf_token(self.session.token)
 
 
+def cookie(name: str, value: str, secure: bool, max_age: int) -> str:
+    """A cookie of the till's pages only (the portal's are under /portal)."""
+    flags = "; Secure" if secure else ""
+    return f"{name}={value}; Path=/till; HttpOnly; SameSite=Strict; Max-Age={max_age}{flags}"
+
+
 def current(call: Any) -> Cashier | None:
     session = read_session(call.header("cookie"), call.now)
     if session is None:
