@@ -5,7 +5,9 @@ tests/browser/test_till.py."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html import unescape
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,14 @@ def bodies_without_nonces(bodies: list[str]) -> list[str]:
     return [re.sub(r'(name="nonce" value="|nonce-|nonce=")[^"\']+', "", b) for b in bodies]
 
 
+@dataclass
+class Shop:
+    c: Any  # the coalition
+    cafe: Any  # the café's API client
+    cid: str
+    till: Till
+
+
 @pytest.fixture
 def shop(coalition):
     """A café that spends only with the customer's code (the default policy), a customer with 300 points earned at
@@ -65,154 +75,146 @@ def shop(coalition):
     assert accrue(c.store, cid, "S-1", 1_000_000).status == 201  # 3 % of 10 000 RUB: 300 points
     till = Till(c.operator.http)
     till.sign_in(cafe.key)
-    return c, cafe, cid, till
+    return Shop(c, cafe, cid, till)
 
 
 def test_find_spend_with_the_code_earn_on_the_rest_and_refund_half_each_press_twice(shop):
-    c, cafe, cid, till = shop
-    till.open("ru")
-    status, page = till.press("/till/find", query="8 (916) 123-45-67")
+    shop.till.open("ru")
+    status, page = shop.till.press("/till/find", query="8 (916) 123-45-67")
     assert status == 200
     assert _text(page, "customer-name") == "Анна" and _text(page, "balance") == "300"
     receipt = _text(page, "receipt")
     assert re.fullmatch(r"T\d{6}-[A-Z0-9]{3}-[A-Z0-9]{4}", receipt)
 
-    status, page = till.press("/till/receipt", amount="1 000", action="spend")
+    status, page = shop.till.press("/till/receipt", amount="1 000", action="spend")
     assert status == 200 and "300" in _text(page, "most")  # 50 % of 1 000 RUB, but she has 300
-    status, page = till.press("/till/send-code", times=2, points="100")
+    status, page = shop.till.press("/till/send-code", times=2, points="100")
     assert status == 200 and "+7 916 ***-**-67" in _text(page, "code-sent")
     code = last_code("spend_code", PHONE)
 
-    status, page = till.press("/till/charge", times=2, points="100", code=code)
+    status, page = shop.till.press("/till/charge", times=2, points="100", code=code)
     assert status == 200, page
     assert _text(page, "spent") == "100" and _text(page, "to-pay") == "900 ₽"
     assert _text(page, "earned") == "45"  # 5 % of the 900 RUB paid in money
     assert _text(page, "new-balance") == "245" and _text(page, "receipt") == receipt
-    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 245
-    items = cafe.get(f"/v1/customers/{cid}/transactions")["items"]
+    assert shop.c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 245
+    items = shop.cafe.get(f"/v1/customers/{shop.cid}/transactions")["items"]
     assert sorted(i["type"] for i in items) == ["accrual", "redemption"]
 
-    till.open("ru")
-    status, page = till.press("/till/refund", times=2, receipt=receipt.lower(), refund_amount="500")
+    shop.till.open("ru")
+    status, page = shop.till.press("/till/refund", times=2, receipt=receipt.lower(), refund_amount="500")
     assert status == 200, page
     assert _text(page, "give-back") == "500 ₽"
     assert _text(page, "points-returned") == "50" and _text(page, "points-reversed") == "22"
     assert _text(page, "new-balance") == "273"  # 245 + 50 returned - 22 taken back
-    items = cafe.get(f"/v1/customers/{cid}/transactions")["items"]
+    items = shop.cafe.get(f"/v1/customers/{shop.cid}/transactions")["items"]
     assert sorted(i["type"] for i in items) == ["accrual", "redemption", "refund"]
 
-    shift = re.search(r'data-testid="shift".*?</table>', till.open("ru"), re.S)
+    shift = re.search(r'data-testid="shift".*?</table>', shop.till.open("ru"), re.S)
     assert shift is not None
     row = unescape(re.sub(r"<[^>]+>", " ", shift.group())).replace("\u00a0", " ")
     assert re.search(rf"{receipt}\s+\d\d:\d\d\s+1 000 ₽\s+100\s+45\s+500 ₽", row), row
 
 
 def test_a_wrong_code_is_said_beside_the_code_field_and_the_right_one_then_works(shop):
-    c, cafe, cid, till = shop
-    till.open("en")
-    till.press("/till/find", query=PHONE)
-    till.press("/till/receipt", amount="500", action="spend")
-    till.press("/till/send-code", points="50")
+    shop.till.open("en")
+    shop.till.press("/till/find", query=PHONE)
+    shop.till.press("/till/receipt", amount="500", action="spend")
+    shop.till.press("/till/send-code", points="50")
     code = last_code("spend_code", PHONE)
     wrong = "000000" if code != "000000" else "111111"
-    status, page = till.press("/till/charge", points="50", code=wrong)
+    status, page = shop.till.press("/till/charge", points="50", code=wrong)
     assert status == 403
     assert _text(page, "error-code").startswith("This code did not work")
     assert 'aria-invalid="true"' in page
-    status, page = till.press("/till/charge", points="60", code=code)  # more than the code allows
+    status, page = shop.till.press("/till/charge", points="60", code=code)  # more than the code allows
     assert status == 403 and "at most 50 points" in _text(page, "error-code")
-    status, page = till.press("/till/charge", points="50", code=code)
+    status, page = shop.till.press("/till/charge", points="50", code=code)
     assert status == 200 and _text(page, "spent") == "50"
-    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 300 - 50 + 22  # 5 % of 450 RUB
+    assert shop.c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 300 - 50 + 22  # 5 % of 450 RUB
 
 
 def test_earn_only_and_mistyped_fields_in_russian(shop):
-    c, cafe, cid, till = shop
-    till.open("ru")
-    status, page = till.press("/till/find", query="+7 000 000-00-00")
+    shop.till.open("ru")
+    status, page = shop.till.press("/till/find", query="+7 000 000-00-00")
     assert status == 404 and _text(page, "error-query") == "Покупатель с таким телефоном или картой не найден."
-    till.press("/till/find", query=PHONE)
-    status, page = till.press("/till/receipt", amount="сто", action="earn")
+    shop.till.press("/till/find", query=PHONE)
+    status, page = shop.till.press("/till/receipt", amount="сто", action="earn")
     assert status == 422 and _text(page, "error-amount").startswith("Введите сумму чека")
-    status, page = till.press("/till/receipt", times=2, amount="1250,50", action="earn")
+    status, page = shop.till.press("/till/receipt", times=2, amount="1250,50", action="earn")
     assert status == 200 and _text(page, "earned") == "62" and _text(page, "spent") == "0"
     assert _text(page, "to-pay") == "1 250,50 ₽"
-    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 362
+    assert shop.c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 362
 
 
 def test_a_cashier_never_reaches_another_partners_receipts(shop):
-    c, cafe, cid, till = shop
-    till.open("ru")
-    till.press("/till/find", query=PHONE)
-    status, page = till.press("/till/receipt", amount="100", action="earn")
+    shop.till.open("ru")
+    shop.till.press("/till/find", query=PHONE)
+    status, page = shop.till.press("/till/receipt", amount="100", action="earn")
     receipt = _text(page, "receipt")
-    other = Till(c.operator.http)
-    other.sign_in(c.salon.key)
+    other = Till(shop.c.operator.http)
+    other.sign_in(shop.c.salon.key)
     other.open("ru")
     status, page = other.press("/till/refund", receipt=receipt)
     assert status == 404 and _text(page, "error-receipt") == "Чека с таким номером здесь нет."
     assert receipt not in other.open("ru")
-    assert c.store.get(f"/v1/customers/{cid}/balance")["available"] == 305
+    assert shop.c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 305
 
 
 def test_a_whole_refund_gives_back_what_is_left_of_the_receipt(shop):
-    c, cafe, cid, till = shop
-    till.open("en")
-    till.press("/till/find", query=PHONE)
-    _, page = till.press("/till/receipt", amount="1000", action="earn")
+    shop.till.open("en")
+    shop.till.press("/till/find", query=PHONE)
+    _, page = shop.till.press("/till/receipt", amount="1000", action="earn")
     receipt = _text(page, "receipt")
-    till.open("en")
-    _, page = till.press("/till/refund", receipt=receipt, refund_amount="300")
+    shop.till.open("en")
+    _, page = shop.till.press("/till/refund", receipt=receipt, refund_amount="300")
     assert _text(page, "give-back") == "300 RUB"
-    till.open("en")
-    status, page = till.press("/till/refund", times=2, receipt=receipt)  # no amount: the rest of the receipt
+    shop.till.open("en")
+    status, page = shop.till.press("/till/refund", times=2, receipt=receipt)  # no amount: the rest of the receipt
     assert status == 200 and _text(page, "give-back") == "700 RUB"
-    till.open("en")
-    status, page = till.press("/till/refund", receipt=receipt)
+    shop.till.open("en")
+    status, page = shop.till.press("/till/refund", receipt=receipt)
     assert status == 422 and _text(page, "error-refund_amount") == "At most 0 RUB is left to refund on this receipt."
 
 
 def test_each_search_is_a_look_up_of_the_key_and_the_wait_is_said_in_words(shop, clock):
     from tests.test_limits import use_limits
 
-    c, cafe, cid, till = shop
     use_limits(clock, '{"api_key": null, "lookup": {"count": 2, "per_seconds": 3600}}')
-    till.open("ru")
-    assert till.press("/till/find", query=PHONE)[0] == 200
-    till.open("ru")
-    assert till.press("/till/find", query="+79160000000")[0] == 404
-    till.open("ru")
-    status, page = till.press("/till/find", query=PHONE)
+    shop.till.open("ru")
+    assert shop.till.press("/till/find", query=PHONE)[0] == 200
+    shop.till.open("ru")
+    assert shop.till.press("/till/find", query="+79160000000")[0] == 404
+    shop.till.open("ru")
+    status, page = shop.till.press("/till/find", query=PHONE)
     assert status == 429 and _text(page, "error-query") == "Слишком много попыток. Попробуйте через 30 минут."
-    assert cafe.get("/v1/customers/lookup?phone=%2B79161234567").status == 429  # the API key's own look-ups
+    assert shop.cafe.get("/v1/customers/lookup?phone=%2B79161234567").status == 429  # the API key's own look-ups
 
 
 def test_a_press_without_the_forms_token_changes_nothing(shop):
-    c, cafe, cid, till = shop
-    till.open("ru")
-    till.press("/till/find", query=PHONE)
-    hidden = till.form_of("/till/receipt")
+    shop.till.open("ru")
+    shop.till.press("/till/find", query=PHONE)
+    hidden = shop.till.form_of("/till/receipt")
     for forged in ({**hidden, "csrf": "0" * 32}, {k: v for k, v in hidden.items() if k != "csrf"}):
-        answer = till.submit("/till/receipt", {**forged, "amount": "100", "action": "earn"})
+        answer = shop.till.submit("/till/receipt", {**forged, "amount": "100", "action": "earn"})
         assert answer.status_code == 403
-    assert cafe.get(f"/v1/customers/{cid}/transactions")["items"] == []
+    assert shop.cafe.get(f"/v1/customers/{shop.cid}/transactions")["items"] == []
 
 
 def test_the_shift_shows_only_this_cashiers_receipts(shop):
-    c, cafe, cid, till = shop
-    partner_id = cafe.get("/v1/partner")["partner_id"]
-    second = c.operator.post(f"/v1/admin/partners/{partner_id}/keys")
+    partner_id = shop.cafe.get("/v1/partner")["partner_id"]
+    second = shop.c.operator.post(f"/v1/admin/partners/{partner_id}/keys")
     assert second.status == 201, second.json
-    other = Till(c.operator.http)
+    other = Till(shop.c.operator.http)
     other.sign_in(second["api_key"])
     other.open("ru")
     other.press("/till/find", query=PHONE)
     _, page = other.press("/till/receipt", amount="100", action="earn")
     theirs = _text(page, "receipt")
-    till.open("ru")
-    till.press("/till/find", query=PHONE)
-    _, page = till.press("/till/receipt", amount="200", action="earn")
+    shop.till.open("ru")
+    shop.till.press("/till/find", query=PHONE)
+    _, page = shop.till.press("/till/receipt", amount="200", action="earn")
     mine = _text(page, "receipt")
-    home = till.open("ru")
+    home = shop.till.open("ru")
     assert mine in home and theirs not in home
     assert theirs in other.open("ru") and mine not in other.last
