@@ -37,7 +37,7 @@ log = logging.getLogger("loyalty")
 # public: anyone; partner / operator / partner_or_operator: an API key (Bearer), checked here before the handler;
 # session: the partner portal's signed cookie (lp_session) and, on forms, its CSRF field: the portal's router
 # (web/portal_http.py) reads them and shows the sign-in page to whoever has none.
-# customer: the customer's own session cookie (lc_session, issue 17) and, on forms, its CSRF field: the customer
+# customer: the customer's own session cookie (lc_session) and, on forms, its CSRF field: the customer
 # pages' router (web/customer_http.py) checks them; without a session: a 401 page.
 Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer"]
 MAX_IDEMPOTENCY_KEY = 255
@@ -85,7 +85,7 @@ class Call(Generic[BodyT, QueryT]):
     def partner_or_operator(self) -> str | None:
         """The calling partner, or ``None`` for the operator (routes with auth ``partner_or_operator``)."""
         assert self.principal is not None
-        return None if self.principal.role == "operator" else self.principal.require_partner()
+        return None if self.principal.operator else self.principal.require_partner()
 
     @property
     def writing(self) -> idempotency.WriteRequest:
@@ -261,9 +261,9 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
     if route.auth in ("public", "session", "customer"):  # a session is the portal's or the customer's own (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
-    if route.auth == "operator" and principal.role != "operator":
+    if route.auth == "operator" and not principal.operator:
         raise Forbidden("This route needs the operator key.")
-    if route.auth == "partner" and principal.role != "partner":
+    if route.auth == "partner" and principal.operator:
         raise Forbidden("This route needs a partner key.")
     return principal
 

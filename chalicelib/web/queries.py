@@ -68,7 +68,7 @@ class PortalForm(BaseModel):
     nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
 
 
-# The customer's forms (issue 17): documented only; customer_http.py and customer_self.py read the fields.
+# The customer's forms: documented only; customer_http.py and customer_self.py read the fields.
 
 
 class CustomerSignInForm(BaseModel):
@@ -81,6 +81,20 @@ class CustomerSignInForm(BaseModel):
 
 class CodeForm(CustomerSignInForm):
     """Customer sign-in, step 2: the one-time code the customer received."""
+
+    code: str = Field(description="Six digits; five wrong tries lock the code (429)")
+
+
+class StaffSignInForm(BaseModel):
+    """Staff sign-in, step 1: a phone or an e-mail, and the token that must equal the ``ls_csrf`` cookie."""
+
+    model_config = ConfigDict(defer_build=True)
+    csrf: str = Field(description="Equal to the ls_csrf cookie the sign-in page set")
+    contact: str = Field(description="The phone (any spelling) or e-mail address the member was invited with")
+
+
+class StaffCodeForm(StaffSignInForm):
+    """Staff sign-in, step 2: the one-time code the member received."""
 
     code: str = Field(description="Six digits; five wrong tries lock the code (429)")
 

@@ -22,6 +22,8 @@ from chalicelib.web.queries import (
     PortalQuery,
     SignInForm,
     SiteQuery,
+    StaffCodeForm,
+    StaffSignInForm,
 )
 
 pages = RouteTable(tag="portal")
@@ -32,7 +34,7 @@ MeHandler = Callable[[Call[None, MePageQuery]], Any]
 
 
 def _me(view: str, module: str = "customer_http") -> MeHandler:
-    """The customer's pages (issue 17): ``customer_http`` (page, sign-in, spend code, sign-out) or
+    """The customer's pages: ``customer_http`` (page, sign-in, spend code, sign-out) or
     ``customer_self`` (settings, my data, deletion); both read the customer's own session cookie."""
 
     def handler(call: Call[None, MePageQuery]) -> Any:
@@ -273,6 +275,35 @@ _till_page("till_receipt", "POST", "/till/receipt", "receipt", "the receipt tota
 _till_page("till_send_code", "POST", "/till/send-code", "send_code", "send the customer a code for the points")
 _till_page("till_charge", "POST", "/till/charge", "charge", "spend with the customer's code, earn on the rest")
 _till_page("till_refund", "POST", "/till/refund", "refund", "refund a receipt by its number, whole or in part")
+
+
+StaffHandler = Callable[[Call[None, PortalQuery]], Any]
+
+
+def _staff(area: str, view: str) -> StaffHandler:
+    def handler(call: Call[None, PortalQuery]) -> Any:
+        from chalicelib.web import staff_http
+
+        return staff_http.handle(call, area, view)
+
+    handler.__name__ = f"{area}_{view}"
+    return handler
+
+
+# Staff sign-in, one mechanism for the till, the portal and the operator's console (web/staff_http.py)
+for _area in ("till", "portal", "admin"):
+    _where = {"till": "the till", "portal": "the partner portal", "admin": "the operator's console"}[_area]
+    for _method, _path, _view, _summary, _form in (
+        ("GET", "login", "sign_in", "staff sign-in: phone or e-mail", None),
+        ("POST", "login/code", "sign_in_code", "staff sign-in: send a one-time code", StaffSignInForm),
+        ("POST", "login/session", "sign_in_session", "staff sign-in: the code opens a session", StaffCodeForm),
+        ("POST", "sign-out", "sign_out", "staff sign-out: the session ends", PortalForm),
+    ):
+        _options: RouteOptions = {"name": f"staff_{_area}_{_view}", "content": ("text/html",)}
+        if _form is not None:
+            _options["form"] = _form
+        pages.route(_method, f"/{_area}/{_path}", "public", f"{_where.capitalize()}, {_summary}", query=PortalQuery,
+                    **_options)(_staff(_area, _view))  # fmt: skip
 
 
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
