@@ -12,7 +12,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a till search not counted as a look-up",
         '    limits.check("lookup", scope)',
         "    pass",
-        (_T + "test_each_search_is_a_look_up_of_the_key_and_the_wait_is_said_in_words",),
+        (_T + "test_each_search_is_a_look_up_of_the_cashier_and_the_wait_is_said_in_words",),
     ),
     Mutant(
         "till forms without their CSRF token",

@@ -266,7 +266,7 @@ def _till_page(name: str, method: str, path: str, view: str, summary: str) -> No
     options: RouteOptions = {"name": name, "content": ("text/html",)}
     if method == "POST":  # a signed-in form with its CSRF token and its nonce (one press, one write)
         options["form"] = PortalForm
-    pages.route(method, path, "session", f"Till: {summary}", query=PortalQuery, **options)(_till(view))
+    pages.route(method, path, "staff", f"Till: {summary}", query=PortalQuery, **options)(_till(view))
 
 
 _till_page("till_home", "GET", "/till", "home", "find a customer, refund a receipt, this shift's receipts")

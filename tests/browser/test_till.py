@@ -33,18 +33,8 @@ def _world(live: Any) -> dict[str, Any]:
 
 def _sign_in(page: Any, live: Any, world: dict[str, Any], lang: str) -> None:
     """The cashier signs in at /till with a one-time code sent to her phone."""
-    try:
-        from tests.staff_helpers import add_staff, sign_in_page
-    except ImportError:  # TEMPORARY until staff sign-in lands: the café's key session, cookie set by hand
-        from chalicelib import runtime
-        from chalicelib.services import auth
-        from chalicelib.web.portal_session import issue_session
+    from tests.staff_helpers import add_staff, sign_in_page
 
-        principal = auth.authenticate(f"Bearer {world['cafe_key']}", runtime.get().settings.key_pepper)
-        token = issue_session(principal, runtime.get().clock.now())
-        page.context.add_cookies([{"name": "lp_session", "value": token, "url": live.url}])
-        page.goto(f"{live.url}/till?lang={lang}")
-        return
     add_staff(live, partner_key_or_operator_key=world["cafe_key"], role="cashier", phone=CASHIER, name="Ольга")
     sign_in_page(page, live, area="till", phone=CASHIER)
     page.goto(f"{live.url}/till?lang={lang}")

@@ -28,7 +28,7 @@ from chalicelib.services import accruals, redemptions, refunds, spend_codes, til
 from chalicelib.web import i18n
 from chalicelib.web.portal_forms import parse_form
 from chalicelib.web.portal_session import LANG_COOKIE, cookies
-from chalicelib.web.render import Headers, Page, is_https, redirect
+from chalicelib.web.render import Headers, Page, is_https
 from chalicelib.web.till import forms, session, views
 from chalicelib.web.till.forms import Invalid, Problems
 from chalicelib.web.till.session import Cashier
@@ -79,9 +79,9 @@ def handle(call: Any, view: str) -> Any:
 
 
 def _handle(call: Any, view: str, lang: str, asked: bool) -> Any:
-    cashier = session.current(call)
-    if cashier is None:
-        return redirect("/portal")
+    cashier = session.require(call)
+    if not isinstance(cashier, Cashier):
+        return cashier
     form = parse_form(call.raw_body) if call.raw_body else {}
     if view not in READS:
         session.check_csrf(cashier, form)
