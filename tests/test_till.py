@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from html import unescape
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.routes import ROUTES
 from tests.conftest import last_code
 from tests.staff_helpers import add_staff, session_cookies
 from tests.test_api_ledger import accrue, enrol
@@ -146,6 +148,8 @@ def test_earn_only_and_mistyped_fields_in_russian(shop):
     shop.till.open("ru")
     status, page = shop.till.press("/till/find", query="+7 000 000-00-00")
     assert status == 404 and _text(page, "error-query") == "Покупатель с таким телефоном или картой не найден."
+    status, page = shop.till.press("/till/find", query="<script>alert(1)</script>")
+    assert status == 422 and "<script>" not in page and 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in page
     shop.till.press("/till/find", query=PHONE)
     status, page = shop.till.press("/till/receipt", amount="сто", action="earn")
     assert status == 422 and _text(page, "error-amount").startswith("Введите сумму чека")
@@ -238,3 +242,45 @@ def test_the_till_opens_to_a_cashier_and_the_owner_only_and_a_cashier_never_reac
     portal = shop.till.request("GET", "/portal")
     assert portal.status_code in (200, 303, 403) and 'action="/portal/logout"' not in portal.body.decode()
     assert "Кофейня" not in portal.body.decode()  # nothing of the partner's portal
+
+
+TILL_ROUTES = [r for r in ROUTES if r.path.startswith("/till") and r.auth == "staff"]
+
+
+@pytest.mark.parametrize("route", TILL_ROUTES, ids=[r.name for r in TILL_ROUTES])
+def test_every_till_route_for_every_caller(shop, route):
+    """No session, an API key, the operator key, a forged cookie, a marketer: the till's sign-in (a form: a 303 to
+    it) or a 403 page; the cashier without the form's token: 403; nothing written by any of them."""
+    c = shop.c
+    marketer = cashier(c, shop.cafe.key, "+79035550105", role="marketer")
+    before = shop.cafe.get(f"/v1/customers/{shop.cid}/transactions")["items"]
+    form = urlencode({"nonce": "n" * 22, "query": PHONE, "amount": "100", "receipt": "T260310-AAA-AAAA"}).encode()
+
+    def send(cookie: str = "", authorization: str = "", csrf: str = "") -> Any:
+        headers = {"Cookie": cookie} if cookie else {}
+        if authorization:
+            headers["Authorization"] = f"Bearer {authorization}"
+        body = None
+        if route.method == "POST":
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = form + (f"&csrf={csrf}".encode() if csrf else b"")
+        return c.operator.http.request(route.method, route.path, headers=headers, body=body)
+
+    for answer in (
+        send(),
+        send(authorization=shop.cafe.key),
+        send(authorization=c.operator.key),
+        send(cookie="ls_session=" + shop.till.jar["ls_session"][:-4] + "AAAA"),
+    ):
+        if route.method == "POST":
+            assert answer.status_code == 303 and answer.headers["Location"] == "/till/login"
+        else:
+            assert answer.status_code == 200 and 'action="/till/login/code"' in answer.body.decode()
+    mine = "ls_session=" + shop.till.jar["ls_session"]
+    assert send(cookie="ls_session=" + marketer.jar["ls_session"]).status_code == 403
+    if route.method == "POST":
+        assert send(cookie=mine).status_code == 403  # no CSRF token
+        assert send(cookie=mine, csrf="0" * 32).status_code == 403
+    else:
+        assert send(cookie=mine).status_code == 200
+    assert shop.cafe.get(f"/v1/customers/{shop.cid}/transactions")["items"] == before

@@ -88,15 +88,17 @@ def find(partner_id: str, scope: str, query: str, now: datetime) -> CustomerCard
     """A customer by phone or card, as typed or scanned (a scanner types the card's digits); each search costs the
     cashier's key a look-up token like ``GET /v1/customers/lookup`` (429 past it)."""
     typed = query.strip()
-    if not typed:
+    asks = []
+    for kind in ("phone", "card"):
+        try:
+            asks.append(CustomerLookupQuery.model_validate({kind: typed}))
+        except ValueError:
+            continue
+    if not asks:
         raise ValidationFailed.at(["form", "query"], "type a phone or a card number", "missing")
     limits.check("lookup", scope)
     ref = None
-    for kind in ("phone", "card"):
-        try:
-            ask = CustomerLookupQuery.model_validate({kind: typed})
-        except ValueError:
-            continue
+    for ask in asks:
         try:
             ref = customers.lookup(ask)
             break

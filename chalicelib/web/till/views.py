@@ -126,6 +126,7 @@ def spend(
         receipt=receipt,
         quote=quote,
         points=points,
+        code=form.get("code", ""),  # kept after a refusal: pressed again, the same spend replays, not a new one
         problems=problems or Problems(),
         sent=sent,
     )
@@ -160,4 +161,8 @@ def refunded(cashier: Cashier, lang: str, out: RefundOut) -> Page:
 
 
 def error(lang: str, problem: ApiError) -> Page:
-    return render("till/error.html", i18n.locale(lang), problem=problem)
+    """A refusal with no field to stand beside, in the page's language where the catalogue explains it."""
+    t = i18n.locale(lang)
+    explained = t.get(f"till.problem.{problem.code}", "")
+    title = t("till.problem_title") if explained else problem.title
+    return render("till/error.html", t, title=title, detail=explained or problem.detail)
