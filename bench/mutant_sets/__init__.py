@@ -27,6 +27,7 @@ AREAS = (
     "page_fixes",
     "receipts",
     "till",
+    "customer_messages",
 )
 
 

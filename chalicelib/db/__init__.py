@@ -2,6 +2,7 @@
 
 from chalicelib.db import keys
 from chalicelib.db import staff as staff  # its items are bound with the others (models.bind)
+from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -42,6 +43,7 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_u
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "BirthdayIndexItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
@@ -55,6 +57,7 @@ __all__ = [
     "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
+    "MessageMarkItem",
     "OrderItem",
     "PartnerItem",
     "PortalSessionItem",
