@@ -242,6 +242,9 @@ def test_the_till_opens_to_a_cashier_and_the_owner_only_and_a_cashier_never_reac
     portal = shop.till.request("GET", "/portal")
     assert portal.status_code in (200, 303, 403) and 'action="/portal/logout"' not in portal.body.decode()
     assert "Кофейня" not in portal.body.decode()  # nothing of the partner's portal
+    shop.till.open("ru")
+    assert shop.till.press("/till/sign-out")[0] == 303
+    assert 'action="/till/login/code"' in shop.till.open("ru")  # signed out: the sign-in page again
 
 
 TILL_ROUTES = [r for r in ROUTES if r.path.startswith("/till") and r.auth == "staff"]

@@ -66,8 +66,8 @@ def _double_click(page: Any, testid: str, then: str) -> None:
     first = page.context.request.post(action, form=form, max_redirects=0)
     assert first.status < 500, first.text()
     button.dblclick()
+    page.wait_for_load_state("networkidle")  # a second navigation, if the browser started one, has ended too
     page.get_by_test_id(then).wait_for()
-    page.wait_for_load_state()
 
 
 def _click(page: Any, testid: str) -> None:
@@ -121,6 +121,7 @@ def test_a_receipt_paid_partly_in_points_then_half_refunded_with_double_taps(liv
     _double_click(page, "send-code", then="code-sent")
     assert page.get_by_test_id("code-sent").is_visible()
     axe.check(page, "spend")
+    screenshot(page, f"role-cashier-spend-{run}")
     page.locator("#f-code").fill("000000" if last_code("spend_code", PHONE) != "000000" else "111111")
     _click(page, "spend-and-earn")
     assert page.get_by_test_id("error-code").is_visible()  # beside the field, in the page's language
@@ -157,16 +158,24 @@ def test_a_receipt_paid_partly_in_points_then_half_refunded_with_double_taps(liv
     assert axe.problems == {}, axe.problems
 
 
+def _focused(page: Any, element_id: str) -> None:
+    """The page put the focus there itself (autofocus applies as the page settles, not at once)."""
+    page.wait_for_function(f"document.activeElement && document.activeElement.id === {element_id!r}")
+
+
 def test_the_whole_receipt_by_keyboard_alone(live, browser):
     world = _world(live)
     context = browser.new_context(viewport=TABLET)
     page = context.new_page()
     _sign_in(page, live, world, "ru")
     keys = page.keyboard
+    _focused(page, "f-query")
     keys.type(PHONE)  # the search field has the focus, as a scanner expects
     _press(page, "Enter")
+    _focused(page, "f-amount")
     keys.type("1000")  # the receipt total has the focus
     _press(page, "Enter")  # the first button: pay with points
+    _focused(page, "f-code")
     for key in ("Shift+Tab", "Control+a"):  # from the code field back to the points: 100
         keys.press(key)
     keys.type("100")
@@ -174,9 +183,11 @@ def test_the_whole_receipt_by_keyboard_alone(live, browser):
         keys.press("Tab")
     _press(page, "Enter")
     assert page.get_by_test_id("code-sent").is_visible()
+    _focused(page, "f-code")
     keys.type(last_code("spend_code", PHONE))  # the code field has the focus again
     _press(page, "Enter")  # the first button: spend and earn
+    _focused(page, "next")
     assert (_read(page, "spent"), _read(page, "earned"), _read(page, "new-balance")) == ("100", "45", "245")
     _press(page, "Enter")  # "next customer" has the focus
-    assert page.evaluate("document.activeElement.id") == "f-query"
+    _focused(page, "f-query")
     context.close()
