@@ -287,3 +287,26 @@ def test_every_till_route_for_every_caller(shop, route):
     else:
         assert send(cookie=mine).status_code == 200
     assert shop.cafe.get(f"/v1/customers/{shop.cid}/transactions")["items"] == before
+
+
+def test_a_trusted_till_spends_without_a_code_and_says_the_limits_beside_the_points(shop):
+    """A partner the operator lets spend without the customer's code (spend_confirmation "never"): no code needed;
+    more than she has, or more than the receipt's share, is said beside the points in the page's language."""
+    c = shop.c
+    till = cashier(c, c.cafe.key, "+79035550106")  # the coalition's café: spend_confirmation "never"
+    till.open("en")
+    till.press("/till/find", query=PHONE)
+    status, page = till.press("/till/receipt", amount="10000", action="spend")
+    assert "300 points" in _text(page, "most")  # 50 % of 10 000 RUB is 5 000 points: she has 300
+    status, page = till.press("/till/charge", points="301")
+    assert status == 422 and _text(page, "error-points") == "The customer has only 300 points."
+    status, page = till.press("/till/charge", points="x")
+    assert status == 422 and _text(page, "error-points") == "Type whole points, or leave it empty."
+    status, page = till.press("/till/charge", times=2, points="200")
+    assert status == 200 and _text(page, "spent") == "200" and _text(page, "to-pay") == "9,800 RUB"
+    assert c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 100 + 490  # 5 % of 9 800 RUB
+    till.open("en")
+    till.press("/till/find", query=PHONE)
+    till.press("/till/receipt", amount="100", action="spend")
+    status, page = till.press("/till/charge", points="60")
+    assert status == 422 and _text(page, "error-points") == "At most 50 points may pay for this receipt."

@@ -154,6 +154,10 @@ def test_a_receipt_paid_partly_in_points_then_half_refunded_with_double_taps(liv
     _click(page, "next")
     assert receipt in _read(page, "shift")
     axe.check(page, "home with the shift")
+    page.get_by_test_id("shift").scroll_into_view_if_needed()
+    screenshot(page, f"role-cashier-shift-{run}")
+    wide = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert wide[0] <= wide[1], f"the page overflows sideways: {wide}"
     context.close()
     assert axe.problems == {}, axe.problems
 
