@@ -138,7 +138,7 @@ def test_a_wrong_code_is_said_beside_the_code_field_and_the_right_one_then_works
     assert _text(page, "error-code").startswith("This code did not work")
     assert 'aria-invalid="true"' in page
     status, page = shop.till.press("/till/charge", points="60", code=code)  # more than the code allows
-    assert status == 403 and "at most 50 points" in _text(page, "error-code")
+    assert status == 403 and "The most points this code allows: 50." in _text(page, "error-code")
     status, page = shop.till.press("/till/charge", points="50", code=code)
     assert status == 200 and _text(page, "spent") == "50"
     assert shop.c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 300 - 50 + 22  # 5 % of 450 RUB
@@ -297,9 +297,9 @@ def test_a_trusted_till_spends_without_a_code_and_says_the_limits_beside_the_poi
     till.open("en")
     till.press("/till/find", query=PHONE)
     status, page = till.press("/till/receipt", amount="10000", action="spend")
-    assert "300 points" in _text(page, "most")  # 50 % of 10 000 RUB is 5 000 points: she has 300
+    assert _text(page, "most") == "The most points for this receipt: 300 (300 RUB)."  # 50 % of 10 000 RUB is 5 000 points: she has 300
     status, page = till.press("/till/charge", points="301")
-    assert status == 422 and _text(page, "error-points") == "The customer has only 300 points."
+    assert status == 422 and _text(page, "error-points") == "Points the customer has available: 300."
     status, page = till.press("/till/charge", points="x")
     assert status == 422 and _text(page, "error-points") == "Type whole points, or leave it empty."
     status, page = till.press("/till/charge", times=2, points="200")
@@ -309,4 +309,4 @@ def test_a_trusted_till_spends_without_a_code_and_says_the_limits_beside_the_poi
     till.press("/till/find", query=PHONE)
     till.press("/till/receipt", amount="100", action="spend")
     status, page = till.press("/till/charge", points="60")
-    assert status == 422 and _text(page, "error-points") == "At most 50 points may pay for this receipt."
+    assert status == 422 and _text(page, "error-points") == "The most points for this receipt: 50."
