@@ -3,6 +3,7 @@
 from chalicelib.db import keys
 from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
 from chalicelib.db import staff as staff
+from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -43,6 +44,7 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_u
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "BirthdayIndexItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
@@ -56,6 +58,7 @@ __all__ = [
     "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
+    "MessageMarkItem",
     "OrderItem",
     "PartnerItem",
     "PortalSessionItem",
