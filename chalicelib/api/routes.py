@@ -6,7 +6,18 @@ To add a route: declare it on its handler in the resource's module (``@api.route
 
 from __future__ import annotations
 
-from chalicelib.api import admin, campaigns, customer_keys, customers, ledger, partners, public, settlements, telegram
+from chalicelib.api import (
+    admin,
+    audit,
+    campaigns,
+    customer_keys,
+    customers,
+    ledger,
+    partners,
+    public,
+    settlements,
+    telegram,
+)
 from chalicelib.http import Route, RouteTable
 
 _TABLES: tuple[RouteTable, ...] = (
@@ -20,6 +31,8 @@ _TABLES: tuple[RouteTable, ...] = (
     partners.operator,
     admin.api,
     settlements.operator,
+    audit.api,
+    audit.operator,
     telegram.api,
 )
 

@@ -1,6 +1,7 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
 from chalicelib.db import keys
+from chalicelib.db.audit import AuditItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -41,6 +42,7 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_u
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "AuditItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",

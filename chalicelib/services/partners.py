@@ -15,6 +15,7 @@ from typing import Literal
 from chalicelib import cache, db, ids, runtime
 from chalicelib.db import api_keys as api_keys_db
 from chalicelib.db import partners as partners_db
+from chalicelib.domain.audit import Change
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
 from chalicelib.domain.schedule import PastDate
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
@@ -179,7 +180,10 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
         plan = Plan(created=True)
         partners_db.add_new(plan.tx, item)
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
-        plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
+        out = to_out(item)
+        plan.response = PartnerCreated(**out.model_dump(), api_key=shown, key_id=key_id)
+        plan.audit.append(Change("partner.created", f"partner:{partner_id}", partner_id, None, out.model_dump()))
+        plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
         return plan
 
     return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
@@ -240,6 +244,7 @@ def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         partners_db.add_exists_check(plan.tx, partner_id)
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
+        plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
         return plan
 
     return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
