@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from chalicelib import db, runtime
 from chalicelib.db import is_unavailable
+from chalicelib.domain.audit import Stamp
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -77,6 +78,11 @@ class Call(Generic[BodyT, QueryT]):
     def actor(self) -> str:
         """Who asks, as the audit log names it: the principal's own name for itself, else its key."""
         return actor_of(self.principal)
+
+    @property
+    def stamp(self) -> Stamp:
+        """Who, in which request, when: what the audit log records of a change this call makes."""
+        return Stamp(self.actor, self.request_id, self.now)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -268,7 +268,7 @@ class TransactionsPage(Response):
 
 AuditCursor = Annotated[str, StringConstraints(max_length=600)]
 AuditAction = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=40)]
-AuditActor = Annotated[str, StringConstraints(pattern=r"^(key|staff):[A-Za-z0-9_-]{1,80}$")]
+AuditActor = Annotated[str, StringConstraints(pattern=r"^(key|staff|system):[A-Za-z0-9_-]{1,80}$")]
 AuditPeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 

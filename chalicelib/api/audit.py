@@ -10,9 +10,9 @@ from chalicelib.lazy import lazy_module
 from chalicelib.schemas import AuditPage, AuditQuery, PartnerAuditQuery
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import audit
+    from chalicelib.services import audit_log as audit
 else:
-    audit = lazy_module("chalicelib.services.audit")
+    audit = lazy_module("chalicelib.services.audit_log")
 
 api = RouteTable(tag="partner")
 operator = RouteTable(tag="operator")

@@ -93,7 +93,7 @@ def admin_settlement(call: Call[None, SettlementQuery]) -> OperatorSettlement | 
     errors=(*AUTH_ERRORS, 409, 422),
 )
 def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
-    return settlement.close(call.params["period"], call.now)
+    return settlement.close(call.params["period"], call.now, call.stamp)
 
 
 def _run_reply(run: Run) -> Reply:

@@ -22,6 +22,7 @@ from typing import Any
 
 from chalicelib.db import settlement as settlement_db
 from chalicelib.db.settlement import read_figures
+from chalicelib.domain.audit import Change, Stamp
 from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_range, period_of
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, Figures, identity, statement
@@ -35,7 +36,7 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import partners, program
+from chalicelib.services import audit, partners, program
 from chalicelib.services.program import Program
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
@@ -154,7 +155,7 @@ def partner_settlement(partner_id: str, period: str, now: datetime) -> Settlemen
     )
 
 
-def close(period: str, now: datetime) -> OperatorSettlement:
+def close(period: str, now: datetime, stamp: Stamp) -> OperatorSettlement:
     """Freeze the period's report. Only after it ended in the program time zone; closing twice returns the first
     snapshot (the scheduled job may run again or alongside an operator)."""
     check_period(period, now)
@@ -167,7 +168,11 @@ def close(period: str, now: datetime) -> OperatorSettlement:
     report = _live_report(period, now).model_copy(update={"status": "closed"})
     report.partners = [row.model_copy(update={"status": "closed"}) for row in report.partners]
     # closed concurrently (False): both computed the same frozen figures; return what was stored
-    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat())
+    totals = report.totals.model_dump()
+    closing = Change(
+        "settlement.closed", f"settlement:{period}", None, {"status": "open"}, {"status": "closed", **totals}
+    )
+    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat(), also=audit.also([closing], stamp))
     closed = _closed(period)
     assert closed is not None
     return closed
@@ -175,7 +180,8 @@ def close(period: str, now: datetime) -> OperatorSettlement:
 
 def close_previous_month(now: datetime) -> OperatorSettlement:
     """Scheduled on the 1st: close last month (safe to run twice)."""
-    return close(add_months(period_of(now, program.load().timezone), -1), now)
+    previous = add_months(period_of(now, program.load().timezone), -1)
+    return close(previous, now, Stamp(audit.SCHEDULE, f"close-{previous}", now))
 
 
 # --- CSV for accountants ------------------------------------------------------------------------------------------
