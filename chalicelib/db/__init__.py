@@ -26,6 +26,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.payments import PaymentItem, PaymentTotalItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
     carry,
@@ -58,6 +59,8 @@ __all__ = [
     "KeyIdItem",
     "OrderItem",
     "PartnerItem",
+    "PaymentItem",
+    "PaymentTotalItem",
     "PortalSessionItem",
     "ProgramItem",
     "RateLimitItem",

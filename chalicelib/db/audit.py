@@ -95,7 +95,7 @@ def add(tx: Transaction, record: Record) -> None:
         before=None if record.before is None else json.dumps(record.before, sort_keys=True),
         after=None if record.after is None else json.dumps(record.after, sort_keys=True),
     )
-    tx.put(item, condition=AuditItem.pk.does_not_exist(), tag="audit")
+    tx.mark(item, tag="audit")
 
 
 def _record(item: AuditItem) -> Record:

@@ -229,3 +229,17 @@ def audit_partner(partner_id: str) -> str:
 
 def audit_sort(at: str, audit_id: str) -> str:
     return f"{at}#{audit_id}"
+
+
+# A period's payments between the operator and its partners (chalicelib/db/payments.py): one partition per period,
+# each partner's running total beside its payments, so a statement reads one item and the operator one Query.
+def payments(period: str) -> str:
+    return f"PAYMENTS#{period}"
+
+
+def payment_total(period: str, partner_id: str) -> tuple[str, str]:
+    return payments(period), f"TOTAL#{partner_id}"
+
+
+def payment(period: str, partner_id: str, payment_id: str) -> tuple[str, str]:
+    return payments(period), f"PAY#{partner_id}#{payment_id}"
