@@ -128,3 +128,85 @@ def test_a_value_too_large_is_kept_as_a_marker_not_refused():
     kept = bounded(large)
     assert kept is not None and kept[TRUNCATED] is True and kept["bytes"] > MAX_VALUE_BYTES
     assert len(kept["keys"]) == 20
+
+
+def _one(client: Api, action: str) -> dict:
+    items = client.get(f"/v1/admin/audit?action={action}")["items"]
+    assert len(items) == 1, items
+    return dict(items[0])
+
+
+def test_program_settings_record_only_what_changed(api: Api):
+    assert api.call("PUT", "/v1/admin/program", {"expiry_months": 12}).status == 200  # the default: no change
+    assert api.get("/v1/admin/audit?action=program.updated")["items"] == []
+    r = api.call("PUT", "/v1/admin/program", {"expiry_months": 6})
+    assert r.status == 200
+    record = _one(api, "program.updated")
+    assert record["before"] == {"expiry_months": 12} and record["after"] == {"expiry_months": 6}
+    assert record["target"] == "program" and record["partner_id"] is None
+    assert record["request_id"] == r.headers["X-Request-Id"]
+    assert api.call("PUT", "/v1/admin/program", {"expiry_months": 0}).status == 422  # refused: nothing recorded
+    assert len(api.get("/v1/admin/audit?action=program.updated")["items"]) == 1
+
+
+def test_partner_settings_suspension_and_keys_are_recorded(coalition: Coalition):
+    c = coalition
+    pid = c.ids["cafe"]
+    path = f"/v1/admin/partners/{pid}"
+    assert c.operator.call("PATCH", path, {"pending_days": 3, "name": "Cafe"}).status == 200
+    updated = _one(c.operator, "partner.updated")
+    assert updated["before"] == {"pending_days": 0} and updated["after"] == {"pending_days": 3}
+    assert c.operator.call("PATCH", path, {"earn_rate_bps": 700, "effective_from": "2026-04-01"}).status == 200
+    rates = c.operator.get("/v1/admin/audit?action=partner.updated")["items"][0]
+    assert rates["after"]["rate_schedule"][-1]["values"] == {"earn_rate_bps": 700} or "700" in str(rates["after"])
+    assert c.operator.call("PATCH", path, {"status": "suspended"}).status == 200
+    assert _one(c.operator, "partner.suspended")["after"] == {"status": "suspended"}
+    assert c.operator.call("PATCH", path, {"status": "active"}).status == 200
+    assert _one(c.operator, "partner.resumed")["before"] == {"status": "suspended"}
+    key = c.operator.post(f"/v1/admin/partners/{pid}/keys")["key_id"]
+    assert c.operator.call("DELETE", f"/v1/admin/partners/{pid}/keys/{key}").status == 204
+    assert _one(c.operator, "key.revoked")["target"] == f"key:{key}"
+    assert c.operator.call("DELETE", f"/v1/admin/partners/{pid}/keys/{key}").status == 204  # again: no change
+    assert len(c.operator.get("/v1/admin/audit?action=key.revoked")["items"]) == 1
+    # the partner reads all of that in its own log; another partner none of it
+    own = {i["action"] for i in c.cafe.get("/v1/audit?limit=100")["items"]}
+    assert {"partner.updated", "partner.suspended", "partner.resumed", "key.revoked"} <= own
+    assert all(i["partner_id"] == c.ids["store"] for i in c.store.get("/v1/audit?limit=100")["items"])
+
+
+def test_campaign_states_are_recorded_and_a_refused_one_is_not(coalition: Coalition):
+    c = coalition
+    body = {"name": "Кофе", "earn_at": [c.ids["cafe"], c.ids["store"]], "reward": {"type": "fixed", "points": 10}}
+    cid = c.cafe.post("/v1/campaigns", body)["campaign_id"]
+    created = _one(c.operator, "campaign.created")
+    assert created["partner_id"] == c.ids["cafe"] and created["after"]["name"] == "Кофе"
+    assert c.cafe.post(f"/v1/campaigns/{cid}/activate").status == 409  # the store has not accepted: refused
+    assert c.operator.get("/v1/admin/audit?action=campaign.launched")["items"] == []
+    assert c.store.post(f"/v1/campaigns/{cid}/decline").status == 200
+    declined = _one(c.operator, "campaign.declined")
+    assert declined["partner_id"] == c.ids["store"] and declined["after"] == {"answer": "declined"}
+    assert c.store.post(f"/v1/campaigns/{cid}/accept").status == 200
+    assert _one(c.operator, "campaign.accepted")["before"] == {"answer": "declined"}
+    assert c.cafe.post(f"/v1/campaigns/{cid}/activate").status == 200
+    assert _one(c.operator, "campaign.launched")["after"] == {"status": "active"}
+    assert c.cafe.post(f"/v1/campaigns/{cid}/pause").status == 200
+    assert c.operator.post(f"/v1/campaigns/{cid}/end").status == 200
+    ended = _one(c.operator, "campaign.ended")
+    assert ended["before"] == {"status": "paused"} and ended["actor"].startswith(OPERATOR_ACTOR_PREFIX)
+    assert ended["partner_id"] == c.ids["cafe"]  # the sponsor reads what the operator did to its campaign
+    assert any(i["action"] == "campaign.ended" for i in c.cafe.get("/v1/audit?limit=100")["items"])
+
+
+def test_adjustments_are_recorded_and_a_refused_debit_is_not(coalition: Coalition):
+    c = coalition
+    cid = c.cafe.post("/v1/customers", {"phone": "+79161112233"})["customer_id"]
+    credit = {"customer_id": cid, "adjustment_id": "ADJ-1", "points": 50, "reason": "goodwill"}
+    assert c.operator.post("/v1/admin/adjustments", credit).status == 201
+    made = _one(c.operator, "adjustment.created")
+    assert made["target"] == f"customer:{cid}" and made["before"] == {"available": 0}
+    assert made["after"]["available"] == 50 and made["after"]["reason"] == "goodwill"
+    debit = {"customer_id": cid, "adjustment_id": "ADJ-2", "points": -500, "reason": "typo"}
+    assert c.operator.post("/v1/admin/adjustments", debit).status == 422  # more than she has: refused, recorded
+    assert c.operator.post("/v1/admin/adjustments", debit).status == 422  # and replayed
+    assert len(c.operator.get("/v1/admin/audit?action=adjustment.created")["items"]) == 1
+    assert c.cafe.get("/v1/audit?action=adjustment.created")["items"] == []  # the operator's own record
