@@ -159,3 +159,23 @@ def test_two_payments_add_up(coalition: Coalition):
     [second, first] = _audit_actions(c, "payment.recorded")
     assert first["before"] == {"paid_minor": 0} and second["before"] == {"paid_minor": -1_000}
     assert second["after"]["paid_minor"] == -750
+
+
+def test_a_payment_decided_on_a_stale_total_is_decided_again_not_lost(coalition: Coalition, monkeypatch):
+    """Two payments at once: the second was decided on the total read before the first landed. Its write is guarded
+    by that total, so it is cancelled and decided again; both count."""
+    from chalicelib.db import payments as payments_db
+
+    c = coalition
+    assert c.operator.post(PAY, _payment(c, -1_000)).status == 201
+    real = payments_db.total_of
+    stale = iter([None])  # the first decision sees no payment yet
+
+    def total_of(found, period, partner_id):
+        return next(stale, real(found, period, partner_id)) if partner_id == c.ids["cafe"] else None
+
+    monkeypatch.setattr(payments_db, "total_of", total_of)
+    assert c.operator.post(PAY, _payment(c, -500)).status == 201
+    monkeypatch.undo()
+    assert c.cafe.get(f"/v1/settlements/{PERIOD}").json["paid_minor"] == -1_500
+    assert [i["before"] for i in _audit_actions(c, "payment.recorded")] == [{"paid_minor": -1_000}, {"paid_minor": 0}]
