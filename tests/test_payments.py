@@ -57,6 +57,10 @@ def test_a_payment_shows_as_paid_and_open_on_both_sides(coalition: Coalition):
     assert audited["partner_id"] == c.ids["cafe"] and audited["before"] == {"paid_minor": 0}
     assert audited["after"]["paid_minor"] == -3_000 and audited["request_id"] == r.headers["X-Request-Id"]
     assert c.cafe.get("/v1/audit?action=payment.recorded")["items"] == [audited]
+    csv = c.cafe.get(f"/v1/settlements/{PERIOD}?format=csv&headers=fields").raw.decode("utf-8-sig")
+    header, row = (line.split(";") for line in csv.splitlines()[:2])
+    assert row[header.index("paid_minor")] == "-3000"
+    assert row[header.index("open_minor")] == str(statement["open_minor"])
 
 
 def test_payments_on_a_closed_month_count_and_the_frozen_figures_stay(coalition: Coalition, clock):
