@@ -27,6 +27,7 @@ AREAS = (
     "page_fixes",
     "receipts",
     "customer_messages",
+    "audit",
 )
 
 

@@ -3,6 +3,7 @@ stored) and ``KEYID#<key id>`` -> that hash (so an operator can revoke a key by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.db import keys
@@ -72,8 +73,11 @@ def add_key(
     tx.put(index, condition=KeyIdItem.pk.does_not_exist() if new_only else None)
 
 
-def revoke(index: KeyIndex, now_iso: str, tx: Transaction | None = None) -> None:
-    """Revoke the key (both items, in one transaction: ``tx`` if given, with the caller's other writes)."""
+def revoke(
+    index: KeyIndex, now_iso: str, tx: Transaction | None = None, also: Callable[[Transaction], None] | None = None
+) -> None:
+    """Revoke the key (both items, in one transaction: ``tx`` if given, with the caller's other writes; ``also``
+    adds to it: the audit record)."""
     own = tx is None
     tx = Transaction() if tx is None else tx
     tx.update(
@@ -82,6 +86,8 @@ def revoke(index: KeyIndex, now_iso: str, tx: Transaction | None = None) -> None
         condition=ApiKeyItem.pk.exists(),
     )
     tx.update(KeyIdItem(*keys.key_id(index.key_id)), actions=[KeyIdItem.status.set("revoked")])
+    if also is not None:
+        also(tx)
     if own:
         tx.commit(connection())
 
