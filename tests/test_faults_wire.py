@@ -192,6 +192,13 @@ ROUTES: dict[str, Setup] = {
     ),
     "admin_remove_staff": lambda c, n: _staff_member(c, n, admin=True),
     "admin_close_settlement": lambda c, n: Call(c.operator, "POST", f"/v1/admin/settlements/2026-0{n + 1}/close"),
+    "admin_record_payment": lambda c, n: Call(
+        c.operator,
+        "POST",
+        "/v1/admin/settlements/2026-03/payments",
+        # one partner each: each payment starts its partner's total, as the fault-free one did
+        {"partner_id": _partner(c, n), "amount_minor": -100 - n, "paid_on": "2026-04-01", "reference": f"PP-{n}"},
+    ),
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
@@ -228,6 +235,12 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "till_send_code",
     "till_charge",
     "till_refund",
+    # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
+    "portal_invite_staff",
+    "portal_remove_staff",
+    "portal_create_key",
+    "portal_rotate_key",
+    "portal_revoke_key",
     # staff sign-in and sign-out forms: tests/test_staff.py
     *(f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in ("sign_in_code", "sign_in_session")),
     *(f"staff_{area}_sign_out" for area in ("till", "portal", "admin")),

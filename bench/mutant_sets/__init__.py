@@ -28,6 +28,7 @@ AREAS = (
     "receipts",
     "till",
     "customer_messages",
+    "audit",
 )
 
 

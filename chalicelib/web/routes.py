@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from chalicelib.http import Auth, Call, RouteOptions, RouteTable
 from chalicelib.web.queries import (
+    ActQuery,
     CodeForm,
     CustomerForm,
     CustomerSignInForm,
@@ -305,6 +306,33 @@ for _area in ("till", "portal", "admin"):
             _options["form"] = _form
         pages.route(_method, f"/{_area}/{_path}", "public", f"{_where.capitalize()}, {_summary}", query=PortalQuery,
                     **_options)(_staff(_area, _view))  # fmt: skip
+
+
+# the owner's people and keys (web/portal_people.py)
+_portal_page("portal_staff", "GET", "/portal/staff", "staff", "the staff: list, invite, remove (owner)")
+_portal_page("portal_invite_staff", "POST", "/portal/staff", "invite", "invite a person by phone or e-mail (owner)")
+_portal_page("portal_remove_staff", "POST", "/portal/staff/{staff_id}/remove", "remove_staff", "remove a person")
+_portal_page("portal_keys", "GET", "/portal/keys", "keys", "the API keys: labels, states (owner)")
+_portal_page("portal_create_key", "POST", "/portal/keys", "create_key", "a new API key with a label, shown once")
+_portal_page("portal_rotate_key", "POST", "/portal/keys/{key_id}/rotate", "rotate_key", "a new key, the old revoked")
+_portal_page("portal_revoke_key", "POST", "/portal/keys/{key_id}/revoke", "revoke_key", "revoke an API key at once")
+_portal_page(
+    "portal_settlement_act",
+    "GET",
+    "/portal/settlements/{period}/act",
+    "reconciliation_act",
+    "the month's reconciliation act, printable (signed out: the sign-in page)",
+    content=("text/html",),
+)
+
+
+@pages.route("GET", "/v1/admin/settlements/{period}/act", "operator", "A partner's reconciliation act for a month: "
+             "the printable page (HTML, ru or en) the operator's console links", query=ActQuery,
+             name="admin_settlement_act", content=("text/html",), tag="operator")  # fmt: skip
+def admin_settlement_act(call: Call[None, ActQuery]) -> Any:
+    from chalicelib.web import settlement_act
+
+    return settlement_act.for_operator(call)
 
 
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
