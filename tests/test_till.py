@@ -297,7 +297,8 @@ def test_a_trusted_till_spends_without_a_code_and_says_the_limits_beside_the_poi
     till.open("en")
     till.press("/till/find", query=PHONE)
     status, page = till.press("/till/receipt", amount="10000", action="spend")
-    assert _text(page, "most") == "The most points for this receipt: 300 (300 RUB)."  # 50 % of 10 000 RUB is 5 000 points: she has 300
+    # 50 % of 10 000 RUB is 5 000 points: she has 300
+    assert _text(page, "most") == "The most points for this receipt: 300 (300 RUB)."
     status, page = till.press("/till/charge", points="301")
     assert status == 422 and _text(page, "error-points") == "Points the customer has available: 300."
     status, page = till.press("/till/charge", points="x")
