@@ -311,3 +311,18 @@ def test_a_trusted_till_spends_without_a_code_and_says_the_limits_beside_the_poi
     till.press("/till/receipt", amount="100", action="spend")
     status, page = till.press("/till/charge", points="60")
     assert status == 422 and _text(page, "error-points") == "The most points for this receipt: 50."
+
+
+def test_the_card_shows_the_offers_that_earn_here_and_not_elsewhere(shop):
+    c = shop.c
+    partner_id = shop.cafe.get("/v1/partner")["partner_id"]
+    for client, where, points in ((shop.cafe, partner_id, 10), (c.store, c.ids["store"], 77)):
+        body = {"name": f"Бонус {points}", "earn_at": [where], "reward": {"type": "fixed", "points": points}}
+        made = client.post("/v1/campaigns", {**body, "budget_points": 1000})
+        assert made.status == 201, made.json
+        assert client.post(f"/v1/campaigns/{made['campaign_id']}/activate").status == 200
+    shop.till.open("ru")
+    _, page = shop.till.press("/till/find", query=PHONE)
+    assert _text(page, "offer").startswith("+10")
+    assert page.count('data-testid="offer"') == 1  # the store's campaign earns at the store, not here
+    assert _text(page, "tier") == "Бронзовый"  # the program's tier in the page's language
