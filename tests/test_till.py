@@ -326,3 +326,19 @@ def test_the_card_shows_the_offers_that_earn_here_and_not_elsewhere(shop):
     assert _text(page, "offer").startswith("+10")
     assert page.count('data-testid="offer"') == 1  # the store's campaign earns at the store, not here
     assert _text(page, "tier") == "Бронзовый"  # the program's tier in the page's language
+
+
+def test_five_wrong_codes_lock_and_the_wait_is_said_beside_the_code(shop):
+    shop.till.open("ru")
+    shop.till.press("/till/find", query=PHONE)
+    shop.till.press("/till/receipt", amount="500", action="spend")
+    shop.till.press("/till/send-code", points="50")
+    code = last_code("spend_code", PHONE)
+    wrong = "000000" if code != "000000" else "111111"
+    answers = [shop.till.press("/till/charge", points="50", code=wrong) for _ in range(5)]
+    assert [status for status, _ in answers] == [403, 403, 403, 403, 429]
+    said = _text(answers[-1][1], "error-code")
+    assert re.fullmatch(
+        r"Слишком много неверных кодов\. Попробуйте через \d+ минут[уы]? или отправьте новый код\.", said
+    )
+    assert shop.c.store.get(f"/v1/customers/{shop.cid}/balance")["available"] == 300  # nothing spent
