@@ -28,6 +28,7 @@ AREAS = (
     "receipts",
     "customer_messages",
     "audit",
+    "staff",
 )
 
 
