@@ -29,6 +29,7 @@ AREAS = (
     "till",
     "customer_messages",
     "audit",
+    "staff",
 )
 
 
