@@ -36,6 +36,8 @@
     │   ├── CampaignStateConflict     409 invalid_campaign_state
     │   ├── CampaignLimitReached      409 campaign_limit_reached
     │   ├── PeriodNotEnded            409 period_not_ended
+    │   ├── StaffContactTaken         409 staff_contact_taken
+    │   ├── LastOwner                 409 last_owner
     │   └── WebhookLimitReached       409 webhook_limit_reached
     ├── RateLimited                   429 rate_limited (.retry_after): a limit or a message provider asks to wait;
     │   │                             retried while Retry-After <= backoff_max, else raised at once
@@ -218,6 +220,14 @@ class PeriodNotEnded(Conflict):
     pass
 
 
+class StaffContactTaken(Conflict):
+    pass
+
+
+class LastOwner(Conflict):
+    pass
+
+
 class WebhookLimitReached(Conflict):
     pass
 
@@ -281,6 +291,8 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "invalid_campaign_state": CampaignStateConflict,
     "campaign_limit_reached": CampaignLimitReached,
     "period_not_ended": PeriodNotEnded,
+    "staff_contact_taken": StaffContactTaken,
+    "last_owner": LastOwner,
     "webhook_limit_reached": WebhookLimitReached,
     "internal_error": ServerError,
     "temporarily_unavailable": Unavailable,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalicelib.api import (
     admin,
+    audit,
     campaigns,
     customer_keys,
     customers,
@@ -15,6 +16,7 @@ from chalicelib.api import (
     partners,
     public,
     settlements,
+    staff,
     telegram,
     webhooks,
 )
@@ -28,9 +30,13 @@ _TABLES: tuple[RouteTable, ...] = (
     partners.api,
     campaigns.api,
     settlements.api,
+    staff.api,
     partners.operator,
     admin.api,
     settlements.operator,
+    staff.operator,
+    audit.api,
+    audit.operator,
     telegram.api,
     webhooks.api,
 )

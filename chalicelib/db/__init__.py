@@ -1,6 +1,9 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
 from chalicelib.db import keys
+from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
+from chalicelib.db import staff as staff
+from chalicelib.db.audit import AuditItem
 from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
@@ -27,6 +30,7 @@ from chalicelib.db.models import (
     create_table,
 )
 from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
+from chalicelib.db.payments import PaymentItem, PaymentTotalItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
     carry,
@@ -43,6 +47,7 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_u
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "AuditItem",
     "BirthdayIndexItem",
     "CampaignDayItem",
     "CampaignItem",
@@ -63,6 +68,8 @@ __all__ = [
     "OrderItem",
     "OutboxItem",
     "PartnerItem",
+    "PaymentItem",
+    "PaymentTotalItem",
     "PortalSessionItem",
     "ProgramItem",
     "RateLimitItem",

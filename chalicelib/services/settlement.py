@@ -20,8 +20,10 @@ import re
 from datetime import datetime
 from typing import Any
 
+from chalicelib import db
 from chalicelib.db import settlement as settlement_db
 from chalicelib.db.settlement import read_figures
+from chalicelib.domain.audit import Change, Stamp
 from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event
 from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_range, period_of
 from chalicelib.domain.schedule import period_end
@@ -36,7 +38,7 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import events, partners, program
+from chalicelib.services import audit, events, partners, payments, program
 from chalicelib.services.program import Program
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
@@ -136,7 +138,7 @@ def _closed(period: str) -> OperatorSettlement | None:
 
 def operator_report(period: str, now: datetime) -> OperatorSettlement:
     check_period(period, now)
-    return _closed(period) or _live_report(period, now)
+    return payments.in_report(_closed(period) or _live_report(period, now))
 
 
 def partner_settlement(partner_id: str, period: str, now: datetime) -> SettlementOut:
@@ -145,36 +147,49 @@ def partner_settlement(partner_id: str, period: str, now: datetime) -> Settlemen
     if closed is not None:
         for row in closed.partners:
             if row.partner_id == partner_id:
-                return row
+                return payments.in_statement(row)
         raise NotFound(f"No settlement for {partner_id} in {period}.")
     prog = program_at_end(period)
     names = _names()
     figures = read_figures([partner_id], period)[partner_id]
-    return _statement_out(
-        partner_id, names.get(partner_id, partner_id), figures, period, "open", prog, names, now.isoformat()
+    return payments.in_statement(
+        _statement_out(
+            partner_id, names.get(partner_id, partner_id), figures, period, "open", prog, names, now.isoformat()
+        )
     )
 
 
-def close(period: str, now: datetime) -> OperatorSettlement:
+def close(period: str, now: datetime, stamp: Stamp) -> OperatorSettlement:
     """Freeze the period's report. Only after it ended in the program time zone; closing twice returns the first
     snapshot (the scheduled job may run again or alongside an operator)."""
     check_period(period, now)
     existing = _closed(period)
     if existing is not None:
-        return existing
+        return payments.in_report(existing)
     prog = program.load()
     if period_of(now, prog.timezone) <= period:
         raise PeriodNotEnded(f"{period} ends at midnight {prog.timezone} on the 1st of {add_months(period, 1)}.")
     report = _live_report(period, now).model_copy(update={"status": "closed"})
     report.partners = [row.model_copy(update={"status": "closed"}) for row in report.partners]
     # closed concurrently (False): both computed the same frozen figures; return what was stored
+    totals = report.totals.model_dump(exclude={"paid_minor", "open_minor"})  # read live, never frozen
+    closing = Change(
+        "settlement.closed", f"settlement:{period}", None, {"status": "open"}, {"status": "closed", **totals}
+    )
     # One event for the whole close, in its transaction: the dispatcher gives each partner its own statement
     # (``partner_events``), so the close stays one item however many partners there are.
     closed_event = events.new(SETTLEMENT_CLOSED, BROADCAST, now, period=period)
-    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat(), [closed_event])
+    record = audit.also([closing], stamp)
+
+    def also(tx: db.Transaction) -> None:
+        if record is not None:
+            record(tx)
+        events.stage(tx, [closed_event])
+
+    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat(), also=also)
     closed = _closed(period)
     assert closed is not None
-    return closed
+    return payments.in_report(closed)
 
 
 def partner_events(event: Event) -> list[Event]:
@@ -203,7 +218,8 @@ def partner_events(event: Event) -> list[Event]:
 
 def close_previous_month(now: datetime) -> OperatorSettlement:
     """Scheduled on the 1st: close last month (safe to run twice)."""
-    return close(add_months(period_of(now, program.load().timezone), -1), now)
+    previous = add_months(period_of(now, program.load().timezone), -1)
+    return close(previous, now, Stamp(audit.SCHEDULE, f"close-{previous}", now))
 
 
 # --- CSV for accountants ------------------------------------------------------------------------------------------

@@ -45,6 +45,14 @@ class PortalQuery(BaseModel):
     table: Literal["statement", "flows"] = "statement"  # the settlement CSV: one table per file
 
 
+class ActQuery(BaseModel):
+    """Query of the operator's reconciliation act: whose, in which language."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    partner_id: Annotated[str, StringConstraints(strict=True, pattern=r"^ptn_[0-9a-z]{8,32}$")]
+    lang: Lang | None = None
+
+
 # The portal's forms, as the route table documents them (application/x-www-form-urlencoded). portal_forms.py reads
 # the fields; these models only tell /openapi.json what a browser sends.
 
@@ -81,6 +89,20 @@ class CustomerSignInForm(BaseModel):
 
 class CodeForm(CustomerSignInForm):
     """Customer sign-in, step 2: the one-time code the customer received."""
+
+    code: str = Field(description="Six digits; five wrong tries lock the code (429)")
+
+
+class StaffSignInForm(BaseModel):
+    """Staff sign-in, step 1: a phone or an e-mail, and the token that must equal the ``ls_csrf`` cookie."""
+
+    model_config = ConfigDict(defer_build=True)
+    csrf: str = Field(description="Equal to the ls_csrf cookie the sign-in page set")
+    contact: str = Field(description="The phone (any spelling) or e-mail address the member was invited with")
+
+
+class StaffCodeForm(StaffSignInForm):
+    """Staff sign-in, step 2: the one-time code the member received."""
 
     code: str = Field(description="Six digits; five wrong tries lock the code (429)")
 
