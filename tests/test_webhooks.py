@@ -11,7 +11,7 @@ from chalicelib.notify import webhook_http
 from chalicelib.services import dispatcher
 from partner_sdk import webhooks as sdk_webhooks
 from partner_sdk.errors import SignatureVerificationError
-from tests.conftest import table_snapshot
+from tests.conftest import inbox, table_snapshot
 from tests.test_api_ledger import accrue, enrol
 
 pytest_plugins = ("tests.webhook_receiver",)
@@ -148,6 +148,10 @@ def test_backoff_grows_and_stops_after_three_days():
 
 
 def test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason(coalition, receiver, clock):
+    owner = {"phone": "+79161119900", "name": "Владелец", "role": "owner"}
+    assert coalition.cafe.post("/v1/staff", owner).status == 201
+    cashier = {"phone": "+79161119901", "name": "Кассир", "role": "cashier"}
+    assert coalition.cafe.post("/v1/staff", cashier).status == 201
     hook = _register(coalition.cafe, receiver.url)
     receiver.script = [503] * 1000
     cid = enrol(coalition.cafe, phone="+79161110006")
@@ -159,6 +163,8 @@ def test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason(coalit
     assert 10 < attempts < 40
     [listed] = coalition.cafe.get("/v1/webhooks")["items"]
     assert listed["status"] == "disabled" and "three days" in listed["disabled_reason"]
+    [notice] = inbox("webhook_disabled")  # the owner is told; the cashier is not
+    assert notice.to == owner["phone"] and receiver.url in notice.text
     [delivery] = coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]
     assert delivery["status"] == "failed" and delivery["response_code"] == 503
     assert accrue(coalition.cafe, cid, "X-2", 100_000).status == 201

@@ -100,4 +100,16 @@ MUTANTS: tuple[Mutant, ...] = (
         '    if hook is None:\n        raise NotFound(f"No webhook {webhook_id}.")\n    return hook',
         (f"{WEBHOOKS}::test_a_deleted_endpoint_is_gone",),
     ),
+    Mutant(
+        "a switched-off endpoint told to every staff member, not the owners",
+        '        if owner.role == "owner" and owner.contact_kind in ("phone", "email"):',
+        '        if owner.contact_kind in ("phone", "email"):',
+        (f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",),
+    ),
+    Mutant(
+        "the owners not told of a switched-off endpoint",
+        "            customer_messages.tell(channel, owner.contact, DISABLED",
+        "            (channel, owner.contact, DISABLED",
+        (f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",),
+    ),
 )

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from chalicelib import ids, runtime
+from chalicelib.db import staff as staff_db
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.db.store import Found
 from chalicelib.db.webhooks import Delivery, Webhook
 from chalicelib.domain import signing
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, WebhookLimitReached
 from chalicelib.notify import webhook_http
+from chalicelib.notify.port import Channel
 from chalicelib.schemas import (
     CreateWebhook,
     DeliveryList,
@@ -30,9 +32,11 @@ from chalicelib.schemas import (
     WebhookOut,
     WebhookSecretRotated,
 )
+from chalicelib.services import customer_messages
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 MAX_WEBHOOKS = 10  # endpoints per partner
+DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose
 SECRET_PLACEHOLDER = "__WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
 
 __all__ = ["MAX_WEBHOOKS", "create", "deliveries", "give_up", "listing", "remove", "resend", "rotate"]
@@ -200,10 +204,14 @@ def resend(partner_id: str, webhook_id: str, delivery_id: str, now: datetime) ->
 
 
 def give_up(hook: Webhook, event_id: str, now: datetime) -> None:
-    """Three days of failures: the endpoint is switched off, and the reason recorded where the partner sees it (its
-    webhook list and the portal). A partner has no contact address of its own to message yet."""
+    """Three days of failures: the endpoint is switched off, the reason recorded where the partner sees it (its
+    webhook list), and each of the partner's owners told through the notifications port (their sign-in contact)."""
     reason = (
         f"Switched off on {now.date().isoformat()}: event {event_id} could not be delivered for three days. "
         "Fix the endpoint, then register it again and resend what it missed."
     )
     webhooks_db.disable(hook.partner_id, hook.webhook_id, reason, now.isoformat())
+    for owner in staff_db.list_members(hook.partner_id):
+        if owner.role == "owner" and owner.contact_kind in ("phone", "email"):
+            channel: Channel = "sms" if owner.contact_kind == "phone" else "email"
+            customer_messages.tell(channel, owner.contact, DISABLED, "ru", DISABLED, url=hook.url, event=event_id)
