@@ -108,8 +108,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the owners not told of a switched-off endpoint",
-        "            customer_messages.tell(channel, owner.contact, DISABLED",
-        "            (channel, owner.contact, DISABLED",
+        "    for owner in staff_db.list_members(hook.partner_id):",
+        "    for owner in []:",
         (f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",),
     ),
 )
