@@ -133,6 +133,8 @@ def test_every_route_declares_how_it_authenticates():
     sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
     telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
     site = {"landing", "favicon"}  # the landing page and the icon: nothing private
+    # a marketing message's unsubscribe link: its token withdraws that customer's consent and nothing else
+    unsubscribe = {"me_unsubscribe_page", "me_unsubscribe"}  # tests/test_customer_reminders.py
     assert public == {
         "health",
         "openapi",
@@ -143,6 +145,7 @@ def test_every_route_declares_how_it_authenticates():
         *sign_in,
         *telegram,
         *site,
+        *unsubscribe,
     }
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")

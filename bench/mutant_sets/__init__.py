@@ -27,6 +27,7 @@ AREAS = (
     "page_fixes",
     "receipts",
     "audit",
+    "customer_messages",
 )
 
 

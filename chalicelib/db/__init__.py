@@ -2,6 +2,7 @@
 
 from chalicelib.db import keys
 from chalicelib.db.audit import AuditItem
+from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -44,6 +45,7 @@ __all__ = [
     "AliasItem",
     "ApiKeyItem",
     "AuditItem",
+    "BirthdayIndexItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
@@ -57,6 +59,7 @@ __all__ = [
     "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
+    "MessageMarkItem",
     "OrderItem",
     "PartnerItem",
     "PaymentItem",

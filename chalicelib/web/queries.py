@@ -76,7 +76,7 @@ class PortalForm(BaseModel):
     nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
 
 
-# The customer's forms (issue 17): documented only; customer_http.py and customer_self.py read the fields.
+# The customer's forms: documented only; customer_http.py and customer_self.py read the fields.
 
 
 class CustomerSignInForm(BaseModel):
@@ -100,6 +100,15 @@ class CustomerForm(BaseModel):
         extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
     )
     csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")
+
+
+class UnsubscribeQuery(BaseModel):
+    """The unsubscribe link's fields (``c``: the customer, ``t``: the token), also what its button posts."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    c: str | None = Field(None, max_length=64)
+    t: str | None = Field(None, max_length=64)
+    lang: Lang | None = None
 
 
 class SiteQuery(BaseModel):

@@ -23,6 +23,7 @@ from chalicelib.web.queries import (
     PortalQuery,
     SignInForm,
     SiteQuery,
+    UnsubscribeQuery,
 )
 
 pages = RouteTable(tag="portal")
@@ -33,7 +34,7 @@ MeHandler = Callable[[Call[None, MePageQuery]], Any]
 
 
 def _me(view: str, module: str = "customer_http") -> MeHandler:
-    """The customer's pages (issue 17): ``customer_http`` (page, sign-in, spend code, sign-out) or
+    """The customer's pages: ``customer_http`` (page, sign-in, spend code, sign-out) or
     ``customer_self`` (settings, my data, deletion); both read the customer's own session cookie."""
 
     def handler(call: Call[None, MePageQuery]) -> Any:
@@ -276,6 +277,22 @@ def landing(call: Call[None, SiteQuery]) -> Any:
     from chalicelib.web import site
 
     return site.landing(call)
+
+
+@pages.route("GET", "/me/unsubscribe", "public", "A marketing message's unsubscribe link: a page with one button",
+             query=UnsubscribeQuery, name="me_unsubscribe_page", content=("text/html",))  # fmt: skip
+def unsubscribe_page(call: Call[None, UnsubscribeQuery]) -> Any:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.page(call)
+
+
+@pages.route("POST", "/me/unsubscribe", "public", "No more marketing messages (form: c, t from the link)",
+             query=UnsubscribeQuery, form=UnsubscribeQuery, name="me_unsubscribe", content=("text/html",))  # fmt: skip
+def unsubscribe(call: Call[None, UnsubscribeQuery]) -> Any:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.confirm(call)
 
 
 @pages.route("GET", "/favicon.ico", "public", "The program's icon (SVG)", name="favicon", content=("image/svg+xml",))
