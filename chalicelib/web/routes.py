@@ -252,6 +252,7 @@ _portal_page(
 )
 
 
+_portal_page("portal_audit", "GET", "/portal/audit", "audit", "the partner's audit log: who changed what, when")
 _portal_page(
     "portal_settlement_act",
     "GET",
