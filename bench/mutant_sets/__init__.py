@@ -26,8 +26,10 @@ AREAS = (
     "scale",
     "page_fixes",
     "receipts",
-    "audit",
+    "till",
     "customer_messages",
+    "audit",
+    "staff",
 )
 
 

@@ -16,6 +16,7 @@ from chalicelib.api import (
     partners,
     public,
     settlements,
+    staff,
     telegram,
 )
 from chalicelib.http import Route, RouteTable
@@ -28,9 +29,11 @@ _TABLES: tuple[RouteTable, ...] = (
     partners.api,
     campaigns.api,
     settlements.api,
+    staff.api,
     partners.operator,
     admin.api,
     settlements.operator,
+    staff.operator,
     audit.api,
     audit.operator,
     telegram.api,

@@ -170,6 +170,17 @@ def send_to_chat(chat_id: str, purpose: str, lang: str, name: str) -> bool:
     return True
 
 
+def send_to(channel: Channel, to: str, purpose: str, lang: str, name: str, code: str) -> bool:
+    """A code to someone who is not a customer (a staff member signing in): True if it went out. A failure is
+    logged by the port and otherwise ignored: the sign-in answers the same whether or not anyone got a code."""
+    body = TEXTS["en" if lang == "en" else "ru"][name].format(sender=settings().sender_name, code=code)
+    try:
+        notifier().send(Message(channel=channel, to=to, text=body, code=code, purpose=purpose))
+    except NotificationError:
+        return False
+    return True
+
+
 def safe_send(customer: Customer, purpose: str, body: str, **kw: Any) -> Sent | None:
     """For flows that must not tell whether a customer exists (sign-in): a failure is logged by the port, and
     the caller answers the same either way."""
