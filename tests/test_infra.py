@@ -63,9 +63,9 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
 
     assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
     carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
-    # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer and portal sessions,
-    # rate-limit buckets, Telegram link tokens, idle code-free allowances, customer messages' marks and weekly
-    # counts (once what they guard is over) and webhook deliveries (a log kept 30 days) expire too
+    # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer, portal and staff
+    # sessions, rate-limit buckets, Telegram link tokens, idle code-free allowances, customer messages' marks and
+    # weekly counts (once what they guard is over) and webhook deliveries (a log kept 30 days) expire too
     assert sorted(carrying) == [
         "CodeFreeItem",
         "CodeItem",
@@ -75,6 +75,7 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
         "PortalSessionItem",
         "RateLimitItem",
         "ReplayItem",
+        "StaffSessionItem",
         "TelegramLinkItem",
     ]
 
