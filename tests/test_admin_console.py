@@ -17,13 +17,15 @@ NONCE = "A" * 22
 
 def visit(api: Any, path: str, key: str = OPERATOR_KEY) -> tuple[int, str, dict[str, str]]:
     r = api.http.get(path, headers={"Authorization": f"Bearer {key}"})
-    return r.status_code, r.body.decode(), dict(r.headers)
+    return r.status_code, r.body.decode(), {k.lower(): v for k, v in r.headers.items()}
 
 
-def send(api: Any, path: str, form: dict[str, str], key: str = OPERATOR_KEY, nonce: str = NONCE) -> tuple[int, str, dict[str, str]]:
+def send(
+    api: Any, path: str, form: dict[str, str], key: str = OPERATOR_KEY, nonce: str = NONCE
+) -> tuple[int, str, dict[str, str]]:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-www-form-urlencoded"}
     r = api.http.post(path, headers=headers, body=urlencode({"nonce": nonce, **form}))
-    return r.status_code, r.body.decode(), dict(r.headers)
+    return r.status_code, r.body.decode(), {k.lower(): v for k, v in r.headers.items()}
 
 
 def text(html: str) -> str:
@@ -34,3 +36,205 @@ def partner(api: Any, name: str, **extra: Any) -> dict[str, Any]:
     r = api.post("/v1/admin/partners", {"name": name, **TRUSTED, **extra})
     assert r.status == 201, r.json
     return dict(r.json)
+
+
+def _visible(html: str) -> str:
+    return text(re.sub(r"<style.*?</style>", "", html, flags=re.S))
+
+
+def test_the_console_creates_a_partner_and_shows_its_key_once(api):
+    form = {"name": "Уют", "category": "cafe", "earn_rate": "5,5", "max_redeem_share": "30", "pending_days": "3"}
+    status, html, _ = send(api, "/admin/partners", {**form, "spend_confirmation": "always"})
+    assert status == 201
+    key = re.search(r'data-testid="api-key">([^<]+)<', html).group(1)
+    created = api.as_key(key).get("/v1/partner").json  # the key shown is the partner's own, and it works
+    assert (created["name"], created["earn_rate_bps"], created["max_redeem_share_bps"]) == ("Уют", 550, 3000)
+    assert created["pending_days"] == 3
+    status, listing, _ = visit(api, "/admin")
+    assert status == 200 and key not in listing  # shown once: never on the list
+    row = re.search(r'data-testid="partner-Уют">(.*?)</tr>', listing, re.S).group(1)
+    assert "5,5 %" in _visible(row) and "работает" in _visible(row)
+
+
+def test_a_refused_form_says_what_is_wrong_next_to_each_field_in_the_operators_language(api):
+    before = api.get("/v1/admin/partners").json["items"]
+    status, html, _ = send(api, "/admin/partners?lang=en", {"name": " ", "earn_rate": "five", "pending_days": "-1"})
+    assert status == 422
+    errors = dict(re.findall(r'data-testid="error-([a-z_]+)">([^<]+)<', html))
+    assert errors == {
+        "name": "Fill in this field",
+        "earn_rate": "Enter a number, for example 5 or 5,5",
+        "pending_days": "Enter a whole number",
+    }
+    assert 'aria-describedby="e-name"' in html and 'value="five"' in html  # kept as typed, tied to its message
+    assert api.get("/v1/admin/partners").json["items"] == before
+
+
+def test_suspending_a_partner_asks_first_and_its_key_stops_working(api):
+    p = partner(api, "Уют")
+    path = f"/admin/partners/{p['partner_id']}"
+    status, html, _ = send(api, f"{path}/suspend", {})
+    assert status == 200 and 'data-testid="confirm"' in html
+    assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["status"] == "active"  # nothing yet
+    status, _, headers = send(api, f"{path}/suspend", {"confirmed": "yes"}, nonce="B" * 22)
+    assert status == 303 and headers["location"] == path
+    assert re.search(r'data-testid="status">([^<]+)<', visit(api, path)[1]).group(1) == "приостановлен"
+    assert api.as_key(p["api_key"]).get("/v1/partner").status == 403
+    send(api, f"{path}/resume", {"confirmed": "yes"}, nonce="C" * 22)
+    assert api.as_key(p["api_key"]).get("/v1/partner").status == 200
+
+
+def test_a_rate_changes_from_the_date_typed_and_a_past_date_is_refused_next_to_it(api, clock):
+    p = partner(api, "Уют", earn_rate_bps=500)
+    path = f"/admin/partners/{p['partner_id']}"
+    form = {"earn_rate": "7,5", "max_redeem_share": "50", "pending_days": "0", "spend_confirmation": "never"}
+    status, _, headers = send(api, f"{path}/settings", {**form, "effective_from": "2026-03-20"})
+    assert status == 303 and headers["location"] == f"{path}?saved=1"
+    out = api.get(f"/v1/admin/partners/{p['partner_id']}").json
+    assert out["earn_rate_bps"] == 500  # not before its day
+    assert out["scheduled_changes"] == [
+        {"effective_from": "2026-03-20", "earn_rate_bps": 750, "max_redeem_share_bps": 5000}
+    ]
+    page = _visible(visit(api, f"{path}?saved=1&lang=en")[1])
+    assert "Saved." in page and "from 20 Mar 2026" in page and "7.5 %" in page
+    status, html, _ = send(api, f"{path}/settings", {**form, "effective_from": "2026-03-01"}, nonce="B" * 22)
+    assert status == 422
+    assert re.search(r'data-testid="error-effective_from">([^<]+)<', html).group(1) == (
+        "Дата в прошлом: выберите сегодня или позже"
+    )
+    clock.advance(timedelta(days=11))
+    assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["earn_rate_bps"] == 750
+
+
+def test_program_settings_name_the_program_and_schedule_the_point_value(api):
+    form = {"program_name": "Соседи", "point_value": "1,50", "operator_fee": "2", "expiry_months": "12"}
+    assert send(api, "/admin/program", {**form, "effective_from": "2026-04-01"})[0] == 303
+    settings = api.get("/v1/admin/program").json
+    assert settings["notifications"]["sender_name"] == "Соседи"
+    assert settings["point_value_minor"] == 100  # from April
+    assert {"effective_from": "2026-04-01", "point_value_minor": 150, "operator_fee_bps": 200} in settings[
+        "scheduled_changes"
+    ]
+    page = _visible(visit(api, "/admin/program")[1])
+    assert "1,50 ₽" in page and 'value="Соседи"' in visit(api, "/admin/program")[1]
+
+
+def test_a_customer_found_by_phone_is_adjusted_with_a_reason(api):
+    p = partner(api, "Уют")
+    cafe = api.as_key(p["api_key"])
+    cid = cafe.post("/v1/customers", {"phone": "+79161234567"}).json["customer_id"]
+    status, html, _ = visit(api, "/admin/customers?phone=8%20916%20123-45-67")
+    assert status == 200 and cid in html
+    status, html, _ = send(api, f"/admin/customers/{cid}/adjust", {"points": "50", "reason": " "})
+    assert status == 422 and 'data-testid="error-reason">Заполните это поле<' in html
+    status, html, _ = send(api, f"/admin/customers/{cid}/adjust", {"points": "50", "reason": "Жалоба"}, nonce="B" * 22)
+    assert status == 201 and re.search(r'data-testid="available">([^<]+)<', html).group(1) == "50"
+    send(api, f"/admin/customers/{cid}/adjust", {"points": "50", "reason": "Жалоба"}, nonce="B" * 22)  # double press
+    assert api.get(f"/v1/admin/customers/{cid}/transactions").json["items"][0]["points"] == 50
+    assert len(api.get(f"/v1/admin/customers/{cid}/transactions").json["items"]) == 1
+    status, html, _ = send(api, f"/admin/customers/{cid}/adjust", {"points": "-500", "reason": "x"}, nonce="C" * 22)
+    assert status == 422 and "У покупателя нет столько баллов" in html
+    status, html, _ = visit(api, "/admin/customers?phone=%2B79990000000&lang=en")
+    assert 'data-testid="error-phone">Nothing found<' in html
+
+
+def test_the_operator_ends_any_campaign_after_a_confirmation(api):
+    p = partner(api, "Уют")
+    cafe = api.as_key(p["api_key"])
+    body = {"name": "Кофе", "earn_at": [p["partner_id"]], "reward": {"type": "fixed", "points": 5}}
+    cid = cafe.post("/v1/campaigns", body).json["campaign_id"]
+    assert cafe.post(f"/v1/campaigns/{cid}/activate").status == 200
+    row = re.search(r'data-testid="campaign-Кофе">(.*?)</tr>', visit(api, "/admin/campaigns")[1], re.S).group(1)
+    assert "Уют" in row and "идёт" in row
+    assert send(api, f"/admin/campaigns/{cid}/pause", {})[0] == 303
+    assert cafe.get(f"/v1/campaigns/{cid}").json["status"] == "paused"
+    status, html, _ = send(api, f"/admin/campaigns/{cid}/end", {}, nonce="B" * 22)
+    assert status == 200 and "Завершить акцию «Кофе» партнёра Уют навсегда?" in _visible(html)
+    assert cafe.get(f"/v1/campaigns/{cid}").json["status"] == "paused"
+    assert send(api, f"/admin/campaigns/{cid}/end", {"confirmed": "yes"}, nonce="C" * 22)[0] == 303
+    assert cafe.get(f"/v1/campaigns/{cid}").json["status"] == "ended"
+
+
+def test_a_month_closes_after_it_ended_and_a_confirmation(api, clock):
+    p = partner(api, "Уют")
+    cafe = api.as_key(p["api_key"])
+    cid = cafe.post("/v1/customers", {"phone": "+79161234567"}).json["customer_id"]
+    cafe.post("/v1/accruals", {"customer_id": cid, "order_id": "A-1", "amount_minor": 100_000})
+    html = visit(api, "/admin/settlements?period=2026-03")[1]
+    assert "Месяц можно закрыть, когда он закончится." in _visible(html) and "/2026-03/close" not in html
+    clock.advance(timedelta(days=25))
+    html = visit(api, "/admin/settlements?period=2026-03")[1]
+    net = re.search(r'data-testid="statement-Уют">.*?data-testid="net">([^<]+)<', html, re.S).group(1)
+    assert net == "-50\u00a0₽"  # 50 points of 1 ₽ issued: the partner pays the coalition
+    assert re.search(r'data-testid="identity-result">([^<]+)<', html).group(1) == "0"
+    status, html, _ = send(api, "/admin/settlements/2026-03/close", {})
+    assert status == 200 and "Закрыть март 2026?" in _visible(html)
+    assert api.get("/v1/admin/settlements/2026-03").json["status"] == "open"
+    assert send(api, "/admin/settlements/2026-03/close", {"confirmed": "yes"}, nonce="B" * 22)[0] == 303
+    html = visit(api, "/admin/settlements?period=2026-03")[1]
+    assert re.search(r'data-testid="month-status">([^<]+)<', html).group(1) == "закрыт"
+    assert send(api, "/admin/settlements/2026-03/reconcile", {}, nonce="C" * 22)[0] == 303
+    html = visit(api, "/admin/settlements?period=2026-03&check=1&lang=en")[1]
+    assert "Every figure matches the ledger (1 entries)." in _visible(html)
+
+
+def test_a_partner_key_or_no_key_opens_nothing(api):
+    p = partner(api, "Уют")
+    assert visit(api, "/admin", key=p["api_key"])[0] == 403
+    assert send(api, "/admin/partners", {"name": "Чужой"}, key=p["api_key"])[0] == 403
+    assert "Чужой" not in str(api.get("/v1/admin/partners").json)
+
+
+def test_the_console_catalogues_agree_and_every_text_is_shown():
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parent.parent / "chalicelib" / "web"
+    ru, en = (json.loads((web / "messages" / "admin" / f"{lang}.json").read_text()) for lang in ("ru", "en"))
+
+    def keys(tree: dict[str, Any], prefix: str = "admin.") -> set[str]:
+        out: set[str] = set()
+        for k, v in tree.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    assert keys(ru) == keys(en)
+    sources = [*(web / "templates" / "admin").glob("*.html"), *(web / "admin").glob("*.py")]
+    used = "\n".join(p.read_text() for p in sources)
+    literal = set(re.findall(r"""["'](admin\.[a-z_.]*[a-z_])["']""", used))
+    prefixes = set(re.findall(r"""["'](admin\.(?:[a-z_]+\.)+)["']\s*~""", used)) - {"admin."} | set(
+        re.findall(r"""f["'](admin\.[a-z_.]+\.)\{""", used)
+    )
+    unused = {k for k in keys(ru) - literal - COMPOSED if not any(k.startswith(p) for p in prefixes)}
+    assert unused == set()
+
+
+# texts whose names the templates compose ("admin." ~ partner.status, "admin.confirm_" ~ action)
+COMPOSED = {
+    *(f"admin.{status}" for status in ("active", "suspended")),
+    *(f"admin.{prefix}{action}" for prefix in ("", "confirm_", "yes_") for action in ("suspend", "resume")),
+    "admin.pause",
+    "admin.end",
+    "admin.adjusted",
+}
+
+
+def test_every_console_route_refuses_a_partner_and_a_stranger_with_a_page(api):
+    from tests.test_authorization_matrix import CONSOLE_ROUTES
+
+    p = partner(api, "Уют")
+    before = api.get("/v1/admin/partners").json
+    for route in CONSOLE_ROUTES:
+        path = route.path.format(
+            partner_id=p["partner_id"],
+            action="suspend",
+            customer_id="cus_00000000",
+            period="2026-02",
+            campaign_id="cmp_00000000",
+        )
+        for key in ("", p["api_key"], "lk_forged.forged"):
+            if route.method == "GET":
+                status, _, headers = visit(api, path, key=key)
+            else:
+                status, _, headers = send(api, path, {"confirmed": "yes", "name": "X"}, key=key)
+            assert status == 403 and headers["content-type"].startswith("text/html"), (route.name, status)
+    assert api.get("/v1/admin/partners").json == before

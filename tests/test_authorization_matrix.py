@@ -117,7 +117,8 @@ def call(w, route, identity):
 
 
 API_ROUTES = [r for r in ROUTES if r.auth in ("partner", "operator", "partner_or_operator")]
-SESSION_ROUTES = [r for r in ROUTES if r.auth == "session"]
+SESSION_ROUTES = [r for r in ROUTES if r.auth == "session" and r.path.startswith("/portal")]
+CONSOLE_ROUTES = [r for r in ROUTES if r.path.startswith("/admin")]  # tests/test_admin_console.py walks them
 
 
 def test_every_route_declares_how_it_authenticates():
@@ -140,7 +141,8 @@ def test_every_route_declares_how_it_authenticates():
     }
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
-    assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)
+    assert all(r.path.startswith(("/portal", "/admin")) for r in ROUTES if r.auth == "session")
+    assert all(r.auth == "session" for r in CONSOLE_ROUTES)
     assert len(SESSION_ROUTES) == len([r for r in ROUTES if r.path.startswith("/portal")]) - 1
 
 

@@ -204,6 +204,9 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "portal_edit_campaign",
     "portal_create_campaign",
     "portal_campaign_action",
+    # the operator's console: its forms call the services above (tests/test_admin_console.py: a double press acts once)
+    *(f"console_{name}" for name in ("create_partner", "partner_action", "program_save", "adjust")),
+    *(f"console_{name}" for name in ("campaign_action", "settlement_action")),
 }
 
 

@@ -129,7 +129,7 @@ def _partner_act(r: Request) -> Any:
         if r.form.get("confirmed") != "yes":
             return r.ok(partner_page(r.operator, r.lang, partner_id, now, confirm=action))
         status = "suspended" if action == "suspend" else "active"
-        partners.update(partner_id, UpdatePartner(status=status), now.isoformat())
+        partners.update(partner_id, UpdatePartner.model_validate({"status": status}), now.isoformat())
         return redirect(f"/admin/partners/{partner_id}")
     if action == "keys":
         key = partners.create_key(_writing(r, f"/admin/partners/{partner_id}/keys"), partner_id, _pepper())

@@ -115,6 +115,4 @@ def campaigns_page(operator: Operator, lang: str, now: datetime, confirm: str | 
         )
         for c in every_campaign(now)
     ]
-    return page(
-        "campaigns.html", operator, lang, "campaigns", "/admin/campaigns?lang=", rows=rows, confirm=confirm
-    )
+    return page("campaigns.html", operator, lang, "campaigns", "/admin/campaigns?lang=", rows=rows, confirm=confirm)

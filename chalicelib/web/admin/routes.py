@@ -32,7 +32,7 @@ def _handler(view: str) -> Callable[[Call[None, AdminQuery]], Any]:
 
         return http.handle(call, view)
 
-    handler.__name__ = f"admin_{view}"
+    handler.__name__ = f"console_{view}"
     return handler
 
 
@@ -40,30 +40,28 @@ def _page(name: str, method: str, path: str, view: str, summary: str) -> None:
     options: RouteOptions = {"name": name, "content": ("text/html",)}
     if method == "POST":
         options["form"] = PortalForm
-    console.route(method, path, "session", f"Operator console: {summary}", query=AdminQuery, **options)(
-        _handler(view)
-    )
+    console.route(method, path, "session", f"Operator console: {summary}", query=AdminQuery, **options)(_handler(view))
 
 
-_page("admin_home", "GET", "/admin", "home", "partners, and a new partner")
-_page("admin_create_partner", "POST", "/admin/partners", "create_partner", "create a partner (its key shown once)")
-_page("admin_partner", "GET", "/admin/partners/{partner_id}", "partner", "a partner's settings, status and keys")
+_page("console_home", "GET", "/admin", "home", "partners, and a new partner")
+_page("console_create_partner", "POST", "/admin/partners", "create_partner", "create a partner (its key shown once)")
+_page("console_partner", "GET", "/admin/partners/{partner_id}", "partner", "a partner's settings, status and keys")
 _page(
-    "admin_partner_action",
+    "console_partner_action",
     "POST",
     "/admin/partners/{partner_id}/{action}",
     "partner_act",
     "settings (rates from a date), suspend, resume (confirmed), keys (issue), revoke",
 )
-_page("admin_program", "GET", "/admin/program", "program", "program settings and their scheduled changes")
-_page("admin_program_save", "POST", "/admin/program", "program_save", "change program settings")
-_page("admin_customers", "GET", "/admin/customers", "customers", "find a customer by phone")
-_page("admin_adjust", "POST", "/admin/customers/{customer_id}/adjust", "adjust", "adjust points with a reason")
-_page("admin_campaigns", "GET", "/admin/campaigns", "campaigns", "every partner's campaigns")
-_page("admin_campaign_action", "POST", "/admin/campaigns/{campaign_id}/{action}", "campaign_act", "pause, end")
-_page("admin_settlements", "GET", "/admin/settlements", "settlements", "every partner's month, matrix, identity")
+_page("console_program", "GET", "/admin/program", "program", "program settings and their scheduled changes")
+_page("console_program_save", "POST", "/admin/program", "program_save", "change program settings")
+_page("console_customers", "GET", "/admin/customers", "customers", "find a customer by phone")
+_page("console_adjust", "POST", "/admin/customers/{customer_id}/adjust", "adjust", "adjust points with a reason")
+_page("console_campaigns", "GET", "/admin/campaigns", "campaigns", "every partner's campaigns")
+_page("console_campaign_action", "POST", "/admin/campaigns/{campaign_id}/{action}", "campaign_act", "pause, end")
+_page("console_settlements", "GET", "/admin/settlements", "settlements", "every partner's month, matrix, identity")
 _page(
-    "admin_settlement_action",
+    "console_settlement_action",
     "POST",
     "/admin/settlements/{period}/{action}",
     "settlement_act",
