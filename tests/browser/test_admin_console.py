@@ -99,7 +99,7 @@ def no_sideways_scroll(page: Any) -> None:
 @pytest.mark.parametrize(("size", "lang"), [("desktop", "ru"), ("phone", "en")])
 def test_the_operator_suspends_changes_a_rate_closes_a_month_pays_and_reads_the_log(live, browser, clock, size, lang):
     words = TEXTS[lang]
-    data = _coalition(live)
+    _coalition(live)
     page = open_console(browser, live, size)
     page.goto(f"{live.url}/admin?lang={lang}")
     no_sideways_scroll(page)
