@@ -126,7 +126,7 @@ def _partner_act(r: Request) -> Any:
             return r.ok(page, 422)
         return redirect(f"/admin/partners/{partner_id}?saved=1")
     if action in ("suspend", "resume"):
-        if r.form.get("confirmed") != "yes":
+        if not _confirmed(r):
             return r.ok(partner_page(r.operator, r.lang, partner_id, now, confirm=action))
         status = "suspended" if action == "suspend" else "active"
         partners.update(partner_id, UpdatePartner.model_validate({"status": status}), now.isoformat())
@@ -196,7 +196,7 @@ def _campaign_act(r: Request) -> Any:
     campaign_id, action = r.param("campaign_id"), r.param("action")
     if action not in CAMPAIGN_ACTIONS:
         raise ValidationFailed.at(["path", "action"], "unknown action", "enum")
-    if action == "end" and r.form.get("confirmed") != "yes":  # no way back: the button asks first
+    if action == "end" and not _confirmed(r):  # no way back: the button asks first
         return r.ok(campaigns_page(r.operator, r.lang, r.call.now, confirm=campaign_id))
     path = f"/admin/campaigns/{campaign_id}/{action}"
     CAMPAIGN_ACTIONS[action](_writing(r, path), campaign_id, None, r.call.now)
@@ -216,7 +216,7 @@ def _settlement_act(r: Request) -> Any:
     period, action, now = r.param("period"), r.param("action"), r.call.now
     settlement.check_period(period, now)
     if action == "close":
-        if r.form.get("confirmed") != "yes":
+        if not _confirmed(r):
             return r.ok(settlements_page(r.operator, r.lang, period, now, confirm=True))
         settlement.close(period, now)
         return redirect(f"/admin/settlements?period={period}")
@@ -227,6 +227,11 @@ def _settlement_act(r: Request) -> Any:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _confirmed(r: Request) -> bool:
+    """Whether the form is the confirmation's own (suspend, resume, end a campaign, close a month: asked first)."""
+    return r.form.get("confirmed") == "yes"
 
 
 def _writing(r: Request, path: str) -> Any:
