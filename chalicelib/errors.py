@@ -64,7 +64,7 @@ class PartnerSuspended(ApiError):
 
 
 class CustomerConfirmationRequired(Forbidden):
-    """The partner's policy asks for the customer's code and the request carries none (issue 17)."""
+    """The partner's policy asks for the customer's code and the request carries none."""
 
     code, title = "customer_confirmation_required", "The customer's code is required"
     recorded = False

@@ -37,7 +37,7 @@ log = logging.getLogger("loyalty")
 # public: anyone; partner / operator / partner_or_operator: an API key (Bearer), checked here before the handler;
 # session: the partner portal's signed cookie (lp_session) and, on forms, its CSRF field: the portal's router
 # (web/portal_http.py) reads them and shows the sign-in page to whoever has none.
-# customer: the customer's own session cookie (lc_session, issue 17) and, on forms, its CSRF field: the customer
+# customer: the customer's own session cookie (lc_session) and, on forms, its CSRF field: the customer
 # pages' router (web/customer_http.py) checks them; without a session: a 401 page.
 Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer"]
 MAX_IDEMPOTENCY_KEY = 255

@@ -18,7 +18,7 @@ FUNCTIONS = {
     "RunJobTask": "RunJobTaskRole",
 }
 OUT = Path(__file__).with_name("resources.json")
-# Notification secrets (issue 17): only the API sends to customers; read on first use, so they may stay unset until
+# Notification secrets: only the API sends to customers; read on first use, so they may stay unset until
 # their channel is switched on. Environment variable -> template parameter naming the SSM SecureString.
 NOTIFY_SECRETS = {
     "LOYALTY_SMTP_PASSWORD": ("SmtpPasswordParameter", "smtp-password", "the SMTP login's password (e-mail)"),

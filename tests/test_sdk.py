@@ -122,6 +122,10 @@ def test_every_method_of_the_contract(partners, live, clock):
     assert statement.promo_points_funded == 100 and statement.period == period
     text = cafe.settlements.csv(period)
     assert text.startswith("\ufeff") and "Уют" in text
+    flows = cafe.settlements.csv(period, table="flows", headers="fields")
+    assert flows.splitlines()[0].lstrip("\ufeff") != text.splitlines()[0].lstrip("\ufeff")
+    russian = cafe.settlements.csv(period, language="ru")
+    assert "Партнёр" in russian.splitlines()[0] and "Partner" in text.splitlines()[0] and "Уют" in russian
     assert {p.name for p in cafe.partners.directory()} == {"Уют", "Стиль"}
 
 

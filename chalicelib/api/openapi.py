@@ -46,7 +46,7 @@ _SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "cookie",
         "name": "lc_session",
-        "description": "The customer's session (issue 17): /me/sign-in with a one-time code, or a link, sets this "
+        "description": "The customer's session: /me/sign-in with a one-time code, or a link, sets this "
         "HttpOnly, SameSite=Strict cookie (Path=/me), kept server-side; sign-out ends it. Every form also sends its "
         "`csrf` field, bound to the session: without it a 403. Without a session: a 401 page.",
     },

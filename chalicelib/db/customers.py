@@ -1,6 +1,6 @@
 """Customers in the table: the profile on the customer item (``CUST#<id>`` / ``PROFILE``, which also holds the
 wallet) and the aliases (``PHONE#...`` / ``CARD#...`` / ``EMAIL#...``) that make each identifier belong to one
-customer. Issue 17 adds the e-mail, the customer's channel, signing out everywhere and deleting the account."""
+customer. It also keeps the e-mail, the customer's channel, signing out everywhere and deleting the account."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ class Customer:
     locale: str
     wallet: Wallet
     email: str | None = None
-    channel: str | None = None  # sms | email | telegram: the customer's choice (issue 17)
+    channel: str | None = None  # sms | email | telegram: the customer's choice
     telegram_chat_id: str | None = None
     telegram_link: str | None = None  # the hash of the newest link token (chalicelib/db/telegram_links.py)
     marketing_consent: bool = False

@@ -1,4 +1,4 @@
-"""Messages to a customer (issue 17): which channel reaches them, the texts, and sending through the notifications
+"""Messages to a customer: which channel reaches them, the texts, and sending through the notifications
 port (``chalicelib/notify``). Under ``make run`` (and in tests, with no channel configured) they land in the
 development inbox.
 

@@ -34,7 +34,7 @@ __all__ = ["Customer", "balance", "enroll", "entry_out", "load", "lookup", "tran
 
 def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     """A new customer (created), a known one, or a known one with an identifier to attach: then the answer carries
-    ``confirmation`` and the identifier waits for the customer's code (``bindings``, issue 17)."""
+    ``confirmation`` and the identifier waits for the customer's code (``bindings``)."""
     given = {kind: value for kind in bindings.KINDS if (value := getattr(body, kind)) is not None}
     aliases = {kind: customers_db.alias_key(kind, value) for kind, value in given.items()}
     reads = [customers_db.alias_read_key(k) for k in aliases.values()]

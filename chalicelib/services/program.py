@@ -38,7 +38,7 @@ class Program:
     bonus_daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BONUS_DAILY_LIMITS))
     schedule: Schedule = field(default_factory=Schedule)
     as_of: datetime | None = None
-    notifications: dict[str, Any] = field(default_factory=dict)  # NotificationSettings as data (issue 17)
+    notifications: dict[str, Any] = field(default_factory=dict)  # NotificationSettings as data
     deleted_account_points: str = "forfeit"  # forfeit | keep_until_expiry: the points of a deleted account
 
     def at(self, moment: datetime) -> Program:

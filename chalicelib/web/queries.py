@@ -68,7 +68,7 @@ class PortalForm(BaseModel):
     nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
 
 
-# The customer's forms (issue 17): documented only; customer_http.py and customer_self.py read the fields.
+# The customer's forms: documented only; customer_http.py and customer_self.py read the fields.
 
 
 class CustomerSignInForm(BaseModel):

@@ -33,7 +33,7 @@ MeHandler = Callable[[Call[None, MePageQuery]], Any]
 
 
 def _me(view: str, module: str = "customer_http") -> MeHandler:
-    """The customer's pages (issue 17): ``customer_http`` (page, sign-in, spend code, sign-out) or
+    """The customer's pages: ``customer_http`` (page, sign-in, spend code, sign-out) or
     ``customer_self`` (settings, my data, deletion); both read the customer's own session cookie."""
 
     def handler(call: Call[None, MePageQuery]) -> Any:
