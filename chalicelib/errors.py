@@ -145,6 +145,14 @@ class CampaignLimitReached(Conflict):
     code, title = "campaign_limit_reached", "A campaign limit is reached"
 
 
+class StaffContactTaken(Conflict):
+    code, title = "staff_contact_taken", "This phone or e-mail already signs in as a staff member"
+
+
+class LastOwner(Conflict):
+    code, title = "last_owner", "A partner keeps at least one owner"
+
+
 class PeriodNotEnded(Conflict):
     code, title = "period_not_ended", "The period has not ended yet"
 

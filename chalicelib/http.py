@@ -85,7 +85,7 @@ class Call(Generic[BodyT, QueryT]):
     def partner_or_operator(self) -> str | None:
         """The calling partner, or ``None`` for the operator (routes with auth ``partner_or_operator``)."""
         assert self.principal is not None
-        return None if self.principal.role == "operator" else self.principal.require_partner()
+        return None if self.principal.operator else self.principal.require_partner()
 
     @property
     def writing(self) -> idempotency.WriteRequest:
@@ -261,9 +261,9 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
     if route.auth in ("public", "session", "customer"):  # a session is the portal's or the customer's own (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
-    if route.auth == "operator" and principal.role != "operator":
+    if route.auth == "operator" and not principal.operator:
         raise Forbidden("This route needs the operator key.")
-    if route.auth == "partner" and principal.role != "partner":
+    if route.auth == "partner" and principal.operator:
         raise Forbidden("This route needs a partner key.")
     return principal
 

@@ -456,6 +456,48 @@ class _SpendPolicy(Request):
         return self
 
 
+# --- staff: people who sign in with a one-time code -------------------------------------------------------------
+
+PartnerStaffRole = Literal["owner", "marketer", "cashier", "accountant"]
+OperatorStaffRole = Literal["operator", "operator_readonly"]
+
+
+class StaffContact(_Identifiers):
+    """A person: a phone (any common spelling, stored as E.164) or an e-mail address, and a name."""
+
+    phone: PhoneIn | None = None
+    email: EmailIn | None = None
+    name: Name
+
+    @model_validator(mode="after")
+    def _one_contact(self) -> StaffContact:
+        if (self.phone is None) == (self.email is None):
+            raise ValueError("give a phone or an e-mail address (one of them)")
+        return self
+
+
+class InviteStaff(StaffContact):
+    role: PartnerStaffRole
+
+
+class InviteOperatorStaff(StaffContact):
+    role: OperatorStaffRole
+
+
+class StaffOut(Response):
+    staff_id: str
+    role: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    partner_id: str | None = Field(None, description="null for the operator's staff")
+    created_at: str
+
+
+class StaffList(Response):
+    items: list[StaffOut]
+
+
 class CreatePartner(_SpendPolicy):
     name: Name
     category: Category | None = None
@@ -465,6 +507,9 @@ class CreatePartner(_SpendPolicy):
     spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
     spend_confirmation_above_points: Points | None = None
     code_free_hold_minutes: CodeFreeHoldMinutes = CODE_FREE_HOLD_MINUTES
+    owner: StaffContact | None = Field(
+        None, description="The partner's first owner (a person who signs in with a one-time code), created with it"
+    )
 
 
 class UpdatePartner(_SpendPolicy):
@@ -518,6 +563,7 @@ class PartnerList(Response):
 class PartnerCreated(PartnerOut):
     api_key: str = Field(description="Shown once; only its hash is stored")
     key_id: str
+    owner_staff_id: str | None = None
 
 
 class DirectoryEntry(Response):

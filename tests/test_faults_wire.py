@@ -102,6 +102,15 @@ def _link_cutoff(c: Coalition, n: int) -> Call:
     return Call(c.operator, "POST", "/v1/admin/customer-links/revoke", before(2 * n + 1))  # and moves later
 
 
+def _staff_member(c: Coalition, n: int, admin: bool = False) -> Call:
+    path = "/v1/admin/staff" if admin else "/v1/staff"
+    who = c.operator if admin else c.cafe
+    body = {"phone": f"+7916160{n:04d}", "name": f"Кассир {n}", "role": "operator" if admin else "cashier"}
+    made = who.post(path, body)
+    assert made.status == 201, made.json
+    return Call(who, "DELETE", f"{path}/{made['staff_id']}")
+
+
 def _program(c: Coalition, n: int) -> Call:
     assert c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 100 + n}).status == 200  # it exists
     return Call(c.operator, "PUT", "/v1/admin/program", {"operator_fee_bps": 150 + n})
@@ -174,6 +183,14 @@ ROUTES: dict[str, Setup] = {
         {"customer_id": _customer(c, n), "adjustment_id": f"ADJ-{n}", "points": 10, "reason": "goodwill"},
     ),
     "admin_put_program": _program,
+    "invite_staff": lambda c, n: Call(
+        c.cafe, "POST", "/v1/staff", {"phone": f"+7916150{n:04d}", "name": f"Кассир {n}", "role": "cashier"}
+    ),
+    "remove_staff": _staff_member,
+    "admin_invite_staff": lambda c, n: Call(
+        c.operator, "POST", "/v1/admin/staff", {"email": f"op{n}@example.com", "name": f"Оп {n}", "role": "operator"}
+    ),
+    "admin_remove_staff": lambda c, n: _staff_member(c, n, admin=True),
     "admin_close_settlement": lambda c, n: Call(c.operator, "POST", f"/v1/admin/settlements/2026-0{n + 1}/close"),
 }
 
@@ -207,6 +224,9 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # the operator's console: its forms call the services above (tests/test_admin_console.py: a double press acts once)
     *(f"console_{name}" for name in ("create_partner", "partner_action", "program_save", "adjust")),
     *(f"console_{name}" for name in ("campaign_action", "settlement_action")),
+    # staff sign-in and sign-out forms: tests/test_staff.py
+    *(f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in ("sign_in_code", "sign_in_session")),
+    *(f"staff_{area}_sign_out" for area in ("till", "portal", "admin")),
 }
 
 
@@ -269,6 +289,8 @@ SETTLED_BY_RETRY = {
     "admin_put_program",
     "admin_close_settlement",
     "admin_end_customer_links",
+    "remove_staff",
+    "admin_remove_staff",
 }
 # A replay of these sends the customer the same message again (a first copy may never have left): by design.
 REDELIVERS = {"spend_code", "portal_link"}

@@ -1,6 +1,7 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
 from chalicelib.db import keys
+from chalicelib.db import staff as staff  # its items are bound with the others (models.bind)
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,

@@ -73,6 +73,23 @@ def customer_session(customer_id: str, secret_hash: str) -> tuple[str, str]:
     return customer_sessions(customer_id), secret_hash
 
 
+STAFF_ROSTER = "#ROSTER"
+
+
+def staff_members(scope: str) -> str:
+    """The partition of a partner's (scope: its id) or the operator's (``OPERATOR``) staff, with its roster."""
+    return f"STAFF#{scope}"
+
+
+def staff_contact(kind: str, value: str) -> tuple[str, str]:
+    """The one staff member who signs in with this phone or e-mail."""
+    return f"STAFFCONTACT#{kind}#{value}", ALIAS
+
+
+def staff_session(digest: str) -> tuple[str, str]:
+    return f"STAFFSESS#{digest}", "SESSION"
+
+
 def partner(partner_id: str) -> tuple[str, str]:
     return "PARTNER", partner_id
 

@@ -29,7 +29,7 @@ from chalicelib.schemas import (
     PartnerRateChange,
     UpdatePartner,
 )
-from chalicelib.services import auth, program
+from chalicelib.services import auth, program, staff
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
@@ -156,12 +156,13 @@ def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: s
     return auth.SECRET_PLACEHOLDER
 
 
-def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
+def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "") -> Reply:
+    """A partner, its first API key and, with ``owner``, its first owner (who signs in with a code), at once."""
     # Ids are drawn once per request, not per attempt: a decision made again after a lost answer names the same
     # partner, and its guards or the request's own record find what the first attempt wrote.
-    partner_id, key_id = ids.random_id("ptn", 12), ids.random_id("key")
+    partner_id, key_id, owner_id = ids.random_id("ptn", 12), ids.random_id("key"), ids.random_id("stf")
 
-    def decide(_: dict[tuple[str, str], object]) -> Plan:
+    def decide(found: dict[tuple[str, str], object]) -> Plan:
         item = Partner(
             partner_id=partner_id,
             name=body.name,
@@ -179,10 +180,16 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
         plan = Plan(created=True)
         partners_db.add_new(plan.tx, item)
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
-        plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
+        owner = None
+        if body.owner is not None:
+            owner = staff.add_first_owner(plan.tx, found, partner_id, body.owner, req.now_iso, actor, owner_id)
+        owner_staff_id = None if owner is None else owner.staff_id
+        out = to_out(item).model_dump()
+        plan.response = PartnerCreated(**out, api_key=shown, key_id=key_id, owner_staff_id=owner_staff_id)
         return plan
 
-    return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    reads = staff.owner_reads(body.owner)
+    return execute(req, None, reads, decide, render=_secret_renderer(req, pepper))
 
 
 def _invalid(msg: str, kind: str) -> ValidationFailed:

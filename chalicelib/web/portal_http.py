@@ -122,7 +122,7 @@ def _login(r: Request) -> Any:
         principal, suspended = None, True
     except ApiError:
         principal = None
-    if principal is None or principal.role != "partner":
+    if principal is None or principal.operator:
         fresh = new_csrf_cookie()
         page = portal_views.sign_in(r.lang, fresh, error=True, suspended=suspended)
         return _response(page, 401, {"Set-Cookie": r.cookie(CSRF_COOKIE, fresh, 3600)})

@@ -85,6 +85,20 @@ class CodeForm(CustomerSignInForm):
     code: str = Field(description="Six digits; five wrong tries lock the code (429)")
 
 
+class StaffSignInForm(BaseModel):
+    """Staff sign-in, step 1: a phone or an e-mail, and the token that must equal the ``ls_csrf`` cookie."""
+
+    model_config = ConfigDict(defer_build=True)
+    csrf: str = Field(description="Equal to the ls_csrf cookie the sign-in page set")
+    contact: str = Field(description="The phone (any spelling) or e-mail address the member was invited with")
+
+
+class StaffCodeForm(StaffSignInForm):
+    """Staff sign-in, step 2: the one-time code the member received."""
+
+    code: str = Field(description="Six digits; five wrong tries lock the code (429)")
+
+
 class CustomerForm(BaseModel):
     """A form on the signed-in customer's page: its CSRF token (bound to the lc_session cookie) and its fields."""
 

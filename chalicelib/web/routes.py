@@ -23,6 +23,8 @@ from chalicelib.web.queries import (
     PortalQuery,
     SignInForm,
     SiteQuery,
+    StaffCodeForm,
+    StaffSignInForm,
 )
 
 pages = RouteTable(tag="portal")
@@ -249,6 +251,35 @@ _portal_page(
     "settlement CSV (signed out: the sign-in page)",
     content=("text/csv", "text/html"),
 )
+
+
+StaffHandler = Callable[[Call[None, PortalQuery]], Any]
+
+
+def _staff(area: str, view: str) -> StaffHandler:
+    def handler(call: Call[None, PortalQuery]) -> Any:
+        from chalicelib.web import staff_http
+
+        return staff_http.handle(call, area, view)
+
+    handler.__name__ = f"{area}_{view}"
+    return handler
+
+
+# Staff sign-in, one mechanism for the till, the portal and the operator's console (web/staff_http.py)
+for _area in ("till", "portal", "admin"):
+    _where = {"till": "the till", "portal": "the partner portal", "admin": "the operator's console"}[_area]
+    for _method, _path, _view, _summary, _form in (
+        ("GET", "login", "sign_in", "staff sign-in: phone or e-mail", None),
+        ("POST", "login/code", "sign_in_code", "staff sign-in: send a one-time code", StaffSignInForm),
+        ("POST", "login/session", "sign_in_session", "staff sign-in: the code opens a session", StaffCodeForm),
+        ("POST", "sign-out", "sign_out", "staff sign-out: the session ends", PortalForm),
+    ):
+        _options: RouteOptions = {"name": f"staff_{_area}_{_view}", "content": ("text/html",)}
+        if _form is not None:
+            _options["form"] = _form
+        pages.route(_method, f"/{_area}/{_path}", "public", f"{_where.capitalize()}, {_summary}", query=PortalQuery,
+                    **_options)(_staff(_area, _view))  # fmt: skip
 
 
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
