@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.conftest import OPERATOR_KEY, TRUSTED
+from tests.staff_helpers import Browser, add_staff
 
 NONCE = "A" * 22
 
@@ -178,12 +179,11 @@ def test_a_month_closes_after_it_ended_and_a_confirmation(api, clock):
     assert "Every figure matches the ledger (1 entries)." in _visible(html)
 
 
-def test_a_partner_key_or_no_key_opens_nothing(api):
-    p = partner(api, "Уют")
-    status, html, _ = visit(api, "/admin?lang=en", key=p["api_key"])
-    assert status == 403 and 'data-testid="error">Your account may not do this here.<' in html
-    assert send(api, "/admin/partners", {"name": "Чужой"}, key=p["api_key"])[0] == 403
-    assert "Чужой" not in str(api.get("/v1/admin/partners").json)
+def test_a_refusal_is_a_page_in_the_operators_language(api):
+    status, html, headers = send(api, "/admin/settlements/2026-03/close?lang=en", {"confirmed": "yes"})
+    assert status == 409 and headers["content-type"].startswith("text/html")
+    assert 'data-testid="error">This month has not ended yet: it can be closed from the 1st of the next month.<' in html
+    assert api.get("/v1/admin/settlements/2026-03").json["status"] == "open"
 
 
 def test_the_console_catalogues_agree_and_every_text_is_shown():
@@ -220,23 +220,65 @@ COMPOSED = {
 }
 
 
-def test_every_console_route_refuses_a_partner_and_a_stranger_with_a_page(api):
+def _path(route: Any, partner_id: str) -> str:
+    ids = {"customer_id": "cus_00000000", "period": "2026-02", "campaign_id": "cmp_00000000", "action": "suspend"}
+    return route.path.format(partner_id=partner_id, **ids)
+
+
+def test_every_console_route_shows_a_stranger_the_sign_in_and_a_partner_a_refusal(api):
     from tests.test_authorization_matrix import CONSOLE_ROUTES
 
     p = partner(api, "Уют")
+    add_staff(api, partner_key_or_operator_key=p["api_key"], role="owner", phone="+79160000001", name="Анна")
+    owner = Browser(api)
+    assert owner.sign_in("portal", "+79160000001")[0] == 303
     before = api.get("/v1/admin/partners").json
     for route in CONSOLE_ROUTES:
-        path = route.path.format(
-            partner_id=p["partner_id"],
-            action="suspend",
-            customer_id="cus_00000000",
-            period="2026-02",
-            campaign_id="cmp_00000000",
-        )
-        for key in ("", p["api_key"], "lk_forged.forged"):
+        path = _path(route, p["partner_id"])
+        form = {"confirmed": "yes", "name": "X", "nonce": NONCE}
+        for key in ("", p["api_key"], "lk_forged.forged"):  # no cookie: the sign-in, whatever the header says
             if route.method == "GET":
-                status, _, headers = visit(api, path, key=key)
+                status, html, _ = visit(api, path, key=key)
+                assert status == 200 and 'action="/admin/login/code"' in html, (route.name, status)
             else:
-                status, _, headers = send(api, path, {"confirmed": "yes", "name": "X"}, key=key)
-            assert status == 403 and headers["content-type"].startswith("text/html"), (route.name, status)
+                status, _, headers = send(api, path, form, key=key)
+                assert status == 303 and headers["location"] == "/admin/login", (route.name, status)
+        status, html, _ = owner.request(route.method, path, None if route.method == "GET" else form)
+        assert status == 403 and "Уют" not in html, (route.name, status)  # a partner's owner: not the console
     assert api.get("/v1/admin/partners").json == before
+
+
+def test_read_only_staff_sees_every_page_without_buttons_and_cannot_write(api):
+    p = partner(api, "Уют")
+    add_staff(api, partner_key_or_operator_key=OPERATOR_KEY, role="operator_readonly", phone="+79160000002",
+              name="Ирина", admin=True)  # fmt: skip
+    reader = Browser(api)
+    assert reader.sign_in("admin", "+79160000002")[0] == 303
+    status, html, _ = reader.request("GET", f"/admin/partners/{p['partner_id']}")
+    assert status == 200 and "Только просмотр" in html and "Ирина" in html
+    assert "/suspend" not in html and "/keys" not in html  # no button to press
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # the sign-out form's: a genuine token
+    for path, form in (
+        (f"/admin/partners/{p['partner_id']}/suspend", {"confirmed": "yes"}),
+        ("/admin/partners", {"name": "Чужой"}),
+        ("/admin/program", {"program_name": "Чужая"}),
+    ):
+        status, _, _ = reader.request("POST", path, {"csrf": csrf, "nonce": NONCE, **form})
+        assert status == 403, (path, status)
+    assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["status"] == "active"
+    assert [x["name"] for x in api.get("/v1/admin/partners").json["items"]] == ["Уют"]
+
+
+def test_operator_staff_writes_only_with_the_forms_csrf_token(api):
+    p = partner(api, "Уют")
+    add_staff(api, partner_key_or_operator_key=OPERATOR_KEY, role="operator", phone="+79160000003", name="Олег",
+              admin=True)  # fmt: skip
+    op = Browser(api)
+    assert op.sign_in("admin", "+79160000003")[0] == 303
+    html = op.request("GET", f"/admin/partners/{p['partner_id']}")[1]
+    form = op.forms(html)[f"/admin/partners/{p['partner_id']}/suspend"]
+    path = f"/admin/partners/{p['partner_id']}/suspend"
+    assert op.request("POST", path, {**form, "csrf": "forged", "confirmed": "yes"})[0] == 403
+    assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["status"] == "active"
+    assert op.request("POST", path, {**form, "confirmed": "yes"})[0] == 303
+    assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["status"] == "suspended"

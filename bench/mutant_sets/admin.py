@@ -7,9 +7,21 @@ from bench.mutant_sets import Mutant
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "the console takes any API key as the operator's",
-        '    if principal.role != "operator":',
+        "    if not principal.operator:",
         "    if False:",
-        ("tests/test_admin_console.py::test_every_console_route_refuses_a_partner_and_a_stranger_with_a_page",),
+        ("tests/test_admin_console.py::test_every_console_route_shows_a_stranger_the_sign_in_and_a_partner_a_refusal",),
+    ),
+    Mutant(
+        "read-only operator staff may write",
+        "    if not operator.can_write:",
+        "    if False:",
+        ("tests/test_admin_console.py::test_read_only_staff_sees_every_page_without_buttons_and_cannot_write",),
+    ),
+    Mutant(
+        "a console form without its CSRF token",
+        '    if operator.session is not None and not hmac.compare_digest(form.get("csrf", ""), operator.csrf):',
+        "    if False:",
+        ("tests/test_admin_console.py::test_operator_staff_writes_only_with_the_forms_csrf_token",),
     ),
     Mutant(
         "suspend, end and close without a confirmation",

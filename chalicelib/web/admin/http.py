@@ -6,12 +6,11 @@ Writes call the same services as the operator's API (``chalicelib/api``): the co
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import ApiError, Forbidden, ValidationFailed
+from chalicelib.errors import ApiError, ValidationFailed
 from chalicelib.schemas import PartnerCreated, UpdatePartner
 from chalicelib.services import bonuses, campaigns, partners, program, reconciliation, settlement
 from chalicelib.web import i18n
@@ -68,17 +67,9 @@ def handle(call: Any, view: str) -> Any:
             **page.headers, **retry})  # fmt: skip
 
 
-def signed_in(call: Any) -> Operator | Any:
-    """The operator at the console, or the answer for one who is not (the sign-in page, a 403 page)."""
-    operator = access.by_key(call)
-    if operator is not None:
-        return operator
-    raise Forbidden("Sign in to the operator's console.")
-
-
 def _handle(call: Any, view: str) -> Any:
     lang, asked = _language(call)
-    operator = signed_in(call)
+    operator = access.signed_in(call)
     if not isinstance(operator, Operator):
         return operator
     secure = "; Secure" if is_https(call) else ""
@@ -86,10 +77,7 @@ def _handle(call: Any, view: str) -> Any:
     form = parse_form(call.raw_body) if call.raw_body else {}
     r = Request(call, lang, form, operator, remember if asked else [])
     if view in WRITES:
-        access.require_writer(operator)  # read-only staff: refused whatever the form says
-        # a cookie's session proves nothing about the page that posted: its CSRF token must come with the form
-        if operator.role != "key" and not hmac.compare_digest(form.get("csrf", ""), operator.csrf):
-            raise Forbidden("The form expired or did not come from this console; reload the page and try again.")
+        access.check_form(operator, form)  # read-only staff refused; a browser's form carries its CSRF token
         return WRITES[view](r)
     return READS[view](r)
 
