@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from chalicelib import db, runtime
 from chalicelib.db import is_unavailable
+from chalicelib.domain.audit import Stamp
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -71,6 +72,17 @@ class Call(Generic[BodyT, QueryT]):
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: bytes | str | None = None
     source_ip: str | None = None  # API Gateway's view of the client (requestContext.identity.sourceIp)
+    request_id: str = ""  # API Gateway's request id (or one made here): in every answer and the audit log
+
+    @property
+    def actor(self) -> str:
+        """Who asks, as the audit log names it: the principal's own name for itself, else its key."""
+        return actor_of(self.principal)
+
+    @property
+    def stamp(self) -> Stamp:
+        """Who, in which request, when: what the audit log records of a change this call makes."""
+        return Stamp(self.actor, self.request_id, self.now)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -268,6 +280,14 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
     return principal
 
 
+def actor_of(principal: Principal | None) -> str:
+    """ "key:<key id>", or what the principal calls itself (a staff member: "staff:<id>")."""
+    if principal is None:
+        return ""
+    named = getattr(principal, "actor", None)
+    return named if isinstance(named, str) and named else f"key:{principal.key_id}"
+
+
 def _write_request(
     route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime, request_id: str
 ) -> idempotency.WriteRequest | None:
@@ -285,6 +305,7 @@ def _write_request(
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
         request_id=request_id,
+        actor=actor_of(principal),
         nonce=idempotency.new_nonce(),  # once per HTTP request: its implicit replay record and tokens
     )
 
@@ -365,6 +386,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 headers=dict(request.headers or {}),
                 raw_body=raw_body if route.body is None else None,
                 source_ip=str((context.get("identity") or {}).get("sourceIp") or "") or None,
+                request_id=request_id,
             )
             result = route.handler(call)
             db.land_riders()  # the caller was checked before anything it asked for leaves

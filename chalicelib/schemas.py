@@ -264,6 +264,45 @@ class TransactionsPage(Response):
     next_cursor: str | None
 
 
+# --- audit log -------------------------------------------------------------------------------------------------
+
+AuditCursor = Annotated[str, StringConstraints(max_length=600)]
+AuditAction = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=40)]
+AuditActor = Annotated[str, StringConstraints(pattern=r"^(key|staff|system):[A-Za-z0-9_-]{1,80}$")]
+AuditPeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class PartnerAuditQuery(Request):
+    limit: int = Field(50, ge=1, le=100)
+    cursor: AuditCursor | None = Field(None, description="next_cursor of the previous page, with the same filters")
+    action: AuditAction | None = Field(None, description="Only this action, e.g. key.revoked")
+    actor: AuditActor | None = Field(None, description="Only this actor: key:<key id> or staff:<staff id>")
+    period: AuditPeriod | None = Field(None, description="Only changes made in this month (YYYY-MM, program time zone)")
+
+
+class AuditQuery(PartnerAuditQuery):
+    partner_id: Annotated[str, StringConstraints(pattern=r"^ptn_[a-z0-9]{1,40}$")] | None = Field(
+        None, description="Only records of this partner"
+    )
+
+
+class AuditEntryOut(Response):
+    audit_id: str
+    at: str = Field(description="When the change committed (UTC)")
+    actor: str = Field(description="key:<key id> or staff:<staff id>")
+    action: str = Field(description="<what>.<verb>: program.updated, partner.updated, key.revoked, payment.recorded...")
+    target: str = Field(description="What changed: program, partner:<id>, key:<id>, campaign:<id>, settlement:<period>")
+    partner_id: str | None
+    before: dict[str, Any] | None = Field(description="The values before (only those that changed); null if new")
+    after: dict[str, Any] | None = Field(description="The values after; a value over 8 KB is {_truncated, bytes, keys}")
+    request_id: str
+
+
+class AuditPage(Response):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
 # --- ledger ----------------------------------------------------------------------------------------------------
 
 
@@ -861,6 +900,10 @@ class SettlementOut(Response):
     net_amount_minor: int
     flows: list[Flow]
     generated_at: str
+    paid_minor: int = Field(default=0, description="Payments recorded for this period, signed like net_amount_minor")
+    open_minor: int = Field(
+        default=0, description="What is still to pay: net_amount_minor - paid_minor (signed the same)"
+    )
 
 
 class MatrixCell(Response):
@@ -898,6 +941,8 @@ class SettlementTotals(Response):
     net_points: int
     operator_fee_minor: int
     net_amount_minor: int
+    paid_minor: int = 0
+    open_minor: int = 0
 
 
 class OperatorSettlement(Response):
@@ -934,6 +979,59 @@ class Reconciliation(Response):
     entries: int = Field(description="Entries read (all of the period's once done)")
     matches: bool | None = Field(description="Whether every figure matches: null while running")
     differences: list[ReconciliationDifference]
+
+
+class CreatePayment(Request):
+    """A payment between the operator and a partner against a period's statement."""
+
+    partner_id: PartnerId
+    amount_minor: int = Field(
+        strict=True,
+        ge=-MAX_AMOUNT_MINOR,
+        le=MAX_AMOUNT_MINOR,
+        description="Integer minor units, signed like the statement's net_amount_minor: positive, the operator paid "
+        "the partner; negative, the partner paid the operator. Not 0.",
+    )
+    paid_on: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")] = Field(
+        description="YYYY-MM-DD, the day the money moved (not after today in the program time zone)"
+    )
+    reference: Annotated[
+        str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=140), PlainText
+    ] = Field(description="The bank's reference or the payment order's number")
+
+    @field_validator("amount_minor")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a payment of 0 moves no money")
+        return value
+
+    @field_validator("paid_on")
+    @classmethod
+    def _a_day(cls, value: str) -> str:
+        date.fromisoformat(value)  # ValueError: not a day of the calendar
+        return value
+
+
+class PaymentOut(Response):
+    payment_id: str
+    partner_id: str
+    period: str
+    amount_minor: int
+    paid_on: str
+    reference: str
+    created_at: str
+    recorded_by: str = Field(description="Who recorded it, as the audit log names them")
+    paid_minor: int = Field(description="The partner's payments for the period after this one")
+
+
+class PaymentList(Response):
+    items: list[PaymentOut]
+    paid_minor: int
+
+
+class PaymentsQuery(Request):
+    partner_id: PartnerId | None = Field(None, description="Only this partner's payments (default: every partner's)")
 
 
 class SettlementQuery(Request):

@@ -255,6 +255,32 @@ class Settlements(_Resource):
         text: str = self._r.request("GET", f"/v1/settlements/{period}", params=params, raw=True, language=language)
         return text
 
+    def payments(self, period: str) -> list[models.Payment]:
+        """The payments recorded against your statement for ``period``, oldest first."""
+        data = self._r.request("GET", f"/v1/settlements/{period}/payments")
+        return [models.parse(models.Payment, p) for p in data["items"]]
+
+
+class Audit(_Resource):
+    def list(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        period: str | None = None,
+        page_size: int = 50,
+    ) -> Iterator[models.AuditEntry]:
+        """Your audit log, newest first, walking every page; ``action``, ``actor``, ``period`` (YYYY-MM) filter."""
+        cursor: str | None = None
+        while True:
+            params = {"limit": page_size, "cursor": cursor, "action": action, "actor": actor, "period": period}
+            page = self._r.request("GET", "/v1/audit", params=params)
+            for item in page["items"]:
+                yield models.parse(models.AuditEntry, item)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
 
 class Partners(_Resource):
     def me(self) -> dict[str, Any]:

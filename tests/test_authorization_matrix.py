@@ -101,6 +101,12 @@ def request_for(route, w):
         "admin_update_partner": {"earn_rate_bps": 400},
         "admin_put_program": {"operator_fee_bps": 0},
         "admin_create_adjustment": {"customer_id": w["cid"], "adjustment_id": "J-1", "points": 1, "reason": "x"},
+        "admin_record_payment": {
+            "partner_id": w["a"]["partner_id"],
+            "amount_minor": -100,
+            "paid_on": "2026-03-10",
+            "reference": "PP-1",
+        },
     }
     query = {"lookup_customer": "?phone=%2B79161234567"}.get(route.name, "")
     return path + query, bodies.get(route.name)

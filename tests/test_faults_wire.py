@@ -192,6 +192,13 @@ ROUTES: dict[str, Setup] = {
     ),
     "admin_remove_staff": lambda c, n: _staff_member(c, n, admin=True),
     "admin_close_settlement": lambda c, n: Call(c.operator, "POST", f"/v1/admin/settlements/2026-0{n + 1}/close"),
+    "admin_record_payment": lambda c, n: Call(
+        c.operator,
+        "POST",
+        "/v1/admin/settlements/2026-03/payments",
+        # one partner each: each payment starts its partner's total, as the fault-free one did
+        {"partner_id": _partner(c, n), "amount_minor": -100 - n, "paid_on": "2026-04-01", "reference": f"PP-{n}"},
+    ),
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes

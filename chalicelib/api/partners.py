@@ -80,7 +80,7 @@ def admin_get_partner(call: Call[None, None]) -> PartnerOut:
     errors=BODY_ERRORS,
 )
 def admin_update_partner(call: Call[UpdatePartner, None]) -> PartnerOut:
-    return partners.update(call.params["partner_id"], call.body, call.now.isoformat())
+    return partners.update(call.params["partner_id"], call.body, call.now.isoformat(), call.stamp)
 
 
 @operator.route(
@@ -106,4 +106,4 @@ def admin_create_key(call: Call[None, None]) -> Reply:
     errors=(*AUTH_ERRORS, 404),
 )
 def admin_revoke_key(call: Call[None, None]) -> None:
-    partners.revoke_key(call.params["partner_id"], call.params["key_id"], call.now.isoformat())
+    partners.revoke_key(call.params["partner_id"], call.params["key_id"], call.now.isoformat(), call.stamp)

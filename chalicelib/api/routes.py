@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalicelib.api import (
     admin,
+    audit,
     campaigns,
     customer_keys,
     customers,
@@ -33,6 +34,8 @@ _TABLES: tuple[RouteTable, ...] = (
     admin.api,
     settlements.operator,
     staff.operator,
+    audit.api,
+    audit.operator,
     telegram.api,
 )
 

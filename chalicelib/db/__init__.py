@@ -2,6 +2,7 @@
 
 from chalicelib.db import keys
 from chalicelib.db import staff as staff  # its items are bound with the others (models.bind)
+from chalicelib.db.audit import AuditItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -26,6 +27,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.payments import PaymentItem, PaymentTotalItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
     carry,
@@ -42,6 +44,7 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_u
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "AuditItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
@@ -57,6 +60,8 @@ __all__ = [
     "KeyIdItem",
     "OrderItem",
     "PartnerItem",
+    "PaymentItem",
+    "PaymentTotalItem",
     "PortalSessionItem",
     "ProgramItem",
     "RateLimitItem",

@@ -3,6 +3,7 @@ stored) and ``KEYID#<key id>`` -> that hash (so an operator can revoke a key by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.db import keys
@@ -72,8 +73,8 @@ def add_key(
     tx.put(index, condition=KeyIdItem.pk.does_not_exist() if new_only else None)
 
 
-def revoke(index: KeyIndex, now_iso: str) -> None:
-    """Revoke the key (both items, in one transaction)."""
+def revoke(index: KeyIndex, now_iso: str, also: Callable[[Transaction], None] | None = None) -> None:
+    """Revoke the key (both items, in one transaction; ``also`` adds to it: the audit record)."""
     tx = Transaction()
     tx.update(
         ApiKeyItem(*keys.api_key(index.key_hash)),
@@ -81,6 +82,8 @@ def revoke(index: KeyIndex, now_iso: str) -> None:
         condition=ApiKeyItem.pk.exists(),
     )
     tx.update(KeyIdItem(*keys.key_id(index.key_id)), actions=[KeyIdItem.status.set("revoked")])
+    if also is not None:
+        also(tx)
     tx.commit(connection())
 
 

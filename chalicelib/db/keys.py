@@ -228,3 +228,35 @@ def rate_limit(subject: str, digest: str) -> tuple[str, str]:
 def portal_session(digest: str) -> tuple[str, str]:
     """A partner portal session, by the hash of its id (the cookie holds the id, the table only its hash)."""
     return f"PSESSION#{digest}", "SESSION"
+
+
+# The audit log (chalicelib/db/audit.py). Each record is one item, read three ways without a scan: by its actor
+# (the item's own partition), by its partner (``gsi1``) and all together (``gsi2``); each sorted by the record's
+# instant and id, so a Query descending is newest first and a month is a range of the sort key.
+AUDIT_ALL = "AUDIT#ALL"
+
+
+def audit(actor: str, sort: str) -> tuple[str, str]:
+    return f"AUDITBY#{actor}", sort
+
+
+def audit_partner(partner_id: str) -> str:
+    return f"AUDITP#{partner_id}"
+
+
+def audit_sort(at: str, audit_id: str) -> str:
+    return f"{at}#{audit_id}"
+
+
+# A period's payments between the operator and its partners (chalicelib/db/payments.py): one partition per period,
+# each partner's running total beside its payments, so a statement reads one item and the operator one Query.
+def payments(period: str) -> str:
+    return f"PAYMENTS#{period}"
+
+
+def payment_total(period: str, partner_id: str) -> tuple[str, str]:
+    return payments(period), f"TOTAL#{partner_id}"
+
+
+def payment(period: str, partner_id: str, payment_id: str) -> tuple[str, str]:
+    return payments(period), f"PAY#{partner_id}#{payment_id}"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from chalicelib import cache, db, ids, runtime
 from chalicelib.db import api_keys as api_keys_db
 from chalicelib.db import partners as partners_db
+from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
-from chalicelib.domain.schedule import PastDate
+from chalicelib.domain.schedule import PastDate, Schedule
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
 from chalicelib.schemas import (
     CreatePartner,
@@ -29,7 +30,7 @@ from chalicelib.schemas import (
     PartnerRateChange,
     UpdatePartner,
 )
-from chalicelib.services import auth, program, staff
+from chalicelib.services import audit, auth, program, staff
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
@@ -184,8 +185,10 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "")
         if body.owner is not None:
             owner = staff.add_first_owner(plan.tx, found, partner_id, body.owner, req.now_iso, actor, owner_id)
         owner_staff_id = None if owner is None else owner.staff_id
-        out = to_out(item).model_dump()
-        plan.response = PartnerCreated(**out, api_key=shown, key_id=key_id, owner_staff_id=owner_staff_id)
+        out = to_out(item)
+        plan.response = PartnerCreated(**out.model_dump(), api_key=shown, key_id=key_id, owner_staff_id=owner_staff_id)
+        plan.audit.append(Change("partner.created", f"partner:{partner_id}", partner_id, None, out.model_dump()))
+        plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
         return plan
 
     reads = staff.owner_reads(body.owner)
@@ -196,7 +199,25 @@ def _invalid(msg: str, kind: str) -> ValidationFailed:
     return ValidationFailed.at(["body", "effective_from"], msg, kind)
 
 
-def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
+def _changes(partner: Partner, settings: dict[str, Any], cleared: list[str], schedule: Schedule | None) -> list[Change]:
+    """What the audit log records of an update: the status as its own action (suspend, resume), the rest as
+    ``partner.updated`` with only the values that change (rates: their schedule)."""
+    current = {name: getattr(partner, name) for name in [*settings, *cleared] if hasattr(partner, name)}
+    wanted: dict[str, Any] = {**settings, **dict.fromkeys(cleared)}
+    if schedule is not None:
+        current["rate_schedule"], wanted["rate_schedule"] = partner.rate_schedule.to_list(), schedule.to_list()
+    status = wanted.pop("status", partner.status)
+    target, out = f"partner:{partner.partner_id}", []
+    if status != partner.status:
+        action = "partner.suspended" if status == "suspended" else "partner.resumed"
+        out.append(Change(action, target, partner.partner_id, {"status": partner.status}, {"status": status}))
+    before, after = changed(current, wanted)
+    if after:
+        out.append(Change("partner.updated", target, partner.partner_id, before, after))
+    return out
+
+
+def update(partner_id: str, change: UpdatePartner, now_iso: str, stamp: Stamp) -> PartnerOut:
     """Name, category, return window and status apply at once; rates are scheduled (see the module docstring)."""
     now = datetime.fromisoformat(now_iso)
     fields = change.model_dump(exclude_unset=True)
@@ -230,7 +251,10 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
             except PastDate as exc:
                 raise _invalid(str(exc), "date_in_past") from exc
         try:
-            partners_db.update(partner_id, settings, cleared, now_iso, schedule, read_at=partner.updated_at)
+            record = audit.also(_changes(partner, settings, cleared, schedule), stamp)
+            partners_db.update(
+                partner_id, settings, cleared, now_iso, schedule, read_at=partner.updated_at, also=record
+            )
         except db.TxCancelled:
             continue  # the schedule changed concurrently: schedule again on the fresh item
         cache.clear()
@@ -247,16 +271,18 @@ def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
         shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
         partners_db.add_exists_check(plan.tx, partner_id)
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
+        plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
         return plan
 
     return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
 
 
-def revoke_key(partner_id: str, key_id: str, now_iso: str) -> None:
+def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None:
     index = api_keys_db.load_index(key_id)
     if index is None or index.partner_id != partner_id:
         raise NotFound(f"Partner {partner_id} has no key {key_id}.")
     if index.status == "revoked":
         return
-    api_keys_db.revoke(index, now_iso)
+    revoked = Change("key.revoked", f"key:{key_id}", partner_id, {"status": "active"}, {"status": "revoked"})
+    api_keys_db.revoke(index, now_iso, also=audit.also([revoked], stamp))
     cache.clear()

@@ -16,9 +16,11 @@ from chalicelib.db import partners as partners_db
 from chalicelib.db import program as program_db
 from chalicelib.db.program import StoredProgram
 from chalicelib.domain import DEFAULT_TIERS, Tier
+from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
 from chalicelib.errors import Unavailable, ValidationFailed
 from chalicelib.schemas import ProgramChange, ProgramSettings, TierIn, UpdateProgram
+from chalicelib.services import audit
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
@@ -118,7 +120,7 @@ def effective_day(text: str | None, now: datetime, tz_name: str) -> date:
     return date.fromisoformat(text) if text else next_period_start(now, tz_name)
 
 
-def update(change: UpdateProgram, now_iso: str) -> Program:
+def update(change: UpdateProgram, now_iso: str, stamp: Stamp) -> Program:
     now = datetime.fromisoformat(now_iso)
     requested = change.model_dump(exclude_none=True)
     day_text = requested.pop("effective_from", None)
@@ -143,8 +145,11 @@ def update(change: UpdateProgram, now_iso: str) -> Program:
         merged = {**settings, **requested}
         merged.pop("schedule")
         ProgramSettings.model_validate(merged)
+        new_settings = {**merged, "schedule": schedule.to_list()}
+        was, now_is = changed(settings, new_settings)
+        record = audit.also([Change("program.updated", "program", None, was, now_is)] if now_is else [], stamp)
         try:
-            written = program_db.save({**merged, "schedule": schedule.to_list()}, now_iso, read)
+            written = program_db.save(new_settings, now_iso, read, also=record)
         except db.TxCancelled:
             continue  # changed concurrently: merge into the fresh settings
         cache.clear()

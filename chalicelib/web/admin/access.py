@@ -9,11 +9,11 @@ one intent, keyed by the signed-in person, the form's nonce and its action."""
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import runtime
+from chalicelib.domain.audit import Stamp
 from chalicelib.errors import ApiError, Forbidden
 from chalicelib.services import auth, idempotency
 from chalicelib.web import portal_session, staff_session
@@ -69,9 +69,16 @@ def check_form(operator: Operator, form: dict[str, str]) -> None:
         raise Forbidden("The form expired or did not come from this console; reload the page and try again.")
 
 
-def write_request(operator: Operator, form: dict[str, str], path: str, now: datetime) -> idempotency.WriteRequest:
-    """The portal's form identity (see the module docstring), scoped to this operator."""
+def stamp(operator: Operator, call: Any) -> Stamp:
+    """What the audit log records of a change made at the console: the staff member (or key), the request, when."""
+    return Stamp(operator.principal.actor, call.request_id, call.now)
+
+
+def write_request(operator: Operator, form: dict[str, str], call: Any, path: str) -> idempotency.WriteRequest:
+    """The portal's form identity (see the module docstring), scoped to this operator, named in the audit log."""
     if operator.session is not None:
-        return staff_session.write_request(operator.session, form, path, now)
-    scoped = portal_session.Session(key_id=operator.principal.key_id, partner_id="", token="")
-    return portal_session.write_request(scoped, form, path, now)
+        req = staff_session.write_request(operator.session, form, path, call.now)
+    else:
+        scoped = portal_session.Session(key_id=operator.principal.key_id, partner_id="", token="")
+        req = portal_session.write_request(scoped, form, path, call.now)
+    return replace(req, actor=operator.principal.actor, request_id=call.request_id)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.audit import Stamp
 from chalicelib.errors import ApiError, ValidationFailed
 from chalicelib.schemas import PartnerCreated, UpdatePartner
 from chalicelib.services import bonuses, campaigns, partners, program, reconciliation, settlement
@@ -41,6 +42,10 @@ class Request:
     def query(self, name: str) -> str:
         value = getattr(self.call.query, name, None) if self.call.query is not None else None
         return "" if value is None else str(value)
+
+    @property
+    def stamp(self) -> Stamp:
+        return access.stamp(self.operator, self.call)
 
     def ok(self, page: Page, status: int = 200) -> Any:
         from chalice.app import Response
@@ -92,7 +97,7 @@ def _home(r: Request) -> Any:
 def _create_partner(r: Request) -> Any:
     try:
         body = forms.new_partner(r.form)
-        reply = partners.create(_writing(r, "/admin/partners"), body, _pepper())
+        reply = partners.create(_writing(r, "/admin/partners"), body, _pepper(), r.operator.principal.actor)
     except ValidationFailed as error:
         return r.ok(partners_page(r.operator, r.lang, r.form, forms.problems(error)), 422)
     created = reply.result(PartnerCreated)  # the key, this once: the page is the answer, never a redirect
@@ -108,7 +113,7 @@ def _partner_act(r: Request) -> Any:
     now = r.call.now
     if action == "settings":
         try:
-            partners.update(partner_id, forms.partner_settings(r.form), now.isoformat())
+            partners.update(partner_id, forms.partner_settings(r.form), now.isoformat(), r.stamp)
         except ValidationFailed as error:
             page = partner_page(r.operator, r.lang, partner_id, now, r.form, forms.problems(error))
             return r.ok(page, 422)
@@ -117,14 +122,14 @@ def _partner_act(r: Request) -> Any:
         if not _confirmed(r):
             return r.ok(partner_page(r.operator, r.lang, partner_id, now, confirm=action))
         status = "suspended" if action == "suspend" else "active"
-        partners.update(partner_id, UpdatePartner.model_validate({"status": status}), now.isoformat())
+        partners.update(partner_id, UpdatePartner.model_validate({"status": status}), now.isoformat(), r.stamp)
         return redirect(f"/admin/partners/{partner_id}")
     if action == "keys":
         key = partners.create_key(_writing(r, f"/admin/partners/{partner_id}/keys"), partner_id, _pepper())
         return r.ok(partner_page(r.operator, r.lang, partner_id, now, key=_shown(key.body)), 201)
     if action == "revoke":
         try:
-            partners.revoke_key(partner_id, r.form.get("key_id", "").strip(), now.isoformat())
+            partners.revoke_key(partner_id, r.form.get("key_id", "").strip(), now.isoformat(), r.stamp)
         except ApiError as error:
             problems = {"key_id": "not_found" if error.status == 404 else "invalid"}
             return r.ok(partner_page(r.operator, r.lang, partner_id, now, problems=problems), error.status)
@@ -147,7 +152,7 @@ def _program_save(r: Request) -> Any:
     now = r.call.now
     try:
         change = forms.program_settings(r.form, dict(program.load(now).notifications))
-        program.update(change, now.isoformat())
+        program.update(change, now.isoformat(), r.stamp)
     except ValidationFailed as error:
         return r.ok(program_page(r.operator, r.lang, now, r.form, forms.problems(error)), 422)
     return redirect("/admin/program?saved=1")
@@ -206,7 +211,7 @@ def _settlement_act(r: Request) -> Any:
     if action == "close":
         if not _confirmed(r):
             return r.ok(settlements_page(r.operator, r.lang, period, now, confirm=True))
-        settlement.close(period, now)
+        settlement.close(period, now, r.stamp)
         return redirect(f"/admin/settlements?period={period}")
     if action == "reconcile":
         reconciliation.request(period, now)
@@ -223,7 +228,7 @@ def _confirmed(r: Request) -> bool:
 
 
 def _writing(r: Request, path: str) -> Any:
-    return access.write_request(r.operator, r.form, path, r.call.now)
+    return access.write_request(r.operator, r.form, r.call, path)
 
 
 def _pepper() -> str:
