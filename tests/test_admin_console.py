@@ -282,3 +282,53 @@ def test_operator_staff_writes_only_with_the_forms_csrf_token(api):
     assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["status"] == "active"
     assert op.request("POST", path, {**form, "confirmed": "yes"})[0] == 303
     assert api.get(f"/v1/admin/partners/{p['partner_id']}").json["status"] == "suspended"
+
+
+def test_a_payment_is_recorded_and_the_month_shows_paid_and_open(api, clock):
+    p = partner(api, "Уют")
+    cafe = api.as_key(p["api_key"])
+    cid = cafe.post("/v1/customers", {"phone": "+79161234567"}).json["customer_id"]
+    cafe.post("/v1/accruals", {"customer_id": cid, "order_id": "A-1", "amount_minor": 200_000})  # 100 points: 100 ₽
+    clock.advance(timedelta(days=25))
+    path = "/admin/settlements/2026-03/payment"
+    status, html, _ = send(api, path, {"partner_id": p["partner_id"], "amount": "", "paid_on": "2026-04-30"})
+    assert status == 422
+    errors = dict(re.findall(r'data-testid="error-([a-z_]+)">([^<]+)<', html))
+    assert errors == {"amount": "Заполните это поле", "reference": "Заполните это поле"}
+    form = {"partner_id": p["partner_id"], "direction": "from_partner", "amount": "40,50", "paid_on": "2026-04-03"}
+    status, html, _ = send(api, path, {**form, "paid_on": "2026-04-30", "reference": "ПП 17"})
+    assert status == 422 and 'data-testid="error-paid_on">Дата в будущем: выберите сегодня или раньше<' in html
+    status, _, headers = send(api, path, {**form, "reference": "ПП 17"}, nonce="B" * 22)
+    assert status == 303 and headers["location"] == "/admin/settlements?period=2026-03&saved=1"
+    send(api, path, {**form, "reference": "ПП 17"}, nonce="B" * 22)  # a double press records it once
+    html = visit(api, "/admin/settlements?period=2026-03&saved=1")[1]
+    row = re.search(r'data-testid="statement-Уют">(.*?)</tr>', html, re.S).group(1)
+    cells = dict(re.findall(r'data-testid="(net|paid|open)">([^<]+)<', row))
+    assert cells == {"net": "-100\u00a0₽", "paid": "-40,50\u00a0₽", "open": "-59,50\u00a0₽"}
+    assert "Платёж записан." in html
+    assert api.get("/v1/admin/settlements/2026-03").json["partners"][0]["paid_minor"] == -4050
+
+
+def test_the_audit_log_shows_who_changed_what_old_and_new(api):
+    p = partner(api, "Уют", pending_days=0)
+    add_staff(api, partner_key_or_operator_key=OPERATOR_KEY, role="operator", phone="+79160000004", name="Олег",
+              admin=True)  # fmt: skip
+    op = Browser(api)
+    op.sign_in("admin", "+79160000004")
+    path = f"/admin/partners/{p['partner_id']}"
+    form = op.forms(op.request("GET", path)[1])[f"{path}/settings"]
+    fields = {"earn_rate": "5", "max_redeem_share": "50", "pending_days": "3", "spend_confirmation": "never"}
+    assert op.request("POST", f"{path}/settings", {**form, **fields})[0] == 303
+    form = op.forms(op.request("GET", path)[1])[f"{path}/suspend"]
+    assert op.request("POST", f"{path}/suspend", {**form, "confirmed": "yes"})[0] == 303
+
+    html = op.request("GET", "/admin/audit")[1]
+    rows = re.findall(r'<tr data-testid="audit-\d+">(.*?)</tr>', html, re.S)
+    suspended, updated = (_visible(row) for row in rows[:2])
+    assert "Олег" in suspended and "Партнёр приостановлен" in suspended
+    assert "Статус : работает → приостановлен" in suspended
+    assert "Изменены настройки партнёра" in updated and "Дней ожидания : 0 → 3" in updated
+    html = op.request("GET", f"/admin/audit?action=partner.suspended&partner_id={p['partner_id']}")[1]
+    assert len(re.findall(r'<tr data-testid="audit-\d+">', html)) == 1
+    status, html = op.request("GET", "/admin/audit?cursor=forged.forged")[:2]
+    assert status == 200 and 'data-testid="error-cursor"' in html

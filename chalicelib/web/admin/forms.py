@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from chalicelib.domain import ascii_digits
 from chalicelib.errors import ValidationFailed
 from chalicelib.request_body import validate
-from chalicelib.schemas import CreateAdjustment, CreatePartner, UpdatePartner, UpdateProgram
+from chalicelib.schemas import CreateAdjustment, CreatePartner, CreatePayment, UpdatePartner, UpdateProgram
 from chalicelib.web.portal_forms import KINDS
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -29,7 +29,14 @@ FORM_FIELDS = {
     "amount_minor": "amount",
     "notifications": "program_name",
 }
-SERVICE_KINDS = {"date_in_past": "date_in_past", "unused": "unused", "pattern": "date", "value_error": "invalid"}
+SERVICE_KINDS = {
+    "date_in_past": "date_in_past",
+    "date_in_future": "date_in_future",
+    "unused": "unused",
+    "pattern": "date",
+    "string_pattern_mismatch": "date",
+    "value_error": "invalid",
+}
 
 
 def _cleaned(form: dict[str, str], name: str) -> str:
@@ -154,3 +161,19 @@ def adjustment(form: dict[str, str], customer_id: str) -> CreateAdjustment:
         "reason": form.get("reason", ""),
     }
     return build(CreateAdjustment, data, errors)
+
+
+def payment(form: dict[str, str]) -> CreatePayment:
+    """A payment as the accountant reads it: who paid whom, how much in roubles, on which day, the bank's reference;
+    signed for the service like the statement's net (plus: the coalition paid the partner)."""
+    errors: list[dict[str, Any]] = []
+    amount = hundredths(form, "amount", errors)
+    if amount is not None and form.get("direction") == "from_partner":
+        amount = -amount
+    data = {
+        "partner_id": form.get("partner_id", ""),
+        "amount_minor": amount,
+        "paid_on": form.get("paid_on", "").strip(),
+        "reference": form.get("reference", ""),
+    }
+    return build(CreatePayment, data, errors)

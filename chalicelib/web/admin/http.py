@@ -13,10 +13,11 @@ from typing import Any
 from chalicelib.domain.audit import Stamp
 from chalicelib.errors import ApiError, ValidationFailed
 from chalicelib.schemas import PartnerCreated, UpdatePartner
-from chalicelib.services import bonuses, campaigns, partners, program, reconciliation, settlement
+from chalicelib.services import bonuses, campaigns, partners, payments, program, reconciliation, settlement
 from chalicelib.web import i18n
 from chalicelib.web.admin import access, forms, shell
 from chalicelib.web.admin.access import Operator
+from chalicelib.web.admin.audit_views import audit_page
 from chalicelib.web.admin.partner_views import partner_page, partners_page, program_page
 from chalicelib.web.admin.people_views import by_id, campaigns_page, customers_page
 from chalicelib.web.admin.settlement_views import settlements_page
@@ -202,7 +203,7 @@ def _campaign_act(r: Request) -> Any:
 def _settlements(r: Request) -> Any:
     period, now = r.query("period") or None, r.call.now
     check = reconciliation.to_out(reconciliation.read(period, now)) if period and r.query("check") == "1" else None
-    return r.ok(settlements_page(r.operator, r.lang, period, now, check=check))
+    return r.ok(settlements_page(r.operator, r.lang, period, now, check=check, saved=r.query("saved") == "1"))
 
 
 def _settlement_act(r: Request) -> Any:
@@ -213,10 +214,22 @@ def _settlement_act(r: Request) -> Any:
             return r.ok(settlements_page(r.operator, r.lang, period, now, confirm=True))
         settlement.close(period, now, r.stamp)
         return redirect(f"/admin/settlements?period={period}")
+    if action == "payment":
+        try:
+            payments.record(_writing(r, f"/admin/settlements/{period}/payment"), period, forms.payment(r.form), now)
+        except ValidationFailed as error:
+            page = settlements_page(r.operator, r.lang, period, now, problems=forms.problems(error), values=r.form)
+            return r.ok(page, 422)
+        return redirect(f"/admin/settlements?period={period}&saved=1")
     if action == "reconcile":
         reconciliation.request(period, now)
         return redirect(f"/admin/settlements?period={period}&check=1")
     raise ValidationFailed.at(["path", "action"], "unknown action", "enum")
+
+
+def _audit(r: Request) -> Any:
+    asked = {name: r.query(name) for name in ("partner_id", "action", "actor", "period", "cursor")}
+    return r.ok(audit_page(r.operator, r.lang, asked, r.call.now))
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
@@ -244,6 +257,7 @@ READS: dict[str, Callable[[Request], Any]] = {
     "customers": _customers,
     "campaigns": _campaigns,
     "settlements": _settlements,
+    "audit": _audit,
 }
 WRITES: dict[str, Callable[[Request], Any]] = {
     "create_partner": _create_partner,

@@ -24,6 +24,11 @@ class AdminQuery(BaseModel):
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     check: Annotated[str, StringConstraints(max_length=1)] | None = None
     saved: Annotated[str, StringConstraints(max_length=1)] | None = None
+    # the audit log's filters and page (checked by the audit log's own query model)
+    partner_id: Short | None = None
+    action: Short | None = None
+    actor: Short | None = None
+    cursor: Annotated[str, StringConstraints(max_length=600)] | None = None
 
 
 def _handler(view: str) -> Callable[[Call[None, AdminQuery]], Any]:
@@ -60,12 +65,13 @@ _page("console_adjust", "POST", "/admin/customers/{customer_id}/adjust", "adjust
 _page("console_campaigns", "GET", "/admin/campaigns", "campaigns", "every partner's campaigns")
 _page("console_campaign_action", "POST", "/admin/campaigns/{campaign_id}/{action}", "campaign_act", "pause, end")
 _page("console_settlements", "GET", "/admin/settlements", "settlements", "every partner's month, matrix, identity")
+_page("console_audit", "GET", "/admin/audit", "audit", "the audit log: filters, old and new values")
 _page(
     "console_settlement_action",
     "POST",
     "/admin/settlements/{period}/{action}",
     "settlement_act",
-    "close the month (confirmed), reconcile",
+    "close the month (confirmed), record a payment, reconcile",
 )
 
 ROUTES = tuple(console.routes)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from chalicelib.domain.periods import add_months, period_of
+from chalicelib.domain.periods import add_months, period_of, zone
 from chalicelib.schemas import OperatorSettlement, Reconciliation
 from chalicelib.services import program, settlement
 from chalicelib.web import i18n, portal_format
@@ -42,6 +42,7 @@ def settlements_page(
     check: Reconciliation | None = None,
     problems: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    saved: bool = False,
 ) -> Page:
     """The month (default: the current one): every partner's statement, the matrix, the identity, and the actions
     a month allows (close once it has ended; ``confirm``: the close asks first)."""
@@ -64,5 +65,12 @@ def settlements_page(
         confirm=confirm,
         check=check,
         problems=problems or {},
-        values={"partner_id": "", "amount": "", "paid_on": now.date().isoformat(), "reference": "", **(values or {})},
+        values={**_payment_defaults(now), **(values or {})},
+        saved=saved,
     )
+
+
+def _payment_defaults(now: datetime) -> dict[str, str]:
+    """The payment form as first shown: today (program time zone), no partner, the partner paying."""
+    today = now.astimezone(zone(program.load().timezone)).date().isoformat()
+    return {"partner_id": "", "direction": "from_partner", "amount": "", "paid_on": today, "reference": ""}

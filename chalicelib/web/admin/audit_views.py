@@ -1,0 +1,149 @@
+"""The console's audit log: every change, newest first, with filters (partner, action, who, month) and, per record,
+each value that changed, old and new, written the way the console writes it (rates as percentages, money in
+roubles, a schedule as the days and values it holds). The records are ``services/audit_log.py``'s, as stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+
+from chalicelib.domain.audit import ACTIONS
+from chalicelib.domain.periods import add_months, period_of, zone
+from chalicelib.errors import ValidationFailed
+from chalicelib.schemas import AuditEntryOut, AuditQuery
+from chalicelib.services import audit_log, partners, program, staff
+from chalicelib.web import i18n, portal_format
+from chalicelib.web.admin.access import Operator
+from chalicelib.web.admin.shell import page
+from chalicelib.web.i18n import Locale
+from chalicelib.web.render import Page
+
+FILTERS = ("partner_id", "action", "actor", "period")
+PAGE_SIZE = 50
+SCHEDULES = ("rate_schedule", "schedule")  # a setting's changes by day: shown as the days and values they hold
+
+
+@dataclass(frozen=True)
+class Value:
+    field: str  # the setting's name as the console calls it
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Row:
+    when: str
+    actor: str
+    action: str
+    target: str
+    values: list[Value]
+    request_id: str
+
+
+def _scalar(t: Locale, name: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return t.get(f"admin.{value}", str(value)) if name == "status" else str(value)
+    if name.endswith("_bps"):
+        return t.fraction(value, 100) + "\u00a0%"
+    if name.endswith("_minor"):
+        return t.money(value)
+    return t.group(value)
+
+
+def _label(t: Locale, name: str) -> str:
+    return t.get(f"admin.field.{name}", name)
+
+
+def _schedule(t: Locale, entries: Any) -> str:
+    """A schedule's entries: "from 1 Apr 2026: Points earned 7.5 %"."""
+    if not isinstance(entries, list) or not entries:
+        return "—"
+    said = []
+    for entry in entries:
+        day = str(entry.get("effective_from", ""))
+        values = entry.get("values", {})
+        what = "; ".join(f"{_label(t, k)} {_scalar(t, k, v)}" for k, v in sorted(values.items()))
+        said.append(t("admin.from_day", day=f"{portal_format.day(t, day)} {day[:4]}") + f": {what}")
+    return " · ".join(said)
+
+
+def values(t: Locale, record: AuditEntryOut) -> list[Value]:
+    before, after = record.before or {}, record.after or {}
+    out = []
+    for name in sorted({*before, *after}):
+        show = _schedule if name in SCHEDULES else (lambda t_, v, n=name: _scalar(t_, n, v))
+        old = show(t, before.get(name)) if name in before else "—"
+        new = show(t, after.get(name)) if name in after else "—"
+        out.append(Value(_label(t, name), old, new))
+    return out
+
+
+def _target(target: str, names: dict[str, str]) -> str:
+    kind, _, ident = target.partition(":")
+    return names.get(ident, target) if kind == "partner" else target
+
+
+def _actor(actor: str, t: Locale, people: dict[str, str]) -> str:
+    """The operator's own staff by name; anyone else by kind and id ("ключ key_…")."""
+    kind, _, ident = actor.partition(":")
+    if kind == "staff" and ident in people:
+        return people[ident]
+    return f"{t.get(f'admin.actor.{kind}', kind)} {ident}" if ident else actor
+
+
+def audit_page(operator: Operator, lang: str, query: dict[str, str], now: datetime) -> Page:
+    """A page of the log under the filters asked for; a filter that cannot be one is said next to it."""
+    t = i18n.locale(lang)
+    tz = program.load(now).timezone
+    asked = {k: v for k, v in query.items() if k in (*FILTERS, "cursor") and v}
+    problems: dict[str, str] = {}
+    try:
+        found = audit_log.for_operator(AuditQuery.model_validate({**asked, "limit": PAGE_SIZE}))
+    except (ValidationError, ValidationFailed) as error:
+        errors = error.errors() if isinstance(error, ValidationError) else error.extra.get("errors", [])
+        for e in errors:
+            problems[str(e["loc"][-1])] = "invalid"
+        found = None
+    names = partners.names()
+    people = {m.staff_id: m.name for m in staff.list_staff(operator.principal).items}
+
+    def when(iso: str) -> str:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone(tz))
+        return f"{t.date(iso.replace('Z', '+00:00'), tz)} {moment:%H:%M}"
+
+    rows = [
+        Row(
+            when(r.at),
+            _actor(r.actor, t, people),
+            t.get(f"admin.action.{r.action.replace('.', '_')}", r.action),
+            _target(r.target, names),
+            values(t, r),
+            r.request_id,
+        )
+        for r in (found.items if found else [])
+    ]
+    filters = {k: asked.get(k, "") for k in FILTERS}
+    older = None
+    if found is not None and found.next_cursor:
+        older = "/admin/audit?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": found.next_cursor})
+    current = period_of(now, tz)
+    return page(
+        "audit.html",
+        operator,
+        lang,
+        "audit",
+        "/admin/audit?" + urlencode({k: v for k, v in filters.items() if v}) + "&lang=",
+        rows=rows,
+        filters=filters,
+        problems=problems,
+        older=older,
+        partner_options=sorted(names.items(), key=lambda item: item[1].lower()),
+        actions=sorted(ACTIONS),
+        months=[(m, portal_format.month(t, m)) for m in (add_months(current, -n) for n in range(12))],
+    )
