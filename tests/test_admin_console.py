@@ -317,8 +317,8 @@ def test_the_audit_log_shows_who_changed_what_old_and_new(api):
     op.sign_in("admin", "+79160000004")
     path = f"/admin/partners/{p['partner_id']}"
     form = op.forms(op.request("GET", path)[1])[f"{path}/settings"]
-    fields = {"earn_rate": "5", "max_redeem_share": "50", "pending_days": "3", "spend_confirmation": "never"}
-    assert op.request("POST", f"{path}/settings", {**form, **fields})[0] == 303
+    fields = {"earn_rate": "7,5", "max_redeem_share": "50", "pending_days": "3", "spend_confirmation": "never"}
+    assert op.request("POST", f"{path}/settings", {**form, **fields, "effective_from": "2026-03-20"})[0] == 303
     form = op.forms(op.request("GET", path)[1])[f"{path}/suspend"]
     assert op.request("POST", f"{path}/suspend", {**form, "confirmed": "yes"})[0] == 303
 
@@ -328,6 +328,8 @@ def test_the_audit_log_shows_who_changed_what_old_and_new(api):
     assert "Олег" in suspended and "Партнёр приостановлен" in suspended
     assert "Статус : работает → приостановлен" in suspended
     assert "Изменены настройки партнёра" in updated and "Дней ожидания : 0 → 3" in updated
+    assert "Начисление с 20 мар 2026 : 5 % → 7,5 %" in updated  # the rate in force that day, before and after
+    assert "Оплата баллами" not in updated  # sent unchanged: not a change
     html = op.request("GET", f"/admin/audit?action=partner.suspended&partner_id={p['partner_id']}")[1]
     assert len(re.findall(r'<tr data-testid="audit-\d+">', html)) == 1
     status, html = op.request("GET", "/admin/audit?cursor=forged.forged")[:2]

@@ -4,6 +4,7 @@ roubles, a schedule as the days and values it holds). The records are ``services
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,8 @@ from pydantic import ValidationError
 
 from chalicelib.domain.audit import ACTIONS
 from chalicelib.domain.periods import add_months, period_of, zone
-from chalicelib.errors import ValidationFailed
+from chalicelib.domain.schedule import Schedule
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.schemas import AuditEntryOut, AuditQuery
 from chalicelib.services import audit_log, partners, program, staff
 from chalicelib.web import i18n, portal_format
@@ -73,10 +75,44 @@ def _schedule(t: Locale, entries: Any) -> str:
     return " · ".join(said)
 
 
+def _base(record: AuditEntryOut) -> Mapping[str, int] | None:
+    """The first values a schedule starts from (they never change: every later value is a dated change), or None
+    when the record's target is gone."""
+    kind, _, ident = record.target.partition(":")
+    if kind == "program":
+        return program.load().schedule.base
+    try:
+        return partners.load(ident).rate_schedule.base if kind == "partner" else None
+    except NotFound:
+        return None
+
+
+def _scheduled(t: Locale, name: str, record: AuditEntryOut, base: Mapping[str, int]) -> list[Value]:
+    """A schedule's change as values: for each day it adds or changes, each setting in force that day before the
+    change and after it ("Points earned from 1 Apr 2026: 5 % -> 7.5 %")."""
+    before = Schedule.from_list(base, (record.before or {}).get(name) or [])
+    after = Schedule.from_list(base, (record.after or {}).get(name) or [])
+    kept = list(before.changes)
+    out = []
+    for change in after.changes:
+        if change in kept:
+            continue
+        was, now = before.at(change.effective_at), after.at(change.effective_at)
+        day = t("admin.from_day", day=f"{portal_format.day(t, change.effective_from)} {change.effective_from[:4]}")
+        for key in sorted(k for k in change.values if was.get(k) != now.get(k)):  # a rate sent unchanged: no news
+            out.append(Value(f"{_label(t, key)} {day}", _scalar(t, key, was.get(key)), _scalar(t, key, now.get(key))))
+    return out
+
+
 def values(t: Locale, record: AuditEntryOut) -> list[Value]:
     before, after = record.before or {}, record.after or {}
     out = []
     for name in sorted({*before, *after}):
+        whole = all(isinstance(side.get(name, []), list) for side in (before, after))  # not a too-large marker
+        base = _base(record) if name in SCHEDULES and whole else None
+        if base is not None:
+            out += _scheduled(t, name, record, base)
+            continue
         show = _schedule if name in SCHEDULES else (lambda t_, v, n=name: _scalar(t_, n, v))
         old = show(t, before.get(name)) if name in before else "—"
         new = show(t, after.get(name)) if name in after else "—"
