@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import screenshot
 from tests.browser.test_accessibility import _grave
 from tests.conftest import TRUSTED
+from tests.staff_helpers import add_staff, sign_in_page
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 TEXTS = {
@@ -28,8 +29,15 @@ TEXTS = {
         "closed": "закрыт",
         "march": "март 2026",
         "partners": "Партнёры",
-        "rate": "7,5 %",
-        "from": "с 1 апр 2026",
+        "rate": "7,5\u00a0%",
+        "from": "с 1 мая 2026",
+        "minus_100": "-100\u00a0₽",
+        "zero": "0\u00a0₽",
+        "record": "Записать платёж",
+        "audit": "Журнал изменений",
+        "audit_rate": "Начисление с 1 мая 2026: 5\u00a0% → 7,5\u00a0%",
+        "audit_status": "Статус: работает → приостановлен",
+        "audit_paid": "Оплачено: 0\u00a0₽ → -100\u00a0₽",
     },
     "en": {
         "suspend": "Suspend",
@@ -43,8 +51,15 @@ TEXTS = {
         "closed": "closed",
         "march": "March 2026",
         "partners": "Partners",
-        "rate": "7.5 %",
-        "from": "from 1 Apr 2026",
+        "rate": "7.5\u00a0%",
+        "from": "from 1 May 2026",
+        "minus_100": "-100\u00a0RUB",
+        "zero": "0\u00a0RUB",
+        "record": "Record the payment",
+        "audit": "Audit log",
+        "audit_rate": "Points earned from 1 May 2026: 5\u00a0% → 7.5\u00a0%",
+        "audit_status": "Status: active → suspended",
+        "audit_paid": "Paid: 0\u00a0RUB → -100\u00a0RUB",
     },
 }
 
@@ -61,12 +76,16 @@ def _coalition(live: Any) -> dict[str, Any]:
     return {"cafe": cafe, "store": store, "customer_id": cid}
 
 
-def open_console(browser: Any, live: Any, size: str) -> Any:
-    """A signed-in operator's page (the operator's key travels in a header the browser adds)."""
-    context = browser.new_context(
-        viewport=SIZES[size], extra_http_headers={"Authorization": f"Bearer {live.operator_key}"}
-    )
-    return context.new_page()
+def open_console(browser: Any, live: Any, size: str, lang: str) -> Any:
+    """A page signed in to the console as operator staff (a code to the phone, typed), in ``lang``."""
+    phone = "+79160000010"
+    if not live.request("GET", "/v1/admin/staff", live.operator_key).json()["items"]:
+        add_staff(live, partner_key_or_operator_key=live.operator_key, role="operator", phone=phone, name="Олег",
+                  admin=True)  # fmt: skip
+    page = browser.new_context(viewport=SIZES[size]).new_page()
+    sign_in_page(page, live, area="admin", phone=phone, lang=lang)
+    page.goto(f"{live.url}/admin?lang={lang}")
+    return page
 
 
 def tab_to(page: Any, target: Any, limit: int = 120) -> None:
@@ -80,9 +99,10 @@ def tab_to(page: Any, target: Any, limit: int = 120) -> None:
 
 
 def press(page: Any, target: Any) -> None:
+    """Tab to a link or a form's button and press Enter: the next page loads."""
     tab_to(page, target)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def type_into(page: Any, target: Any, value: str) -> None:
@@ -99,9 +119,9 @@ def no_sideways_scroll(page: Any) -> None:
 @pytest.mark.parametrize(("size", "lang"), [("desktop", "ru"), ("phone", "en")])
 def test_the_operator_suspends_changes_a_rate_closes_a_month_pays_and_reads_the_log(live, browser, clock, size, lang):
     words = TEXTS[lang]
-    _coalition(live)
-    page = open_console(browser, live, size)
-    page.goto(f"{live.url}/admin?lang={lang}")
+    _coalition(live)  # March: Уют issues 100 points, Стиль accepts 40 of them
+    clock.advance(timedelta(days=23))  # 2 April: March has ended
+    page = open_console(browser, live, size, lang)
     no_sideways_scroll(page)
     screenshot(page, f"role-operator-partners-{lang}-{size}")
 
@@ -111,13 +131,13 @@ def test_the_operator_suspends_changes_a_rate_closes_a_month_pays_and_reads_the_
     expect(page.get_by_test_id("confirm")).to_be_visible()
     press(page, page.get_by_role("button", name=words["yes_suspend"]))
     expect(page.get_by_test_id("status")).to_have_text(words["suspended"])
-    page.goto(f"{live.url}/admin")
+    press(page, page.get_by_role("link", name=words["partners"]))
     assert page.get_by_test_id("partner-Стиль").get_by_test_id("status").inner_text() == words["suspended"]
 
-    # Уют earns 7.5 % from the 1st of April
+    # Уют earns 7.5 % from the 1st of May
     press(page, page.get_by_role("link", name="Уют"))
     type_into(page, page.locator("#f-earn_rate"), "7,5")
-    page.locator("#f-effective_from").fill("2026-04-01")
+    page.locator("#f-effective_from").fill("2026-05-01")
     press(page, page.get_by_role("button", name=words["save"]))
     expect(page.get_by_test_id("saved")).to_have_text(words["saved"])
     scheduled = page.get_by_test_id("scheduled").inner_text()
@@ -125,8 +145,7 @@ def test_the_operator_suspends_changes_a_rate_closes_a_month_pays_and_reads_the_
     no_sideways_scroll(page)
     screenshot(page, f"role-operator-partner-{lang}-{size}")
 
-    # April: March closes, after the confirmation
-    clock.advance(timedelta(days=25))
+    # March closes, after the confirmation
     press(page, page.get_by_role("link", name=words["settlements"]))
     press(page, page.get_by_role("link", name=words["march"]))
     expect(page.get_by_test_id("month-status")).not_to_have_text(words["closed"])
@@ -134,10 +153,32 @@ def test_the_operator_suspends_changes_a_rate_closes_a_month_pays_and_reads_the_
     expect(page.get_by_test_id("confirm")).to_be_visible()
     press(page, page.get_by_role("button", name=words["yes_close"]))
     expect(page.get_by_test_id("month-status")).to_have_text(words["closed"])
-    net = page.get_by_test_id("statement-Уют").get_by_test_id("net").inner_text()
-    assert net == ("-100\u00a0₽" if lang == "ru" else "-100\u00a0RUB"), net
+    cafe = page.get_by_test_id("statement-Уют")
+    assert cafe.get_by_test_id("net").inner_text() == words["minus_100"]
+    assert cafe.get_by_test_id("open").inner_text() == words["minus_100"]
+
+    # Уют pays its 100 roubles
+    tab_to(page, page.locator("#f-partner_id"))
+    page.locator("#f-partner_id").select_option(label="Уют")
+    type_into(page, page.locator("#f-amount"), "100")
+    type_into(page, page.locator("#f-reference"), "ПП 17")
+    press(page, page.get_by_role("button", name=words["record"]))
+    expect(page.get_by_test_id("saved")).to_be_visible()
+    cafe = page.get_by_test_id("statement-Уют")
+    assert cafe.get_by_test_id("paid").inner_text() == words["minus_100"]
+    assert cafe.get_by_test_id("open").inner_text() == words["zero"]
     no_sideways_scroll(page)
     screenshot(page, f"role-operator-settlements-{lang}-{size}")
+
+    # the audit log: who changed what, old and new
+    press(page, page.get_by_role("link", name=words["audit"]))
+    values = [v.inner_text() for v in page.get_by_test_id("value").all()]
+    assert words["audit_rate"] in values, values
+    assert words["audit_status"] in values, values
+    assert words["audit_paid"] in values, values
+    assert "Олег" in page.get_by_test_id("audit-0").inner_text()
+    no_sideways_scroll(page)
+    screenshot(page, f"role-operator-audit-{lang}-{size}")
     page.context.close()
 
 
@@ -150,6 +191,7 @@ def _console_pages(live: Any, data: dict[str, Any], lang: str) -> list[str]:
         f"{base}/customers?phone=%2B79161234567&lang={lang}",
         f"{base}/campaigns?lang={lang}",
         f"{base}/settlements?period=2026-03&lang={lang}",
+        f"{base}/audit?lang={lang}",
     ]
 
 
@@ -160,12 +202,12 @@ def test_no_serious_accessibility_violation_on_any_console_page(live, browser, s
     axe = Axe()
     data = _coalition(live)
     problems: dict[str, list[str]] = {}
+    page = open_console(browser, live, size, "ru")  # one sign-in: the pages then ask for their language
     for lang in ("ru", "en"):
         for url in _console_pages(live, data, lang):
-            page = open_console(browser, live, size)
             page.goto(url)
             found = _grave(axe, page)
             if found:
                 problems[f"{url} [{size}]"] = found
-            page.context.close()
+    page.context.close()
     assert problems == {}, "\n".join(f"{where}:\n  " + "\n  ".join(what) for where, what in problems.items())

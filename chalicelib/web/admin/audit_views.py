@@ -120,9 +120,13 @@ def values(t: Locale, record: AuditEntryOut) -> list[Value]:
     return out
 
 
-def _target(target: str, names: dict[str, str]) -> str:
-    kind, _, ident = target.partition(":")
-    return names.get(ident, target) if kind == "partner" else target
+def _target(record: AuditEntryOut, names: dict[str, str]) -> str:
+    """A partner by name; anything else of a partner's (a key, a payment, a campaign) under that partner's name."""
+    kind, _, ident = record.target.partition(":")
+    if kind == "partner":
+        return names.get(ident, record.target)
+    owner = names.get(record.partner_id or "")
+    return f"{owner} · {record.target}" if owner else record.target
 
 
 def _actor(actor: str, t: Locale, people: dict[str, str]) -> str:
@@ -158,7 +162,7 @@ def audit_page(operator: Operator, lang: str, query: dict[str, str], now: dateti
             when(r.at),
             _actor(r.actor, t, people),
             t.get(f"admin.action.{r.action.replace('.', '_')}", r.action),
-            _target(r.target, names),
+            _target(r, names),
             values(t, r),
             r.request_id,
         )

@@ -36,7 +36,7 @@ def _partner_changes(t: Locale, p: PartnerOut) -> list[Change]:
     return [
         Change(
             portal_format.day(t, c.effective_from) + " " + c.effective_from[:4],
-            [(labels[k], _percent(t, v) + " %") for k, v in c.model_dump().items() if k in labels and v is not None],
+            [(labels[k], _percent(t, v) + "\u00a0%") for k, v in c.model_dump().items() if k in labels and v],
         )
         for c in p.scheduled_changes
     ]
@@ -152,7 +152,7 @@ def program_page(
     t = i18n.locale(lang)
     current = program.load(now)
     labels = {"point_value_minor": t("admin.point_value"), "operator_fee_bps": t("admin.operator_fee")}
-    shown = {"point_value_minor": lambda v: t.money(v), "operator_fee_bps": lambda v: _percent(t, v) + " %"}
+    shown = {"point_value_minor": lambda v: t.money(v), "operator_fee_bps": lambda v: _percent(t, v) + "\u00a0%"}
     changes = [
         Change(
             portal_format.day(t, c.effective_from) + " " + c.effective_from[:4],
