@@ -639,6 +639,25 @@ _DELETED_ACCOUNT_POINTS = (
 )
 
 
+class MessageSettings(Response):
+    """Messages the program sends customers on its own (docs/notifications.md, "Messages customers get")."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    expiry_reminder_days: int = Field(
+        7, strict=True, ge=0, le=60, description="Days before points expire that the customer is reminded; 0: never"
+    )
+    quiet_from_hour: int = Field(21, strict=True, ge=0, le=23, description="Quiet hours start (program time zone)")
+    quiet_to_hour: int = Field(9, strict=True, ge=0, le=23, description="Quiet hours end; equal to the start: none")
+    marketing_per_week: int = Field(
+        2, strict=True, ge=0, le=14, description="Marketing messages one customer gets at most per week (ISO week)"
+    )
+    templates: dict[Literal["ru", "en"], dict[str, Annotated[str, StringConstraints(max_length=480)]]] = Field(
+        default_factory=dict,
+        description="Texts replacing the defaults per language: expiry_reminder {points} {date} {sender}, "
+        "birthday_greeting {name} {balance} {sender}",
+    )
+
+
 class ProgramChange(Response):
     """A scheduled change of the money settings; a setting it does not change is null."""
 
@@ -668,6 +687,7 @@ class ProgramSettings(Response):
         "telegram. Empty: the development inbox (make run only)",
     )
     deleted_account_points: DeletedAccountPoints = Field("forfeit", description=_DELETED_ACCOUNT_POINTS)
+    messages: MessageSettings = Field(default_factory=lambda: MessageSettings.model_validate({}))
 
 
 class UpdateProgram(Request):
@@ -686,6 +706,7 @@ class UpdateProgram(Request):
         None, description="Channel settings, no secrets (docs/notifications.md); {} turns every channel off"
     )
     deleted_account_points: DeletedAccountPoints | None = Field(None, description=_DELETED_ACCOUNT_POINTS)
+    messages: MessageSettings | None = Field(None, description="Reminders, quiet hours, the marketing cap, texts")
     effective_from: EffectiveFrom | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)

@@ -142,6 +142,8 @@ def test_every_route_declares_how_it_authenticates():
     site = {"landing", "favicon"}  # the landing page and the icon: nothing private
     # staff sign in with a code, and sign out (tests/test_staff.py): every area the same way
     staff = {f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in STAFF_SIGN_IN_VIEWS}
+    # a marketing message's unsubscribe link: its token withdraws that customer's consent and nothing else
+    unsubscribe = {"me_unsubscribe_page", "me_unsubscribe"}  # tests/test_customer_reminders.py
     assert public == {
         *staff,
         "health",
@@ -153,6 +155,7 @@ def test_every_route_declares_how_it_authenticates():
         *sign_in,
         *telegram,
         *site,
+        *unsubscribe,
     }
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")

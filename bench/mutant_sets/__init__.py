@@ -27,6 +27,7 @@ AREAS = (
     "page_fixes",
     "receipts",
     "admin",
+    "customer_messages",
 )
 
 

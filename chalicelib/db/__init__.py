@@ -3,6 +3,7 @@
 from chalicelib.db import keys
 from chalicelib.db import staff as staff  # its items are bound with the others (models.bind)
 from chalicelib.db.audit import AuditItem
+from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -45,6 +46,7 @@ __all__ = [
     "AliasItem",
     "ApiKeyItem",
     "AuditItem",
+    "BirthdayIndexItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
@@ -58,6 +60,7 @@ __all__ = [
     "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
+    "MessageMarkItem",
     "OrderItem",
     "PartnerItem",
     "PaymentItem",

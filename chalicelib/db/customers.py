@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem
 from chalicelib.db.store import Found, ItemKey, ReadKey, get_one
 from chalicelib.db.telegram_links import release as release_chat
-from chalicelib.db.tx import Transaction
+from chalicelib.db.tx import Transaction, error_code
 from chalicelib.db.wallets import wallet_of
 from chalicelib.domain.wallet import Wallet
 
@@ -219,6 +220,18 @@ def update_settings(customer_id: str, *, consent: bool, locale: str, channel: st
         actions.append(CustomerItem.channel.set(channel))
     condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
     CustomerItem(*keys.customer(customer_id)).update(actions=actions, condition=condition)
+
+
+def withdraw_consent(customer_id: str) -> None:
+    """No more marketing (an unsubscribe link): the one attribute, whatever else changes meanwhile."""
+    condition = CustomerItem.pk.exists()
+    try:
+        CustomerItem(*keys.customer(customer_id)).update(
+            actions=[CustomerItem.marketing_consent.set(False)], condition=condition
+        )
+    except UpdateError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
 
 
 def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:

@@ -9,6 +9,7 @@ from chalicelib import ids
 from chalicelib.db import customers as customers_db
 from chalicelib.db import history as history_db
 from chalicelib.db import keys
+from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
 from chalicelib.db.history import PostedEntry
 from chalicelib.db.store import Found, ItemKey
@@ -84,6 +85,8 @@ def _new_customer(
         ),
     )
     customers_db.add_aliases(plan.tx, customer_id, req.now_iso, aliases)
+    if body.birthday:  # the greeting job reads the day's index, never the customers
+        messages_db.add_birthday(plan.tx, customer_id, body.birthday.isoformat(), req.now_iso)
     return plan
 
 

@@ -108,6 +108,15 @@ class CustomerForm(BaseModel):
     csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")
 
 
+class UnsubscribeQuery(BaseModel):
+    """The unsubscribe link's fields (``c``: the customer, ``t``: the token), also what its button posts."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    c: str | None = Field(None, max_length=64)
+    t: str | None = Field(None, max_length=64)
+    lang: Lang | None = None
+
+
 class SiteQuery(BaseModel):
     """Query of the landing page and the not-found page: only the language."""
 

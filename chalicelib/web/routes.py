@@ -25,6 +25,7 @@ from chalicelib.web.queries import (
     SiteQuery,
     StaffCodeForm,
     StaffSignInForm,
+    UnsubscribeQuery,
 )
 
 pages = RouteTable(tag="portal")
@@ -288,6 +289,22 @@ def landing(call: Call[None, SiteQuery]) -> Any:
     from chalicelib.web import site
 
     return site.landing(call)
+
+
+@pages.route("GET", "/me/unsubscribe", "public", "A marketing message's unsubscribe link: a page with one button",
+             query=UnsubscribeQuery, name="me_unsubscribe_page", content=("text/html",))  # fmt: skip
+def unsubscribe_page(call: Call[None, UnsubscribeQuery]) -> Any:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.page(call)
+
+
+@pages.route("POST", "/me/unsubscribe", "public", "No more marketing messages (form: c, t from the link)",
+             query=UnsubscribeQuery, form=UnsubscribeQuery, name="me_unsubscribe", content=("text/html",))  # fmt: skip
+def unsubscribe(call: Call[None, UnsubscribeQuery]) -> Any:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.confirm(call)
 
 
 @pages.route("GET", "/favicon.ico", "public", "The program's icon (SVG)", name="favicon", content=("image/svg+xml",))
