@@ -55,7 +55,8 @@ def sign_in_page(page: Any, live: Any, *, area: str, phone: str, lang: str | Non
     page.locator("#one-time-code").wait_for()
     page.locator("#one-time-code").fill(last_code(SIGN_IN_PURPOSE, _normalised(phone)))
     page.locator("#one-time-code").press("Enter")
-    page.wait_for_url(re.compile(r"/(till|portal|admin)(\?.*)?$"))
+    home = re.compile(r"/(till|portal|admin)(/[a-z]+)?(\?.*)?$")  # the area's home, or the role's own page there
+    page.wait_for_url(lambda url: "/login" not in url and home.search(url) is not None)
 
 
 class Browser:

@@ -243,7 +243,13 @@ def test_the_customer_json_takes_only_a_portal_token(world):
 
 
 def portal_request(w, route, cookie=None, form=None, authorization=None):
-    ids = {"campaign_id": w["campaign"]["campaign_id"], "period": "2026-03", "action": "pause"}
+    ids = {
+        "campaign_id": w["campaign"]["campaign_id"],
+        "period": "2026-03",
+        "action": "pause",
+        "staff_id": w["cashier"]["staff_id"],
+        "key_id": w["spare"]["key_id"],
+    }
     headers = {}
     if cookie is not None:
         headers["Cookie"] = f"lp_session={cookie}"

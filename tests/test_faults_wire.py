@@ -231,6 +231,12 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # the operator's console: its forms call the services above (tests/test_admin_console.py: a double press acts once)
     *(f"console_{name}" for name in ("create_partner", "partner_action", "program_save", "adjust")),
     *(f"console_{name}" for name in ("campaign_action", "settlement_action")),
+    # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
+    "portal_invite_staff",
+    "portal_remove_staff",
+    "portal_create_key",
+    "portal_rotate_key",
+    "portal_revoke_key",
     # staff sign-in and sign-out forms: tests/test_staff.py
     *(f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in ("sign_in_code", "sign_in_session")),
     *(f"staff_{area}_sign_out" for area in ("till", "portal", "admin")),

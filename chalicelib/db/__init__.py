@@ -1,7 +1,8 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
 from chalicelib.db import keys
-from chalicelib.db import staff as staff  # its items are bound with the others (models.bind)
+from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
+from chalicelib.db import staff as staff
 from chalicelib.db.audit import AuditItem
 from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (

@@ -73,9 +73,13 @@ def add_key(
     tx.put(index, condition=KeyIdItem.pk.does_not_exist() if new_only else None)
 
 
-def revoke(index: KeyIndex, now_iso: str, also: Callable[[Transaction], None] | None = None) -> None:
-    """Revoke the key (both items, in one transaction; ``also`` adds to it: the audit record)."""
-    tx = Transaction()
+def revoke(
+    index: KeyIndex, now_iso: str, tx: Transaction | None = None, also: Callable[[Transaction], None] | None = None
+) -> None:
+    """Revoke the key (both items, in one transaction: ``tx`` if given, with the caller's other writes; ``also``
+    adds to it: the audit record)."""
+    own = tx is None
+    tx = Transaction() if tx is None else tx
     tx.update(
         ApiKeyItem(*keys.api_key(index.key_hash)),
         actions=[ApiKeyItem.status.set("revoked"), ApiKeyItem.revoked_at.set(now_iso)],
@@ -84,7 +88,8 @@ def revoke(index: KeyIndex, now_iso: str, also: Callable[[Transaction], None] | 
     tx.update(KeyIdItem(*keys.key_id(index.key_id)), actions=[KeyIdItem.status.set("revoked")])
     if also is not None:
         also(tx)
-    tx.commit(connection())
+    if own:
+        tx.commit(connection())
 
 
 def key_and_partner_active(key_id: str, partner_id: str) -> bool:

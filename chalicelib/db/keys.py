@@ -98,6 +98,11 @@ def api_key(key_hash: str) -> tuple[str, str]:
     return f"APIKEY#{key_hash}", KEY
 
 
+def partner_keys(partner_id: str) -> str:
+    """A partner's API keys as its owner lists them (label, state), one item per key id."""
+    return f"PKEYS#{partner_id}"
+
+
 def key_id(key_id: str) -> tuple[str, str]:
     return f"KEYID#{key_id}", KEY
 

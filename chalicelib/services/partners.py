@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from chalicelib import cache, db, ids, runtime
 from chalicelib.db import api_keys as api_keys_db
+from chalicelib.db import partner_keys as partner_keys_db
 from chalicelib.db import partners as partners_db
 from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
@@ -42,6 +43,8 @@ __all__ = [
     "directory",
     "known",
     "list_partners",
+    "listed_key",
+    "listed_keys",
     "load",
     "load_all",
     "names",
@@ -151,9 +154,12 @@ def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
     return render
 
 
-def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str) -> str:
+def _issue_key(
+    req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str, label: str | None, actor: str
+) -> str:
     raw = auth.new_secret(key_id, pepper, req.secret_seed, partner_id)
     auth.add_key(tx, raw, key_id, "partner", partner_id, pepper, req.now_iso, new_only=True)
+    partner_keys_db.add(tx, partner_id, key_id, label, req.now_iso, actor)  # the owner's list of keys
     return auth.SECRET_PLACEHOLDER
 
 
@@ -180,7 +186,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "")
         )
         plan = Plan(created=True)
         partners_db.add_new(plan.tx, item)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, None, actor)
         owner = None
         if body.owner is not None:
             owner = staff.add_first_owner(plan.tx, found, partner_id, body.owner, req.now_iso, actor, owner_id)
@@ -262,19 +268,49 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str, stamp: Stamp) -
     raise Unavailable("The partner kept changing under this request; nothing was written.")
 
 
-def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
+def create_key(
+    req: WriteRequest,
+    partner_id: str,
+    pepper: str,
+    *,
+    label: str | None = None,
+    actor: str = "",
+    replaces: str | None = None,
+) -> Reply:
+    """Another key for a partner (shown once), with a label for its owner's list. ``replaces``: rotation, the key
+    with that id is revoked in the same transaction (it must be the partner's, active and listed)."""
     load(partner_id)
     key_id = ids.random_id("key")
+    old = None
+    if replaces is not None:
+        old = api_keys_db.load_index(replaces)
+        if old is None or old.partner_id != partner_id or old.status != "active":
+            raise NotFound(f"Partner {partner_id} has no active key {replaces}.")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
         plan = Plan(created=True)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, label, actor)
+        if old is not None:
+            api_keys_db.revoke(old, req.now_iso, plan.tx)
+            partner_keys_db.mark_revoked(plan.tx, partner_id, old.key_id, req.now_iso)
         partners_db.add_exists_check(plan.tx, partner_id)
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
         return plan
 
-    return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    reply = execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    if old is not None:
+        cache.clear()  # this instance forgets the revoked key at once (as revoke_key does)
+    return reply
+
+
+def listed_keys(partner_id: str) -> list[partner_keys_db.ListedKey]:
+    """The partner's keys as its owner lists them (label, state), newest first."""
+    return partner_keys_db.list_keys(partner_id)
+
+
+def listed_key(partner_id: str, key_id: str) -> partner_keys_db.ListedKey | None:
+    return partner_keys_db.load(partner_id, key_id)
 
 
 def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None:
@@ -284,5 +320,9 @@ def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None
     if index.status == "revoked":
         return
     revoked = Change("key.revoked", f"key:{key_id}", partner_id, {"status": "active"}, {"status": "revoked"})
-    api_keys_db.revoke(index, now_iso, also=audit.also([revoked], stamp))
+    tx = db.Transaction()
+    api_keys_db.revoke(index, now_iso, tx, also=audit.also([revoked], stamp))
+    if partner_keys_db.load(partner_id, key_id) is not None:  # listed for the owner: shown revoked with it
+        partner_keys_db.mark_revoked(tx, partner_id, key_id, now_iso)
+    tx.commit(db.connection())
     cache.clear()

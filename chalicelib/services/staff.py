@@ -30,6 +30,7 @@ __all__ = [
     "add_first_owner",
     "contact_of",
     "find_by_contact",
+    "has_owner",
     "invite",
     "list_staff",
     "load_member",
@@ -164,6 +165,11 @@ def remove(principal: Principal, staff_id: str, now_iso: str) -> Member | None:
             continue  # removed, or another owner removed, meanwhile: judge again on what is there now
         return member
     raise Unavailable("The staff kept changing under this request; nothing was written.")
+
+
+def has_owner(partner_id: str) -> bool:
+    """Whether the partner has an owner (then its API key no longer signs in to the portal)."""
+    return staff_db.owners_from(db.get_many([staff_db.roster_read(partner_id)]), partner_id) > 0
 
 
 def find_by_contact(kind: str, value: str) -> Member | None:

@@ -283,6 +283,16 @@ for _area in ("till", "portal", "admin"):
                     **_options)(_staff(_area, _view))  # fmt: skip
 
 
+# the owner's people and keys (web/portal_people.py)
+_portal_page("portal_staff", "GET", "/portal/staff", "staff", "the staff: list, invite, remove (owner)")
+_portal_page("portal_invite_staff", "POST", "/portal/staff", "invite", "invite a person by phone or e-mail (owner)")
+_portal_page("portal_remove_staff", "POST", "/portal/staff/{staff_id}/remove", "remove_staff", "remove a person")
+_portal_page("portal_keys", "GET", "/portal/keys", "keys", "the API keys: labels, states (owner)")
+_portal_page("portal_create_key", "POST", "/portal/keys", "create_key", "a new API key with a label, shown once")
+_portal_page("portal_rotate_key", "POST", "/portal/keys/{key_id}/rotate", "rotate_key", "a new key, the old revoked")
+_portal_page("portal_revoke_key", "POST", "/portal/keys/{key_id}/revoke", "revoke_key", "revoke an API key at once")
+
+
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
              "the partners", query=SiteQuery, name="landing", content=("text/html",))  # fmt: skip
 def landing(call: Call[None, SiteQuery]) -> Any:

@@ -96,7 +96,7 @@ def _check_code(call: Any, area: str, form: dict[str, str]) -> Any:
     max_age = int((signed.expires_at - call.now).total_seconds())
     home = f"/{area}" if signed.member.role in AREAS[area] else home_of(signed.member.role)
     cookies = [cookie(call, SESSION_COOKIE, signed.cookie_value, max_age), cookie(call, CSRF_COOKIE, "", 0)]
-    return redirect(home, cookies)
+    return redirect(home + suffix, cookies)  # the language chosen at sign-in carries on
 
 
 def _logout(call: Any, area: str, form: dict[str, str]) -> Any:
