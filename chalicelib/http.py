@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from chalicelib import db, runtime
 from chalicelib.db import is_unavailable
-from chalicelib.domain.audit import Stamp
+from chalicelib.domain.audit import Stamp, actor_of
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -75,14 +75,9 @@ class Call(Generic[BodyT, QueryT]):
     request_id: str = ""  # API Gateway's request id (or one made here): in every answer and the audit log
 
     @property
-    def actor(self) -> str:
-        """Who asks, as the audit log names it: the principal's own name for itself, else its key."""
-        return actor_of(self.principal)
-
-    @property
     def stamp(self) -> Stamp:
         """Who, in which request, when: what the audit log records of a change this call makes."""
-        return Stamp(self.actor, self.request_id, self.now)
+        return Stamp(actor_of(self.principal), self.request_id, self.now)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -278,14 +273,6 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
     if route.auth == "partner" and principal.operator:
         raise Forbidden("This route needs a partner key.")
     return principal
-
-
-def actor_of(principal: Principal | None) -> str:
-    """ "key:<key id>", or what the principal calls itself (a staff member: "staff:<id>")."""
-    if principal is None:
-        return ""
-    named = getattr(principal, "actor", None)
-    return named if isinstance(named, str) and named else f"key:{principal.key_id}"
 
 
 def _write_request(

@@ -210,3 +210,23 @@ def test_adjustments_are_recorded_and_a_refused_debit_is_not(coalition: Coalitio
     assert c.operator.post("/v1/admin/adjustments", debit).status == 422  # and replayed
     assert len(c.operator.get("/v1/admin/audit?action=adjustment.created")["items"]) == 1
     assert c.cafe.get("/v1/audit?action=adjustment.created")["items"] == []  # the operator's own record
+
+
+def test_a_signed_cursor_still_cannot_leave_the_callers_partition(coalition: Coalition):
+    """Defence in depth: even a cursor signed for the caller's own listing (a leaked pepper) that names another
+    partner's partition is refused: a partner's query never reads outside its own partition."""
+    import json
+
+    from chalicelib import ids
+    from chalicelib.services import audit_log
+
+    c = coalition
+    c.operator.post(f"/v1/admin/partners/{c.ids['store']}/keys")
+    theirs = c.operator.get(f"/v1/admin/audit?partner_id={c.ids['store']}&limit=1")["items"][0]
+    sort = f"{theirs['at']}#{theirs['audit_id']}"
+    start = {"gsi1pk": f"AUDITP#{c.ids['store']}", "gsi1sk": sort, "pk": f"AUDITBY#{theirs['actor']}", "sk": sort}
+    payload = ids.b64url(json.dumps(start, sort_keys=True, separators=(",", ":")).encode())
+    scope = json.dumps([f"partner:{c.ids['cafe']}", "partner", c.ids["cafe"], None, None, None])
+    forged = f"{payload}.{audit_log._sign(scope, payload)}"
+    r = c.cafe.get(f"/v1/audit?limit=1&cursor={forged}")
+    assert r.status == 422, r.json

@@ -57,6 +57,10 @@ def test_a_payment_shows_as_paid_and_open_on_both_sides(coalition: Coalition):
     assert audited["partner_id"] == c.ids["cafe"] and audited["before"] == {"paid_minor": 0}
     assert audited["after"]["paid_minor"] == -3_000 and audited["request_id"] == r.headers["X-Request-Id"]
     assert c.cafe.get("/v1/audit?action=payment.recorded")["items"] == [audited]
+    csv = c.cafe.get(f"/v1/settlements/{PERIOD}?format=csv&headers=fields").raw.decode("utf-8-sig")
+    header, row = (line.split(";") for line in csv.splitlines()[:2])
+    assert row[header.index("paid_minor")] == "-3000"
+    assert row[header.index("open_minor")] == str(statement["open_minor"])
 
 
 def test_payments_on_a_closed_month_count_and_the_frozen_figures_stay(coalition: Coalition, clock):
@@ -159,3 +163,31 @@ def test_two_payments_add_up(coalition: Coalition):
     [second, first] = _audit_actions(c, "payment.recorded")
     assert first["before"] == {"paid_minor": 0} and second["before"] == {"paid_minor": -1_000}
     assert second["after"]["paid_minor"] == -750
+
+
+def test_a_payment_decided_on_a_stale_total_is_decided_again_not_lost(coalition: Coalition, monkeypatch):
+    """Two payments at once: the later one was decided on the total read before the other landed. Its write is
+    guarded by that total, so it is cancelled and decided again; both count. (Once with no total yet, once with
+    one.)"""
+    from chalicelib.db import payments as payments_db
+
+    c = coalition
+    real = payments_db.total_of
+
+    def pay_on_stale_read(amount: int, stale: payments_db.Total | None) -> None:
+        reads = iter([stale])  # the first decision sees the total as it was before the other payment
+
+        def total_of(found, period, partner_id):
+            return next(reads, real(found, period, partner_id))
+
+        monkeypatch.setattr(payments_db, "total_of", total_of)
+        assert c.operator.post(PAY, _payment(c, amount)).status == 201
+        monkeypatch.undo()
+
+    assert c.operator.post(PAY, _payment(c, -1_000)).status == 201
+    pay_on_stale_read(-500, None)
+    assert c.cafe.get(f"/v1/settlements/{PERIOD}").json["paid_minor"] == -1_500
+    pay_on_stale_read(-200, payments_db.Total(-1_000, 1))
+    assert c.cafe.get(f"/v1/settlements/{PERIOD}").json["paid_minor"] == -1_700
+    befores = [i["before"]["paid_minor"] for i in _audit_actions(c, "payment.recorded")]
+    assert befores == [-1_500, -1_000, 0]  # newest first: each decided on the total it moved

@@ -27,6 +27,7 @@ AREAS = (
     "page_fixes",
     "receipts",
     "admin",
+    "audit",
     "customer_messages",
 )
 

@@ -86,6 +86,14 @@ class Record:
     after: dict[str, Any] | None = field(default=None)
 
 
+def actor_of(principal: Any) -> str:
+    """ "key:<key id>" for an API key, or the name a principal gives itself (a staff member: "staff:<id>")."""
+    if principal is None:
+        return ""
+    named = getattr(principal, "actor", None)
+    return named if isinstance(named, str) and named else f"key:{principal.key_id}"
+
+
 def instant(moment: datetime) -> str:
     """``2026-12-06T15:19:41.123456Z``: fixed width, so text order is time order."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -35,7 +35,7 @@ from chalicelib.web.portal_session import (
 )
 from chalicelib.web.render import Headers, Page, is_https, redirect
 
-READS = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys"}  # no CSRF check: they change nothing
+READS = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys", "reconciliation_act"}  # no CSRF
 ACTIONS = {
     "accept": campaigns.accept,
     "decline": campaigns.decline,
@@ -234,6 +234,16 @@ def _csv(r: Request, session: Session) -> Any:
     return Response(body=settlement_csv.partner_csv(s, r.lang, table), status_code=200, headers=headers)
 
 
+def _reconciliation_act(r: Request, session: Session) -> Any:
+    from chalicelib.web import settlement_act
+
+    period = settlement.check_period(r.call.params["period"], r.call.now)
+    back = f"/portal/settlements?period={period}"
+    switch = f"/portal/settlements/{period}/act?lang="
+    page = settlement_act.page(session.partner_id, period, r.lang, r.call.now, back=back, switch=switch)
+    return _response(page, extra=r.extra)
+
+
 VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "logout": _logout,
     "dashboard": _dashboard,
@@ -246,4 +256,5 @@ VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "settlements": _settlements,
     "csv": _csv,
     **portal_people.VIEWS,
+    "reconciliation_act": _reconciliation_act,
 }

@@ -45,6 +45,14 @@ class PortalQuery(BaseModel):
     table: Literal["statement", "flows"] = "statement"  # the settlement CSV: one table per file
 
 
+class ActQuery(BaseModel):
+    """Query of the operator's reconciliation act: whose, in which language."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    partner_id: Annotated[str, StringConstraints(strict=True, pattern=r"^ptn_[0-9a-z]{8,32}$")]
+    lang: Lang | None = None
+
+
 # The portal's forms, as the route table documents them (application/x-www-form-urlencoded). portal_forms.py reads
 # the fields; these models only tell /openapi.json what a browser sends.
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from chalicelib.http import Auth, Call, RouteOptions, RouteTable
 from chalicelib.web.admin.routes import ROUTES as CONSOLE_ROUTES  # the operator's console
 from chalicelib.web.queries import (
+    ActQuery,
     CodeForm,
     CustomerForm,
     CustomerSignInForm,
@@ -291,6 +292,23 @@ _portal_page("portal_keys", "GET", "/portal/keys", "keys", "the API keys: labels
 _portal_page("portal_create_key", "POST", "/portal/keys", "create_key", "a new API key with a label, shown once")
 _portal_page("portal_rotate_key", "POST", "/portal/keys/{key_id}/rotate", "rotate_key", "a new key, the old revoked")
 _portal_page("portal_revoke_key", "POST", "/portal/keys/{key_id}/revoke", "revoke_key", "revoke an API key at once")
+_portal_page(
+    "portal_settlement_act",
+    "GET",
+    "/portal/settlements/{period}/act",
+    "reconciliation_act",
+    "the month's reconciliation act, printable (signed out: the sign-in page)",
+    content=("text/html",),
+)
+
+
+@pages.route("GET", "/v1/admin/settlements/{period}/act", "operator", "A partner's reconciliation act for a month: "
+             "the printable page (HTML, ru or en) the operator's console links", query=ActQuery,
+             name="admin_settlement_act", content=("text/html",), tag="operator")  # fmt: skip
+def admin_settlement_act(call: Call[None, ActQuery]) -> Any:
+    from chalicelib.web import settlement_act
+
+    return settlement_act.for_operator(call)
 
 
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
