@@ -210,10 +210,10 @@ def test_the_console_catalogues_agree_and_every_text_is_shown():
     assert unused == set()
 
 
-# texts whose names the templates compose ("admin." ~ partner.status, "admin.confirm_" ~ action)
+# texts whose names the templates compose ("admin." ~ partner.status, "admin." ~ action)
 COMPOSED = {
     *(f"admin.{status}" for status in ("active", "suspended")),
-    *(f"admin.{prefix}{action}" for prefix in ("", "confirm_", "yes_") for action in ("suspend", "resume")),
+    *(f"admin.{action}" for action in ("suspend", "resume")),
     "admin.pause",
     "admin.end",
     "admin.adjusted",
@@ -334,3 +334,21 @@ def test_the_audit_log_shows_who_changed_what_old_and_new(api):
     assert len(re.findall(r'<tr data-testid="audit-\d+">', html)) == 1
     status, html = op.request("GET", "/admin/audit?cursor=forged.forged")[:2]
     assert status == 200 and 'data-testid="error-cursor"' in html
+
+
+def test_a_reconciliation_that_differs_lists_each_figure_in_the_operators_language(api, clock):
+    from chalicelib.schemas import Reconciliation, ReconciliationDifference
+    from chalicelib.services import auth
+    from chalicelib.web.admin.access import Operator
+    from chalicelib.web.admin.settlement_views import settlements_page
+
+    p = partner(api, "Уют")
+    differs = Reconciliation(
+        period="2026-03", job_id="job_1", status="done", started_at="", updated_at="", finished_at="", entries=7,
+        matches=False, differences=[ReconciliationDifference(partner_id=p["partner_id"], field="issued_points",
+                                                             counters=10, entries=12)],
+    )  # fmt: skip
+    operator = Operator(auth.Principal("key_op", "key", None), "key:key_op", "key", "")
+    html = settlements_page(operator, "en", "2026-03", clock.now(), check=differs).body
+    table = _visible(re.search(r'data-testid="reconciliation">(.*?)</div>', html, re.S).group(1))
+    assert "Differences found" in table and "Figure" in table and "issued_points 10 12" in table
