@@ -222,6 +222,7 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "me_delete",
     "me_telegram_connect",
     "me_telegram_disconnect",
+    "me_unsubscribe",  # a marketing message's unsubscribe link: tests/test_customer_reminders.py
     "portal_login",
     "portal_logout",
     "portal_preview_campaign",
