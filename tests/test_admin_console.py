@@ -352,3 +352,23 @@ def test_a_reconciliation_that_differs_lists_each_figure_in_the_operators_langua
     html = settlements_page(operator, "en", "2026-03", clock.now(), check=differs).body
     table = _visible(re.search(r'data-testid="reconciliation">(.*?)</div>', html, re.S).group(1))
     assert "Differences found" in table and "Figure" in table and "issued_points 10 12" in table
+
+
+def test_a_partner_created_with_its_first_owner_who_signs_in_and_its_keys_listed_and_revoked(api):
+    form = {"name": "Уют", "earn_rate": "5", "owner_name": "Анна", "owner_contact": "8 916 555-00-11"}
+    status, html, _ = send(api, "/admin/partners", {**form, "owner_contact": "not a phone"})
+    assert status == 422 and 'data-testid="error-owner_contact">Проверьте это значение<' in html
+    status, html, _ = send(api, "/admin/partners", form, nonce="B" * 22)
+    assert status == 201
+    key = re.search(r'data-testid="api-key">([^<]+)<', html).group(1)
+    assert Browser(api).sign_in("portal", "+79165550011")[0] == 303  # the owner signs in with a code
+    pid = api.as_key(key).get("/v1/partner").json["partner_id"]
+    status, html, _ = send(api, f"/admin/partners/{pid}/keys", {}, nonce="C" * 22)
+    second = re.search(r'data-testid="api-key">([^<]+)<', html).group(1)
+    second_id = re.search(r'<p class="muted">(key_[0-9a-z]+) ·', html).group(1)
+    listed = re.search(r'data-testid="keys">(.*?)</table>', visit(api, f"/admin/partners/{pid}")[1], re.S).group(1)
+    assert second_id in listed and f'name="key_id" value="{second_id}"' in listed  # its own revoke button
+    assert api.as_key(second).get("/v1/partner").status == 200
+    assert send(api, f"/admin/partners/{pid}/revoke", {"key_id": second_id}, nonce="D" * 22)[0] == 303
+    assert api.as_key(second).get("/v1/partner").status == 401
+    assert api.as_key(key).get("/v1/partner").status == 200  # the first key is untouched

@@ -29,6 +29,7 @@ FORM_FIELDS = {
     "amount_minor": "amount",
     "notifications": "program_name",
 }
+OWNER_FIELDS = {"name": "owner_name", "phone": "owner_contact", "email": "owner_contact"}  # under "owner"
 SERVICE_KINDS = {
     "date_in_past": "date_in_past",
     "date_in_future": "date_in_future",
@@ -93,6 +94,8 @@ def problems(error: ValidationFailed) -> dict[str, str]:
     for e in error.extra.get("errors", []):
         loc = [str(part) for part in e.get("loc", [])]
         name = next((FORM_FIELDS.get(p, p) for p in reversed(loc) if p not in ("body", "form", "path")), "form")
+        if "owner" in loc:  # the first owner's fields: a missing contact is the contact's
+            name = OWNER_FIELDS.get(loc[-1], "owner_contact")
         kind = KINDS.get(str(e.get("type"))) or SERVICE_KINDS.get(str(e.get("type"))) or str(e.get("type"))
         found.setdefault(name, kind if kind in KNOWN_KINDS else "invalid")
     return found
@@ -108,9 +111,18 @@ def _policy(form: dict[str, str], errors: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
+def _owner(form: dict[str, str]) -> dict[str, str] | None:
+    """The first owner, if a contact was typed: an e-mail has an "@", anything else is a phone."""
+    contact = form.get("owner_contact", "").strip()
+    if not contact and not form.get("owner_name", "").strip():
+        return None
+    return {"email" if "@" in contact else "phone": contact, "name": form.get("owner_name", "")}
+
+
 def new_partner(form: dict[str, str]) -> CreatePartner:
     errors: list[dict[str, Any]] = []
     data = {
+        "owner": _owner(form),
         "name": form.get("name", ""),
         "category": text(form, "category"),
         "earn_rate_bps": hundredths(form, "earn_rate", errors),

@@ -62,6 +62,8 @@ NEW_PARTNER = {
     "pending_days": "0",
     "spend_confirmation": "always",
     "above_points": "",
+    "owner_name": "",
+    "owner_contact": "",
 }
 
 
@@ -117,6 +119,7 @@ def partner_page(
         values={**partner_values(t, p), **(values or {})},
         problems=problems or {},
         key=key,
+        keys=partners.listed_keys(partner_id),
         confirm=confirm,
         saved=saved,
         policies=POLICIES,
