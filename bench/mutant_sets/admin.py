@@ -33,4 +33,10 @@ MUTANTS: tuple[Mutant, ...] = (
             "tests/test_admin_console.py::test_a_month_closes_after_it_ended_and_a_confirmation",
         ),
     ),
+    Mutant(
+        "a payment from the partner recorded as the coalition's",
+        '    if amount is not None and form.get("direction") == "from_partner":',
+        "    if False:",
+        ("tests/test_admin_console.py::test_a_payment_is_recorded_and_the_month_shows_paid_and_open",),
+    ),
 )
