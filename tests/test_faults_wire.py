@@ -209,6 +209,7 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # a second run of the same month): docs/settlement.md, known limits.
     "admin_start_reconciliation",
     "me_open_link",
+    "me_unsubscribe",  # a consent flag set whole from a link: tests/test_customer_reminders.py
     "me_release_hold",
     "quote_redemption",
     "me_revoke_links",
@@ -222,7 +223,6 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "me_delete",
     "me_telegram_connect",
     "me_telegram_disconnect",
-    "me_unsubscribe",  # a marketing message's unsubscribe link: tests/test_customer_reminders.py
     "portal_login",
     "portal_logout",
     "portal_preview_campaign",

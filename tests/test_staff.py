@@ -233,3 +233,43 @@ def test_a_suspended_partners_staff_are_signed_out(shop):
     owner.jar.update(session_cookies(s["op"], area="portal", phone=OWNER))
     assert s["op"].call("PATCH", f"/v1/admin/partners/{s['a']['partner_id']}", {"status": "suspended"}).status == 200
     assert owner.request("GET", "/portal/login")[0] == 200
+
+
+def test_a_session_ends_when_its_shift_is_over(shop, clock):
+    s = shop
+    owner = Browser(s["op"])
+    owner.jar.update(session_cookies(s["op"], area="portal", phone=OWNER))
+    clock.advance(timedelta(hours=11, minutes=59))
+    assert owner.request("GET", "/portal/login")[0] == 303  # still signed in
+    clock.advance(timedelta(minutes=1))
+    assert owner.request("GET", "/portal/login")[0] == 200  # the sign-in page again
+
+
+def test_codes_typed_are_limited_per_contact_and_address_even_across_new_codes(shop):
+    s = shop
+    browser = Browser(s["op"])
+    for _ in range(2):  # two codes, five wrong tries each: the first locks, then a new code
+        _, page, _ = browser.send_code("portal", OWNER)
+        for _ in range(5):
+            _, page, _ = browser.enter_code("portal", page, "000000" if last_code("staff_sign_in") != "000000" else "1")
+    _, page, _ = browser.send_code("portal", OWNER)
+    status, _, headers = browser.enter_code("portal", page, last_code("staff_sign_in", OWNER))
+    assert status == 429 and "retry-after" in headers and "ls_session" not in browser.jar  # even the right code
+
+
+def test_two_owners_removed_at_once_leave_one(shop):
+    """The roster's guard in the table, not only the service's check: two removals decided on the same read."""
+    from chalicelib import db
+    from chalicelib.db import staff as staff_db
+
+    s = shop
+    pid = s["a"]["partner_id"]
+    second = add_staff(s["op"], partner_key_or_operator_key=s["a"]["api_key"], role="owner", phone=CASHIER, name="Два")
+    members = {m.staff_id: m for m in staff_db.list_members(pid)}
+    first_tx, second_tx = db.Transaction(), db.Transaction()
+    staff_db.remove_member(first_tx, members[s["a"]["owner_staff_id"]], "2026-03-10T10:00:00+00:00")
+    staff_db.remove_member(second_tx, members[second], "2026-03-10T10:00:00+00:00")
+    staff_db.commit(first_tx)
+    with pytest.raises(db.TxCancelled):
+        staff_db.commit(second_tx)
+    assert [m["role"] for m in s["alpha"].get("/v1/staff").json["items"]] == ["owner"]

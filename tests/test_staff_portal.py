@@ -169,3 +169,44 @@ def test_operator_staff_are_refused_at_the_portal(team):
     assert api.post("/v1/admin/staff", {"phone": "+79160000009", "name": "Оп", "role": "operator"}).status == 201
     operator = _signed_in(api, "admin", "+79160000009")
     assert operator.request("GET", "/portal")[0] == 403
+
+
+def _audit(api, key: str) -> list[dict]:
+    answer = api.as_key(key).get("/v1/audit?limit=100")
+    assert answer.status == 200, answer.json
+    return list(answer.json["items"])
+
+
+def test_staff_and_key_changes_are_in_the_audit_log_with_who_did_them(team):
+    t = team
+    api, key, owner_id = t["api"], t["a"]["api_key"], t["a"]["owner_staff_id"]
+    records = _audit(api, key)
+    added = [r for r in records if r["action"] == "staff.added"]
+    assert len(added) == 4  # the owner with the partner, then three people the owner invited from the portal
+    by_owner = [r for r in added if r["actor"] == f"staff:{owner_id}"]
+    assert sorted(r["after"]["role"] for r in by_owner) == ["accountant", "cashier", "marketer"]
+    assert {r["after"].get("phone") for r in by_owner} == {CASHIER, MARKETER, ACCOUNTANT}
+    marketer_id = next(m["staff_id"] for m in _members(api, key) if m["role"] == "marketer")
+    assert api.as_key(key).call("DELETE", f"/v1/staff/{marketer_id}").status == 204
+    removed = [r for r in _audit(api, key) if r["action"] == "staff.removed"]
+    assert len(removed) == 1 and removed[0]["target"] == f"staff:{marketer_id}"
+    assert removed[0]["before"]["role"] == "marketer" and removed[0]["actor"].startswith("key:")
+    assert api.as_key(key).call("DELETE", f"/v1/staff/{marketer_id}").status == 204  # again: no second record
+    assert len([r for r in _audit(api, key) if r["action"] == "staff.removed"]) == 1
+    owner = t["owner"]
+    form = Browser.forms(owner.request("GET", "/portal/keys")[1])["/portal/keys"]
+    page = owner.request("POST", "/portal/keys", {**form, "label": "Касса 3"})[1]
+    made = re.search(r'data-testid="new-key">([^<]+)<', page).group(1).split(".")[1]
+    rotate = Browser.forms(owner.request("GET", "/portal/keys")[1])[f"/portal/keys/{made}/rotate"]
+    owner.request("POST", f"/portal/keys/{made}/rotate", rotate)
+    listed = owner.request("GET", "/portal/keys")[1]
+    new_id = next(r["after"]["key_id"] for r in _audit(api, key) if r["action"] == "key.rotated")
+    revoke = Browser.forms(listed)[f"/portal/keys/{new_id}/revoke"]
+    owner.request("POST", f"/portal/keys/{new_id}/revoke", revoke)
+    mine = f"staff:{owner_id}"
+    keyed = {r["action"]: r for r in _audit(api, key) if r["action"].startswith("key.") and r["actor"] == mine}
+    assert keyed["key.created"]["after"]["label"] == "Касса 3" and keyed["key.created"]["actor"] == f"staff:{owner_id}"
+    assert keyed["key.rotated"]["target"] == f"key:{made}" and keyed["key.rotated"]["actor"] == f"staff:{owner_id}"
+    assert keyed["key.revoked"]["target"] == f"key:{new_id}" and keyed["key.revoked"]["actor"] == f"staff:{owner_id}"
+    other = _audit(api, t["b"]["api_key"])
+    assert not any(r["action"].startswith("staff.") and r["partner_id"] == t["a"]["partner_id"] for r in other)

@@ -27,8 +27,9 @@ AREAS = (
     "page_fixes",
     "receipts",
     "admin",
-    "audit",
     "customer_messages",
+    "audit",
+    "staff",
 )
 
 

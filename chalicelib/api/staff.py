@@ -51,7 +51,7 @@ def list_staff(call: Call[None, None]) -> StaffList:
 )
 def remove_staff(call: Call[None, None]) -> None:
     assert call.principal is not None
-    staff.remove(call.principal, call.params["staff_id"], call.now.isoformat())
+    staff.remove(call.principal, call.params["staff_id"], call.now.isoformat(), call.stamp.request_id)
 
 
 operator = RouteTable(tag="operator")
@@ -89,4 +89,4 @@ def admin_list_staff(call: Call[None, None]) -> StaffList:
 )
 def admin_remove_staff(call: Call[None, None]) -> None:
     assert call.principal is not None
-    staff.remove(call.principal, call.params["staff_id"], call.now.isoformat())
+    staff.remove(call.principal, call.params["staff_id"], call.now.isoformat(), call.stamp.request_id)

@@ -186,7 +186,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "")
         )
         plan = Plan(created=True)
         partners_db.add_new(plan.tx, item)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, None, actor)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, None, actor or req.actor)
         owner = None
         if body.owner is not None:
             owner = staff.add_first_owner(plan.tx, found, partner_id, body.owner, req.now_iso, actor, owner_id)
@@ -195,6 +195,8 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "")
         plan.response = PartnerCreated(**out.model_dump(), api_key=shown, key_id=key_id, owner_staff_id=owner_staff_id)
         plan.audit.append(Change("partner.created", f"partner:{partner_id}", partner_id, None, out.model_dump()))
         plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
+        if owner is not None:
+            plan.audit.append(staff.added(owner))
         return plan
 
     reads = staff.owner_reads(body.owner)
@@ -289,13 +291,18 @@ def create_key(
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
         plan = Plan(created=True)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, label, actor)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, label, actor or req.actor)
+        made = {"key_id": key_id, "label": label}
         if old is not None:
             api_keys_db.revoke(old, req.now_iso, plan.tx)
             partner_keys_db.mark_revoked(plan.tx, partner_id, old.key_id, req.now_iso)
+            was = {"key_id": old.key_id, "status": "active"}
+            now_is = {**made, "replaced": "revoked"}
+            plan.audit.append(Change("key.rotated", f"key:{old.key_id}", partner_id, was, now_is))
+        else:
+            plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, made))
         partners_db.add_exists_check(plan.tx, partner_id)
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
-        plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
         return plan
 
     reply = execute(req, None, [], decide, render=_secret_renderer(req, pepper))

@@ -9,6 +9,7 @@ a member ends their sessions at once: every session check reads the member.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib import db, ids
@@ -18,7 +19,8 @@ from chalicelib.db.staff import OPERATOR_SCOPE, Member
 from chalicelib.db.store import Found
 from chalicelib.errors import LastOwner, NotFound, StaffContactTaken, Unavailable
 from chalicelib.schemas import InviteOperatorStaff, InviteStaff, StaffContact, StaffList, StaffOut
-from chalicelib.services import auth
+from chalicelib.services import audit, auth
+from chalicelib.services.audit import Change, Stamp
 from chalicelib.services.auth import Principal
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
@@ -28,6 +30,7 @@ __all__ = [
     "READERS",
     "Member",
     "add_first_owner",
+    "added",
     "contact_of",
     "find_by_contact",
     "has_owner",
@@ -87,6 +90,15 @@ def _member(scope: str, staff_id: str, person: StaffContact, role: str, now_iso:
     )
 
 
+def _shown(member: Member) -> dict[str, str]:
+    """What the audit log keeps of a member: who, with which role, reached where."""
+    return {"name": member.name, "role": member.role, member.contact_kind: member.contact}
+
+
+def added(member: Member) -> Change:
+    return Change("staff.added", f"staff:{member.staff_id}", member.partner_id, None, _shown(member))
+
+
 def _taken(found: Found, person: StaffContact) -> None:
     kind, value = contact_of(person)
     _, pk, sk = staff_db.alias_read(kind, value)
@@ -107,6 +119,7 @@ def invite(req: WriteRequest, principal: Principal, body: InviteStaff | InviteOp
         if member.partner_id is not None:
             partners_db.add_exists_check(plan.tx, member.partner_id)
         staff_db.add_member(plan.tx, member, principal.actor)
+        plan.audit.append(added(member))  # written in this very transaction
         plan.response = to_out(member)
         return plan
 
@@ -141,7 +154,7 @@ def load_member(principal: Principal, staff_id: str) -> Member:
     return member
 
 
-def remove(principal: Principal, staff_id: str, now_iso: str) -> Member | None:
+def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = "") -> Member | None:
     """``DELETE /v1/staff/{id}``: the member goes, and with them every session of theirs. Removing a member already
     removed does nothing (a retry after a lost answer); another scope's member is not found; the last owner stays
     (409 last_owner). Returns the member removed now (None: already gone)."""
@@ -159,6 +172,8 @@ def remove(principal: Principal, staff_id: str, now_iso: str) -> Member | None:
             raise LastOwner("This is the partner's last owner: make someone else an owner first.")
         tx = db.Transaction()
         staff_db.remove_member(tx, member, now_iso)
+        removed = Change("staff.removed", f"staff:{staff_id}", member.partner_id, _shown(member), None)
+        audit.add(tx, [removed], Stamp(principal.actor, request_id, datetime.fromisoformat(now_iso)))
         try:
             staff_db.commit(tx)
         except db.TxCancelled:

@@ -35,7 +35,16 @@ from chalicelib.web.portal_session import (
 )
 from chalicelib.web.render import Headers, Page, is_https, redirect
 
-READS = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys", "reconciliation_act"}  # no CSRF
+READS = {  # no CSRF check: they change nothing
+    "dashboard",
+    "new",
+    "campaign",
+    "settlements",
+    "csv",
+    "reconciliation_act",
+    "staff",
+    "keys",
+}
 ACTIONS = {
     "accept": campaigns.accept,
     "decline": campaigns.decline,

@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib import runtime
-from chalicelib.domain.audit import Stamp
 from chalicelib.errors import LastOwner, StaffContactTaken
 from chalicelib.schemas import InviteStaff, KeyCreated
 from chalicelib.services import partners, staff, staff_auth
+from chalicelib.services.audit import Stamp
 from chalicelib.web import portal_views
 from chalicelib.web.portal_session import Session, write_request
 from chalicelib.web.render import redirect
@@ -59,7 +59,7 @@ def _invite(r: Any, session: Session) -> Any:
 
 def _remove(r: Any, session: Session) -> Any:
     try:
-        staff.remove(session.principal, r.call.params["staff_id"], r.call.now.isoformat())
+        staff.remove(session.principal, r.call.params["staff_id"], r.call.now.isoformat(), r.call.request_id)
     except LastOwner:
         return _staff_page(r, session, 409, problem="people.last_owner")
     return redirect("/portal/staff")
@@ -97,7 +97,7 @@ def _rotate_key(r: Any, session: Session) -> Any:
 
 
 def _revoke_key(r: Any, session: Session) -> Any:
-    stamp = Stamp(session.principal.actor, r.call.request_id, r.call.now)  # who revoked it, in the audit log
+    stamp = Stamp(session.principal.actor, r.call.request_id, r.call.now)
     partners.revoke_key(session.partner_id, r.call.params["key_id"], r.call.now.isoformat(), stamp)
     if session.staff_id is None and session.key_id == r.call.params["key_id"]:
         return redirect("/portal")  # the key this browser signed in with: its session ended with it

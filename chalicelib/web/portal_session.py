@@ -139,5 +139,5 @@ def write_request(session: Session, form: dict[str, str], path: str, now: dateti
         request_fingerprint=idempotency.fingerprint("POST", path, body),
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
-        actor=f"key:{session.key_id}",  # the audit log's name for who pressed it
+        actor=session.principal.actor,  # the audit log's name for who pressed it: the key or the staff member
     )
