@@ -158,7 +158,9 @@ def test_partner_settings_suspension_and_keys_are_recorded(coalition: Coalition)
     assert updated["before"] == {"pending_days": 0} and updated["after"] == {"pending_days": 3}
     assert c.operator.call("PATCH", path, {"earn_rate_bps": 700, "effective_from": "2026-04-01"}).status == 200
     rates = c.operator.get("/v1/admin/audit?action=partner.updated")["items"][0]
-    assert rates["after"]["rate_schedule"][-1]["values"] == {"earn_rate_bps": 700} or "700" in str(rates["after"])
+    assert rates["before"] == {"rate_schedule": []}
+    [scheduled] = rates["after"]["rate_schedule"]
+    assert scheduled["values"] == {"earn_rate_bps": 700} and scheduled["effective_from"] == "2026-04-01"
     assert c.operator.call("PATCH", path, {"status": "suspended"}).status == 200
     assert _one(c.operator, "partner.suspended")["after"] == {"status": "suspended"}
     assert c.operator.call("PATCH", path, {"status": "active"}).status == 200
