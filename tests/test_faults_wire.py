@@ -220,7 +220,6 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "me_sign_out",
     "me_sign_out_everywhere",
     "me_settings",
-    "me_unsubscribe",
     "me_delete",
     "me_telegram_connect",
     "me_telegram_disconnect",
