@@ -221,7 +221,8 @@ COMPOSED = {
 
 
 def _path(route: Any, partner_id: str) -> str:
-    ids = {"customer_id": "cus_00000000", "period": "2026-02", "campaign_id": "cmp_00000000", "action": "suspend"}
+    ids = {"customer_id": "cus_00000000", "period": "2026-02", "campaign_id": "cmp_00000000", "action": "suspend",
+           "staff_id": "stf_00000000"}  # fmt: skip
     return route.path.format(partner_id=partner_id, **ids)
 
 
@@ -372,3 +373,30 @@ def test_a_partner_created_with_its_first_owner_who_signs_in_and_its_keys_listed
     assert send(api, f"/admin/partners/{pid}/revoke", {"key_id": second_id}, nonce="D" * 22)[0] == 303
     assert api.as_key(second).get("/v1/partner").status == 401
     assert api.as_key(key).get("/v1/partner").status == 200  # the first key is untouched
+
+
+def test_the_operator_invites_a_read_only_colleague_who_signs_in_and_is_removed(api):
+    add_staff(api, partner_key_or_operator_key=OPERATOR_KEY, role="operator", phone="+79160000005", name="Олег",
+              admin=True)  # fmt: skip
+    op = Browser(api)
+    op.sign_in("admin", "+79160000005")
+    form = op.forms(op.request("GET", "/admin/staff?lang=en")[1])["/admin/staff"]
+    status, html, _ = op.request("POST", "/admin/staff", {**form, "staff_name": "", "contact": "nope", "role": "x"})
+    assert status == 422
+    assert dict(re.findall(r'data-testid="error-([a-z_]+)">([^<]+)<', html)) == {
+        "contact": "Enter a phone number or an e-mail address",
+        "staff_name": "Fill in this field",
+        "role": "Check this value",
+    }
+    typed = {"staff_name": "Ирина", "contact": "8 916 000-00-06", "role": "operator_readonly"}
+    assert op.request("POST", "/admin/staff", {**form, **typed})[0] == 303
+    row = re.search(r'data-testid="member-Ирина">(.*?)</tr>', op.request("GET", "/admin/staff?lang=en")[1], re.S)
+    assert "operator (read-only)" in row.group(1) and "+79160000006" in row.group(1)
+    reader = Browser(api)
+    assert reader.sign_in("admin", "+79160000006")[0] == 303
+    assert "Только просмотр" in reader.request("GET", "/admin")[1]
+    page = op.request("GET", "/admin/staff")[1]
+    staff_id = re.search(r'data-testid="member-Ирина">.*?action="/admin/staff/(stf_[0-9a-z]+)/remove"', page, re.S)
+    remove = f"/admin/staff/{staff_id.group(1)}/remove"
+    assert op.request("POST", remove, op.forms(page)[remove])[0] == 303
+    assert 'action="/admin/login/code"' in reader.request("GET", "/admin")[1]  # her session ended with her

@@ -231,7 +231,7 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "portal_campaign_action",
     # the operator's console: its forms call the services above (tests/test_admin_console.py: a double press acts once)
     *(f"console_{name}" for name in ("create_partner", "partner_action", "program_save", "adjust")),
-    *(f"console_{name}" for name in ("campaign_action", "settlement_action")),
+    *(f"console_{name}" for name in ("campaign_action", "settlement_action", "invite", "remove_staff")),
     # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
     "portal_invite_staff",
     "portal_remove_staff",

@@ -14,7 +14,15 @@ from pydantic import BaseModel
 from chalicelib.domain import ascii_digits
 from chalicelib.errors import ValidationFailed
 from chalicelib.request_body import validate
-from chalicelib.schemas import CreateAdjustment, CreatePartner, CreatePayment, UpdatePartner, UpdateProgram
+from chalicelib.schemas import (
+    CreateAdjustment,
+    CreatePartner,
+    CreatePayment,
+    InviteOperatorStaff,
+    UpdatePartner,
+    UpdateProgram,
+)
+from chalicelib.services.customer_auth import parse_identifier
 from chalicelib.web.portal_forms import KINDS
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -30,6 +38,7 @@ FORM_FIELDS = {
     "notifications": "program_name",
 }
 OWNER_FIELDS = {"name": "owner_name", "phone": "owner_contact", "email": "owner_contact"}  # under "owner"
+STAFF_FIELDS = {"name": "staff_name", "phone": "contact", "email": "contact"}  # an operator's colleague
 SERVICE_KINDS = {
     "date_in_past": "date_in_past",
     "date_in_future": "date_in_future",
@@ -101,7 +110,7 @@ def problems(error: ValidationFailed) -> dict[str, str]:
     return found
 
 
-KNOWN_KINDS = {*KINDS.values(), *SERVICE_KINDS.values(), "number", "not_found"}
+KNOWN_KINDS = {*KINDS.values(), *SERVICE_KINDS.values(), "number", "not_found", "contact", "taken"}
 
 
 def _policy(form: dict[str, str], errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -189,3 +198,21 @@ def payment(form: dict[str, str]) -> CreatePayment:
         "reference": form.get("reference", ""),
     }
     return build(CreatePayment, data, errors)
+
+
+def colleague(form: dict[str, str]) -> InviteOperatorStaff:
+    """An operator's colleague: a name, a phone or e-mail (any common spelling), a role."""
+    errors: list[dict[str, Any]] = []
+    contact = parse_identifier(form.get("contact", ""))
+    if contact is None:
+        errors.append({"loc": ["form", "contact"], "msg": "a phone or an e-mail, please", "type": "contact"})
+    found = {contact.kind: contact.value} if contact is not None else {}
+    data = {"name": form.get("staff_name", ""), "role": form.get("role", ""), **found}
+    try:
+        return build(InviteOperatorStaff, data, errors)
+    except ValidationFailed as refused:  # the schema's names are the form's own here
+        renamed = [
+            {**e, "loc": [STAFF_FIELDS.get(str(part), str(part)) for part in e.get("loc", [])]}
+            for e in refused.extra.get("errors", [])
+        ]
+        raise ValidationFailed(renamed) from refused

@@ -11,15 +11,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.audit import Stamp
-from chalicelib.errors import ApiError, ValidationFailed
+from chalicelib.errors import ApiError, StaffContactTaken, ValidationFailed
 from chalicelib.schemas import PartnerCreated, UpdatePartner
-from chalicelib.services import bonuses, campaigns, partners, payments, program, reconciliation, settlement
+from chalicelib.services import (
+    bonuses,
+    campaigns,
+    partners,
+    payments,
+    program,
+    reconciliation,
+    settlement,
+    staff,
+)
 from chalicelib.web import i18n
 from chalicelib.web.admin import access, forms, shell
 from chalicelib.web.admin.access import Operator
 from chalicelib.web.admin.audit_views import audit_page
 from chalicelib.web.admin.partner_views import partner_page, partners_page, program_page
-from chalicelib.web.admin.people_views import by_id, campaigns_page, customers_page
+from chalicelib.web.admin.people_views import by_id, campaigns_page, customers_page, staff_page
 from chalicelib.web.admin.settlement_views import settlements_page
 from chalicelib.web.portal_forms import parse_form
 from chalicelib.web.portal_session import cookies
@@ -232,6 +241,27 @@ def _audit(r: Request) -> Any:
     return r.ok(audit_page(r.operator, r.lang, asked, r.call.now))
 
 
+def _staff(r: Request) -> Any:
+    return r.ok(staff_page(r.operator, r.lang))
+
+
+def _invite(r: Request) -> Any:
+    """A colleague at the console: name, phone or e-mail (they sign in with a code sent there), role."""
+    try:
+        body = forms.colleague(r.form)
+        staff.invite(_writing(r, "/admin/staff"), r.operator.principal, body)
+    except ValidationFailed as error:
+        return r.ok(staff_page(r.operator, r.lang, r.form, forms.problems(error)), 422)
+    except StaffContactTaken:
+        return r.ok(staff_page(r.operator, r.lang, r.form, {"contact": "taken"}), 409)
+    return redirect("/admin/staff")
+
+
+def _remove_staff(r: Request) -> Any:
+    staff.remove(r.operator.principal, r.param("staff_id"), r.call.now.isoformat(), r.call.request_id)
+    return redirect("/admin/staff")
+
+
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 
@@ -258,6 +288,7 @@ READS: dict[str, Callable[[Request], Any]] = {
     "campaigns": _campaigns,
     "settlements": _settlements,
     "audit": _audit,
+    "staff": _staff,
 }
 WRITES: dict[str, Callable[[Request], Any]] = {
     "create_partner": _create_partner,
@@ -266,4 +297,6 @@ WRITES: dict[str, Callable[[Request], Any]] = {
     "adjust": _adjust,
     "campaign_act": _campaign_act,
     "settlement_act": _settlement_act,
+    "invite": _invite,
+    "remove_staff": _remove_staff,
 }

@@ -9,7 +9,7 @@ from datetime import datetime
 from chalicelib.domain.campaign_lifecycle import TRANSITIONS
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.schemas import Balance, CampaignOut, CustomerLookupQuery, LedgerEntryOut, TransactionsQuery
-from chalicelib.services import campaigns, customers, partners, program
+from chalicelib.services import campaigns, customers, partners, program, staff
 from chalicelib.web import i18n, portal_format
 from chalicelib.web.admin.access import Operator
 from chalicelib.web.admin.shell import page
@@ -116,3 +116,28 @@ def campaigns_page(operator: Operator, lang: str, now: datetime, confirm: str | 
         for c in every_campaign(now)
     ]
     return page("campaigns.html", operator, lang, "campaigns", "/admin/campaigns?lang=", rows=rows, confirm=confirm)
+
+
+OPERATOR_ROLES = ("operator", "operator_readonly")
+
+
+def staff_page(
+    operator: Operator,
+    lang: str,
+    values: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+    status_note: str | None = None,
+) -> Page:
+    """The operator's own staff: who signs in to the console with which role; invite one, remove one."""
+    return page(
+        "staff.html",
+        operator,
+        lang,
+        "staff",
+        "/admin/staff?lang=",
+        members=staff.list_staff(operator.principal).items,
+        roles=OPERATOR_ROLES,
+        values={"staff_name": "", "contact": "", "role": "operator_readonly", **(values or {})},
+        problems=problems or {},
+        note=status_note,
+    )

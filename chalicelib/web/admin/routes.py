@@ -66,6 +66,11 @@ _page("console_campaigns", "GET", "/admin/campaigns", "campaigns", "every partne
 _page("console_campaign_action", "POST", "/admin/campaigns/{campaign_id}/{action}", "campaign_act", "pause, end")
 _page("console_settlements", "GET", "/admin/settlements", "settlements", "every partner's month, matrix, identity")
 _page("console_audit", "GET", "/admin/audit", "audit", "the audit log: filters, old and new values")
+_page("console_staff", "GET", "/admin/staff", "staff", "the operator's staff: who signs in, with which role")
+_page(
+    "console_invite", "POST", "/admin/staff", "invite", "invite a colleague (operator or read-only) by phone or e-mail"
+)
+_page("console_remove_staff", "POST", "/admin/staff/{staff_id}/remove", "remove_staff", "remove a colleague")
 _page(
     "console_settlement_action",
     "POST",

@@ -11,7 +11,7 @@ from chalicelib.web.admin.access import Operator
 from chalicelib.web.portal_session import new_form_nonce
 from chalicelib.web.render import Page, language_links, render
 
-SECTIONS = ("partners", "program", "customers", "campaigns", "settlements", "audit")
+SECTIONS = ("partners", "program", "customers", "campaigns", "settlements", "audit", "staff")
 
 
 def page(template: str, operator: Operator, lang: str, section: str, switch: str, **context: Any) -> Page:
