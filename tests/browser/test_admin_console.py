@@ -192,6 +192,7 @@ def _console_pages(live: Any, data: dict[str, Any], lang: str) -> list[str]:
         f"{base}/campaigns?lang={lang}",
         f"{base}/settlements?period=2026-03&lang={lang}",
         f"{base}/audit?lang={lang}",
+        f"{base}/staff?lang={lang}",
     ]
 
 
