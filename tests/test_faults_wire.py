@@ -232,6 +232,13 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # the operator's console: its forms call the services above (tests/test_admin_console.py: a double press acts once)
     *(f"console_{name}" for name in ("create_partner", "partner_action", "program_save", "adjust")),
     *(f"console_{name}" for name in ("campaign_action", "settlement_action", "invite", "remove_staff")),
+    # the till's forms call the API's own writes (spend code, redemption, accrual, refund: all in the matrix above)
+    # under keys made from the form's nonce; a press sent twice is tests/test_till.py's double tap
+    "till_find",
+    "till_receipt",
+    "till_send_code",
+    "till_charge",
+    "till_refund",
     # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
     "portal_invite_staff",
     "portal_remove_staff",

@@ -27,6 +27,7 @@ AREAS = (
     "page_fixes",
     "receipts",
     "admin",
+    "till",
     "customer_messages",
     "audit",
     "staff",
