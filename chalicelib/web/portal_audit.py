@@ -10,10 +10,10 @@ from typing import Any
 
 from chalicelib.domain.periods import zone
 from chalicelib.schemas import AuditEntryOut, PartnerAuditQuery
-from chalicelib.services import audit_log, partners, program
-from chalicelib.web import i18n
-from chalicelib.web.portal_session import Session, csrf_token, new_form_nonce
-from chalicelib.web.render import Page, language_links, render
+from chalicelib.services import audit_log, program
+from chalicelib.web import i18n, portal_views
+from chalicelib.web.portal_session import Session
+from chalicelib.web.render import Page
 
 PAGE = 20
 
@@ -48,13 +48,11 @@ def page(session: Session, lang: str, cursor: str | None, period: str | None) ->
     more = None
     if found.next_cursor:
         more = f"/portal/audit?cursor={found.next_cursor}" + (f"&period={period}" if period else "")
-    return render(
+    return portal_views.page(
         "portal/audit.html",
-        t,
-        language_links=language_links(lang, "/portal/audit?lang="),
-        partner_name=partners.load(session.partner_id).name,
-        csrf=csrf_token(session.token),
-        form_nonce=new_form_nonce,
+        lang,
+        "/portal/audit?lang=",
+        session,
         rows=[_row(t, e, tz) for e in found.items],
         more=more,
     )
