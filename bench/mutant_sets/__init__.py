@@ -26,6 +26,7 @@ AREAS = (
     "scale",
     "page_fixes",
     "receipts",
+    "admin",
     "till",
     "customer_messages",
     "audit",
