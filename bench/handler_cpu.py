@@ -124,13 +124,22 @@ def _target(request: Any) -> str:
 Script = list[list[tuple[str, dict[str, Any]]]]  # per recorded request: its calls (operation, parameters) in order
 
 
-def bare_app(endpoint: str, scripts: dict[str, Script]) -> Any:
+def bare_app(endpoint: str, scripts: dict[str, Script], *, validated: bool = False) -> Any:
     """A Chalice app whose routes only make the recorded DynamoDB calls, with one botocore client: each request
-    the calls of the next recorded request, in turn."""
+    the calls of the next recorded request, in turn.
+
+    The client is configured as the handler's own (pynamodb's: no client-side parameter validation, which walks
+    every request's parameters against the service model and is nearly a third of a bare call's CPU): the floor is
+    the least a handler making those calls must do. ``validated``: botocore's default client instead, as a
+    ``boto3.client("dynamodb")`` would be; reported beside the floor, never as it."""
     import botocore.session
+    from botocore.config import Config
     from chalice.app import Chalice
 
-    client = botocore.session.get_session().create_client("dynamodb", "eu-central-1", endpoint_url=endpoint)
+    config = None if validated else Config(parameter_validation=False)
+    client = botocore.session.get_session().create_client(
+        "dynamodb", "eu-central-1", endpoint_url=endpoint, config=config
+    )
     bare = Chalice("bare")
 
     turns = {name: itertools.cycle(script) for name, script in scripts.items()}
@@ -212,16 +221,17 @@ def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
         progress(f"handler CPU: {name} makes {_calls(scripts[name])} per {WINDOW} requests")
     dynamo.stop()
     bare = bare_app(dynamo.url, scripts)
+    validated = bare_app(dynamo.url, scripts, validated=True)
     out: dict[str, Any] = {"iterations": iterations, "rounds": rounds}
     try:
         for name, make in events.items():
             transport.replay(recorded[name])
-            for target in (app, bare):
+            for target in (app, bare, validated):
                 for _ in range(30):
                     _invoke(target, make())
-            cpu: dict[str, list[float]] = {"handler": [], "bare": []}
+            cpu: dict[str, list[float]] = {"handler": [], "bare": [], "validated": []}
             for _ in range(rounds):
-                for label, target in (("handler", app), ("bare", bare)):
+                for label, target in (("handler", app), ("bare", bare), ("validated", validated)):
                     prepared = [make() for _ in range(iterations)]
                     started = time.process_time()
                     for event in prepared:
@@ -237,6 +247,11 @@ def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
                 "bare_cpu_ms": round(statistics.median(cpu["bare"]) * 1000, 3),
                 "ratio": round(statistics.median(ratios), 2),
                 "round_ratios": [round(r, 2) for r in ratios],
+                # against a bare route on botocore's default client (parameter validation on): for reference only
+                "bare_validated_cpu_ms": round(statistics.median(cpu["validated"]) * 1000, 3),
+                "ratio_to_validated": round(
+                    statistics.median(h / v for h, v in zip(cpu["handler"], cpu["validated"], strict=True)), 2
+                ),
                 "target_ratio": 1.3,
             }
             progress(f"handler CPU: {name}: {out[name]}")
