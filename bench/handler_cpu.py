@@ -272,7 +272,7 @@ def _calls(script: Script) -> dict[str, int]:
 def _typical(script: Script) -> list[str]:
     """The calls most of the recorded requests made (a request that also leased rate tokens makes one more)."""
     shapes = [tuple(operation for operation, _ in request) for request in script]
-    return list(max(shapes, key=shapes.count))
+    return list(statistics.mode(shapes))
 
 
 def _invoke(target: Any, event: dict[str, Any]) -> None:

@@ -98,7 +98,7 @@ def _plan(model: type[_Item]) -> _Plan | None:
     if model in _plans:
         return _plans[model]
     plan: _Plan | None = None
-    if model._discriminator is None:
+    if getattr(model, "_discriminator", None) is None:
         steps: list[tuple[str, str, Callable[[Any], Any], Any, bool]] | None = []
         for name, attr in model.get_attributes().items():
             read = _reader(attr)
