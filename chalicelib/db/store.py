@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 
-from chalicelib.db.loading import loaded
+from chalicelib.db.codec import loaded
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
 
