@@ -10,7 +10,7 @@ from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute,
 from pynamodb.exceptions import AttributeDeserializationError, AttributeNullError
 
 import chalicelib.db  # noqa: F401 - every model module, so that _Item knows all its subclasses
-from chalicelib.db.codec import loaded, serialized
+from chalicelib.db.codec import built, loaded, serialized
 from chalicelib.db.models import CustomerItem, _Item
 
 MODELS = sorted(_Item.__subclasses__(), key=lambda m: m.__name__)
@@ -84,6 +84,19 @@ def test_a_value_of_another_type_fails_as_pynamodb_does() -> None:
     raw = {"pk": {"S": "CUST#c"}, "sk": {"S": "PROFILE"}, "available": {"S": "twelve"}}
     with pytest.raises(AttributeDeserializationError):
         loaded(CustomerItem, raw)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_built_is_what_the_model_constructor_makes(model: type[_Item]) -> None:
+    for raw in _raws(model)[:2]:
+        given = {k: v for k, v in model.from_raw_data(raw).attribute_values.items() if k not in ("pk", "sk")}
+        given = {k: v.as_dict() if isinstance(v, MapAttribute) else v for k, v in given.items()}
+        for attributes in (given, {}, dict(list(given.items())[:1]), {k: None for k in given}):
+            ours, theirs = built(model, "PK#1", "SK", **attributes), model("PK#1", "SK", **attributes)
+            assert type(ours) is type(theirs)
+            assert _shape(ours.attribute_values) == _shape(theirs.attribute_values)
+    with pytest.raises(ValueError, match="does not exist"):
+        built(model, "PK#1", "SK", no_such_attribute=1)
 
 
 # --- to the wire ------------------------------------------------------------------------------------------------

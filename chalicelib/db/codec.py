@@ -27,7 +27,7 @@ from pynamodb.constants import NULL
 
 from chalicelib.db.models import _Item
 
-__all__ = ["loaded", "serialized"]
+__all__ = ["built", "loaded", "serialized"]
 
 ItemT = TypeVar("ItemT", bound=_Item)
 
@@ -131,6 +131,29 @@ def loaded(model: type[ItemT], raw: dict[str, Any]) -> ItemT:
         if value is None:
             continue
         values[name] = _map(value) if is_map and isinstance(value, Mapping) else value  # as MapAttribute.__set__
+    item: ItemT = model.__new__(model)
+    item.attribute_values = values
+    return item
+
+
+def built(model: type[ItemT], hash_key: str, range_key: str, **attributes: Any) -> ItemT:
+    """``model(hash_key, range_key, **attributes)``: a new item, its defaults (``default_for_new`` first) and then the
+    attributes given set as pynamodb's descriptors set them (a dict given to a map becomes a ``MapAttribute``)."""
+    plan = _plan(model)
+    if plan is None:
+        return model(hash_key, range_key, **attributes)
+    declared = model.get_attributes()
+    values: dict[str, Any] = {}
+    for name, _, _, default, is_map in plan:
+        fresh = declared[name].default_for_new
+        default = fresh if fresh is not None else default
+        value = default() if callable(default) else default
+        if value is not None:
+            values[name] = _map(value) if is_map and isinstance(value, Mapping) else value
+    for name, value in {**attributes, "pk": hash_key, "sk": range_key}.items():
+        if name not in declared:
+            raise ValueError(f"Attribute {name} specified does not exist")
+        values[name] = _map(value) if isinstance(value, Mapping) and isinstance(declared[name], MapAttribute) else value
     item: ItemT = model.__new__(model)
     item.attribute_values = values
     return item
