@@ -85,7 +85,7 @@ def _customer(item: CustomerItem) -> Customer:
     # request that names a customer makes one of these.
     values = item.attribute_values.get
     return Customer(
-        values("customer_id"),
+        values("customer_id") or "",
         values("phone"),
         values("card"),
         values("name"),
@@ -97,7 +97,7 @@ def _customer(item: CustomerItem) -> Customer:
         telegram_link=values("telegram_link"),
         marketing_consent=bool(values("marketing_consent")),
         birthday=values("birthday"),
-        created_at=values("created_at"),
+        created_at=values("created_at") or "",
         enrolled_by=values("enrolled_by"),
         signed_out_at=values("signed_out_at"),
         deleted_at=values("deleted_at"),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import secrets
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,8 +174,7 @@ def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
     parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
     for op in ordered:
         parts[op.kind].append(_operation(op))
-    size = sum(len(json.dumps(item, default=str, separators=(",", ":"))) for part in parts.values() for item in part)
-    _check_size(size)
+    _measured(connection.client)
     connection.transact_write_items(
         condition_check_items=parts["check"],
         delete_items=parts["delete"],
@@ -227,9 +226,25 @@ def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | Non
     return None
 
 
+_sized: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose transactions are measured
+
+
+def _measured(client: Any) -> None:
+    """Measure every transaction ``client`` sends on the body it serialized (once, as it sends it: no second JSON
+    encoding of our own), before it is signed or sent."""
+    if client not in _sized:
+        client.meta.events.register("request-created.dynamodb.TransactWriteItems", _check_body)
+        _sized.add(client)
+
+
+def _check_body(request: Any, **_: Any) -> None:
+    _check_size(len(request.body or b""))
+
+
 def _check_size(size: int) -> None:
-    """``size``: a conservative estimate of the transaction's size, the JSON of every operation as sent (typed
-    attribute values, expressions, names), which is larger than the items DynamoDB counts."""
+    """``size``: a conservative estimate of the transaction's size, the JSON of the whole request as sent (typed
+    attribute values, expressions, names, the token), which is larger than the items DynamoDB counts. Raised before
+    anything is sent: nothing was written."""
     if size > MAX_BYTES:
         raise RequestTooLarge(
             f"This request would write about {size:,} bytes in one transaction; DynamoDB allows 4 MB. "
