@@ -10,7 +10,7 @@ from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute,
 from pynamodb.exceptions import AttributeDeserializationError, AttributeNullError
 
 import chalicelib.db  # noqa: F401 - every model module, so that _Item knows all its subclasses
-from chalicelib.db.codec import built, loaded, serialized
+from chalicelib.db.codec import built, keyed, loaded, serialized
 from chalicelib.db.models import CustomerItem, _Item
 
 MODELS = sorted(_Item.__subclasses__(), key=lambda m: m.__name__)
@@ -182,3 +182,7 @@ def test_transaction_operations_are_what_pynamodb_would_send(dynamo: None) -> No
         ]
         theirs._condition_check_items = theirs._delete_items = theirs._put_items = theirs._update_items = []
     assert [_operation(op) for op in ordered] == expected
+    # An update's target that names only its key (codec.keyed) sends the same operation.
+    update = next(op for op in ordered if op.kind == "update")
+    only_key = _Op("update", "c", keyed(CustomerItem, "CUST#c", "PROFILE"), update.condition, update.actions)
+    assert _operation(only_key) == expected[ordered.index(update)]

@@ -27,7 +27,7 @@ from pynamodb.constants import NULL
 
 from chalicelib.db.models import _Item
 
-__all__ = ["built", "loaded", "serialized"]
+__all__ = ["built", "keyed", "loaded", "serialized"]
 
 ItemT = TypeVar("ItemT", bound=_Item)
 
@@ -156,6 +156,14 @@ def built(model: type[ItemT], hash_key: str, range_key: str, **attributes: Any) 
         values[name] = _map(value) if isinstance(value, Mapping) and isinstance(declared[name], MapAttribute) else value
     item: ItemT = model.__new__(model)
     item.attribute_values = values
+    return item
+
+
+def keyed(model: type[ItemT], hash_key: str, range_key: str) -> ItemT:
+    """An item that only names its key: the target of an update, a delete or a check in a transaction, which sends
+    nothing else of it (``tx._operation``); none of the defaults a new item would get."""
+    item: ItemT = model.__new__(model)
+    item.attribute_values = {"pk": hash_key, "sk": range_key}
     return item
 
 

@@ -19,7 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action, Update
 
-from chalicelib.db.codec import built, serialized
+from chalicelib.db.codec import keyed, serialized
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -144,7 +144,7 @@ class Transaction:
         for (pk, sk), totals in sorted(self._counters.items()):
             actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
             if actions:
-                ops.append(_Op("update", f"counter:{pk}", built(CounterItem, pk, sk), None, actions))
+                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, actions))
         return ops
 
 

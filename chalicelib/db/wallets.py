@@ -16,7 +16,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
-from chalicelib.db.codec import built
+from chalicelib.db.codec import keyed
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.store import Found, ReadKey, get_one
@@ -226,6 +226,6 @@ def apply(tx: Transaction, customer_id: str, change: Change, now_iso: str, marke
     ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing."""
     actions, condition = update_for(change)
     if actions:
-        tx.update(built(CustomerItem, *keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
+        tx.update(keyed(CustomerItem, *keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
     for expiry in sorted(credited_months(change) - set(marked)):
         tx.put(ExpiryIndexItem(*keys.expiry_index(expiry, customer_id), created_at=now_iso))
