@@ -145,6 +145,8 @@ def built(model: type[ItemT], hash_key: str, range_key: str, **attributes: Any) 
     declared = model.get_attributes()
     values: dict[str, Any] = {}
     for name, _, _, default, is_map in plan:
+        if name in attributes:
+            continue  # set below: its default would be replaced (defaults have no side effects: a value or dict)
         fresh = declared[name].default_for_new
         default = fresh if fresh is not None else default
         value = default() if callable(default) else default
