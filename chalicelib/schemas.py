@@ -176,7 +176,7 @@ class CustomerEnrolled(Response):
     created: bool
     confirmation: BindingPending | None = Field(
         default=None,
-        exclude_if=lambda value: value is None,  # 200 and 201 answer exactly as before issue 17
+        exclude_if=lambda value: value is None,  # 200 and 201 answer without the field when it is empty
         description="202 only: POST /v1/customers/{id}/identifiers/confirm with the customer's code attaches them",
     )
 
@@ -261,6 +261,45 @@ class LedgerEntryOut(Response):
 
 class TransactionsPage(Response):
     items: list[LedgerEntryOut]
+    next_cursor: str | None
+
+
+# --- audit log -------------------------------------------------------------------------------------------------
+
+AuditCursor = Annotated[str, StringConstraints(max_length=600)]
+AuditAction = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=40)]
+AuditActor = Annotated[str, StringConstraints(pattern=r"^(key|staff|system):[A-Za-z0-9_-]{1,80}$")]
+AuditPeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class PartnerAuditQuery(Request):
+    limit: int = Field(50, ge=1, le=100)
+    cursor: AuditCursor | None = Field(None, description="next_cursor of the previous page, with the same filters")
+    action: AuditAction | None = Field(None, description="Only this action, e.g. key.revoked")
+    actor: AuditActor | None = Field(None, description="Only this actor: key:<key id> or staff:<staff id>")
+    period: AuditPeriod | None = Field(None, description="Only changes made in this month (YYYY-MM, program time zone)")
+
+
+class AuditQuery(PartnerAuditQuery):
+    partner_id: Annotated[str, StringConstraints(pattern=r"^ptn_[a-z0-9]{1,40}$")] | None = Field(
+        None, description="Only records of this partner"
+    )
+
+
+class AuditEntryOut(Response):
+    audit_id: str
+    at: str = Field(description="When the change committed (UTC)")
+    actor: str = Field(description="key:<key id> or staff:<staff id>")
+    action: str = Field(description="<what>.<verb>: program.updated, partner.updated, key.revoked, payment.recorded...")
+    target: str = Field(description="What changed: program, partner:<id>, key:<id>, campaign:<id>, settlement:<period>")
+    partner_id: str | None
+    before: dict[str, Any] | None = Field(description="The values before (only those that changed); null if new")
+    after: dict[str, Any] | None = Field(description="The values after; a value over 8 KB is {_truncated, bytes, keys}")
+    request_id: str
+
+
+class AuditPage(Response):
+    items: list[AuditEntryOut]
     next_cursor: str | None
 
 
@@ -456,6 +495,48 @@ class _SpendPolicy(Request):
         return self
 
 
+# --- staff: people who sign in with a one-time code -------------------------------------------------------------
+
+PartnerStaffRole = Literal["owner", "marketer", "cashier", "accountant"]
+OperatorStaffRole = Literal["operator", "operator_readonly"]
+
+
+class StaffContact(_Identifiers):
+    """A person: a phone (any common spelling, stored as E.164) or an e-mail address, and a name."""
+
+    phone: PhoneIn | None = None
+    email: EmailIn | None = None
+    name: Name
+
+    @model_validator(mode="after")
+    def _one_contact(self) -> StaffContact:
+        if (self.phone is None) == (self.email is None):
+            raise ValueError("give a phone or an e-mail address (one of them)")
+        return self
+
+
+class InviteStaff(StaffContact):
+    role: PartnerStaffRole
+
+
+class InviteOperatorStaff(StaffContact):
+    role: OperatorStaffRole
+
+
+class StaffOut(Response):
+    staff_id: str
+    role: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    partner_id: str | None = Field(None, description="null for the operator's staff")
+    created_at: str
+
+
+class StaffList(Response):
+    items: list[StaffOut]
+
+
 class CreatePartner(_SpendPolicy):
     name: Name
     category: Category | None = None
@@ -465,6 +546,9 @@ class CreatePartner(_SpendPolicy):
     spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
     spend_confirmation_above_points: Points | None = None
     code_free_hold_minutes: CodeFreeHoldMinutes = CODE_FREE_HOLD_MINUTES
+    owner: StaffContact | None = Field(
+        None, description="The partner's first owner (a person who signs in with a one-time code), created with it"
+    )
 
 
 class UpdatePartner(_SpendPolicy):
@@ -518,6 +602,7 @@ class PartnerList(Response):
 class PartnerCreated(PartnerOut):
     api_key: str = Field(description="Shown once; only its hash is stored")
     key_id: str
+    owner_staff_id: str | None = None
 
 
 class DirectoryEntry(Response):
@@ -554,6 +639,25 @@ _DELETED_ACCOUNT_POINTS = (
 )
 
 
+class MessageSettings(Response):
+    """Messages the program sends customers on its own (docs/notifications.md, "Messages customers get")."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    expiry_reminder_days: int = Field(
+        7, strict=True, ge=0, le=60, description="Days before points expire that the customer is reminded; 0: never"
+    )
+    quiet_from_hour: int = Field(21, strict=True, ge=0, le=23, description="Quiet hours start (program time zone)")
+    quiet_to_hour: int = Field(9, strict=True, ge=0, le=23, description="Quiet hours end; equal to the start: none")
+    marketing_per_week: int = Field(
+        2, strict=True, ge=0, le=14, description="Marketing messages one customer gets at most per week (ISO week)"
+    )
+    templates: dict[Literal["ru", "en"], dict[str, Annotated[str, StringConstraints(max_length=480)]]] = Field(
+        default_factory=dict,
+        description="Texts replacing the defaults per language: expiry_reminder {points} {date} {sender}, "
+        "birthday_greeting {name} {balance} {sender}",
+    )
+
+
 class ProgramChange(Response):
     """A scheduled change of the money settings; a setting it does not change is null."""
 
@@ -583,6 +687,7 @@ class ProgramSettings(Response):
         "telegram. Empty: the development inbox (make run only)",
     )
     deleted_account_points: DeletedAccountPoints = Field("forfeit", description=_DELETED_ACCOUNT_POINTS)
+    messages: MessageSettings = Field(default_factory=lambda: MessageSettings.model_validate({}))
 
 
 class UpdateProgram(Request):
@@ -601,6 +706,7 @@ class UpdateProgram(Request):
         None, description="Channel settings, no secrets (docs/notifications.md); {} turns every channel off"
     )
     deleted_account_points: DeletedAccountPoints | None = Field(None, description=_DELETED_ACCOUNT_POINTS)
+    messages: MessageSettings | None = Field(None, description="Reminders, quiet hours, the marketing cap, texts")
     effective_from: EffectiveFrom | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)
@@ -644,7 +750,7 @@ class Health(Response):
     time: str
 
 
-# --- Telegram (issue 17: the customer links the bot) ----------------------------------------------------------
+# --- Telegram (the customer links the bot) ----------------------------------------------------------
 
 
 class TelegramUpdate(BaseModel):
@@ -815,6 +921,10 @@ class SettlementOut(Response):
     net_amount_minor: int
     flows: list[Flow]
     generated_at: str
+    paid_minor: int = Field(default=0, description="Payments recorded for this period, signed like net_amount_minor")
+    open_minor: int = Field(
+        default=0, description="What is still to pay: net_amount_minor - paid_minor (signed the same)"
+    )
 
 
 class MatrixCell(Response):
@@ -852,6 +962,8 @@ class SettlementTotals(Response):
     net_points: int
     operator_fee_minor: int
     net_amount_minor: int
+    paid_minor: int = 0
+    open_minor: int = 0
 
 
 class OperatorSettlement(Response):
@@ -888,6 +1000,59 @@ class Reconciliation(Response):
     entries: int = Field(description="Entries read (all of the period's once done)")
     matches: bool | None = Field(description="Whether every figure matches: null while running")
     differences: list[ReconciliationDifference]
+
+
+class CreatePayment(Request):
+    """A payment between the operator and a partner against a period's statement."""
+
+    partner_id: PartnerId
+    amount_minor: int = Field(
+        strict=True,
+        ge=-MAX_AMOUNT_MINOR,
+        le=MAX_AMOUNT_MINOR,
+        description="Integer minor units, signed like the statement's net_amount_minor: positive, the operator paid "
+        "the partner; negative, the partner paid the operator. Not 0.",
+    )
+    paid_on: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")] = Field(
+        description="YYYY-MM-DD, the day the money moved (not after today in the program time zone)"
+    )
+    reference: Annotated[
+        str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=140), PlainText
+    ] = Field(description="The bank's reference or the payment order's number")
+
+    @field_validator("amount_minor")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a payment of 0 moves no money")
+        return value
+
+    @field_validator("paid_on")
+    @classmethod
+    def _a_day(cls, value: str) -> str:
+        date.fromisoformat(value)  # ValueError: not a day of the calendar
+        return value
+
+
+class PaymentOut(Response):
+    payment_id: str
+    partner_id: str
+    period: str
+    amount_minor: int
+    paid_on: str
+    reference: str
+    created_at: str
+    recorded_by: str = Field(description="Who recorded it, as the audit log names them")
+    paid_minor: int = Field(description="The partner's payments for the period after this one")
+
+
+class PaymentList(Response):
+    items: list[PaymentOut]
+    paid_minor: int
+
+
+class PaymentsQuery(Request):
+    partner_id: PartnerId | None = Field(None, description="Only this partner's payments (default: every partner's)")
 
 
 class SettlementQuery(Request):
