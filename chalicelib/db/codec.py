@@ -19,6 +19,7 @@ from pynamodb.attributes import (
     DESERIALIZE_CLASS_MAP,
     Attribute,
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -72,6 +73,11 @@ def _raw_map(values: Any) -> MapAttribute[Any, Any]:
     return _map(_raw(values))
 
 
+def _raw_list(values: Any) -> list[Any]:
+    """An untyped ``ListAttribute.deserialize``: each element as a raw map's value."""
+    return [_plain(t, x) for v in values for t, x in v.items()]
+
+
 def _map(values: Mapping[str, Any]) -> MapAttribute[Any, Any]:
     """``MapAttribute(**values)``, as ``MapAttribute.__set__`` makes it of a dict: the keys named like
     ``Attribute.__init__``'s arguments are set after the others."""
@@ -94,6 +100,8 @@ def _reader(attr: Attribute[Any]) -> Callable[[Any], Any] | None:
         return bool
     if kind is MapAttribute:  # a raw map; a typed one (a subclass) goes through pynamodb
         return _raw_map
+    if isinstance(attr, ListAttribute) and kind is ListAttribute and attr.element_type is None:  # untyped
+        return _raw_list
     return None
 
 
@@ -212,6 +220,22 @@ def _writer(model: type[_Item]) -> _Writer | None:
     return _writers[model]
 
 
+def _top(dynamo_type: str, value: Any) -> dict[str, Any]:
+    """One declared attribute's value on the wire, as its attribute serializes it."""
+    kind = type(value)
+    if dynamo_type == "M" and kind is MapAttribute:
+        return {"M": {k: dict((_wire(v),)) for k, v in value.attribute_values.items()}}
+    if dynamo_type == "N" and kind is int:
+        return {"N": str(value)}
+    if dynamo_type == "BOOL":
+        return {"BOOL": bool(value)}
+    if dynamo_type == "L" and kind is list:
+        return {"L": [dict((_wire(v),)) for v in value]}
+    if dynamo_type == "S" and kind is str:
+        return {"S": value}
+    raise _Unsure
+
+
 def serialized(item: _Item) -> dict[str, dict[str, Any]]:
     """``item.serialize(null_check=True)``: the item as typed attribute values."""
     writer = _writer(type(item))
@@ -226,20 +250,7 @@ def serialized(item: _Item) -> dict[str, dict[str, Any]]:
                 if not nullable:
                     raise _Unsure  # pynamodb raises AttributeNullError
                 continue
-            if dynamo_type == "M":
-                if type(value) is not MapAttribute:
-                    raise _Unsure
-                out[name] = {"M": {k: dict((_wire(v),)) for k, v in value.attribute_values.items()}}
-            elif dynamo_type == "N":
-                if type(value) is not int:
-                    raise _Unsure
-                out[name] = {"N": str(value)}
-            elif dynamo_type == "BOOL":
-                out[name] = {"BOOL": bool(value)}
-            else:
-                if type(value) is not str:
-                    raise _Unsure
-                out[name] = {"S": value}
+            out[name] = _top(dynamo_type, value)
     except _Unsure:
         return item.serialize(null_check=True)
     return out
