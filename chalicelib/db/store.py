@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 
+from chalicelib.db.codec import loaded
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
 
@@ -90,7 +91,7 @@ def _land(riders: list[_Rider], found: dict[ItemKey, dict[str, Any]]) -> None:
     """Land every rider, in the order carried (authentication first); the first that raises wins."""
     for rider in riders:
         mine = [(model, (pk, sk)) for model, pk, sk in rider.reads if (pk, sk) in found]
-        rider.land({key: found[key] if rider.raw else model.from_raw_data(found[key]) for model, key in mine})
+        rider.land({key: found[key] if rider.raw else loaded(model, found[key]) for model, key in mine})
 
 
 def _land_first(**_: Any) -> None:
@@ -157,7 +158,7 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
 def get_many(wanted: Sequence[ReadKey]) -> Found:
     """Typed :func:`get_raw_many`: {(pk, sk): item of the model asked for it}; missing ones are absent."""
     model_for = {(pk, sk): model for model, pk, sk in wanted}
-    return {key: model_for[key].from_raw_data(raw) for key, raw in get_raw_many(list(model_for)).items()}
+    return {key: loaded(model_for[key], raw) for key, raw in get_raw_many(list(model_for)).items()}
 
 
 def _sleep(attempt: int) -> None:
@@ -165,10 +166,13 @@ def _sleep(attempt: int) -> None:
 
 
 def get_one(model: type[ItemT], pk: str, sk: str) -> ItemT | None:
+    """One strongly consistent GetItem (botocore's client directly: pynamodb's ``Model.get`` adds its dispatch, a
+    consumed-capacity request and its constructor to every read), or a BatchGetItem when riders are carried."""
     if riders_pending():  # one BatchGetItem carries them: still one round trip
         item: ItemT | None = get_many([(model, pk, sk)]).get((pk, sk))
         return item
-    try:
-        return model.get(pk, sk, consistent_read=True)
-    except model.DoesNotExist:
-        return None
+    response = connection().client.get_item(
+        TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    )
+    raw = response.get("Item")
+    return loaded(model, raw) if raw else None
