@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib.db.models import EntryItem, _Item
@@ -343,23 +344,23 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
     call, and one created after the instance started is still read when asked for."""
     import boto3
 
-    from chalicelib import config
+    from chalicelib import aws, config
 
     calls: list[str] = []
     clients: list[object] = []
-    real_client = boto3.client
+    real_client = aws.client
 
-    def counting_client(*args: object, **kwargs: object) -> object:
-        client = real_client(*args, **kwargs)
+    def counting_client(service: str) -> object:
+        client = real_client(service)
         client.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
         clients.append(client)
         return client
 
     with mock_aws():
-        ssm = real_client("ssm", region_name="eu-central-1")
+        ssm = boto3.client("ssm", region_name="eu-central-1")
         for name, value in (("/cl/pepper", "p3pp3r"), ("/cl/portal", "s3cr3t"), ("/cl/smtp", "smtp-pw")):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString")
-        monkeypatch.setattr(boto3, "client", counting_client)
+        monkeypatch.setattr(aws, "client", counting_client)
         monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "api")
         for variable, parameter in (
@@ -378,7 +379,7 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
         assert config.read_secret("LOYALTY_SMS_API_KEY") == "sms-key"
         assert (calls, len(clients)) == (["GetParameters", "GetParameter"], 1)
         monkeypatch.setenv("LOYALTY_KEY_PEPPER_PARAM", "/cl/missing")
-        with pytest.raises(ssm.exceptions.ParameterNotFound):
+        with pytest.raises(ClientError, match="ParameterNotFound"):
             config.Settings.from_env()
 
 

@@ -1,0 +1,34 @@
+"""The instance's one botocore session, from which every AWS client is built: DynamoDB's (pynamodb's connection),
+SSM's for the secrets (chalicelib/config.py) and SQS's for the jobs' queue.
+
+A session loads the endpoint table (1.2 MB of JSON), the list of services and its event handlers once; a second
+session (boto3's default one, or the one pynamodb makes per connection) pays all of it again, ~40 ms of a cold start.
+boto3 itself is not needed: its import alone (s3transfer, multiprocessing) costs more than the one call it wraps."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from botocore.session import Session, get_session
+
+__all__ = ["client", "session"]
+
+_lock = threading.Lock()
+_session: list[Session] = []
+
+
+def session() -> Session:
+    """The shared session, made on first use (settings such as the region come from the environment, as boto3's)."""
+    with _lock:
+        if not _session:
+            _session.append(get_session())
+        return _session[0]
+
+
+def client(service: str) -> Any:
+    """A new client of ``service`` from the shared session (region and endpoint from the environment, as
+    ``boto3.client(service)``). A botocore session is not safe to share between threads while it builds a client."""
+    shared = session()
+    with _lock:
+        return shared.create_client(service)
