@@ -76,3 +76,40 @@ def test_a_write_answers_created_with_the_routes_status_and_found_with_200(api):
         answers = [partner.post("/v1/customers", {"phone": phone}, headers=key) for _ in range(2)]
         assert [a.status for a in answers] == [status, status]
         assert answers[1].headers.get("Idempotent-Replayed") == "true" and answers[0].raw == answers[1].raw
+
+
+def test_app_registers_every_route_from_an_index_that_is_the_route_table():
+    """app.py registers routes from chalicelib/route_index.py without importing the modules that declare them: the
+    index must be the table (same routes, same order) and name, for each route, a module that declares it, or that
+    route would answer 500 on an instance's first request. Regenerate: python -m chalicelib.route_index."""
+    import importlib
+
+    from chalicelib.route_index import INDEX, declared, generated
+
+    assert INDEX == generated()
+    by_name = {r.name: r for r in ROUTES}
+    for name, method, path, module in INDEX:
+        route = declared(importlib.import_module(module), name)
+        assert route is by_name[name] and (route.method, route.path) == (method, path)
+
+
+def test_a_route_of_the_index_loads_only_its_own_module():
+    """A balance on a fresh interpreter imports the customers' API module, not the campaigns', settlements' or
+    pages' ones (nor Jinja2)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, app\n"
+        "from chalice.test import Client\n"
+        "assert 'chalicelib.routes' not in sys.modules and 'chalicelib.api.customers' not in sys.modules\n"
+        "with Client(app.app) as c:\n"
+        "    assert c.http.get('/v1/customers/cus_x/balance').status_code == 401\n"
+        "loaded = {m for m in sys.modules if m.startswith(('chalicelib.api.', 'chalicelib.web.', 'jinja2'))}\n"
+        "print(sorted(loaded))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    loaded = set(eval(done.stdout))  # noqa: S307 - our own probe's repr of a list of names
+    assert "chalicelib.api.customers" in loaded
+    assert not loaded & {"chalicelib.api.campaigns", "chalicelib.api.settlements", "chalicelib.web.routes", "jinja2"}
