@@ -126,7 +126,8 @@ def declared(module: ModuleType, name: str) -> Route:
     from chalicelib.http import RouteTable
 
     tables = [value.routes for value in vars(module).values() if isinstance(value, RouteTable)]
-    for route in (*(r for table in tables for r in table), *getattr(module, "ROUTES", ())):
+    routes: tuple[Route, ...] = (*(r for table in tables for r in table), *getattr(module, "ROUTES", ()))
+    for route in routes:
         if route.name == name:
             return route
     raise LookupError(f"{module.__name__} declares no route {name!r}")
