@@ -432,3 +432,28 @@ def test_the_jobs_worker_reads_its_queue_whose_failures_go_to_the_dead_letter_qu
             a for st in statements if st["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} for a in st["Action"]
         }
         assert ("sqs:ReceiveMessage" in on_queue) == (function == "RunJobTask") and "sqs:SendMessage" in on_queue
+
+
+def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_calls():
+    """chalicelib/aws_models/ holds SSM's model with only the operations the function calls (a cold start parses
+    4 KB, not 1.4 MB): it must be botocore's own definition of them, and hold every SSM operation chalicelib calls,
+    or that call fails in AWS (regenerate: python -m infra.aws_models)."""
+    import re
+
+    from botocore.session import get_session
+
+    from chalicelib import aws
+    from infra import aws_models
+
+    shipped = json.loads(aws_models.model_path("ssm").read_text())
+    assert shipped == aws_models.cut("ssm")
+    source = (ROOT / "chalicelib" / "config.py").read_text()
+    called = {"".join(p.title() for p in op.split("_")) for op in re.findall(r"_ssm\(\)\.(\w+)\(", source)}
+    assert called and called <= set(shipped["operations"]), called
+    client = aws.session().create_client("ssm", region_name="eu-central-1")
+    assert set(client.meta.service_model.operation_names) == set(shipped["operations"])
+    full = get_session().create_client("ssm", region_name="eu-central-1").meta.service_model
+    for op in called:
+        assert client.meta.service_model.operation_model(op).input_shape.members.keys() == (
+            full.operation_model(op).input_shape.members.keys()
+        )
