@@ -114,3 +114,27 @@ def test_a_route_of_the_index_loads_only_its_own_module():
     loaded = set(json.loads(done.stdout))
     assert "chalicelib.api.customers" in loaded
     assert not loaded & {"chalicelib.api.campaigns", "chalicelib.api.settlements", "chalicelib.web.routes", "jinja2"}
+
+
+def test_every_schema_name_loads_from_the_module_its_home_names():
+    """chalicelib.schemas loads a model's module on first use (:data:`chalicelib.schemas.HOME`): each public name of
+    every schemas module must be listed there, under the module that defines it."""
+    import ast
+    import importlib
+
+    from chalicelib import schemas
+
+    modules = sorted(p.stem for p in Path(schemas.__file__).parent.glob("*.py") if p.stem != "__init__")
+    defined = {}
+    for module in modules:
+        tree = ast.parse(Path(schemas.__file__).with_name(f"{module}.py").read_text())
+        for node in tree.body:
+            targets = [node] if isinstance(node, ast.ClassDef | ast.FunctionDef) else getattr(node, "targets", [])
+            targets += [node.target] if isinstance(node, ast.AnnAssign) else []
+            for target in targets:
+                name = getattr(target, "name", None) or getattr(target, "id", "_")
+                if not name.startswith("_"):
+                    defined[name] = module
+    assert schemas.HOME == defined
+    for name, module in schemas.HOME.items():
+        assert getattr(schemas, name) is getattr(importlib.import_module(f"chalicelib.schemas.{module}"), name)
