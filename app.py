@@ -53,6 +53,16 @@ def close_settlements(event: Any) -> dict[str, Any]:
     return jobs.close_settlements(runtime.get().clock.now())
 
 
+@app.schedule(Cron(5, "*", "*", "*", "?", "*"), name="send_customer_messages")  # hourly; quiet hours do nothing
+def send_customer_messages(event: Any) -> dict[str, Any]:
+    """Reminders before points expire and birthday greetings that are due (chalicelib/services/reminders.py)."""
+    from chalicelib import runtime
+    from chalicelib.services import reminders
+
+    done = reminders.run(runtime.get().clock.now())
+    return {"quiet": done.quiet, "reminders": done.reminders, "greetings": done.greetings, "failed": done.failed}
+
+
 # The jobs' worker: one task a message (an expiry segment, a page run of a reconciliation) of the stack's JobsQueue,
 # whose event source (one message a batch) and redrive policy (to the jobs' dead-letter queue after a few tries) are
 # declared in infra/build_template.py: the queue's name differs per stack, which a decorator cannot know.

@@ -56,7 +56,7 @@ def _secret(env: os._Environ[str], name: str, default: str) -> str:
 
 
 def read_secret(name: str) -> str | None:
-    """A secret read on demand (the notification secrets, issue 17); None if neither it nor ``<name>_PARAM`` is set."""
+    """A secret read on demand (the notification secrets); None if neither it nor ``<name>_PARAM`` is set."""
     return _secret(os.environ, name, "") or None
 
 

@@ -64,7 +64,7 @@ class PartnerSuspended(ApiError):
 
 
 class CustomerConfirmationRequired(Forbidden):
-    """The partner's policy asks for the customer's code and the request carries none (issue 17)."""
+    """The partner's policy asks for the customer's code and the request carries none."""
 
     code, title = "customer_confirmation_required", "The customer's code is required"
     recorded = False
@@ -143,6 +143,14 @@ class CampaignStateConflict(Conflict):
 
 class CampaignLimitReached(Conflict):
     code, title = "campaign_limit_reached", "A campaign limit is reached"
+
+
+class StaffContactTaken(Conflict):
+    code, title = "staff_contact_taken", "This phone or e-mail already signs in as a staff member"
+
+
+class LastOwner(Conflict):
+    code, title = "last_owner", "A partner keeps at least one owner"
 
 
 class PeriodNotEnded(Conflict):

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from chalicelib import db, runtime
 from chalicelib.db import is_unavailable
+from chalicelib.domain.audit import Stamp, actor_of
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -37,9 +38,11 @@ log = logging.getLogger("loyalty")
 # public: anyone; partner / operator / partner_or_operator: an API key (Bearer), checked here before the handler;
 # session: the partner portal's signed cookie (lp_session) and, on forms, its CSRF field: the portal's router
 # (web/portal_http.py) reads them and shows the sign-in page to whoever has none.
-# customer: the customer's own session cookie (lc_session, issue 17) and, on forms, its CSRF field: the customer
+# customer: the customer's own session cookie (lc_session) and, on forms, its CSRF field: the customer
 # pages' router (web/customer_http.py) checks them; without a session: a 401 page.
-Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer"]
+# staff: a staff member's session cookie (ls_session, web/staff_session.py) and, on forms, its CSRF field: the
+# area's router checks them and the member's role; without a session: the area's sign-in page.
+Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer", "staff"]
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 LOOKUP_ROUTES = frozenset({"lookup_customer"})  # each request is also a phone or card look-up (enumeration limit)
@@ -71,6 +74,12 @@ class Call(Generic[BodyT, QueryT]):
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: bytes | str | None = None
     source_ip: str | None = None  # API Gateway's view of the client (requestContext.identity.sourceIp)
+    request_id: str = ""  # API Gateway's request id (or one made here): in every answer and the audit log
+
+    @property
+    def stamp(self) -> Stamp:
+        """Who, in which request, when: what the audit log records of a change this call makes."""
+        return Stamp(actor_of(self.principal), self.request_id, self.now)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -85,7 +94,7 @@ class Call(Generic[BodyT, QueryT]):
     def partner_or_operator(self) -> str | None:
         """The calling partner, or ``None`` for the operator (routes with auth ``partner_or_operator``)."""
         assert self.principal is not None
-        return None if self.principal.role == "operator" else self.principal.require_partner()
+        return None if self.principal.operator else self.principal.require_partner()
 
     @property
     def writing(self) -> idempotency.WriteRequest:
@@ -258,12 +267,12 @@ def _header(headers: Any, name: str) -> str | None:
 
 
 def _authenticate(route: Route, headers: Any) -> Principal | None:
-    if route.auth in ("public", "session", "customer"):  # a session is the portal's or the customer's own (see Auth)
+    if route.auth in ("public", "session", "customer", "staff"):  # a session: the page's router reads it (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
-    if route.auth == "operator" and principal.role != "operator":
+    if route.auth == "operator" and not principal.operator:
         raise Forbidden("This route needs the operator key.")
-    if route.auth == "partner" and principal.role != "partner":
+    if route.auth == "partner" and principal.operator:
         raise Forbidden("This route needs a partner key.")
     return principal
 
@@ -285,6 +294,7 @@ def _write_request(
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
         request_id=request_id,
+        actor=actor_of(principal),
         nonce=idempotency.new_nonce(),  # once per HTTP request: its implicit replay record and tokens
     )
 
@@ -365,6 +375,7 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 headers=dict(request.headers or {}),
                 raw_body=raw_body if route.body is None else None,
                 source_ip=str((context.get("identity") or {}).get("sourceIp") or "") or None,
+                request_id=request_id,
             )
             result = route.handler(call)
             db.land_riders()  # the caller was checked before anything it asked for leaves

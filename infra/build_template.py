@@ -16,9 +16,13 @@ FUNCTIONS = {
     "ExpirePoints": "ExpirePointsRole",
     "CloseSettlements": "CloseSettlementsRole",
     "RunJobTask": "RunJobTaskRole",
+    "SendCustomerMessages": "SendCustomerMessagesRole",
 }
+# Functions that send to customers, and so read the channels' secrets: the API (codes, links) and the hourly
+# messages job (reminders, greetings).
+SENDERS = ("APIHandler", "SendCustomerMessages")
 OUT = Path(__file__).with_name("resources.json")
-# Notification secrets (issue 17): only the API sends to customers; read on first use, so they may stay unset until
+# Notification secrets: only SENDERS send to customers; read on first use, so they may stay unset until
 # their channel is switched on. Environment variable -> template parameter naming the SSM SecureString.
 NOTIFY_SECRETS = {
     "LOYALTY_SMTP_PASSWORD": ("SmtpPasswordParameter", "smtp-password", "the SMTP login's password (e-mail)"),
@@ -35,7 +39,7 @@ APP_NAME = json.loads(Path(__file__).parents[1].joinpath(".chalice", "config.jso
 # the API function stops first, so a client never sees a timeout for a request that went on to succeed.
 API_GATEWAY_TIMEOUT_SECONDS = 29
 API_TIMEOUT_SECONDS = 25
-JOBS = ("ExpirePoints", "CloseSettlements")
+JOBS = ("ExpirePoints", "CloseSettlements", "SendCustomerMessages")
 # The jobs' worker (app.py's run_job_task): one task a message of JobsQueue, an expiry segment or a page run of a
 # reconciliation. Its concurrency is the expiry's fan-out (one instance per index segment, keys.EXPIRY_SHARDS) and
 # caps the write rate a night's expiry puts on the table (docs/lifecycle.md, "A million customers a night").
@@ -47,7 +51,11 @@ WORKER_CONCURRENCY = 16
 JOBS_QUEUE_VISIBILITY_SECONDS = 6 * WORKER_TIMEOUT_SECONDS
 JOBS_QUEUE_TRIES = 5  # then the message goes to the jobs' dead-letter queue (and its alarm)
 JOBS_QUEUE_MAX_AGE_SECONDS = 3_600  # a task waiting longer means the workers are stuck or too few
-JOB_RULE_NAMES = {"ExpirePoints": "expire-points", "CloseSettlements": "close-settlements"}
+JOB_RULE_NAMES = {
+    "ExpirePoints": "expire-points",
+    "CloseSettlements": "close-settlements",
+    "SendCustomerMessages": "send-customer-messages",
+}
 # Every DynamoDB operation chalicelib/db sends; SystemErrors is published per table and operation.
 DYNAMODB_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem")
 # One JSON line per request, of values that never carry a secret: the route's template ($context.resourcePath, e.g.
@@ -135,7 +143,7 @@ def role(function: str) -> dict[str, Any]:
                 {"Fn::Sub": SSM_PARAMETER_ARN + "${PortalSecretParameter}"},
                 *(
                     [{"Fn::Sub": SSM_PARAMETER_ARN + f"${{{p}}}"} for p, _, _ in NOTIFY_SECRETS.values()]
-                    if function == "APIHandler"
+                    if function in SENDERS
                     else []
                 ),
             ],
@@ -283,8 +291,10 @@ def function_resources() -> dict[str, Any]:
     }
     for function, role_name in FUNCTIONS.items():
         variables = {**secrets_env, "LOYALTY_JOBS_QUEUE_URL": {"Ref": "JobsQueue"}}
-        if function == "APIHandler":
+        if function in SENDERS:
             variables.update({f"{name}_PARAM": {"Ref": p} for name, (p, _, _) in NOTIFY_SECRETS.items()})
+        if function == "SendCustomerMessages":  # the unsubscribe links in marketing messages are built under it
+            variables["LOYALTY_PUBLIC_BASE_URL"] = {"Ref": "PublicBaseUrl"}
         resources[function] = {"Properties": function_properties(function, variables)}
         resources[role_name] = role(function)
         resources[f"{function}LogGroup"] = {
@@ -512,6 +522,13 @@ def parameters() -> dict[str, Any]:
                 "Description": f"SSM SecureString: {what} (read only once that channel is on)",
             }
             for p, slug, what in NOTIFY_SECRETS.values()
+        },
+        "PublicBaseUrl": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^(https://[^\\s/?#]+(/[^\\s?#]*)?)?$",
+            "Description": "The public address of the customer pages (your domain, or the API's stage URL): "
+            "unsubscribe links in marketing messages; empty: the messages tell customers to use their page",
         },
         "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": [30, 60, 90, 180, 365]},
         "ApiRateLimit": {"Type": "Number", "Default": 200, "Description": "Steady requests per second"},

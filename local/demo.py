@@ -77,7 +77,7 @@ def customer_code(base_url: str, phone: str) -> str:
 def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
     """Build the demo. ``clock`` is the server's clock, moved along so the history spans several weeks."""
     demo = Demo()
-    # A Telegram bot (issue 17): the customer page offers "Connect Telegram"; with no channel switched on, the bot's
+    # A Telegram bot: the customer page offers "Connect Telegram"; with no channel switched on, the bot's
     # messages land in the development inbox like every other (docs/notifications.md, "Linking the bot").
     telegram = {"telegram": {"bot_username": DEMO_BOT}}
     _ok(http(base_url, "PUT", "/v1/admin/program", operator_key, {"notifications": telegram}))

@@ -95,7 +95,7 @@ def main() -> int:
 def _start(stopper: _Stopper, running: _Running, started: float) -> bool:
     """Everything up to the banner; False if the API cannot listen."""
     port = int(os.environ.get("PORT", "8000"))
-    os.environ.setdefault("LOYALTY_DEV_INBOX", "1")  # messages to customers land in /dev/inbox, never leave (issue 17)
+    os.environ.setdefault("LOYALTY_DEV_INBOX", "1")  # messages to customers land in /dev/inbox, never leave
     # Telegram's webhook checks this header; here you play Telegram (docs/notifications.md, "Linking the bot")
     os.environ.setdefault("LOYALTY_TELEGRAM_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
     servers.fake_aws_credentials()
@@ -187,7 +187,7 @@ def _demo_lines(url: str, demo: dict[str, Any]) -> list[str]:
     lines.append("  Customers      " + ", ".join(f"{k}={v}" for k, v in customers.items()))
     cafe_key = demo["partners"]["uyut"]["api_key"]
     anna = customers["anna"]
-    # Issue 17: the link goes to the customer, never to the partner; here the customer's SMS is the dev inbox.
+    # The link goes to the customer, never to the partner; here the customer's SMS is the dev inbox.
     _, sent = http(url, "POST", f"/v1/customers/{anna}/portal-link", cafe_key, {"ttl_minutes": 60 * 24 * 30})
     where = f"sent by {sent['channel']} to {sent['destination']}" if sent and "channel" in sent else "not sent"
     return [

@@ -134,7 +134,7 @@ def start_api(host: str = "127.0.0.1", port: int = 0, quiet: bool = False) -> Ru
 
     class MaskingHandler(ChaliceRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
-            """The access log of `make run`, with tokens and codes in query strings masked (issue 17)."""
+            """The access log of `make run`, with tokens and codes in query strings masked."""
             super().log_message(mask_secrets(format), *(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
     config = Config.create(chalice_stage="dev", app_name="coalition-loyalty", lambda_timeout=30)

@@ -16,6 +16,7 @@ from partner_sdk import errors, models
 from partner_sdk._client import Requestor
 from partner_sdk._resources import (
     Accruals,
+    Audit,
     Bonuses,
     Campaigns,
     Customers,
@@ -63,6 +64,7 @@ class LoyaltyClient:
         self.campaigns = Campaigns(self._requestor)
         self.settlements = Settlements(self._requestor)
         self.partners = Partners(self._requestor)
+        self.audit = Audit(self._requestor)
 
     def close(self) -> None:
         self._requestor.close()

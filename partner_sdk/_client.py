@@ -59,12 +59,13 @@ class Requestor:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         raw: bool = False,
+        language: str | None = None,
     ) -> Any:
         """Send, retrying connection errors, timeouts, 429 and 5xx with exponential backoff and full jitter.
 
         A write gets one Idempotency-Key (yours, or a fresh UUID) that every retry reuses, so a retry after a lost
         response returns the first response instead of doing the work twice."""
-        headers = {}
+        headers = {"Accept-Language": language} if language else {}
         if method == "POST":
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}

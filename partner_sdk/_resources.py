@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from partner_sdk import models
 from partner_sdk._client import Requestor
@@ -240,10 +240,46 @@ class Settlements(_Resource):
     def get(self, period: str) -> models.Settlement:
         return models.parse(models.Settlement, self._r.request("GET", f"/v1/settlements/{period}"))
 
-    def csv(self, period: str) -> str:
-        """The accountant's CSV (UTF-8 with BOM, ';'-separated) as text."""
-        text: str = self._r.request("GET", f"/v1/settlements/{period}", params={"format": "csv"}, raw=True)
+    def csv(
+        self,
+        period: str,
+        *,
+        table: Literal["statement", "flows", "identity"] = "statement",
+        headers: Literal["names", "fields"] = "names",
+        language: Literal["ru", "en"] | None = None,
+    ) -> str:
+        """The accountant's CSV (UTF-8 with BOM, ';'-separated) as text: one table per file (``statement`` with the
+        legend of signs, ``flows``, or the operator's ``identity``), column names in ``language`` (without one, the
+        API's default: English) or the JSON field names (``headers="fields"``) for a program reading it."""
+        params = {"format": "csv", "table": table, "headers": headers}
+        text: str = self._r.request("GET", f"/v1/settlements/{period}", params=params, raw=True, language=language)
         return text
+
+    def payments(self, period: str) -> list[models.Payment]:
+        """The payments recorded against your statement for ``period``, oldest first."""
+        data = self._r.request("GET", f"/v1/settlements/{period}/payments")
+        return [models.parse(models.Payment, p) for p in data["items"]]
+
+
+class Audit(_Resource):
+    def list(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        period: str | None = None,
+        page_size: int = 50,
+    ) -> Iterator[models.AuditEntry]:
+        """Your audit log, newest first, walking every page; ``action``, ``actor``, ``period`` (YYYY-MM) filter."""
+        cursor: str | None = None
+        while True:
+            params = {"limit": page_size, "cursor": cursor, "action": action, "actor": actor, "period": period}
+            page = self._r.request("GET", "/v1/audit", params=params)
+            for item in page["items"]:
+                yield models.parse(models.AuditEntry, item)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
 
 
 class Partners(_Resource):

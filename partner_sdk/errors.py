@@ -35,7 +35,9 @@
     │   ├── CampaignDeclined          409 campaign_declined
     │   ├── CampaignStateConflict     409 invalid_campaign_state
     │   ├── CampaignLimitReached      409 campaign_limit_reached
-    │   └── PeriodNotEnded            409 period_not_ended
+    │   ├── PeriodNotEnded            409 period_not_ended
+    │   ├── StaffContactTaken         409 staff_contact_taken
+    │   └── LastOwner                 409 last_owner
     ├── RateLimited                   429 rate_limited (.retry_after): a limit or a message provider asks to wait;
     │   │                             retried while Retry-After <= backoff_max, else raised at once
     │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
@@ -216,6 +218,14 @@ class PeriodNotEnded(Conflict):
     pass
 
 
+class StaffContactTaken(Conflict):
+    pass
+
+
+class LastOwner(Conflict):
+    pass
+
+
 class RateLimited(LoyaltyError):
     """429: retried while ``Retry-After`` is within ``backoff_max``; raised at once when the wait is longer."""
 
@@ -270,6 +280,8 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "invalid_campaign_state": CampaignStateConflict,
     "campaign_limit_reached": CampaignLimitReached,
     "period_not_ended": PeriodNotEnded,
+    "staff_contact_taken": StaffContactTaken,
+    "last_owner": LastOwner,
     "internal_error": ServerError,
     "temporarily_unavailable": Unavailable,
     "customer_confirmation_required": CustomerConfirmationRequired,

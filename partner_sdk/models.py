@@ -219,6 +219,37 @@ class Settlement(Model):
     net_amount_minor: int
     flows: list[Flow]
     generated_at: str
+    paid_minor: int = 0  # payments recorded for the period, signed like net_amount_minor
+    open_minor: int = 0  # still to pay: net_amount_minor - paid_minor
+
+
+class Payment(Model):
+    """A payment the operator recorded against your statement (signed like its ``net_amount_minor``)."""
+
+    payment_id: str
+    partner_id: str
+    period: str
+    amount_minor: int
+    paid_on: str
+    reference: str
+    created_at: str
+    recorded_by: str
+    paid_minor: int
+
+
+class AuditEntry(Model):
+    """One change to your settings, keys, campaigns or payments: who (``key:<id>``, ``staff:<id>``), when, what,
+    the values before and after, in which request."""
+
+    audit_id: str
+    at: str
+    actor: str
+    action: str
+    target: str
+    partner_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    request_id: str
 
 
 class Partner(Model):

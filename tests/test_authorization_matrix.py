@@ -44,6 +44,7 @@ def world(api, clock):
     campaign = alpha.post(
         "/v1/campaigns", {"name": "Alpha only", "earn_at": [a["partner_id"]], "reward": {"type": "fixed", "points": 5}}
     ).json
+    cashier = alpha.post("/v1/staff", {"phone": "+79160000008", "name": "Alpha cashier", "role": "cashier"}).json
     assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # issue 17: the link goes to the customer
     portal = last_link("+79161234567").split("token=")[1]
     keys = {
@@ -66,6 +67,7 @@ def world(api, clock):
         "cid": cid,
         "held": held,
         "campaign": campaign,
+        "cashier": cashier,
         "now": clock.now(),
     }
 
@@ -79,6 +81,7 @@ def request_for(route, w):
         "redemption_id": w["held"]["redemption_id"],
         "campaign_id": w["campaign"]["campaign_id"],
         "period": "2026-03",
+        "staff_id": w["cashier"]["staff_id"],
     }
     path = route.path.format(**ids)
     bodies = {
@@ -93,9 +96,17 @@ def request_for(route, w):
         "portal_link": {},
         "confirm_identifiers": {"code": "000000"},
         "admin_create_partner": {"name": "Delta"},
+        "invite_staff": {"phone": "+79160000009", "name": "Кассир", "role": "cashier"},
+        "admin_invite_staff": {"email": "op@example.com", "name": "Оп", "role": "operator"},
         "admin_update_partner": {"earn_rate_bps": 400},
         "admin_put_program": {"operator_fee_bps": 0},
         "admin_create_adjustment": {"customer_id": w["cid"], "adjustment_id": "J-1", "points": 1, "reason": "x"},
+        "admin_record_payment": {
+            "partner_id": w["a"]["partner_id"],
+            "amount_minor": -100,
+            "paid_on": "2026-03-10",
+            "reference": "PP-1",
+        },
     }
     query = {"lookup_customer": "?phone=%2B79161234567"}.get(route.name, "")
     return path + query, bodies.get(route.name)
@@ -116,6 +127,7 @@ def call(w, route, identity):
     return response.status_code, response.body.decode() if response.body else ""
 
 
+STAFF_SIGN_IN_VIEWS = ("sign_in", "sign_in_code", "sign_in_session", "sign_out")
 API_ROUTES = [r for r in ROUTES if r.auth in ("partner", "operator", "partner_or_operator")]
 SESSION_ROUTES = [r for r in ROUTES if r.auth == "session"]
 
@@ -127,7 +139,12 @@ def test_every_route_declares_how_it_authenticates():
     sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
     telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
     site = {"landing", "favicon"}  # the landing page and the icon: nothing private
+    # staff sign in with a code, and sign out (tests/test_staff.py): every area the same way
+    staff = {f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in STAFF_SIGN_IN_VIEWS}
+    # a marketing message's unsubscribe link: its token withdraws that customer's consent and nothing else
+    unsubscribe = {"me_unsubscribe_page", "me_unsubscribe"}  # tests/test_customer_reminders.py
     assert public == {
+        *staff,
         "health",
         "openapi",
         "me",
@@ -137,11 +154,13 @@ def test_every_route_declares_how_it_authenticates():
         *sign_in,
         *telegram,
         *site,
+        *unsubscribe,
     }
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
     assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)
-    assert len(SESSION_ROUTES) == len([r for r in ROUTES if r.path.startswith("/portal")]) - 1
+    portal_sign_in = [r for r in ROUTES if r.name.startswith("staff_portal_") or r.name == "portal_login"]
+    assert len(SESSION_ROUTES) == len([r for r in ROUTES if r.path.startswith("/portal")]) - len(portal_sign_in)
 
 
 # what "another partner" may see of Alpha's world: coalition-wide customers (balance, enrolment, quote) yes; Alpha's
@@ -156,6 +175,7 @@ OTHER_PARTNER_NOT_FOUND = {
     "pause_campaign",
     "end_campaign",
     "campaign_report",
+    "remove_staff",  # another partner's staff member: not found, and still there
 }
 
 
@@ -194,7 +214,14 @@ def test_every_route_for_every_caller(world, route):
     path, body = request_for(route, w)
     sent = path + json.dumps(body or {})
     # (a customer's balance and tier are coalition-wide by design: every partner serves the same customer)
-    alpha_only = ("Alpha only", "ALPHA-ORDER-2", w["campaign"]["campaign_id"], w["held"]["redemption_id"])
+    alpha_only = (
+        "Alpha only",
+        "ALPHA-ORDER-2",
+        w["campaign"]["campaign_id"],
+        w["held"]["redemption_id"],
+        "Alpha cashier",
+        w["cashier"]["staff_id"],
+    )
     for secret in alpha_only:
         if secret not in sent:  # echoing the caller's own request is not a leak
             assert secret not in other_body, (route.name, secret)
@@ -214,7 +241,13 @@ def test_the_customer_json_takes_only_a_portal_token(world):
 
 
 def portal_request(w, route, cookie=None, form=None, authorization=None):
-    ids = {"campaign_id": w["campaign"]["campaign_id"], "period": "2026-03", "action": "pause"}
+    ids = {
+        "campaign_id": w["campaign"]["campaign_id"],
+        "period": "2026-03",
+        "action": "pause",
+        "staff_id": w["cashier"]["staff_id"],
+        "key_id": w["spare"]["key_id"],
+    }
     headers = {}
     if cookie is not None:
         headers["Cookie"] = f"lp_session={cookie}"

@@ -1,5 +1,5 @@
-"""What the docs promise a reader is what the code does: the demo's spend policies as the README states them, and
-every test the threat model cites exists."""
+"""What the docs promise a reader is what the code does: the demo's spend policies as the README states them, every
+test the threat model cites exists, and every file of this repository the docs name is where they say."""
 
 from __future__ import annotations
 
@@ -34,3 +34,14 @@ def test_every_test_the_threat_model_cites_exists():
     cited = set(re.findall(r"::(test_\w+)", security))
     defined = {m for f in (ROOT / "tests").rglob("test_*.py") for m in re.findall(r"def (test_\w+)", f.read_text())}
     assert cited and not cited - defined, sorted(cited - defined)
+
+
+# A path in backquotes that starts at one of the repository's top folders: `chalicelib/db/tx.py`, `tests/...`.
+_REPO_PATH = re.compile(r"`((?:chalicelib|tests|docs|bench|local|infra|partner_sdk|\.ci|\.chalice)/[\w./-]+)`")
+
+
+def test_every_repository_path_the_docs_name_exists():
+    docs = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {(d.name, m) for d in docs for m in _REPO_PATH.findall(d.read_text(encoding="utf-8"))}
+    missing = sorted((doc, path) for doc, path in named if not (ROOT / path.split("::")[0]).exists())
+    assert len(named) > 50 and not missing, missing

@@ -102,6 +102,15 @@ def _link_cutoff(c: Coalition, n: int) -> Call:
     return Call(c.operator, "POST", "/v1/admin/customer-links/revoke", before(2 * n + 1))  # and moves later
 
 
+def _staff_member(c: Coalition, n: int, admin: bool = False) -> Call:
+    path = "/v1/admin/staff" if admin else "/v1/staff"
+    who = c.operator if admin else c.cafe
+    body = {"phone": f"+7916160{n:04d}", "name": f"Кассир {n}", "role": "operator" if admin else "cashier"}
+    made = who.post(path, body)
+    assert made.status == 201, made.json
+    return Call(who, "DELETE", f"{path}/{made['staff_id']}")
+
+
 def _program(c: Coalition, n: int) -> Call:
     assert c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 100 + n}).status == 200  # it exists
     return Call(c.operator, "PUT", "/v1/admin/program", {"operator_fee_bps": 150 + n})
@@ -174,7 +183,22 @@ ROUTES: dict[str, Setup] = {
         {"customer_id": _customer(c, n), "adjustment_id": f"ADJ-{n}", "points": 10, "reason": "goodwill"},
     ),
     "admin_put_program": _program,
+    "invite_staff": lambda c, n: Call(
+        c.cafe, "POST", "/v1/staff", {"phone": f"+7916150{n:04d}", "name": f"Кассир {n}", "role": "cashier"}
+    ),
+    "remove_staff": _staff_member,
+    "admin_invite_staff": lambda c, n: Call(
+        c.operator, "POST", "/v1/admin/staff", {"email": f"op{n}@example.com", "name": f"Оп {n}", "role": "operator"}
+    ),
+    "admin_remove_staff": lambda c, n: _staff_member(c, n, admin=True),
     "admin_close_settlement": lambda c, n: Call(c.operator, "POST", f"/v1/admin/settlements/2026-0{n + 1}/close"),
+    "admin_record_payment": lambda c, n: Call(
+        c.operator,
+        "POST",
+        "/v1/admin/settlements/2026-03/payments",
+        # one partner each: each payment starts its partner's total, as the fault-free one did
+        {"partner_id": _partner(c, n), "amount_minor": -100 - n, "paid_on": "2026-04-01", "reference": f"PP-{n}"},
+    ),
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
@@ -185,6 +209,7 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # a second run of the same month): docs/settlement.md, known limits.
     "admin_start_reconciliation",
     "me_open_link",
+    "me_unsubscribe",  # a consent flag set whole from a link: tests/test_customer_reminders.py
     "me_release_hold",
     "quote_redemption",
     "me_revoke_links",
@@ -204,6 +229,22 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "portal_edit_campaign",
     "portal_create_campaign",
     "portal_campaign_action",
+    # the till's forms call the API's own writes (spend code, redemption, accrual, refund: all in the matrix above)
+    # under keys made from the form's nonce; a press sent twice is tests/test_till.py's double tap
+    "till_find",
+    "till_receipt",
+    "till_send_code",
+    "till_charge",
+    "till_refund",
+    # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
+    "portal_invite_staff",
+    "portal_remove_staff",
+    "portal_create_key",
+    "portal_rotate_key",
+    "portal_revoke_key",
+    # staff sign-in and sign-out forms: tests/test_staff.py
+    *(f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in ("sign_in_code", "sign_in_session")),
+    *(f"staff_{area}_sign_out" for area in ("till", "portal", "admin")),
 }
 
 
@@ -266,6 +307,8 @@ SETTLED_BY_RETRY = {
     "admin_put_program",
     "admin_close_settlement",
     "admin_end_customer_links",
+    "remove_staff",
+    "admin_remove_staff",
 }
 # A replay of these sends the customer the same message again (a first copy may never have left): by design.
 REDELIVERS = {"spend_code", "portal_link"}

@@ -65,11 +65,13 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
     assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
     carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
     # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer and portal sessions,
-    # rate-limit buckets, Telegram link tokens and idle code-free allowances expire too
+    # rate-limit buckets, Telegram link tokens, idle code-free allowances and customer messages' marks and weekly
+    # counts (once what they guard is over) expire too
     assert sorted(carrying) == [
         "CodeFreeItem",
         "CodeItem",
         "CustomerSessionItem",
+        "MessageMarkItem",
         "PortalSessionItem",
         "RateLimitItem",
         "ReplayItem",
@@ -96,9 +98,13 @@ def test_no_data_action_is_granted_on_everything():
                     }
 
 
+def _env(resources: dict, function: str) -> dict:
+    return resources[function]["Properties"]["Environment"]["Variables"]
+
+
 def test_functions_get_the_table_and_secrets_from_the_stack():
     resources = packaged()["Resources"]
-    for function in ("APIHandler", "ExpirePoints", "CloseSettlements"):
+    for function in ("APIHandler", "ExpirePoints", "CloseSettlements", "SendCustomerMessages"):
         env = resources[function]["Properties"]["Environment"]["Variables"]
         assert env["LOYALTY_TABLE"] == {"Ref": "LoyaltyTable"}
         assert env["LOYALTY_KEY_PEPPER_PARAM"] == {"Ref": "KeyPepperParameter"}
@@ -106,9 +112,12 @@ def test_functions_get_the_table_and_secrets_from_the_stack():
         assert resources[f"{function}LogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     schedules = {
         resources[f]["Properties"]["Events"][f"{f}Event"]["Properties"]["Schedule"]
-        for f in ("ExpirePoints", "CloseSettlements")
+        for f in ("ExpirePoints", "CloseSettlements", "SendCustomerMessages")
     }
-    assert schedules == {"cron(15 21 * * ? *)", "cron(0 22 * * ? *)"}
+    assert schedules == {"cron(15 21 * * ? *)", "cron(0 22 * * ? *)", "cron(5 * * * ? *)"}
+    # the functions that send to customers read the channels' secrets; the others never see them
+    senders = {f for f in build_template.FUNCTIONS if "LOYALTY_SMS_API_KEY_PARAM" in _env(resources, f)}
+    assert senders == {"APIHandler", "SendCustomerMessages"}
     assert resources["RestAPI"]["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     alarms = {r["Properties"]["MetricName"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert alarms == {
@@ -261,7 +270,7 @@ def test_every_asynchronous_invocation_has_a_dead_letter_queue():
     resources = packaged()["Resources"]
     queue = {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
     scheduled = {k for k, r in resources.items() if any(e["Type"] == "Schedule" for e in _events(r))}
-    assert scheduled == {"ExpirePoints", "CloseSettlements"}
+    assert scheduled == {"ExpirePoints", "CloseSettlements", "SendCustomerMessages"}
     policy = resources["JobsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     rule_arns = {a["Fn::Sub"] for a in policy["Condition"]["ArnEquals"]["aws:SourceArn"]}
     for function in scheduled:

@@ -1,5 +1,6 @@
-"""Issue 16: the layout stays one a newcomer can find their way in."""
+"""The layout stays one a newcomer can find their way in."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,16 @@ def test_every_name_the_notifications_package_exports_loads_on_first_use():
     assert set(notify.__all__) == set(notify._HOME)
     for name in notify.__all__:
         assert getattr(notify, name) is not None
+
+
+def test_the_code_speaks_of_the_product_not_of_issue_numbers():
+    """A docstring saying "(issue 17)" tells the next engineer nothing the code could not say itself."""
+    roots = [ROOT.parent / name for name in ("chalicelib", "local", "infra", "partner_sdk", "app.py")]
+    files = [f for r in roots for f in ([r] if r.is_file() else r.rglob("*.py"))]
+    cited = [
+        f"{f.relative_to(ROOT.parent)}:{n}"
+        for f in files
+        for n, line in enumerate(f.read_text().splitlines(), 1)
+        if re.search(r"\b[Ii]ssue \d+", line)
+    ]
+    assert len(files) > 100 and not cited, cited

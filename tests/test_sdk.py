@@ -122,7 +122,22 @@ def test_every_method_of_the_contract(partners, live, clock):
     assert statement.promo_points_funded == 100 and statement.period == period
     text = cafe.settlements.csv(period)
     assert text.startswith("\ufeff") and "Уют" in text
+    flows = cafe.settlements.csv(period, table="flows", headers="fields")
+    assert flows.splitlines()[0].lstrip("\ufeff") != text.splitlines()[0].lstrip("\ufeff")
+    russian = cafe.settlements.csv(period, language="ru")
+    assert "Партнёр" in russian.splitlines()[0] and "Partner" in text.splitlines()[0] and "Уют" in russian
     assert {p.name for p in cafe.partners.directory()} == {"Уют", "Стиль"}
+    assert (statement.paid_minor, statement.open_minor) == (0, statement.net_amount_minor)
+    op = LoyaltyClient(api_key=live.operator_key, base_url=live.url)
+    paid = {"partner_id": statement.partner_id, "amount_minor": -500, "paid_on": f"{period}-01", "reference": "PP-1"}
+    op._requestor.request("POST", f"/v1/admin/settlements/{period}/payments", json=paid)
+    again = cafe.settlements.get(period)
+    assert (again.paid_minor, again.open_minor) == (-500, again.net_amount_minor + 500)
+    assert [p.reference for p in cafe.settlements.payments(period)] == ["PP-1"]
+    log = list(cafe.audit.list(page_size=2))
+    assert [e.action for e in log][:3] == ["payment.recorded", "campaign.ended", "campaign.paused"]
+    assert all(e.partner_id == statement.partner_id for e in log)
+    assert [e.action for e in cafe.audit.list(action="campaign.created")] == ["campaign.created"]
 
 
 def test_the_cashier_example_spends_and_earns_on_one_receipt(partners, live):

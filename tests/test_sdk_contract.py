@@ -27,6 +27,8 @@ SERVER_NAME = {
     "Refund": "RefundOut",
     "Campaign": "CampaignOut",
     "Settlement": "SettlementOut",
+    "Payment": "PaymentOut",
+    "AuditEntry": "AuditEntryOut",
     "Partner": "DirectoryEntry",
 }
 SDK_MODELS = [

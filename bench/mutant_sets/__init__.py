@@ -26,6 +26,10 @@ AREAS = (
     "scale",
     "page_fixes",
     "receipts",
+    "till",
+    "customer_messages",
+    "audit",
+    "staff",
 )
 
 

@@ -117,4 +117,4 @@ def admin_get_program(call: Call[None, None]) -> ProgramSettings:
     errors=(400, 401, 403, 413, 415, 422),
 )
 def admin_put_program(call: Call[UpdateProgram, None]) -> ProgramSettings:
-    return program.update(call.body, call.now.isoformat()).to_schema()
+    return program.update(call.body, call.now.isoformat(), call.stamp).to_schema()

@@ -1,4 +1,4 @@
-"""Routes of issue 17 ("the customer holds the keys") that partners call: links and spend codes go to the customer,
+"""Routes partners call that reach the customer: links and spend codes go to the customer,
 never to the partner, and identifiers are bound with the customer's code. The flows are in
 ``services/customer_auth.py``, ``services/spend_codes.py`` and ``services/bindings.py``."""
 

@@ -46,7 +46,7 @@ operator = RouteTable(tag="operator")
     "POST",
     "/v1/admin/partners",
     "operator",
-    "Create a partner and its first API key (shown once)",
+    "Create a partner, its first API key (shown once) and, with `owner`, its first owner (signs in with a code)",
     body=CreatePartner,
     response=PartnerCreated,
     status=201,
@@ -54,7 +54,8 @@ operator = RouteTable(tag="operator")
     errors=WRITE_ERRORS,
 )
 def admin_create_partner(call: Call[CreatePartner, None]) -> Reply:
-    return partners.create(call.writing, call.body, pepper())
+    assert call.principal is not None
+    return partners.create(call.writing, call.body, pepper(), call.principal.actor)
 
 
 @operator.route("GET", "/v1/admin/partners", "operator", "Every partner", response=PartnerList, errors=AUTH_ERRORS)
@@ -79,7 +80,7 @@ def admin_get_partner(call: Call[None, None]) -> PartnerOut:
     errors=BODY_ERRORS,
 )
 def admin_update_partner(call: Call[UpdatePartner, None]) -> PartnerOut:
-    return partners.update(call.params["partner_id"], call.body, call.now.isoformat())
+    return partners.update(call.params["partner_id"], call.body, call.now.isoformat(), call.stamp)
 
 
 @operator.route(
@@ -105,4 +106,4 @@ def admin_create_key(call: Call[None, None]) -> Reply:
     errors=(*AUTH_ERRORS, 404),
 )
 def admin_revoke_key(call: Call[None, None]) -> None:
-    partners.revoke_key(call.params["partner_id"], call.params["key_id"], call.now.isoformat())
+    partners.revoke_key(call.params["partner_id"], call.params["key_id"], call.now.isoformat(), call.stamp)

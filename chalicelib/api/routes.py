@@ -6,7 +6,19 @@ To add a route: declare it on its handler in the resource's module (``@api.route
 
 from __future__ import annotations
 
-from chalicelib.api import admin, campaigns, customer_keys, customers, ledger, partners, public, settlements, telegram
+from chalicelib.api import (
+    admin,
+    audit,
+    campaigns,
+    customer_keys,
+    customers,
+    ledger,
+    partners,
+    public,
+    settlements,
+    staff,
+    telegram,
+)
 from chalicelib.http import Route, RouteTable
 
 _TABLES: tuple[RouteTable, ...] = (
@@ -17,9 +29,13 @@ _TABLES: tuple[RouteTable, ...] = (
     partners.api,
     campaigns.api,
     settlements.api,
+    staff.api,
     partners.operator,
     admin.api,
     settlements.operator,
+    staff.operator,
+    audit.api,
+    audit.operator,
     telegram.api,
 )
 

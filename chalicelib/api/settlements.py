@@ -8,17 +8,27 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Response
 
-from chalicelib.api.common import AUTH_ERRORS
+from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.domain.reconciliation import Run
-from chalicelib.errors import Forbidden
+from chalicelib.errors import Forbidden, ValidationFailed
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
-from chalicelib.schemas import OperatorSettlement, Reconciliation, SettlementOut, SettlementQuery
+from chalicelib.schemas import (
+    CreatePayment,
+    OperatorSettlement,
+    PaymentList,
+    PaymentOut,
+    PaymentsQuery,
+    Reconciliation,
+    SettlementOut,
+    SettlementQuery,
+)
 from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import reconciliation, settlement, settlement_csv
+    from chalicelib.services import payments, reconciliation, settlement, settlement_csv
 else:
+    payments = lazy_module("chalicelib.services.payments")
     settlement = lazy_module("chalicelib.services.settlement")
     settlement_csv = lazy_module("chalicelib.services.settlement_csv")
     reconciliation = lazy_module("chalicelib.services.reconciliation")
@@ -93,7 +103,7 @@ def admin_settlement(call: Call[None, SettlementQuery]) -> OperatorSettlement | 
     errors=(*AUTH_ERRORS, 409, 422),
 )
 def admin_close_settlement(call: Call[None, None]) -> OperatorSettlement:
-    return settlement.close(call.params["period"], call.now)
+    return settlement.close(call.params["period"], call.now, call.stamp)
 
 
 def _run_reply(run: Run) -> Reply:
@@ -129,3 +139,49 @@ def admin_reconcile_settlement(call: Call[None, None]) -> Reply:
 )
 def admin_start_reconciliation(call: Call[None, None]) -> Reply:
     return _run_reply(reconciliation.request(call.params["period"], call.now))
+
+
+@operator.route(
+    "POST",
+    "/v1/admin/settlements/{period}/payments",
+    "operator",
+    "Record a payment against a partner's statement (amount signed like its net): it shows as paid_minor and "
+    "open_minor on the statement",
+    body=CreatePayment,
+    response=PaymentOut,
+    status=201,
+    idempotent_post=True,
+    errors=(*WRITE_ERRORS, 404),
+)
+def admin_record_payment(call: Call[CreatePayment, None]) -> Reply:
+    period = settlement.check_period(call.params["period"], call.now)
+    return payments.record(call.writing, period, call.body, call.now)
+
+
+@operator.route(
+    "GET",
+    "/v1/admin/settlements/{period}/payments",
+    "operator",
+    "A partner's payments for a month, oldest first (?partner_id=)",
+    query=PaymentsQuery,
+    response=PaymentList,
+    errors=(*AUTH_ERRORS, 422),
+)
+def admin_payments(call: Call[None, PaymentsQuery]) -> PaymentList:
+    period = settlement.check_period(call.params["period"], call.now)
+    if call.query.partner_id is None:
+        raise ValidationFailed.at(["query", "partner_id"], "name the partner whose payments to list", "missing")
+    return payments.listed(period, call.query.partner_id)
+
+
+@api.route(
+    "GET",
+    "/v1/settlements/{period}/payments",
+    "partner",
+    "Your payments for a month, oldest first",
+    response=PaymentList,
+    errors=(*AUTH_ERRORS, 422),
+)
+def partner_payments(call: Call[None, None]) -> PaymentList:
+    period = settlement.check_period(call.params["period"], call.now)
+    return payments.listed(period, call.partner_id)

@@ -1,4 +1,4 @@
-"""Telegram's webhook (issue 17): the bot receives ``/start <token>`` when a customer links it from their page.
+"""Telegram's webhook: the bot receives ``/start <token>`` when a customer links it from their page.
 
 ``POST /telegram/webhook`` is called by Telegram, not by a partner: it carries no API key but the ``secret_token``
 given to setWebhook, in ``X-Telegram-Bot-Api-Secret-Token`` (checked in constant time before anything is read or

@@ -1,6 +1,10 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
 from chalicelib.db import keys
+from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
+from chalicelib.db import staff as staff
+from chalicelib.db.audit import AuditItem
+from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
     ApiKeyItem,
@@ -25,6 +29,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.payments import PaymentItem, PaymentTotalItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
     carry,
@@ -41,6 +46,8 @@ from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_u
 __all__ = [
     "AliasItem",
     "ApiKeyItem",
+    "AuditItem",
+    "BirthdayIndexItem",
     "CampaignDayItem",
     "CampaignItem",
     "CampaignMemberItem",
@@ -54,8 +61,11 @@ __all__ = [
     "ExpirySegmentItem",
     "JobItem",
     "KeyIdItem",
+    "MessageMarkItem",
     "OrderItem",
     "PartnerItem",
+    "PaymentItem",
+    "PaymentTotalItem",
     "PortalSessionItem",
     "ProgramItem",
     "RateLimitItem",

@@ -3,6 +3,7 @@ stored) and ``KEYID#<key id>`` -> that hash (so an operator can revoke a key by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.db import keys
@@ -72,16 +73,23 @@ def add_key(
     tx.put(index, condition=KeyIdItem.pk.does_not_exist() if new_only else None)
 
 
-def revoke(index: KeyIndex, now_iso: str) -> None:
-    """Revoke the key (both items, in one transaction)."""
-    tx = Transaction()
+def revoke(
+    index: KeyIndex, now_iso: str, tx: Transaction | None = None, also: Callable[[Transaction], None] | None = None
+) -> None:
+    """Revoke the key (both items, in one transaction: ``tx`` if given, with the caller's other writes; ``also``
+    adds to it: the audit record)."""
+    own = tx is None
+    tx = Transaction() if tx is None else tx
     tx.update(
         ApiKeyItem(*keys.api_key(index.key_hash)),
         actions=[ApiKeyItem.status.set("revoked"), ApiKeyItem.revoked_at.set(now_iso)],
         condition=ApiKeyItem.pk.exists(),
     )
     tx.update(KeyIdItem(*keys.key_id(index.key_id)), actions=[KeyIdItem.status.set("revoked")])
-    tx.commit(connection())
+    if also is not None:
+        also(tx)
+    if own:
+        tx.commit(connection())
 
 
 def key_and_partner_active(key_id: str, partner_id: str) -> bool:

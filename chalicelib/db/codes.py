@@ -1,4 +1,4 @@
-"""Storage of one-time codes and customer sessions (issue 17): the items, their keys and their guards.
+"""Storage of one-time codes and customer sessions: the items, their keys and their guards.
 
 A code item holds the HMAC of the code, never the code. Its guards make a code single-use and its attempts exact:
 using it deletes it only if nobody used or tried it since it was read; a wrong try adds one to ``attempts`` under

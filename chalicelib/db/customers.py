@@ -1,19 +1,20 @@
 """Customers in the table: the profile on the customer item (``CUST#<id>`` / ``PROFILE``, which also holds the
 wallet) and the aliases (``PHONE#...`` / ``CARD#...`` / ``EMAIL#...``) that make each identifier belong to one
-customer. Issue 17 adds the e-mail, the customer's channel, signing out everywhere and deleting the account."""
+customer. It also keeps the e-mail, the customer's channel, signing out everywhere and deleting the account."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem
 from chalicelib.db.store import Found, ItemKey, ReadKey, get_one
 from chalicelib.db.telegram_links import release as release_chat
-from chalicelib.db.tx import Transaction
+from chalicelib.db.tx import Transaction, error_code
 from chalicelib.db.wallets import wallet_of
 from chalicelib.domain.wallet import Wallet
 
@@ -65,7 +66,7 @@ class Customer:
     locale: str
     wallet: Wallet
     email: str | None = None
-    channel: str | None = None  # sms | email | telegram: the customer's choice (issue 17)
+    channel: str | None = None  # sms | email | telegram: the customer's choice
     telegram_chat_id: str | None = None
     telegram_link: str | None = None  # the hash of the newest link token (chalicelib/db/telegram_links.py)
     marketing_consent: bool = False
@@ -219,6 +220,18 @@ def update_settings(customer_id: str, *, consent: bool, locale: str, channel: st
         actions.append(CustomerItem.channel.set(channel))
     condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
     CustomerItem(*keys.customer(customer_id)).update(actions=actions, condition=condition)
+
+
+def withdraw_consent(customer_id: str) -> None:
+    """No more marketing (an unsubscribe link): the one attribute, whatever else changes meanwhile."""
+    condition = CustomerItem.pk.exists()
+    try:
+        CustomerItem(*keys.customer(customer_id)).update(
+            actions=[CustomerItem.marketing_consent.set(False)], condition=condition
+        )
+    except UpdateError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
 
 
 def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:

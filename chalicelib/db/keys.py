@@ -73,12 +73,34 @@ def customer_session(customer_id: str, secret_hash: str) -> tuple[str, str]:
     return customer_sessions(customer_id), secret_hash
 
 
+STAFF_ROSTER = "#ROSTER"
+
+
+def staff_members(scope: str) -> str:
+    """The partition of a partner's (scope: its id) or the operator's (``OPERATOR``) staff, with its roster."""
+    return f"STAFF#{scope}"
+
+
+def staff_contact(kind: str, value: str) -> tuple[str, str]:
+    """The one staff member who signs in with this phone or e-mail."""
+    return f"STAFFCONTACT#{kind}#{value}", ALIAS
+
+
+def staff_session(digest: str) -> tuple[str, str]:
+    return f"STAFFSESS#{digest}", "SESSION"
+
+
 def partner(partner_id: str) -> tuple[str, str]:
     return "PARTNER", partner_id
 
 
 def api_key(key_hash: str) -> tuple[str, str]:
     return f"APIKEY#{key_hash}", KEY
+
+
+def partner_keys(partner_id: str) -> str:
+    """A partner's API keys as its owner lists them (label, state), one item per key id."""
+    return f"PKEYS#{partner_id}"
 
 
 def key_id(key_id: str) -> tuple[str, str]:
@@ -211,3 +233,35 @@ def rate_limit(subject: str, digest: str) -> tuple[str, str]:
 def portal_session(digest: str) -> tuple[str, str]:
     """A partner portal session, by the hash of its id (the cookie holds the id, the table only its hash)."""
     return f"PSESSION#{digest}", "SESSION"
+
+
+# The audit log (chalicelib/db/audit.py). Each record is one item, read three ways without a scan: by its actor
+# (the item's own partition), by its partner (``gsi1``) and all together (``gsi2``); each sorted by the record's
+# instant and id, so a Query descending is newest first and a month is a range of the sort key.
+AUDIT_ALL = "AUDIT#ALL"
+
+
+def audit(actor: str, sort: str) -> tuple[str, str]:
+    return f"AUDITBY#{actor}", sort
+
+
+def audit_partner(partner_id: str) -> str:
+    return f"AUDITP#{partner_id}"
+
+
+def audit_sort(at: str, audit_id: str) -> str:
+    return f"{at}#{audit_id}"
+
+
+# A period's payments between the operator and its partners (chalicelib/db/payments.py): one partition per period,
+# each partner's running total beside its payments, so a statement reads one item and the operator one Query.
+def payments(period: str) -> str:
+    return f"PAYMENTS#{period}"
+
+
+def payment_total(period: str, partner_id: str) -> tuple[str, str]:
+    return payments(period), f"TOTAL#{partner_id}"
+
+
+def payment(period: str, partner_id: str, payment_id: str) -> tuple[str, str]:
+    return payments(period), f"PAY#{partner_id}#{payment_id}"

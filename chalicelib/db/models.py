@@ -60,7 +60,7 @@ class CustomerItem(_Item):
     last_purchase: MapAttribute[str, Any] = MapAttribute(default=dict)
     # campaign id -> awards this customer got (the per-customer limit)
     campaign_awards: MapAttribute[str, Any] = MapAttribute(default=dict)
-    # issue 17: where messages go, and when the customer last signed out everywhere (older links and sessions die)
+    # where messages go, and when the customer last signed out everywhere (older links and sessions die)
     email = UnicodeAttribute(null=True)
     channel = UnicodeAttribute(null=True)  # sms | email | telegram: the customer's choice, else the program's order
     telegram_chat_id = UnicodeAttribute(null=True)
@@ -291,7 +291,7 @@ class PortalSessionItem(_Item):
 
 
 class CodeItem(_Item):
-    """``OTC#<customer id>`` / ``<purpose>#<slot>``: one live one-time code (issue 17), stored only as its HMAC.
+    """``OTC#<customer id>`` / ``<purpose>#<slot>``: one live one-time code, stored only as its HMAC.
 
     A new code for the same purpose and slot replaces the old one. ``attempts`` counts wrong tries; using the code
     deletes the item in the same transaction as what it confirms, so it works once. DynamoDB removes it after ``ttl``.
@@ -309,7 +309,7 @@ class CodeItem(_Item):
 
 
 class CustomerSessionItem(_Item):
-    """``CSESS#<customer id>`` / ``<SHA-256 of the session secret>``: a signed-in customer (issue 17). Signing out
+    """``CSESS#<customer id>`` / ``<SHA-256 of the session secret>``: a signed-in customer. Signing out
     deletes it; signing out everywhere deletes the partition. DynamoDB removes it after ``ttl``."""
 
     created_at = UnicodeAttribute()

@@ -3,7 +3,7 @@ dozens). Loads :class:`~chalicelib.domain.partners.Partner`; writes a new partne
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from pynamodb.expressions.condition import Condition
@@ -121,10 +121,12 @@ def update(
     now_iso: str,
     schedule: Schedule | None = None,
     read_at: str | None = None,
+    also: Callable[[Transaction], None] | None = None,
 ) -> None:
     """Set ``settings`` (name -> value) and remove ``cleared`` attributes at once, in one write; with ``schedule``,
     store it as the rate schedule, only if nobody changed the partner since it was read (``updated_at`` was
-    ``read_at``). Raises ``TxCancelled`` when the partner is gone or changed meanwhile."""
+    ``read_at``). Raises ``TxCancelled`` when the partner is gone or changed meanwhile. ``also`` adds to the same
+    transaction (the change's audit record)."""
     actions: list[Action] = [getattr(PartnerItem, name).set(value) for name, value in settings.items()]
     actions += [getattr(PartnerItem, name).remove() for name in cleared]
     actions.append(PartnerItem.updated_at.set(now_iso))
@@ -134,4 +136,6 @@ def update(
         condition &= PartnerItem.updated_at == read_at
     tx = Transaction()
     tx.update(PartnerItem(*keys.partner(partner_id)), actions, condition=condition)
+    if also is not None:
+        also(tx)
     tx.commit(connection())

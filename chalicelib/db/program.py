@@ -3,6 +3,7 @@ it was read at."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +36,18 @@ def load() -> StoredProgram | None:
     return None if item is None else StoredProgram(as_dict(item.settings), item.updated_at)
 
 
-def save(settings: dict[str, Any], now_iso: str, read: StoredProgram | None) -> StoredProgram:
+def save(
+    settings: dict[str, Any],
+    now_iso: str,
+    read: StoredProgram | None,
+    also: Callable[[Transaction], None] | None = None,
+) -> StoredProgram:
     """Write the settings whole, only if nobody wrote them since they were ``read`` (None: there were none). Raises
-    ``TxCancelled`` if somebody did."""
+    ``TxCancelled`` if somebody did. ``also`` adds to the same transaction (the change's audit record)."""
     tx = Transaction()
     unchanged = ProgramItem.pk.does_not_exist() if read is None else ProgramItem.updated_at == read.updated_at
     tx.put(ProgramItem(*keys.program(), settings=settings, updated_at=now_iso), condition=unchanged)
+    if also is not None:
+        also(tx)
     tx.commit(connection())
     return StoredProgram(settings, now_iso)

@@ -4,7 +4,7 @@ period's frozen report (``SETTLEMENT#<YYYY-MM>``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.db import keys
@@ -48,13 +48,18 @@ def load_closed(period: str) -> str | None:
     return item.report if item is not None else None
 
 
-def save_closed(period: str, report_json: str, closed_at: str) -> bool:
-    """Freeze the period's report unless it is already frozen; False if it was (closed concurrently)."""
+def save_closed(
+    period: str, report_json: str, closed_at: str, also: Callable[[Transaction], None] | None = None
+) -> bool:
+    """Freeze the period's report unless it is already frozen; False if it was (closed concurrently). ``also`` adds
+    to the same transaction (the close's audit record: written only by the close that froze the report)."""
     tx = Transaction()
     tx.put(
         SettlementItem(*keys.settlement(period), report=report_json, closed_at=closed_at),
         condition=SettlementItem.pk.does_not_exist(),
     )
+    if also is not None:
+        also(tx)
     try:
         tx.commit(connection())
     except TxCancelled:

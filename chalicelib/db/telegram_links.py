@@ -1,4 +1,4 @@
-"""Linking the Telegram bot (issue 17): the link tokens and the chat's uniqueness claim.
+"""Linking the Telegram bot: the link tokens and the chat's uniqueness claim.
 
 - ``TGLINK#<HMAC of the token>`` / ``TGLINK``: made when the customer presses "Connect Telegram"; the token itself is
   only in the deep link. The customer item keeps the newest token's hash (``telegram_link``): only that one binds,

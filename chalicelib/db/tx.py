@@ -69,8 +69,16 @@ class Transaction:
     def __init__(self) -> None:
         self._ops: list[_Op] = []
         self._counters: dict[tuple[str, str], dict[str, int]] = {}
+        self._marks: set[str] = set()  # tags of the items put by :meth:`mark`
         # One counter shard per transaction: every entry it posts for a partner adds to one item, not to several.
         self.counter_shard = secrets.randbelow(COUNTER_SHARDS)
+
+    def mark(self, item: _Item, *, tag: str) -> None:
+        """Put an item whose key is new to this transaction alone (an audit record's fresh id), under
+        ``attribute_not_exists``: found there when a send is cancelled, it proves that an earlier send of this very
+        transaction committed (botocore resent a call whose answer was lost), so the commit succeeded."""
+        self._marks.add(tag)
+        self._ops.append(_Op("put", tag, item, type(item).pk.does_not_exist()))
 
     def __len__(self) -> int:
         return len(self._ops) + len(self._counters)
@@ -136,6 +144,8 @@ class Transaction:
             failure = _failure(exc, ordered)
             if failure is None:
                 raise
+            if isinstance(failure, TxCancelled) and failure.failed & self._marks:
+                return  # our own mark is there: an earlier send of this transaction committed it whole
             raise failure from exc
 
     def _counter_ops(self) -> list[_Op]:

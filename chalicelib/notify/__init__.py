@@ -1,4 +1,4 @@
-"""Notifications to customers (issue 17): one port, its adapters (SMTP, SMSC, Telegram), the development inbox.
+"""Notifications to customers: one port, its adapters (SMTP, SMSC, Telegram), the development inbox.
 
     from chalicelib.notify import Message, notifier_for, NotificationSettings
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.lazy import lazy_module
 
 if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when one of its names is asked for
+    from chalicelib.schemas.audit import *  # noqa: F403
     from chalicelib.schemas.campaigns import *  # noqa: F403
     from chalicelib.schemas.common import *  # noqa: F403
     from chalicelib.schemas.customers import *  # noqa: F403
@@ -28,13 +29,14 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
 _NAMES = {
     "common": (
         "AmountMinor BonusReason Bps Category CustomerCode EffectiveFrom ExternalId MAX_AMOUNT_MINOR "
-        "MAX_POINTS Name PlainText Points Problem Request ResourceId Response plain_text"
+        "MAX_POINTS Name PartnerId PlainText Points Problem Request ResourceId Response plain_text"
     ),
     "customers": (
         "AttachIdentifiers Balance BalanceSummary BindingPending CardIn ConfirmIdentifiers CustomerEnrolled "
         "CustomerLookupQuery CustomerRef EmailIn EnrollCustomer ExpiringPoints IdentifierKind "
         "IdentifiersConfirmed LedgerEntryOut PhoneIn TierOut TransactionsPage TransactionsQuery"
     ),
+    "audit": ("AuditAction AuditActor AuditCursor AuditEntryOut AuditPage AuditPeriod AuditQuery PartnerAuditQuery"),
     "ledger": (
         "AccrualOut AdjustmentOut Award AwardReversed BonusOut CaptureRedemption CreateAccrual "
         "CreateAdjustment CreateBonus CreateRedemption CreateRefund QuoteOut QuoteRequest RedemptionOut "
@@ -42,16 +44,17 @@ _NAMES = {
     ),
     "partners": (
         "CodeFreeHoldMinutes CreatePartner DailyLimit DeletedAccountPoints Directory DirectoryEntry Health "
-        "KeyCreated PartnerCreated PartnerList PartnerOut PartnerRateChange ProgramChange ProgramSettings "
-        "SpendConfirmation TierIn UpdatePartner UpdateProgram"
+        "InviteOperatorStaff InviteStaff KeyCreated MessageSettings OperatorStaffRole PartnerCreated "
+        "PartnerList PartnerOut PartnerRateChange PartnerStaffRole ProgramChange ProgramSettings "
+        "SpendConfirmation StaffContact StaffList StaffOut TierIn UpdatePartner UpdateProgram"
     ),
     "campaigns": (
         "Audience CampaignDay CampaignList CampaignOut CampaignReport CreateCampaign FixedReward MAX_EARN_AT "
-        "MultiplierReward PartnerId PercentReward Reward"
+        "MultiplierReward PercentReward Reward"
     ),
     "settlements": (
-        "CoalitionLine Flow Identity MatrixCell OperatorSettlement Reconciliation ReconciliationDifference "
-        "SettlementOut SettlementQuery SettlementTotals"
+        "CoalitionLine CreatePayment Flow Identity MatrixCell OperatorSettlement PaymentList PaymentOut "
+        "PaymentsQuery Reconciliation ReconciliationDifference SettlementOut SettlementQuery SettlementTotals"
     ),
     "public": (
         "CustomerLinksEnded EndCustomerLinks MeOut MeQuery PortalLinkRequest PortalLinkSent TelegramAck TelegramUpdate"

@@ -18,14 +18,13 @@ from chalicelib.domain.campaign_lifecycle import CampaignStatus
 from chalicelib.schemas.common import (
     MAX_AMOUNT_MINOR,
     Name,
+    PartnerId,
     Points,
     Request,
     Response,
 )
 
 # --- campaigns -------------------------------------------------------------------------------------------------
-
-PartnerId = Annotated[str, StringConstraints(strict=True, pattern=r"^ptn_[0-9a-z]{8,32}$")]
 
 
 class Audience(Request):

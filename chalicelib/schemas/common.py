@@ -86,4 +86,9 @@ class Problem(Response):
     errors: list[dict[str, Any]] | None = None
 
 
+# Why a bonus is given: the program caps each reason per customer per day (UpdateProgram.bonus_daily_limits).
 BonusReason = Literal["review", "survey", "social_share", "referral", "birthday", "other"]
+
+
+# A partner named in a body (campaigns' earn_at, settlement payments).
+PartnerId = Annotated[str, StringConstraints(strict=True, pattern=r"^ptn_[0-9a-z]{8,32}$")]

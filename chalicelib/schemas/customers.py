@@ -99,7 +99,7 @@ class CustomerEnrolled(Response):
     created: bool
     confirmation: BindingPending | None = Field(
         default=None,
-        exclude_if=lambda value: value is None,  # 200 and 201 answer exactly as before issue 17
+        exclude_if=lambda value: value is None,  # 200 and 201 answer without the field when it is empty
         description="202 only: POST /v1/customers/{id}/identifiers/confirm with the customer's code attaches them",
     )
 

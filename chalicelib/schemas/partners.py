@@ -1,10 +1,11 @@
-"""Partners, their keys, the directory and the program's settings."""
+"""Partners, their keys and staff, the directory and the program's settings."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -25,6 +26,7 @@ from chalicelib.schemas.common import (
     Response,
     _real_date,
 )
+from chalicelib.schemas.customers import EmailIn, PhoneIn, _Identifiers
 
 # --- partners, keys, program -----------------------------------------------------------------------------------
 
@@ -55,6 +57,48 @@ class _SpendPolicy(Request):
         return self
 
 
+# --- staff: people who sign in with a one-time code -------------------------------------------------------------
+
+PartnerStaffRole = Literal["owner", "marketer", "cashier", "accountant"]
+OperatorStaffRole = Literal["operator", "operator_readonly"]
+
+
+class StaffContact(_Identifiers):
+    """A person: a phone (any common spelling, stored as E.164) or an e-mail address, and a name."""
+
+    phone: PhoneIn | None = None
+    email: EmailIn | None = None
+    name: Name
+
+    @model_validator(mode="after")
+    def _one_contact(self) -> StaffContact:
+        if (self.phone is None) == (self.email is None):
+            raise ValueError("give a phone or an e-mail address (one of them)")
+        return self
+
+
+class InviteStaff(StaffContact):
+    role: PartnerStaffRole
+
+
+class InviteOperatorStaff(StaffContact):
+    role: OperatorStaffRole
+
+
+class StaffOut(Response):
+    staff_id: str
+    role: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    partner_id: str | None = Field(None, description="null for the operator's staff")
+    created_at: str
+
+
+class StaffList(Response):
+    items: list[StaffOut]
+
+
 class CreatePartner(_SpendPolicy):
     name: Name
     category: Category | None = None
@@ -64,6 +108,9 @@ class CreatePartner(_SpendPolicy):
     spend_confirmation: SpendConfirmation = Field("always", description=_SPEND_CONFIRMATION)
     spend_confirmation_above_points: Points | None = None
     code_free_hold_minutes: CodeFreeHoldMinutes = CODE_FREE_HOLD_MINUTES
+    owner: StaffContact | None = Field(
+        None, description="The partner's first owner (a person who signs in with a one-time code), created with it"
+    )
 
 
 class UpdatePartner(_SpendPolicy):
@@ -117,6 +164,7 @@ class PartnerList(Response):
 class PartnerCreated(PartnerOut):
     api_key: str = Field(description="Shown once; only its hash is stored")
     key_id: str
+    owner_staff_id: str | None = None
 
 
 class DirectoryEntry(Response):
@@ -153,6 +201,25 @@ _DELETED_ACCOUNT_POINTS = (
 )
 
 
+class MessageSettings(Response):
+    """Messages the program sends customers on its own (docs/notifications.md, "Messages customers get")."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    expiry_reminder_days: int = Field(
+        7, strict=True, ge=0, le=60, description="Days before points expire that the customer is reminded; 0: never"
+    )
+    quiet_from_hour: int = Field(21, strict=True, ge=0, le=23, description="Quiet hours start (program time zone)")
+    quiet_to_hour: int = Field(9, strict=True, ge=0, le=23, description="Quiet hours end; equal to the start: none")
+    marketing_per_week: int = Field(
+        2, strict=True, ge=0, le=14, description="Marketing messages one customer gets at most per week (ISO week)"
+    )
+    templates: dict[Literal["ru", "en"], dict[str, Annotated[str, StringConstraints(max_length=480)]]] = Field(
+        default_factory=dict,
+        description="Texts replacing the defaults per language: expiry_reminder {points} {date} {sender}, "
+        "birthday_greeting {name} {balance} {sender}",
+    )
+
+
 class ProgramChange(Response):
     """A scheduled change of the money settings; a setting it does not change is null."""
 
@@ -182,6 +249,7 @@ class ProgramSettings(Response):
         "telegram. Empty: the development inbox (make run only)",
     )
     deleted_account_points: DeletedAccountPoints = Field("forfeit", description=_DELETED_ACCOUNT_POINTS)
+    messages: MessageSettings = Field(default_factory=lambda: MessageSettings.model_validate({}))
 
 
 class UpdateProgram(Request):
@@ -200,6 +268,7 @@ class UpdateProgram(Request):
         None, description="Channel settings, no secrets (docs/notifications.md); {} turns every channel off"
     )
     deleted_account_points: DeletedAccountPoints | None = Field(None, description=_DELETED_ACCOUNT_POINTS)
+    messages: MessageSettings | None = Field(None, description="Reminders, quiet hours, the marketing cap, texts")
     effective_from: EffectiveFrom | None = None
 
     check_effective_from = field_validator("effective_from")(_real_date)

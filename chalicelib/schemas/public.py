@@ -19,7 +19,7 @@ from chalicelib.schemas.common import (
 from chalicelib.schemas.customers import Balance, LedgerEntryOut
 from chalicelib.schemas.partners import DirectoryEntry
 
-# --- Telegram (issue 17: the customer links the bot) ----------------------------------------------------------
+# --- Telegram (the customer links the bot) ----------------------------------------------------------
 
 
 class TelegramUpdate(BaseModel):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    StringConstraints,
+    field_validator,
 )
 
 from chalicelib.schemas.common import (
+    MAX_AMOUNT_MINOR,
+    PartnerId,
+    PlainText,
     Request,
     Response,
 )
@@ -39,6 +45,10 @@ class SettlementOut(Response):
     net_amount_minor: int
     flows: list[Flow]
     generated_at: str
+    paid_minor: int = Field(default=0, description="Payments recorded for this period, signed like net_amount_minor")
+    open_minor: int = Field(
+        default=0, description="What is still to pay: net_amount_minor - paid_minor (signed the same)"
+    )
 
 
 class MatrixCell(Response):
@@ -76,6 +86,8 @@ class SettlementTotals(Response):
     net_points: int
     operator_fee_minor: int
     net_amount_minor: int
+    paid_minor: int = 0
+    open_minor: int = 0
 
 
 class OperatorSettlement(Response):
@@ -112,6 +124,59 @@ class Reconciliation(Response):
     entries: int = Field(description="Entries read (all of the period's once done)")
     matches: bool | None = Field(description="Whether every figure matches: null while running")
     differences: list[ReconciliationDifference]
+
+
+class CreatePayment(Request):
+    """A payment between the operator and a partner against a period's statement."""
+
+    partner_id: PartnerId
+    amount_minor: int = Field(
+        strict=True,
+        ge=-MAX_AMOUNT_MINOR,
+        le=MAX_AMOUNT_MINOR,
+        description="Integer minor units, signed like the statement's net_amount_minor: positive, the operator paid "
+        "the partner; negative, the partner paid the operator. Not 0.",
+    )
+    paid_on: Annotated[str, StringConstraints(strict=True, pattern=r"^\d{4}-\d{2}-\d{2}$")] = Field(
+        description="YYYY-MM-DD, the day the money moved (not after today in the program time zone)"
+    )
+    reference: Annotated[
+        str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=140), PlainText
+    ] = Field(description="The bank's reference or the payment order's number")
+
+    @field_validator("amount_minor")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a payment of 0 moves no money")
+        return value
+
+    @field_validator("paid_on")
+    @classmethod
+    def _a_day(cls, value: str) -> str:
+        date.fromisoformat(value)  # ValueError: not a day of the calendar
+        return value
+
+
+class PaymentOut(Response):
+    payment_id: str
+    partner_id: str
+    period: str
+    amount_minor: int
+    paid_on: str
+    reference: str
+    created_at: str
+    recorded_by: str = Field(description="Who recorded it, as the audit log names them")
+    paid_minor: int = Field(description="The partner's payments for the period after this one")
+
+
+class PaymentList(Response):
+    items: list[PaymentOut]
+    paid_minor: int
+
+
+class PaymentsQuery(Request):
+    partner_id: PartnerId | None = Field(None, description="Only this partner's payments (default: every partner's)")
 
 
 class SettlementQuery(Request):

@@ -29,16 +29,39 @@ NAME_SEP = "."  # never in an id nor in a URL-safe secret
 SECRET_PLACEHOLDER = "__SECRET__"  # noqa: S105 - a marker, not a secret
 
 
+KEY_ROLE = "key"  # the role of a caller with an API key: the key's own rights (partner or operator routes)
+
+
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: an API key (``role`` "key") or a staff member signed in with a code (``role`` their role:
+    owner, marketer, cashier, accountant; operator, operator_readonly). ``partner_id`` None: the operator's.
+    ``key_id`` scopes Idempotency-Keys and request rates: the key's id, or the staff member's id."""
+
     key_id: str
-    role: Role
+    role: str
     partner_id: str | None
+    staff_id: str | None = None
+
+    @property
+    def operator(self) -> bool:
+        return self.partner_id is None
+
+    @property
+    def actor(self) -> str:
+        """Who did it, as the audit log names them: ``staff:<staff id>`` or ``key:<key id>``."""
+        return f"staff:{self.staff_id}" if self.staff_id is not None else f"key:{self.key_id}"
 
     def require_partner(self) -> str:
-        if self.role != "partner" or self.partner_id is None:
+        if self.partner_id is None:
             raise Forbidden("This route is for partner keys.")
         return self.partner_id
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """Refuse (403) a caller whose role is none of ``roles`` ("key": an API key, with its route's rights)."""
+    if principal.role not in roles:
+        raise Forbidden("Your role does not allow this.")
 
 
 def hash_key(raw_key: str, pepper: str) -> str:
@@ -122,7 +145,7 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
         binding = (named[1], "partner", named[0])
     if binding is None:
         return _read_now(key_hash)
-    key_id, role, partner_id = binding
+    key_id, _, partner_id = binding
     if key is not None and key.status != "active":
         raise Unauthorized("The API key is unknown or revoked.")
     partner = cache.peek(f"partner:{partner_id}") if partner_id is not None else None
@@ -139,7 +162,7 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
         db.carry(carried, lambda found: _land(found, key_hash, binding, carried))
         if at_once:
             db.land_riders()
-    return Principal(key_id=key_id, role=role, partner_id=partner_id)
+    return Principal(key_id=key_id, role=KEY_ROLE, partner_id=partner_id)
 
 
 def _role(key: api_keys_db.ApiKey) -> Role:
@@ -190,7 +213,7 @@ def _read_now(key_hash: str) -> Principal:
             raise Unauthorized("The API key is unknown or revoked.")
         if partner.status != "active":
             raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
-    return Principal(key_id=key.key_id, role=binding[1], partner_id=key.partner_id)
+    return Principal(key_id=key.key_id, role=KEY_ROLE, partner_id=key.partner_id)
 
 
 def session_active(key_id: str, partner_id: str, session_digest: str) -> bool:

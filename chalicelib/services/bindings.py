@@ -1,4 +1,4 @@
-"""Binding an identifier to an existing customer needs the customer (issue 17).
+"""Binding an identifier to an existing customer needs the customer.
 
 ``POST /v1/customers`` with an identifier that finds a customer and one that is new (a known phone and a new card,
 a known card and a new phone...) no longer attaches the new one. It answers ``202`` with ``confirmation``

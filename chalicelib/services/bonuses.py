@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.db import keys
+from chalicelib.domain.audit import Change as AuditChange
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, take
 from chalicelib.errors import (
@@ -80,6 +81,9 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
             balance=wallet.summary(after),
         )
         plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
+        made = {"adjustment_id": body.adjustment_id, "points": body.points, "reason": body.reason}
+        was, made_to = {"available": s.current.available}, {**made, "available": after.available}
+        plan.audit.append(AuditChange("adjustment.created", f"customer:{body.customer_id}", None, was, made_to))
         return plan
 
     return execute(req, natural, reads_for(body.customer_id), decide)

@@ -28,6 +28,7 @@ from chalicelib.db import campaign_awards as awards_db
 from chalicelib.db import campaigns as campaigns_db
 from chalicelib.db import partners as partners_db
 from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.audit import Change as AuditChange
 from chalicelib.domain.campaign_lifecycle import (
     MAX_ACTIVE_PER_PARTNER,
     MAX_OPEN_PER_SPONSOR,
@@ -189,6 +190,8 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
         plan = Plan(created=True, response=to_out(item, now))
         campaigns_db.add_new(plan.tx, item, item.named_partners())
         campaigns_db.add_open_slot(plan.tx, sponsor_id, campaign_id, now.isoformat(), sponsor.open_campaigns, freed)
+        created = {**body.model_dump(mode="json", exclude_none=True), "status": item.status}
+        plan.audit.append(AuditChange("campaign.created", f"campaign:{campaign_id}", sponsor_id, None, created))
         return plan
 
     return execute(req, None, reads, decide)
@@ -244,6 +247,33 @@ def _refused(exc: TransitionRefused) -> ApiError:
     return CampaignStateConflict(str(exc))
 
 
+_AUDITED: dict[CampaignAction, str] = {
+    "accept": "campaign.accepted",
+    "decline": "campaign.declined",
+    "activate": "campaign.launched",
+    "pause": "campaign.paused",
+    "end": "campaign.ended",
+}
+
+
+def _audited(before: Campaign, after: Campaign, actor: str | None, action: CampaignAction) -> list[AuditChange]:
+    """The audit record of a transition that changed something: an answer is the answering partner's record, a
+    state change the sponsor's (made by the sponsor or the operator)."""
+    target = f"campaign:{before.campaign_id}"
+    if action in ("accept", "decline"):
+        if after is before or actor is None:
+            return []
+        was = "accepted" if actor in before.accepted_by else "declined" if actor in before.declined_by else None
+        now_is = "accepted" if action == "accept" else "declined"
+        return [AuditChange(_AUDITED[action], target, actor, {"answer": was}, {"answer": now_is})]
+    if after.status == before.status:
+        return []
+    change = AuditChange(
+        _AUDITED[action], target, before.sponsor_partner_id, {"status": before.status}, {"status": after.status}
+    )
+    return [change]
+
+
 def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: datetime, action: CampaignAction) -> Reply:
     """``actor`` is the calling partner, or ``None`` for the operator (who may pause and end any campaign)."""
 
@@ -269,6 +299,7 @@ def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: dat
             campaigns_db.add_update(plan.tx, before, now.isoformat(), status=after.status)
         cache.clear()  # the earn_at partners' rules change: this instance sees them at once, others within the TTL
         plan.response = to_out(after, now)
+        plan.audit += _audited(before, after, actor, action)
         return plan
 
     return execute(req, None, [], decide)

@@ -1,4 +1,4 @@
-"""The customer's own keys to their page (issue 17): sign-in with a one-time code, sessions they can end, and links
+"""The customer's own keys to their page: sign-in with a one-time code, sessions they can end, and links
 that go to the customer, never to the partner.
 
 - **Sign-in.** The customer types their phone or e-mail; if it belongs to a customer, a six-digit code (slot
@@ -334,7 +334,7 @@ def sign_link(customer_id: str, issued_at: datetime, expires_at: datetime) -> st
 
 
 def verify_link(token: str | None, now: datetime) -> PortalAccess:
-    """The customer a link is for (new links and those made before issue 17); Unauthorized otherwise, also for a
+    """The customer a link is for (new links and those of the first format); Unauthorized otherwise, also for a
     link the operator's cutoff ended."""
     access = _verify_signature(token, now)
     if links_ended(access.issued_at):

@@ -1,4 +1,4 @@
-"""Messages to a customer (issue 17): which channel reaches them, the texts, and sending through the notifications
+"""Messages to a customer: which channel reaches them, the texts, and sending through the notifications
 port (``chalicelib/notify``). Under ``make run`` (and in tests, with no channel configured) they land in the
 development inbox.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.customers import Customer
@@ -30,66 +31,10 @@ from chalicelib.notify import (
     mask,
 )
 from chalicelib.services import program
+from chalicelib.services.message_texts import EDITABLE, MONTHS_EN, MONTHS_RU, TEXTS
 
 if TYPE_CHECKING:
     from chalicelib.notify.settings import NotificationSettings
-
-# {placeholders} are filled in by send(); a code's text must contain it (the port checks).
-TEXTS: dict[str, dict[str, str]] = {
-    "ru": {
-        "sign_in": "{code} — код для входа в личный кабинет программы «{sender}». Никому его не сообщайте.",
-        "spend": "{code} — код для списания до {points} в «{partner}». Назовите его кассиру, только если вы "
-        "сейчас на кассе. Действует до {until}.",
-        "bind": "{code} — код, чтобы привязать {what} к вашему счёту в «{partner}». Если вы этого не просили, "
-        "никому не сообщайте код.",
-        "portal_link": "Ваши баллы в программе «{sender}»: {url}",
-        "phone": "телефон",
-        "card": "карту",
-        "email": "e-mail",
-        "telegram_linked": "Готово: Telegram подключён к программе «{sender}». Чтобы коды и ссылки приходили сюда, "
-        "выберите Telegram в настройках на своей странице.",
-        "telegram_invalid": "Ссылка не подошла: она устарела или уже использована. Нажмите «Подключить Telegram» "
-        "на своей странице ещё раз.",
-        "telegram_taken": "Этот Telegram уже подключён к другому счёту в программе «{sender}». Сначала отключите "
-        "его там.",
-        # a spend or hold without the customer's code (policies "above" and "never"): told at once, every time
-        "spent_without_code": "«{partner}» списал без кода подтверждения: {points} б. Доступно: {balance} б. "
-        "Если это были не вы, заморозки и списания видны на вашей странице программы «{sender}».",
-        "held_without_code": "«{partner}» заморозил без кода подтверждения: {points} б. до {until}. Доступно: "
-        "{balance} б. Если это были не вы, снимите заморозку на вашей странице программы «{sender}».",
-        "channel_changed": "Коды и ссылки программы «{sender}» теперь приходят в {channel}, а не сюда. Если это "
-        "сделали не вы, войдите на свою страницу по коду, верните прежний канал и нажмите «Выйти везде».",
-        "channel_sms": "SMS",
-        "channel_email": "e-mail",
-        "channel_telegram": "Telegram",
-    },
-    "en": {
-        "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
-        "spend": "{code} is your code to spend up to {points} at {partner}. Tell it to the cashier only if you "
-        "are at the till now. Valid until {until}.",
-        "bind": "{code} is your code to add {what} to your account at {partner}. If you did not ask for this, "
-        "do not share the code.",
-        "portal_link": "Your points at {sender}: {url}",
-        "phone": "a phone",
-        "card": "a card",
-        "email": "an e-mail address",
-        "telegram_linked": "Done: Telegram is connected to {sender}. To get codes and links here, choose Telegram "
-        "in the settings on your page.",
-        "telegram_invalid": "This link did not work: it has expired or was already used. Press "
-        '"Connect Telegram" on your page again.',
-        "telegram_taken": "This Telegram account is already connected to another account at {sender}. "
-        "Disconnect it there first.",
-        "spent_without_code": "{partner} spent {points} of your points without your code. Available: {balance}. "
-        "If this was not you, see your page at {sender}.",
-        "held_without_code": "{partner} held {points} of your points without your code, until {until}. "
-        "Available: {balance}. If this was not you, release the hold on your page at {sender}.",
-        "channel_changed": "Codes and links from {sender} now go to {channel}, no longer here. If this was not "
-        'you, sign in to your page with a code, choose the old channel again and press "Sign out everywhere".',
-        "channel_sms": "SMS",
-        "channel_email": "e-mail",
-        "channel_telegram": "Telegram",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -156,9 +101,27 @@ def language(customer: Customer) -> str:
     return "en" if customer.locale == "en" else "ru"
 
 
-def text(customer: Customer, name: str, **values: Any) -> str:
-    texts = TEXTS[language(customer)]
-    return texts[name].format(sender=settings().sender_name, **values)
+def text(customer: Customer, name: str, /, **values: Any) -> str:
+    lang = language(customer)
+    template = TEXTS[lang][name]
+    if name in EDITABLE:  # the operator's text for this language, if any (checked when it was saved)
+        template = program.load().messages.get("templates", {}).get(lang, {}).get(name) or template
+    return template.format(sender=settings().sender_name, **values)
+
+
+def points_count(customer: Customer, n: int) -> str:
+    """A number of points as a count: "1 балл", "3 балла", "5 баллов"; "1 point", "5 points"."""
+    if language(customer) == "en":
+        return f"{n} point" if plural_category(n, "one_other") == "one" else f"{n} points"
+    form = {"one": "балл", "few": "балла"}.get(plural_category(n, "east_slavic"), "баллов")
+    return f"{n} {form}"
+
+
+def day_month(customer: Customer, day: date) -> str:
+    """ "31 декабря" / "31 December"."""
+    if language(customer) == "en":
+        return f"{day.day} {MONTHS_EN[day.month - 1]}"
+    return f"{day.day} {MONTHS_RU[day.month - 1]}"
 
 
 def points(customer: Customer, n: int) -> str:
@@ -202,6 +165,17 @@ def send_to_chat(chat_id: str, purpose: str, lang: str, name: str) -> bool:
     body = TEXTS["en" if lang == "en" else "ru"][name].format(sender=settings().sender_name)
     try:
         notifier().send(Message(channel="telegram", to=chat_id, text=body, purpose=purpose))
+    except NotificationError:
+        return False
+    return True
+
+
+def send_to(channel: Channel, to: str, purpose: str, lang: str, name: str, code: str) -> bool:
+    """A code to someone who is not a customer (a staff member signing in): True if it went out. A failure is
+    logged by the port and otherwise ignored: the sign-in answers the same whether or not anyone got a code."""
+    body = TEXTS["en" if lang == "en" else "ru"][name].format(sender=settings().sender_name, code=code)
+    try:
+        notifier().send(Message(channel=channel, to=to, text=body, code=code, purpose=purpose))
     except NotificationError:
         return False
     return True

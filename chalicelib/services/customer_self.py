@@ -1,4 +1,4 @@
-"""The customer's own settings and data (issue 17, item 7; what 152-FZ and the GDPR ask of the operator).
+"""The customer's own settings and data (what 152-FZ and the GDPR ask of the operator).
 
 - Settings: marketing consent on or off, language, the channel messages go to.
 - Download my data: the profile, the balance and every ledger entry at every partner, as JSON and as CSV.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from chalicelib import ids
 from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
+from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
 from chalicelib.db.store import Found, ItemKey
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
@@ -44,7 +45,7 @@ __all__ = ["Customer", "balance", "enroll", "entry_out", "load", "lookup", "tran
 
 def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     """A new customer (created), a known one, or a known one with an identifier to attach: then the answer carries
-    ``confirmation`` and the identifier waits for the customer's code (``bindings``, issue 17)."""
+    ``confirmation`` and the identifier waits for the customer's code (``bindings``)."""
     given = {kind: value for kind in bindings.KINDS if (value := getattr(body, kind)) is not None}
     aliases = {kind: customers_db.alias_key(kind, value) for kind, value in given.items()}
     reads = [customers_db.alias_read_key(k) for k in aliases.values()]
@@ -94,6 +95,8 @@ def _new_customer(
         ),
     )
     customers_db.add_aliases(plan.tx, customer_id, req.now_iso, aliases)
+    if body.birthday:  # the greeting job reads the day's index, never the customers
+        messages_db.add_birthday(plan.tx, customer_id, body.birthday.isoformat(), req.now_iso)
     return plan
 
 

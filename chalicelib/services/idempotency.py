@@ -33,6 +33,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -41,6 +42,7 @@ from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.db import replays as replays_db
 from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.audit import Change, Stamp
 from chalicelib.errors import (
     ApiError,
     Conflict,
@@ -51,6 +53,7 @@ from chalicelib.errors import (
     problem_json,
     transient,
 )
+from chalicelib.services import audit
 
 MAX_ATTEMPTS = 12
 
@@ -111,6 +114,7 @@ class WriteRequest:
     body_fingerprint: str  # body only: natural ids replay on the same body whatever the key
     now_iso: str
     request_id: str = ""  # shown in problem bodies, recorded ones included
+    actor: str = ""  # who asks, as the audit log names it: "key:<key id>" or "staff:<staff id>"
     # Made once per HTTP request, never stored: names the implicit record and the transactions' tokens.
     nonce: str = field(default_factory=new_nonce)
 
@@ -139,6 +143,8 @@ class Plan:
     customer_id: str | None = None
     # Commit ``tx`` (what time did, e.g. releasing an expired hold) and then answer with this error.
     error: ApiError | None = None
+    # The changes the audit log records, in ``tx`` itself, when the plan succeeds (a refusal records none).
+    audit: list[Change] = field(default_factory=list)
 
 
 Decide = Callable[[Found], Plan]
@@ -243,6 +249,9 @@ def _execute(
         if replay is not None:
             return replay
         plan = _decide(decide, found, forced, binds)
+        if plan.error is None and plan.audit:
+            request_id = req.request_id or keys.request_digest(req.nonce)  # a page's form has no gateway id
+            audit.add(plan.tx, plan.audit, Stamp(req.actor, request_id, datetime.fromisoformat(req.now_iso)))
         answer = _answer(plan, req)
         if not len(plan.tx) and not binds:
             return answer.give(plan)  # nothing changed: nothing to recognise later either

@@ -1,4 +1,4 @@
-"""One-time codes (issue 17): the customer's proof of presence for signing in, spending and binding an identifier.
+"""One-time codes: the customer's proof of presence for signing in, spending and binding an identifier.
 
 - Six random digits (``secrets``), so a cashier types one in a couple of seconds.
 - Stored only as ``HMAC-SHA256(key pepper, customer | purpose | slot | code)`` (``chalicelib/db/codes.py``): a copy

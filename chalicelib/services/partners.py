@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from chalicelib import cache, db, ids, runtime
 from chalicelib.db import api_keys as api_keys_db
+from chalicelib.db import partner_keys as partner_keys_db
 from chalicelib.db import partners as partners_db
+from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
-from chalicelib.domain.schedule import PastDate
+from chalicelib.domain.schedule import PastDate, Schedule
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
 from chalicelib.schemas import (
     CreatePartner,
@@ -29,7 +31,7 @@ from chalicelib.schemas import (
     PartnerRateChange,
     UpdatePartner,
 )
-from chalicelib.services import auth, program
+from chalicelib.services import audit, auth, program, staff
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "directory",
     "known",
     "list_partners",
+    "listed_key",
+    "listed_keys",
     "load",
     "load_all",
     "names",
@@ -150,18 +154,22 @@ def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
     return render
 
 
-def _issue_key(req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str) -> str:
+def _issue_key(
+    req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str, label: str | None, actor: str
+) -> str:
     raw = auth.new_secret(key_id, pepper, req.secret_seed, partner_id)
     auth.add_key(tx, raw, key_id, "partner", partner_id, pepper, req.now_iso, new_only=True)
+    partner_keys_db.add(tx, partner_id, key_id, label, req.now_iso, actor)  # the owner's list of keys
     return auth.SECRET_PLACEHOLDER
 
 
-def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
+def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "") -> Reply:
+    """A partner, its first API key and, with ``owner``, its first owner (who signs in with a code), at once."""
     # Ids are drawn once per request, not per attempt: a decision made again after a lost answer names the same
     # partner, and its guards or the request's own record find what the first attempt wrote.
-    partner_id, key_id = ids.random_id("ptn", 12), ids.random_id("key")
+    partner_id, key_id, owner_id = ids.random_id("ptn", 12), ids.random_id("key"), ids.random_id("stf")
 
-    def decide(_: dict[tuple[str, str], object]) -> Plan:
+    def decide(found: dict[tuple[str, str], object]) -> Plan:
         item = Partner(
             partner_id=partner_id,
             name=body.name,
@@ -178,18 +186,46 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str) -> Reply:
         )
         plan = Plan(created=True)
         partners_db.add_new(plan.tx, item)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
-        plan.response = PartnerCreated(**to_out(item).model_dump(), api_key=shown, key_id=key_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, None, actor or req.actor)
+        owner = None
+        if body.owner is not None:
+            owner = staff.add_first_owner(plan.tx, found, partner_id, body.owner, req.now_iso, actor, owner_id)
+        owner_staff_id = None if owner is None else owner.staff_id
+        out = to_out(item)
+        plan.response = PartnerCreated(**out.model_dump(), api_key=shown, key_id=key_id, owner_staff_id=owner_staff_id)
+        plan.audit.append(Change("partner.created", f"partner:{partner_id}", partner_id, None, out.model_dump()))
+        plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, {"key_id": key_id}))
+        if owner is not None:
+            plan.audit.append(staff.added(owner))
         return plan
 
-    return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    reads = staff.owner_reads(body.owner)
+    return execute(req, None, reads, decide, render=_secret_renderer(req, pepper))
 
 
 def _invalid(msg: str, kind: str) -> ValidationFailed:
     return ValidationFailed.at(["body", "effective_from"], msg, kind)
 
 
-def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
+def _changes(partner: Partner, settings: dict[str, Any], cleared: list[str], schedule: Schedule | None) -> list[Change]:
+    """What the audit log records of an update: the status as its own action (suspend, resume), the rest as
+    ``partner.updated`` with only the values that change (rates: their schedule)."""
+    current = {name: getattr(partner, name) for name in [*settings, *cleared] if hasattr(partner, name)}
+    wanted: dict[str, Any] = {**settings, **dict.fromkeys(cleared)}
+    if schedule is not None:
+        current["rate_schedule"], wanted["rate_schedule"] = partner.rate_schedule.to_list(), schedule.to_list()
+    status = wanted.pop("status", partner.status)
+    target, out = f"partner:{partner.partner_id}", []
+    if status != partner.status:
+        action = "partner.suspended" if status == "suspended" else "partner.resumed"
+        out.append(Change(action, target, partner.partner_id, {"status": partner.status}, {"status": status}))
+    before, after = changed(current, wanted)
+    if after:
+        out.append(Change("partner.updated", target, partner.partner_id, before, after))
+    return out
+
+
+def update(partner_id: str, change: UpdatePartner, now_iso: str, stamp: Stamp) -> PartnerOut:
     """Name, category, return window and status apply at once; rates are scheduled (see the module docstring)."""
     now = datetime.fromisoformat(now_iso)
     fields = change.model_dump(exclude_unset=True)
@@ -223,7 +259,10 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
             except PastDate as exc:
                 raise _invalid(str(exc), "date_in_past") from exc
         try:
-            partners_db.update(partner_id, settings, cleared, now_iso, schedule, read_at=partner.updated_at)
+            record = audit.also(_changes(partner, settings, cleared, schedule), stamp)
+            partners_db.update(
+                partner_id, settings, cleared, now_iso, schedule, read_at=partner.updated_at, also=record
+            )
         except db.TxCancelled:
             continue  # the schedule changed concurrently: schedule again on the fresh item
         cache.clear()
@@ -231,25 +270,66 @@ def update(partner_id: str, change: UpdatePartner, now_iso: str) -> PartnerOut:
     raise Unavailable("The partner kept changing under this request; nothing was written.")
 
 
-def create_key(req: WriteRequest, partner_id: str, pepper: str) -> Reply:
+def create_key(
+    req: WriteRequest,
+    partner_id: str,
+    pepper: str,
+    *,
+    label: str | None = None,
+    actor: str = "",
+    replaces: str | None = None,
+) -> Reply:
+    """Another key for a partner (shown once), with a label for its owner's list. ``replaces``: rotation, the key
+    with that id is revoked in the same transaction (it must be the partner's, active and listed)."""
     load(partner_id)
     key_id = ids.random_id("key")
+    old = None
+    if replaces is not None:
+        old = api_keys_db.load_index(replaces)
+        if old is None or old.partner_id != partner_id or old.status != "active":
+            raise NotFound(f"Partner {partner_id} has no active key {replaces}.")
 
     def decide(_: dict[tuple[str, str], object]) -> Plan:
         plan = Plan(created=True)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, label, actor or req.actor)
+        made = {"key_id": key_id, "label": label}
+        if old is not None:
+            api_keys_db.revoke(old, req.now_iso, plan.tx)
+            partner_keys_db.mark_revoked(plan.tx, partner_id, old.key_id, req.now_iso)
+            was = {"key_id": old.key_id, "status": "active"}
+            now_is = {**made, "replaced": "revoked"}
+            plan.audit.append(Change("key.rotated", f"key:{old.key_id}", partner_id, was, now_is))
+        else:
+            plan.audit.append(Change("key.created", f"key:{key_id}", partner_id, None, made))
         partners_db.add_exists_check(plan.tx, partner_id)
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         return plan
 
-    return execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    reply = execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    if old is not None:
+        cache.clear()  # this instance forgets the revoked key at once (as revoke_key does)
+    return reply
 
 
-def revoke_key(partner_id: str, key_id: str, now_iso: str) -> None:
+def listed_keys(partner_id: str) -> list[partner_keys_db.ListedKey]:
+    """The partner's keys as its owner lists them (label, state), newest first."""
+    return partner_keys_db.list_keys(partner_id)
+
+
+def listed_key(partner_id: str, key_id: str) -> partner_keys_db.ListedKey | None:
+    return partner_keys_db.load(partner_id, key_id)
+
+
+def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None:
     index = api_keys_db.load_index(key_id)
     if index is None or index.partner_id != partner_id:
         raise NotFound(f"Partner {partner_id} has no key {key_id}.")
     if index.status == "revoked":
         return
-    api_keys_db.revoke(index, now_iso)
+    revoked = Change("key.revoked", f"key:{key_id}", partner_id, {"status": "active"}, {"status": "revoked"})
+    tx = db.Transaction()
+    api_keys_db.revoke(index, now_iso, tx, also=audit.also([revoked], stamp))
+    if partner_keys_db.load(partner_id, key_id) is not None:  # listed for the owner: shown revoked with it
+        partner_keys_db.mark_revoked(tx, partner_id, key_id, now_iso)
+    tx.commit(db.connection())
     cache.clear()

@@ -1,6 +1,6 @@
-"""The customer's view, and the portal links made before issue 17.
+"""The customer's view, and the portal links of the first format.
 
-A link made before issue 17 is ``base64url(customer_id:expiry_epoch) . base64url(HMAC-SHA256(secret, payload))``:
+A link of the first format is ``base64url(customer_id:expiry_epoch) . base64url(HMAC-SHA256(secret, payload))``:
 verified in constant time, no storage, dead at its expiry, or when the customer signs out everywhere (it carries no
 instant of its own, and every one of them predates that). Links are now made and sent to the customer by
 ``customer_auth``; the signing secret lives outside the table (SSM in AWS).
@@ -34,7 +34,7 @@ def sign(customer_id: str, expires_at: datetime, secret: str) -> str:
 class PortalAccess:
     customer_id: str
     expires_at: datetime
-    issued_at: datetime | None = None  # None: a link made before issue 17
+    issued_at: datetime | None = None  # None: a link of the first format
     session: bool = False  # a signed-in session (cookie), not a link
     via: str = "link"  # code: a session opened by a code sign-in; link: a link, or a session opened from one
     link_issued_at: datetime | None = None  # a session opened from a link: when that link was made (None: a v1 link)

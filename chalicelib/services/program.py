@@ -16,9 +16,11 @@ from chalicelib.db import partners as partners_db
 from chalicelib.db import program as program_db
 from chalicelib.db.program import StoredProgram
 from chalicelib.domain import DEFAULT_TIERS, Tier
+from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
 from chalicelib.errors import Unavailable, ValidationFailed
-from chalicelib.schemas import ProgramChange, ProgramSettings, TierIn, UpdateProgram
+from chalicelib.schemas import MessageSettings, ProgramChange, ProgramSettings, TierIn, UpdateProgram
+from chalicelib.services import audit
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
@@ -38,8 +40,9 @@ class Program:
     bonus_daily_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BONUS_DAILY_LIMITS))
     schedule: Schedule = field(default_factory=Schedule)
     as_of: datetime | None = None
-    notifications: dict[str, Any] = field(default_factory=dict)  # NotificationSettings as data (issue 17)
+    notifications: dict[str, Any] = field(default_factory=dict)  # NotificationSettings as data
     deleted_account_points: str = "forfeit"  # forfeit | keep_until_expiry: the points of a deleted account
+    messages: dict[str, Any] = field(default_factory=dict)  # MessageSettings as data: reminders, quiet hours
 
     def at(self, moment: datetime) -> Program:
         """The program with the money settings in force at ``moment``."""
@@ -67,6 +70,7 @@ class Program:
             scheduled_changes=[ProgramChange(effective_from=c.effective_from, **c.values) for c in upcoming],
             notifications=dict(self.notifications),
             deleted_account_points=self.deleted_account_points,  # type: ignore[arg-type]
+            messages=MessageSettings.model_validate(self.messages),
         )
 
     @classmethod
@@ -81,6 +85,7 @@ class Program:
             bonus_daily_limits={**DEFAULT_BONUS_DAILY_LIMITS, **{str(k): v for k, v in s.bonus_daily_limits.items()}},
             notifications=dict(s.notifications),
             deleted_account_points=s.deleted_account_points,
+            messages=s.messages.model_dump(mode="json"),
         )
 
 
@@ -118,9 +123,11 @@ def effective_day(text: str | None, now: datetime, tz_name: str) -> date:
     return date.fromisoformat(text) if text else next_period_start(now, tz_name)
 
 
-def update(change: UpdateProgram, now_iso: str) -> Program:
+def update(change: UpdateProgram, now_iso: str, stamp: Stamp) -> Program:
     now = datetime.fromisoformat(now_iso)
     requested = change.model_dump(exclude_none=True)
+    requested.pop("messages", None)  # a subset of the message settings: the rest keep their values
+    messages = change.messages.model_dump(mode="json", exclude_unset=True) if change.messages is not None else None
     day_text = requested.pop("effective_from", None)
     money = {name: requested.pop(name) for name in MONEY_SETTINGS if name in requested}
     if day_text is not None and not money:
@@ -141,10 +148,19 @@ def update(change: UpdateProgram, now_iso: str) -> Program:
             except PastDate as exc:
                 raise _invalid("effective_from", str(exc), "date_in_past") from exc
         merged = {**settings, **requested}
+        if messages is not None:
+            merged["messages"] = {**settings.get("messages", {}), **messages}
         merged.pop("schedule")
         ProgramSettings.model_validate(merged)
+        if messages is not None:
+            from chalicelib.services.message_texts import check_templates
+
+            check_templates(messages.get("templates", {}))
+        new_settings = {**merged, "schedule": schedule.to_list()}
+        was, now_is = changed(settings, new_settings)
+        record = audit.also([Change("program.updated", "program", None, was, now_is)] if now_is else [], stamp)
         try:
-            written = program_db.save({**merged, "schedule": schedule.to_list()}, now_iso, read)
+            written = program_db.save(new_settings, now_iso, read, also=record)
         except db.TxCancelled:
             continue  # changed concurrently: merge into the fresh settings
         cache.clear()

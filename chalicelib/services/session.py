@@ -73,7 +73,7 @@ class Session:
 
 
 def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:
-    """The customer's wallet for one write. A deleted account (issue 17) takes no spend or earn, only what keeps the
+    """The customer's wallet for one write. A deleted account takes no spend or earn, only what keeps the
     books right (``allow_deleted``: refunds, operator adjustments)."""
     loaded = wallets_db.load(found, customer_id)
     if loaded is None or (not allow_deleted and customers_db.deleted(found, customer_id)):

@@ -22,6 +22,7 @@ from typing import Any
 
 from chalicelib.db import settlement as settlement_db
 from chalicelib.db.settlement import read_figures
+from chalicelib.domain.audit import Change, Stamp
 from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_range, period_of
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, Figures, identity, statement
@@ -35,7 +36,7 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import partners, program
+from chalicelib.services import audit, partners, payments, program
 from chalicelib.services.program import Program
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
@@ -135,7 +136,7 @@ def _closed(period: str) -> OperatorSettlement | None:
 
 def operator_report(period: str, now: datetime) -> OperatorSettlement:
     check_period(period, now)
-    return _closed(period) or _live_report(period, now)
+    return payments.in_report(_closed(period) or _live_report(period, now))
 
 
 def partner_settlement(partner_id: str, period: str, now: datetime) -> SettlementOut:
@@ -144,38 +145,45 @@ def partner_settlement(partner_id: str, period: str, now: datetime) -> Settlemen
     if closed is not None:
         for row in closed.partners:
             if row.partner_id == partner_id:
-                return row
+                return payments.in_statement(row)
         raise NotFound(f"No settlement for {partner_id} in {period}.")
     prog = program_at_end(period)
     names = _names()
     figures = read_figures([partner_id], period)[partner_id]
-    return _statement_out(
-        partner_id, names.get(partner_id, partner_id), figures, period, "open", prog, names, now.isoformat()
+    return payments.in_statement(
+        _statement_out(
+            partner_id, names.get(partner_id, partner_id), figures, period, "open", prog, names, now.isoformat()
+        )
     )
 
 
-def close(period: str, now: datetime) -> OperatorSettlement:
+def close(period: str, now: datetime, stamp: Stamp) -> OperatorSettlement:
     """Freeze the period's report. Only after it ended in the program time zone; closing twice returns the first
     snapshot (the scheduled job may run again or alongside an operator)."""
     check_period(period, now)
     existing = _closed(period)
     if existing is not None:
-        return existing
+        return payments.in_report(existing)
     prog = program.load()
     if period_of(now, prog.timezone) <= period:
         raise PeriodNotEnded(f"{period} ends at midnight {prog.timezone} on the 1st of {add_months(period, 1)}.")
     report = _live_report(period, now).model_copy(update={"status": "closed"})
     report.partners = [row.model_copy(update={"status": "closed"}) for row in report.partners]
     # closed concurrently (False): both computed the same frozen figures; return what was stored
-    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat())
+    totals = report.totals.model_dump(exclude={"paid_minor", "open_minor"})  # read live, never frozen
+    closing = Change(
+        "settlement.closed", f"settlement:{period}", None, {"status": "open"}, {"status": "closed", **totals}
+    )
+    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat(), also=audit.also([closing], stamp))
     closed = _closed(period)
     assert closed is not None
-    return closed
+    return payments.in_report(closed)
 
 
 def close_previous_month(now: datetime) -> OperatorSettlement:
     """Scheduled on the 1st: close last month (safe to run twice)."""
-    return close(add_months(period_of(now, program.load().timezone), -1), now)
+    previous = add_months(period_of(now, program.load().timezone), -1)
+    return close(previous, now, Stamp(audit.SCHEDULE, f"close-{previous}", now))
 
 
 # --- CSV for accountants ------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ COLUMNS = (
     "operator_fee_minor",
     "net_amount_minor",
     "net_amount",
+    "paid_minor",
+    "open_minor",
     "generated_at",
 )
 FLOW_COLUMNS = ("issuer_partner_id", "issuer_name", "points_accepted_here")
@@ -68,6 +70,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "operator_fee_minor": "Комиссия оператора, коп.",
         "net_amount_minor": "К расчёту, коп.",
         "net_amount": "К расчёту, ₽",
+        "paid_minor": "Оплачено, коп.",
+        "open_minor": "Остаток к оплате, коп.",
         "generated_at": "Сформировано",
         "issuer_partner_id": "ID начислившего партнёра",
         "issuer_name": "Начислил",
@@ -79,7 +83,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "status.open": "открыт",
         "status.closed": "закрыт",
         "total": "ИТОГО",
-        "legend": "Знак суммы к расчёту и сальдо: + оператор платит партнёру; − партнёр платит оператору.",
+        "legend": "Знак суммы к расчёту, сальдо, оплаченного и остатка: + оператор платит партнёру; − партнёр платит "
+        "оператору.",
     },
     "en": {
         "partner_id": "Partner ID",
@@ -97,6 +102,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "operator_fee_minor": "Operator fee, kopecks",
         "net_amount_minor": "Net amount, kopecks",
         "net_amount": "Net amount, RUB",
+        "paid_minor": "Paid, kopecks",
+        "open_minor": "Still open, kopecks",
         "generated_at": "Generated at",
         "issuer_partner_id": "Issuer ID",
         "issuer_name": "Issued by",
@@ -108,8 +115,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "status.open": "open",
         "status.closed": "closed",
         "total": "TOTAL",
-        "legend": "Sign of the net amount and net points: + the operator pays the partner; − the partner pays the "
-        "operator.",
+        "legend": "Sign of the net amount, net points, paid and open: + the operator pays the partner; − the partner "
+        "pays the operator.",
     },
 }
 
@@ -206,6 +213,8 @@ def operator_csv(r: OperatorSettlement, lang: str, table: str = "statement", fie
                 t.operator_fee_minor,
                 t.net_amount_minor,
                 money(t.net_amount_minor),
+                t.paid_minor,
+                t.open_minor,
                 r.generated_at,
             ]
         )

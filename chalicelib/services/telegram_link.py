@@ -1,4 +1,4 @@
-"""The customer links the Telegram bot from their page (issue 17).
+"""The customer links the Telegram bot from their page.
 
 1. The signed-in customer presses "Connect Telegram": :func:`start_link` makes a single-use token (32 random bytes,
    base64url, 43 characters), stores only its HMAC with the key pepper (``TGLINK#...``, valid ``LINK_MINUTES``,

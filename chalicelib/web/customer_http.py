@@ -1,5 +1,5 @@
 """The customer's pages over HTTP (``/me``...): sign-in with a one-time code, the session cookie, and the page's
-forms (a code to pay with points, sign out, sign out everywhere). Issue 17.
+forms (a code to pay with points, sign out, sign out everywhere).
 
 - ``GET /me``: the page, for a signed-in customer (session cookie) or from a link (``?token=``). Opening a genuine
   link also starts a session, which ends when the link would have; it is read-only (a link proves nothing about who

@@ -1,4 +1,4 @@
-"""The customer's self-service on their page (issue 17, item 7): settings (marketing consent, language, channel),
+"""The customer's self-service on their page: settings (marketing consent, language, channel),
 download my data (JSON, CSV), delete my account (what happens to the points is shown before confirming), and
 release points held at a till (``POST /me/holds/release``: the same as the till's void).
 Requests, cookies and CSRF are ``customer_http``'s; the use cases are ``services/customer_self.py``."""

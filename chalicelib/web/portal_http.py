@@ -15,8 +15,8 @@ from typing import Any
 from chalicelib import runtime
 from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
 from chalicelib.schemas import CampaignOut
-from chalicelib.services import auth, campaigns, limits, partners, settlement, settlement_csv
-from chalicelib.web import i18n, portal_views
+from chalicelib.services import auth, campaigns, limits, partners, settlement, settlement_csv, staff, staff_auth
+from chalicelib.web import i18n, portal_people, portal_roles, portal_views, staff_session
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (
     CSRF_COOKIE,
@@ -35,7 +35,16 @@ from chalicelib.web.portal_session import (
 )
 from chalicelib.web.render import Headers, Page, is_https, redirect
 
-READS = {"dashboard", "new", "campaign", "settlements", "csv"}  # no CSRF check: they change nothing
+READS = {  # no CSRF check: they change nothing
+    "dashboard",
+    "new",
+    "campaign",
+    "settlements",
+    "csv",
+    "reconciliation_act",
+    "staff",
+    "keys",
+}
 ACTIONS = {
     "accept": campaigns.accept,
     "decline": campaigns.decline,
@@ -93,19 +102,22 @@ def handle(call: Any, view: str) -> Any:
 
 def _handle(call: Any, view: str) -> Any:
     lang, asked = _language(call)
-    session = read_session(call.header("cookie"), call.now)
     form = parse_form(call.raw_body) if call.raw_body else {}
     remember = [cookie(LANG_COOKIE, lang, is_https(call), 365 * 86400)] if asked else []
     request = Request(call, lang, form, remember)
     if view == "login":
         return _login(request)
+    session = read_session(call.header("cookie"), call.now) or portal_roles.staff(call)
     if session is None:
         return _signed_out(request)
+    if not isinstance(session, Session):
+        return session  # a cashier sent to the till, operator staff refused
     if call.raw_body is not None and view not in READS:
         check_csrf(form, session.token)
     if view not in VIEWS:
         raise ApiError(f"unknown portal view {view}")
-    return VIEWS[view](request, session)
+    elsewhere = portal_roles.allowed(session, view)
+    return VIEWS[view](request, session) if elsewhere is None else redirect(elsewhere)
 
 
 def _login(r: Request) -> Any:
@@ -122,10 +134,12 @@ def _login(r: Request) -> Any:
         principal, suspended = None, True
     except ApiError:
         principal = None
-    if principal is None or principal.role != "partner":
+    # the key signs in only until the partner has an owner: then its people sign in as themselves
+    closed = principal is not None and not principal.operator and staff.has_owner(principal.require_partner())
+    if principal is None or principal.operator or closed:
         fresh = new_csrf_cookie()
-        page = portal_views.sign_in(r.lang, fresh, error=True, suspended=suspended)
-        return _response(page, 401, {"Set-Cookie": r.cookie(CSRF_COOKIE, fresh, 3600)})
+        page = portal_views.sign_in(r.lang, fresh, error=True, suspended=suspended, closed=closed)
+        return _response(page, 401, {"Set-Cookie": [r.cookie(CSRF_COOKIE, fresh, 3600), _staff_csrf(r, fresh)]})
     token = issue_session(principal, r.call.now)
     return redirect(
         "/portal",
@@ -138,10 +152,19 @@ def _signed_out(r: Request) -> Any:
         return redirect("/portal")
     fresh = new_csrf_cookie()
     page = portal_views.sign_in(r.lang, fresh)
-    return _response(page, 200, {"Set-Cookie": [*r.remember, r.cookie(CSRF_COOKIE, fresh, 3600)]})
+    set_cookies = [*r.remember, r.cookie(CSRF_COOKIE, fresh, 3600), _staff_csrf(r, fresh)]
+    return _response(page, 200, {"Set-Cookie": set_cookies})
+
+
+def _staff_csrf(r: Request, fresh: str) -> str:
+    """The staff sign-in form on the same page checks its own double-submit cookie (Path=/, all areas)."""
+    return staff_session.cookie(r.call, staff_session.CSRF_COOKIE, fresh, 3600)
 
 
 def _logout(r: Request, session: Session) -> Any:
+    if session.staff_id is not None:  # a staff member's session: the same sign-out as at the till
+        staff_auth.sign_out(session.token)
+        return redirect("/portal", [staff_session.cookie(r.call, staff_session.SESSION_COOKIE, "", 0)])
     end_session(session)  # server-side: a copy of the cookie is refused from now on
     return redirect("/portal", [r.cookie(SESSION_COOKIE, "", 0)])
 
@@ -220,6 +243,16 @@ def _csv(r: Request, session: Session) -> Any:
     return Response(body=settlement_csv.partner_csv(s, r.lang, table), status_code=200, headers=headers)
 
 
+def _reconciliation_act(r: Request, session: Session) -> Any:
+    from chalicelib.web import settlement_act
+
+    period = settlement.check_period(r.call.params["period"], r.call.now)
+    back = f"/portal/settlements?period={period}"
+    switch = f"/portal/settlements/{period}/act?lang="
+    page = settlement_act.page(session.partner_id, period, r.lang, r.call.now, back=back, switch=switch)
+    return _response(page, extra=r.extra)
+
+
 VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "logout": _logout,
     "dashboard": _dashboard,
@@ -231,4 +264,6 @@ VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "act": _act,
     "settlements": _settlements,
     "csv": _csv,
+    **portal_people.VIEWS,
+    "reconciliation_act": _reconciliation_act,
 }

@@ -31,10 +31,20 @@ SESSION_ID_BYTES = 18
 
 @dataclass(frozen=True)
 class Session:
+    """A signed-in portal: with the partner's API key (the owner's first sign-in: ``role`` "key"), or a staff
+    member's session (``ls_session``, ``web/staff_session.py``): ``key_id`` is then the member's id."""
+
     key_id: str
     partner_id: str
     token: str
     session_id: str = ""
+    role: str = auth.KEY_ROLE
+    staff_id: str | None = None
+    name: str = ""
+
+    @property
+    def principal(self) -> auth.Principal:
+        return auth.Principal(self.key_id, self.role, self.partner_id, self.staff_id)
 
 
 def _secret() -> bytes:
@@ -129,4 +139,5 @@ def write_request(session: Session, form: dict[str, str], path: str, now: dateti
         request_fingerprint=idempotency.fingerprint("POST", path, body),
         body_fingerprint=idempotency.fingerprint("", "", body),
         now_iso=now.isoformat(),
+        actor=session.principal.actor,  # the audit log's name for who pressed it: the key or the staff member
     )

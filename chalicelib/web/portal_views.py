@@ -28,14 +28,21 @@ def _page(template: str, lang: str, switch: str, session: Session | None, csrf: 
         i18n.locale(lang),
         language_links=language_links(lang, switch),
         partner_name=partners.load(session.partner_id).name if session is not None else None,
+        role=session.role if session is not None else None,
+        person=session.name if session is not None else "",
         csrf=csrf_token(session.token) if session is not None else csrf,
         form_nonce=new_form_nonce,
         **context,
     )
 
 
-def sign_in(lang: str, csrf: str, error: bool = False, suspended: bool = False) -> Page:
-    return _page("portal/sign_in.html", lang, "/portal?lang=", None, csrf, error=error, suspended=suspended)
+page = _page  # the portal's other page modules (portal_people) build their pages the same way
+
+
+def sign_in(lang: str, csrf: str, error: bool = False, suspended: bool = False, closed: bool = False) -> Page:
+    """Staff sign in with a code; the API key only until the partner has an owner (its first sign-in)."""
+    context = {"error": error, "suspended": suspended, "closed": closed}
+    return _page("portal/sign_in.html", lang, "/portal?lang=", None, csrf, **context)
 
 
 def error(lang: str, problem: ApiError) -> Page:

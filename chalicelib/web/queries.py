@@ -45,6 +45,14 @@ class PortalQuery(BaseModel):
     table: Literal["statement", "flows"] = "statement"  # the settlement CSV: one table per file
 
 
+class ActQuery(BaseModel):
+    """Query of the operator's reconciliation act: whose, in which language."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    partner_id: Annotated[str, StringConstraints(strict=True, pattern=r"^ptn_[0-9a-z]{8,32}$")]
+    lang: Lang | None = None
+
+
 # The portal's forms, as the route table documents them (application/x-www-form-urlencoded). portal_forms.py reads
 # the fields; these models only tell /openapi.json what a browser sends.
 
@@ -68,7 +76,7 @@ class PortalForm(BaseModel):
     nonce: str = Field("", description="Drawn as the form is rendered: one press is one write")
 
 
-# The customer's forms (issue 17): documented only; customer_http.py and customer_self.py read the fields.
+# The customer's forms: documented only; customer_http.py and customer_self.py read the fields.
 
 
 class CustomerSignInForm(BaseModel):
@@ -85,6 +93,20 @@ class CodeForm(CustomerSignInForm):
     code: str = Field(description="Six digits; five wrong tries lock the code (429)")
 
 
+class StaffSignInForm(BaseModel):
+    """Staff sign-in, step 1: a phone or an e-mail, and the token that must equal the ``ls_csrf`` cookie."""
+
+    model_config = ConfigDict(defer_build=True)
+    csrf: str = Field(description="Equal to the ls_csrf cookie the sign-in page set")
+    contact: str = Field(description="The phone (any spelling) or e-mail address the member was invited with")
+
+
+class StaffCodeForm(StaffSignInForm):
+    """Staff sign-in, step 2: the one-time code the member received."""
+
+    code: str = Field(description="Six digits; five wrong tries lock the code (429)")
+
+
 class CustomerForm(BaseModel):
     """A form on the signed-in customer's page: its CSRF token (bound to the lc_session cookie) and its fields."""
 
@@ -92,6 +114,15 @@ class CustomerForm(BaseModel):
         extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}, defer_build=True
     )
     csrf: str = Field(description="Bound to the lc_session cookie; without it: 403")
+
+
+class UnsubscribeQuery(BaseModel):
+    """The unsubscribe link's fields (``c``: the customer, ``t``: the token), also what its button posts."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    c: str | None = Field(None, max_length=64)
+    t: str | None = Field(None, max_length=64)
+    lang: Lang | None = None
 
 
 class SiteQuery(BaseModel):

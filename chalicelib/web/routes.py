@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from chalicelib.http import Auth, Call, RouteOptions, RouteTable
 from chalicelib.web.queries import (
+    ActQuery,
     CodeForm,
     CustomerForm,
     CustomerSignInForm,
@@ -22,6 +23,9 @@ from chalicelib.web.queries import (
     PortalQuery,
     SignInForm,
     SiteQuery,
+    StaffCodeForm,
+    StaffSignInForm,
+    UnsubscribeQuery,
 )
 
 pages = RouteTable(tag="portal")
@@ -32,7 +36,7 @@ MeHandler = Callable[[Call[None, MePageQuery]], Any]
 
 
 def _me(view: str, module: str = "customer_http") -> MeHandler:
-    """The customer's pages (issue 17): ``customer_http`` (page, sign-in, spend code, sign-out) or
+    """The customer's pages: ``customer_http`` (page, sign-in, spend code, sign-out) or
     ``customer_self`` (settings, my data, deletion); both read the customer's own session cookie."""
 
     def handler(call: Call[None, MePageQuery]) -> Any:
@@ -250,12 +254,109 @@ _portal_page(
 )
 
 
+def _till(view: str) -> PortalHandler:
+    def handler(call: Call[None, PortalQuery]) -> Any:
+        from chalicelib.web.till import http
+
+        return http.handle(call, view)
+
+    handler.__name__ = f"till_{view}"
+    return handler
+
+
+def _till_page(name: str, method: str, path: str, view: str, summary: str) -> None:
+    options: RouteOptions = {"name": name, "content": ("text/html",)}
+    if method == "POST":  # a signed-in form with its CSRF token and its nonce (one press, one write)
+        options["form"] = PortalForm
+    pages.route(method, path, "staff", f"Till: {summary}", query=PortalQuery, **options)(_till(view))
+
+
+_till_page("till_home", "GET", "/till", "home", "find a customer, refund a receipt, this shift's receipts")
+_till_page("till_find", "POST", "/till/find", "find", "a customer by phone or card: balance, tier, offers here")
+_till_page("till_receipt", "POST", "/till/receipt", "receipt", "the receipt total: earn on it, or pay with points")
+_till_page("till_send_code", "POST", "/till/send-code", "send_code", "send the customer a code for the points")
+_till_page("till_charge", "POST", "/till/charge", "charge", "spend with the customer's code, earn on the rest")
+_till_page("till_refund", "POST", "/till/refund", "refund", "refund a receipt by its number, whole or in part")
+
+
+StaffHandler = Callable[[Call[None, PortalQuery]], Any]
+
+
+def _staff(area: str, view: str) -> StaffHandler:
+    def handler(call: Call[None, PortalQuery]) -> Any:
+        from chalicelib.web import staff_http
+
+        return staff_http.handle(call, area, view)
+
+    handler.__name__ = f"{area}_{view}"
+    return handler
+
+
+# Staff sign-in, one mechanism for the till, the portal and the operator's console (web/staff_http.py)
+for _area in ("till", "portal", "admin"):
+    _where = {"till": "the till", "portal": "the partner portal", "admin": "the operator's console"}[_area]
+    for _method, _path, _view, _summary, _form in (
+        ("GET", "login", "sign_in", "staff sign-in: phone or e-mail", None),
+        ("POST", "login/code", "sign_in_code", "staff sign-in: send a one-time code", StaffSignInForm),
+        ("POST", "login/session", "sign_in_session", "staff sign-in: the code opens a session", StaffCodeForm),
+        ("POST", "sign-out", "sign_out", "staff sign-out: the session ends", PortalForm),
+    ):
+        _options: RouteOptions = {"name": f"staff_{_area}_{_view}", "content": ("text/html",)}
+        if _form is not None:
+            _options["form"] = _form
+        pages.route(_method, f"/{_area}/{_path}", "public", f"{_where.capitalize()}, {_summary}", query=PortalQuery,
+                    **_options)(_staff(_area, _view))  # fmt: skip
+
+
+# the owner's people and keys (web/portal_people.py)
+_portal_page("portal_staff", "GET", "/portal/staff", "staff", "the staff: list, invite, remove (owner)")
+_portal_page("portal_invite_staff", "POST", "/portal/staff", "invite", "invite a person by phone or e-mail (owner)")
+_portal_page("portal_remove_staff", "POST", "/portal/staff/{staff_id}/remove", "remove_staff", "remove a person")
+_portal_page("portal_keys", "GET", "/portal/keys", "keys", "the API keys: labels, states (owner)")
+_portal_page("portal_create_key", "POST", "/portal/keys", "create_key", "a new API key with a label, shown once")
+_portal_page("portal_rotate_key", "POST", "/portal/keys/{key_id}/rotate", "rotate_key", "a new key, the old revoked")
+_portal_page("portal_revoke_key", "POST", "/portal/keys/{key_id}/revoke", "revoke_key", "revoke an API key at once")
+_portal_page(
+    "portal_settlement_act",
+    "GET",
+    "/portal/settlements/{period}/act",
+    "reconciliation_act",
+    "the month's reconciliation act, printable (signed out: the sign-in page)",
+    content=("text/html",),
+)
+
+
+@pages.route("GET", "/v1/admin/settlements/{period}/act", "operator", "A partner's reconciliation act for a month: "
+             "the printable page (HTML, ru or en) the operator's console links", query=ActQuery,
+             name="admin_settlement_act", content=("text/html",), tag="operator")  # fmt: skip
+def admin_settlement_act(call: Call[None, ActQuery]) -> Any:
+    from chalicelib.web import settlement_act
+
+    return settlement_act.for_operator(call)
+
+
 @pages.route("GET", "/", "public", "The program's landing page: what it is, sign in to my points, the partner portal, "
              "the partners", query=SiteQuery, name="landing", content=("text/html",))  # fmt: skip
 def landing(call: Call[None, SiteQuery]) -> Any:
     from chalicelib.web import site
 
     return site.landing(call)
+
+
+@pages.route("GET", "/me/unsubscribe", "public", "A marketing message's unsubscribe link: a page with one button",
+             query=UnsubscribeQuery, name="me_unsubscribe_page", content=("text/html",))  # fmt: skip
+def unsubscribe_page(call: Call[None, UnsubscribeQuery]) -> Any:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.page(call)
+
+
+@pages.route("POST", "/me/unsubscribe", "public", "No more marketing messages (form: c, t from the link)",
+             query=UnsubscribeQuery, form=UnsubscribeQuery, name="me_unsubscribe", content=("text/html",))  # fmt: skip
+def unsubscribe(call: Call[None, UnsubscribeQuery]) -> Any:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.confirm(call)
 
 
 @pages.route("GET", "/favicon.ico", "public", "The program's icon (SVG)", name="favicon", content=("image/svg+xml",))

@@ -80,7 +80,7 @@ def _portal_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[str,
         def visit(page: Any) -> None:
             page.goto(f"{base}?lang={lang}")
             page.locator("#api_key").fill(data["cafe_key"])
-            page.locator("button[type=submit]").click()
+            page.locator("#api_key").press("Enter")  # the key form (the staff form is first on the page)
             page.wait_for_load_state()
             if path:
                 page.goto(f"{base}{path}")
