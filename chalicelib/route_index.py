@@ -126,6 +126,7 @@ INDEX: tuple[tuple[str, str, str, str], ...] = (
     ("portal_campaign_action", "POST", "/portal/campaigns/{campaign_id}/{action}", "chalicelib.web.routes"),
     ("portal_settlements", "GET", "/portal/settlements", "chalicelib.web.routes"),
     ("portal_settlement_csv", "GET", "/portal/settlements/{period}/csv", "chalicelib.web.routes"),
+    ("portal_audit", "GET", "/portal/audit", "chalicelib.web.routes"),
     ("till_home", "GET", "/till", "chalicelib.web.routes"),
     ("till_find", "POST", "/till/find", "chalicelib.web.routes"),
     ("till_receipt", "POST", "/till/receipt", "chalicelib.web.routes"),
