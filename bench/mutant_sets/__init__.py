@@ -31,6 +31,7 @@ AREAS = (
     "customer_messages",
     "audit",
     "staff",
+    "cold_start",
 )
 
 

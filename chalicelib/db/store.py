@@ -10,8 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from botocore.session import Session
 from pynamodb.connection import Connection
 
+from chalicelib import aws
 from chalicelib.db.codec import loaded
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
@@ -20,6 +22,16 @@ ItemT = TypeVar("ItemT", bound=_Item)
 ItemKey = tuple[str, str]  # (pk, sk)
 ReadKey = tuple[type[_Item], str, str]  # the model to read an item as, and its key
 Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the model asked for it}
+
+
+class _SharedSessionConnection(Connection):
+    """pynamodb's connection, building its client from the instance's one botocore session (db/aws.py) instead of
+    a session of its own per thread."""
+
+    @property
+    def session(self) -> Session:
+        return aws.session()
+
 
 _connection: Connection | None = None
 _connection_key: tuple[str, str | None] | None = None
@@ -30,7 +42,7 @@ def connection() -> Connection:
     global _connection, _connection_key
     key = (_Item.Meta.region, _Item.Meta.host)
     if _connection is None or _connection_key != key:
-        _connection = Connection(region=key[0], host=key[1], max_retry_attempts=3)
+        _connection = _SharedSessionConnection(region=key[0], host=key[1], max_retry_attempts=3)
         _connection_key = key
     return _connection
 
