@@ -158,6 +158,22 @@ INDEX: tuple[tuple[str, str, str, str], ...] = (
     ("me_unsubscribe_page", "GET", "/me/unsubscribe", "chalicelib.web.routes"),
     ("me_unsubscribe", "POST", "/me/unsubscribe", "chalicelib.web.routes"),
     ("favicon", "GET", "/favicon.ico", "chalicelib.web.routes"),
+    ("console_home", "GET", "/admin", "chalicelib.web.admin.routes"),
+    ("console_create_partner", "POST", "/admin/partners", "chalicelib.web.admin.routes"),
+    ("console_partner", "GET", "/admin/partners/{partner_id}", "chalicelib.web.admin.routes"),
+    ("console_partner_action", "POST", "/admin/partners/{partner_id}/{action}", "chalicelib.web.admin.routes"),
+    ("console_program", "GET", "/admin/program", "chalicelib.web.admin.routes"),
+    ("console_program_save", "POST", "/admin/program", "chalicelib.web.admin.routes"),
+    ("console_customers", "GET", "/admin/customers", "chalicelib.web.admin.routes"),
+    ("console_adjust", "POST", "/admin/customers/{customer_id}/adjust", "chalicelib.web.admin.routes"),
+    ("console_campaigns", "GET", "/admin/campaigns", "chalicelib.web.admin.routes"),
+    ("console_campaign_action", "POST", "/admin/campaigns/{campaign_id}/{action}", "chalicelib.web.admin.routes"),
+    ("console_settlements", "GET", "/admin/settlements", "chalicelib.web.admin.routes"),
+    ("console_audit", "GET", "/admin/audit", "chalicelib.web.admin.routes"),
+    ("console_staff", "GET", "/admin/staff", "chalicelib.web.admin.routes"),
+    ("console_invite", "POST", "/admin/staff", "chalicelib.web.admin.routes"),
+    ("console_remove_staff", "POST", "/admin/staff/{staff_id}/remove", "chalicelib.web.admin.routes"),
+    ("console_settlement_action", "POST", "/admin/settlements/{period}/{action}", "chalicelib.web.admin.routes"),
     # generated: end
 )
 
