@@ -26,10 +26,12 @@ AREAS = (
     "scale",
     "page_fixes",
     "receipts",
+    "admin",
     "till",
     "customer_messages",
     "audit",
     "staff",
+    "cold_start",
     "outbox",
 )
 
