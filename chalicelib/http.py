@@ -40,7 +40,9 @@ log = logging.getLogger("loyalty")
 # (web/portal_http.py) reads them and shows the sign-in page to whoever has none.
 # customer: the customer's own session cookie (lc_session) and, on forms, its CSRF field: the customer
 # pages' router (web/customer_http.py) checks them; without a session: a 401 page.
-Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer"]
+# staff: a staff member's session cookie (ls_session, web/staff_session.py) and, on forms, its CSRF field: the
+# area's router checks them and the member's role; without a session: the area's sign-in page.
+Auth = Literal["public", "partner", "operator", "partner_or_operator", "session", "customer", "staff"]
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 LOOKUP_ROUTES = frozenset({"lookup_customer"})  # each request is also a phone or card look-up (enumeration limit)
@@ -265,7 +267,7 @@ def _header(headers: Any, name: str) -> str | None:
 
 
 def _authenticate(route: Route, headers: Any) -> Principal | None:
-    if route.auth in ("public", "session", "customer"):  # a session is the portal's or the customer's own (see Auth)
+    if route.auth in ("public", "session", "customer", "staff"):  # a session: the page's router reads it (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
     if route.auth == "operator" and not principal.operator:

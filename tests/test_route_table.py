@@ -39,11 +39,14 @@ def test_the_document_says_how_each_route_authenticates():
     assert schemes["session"] == {**schemes["session"], "type": "apiKey", "in": "cookie", "name": "lp_session"}
     for route in ROUTES:
         op = spec["paths"][route.path][route.method.lower()]
-        expected = {"public": None, "session": [{"session": []}], "customer": [{"customer_session": []}]}.get(
-            route.auth, [{"bearer": []}]
-        )
+        expected = {
+            "public": None,
+            "session": [{"session": []}],
+            "customer": [{"customer_session": []}],
+            "staff": [{"staff_session": []}],
+        }.get(route.auth, [{"bearer": []}])
         assert op.get("security") == expected, route.name
-        if route.auth == "session" and route.method == "POST":  # every signed-in form carries its CSRF token
+        if route.auth in ("session", "staff") and route.method == "POST":  # every signed-in form carries its CSRF token
             form = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["$ref"]
             assert "csrf" in spec["components"]["schemas"][form.rsplit("/", 1)[1]]["required"]
 

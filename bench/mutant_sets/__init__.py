@@ -26,6 +26,7 @@ AREAS = (
     "scale",
     "page_fixes",
     "receipts",
+    "till",
     "customer_messages",
     "audit",
     "staff",

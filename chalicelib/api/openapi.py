@@ -42,6 +42,15 @@ _SECURITY_SCHEMES = {
         "(HttpOnly, SameSite=Strict, one hour). Every form also sends its `csrf` field, bound to the session: a form "
         "without it is a 403. Without a session a page answers with the sign-in page, a form with a 303 to it.",
     },
+    "staff_session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "ls_session",
+        "description": "A staff member's session: /till/login (or /portal/login, /admin/login) with a one-time code "
+        "sets this cookie (HttpOnly, SameSite=Strict). The area's pages open to the roles it serves (the till: "
+        "cashier, owner); every form also sends its `csrf` field, bound to the session: without it a 403. Without a "
+        "session a page answers with the area's sign-in page, a form with a 303 to it.",
+    },
     "customer_session": {
         "type": "apiKey",
         "in": "cookie",
@@ -57,6 +66,7 @@ _SCHEME_OF = {
     "partner_or_operator": "bearer",
     "session": "session",
     "customer": "customer_session",
+    "staff": "staff_session",
 }
 _PAGE_STATUSES = {
     "GET": (200, 303, 401, 403, 404, 422, 500),
@@ -92,7 +102,7 @@ def _error_statuses(route: Route) -> set[int]:
     statuses = {*route.errors, 500, 503}
     if route.auth != "public":
         statuses |= {401, 403}
-    if route.auth not in ("public", "session"):
+    if route.auth not in ("public", "session", "staff"):
         statuses |= {429}  # the per-key request rate (chalicelib/http.py)
     if route.idempotent_post or route.body is not None:
         statuses |= {400, 413}

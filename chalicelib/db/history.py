@@ -14,7 +14,7 @@ from chalicelib.db import keys
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import EntryItem
 
-__all__ = ["InvalidCursor", "PostedEntry", "customer_history", "period_entries", "period_page"]
+__all__ = ["InvalidCursor", "PostedEntry", "customer_history", "orders_since", "period_entries", "period_page"]
 
 
 class InvalidCursor(Exception):
@@ -108,3 +108,20 @@ def period_page(partition: str, start_key: str | None, limit: int) -> tuple[list
     page = [_posted(item) for item in results]
     last = results.last_evaluated_key
     return page, json.dumps(last, sort_keys=True) if last else None
+
+
+def orders_since(partner_id: str, period: str, since_key: str, order_prefix: str, limit: int) -> list[PostedEntry]:
+    """The partner's entries of ``period`` posted at or after ``since_key`` (an entry sort key: entry ids sort by
+    time) whose order id starts with ``order_prefix``: a till's receipts of one shift. At most ``limit`` per
+    shard of the partner's period index, newest first within each."""
+    out: list[PostedEntry] = []
+    for partition in keys.partner_period_partitions(partner_id, period):
+        results = EntryItem.by_partner_period.query(
+            partition,
+            EntryItem.gsi2sk >= since_key,
+            filter_condition=EntryItem.order_id.startswith(order_prefix),
+            scan_index_forward=False,
+            limit=limit,
+        )
+        out += [_posted(item) for item in results]
+    return out

@@ -254,6 +254,31 @@ _portal_page(
 )
 
 
+def _till(view: str) -> PortalHandler:
+    def handler(call: Call[None, PortalQuery]) -> Any:
+        from chalicelib.web.till import http
+
+        return http.handle(call, view)
+
+    handler.__name__ = f"till_{view}"
+    return handler
+
+
+def _till_page(name: str, method: str, path: str, view: str, summary: str) -> None:
+    options: RouteOptions = {"name": name, "content": ("text/html",)}
+    if method == "POST":  # a signed-in form with its CSRF token and its nonce (one press, one write)
+        options["form"] = PortalForm
+    pages.route(method, path, "staff", f"Till: {summary}", query=PortalQuery, **options)(_till(view))
+
+
+_till_page("till_home", "GET", "/till", "home", "find a customer, refund a receipt, this shift's receipts")
+_till_page("till_find", "POST", "/till/find", "find", "a customer by phone or card: balance, tier, offers here")
+_till_page("till_receipt", "POST", "/till/receipt", "receipt", "the receipt total: earn on it, or pay with points")
+_till_page("till_send_code", "POST", "/till/send-code", "send_code", "send the customer a code for the points")
+_till_page("till_charge", "POST", "/till/charge", "charge", "spend with the customer's code, earn on the rest")
+_till_page("till_refund", "POST", "/till/refund", "refund", "refund a receipt by its number, whole or in part")
+
+
 StaffHandler = Callable[[Call[None, PortalQuery]], Any]
 
 
