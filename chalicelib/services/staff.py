@@ -9,6 +9,7 @@ a member ends their sessions at once: every session check reads the member.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "Member",
     "add_first_owner",
     "added",
+    "change_role",
     "contact_of",
     "find_by_contact",
     "has_owner",
@@ -154,6 +156,11 @@ def load_member(principal: Principal, staff_id: str) -> Member:
     return member
 
 
+def _last_owner(member: Member, found: Found, scope: str) -> bool:
+    """Whether ``member`` is the scope's only owner (who must stay one)."""
+    return member.role == "owner" and staff_db.owners_from(found, scope) <= 1
+
+
 def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = "") -> Member | None:
     """``DELETE /v1/staff/{id}``: the member goes, and with them every session of theirs. Removing a member already
     removed does nothing (a retry after a lost answer); another scope's member is not found; the last owner stays
@@ -168,7 +175,7 @@ def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = 
             raise NotFound(f"No staff member {staff_id}.")
         if member.status != "active":
             return None
-        if member.role == "owner" and staff_db.owners_from(found, scope) <= 1:
+        if _last_owner(member, found, scope):
             raise LastOwner("This is the partner's last owner: make someone else an owner first.")
         tx = db.Transaction()
         staff_db.remove_member(tx, member, now_iso)
@@ -179,6 +186,33 @@ def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = 
         except db.TxCancelled:
             continue  # removed, or another owner removed, meanwhile: judge again on what is there now
         return member
+    raise Unavailable("The staff kept changing under this request; nothing was written.")
+
+
+def change_role(principal: Principal, staff_id: str, role: str, now_iso: str, request_id: str = "") -> Member:
+    """``PATCH /v1/staff/{id}``: the member's role, effective on their next page (sessions read the member). The
+    last owner keeps the role (409 last_owner); the same role again changes nothing."""
+    scope = scope_of(principal, MANAGERS)
+    for _ in range(ATTEMPTS):
+        found = db.get_many([staff_db.member_read(scope, staff_id), staff_db.roster_read(scope)])
+        member = staff_db.member_from(found, scope, staff_id) if staff_id.startswith("stf_") else None
+        if member is None or member.status != "active":
+            raise NotFound(f"No staff member {staff_id}.")
+        if member.role == role:
+            return member
+        if _last_owner(member, found, scope):
+            raise LastOwner("This is the partner's last owner: make someone else an owner first.")
+        tx = db.Transaction()
+        staff_db.change_role(tx, member, role)
+        changed = Change(
+            "staff.role_changed", f"staff:{staff_id}", member.partner_id, {"role": member.role}, {"role": role}
+        )
+        audit.add(tx, [changed], Stamp(principal.actor, request_id, datetime.fromisoformat(now_iso)))
+        try:
+            staff_db.commit(tx)
+        except db.TxCancelled:
+            continue  # changed or removed meanwhile: judge again
+        return replace(member, role=role)
     raise Unavailable("The staff kept changing under this request; nothing was written.")
 
 
