@@ -37,7 +37,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{S}::test_two_owners_removed_at_once_leave_one",),
     ),
     Mutant(
-        "a role changed by anyone's session (the member's role not read again)",
+        "a role change decided on a stale read commits",
         '    unchanged = (StaffItem.role == member.role) & (StaffItem.status == "active")',
         '    unchanged = StaffItem.status == "active"',
         (f"{S}::test_a_role_change_decided_on_a_stale_read_is_refused",),
