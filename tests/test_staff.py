@@ -315,3 +315,10 @@ def test_a_role_change_decided_on_a_stale_read_is_refused(shop):
     with pytest.raises(db.TxCancelled):
         staff_db.commit(second)
     assert sorted(m["role"] for m in s["alpha"].get("/v1/staff").json["items"]) == ["marketer", "owner"]
+
+
+def test_a_staff_id_that_names_nobody_is_not_found_whatever_its_length(shop):
+    s = shop
+    for bad in ("stf_" + "a" * 2000, "key_abc", "stf_ABC", "stf_a%2Fb"):
+        assert s["alpha"].call("DELETE", f"/v1/staff/{bad}").status == 404
+        assert s["alpha"].call("PATCH", f"/v1/staff/{bad}", {"role": "cashier"}).status == 404

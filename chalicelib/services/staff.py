@@ -9,6 +9,7 @@ a member ends their sessions at once: every session check reads the member.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 ATTEMPTS = 5
+_STAFF_ID = re.compile(r"stf_[a-z0-9]{1,40}")  # anything else names nobody (and never reaches a key in the table)
 # Who may invite and remove, and who may see the list, by scope ("key": the scope's API key)
 MANAGERS: dict[str, tuple[str, ...]] = {"partner": ("key", "owner"), "operator": ("key", "operator")}
 READERS: dict[str, tuple[str, ...]] = {
@@ -150,9 +152,9 @@ def list_staff(principal: Principal) -> StaffList:
 def load_member(principal: Principal, staff_id: str) -> Member:
     """A member of the caller's own scope (another scope's: 404, as if there were none)."""
     scope = scope_of(principal, READERS)
-    member = staff_db.load_member(scope, staff_id) if staff_id.startswith("stf_") else None
+    member = staff_db.load_member(scope, staff_id) if _STAFF_ID.fullmatch(staff_id) else None
     if member is None or member.status != "active":
-        raise NotFound(f"No staff member {staff_id}.")
+        raise NotFound(f"No staff member {staff_id[:60]}.")
     return member
 
 
@@ -166,13 +168,13 @@ def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = 
     removed does nothing (a retry after a lost answer); another scope's member is not found; the last owner stays
     (409 last_owner). Returns the member removed now (None: already gone)."""
     scope = scope_of(principal, MANAGERS)
-    if not staff_id.startswith("stf_"):
-        raise NotFound(f"No staff member {staff_id}.")
+    if not _STAFF_ID.fullmatch(staff_id):
+        raise NotFound(f"No staff member {staff_id[:60]}.")
     for _ in range(ATTEMPTS):
         found = db.get_many([staff_db.member_read(scope, staff_id), staff_db.roster_read(scope)])
         member = staff_db.member_from(found, scope, staff_id)
         if member is None:
-            raise NotFound(f"No staff member {staff_id}.")
+            raise NotFound(f"No staff member {staff_id[:60]}.")
         if member.status != "active":
             return None
         if _last_owner(member, found, scope):
@@ -193,11 +195,13 @@ def change_role(principal: Principal, staff_id: str, role: str, now_iso: str, re
     """``PATCH /v1/staff/{id}``: the member's role, effective on their next page (sessions read the member). The
     last owner keeps the role (409 last_owner); the same role again changes nothing."""
     scope = scope_of(principal, MANAGERS)
+    if not _STAFF_ID.fullmatch(staff_id):
+        raise NotFound(f"No staff member {staff_id[:60]}.")
     for _ in range(ATTEMPTS):
         found = db.get_many([staff_db.member_read(scope, staff_id), staff_db.roster_read(scope)])
-        member = staff_db.member_from(found, scope, staff_id) if staff_id.startswith("stf_") else None
+        member = staff_db.member_from(found, scope, staff_id)
         if member is None or member.status != "active":
-            raise NotFound(f"No staff member {staff_id}.")
+            raise NotFound(f"No staff member {staff_id[:60]}.")
         if member.role == role:
             return member
         if _last_owner(member, found, scope):
