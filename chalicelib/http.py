@@ -141,8 +141,9 @@ class Route:
 
     @property
     def page(self) -> bool:
-        """The route answers a browser: its errors are HTML pages, not problem+json."""
-        return "text/html" in self.media
+        """The route answers a browser: its errors are HTML pages, not problem+json (a route for an API key answers
+        its errors as problem+json, whatever its success is: the operator's printable act)."""
+        return "text/html" in self.media and self.auth not in ("partner", "operator", "partner_or_operator")
 
 
 class RouteOptions(TypedDict, total=False):

@@ -273,11 +273,15 @@ AuditPeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$
 
 
 class PartnerAuditQuery(Request):
-    limit: int = Field(50, ge=1, le=100)
-    cursor: AuditCursor | None = Field(None, description="next_cursor of the previous page, with the same filters")
-    action: AuditAction | None = Field(None, description="Only this action, e.g. key.revoked")
-    actor: AuditActor | None = Field(None, description="Only this actor: key:<key id> or staff:<staff id>")
-    period: AuditPeriod | None = Field(None, description="Only changes made in this month (YYYY-MM, program time zone)")
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: AuditCursor | None = Field(
+        default=None, description="next_cursor of the previous page, with the same filters"
+    )
+    action: AuditAction | None = Field(default=None, description="Only this action, e.g. key.revoked")
+    actor: AuditActor | None = Field(default=None, description="Only this actor: key:<key id> or staff:<staff id>")
+    period: AuditPeriod | None = Field(
+        default=None, description="Only changes made in this month (YYYY-MM, program time zone)"
+    )
 
 
 class AuditQuery(PartnerAuditQuery):

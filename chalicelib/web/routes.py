@@ -254,6 +254,9 @@ _portal_page(
 )
 
 
+_portal_page("portal_audit", "GET", "/portal/audit", "audit", "the partner's audit log: who changed what, when")
+
+
 def _till(view: str) -> PortalHandler:
     def handler(call: Call[None, PortalQuery]) -> Any:
         from chalicelib.web.till import http
