@@ -45,7 +45,8 @@ _NAMES = {
     ),
     "partners": (
         "CodeFreeHoldMinutes CreatePartner DailyLimit DeletedAccountPoints Directory DirectoryEntry Health "
-        "InviteOperatorStaff InviteStaff KeyCreated MessageSettings OperatorStaffRole PartnerCreated "
+        "ChangeOperatorStaffRole ChangeStaffRole InviteOperatorStaff InviteStaff KeyCreated MessageSettings "
+        "OperatorStaffRole PartnerCreated "
         "PartnerList PartnerOut PartnerRateChange PartnerStaffRole ProgramChange ProgramSettings "
         "SpendConfirmation StaffContact StaffList StaffOut TierIn UpdatePartner UpdateProgram"
     ),
