@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.notify.webhook_http import Sent
 from chalicelib.routes import ROUTES
+from chalicelib.services import dispatcher
 from tests.conftest import TRUSTED, last_link
 
 IDENTITIES = ("none", "malformed", "revoked", "suspended", "other", "operator", "owner", "portal")
@@ -29,8 +31,11 @@ def world(api, clock):
     op.call("DELETE", f"/v1/admin/partners/{a['partner_id']}/keys/{spare['key_id']}")
     op.call("PATCH", f"/v1/admin/partners/{c['partner_id']}", {"status": "suspended"})
     alpha = op.as_key(a["api_key"])
+    hook = alpha.post("/v1/webhooks", {"url": "http://127.0.0.1:9/alpha-hook", "events": ["*"]}).json
     cid = alpha.post("/v1/customers", {"phone": "+79161234567"}).json["customer_id"]
     alpha.post("/v1/accruals", {"customer_id": cid, "order_id": "ALPHA-ORDER-1", "amount_minor": 500_000})
+    dispatcher.poll(clock.now(), lambda url, body, headers: Sent(200, 1))
+    delivery = alpha.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").json["items"][0]
     held = alpha.post(
         "/v1/redemptions",
         {
@@ -68,6 +73,8 @@ def world(api, clock):
         "held": held,
         "campaign": campaign,
         "cashier": cashier,
+        "hook": hook,
+        "delivery": delivery,
         "now": clock.now(),
     }
 
@@ -82,6 +89,8 @@ def request_for(route, w):
         "campaign_id": w["campaign"]["campaign_id"],
         "period": "2026-03",
         "staff_id": w["cashier"]["staff_id"],
+        "webhook_id": w["hook"]["webhook_id"],
+        "delivery_id": w["delivery"]["delivery_id"],
     }
     path = route.path.format(**ids)
     bodies = {
@@ -107,6 +116,8 @@ def request_for(route, w):
             "paid_on": "2026-03-10",
             "reference": "PP-1",
         },
+        "create_webhook": {"url": "http://127.0.0.1:9/new-hook", "events": ["accrual.created"]},
+        "rotate_webhook_secret": {},
     }
     query = {"lookup_customer": "?phone=%2B79161234567"}.get(route.name, "")
     return path + query, bodies.get(route.name)
@@ -176,6 +187,10 @@ OTHER_PARTNER_NOT_FOUND = {
     "end_campaign",
     "campaign_report",
     "remove_staff",  # another partner's staff member: not found, and still there
+    "delete_webhook",
+    "list_deliveries",
+    "resend_delivery",
+    "rotate_webhook_secret",
 }
 
 
@@ -221,6 +236,8 @@ def test_every_route_for_every_caller(world, route):
         w["held"]["redemption_id"],
         "Alpha cashier",
         w["cashier"]["staff_id"],
+        "alpha-hook",
+        w["hook"]["webhook_id"],
     )
     for secret in alpha_only:
         if secret not in sent:  # echoing the caller's own request is not a leak

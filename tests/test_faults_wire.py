@@ -89,6 +89,24 @@ def _key(c: Coalition, n: int) -> Call:
     return Call(c.operator, "DELETE", f"/v1/admin/partners/{pid}/keys/{key}")
 
 
+def _webhook(c: Coalition, n: int) -> str:
+    made = c.cafe.post("/v1/webhooks", {"url": f"http://127.0.0.1:9/made-{n}", "events": ["*"]})
+    assert made.status == 201, made.json
+    return str(made["webhook_id"])
+
+
+def _resend(c: Coalition, n: int) -> Call:
+    from chalicelib import runtime
+    from chalicelib.notify.webhook_http import Sent
+    from chalicelib.services import dispatcher
+
+    hook = _webhook(c, n)
+    assert accrue(c.cafe, _customer(c, n), f"W-{n}", 200_000).status == 201
+    dispatcher.poll(runtime.get().clock.now(), lambda url, body, headers: Sent(200, 1))
+    [delivery] = c.cafe.get(f"/v1/webhooks/{hook}/deliveries")["items"]
+    return Call(c.cafe, "POST", f"/v1/webhooks/{hook}/deliveries/{delivery['delivery_id']}/resend")
+
+
 def _attach(c: Coalition, n: int) -> Call:
     cid = enrol(c.cafe, card=f"CARD-{n:04d}")
     return Call(c.operator, "POST", f"/v1/admin/customers/{cid}/identifiers", {"phone": f"+7916140{n:04d}"})
@@ -199,6 +217,14 @@ ROUTES: dict[str, Setup] = {
         # one partner each: each payment starts its partner's total, as the fault-free one did
         {"partner_id": _partner(c, n), "amount_minor": -100 - n, "paid_on": "2026-04-01", "reference": f"PP-{n}"},
     ),
+    "create_webhook": lambda c, n: Call(
+        c.cafe, "POST", "/v1/webhooks", {"url": f"http://127.0.0.1:9/hook-{n}", "events": ["*"]}
+    ),
+    "rotate_webhook_secret": lambda c, n: Call(
+        c.cafe, "POST", f"/v1/webhooks/{_webhook(c, n)}/rotate-secret", {"overlap_hours": 2}
+    ),
+    "delete_webhook": lambda c, n: Call(c.cafe, "DELETE", f"/v1/webhooks/{_webhook(c, n)}"),
+    "resend_delivery": _resend,
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
@@ -309,6 +335,8 @@ SETTLED_BY_RETRY = {
     "admin_end_customer_links",
     "remove_staff",
     "admin_remove_staff",
+    "delete_webhook",
+    "resend_delivery",
 }
 # A replay of these sends the customer the same message again (a first copy may never have left): by design.
 REDELIVERS = {"spend_code", "portal_link"}

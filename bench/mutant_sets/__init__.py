@@ -30,6 +30,7 @@ AREAS = (
     "customer_messages",
     "audit",
     "staff",
+    "outbox",
 )
 
 

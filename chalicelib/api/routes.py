@@ -18,6 +18,7 @@ from chalicelib.api import (
     settlements,
     staff,
     telegram,
+    webhooks,
 )
 from chalicelib.http import Route, RouteTable
 
@@ -37,6 +38,7 @@ _TABLES: tuple[RouteTable, ...] = (
     audit.api,
     audit.operator,
     telegram.api,
+    webhooks.api,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for table in _TABLES for route in table.routes)

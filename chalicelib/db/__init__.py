@@ -29,6 +29,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
 from chalicelib.db.payments import PaymentItem, PaymentTotalItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
@@ -56,6 +57,8 @@ __all__ = [
     "CounterItem",
     "CustomerItem",
     "CustomerSessionItem",
+    "DeliveryDueItem",
+    "DeliveryItem",
     "EntryItem",
     "ExpiryIndexItem",
     "ExpirySegmentItem",
@@ -63,6 +66,7 @@ __all__ = [
     "KeyIdItem",
     "MessageMarkItem",
     "OrderItem",
+    "OutboxItem",
     "PartnerItem",
     "PaymentItem",
     "PaymentTotalItem",
@@ -74,6 +78,7 @@ __all__ = [
     "SettlementItem",
     "Transaction",
     "TxCancelled",
+    "WebhookItem",
     "bind",
     "carry",
     "connection",

@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.db import keys
+from chalicelib.db import outbox as outbox_db
 from chalicelib.db.models import SettlementItem
 from chalicelib.db.store import connection, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled
+from chalicelib.domain.events import Event
 from chalicelib.domain.settlement import FIELDS, Figures
 
 __all__ = ["load_closed", "read_figures", "save_closed"]
@@ -49,11 +51,17 @@ def load_closed(period: str) -> str | None:
 
 
 def save_closed(
-    period: str, report_json: str, closed_at: str, also: Callable[[Transaction], None] | None = None
+    period: str,
+    report_json: str,
+    closed_at: str,
+    also: Callable[[Transaction], None] | None = None,
+    events: Sequence[Event] = (),
 ) -> bool:
     """Freeze the period's report unless it is already frozen; False if it was (closed concurrently). ``also`` adds
-    to the same transaction (the close's audit record: written only by the close that froze the report)."""
+    to the same transaction (the close's audit record: written only by the close that froze the report); ``events``
+    go to the outbox in the same transaction."""
     tx = Transaction()
+    outbox_db.stage(tx, events)
     tx.put(
         SettlementItem(*keys.settlement(period), report=report_json, closed_at=closed_at),
         condition=SettlementItem.pk.does_not_exist(),
