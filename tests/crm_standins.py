@@ -131,8 +131,8 @@ class Portal:
         return error("ERROR_METHOD_NOT_FOUND", "Method not found!")
 
 
-@pytest.fixture
-def bitrix24() -> Iterator[Portal]:
+def serve() -> tuple[Portal, ThreadingHTTPServer]:
+    """A portal on a local port, answering until its server is shut down."""
     portal = Portal()
 
     class Handler(BaseHTTPRequestHandler):
@@ -171,6 +171,12 @@ def bitrix24() -> Iterator[Portal]:
     portal.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    return portal, server
+
+
+@pytest.fixture
+def bitrix24() -> Iterator[Portal]:
+    portal, server = serve()
     yield portal
     server.shutdown()
     server.server_close()
