@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.db import outbox as outbox_db
 from chalicelib.integrations import bitrix24 as b24
 from chalicelib.services import crm_sync, dispatcher
 from tests.conftest import table_snapshot
@@ -95,6 +96,20 @@ def test_a_throttled_portal_is_tried_again_and_the_field_ends_right(coalition, b
     assert contact["UF_CRM_LOYALTY_BALANCE"] == str(_balance(coalition.cafe, cid))  # the latest balance
     assert len(bitrix24.comments) == 2  # one per accrual, none twice
     assert len(bitrix24.contacts) == 1
+
+
+def test_an_event_dispatched_twice_comments_once(coalition, bitrix24, clock):
+    """At least once into the dispatcher (a stream batch retried, the poller too): one comment in the CRM."""
+    _connect(coalition.cafe, bitrix24)
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "D-1", 100_000).status == 201
+    events = outbox_db.pending()
+    dispatcher.dispatch(events, clock.now())
+    dispatcher.dispatch(events, clock.now())
+    dispatcher.poll(clock.now())
+    dispatcher.dispatch(events, clock.now())  # again after the CRM took it (a stream record retried late)
+    dispatcher.poll(clock.now())
+    assert len(bitrix24.comments) == 1
 
 
 def test_a_portal_that_does_not_answer_is_tried_again(coalition, bitrix24, clock, monkeypatch):

@@ -31,6 +31,7 @@ AREAS = (
     "audit",
     "staff",
     "outbox",
+    "crm",
 )
 
 

@@ -7,6 +7,8 @@
 - ``CRMOUT#<partner id>`` / ``<customer id>#<event id>``: a change of the customer's balance not yet written to the
   partner's CRM. Created under ``attribute_not_exists``, so an event dispatched twice waits once (one timeline
   comment); deleted once the CRM has taken it. The balance written is read at send time: the latest wins.
+- ``CRMSENT#<partner id>`` / ``<event id>``: the change of that event was taken (kept 30 days, a TTL): the event
+  dispatched again after that (a stream record retried after the poller took it) waits no second time.
 - ``CRMCONTACT#<partner id>`` / ``<customer id>``: the CRM contact found or created for the customer.
 """
 
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 BITRIX24 = "bitrix24"
+DONE_PER_TX = 45  # two items a change: within DynamoDB's 100 a transaction
 
 
 class CrmConnectionItem(_Item):
@@ -51,6 +54,10 @@ class CrmPendingItem(_Item):
     event_type = UnicodeAttribute()
     points = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
+
+
+class CrmSentItem(_Item):
+    ttl = NumberAttribute(null=True)  # epoch seconds: DynamoDB deletes the mark after it
 
 
 class CrmContactItem(_Item):
@@ -124,10 +131,11 @@ def enqueue(partner_id: str, change: Pending) -> bool:
         created_at=change.created_at,
     )
     tx.put(item, condition=CrmPendingItem.pk.does_not_exist(), tag="pending")
+    tx.check(CrmSentItem, f"CRMSENT#{partner_id}", change.event_id, CrmSentItem.pk.does_not_exist(), tag="sent")
     try:
         tx.commit(connection())
     except TxCancelled as cancelled:
-        if "pending" in cancelled.failed:
+        if cancelled.failed & {"pending", "sent"}:
             return False
         raise
     return True
@@ -139,10 +147,14 @@ def pending(partner_id: str, limit: int) -> list[Pending]:
     return [Pending(i.customer_id, i.event_id, i.event_type, int(i.points), i.created_at) for i in items]
 
 
-def done(partner_id: str, changes: list[Pending]) -> None:
-    """The CRM took these: they wait no more (deleting twice is harmless)."""
-    for change in changes:
-        CrmPendingItem(f"CRMOUT#{partner_id}", f"{change.customer_id}#{change.event_id}").delete()
+def done(partner_id: str, changes: list[Pending], keep_until: int) -> None:
+    """The CRM took these: they wait no more, and their events are marked sent until ``keep_until`` (epoch s)."""
+    for start in range(0, len(changes), DONE_PER_TX):
+        tx = Transaction()
+        for change in changes[start : start + DONE_PER_TX]:
+            tx.delete(CrmPendingItem(f"CRMOUT#{partner_id}", f"{change.customer_id}#{change.event_id}"))
+            tx.put(CrmSentItem(f"CRMSENT#{partner_id}", change.event_id, ttl=keep_until))
+        tx.commit(connection())
 
 
 def contact_of(partner_id: str, customer_id: str) -> str | None:

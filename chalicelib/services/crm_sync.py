@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -69,6 +69,7 @@ SYNCED = frozenset(
     }
 )
 COMMENTED = {ACCRUAL_CREATED: "Начислено баллов: {points}", REDEMPTION_CREATED: "Списано баллов: {points}"}
+KEEP_SENT = timedelta(days=30)  # longer than any event can wait in the outbox or a stream
 PENDING_PER_PASS = 100  # changes read per partner and pass: with comments, a few batches of 50
 _transport: Transport = http_transport  # tests point it at the local stand-in (tests/crm_standins.py)
 
@@ -151,7 +152,7 @@ def _flush_partner(conn: crm_db.Connection, now: datetime) -> int:
     for start in range(0, len(commands), MAX_BATCH):
         client.batch(dict(commands[start : start + MAX_BATCH]))  # Retryable: the whole pass waits for the next
     sent = [c for c in waiting if c.customer_id in contacts]
-    crm_db.done(conn.partner_id, sent + gone)
+    crm_db.done(conn.partner_id, sent + gone, int((now + KEEP_SENT).timestamp()))
     return len(sent)
 
 
