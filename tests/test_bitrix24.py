@@ -182,3 +182,12 @@ def test_the_connection_keeps_its_secrets_and_each_partner_its_own(coalition, bi
 )
 def test_a_deal_amount_in_roubles_becomes_exact_kopecks(text, minor):
     assert crm_sync.amount_minor(text) == minor
+
+
+def test_only_a_public_https_portal_in_production(coalition, monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "api")
+    for url in ("https://169.254.169.254/rest/1/token/", "https://127.0.0.1/rest/1/token/", "http://x.ru/rest/1/t/"):
+        body = {"webhook_url": url, "application_token": APP_TOKEN}
+        r = coalition.cafe.call("PUT", "/v1/integrations/bitrix24", body)
+        assert r.status == 400, (url, r.json)
+    assert coalition.cafe.get("/v1/integrations/bitrix24").status == 404

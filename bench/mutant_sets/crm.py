@@ -58,3 +58,11 @@ MUTANTS: tuple[Mutant, ...] = (
         (_T + "test_the_connection_keeps_its_secrets_and_each_partner_its_own",),
     ),
 )
+MUTANTS += (
+    Mutant(
+        "the portal's URL not held to public https in production",
+        "    return webhook_http.refusal(url, _production())",
+        "    return None",
+        (_T + "test_only_a_public_https_portal_in_production",),
+    ),
+)

@@ -38,9 +38,10 @@ from chalicelib.domain.events import (
     TIER_CHANGED,
     Event,
 )
-from chalicelib.errors import ApiError, BadRequest, Conflict, NotFound, Unauthorized
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
 from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
+from chalicelib.notify import webhook_http
 from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
 from chalicelib.services import accruals, customers, refunds
 from chalicelib.services.idempotency import WriteRequest, fingerprint
@@ -79,15 +80,22 @@ def set_transport(transport: Transport) -> None:
     _transport = transport
 
 
-def _allow_http() -> bool:
-    return not os.environ.get("AWS_LAMBDA_FUNCTION_NAME")  # make run and tests speak to a local stand-in
+def _production() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))  # make run and tests speak to a local stand-in
+
+
+def _refused(url: str) -> str | None:
+    """Why the portal's URL may not be called (the webhooks' SSRF guard: https to public addresses in AWS); checked
+    at connection and again before each use (a host's address can change)."""
+    if not _valid_url(url, not _production()):
+        return "webhook_url must be the inbound webhook Bitrix24 shows: https://<portal>/rest/<user>/<token>/"
+    return webhook_http.refusal(url, _production())
 
 
 def connect(partner_id: str, webhook_url: str, application_token: str, won_stage: str, now: datetime) -> None:
-    if not _valid_url(webhook_url, _allow_http()):
-        raise BadRequest(
-            "webhook_url must be the inbound webhook Bitrix24 shows: https://<portal>/rest/<user>/<token>/"
-        )
+    reason = _refused(webhook_url)
+    if reason is not None:
+        raise BadRequest(f"webhook_url is refused: {reason}.")
     crm_db.connect(partner_id, webhook_url, application_token, won_stage, now.isoformat())
 
 
@@ -123,7 +131,7 @@ def flush(now: datetime) -> int:
 
 def _flush_partner(conn: crm_db.Connection, now: datetime) -> int:
     waiting = crm_db.pending(conn.partner_id, PENDING_PER_PASS)
-    if not waiting:
+    if not waiting or _refused(conn.webhook_url) is not None:
         return 0
     client = Bitrix24(conn.webhook_url, _transport)
     phones: dict[str, str] = {}
@@ -214,11 +222,13 @@ def deal_event(partner_id: str, form: Mapping[str, str], now: datetime) -> Outco
     deal_id = form.get("data[FIELDS][ID]", "")
     if form.get("event", "").upper() != DEAL_EVENT or not deal_id.isdigit() or len(deal_id) > 20:
         return "ignored"
+    if _refused(conn.webhook_url) is not None:
+        return "ignored"
     client = Bitrix24(conn.webhook_url, _transport)
     try:
         deal = client.call("crm.deal.get", {"id": deal_id})
     except Retryable as exc:  # Bitrix24 sends its webhook again on an error answer
-        raise ApiError("The Bitrix24 portal did not answer; send the event again.") from exc
+        raise Unavailable("The Bitrix24 portal did not answer; send the event again.") from exc
     if not isinstance(deal, dict):
         return "ignored"
     stage = str(deal.get("STAGE_ID") or "")
