@@ -1,7 +1,8 @@
 """One customer through three simulated years on the injected clock: every month purchases at three partners, a
 redemption, a hold captured, a hold voided, a partial refund; the daily expiry job every day. Reported: the customer
 item's size and what writing it costs (a transactional write: 2 units per started KB) at month 3, year 1 and year
-3, and what a whole accrual costs then.
+3, and what a whole accrual costs then; ``flat``: the same write units at all three, ``under_1_kb``: all three
+under 1 KB (two units in a transaction).
 
     python -m bench.years     # prints JSON
 """
@@ -106,7 +107,8 @@ def measure_all() -> dict[str, Any]:
                 out[CHECKPOINTS[month]] = row
                 progress(f"three years: {CHECKPOINTS[month]}: {row}")
     first, last = out["month 3"], out["year 3"]
-    out["flat"] = last["write_units"] <= first["write_units"]
+    out["flat"] = len({out[name]["write_units"] for name in CHECKPOINTS.values()}) == 1
+    out["under_1_kb"] = max(out[name]["bytes"] for name in CHECKPOINTS.values()) < sizing.KB
     out["ratio_year3_to_month3_bytes"] = round(last["bytes"] / first["bytes"], 2)
     return out
 
@@ -114,6 +116,7 @@ def measure_all() -> dict[str, Any]:
 def _item_row(item: dict[str, Any]) -> dict[str, Any]:
     size = sizing.item_size(item)
     maps = {name: len(value["M"]) for name, value in sorted(item.items()) if "M" in value}
+    maps |= {name: len(value["L"]) for name, value in sorted(item.items()) if "L" in value}  # the partners list
     return {"bytes": size, "write_units": sizing.write_units(size, transactional=True), "map_entries": maps}
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from chalicelib import db
-from chalicelib.db import keys
+from chalicelib.db import keys, wallets
 from chalicelib.domain.wallet import Change as WalletChange
 from chalicelib.errors import DuplicateOrder, RequestTooLarge
 from chalicelib.schemas import CustomerRef
@@ -25,8 +25,9 @@ def _customer(customer_id="cus_aaaaaaaaaaaaaaaa", available=0, lots=None):
 
 
 def _commit_change(customer_id, change):
+    """``change`` spelled against the item as read now (as every write does), with no domain check of it."""
     tx = db.Transaction()
-    apply(tx, customer_id, change, "t")
+    apply(tx, customer_id, change, "t", decided_on=wallets.read(customer_id))
     tx.put(db.AliasItem("MARKER", "X", customer_id=customer_id, created_at="t"))
     tx.commit(db.connection())
 
@@ -58,7 +59,8 @@ def test_increments_create_missing_lots_and_spend_months(dynamo):
     _commit_change(cid, change)
     item = db.get_one(db.CustomerItem, *keys.customer(cid))
     assert int(item.available) == 14
-    assert item.lots.as_dict() == {"2027-03|p": 14}
+    assert item.lots.as_dict() == {"27030": 14} and item.partners == ["p"]  # partner p is position 0
+    assert wallets.read(cid).lots == {"2027-03|p": 14}
     assert item.spend.as_dict() == {"2026-03": 2_800}
 
 

@@ -1,5 +1,6 @@
 """Mutants of the guards that keep the customer item bounded: what leaves it with a write (emptied and zero lots,
-spend months before the tier window, past bonus days), under which condition, and how many per write."""
+spend months before the tier window, past bonus days), under which condition, and how many per write; and the
+guards of its compact spelling (a lot moved from its old key, a partner's position in the item's list)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ TESTS = "tests/test_customer_item_size.py::"
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "an emptied lot removed without checking it still holds what was read",
-        "            u.condition &= lot == as_read",
-        "            pass",
+        "                u.condition &= lot == as_read",
+        "                pass",
         (TESTS + "test_points_credited_to_a_lot_while_a_spend_empties_it_are_never_removed_with_it",),
     ),
     Mutant(
         "a zero lot removed without checking it is still zero",
-        "            u.condition &= lot.does_not_exist() | (lot == 0)",
-        "            pass",
+        "                u.condition &= lot.does_not_exist() | (lot == 0)",
+        "                pass",
         (TESTS + "test_a_lot_left_at_zero_leaves_with_the_next_write_but_never_takes_a_concurrent_credit",),
     ),
     Mutant(
@@ -49,5 +50,29 @@ MUTANTS: tuple[Mutant, ...] = (
         "    oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)",
         "    oldest_day = now.astimezone(zone(tz_name)).date()",
         (TESTS + "test_a_bonus_counter_stays_through_the_next_day_and_leaves_after",),
+    ),
+    Mutant(
+        "a lot moved to the compact spelling without checking its old key still holds what was read",
+        "                u.condition &= CustomerItem.lots[stored] == points",
+        "                pass",
+        (TESTS + "test_a_lot_moved_to_the_compact_spelling_never_loses_a_credit_to_its_old_key",),
+    ),
+    Mutant(
+        "partners appended to the item's list without checking it is the list read",
+        "    u.condition &= size(partners) == length if length else partners.does_not_exist() | (size(partners) == 0)",
+        "    pass",
+        (TESTS + "test_two_partners_new_to_a_customer_at_once_never_share_a_position",),
+    ),
+    Mutant(
+        "a first partner appended to a list another write has started",
+        "    u.condition &= size(partners) == length if length else partners.does_not_exist() | (size(partners) == 0)",
+        "    u.condition &= size(partners) == length if length else CustomerItem.pk.exists()",
+        (TESTS + "test_two_partners_new_to_a_customer_at_once_never_share_a_position[first partner]",),
+    ),
+    Mutant(
+        "every old-spelled lot a write touches moved at once",
+        "        if len(parts) == 1 and u.moved >= MOVES_PER_WRITE:",
+        "        if False:",
+        (TESTS + "test_a_spend_across_many_old_lots_moves_a_bounded_number_of_them",),
     ),
 )

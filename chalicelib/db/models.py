@@ -10,6 +10,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -46,8 +47,9 @@ class CustomerItem(_Item):
     available = NumberAttribute(default=0)
     pending = NumberAttribute(default=0)
     held = NumberAttribute(default=0)
-    # "<expiry YYYY-MM>|<issuer partner id>" -> points still available in that lot
+    # "<YYMM><n>" (older items: "<expiry YYYY-MM>|<issuer>") -> points left in that lot; n: position in partners
     lots: MapAttribute[str, Any] = MapAttribute(default=dict)
+    partners: ListAttribute[str] = ListAttribute(null=True)  # only grows: db/wallet_keys.py
     # "YYYY-MM" -> qualifying spend (purchases minus refunds) in minor units, for tiers
     spend: MapAttribute[str, Any] = MapAttribute(default=dict)
     # "<partner>|<order id>" -> {points, expires_at, lots, partner_id, order_id}: points held at a till

@@ -8,11 +8,11 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
@@ -20,11 +20,15 @@ from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.store import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
-from chalicelib.domain.wallet import Change, Hold, Wallet, credited_months
+from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
+from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id
 
-__all__ = ["WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
+__all__ = ["MOVES_PER_WRITE", "WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
 
 WALLET_TAG = "wallet"  # the tag a failed wallet guard reports in TxCancelled.failed
+# Lots one write moves from an older spelling (each names two keys and a guard): a spend touching more leaves the
+# rest where they are, so its update expression stays inside DynamoDB's 4 KB; later writes move them.
+MOVES_PER_WRITE = 20
 
 
 def read_key(customer_id: str) -> ReadKey:
@@ -44,32 +48,38 @@ def read(customer_id: str) -> Wallet | None:
 
 
 def wallet_of(item: CustomerItem) -> Wallet:
-    holds = {
-        hid: Hold(
+    partners = tuple(str(p) for p in item.partners or ())
+    holds = {}
+    for hid, h in as_dict(item.holds).items():
+        # A hold's key is "<partner>|<order id>": items written before also stored both in the hold.
+        partner_id, _, order_id = hid.partition(HOLD_SEP)
+        holds[hid] = Hold(
             points=int(h["points"]),
             expires_at=str(h["expires_at"]),
-            lots=ints(h.get("lots")),
-            partner_id=str(h["partner_id"]),
-            order_id=str(h["order_id"]),
+            lots=decode(ints(h.get("lots")), partners)[0],
+            partner_id=str(h.get("partner_id", partner_id)),
+            order_id=str(h.get("order_id", order_id)),
         )
-        for hid, h in as_dict(item.holds).items()
-    }
+    lots, layout = decode(ints(item.lots), partners)
+    last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in as_dict(item.last_purchase).items()}, partners)
     return Wallet(
         available=int(item.available),
         pending=int(item.pending),
         held=int(item.held),
-        lots=ints(item.lots),
+        lots=lots,
         spend=ints(item.spend),
         holds=holds,
         pending_lots=ints(item.pending_lots),
         bonus_days=ints(item.bonus_days),
-        last_purchase={str(k): str(v) for k, v in as_dict(item.last_purchase).items()},
+        last_purchase=last_purchase,
         campaign_awards=ints(item.campaign_awards),
+        stored_as=replace(layout, purchases_by_id=by_id),
     )
 
 
-class StoredHold(TypedDict):
-    """A hold as the customer item's ``holds`` map stores it."""
+class StoredHold(TypedDict, total=False):
+    """A hold as the customer item's ``holds`` map stores it: its lots spelled like the item's, partner and order
+    only where its key does not say them (it always does since the compact spelling)."""
 
     points: int
     expires_at: str
@@ -78,20 +88,23 @@ class StoredHold(TypedDict):
     order_id: str
 
 
-def _stored(hold: Hold) -> StoredHold:
-    return {
+def _stored(hid: str, hold: Hold, spelling: Spelling) -> StoredHold:
+    stored: StoredHold = {
         "points": hold.points,
         "expires_at": hold.expires_at,
-        "lots": dict(hold.lots),
-        "partner_id": hold.partner_id,
-        "order_id": hold.order_id,
+        "lots": {spelling.stored_key(k): v for k, v in hold.lots.items()},
     }
+    if hid != hold_id(hold.partner_id, hold.order_id):
+        stored |= {"partner_id": hold.partner_id, "order_id": hold.order_id}
+    return stored
 
 
 @dataclass
 class _Update:
     """The update actions on the customer item and the condition that guards them, built part by part."""
 
+    spelling: Spelling
+    moved: int = 0  # lots this write moves from an older spelling
     actions: list[Action] = field(default_factory=list)
     condition: Condition = field(default_factory=CustomerItem.pk.exists)
 
@@ -113,22 +126,50 @@ def _lots(u: _Update, change: Change) -> None:
     for key, delta in sorted(change.lots.items()):
         if key in change.drop_lots:
             continue
-        lot = CustomerItem.lots[key]
+        parts = u.spelling.layout.parts.get(key, ())
+        if len(parts) == 1 and u.moved >= MOVES_PER_WRITE:
+            target = parts[0][0]  # stays where it is this time: the update expression stays small
+        else:
+            target = u.spelling.stored_key(key)
+        # A lot still held under another spelling moves to the compact key with this write: its old key leaves only
+        # if it still holds exactly what was read, and those points travel with this write's own delta.
+        carried = 0
+        for stored, points in parts:
+            if stored != target:
+                u.actions.append(CustomerItem.lots[stored].remove())
+                u.condition &= CustomerItem.lots[stored] == points
+                carried += points
+                u.moved += 1
+        lot = CustomerItem.lots[target]
+        delta += carried
         if delta > 0:
             u.actions.append(lot.set((lot | 0) + delta))
         elif delta < 0:
             u.actions.append(lot.set(lot - (-delta)))
             u.condition &= lot >= -delta
-    for key, as_read in sorted(change.drop_lots.items()):
-        lot = CustomerItem.lots[key]
-        u.actions.append(lot.remove())
-        # An emptied lot leaves only if it still holds exactly what the decision read (at least as strict as
-        # ``lot >= n``); a lot found at 0 only if it is still 0 (or already gone): a concurrent credit to it cancels
-        # this write instead of being removed with it.
-        if as_read:
-            u.condition &= lot == as_read
-        else:
-            u.condition &= lot.does_not_exist() | (lot == 0)
+    for key, total in sorted(change.drop_lots.items()):
+        # Every key the lot was read under leaves; the decision read ``total`` points in them together.
+        for stored, as_read in u.spelling.layout.parts.get(key) or ((u.spelling.stored_key(key), total),):
+            lot = CustomerItem.lots[stored]
+            u.actions.append(lot.remove())
+            # An emptied lot leaves only if it still holds exactly what the decision read (at least as strict as
+            # ``lot >= n``); a lot found at 0 only if it is still 0 (or already gone): a concurrent credit to it
+            # cancels this write instead of being removed with it.
+            if as_read:
+                u.condition &= lot == as_read
+            else:
+                u.condition &= lot.does_not_exist() | (lot == 0)
+
+
+def _partners(u: _Update, change: Change) -> None:
+    """Partners named by a compact key for the first time join the list, at the positions their keys used: only if
+    the list is still as long as read (it only grows, so then it is the list read)."""
+    if not u.spelling.added:
+        return
+    partners = CustomerItem.partners
+    u.actions.append(partners.set((partners | []).append(u.spelling.added)))
+    length = len(u.spelling.layout.partners)
+    u.condition &= size(partners) == length if length else partners.does_not_exist() | (size(partners) == 0)
 
 
 def _spend(u: _Update, change: Change) -> None:
@@ -161,12 +202,12 @@ def _holds(u: _Update, change: Change) -> None:
         u.actions.append(CustomerItem.holds[hid].remove())
         u.condition &= CustomerItem.holds[hid].exists()
     for hid, hold in sorted(change.add_holds.items()):
-        u.actions.append(CustomerItem.holds[hid].set(_stored(hold)))
+        u.actions.append(CustomerItem.holds[hid].set(_stored(hid, hold, u.spelling)))
         u.condition &= CustomerItem.holds[hid].does_not_exist()
     for hid, hold in sorted(change.replace_holds.items()):
         if hid in change.remove_holds:
             continue
-        u.actions.append(CustomerItem.holds[hid].set(_stored(hold)))
+        u.actions.append(CustomerItem.holds[hid].set(_stored(hid, hold, u.spelling)))
         u.condition &= CustomerItem.holds[hid].exists()
 
 
@@ -192,7 +233,9 @@ def _bonus_days(u: _Update, change: Change) -> None:
 
 def _last_purchase(u: _Update, change: Change) -> None:
     for partner_id, when in sorted(change.last_purchase.items()):
-        u.actions.append(CustomerItem.last_purchase[partner_id].set(when))
+        u.actions.append(CustomerItem.last_purchase[str(u.spelling.position(partner_id))].set(when))
+        if partner_id in u.spelling.layout.purchases_by_id:  # the spelling of items written before leaves
+            u.actions.append(CustomerItem.last_purchase[partner_id].remove())
 
 
 def _campaign_awards(u: _Update, change: Change) -> None:
@@ -208,22 +251,33 @@ _PARTS: tuple[Callable[[_Update, Change], None], ...] = (
     _bonus_days,
     _last_purchase,
     _campaign_awards,
+    _partners,  # last: it appends what the parts before named for the first time
 )
 
 
-def update_for(change: Change) -> tuple[list[Action], Condition]:
-    """Update actions and the guard condition for the customer item."""
-    update = _Update()
+def update_for(change: Change, layout: Layout | None = None) -> tuple[list[Action], Condition]:
+    """Update actions and the guard condition for the customer item, spelled against ``layout`` (the item as the
+    change's decision read it; none: an item holding no lots)."""
+    update = _Update(Spelling(layout or Layout()))
     for part in _PARTS:
         part(update, change)
     return update.actions, update.condition
 
 
-def apply(tx: Transaction, customer_id: str, change: Change, now_iso: str, marked: Collection[str] = ()) -> None:
+def apply(
+    tx: Transaction,
+    customer_id: str,
+    change: Change,
+    now_iso: str,
+    marked: Collection[str] = (),
+    decided_on: Wallet | None = None,
+) -> None:
     """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points, unless
     that month is ``marked`` already (the caller read the item and saw its marker's lot: see
-    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing."""
-    actions, condition = update_for(change)
+    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing.
+    ``decided_on``: a wallet derived from the item as read (its lots' stored keys; none: an item without lots)."""
+    layout = decided_on.stored_as if decided_on is not None else None
+    actions, condition = update_for(change, layout if isinstance(layout, Layout) else None)
     if actions:
         tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
     for expiry in sorted(credited_months(change) - set(marked)):

@@ -58,6 +58,9 @@ class Wallet:
     bonus_days: dict[str, int] = field(default_factory=dict)
     last_purchase: dict[str, str] = field(default_factory=dict)
     campaign_awards: dict[str, int] = field(default_factory=dict)
+    # How the storage holds this wallet as read (opaque here): carried into every wallet a change derives from it,
+    # so the write is spelled against the very item its decision read. Never part of a wallet's value.
+    stored_as: object = field(default=None, compare=False, repr=False)
 
     @property
     def total(self) -> int:
@@ -149,6 +152,7 @@ class Change:
             bonus_days=_without(_plus(wallet.bonus_days, self.bonus_days), self.drop_bonus_days),
             last_purchase={**wallet.last_purchase, **self.last_purchase},
             campaign_awards=_plus(wallet.campaign_awards, self.campaign_awards),
+            stored_as=wallet.stored_as,
         )
 
 

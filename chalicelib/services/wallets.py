@@ -125,7 +125,7 @@ def write(
     leaves the item with it (emptied lots, counters out of every window: ``domain.wallet.tidy``), so the item and
     each write's units stay the same size however long the customer stays. ``marked``: the months whose expiry
     marker the item as read shows to exist (``marked_months``), not written again."""
-    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat(), marked)
+    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat(), marked, after)
 
 
 MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change
