@@ -112,6 +112,19 @@ def test_an_event_dispatched_twice_comments_once(coalition, bitrix24, clock):
     assert len(bitrix24.comments) == 1
 
 
+def test_a_contact_deleted_in_the_crm_is_created_again(coalition, bitrix24, clock):
+    _connect(coalition.cafe, bitrix24)
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "G-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    bitrix24.contacts.clear()  # someone deleted the contact in Bitrix24
+    assert accrue(coalition.cafe, cid, "G-2", 100_000).status == 201
+    dispatcher.poll(clock.now())  # the update is refused: the change waits, the contact is forgotten
+    dispatcher.poll(clock.now())
+    contact = bitrix24.contact_by_phone(PHONE)
+    assert contact is not None and contact["UF_CRM_LOYALTY_BALANCE"] == str(_balance(coalition.cafe, cid))
+
+
 def test_a_portal_that_does_not_answer_is_tried_again(coalition, bitrix24, clock, monkeypatch):
     monkeypatch.setattr(b24, "TIMEOUT_SECONDS", 0.2)
     bitrix24.stall_seconds = 0.6

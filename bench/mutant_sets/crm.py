@@ -66,3 +66,11 @@ MUTANTS += (
         (_T + "test_only_a_public_https_portal_in_production",),
     ),
 )
+MUTANTS += (
+    Mutant(
+        "a change whose contact is gone counted as sent",
+        "    sent = [c for c in waiting if c.customer_id in contacts and c.customer_id not in refused]",
+        "    sent = [c for c in waiting if c.customer_id in contacts]",
+        (_T + "test_a_contact_deleted_in_the_crm_is_created_again",),
+    ),
+)

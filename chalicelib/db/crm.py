@@ -31,6 +31,7 @@ __all__ = [
     "disconnect",
     "done",
     "enqueue",
+    "forget_contact",
     "get",
     "pending",
     "remember_contact",
@@ -164,3 +165,7 @@ def contact_of(partner_id: str, customer_id: str) -> str | None:
 
 def remember_contact(partner_id: str, customer_id: str, contact_id: str) -> None:
     CrmContactItem(f"CRMCONTACT#{partner_id}", customer_id, contact_id=contact_id).save()
+
+
+def forget_contact(partner_id: str, customer_id: str) -> None:
+    CrmContactItem(f"CRMCONTACT#{partner_id}", customer_id).delete()

@@ -157,9 +157,13 @@ def _flush_partner(conn: crm_db.Connection, now: datetime) -> int:
         if text is not None and commented is not None:
             comment = {"ENTITY_ID": commented, "ENTITY_TYPE": "contact", "COMMENT": text.format(points=change.points)}
             commands.append((f"c_{change.event_id}", ("crm.timeline.comment.add", {"fields": comment})))
+    refused: set[str] = set()
     for start in range(0, len(commands), MAX_BATCH):
-        client.batch(dict(commands[start : start + MAX_BATCH]))  # Retryable: the whole pass waits for the next
-    sent = [c for c in waiting if c.customer_id in contacts]
+        answer = client.batch(dict(commands[start : start + MAX_BATCH]))  # Retryable: all wait for the next pass
+        refused |= {name[2:] for name in answer.errors if name.startswith("u_")}
+    for customer_id in refused:  # the contact is gone (deleted in the CRM): found or created again next pass
+        crm_db.forget_contact(conn.partner_id, customer_id)
+    sent = [c for c in waiting if c.customer_id in contacts and c.customer_id not in refused]
     crm_db.done(conn.partner_id, sent + gone, int((now + KEEP_SENT).timestamp()))
     return len(sent)
 
