@@ -5,13 +5,13 @@ from typing import Any
 
 from chalice.app import Chalice, Cron, Rate
 
-from chalicelib.http import make_view
-from chalicelib.routes import ROUTES
+from chalicelib import route_index
 
 app = Chalice(app_name="coalition-loyalty")
 
-for _route in ROUTES:
-    app.route(_route.path, methods=[_route.method], name=_route.name, content_types=["*/*"])(make_view(app, _route))
+# Every route, each loading its module on its first request (chalicelib/route_index.py: a cold start pays for the
+# route it serves, not for the whole table).
+route_index.register(app)
 
 if os.environ.get("LOYALTY_DEV_INBOX") == "1":  # GET /dev/inbox(.json): `make run` only (local/run.py), never in AWS
     from chalicelib.web import dev_inbox

@@ -70,9 +70,9 @@ GET_PARAMETERS_MAX_NAMES = 10  # SSM's limit per GetParameters call
 
 def _ssm() -> Any:
     if not _client:
-        import boto3
+        from chalicelib import aws  # the session DynamoDB's client is built from: its endpoints load once
 
-        _client.append(boto3.client("ssm"))
+        _client.append(aws.client("ssm"))
     return _client[0]
 
 

@@ -141,8 +141,9 @@ class Route:
 
     @property
     def page(self) -> bool:
-        """The route answers a browser: its errors are HTML pages, not problem+json."""
-        return "text/html" in self.media
+        """The route answers a browser: its errors are HTML pages, not problem+json (a route for an API key answers
+        its errors as problem+json, whatever its success is: the operator's printable act)."""
+        return "text/html" in self.media and self.auth not in ("partner", "operator", "partner_or_operator")
 
 
 class RouteOptions(TypedDict, total=False):
@@ -287,11 +288,12 @@ def _write_request(
         raise BadRequest(
             f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.",
         )
+    request_fingerprint, body_fingerprint = idempotency.fingerprints(route.method, path, body)
     return idempotency.WriteRequest(
         scope=principal.key_id,
         idempotency_key=key,
-        request_fingerprint=idempotency.fingerprint(route.method, path, body),
-        body_fingerprint=idempotency.fingerprint("", "", body),
+        request_fingerprint=request_fingerprint,
+        body_fingerprint=body_fingerprint,
         now_iso=now.isoformat(),
         request_id=request_id,
         actor=actor_of(principal),

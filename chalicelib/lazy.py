@@ -18,10 +18,13 @@ Patching works as usual: the proxy reads from and writes to the real module, so 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["lazy_module"]
+__all__ = ["lazy_function", "lazy_module"]
+
+T = TypeVar("T")
 
 
 class _LazyModule:
@@ -60,3 +63,17 @@ class _LazyModule:
 def lazy_module(name: str) -> Any:
     """A stand-in for the module ``name`` that imports it when one of its attributes is first read."""
     return _LazyModule(name)
+
+
+def lazy_function(module: str, make: Callable[[ModuleType], Callable[..., T]]) -> Callable[..., T]:
+    """A function that imports ``module`` on its first call and then calls what ``make`` builds from that module
+    (made once: a route's view, chalicelib/route_index.py, whose module declares the route)."""
+    proxy = _LazyModule(module)
+    made: list[Callable[..., T]] = []
+
+    def call(*args: Any, **kwargs: Any) -> T:
+        if not made:  # two threads may both make it: the same function, the first one kept
+            made.append(make(proxy._load()))
+        return made[0](*args, **kwargs)
+
+    return call

@@ -144,7 +144,8 @@ def call(w, route, identity):
 
 STAFF_SIGN_IN_VIEWS = ("sign_in", "sign_in_code", "sign_in_session", "sign_out")
 API_ROUTES = [r for r in ROUTES if r.auth in ("partner", "operator", "partner_or_operator")]
-SESSION_ROUTES = [r for r in ROUTES if r.auth == "session"]
+SESSION_ROUTES = [r for r in ROUTES if r.auth == "session" and r.path.startswith("/portal")]
+CONSOLE_ROUTES = [r for r in ROUTES if r.name.startswith("console_")]  # tests/test_admin_console.py walks them
 
 
 def test_every_route_declares_how_it_authenticates():
@@ -176,9 +177,10 @@ def test_every_route_declares_how_it_authenticates():
     }
     # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
-    assert all(r.path.startswith("/portal") for r in SESSION_ROUTES)
+    assert all(r.path.startswith(("/portal", "/admin")) for r in ROUTES if r.auth == "session")
     portal_sign_in = [r for r in ROUTES if r.name.startswith("staff_portal_") or r.name == "portal_login"]
     assert len(SESSION_ROUTES) == len([r for r in ROUTES if r.path.startswith("/portal")]) - len(portal_sign_in)
+    assert all(r.auth == "session" for r in CONSOLE_ROUTES)
 
 
 # what "another partner" may see of Alpha's world: coalition-wide customers (balance, enrolment, quote) yes; Alpha's

@@ -181,7 +181,7 @@ class TestBirthdays:
             body=f"c={yes}&t={'0' * 32}",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        assert r.status_code == 400
+        assert r.status_code == 400 and "Ссылка не подошла" in r.body.decode()
         assert customers_db.load(yes).marketing_consent is True
 
     def test_the_weekly_cap_holds_marketing_back(self, coalition, clock):

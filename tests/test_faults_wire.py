@@ -307,6 +307,9 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "portal_edit_campaign",
     "portal_create_campaign",
     "portal_campaign_action",
+    # the operator's console: its forms call the services above (tests/test_admin_console.py: a double press acts once)
+    *(f"console_{name}" for name in ("create_partner", "partner_action", "program_save", "adjust")),
+    *(f"console_{name}" for name in ("campaign_action", "settlement_action", "invite", "remove_staff")),
     # the till's forms call the API's own writes (spend code, redemption, accrual, refund: all in the matrix above)
     # under keys made from the form's nonce; a press sent twice is tests/test_till.py's double tap
     "till_find",

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib.db.models import EntryItem, _Item
@@ -69,12 +70,14 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
     assert sorted(carrying) == [
         "CodeFreeItem",
         "CodeItem",
+        "CrmSentItem",  # a change's sent mark for a partner's CRM (30 days: longer than any event waits)
         "CustomerSessionItem",
         "DeliveryItem",
         "MessageMarkItem",
         "PortalSessionItem",
         "RateLimitItem",
         "ReplayItem",
+        "StaffSessionItem",
         "TelegramLinkItem",
     ]
 
@@ -359,23 +362,23 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
     call, and one created after the instance started is still read when asked for."""
     import boto3
 
-    from chalicelib import config
+    from chalicelib import aws, config
 
     calls: list[str] = []
     clients: list[object] = []
-    real_client = boto3.client
+    real_client = aws.client
 
-    def counting_client(*args: object, **kwargs: object) -> object:
-        client = real_client(*args, **kwargs)
+    def counting_client(service: str) -> object:
+        client = real_client(service)
         client.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
         clients.append(client)
         return client
 
     with mock_aws():
-        ssm = real_client("ssm", region_name="eu-central-1")
+        ssm = boto3.client("ssm", region_name="eu-central-1")
         for name, value in (("/cl/pepper", "p3pp3r"), ("/cl/portal", "s3cr3t"), ("/cl/smtp", "smtp-pw")):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString")
-        monkeypatch.setattr(boto3, "client", counting_client)
+        monkeypatch.setattr(aws, "client", counting_client)
         monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "api")
         for variable, parameter in (
@@ -394,7 +397,7 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
         assert config.read_secret("LOYALTY_SMS_API_KEY") == "sms-key"
         assert (calls, len(clients)) == (["GetParameters", "GetParameter"], 1)
         monkeypatch.setenv("LOYALTY_KEY_PEPPER_PARAM", "/cl/missing")
-        with pytest.raises(ssm.exceptions.ParameterNotFound):
+        with pytest.raises(ClientError, match="ParameterNotFound"):
             config.Settings.from_env()
 
 
@@ -472,3 +475,28 @@ def test_the_dispatcher_reads_the_outbox_from_the_stream_reports_failed_records_
     dead_letters = {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}
     assert [{"Name": "QueueName", "Value": dead_letters}] in dimensions
     assert _events(resources["RetryDeliveries"])[0]["Properties"]["Schedule"] == "rate(1 minute)"
+
+
+def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_calls():
+    """chalicelib/aws_models/ holds SSM's model with only the operations the function calls (a cold start parses
+    4 KB, not 1.4 MB): it must be botocore's own definition of them, and hold every SSM operation chalicelib calls,
+    or that call fails in AWS (regenerate: python -m infra.aws_models)."""
+    import re
+
+    from botocore.session import get_session
+
+    from chalicelib import aws
+    from infra import aws_models
+
+    shipped = json.loads(aws_models.model_path("ssm").read_text())
+    assert shipped == aws_models.cut("ssm")
+    source = (ROOT / "chalicelib" / "config.py").read_text()
+    called = {"".join(p.title() for p in op.split("_")) for op in re.findall(r"_ssm\(\)\.(\w+)\(", source)}
+    assert called and called <= set(shipped["operations"]), called
+    client = aws.session().create_client("ssm", region_name="eu-central-1")
+    assert set(client.meta.service_model.operation_names) == set(shipped["operations"])
+    full = get_session().create_client("ssm", region_name="eu-central-1").meta.service_model
+    for op in called:
+        assert client.meta.service_model.operation_model(op).input_shape.members.keys() == (
+            full.operation_model(op).input_shape.members.keys()
+        )

@@ -166,20 +166,28 @@ def test_two_payments_add_up(coalition: Coalition):
 
 
 def test_a_payment_decided_on_a_stale_total_is_decided_again_not_lost(coalition: Coalition, monkeypatch):
-    """Two payments at once: the second was decided on the total read before the first landed. Its write is guarded
-    by that total, so it is cancelled and decided again; both count."""
+    """Two payments at once: the later one was decided on the total read before the other landed. Its write is
+    guarded by that total, so it is cancelled and decided again; both count. (Once with no total yet, once with
+    one.)"""
     from chalicelib.db import payments as payments_db
 
     c = coalition
-    assert c.operator.post(PAY, _payment(c, -1_000)).status == 201
     real = payments_db.total_of
-    stale = iter([None])  # the first decision sees no payment yet
 
-    def total_of(found, period, partner_id):
-        return next(stale, real(found, period, partner_id)) if partner_id == c.ids["cafe"] else None
+    def pay_on_stale_read(amount: int, stale: payments_db.Total | None) -> None:
+        reads = iter([stale])  # the first decision sees the total as it was before the other payment
 
-    monkeypatch.setattr(payments_db, "total_of", total_of)
-    assert c.operator.post(PAY, _payment(c, -500)).status == 201
-    monkeypatch.undo()
+        def total_of(found, period, partner_id):
+            return next(reads, real(found, period, partner_id))
+
+        monkeypatch.setattr(payments_db, "total_of", total_of)
+        assert c.operator.post(PAY, _payment(c, amount)).status == 201
+        monkeypatch.undo()
+
+    assert c.operator.post(PAY, _payment(c, -1_000)).status == 201
+    pay_on_stale_read(-500, None)
     assert c.cafe.get(f"/v1/settlements/{PERIOD}").json["paid_minor"] == -1_500
-    assert [i["before"] for i in _audit_actions(c, "payment.recorded")] == [{"paid_minor": -1_000}, {"paid_minor": 0}]
+    pay_on_stale_read(-200, payments_db.Total(-1_000, 1))
+    assert c.cafe.get(f"/v1/settlements/{PERIOD}").json["paid_minor"] == -1_700
+    befores = [i["before"]["paid_minor"] for i in _audit_actions(c, "payment.recorded")]
+    assert befores == [-1_500, -1_000, 0]  # newest first: each decided on the total it moved

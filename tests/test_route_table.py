@@ -79,3 +79,65 @@ def test_a_write_answers_created_with_the_routes_status_and_found_with_200(api):
         answers = [partner.post("/v1/customers", {"phone": phone}, headers=key) for _ in range(2)]
         assert [a.status for a in answers] == [status, status]
         assert answers[1].headers.get("Idempotent-Replayed") == "true" and answers[0].raw == answers[1].raw
+
+
+def test_app_registers_every_route_from_an_index_that_is_the_route_table():
+    """app.py registers routes from chalicelib/route_index.py without importing the modules that declare them: the
+    index must be the table (same routes, same order) and name, for each route, a module that declares it, or that
+    route would answer 500 on an instance's first request. Regenerate: python -m chalicelib.route_index."""
+    import importlib
+
+    from chalicelib.route_index import INDEX, declared, generated
+
+    assert INDEX == generated()
+    by_name = {r.name: r for r in ROUTES}
+    for name, method, path, module in INDEX:
+        route = declared(importlib.import_module(module), name)
+        assert route is by_name[name] and (route.method, route.path) == (method, path)
+
+
+def test_a_route_of_the_index_loads_only_its_own_module():
+    """A balance on a fresh interpreter imports the customers' API module, not the campaigns', settlements' or
+    pages' ones (nor Jinja2)."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys, app\n"
+        "from chalice.test import Client\n"
+        "assert 'chalicelib.routes' not in sys.modules and 'chalicelib.api.customers' not in sys.modules\n"
+        "with Client(app.app) as c:\n"
+        "    assert c.http.get('/v1/customers/cus_x/balance').status_code == 401\n"
+        "loaded = {m for m in sys.modules if m.startswith(('chalicelib.api.', 'chalicelib.web.', 'jinja2'))}\n"
+        "print(json.dumps(sorted(loaded)))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    loaded = set(json.loads(done.stdout))
+    assert "chalicelib.api.customers" in loaded
+    assert not loaded & {"chalicelib.api.campaigns", "chalicelib.api.settlements", "chalicelib.web.routes", "jinja2"}
+
+
+def test_every_schema_name_loads_from_the_module_its_home_names():
+    """chalicelib.schemas loads a model's module on first use (:data:`chalicelib.schemas.HOME`): each public name of
+    every schemas module must be listed there, under the module that defines it."""
+    import ast
+    import importlib
+
+    from chalicelib import schemas
+
+    modules = sorted(p.stem for p in Path(schemas.__file__).parent.glob("*.py") if p.stem != "__init__")
+    defined = {}
+    for module in modules:
+        tree = ast.parse(Path(schemas.__file__).with_name(f"{module}.py").read_text())
+        for node in tree.body:
+            targets = [node] if isinstance(node, ast.ClassDef | ast.FunctionDef) else getattr(node, "targets", [])
+            targets += [node.target] if isinstance(node, ast.AnnAssign) else []
+            for target in targets:
+                name = getattr(target, "name", None) or getattr(target, "id", "_")
+                if not name.startswith("_"):
+                    defined[name] = module
+    assert schemas.HOME == defined
+    for name, module in schemas.HOME.items():
+        assert getattr(schemas, name) is getattr(importlib.import_module(f"chalicelib.schemas.{module}"), name)

@@ -73,3 +73,22 @@ def test_the_operator_opens_any_partners_act_and_a_partner_none(coalition: Coali
     portal = _portal(c, c.store.key, "en")
     own = portal.page(f"/portal/settlements/{PERIOD}/act?partner_id={c.ids['cafe']}")
     assert "ПП №17" not in own and "Store" in own
+
+
+def test_an_accountant_opens_the_act_and_a_marketer_is_sent_away(coalition: Coalition):
+    from tests.staff_helpers import Browser, add_staff
+
+    c = coalition
+    _trade_and_pay(c)
+    for role, phone in (("accountant", "+79160000004"), ("marketer", "+79160000003")):
+        add_staff(c.operator, partner_key_or_operator_key=c.cafe.key, role=role, phone=phone, name=role.title())
+    accountant = Browser(c.operator)
+    accountant.sign_in("portal", "+79160000004")
+    status, act, _ = accountant.request("GET", f"/portal/settlements/{PERIOD}/act")
+    assert status == 200 and "ПП №17" in act
+    status, _, headers = accountant.request("GET", "/portal/audit")  # the log is the owner's
+    assert status == 303 and headers["location"] == "/portal/settlements"
+    marketer = Browser(c.operator)
+    marketer.sign_in("portal", "+79160000003")
+    status, _, headers = marketer.request("GET", f"/portal/settlements/{PERIOD}/act")
+    assert status == 303 and "ПП №17" not in str(headers)

@@ -178,7 +178,11 @@ def test_modules_stay_small_and_simple():
 
 
 def _catalogue(lang: str) -> dict:
-    return json.loads((WEB / "messages" / f"{lang}.json").read_text(encoding="utf-8"))
+    """A language's texts, with each area's own file (``messages/<area>/<lang>.json``) under ``<area>``."""
+    tree = json.loads((WEB / "messages" / f"{lang}.json").read_text(encoding="utf-8"))
+    for area in sorted((WEB / "messages").glob(f"*/{lang}.json")):
+        tree[area.parent.name] = json.loads(area.read_text(encoding="utf-8"))
+    return tree
 
 
 def _keys(tree: dict, prefix: str = "") -> set[str]:

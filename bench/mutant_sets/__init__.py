@@ -26,12 +26,14 @@ AREAS = (
     "scale",
     "page_fixes",
     "receipts",
+    "admin",
     "till",
     "customer_messages",
     "audit",
     "staff",
     "outbox",
     "crm",
+    "cold_start",
 )
 
 

@@ -48,6 +48,12 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{_PAY}::test_a_payment_decided_on_a_stale_total_is_decided_again_not_lost",),
     ),
     Mutant(
+        "a payment's first total written over one that appeared",
+        "        PaymentTotalItem.pk.does_not_exist()",
+        "        PaymentTotalItem.pk.does_not_exist() | PaymentTotalItem.pk.exists()",
+        (f"{_PAY}::test_a_payment_decided_on_a_stale_total_is_decided_again_not_lost",),
+    ),
+    Mutant(
         "a payment for an unknown partner not refused",
         "        if partners_db.from_found(found, partner_id) is None:",
         "        if False:",

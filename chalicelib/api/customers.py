@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from chalice.app import Response
 
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
-from chalicelib.api.customer_keys import pending_binding
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
@@ -23,8 +22,10 @@ from chalicelib.schemas import (
 from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.api import customer_keys
     from chalicelib.services import customers
 else:
+    customer_keys = lazy_module("chalicelib.api.customer_keys")  # enrolment's answer: its models load with it
     customers = lazy_module("chalicelib.services.customers")
 
 api = RouteTable()
@@ -44,7 +45,7 @@ api = RouteTable()
     errors=(*WRITE_ERRORS, 429, 503),
 )
 def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply | Response:
-    return pending_binding(customers.enroll(call.writing, call.body, call.partner_id))
+    return customer_keys.pending_binding(customers.enroll(call.writing, call.body, call.partner_id))
 
 
 @api.route(

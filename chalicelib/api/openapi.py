@@ -131,6 +131,9 @@ def _success_responses(route: Route, keyed: dict[Any, Any]) -> dict[str, Any]:
     if route.response is None:
         if route.name == "openapi":
             return {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        if "application/json" not in route.media:  # a document (the operator's act): text, not a model
+            text = {media: {"schema": {"type": "string"}} for media in route.media}
+            return {str(route.status): {"description": _STATUS_TEXT[route.status], "content": text}}
         return {str(route.status): {"description": _STATUS_TEXT[route.status]}}
     content: dict[str, Any] = {
         media: {"schema": keyed[(route.response, "serialization")]}

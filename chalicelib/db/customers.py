@@ -82,23 +82,26 @@ class Customer:
 
 
 def _customer(item: CustomerItem) -> Customer:
+    # The attribute values as the descriptors would return them (None when absent), read without them: every
+    # request that names a customer makes one of these.
+    values = item.attribute_values.get
     return Customer(
-        item.customer_id,
-        item.phone,
-        item.card,
-        item.name,
-        str(item.locale),
+        values("customer_id") or "",
+        values("phone"),
+        values("card"),
+        values("name"),
+        str(values("locale")),
         wallet_of(item),
-        email=item.email,
-        channel=item.channel,
-        telegram_chat_id=item.telegram_chat_id,
-        telegram_link=item.telegram_link,
-        marketing_consent=bool(item.marketing_consent),
-        birthday=item.birthday,
-        created_at=item.created_at,
-        enrolled_by=item.enrolled_by,
-        signed_out_at=item.signed_out_at,
-        deleted_at=item.deleted_at,
+        email=values("email"),
+        channel=values("channel"),
+        telegram_chat_id=values("telegram_chat_id"),
+        telegram_link=values("telegram_link"),
+        marketing_consent=bool(values("marketing_consent")),
+        birthday=values("birthday"),
+        created_at=values("created_at") or "",
+        enrolled_by=values("enrolled_by"),
+        signed_out_at=values("signed_out_at"),
+        deleted_at=values("deleted_at"),
     )
 
 

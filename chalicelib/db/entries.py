@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import keys
+from chalicelib.db.codec import built
 from chalicelib.db.models import EntryItem
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.settlement import Figures
@@ -39,7 +40,8 @@ class NewEntry:
 def put(tx: Transaction, entry: NewEntry) -> None:
     pk, sk = keys.entry(entry.customer_id, entry.entry_id)
     tx.put(
-        EntryItem(
+        built(
+            EntryItem,
             pk,
             sk,
             gsi1pk=keys.customer_at_partner(entry.partner_id, entry.customer_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import keys
+from chalicelib.db.codec import built
 from chalicelib.db.models import OrderItem
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.orders import Order
@@ -35,7 +36,7 @@ def save(tx: Transaction, partner_id: str, order_id: str, order: Order, previous
     version = 0 if previous is None else previous.version + 1
     condition = OrderItem.pk.does_not_exist() if previous is None else OrderItem.version == previous.version
     tx.put(
-        OrderItem(pk, sk, version=version, state=order.to_dict(), updated_at=now_iso),
+        built(OrderItem, pk, sk, version=version, state=order.to_dict(), updated_at=now_iso),
         condition=condition,
         tag=ORDER_TAG,
     )

@@ -4,7 +4,7 @@ dozens). Loads :class:`~chalicelib.domain.partners.Partner`; writes a new partne
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -14,9 +14,11 @@ from chalicelib.db.maps import as_dict
 from chalicelib.db.models import PartnerItem
 from chalicelib.db.store import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction
-from chalicelib.domain.campaign_lifecycle import RulesSnapshot
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
 from chalicelib.domain.schedule import Schedule
+
+if TYPE_CHECKING:
+    from chalicelib.domain.campaign_lifecycle import RulesSnapshot
 
 __all__ = [
     "add_exists_check",
@@ -49,7 +51,7 @@ def partner_of(item: PartnerItem) -> Partner:
         created_at=item.created_at,
         updated_at=item.updated_at,
         rate_schedule=Schedule.from_list(base, schedule.get("changes")),
-        active_campaigns={str(k): cast(RulesSnapshot, as_dict(v)) for k, v in as_dict(item.active_campaigns).items()},
+        active_campaigns={str(k): cast("RulesSnapshot", as_dict(v)) for k, v in as_dict(item.active_campaigns).items()},
         open_campaigns={str(k): str(v) for k, v in as_dict(item.open_campaigns).items()},
         spend_confirmation=str(item.spend_confirmation or "always"),
         spend_confirmation_above_points=(

@@ -17,6 +17,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
+from chalicelib.db.codec import built
 from chalicelib.db.models import ReplayItem
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.db.tx import Transaction
@@ -103,7 +104,8 @@ def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_
     """Add the record to ``tx``; the transaction is cancelled if a record exists there already (with
     ``over_errors``, a success record: an error one is replaced)."""
     tx.put(
-        ReplayItem(
+        built(
+            ReplayItem,
             pk,
             sk,
             fingerprint=record.fingerprint,

@@ -10,8 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from botocore.session import Session
 from pynamodb.connection import Connection
 
+from chalicelib import aws
+from chalicelib.db.codec import loaded
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
 
@@ -19,6 +22,16 @@ ItemT = TypeVar("ItemT", bound=_Item)
 ItemKey = tuple[str, str]  # (pk, sk)
 ReadKey = tuple[type[_Item], str, str]  # the model to read an item as, and its key
 Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the model asked for it}
+
+
+class _SharedSessionConnection(Connection):
+    """pynamodb's connection, building its client from the instance's one botocore session (db/aws.py) instead of
+    a session of its own per thread."""
+
+    @property
+    def session(self) -> Session:
+        return aws.session()
+
 
 _connection: Connection | None = None
 _connection_key: tuple[str, str | None] | None = None
@@ -29,7 +42,7 @@ def connection() -> Connection:
     global _connection, _connection_key
     key = (_Item.Meta.region, _Item.Meta.host)
     if _connection is None or _connection_key != key:
-        _connection = Connection(region=key[0], host=key[1], max_retry_attempts=3)
+        _connection = _SharedSessionConnection(region=key[0], host=key[1], max_retry_attempts=3)
         _connection_key = key
     return _connection
 
@@ -90,7 +103,7 @@ def _land(riders: list[_Rider], found: dict[ItemKey, dict[str, Any]]) -> None:
     """Land every rider, in the order carried (authentication first); the first that raises wins."""
     for rider in riders:
         mine = [(model, (pk, sk)) for model, pk, sk in rider.reads if (pk, sk) in found]
-        rider.land({key: found[key] if rider.raw else model.from_raw_data(found[key]) for model, key in mine})
+        rider.land({key: found[key] if rider.raw else loaded(model, found[key]) for model, key in mine})
 
 
 def _land_first(**_: Any) -> None:
@@ -157,7 +170,7 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
 def get_many(wanted: Sequence[ReadKey]) -> Found:
     """Typed :func:`get_raw_many`: {(pk, sk): item of the model asked for it}; missing ones are absent."""
     model_for = {(pk, sk): model for model, pk, sk in wanted}
-    return {key: model_for[key].from_raw_data(raw) for key, raw in get_raw_many(list(model_for)).items()}
+    return {key: loaded(model_for[key], raw) for key, raw in get_raw_many(list(model_for)).items()}
 
 
 def _sleep(attempt: int) -> None:
@@ -165,10 +178,13 @@ def _sleep(attempt: int) -> None:
 
 
 def get_one(model: type[ItemT], pk: str, sk: str) -> ItemT | None:
+    """One strongly consistent GetItem (botocore's client directly: pynamodb's ``Model.get`` adds its dispatch, a
+    consumed-capacity request and its constructor to every read), or a BatchGetItem when riders are carried."""
     if riders_pending():  # one BatchGetItem carries them: still one round trip
         item: ItemT | None = get_many([(model, pk, sk)]).get((pk, sk))
         return item
-    try:
-        return model.get(pk, sk, consistent_read=True)
-    except model.DoesNotExist:
-        return None
+    response = connection().client.get_item(
+        TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    )
+    raw = response.get("Item")
+    return loaded(model, raw) if raw else None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import secrets
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +17,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
+from pynamodb.expressions.update import Action, Update
 
+from chalicelib.db.codec import keyed, serialized
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -154,7 +154,7 @@ class Transaction:
         for (pk, sk), totals in sorted(self._counters.items()):
             actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
             if actions:
-                ops.append(_Op("update", f"counter:{pk}", CounterItem(pk, sk), None, actions))
+                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, actions))
         return ops
 
 
@@ -178,18 +178,46 @@ def _checked(items: int, token: str) -> str:
 
 
 def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
-    with TransactWrite(connection=connection, client_request_token=token) as tx:
-        for op in ordered:
-            if op.kind == "put":
-                tx.save(op.model, condition=op.condition)
-            elif op.kind == "delete":
-                tx.delete(op.model, condition=op.condition)
-            elif op.kind == "update":
-                tx.update(op.model, actions=op.actions, condition=op.condition)
-            else:
-                assert op.key is not None
-                tx.condition_check(op.model, op.key[0], op.key[1], condition=op.condition)
-        _check_size(tx)  # raising here leaves the with-block without committing
+    """The transaction as pynamodb's ``TransactWrite`` would send it (the same operations, keys, expressions and
+    items), built without its per-item detours (``db.codec.serialized`` for the items); sent through pynamodb's
+    connection, so failures are its ``TransactWriteError``. Refused before sending if it is over 4 MB."""
+    parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
+    for op in ordered:
+        parts[op.kind].append(_operation(op))
+    _measured(connection.client)
+    connection.transact_write_items(
+        condition_check_items=parts["check"],
+        delete_items=parts["delete"],
+        put_items=parts["put"],
+        update_items=parts["update"],
+        client_request_token=token,
+    )
+
+
+def _operation(op: _Op) -> dict[str, Any]:
+    """One operation's parameters, as ``Connection.get_operation_kwargs`` makes them: the condition's names and
+    values first, then the update's."""
+    model = op.model if op.kind == "check" else type(op.model)
+    if op.kind == "check" and op.condition is None:
+        raise TypeError("`condition` cannot be None")  # as TransactWrite.condition_check
+    if op.kind == "put":
+        attributes = serialized(op.model)
+        kwargs: dict[str, Any] = {"TableName": model.Meta.table_name, "Item": attributes}
+        kwargs["Item"] = {"pk": attributes.pop("pk"), "sk": attributes.pop("sk"), **attributes}
+    else:
+        pk, sk = op.key if op.key is not None else (op.model.pk, op.model.sk)
+        kwargs = {"TableName": model.Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if op.condition is not None:
+        kwargs["ConditionExpression"] = op.condition.serialize(names, values)
+    if op.kind == "update":
+        kwargs["UpdateExpression"] = Update(*op.actions).serialize(names, values)
+    if names:
+        kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    return kwargs
 
 
 def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | None:
@@ -208,15 +236,25 @@ def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | Non
     return None
 
 
-def request_size(tx: TransactWrite) -> int:
-    """A conservative estimate of the transaction's size: the JSON of every operation as sent (typed attribute
-    values, expressions, names), which is larger than the items DynamoDB counts."""
-    parts = (tx._condition_check_items, tx._delete_items, tx._put_items, tx._update_items)
-    return sum(len(json.dumps(op, default=str, separators=(",", ":"))) for part in parts for op in part)
+_sized: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose transactions are measured
 
 
-def _check_size(tx: TransactWrite) -> None:
-    size = request_size(tx)
+def _measured(client: Any) -> None:
+    """Measure every transaction ``client`` sends on the body it serialized (once, as it sends it: no second JSON
+    encoding of our own), before it is signed or sent."""
+    if client not in _sized:
+        client.meta.events.register("request-created.dynamodb.TransactWriteItems", _check_body)
+        _sized.add(client)
+
+
+def _check_body(request: Any, **_: Any) -> None:
+    _check_size(len(request.body or b""))
+
+
+def _check_size(size: int) -> None:
+    """``size``: a conservative estimate of the transaction's size, the JSON of the whole request as sent (typed
+    attribute values, expressions, names, the token), which is larger than the items DynamoDB counts. Raised before
+    anything is sent: nothing was written."""
     if size > MAX_BYTES:
         raise RequestTooLarge(
             f"This request would write about {size:,} bytes in one transaction; DynamoDB allows 4 MB. "

@@ -16,6 +16,7 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
+from chalicelib.db.codec import keyed
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.store import Found, ReadKey, get_one
@@ -279,6 +280,6 @@ def apply(
     layout = decided_on.stored_as if decided_on is not None else None
     actions, condition = update_for(change, layout if isinstance(layout, Layout) else None)
     if actions:
-        tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
+        tx.update(keyed(CustomerItem, *keys.customer(customer_id)), actions, condition=condition, tag=WALLET_TAG)
     for expiry in sorted(credited_months(change) - set(marked)):
         tx.put(ExpiryIndexItem(*keys.expiry_index(expiry, customer_id), created_at=now_iso))

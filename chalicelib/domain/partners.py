@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.campaign_lifecycle import RulesSnapshot, snapshot_rules
-from chalicelib.domain.campaigns import Rules
 from chalicelib.domain.code_free import within_ceiling
 from chalicelib.domain.schedule import Schedule
+
+if TYPE_CHECKING:  # the campaigns' rules load when an accrual asks for them, not with every partner (a cold start)
+    from chalicelib.domain.campaign_lifecycle import RulesSnapshot
+    from chalicelib.domain.campaigns import Rules
 
 RATE_SETTINGS = ("earn_rate_bps", "max_redeem_share_bps")
 # How long a hold made without the customer's code may last (minutes), unless the operator sets another length: a
@@ -84,4 +87,6 @@ class Partner:
     def campaign_rules(self) -> list[Rules]:
         """The campaigns a purchase here may award, from the snapshots (what its partners accepted and its sponsors
         activated), in campaign-id order."""
+        from chalicelib.domain.campaign_lifecycle import snapshot_rules
+
         return snapshot_rules(self.active_campaigns)

@@ -52,4 +52,9 @@ def expiry_period(earned_at: datetime, tz_name: str, expiry_months: int) -> str:
 
 def trailing_periods(current: str, count: int) -> list[str]:
     """``count`` periods ending with ``current`` (inclusive), oldest first."""
-    return [add_months(current, -offset) for offset in range(count - 1, -1, -1)]
+    return list(_trailing(current, count))
+
+
+@lru_cache(maxsize=64)  # every tier decision asks for the same twelve months, all month long
+def _trailing(current: str, count: int) -> tuple[str, ...]:
+    return tuple(add_months(current, -offset) for offset in range(count - 1, -1, -1))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from chalicelib import ids
 from chalicelib.db import customers as customers_db
-from chalicelib.db import history as history_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
-from chalicelib.db.history import PostedEntry
 from chalicelib.db.store import Found, ItemKey
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
+from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
     Balance,
     CustomerEnrolled,
@@ -24,9 +24,19 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import bindings, limits, one_time_codes, program
+from chalicelib.services import program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+
+if TYPE_CHECKING:  # enrolment's and history's needs load on their first use (chalicelib/lazy.py): not a balance's
+    from chalicelib.db import history as history_db
+    from chalicelib.db.history import PostedEntry
+    from chalicelib.services import bindings, limits, one_time_codes
+else:
+    history_db = lazy_module("chalicelib.db.history")
+    bindings = lazy_module("chalicelib.services.bindings")
+    limits = lazy_module("chalicelib.services.limits")
+    one_time_codes = lazy_module("chalicelib.services.one_time_codes")
 
 _CURSOR_KEY = re.compile(r"E#ent_[0-9a-z]{22}")  # fullmatch
 

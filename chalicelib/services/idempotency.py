@@ -70,6 +70,7 @@ __all__ = [
     "backoff",
     "execute",
     "fingerprint",
+    "fingerprints",
     "new_nonce",
     "token",
 ]
@@ -78,6 +79,15 @@ __all__ = [
 def fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def fingerprints(method: str, path: str, body: Any) -> tuple[str, str]:
+    """``(fingerprint(method, path, body), fingerprint("", "", body))``, the body encoded once."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return (
+        hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest(),
+        hashlib.sha256(f" \n{canonical}".encode()).hexdigest(),
+    )
 
 
 def new_nonce() -> str:

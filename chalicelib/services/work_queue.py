@@ -100,10 +100,10 @@ class LocalQueue:
 
 class SqsQueue:
     def __init__(self, url: str) -> None:
-        import boto3
+        from chalicelib import aws
 
         self._url = url
-        self._client = boto3.client("sqs")
+        self._client = aws.client("sqs")
 
     def send(self, tasks: Sequence[Task]) -> None:
         for start in range(0, len(tasks), SQS_BATCH):

@@ -3,7 +3,8 @@
 A catalogue is a JSON object of texts, nested by area (``me``, ``portal``, ``entry``...). Its ``_meta`` says how the
 language writes numbers, money and dates, which plural rule it follows, what the language is called in itself (the
 text of the switch link) and which catalogue fills its gaps. Plural texts are objects keyed by plural category. Adding
-a language is adding a file: no Python changes.
+a language is adding a file: no Python changes. An area with many texts of its own (``admin``) keeps them in
+``messages/<area>/<lang>.json``, looked up as ``<area>.<key>``: its screens grow without touching the shared files.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class Locale:
 @cache
 def locale(lang: str) -> Locale:
     tree = json.loads((MESSAGES_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    for area in sorted(MESSAGES_DIR.glob(f"*/{lang}.json")):
+        tree[area.parent.name] = json.loads(area.read_text(encoding="utf-8"))
     meta = tree.pop("_meta")
     fallback_lang = meta.get("fallback")
     fallback = locale(fallback_lang) if fallback_lang and fallback_lang != lang else None

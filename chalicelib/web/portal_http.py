@@ -42,6 +42,7 @@ READS = {  # no CSRF check: they change nothing
     "settlements",
     "csv",
     "reconciliation_act",
+    "audit",
     "staff",
     "keys",
 }
@@ -253,6 +254,14 @@ def _reconciliation_act(r: Request, session: Session) -> Any:
     return _response(page, extra=r.extra)
 
 
+def _audit(r: Request, session: Session) -> Any:
+    from chalicelib.web import portal_audit
+
+    q = r.call.query
+    period = settlement.check_period(q.period, r.call.now) if q is not None and q.period else None
+    return _response(portal_audit.page(session, r.lang, q.cursor if q is not None else None, period), extra=r.extra)
+
+
 VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "logout": _logout,
     "dashboard": _dashboard,
@@ -266,4 +275,5 @@ VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "csv": _csv,
     **portal_people.VIEWS,
     "reconciliation_act": _reconciliation_act,
+    "audit": _audit,
 }

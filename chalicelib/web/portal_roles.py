@@ -26,6 +26,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "act": CAMPAIGNS,
     "settlements": MONEY,
     "csv": MONEY,
+    "reconciliation_act": MONEY,
+    "audit": OWNERS,
     "staff": OWNERS,
     "invite": OWNERS,
     "remove_staff": OWNERS,
@@ -34,7 +36,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "rotate_key": OWNERS,
     "revoke_key": OWNERS,
 }
-READ_ONLY = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys"}
+READ_ONLY = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys", "reconciliation_act", "audit"}
 
 
 def home(role: str) -> str:

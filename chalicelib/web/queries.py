@@ -43,6 +43,7 @@ class PortalQuery(BaseModel):
     lang: Lang | None = None
     period: Annotated[str, StringConstraints(max_length=7)] | None = None
     table: Literal["statement", "flows"] = "statement"  # the settlement CSV: one table per file
+    cursor: Annotated[str, StringConstraints(max_length=600)] | None = None  # the audit log's next page
 
 
 class ActQuery(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.http import Auth, Call, RouteOptions, RouteTable
+from chalicelib.web.admin.routes import ROUTES as CONSOLE_ROUTES  # the operator's console
 from chalicelib.web.queries import (
     ActQuery,
     CodeForm,
@@ -254,6 +255,9 @@ _portal_page(
 )
 
 
+_portal_page("portal_audit", "GET", "/portal/audit", "audit", "the partner's audit log: who changed what, when")
+
+
 def _till(view: str) -> PortalHandler:
     def handler(call: Call[None, PortalQuery]) -> Any:
         from chalicelib.web.till import http
@@ -366,4 +370,4 @@ def favicon(call: Call[None, None]) -> Any:
     return site.favicon(call)
 
 
-ROUTES = tuple(pages.routes)
+ROUTES = (*pages.routes, *CONSOLE_ROUTES)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from chalice.app import Chalice, Response
@@ -19,9 +19,14 @@ from chalice.app import Chalice, Response
 from chalicelib.errors import NotFound
 from chalicelib.http import Call, problem
 from chalicelib.https import with_hsts
-from chalicelib.services import partners
+from chalicelib.lazy import lazy_module
 from chalicelib.web import i18n
-from chalicelib.web.queries import SiteQuery
+
+if TYPE_CHECKING:  # app.py registers the catch-all at every start: the landing page's needs load with it
+    from chalicelib.services import partners
+    from chalicelib.web.queries import SiteQuery
+else:
+    partners = lazy_module("chalicelib.services.partners")
 
 CATCH_ALL = "/{proxy+}"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")  # API Gateway's ANY

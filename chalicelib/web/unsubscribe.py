@@ -12,7 +12,6 @@ from typing import Any
 
 from chalice.app import Response
 
-from chalicelib.errors import BadRequest
 from chalicelib.http import Call
 from chalicelib.services import reminders
 from chalicelib.web import i18n
@@ -25,6 +24,7 @@ __all__ = ["confirm", "page"]
 def _render(lang: str, status: int, **context: Any) -> Response:
     from chalicelib.web.render import render
 
+    context.setdefault("invalid", False)
     page = render("customer/unsubscribe.html", i18n.locale(lang), language_links=[], **context)
     return Response(body=page.body, status_code=status, headers=dict(page.headers))
 
@@ -40,5 +40,5 @@ def confirm(call: Call[None, UnsubscribeQuery]) -> Response:
     lang = i18n.pick(form.get("lang") or call.header("Accept-Language"))
     customer_id, token = form.get("c", "")[:64], form.get("t", "")[:64]
     if not customer_id or not reminders.withdraw_consent(customer_id, token):
-        raise BadRequest("This unsubscribe link is not valid; change the setting on your page instead.")
+        return _render(lang, 400, customer_id="", token="", done=False, invalid=True)  # a page, as documented
     return _render(lang, 200, customer_id="", token="", done=True)

@@ -93,6 +93,8 @@ def _portal_pages(live: Any, data: dict[str, Any], lang: str) -> list[tuple[str,
         ("portal new campaign", signed_in("/campaigns/new")),
         ("portal campaign", signed_in(f"/campaigns/{data['campaign']}")),
         ("portal settlements", signed_in("/settlements")),
+        ("portal reconciliation act", signed_in("/settlements/2026-03/act")),
+        ("portal audit log", signed_in("/audit")),
     ]
 
 

@@ -1,0 +1,79 @@
+"""The service models the function ships for the AWS clients it builds besides DynamoDB's, cut to the operations it
+calls (chalicelib/aws.py puts them ahead of botocore's own). SSM's full model is 1.4 MB of JSON for 150 operations
+when the function calls two: parsing it and building its client was ~10 % of a cold start's instructions.
+
+    python -m infra.aws_models        # rewrites chalicelib/aws_models/ from the installed botocore
+
+tests/test_infra.py checks that the shipped models are what this makes from the installed botocore, and that they
+hold every operation chalicelib calls on those services.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "chalicelib" / "aws_models"
+# service -> (API version, the operations chalicelib calls). SQS (the jobs' queue) is not here: only the scheduled
+# jobs build its client, never a request.
+OPERATIONS: dict[str, tuple[str, tuple[str, ...]]] = {"ssm": ("2014-11-06", ("GetParameter", "GetParameters"))}
+
+
+def _without_documentation(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_documentation(v) for k, v in value.items() if k != "documentation"}
+    if isinstance(value, list):
+        return [_without_documentation(v) for v in value]
+    return value
+
+
+def cut(service: str) -> dict[str, Any]:
+    """botocore's model of ``service`` with only the listed operations and the shapes they reach (errors included)."""
+    version, operations = OPERATIONS[service]
+    spec = importlib.util.find_spec("botocore")  # its data files only: nothing here talks to AWS
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).parent / "data" / service / version / "service-2.json.gz"
+    model = json.loads(gzip.decompress(path.read_bytes()))
+    shapes: dict[str, Any] = {}
+
+    def reach(name: str) -> None:
+        if name not in shapes:
+            shape = shapes[name] = model["shapes"][name]
+            for ref in (shape.get(k) for k in ("member", "key", "value")):
+                if ref:
+                    reach(ref["shape"])
+            for member in shape.get("members", {}).values():
+                reach(member["shape"])
+
+    for op in operations:
+        spec = model["operations"][op]
+        for ref in (spec.get("input"), spec.get("output"), *spec.get("errors", [])):
+            if ref:
+                reach(ref["shape"])
+    kept = {
+        "version": model["version"],
+        "metadata": model["metadata"],
+        "operations": {op: model["operations"][op] for op in operations},
+        "shapes": dict(sorted(shapes.items())),
+    }
+    return dict(_without_documentation(kept))
+
+
+def model_path(service: str) -> Path:
+    return MODELS / service / OPERATIONS[service][0] / "service-2.json"
+
+
+def main() -> None:
+    for service in OPERATIONS:
+        path = model_path(service)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cut(service), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
