@@ -33,6 +33,7 @@ AREAS = (
     "staff",
     "cold_start",
     "outbox",
+    "crm",
 )
 
 

@@ -12,6 +12,7 @@ from chalicelib.api import (
     campaigns,
     customer_keys,
     customers,
+    integrations,
     ledger,
     partners,
     public,
@@ -39,6 +40,7 @@ _TABLES: tuple[RouteTable, ...] = (
     audit.operator,
     telegram.api,
     webhooks.api,
+    integrations.api,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for table in _TABLES for route in table.routes)

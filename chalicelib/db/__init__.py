@@ -1,5 +1,6 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
+from chalicelib.db import crm as _crm  # noqa: F401 - its models are bound with every other (models.bind)
 from chalicelib.db import keys
 from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
 from chalicelib.db import staff as staff

@@ -28,7 +28,7 @@ from chalicelib.domain import signing
 from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import webhooks
+from chalicelib.services import crm_sync, webhooks
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -55,9 +55,12 @@ def http_sender(url: str, body: bytes, headers: dict[str, str]) -> Sent:
 
 
 def poll(now: datetime, sender: Sender | None = None) -> int:
-    """One pass: dispatch what waits in the outbox, then every attempt that is due. Returns the attempts made."""
+    """One pass: dispatch what waits in the outbox, then every attempt that is due, then what waits for the
+    partners' CRMs (each change sent with the balance as it is now). Returns the webhook attempts made."""
     dispatch(outbox_db.pending(BATCH), now, sender, attempt_now=False)
-    return deliver_due(now, sender)
+    made = deliver_due(now, sender)
+    crm_sync.flush(now)
+    return made
 
 
 def handle_stream(event: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -101,6 +104,7 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
             if hook.status == "active" and subscribed(hook.events, event.type):
                 ref = webhooks_db.create_delivery(hook, event, payload, now.isoformat(), ttl)
                 created += [ref] if ref is not None else []
+        crm_sync.accept(event, now)  # the CRM connector: a subscriber of its own, once per event
         outbox_db.delete(event.event_id)
     return created
 
