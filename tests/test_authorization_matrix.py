@@ -96,6 +96,8 @@ def request_for(route, w):
         "portal_link": {},
         "confirm_identifiers": {"code": "000000"},
         "admin_create_partner": {"name": "Delta"},
+        "change_staff_role": {"role": "marketer"},
+        "admin_change_staff_role": {"role": "operator"},
         "invite_staff": {"phone": "+79160000009", "name": "Кассир", "role": "cashier"},
         "admin_invite_staff": {"email": "op@example.com", "name": "Оп", "role": "operator"},
         "admin_update_partner": {"earn_rate_bps": 400},
@@ -178,6 +180,7 @@ OTHER_PARTNER_NOT_FOUND = {
     "end_campaign",
     "campaign_report",
     "remove_staff",  # another partner's staff member: not found, and still there
+    "change_staff_role",
 }
 
 

@@ -111,6 +111,10 @@ def _staff_member(c: Coalition, n: int, admin: bool = False) -> Call:
     return Call(who, "DELETE", f"{path}/{made['staff_id']}")
 
 
+def _role_change(removal: Call, role: str = "marketer") -> Call:
+    return Call(removal.client, "PATCH", removal.path, {"role": role})
+
+
 def _program(c: Coalition, n: int) -> Call:
     assert c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 100 + n}).status == 200  # it exists
     return Call(c.operator, "PUT", "/v1/admin/program", {"operator_fee_bps": 150 + n})
@@ -187,6 +191,8 @@ ROUTES: dict[str, Setup] = {
         c.cafe, "POST", "/v1/staff", {"phone": f"+7916150{n:04d}", "name": f"Кассир {n}", "role": "cashier"}
     ),
     "remove_staff": _staff_member,
+    "change_staff_role": lambda c, n: _role_change(_staff_member(c, n)),
+    "admin_change_staff_role": lambda c, n: _role_change(_staff_member(c, n, admin=True), "operator_readonly"),
     "admin_invite_staff": lambda c, n: Call(
         c.operator, "POST", "/v1/admin/staff", {"email": f"op{n}@example.com", "name": f"Оп {n}", "role": "operator"}
     ),
@@ -242,6 +248,7 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
     "portal_invite_staff",
     "portal_remove_staff",
+    "portal_change_staff_role",
     "portal_create_key",
     "portal_rotate_key",
     "portal_revoke_key",
@@ -312,6 +319,8 @@ SETTLED_BY_RETRY = {
     "admin_end_customer_links",
     "remove_staff",
     "admin_remove_staff",
+    "change_staff_role",
+    "admin_change_staff_role",
 }
 # A replay of these sends the customer the same message again (a first copy may never have left): by design.
 REDELIVERS = {"spend_code", "portal_link"}

@@ -43,6 +43,7 @@ _NAMES = {
         "RefundOut SpendCodeRecord SpendCodeRequest SpendCodeSent"
     ),
     "partners": (
+        "ChangeOperatorStaffRole ChangeStaffRole "
         "CodeFreeHoldMinutes CreatePartner DailyLimit DeletedAccountPoints Directory DirectoryEntry Health "
         "InviteOperatorStaff InviteStaff KeyCreated MessageSettings OperatorStaffRole PartnerCreated "
         "PartnerList PartnerOut PartnerRateChange PartnerStaffRole ProgramChange ProgramSettings "
