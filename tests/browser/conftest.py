@@ -24,6 +24,8 @@ DOCS_SHOTS = {
     "role-accountant-settlements-en-tablet",
     "role-cashier-result-tablet-ru",
     "role-operator-partners-ru-desktop",
+    "role-operator-settlements-en-phone",
+    "role-operator-audit-ru-desktop",
     "customer-page-ru-390x844",
 }
 CHROMIUM_ARGS = [

@@ -30,6 +30,7 @@ WORDS = {
         "accepted": "согласился",
         "declined": "отказался",
         "csv": "Скачать CSV",
+        "no_days": "Покупок по акции пока не было.",
     },
     "en": {
         "new": "New campaign",
@@ -40,6 +41,7 @@ WORDS = {
         "accepted": "accepted",
         "declined": "declined",
         "csv": "Download CSV",
+        "no_days": "No purchases under this campaign yet.",
     },
 }
 SPONSOR, DECLINER, ACCEPTOR = "Уют", "Стиль", "Цветы"
@@ -117,9 +119,13 @@ def test_a_marketer_names_two_partners_one_declines_one_accepts_and_the_accounta
     marketer.reload()
     expect(marketer.get_by_test_id(f"answer-{DECLINER}")).to_have_text(w["declined"])
     expect(marketer.get_by_test_id(f"answer-{ACCEPTOR}")).to_have_text(w["accepted"])
+    expect(marketer.get_by_test_id("no-days")).to_have_text(w["no_days"])  # an empty chart says why it is empty
     screenshot(marketer, f"role-marketer-campaign-{lang}-{size}")
     marketer.context.close()
 
+    customer = live.request("POST", "/v1/customers", sponsor["api_key"], {"phone": "+79161230000"}).json()
+    sale = {"customer_id": customer["customer_id"], "order_id": "R-1", "amount_minor": 250_000}
+    assert live.request("POST", "/v1/accruals", sponsor["api_key"], sale).status_code == 201  # a month with a sale
     accountant = _person(browser, live, size, accountant_phone, lang)
     assert accountant.url.split("?")[0].endswith("/portal/settlements")
     period = re.search(r"/settlements/(\d{4}-\d{2})/csv", accountant.content())
