@@ -30,6 +30,7 @@ WORDS = {
         "accepted": "согласился",
         "declined": "отказался",
         "csv": "Скачать CSV",
+        "status": "партнёр отказался: запустить нельзя",
         "no_days": "Покупок по акции пока не было.",
     },
     "en": {
@@ -41,6 +42,7 @@ WORDS = {
         "accepted": "accepted",
         "declined": "declined",
         "csv": "Download CSV",
+        "status": "a partner declined: it cannot start",
         "no_days": "No purchases under this campaign yet.",
     },
 }
@@ -119,6 +121,7 @@ def test_a_marketer_names_two_partners_one_declines_one_accepts_and_the_accounta
     marketer.reload()
     expect(marketer.get_by_test_id(f"answer-{DECLINER}")).to_have_text(w["declined"])
     expect(marketer.get_by_test_id(f"answer-{ACCEPTOR}")).to_have_text(w["accepted"])
+    expect(marketer.get_by_test_id("status")).to_have_text(w["status"])  # not "waiting for acceptance"
     expect(marketer.get_by_test_id("no-days")).to_have_text(w["no_days"])  # an empty chart says why it is empty
     screenshot(marketer, f"role-marketer-campaign-{lang}-{size}")
     marketer.context.close()
