@@ -23,6 +23,7 @@ from typing import Any
 
 from local import servers
 from local.data_dir import DataDir
+from local.dispatcher_loop import DispatcherLoop
 from local.saved_tables import SavedTables
 
 DEV_WEBHOOK_SECRET = "dev-telegram-webhook-secret"  # make run only; in AWS it comes from SSM
@@ -63,8 +64,11 @@ class _Running:
     dynamo: servers.Running | None = None
     api: servers.Running | None = None
     saver: SavedTables | None = None
+    dispatcher: DispatcherLoop | None = None
 
     def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         if self.api is not None:
             self.api.stop()
         if self.saver is not None:
@@ -145,6 +149,7 @@ def _start(stopper: _Stopper, running: _Running, started: float) -> bool:
         data.save_demo(seeded.partners, seeded.customers)
         demo = data.demo()
     runtime.configure(settings, SystemClock())
+    running.dispatcher = DispatcherLoop().start()  # webhooks: what a DynamoDB Stream does in AWS
     if saver is not None:
         saver.save()  # the seeded demo is on disk before the first request
         saver.start()
