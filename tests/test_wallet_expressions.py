@@ -128,3 +128,27 @@ def test_a_map_key_pynamodb_parses_as_a_list_index_is_spelled_as_pynamodb_spells
     for raw in (True, False):  # an empty key: refused before anything is sent, both ways
         with pytest.raises(ValueError):
             _sent(Change(spend={"": 2}), raw=raw)
+
+
+def test_a_counter_update_is_what_pynamodb_builds() -> None:
+    """The settlement counters' ``ADD`` (``Transaction.add_to_counter``), written directly, as pynamodb's
+    ``Path(name).add(amount)`` actions make it; amounts that sum to nothing are left out, as before."""
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.db.models import CounterItem
+    from chalicelib.db.tx import Transaction
+
+    tx = Transaction()
+    tx.add_to_counter("CTR#p", "C#1", {"accrued": 7, "redeemed": 0, "count": 1, "minor": -250})
+    tx.add_to_counter("CTR#p", "C#1", {"accrued": 3, "count": 1})
+    tx.add_to_counter("CTR#q", "C#2", {"accrued": 5, "refunded": -5})
+    tx.add_to_counter("CTR#q", "C#2", {"refunded": 5})
+    ops = tx._counter_ops()
+    assert [op.key or (op.model.pk, op.model.sk) for op in ops] == [("CTR#p", "C#1"), ("CTR#q", "C#2")]
+    theirs = [
+        [Path("accrued").add(10), Path("count").add(2), Path("minor").add(-250)],
+        [Path("accrued").add(5)],
+    ]
+    for op, actions in zip(ops, theirs, strict=True):
+        expected = _operation(_Op("update", op.tag, op.model, None, actions))
+        assert _operation(op) == expected

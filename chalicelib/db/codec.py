@@ -280,10 +280,13 @@ class RawUpdate:
     condition first, then SET, then REMOVE; a name once, a value each time), so the request is the same.
     tests/test_wallet_expressions.py holds it side by side with pynamodb for every kind of wallet change."""
 
-    def __init__(self, exists: tuple[str, ...]) -> None:
-        self.conditions: list[_Term] = [("attribute_exists ({0})", (exists,))]
+    def __init__(self, exists: tuple[str, ...] | None = None) -> None:
+        """``exists``: the path the guard starts with (``attribute_exists``); none: no condition but what
+        :meth:`guard` adds."""
+        self.conditions: list[_Term] = [] if exists is None else [("attribute_exists ({0})", (exists,))]
         self.sets: list[_Term] = []
         self.removes: list[_Term] = []
+        self.adds: list[_Term] = []
 
     def guard(self, template: str, *operands: Operand) -> None:
         """``&=`` one more condition."""
@@ -295,8 +298,11 @@ class RawUpdate:
     def remove(self, path: tuple[str, ...]) -> None:
         self.removes.append(("{0}", (path,)))
 
+    def add(self, path: tuple[str, ...], value: dict[str, Any]) -> None:
+        self.adds.append(("{0} {1}", (path, value)))
+
     def __len__(self) -> int:
-        return len(self.sets) + len(self.removes)
+        return len(self.sets) + len(self.removes) + len(self.adds)
 
     def parameters(self) -> dict[str, Any]:
         """ConditionExpression, UpdateExpression, ExpressionAttributeNames and ExpressionAttributeValues."""
@@ -314,17 +320,20 @@ class RawUpdate:
                     rendered.append(placeholder)
             return template.format(*rendered)
 
-        first, *more = self.conditions
-        condition = "(" * len(more) + render(*first) + "".join(f" AND {render(*term)})" for term in more)
+        kwargs: dict[str, Any] = {}
+        if self.conditions:
+            first, *more = self.conditions
+            rendered = render(*first)  # numbered first: placeholders follow the text's order
+            kwargs["ConditionExpression"] = "(" * len(more) + rendered + "".join(f" AND {render(*t)})" for t in more)
         clauses = [
             f"{keyword} {', '.join(render(*term) for term in terms)}"
-            for keyword, terms in (("SET", self.sets), ("REMOVE", self.removes))
+            for keyword, terms in (("SET", self.sets), ("REMOVE", self.removes), ("ADD", self.adds))
             if terms
         ]
-        kwargs: dict[str, Any] = {"ConditionExpression": condition}
         if clauses:
             kwargs["UpdateExpression"] = " ".join(clauses)
-        kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
+        if names:
+            kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
         if values:
             kwargs["ExpressionAttributeValues"] = values
         return kwargs

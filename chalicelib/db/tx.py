@@ -16,10 +16,9 @@ from botocore.exceptions import BotoCoreError, ConnectionClosedError, ReadTimeou
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action, Update
 
-from chalicelib.db.codec import RawUpdate, keyed, serialized
+from chalicelib.db.codec import RawUpdate, keyed, serialized, typed
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -158,9 +157,12 @@ class Transaction:
         """One ``ADD`` update per counter item, of everything added to it."""
         ops = []
         for (pk, sk), totals in sorted(self._counters.items()):
-            actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
-            if actions:
-                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, actions))
+            update = RawUpdate()  # ``Path(name).add(amount)`` per amount, as pynamodb would send them
+            for name, amount in sorted(totals.items()):
+                if amount:
+                    update.add(tuple(name.split(".")), typed(amount))
+            if update:
+                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), raw=update))
         return ops
 
 
