@@ -8,7 +8,7 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from chalicelib.db import keys
@@ -70,7 +70,7 @@ def wallet_of(item: CustomerItem) -> Wallet:
         bonus_days=ints(item.bonus_days),
         last_purchase=last_purchase,
         campaign_awards=ints(item.campaign_awards),
-        stored_as=replace(layout, purchases_by_id=by_id),
+        stored_as=Layout(layout.partners, layout.parts, by_id),  # ``replace``'s field walk costs more than this
     )
 
 
