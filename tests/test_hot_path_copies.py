@@ -29,7 +29,8 @@ def test_the_program_at_an_instant_is_replace_of_its_money_settings() -> None:
         )
         at = program.at(moment)
         assert at == expected and type(at) is Program and at.__dict__ == expected.__dict__
-    assert program.at(switch).point_value_minor == 50 and program.at(switch - timedelta(seconds=1)).operator_fee_bps == 0
+    assert program.at(switch).point_value_minor == 50
+    assert program.at(switch - timedelta(seconds=1)).operator_fee_bps == 0
 
 
 def test_the_period_of_an_instant_is_its_month_in_the_zone_asked_for() -> None:

@@ -135,7 +135,6 @@ def test_a_counter_update_is_what_pynamodb_builds() -> None:
     ``Path(name).add(amount)`` actions make it; amounts that sum to nothing are left out, as before."""
     from pynamodb.expressions.operand import Path
 
-    from chalicelib.db.models import CounterItem
     from chalicelib.db.tx import Transaction
 
     tx = Transaction()

@@ -188,7 +188,9 @@ def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -
         available=current.available,
         pending=current.pending,
         held=current.held,
-        expiring=[ExpiringPoints.model_construct(points=p, expires_on=last_day(e)) for e, p in sorted(expiring.items())],
+        expiring=[
+            ExpiringPoints.model_construct(points=p, expires_on=last_day(e)) for e, p in sorted(expiring.items())
+        ],
         tier=TierOut.model_construct(**status.__dict__),
         currency=program.currency,
         point_value_minor=program.point_value_minor,
