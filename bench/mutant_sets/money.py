@@ -17,6 +17,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '    _capped_counts(u, "campaign_awards", change.campaign_awards, {})',
         (
             "tests/test_campaign_races.py::test_simultaneous_purchases_of_one_customer_never_exceed_the_per_customer_limit",
+            "tests/test_db_repositories.py::test_a_limited_counter_stops_at_its_limit[campaign per customer]",
         ),
     ),
     Mutant(
@@ -44,7 +45,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "no bonus daily cap in the write",
         '    _capped_counts(u, "bonus_days", change.bonus_days, change.bonus_limits)',
         '    _capped_counts(u, "bonus_days", change.bonus_days, {})',
-        ("tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",),
+        (
+            "tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",
+            "tests/test_db_repositories.py::test_a_limited_counter_stops_at_its_limit[bonus per day]",
+        ),
     ),
     Mutant(
         "replay records written without attribute_not_exists",
