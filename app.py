@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from chalice.app import Chalice, Cron
+from chalice.app import Chalice, Cron, Rate
 
 from chalicelib import route_index
 
@@ -73,3 +73,22 @@ def run_job_task(event: dict[str, Any], context: Any) -> None:
 
     for record in event.get("Records", []):
         jobs.run_task(record["body"], runtime.get().clock.now())
+
+
+# The events' dispatcher: the table's stream (outbox inserts only), its batch failure reporting and its dead-letter
+# queue are declared in infra/build_template.py. Answers which records failed, so the stream retries from there.
+@app.lambda_function(name="dispatch_events")
+def dispatch_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib import runtime
+    from chalicelib.services import dispatcher
+
+    return dispatcher.handle_stream(event, runtime.get().clock.now())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="retry_deliveries")
+def retry_deliveries(event: Any) -> dict[str, Any]:
+    """Webhook attempts that are due (backoff), and anything the stream left in the outbox."""
+    from chalicelib import runtime
+    from chalicelib.services import dispatcher
+
+    return {"attempts": dispatcher.poll(runtime.get().clock.now())}

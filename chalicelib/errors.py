@@ -157,6 +157,10 @@ class PeriodNotEnded(Conflict):
     code, title = "period_not_ended", "The period has not ended yet"
 
 
+class WebhookLimitReached(Conflict):
+    code, title = "webhook_limit_reached", "Too many webhook endpoints"
+
+
 class PayloadTooLarge(ApiError):
     status, code, title = 413, "payload_too_large", "Request body is too large"
 

@@ -17,6 +17,8 @@ FUNCTIONS = {
     "CloseSettlements": "CloseSettlementsRole",
     "RunJobTask": "RunJobTaskRole",
     "SendCustomerMessages": "SendCustomerMessagesRole",
+    "DispatchEvents": "DispatchEventsRole",
+    "RetryDeliveries": "RetryDeliveriesRole",
 }
 # Functions that send to customers, and so read the channels' secrets: the API (codes, links) and the hourly
 # messages job (reminders, greetings).
@@ -39,7 +41,7 @@ APP_NAME = json.loads(Path(__file__).parents[1].joinpath(".chalice", "config.jso
 # the API function stops first, so a client never sees a timeout for a request that went on to succeed.
 API_GATEWAY_TIMEOUT_SECONDS = 29
 API_TIMEOUT_SECONDS = 25
-JOBS = ("ExpirePoints", "CloseSettlements", "SendCustomerMessages")
+JOBS = ("ExpirePoints", "CloseSettlements", "SendCustomerMessages", "RetryDeliveries")
 # The jobs' worker (app.py's run_job_task): one task a message of JobsQueue, an expiry segment or a page run of a
 # reconciliation. Its concurrency is the expiry's fan-out (one instance per index segment, keys.EXPIRY_SHARDS) and
 # caps the write rate a night's expiry puts on the table (docs/lifecycle.md, "A million customers a night").
@@ -55,7 +57,19 @@ JOB_RULE_NAMES = {
     "ExpirePoints": "expire-points",
     "CloseSettlements": "close-settlements",
     "SendCustomerMessages": "send-customer-messages",
+    "RetryDeliveries": "retry-deliveries",
 }
+# The dispatcher (app.py's dispatch_events, chalicelib/services/dispatcher.py): the table's stream, filtered to the
+# outbox's inserts, feeds it; a record it reports failed is retried from that record, then sent to the events'
+# dead-letter queue (RetryDeliveries' minute pass also finds what is left in the outbox, so nothing waits for a
+# person). Each record may make a first attempt to a few endpoints of at most webhook_http.TIMEOUT_SECONDS each.
+DISPATCHER = "DispatchEvents"
+DISPATCHER_TIMEOUT_SECONDS = 300
+DISPATCHER_BATCH = 10
+DISPATCHER_TRIES = 5
+OUTBOX_FILTER = json.dumps(
+    {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}, separators=(",", ":")
+)
 # Every DynamoDB operation chalicelib/db sends; SystemErrors is published per table and operation.
 DYNAMODB_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem")
 # One JSON line per request, of values that never carry a secret: the route's template ($context.resourcePath, e.g.
@@ -121,6 +135,8 @@ def table() -> dict[str, Any]:
             # only a request's own retries read, rate-limit buckets (RATE#..., once full again), portal and customer
             # sessions and one-time codes (after they expire). TTL is never used as a clock: readers check times.
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            # The outbox's inserts reach the dispatcher through the stream (the event is in the new image).
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
         },
     }
 
@@ -187,6 +203,29 @@ def role(function: str) -> dict[str, Any]:
                     "sqs:GetQueueAttributes",
                 ],
                 "Resource": {"Fn::GetAtt": ["JobsQueue", "Arn"]},
+            }
+        )
+    if function == DISPATCHER:
+        statements.append(
+            {
+                "Sid": "TableStream",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:DescribeStream",
+                    "dynamodb:ListStreams",
+                ],
+                "Resource": {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]},
+            }
+        )
+        statements.append(
+            {
+                # The event source mapping sends a batch that failed for good here with the function's own role.
+                "Sid": "EventsDeadLetterQueue",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
             }
         )
     if function in JOBS:
@@ -265,6 +304,27 @@ def function_properties(function: str, variables: dict[str, Any]) -> dict[str, A
                 "Properties": {"Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]}, "BatchSize": 1},
             }
         }
+    elif function == DISPATCHER:
+        properties["Timeout"] = DISPATCHER_TIMEOUT_SECONDS
+        properties["Events"] = {
+            f"{function}Stream": {
+                "Type": "DynamoDB",
+                "Properties": {
+                    "Stream": {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]},
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": DISPATCHER_BATCH,
+                    "MaximumBatchingWindowInSeconds": 1,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "BisectBatchOnFunctionError": True,
+                    "MaximumRetryAttempts": DISPATCHER_TRIES,
+                    "MaximumRecordAgeInSeconds": 3600,
+                    "DestinationConfig": {
+                        "OnFailure": {"Destination": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}}
+                    },
+                    "FilterCriteria": {"Filters": [{"Pattern": OUTBOX_FILTER}]},
+                },
+            }
+        }
     else:
         # A scheduled job runs asynchronously: what still fails after Lambda's two retries lands in the queue
         # (and its alarm) instead of vanishing; so does an event EventBridge could not deliver at all.
@@ -314,6 +374,8 @@ def function_resources() -> dict[str, Any]:
             + (
                 " (a scheduled job)"
                 if function in JOBS
+                else " (the events' dispatcher: its stream retries the batch)"
+                if function == DISPATCHER
                 else " (a task of the jobs' queue)"
                 if function == WORKER
                 else ""
@@ -366,6 +428,20 @@ def jobs_dead_letter_resources() -> dict[str, Any]:
             {"QueueName": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}},
             1,
             "A scheduled job or a task of the jobs' queue failed for good (it is in the dead-letter queue)",
+            statistic="Maximum",
+        ),
+        "EventsDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+        },
+        "EventsDeadLetterAlarm": alarm(
+            "events-dead-letters",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}},
+            1,
+            "The dispatcher gave up on a batch of outbox events (the minute pass delivers what is still in the "
+            "outbox; the queue holds the stream records for inspection)",
             statistic="Maximum",
         ),
         "JobsQueue": {
@@ -576,6 +652,7 @@ def build() -> dict[str, Any]:
             "AlarmTopic": {"Value": {"Ref": "AlarmTopic"}},
             "JobsDeadLetterQueue": {"Value": {"Ref": "JobsDeadLetterQueue"}},
             "JobsQueue": {"Value": {"Ref": "JobsQueue"}},
+            "EventsDeadLetterQueue": {"Value": {"Ref": "EventsDeadLetterQueue"}},
             "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
         },
     }

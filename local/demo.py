@@ -32,6 +32,22 @@ PARTNERS = (
 )
 
 
+# People who sign in with a one-time code (it lands in the development inbox): each partner's owner, a cashier and
+# an accountant at the café, a marketer at the clothing store, and the operator's own staff.
+OWNERS = {
+    "stil": ("+7 900 100-00-01", "Ольга Стилева"),
+    "uyut": ("+7 900 200-00-01", "Ирина Уютова"),
+    "sharm": ("+7 900 300-00-01", "Дарья Шармова"),
+    "market": ("+7 900 400-00-01", "Павел Маркетов"),
+}
+STAFF = (  # partner, phone, name, role
+    ("uyut", "+7 900 200-00-02", "Олег Кассиров", "cashier"),
+    ("uyut", "+7 900 200-00-03", "Нина Счётова", "accountant"),
+    ("stil", "+7 900 100-00-02", "Марк Акциев", "marketer"),
+)
+OPERATOR_STAFF = ("+7 900 000-00-01", "Ольга Операторова", "operator")
+
+
 @dataclass
 class Demo:
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -94,12 +110,17 @@ def seed(base_url: str, operator_key: str, clock: ManualClock) -> Demo:
                     "earn_rate_bps": rate,
                     "max_redeem_share_bps": share,
                     "pending_days": pending_days,
+                    "owner": {"phone": OWNERS[slug][0], "name": OWNERS[slug][1]},
                     **policy,
                 },
             )
         )
         demo.partners[slug] = created
     key = {slug: p["api_key"] for slug, p in demo.partners.items()}
+    for slug, phone, name, role in STAFF:
+        _ok(http(base_url, "POST", "/v1/staff", key[slug], {"phone": phone, "name": name, "role": role}))
+    phone, name, role = OPERATOR_STAFF
+    _ok(http(base_url, "POST", "/v1/admin/staff", operator_key, {"phone": phone, "name": name, "role": role}))
 
     def post(slug: str, path: str, body: dict[str, Any]) -> Any:
         return _ok(http(base_url, "POST", path, key[slug], body))

@@ -23,6 +23,7 @@ from typing import Any
 
 from local import servers
 from local.data_dir import DataDir
+from local.dispatcher_loop import DispatcherLoop
 from local.saved_tables import SavedTables
 
 DEV_WEBHOOK_SECRET = "dev-telegram-webhook-secret"  # make run only; in AWS it comes from SSM
@@ -63,8 +64,11 @@ class _Running:
     dynamo: servers.Running | None = None
     api: servers.Running | None = None
     saver: SavedTables | None = None
+    dispatcher: DispatcherLoop | None = None
 
     def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         if self.api is not None:
             self.api.stop()
         if self.saver is not None:
@@ -145,6 +149,7 @@ def _start(stopper: _Stopper, running: _Running, started: float) -> bool:
         data.save_demo(seeded.partners, seeded.customers)
         demo = data.demo()
     runtime.configure(settings, SystemClock())
+    running.dispatcher = DispatcherLoop().start()  # webhooks: what a DynamoDB Stream does in AWS
     if saver is not None:
         saver.save()  # the seeded demo is on disk before the first request
         saver.start()
@@ -178,7 +183,7 @@ def _banner(url: str, operator_key: str, where: str, demo: dict[str, Any] | None
 
 
 def _demo_lines(url: str, demo: dict[str, Any]) -> list[str]:
-    from local.demo import http
+    from local.demo import OPERATOR_STAFF, OWNERS, STAFF, http
 
     lines = ["  Partner keys"]
     for p in demo["partners"].values():
@@ -194,7 +199,11 @@ def _demo_lines(url: str, demo: dict[str, Any]) -> list[str]:
         *lines,
         f"  Anna's page    {where}: open it from the dev inbox, {url}/dev/inbox",
         f"                 or sign in as Anna at {url}/me/sign-in (+7 916 123-45-67; the code lands there too)",
-        f"  Partner portal {url}/portal   (sign in with a partner key)",
+        "  Screens        sign in with the phone; the one-time code lands in the dev inbox",
+        f"    Till         {url}/till     cashier {_person(STAFF[0][1:3])} (Уют)",
+        f"    Portal       {url}/portal   owner {_person(OWNERS['uyut'])} (Уют); accountant "
+        f"{_person(STAFF[1][1:3])} (Уют); marketer {_person(STAFF[2][1:3])} (Стиль)",
+        f"    Console      {url}/admin    operator {_person(OPERATOR_STAFF[:2])}",
         "  Telegram       press Connect Telegram on Anna's page, then play Telegram: POST the update "
         f"to {url}/telegram/webhook (docs/notifications.md)",
         "",
@@ -206,6 +215,11 @@ def _demo_lines(url: str, demo: dict[str, Any]) -> list[str]:
         f'-d \'{{"customer_id": "{anna}", "order_id": "UYUT-2001", "order_amount_minor": 40000, '
         f'"points": 10, "customer_code": "<code>"}}\' {url}/v1/redemptions',
     ]
+
+
+def _person(contact: tuple[str, str]) -> str:
+    phone, name = contact
+    return f"{name.split()[0]} {phone}"
 
 
 if __name__ == "__main__":

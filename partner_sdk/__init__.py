@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import httpx
 
-from partner_sdk import errors, models
+from partner_sdk import errors, models, webhooks
 from partner_sdk._client import Requestor
 from partner_sdk._resources import (
     Accruals,
@@ -24,6 +24,7 @@ from partner_sdk._resources import (
     Redemptions,
     Refunds,
     Settlements,
+    Webhooks,
 )
 from partner_sdk._version import __version__
 from partner_sdk.errors import LoyaltyError
@@ -64,6 +65,7 @@ class LoyaltyClient:
         self.campaigns = Campaigns(self._requestor)
         self.settlements = Settlements(self._requestor)
         self.partners = Partners(self._requestor)
+        self.webhooks = Webhooks(self._requestor)
         self.audit = Audit(self._requestor)
 
     def close(self) -> None:
@@ -76,4 +78,4 @@ class LoyaltyClient:
         self.close()
 
 
-__all__ = ["LoyaltyClient", "LoyaltyError", "__version__", "errors", "models"]
+__all__ = ["LoyaltyClient", "LoyaltyError", "__version__", "errors", "models", "webhooks"]

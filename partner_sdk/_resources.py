@@ -289,3 +289,43 @@ class Partners(_Resource):
 
     def directory(self) -> list[models.Partner]:
         return [models.parse(models.Partner, p) for p in self._r.request("GET", "/v1/partners")["items"]]
+
+
+class Webhooks(_Resource):
+    """Your webhook endpoints. Verify what they receive with ``partner_sdk.webhooks.verify``."""
+
+    def create(self, *, url: str, events: list[str], idempotency_key: str | None = None) -> dict[str, Any]:
+        """Register an endpoint; the answer's ``secret`` is shown once: keep it."""
+        data: dict[str, Any] = self._r.request(
+            "POST", "/v1/webhooks", json={"url": url, "events": events}, idempotency_key=idempotency_key
+        )
+        return data
+
+    def delete(self, webhook_id: str) -> None:
+        self._r.request("DELETE", f"/v1/webhooks/{webhook_id}")
+
+    def rotate_secret(
+        self, webhook_id: str, *, overlap_hours: int = 24, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """A new secret (shown once); the previous one keeps signing deliveries for ``overlap_hours``."""
+        data: dict[str, Any] = self._r.request(
+            "POST",
+            f"/v1/webhooks/{webhook_id}/rotate-secret",
+            json={"overlap_hours": overlap_hours},
+            idempotency_key=idempotency_key,
+        )
+        return data
+
+    def deliveries(self, webhook_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._r.request(
+            "GET", f"/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
+        )["items"]
+        return items
+
+    def resend(self, webhook_id: str, delivery_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._r.request("POST", f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend")
+        return data
+
+    def list(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._r.request("GET", "/v1/webhooks")["items"]
+        return items

@@ -37,12 +37,14 @@
     │   ├── CampaignLimitReached      409 campaign_limit_reached
     │   ├── PeriodNotEnded            409 period_not_ended
     │   ├── StaffContactTaken         409 staff_contact_taken
-    │   └── LastOwner                 409 last_owner
+    │   ├── LastOwner                 409 last_owner
+    │   └── WebhookLimitReached       409 webhook_limit_reached
     ├── RateLimited                   429 rate_limited (.retry_after): a limit or a message provider asks to wait;
     │   │                             retried while Retry-After <= backoff_max, else raised at once
     │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
-    └── ServerError                   5xx (after retries): internal_error
-        └── Unavailable               503 temporarily_unavailable (nothing was written; retry later)
+    ├── ServerError                   5xx (after retries): internal_error
+    │   └── Unavailable               503 temporarily_unavailable (nothing was written; retry later)
+    └── SignatureVerificationError    a webhook delivery's signature does not verify (partner_sdk.webhooks.verify)
 
 Every problem ``code`` the server can answer has its class here (tests/test_sdk_contract.py checks it against the
 server's error tree).
@@ -226,6 +228,15 @@ class LastOwner(Conflict):
     pass
 
 
+class WebhookLimitReached(Conflict):
+    pass
+
+
+class SignatureVerificationError(LoyaltyError):
+    """A webhook delivery whose ``Loyalty-Signature`` does not verify: forged, altered, signed with another secret,
+    or older (or newer) than the tolerance allows. Not an API answer: raised by ``partner_sdk.webhooks.verify``."""
+
+
 class RateLimited(LoyaltyError):
     """429: retried while ``Retry-After`` is within ``backoff_max``; raised at once when the wait is longer."""
 
@@ -282,6 +293,7 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "period_not_ended": PeriodNotEnded,
     "staff_contact_taken": StaffContactTaken,
     "last_owner": LastOwner,
+    "webhook_limit_reached": WebhookLimitReached,
     "internal_error": ServerError,
     "temporarily_unavailable": Unavailable,
     "customer_confirmation_required": CustomerConfirmationRequired,

@@ -12,11 +12,14 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.notify.webhook_http import Sent
 from chalicelib.routes import ROUTES
+from chalicelib.services import dispatcher
 from tests.conftest import TRUSTED, last_link
 
 IDENTITIES = ("none", "malformed", "revoked", "suspended", "other", "operator", "owner", "portal")
 OK = {200, 201, 202, 204}
+ALPHA_B24_TOKEN = "alpha-b24-application-token"
 
 
 @pytest.fixture
@@ -29,8 +32,11 @@ def world(api, clock):
     op.call("DELETE", f"/v1/admin/partners/{a['partner_id']}/keys/{spare['key_id']}")
     op.call("PATCH", f"/v1/admin/partners/{c['partner_id']}", {"status": "suspended"})
     alpha = op.as_key(a["api_key"])
+    hook = alpha.post("/v1/webhooks", {"url": "http://127.0.0.1:9/alpha-hook", "events": ["*"]}).json
     cid = alpha.post("/v1/customers", {"phone": "+79161234567"}).json["customer_id"]
     alpha.post("/v1/accruals", {"customer_id": cid, "order_id": "ALPHA-ORDER-1", "amount_minor": 500_000})
+    dispatcher.poll(clock.now(), lambda url, body, headers: Sent(200, 1))
+    delivery = alpha.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").json["items"][0]
     held = alpha.post(
         "/v1/redemptions",
         {
@@ -44,6 +50,8 @@ def world(api, clock):
     campaign = alpha.post(
         "/v1/campaigns", {"name": "Alpha only", "earn_at": [a["partner_id"]], "reward": {"type": "fixed", "points": 5}}
     ).json
+    b24 = {"webhook_url": "http://127.0.0.1:9/rest/1/alphab24portaltoken/", "application_token": ALPHA_B24_TOKEN}
+    assert alpha.call("PUT", "/v1/integrations/bitrix24", b24).status == 200
     cashier = alpha.post("/v1/staff", {"phone": "+79160000008", "name": "Alpha cashier", "role": "cashier"}).json
     assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # issue 17: the link goes to the customer
     portal = last_link("+79161234567").split("token=")[1]
@@ -67,6 +75,8 @@ def world(api, clock):
         "cid": cid,
         "held": held,
         "campaign": campaign,
+        "hook": hook,
+        "delivery": delivery,
         "cashier": cashier,
         "now": clock.now(),
     }
@@ -81,6 +91,8 @@ def request_for(route, w):
         "redemption_id": w["held"]["redemption_id"],
         "campaign_id": w["campaign"]["campaign_id"],
         "period": "2026-03",
+        "webhook_id": w["hook"]["webhook_id"],
+        "delivery_id": w["delivery"]["delivery_id"],
         "staff_id": w["cashier"]["staff_id"],
     }
     path = route.path.format(**ids)
@@ -96,17 +108,22 @@ def request_for(route, w):
         "portal_link": {},
         "confirm_identifiers": {"code": "000000"},
         "admin_create_partner": {"name": "Delta"},
+        "change_staff_role": {"role": "marketer"},
+        "admin_change_staff_role": {"role": "operator"},
         "invite_staff": {"phone": "+79160000009", "name": "Кассир", "role": "cashier"},
         "admin_invite_staff": {"email": "op@example.com", "name": "Оп", "role": "operator"},
         "admin_update_partner": {"earn_rate_bps": 400},
         "admin_put_program": {"operator_fee_bps": 0},
         "admin_create_adjustment": {"customer_id": w["cid"], "adjustment_id": "J-1", "points": 1, "reason": "x"},
+        "create_webhook": {"url": "http://127.0.0.1:9/new-hook", "events": ["accrual.created"]},
+        "rotate_webhook_secret": {},
         "admin_record_payment": {
             "partner_id": w["a"]["partner_id"],
             "amount_minor": -100,
             "paid_on": "2026-03-10",
             "reference": "PP-1",
         },
+        "connect_bitrix24": {"webhook_url": "http://127.0.0.1:9/rest/1/newtoken/", "application_token": "t" * 16},
     }
     query = {"lookup_customer": "?phone=%2B79161234567"}.get(route.name, "")
     return path + query, bodies.get(route.name)
@@ -139,6 +156,8 @@ def test_every_route_declares_how_it_authenticates():
     public = {r.name for r in ROUTES if r.auth == "public"}
     sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
     telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
+    # Bitrix24's outgoing webhook: the connection's application_token, checked by its handler (tests/test_bitrix24.py)
+    bitrix24 = {"bitrix24_event"}
     site = {"landing", "favicon"}  # the landing page and the icon: nothing private
     # staff sign in with a code, and sign out (tests/test_staff.py): every area the same way
     staff = {f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in STAFF_SIGN_IN_VIEWS}
@@ -154,6 +173,7 @@ def test_every_route_declares_how_it_authenticates():
         "portal_login",
         *sign_in,
         *telegram,
+        *bitrix24,
         *site,
         *unsubscribe,
     }
@@ -178,6 +198,12 @@ OTHER_PARTNER_NOT_FOUND = {
     "end_campaign",
     "campaign_report",
     "remove_staff",  # another partner's staff member: not found, and still there
+    "delete_webhook",
+    "list_deliveries",
+    "resend_delivery",
+    "rotate_webhook_secret",
+    "change_staff_role",
+    "get_bitrix24",  # another partner's connection: Beta has none, and never sees Alpha's
 }
 
 
@@ -221,8 +247,12 @@ def test_every_route_for_every_caller(world, route):
         "ALPHA-ORDER-2",
         w["campaign"]["campaign_id"],
         w["held"]["redemption_id"],
+        "alpha-hook",
+        w["hook"]["webhook_id"],
         "Alpha cashier",
         w["cashier"]["staff_id"],
+        ALPHA_B24_TOKEN,
+        "alphab24portaltoken",
     )
     for secret in alpha_only:
         if secret not in sent:  # echoing the caller's own request is not a leak

@@ -14,19 +14,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 
 from chalicelib import db
 from chalicelib.db import tx as db_tx
 from chalicelib.services import idempotency
+from tests import crm_standins
 from tests.conftest import Api, Coalition, inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol
 
 pytest_plugins = ("tests.wire_faults",)  # the ``wire`` fixture
 
 if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
+
+    from tests.crm_standins import Portal
     from tests.wire_faults import Wire
+
+_PORTALS: list[ThreadingHTTPServer] = []  # local Bitrix24 portals started by a setup, shut down after each test
+
+
+@pytest.fixture(autouse=True)
+def _portals_down():
+    yield
+    while _PORTALS:
+        server = _PORTALS.pop()
+        server.shutdown()
+        server.server_close()
+
 
 BOTOCORE_SENDS = 4  # pynamodb's max_retry_attempts=3: botocore sends a call at most four times
 
@@ -37,6 +54,7 @@ class Call:
     method: str
     path: str
     body: Any = None
+    form: str | None = None  # sent as application/x-www-form-urlencoded instead of ``body``
 
 
 Setup = Callable[[Coalition, int], Call]
@@ -89,6 +107,24 @@ def _key(c: Coalition, n: int) -> Call:
     return Call(c.operator, "DELETE", f"/v1/admin/partners/{pid}/keys/{key}")
 
 
+def _webhook(c: Coalition, n: int) -> str:
+    made = c.cafe.post("/v1/webhooks", {"url": f"http://127.0.0.1:9/made-{n}", "events": ["*"]})
+    assert made.status == 201, made.json
+    return str(made["webhook_id"])
+
+
+def _resend(c: Coalition, n: int) -> Call:
+    from chalicelib import runtime
+    from chalicelib.notify.webhook_http import Sent
+    from chalicelib.services import dispatcher
+
+    hook = _webhook(c, n)
+    assert accrue(c.cafe, _customer(c, n), f"W-{n}", 200_000).status == 201
+    dispatcher.poll(runtime.get().clock.now(), lambda url, body, headers: Sent(200, 1))
+    [delivery] = c.cafe.get(f"/v1/webhooks/{hook}/deliveries")["items"]
+    return Call(c.cafe, "POST", f"/v1/webhooks/{hook}/deliveries/{delivery['delivery_id']}/resend")
+
+
 def _attach(c: Coalition, n: int) -> Call:
     cid = enrol(c.cafe, card=f"CARD-{n:04d}")
     return Call(c.operator, "POST", f"/v1/admin/customers/{cid}/identifiers", {"phone": f"+7916140{n:04d}"})
@@ -111,9 +147,44 @@ def _staff_member(c: Coalition, n: int, admin: bool = False) -> Call:
     return Call(who, "DELETE", f"{path}/{made['staff_id']}")
 
 
+def _role_change(removal: Call, role: str = "marketer") -> Call:
+    return Call(removal.client, "PATCH", removal.path, {"role": role})
+
+
 def _program(c: Coalition, n: int) -> Call:
     assert c.operator.call("PUT", "/v1/admin/program", {"operator_fee_bps": 100 + n}).status == 200  # it exists
     return Call(c.operator, "PUT", "/v1/admin/program", {"operator_fee_bps": 150 + n})
+
+
+def _bitrix24(c: Coalition, n: int) -> tuple[Api, str, Portal]:
+    """The cafe (n=0) or the store (n=1) connected to a local Bitrix24 portal of its own."""
+    portal, server = crm_standins.serve()
+    _PORTALS.append(server)
+    client, partner = (c.cafe, "cafe") if n == 0 else (c.store, "store")
+    body = {"webhook_url": portal.webhook_url, "application_token": f"apptoken-{partner}-0123456789"}
+    assert client.call("PUT", "/v1/integrations/bitrix24", body).status == 200
+    return client, c.ids[partner], portal
+
+
+def _connect_bitrix24(c: Coalition, n: int) -> Call:
+    client = c.cafe if n == 0 else c.store
+    url = f"http://127.0.0.1:9/rest/1/token{n}/"
+    return Call(
+        client, "PUT", "/v1/integrations/bitrix24", {"webhook_url": url, "application_token": f"apptoken{n:012d}"}
+    )
+
+
+def _disconnect_bitrix24(c: Coalition, n: int) -> Call:
+    client, _, _ = _bitrix24(c, n)
+    return Call(client, "DELETE", "/v1/integrations/bitrix24")
+
+
+def _bitrix24_deal_won(c: Coalition, n: int) -> Call:
+    _, partner_id, portal = _bitrix24(c, n)
+    deal = portal.add_deal("WON", f"{1000 + n}.50", f"+7916160{n:04d}")
+    token = "apptoken-cafe-0123456789" if n == 0 else "apptoken-store-0123456789"
+    form = urlencode({"event": "ONCRMDEALUPDATE", "data[FIELDS][ID]": deal, "auth[application_token]": token})
+    return Call(c.operator, "POST", f"/v1/integrations/bitrix24/events/{partner_id}", form=form)
 
 
 ROUTES: dict[str, Setup] = {
@@ -187,6 +258,8 @@ ROUTES: dict[str, Setup] = {
         c.cafe, "POST", "/v1/staff", {"phone": f"+7916150{n:04d}", "name": f"Кассир {n}", "role": "cashier"}
     ),
     "remove_staff": _staff_member,
+    "change_staff_role": lambda c, n: _role_change(_staff_member(c, n)),
+    "admin_change_staff_role": lambda c, n: _role_change(_staff_member(c, n, admin=True), "operator_readonly"),
     "admin_invite_staff": lambda c, n: Call(
         c.operator, "POST", "/v1/admin/staff", {"email": f"op{n}@example.com", "name": f"Оп {n}", "role": "operator"}
     ),
@@ -199,6 +272,17 @@ ROUTES: dict[str, Setup] = {
         # one partner each: each payment starts its partner's total, as the fault-free one did
         {"partner_id": _partner(c, n), "amount_minor": -100 - n, "paid_on": "2026-04-01", "reference": f"PP-{n}"},
     ),
+    "create_webhook": lambda c, n: Call(
+        c.cafe, "POST", "/v1/webhooks", {"url": f"http://127.0.0.1:9/hook-{n}", "events": ["*"]}
+    ),
+    "rotate_webhook_secret": lambda c, n: Call(
+        c.cafe, "POST", f"/v1/webhooks/{_webhook(c, n)}/rotate-secret", {"overlap_hours": 2}
+    ),
+    "delete_webhook": lambda c, n: Call(c.cafe, "DELETE", f"/v1/webhooks/{_webhook(c, n)}"),
+    "resend_delivery": _resend,
+    "connect_bitrix24": _connect_bitrix24,
+    "disconnect_bitrix24": _disconnect_bitrix24,
+    "bitrix24_event": _bitrix24_deal_won,
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
@@ -242,6 +326,7 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     # the owner's staff and key forms: tests/test_staff_portal.py (the services are the API's, matrixed above)
     "portal_invite_staff",
     "portal_remove_staff",
+    "portal_change_staff_role",
     "portal_create_key",
     "portal_rotate_key",
     "portal_revoke_key",
@@ -283,6 +368,9 @@ def effects() -> Counter[str]:
 
 def _run(call: Call, key: str | None) -> Any:
     headers = {"Idempotency-Key": key} if key else None
+    if call.form is not None:
+        form_headers = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
+        return call.client.call(call.method, call.path, headers=form_headers, raw=call.form)
     return call.client.call(call.method, call.path, call.body, headers=headers)
 
 
@@ -310,8 +398,12 @@ SETTLED_BY_RETRY = {
     "admin_put_program",
     "admin_close_settlement",
     "admin_end_customer_links",
+    "delete_webhook",
+    "resend_delivery",
     "remove_staff",
     "admin_remove_staff",
+    "change_staff_role",
+    "admin_change_staff_role",
 }
 # A replay of these sends the customer the same message again (a first copy may never have left): by design.
 REDELIVERS = {"spend_code", "portal_link"}

@@ -64,19 +64,25 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
 
     assert table["TimeToLiveSpecification"] == {"AttributeName": ReplayItem.ttl.attr_name, "Enabled": True}
     carrying = [m.__name__ for m in ALL_MODELS if "ttl" in m.get_attributes()]
-    # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer and portal sessions,
-    # rate-limit buckets, Telegram link tokens, idle code-free allowances and customer messages' marks and weekly
-    # counts (once what they guard is over) expire too
+    # execute sets it on REQ# replay records only (tests/test_db.py); one-time codes, customer, portal and staff
+    # sessions, rate-limit buckets, Telegram link tokens, idle code-free allowances, customer messages' marks and
+    # weekly counts (once what they guard is over) and webhook deliveries (a log kept 30 days) expire too
     assert sorted(carrying) == [
         "CodeFreeItem",
         "CodeItem",
+        "CrmSentItem",  # a change's sent mark for a partner's CRM (30 days: longer than any event waits)
         "CustomerSessionItem",
+        "DeliveryItem",
         "MessageMarkItem",
         "PortalSessionItem",
         "RateLimitItem",
         "ReplayItem",
+        "StaffSessionItem",
         "TelegramLinkItem",
     ]
+
+
+STREAM_ACTIONS = {"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams"}
 
 
 def test_no_data_action_is_granted_on_everything():
@@ -91,7 +97,10 @@ def test_no_data_action_is_granted_on_everything():
                 )
                 assert "*" not in resources, (name, statement)
                 actions = statement["Action"]
-                if any(a.startswith("dynamodb:") for a in actions):
+                if statement["Sid"] == "TableStream":  # the dispatcher reads the table's stream, nothing else
+                    assert resources == [{"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}]
+                    assert all(a in STREAM_ACTIONS for a in actions)
+                elif any(a.startswith("dynamodb:") for a in actions):
                     assert {json.dumps(r, sort_keys=True) for r in resources} == {
                         json.dumps({"Fn::GetAtt": ["LoyaltyTable", "Arn"]}, sort_keys=True),
                         json.dumps({"Fn::Sub": "${LoyaltyTable.Arn}/index/*"}, sort_keys=True),
@@ -270,7 +279,7 @@ def test_every_asynchronous_invocation_has_a_dead_letter_queue():
     resources = packaged()["Resources"]
     queue = {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]}
     scheduled = {k for k, r in resources.items() if any(e["Type"] == "Schedule" for e in _events(r))}
-    assert scheduled == {"ExpirePoints", "CloseSettlements", "SendCustomerMessages"}
+    assert scheduled == {"ExpirePoints", "CloseSettlements", "SendCustomerMessages", "RetryDeliveries"}
     policy = resources["JobsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     rule_arns = {a["Fn::Sub"] for a in policy["Condition"]["ArnEquals"]["aws:SourceArn"]}
     for function in scheduled:
@@ -441,6 +450,31 @@ def test_the_jobs_worker_reads_its_queue_whose_failures_go_to_the_dead_letter_qu
             a for st in statements if st["Resource"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]} for a in st["Action"]
         }
         assert ("sqs:ReceiveMessage" in on_queue) == (function == "RunJobTask") and "sqs:SendMessage" in on_queue
+
+
+def test_the_dispatcher_reads_the_outbox_from_the_stream_reports_failed_records_and_has_a_dead_letter_queue():
+    """Outbox inserts only reach the dispatcher; a record it reports failed is retried from there and then lands in
+    a queue whose depth raises an alarm; the dispatcher's role reads the stream (Chalice's policy generation sees
+    only app.py, so this role is declared whole in infra/)."""
+    resources = packaged()["Resources"]
+    assert resources["LoyaltyTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    (event,) = _events(resources["DispatchEvents"])
+    props = event["Properties"]
+    assert event["Type"] == "DynamoDB" and props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": queue}}
+    pattern = json.loads(props["FilterCriteria"]["Filters"][0]["Pattern"])
+    assert pattern["dynamodb"]["Keys"]["pk"] == {"S": [{"prefix": "OUTBOX#"}]}
+    role = resources["DispatchEventsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    stream = next(st for st in role if st["Sid"] == "TableStream")
+    assert stream["Resource"] == {"Fn::GetAtt": ["LoyaltyTable", "StreamArn"]}
+    assert any(st["Resource"] == queue and st["Action"] == ["sqs:SendMessage"] for st in role)
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    dimensions = [a["Dimensions"] for a in alarms]
+    assert [{"Name": "FunctionName", "Value": {"Ref": "DispatchEvents"}}] in dimensions
+    dead_letters = {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}
+    assert [{"Name": "QueueName", "Value": dead_letters}] in dimensions
+    assert _events(resources["RetryDeliveries"])[0]["Properties"]["Schedule"] == "rate(1 minute)"
 
 
 def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_calls():

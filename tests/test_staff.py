@@ -273,3 +273,52 @@ def test_two_owners_removed_at_once_leave_one(shop):
     with pytest.raises(db.TxCancelled):
         staff_db.commit(second_tx)
     assert [m["role"] for m in s["alpha"].get("/v1/staff").json["items"]] == ["owner"]
+
+
+def test_the_owner_changes_a_role_effective_at_once_and_the_last_owner_keeps_theirs(shop):
+    s = shop
+    key = s["a"]["api_key"]
+    cashier = add_staff(s["op"], partner_key_or_operator_key=key, role="cashier", phone=CASHIER, name="К")
+    till = Browser(s["op"])
+    till.jar.update(session_cookies(s["op"], area="till", phone=CASHIER))
+    assert till.request("GET", "/portal")[2]["location"] == "/till"
+    changed = s["alpha"].call("PATCH", f"/v1/staff/{cashier}", {"role": "marketer"})
+    assert changed.status == 200 and changed["role"] == "marketer"
+    assert till.request("GET", "/portal")[0] == 200  # the same session, the new role, at once
+    owner = s["a"]["owner_staff_id"]
+    r = s["alpha"].call("PATCH", f"/v1/staff/{owner}", {"role": "cashier"})
+    assert r.status == 409 and r["code"] == "last_owner"
+    assert s["alpha"].call("PATCH", f"/v1/staff/{cashier}", {"role": "owner"}).status == 200
+    assert s["alpha"].call("PATCH", f"/v1/staff/{owner}", {"role": "accountant"}).status == 200  # another owner now
+    assert s["beta"].call("PATCH", f"/v1/staff/{cashier}", {"role": "cashier"}).status == 404
+    assert s["alpha"].call("PATCH", f"/v1/staff/{cashier}", {"role": "operator"}).status == 422
+    changes = [r for r in s["alpha"].get("/v1/audit?action=staff.role_changed").json["items"]]
+    assert [(c["before"]["role"], c["after"]["role"]) for c in reversed(changes)] == [
+        ("cashier", "marketer"),
+        ("marketer", "owner"),
+        ("owner", "accountant"),
+    ]
+
+
+def test_a_role_change_decided_on_a_stale_read_is_refused(shop):
+    """Two role changes decided on the same read: the second finds the role moved and commits nothing."""
+    from chalicelib import db
+    from chalicelib.db import staff as staff_db
+
+    s = shop
+    cashier = add_staff(s["op"], partner_key_or_operator_key=s["a"]["api_key"], role="cashier", phone=CASHIER, name="К")
+    read = next(m for m in staff_db.list_members(s["a"]["partner_id"]) if m.staff_id == cashier)
+    first, second = db.Transaction(), db.Transaction()
+    staff_db.change_role(first, read, "marketer")
+    staff_db.change_role(second, read, "owner")
+    staff_db.commit(first)
+    with pytest.raises(db.TxCancelled):
+        staff_db.commit(second)
+    assert sorted(m["role"] for m in s["alpha"].get("/v1/staff").json["items"]) == ["marketer", "owner"]
+
+
+def test_a_staff_id_that_names_nobody_is_not_found_whatever_its_length(shop):
+    s = shop
+    for bad in ("stf_" + "a" * 2000, "key_abc", "stf_ABC", "stf_a%2Fb"):
+        assert s["alpha"].call("DELETE", f"/v1/staff/{bad}").status == 404
+        assert s["alpha"].call("PATCH", f"/v1/staff/{bad}", {"role": "cashier"}).status == 404

@@ -210,3 +210,18 @@ def test_staff_and_key_changes_are_in_the_audit_log_with_who_did_them(team):
     assert keyed["key.revoked"]["target"] == f"key:{new_id}" and keyed["key.revoked"]["actor"] == f"staff:{owner_id}"
     other = _audit(api, t["b"]["api_key"])
     assert not any(r["action"].startswith("staff.") and r["partner_id"] == t["a"]["partner_id"] for r in other)
+
+
+def test_the_owner_changes_a_role_from_the_portal_and_a_marketer_cannot(team):
+    t = team
+    api, key = t["api"], t["a"]["api_key"]
+    cashier_id = next(m["staff_id"] for m in _members(api, key) if m["role"] == "cashier")
+    page = t["owner"].request("GET", "/portal/staff")[1]
+    form = Browser.forms(page)[f"/portal/staff/{cashier_id}/role"]
+    status, _, _ = t["owner"].request("POST", f"/portal/staff/{cashier_id}/role", {**form, "role": "accountant"})
+    assert status == 303
+    assert next(m["role"] for m in _members(api, key) if m["staff_id"] == cashier_id) == "accountant"
+    marketer = _signed_in(api, "portal", MARKETER)
+    own = Browser.forms(marketer.request("GET", "/portal")[1])["/portal/logout"]
+    assert marketer.request("POST", f"/portal/staff/{cashier_id}/role", {**own, "role": "owner"})[0] == 403
+    assert next(m["role"] for m in _members(api, key) if m["staff_id"] == cashier_id) == "accountant"

@@ -32,6 +32,8 @@ AREAS = (
     "audit",
     "staff",
     "cold_start",
+    "outbox",
+    "crm",
 )
 
 

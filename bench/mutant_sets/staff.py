@@ -22,16 +22,25 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the last owner removed (the service's check)",
-        '        if member.role == "owner" and staff_db.owners_from(found, scope) <= 1:',
-        "        if False:",
-        (f"{S}::test_the_last_owner_stays_and_a_second_owner_can_leave",),
+        '    return member.role == "owner" and staff_db.owners_from(found, scope) <= 1',
+        "    return False",
+        (
+            f"{S}::test_the_last_owner_stays_and_a_second_owner_can_leave",
+            f"{S}::test_the_owner_changes_a_role_effective_at_once_and_the_last_owner_keeps_theirs",
+        ),
     ),
     Mutant(
         "the last owner removed (the roster's guard in the table)",
-        "        tx.update(roster, [StaffRosterItem.owners.add(-1)], condition=StaffRosterItem.owners > 1, "
+        "    tx.update(roster, [StaffRosterItem.owners.add(-1)], condition=StaffRosterItem.owners > 1, "
         'tag="staff_roster")',
-        '        tx.update(roster, [StaffRosterItem.owners.add(-1)], tag="staff_roster")',
+        '    tx.update(roster, [StaffRosterItem.owners.add(-1)], tag="staff_roster")',
         (f"{S}::test_two_owners_removed_at_once_leave_one",),
+    ),
+    Mutant(
+        "a role change decided on a stale read commits",
+        '    unchanged = (StaffItem.role == member.role) & (StaffItem.status == "active")',
+        '    unchanged = StaffItem.status == "active"',
+        (f"{S}::test_a_role_change_decided_on_a_stale_read_is_refused",),
     ),
     Mutant(
         "a removed member's session still opens",

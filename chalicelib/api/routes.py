@@ -12,12 +12,14 @@ from chalicelib.api import (
     campaigns,
     customer_keys,
     customers,
+    integrations,
     ledger,
     partners,
     public,
     settlements,
     staff,
     telegram,
+    webhooks,
 )
 from chalicelib.http import Route, RouteTable
 
@@ -37,6 +39,8 @@ _TABLES: tuple[RouteTable, ...] = (
     audit.api,
     audit.operator,
     telegram.api,
+    webhooks.api,
+    integrations.api,
 )
 
 ROUTES: tuple[Route, ...] = tuple(route for table in _TABLES for route in table.routes)

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
+from chalicelib.api.common import AUTH_ERRORS, BODY_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
-from chalicelib.schemas import InviteOperatorStaff, InviteStaff, StaffList, StaffOut
+from chalicelib.schemas import (
+    ChangeOperatorStaffRole,
+    ChangeStaffRole,
+    InviteOperatorStaff,
+    InviteStaff,
+    StaffList,
+    StaffOut,
+)
 from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
@@ -54,6 +61,23 @@ def remove_staff(call: Call[None, None]) -> None:
     staff.remove(call.principal, call.params["staff_id"], call.now.isoformat(), call.stamp.request_id)
 
 
+@api.route(
+    "PATCH",
+    "/v1/staff/{staff_id}",
+    "partner",
+    "Change a staff member's role (the last owner stays an owner: 409 last_owner)",
+    body=ChangeStaffRole,
+    response=StaffOut,
+    errors=(*BODY_ERRORS, 409),
+)
+def change_staff_role(call: Call[ChangeStaffRole, None]) -> StaffOut:
+    assert call.principal is not None
+    changed = staff.change_role(
+        call.principal, call.params["staff_id"], call.body.role, call.now.isoformat(), call.stamp.request_id
+    )
+    return staff.to_out(changed)
+
+
 operator = RouteTable(tag="operator")
 
 
@@ -90,3 +114,20 @@ def admin_list_staff(call: Call[None, None]) -> StaffList:
 def admin_remove_staff(call: Call[None, None]) -> None:
     assert call.principal is not None
     staff.remove(call.principal, call.params["staff_id"], call.now.isoformat(), call.stamp.request_id)
+
+
+@operator.route(
+    "PATCH",
+    "/v1/admin/staff/{staff_id}",
+    "operator",
+    "Change the role of a member of the operator's staff",
+    body=ChangeOperatorStaffRole,
+    response=StaffOut,
+    errors=BODY_ERRORS,
+)
+def admin_change_staff_role(call: Call[ChangeOperatorStaffRole, None]) -> StaffOut:
+    assert call.principal is not None
+    changed = staff.change_role(
+        call.principal, call.params["staff_id"], call.body.role, call.now.isoformat(), call.stamp.request_id
+    )
+    return staff.to_out(changed)

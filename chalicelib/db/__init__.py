@@ -1,5 +1,6 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
+from chalicelib.db import crm as _crm  # noqa: F401 - its models are bound with every other (models.bind)
 from chalicelib.db import keys
 from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
 from chalicelib.db import staff as staff
@@ -29,6 +30,7 @@ from chalicelib.db.models import (
     bind,
     create_table,
 )
+from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
 from chalicelib.db.payments import PaymentItem, PaymentTotalItem
 from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.store import (
@@ -56,6 +58,8 @@ __all__ = [
     "CounterItem",
     "CustomerItem",
     "CustomerSessionItem",
+    "DeliveryDueItem",
+    "DeliveryItem",
     "EntryItem",
     "ExpiryIndexItem",
     "ExpirySegmentItem",
@@ -63,6 +67,7 @@ __all__ = [
     "KeyIdItem",
     "MessageMarkItem",
     "OrderItem",
+    "OutboxItem",
     "PartnerItem",
     "PaymentItem",
     "PaymentTotalItem",
@@ -74,6 +79,7 @@ __all__ = [
     "SettlementItem",
     "Transaction",
     "TxCancelled",
+    "WebhookItem",
     "bind",
     "carry",
     "connection",

@@ -235,6 +235,42 @@ def portal_session(digest: str) -> tuple[str, str]:
     return f"PSESSION#{digest}", "SESSION"
 
 
+OUTBOX_SHARDS = 8  # the outbox's partitions: every ledger write puts one item, so one partition would be hot
+DUE_SHARDS = 4
+
+
+def _shard(text: str, shards: int) -> int:
+    return int(hashlib.blake2b(text.encode(), digest_size=2).hexdigest(), 16) % shards
+
+
+def outbox(event_id: str) -> tuple[str, str]:
+    return f"OUTBOX#{_shard(event_id, OUTBOX_SHARDS)}", event_id
+
+
+def outbox_partitions() -> list[str]:
+    return [f"OUTBOX#{shard}" for shard in range(OUTBOX_SHARDS)]
+
+
+def webhook(partner_id: str, webhook_id: str) -> tuple[str, str]:
+    return f"HOOKS#{partner_id}", f"HOOK#{webhook_id}"
+
+
+def webhooks_of(partner_id: str) -> str:
+    return f"HOOKS#{partner_id}"
+
+
+def delivery(webhook_id: str, event_id: str) -> tuple[str, str]:
+    return f"HOOKDLV#{webhook_id}", event_id
+
+
+def delivery_due(at_iso: str, webhook_id: str, event_id: str) -> tuple[str, str]:
+    return f"HOOKDUE#{_shard(event_id, DUE_SHARDS)}", f"{at_iso}#{webhook_id}#{event_id}"
+
+
+def delivery_due_partitions() -> list[str]:
+    return [f"HOOKDUE#{shard}" for shard in range(DUE_SHARDS)]
+
+
 # The audit log (chalicelib/db/audit.py). Each record is one item, read three ways without a scan: by its actor
 # (the item's own partition), by its partner (``gsi1``) and all together (``gsi2``); each sorted by the record's
 # instant and id, so a Query descending is newest first and a month is a range of the sort key.

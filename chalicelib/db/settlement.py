@@ -52,7 +52,8 @@ def save_closed(
     period: str, report_json: str, closed_at: str, also: Callable[[Transaction], None] | None = None
 ) -> bool:
     """Freeze the period's report unless it is already frozen; False if it was (closed concurrently). ``also`` adds
-    to the same transaction (the close's audit record: written only by the close that froze the report)."""
+    to the same transaction (the close's audit record and its event: written only by the close that froze the
+    report)."""
     tx = Transaction()
     tx.put(
         SettlementItem(*keys.settlement(period), report=report_json, closed_at=closed_at),

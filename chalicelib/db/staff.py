@@ -24,6 +24,7 @@ __all__ = [
     "Member",
     "add_member",
     "alias_read",
+    "change_role",
     "commit",
     "contact_owner",
     "delete_session",
@@ -199,8 +200,25 @@ def remove_member(tx: Transaction, member: Member, now_iso: str) -> None:
         tag="staff_contact",
     )
     if member.role == "owner":
-        roster = StaffRosterItem(_members(member.scope), ROSTER)
-        tx.update(roster, [StaffRosterItem.owners.add(-1)], condition=StaffRosterItem.owners > 1, tag="staff_roster")
+        _one_owner_fewer(tx, member.scope)
+
+
+def _one_owner_fewer(tx: Transaction, scope: str) -> None:
+    """One owner fewer, only while another owner stays (``staff_roster`` fails otherwise)."""
+    roster = StaffRosterItem(_members(scope), ROSTER)
+    tx.update(roster, [StaffRosterItem.owners.add(-1)], condition=StaffRosterItem.owners > 1, tag="staff_roster")
+
+
+def change_role(tx: Transaction, member: Member, role: str) -> None:
+    """The member's role becomes ``role`` (only if it is still the one read and the member active); the roster
+    counts owners: one fewer only while another owner stays (``staff_roster``), one more for a new owner."""
+    item = StaffItem(_members(member.scope), member.staff_id)
+    unchanged = (StaffItem.role == member.role) & (StaffItem.status == "active")
+    tx.update(item, [StaffItem.role.set(role)], condition=unchanged, tag="staff")
+    if member.role == "owner":
+        _one_owner_fewer(tx, member.scope)
+    elif role == "owner":
+        tx.update(StaffRosterItem(_members(member.scope), ROSTER), [StaffRosterItem.owners.add(1)], tag="staff_roster")
 
 
 def put_session(tx: Transaction, digest: str, scope: str, staff_id: str, now_iso: str, expires_at: int) -> None:

@@ -39,6 +39,7 @@ ACTIONS = frozenset(
         "payment.recorded",
         "staff.added",
         "staff.removed",
+        "staff.role_changed",
     }
 )
 MAX_VALUE_BYTES = 8192  # one value's JSON; two values and the rest stay far inside 400 KB

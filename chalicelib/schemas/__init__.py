@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
     from chalicelib.schemas.partners import *  # noqa: F403
     from chalicelib.schemas.public import *  # noqa: F403
     from chalicelib.schemas.settlements import *  # noqa: F403
+    from chalicelib.schemas.webhooks import *  # noqa: F403
 
 # Each module of chalicelib.schemas and the public names it defines.
 _NAMES = {
@@ -43,8 +44,10 @@ _NAMES = {
         "RefundOut SpendCodeRecord SpendCodeRequest SpendCodeSent"
     ),
     "partners": (
+        "ChangeOperatorStaffRole ChangeStaffRole "
         "CodeFreeHoldMinutes CreatePartner DailyLimit DeletedAccountPoints Directory DirectoryEntry Health "
-        "InviteOperatorStaff InviteStaff KeyCreated MessageSettings OperatorStaffRole PartnerCreated "
+        "ChangeOperatorStaffRole ChangeStaffRole InviteOperatorStaff InviteStaff KeyCreated MessageSettings "
+        "OperatorStaffRole PartnerCreated "
         "PartnerList PartnerOut PartnerRateChange PartnerStaffRole ProgramChange ProgramSettings "
         "SpendConfirmation StaffContact StaffList StaffOut TierIn UpdatePartner UpdateProgram"
     ),
@@ -58,6 +61,10 @@ _NAMES = {
     ),
     "public": (
         "CustomerLinksEnded EndCustomerLinks MeOut MeQuery PortalLinkRequest PortalLinkSent TelegramAck TelegramUpdate"
+    ),
+    "webhooks": (
+        "CreateWebhook DeliveryList DeliveryOut DeliveryQuery ResendOut RotateWebhookSecret WEBHOOK_EVENT_NAMES "
+        "WebhookCreated WebhookList WebhookOut WebhookSecretRotated"
     ),
 }
 HOME: dict[str, str] = {name: module for module, names in _NAMES.items() for name in names.split()}

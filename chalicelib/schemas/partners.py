@@ -85,6 +85,14 @@ class InviteOperatorStaff(StaffContact):
     role: OperatorStaffRole
 
 
+class ChangeStaffRole(Request):
+    role: PartnerStaffRole
+
+
+class ChangeOperatorStaffRole(Request):
+    role: OperatorStaffRole
+
+
 class StaffOut(Response):
     staff_id: str
     role: str

@@ -28,8 +28,8 @@ MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-
 # till's, the sponsor's), and checks that its sponsor is still active
 ITEMS_PER_AWARD = 6
 # the purchase's own: the wallet, the accrual entry and its counter, an expiry-index marker, the order record, the
-# idempotency and order replay records, and three to spare
-ACCRUAL_OWN_ITEMS = 10
+# idempotency and order replay records, its events in the outbox (the accrual, a tier change), and three to spare
+ACCRUAL_OWN_ITEMS = 12
 
 __all__ = [
     "ACCRUAL_OWN_ITEMS",

@@ -49,6 +49,7 @@ from chalicelib.domain.campaign_lifecycle import (
     unaccepted,
 )
 from chalicelib.domain.campaigns import Rules, instant
+from chalicelib.domain.events import CAMPAIGN_UPDATED
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import (
     ApiError,
@@ -61,7 +62,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.schemas import CampaignDay, CampaignList, CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services import program
+from chalicelib.services import events, program
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
@@ -300,6 +301,17 @@ def _transition(req: WriteRequest, campaign_id: str, actor: str | None, now: dat
         cache.clear()  # the earn_at partners' rules change: this instance sees them at once, others within the TTL
         plan.response = to_out(after, now)
         plan.audit += _audited(before, after, actor, action)
+        if after.status != before.status:  # told to the sponsor; answers (accept, decline) change no state
+            plan.events.append(
+                events.new(
+                    CAMPAIGN_UPDATED,
+                    after.sponsor_partner_id,
+                    now,
+                    campaign_id=campaign_id,
+                    status=after.status,
+                    status_before=before.status,
+                )
+            )
         return plan
 
     return execute(req, None, [], decide)

@@ -181,6 +181,17 @@ def send_to(channel: Channel, to: str, purpose: str, lang: str, name: str, code:
     return True
 
 
+def tell(channel: Channel, to: str, purpose: str, lang: str, name: str, **values: str) -> bool:
+    """A notice without a code to someone who is not a customer (a partner's owner): True if it went out. A failure
+    is logged by the port and otherwise ignored: what the notice says is also recorded where it is shown."""
+    body = TEXTS["en" if lang == "en" else "ru"][name].format(sender=settings().sender_name, **values)
+    try:
+        notifier().send(Message(channel=channel, to=to, text=body, purpose=purpose))
+    except NotificationError:
+        return False
+    return True
+
+
 def safe_send(customer: Customer, purpose: str, body: str, **kw: Any) -> Sent | None:
     """For flows that must not tell whether a customer exists (sign-in): a failure is logged by the port, and
     the caller answers the same either way."""

@@ -40,9 +40,11 @@ from pydantic import BaseModel
 
 from chalicelib import db
 from chalicelib.db import keys
+from chalicelib.db import outbox as outbox_db
 from chalicelib.db import replays as replays_db
 from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain.audit import Change, Stamp
+from chalicelib.domain.events import Event
 from chalicelib.errors import (
     ApiError,
     Conflict,
@@ -153,6 +155,8 @@ class Plan:
     customer_id: str | None = None
     # Commit ``tx`` (what time did, e.g. releasing an expired hold) and then answer with this error.
     error: ApiError | None = None
+    # What the change tells others (chalicelib/domain/events.py): put in the outbox inside ``tx`` at commit.
+    events: list[Event] = field(default_factory=list)
     # The changes the audit log records, in ``tx`` itself, when the plan succeeds (a refusal records none).
     audit: list[Change] = field(default_factory=list)
 
@@ -263,6 +267,7 @@ def _execute(
             request_id = req.request_id or keys.request_digest(req.nonce)  # a page's form has no gateway id
             audit.add(plan.tx, plan.audit, Stamp(req.actor, request_id, datetime.fromisoformat(req.now_iso)))
         answer = _answer(plan, req)
+        outbox_db.stage(plan.tx, plan.events)
         if not len(plan.tx) and not binds:
             return answer.give(plan)  # nothing changed: nothing to recognise later either
         if answer.recorded:

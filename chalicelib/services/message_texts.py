@@ -14,6 +14,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "sign_in": "{code} — код для входа в личный кабинет программы «{sender}». Никому его не сообщайте.",
         "staff_sign_in": "{code} — код для входа сотрудника в программу «{sender}». Никому его не сообщайте.",
+        "webhook_disabled": "«{sender}»: вебхук {url} отключён — событие {event} не удалось доставить за три дня. "
+        "Исправьте его и зарегистрируйте заново.",
         "spend": "{code} — код для списания до {points} в «{partner}». Назовите его кассиру, только если вы "
         "сейчас на кассе. Действует до {until}.",
         "bind": "{code} — код, чтобы привязать {what} к вашему счёту в «{partner}». Если вы этого не просили, "
@@ -48,6 +50,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
         "staff_sign_in": "{code} is your staff sign-in code for {sender}. Do not share it with anyone.",
+        "webhook_disabled": "{sender}: your webhook {url} was switched off: event {event} could not be delivered for "
+        "three days. Fix it and register it again.",
         "spend": "{code} is your code to spend up to {points} at {partner}. Tell it to the cashier only if you "
         "are at the till now. Valid until {until}.",
         "bind": "{code} is your code to add {what} to your account at {partner}. If you did not ask for this, "

@@ -10,10 +10,10 @@ from typing import Unpack
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.store import Found, ReadKey
-from chalicelib.domain import expiry_period, lot_key
+from chalicelib.domain import expiry_period, lot_key, period_of, spend_12m, tier_status
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
-from chalicelib.services import campaigns, partners, program
+from chalicelib.services import campaigns, events, partners, program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan
 from chalicelib.services.program import Program
@@ -65,7 +65,41 @@ class Session:
             wallet.post(
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
             )
+            self.plan.events += events.for_entry(
+                self._facts(entry_type, partner_id, entry_change, after, entry), self.now
+            )
+            before_tier, after_tier = self._tier(self.current), self._tier(after)
+            self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
         return after
+
+    def _tier(self, w: Wallet) -> str:
+        return tier_status(spend_12m(w.spend, period_of(self.now, self.program.timezone)), self.program.tiers).name
+
+    def _facts(
+        self, entry_type: str, partner_id: str, change: Change, after: Wallet, entry: EntryFields
+    ) -> events.EntryFacts:
+        """What the entry's event tells: the points the operation moved, as the partner counts them."""
+        details = entry.get("details") or {}
+        if entry_type in ("capture", "void"):
+            points = int(details.get("captured" if entry_type == "capture" else "released", 0))
+        elif entry_type == "hold":
+            points = change.held
+        else:
+            points = abs(change.available + change.pending)
+        status = {"redemption": "captured", "hold": "held"}.get(entry_type)
+        return events.EntryFacts(
+            entry_type=entry_type,
+            customer_id=self.customer_id,
+            partner_id=partner_id,
+            points=points,
+            balance_available=after.available,
+            lots=dict(change.lots),
+            ref_id=entry.get("ref_id"),
+            order_id=entry.get("order_id"),
+            amount_minor=entry.get("amount_minor"),
+            status=status,
+            extra={k: int(details[k]) for k in ("points_reversed", "points_returned") if k in details},
+        )
 
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]) -> Wallet:
         """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""

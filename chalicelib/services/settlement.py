@@ -20,9 +20,11 @@ import re
 from datetime import datetime
 from typing import Any
 
+from chalicelib import db
 from chalicelib.db import settlement as settlement_db
 from chalicelib.db.settlement import read_figures
 from chalicelib.domain.audit import Change, Stamp
+from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event
 from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_range, period_of
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, Figures, identity, statement
@@ -36,7 +38,7 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import audit, partners, payments, program
+from chalicelib.services import audit, events, partners, payments, program
 from chalicelib.services.program import Program
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
@@ -174,10 +176,44 @@ def close(period: str, now: datetime, stamp: Stamp) -> OperatorSettlement:
     closing = Change(
         "settlement.closed", f"settlement:{period}", None, {"status": "open"}, {"status": "closed", **totals}
     )
-    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat(), also=audit.also([closing], stamp))
+    # One event for the whole close, in its transaction: the dispatcher gives each partner its own statement
+    # (``partner_events``), so the close stays one item however many partners there are.
+    closed_event = events.new(SETTLEMENT_CLOSED, BROADCAST, now, period=period)
+    record = audit.also([closing], stamp)
+
+    def also(tx: db.Transaction) -> None:
+        if record is not None:
+            record(tx)
+        events.stage(tx, [closed_event])
+
+    settlement_db.save_closed(period, report.model_dump_json(), now.isoformat(), also=also)
     closed = _closed(period)
     assert closed is not None
     return payments.in_report(closed)
+
+
+def partner_events(event: Event) -> list[Event]:
+    """A closed period's ``settlement.closed`` for each partner, with that partner's own figures only; ids derived
+    from the close's event, so expanding it twice names the same events."""
+    report = _closed(str(event.data.get("period", "")))
+    if report is None:
+        return []
+    return [
+        Event(
+            f"{event.event_id}.{row.partner_id}",
+            SETTLEMENT_CLOSED,
+            row.partner_id,
+            event.created_at,
+            {
+                "period": row.period,
+                "net_points": row.net_points,
+                "net_amount_minor": row.net_amount_minor,
+                "operator_fee_minor": row.operator_fee_minor,
+                "currency": row.currency,
+            },
+        )
+        for row in report.partners
+    ]
 
 
 def close_previous_month(now: datetime) -> OperatorSettlement:

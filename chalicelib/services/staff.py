@@ -9,6 +9,8 @@ a member ends their sessions at once: every session check reads the member.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +33,7 @@ __all__ = [
     "Member",
     "add_first_owner",
     "added",
+    "change_role",
     "contact_of",
     "find_by_contact",
     "has_owner",
@@ -44,6 +47,7 @@ __all__ = [
 ]
 
 ATTEMPTS = 5
+_STAFF_ID = re.compile(r"stf_[a-z0-9]{1,40}")  # anything else names nobody (and never reaches a key in the table)
 # Who may invite and remove, and who may see the list, by scope ("key": the scope's API key)
 MANAGERS: dict[str, tuple[str, ...]] = {"partner": ("key", "owner"), "operator": ("key", "operator")}
 READERS: dict[str, tuple[str, ...]] = {
@@ -148,10 +152,15 @@ def list_staff(principal: Principal) -> StaffList:
 def load_member(principal: Principal, staff_id: str) -> Member:
     """A member of the caller's own scope (another scope's: 404, as if there were none)."""
     scope = scope_of(principal, READERS)
-    member = staff_db.load_member(scope, staff_id) if staff_id.startswith("stf_") else None
+    member = staff_db.load_member(scope, staff_id) if _STAFF_ID.fullmatch(staff_id) else None
     if member is None or member.status != "active":
-        raise NotFound(f"No staff member {staff_id}.")
+        raise NotFound(f"No staff member {staff_id[:60]}.")
     return member
+
+
+def _last_owner(member: Member, found: Found, scope: str) -> bool:
+    """Whether ``member`` is the scope's only owner (who must stay one)."""
+    return member.role == "owner" and staff_db.owners_from(found, scope) <= 1
 
 
 def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = "") -> Member | None:
@@ -159,16 +168,16 @@ def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = 
     removed does nothing (a retry after a lost answer); another scope's member is not found; the last owner stays
     (409 last_owner). Returns the member removed now (None: already gone)."""
     scope = scope_of(principal, MANAGERS)
-    if not staff_id.startswith("stf_"):
-        raise NotFound(f"No staff member {staff_id}.")
+    if not _STAFF_ID.fullmatch(staff_id):
+        raise NotFound(f"No staff member {staff_id[:60]}.")
     for _ in range(ATTEMPTS):
         found = db.get_many([staff_db.member_read(scope, staff_id), staff_db.roster_read(scope)])
         member = staff_db.member_from(found, scope, staff_id)
         if member is None:
-            raise NotFound(f"No staff member {staff_id}.")
+            raise NotFound(f"No staff member {staff_id[:60]}.")
         if member.status != "active":
             return None
-        if member.role == "owner" and staff_db.owners_from(found, scope) <= 1:
+        if _last_owner(member, found, scope):
             raise LastOwner("This is the partner's last owner: make someone else an owner first.")
         tx = db.Transaction()
         staff_db.remove_member(tx, member, now_iso)
@@ -179,6 +188,35 @@ def remove(principal: Principal, staff_id: str, now_iso: str, request_id: str = 
         except db.TxCancelled:
             continue  # removed, or another owner removed, meanwhile: judge again on what is there now
         return member
+    raise Unavailable("The staff kept changing under this request; nothing was written.")
+
+
+def change_role(principal: Principal, staff_id: str, role: str, now_iso: str, request_id: str = "") -> Member:
+    """``PATCH /v1/staff/{id}``: the member's role, effective on their next page (sessions read the member). The
+    last owner keeps the role (409 last_owner); the same role again changes nothing."""
+    scope = scope_of(principal, MANAGERS)
+    if not _STAFF_ID.fullmatch(staff_id):
+        raise NotFound(f"No staff member {staff_id[:60]}.")
+    for _ in range(ATTEMPTS):
+        found = db.get_many([staff_db.member_read(scope, staff_id), staff_db.roster_read(scope)])
+        member = staff_db.member_from(found, scope, staff_id)
+        if member is None or member.status != "active":
+            raise NotFound(f"No staff member {staff_id[:60]}.")
+        if member.role == role:
+            return member
+        if _last_owner(member, found, scope):
+            raise LastOwner("This is the partner's last owner: make someone else an owner first.")
+        tx = db.Transaction()
+        staff_db.change_role(tx, member, role)
+        changed = Change(
+            "staff.role_changed", f"staff:{staff_id}", member.partner_id, {"role": member.role}, {"role": role}
+        )
+        audit.add(tx, [changed], Stamp(principal.actor, request_id, datetime.fromisoformat(now_iso)))
+        try:
+            staff_db.commit(tx)
+        except db.TxCancelled:
+            continue  # changed or removed meanwhile: judge again
+        return replace(member, role=role)
     raise Unavailable("The staff kept changing under this request; nothing was written.")
 
 

@@ -21,6 +21,7 @@ from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, split_pending_key, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
+from chalicelib.services import events as outbox_events
 from chalicelib.services.idempotency import backoff
 from chalicelib.services.program import Program
 
@@ -146,6 +147,11 @@ def settle_into(
         post(
             tx, customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
         )
+        if event.type == "expiry":  # told to each partner whose points expired, in this same transaction
+            outbox_events.stage(tx, outbox_events.expired(customer_id, dict(event.change.lots), now))
+        elif event.type == "hold_expired":  # the till that held them learns the points are back
+            released = outbox_events.hold_released(customer_id, event.partner_id, order_id, -event.change.held, now)
+            outbox_events.stage(tx, released)
     return total.applied_to(wallet), total
 
 

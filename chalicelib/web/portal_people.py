@@ -65,6 +65,17 @@ def _remove(r: Any, session: Session) -> Any:
     return redirect("/portal/staff")
 
 
+def _change_role(r: Any, session: Session) -> Any:
+    role = r.form.get("role", "")
+    if role not in ROLES:
+        return _staff_page(r, session, 422, problem="people.bad_invite")
+    try:
+        staff.change_role(session.principal, r.call.params["staff_id"], role, r.call.now.isoformat(), r.call.request_id)
+    except LastOwner:
+        return _staff_page(r, session, 409, problem="people.last_owner")
+    return redirect("/portal/staff")
+
+
 def _keys_page(r: Any, session: Session, created: KeyCreated | None = None, status: int = 200) -> Any:
     listed = partners.listed_keys(session.partner_id)
     page = portal_views.page("portal/keys.html", r.lang, "/portal/keys?lang=", session, keys=listed, created=created)
@@ -108,6 +119,7 @@ VIEWS = {
     "staff": _staff,
     "invite": _invite,
     "remove_staff": _remove,
+    "change_role": _change_role,
     "keys": _keys,
     "create_key": _create_key,
     "rotate_key": _rotate_key,

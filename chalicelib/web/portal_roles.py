@@ -31,6 +31,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "staff": OWNERS,
     "invite": OWNERS,
     "remove_staff": OWNERS,
+    "change_role": OWNERS,
     "keys": OWNERS,
     "create_key": OWNERS,
     "rotate_key": OWNERS,

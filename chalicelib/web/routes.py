@@ -316,6 +316,7 @@ for _area in ("till", "portal", "admin"):
 _portal_page("portal_staff", "GET", "/portal/staff", "staff", "the staff: list, invite, remove (owner)")
 _portal_page("portal_invite_staff", "POST", "/portal/staff", "invite", "invite a person by phone or e-mail (owner)")
 _portal_page("portal_remove_staff", "POST", "/portal/staff/{staff_id}/remove", "remove_staff", "remove a person")
+_portal_page("portal_change_staff_role", "POST", "/portal/staff/{staff_id}/role", "change_role", "change a role")
 _portal_page("portal_keys", "GET", "/portal/keys", "keys", "the API keys: labels, states (owner)")
 _portal_page("portal_create_key", "POST", "/portal/keys", "create_key", "a new API key with a label, shown once")
 _portal_page("portal_rotate_key", "POST", "/portal/keys/{key_id}/rotate", "rotate_key", "a new key, the old revoked")

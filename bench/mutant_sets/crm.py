@@ -1,0 +1,76 @@
+"""Mutants of the Bitrix24 connector's guards: the webhook's token, the order id that binds a deal, the exact amount,
+the wait of a change until the portal took it, and the connection's secrets kept out of answers."""
+
+from __future__ import annotations
+
+from bench.mutant_sets import Mutant
+
+_T = "tests/test_bitrix24.py::"
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "the deal webhook's application_token not checked",
+        "    if not hmac.compare_digest(given, expected) or conn is None:",
+        "    if conn is None:",
+        (_T + "test_a_forged_token_is_refused_and_nothing_happens",),
+    ),
+    Mutant(
+        "another partner's connection answers a partner's events URL",
+        "    conn = crm_db.get(partner_id)\n    given",
+        "    conn = next(iter(crm_db.connections()), None)\n    given",
+        (_T + "test_another_partners_events_url_cannot_accrue_for_this_partner",),
+    ),
+    Mutant(
+        "a won deal's order id not bound to the deal",
+        '    return f"b24-deal-{deal_id}"',
+        '    return f"b24-deal-{deal_id}-{os.urandom(3).hex()}"',
+        (_T + "test_a_won_deal_sent_twice_accrues_once_and_the_contact_field_follows",),
+    ),
+    Mutant(
+        "a fraction of a kopeck rounded away",
+        "    if not value.is_finite() or value != value.to_integral_value() or value <= 0:",
+        "    if not value.is_finite() or value <= 0:",
+        (_T + "test_a_deal_amount_in_roubles_becomes_exact_kopecks",),
+    ),
+    Mutant(
+        "a change stops waiting though the portal refused it",
+        "        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on",
+        "        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on\n"
+        "            crm_db.done(conn.partner_id, crm_db.pending(conn.partner_id, PENDING_PER_PASS), 0)",
+        (_T + "test_a_throttled_portal_is_tried_again_and_the_field_ends_right",),
+    ),
+    Mutant(
+        "a change waits again when its event is dispatched after it was sent",
+        '    tx.check(CrmSentItem, f"CRMSENT#{partner_id}", change.event_id, CrmSentItem.pk.does_not_exist(), tag="sent")',  # noqa: E501
+        "    pass",
+        (_T + "test_an_event_dispatched_twice_comments_once",),
+    ),
+    Mutant(
+        "the balance sent is the event's, not the latest",
+        "    balance = customers.balance(customer_id, now)  # read now: whatever changed since the event, the latest wins",  # noqa: E501
+        '    balance = customers.balance(customer_id, now).model_copy(update={"available": 1})',
+        (_T + "test_a_throttled_portal_is_tried_again_and_the_field_ends_right",),
+    ),
+    Mutant(
+        "the connection's secrets in its answer",
+        "        won_stage=conn.won_stage,\n        events_path",
+        "        won_stage=conn.won_stage + conn.application_token,\n        events_path",
+        (_T + "test_the_connection_keeps_its_secrets_and_each_partner_its_own",),
+    ),
+)
+MUTANTS += (
+    Mutant(
+        "the portal's URL not held to public https in production",
+        "    return webhook_http.refusal(url, _production())",
+        "    return None",
+        (_T + "test_only_a_public_https_portal_in_production",),
+    ),
+)
+MUTANTS += (
+    Mutant(
+        "a change whose contact is gone counted as sent",
+        "    sent = [c for c in waiting if c.customer_id in contacts and c.customer_id not in refused]",
+        "    sent = [c for c in waiting if c.customer_id in contacts]",
+        (_T + "test_a_contact_deleted_in_the_crm_is_created_again",),
+    ),
+)

@@ -1,0 +1,108 @@
+"""A partner's CRM connection (Bitrix24): connect, see, disconnect, and the portal's outgoing webhook.
+
+The connection's two secrets (the inbound webhook URL, whose path carries the portal's token, and the outgoing
+webhook's ``application_token``) are taken, stored, and never shown again. ``POST
+/v1/integrations/bitrix24/events/{partner_id}`` is called by Bitrix24, not by a partner: it carries no API key, and is
+answered only when its ``application_token`` is the connected one (compared in constant time, first)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import parse_qsl
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
+from chalicelib.db import crm as crm_db
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.http import Call, RouteTable
+from chalicelib.lazy import lazy_module
+from chalicelib.schemas import Request, Response
+
+if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
+    from chalicelib.services import crm_sync
+else:
+    crm_sync = lazy_module("chalicelib.services.crm_sync")
+
+api = RouteTable(tag="integrations")
+
+MAX_FORM_BYTES = 16 * 1024  # Bitrix24's deal event is a few hundred bytes
+
+
+class ConnectBitrix24(Request):
+    webhook_url: Annotated[str, StringConstraints(min_length=10, max_length=300)]
+    application_token: Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[0-9A-Za-z_-]+$")]
+    won_stage: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[0-9A-Za-z_:-]+$")] = "WON"
+
+
+class Bitrix24Connection(Response):
+    connected: bool = True
+    won_stage: str
+    events_path: str = Field(description="Where the outgoing webhook posts (ONCRMDEALUPDATE)")
+    connected_at: str
+
+
+class Bitrix24Ack(Response):
+    outcome: Literal["accrued", "refunded", "ignored"]
+
+
+def _out(conn: crm_db.Connection) -> Bitrix24Connection:
+    return Bitrix24Connection(
+        won_stage=conn.won_stage,
+        events_path=f"/v1/integrations/bitrix24/events/{conn.partner_id}",
+        connected_at=conn.created_at,
+    )
+
+
+@api.route(
+    "PUT",
+    "/v1/integrations/bitrix24",
+    "partner",
+    "Connect your Bitrix24 portal (its inbound webhook URL and the outgoing webhook's application_token)",
+    body=ConnectBitrix24,
+    response=Bitrix24Connection,
+    errors=WRITE_ERRORS,
+)
+def connect_bitrix24(call: Call[ConnectBitrix24, None]) -> Bitrix24Connection:
+    body = call.body
+    crm_sync.connect(call.partner_id, body.webhook_url, body.application_token, body.won_stage, call.now)
+    conn = crm_db.get(call.partner_id)
+    assert conn is not None
+    return _out(conn)
+
+
+@api.route(
+    "GET",
+    "/v1/integrations/bitrix24",
+    "partner",
+    "Your Bitrix24 connection (its secrets are never shown)",
+    response=Bitrix24Connection,
+    errors=(*AUTH_ERRORS, 404),
+)
+def get_bitrix24(call: Call[None, None]) -> Bitrix24Connection:
+    conn = crm_db.get(call.partner_id)
+    if conn is None:
+        raise NotFound("Bitrix24 is not connected.")
+    return _out(conn)
+
+
+@api.route("DELETE", "/v1/integrations/bitrix24", "partner", "Disconnect Bitrix24", status=204, errors=AUTH_ERRORS)
+def disconnect_bitrix24(call: Call[None, None]) -> None:
+    crm_db.disconnect(call.partner_id)
+
+
+@api.route(
+    "POST",
+    "/v1/integrations/bitrix24/events/{partner_id}",
+    "public",
+    "Bitrix24's outgoing webhook (ONCRMDEALUPDATE, form data): a won deal earns, a lost one is refunded",
+    response=Bitrix24Ack,
+    errors=(400, 401, 413),
+)
+def bitrix24_event(call: Call[None, None]) -> Bitrix24Ack:
+    raw = call.raw_body or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if len(text) > MAX_FORM_BYTES:
+        raise BadRequest("The event is too large.")
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    return Bitrix24Ack(outcome=crm_sync.deal_event(call.params["partner_id"], form, call.now))

@@ -1,0 +1,80 @@
+"""What the coalition tells others after a write commits: an event, its type and the partner it concerns.
+
+An event travels in the transaction of the change it describes (an outbox item), so it exists exactly when the
+change does; the dispatcher delivers it afterwards. Its data is small: ids, points and amounts, never a customer's
+personal data beyond the customer id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ACCRUAL_CREATED = "accrual.created"
+REDEMPTION_CREATED = "redemption.created"
+REDEMPTION_CAPTURED = "redemption.captured"
+REDEMPTION_VOIDED = "redemption.voided"
+REFUND_CREATED = "refund.created"
+BONUS_CREATED = "bonus.created"
+ADJUSTMENT_CREATED = "adjustment.created"
+POINTS_EXPIRED = "points.expired"
+TIER_CHANGED = "tier.changed"
+CAMPAIGN_UPDATED = "campaign.updated"
+SETTLEMENT_CLOSED = "settlement.closed"
+
+EVENT_TYPES: tuple[str, ...] = (
+    ACCRUAL_CREATED,
+    REDEMPTION_CREATED,
+    REDEMPTION_CAPTURED,
+    REDEMPTION_VOIDED,
+    REFUND_CREATED,
+    BONUS_CREATED,
+    ADJUSTMENT_CREATED,
+    POINTS_EXPIRED,
+    TIER_CHANGED,
+    CAMPAIGN_UPDATED,
+    SETTLEMENT_CLOSED,
+)
+ALL_EVENTS = "*"
+# The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
+# into one event per partner before any partner hears of it.
+BROADCAST = "*"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One fact to tell: ``partner_id`` is the only partner whose subscribers hear of it."""
+
+    event_id: str
+    type: str
+    partner_id: str
+    created_at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        """The delivery's body as the contract names it."""
+        return {"id": self.event_id, "type": self.type, "created_at": self.created_at, "data": self.data}
+
+
+def subscribed(wanted: tuple[str, ...] | list[str], event_type: str) -> bool:
+    return ALL_EVENTS in wanted or event_type in wanted
+
+
+def split_by_issuer(event: Event) -> list[Event]:
+    """A broadcast whose data names points per partner (``by_issuer``) as one event per partner, each with only its
+    own points; ids derived from the broadcast's, so splitting twice names the same events."""
+    shares = event.data.get("by_issuer") or {}
+    rest = {k: v for k, v in event.data.items() if k != "by_issuer"}
+    return [
+        Event(f"{event.event_id}.{issuer}", event.type, issuer, event.created_at, {**rest, "points": int(points)})
+        for issuer, points in sorted(shares.items())
+    ]
+
+
+def expired_by_issuer(lots: dict[str, int]) -> dict[str, int]:
+    """Points expired per issuing partner, from an expiry's lot changes (``"<YYYY-MM>|<issuer>"`` -> -points)."""
+    out: dict[str, int] = {}
+    for key, delta in lots.items():
+        if delta < 0:
+            issuer = key.split("|", 1)[1] if "|" in key else ""
+            out[issuer] = out.get(issuer, 0) - delta
+    return out

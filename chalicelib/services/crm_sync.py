@@ -1,0 +1,310 @@
+"""Bitrix24 both ways: the partner's contacts follow their loyalty balance, and a won deal earns points.
+
+Out: the dispatcher hands every balance-changing event to :func:`accept` (a change waits once per event, under
+``attribute_not_exists``); :func:`flush`, once per dispatcher pass, finds or creates each waiting customer's contact by
+phone and writes the balance, tier and the next points to expire, all read at send time (the latest balance wins),
+with a timeline comment for accruals and redemptions. Calls go in ``batch`` requests of up to 50 commands; a throttled
+(``QUERY_LIMIT_EXCEEDED``) or silent portal leaves the changes waiting for the next pass.
+
+In: :func:`deal_event` takes Bitrix24's outgoing webhook ``ONCRMDEALUPDATE``, checks its ``application_token`` before
+anything else, re-reads the deal through REST (the webhook carries ids only) and turns a won deal into an accrual with
+order id ``b24-deal-<id>`` (the order id binds: the event sent twice accrues once) and a lost one into the refund of
+what that order has left.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from pydantic import ValidationError
+
+from chalicelib import db
+from chalicelib.db import crm as crm_db
+from chalicelib.db import orders as orders_db
+from chalicelib.domain.events import (
+    ACCRUAL_CREATED,
+    ADJUSTMENT_CREATED,
+    BONUS_CREATED,
+    POINTS_EXPIRED,
+    REDEMPTION_CAPTURED,
+    REDEMPTION_CREATED,
+    REDEMPTION_VOIDED,
+    REFUND_CREATED,
+    TIER_CHANGED,
+    Event,
+)
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
+from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
+from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
+from chalicelib.notify import webhook_http
+from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
+from chalicelib.services import accruals, customers, refunds
+from chalicelib.services.idempotency import WriteRequest, fingerprint
+
+__all__ = ["FIELDS", "accept", "connect", "deal_event", "flush", "order_id_of"]
+
+DEAL_EVENT = "ONCRMDEALUPDATE"
+# The contact's custom fields the partner creates in Bitrix24 (docs/integrations.md, "Bitrix24").
+FIELDS = {
+    "balance": "UF_CRM_LOYALTY_BALANCE",
+    "tier": "UF_CRM_LOYALTY_TIER",
+    "expiring": "UF_CRM_LOYALTY_EXPIRING",
+    "expiring_on": "UF_CRM_LOYALTY_EXPIRING_ON",
+}
+SYNCED = frozenset(
+    {
+        ACCRUAL_CREATED,
+        REDEMPTION_CREATED,
+        REDEMPTION_CAPTURED,
+        REDEMPTION_VOIDED,
+        REFUND_CREATED,
+        BONUS_CREATED,
+        ADJUSTMENT_CREATED,
+        POINTS_EXPIRED,
+        TIER_CHANGED,
+    }
+)
+COMMENTED = {ACCRUAL_CREATED: "Начислено баллов: {points}", REDEMPTION_CREATED: "Списано баллов: {points}"}
+KEEP_SENT = timedelta(days=30)  # longer than any event can wait in the outbox or a stream
+PENDING_PER_PASS = 100  # changes read per partner and pass: with comments, a few batches of 50
+_transport: Transport = http_transport  # tests point it at the local stand-in (tests/crm_standins.py)
+
+
+def set_transport(transport: Transport) -> None:
+    global _transport
+    _transport = transport
+
+
+def _production() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))  # make run and tests speak to a local stand-in
+
+
+def _refused(url: str) -> str | None:
+    """Why the portal's URL may not be called (the webhooks' SSRF guard: https to public addresses in AWS); checked
+    at connection and again before each use (a host's address can change)."""
+    if not _valid_url(url, not _production()):
+        return "webhook_url must be the inbound webhook Bitrix24 shows: https://<portal>/rest/<user>/<token>/"
+    return webhook_http.refusal(url, _production())
+
+
+def connect(partner_id: str, webhook_url: str, application_token: str, won_stage: str, now: datetime) -> None:
+    reason = _refused(webhook_url)
+    if reason is not None:
+        raise BadRequest(f"webhook_url is refused: {reason}.")
+    crm_db.connect(partner_id, webhook_url, application_token, won_stage, now.isoformat())
+
+
+def order_id_of(deal_id: str) -> str:
+    return f"b24-deal-{deal_id}"
+
+
+# ---- out: balance changes to the partner's contacts ----
+
+
+def accept(event: Event, now: datetime) -> bool:
+    """The dispatcher's hand-over: a balance change of a partner with Bitrix24 waits for the next flush."""
+    customer_id = event.data.get("customer_id")
+    if event.type not in SYNCED or not isinstance(customer_id, str) or crm_db.get(event.partner_id) is None:
+        return False
+    points = event.data.get("points")
+    change = crm_db.Pending(
+        customer_id, event.event_id, event.type, int(points) if isinstance(points, int) else 0, event.created_at
+    )
+    return crm_db.enqueue(event.partner_id, change)
+
+
+def flush(now: datetime) -> int:
+    """One pass over every connected partner; returns the changes the CRMs took."""
+    taken = 0
+    for conn in crm_db.connections():
+        try:
+            taken += _flush_partner(conn, now)
+        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on
+            continue
+    return taken
+
+
+def _flush_partner(conn: crm_db.Connection, now: datetime) -> int:
+    waiting = crm_db.pending(conn.partner_id, PENDING_PER_PASS)
+    if not waiting or _refused(conn.webhook_url) is not None:
+        return 0
+    client = Bitrix24(conn.webhook_url, _transport)
+    phones: dict[str, str] = {}
+    gone: list[crm_db.Pending] = []
+    for change in waiting:
+        if change.customer_id in phones:
+            continue
+        try:
+            phone = customers.load(change.customer_id).phone
+        except NotFound:  # the customer deleted the account: nothing to tell
+            phone = None
+        if phone is None:
+            gone.append(change)
+        else:
+            phones[change.customer_id] = phone
+    contacts = _contacts(client, conn.partner_id, phones)
+    commands: list[tuple[str, tuple[str, Mapping[str, object]]]] = []
+    for customer_id, contact_id in contacts.items():
+        commands.append((f"u_{customer_id}", ("crm.contact.update", _fields(contact_id, customer_id, now))))
+    for change in waiting:
+        text = COMMENTED.get(change.event_type)
+        commented = contacts.get(change.customer_id)
+        if text is not None and commented is not None:
+            comment = {"ENTITY_ID": commented, "ENTITY_TYPE": "contact", "COMMENT": text.format(points=change.points)}
+            commands.append((f"c_{change.event_id}", ("crm.timeline.comment.add", {"fields": comment})))
+    refused: set[str] = set()
+    for start in range(0, len(commands), MAX_BATCH):
+        answer = client.batch(dict(commands[start : start + MAX_BATCH]))  # Retryable: all wait for the next pass
+        refused |= {name[2:] for name in answer.errors if name.startswith("u_")}
+    for customer_id in refused:  # the contact is gone (deleted in the CRM): found or created again next pass
+        crm_db.forget_contact(conn.partner_id, customer_id)
+    sent = [c for c in waiting if c.customer_id in contacts and c.customer_id not in refused]
+    crm_db.done(conn.partner_id, sent + gone, int((now + KEEP_SENT).timestamp()))
+    return len(sent)
+
+
+def _contacts(client: Bitrix24, partner_id: str, phones: dict[str, str]) -> dict[str, str]:
+    """Each customer's contact: remembered, else found by phone, else created (found first, so a pass that died
+    after creating one finds it instead of creating a second)."""
+    out = {c: known for c in phones if (known := crm_db.contact_of(partner_id, c)) is not None}
+    unknown = [c for c in phones if c not in out]
+    for start in range(0, len(unknown), MAX_BATCH):
+        chunk = unknown[start : start + MAX_BATCH]
+        listed = client.batch(
+            {f"f_{c}": ("crm.contact.list", {"filter": {"PHONE": phones[c]}, "select": ["ID"]}) for c in chunk}
+        )
+        missing = []
+        for c in chunk:
+            found = listed.results.get(f"f_{c}")
+            if isinstance(found, list) and found and isinstance(found[0], dict) and found[0].get("ID"):
+                out[c] = str(found[0]["ID"])
+            else:
+                missing.append(c)
+        if missing:
+            added = client.batch(
+                {
+                    f"a_{c}": ("crm.contact.add", {"fields": {"PHONE": [{"VALUE": phones[c], "VALUE_TYPE": "MOBILE"}]}})
+                    for c in missing
+                }
+            )
+            out.update({c: str(added.results[f"a_{c}"]) for c in missing if added.results.get(f"a_{c}")})
+        for c in chunk:
+            if c in out:
+                crm_db.remember_contact(partner_id, c, out[c])
+    return out
+
+
+def _fields(contact_id: str, customer_id: str, now: datetime) -> dict[str, object]:
+    balance = customers.balance(customer_id, now)  # read now: whatever changed since the event, the latest wins
+    soonest = min(balance.expiring, key=lambda e: e.expires_on, default=None)
+    values = {
+        FIELDS["balance"]: balance.available,
+        FIELDS["tier"]: balance.tier.name,
+        FIELDS["expiring"]: soonest.points if soonest is not None else 0,
+        FIELDS["expiring_on"]: soonest.expires_on.isoformat() if soonest is not None else "",
+    }
+    return {"id": contact_id, "fields": values}
+
+
+# ---- in: Bitrix24's outgoing webhook ----
+
+Outcome = Literal["accrued", "refunded", "ignored"]
+
+
+def deal_event(partner_id: str, form: Mapping[str, str], now: datetime) -> Outcome:
+    conn = crm_db.get(partner_id)
+    given = form.get("auth[application_token]", "").encode()
+    expected = conn.application_token.encode() if conn is not None else b"\x00" * 32
+    # Before anything is read from the portal or written here; an unknown partner is refused the same way.
+    if not hmac.compare_digest(given, expected) or conn is None:
+        raise Unauthorized("This is not the connected Bitrix24 portal's webhook call.")
+    deal_id = form.get("data[FIELDS][ID]", "")
+    if form.get("event", "").upper() != DEAL_EVENT or not deal_id.isdigit() or len(deal_id) > 20:
+        return "ignored"
+    if _refused(conn.webhook_url) is not None:
+        return "ignored"
+    client = Bitrix24(conn.webhook_url, _transport)
+    try:
+        deal = client.call("crm.deal.get", {"id": deal_id})
+    except Retryable as exc:  # Bitrix24 sends its webhook again on an error answer
+        raise Unavailable("The Bitrix24 portal did not answer; send the event again.") from exc
+    if not isinstance(deal, dict):
+        return "ignored"
+    stage = str(deal.get("STAGE_ID") or "")
+    if stage == conn.won_stage:
+        return _won(client, conn, deal_id, deal, now)
+    if stage == "LOSE" or stage.endswith(":LOSE"):  # the default pipeline's lost stage, or another pipeline's
+        return _lost(conn, deal_id, now)
+    return "ignored"
+
+
+def _request(partner_id: str, path: str, body: dict[str, object], now: datetime) -> WriteRequest:
+    return WriteRequest(
+        scope=f"b24:{partner_id}",
+        idempotency_key=None,  # the order id and refund id are the natural ids that bind
+        request_fingerprint=fingerprint("POST", path, body),
+        body_fingerprint=fingerprint("", "", body),
+        now_iso=now.isoformat(),
+        actor=f"bitrix24:{partner_id}",
+    )
+
+
+def amount_minor(opportunity: object) -> int | None:
+    """``"1500.50"`` roubles -> 150050 kopecks, exactly; None for anything else (a fraction of a kopeck included)."""
+    try:
+        value = Decimal(str(opportunity)) * 100
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or value <= 0:
+        return None
+    return int(value)
+
+
+def _won(client: Bitrix24, conn: crm_db.Connection, deal_id: str, deal: dict[str, object], now: datetime) -> Outcome:
+    amount = amount_minor(deal.get("OPPORTUNITY"))
+    contact_id = str(deal.get("CONTACT_ID") or "")
+    if amount is None or not contact_id.isdigit():
+        return "ignored"
+    contact = client.call("crm.contact.get", {"id": contact_id})
+    phones = contact.get("PHONE") if isinstance(contact, dict) else None
+    phone = next((p.get("VALUE") for p in phones or [] if isinstance(p, dict) and p.get("VALUE")), None)
+    if phone is None:
+        return "ignored"
+    try:
+        enrol = EnrollCustomer(phone=phone)
+    except ValidationError:
+        return "ignored"
+    body = enrol.model_dump(mode="json", exclude_none=True)
+    enrolled = customers.enroll(_request(conn.partner_id, "/v1/customers", body, now), enrol, conn.partner_id)
+    customer_id = enrolled.result(CustomerEnrolled).customer_id
+    order = CreateAccrual(customer_id=customer_id, order_id=order_id_of(deal_id), amount_minor=amount, channel="online")
+    req = _request(conn.partner_id, "/v1/accruals", order.model_dump(mode="json"), now)
+    try:
+        accruals.accrue(req, order, conn.partner_id, now).result(AccrualOut)
+    except Conflict:  # the deal accrued already (another amount since): the first accrual stands
+        return "ignored"
+    crm_db.remember_contact(conn.partner_id, customer_id, contact_id)
+    return "accrued"
+
+
+def _lost(conn: crm_db.Connection, deal_id: str, now: datetime) -> Outcome:
+    order_id = order_id_of(deal_id)
+    found = db.get_many([orders_db.read_key(conn.partner_id, order_id)])
+    order = orders_db.load(found, conn.partner_id, order_id)
+    if order is None or order.amount_minor - order.refunded_minor <= 0:
+        return "ignored"
+    body = CreateRefund(
+        order_id=order_id, refund_id=f"{order_id}-lost", amount_minor=order.amount_minor - order.refunded_minor
+    )
+    try:
+        refunds.refund(
+            _request(conn.partner_id, "/v1/refunds", body.model_dump(mode="json"), now), body, conn.partner_id, now
+        )
+    except Conflict:  # refunded already
+        return "ignored"
+    return "refunded"
