@@ -58,8 +58,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "fingerprint ignores points",
-        '    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
-        '    canonical = json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
+        '    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        '    return json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
         'else body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
         ("tests/test_idempotency.py", "tests/test_api_ledger.py"),
     ),
