@@ -31,7 +31,7 @@ def _respond(r: Any, page: Any, status: int = 200) -> Any:
 
 
 def _list_page(r: Any, session: Session, status: int = 200, **context: Any) -> Any:
-    typed = {"url": "", "all": True, "events": [], **context.pop("typed", {})}
+    typed = {"url": "", "all": False, "events": [], **context.pop("typed", {})}
     page = portal_views.page(
         "portal/webhooks.html", r.lang, "/portal/webhooks?lang=", session,
         hooks=webhooks.listing(session.partner_id, r.call.now).items, catalogue=EVENT_TYPES, typed=typed,
