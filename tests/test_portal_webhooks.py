@@ -198,3 +198,23 @@ def test_a_form_without_its_csrf_token_is_refused(shop, receiver):
         )
         assert status == 403
     assert table_snapshot() == before
+
+
+def test_a_switched_off_endpoint_shows_why_and_offers_no_resend(shop, receiver, clock):
+    from chalicelib.db import webhooks as webhooks_db
+    from chalicelib.services import webhooks
+
+    s = shop
+    _register(s["owner"], receiver.url)
+    hook_id = _hook_id(s["api"], s["a"]["api_key"])
+    partner = s["api"].as_key(s["a"]["api_key"])
+    assert accrue(partner, enrol(partner, phone="+79161119003"), "PW-3", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    hook = webhooks_db.get(s["a"]["partner_id"], hook_id)
+    assert hook is not None
+    webhooks.give_up(hook, "evt_x", clock.now())  # what the dispatcher does after three days of failures
+    status, page, _ = s["owner"].request("GET", "/portal/webhooks")
+    assert status == 200 and "отключён" in page
+    assert 'data-testid="disabled-reason"' in page and "evt_x" in page
+    page = s["owner"].request("GET", f"/portal/webhooks/{hook_id}")[1]
+    assert 'data-testid="delivery"' in page and "/resend" not in page
