@@ -279,6 +279,8 @@ def portal_request(w, route, cookie=None, form=None, authorization=None):
         "action": "pause",
         "staff_id": w["cashier"]["staff_id"],
         "key_id": w["spare"]["key_id"],
+        "webhook_id": w["hook"]["webhook_id"],
+        "delivery_id": w["delivery"]["delivery_id"],
     }
     headers = {}
     if cookie is not None:
@@ -331,8 +333,9 @@ def test_every_portal_route_for_every_caller(world, route):
         expected = "text/csv" if route.name == "portal_settlement_csv" else "text/html"
         assert headers["content-type"].startswith(expected)
         other_status, other_text, _ = portal_request(w, route, cookie=other)
-        assert other_status == (404 if route.name == "portal_campaign" else 200), other_status
+        assert other_status == (404 if route.name in ("portal_campaign", "portal_webhook") else 200), other_status
         assert "Alpha only" not in other_text  # another partner's campaign is not shown to Beta
+        assert "alpha-hook" not in other_text  # nor its webhook endpoint
         return
     forged_form = portal_request(w, route, cookie=owner, form={"csrf": "0" * 32, "nonce": "n" * 22})
     assert forged_form[0] == 403, forged_form[:2]

@@ -330,6 +330,11 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "portal_create_key",
     "portal_rotate_key",
     "portal_revoke_key",
+    # the owner's webhook forms: tests/test_portal_webhooks.py (the services are the API's, matrixed above)
+    "portal_create_webhook",
+    "portal_rotate_webhook",
+    "portal_delete_webhook",
+    "portal_resend_delivery",
     # staff sign-in and sign-out forms: tests/test_staff.py
     *(f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in ("sign_in_code", "sign_in_session")),
     *(f"staff_{area}_sign_out" for area in ("till", "portal", "admin")),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from bench.mutant_sets import Mutant
 
 WEBHOOKS = "tests/test_webhooks.py"
+PORTAL = "tests/test_portal_webhooks.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -111,5 +112,23 @@ MUTANTS: tuple[Mutant, ...] = (
         "    for owner in staff_db.list_members(hook.partner_id):",
         "    for owner in []:",
         (f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",),
+    ),
+    Mutant(
+        "the portal's webhook pages open to every role",
+        '    **dict.fromkeys(("webhooks", "create_webhook", "webhook", "rotate_webhook", "delete_webhook"), OWNERS),',
+        '    **dict.fromkeys(("webhooks", "create_webhook", "webhook", "rotate_webhook", "delete_webhook"), EVERYONE),',
+        (f"{PORTAL}::test_other_roles_are_kept_out",),
+    ),
+    Mutant(
+        "the portal's Resend sent again on the same press",
+        "    webhooks.resend_once(write, session.partner_id, webhook_id, delivery_id, r.call.now)",
+        "    webhooks.resend(session.partner_id, webhook_id, delivery_id, r.call.now)",
+        (f"{PORTAL}::test_the_owner_registers_sees_a_delivery_and_resends_it",),
+    ),
+    Mutant(
+        "the portal deletes an endpoint without asking",
+        '    if r.form.get("confirmed") != "yes":  # no way back: first the question, then its own form does it',
+        "    if False:",
+        (f"{PORTAL}::test_rotate_shows_the_new_secret_once_and_delete_asks_first",),
     ),
 )

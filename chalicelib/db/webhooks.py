@@ -312,13 +312,18 @@ def record(d: Delivery, attempt: Attempt) -> None:
 def reschedule(d: Delivery, at_iso: str) -> None:
     """Due again at ``at_iso`` (a resend, or an endpoint switched back on), whatever its state."""
     tx = Transaction()
+    stage_reschedule(tx, d, at_iso)
+    tx.commit(_connection())
+
+
+def stage_reschedule(tx: Transaction, d: Delivery, at_iso: str) -> None:
+    """``reschedule`` inside a caller's transaction (the portal's resend, bound to the press of its form)."""
     item = DeliveryItem(*keys.delivery(d.webhook_id, d.event_id))
     actions = [DeliveryItem.status.set("pending"), DeliveryItem.next_attempt_at.set(at_iso)]
     tx.update(item, actions, condition=DeliveryItem.attempts == d.attempts, tag="delivery")
     if d.next_attempt_at is not None and d.next_attempt_at != at_iso:
         tx.delete(DeliveryDueItem(*keys.delivery_due(d.next_attempt_at, d.webhook_id, d.event_id)), tag="old-due")
     _put_due(tx, d.webhook_id, d.partner_id, d.event_id, at_iso)
-    tx.commit(_connection())
 
 
 def drop_due(pk: str, sk: str) -> None:

@@ -39,7 +39,7 @@ MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose
 SECRET_PLACEHOLDER = "__WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
 
-__all__ = ["MAX_WEBHOOKS", "create", "deliveries", "give_up", "listing", "remove", "resend", "rotate"]
+__all__ = ["MAX_WEBHOOKS", "create", "deliveries", "give_up", "listing", "remove", "resend", "resend_once", "rotate"]
 
 
 def _pepper() -> str:
@@ -191,16 +191,34 @@ def deliveries(partner_id: str, webhook_id: str, limit: int) -> DeliveryList:
     return DeliveryList(items=[_delivery_out(d) for d in webhooks_db.deliveries(hook.webhook_id, limit)])
 
 
-def resend(partner_id: str, webhook_id: str, delivery_id: str, now: datetime) -> ResendOut:
-    """Send the delivery again at the next dispatcher pass (the same body, signed anew), whatever its state."""
+def _resendable(partner_id: str, webhook_id: str, delivery_id: str) -> Delivery:
     hook = _own(partner_id, webhook_id)
     d = webhooks_db.delivery(hook.webhook_id, delivery_id)
     if d is None:
         raise NotFound(f"No delivery {delivery_id}.")
     if hook.status != "active":
         raise Conflict("This endpoint is switched off: register it again, then resend from the new one's events.")
+    return d
+
+
+def resend(partner_id: str, webhook_id: str, delivery_id: str, now: datetime) -> ResendOut:
+    """Send the delivery again at the next dispatcher pass (the same body, signed anew), whatever its state."""
+    d = _resendable(partner_id, webhook_id, delivery_id)
     webhooks_db.reschedule(d, now.isoformat())
     return ResendOut(delivery_id=d.event_id, status="pending", next_attempt_at=now.isoformat())
+
+
+def resend_once(req: WriteRequest, partner_id: str, webhook_id: str, delivery_id: str, now: datetime) -> Reply:
+    """``resend`` bound to one request: the same press sent twice (a double click, a reload) resends once."""
+
+    def decide(_: Found) -> Plan:
+        d = _resendable(partner_id, webhook_id, delivery_id)
+        plan = Plan()
+        webhooks_db.stage_reschedule(plan.tx, d, now.isoformat())
+        plan.response = ResendOut(delivery_id=d.event_id, status="pending", next_attempt_at=now.isoformat())
+        return plan
+
+    return execute(req, None, [], decide)
 
 
 def give_up(hook: Webhook, event_id: str, now: datetime) -> None:

@@ -36,8 +36,11 @@ ROLES: dict[str, tuple[str, ...]] = {
     "create_key": OWNERS,
     "rotate_key": OWNERS,
     "revoke_key": OWNERS,
+    **dict.fromkeys(("webhooks", "create_webhook", "webhook", "rotate_webhook", "delete_webhook"), OWNERS),
+    "resend_delivery": OWNERS,
 }
-READ_ONLY = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys", "reconciliation_act", "audit"}
+READ_ONLY = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys", "reconciliation_act", "audit",
+             "webhooks", "webhook"}  # fmt: skip
 
 
 def home(role: str) -> str:

@@ -321,6 +321,14 @@ _portal_page("portal_keys", "GET", "/portal/keys", "keys", "the API keys: labels
 _portal_page("portal_create_key", "POST", "/portal/keys", "create_key", "a new API key with a label, shown once")
 _portal_page("portal_rotate_key", "POST", "/portal/keys/{key_id}/rotate", "rotate_key", "a new key, the old revoked")
 _portal_page("portal_revoke_key", "POST", "/portal/keys/{key_id}/revoke", "revoke_key", "revoke an API key at once")
+# the owner's webhook endpoints and their deliveries (web/portal_webhooks.py)
+_portal_page("portal_webhooks", "GET", "/portal/webhooks", "webhooks", "webhook endpoints: list, register (owner)")
+_portal_page("portal_create_webhook", "POST", "/portal/webhooks", "create_webhook", "register one, secret shown once")
+_portal_page("portal_webhook", "GET", "/portal/webhooks/{webhook_id}", "webhook", "an endpoint and its deliveries")
+_portal_page("portal_rotate_webhook", "POST", "/portal/webhooks/{webhook_id}/rotate", "rotate_webhook", "new secret")
+_portal_page("portal_delete_webhook", "POST", "/portal/webhooks/{webhook_id}/delete", "delete_webhook", "delete one")
+_portal_page("portal_resend_delivery", "POST", "/portal/webhooks/{webhook_id}/deliveries/{delivery_id}/resend",
+             "resend_delivery", "send a delivery again at the dispatcher's next pass")  # fmt: skip
 _portal_page(
     "portal_settlement_act",
     "GET",
