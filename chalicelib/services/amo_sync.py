@@ -166,6 +166,8 @@ def _flush_partner(session: _Session, now: datetime) -> int:
             if not listed:
                 body = [{"custom_fields_values": [{"field_code": "PHONE", "values": [{"value": phone}]}]}]
                 listed = (session.call("POST", "/api/v4/contacts", body) or {}).get("_embedded", {}).get("contacts")
+            if not isinstance(listed, list) or not listed or not isinstance(listed[0], dict) or "id" not in listed[0]:
+                continue  # no contact to write to: its changes wait for the next pass
             contacts[customer_id] = str(listed[0]["id"])
             crm_db.remember_contact(partner_id, customer_id, contacts[customer_id], amo_db.AMOCRM)
     updates = [{"id": int(cid), "custom_fields_values": _values(session.conn, c, now)} for c, cid in contacts.items()]
@@ -182,8 +184,9 @@ def _flush_partner(session: _Session, now: datetime) -> int:
     ]
     for start in range(0, len(notes), amocrm.MAX_BATCH):
         session.call("POST", "/api/v4/contacts/notes", notes[start : start + amocrm.MAX_BATCH])
-    crm_db.done(partner_id, waiting, int((now + crm_sync.KEEP_SENT).timestamp()), amo_db.AMOCRM)
-    return len(waiting) - len(gone)
+    sent = [c for c in waiting if c.customer_id in contacts]
+    crm_db.done(partner_id, sent + gone, int((now + crm_sync.KEEP_SENT).timestamp()), amo_db.AMOCRM)
+    return len(sent)
 
 
 def _values(conn: amo_db.AmoConnection, customer_id: str, now: datetime) -> list[dict[str, object]]:
@@ -235,8 +238,9 @@ def _won(session: _Session, lead_id: str, lead: dict[str, Any], now: datetime) -
     price = lead.get("price")
     contacts = (lead.get("_embedded") or {}).get("contacts") or []
     main = next((c for c in contacts if c.get("is_main")), contacts[0] if contacts else None)
-    if not isinstance(price, int) or isinstance(price, bool) or price <= 0 or main is None:
+    if not isinstance(price, int) or isinstance(price, bool) or price <= 0 or not str((main or {}).get("id")).isdigit():
         return "ignored"
+    assert main is not None
     contact = session.call("GET", f"/api/v4/contacts/{int(main['id'])}")
     phone = next(
         (
