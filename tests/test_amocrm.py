@@ -226,3 +226,13 @@ def test_connecting_with_a_refresh_token(coalition, amocrm):
     token = amocrm.issue_refresh()
     _connect(coalition.cafe, refresh_token=token)
     assert amocrm.oauth == ["refresh_token"] and token not in amocrm.refresh
+
+
+def test_only_a_public_https_account_in_production(coalition, amocrm, monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "api")  # the stand-in's http://127.0.0.1 is refused
+    body = {"subdomain": "shop", "client_id": AMO_CLIENT_ID, "client_secret": AMO_CLIENT_SECRET}
+    r = coalition.cafe.call(
+        "PUT", "/v1/integrations/amocrm", body | {"redirect_uri": AMO_REDIRECT, "code": "auth-code-0001"}
+    )
+    assert r.status == 400, r.json
+    assert amocrm.oauth == [] and coalition.cafe.get("/v1/integrations/amocrm").status == 404
