@@ -308,6 +308,8 @@ def test_a_payment_is_recorded_and_the_month_shows_paid_and_open(api, clock):
     assert cells == {"net": "-100\u00a0₽", "paid": "-40,50\u00a0₽", "open": "-59,50\u00a0₽"}
     assert "Платёж записан." in html
     assert api.get("/v1/admin/settlements/2026-03").json["partners"][0]["paid_minor"] == -4050
+    audit = _visible(re.findall(r'<tr data-testid="audit-\d+">(.*?)</tr>', visit(api, "/admin/audit")[1], re.S)[0])
+    assert "3 апр 2026" in audit and "март 2026" in audit and "2026-04-03" not in audit  # days as people write them
 
 
 def test_the_audit_log_shows_who_changed_what_old_and_new(api):

@@ -1,5 +1,6 @@
 """The layout stays one a newcomer can find their way in."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -95,3 +96,41 @@ def test_the_code_speaks_of_the_product_not_of_issue_numbers():
         if re.search(r"\b[Ii]ssue \d+", line)
     ]
     assert len(files) > 100 and not cited, cited
+
+
+def _lazy_pairs(tree: ast.Module) -> list[tuple[str, str, str | None]]:
+    """(name bound, module lazy_module loads, module the TYPE_CHECKING branch imports under that name)."""
+    pairs = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+            continue
+        typed: dict[str, str] = {}
+        for stmt in node.body:
+            if isinstance(stmt, ast.ImportFrom) and stmt.module:
+                for alias in stmt.names:
+                    typed[alias.asname or alias.name] = f"{stmt.module}.{alias.name}"
+            elif isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    typed[alias.asname or alias.name] = alias.name
+        for stmt in node.orelse:
+            if (
+                isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Call)
+                and getattr(stmt.value.func, "id", "") == "lazy_module"
+                and isinstance(stmt.value.args[0], ast.Constant)
+            ):
+                name = stmt.targets[0].id  # type: ignore[attr-defined]
+                pairs.append((name, str(stmt.value.args[0].value), typed.get(name)))
+    return pairs
+
+
+def test_every_lazy_module_is_the_module_its_typed_import_names():
+    """mypy reads the TYPE_CHECKING import, the running code the string given to lazy_module: a typo in the string
+    would pass every check and be a 500 on the route's first request. One mechanism (chalicelib/lazy.py), checked."""
+    import importlib
+
+    pairs = [p for f in ROOT.rglob("*.py") for p in _lazy_pairs(ast.parse(f.read_text()))]
+    assert len(pairs) > 25
+    for name, loads, typed in pairs:
+        assert loads == typed, f"{name}: lazy_module({loads!r}) but the typed import is {typed!r}"
+        importlib.import_module(loads)

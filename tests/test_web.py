@@ -450,7 +450,7 @@ def test_an_invited_partner_reads_who_pays_declines_and_everyone_sees_each_answe
     assert _text(body, "refusal") == "Запустить нельзя: отказались Store." and c.ids["store"] not in _text(
         body, "refusal"
     )
-    assert '<html lang="ru"' in body and _text(body, "status") == "ждёт согласия"
+    assert '<html lang="ru"' in body and _text(body, "status") == "партнёр отказался: запустить нельзя"
 
     assert _post(store, f"/portal/campaigns/{cmp}/accept").status_code == 303
     after = cafe.page(f"/portal/campaigns/{cmp}")

@@ -24,4 +24,10 @@ MUTANTS: tuple[Mutant, ...] = (
         '            made.get_component("data_loader").search_paths.append(str(MODELS))',
         ("tests/test_infra.py::test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_calls",),
     ),
+    Mutant(
+        "a lazy module's name that is not its typed import",
+        '    refunds = lazy_module("chalicelib.services.refunds")',
+        '    refunds = lazy_module("chalicelib.services.refund")',
+        ("tests/test_layout.py::test_every_lazy_module_is_the_module_its_typed_import_names",),
+    ),
 )

@@ -44,6 +44,7 @@ _NAMES = {
         "RefundOut SpendCodeRecord SpendCodeRequest SpendCodeSent"
     ),
     "partners": (
+        "ChangeOperatorStaffRole ChangeStaffRole "
         "CodeFreeHoldMinutes CreatePartner DailyLimit DeletedAccountPoints Directory DirectoryEntry Health "
         "ChangeOperatorStaffRole ChangeStaffRole InviteOperatorStaff InviteStaff KeyCreated MessageSettings "
         "OperatorStaffRole PartnerCreated "

@@ -66,6 +66,12 @@ def _audience(form: dict[str, str]) -> dict[str, Any] | None:
     return None
 
 
+def _earn_at(session: Session, form: dict[str, str]) -> list[str]:
+    """The sponsor's own tills, and one other partner's when the form names one (that partner must accept)."""
+    also = form.get("also_at", "").strip()
+    return [session.partner_id] + ([also] if also and also != session.partner_id else [])
+
+
 def _reward(form: dict[str, str]) -> dict[str, Any]:
     value = _number(form, "reward_value", 0) or 0
     if form.get("reward_type") == "percent":
@@ -88,7 +94,7 @@ def campaign_request(session: Session, form: dict[str, str], now: datetime) -> C
 
     data = {
         "name": form.get("name", "").strip(),
-        "earn_at": [session.partner_id],
+        "earn_at": _earn_at(session, form),
         "audience": checked(lambda: _audience(form)),
         "reward": checked(lambda: _reward(form)),
         "min_amount_minor": checked(lambda: (_number(form, "min_amount", 0) or 0) * 100),

@@ -118,7 +118,8 @@ def _handle(call: Any, view: str) -> Any:
     if view not in VIEWS:
         raise ApiError(f"unknown portal view {view}")
     elsewhere = portal_roles.allowed(session, view)
-    return VIEWS[view](request, session) if elsewhere is None else redirect(elsewhere)
+    # a role sent to its own page keeps the language asked for (an accountant signing in in English reads English)
+    return VIEWS[view](request, session) if elsewhere is None else redirect(elsewhere, remember)
 
 
 def _login(r: Request) -> Any:

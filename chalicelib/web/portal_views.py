@@ -122,7 +122,7 @@ def describe(c: CreateCampaign, sponsor: str, t: Locale, viewer: str | None = No
         who=who,
         reward=reward,
         first=t("describe.first") if c.per_customer_limit == 1 else "",
-        here=names.get(sponsor, sponsor),
+        here=t("describe.or").join(names.get(p, p) for p in c.earn_at),  # the sentence quotes each name (ru)
         minimum=t("describe.minimum", amount=t.money(c.min_amount_minor)) if c.min_amount_minor else "",
         budget=_budget(t, budget_minor, names.get(sponsor, sponsor), viewer in (None, sponsor))
         if c.budget_points

@@ -15,6 +15,19 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Each role's main screen, shown in the README ("Screens"): copied into docs/ only when DOCS_SCREENSHOTS=1, so that
+# `make test` never changes the tree; `DOCS_SCREENSHOTS=1 pytest tests/browser` renews them.
+DOCS_SHOTS = {
+    "role-owner-staff-ru-desktop",
+    "role-marketer-campaign-ru-desktop",
+    "role-accountant-settlements-en-tablet",
+    "role-cashier-result-tablet-ru",
+    "role-operator-partners-ru-desktop",
+    "role-operator-settlements-en-phone",
+    "role-operator-audit-ru-desktop",
+    "customer-page-ru-390x844",
+}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -53,4 +66,7 @@ def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
+    if name in DOCS_SHOTS and os.environ.get("DOCS_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / path.name)
     return path

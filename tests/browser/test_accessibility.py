@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser.test_page_gallery import SIZES, _coalition
 from tests.conftest import last_code
+from tests.staff_helpers import add_staff, sign_in_page
 
 GRAVE = {"serious", "critical"}
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -117,4 +118,73 @@ def test_no_serious_accessibility_violation_on_any_page(live, browser, clock, si
             if found:
                 problems[f"{name} [{lang}, {size}] {page.url}"] = found
             context.close()
+    assert problems == {}, "\n".join(f"{where}:\n  " + "\n  ".join(what) for where, what in problems.items())
+
+
+STAFF = {"owner": "+79160000021", "marketer": "+79160000022", "accountant": "+79160000023", "named": "+79160000024"}
+
+
+def _staff_world(live: Any) -> dict[str, str]:
+    """A sponsor with an owner, a marketer and an accountant; a named partner's marketer; a campaign naming it."""
+    op = live.operator_key
+    cafe = live.request("POST", "/v1/admin/partners", op, {"name": "Уют", "category": "cafe"}).json()
+    store = live.request("POST", "/v1/admin/partners", op, {"name": "Стиль", "category": "clothing"}).json()
+    for role in ("owner", "marketer", "accountant"):
+        add_staff(live, partner_key_or_operator_key=cafe["api_key"], role=role, phone=STAFF[role], name="Ольга")
+    add_staff(live, partner_key_or_operator_key=store["api_key"], role="marketer", phone=STAFF["named"], name="Лев")
+    body = {
+        "name": "Уют и Стиль",
+        "earn_at": [cafe["partner_id"], store["partner_id"]],
+        "reward": {"type": "fixed", "points": 100},
+        "budget_points": 30_000,
+    }
+    made = live.request("POST", "/v1/campaigns", cafe["api_key"], body)
+    assert made.status_code == 201, made.text
+    return {"campaign": made.json()["campaign_id"]}
+
+
+def _staff_pages(live: Any, world: dict[str, str]) -> list[tuple[str, str | None, list[str]]]:
+    """(what, who signs in or None, the paths they open): every screen a partner's people reach, signed out first."""
+    camp = f"/portal/campaigns/{world['campaign']}"
+    return [
+        ("sign-in pages", None, ["/till/login", "/portal/login", "/admin/login"]),
+        ("owner", STAFF["owner"], ["/portal/staff", "/portal/keys", "/portal/audit"]),
+        ("marketer", STAFF["marketer"], ["/portal", "/portal/campaigns/new", camp]),
+        ("named partner's marketer", STAFF["named"], [camp]),
+        ("accountant", STAFF["accountant"], ["/portal/settlements", "/portal/settlements/2026-03/act"]),
+    ]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_no_serious_accessibility_violation_on_any_staff_screen(live, browser, clock, size):
+    """Sign-in (and its code step) of the till, the portal and the console; each partner role's portal pages. The
+    till's and the console's own screens are walked in test_till.py and test_admin_console.py."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, world = Axe(), _staff_world(live)
+    problems: dict[str, list[str]] = {}
+
+    def check(page: Any, where: str) -> None:
+        found = _grave(axe, page)
+        if found:
+            problems[f"{where} [{size}] {page.url}"] = found
+
+    for lang in ("ru", "en"):
+        clock.advance(timedelta(hours=1))  # 5 sign-in codes an hour per phone
+        for who, phone, paths in _staff_pages(live, world):
+            page = browser.new_context(viewport=SIZES[size]).new_page()
+            if phone is None:
+                for path in paths:
+                    page.goto(f"{live.url}{path}?lang={lang}")
+                    check(page, who)
+                page.locator("#contact").fill(STAFF["owner"])
+                page.locator("#contact").press("Enter")
+                page.locator("#one-time-code").wait_for()
+                check(page, "the code step")
+            else:
+                sign_in_page(page, live, area="portal", phone=phone, lang=lang)
+                for path in paths:
+                    page.goto(f"{live.url}{path}?lang={lang}")
+                    check(page, who)
+            page.context.close()
     assert problems == {}, "\n".join(f"{where}:\n  " + "\n  ".join(what) for where, what in problems.items())

@@ -123,6 +123,8 @@ def test_the_operator_suspends_changes_a_rate_closes_a_month_pays_and_reads_the_
     clock.advance(timedelta(days=23))  # 2 April: March has ended
     page = open_console(browser, live, size, lang)
     no_sideways_scroll(page)
+    category = page.get_by_role("link", name="Уют").locator("xpath=..").locator(".muted")
+    expect(category).to_have_text({"ru": "Кафе", "en": "Café"}[lang])  # the category in words, not "cafe"
     screenshot(page, f"role-operator-partners-{lang}-{size}")
 
     # suspend Стиль, after the confirmation

@@ -4,6 +4,7 @@ roubles, a schedule as the days and values it holds). The records are ``services
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,8 @@ from chalicelib.web.i18n import Locale
 from chalicelib.web.render import Page
 
 FILTERS = ("partner_id", "action", "actor", "period")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH = re.compile(r"\d{4}-\d{2}")
 PAGE_SIZE = 50
 SCHEDULES = ("rate_schedule", "schedule")  # a setting's changes by day: shown as the days and values they hold
 
@@ -49,6 +52,10 @@ class Row:
 def _scalar(t: Locale, name: str, value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str) and _DAY.fullmatch(value):  # a day or a month as the console writes them elsewhere
+        return f"{portal_format.day(t, value)} {value[:4]}"
+    if isinstance(value, str) and _MONTH.fullmatch(value):
+        return portal_format.month(t, value)
     if isinstance(value, bool) or not isinstance(value, int):
         return t.get(f"admin.{value}", str(value)) if name == "status" else str(value)
     if name.endswith("_bps"):
