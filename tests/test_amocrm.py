@@ -236,3 +236,19 @@ def test_only_a_public_https_account_in_production(coalition, amocrm, monkeypatc
     )
     assert r.status == 400, r.json
     assert amocrm.oauth == [] and coalition.cafe.get("/v1/integrations/amocrm").status == 404
+
+
+def test_a_contact_deleted_in_amocrm_is_created_again(coalition, amocrm, clock):
+    _connect(coalition.cafe)
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "G-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    amocrm.contacts.clear()  # someone deleted the contact in amoCRM
+    assert accrue(coalition.cafe, cid, "G-2", 100_000).status == 201
+    _later(clock)
+    dispatcher.poll(clock.now())  # the update is refused: the change waits, the contact is forgotten
+    _later(clock)
+    dispatcher.poll(clock.now())
+    contact = amocrm.contact_by_phone(PHONE)
+    assert contact is not None and amocrm.field(contact, "LOYALTY_BALANCE") == _balance(coalition.cafe, cid)
+    assert len(amocrm.notes) == 2

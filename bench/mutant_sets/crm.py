@@ -134,3 +134,11 @@ MUTANTS += (
         (_A + "test_only_a_public_https_account_in_production",),
     ),
 )
+MUTANTS += (
+    Mutant(
+        "an amoCRM contact refused by PATCH kept (its changes wait forever)",
+        "                crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)",
+        "                pass",
+        (_A + "test_a_contact_deleted_in_amocrm_is_created_again",),
+    ),
+)

@@ -170,9 +170,18 @@ def _flush_partner(session: _Session, now: datetime) -> int:
                 continue  # no contact to write to: its changes wait for the next pass
             contacts[customer_id] = str(listed[0]["id"])
             crm_db.remember_contact(partner_id, customer_id, contacts[customer_id], amo_db.AMOCRM)
-    updates = [{"id": int(cid), "custom_fields_values": _values(session.conn, c, now)} for c, cid in contacts.items()]
-    for start in range(0, len(updates), amocrm.MAX_BATCH):
-        session.call("PATCH", "/api/v4/contacts", updates[start : start + amocrm.MAX_BATCH])  # 429: all wait
+    customers_ = list(contacts)
+    for start in range(0, len(customers_), amocrm.MAX_BATCH):
+        chunk = customers_[start : start + amocrm.MAX_BATCH]
+        updates = [{"id": int(contacts[c]), "custom_fields_values": _values(session.conn, c, now)} for c in chunk]
+        try:
+            session.call("PATCH", "/api/v4/contacts", updates)  # 429, 5xx, 401 twice: all wait
+        except (amocrm.Retryable, amocrm.Expired):
+            raise
+        except amocrm.AmoError:  # a contact deleted in amoCRM (its answer names none): found or created next pass
+            for c in chunk:
+                crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)
+                del contacts[c]
     notes = [
         {
             "entity_id": int(contacts[c.customer_id]),
