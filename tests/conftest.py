@@ -156,7 +156,7 @@ class Coalition:
     ids: dict[str, str]
 
 
-# Issue 17: by default a partner spends points only with the customer's code. Tests about the ledger's arithmetic
+# By default a partner spends points only with the customer's code. Tests about the ledger's arithmetic
 # run the way an operator sets up a partner it trusts (card scanners at the till): spend_confirmation "never", and
 # holds without the customer's code as long as a hold may last. Tests about confirmation create partners without it
 # (tests/test_customer_keys.py, tests/test_spend_policy.py).

@@ -5,7 +5,7 @@ orders (one customer, one amount, what they earned and what they spent), what ev
 do to them, and what each operation adds to each partner's settlement for the month. The stateful test feeds it the
 same operations as the service and compares the two after every step.
 
-Rules written down here (issue 15):
+Rules written down here:
 
 - An order (``order_id`` within a partner) has one customer and one amount, fixed by its first operation; another
   customer or amount is ``order_conflict``, and so is anything new once it has refunds.

@@ -38,7 +38,7 @@ class TestCustomers:
     def test_a_card_is_attached_to_a_known_phone(self, coalition):
         c = coalition
         cid = enrol(c.cafe, phone="+79161234567")
-        # issue 17: attaching waits for the code sent to the phone the customer already has
+        # attaching waits for the code sent to the phone the customer already has
         pending = c.store.post("/v1/customers", {"phone": "+79161234567", "card": "CARD-0001"})
         assert (
             pending.status == 202

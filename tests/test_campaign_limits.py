@@ -1,4 +1,4 @@
-"""Issue 15: what one partner can impose on another through campaigns, and what one purchase may write."""
+"""What one partner can impose on another through campaigns, and what one purchase may write."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 15: one customer's simultaneous purchases against a campaign's per-customer limit, through the real HTTP
+"""One customer's simultaneous purchases against a campaign's per-customer limit, through the real HTTP
 stack into a serialized moto server (every decision is taken on the same read; only the write's guard decides)."""
 
 from tests.test_concurrency import _race

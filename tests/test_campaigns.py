@@ -1,4 +1,4 @@
-"""Issue 4: cross-promo campaigns over the API."""
+"""Cross-promo campaigns over the API."""
 
 from datetime import timedelta
 
@@ -206,9 +206,6 @@ def test_at_most_ten_campaigns_stack_on_one_purchase_and_the_transaction_stays_s
     cus = enrol(c.cafe, phone="+79160000001")
     got = accrue(c.cafe, cus, "C-1", 10_000)
     assert got.status == 201 and len(got["awards"]) == 10 and got["bonus_points"] == 1000
-
-
-# --- issue 15 ------------------------------------------------------------------------------------------------------
 
 
 def _store_campaign(c, points=100):

@@ -1,4 +1,4 @@
-"""Issue 17, "the customer holds the keys": spending and binding need the customer's one-time code, links and codes
+"""The customer holds the keys: spending and binding need the customer's one-time code, links and codes
 go to the customer and never to the partner, and the customer signs in to a session they can end.
 
 Over HTTP: Chalice's in-process client for the flows, the real HTTP stack in front of a serialized moto server for

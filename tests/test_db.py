@@ -105,7 +105,7 @@ def test_execute_records_and_replays_through_the_natural_id(dynamo):
     assert db.get_one(db.AliasItem, "EFFECT#2", "X") is None
 
 
-# --- DynamoDB's limits (issue 15) ----------------------------------------------------------------------------------
+# --- DynamoDB's limits ----------------------------------------------------------------------------------
 
 
 def test_get_many_reads_250_keys_in_chunks_of_100(dynamo, monkeypatch):

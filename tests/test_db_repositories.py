@@ -47,13 +47,23 @@ def test_a_change_applied_reads_back_as_the_wallet_it_makes(dynamo):
     assert sorted(jobs.expiring_customers("2027-02")) == [CID]
 
 
-def test_a_limited_counter_stops_at_its_limit(dynamo):
+@pytest.mark.parametrize(
+    "once",
+    [
+        Change(bonus_days={"2026-03-10|review": 1}, bonus_limits={"2026-03-10|review": 1}),
+        Change(campaign_awards={"cmp_a": 2}, campaign_limits={"cmp_a": 3}),
+    ],
+    ids=["bonus per day", "campaign per customer"],
+)
+def test_a_limited_counter_stops_at_its_limit(dynamo, once):
+    """The write itself holds the cap (a decision made on a stale read cannot pass it): the second write over the
+    limit is cancelled and changes nothing."""
     _enrol()
-    once = Change(bonus_days={"2026-03-10|review": 1}, bonus_limits={"2026-03-10|review": 1})
     _commit(lambda tx: wallets.apply(tx, CID, once, "t"))
     with pytest.raises(db.TxCancelled) as cancelled:
         _commit(lambda tx: wallets.apply(tx, CID, once, "t"))
     assert cancelled.value.failed == {wallets.WALLET_TAG}
+    assert wallets.read(CID) == once.applied_to(Wallet())
 
 
 def test_expiry_markers_go_once_handled_and_the_cursor_remembers_the_month(dynamo):

@@ -1,4 +1,4 @@
-"""Issue 15, bad input and the portal: form posts that are not UTF-8, phones and cards in non-ASCII digits,
+"""Bad input and the portal: form posts that are not UTF-8, phones and cards in non-ASCII digits,
 trailing newlines in validated parameters, portal buttons that must act once per press, and spreadsheet formulas
 in settlement CSVs. Everything over HTTP through the in-process Chalice client."""
 
@@ -133,7 +133,7 @@ def test_a_phone_in_any_decimal_digits_is_the_same_customer_stored_as_ascii(coal
         found = c.salon.get(f"/v1/customers/lookup?phone={quote(spelling)}")
         assert (found.status, found.json) == (200, {"customer_id": cid}), spelling
     card = c.cafe.post("/v1/customers", {"phone": "+٧٩١٦١٢٣٤٥٦٧", "card": "ＡＢ-١٢٣٤"})
-    assert (card.status, card["customer_id"]) == (202, cid)  # issue 17: attached once the customer confirms
+    assert (card.status, card["customer_id"]) == (202, cid)  # attached once the customer confirms
     code = last_code("bind_code", "+79161234567")
     assert c.cafe.post(f"/v1/customers/{cid}/identifiers/confirm", {"code": code}).json["attached"] == ["card"]
     assert c.salon.get("/v1/customers/lookup?card=ab1234")["customer_id"] == cid

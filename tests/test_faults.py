@@ -1,4 +1,4 @@
-"""Issue 10: DynamoDB faults. A lost response after commit resolves to exactly one effect; conflicts and throttling
+"""DynamoDB faults. A lost response after commit resolves to exactly one effect; conflicts and throttling
 become a retry or a clean 409 / 503 with Retry-After; never a 500 and never half a write."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_transaction_conflicts_are_retried_then_reported_as_503(coalition, flaky
     assert c.cafe.get(f"/v1/customers/{cid}/balance")["available"] == 200
 
 
-# --- botocore resends a TransactWriteItems that had committed (issue 15) ------------------------------------------
+# --- botocore resends a TransactWriteItems that had committed ------------------------------------------
 
 
 @pytest.fixture

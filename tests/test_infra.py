@@ -1,4 +1,4 @@
-"""Issue 9: the deployable template matches the models, grants no data action on '*', and secrets come from SSM."""
+"""The deployable template matches the models, grants no data action on '*', and secrets come from SSM."""
 
 import json
 import os

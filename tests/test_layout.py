@@ -134,3 +134,14 @@ def test_every_lazy_module_is_the_module_its_typed_import_names():
     for name, loads, typed in pairs:
         assert loads == typed, f"{name}: lazy_module({loads!r}) but the typed import is {typed!r}"
         importlib.import_module(loads)
+
+
+def test_every_mutant_names_a_line_that_occurs_once():
+    """A mutant whose line moved or was duplicated would mutate nothing, or the wrong copy: `make mutants` would
+    report a guard as tested that no test guards."""
+    from bench.mutant_sets import every_mutant
+
+    sources = {p: p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py")}
+    for mutant in every_mutant():
+        hits = sum(text.count(mutant.original) for text in sources.values())
+        assert hits == 1, (mutant.name, hits)

@@ -61,8 +61,8 @@ from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Pol
 
 # 60 examples of 12 steps in make test (about as long as the 80 before the customer's consent was modelled: its
 # code flows add requests to a step, 0.75 s of CPU an example instead of 0.55; CI's budget is 30 minutes for
-# everything); 300 take about 4 min, make soak's 1,000 about 13 min of CPU. 15 steps before issue 15: steps got
-# heavier.
+# everything); 300 take about 4 min, make soak's 1,000 about 13 min of CPU. 15 steps before orders became records:
+# steps got heavier.
 EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "60"))
 STEPS = int(os.environ.get("LEDGER_STEPS", "12"))
 ALLOWED = {

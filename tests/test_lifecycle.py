@@ -1,4 +1,4 @@
-"""Issue 3 over the API: holds, pending points, expiry, tiers, bonuses, adjustments, all driven by the clock."""
+"""Over the API: holds, pending points, expiry, tiers, bonuses, adjustments, all driven by the clock."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -1,4 +1,4 @@
-"""Issue 17, limits: per API key (burst and sustained), look-ups per key and hour, open holds per customer and
+"""Limits: per API key (burst and sustained), look-ups per key and hour, open holds per customer and
 partner, sign-in and code attempts per phone and IP. Over HTTP where a partner would see them; docs/security.md
 lists each number and the test guarding it."""
 

@@ -1,4 +1,4 @@
-"""Issue 15: settings that move money take effect from a date and never reprice what was already posted.
+"""Settings that move money take effect from a date and never reprice what was already posted.
 
 The clock starts at 2026-03-10 12:00 in Moscow (conftest.START); March is the open period.
 """

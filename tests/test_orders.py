@@ -1,4 +1,4 @@
-"""Issue 15: the order as one record (one customer, one amount, a state), refunds that meet holds, money that
+"""The order as one record (one customer, one amount, a state), refunds that meet holds, money that
 follows the points on a refund, and holds whose expiry is a fact of their deadline. Over HTTP."""
 
 from datetime import timedelta

@@ -12,7 +12,7 @@ def test_portal_link_opens_the_customers_own_data_and_expires(coalition, clock):
     accrue(c.cafe, cid, "A-1", 200_000)
     accrue(c.store, cid, "S-1", 100_000)
     link = c.cafe.post(f"/v1/customers/{cid}/portal-link", {"ttl_minutes": 60})
-    # issue 17: the link goes to the customer through their channel; the partner gets where it went, not the link
+    # the link goes to the customer through their channel; the partner gets where it went, not the link
     assert link.status == 202 and link.json == {
         "channel": "sms",
         "destination": "+7 916 ***-**-67",

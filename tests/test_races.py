@@ -1,4 +1,4 @@
-"""Issue 15: every guard raced through the real HTTP stack into a serialized moto server — lots across issuers,
+"""Every guard raced through the real HTTP stack into a serialized moto server — lots across issuers,
 the bonus daily cap, refunds of one order, and two customers on one order."""
 
 from tests.conftest import TRUSTED

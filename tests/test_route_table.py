@@ -1,4 +1,4 @@
-"""Issue 16: the one route list is what it claims. Each handler's ``Call[Body, Query]`` names the models its route
+"""The one route list is what it claims. Each handler's ``Call[Body, Query]`` names the models its route
 parses (mypy checks the declarations; this checks the running table, pages included); the API's modules stay small;
 /openapi.json tells how each route authenticates and what it answers with."""
 
@@ -63,7 +63,7 @@ def test_downloads_declare_csv():
         "/v1/settlements/{period}": ["application/json", "text/csv"],
         "/v1/admin/settlements/{period}": ["application/json", "text/csv"],
         "/portal/settlements/{period}/csv": ["text/csv", "text/html"],  # signed out: the sign-in page
-        "/me/data.csv": ["text/csv", "text/html"],  # issue 17: the customer's data; signed out: a 401 page
+        "/me/data.csv": ["text/csv", "text/html"],  # the customer's data; signed out: a 401 page
     }
 
 

@@ -1,4 +1,4 @@
-"""Issue 10: schemathesis generates requests for every operation of /openapi.json, served over HTTP.
+"""Schemathesis generates requests for every operation of /openapi.json, served over HTTP.
 
 Each answer must not be a 5xx, must use a status and content type the document lists, and must match its schema.
 Business outcomes (404 for a random customer id, 409, 422) are fine as long as they are documented. (The strategies

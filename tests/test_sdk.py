@@ -1,4 +1,4 @@
-"""Issue 6: the SDK against the real app over HTTP (moto behind it), used as a partner's developer would."""
+"""The SDK against the real app over HTTP (moto behind it), used as a partner's developer would."""
 
 import subprocess
 import sys
@@ -37,7 +37,7 @@ class LoseResponses(httpx.BaseTransport):
 @pytest.fixture
 def partners(live):
     """Уют has card scanners the operator trusts (spends without a code); Стиль spends only with the customer's code,
-    the default (issue 17)."""
+    the default."""
     op = LoyaltyClient(api_key=live.operator_key, base_url=live.url)
     created = {}
     for name, policy in (("Уют", TRUSTED), ("Стиль", {})):

@@ -1,4 +1,4 @@
-"""Issue 16: the SDK keeps no hand-copied model that can drift. Every model of ``partner_sdk.models`` is compared,
+"""The SDK keeps no hand-copied model that can drift. Every model of ``partner_sdk.models`` is compared,
 field for field and type for type, with its schema in the server's OpenAPI components, and every problem ``code``
 of the server's error tree (``chalicelib.errors``) with a class of the SDK's one error tree under the right base."""
 

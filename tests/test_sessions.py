@@ -1,4 +1,4 @@
-"""Issue 17, sessions and tokens: portal sign-out ends the session server-side, revoking a key ends its sessions,
+"""Sessions and tokens: portal sign-out ends the session server-side, revoking a key ends its sessions,
 customer links are revocable, one spelling per token, and `make run`'s access log never shows a token or a code."""
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def respellings(token: str) -> list[str]:
 URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-@pytest.mark.parametrize("kind", ["link", "link made before issue 17"])
+@pytest.mark.parametrize("kind", ["link", "link of the first format"])
 def test_a_portal_token_has_one_spelling(coalition, clock, kind):
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")

@@ -1,4 +1,4 @@
-"""Issue 5: a scripted month over HTTP; every figure checked against an independent computation."""
+"""A scripted month over HTTP; every figure checked against an independent computation."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""Issue 17: the customer links the Telegram bot from their page.
+"""The customer links the Telegram bot from their page.
 
 Over HTTP with the app's test client: the signed-in customer presses "Connect Telegram", takes the deep link's
 token to the bot, and Telegram posts ``/start <token>`` to ``POST /telegram/webhook`` with the webhook's secret. The

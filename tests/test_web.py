@@ -1,4 +1,4 @@
-"""Issue 16: the HTML pages (chalicelib/web). Templates autoescape, one catalogue per language serves both UIs and a
+"""The HTML pages (chalicelib/web). Templates autoescape, one catalogue per language serves both UIs and a
 new language is a new file, the JSON API never loads Jinja2, and no HTML is built or escaped by hand in Python."""
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ TESTS = "tests/test_customer_item_size.py::"
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "an emptied lot removed without checking it still holds what was read",
-        "                u.condition &= lot == as_read",
+        "                u.x.guard(_EQUAL, lot, typed(as_read))",
         "                pass",
         (TESTS + "test_points_credited_to_a_lot_while_a_spend_empties_it_are_never_removed_with_it",),
     ),
     Mutant(
         "a zero lot removed without checking it is still zero",
-        "                u.condition &= lot.does_not_exist() | (lot == 0)",
+        "                u.x.guard(_ABSENT_OR_EQUAL, lot, _ZERO)",
         "                pass",
         (TESTS + "test_a_lot_left_at_zero_leaves_with_the_next_write_but_never_takes_a_concurrent_credit",),
     ),
@@ -53,20 +53,20 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a lot moved to the compact spelling without checking its old key still holds what was read",
-        "                u.condition &= CustomerItem.lots[stored] == points",
+        '                u.x.guard(_EQUAL, ("lots", stored), typed(points))',
         "                pass",
         (TESTS + "test_a_lot_moved_to_the_compact_spelling_never_loses_a_credit_to_its_old_key",),
     ),
     Mutant(
         "partners appended to the item's list without checking it is the list read",
-        "    u.condition &= size(partners) == length if length else partners.does_not_exist() | (size(partners) == 0)",
+        "    u.x.guard(_SIZE if length else _ABSENT_OR_SIZE, partners, typed(length))",
         "    pass",
         (TESTS + "test_two_partners_new_to_a_customer_at_once_never_share_a_position",),
     ),
     Mutant(
         "a first partner appended to a list another write has started",
-        "    u.condition &= size(partners) == length if length else partners.does_not_exist() | (size(partners) == 0)",
-        "    u.condition &= size(partners) == length if length else CustomerItem.pk.exists()",
+        "    u.x.guard(_SIZE if length else _ABSENT_OR_SIZE, partners, typed(length))",
+        "    u.x.guard(_SIZE, partners, typed(length)) if length else None",
         (TESTS + "test_two_partners_new_to_a_customer_at_once_never_share_a_position[first partner]",),
     ),
     Mutant(

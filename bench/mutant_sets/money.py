@@ -7,16 +7,17 @@ from bench.mutant_sets import Mutant
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no per-lot guard on a spend",
-        "            u.condition &= lot >= -delta",
+        "            u.x.guard(_AT_LEAST, lot, typed(-delta))",
         "            pass",
         ("tests/test_races.py::test_parallel_spends_across_two_issuers_never_take_a_lot_below_zero",),
     ),
     Mutant(
         "no per-customer campaign limit in the write",
-        "    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, change.campaign_limits)",
-        "    _capped_counts(u, CustomerItem.campaign_awards, change.campaign_awards, {})",
+        '    _capped_counts(u, "campaign_awards", change.campaign_awards, change.campaign_limits)',
+        '    _capped_counts(u, "campaign_awards", change.campaign_awards, {})',
         (
             "tests/test_campaign_races.py::test_simultaneous_purchases_of_one_customer_never_exceed_the_per_customer_limit",
+            "tests/test_db_repositories.py::test_a_limited_counter_stops_at_its_limit[campaign per customer]",
         ),
     ),
     Mutant(
@@ -42,9 +43,12 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "no bonus daily cap in the write",
-        "    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, change.bonus_limits)",
-        "    _capped_counts(u, CustomerItem.bonus_days, change.bonus_days, {})",
-        ("tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",),
+        '    _capped_counts(u, "bonus_days", change.bonus_days, change.bonus_limits)',
+        '    _capped_counts(u, "bonus_days", change.bonus_days, {})',
+        (
+            "tests/test_races.py::test_parallel_bonuses_never_exceed_the_daily_cap",
+            "tests/test_db_repositories.py::test_a_limited_counter_stops_at_its_limit[bonus per day]",
+        ),
     ),
     Mutant(
         "replay records written without attribute_not_exists",
@@ -54,8 +58,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "fingerprint ignores points",
-        '    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
-        '    canonical = json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
+        '    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        '    return json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
         'else body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
         ("tests/test_idempotency.py", "tests/test_api_ledger.py"),
     ),

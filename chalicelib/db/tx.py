@@ -16,10 +16,9 @@ from botocore.exceptions import BotoCoreError, ConnectionClosedError, ReadTimeou
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action, Update
 
-from chalicelib.db.codec import keyed, serialized
+from chalicelib.db.codec import RawUpdate, keyed, serialized, typed
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -59,6 +58,7 @@ class _Op:
     condition: Condition | None = None
     actions: list[Action] = field(default_factory=list)
     key: tuple[str, str] | None = None
+    raw: RawUpdate | None = None  # an update written directly (``update_raw``) instead of ``condition``/``actions``
 
 
 # pynamodb sends condition checks, then deletes, then puts, then updates: cancellation reasons come in that order.
@@ -96,6 +96,11 @@ class Transaction:
         self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = ""
     ) -> None:
         self._ops.append(_Op("update", tag or item.pk, item, condition, list(actions)))
+
+    def update_raw(self, item: _Item, update: RawUpdate, *, tag: str = "") -> None:
+        """An update whose expressions are written directly (``codec.RawUpdate``): the same request as
+        :meth:`update` with pynamodb's actions and condition, without building them."""
+        self._ops.append(_Op("update", tag or item.pk, item, raw=update))
 
     def check(self, model: type[_Item], pk: str, sk: str, condition: Condition, *, tag: str = "") -> None:
         self._ops.append(_Op("check", tag or pk, model, condition, key=(pk, sk)))
@@ -152,9 +157,12 @@ class Transaction:
         """One ``ADD`` update per counter item, of everything added to it."""
         ops = []
         for (pk, sk), totals in sorted(self._counters.items()):
-            actions: list[Action] = [Path(name).add(amount) for name, amount in sorted(totals.items()) if amount]
-            if actions:
-                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, actions))
+            update = RawUpdate()  # ``Path(name).add(amount)`` per amount, as pynamodb would send them
+            for name, amount in sorted(totals.items()):
+                if amount:
+                    update.add(tuple(name.split(".")), typed(amount))
+            if update:
+                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), raw=update))
         return ops
 
 
@@ -207,6 +215,9 @@ def _operation(op: _Op) -> dict[str, Any]:
     else:
         pk, sk = op.key if op.key is not None else (op.model.pk, op.model.sk)
         kwargs = {"TableName": model.Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+    if op.raw is not None:
+        kwargs.update(op.raw.parameters())
+        return kwargs
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     if op.condition is not None:

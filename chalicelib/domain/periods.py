@@ -13,9 +13,20 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# The last answer: one request asks for the period of its own ``now`` several times (settling, the tier window).
+# Keyed by the very datetime object and the zone's name, so an answer is only ever reused for the same instant.
+_last: tuple[datetime, str, str] | None = None
+
+
 def period_of(moment: datetime, tz_name: str) -> str:
+    global _last  # a one-entry memo: the tuple is swapped whole (safe across threads), and holds its datetime alive
+    last = _last
+    if last is not None and last[0] is moment and last[1] == tz_name:
+        return last[2]
     local = moment.astimezone(zone(tz_name))
-    return f"{local.year:04d}-{local.month:02d}"
+    period = f"{local.year:04d}-{local.month:02d}"
+    _last = (moment, tz_name, period)
+    return period
 
 
 def parse_period(period: str) -> tuple[int, int]:

@@ -76,14 +76,18 @@ __all__ = [
 ]
 
 
+def _canonical(body: Any) -> str:
+    """The body as its fingerprints see it: every field, in one spelling."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def fingerprint(method: str, path: str, body: Any) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{method} {path}\n{_canonical(body)}".encode()).hexdigest()
 
 
 def fingerprints(method: str, path: str, body: Any) -> tuple[str, str]:
     """``(fingerprint(method, path, body), fingerprint("", "", body))``, the body encoded once."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _canonical(body)
     return (
         hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest(),
         hashlib.sha256(f" \n{canonical}".encode()).hexdigest(),

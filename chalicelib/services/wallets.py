@@ -187,13 +187,17 @@ def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -
             expiry = split_lot_key(key)[0]
             expiring[expiry] = expiring.get(expiry, 0) + points
     status = tier_status(spend_12m(current.spend, period_of(now, program.timezone)), program.tiers)
-    return Balance(
+    # Built without validation: every value is already of its field's type (ints of the wallet, the program's str
+    # and int, dates); tests/test_hot_path_copies.py holds its JSON equal to the validated model's.
+    return Balance.model_construct(
         customer_id=customer_id,
         available=current.available,
         pending=current.pending,
         held=current.held,
-        expiring=[ExpiringPoints(points=p, expires_on=last_day(e)) for e, p in sorted(expiring.items())],
-        tier=TierOut(**status.__dict__),
+        expiring=[
+            ExpiringPoints.model_construct(points=p, expires_on=last_day(e)) for e, p in sorted(expiring.items())
+        ],
+        tier=TierOut.model_construct(**status.__dict__),
         currency=program.currency,
         point_value_minor=program.point_value_minor,
     )

@@ -1,4 +1,4 @@
-"""Issue 7: the customer page in a real browser, opened from a real portal link served over HTTP."""
+"""The customer page in a real browser, opened from a real portal link served over HTTP."""
 
 from datetime import timedelta
 

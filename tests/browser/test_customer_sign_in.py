@@ -1,4 +1,4 @@
-"""Issue 17 in a real browser (Chromium, phone-sized): the customer signs in with a one-time code, shows a code and
+"""In a real browser (Chromium, phone-sized): the customer signs in with a one-time code, shows a code and
 its QR to pay with points, the till spends with it once, and the customer signs out, in Russian and in English."""
 
 from __future__ import annotations

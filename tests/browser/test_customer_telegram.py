@@ -1,4 +1,4 @@
-"""Issue 17 in a real browser (Chromium, phone-sized): the signed-in customer connects the program's Telegram bot from
+"""In a real browser (Chromium, phone-sized): the signed-in customer connects the program's Telegram bot from
 their page (a deep link and its QR), Telegram delivers ``/start <token>`` to the webhook, and the page says Telegram
 is connected and lets them disconnect it, in Russian and in English."""
 

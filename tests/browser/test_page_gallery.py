@@ -105,7 +105,7 @@ def test_gallery(live, browser):
             page = context.new_page()
             page.goto(f"{data['link']}&lang={lang}")
             _shoot(page, f"customer-{lang}-{size}")
-            page.get_by_test_id("show-code").click()  # issue 17: a code and its QR to pay with points
+            page.get_by_test_id("show-code").click()  # a code and its QR to pay with points
             _shoot(page, f"customer-spend-code-{lang}-{size}")
             page.goto(f"{data['link'][:-3]}xyz&lang={lang}")
             _shoot(page, f"customer-bad-link-{lang}-{size}")

@@ -1,4 +1,4 @@
-"""Issue 8: the partner portal in Debian's Chromium, from sign-in to an awarding campaign and the settlement."""
+"""The partner portal in Debian's Chromium, from sign-in to an awarding campaign and the settlement."""
 
 from playwright.sync_api import expect
 

@@ -1,0 +1,69 @@
+"""Per-request copies made without ``dataclasses.replace`` and per-request answers remembered are the same values."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.periods import period_of
+from chalicelib.domain.schedule import Change, Schedule
+from chalicelib.services.program import Program
+
+
+def test_the_program_at_an_instant_is_replace_of_its_money_settings() -> None:
+    switch = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    program = Program(
+        point_value_minor=100,
+        schedule=Schedule(
+            {"point_value_minor": 100, "operator_fee_bps": 0},
+            (Change("2026-03-01", switch, {"point_value_minor": 50, "operator_fee_bps": 200}),),
+        ),
+    )
+    for moment in (switch - timedelta(microseconds=1), switch, switch + timedelta(days=40)):
+        values = program.schedule.at(moment)
+        expected = dataclasses.replace(
+            program,
+            as_of=moment,
+            point_value_minor=values["point_value_minor"],
+            operator_fee_bps=values["operator_fee_bps"],
+        )
+        at = program.at(moment)
+        assert at == expected and type(at) is Program and at.__dict__ == expected.__dict__
+    assert program.at(switch).point_value_minor == 50
+    assert program.at(switch - timedelta(seconds=1)).operator_fee_bps == 0
+
+
+def test_the_period_of_an_instant_is_its_month_in_the_zone_asked_for() -> None:
+    """The one-entry memo answers only for the same instant object and zone: a month's edge in Moscow is not UTC's."""
+    edge = datetime(2026, 1, 31, 21, 0, tzinfo=UTC)  # 2026-02-01 00:00 in Moscow
+    assert period_of(edge, "Europe/Moscow") == "2026-02"
+    assert period_of(edge, "UTC") == "2026-01"
+    assert period_of(edge, "Europe/Moscow") == "2026-02"
+    before = edge - timedelta(microseconds=1)
+    assert period_of(before, "Europe/Moscow") == "2026-01"
+    assert period_of(datetime(2026, 1, 31, 21, 0, tzinfo=UTC), "Europe/Moscow") == "2026-02"
+
+
+def test_the_balance_answer_is_the_validated_models_json() -> None:
+    """``services.wallets.balance`` builds its answer without validation: the JSON bytes are those of the same
+    values validated, for a wallet with expiring lots, a hold, pending points, a tier and one without anything."""
+    from chalicelib.domain.wallet import Hold, Wallet
+    from chalicelib.schemas import Balance
+    from chalicelib.services.wallets import balance
+
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    rich = Wallet(
+        available=150,
+        pending=20,
+        held=30,
+        lots={"2026-12|ptn_a": 100, "2027-01|ptn_b": 50, "2027-01|ptn_a": 30, "2026-06|ptn_b": 0},
+        spend={"2026-04": 1_500_000, "2026-05": 20_000},
+        holds={"ptn_a|H-1": Hold(30, "2026-05-11T00:00:00+00:00", {"2027-01|ptn_a": 30}, "ptn_a", "H-1")},
+        pending_lots={"2026-05-20T00:00:00+00:00|2027-05|ptn_a": 20},
+    )
+    for wallet in (rich, Wallet()):
+        answer = balance("c_1", wallet, Program().at(now), now)
+        validated = Balance.model_validate(answer.model_dump())
+        assert answer.model_dump_json() == validated.model_dump_json()
+        assert answer == validated
+    assert answer.model_dump()["expiring"] == [] and balance("c", rich, Program().at(now), now).expiring

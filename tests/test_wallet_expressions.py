@@ -1,0 +1,153 @@
+"""The customer item's update, written directly (``db.wallets`` with ``codec.RawUpdate``), is the very request
+pynamodb's expression objects make of the same change: same UpdateExpression, ConditionExpression, placeholders and
+typed values, for every kind of wallet change and both spellings of the item. Every guard (lots >= n per lot, the
+partners list's length, hold present / absent, capped counts, exact-value removals) is held here by equality."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.db import keys, wallets
+from chalicelib.db.codec import keyed
+from chalicelib.db.models import CustomerItem
+from chalicelib.db.tx import _Op, _operation
+from chalicelib.db.wallet_keys import Layout, decode
+from chalicelib.domain.wallet import Change, Hold
+from tests import pynamodb_wallet_update as reference
+
+A, B, C = "ptn_alpha", "ptn_beta", "ptn_gamma"
+OLD = {f"2027-0{m}|{p}": 10 * m for m in range(1, 4) for p in (A, B)}  # the domain spelling of items written before
+COMPACT = {"27011": 7, "27020": 0, "27030": 30}  # partners (A, B): "<YYMM><position>"
+
+
+def _layout(stored: dict[str, int], partners: tuple[str, ...]) -> Layout:
+    return decode(stored, partners)[1]
+
+
+HOLD = Hold(
+    points=40,
+    expires_at="2026-02-01T00:00:00+00:00",
+    lots={f"2027-01|{A}": 25, f"2027-03|{B}": 15},
+    partner_id=A,
+    order_id="H-1",
+)
+LEGACY_HOLD = Hold(
+    points=5, expires_at="2026-02-01T00:00:00+00:00", lots={f"2027-01|{A}": 5}, partner_id=B, order_id="other"
+)
+
+CASES: dict[str, tuple[Change, Layout | None]] = {
+    "accrual to a new item": (
+        Change(
+            available=120,
+            lots={f"2027-06|{A}": 120},
+            spend={"2026-01": 1200},
+            last_purchase={A: "2026-01-05T10:00:00+00:00"},
+        ),
+        None,
+    ),
+    "spend across lots, compact": (
+        Change(available=-37, lots={f"2027-01|{A}": -7, f"2027-03|{A}": -30}, drop_lots={f"2027-01|{A}": 7}),
+        _layout(COMPACT, (A, B)),
+    ),
+    "spend from the old spelling (moves)": (
+        Change(available=-3, lots={f"2027-02|{A}": -3, f"2027-03|{B}": 4}, spend={"2026-01": -50}),
+        _layout(OLD, ()),
+    ),
+    "a lot found at zero leaves": (Change(drop_lots={f"2027-02|{A}": 0}), _layout(COMPACT, (A, B))),
+    "a dropped lot never read": (Change(drop_lots={f"2027-09|{C}": 0}), _layout(COMPACT, (A, B))),
+    "a first partner joins an item with a list": (
+        Change(available=5, pending=-2, held=3, lots={f"2027-04|{C}": 5}),
+        _layout(COMPACT, (A, B)),
+    ),
+    "pending buckets": (
+        Change(
+            pending=-10,
+            pending_lots={"2026-01-09|x": -4, "2026-01-10|y": 6, "2026-01-11|z": 3},
+            remove_pending={"2026-01-11|z": 6},
+        ),
+        None,
+    ),
+    "holds placed, captured, made smaller": (
+        Change(
+            held=40,
+            available=-40,
+            add_holds={f"{A}|H-1": HOLD},
+            remove_holds={f"{B}|H-2", f"{B}|H-3"},
+            replace_holds={f"{B}|H-3": HOLD, "legacy": LEGACY_HOLD},
+        ),
+        _layout(COMPACT, (A, B)),
+    ),
+    "capped counters and old counters leave": (
+        Change(
+            available=50,
+            bonus_days={"2026-01-05": 50, "2026-01-06": 10},
+            bonus_limits={"2026-01-05": 100},
+            drop_bonus_days={"2026-01-01", "2026-01-06"},
+            campaign_awards={"cmp_1": 1, "cmp_2": 2},
+            campaign_limits={"cmp_2": 3},
+            drop_spend={"2024-12"},
+            spend={"2024-12": 5, "2026-01": 9},
+        ),
+        None,
+    ),
+    "a purchase keyed by partner id moves to its position": (
+        Change(last_purchase={A: "2026-01-05T10:00:00+00:00", C: "2026-01-05T10:00:00+00:00"}),
+        Layout((A, B), {}, frozenset({A})),
+    ),
+    "a spend over more old lots than one write moves": (
+        Change(available=-36, lots={f"2027-{m:02d}|ptn_{i}": -1 for m in range(1, 13) for i in range(3)}),
+        _layout({f"2027-{m:02d}|ptn_{i}": 5 for m in range(1, 13) for i in range(3)}, ()),
+    ),
+    "nothing but the guard": (Change(), None),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_written_update_is_what_pynamodb_builds(name: str) -> None:
+    change, layout = CASES[name]
+    target = keyed(CustomerItem, *keys.customer("c_1"))
+    actions, condition = reference.update_for(change, layout)
+    raw = wallets.update_for(change, layout)
+    assert len(raw) == len(actions)
+    if not actions:
+        return
+    expected = _operation(_Op("update", "wallet", target, condition, actions))
+    assert _operation(_Op("update", "wallet", target, raw=raw)) == expected
+
+
+def _sent(change: Change, raw: bool) -> dict[str, object]:
+    target = keyed(CustomerItem, *keys.customer("c_1"))
+    if raw:
+        return _operation(_Op("update", "wallet", target, raw=wallets.update_for(change, None)))
+    actions, condition = reference.update_for(change, None)
+    return _operation(_Op("update", "wallet", target, condition, actions))
+
+
+def test_a_map_key_pynamodb_parses_as_a_list_index_is_spelled_as_pynamodb_spells_it() -> None:
+    assert _sent(Change(spend={"odd[0]": 1}), raw=True) == _sent(Change(spend={"odd[0]": 1}), raw=False)
+    for raw in (True, False):  # an empty key: refused before anything is sent, both ways
+        with pytest.raises(ValueError):
+            _sent(Change(spend={"": 2}), raw=raw)
+
+
+def test_a_counter_update_is_what_pynamodb_builds() -> None:
+    """The settlement counters' ``ADD`` (``Transaction.add_to_counter``), written directly, as pynamodb's
+    ``Path(name).add(amount)`` actions make it; amounts that sum to nothing are left out, as before."""
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.db.tx import Transaction
+
+    tx = Transaction()
+    tx.add_to_counter("CTR#p", "C#1", {"accrued": 7, "redeemed": 0, "count": 1, "minor": -250})
+    tx.add_to_counter("CTR#p", "C#1", {"accrued": 3, "count": 1})
+    tx.add_to_counter("CTR#q", "C#2", {"accrued": 5, "refunded": -5})
+    tx.add_to_counter("CTR#q", "C#2", {"refunded": 5})
+    ops = tx._counter_ops()
+    assert [op.key or (op.model.pk, op.model.sk) for op in ops] == [("CTR#p", "C#1"), ("CTR#q", "C#2")]
+    theirs = [
+        [Path("accrued").add(10), Path("count").add(2), Path("minor").add(-250)],
+        [Path("accrued").add(5)],
+    ]
+    for op, actions in zip(ops, theirs, strict=True):
+        expected = _operation(_Op("update", op.tag, op.model, None, actions))
+        assert _operation(op) == expected
