@@ -180,3 +180,182 @@ def bitrix24() -> Iterator[Portal]:
     yield portal
     server.shutdown()
     server.server_close()
+
+
+# ---- amoCRM ----
+
+AMO_CLIENT_ID = "amo-client-0001"
+AMO_CLIENT_SECRET = "amo-client-secret-0001"
+AMO_REDIRECT = "https://shop.example/amo/callback"
+
+
+@dataclass
+class AmoAccount:
+    """A local amoCRM account as its API v4 and OAuth 2 behave: JSON, ``Bearer`` tokens that expire (401), refresh
+    tokens rotated on each refresh (the old one is refused), and 7 requests a second (over it 429)."""
+
+    url: str = ""
+    codes: set[str] = field(default_factory=lambda: {"auth-code-0001"})
+    access: dict[str, float] = field(default_factory=dict)  # live access token -> expiry (``clock`` seconds)
+    refresh: set[str] = field(default_factory=set)  # the live refresh tokens
+    expires_in: int = 86_400
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    leads: dict[int, dict[str, Any]] = field(default_factory=dict)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # "GET /api/v4/..." answered with data (not 401/429)
+    oauth: list[str] = field(default_factory=list)  # the grant types exchanged
+    throttle_next: int = 0
+    per_second: int = 7
+    clock: Any = time.monotonic  # tests give the injected clock's seconds: the window moves only when it does
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _recent: list[float] = field(default_factory=list)
+    _issued: int = 0
+
+    def expire_access(self) -> None:
+        self.access.clear()
+
+    def issue_refresh(self) -> str:
+        self._issued += 1
+        token = f"refresh-{self._issued:04d}"
+        self.refresh.add(token)
+        return token
+
+    def phone_of(self, contact: dict[str, Any]) -> str | None:
+        for f in contact.get("custom_fields_values") or []:
+            if f.get("field_code") == "PHONE":
+                return str(f["values"][0]["value"])
+        return None
+
+    def contact_by_phone(self, phone: str) -> dict[str, Any] | None:
+        return next((c for c in self.contacts.values() if self.phone_of(c) == phone), None)
+
+    def field(self, contact: dict[str, Any], code: str) -> object:
+        for f in contact.get("custom_fields_values") or []:
+            if f.get("field_code") == code or f.get("field_id") == code:
+                return f["values"][0]["value"]
+        return None
+
+    def _add_contact(self, body: dict[str, Any]) -> dict[str, Any]:
+        contact_id = len(self.contacts) + 5001
+        self.contacts[contact_id] = {"id": contact_id, "custom_fields_values": body.get("custom_fields_values") or []}
+        return self.contacts[contact_id]
+
+    def add_lead(self, status_id: int, price: int, phone: str) -> int:
+        contact = self.contact_by_phone(phone) or self._add_contact(
+            {"custom_fields_values": [{"field_code": "PHONE", "values": [{"value": phone}]}]}
+        )
+        lead_id = len(self.leads) + 9001
+        self.leads[lead_id] = {
+            "id": lead_id,
+            "price": price,
+            "status_id": status_id,
+            "pipeline_id": 1,
+            "_embedded": {"contacts": [{"id": contact["id"], "is_main": True}]},
+        }
+        return lead_id
+
+    def _token(self, grant: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if (grant.get("client_id"), grant.get("client_secret")) != (AMO_CLIENT_ID, AMO_CLIENT_SECRET):
+            return 401, {"hint": "Client authentication failed"}
+        kind = grant.get("grant_type")
+        if kind == "authorization_code" and grant.get("code") in self.codes:
+            self.codes.discard(grant["code"])  # a code is good once
+        elif kind == "refresh_token" and grant.get("refresh_token") in self.refresh:
+            self.refresh.discard(grant["refresh_token"])  # rotated: the old one is dead
+        else:
+            return 400, {"hint": "Authorization code or refresh token is invalid"}
+        self.oauth.append(str(kind))
+        access = f"access-{len(self.oauth):04d}"
+        self.access[access] = self.clock() + self.expires_in
+        refresh = self.issue_refresh()
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "access_token": access,
+            "refresh_token": refresh,
+        }
+
+    def run(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        route, _, query = path.partition("?")
+        if method == "GET" and route == "/api/v4/contacts":
+            phone = dict(parse_qsl(query)).get("query", "")
+            found = self.contact_by_phone(phone)
+            return (200, {"_embedded": {"contacts": [found]}}) if found else (204, None)
+        if method == "POST" and route == "/api/v4/contacts":
+            added = [self._add_contact(c) for c in body]
+            return 200, {"_embedded": {"contacts": [{"id": c["id"]} for c in added]}}
+        if method == "PATCH" and route == "/api/v4/contacts":
+            if len(body) > 50:
+                return 400, {"title": "Bad Request", "detail": "too many"}
+            for update in body:
+                contact = self.contacts.get(int(update["id"]))
+                if contact is None:
+                    return 400, {"title": "Bad Request"}
+                values = {f.get("field_code") or f.get("field_id"): f for f in contact["custom_fields_values"]}
+                values |= {f.get("field_code") or f.get("field_id"): f for f in update["custom_fields_values"]}
+                contact["custom_fields_values"] = list(values.values())
+            return 200, {"_embedded": {"contacts": [{"id": u["id"]} for u in body]}}
+        if method == "POST" and route == "/api/v4/contacts/notes":
+            self.notes += body
+            return 200, {"_embedded": {"notes": [{"id": n} for n in range(len(body))]}}
+        m = re.fullmatch(r"/api/v4/(contacts|leads)/(\d+)", route)
+        if method == "GET" and m:
+            table = self.contacts if m.group(1) == "contacts" else self.leads
+            record = table.get(int(m.group(2)))
+            return (200, record) if record is not None else (204, None)
+        return 404, {"title": "Not Found"}
+
+
+def serve_amo() -> tuple[AmoAccount, ThreadingHTTPServer]:
+    account = AmoAccount()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.loads(raw) if raw else None
+            with account.lock:
+                if self.path == "/oauth2/access_token" and self.command == "POST":
+                    status, answer = account._token(body or {})
+                else:
+                    token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    now = account.clock()
+                    account._recent = [t for t in account._recent if t > now - 1.0]
+                    if account.access.get(token, -1.0) <= now:
+                        status, answer = 401, {"title": "Unauthorized", "status": 401}
+                    elif account.throttle_next or len(account._recent) >= account.per_second:
+                        account.throttle_next = max(0, account.throttle_next - 1)
+                        status, answer = 429, {"title": "Too Many Requests", "status": 429}
+                    else:
+                        account._recent.append(now)
+                        account.requests.append(f"{self.command} {self.path}")
+                        status, answer = account.run(self.command, self.path, body)
+            out = b"" if answer is None else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/hal+json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        do_GET = do_POST = do_PATCH = _any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    account.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return account, server
+
+
+@pytest.fixture
+def amocrm(clock: Any) -> Iterator[AmoAccount]:
+    from chalicelib.integrations import amocrm as amo_client
+    from chalicelib.services import amo_sync
+
+    account, server = serve_amo()
+    account.clock = lambda: clock.now().timestamp()
+    amo_sync.set_transport(amo_client.http_transport, lambda _sub: account.url)
+    yield account
+    amo_sync.set_transport(amo_client.http_transport)
+    server.shutdown()
+    server.server_close()

@@ -12,18 +12,35 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib.db import amo as amo_db
+from chalicelib.integrations import amocrm as amocrm_client
 from chalicelib.notify.webhook_http import Sent
 from chalicelib.routes import ROUTES
-from chalicelib.services import dispatcher
+from chalicelib.services import amo_sync, dispatcher
 from tests.conftest import TRUSTED, last_link
 
 IDENTITIES = ("none", "malformed", "revoked", "suspended", "other", "operator", "owner", "portal")
 OK = {200, 201, 202, 204}
 ALPHA_B24_TOKEN = "alpha-b24-application-token"
+ALPHA_AMO_SECRETS = ("alpha-amo-client-secret", "alpha-amo-access", "alpha-amo-refresh", "alpha-amo-webhook-secret")
+
+
+def _amo_tokens(method, url, headers, body):
+    """amoCRM's OAuth answer, so that the owner's connect succeeds without a network."""
+    return 200, json.dumps(
+        {"access_token": "new-amo-access", "refresh_token": "new-amo-refresh", "expires_in": 60}
+    ).encode()
+
+
+@pytest.fixture(autouse=True)
+def _amo_transport_back():
+    yield
+    amo_sync.set_transport(amocrm_client.http_transport)
 
 
 @pytest.fixture
 def world(api, clock):
+    amo_sync.set_transport(_amo_tokens, lambda sub: "http://127.0.0.1:9")
     op = api
     a = op.post("/v1/admin/partners", {"name": "Alpha", **TRUSTED}).json
     b = op.post("/v1/admin/partners", {"name": "Beta", **TRUSTED}).json
@@ -52,6 +69,13 @@ def world(api, clock):
     ).json
     b24 = {"webhook_url": "http://127.0.0.1:9/rest/1/alphab24portaltoken/", "application_token": ALPHA_B24_TOKEN}
     assert alpha.call("PUT", "/v1/integrations/bitrix24", b24).status == 200
+    client_secret, access, refresh, webhook_secret = ALPHA_AMO_SECRETS
+    amo_db.connect(
+        amo_db.AmoConnection(
+            a["partner_id"], "alpha", "alpha-client", client_secret, "https://alpha.example/cb", access, refresh,
+            2_000_000_000, 0, webhook_secret, {}, "2026-03-01T00:00:00+00:00",
+        )
+    )  # fmt: skip
     cashier = alpha.post("/v1/staff", {"phone": "+79160000008", "name": "Alpha cashier", "role": "cashier"}).json
     assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # issue 17: the link goes to the customer
     portal = last_link("+79161234567").split("token=")[1]
@@ -124,6 +148,13 @@ def request_for(route, w):
             "reference": "PP-1",
         },
         "connect_bitrix24": {"webhook_url": "http://127.0.0.1:9/rest/1/newtoken/", "application_token": "t" * 16},
+        "connect_amocrm": {
+            "subdomain": "alpha",
+            "client_id": "alpha-client",
+            "client_secret": "new-client-secret",
+            "redirect_uri": "https://alpha.example/cb",
+            "code": "new-authorization-code",
+        },
     }
     query = {"lookup_customer": "?phone=%2B79161234567"}.get(route.name, "")
     return path + query, bodies.get(route.name)
@@ -158,6 +189,8 @@ def test_every_route_declares_how_it_authenticates():
     telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
     # Bitrix24's outgoing webhook: the connection's application_token, checked by its handler (tests/test_bitrix24.py)
     bitrix24 = {"bitrix24_event"}
+    # amoCRM's webhook: the random secret in its URL, checked by its handler (tests/test_amocrm.py)
+    amocrm = {"amocrm_event"}
     site = {"landing", "favicon"}  # the landing page and the icon: nothing private
     # staff sign in with a code, and sign out (tests/test_staff.py): every area the same way
     staff = {f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in STAFF_SIGN_IN_VIEWS}
@@ -174,6 +207,7 @@ def test_every_route_declares_how_it_authenticates():
         *sign_in,
         *telegram,
         *bitrix24,
+        *amocrm,
         *site,
         *unsubscribe,
     }
@@ -204,6 +238,7 @@ OTHER_PARTNER_NOT_FOUND = {
     "rotate_webhook_secret",
     "change_staff_role",
     "get_bitrix24",  # another partner's connection: Beta has none, and never sees Alpha's
+    "get_amocrm",
 }
 
 
@@ -253,6 +288,7 @@ def test_every_route_for_every_caller(world, route):
         w["cashier"]["staff_id"],
         ALPHA_B24_TOKEN,
         "alphab24portaltoken",
+        *ALPHA_AMO_SECRETS,
     )
     for secret in alpha_only:
         if secret not in sent:  # echoing the caller's own request is not a leak

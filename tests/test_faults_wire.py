@@ -20,7 +20,8 @@ import pytest
 
 from chalicelib import db
 from chalicelib.db import tx as db_tx
-from chalicelib.services import idempotency
+from chalicelib.integrations import amocrm as amocrm_client
+from chalicelib.services import amo_sync, idempotency
 from tests import crm_standins
 from tests.conftest import Api, Coalition, inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from tests.crm_standins import Portal
     from tests.wire_faults import Wire
 
+_AMO: dict[str, str] = {}  # subdomain -> a local amoCRM account started by a setup
 _PORTALS: list[ThreadingHTTPServer] = []  # local Bitrix24 portals started by a setup, shut down after each test
 
 
@@ -43,6 +45,8 @@ def _portals_down():
         server = _PORTALS.pop()
         server.shutdown()
         server.server_close()
+    _AMO.clear()
+    amo_sync.set_transport(amocrm_client.http_transport)
 
 
 BOTOCORE_SENDS = 4  # pynamodb's max_retry_attempts=3: botocore sends a call at most four times
@@ -187,6 +191,37 @@ def _bitrix24_deal_won(c: Coalition, n: int) -> Call:
     return Call(c.operator, "POST", f"/v1/integrations/bitrix24/events/{partner_id}", form=form)
 
 
+def _amocrm(c: Coalition, n: int) -> tuple[Api, str, crm_standins.AmoAccount, str]:
+    """The cafe (n=0) or the store (n=1) connected to a local amoCRM account of its own; its events path."""
+    account, server = crm_standins.serve_amo()
+    _PORTALS.append(server)
+    client, partner = (c.cafe, "cafe") if n == 0 else (c.store, "store")
+    _AMO[partner] = account.url
+    amo_sync.set_transport(amocrm_client.http_transport, lambda sub: _AMO[sub])
+    body = {
+        "subdomain": partner,
+        "client_id": crm_standins.AMO_CLIENT_ID,
+        "client_secret": crm_standins.AMO_CLIENT_SECRET,
+        "redirect_uri": crm_standins.AMO_REDIRECT,
+        "code": "auth-code-0001",
+    }
+    r = client.call("PUT", "/v1/integrations/amocrm", body)
+    assert r.status == 200, r.json
+    return client, c.ids[partner], account, str(r.json["events_path"])
+
+
+def _disconnect_amocrm(c: Coalition, n: int) -> Call:
+    client, _, _, _ = _amocrm(c, n)
+    return Call(client, "DELETE", "/v1/integrations/amocrm")
+
+
+def _amocrm_lead_won(c: Coalition, n: int) -> Call:
+    _, _, account, path = _amocrm(c, n)
+    lead = account.add_lead(142, 1000 + n, f"+7916170{n:04d}")
+    form = urlencode({"leads[status][0][id]": lead, "leads[status][0][status_id]": 142, "account[subdomain]": "x"})
+    return Call(c.operator, "POST", path, form=form)
+
+
 ROUTES: dict[str, Setup] = {
     "enroll_customer": lambda c, n: Call(c.cafe, "POST", "/v1/customers", {"phone": f"+7916130{n:04d}"}),
     "portal_link": lambda c, n: Call(c.cafe, "POST", f"/v1/customers/{_customer(c, n)}/portal-link", {}),
@@ -283,12 +318,17 @@ ROUTES: dict[str, Setup] = {
     "connect_bitrix24": _connect_bitrix24,
     "disconnect_bitrix24": _disconnect_bitrix24,
     "bitrix24_event": _bitrix24_deal_won,
+    "disconnect_amocrm": _disconnect_amocrm,
+    "amocrm_event": _amocrm_lead_won,
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
 # nothing; the sign-in, page and portal forms are covered by tests/test_customer_keys.py and the browser tests.
 NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessions.py and the browser tests
     "me_confirm",
+    # Connecting amoCRM exchanges a one-time authorization code: a retry after a lost answer is refused (400, the
+    # code is used) and the first connection stands; the partner connects again with a new code.
+    "connect_amocrm",
     # Starting a reconciliation writes no money; under a lost answer it is not yet exactly-once (a retry may start
     # a second run of the same month): docs/settlement.md, known limits.
     "admin_start_reconciliation",

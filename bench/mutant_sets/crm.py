@@ -1,5 +1,6 @@
-"""Mutants of the Bitrix24 connector's guards: the webhook's token, the order id that binds a deal, the exact amount,
-the wait of a change until the portal took it, and the connection's secrets kept out of answers."""
+"""Mutants of the Bitrix24 and amoCRM connectors' guards: the webhook's token or URL secret, the order id that binds
+a deal, the exact amount, the wait of a change until the CRM took it, the rotated OAuth token written under a
+condition, and the connection's secrets kept out of answers."""
 
 from __future__ import annotations
 
@@ -72,5 +73,72 @@ MUTANTS += (
         "    sent = [c for c in waiting if c.customer_id in contacts and c.customer_id not in refused]",
         "    sent = [c for c in waiting if c.customer_id in contacts]",
         (_T + "test_a_contact_deleted_in_the_crm_is_created_again",),
+    ),
+)
+
+_A = "tests/test_amocrm.py::"
+MUTANTS += (
+    Mutant(
+        "amoCRM's webhook URL secret not checked",
+        "    if not hmac.compare_digest(secret.encode(), expected) or conn is None:",
+        "    if conn is None:",
+        (_A + "test_a_wrong_secret_in_the_url_is_refused_and_nothing_happens",),
+    ),
+    Mutant(
+        "another partner's amoCRM connection answers a partner's webhook URL",
+        "    conn = amo_db.get(partner_id)\n    expected",
+        "    conn = next(iter(amo_db.connections()), None)\n    expected",
+        (_A + "test_another_partners_url_cannot_accrue_for_this_partner",),
+    ),
+    Mutant(
+        "a won lead's order id not bound to the lead",
+        '    return f"amo-lead-{lead_id}"',
+        '    return f"amo-lead-{lead_id}-{secrets.token_hex(3)}"',
+        (_A + "test_a_won_lead_sent_twice_accrues_once_and_the_contact_field_follows",),
+    ),
+    Mutant(
+        "the webhook's status trusted instead of the lead re-read",
+        '        status = lead.get("status_id")',
+        '        status = int(form.get("leads[status][0][status_id]", "0"))',
+        (_A + "test_the_events_status_is_not_trusted_the_lead_is_re_read",),
+    ),
+    Mutant(
+        "a rotated refresh token written over another instance's",
+        '    tx.put(_item(new), condition=AmoConnectionItem.version == conn.version, tag="tokens")',
+        '    tx.put(_item(new), tag="tokens")',
+        (_A + "test_a_refresh_lost_to_another_instance_uses_the_winners_tokens",),
+    ),
+    Mutant(
+        "a 401 not refreshed and tried again",
+        "        except amocrm.Expired:",
+        "        except amocrm.Retryable:",
+        (_A + "test_an_expired_token_is_refreshed_once_and_the_rotated_refresh_token_kept",),
+    ),
+    Mutant(
+        "an amoCRM change stops waiting though amoCRM throttled it",
+        "        except amocrm.AmoError:  # throttled (429), silent, refusing or disconnected: the changes wait",
+        "        except amocrm.AmoError:  # throttled (429), silent, refusing or disconnected: the changes wait\n"
+        "            crm_db.done(conn.partner_id, crm_db.pending(conn.partner_id, 100, amo_db.AMOCRM), 0, amo_db.AMOCRM)",  # noqa: E501
+        (_A + "test_a_throttled_account_is_tried_again_and_the_field_ends_right",),
+    ),
+    Mutant(
+        "the amoCRM webhook secret shown after connecting",
+        '    secret = conn.webhook_secret if with_secret else "{secret}"',
+        "    secret = conn.webhook_secret",
+        (_A + "test_the_connection_keeps_its_secrets",),
+    ),
+    Mutant(
+        "the amoCRM account not held to public https in production",
+        "    return webhook_http.refusal(_base(subdomain), crm_sync._production())",
+        "    return None",
+        (_A + "test_only_a_public_https_account_in_production",),
+    ),
+)
+MUTANTS += (
+    Mutant(
+        "an amoCRM contact refused by PATCH kept (its changes wait forever)",
+        "                crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)",
+        "                pass",
+        (_A + "test_a_contact_deleted_in_amocrm_is_created_again",),
     ),
 )

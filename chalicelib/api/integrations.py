@@ -1,4 +1,4 @@
-"""A partner's CRM connection (Bitrix24): connect, see, disconnect, and the portal's outgoing webhook.
+"""A partner's CRM connection (Bitrix24, amoCRM): connect, see, disconnect, and the portal's outgoing webhook.
 
 The connection's two secrets (the inbound webhook URL, whose path carries the portal's token, and the outgoing
 webhook's ``application_token``) are taken, stored, and never shown again. ``POST
@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from pydantic import Field, StringConstraints
 
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
+from chalicelib.db import amo as amo_db
 from chalicelib.db import crm as crm_db
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http import Call, RouteTable
@@ -20,8 +21,9 @@ from chalicelib.lazy import lazy_module
 from chalicelib.schemas import Request, Response
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import crm_sync
+    from chalicelib.services import amo_sync, crm_sync
 else:
+    amo_sync = lazy_module("chalicelib.services.amo_sync")
     crm_sync = lazy_module("chalicelib.services.crm_sync")
 
 api = RouteTable(tag="integrations")
@@ -106,3 +108,97 @@ def bitrix24_event(call: Call[None, None]) -> Bitrix24Ack:
         raise BadRequest("The event is too large.")
     form = dict(parse_qsl(text, keep_blank_values=True))
     return Bitrix24Ack(outcome=crm_sync.deal_event(call.params["partner_id"], form, call.now))
+
+
+# ---- amoCRM ----
+
+_Secret = Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^[0-9A-Za-z_.~+/=-]+$")]
+_FIELDS = Literal["balance", "tier", "expiring", "expiring_on"]
+
+
+class ConnectAmoCrm(Request):
+    subdomain: Annotated[
+        str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+    ]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z_-]+$")]
+    client_secret: _Secret
+    redirect_uri: Annotated[str, StringConstraints(min_length=8, max_length=300, pattern=r"^https?://\S+$")]
+    code: _Secret | None = Field(default=None, description="The authorization code (exchanged once, here)")
+    refresh_token: _Secret | None = None
+    fields: dict[_FIELDS, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="Contact field ids; absent ones are written by field_code LOYALTY_*"
+    )
+
+
+class AmoCrmConnection(Response):
+    connected: bool = True
+    subdomain: str
+    events_path: str = Field(description="The webhook URL's path (lead status changed); it carries a secret")
+    connected_at: str
+
+
+def _amo_out(conn: amo_db.AmoConnection, with_secret: bool) -> AmoCrmConnection:
+    secret = conn.webhook_secret if with_secret else "{secret}"
+    return AmoCrmConnection(
+        subdomain=conn.subdomain,
+        events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{secret}",
+        connected_at=conn.created_at,
+    )
+
+
+@api.route(
+    "PUT",
+    "/v1/integrations/amocrm",
+    "partner",
+    "Connect your amoCRM account (an integration's keys and an authorization code or a refresh token)",
+    body=ConnectAmoCrm,
+    response=AmoCrmConnection,
+    errors=(*WRITE_ERRORS, 503),
+)
+def connect_amocrm(call: Call[ConnectAmoCrm, None]) -> AmoCrmConnection:
+    body = call.body
+    if (body.code is None) == (body.refresh_token is None):
+        raise BadRequest("Give either code or refresh_token.")
+    grant = ("authorization_code", body.code) if body.code is not None else ("refresh_token", body.refresh_token or "")
+    client = (body.client_id, body.client_secret, body.redirect_uri)
+    fields = {str(k): v for k, v in body.fields.items()}
+    conn = amo_sync.connect(call.partner_id, body.subdomain, client, grant, fields, call.now)
+    return _amo_out(conn, with_secret=True)  # the webhook URL's secret is shown here, once
+
+
+@api.route(
+    "GET",
+    "/v1/integrations/amocrm",
+    "partner",
+    "Your amoCRM connection (its secrets are never shown)",
+    response=AmoCrmConnection,
+    errors=(*AUTH_ERRORS, 404),
+)
+def get_amocrm(call: Call[None, None]) -> AmoCrmConnection:
+    conn = amo_db.get(call.partner_id)
+    if conn is None:
+        raise NotFound("amoCRM is not connected.")
+    return _amo_out(conn, with_secret=False)
+
+
+@api.route("DELETE", "/v1/integrations/amocrm", "partner", "Disconnect amoCRM", status=204, errors=AUTH_ERRORS)
+def disconnect_amocrm(call: Call[None, None]) -> None:
+    amo_db.disconnect(call.partner_id)
+
+
+@api.route(
+    "POST",
+    "/v1/integrations/amocrm/events/{partner_id}/{secret}",
+    "public",
+    "amoCRM's webhook (lead status changed, form data): a realised lead earns, a lost one is refunded",
+    response=Bitrix24Ack,
+    errors=(400, 401, 413, 503),
+)
+def amocrm_event(call: Call[None, None]) -> Bitrix24Ack:
+    raw = call.raw_body or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if len(text) > MAX_FORM_BYTES:
+        raise BadRequest("The event is too large.")
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    outcome = amo_sync.lead_event(call.params["partner_id"], call.params["secret"], form, call.now)
+    return Bitrix24Ack(outcome=outcome)

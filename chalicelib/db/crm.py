@@ -1,4 +1,4 @@
-"""A partner's CRM connection (Bitrix24) and what waits to be told to it.
+"""A partner's CRM connection (Bitrix24) and what waits to be told to it (to Bitrix24 or amoCRM, see ``_queue``).
 
 - ``CRM#bitrix24`` / ``<partner id>``: the connection (one per partner). Holds the portal's inbound webhook URL (its
   path carries the portal's token) and the outgoing webhook's ``application_token``: both are secrets, stored because
@@ -119,9 +119,15 @@ def connections() -> list[Connection]:
     return [_connection(i) for i in CrmConnectionItem.query(pk, consistent_read=True)]
 
 
-def enqueue(partner_id: str, change: Pending) -> bool:
+def _queue(partner_id: str, crm: str) -> str:
+    """The partner's key in the queue, sent marks and contacts of one CRM (Bitrix24's keys stay as they were)."""
+    return partner_id if crm == BITRIX24 else f"{crm}#{partner_id}"
+
+
+def enqueue(partner_id: str, change: Pending, crm: str = BITRIX24) -> bool:
     """The change waits for the partner's CRM; False when it already waits (the event dispatched again)."""
     tx = Transaction()
+    partner_id = _queue(partner_id, crm)
     item = CrmPendingItem(
         f"CRMOUT#{partner_id}",
         f"{change.customer_id}#{change.event_id}",
@@ -142,14 +148,16 @@ def enqueue(partner_id: str, change: Pending) -> bool:
     return True
 
 
-def pending(partner_id: str, limit: int) -> list[Pending]:
+def pending(partner_id: str, limit: int, crm: str = BITRIX24) -> list[Pending]:
     """Oldest customers first (by id within the partition); at most ``limit`` changes."""
+    partner_id = _queue(partner_id, crm)
     items = CrmPendingItem.query(f"CRMOUT#{partner_id}", limit=limit, consistent_read=True)
     return [Pending(i.customer_id, i.event_id, i.event_type, int(i.points), i.created_at) for i in items]
 
 
-def done(partner_id: str, changes: list[Pending], keep_until: int) -> None:
+def done(partner_id: str, changes: list[Pending], keep_until: int, crm: str = BITRIX24) -> None:
     """The CRM took these: they wait no more, and their events are marked sent until ``keep_until`` (epoch s)."""
+    partner_id = _queue(partner_id, crm)
     for start in range(0, len(changes), DONE_PER_TX):
         tx = Transaction()
         for change in changes[start : start + DONE_PER_TX]:
@@ -158,14 +166,14 @@ def done(partner_id: str, changes: list[Pending], keep_until: int) -> None:
         tx.commit(connection())
 
 
-def contact_of(partner_id: str, customer_id: str) -> str | None:
-    item = get_one(CrmContactItem, f"CRMCONTACT#{partner_id}", customer_id)
+def contact_of(partner_id: str, customer_id: str, crm: str = BITRIX24) -> str | None:
+    item = get_one(CrmContactItem, f"CRMCONTACT#{_queue(partner_id, crm)}", customer_id)
     return item.contact_id if item is not None else None
 
 
-def remember_contact(partner_id: str, customer_id: str, contact_id: str) -> None:
-    CrmContactItem(f"CRMCONTACT#{partner_id}", customer_id, contact_id=contact_id).save()
+def remember_contact(partner_id: str, customer_id: str, contact_id: str, crm: str = BITRIX24) -> None:
+    CrmContactItem(f"CRMCONTACT#{_queue(partner_id, crm)}", customer_id, contact_id=contact_id).save()
 
 
-def forget_contact(partner_id: str, customer_id: str) -> None:
-    CrmContactItem(f"CRMCONTACT#{partner_id}", customer_id).delete()
+def forget_contact(partner_id: str, customer_id: str, crm: str = BITRIX24) -> None:
+    CrmContactItem(f"CRMCONTACT#{_queue(partner_id, crm)}", customer_id).delete()

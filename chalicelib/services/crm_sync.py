@@ -243,14 +243,14 @@ def deal_event(partner_id: str, form: Mapping[str, str], now: datetime) -> Outco
     return "ignored"
 
 
-def _request(partner_id: str, path: str, body: dict[str, object], now: datetime) -> WriteRequest:
+def _request(partner_id: str, path: str, body: dict[str, object], now: datetime, crm: str) -> WriteRequest:
     return WriteRequest(
-        scope=f"b24:{partner_id}",
+        scope=f"{'b24' if crm == 'bitrix24' else crm}:{partner_id}",
         idempotency_key=None,  # the order id and refund id are the natural ids that bind
         request_fingerprint=fingerprint("POST", path, body),
         body_fingerprint=fingerprint("", "", body),
         now_iso=now.isoformat(),
-        actor=f"bitrix24:{partner_id}",
+        actor=f"{crm}:{partner_id}",
     )
 
 
@@ -273,29 +273,42 @@ def _won(client: Bitrix24, conn: crm_db.Connection, deal_id: str, deal: dict[str
     contact = client.call("crm.contact.get", {"id": contact_id})
     phones = contact.get("PHONE") if isinstance(contact, dict) else None
     phone = next((p.get("VALUE") for p in phones or [] if isinstance(p, dict) and p.get("VALUE")), None)
-    if phone is None:
-        return "ignored"
-    try:
-        enrol = EnrollCustomer(phone=phone)
-    except ValidationError:
-        return "ignored"
-    body = enrol.model_dump(mode="json", exclude_none=True)
-    enrolled = customers.enroll(_request(conn.partner_id, "/v1/customers", body, now), enrol, conn.partner_id)
-    customer_id = enrolled.result(CustomerEnrolled).customer_id
-    order = CreateAccrual(customer_id=customer_id, order_id=order_id_of(deal_id), amount_minor=amount, channel="online")
-    req = _request(conn.partner_id, "/v1/accruals", order.model_dump(mode="json"), now)
-    try:
-        accruals.accrue(req, order, conn.partner_id, now).result(AccrualOut)
-    except Conflict:  # the deal accrued already (another amount since): the first accrual stands
+    customer_id = accrue_by_phone(conn.partner_id, phone, order_id_of(deal_id), amount, now, "bitrix24")
+    if customer_id is None:
         return "ignored"
     crm_db.remember_contact(conn.partner_id, customer_id, contact_id)
     return "accrued"
 
 
+def accrue_by_phone(partner_id: str, phone: object, order_id: str, amount: int, now: datetime, crm: str) -> str | None:
+    """A CRM's won deal: the customer with that phone (enrolled if new) earns for order ``order_id``, once; the
+    customer's id, or None when the phone is not one or the order accrued already."""
+    if not isinstance(phone, str):
+        return None
+    try:
+        enrol = EnrollCustomer(phone=phone)
+    except ValidationError:
+        return None
+    body = enrol.model_dump(mode="json", exclude_none=True)
+    enrolled = customers.enroll(_request(partner_id, "/v1/customers", body, now, crm), enrol, partner_id)
+    customer_id = enrolled.result(CustomerEnrolled).customer_id
+    order = CreateAccrual(customer_id=customer_id, order_id=order_id, amount_minor=amount, channel="online")
+    req = _request(partner_id, "/v1/accruals", order.model_dump(mode="json"), now, crm)
+    try:
+        accruals.accrue(req, order, partner_id, now).result(AccrualOut)
+    except Conflict:  # the deal accrued already (another amount since): the first accrual stands
+        return None
+    return customer_id
+
+
 def _lost(conn: crm_db.Connection, deal_id: str, now: datetime) -> Outcome:
-    order_id = order_id_of(deal_id)
-    found = db.get_many([orders_db.read_key(conn.partner_id, order_id)])
-    order = orders_db.load(found, conn.partner_id, order_id)
+    return refund_order(conn.partner_id, order_id_of(deal_id), now, "bitrix24")
+
+
+def refund_order(partner_id: str, order_id: str, now: datetime, crm: str) -> Outcome:
+    """A CRM's deal lost after it was won: what the order has left is refunded, once (refund id ``<order>-lost``)."""
+    found = db.get_many([orders_db.read_key(partner_id, order_id)])
+    order = orders_db.load(found, partner_id, order_id)
     if order is None or order.amount_minor - order.refunded_minor <= 0:
         return "ignored"
     body = CreateRefund(
@@ -303,7 +316,7 @@ def _lost(conn: crm_db.Connection, deal_id: str, now: datetime) -> Outcome:
     )
     try:
         refunds.refund(
-            _request(conn.partner_id, "/v1/refunds", body.model_dump(mode="json"), now), body, conn.partner_id, now
+            _request(partner_id, "/v1/refunds", body.model_dump(mode="json"), now, crm), body, partner_id, now
         )
     except Conflict:  # refunded already
         return "ignored"

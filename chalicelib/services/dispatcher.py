@@ -28,7 +28,7 @@ from chalicelib.domain import signing
 from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import crm_sync, webhooks
+from chalicelib.services import amo_sync, crm_sync, webhooks
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -60,6 +60,7 @@ def poll(now: datetime, sender: Sender | None = None) -> int:
     dispatch(outbox_db.pending(BATCH), now, sender, attempt_now=False)
     made = deliver_due(now, sender)
     crm_sync.flush(now)
+    amo_sync.flush(now)
     return made
 
 
@@ -104,7 +105,8 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
             if hook.status == "active" and subscribed(hook.events, event.type):
                 ref = webhooks_db.create_delivery(hook, event, payload, now.isoformat(), ttl)
                 created += [ref] if ref is not None else []
-        crm_sync.accept(event, now)  # the CRM connector: a subscriber of its own, once per event
+        crm_sync.accept(event, now)  # the CRM connectors: subscribers of their own, once per event
+        amo_sync.accept(event, now)
         outbox_db.delete(event.event_id)
     return created
 
