@@ -1,7 +1,7 @@
-"""Issue 10: every API route x {no key, malformed key, revoked key, suspended partner, another partner, operator,
+"""Every API route x {no key, malformed key, revoked key, suspended partner, another partner, operator,
 the right partner, portal token}: the expected status, and never another partner's data in a body.
 
-Issue 16: every portal route (auth ``session``) x {no cookie, an API key instead of a cookie, a forged cookie, the
+Every portal route (auth ``session``) x {no cookie, an API key instead of a cookie, a forged cookie, the
 session of a revoked key, of a suspended partner, of another partner, the right partner with and without the form's
 CSRF token}: signed out is the sign-in page (a form: a 303 to it), a write without its CSRF token is a 403."""
 
@@ -77,7 +77,7 @@ def world(api, clock):
         )
     )  # fmt: skip
     cashier = alpha.post("/v1/staff", {"phone": "+79160000008", "name": "Alpha cashier", "role": "cashier"}).json
-    assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # issue 17: the link goes to the customer
+    assert alpha.post(f"/v1/customers/{cid}/portal-link", {}).status == 202  # the link goes to the customer
     portal = last_link("+79161234567").split("token=")[1]
     keys = {
         "none": None,
@@ -185,7 +185,7 @@ def test_every_route_declares_how_it_authenticates():
     """Nothing is public by accident: the sign-in form, the customer's pages (a portal token, checked by their
     handlers), liveness and the document; every other portal page needs the session cookie."""
     public = {r.name for r in ROUTES if r.auth == "public"}
-    sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # issue 17: the customer signs in
+    sign_in = {"me_sign_in_form", "me_send_code", "me_check_code"}  # the customer signs in
     telegram = {"telegram_webhook"}  # Telegram's secret header, checked by its handler (tests/test_telegram_link.py)
     # Bitrix24's outgoing webhook: the connection's application_token, checked by its handler (tests/test_bitrix24.py)
     bitrix24 = {"bitrix24_event"}
@@ -242,7 +242,7 @@ OTHER_PARTNER_NOT_FOUND = {
 }
 
 
-# issue 15: a suspended sponsor cannot call the API, so the operator must be able to stop its campaigns
+# a suspended sponsor cannot call the API, so the operator must be able to stop its campaigns
 OPERATOR_TOO = {"get_campaign", "pause_campaign", "end_campaign"}
 
 
@@ -262,7 +262,7 @@ def test_every_route_for_every_caller(world, route):
         assert statuses["other"][0] == 403
         assert statuses["operator"][0] in OK | {404, 409, 422}, statuses["operator"]
         return
-    if route.auth == "partner_or_operator":  # issue 15: the operator sees, pauses and ends any campaign
+    if route.auth == "partner_or_operator":  # the operator sees, pauses and ends any campaign
         assert route.name in OPERATOR_TOO
         assert statuses["operator"][0] in OK | {409}, statuses["operator"]
     else:

@@ -86,14 +86,14 @@ def test_every_name_the_notifications_package_exports_loads_on_first_use():
 
 
 def test_the_code_speaks_of_the_product_not_of_issue_numbers():
-    """A docstring saying "(issue 17)" tells the next engineer nothing the code could not say itself."""
-    roots = [ROOT.parent / name for name in ("chalicelib", "local", "infra", "partner_sdk", "app.py")]
+    """A docstring citing a tracker's number tells the next engineer nothing the code could not say itself."""
+    roots = [ROOT.parent / name for name in ("chalicelib", "local", "infra", "partner_sdk", "tests", "bench", "app.py")]
     files = [f for r in roots for f in ([r] if r.is_file() else r.rglob("*.py"))]
     cited = [
         f"{f.relative_to(ROOT.parent)}:{n}"
         for f in files
         for n, line in enumerate(f.read_text().splitlines(), 1)
-        if re.search(r"\b[Ii]ssue \d+", line)
+        if re.search(r"\b[Ii]ssue \d+", line) and f != Path(__file__)
     ]
     assert len(files) > 100 and not cited, cited
 
