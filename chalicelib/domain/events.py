@@ -34,6 +34,20 @@ EVENT_TYPES: tuple[str, ...] = (
     CAMPAIGN_UPDATED,
     SETTLEMENT_CLOSED,
 )
+# The events after which a customer's balance, tier or expiring points may read differently (what a CRM mirrors).
+BALANCE_CHANGES = frozenset(
+    {
+        ACCRUAL_CREATED,
+        REDEMPTION_CREATED,
+        REDEMPTION_CAPTURED,
+        REDEMPTION_VOIDED,
+        REFUND_CREATED,
+        BONUS_CREATED,
+        ADJUSTMENT_CREATED,
+        POINTS_EXPIRED,
+        TIER_CHANGED,
+    }
+)
 ALL_EVENTS = "*"
 # The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
 # into one event per partner before any partner hears of it.

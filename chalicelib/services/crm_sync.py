@@ -26,18 +26,7 @@ from pydantic import ValidationError
 from chalicelib import db
 from chalicelib.db import crm as crm_db
 from chalicelib.db import orders as orders_db
-from chalicelib.domain.events import (
-    ACCRUAL_CREATED,
-    ADJUSTMENT_CREATED,
-    BONUS_CREATED,
-    POINTS_EXPIRED,
-    REDEMPTION_CAPTURED,
-    REDEMPTION_CREATED,
-    REDEMPTION_VOIDED,
-    REFUND_CREATED,
-    TIER_CHANGED,
-    Event,
-)
+from chalicelib.domain.events import ACCRUAL_CREATED, BALANCE_CHANGES, REDEMPTION_CREATED, Event
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
 from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
@@ -56,19 +45,7 @@ FIELDS = {
     "expiring": "UF_CRM_LOYALTY_EXPIRING",
     "expiring_on": "UF_CRM_LOYALTY_EXPIRING_ON",
 }
-SYNCED = frozenset(
-    {
-        ACCRUAL_CREATED,
-        REDEMPTION_CREATED,
-        REDEMPTION_CAPTURED,
-        REDEMPTION_VOIDED,
-        REFUND_CREATED,
-        BONUS_CREATED,
-        ADJUSTMENT_CREATED,
-        POINTS_EXPIRED,
-        TIER_CHANGED,
-    }
-)
+SYNCED = BALANCE_CHANGES  # every change the contact's fields can show
 COMMENTED = {ACCRUAL_CREATED: "Начислено баллов: {points}", REDEMPTION_CREATED: "Списано баллов: {points}"}
 KEEP_SENT = timedelta(days=30)  # longer than any event can wait in the outbox or a stream
 PENDING_PER_PASS = 100  # changes read per partner and pass: with comments, a few batches of 50
