@@ -258,3 +258,16 @@ def test_the_portal_shows_the_partners_own_log_with_old_and_new_values(coalition
     assert more and first.count('data-testid="audit-row"') == 20
     second = portal.page(unescape(more.group(1)))
     assert second.count('data-testid="audit-row"') == 1 + 2 + 1  # the rest: pending days, created, key, first change
+
+
+def test_a_cursor_or_token_in_any_alphabet_is_a_clear_refusal_never_a_500(coalition):
+    """Found by schemathesis: comparing a str with non-ASCII characters in hmac.compare_digest raises TypeError."""
+    r = coalition.cafe.get("/v1/audit?cursor=%C3%A9t%C3%A9.%F2%A1%A0%90")
+    assert r.status == 422 and r["code"] == "validation_error", r.json
+
+
+def test_a_month_the_program_cannot_have_is_refused_not_a_500(coalition):
+    """Found by schemathesis: period=0000-01 reached datetime(0, 1, 1)."""
+    for period in ("0000-01", "9999-12"):
+        r = coalition.operator.get(f"/v1/admin/audit?period={period}")
+        assert r.status == 422, (period, r.json)

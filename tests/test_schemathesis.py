@@ -29,6 +29,22 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
+# Connecting amoCRM exchanges the partner's authorization code with amoCRM itself while the request waits: here no
+# amoCRM answers (the generated subdomains are nobody's), so the documented answer is 503 temporarily_unavailable
+# ("amoCRM did not answer"). Any other 5xx still fails.
+REACHES_A_THIRD_PARTY = {"PUT /v1/integrations/amocrm"}
+
+
+def upstream_unavailable_only(ctx, response, case):
+    if response.status_code >= 500:
+        problem = response.json()
+        assert response.status_code == 503 and problem["code"] == "temporarily_unavailable", response.text
+
+
+def checks_for(label):
+    if label not in REACHES_A_THIRD_PARTY:
+        return CHECKS
+    return [c for c in CHECKS if c is not not_a_server_error]
 
 
 def test_every_operation_answers_within_its_contract(live):
@@ -53,7 +69,9 @@ def test_every_operation_answers_within_its_contract(live):
         @given(case=operation.as_strategy())
         def exercise(case):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
-            case.call_and_validate(checks=CHECKS)
+            response = case.call_and_validate(checks=checks_for(operation.label))
+            if operation.label in REACHES_A_THIRD_PARTY:
+                upstream_unavailable_only(None, response, case)
             calls[operation.label] = calls.get(operation.label, 0) + 1
 
         return exercise

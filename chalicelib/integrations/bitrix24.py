@@ -116,11 +116,11 @@ class Bitrix24:
         if not isinstance(answer, dict):
             raise Retryable("BAD_ANSWER", f"HTTP {status}")
         if "error" in answer:
-            code = str(answer.get("error"))
+            error = str(answer.get("error"))
             description = str(answer.get("error_description", ""))
-            if code == THROTTLED or status >= 500:
-                raise Retryable(code, description)
-            raise Bitrix24Error(code, description)
+            if error == THROTTLED or status >= 500:
+                raise Retryable(error, description)
+            raise Bitrix24Error(error, description)
         if status >= 400:
             raise (Retryable if status >= 500 or status == 429 else Bitrix24Error)("HTTP", str(status))
         return answer.get("result")

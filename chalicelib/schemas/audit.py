@@ -19,7 +19,8 @@ from chalicelib.schemas.common import (
 AuditCursor = Annotated[str, StringConstraints(max_length=600)]
 AuditAction = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=40)]
 AuditActor = Annotated[str, StringConstraints(pattern=r"^(key|staff|system):[A-Za-z0-9_-]{1,80}$")]
-AuditPeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# the months the program can have (2000-2099): a year 0 or 9999 is a typo, not a month to list
+AuditPeriod = Annotated[str, StringConstraints(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
 
 
 class PartnerAuditQuery(Request):

@@ -50,7 +50,7 @@ def _encode(scope: str, last: dict[str, str]) -> str:
 def _decode(scope: str, cursor: str, partition_key: tuple[str, str]) -> dict[str, str]:
     """The start key a cursor names, if this API signed it for this very listing and it lies in its partition."""
     payload, _, signature = cursor.partition(".")
-    if not hmac.compare_digest(signature, _sign(scope, payload)):
+    if not hmac.compare_digest(signature.encode(), _sign(scope, payload).encode()):  # str would refuse non-ASCII
         raise ValidationFailed.at(["query", "cursor"], _CURSOR_ERROR)
     try:
         start = json.loads(ids.unb64url(payload))

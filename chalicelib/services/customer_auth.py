@@ -131,7 +131,7 @@ def device_cookie(identifier: Identifier) -> str:
 def known_device(cookie_value: str | None, identifier: Identifier) -> str | None:
     """The device id of a genuine ``lc_device`` cookie made for ``identifier``; None otherwise."""
     device, _, mac = (cookie_value or "")[:100].partition(".")
-    if not device or not mac or not hmac.compare_digest(mac, _device_mac(identifier, device)):
+    if not device or not mac or not hmac.compare_digest(mac.encode(), _device_mac(identifier, device).encode()):
         return None
     return device
 

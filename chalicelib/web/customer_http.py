@@ -201,7 +201,7 @@ def require_session(r: Request, *, confirmed: bool = True) -> PortalAccess:
     access = _signed_in(r)
     if access is None:
         raise Unauthorized("Sign in again.")
-    if not hmac.compare_digest(r.form.get("csrf", ""), csrf_for(r.session_value)):
+    if not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf_for(r.session_value).encode()):
         raise Forbidden("The form expired or did not come from this page; reload the page.")
     if confirmed and not access.confirmed:
         raise CodeSignInRequired("Confirm with a code to do this.")
@@ -299,7 +299,7 @@ def _sign_in_form(r: Request) -> Any:
 
 def _check_double_submit(r: Request) -> None:
     expected = r.jar.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(r.form.get("csrf", ""), expected):
+    if not expected or not hmac.compare_digest(r.form.get("csrf", "").encode(), expected.encode()):
         raise BadRequest("The form expired; open the sign-in page again.")
 
 

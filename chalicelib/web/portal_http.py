@@ -127,7 +127,7 @@ def _handle(call: Any, view: str) -> Any:
 def _login(r: Request) -> Any:
     """The sign-in form posts the API key; the answer is the session cookie, never the key."""
     csrf = cookies(r.call.header("cookie")).get(CSRF_COOKIE, "")
-    if not csrf or not hmac.compare_digest(r.form.get("csrf", ""), csrf):
+    if not csrf or not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf.encode()):
         return redirect("/portal")
     typed = r.form.get("api_key", "").strip()
     limits.portal_login(r.call.source_ip, typed)  # 429 page with Retry-After before the key is even looked at

@@ -91,7 +91,7 @@ def read_session(cookie_header: str | None, now: datetime) -> Session | None:
     try:
         key_id, partner_id, expires, session_id, mac = token.split(":")
         payload = f"{key_id}:{partner_id}:{expires}:{session_id}"
-        if not hmac.compare_digest(mac, _sign(payload)) or now.timestamp() >= int(expires):
+        if not hmac.compare_digest(mac.encode(), _sign(payload).encode()) or now.timestamp() >= int(expires):
             return None
     except ValueError:
         return None
@@ -114,7 +114,7 @@ def csrf_token(bound_to: str) -> str:
 
 
 def check_csrf(form: dict[str, str], bound_to: str) -> None:
-    if not hmac.compare_digest(form.get("csrf", ""), csrf_token(bound_to)):
+    if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_token(bound_to).encode()):
         raise Forbidden("The form expired or did not come from this portal; reload the page and try again.")
 
 

@@ -57,7 +57,7 @@ def _login(call: Any, area: str, form: dict[str, str]) -> Any:
 
 def _double_submit(call: Any, form: dict[str, str]) -> None:
     expected = portal_session.cookies(call.header("cookie")).get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(form.get("csrf", ""), expected):
+    if not expected or not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
         raise BadRequest("The form expired; open the sign-in page again.")
 
 

@@ -65,7 +65,7 @@ def check_form(operator: Operator, form: dict[str, str]) -> None:
     """A write: refused to read-only staff; from a browser, only with this session's CSRF token."""
     if not operator.can_write:
         raise Forbidden("This account may read the console but not change anything.")
-    if operator.session is not None and not hmac.compare_digest(form.get("csrf", ""), operator.csrf):
+    if operator.session is not None and not hmac.compare_digest(form.get("csrf", "").encode(), operator.csrf.encode()):
         raise Forbidden("The form expired or did not come from this console; reload the page and try again.")
 
 
