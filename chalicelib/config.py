@@ -70,7 +70,8 @@ GET_PARAMETERS_MAX_NAMES = 10  # SSM's limit per GetParameters call
 
 def _ssm() -> Any:
     if not _client:
-        from chalicelib import aws  # the session DynamoDB's client is built from: its endpoints load once
+        # the session DynamoDB's client is built from: its endpoints load once
+        from chalicelib.db import aws_session as aws
 
         _client.append(aws.client("ssm"))
     return _client[0]

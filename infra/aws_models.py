@@ -1,6 +1,6 @@
 """The service models the function ships for the AWS clients it builds besides DynamoDB's, cut to the operations it
-calls (chalicelib/aws.py puts them ahead of botocore's own). SSM's full model is 1.4 MB of JSON for 150 operations
-when the function calls two: parsing it and building its client was ~10 % of a cold start's instructions.
+calls (chalicelib/db/aws_session.py puts them ahead of botocore's own). SSM's full model is 1.4 MB of JSON for 150
+operations when the function calls two: parsing it and building its client was ~10 % of a cold start's instructions.
 
     python -m infra.aws_models        # rewrites chalicelib/aws_models/ from the installed botocore
 

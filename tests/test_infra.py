@@ -362,7 +362,8 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
     call, and one created after the instance started is still read when asked for."""
     import boto3
 
-    from chalicelib import aws, config
+    from chalicelib import config
+    from chalicelib.db import aws_session as aws
 
     calls: list[str] = []
     clients: list[object] = []
@@ -485,7 +486,7 @@ def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_
 
     from botocore.session import get_session
 
-    from chalicelib import aws
+    from chalicelib.db import aws_session as aws
     from infra import aws_models
 
     shipped = json.loads(aws_models.model_path("ssm").read_text())

@@ -100,7 +100,7 @@ class LocalQueue:
 
 class SqsQueue:
     def __init__(self, url: str) -> None:
-        from chalicelib import aws
+        from chalicelib.db import aws_session as aws
 
         self._url = url
         self._client = aws.client("sqs")

@@ -1,4 +1,5 @@
-"""The instance's one botocore session, from which every AWS client is built: DynamoDB's (pynamodb's connection),
+"""The instance's one botocore session (in db/, the only code that knows botocore), from which every AWS client
+is built: DynamoDB's (pynamodb's connection),
 SSM's for the secrets (chalicelib/config.py) and SQS's for the jobs' queue.
 
 A session loads the endpoint table (1.2 MB of JSON), the list of services and its event handlers once; a second
@@ -18,7 +19,7 @@ from botocore.session import Session, get_session
 
 __all__ = ["client", "session"]
 
-MODELS = Path(__file__).resolve().parent / "aws_models"
+MODELS = Path(__file__).resolve().parents[1] / "aws_models"
 _lock = threading.Lock()
 _session: list[Session] = []
 
