@@ -17,7 +17,7 @@ import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from chalicelib import runtime
@@ -69,7 +69,7 @@ def run(now: datetime) -> MessagesRun:
                 _remind(customer_id, month, now, done)
     today = now.astimezone(zone(prog.timezone)).date()
     for customer_id in messages_db.birthdays(today):
-        _greet(customer_id, now, config, done)
+        _greet(customer_id, now, today, prog.timezone, config, done)
     log.info("customer messages: reminders=%d greetings=%d failed=%d", done.reminders, done.greetings, done.failed)
     return done
 
@@ -109,10 +109,8 @@ def _remind(customer_id: str, month: str, now: datetime, done: MessagesRun) -> N
         done.failed += 1
 
 
-def _greet(customer_id: str, now: datetime, config: MessageSettings, done: MessagesRun) -> None:
+def _greet(customer_id: str, now: datetime, today: date, tz: str, config: MessageSettings, done: MessagesRun) -> None:
     customer = customers_db.load(customer_id)
-    tz = program.load(now).timezone
-    today = now.astimezone(zone(tz)).date()
     if customer is None or customer.deleted_at or not birthday_on(customer.birthday, today):
         return  # an account deleted since enrolment (its birthday erased): the index item is all that is left
     if not customer.marketing_consent or not messages.reachable(customer):
