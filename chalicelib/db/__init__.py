@@ -5,6 +5,7 @@ from chalicelib.db import keys
 from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
 from chalicelib.db import staff as staff
 from chalicelib.db.audit import AuditItem
+from chalicelib.db.customer_notes import NoteDueItem, OfferRunItem
 from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
@@ -66,6 +67,8 @@ __all__ = [
     "JobItem",
     "KeyIdItem",
     "MessageMarkItem",
+    "NoteDueItem",
+    "OfferRunItem",
     "OrderItem",
     "OutboxItem",
     "PartnerItem",

@@ -28,7 +28,7 @@ from chalicelib.domain import signing
 from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import amo_sync, crm_sync, webhooks
+from chalicelib.services import amo_sync, campaign_offers, crm_sync, customer_notes, webhooks
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -61,6 +61,8 @@ def poll(now: datetime, sender: Sender | None = None) -> int:
     made = deliver_due(now, sender)
     crm_sync.flush(now)
     amo_sync.flush(now)
+    customer_notes.flush(now)  # after a purchase, a tier reached: what waited for its time
+    campaign_offers.flush(now)  # a bounded step of each campaign being offered
     return made
 
 
@@ -107,6 +109,8 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
                 created += [ref] if ref is not None else []
         crm_sync.accept(event, now)  # the CRM connectors: subscribers of their own, once per event
         amo_sync.accept(event, now)
+        customer_notes.accept(event, now)  # messages to the customer: once per event, sent by the pass
+        campaign_offers.accept(event, now)
         outbox_db.delete(event.event_id)
     return created
 
