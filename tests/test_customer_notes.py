@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -65,7 +66,9 @@ def test_an_accrual_gives_one_purchase_note_even_when_the_dispatcher_sees_it_twi
     assert texts("purchase_note", ANNA) == [
         "«Cafe»: +100 баллов за покупку. Теперь у вас 100 баллов в программе «Программа лояльности»."
     ]
-    assert texts("purchase_note", BORIS) == ["Cafe: you earned 100 points. You now have 100 points at Программа лояльности."]
+    assert texts("purchase_note", BORIS) == [
+        "Cafe: you earned 100 points. You now have 100 points at Программа лояльности."
+    ]
 
 
 def test_a_customer_without_consent_gets_the_purchase_note_but_no_campaign_offer(coalition, clock, public_links):
@@ -173,7 +176,7 @@ def test_an_offer_run_is_bounded_per_pass_and_goes_on_from_its_cursor(coalition,
         poll(clock)
         sent.append(len(inbox("campaign_offer")))
     assert sent[0] <= 1 and sent[-1] == 3
-    assert all(b - a <= 1 for a, b in zip(sent, sent[1:], strict=False))
+    assert all(b - a <= 1 for a, b in itertools.pairwise(sent))
     from chalicelib.db import customer_notes as runs_db
 
     assert [r.campaign_id for r in runs_db.open_runs()] == []  # done
@@ -270,3 +273,16 @@ def test_a_forged_one_click_unsubscribe_changes_nothing(coalition, clock):
     )
     assert r.status_code == 400
     assert customers_db.load(anna).marketing_consent is True
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://l.ru/u?c=1\r\nBcc: all@example.com", "javascript:alert(1)", "https://l.ru/u?c=<1>", "https://l.ru/ x"],
+)
+def test_an_unsubscribe_link_that_would_break_the_header_is_refused(url):
+    from pydantic import ValidationError
+
+    from chalicelib.notify import Message
+
+    with pytest.raises(ValidationError):
+        Message(channel="email", to="anna@example.com", text="Акция", purpose="campaign_offer", unsubscribe_url=url)

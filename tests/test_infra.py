@@ -74,6 +74,8 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
         "CustomerSessionItem",
         "DeliveryItem",
         "MessageMarkItem",
+        "NoteDueItem",  # a message to a customer waiting for the end of quiet hours (3 days at most)
+        "OfferRunItem",  # a campaign offered to its audience: the run's cursor and counts
         "PortalSessionItem",
         "RateLimitItem",
         "ReplayItem",

@@ -85,7 +85,8 @@ def _partitions(campaign: Campaign, now: datetime) -> list[tuple[str, str]]:
 def flush(now: datetime) -> int:
     """Work the open runs a bounded step each (nothing in quiet hours); returns the offers sent."""
     prog, config = program.load(now), reminders.settings()
-    if is_quiet(now, prog.timezone, config.quiet_from_hour, config.quiet_to_hour):
+    marketing_hours = (config.quiet_from_hour, config.quiet_to_hour)
+    if is_quiet(now, prog.timezone, *marketing_hours):
         return 0
     return sum(_advance(run, now, prog, config) for run in runs_db.open_runs()[:RUNS_PER_PASS])
 

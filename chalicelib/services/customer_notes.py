@@ -84,7 +84,8 @@ def flush(now: datetime) -> int:
     """Send the notes that are due (none in quiet hours: the settings may have changed since a note was put in
     the list); returns how many went out."""
     prog, config = program.load(now), reminders.settings()
-    if is_quiet(now, prog.timezone, config.quiet_from_hour, config.quiet_to_hour):
+    waiting_hours = (config.quiet_from_hour, config.quiet_to_hour)
+    if is_quiet(now, prog.timezone, *waiting_hours):
         return 0
     return sum(_deliver(note, now, prog) for note in notes_db.due(now, PER_PASS))
 
