@@ -183,7 +183,63 @@ def test_an_offer_run_is_bounded_per_pass_and_goes_on_from_its_cursor(coalition,
     again = coalition.cafe.post(f"/v1/campaigns/{cid}/pause")
     assert again.status == 200 and coalition.cafe.post(f"/v1/campaigns/{cid}/activate").status == 200
     poll(clock)
-    assert len(inbox("campaign_offer")) == 3  # activated again: nobody is offered it twice
+    assert runs_db.open_runs() == []  # activated again: its run is not walked again
+    assert len(inbox("campaign_offer")) == 3  # and nobody is offered it twice
+
+
+def test_a_customer_who_shopped_in_two_months_is_offered_the_campaign_once(
+    coalition, clock, public_links, monkeypatch
+):
+    from chalicelib.services import campaign_offers
+
+    monkeypatch.setattr(campaign_offers, "PAGES_PER_PASS", 1)  # each month's partition in a pass of its own
+    anna = consenting(coalition.store, ANNA)
+    assert accrue(coalition.store, anna, "S-1", 100_000).status == 201  # March
+    clock.set(datetime(2026, 4, 2, 9, 0, tzinfo=UTC))
+    assert accrue(coalition.store, anna, "S-2", 100_000).status == 201  # April
+    live_campaign(coalition)  # the store's customers of the last 30 days: March and April
+    for _ in range(20):
+        poll(clock)
+    assert len(texts("campaign_offer", ANNA)) == 1
+
+
+def test_only_customers_in_the_audience_are_offered_the_campaign(coalition, clock, public_links):
+    anna = consenting(coalition.store, ANNA)  # bronze
+    boris = consenting(coalition.salon, BORIS)
+    assert accrue(coalition.store, anna, "S-1", 100_000).status == 201
+    assert accrue(coalition.salon, boris, "T-1", 3_000_000).status == 201  # silver
+    live_campaign(coalition, audience={"min_tier": "silver"})  # anyone in the coalition this year, silver or above
+    for _ in range(8):  # 3 partners x 12 months x 8 index partitions, 40 a pass
+        poll(clock)
+    assert texts("campaign_offer", ANNA) == [] and len(texts("campaign_offer", BORIS)) == 1
+
+
+def test_quiet_hours_moved_after_a_note_waits_still_hold_it(coalition, clock):
+    clock.set(NIGHT)
+    anna = enrol(coalition.cafe, phone=ANNA)
+    assert accrue(coalition.cafe, anna, "A-1", 200_000).status == 201
+    poll(clock)  # waits for 09:00
+    coalition.operator.call("PUT", "/v1/admin/program", {"messages": {"quiet_to_hour": 10}})
+    clock.set(MORNING)
+    poll(clock)
+    assert inbox("purchase_note") == []
+    clock.set(MORNING + timedelta(hours=1))
+    poll(clock)
+    assert len(texts("purchase_note", ANNA)) == 1
+
+
+def test_a_run_saved_by_a_pass_that_read_it_before_another_moved_it_is_refused(coalition, clock):
+    from chalicelib.db import customer_notes as runs_db
+
+    run = runs_db.OfferRun("cmp_x", "evt_x", [("ptn_x", "2026-03")])
+    assert runs_db.open_run(run, clock.now()) and not runs_db.open_run(run, clock.now())
+    (first,) = runs_db.open_runs()
+    (second,) = runs_db.open_runs()
+    first.unit = 3
+    assert runs_db.save_run(first, clock.now())
+    second.unit = 1  # a slower pass would move the cursor back
+    assert not runs_db.save_run(second, clock.now())
+    assert runs_db.open_runs()[0].unit == 3
 
 
 def test_a_paused_campaign_offers_nothing_until_it_runs_again(coalition, clock, public_links):

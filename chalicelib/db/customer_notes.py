@@ -1,9 +1,9 @@
 """What the messages the dispatcher causes keep in the table: the notes waiting for their time (a purchase note or a
 tier reached, held back by quiet hours) and the runs that offer a campaign to its audience.
 
-A note waits under ``NOTEDUE#<shard>`` / ``<due ISO>#<event id>``, put under ``attribute_not_exists``: an event
-dispatched twice waits once (its due time is computed from the event's own instant, so both dispatches name the same
-key). The send itself is guarded by the customer's message mark (``db/messages.py``).
+A note waits under ``NOTEDUE#<shard>`` / ``<due ISO>#<event id>``: an event dispatched twice waits once (its due time
+is computed from the event's own instant, so both dispatches name the same key). The send itself is guarded by the
+customer's message mark (``db/messages.py``), claimed under a condition.
 
 An offer run (``OFFERRUN`` / ``<campaign id>``) walks the partner-period index of the ledger (who shopped where, month
 by month) a page at a time from its cursor: ``unit`` numbers the index partitions it reads in order, ``start_key``
@@ -94,8 +94,9 @@ def _due_key(note: Note) -> tuple[str, str]:
     return f"NOTEDUE#{shard}", f"{note.due_at}#{note.event_id}"
 
 
-def defer(note: Note, now: datetime) -> bool:
-    """Put the note in the waiting list; False when this event's note waits (or waited) already."""
+def defer(note: Note, now: datetime) -> None:
+    """Put the note in the waiting list. Its key is the same however often its event is dispatched, so a second
+    put only writes the same item again (the customer's message mark decides whether it goes out)."""
     item = NoteDueItem(
         *_due_key(note),
         customer_id=note.customer_id,
@@ -106,13 +107,7 @@ def defer(note: Note, now: datetime) -> bool:
         data=json.dumps(note.data, sort_keys=True),
         ttl=int((now + KEEP_NOTE).timestamp()),
     )
-    try:
-        item.save(condition=NoteDueItem.sk.does_not_exist())
-    except PutError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    item.save()
 
 
 def due(now: datetime, limit: int) -> list[Note]:

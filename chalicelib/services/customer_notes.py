@@ -11,9 +11,9 @@ note about last night's purchase is still true and still useful in the morning (
 goes out, so it is the balance then). A note that could not go out within :data:`STALE_AFTER` of its time (a channel
 down for a day) is dropped: a day-old "you earned" is noise, and the balance is on the customer's page.
 
-Exactly once per customer per event: :func:`accept` puts the note in the waiting list under ``attribute_not_exists``
-(its key is the due time computed from the event's own instant, and the event id: a second dispatch of the event
-names the same key); :func:`flush`, once per dispatcher pass, claims the customer's message mark before sending
+Exactly once per customer per event: :func:`accept` puts the note in the waiting list (its key is the due time
+computed from the event's own instant, and the event id: a second dispatch of the event names the same key);
+:func:`flush`, once per dispatcher pass, claims the customer's message mark before sending
 (``purchase_note#<event id>``; ``tier_reached#<tier>``, so a customer who drops below a tier and climbs back within
 the mark's life hears of it once) and gives it back when the send fails, so the next pass tries again.
 """
@@ -62,7 +62,7 @@ def _note(event: Event, prog: Program) -> tuple[str, dict[str, object]] | None:
 
 def accept(event: Event, now: datetime) -> bool:
     """The dispatcher's hand-over: the note waits for its time (the end of the quiet hours the event fell in, or at
-    once). False when the event causes no note, or its note waits already."""
+    once). False when the event causes no note."""
     customer_id = event.data.get("customer_id")
     if not isinstance(customer_id, str) or event.type not in (ACCRUAL_CREATED, TIER_CHANGED):
         return False
@@ -77,7 +77,8 @@ def accept(event: Event, now: datetime) -> bool:
     note = notes_db.Note(
         customer_id, kind, event.event_id, event.partner_id, event.created_at, due.astimezone(UTC).isoformat(), data
     )
-    return notes_db.defer(note, now)
+    notes_db.defer(note, now)
+    return True
 
 
 def flush(now: datetime) -> int:
