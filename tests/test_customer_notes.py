@@ -187,9 +187,7 @@ def test_an_offer_run_is_bounded_per_pass_and_goes_on_from_its_cursor(coalition,
     assert len(inbox("campaign_offer")) == 3  # and nobody is offered it twice
 
 
-def test_a_customer_who_shopped_in_two_months_is_offered_the_campaign_once(
-    coalition, clock, public_links, monkeypatch
-):
+def test_a_customer_who_shopped_in_two_months_is_offered_the_campaign_once(coalition, clock, public_links, monkeypatch):
     from chalicelib.services import campaign_offers
 
     monkeypatch.setattr(campaign_offers, "PAGES_PER_PASS", 1)  # each month's partition in a pass of its own

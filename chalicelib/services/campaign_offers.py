@@ -149,16 +149,16 @@ def _offer(
     tier = wallet.balance(customer_id, customer.wallet, prog, now).tier.name
     shopper = Shopper(customer.wallet.last_purchase, tier, customer.wallet.campaign_awards)
     tiers = [t.name for t in sorted(prog.tiers, key=lambda t: t.min_spend_12m_minor)]
-    where = next(
-        (p for p, r in live if qualifies(r, p.partner_id, max(r.min_amount_minor, 1), shopper, tiers, now)), None
-    )
+    qualifying = [p for p, r in live if qualifies(r, p.partner_id, max(r.min_amount_minor, 1), shopper, tiers, now)]
+    where = qualifying[0] if qualifying else None  # where the smallest purchase the campaign accepts would earn it
     url = reminders.unsubscribe_url(customer_id)
     if where is None or url is None:
         return 0
     if not messages_db.claim(customer_id, CAMPAIGN_OFFER, campaign.campaign_id, now):
         return 0  # offered already
     week = week_of(now, prog.timezone)
-    if not messages_db.count_marketing(customer_id, week, config.marketing_per_week, now):
+    counted = messages_db.count_marketing(customer_id, week, config.marketing_per_week, now)
+    if not counted:
         return 0  # over the cap: this campaign is not offered to them (the mark stays: not later either)
     body = messages.text(customer, CAMPAIGN_OFFER, campaign=str(campaign.rules.get("name", "")), partner=where.name)
     body += "\n" + messages.text(customer, "unsubscribe", url=url)
