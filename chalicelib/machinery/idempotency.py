@@ -55,7 +55,7 @@ from chalicelib.errors import (
     problem_json,
     transient,
 )
-from chalicelib.services import audit
+from chalicelib.machinery import audit
 
 MAX_ATTEMPTS = 12
 
