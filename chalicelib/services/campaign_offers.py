@@ -35,11 +35,12 @@ from chalicelib.domain.messaging import is_quiet, week_of
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import add_months, period_of, trailing_periods
 from chalicelib.errors import ApiError
+from chalicelib.machinery import program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.program import Program
 from chalicelib.schemas import MessageSettings
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import program, reminders
-from chalicelib.services import wallets as wallet
-from chalicelib.services.program import Program
+from chalicelib.services import reminders
 
 __all__ = ["CAMPAIGN_OFFER", "PAGE", "PAGES_PER_PASS", "RUNS_PER_PASS", "SENDS_PER_PASS", "accept", "flush"]
 

@@ -31,10 +31,11 @@ from chalicelib.db.customers import Customer
 from chalicelib.domain.events import ACCRUAL_CREATED, TIER_CHANGED, Event
 from chalicelib.domain.messaging import is_quiet, next_send_at, tier_rose
 from chalicelib.errors import ApiError, CustomerUnreachable
+from chalicelib.machinery import program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.program import Program
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import program, reminders
-from chalicelib.services import wallets as wallet
-from chalicelib.services.program import Program
+from chalicelib.services import reminders
 
 __all__ = ["PURCHASE_NOTE", "STALE_AFTER", "TIER_REACHED", "accept", "flush"]
 
