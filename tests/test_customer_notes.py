@@ -240,6 +240,25 @@ def test_a_run_saved_by_a_pass_that_read_it_before_another_moved_it_is_refused(c
     assert runs_db.open_runs()[0].unit == 3
 
 
+def test_a_pass_out_of_time_leaves_the_rest_for_the_next(coalition, clock, public_links, monkeypatch):
+    from chalicelib.db import customer_notes as runs_db
+    from chalicelib.services import campaign_offers, customer_notes
+
+    monkeypatch.setattr(campaign_offers, "PASS_SECONDS", -1.0)  # a channel so slow the pass's time is up at once
+    monkeypatch.setattr(customer_notes, "PASS_SECONDS", -1.0)
+    anna = consenting(coalition.store, ANNA)
+    assert accrue(coalition.store, anna, "S-1", 100_000).status == 201
+    live_campaign(coalition)
+    poll(clock)
+    assert inbox("campaign_offer") == [] and inbox("purchase_note") == []
+    (run,) = runs_db.open_runs()
+    assert run.considered == 0 and run.unit < 16  # the page cut short is worked again, not skipped
+    monkeypatch.setattr(campaign_offers, "PASS_SECONDS", 20.0)
+    monkeypatch.setattr(customer_notes, "PASS_SECONDS", 15.0)
+    poll(clock)
+    assert len(texts("campaign_offer", ANNA)) == 1 and len(texts("purchase_note", ANNA)) == 1
+
+
 def test_a_paused_campaign_offers_nothing_until_it_runs_again(coalition, clock, public_links):
     anna = consenting(coalition.store, ANNA)
     assert accrue(coalition.store, anna, "S-1", 100_000).status == 201

@@ -111,4 +111,16 @@ MUTANTS: tuple[Mutant, ...] = (
         '    customer_id, token = form.get("c", "")[:64], form.get("t", "")[:64]',
         (f"{_T}::test_marketing_mail_carries_one_click_unsubscribe_and_transactional_mail_does_not",),
     ),
+    Mutant(
+        "an offer pass that ran out of time goes on sending",
+        "            if time.monotonic() > deadline:  # a slow channel: the page is worked again next pass",
+        "            if False:",
+        (f"{_T}::test_a_pass_out_of_time_leaves_the_rest_for_the_next",),
+    ),
+    Mutant(
+        "a notes pass that ran out of time goes on sending",
+        "        if time.monotonic() > deadline:  # a slow channel: the rest waits for the next pass",
+        "        if False:",
+        (f"{_T}::test_a_pass_out_of_time_leaves_the_rest_for_the_next",),
+    ),
 )

@@ -21,6 +21,7 @@ paused campaign's run waits; an ended or exhausted one's stops. Each customer ge
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from chalicelib.db import campaigns as campaigns_db
@@ -51,6 +52,7 @@ PAGE = 100  # ledger entries per index page (a customer with several purchases s
 PAGES_PER_PASS = 40  # empty index partitions cost a Query each: a year of a dozen partners is ~1150 of them
 SENDS_PER_PASS = 100  # messages one run sends per pass, at most (plus what the page under way adds)
 RUNS_PER_PASS = 3
+PASS_SECONDS = 20.0  # of the minute pass's 60 s (a channel's timeout is 5-10 s a message), shared by the runs
 DONE = ("ended", "exhausted", "draft", "pending_acceptance")  # cannot become active again without a new event
 
 
@@ -89,7 +91,8 @@ def flush(now: datetime) -> int:
     marketing_hours = (config.quiet_from_hour, config.quiet_to_hour)
     if is_quiet(now, prog.timezone, *marketing_hours):
         return 0
-    return sum(_advance(run, now, prog, config) for run in runs_db.open_runs()[:RUNS_PER_PASS])
+    deadline = time.monotonic() + PASS_SECONDS
+    return sum(_advance(run, now, prog, config, deadline) for run in runs_db.open_runs()[:RUNS_PER_PASS])
 
 
 def _live_rules(campaign: Campaign) -> list[tuple[Partner, Rules]]:
@@ -105,7 +108,7 @@ def _live_rules(campaign: Campaign) -> list[tuple[Partner, Rules]]:
     ]
 
 
-def _advance(run: runs_db.OfferRun, now: datetime, prog: Program, config: MessageSettings) -> int:
+def _advance(run: runs_db.OfferRun, now: datetime, prog: Program, config: MessageSettings, deadline: float) -> int:
     campaign = campaigns_db.load(run.campaign_id)
     status = campaign.status_at(now) if campaign is not None else "ended"
     if campaign is None or status in DONE:
@@ -120,20 +123,29 @@ def _advance(run: runs_db.OfferRun, now: datetime, prog: Program, config: Messag
         partner_id, period = run.partitions[run.unit // shards]
         customer_ids, next_key = runs_db.customers_page(partner_id, period, run.unit % shards, run.start_key, PAGE)
         for customer_id in customer_ids:
+            if time.monotonic() > deadline:  # a slow channel: the page is worked again next pass (marks: no twice)
+                break
             if customer_id not in seen:
                 seen.add(customer_id)
                 run.considered += 1
                 sent += _offer(customer_id, campaign, live, now, prog, config)
-        pages += 1
-        run.start_key = next_key
-        if next_key is None:
-            run.unit += 1
-            if run.unit >= len(run.partitions) * shards:
-                run.status = "done"
+        else:  # the whole page was worked: the cursor moves past it
+            pages += 1
+            _next_page(run, next_key, shards)
+            continue
+        break  # cut short: the cursor stays at this page
     run.sent += sent
     if not runs_db.save_run(run, now):
         log.info("campaign offers of %s: another pass moved the cursor", run.campaign_id)
     return sent
+
+
+def _next_page(run: runs_db.OfferRun, next_key: str | None, shards: int) -> None:
+    run.start_key = next_key
+    if next_key is None:
+        run.unit += 1
+        if run.unit >= len(run.partitions) * shards:
+            run.status = "done"
 
 
 def _offer(
