@@ -32,8 +32,7 @@ from chalicelib.db.models import (
 )
 from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
 from chalicelib.db.payments import PaymentItem, PaymentTotalItem
-from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
-from chalicelib.db.store import (
+from chalicelib.db.reads import (
     carry,
     connection,
     drop_riders,
@@ -43,6 +42,7 @@ from chalicelib.db.store import (
     land_riders,
     riders_pending,
 )
+from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 __all__ = [

@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem
-from chalicelib.db.store import Found, ItemKey, ReadKey, get_one
+from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one
 from chalicelib.db.telegram_links import release as release_chat
 from chalicelib.db.tx import Transaction, error_code
 from chalicelib.db.wallets import wallet_of

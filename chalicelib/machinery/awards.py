@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.db import campaign_awards as awards_db
-from chalicelib.db.store import Found
+from chalicelib.db.reads import Found
 from chalicelib.db.tx import MAX_ITEMS
 from chalicelib.domain.campaigns import CampaignAward, Purchase, Shopper, decide_awards, eligible_campaigns
 from chalicelib.domain.partners import Partner

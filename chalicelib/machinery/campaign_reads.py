@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from chalicelib.db import campaign_awards as awards_db
-from chalicelib.db.store import ReadKey
+from chalicelib.db.reads import ReadKey
 from chalicelib.domain.campaigns import Rules
 from chalicelib.domain.partners import Partner
 

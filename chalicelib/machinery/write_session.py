@@ -9,7 +9,7 @@ from typing import Unpack
 
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain import expiry_period, lot_key, period_of, spend_12m, tier_status
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound

@@ -18,10 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import Found, ItemKey, ReadKey
+from chalicelib.db.reads import Found, ItemKey, ReadKey
 from chalicelib.errors import ApiError, IdentityConflict, NotFound
 from chalicelib.machinery import limits, partner_cache
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
@@ -95,10 +95,10 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
 
 def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now: datetime) -> Reply:
     """``POST /v1/customers/{id}/identifiers/confirm``: attach what the code was made for."""
-    pending = store.get(customer_id, PURPOSE, partner_id)
+    pending = codes_db.get(customer_id, PURPOSE, partner_id)
     wanted = pending.payload if pending is not None else {}
     reads: list[ReadKey] = [
-        store.read_key(customer_id, PURPOSE, partner_id),
+        codes_db.read_key(customer_id, PURPOSE, partner_id),
         customers_db.read_key(customer_id),
         *(customers_db.alias_read_key(customers_db.alias_key(kind, value)) for kind, value in wanted.items()),
     ]
@@ -109,7 +109,7 @@ def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now
         customer = customers_db.from_found(found, customer_id)
         if customer is None or customer.deleted_at:
             raise NotFound(f"No customer {customer_id}.")
-        item = store.from_found(found, customer_id, PURPOSE, partner_id)
+        item = codes_db.from_found(found, customer_id, PURPOSE, partner_id)
         limits.wrong_codes_left(req.scope, now)  # a key that guessed too often learns nothing more
         outcome = one_time_codes.check(customer_id, code, [Candidate(partner_id, item)], now, at_till=True)
         if outcome.matched is None:

@@ -26,7 +26,7 @@ from typing import cast
 from chalicelib import cache, ids
 from chalicelib.db import campaigns as campaigns_db
 from chalicelib.db import partners as partners_db
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.audit import Change as AuditChange
 from chalicelib.domain.campaign_lifecycle import (
     MAX_ACTIVE_PER_PARTNER,

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import db, runtime
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import ItemKey
+from chalicelib.db.reads import ItemKey
 from chalicelib.domain import normalize_email, normalize_phone
 from chalicelib.errors import Unauthorized, Unavailable, ValidationFailed
 from chalicelib.ids import b64url, unb64url
@@ -168,7 +168,7 @@ def _session_tx(
     if until is not None:
         expires_at = min(expires_at, until)
     tx = db.Transaction()
-    store.put_session(
+    codes_db.put_session(
         tx,
         customer_id,
         _secret_hash(secret),
@@ -200,7 +200,7 @@ def _judge(owner: str, code: str, now: datetime, *, genuine: bool) -> NewSession
     for attempt in range(ATTEMPTS):
         if attempt:
             backoff(attempt)
-        item = store.get(owner, SIGN_IN, SIGN_IN_SLOT)
+        item = codes_db.get(owner, SIGN_IN, SIGN_IN_SLOT)
         outcome: Outcome = one_time_codes.check(owner, code, [Candidate(SIGN_IN_SLOT, item)], now)
         if outcome.matched is not None and not genuine:
             outcome = one_time_codes.check(owner, _decoy_miss(code), [Candidate(SIGN_IN_SLOT, item)], now)
@@ -260,7 +260,7 @@ def session_access(cookie_value: str | None, now: datetime) -> PortalAccess | No
     parts = _split(cookie_value or "")
     if parts is None:
         return None
-    item = store.get_session(parts[0], _secret_hash(parts[1]))
+    item = codes_db.get_session(parts[0], _secret_hash(parts[1]))
     if item is None:
         return None
     expires_at = datetime.fromisoformat(item.expires_at)
@@ -283,11 +283,11 @@ def session_access(cookie_value: str | None, now: datetime) -> PortalAccess | No
 def sign_out(cookie_value: str | None) -> None:
     parts = _split(cookie_value or "")
     if parts is not None:
-        store.delete_session(parts[0], _secret_hash(parts[1]))
+        codes_db.delete_session(parts[0], _secret_hash(parts[1]))
 
 
 def sign_out_everywhere(customer_id: str, now: datetime) -> int:
-    return store.end_every_session(customer_id, now.isoformat())
+    return codes_db.end_every_session(customer_id, now.isoformat())
 
 
 def revoke_links(customer_id: str, now: datetime) -> None:

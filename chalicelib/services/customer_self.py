@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import db
-from chalicelib.db import codes as codes_store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.domain.wallet import Change, mature_now, settled, take
@@ -133,7 +133,7 @@ def delete(customer_id: str, now: datetime) -> None:
             tx.commit(db.connection())
         except db.TxCancelled:
             continue  # an identifier or a chat was attached meanwhile: erase what is there now
-        codes_store.end_every_session(customer_id, now.isoformat())
+        codes_db.end_every_session(customer_id, now.isoformat())
         return
     raise Unavailable("The account kept changing while it was being deleted; try again.")
 

@@ -11,7 +11,7 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
-from chalicelib.db.store import Found, ItemKey
+from chalicelib.db.reads import Found, ItemKey
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.lazy import lazy_module
 from chalicelib.machinery import program

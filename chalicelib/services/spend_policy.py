@@ -17,7 +17,7 @@ from datetime import datetime
 from chalicelib import db
 from chalicelib.db import code_free as code_free_db
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.code_free import Allowance, slot_of
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from chalicelib import runtime
 from chalicelib.config import read_secret
 from chalicelib.db import customers as customers_db
-from chalicelib.db import telegram_links as store
+from chalicelib.db import telegram_links as telegram_links_db
 from chalicelib.db.tx import TxCancelled
 from chalicelib.errors import Conflict, Unauthorized, Unavailable
 from chalicelib.notify import NotificationError
@@ -73,7 +73,7 @@ def start_link(customer_id: str, now: datetime) -> LinkOffer:
     customers.load(customer_id)  # 404 for a deleted account
     token = secrets.token_urlsafe(32)
     expires_at = (now + timedelta(minutes=LINK_MINUTES)).replace(microsecond=0)
-    store.put(
+    telegram_links_db.put(
         digest(token),
         customer_id,
         now_iso=now.isoformat(),
@@ -89,7 +89,7 @@ def disconnect(customer_id: str) -> None:
     if not customer.telegram_chat_id:
         return  # already disconnected (a second press)
     try:
-        store.unlink(customer_id, customer.telegram_chat_id, customer.channel == "telegram")
+        telegram_links_db.unlink(customer_id, customer.telegram_chat_id, customer.channel == "telegram")
     except TxCancelled:
         return  # changed meanwhile: the page shows what is
 
@@ -133,7 +133,7 @@ def handle_update(update: Mapping[str, Any], now: datetime) -> Outcome:
 def _link(start: StartCommand, now: datetime) -> tuple[Outcome, str | None]:
     key = digest(start.token)
     for _ in range(TRIES):
-        link, owner = store.read(key, start.chat_id)
+        link, owner = telegram_links_db.read(key, start.chat_id)
         if link is None:
             return "invalid", None
         if link.used_at is not None:  # used: by this chat (a re-delivered update) or by another (a replay)
@@ -146,7 +146,7 @@ def _link(start: StartCommand, now: datetime) -> tuple[Outcome, str | None]:
         if customer is None or customer.deleted_at or customer.telegram_link != key:
             return "invalid", None  # deleted, or a newer token was made since (or this one's chat was unlinked)
         try:
-            store.bind(key, start.chat_id, link.customer_id, customer.telegram_chat_id, now.isoformat())
+            telegram_links_db.bind(key, start.chat_id, link.customer_id, customer.telegram_chat_id, now.isoformat())
         except TxCancelled:
             continue  # used, claimed or relinked meanwhile: read again and judge again
         return "linked", link.customer_id

@@ -25,8 +25,8 @@ Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the mo
 
 
 class _SharedSessionConnection(Connection):
-    """pynamodb's connection, building its client from the instance's one botocore session (db/aws.py) instead of
-    a session of its own per thread."""
+    """pynamodb's connection, building its client from the instance's one botocore session (db/aws_session.py)
+    instead of a session of its own per thread."""
 
     @property
     def session(self) -> Session:
