@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from botocore.session import Session
 from pynamodb.connection import Connection
 
-from chalicelib.db import aws_session as aws
+from chalicelib.db import aws_session
 from chalicelib.db.codec import loaded
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
@@ -30,7 +30,7 @@ class _SharedSessionConnection(Connection):
 
     @property
     def session(self) -> Session:
-        return aws.session()
+        return aws_session.session()
 
 
 _connection: Connection | None = None

@@ -27,8 +27,7 @@ from chalicelib.machinery import limits, partner_cache
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import mask
 from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import one_time_codes
+from chalicelib.services import customer_messages, one_time_codes
 from chalicelib.services.one_time_codes import Candidate
 
 PURPOSE = "bind"
@@ -50,7 +49,7 @@ def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partn
     for kind in new:
         if customer.identifier(kind):
             raise IdentityConflict(f"This customer already has a different {kind}.")
-    channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing to confirm with
+    channel, to = customer_messages.choose(customer)  # 422 customer_unreachable: nothing to confirm with
     plan = Plan(customer_id=customer_id)
     now = datetime.fromisoformat(req.now_iso)
     issued = one_time_codes.issue(
@@ -87,10 +86,10 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
     customer = customers_db.load(answer.customer_id)
     if customer is None or answer.confirmation is None:
         return
-    what = messages.what(customer, list(answer.confirmation.identifiers))
+    what = customer_messages.what(customer, list(answer.confirmation.identifiers))
     partner = partner_cache.cached(partner_id)
-    body = messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
-    messages.send(customer, "bind_code", body, code=code)
+    body = customer_messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
+    customer_messages.send(customer, "bind_code", body, code=code)
 
 
 def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now: datetime) -> Reply:

@@ -40,8 +40,7 @@ from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.write_session import load_partner
 from chalicelib.notify import mask
 from chalicelib.schemas import SpendCodeRecord, SpendCodeSent
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers, one_time_codes
+from chalicelib.services import customer_messages, customers, one_time_codes
 from chalicelib.services.one_time_codes import MAX_ATTEMPTS, TTL_GRACE_SECONDS, Issued, Verdict
 
 PURPOSE = "spend"
@@ -219,7 +218,7 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int 
         if customer is None or customer.deleted_at or wallet is None:
             raise NotFound("Customer not found.")
         read[:] = [customer]
-        channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
+        channel, to = customer_messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
         load_partner(partner_id, now)
         most = points if points is not None else settled(wallet, now, program.load(now).timezone)[0].available
         plan = Plan(created=True, customer_id=customer_id)
@@ -272,7 +271,12 @@ def _deliver(
         customer = customers.load(customer_id)
     partner = load_partner(partner_id, now)
     until = datetime.fromisoformat(sent.expires_at).astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
-    body = messages.text(
-        customer, "spend", code=code, partner=partner.name, until=until, points=messages.points(customer, sent.points)
+    body = customer_messages.text(
+        customer,
+        "spend",
+        code=code,
+        partner=partner.name,
+        until=until,
+        points=customer_messages.points(customer, sent.points),
     )
-    messages.send(customer, "spend_code", body, code=code)
+    customer_messages.send(customer, "spend_code", body, code=code)

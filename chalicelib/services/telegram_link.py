@@ -34,8 +34,7 @@ from chalicelib.errors import Conflict, Unauthorized, Unavailable
 from chalicelib.notify import NotificationError
 from chalicelib.notify.settings import StoredSecrets
 from chalicelib.notify.telegram import StartCommand, deep_link, parse_start
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers
+from chalicelib.services import customer_messages, customers
 
 LINK_MINUTES = 15
 TTL_GRACE_SECONDS = 3600  # DynamoDB deletes expired items within about a day; validity is checked on every read
@@ -49,7 +48,7 @@ _stored = StoredSecrets()
 
 def bot_username() -> str | None:
     """The bot to link, if the program has Telegram: its settings, and the channel on (or the development inbox)."""
-    config = messages.settings()
+    config = customer_messages.settings()
     if config.telegram is None or (config.channels and "telegram" not in config.channels):
         return None
     return config.telegram.bot_username
@@ -125,8 +124,8 @@ def handle_update(update: Mapping[str, Any], now: datetime) -> Outcome:
     lang = _update_language(update)
     if customer_id is not None:
         customer = customers_db.load(customer_id)
-        lang = messages.language(customer) if customer is not None else lang
-    messages.send_to_chat(start.chat_id, PURPOSE, lang, f"telegram_{outcome}")
+        lang = customer_messages.language(customer) if customer is not None else lang
+    customer_messages.send_to_chat(start.chat_id, PURPOSE, lang, f"telegram_{outcome}")
     return outcome
 
 
