@@ -25,7 +25,7 @@ import time
 from datetime import datetime, timedelta
 
 from chalicelib.db import campaigns as campaigns_db
-from chalicelib.db import customer_notes as runs_db
+from chalicelib.db import customer_notes as customer_notes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import messages as messages_db
 from chalicelib.db import partners as partners_db
@@ -36,12 +36,10 @@ from chalicelib.domain.messaging import is_quiet, week_of
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import add_months, period_of, trailing_periods
 from chalicelib.errors import ApiError
-from chalicelib.machinery import program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import program, wallets
 from chalicelib.machinery.program import Program
 from chalicelib.schemas import MessageSettings
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import reminders
+from chalicelib.services import customer_messages, reminders
 
 __all__ = ["CAMPAIGN_OFFER", "PAGE", "PAGES_PER_PASS", "RUNS_PER_PASS", "SENDS_PER_PASS", "accept", "flush"]
 
@@ -64,8 +62,8 @@ def accept(event: Event, now: datetime) -> bool:
     campaign = campaigns_db.load(str(event.data.get("campaign_id", "")))
     if campaign is None:
         return False
-    run = runs_db.OfferRun(campaign.campaign_id, event.event_id, _partitions(campaign, now))
-    return runs_db.open_run(run, now)
+    run = customer_notes_db.OfferRun(campaign.campaign_id, event.event_id, _partitions(campaign, now))
+    return customer_notes_db.open_run(run, now)
 
 
 def _partitions(campaign: Campaign, now: datetime) -> list[tuple[str, str]]:
@@ -92,7 +90,7 @@ def flush(now: datetime) -> int:
     if is_quiet(now, prog.timezone, *marketing_hours):
         return 0
     deadline = time.monotonic() + PASS_SECONDS
-    return sum(_advance(run, now, prog, config, deadline) for run in runs_db.open_runs()[:RUNS_PER_PASS])
+    return sum(_advance(run, now, prog, config, deadline) for run in customer_notes_db.open_runs()[:RUNS_PER_PASS])
 
 
 def _live_rules(campaign: Campaign) -> list[tuple[Partner, Rules]]:
@@ -108,20 +106,24 @@ def _live_rules(campaign: Campaign) -> list[tuple[Partner, Rules]]:
     ]
 
 
-def _advance(run: runs_db.OfferRun, now: datetime, prog: Program, config: MessageSettings, deadline: float) -> int:
+def _advance(
+    run: customer_notes_db.OfferRun, now: datetime, prog: Program, config: MessageSettings, deadline: float
+) -> int:
     campaign = campaigns_db.load(run.campaign_id)
     status = campaign.status_at(now) if campaign is not None else "ended"
     if campaign is None or status in DONE:
         run.status = "done"
-        runs_db.save_run(run, now)
+        customer_notes_db.save_run(run, now)
         return 0
     live = _live_rules(campaign) if status == "active" else []
     if not live:
         return 0  # paused, or its partners' snapshots not there yet: the run waits
-    shards, seen, sent, pages = runs_db.period_shards(), set[str](), 0, 0
+    shards, seen, sent, pages = customer_notes_db.period_shards(), set[str](), 0, 0
     while run.status == "open" and pages < PAGES_PER_PASS and sent < SENDS_PER_PASS:
         partner_id, period = run.partitions[run.unit // shards]
-        customer_ids, next_key = runs_db.customers_page(partner_id, period, run.unit % shards, run.start_key, PAGE)
+        customer_ids, next_key = customer_notes_db.customers_page(
+            partner_id, period, run.unit % shards, run.start_key, PAGE
+        )
         for customer_id in customer_ids:
             if time.monotonic() > deadline:  # a slow channel: the page is worked again next pass (marks: no twice)
                 break
@@ -135,12 +137,12 @@ def _advance(run: runs_db.OfferRun, now: datetime, prog: Program, config: Messag
             continue
         break  # cut short: the cursor stays at this page
     run.sent += sent
-    if not runs_db.save_run(run, now):
+    if not customer_notes_db.save_run(run, now):
         log.info("campaign offers of %s: another pass moved the cursor", run.campaign_id)
     return sent
 
 
-def _next_page(run: runs_db.OfferRun, next_key: str | None, shards: int) -> None:
+def _next_page(run: customer_notes_db.OfferRun, next_key: str | None, shards: int) -> None:
     run.start_key = next_key
     if next_key is None:
         run.unit += 1
@@ -157,9 +159,14 @@ def _offer(
     config: MessageSettings,
 ) -> int:
     customer = customers_db.load(customer_id)
-    if customer is None or customer.deleted_at or not customer.marketing_consent or not messages.reachable(customer):
+    if (
+        customer is None
+        or customer.deleted_at
+        or not customer.marketing_consent
+        or not customer_messages.reachable(customer)
+    ):
         return 0
-    tier = wallet.balance(customer_id, customer.wallet, prog, now).tier.name
+    tier = wallets.balance(customer_id, customer.wallet, prog, now).tier.name
     shopper = Shopper(customer.wallet.last_purchase, tier, customer.wallet.campaign_awards)
     tiers = [t.name for t in sorted(prog.tiers, key=lambda t: t.min_spend_12m_minor)]
     qualifying = [p for p, r in live if qualifies(r, p.partner_id, max(r.min_amount_minor, 1), shopper, tiers, now)]
@@ -173,10 +180,12 @@ def _offer(
     counted = messages_db.count_marketing(customer_id, week, config.marketing_per_week, now)
     if not counted:
         return 0  # over the cap: this campaign is not offered to them (the mark stays: not later either)
-    body = messages.text(customer, CAMPAIGN_OFFER, campaign=str(campaign.rules.get("name", "")), partner=where.name)
-    body += "\n" + messages.text(customer, "unsubscribe", url=url)
+    body = customer_messages.text(
+        customer, CAMPAIGN_OFFER, campaign=str(campaign.rules.get("name", "")), partner=where.name
+    )
+    body += "\n" + customer_messages.text(customer, "unsubscribe", url=url)
     try:
-        messages.send(customer, CAMPAIGN_OFFER, body, unsubscribe_url=url)
+        customer_messages.send(customer, CAMPAIGN_OFFER, body, unsubscribe_url=url)
     except ApiError as exc:  # mark and count go back: if the customer comes up again (another entry), it goes then
         log.warning("customer message %s not sent: %s", CAMPAIGN_OFFER, exc.code)
         messages_db.give_back(customer_id, CAMPAIGN_OFFER, campaign.campaign_id)

@@ -24,7 +24,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.db import customer_notes as notes_db
+from chalicelib.db import customer_notes as customer_notes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import messages as messages_db
 from chalicelib.db import partners as partners_db
@@ -32,11 +32,9 @@ from chalicelib.db.customers import Customer
 from chalicelib.domain.events import ACCRUAL_CREATED, TIER_CHANGED, Event
 from chalicelib.domain.messaging import is_quiet, next_send_at, tier_rose
 from chalicelib.errors import ApiError, CustomerUnreachable
-from chalicelib.machinery import program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import program, wallets
 from chalicelib.machinery.program import Program
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import reminders
+from chalicelib.services import customer_messages, reminders
 
 __all__ = ["PURCHASE_NOTE", "STALE_AFTER", "TIER_REACHED", "accept", "flush"]
 
@@ -77,10 +75,10 @@ def accept(event: Event, now: datetime) -> bool:
     config = reminders.settings()
     at = datetime.fromisoformat(event.created_at)
     due = next_send_at(at, prog.timezone, config.quiet_from_hour, config.quiet_to_hour)
-    note = notes_db.Note(
+    note = customer_notes_db.Note(
         customer_id, kind, event.event_id, event.partner_id, event.created_at, due.astimezone(UTC).isoformat(), data
     )
-    notes_db.defer(note, now)
+    customer_notes_db.defer(note, now)
     return True
 
 
@@ -92,51 +90,51 @@ def flush(now: datetime) -> int:
     if is_quiet(now, prog.timezone, *waiting_hours):
         return 0
     deadline, sent = time.monotonic() + PASS_SECONDS, 0
-    for note in notes_db.due(now, PER_PASS):
+    for note in customer_notes_db.due(now, PER_PASS):
         if time.monotonic() > deadline:  # a slow channel: the rest waits for the next pass
             break
         sent += _deliver(note, now, prog)
     return sent
 
 
-def _mark(note: notes_db.Note) -> str:
+def _mark(note: customer_notes_db.Note) -> str:
     return str(note.data.get("tier")) if note.kind == TIER_REACHED else note.event_id
 
 
-def _deliver(note: notes_db.Note, now: datetime, prog: Program) -> int:
+def _deliver(note: customer_notes_db.Note, now: datetime, prog: Program) -> int:
     if now - datetime.fromisoformat(note.due_at) > STALE_AFTER:
         log.warning("customer message %s dropped: %s late", note.kind, now - datetime.fromisoformat(note.due_at))
-        notes_db.done(note)
+        customer_notes_db.done(note)
         return 0
     customer = customers_db.load(note.customer_id)
-    if customer is None or customer.deleted_at or not messages.reachable(customer):
-        notes_db.done(note)  # nobody to tell (no channel is not an error: the customer gave none)
+    if customer is None or customer.deleted_at or not customer_messages.reachable(customer):
+        customer_notes_db.done(note)  # nobody to tell (no channel is not an error: the customer gave none)
         return 0
     if not messages_db.claim(note.customer_id, note.kind, _mark(note), now):
-        notes_db.done(note)  # went out already (the event seen twice, a pass that died after sending)
+        customer_notes_db.done(note)  # went out already (the event seen twice, a pass that died after sending)
         return 0
     try:
-        messages.send(customer, note.kind, _text(customer, note, now, prog))
+        customer_messages.send(customer, note.kind, _text(customer, note, now, prog))
     except CustomerUnreachable:  # the channel refuses this destination: trying again will not help
-        notes_db.done(note)
+        customer_notes_db.done(note)
         return 0
     except ApiError as exc:  # throttled or down: the next pass tries again
         log.warning("customer message %s not sent: %s", note.kind, exc.code)
         messages_db.give_back(note.customer_id, note.kind, _mark(note))
         return 0
-    notes_db.done(note)
+    customer_notes_db.done(note)
     return 1
 
 
-def _text(customer: Customer, note: notes_db.Note, now: datetime, prog: Program) -> str:
+def _text(customer: Customer, note: customer_notes_db.Note, now: datetime, prog: Program) -> str:
     if note.kind == TIER_REACHED:
-        return messages.text(customer, TIER_REACHED, tier=str(note.data.get("tier", "")))
+        return customer_messages.text(customer, TIER_REACHED, tier=str(note.data.get("tier", "")))
     partner = partners_db.load(note.partner_id)
-    available = wallet.balance(customer.customer_id, customer.wallet, prog, now).available
-    return messages.text(
+    available = wallets.balance(customer.customer_id, customer.wallet, prog, now).available
+    return customer_messages.text(
         customer,
         PURCHASE_NOTE,
         partner=partner.name if partner is not None else "",
-        points=messages.points_count(customer, int(str(note.data.get("points", 0)))),
-        balance=messages.points_count(customer, available),
+        points=customer_messages.points_count(customer, int(str(note.data.get("points", 0)))),
+        balance=customer_messages.points_count(customer, available),
     )
