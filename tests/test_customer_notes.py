@@ -229,7 +229,7 @@ def test_quiet_hours_moved_after_a_note_waits_still_hold_it(coalition, clock):
 def test_a_run_saved_by_a_pass_that_read_it_before_another_moved_it_is_refused(coalition, clock):
     from chalicelib.db import customer_notes as runs_db
 
-    run = runs_db.OfferRun("cmp_x", "evt_x", [("ptn_x", "2026-03")])
+    run = runs_db.OfferRun("cmp_x", "evt_x", ["ptn_x"], ["2026-03"])
     assert runs_db.open_run(run, clock.now()) and not runs_db.open_run(run, clock.now())
     (first,) = runs_db.open_runs()
     (second,) = runs_db.open_runs()

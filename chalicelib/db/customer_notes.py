@@ -63,7 +63,9 @@ class OfferRunItem(_Item):
 
     event_id = UnicodeAttribute()
     status = UnicodeAttribute()  # open | done
-    partitions = UnicodeAttribute()  # JSON list of [partner id, period]: the index read, in order
+    # JSON {"partners": [...], "months": [...]}: the index partitions read, each partner's months in turn (some 20
+    # bytes a partner: a coalition of thousands of partners stays far below the 400 KB of an item)
+    partitions = UnicodeAttribute()
     unit = NumberAttribute(default=0)  # which partition (x the index's shards) the cursor is in
     start_key = UnicodeAttribute(null=True)  # where the next page of that partition starts
     considered = NumberAttribute(default=0)
@@ -133,13 +135,19 @@ def done(note: Note) -> None:
 class OfferRun:
     campaign_id: str
     event_id: str
-    partitions: list[tuple[str, str]]  # (partner id, period)
+    partners: list[str]
+    months: list[str]  # YYYY-MM
     status: str = "open"
     unit: int = 0
     start_key: str | None = None
     considered: int = 0
     sent: int = 0
     version: int = 0
+
+    @property
+    def partitions(self) -> list[tuple[str, str]]:
+        """(partner id, period) in the order the run reads them."""
+        return [(p, m) for p in self.partners for m in self.months]
 
 
 def open_run(run: OfferRun, now: datetime) -> bool:
@@ -149,7 +157,7 @@ def open_run(run: OfferRun, now: datetime) -> bool:
         run.campaign_id,
         event_id=run.event_id,
         status="open",
-        partitions=json.dumps([list(p) for p in run.partitions]),
+        partitions=json.dumps({"partners": run.partners, "months": run.months}),
         created_at=now.isoformat(),
         updated_at=now.isoformat(),
         ttl=int((now + KEEP_RUN).timestamp()),
@@ -169,7 +177,7 @@ def open_runs() -> list[OfferRun]:
         OfferRun(
             i.sk,
             i.event_id,
-            [(str(p), str(m)) for p, m in json.loads(i.partitions)],
+            *_partners_and_months(i.partitions),
             i.status,
             int(i.unit),
             i.start_key,
@@ -179,6 +187,11 @@ def open_runs() -> list[OfferRun]:
         )
         for i in items
     ]
+
+
+def _partners_and_months(text: str) -> tuple[list[str], list[str]]:
+    data = json.loads(text)
+    return [str(p) for p in data["partners"]], [str(m) for m in data["months"]]
 
 
 def save_run(run: OfferRun, now: datetime) -> bool:

@@ -62,25 +62,25 @@ def accept(event: Event, now: datetime) -> bool:
     campaign = campaigns_db.load(str(event.data.get("campaign_id", "")))
     if campaign is None:
         return False
-    run = customer_notes_db.OfferRun(campaign.campaign_id, event.event_id, _partitions(campaign, now))
+    run = customer_notes_db.OfferRun(campaign.campaign_id, event.event_id, *_audience_index(campaign, now))
     return customer_notes_db.open_run(run, now)
 
 
-def _partitions(campaign: Campaign, now: datetime) -> list[tuple[str, str]]:
-    """The (partner, month) partitions of the ledger's index whose customers may be in the audience."""
+def _audience_index(campaign: Campaign, now: datetime) -> tuple[list[str], list[str]]:
+    """The partners and months of the ledger's index whose customers may be in the audience."""
     tz = program.load(now).timezone
     current = period_of(now, tz)
     audience = campaign.rules.get("audience") or {}
     bought_at = audience.get("purchased_at")
     if bought_at:
         first = period_of(now - timedelta(days=int(audience.get("within_days") or 1)), tz)
-        months, month = [], first
+        months: list[str] = []
+        month = first
         while month <= current:
             months.append(month)
             month = add_months(month, 1)
-        return [(str(bought_at), m) for m in months]
-    partners = [p.partner_id for p in partners_db.load_all()]
-    return [(p, m) for p in partners for m in trailing_periods(current, ACTIVE_MONTHS)]
+        return [str(bought_at)], months
+    return [p.partner_id for p in partners_db.load_all()], trailing_periods(current, ACTIVE_MONTHS)
 
 
 def flush(now: datetime) -> int:
