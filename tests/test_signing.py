@@ -98,3 +98,51 @@ def test_webhook_secrets_and_signatures_are_unchanged() -> None:
     assert signing.mac("whsec_x", 1773133200, BODY) == one
     assert signing.header(["whsec_x", "whsec_y"], 1773133200, BODY) == f"t=1773133200,v1={one},v1={two}"
     assert signing.derive("k", "p", "t") == "392beff155bede3cf4a11afb24163a06e9e3967d77e83d903340d1e7b3e6fb5b"
+
+
+SHIPPED_CODE = ("app.py", "chalicelib", "local", "infra", "bench")
+ALLOWED = {"chalicelib/domain/signing.py"}  # partner_sdk ships alone, with its own copy of the verification
+
+
+def _imports_hmac(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import) and any(a.name == "hmac" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "hmac":
+            return True
+    return False
+
+
+def test_only_the_signing_module_computes_or_compares_a_mac() -> None:
+    """A second way to sign (or to compare a signature with ``==``) is how a value gets a rule of its own: no module
+    but domain/signing.py imports hmac."""
+    files = [ROOT / "app.py", *(p for d in SHIPPED_CODE[1:] if (ROOT / d).is_dir() for p in (ROOT / d).rglob("*.py"))]
+    found = {str(p.relative_to(ROOT)) for p in files if _imports_hmac(p)}
+    assert found <= ALLOWED, found - ALLOWED
+    assert "chalicelib/domain/signing.py" in found
+
+
+def test_a_signed_message_is_unambiguous() -> None:
+    """Only the last part may hold the separator: ("a\\nb", "c") and ("a", "b\\nc") would otherwise sign alike."""
+    assert signing.message("a", "b\nc") == b"a\nb\nc"
+    with pytest.raises(ValueError):
+        signing.message("a\nb", "c")
+    with pytest.raises(ValueError):
+        signing.sign("k", "a\x00b", "c", sep="\x00")
+    assert signing.derive_key("k", "one") != signing.derive_key("k", "two")
+
+
+def test_verify_compares_bytes_and_refuses_any_alphabet() -> None:
+    assert signing.verify("abc", "abc") and signing.verify(b"abc", "abc")
+    assert not signing.verify("ábc", "abc") and not signing.verify("\ud800", "abc") and not signing.verify("", "abc")
+
+
+def test_a_token_opens_with_its_key_only_and_in_its_one_spelling() -> None:
+    made = signing.token("k", b"cus_1:1773738000")
+    assert signing.open_token("k", made) == b"cus_1:1773738000"
+    payload, mac = made.split(".")
+    for bad in (made + "A", f"{payload}.{mac[:-1]}B", f"{payload}=.{mac}", f"{payload}.{mac}.x", "ф.ф", made[1:]):
+        with pytest.raises(ValueError):
+            signing.open_token("k", bad)
+    with pytest.raises(ValueError):
+        signing.open_token("other", made)
