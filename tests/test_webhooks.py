@@ -258,6 +258,24 @@ def test_a_partner_has_at_most_ten_endpoints(coalition, receiver):
     assert len(coalition.cafe.get("/v1/webhooks")["items"]) == 10
 
 
+def test_endpoints_registered_before_the_count_was_stored_still_count(coalition, receiver):
+    """A partner whose endpoints predate the stored count: the next registration counts them first."""
+    from chalicelib import db
+    from chalicelib.db import keys
+    from chalicelib.db.models import _Item
+
+    made = [_register(coalition.cafe, f"{receiver.url}/{n}") for n in range(9)]
+    pk, sk = keys.webhook_count(coalition.ids["cafe"])
+    db.connection().client.delete_item(TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    _register(coalition.cafe, receiver.url)
+    refused = coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]})
+    assert refused["code"] == "webhook_limit_reached"
+    db.connection().client.delete_item(TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    assert coalition.cafe.call("DELETE", f"/v1/webhooks/{made[0]['webhook_id']}").status == 204  # counts them too
+    _register(coalition.cafe, receiver.url)
+    assert coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]}).status == 409
+
+
 def test_the_sdk_rejects_a_forged_altered_or_stale_delivery():
     body, secret, t = b'{"id":"evt_1","type":"accrual.created","created_at":"x","data":{}}', "whsec_abc", 1_800_000_000
     header = sdk_webhooks.sign(body, secret, t)

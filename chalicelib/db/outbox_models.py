@@ -8,7 +8,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db.models import _Item
 
-__all__ = ["DeliveryDueItem", "DeliveryItem", "OutboxItem", "WebhookItem"]
+__all__ = ["DeliveryDueItem", "DeliveryItem", "OutboxItem", "WebhookCountItem", "WebhookItem"]
 
 
 class OutboxItem(_Item):
@@ -37,6 +37,15 @@ class WebhookItem(_Item):
     version = NumberAttribute(default=0)  # guards the rotation of secrets
     disabled_at = UnicodeAttribute(null=True)
     disabled_reason = UnicodeAttribute(null=True)
+
+
+class WebhookCountItem(_Item):
+    """``HOOKCOUNT#<partner>`` / ``COUNT``: how many endpoints the partner has (active or disabled, not deleted).
+    Registering adds one under ``live < cap`` and deleting takes one, each in the transaction of its change, so two
+    registrations at once cannot pass the cap together. Absent for a partner whose endpoints predate it: the first
+    change counts them and puts it under ``attribute_not_exists``."""
+
+    live = NumberAttribute(default=0)
 
 
 class DeliveryItem(_Item):

@@ -100,9 +100,11 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
         raise ValidationFailed.at(["body", "url"], reason, "url_refused")
     webhook_id = ids.random_id("whk")
 
-    def decide(_: Found) -> Plan:
-        # A soft cap (two registrations at once may pass it together): it bounds the fan-out of one event.
-        if len(webhooks_db.of_partner(partner_id)) >= MAX_WEBHOOKS:
+    def decide(found: Found) -> Plan:
+        # It bounds the fan-out of one event; the count is moved in this very write, under the cap (a registration
+        # that raced another to it is cancelled, reads again and is refused here).
+        live, stored = webhooks_db.live_count(found, partner_id)
+        if live >= MAX_WEBHOOKS:
             raise WebhookLimitReached(f"A partner has at most {MAX_WEBHOOKS} webhook endpoints; delete one first.")
         hook = Webhook(
             webhook_id=webhook_id,
@@ -114,11 +116,11 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
             secrets=[{"salt": _salt(req.secret_seed, webhook_id, "create"), "until": None}],
         )
         plan = Plan(created=True)
-        webhooks_db.add(plan.tx, hook)
+        webhooks_db.add(plan.tx, hook, live, stored, MAX_WEBHOOKS)
         plan.response = WebhookCreated(**_out(hook, now).model_dump(), secret=SECRET_PLACEHOLDER)
         return plan
 
-    return execute(req, None, [], decide, render=_renderer(req, "create"))
+    return execute(req, None, [webhooks_db.count_key(partner_id)], decide, render=_renderer(req, "create"))
 
 
 def _own(partner_id: str, webhook_id: str) -> Webhook:
