@@ -310,6 +310,44 @@ def test_only_public_https_endpoints_in_production():
     assert webhook_http.refusal("http://example.com/hook", production=False) is not None
 
 
+def test_a_delivery_connects_to_the_address_its_check_vetted(monkeypatch):
+    """DNS rebinding: the partner's name answers a public address to the check, then a private one. The delivery
+    connects to the public address it vetted (the name resolved once), and TLS still checks the host's name."""
+    import socket
+    import ssl
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    asked: list[str] = []
+
+    def resolve(host, port, *args, **kwargs):  # the partner's DNS server, which answers as it likes
+        asked.append(host)
+        address = host if host[0].isdigit() else next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    connected: list[tuple[str, int]] = []
+
+    def create_connection(address, *args, **kwargs):  # what socket.create_connection does: resolve, then connect
+        host, port = address
+        connected.append(resolve(host, port)[0][4])
+        return socket.socket()
+
+    names: list[str | None] = []
+
+    class Context(ssl.SSLContext):
+        def wrap_socket(self, sock, *args, server_hostname=None, **kwargs):
+            names.append(server_hostname)
+            sock.close()
+            raise ssl.SSLError("stub")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **kw: Context(ssl.PROTOCOL_TLS_CLIENT))
+    sent = webhook_http.post("https://hooks.example/loyalty", b"{}", {}, production=True)
+
+    assert connected == [("93.184.216.34", 443)] and names == ["hooks.example"]
+    assert asked.count("hooks.example") == 1 and sent.status is None and sent.error == "SSLError"
+
+
 def test_a_webhook_to_plain_http_elsewhere_is_refused(coalition):
     r = coalition.cafe.post("/v1/webhooks", {"url": "http://example.com/hook", "events": ["*"]})
     assert r.status == 422 and r["errors"][0]["loc"] == ["body", "url"]
