@@ -36,7 +36,9 @@ class WebhookItem(_Item):
     secrets = UnicodeAttribute()  # JSON list of {"salt", "until"}: "until" null for the current one
     version = NumberAttribute(default=0)  # guards the rotation of secrets
     disabled_at = UnicodeAttribute(null=True)
-    disabled_reason = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)  # English, as the API has always said it
+    disabled_code = UnicodeAttribute(null=True)  # why, for a text in the reader's language: undeliverable
+    disabled_event = UnicodeAttribute(null=True)  # the event that could not be delivered
 
 
 class WebhookCountItem(_Item):

@@ -60,6 +60,8 @@ class Webhook:
     version: int = 0
     disabled_at: str | None = None
     disabled_reason: str | None = None
+    disabled_code: str | None = None
+    disabled_event: str | None = None
 
 
 def _webhook(item: WebhookItem) -> Webhook:
@@ -74,6 +76,8 @@ def _webhook(item: WebhookItem) -> Webhook:
         version=int(item.version),
         disabled_at=item.disabled_at,
         disabled_reason=item.disabled_reason,
+        disabled_code=item.disabled_code,
+        disabled_event=item.disabled_event,
     )
 
 
@@ -168,13 +172,15 @@ def remove(partner_id: str, webhook_id: str, now_iso: str) -> None:
     raise Unavailable("The endpoints changed too fast; nothing was deleted. Retry shortly.")
 
 
-def disable(partner_id: str, webhook_id: str, reason: str, now_iso: str) -> None:
+def disable(partner_id: str, webhook_id: str, reason: str, now_iso: str, code: str, event_id: str) -> None:
     item = WebhookItem(*keys.webhook(partner_id, webhook_id))
     tx = Transaction()
     actions = [
         WebhookItem.status.set("disabled"),
         WebhookItem.disabled_at.set(now_iso),
         WebhookItem.disabled_reason.set(reason),
+        WebhookItem.disabled_code.set(code),
+        WebhookItem.disabled_event.set(event_id),
     ]
     tx.update(item, actions, condition=WebhookItem.pk.exists(), tag="webhook")
     try:

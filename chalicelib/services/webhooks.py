@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
 from chalicelib import ids, runtime
 from chalicelib.db import staff as staff_db
@@ -37,6 +38,7 @@ from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose
+UNDELIVERABLE: Literal["undeliverable"] = "undeliverable"  # disabled_code: an event failed for three days
 SECRET_PLACEHOLDER = "__WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
 
 __all__ = ["MAX_WEBHOOKS", "create", "deliveries", "give_up", "listing", "remove", "resend", "resend_once", "rotate"]
@@ -73,6 +75,8 @@ def _out(hook: Webhook, now: datetime | None = None) -> WebhookOut:
         previous_secret_valid_until=max(overlap) if overlap else None,
         disabled_at=hook.disabled_at,
         disabled_reason=hook.disabled_reason,
+        disabled_code=UNDELIVERABLE if hook.disabled_code == UNDELIVERABLE else None,
+        disabled_event_id=hook.disabled_event,
     )
 
 
@@ -230,7 +234,7 @@ def give_up(hook: Webhook, event_id: str, now: datetime) -> None:
         f"Switched off on {now.date().isoformat()}: event {event_id} could not be delivered for three days. "
         "Fix the endpoint, then register it again and resend what it missed."
     )
-    webhooks_db.disable(hook.partner_id, hook.webhook_id, reason, now.isoformat())
+    webhooks_db.disable(hook.partner_id, hook.webhook_id, reason, now.isoformat(), UNDELIVERABLE, event_id)
     for owner in staff_db.list_members(hook.partner_id):
         if owner.role == "owner" and owner.contact_kind in ("phone", "email"):
             channel: Channel = "sms" if owner.contact_kind == "phone" else "email"
