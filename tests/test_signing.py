@@ -135,6 +135,7 @@ def test_a_signed_message_is_unambiguous() -> None:
 def test_verify_compares_bytes_and_refuses_any_alphabet() -> None:
     assert signing.verify("abc", "abc") and signing.verify(b"abc", "abc")
     assert not signing.verify("ábc", "abc") and not signing.verify("\ud800", "abc") and not signing.verify("", "abc")
+    assert not signing.verify("abd", "abc") and not signing.verify(b"abc", "abc ")
 
 
 def test_a_token_opens_with_its_key_only_and_in_its_one_spelling() -> None:
