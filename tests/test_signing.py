@@ -58,7 +58,8 @@ def test_customer_links_are_unchanged_and_still_open() -> None:
 
 
 def test_stored_hashes_and_keys_are_unchanged() -> None:
-    from chalicelib.services import auth, limits, one_time_codes, reminders, staff_auth, telegram_link
+    from chalicelib.machinery import limits
+    from chalicelib.services import auth, one_time_codes, reminders, staff_auth, telegram_link
 
     assert one_time_codes.derived_code("00ff" * 8, "cus_0123", "sign_in", "web") == "844121"
     code_hash = "373aec0bc0762cb8fb7a3f17612003bde8e291b17db4d658e5edec4d584d5649"
