@@ -39,6 +39,8 @@ from chalicelib.services import customer_messages
 MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose
 UNDELIVERABLE: Literal["undeliverable"] = "undeliverable"  # disabled_code: an event failed for three days
+# The codes the API names; none for an endpoint switched off before the codes existed.
+_DISABLED_CODES: dict[str, Literal["undeliverable"]] = {UNDELIVERABLE: UNDELIVERABLE}
 SECRET_PLACEHOLDER = "__WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
 
 __all__ = ["MAX_WEBHOOKS", "create", "deliveries", "give_up", "listing", "remove", "resend", "resend_once", "rotate"]
@@ -75,7 +77,7 @@ def _out(hook: Webhook, now: datetime | None = None) -> WebhookOut:
         previous_secret_valid_until=max(overlap) if overlap else None,
         disabled_at=hook.disabled_at,
         disabled_reason=hook.disabled_reason,
-        disabled_code=UNDELIVERABLE if hook.disabled_code == UNDELIVERABLE else None,
+        disabled_code=_DISABLED_CODES.get(hook.disabled_code or ""),
         disabled_event_id=hook.disabled_event,
     )
 
