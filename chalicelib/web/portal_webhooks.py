@@ -38,7 +38,7 @@ def _why_off(lang: str, hooks: list[WebhookOut]) -> dict[str, str]:
     for h in hooks:
         if h.disabled_code is not None and h.disabled_at is not None:
             event = h.disabled_event_id or ""
-            out[h.webhook_id] = t(f"webhooks.disabled_{h.disabled_code}", date=t.date(h.disabled_at, tz), event=event)
+            out[h.webhook_id] = t(f"webhooks.disabled.{h.disabled_code}", date=t.date(h.disabled_at, tz), event=event)
         elif h.disabled_reason:
             out[h.webhook_id] = h.disabled_reason
     return out
