@@ -25,10 +25,17 @@ from chalicelib import db
 from chalicelib.db import outbox as outbox_db
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.domain import signing
-from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
+from chalicelib.domain.events import (
+    BROADCAST,
+    MESSAGE_REQUESTED,
+    SETTLEMENT_CLOSED,
+    Event,
+    split_by_issuer,
+    subscribed,
+)
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import amo_sync, crm_sync, webhooks
+from chalicelib.services import amo_sync, crm_sync, message_outbox, webhooks
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -96,6 +103,9 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
 def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]:
     created: list[webhooks_db.DueRef] = []
     for event in events:
+        if event.type == MESSAGE_REQUESTED:  # the coalition's own message: sent here, never told to a partner
+            message_outbox.deliver_waiting(event, now)
+            continue
         if event.partner_id == BROADCAST:
             created += _fan_out(_expand(event), now)
             continue
