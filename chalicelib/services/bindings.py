@@ -68,7 +68,7 @@ def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partn
     kinds = sorted(new)
     until, slot = issued.expires_at, partner_id
     message = message_outbox.code_message(
-        "bind", customer_id, PURPOSE, slot, seed, until, now, partner_id=partner_id, identifiers=kinds
+        "bind", customer_id, PURPOSE, slot, seed, until, now, partner=partner_id, identifiers=kinds
     )
     plan.events.append(message)
     plan.response = CustomerEnrolled(

@@ -65,7 +65,7 @@ def code_message(
 ) -> Event:
     """The event of a code to a customer (``text``: sign_in, spend or bind), the code being
     ``one_time_codes.derived_code(seed, owner, purpose, slot)``; sent while that code waits to be used, until
-    ``until``. ``data``: the text's other values by id (``partner_id``, ``points``, ``identifiers``, ``prefer``)."""
+    ``until``. ``data``: the text's other values by id (``partner``, ``points``, ``identifiers``, ``prefer``)."""
     return events.new(
         MESSAGE_REQUESTED,
         NO_PARTNER,
@@ -187,7 +187,7 @@ def _waiting_code(data: dict[str, Any], now: datetime) -> str | None:
 def _values(customer: Customer, kind: str, data: dict[str, Any], now: datetime) -> dict[str, str]:
     if kind == "sign_in":
         return {}
-    partner = partners.cached(str(data.get("partner_id", "")))
+    partner = partners.cached(str(data.get("partner", "")))
     name = partner.name if partner is not None else ""
     if kind == "bind":
         return {"partner": name, "what": messages.what(customer, [str(k) for k in data.get("identifiers", [])])}

@@ -257,7 +257,7 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int 
 def _message(customer_id: str, partner_id: str, seed: str, points: int, expires_at: datetime, now: datetime) -> Event:
     slot = till_slot(partner_id)
     return message_outbox.code_message(
-        "spend", customer_id, PURPOSE, slot, seed, expires_at, now, partner_id=partner_id, points=points
+        "spend", customer_id, PURPOSE, slot, seed, expires_at, now, partner=partner_id, points=points
     )
 
 
