@@ -159,17 +159,19 @@ def _retry_at(exc: ApiError, now: datetime) -> datetime | None:
 
 
 def _send(data: dict[str, Any], now: datetime) -> messages.Sent | None:
+    """Make the message again and send it; None if there is nothing to send any more. A decoy's code (an unknown
+    identifier's sign-in) reads what a person's does, the code then its owner, and finds nobody: the DynamoDB work
+    tells nobody which it was."""
     kind = str(data["kind"])
-    if kind == "staff":
-        return _send_staff(data, now)
-    customer = customers_db.load(str(data["owner"]))
-    if customer is None or customer.deleted_at:
-        return None  # a decoy's code (nobody's), or a customer who left since
     if kind == "link":
-        return _send_link(customer, data)
+        customer = customers_db.load(str(data["owner"]))
+        return _send_link(customer, data) if customer is not None and not customer.deleted_at else None
     code = _waiting_code(data, now)
-    if code is None:
-        return None
+    if kind == "staff":
+        return _send_staff(data, code)
+    customer = customers_db.load(str(data["owner"]))
+    if code is None or customer is None or customer.deleted_at:
+        return None  # the code used, replaced or expired; a decoy's code (nobody's); a customer who left since
     name, purpose = CUSTOMER_TEXTS[kind]
     body = messages.text(customer, name, code=code, **_values(customer, kind, data, now))
     prefer = data.get("prefer")
@@ -203,14 +205,11 @@ def _send_link(customer: Customer, data: dict[str, Any]) -> messages.Sent:
     return messages.send(customer, "portal_link", messages.text(customer, "portal_link", url=url))
 
 
-def _send_staff(data: dict[str, Any], now: datetime) -> messages.Sent | None:
+def _send_staff(data: dict[str, Any], code: str | None) -> messages.Sent | None:
     """A staff member's sign-in code, to the contact they sign in with; the port's errors as ``send`` maps them."""
     member = staff_db.load_member(str(data["scope"]), str(data["owner"]))
-    if member is None or member.status != "active":
-        return None  # a decoy's code, or a member removed since
-    code = _waiting_code(data, now)
-    if code is None:
-        return None
+    if code is None or member is None or member.status != "active":
+        return None  # the code used or replaced; a decoy's code; a member removed since
     purpose = str(data["purpose"])
     channel: Channel = "sms" if member.contact_kind == "phone" else "email"
     lang = "en" if data.get("lang") == "en" else "ru"
