@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from chalicelib.db import outbox as outbox_db
-from chalicelib.domain.events import MESSAGE_REQUESTED
-from chalicelib.notify import InvalidDestination, ProviderUnavailable, Throttled
+from chalicelib.domain.events import MESSAGE_REQUESTED, subscribed
+from chalicelib.notify import InvalidDestination, ProviderAccountError, ProviderUnavailable, Throttled
 from chalicelib.services import customer_messages, dispatcher, message_outbox
 from tests.conftest import inbox, last_code, last_link, table_snapshot
 from tests.staff_helpers import SIGN_IN_PURPOSE, Browser
@@ -137,6 +137,28 @@ def test_a_message_is_retried_only_while_its_code_is_good_and_never_after_a_perm
     r = s["store"].post(f"/v1/customers/{s['cid']}/spend-code")
     assert r.status == 422 and r["code"] == "customer_unreachable"
     assert waiting() == []  # retrying cannot help: dropped at once
+
+
+def test_a_message_whose_code_was_replaced_meanwhile_is_not_sent(strict, provider, clock):  # noqa: F811
+    """The first code's message waits; the till asks again and the customer gets a new code, which replaces the first:
+    the pass must not then send the dead code (she would read out a code that no longer works)."""
+    s = strict
+    provider.fail(down())
+    assert s["store"].post(f"/v1/customers/{s['cid']}/spend-code").status == 503
+    assert s["store"].post(f"/v1/customers/{s['cid']}/spend-code").status == 202
+    fresh = last_code("spend_code", PHONE)
+    clock.advance(AFTER_RETRY)
+    dispatcher.poll(clock.now())
+    assert [m.code for m in inbox("spend_code")] == [fresh] and waiting() == []
+
+
+def test_a_failure_the_port_calls_permanent_is_not_retried(strict, provider, clock):  # noqa: F811
+    s = strict
+    provider.fail(ProviderAccountError("key revoked", provider="smsc"), down())
+    r = s["store"].post(f"/v1/customers/{s['cid']}/spend-code")
+    assert r.status == 503  # the answer it always gave
+    assert waiting() == []  # nothing a retry could mend: dropped at once
+    assert not subscribed(["*"], MESSAGE_REQUESTED)  # and no endpoint could ever subscribe to it
 
 
 def test_a_throttled_provider_is_asked_again_after_its_own_wait(strict, provider, clock):  # noqa: F811
