@@ -48,7 +48,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a message handed to partners' endpoints",
-        "        if event.type == MESSAGE_REQUESTED:  # the coalition's own message: sent here, never told to a partner",
+        "        if event.type == MESSAGE_REQUESTED:  # the coalition's own message: never a partner's",
         "        if False:",
         (f"{SENDS}::test_no_partner_endpoint_hears_of_a_message",),
     ),

@@ -103,7 +103,7 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
 def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]:
     created: list[webhooks_db.DueRef] = []
     for event in events:
-        if event.type == MESSAGE_REQUESTED:  # the coalition's own message: sent here, never told to a partner
+        if event.type == MESSAGE_REQUESTED:  # the coalition's own message: never a partner's
             message_outbox.deliver_waiting(event, now)
             continue
         if event.partner_id == BROADCAST:
