@@ -161,7 +161,7 @@ def _issue_sign_in_code(owner: str, now: datetime, prefer: Channel | None = None
     until = issued.expires_at
     message = message_outbox.code_message("sign_in", owner, SIGN_IN, SIGN_IN_SLOT, seed, until, now, prefer=prefer)
     events.stage(tx, [message])
-    tx.commit(db.connection())
+    message_outbox.commit(tx, message)
     return message
 
 
@@ -380,7 +380,7 @@ def send_link(
     message = message_outbox.link_message(customer_id, now, expires_at, base_url, now)
     tx = db.Transaction()  # the link's message alone: the link itself is made again when it is sent
     events.stage(tx, [message])
-    tx.commit(db.connection())
+    message_outbox.commit(tx, message)
     sent = message_outbox.send_now(message, now)  # its failure is the answer (the dispatcher retries one that may mend)
     shown = sent or messages.Sent(channel, mask(to, channel))  # another attempt has it: where it goes
     return PortalLinkSent(channel=shown.channel, destination=shown.destination, expires_at=expires_at.isoformat())

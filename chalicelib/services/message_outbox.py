@@ -26,6 +26,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import db
 from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import outbox as outbox_db
@@ -44,6 +45,7 @@ __all__ = [
     "LEASE",
     "RETRY",
     "code_message",
+    "commit",
     "deliver_waiting",
     "link_message",
     "send_copy",
@@ -101,6 +103,17 @@ def link_message(customer_id: str, issued_at: datetime, expires_at: datetime, ba
         until=expires_at.isoformat(),
         base_url=base_url,
     )
+
+
+def commit(tx: db.Transaction, message: Event) -> None:
+    """Commit a write made outside ``idempotency.execute`` that holds ``message`` (a sign-in code, a link). An answer
+    lost on the way (the write may have applied) is settled by reading whether the message is in the outbox: there,
+    the write committed and the message goes as usual; not there, it did not, and the error stands."""
+    try:
+        tx.commit(db.connection())
+    except Exception as exc:
+        if not db.outcome_unknown(exc) or outbox_db.get(message.event_id) is None:
+            raise
 
 
 def send_now(event: Event, now: datetime) -> messages.Sent | None:

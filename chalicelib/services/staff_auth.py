@@ -69,7 +69,7 @@ def start_sign_in(identifier: Identifier, lang: str, now: datetime, ip: str | No
     issued = one_time_codes.issue(owner, SIGN_IN, SLOT, now, minutes=SIGN_IN_MINUTES, tx=tx, code=code)
     message = message_outbox.staff_code_message(scope, owner, SIGN_IN, SLOT, seed, lang, issued.expires_at, now)
     events.stage(tx, [message])
-    staff_db.commit(tx)
+    message_outbox.commit(tx, message)
     try:
         message_outbox.send_now(message, now)  # a decoy's finds nobody to send to, and is dropped
     except ApiError:
