@@ -18,6 +18,7 @@ from chalicelib.notify import InvalidDestination, ProviderAccountError, Provider
 from chalicelib.services import customer_messages, dispatcher, message_outbox
 from tests.conftest import inbox, last_code, last_link, table_snapshot
 from tests.staff_helpers import SIGN_IN_PURPOSE, Browser
+from tests.test_api_ledger import accrue
 from tests.test_customer_keys import PHONE, Customer, spend, strict  # noqa: F401 (a fixture)
 
 AFTER_RETRY = message_outbox.RETRY + timedelta(seconds=1)
@@ -81,7 +82,7 @@ def test_a_pass_that_sees_the_message_twice_sends_it_once(strict, provider, cloc
     provider.fail(down())
     assert s["store"].post(f"/v1/customers/{s['cid']}/spend-code").status == 503
     clock.advance(AFTER_RETRY)
-    events = outbox_db.pending()
+    events = outbox_db.messages()
     dispatcher.dispatch(events, clock.now())
     dispatcher.dispatch(events, clock.now())  # the stream retried the batch, or the poll and the stream both
     assert len(inbox("spend_code")) == 1
@@ -93,7 +94,7 @@ def test_an_attempt_under_way_is_not_made_twice(strict, provider, clock):  # noq
     provider.fail(down())
     assert s["store"].post(f"/v1/customers/{s['cid']}/spend-code").status == 503
     clock.advance(AFTER_RETRY)
-    [event] = [e for e in outbox_db.pending() if e.type == MESSAGE_REQUESTED]
+    [event] = outbox_db.messages()
     now = clock.now()
     assert outbox_db.claim(event.event_id, now.isoformat(), (now + message_outbox.LEASE).isoformat(), eager=False)
     dispatcher.poll(now)
@@ -252,6 +253,32 @@ def test_no_partner_endpoint_hears_of_a_message(strict, provider, clock):  # noq
     assert s["store"].get(f"/v1/webhooks/{made['webhook_id']}/deliveries")["items"] == []
     refused = s["store"].post("/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "events": [MESSAGE_REQUESTED]})
     assert refused.status == 422  # not in the catalogue a partner chooses from
+
+
+def test_messages_waiting_through_a_provider_outage_never_hold_up_partners_events(
+    strict,  # noqa: F811
+    provider,
+    clock,
+    monkeypatch,
+):
+    """Many codes waiting for a provider to come back (more than a pass reads) and a partner's accrual after them:
+    the accrual still reaches its endpoint in the next pass."""
+    s = strict
+    monkeypatch.setattr(dispatcher, "BATCH", 2)
+    made = s["store"].post("/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["accrual.created"]})
+    assert made.status == 201, made.json
+    provider.fail(*[down() for _ in range(40)])
+    for _ in range(3):
+        assert s["store"].post(f"/v1/customers/{s['cid']}/spend-code").status == 503
+    assert accrue(s["store"], s["cid"], "B-1", 100_000).status == 201
+    sent: list[str] = []
+
+    def sender(url: str, body: bytes, headers: dict[str, str]) -> Any:
+        sent.append(headers["Loyalty-Event-Type"])
+        return dispatcher.webhook_http.Sent(status=200, latency_ms=1)
+
+    dispatcher.poll(clock.now(), sender)
+    assert sent == ["accrual.created"] and len(waiting()) == 3
 
 
 def test_a_decoy_sign_in_leaves_nothing_waiting(strict, provider):  # noqa: F811

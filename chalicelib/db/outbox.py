@@ -14,7 +14,18 @@ from chalicelib.db.store import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.events import Event
 
-__all__ = ["ITEMS_PER_EVENT", "MAX_DATA_BYTES", "claim", "delete", "from_image", "get", "pending", "stage", "wait"]
+__all__ = [
+    "ITEMS_PER_EVENT",
+    "MAX_DATA_BYTES",
+    "claim",
+    "delete",
+    "from_image",
+    "get",
+    "messages",
+    "pending",
+    "stage",
+    "wait",
+]
 
 ITEMS_PER_EVENT = 1
 # An event names ids and amounts; a broadcast's points per partner (``by_issuer``) make the largest, some 40 bytes a
@@ -44,8 +55,17 @@ def _event(item: OutboxItem) -> Event:
 
 def pending(limit: int = 100) -> list[Event]:
     """Events not yet dispatched, oldest first within each partition (the poller's read; AWS uses the stream)."""
+    return _oldest(keys.outbox_partitions(), limit)
+
+
+def messages(limit: int = 100) -> list[Event]:
+    """Messages (codes, links) not yet sent, oldest first: their first attempt failed, or is under way."""
+    return _oldest(keys.message_partitions(), limit)
+
+
+def _oldest(partitions: list[str], limit: int) -> list[Event]:
     out: list[Event] = []
-    for partition in keys.outbox_partitions():
+    for partition in partitions:
         out += [_event(i) for i in OutboxItem.query(partition, limit=limit, consistent_read=True)]
     return sorted(out, key=lambda e: e.event_id)[:limit]
 

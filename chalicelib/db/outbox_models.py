@@ -24,7 +24,7 @@ class OutboxItem(_Item):
     # the next attempt of the poll not before ``not_before``; the item is deleted once the message went out.
     lease_until = UnicodeAttribute(null=True)
     not_before = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)
+    attempts = NumberAttribute(null=True)
 
 
 class WebhookItem(_Item):

@@ -65,6 +65,7 @@ def poll(now: datetime, sender: Sender | None = None) -> int:
     """One pass: dispatch what waits in the outbox, then every attempt that is due, then what waits for the
     partners' CRMs (each change sent with the balance as it is now). Returns the webhook attempts made."""
     dispatch(outbox_db.pending(BATCH), now, sender, attempt_now=False)
+    dispatch(outbox_db.messages(BATCH), now)  # codes and links whose first send failed: sent again if still good
     made = deliver_due(now, sender)
     crm_sync.flush(now)
     amo_sync.flush(now)

@@ -26,7 +26,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import db
+from chalicelib import db, ids
 from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import outbox as outbox_db
@@ -37,7 +37,7 @@ from chalicelib.domain.periods import zone
 from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
 from chalicelib.notify import CHANNELS, Channel, Message, NotificationError
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import events, link_tokens, one_time_codes, partners, program
+from chalicelib.services import link_tokens, one_time_codes, partners, program
 from chalicelib.services.message_texts import TEXTS
 from chalicelib.services.one_time_codes import Verdict
 
@@ -62,15 +62,20 @@ RETRY = timedelta(seconds=30)  # a transient failure's next attempt, unless the 
 CUSTOMER_TEXTS = {"sign_in": ("sign_in", "sign_in"), "spend": ("spend", "spend_code"), "bind": ("bind", "bind_code")}
 
 
+def _new(now: datetime, **data: Any) -> Event:
+    """A ``message.requested`` event: no partner's; its ``msg_`` id puts it in the outbox's partitions for messages
+    (``keys.outbox``), apart from the partners' events."""
+    values = {k: v for k, v in data.items() if v is not None}
+    return Event(ids.sortable_id("msg", now), MESSAGE_REQUESTED, NO_PARTNER, now.isoformat(), values)
+
+
 def code_message(
     text: str, owner: str, purpose: str, slot: str, seed: str, until: datetime, now: datetime, **data: Any
 ) -> Event:
     """The event of a code to a customer (``text``: sign_in, spend or bind), the code being
     ``one_time_codes.derived_code(seed, owner, purpose, slot)``; sent while that code waits to be used, until
     ``until``. ``data``: the text's other values by id (``partner``, ``points``, ``identifiers``, ``prefer``)."""
-    return events.new(
-        MESSAGE_REQUESTED,
-        NO_PARTNER,
+    return _new(
         now,
         kind=text,
         owner=owner,
@@ -87,15 +92,13 @@ def staff_code_message(
 ) -> Event:
     """The event of a sign-in code to a staff member, sent to the contact the member signs in with."""
     data = {"scope": scope, "purpose": purpose, "slot": slot, "seed": seed, "lang": lang}
-    return events.new(MESSAGE_REQUESTED, NO_PARTNER, now, kind="staff", owner=staff_id, until=until.isoformat(), **data)
+    return _new(now, kind="staff", owner=staff_id, until=until.isoformat(), **data)
 
 
 def link_message(customer_id: str, issued_at: datetime, expires_at: datetime, base_url: str, now: datetime) -> Event:
     """The event of a link to the customer's page: its instants re-make the signed link (the portal secret signs it,
     and the table never holds that)."""
-    return events.new(
-        MESSAGE_REQUESTED,
-        NO_PARTNER,
+    return _new(
         now,
         kind="link",
         owner=customer_id,
