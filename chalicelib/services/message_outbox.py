@@ -143,6 +143,9 @@ def deliver_waiting(event: Event, now: datetime) -> bool:
         return _attempt(event, now) is not None
     except ApiError:
         return False  # recorded by _attempt: waits for the next pass, or dropped
+    except Exception:  # a read that failed, a bug: this message is tried again once its lease runs out
+        log.exception("message %s: attempt failed", event.event_id)
+        return False
 
 
 def _attempt(event: Event, now: datetime) -> messages.Sent | None:
