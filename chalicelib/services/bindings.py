@@ -24,11 +24,12 @@ from chalicelib.db.customers import Customer
 from chalicelib.db.store import Found, ItemKey, ReadKey
 from chalicelib.domain.events import MESSAGE_REQUESTED
 from chalicelib.errors import ApiError, IdentityConflict, NotFound
+from chalicelib.machinery import limits
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import mask
 from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import limits, message_outbox, one_time_codes
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.services import message_outbox, one_time_codes
 from chalicelib.services.one_time_codes import Candidate
 
 PURPOSE = "bind"

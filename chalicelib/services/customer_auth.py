@@ -40,12 +40,13 @@ from chalicelib.domain import normalize_email, normalize_phone
 from chalicelib.domain.events import Event
 from chalicelib.errors import ApiError, Unauthorized, Unavailable, ValidationFailed
 from chalicelib.ids import b64url, unb64url
+from chalicelib.machinery import events, limits
+from chalicelib.machinery.idempotency import backoff
 from chalicelib.notify import Channel, mask
 from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers, events, limits, message_outbox, one_time_codes
+from chalicelib.services import customers, message_outbox, one_time_codes
 from chalicelib.services import portal_links as legacy
-from chalicelib.services.idempotency import backoff
 from chalicelib.services.link_tokens import LINK_VERSION
 from chalicelib.services.link_tokens import mac as link_mac
 from chalicelib.services.link_tokens import sign_link as sign_link  # the links a customer is sent

@@ -35,9 +35,10 @@ from chalicelib.db.customers import Customer
 from chalicelib.domain.events import MESSAGE_REQUESTED, NO_PARTNER, Event
 from chalicelib.domain.periods import zone
 from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
+from chalicelib.machinery import partner_cache, program
 from chalicelib.notify import CHANNELS, Channel, Message, NotificationError
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import link_tokens, one_time_codes, partners, program
+from chalicelib.services import link_tokens, one_time_codes
 from chalicelib.services.message_texts import TEXTS
 from chalicelib.services.one_time_codes import Verdict
 
@@ -208,7 +209,7 @@ def _waiting_code(data: dict[str, Any], now: datetime) -> str | None:
 def _values(customer: Customer, kind: str, data: dict[str, Any], now: datetime) -> dict[str, str]:
     if kind == "sign_in":
         return {}
-    partner = partners.cached(str(data.get("partner", "")))
+    partner = partner_cache.cached(str(data.get("partner", "")))
     name = partner.name if partner is not None else ""
     if kind == "bind":
         return {"partner": name, "what": messages.what(customer, [str(k) for k in data.get("identifiers", [])])}
