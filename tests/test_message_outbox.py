@@ -16,9 +16,9 @@ from chalicelib.db import outbox as outbox_db
 from chalicelib.domain.events import MESSAGE_REQUESTED, subscribed
 from chalicelib.notify import InvalidDestination, ProviderAccountError, ProviderUnavailable, Throttled
 from chalicelib.services import customer_messages, dispatcher, message_outbox
-from tests.conftest import inbox, last_code, last_link, table_snapshot
+from tests.conftest import TRUSTED, inbox, last_code, last_link, table_snapshot
 from tests.staff_helpers import SIGN_IN_PURPOSE, Browser
-from tests.test_api_ledger import accrue
+from tests.test_api_ledger import accrue, enrol
 from tests.test_customer_keys import PHONE, Customer, spend, strict  # noqa: F401 (a fixture)
 
 AFTER_RETRY = message_outbox.RETRY + timedelta(seconds=1)
@@ -206,6 +206,25 @@ def test_a_staff_code_whose_send_failed_arrives_after_a_pass(api, provider, cloc
     assert len(inbox(SIGN_IN_PURPOSE)) == 1
     status, _, headers = browser.enter_code("portal", page, last_code(SIGN_IN_PURPOSE, owner))
     assert status == 303 and headers["location"] == "/portal"
+
+
+def test_a_channel_change_notice_whose_send_failed_arrives_after_a_pass(api, provider, clock):
+    """The notice that her codes now go elsewhere (a sign someone took over her page) commits with the change: a
+    provider's outage delays it, never loses it."""
+    cafe = api.as_key(api.post("/v1/admin/partners", {"name": "Уют", **TRUSTED})["api_key"])
+    enrol(cafe, phone=PHONE, email="anna@example.com", name="Анна")
+    anna = Customer(api.http)
+    assert anna.sign_in(PHONE).status_code == 303
+    provider.fail(down())
+    form = anna.forms(anna.page("/me"))["/me/settings"]
+    assert anna.submit("/me/settings", {**form, "locale": "ru", "channel": "email"}).status_code == 303
+    assert inbox("channel_changed") == [] and len(waiting()) == 1
+    clock.advance(AFTER_RETRY)
+    dispatcher.poll(clock.now())
+    dispatcher.poll(clock.now())
+    (told,) = inbox("channel_changed")
+    assert told.to == PHONE and told.channel == "sms" and "e-mail" in told.text  # on the old channel
+    assert waiting() == []
 
 
 def test_the_outbox_holds_no_code_and_no_link(strict, provider, clock):  # noqa: F811

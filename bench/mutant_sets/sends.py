@@ -8,6 +8,7 @@ from bench.mutant_sets import Mutant
 
 SENDS = "tests/test_message_outbox.py"
 KEYS = "tests/test_customer_keys.py"
+SESSIONS = "tests/test_customer_sessions.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -57,5 +58,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "    if event_type in INTERNAL_EVENTS:",
         "    if False:",
         (f"{SENDS}::test_a_failure_the_port_calls_permanent_is_not_retried",),
+    ),
+    Mutant(
+        "a channel-change notice sent when the channel did not change",
+        "    if before is None or after is None or after == before:",
+        "    if before is None or after is None:",
+        (f"{SESSIONS}::test_a_channel_change_is_announced_on_the_old_channel",),
     ),
 )

@@ -23,6 +23,7 @@ a second copy of the same code is harmless)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = [
     "commit",
     "deliver_waiting",
     "link_message",
+    "notice_message",
     "send_copy",
     "send_now",
     "staff_code_message",
@@ -58,9 +60,14 @@ log = logging.getLogger("loyalty.messages")
 
 LEASE = timedelta(seconds=60)  # longer than a send may take (the adapters time out well before)
 RETRY = timedelta(seconds=30)  # a transient failure's next attempt, unless the provider asks for longer
+NOTICE_LIFE = timedelta(days=1)  # a notice that could not go within a day is of no more use
 
 # What a code message says: the text's name, and the purpose the port files it under.
 CUSTOMER_TEXTS = {"sign_in": ("sign_in", "sign_in"), "spend": ("spend", "spend_code"), "bind": ("bind", "bind_code")}
+# Notices without a code (the text's name is the purpose): the values each text takes, in the customer's words.
+NOTICES: dict[str, Callable[[Customer, dict[str, Any]], dict[str, str]]] = {
+    "channel_changed": lambda customer, data: {"channel": messages.channel_name(customer, str(data["channel"]))},
+}
 
 
 def _new(now: datetime, **data: Any) -> Event:
@@ -107,6 +114,12 @@ def link_message(customer_id: str, issued_at: datetime, expires_at: datetime, ba
         until=expires_at.isoformat(),
         base_url=base_url,
     )
+
+
+def notice_message(customer_id: str, text: str, now: datetime, **data: str) -> Event:
+    """The event of a notice without a code to a customer (``text``: one of :data:`NOTICES`), sent within
+    :data:`NOTICE_LIFE`; ``data``: its values by id (``prefer``: the channel it goes to, if it can)."""
+    return _new(now, kind="notice", owner=customer_id, text=text, until=(now + NOTICE_LIFE).isoformat(), **data)
 
 
 def commit(tx: db.Transaction, message: Event) -> None:
@@ -183,9 +196,11 @@ def _send(data: dict[str, Any], now: datetime) -> messages.Sent | None:
     identifier's sign-in) reads what a person's does, the code then its owner, and finds nobody: the DynamoDB work
     tells nobody which it was."""
     kind = str(data["kind"])
-    if kind == "link":
+    if kind in ("link", "notice"):
         customer = customers_db.load(str(data["owner"]))
-        return _send_link(customer, data) if customer is not None and not customer.deleted_at else None
+        if customer is None or customer.deleted_at:
+            return None
+        return _send_link(customer, data) if kind == "link" else _send_notice(customer, data)
     code = _waiting_code(data, now)
     if kind == "staff":
         return _send_staff(data, code)
@@ -223,6 +238,13 @@ def _send_link(customer: Customer, data: dict[str, Any]) -> messages.Sent:
     token = link_tokens.sign_link(customer.customer_id, issued_at, datetime.fromisoformat(str(data["until"])))
     url = f"{str(data['base_url']).rstrip('/')}/me?token={token}"
     return messages.send(customer, "portal_link", messages.text(customer, "portal_link", url=url))
+
+
+def _send_notice(customer: Customer, data: dict[str, Any]) -> messages.Sent:
+    name = str(data["text"])
+    body = messages.text(customer, name, **NOTICES[name](customer, data))
+    prefer = data.get("prefer")
+    return messages.send(customer, name, body, prefer=prefer if prefer in CHANNELS else None)
 
 
 def _send_staff(data: dict[str, Any], code: str | None) -> messages.Sent | None:
