@@ -19,7 +19,7 @@ from chalicelib.services import customer_messages, dispatcher, message_outbox
 from tests.conftest import TRUSTED, inbox, last_code, last_link, table_snapshot
 from tests.staff_helpers import SIGN_IN_PURPOSE, Browser
 from tests.test_api_ledger import accrue, enrol
-from tests.test_customer_keys import PHONE, Customer, spend, strict  # noqa: F401 (a fixture)
+from tests.test_customer_reach import PHONE, Customer, spend, strict  # noqa: F401 (a fixture)
 
 AFTER_RETRY = message_outbox.RETRY + timedelta(seconds=1)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bench.mutant_sets import Mutant
 
 SENDS = "tests/test_message_outbox.py"
-KEYS = "tests/test_customer_keys.py"
+KEYS = "tests/test_customer_reach.py"
 SESSIONS = "tests/test_customer_sessions.py"
 
 MUTANTS: tuple[Mutant, ...] = (

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.outbox_models import OutboxItem
-from chalicelib.db.store import connection, get_one
+from chalicelib.db.reads import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.events import Event
 

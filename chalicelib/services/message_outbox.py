@@ -38,8 +38,7 @@ from chalicelib.domain.periods import zone
 from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
 from chalicelib.machinery import partner_cache, program
 from chalicelib.notify import CHANNELS, Channel, Message, NotificationError
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import link_tokens, one_time_codes
+from chalicelib.services import customer_messages, link_tokens, one_time_codes
 from chalicelib.services.message_texts import TEXTS
 from chalicelib.services.one_time_codes import Verdict
 
@@ -66,7 +65,9 @@ NOTICE_LIFE = timedelta(days=1)  # a notice that could not go within a day is of
 CUSTOMER_TEXTS = {"sign_in": ("sign_in", "sign_in"), "spend": ("spend", "spend_code"), "bind": ("bind", "bind_code")}
 # Notices without a code (the text's name is the purpose): the values each text takes, in the customer's words.
 NOTICES: dict[str, Callable[[Customer, dict[str, Any]], dict[str, str]]] = {
-    "channel_changed": lambda customer, data: {"channel": messages.channel_name(customer, str(data["channel"]))},
+    "channel_changed": lambda customer, data: {
+        "channel": customer_messages.channel_name(customer, str(data["channel"]))
+    },
 }
 
 
@@ -133,7 +134,7 @@ def commit(tx: db.Transaction, message: Event) -> None:
             raise
 
 
-def send_now(event: Event, now: datetime) -> messages.Sent | None:
+def send_now(event: Event, now: datetime) -> customer_messages.Sent | None:
     """The request's own attempt, right after its commit (or on its replay). Returns where the message went; None
     if another attempt has it or there is nothing to send any more. Raises the send's ``ApiError`` (the event waits
     for the dispatcher if the failure may mend)."""
@@ -142,7 +143,7 @@ def send_now(event: Event, now: datetime) -> messages.Sent | None:
     return _attempt(event, now)
 
 
-def send_copy(event: Event, now: datetime) -> messages.Sent | None:
+def send_copy(event: Event, now: datetime) -> customer_messages.Sent | None:
     """The same message again, outside the outbox (a replay of the request that made it, once its first copy went):
     while its code waits to be used, else nothing. Raises the send's ``ApiError``."""
     return _send(event.data, now) if now < datetime.fromisoformat(str(event.data["until"])) else None
@@ -162,7 +163,7 @@ def deliver_waiting(event: Event, now: datetime) -> bool:
         return False
 
 
-def _attempt(event: Event, now: datetime) -> messages.Sent | None:
+def _attempt(event: Event, now: datetime) -> customer_messages.Sent | None:
     until = datetime.fromisoformat(str(event.data["until"]))
     try:
         sent = _send(event.data, now) if now < until else None
@@ -191,7 +192,7 @@ def _retry_at(exc: ApiError, now: datetime) -> datetime | None:
     return now + max(RETRY, timedelta(seconds=int(hint)))
 
 
-def _send(data: dict[str, Any], now: datetime) -> messages.Sent | None:
+def _send(data: dict[str, Any], now: datetime) -> customer_messages.Sent | None:
     """Make the message again and send it; None if there is nothing to send any more. A decoy's code (an unknown
     identifier's sign-in) reads what a person's does, the code then its owner, and finds nobody: the DynamoDB work
     tells nobody which it was."""
@@ -208,9 +209,9 @@ def _send(data: dict[str, Any], now: datetime) -> messages.Sent | None:
     if code is None or customer is None or customer.deleted_at:
         return None  # the code used, replaced or expired; a decoy's code (nobody's); a customer who left since
     name, purpose = CUSTOMER_TEXTS[kind]
-    body = messages.text(customer, name, code=code, **_values(customer, kind, data, now))
+    body = customer_messages.text(customer, name, code=code, **_values(customer, kind, data, now))
     prefer = data.get("prefer")
-    return messages.send(customer, purpose, body, code=code, prefer=prefer if prefer in CHANNELS else None)
+    return customer_messages.send(customer, purpose, body, code=code, prefer=prefer if prefer in CHANNELS else None)
 
 
 def _waiting_code(data: dict[str, Any], now: datetime) -> str | None:
@@ -227,27 +228,30 @@ def _values(customer: Customer, kind: str, data: dict[str, Any], now: datetime) 
     partner = partner_cache.cached(str(data.get("partner", "")))
     name = partner.name if partner is not None else ""
     if kind == "bind":
-        return {"partner": name, "what": messages.what(customer, [str(k) for k in data.get("identifiers", [])])}
+        return {
+            "partner": name,
+            "what": customer_messages.what(customer, [str(k) for k in data.get("identifiers", [])]),
+        }
     tz = zone(program.load(now).timezone)
     until = datetime.fromisoformat(str(data["until"])).astimezone(tz).strftime("%H:%M")
-    return {"partner": name, "until": until, "points": messages.points(customer, int(data.get("points", 0)))}
+    return {"partner": name, "until": until, "points": customer_messages.points(customer, int(data.get("points", 0)))}
 
 
-def _send_link(customer: Customer, data: dict[str, Any]) -> messages.Sent:
+def _send_link(customer: Customer, data: dict[str, Any]) -> customer_messages.Sent:
     issued_at = datetime.fromtimestamp(int(data["issued_at"]), datetime.fromisoformat(str(data["until"])).tzinfo)
     token = link_tokens.sign_link(customer.customer_id, issued_at, datetime.fromisoformat(str(data["until"])))
     url = f"{str(data['base_url']).rstrip('/')}/me?token={token}"
-    return messages.send(customer, "portal_link", messages.text(customer, "portal_link", url=url))
+    return customer_messages.send(customer, "portal_link", customer_messages.text(customer, "portal_link", url=url))
 
 
-def _send_notice(customer: Customer, data: dict[str, Any]) -> messages.Sent:
+def _send_notice(customer: Customer, data: dict[str, Any]) -> customer_messages.Sent:
     name = str(data["text"])
-    body = messages.text(customer, name, **NOTICES[name](customer, data))
+    body = customer_messages.text(customer, name, **NOTICES[name](customer, data))
     prefer = data.get("prefer")
-    return messages.send(customer, name, body, prefer=prefer if prefer in CHANNELS else None)
+    return customer_messages.send(customer, name, body, prefer=prefer if prefer in CHANNELS else None)
 
 
-def _send_staff(data: dict[str, Any], code: str | None) -> messages.Sent | None:
+def _send_staff(data: dict[str, Any], code: str | None) -> customer_messages.Sent | None:
     """A staff member's sign-in code, to the contact they sign in with; the port's errors as ``send`` maps them."""
     member = staff_db.load_member(str(data["scope"]), str(data["owner"]))
     if code is None or member is None or member.status != "active":
@@ -255,12 +259,12 @@ def _send_staff(data: dict[str, Any], code: str | None) -> messages.Sent | None:
     purpose = str(data["purpose"])
     channel: Channel = "sms" if member.contact_kind == "phone" else "email"
     lang = "en" if data.get("lang") == "en" else "ru"
-    body = TEXTS[lang][purpose].format(sender=messages.settings().sender_name, code=code)
+    body = TEXTS[lang][purpose].format(sender=customer_messages.settings().sender_name, code=code)
     try:
         message = Message(channel=channel, to=member.contact, text=body, code=code, purpose=purpose)
-        delivery = messages.notifier().send(message)
+        delivery = customer_messages.notifier().send(message)
     except NotificationError as exc:
         if exc.retryable:
             raise Unavailable("The message could not be sent; retry shortly.") from exc
         raise CustomerUnreachable(f"The {channel} channel cannot reach this contact.") from exc
-    return messages.Sent(channel, delivery.destination)
+    return customer_messages.Sent(channel, delivery.destination)
