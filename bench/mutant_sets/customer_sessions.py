@@ -47,8 +47,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a channel change not announced on the old channel",
-        "    if before is not None and after is not None and after != before:",
-        "    if False:",
+        "    if before is None or after is None or after == before:",
+        "    if True:",
         (T + "test_a_channel_change_is_announced_on_the_old_channel",),
     ),
     # --- the operator's cutoff ----------------------------------------------------------------------------------
