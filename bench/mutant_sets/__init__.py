@@ -35,6 +35,7 @@ AREAS = (
     "outbox",
     "crm",
     "sends",
+    "signing",
 )
 
 

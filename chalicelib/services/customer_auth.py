@@ -25,7 +25,6 @@ that go to the customer, never to the partner.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,17 +35,15 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.reads import ItemKey
-from chalicelib.domain import normalize_email, normalize_phone
+from chalicelib.domain import normalize_email, normalize_phone, signing
 from chalicelib.domain.events import Event
 from chalicelib.errors import ApiError, Unauthorized, Unavailable, ValidationFailed
-from chalicelib.ids import b64url, unb64url
 from chalicelib.machinery import events, limits
 from chalicelib.machinery.idempotency import backoff
 from chalicelib.notify import Channel, mask
 from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
-from chalicelib.services import customer_messages, customers, message_outbox, one_time_codes, portal_links
+from chalicelib.services import customer_messages, customers, link_tokens, message_outbox, one_time_codes, portal_links
 from chalicelib.services.link_tokens import LINK_VERSION
-from chalicelib.services.link_tokens import mac as link_mac
 from chalicelib.services.link_tokens import sign_link as sign_link  # the links a customer is sent
 from chalicelib.services.one_time_codes import Candidate, Outcome
 from chalicelib.services.portal_links import PortalAccess
@@ -98,15 +95,14 @@ def _customer_for(identifier: Identifier) -> Customer | None:
 # --- sign-in ---------------------------------------------------------------------------------------------------
 
 
-def _key(purpose: bytes) -> bytes:
-    return hmac.new(runtime.get().settings.portal_secret.encode(), purpose, hashlib.sha256).digest()
+def _key(purpose: str) -> bytes:
+    return signing.derive_key(runtime.get().settings.portal_secret, purpose)
 
 
 def _decoy_id(identifier: Identifier) -> str:
     """Where an unknown identifier's sign-in code is kept: a keyed hash, so the table never shows the identifier
     and nobody outside can tell a decoy's item from a customer's by its key."""
-    mac = hmac.new(_key(b"sign-in-decoy"), f"{identifier.kind}\n{identifier.value}".encode(), hashlib.sha256)
-    return "dcy_" + mac.hexdigest()[:24]
+    return "dcy_" + signing.sign_hex(_key("sign-in-decoy"), identifier.kind, identifier.value, length=24)
 
 
 def _owner(identifier: Identifier) -> tuple[str, Customer | None]:
@@ -119,8 +115,7 @@ def _owner(identifier: Identifier) -> tuple[str, Customer | None]:
 
 
 def _device_mac(identifier: Identifier, device: str) -> str:
-    text = f"{identifier.kind}\n{identifier.value}\n{device}".encode()
-    return b64url(hmac.new(_key(b"sign-in-device"), text, hashlib.sha256).digest()[:18])
+    return signing.sign_b64url(_key("sign-in-device"), identifier.kind, identifier.value, device, size=18)
 
 
 def device_cookie(identifier: Identifier) -> str:
@@ -133,7 +128,7 @@ def device_cookie(identifier: Identifier) -> str:
 def known_device(cookie_value: str | None, identifier: Identifier) -> str | None:
     """The device id of a genuine ``lc_device`` cookie made for ``identifier``; None otherwise."""
     device, _, mac = (cookie_value or "")[:100].partition(".")
-    if not device or not mac or not hmac.compare_digest(mac.encode(), _device_mac(identifier, device).encode()):
+    if not device or not mac or not signing.verify(mac, _device_mac(identifier, device)):
         return None
     return device
 
@@ -353,10 +348,7 @@ def _verify_signature(token: str | None, now: datetime) -> PortalAccess:
     try:
         if len(token) > MAX_TOKEN:
             raise ValueError("too long")
-        _, payload_b64, mac_b64 = token.split(".")
-        payload = unb64url(payload_b64)  # the one spelling: any other is refused
-        if not hmac.compare_digest(link_mac(payload), unb64url(mac_b64)):
-            raise ValueError("bad signature")
+        payload = signing.open_token(link_tokens.key(), token.removeprefix(LINK_VERSION + "."))
         customer_id, issued, expiry = payload.decode().split(":")
         issued_at, expires_at = (datetime.fromtimestamp(int(v), UTC) for v in (issued, expiry))
     except (ValueError, UnicodeDecodeError) as exc:
