@@ -85,11 +85,19 @@ def _map(values: Mapping[str, Any]) -> MapAttribute[Any, Any]:
     ``Attribute.__init__``'s arguments are set after the others."""
     instance: MapAttribute[Any, Any] = MapAttribute.__new__(MapAttribute)
     kwargs = {name: values[name] for name in _MAP_ARGS if name in values}
+    object.__setattr__(instance, "attribute_kwargs", kwargs)
+    object.__setattr__(instance, "attribute_values", _map_values(values, kwargs))
+    return instance
+
+
+def _map_values(values: Mapping[str, Any], kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A ``MapAttribute(**values)``'s ``attribute_values``: in their order, but the keys named like
+    ``Attribute.__init__``'s arguments last (set after the others)."""
+    if kwargs is None:
+        kwargs = {name: values[name] for name in _MAP_ARGS if name in values}
     attribute_values = {k: v for k, v in values.items() if k not in kwargs} if kwargs else dict(values)
     attribute_values.update(kwargs)
-    object.__setattr__(instance, "attribute_kwargs", kwargs)
-    object.__setattr__(instance, "attribute_values", attribute_values)
-    return instance
+    return attribute_values
 
 
 def _reader(attr: Attribute[Any]) -> Callable[[Any], Any] | None:
