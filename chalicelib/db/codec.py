@@ -72,6 +72,11 @@ def _raw(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _raw_map(values: Any) -> MapAttribute[Any, Any]:
+    if not values:  # most of a customer item's maps are empty: no key can be named like an Attribute argument
+        instance: MapAttribute[Any, Any] = MapAttribute.__new__(MapAttribute)
+        object.__setattr__(instance, "attribute_kwargs", {})
+        object.__setattr__(instance, "attribute_values", {})
+        return instance
     return _map(_raw(values))
 
 
