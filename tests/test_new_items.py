@@ -135,3 +135,43 @@ def test_an_event_put_is_what_pynamodb_sends(dynamo: None) -> None:
         *db.keys.outbox("evt_1"), event_type=event.type, partner_id="p", created_at=event.created_at, data=data
     )
     assert _sent(tx) == [_exact(_pynamodb_put(item))]
+
+
+def test_a_transaction_is_the_request_pynamodb_sends_and_fails_as_it_fails(
+    dynamo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tx._send`` calls the connection's ``_make_api_call`` itself: the same parameters, in the same order, as
+    ``Connection.transact_write_items`` and its ``dispatch`` make; a refusal is pynamodb's ``TransactWriteError``."""
+    from pynamodb.connection import Connection
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.db.tx import _ORDER, _send
+
+    tx = db.Transaction()
+    orders.save(tx, "p", "o-1", Order(customer_id="c", amount_minor=500), None, "t")
+    tx.check(ReplayItem, "REPLAY#k", "R", ReplayItem.pk.does_not_exist(), tag="r")
+    tx.add_to_counter("CTR#p", "C#1", {"accrued": 7})
+    ordered = sorted([*tx._ops, *tx._counter_ops()], key=lambda op: _ORDER[op.kind])
+    sent: list[str] = []
+    original = Connection._make_api_call
+
+    def capture(connection: Connection, operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        sent.append(_exact([operation, parameters]))
+        return original(connection, operation, parameters)
+
+    monkeypatch.setattr(Connection, "_make_api_call", capture)
+    parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
+    for op in ordered:
+        parts[op.kind].append(_operation(op))
+    db.connection().transact_write_items(
+        condition_check_items=parts["check"],
+        delete_items=parts["delete"],
+        put_items=parts["put"],
+        update_items=parts["update"],
+        client_request_token="t-1",
+    )
+    with pytest.raises(TransactWriteError) as ours:  # the order exists now: its guard refuses, as pynamodb's did
+        _send(db.connection(), ordered, "t-2")
+    assert sent[1] == sent[0].replace('"t-1"', '"t-2"')
+    assert ours.value.cause_response_code == "TransactionCanceledException"
+    assert [r and r.code for r in ours.value.cancellation_reasons] == [None, "ConditionalCheckFailed", None]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -202,21 +202,25 @@ def _checked(items: int, token: str) -> str:
     return token
 
 
+_WRAPPER = {"check": "ConditionCheck", "delete": "Delete", "put": "Put", "update": "Update"}
+
+
 def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
     """The transaction as pynamodb's ``TransactWrite`` would send it (the same operations, keys, expressions and
-    items), built without its per-item detours (``db.codec.serialized`` for the items); sent through pynamodb's
-    connection, so failures are its ``TransactWriteError``. Refused before sending if it is over 4 MB."""
-    parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
-    for op in ordered:
-        parts[op.kind].append(_operation(op))
+    items), built without its per-item detours (``db.codec.serialized`` for the items), and the parameters its
+    ``Connection.transact_write_items`` makes of them (then ``dispatch`` adds ``ReturnConsumedCapacity``), sent
+    through the connection's ``_make_api_call``: the same request and the same ``TransactWriteError``s, without
+    dispatch's per-call uuid, signals and log records. Refused before sending if it is over 4 MB."""
     _measured(connection.client)
-    connection.transact_write_items(
-        condition_check_items=parts["check"],
-        delete_items=parts["delete"],
-        put_items=parts["put"],
-        update_items=parts["update"],
-        client_request_token=token,
-    )
+    parameters = {
+        "ClientRequestToken": token,
+        "TransactItems": [{_WRAPPER[op.kind]: _operation(op)} for op in ordered],  # ordered: checks, deletes, ...
+        "ReturnConsumedCapacity": "TOTAL",
+    }
+    try:
+        connection._make_api_call("TransactWriteItems", parameters)
+    except (BotoCoreError, ClientError) as exc:  # pynamodb's BOTOCORE_EXCEPTIONS, wrapped as it wraps them
+        raise TransactWriteError("Failed to write transaction items", exc) from exc
 
 
 def _operation(op: _Op) -> dict[str, Any]:
