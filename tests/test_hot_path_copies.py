@@ -82,3 +82,23 @@ def test_the_accrual_answer_is_the_validated_models_json(coalition: Any) -> None
         assert answer.status == 201, answer.raw
         body = answer.raw.decode()
         assert AccrualOut.model_validate_json(body).model_dump_json() == body
+
+
+def test_ids_spell_numbers_as_one_digit_at_a_time_did() -> None:
+    """``ids._base32`` takes two digits per step: the same digits as one per step, numbers wider than the width
+    included (only the lowest digits are kept)."""
+    import random
+
+    from chalicelib import ids
+
+    def one_at_a_time(number: int, width: int) -> str:
+        out = []
+        for _ in range(width):
+            number, rem = divmod(number, 32)
+            out.append(ids._ALPHABET[rem])
+        return "".join(reversed(out))
+
+    draw = random.Random(7)
+    for width in range(0, 27):
+        for number in (0, 1, 31, 32, 1023, 1024, 32**width - 1, 32**width, draw.getrandbits(140)):
+            assert ids._base32(number, width) == one_at_a_time(number, width), (number, width)
