@@ -91,8 +91,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a made-up device cookie accepted",
-        "    if not device or not mac or not hmac.compare_digest(mac.encode(), "
-        "_device_mac(identifier, device).encode()):",
+        "    if not device or not mac or not signing.verify(mac, _device_mac(identifier, device)):",
         "    if not device or not mac:",
         (T + "test_an_outsider_typing_her_phone_elsewhere_does_not_lock_her_out",),
     ),
@@ -144,13 +143,13 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deleting the account leaves other sessions alive",
-        "        codes_store.end_every_session(customer_id, now.isoformat())\n        return",
+        "        codes_db.end_every_session(customer_id, now.isoformat())\n        return",
         "        return",
         (T + "test_deleting_the_account_ends_the_sessions_of_every_device",),
     ),
     Mutant(
         "a page form's CSRF token not checked",
-        '    if not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf_for(r.session_value).encode()):',
+        '    if not signing.verify(r.form.get("csrf", ""), csrf_for(r.session_value)):',
         "    if False:",
         (T + "test_every_form_of_the_page_refuses_a_forged_or_missing_csrf_token",),
     ),

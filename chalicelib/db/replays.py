@@ -20,7 +20,7 @@ from pynamodb.expressions.condition import Condition
 from chalicelib.db.codec import RawUpdate, typed
 from chalicelib.db.models import ReplayItem
 from chalicelib.db.new_items import wire_item
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.db.tx import Transaction
 
 __all__ = [

@@ -14,7 +14,6 @@ what that order has left.
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -26,10 +25,18 @@ from pydantic import ValidationError
 from chalicelib import db
 from chalicelib.db import crm as crm_db
 from chalicelib.db import orders as orders_db
+from chalicelib.domain import signing
 from chalicelib.domain.events import ACCRUAL_CREATED, BALANCE_CHANGES, REDEMPTION_CREATED, Event
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
-from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
-from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
+from chalicelib.integrations.bitrix24 import (
+    MAX_BATCH,
+    Bitrix24,
+    Bitrix24Error,
+    Retryable,
+    Transport,
+    http_transport,
+    valid_webhook_url,
+)
 from chalicelib.machinery.idempotency import WriteRequest, fingerprint
 from chalicelib.notify import webhook_http
 from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
@@ -64,7 +71,7 @@ def _production() -> bool:
 def _refused(url: str) -> str | None:
     """Why the portal's URL may not be called (the webhooks' SSRF guard: https to public addresses in AWS); checked
     at connection and again before each use (a host's address can change)."""
-    if not _valid_url(url, not _production()):
+    if not valid_webhook_url(url, not _production()):
         return "webhook_url must be the inbound webhook Bitrix24 shows: https://<portal>/rest/<user>/<token>/"
     return webhook_http.refusal(url, _production())
 
@@ -195,10 +202,10 @@ Outcome = Literal["accrued", "refunded", "ignored"]
 
 def deal_event(partner_id: str, form: Mapping[str, str], now: datetime) -> Outcome:
     conn = crm_db.get(partner_id)
-    given = form.get("auth[application_token]", "").encode()
-    expected = conn.application_token.encode() if conn is not None else b"\x00" * 32
+    given = form.get("auth[application_token]", "")
+    expected = conn.application_token if conn is not None else "\x00" * 32
     # Before anything is read from the portal or written here; an unknown partner is refused the same way.
-    if not hmac.compare_digest(given, expected) or conn is None:
+    if not signing.verify(given, expected) or conn is None:
         raise Unauthorized("This is not the connected Bitrix24 portal's webhook call.")
     deal_id = form.get("data[FIELDS][ID]", "")
     if form.get("event", "").upper() != DEAL_EVENT or not deal_id.isdigit() or len(deal_id) > 20:

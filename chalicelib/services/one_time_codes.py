@@ -15,8 +15,6 @@ A *slot* says who may use a code: the customer's page code (``page``) any till; 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,8 +23,9 @@ from enum import Enum
 from typing import Any
 
 from chalicelib import db, runtime
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db.codes import StoredCode
+from chalicelib.domain import signing
 from chalicelib.errors import CodeLocked, CustomerCodeInvalid
 
 DIGITS = 6
@@ -51,9 +50,8 @@ def derived_code(seed: str, customer_id: str, purpose: Purpose, slot: str) -> st
     first made rather than a new one that voids it. Only a holder of the pepper can derive it: for anyone else it is
     as random as :func:`new_code`'s. Never seed it with what a client sends (an Idempotency-Key): another key
     sending the same value would get the same, already used, code again."""
-    pepper = runtime.get().settings.key_pepper.encode()
-    mac = hmac.new(pepper, f"code-seed\n{seed}\n{customer_id}\n{purpose}\n{slot}".encode(), hashlib.sha256)
-    return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
+    mac = signing.sign(runtime.get().settings.key_pepper, "code-seed", seed, customer_id, purpose, slot)
+    return f"{int.from_bytes(mac[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
 
 
 def looks_like_code(text: str) -> bool:
@@ -61,9 +59,7 @@ def looks_like_code(text: str) -> bool:
 
 
 def digest(customer_id: str, purpose: Purpose, slot: str, code: str) -> str:
-    pepper = runtime.get().settings.key_pepper.encode()
-    message = f"one-time-code\n{customer_id}\n{purpose}\n{slot}\n{code}".encode()
-    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
+    return signing.sign_hex(runtime.get().settings.key_pepper, "one-time-code", customer_id, purpose, slot, code)
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ def issue(
     with the caller's other writes), else at once."""
     code = code or new_code()
     expires_at = (now + timedelta(minutes=minutes)).replace(microsecond=0)
-    store.put(
+    codes_db.put(
         customer_id,
         purpose,
         slot,
@@ -120,7 +116,7 @@ def judge(item: StoredCode | None, customer_id: str, slot: str, code: str, now: 
     if item.attempts >= item.max_attempts:
         return Verdict.LOCKED
     expected = digest(customer_id, item.purpose, slot, code)
-    return Verdict.OK if hmac.compare_digest(expected, item.code_hash) else Verdict.WRONG
+    return Verdict.OK if signing.verify(expected, item.code_hash) else Verdict.WRONG
 
 
 @dataclass(frozen=True)
@@ -199,7 +195,7 @@ def _is_live(item: StoredCode, now: datetime) -> bool:
 
 def count_failures(tx: db.Transaction, failures: Sequence[StoredCode]) -> None:
     for item in failures:
-        store.add_failure(tx, item)
+        codes_db.add_failure(tx, item)
 
 
 def record_failures(failures: Sequence[StoredCode]) -> None:
@@ -213,4 +209,4 @@ def record_failures(failures: Sequence[StoredCode]) -> None:
 
 
 def consume(tx: db.Transaction, item: StoredCode) -> None:
-    store.consume(tx, item)
+    codes_db.consume(tx, item)

@@ -19,8 +19,6 @@ sign-in bucket, see ``customer_auth``). Failures become pages, never JSON; a 429
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,9 +27,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib import runtime
+from chalicelib.domain import signing
 from chalicelib.errors import ApiError, BadRequest, CodeLocked, CustomerCodeInvalid, Forbidden, Unauthorized
-from chalicelib.services import customer_auth, customers, spend_codes
-from chalicelib.services import portal_links as portal
+from chalicelib.services import customer_auth, customers, portal_links, spend_codes
 from chalicelib.services.portal_links import PortalAccess
 from chalicelib.web import customer_page, i18n
 from chalicelib.web.portal_forms import parse_form
@@ -54,8 +52,8 @@ def cookie(call: Any, name: str, value: str, max_age: int) -> str:
 
 
 def csrf_for(session_value: str) -> str:
-    key = hmac.new(runtime.get().settings.portal_secret.encode(), b"customer-csrf", hashlib.sha256).digest()
-    return hmac.new(key, session_value.encode(), hashlib.sha256).hexdigest()[:32]
+    key = signing.derive_key(runtime.get().settings.portal_secret, "customer-csrf")
+    return signing.sign_hex(key, session_value, length=32)
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ def _page(r: Request) -> Any:
     cursor = r.call.query.cursor if r.call.query is not None else None
     if token:
         access = customer_auth.verify_link(token, r.now)
-        view = portal.view(access, r.now, cursor)  # refuses a link ended by "sign out everywhere"
+        view = portal_links.view(access, r.now, cursor)  # refuses a link ended by "sign out everywhere"
         current = _signed_in(r)
         if current is not None and current.customer_id != access.customer_id:
             return _switch_page(r, current, view, token)  # never replace who is signed in without asking
@@ -130,7 +128,7 @@ def _page(r: Request) -> Any:
     found = _signed_in(r)
     if found is None:
         return redirect("/me/sign-in" + r.suffix())
-    view = portal.view(found, r.now, cursor)
+    view = portal_links.view(found, r.now, cursor)
     lang = i18n.pick(r.lang, view.data.locale)
     csrf = csrf_for(r.session_value)
     page = customer_page.render_page(view, lang, "", r.now, csrf=csrf, access=found, suffix=r.suffix())
@@ -157,7 +155,7 @@ def _link_session(r: Request, access: PortalAccess) -> tuple[str, str]:
     return started.cookie_value, r.cookie(SESSION_COOKIE, started.cookie_value, max_age)
 
 
-def _switch_page(r: Request, current: PortalAccess, view: portal.PortalView, token: str) -> Any:
+def _switch_page(r: Request, current: PortalAccess, view: portal_links.PortalView, token: str) -> Any:
     """ "You are signed in as X; open Y's link instead?": the switch is a POST bound to the current session."""
     lang = i18n.pick(r.lang, view.data.locale)
     signed_in_as = customers.load(current.customer_id).name or ""
@@ -178,7 +176,7 @@ def _open_link(r: Request) -> Any:
     """``POST /me/open-link``: the customer said yes: sign this browser out and open the link's page."""
     require_session(r, confirmed=False)
     access = customer_auth.verify_link(r.form.get("token", ""), r.now)
-    portal.view(access, r.now)  # a link ended by "sign out everywhere" opens nothing
+    portal_links.view(access, r.now)  # a link ended by "sign out everywhere" opens nothing
     customer_auth.sign_out(r.session_value)
     _, cookie = _link_session(r, access)
     return redirect("/me" + r.suffix(), [cookie])
@@ -201,7 +199,7 @@ def require_session(r: Request, *, confirmed: bool = True) -> PortalAccess:
     access = _signed_in(r)
     if access is None:
         raise Unauthorized("Sign in again.")
-    if not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf_for(r.session_value).encode()):
+    if not signing.verify(r.form.get("csrf", ""), csrf_for(r.session_value)):
         raise Forbidden("The form expired or did not come from this page; reload the page.")
     if confirmed and not access.confirmed:
         raise CodeSignInRequired("Confirm with a code to do this.")
@@ -212,7 +210,7 @@ def _spend_code(r: Request) -> Any:
     """A code for at most the points the customer typed (the page offers her available points), never more than
     she has: the code page shows that amount with the code."""
     access = require_session(r)
-    view = portal.view(access, r.now)
+    view = portal_links.view(access, r.now)
     available = view.data.balance.available
     typed = r.form.get("points", "").strip()
     wanted = int(typed) if len(typed) <= 9 and typed.isascii() and typed.isdigit() else 0
@@ -299,7 +297,7 @@ def _sign_in_form(r: Request) -> Any:
 
 def _check_double_submit(r: Request) -> None:
     expected = r.jar.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(r.form.get("csrf", "").encode(), expected.encode()):
+    if not expected or not signing.verify(r.form.get("csrf", ""), expected):
         raise BadRequest("The form expired; open the sign-in page again.")
 
 
