@@ -70,6 +70,84 @@ def test_the_balance_answer_is_the_validated_models_json() -> None:
     assert answer.model_dump()["expiring"] == [] and balance("c", rich, Program().at(now), now).expiring
 
 
+def test_the_balance_json_written_directly_is_the_validated_models_json() -> None:
+    """``machinery.wallets.balance_json`` writes the balance route's body without pydantic: byte for byte the JSON
+    of the same values validated, over wallets with tiers (top, middle, none above), holds, expiring lots of several
+    months and partners, pending points, zero and empty balances, and names with quotes, control characters and
+    non-ASCII letters (pydantic keeps UTF-8 and escapes only what JSON must)."""
+    import dataclasses
+
+    from chalicelib.domain.tiers import Tier
+    from chalicelib.domain.wallet import Hold, Wallet
+    from chalicelib.machinery.wallets import balance, balance_json
+    from chalicelib.schemas import Balance
+
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    hold = Hold(30, "2026-05-11T00:00:00+00:00", {"2027-01|ptn_a": 30}, "ptn_a", "H-1")
+    expired_hold = Hold(5, "2026-05-01T00:00:00+00:00", {"2026-12|ptn_b": 5}, "ptn_b", "H-2")
+    wallets = [
+        Wallet(),
+        Wallet(available=0, pending=0, held=0, lots={"2026-06|ptn_b": 0}),
+        Wallet(
+            available=150,
+            pending=20,
+            held=30,
+            lots={"2026-12|ptn_a": 100, "2027-01|ptn_b": 50, "2027-01|ptn_a": 30, "2026-06|ptn_b": 0},
+            spend={"2026-04": 1_500_000, "2026-05": 20_000},
+            holds={"ptn_a|H-1": hold},
+            pending_lots={"2026-05-20T00:00:00+00:00|2027-05|ptn_a": 20},
+        ),
+        Wallet(  # an ended month expires, an expired hold is released, a due bucket matures: as of ``now``
+            available=70,
+            pending=10,
+            held=5,
+            lots={"2026-04|ptn_a": 40, "2026-05|ptn_b": 25, "2027-02|ptn_c": 5},
+            spend={"2025-07": 9_000_000, "2026-01": 2_000_000},
+            holds={"ptn_b|H-2": expired_hold},
+            pending_lots={"2026-05-01T00:00:00+00:00|2027-04|ptn_a": 10},
+        ),
+        Wallet(available=10**15, lots={"2099-12|ptn_a": 10**15}, spend={"2026-05": 10**12}),
+        Wallet(spend={"2026-05": -500}),  # refunds above purchases: spend floors at zero
+    ]
+    odd = (
+        Tier("бронза \u00ab\u00bb", 0, 10_000),
+        Tier('se"ver\\ \n\t\x01\x7f', 1_000_000, 12_500),
+        Tier("金 🥇 \u2028", 5_000_000, 15_000),
+    )
+    programs = [
+        Program().at(now),
+        dataclasses.replace(Program(), currency="€UR", point_value_minor=1, tiers=odd).at(now),
+        dataclasses.replace(Program(), currency="USD", tiers=(Tier("one", 0, 10_000),)).at(now),
+        dataclasses.replace(Program(), timezone="UTC", tiers=odd[::-1]).at(now),
+    ]
+    seen = set()
+    for customer_id in ("c_1", "cus_01HZY", 'c"\\é\n'):
+        for wallet in wallets:
+            for program in programs:
+                written = balance_json(customer_id, wallet, program, now)
+                validated = Balance.model_validate(balance(customer_id, wallet, program, now).model_dump())
+                assert written == validated.model_dump_json(), (customer_id, wallet, program.tiers)
+                assert Balance.model_validate_json(written) == validated
+                seen.add((bool(validated.expiring), validated.tier.next_tier is None, validated.held > 0))
+    assert len(seen) >= 5  # the cases above reach answers with and without expiring points, a next tier, holds
+
+
+def test_the_balance_route_answers_the_validated_models_json(coalition: Any) -> None:
+    """Over HTTP the balance's body (written directly) is byte for byte the validated model's JSON, a 200 whose
+    headers are a JSON answer's."""
+    from chalicelib.schemas import Balance
+
+    c = coalition
+    customer = c.cafe.post("/v1/customers", {"phone": "+79160000778"})["customer_id"]
+    c.cafe.post("/v1/accruals", {"customer_id": customer, "order_id": "BAL-1", "amount_minor": 100_000})
+    answer = c.cafe.get(f"/v1/customers/{customer}/balance")
+    assert answer.status == 200, answer.raw
+    body = answer.raw.decode()
+    assert Balance.model_validate_json(body).model_dump_json() == body
+    assert answer["available"] > 0 and answer["customer_id"] == customer
+    assert answer.headers["Content-Type"] == "application/json" and answer.headers["Cache-Control"] == "no-store"
+
+
 def test_the_accrual_answer_is_the_validated_models_json(coalition: Any) -> None:
     """The accrual's answer (and its balance summary) is built without validation: over HTTP, its body is byte for
     byte the JSON of the same values validated (an int computed as a float would show as ``100.0`` here)."""

@@ -69,8 +69,8 @@ def lookup_customer(call: Call[None, CustomerLookupQuery]) -> CustomerRef:
     response=Balance,
     errors=(*AUTH_ERRORS, 404),
 )
-def customer_balance(call: Call[None, None]) -> Balance:
-    return customers.balance(call.params["customer_id"], call.now)
+def customer_balance(call: Call[None, None]) -> Reply:
+    return customers.balance_answer(call.params["customer_id"], call.now)
 
 
 @api.route(

@@ -123,6 +123,12 @@ def balance(customer_id: str, now: datetime) -> Balance:
     return wallets.balance(customer_id, customer.wallet, program.load(), now)
 
 
+def balance_answer(customer_id: str, now: datetime) -> Reply:
+    """:func:`balance` as the route answers it: its JSON written directly (``wallets.balance_json``)."""
+    customer = load(customer_id)
+    return Reply(created=False, body=wallets.balance_json(customer_id, customer.wallet, program.load(), now))
+
+
 def entry_out(entry: PostedEntry) -> LedgerEntryOut:
     return LedgerEntryOut(
         entry_id=entry.entry_id,
