@@ -10,7 +10,7 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, N
 from pynamodb.exceptions import AttributeDeserializationError, AttributeNullError
 
 import chalicelib.db  # noqa: F401 - every model module, so that _Item knows all its subclasses
-from chalicelib.db.codec import built, keyed, loaded, serialized
+from chalicelib.db.codec import built, keyed, loaded, plain_values, serialized
 from chalicelib.db.models import CustomerItem, _Item
 
 MODELS = sorted(_Item.__subclasses__(), key=lambda m: m.__name__)
@@ -197,3 +197,81 @@ def test_every_model_has_the_fast_path(model: type[_Item]) -> None:
     from chalicelib.db.codec import _plan
 
     assert _plan(model) is not None, [type(a).__name__ for a in model.get_attributes().values()]
+
+
+def _plain_maps(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.attribute_values if type(v) is MapAttribute else v for k, v in values.items()}
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_plain_values_are_the_loaded_items_values_with_maps_as_dicts(model: type[_Item]) -> None:
+    """``codec.plain_values``: the attribute values ``loaded`` gives, each raw map as its plain dict (same keys in
+    the same order, keys named like an Attribute argument last as in the map), or None where pynamodb decodes."""
+    for raw in _raws(model):
+        plain = plain_values(model, raw)
+        if plain is None:
+            continue
+        expected = _plain_maps(loaded(model, raw).attribute_values)
+        assert _shape(plain) == _shape(expected)
+        assert list(plain) == list(expected) and all(
+            list(plain[k]) == list(expected[k]) for k in plain if isinstance(plain[k], dict)
+        )
+    assert plain_values(CustomerItem, {"pk": {"S": "CUST#c"}, "available": {"S": "not a number"}}) is None
+
+
+def _customer_items() -> list[dict[str, Any]]:
+    keys = {"pk": {"S": "CUST#c_1"}, "sk": {"S": "PROFILE"}, "customer_id": {"S": "c_1"}}
+    n = lambda v: {"N": str(v)}  # noqa: E731
+    hold = {"points": n(30), "expires_at": {"S": "2026-05-11T00:00:00+00:00"}, "lots": {"M": {"27010": n(30)}}}
+    old_hold = {**hold, "partner_id": {"S": "ptn_b"}, "order_id": {"S": "H|2"}, "lots": {"M": {"2027-01|ptn_b": n(5)}}}
+    rich = {
+        **keys,
+        "phone": {"S": "+79160000001"},
+        "name": {"S": "Анна «Ёлка» 金 🥇"},
+        "locale": {"S": "en"},
+        "marketing_consent": {"BOOL": True},
+        "created_at": {"S": "2026-01-01T00:00:00+00:00"},
+        "available": n(150),
+        "pending": n(20),
+        "held": n(35),
+        "partners": {"L": [{"S": "ptn_a"}, {"S": "ptn_b"}]},
+        "lots": {"M": {"27010": n(100), "27021": n(50), "2026-06|ptn_c": n(0)}},
+        "spend": {"M": {"2026-04": n(1_500_000), "2026-05": n(-20)}},
+        "holds": {"M": {"ptn_a|H-1": {"M": hold}, "ptn_b|old": {"M": old_hold}}},
+        "pending_lots": {"M": {"2026-05-20T00:00:00+00:00|2027-05|ptn_a": n(20)}},
+        "bonus_days": {"M": {"2026-05-10|birthday": n(1)}},
+        "last_purchase": {"M": {"0": {"S": "2026-05-01T10:00:00+00:00"}, "ptn_b": {"S": "2026-04-01T00:00:00+00:00"}}},
+        "campaign_awards": {"M": {"null": n(1), "cmp_1": n(2)}},  # a key named like an Attribute argument
+        "email": {"S": "a@example.com"},
+        "channel": {"S": "email"},
+        "signed_out_at": {"S": "2026-02-01T00:00:00+00:00"},
+    }
+    nulls = {**keys, **{name: {"NULL": True} for name in ("phone", "name", "lots", "holds", "partners", "spend")}}
+    deleted = {**rich, "deleted_at": {"S": "2026-05-01T00:00:00+00:00"}, "phone": {"NULL": True}}
+    zero = {**keys, "available": n(0), "pending": n(0), "held": n(0), "lots": {"M": {}}, "holds": {"M": {}}}
+    return [rich, dict(keys), nulls, deleted, zero]
+
+
+def test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_gives() -> None:
+    """The customer item read without a pynamodb item (``wallets.wallet_of_raw``, ``customers.from_found``) is the
+    wallet and customer that pynamodb's ``CustomerItem`` gives: compact and older lot keys, holds of both spellings,
+    NULL and absent attributes, a deleted account, a zero balance, non-ASCII names."""
+    from chalicelib.db import customers, keys, wallets
+
+    fields = [f for f in customers.Customer.__dataclass_fields__ if f != "wallet"]
+    for raw in _customer_items():
+        item = CustomerItem.from_raw_data(raw)
+        expected = wallets.wallet_of(item)
+        decoded = wallets.wallet_of_raw(raw)
+        assert decoded == expected and decoded.stored_as == expected.stored_as
+        assert list(decoded.lots) == list(expected.lots) and list(decoded.holds) == list(expected.holds)
+        found = {keys.customer("c_1"): raw}
+        customer = customers.from_found(found, "c_1")
+        assert customer is not None and customer.wallet == expected
+        for name in fields:
+            stored = getattr(item, name, None)
+            want = {"customer_id": stored or "", "created_at": stored or "", "marketing_consent": bool(stored)}
+            assert getattr(customer, name) == want.get(name, stored), name
+        assert customers.deleted(found, "c_1") is bool(item.deleted_at)
+        assert wallets.load(found, "c_1") == expected
+    assert customers.from_found({}, "c_1") is None and not customers.deleted({}, "c_1")

@@ -30,7 +30,7 @@ from pynamodb.expressions.util import substitute_names
 
 from chalicelib.db.models import _Item
 
-__all__ = ["RawUpdate", "built", "keyed", "loaded", "serialized", "typed"]
+__all__ = ["RawUpdate", "built", "keyed", "loaded", "plain_values", "serialized", "typed"]
 
 ItemT = TypeVar("ItemT", bound=_Item)
 
@@ -157,6 +157,31 @@ def loaded(model: type[ItemT], raw: dict[str, Any]) -> ItemT:
     item: ItemT = model.__new__(model)
     item.attribute_values = values
     return item
+
+
+def plain_values(model: type[_Item], raw: dict[str, Any]) -> dict[str, Any] | None:
+    """``loaded(model, raw).attribute_values`` with each map as its plain dict of values (what ``as_dict`` of it
+    gives, keys in the same order), for readers that only read the item: no pynamodb item, no ``MapAttribute`` per
+    map. None where :func:`loaded` would go through pynamodb (then read the item with it)."""
+    plan = _plan(model)
+    if plan is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, dynamo_type, read, default, is_map in plan:
+        stored = raw.get(name)
+        if stored and NULL not in stored:
+            if dynamo_type not in stored:
+                return None
+            if is_map:
+                maps = stored[dynamo_type]
+                values[name] = _map_values(_raw(maps)) if maps else {}
+            else:
+                values[name] = read(stored[dynamo_type])
+            continue
+        value = default() if callable(default) else default
+        if value is not None:
+            values[name] = _map_values(value) if is_map and isinstance(value, Mapping) else value
+    return values
 
 
 def built(model: type[ItemT], hash_key: str, range_key: str, **attributes: Any) -> ItemT:

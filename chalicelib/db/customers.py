@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys, telegram_links
 from chalicelib.db.models import AliasItem, CustomerItem
-from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one
+from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one, get_one_raw
 from chalicelib.db.tx import Transaction, error_code
-from chalicelib.db.wallets import wallet_of
+from chalicelib.db.wallets import customer_values, wallet_in
+from chalicelib.db.wallets import read_key as wallets_read_key
 from chalicelib.domain.wallet import Wallet
 
 __all__ = [
@@ -80,17 +82,18 @@ class Customer:
         return value
 
 
-def _customer(item: CustomerItem) -> Customer:
-    # The attribute values as the descriptors would return them (None when absent), read without them: every
-    # request that names a customer makes one of these.
-    values = item.attribute_values.get
+def _customer(raw: dict[str, Any]) -> Customer:
+    # The attribute values as the descriptors would return them (None when absent), decoded straight from the item
+    # DynamoDB returned (``wallets.customer_values``): every request that names a customer makes one of these.
+    attribute_values = customer_values(raw)
+    values = attribute_values.get
     return Customer(
         values("customer_id") or "",
         values("phone"),
         values("card"),
         values("name"),
         str(values("locale")),
-        wallet_of(item),
+        wallet_in(attribute_values),
         email=values("email"),
         channel=values("channel"),
         telegram_chat_id=values("telegram_chat_id"),
@@ -106,24 +109,24 @@ def _customer(item: CustomerItem) -> Customer:
 
 def load(customer_id: str) -> Customer | None:
     """The customer as stored now (one strongly consistent GetItem); None if there is none."""
-    item = get_one(CustomerItem, *keys.customer(customer_id))
-    return None if item is None else _customer(item)
+    raw = get_one_raw(*keys.customer(customer_id))
+    return None if raw is None else _customer(raw)
 
 
-def read_key(customer_id: str) -> ReadKey:
-    return (CustomerItem, *keys.customer(customer_id))
+read_key = wallets_read_key  # the customer item, as DynamoDB returns it (decoded here and by ``db/wallets.py``)
 
 
 def from_found(found: Found, customer_id: str) -> Customer | None:
     """The customer from a batch read that asked for :func:`read_key`; None if there is none."""
-    item = found.get(keys.customer(customer_id))
-    return None if item is None else _customer(item)
+    raw = found.get(keys.customer(customer_id))
+    return None if raw is None else _customer(raw)
 
 
 def deleted(found: Found, customer_id: str) -> bool:
     """Whether the customer read in ``found`` deleted their account."""
-    item = found.get(keys.customer(customer_id))
-    return bool(item is not None and item.deleted_at)
+    raw = found.get(keys.customer(customer_id))
+    deleted_at = {} if raw is None else raw.get("deleted_at") or {}
+    return bool(deleted_at.get("S"))  # a string attribute (absent or NULL: not deleted)
 
 
 def alias_key(kind: str, value: str) -> ItemKey:

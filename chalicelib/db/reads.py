@@ -20,8 +20,9 @@ from chalicelib.errors import Unavailable
 
 ItemT = TypeVar("ItemT", bound=_Item)
 ItemKey = tuple[str, str]  # (pk, sk)
-ReadKey = tuple[type[_Item], str, str]  # the model to read an item as, and its key
-Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the model asked for it}
+# The model to read an item as (None: as DynamoDB returned it, for a reader that decodes it itself), and its key
+ReadKey = tuple[type[_Item] | None, str, str]
+Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the model asked for it, or raw}
 
 
 class _SharedSessionConnection(Connection):
@@ -103,7 +104,8 @@ def _land(riders: list[_Rider], found: dict[ItemKey, dict[str, Any]]) -> None:
     """Land every rider, in the order carried (authentication first); the first that raises wins."""
     for rider in riders:
         mine = [(model, (pk, sk)) for model, pk, sk in rider.reads if (pk, sk) in found]
-        rider.land({key: found[key] if rider.raw else loaded(model, found[key]) for model, key in mine})
+        as_read = rider.raw
+        rider.land({key: found[key] if as_read or model is None else loaded(model, found[key]) for model, key in mine})
 
 
 def _land_first(**_: Any) -> None:
@@ -168,9 +170,11 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
 
 
 def get_many(wanted: Sequence[ReadKey]) -> Found:
-    """Typed :func:`get_raw_many`: {(pk, sk): item of the model asked for it}; missing ones are absent."""
+    """Typed :func:`get_raw_many`: {(pk, sk): item of the model asked for it (raw where it was None)}; missing ones
+    are absent."""
     model_for = {(pk, sk): model for model, pk, sk in wanted}
-    return {key: loaded(model_for[key], raw) for key, raw in get_raw_many(list(model_for)).items()}
+    found = get_raw_many(list(model_for))
+    return {key: raw if (model := model_for[key]) is None else loaded(model, raw) for key, raw in found.items()}
 
 
 def _sleep(attempt: int) -> None:
@@ -178,13 +182,19 @@ def _sleep(attempt: int) -> None:
 
 
 def get_one(model: type[ItemT], pk: str, sk: str) -> ItemT | None:
+    """One strongly consistent GetItem, the item as ``model`` (see :func:`get_one_raw`)."""
+    raw = get_one_raw(pk, sk)
+    return loaded(model, raw) if raw else None
+
+
+def get_one_raw(pk: str, sk: str) -> dict[str, Any] | None:
     """One strongly consistent GetItem (botocore's client directly: pynamodb's ``Model.get`` adds its dispatch, a
-    consumed-capacity request and its constructor to every read), or a BatchGetItem when riders are carried."""
+    consumed-capacity request and its constructor to every read), or a BatchGetItem when riders are carried; the item
+    as DynamoDB returned it."""
     if riders_pending():  # one BatchGetItem carries them: still one round trip
-        item: ItemT | None = get_many([(model, pk, sk)]).get((pk, sk))
-        return item
+        return get_raw_many([(pk, sk)]).get((pk, sk))
     response = connection().client.get_item(
         TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
     )
-    raw = response.get("Item")
-    return loaded(model, raw) if raw else None
+    raw: dict[str, Any] | None = response.get("Item")
+    return raw or None

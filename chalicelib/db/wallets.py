@@ -14,15 +14,27 @@ from typing import Any, TypedDict
 from pynamodb.attributes import MapAttribute
 
 from chalicelib.db import keys
-from chalicelib.db.codec import RawUpdate, keyed, typed
+from chalicelib.db.codec import RawUpdate, keyed, loaded, plain_values, typed
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
-from chalicelib.db.reads import Found, ReadKey, get_one
+from chalicelib.db.reads import Found, ReadKey, get_one_raw
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
 from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id
 
-__all__ = ["MOVES_PER_WRITE", "WALLET_TAG", "apply", "load", "read", "read_key", "update_for", "wallet_of"]
+__all__ = [
+    "MOVES_PER_WRITE",
+    "WALLET_TAG",
+    "apply",
+    "customer_values",
+    "load",
+    "read",
+    "read_key",
+    "update_for",
+    "wallet_in",
+    "wallet_of",
+    "wallet_of_raw",
+]
 
 WALLET_TAG = "wallet"  # the tag a failed wallet guard reports in TxCancelled.failed
 # Lots one write moves from an older spelling (each names two keys and a guard): a spend touching more leaves the
@@ -31,25 +43,44 @@ MOVES_PER_WRITE = 20
 
 
 def read_key(customer_id: str) -> ReadKey:
-    return (CustomerItem, *keys.customer(customer_id))
+    # Read as DynamoDB returns it: every request that names a customer decodes it straight into its ``Wallet``
+    # (``wallet_of_raw``), without a pynamodb item; ``db/customers.py`` reads the same key the same way.
+    return (None, *keys.customer(customer_id))
 
 
 def load(found: Found, customer_id: str) -> Wallet | None:
     """The customer's wallet from a batch read that asked for :func:`read_key`; None if there is no customer."""
-    item = found.get(keys.customer(customer_id))
-    return None if item is None else wallet_of(item)
+    raw = found.get(keys.customer(customer_id))
+    return None if raw is None else wallet_of_raw(raw)
 
 
 def read(customer_id: str) -> Wallet | None:
     """The customer's wallet as stored now (one strongly consistent GetItem)."""
-    item = get_one(CustomerItem, *keys.customer(customer_id))
-    return None if item is None else wallet_of(item)
+    raw = get_one_raw(*keys.customer(customer_id))
+    return None if raw is None else wallet_of_raw(raw)
+
+
+def customer_values(raw: dict[str, Any]) -> dict[str, Any]:
+    """A customer item as DynamoDB returned it, as the attribute values its ``CustomerItem`` would hold (each map
+    as a plain dict): ``codec.plain_values``, or through pynamodb for what that does not decode itself."""
+    values = plain_values(CustomerItem, raw)
+    return loaded(CustomerItem, raw).attribute_values if values is None else values
+
+
+def wallet_of_raw(raw: dict[str, Any]) -> Wallet:
+    """:func:`wallet_of` of the customer item as DynamoDB returned it, without building the pynamodb item."""
+    return wallet_in(customer_values(raw))
 
 
 def wallet_of(item: CustomerItem) -> Wallet:
-    # The attribute values as the descriptors return them, read without them (every request that names a customer
-    # reads its wallet); a map read from the table is a raw ``MapAttribute`` whose values are plain (codec.loaded).
-    values = item.attribute_values.get
+    return wallet_in(item.attribute_values)
+
+
+def wallet_in(attribute_values: Mapping[str, Any]) -> Wallet:
+    """The wallet in a customer item's attribute values, as the descriptors return them, read without them (every
+    request that names a customer reads its wallet); a map is a raw ``MapAttribute`` whose values are plain
+    (codec.loaded) or already its plain dict (``customer_values``)."""
+    values = attribute_values.get
     partners = tuple(str(p) for p in values("partners") or ())
     holds = {}
     for hid, h in _plain(values("holds")).items():
@@ -85,6 +116,8 @@ def _plain(value: Any) -> Mapping[str, Any]:
     raw map read from the table: nested maps are plain dicts); the caller only reads it."""
     if value is None:
         return {}
+    if type(value) is dict:  # already plain (``customer_values``)
+        return value
     if type(value) is MapAttribute and not any(isinstance(v, MapAttribute) for v in value.attribute_values.values()):
         return value.attribute_values
     return as_dict(value)
