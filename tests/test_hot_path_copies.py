@@ -180,3 +180,37 @@ def test_ids_spell_numbers_as_one_digit_at_a_time_did() -> None:
     for width in range(0, 27):
         for number in (0, 1, 31, 32, 1023, 1024, 32**width - 1, 32**width, draw.getrandbits(140)):
             assert ids._base32(number, width) == one_at_a_time(number, width), (number, width)
+
+
+def test_a_wallet_as_of_now_is_the_settled_wallet_and_a_merge_shares_no_map() -> None:
+    """``domain.wallet.as_of`` (the balance's read-only view) is ``settled(...)[0]``: the same wallet when time did
+    nothing, the settled one when a hold expired, a bucket matured or a month ended. ``Change.merge`` copies each
+    map once: the sum is right and changing it leaves both sides as they were."""
+    from chalicelib.domain.wallet import Change, Hold, Wallet, as_of, settled
+
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    quiet = Wallet(available=5, lots={"2027-01|ptn_a": 5}, spend={"2026-05": 100})
+    busy = Wallet(
+        available=70,
+        pending=10,
+        held=5,
+        lots={"2026-04|ptn_a": 40, "2027-02|ptn_c": 30},
+        holds={"ptn_b|H-2": Hold(5, "2026-05-01T00:00:00+00:00", {"2026-12|ptn_b": 5}, "ptn_b", "H-2")},
+        pending_lots={"2026-05-01T00:00:00+00:00|2027-04|ptn_a": 10},
+    )
+    for wallet in (Wallet(), quiet, busy):
+        assert as_of(wallet, now, "Europe/Moscow") == settled(wallet, now, "Europe/Moscow")[0]
+    assert as_of(quiet, now, "UTC") is quiet and as_of(busy, now, "UTC") != busy
+
+    a = Change(available=3, lots={"x": 1}, spend={"2026-05": 10}, remove_holds={"h"}, last_purchase={"p": "t1"})
+    b = Change(held=2, lots={"x": 2, "y": 4}, bonus_days={"d": 1}, remove_holds={"g"}, last_purchase={"p": "t2"})
+    before = (repr(a), repr(b))
+    merged = a.merge(b)
+    assert merged.available == 3 and merged.held == 2 and merged.lots == {"x": 3, "y": 4}
+    assert merged.spend == {"2026-05": 10} and merged.bonus_days == {"d": 1} and merged.remove_holds == {"h", "g"}
+    assert merged.last_purchase == {"p": "t2"}
+    merged.add_lot("x", 5)
+    merged.spend["2026-06"] = 1
+    merged.bonus_days["e"] = 1
+    merged.remove_holds.add("z")
+    assert (repr(a), repr(b)) == before

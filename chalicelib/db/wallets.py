@@ -93,7 +93,7 @@ def wallet_in(attribute_values: Mapping[str, Any]) -> Wallet:
             partner_id=str(h.get("partner_id", partner_id)),
             order_id=str(h.get("order_id", order_id)),
         )
-    lots, layout = decode(ints(_plain(values("lots"))), partners)
+    lots, layout = decode(_ints(values("lots")), partners)
     purchases = _plain(values("last_purchase"))
     last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in purchases.items()}, partners)
     return Wallet(
@@ -101,14 +101,20 @@ def wallet_in(attribute_values: Mapping[str, Any]) -> Wallet:
         pending=int(values("pending")),  # type: ignore[arg-type]
         held=int(values("held")),  # type: ignore[arg-type]
         lots=lots,
-        spend=ints(_plain(values("spend"))),
+        spend=_ints(values("spend")),
         holds=holds,
-        pending_lots=ints(_plain(values("pending_lots"))),
-        bonus_days=ints(_plain(values("bonus_days"))),
+        pending_lots=_ints(values("pending_lots")),
+        bonus_days=_ints(values("bonus_days")),
         last_purchase=last_purchase,
-        campaign_awards=ints(_plain(values("campaign_awards"))),
+        campaign_awards=_ints(values("campaign_awards")),
         stored_as=Layout(layout.partners, layout.parts, by_id),  # ``replace``'s field walk costs more than this
     )
+
+
+def _ints(value: Any) -> dict[str, int]:
+    """``ints(_plain(value))`` without ``as_dict``'s copy (the comprehension makes the one copy kept)."""
+    plain = _plain(value)
+    return {str(k): int(v) for k, v in plain.items()} if plain else {}
 
 
 def _plain(value: Any) -> Mapping[str, Any]:

@@ -110,29 +110,27 @@ class Change:
             self.lots[key] = self.lots.get(key, 0) + points
 
     def merge(self, other: Change) -> Change:
-        merged = Change(
+        # Each map copied once: the additive ones summed into their copy (``_plus``), the others joined.
+        return Change(
             available=self.available + other.available,
             pending=self.pending + other.pending,
             held=self.held + other.held,
-            lots=dict(self.lots),
-            spend=dict(self.spend),
-            pending_lots=dict(self.pending_lots),
+            lots=_plus(self.lots, other.lots),
+            spend=_plus(self.spend, other.spend),
+            pending_lots=_plus(self.pending_lots, other.pending_lots),
             remove_pending={**self.remove_pending, **other.remove_pending},
             add_holds={**self.add_holds, **other.add_holds},
             remove_holds=self.remove_holds | other.remove_holds,
             replace_holds={**self.replace_holds, **other.replace_holds},
-            bonus_days=dict(self.bonus_days),
+            bonus_days=_plus(self.bonus_days, other.bonus_days),
             bonus_limits={**self.bonus_limits, **other.bonus_limits},
             last_purchase={**self.last_purchase, **other.last_purchase},
-            campaign_awards=dict(self.campaign_awards),
+            campaign_awards=_plus(self.campaign_awards, other.campaign_awards),
             campaign_limits={**self.campaign_limits, **other.campaign_limits},
             drop_lots={**self.drop_lots, **other.drop_lots},
             drop_spend=self.drop_spend | other.drop_spend,
             drop_bonus_days=self.drop_bonus_days | other.drop_bonus_days,
         )
-        for name in ("lots", "spend", "pending_lots", "bonus_days", "campaign_awards"):
-            setattr(merged, name, _plus(getattr(merged, name), getattr(other, name)))
-        return merged
 
     def applied_to(self, wallet: Wallet) -> Wallet:
         pending_lots = _plus(wallet.pending_lots, self.pending_lots)
@@ -205,6 +203,18 @@ def fits_one_write(wallet: Wallet, now: datetime, tz_name: str, max_events: int)
     """Whether everything time did to ``wallet`` can be posted within one write's ``max_events`` (expiry is one
     more event on top, always posted whole)."""
     return len([e for e in settle(wallet, now, tz_name, max_events=max_events + 1) if e.type != "expiry"]) <= max_events
+
+
+def as_of(wallet: Wallet, now: datetime, tz_name: str) -> Wallet:
+    """``settled(...)[0]`` for a reader (a balance): the wallet itself, not a copy, when time did nothing to it;
+    the caller must not change it."""
+    events = settle(wallet, now, tz_name, max_events=10_000)
+    if not events:
+        return wallet
+    total = Change()
+    for event in events:
+        total = total.merge(event.change)
+    return total.applied_to(wallet)
 
 
 def settled(wallet: Wallet, now: datetime, tz_name: str) -> tuple[Wallet, Change, list[Event]]:

@@ -19,7 +19,16 @@ from chalicelib.db.wallets import apply
 from chalicelib.domain import TierStatus, period_of, spend_12m, split_lot_key, tier_status
 from chalicelib.domain.periods import last_day
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, split_pending_key, tidy
+from chalicelib.domain.wallet import (
+    Change,
+    Event,
+    Wallet,
+    as_of,
+    fits_one_write,
+    settle,
+    split_pending_key,
+    tidy,
+)
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import events
 from chalicelib.machinery.idempotency import backoff
@@ -183,7 +192,7 @@ def catch_up(customer_id: str, wallet: Wallet, now: datetime, program: Program) 
 
 def _figures(wallet: Wallet, program: Program, now: datetime) -> tuple[Wallet, list[tuple[str, int]], TierStatus]:
     """What a balance says as of ``now``: the settled wallet, its points by expiry month (oldest first), its tier."""
-    current, _, _ = settled(wallet, now, program.timezone)
+    current = as_of(wallet, now, program.timezone)  # read only
     expiring: dict[str, int] = {}
     for key, points in current.lots.items():
         if points > 0:
