@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
@@ -274,4 +275,6 @@ def test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_
             assert getattr(customer, name) == want.get(name, stored), name
         assert customers.deleted(found, "c_1") is bool(item.deleted_at)
         assert wallets.load(found, "c_1") == expected
+        with patch.object(customers, "get_one_raw", lambda pk, sk, raw=raw: raw):
+            assert customers.live_wallet("c_1") == (None if item.deleted_at else expected)
     assert customers.from_found({}, "c_1") is None and not customers.deleted({}, "c_1")

@@ -15,7 +15,7 @@ from chalicelib.db import keys, telegram_links
 from chalicelib.db.models import AliasItem, CustomerItem
 from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one, get_one_raw
 from chalicelib.db.tx import Transaction, error_code
-from chalicelib.db.wallets import customer_values, wallet_in
+from chalicelib.db.wallets import customer_values, wallet_in, wallet_of_raw
 from chalicelib.db.wallets import read_key as wallets_read_key
 from chalicelib.domain.wallet import Wallet
 
@@ -31,6 +31,7 @@ __all__ = [
     "deleted",
     "erase",
     "from_found",
+    "live_wallet",
     "load",
     "owner_of",
     "read_key",
@@ -125,8 +126,19 @@ def from_found(found: Found, customer_id: str) -> Customer | None:
 def deleted(found: Found, customer_id: str) -> bool:
     """Whether the customer read in ``found`` deleted their account."""
     raw = found.get(keys.customer(customer_id))
-    deleted_at = {} if raw is None else raw.get("deleted_at") or {}
+    return raw is not None and _deleted(raw)
+
+
+def _deleted(raw: dict[str, Any]) -> bool:
+    deleted_at = raw.get("deleted_at") or {}
     return bool(deleted_at.get("S"))  # a string attribute (absent or NULL: not deleted)
+
+
+def live_wallet(customer_id: str) -> Wallet | None:
+    """The wallet of a customer who has not deleted the account (one strongly consistent GetItem), without the
+    rest of the profile (the balance's read); None if there is no such customer."""
+    raw = get_one_raw(*keys.customer(customer_id))
+    return None if raw is None or _deleted(raw) else wallet_of_raw(raw)
 
 
 def alias_key(kind: str, value: str) -> ItemKey:

@@ -125,8 +125,10 @@ def balance(customer_id: str, now: datetime) -> Balance:
 
 def balance_answer(customer_id: str, now: datetime) -> Reply:
     """:func:`balance` as the route answers it: its JSON written directly (``wallets.balance_json``)."""
-    customer = load(customer_id)
-    return Reply(created=False, body=wallets.balance_json(customer_id, customer.wallet, program.load(), now))
+    wallet = customers_db.live_wallet(customer_id)  # as ``load``'s 404, without building the profile
+    if wallet is None:
+        raise NotFound(f"No customer {customer_id}.")
+    return Reply(created=False, body=wallets.balance_json(customer_id, wallet, program.load(), now))
 
 
 def entry_out(entry: PostedEntry) -> LedgerEntryOut:
