@@ -207,13 +207,16 @@ def _plain_maps(values: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_plain_values_are_the_loaded_items_values_with_maps_as_dicts(model: type[_Item]) -> None:
     """``codec.plain_values``: the attribute values ``loaded`` gives, each raw map as its plain dict (same keys in
-    the same order, keys named like an Attribute argument last as in the map), or None where pynamodb decodes."""
+    the same order, keys named like an Attribute argument last as in the map), or None where pynamodb decodes;
+    asked for some attributes only, just those."""
     for raw in _raws(model):
         plain = plain_values(model, raw)
         if plain is None:
             continue
         expected = _plain_maps(loaded(model, raw).attribute_values)
         assert _shape(plain) == _shape(expected)
+        some = frozenset(list(model.get_attributes())[1::2])
+        assert _shape(plain_values(model, raw, some)) == _shape({k: v for k, v in expected.items() if k in some})
         assert list(plain) == list(expected) and all(
             list(plain[k]) == list(expected[k]) for k in plain if isinstance(plain[k], dict)
         )

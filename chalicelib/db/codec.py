@@ -39,6 +39,7 @@ _MAP_ARGS = tuple(MapAttribute.attribute_args)  # names MapAttribute.__init__ se
 # (name, DynamoDB type, from the wire, default, a map) per attribute, or None: use pynamodb
 _Plan = tuple[tuple[str, str, Callable[[Any], Any], Any, bool], ...]
 _plans: dict[type[_Item], _Plan | None] = {}
+_parts: dict[tuple[type[_Item], frozenset[str]], _Plan | None] = {}  # plans of some attributes (``plain_values``)
 
 
 def _same(value: Any) -> Any:
@@ -159,11 +160,19 @@ def loaded(model: type[ItemT], raw: dict[str, Any]) -> ItemT:
     return item
 
 
-def plain_values(model: type[_Item], raw: dict[str, Any]) -> dict[str, Any] | None:
+def _part(model: type[_Item], only: frozenset[str]) -> _Plan | None:
+    if (model, only) not in _parts:
+        plan = _plan(model)
+        _parts[model, only] = None if plan is None else tuple(step for step in plan if step[0] in only)
+    return _parts[model, only]
+
+
+def plain_values(model: type[_Item], raw: dict[str, Any], only: frozenset[str] | None = None) -> dict[str, Any] | None:
     """``loaded(model, raw).attribute_values`` with each map as its plain dict of values (what ``as_dict`` of it
     gives, keys in the same order), for readers that only read the item: no pynamodb item, no ``MapAttribute`` per
-    map. None where :func:`loaded` would go through pynamodb (then read the item with it)."""
-    plan = _plan(model)
+    map; ``only``: just those attributes (a wallet's of the customer item). None where :func:`loaded` would go
+    through pynamodb (then read the item with it)."""
+    plan = _plan(model) if only is None else _part(model, only)
     if plan is None:
         return None
     values: dict[str, Any] = {}

@@ -67,9 +67,29 @@ def customer_values(raw: dict[str, Any]) -> dict[str, Any]:
     return loaded(CustomerItem, raw).attribute_values if values is None else values
 
 
+# What ``wallet_in`` reads of the customer item
+_WALLET = frozenset(
+    {
+        "available",
+        "pending",
+        "held",
+        "partners",
+        "lots",
+        "spend",
+        "holds",
+        "pending_lots",
+        "bonus_days",
+        "last_purchase",
+        "campaign_awards",
+    }
+)
+
+
 def wallet_of_raw(raw: dict[str, Any]) -> Wallet:
-    """:func:`wallet_of` of the customer item as DynamoDB returned it, without building the pynamodb item."""
-    return wallet_in(customer_values(raw))
+    """:func:`wallet_of` of the customer item as DynamoDB returned it, without building the pynamodb item (and
+    decoding only the wallet's attributes)."""
+    values = plain_values(CustomerItem, raw, _WALLET)
+    return wallet_in(loaded(CustomerItem, raw).attribute_values if values is None else values)
 
 
 def wallet_of(item: CustomerItem) -> Wallet:
