@@ -45,4 +45,21 @@ MUTANTS: tuple[Mutant, ...] = (
         "    for expiry in []:",
         ("tests/test_round_trips.py::test_an_accrual_writes_its_months_expiry_marker_once",),
     ),
+    Mutant(
+        "a deleted account's balance answered from its item read raw",
+        "    return None if raw is None or _deleted(raw) else wallet_of_raw(raw)",
+        "    return None if raw is None else wallet_of_raw(raw)",
+        (
+            "tests/test_item_codec.py::test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_gives",
+            "tests/test_customer_reach.py::test_deleting_the_account_erases_personal_data_and_the_books_still_add_up",
+        ),
+    ),
+    Mutant(
+        "a deleted account read raw in a batch taken as live",
+        '    return bool(deleted_at.get("S"))  # a string attribute (absent or NULL: not deleted)',
+        "    return False",
+        (
+            "tests/test_item_codec.py::test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_gives",
+        ),
+    ),
 )
