@@ -210,6 +210,7 @@ class AmoAccount:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _recent: list[float] = field(default_factory=list)
     _issued: int = 0
+    _contact_ids: int = 0
 
     def expire_access(self) -> None:
         self.access.clear()
@@ -236,7 +237,8 @@ class AmoAccount:
         return None
 
     def _add_contact(self, body: dict[str, Any]) -> dict[str, Any]:
-        contact_id = len(self.contacts) + 5001
+        self._contact_ids += 1  # never reused, as amoCRM's: a deleted contact's id names nobody after it
+        contact_id = self._contact_ids + 5000
         self.contacts[contact_id] = {"id": contact_id, "custom_fields_values": body.get("custom_fields_values") or []}
         return self.contacts[contact_id]
 
@@ -287,10 +289,10 @@ class AmoAccount:
         if method == "PATCH" and route == "/api/v4/contacts":
             if len(body) > 50:
                 return 400, {"title": "Bad Request", "detail": "too many"}
+            if any(int(u["id"]) not in self.contacts for u in body):  # one unknown contact fails the whole request
+                return 400, {"title": "Bad Request", "validation-errors": []}
             for update in body:
-                contact = self.contacts.get(int(update["id"]))
-                if contact is None:
-                    return 400, {"title": "Bad Request"}
+                contact = self.contacts[int(update["id"])]
                 values = {f.get("field_code") or f.get("field_id"): f for f in contact["custom_fields_values"]}
                 values |= {f.get("field_code") or f.get("field_id"): f for f in update["custom_fields_values"]}
                 contact["custom_fields_values"] = list(values.values())

@@ -204,3 +204,14 @@ def test_only_a_public_https_portal_in_production(coalition, monkeypatch):
         r = coalition.cafe.call("PUT", "/v1/integrations/bitrix24", body)
         assert r.status == 400, (url, r.json)
     assert coalition.cafe.get("/v1/integrations/bitrix24").status == 404
+
+
+def test_the_timeline_comments_speak_the_language_chosen_when_connecting(coalition, bitrix24, clock):
+    body = {"webhook_url": bitrix24.webhook_url, "application_token": APP_TOKEN, "language": "en"}
+    assert coalition.cafe.call("PUT", "/v1/integrations/bitrix24", body)["language"] == "en"
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "EN-1", 100_000).status == 201
+    assert redeem(coalition.cafe, cid, "EN-2", 10_000, 10).status == 201
+    dispatcher.poll(clock.now())
+    earned = _balance(coalition.cafe, cid) + 10
+    assert [c["COMMENT"] for c in bitrix24.comments] == [f"Points earned: {earned}", "Points spent: 10"]

@@ -29,17 +29,20 @@ else:
 api = RouteTable(tag="integrations")
 
 MAX_FORM_BYTES = 16 * 1024  # Bitrix24's deal event is a few hundred bytes
+Language = Annotated[Literal["ru", "en"], Field(description="Of the comments and notes written on the CRM's contacts")]
 
 
 class ConnectBitrix24(Request):
     webhook_url: Annotated[str, StringConstraints(min_length=10, max_length=300)]
     application_token: Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[0-9A-Za-z_-]+$")]
     won_stage: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[0-9A-Za-z_:-]+$")] = "WON"
+    language: Language = "ru"
 
 
 class Bitrix24Connection(Response):
     connected: bool = True
     won_stage: str
+    language: Language
     events_path: str = Field(description="Where the outgoing webhook posts (ONCRMDEALUPDATE)")
     connected_at: str
 
@@ -51,6 +54,7 @@ class Bitrix24Ack(Response):
 def _out(conn: crm_db.Connection) -> Bitrix24Connection:
     return Bitrix24Connection(
         won_stage=conn.won_stage,
+        language="en" if conn.language == "en" else "ru",
         events_path=f"/v1/integrations/bitrix24/events/{conn.partner_id}",
         connected_at=conn.created_at,
     )
@@ -67,7 +71,7 @@ def _out(conn: crm_db.Connection) -> Bitrix24Connection:
 )
 def connect_bitrix24(call: Call[ConnectBitrix24, None]) -> Bitrix24Connection:
     body = call.body
-    crm_sync.connect(call.partner_id, body.webhook_url, body.application_token, body.won_stage, call.now)
+    crm_sync.connect(call.partner_id, body.webhook_url, body.application_token, body.won_stage, call.now, body.language)
     conn = crm_db.get(call.partner_id)
     assert conn is not None
     return _out(conn)
@@ -128,21 +132,32 @@ class ConnectAmoCrm(Request):
     fields: dict[_FIELDS, Annotated[int, Field(ge=1)]] = Field(
         default_factory=dict, description="Contact field ids; absent ones are written by field_code LOYALTY_*"
     )
+    language: Language = "ru"
 
 
 class AmoCrmConnection(Response):
     connected: bool = True
     subdomain: str
+    language: Language
     events_path: str = Field(description="The webhook URL's path (lead status changed); it carries a secret")
     connected_at: str
+    status: Literal["active", "broken"] = Field(
+        description="broken: amoCRM refused the refresh token; nothing is sent until you connect again"
+    )
+    broken_reason: str | None = None
+    broken_at: str | None = None
 
 
 def _amo_out(conn: amo_db.AmoConnection, with_secret: bool) -> AmoCrmConnection:
     secret = conn.webhook_secret if with_secret else "{secret}"
     return AmoCrmConnection(
         subdomain=conn.subdomain,
+        language="en" if conn.language == "en" else "ru",
         events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{secret}",
         connected_at=conn.created_at,
+        status="broken" if conn.broken_reason is not None else "active",
+        broken_reason=conn.broken_reason,
+        broken_at=conn.broken_at,
     )
 
 
@@ -162,7 +177,7 @@ def connect_amocrm(call: Call[ConnectAmoCrm, None]) -> AmoCrmConnection:
     grant = ("authorization_code", body.code) if body.code is not None else ("refresh_token", body.refresh_token or "")
     client = (body.client_id, body.client_secret, body.redirect_uri)
     fields = {str(k): v for k, v in body.fields.items()}
-    conn = amo_sync.connect(call.partner_id, body.subdomain, client, grant, fields, call.now)
+    conn = amo_sync.connect(call.partner_id, body.subdomain, client, grant, fields, call.now, body.language)
     return _amo_out(conn, with_secret=True)  # the webhook URL's secret is shown here, once
 
 

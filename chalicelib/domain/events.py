@@ -20,6 +20,9 @@ POINTS_EXPIRED = "points.expired"
 TIER_CHANGED = "tier.changed"
 CAMPAIGN_UPDATED = "campaign.updated"
 SETTLEMENT_CLOSED = "settlement.closed"
+# Heard by the CRM connectors only (services/crm_subscribers.py), not in the webhooks' catalogue: an endpoint
+# subscribed to "*" hears of what the catalogue names, no more.
+CUSTOMER_ENROLLED = "customer.enrolled"
 
 EVENT_TYPES: tuple[str, ...] = (
     ACCRUAL_CREATED,
@@ -48,6 +51,8 @@ BALANCE_CHANGES = frozenset(
         TIER_CHANGED,
     }
 )
+# What a CRM's contact mirrors: the customer from enrolment on, then every change of the balance.
+CRM_CHANGES = BALANCE_CHANGES | {CUSTOMER_ENROLLED}
 ALL_EVENTS = "*"
 # The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
 # into one event per partner before any partner hears of it.
@@ -70,7 +75,7 @@ class Event:
 
 
 def subscribed(wanted: tuple[str, ...] | list[str], event_type: str) -> bool:
-    return ALL_EVENTS in wanted or event_type in wanted
+    return event_type in EVENT_TYPES and (ALL_EVENTS in wanted or event_type in wanted)
 
 
 def split_by_issuer(event: Event) -> list[Event]:

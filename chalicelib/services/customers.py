@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib import ids
+from chalicelib.db import amo as amo_db
+from chalicelib.db import crm as crm_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
 from chalicelib.db.store import Found, ItemKey
+from chalicelib.domain.events import CUSTOMER_ENROLLED
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.lazy import lazy_module
 from chalicelib.schemas import (
@@ -24,7 +27,7 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import program
+from chalicelib.services import events, program
 from chalicelib.services import wallets as wallet
 from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
@@ -48,7 +51,9 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     ``confirmation`` and the identifier waits for the customer's code (``bindings``)."""
     given = {kind: value for kind in bindings.KINDS if (value := getattr(body, kind)) is not None}
     aliases = {kind: customers_db.alias_key(kind, value) for kind, value in given.items()}
-    reads = [customers_db.alias_read_key(k) for k in aliases.values()]
+    crms = (crm_db.BITRIX24, amo_db.AMOCRM)
+    # The partner's CRM connections ride in the same batch read: an enrolment tells a CRM only where there is one.
+    reads = [customers_db.alias_read_key(k) for k in aliases.values()] + crm_db.connection_reads(partner_id, crms)
     new_id = ids.random_id("cus")  # once per request, not per attempt
     code = one_time_codes.new_code()  # likewise: a decision made again writes the same code
     count_lookup = limits.once("lookup", req.scope)  # a known phone or card answers like a look-up: same limit
@@ -62,7 +67,11 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
         if len(known) > 1:
             raise IdentityConflict("These identifiers belong to different customers.")
         if not known:
-            return _new_customer(req, body, partner_id, list(aliases.values()), new_id)
+            plan = _new_customer(req, body, partner_id, list(aliases.values()), new_id)
+            if crm_db.any_connected(found, partner_id, crms):  # in the enrolment's own transaction
+                now = datetime.fromisoformat(req.now_iso)
+                plan.events.append(events.new(CUSTOMER_ENROLLED, partner_id, now, customer_id=new_id))
+            return plan
         existing_id = known.pop()
         new = {kind: given[kind] for kind, owner in owners.items() if not owner}
         if not new:

@@ -28,7 +28,7 @@ from chalicelib.domain import signing
 from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import amo_sync, crm_sync, webhooks
+from chalicelib.services import amo_sync, crm_subscribers, crm_sync, webhooks
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -95,6 +95,7 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
 
 def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]:
     created: list[webhooks_db.DueRef] = []
+    crms = crm_subscribers.Batch(events)  # the CRM connectors: which each partner has, read once for the batch
     for event in events:
         if event.partner_id == BROADCAST:
             created += _fan_out(_expand(event), now)
@@ -105,8 +106,7 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
             if hook.status == "active" and subscribed(hook.events, event.type):
                 ref = webhooks_db.create_delivery(hook, event, payload, now.isoformat(), ttl)
                 created += [ref] if ref is not None else []
-        crm_sync.accept(event, now)  # the CRM connectors: subscribers of their own, once per event
-        amo_sync.accept(event, now)
+        crms.accept(event)
         outbox_db.delete(event.event_id)
     return created
 

@@ -46,6 +46,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "birthday_greeting": "{name}, с днём рождения! У вас {balance} — их можно потратить у любого партнёра "
         "программы «{sender}».",
         "unsubscribe": "Не присылать предложения: {url}",
+        "amocrm_broken": "«{sender}»: amoCRM отклонил ключ доступа интеграции (её отключили или удалили). Баллы в "
+        "amoCRM не обновляются. Подключите amoCRM заново в кабинете партнёра: {url}",
+        # a partner's CRM: the comment on the contact's timeline (services/crm_sync.py, amo_sync.py)
+        "crm_accrued": "Начислено баллов: {points}",
+        "crm_redeemed": "Списано баллов: {points}",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -78,6 +83,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "expiry_reminder": "You can spend {points} from {sender} at any partner until {date}; after that they expire.",
         "birthday_greeting": "Happy birthday, {name}! You have {balance} to spend at any partner of {sender}.",
         "unsubscribe": "No more offers: {url}",
+        "amocrm_broken": "{sender}: amoCRM refused the integration's access (it was switched off or deleted). Points "
+        "in amoCRM are not updated. Connect amoCRM again in the partner portal: {url}",
+        "crm_accrued": "Points earned: {points}",
+        "crm_redeemed": "Points spent: {points}",
     },
 }
 EDITABLE = ("expiry_reminder", "birthday_greeting")  # the texts the operator may replace, per language
