@@ -35,8 +35,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a change stops waiting though the portal refused it",
-        "        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on",
-        "        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on\n"
+        "        except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on",
+        "        except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on\n"
         "            crm_db.done(conn.partner_id, crm_db.pending(conn.partner_id, PENDING_PER_PASS), 0)",
         (_T + "test_a_throttled_portal_is_tried_again_and_the_field_ends_right",),
     ),

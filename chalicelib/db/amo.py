@@ -19,7 +19,17 @@ from chalicelib.db.models import _Item
 from chalicelib.db.store import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 
-__all__ = ["AMOCRM", "AmoConnection", "break_off", "connect", "connections", "disconnect", "get", "store_tokens"]
+__all__ = [
+    "AMOCRM",
+    "AmoConnection",
+    "break_off",
+    "connect",
+    "connections",
+    "disconnect",
+    "get",
+    "stage_connect",
+    "store_tokens",
+]
 
 AMOCRM = "amocrm"
 
@@ -111,6 +121,11 @@ def _item(conn: AmoConnection) -> AmoConnectionItem:
 def connect(conn: AmoConnection) -> None:
     """Connect (or connect again, replacing every secret): the partner's own item only."""
     _item(conn).save()
+
+
+def stage_connect(tx: Transaction, conn: AmoConnection) -> None:
+    """:func:`connect` inside a write's own transaction (with its replay record)."""
+    tx.put(_item(conn), tag="amocrm")
 
 
 def get(partner_id: str) -> AmoConnection | None:

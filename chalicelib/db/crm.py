@@ -18,6 +18,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.db.models import _Item
 from chalicelib.db.store import Found, ReadKey, connection, get_one, get_raw_many
@@ -37,6 +39,7 @@ __all__ = [
     "enqueue",
     "forget_contact",
     "get",
+    "note_error",
     "pending",
     "remember_contact",
 ]
@@ -52,6 +55,8 @@ class CrmConnectionItem(_Item):
     won_stage = UnicodeAttribute(default="WON")
     created_at = UnicodeAttribute()
     language = UnicodeAttribute(default="ru")  # of the timeline comments: the partner's, chosen when connecting
+    last_error = UnicodeAttribute(null=True)  # Bitrix24's error code of the last pass that failed (the portal page)
+    last_error_at = UnicodeAttribute(null=True)
 
 
 class CrmPendingItem(_Item):
@@ -82,6 +87,8 @@ class Connection:
     won_stage: str
     created_at: str
     language: str = "ru"
+    last_error: str | None = None
+    last_error_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,14 @@ def _conn_key(partner_id: str) -> tuple[str, str]:
 
 def _connection(item: CrmConnectionItem) -> Connection:
     return Connection(
-        item.partner_id, item.webhook_url, item.application_token, item.won_stage, item.created_at, item.language
+        item.partner_id,
+        item.webhook_url,
+        item.application_token,
+        item.won_stage,
+        item.created_at,
+        item.language,
+        item.last_error,
+        item.last_error_at,
     )
 
 
@@ -123,6 +137,20 @@ def connect(
 def get(partner_id: str) -> Connection | None:
     item = get_one(CrmConnectionItem, *_conn_key(partner_id))
     return _connection(item) if item is not None else None
+
+
+def note_error(partner_id: str, code: str | None, now_iso: str) -> None:
+    """The last pass's failure (None: a pass went through since), on the connection if it still exists."""
+    item = CrmConnectionItem(*_conn_key(partner_id))
+    actions: list[Action] = (
+        [CrmConnectionItem.last_error.set(code), CrmConnectionItem.last_error_at.set(now_iso)]
+        if code is not None
+        else [CrmConnectionItem.last_error.remove(), CrmConnectionItem.last_error_at.remove()]
+    )
+    try:
+        item.update(actions=actions, condition=CrmConnectionItem.pk.exists())
+    except UpdateError:  # disconnected meanwhile: nothing to note
+        pass
 
 
 def disconnect(partner_id: str) -> None:

@@ -13,7 +13,6 @@ before anything else; the lead is re-read through REST (the webhook's fields are
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -22,12 +21,16 @@ from urllib.parse import quote
 from chalicelib import runtime
 from chalicelib.db import amo as amo_db
 from chalicelib.db import crm as crm_db
+from chalicelib.db.store import Found
+from chalicelib.domain import signing
 from chalicelib.errors import BadRequest, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations import amocrm
 from chalicelib.notify import webhook_http
+from chalicelib.schemas import AmoCrmConnection
 from chalicelib.services import crm_sync, customers, owner_notices
+from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
-__all__ = ["LOST", "WON", "connect", "flush", "lead_event", "order_id_of"]
+__all__ = ["LOST", "WON", "connect", "connection_out", "flush", "lead_event", "order_id_of"]
 
 WON, LOST = 142, 143  # amoCRM's fixed statuses in every pipeline
 CODES = {"balance": "LOYALTY_BALANCE", "tier": "LOYALTY_TIER", "expiring": "LOYALTY_EXPIRING"}
@@ -56,34 +59,76 @@ def _refused(subdomain: str) -> str | None:
     return webhook_http.refusal(_base(subdomain), crm_sync._production())
 
 
+SECRET_PLACEHOLDER = "__AMOCRM_WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
+HIDDEN = "{secret}"
+
+
+def connection_out(conn: amo_db.AmoConnection, secret: str = HIDDEN) -> AmoCrmConnection:
+    return AmoCrmConnection(
+        subdomain=conn.subdomain,
+        language="en" if conn.language == "en" else "ru",
+        events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{secret}",
+        connected_at=conn.created_at,
+        status="broken" if conn.broken_reason is not None else "active",
+        broken_reason=conn.broken_reason,
+        broken_at=conn.broken_at,
+    )
+
+
+def _webhook_secret(seed: str, partner_id: str) -> str:
+    """The webhook URL's secret, derived from the request's secret seed: a replay of the request shows it again,
+    and no replay record holds it."""
+    return signing.derive(runtime.get().settings.key_pepper, "amocrm-webhook", f"{seed}\n{partner_id}")[:40]
+
+
 def connect(
+    req: WriteRequest,
     partner_id: str,
     subdomain: str,
     client: tuple[str, str, str],
     grant: tuple[str, str],
     fields: Mapping[str, int],
     now: datetime,
-    language: str = "ru",
-) -> amo_db.AmoConnection:
+    language: str,
+) -> Reply:
     """``client`` = (client_id, client_secret, redirect_uri); ``grant`` = (``authorization_code`` | ``refresh_token``,
-    its value). The code is exchanged once, here; a new webhook secret is drawn each time."""
+    its value). The code is usable once, so it is exchanged once per request, inside the replay machinery: a retry
+    after a lost answer (or the same Idempotency-Key again) is answered from the request's record, never by asking
+    amoCRM a second time. The answer's ``events_path`` carries :data:`SECRET_PLACEHOLDER` as recorded, filled in on
+    the way out."""
     reason = _refused(subdomain)
     if reason is not None:
         raise BadRequest(f"subdomain is refused: {reason}.")
     client_id, client_secret, redirect_uri = client
-    try:
-        tokens = amocrm.exchange(_base(subdomain), client_id, client_secret, redirect_uri, *grant, _transport)
-    except amocrm.Retryable as exc:
-        raise Unavailable("amoCRM did not answer; connect again.") from exc
-    except amocrm.AmoError as exc:
-        raise BadRequest("amoCRM refused the authorization code or refresh token.") from exc
-    conn = amo_db.AmoConnection(
-        partner_id, subdomain, client_id, client_secret, redirect_uri, tokens.access_token, tokens.refresh_token,
-        int(now.timestamp()) + tokens.expires_in, 0, secrets.token_urlsafe(24), dict(fields), now.isoformat(),
-        language,
-    )  # fmt: skip
-    amo_db.connect(conn)
-    return conn
+    exchanged: list[amocrm.Tokens] = []  # once per request, not per attempt of its transaction
+
+    def decide(_: Found) -> Plan:
+        if not exchanged:
+            try:
+                exchanged.append(
+                    amocrm.exchange(_base(subdomain), client_id, client_secret, redirect_uri, *grant, _transport)
+                )
+            except amocrm.Retryable as exc:  # transient: not recorded, the retry asks again
+                raise Unavailable("amoCRM did not answer; connect again.") from exc
+            except amocrm.AmoError as exc:
+                raise BadRequest("amoCRM refused the authorization code or refresh token.") from exc
+        tokens = exchanged[0]
+        conn = amo_db.AmoConnection(
+            partner_id, subdomain, client_id, client_secret, redirect_uri, tokens.access_token, tokens.refresh_token,
+            int(now.timestamp()) + tokens.expires_in, 0, _webhook_secret(req.secret_seed, partner_id), dict(fields),
+            now.isoformat(), language,
+        )  # fmt: skip
+        plan = Plan()
+        amo_db.stage_connect(plan.tx, conn)
+        plan.response = connection_out(conn, SECRET_PLACEHOLDER)
+        return plan
+
+    seed = req.secret_seed
+
+    def render(body: str) -> str:
+        return body.replace(SECRET_PLACEHOLDER, _webhook_secret(seed, partner_id))
+
+    return execute(req, None, [], decide, render=render)
 
 
 def _refresh(conn: amo_db.AmoConnection, now: datetime) -> amo_db.AmoConnection:

@@ -32,12 +32,19 @@ from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unav
 from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
 from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
 from chalicelib.notify import webhook_http
-from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
+from chalicelib.schemas import (
+    AccrualOut,
+    Bitrix24Connection,
+    CreateAccrual,
+    CreateRefund,
+    CustomerEnrolled,
+    EnrollCustomer,
+)
 from chalicelib.services import accruals, customers, refunds
 from chalicelib.services.idempotency import WriteRequest, fingerprint
 from chalicelib.services.message_texts import TEXTS
 
-__all__ = ["FIELDS", "comment", "connect", "deal_event", "flush", "order_id_of"]
+__all__ = ["FIELDS", "comment", "connect", "connection_out", "deal_event", "flush", "order_id_of"]
 
 DEAL_EVENT = "ONCRMDEALUPDATE"
 # The contact's custom fields the partner creates in Bitrix24 (docs/integrations.md, "Bitrix24").
@@ -80,6 +87,15 @@ def connect(
     crm_db.connect(partner_id, webhook_url, application_token, won_stage, now.isoformat(), language)
 
 
+def connection_out(conn: crm_db.Connection) -> Bitrix24Connection:
+    return Bitrix24Connection(
+        won_stage=conn.won_stage,
+        language="en" if conn.language == "en" else "ru",
+        events_path=f"/v1/integrations/bitrix24/events/{conn.partner_id}",
+        connected_at=conn.created_at,
+    )
+
+
 def comment(event_type: str, points: int, language: str) -> str | None:
     """The timeline comment of a change in the partner's language (None: the change is not commented)."""
     name = COMMENTED.get(event_type)
@@ -98,9 +114,13 @@ def flush(now: datetime) -> int:
     taken = 0
     for conn in crm_db.connections():
         try:
-            taken += _flush_partner(conn, now)
-        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on
+            took = _flush_partner(conn, now)
+        except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on
+            crm_db.note_error(conn.partner_id, exc.code[:60], now.isoformat())  # the portal page shows it
             continue
+        if took and conn.last_error is not None:
+            crm_db.note_error(conn.partner_id, None, now.isoformat())
+        taken += took
     return taken
 
 

@@ -16,7 +16,15 @@ from chalicelib import runtime
 from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
 from chalicelib.schemas import CampaignOut
 from chalicelib.services import auth, campaigns, limits, partners, settlement, settlement_csv, staff, staff_auth
-from chalicelib.web import i18n, portal_people, portal_roles, portal_views, portal_webhooks, staff_session
+from chalicelib.web import (
+    i18n,
+    portal_integrations,
+    portal_people,
+    portal_roles,
+    portal_views,
+    portal_webhooks,
+    staff_session,
+)
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (
     CSRF_COOKIE,
@@ -47,6 +55,7 @@ READS = {  # no CSRF check: they change nothing
     "keys",
     "webhooks",
     "webhook",
+    "integrations",
 }
 ACTIONS = {
     "accept": campaigns.accept,
@@ -278,6 +287,7 @@ VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "csv": _csv,
     **portal_people.VIEWS,
     **portal_webhooks.VIEWS,
+    **portal_integrations.VIEWS,
     "reconciliation_act": _reconciliation_act,
     "audit": _audit,
 }
