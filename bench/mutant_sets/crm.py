@@ -54,8 +54,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the connection's secrets in its answer",
-        "        won_stage=conn.won_stage,\n        events_path",
-        "        won_stage=conn.won_stage + conn.application_token,\n        events_path",
+        "        won_stage=conn.won_stage,\n        language=",
+        "        won_stage=conn.won_stage + conn.application_token,\n        language=",
         (_T + "test_the_connection_keeps_its_secrets_and_each_partner_its_own",),
     ),
 )
