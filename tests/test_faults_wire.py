@@ -21,7 +21,8 @@ import pytest
 from chalicelib import db
 from chalicelib.db import tx as db_tx
 from chalicelib.integrations import amocrm as amocrm_client
-from chalicelib.services import amo_sync, idempotency
+from chalicelib.machinery import idempotency
+from chalicelib.services import amo_sync
 from tests import crm_standins
 from tests.conftest import Api, Coalition, inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol
@@ -341,7 +342,7 @@ ROUTES: dict[str, Setup] = {
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
-# nothing; the sign-in, page and portal forms are covered by tests/test_customer_keys.py and the browser tests.
+# nothing; the sign-in, page and portal forms are covered by tests/test_customer_reach.py and the browser tests.
 NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessions.py and the browser tests
     "me_confirm",
     # Starting a reconciliation writes no money; under a lost answer it is not yet exactly-once (a retry may start

@@ -52,10 +52,10 @@ from chalicelib.clock import ManualClock
 from chalicelib.db import keys
 from chalicelib.domain.settlement import FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.domain.wallet import Wallet, settled, split_pending_key
+from chalicelib.machinery.program import Program
+from chalicelib.machinery.wallets import ints, of_item
 from chalicelib.notify.inbox import INBOX
 from chalicelib.services import auth, jobs
-from chalicelib.services.program import Program
-from chalicelib.services.wallets import ints, of_item
 from tests.conftest import Api, Result, make_settings
 from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Policy, Redeemed, Refunded, SentCode
 
@@ -182,7 +182,7 @@ def _moto():
 TABLE = "props"
 # The model has no rate limits: the per-key request rate, the open-holds cap (5 per partner and customer, which a
 # burst of a dozen holds passes) and the spend codes sent to one customer (5 at once, then 10 an hour: every spend at
-# the store asks for one) are off here; tests/test_limits.py and tests/test_customer_keys.py cover them.
+# the store asks for one) are off here; tests/test_limits.py and tests/test_customer_reach.py cover them.
 # The per-key allowance of wrong codes (20 at once, then 40 an hour) is off too: the model counts wrong tries per
 # partner and customer only (tests/test_consent_codes.py covers the key's allowance).
 LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null, "customer_messages": null, "wrong_code": null}'

@@ -16,8 +16,8 @@ from chalicelib.db import crm as crm_db
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import AmoCrmConnection, Bitrix24Ack, Bitrix24Connection, ConnectAmoCrm, ConnectBitrix24
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.services import amo_sync, crm_sync

@@ -10,7 +10,7 @@ from chalicelib.api import (
     admin,
     audit,
     campaigns,
-    customer_keys,
+    customer_reach,
     customers,
     integrations,
     ledger,
@@ -26,7 +26,7 @@ from chalicelib.http import Route, RouteTable
 _TABLES: tuple[RouteTable, ...] = (
     public.api,
     customers.api,
-    customer_keys.api,
+    customer_reach.api,
     ledger.api,
     partners.api,
     campaigns.api,

@@ -1,9 +1,6 @@
 """The DynamoDB adapter: the only package that knows about tables, keys and transactions."""
 
-from chalicelib.db import crm as _crm  # noqa: F401 - its models are bound with every other (models.bind)
-from chalicelib.db import keys
-from chalicelib.db import partner_keys as partner_keys  # these items are bound with the others (models.bind)
-from chalicelib.db import staff as staff
+from chalicelib.db import crm, keys, partner_keys, staff  # crm, partner_keys, staff: for their models (models.bind)
 from chalicelib.db.audit import AuditItem
 from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
@@ -32,8 +29,7 @@ from chalicelib.db.models import (
 )
 from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
 from chalicelib.db.payments import PaymentItem, PaymentTotalItem
-from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
-from chalicelib.db.store import (
+from chalicelib.db.reads import (
     carry,
     connection,
     drop_riders,
@@ -43,6 +39,7 @@ from chalicelib.db.store import (
     land_riders,
     riders_pending,
 )
+from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
 from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 __all__ = [
@@ -84,6 +81,7 @@ __all__ = [
     "carry",
     "connection",
     "create_table",
+    "crm",
     "drop_riders",
     "get_many",
     "get_one",
@@ -92,5 +90,7 @@ __all__ = [
     "keys",
     "land_riders",
     "outcome_unknown",
+    "partner_keys",
     "riders_pending",
+    "staff",
 ]

@@ -22,7 +22,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.db.models import _Item
-from chalicelib.db.store import Found, ReadKey, connection, get_one, get_raw_many
+from chalicelib.db.reads import Found, ReadKey, connection, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled
 
 __all__ = [

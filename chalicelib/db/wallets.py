@@ -15,7 +15,7 @@ from chalicelib.db import keys
 from chalicelib.db.codec import RawUpdate, keyed, typed
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
-from chalicelib.db.store import Found, ReadKey, get_one
+from chalicelib.db.reads import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
 from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id
@@ -280,7 +280,7 @@ def apply(
 ) -> None:
     """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points, unless
     that month is ``marked`` already (the caller read the item and saw its marker's lot: see
-    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing.
+    ``machinery.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing.
     ``decided_on``: a wallet derived from the item as read (its lots' stored keys; none: an item without lots)."""
     layout = decided_on.stored_as if decided_on is not None else None
     update = update_for(change, layout if isinstance(layout, Layout) else None)

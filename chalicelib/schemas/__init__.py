@@ -63,7 +63,9 @@ _NAMES = {
     "public": (
         "CustomerLinksEnded EndCustomerLinks MeOut MeQuery PortalLinkRequest PortalLinkSent TelegramAck TelegramUpdate"
     ),
-    "integrations": "AmoCrmConnection Bitrix24Ack Bitrix24Connection ConnectAmoCrm ConnectBitrix24 CrmFieldName CrmLanguage",
+    "integrations": (
+        "AmoCrmConnection Bitrix24Ack Bitrix24Connection ConnectAmoCrm ConnectBitrix24 CrmFieldName CrmLanguage"
+    ),
     "webhooks": (
         "CreateWebhook DeliveryList DeliveryOut DeliveryQuery ResendOut RotateWebhookSecret WEBHOOK_EVENT_NAMES "
         "WebhookCreated WebhookList WebhookOut WebhookSecretRotated"

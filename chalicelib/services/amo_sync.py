@@ -21,14 +21,14 @@ from urllib.parse import quote
 from chalicelib import runtime
 from chalicelib.db import amo as amo_db
 from chalicelib.db import crm as crm_db
-from chalicelib.db.store import Found
+from chalicelib.db.reads import Found
 from chalicelib.domain import signing
 from chalicelib.errors import BadRequest, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations import amocrm
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import webhook_http
 from chalicelib.schemas import AmoCrmConnection
 from chalicelib.services import crm_sync, customers, owner_notices
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = ["LOST", "WON", "connect", "connection_out", "flush", "lead_event", "order_id_of"]
 

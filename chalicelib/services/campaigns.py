@@ -24,11 +24,10 @@ from datetime import datetime
 from typing import cast
 
 from chalicelib import cache, ids
-from chalicelib.db import campaign_awards as awards_db
 from chalicelib.db import campaigns as campaigns_db
 from chalicelib.db import partners as partners_db
-from chalicelib.db.store import Found, ReadKey
-from chalicelib.domain.audit import Change as AuditChange
+from chalicelib.db.reads import Found, ReadKey
+from chalicelib.domain.audit import Change
 from chalicelib.domain.campaign_lifecycle import (
     MAX_ACTIVE_PER_PARTNER,
     MAX_OPEN_PER_SPONSOR,
@@ -48,7 +47,7 @@ from chalicelib.domain.campaign_lifecycle import (
     transition,
     unaccepted,
 )
-from chalicelib.domain.campaigns import Rules, instant
+from chalicelib.domain.campaigns import instant
 from chalicelib.domain.events import CAMPAIGN_UPDATED
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import (
@@ -61,9 +60,9 @@ from chalicelib.errors import (
     NotFound,
     ValidationFailed,
 )
+from chalicelib.machinery import events, program
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import CampaignDay, CampaignList, CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services import events, program
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
     "MAX_ACTIVE_PER_PARTNER",
@@ -72,7 +71,6 @@ __all__ = [
     "Partner",
     "accept",
     "activate",
-    "active_rules",
     "create",
     "decline",
     "end",
@@ -80,7 +78,6 @@ __all__ = [
     "list_for",
     "pause",
     "report",
-    "till_reads",
     "to_out",
 ]
 
@@ -192,7 +189,7 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
         campaigns_db.add_new(plan.tx, item, item.named_partners())
         campaigns_db.add_open_slot(plan.tx, sponsor_id, campaign_id, now.isoformat(), sponsor.open_campaigns, freed)
         created = {**body.model_dump(mode="json", exclude_none=True), "status": item.status}
-        plan.audit.append(AuditChange("campaign.created", f"campaign:{campaign_id}", sponsor_id, None, created))
+        plan.audit.append(Change("campaign.created", f"campaign:{campaign_id}", sponsor_id, None, created))
         return plan
 
     return execute(req, None, reads, decide)
@@ -257,7 +254,7 @@ _AUDITED: dict[CampaignAction, str] = {
 }
 
 
-def _audited(before: Campaign, after: Campaign, actor: str | None, action: CampaignAction) -> list[AuditChange]:
+def _audited(before: Campaign, after: Campaign, actor: str | None, action: CampaignAction) -> list[Change]:
     """The audit record of a transition that changed something: an answer is the answering partner's record, a
     state change the sponsor's (made by the sponsor or the operator)."""
     target = f"campaign:{before.campaign_id}"
@@ -266,10 +263,10 @@ def _audited(before: Campaign, after: Campaign, actor: str | None, action: Campa
             return []
         was = "accepted" if actor in before.accepted_by else "declined" if actor in before.declined_by else None
         now_is = "accepted" if action == "accept" else "declined"
-        return [AuditChange(_AUDITED[action], target, actor, {"answer": was}, {"answer": now_is})]
+        return [Change(_AUDITED[action], target, actor, {"answer": was}, {"answer": now_is})]
     if after.status == before.status:
         return []
-    change = AuditChange(
+    change = Change(
         _AUDITED[action], target, before.sponsor_partner_id, {"status": before.status}, {"status": after.status}
     )
     return [change]
@@ -363,18 +360,3 @@ def report(campaign_id: str, partner_id: str, now: datetime) -> CampaignReport:
             for d in campaigns_db.daily(campaign_id)
         ],
     )
-
-
-def active_rules(partner: Partner) -> list[Rules]:
-    """The campaigns a purchase at this partner may award, from the snapshots on it (what its partners accepted and
-    its sponsors activated), in campaign-id order; at most ``MAX_ACTIVE_PER_PARTNER``."""
-    return partner.campaign_rules()
-
-
-def till_reads(partner: Partner) -> list[ReadKey]:
-    """What a write at this partner's till reads in its one batch besides the customer: the items of the campaigns
-    earning here (their state must be fresh), one budget shard of each (drawn at random: an award that fits goes
-    there) and their sponsors' partner items (a suspended sponsor's campaigns stop awarding at once, not when a
-    cache expires). At most 3 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
-    rules = active_rules(partner)
-    return awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})

@@ -1,6 +1,6 @@
 """Monthly settlement: what each partner owes the coalition and is owed, exact to the point.
 
-Figures come from period counters kept in the same transaction as every ledger entry (``wallet.post``), spread over
+Figures come from period counters kept in the same transaction as every ledger entry (``wallets.post``), spread over
 ``keys.COUNTER_SHARDS`` items per partner: a report costs (partners + 1) x shards item reads in one or two batch
 calls, however many transactions the month had. The reconciliation (``services/reconciliation.py``, a job)
 recomputes every figure from the entries themselves and must match exactly. A closed period is a frozen snapshot
@@ -29,6 +29,8 @@ from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_ra
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, Figures, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
+from chalicelib.machinery import audit, events, program
+from chalicelib.machinery.program import Program
 from chalicelib.schemas import (
     CoalitionLine,
     Flow,
@@ -38,8 +40,7 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import audit, events, partners, payments, program
-from chalicelib.services.program import Program
+from chalicelib.services import partners, payments
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 

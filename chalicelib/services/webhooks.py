@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from chalicelib import ids, runtime
 from chalicelib.db import webhooks as webhooks_db
-from chalicelib.db.store import Found
+from chalicelib.db.reads import Found
 from chalicelib.db.webhooks import Delivery, Webhook
 from chalicelib.domain import signing
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, WebhookLimitReached
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import webhook_http
 from chalicelib.schemas import (
     CreateWebhook,
@@ -31,7 +32,6 @@ from chalicelib.schemas import (
     WebhookSecretRotated,
 )
 from chalicelib.services import owner_notices
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose

@@ -12,16 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.db import campaign_awards as awards_db
-from chalicelib.db.store import Found
+from chalicelib.db import campaign_awards as campaign_awards_db
+from chalicelib.db.reads import Found
 from chalicelib.db.tx import MAX_ITEMS
 from chalicelib.domain.campaigns import CampaignAward, Purchase, Shopper, decide_awards, eligible_campaigns
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, earn, pending_key
+from chalicelib.machinery.campaign_reads import active_rules
+from chalicelib.machinery.idempotency import Plan
+from chalicelib.machinery.write_session import Session, earn_lot
 from chalicelib.schemas import CreateAccrual
-from chalicelib.services import campaigns
-from chalicelib.services.idempotency import Plan
-from chalicelib.services.session import Session, earn_lot
 
 MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
 # an award writes one budget shard of the campaign, its day, its ledger entry and up to two settlement counters (the
@@ -89,7 +90,7 @@ def _award(decided: CampaignAward, session: Session, pending_until: datetime | N
 def award_campaigns(
     plan: Plan,
     session: Session,
-    partner: campaigns.Partner,
+    partner: Partner,
     body: CreateAccrual,
     base_points: int,
     tier: str,
@@ -108,22 +109,22 @@ def award_campaigns(
     shopper = Shopper(current.last_purchase, tier, current.campaign_awards)
     tier_names = [t.name for t in sorted(program.tiers, key=lambda t: t.min_spend_12m_minor)]
     purchase = Purchase(partner.partner_id, body.amount_minor, base_points, program.point_value_minor)
-    eligible = eligible_campaigns(campaigns.active_rules(partner), purchase, shopper, tier_names, session.now)
+    eligible = eligible_campaigns(active_rules(partner), purchase, shopper, tier_names, session.now)
     if not eligible:
         return []
     campaign_ids = [r.campaign_id for r in eligible]
     sponsors = {r.sponsor for r in eligible}
-    found = awards_db.fresh(prefetched, campaign_ids, sponsors)
-    states, active_sponsors = awards_db.states_of(found, campaign_ids, sponsors)
+    found = campaign_awards_db.fresh(prefetched, campaign_ids, sponsors)
+    states, active_sponsors = campaign_awards_db.states_of(found, campaign_ids, sponsors)
     room, spare = award_room(plan, session), spare_items(plan, session)
     decision = decide_awards(eligible, states, active_sponsors, room, purchase, shopper, spare)
     if decision.needs_every_shard:  # an award fits in no shard read with the purchase: read them all, decide again
-        found = awards_db.with_every_shard(found, decision.needs_every_shard)
-        states, active_sponsors = awards_db.states_of(found, campaign_ids, sponsors)
+        found = campaign_awards_db.with_every_shard(found, decision.needs_every_shard)
+        states, active_sponsors = campaign_awards_db.states_of(found, campaign_ids, sponsors)
         decision = decide_awards(eligible, states, active_sponsors, room, purchase, shopper, spare)
     for campaign_id in decision.exhausted:
-        awards_db.mark_exhausted(plan.tx, campaign_id)
+        campaign_awards_db.mark_exhausted(plan.tx, campaign_id)
     day = session.now.astimezone(zone(program.timezone)).date().isoformat()
     for decided in decision.awards:
-        awards_db.record(plan.tx, decided, day, body.amount_minor)
+        campaign_awards_db.record(plan.tx, decided, day, body.amount_minor)
     return [_award(decided, session, pending_until) for decided in decision.awards]
