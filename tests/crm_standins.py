@@ -204,6 +204,7 @@ class AmoAccount:
     notes: list[dict[str, Any]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # "GET /api/v4/..." answered with data (not 401/429)
     oauth: list[str] = field(default_factory=list)  # the grant types exchanged
+    hits: int = 0  # every request that reached the account, whatever its answer
     throttle_next: int = 0
     per_second: int = 7
     clock: Any = time.monotonic  # tests give the injected clock's seconds: the window moves only when it does
@@ -316,6 +317,7 @@ def serve_amo() -> tuple[AmoAccount, ThreadingHTTPServer]:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             body = json.loads(raw) if raw else None
             with account.lock:
+                account.hits += 1
                 if self.path == "/oauth2/access_token" and self.command == "POST":
                     status, answer = account._token(body or {})
                 else:

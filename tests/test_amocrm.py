@@ -269,13 +269,13 @@ def test_a_dead_refresh_token_breaks_the_connection_tells_the_owner_and_stops_ca
     assert got["status"] == "broken" and "refresh token" in got["broken_reason"] and got["broken_at"]
     [notice] = inbox("amocrm_broken")  # the owner is told, once; the cashier is not
     assert notice.to == owner["phone"] and "amoCRM" in notice.text
-    asked = list(amocrm.oauth), list(amocrm.requests)
+    asked = amocrm.hits
     for _ in range(3):  # nothing more is asked of amoCRM, nobody is told again
         _later(clock)
         dispatcher.poll(clock.now())
     lead = amocrm.add_lead(142, 500, "+79161234503")
     assert _lead_event(coalition.operator, path, lead).status == 503  # amoCRM sends it again after the reconnect
-    assert (list(amocrm.oauth), list(amocrm.requests)) == asked and len(inbox("amocrm_broken")) == 1
+    assert amocrm.hits == asked and len(inbox("amocrm_broken")) == 1
 
     # connecting again mends it: what waited is sent
     amocrm.codes.add("auth-code-0002")
@@ -319,3 +319,15 @@ def test_the_notes_speak_the_language_chosen_when_connecting(coalition, amocrm, 
     assert accrue(coalition.cafe, cid, "EN-1", 100_000).status == 201
     dispatcher.poll(clock.now())
     assert [n["params"]["text"] for n in amocrm.notes] == [f"Points earned: {_balance(coalition.cafe, cid)}"]
+
+
+def test_a_connection_is_marked_broken_once_and_never_over_a_reconnect(coalition, amocrm, clock):
+    _connect(coalition.cafe)
+    read = amo_db.get(coalition.ids["cafe"])
+    assert amo_db.break_off(read, "refused", clock.now().isoformat()) is True
+    assert amo_db.break_off(read, "refused", clock.now().isoformat()) is False  # a pass at once: told once
+    clock.advance(timedelta(minutes=1))
+    amocrm.codes.add("auth-code-0002")
+    _connect(coalition.cafe, code="auth-code-0002")
+    assert amo_db.break_off(read, "refused", clock.now().isoformat()) is False  # read before the reconnect
+    assert amo_db.get(coalition.ids["cafe"]).broken_reason is None

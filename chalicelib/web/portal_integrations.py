@@ -22,7 +22,6 @@ from chalicelib.web.render import redirect
 PATH = "/portal/integrations"
 B24_FIELDS = ("webhook_url", "application_token", "won_stage")
 AMO_FIELDS = ("subdomain", "client_id", "client_secret", "redirect_uri", "code")
-SECRETS = {"application_token", "client_secret", "code"}  # never typed back into a page
 
 
 def _respond(r: Any, page: Any, status: int = 200) -> Any:
@@ -34,7 +33,7 @@ def _respond(r: Any, page: Any, status: int = 200) -> Any:
 def _page(r: Any, session: Session, status: int = 200, **context: Any) -> Any:
     b24 = crm_db.get(session.partner_id)
     amo = amo_db.get(session.partner_id)
-    typed = {k: v for k, v in context.pop("typed", {}).items() if k not in SECRETS}
+    typed = context.pop("typed", {})  # the template types back no secret (their fields are empty on a refusal)
     page = portal_views.page(
         "portal/integrations.html", r.lang, f"{PATH}?lang=", session,
         b24=crm_sync.connection_out(b24) if b24 is not None else None, b24_conn=b24,
