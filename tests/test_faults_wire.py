@@ -391,6 +391,10 @@ NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessi
     "portal_rotate_webhook",
     "portal_delete_webhook",
     "portal_resend_delivery",
+    # the owner's CRM forms: tests/test_portal_integrations.py (the services are the API's, matrixed above)
+    "portal_connect_bitrix24",
+    "portal_connect_amocrm",
+    "portal_disconnect_crm",
     # staff sign-in and sign-out forms: tests/test_staff.py
     *(f"staff_{area}_{view}" for area in ("till", "portal", "admin") for view in ("sign_in_code", "sign_in_session")),
     *(f"staff_{area}_sign_out" for area in ("till", "portal", "admin")),
