@@ -16,7 +16,7 @@ from chalicelib.services import crm_sync, dispatcher
 from tests.crm_standins import AMO_CLIENT_ID, AMO_CLIENT_SECRET, AMO_REDIRECT
 from tests.test_api_ledger import enrol
 
-pytest_plugins = ("tests.crm_standins",)
+pytest_plugins = ("tests.crm_standins", "tests.webhook_receiver")
 
 PHONE = "+79161234511"
 B24_TOKEN = "b24apptoken0123456789"
@@ -38,10 +38,13 @@ def _connect_amocrm(client: Any) -> None:
     assert r.status == 200, r.json
 
 
-def test_an_enrolled_customer_becomes_a_bitrix24_contact_before_any_purchase(coalition, bitrix24, clock):
+def test_an_enrolled_customer_becomes_a_bitrix24_contact_before_any_purchase(coalition, bitrix24, receiver, clock):
     _connect_bitrix24(coalition.cafe, bitrix24)
+    hook = {"url": receiver.url + "/all", "events": ["*"]}
+    assert coalition.cafe.post("/v1/webhooks", hook).status == 201
     enrol(coalition.cafe, phone=PHONE)
     dispatcher.poll(clock.now())
+    assert receiver.got == []  # the enrolment is the CRM's to hear of, not an endpoint's (not in the catalogue)
     contact = bitrix24.contact_by_phone(PHONE)
     assert contact is not None and contact["UF_CRM_LOYALTY_BALANCE"] == "0"
     assert bitrix24.comments == []  # an enrolment is no accrual: no timeline comment

@@ -154,6 +154,12 @@ MUTANTS += (
         (_S + "test_an_enrolled_customer_becomes_a_bitrix24_contact_before_any_purchase",),
     ),
     Mutant(
+        "an enrolment told to the partner's webhook endpoints too",
+        "INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED, CUSTOMER_ENROLLED})",
+        "INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED})",
+        (_S + "test_an_enrolled_customer_becomes_a_bitrix24_contact_before_any_purchase",),
+    ),
+    Mutant(
         "a partner's change queued for another partner's CRMs",
         "        for crm in sorted(self._connected.get(event.partner_id, ()))",
         "        for crm in sorted(set().union(*self._connected.values()))",

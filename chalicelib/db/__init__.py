@@ -2,6 +2,7 @@
 
 from chalicelib.db import crm, keys, partner_keys, staff  # crm, partner_keys, staff: for their models (models.bind)
 from chalicelib.db.audit import AuditItem
+from chalicelib.db.customer_notes import NoteDueItem, OfferRunItem
 from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
 from chalicelib.db.models import (
     AliasItem,
@@ -63,6 +64,8 @@ __all__ = [
     "JobItem",
     "KeyIdItem",
     "MessageMarkItem",
+    "NoteDueItem",
+    "OfferRunItem",
     "OrderItem",
     "OutboxItem",
     "PartnerItem",

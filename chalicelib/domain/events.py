@@ -20,8 +20,8 @@ POINTS_EXPIRED = "points.expired"
 TIER_CHANGED = "tier.changed"
 CAMPAIGN_UPDATED = "campaign.updated"
 SETTLEMENT_CLOSED = "settlement.closed"
-# Heard by the CRM connectors only (services/crm_subscribers.py), not in the webhooks' catalogue: an endpoint
-# subscribed to "*" hears of what the catalogue names, no more.
+# Heard by the CRM connectors only (services/crm_subscribers.py): internal (INTERNAL_EVENTS), not in the webhooks'
+# catalogue.
 CUSTOMER_ENROLLED = "customer.enrolled"
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -53,6 +53,14 @@ BALANCE_CHANGES = frozenset(
 )
 # What a CRM's contact mirrors: the customer from enrolment on, then every change of the balance.
 CRM_CHANGES = BALANCE_CHANGES | {CUSTOMER_ENROLLED}
+# A message to a person (a one-time code, a link to the customer's page) that a write asked for: put in the outbox
+# with the write, delivered by the coalition itself (chalicelib/services/message_outbox.py). Internal: no partner's
+# endpoint or CRM ever hears of it, whatever it subscribed to, and it is not in the catalogue partners choose from.
+MESSAGE_REQUESTED = "message.requested"
+# customer.enrolled is heard by the CRM connectors only (CRM_CHANGES), never by an endpoint.
+INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED, CUSTOMER_ENROLLED})
+# The audience of an internal event: no partner.
+NO_PARTNER = "-"
 ALL_EVENTS = "*"
 # The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
 # into one event per partner before any partner hears of it.
@@ -75,7 +83,10 @@ class Event:
 
 
 def subscribed(wanted: tuple[str, ...] | list[str], event_type: str) -> bool:
-    return event_type in EVENT_TYPES and (ALL_EVENTS in wanted or event_type in wanted)
+    """Whether an endpoint that asked for ``wanted`` hears of ``event_type``; never of an internal event."""
+    if event_type in INTERNAL_EVENTS:
+        return False
+    return ALL_EVENTS in wanted or event_type in wanted
 
 
 def split_by_issuer(event: Event) -> list[Event]:

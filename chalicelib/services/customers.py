@@ -55,7 +55,8 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     # The partner's CRM connections ride in the same batch read: an enrolment tells a CRM only where there is one.
     reads = [customers_db.alias_read_key(k) for k in aliases.values()] + crm_db.connection_reads(partner_id, crms)
     new_id = ids.random_id("cus")  # once per request, not per attempt
-    code = one_time_codes.new_code()  # likewise: a decision made again writes the same code
+    seed = one_time_codes.new_seed()  # likewise: a decision made again writes the same code
+    pending: list[Plan] = []  # the binding's decision, if that is what was committed
     count_lookup = limits.once("lookup", req.scope)  # a known phone or card answers like a look-up: same limit
     count_message = limits.once("spend_code")  # a binding's code is a message to the customer
 
@@ -77,10 +78,11 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
         if not new:
             return Plan(response=CustomerEnrolled(customer_id=existing_id, created=False), customer_id=existing_id)
         count_message(existing_id)
-        return bindings.pending_plan(req, existing_id, new, partner_id, code)
+        pending[:] = [bindings.pending_plan(req, existing_id, new, partner_id, seed)]
+        return pending[0]
 
     reply = execute(req, None, reads, decide)
-    bindings.send_pending(reply, code, partner_id)
+    bindings.send_pending(reply, pending[0] if pending else None, datetime.fromisoformat(req.now_iso))
     return reply
 
 
