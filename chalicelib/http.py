@@ -121,7 +121,9 @@ class Route:
     summary: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    # The answer's model, or its name in chalicelib.schemas for a route that renders its JSON itself (the balance:
+    # its first request builds no model); only the OpenAPI document reads it (chalicelib/api/openapi.py).
+    response: type[BaseModel] | str | None = None
     status: int = 200  # the success status; a Reply with created=False answers 200 (an enrolled customer found)
     tag: str = "partner"
     idempotent_post: bool = False
@@ -150,7 +152,7 @@ class RouteOptions(TypedDict, total=False):
     """What a route declares besides its method, path, auth, summary and input models."""
 
     name: str  # default: the handler's name
-    response: type[BaseModel]
+    response: type[BaseModel] | str
     status: int
     tag: str  # default: the table's
     idempotent_post: bool

@@ -14,7 +14,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the route index drifted from the route table",
-        '    ("customer_balance", "GET", "/v1/customers/{customer_id}/balance", "chalicelib.api.customers"),',
+        '    ("customer_balance", "GET", "/v1/customers/{customer_id}/balance", "chalicelib.api.balances"),',
         '    ("customer_balance", "GET", "/v1/customers/{customer_id}/balance", "chalicelib.api.ledger"),',
         ("tests/test_route_table.py::test_app_registers_every_route_from_an_index_that_is_the_route_table",),
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalicelib.api import (
     admin,
     audit,
+    balances,
     campaigns,
     customer_keys,
     customers,
@@ -26,6 +27,7 @@ from chalicelib.http import Route, RouteTable
 _TABLES: tuple[RouteTable, ...] = (
     public.api,
     customers.api,
+    balances.api,
     customer_keys.api,
     ledger.api,
     partners.api,
