@@ -8,10 +8,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chalicelib.db.models import EntryItem, _Item
+from chalicelib import db
+from chalicelib.db.models import EntryItem
 from infra import build_template
 
-ALL_MODELS = _Item.__subclasses__()  # every item class, db/scale_models.py's too
+ALL_MODELS = db.every_model()  # every item class, db/scale_models.py's too
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = ROOT / "build" / "sam.json"
