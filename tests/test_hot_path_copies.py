@@ -88,7 +88,7 @@ def test_the_balance_route_answers_the_models_json_without_building_it() -> None
         holds={"ptn_a|H-1": Hold(30, "2026-05-09T00:00:00+00:00", {"2027-01|ptn_a": 30}, "ptn_a", "H-1")},
         pending_lots={"2026-05-01T00:00:00+00:00|2027-05|ptn_a": 20},
     )
-    tiers = (Tier("Базовый \"1\"", 0, 10_000), Tier("Gold\u2028★", 1_000_000, 12_500), Tier("Top", 9_000_000, 15_000))
+    tiers = (Tier('Базовый "1"', 0, 10_000), Tier("Gold\u2028★", 1_000_000, 12_500), Tier("Top", 9_000_000, 15_000))
     for program in (Program(), Program(currency="KZT", point_value_minor=7, tiers=tiers, timezone="Asia/Almaty")):
         for wallet in (rich, Wallet()):
             answer = json_of("cus_ü1", wallet, program.at(now), now)
