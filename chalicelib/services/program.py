@@ -19,10 +19,13 @@ from chalicelib.domain import DEFAULT_TIERS, Tier
 from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
 from chalicelib.errors import Unavailable, ValidationFailed
-from chalicelib.services import audit
+from chalicelib.lazy import lazy_module
 
-if TYPE_CHECKING:  # the models load when a program is shown, stored or changed, not with every key's check
+if TYPE_CHECKING:  # these load when a program is shown, stored or changed, not with every key's check
     from chalicelib.schemas import ProgramSettings, UpdateProgram
+    from chalicelib.services import audit
+else:
+    audit = lazy_module("chalicelib.services.audit")
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
