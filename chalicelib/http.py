@@ -28,10 +28,11 @@ from chalicelib.errors import (
     problem_json,
 )
 from chalicelib.https import with_hsts
+from chalicelib.machinery import idempotency, key_rate
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.request_body import parse_json, validate
-from chalicelib.services import auth, idempotency, key_rate
+from chalicelib.services import auth
 from chalicelib.services.auth import Principal
-from chalicelib.services.idempotency import Reply
 
 log = logging.getLogger("loyalty")
 

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from chalicelib import cache, db
 from chalicelib.db import keys
+from chalicelib.machinery.awards import ITEMS_PER_AWARD, MAX_AWARDS_PER_PURCHASE
 from chalicelib.schemas import MAX_EARN_AT
-from chalicelib.services.awards import ITEMS_PER_AWARD, MAX_AWARDS_PER_PURCHASE
 from chalicelib.services.campaigns import MAX_ACTIVE_PER_PARTNER, MAX_OPEN_PER_SPONSOR
 from tests.test_api_ledger import accrue, enrol, redeem
 
@@ -160,8 +160,8 @@ def test_awards_give_way_when_the_settlement_already_fills_the_transaction():
 
     from chalicelib.db.tx import MAX_ITEMS
     from chalicelib.domain.wallet import Change
-    from chalicelib.services.awards import ACCRUAL_OWN_ITEMS, award_room
-    from chalicelib.services.idempotency import Plan
+    from chalicelib.machinery.awards import ACCRUAL_OWN_ITEMS, award_room
+    from chalicelib.machinery.idempotency import Plan
 
     plan = Plan(created=True)
     assert award_room(plan, SimpleNamespace(settlement=Change())) == MAX_AWARDS_PER_PURCHASE

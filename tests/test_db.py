@@ -6,9 +6,9 @@ from chalicelib import db
 from chalicelib.db import keys, wallets
 from chalicelib.domain.wallet import Change as WalletChange
 from chalicelib.errors import DuplicateOrder, RequestTooLarge
+from chalicelib.machinery.idempotency import NaturalId, Plan, WriteRequest, execute
+from chalicelib.machinery.wallets import apply
 from chalicelib.schemas import CustomerRef
-from chalicelib.services.idempotency import NaturalId, Plan, WriteRequest, execute
-from chalicelib.services.wallets import apply
 from tests.conftest import table_snapshot
 
 

@@ -21,7 +21,8 @@ import pytest
 from chalicelib import db
 from chalicelib.db import tx as db_tx
 from chalicelib.integrations import amocrm as amocrm_client
-from chalicelib.services import amo_sync, idempotency
+from chalicelib.machinery import idempotency
+from chalicelib.services import amo_sync
 from tests import crm_standins
 from tests.conftest import Api, Coalition, inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol

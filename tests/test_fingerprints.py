@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services.idempotency import fingerprint, fingerprints
+from chalicelib.machinery.idempotency import fingerprint, fingerprints
 
 
 @pytest.mark.parametrize(

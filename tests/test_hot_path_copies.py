@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.periods import period_of
 from chalicelib.domain.schedule import Change, Schedule
-from chalicelib.services.program import Program
+from chalicelib.machinery.program import Program
 
 
 def test_the_program_at_an_instant_is_replace_of_its_money_settings() -> None:
@@ -45,11 +45,11 @@ def test_the_period_of_an_instant_is_its_month_in_the_zone_asked_for() -> None:
 
 
 def test_the_balance_answer_is_the_validated_models_json() -> None:
-    """``services.wallets.balance`` builds its answer without validation: the JSON bytes are those of the same
+    """``machinery.wallets.balance`` builds its answer without validation: the JSON bytes are those of the same
     values validated, for a wallet with expiring lots, a hold, pending points, a tier and one without anything."""
     from chalicelib.domain.wallet import Hold, Wallet
+    from chalicelib.machinery.wallets import balance
     from chalicelib.schemas import Balance
-    from chalicelib.services.wallets import balance
 
     now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
     rich = Wallet(
@@ -74,9 +74,9 @@ def test_the_balance_route_answers_the_models_json_without_building_it() -> None
     byte for byte what the ``Balance`` model gives for the same wallet, text in any alphabet included."""
     from chalicelib.domain import Tier
     from chalicelib.domain.wallet import Hold, Wallet
+    from chalicelib.machinery.wallets import balance
     from chalicelib.schemas import Balance
     from chalicelib.services.balances import json_of
-    from chalicelib.services.wallets import balance
 
     now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
     rich = Wallet(

@@ -237,7 +237,7 @@ def test_a_key_created_without_idempotency_key_is_in_no_record(api):
 def _interleave(monkeypatch, when, other):
     """Run ``other`` (another request) once, just before the first commit whose plan satisfies ``when``: as if it had
     raced in between that request's read and its commit."""
-    from chalicelib.services import idempotency
+    from chalicelib.machinery import idempotency
 
     real, done, started = idempotency._send, [], []
 
@@ -293,7 +293,7 @@ def test_a_refusal_recorded_at_the_order_id_itself_binds_only_its_body(coalition
     """Refusals recorded before they had records of their own sit at the natural id: they still replay for their
     body, and a corrected body executes and takes the id."""
     from chalicelib.db import keys
-    from chalicelib.services.idempotency import fingerprint
+    from chalicelib.machinery.idempotency import fingerprint
 
     c = coalition
     cid = enrol(c.cafe, phone="+79161234567")

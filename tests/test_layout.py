@@ -21,7 +21,7 @@ def test_no_module_in_chalicelib_is_over_400_lines():
 
 
 def test_the_layers_are_folders():
-    for layer in ("domain", "db", "services", "api", "web", "notify"):
+    for layer in ("domain", "db", "machinery", "services", "api", "web", "notify"):
         assert (ROOT / layer / "__init__.py").exists(), layer
     assert not (ROOT / "ledger.py").exists() and not (ROOT / "routes.py").read_text().count("def enroll")
 

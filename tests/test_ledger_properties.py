@@ -52,10 +52,10 @@ from chalicelib.clock import ManualClock
 from chalicelib.db import keys
 from chalicelib.domain.settlement import FIELDS, Figures, entry_deltas, identity, statement
 from chalicelib.domain.wallet import Wallet, settled, split_pending_key
+from chalicelib.machinery.program import Program
+from chalicelib.machinery.wallets import ints, of_item
 from chalicelib.notify.inbox import INBOX
 from chalicelib.services import auth, jobs
-from chalicelib.services.program import Program
-from chalicelib.services.wallets import ints, of_item
 from tests.conftest import Api, Result, make_settings
 from tests.reference_model import STATEMENT, Campaign, Earned, Model, Order, Policy, Redeemed, Refunded, SentCode
 

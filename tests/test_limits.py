@@ -16,7 +16,7 @@ from chalicelib.db import ratelimits
 from chalicelib.domain.ratelimit import DEFAULT_RATES, Rate, admit, open_holds_wait, parse_limits
 from chalicelib.domain.wallet import Hold
 from chalicelib.errors import RateLimited
-from chalicelib.services import limits
+from chalicelib.machinery import limits
 from tests.conftest import make_settings
 from tests.test_api_ledger import accrue, enrol, redeem
 

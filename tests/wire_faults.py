@@ -10,7 +10,7 @@ sends, its own retries included, takes the next planned fault, if any:
   ``ProvisionedThroughputExceededException``, ``TransactionCanceledException`` with ``TransactionConflict``
   reasons...), and the call never reaches moto. botocore parses and retries it exactly as it would a real one.
 
-Everything above the wire (botocore's retry handler and parser, pynamodb, ``db.tx``, ``services.idempotency``, the
+Everything above the wire (botocore's retry handler and parser, pynamodb, ``db.tx``, ``machinery.idempotency``, the
 HTTP layer) runs unchanged. botocore's own backoff between its retries is set to zero (the tests never sleep).
 """
 
@@ -94,7 +94,7 @@ def wire(dynamo: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wire]:
 
     from chalicelib import db
     from chalicelib.db import tx as db_tx
-    from chalicelib.services import idempotency
+    from chalicelib.machinery import idempotency
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
     monkeypatch.setattr(idempotency, "backoff", lambda attempt: None)

@@ -8,8 +8,8 @@ from bench.mutant_sets import Mutant
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "an item class loaded after the binding builds a client of its own",
-        "    for model in (_Item, *_Item.__subclasses__()):",
-        "    for model in _Item.__subclasses__():",
+        "    sharing: tuple[type[_Item], ...] = (_Item, *_Item.__subclasses__())",
+        "    sharing: tuple[type[_Item], ...] = tuple(_Item.__subclasses__())",
         ("tests/test_item_codec.py::test_an_item_class_loaded_after_the_binding_shares_the_instances_client",),
     ),
     Mutant(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import (
     AdjustmentOut,
     AttachIdentifiers,
@@ -20,16 +21,17 @@ from chalicelib.schemas import (
     TransactionsQuery,
     UpdateProgram,
 )
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import bindings, bonuses, customer_auth, customers, program
+    from chalicelib.machinery import program
+    from chalicelib.services import bindings, bonuses, customer_auth, customers, program_settings
 else:
     bindings = lazy_module("chalicelib.services.bindings")
     bonuses = lazy_module("chalicelib.services.bonuses")
     customer_auth = lazy_module("chalicelib.services.customer_auth")
     customers = lazy_module("chalicelib.services.customers")
-    program = lazy_module("chalicelib.services.program")
+    program = lazy_module("chalicelib.machinery.program")
+    program_settings = lazy_module("chalicelib.services.program_settings")
 
 api = RouteTable(tag="operator")
 
@@ -117,4 +119,4 @@ def admin_get_program(call: Call[None, None]) -> ProgramSettings:
     errors=(400, 401, 403, 413, 415, 422),
 )
 def admin_put_program(call: Call[UpdateProgram, None]) -> ProgramSettings:
-    return program.update(call.body, call.now.isoformat(), call.stamp).to_schema()
+    return program_settings.update(call.body, call.now.isoformat(), call.stamp).to_schema()

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import CampaignList, CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.services import campaigns

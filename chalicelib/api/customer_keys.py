@@ -11,6 +11,7 @@ from chalice.app import Response
 from chalicelib import runtime
 from chalicelib.http import JSON_HEADERS, Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import (
     ConfirmIdentifiers,
     IdentifiersConfirmed,
@@ -19,7 +20,6 @@ from chalicelib.schemas import (
     SpendCodeRequest,
     SpendCodeSent,
 )
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.services import bindings, customer_auth, spend_codes

@@ -10,6 +10,7 @@ from chalice.app import Response
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import (
     CustomerEnrolled,
     CustomerLookupQuery,
@@ -18,7 +19,6 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.api import customer_keys

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from chalicelib.api.common import AUTH_ERRORS, BODY_ERRORS, WRITE_ERRORS, pepper
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import (
     CreatePartner,
     Directory,
@@ -16,7 +17,6 @@ from chalicelib.schemas import (
     PartnerOut,
     UpdatePartner,
 )
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.services import partners

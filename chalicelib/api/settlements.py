@@ -13,6 +13,7 @@ from chalicelib.domain.reconciliation import Run
 from chalicelib.errors import Forbidden, ValidationFailed
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import (
     CreatePayment,
     OperatorSettlement,
@@ -23,7 +24,6 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementQuery,
 )
-from chalicelib.services.idempotency import Reply
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.services import payments, reconciliation, settlement, settlement_csv

@@ -128,7 +128,8 @@ def share_client() -> None:
         shared.add_meta_table(meta)
     # Every item class loaded so far, and _Item itself: a class whose module loads later (chalicelib.db loads its
     # modules on first use) inherits _Item's table connection, so it shares this client too.
-    for model in (_Item, *_Item.__subclasses__()):
+    sharing: tuple[type[_Item], ...] = (_Item, *_Item.__subclasses__())
+    for model in sharing:
         model._get_connection().connection = shared
 
 

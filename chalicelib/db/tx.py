@@ -121,7 +121,7 @@ class Transaction:
         retries of this call as the same transaction. Over DynamoDB's limits (100 items, 4 MB) it is refused with
         :class:`RequestTooLarge` before anything is sent.
 
-        With a ``token`` the caller decides again after a conflict (``services.idempotency``). Without one the
+        With a ``token`` the caller decides again after a conflict (``machinery.idempotency``). Without one the
         transaction is final as it stands (a setting or state written whole under its conditions): a
         ``TransactionConflict`` cancellation, which applied nothing, is sent again, each time as a new transaction
         with a new token, up to :data:`CONFLICT_RETRIES` times."""

@@ -280,7 +280,7 @@ def apply(
 ) -> None:
     """Add the customer update to ``tx``, plus an expiry-index entry for every month that received points, unless
     that month is ``marked`` already (the caller read the item and saw its marker's lot: see
-    ``services.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing.
+    ``machinery.wallets.marked_months``); rewriting an existing marker would cost a write unit for nothing.
     ``decided_on``: a wallet derived from the item as read (its lots' stored keys; none: an item without lots)."""
     layout = decided_on.stored_as if decided_on is not None else None
     update = update_for(change, layout if isinstance(layout, Layout) else None)

@@ -1,6 +1,6 @@
 """The audit log's record: who changed what, when, from which value to which, in which request.
 
-A record is written in the transaction of the change it describes (``services.idempotency`` adds it to the plan's
+A record is written in the transaction of the change it describes (``machinery.idempotency`` adds it to the plan's
 transaction; a direct write adds it to its own), so a change and its record land together or not at all, and a
 request replayed after a lost answer finds its change done and writes no second record.
 

@@ -1,6 +1,6 @@
 """Rate limits as pure arithmetic: the token bucket each limit is (GCRA), the defaults and their overrides, and the
 open-holds rule of a wallet. Storage (one conditional UpdateItem) is ``chalicelib/db/ratelimits.py``; the use case
-(``limits.check``) is ``chalicelib/services/limits.py``. docs/security.md lists every number.
+(``limits.check``) is ``chalicelib/machinery/limits.py``. docs/security.md lists every number.
 
 A bucket is kept as one number, its *theoretical arrival time* ``tat`` (epoch milliseconds): each admitted request
 moves it ``interval`` later, from ``max(tat, now)``; a request is refused while ``tat`` is more than ``tolerance``

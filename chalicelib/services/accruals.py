@@ -21,16 +21,16 @@ from chalicelib.domain.wallet import Change, earn, pending_key
 from chalicelib.errors import (
     DuplicateOrder,
 )
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.awards import award_campaigns
+from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.machinery.orders import new_order, order_for
+from chalicelib.machinery.write_session import Found, campaign_reads, earn_lot, load_partner, open_session, reads_for
 from chalicelib.schemas import (
     AccrualOut,
     Award,
     CreateAccrual,
 )
-from chalicelib.services import wallets as wallet
-from chalicelib.services.awards import award_campaigns
-from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
-from chalicelib.services.orders import new_order, order_for
-from chalicelib.services.session import Found, campaign_reads, earn_lot, load_partner, open_session, reads_for
 
 
 def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetime) -> Reply:

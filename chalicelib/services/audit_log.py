@@ -1,4 +1,4 @@
-"""Reading the audit log (``services/audit.py`` writes it): the operator reads all of it, with filters; a partner
+"""Reading the audit log (``machinery/audit.py`` writes it): the operator reads all of it, with filters; a partner
 its own only.
 
 A page's cursor is DynamoDB's start key, signed (HMAC with the key pepper) together with the listing it belongs to
@@ -15,8 +15,8 @@ from chalicelib import ids, runtime
 from chalicelib.db import audit as audit_db
 from chalicelib.domain.audit import Record, period_range
 from chalicelib.errors import ValidationFailed
+from chalicelib.machinery import program
 from chalicelib.schemas import AuditEntryOut, AuditPage, AuditQuery, PartnerAuditQuery
-from chalicelib.services import program
 
 __all__ = ["for_operator", "for_partner"]
 

@@ -19,13 +19,12 @@ from chalicelib.db import partners as partners_db
 from chalicelib.db import program as program_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.db.store import Found, ReadKey
+from chalicelib.domain.api_keys import KEY_PREFIX, NAME_SEP, named_in
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
 from chalicelib.ids import b64url
-from chalicelib.services import program
+from chalicelib.machinery import program
 
 Role = Literal["partner", "operator"]
-KEY_PREFIX = "lk_"
-NAME_SEP = "."  # never in an id nor in a URL-safe secret
 SECRET_PLACEHOLDER = "__SECRET__"  # noqa: S105 - a marker, not a secret
 
 
@@ -83,22 +82,6 @@ def new_secret(key_id: str, pepper: str, idempotency_key: str | None, partner_id
         secret = b64url(mac)[:40]
     named = f"{partner_id}{NAME_SEP}{key_id}{NAME_SEP}" if partner_id is not None else ""
     return KEY_PREFIX + named + secret
-
-
-def named_in(token: str) -> tuple[str, str] | None:
-    """The (partner id, key id) a partner's key names, or None for a key that names none (the operator's, older
-    keys). A name is only a claim: :func:`authenticate` believes it once the key's own item says the same."""
-    if not token.startswith(KEY_PREFIX):
-        return None
-    parts = token[len(KEY_PREFIX) :].split(NAME_SEP)
-    if len(parts) != 3 or not parts[0].startswith("ptn_") or not parts[1].startswith("key_") or not parts[2]:
-        return None
-    return parts[0], parts[1]
-
-
-def secret_part(token: str) -> str:
-    """What is secret in a typed key: without the names a partner's key starts with."""
-    return token if named_in(token) is None else KEY_PREFIX + token.rsplit(NAME_SEP, 1)[1]
 
 
 def add_key(
@@ -206,7 +189,7 @@ def _read_now(key_hash: str) -> Principal:
     binding = (key.key_id, _role(key), key.partner_id)
     cache.remember(f"binding:{key_hash}", binding)
     if binding[1] == "partner":
-        # The same cache entry as partners.cached (status only, no rates needed), so both see one invalidation.
+        # The same cache entry as partner_cache.cached (status only, no rates needed), so both see one invalidation.
         partner_id = key.partner_id or ""
         partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
         if partner is None:

@@ -16,11 +16,11 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.domain.balance import balance_fields
 from chalicelib.errors import NotFound
-from chalicelib.services import program
+from chalicelib.machinery import program
 
 if TYPE_CHECKING:
     from chalicelib.domain.wallet import Wallet
-    from chalicelib.services.program import Program
+    from chalicelib.machinery.program import Program
 
 __all__ = ["as_json", "json_of", "load"]
 

@@ -23,11 +23,12 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.store import Found, ItemKey, ReadKey
 from chalicelib.errors import ApiError, IdentityConflict, NotFound
+from chalicelib.machinery import limits, partner_cache
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import mask
 from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import limits, one_time_codes, partners
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.services import one_time_codes
 from chalicelib.services.one_time_codes import Candidate
 
 PURPOSE = "bind"
@@ -87,7 +88,7 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
     if customer is None or answer.confirmation is None:
         return
     what = messages.what(customer, list(answer.confirmation.identifiers))
-    partner = partners.cached(partner_id)
+    partner = partner_cache.cached(partner_id)
     body = messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
     messages.send(customer, "bind_code", body, code=code)
 

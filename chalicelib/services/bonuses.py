@@ -14,15 +14,15 @@ from chalicelib.errors import (
     DuplicateBonus,
     InsufficientPoints,
 )
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.machinery.write_session import Found, campaign_reads, earn_lot, open_session, reads_for
 from chalicelib.schemas import (
     AdjustmentOut,
     BonusOut,
     CreateAdjustment,
     CreateBonus,
 )
-from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
-from chalicelib.services.session import Found, campaign_reads, earn_lot, open_session, reads_for
 
 
 def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) -> Reply:

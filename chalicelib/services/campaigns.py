@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import cast
 
 from chalicelib import cache, ids
-from chalicelib.db import campaign_awards as awards_db
 from chalicelib.db import campaigns as campaigns_db
 from chalicelib.db import partners as partners_db
 from chalicelib.db.store import Found, ReadKey
@@ -48,7 +47,7 @@ from chalicelib.domain.campaign_lifecycle import (
     transition,
     unaccepted,
 )
-from chalicelib.domain.campaigns import Rules, instant
+from chalicelib.domain.campaigns import instant
 from chalicelib.domain.events import CAMPAIGN_UPDATED
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import (
@@ -61,9 +60,9 @@ from chalicelib.errors import (
     NotFound,
     ValidationFailed,
 )
+from chalicelib.machinery import events, program
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import CampaignDay, CampaignList, CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services import events, program
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
     "MAX_ACTIVE_PER_PARTNER",
@@ -72,7 +71,6 @@ __all__ = [
     "Partner",
     "accept",
     "activate",
-    "active_rules",
     "create",
     "decline",
     "end",
@@ -80,7 +78,6 @@ __all__ = [
     "list_for",
     "pause",
     "report",
-    "till_reads",
     "to_out",
 ]
 
@@ -363,18 +360,3 @@ def report(campaign_id: str, partner_id: str, now: datetime) -> CampaignReport:
             for d in campaigns_db.daily(campaign_id)
         ],
     )
-
-
-def active_rules(partner: Partner) -> list[Rules]:
-    """The campaigns a purchase at this partner may award, from the snapshots on it (what its partners accepted and
-    its sponsors activated), in campaign-id order; at most ``MAX_ACTIVE_PER_PARTNER``."""
-    return partner.campaign_rules()
-
-
-def till_reads(partner: Partner) -> list[ReadKey]:
-    """What a write at this partner's till reads in its one batch besides the customer: the items of the campaigns
-    earning here (their state must be fresh), one budget shard of each (drawn at random: an award that fits goes
-    there) and their sponsors' partner items (a suspended sponsor's campaigns stop awarding at once, not when a
-    cache expires). At most 3 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
-    rules = active_rules(partner)
-    return awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})

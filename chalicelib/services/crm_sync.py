@@ -30,10 +30,10 @@ from chalicelib.domain.events import ACCRUAL_CREATED, BALANCE_CHANGES, REDEMPTIO
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
 from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
+from chalicelib.machinery.idempotency import WriteRequest, fingerprint
 from chalicelib.notify import webhook_http
 from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
 from chalicelib.services import accruals, customers, refunds
-from chalicelib.services.idempotency import WriteRequest, fingerprint
 
 __all__ = ["FIELDS", "accept", "connect", "deal_event", "flush", "order_id_of"]
 

@@ -39,12 +39,13 @@ from chalicelib.db.store import ItemKey
 from chalicelib.domain import normalize_email, normalize_phone
 from chalicelib.errors import Unauthorized, Unavailable, ValidationFailed
 from chalicelib.ids import b64url, unb64url
+from chalicelib.machinery import limits
+from chalicelib.machinery.idempotency import backoff
 from chalicelib.notify import Channel
 from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers, limits, one_time_codes
+from chalicelib.services import customers, one_time_codes
 from chalicelib.services import portal_links as legacy
-from chalicelib.services.idempotency import backoff
 from chalicelib.services.one_time_codes import Candidate, Outcome
 from chalicelib.services.portal_links import PortalAccess
 

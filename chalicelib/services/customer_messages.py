@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.db.customers import Customer
 from chalicelib.domain.plurals import plural_category
 from chalicelib.errors import ApiError, CustomerUnreachable, RateLimited, Unavailable
+from chalicelib.machinery import program
 from chalicelib.notify import (
     CHANNELS,
     Channel,
@@ -30,7 +31,6 @@ from chalicelib.notify import (
     Throttled,
     mask,
 )
-from chalicelib.services import program
 from chalicelib.services.message_texts import EDITABLE, MONTHS_EN, MONTHS_RU, TEXTS
 
 if TYPE_CHECKING:

@@ -24,12 +24,13 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.domain.wallet import Change, mature_now, settled, take
 from chalicelib.errors import Conflict, CustomerUnreachable, Unavailable
+from chalicelib.machinery import idempotency, program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.idempotency import Plan, WriteRequest, execute
+from chalicelib.machinery.write_session import Found, open_session
 from chalicelib.notify import CHANNELS
 from chalicelib.schemas import CustomerRef, TransactionsQuery
-from chalicelib.services import customer_messages, customers, idempotency, program
-from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import Plan, WriteRequest, execute
-from chalicelib.services.session import Found, open_session
+from chalicelib.services import customer_messages, customers
 
 POLICIES = ("forfeit", "keep_until_expiry")
 EXPORT_PAGE = 100

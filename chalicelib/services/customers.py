@@ -14,6 +14,9 @@ from chalicelib.db.customers import Customer, NewCustomer
 from chalicelib.db.store import Found, ItemKey
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.lazy import lazy_module
+from chalicelib.machinery import program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     Balance,
     CustomerEnrolled,
@@ -24,19 +27,17 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
-from chalicelib.services import program
-from chalicelib.services import wallets as wallet
 from chalicelib.services.balances import load
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 if TYPE_CHECKING:  # enrolment's and history's needs load on their first use (chalicelib/lazy.py): not a balance's
     from chalicelib.db import history as history_db
     from chalicelib.db.history import PostedEntry
-    from chalicelib.services import bindings, limits, one_time_codes
+    from chalicelib.machinery import limits
+    from chalicelib.services import bindings, one_time_codes
 else:
     history_db = lazy_module("chalicelib.db.history")
     bindings = lazy_module("chalicelib.services.bindings")
-    limits = lazy_module("chalicelib.services.limits")
+    limits = lazy_module("chalicelib.machinery.limits")
     one_time_codes = lazy_module("chalicelib.services.one_time_codes")
 
 _CURSOR_KEY = re.compile(r"E#ent_[0-9a-z]{22}")  # fullmatch

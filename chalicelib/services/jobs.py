@@ -19,9 +19,10 @@ from chalicelib.db import keys
 from chalicelib.db import wallets as wallets_db
 from chalicelib.domain import add_months, period_of
 from chalicelib.errors import Unavailable
-from chalicelib.services import program, reconciliation, settlement, work_queue
-from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import MAX_ATTEMPTS, backoff
+from chalicelib.machinery import program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.idempotency import MAX_ATTEMPTS, backoff
+from chalicelib.services import reconciliation, settlement, work_queue
 from chalicelib.services.work_queue import Task, queue, register
 
 log = logging.getLogger("loyalty.jobs")

@@ -20,6 +20,8 @@ from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
 from chalicelib.domain.schedule import PastDate, Schedule
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
+from chalicelib.machinery import audit, program
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     CreatePartner,
     Directory,
@@ -31,17 +33,14 @@ from chalicelib.schemas import (
     PartnerRateChange,
     UpdatePartner,
 )
-from chalicelib.services import audit, auth, program, staff
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.services import auth, staff
 
 __all__ = [
     "RATE_SETTINGS",
     "Partner",
-    "cached",
     "create",
     "create_key",
     "directory",
-    "known",
     "list_partners",
     "listed_key",
     "listed_keys",
@@ -87,19 +86,6 @@ def to_out(partner: Partner, at: datetime | None = None) -> PartnerOut:
 def _policy(partner: Partner) -> Literal["always", "above", "never"]:
     policy = partner.spend_confirmation
     return policy if policy in ("above", "never") else "always"  # type: ignore[return-value]
-
-
-def cached(partner_id: str, at: datetime | None = None) -> Partner | None:
-    """A partner's settings, with the rates in force at ``at`` (default: now), through the per-process cache (see
-    chalicelib/cache.py); None if there is none."""
-    partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
-    return None if partner is None else partner.in_force(at if at is not None else _now())
-
-
-def known(partner_id: str, at: datetime | None = None) -> Partner | None:
-    """The partner as this instance's cache has it (rates in force at ``at``), without reading: None if it has not."""
-    partner: Partner | None = cache.peek(f"partner:{partner_id}")
-    return None if partner is None else partner.in_force(at if at is not None else _now())
 
 
 def load(partner_id: str) -> Partner:

@@ -16,6 +16,8 @@ from chalicelib.db.store import Found
 from chalicelib.domain.audit import Change
 from chalicelib.domain.periods import period_of, zone
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.machinery import program
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     CreatePayment,
     OperatorSettlement,
@@ -24,8 +26,6 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import program
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = ["in_report", "in_statement", "listed", "record"]
 

@@ -17,9 +17,10 @@ from chalicelib.db.customers import Customer
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import Unauthorized
 from chalicelib.ids import b64url, unb64url
+from chalicelib.machinery import program
+from chalicelib.machinery import wallets as wallet
 from chalicelib.schemas import MeOut, TransactionsQuery
-from chalicelib.services import customers, partners, program
-from chalicelib.services import wallets as wallet
+from chalicelib.services import customers, partners
 
 DEFAULT_TTL_MINUTES = 7 * 24 * 60
 

@@ -29,6 +29,12 @@ from chalicelib.errors import (
     RedemptionCapExceeded,
     ValidationFailed,
 )
+from chalicelib.machinery import idempotency, limits, partner_cache, program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.machinery.orders import new_order, order_for
+from chalicelib.machinery.program import Program
+from chalicelib.machinery.write_session import Found, campaign_reads, load_partner, open_session, reads_for
 from chalicelib.schemas import (
     CaptureRedemption,
     CreateRedemption,
@@ -36,12 +42,7 @@ from chalicelib.schemas import (
     QuoteRequest,
     RedemptionOut,
 )
-from chalicelib.services import idempotency, limits, partners, program, spend_codes, spend_policy
-from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
-from chalicelib.services.orders import new_order, order_for
-from chalicelib.services.program import Program
-from chalicelib.services.session import Found, campaign_reads, load_partner, open_session, reads_for
+from chalicelib.services import spend_codes, spend_policy
 
 DEFAULT_HOLD_MINUTES = 15
 Answered = Literal["captured", "held", "voided"]  # what a redemption, capture or void answers with
@@ -163,7 +164,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     # The customer's codes and the code-free allowance come in the same batch read as the wallet and the order, and
     # only what this request can use: codes when one was sent (a sent code is always checked), the allowance when
     # the partner's policy counts one. A trusted till's spend reads neither.
-    allowance_reads = spend_policy.reads(body.customer_id, partners.known(partner_id, now), partner_id)
+    allowance_reads = spend_policy.reads(body.customer_id, partner_cache.known(partner_id, now), partner_id)
     code_reads = spend_codes.reads(body.customer_id, partner_id) if body.customer_code is not None else []
     reads = [
         *reads_for(body.customer_id, partner_id),

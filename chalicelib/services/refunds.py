@@ -18,14 +18,14 @@ from chalicelib.errors import (
     OrderNotFound,
     RefundExceedsOrder,
 )
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
+from chalicelib.machinery.write_session import Found, open_session, reads_for
 from chalicelib.schemas import (
     AwardReversed,
     CreateRefund,
     RefundOut,
 )
-from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
-from chalicelib.services.session import Found, open_session, reads_for
 
 
 def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime) -> Reply:

@@ -31,9 +31,9 @@ from chalicelib.domain.lots import split_lot_key
 from chalicelib.domain.messaging import birthday_on, is_quiet, reminder_due, week_of
 from chalicelib.domain.periods import last_day, zone
 from chalicelib.errors import ApiError
+from chalicelib.machinery import program
 from chalicelib.schemas import MessageSettings
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import program
 
 __all__ = ["BIRTHDAY_GREETING", "EXPIRY_REMINDER", "MessagesRun", "run", "unsubscribe_token", "withdraw_consent"]
 

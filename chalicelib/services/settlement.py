@@ -29,6 +29,8 @@ from chalicelib.domain.periods import FIRST_YEAR, YEARS_AHEAD, add_months, in_ra
 from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, Figures, identity, statement
 from chalicelib.errors import NotFound, PeriodNotEnded, ValidationFailed
+from chalicelib.machinery import audit, events, program
+from chalicelib.machinery.program import Program
 from chalicelib.schemas import (
     CoalitionLine,
     Flow,
@@ -38,8 +40,7 @@ from chalicelib.schemas import (
     SettlementOut,
     SettlementTotals,
 )
-from chalicelib.services import audit, events, partners, payments, program
-from chalicelib.services.program import Program
+from chalicelib.services import partners, payments
 
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # fullmatch, ASCII: no trailing newline, no other scripts
 

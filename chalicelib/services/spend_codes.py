@@ -35,13 +35,14 @@ from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import settled
 from chalicelib.errors import CustomerCodeInvalid, CustomerConfirmationRequired, NotFound
+from chalicelib.machinery import limits, program
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.machinery.write_session import load_partner
 from chalicelib.notify import mask
 from chalicelib.schemas import SpendCodeRecord, SpendCodeSent
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers, limits, one_time_codes, program
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
+from chalicelib.services import customers, one_time_codes
 from chalicelib.services.one_time_codes import MAX_ATTEMPTS, TTL_GRACE_SECONDS, Issued, Verdict
-from chalicelib.services.session import load_partner
 
 PURPOSE = "spend"
 PAGE_SLOT = "page"

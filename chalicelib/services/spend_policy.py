@@ -21,9 +21,9 @@ from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain.code_free import Allowance, slot_of
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
+from chalicelib.machinery import program
+from chalicelib.machinery.idempotency import Plan
 from chalicelib.services import customer_messages as messages
-from chalicelib.services import program
-from chalicelib.services.idempotency import Plan
 
 NOTICE_PURPOSE = "spend_notice"
 

@@ -20,11 +20,12 @@ from chalicelib.db import staff as staff_db
 from chalicelib.db.staff import OPERATOR_SCOPE, Member
 from chalicelib.db.store import Found
 from chalicelib.errors import LastOwner, NotFound, StaffContactTaken, Unavailable
+from chalicelib.machinery import audit
+from chalicelib.machinery.audit import Change, Stamp
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import InviteOperatorStaff, InviteStaff, StaffContact, StaffList, StaffOut
-from chalicelib.services import audit, auth
-from chalicelib.services.audit import Change, Stamp
+from chalicelib.services import auth
 from chalicelib.services.auth import Principal
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 __all__ = [
     "MANAGERS",

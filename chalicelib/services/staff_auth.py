@@ -24,10 +24,11 @@ from chalicelib.db import codes as codes_db
 from chalicelib.db import staff as staff_db
 from chalicelib.db.staff import Member
 from chalicelib.errors import Unavailable
-from chalicelib.services import customer_messages, limits, one_time_codes
+from chalicelib.machinery import limits
+from chalicelib.machinery.idempotency import backoff
+from chalicelib.services import customer_messages, one_time_codes
 from chalicelib.services.auth import Principal
 from chalicelib.services.customer_auth import Identifier, parse_identifier
-from chalicelib.services.idempotency import backoff
 from chalicelib.services.one_time_codes import Candidate
 
 __all__ = ["Identifier", "NewSession", "finish_sign_in", "parse_identifier", "principal_of", "session", "sign_out"]

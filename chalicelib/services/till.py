@@ -25,10 +25,11 @@ from chalicelib.domain.campaigns import Shopper
 from chalicelib.domain.offers import Offer, offers_for
 from chalicelib.domain.periods import period_of, zone
 from chalicelib.errors import NotFound, OrderNotFound, ValidationFailed
+from chalicelib.machinery import limits, program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.write_session import load_partner
 from chalicelib.schemas import Balance, CustomerLookupQuery
-from chalicelib.services import customers, limits, program
-from chalicelib.services import wallets as wallet
-from chalicelib.services.session import load_partner
+from chalicelib.services import customers
 
 RECEIPT = re.compile(r"T[0-9]{6}-[A-Z0-9]{3}-[A-Z0-9]{4}")  # fullmatch: what the till itself numbers
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed back at a refund

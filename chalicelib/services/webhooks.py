@@ -19,6 +19,7 @@ from chalicelib.db.store import Found
 from chalicelib.db.webhooks import Delivery, Webhook
 from chalicelib.domain import signing
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, WebhookLimitReached
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import webhook_http
 from chalicelib.notify.port import Channel
 from chalicelib.schemas import (
@@ -33,7 +34,6 @@ from chalicelib.schemas import (
     WebhookSecretRotated,
 )
 from chalicelib.services import customer_messages
-from chalicelib.services.idempotency import Plan, Reply, WriteRequest, execute
 
 MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose

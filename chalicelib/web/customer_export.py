@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.periods import zone
+from chalicelib.machinery.wallets import SYSTEM_PARTNER
 from chalicelib.services import partners
 from chalicelib.services.settlement import cell
-from chalicelib.services.wallets import SYSTEM_PARTNER
 from chalicelib.web import i18n
 
 COLUMNS = (

@@ -17,11 +17,12 @@ from chalicelib.domain.offers import Offer, offers_for
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import settled
+from chalicelib.machinery import program
+from chalicelib.machinery.program import Program
 from chalicelib.schemas import Balance
-from chalicelib.services import customer_self, program, spend_codes, telegram_link
+from chalicelib.services import customer_self, spend_codes, telegram_link
 from chalicelib.services.one_time_codes import Issued
 from chalicelib.services.portal_links import PortalAccess, PortalView
-from chalicelib.services.program import Program
 from chalicelib.services.telegram_link import LinkOffer
 from chalicelib.web import i18n
 from chalicelib.web.render import Page, language_links, render

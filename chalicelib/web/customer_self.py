@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import HoldAlreadyResolved, HoldExpired, ValidationFailed
-from chalicelib.services import customer_self, customers, program, redemptions, telegram_link
+from chalicelib.machinery import program
+from chalicelib.services import customer_self, customers, redemptions, telegram_link
 from chalicelib.web import customer_export, customer_http, customer_page, i18n
 from chalicelib.web.customer_http import (
     SESSION_COOKIE,

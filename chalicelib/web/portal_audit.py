@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.periods import zone
+from chalicelib.machinery import program
 from chalicelib.schemas import AuditEntryOut, PartnerAuditQuery
-from chalicelib.services import audit_log, program
+from chalicelib.services import audit_log
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_session import Session
 from chalicelib.web.render import Page

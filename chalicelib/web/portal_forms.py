@@ -11,9 +11,9 @@ from urllib.parse import parse_qs
 from chalicelib.domain import ascii_digits
 from chalicelib.domain.periods import zone
 from chalicelib.errors import BadRequest, ValidationFailed
+from chalicelib.machinery import program
 from chalicelib.request_body import validate
 from chalicelib.schemas import CreateCampaign
-from chalicelib.services import program
 from chalicelib.web.portal_session import Session
 
 # What the campaign form shows before anyone typed: a fixed reward of 100 points, once per customer.

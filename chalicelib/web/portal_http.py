@@ -14,8 +14,9 @@ from typing import Any
 
 from chalicelib import runtime
 from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
+from chalicelib.machinery import limits
 from chalicelib.schemas import CampaignOut
-from chalicelib.services import auth, campaigns, limits, partners, settlement, settlement_csv, staff, staff_auth
+from chalicelib.services import auth, campaigns, partners, settlement, settlement_csv, staff, staff_auth
 from chalicelib.web import i18n, portal_people, portal_roles, portal_views, portal_webhooks, staff_session
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (

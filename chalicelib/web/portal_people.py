@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from chalicelib import runtime
 from chalicelib.errors import LastOwner, StaffContactTaken
+from chalicelib.machinery.audit import Stamp
 from chalicelib.schemas import InviteStaff, KeyCreated
 from chalicelib.services import partners, staff, staff_auth
-from chalicelib.services.audit import Stamp
 from chalicelib.web import portal_views
 from chalicelib.web.portal_session import Session, write_request
 from chalicelib.web.render import redirect

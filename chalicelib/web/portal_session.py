@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 
 from chalicelib import runtime
 from chalicelib.errors import BadRequest, Forbidden
-from chalicelib.services import auth, idempotency
+from chalicelib.machinery import idempotency
+from chalicelib.services import auth
 
 SESSION_COOKIE, CSRF_COOKIE, LANG_COOKIE = "lp_session", "lp_csrf", "lp_lang"
 SESSION_MINUTES = 60

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from chalicelib.domain.periods import add_months, period_of
 from chalicelib.errors import ApiError
+from chalicelib.machinery import program
 from chalicelib.schemas import CampaignOut, CampaignReport, CreateCampaign
-from chalicelib.services import campaigns, partners, program, settlement
+from chalicelib.services import campaigns, partners, settlement
 from chalicelib.web import i18n, portal_chart, portal_format
 from chalicelib.web.i18n import Locale
 from chalicelib.web.portal_forms import CAMPAIGN_DEFAULTS

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 from chalicelib.domain.events import ALL_EVENTS, EVENT_TYPES
 from chalicelib.domain.periods import zone
 from chalicelib.errors import ValidationFailed, WebhookLimitReached
+from chalicelib.machinery import program
 from chalicelib.schemas import CreateWebhook, RotateWebhookSecret, WebhookCreated, WebhookSecretRotated
-from chalicelib.services import program, webhooks
+from chalicelib.services import webhooks
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_session import Session, write_request
 from chalicelib.web.render import redirect

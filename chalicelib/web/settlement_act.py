@@ -14,7 +14,8 @@ from chalice.app import Response
 
 from chalicelib.domain.periods import zone
 from chalicelib.http import Call
-from chalicelib.services import partners, payments, program, settlement, settlement_csv
+from chalicelib.machinery import program
+from chalicelib.services import partners, payments, settlement, settlement_csv
 from chalicelib.web import i18n, portal_format
 from chalicelib.web.queries import ActQuery
 from chalicelib.web.render import Page, language_links, render

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from chalicelib.services import auth, idempotency, staff_auth
+from chalicelib.machinery import idempotency
+from chalicelib.services import auth, staff_auth
 from chalicelib.web import i18n, portal_session
 from chalicelib.web.render import is_https, language_links, redirect, render
 

@@ -15,7 +15,8 @@ from typing import Any
 from chalicelib import runtime
 from chalicelib.domain.audit import Stamp
 from chalicelib.errors import ApiError, Forbidden
-from chalicelib.services import auth, idempotency
+from chalicelib.machinery import idempotency
+from chalicelib.services import auth
 from chalicelib.web import portal_session, staff_session
 from chalicelib.web.staff_session import StaffSession
 

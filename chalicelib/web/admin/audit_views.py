@@ -17,8 +17,9 @@ from chalicelib.domain.audit import ACTIONS
 from chalicelib.domain.periods import add_months, period_of, zone
 from chalicelib.domain.schedule import Schedule
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.machinery import program
 from chalicelib.schemas import AuditEntryOut, AuditQuery
-from chalicelib.services import audit_log, partners, program, staff
+from chalicelib.services import audit_log, partners, staff
 from chalicelib.web import i18n, portal_format
 from chalicelib.web.admin.access import Operator
 from chalicelib.web.admin.shell import page

@@ -12,13 +12,14 @@ from typing import Any
 
 from chalicelib.domain.audit import Stamp
 from chalicelib.errors import ApiError, StaffContactTaken, ValidationFailed
+from chalicelib.machinery import program
 from chalicelib.schemas import PartnerCreated, UpdatePartner
 from chalicelib.services import (
     bonuses,
     campaigns,
     partners,
     payments,
-    program,
+    program_settings,
     reconciliation,
     settlement,
     staff,
@@ -162,7 +163,7 @@ def _program_save(r: Request) -> Any:
     now = r.call.now
     try:
         change = forms.program_settings(r.form, dict(program.load(now).notifications))
-        program.update(change, now.isoformat(), r.stamp)
+        program_settings.update(change, now.isoformat(), r.stamp)
     except ValidationFailed as error:
         return r.ok(program_page(r.operator, r.lang, now, r.form, forms.problems(error)), 422)
     return redirect("/admin/program?saved=1")

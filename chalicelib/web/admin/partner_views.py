@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.machinery import program
 from chalicelib.schemas import PartnerOut
-from chalicelib.services import partners, program
+from chalicelib.services import partners
 from chalicelib.web import i18n, portal_format
 from chalicelib.web.admin.access import Operator
 from chalicelib.web.admin.shell import page

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from chalicelib.domain.campaign_lifecycle import TRANSITIONS
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.machinery import program
 from chalicelib.schemas import Balance, CampaignOut, CustomerLookupQuery, LedgerEntryOut, TransactionsQuery
-from chalicelib.services import campaigns, customers, partners, program, staff
+from chalicelib.services import campaigns, customers, partners, staff
 from chalicelib.web import i18n, portal_format
 from chalicelib.web.admin.access import Operator
 from chalicelib.web.admin.shell import page

@@ -9,8 +9,9 @@ from datetime import datetime
 from urllib.parse import quote
 
 from chalicelib.domain.periods import add_months, period_of, zone
+from chalicelib.machinery import program
 from chalicelib.schemas import OperatorSettlement, Reconciliation
-from chalicelib.services import program, settlement
+from chalicelib.services import settlement
 from chalicelib.web import i18n, portal_format
 from chalicelib.web.admin.access import Operator
 from chalicelib.web.admin.shell import page

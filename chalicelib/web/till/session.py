@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.services import idempotency
+from chalicelib.machinery import idempotency
 from chalicelib.web import staff_session
 from chalicelib.web.staff_session import StaffSession
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from chalicelib.domain.periods import zone
 from chalicelib.errors import ApiError
+from chalicelib.machinery import program
 from chalicelib.schemas import AccrualOut, QuoteOut, RedemptionOut, RefundOut, SpendCodeSent
-from chalicelib.services import partners, program, till
+from chalicelib.services import partners, till
 from chalicelib.services.till import CustomerCard
 from chalicelib.web import i18n
 from chalicelib.web.customer_page import tier_name

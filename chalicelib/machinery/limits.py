@@ -35,6 +35,7 @@ from typing import Any
 from chalicelib import db, runtime
 from chalicelib.db import keys
 from chalicelib.db import ratelimits as store
+from chalicelib.domain.api_keys import secret_part
 from chalicelib.domain.ratelimit import (
     SUBJECTS,
     Limits,
@@ -46,7 +47,6 @@ from chalicelib.domain.ratelimit import (
     parse_limits,
 )
 from chalicelib.errors import RateLimited, Unavailable
-from chalicelib.services import auth
 
 log = logging.getLogger("loyalty.limits")
 
@@ -245,7 +245,7 @@ def portal_login(ip: str | None, typed_key: str) -> None:
     """Before a partner portal sign-in checks a key: per client address, and per the key's first characters (a
     guess at one key from many addresses). Checked before the key is: a refused attempt learns nothing. The
     characters are the secret's: a partner's key starts with its partner's name, which every key of it shares."""
-    typed_key = auth.secret_part(typed_key)
+    typed_key = secret_part(typed_key)
     if ip:
         check("portal_login_ip", ip)
     check("portal_login_prefix", typed_key[:PORTAL_KEY_PREFIX])

@@ -13,11 +13,13 @@ from chalicelib.db.store import Found, ReadKey
 from chalicelib.domain import expiry_period, lot_key, period_of, spend_12m, tier_status
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
-from chalicelib.services import campaigns, events, partners, program
-from chalicelib.services import wallets as wallet
-from chalicelib.services.idempotency import Plan
-from chalicelib.services.program import Program
-from chalicelib.services.wallets import EntryFields
+from chalicelib.machinery import events, program
+from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery.campaign_reads import till_reads
+from chalicelib.machinery.idempotency import Plan
+from chalicelib.machinery.partner_cache import known, load_partner
+from chalicelib.machinery.program import Program
+from chalicelib.machinery.wallets import EntryFields
 
 __all__ = ["Found", "Session", "campaign_reads", "earn_lot", "load_partner", "open_session", "reads_for"]
 
@@ -28,16 +30,16 @@ def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
     per-process cache; a partner this instance does not know yet comes with the batch itself (carried by
     ``auth.authenticate``), and its campaigns then with :func:`campaign_reads`."""
     reads: list[ReadKey] = [wallets_db.read_key(customer_id)]
-    partner = partners.known(partner_id) if partner_id is not None else None
+    partner = known(partner_id) if partner_id is not None else None
     if partner is not None:
-        reads += campaigns.till_reads(partner)
+        reads += till_reads(partner)
     return reads
 
 
 def campaign_reads(partner_id: str) -> Callable[[], list[ReadKey]]:
     """For ``idempotency.execute(..., later=)``: the campaign reads of a partner known only once the write's batch
     has come (a cold instance); a second read, only for a partner with active campaigns."""
-    return lambda: campaigns.till_reads(load_partner(partner_id))
+    return lambda: till_reads(load_partner(partner_id))
 
 
 @dataclass
@@ -117,14 +119,6 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     current, settlement = wallet.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
     return Session(customer_id, current, settlement, prog, plan, now, wallet.marked_months(stored))
-
-
-def load_partner(partner_id: str, at: datetime | None = None) -> partners.Partner:
-    """The partner with the rates in force at ``at`` (default: now)."""
-    partner = partners.cached(partner_id, at)
-    if partner is None:
-        raise NotFound(f"No partner {partner_id}.")
-    return partner
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:

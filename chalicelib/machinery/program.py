@@ -2,7 +2,7 @@
 
 ``point_value_minor`` and ``operator_fee_bps`` move money: a change takes effect from a date (``effective_from``,
 default the first day of the next period) and is kept in a schedule on the program item, never applied backwards.
-Every other setting applies at once. The currency cannot change once a partner exists (amounts are never converted).
+Every other setting applies at once. The operator changes them with ``chalicelib/services/program_settings.py``.
 """
 
 from __future__ import annotations
@@ -11,25 +11,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import cache, db, runtime, schemas
-from chalicelib.db import partners as partners_db
+from chalicelib import cache, runtime, schemas
 from chalicelib.db import program as program_db
 from chalicelib.db.program import StoredProgram
 from chalicelib.domain import DEFAULT_TIERS, Tier
-from chalicelib.domain.audit import Change, Stamp, changed
-from chalicelib.domain.schedule import PastDate, Schedule, next_period_start
-from chalicelib.errors import Unavailable, ValidationFailed
-from chalicelib.lazy import lazy_module
+from chalicelib.domain.schedule import Schedule, next_period_start
 
-if TYPE_CHECKING:  # these load when a program is shown, stored or changed, not with every key's check
-    from chalicelib.schemas import ProgramSettings, UpdateProgram
-    from chalicelib.services import audit
-else:
-    audit = lazy_module("chalicelib.services.audit")
+if TYPE_CHECKING:  # the models load when a program is shown or stored, not with every key's check
+    from chalicelib.schemas import ProgramSettings
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
-MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,7 @@ class Program:
         )
 
 
-def _settings(stored: StoredProgram | None) -> dict[str, Any]:
+def stored_settings(stored: StoredProgram | None) -> dict[str, Any]:
     """The stored settings: the money settings at their base (first) values, plus ``schedule``."""
     settings = dict(stored.settings) if stored is not None else Program().to_schema().model_dump()
     settings.setdefault("bonus_daily_limits", DEFAULT_BONUS_DAILY_LIMITS)
@@ -111,7 +103,7 @@ def from_stored(stored: StoredProgram | None) -> Program:
     """The program as stored: money settings at their base values with the schedule (resolve with :meth:`at`)."""
     if stored is None:
         return Program()
-    settings = _settings(stored)
+    settings = stored_settings(stored)
     raw_schedule = settings.pop("schedule")
     prog = Program.from_schema(schemas.ProgramSettings.model_validate(settings))
     base = {name: getattr(prog, name) for name in MONEY_SETTINGS}
@@ -124,54 +116,5 @@ def load(at: datetime | None = None) -> Program:
     return stored.at(at if at is not None else runtime.get().clock.now())
 
 
-def _invalid(field_name: str, msg: str, kind: str) -> ValidationFailed:
-    return ValidationFailed.at(["body", field_name], msg, kind)
-
-
 def effective_day(text: str | None, now: datetime, tz_name: str) -> date:
     return date.fromisoformat(text) if text else next_period_start(now, tz_name)
-
-
-def update(change: UpdateProgram, now_iso: str, stamp: Stamp) -> Program:
-    now = datetime.fromisoformat(now_iso)
-    requested = change.model_dump(exclude_none=True)
-    requested.pop("messages", None)  # a subset of the message settings: the rest keep their values
-    messages = change.messages.model_dump(mode="json", exclude_unset=True) if change.messages is not None else None
-    day_text = requested.pop("effective_from", None)
-    money = {name: requested.pop(name) for name in MONEY_SETTINGS if name in requested}
-    if day_text is not None and not money:
-        raise _invalid("effective_from", f"effective_from applies only to {', '.join(MONEY_SETTINGS)}", "unused")
-    for _ in range(MAX_ATTEMPTS):
-        read = program_db.load()
-        settings, kept = _settings(read), from_stored(read)
-        current = kept.at(now)
-        if "currency" in requested and requested["currency"] != current.currency and partners_db.any_exist():
-            raise _invalid(
-                "currency", "the currency cannot change once partners exist (amounts are never converted)", "locked"
-            )
-        schedule = Schedule({name: int(settings[name]) for name in MONEY_SETTINGS}, kept.schedule.changes)
-        if money:
-            day = effective_day(day_text, now, current.timezone)
-            try:
-                schedule = schedule.with_change(money, day, now, current.timezone)
-            except PastDate as exc:
-                raise _invalid("effective_from", str(exc), "date_in_past") from exc
-        merged = {**settings, **requested}
-        if messages is not None:
-            merged["messages"] = {**settings.get("messages", {}), **messages}
-        merged.pop("schedule")
-        schemas.ProgramSettings.model_validate(merged)
-        if messages is not None:
-            from chalicelib.services.message_texts import check_templates
-
-            check_templates(messages.get("templates", {}))
-        new_settings = {**merged, "schedule": schedule.to_list()}
-        was, now_is = changed(settings, new_settings)
-        record = audit.also([Change("program.updated", "program", None, was, now_is)] if now_is else [], stamp)
-        try:
-            written = program_db.save(new_settings, now_iso, read, also=record)
-        except db.TxCancelled:
-            continue  # changed concurrently: merge into the fresh settings
-        cache.clear()
-        return from_stored(written).at(now)
-    raise Unavailable("The program settings kept changing under this request; nothing was written.")

@@ -16,12 +16,13 @@ from chalicelib.db import campaign_awards as awards_db
 from chalicelib.db.store import Found
 from chalicelib.db.tx import MAX_ITEMS
 from chalicelib.domain.campaigns import CampaignAward, Purchase, Shopper, decide_awards, eligible_campaigns
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import Change, earn, pending_key
+from chalicelib.machinery.campaign_reads import active_rules
+from chalicelib.machinery.idempotency import Plan
+from chalicelib.machinery.write_session import Session, earn_lot
 from chalicelib.schemas import CreateAccrual
-from chalicelib.services import campaigns
-from chalicelib.services.idempotency import Plan
-from chalicelib.services.session import Session, earn_lot
 
 MAX_AWARDS_PER_PURCHASE = 10  # campaigns stacking on one purchase (in campaign-id order)
 # an award writes one budget shard of the campaign, its day, its ledger entry and up to two settlement counters (the
@@ -89,7 +90,7 @@ def _award(decided: CampaignAward, session: Session, pending_until: datetime | N
 def award_campaigns(
     plan: Plan,
     session: Session,
-    partner: campaigns.Partner,
+    partner: Partner,
     body: CreateAccrual,
     base_points: int,
     tier: str,
@@ -108,7 +109,7 @@ def award_campaigns(
     shopper = Shopper(current.last_purchase, tier, current.campaign_awards)
     tier_names = [t.name for t in sorted(program.tiers, key=lambda t: t.min_spend_12m_minor)]
     purchase = Purchase(partner.partner_id, body.amount_minor, base_points, program.point_value_minor)
-    eligible = eligible_campaigns(campaigns.active_rules(partner), purchase, shopper, tier_names, session.now)
+    eligible = eligible_campaigns(active_rules(partner), purchase, shopper, tier_names, session.now)
     if not eligible:
         return []
     campaign_ids = [r.campaign_id for r in eligible]

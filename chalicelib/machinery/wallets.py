@@ -20,10 +20,10 @@ from chalicelib.domain.balance import balance_fields
 from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
+from chalicelib.machinery import events as outbox_events
+from chalicelib.machinery.idempotency import backoff
+from chalicelib.machinery.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
-from chalicelib.services import events as outbox_events
-from chalicelib.services.idempotency import backoff
-from chalicelib.services.program import Program
 
 SYSTEM_PARTNER = COALITION  # entries nobody's till made: expiry, operator adjustments
 

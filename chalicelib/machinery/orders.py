@@ -9,8 +9,8 @@ from chalicelib.domain.orders import (
 from chalicelib.errors import (
     OrderConflict,
 )
-from chalicelib.services.program import Program
-from chalicelib.services.session import Found
+from chalicelib.machinery.program import Program
+from chalicelib.machinery.write_session import Found
 
 
 def new_order(customer_id: str, amount_minor: int, prog: Program) -> Order:

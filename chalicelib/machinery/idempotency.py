@@ -55,7 +55,7 @@ from chalicelib.errors import (
     problem_json,
     transient,
 )
-from chalicelib.services import audit
+from chalicelib.machinery import audit
 
 MAX_ATTEMPTS = 12
 
@@ -236,7 +236,7 @@ def execute(
 ) -> Reply:
     """Run ``decide`` exactly once per request identity. ``render`` post-processes every reply body, fresh or
     replayed (key creation uses it so that a secret is never stored, yet a replay shows it again). ``later``: reads
-    known only once the first batch has come (``session.campaign_reads``); read then, if any is new."""
+    known only once the first batch has come (``write_session.campaign_reads``); read then, if any is new."""
     reply = _execute(req, natural, reads, decide, later)
     if render is None:
         return reply

@@ -1,7 +1,7 @@
 """The per-key request rate (``api_key``, with ``lookup`` in the same item) without a DynamoDB call per request:
 an instance leases up to ``LEASE`` tokens from the key's bucket in one conditional write and spends them locally; a
 cold instance reads the bucket with the request's own read and admits that one request on credit. The bucket, its
-arithmetic and the hints every check shares are ``chalicelib.services.limits``'; the bound this gives is in
+arithmetic and the hints every check shares are ``chalicelib.machinery.limits``'; the bound this gives is in
 docs/security.md ("Limits", "The bound").
 """
 
@@ -15,7 +15,7 @@ from chalicelib import db, runtime
 from chalicelib.db import ratelimits as store
 from chalicelib.domain.ratelimit import Rate, admit, epoch_ms, is_idle
 from chalicelib.errors import RateLimited
-from chalicelib.services.limits import (
+from chalicelib.machinery.limits import (
     _HINTS_MAX,
     ATTEMPTS,
     TTL_MARGIN_S,
