@@ -71,9 +71,9 @@ GET_PARAMETERS_MAX_NAMES = 10  # SSM's limit per GetParameters call
 def _ssm() -> Any:
     if not _client:
         # the session DynamoDB's client is built from: its endpoints load once
-        from chalicelib.db import aws_session as aws
+        from chalicelib.db import aws_session
 
-        _client.append(aws.client("ssm"))
+        _client.append(aws_session.client("ssm"))
     return _client[0]
 
 

@@ -28,8 +28,8 @@ def configure(settings: Settings | None = None, clock: Clock | None = None) -> R
     with _lock:
         settings = settings or Settings.from_env()
         db.bind(settings.table_name, settings.region, settings.dynamodb_endpoint)
-        db.store.reset_connection()
-        db.store.share_client()
+        db.reads.reset_connection()
+        db.reads.share_client()
         cache.clear()
         _runtime = Runtime(settings=settings, clock=clock or SystemClock())
         return _runtime

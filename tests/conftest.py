@@ -159,7 +159,7 @@ class Coalition:
 # By default a partner spends points only with the customer's code. Tests about the ledger's arithmetic
 # run the way an operator sets up a partner it trusts (card scanners at the till): spend_confirmation "never", and
 # holds without the customer's code as long as a hold may last. Tests about confirmation create partners without it
-# (tests/test_customer_keys.py, tests/test_spend_policy.py).
+# (tests/test_customer_reach.py, tests/test_spend_policy.py).
 TRUSTED = {"spend_confirmation": "never", "code_free_hold_minutes": 7 * 24 * 60}
 
 

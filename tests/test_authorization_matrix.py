@@ -211,7 +211,7 @@ def test_every_route_declares_how_it_authenticates():
         *site,
         *unsubscribe,
     }
-    # the customer's own pages: their session cookie, checked by their router (tests/test_customer_keys.py)
+    # the customer's own pages: their session cookie, checked by their router (tests/test_customer_reach.py)
     assert all(r.path.startswith("/me/") for r in ROUTES if r.auth == "customer")
     assert all(r.path.startswith(("/portal", "/admin")) for r in ROUTES if r.auth == "session")
     portal_sign_in = [r for r in ROUTES if r.name.startswith("staff_portal_") or r.name == "portal_login"]

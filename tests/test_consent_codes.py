@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.conftest import inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol
-from tests.test_customer_keys import PHONE, Customer, available, other_than, spend, strict  # noqa: F401
+from tests.test_customer_reach import PHONE, Customer, available, other_than, spend, strict  # noqa: F401
 
 # --- a used code never comes back --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import TRUSTED
 from tests.test_api_ledger import accrue, enrol, redeem
-from tests.test_customer_keys import PHONE, Customer
+from tests.test_customer_reach import PHONE, Customer
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from chalicelib import runtime
 from chalicelib.services import customer_auth, portal_links
 from tests.conftest import TRUSTED, inbox, last_code, last_link, table_snapshot
 from tests.test_api_ledger import accrue, enrol
-from tests.test_customer_keys import PHONE, Customer, other_than, spend
+from tests.test_customer_reach import PHONE, Customer, other_than, spend
 from tests.test_limits import Calls
 
 EMAIL = "anna@example.com"

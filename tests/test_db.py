@@ -109,7 +109,7 @@ def test_execute_records_and_replays_through_the_natural_id(dynamo):
 
 
 def test_get_many_reads_250_keys_in_chunks_of_100(dynamo, monkeypatch):
-    from chalicelib.db import store
+    from chalicelib.db import reads
 
     for i in range(0, 250, 2):  # every other key exists
         db.AliasItem(f"K#{i:03d}", "X", customer_id=f"c{i}", created_at="t").save()
@@ -125,7 +125,7 @@ def test_get_many_reads_250_keys_in_chunks_of_100(dynamo, monkeypatch):
     found = db.get_many([(db.AliasItem, f"K#{i:03d}", "X") for i in range(250)])
     assert sorted(found) == [(f"K#{i:03d}", "X") for i in range(0, 250, 2)]
     assert all(found[(f"K#{i:03d}", "X")].customer_id == f"c{i}" for i in range(0, 250, 2))
-    assert sizes == [100, 100, 50] and max(sizes) <= store.BATCH_KEYS
+    assert sizes == [100, 100, 50] and max(sizes) <= reads.BATCH_KEYS
 
 
 class _StubClient:
@@ -145,10 +145,10 @@ class _StubClient:
 
 
 def _stubbed(monkeypatch, stub):
-    from chalicelib.db import store
+    from chalicelib.db import reads
 
-    monkeypatch.setattr(store, "connection", lambda: type("C", (), {"client": stub})())
-    monkeypatch.setattr(store, "_sleep", lambda attempt: None, raising=False)
+    monkeypatch.setattr(reads, "connection", lambda: type("C", (), {"client": stub})())
+    monkeypatch.setattr(reads, "_sleep", lambda attempt: None, raising=False)
 
 
 def test_unprocessed_keys_are_read_again(dynamo, monkeypatch):
@@ -161,7 +161,7 @@ def test_unprocessed_keys_are_read_again(dynamo, monkeypatch):
 
 
 def test_keys_that_stay_unprocessed_are_a_503_never_a_partial_answer(dynamo, monkeypatch):
-    from chalicelib.db import store
+    from chalicelib.db import reads
     from chalicelib.db.models import _Item
     from chalicelib.errors import Unavailable
 
@@ -170,7 +170,7 @@ def test_keys_that_stay_unprocessed_are_a_503_never_a_partial_answer(dynamo, mon
     with pytest.raises(Unavailable) as busy:
         db.get_many([(db.AliasItem, f"K#{i}", "X") for i in range(5)])
     assert busy.value.status == 503 and busy.value.headers["Retry-After"]
-    assert stub.calls == store.BATCH_TRIES
+    assert stub.calls == reads.BATCH_TRIES
 
 
 def test_a_transaction_over_four_megabytes_is_refused_before_sending(dynamo):

@@ -324,7 +324,7 @@ ROUTES: dict[str, Setup] = {
 }
 
 # Every write route of the API (tests/test_route_table.py keeps this list whole), but these: a quote writes
-# nothing; the sign-in, page and portal forms are covered by tests/test_customer_keys.py and the browser tests.
+# nothing; the sign-in, page and portal forms are covered by tests/test_customer_reach.py and the browser tests.
 NOT_HERE = {  # the customer's and the portal's forms: tests/test_customer_sessions.py and the browser tests
     "me_confirm",
     # Connecting amoCRM exchanges a one-time authorization code: a retry after a lost answer is refused (400, the

@@ -364,11 +364,11 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
     import boto3
 
     from chalicelib import config
-    from chalicelib.db import aws_session as aws
+    from chalicelib.db import aws_session
 
     calls: list[str] = []
     clients: list[object] = []
-    real_client = aws.client
+    real_client = aws_session.client
 
     def counting_client(service: str) -> object:
         client = real_client(service)
@@ -380,7 +380,7 @@ def test_secrets_come_in_one_call_with_one_client_when_the_instance_starts(monke
         ssm = boto3.client("ssm", region_name="eu-central-1")
         for name, value in (("/cl/pepper", "p3pp3r"), ("/cl/portal", "s3cr3t"), ("/cl/smtp", "smtp-pw")):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString")
-        monkeypatch.setattr(aws, "client", counting_client)
+        monkeypatch.setattr(aws_session, "client", counting_client)
         monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "api")
         for variable, parameter in (
@@ -487,7 +487,7 @@ def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_
 
     from botocore.session import get_session
 
-    from chalicelib.db import aws_session as aws
+    from chalicelib.db import aws_session
     from infra import aws_models
 
     shipped = json.loads(aws_models.model_path("ssm").read_text())
@@ -495,7 +495,7 @@ def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_
     source = (ROOT / "chalicelib" / "config.py").read_text()
     called = {"".join(p.title() for p in op.split("_")) for op in re.findall(r"_ssm\(\)\.(\w+)\(", source)}
     assert called and called <= set(shipped["operations"]), called
-    client = aws.session().create_client("ssm", region_name="eu-central-1")
+    client = aws_session.session().create_client("ssm", region_name="eu-central-1")
     assert set(client.meta.service_model.operation_names) == set(shipped["operations"])
     full = get_session().create_client("ssm", region_name="eu-central-1").meta.service_model
     for op in called:

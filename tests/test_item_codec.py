@@ -224,5 +224,5 @@ def test_an_item_class_loaded_after_the_binding_shares_the_instances_client(dyna
         note = UnicodeAttribute(null=True)
 
     LateItem(pk="LATE#1", sk="X", note="n").save()
-    assert LateItem._get_connection().connection is db.store.connection()
+    assert LateItem._get_connection().connection is db.reads.connection()
     assert LateItem.get("LATE#1", "X").note == "n"

@@ -93,7 +93,7 @@ def test_the_code_speaks_of_the_product_not_of_issue_numbers():
         f"{f.relative_to(ROOT.parent)}:{n}"
         for f in files
         for n, line in enumerate(f.read_text().splitlines(), 1)
-        if re.search(r"\b[Ii]ssue \d+", line) and f != Path(__file__)
+        if re.search(r"\b[Ii]ssue ?[#-]?\d+", line) and f != Path(__file__)
     ]
     assert len(files) > 100 and not cited, cited
 

@@ -182,7 +182,7 @@ def _moto():
 TABLE = "props"
 # The model has no rate limits: the per-key request rate, the open-holds cap (5 per partner and customer, which a
 # burst of a dozen holds passes) and the spend codes sent to one customer (5 at once, then 10 an hour: every spend at
-# the store asks for one) are off here; tests/test_limits.py and tests/test_customer_keys.py cover them.
+# the store asks for one) are off here; tests/test_limits.py and tests/test_customer_reach.py cover them.
 # The per-key allowance of wrong codes (20 at once, then 40 an hour) is off too: the model counts wrong tries per
 # partner and customer only (tests/test_consent_codes.py covers the key's allowance).
 LIMITS = '{"api_key": null, "open_holds": null, "spend_code": null, "customer_messages": null, "wrong_code": null}'

@@ -390,7 +390,7 @@ def test_the_sdk_waits_what_retry_after_says_and_gives_up_at_once_when_that_is_t
 
 def test_a_phone_gets_five_sign_in_codes_an_hour_then_a_429_page(api, clock):
     from tests.conftest import inbox
-    from tests.test_customer_keys import Customer
+    from tests.test_customer_reach import Customer
 
     cafe = api.as_key(api.post("/v1/admin/partners", {"name": "Уют"})["api_key"])
     enrol(cafe, phone="+79161234567", name="Анна")
@@ -411,7 +411,7 @@ def test_a_phone_gets_five_sign_in_codes_an_hour_then_a_429_page(api, clock):
 
 
 def test_typed_codes_are_limited_per_phone_on_top_of_each_codes_own_tries(api, clock):
-    from tests.test_customer_keys import Customer
+    from tests.test_customer_reach import Customer
 
     cafe = api.as_key(api.post("/v1/admin/partners", {"name": "Уют"})["api_key"])
     enrol(cafe, phone="+79161234567", name="Анна")

@@ -9,7 +9,7 @@ import pytest
 from chalicelib import db
 from chalicelib.db import jobs as jobs_db
 from chalicelib.db import keys
-from chalicelib.db import reconciliations as runs_db
+from chalicelib.db import reconciliations as reconciliations_db
 from chalicelib.services import jobs, reconciliation, work_queue
 from tests.test_api_ledger import accrue, enrol
 
@@ -58,13 +58,13 @@ def test_post_starts_a_reconciliation_job_that_workers_finish_page_by_page_and_g
     held_queue.send([work_queue.Task("reconciliation", {"period": MARCH, "job_id": job_id}, clock.now().isoformat())])
     while held_queue.pending():  # each task reads 5 pages, saves where it stands and hands the rest on
         tasks += held_queue.drain(limit=1)
-        midway = runs_db.load(MARCH)
+        midway = reconciliations_db.load(MARCH)
         assert midway is not None and midway.job_id == job_id
     done = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
     assert done.status == 200, done.json
     assert (done["status"], done["matches"], done["differences"], done["entries"]) == ("done", True, [], 6)
     assert done["finished_at"] == done["updated_at"] and done["job_id"] == job_id
-    stored = runs_db.load(MARCH)
+    stored = reconciliations_db.load(MARCH)
     assert tasks > 2 and stored is not None and stored.pages >= 4 * keys.PERIOD_SHARDS  # every partition, in pages
     assert done["finished_at"] == clock.now().isoformat()
 
@@ -78,7 +78,7 @@ def test_a_page_saved_by_another_worker_is_not_counted_twice(coalition, held_que
     run = reconciliation.request(MARCH, clock.now())
     first = reconciliation._advance(run, clock.now(), 12, 60)  # a worker reads 12 pages
     second = reconciliation._advance(run, clock.now(), 1, 60)  # the duplicate, from the same saved state, 1 page
-    stored = runs_db.load(MARCH)
+    stored = reconciliations_db.load(MARCH)
     assert (second.version, second.pages) == (first.version, first.pages) == (stored.version, stored.pages)
     reconciliation.work(MARCH, run.job_id, clock.now())
     result = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")
@@ -111,7 +111,7 @@ def test_the_reconciliation_route_refuses_a_bad_period_and_other_keys(coalition)
     c = coalition
     assert c.operator.post("/v1/admin/settlements/2026-13/reconciliation").status == 422
     assert c.cafe.post(f"/v1/admin/settlements/{MARCH}/reconciliation").status == 403
-    assert runs_db.load("2026-13") is None
+    assert reconciliations_db.load("2026-13") is None
 
 
 def test_closing_the_month_starts_its_reconciliation(coalition, clock):
@@ -119,7 +119,7 @@ def test_closing_the_month_starts_its_reconciliation(coalition, clock):
     clock.set(datetime(2026, 4, 2, tzinfo=UTC))
     answer = jobs.close_settlements(clock.now())
     assert answer == {"period": MARCH, "status": "closed", "reconciliation": "done"}  # worked in process
-    stored = runs_db.load(MARCH)
+    stored = reconciliations_db.load(MARCH)
     assert stored is not None and stored.status == "done" and stored.entries == 2
 
 
@@ -185,8 +185,8 @@ def test_two_runs_started_at_once_make_one(dynamo, clock):
     now = clock.now()
     first = Run(MARCH, "rec_first", "running", now.isoformat(), now.isoformat(), None, ["coalition"])
     second = Run(MARCH, "rec_second", "running", now.isoformat(), now.isoformat(), None, ["coalition"])
-    assert runs_db.start(first, now - reconciliation.STALE_AFTER)
-    assert not runs_db.start(second, now - reconciliation.STALE_AFTER)
-    assert runs_db.load(MARCH).job_id == "rec_first"
+    assert reconciliations_db.start(first, now - reconciliation.STALE_AFTER)
+    assert not reconciliations_db.start(second, now - reconciliation.STALE_AFTER)
+    assert reconciliations_db.load(MARCH).job_id == "rec_first"
     clock.advance(timedelta(minutes=16))  # left stalled: a new run may take over
-    assert runs_db.start(second, clock.now() - reconciliation.STALE_AFTER)
+    assert reconciliations_db.start(second, clock.now() - reconciliation.STALE_AFTER)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import inbox, last_code, table_snapshot
 from tests.test_api_ledger import accrue, enrol
-from tests.test_customer_keys import Customer
+from tests.test_customer_reach import Customer
 
 PHONE = "+79161234567"
 WEEK = 7 * 24 * 60

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import last_code, table_snapshot
 from tests.notify_fakes import FakeTelegram
 from tests.test_api_ledger import enrol
-from tests.test_customer_keys import Customer
+from tests.test_customer_reach import Customer
 
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 SECRET = "webhook-secret-Xy7_k2"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.mutant_sets import Mutant
 
 _CODES = "tests/test_consent_codes.py"
-_KEYS = "tests/test_customer_keys.py"
+_KEYS = "tests/test_customer_reach.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(

@@ -28,8 +28,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "marketing without consent",
-        "    if not customer.marketing_consent or not messages.reachable(customer):",
-        "    if not messages.reachable(customer):",
+        "    if not customer.marketing_consent or not customer_messages.reachable(customer):",
+        "    if not customer_messages.reachable(customer):",
         (f"{_TESTS}::TestBirthdays::test_only_customers_who_agreed_get_a_greeting_once_with_an_unsubscribe_link",),
     ),
     Mutant(

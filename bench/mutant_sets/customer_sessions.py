@@ -144,7 +144,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deleting the account leaves other sessions alive",
-        "        codes_store.end_every_session(customer_id, now.isoformat())\n        return",
+        "        codes_db.end_every_session(customer_id, now.isoformat())\n        return",
         "        return",
         (T + "test_deleting_the_account_ends_the_sessions_of_every_device",),
     ),

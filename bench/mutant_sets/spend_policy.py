@@ -45,7 +45,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a spend without the customer's code is not messaged to her",
-        "    messages.safe_send(customer, NOTICE_PURPOSE, body)",
+        "    customer_messages.safe_send(customer, NOTICE_PURPOSE, body)",
         "    pass",
         (f"{_TESTS}::test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once",),
     ),

@@ -10,9 +10,9 @@ from chalicelib.lazy import lazy_module
 from chalicelib.schemas import AuditPage, AuditQuery, PartnerAuditQuery
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import audit_log as audit
+    from chalicelib.services import audit_log
 else:
-    audit = lazy_module("chalicelib.services.audit_log")
+    audit_log = lazy_module("chalicelib.services.audit_log")
 
 api = RouteTable(tag="partner")
 operator = RouteTable(tag="operator")
@@ -28,7 +28,7 @@ operator = RouteTable(tag="operator")
     errors=(*AUTH_ERRORS, 422),
 )
 def partner_audit(call: Call[None, PartnerAuditQuery]) -> AuditPage:
-    return audit.for_partner(call.partner_id, call.query)
+    return audit_log.for_partner(call.partner_id, call.query)
 
 
 @operator.route(
@@ -41,4 +41,4 @@ def partner_audit(call: Call[None, PartnerAuditQuery]) -> AuditPage:
     errors=(*AUTH_ERRORS, 422),
 )
 def admin_audit(call: Call[None, AuditQuery]) -> AuditPage:
-    return audit.for_operator(call.query)
+    return audit_log.for_operator(call.query)

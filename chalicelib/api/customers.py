@@ -1,5 +1,5 @@
 """Customers: enrolment, lookup, a partner's view of their entries. The balance is in ``balances``; what needs the
-customer (the link to their page, spend codes, binding an identifier) is in ``customer_keys``."""
+customer (the link to their page, spend codes, binding an identifier) is in ``customer_reach``."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from chalicelib.schemas import (
 )
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.api import customer_keys
+    from chalicelib.api import customer_reach
     from chalicelib.services import customers
 else:
-    customer_keys = lazy_module("chalicelib.api.customer_keys")  # enrolment's answer: its models load with it
+    customer_reach = lazy_module("chalicelib.api.customer_reach")  # enrolment's answer: its models load with it
     customers = lazy_module("chalicelib.services.customers")
 
 api = RouteTable()
@@ -44,7 +44,7 @@ api = RouteTable()
     errors=(*WRITE_ERRORS, 429, 503),
 )
 def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply | Response:
-    return customer_keys.pending_binding(customers.enroll(call.writing, call.body, call.partner_id))
+    return customer_reach.pending_binding(customers.enroll(call.writing, call.body, call.partner_id))
 
 
 @api.route(

@@ -9,12 +9,11 @@ from chalicelib.lazy import lazy_module
 from chalicelib.schemas import Health, MeOut, MeQuery
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
-    from chalicelib.services import auth, customer_auth
-    from chalicelib.services import portal_links as portal
+    from chalicelib.services import auth, customer_auth, portal_links
 else:
     auth = lazy_module("chalicelib.services.auth")
     customer_auth = lazy_module("chalicelib.services.customer_auth")
-    portal = lazy_module("chalicelib.services.portal_links")
+    portal_links = lazy_module("chalicelib.services.portal_links")
 
 api = RouteTable(tag="public")
 
@@ -36,7 +35,7 @@ def health(call: Call[None, None]) -> Health:
 )
 def me(call: Call[None, MeQuery]) -> MeOut:
     access = customer_auth.verify_link(auth.bearer_token(call.header("authorization")), call.now)
-    return portal.me(access, call.now, call.query.cursor)
+    return portal_links.me(access, call.now, call.query.cursor)
 
 
 @api.route(

@@ -2,7 +2,7 @@
 
 Its names load on first use (:data:`_HOME` says from which module), like chalicelib.schemas': a balance needs the
 customer's, key's and partner's items, not the campaigns', payments' or CRM connections' model classes. A model
-class loaded after :func:`bind` shares the instance's one connection (``store.share_client``)."""
+class loaded after :func:`bind` shares the instance's one connection (``reads.share_client``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when one of its names is asked for
-    from chalicelib.db import crm as crm
-    from chalicelib.db import keys
-    from chalicelib.db import partner_keys as partner_keys
-    from chalicelib.db import staff as staff
+    from chalicelib.db import crm, keys, partner_keys, staff
     from chalicelib.db.audit import AuditItem
     from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
     from chalicelib.db.models import (
@@ -43,8 +40,7 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
     )
     from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, OutboxItem, WebhookItem
     from chalicelib.db.payments import PaymentItem, PaymentTotalItem
-    from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
-    from chalicelib.db.store import (
+    from chalicelib.db.reads import (
         carry,
         connection,
         drop_riders,
@@ -54,6 +50,7 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
         land_riders,
         riders_pending,
     )
+    from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
     from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 # Each module of chalicelib.db and the names this package gives of it.
@@ -68,7 +65,7 @@ _NAMES = {
     "outbox_models": "DeliveryDueItem DeliveryItem OutboxItem WebhookItem",
     "payments": "PaymentItem PaymentTotalItem",
     "scale_models": "CampaignShardItem ExpirySegmentItem ReconciliationItem",
-    "store": "carry connection drop_riders get_many get_one get_raw_many land_riders riders_pending",
+    "reads": "carry connection drop_riders get_many get_one get_raw_many land_riders riders_pending",
     "tx": "Transaction TxCancelled is_unavailable outcome_unknown",
 }
 _HOME: dict[str, str] = {name: module for module, names in _NAMES.items() for name in names.split()}
@@ -88,7 +85,7 @@ MODEL_MODULES = (
 
 
 def __getattr__(name: str) -> Any:
-    """A name on first use, or a module of this package (``db.store``, ``db.keys``): it loads then, and is kept."""
+    """A name on first use, or a module of this package (``db.reads``, ``db.keys``): it loads then, and is kept."""
     if name in _HOME:
         value: Any = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
     elif name.startswith("_"):
@@ -152,6 +149,7 @@ __all__ = [
     "carry",
     "connection",
     "create_table",
+    "crm",
     "drop_riders",
     "every_model",
     "get_many",
@@ -161,5 +159,7 @@ __all__ = [
     "keys",
     "land_riders",
     "outcome_unknown",
+    "partner_keys",
     "riders_pending",
+    "staff",
 ]

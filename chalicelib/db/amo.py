@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db.models import _Item
-from chalicelib.db.store import connection, get_one
+from chalicelib.db.reads import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 
 __all__ = ["AMOCRM", "AmoConnection", "connect", "connections", "disconnect", "get", "store_tokens"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from chalicelib.db import keys
 from chalicelib.db.models import ApiKeyItem, KeyIdItem, PartnerItem
-from chalicelib.db.store import Found, ReadKey, connection, get_many, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction
 
 __all__ = [

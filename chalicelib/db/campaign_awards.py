@@ -19,8 +19,8 @@ from pynamodb.expressions.update import Action
 from chalicelib.db import keys
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CampaignDayItem, CampaignItem, PartnerItem
+from chalicelib.db.reads import Found, ReadKey, get_many
 from chalicelib.db.scale_models import CampaignShardItem
-from chalicelib.db.store import Found, ReadKey, get_many
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.campaigns import CampaignAward, CampaignState, allowances
 from chalicelib.domain.campaigns import shard_count as shards_for

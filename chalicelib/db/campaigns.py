@@ -17,8 +17,8 @@ from chalicelib.db import keys
 from chalicelib.db.campaign_awards import close_shards, shard_count, shard_totals
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CampaignDayItem, CampaignItem, CampaignMemberItem, PartnerItem
+from chalicelib.db.reads import ReadKey, get_many, get_one
 from chalicelib.db.scale_models import CampaignShardItem
-from chalicelib.db.store import ReadKey, get_many, get_one
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.campaign_lifecycle import (
     MAX_ACTIVE_PER_PARTNER,

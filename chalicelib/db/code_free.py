@@ -16,7 +16,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.db import keys
 from chalicelib.db.maps import ints
 from chalicelib.db.models import CodeFreeItem
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.code_free import SLOT, WINDOW, Allowance
 

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.db import keys
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CodeItem, CustomerItem, CustomerSessionItem
-from chalicelib.db.store import Found, ReadKey, connection, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_one
 from chalicelib.db.tx import Transaction
 
 CODE_TAG = "one_time_code"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db.models import _Item
-from chalicelib.db.store import connection, get_one
+from chalicelib.db.reads import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 
 __all__ = [

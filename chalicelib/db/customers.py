@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem
-from chalicelib.db.store import Found, ItemKey, ReadKey, get_one
+from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one
 from chalicelib.db.tx import Transaction, error_code
 from chalicelib.db.wallets import wallet_of
 from chalicelib.domain.wallet import Wallet
@@ -245,9 +245,9 @@ def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
             alias = AliasItem(*alias_key(kind, value))
             tx.delete(alias, condition=AliasItem.customer_id == customer.customer_id)
     if customer.telegram_chat_id:  # the chat may be linked to a new account
-        from chalicelib.db.telegram_links import release as release_chat  # deleting an account only
+        from chalicelib.db import telegram_links  # deleting an account only
 
-        release_chat(tx, customer.customer_id, customer.telegram_chat_id)
+        telegram_links.release(tx, customer.customer_id, customer.telegram_chat_id)
     actions: list[Action] = [getattr(CustomerItem, name).remove() for name in PERSONAL]
     actions += [CustomerItem.marketing_consent.set(False), CustomerItem.deleted_at.set(now_iso)]
     condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()

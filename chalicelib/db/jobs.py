@@ -13,8 +13,8 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.db import keys
 from chalicelib.db.models import ExpiryIndexItem, JobItem
+from chalicelib.db.reads import get_one
 from chalicelib.db.scale_models import ExpirySegmentItem
-from chalicelib.db.store import get_one
 from chalicelib.db.tx import error_code
 
 __all__ = [

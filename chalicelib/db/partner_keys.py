@@ -10,7 +10,7 @@ from pynamodb.attributes import UnicodeAttribute
 
 from chalicelib.db import keys
 from chalicelib.db.models import _Item
-from chalicelib.db.store import get_one
+from chalicelib.db.reads import get_one
 from chalicelib.db.tx import Transaction
 
 __all__ = ["ListedKey", "add", "list_keys", "load", "mark_revoked"]

@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.db import keys
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import PartnerItem
-from chalicelib.db.store import Found, ReadKey, connection, get_many, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
 from chalicelib.domain.schedule import Schedule

@@ -11,7 +11,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db import keys
 from chalicelib.db.models import _Item
-from chalicelib.db.store import Found, ReadKey, get_one
+from chalicelib.db.reads import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
 
 __all__ = [

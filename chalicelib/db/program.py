@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.db import keys
 from chalicelib.db.maps import as_dict
 from chalicelib.db.models import ProgramItem
-from chalicelib.db.store import Found, ReadKey, connection, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_one
 from chalicelib.db.tx import Transaction
 
 __all__ = ["StoredProgram", "from_found", "load", "read_key", "save"]

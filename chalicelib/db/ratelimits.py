@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.db.models import RateLimitItem, _Item
-from chalicelib.db.store import Found, ReadKey, connection
+from chalicelib.db.reads import Found, ReadKey, connection
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import cast
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys
+from chalicelib.db.reads import connection, get_one
 from chalicelib.db.scale_models import ReconciliationItem
-from chalicelib.db.store import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.reconciliation import Run, RunStatus, figures_from_json, figures_to_json
 

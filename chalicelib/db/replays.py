@@ -19,7 +19,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.db.codec import built
 from chalicelib.db.models import ReplayItem
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.db.tx import Transaction
 
 __all__ = [

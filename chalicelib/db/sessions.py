@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalicelib.db import keys
 from chalicelib.db.models import KeyIdItem, LinkCutoffItem, PartnerItem, PortalSessionItem
-from chalicelib.db.store import connection, get_many, get_one
+from chalicelib.db.reads import connection, get_many, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 
 SESSION_TTL_MARGIN_S = 3600  # DynamoDB deletes an expired session item some time after; reads check expiry anyway

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.models import SettlementItem
-from chalicelib.db.store import connection, get_one, get_raw_many
+from chalicelib.db.reads import connection, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.settlement import FIELDS, Figures
 

@@ -16,7 +16,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db import keys
 from chalicelib.db.models import PartnerItem, _Item
-from chalicelib.db.store import Found, ReadKey, connection, get_many, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction
 
 __all__ = [

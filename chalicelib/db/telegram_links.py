@@ -20,7 +20,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem, TelegramLinkItem
-from chalicelib.db.store import connection, get_many
+from chalicelib.db.reads import connection, get_many
 from chalicelib.db.tx import Transaction
 
 LINK_TAG, CHAT_TAG, CUSTOMER_TAG = "telegram_link", "telegram_chat", "customer"

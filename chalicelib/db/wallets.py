@@ -15,7 +15,7 @@ from chalicelib.db import keys
 from chalicelib.db.codec import RawUpdate, keyed, typed
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
-from chalicelib.db.store import Found, ReadKey, get_one
+from chalicelib.db.reads import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
 from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id

@@ -14,7 +14,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys
 from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, WebhookItem
-from chalicelib.db.store import Found, ReadKey, connection, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.events import Event
 

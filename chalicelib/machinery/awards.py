@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.db import campaign_awards as awards_db
-from chalicelib.db.store import Found
+from chalicelib.db import campaign_awards as campaign_awards_db
+from chalicelib.db.reads import Found
 from chalicelib.db.tx import MAX_ITEMS
 from chalicelib.domain.campaigns import CampaignAward, Purchase, Shopper, decide_awards, eligible_campaigns
 from chalicelib.domain.partners import Partner
@@ -114,17 +114,17 @@ def award_campaigns(
         return []
     campaign_ids = [r.campaign_id for r in eligible]
     sponsors = {r.sponsor for r in eligible}
-    found = awards_db.fresh(prefetched, campaign_ids, sponsors)
-    states, active_sponsors = awards_db.states_of(found, campaign_ids, sponsors)
+    found = campaign_awards_db.fresh(prefetched, campaign_ids, sponsors)
+    states, active_sponsors = campaign_awards_db.states_of(found, campaign_ids, sponsors)
     room, spare = award_room(plan, session), spare_items(plan, session)
     decision = decide_awards(eligible, states, active_sponsors, room, purchase, shopper, spare)
     if decision.needs_every_shard:  # an award fits in no shard read with the purchase: read them all, decide again
-        found = awards_db.with_every_shard(found, decision.needs_every_shard)
-        states, active_sponsors = awards_db.states_of(found, campaign_ids, sponsors)
+        found = campaign_awards_db.with_every_shard(found, decision.needs_every_shard)
+        states, active_sponsors = campaign_awards_db.states_of(found, campaign_ids, sponsors)
         decision = decide_awards(eligible, states, active_sponsors, room, purchase, shopper, spare)
     for campaign_id in decision.exhausted:
-        awards_db.mark_exhausted(plan.tx, campaign_id)
+        campaign_awards_db.mark_exhausted(plan.tx, campaign_id)
     day = session.now.astimezone(zone(program.timezone)).date().isoformat()
     for decided in decision.awards:
-        awards_db.record(plan.tx, decided, day, body.amount_minor)
+        campaign_awards_db.record(plan.tx, decided, day, body.amount_minor)
     return [_award(decided, session, pending_until) for decided in decision.awards]

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from chalicelib.db import campaign_awards as awards_db
-from chalicelib.db.store import ReadKey
+from chalicelib.db import campaign_awards as campaign_awards_db
+from chalicelib.db.reads import ReadKey
 from chalicelib.domain.campaigns import Rules
 from chalicelib.domain.partners import Partner
 
@@ -23,4 +23,4 @@ def till_reads(partner: Partner) -> list[ReadKey]:
     there) and their sponsors' partner items (a suspended sponsor's campaigns stop awarding at once, not when a
     cache expires). At most 3 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
     rules = active_rules(partner)
-    return awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})
+    return campaign_awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})

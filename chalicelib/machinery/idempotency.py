@@ -42,7 +42,7 @@ from chalicelib import db
 from chalicelib.db import keys
 from chalicelib.db import outbox as outbox_db
 from chalicelib.db import replays as replays_db
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.audit import Change, Stamp
 from chalicelib.domain.events import Event
 from chalicelib.errors import (

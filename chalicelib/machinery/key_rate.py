@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping
 
 from chalicelib import db, runtime
-from chalicelib.db import ratelimits as store
+from chalicelib.db import ratelimits as ratelimits_db
 from chalicelib.domain.ratelimit import Rate, admit, epoch_ms, is_idle
 from chalicelib.errors import RateLimited
 from chalicelib.machinery.limits import (
@@ -68,8 +68,8 @@ def per_request(key_id: str, lookup: bool = False) -> None:
     horizon = limits.horizon_ms("key")
     if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it
         db.carry(
-            [store.read_key(key)],
-            lambda found: _guarded(key, rates, now_ms, horizon, store.from_found(found, key)),
+            [ratelimits_db.read_key(key)],
+            lambda found: _guarded(key, rates, now_ms, horizon, ratelimits_db.from_found(found, key)),
             raw=True,
         )
         return
@@ -83,7 +83,7 @@ def _guarded(
         _admit(key, rates, now_ms, horizon_ms, seen)
     except RateLimited:
         raise
-    except store.Hot as exc:
+    except ratelimits_db.Hot as exc:
         raise RateLimited("Too many requests right now; retry in a second.", retry_after=1) from exc
     except Exception:
         log.warning("rate limit %s not checked; let through", "+".join(rates), exc_info=True)
@@ -189,7 +189,7 @@ def _take_lease(
             if idle:
                 span -= owed[name] * rate.interval_ms - owed_ms[name]
             ceiling = now_ms + rate.tolerance_ms - (want[name] - 1) * rate.interval_ms
-            takes.append(store.Take(name, idle, span, ceiling))
+            takes.append(ratelimits_db.Take(name, idle, span, ceiling))
         written, tats = write_takes(key, takes, now_ms, ttl_s)
         if not written:
             known = {name: tats.get(name) for name in rates}

@@ -34,7 +34,7 @@ from typing import Any
 
 from chalicelib import db, runtime
 from chalicelib.db import keys
-from chalicelib.db import ratelimits as store
+from chalicelib.db import ratelimits as ratelimits_db
 from chalicelib.domain.api_keys import secret_part
 from chalicelib.domain.ratelimit import (
     SUBJECTS,
@@ -118,7 +118,7 @@ def check(names: str | Sequence[str], value: str, now: datetime | None = None) -
         _take(key, rates, now_ms, limits.horizon_ms(subject))
     except RateLimited:
         raise
-    except store.Hot as exc:
+    except ratelimits_db.Hot as exc:
         raise RateLimited("Too many requests right now; retry in a second.", retry_after=1) from exc
     except Exception as exc:
         # These limits guard people (sign-in, codes typed, messages sent, wrong codes): unchecked, they would let
@@ -139,7 +139,7 @@ def _take(key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_
             names = ", ".join(n for n, v in verdicts.items() if not v.allowed)
             raise RateLimited(f"Too many requests ({names}); retry in {wait} s.", retry_after=wait, limit=names)
         takes = [
-            store.Take(name, is_idle(known[name], now_ms), rate.interval_ms, now_ms + rate.tolerance_ms)
+            ratelimits_db.Take(name, is_idle(known[name], now_ms), rate.interval_ms, now_ms + rate.tolerance_ms)
             for name, rate in rates.items()
         ]
         written, tats = write_takes(key, takes, now_ms, ttl_s)
@@ -151,13 +151,13 @@ def _take(key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_
 
 
 def write_takes(
-    key: tuple[str, str], takes: Sequence[store.Take], now_ms: int, ttl_s: int
+    key: tuple[str, str], takes: Sequence[ratelimits_db.Take], now_ms: int, ttl_s: int
 ) -> tuple[bool, Mapping[str, int]]:
     """One conditional write of ``takes`` to the bucket: (True, the values written), or (False, the values found)
     when another request moved it since it was read. Either way this process remembers what it learnt."""
     try:
-        tats = store.take(key, takes, now_ms, ttl_s)
-    except store.Stale as stale:
+        tats = ratelimits_db.take(key, takes, now_ms, ttl_s)
+    except ratelimits_db.Stale as stale:
         _remember(key, stale.tats)
         return False, stale.tats
     _remember(key, tats)
@@ -268,7 +268,7 @@ def wrong_codes_left(key_id: str, now: datetime) -> None:
         return
     db.land_riders()  # the caller's own check first, outside the "let through" below
     try:
-        tat = store.read(subject_key(SUBJECTS["wrong_code"], key_id)).get("wrong_code")
+        tat = ratelimits_db.read(subject_key(SUBJECTS["wrong_code"], key_id)).get("wrong_code")
     except Exception as exc:  # refused as transient, like check(): a guard against guessing never fails open
         log.warning("rate limit wrong_code not read; refused for now", exc_info=True)
         raise Unavailable("A limit could not be checked; nothing was done. Retry shortly.") from exc

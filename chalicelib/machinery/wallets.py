@@ -20,7 +20,7 @@ from chalicelib.domain.balance import balance_fields
 from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
-from chalicelib.machinery import events as outbox_events
+from chalicelib.machinery import events
 from chalicelib.machinery.idempotency import backoff
 from chalicelib.machinery.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
@@ -136,9 +136,9 @@ def settle_into(
 ) -> tuple[Wallet, Change]:
     """Record in ``tx`` what time has done to the wallet (one entry per event) and return the settled wallet and
     the change that gets there; the caller merges its own change into it and applies the sum once."""
-    events: list[Event] = settle(wallet, now, program.timezone, max_events=MAX_SETTLE_EVENTS)
+    settled_events: list[Event] = settle(wallet, now, program.timezone, max_events=MAX_SETTLE_EVENTS)
     total = Change()
-    for event in events:
+    for event in settled_events:
         total = total.merge(event.change)
         entry_partner = SYSTEM_PARTNER if event.type == "expiry" else event.partner_id
         # A released hold leaves its redemption record at status "held"; capture and void tell it apart by the
@@ -148,10 +148,10 @@ def settle_into(
             tx, customer_id, entry_partner, event.type, now, program, event.change, order_id=order_id, ref_id=event.ref
         )
         if event.type == "expiry":  # told to each partner whose points expired, in this same transaction
-            outbox_events.stage(tx, outbox_events.expired(customer_id, dict(event.change.lots), now))
+            events.stage(tx, events.expired(customer_id, dict(event.change.lots), now))
         elif event.type == "hold_expired":  # the till that held them learns the points are back
-            released = outbox_events.hold_released(customer_id, event.partner_id, order_id, -event.change.held, now)
-            outbox_events.stage(tx, released)
+            released = events.hold_released(customer_id, event.partner_id, order_id, -event.change.held, now)
+            events.stage(tx, released)
     return total.applied_to(wallet), total
 
 

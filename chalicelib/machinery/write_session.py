@@ -9,12 +9,11 @@ from typing import Unpack
 
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain import expiry_period, lot_key, period_of, spend_12m, tier_status
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
-from chalicelib.machinery import events, program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import events, program, wallets
 from chalicelib.machinery.campaign_reads import till_reads
 from chalicelib.machinery.idempotency import Plan
 from chalicelib.machinery.partner_cache import known, load_partner
@@ -60,11 +59,11 @@ class Session:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
         after = change.applied_to(self.current)
-        wallet.write(
+        wallets.write(
             self.plan.tx, self.customer_id, after, self.settlement.merge(change), self.now, self.program, self.marked
         )
         if entry_type:  # empty: only what time did is committed (a hold found expired)
-            wallet.post(
+            wallets.post(
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
             )
             self.plan.events += events.for_entry(
@@ -115,10 +114,10 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     if loaded is None or (not allow_deleted and customers_db.deleted(found, customer_id)):
         raise NotFound(f"No customer {customer_id}.")
     prog = program.load(now)  # the money settings in force at this write's instant
-    stored = wallet.catch_up(customer_id, loaded, now, prog)
-    current, settlement = wallet.settle_into(plan.tx, customer_id, stored, now, prog)
+    stored = wallets.catch_up(customer_id, loaded, now, prog)
+    current, settlement = wallets.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
-    return Session(customer_id, current, settlement, prog, plan, now, wallet.marked_months(stored))
+    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored))
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:

@@ -1,4 +1,4 @@
-"""Customers: enrolment, identifiers, look-up, balance and history (chalicelib/api/customers.py, customer_keys.py)."""
+"""Customers: enrolment, identifiers, look-up, balance and history (chalicelib/api/customers.py, customer_reach.py)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from chalicelib.domain.wallet import Change, earn, pending_key
 from chalicelib.errors import (
     DuplicateOrder,
 )
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import wallets
 from chalicelib.machinery.awards import award_campaigns
 from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.orders import new_order, order_for
@@ -57,7 +57,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         change = earned.merge(Change(spend={period: body.amount_minor}, last_purchase={partner_id: now.isoformat()}))
         for award in awards:
             change = change.merge(award.change)
-            wallet.post(
+            wallets.post(
                 plan.tx,
                 body.customer_id,
                 partner_id,
@@ -98,7 +98,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             awards=[Award(campaign_id=a.campaign_id, points=a.points) for a in awards],
             status="pending" if bucket else "available",
             available_at=(pending_until or now).isoformat(),
-            balance=wallet.summary(after),
+            balance=wallets.summary(after),
         )
         grants = [Grant("base", partner_id, partner_id, points, lot, bucket)]
         grants += [Grant("award", a.campaign_id, a.sponsor, a.points, a.lot, a.bucket) for a in awards]

@@ -18,7 +18,7 @@ from chalicelib.db import keys
 from chalicelib.db import partners as partners_db
 from chalicelib.db import program as program_db
 from chalicelib.db import sessions as sessions_db
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.api_keys import KEY_PREFIX, NAME_SEP, named_in
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
 from chalicelib.ids import b64url

@@ -18,17 +18,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import Found, ItemKey, ReadKey
+from chalicelib.db.reads import Found, ItemKey, ReadKey
 from chalicelib.errors import ApiError, IdentityConflict, NotFound
 from chalicelib.machinery import limits, partner_cache
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import mask
 from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import one_time_codes
+from chalicelib.services import customer_messages, one_time_codes
 from chalicelib.services.one_time_codes import Candidate
 
 PURPOSE = "bind"
@@ -50,7 +49,7 @@ def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partn
     for kind in new:
         if customer.identifier(kind):
             raise IdentityConflict(f"This customer already has a different {kind}.")
-    channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing to confirm with
+    channel, to = customer_messages.choose(customer)  # 422 customer_unreachable: nothing to confirm with
     plan = Plan(customer_id=customer_id)
     now = datetime.fromisoformat(req.now_iso)
     issued = one_time_codes.issue(
@@ -87,18 +86,18 @@ def send_pending(reply: Reply, code: str, partner_id: str) -> None:
     customer = customers_db.load(answer.customer_id)
     if customer is None or answer.confirmation is None:
         return
-    what = messages.what(customer, list(answer.confirmation.identifiers))
+    what = customer_messages.what(customer, list(answer.confirmation.identifiers))
     partner = partner_cache.cached(partner_id)
-    body = messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
-    messages.send(customer, "bind_code", body, code=code)
+    body = customer_messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
+    customer_messages.send(customer, "bind_code", body, code=code)
 
 
 def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now: datetime) -> Reply:
     """``POST /v1/customers/{id}/identifiers/confirm``: attach what the code was made for."""
-    pending = store.get(customer_id, PURPOSE, partner_id)
+    pending = codes_db.get(customer_id, PURPOSE, partner_id)
     wanted = pending.payload if pending is not None else {}
     reads: list[ReadKey] = [
-        store.read_key(customer_id, PURPOSE, partner_id),
+        codes_db.read_key(customer_id, PURPOSE, partner_id),
         customers_db.read_key(customer_id),
         *(customers_db.alias_read_key(customers_db.alias_key(kind, value)) for kind, value in wanted.items()),
     ]
@@ -109,7 +108,7 @@ def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now
         customer = customers_db.from_found(found, customer_id)
         if customer is None or customer.deleted_at:
             raise NotFound(f"No customer {customer_id}.")
-        item = store.from_found(found, customer_id, PURPOSE, partner_id)
+        item = codes_db.from_found(found, customer_id, PURPOSE, partner_id)
         limits.wrong_codes_left(req.scope, now)  # a key that guessed too often learns nothing more
         outcome = one_time_codes.check(customer_id, code, [Candidate(partner_id, item)], now, at_till=True)
         if outcome.matched is None:

@@ -14,7 +14,7 @@ from chalicelib.errors import (
     DuplicateBonus,
     InsufficientPoints,
 )
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import wallets
 from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.write_session import Found, campaign_reads, earn_lot, open_session, reads_for
 from chalicelib.schemas import (
@@ -46,7 +46,7 @@ def bonus(req: WriteRequest, body: CreateBonus, partner_id: str, now: datetime) 
             customer_id=body.customer_id,
             reason=body.reason,
             points=body.points,
-            balance=wallet.summary(after),
+            balance=wallets.summary(after),
         )
         plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
         return plan
@@ -63,7 +63,7 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
         s = open_session(found, body.customer_id, now, plan, allow_deleted=True)
         if body.points > 0:
             change = Change(available=body.points)
-            change.add_lot(earn_lot(now, s.program, wallet.SYSTEM_PARTNER), body.points)
+            change.add_lot(earn_lot(now, s.program, wallets.SYSTEM_PARTNER), body.points)
         else:
             if -body.points > s.current.available:
                 raise InsufficientPoints(
@@ -71,14 +71,14 @@ def adjust(req: WriteRequest, body: CreateAdjustment, now: datetime) -> Reply:
                 )
             change = take(s.current, -body.points)
         after = s.commit(
-            change, "adjustment", wallet.SYSTEM_PARTNER, ref_id=body.adjustment_id, details={"reason": body.reason}
+            change, "adjustment", wallets.SYSTEM_PARTNER, ref_id=body.adjustment_id, details={"reason": body.reason}
         )
         plan.response = AdjustmentOut(
             adjustment_id=body.adjustment_id,
             customer_id=body.customer_id,
             points=body.points,
             reason=body.reason,
-            balance=wallet.summary(after),
+            balance=wallets.summary(after),
         )
         plan.natural_state = {"customer_id": body.customer_id, "points": body.points}
         made = {"adjustment_id": body.adjustment_id, "points": body.points, "reason": body.reason}

@@ -26,8 +26,8 @@ from typing import cast
 from chalicelib import cache, ids
 from chalicelib.db import campaigns as campaigns_db
 from chalicelib.db import partners as partners_db
-from chalicelib.db.store import Found, ReadKey
-from chalicelib.domain.audit import Change as AuditChange
+from chalicelib.db.reads import Found, ReadKey
+from chalicelib.domain.audit import Change
 from chalicelib.domain.campaign_lifecycle import (
     MAX_ACTIVE_PER_PARTNER,
     MAX_OPEN_PER_SPONSOR,
@@ -189,7 +189,7 @@ def create(req: WriteRequest, body: CreateCampaign, sponsor_id: str, now: dateti
         campaigns_db.add_new(plan.tx, item, item.named_partners())
         campaigns_db.add_open_slot(plan.tx, sponsor_id, campaign_id, now.isoformat(), sponsor.open_campaigns, freed)
         created = {**body.model_dump(mode="json", exclude_none=True), "status": item.status}
-        plan.audit.append(AuditChange("campaign.created", f"campaign:{campaign_id}", sponsor_id, None, created))
+        plan.audit.append(Change("campaign.created", f"campaign:{campaign_id}", sponsor_id, None, created))
         return plan
 
     return execute(req, None, reads, decide)
@@ -254,7 +254,7 @@ _AUDITED: dict[CampaignAction, str] = {
 }
 
 
-def _audited(before: Campaign, after: Campaign, actor: str | None, action: CampaignAction) -> list[AuditChange]:
+def _audited(before: Campaign, after: Campaign, actor: str | None, action: CampaignAction) -> list[Change]:
     """The audit record of a transition that changed something: an answer is the answering partner's record, a
     state change the sponsor's (made by the sponsor or the operator)."""
     target = f"campaign:{before.campaign_id}"
@@ -263,10 +263,10 @@ def _audited(before: Campaign, after: Campaign, actor: str | None, action: Campa
             return []
         was = "accepted" if actor in before.accepted_by else "declined" if actor in before.declined_by else None
         now_is = "accepted" if action == "accept" else "declined"
-        return [AuditChange(_AUDITED[action], target, actor, {"answer": was}, {"answer": now_is})]
+        return [Change(_AUDITED[action], target, actor, {"answer": was}, {"answer": now_is})]
     if after.status == before.status:
         return []
-    change = AuditChange(
+    change = Change(
         _AUDITED[action], target, before.sponsor_partner_id, {"status": before.status}, {"status": after.status}
     )
     return [change]

@@ -28,8 +28,15 @@ from chalicelib.db import crm as crm_db
 from chalicelib.db import orders as orders_db
 from chalicelib.domain.events import ACCRUAL_CREATED, BALANCE_CHANGES, REDEMPTION_CREATED, Event
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
-from chalicelib.integrations.bitrix24 import MAX_BATCH, Bitrix24, Bitrix24Error, Retryable, Transport, http_transport
-from chalicelib.integrations.bitrix24 import valid_webhook_url as _valid_url
+from chalicelib.integrations.bitrix24 import (
+    MAX_BATCH,
+    Bitrix24,
+    Bitrix24Error,
+    Retryable,
+    Transport,
+    http_transport,
+    valid_webhook_url,
+)
 from chalicelib.machinery.idempotency import WriteRequest, fingerprint
 from chalicelib.notify import webhook_http
 from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
@@ -64,7 +71,7 @@ def _production() -> bool:
 def _refused(url: str) -> str | None:
     """Why the portal's URL may not be called (the webhooks' SSRF guard: https to public addresses in AWS); checked
     at connection and again before each use (a host's address can change)."""
-    if not _valid_url(url, not _production()):
+    if not valid_webhook_url(url, not _production()):
         return "webhook_url must be the inbound webhook Bitrix24 shows: https://<portal>/rest/<user>/<token>/"
     return webhook_http.refusal(url, _production())
 

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import db, runtime
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import ItemKey
+from chalicelib.db.reads import ItemKey
 from chalicelib.domain import normalize_email, normalize_phone
 from chalicelib.errors import Unauthorized, Unavailable, ValidationFailed
 from chalicelib.ids import b64url, unb64url
@@ -43,9 +43,7 @@ from chalicelib.machinery import limits
 from chalicelib.machinery.idempotency import backoff
 from chalicelib.notify import Channel
 from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers, one_time_codes
-from chalicelib.services import portal_links as legacy
+from chalicelib.services import customer_messages, customers, one_time_codes, portal_links
 from chalicelib.services.one_time_codes import Candidate, Outcome
 from chalicelib.services.portal_links import PortalAccess
 
@@ -54,7 +52,7 @@ SIGN_IN_SLOT = "web"
 SIGN_IN_MINUTES = 10
 SESSION_DAYS = 30
 ATTEMPTS = 12  # reads and judgements of one sign-in while the same code is tried elsewhere at once
-LINK_DEFAULT_MINUTES = legacy.DEFAULT_TTL_MINUTES
+LINK_DEFAULT_MINUTES = portal_links.DEFAULT_TTL_MINUTES
 LINK_VERSION = "v2"
 MAX_TOKEN = 300
 DEVICE_DAYS = 365
@@ -112,7 +110,7 @@ def _owner(identifier: Identifier) -> tuple[str, Customer | None]:
     """Whose sign-in code an identifier asks for or types: the customer's, or the decoy's for an identifier that is
     nobody's (or a customer no channel reaches: she gets no code either)."""
     customer = _customer_for(identifier)
-    if customer is None or not messages.reachable(customer):
+    if customer is None or not customer_messages.reachable(customer):
         return _decoy_id(identifier), None
     return customer.customer_id, customer
 
@@ -145,8 +143,8 @@ def start_sign_in(identifier: Identifier, now: datetime, ip: str | None = None, 
     issued = one_time_codes.issue(owner, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
     if customer is None:
         return
-    body = messages.text(customer, "sign_in", code=issued.code)
-    messages.safe_send(customer, "sign_in", body, code=issued.code, prefer=identifier.channel)
+    body = customer_messages.text(customer, "sign_in", code=issued.code)
+    customer_messages.safe_send(customer, "sign_in", body, code=issued.code, prefer=identifier.channel)
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ def _session_tx(
     if until is not None:
         expires_at = min(expires_at, until)
     tx = db.Transaction()
-    store.put_session(
+    codes_db.put_session(
         tx,
         customer_id,
         _secret_hash(secret),
@@ -200,7 +198,7 @@ def _judge(owner: str, code: str, now: datetime, *, genuine: bool) -> NewSession
     for attempt in range(ATTEMPTS):
         if attempt:
             backoff(attempt)
-        item = store.get(owner, SIGN_IN, SIGN_IN_SLOT)
+        item = codes_db.get(owner, SIGN_IN, SIGN_IN_SLOT)
         outcome: Outcome = one_time_codes.check(owner, code, [Candidate(SIGN_IN_SLOT, item)], now)
         if outcome.matched is not None and not genuine:
             outcome = one_time_codes.check(owner, _decoy_miss(code), [Candidate(SIGN_IN_SLOT, item)], now)
@@ -220,7 +218,7 @@ def _judge(owner: str, code: str, now: datetime, *, genuine: bool) -> NewSession
 
 def _confirmation_identifier(customer: Customer) -> Identifier:
     """The destination a confirmation code goes to, as the identifier its limits count: her phone, or e-mail."""
-    channel, to = messages.choose(customer)  # 422 customer_unreachable: no code can confirm anything
+    channel, to = customer_messages.choose(customer)  # 422 customer_unreachable: no code can confirm anything
     return Identifier("email" if channel == "email" else "phone" if channel == "sms" else channel, to)
 
 
@@ -230,7 +228,9 @@ def start_confirmation(access: PortalAccess, now: datetime, ip: str | None = Non
     customer = customers.load(access.customer_id)
     limits.signin(_confirmation_identifier(customer).value, ip)
     issued = one_time_codes.issue(customer.customer_id, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
-    messages.send(customer, "sign_in", messages.text(customer, "sign_in", code=issued.code), code=issued.code)
+    customer_messages.send(
+        customer, "sign_in", customer_messages.text(customer, "sign_in", code=issued.code), code=issued.code
+    )
 
 
 def finish_confirmation(access: PortalAccess, code: str, now: datetime, ip: str | None = None) -> NewSession:
@@ -260,7 +260,7 @@ def session_access(cookie_value: str | None, now: datetime) -> PortalAccess | No
     parts = _split(cookie_value or "")
     if parts is None:
         return None
-    item = store.get_session(parts[0], _secret_hash(parts[1]))
+    item = codes_db.get_session(parts[0], _secret_hash(parts[1]))
     if item is None:
         return None
     expires_at = datetime.fromisoformat(item.expires_at)
@@ -283,11 +283,11 @@ def session_access(cookie_value: str | None, now: datetime) -> PortalAccess | No
 def sign_out(cookie_value: str | None) -> None:
     parts = _split(cookie_value or "")
     if parts is not None:
-        store.delete_session(parts[0], _secret_hash(parts[1]))
+        codes_db.delete_session(parts[0], _secret_hash(parts[1]))
 
 
 def sign_out_everywhere(customer_id: str, now: datetime) -> int:
-    return store.end_every_session(customer_id, now.isoformat())
+    return codes_db.end_every_session(customer_id, now.isoformat())
 
 
 def revoke_links(customer_id: str, now: datetime) -> None:
@@ -345,7 +345,7 @@ def verify_link(token: str | None, now: datetime) -> PortalAccess:
 
 def _verify_signature(token: str | None, now: datetime) -> PortalAccess:
     if not token or not token.startswith(LINK_VERSION + "."):
-        return legacy.verify(token, runtime.get().settings.portal_secret, now)
+        return portal_links.verify(token, runtime.get().settings.portal_secret, now)
     try:
         if len(token) > MAX_TOKEN:
             raise ValueError("too long")
@@ -368,10 +368,10 @@ def send_link(
     """``POST /v1/customers/{id}/portal-link``: the link goes to the customer through their channel."""
     limits.spend_code(customer_id, partner_id)  # messages to one customer, per partner under a ceiling
     customer = customers.load(customer_id)
-    messages.choose(customer)  # 422 customer_unreachable before anything is made
+    customer_messages.choose(customer)  # 422 customer_unreachable before anything is made
     minutes = body.ttl_minutes if body and body.ttl_minutes else LINK_DEFAULT_MINUTES
     now = now.replace(microsecond=0)
     expires_at = now + timedelta(minutes=minutes)
     url = f"{base_url.rstrip('/')}/me?token={sign_link(customer_id, now, expires_at)}"
-    sent = messages.send(customer, "portal_link", messages.text(customer, "portal_link", url=url))
+    sent = customer_messages.send(customer, "portal_link", customer_messages.text(customer, "portal_link", url=url))
     return PortalLinkSent(channel=sent.channel, destination=sent.destination, expires_at=expires_at.isoformat())

@@ -19,13 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import db
-from chalicelib.db import codes as codes_store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.domain.wallet import Change, mature_now, settled, take
 from chalicelib.errors import Conflict, CustomerUnreachable, Unavailable
-from chalicelib.machinery import idempotency, program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import idempotency, program, wallets
 from chalicelib.machinery.idempotency import Plan, WriteRequest, execute
 from chalicelib.machinery.write_session import Found, open_session
 from chalicelib.notify import CHANNELS
@@ -78,7 +77,7 @@ def export(customer_id: str, now: datetime) -> dict[str, Any]:
         cursor = page.next_cursor
         if not cursor:
             break
-    balance = wallet.balance(customer_id, customer.wallet, program.load(), now)
+    balance = wallets.balance(customer_id, customer.wallet, program.load(), now)
     return {
         "exported_at": now.isoformat(),
         "profile": {
@@ -133,7 +132,7 @@ def delete(customer_id: str, now: datetime) -> None:
             tx.commit(db.connection())
         except db.TxCancelled:
             continue  # an identifier or a chat was attached meanwhile: erase what is there now
-        codes_store.end_every_session(customer_id, now.isoformat())
+        codes_db.end_every_session(customer_id, now.isoformat())
         return
     raise Unavailable("The account kept changing while it was being deleted; try again.")
 
@@ -161,10 +160,10 @@ def _settle_points(customer_id: str, now: datetime) -> None:
             matured = mature_now(s.current)
             expired = take(matured.applied_to(s.current), s.current.available + s.current.pending)
             if matured.pending:
-                wallet.post(
+                wallets.post(
                     plan.tx,
                     customer_id,
-                    wallet.SYSTEM_PARTNER,
+                    wallets.SYSTEM_PARTNER,
                     "matured",
                     now,
                     s.program,
@@ -172,10 +171,10 @@ def _settle_points(customer_id: str, now: datetime) -> None:
                     details={"reason": "account_deleted"},
                 )
             s.commit_with_entry(
-                matured.merge(expired), expired, "expiry", wallet.SYSTEM_PARTNER, details={"reason": "account_deleted"}
+                matured.merge(expired), expired, "expiry", wallets.SYSTEM_PARTNER, details={"reason": "account_deleted"}
             )
         else:
-            s.commit(Change(), "", wallet.SYSTEM_PARTNER)
+            s.commit(Change(), "", wallets.SYSTEM_PARTNER)
         plan.response = CustomerRef(customer_id=customer_id)
         return plan
 

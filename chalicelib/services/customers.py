@@ -11,11 +11,10 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
-from chalicelib.db.store import Found, ItemKey
+from chalicelib.db.reads import Found, ItemKey
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.lazy import lazy_module
-from chalicelib.machinery import program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import program, wallets
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     Balance,
@@ -112,7 +111,7 @@ def lookup(query: CustomerLookupQuery) -> CustomerRef:
 
 def balance(customer_id: str, now: datetime) -> Balance:
     customer = load(customer_id)  # one read: the program comes from the per-process cache
-    return wallet.balance(customer_id, customer.wallet, program.load(), now)
+    return wallets.balance(customer_id, customer.wallet, program.load(), now)
 
 
 def entry_out(entry: PostedEntry) -> LedgerEntryOut:

@@ -19,8 +19,7 @@ from chalicelib.db import keys
 from chalicelib.db import wallets as wallets_db
 from chalicelib.domain import add_months, period_of
 from chalicelib.errors import Unavailable
-from chalicelib.machinery import program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import program, wallets
 from chalicelib.machinery.idempotency import MAX_ATTEMPTS, backoff
 from chalicelib.services import reconciliation, settlement, work_queue
 from chalicelib.services.work_queue import Task, queue, register
@@ -52,10 +51,10 @@ def settle_customer(customer_id: str, now: datetime) -> bool:
             return False
         prog = program.load()
         tx = db.Transaction()
-        after, change = wallet.settle_into(tx, customer_id, stored, now, prog)
+        after, change = wallets.settle_into(tx, customer_id, stored, now, prog)
         if not len(tx):
             return False
-        wallet.write(tx, customer_id, after, change, now, prog)
+        wallets.write(tx, customer_id, after, change, now, prog)
         try:
             tx.commit(db.connection())
         except db.TxCancelled:

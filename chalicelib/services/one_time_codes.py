@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any
 
 from chalicelib import db, runtime
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db.codes import StoredCode
 from chalicelib.errors import CodeLocked, CustomerCodeInvalid
 
@@ -88,7 +88,7 @@ def issue(
     with the caller's other writes), else at once."""
     code = code or new_code()
     expires_at = (now + timedelta(minutes=minutes)).replace(microsecond=0)
-    store.put(
+    codes_db.put(
         customer_id,
         purpose,
         slot,
@@ -199,7 +199,7 @@ def _is_live(item: StoredCode, now: datetime) -> bool:
 
 def count_failures(tx: db.Transaction, failures: Sequence[StoredCode]) -> None:
     for item in failures:
-        store.add_failure(tx, item)
+        codes_db.add_failure(tx, item)
 
 
 def record_failures(failures: Sequence[StoredCode]) -> None:
@@ -213,4 +213,4 @@ def record_failures(failures: Sequence[StoredCode]) -> None:
 
 
 def consume(tx: db.Transaction, item: StoredCode) -> None:
-    store.consume(tx, item)
+    codes_db.consume(tx, item)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from chalicelib import ids
 from chalicelib.db import partners as partners_db
 from chalicelib.db import payments as payments_db
-from chalicelib.db.store import Found
+from chalicelib.db.reads import Found
 from chalicelib.domain.audit import Change
 from chalicelib.domain.periods import period_of, zone
 from chalicelib.errors import NotFound, ValidationFailed

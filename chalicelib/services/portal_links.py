@@ -17,8 +17,7 @@ from chalicelib.db.customers import Customer
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import Unauthorized
 from chalicelib.ids import b64url, unb64url
-from chalicelib.machinery import program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import program, wallets
 from chalicelib.schemas import MeOut, TransactionsQuery
 from chalicelib.services import customers, partners
 
@@ -89,7 +88,7 @@ def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> Port
     customer = customers.load(access.customer_id)
     if access.revoked(customer.signed_out_at):
         raise Unauthorized("This link was ended when the customer signed out everywhere.")
-    balance = wallet.balance(access.customer_id, customer.wallet, program.load(), now)
+    balance = wallets.balance(access.customer_id, customer.wallet, program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
     every = partners.load_all()
     names = {p.partner_id: p.name for p in every}

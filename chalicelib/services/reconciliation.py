@@ -20,7 +20,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.db import history as history_db
 from chalicelib.db import keys
-from chalicelib.db import reconciliations as runs_db
+from chalicelib.db import reconciliations as reconciliations_db
 from chalicelib.db.settlement import read_figures
 from chalicelib.domain.reconciliation import Run, differences
 from chalicelib.domain.settlement import COALITION, Figures, entry_deltas
@@ -49,16 +49,16 @@ def _stale(run: Run, now: datetime) -> bool:
 
 def _start(period: str, now: datetime, *, again: bool) -> Run:
     """The period's run: the one under way, the one done (unless ``again``), or a new one."""
-    existing = runs_db.load(period)
+    existing = reconciliations_db.load(period)
     if existing is not None and existing.status == "running" and not _stale(existing, now):
         return existing
     if existing is not None and existing.status == "done" and not again:
         return existing
     partner_ids = sorted({*partners.names(), COALITION})
     run = Run(period, ids.random_id("rec"), "running", now.isoformat(), now.isoformat(), None, partner_ids)
-    if runs_db.start(run, now - STALE_AFTER):
+    if reconciliations_db.start(run, now - STALE_AFTER):
         return run
-    return runs_db.load(period) or run  # started concurrently: theirs
+    return reconciliations_db.load(period) or run  # started concurrently: theirs
 
 
 def _hand_on(run: Run, now: datetime) -> None:
@@ -115,8 +115,8 @@ def _advance(run: Run, now: datetime, max_pages: int, max_seconds: float) -> Run
             if read.status == "done" or pages >= max_pages or time.monotonic() >= deadline:
                 break
         after = replace(read, updated_at=now.isoformat(), version=run.version + 1)
-        if not runs_db.save(after):
-            return runs_db.load(run.period) or run
+        if not reconciliations_db.save(after):
+            return reconciliations_db.load(run.period) or run
         run = after
     return run
 
@@ -127,7 +127,7 @@ def request(period: str, now: datetime) -> Run:
     run = _start(period, now, again=True)
     if run.status == "running":
         _hand_on(run, now)  # in process it is worked at once: what it stored now
-        return runs_db.load(period) or run
+        return reconciliations_db.load(period) or run
     return run
 
 
@@ -136,7 +136,7 @@ def start_after_close(period: str, now: datetime) -> Run:
     run = _start(period, now, again=False)
     if run.status == "running":
         _hand_on(run, now)  # in process it is worked at once: what it stored now
-        return runs_db.load(period) or run
+        return reconciliations_db.load(period) or run
     return run
 
 
@@ -144,17 +144,17 @@ def read(period: str, now: datetime) -> Run:
     """``GET``: the stored run. None stored: start one and read a few pages now; a small month is done at once. A
     run left stale (its worker stopped) is handed on again, from its last saved page."""
     check_period(period, now)
-    stored = runs_db.load(period)
+    stored = reconciliations_db.load(period)
     run = stored or _advance(_start(period, now, again=False), now, INLINE_PAGES, INLINE_SECONDS)
     if run.status == "running" and (stored is None or _stale(run, now)):  # started here, or left stalled
         _hand_on(run, now)  # in process it is worked at once: what it stored now
-        return runs_db.load(period) or run
+        return reconciliations_db.load(period) or run
     return run
 
 
 def work(period: str, job_id: str, now: datetime) -> Run | None:
     """The worker's task: go on with the run if it is still this job's, then send the rest on."""
-    run = runs_db.load(period)
+    run = reconciliations_db.load(period)
     if run is None or run.job_id != job_id or run.status == "done":
         return run
     run = _advance(run, now, WORKER_PAGES, WORKER_SECONDS)

@@ -29,8 +29,7 @@ from chalicelib.errors import (
     RedemptionCapExceeded,
     ValidationFailed,
 )
-from chalicelib.machinery import idempotency, limits, partner_cache, program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import idempotency, limits, partner_cache, program, wallets
 from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.orders import new_order, order_for
 from chalicelib.machinery.program import Program
@@ -84,7 +83,7 @@ def _redemption_out(
         discount_minor=points * prog.point_value_minor,
         status=status,
         expires_at=expires_at,
-        balance=wallet.summary(after),
+        balance=wallets.summary(after),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib import db
-from chalicelib.db import campaign_awards as awards_db
+from chalicelib.db import campaign_awards as campaign_awards_db
 from chalicelib.db import keys
 from chalicelib.db import orders as orders_db
 from chalicelib.domain import period_of
@@ -18,7 +18,7 @@ from chalicelib.errors import (
     OrderNotFound,
     RefundExceedsOrder,
 )
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import wallets
 from chalicelib.machinery.idempotency import NaturalId, Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.write_session import Found, open_session, reads_for
 from chalicelib.schemas import (
@@ -57,7 +57,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
         refunded = plan_refund(order, shares, s.current, hold_key, period_of(now, s.program.timezone))
         for r in refunded.reversals:
             if r.kind == "award" and r.share:
-                awards_db.reverse(plan.tx, r.ref, r.share)
+                campaign_awards_db.reverse(plan.tx, r.ref, r.share)
         after_wallet = s.commit(
             refunded.change,
             "refund",
@@ -89,7 +89,7 @@ def refund(req: WriteRequest, body: CreateRefund, partner_id: str, now: datetime
             awards_reversed=[
                 AwardReversed(campaign_id=r.ref, points=r.share) for r in refunded.reversals if r.kind == "award"
             ],
-            balance=wallet.summary(after_wallet),
+            balance=wallets.summary(after_wallet),
         )
         after = replace(order, refunded_minor=shares.after_minor, spent=refunded.spent)
         orders_db.save(plan.tx, partner_id, body.order_id, after, order, now.isoformat())

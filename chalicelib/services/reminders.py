@@ -6,7 +6,7 @@
   one-click unsubscribe line).
 
 Nothing goes out in the quiet hours of the program's time zone: the run finds them and does nothing, and the next
-run outside them sends. Each message goes out once: its mark (``db/messages.py``) is claimed under a condition
+run outside them sends. Each message goes out once: its mark (``db/customer_messages.py``) is claimed under a condition
 before the send, and given back when the send fails, so the next run tries again.
 """
 
@@ -33,7 +33,7 @@ from chalicelib.domain.periods import last_day, zone
 from chalicelib.errors import ApiError
 from chalicelib.machinery import program
 from chalicelib.schemas import MessageSettings
-from chalicelib.services import customer_messages as messages
+from chalicelib.services import customer_messages
 
 __all__ = ["BIRTHDAY_GREETING", "EXPIRY_REMINDER", "MessagesRun", "run", "unsubscribe_token", "withdraw_consent"]
 
@@ -91,16 +91,16 @@ def _expiring(customer: Customer, month: str) -> int:
 
 def _remind(customer_id: str, month: str, now: datetime, done: MessagesRun) -> None:
     customer = customers_db.load(customer_id)
-    if customer is None or customer.deleted_at or not messages.reachable(customer):
+    if customer is None or customer.deleted_at or not customer_messages.reachable(customer):
         return
     points = _expiring(customer, month)
     if points <= 0 or not messages_db.claim(customer_id, EXPIRY_REMINDER, month, now):
         return
-    body = messages.text(
+    body = customer_messages.text(
         customer,
         EXPIRY_REMINDER,
-        points=messages.points_count(customer, points),
-        date=messages.day_month(customer, last_day(month)),
+        points=customer_messages.points_count(customer, points),
+        date=customer_messages.day_month(customer, last_day(month)),
     )
     if _send(customer, EXPIRY_REMINDER, body):
         done.reminders += 1
@@ -113,7 +113,7 @@ def _greet(customer_id: str, now: datetime, today: date, tz: str, config: Messag
     customer = customers_db.load(customer_id)
     if customer is None or customer.deleted_at or not birthday_on(customer.birthday, today):
         return  # an account deleted since enrolment (its birthday erased): the index item is all that is left
-    if not customer.marketing_consent or not messages.reachable(customer):
+    if not customer.marketing_consent or not customer_messages.reachable(customer):
         return
     year, week = str(today.year), week_of(now, tz)
     if not messages_db.claim(customer_id, BIRTHDAY_GREETING, year, now):
@@ -121,11 +121,11 @@ def _greet(customer_id: str, now: datetime, today: date, tz: str, config: Messag
     if not messages_db.count_marketing(customer_id, week, config.marketing_per_week, now):
         messages_db.give_back(customer_id, BIRTHDAY_GREETING, year)  # over the cap: not today
         return
-    balance = messages.points_count(customer, customer.wallet.available)
-    body = messages.text(customer, BIRTHDAY_GREETING, name=customer.name or "", balance=balance)
+    balance = customer_messages.points_count(customer, customer.wallet.available)
+    body = customer_messages.text(customer, BIRTHDAY_GREETING, name=customer.name or "", balance=balance)
     url = unsubscribe_url(customer_id)
     if url:
-        body += "\n" + messages.text(customer, "unsubscribe", url=url)
+        body += "\n" + customer_messages.text(customer, "unsubscribe", url=url)
     if _send(customer, BIRTHDAY_GREETING, body):
         done.greetings += 1
     else:
@@ -136,7 +136,7 @@ def _greet(customer_id: str, now: datetime, today: date, tz: str, config: Messag
 
 def _send(customer: Customer, purpose: str, body: str) -> bool:
     try:
-        messages.send(customer, purpose, body)
+        customer_messages.send(customer, purpose, body)
     except ApiError as exc:  # unreachable, throttled or down: the next run tries again
         log.warning("customer message %s not sent: %s", purpose, exc.code)
         return False

@@ -1,6 +1,6 @@
 """Monthly settlement: what each partner owes the coalition and is owed, exact to the point.
 
-Figures come from period counters kept in the same transaction as every ledger entry (``wallet.post``), spread over
+Figures come from period counters kept in the same transaction as every ledger entry (``wallets.post``), spread over
 ``keys.COUNTER_SHARDS`` items per partner: a report costs (partners + 1) x shards item reads in one or two batch
 calls, however many transactions the month had. The reconciliation (``services/reconciliation.py``, a job)
 recomputes every figure from the entries themselves and must match exactly. A closed period is a frozen snapshot

@@ -25,12 +25,12 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib.db import codes as store
+from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.codes import StoredCode
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import settled
@@ -40,8 +40,7 @@ from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.write_session import load_partner
 from chalicelib.notify import mask
 from chalicelib.schemas import SpendCodeRecord, SpendCodeSent
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers, one_time_codes
+from chalicelib.services import customer_messages, customers, one_time_codes
 from chalicelib.services.one_time_codes import MAX_ATTEMPTS, TTL_GRACE_SECONDS, Issued, Verdict
 
 PURPOSE = "spend"
@@ -69,9 +68,9 @@ def required(partner: Partner, points: int, *, used: int = 0, hold_minutes: int 
 
 def reads(customer_id: str, partner_id: str) -> list[ReadKey]:
     return [
-        store.read_key(customer_id, PURPOSE, PAGE_SLOT),
-        store.read_key(customer_id, PURPOSE, till_slot(partner_id)),
-        store.read_key(customer_id, PURPOSE, tries_slot(partner_id)),
+        codes_db.read_key(customer_id, PURPOSE, PAGE_SLOT),
+        codes_db.read_key(customer_id, PURPOSE, till_slot(partner_id)),
+        codes_db.read_key(customer_id, PURPOSE, tries_slot(partner_id)),
     ]
 
 
@@ -145,9 +144,9 @@ def confirm(
     many points is deleted in ``plan``'s transaction and ``plan`` is returned; anything else returns a plan that
     only counts the wrong try and answers with the error (never recorded: the same order may be tried again with
     the right code)."""
-    page = store.from_found(found, customer_id, PURPOSE, PAGE_SLOT)
-    till = store.from_found(found, customer_id, PURPOSE, till_slot(partner_id))
-    counter = store.from_found(found, customer_id, PURPOSE, tries_slot(partner_id))
+    page = codes_db.from_found(found, customer_id, PURPOSE, PAGE_SLOT)
+    till = codes_db.from_found(found, customer_id, PURPOSE, till_slot(partner_id))
+    counter = codes_db.from_found(found, customer_id, PURPOSE, tries_slot(partner_id))
     generation = _generation(page, till)
     current = counter if counter is not None and hmac.compare_digest(counter.code_hash, generation) else None
     if current is not None and now >= datetime.fromisoformat(current.expires_at):
@@ -169,12 +168,12 @@ def confirm(
                     )
                 )
             one_time_codes.consume(plan.tx, item)
-            store.guard_tries(plan.tx, counter, customer_id, PURPOSE, tries_slot(partner_id))
+            codes_db.guard_tries(plan.tx, counter, customer_id, PURPOSE, tries_slot(partner_id))
             return plan
     (charge_wrong_code or limits.wrong_code(key_id))()  # 429 rate_limited past the key's allowance
     expires_at = current.expires_at if current is not None else (now + timedelta(minutes=TRIES_MINUTES)).isoformat()
     refused = Plan(error=CustomerCodeInvalid(one_time_codes.WRONG_AT_TILL))
-    store.count_try(
+    codes_db.count_try(
         refused.tx,
         counter,
         customer_id,
@@ -219,7 +218,7 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int 
         if customer is None or customer.deleted_at or wallet is None:
             raise NotFound("Customer not found.")
         read[:] = [customer]
-        channel, to = messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
+        channel, to = customer_messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
         load_partner(partner_id, now)
         most = points if points is not None else settled(wallet, now, program.load(now).timezone)[0].available
         plan = Plan(created=True, customer_id=customer_id)
@@ -265,14 +264,19 @@ def _deliver(
     first message may never have left; a second copy of the same code is harmless)."""
     slot = till_slot(partner_id)
     if reply.replayed:
-        stored = store.get(customer_id, PURPOSE, slot)
+        stored = codes_db.get(customer_id, PURPOSE, slot)
         if one_time_codes.judge(stored, customer_id, slot, code, now) is not Verdict.OK:
             return  # used, expired, locked, or replaced by a newer code: nothing to deliver
     if customer is None:  # a replay: this request's write did not read the customer
         customer = customers.load(customer_id)
     partner = load_partner(partner_id, now)
     until = datetime.fromisoformat(sent.expires_at).astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
-    body = messages.text(
-        customer, "spend", code=code, partner=partner.name, until=until, points=messages.points(customer, sent.points)
+    body = customer_messages.text(
+        customer,
+        "spend",
+        code=code,
+        partner=partner.name,
+        until=until,
+        points=customer_messages.points(customer, sent.points),
     )
-    messages.send(customer, "spend_code", body, code=code)
+    customer_messages.send(customer, "spend_code", body, code=code)

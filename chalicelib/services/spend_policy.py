@@ -17,13 +17,13 @@ from datetime import datetime
 from chalicelib import db
 from chalicelib.db import code_free as code_free_db
 from chalicelib.db.customers import Customer
-from chalicelib.db.store import Found, ReadKey
+from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.code_free import Allowance, slot_of
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.machinery import program
 from chalicelib.machinery.idempotency import Plan
-from chalicelib.services import customer_messages as messages
+from chalicelib.services import customer_messages
 
 NOTICE_PURPOSE = "spend_notice"
 
@@ -73,9 +73,11 @@ def announce(customer: Customer, partner: Partner, points: int, balance: int, he
     if held_until:
         tz = zone(program.load().timezone)
         until = datetime.fromisoformat(held_until).astimezone(tz).strftime("%d.%m %H:%M")
-        body = messages.text(
+        body = customer_messages.text(
             customer, "held_without_code", points=points, partner=partner.name, balance=balance, until=until
         )
     else:
-        body = messages.text(customer, "spent_without_code", points=points, partner=partner.name, balance=balance)
-    messages.safe_send(customer, NOTICE_PURPOSE, body)
+        body = customer_messages.text(
+            customer, "spent_without_code", points=points, partner=partner.name, balance=balance
+        )
+    customer_messages.safe_send(customer, NOTICE_PURPOSE, body)

@@ -17,8 +17,8 @@ from typing import Any
 from chalicelib import db, ids
 from chalicelib.db import partners as partners_db
 from chalicelib.db import staff as staff_db
+from chalicelib.db.reads import Found
 from chalicelib.db.staff import OPERATOR_SCOPE, Member
-from chalicelib.db.store import Found
 from chalicelib.errors import LastOwner, NotFound, StaffContactTaken, Unavailable
 from chalicelib.machinery import audit
 from chalicelib.machinery.audit import Change, Stamp

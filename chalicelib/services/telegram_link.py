@@ -28,14 +28,13 @@ from typing import Any, Literal
 from chalicelib import runtime
 from chalicelib.config import read_secret
 from chalicelib.db import customers as customers_db
-from chalicelib.db import telegram_links as store
+from chalicelib.db import telegram_links as telegram_links_db
 from chalicelib.db.tx import TxCancelled
 from chalicelib.errors import Conflict, Unauthorized, Unavailable
 from chalicelib.notify import NotificationError
 from chalicelib.notify.settings import StoredSecrets
 from chalicelib.notify.telegram import StartCommand, deep_link, parse_start
-from chalicelib.services import customer_messages as messages
-from chalicelib.services import customers
+from chalicelib.services import customer_messages, customers
 
 LINK_MINUTES = 15
 TTL_GRACE_SECONDS = 3600  # DynamoDB deletes expired items within about a day; validity is checked on every read
@@ -49,7 +48,7 @@ _stored = StoredSecrets()
 
 def bot_username() -> str | None:
     """The bot to link, if the program has Telegram: its settings, and the channel on (or the development inbox)."""
-    config = messages.settings()
+    config = customer_messages.settings()
     if config.telegram is None or (config.channels and "telegram" not in config.channels):
         return None
     return config.telegram.bot_username
@@ -73,7 +72,7 @@ def start_link(customer_id: str, now: datetime) -> LinkOffer:
     customers.load(customer_id)  # 404 for a deleted account
     token = secrets.token_urlsafe(32)
     expires_at = (now + timedelta(minutes=LINK_MINUTES)).replace(microsecond=0)
-    store.put(
+    telegram_links_db.put(
         digest(token),
         customer_id,
         now_iso=now.isoformat(),
@@ -89,7 +88,7 @@ def disconnect(customer_id: str) -> None:
     if not customer.telegram_chat_id:
         return  # already disconnected (a second press)
     try:
-        store.unlink(customer_id, customer.telegram_chat_id, customer.channel == "telegram")
+        telegram_links_db.unlink(customer_id, customer.telegram_chat_id, customer.channel == "telegram")
     except TxCancelled:
         return  # changed meanwhile: the page shows what is
 
@@ -125,15 +124,15 @@ def handle_update(update: Mapping[str, Any], now: datetime) -> Outcome:
     lang = _update_language(update)
     if customer_id is not None:
         customer = customers_db.load(customer_id)
-        lang = messages.language(customer) if customer is not None else lang
-    messages.send_to_chat(start.chat_id, PURPOSE, lang, f"telegram_{outcome}")
+        lang = customer_messages.language(customer) if customer is not None else lang
+    customer_messages.send_to_chat(start.chat_id, PURPOSE, lang, f"telegram_{outcome}")
     return outcome
 
 
 def _link(start: StartCommand, now: datetime) -> tuple[Outcome, str | None]:
     key = digest(start.token)
     for _ in range(TRIES):
-        link, owner = store.read(key, start.chat_id)
+        link, owner = telegram_links_db.read(key, start.chat_id)
         if link is None:
             return "invalid", None
         if link.used_at is not None:  # used: by this chat (a re-delivered update) or by another (a replay)
@@ -146,7 +145,7 @@ def _link(start: StartCommand, now: datetime) -> tuple[Outcome, str | None]:
         if customer is None or customer.deleted_at or customer.telegram_link != key:
             return "invalid", None  # deleted, or a newer token was made since (or this one's chat was unlinked)
         try:
-            store.bind(key, start.chat_id, link.customer_id, customer.telegram_chat_id, now.isoformat())
+            telegram_links_db.bind(key, start.chat_id, link.customer_id, customer.telegram_chat_id, now.isoformat())
         except TxCancelled:
             continue  # used, claimed or relinked meanwhile: read again and judge again
         return "linked", link.customer_id

@@ -25,8 +25,7 @@ from chalicelib.domain.campaigns import Shopper
 from chalicelib.domain.offers import Offer, offers_for
 from chalicelib.domain.periods import period_of, zone
 from chalicelib.errors import NotFound, OrderNotFound, ValidationFailed
-from chalicelib.machinery import limits, program
-from chalicelib.machinery import wallets as wallet
+from chalicelib.machinery import limits, program, wallets
 from chalicelib.machinery.write_session import load_partner
 from chalicelib.schemas import Balance, CustomerLookupQuery
 from chalicelib.services import customers
@@ -114,7 +113,7 @@ def card(partner_id: str, customer_id: str, now: datetime) -> CustomerCard:
     """Name, balance, tier and the offers that earn here for this customer right now."""
     customer = customers.load(customer_id)
     prog = program.load(now)
-    balance = wallet.balance(customer_id, customer.wallet, prog, now)
+    balance = wallets.balance(customer_id, customer.wallet, prog, now)
     partner = load_partner(partner_id, now)
     shopper = Shopper(customer.wallet.last_purchase, balance.tier.name, customer.wallet.campaign_awards)
     tier_names = [t.name for t in sorted(prog.tiers, key=lambda t: t.min_spend_12m_minor)]

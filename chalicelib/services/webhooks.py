@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from chalicelib import ids, runtime
 from chalicelib.db import staff as staff_db
 from chalicelib.db import webhooks as webhooks_db
-from chalicelib.db.store import Found
+from chalicelib.db.reads import Found
 from chalicelib.db.webhooks import Delivery, Webhook
 from chalicelib.domain import signing
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, WebhookLimitReached

@@ -100,10 +100,10 @@ class LocalQueue:
 
 class SqsQueue:
     def __init__(self, url: str) -> None:
-        from chalicelib.db import aws_session as aws
+        from chalicelib.db import aws_session
 
         self._url = url
-        self._client = aws.client("sqs")
+        self._client = aws_session.client("sqs")
 
     def send(self, tasks: Sequence[Task]) -> None:
         for start in range(0, len(tasks), SQS_BATCH):

@@ -30,8 +30,7 @@ from urllib.parse import urlencode
 
 from chalicelib import runtime
 from chalicelib.errors import ApiError, BadRequest, CodeLocked, CustomerCodeInvalid, Forbidden, Unauthorized
-from chalicelib.services import customer_auth, customers, spend_codes
-from chalicelib.services import portal_links as portal
+from chalicelib.services import customer_auth, customers, portal_links, spend_codes
 from chalicelib.services.portal_links import PortalAccess
 from chalicelib.web import customer_page, i18n
 from chalicelib.web.portal_forms import parse_form
@@ -120,7 +119,7 @@ def _page(r: Request) -> Any:
     cursor = r.call.query.cursor if r.call.query is not None else None
     if token:
         access = customer_auth.verify_link(token, r.now)
-        view = portal.view(access, r.now, cursor)  # refuses a link ended by "sign out everywhere"
+        view = portal_links.view(access, r.now, cursor)  # refuses a link ended by "sign out everywhere"
         current = _signed_in(r)
         if current is not None and current.customer_id != access.customer_id:
             return _switch_page(r, current, view, token)  # never replace who is signed in without asking
@@ -130,7 +129,7 @@ def _page(r: Request) -> Any:
     found = _signed_in(r)
     if found is None:
         return redirect("/me/sign-in" + r.suffix())
-    view = portal.view(found, r.now, cursor)
+    view = portal_links.view(found, r.now, cursor)
     lang = i18n.pick(r.lang, view.data.locale)
     csrf = csrf_for(r.session_value)
     page = customer_page.render_page(view, lang, "", r.now, csrf=csrf, access=found, suffix=r.suffix())
@@ -157,7 +156,7 @@ def _link_session(r: Request, access: PortalAccess) -> tuple[str, str]:
     return started.cookie_value, r.cookie(SESSION_COOKIE, started.cookie_value, max_age)
 
 
-def _switch_page(r: Request, current: PortalAccess, view: portal.PortalView, token: str) -> Any:
+def _switch_page(r: Request, current: PortalAccess, view: portal_links.PortalView, token: str) -> Any:
     """ "You are signed in as X; open Y's link instead?": the switch is a POST bound to the current session."""
     lang = i18n.pick(r.lang, view.data.locale)
     signed_in_as = customers.load(current.customer_id).name or ""
@@ -178,7 +177,7 @@ def _open_link(r: Request) -> Any:
     """``POST /me/open-link``: the customer said yes: sign this browser out and open the link's page."""
     require_session(r, confirmed=False)
     access = customer_auth.verify_link(r.form.get("token", ""), r.now)
-    portal.view(access, r.now)  # a link ended by "sign out everywhere" opens nothing
+    portal_links.view(access, r.now)  # a link ended by "sign out everywhere" opens nothing
     customer_auth.sign_out(r.session_value)
     _, cookie = _link_session(r, access)
     return redirect("/me" + r.suffix(), [cookie])
@@ -212,7 +211,7 @@ def _spend_code(r: Request) -> Any:
     """A code for at most the points the customer typed (the page offers her available points), never more than
     she has: the code page shows that amount with the code."""
     access = require_session(r)
-    view = portal.view(access, r.now)
+    view = portal_links.view(access, r.now)
     available = view.data.balance.available
     typed = r.form.get("points", "").strip()
     wanted = int(typed) if len(typed) <= 9 and typed.isascii() and typed.isdigit() else 0

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from botocore.session import Session
 from pynamodb.connection import Connection
 
-from chalicelib.db import aws_session as aws
+from chalicelib.db import aws_session
 from chalicelib.db.codec import loaded
 from chalicelib.db.models import _Item
 from chalicelib.errors import Unavailable
@@ -25,12 +25,12 @@ Found = dict[ItemKey, Any]  # what a batch read found: {(pk, sk): item of the mo
 
 
 class _SharedSessionConnection(Connection):
-    """pynamodb's connection, building its client from the instance's one botocore session (db/aws.py) instead of
-    a session of its own per thread."""
+    """pynamodb's connection, building its client from the instance's one botocore session (db/aws_session.py)
+    instead of a session of its own per thread."""
 
     @property
     def session(self) -> Session:
-        return aws.session()
+        return aws_session.session()
 
 
 _connection: Connection | None = None
