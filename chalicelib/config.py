@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.domain import signing
 
 DEV_PEPPER = "dev-only-pepper-change-me"
 DEV_PORTAL_SECRET = "dev-only-portal-secret-change-me"  # noqa: S105 - local runs only; AWS reads SSM
@@ -36,9 +37,9 @@ class Settings:
             public_base_url=env.get("LOYALTY_PUBLIC_BASE_URL") or None,
             limits=env.get("LOYALTY_LIMITS", ""),
         )
-        uses_dev_secrets = hmac.compare_digest(
-            settings.key_pepper.encode(), DEV_PEPPER.encode()
-        ) or hmac.compare_digest(settings.portal_secret.encode(), DEV_PORTAL_SECRET.encode())
+        uses_dev_secrets = signing.verify(settings.key_pepper, DEV_PEPPER) or signing.verify(
+            settings.portal_secret, DEV_PORTAL_SECRET
+        )
         if env.get("AWS_LAMBDA_FUNCTION_NAME") and uses_dev_secrets:
             raise RuntimeError("Refusing to run in AWS with development secrets: set the *_PARAM variables")
         return settings

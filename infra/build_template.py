@@ -67,6 +67,9 @@ DISPATCHER = "DispatchEvents"
 DISPATCHER_TIMEOUT_SECONDS = 300
 DISPATCHER_BATCH = 10
 DISPATCHER_TRIES = 5
+# The oldest stream record not yet handed to the dispatcher: older than this, webhooks and CRMs lag by as much
+# (the stream keeps records 24 hours: a dispatcher stuck that long loses them to the minute pass's poll).
+DISPATCHER_MAX_ITERATOR_AGE_MS = 15 * 60 * 1000
 OUTBOX_FILTER = json.dumps(
     {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}, separators=(",", ":")
 )
@@ -389,6 +392,17 @@ def function_resources() -> dict[str, Any]:
             1,
             f"{function} was throttled (reserved or account concurrency)",
         )
+        if function == DISPATCHER:
+            resources[f"{function}IteratorAgeAlarm"] = alarm(
+                f"{function}-iterator-age",
+                "AWS/Lambda",
+                "IteratorAge",
+                {"FunctionName": {"Ref": function}},
+                DISPATCHER_MAX_ITERATOR_AGE_MS,
+                "The events' dispatcher is over 15 minutes behind the table's stream: webhooks and CRM updates "
+                "lag (failing batches retried, or throttled)",
+                statistic="Maximum",
+            )
     return resources
 
 

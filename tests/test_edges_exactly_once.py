@@ -216,7 +216,7 @@ def test_secrets_and_digests_are_compared_with_hmac_compare_digest():
         for path in sorted(CHALICELIB.rglob("*.py"))
         for line, text in equality_on_secrets(path.read_text())
     }
-    assert found == {}, "compare secrets with hmac.compare_digest"
+    assert found == {}, "compare secrets with signing.verify (hmac.compare_digest on bytes)"
 
 
 def test_the_scan_finds_what_it_is_for():

@@ -139,6 +139,7 @@ def test_functions_get_the_table_and_secrets_from_the_stack():
         "SystemErrors",
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
+        "IteratorAge",
     }
 
 
@@ -232,6 +233,7 @@ def test_every_alarm_names_resources_that_exist_so_it_can_fire():
         assert {("Errors", function), ("Throttles", function)} <= watched
     assert {
         ("5XXError", "RestAPI"),
+        ("IteratorAge", "DispatchEvents"),
         ("ApproximateNumberOfMessagesVisible", "JobsDeadLetterQueue"),
         ("ApproximateAgeOfOldestMessage", "JobsQueue"),
         ("ReadThrottleEvents", "LoyaltyTable"),
@@ -474,6 +476,9 @@ def test_the_dispatcher_reads_the_outbox_from_the_stream_reports_failed_records_
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     dimensions = [a["Dimensions"] for a in alarms]
     assert [{"Name": "FunctionName", "Value": {"Ref": "DispatchEvents"}}] in dimensions
+    [age] = [a for a in alarms if a["MetricName"] == "IteratorAge"]  # the stream falling behind, in milliseconds
+    assert (age["Namespace"], age["Statistic"], age["Threshold"]) == ("AWS/Lambda", "Maximum", 15 * 60 * 1000)
+    assert age["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "DispatchEvents"}}]
     dead_letters = {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}
     assert [{"Name": "QueueName", "Value": dead_letters}] in dimensions
     assert _events(resources["RetryDeliveries"])[0]["Properties"]["Schedule"] == "rate(1 minute)"

@@ -216,5 +216,11 @@ def test_a_switched_off_endpoint_shows_why_and_offers_no_resend(shop, receiver, 
     status, page, _ = s["owner"].request("GET", "/portal/webhooks")
     assert status == 200 and "отключён" in page
     assert 'data-testid="disabled-reason"' in page and "evt_x" in page
+    assert "не удалось доставить за три дня" in page and "could not be delivered" not in page  # her language
+    english = s["owner"].request("GET", f"/portal/webhooks/{hook_id}?lang=en")[1]
+    assert "evt_x could not be delivered for three days" in english and "не удалось" not in english
+    [listed] = partner.get("/v1/webhooks")["items"]  # the API's field keeps its English text, and gains a code
+    assert "could not be delivered for three days" in listed["disabled_reason"]
+    assert (listed["disabled_code"], listed["disabled_event_id"]) == ("undeliverable", "evt_x")
     page = s["owner"].request("GET", f"/portal/webhooks/{hook_id}")[1]
     assert 'data-testid="delivery"' in page and "/resend" not in page

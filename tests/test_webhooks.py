@@ -258,6 +258,24 @@ def test_a_partner_has_at_most_ten_endpoints(coalition, receiver):
     assert len(coalition.cafe.get("/v1/webhooks")["items"]) == 10
 
 
+def test_endpoints_registered_before_the_count_was_stored_still_count(coalition, receiver):
+    """A partner whose endpoints predate the stored count: the next registration counts them first."""
+    from chalicelib import db
+    from chalicelib.db import keys
+    from chalicelib.db.models import _Item
+
+    made = [_register(coalition.cafe, f"{receiver.url}/{n}") for n in range(9)]
+    pk, sk = keys.webhook_count(coalition.ids["cafe"])
+    db.connection().client.delete_item(TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    _register(coalition.cafe, receiver.url)
+    refused = coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]})
+    assert refused["code"] == "webhook_limit_reached"
+    db.connection().client.delete_item(TableName=_Item.Meta.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    assert coalition.cafe.call("DELETE", f"/v1/webhooks/{made[0]['webhook_id']}").status == 204  # counts them too
+    _register(coalition.cafe, receiver.url)
+    assert coalition.cafe.post("/v1/webhooks", {"url": receiver.url, "events": ["*"]}).status == 409
+
+
 def test_the_sdk_rejects_a_forged_altered_or_stale_delivery():
     body, secret, t = b'{"id":"evt_1","type":"accrual.created","created_at":"x","data":{}}', "whsec_abc", 1_800_000_000
     header = sdk_webhooks.sign(body, secret, t)
@@ -290,6 +308,44 @@ def test_only_public_https_endpoints_in_production():
         assert webhook_http.refusal(url, production=True) is not None, url
     assert webhook_http.refusal("http://127.0.0.1:9/hook", production=False) is None
     assert webhook_http.refusal("http://example.com/hook", production=False) is not None
+
+
+def test_a_delivery_connects_to_the_address_its_check_vetted(monkeypatch):
+    """DNS rebinding: the partner's name answers a public address to the check, then a private one. The delivery
+    connects to the public address it vetted (the name resolved once), and TLS still checks the host's name."""
+    import socket
+    import ssl
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    asked: list[str] = []
+
+    def resolve(host, port, *args, **kwargs):  # the partner's DNS server, which answers as it likes
+        asked.append(host)
+        address = host if host[0].isdigit() else next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    connected: list[tuple[str, int]] = []
+
+    def create_connection(address, *args, **kwargs):  # what socket.create_connection does: resolve, then connect
+        host, port = address
+        connected.append(resolve(host, port)[0][4])
+        return socket.socket()
+
+    names: list[str | None] = []
+
+    class Context(ssl.SSLContext):
+        def wrap_socket(self, sock, *args, server_hostname=None, **kwargs):
+            names.append(server_hostname)
+            sock.close()
+            raise ssl.SSLError("stub")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **kw: Context(ssl.PROTOCOL_TLS_CLIENT))
+    sent = webhook_http.post("https://hooks.example/loyalty", b"{}", {}, production=True)
+
+    assert connected == [("93.184.216.34", 443)] and names == ["hooks.example"]
+    assert asked.count("hooks.example") == 1 and sent.status is None and sent.error == "SSLError"
 
 
 def test_a_webhook_to_plain_http_elsewhere_is_refused(coalition):

@@ -45,3 +45,41 @@ def test_a_webhook_receives_an_accrual_signed_over_http(live, receiver, clock):
     with pytest.raises(NotFound):
         other.webhooks.delete(hook["webhook_id"])
     assert [h["webhook_id"] for h in shop.webhooks.list()] == [hook["webhook_id"]]
+
+
+def _race(n: int, fn):  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(n)
+
+    def run(i: int):  # type: ignore[no-untyped-def]
+        barrier.wait()
+        return fn(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_simultaneous_registrations_never_pass_ten_endpoints(live, receiver):
+    """Sixteen registrations at once (each its own request, the count not stored yet), then deletions and
+    registrations at once: a partner never holds more than ten endpoints, and every deletion frees exactly one."""
+    made = live.request("POST", "/v1/admin/partners", live.operator_key, {"name": "Стиль", **TRUSTED}).json()
+    key = made["api_key"]
+
+    def register(i: int):  # type: ignore[no-untyped-def]
+        return live.request("POST", "/v1/webhooks", key, {"url": f"{receiver.url}/{i}", "events": ["*"]})
+
+    results = _race(16, register)
+    statuses = sorted(r.status_code for r in results)
+    assert statuses.count(201) == 10 and statuses.count(409) == 6, statuses
+    assert {r.json()["code"] for r in results if r.status_code == 409} == {"webhook_limit_reached"}
+    listed = live.request("GET", "/v1/webhooks", key).json()["items"]
+    assert len(listed) == 10
+
+    first = listed[0]["webhook_id"]  # the same endpoint deleted four times at once frees one place
+    deleted = _race(4, lambda i: live.request("DELETE", f"/v1/webhooks/{first}", key))
+    assert {r.status_code for r in deleted} == {204}
+    again = _race(5, register)
+    assert sorted(r.status_code for r in again) == [201, 409, 409, 409, 409]
+    assert len(live.request("GET", "/v1/webhooks", key).json()["items"]) == 10

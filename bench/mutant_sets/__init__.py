@@ -34,6 +34,7 @@ AREAS = (
     "cold_start",
     "outbox",
     "crm",
+    "signing",
 )
 
 

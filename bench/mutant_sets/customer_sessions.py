@@ -91,8 +91,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a made-up device cookie accepted",
-        "    if not device or not mac or not hmac.compare_digest(mac.encode(), "
-        "_device_mac(identifier, device).encode()):",
+        "    if not device or not mac or not signing.verify(mac, _device_mac(identifier, device)):",
         "    if not device or not mac:",
         (T + "test_an_outsider_typing_her_phone_elsewhere_does_not_lock_her_out",),
     ),
@@ -150,7 +149,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a page form's CSRF token not checked",
-        '    if not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf_for(r.session_value).encode()):',
+        '    if not signing.verify(r.form.get("csrf", ""), csrf_for(r.session_value)):',
         "    if False:",
         (T + "test_every_form_of_the_page_refuses_a_forged_or_missing_csrf_token",),
     ),

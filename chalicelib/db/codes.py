@@ -8,7 +8,6 @@ together), and a cancelled transaction is read again and judged again.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from chalicelib.db.maps import as_dict
 from chalicelib.db.models import CodeItem, CustomerItem, CustomerSessionItem
 from chalicelib.db.reads import Found, ReadKey, connection, get_one
 from chalicelib.db.tx import Transaction
+from chalicelib.domain import signing
 
 CODE_TAG = "one_time_code"
 
@@ -139,7 +139,7 @@ def count_try(
     belongs to one *generation* of codes (``code_hash`` holds a digest of the codes it counts against): a counter
     of this generation gains one under the guard that nobody counted since it was read; any other (absent, of
     older codes, or expired) is replaced by a fresh one with one try, under the guard that it is still as read."""
-    if counter is not None and hmac.compare_digest(counter.code_hash, generation) and counter.expires_at == expires_at:
+    if counter is not None and signing.verify(counter.code_hash, generation) and counter.expires_at == expires_at:
         add_failure(tx, counter)
         return
     item = CodeItem(

@@ -259,6 +259,11 @@ def webhooks_of(partner_id: str) -> str:
     return f"HOOKS#{partner_id}"
 
 
+def webhook_count(partner_id: str) -> tuple[str, str]:
+    """Outside ``HOOKS#<partner>``: the query of a partner's endpoints never meets it."""
+    return f"HOOKCOUNT#{partner_id}", "COUNT"
+
+
 def delivery(webhook_id: str, event_id: str) -> tuple[str, str]:
     return f"HOOKDLV#{webhook_id}", event_id
 

@@ -8,7 +8,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db.models import _Item
 
-__all__ = ["DeliveryDueItem", "DeliveryItem", "OutboxItem", "WebhookItem"]
+__all__ = ["DeliveryDueItem", "DeliveryItem", "OutboxItem", "WebhookCountItem", "WebhookItem"]
 
 
 class OutboxItem(_Item):
@@ -36,7 +36,18 @@ class WebhookItem(_Item):
     secrets = UnicodeAttribute()  # JSON list of {"salt", "until"}: "until" null for the current one
     version = NumberAttribute(default=0)  # guards the rotation of secrets
     disabled_at = UnicodeAttribute(null=True)
-    disabled_reason = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)  # English, as the API has always said it
+    disabled_code = UnicodeAttribute(null=True)  # why, for a text in the reader's language: undeliverable
+    disabled_event = UnicodeAttribute(null=True)  # the event that could not be delivered
+
+
+class WebhookCountItem(_Item):
+    """``HOOKCOUNT#<partner>`` / ``COUNT``: how many endpoints the partner has (active or disabled, not deleted).
+    Registering adds one under ``live < cap`` and deleting takes one, each in the transaction of its change, so two
+    registrations at once cannot pass the cap together. Absent for a partner whose endpoints predate it: the first
+    change counts them and puts it under ``attribute_not_exists``."""
+
+    live = NumberAttribute(default=0)
 
 
 class DeliveryItem(_Item):

@@ -13,10 +13,11 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys
-from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, WebhookItem
-from chalicelib.db.reads import Found, ReadKey, connection, get_one
+from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, WebhookCountItem, WebhookItem
+from chalicelib.db.reads import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.events import Event
+from chalicelib.errors import Unavailable
 
 __all__ = [
     "Attempt",
@@ -25,6 +26,7 @@ __all__ = [
     "Webhook",
     "add",
     "claim",
+    "count_key",
     "create_delivery",
     "deliveries",
     "delivery",
@@ -32,6 +34,7 @@ __all__ = [
     "drop_due",
     "due",
     "get",
+    "live_count",
     "load",
     "of_partner",
     "read_key",
@@ -42,6 +45,7 @@ __all__ = [
 ]
 
 DELIVERY_DAYS_KEPT = 30
+REMOVE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Webhook:
     version: int = 0
     disabled_at: str | None = None
     disabled_reason: str | None = None
+    disabled_code: str | None = None
+    disabled_event: str | None = None
 
 
 def _webhook(item: WebhookItem) -> Webhook:
@@ -70,6 +76,8 @@ def _webhook(item: WebhookItem) -> Webhook:
         version=int(item.version),
         disabled_at=item.disabled_at,
         disabled_reason=item.disabled_reason,
+        disabled_code=item.disabled_code,
+        disabled_event=item.disabled_event,
     )
 
 
@@ -94,7 +102,34 @@ def of_partner(partner_id: str) -> list[Webhook]:
     return [_webhook(i) for i in found if i.status != "deleted"]
 
 
-def add(tx: Transaction, hook: Webhook) -> None:
+def count_key(partner_id: str) -> ReadKey:
+    return (WebhookCountItem, *keys.webhook_count(partner_id))
+
+
+def live_count(found: Found, partner_id: str) -> tuple[int, bool]:
+    """How many endpoints the partner has, and whether that number is stored: a partner whose endpoints predate
+    the counter has them counted here (the first change stores the count)."""
+    item = found.get(keys.webhook_count(partner_id))
+    if isinstance(item, WebhookCountItem):
+        return int(item.live), True
+    return len(of_partner(partner_id)), False
+
+
+def _count(tx: Transaction, partner_id: str, live: int, stored: bool, delta: int, cap: int | None = None) -> None:
+    """Move the partner's count by ``delta`` in ``tx``: under ``live < cap`` when it grows, so a registration that
+    raced another to the cap is cancelled; a count not stored yet is put under ``attribute_not_exists`` (every
+    change of the set of endpoints touches this item, so two first changes cannot both put it)."""
+    pk, sk = keys.webhook_count(partner_id)
+    if not stored:
+        tx.put(WebhookCountItem(pk, sk, live=live + delta), condition=WebhookCountItem.pk.does_not_exist(), tag="count")
+        return
+    guard = WebhookCountItem.live < cap if cap is not None else WebhookCountItem.pk.exists()
+    tx.update(WebhookCountItem(pk, sk), [WebhookCountItem.live.add(delta)], condition=guard, tag="count")
+
+
+def add(tx: Transaction, hook: Webhook, live: int, stored: bool, cap: int) -> None:
+    """Register ``hook`` as the partner's ``live + 1``-th endpoint (:func:`live_count`), never past ``cap``."""
+    _count(tx, hook.partner_id, live, stored, 1, cap)
     item = WebhookItem(
         *keys.webhook(hook.partner_id, hook.webhook_id),
         webhook_id=hook.webhook_id,
@@ -118,21 +153,34 @@ def rotate(tx: Transaction, hook: Webhook, secrets: list[dict[str, Any]]) -> Non
 
 def remove(partner_id: str, webhook_id: str, now_iso: str) -> None:
     """Mark the endpoint deleted (kept, so deleting it again answers the same and its deliveries stay explained;
-    they age out with ``ttl``)."""
+    they age out with ``ttl``) and count it out, in one transaction; deleting it twice at once counts it out once."""
     item = WebhookItem(*keys.webhook(partner_id, webhook_id))
-    tx = Transaction()
-    actions = [WebhookItem.status.set("deleted"), WebhookItem.disabled_at.set(now_iso)]
-    tx.update(item, actions, condition=WebhookItem.pk.exists(), tag="webhook")
-    tx.commit(_connection())
+    for _ in range(REMOVE_ATTEMPTS):
+        found = get_many([read_key(partner_id, webhook_id), count_key(partner_id)])
+        hook = load(found, partner_id, webhook_id)
+        if hook is None or hook.status == "deleted":
+            return
+        tx = Transaction()
+        actions = [WebhookItem.status.set("deleted"), WebhookItem.disabled_at.set(now_iso)]
+        tx.update(item, actions, condition=WebhookItem.status == hook.status, tag="webhook")
+        _count(tx, partner_id, *live_count(found, partner_id), -1)
+        try:
+            tx.commit(_connection())
+            return
+        except TxCancelled:
+            continue  # deleted or counted meanwhile: read again
+    raise Unavailable("The endpoints changed too fast; nothing was deleted. Retry shortly.")
 
 
-def disable(partner_id: str, webhook_id: str, reason: str, now_iso: str) -> None:
+def disable(partner_id: str, webhook_id: str, reason: str, now_iso: str, code: str, event_id: str) -> None:
     item = WebhookItem(*keys.webhook(partner_id, webhook_id))
     tx = Transaction()
     actions = [
         WebhookItem.status.set("disabled"),
         WebhookItem.disabled_at.set(now_iso),
         WebhookItem.disabled_reason.set(reason),
+        WebhookItem.disabled_code.set(code),
+        WebhookItem.disabled_event.set(event_id),
     ]
     tx.update(item, actions, condition=WebhookItem.pk.exists(), tag="webhook")
     try:

@@ -23,8 +23,6 @@ without any write. A limit never answers 500: if DynamoDB fails otherwise, the r
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +33,7 @@ from typing import Any
 from chalicelib import db, runtime
 from chalicelib.db import keys
 from chalicelib.db import ratelimits as ratelimits_db
+from chalicelib.domain import signing
 from chalicelib.domain.api_keys import secret_part
 from chalicelib.domain.ratelimit import (
     SUBJECTS,
@@ -95,7 +94,7 @@ def subject_key(subject: str, value: str) -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=1024)  # the per-key limit asks for the same key's item on every request
 def _subject_key(pepper: str, subject: str, value: str) -> tuple[str, str]:
-    digest = hmac.new(pepper.encode(), f"{subject}\x00{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    digest = signing.sign_hex(pepper, subject, value, sep="\x00", length=32)
     return keys.rate_limit(subject, digest)
 
 

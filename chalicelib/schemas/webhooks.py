@@ -38,7 +38,13 @@ class WebhookOut(Response):
     created_at: str
     previous_secret_valid_until: str | None = None
     disabled_at: str | None = None
-    disabled_reason: str | None = None
+    disabled_reason: str | None = Field(
+        None, description="Why it was switched off, in English (disabled_code says it for machines)"
+    )
+    disabled_code: Literal["undeliverable"] | None = Field(
+        None, description="undeliverable: disabled_event_id could not be delivered for three days"
+    )
+    disabled_event_id: str | None = None
 
 
 class WebhookCreated(WebhookOut):

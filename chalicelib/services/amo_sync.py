@@ -12,7 +12,6 @@ before anything else; the lead is re-read through REST (the webhook's fields are
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -21,6 +20,7 @@ from urllib.parse import quote
 
 from chalicelib.db import amo as amo_db
 from chalicelib.db import crm as crm_db
+from chalicelib.domain import signing
 from chalicelib.domain.events import Event
 from chalicelib.errors import BadRequest, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations import amocrm
@@ -219,9 +219,9 @@ def _values(conn: amo_db.AmoConnection, customer_id: str, now: datetime) -> list
 
 def lead_event(partner_id: str, secret: str, form: Mapping[str, str], now: datetime) -> crm_sync.Outcome:
     conn = amo_db.get(partner_id)
-    expected = conn.webhook_secret.encode() if conn is not None else b"\x00" * 32
+    expected = conn.webhook_secret if conn is not None else "\x00" * 32
     # Before anything is read from amoCRM or written here; an unknown partner is refused the same way.
-    if not hmac.compare_digest(secret.encode(), expected) or conn is None:
+    if not signing.verify(secret, expected) or conn is None:
         raise Unauthorized("This is not the connected amoCRM account's webhook URL.")
     lead_id = form.get("leads[status][0][id]", "")
     if not lead_id.isdigit() or len(lead_id) > 20:

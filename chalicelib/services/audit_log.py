@@ -7,12 +7,11 @@ other, and a partner's listing is always its own partition whatever a cursor say
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 from chalicelib import ids, runtime
 from chalicelib.db import audit as audit_db
+from chalicelib.domain import signing
 from chalicelib.domain.audit import Record, period_range
 from chalicelib.errors import ValidationFailed
 from chalicelib.machinery import program
@@ -39,7 +38,7 @@ def _out(r: Record) -> AuditEntryOut:
 
 def _sign(scope: str, payload: str) -> str:
     pepper = runtime.get().settings.key_pepper
-    return hmac.new(pepper.encode(), f"audit-cursor\n{scope}\n{payload}".encode(), hashlib.sha256).hexdigest()[:32]
+    return signing.sign_hex(pepper, "audit-cursor", scope, payload, length=32)
 
 
 def _encode(scope: str, last: dict[str, str]) -> str:
@@ -50,7 +49,7 @@ def _encode(scope: str, last: dict[str, str]) -> str:
 def _decode(scope: str, cursor: str, partition_key: tuple[str, str]) -> dict[str, str]:
     """The start key a cursor names, if this API signed it for this very listing and it lies in its partition."""
     payload, _, signature = cursor.partition(".")
-    if not hmac.compare_digest(signature.encode(), _sign(scope, payload).encode()):  # str would refuse non-ASCII
+    if not signing.verify(signature, _sign(scope, payload)):
         raise ValidationFailed.at(["query", "cursor"], _CURSOR_ERROR)
     try:
         start = json.loads(ids.unb64url(payload))

@@ -7,7 +7,6 @@ the pepper lives outside the table (SSM in AWS). Lookup is one GetItem by that h
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -19,9 +18,9 @@ from chalicelib.db import partners as partners_db
 from chalicelib.db import program as program_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.db.reads import Found, ReadKey
+from chalicelib.domain import signing
 from chalicelib.domain.api_keys import KEY_PREFIX, NAME_SEP, named_in
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
-from chalicelib.ids import b64url
 from chalicelib.machinery import program
 
 Role = Literal["partner", "operator"]
@@ -78,8 +77,7 @@ def new_secret(key_id: str, pepper: str, idempotency_key: str | None, partner_id
     if idempotency_key is None:
         secret = secrets.token_urlsafe(30)
     else:
-        mac = hmac.new(pepper.encode(), f"{key_id}\x00{idempotency_key}".encode(), hashlib.sha256).digest()
-        secret = b64url(mac)[:40]
+        secret = signing.sign_b64url(pepper, key_id, idempotency_key, sep="\x00")[:40]
     named = f"{partner_id}{NAME_SEP}{key_id}{NAME_SEP}" if partner_id is not None else ""
     return KEY_PREFIX + named + secret
 

@@ -25,7 +25,6 @@ that go to the customer, never to the partner.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,9 +35,8 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db import sessions as sessions_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.reads import ItemKey
-from chalicelib.domain import normalize_email, normalize_phone
+from chalicelib.domain import normalize_email, normalize_phone, signing
 from chalicelib.errors import Unauthorized, Unavailable, ValidationFailed
-from chalicelib.ids import b64url, unb64url
 from chalicelib.machinery import limits
 from chalicelib.machinery.idempotency import backoff
 from chalicelib.notify import Channel
@@ -95,15 +93,14 @@ def _customer_for(identifier: Identifier) -> Customer | None:
 # --- sign-in ---------------------------------------------------------------------------------------------------
 
 
-def _key(purpose: bytes) -> bytes:
-    return hmac.new(runtime.get().settings.portal_secret.encode(), purpose, hashlib.sha256).digest()
+def _key(purpose: str) -> bytes:
+    return signing.derive_key(runtime.get().settings.portal_secret, purpose)
 
 
 def _decoy_id(identifier: Identifier) -> str:
     """Where an unknown identifier's sign-in code is kept: a keyed hash, so the table never shows the identifier
     and nobody outside can tell a decoy's item from a customer's by its key."""
-    mac = hmac.new(_key(b"sign-in-decoy"), f"{identifier.kind}\n{identifier.value}".encode(), hashlib.sha256)
-    return "dcy_" + mac.hexdigest()[:24]
+    return "dcy_" + signing.sign_hex(_key("sign-in-decoy"), identifier.kind, identifier.value, length=24)
 
 
 def _owner(identifier: Identifier) -> tuple[str, Customer | None]:
@@ -116,8 +113,7 @@ def _owner(identifier: Identifier) -> tuple[str, Customer | None]:
 
 
 def _device_mac(identifier: Identifier, device: str) -> str:
-    text = f"{identifier.kind}\n{identifier.value}\n{device}".encode()
-    return b64url(hmac.new(_key(b"sign-in-device"), text, hashlib.sha256).digest()[:18])
+    return signing.sign_b64url(_key("sign-in-device"), identifier.kind, identifier.value, device, size=18)
 
 
 def device_cookie(identifier: Identifier) -> str:
@@ -130,7 +126,7 @@ def device_cookie(identifier: Identifier) -> str:
 def known_device(cookie_value: str | None, identifier: Identifier) -> str | None:
     """The device id of a genuine ``lc_device`` cookie made for ``identifier``; None otherwise."""
     device, _, mac = (cookie_value or "")[:100].partition(".")
-    if not device or not mac or not hmac.compare_digest(mac.encode(), _device_mac(identifier, device).encode()):
+    if not device or not mac or not signing.verify(mac, _device_mac(identifier, device)):
         return None
     return device
 
@@ -324,14 +320,13 @@ def end_links_issued_before(issued_before: datetime, now: datetime) -> datetime:
 # --- links ------------------------------------------------------------------------------------------------------
 
 
-def _mac(payload: bytes) -> bytes:
-    key = hmac.new(runtime.get().settings.portal_secret.encode(), b"customer-link-v2", hashlib.sha256).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()
+def _link_key() -> bytes:
+    return _key("customer-link-v2")
 
 
 def sign_link(customer_id: str, issued_at: datetime, expires_at: datetime) -> str:
     payload = f"{customer_id}:{int(issued_at.timestamp())}:{int(expires_at.timestamp())}".encode()
-    return f"{LINK_VERSION}.{b64url(payload)}.{b64url(_mac(payload))}"
+    return f"{LINK_VERSION}.{signing.token(_link_key(), payload)}"
 
 
 def verify_link(token: str | None, now: datetime) -> PortalAccess:
@@ -349,10 +344,7 @@ def _verify_signature(token: str | None, now: datetime) -> PortalAccess:
     try:
         if len(token) > MAX_TOKEN:
             raise ValueError("too long")
-        _, payload_b64, mac_b64 = token.split(".")
-        payload = unb64url(payload_b64)  # the one spelling: any other is refused
-        if not hmac.compare_digest(_mac(payload), unb64url(mac_b64)):
-            raise ValueError("bad signature")
+        payload = signing.open_token(_link_key(), token.removeprefix(LINK_VERSION + "."))
         customer_id, issued, expiry = payload.decode().split(":")
         issued_at, expires_at = (datetime.fromtimestamp(int(v), UTC) for v in (issued, expiry))
     except (ValueError, UnicodeDecodeError) as exc:

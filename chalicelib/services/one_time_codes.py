@@ -15,8 +15,6 @@ A *slot* says who may use a code: the customer's page code (``page``) any till; 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from typing import Any
 from chalicelib import db, runtime
 from chalicelib.db import codes as codes_db
 from chalicelib.db.codes import StoredCode
+from chalicelib.domain import signing
 from chalicelib.errors import CodeLocked, CustomerCodeInvalid
 
 DIGITS = 6
@@ -51,9 +50,8 @@ def derived_code(seed: str, customer_id: str, purpose: Purpose, slot: str) -> st
     first made rather than a new one that voids it. Only a holder of the pepper can derive it: for anyone else it is
     as random as :func:`new_code`'s. Never seed it with what a client sends (an Idempotency-Key): another key
     sending the same value would get the same, already used, code again."""
-    pepper = runtime.get().settings.key_pepper.encode()
-    mac = hmac.new(pepper, f"code-seed\n{seed}\n{customer_id}\n{purpose}\n{slot}".encode(), hashlib.sha256)
-    return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
+    mac = signing.sign(runtime.get().settings.key_pepper, "code-seed", seed, customer_id, purpose, slot)
+    return f"{int.from_bytes(mac[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
 
 
 def looks_like_code(text: str) -> bool:
@@ -61,9 +59,7 @@ def looks_like_code(text: str) -> bool:
 
 
 def digest(customer_id: str, purpose: Purpose, slot: str, code: str) -> str:
-    pepper = runtime.get().settings.key_pepper.encode()
-    message = f"one-time-code\n{customer_id}\n{purpose}\n{slot}\n{code}".encode()
-    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
+    return signing.sign_hex(runtime.get().settings.key_pepper, "one-time-code", customer_id, purpose, slot, code)
 
 
 @dataclass(frozen=True)
@@ -120,7 +116,7 @@ def judge(item: StoredCode | None, customer_id: str, slot: str, code: str, now: 
     if item.attempts >= item.max_attempts:
         return Verdict.LOCKED
     expected = digest(customer_id, item.purpose, slot, code)
-    return Verdict.OK if hmac.compare_digest(expected, item.code_hash) else Verdict.WRONG
+    return Verdict.OK if signing.verify(expected, item.code_hash) else Verdict.WRONG
 
 
 @dataclass(frozen=True)

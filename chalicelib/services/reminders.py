@@ -12,8 +12,6 @@ before the send, and given back when the send fails, so the next run tries again
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from chalicelib.db import jobs as jobs_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer
-from chalicelib.domain import add_months, period_of
+from chalicelib.domain import add_months, period_of, signing
 from chalicelib.domain.lots import split_lot_key
 from chalicelib.domain.messaging import birthday_on, is_quiet, reminder_due, week_of
 from chalicelib.domain.periods import last_day, zone
@@ -144,13 +142,13 @@ def _send(customer: Customer, purpose: str, body: str) -> bool:
 
 
 def _unsubscribe_key() -> bytes:
-    return hmac.new(runtime.get().settings.portal_secret.encode(), b"unsubscribe", hashlib.sha256).digest()
+    return signing.derive_key(runtime.get().settings.portal_secret, "unsubscribe")
 
 
 def unsubscribe_token(customer_id: str) -> str:
     """The capability in an unsubscribe link: it only ever withdraws this customer's marketing consent, so it
     never expires (a link in last year's message still works)."""
-    return hmac.new(_unsubscribe_key(), customer_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return signing.sign_hex(_unsubscribe_key(), customer_id, length=32)
 
 
 def unsubscribe_url(customer_id: str) -> str | None:
@@ -165,7 +163,7 @@ def unsubscribe_url(customer_id: str) -> str | None:
 def withdraw_consent(customer_id: str, token: str) -> bool:
     """One click in a marketing message: no more marketing, whoever clicks. False for a token that does not match
     (nothing changes)."""
-    if not hmac.compare_digest(token.encode(), unsubscribe_token(customer_id).encode()):
+    if not signing.verify(token, unsubscribe_token(customer_id)):
         return False
     customers_db.withdraw_consent(customer_id)
     return True

@@ -21,7 +21,6 @@ API key a token of ``wrong_code`` (docs/security.md, "Limits"): guessing across 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -31,6 +30,7 @@ from chalicelib.db import wallets as wallets_db
 from chalicelib.db.codes import StoredCode
 from chalicelib.db.customers import Customer
 from chalicelib.db.reads import Found, ReadKey
+from chalicelib.domain import signing
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import settled
@@ -148,7 +148,7 @@ def confirm(
     till = codes_db.from_found(found, customer_id, PURPOSE, till_slot(partner_id))
     counter = codes_db.from_found(found, customer_id, PURPOSE, tries_slot(partner_id))
     generation = _generation(page, till)
-    current = counter if counter is not None and hmac.compare_digest(counter.code_hash, generation) else None
+    current = counter if counter is not None and signing.verify(counter.code_hash, generation) else None
     if current is not None and now >= datetime.fromisoformat(current.expires_at):
         current = None
     tries = current.attempts if current is not None else 0

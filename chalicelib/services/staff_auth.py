@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from chalicelib import db, runtime
 from chalicelib.db import codes as codes_db
 from chalicelib.db import staff as staff_db
 from chalicelib.db.staff import Member
+from chalicelib.domain import signing
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import limits
 from chalicelib.machinery.idempotency import backoff
@@ -43,9 +43,8 @@ MAX_COOKIE = 200
 
 def _decoy_id(identifier: Identifier) -> str:
     """Where an unknown contact's code is kept: a keyed hash (the table never shows the contact)."""
-    key = hmac.new(runtime.get().settings.portal_secret.encode(), b"staff-sign-in-decoy", hashlib.sha256).digest()
-    mac = hmac.new(key, f"{identifier.kind}\n{identifier.value}".encode(), hashlib.sha256)
-    return "dcy_" + mac.hexdigest()[:24]
+    key = signing.derive_key(runtime.get().settings.portal_secret, "staff-sign-in-decoy")
+    return "dcy_" + signing.sign_hex(key, identifier.kind, identifier.value, length=24)
 
 
 def _owner(identifier: Identifier) -> tuple[str, Member | None]:

@@ -16,8 +16,6 @@ The token is never logged: it appears only in the deep link, in Telegram's updat
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 from collections.abc import Mapping
@@ -30,6 +28,7 @@ from chalicelib.config import read_secret
 from chalicelib.db import customers as customers_db
 from chalicelib.db import telegram_links as telegram_links_db
 from chalicelib.db.tx import TxCancelled
+from chalicelib.domain import signing
 from chalicelib.errors import Conflict, Unauthorized, Unavailable
 from chalicelib.notify import NotificationError
 from chalicelib.notify.settings import StoredSecrets
@@ -55,8 +54,7 @@ def bot_username() -> str | None:
 
 
 def digest(token: str) -> str:
-    pepper = runtime.get().settings.key_pepper.encode()
-    return hmac.new(pepper, f"telegram-link\n{token}".encode(), hashlib.sha256).hexdigest()
+    return signing.sign_hex(runtime.get().settings.key_pepper, "telegram-link", token)
 
 
 @dataclass(frozen=True)
@@ -109,8 +107,7 @@ def _webhook_secret() -> str | None:
 def authenticate(header: str | None) -> None:
     """Telegram's ``X-Telegram-Bot-Api-Secret-Token`` must equal the secret (compared in constant time)."""
     expected = _webhook_secret()
-    given = (header or "").encode()
-    if not expected or not hmac.compare_digest(given, expected.encode()):
+    if not expected or not signing.verify(header or "", expected):
         raise Unauthorized("This is not Telegram's webhook call.")
 
 

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
 from chalicelib import ids, runtime
 from chalicelib.db import staff as staff_db
@@ -37,6 +38,9 @@ from chalicelib.services import customer_messages
 
 MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose
+UNDELIVERABLE: Literal["undeliverable"] = "undeliverable"  # disabled_code: an event failed for three days
+# The codes the API names; none for an endpoint switched off before the codes existed.
+_DISABLED_CODES: dict[str, Literal["undeliverable"]] = {UNDELIVERABLE: UNDELIVERABLE}
 SECRET_PLACEHOLDER = "__WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
 
 __all__ = ["MAX_WEBHOOKS", "create", "deliveries", "give_up", "listing", "remove", "resend", "resend_once", "rotate"]
@@ -73,6 +77,8 @@ def _out(hook: Webhook, now: datetime | None = None) -> WebhookOut:
         previous_secret_valid_until=max(overlap) if overlap else None,
         disabled_at=hook.disabled_at,
         disabled_reason=hook.disabled_reason,
+        disabled_code=_DISABLED_CODES.get(hook.disabled_code or ""),
+        disabled_event_id=hook.disabled_event,
     )
 
 
@@ -100,9 +106,11 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
         raise ValidationFailed.at(["body", "url"], reason, "url_refused")
     webhook_id = ids.random_id("whk")
 
-    def decide(_: Found) -> Plan:
-        # A soft cap (two registrations at once may pass it together): it bounds the fan-out of one event.
-        if len(webhooks_db.of_partner(partner_id)) >= MAX_WEBHOOKS:
+    def decide(found: Found) -> Plan:
+        # It bounds the fan-out of one event; the count is moved in this very write, under the cap (a registration
+        # that raced another to it is cancelled, reads again and is refused here).
+        live, stored = webhooks_db.live_count(found, partner_id)
+        if live >= MAX_WEBHOOKS:
             raise WebhookLimitReached(f"A partner has at most {MAX_WEBHOOKS} webhook endpoints; delete one first.")
         hook = Webhook(
             webhook_id=webhook_id,
@@ -114,11 +122,11 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
             secrets=[{"salt": _salt(req.secret_seed, webhook_id, "create"), "until": None}],
         )
         plan = Plan(created=True)
-        webhooks_db.add(plan.tx, hook)
+        webhooks_db.add(plan.tx, hook, live, stored, MAX_WEBHOOKS)
         plan.response = WebhookCreated(**_out(hook, now).model_dump(), secret=SECRET_PLACEHOLDER)
         return plan
 
-    return execute(req, None, [], decide, render=_renderer(req, "create"))
+    return execute(req, None, [webhooks_db.count_key(partner_id)], decide, render=_renderer(req, "create"))
 
 
 def _own(partner_id: str, webhook_id: str) -> Webhook:
@@ -228,7 +236,7 @@ def give_up(hook: Webhook, event_id: str, now: datetime) -> None:
         f"Switched off on {now.date().isoformat()}: event {event_id} could not be delivered for three days. "
         "Fix the endpoint, then register it again and resend what it missed."
     )
-    webhooks_db.disable(hook.partner_id, hook.webhook_id, reason, now.isoformat())
+    webhooks_db.disable(hook.partner_id, hook.webhook_id, reason, now.isoformat(), UNDELIVERABLE, event_id)
     for owner in staff_db.list_members(hook.partner_id):
         if owner.role == "owner" and owner.contact_kind in ("phone", "email"):
             channel: Channel = "sms" if owner.contact_kind == "phone" else "email"

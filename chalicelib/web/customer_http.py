@@ -19,8 +19,6 @@ sign-in bucket, see ``customer_auth``). Failures become pages, never JSON; a 429
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib import runtime
+from chalicelib.domain import signing
 from chalicelib.errors import ApiError, BadRequest, CodeLocked, CustomerCodeInvalid, Forbidden, Unauthorized
 from chalicelib.services import customer_auth, customers, portal_links, spend_codes
 from chalicelib.services.portal_links import PortalAccess
@@ -53,8 +52,8 @@ def cookie(call: Any, name: str, value: str, max_age: int) -> str:
 
 
 def csrf_for(session_value: str) -> str:
-    key = hmac.new(runtime.get().settings.portal_secret.encode(), b"customer-csrf", hashlib.sha256).digest()
-    return hmac.new(key, session_value.encode(), hashlib.sha256).hexdigest()[:32]
+    key = signing.derive_key(runtime.get().settings.portal_secret, "customer-csrf")
+    return signing.sign_hex(key, session_value, length=32)
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ def require_session(r: Request, *, confirmed: bool = True) -> PortalAccess:
     access = _signed_in(r)
     if access is None:
         raise Unauthorized("Sign in again.")
-    if not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf_for(r.session_value).encode()):
+    if not signing.verify(r.form.get("csrf", ""), csrf_for(r.session_value)):
         raise Forbidden("The form expired or did not come from this page; reload the page.")
     if confirmed and not access.confirmed:
         raise CodeSignInRequired("Confirm with a code to do this.")
@@ -298,7 +297,7 @@ def _sign_in_form(r: Request) -> Any:
 
 def _check_double_submit(r: Request) -> None:
     expected = r.jar.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(r.form.get("csrf", "").encode(), expected.encode()):
+    if not expected or not signing.verify(r.form.get("csrf", ""), expected):
         raise BadRequest("The form expired; open the sign-in page again.")
 
 

@@ -7,12 +7,12 @@ pages: ``portal_views``.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import runtime
+from chalicelib.domain import signing
 from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
 from chalicelib.machinery import limits
 from chalicelib.schemas import CampaignOut
@@ -128,7 +128,7 @@ def _handle(call: Any, view: str) -> Any:
 def _login(r: Request) -> Any:
     """The sign-in form posts the API key; the answer is the session cookie, never the key."""
     csrf = cookies(r.call.header("cookie")).get(CSRF_COOKIE, "")
-    if not csrf or not hmac.compare_digest(r.form.get("csrf", "").encode(), csrf.encode()):
+    if not csrf or not signing.verify(r.form.get("csrf", ""), csrf):
         return redirect("/portal")
     typed = r.form.get("api_key", "").strip()
     limits.portal_login(r.call.source_ip, typed)  # 429 page with Retry-After before the key is even looked at

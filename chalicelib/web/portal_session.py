@@ -12,13 +12,13 @@ same rendered form sent twice acts once and every press on a freshly loaded page
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib import runtime
+from chalicelib.domain import signing
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.machinery import idempotency
 from chalicelib.services import auth
@@ -49,11 +49,11 @@ class Session:
 
 
 def _secret() -> bytes:
-    return hmac.new(runtime.get().settings.portal_secret.encode(), b"partner-portal-session", hashlib.sha256).digest()
+    return signing.derive_key(runtime.get().settings.portal_secret, "partner-portal-session")
 
 
 def _sign(text: str) -> str:
-    return hmac.new(_secret(), text.encode(), hashlib.sha256).hexdigest()
+    return signing.sign_hex(_secret(), text)
 
 
 def _session_digest(session_id: str) -> str:
@@ -92,7 +92,7 @@ def read_session(cookie_header: str | None, now: datetime) -> Session | None:
     try:
         key_id, partner_id, expires, session_id, mac = token.split(":")
         payload = f"{key_id}:{partner_id}:{expires}:{session_id}"
-        if not hmac.compare_digest(mac.encode(), _sign(payload).encode()) or now.timestamp() >= int(expires):
+        if not signing.verify(mac, _sign(payload)) or now.timestamp() >= int(expires):
             return None
     except ValueError:
         return None
@@ -115,7 +115,7 @@ def csrf_token(bound_to: str) -> str:
 
 
 def check_csrf(form: dict[str, str], bound_to: str) -> None:
-    if not hmac.compare_digest(form.get("csrf", "").encode(), csrf_token(bound_to).encode()):
+    if not signing.verify(form.get("csrf", ""), csrf_token(bound_to)):
         raise Forbidden("The form expired or did not come from this portal; reload the page and try again.")
 
 

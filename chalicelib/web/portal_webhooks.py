@@ -14,7 +14,7 @@ from chalicelib.domain.events import ALL_EVENTS, EVENT_TYPES
 from chalicelib.domain.periods import zone
 from chalicelib.errors import ValidationFailed, WebhookLimitReached
 from chalicelib.machinery import program
-from chalicelib.schemas import CreateWebhook, RotateWebhookSecret, WebhookCreated, WebhookSecretRotated
+from chalicelib.schemas import CreateWebhook, RotateWebhookSecret, WebhookCreated, WebhookOut, WebhookSecretRotated
 from chalicelib.services import webhooks
 from chalicelib.web import i18n, portal_views
 from chalicelib.web.portal_session import Session, write_request
@@ -31,11 +31,25 @@ def _respond(r: Any, page: Any, status: int = 200) -> Any:
     return Response(body=page.body, status_code=status, headers={**page.headers, **r.extra})
 
 
+def _why_off(lang: str, hooks: list[WebhookOut]) -> dict[str, str]:
+    """Why each switched-off endpoint is off, in the reader's language; one switched off before the reason had a
+    code shows the (English) text it was stored with."""
+    t, tz, out = i18n.locale(lang), program.load().timezone, {}
+    for h in hooks:
+        if h.disabled_code is not None and h.disabled_at is not None:
+            event = h.disabled_event_id or ""
+            out[h.webhook_id] = t(f"webhooks.disabled.{h.disabled_code}", date=t.date(h.disabled_at, tz), event=event)
+        elif h.disabled_reason:
+            out[h.webhook_id] = h.disabled_reason
+    return out
+
+
 def _list_page(r: Any, session: Session, status: int = 200, **context: Any) -> Any:
     typed = {"url": "", "all": False, "events": [], **context.pop("typed", {})}
+    hooks = webhooks.listing(session.partner_id, r.call.now).items
     page = portal_views.page(
         "portal/webhooks.html", r.lang, "/portal/webhooks?lang=", session,
-        hooks=webhooks.listing(session.partner_id, r.call.now).items, catalogue=EVENT_TYPES, typed=typed,
+        hooks=hooks, why_off=_why_off(r.lang, hooks), catalogue=EVENT_TYPES, typed=typed,
         created=context.get("created"), problems=context.get("problems", {}),
     )  # fmt: skip
     return _respond(r, page, status)
@@ -86,6 +100,7 @@ def _hook_page(r: Any, session: Session, status: int = 200, **context: Any) -> A
     rows = [{"d": d, "created": _time(t, d.created_at, tz), "next": _time(t, d.next_attempt_at, tz)} for d in items]
     page = portal_views.page(
         "portal/webhook.html", r.lang, f"/portal/webhooks/{webhook_id}?lang=", session, hook=hook, rows=rows,
+        why_off=_why_off(r.lang, [hook] if hook else []),
         rotated=context.get("rotated"), confirm=context.get("confirm", False), problem=context.get("problem"),
         overlap=context.get("overlap", "24"),
     )  # fmt: skip

@@ -4,9 +4,9 @@ the session in the table. Every step's form carries a double-submit token (``ls_
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
+from chalicelib.domain import signing
 from chalicelib.errors import ApiError, BadRequest, CodeLocked, CustomerCodeInvalid
 from chalicelib.services import staff_auth
 from chalicelib.web import portal_session
@@ -57,7 +57,7 @@ def _login(call: Any, area: str, form: dict[str, str]) -> Any:
 
 def _double_submit(call: Any, form: dict[str, str]) -> None:
     expected = portal_session.cookies(call.header("cookie")).get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
+    if not expected or not signing.verify(form.get("csrf", ""), expected):
         raise BadRequest("The form expired; open the sign-in page again.")
 
 

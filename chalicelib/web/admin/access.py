@@ -8,11 +8,11 @@ one intent, keyed by the signed-in person, the form's nonce and its action."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import runtime
+from chalicelib.domain import signing
 from chalicelib.domain.audit import Stamp
 from chalicelib.errors import ApiError, Forbidden
 from chalicelib.machinery import idempotency
@@ -66,7 +66,7 @@ def check_form(operator: Operator, form: dict[str, str]) -> None:
     """A write: refused to read-only staff; from a browser, only with this session's CSRF token."""
     if not operator.can_write:
         raise Forbidden("This account may read the console but not change anything.")
-    if operator.session is not None and not hmac.compare_digest(form.get("csrf", "").encode(), operator.csrf.encode()):
+    if operator.session is not None and not signing.verify(form.get("csrf", ""), operator.csrf):
         raise Forbidden("The form expired or did not come from this console; reload the page and try again.")
 
 
