@@ -20,9 +20,10 @@ FUNCTIONS = {
     "DispatchEvents": "DispatchEventsRole",
     "RetryDeliveries": "RetryDeliveriesRole",
 }
-# Functions that send to customers, and so read the channels' secrets: the API (codes, links) and the hourly
-# messages job (reminders, greetings).
-SENDERS = ("APIHandler", "SendCustomerMessages")
+# Functions that send to customers, and so read the channels' secrets: the API (codes, links), the hourly
+# messages job (reminders, greetings), and the dispatcher's two functions, which retry the codes and links whose
+# first send failed (docs/architecture.md, "Messages after a write") and tell owners of a switched-off endpoint.
+SENDERS = ("APIHandler", "SendCustomerMessages", "DispatchEvents", "RetryDeliveries")
 OUT = Path(__file__).with_name("resources.json")
 # Notification secrets: only SENDERS send to customers; read on first use, so they may stay unset until
 # their channel is switched on. Environment variable -> template parameter naming the SSM SecureString.

@@ -75,6 +75,8 @@ def test_the_table_expires_implicit_replay_records_codes_and_sessions_and_nothin
         "CustomerSessionItem",
         "DeliveryItem",
         "MessageMarkItem",
+        "NoteDueItem",  # a message to a customer waiting for the end of quiet hours (3 days at most)
+        "OfferRunItem",  # a campaign offered to its audience: the run's cursor and counts
         "PortalSessionItem",
         "RateLimitItem",
         "ReplayItem",
@@ -127,7 +129,7 @@ def test_functions_get_the_table_and_secrets_from_the_stack():
     assert schedules == {"cron(15 21 * * ? *)", "cron(0 22 * * ? *)", "cron(5 * * * ? *)"}
     # the functions that send to customers read the channels' secrets; the others never see them
     senders = {f for f in build_template.FUNCTIONS if "LOYALTY_SMS_API_KEY_PARAM" in _env(resources, f)}
-    assert senders == {"APIHandler", "SendCustomerMessages"}
+    assert senders == {"APIHandler", "SendCustomerMessages", "DispatchEvents", "RetryDeliveries"}  # codes retried
     assert resources["RestAPI"]["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     alarms = {r["Properties"]["MetricName"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert alarms == {

@@ -34,7 +34,9 @@ AREAS = (
     "cold_start",
     "outbox",
     "crm",
+    "sends",
     "signing",
+    "messages",
 )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when one of its names is asked for
     from chalicelib.db import crm, keys, partner_keys, staff
     from chalicelib.db.audit import AuditItem
+    from chalicelib.db.customer_notes import NoteDueItem, OfferRunItem
     from chalicelib.db.messages import BirthdayIndexItem, MessageMarkItem
     from chalicelib.db.models import (
         AliasItem,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
 # Each module of chalicelib.db and the names this package gives of it.
 _NAMES = {
     "audit": "AuditItem",
+    "customer_notes": "NoteDueItem OfferRunItem",
     "messages": "BirthdayIndexItem MessageMarkItem",
     "models": (
         "AliasItem ApiKeyItem CampaignDayItem CampaignItem CampaignMemberItem CodeItem CounterItem CustomerItem "
@@ -75,6 +77,7 @@ MODEL_MODULES = (
     "amo",
     "audit",
     "crm",
+    "customer_notes",
     "messages",
     "outbox_models",
     "partner_keys",
@@ -131,6 +134,8 @@ __all__ = [
     "JobItem",
     "KeyIdItem",
     "MessageMarkItem",
+    "NoteDueItem",
+    "OfferRunItem",
     "OrderItem",
     "OutboxItem",
     "PartnerItem",

@@ -215,12 +215,18 @@ def set_identifiers(tx: Transaction, customer_id: str, values: dict[str, str]) -
         tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition)
 
 
-def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None) -> None:
-    """The customer's own settings (their page): marketing consent, language and, if given, channel."""
+def update_settings(
+    customer_id: str, *, consent: bool, locale: str, channel: str | None, tx: Transaction | None = None
+) -> None:
+    """The customer's own settings (their page): marketing consent, language and, if given, channel. In ``tx`` if
+    given (committed with a message about them), else at once."""
     actions: list[Action] = [CustomerItem.marketing_consent.set(consent), CustomerItem.locale.set(locale)]
     if channel is not None:
         actions.append(CustomerItem.channel.set(channel))
     condition = CustomerItem.pk.exists() & CustomerItem.deleted_at.does_not_exist()
+    if tx is not None:
+        tx.update(CustomerItem(*keys.customer(customer_id)), actions, condition=condition, tag="settings")
+        return
     CustomerItem(*keys.customer(customer_id)).update(actions=actions, condition=condition)
 
 

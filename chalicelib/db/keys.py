@@ -243,12 +243,24 @@ def _shard(text: str, shards: int) -> int:
     return int(hashlib.blake2b(text.encode(), digest_size=2).hexdigest(), 16) % shards
 
 
+# Messages the coalition sends itself (ids ``msg_...``: codes, links) wait in partitions of their own, so a provider's
+# outage that keeps many waiting never stands in the way of the partners' events (the poll reads each set apart).
+MESSAGE_SHARDS = 4
+MESSAGE_ID_PREFIX = "msg_"
+
+
 def outbox(event_id: str) -> tuple[str, str]:
+    if event_id.startswith(MESSAGE_ID_PREFIX):
+        return f"OUTBOX#M{_shard(event_id, MESSAGE_SHARDS)}", event_id
     return f"OUTBOX#{_shard(event_id, OUTBOX_SHARDS)}", event_id
 
 
 def outbox_partitions() -> list[str]:
     return [f"OUTBOX#{shard}" for shard in range(OUTBOX_SHARDS)]
+
+
+def message_partitions() -> list[str]:
+    return [f"OUTBOX#M{shard}" for shard in range(MESSAGE_SHARDS)]
 
 
 def webhook(partner_id: str, webhook_id: str) -> tuple[str, str]:

@@ -10,10 +10,22 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.outbox_models import OutboxItem
-from chalicelib.db.tx import Transaction
+from chalicelib.db.reads import connection, get_one
+from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.events import Event
 
-__all__ = ["ITEMS_PER_EVENT", "MAX_DATA_BYTES", "delete", "from_image", "pending", "stage"]
+__all__ = [
+    "ITEMS_PER_EVENT",
+    "MAX_DATA_BYTES",
+    "claim",
+    "delete",
+    "from_image",
+    "get",
+    "messages",
+    "pending",
+    "stage",
+    "wait",
+]
 
 ITEMS_PER_EVENT = 1
 # An event names ids and amounts; a broadcast's points per partner (``by_issuer``) make the largest, some 40 bytes a
@@ -43,8 +55,17 @@ def _event(item: OutboxItem) -> Event:
 
 def pending(limit: int = 100) -> list[Event]:
     """Events not yet dispatched, oldest first within each partition (the poller's read; AWS uses the stream)."""
+    return _oldest(keys.outbox_partitions(), limit)
+
+
+def messages(limit: int = 100) -> list[Event]:
+    """Messages (codes, links) not yet sent, oldest first: their first attempt failed, or is under way."""
+    return _oldest(keys.message_partitions(), limit)
+
+
+def _oldest(partitions: list[str], limit: int) -> list[Event]:
     out: list[Event] = []
-    for partition in keys.outbox_partitions():
+    for partition in partitions:
         out += [_event(i) for i in OutboxItem.query(partition, limit=limit, consistent_read=True)]
     return sorted(out, key=lambda e: e.event_id)[:limit]
 
@@ -61,3 +82,40 @@ def from_image(image: dict[str, Any]) -> Event | None:
 def delete(event_id: str) -> None:
     """The event's deliveries exist: it leaves the outbox (deleting twice is harmless)."""
     OutboxItem(*keys.outbox(event_id)).delete()
+
+
+def get(event_id: str) -> Event | None:
+    """The event if it still waits in the outbox (a message not yet sent)."""
+    item = get_one(OutboxItem, *keys.outbox(event_id))
+    return None if item is None else _event(item)
+
+
+def claim(event_id: str, now_iso: str, lease_until: str, *, eager: bool) -> bool:
+    """Take the next attempt at an event the coalition delivers itself (a message): only while it waits in the
+    outbox, and no other attempt is under way (a dead one's lease ran out). ``eager``: the request that wrote it, or
+    its replay, which need not wait for the retry's time (``not_before``); the poll does."""
+    free = OutboxItem.lease_until.does_not_exist() | (OutboxItem.lease_until <= now_iso)
+    if not eager:
+        free = free & (OutboxItem.not_before.does_not_exist() | (OutboxItem.not_before <= now_iso))
+    tx = Transaction()
+    item = OutboxItem(*keys.outbox(event_id))
+    actions = [OutboxItem.lease_until.set(lease_until), OutboxItem.attempts.add(1)]
+    tx.update(item, actions, condition=OutboxItem.pk.exists() & free, tag=f"claim:{event_id}")
+    try:
+        tx.commit(connection())
+    except TxCancelled:
+        return False
+    return True
+
+
+def wait(event_id: str, not_before: str) -> None:
+    """An attempt failed for now: free the event for the poll's attempt at or after ``not_before`` (an event
+    delivered or dropped meanwhile stays gone)."""
+    tx = Transaction()
+    item = OutboxItem(*keys.outbox(event_id))
+    actions = [OutboxItem.lease_until.remove(), OutboxItem.not_before.set(not_before)]
+    tx.update(item, actions, condition=OutboxItem.pk.exists(), tag=f"wait:{event_id}")
+    try:
+        tx.commit(connection())
+    except TxCancelled:
+        return

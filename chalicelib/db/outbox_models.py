@@ -19,7 +19,12 @@ class OutboxItem(_Item):
     event_type = UnicodeAttribute()
     partner_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
-    data = UnicodeAttribute(default="{}")  # JSON: ids and amounts only
+    data = UnicodeAttribute(default="{}")  # JSON: ids and amounts only (a message: what re-derives it, never a code)
+    # A message the coalition sends itself (``message.requested``): an attempt under way until ``lease_until``,
+    # the next attempt of the poll not before ``not_before``; the item is deleted once the message went out.
+    lease_until = UnicodeAttribute(null=True)
+    not_before = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(null=True)
 
 
 class WebhookItem(_Item):

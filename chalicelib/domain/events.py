@@ -48,6 +48,13 @@ BALANCE_CHANGES = frozenset(
         TIER_CHANGED,
     }
 )
+# A message to a person (a one-time code, a link to the customer's page) that a write asked for: put in the outbox
+# with the write, delivered by the coalition itself (chalicelib/services/message_outbox.py). Internal: no partner's
+# endpoint or CRM ever hears of it, whatever it subscribed to, and it is not in the catalogue partners choose from.
+MESSAGE_REQUESTED = "message.requested"
+INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED})
+# The audience of an internal event: no partner.
+NO_PARTNER = "-"
 ALL_EVENTS = "*"
 # The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
 # into one event per partner before any partner hears of it.
@@ -70,6 +77,9 @@ class Event:
 
 
 def subscribed(wanted: tuple[str, ...] | list[str], event_type: str) -> bool:
+    """Whether an endpoint that asked for ``wanted`` hears of ``event_type``; never of an internal event."""
+    if event_type in INTERNAL_EVENTS:
+        return False
     return ALL_EVENTS in wanted or event_type in wanted
 
 

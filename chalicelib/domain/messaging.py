@@ -5,11 +5,12 @@ marketing cap counts in. All in the program's time zone; pure.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.domain.periods import add_months, parse_period, zone
 
-__all__ = ["birthday_on", "expires_at", "is_quiet", "next_send_at", "reminder_due", "week_of"]
+__all__ = ["birthday_on", "expires_at", "is_quiet", "next_send_at", "reminder_due", "tier_rose", "week_of"]
 
 
 def is_quiet(now: datetime, tz_name: str, quiet_from_hour: int, quiet_to_hour: int) -> bool:
@@ -64,3 +65,11 @@ def week_of(now: datetime, tz_name: str) -> str:
     """The ISO week (``2026-W49``) of the local date: what a weekly cap counts in."""
     year, week, _ = now.astimezone(zone(tz_name)).isocalendar()
     return f"{year:04d}-W{week:02d}"
+
+
+def tier_rose(tiers: Sequence[str], before: str, after: str) -> bool:
+    """Whether moving from ``before`` to ``after`` is a step up; ``tiers`` from lowest to highest. A tier the program
+    no longer has counts as the lowest (a renamed tier is news; a step down never is)."""
+    if after not in tiers or before == after:
+        return False
+    return before not in tiers or tiers.index(after) > tiers.index(before)

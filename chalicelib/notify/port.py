@@ -34,6 +34,7 @@ E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,252}\.[^@\s\x00-\x1f\x7f.]{1,63}")
 TELEGRAM_CHAT = re.compile(r"-?[1-9][0-9]{0,19}")
 PURPOSE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_LINK = re.compile(r"https?://[!#-;=?-~]+")  # printable ASCII without spaces, quotes or angle brackets
 MAX_TEXT = 4096  # Telegram's limit for one message; far beyond any SMS or code mail
 
 
@@ -48,6 +49,12 @@ class Message(BaseModel):
     purpose: str = Field(description="why it is sent, e.g. sign_in, spend_code, portal_link (logged)")
     code: str | None = Field(default=None, repr=False, description="the one-time code the text carries, if any")
     subject: str | None = Field(default=None, max_length=200, description="e-mail only; a default per purpose")
+    unsubscribe_url: str | None = Field(
+        default=None,
+        max_length=500,
+        repr=False,
+        description="marketing only: the one-click unsubscribe link (e-mail carries it as List-Unsubscribe)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Message:
@@ -60,6 +67,8 @@ class Message(BaseModel):
             raise ValueError("code must appear in text")
         if self.subject is not None and any(c in self.subject for c in "\r\n"):
             raise ValueError("subject must be one line")
+        if self.unsubscribe_url is not None and not _LINK.fullmatch(self.unsubscribe_url):
+            raise ValueError("unsubscribe_url must be one https or http link")  # it becomes a mail header
         return self
 
 

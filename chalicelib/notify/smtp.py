@@ -43,7 +43,11 @@ SUBJECTS = {
     "sign_in": "Код для входа",
     "spend_code": "Код для списания баллов",
     "portal_link": "Ссылка на вашу страницу",
+    "purchase_note": "Начислены баллы",
+    "tier_reached": "Новый уровень",
+    "campaign_offer": "Предложение для вас",
 }
+ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058: the mailbox may unsubscribe with one POST, no page in between
 
 
 class SmtpNotifier:
@@ -109,6 +113,9 @@ class SmtpNotifier:
         mail["Date"] = format_datetime(datetime.now(UTC))
         mail["Message-ID"] = make_msgid(domain=domain)
         mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a code
+        if message.unsubscribe_url:  # marketing only: mail clients show an "unsubscribe" button (RFC 2369, 8058)
+            mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            mail["List-Unsubscribe-Post"] = ONE_CLICK
         mail.set_content(message.text, charset="utf-8", cte="base64")
         return mail
 

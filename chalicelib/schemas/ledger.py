@@ -104,6 +104,7 @@ class SpendCodeRecord(SpendCodeSent):
 
     points: int = 0
     seed: str = ""
+    message_id: str = ""  # the outbox event of its message (records made before messages went by the outbox: "")
 
 
 class RedemptionOut(Response):

@@ -224,7 +224,8 @@ class MessageSettings(Response):
     templates: dict[Literal["ru", "en"], dict[str, Annotated[str, StringConstraints(max_length=480)]]] = Field(
         default_factory=dict,
         description="Texts replacing the defaults per language: expiry_reminder {points} {date} {sender}, "
-        "birthday_greeting {name} {balance} {sender}",
+        "birthday_greeting {name} {balance} {sender}, purchase_note {partner} {points} {balance} {sender}, "
+        "tier_reached {tier} {sender}, campaign_offer {campaign} {partner} {sender}",
     )
 
 

@@ -22,12 +22,13 @@ from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.reads import Found, ItemKey, ReadKey
+from chalicelib.domain.events import MESSAGE_REQUESTED
 from chalicelib.errors import ApiError, IdentityConflict, NotFound
-from chalicelib.machinery import limits, partner_cache
+from chalicelib.machinery import limits
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import mask
 from chalicelib.schemas import BindingPending, CustomerEnrolled, IdentifierKind, IdentifiersConfirmed
-from chalicelib.services import customer_messages, one_time_codes
+from chalicelib.services import customer_messages, message_outbox, one_time_codes
 from chalicelib.services.one_time_codes import Candidate
 
 PURPOSE = "bind"
@@ -40,9 +41,10 @@ def is_pending(reply: Reply) -> bool:
     return not reply.created and '"confirmation":' in reply.body
 
 
-def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partner_id: str, code: str) -> Plan:
-    """The answer to an enrolment that would attach ``new`` ({kind: value}) to a known customer: a bind code,
-    written with the request's record; it is sent after the commit (:func:`send_pending`)."""
+def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partner_id: str, seed: str) -> Plan:
+    """The answer to an enrolment that would attach ``new`` ({kind: value}) to a known customer: a bind code
+    (derived from the request's ``seed``) and its message, written with the request's record; the message is sent
+    after the commit (:func:`send_pending`)."""
     customer = customers_db.load(customer_id)
     if customer is None or customer.deleted_at:
         raise NotFound("Customer not found.")
@@ -61,8 +63,14 @@ def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partn
         partner_id=partner_id,
         payload=new,
         tx=plan.tx,
-        code=code,
+        code=one_time_codes.derived_code(seed, customer_id, PURPOSE, partner_id),
     )
+    kinds = sorted(new)
+    until, slot = issued.expires_at, partner_id
+    message = message_outbox.code_message(
+        "bind", customer_id, PURPOSE, slot, seed, until, now, partner=partner_id, identifiers=kinds
+    )
+    plan.events.append(message)
     plan.response = CustomerEnrolled(
         customer_id=customer_id,
         created=False,
@@ -77,19 +85,15 @@ def pending_plan(req: WriteRequest, customer_id: str, new: dict[str, str], partn
     return plan
 
 
-def send_pending(reply: Reply, code: str, partner_id: str) -> None:
-    """After the commit of a fresh pending enrolment: send the code (a replay sends nothing)."""
-    if not is_pending(reply) or reply.replayed:
+def send_pending(reply: Reply, plan: Plan | None, now: datetime) -> None:
+    """After the commit of a fresh pending enrolment (``plan``: the decision that was committed): send the code at
+    once; its failure is the answer, and the dispatcher retries one that may mend (a replay sends nothing)."""
+    if not is_pending(reply) or reply.replayed or plan is None:
         return
-    answer = reply.result(CustomerEnrolled)
     # its limit (spend_code, messages to one customer) was taken in the decision: a 429 commits nothing
-    customer = customers_db.load(answer.customer_id)
-    if customer is None or answer.confirmation is None:
-        return
-    what = customer_messages.what(customer, list(answer.confirmation.identifiers))
-    partner = partner_cache.cached(partner_id)
-    body = customer_messages.text(customer, "bind", code=code, partner=partner.name if partner else "", what=what)
-    customer_messages.send(customer, "bind_code", body, code=code)
+    for message in plan.events:
+        if message.type == MESSAGE_REQUESTED:
+            message_outbox.send_now(message, now)
 
 
 def confirm(req: WriteRequest, customer_id: str, code: str, partner_id: str, now: datetime) -> Reply:

@@ -36,12 +36,15 @@ from chalicelib.db import sessions as sessions_db
 from chalicelib.db.customers import Customer
 from chalicelib.db.reads import ItemKey
 from chalicelib.domain import normalize_email, normalize_phone, signing
-from chalicelib.errors import Unauthorized, Unavailable, ValidationFailed
-from chalicelib.machinery import limits
+from chalicelib.domain.events import Event
+from chalicelib.errors import ApiError, Unauthorized, Unavailable, ValidationFailed
+from chalicelib.machinery import events, limits
 from chalicelib.machinery.idempotency import backoff
-from chalicelib.notify import Channel
+from chalicelib.notify import Channel, mask
 from chalicelib.schemas import PortalLinkRequest, PortalLinkSent
-from chalicelib.services import customer_messages, customers, one_time_codes, portal_links
+from chalicelib.services import customer_messages, customers, link_tokens, message_outbox, one_time_codes, portal_links
+from chalicelib.services.link_tokens import LINK_VERSION
+from chalicelib.services.link_tokens import sign_link as sign_link  # the links a customer is sent
 from chalicelib.services.one_time_codes import Candidate, Outcome
 from chalicelib.services.portal_links import PortalAccess
 
@@ -51,7 +54,6 @@ SIGN_IN_MINUTES = 10
 SESSION_DAYS = 30
 ATTEMPTS = 12  # reads and judgements of one sign-in while the same code is tried elsewhere at once
 LINK_DEFAULT_MINUTES = portal_links.DEFAULT_TTL_MINUTES
-LINK_VERSION = "v2"
 MAX_TOKEN = 300
 DEVICE_DAYS = 365
 
@@ -135,12 +137,26 @@ def start_sign_in(identifier: Identifier, now: datetime, ip: str | None = None, 
     """Send a sign-in code if ``identifier`` is a customer's; answer and work the same either way (no enumeration):
     the same look-ups, and a code item written for a decoy that nobody receives."""
     limits.signin(identifier.value, ip, device)  # 429 before anything is looked up: the same for anyone
-    owner, customer = _owner(identifier)
-    issued = one_time_codes.issue(owner, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
-    if customer is None:
-        return
-    body = customer_messages.text(customer, "sign_in", code=issued.code)
-    customer_messages.safe_send(customer, "sign_in", body, code=issued.code, prefer=identifier.channel)
+    owner, _ = _owner(identifier)
+    message = _issue_sign_in_code(owner, now, prefer=identifier.channel)
+    try:
+        message_outbox.send_now(message, now)  # a decoy's finds nobody to send to, and is dropped
+    except ApiError:
+        pass  # the same answer either way; a failure that may mend is retried by the dispatcher
+
+
+def _issue_sign_in_code(owner: str, now: datetime, prefer: Channel | None = None) -> Event:
+    """A sign-in code for ``owner`` and the message that carries it, in one transaction (the message holds the
+    code's seed, never the code: message_outbox)."""
+    seed = one_time_codes.new_seed()
+    code = one_time_codes.derived_code(seed, owner, SIGN_IN, SIGN_IN_SLOT)
+    tx = db.Transaction()
+    issued = one_time_codes.issue(owner, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES, tx=tx, code=code)
+    until = issued.expires_at
+    message = message_outbox.code_message("sign_in", owner, SIGN_IN, SIGN_IN_SLOT, seed, until, now, prefer=prefer)
+    events.stage(tx, [message])
+    message_outbox.commit(tx, message)
+    return message
 
 
 @dataclass(frozen=True)
@@ -223,10 +239,7 @@ def start_confirmation(access: PortalAccess, now: datetime, ip: str | None = Non
     to anything the link holder chose: a link session cannot change the channel), under the sign-in limits."""
     customer = customers.load(access.customer_id)
     limits.signin(_confirmation_identifier(customer).value, ip)
-    issued = one_time_codes.issue(customer.customer_id, SIGN_IN, SIGN_IN_SLOT, now, minutes=SIGN_IN_MINUTES)
-    customer_messages.send(
-        customer, "sign_in", customer_messages.text(customer, "sign_in", code=issued.code), code=issued.code
-    )
+    message_outbox.send_now(_issue_sign_in_code(customer.customer_id, now), now)  # its failure is the answer
 
 
 def finish_confirmation(access: PortalAccess, code: str, now: datetime, ip: str | None = None) -> NewSession:
@@ -320,15 +333,6 @@ def end_links_issued_before(issued_before: datetime, now: datetime) -> datetime:
 # --- links ------------------------------------------------------------------------------------------------------
 
 
-def _link_key() -> bytes:
-    return _key("customer-link-v2")
-
-
-def sign_link(customer_id: str, issued_at: datetime, expires_at: datetime) -> str:
-    payload = f"{customer_id}:{int(issued_at.timestamp())}:{int(expires_at.timestamp())}".encode()
-    return f"{LINK_VERSION}.{signing.token(_link_key(), payload)}"
-
-
 def verify_link(token: str | None, now: datetime) -> PortalAccess:
     """The customer a link is for (new links and those of the first format); Unauthorized otherwise, also for a
     link the operator's cutoff ended."""
@@ -344,7 +348,7 @@ def _verify_signature(token: str | None, now: datetime) -> PortalAccess:
     try:
         if len(token) > MAX_TOKEN:
             raise ValueError("too long")
-        payload = signing.open_token(_link_key(), token.removeprefix(LINK_VERSION + "."))
+        payload = signing.open_token(link_tokens.key(), token.removeprefix(LINK_VERSION + "."))
         customer_id, issued, expiry = payload.decode().split(":")
         issued_at, expires_at = (datetime.fromtimestamp(int(v), UTC) for v in (issued, expiry))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -360,10 +364,14 @@ def send_link(
     """``POST /v1/customers/{id}/portal-link``: the link goes to the customer through their channel."""
     limits.spend_code(customer_id, partner_id)  # messages to one customer, per partner under a ceiling
     customer = customers.load(customer_id)
-    customer_messages.choose(customer)  # 422 customer_unreachable before anything is made
+    channel, to = customer_messages.choose(customer)  # 422 customer_unreachable before anything is made
     minutes = body.ttl_minutes if body and body.ttl_minutes else LINK_DEFAULT_MINUTES
     now = now.replace(microsecond=0)
     expires_at = now + timedelta(minutes=minutes)
-    url = f"{base_url.rstrip('/')}/me?token={sign_link(customer_id, now, expires_at)}"
-    sent = customer_messages.send(customer, "portal_link", customer_messages.text(customer, "portal_link", url=url))
-    return PortalLinkSent(channel=sent.channel, destination=sent.destination, expires_at=expires_at.isoformat())
+    message = message_outbox.link_message(customer_id, now, expires_at, base_url, now)
+    tx = db.Transaction()  # the link's message alone: the link itself is made again when it is sent
+    events.stage(tx, [message])
+    message_outbox.commit(tx, message)
+    sent = message_outbox.send_now(message, now)  # its failure is the answer (the dispatcher retries one that may mend)
+    shown = sent or customer_messages.Sent(channel, mask(to, channel))  # another attempt has it: where it goes
+    return PortalLinkSent(channel=shown.channel, destination=shown.destination, expires_at=expires_at.isoformat())

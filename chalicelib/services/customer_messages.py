@@ -142,12 +142,20 @@ def what(customer: Customer, kinds: list[str]) -> str:
 
 
 def send(
-    customer: Customer, purpose: str, body: str, *, code: str | None = None, prefer: Channel | None = None
+    customer: Customer,
+    purpose: str,
+    body: str,
+    *,
+    code: str | None = None,
+    prefer: Channel | None = None,
+    unsubscribe_url: str | None = None,
 ) -> Sent:
-    """Send one message; the port's errors become API errors (the port already logged them, without the text)."""
+    """Send one message; the port's errors become API errors (the port already logged them, without the text).
+    A marketing message gives its ``unsubscribe_url`` (e-mail carries it as a header too)."""
     channel, to = choose(customer, prefer)
+    message = Message(channel=channel, to=to, text=body, code=code, purpose=purpose, unsubscribe_url=unsubscribe_url)
     try:
-        delivery = notifier().send(Message(channel=channel, to=to, text=body, code=code, purpose=purpose))
+        delivery = notifier().send(message)
     except Throttled as exc:
         raise RateLimited(
             "The message provider asks us to wait.", retry_after=max(1, exc.retry_after or 60), limit="message_provider"

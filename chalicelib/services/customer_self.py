@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,13 +23,13 @@ from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db.customers import Customer
 from chalicelib.domain.wallet import Change, mature_now, settled, take
-from chalicelib.errors import Conflict, CustomerUnreachable, Unavailable
-from chalicelib.machinery import idempotency, program, wallets
+from chalicelib.errors import ApiError, Conflict, CustomerUnreachable, Unavailable
+from chalicelib.machinery import events, idempotency, program, wallets
 from chalicelib.machinery.idempotency import Plan, WriteRequest, execute
 from chalicelib.machinery.write_session import Found, open_session
 from chalicelib.notify import CHANNELS
 from chalicelib.schemas import CustomerRef, TransactionsQuery
-from chalicelib.services import customer_messages, customers
+from chalicelib.services import customer_messages, customers, message_outbox
 
 POLICIES = ("forfeit", "keep_until_expiry")
 EXPORT_PAGE = 100
@@ -42,14 +42,25 @@ def reachable_channels(customer: Customer) -> list[str]:
 
 def update_settings(customer_id: str, *, consent: bool, locale: str, channel: str | None, now_iso: str) -> None:
     """Save the settings; when the channel her codes go to changes, say so on the channel they went to until now
-    (someone who took over her page and moved the codes to a phone of theirs is then seen at once)."""
+    (someone who took over her page and moved the codes to a phone of theirs is then seen at once). The notice is
+    committed with the change (message_outbox): a provider's outage delays it, never loses it."""
     customer = customers.load(customer_id)
     chosen = channel if channel in reachable_channels(customer) else None
     before = _channel_in_use(customer)
-    customers_db.update_settings(customer_id, consent=consent, locale=locale, channel=chosen)
-    after = _channel_in_use(customers.load(customer_id))
-    if before is not None and after is not None and after != before:
-        _announce_channel_change(customer, before, after)
+    after = _channel_in_use(replace(customer, channel=chosen) if chosen is not None else customer)
+    tx = db.Transaction()
+    customers_db.update_settings(customer_id, consent=consent, locale=locale, channel=chosen, tx=tx)
+    if before is None or after is None or after == before:
+        tx.commit(db.connection())
+        return
+    now = datetime.fromisoformat(now_iso)
+    notice = message_outbox.notice_message(customer_id, "channel_changed", now, prefer=before, channel=after)
+    events.stage(tx, [notice])
+    message_outbox.commit(tx, notice)
+    try:
+        message_outbox.send_now(notice, now)
+    except ApiError:
+        pass  # the change she made stands; a failure that may mend is retried by the dispatcher
 
 
 def _channel_in_use(customer: Customer) -> str | None:
@@ -57,13 +68,6 @@ def _channel_in_use(customer: Customer) -> str | None:
         return customer_messages.choose(customer)[0]
     except CustomerUnreachable:
         return None
-
-
-def _announce_channel_change(customer: Customer, old: str, new: str) -> None:
-    """Through the notifications port, on the old channel, in her language. A failure to send is logged by the port
-    and does not undo the change she made."""
-    body = customer_messages.text(customer, "channel_changed", channel=customer_messages.channel_name(customer, new))
-    customer_messages.safe_send(customer, "channel_changed", body, prefer=old)
 
 
 def export(customer_id: str, now: datetime) -> dict[str, Any]:

@@ -51,7 +51,8 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     aliases = {kind: customers_db.alias_key(kind, value) for kind, value in given.items()}
     reads = [customers_db.alias_read_key(k) for k in aliases.values()]
     new_id = ids.random_id("cus")  # once per request, not per attempt
-    code = one_time_codes.new_code()  # likewise: a decision made again writes the same code
+    seed = one_time_codes.new_seed()  # likewise: a decision made again writes the same code
+    pending: list[Plan] = []  # the binding's decision, if that is what was committed
     count_lookup = limits.once("lookup", req.scope)  # a known phone or card answers like a look-up: same limit
     count_message = limits.once("spend_code")  # a binding's code is a message to the customer
 
@@ -69,10 +70,11 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
         if not new:
             return Plan(response=CustomerEnrolled(customer_id=existing_id, created=False), customer_id=existing_id)
         count_message(existing_id)
-        return bindings.pending_plan(req, existing_id, new, partner_id, code)
+        pending[:] = [bindings.pending_plan(req, existing_id, new, partner_id, seed)]
+        return pending[0]
 
     reply = execute(req, None, reads, decide)
-    bindings.send_pending(reply, code, partner_id)
+    bindings.send_pending(reply, pending[0] if pending else None, datetime.fromisoformat(req.now_iso))
     return reply
 
 

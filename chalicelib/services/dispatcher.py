@@ -25,10 +25,17 @@ from chalicelib import db
 from chalicelib.db import outbox as outbox_db
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.domain import signing
-from chalicelib.domain.events import BROADCAST, SETTLEMENT_CLOSED, Event, split_by_issuer, subscribed
+from chalicelib.domain.events import (
+    BROADCAST,
+    MESSAGE_REQUESTED,
+    SETTLEMENT_CLOSED,
+    Event,
+    split_by_issuer,
+    subscribed,
+)
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import amo_sync, crm_sync, webhooks
+from chalicelib.services import amo_sync, campaign_offers, crm_sync, customer_notes, message_outbox, webhooks
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -58,9 +65,12 @@ def poll(now: datetime, sender: Sender | None = None) -> int:
     """One pass: dispatch what waits in the outbox, then every attempt that is due, then what waits for the
     partners' CRMs (each change sent with the balance as it is now). Returns the webhook attempts made."""
     dispatch(outbox_db.pending(BATCH), now, sender, attempt_now=False)
+    dispatch(outbox_db.messages(BATCH), now)  # codes and links whose first send failed: sent again if still good
     made = deliver_due(now, sender)
     crm_sync.flush(now)
     amo_sync.flush(now)
+    customer_notes.flush(now)  # after a purchase, a tier reached: what waited for its time
+    campaign_offers.flush(now)  # a bounded step of each campaign being offered
     return made
 
 
@@ -96,6 +106,9 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
 def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]:
     created: list[webhooks_db.DueRef] = []
     for event in events:
+        if event.type == MESSAGE_REQUESTED:  # the coalition's own message: never a partner's
+            message_outbox.deliver_waiting(event, now)
+            continue
         if event.partner_id == BROADCAST:
             created += _fan_out(_expand(event), now)
             continue
@@ -107,6 +120,8 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
                 created += [ref] if ref is not None else []
         crm_sync.accept(event, now)  # the CRM connectors: subscribers of their own, once per event
         amo_sync.accept(event, now)
+        customer_notes.accept(event, now)  # messages to the customer: once per event, sent by the pass
+        campaign_offers.accept(event, now)
         outbox_db.delete(event.event_id)
     return created
 

@@ -46,6 +46,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "birthday_greeting": "{name}, с днём рождения! У вас {balance} — их можно потратить у любого партнёра "
         "программы «{sender}».",
         "unsubscribe": "Не присылать предложения: {url}",
+        # messages after an event (services/customer_notes.py, services/campaign_offers.py); the operator may
+        # replace these too
+        "purchase_note": "«{partner}»: +{points} за покупку. Теперь у вас {balance} в программе «{sender}».",
+        "tier_reached": "Поздравляем: у вас уровень «{tier}» в программе «{sender}» — баллов за покупки теперь больше.",
+        "campaign_offer": "«{sender}»: для вас акция «{campaign}» в «{partner}».",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -78,9 +83,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "expiry_reminder": "You can spend {points} from {sender} at any partner until {date}; after that they expire.",
         "birthday_greeting": "Happy birthday, {name}! You have {balance} to spend at any partner of {sender}.",
         "unsubscribe": "No more offers: {url}",
+        "purchase_note": "{partner}: you earned {points}. You now have {balance} at {sender}.",
+        "tier_reached": "Congratulations: you have reached the {tier} tier at {sender}, and earn more points now.",
+        "campaign_offer": "{sender}: an offer for you, {campaign} at {partner}.",
     },
 }
-EDITABLE = ("expiry_reminder", "birthday_greeting")  # the texts the operator may replace, per language
+# the texts the operator may replace, per language
+EDITABLE = ("expiry_reminder", "birthday_greeting", "purchase_note", "tier_reached", "campaign_offer")
 MONTHS_RU = (
     "января", "февраля", "марта", "апреля", "мая", "июня",
     "июля", "августа", "сентября", "октября", "ноября", "декабря",

@@ -124,7 +124,7 @@ def _greet(customer_id: str, now: datetime, today: date, tz: str, config: Messag
     url = unsubscribe_url(customer_id)
     if url:
         body += "\n" + customer_messages.text(customer, "unsubscribe", url=url)
-    if _send(customer, BIRTHDAY_GREETING, body):
+    if _send(customer, BIRTHDAY_GREETING, body, url):
         done.greetings += 1
     else:
         messages_db.give_back(customer_id, BIRTHDAY_GREETING, year)
@@ -132,9 +132,9 @@ def _greet(customer_id: str, now: datetime, today: date, tz: str, config: Messag
         done.failed += 1
 
 
-def _send(customer: Customer, purpose: str, body: str) -> bool:
+def _send(customer: Customer, purpose: str, body: str, unsubscribe_url: str | None = None) -> bool:
     try:
-        customer_messages.send(customer, purpose, body)
+        customer_messages.send(customer, purpose, body, unsubscribe_url=unsubscribe_url)
     except ApiError as exc:  # unreachable, throttled or down: the next run tries again
         log.warning("customer message %s not sent: %s", purpose, exc.code)
         return False

@@ -26,13 +26,13 @@ from datetime import datetime, timedelta
 
 from chalicelib.db import codes as codes_db
 from chalicelib.db import customers as customers_db
+from chalicelib.db import outbox as outbox_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.codes import StoredCode
-from chalicelib.db.customers import Customer
 from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain import signing
+from chalicelib.domain.events import Event
 from chalicelib.domain.partners import Partner
-from chalicelib.domain.periods import zone
 from chalicelib.domain.wallet import settled
 from chalicelib.errors import CustomerCodeInvalid, CustomerConfirmationRequired, NotFound
 from chalicelib.machinery import limits, program
@@ -40,7 +40,7 @@ from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.machinery.write_session import load_partner
 from chalicelib.notify import mask
 from chalicelib.schemas import SpendCodeRecord, SpendCodeSent
-from chalicelib.services import customer_messages, customers, one_time_codes
+from chalicelib.services import customer_messages, message_outbox, one_time_codes
 from chalicelib.services.one_time_codes import MAX_ATTEMPTS, TTL_GRACE_SECONDS, Issued, Verdict
 
 PURPOSE = "spend"
@@ -210,14 +210,13 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int 
     limits.spend_code(customer_id, partner_id)  # a till may not flood a customer with messages, retries included
     slot = till_slot(partner_id)
     seed = one_time_codes.new_seed()  # once per request: a decision made again after a lost answer keeps it
-    read: list[Customer] = []  # the customer as the write read it: the message needs no second read
+    made: list[Event] = []  # the message the committed decision put in the outbox
 
     def decide(found: Found) -> Plan:
         customer = customers_db.from_found(found, customer_id)
         wallet = wallets_db.load(found, customer_id)
         if customer is None or customer.deleted_at or wallet is None:
             raise NotFound("Customer not found.")
-        read[:] = [customer]
         channel, to = customer_messages.choose(customer)  # 422 customer_unreachable: nothing written but the answer
         load_partner(partner_id, now)
         most = points if points is not None else settled(wallet, now, program.load(now).timezone)[0].available
@@ -233,50 +232,42 @@ def send_code(req: WriteRequest, customer_id: str, partner_id: str, points: int 
             tx=plan.tx,
             code=one_time_codes.derived_code(seed, customer_id, PURPOSE, slot),
         )
+        made[:] = [_message(customer_id, partner_id, seed, most, issued.expires_at, now)]
+        plan.events += made  # the code and its message commit together
         plan.response = SpendCodeRecord(
             channel=channel,
             destination=mask(to, channel),
             expires_at=issued.expires_at.isoformat(),
             points=most,
             seed=seed,
+            message_id=made[0].event_id,
         )
         return plan
 
     reply = execute(req, None, [customers_db.read_key(customer_id)], decide)
     record = reply.result(SpendCodeRecord)
-    shown = SpendCodeSent.model_validate(record.model_dump(exclude={"seed"}))
-    if record.seed:
-        code = one_time_codes.derived_code(record.seed, customer_id, PURPOSE, slot)
-        _deliver(reply, read[0] if read else None, customer_id, partner_id, code, shown, now)
+    shown = SpendCodeSent.model_validate(record.model_dump(exclude={"seed", "message_id"}))
+    if not reply.replayed and made:
+        message_outbox.send_now(made[0], now)  # its failure is the answer; a retry of this request delivers it
+    elif record.seed:
+        _deliver_again(record, customer_id, partner_id, now)
     return Reply(reply.created, shown.model_dump_json(), reply.replayed)
 
 
-def _deliver(
-    reply: Reply,
-    customer: Customer | None,
-    customer_id: str,
-    partner_id: str,
-    code: str,
-    sent: SpendCodeSent,
-    now: datetime,
-) -> None:
-    """Send the code after its commit; on a replay, again only while that very code still waits to be used (its
-    first message may never have left; a second copy of the same code is harmless)."""
+def _message(customer_id: str, partner_id: str, seed: str, points: int, expires_at: datetime, now: datetime) -> Event:
     slot = till_slot(partner_id)
-    if reply.replayed:
-        stored = codes_db.get(customer_id, PURPOSE, slot)
-        if one_time_codes.judge(stored, customer_id, slot, code, now) is not Verdict.OK:
-            return  # used, expired, locked, or replaced by a newer code: nothing to deliver
-    if customer is None:  # a replay: this request's write did not read the customer
-        customer = customers.load(customer_id)
-    partner = load_partner(partner_id, now)
-    until = datetime.fromisoformat(sent.expires_at).astimezone(zone(program.load(now).timezone)).strftime("%H:%M")
-    body = customer_messages.text(
-        customer,
-        "spend",
-        code=code,
-        partner=partner.name,
-        until=until,
-        points=customer_messages.points(customer, sent.points),
+    return message_outbox.code_message(
+        "spend", customer_id, PURPOSE, slot, seed, expires_at, now, partner=partner_id, points=points
     )
-    customer_messages.send(customer, "spend_code", body, code=code)
+
+
+def _deliver_again(record: SpendCodeRecord, customer_id: str, partner_id: str, now: datetime) -> None:
+    """A replay (the till's retry after a lost answer or a failed send): the message still waiting in the outbox is
+    sent now, once; one already sent is sent again while its code still waits to be used (the first may never have
+    reached the customer; a second copy of the same code is harmless). Nothing for a code used, replaced or expired."""
+    waiting = outbox_db.get(record.message_id) if record.message_id else None
+    if waiting is not None:
+        message_outbox.send_now(waiting, now)
+        return
+    expires_at = datetime.fromisoformat(record.expires_at)
+    message_outbox.send_copy(_message(customer_id, partner_id, record.seed, record.points, expires_at, now), now)

@@ -23,10 +23,10 @@ from chalicelib.db import codes as codes_db
 from chalicelib.db import staff as staff_db
 from chalicelib.db.staff import Member
 from chalicelib.domain import signing
-from chalicelib.errors import Unavailable
-from chalicelib.machinery import limits
+from chalicelib.errors import ApiError, Unavailable
+from chalicelib.machinery import events, limits
 from chalicelib.machinery.idempotency import backoff
-from chalicelib.services import customer_messages, one_time_codes
+from chalicelib.services import message_outbox, one_time_codes
 from chalicelib.services.auth import Principal
 from chalicelib.services.customer_auth import Identifier, parse_identifier
 from chalicelib.services.one_time_codes import Candidate
@@ -62,9 +62,18 @@ def start_sign_in(identifier: Identifier, lang: str, now: datetime, ip: str | No
     """Send a code if ``identifier`` is a staff member's; the same answer and work either way."""
     limits.signin(identifier.value, ip)  # 429 before anything is looked up: the same for anyone
     owner, member = _owner(identifier)
-    issued = one_time_codes.issue(owner, SIGN_IN, SLOT, now, minutes=SIGN_IN_MINUTES)
-    if member is not None:
-        customer_messages.send_to(identifier.channel, identifier.value, SIGN_IN, lang, SIGN_IN, issued.code)
+    scope = member.scope if member is not None else staff_db.OPERATOR_SCOPE
+    seed = one_time_codes.new_seed()
+    code = one_time_codes.derived_code(seed, owner, SIGN_IN, SLOT)
+    tx = db.Transaction()  # the code and its message together (the message holds the seed, never the code)
+    issued = one_time_codes.issue(owner, SIGN_IN, SLOT, now, minutes=SIGN_IN_MINUTES, tx=tx, code=code)
+    message = message_outbox.staff_code_message(scope, owner, SIGN_IN, SLOT, seed, lang, issued.expires_at, now)
+    events.stage(tx, [message])
+    message_outbox.commit(tx, message)
+    try:
+        message_outbox.send_now(message, now)  # a decoy's finds nobody to send to, and is dropped
+    except ApiError:
+        pass  # the same answer either way; a failure that may mend is retried by the dispatcher
 
 
 @dataclass(frozen=True)
