@@ -12,11 +12,18 @@ from datetime import datetime
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case: sortable, no i/l/o/u
 
 
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]  # two digits at once: 10 bits
+
+
 def _base32(number: int, width: int) -> str:
+    """The lowest ``width`` base-32 digits of ``number``, most significant first (every id is made of these: two
+    digits per step)."""
     out = []
-    for _ in range(width):
-        number, rem = divmod(number, 32)
-        out.append(_ALPHABET[rem])
+    for _ in range(width // 2):
+        number, rem = divmod(number, 1024)
+        out.append(_PAIRS[rem])
+    if width % 2:
+        out.append(_ALPHABET[number % 32])
     return "".join(reversed(out))
 
 

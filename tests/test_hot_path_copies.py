@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.periods import period_of
 from chalicelib.domain.schedule import Change, Schedule
@@ -94,3 +95,37 @@ def test_the_balance_route_answers_the_models_json_without_building_it() -> None
             answer = json_of("cus_ü1", wallet, program.at(now), now)
             model = balance("cus_ü1", wallet, program.at(now), now)
             assert answer == model.model_dump_json() == Balance.model_validate_json(answer).model_dump_json()
+
+
+def test_the_accrual_answer_is_the_validated_models_json(coalition: Any) -> None:
+    """The accrual's answer (and its balance summary) is built without validation: over HTTP, its body is byte for
+    byte the JSON of the same values validated (an int computed as a float would show as ``100.0`` here)."""
+    from chalicelib.schemas import AccrualOut
+
+    c = coalition
+    customer = c.cafe.post("/v1/customers", {"phone": "+79160000777"})["customer_id"]
+    for n, amount in enumerate((100_000, 12_345, 1)):
+        answer = c.cafe.post("/v1/accruals", {"customer_id": customer, "order_id": f"HOT-{n}", "amount_minor": amount})
+        assert answer.status == 201, answer.raw
+        body = answer.raw.decode()
+        assert AccrualOut.model_validate_json(body).model_dump_json() == body
+
+
+def test_ids_spell_numbers_as_one_digit_at_a_time_did() -> None:
+    """``ids._base32`` takes two digits per step: the same digits as one per step, numbers wider than the width
+    included (only the lowest digits are kept)."""
+    import random
+
+    from chalicelib import ids
+
+    def one_at_a_time(number: int, width: int) -> str:
+        out = []
+        for _ in range(width):
+            number, rem = divmod(number, 32)
+            out.append(ids._ALPHABET[rem])
+        return "".join(reversed(out))
+
+    draw = random.Random(7)
+    for width in range(0, 27):
+        for number in (0, 1, 31, 32, 1023, 1024, 32**width - 1, 32**width, draw.getrandbits(140)):
+            assert ids._base32(number, width) == one_at_a_time(number, width), (number, width)

@@ -72,6 +72,11 @@ def _raw(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _raw_map(values: Any) -> MapAttribute[Any, Any]:
+    if not values:  # most of a customer item's maps are empty: no key can be named like an Attribute argument
+        instance: MapAttribute[Any, Any] = MapAttribute.__new__(MapAttribute)
+        object.__setattr__(instance, "attribute_kwargs", {})
+        object.__setattr__(instance, "attribute_values", {})
+        return instance
     return _map(_raw(values))
 
 
@@ -85,11 +90,19 @@ def _map(values: Mapping[str, Any]) -> MapAttribute[Any, Any]:
     ``Attribute.__init__``'s arguments are set after the others."""
     instance: MapAttribute[Any, Any] = MapAttribute.__new__(MapAttribute)
     kwargs = {name: values[name] for name in _MAP_ARGS if name in values}
+    object.__setattr__(instance, "attribute_kwargs", kwargs)
+    object.__setattr__(instance, "attribute_values", _map_values(values, kwargs))
+    return instance
+
+
+def _map_values(values: Mapping[str, Any], kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A ``MapAttribute(**values)``'s ``attribute_values``: in their order, but the keys named like
+    ``Attribute.__init__``'s arguments last (set after the others)."""
+    if kwargs is None:
+        kwargs = {name: values[name] for name in _MAP_ARGS if name in values}
     attribute_values = {k: v for k, v in values.items() if k not in kwargs} if kwargs else dict(values)
     attribute_values.update(kwargs)
-    object.__setattr__(instance, "attribute_kwargs", kwargs)
-    object.__setattr__(instance, "attribute_values", attribute_values)
-    return instance
+    return attribute_values
 
 
 def _reader(attr: Attribute[Any]) -> Callable[[Any], Any] | None:

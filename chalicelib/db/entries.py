@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.codec import built
 from chalicelib.db.models import EntryItem
+from chalicelib.db.new_items import wire_item
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.settlement import Figures
 from chalicelib.domain.wallet import Change
@@ -39,8 +39,9 @@ class NewEntry:
 
 def put(tx: Transaction, entry: NewEntry) -> None:
     pk, sk = keys.entry(entry.customer_id, entry.entry_id)
-    tx.put(
-        built(
+    tx.put_raw(
+        EntryItem,
+        wire_item(
             EntryItem,
             pk,
             sk,
@@ -62,7 +63,7 @@ def put(tx: Transaction, entry: NewEntry) -> None:
             ref_id=entry.ref_id,
             lots={k: v for k, v in entry.change.lots.items() if v},
             details=dict(entry.details),
-        )
+        ),
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.codec import built
+from chalicelib.db.codec import RawUpdate, typed
 from chalicelib.db.models import OrderItem
+from chalicelib.db.new_items import wire_item
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.orders import Order
 
@@ -34,9 +35,14 @@ def save(tx: Transaction, partner_id: str, order_id: str, order: Order, previous
     again on fresh data."""
     pk, sk = keys.order_record(partner_id, order_id)
     version = 0 if previous is None else previous.version + 1
-    condition = OrderItem.pk.does_not_exist() if previous is None else OrderItem.version == previous.version
-    tx.put(
-        built(OrderItem, pk, sk, version=version, state=order.to_dict(), updated_at=now_iso),
+    condition = RawUpdate()  # as pynamodb writes ``pk.does_not_exist()`` or ``version == previous.version``
+    if previous is None:
+        condition.guard("attribute_not_exists ({0})", ("pk",))
+    else:
+        condition.guard("{0} = {1}", ("version",), typed(previous.version))
+    tx.put_raw(
+        OrderItem,
+        wire_item(OrderItem, pk, sk, version=version, state=order.to_dict(), updated_at=now_iso),
         condition=condition,
         tag=ORDER_TAG,
     )

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.db import keys
+from chalicelib.db.new_items import wire_item
 from chalicelib.db.outbox_models import OutboxItem
 from chalicelib.db.reads import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
@@ -39,14 +40,15 @@ def stage(tx: Transaction, events: Iterable[Event]) -> None:
         data = json.dumps(event.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if len(data) > MAX_DATA_BYTES:
             raise ValueError(f"event {event.type} carries {len(data)} bytes of data")
-        item = OutboxItem(
+        item = wire_item(
+            OutboxItem,
             *keys.outbox(event.event_id),
             event_type=event.type,
             partner_id=event.partner_id,
             created_at=event.created_at,
             data=data,
         )
-        tx.put(item, tag=f"outbox:{event.event_id}")
+        tx.put_raw(OutboxItem, item, tag=f"outbox:{event.event_id}")
 
 
 def _event(item: OutboxItem) -> Event:

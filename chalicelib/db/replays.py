@@ -17,8 +17,9 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.db.codec import built
+from chalicelib.db.codec import RawUpdate, typed
 from chalicelib.db.models import ReplayItem
+from chalicelib.db.new_items import wire_item
 from chalicelib.db.reads import Found, ReadKey
 from chalicelib.db.tx import Transaction
 
@@ -88,6 +89,16 @@ def without_errors(found: Found) -> Found:
     return {k: v for k, v in found.items() if not (isinstance(v, ReplayItem) and v.is_error)}
 
 
+def _free_raw(over_errors: bool) -> RawUpdate:
+    """:func:`_free` written directly (``codec.RawUpdate``): the same ConditionExpression and placeholders."""
+    free = RawUpdate()
+    if over_errors:
+        free.guard("(attribute_not_exists ({0}) OR {1} >= {2})", ("pk",), ("status_code",), typed(400))
+    else:
+        free.guard("attribute_not_exists ({0})", ("pk",))
+    return free
+
+
 def _free(over_errors: bool) -> Condition:
     """No record there; with ``over_errors``, or only an error one (an error recorded under a natural id before
     refusals had records of their own: it binds its body alone and a success may take its place)."""
@@ -103,8 +114,9 @@ def check_free(tx: Transaction, pk: str, sk: str, *, tag: str, over_errors: bool
 def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_errors: bool = False) -> None:
     """Add the record to ``tx``; the transaction is cancelled if a record exists there already (with
     ``over_errors``, a success record: an error one is replaced)."""
-    tx.put(
-        built(
+    tx.put_raw(
+        ReplayItem,
+        wire_item(
             ReplayItem,
             pk,
             sk,
@@ -117,7 +129,7 @@ def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_
             origin=record.origin,
             ttl=_expiry() if record.implicit else None,
         ),
-        condition=_free(over_errors),
+        condition=_free_raw(over_errors),
         tag=tag,
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -59,6 +59,7 @@ class _Op:
     actions: list[Action] = field(default_factory=list)
     key: tuple[str, str] | None = None
     raw: RawUpdate | None = None  # an update written directly (``update_raw``) instead of ``condition``/``actions``
+    item: dict[str, Any] | None = None  # a put's item as sent (``put_raw``), key first; ``model`` is then its class
 
 
 # pynamodb sends condition checks, then deletes, then puts, then updates: cancellation reasons come in that order.
@@ -92,6 +93,22 @@ class Transaction:
     def put(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
         self._ops.append(_Op("put", tag or item.pk, item, condition))
 
+    def put_raw(
+        self,
+        model: type[_Item],
+        item: dict[str, Any],
+        *,
+        condition: Condition | RawUpdate | None = None,
+        tag: str = "",
+    ) -> None:
+        """Put an item given as it is sent (``new_items.wire_item``): the same operation as :meth:`put` of the
+        model's item, without building it. ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
+        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if isinstance(condition, RawUpdate):
+            self._ops.append(_Op("put", tag or pk, model, key=(pk, sk), raw=condition, item=item))
+        else:
+            self._ops.append(_Op("put", tag or pk, model, condition, key=(pk, sk), item=item))
+
     def update(
         self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = ""
     ) -> None:
@@ -111,7 +128,7 @@ class Transaction:
     def touches(self, pk: str, sk: str) -> bool:
         """DynamoDB refuses two operations on one item in a transaction; callers check before adding."""
         for op in self._ops:
-            key = op.key if op.kind == "check" else (op.model.pk, op.model.sk)
+            key = op.key if op.key is not None else (op.model.pk, op.model.sk)
             if key == (pk, sk):
                 return True
         return False
@@ -185,32 +202,38 @@ def _checked(items: int, token: str) -> str:
     return token
 
 
+_WRAPPER = {"check": "ConditionCheck", "delete": "Delete", "put": "Put", "update": "Update"}
+
+
 def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
     """The transaction as pynamodb's ``TransactWrite`` would send it (the same operations, keys, expressions and
-    items), built without its per-item detours (``db.codec.serialized`` for the items); sent through pynamodb's
-    connection, so failures are its ``TransactWriteError``. Refused before sending if it is over 4 MB."""
-    parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
-    for op in ordered:
-        parts[op.kind].append(_operation(op))
+    items), built without its per-item detours (``db.codec.serialized`` for the items), and the parameters its
+    ``Connection.transact_write_items`` makes of them (then ``dispatch`` adds ``ReturnConsumedCapacity``), sent
+    through the connection's ``_make_api_call``: the same request and the same ``TransactWriteError``s, without
+    dispatch's per-call uuid, signals and log records. Refused before sending if it is over 4 MB."""
     _measured(connection.client)
-    connection.transact_write_items(
-        condition_check_items=parts["check"],
-        delete_items=parts["delete"],
-        put_items=parts["put"],
-        update_items=parts["update"],
-        client_request_token=token,
-    )
+    parameters = {
+        "ClientRequestToken": token,
+        "TransactItems": [{_WRAPPER[op.kind]: _operation(op)} for op in ordered],  # ordered: checks, deletes, ...
+        "ReturnConsumedCapacity": "TOTAL",
+    }
+    try:
+        connection._make_api_call("TransactWriteItems", parameters)
+    except (BotoCoreError, ClientError) as exc:  # pynamodb's BOTOCORE_EXCEPTIONS, wrapped as it wraps them
+        raise TransactWriteError("Failed to write transaction items", exc) from exc
 
 
 def _operation(op: _Op) -> dict[str, Any]:
     """One operation's parameters, as ``Connection.get_operation_kwargs`` makes them: the condition's names and
     values first, then the update's."""
-    model = op.model if op.kind == "check" else type(op.model)
+    model = op.model if op.kind == "check" or op.item is not None else type(op.model)
     if op.kind == "check" and op.condition is None:
         raise TypeError("`condition` cannot be None")  # as TransactWrite.condition_check
-    if op.kind == "put":
+    if op.item is not None:
+        kwargs: dict[str, Any] = {"TableName": model.Meta.table_name, "Item": op.item}
+    elif op.kind == "put":
         attributes = serialized(op.model)
-        kwargs: dict[str, Any] = {"TableName": model.Meta.table_name, "Item": attributes}
+        kwargs = {"TableName": model.Meta.table_name, "Item": attributes}
         kwargs["Item"] = {"pk": attributes.pop("pk"), "sk": attributes.pop("sk"), **attributes}
     else:
         pk, sk = op.key if op.key is not None else (op.model.pk, op.model.sk)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Any, TypedDict
+
+from pynamodb.attributes import MapAttribute
 
 from chalicelib.db import keys
 from chalicelib.db.codec import RawUpdate, keyed, typed
@@ -45,9 +47,12 @@ def read(customer_id: str) -> Wallet | None:
 
 
 def wallet_of(item: CustomerItem) -> Wallet:
-    partners = tuple(str(p) for p in item.partners or ())
+    # The attribute values as the descriptors return them, read without them (every request that names a customer
+    # reads its wallet); a map read from the table is a raw ``MapAttribute`` whose values are plain (codec.loaded).
+    values = item.attribute_values.get
+    partners = tuple(str(p) for p in values("partners") or ())
     holds = {}
-    for hid, h in as_dict(item.holds).items():
+    for hid, h in _plain(values("holds")).items():
         # A hold's key is "<partner>|<order id>": items written before also stored both in the hold.
         partner_id, _, order_id = hid.partition(HOLD_SEP)
         holds[hid] = Hold(
@@ -57,21 +62,32 @@ def wallet_of(item: CustomerItem) -> Wallet:
             partner_id=str(h.get("partner_id", partner_id)),
             order_id=str(h.get("order_id", order_id)),
         )
-    lots, layout = decode(ints(item.lots), partners)
-    last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in as_dict(item.last_purchase).items()}, partners)
+    lots, layout = decode(ints(_plain(values("lots"))), partners)
+    purchases = _plain(values("last_purchase"))
+    last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in purchases.items()}, partners)
     return Wallet(
-        available=int(item.available),
-        pending=int(item.pending),
-        held=int(item.held),
+        available=int(values("available")),  # type: ignore[arg-type]
+        pending=int(values("pending")),  # type: ignore[arg-type]
+        held=int(values("held")),  # type: ignore[arg-type]
         lots=lots,
-        spend=ints(item.spend),
+        spend=ints(_plain(values("spend"))),
         holds=holds,
-        pending_lots=ints(item.pending_lots),
-        bonus_days=ints(item.bonus_days),
+        pending_lots=ints(_plain(values("pending_lots"))),
+        bonus_days=ints(_plain(values("bonus_days"))),
         last_purchase=last_purchase,
-        campaign_awards=ints(item.campaign_awards),
+        campaign_awards=ints(_plain(values("campaign_awards"))),
         stored_as=Layout(layout.partners, layout.parts, by_id),  # ``replace``'s field walk costs more than this
     )
+
+
+def _plain(value: Any) -> Mapping[str, Any]:
+    """``as_dict`` of a map attribute's value, without the copy where nothing in it is a map attribute itself (a
+    raw map read from the table: nested maps are plain dicts); the caller only reads it."""
+    if value is None:
+        return {}
+    if type(value) is MapAttribute and not any(isinstance(v, MapAttribute) for v in value.attribute_values.values()):
+        return value.attribute_values
+    return as_dict(value)
 
 
 class StoredHold(TypedDict, total=False):

@@ -135,6 +135,9 @@ class Limits:
 
     rates: Mapping[str, Rate | None] = field(default_factory=lambda: dict(DEFAULT_RATES))
     open_holds: int | None = DEFAULT_OPEN_HOLDS
+    # Each subject's horizon, worked out once: every authenticated request asks for the key's (``rates`` is never
+    # changed once the limits are made: ``parse_limits`` builds a new ``Limits``).
+    _horizons: dict[str, int] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def rate(self, name: str) -> Rate | None:
         if name not in SUBJECTS:
@@ -142,7 +145,11 @@ class Limits:
         return self.rates.get(name)
 
     def horizon_ms(self, subject: str) -> int:
-        return max((r.horizon_ms for n, r in self.rates.items() if r is not None and SUBJECTS[n] == subject), default=0)
+        known = self._horizons.get(subject)
+        if known is None:
+            rates = (r.horizon_ms for n, r in self.rates.items() if r is not None and SUBJECTS[n] == subject)
+            known = self._horizons[subject] = max(rates, default=0)
+        return known
 
 
 def parse_limits(text: str | None) -> tuple[Limits, list[str]]:

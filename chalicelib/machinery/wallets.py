@@ -60,7 +60,8 @@ def marked_months(stored: Wallet) -> set[str]:
 
 
 def summary(wallet: Wallet) -> BalanceSummary:
-    return BalanceSummary(available=wallet.available, pending=wallet.pending, held=wallet.held)
+    # A wallet's balances are ints (read with ``int``, changed by ints): built without validation.
+    return BalanceSummary.model_construct(available=wallet.available, pending=wallet.pending, held=wallet.held)
 
 
 class EntryFields(TypedDict, total=False):

@@ -1,0 +1,177 @@
+"""New items on the write path go to the wire straight from their values (``db.new_items.wire_item``) and their
+guards are written directly (``codec.RawUpdate``): the transaction's Put must be byte for byte what pynamodb's own
+``TransactWrite.save`` of the model's item sends (same keys, same order, same placeholders), or fail as it fails."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pynamodb.attributes import MapAttribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+import chalicelib.db  # noqa: F401 - every model module, so that _Item knows all its subclasses
+from chalicelib import db
+from chalicelib.db import orders, outbox, replays
+from chalicelib.db.models import EntryItem, OrderItem, ReplayItem, _Item
+from chalicelib.db.new_items import wire_item
+from chalicelib.db.outbox_models import OutboxItem
+from chalicelib.db.tx import _operation
+from chalicelib.domain.events import Event
+from chalicelib.domain.orders import Order
+from tests.test_item_codec import MODELS, ODD_VALUES, _raws
+
+
+def _pynamodb_put(item: _Item, condition: Condition | None = None) -> dict[str, Any]:
+    with TransactWrite(connection=db.connection()) as theirs:
+        theirs.save(item, condition=condition)
+        put: dict[str, Any] = theirs._put_items[0]
+        theirs._put_items = []
+    return put
+
+
+def _exact(value: Any) -> str:
+    """The JSON botocore sends of it: keys in their order (a set, which botocore sends as a list: sorted)."""
+    return json.dumps(value, default=lambda o: sorted(o, key=repr) if isinstance(o, set | frozenset) else repr(o))
+
+
+def _given(model: type[_Item]) -> list[dict[str, Any]]:
+    out = []
+    for raw in _raws(model)[:2]:
+        given = {k: v for k, v in model.from_raw_data(raw).attribute_values.items() if k not in ("pk", "sk")}
+        given = {k: v.as_dict() if isinstance(v, MapAttribute) else v for k, v in given.items()}
+        out += [given, {}, dict(list(given.items())[:1]), {k: None for k in given}]
+    return out
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_a_new_item_goes_to_the_wire_as_pynamodb_sends_it(dynamo: None, model: type[_Item]) -> None:
+    for attributes in _given(model):
+        try:
+            expected = _pynamodb_put(model("PK#1", "SK", **attributes))["Item"]
+        except Exception as exc:  # noqa: BLE001 - whatever pynamodb raises, ours raises too
+            with pytest.raises(type(exc)):
+                wire_item(model, "PK#1", "SK", **attributes)
+            continue
+        assert _exact(wire_item(model, "PK#1", "SK", **attributes)) == _exact(expected)
+    with pytest.raises(ValueError, match="does not exist"):
+        wire_item(model, "PK#1", "SK", no_such_attribute=1)
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES, ids=repr)
+def test_odd_values_go_to_the_wire_as_pynamodb_sends_them_or_fail_alike(dynamo: None, odd: Any) -> None:
+    sent = 0
+    for attributes in (
+        {"lots": {"odd": odd, "n": 3}},
+        {"details": {"null": 1, "a": odd, "default": 2}},  # map keys named like an Attribute's arguments go last
+        {"amount_minor": odd},
+        {"ref_id": odd},
+    ):
+        given: dict[str, Any] = {
+            "entry_id": "e",
+            "customer_id": "c",
+            "partner_id": "p",
+            "type": "accrual",
+            "period": "2027-01",
+        }
+        given |= {"created_at": "t", "gsi1pk": "G1", "gsi1sk": "S", "gsi2pk": "G2", "gsi2sk": "S", **attributes}
+        try:
+            expected = _pynamodb_put(EntryItem("PK#1", "SK", **given))["Item"]
+        except Exception as exc:  # noqa: BLE001 - whatever pynamodb raises, ours raises too
+            with pytest.raises(type(exc)):
+                wire_item(EntryItem, "PK#1", "SK", **given)
+            continue
+        assert _exact(wire_item(EntryItem, "PK#1", "SK", **given)) == _exact(expected)
+        sent += 1
+    assert sent  # not only refusals: some go to the wire
+
+
+def _sent(tx: db.Transaction) -> list[str]:
+    return [_exact(_operation(op)) for op in tx._ops]
+
+
+@pytest.mark.parametrize("over_errors", [False, True])
+def test_a_replay_record_put_is_what_pynamodb_sends(dynamo: None, over_errors: bool) -> None:
+    record = replays.NewRecord(
+        fingerprint="f",
+        status_code=201,
+        body='{"a":1}',
+        created_at="t",
+        origin="o",
+        customer_id="c",
+        state={"s": 1},
+        implicit=True,
+    )
+    tx = db.Transaction()
+    replays.put(tx, "REPLAY#k", "R", record, tag="request", over_errors=over_errors)
+    ttl = json.loads(_sent(tx)[0])["Item"]["ttl"]["N"]  # the record's expiry: from the wall clock
+    item = ReplayItem(
+        "REPLAY#k", "R", fingerprint="f", status_code=201, body='{"a":1}', created_at="t", customer_id="c"
+    )
+    item.state, item.origin, item.ttl = {"s": 1}, "o", int(ttl)
+    assert _sent(tx) == [_exact(_pynamodb_put(item, replays._free(over_errors)))]
+
+
+@pytest.mark.parametrize("previous", [None, 3])
+def test_an_order_put_is_what_pynamodb_sends(dynamo: None, previous: int | None) -> None:
+    order = Order(customer_id="c", amount_minor=500)
+    before = None if previous is None else Order(customer_id="c", amount_minor=500, version=previous)
+    tx = db.Transaction()
+    orders.save(tx, "p", "o-1", order, before, "t")
+    item = OrderItem(*db.keys.order_record("p", "o-1"), version=0 if previous is None else previous + 1)
+    item.state, item.updated_at = order.to_dict(), "t"
+    condition = OrderItem.pk.does_not_exist() if previous is None else OrderItem.version == previous
+    assert _sent(tx) == [_exact(_pynamodb_put(item, condition))]
+
+
+def test_an_event_put_is_what_pynamodb_sends(dynamo: None) -> None:
+    event = Event("evt_1", "accrual.created", "p", "2027-01-01T00:00:00+00:00", {"points": 5, "b": "é"})
+    tx = db.Transaction()
+    outbox.stage(tx, [event])
+    data = json.dumps(event.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    item = OutboxItem(
+        *db.keys.outbox("evt_1"), event_type=event.type, partner_id="p", created_at=event.created_at, data=data
+    )
+    assert _sent(tx) == [_exact(_pynamodb_put(item))]
+
+
+def test_a_transaction_is_the_request_pynamodb_sends_and_fails_as_it_fails(
+    dynamo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tx._send`` calls the connection's ``_make_api_call`` itself: the same parameters, in the same order, as
+    ``Connection.transact_write_items`` and its ``dispatch`` make; a refusal is pynamodb's ``TransactWriteError``."""
+    from pynamodb.connection import Connection
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.db.tx import _ORDER, _send
+
+    tx = db.Transaction()
+    orders.save(tx, "p", "o-1", Order(customer_id="c", amount_minor=500), None, "t")
+    tx.check(ReplayItem, "REPLAY#k", "R", ReplayItem.pk.does_not_exist(), tag="r")
+    tx.add_to_counter("CTR#p", "C#1", {"accrued": 7})
+    ordered = sorted([*tx._ops, *tx._counter_ops()], key=lambda op: _ORDER[op.kind])
+    sent: list[str] = []
+    original = Connection._make_api_call
+
+    def capture(connection: Connection, operation: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        sent.append(_exact([operation, parameters]))
+        return original(connection, operation, parameters)
+
+    monkeypatch.setattr(Connection, "_make_api_call", capture)
+    parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
+    for op in ordered:
+        parts[op.kind].append(_operation(op))
+    db.connection().transact_write_items(
+        condition_check_items=parts["check"],
+        delete_items=parts["delete"],
+        put_items=parts["put"],
+        update_items=parts["update"],
+        client_request_token="t-1",
+    )
+    with pytest.raises(TransactWriteError) as ours:  # the order exists now: its guard refuses, as pynamodb's did
+        _send(db.connection(), ordered, "t-2")
+    assert sent[1] == sent[0].replace('"t-1"', '"t-2"')
+    assert ours.value.cause_response_code == "TransactionCanceledException"
+    assert [r and r.code for r in ours.value.cancellation_reasons] == [None, "ConditionalCheckFailed", None]
