@@ -70,6 +70,33 @@ def test_the_balance_answer_is_the_validated_models_json() -> None:
     assert answer.model_dump()["expiring"] == [] and balance("c", rich, Program().at(now), now).expiring
 
 
+def test_the_balance_route_answers_the_models_json_without_building_it() -> None:
+    """The balance route renders its JSON itself (services.balances, no response model built on a cold instance):
+    byte for byte what the ``Balance`` model gives for the same wallet, text in any alphabet included."""
+    from chalicelib.domain import Tier
+    from chalicelib.domain.wallet import Hold, Wallet
+    from chalicelib.machinery.wallets import balance
+    from chalicelib.schemas import Balance
+    from chalicelib.services.balances import json_of
+
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    rich = Wallet(
+        available=150,
+        pending=20,
+        held=30,
+        lots={"2026-12|ptn_a": 100, "2027-01|ptn_b": 50, "2026-06|ptn_b": 0},
+        spend={"2026-04": 1_500_000},
+        holds={"ptn_a|H-1": Hold(30, "2026-05-09T00:00:00+00:00", {"2027-01|ptn_a": 30}, "ptn_a", "H-1")},
+        pending_lots={"2026-05-01T00:00:00+00:00|2027-05|ptn_a": 20},
+    )
+    tiers = (Tier('Базовый "1"', 0, 10_000), Tier("Gold\u2028★", 1_000_000, 12_500), Tier("Top", 9_000_000, 15_000))
+    for program in (Program(), Program(currency="KZT", point_value_minor=7, tiers=tiers, timezone="Asia/Almaty")):
+        for wallet in (rich, Wallet()):
+            answer = json_of("cus_ü1", wallet, program.at(now), now)
+            model = balance("cus_ü1", wallet, program.at(now), now)
+            assert answer == model.model_dump_json() == Balance.model_validate_json(answer).model_dump_json()
+
+
 def test_the_accrual_answer_is_the_validated_models_json(coalition: Any) -> None:
     """The accrual's answer (and its balance summary) is built without validation: over HTTP, its body is byte for
     byte the JSON of the same values validated (an int computed as a float would show as ``100.0`` here)."""

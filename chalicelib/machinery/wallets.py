@@ -15,10 +15,10 @@ from chalicelib.db import entries as entries_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.wallets import apply
-from chalicelib.domain import period_of, spend_12m, split_lot_key, tier_status
-from chalicelib.domain.periods import last_day
+from chalicelib.domain import period_of, split_lot_key
+from chalicelib.domain.balance import balance_fields
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, settled, split_pending_key, tidy
+from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import events
 from chalicelib.machinery.idempotency import backoff
@@ -181,24 +181,17 @@ def catch_up(customer_id: str, wallet: Wallet, now: datetime, program: Program) 
 
 def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -> Balance:
     """The balance as of ``now``: expired holds released, due points matured, ended months expired."""
-    current, _, _ = settled(wallet, now, program.timezone)
-    expiring: dict[str, int] = {}
-    for key, points in current.lots.items():
-        if points > 0:
-            expiry = split_lot_key(key)[0]
-            expiring[expiry] = expiring.get(expiry, 0) + points
-    status = tier_status(spend_12m(current.spend, period_of(now, program.timezone)), program.tiers)
-    # Built without validation: every value is already of its field's type (ints of the wallet, the program's str
-    # and int, dates); tests/test_hot_path_copies.py holds its JSON equal to the validated model's.
-    return Balance.model_construct(
-        customer_id=customer_id,
-        available=current.available,
-        pending=current.pending,
-        held=current.held,
-        expiring=[
-            ExpiringPoints.model_construct(points=p, expires_on=last_day(e)) for e, p in sorted(expiring.items())
-        ],
-        tier=TierOut.model_construct(**status.__dict__),
+    fields = balance_fields(
+        customer_id,
+        wallet,
+        now,
+        timezone=program.timezone,
+        tiers=program.tiers,
         currency=program.currency,
         point_value_minor=program.point_value_minor,
     )
+    # Built without validation: every value is already of its field's type (ints of the wallet, the program's str
+    # and int, dates); tests/test_hot_path_copies.py holds its JSON equal to the validated model's.
+    fields["expiring"] = [ExpiringPoints.model_construct(**e) for e in fields["expiring"]]
+    fields["tier"] = TierOut.model_construct(**fields["tier"])
+    return Balance.model_construct(**fields)

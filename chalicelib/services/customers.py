@@ -29,6 +29,7 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
+from chalicelib.services.balances import load
 
 if TYPE_CHECKING:  # enrolment's and history's needs load on their first use (chalicelib/lazy.py): not a balance's
     from chalicelib.db import history as history_db
@@ -117,14 +118,6 @@ def lookup(query: CustomerLookupQuery) -> CustomerRef:
     if customer_id is None:
         raise NotFound("No customer with that phone or card.")
     return CustomerRef(customer_id=customer_id)
-
-
-def load(customer_id: str) -> Customer:
-    """The customer's profile and wallet (one read); 404 if there is none, or if they deleted the account."""
-    customer = customers_db.load(customer_id)
-    if customer is None or customer.deleted_at:
-        raise NotFound(f"No customer {customer_id}.")
-    return customer
 
 
 def balance(customer_id: str, now: datetime) -> Balance:
