@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib import ids
-from chalicelib.db import amo as amo_db
-from chalicelib.db import crm as crm_db
 from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
@@ -17,7 +15,7 @@ from chalicelib.db.reads import Found, ItemKey
 from chalicelib.domain.events import CUSTOMER_ENROLLED
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.lazy import lazy_module
-from chalicelib.machinery import events, program, wallets
+from chalicelib.machinery import program, wallets
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
     Balance,
@@ -32,11 +30,16 @@ from chalicelib.schemas import (
 from chalicelib.services.balances import load
 
 if TYPE_CHECKING:  # enrolment's and history's needs load on their first use (chalicelib/lazy.py): not a balance's
+    from chalicelib.db import amo as amo_db
+    from chalicelib.db import crm as crm_db
     from chalicelib.db import history as history_db
     from chalicelib.db.history import PostedEntry
-    from chalicelib.machinery import limits
+    from chalicelib.machinery import events, limits
     from chalicelib.services import bindings, one_time_codes
 else:
+    amo_db = lazy_module("chalicelib.db.amo")
+    crm_db = lazy_module("chalicelib.db.crm")
+    events = lazy_module("chalicelib.machinery.events")
     history_db = lazy_module("chalicelib.db.history")
     bindings = lazy_module("chalicelib.services.bindings")
     limits = lazy_module("chalicelib.machinery.limits")
