@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar, Unpack, overload
 
 from chalice.app import Chalice, Response
 from pydantic import BaseModel
@@ -28,11 +28,15 @@ from chalicelib.errors import (
     problem_json,
 )
 from chalicelib.https import with_hsts
-from chalicelib.machinery import idempotency, key_rate
-from chalicelib.machinery.idempotency import Reply
+from chalicelib.lazy import lazy_module
+from chalicelib.machinery import key_rate
 from chalicelib.request_body import parse_json, validate
 from chalicelib.services import auth
-from chalicelib.services.auth import Principal
+
+if TYPE_CHECKING:  # the writes' machinery loads with the first write (or replayed answer), not with a read
+    from chalicelib.machinery import idempotency
+else:
+    idempotency = lazy_module("chalicelib.machinery.idempotency")
 
 log = logging.getLogger("loyalty")
 
@@ -66,7 +70,7 @@ class Call(Generic[BodyT, QueryT]):
     table (:meth:`RouteTable.route`) only accepts a handler whose ``Call`` matches the route's ``body=`` and
     ``query=`` models, so mypy sees that what the route parses is what the handler's service takes."""
 
-    principal: Principal | None
+    principal: auth.Principal | None
     body: BodyT
     query: QueryT
     params: dict[str, str]
@@ -104,9 +108,8 @@ class Call(Generic[BodyT, QueryT]):
         return self.write
 
 
-# What a handler may return: a service's recorded write, a model (rendered as JSON with the route's status), a
-# ready Chalice response (CSV, a page) or nothing (204).
-Answer = Reply | BaseModel | Response | None
+# What a handler may return: a recorded write, a model (its JSON, the route's status), a response, nothing (204).
+Answer: TypeAlias = "idempotency.Reply | BaseModel | Response | None"
 AnswerT = TypeVar("AnswerT", bound=Answer)
 Body = TypeVar("Body", bound=BaseModel)
 Query = TypeVar("Query", bound=BaseModel)
@@ -122,7 +125,8 @@ class Route:
     summary: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    # The answer's model, or its name in chalicelib.schemas (the balance renders its JSON itself): for OpenAPI only.
+    response: type[BaseModel] | str | None = None
     status: int = 200  # the success status; a Reply with created=False answers 200 (an enrolled customer found)
     tag: str = "partner"
     idempotent_post: bool = False
@@ -151,7 +155,7 @@ class RouteOptions(TypedDict, total=False):
     """What a route declares besides its method, path, auth, summary and input models."""
 
     name: str  # default: the handler's name
-    response: type[BaseModel]
+    response: type[BaseModel] | str
     status: int
     tag: str  # default: the table's
     idempotent_post: bool
@@ -268,7 +272,7 @@ def _header(headers: Any, name: str) -> str | None:
     return value if value is None else str(value)
 
 
-def _authenticate(route: Route, headers: Any) -> Principal | None:
+def _authenticate(route: Route, headers: Any) -> auth.Principal | None:
     if route.auth in ("public", "session", "customer", "staff"):  # a session: the page's router reads it (see Auth)
         return None
     principal = auth.authenticate(_header(headers, "authorization"), runtime.get().settings.key_pepper)
@@ -280,15 +284,13 @@ def _authenticate(route: Route, headers: Any) -> Principal | None:
 
 
 def _write_request(
-    route: Route, principal: Principal | None, headers: Any, path: str, body: Any, now: datetime, request_id: str
+    route: Route, principal: auth.Principal | None, headers: Any, path: str, body: Any, now: datetime, request_id: str
 ) -> idempotency.WriteRequest | None:
     if not route.idempotent_post or principal is None:
         return None
     key = _header(headers, "idempotency-key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise BadRequest(
-            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.",
-        )
+        raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.")
     request_fingerprint, body_fingerprint = idempotency.fingerprints(route.method, path, body)
     return idempotency.WriteRequest(
         scope=principal.key_id,
@@ -309,17 +311,17 @@ def _render(route: Route, result: Answer, request_id: str) -> Response:
         if "Cache-Control" not in result.headers:
             result.headers["Cache-Control"] = "no-store"
         return result
-    if isinstance(result, Reply):
+    if result is None:
+        return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
+    if isinstance(result, BaseModel):
+        return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
+    if isinstance(result, idempotency.Reply):  # a write's: its machinery is loaded already
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
         # The one place a write's outcome becomes a status: created -> the route's (201), else 200 (an enrolled
         # customer found again, a hold captured). Replay records store that number; idempotency maps it back.
         status = route.status if result.created else 200
         return Response(body=result.body, status_code=status, headers=headers)
-    if result is None:
-        return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
-    if isinstance(result, BaseModel):
-        return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
     raise TypeError(f"handler returned {type(result).__name__}")
 
 

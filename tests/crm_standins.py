@@ -204,12 +204,14 @@ class AmoAccount:
     notes: list[dict[str, Any]] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # "GET /api/v4/..." answered with data (not 401/429)
     oauth: list[str] = field(default_factory=list)  # the grant types exchanged
+    hits: int = 0  # every request that reached the account, whatever its answer
     throttle_next: int = 0
     per_second: int = 7
     clock: Any = time.monotonic  # tests give the injected clock's seconds: the window moves only when it does
     lock: threading.Lock = field(default_factory=threading.Lock)
     _recent: list[float] = field(default_factory=list)
     _issued: int = 0
+    _contact_ids: int = 0
 
     def expire_access(self) -> None:
         self.access.clear()
@@ -236,7 +238,8 @@ class AmoAccount:
         return None
 
     def _add_contact(self, body: dict[str, Any]) -> dict[str, Any]:
-        contact_id = len(self.contacts) + 5001
+        self._contact_ids += 1  # never reused, as amoCRM's: a deleted contact's id names nobody after it
+        contact_id = self._contact_ids + 5000
         self.contacts[contact_id] = {"id": contact_id, "custom_fields_values": body.get("custom_fields_values") or []}
         return self.contacts[contact_id]
 
@@ -287,10 +290,10 @@ class AmoAccount:
         if method == "PATCH" and route == "/api/v4/contacts":
             if len(body) > 50:
                 return 400, {"title": "Bad Request", "detail": "too many"}
+            if any(int(u["id"]) not in self.contacts for u in body):  # one unknown contact fails the whole request
+                return 400, {"title": "Bad Request", "validation-errors": []}
             for update in body:
-                contact = self.contacts.get(int(update["id"]))
-                if contact is None:
-                    return 400, {"title": "Bad Request"}
+                contact = self.contacts[int(update["id"])]
                 values = {f.get("field_code") or f.get("field_id"): f for f in contact["custom_fields_values"]}
                 values |= {f.get("field_code") or f.get("field_id"): f for f in update["custom_fields_values"]}
                 contact["custom_fields_values"] = list(values.values())
@@ -314,6 +317,7 @@ def serve_amo() -> tuple[AmoAccount, ThreadingHTTPServer]:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             body = json.loads(raw) if raw else None
             with account.lock:
+                account.hits += 1
                 if self.path == "/oauth2/access_token" and self.command == "POST":
                     status, answer = account._token(body or {})
                 else:

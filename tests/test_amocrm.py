@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.db import amo as amo_db
 from chalicelib.services import dispatcher
-from tests.conftest import table_snapshot
+from tests.conftest import inbox, table_snapshot
 from tests.crm_standins import AMO_CLIENT_ID, AMO_CLIENT_SECRET, AMO_REDIRECT
 from tests.test_api_ledger import accrue, enrol, redeem
 
@@ -252,3 +252,82 @@ def test_a_contact_deleted_in_amocrm_is_created_again(coalition, amocrm, clock):
     contact = amocrm.contact_by_phone(PHONE)
     assert contact is not None and amocrm.field(contact, "LOYALTY_BALANCE") == _balance(coalition.cafe, cid)
     assert len(amocrm.notes) == 2
+
+
+def test_a_dead_refresh_token_breaks_the_connection_tells_the_owner_and_stops_calling(coalition, amocrm, clock):
+    owner = {"phone": "+79161119910", "name": "Владелец", "role": "owner"}
+    assert coalition.cafe.post("/v1/staff", owner).status == 201
+    cashier = {"phone": "+79161119911", "name": "Кассир", "role": "cashier"}
+    assert coalition.cafe.post("/v1/staff", cashier).status == 201
+    path = _connect(coalition.cafe)
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "D-1", 100_000).status == 201
+    amocrm.refresh.clear()  # the integration was switched off in amoCRM: its refresh token is dead
+    clock.advance(timedelta(seconds=amocrm.expires_in + 1))  # the access token expires: a refresh is due
+    dispatcher.poll(clock.now())
+    got = coalition.cafe.get("/v1/integrations/amocrm").json
+    assert got["status"] == "broken" and "refresh token" in got["broken_reason"] and got["broken_at"]
+    [notice] = inbox("amocrm_broken")  # the owner is told, once; the cashier is not
+    assert notice.to == owner["phone"] and "amoCRM" in notice.text
+    asked = amocrm.hits
+    for _ in range(3):  # nothing more is asked of amoCRM, nobody is told again
+        _later(clock)
+        dispatcher.poll(clock.now())
+    lead = amocrm.add_lead(142, 500, "+79161234503")
+    assert _lead_event(coalition.operator, path, lead).status == 503  # amoCRM sends it again after the reconnect
+    assert amocrm.hits == asked and len(inbox("amocrm_broken")) == 1
+
+    # connecting again mends it: what waited is sent
+    amocrm.codes.add("auth-code-0002")
+    _connect(coalition.cafe, code="auth-code-0002")
+    assert coalition.cafe.get("/v1/integrations/amocrm")["status"] == "active"
+    dispatcher.poll(clock.now())
+    assert amocrm.field(amocrm.contact_by_phone(PHONE), "LOYALTY_BALANCE") == _balance(coalition.cafe, cid)
+
+
+def test_a_chunk_refused_for_one_deleted_contact_still_writes_the_others(coalition, amocrm, clock):
+    phones = [f"+7916123471{n}" for n in range(3)]
+    _connect(coalition.cafe)
+    cids = [enrol(coalition.cafe, phone=p) for p in phones]
+    for n, cid in enumerate(cids):
+        assert accrue(coalition.cafe, cid, f"K-{n}", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    _later(clock)
+    dispatcher.poll(clock.now())
+    assert len(amocrm.contacts) == 3 and len(amocrm.notes) == 3
+    deleted = amocrm.contact_by_phone(phones[1])
+    del amocrm.contacts[deleted["id"]]  # someone deleted one contact: amoCRM refuses the whole chunk with 400
+    for n, cid in enumerate(cids):
+        assert accrue(coalition.cafe, cid, f"L-{n}", 200_000).status == 201
+    _later(clock)
+    dispatcher.poll(clock.now())
+    for phone, cid in ((phones[0], cids[0]), (phones[2], cids[2])):  # the neighbours are written in this pass
+        assert amocrm.field(amocrm.contact_by_phone(phone), "LOYALTY_BALANCE") == _balance(coalition.cafe, cid)
+    assert len(amocrm.notes) == 5
+    _later(clock)
+    dispatcher.poll(clock.now())  # the deleted one is created again, and its change is not lost
+    assert amocrm.field(amocrm.contact_by_phone(phones[1]), "LOYALTY_BALANCE") == _balance(coalition.cafe, cids[1])
+    assert len(amocrm.notes) == 6 and len(amocrm.contacts) == 3
+
+
+def test_the_notes_speak_the_language_chosen_when_connecting(coalition, amocrm, clock):
+    body = {"subdomain": "shop", "client_id": AMO_CLIENT_ID, "client_secret": AMO_CLIENT_SECRET}
+    body |= {"redirect_uri": AMO_REDIRECT, "code": "auth-code-0001", "language": "en"}
+    assert coalition.cafe.call("PUT", "/v1/integrations/amocrm", body).status == 200
+    assert coalition.cafe.get("/v1/integrations/amocrm")["language"] == "en"
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "EN-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    assert [n["params"]["text"] for n in amocrm.notes] == [f"Points earned: {_balance(coalition.cafe, cid)}"]
+
+
+def test_a_connection_is_marked_broken_once_and_never_over_a_reconnect(coalition, amocrm, clock):
+    _connect(coalition.cafe)
+    read = amo_db.get(coalition.ids["cafe"])
+    assert amo_db.break_off(read, "refused", clock.now().isoformat()) is True
+    assert amo_db.break_off(read, "refused", clock.now().isoformat()) is False  # a pass at once: told once
+    clock.advance(timedelta(minutes=1))
+    amocrm.codes.add("auth-code-0002")
+    _connect(coalition.cafe, code="auth-code-0002")
+    assert amo_db.break_off(read, "refused", clock.now().isoformat()) is False  # read before the reconnect
+    assert amo_db.get(coalition.ids["cafe"]).broken_reason is None

@@ -317,6 +317,7 @@ def portal_request(w, route, cookie=None, form=None, authorization=None):
         "key_id": w["spare"]["key_id"],
         "webhook_id": w["hook"]["webhook_id"],
         "delivery_id": w["delivery"]["delivery_id"],
+        "crm": "bitrix24",
     }
     headers = {}
     if cookie is not None:

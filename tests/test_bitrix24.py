@@ -143,6 +143,7 @@ def test_many_customers_go_in_batches_of_fifty(coalition, bitrix24, clock):
     for n in range(60):
         cid = enrol(coalition.cafe, phone=f"+791612350{n:02d}")
         assert accrue(coalition.cafe, cid, f"M-{n}", 10_000).status == 201
+    dispatcher.poll(clock.now())  # 120 events (an enrolment and an accrual each): the dispatcher takes 100 a pass
     dispatcher.poll(clock.now())
     assert len(bitrix24.contacts) == 60
     assert all(c.get("UF_CRM_LOYALTY_BALANCE") for c in bitrix24.contacts.values())
@@ -204,3 +205,14 @@ def test_only_a_public_https_portal_in_production(coalition, monkeypatch):
         r = coalition.cafe.call("PUT", "/v1/integrations/bitrix24", body)
         assert r.status == 400, (url, r.json)
     assert coalition.cafe.get("/v1/integrations/bitrix24").status == 404
+
+
+def test_the_timeline_comments_speak_the_language_chosen_when_connecting(coalition, bitrix24, clock):
+    body = {"webhook_url": bitrix24.webhook_url, "application_token": APP_TOKEN, "language": "en"}
+    assert coalition.cafe.call("PUT", "/v1/integrations/bitrix24", body)["language"] == "en"
+    cid = enrol(coalition.cafe, phone=PHONE)
+    assert accrue(coalition.cafe, cid, "EN-1", 100_000).status == 201
+    assert redeem(coalition.cafe, cid, "EN-2", 10_000, 10).status == 201
+    dispatcher.poll(clock.now())
+    earned = _balance(coalition.cafe, cid) + 10
+    assert [c["COMMENT"] for c in bitrix24.comments] == [f"Points earned: {earned}", "Points spent: 10"]

@@ -71,7 +71,7 @@ def test_the_balance_answer_is_the_validated_models_json() -> None:
 
 
 def test_the_balance_json_written_directly_is_the_validated_models_json() -> None:
-    """``machinery.wallets.balance_json`` writes the balance route's body without pydantic: byte for byte the JSON
+    """``services.balances.json_of`` writes the balance route's body without pydantic: byte for byte the JSON
     of the same values validated, over wallets with tiers (top, middle, none above), holds, expiring lots of several
     months and partners, pending points, zero and empty balances, and names with quotes, control characters and
     non-ASCII letters (pydantic keeps UTF-8 and escapes only what JSON must)."""
@@ -79,8 +79,9 @@ def test_the_balance_json_written_directly_is_the_validated_models_json() -> Non
 
     from chalicelib.domain.tiers import Tier
     from chalicelib.domain.wallet import Hold, Wallet
-    from chalicelib.machinery.wallets import balance, balance_json
+    from chalicelib.machinery.wallets import balance
     from chalicelib.schemas import Balance
+    from chalicelib.services.balances import json_of
 
     now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
     hold = Hold(30, "2026-05-11T00:00:00+00:00", {"2027-01|ptn_a": 30}, "ptn_a", "H-1")
@@ -124,7 +125,7 @@ def test_the_balance_json_written_directly_is_the_validated_models_json() -> Non
     for customer_id in ("c_1", "cus_01HZY", 'c"\\é\n'):
         for wallet in wallets:
             for program in programs:
-                written = balance_json(customer_id, wallet, program, now)
+                written = json_of(customer_id, wallet, program, now)
                 validated = Balance.model_validate(balance(customer_id, wallet, program, now).model_dump())
                 assert written == validated.model_dump_json(), (customer_id, wallet, program.tiers)
                 assert Balance.model_validate_json(written) == validated
@@ -146,6 +147,33 @@ def test_the_balance_route_answers_the_validated_models_json(coalition: Any) -> 
     assert Balance.model_validate_json(body).model_dump_json() == body
     assert answer["available"] > 0 and answer["customer_id"] == customer
     assert answer.headers["Content-Type"] == "application/json" and answer.headers["Cache-Control"] == "no-store"
+
+
+def test_the_balance_route_answers_the_models_json_without_building_it() -> None:
+    """The balance route renders its JSON itself (services.balances, no response model built on a cold instance):
+    byte for byte what the ``Balance`` model gives for the same wallet, text in any alphabet included."""
+    from chalicelib.domain import Tier
+    from chalicelib.domain.wallet import Hold, Wallet
+    from chalicelib.machinery.wallets import balance
+    from chalicelib.schemas import Balance
+    from chalicelib.services.balances import json_of
+
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    rich = Wallet(
+        available=150,
+        pending=20,
+        held=30,
+        lots={"2026-12|ptn_a": 100, "2027-01|ptn_b": 50, "2026-06|ptn_b": 0},
+        spend={"2026-04": 1_500_000},
+        holds={"ptn_a|H-1": Hold(30, "2026-05-09T00:00:00+00:00", {"2027-01|ptn_a": 30}, "ptn_a", "H-1")},
+        pending_lots={"2026-05-01T00:00:00+00:00|2027-05|ptn_a": 20},
+    )
+    tiers = (Tier('Базовый "1"', 0, 10_000), Tier("Gold\u2028★", 1_000_000, 12_500), Tier("Top", 9_000_000, 15_000))
+    for program in (Program(), Program(currency="KZT", point_value_minor=7, tiers=tiers, timezone="Asia/Almaty")):
+        for wallet in (rich, Wallet()):
+            answer = json_of("cus_ü1", wallet, program.at(now), now)
+            model = balance("cus_ü1", wallet, program.at(now), now)
+            assert answer == model.model_dump_json() == Balance.model_validate_json(answer).model_dump_json()
 
 
 def test_the_accrual_answer_is_the_validated_models_json(coalition: Any) -> None:

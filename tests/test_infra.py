@@ -8,10 +8,11 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chalicelib.db.models import EntryItem, _Item
+from chalicelib import db
+from chalicelib.db.models import EntryItem
 from infra import build_template
 
-ALL_MODELS = _Item.__subclasses__()  # every item class, db/scale_models.py's too
+ALL_MODELS = db.every_model()  # every item class, db/scale_models.py's too
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = ROOT / "build" / "sam.json"
@@ -508,3 +509,38 @@ def test_the_shipped_ssm_model_is_botocores_cut_to_every_operation_the_function_
         assert client.meta.service_model.operation_model(op).input_shape.members.keys() == (
             full.operation_model(op).input_shape.members.keys()
         )
+
+
+def test_the_shipped_dynamodb_model_holds_every_operation_pynamodb_and_chalicelib_send():
+    """DynamoDB's model ships cut too (a request's client parses 66 KB, not 0.7 MB): it must be botocore's own
+    definition, and hold every operation pynamodb's connection dispatches and every one chalicelib, the local run or
+    the jobs call on the client directly, or that call fails in AWS (regenerate: python -m infra.aws_models)."""
+    import inspect
+    import re
+
+    from botocore.session import get_session
+    from pynamodb.connection import base
+
+    from chalicelib.db import aws_session as aws
+    from infra import aws_models
+
+    shipped = json.loads(aws_models.model_path("dynamodb").read_text())
+    assert shipped == aws_models.cut("dynamodb")
+    constants = vars(base)
+    dispatched = {constants[name] for name in re.findall(r"self\.dispatch\((\w+),", inspect.getsource(base))}
+    sources = [p.read_text() for root in ("chalicelib", "local") for p in (ROOT / root).rglob("*.py")]
+    direct = {
+        "".join(part.title() for part in op.split("_"))
+        for text in sources
+        for op in re.findall(r"\.client\.(\w+)\(", text)
+        if op != "HTTPSConnection" and op != "HTTPConnection"
+    }
+    assert len(dispatched) >= 15 and {"UpdateTimeToLive", "GetItem"} <= direct
+    assert dispatched | direct <= set(shipped["operations"]), (dispatched | direct) - set(shipped["operations"])
+    client = aws.session().create_client("dynamodb", region_name="eu-central-1")
+    assert set(client.meta.service_model.operation_names) == set(shipped["operations"])
+    full = get_session().create_client("dynamodb", region_name="eu-central-1").meta.service_model
+    for op in shipped["operations"]:
+        ours, theirs = client.meta.service_model.operation_model(op), full.operation_model(op)
+        assert ours.input_shape.members.keys() == theirs.input_shape.members.keys(), op
+        assert ours.output_shape.members.keys() == theirs.output_shape.members.keys(), op

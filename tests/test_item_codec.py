@@ -10,11 +10,11 @@ import pytest
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import AttributeDeserializationError, AttributeNullError
 
-import chalicelib.db  # noqa: F401 - every model module, so that _Item knows all its subclasses
+from chalicelib import db
 from chalicelib.db.codec import built, keyed, loaded, plain_values, serialized
 from chalicelib.db.models import CustomerItem, _Item
 
-MODELS = sorted(_Item.__subclasses__(), key=lambda m: m.__name__)
+MODELS = sorted(db.every_model(), key=lambda m: m.__name__)  # chalicelib.db loads its modules on first use
 
 NUMBERS = ["0", "7", "-3", "1200", "1.5", "-0.25", "1E+2", "12345678901234567890", "-0"]
 MAP: dict[str, Any] = {
@@ -281,3 +281,32 @@ def test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_
         with patch.object(customers, "get_one_raw", lambda pk, sk, raw=raw: raw):
             assert customers.live_wallet("c_1") == (None if item.deleted_at else expected)
     assert customers.from_found({}, "c_1") is None and not customers.deleted({}, "c_1")
+
+
+def test_every_module_that_declares_items_is_listed_so_every_model_finds_it() -> None:
+    """chalicelib.db loads its modules on first use: ``db.every_model`` (the codec's and the template's checks) finds
+    an item class only in a module that ``db.MODEL_MODULES`` lists."""
+    import ast
+    from pathlib import Path
+
+    package = Path(db.__file__).parent
+    declaring = {
+        path.stem
+        for path in package.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and any(getattr(base, "id", "") == "_Item" for base in node.bases)
+    }
+    assert declaring == set(db.MODEL_MODULES)
+
+
+def test_an_item_class_loaded_after_the_binding_shares_the_instances_client(dynamo: None) -> None:
+    """A model module that loads on a later request (after ``runtime.configure`` bound and shared the client) must
+    not build a client of its own (a new botocore session: ~100 ms on that request) nor miss the table's binding."""
+    from pynamodb.attributes import UnicodeAttribute
+
+    class LateItem(_Item):
+        note = UnicodeAttribute(null=True)
+
+    LateItem(pk="LATE#1", sk="X", note="n").save()
+    assert LateItem._get_connection().connection is db.reads.connection()
+    assert LateItem.get("LATE#1", "X").note == "n"

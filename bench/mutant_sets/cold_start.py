@@ -7,6 +7,12 @@ from bench.mutant_sets import Mutant
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
+        "an item class loaded after the binding builds a client of its own",
+        "    sharing: tuple[type[_Item], ...] = (_Item, *_Item.__subclasses__())",
+        "    sharing: tuple[type[_Item], ...] = tuple(_Item.__subclasses__())",
+        ("tests/test_item_codec.py::test_an_item_class_loaded_after_the_binding_shares_the_instances_client",),
+    ),
+    Mutant(
         "a lazily registered route resolved to the wrong route of its module",
         "        if route.name == name:",
         "        if route.method == routes[0].method:",
@@ -14,7 +20,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the route index drifted from the route table",
-        '    ("customer_balance", "GET", "/v1/customers/{customer_id}/balance", "chalicelib.api.customers"),',
+        '    ("customer_balance", "GET", "/v1/customers/{customer_id}/balance", "chalicelib.api.balances"),',
         '    ("customer_balance", "GET", "/v1/customers/{customer_id}/balance", "chalicelib.api.ledger"),',
         ("tests/test_route_table.py::test_app_registers_every_route_from_an_index_that_is_the_route_table",),
     ),

@@ -35,8 +35,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a change stops waiting though the portal refused it",
-        "        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on",
-        "        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on\n"
+        "        except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on",
+        "        except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on\n"
         "            crm_db.done(conn.partner_id, crm_db.pending(conn.partner_id, PENDING_PER_PASS), 0)",
         (_T + "test_a_throttled_portal_is_tried_again_and_the_field_ends_right",),
     ),
@@ -54,8 +54,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the connection's secrets in its answer",
-        "        won_stage=conn.won_stage,\n        events_path",
-        "        won_stage=conn.won_stage + conn.application_token,\n        events_path",
+        "        won_stage=conn.won_stage,\n        language=",
+        "        won_stage=conn.won_stage + conn.application_token,\n        language=",
         (_T + "test_the_connection_keeps_its_secrets_and_each_partner_its_own",),
     ),
 )
@@ -123,8 +123,8 @@ MUTANTS += (
     ),
     Mutant(
         "the amoCRM webhook secret shown after connecting",
-        '    secret = conn.webhook_secret if with_secret else "{secret}"',
-        "    secret = conn.webhook_secret",
+        '        events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{secret}",',
+        '        events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{conn.webhook_secret}",',
         (_A + "test_the_connection_keeps_its_secrets",),
     ),
     Mutant(
@@ -137,8 +137,98 @@ MUTANTS += (
 MUTANTS += (
     Mutant(
         "an amoCRM contact refused by PATCH kept (its changes wait forever)",
-        "                crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)",
-        "                pass",
+        "            crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)",
+        "            pass",
         (_A + "test_a_contact_deleted_in_amocrm_is_created_again",),
+    ),
+)
+
+_S = "tests/test_crm_subscribers.py::"
+_P = "tests/test_portal_integrations.py::"
+_W = "tests/test_faults_wire.py::test_a_fault_at_the_wire_has_one_effect_and_the_fault_free_answer"
+MUTANTS += (
+    Mutant(
+        "an enrolment not told to the partner's CRM",
+        "            if crm_db.any_connected(found, partner_id, crms):  # in the enrolment's own transaction",
+        "            if False:",
+        (_S + "test_an_enrolled_customer_becomes_a_bitrix24_contact_before_any_purchase",),
+    ),
+    Mutant(
+        "an enrolment told to the partner's webhook endpoints too",
+        "INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED, CUSTOMER_ENROLLED})",
+        "INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED})",
+        (_S + "test_an_enrolled_customer_becomes_a_bitrix24_contact_before_any_purchase",),
+    ),
+    Mutant(
+        "a partner's change queued for another partner's CRMs",
+        "        for crm in sorted(self._connected.get(event.partner_id, ()))",
+        "        for crm in sorted(set().union(*self._connected.values()))",
+        (_S + "test_a_hundred_events_read_the_crm_connections_once",),
+    ),
+    Mutant(
+        "the timeline comments always in Russian",
+        '    return TEXTS["en" if language == "en" else "ru"][name].format(points=points) if name is not None else None',  # noqa: E501
+        '    return TEXTS["ru"][name].format(points=points) if name is not None else None',
+        (_T + "test_the_timeline_comments_speak_the_language_chosen_when_connecting",),
+    ),
+    Mutant(
+        "a dead refresh token taken for a passing failure (the connection never broken)",
+        '        raise Revoked(f"OAuth HTTP {status}")',
+        '        raise AmoError(f"OAuth HTTP {status}")',
+        (_A + "test_a_dead_refresh_token_breaks_the_connection_tells_the_owner_and_stops_calling",),
+    ),
+    Mutant(
+        "a broken amoCRM connection still called",
+        "        if self.conn.broken_reason is not None:  # only the partner connecting again mends it: amoCRM is not called",  # noqa: E501
+        "        if False:",
+        (_A + "test_a_dead_refresh_token_breaks_the_connection_tells_the_owner_and_stops_calling",),
+    ),
+    Mutant(
+        "a connection marked broken twice (the owners told twice)",
+        "    condition &= AmoConnectionItem.broken_reason.does_not_exist()",
+        "    pass",
+        (_A + "test_a_connection_is_marked_broken_once_and_never_over_a_reconnect",),
+    ),
+    Mutant(
+        "a reconnected amoCRM marked broken by a pass that read the old connection",
+        "    condition = (AmoConnectionItem.version == conn.version) & (AmoConnectionItem.created_at == conn.created_at)",  # noqa: E501
+        "    condition = AmoConnectionItem.version == conn.version",
+        (_A + "test_a_connection_is_marked_broken_once_and_never_over_a_reconnect",),
+    ),
+    Mutant(
+        "a chunk refused for one contact forgets all of them",
+        "        if len(chunk) == 1:\n            return chunk, []",
+        "        return chunk, []",
+        (_A + "test_a_chunk_refused_for_one_deleted_contact_still_writes_the_others",),
+    ),
+    Mutant(
+        "amoCRM's one-time code exchanged again by each attempt of the request",
+        "        if not exchanged:",
+        "        if True:",
+        (f"{_W}[connect_amocrm-conflicts, then through, key]",),
+    ),
+    Mutant(
+        "the amoCRM webhook secret shown is not the one stored",
+        "        return body.replace(SECRET_PLACEHOLDER, _webhook_secret(seed, partner_id))",
+        '        return body.replace(SECRET_PLACEHOLDER, _webhook_secret(seed + "x", partner_id))',
+        (_P + "test_the_owner_connects_amocrm_sees_the_url_once_and_the_broken_state",),
+    ),
+    Mutant(
+        "the CRM page open to every role",
+        '    **dict.fromkeys(("integrations", "connect_bitrix24", "connect_amocrm", "disconnect_crm"), OWNERS),',
+        '    **dict.fromkeys(("integrations", "connect_bitrix24", "connect_amocrm", "disconnect_crm"), EVERYONE),',
+        (_P + "test_other_roles_and_partners_are_kept_out_and_a_form_needs_its_token",),
+    ),
+    Mutant(
+        "a Bitrix24 pass's failure not shown to the partner",
+        "            crm_db.note_error(conn.partner_id, exc.code[:60], now.isoformat())  # the portal page shows it",
+        "            pass",
+        (_P + "test_the_owner_connects_bitrix24_sees_its_last_error_and_disconnects",),
+    ),
+    Mutant(
+        "a Bitrix24 error shown after a pass went through",
+        "        if took and conn.last_error is not None:",
+        "        if False:",
+        (_P + "test_the_owner_connects_bitrix24_sees_its_last_error_and_disconnects",),
     ),
 )

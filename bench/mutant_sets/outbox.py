@@ -103,14 +103,14 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a switched-off endpoint told to every staff member, not the owners",
-        '        if owner.role == "owner" and owner.contact_kind in ("phone", "email"):',
-        '        if owner.contact_kind in ("phone", "email"):',
+        '        if member.role == "owner" and member.contact_kind in ("phone", "email"):',
+        '        if member.contact_kind in ("phone", "email"):',
         (f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",),
     ),
     Mutant(
         "the owners not told of a switched-off endpoint",
-        "    for owner in staff_db.list_members(hook.partner_id):",
-        "    for owner in []:",
+        "    for member in staff_db.list_members(partner_id):",
+        "    for member in []:",
         (f"{WEBHOOKS}::test_an_endpoint_failing_for_three_days_is_switched_off_with_a_reason",),
     ),
     Mutant(

@@ -1,5 +1,5 @@
-"""Customers: enrolment, lookup, balance, a partner's view of their entries. What needs the customer (the link to
-their page, spend codes, binding an identifier) is in ``customer_reach``."""
+"""Customers: enrolment, lookup, a partner's view of their entries. The balance is in ``balances``; what needs the
+customer (the link to their page, spend codes, binding an identifier) is in ``customer_reach``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
 from chalicelib.machinery.idempotency import Reply
 from chalicelib.schemas import (
-    Balance,
     CustomerEnrolled,
     CustomerLookupQuery,
     CustomerRef,
@@ -59,18 +58,6 @@ def enroll_customer(call: Call[EnrollCustomer, None]) -> Reply | Response:
 )
 def lookup_customer(call: Call[None, CustomerLookupQuery]) -> CustomerRef:
     return customers.lookup(call.query)
-
-
-@api.route(
-    "GET",
-    "/v1/customers/{customer_id}/balance",
-    "partner",
-    "Balance, expiring points and tier (one read)",
-    response=Balance,
-    errors=(*AUTH_ERRORS, 404),
-)
-def customer_balance(call: Call[None, None]) -> Reply:
-    return customers.balance_answer(call.params["customer_id"], call.now)
 
 
 @api.route(

@@ -7,10 +7,8 @@ answered only when its ``application_token`` is the connected one (compared in c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
-
-from pydantic import Field, StringConstraints
 
 from chalicelib.api.common import AUTH_ERRORS, WRITE_ERRORS
 from chalicelib.db import amo as amo_db
@@ -18,7 +16,8 @@ from chalicelib.db import crm as crm_db
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http import Call, RouteTable
 from chalicelib.lazy import lazy_module
-from chalicelib.schemas import Request, Response
+from chalicelib.machinery.idempotency import Reply
+from chalicelib.schemas import AmoCrmConnection, Bitrix24Ack, Bitrix24Connection, ConnectAmoCrm, ConnectBitrix24
 
 if TYPE_CHECKING:  # use cases load on first use (chalicelib/lazy.py): a cold start pays for its route only
     from chalicelib.services import amo_sync, crm_sync
@@ -29,31 +28,6 @@ else:
 api = RouteTable(tag="integrations")
 
 MAX_FORM_BYTES = 16 * 1024  # Bitrix24's deal event is a few hundred bytes
-
-
-class ConnectBitrix24(Request):
-    webhook_url: Annotated[str, StringConstraints(min_length=10, max_length=300)]
-    application_token: Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[0-9A-Za-z_-]+$")]
-    won_stage: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[0-9A-Za-z_:-]+$")] = "WON"
-
-
-class Bitrix24Connection(Response):
-    connected: bool = True
-    won_stage: str
-    events_path: str = Field(description="Where the outgoing webhook posts (ONCRMDEALUPDATE)")
-    connected_at: str
-
-
-class Bitrix24Ack(Response):
-    outcome: Literal["accrued", "refunded", "ignored"]
-
-
-def _out(conn: crm_db.Connection) -> Bitrix24Connection:
-    return Bitrix24Connection(
-        won_stage=conn.won_stage,
-        events_path=f"/v1/integrations/bitrix24/events/{conn.partner_id}",
-        connected_at=conn.created_at,
-    )
 
 
 @api.route(
@@ -67,10 +41,10 @@ def _out(conn: crm_db.Connection) -> Bitrix24Connection:
 )
 def connect_bitrix24(call: Call[ConnectBitrix24, None]) -> Bitrix24Connection:
     body = call.body
-    crm_sync.connect(call.partner_id, body.webhook_url, body.application_token, body.won_stage, call.now)
+    crm_sync.connect(call.partner_id, body.webhook_url, body.application_token, body.won_stage, call.now, body.language)
     conn = crm_db.get(call.partner_id)
     assert conn is not None
-    return _out(conn)
+    return crm_sync.connection_out(conn)
 
 
 @api.route(
@@ -85,7 +59,7 @@ def get_bitrix24(call: Call[None, None]) -> Bitrix24Connection:
     conn = crm_db.get(call.partner_id)
     if conn is None:
         raise NotFound("Bitrix24 is not connected.")
-    return _out(conn)
+    return crm_sync.connection_out(conn)
 
 
 @api.route("DELETE", "/v1/integrations/bitrix24", "partner", "Disconnect Bitrix24", status=204, errors=AUTH_ERRORS)
@@ -112,39 +86,6 @@ def bitrix24_event(call: Call[None, None]) -> Bitrix24Ack:
 
 # ---- amoCRM ----
 
-_Secret = Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^[0-9A-Za-z_.~+/=-]+$")]
-_FIELDS = Literal["balance", "tier", "expiring", "expiring_on"]
-
-
-class ConnectAmoCrm(Request):
-    subdomain: Annotated[
-        str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-    ]
-    client_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z_-]+$")]
-    client_secret: _Secret
-    redirect_uri: Annotated[str, StringConstraints(min_length=8, max_length=300, pattern=r"^https?://\S+$")]
-    code: _Secret | None = Field(default=None, description="The authorization code (exchanged once, here)")
-    refresh_token: _Secret | None = None
-    fields: dict[_FIELDS, Annotated[int, Field(ge=1)]] = Field(
-        default_factory=dict, description="Contact field ids; absent ones are written by field_code LOYALTY_*"
-    )
-
-
-class AmoCrmConnection(Response):
-    connected: bool = True
-    subdomain: str
-    events_path: str = Field(description="The webhook URL's path (lead status changed); it carries a secret")
-    connected_at: str
-
-
-def _amo_out(conn: amo_db.AmoConnection, with_secret: bool) -> AmoCrmConnection:
-    secret = conn.webhook_secret if with_secret else "{secret}"
-    return AmoCrmConnection(
-        subdomain=conn.subdomain,
-        events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{secret}",
-        connected_at=conn.created_at,
-    )
-
 
 @api.route(
     "PUT",
@@ -154,16 +95,19 @@ def _amo_out(conn: amo_db.AmoConnection, with_secret: bool) -> AmoCrmConnection:
     body=ConnectAmoCrm,
     response=AmoCrmConnection,
     errors=(*WRITE_ERRORS, 503),
+    idempotent_post=True,  # the code is usable once: a retry is answered from the request's record
 )
-def connect_amocrm(call: Call[ConnectAmoCrm, None]) -> AmoCrmConnection:
+def connect_amocrm(call: Call[ConnectAmoCrm, None]) -> Reply:
     body = call.body
     if (body.code is None) == (body.refresh_token is None):
         raise BadRequest("Give either code or refresh_token.")
     grant = ("authorization_code", body.code) if body.code is not None else ("refresh_token", body.refresh_token or "")
     client = (body.client_id, body.client_secret, body.redirect_uri)
     fields = {str(k): v for k, v in body.fields.items()}
-    conn = amo_sync.connect(call.partner_id, body.subdomain, client, grant, fields, call.now)
-    return _amo_out(conn, with_secret=True)  # the webhook URL's secret is shown here, once
+    # the webhook URL's secret is shown here, once (and to a replay of this request)
+    return amo_sync.connect(
+        call.writing, call.partner_id, body.subdomain, client, grant, fields, call.now, body.language
+    )
 
 
 @api.route(
@@ -178,7 +122,7 @@ def get_amocrm(call: Call[None, None]) -> AmoCrmConnection:
     conn = amo_db.get(call.partner_id)
     if conn is None:
         raise NotFound("amoCRM is not connected.")
-    return _amo_out(conn, with_secret=False)
+    return amo_sync.connection_out(conn)
 
 
 @api.route("DELETE", "/v1/integrations/amocrm", "partner", "Disconnect amoCRM", status=204, errors=AUTH_ERRORS)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib import schemas
 from chalicelib.http import Route
 from chalicelib.schemas import Problem
 
@@ -84,9 +85,18 @@ def _models(routes: Sequence[Route]) -> list[tuple[type[BaseModel], Mode]]:
             pairs.append((route.body, "validation"))
         if route.form is not None:
             pairs.append((route.form, "validation"))
-        if route.response is not None:
-            pairs.append((route.response, "serialization"))
+        if (response := _response(route)) is not None:
+            pairs.append((response, "serialization"))
     return list(dict.fromkeys(pairs))
+
+
+def _response(route: Route) -> type[BaseModel] | None:
+    """The route's answer model; a route that renders its JSON itself names it (chalicelib.http.Route)."""
+    named = route.response
+    if isinstance(named, str):
+        model: type[BaseModel] = getattr(schemas, named)
+        return model
+    return named
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -128,7 +138,8 @@ def _page_responses(route: Route) -> dict[str, Any]:
 
 def _success_responses(route: Route, keyed: dict[Any, Any]) -> dict[str, Any]:
     """The route's success answers: its status, and any other it declares (``also``), with its response model."""
-    if route.response is None:
+    response = _response(route)
+    if response is None:
         if route.name == "openapi":
             return {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
         if "application/json" not in route.media:  # a document (the operator's act): text, not a model
@@ -136,7 +147,7 @@ def _success_responses(route: Route, keyed: dict[Any, Any]) -> dict[str, Any]:
             return {str(route.status): {"description": _STATUS_TEXT[route.status], "content": text}}
         return {str(route.status): {"description": _STATUS_TEXT[route.status]}}
     content: dict[str, Any] = {
-        media: {"schema": keyed[(route.response, "serialization")]}
+        media: {"schema": keyed[(response, "serialization")]}
         if media == "application/json"
         else {"schema": {"type": "string"}}
         for media in route.media

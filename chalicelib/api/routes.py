@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalicelib.api import (
     admin,
     audit,
+    balances,
     campaigns,
     customer_reach,
     customers,
@@ -26,6 +27,7 @@ from chalicelib.http import Route, RouteTable
 _TABLES: tuple[RouteTable, ...] = (
     public.api,
     customers.api,
+    balances.api,
     customer_reach.api,
     ledger.api,
     partners.api,

@@ -19,7 +19,17 @@ from chalicelib.db.models import _Item
 from chalicelib.db.reads import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
 
-__all__ = ["AMOCRM", "AmoConnection", "connect", "connections", "disconnect", "get", "store_tokens"]
+__all__ = [
+    "AMOCRM",
+    "AmoConnection",
+    "break_off",
+    "connect",
+    "connections",
+    "disconnect",
+    "get",
+    "stage_connect",
+    "store_tokens",
+]
 
 AMOCRM = "amocrm"
 
@@ -37,6 +47,11 @@ class AmoConnectionItem(_Item):
     webhook_secret = UnicodeAttribute()  # secret: the last segment of the webhook URL
     fields = UnicodeAttribute(default="{}")  # JSON: {"balance": <field id>, ...}; absent ones go by field_code
     created_at = UnicodeAttribute()
+    language = UnicodeAttribute(default="ru")  # of the notes on the contacts: the partner's, chosen when connecting
+    # Set when amoCRM refused the refresh token (revoked, or the integration deleted): nothing is called until the
+    # partner connects again, which writes the item whole (without these).
+    broken_reason = UnicodeAttribute(null=True)
+    broken_at = UnicodeAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,9 @@ class AmoConnection:
     webhook_secret: str
     fields: dict[str, int]
     created_at: str
+    language: str = "ru"
+    broken_reason: str | None = None
+    broken_at: str | None = None
 
 
 def _key(partner_id: str) -> tuple[str, str]:
@@ -73,6 +91,9 @@ def _conn(item: AmoConnectionItem) -> AmoConnection:
         item.webhook_secret,
         {str(k): int(v) for k, v in json.loads(item.fields).items()},
         item.created_at,
+        item.language,
+        item.broken_reason,
+        item.broken_at,
     )
 
 
@@ -91,12 +112,20 @@ def _item(conn: AmoConnection) -> AmoConnectionItem:
         webhook_secret=conn.webhook_secret,
         fields=json.dumps(conn.fields, sort_keys=True),
         created_at=conn.created_at,
+        language=conn.language,
+        broken_reason=conn.broken_reason,
+        broken_at=conn.broken_at,
     )
 
 
 def connect(conn: AmoConnection) -> None:
     """Connect (or connect again, replacing every secret): the partner's own item only."""
     _item(conn).save()
+
+
+def stage_connect(tx: Transaction, conn: AmoConnection) -> None:
+    """:func:`connect` inside a write's own transaction (with its replay record)."""
+    tx.put(_item(conn), tag="amocrm")
 
 
 def get(partner_id: str) -> AmoConnection | None:
@@ -128,3 +157,20 @@ def store_tokens(conn: AmoConnection, access_token: str, refresh_token: str, exp
             return None
         raise
     return new
+
+
+def break_off(conn: AmoConnection, reason: str, now_iso: str) -> bool:
+    """Mark the connection broken, over the version ``conn`` was read at (a partner who reconnected meanwhile keeps
+    the new connection); True if this call marked it (the owners are told once)."""
+    tx = Transaction()
+    broken = replace(conn, broken_reason=reason, broken_at=now_iso)
+    condition = (AmoConnectionItem.version == conn.version) & (AmoConnectionItem.created_at == conn.created_at)
+    condition &= AmoConnectionItem.broken_reason.does_not_exist()
+    tx.put(_item(broken), condition=condition, tag="broken")
+    try:
+        tx.commit(connection())
+    except TxCancelled as cancelled:
+        if "broken" in cancelled.failed:
+            return False
+        raise
+    return True

@@ -14,18 +14,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.db.models import _Item
-from chalicelib.db.reads import connection, get_one
+from chalicelib.db.reads import Found, ReadKey, connection, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled
 
 __all__ = [
     "Connection",
     "Pending",
+    "any_connected",
     "connect",
+    "connected",
+    "connection_reads",
     "connections",
     "contact_of",
     "disconnect",
@@ -33,6 +39,7 @@ __all__ = [
     "enqueue",
     "forget_contact",
     "get",
+    "note_error",
     "pending",
     "remember_contact",
 ]
@@ -47,6 +54,9 @@ class CrmConnectionItem(_Item):
     application_token = UnicodeAttribute()  # secret: what Bitrix24 sends with its outgoing webhook
     won_stage = UnicodeAttribute(default="WON")
     created_at = UnicodeAttribute()
+    language = UnicodeAttribute(default="ru")  # of the timeline comments: the partner's, chosen when connecting
+    last_error = UnicodeAttribute(null=True)  # Bitrix24's error code of the last pass that failed (the portal page)
+    last_error_at = UnicodeAttribute(null=True)
 
 
 class CrmPendingItem(_Item):
@@ -65,6 +75,10 @@ class CrmContactItem(_Item):
     contact_id = UnicodeAttribute()
 
 
+class _Presence(_Item):
+    """Any CRM's connection item read for its existence only (its attributes are each CRM's own)."""
+
+
 @dataclass(frozen=True)
 class Connection:
     partner_id: str
@@ -72,6 +86,9 @@ class Connection:
     application_token: str
     won_stage: str
     created_at: str
+    language: str = "ru"
+    last_error: str | None = None
+    last_error_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,10 +105,21 @@ def _conn_key(partner_id: str) -> tuple[str, str]:
 
 
 def _connection(item: CrmConnectionItem) -> Connection:
-    return Connection(item.partner_id, item.webhook_url, item.application_token, item.won_stage, item.created_at)
+    return Connection(
+        item.partner_id,
+        item.webhook_url,
+        item.application_token,
+        item.won_stage,
+        item.created_at,
+        item.language,
+        item.last_error,
+        item.last_error_at,
+    )
 
 
-def connect(partner_id: str, webhook_url: str, application_token: str, won_stage: str, now_iso: str) -> Connection:
+def connect(
+    partner_id: str, webhook_url: str, application_token: str, won_stage: str, now_iso: str, language: str = "ru"
+) -> Connection:
     """Connect (or connect again, replacing the secrets): the partner's own item only."""
     item = CrmConnectionItem(
         *_conn_key(partner_id),
@@ -100,6 +128,7 @@ def connect(partner_id: str, webhook_url: str, application_token: str, won_stage
         application_token=application_token,
         won_stage=won_stage,
         created_at=now_iso,
+        language=language,
     )
     item.save()
     return _connection(item)
@@ -110,8 +139,41 @@ def get(partner_id: str) -> Connection | None:
     return _connection(item) if item is not None else None
 
 
+def note_error(partner_id: str, code: str | None, now_iso: str) -> None:
+    """The last pass's failure (None: a pass went through since), on the connection if it still exists."""
+    item = CrmConnectionItem(*_conn_key(partner_id))
+    actions: list[Action] = (
+        [CrmConnectionItem.last_error.set(code), CrmConnectionItem.last_error_at.set(now_iso)]
+        if code is not None
+        else [CrmConnectionItem.last_error.remove(), CrmConnectionItem.last_error_at.remove()]
+    )
+    try:
+        item.update(actions=actions, condition=CrmConnectionItem.pk.exists())
+    except UpdateError:  # disconnected meanwhile: nothing to note
+        pass
+
+
 def disconnect(partner_id: str) -> None:
     CrmConnectionItem(*_conn_key(partner_id)).delete()
+
+
+def connected(partner_ids: Collection[str], crms: Collection[str]) -> dict[str, set[str]]:
+    """Which of ``crms`` each partner has connected: one batch read for all of them (a dispatcher's batch asks once,
+    not once per event and CRM)."""
+    wanted = [(f"CRM#{crm}", p) for p in sorted(set(partner_ids)) for crm in crms]
+    out: dict[str, set[str]] = {p: set() for p in partner_ids}
+    for pk, sk in get_raw_many(wanted):
+        out[sk].add(pk.removeprefix("CRM#"))
+    return out
+
+
+def connection_reads(partner_id: str, crms: Collection[str]) -> list[ReadKey]:
+    """The partner's connection items, to ride in a use case's own batch read (no round trip of their own)."""
+    return [(_Presence, f"CRM#{crm}", partner_id) for crm in crms]
+
+
+def any_connected(found: Found, partner_id: str, crms: Collection[str]) -> bool:
+    return any((f"CRM#{crm}", partner_id) in found for crm in crms)
 
 
 def connections() -> list[Connection]:

@@ -11,7 +11,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.db import keys, telegram_links
+from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem
 from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one, get_one_raw
 from chalicelib.db.tx import Transaction, error_code
@@ -266,6 +266,8 @@ def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
             alias = AliasItem(*alias_key(kind, value))
             tx.delete(alias, condition=AliasItem.customer_id == customer.customer_id)
     if customer.telegram_chat_id:  # the chat may be linked to a new account
+        from chalicelib.db import telegram_links  # deleting an account only
+
         telegram_links.release(tx, customer.customer_id, customer.telegram_chat_id)
     actions: list[Action] = [getattr(CustomerItem, name).remove() for name in PERSONAL]
     actions += [CustomerItem.marketing_consent.set(False), CustomerItem.deleted_at.set(now_iso)]

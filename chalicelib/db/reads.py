@@ -128,7 +128,10 @@ def share_client() -> None:
     meta = EntryItem._get_connection().get_meta_table()
     if meta.table_name not in shared._tables:
         shared.add_meta_table(meta)
-    for model in _Item.__subclasses__():  # every item class (db/models.py's and db/scale_models.py's)
+    # Every item class loaded so far, and _Item itself: a class whose module loads later (chalicelib.db loads its
+    # modules on first use) inherits _Item's table connection, so it shares this client too.
+    sharing: tuple[type[_Item], ...] = (_Item, *_Item.__subclasses__())
+    for model in sharing:
         model._get_connection().connection = shared
 
 

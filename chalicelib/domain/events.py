@@ -20,6 +20,9 @@ POINTS_EXPIRED = "points.expired"
 TIER_CHANGED = "tier.changed"
 CAMPAIGN_UPDATED = "campaign.updated"
 SETTLEMENT_CLOSED = "settlement.closed"
+# Heard by the CRM connectors only (services/crm_subscribers.py): internal (INTERNAL_EVENTS), not in the webhooks'
+# catalogue.
+CUSTOMER_ENROLLED = "customer.enrolled"
 
 EVENT_TYPES: tuple[str, ...] = (
     ACCRUAL_CREATED,
@@ -48,11 +51,14 @@ BALANCE_CHANGES = frozenset(
         TIER_CHANGED,
     }
 )
+# What a CRM's contact mirrors: the customer from enrolment on, then every change of the balance.
+CRM_CHANGES = BALANCE_CHANGES | {CUSTOMER_ENROLLED}
 # A message to a person (a one-time code, a link to the customer's page) that a write asked for: put in the outbox
 # with the write, delivered by the coalition itself (chalicelib/services/message_outbox.py). Internal: no partner's
 # endpoint or CRM ever hears of it, whatever it subscribed to, and it is not in the catalogue partners choose from.
 MESSAGE_REQUESTED = "message.requested"
-INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED})
+# customer.enrolled is heard by the CRM connectors only (CRM_CHANGES), never by an endpoint.
+INTERNAL_EVENTS = frozenset({MESSAGE_REQUESTED, CUSTOMER_ENROLLED})
 # The audience of an internal event: no partner.
 NO_PARTNER = "-"
 ALL_EVENTS = "*"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.integrations.bitrix24 import MAX_ANSWER, TIMEOUT_SECONDS
 
-__all__ = ["MAX_BATCH", "Amo", "AmoError", "Expired", "Retryable", "Tokens", "exchange", "http_transport"]
+__all__ = ["MAX_BATCH", "Amo", "AmoError", "Expired", "Retryable", "Revoked", "Tokens", "exchange", "http_transport"]
 
 MAX_BATCH = 50  # amoCRM takes up to 50 entities in one add or update
 # (method, url, headers, body) -> (status, body)
@@ -35,6 +35,11 @@ class Retryable(AmoError):
 
 class Expired(AmoError):
     """401: the access token expired or was revoked."""
+
+
+class Revoked(AmoError):
+    """OAuth 400/401 (``invalid_grant``, ``invalid_client``): the code or refresh token is dead, or the integration
+    deleted; only the partner connecting again helps."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ def exchange(
         "POST", f"{base_url}/oauth2/access_token", {"Content-Type": "application/json"}, json.dumps(body).encode()
     )
     if status in (400, 401):  # a wrong, used or revoked code / refresh token: the partner must connect again
-        raise AmoError(f"OAuth HTTP {status}")
+        raise Revoked(f"OAuth HTTP {status}")
     answer = _answer(status, raw)
     if not isinstance(answer, dict) or not answer.get("access_token") or not answer.get("refresh_token"):
         raise Retryable("OAuth answer without tokens")

@@ -109,8 +109,7 @@ RECORDED_STATUS = {True: 201, False: 200}
 
 @dataclass(frozen=True)
 class Reply:
-    """A write's answer: its JSON body exactly as recorded, whether it created something, whether it is a replay.
-    A read whose JSON is written directly (the balance) answers with one too: ``created=False`` is a 200."""
+    """A write's answer: its JSON body exactly as recorded, whether it created something, whether it is a replay."""
 
     created: bool
     body: str

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import cache, runtime
+from chalicelib import cache, runtime, schemas
 from chalicelib.db import program as program_db
 from chalicelib.db.program import StoredProgram
 from chalicelib.domain import DEFAULT_TIERS, Tier
 from chalicelib.domain.schedule import Schedule, next_period_start
-from chalicelib.schemas import MessageSettings, ProgramChange, ProgramSettings, TierIn
+
+if TYPE_CHECKING:  # the models load when a program is shown or stored, not with every key's check
+    from chalicelib.schemas import ProgramSettings
 
 DEFAULT_BONUS_DAILY_LIMITS = {"review": 1, "survey": 1, "social_share": 3, "referral": 5, "birthday": 1, "other": 3}
 MONEY_SETTINGS = ("point_value_minor", "operator_fee_bps")
@@ -55,21 +57,21 @@ class Program:
 
     def to_schema(self) -> ProgramSettings:
         upcoming = self.schedule.upcoming(self.as_of) if self.as_of is not None else list(self.schedule.changes)
-        return ProgramSettings(
+        return schemas.ProgramSettings(
             currency=self.currency,
             point_value_minor=self.point_value_minor,
             expiry_months=self.expiry_months,
             timezone=self.timezone,
             operator_fee_bps=self.operator_fee_bps,
             tiers=[
-                TierIn(name=t.name, min_spend_12m_minor=t.min_spend_12m_minor, multiplier_bps=t.multiplier_bps)
+                schemas.TierIn(name=t.name, min_spend_12m_minor=t.min_spend_12m_minor, multiplier_bps=t.multiplier_bps)
                 for t in self.tiers
             ],
             bonus_daily_limits=dict(self.bonus_daily_limits),  # type: ignore[arg-type]
-            scheduled_changes=[ProgramChange(effective_from=c.effective_from, **c.values) for c in upcoming],
+            scheduled_changes=[schemas.ProgramChange(effective_from=c.effective_from, **c.values) for c in upcoming],
             notifications=dict(self.notifications),
             deleted_account_points=self.deleted_account_points,  # type: ignore[arg-type]
-            messages=MessageSettings.model_validate(self.messages),
+            messages=schemas.MessageSettings.model_validate(self.messages),
         )
 
     @classmethod
@@ -103,7 +105,7 @@ def from_stored(stored: StoredProgram | None) -> Program:
         return Program()
     settings = stored_settings(stored)
     raw_schedule = settings.pop("schedule")
-    prog = Program.from_schema(ProgramSettings.model_validate(settings))
+    prog = Program.from_schema(schemas.ProgramSettings.model_validate(settings))
     base = {name: getattr(prog, name) for name in MONEY_SETTINGS}
     return replace(prog, schedule=Schedule.from_list(base, raw_schedule))
 

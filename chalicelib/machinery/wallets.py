@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from json.encoder import encode_basestring as _string  # a JSON string, non-ASCII kept: as pydantic writes it
 from typing import Any, TypedDict, Unpack
 
 from chalicelib import db, ids
@@ -16,19 +15,10 @@ from chalicelib.db import entries as entries_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.wallets import apply
-from chalicelib.domain import TierStatus, period_of, spend_12m, split_lot_key, tier_status
-from chalicelib.domain.periods import last_day
+from chalicelib.domain import period_of, split_lot_key
+from chalicelib.domain.balance import balance_fields
 from chalicelib.domain.settlement import COALITION, entry_deltas
-from chalicelib.domain.wallet import (
-    Change,
-    Event,
-    Wallet,
-    as_of,
-    fits_one_write,
-    settle,
-    split_pending_key,
-    tidy,
-)
+from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import events
 from chalicelib.machinery.idempotency import backoff
@@ -49,7 +39,6 @@ __all__ = [
     "apply",
     "as_dict",
     "balance",
-    "balance_json",
     "ints",
     "marked_months",
     "of_item",
@@ -190,48 +179,19 @@ def catch_up(customer_id: str, wallet: Wallet, now: datetime, program: Program) 
     raise Unavailable("The customer's wallet is catching up with expired holds; nothing was written. Retry shortly.")
 
 
-def _figures(wallet: Wallet, program: Program, now: datetime) -> tuple[Wallet, list[tuple[str, int]], TierStatus]:
-    """What a balance says as of ``now``: the settled wallet, its points by expiry month (oldest first), its tier."""
-    current = as_of(wallet, now, program.timezone)  # read only
-    expiring: dict[str, int] = {}
-    for key, points in current.lots.items():
-        if points > 0:
-            expiry = split_lot_key(key)[0]
-            expiring[expiry] = expiring.get(expiry, 0) + points
-    status = tier_status(spend_12m(current.spend, period_of(now, program.timezone)), program.tiers)
-    return current, sorted(expiring.items()), status
-
-
 def balance(customer_id: str, wallet: Wallet, program: Program, now: datetime) -> Balance:
     """The balance as of ``now``: expired holds released, due points matured, ended months expired."""
-    current, expiring, status = _figures(wallet, program, now)
-    # Built without validation: every value is already of its field's type (ints of the wallet, the program's str
-    # and int, dates); tests/test_hot_path_copies.py holds its JSON equal to the validated model's.
-    return Balance.model_construct(
-        customer_id=customer_id,
-        available=current.available,
-        pending=current.pending,
-        held=current.held,
-        expiring=[ExpiringPoints.model_construct(points=p, expires_on=last_day(e)) for e, p in expiring],
-        tier=TierOut.model_construct(**status.__dict__),
+    fields = balance_fields(
+        customer_id,
+        wallet,
+        now,
+        timezone=program.timezone,
+        tiers=program.tiers,
         currency=program.currency,
         point_value_minor=program.point_value_minor,
     )
-
-
-def balance_json(customer_id: str, wallet: Wallet, program: Program, now: datetime) -> str:
-    """:func:`balance`'s ``model_dump_json()``, written directly: the balance route answers every partner's till
-    and building three models to serialise them cost more than the rest of its work. Keys in the model's order,
-    strings escaped as pydantic does (UTF-8 kept, control characters escaped); tests/test_hot_path_copies.py holds
-    it byte for byte equal to the validated model's JSON over varied wallets."""
-    current, expiring, status = _figures(wallet, program, now)
-    lots = ",".join(f'{{"points":{p},"expires_on":"{last_day(e).isoformat()}"}}' for e, p in expiring)
-    following = "null" if status.next_tier is None else _string(status.next_tier)
-    to_next = "null" if status.spend_to_next_minor is None else int(status.spend_to_next_minor)
-    return (
-        f'{{"available":{int(current.available)},"pending":{int(current.pending)},"held":{int(current.held)},'
-        f'"customer_id":{_string(customer_id)},"expiring":[{lots}],'
-        f'"tier":{{"name":{_string(status.name)},"multiplier_bps":{int(status.multiplier_bps)},'
-        f'"spend_12m_minor":{int(status.spend_12m_minor)},"next_tier":{following},"spend_to_next_minor":{to_next}}},'
-        f'"currency":{_string(program.currency)},"point_value_minor":{int(program.point_value_minor)}}}'
-    )
+    # Built without validation: every value is already of its field's type (ints of the wallet, the program's str
+    # and int, dates); tests/test_hot_path_copies.py holds its JSON equal to the validated model's.
+    fields["expiring"] = [ExpiringPoints.model_construct(**e) for e in fields["expiring"]]
+    fields["tier"] = TierOut.model_construct(**fields["tier"])
+    return Balance.model_construct(**fields)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
     from chalicelib.schemas.campaigns import *  # noqa: F403
     from chalicelib.schemas.common import *  # noqa: F403
     from chalicelib.schemas.customers import *  # noqa: F403
+    from chalicelib.schemas.integrations import *  # noqa: F403
     from chalicelib.schemas.ledger import *  # noqa: F403
     from chalicelib.schemas.partners import *  # noqa: F403
     from chalicelib.schemas.public import *  # noqa: F403
@@ -61,6 +62,9 @@ _NAMES = {
     ),
     "public": (
         "CustomerLinksEnded EndCustomerLinks MeOut MeQuery PortalLinkRequest PortalLinkSent TelegramAck TelegramUpdate"
+    ),
+    "integrations": (
+        "AmoCrmConnection Bitrix24Ack Bitrix24Connection ConnectAmoCrm ConnectBitrix24 CrmFieldName CrmLanguage"
     ),
     "webhooks": (
         "CreateWebhook DeliveryList DeliveryOut DeliveryQuery ResendOut RotateWebhookSecret WEBHOOK_EVENT_NAMES "

@@ -12,22 +12,24 @@ before anything else; the lead is re-read through REST (the webhook's fields are
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from chalicelib import runtime
 from chalicelib.db import amo as amo_db
 from chalicelib.db import crm as crm_db
+from chalicelib.db.reads import Found
 from chalicelib.domain import signing
-from chalicelib.domain.events import Event
 from chalicelib.errors import BadRequest, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations import amocrm
+from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import webhook_http
-from chalicelib.services import crm_sync, customers
+from chalicelib.schemas import AmoCrmConnection
+from chalicelib.services import crm_sync, customers, owner_notices
 
-__all__ = ["LOST", "WON", "accept", "connect", "flush", "lead_event", "order_id_of"]
+__all__ = ["LOST", "WON", "connect", "connection_out", "flush", "lead_event", "order_id_of"]
 
 WON, LOST = 142, 143  # amoCRM's fixed statuses in every pipeline
 CODES = {"balance": "LOYALTY_BALANCE", "tier": "LOYALTY_TIER", "expiring": "LOYALTY_EXPIRING"}
@@ -56,39 +58,87 @@ def _refused(subdomain: str) -> str | None:
     return webhook_http.refusal(_base(subdomain), crm_sync._production())
 
 
+SECRET_PLACEHOLDER = "__AMOCRM_WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret
+HIDDEN = "{secret}"
+
+
+def connection_out(conn: amo_db.AmoConnection, secret: str = HIDDEN) -> AmoCrmConnection:
+    return AmoCrmConnection(
+        subdomain=conn.subdomain,
+        language="en" if conn.language == "en" else "ru",
+        events_path=f"/v1/integrations/amocrm/events/{conn.partner_id}/{secret}",
+        connected_at=conn.created_at,
+        status="broken" if conn.broken_reason is not None else "active",
+        broken_reason=conn.broken_reason,
+        broken_at=conn.broken_at,
+    )
+
+
+def _webhook_secret(seed: str, partner_id: str) -> str:
+    """The webhook URL's secret, derived from the request's secret seed: a replay of the request shows it again,
+    and no replay record holds it."""
+    return signing.derive(runtime.get().settings.key_pepper, "amocrm-webhook", f"{seed}\n{partner_id}")[:40]
+
+
 def connect(
+    req: WriteRequest,
     partner_id: str,
     subdomain: str,
     client: tuple[str, str, str],
     grant: tuple[str, str],
     fields: Mapping[str, int],
     now: datetime,
-) -> amo_db.AmoConnection:
+    language: str,
+) -> Reply:
     """``client`` = (client_id, client_secret, redirect_uri); ``grant`` = (``authorization_code`` | ``refresh_token``,
-    its value). The code is exchanged once, here; a new webhook secret is drawn each time."""
+    its value). The code is usable once, so it is exchanged once per request, inside the replay machinery: a retry
+    after a lost answer (or the same Idempotency-Key again) is answered from the request's record, never by asking
+    amoCRM a second time. The answer's ``events_path`` carries :data:`SECRET_PLACEHOLDER` as recorded, filled in on
+    the way out."""
     reason = _refused(subdomain)
     if reason is not None:
         raise BadRequest(f"subdomain is refused: {reason}.")
     client_id, client_secret, redirect_uri = client
-    try:
-        tokens = amocrm.exchange(_base(subdomain), client_id, client_secret, redirect_uri, *grant, _transport)
-    except amocrm.Retryable as exc:
-        raise Unavailable("amoCRM did not answer; connect again.") from exc
-    except amocrm.AmoError as exc:
-        raise BadRequest("amoCRM refused the authorization code or refresh token.") from exc
-    conn = amo_db.AmoConnection(
-        partner_id, subdomain, client_id, client_secret, redirect_uri, tokens.access_token, tokens.refresh_token,
-        int(now.timestamp()) + tokens.expires_in, 0, secrets.token_urlsafe(24), dict(fields), now.isoformat(),
-    )  # fmt: skip
-    amo_db.connect(conn)
-    return conn
+    exchanged: list[amocrm.Tokens] = []  # once per request, not per attempt of its transaction
+
+    def decide(_: Found) -> Plan:
+        if not exchanged:
+            try:
+                exchanged.append(
+                    amocrm.exchange(_base(subdomain), client_id, client_secret, redirect_uri, *grant, _transport)
+                )
+            except amocrm.Retryable as exc:  # transient: not recorded, the retry asks again
+                raise Unavailable("amoCRM did not answer; connect again.") from exc
+            except amocrm.AmoError as exc:
+                raise BadRequest("amoCRM refused the authorization code or refresh token.") from exc
+        tokens = exchanged[0]
+        conn = amo_db.AmoConnection(
+            partner_id, subdomain, client_id, client_secret, redirect_uri, tokens.access_token, tokens.refresh_token,
+            int(now.timestamp()) + tokens.expires_in, 0, _webhook_secret(req.secret_seed, partner_id), dict(fields),
+            now.isoformat(), language,
+        )  # fmt: skip
+        plan = Plan()
+        amo_db.stage_connect(plan.tx, conn)
+        plan.response = connection_out(conn, SECRET_PLACEHOLDER)
+        return plan
+
+    seed = req.secret_seed
+
+    def render(body: str) -> str:
+        return body.replace(SECRET_PLACEHOLDER, _webhook_secret(seed, partner_id))
+
+    return execute(req, None, [], decide, render=render)
 
 
 def _refresh(conn: amo_db.AmoConnection, now: datetime) -> amo_db.AmoConnection:
-    tokens = amocrm.exchange(
-        _base(conn.subdomain), conn.client_id, conn.client_secret, conn.redirect_uri, "refresh_token",
-        conn.refresh_token, _transport,
-    )  # fmt: skip
+    try:
+        tokens = amocrm.exchange(
+            _base(conn.subdomain), conn.client_id, conn.client_secret, conn.redirect_uri, "refresh_token",
+            conn.refresh_token, _transport,
+        )  # fmt: skip
+    except amocrm.Revoked:
+        _break(conn, now)
+        raise
     stored = amo_db.store_tokens(
         conn, tokens.access_token, tokens.refresh_token, int(now.timestamp()) + tokens.expires_in
     )
@@ -100,6 +150,18 @@ def _refresh(conn: amo_db.AmoConnection, now: datetime) -> amo_db.AmoConnection:
     return winner
 
 
+BROKEN = "amocrm_broken"  # the owners' notice (message_texts) and its purpose
+
+
+def _break(conn: amo_db.AmoConnection, now: datetime) -> None:
+    """amoCRM refused the refresh token: the connection is marked broken (nothing is called until the partner
+    connects again), and its owners are told once, by whichever pass marked it."""
+    reason = "amoCRM refused the refresh token (invalid_grant): the integration was switched off or deleted."
+    if amo_db.break_off(conn, reason, now.isoformat()):
+        url = f"{runtime.get().settings.public_base_url or ''}/portal/integrations"
+        owner_notices.tell_owners(conn.partner_id, BROKEN, url=url)
+
+
 class _Session:
     """Calls of one partner's account with its tokens, refreshed once on expiry or 401."""
 
@@ -107,6 +169,8 @@ class _Session:
         self.conn, self.now, self.refreshed = conn, now, False
 
     def call(self, method: str, path: str, body: object = None) -> Any:
+        if self.conn.broken_reason is not None:  # only the partner connecting again mends it: amoCRM is not called
+            raise amocrm.Revoked("broken")
         if _refused(self.conn.subdomain) is not None:
             raise amocrm.AmoError("refused address")
         if self.conn.expires_at - EARLY <= int(self.now.timestamp()) and not self.refreshed:
@@ -123,20 +187,11 @@ class _Session:
 # ---- out: balance changes to the partner's contacts ----
 
 
-def accept(event: Event, now: datetime) -> bool:
-    customer_id = event.data.get("customer_id")
-    if event.type not in crm_sync.SYNCED or not isinstance(customer_id, str) or amo_db.get(event.partner_id) is None:
-        return False
-    points = event.data.get("points")
-    change = crm_db.Pending(
-        customer_id, event.event_id, event.type, int(points) if isinstance(points, int) else 0, event.created_at
-    )
-    return crm_db.enqueue(event.partner_id, change, amo_db.AMOCRM)
-
-
 def flush(now: datetime) -> int:
     taken = 0
     for conn in amo_db.connections():
+        if conn.broken_reason is not None:  # its changes wait for the partner to connect again
+            continue
         try:
             taken += _flush_partner(_Session(conn, now), now)
         except amocrm.AmoError:  # throttled (429), silent, refusing or disconnected: the changes wait
@@ -173,29 +228,54 @@ def _flush_partner(session: _Session, now: datetime) -> int:
     customers_ = list(contacts)
     for start in range(0, len(customers_), amocrm.MAX_BATCH):
         chunk = customers_[start : start + amocrm.MAX_BATCH]
-        updates = [{"id": int(contacts[c]), "custom_fields_values": _values(session.conn, c, now)} for c in chunk]
-        try:
-            session.call("PATCH", "/api/v4/contacts", updates)  # 429, 5xx, 401 twice: all wait
-        except (amocrm.Retryable, amocrm.Expired):
-            raise
-        except amocrm.AmoError:  # a contact deleted in amoCRM (its answer names none): found or created next pass
-            for c in chunk:
-                crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)
-                del contacts[c]
+        refused, later = _update(session, contacts, chunk, now, whole=True)
+        for c in refused:  # its contact was deleted in amoCRM: found or created next pass
+            crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)
+        for c in refused + later:  # neither is sent: their changes wait
+            del contacts[c]
     notes = [
         {
             "entity_id": int(contacts[c.customer_id]),
             "note_type": "common",
-            "params": {"text": text.format(points=c.points)},
+            "params": {"text": text},
         }
         for c in waiting
-        if (text := crm_sync.COMMENTED.get(c.event_type)) is not None and c.customer_id in contacts
+        if (text := crm_sync.comment(c.event_type, c.points, session.conn.language)) is not None
+        and c.customer_id in contacts
     ]
     for start in range(0, len(notes), amocrm.MAX_BATCH):
         session.call("POST", "/api/v4/contacts/notes", notes[start : start + amocrm.MAX_BATCH])
     sent = [c for c in waiting if c.customer_id in contacts]
     crm_db.done(partner_id, sent + gone, int((now + crm_sync.KEEP_SENT).timestamp()), amo_db.AMOCRM)
     return len(sent)
+
+
+def _update(
+    session: _Session, contacts: dict[str, str], chunk: list[str], now: datetime, whole: bool = False
+) -> tuple[list[str], list[str]]:
+    """Write the fields of ``chunk``'s contacts; returns (refused, later): the customers whose contact amoCRM refused,
+    and those not written because amoCRM throttled the halves. A chunk answered 400 names no culprit (a contact
+    deleted in amoCRM fails the whole request), so it is halved until the refused ones are alone: the others are
+    written in this pass, and none is forgotten for a neighbour's fault."""
+    updates = [{"id": int(contacts[c]), "custom_fields_values": _values(session.conn, c, now)} for c in chunk]
+    try:
+        session.call("PATCH", "/api/v4/contacts", updates)
+        return [], []
+    except (amocrm.Expired, amocrm.Revoked):  # the account's authorisation: the whole pass waits
+        raise
+    except amocrm.Retryable:
+        if whole:  # 429, 5xx, silent: the whole pass waits
+            raise
+        return [], chunk  # throttled while halving: these wait, still known
+    except amocrm.AmoError:
+        if len(chunk) == 1:
+            return chunk, []
+    half = len(chunk) // 2
+    refused, later = _update(session, contacts, chunk[:half], now)
+    if later:  # throttled: the second half waits too, without asking
+        return refused, later + chunk[half:]
+    more, later = _update(session, contacts, chunk[half:], now)
+    return refused + more, later
 
 
 def _values(conn: amo_db.AmoConnection, customer_id: str, now: datetime) -> list[dict[str, object]]:
@@ -236,6 +316,8 @@ def lead_event(partner_id: str, secret: str, form: Mapping[str, str], now: datet
             return _won(session, lead_id, lead, now)
     except amocrm.Retryable as exc:  # amoCRM sends its webhook again on an error answer
         raise Unavailable("amoCRM did not answer; send the event again.") from exc
+    except amocrm.Revoked as exc:  # the lead cannot be read until the partner connects again: amoCRM retries
+        raise Unavailable("The amoCRM connection needs to be connected again; send the event again.") from exc
     except amocrm.AmoError:
         return "ignored"
     if status == LOST:

@@ -1,10 +1,11 @@
 """Bitrix24 both ways: the partner's contacts follow their loyalty balance, and a won deal earns points.
 
-Out: the dispatcher hands every balance-changing event to :func:`accept` (a change waits once per event, under
-``attribute_not_exists``); :func:`flush`, once per dispatcher pass, finds or creates each waiting customer's contact by
-phone and writes the balance, tier and the next points to expire, all read at send time (the latest balance wins),
-with a timeline comment for accruals and redemptions. Calls go in ``batch`` requests of up to 50 commands; a throttled
-(``QUERY_LIMIT_EXCEEDED``) or silent portal leaves the changes waiting for the next pass.
+Out: the dispatcher queues every enrolment and balance change (services/crm_subscribers.py: a change waits once
+per event, under ``attribute_not_exists``); :func:`flush`, once per dispatcher pass, finds or creates each waiting
+customer's contact by phone and writes the balance, tier and the next points to expire, all read at send time (the
+latest balance wins), with a timeline comment for accruals and redemptions in the connection's language. Calls go in
+``batch`` requests of up to 50 commands; a throttled (``QUERY_LIMIT_EXCEEDED``) or silent portal leaves the changes
+waiting for the next pass.
 
 In: :func:`deal_event` takes Bitrix24's outgoing webhook ``ONCRMDEALUPDATE``, checks its ``application_token`` before
 anything else, re-reads the deal through REST (the webhook carries ids only) and turns a won deal into an accrual with
@@ -26,7 +27,7 @@ from chalicelib import db
 from chalicelib.db import crm as crm_db
 from chalicelib.db import orders as orders_db
 from chalicelib.domain import signing
-from chalicelib.domain.events import ACCRUAL_CREATED, BALANCE_CHANGES, REDEMPTION_CREATED, Event
+from chalicelib.domain.events import ACCRUAL_CREATED, REDEMPTION_CREATED
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized, Unavailable
 from chalicelib.integrations.bitrix24 import (
     MAX_BATCH,
@@ -39,10 +40,18 @@ from chalicelib.integrations.bitrix24 import (
 )
 from chalicelib.machinery.idempotency import WriteRequest, fingerprint
 from chalicelib.notify import webhook_http
-from chalicelib.schemas import AccrualOut, CreateAccrual, CreateRefund, CustomerEnrolled, EnrollCustomer
+from chalicelib.schemas import (
+    AccrualOut,
+    Bitrix24Connection,
+    CreateAccrual,
+    CreateRefund,
+    CustomerEnrolled,
+    EnrollCustomer,
+)
 from chalicelib.services import accruals, customers, refunds
+from chalicelib.services.message_texts import TEXTS
 
-__all__ = ["FIELDS", "accept", "connect", "deal_event", "flush", "order_id_of"]
+__all__ = ["FIELDS", "comment", "connect", "connection_out", "deal_event", "flush", "order_id_of"]
 
 DEAL_EVENT = "ONCRMDEALUPDATE"
 # The contact's custom fields the partner creates in Bitrix24 (docs/integrations.md, "Bitrix24").
@@ -52,10 +61,10 @@ FIELDS = {
     "expiring": "UF_CRM_LOYALTY_EXPIRING",
     "expiring_on": "UF_CRM_LOYALTY_EXPIRING_ON",
 }
-SYNCED = BALANCE_CHANGES  # every change the contact's fields can show
-COMMENTED = {ACCRUAL_CREATED: "Начислено баллов: {points}", REDEMPTION_CREATED: "Списано баллов: {points}"}
+# The timeline comment of a change, by its text's name in the catalogue (services/message_texts.py).
+COMMENTED = {ACCRUAL_CREATED: "crm_accrued", REDEMPTION_CREATED: "crm_redeemed"}
 KEEP_SENT = timedelta(days=30)  # longer than any event can wait in the outbox or a stream
-PENDING_PER_PASS = 100  # changes read per partner and pass: with comments, a few batches of 50
+PENDING_PER_PASS = 200  # changes read per partner and pass (an enrolment and its first purchase: two)
 _transport: Transport = http_transport  # tests point it at the local stand-in (tests/crm_standins.py)
 
 
@@ -76,11 +85,28 @@ def _refused(url: str) -> str | None:
     return webhook_http.refusal(url, _production())
 
 
-def connect(partner_id: str, webhook_url: str, application_token: str, won_stage: str, now: datetime) -> None:
+def connect(
+    partner_id: str, webhook_url: str, application_token: str, won_stage: str, now: datetime, language: str = "ru"
+) -> None:
     reason = _refused(webhook_url)
     if reason is not None:
         raise BadRequest(f"webhook_url is refused: {reason}.")
-    crm_db.connect(partner_id, webhook_url, application_token, won_stage, now.isoformat())
+    crm_db.connect(partner_id, webhook_url, application_token, won_stage, now.isoformat(), language)
+
+
+def connection_out(conn: crm_db.Connection) -> Bitrix24Connection:
+    return Bitrix24Connection(
+        won_stage=conn.won_stage,
+        language="en" if conn.language == "en" else "ru",
+        events_path=f"/v1/integrations/bitrix24/events/{conn.partner_id}",
+        connected_at=conn.created_at,
+    )
+
+
+def comment(event_type: str, points: int, language: str) -> str | None:
+    """The timeline comment of a change in the partner's language (None: the change is not commented)."""
+    name = COMMENTED.get(event_type)
+    return TEXTS["en" if language == "en" else "ru"][name].format(points=points) if name is not None else None
 
 
 def order_id_of(deal_id: str) -> str:
@@ -90,26 +116,18 @@ def order_id_of(deal_id: str) -> str:
 # ---- out: balance changes to the partner's contacts ----
 
 
-def accept(event: Event, now: datetime) -> bool:
-    """The dispatcher's hand-over: a balance change of a partner with Bitrix24 waits for the next flush."""
-    customer_id = event.data.get("customer_id")
-    if event.type not in SYNCED or not isinstance(customer_id, str) or crm_db.get(event.partner_id) is None:
-        return False
-    points = event.data.get("points")
-    change = crm_db.Pending(
-        customer_id, event.event_id, event.type, int(points) if isinstance(points, int) else 0, event.created_at
-    )
-    return crm_db.enqueue(event.partner_id, change)
-
-
 def flush(now: datetime) -> int:
     """One pass over every connected partner; returns the changes the CRMs took."""
     taken = 0
     for conn in crm_db.connections():
         try:
-            taken += _flush_partner(conn, now)
-        except Bitrix24Error:  # throttled, silent or refusing: the changes wait; other partners go on
+            took = _flush_partner(conn, now)
+        except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on
+            crm_db.note_error(conn.partner_id, exc.code[:60], now.isoformat())  # the portal page shows it
             continue
+        if took and conn.last_error is not None:
+            crm_db.note_error(conn.partner_id, None, now.isoformat())
+        taken += took
     return taken
 
 
@@ -136,11 +154,11 @@ def _flush_partner(conn: crm_db.Connection, now: datetime) -> int:
     for customer_id, contact_id in contacts.items():
         commands.append((f"u_{customer_id}", ("crm.contact.update", _fields(contact_id, customer_id, now))))
     for change in waiting:
-        text = COMMENTED.get(change.event_type)
+        text = comment(change.event_type, change.points, conn.language)
         commented = contacts.get(change.customer_id)
         if text is not None and commented is not None:
-            comment = {"ENTITY_ID": commented, "ENTITY_TYPE": "contact", "COMMENT": text.format(points=change.points)}
-            commands.append((f"c_{change.event_id}", ("crm.timeline.comment.add", {"fields": comment})))
+            fields = {"ENTITY_ID": commented, "ENTITY_TYPE": "contact", "COMMENT": text}
+            commands.append((f"c_{change.event_id}", ("crm.timeline.comment.add", {"fields": fields})))
     refused: set[str] = set()
     for start in range(0, len(commands), MAX_BATCH):
         answer = client.batch(dict(commands[start : start + MAX_BATCH]))  # Retryable: all wait for the next pass

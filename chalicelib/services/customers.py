@@ -12,6 +12,7 @@ from chalicelib.db import keys
 from chalicelib.db import messages as messages_db
 from chalicelib.db.customers import Customer, NewCustomer
 from chalicelib.db.reads import Found, ItemKey
+from chalicelib.domain.events import CUSTOMER_ENROLLED
 from chalicelib.errors import IdentityConflict, NotFound, ValidationFailed
 from chalicelib.lazy import lazy_module
 from chalicelib.machinery import program, wallets
@@ -26,13 +27,19 @@ from chalicelib.schemas import (
     TransactionsPage,
     TransactionsQuery,
 )
+from chalicelib.services.balances import load
 
 if TYPE_CHECKING:  # enrolment's and history's needs load on their first use (chalicelib/lazy.py): not a balance's
+    from chalicelib.db import amo as amo_db
+    from chalicelib.db import crm as crm_db
     from chalicelib.db import history as history_db
     from chalicelib.db.history import PostedEntry
-    from chalicelib.machinery import limits
+    from chalicelib.machinery import events, limits
     from chalicelib.services import bindings, one_time_codes
 else:
+    amo_db = lazy_module("chalicelib.db.amo")
+    crm_db = lazy_module("chalicelib.db.crm")
+    events = lazy_module("chalicelib.machinery.events")
     history_db = lazy_module("chalicelib.db.history")
     bindings = lazy_module("chalicelib.services.bindings")
     limits = lazy_module("chalicelib.machinery.limits")
@@ -48,7 +55,9 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
     ``confirmation`` and the identifier waits for the customer's code (``bindings``)."""
     given = {kind: value for kind in bindings.KINDS if (value := getattr(body, kind)) is not None}
     aliases = {kind: customers_db.alias_key(kind, value) for kind, value in given.items()}
-    reads = [customers_db.alias_read_key(k) for k in aliases.values()]
+    crms = (crm_db.BITRIX24, amo_db.AMOCRM)
+    # The partner's CRM connections ride in the same batch read: an enrolment tells a CRM only where there is one.
+    reads = [customers_db.alias_read_key(k) for k in aliases.values()] + crm_db.connection_reads(partner_id, crms)
     new_id = ids.random_id("cus")  # once per request, not per attempt
     seed = one_time_codes.new_seed()  # likewise: a decision made again writes the same code
     pending: list[Plan] = []  # the binding's decision, if that is what was committed
@@ -63,7 +72,11 @@ def enroll(req: WriteRequest, body: EnrollCustomer, partner_id: str) -> Reply:
         if len(known) > 1:
             raise IdentityConflict("These identifiers belong to different customers.")
         if not known:
-            return _new_customer(req, body, partner_id, list(aliases.values()), new_id)
+            plan = _new_customer(req, body, partner_id, list(aliases.values()), new_id)
+            if crm_db.any_connected(found, partner_id, crms):  # in the enrolment's own transaction
+                now = datetime.fromisoformat(req.now_iso)
+                plan.events.append(events.new(CUSTOMER_ENROLLED, partner_id, now, customer_id=new_id))
+            return plan
         existing_id = known.pop()
         new = {kind: given[kind] for kind, owner in owners.items() if not owner}
         if not new:
@@ -110,25 +123,9 @@ def lookup(query: CustomerLookupQuery) -> CustomerRef:
     return CustomerRef(customer_id=customer_id)
 
 
-def load(customer_id: str) -> Customer:
-    """The customer's profile and wallet (one read); 404 if there is none, or if they deleted the account."""
-    customer = customers_db.load(customer_id)
-    if customer is None or customer.deleted_at:
-        raise NotFound(f"No customer {customer_id}.")
-    return customer
-
-
 def balance(customer_id: str, now: datetime) -> Balance:
     customer = load(customer_id)  # one read: the program comes from the per-process cache
     return wallets.balance(customer_id, customer.wallet, program.load(), now)
-
-
-def balance_answer(customer_id: str, now: datetime) -> Reply:
-    """:func:`balance` as the route answers it: its JSON written directly (``wallets.balance_json``)."""
-    wallet = customers_db.live_wallet(customer_id)  # as ``load``'s 404, without building the profile
-    if wallet is None:
-        raise NotFound(f"No customer {customer_id}.")
-    return Reply(created=False, body=wallets.balance_json(customer_id, wallet, program.load(), now))
 
 
 def entry_out(entry: PostedEntry) -> LedgerEntryOut:

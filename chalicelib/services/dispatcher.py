@@ -35,7 +35,15 @@ from chalicelib.domain.events import (
 )
 from chalicelib.notify import webhook_http
 from chalicelib.notify.webhook_http import Sent
-from chalicelib.services import amo_sync, campaign_offers, crm_sync, customer_notes, message_outbox, webhooks
+from chalicelib.services import (
+    amo_sync,
+    campaign_offers,
+    crm_subscribers,
+    crm_sync,
+    customer_notes,
+    message_outbox,
+    webhooks,
+)
 
 log = logging.getLogger("loyalty.dispatcher")
 
@@ -105,6 +113,7 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
 
 def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]:
     created: list[webhooks_db.DueRef] = []
+    crms = crm_subscribers.Batch(events)  # the CRM connectors: which each partner has, read once for the batch
     for event in events:
         if event.type == MESSAGE_REQUESTED:  # the coalition's own message: never a partner's
             message_outbox.deliver_waiting(event, now)
@@ -118,8 +127,7 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
             if hook.status == "active" and subscribed(hook.events, event.type):
                 ref = webhooks_db.create_delivery(hook, event, payload, now.isoformat(), ttl)
                 created += [ref] if ref is not None else []
-        crm_sync.accept(event, now)  # the CRM connectors: subscribers of their own, once per event
-        amo_sync.accept(event, now)
+        crms.accept(event)
         customer_notes.accept(event, now)  # messages to the customer: once per event, sent by the pass
         campaign_offers.accept(event, now)
         outbox_db.delete(event.event_id)

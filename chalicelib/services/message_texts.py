@@ -51,6 +51,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "purchase_note": "«{partner}»: +{points} за покупку. Теперь у вас {balance} в программе «{sender}».",
         "tier_reached": "Поздравляем: у вас уровень «{tier}» в программе «{sender}» — баллов за покупки теперь больше.",
         "campaign_offer": "«{sender}»: для вас акция «{campaign}» в «{partner}».",
+        "amocrm_broken": "«{sender}»: amoCRM отклонил ключ доступа интеграции (её отключили или удалили). Баллы в "
+        "amoCRM не обновляются. Подключите amoCRM заново в кабинете партнёра: {url}",
+        # a partner's CRM: the comment on the contact's timeline (services/crm_sync.py, amo_sync.py)
+        "crm_accrued": "Начислено баллов: {points}",
+        "crm_redeemed": "Списано баллов: {points}",
     },
     "en": {
         "sign_in": "{code} is your code to sign in to {sender}. Do not share it with anyone.",
@@ -86,6 +91,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "purchase_note": "{partner}: you earned {points}. You now have {balance} at {sender}.",
         "tier_reached": "Congratulations: you have reached the {tier} tier at {sender}, and earn more points now.",
         "campaign_offer": "{sender}: an offer for you, {campaign} at {partner}.",
+        "amocrm_broken": "{sender}: amoCRM refused the integration's access (it was switched off or deleted). Points "
+        "in amoCRM are not updated. Connect amoCRM again in the partner portal: {url}",
+        "crm_accrued": "Points earned: {points}",
+        "crm_redeemed": "Points spent: {points}",
     },
 }
 # the texts the operator may replace, per language

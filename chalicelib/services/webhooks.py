@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from chalicelib import ids, runtime
-from chalicelib.db import staff as staff_db
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.db.reads import Found
 from chalicelib.db.webhooks import Delivery, Webhook
@@ -22,7 +21,6 @@ from chalicelib.domain import signing
 from chalicelib.errors import Conflict, NotFound, ValidationFailed, WebhookLimitReached
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.notify import webhook_http
-from chalicelib.notify.port import Channel
 from chalicelib.schemas import (
     CreateWebhook,
     DeliveryList,
@@ -34,7 +32,7 @@ from chalicelib.schemas import (
     WebhookOut,
     WebhookSecretRotated,
 )
-from chalicelib.services import customer_messages
+from chalicelib.services import owner_notices
 
 MAX_WEBHOOKS = 10  # endpoints per partner
 DISABLED = "webhook_disabled"  # the owners' notice (message_texts) and its purpose
@@ -237,7 +235,4 @@ def give_up(hook: Webhook, event_id: str, now: datetime) -> None:
         "Fix the endpoint, then register it again and resend what it missed."
     )
     webhooks_db.disable(hook.partner_id, hook.webhook_id, reason, now.isoformat(), UNDELIVERABLE, event_id)
-    for owner in staff_db.list_members(hook.partner_id):
-        if owner.role == "owner" and owner.contact_kind in ("phone", "email"):
-            channel: Channel = "sms" if owner.contact_kind == "phone" else "email"
-            customer_messages.tell(channel, owner.contact, DISABLED, "ru", DISABLED, url=hook.url, event=event_id)
+    owner_notices.tell_owners(hook.partner_id, DISABLED, url=hook.url, event=event_id)

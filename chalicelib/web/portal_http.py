@@ -17,7 +17,15 @@ from chalicelib.errors import ApiError, PartnerSuspended, ValidationFailed
 from chalicelib.machinery import limits
 from chalicelib.schemas import CampaignOut
 from chalicelib.services import auth, campaigns, partners, settlement, settlement_csv, staff, staff_auth
-from chalicelib.web import i18n, portal_people, portal_roles, portal_views, portal_webhooks, staff_session
+from chalicelib.web import (
+    i18n,
+    portal_integrations,
+    portal_people,
+    portal_roles,
+    portal_views,
+    portal_webhooks,
+    staff_session,
+)
 from chalicelib.web.portal_forms import campaign_request, parse_form, problems
 from chalicelib.web.portal_session import (
     CSRF_COOKIE,
@@ -48,6 +56,7 @@ READS = {  # no CSRF check: they change nothing
     "keys",
     "webhooks",
     "webhook",
+    "integrations",
 }
 ACTIONS = {
     "accept": campaigns.accept,
@@ -279,6 +288,7 @@ VIEWS: dict[str, Callable[[Request, Session], Any]] = {
     "csv": _csv,
     **portal_people.VIEWS,
     **portal_webhooks.VIEWS,
+    **portal_integrations.VIEWS,
     "reconciliation_act": _reconciliation_act,
     "audit": _audit,
 }

@@ -38,9 +38,10 @@ ROLES: dict[str, tuple[str, ...]] = {
     "revoke_key": OWNERS,
     **dict.fromkeys(("webhooks", "create_webhook", "webhook", "rotate_webhook", "delete_webhook"), OWNERS),
     "resend_delivery": OWNERS,
+    **dict.fromkeys(("integrations", "connect_bitrix24", "connect_amocrm", "disconnect_crm"), OWNERS),
 }
 READ_ONLY = {"dashboard", "new", "campaign", "settlements", "csv", "staff", "keys", "reconciliation_act", "audit",
-             "webhooks", "webhook"}  # fmt: skip
+             "webhooks", "webhook", "integrations"}  # fmt: skip
 
 
 def home(role: str) -> str:

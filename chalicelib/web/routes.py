@@ -329,6 +329,11 @@ _portal_page("portal_rotate_webhook", "POST", "/portal/webhooks/{webhook_id}/rot
 _portal_page("portal_delete_webhook", "POST", "/portal/webhooks/{webhook_id}/delete", "delete_webhook", "delete one")
 _portal_page("portal_resend_delivery", "POST", "/portal/webhooks/{webhook_id}/deliveries/{delivery_id}/resend",
              "resend_delivery", "send a delivery again at the dispatcher's next pass")  # fmt: skip
+# the owner's CRM connections (web/portal_integrations.py)
+_portal_page("portal_integrations", "GET", "/portal/integrations", "integrations", "CRM connections: state (owner)")
+_portal_page("portal_connect_bitrix24", "POST", "/portal/integrations/bitrix24", "connect_bitrix24", "connect Bitrix24")
+_portal_page("portal_connect_amocrm", "POST", "/portal/integrations/amocrm", "connect_amocrm", "connect amoCRM")
+_portal_page("portal_disconnect_crm", "POST", "/portal/integrations/{crm}/disconnect", "disconnect_crm", "disconnect")
 _portal_page(
     "portal_settlement_act",
     "GET",
