@@ -8,8 +8,8 @@ read itself, so this module loads none of them, nor the enrolment's and history'
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
+from json.encoder import encode_basestring as _text  # a JSON string, UTF-8 kept
 from typing import TYPE_CHECKING
 
 from chalicelib.db import customers as customers_db
@@ -50,7 +50,9 @@ def as_json(customer_id: str, now: datetime) -> str:
 
 
 def json_of(customer_id: str, wallet: Wallet, prog: Program, now: datetime) -> str:
-    """``Balance``'s JSON of ``wallet`` as of ``now``: compact, fields in the model's order, text as is (UTF-8)."""
+    """``Balance``'s JSON of ``wallet`` as of ``now``: compact, fields in the model's order, text as is (UTF-8,
+    escaped as ``json.dumps(..., ensure_ascii=False)`` and pydantic escape it). Formatted directly: the balance is
+    the request a till makes most, and ``json.dumps``' walk over the dicts cost a third of this function."""
     fields = balance_fields(
         customer_id,
         wallet,
@@ -60,4 +62,16 @@ def json_of(customer_id: str, wallet: Wallet, prog: Program, now: datetime) -> s
         currency=prog.currency,
         point_value_minor=prog.point_value_minor,
     )
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False, default=_iso)
+    tier = fields["tier"]
+    lots = ",".join(
+        f'{{"points":{int(e["points"])},"expires_on":"{_iso(e["expires_on"])}"}}' for e in fields["expiring"]
+    )
+    following = "null" if tier["next_tier"] is None else _text(tier["next_tier"])
+    to_next = "null" if tier["spend_to_next_minor"] is None else int(tier["spend_to_next_minor"])
+    return (
+        f'{{"available":{int(fields["available"])},"pending":{int(fields["pending"])},"held":{int(fields["held"])},'
+        f'"customer_id":{_text(fields["customer_id"])},"expiring":[{lots}],'
+        f'"tier":{{"name":{_text(tier["name"])},"multiplier_bps":{int(tier["multiplier_bps"])},'
+        f'"spend_12m_minor":{int(tier["spend_12m_minor"])},"next_tier":{following},"spend_to_next_minor":{to_next}}},'
+        f'"currency":{_text(fields["currency"])},"point_value_minor":{int(fields["point_value_minor"])}}}'
+    )
