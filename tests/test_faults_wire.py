@@ -416,8 +416,8 @@ def _kind(part: str) -> str:
 
 def effects() -> Counter[str]:
     """What the table and the outbox hold, by kind: items (replay records aside: the implicit one is per request;
-    sharded counters and indexes aside: each transaction picks its shard; a partner's endpoint count, made once), ledger entries by type, messages by
-    purpose."""
+    sharded counters and indexes aside: each transaction picks its shard; a partner's endpoint count, made once),
+    ledger entries by type, messages by purpose."""
     out: Counter[str] = Counter()
     for item in table_snapshot():
         pk, sk = item["pk"]["S"], item["sk"]["S"]
