@@ -331,3 +331,26 @@ def test_a_connection_is_marked_broken_once_and_never_over_a_reconnect(coalition
     _connect(coalition.cafe, code="auth-code-0002")
     assert amo_db.break_off(read, "refused", clock.now().isoformat()) is False  # read before the reconnect
     assert amo_db.get(coalition.ids["cafe"]).broken_reason is None
+
+
+def test_the_account_is_called_at_the_address_its_check_vetted(monkeypatch):
+    """DNS rebinding, as for the partners' webhooks: the account's name answers a public address to the check,
+    then a private one; the call never goes to the private address, and otherwise connects to the address its own
+    check vetted with TLS checking the account's name."""
+    from chalicelib import outbound
+    from chalicelib.integrations import amocrm as amo
+    from tests.dns_rebinding import PUBLIC, rebinding
+
+    url = "https://shop.amocrm.ru/api/v4/contacts"
+    seen = rebinding(monkeypatch, public_answers=1)
+    assert outbound.refusal("https://shop.amocrm.ru", production=True) is None  # the sync's check: public
+    with pytest.raises(amo.Retryable):
+        amo.http_transport("GET", url, {}, None)  # the name now answers 127.0.0.1
+    assert seen.connected == []
+
+    seen = rebinding(monkeypatch, public_answers=2)
+    assert outbound.refusal("https://shop.amocrm.ru", production=True) is None
+    with pytest.raises(amo.Retryable):  # the TLS stub stops at the handshake
+        amo.http_transport("GET", url, {}, None)
+    assert seen.connected == [(PUBLIC, 443)] and seen.names == ["shop.amocrm.ru"]
+    assert seen.asked.count("shop.amocrm.ru") == 2

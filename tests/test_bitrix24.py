@@ -216,3 +216,25 @@ def test_the_timeline_comments_speak_the_language_chosen_when_connecting(coaliti
     dispatcher.poll(clock.now())
     earned = _balance(coalition.cafe, cid) + 10
     assert [c["COMMENT"] for c in bitrix24.comments] == [f"Points earned: {earned}", "Points spent: 10"]
+
+
+def test_the_portal_is_called_at_the_address_its_check_vetted(monkeypatch):
+    """DNS rebinding: the portal's name answers a public address to the check before a call, then a private one.
+    The call never goes to the private address; when the name still answers public, the call connects to the very
+    address its own check vetted (the name resolved once), and TLS still checks the portal's name."""
+    from chalicelib import outbound
+    from tests.dns_rebinding import PUBLIC, rebinding
+
+    url = "https://shop.bitrix24.ru/rest/1/token/"
+    seen = rebinding(monkeypatch, public_answers=1)
+    assert outbound.refusal(url, production=True) is None  # the sync's check before each use: public
+    with pytest.raises(b24.Retryable):
+        b24.http_transport(url, b"fields[NAME]=x")  # the name now answers 127.0.0.1
+    assert seen.connected == []
+
+    seen = rebinding(monkeypatch, public_answers=2)
+    assert outbound.refusal(url, production=True) is None
+    with pytest.raises(b24.Retryable):  # the TLS stub stops at the handshake
+        b24.http_transport(url, b"fields[NAME]=x")
+    assert seen.connected == [(PUBLIC, 443)] and seen.names == ["shop.bitrix24.ru"]
+    assert seen.asked.count("shop.bitrix24.ru") == 2  # the check, and the call's own check: never a third

@@ -416,12 +416,14 @@ def _kind(part: str) -> str:
 
 def effects() -> Counter[str]:
     """What the table and the outbox hold, by kind: items (replay records aside: the implicit one is per request;
-    sharded counters and indexes aside: each transaction picks its shard), ledger entries by type, messages by
-    purpose."""
+    sharded counters and indexes aside: each transaction picks its shard; a partner's endpoint count, made once),
+    ledger entries by type, messages by purpose."""
     out: Counter[str] = Counter()
     for item in table_snapshot():
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if pk.startswith(("REQ#", "IDEM#", "CTR#", "EXPIRE#")):  # replay records; shards picked at random
+            continue
+        if pk.startswith("HOOKCOUNT#"):  # a partner's endpoint count: made by its first registration, then updated
             continue
         out[f"{_kind(pk)}/{_kind(sk)}"] += 1
         if "type" in item and sk.startswith("E#"):

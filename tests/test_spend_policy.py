@@ -217,29 +217,112 @@ def test_a_partner_stored_before_the_spend_policy_existed_asks_for_the_customers
 # --- every spend without a code is messaged to the customer ---------------------------------------------------------
 
 
-def test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once(above):
+def told(clock: Any) -> None:
+    """A pass of the dispatcher: the notice is its subscriber, never the till's request."""
+    from chalicelib.services import dispatcher
+
+    dispatcher.poll(clock.now())
+
+
+def test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once(above, clock):
     s = above
     key = {"Idempotency-Key": "till-1-0001"}
     first = spend(s["store"], s["cid"], "S-1", 120, headers=key)
     assert first.status == 201
+    told(clock)
     notes = inbox("spend_notice", PHONE)
     assert len(notes) == 1 and "120" in notes[0].text and "Стиль" in notes[0].text and "4" in notes[0].text
     assert "4 880" in notes[0].text.replace("\u00a0", " ") or "4880" in notes[0].text  # the balance after it
     replay = spend(s["store"], s["cid"], "S-1", 120, headers=key)
     assert replay.status == 201 and replay.headers.get("Idempotent-Replayed") == "true"
     assert spend(s["store"], s["cid"], "S-1", 120).status == 201  # the order's replay, without the key
+    told(clock)
     assert len(inbox("spend_notice")) == 1  # a replay sends nothing
 
     held = spend(s["store"], s["cid"], "H-1", 80, capture=False)
+    told(clock)
     assert held.status == 201 and len(inbox("spend_notice")) == 2
     assert "80" in inbox("spend_notice")[0].text and "до" in inbox("spend_notice")[0].text
 
     s["store"].post(f"/v1/customers/{s['cid']}/spend-code")  # with her code she knows: no notice
     assert spend(s["store"], s["cid"], "S-code", 600, code=last_code("spend_code")).status == 201
+    told(clock)
     assert len(inbox("spend_notice")) == 2
 
 
-def test_two_requests_with_one_key_at_once_message_the_customer_once(above, monkeypatch):
+def test_the_till_request_calls_no_channel_the_dispatcher_tells_her(above, clock, monkeypatch):
+    """The redemption's own request never waits on a message gateway: the notice leaves with the dispatcher."""
+    from chalicelib.services import customer_messages
+
+    calls: list[Any] = []
+    real = customer_messages.notifier
+
+    def watched() -> Any:
+        calls.append(None)
+        return real()
+
+    monkeypatch.setattr(customer_messages, "notifier", watched)
+    assert spend(above["store"], above["cid"], "S-1", 120).status == 201
+    assert spend(above["store"], above["cid"], "H-1", 80, capture=False).status == 201
+    assert calls == [] and inbox("spend_notice") == []
+    told(clock)
+    assert calls and len(inbox("spend_notice", PHONE)) == 2
+
+
+def test_the_notice_goes_out_once_even_when_the_dispatcher_sees_the_event_twice(above, clock):
+    from chalicelib.db import outbox as outbox_db
+    from chalicelib.services import dispatcher
+
+    assert spend(above["store"], above["cid"], "S-1", 120).status == 201
+    seen = outbox_db.pending()
+    dispatcher.dispatch(seen, clock.now())  # the stream's batch, retried
+    dispatcher.dispatch(seen, clock.now())
+    told(clock)  # and the poller
+    told(clock)
+    assert len(inbox("spend_notice", PHONE)) == 1
+
+
+def test_a_notice_whose_send_failed_goes_out_on_the_next_pass(above, clock, monkeypatch):
+    from chalicelib.errors import Unavailable
+    from chalicelib.services import customer_messages
+
+    real = customer_messages.send
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise Unavailable("gateway down")
+
+    monkeypatch.setattr(customer_messages, "send", down)
+    assert spend(above["store"], above["cid"], "S-1", 120).status == 201
+    told(clock)
+    assert inbox("spend_notice") == []
+    monkeypatch.setattr(customer_messages, "send", real)
+    clock.advance(timedelta(minutes=1))
+    told(clock)
+    told(clock)
+    assert len(inbox("spend_notice", PHONE)) == 1
+
+
+def test_quiet_hours_do_not_hold_a_security_notice_back(above, clock):
+    """23:30 in Moscow: a purchase note waits for the morning, a spend without her code is told at once."""
+    from datetime import UTC, datetime
+
+    clock.set(datetime(2026, 3, 10, 20, 30, tzinfo=UTC))
+    assert spend(above["store"], above["cid"], "S-1", 120).status == 201
+    told(clock)
+    assert len(inbox("spend_notice", PHONE)) == 1
+
+
+def test_the_partners_webhook_never_sees_the_internal_mark(above, clock):
+    from chalicelib.db import outbox as outbox_db
+
+    assert spend(above["store"], above["cid"], "S-1", 120).status == 201
+    [event] = [e for e in outbox_db.pending() if e.type == "redemption.created"]
+    assert event.data["_code_free"] is True
+    assert not [k for k in event.payload()["data"] if k.startswith("_")]
+    assert event.payload()["data"]["points"] == 120
+
+
+def test_two_requests_with_one_key_at_once_message_the_customer_once(above, monkeypatch, clock):
     """The till's SDK resends while the first request is still in flight: the second decides on a read taken
     before the first committed, its commit is refused, and it answers with the first one's record: one message."""
     from chalicelib.db import code_free
@@ -259,15 +342,17 @@ def test_two_requests_with_one_key_at_once_message_the_customer_once(above, monk
     monkeypatch.setattr(code_free, "from_found", the_other_commits_meanwhile)
     second = spend(s["store"], s["cid"], "S-1", 120, headers=key)
     assert first[0].status == 201 and second.status == 201 and second.raw == first[0].raw
+    told(clock)
     assert len(inbox("spend_notice")) == 1
     assert balance(s["store"], s["cid"])["available"] == 4880
 
 
-def test_the_message_is_in_the_customers_language_and_a_trusted_partner_sends_it_too(api):
+def test_the_message_is_in_the_customers_language_and_a_trusted_partner_sends_it_too(api, clock):
     salon, _ = _partner(api, "Salon", spend_confirmation="never")
     cid = enrol(salon, phone=PHONE, locale="en")
     accrue(salon, cid, "A-1", 1_000_000)
     assert spend(salon, cid, "N-1", 50).status == 201
+    told(clock)
     [note] = inbox("spend_notice", PHONE)
     assert note.text.startswith("Salon spent 50 of your points without your code") and "Available: 450." in note.text
 

@@ -231,4 +231,30 @@ MUTANTS += (
         "        if False:",
         (_P + "test_the_owner_connects_bitrix24_sees_its_last_error_and_disconnects",),
     ),
+    Mutant(
+        "the Bitrix24 portal called by name after its check (DNS rebinding)",
+        "        conn = outbound.connection(url, outbound.production(), TIMEOUT_SECONDS)\n"
+        "    except outbound.Refused:  # the services check first (crm_sync)",
+        "        conn = outbound.connection(url, False, TIMEOUT_SECONDS)\n"
+        "    except outbound.Refused:  # the services check first (crm_sync)",
+        (_T + "test_the_portal_is_called_at_the_address_its_check_vetted",),
+    ),
+    Mutant(
+        "the amoCRM account called by name after its check (DNS rebinding)",
+        "        conn = outbound.connection(url, outbound.production(), TIMEOUT_SECONDS)\n"
+        "    except outbound.Refused:  # the services check first (amo_sync)",
+        "        conn = outbound.connection(url, False, TIMEOUT_SECONDS)\n"
+        "    except outbound.Refused:  # the services check first (amo_sync)",
+        (_A + "test_the_account_is_called_at_the_address_its_check_vetted",),
+    ),
+    Mutant(
+        "an outbound call connects by name, not to the vetted address",
+        "        return socket.create_connection((self.address or self.host, self.port), self.timeout)",
+        "        return socket.create_connection((self.host, self.port), self.timeout)",
+        (
+            _T + "test_the_portal_is_called_at_the_address_its_check_vetted",
+            _A + "test_the_account_is_called_at_the_address_its_check_vetted",
+            "tests/test_webhooks.py::test_a_delivery_connects_to_the_address_its_check_vetted",
+        ),
+    ),
 )

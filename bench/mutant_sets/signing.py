@@ -57,8 +57,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a delivery resolving the endpoint's name again (DNS rebinding)",
-        '    connection = pinned(parts.hostname or "", parts.port, address)',
-        '    connection = pinned(parts.hostname or "", parts.port, None)',
+        '    return pinned(parts.hostname or "", parts.port, address, timeout)',
+        '    return pinned(parts.hostname or "", parts.port, None, timeout)',
         (f"{WEBHOOKS}::test_a_delivery_connects_to_the_address_its_check_vetted",),
     ),
     Mutant(

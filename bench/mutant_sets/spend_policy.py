@@ -45,14 +45,32 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a spend without the customer's code is not messaged to her",
-        "    customer_messages.safe_send(customer, NOTICE_PURPOSE, body)",
-        "    pass",
+        "        customer_messages.send(customer, NOTICE_PURPOSE, _text(customer, note))",
+        "        pass",
         (f"{_TESTS}::test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once",),
     ),
     Mutant(
-        "a replayed code-free spend is messaged again",
-        "    if silent and not reply.replayed:",
-        "    if silent:",
-        (f"{_TESTS}::test_two_requests_with_one_key_at_once_message_the_customer_once",),
+        "a spend notice sent twice when the dispatcher sees its event twice",
+        "    if not messages_db.claim(note.customer_id, NOTICE_PURPOSE, note.event_id, now):",
+        "    if False:",
+        (f"{_TESTS}::test_the_notice_goes_out_once_even_when_the_dispatcher_sees_the_event_twice",),
+    ),
+    Mutant(
+        "a spend notice whose send failed is never sent",
+        "        messages_db.give_back(note.customer_id, NOTICE_PURPOSE, note.event_id)",
+        "        pass",
+        (f"{_TESTS}::test_a_notice_whose_send_failed_goes_out_on_the_next_pass",),
+    ),
+    Mutant(
+        "a spend with the customer's code announced as made without it",
+        "    return event.type == REDEMPTION_CREATED and event.data.get(CODE_FREE) is True",
+        "    return event.type == REDEMPTION_CREATED",
+        (f"{_TESTS}::test_a_spend_or_hold_without_a_code_is_messaged_to_the_customer_once",),
+    ),
+    Mutant(
+        "the internal code-free mark leaks into the partners' webhook payload",
+        "        data = {k: v for k, v in self.data.items() if not k.startswith(INTERNAL_PREFIX)}",
+        "        data = dict(self.data)",
+        (f"{_TESTS}::test_the_partners_webhook_never_sees_the_internal_mark",),
     ),
 )

@@ -2,7 +2,9 @@
 tier reached, held back by quiet hours) and the runs that offer a campaign to its audience.
 
 A note waits under ``NOTEDUE#<shard>`` / ``<due ISO>#<event id>``: an event dispatched twice waits once (its due time
-is computed from the event's own instant, so both dispatches name the same key). The send itself is guarded by the
+is computed from the event's own instant, so both dispatches name the same key). Security notices (a spend made
+without the customer's code) wait in a list of their own, ``NOTICEDUE#<shard>`` (:data:`NOTICES`): quiet hours never
+hold them, and a night of purchase notes never stands in front of them. The send itself is guarded by the
 customer's message mark (``db/messages.py``), claimed under a condition.
 
 An offer run (``OFFERRUN`` / ``<campaign id>``) walks the partner-period index of the ledger (who shopped where, month
@@ -26,6 +28,8 @@ from chalicelib.db.tx import error_code
 
 __all__ = [
     "DUE_SHARDS",
+    "NOTES",
+    "NOTICES",
     "Note",
     "NoteDueItem",
     "OfferRun",
@@ -44,13 +48,15 @@ DUE_SHARDS = 4
 KEEP_NOTE = timedelta(days=3)  # a note still waiting then is dropped by DynamoDB (the service drops it sooner)
 KEEP_RUN = timedelta(days=400)
 RUNS_PK = "OFFERRUN"
+NOTES = "NOTEDUE"  # the waiting list of notes quiet hours defer
+NOTICES = "NOTICEDUE"  # the waiting list of security notices, sent at once
 
 
 class NoteDueItem(_Item):
     """``NOTEDUE#<shard>`` / ``<due ISO>#<event id>``: a message to a customer waiting for its time."""
 
     customer_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # purchase_note | tier_reached
+    kind = UnicodeAttribute()  # purchase_note | tier_reached | spend_notice
     event_id = UnicodeAttribute()
     partner_id = UnicodeAttribute()
     created_at = UnicodeAttribute()  # the event's instant
@@ -91,16 +97,16 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _due_key(note: Note) -> tuple[str, str]:
+def _due_key(note: Note, queue: str) -> tuple[str, str]:
     shard = int.from_bytes(note.event_id.encode()[-2:], "big") % DUE_SHARDS
-    return f"NOTEDUE#{shard}", f"{note.due_at}#{note.event_id}"
+    return f"{queue}#{shard}", f"{note.due_at}#{note.event_id}"
 
 
-def defer(note: Note, now: datetime) -> None:
+def defer(note: Note, now: datetime, queue: str = NOTES) -> None:
     """Put the note in the waiting list. Its key is the same however often its event is dispatched, so a second
     put only writes the same item again (the customer's message mark decides whether it goes out)."""
     item = NoteDueItem(
-        *_due_key(note),
+        *_due_key(note, queue),
         customer_id=note.customer_id,
         kind=note.kind,
         event_id=note.event_id,
@@ -112,12 +118,12 @@ def defer(note: Note, now: datetime) -> None:
     item.save()
 
 
-def due(now: datetime, limit: int) -> list[Note]:
-    """Notes due at or before ``now``, oldest first."""
+def due(now: datetime, limit: int, queue: str = NOTES) -> list[Note]:
+    """Notes of ``queue`` due at or before ``now``, oldest first."""
     out: list[Note] = []
     for shard in range(DUE_SHARDS):
         items = NoteDueItem.query(
-            f"NOTEDUE#{shard}", NoteDueItem.sk <= f"{_utc(now)}#~", limit=limit, consistent_read=True
+            f"{queue}#{shard}", NoteDueItem.sk <= f"{_utc(now)}#~", limit=limit, consistent_read=True
         )
         for i in items:
             due_at = i.sk.rsplit("#", 1)[0]
@@ -126,9 +132,9 @@ def due(now: datetime, limit: int) -> list[Note]:
     return sorted(out, key=lambda n: (n.due_at, n.event_id))[:limit]
 
 
-def done(note: Note) -> None:
+def done(note: Note, queue: str = NOTES) -> None:
     """The note went out, or never will: it stops waiting (deleting twice is harmless)."""
-    NoteDueItem(*_due_key(note)).delete()
+    NoteDueItem(*_due_key(note, queue)).delete()
 
 
 @dataclass

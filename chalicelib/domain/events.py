@@ -65,6 +65,12 @@ ALL_EVENTS = "*"
 # The audience of an event told to every partner, each its own part (a settlement close): the dispatcher expands it
 # into one event per partner before any partner hears of it.
 BROADCAST = "*"
+# Data that only the coalition's own subscribers read, never in a delivery's body (:meth:`Event.payload`): keys that
+# start with ``_``, so no field of the partners' contract is ever one. A redemption made without the customer's code
+# carries ``_code_free`` (and a hold, ``_held_until``): the customer is told of it (services/spend_notices.py).
+INTERNAL_PREFIX = "_"
+CODE_FREE = "_code_free"
+HELD_UNTIL = "_held_until"
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,9 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        """The delivery's body as the contract names it."""
-        return {"id": self.event_id, "type": self.type, "created_at": self.created_at, "data": self.data}
+        """The delivery's body as the contract names it: the internal data left out."""
+        data = {k: v for k, v in self.data.items() if not k.startswith(INTERNAL_PREFIX)}
+        return {"id": self.event_id, "type": self.type, "created_at": self.created_at, "data": data}
 
 
 def subscribed(wanted: tuple[str, ...] | list[str], event_type: str) -> bool:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib import outbound
 from chalicelib.integrations.bitrix24 import MAX_ANSWER, TIMEOUT_SECONDS
 
 __all__ = ["MAX_BATCH", "Amo", "AmoError", "Expired", "Retryable", "Revoked", "Tokens", "exchange", "http_transport"]
@@ -50,16 +50,14 @@ class Tokens:
 
 
 def http_transport(method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, bytes]:
-    """One request with the standard library: no redirects, no proxies, a timeout; failures are :class:`Retryable`."""
+    """One request with the standard library: no redirects, no proxies, a timeout; failures are :class:`Retryable`.
+    In production it connects to the address the guard vetted just now (``chalicelib/outbound.py``: an account's
+    name that answers a private address to a second lookup is never called)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(
-            host, parts.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(host, parts.port, timeout=TIMEOUT_SECONDS)
+    try:
+        conn = outbound.connection(url, outbound.production(), TIMEOUT_SECONDS)
+    except outbound.Refused:  # the services check first (amo_sync): only a name that changed since lands here
+        raise Retryable("amoCRM unreachable: Refused") from None
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
         conn.request(method, path, body=body, headers=headers)

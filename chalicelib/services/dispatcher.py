@@ -42,6 +42,7 @@ from chalicelib.services import (
     crm_sync,
     customer_notes,
     message_outbox,
+    spend_notices,
     webhooks,
 )
 
@@ -74,6 +75,7 @@ def poll(now: datetime, sender: Sender | None = None) -> int:
     partners' CRMs (each change sent with the balance as it is now). Returns the webhook attempts made."""
     dispatch(outbox_db.pending(BATCH), now, sender, attempt_now=False)
     dispatch(outbox_db.messages(BATCH), now)  # codes and links whose first send failed: sent again if still good
+    spend_notices.flush(now)  # a spend without the customer's code: told at once, and again if a send failed
     made = deliver_due(now, sender)
     crm_sync.flush(now)
     amo_sync.flush(now)
@@ -106,6 +108,8 @@ def dispatch(events: Sequence[Event], now: datetime, sender: Sender | None = Non
     """Create each event's deliveries (once per endpoint), take it out of the outbox, and make the first attempt of
     each delivery created here (``attempt_now``; the poll leaves them to its pass over what is due)."""
     created = _fan_out(events, now)
+    if attempt_now and any(spend_notices.concerns(e) for e in events):  # the stream's pass: a security notice
+        spend_notices.flush(now)  # goes out now, not at the next minute's poll
     if attempt_now:
         for ref in created:
             _attempt(ref, now, sender or http_sender)
@@ -129,6 +133,7 @@ def _fan_out(events: Sequence[Event], now: datetime) -> list[webhooks_db.DueRef]
                 created += [ref] if ref is not None else []
         crms.accept(event)
         customer_notes.accept(event, now)  # messages to the customer: once per event, sent by the pass
+        spend_notices.accept(event, now)
         campaign_offers.accept(event, now)
         outbox_db.delete(event.event_id)
     return created

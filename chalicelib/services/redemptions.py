@@ -7,11 +7,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from chalicelib import db, ids
-from chalicelib.db import customers as customers_db
 from chalicelib.db import keys
 from chalicelib.db import orders as orders_db
 from chalicelib.db import wallets as wallets_db
-from chalicelib.db.customers import Customer
 from chalicelib.domain import redemption_cap_points
 from chalicelib.domain.orders import (
     Spent,
@@ -91,10 +89,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
     natural = NaturalId(*keys.redemption(partner_id, body.order_id), duplicate=DuplicateOrder)
     wrong = limits.wrong_code(req.scope)  # a wrong customer code costs the key once, however often decide runs
 
-    silent: list[tuple[Customer, Partner]] = []  # a spend made without the customer's code: she is told of it
-
     def decide(found: Found) -> Plan:
-        silent.clear()  # only what the attempt that commits decided
         partner = load_partner(partner_id, now)
         code_free = spend_policy.allowance(found, body.customer_id, partner, read=bool(allowance_reads))
         hold_minutes = None if body.capture else (body.hold_minutes or DEFAULT_HOLD_MINUTES)
@@ -155,9 +150,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
                 found, plan, body.customer_id, partner_id, req.scope, body.customer_code, body.points, now, wrong
             )
         spend_policy.count_code_free(plan, partner, body.customer_id, code_free, body.points, now)
-        customer = customers_db.from_found(found, body.customer_id)
-        if customer is not None:
-            silent.append((customer, partner))
+        spend_policy.mark_code_free(plan, expires_at)  # she is told of it, by the dispatcher
         return plan
 
     # The customer's codes and the code-free allowance come in the same batch read as the wallet and the order, and
@@ -171,12 +164,7 @@ def redeem(req: WriteRequest, body: CreateRedemption, partner_id: str, now: date
         *code_reads,
         *allowance_reads,
     ]
-    reply = execute(req, natural, reads, decide, later=campaign_reads(partner_id))
-    if silent and not reply.replayed:  # after the commit, once: a replay was announced by the first execution
-        customer, partner = silent[0]
-        out = reply.result(RedemptionOut)
-        spend_policy.announce(customer, partner, out.points, out.balance.available, out.expires_at)
-    return reply
+    return execute(req, natural, reads, decide, later=campaign_reads(partner_id))
 
 
 def _resolve_hold(

@@ -3,8 +3,9 @@
 - the code-free ceiling of ``above N``: what the partner takes from one customer without her code, holds included,
   stays within N points in any 24 hours; counted in the redemption's own transaction, under a condition
   (``chalicelib/domain/code_free.py``, ``chalicelib/db/code_free.py``);
-- the message that tells the customer of every spend or hold made without her code (``above`` and ``never``),
-  sent after the commit and never again on a replay, so that abuse is seen the same day.
+- the mark on the redemption's event that tells the customer of every spend or hold made without her code (``above``
+  and ``never``): the dispatcher sends the notice (``services/spend_notices.py``), once per event, so that abuse is
+  seen the same day.
 
 ``never`` is the operator's explicit trust: no ceiling, but a code-free hold still lasts at most the partner's
 ``code_free_hold_minutes`` and every spend is announced.
@@ -12,20 +13,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from chalicelib import db
 from chalicelib.db import code_free as code_free_db
-from chalicelib.db.customers import Customer
 from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain.code_free import Allowance, slot_of
+from chalicelib.domain.events import CODE_FREE, HELD_UNTIL, REDEMPTION_CREATED
 from chalicelib.domain.partners import Partner
-from chalicelib.domain.periods import zone
-from chalicelib.machinery import program
 from chalicelib.machinery.idempotency import Plan
-from chalicelib.services import customer_messages
-
-NOTICE_PURPOSE = "spend_notice"
 
 
 def reads(customer_id: str, partner: Partner | None, partner_id: str) -> list[ReadKey]:
@@ -67,17 +64,10 @@ def count_code_free(
     )
 
 
-def announce(customer: Customer, partner: Partner, points: int, balance: int, held_until: str | None) -> None:
-    """Tell the customer that points were spent (or held until ``held_until``) without her code. Best effort,
-    after the commit: the spend stands whether or not the message leaves (the port logs a failure)."""
-    if held_until:
-        tz = zone(program.load().timezone)
-        until = datetime.fromisoformat(held_until).astimezone(tz).strftime("%d.%m %H:%M")
-        body = customer_messages.text(
-            customer, "held_without_code", points=points, partner=partner.name, balance=balance, until=until
-        )
-    else:
-        body = customer_messages.text(
-            customer, "spent_without_code", points=points, partner=partner.name, balance=balance
-        )
-    customer_messages.safe_send(customer, NOTICE_PURPOSE, body)
+def mark_code_free(plan: Plan, held_until: str | None) -> None:
+    """Mark the redemption's event in ``plan`` as made without the customer's code, so that she is told of it
+    (``services/spend_notices.py``, the dispatcher's subscriber). No write of its own on the till's path: the event
+    is in the outbox item the redemption writes anyway, and the marker is internal data that no partner's delivery
+    carries (``domain/events.py``)."""
+    marker = {CODE_FREE: True, **({HELD_UNTIL: held_until} if held_until else {})}
+    plan.events = [replace(e, data={**e.data, **marker}) if e.type == REDEMPTION_CREATED else e for e in plan.events]
