@@ -192,8 +192,9 @@ def _bitrix24_deal_won(c: Coalition, n: int) -> Call:
     return Call(c.operator, "POST", f"/v1/integrations/bitrix24/events/{partner_id}", form=form)
 
 
-def _amocrm(c: Coalition, n: int) -> tuple[Api, str, crm_standins.AmoAccount, str]:
-    """The cafe (n=0) or the store (n=1) connected to a local amoCRM account of its own; its events path."""
+def _amocrm_account(c: Coalition, n: int) -> tuple[Api, str, crm_standins.AmoAccount, dict[str, str]]:
+    """A local amoCRM account of its own for the cafe (n=0) or the store (n=1), and the body that connects it with a
+    one-time code."""
     account, server = crm_standins.serve_amo()
     _PORTALS.append(server)
     client, partner = (c.cafe, "cafe") if n == 0 else (c.store, "store")
@@ -206,6 +207,12 @@ def _amocrm(c: Coalition, n: int) -> tuple[Api, str, crm_standins.AmoAccount, st
         "redirect_uri": crm_standins.AMO_REDIRECT,
         "code": "auth-code-0001",
     }
+    return client, partner, account, body
+
+
+def _amocrm(c: Coalition, n: int) -> tuple[Api, str, crm_standins.AmoAccount, str]:
+    """The cafe (n=0) or the store (n=1) connected to a local amoCRM account of its own; its events path."""
+    client, partner, account, body = _amocrm_account(c, n)
     r = client.call("PUT", "/v1/integrations/amocrm", body)
     assert r.status == 200, r.json
     return client, c.ids[partner], account, str(r.json["events_path"])
@@ -213,18 +220,7 @@ def _amocrm(c: Coalition, n: int) -> tuple[Api, str, crm_standins.AmoAccount, st
 
 def _connect_amocrm(c: Coalition, n: int) -> Call:
     """The cafe (n=0) or the store (n=1) connecting a local amoCRM account of its own with a one-time code."""
-    account, server = crm_standins.serve_amo()
-    _PORTALS.append(server)
-    client, partner = (c.cafe, "cafe") if n == 0 else (c.store, "store")
-    _AMO[partner] = account.url
-    amo_sync.set_transport(amocrm_client.http_transport, lambda sub: _AMO[sub])
-    body = {
-        "subdomain": partner,
-        "client_id": crm_standins.AMO_CLIENT_ID,
-        "client_secret": crm_standins.AMO_CLIENT_SECRET,
-        "redirect_uri": crm_standins.AMO_REDIRECT,
-        "code": "auth-code-0001",
-    }
+    client, _, _, body = _amocrm_account(c, n)
     return Call(client, "PUT", "/v1/integrations/amocrm", body)
 
 
