@@ -62,7 +62,7 @@ MUTANTS: tuple[Mutant, ...] = (
 MUTANTS += (
     Mutant(
         "the portal's URL not held to public https in production",
-        "    return webhook_http.refusal(url, _production())",
+        "    return webhook_http.refusal(url, outbound.production())",
         "    return None",
         (_T + "test_only_a_public_https_portal_in_production",),
     ),
@@ -129,7 +129,7 @@ MUTANTS += (
     ),
     Mutant(
         "the amoCRM account not held to public https in production",
-        "    return webhook_http.refusal(_base(subdomain), crm_sync._production())",
+        "    return webhook_http.refusal(_base(subdomain), outbound.production())",
         "    return None",
         (_A + "test_only_a_public_https_account_in_production",),
     ),

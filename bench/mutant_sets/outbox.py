@@ -78,8 +78,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "an endpoint's URL not checked when it is registered",
-        "    reason = webhook_http.refusal(body.url, _production())\n    if reason is not None:",
-        "    reason = webhook_http.refusal(body.url, _production())\n    if False:",
+        "    reason = webhook_http.refusal(body.url, outbound.production())\n    if reason is not None:",
+        "    reason = webhook_http.refusal(body.url, outbound.production())\n    if False:",
         (f"{WEBHOOKS}::test_a_webhook_to_plain_http_elsewhere_is_refused",),
     ),
     Mutant(

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import runtime
+from chalicelib import outbound, runtime
 from chalicelib.db import amo as amo_db
 from chalicelib.db import crm as crm_db
 from chalicelib.db.reads import Found
@@ -55,7 +55,7 @@ def order_id_of(lead_id: str) -> str:
 
 
 def _refused(subdomain: str) -> str | None:
-    return webhook_http.refusal(_base(subdomain), crm_sync._production())
+    return webhook_http.refusal(_base(subdomain), outbound.production())
 
 
 SECRET_PLACEHOLDER = "__AMOCRM_WEBHOOK_SECRET__"  # noqa: S105 - a marker, not a secret

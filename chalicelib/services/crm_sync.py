@@ -15,7 +15,6 @@ what that order has left.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -23,7 +22,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from chalicelib import db
+from chalicelib import db, outbound
 from chalicelib.db import crm as crm_db
 from chalicelib.db import orders as orders_db
 from chalicelib.domain import signing
@@ -73,16 +72,12 @@ def set_transport(transport: Transport) -> None:
     _transport = transport
 
 
-def _production() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))  # make run and tests speak to a local stand-in
-
-
 def _refused(url: str) -> str | None:
     """Why the portal's URL may not be called (the webhooks' SSRF guard: https to public addresses in AWS); checked
     at connection and again before each use (a host's address can change)."""
-    if not valid_webhook_url(url, not _production()):
+    if not valid_webhook_url(url, not outbound.production()):
         return "webhook_url must be the inbound webhook Bitrix24 shows: https://<portal>/rest/<user>/<token>/"
-    return webhook_http.refusal(url, _production())
+    return webhook_http.refusal(url, outbound.production())
 
 
 def connect(

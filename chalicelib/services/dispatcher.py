@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import db
+from chalicelib import db, outbound
 from chalicelib.db import outbox as outbox_db
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.domain import signing
@@ -62,12 +61,8 @@ Sender = Callable[[str, bytes, dict[str, str]], Sent]
 __all__ = ["SIGNATURE_HEADER", "Sender", "deliver_due", "dispatch", "handle_stream", "next_attempt", "poll"]
 
 
-def _production() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-
-
 def http_sender(url: str, body: bytes, headers: dict[str, str]) -> Sent:
-    return webhook_http.post(url, body, headers, _production())
+    return webhook_http.post(url, body, headers, outbound.production())
 
 
 def poll(now: datetime, sender: Sender | None = None) -> int:

@@ -8,12 +8,11 @@ a placeholder filled in on the way out, like an API key's."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from chalicelib import ids, runtime
+from chalicelib import ids, outbound, runtime
 from chalicelib.db import webhooks as webhooks_db
 from chalicelib.db.reads import Found
 from chalicelib.db.webhooks import Delivery, Webhook
@@ -80,10 +79,6 @@ def _out(hook: Webhook, now: datetime | None = None) -> WebhookOut:
     )
 
 
-def _production() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-
-
 def _renderer(req: WriteRequest, purpose: str) -> Callable[[str], str]:
     """Fills the secret in on the way out, derived again from the request's seed and the webhook id the recorded
     answer names (a replay draws a new id of its own, which names nothing)."""
@@ -99,7 +94,7 @@ def _renderer(req: WriteRequest, purpose: str) -> Callable[[str], str]:
 
 
 def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetime) -> Reply:
-    reason = webhook_http.refusal(body.url, _production())
+    reason = webhook_http.refusal(body.url, outbound.production())
     if reason is not None:
         raise ValidationFailed.at(["body", "url"], reason, "url_refused")
     webhook_id = ids.random_id("whk")
