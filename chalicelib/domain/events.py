@@ -38,19 +38,7 @@ EVENT_TYPES: tuple[str, ...] = (
     SETTLEMENT_CLOSED,
 )
 # The events after which a customer's balance, tier or expiring points may read differently (what a CRM mirrors).
-BALANCE_CHANGES = frozenset(
-    {
-        ACCRUAL_CREATED,
-        REDEMPTION_CREATED,
-        REDEMPTION_CAPTURED,
-        REDEMPTION_VOIDED,
-        REFUND_CREATED,
-        BONUS_CREATED,
-        ADJUSTMENT_CREATED,
-        POINTS_EXPIRED,
-        TIER_CHANGED,
-    }
-)
+BALANCE_CHANGES = frozenset(EVENT_TYPES) - {CAMPAIGN_UPDATED, SETTLEMENT_CLOSED}
 # What a CRM's contact mirrors: the customer from enrolment on, then every change of the balance.
 CRM_CHANGES = BALANCE_CHANGES | {CUSTOMER_ENROLLED}
 # A message to a person (a one-time code, a link to the customer's page) that a write asked for: put in the outbox
