@@ -111,6 +111,20 @@ class Order:
     def earned_points(self) -> int:
         return sum(g.points for g in self.grants)
 
+    def accrued_with(self, grants: tuple[Grant, ...]) -> Order:
+        """The order once an accrual earned ``grants`` on it: ``replace(self, grants=grants, accrued=True)``, spelled
+        out (once per accrual, ``replace`` walks every field)."""
+        return Order(
+            self.customer_id,
+            self.amount_minor,
+            self.refunded_minor,
+            grants,
+            True,
+            self.spent,
+            self.values,
+            self.version,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "customer_id": self.customer_id,

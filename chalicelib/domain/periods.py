@@ -45,6 +45,7 @@ def in_range(period: str, now: datetime) -> bool:
     return FIRST_YEAR <= year <= now.year + YEARS_AHEAD
 
 
+@lru_cache(maxsize=256)  # a request asks for the same few months (the tier window's start, a lot's expiry month)
 def add_months(period: str, months: int) -> str:
     year, month = parse_period(period)
     index = year * 12 + (month - 1) + months

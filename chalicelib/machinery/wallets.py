@@ -21,6 +21,7 @@ from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import events
+from chalicelib.machinery.built import built
 from chalicelib.machinery.idempotency import backoff
 from chalicelib.machinery.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
@@ -61,7 +62,7 @@ def marked_months(stored: Wallet) -> set[str]:
 
 def summary(wallet: Wallet) -> BalanceSummary:
     # A wallet's balances are ints (read with ``int``, changed by ints): built without validation.
-    return BalanceSummary.model_construct(available=wallet.available, pending=wallet.pending, held=wallet.held)
+    return built(BalanceSummary, available=wallet.available, pending=wallet.pending, held=wallet.held)
 
 
 class EntryFields(TypedDict, total=False):
@@ -136,8 +137,11 @@ def settle_into(
     tx: db.Transaction, customer_id: str, wallet: Wallet, now: datetime, program: Program
 ) -> tuple[Wallet, Change]:
     """Record in ``tx`` what time has done to the wallet (one entry per event) and return the settled wallet and
-    the change that gets there; the caller merges its own change into it and applies the sum once."""
+    the change that gets there; the caller merges its own change into it and applies the sum once. When time did
+    nothing, the settled wallet is ``wallet`` itself (wallets are never changed in place)."""
     settled_events: list[Event] = settle(wallet, now, program.timezone, max_events=MAX_SETTLE_EVENTS)
+    if not settled_events:
+        return wallet, Change()
     total = Change()
     for event in settled_events:
         total = total.merge(event.change)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Unpack
 
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.reads import Found, ReadKey
-from chalicelib.domain import expiry_period, lot_key, period_of, spend_12m, tier_status
+from chalicelib.domain import TierStatus, expiry_period, lot_key, period_of, spend_12m, tier_status
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
 from chalicelib.machinery import events, program, wallets
@@ -52,6 +53,13 @@ class Session:
     plan: Plan
     now: datetime
     marked: set[str]  # expiry months whose index marker exists already (not written again)
+    quiet: bool = False  # time did nothing to the wallet: ``settlement`` is empty
+
+    @cached_property
+    def tier(self) -> TierStatus:
+        """The customer's tier as this write finds the wallet (``current`` never changes within a session)."""
+        spend = spend_12m(self.current.spend, period_of(self.now, self.program.timezone))
+        return tier_status(spend, self.program.tiers)
 
     def commit_with_entry(
         self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]
@@ -59,9 +67,8 @@ class Session:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
         after = change.applied_to(self.current)
-        wallets.write(
-            self.plan.tx, self.customer_id, after, self.settlement.merge(change), self.now, self.program, self.marked
-        )
+        total = change if self.quiet else self.settlement.merge(change)  # ``write`` leaves what it gets unchanged
+        wallets.write(self.plan.tx, self.customer_id, after, total, self.now, self.program, self.marked)
         if entry_type:  # empty: only what time did is committed (a hold found expired)
             wallets.post(
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
@@ -69,7 +76,9 @@ class Session:
             self.plan.events += events.for_entry(
                 self._facts(entry_type, partner_id, entry_change, after, entry), self.now
             )
-            before_tier, after_tier = self._tier(self.current), self._tier(after)
+            before_tier = self.tier.name
+            # the tier follows the spend alone: a change that moves no spend leaves it where it was
+            after_tier = self._tier(after) if change.spend or change.drop_spend else before_tier
             self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
         return after
 
@@ -117,7 +126,8 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     stored = wallets.catch_up(customer_id, loaded, now, prog)
     current, settlement = wallets.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
-    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored))
+    quiet = current is stored  # ``settle_into`` gives the wallet itself back when time did nothing
+    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored), quiet)
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:
