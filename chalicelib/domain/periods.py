@@ -29,6 +29,22 @@ def period_of(moment: datetime, tz_name: str) -> str:
     return period
 
 
+# The last instant written out: one write records its ``now`` as ISO 8601 several times (the entry, the wallet, the
+# order, the events, the answer). The same one-entry memo as ``period_of``'s: keyed by the very datetime object.
+_last_iso: tuple[datetime, str] | None = None
+
+
+def iso_instant(moment: datetime) -> str:
+    """``moment.isoformat()``."""
+    global _last_iso
+    last = _last_iso
+    if last is not None and last[0] is moment:
+        return last[1]
+    text = moment.isoformat()
+    _last_iso = (moment, text)
+    return text
+
+
 def parse_period(period: str) -> tuple[int, int]:
     year, month = period.split("-")
     return int(year), int(month)

@@ -63,6 +63,16 @@ def _by_spend(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
     return ordered
 
 
+def tier_name(spend: int, tiers: Sequence[Tier]) -> str:
+    """``tier_status(spend, tiers).name``, without the rest of the status (a write's tier after its change)."""
+    ordered = _by_spend(tiers)
+    current = ordered[0]
+    for tier in ordered:
+        if spend >= tier.min_spend_12m_minor:
+            current = tier
+    return current.name
+
+
 def tier_status(spend: int, tiers: Sequence[Tier]) -> TierStatus:
     ordered = _by_spend(tiers)
     current = ordered[0]

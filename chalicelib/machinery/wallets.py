@@ -17,6 +17,7 @@ from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.wallets import apply
 from chalicelib.domain import period_of, split_lot_key
 from chalicelib.domain.balance import balance_fields
+from chalicelib.domain.periods import iso_instant
 from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
@@ -101,7 +102,7 @@ def post(
         partner_id=partner_id,
         entry_type=entry_type,
         period=period_of(now, program.timezone),
-        created_at=now.isoformat(),
+        created_at=iso_instant(now),
         change=change,
         details=recorded,
         amount_minor=fields.get("amount_minor"),
@@ -127,7 +128,7 @@ def write(
     leaves the item with it (emptied lots, counters out of every window: ``domain.wallet.tidy``), so the item and
     each write's units stay the same size however long the customer stays. ``marked``: the months whose expiry
     marker the item as read shows to exist (``marked_months``), not written again."""
-    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat(), marked, after)
+    apply(tx, customer_id, tidy(after, change, now, program.timezone), iso_instant(now), marked, after)
 
 
 MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change

@@ -12,6 +12,7 @@ from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain import TierStatus, expiry_period, lot_key, period_of, spend_12m, tier_status
+from chalicelib.domain.tiers import tier_name
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
 from chalicelib.machinery import events, program, wallets
@@ -83,7 +84,7 @@ class Session:
         return after
 
     def _tier(self, w: Wallet) -> str:
-        return tier_status(spend_12m(w.spend, period_of(self.now, self.program.timezone)), self.program.tiers).name
+        return tier_name(spend_12m(w.spend, period_of(self.now, self.program.timezone)), self.program.tiers)
 
     def _facts(
         self, entry_type: str, partner_id: str, change: Change, after: Wallet, entry: EntryFields

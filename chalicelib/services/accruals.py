@@ -14,6 +14,7 @@ from chalicelib.domain import (
 from chalicelib.domain.orders import (
     Grant,
 )
+from chalicelib.domain.periods import iso_instant
 from chalicelib.domain.wallet import earn, pending_key
 from chalicelib.errors import (
     DuplicateOrder,
@@ -49,14 +50,14 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         earn_rate_bps, pending_days = int(partner.earn_rate_bps), int(partner.pending_days)
         points = earn_points(money_minor, earn_rate_bps, prog.point_value_minor, tier.multiplier_bps)
         lot = earn_lot(now, prog, partner_id)
-        now_iso = now.isoformat()
+        now_iso = iso_instant(now)
         pending_until = now + timedelta(days=pending_days) if pending_days > 0 else None
         available_at = pending_until.isoformat() if pending_until else now_iso
         bucket = pending_key(available_at, lot) if pending_until else ""
         earned = earn(points, lot, bucket)
         paid = body if money_minor == body.amount_minor else body.model_copy(update={"amount_minor": money_minor})
         awards = award_campaigns(plan, s, partner, paid, points, tier.name, pending_until, found)
-        change = earned.copy()  # what was earned, plus the purchase's spend (the tier) and the customer's visit here
+        change = earn(points, lot, bucket)  # what was earned, plus the purchase's spend (tiers) and the visit here
         change.spend[period] = body.amount_minor
         change.last_purchase[partner_id] = now_iso
         for award in awards:
