@@ -63,14 +63,14 @@ def _by_spend(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
     return ordered
 
 
-def tier_name(spend: int, tiers: Sequence[Tier]) -> str:
-    """``tier_status(spend, tiers).name``, without the rest of the status (a write's tier after its change)."""
+def tier_for(spend: int, tiers: Sequence[Tier]) -> Tier:
+    """The tier ``spend`` reaches (``tier_status``'s name and multiplier, without the rest of the status)."""
     ordered = _by_spend(tiers)
     current = ordered[0]
     for tier in ordered:
         if spend >= tier.min_spend_12m_minor:
             current = tier
-    return current.name
+    return current
 
 
 def tier_status(spend: int, tiers: Sequence[Tier]) -> TierStatus:

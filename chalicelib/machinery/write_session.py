@@ -11,8 +11,8 @@ from typing import Unpack
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.reads import Found, ReadKey
-from chalicelib.domain import TierStatus, expiry_period, lot_key, period_of, spend_12m, tier_status
-from chalicelib.domain.tiers import tier_name
+from chalicelib.domain import Tier, expiry_period, lot_key, period_of, spend_12m
+from chalicelib.domain.tiers import tier_for
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
 from chalicelib.machinery import events, program, wallets
@@ -57,10 +57,14 @@ class Session:
     quiet: bool = False  # time did nothing to the wallet: ``settlement`` is empty
 
     @cached_property
-    def tier(self) -> TierStatus:
+    def period(self) -> str:
+        """The month of ``now`` in the program's time zone."""
+        return period_of(self.now, self.program.timezone)
+
+    @cached_property
+    def tier(self) -> Tier:
         """The customer's tier as this write finds the wallet (``current`` never changes within a session)."""
-        spend = spend_12m(self.current.spend, period_of(self.now, self.program.timezone))
-        return tier_status(spend, self.program.tiers)
+        return self._tier(self.current)
 
     def commit_with_entry(
         self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]
@@ -79,12 +83,12 @@ class Session:
             )
             before_tier = self.tier.name
             # the tier follows the spend alone: a change that moves no spend leaves it where it was
-            after_tier = self._tier(after) if change.spend or change.drop_spend else before_tier
+            after_tier = self._tier(after).name if change.spend or change.drop_spend else before_tier
             self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
         return after
 
-    def _tier(self, w: Wallet) -> str:
-        return tier_name(spend_12m(w.spend, period_of(self.now, self.program.timezone)), self.program.tiers)
+    def _tier(self, w: Wallet) -> Tier:
+        return tier_for(spend_12m(w.spend, self.period), self.program.tiers)
 
     def _facts(
         self, entry_type: str, partner_id: str, change: Change, after: Wallet, entry: EntryFields
@@ -97,7 +101,7 @@ class Session:
             points = change.held
         else:
             points = abs(change.available + change.pending)
-        status = {"redemption": "captured", "hold": "held"}.get(entry_type)
+        status = _STATUS.get(entry_type)
         return events.EntryFacts(
             entry_type=entry_type,
             customer_id=self.customer_id,
@@ -115,6 +119,9 @@ class Session:
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]) -> Wallet:
         """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""
         return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
+
+
+_STATUS = {"redemption": "captured", "hold": "held"}  # the status an entry's event tells, for the entries that have one
 
 
 def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:

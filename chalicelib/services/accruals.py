@@ -7,10 +7,7 @@ from datetime import datetime, timedelta
 from chalicelib import ids
 from chalicelib.db import keys
 from chalicelib.db import orders as orders_db
-from chalicelib.domain import (
-    earn_points,
-    period_of,
-)
+from chalicelib.domain import earn_points
 from chalicelib.domain.orders import (
     Grant,
 )
@@ -40,8 +37,7 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         plan = Plan(created=True)
         s = open_session(found, body.customer_id, now, plan)
         partner, prog = load_partner(partner_id, now), s.program
-        period = period_of(now, prog.timezone)
-        tier = s.tier
+        period, tier = s.period, s.tier
         base = previous or new_order(body.customer_id, body.amount_minor, prog)
         values = dict(base.values)  # the order's money settings, recorded on each of its entries
         # A receipt paid partly in points: the till names the receipt total, and only the part paid in money earns
