@@ -91,7 +91,11 @@ class _Posting:
     out: dict[str, Figures] = field(default_factory=dict)
 
     def figures(self, pid: str | None = None) -> Figures:
-        return self.out.setdefault(self.partner_id if pid is None else pid, Figures())
+        key = self.partner_id if pid is None else pid
+        found = self.out.get(key)
+        if found is None:  # made only when missing (``setdefault`` would make one on every call)
+            found = self.out[key] = Figures()
+        return found
 
 
 def _issued(e: _Posting) -> None:

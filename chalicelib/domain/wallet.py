@@ -323,7 +323,8 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
 
     The stale keys are at most ``TIDY_PER_WRITE`` per write (oldest first) and never push the update past
     ``KEYS_PER_WRITE`` names; the rest leave with later writes. The ledger is unaffected: entries record
-    ``change``'s deltas, never what was removed."""
+    ``change``'s deltas, never what was removed. When nothing leaves, the answer is ``change`` itself; otherwise a
+    copy (``change`` is never changed)."""
     touched = {k for k, d in change.lots.items() if d}
     drop_lots = {k: -change.lots[k] for k in touched if after.lots.get(k) == 0 and change.lots[k] < 0}
     named = (
@@ -339,18 +340,20 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
         + len(change.campaign_awards)
     )
     room = max(0, min(TIDY_PER_WRITE, KEYS_PER_WRITE - named))
+    stale: list[tuple[str, str]] = []  # (what, key), oldest first within each kind
+    if room:
+        stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
+        if after.spend:
+            first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
+            stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
+        if after.bonus_days:
+            oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
+            days = change.bonus_days
+            stale += [("bonus", k) for k in sorted(after.bonus_days) if _day(k) < oldest_day and k not in days]
+    if not drop_lots and not stale:  # nothing leaves with this write: the change as it is (never changed here)
+        return change
     out = change.copy()
     out.drop_lots.update(drop_lots)
-    if not room:
-        return out
-    stale: list[tuple[str, str]] = []  # (what, key), oldest first within each kind
-    stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
-    if after.spend:
-        first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
-        stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
-    if after.bonus_days:
-        oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
-        stale += [("bonus", k) for k in sorted(after.bonus_days) if _day(k) < oldest_day and k not in change.bonus_days]
     for what, key in stale[:room]:
         if what == "lot":
             out.drop_lots[key] = 0
