@@ -326,3 +326,21 @@ def test_the_write_path_shortcuts_give_what_the_long_way_gives() -> None:
     tx = Transaction()
     settled, total = settle_into(tx, "cus_1", quiet, now, Program())
     assert settled is quiet and total == Change() and len(tx) == 0
+
+
+def test_an_order_accrued_with_its_grants_is_replace_of_them() -> None:
+    """``Order.accrued_with`` copies the order's fields without ``dataclasses.replace``: the same order, new or one a
+    hold already made."""
+    from chalicelib.domain.orders import Grant, Order, Spent
+
+    base, award = Grant("base", "ptn_a", "ptn_a", 10, "2027-05|ptn_a"), Grant("award", "cmp_1", "ptn_b", 3, "2027-05|b")
+    grants = (base, award)
+    held = Spent("held", 40, {"2027-01|ptn_a": 40}, expires_at="2026-05-10T12:30:00+00:00")
+    for order in (
+        Order("cus_1", 100_000, values=(("operator_fee_bps", 0), ("point_value_minor", 100))),
+        Order("cus_1", 100_000, 0, (), False, held, (("point_value_minor", 50),), 3),
+    ):
+        accrued = order.accrued_with(grants)
+        expected = dataclasses.replace(order, grants=grants, accrued=True)
+        assert accrued == expected and type(accrued) is Order and accrued.__dict__ == expected.__dict__
+        assert order.grants == () and not order.accrued

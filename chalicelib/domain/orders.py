@@ -112,18 +112,12 @@ class Order:
         return sum(g.points for g in self.grants)
 
     def accrued_with(self, grants: tuple[Grant, ...]) -> Order:
-        """The order once an accrual earned ``grants`` on it: ``replace(self, grants=grants, accrued=True)``, spelled
-        out (once per accrual, ``replace`` walks every field)."""
-        return Order(
-            self.customer_id,
-            self.amount_minor,
-            self.refunded_minor,
-            grants,
-            True,
-            self.spent,
-            self.values,
-            self.version,
-        )
+        """The order once an accrual earned ``grants`` on it: ``replace(self, grants=grants, accrued=True)`` without
+        its walk over every field nor a frozen ``__init__`` (once per accrual): a copy of the same fields (no
+        ``__post_init__`` to run), two of them set."""
+        order: Order = object.__new__(Order)
+        order.__dict__.update(self.__dict__, grants=grants, accrued=True)
+        return order
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Unpack
 
 from chalicelib.db import customers as customers_db
@@ -54,17 +53,17 @@ class Session:
     plan: Plan
     now: datetime
     marked: set[str]  # expiry months whose index marker exists already (not written again)
+    period: str  # the month of ``now`` in the program's time zone
     quiet: bool = False  # time did nothing to the wallet: ``settlement`` is empty
+    _tier_found: Tier | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
-    def period(self) -> str:
-        """The month of ``now`` in the program's time zone."""
-        return period_of(self.now, self.program.timezone)
-
-    @cached_property
+    @property
     def tier(self) -> Tier:
         """The customer's tier as this write finds the wallet (``current`` never changes within a session)."""
-        return self._tier(self.current)
+        tier = self._tier_found
+        if tier is None:  # worked out once, when first asked (``cached_property`` costs more than the tier)
+            tier = self._tier_found = self._tier(self.current)
+        return tier
 
     def commit_with_entry(
         self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]
@@ -135,7 +134,8 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     current, settlement = wallets.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
     quiet = current is stored  # ``settle_into`` gives the wallet itself back when time did nothing
-    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored), quiet)
+    period = period_of(now, prog.timezone)
+    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored), period, quiet)
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:
