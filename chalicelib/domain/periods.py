@@ -24,9 +24,14 @@ def period_of(moment: datetime, tz_name: str) -> str:
     if last is not None and last[0] is moment and last[1] == tz_name:
         return last[2]
     local = moment.astimezone(zone(tz_name))
-    period = f"{local.year:04d}-{local.month:02d}"
+    period = _month(local.year, local.month)
     _last = (moment, tz_name, period)
     return period
+
+
+@lru_cache(maxsize=64)  # formatting the month costs more than looking it up
+def _month(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
 
 
 # The last instant written out: one write records its ``now`` as ISO 8601 several times (the entry, the wallet, the
