@@ -330,7 +330,7 @@ def test_the_write_path_shortcuts_give_what_the_long_way_gives() -> None:
 
 def test_an_order_accrued_with_its_grants_is_replace_of_them() -> None:
     """``Order.accrued_with`` copies the order's fields without ``dataclasses.replace``: the same order, new or one a
-    hold already made."""
+    hold already made; ``Order.opened`` is the order its ``__init__`` makes."""
     from chalicelib.domain.orders import Grant, Order, Spent
 
     base, award = Grant("base", "ptn_a", "ptn_a", 10, "2027-05|ptn_a"), Grant("award", "cmp_1", "ptn_b", 3, "2027-05|b")
@@ -344,3 +344,10 @@ def test_an_order_accrued_with_its_grants_is_replace_of_them() -> None:
         expected = dataclasses.replace(order, grants=grants, accrued=True)
         assert accrued == expected and type(accrued) is Order and accrued.__dict__ == expected.__dict__
         assert order.grants == () and not order.accrued
+    values = (("operator_fee_bps", 0), ("point_value_minor", 100))
+    opened = Order.opened("cus_1", 100_000, values)
+    assert (
+        opened == Order("cus_1", 100_000, values=values)
+        and opened.__dict__ == Order("cus_1", 100_000, values=values).__dict__
+    )
+    assert Order.opened("cus_2", 5, ()) == Order("cus_2", 5) and opened.customer_id == "cus_1"

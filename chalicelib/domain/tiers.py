@@ -43,7 +43,10 @@ def spend_12m(spend_by_period: Mapping[str, int], current_period: str) -> int:
     """Purchases minus refunds over the 12 months ending with the current one; never below zero."""
     window = _window(current_period)
     # The wallet keeps about a window's worth of months (older ones leave it): add up what it has in the window.
-    total = sum(spend for period, spend in spend_by_period.items() if period in window)
+    total = 0
+    for period, spend in spend_by_period.items():
+        if period in window:
+            total += spend
     return max(total, 0)
 
 
