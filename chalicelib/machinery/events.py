@@ -33,6 +33,10 @@ __all__ = ["EntryFacts", "expired", "for_entry", "hold_released", "new", "stage"
 
 def new(event_type: str, partner_id: str, now: datetime, **data: Any) -> Event:
     """An event of ``event_type`` that only ``partner_id``'s subscribers hear of; None values are left out."""
+    return _event(event_type, partner_id, now, data)
+
+
+def _event(event_type: str, partner_id: str, now: datetime, data: dict[str, Any]) -> Event:
     return Event(
         ids.sortable_id("evt", now),
         event_type,
@@ -104,7 +108,7 @@ def for_entry(entry: EntryFacts, now: datetime) -> list[Event]:
         **entry.extra,
     }
     if entry.entry_type != "adjustment":
-        return [new(event_type, entry.partner_id, now, **data)]
+        return [_event(event_type, entry.partner_id, now, data)]  # ``new`` without copying ``data`` into its kwargs
     shares = {issuer: -points for issuer, points in _shares(entry.lots).items()}  # a debit takes points
     return [new(event_type, BROADCAST, now, **data, by_issuer=shares)] if shares else []
 
