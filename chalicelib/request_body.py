@@ -18,13 +18,26 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# What ``json.loads(raw, parse_constant=_reject_constant)`` builds on every call, once.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _loads(raw: bytes | str) -> Any:
+    """``json.loads(raw, parse_constant=_reject_constant)``: the same text decoded, the same errors."""
+    if isinstance(raw, str):
+        if raw.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        return _DECODER.decode(raw)
+    return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+
+
 def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:
     if raw is None or raw == b"":
         return {}
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {max_bytes}.")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return _loads(raw)
     except RecursionError as exc:
         raise InvalidJson("The JSON is nested too deeply.") from exc
     except (ValueError, UnicodeDecodeError) as exc:

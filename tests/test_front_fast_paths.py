@@ -39,3 +39,43 @@ def test_a_sortable_id_is_its_milliseconds_sequence_and_random_digits_side_by_si
         millis = (moment - datetime(1, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) + 86_400_000
         expected = f"ent_{_digits(millis, 10)}{_digits(seq % 32**4, 4)}{_digits(int.from_bytes(noise), 8)}"
         assert ids.sortable_id("ent", moment) == expected, (n, moment)
+
+
+_BODIES: list[bytes | str] = [
+    b"{}",
+    b'{"a": 1, "b": [1.5, -0, 1e400, "x\\u00e9\\ud800"], "c": {"d": null, "e": true}}',
+    '{"a": "é"}'.encode("utf-16"),
+    '{"a": "é"}'.encode("utf-16-le"),
+    '{"a": "é"}'.encode("utf-32"),
+    '{"a": "é"}'.encode("utf-8-sig"),
+    "\ufeff{}",
+    '{"a": "é"}',
+    b"\xff\xfe\x00",
+    b"\xc3\x28",
+    b'{"a": NaN}',
+    b"[Infinity]",
+    b"-Infinity",
+    b'{"a": 1,}',
+    b'{"a": 1} x',
+    b"[" * 100_000,
+    b"",
+    b" ",
+    b'"\\ud800"',
+    b"1" * 5000,
+]
+
+
+@pytest.mark.parametrize("raw", _BODIES)
+def test_a_body_parses_as_json_loads_parsed_it(raw: bytes | str) -> None:
+    """The decoder made once answers what ``json.loads(raw, parse_constant=...)`` answered: value or error text."""
+    from chalicelib import request_body
+
+    def outcome(parse: Any) -> tuple[str, str]:
+        try:
+            return "ok", repr(parse(raw))
+        except (ValueError, RecursionError) as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(request_body._loads) == outcome(
+        lambda text: json.loads(text, parse_constant=request_body._reject_constant)
+    )

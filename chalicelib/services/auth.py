@@ -118,12 +118,14 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
     token = bearer_token(authorization)
     key_hash = hash_key(token, pepper)
     key: api_keys_db.ApiKey | None = cache.peek(f"apikey:{key_hash}")
-    binding: tuple[str, Role, str | None] | None = cache.recall(f"binding:{key_hash}")
-    named = named_in(token)
+    binding: tuple[str, Role, str | None] | None
     if key is not None:
         binding = (key.key_id, _role(key), key.partner_id)
-    elif binding is None and named is not None:
-        binding = (named[1], "partner", named[0])
+    else:
+        binding = cache.recall(f"binding:{key_hash}")
+        named = named_in(token) if binding is None else None
+        if named is not None:
+            binding = (named[1], "partner", named[0])
     if binding is None:
         return _read_now(key_hash)
     key_id, _, partner_id = binding
