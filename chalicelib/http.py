@@ -353,9 +353,9 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 route.guard(lambda name: _header(request.headers, name))
             # Per API key, before anything is decided: a 429 leaves an Idempotency-Key free. On a cold instance both
             # the key and its bucket ride with the request's first read (auth.authenticate, key_rate.per_request).
+            now = rt.clock.now()  # one reading of the clock: the request's instant, its rate tokens' too
             if principal is not None:
-                key_rate.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
-            now = rt.clock.now()
+                key_rate.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES, now=now)
             raw_body = request.raw_body
             if route.body is not None:
                 content_type = (_header(headers, "content-type") or "application/json").lower()

@@ -79,3 +79,63 @@ def test_a_body_parses_as_json_loads_parsed_it(raw: bytes | str) -> None:
     assert outcome(request_body._loads) == outcome(
         lambda text: json.loads(text, parse_constant=request_body._reject_constant)
     )
+
+
+def test_shards_are_the_numbers_the_hex_digests_spelt() -> None:
+    """A shard read from the digest's bytes is the one read from its hex spelling: items stay where they were."""
+    import hashlib
+
+    from chalicelib.db import keys
+
+    def old(text: str, shards: int) -> int:
+        return int(hashlib.blake2b(text.encode(), digest_size=2).hexdigest(), 16) % shards
+
+    draw = random.Random(5)
+    texts = ["", "ent_1", "cus_é", *(f"evt_{draw.getrandbits(64):x}" for _ in range(3000))]
+    for text in texts:
+        assert keys.partner_period("ptn_a", "2026-01", text) == f"PP#ptn_a#2026-01#{old(text, keys.PERIOD_SHARDS)}"
+        assert keys.expiry_index("2026-01", text) == (f"EXPIRE#2026-01#{old(text, keys.EXPIRY_SHARDS)}", text)
+        assert keys._shard(text, keys.OUTBOX_SHARDS) == old(text, keys.OUTBOX_SHARDS)
+        assert keys._shard(text, keys.MESSAGE_SHARDS) == old(text, keys.MESSAGE_SHARDS)
+
+
+def test_the_canonical_body_and_its_fingerprints_are_what_json_dumps_spelt() -> None:
+    """The encoder made once spells a body as ``json.dumps(..., sort_keys=True, ...)`` did, and the fingerprints
+    hash the same bytes."""
+    import hashlib
+
+    from chalicelib.machinery import idempotency
+
+    bodies: list[Any] = [
+        {},
+        {"b": 1, "a": [1.5, -0.0, None, True], "é": {"z": "ü\u2028\ud7ff", "y": 10**30}},
+        {"points": 5, "order_id": "A-1", "nested": [{"k": "v"}, []]},
+        [3, 2, 1],
+        "text",
+    ]
+    for body in bodies:
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert idempotency._canonical(body) == canonical
+        assert idempotency.fingerprints("POST", "/v1/accruals", body) == (
+            hashlib.sha256(f"POST /v1/accruals\n{canonical}".encode()).hexdigest(),
+            hashlib.sha256(f" \n{canonical}".encode()).hexdigest(),
+        )
+        assert idempotency.fingerprints("POST", "/v1/accruals", body)[0] == idempotency.fingerprint(
+            "POST", "/v1/accruals", body
+        )
+
+
+def test_the_headers_read_once_are_what_the_request_mapping_answered() -> None:
+    """``_lowered`` is ``dict(request.headers)`` and ``_header`` reads from it what the mapping answered."""
+    from chalice.app import CaseInsensitiveMapping
+
+    from chalicelib import http
+
+    sent = {"Authorization": "Bearer x", "content-TYPE": "application/json", "Idempotency-Key": "k-1", "X-N": 5}
+    mapping = CaseInsensitiveMapping(sent)
+    lowered = http._lowered(mapping)
+    assert lowered == dict(mapping) and lowered is not mapping._dict
+    for name in ("authorization", "content-type", "idempotency-key", "x-n", "host"):
+        assert http._header(lowered, name) == http._header(mapping, name)
+    assert http._header(lowered, "x-n") == "5"
+    assert http._lowered(None) == {} and http._lowered({"A": "b"}) == {"A": "b"}

@@ -104,8 +104,10 @@ def _free(over_errors: bool) -> Condition:
     return free | (ReplayItem.status_code >= 400) if over_errors else free
 
 
-# Built once: a condition is only read when its transaction is sent (``serialize`` leaves it as it is).
+# Built once: a condition is only read when its transaction is sent (``serialize`` and ``parameters`` leave it as
+# it is), and each send renders its own names and values from it.
 _FREE = {over_errors: _free(over_errors) for over_errors in (False, True)}
+_FREE_RAW = {over_errors: _free_raw(over_errors) for over_errors in (False, True)}
 
 
 def check_free(tx: Transaction, pk: str, sk: str, *, tag: str, over_errors: bool = False) -> None:
@@ -131,7 +133,7 @@ def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_
             origin=record.origin,
             ttl=_expiry() if record.implicit else None,
         ),
-        condition=_free_raw(over_errors),
+        condition=_FREE_RAW[over_errors],
         tag=tag,
     )
 
