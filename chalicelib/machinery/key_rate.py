@@ -47,7 +47,10 @@ def _lease(key: tuple[str, str], name: str) -> _Lease:
     _owned()
     if len(_leases) > _HINTS_MAX:
         _leases.clear()
-    return _leases.setdefault((key[0], name), _Lease())
+    lease = _leases.get((key[0], name))
+    if lease is None:  # made only when missing: every request asks for its key's lease
+        lease = _leases[key[0], name] = _Lease()
+    return lease
 
 
 def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) -> None:
