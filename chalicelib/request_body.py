@@ -28,7 +28,10 @@ def _loads(raw: bytes | str) -> Any:
         if raw.startswith("\ufeff"):
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
         return _DECODER.decode(raw)
-    return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    # An object's "{" then a byte that is not 0 is what ``json.detect_encoding`` answers UTF-8 for (no BOM, no
+    # UTF-16/32): a body as clients send it, without its checks.
+    utf8 = raw[:1] == b"{" and raw[1:2] != b"\x00"
+    return _DECODER.decode(raw.decode("utf-8" if utf8 else json.detect_encoding(raw), "surrogatepass"))
 
 
 def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:

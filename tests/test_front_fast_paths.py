@@ -62,6 +62,10 @@ _BODIES: list[bytes | str] = [
     b" ",
     b'"\\ud800"',
     b"1" * 5000,
+    b"{",
+    b'{"a"',
+    b"{\x00",
+    b'{"a": "\xc3\xa9", "b": "\xed\xa0\x80"}',
 ]
 
 
@@ -139,3 +143,36 @@ def test_the_headers_read_once_are_what_the_request_mapping_answered() -> None:
         assert http._header(lowered, name) == http._header(mapping, name)
     assert http._header(lowered, "x-n") == "5"
     assert http._lowered(None) == {} and http._lowered({"A": "b"}) == {"A": "b"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        "x\u00e9\u2028\"\\",
+        1.5,
+        -0.0,
+        10**40,
+        True,
+        [],
+        {"b": [{"d": 1, "c": None}], "a": "\x00\x1f\x7f", "A": 1e-7, "é": False, "": {}},
+        json.loads('{"z": 1, "y": [1, 2.50, "\\ud800"], "x": {"w": 1e400}}'),
+    ],
+)
+def test_the_canonical_encoder_made_once_spells_what_json_dumps_spelt(body: Any) -> None:
+    from chalicelib.machinery import idempotency
+
+    spelt = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert idempotency._canonical(body) == spelt
+    assert idempotency._canonical(body) == spelt  # and again: nothing of a call is left in the encoder
+
+
+def test_the_canonical_encoder_refuses_what_json_dumps_refused_and_goes_on() -> None:
+    from chalicelib.machinery import idempotency
+
+    for refused in ({"a": {1, 2}}, {"a": [object()]}, {("a",): 1}):
+        with pytest.raises(TypeError):
+            json.dumps(refused, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        with pytest.raises(TypeError):
+            idempotency._canonical(refused)
+        assert idempotency._canonical({"a": [1]}) == '{"a":[1]}'

@@ -58,9 +58,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "fingerprint ignores points",
-        "    return _CANONICAL.encode(body)",
-        '    return _CANONICAL.encode({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
-        "else body)",
+        '    return "".join(_ENCODE(body, 0))',
+        '    return "".join(_ENCODE({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
+        "else body, 0))",
         ("tests/test_idempotency.py", "tests/test_api_ledger.py"),
     ),
     Mutant(

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from json import encoder as json_encoder
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
@@ -76,13 +77,21 @@ __all__ = [
 ]
 
 
-# What ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds on every call, once.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes an encoder and then its C
+# encoder on every call: both made once here. Without the circular-reference check (a parsed body has no cycles;
+# one would end in RecursionError rather than ValueError): a shared check would keep what a failed call left in it.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_C_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)  # None where the _json accelerator is missing
+_ENCODE: Callable[[Any, int], Sequence[str]] = (
+    _C_ENCODER(None, _CANONICAL.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
+    if _C_ENCODER is not None
+    else lambda body, _: [_CANONICAL.encode(body)]
+)
 
 
 def _canonical(body: Any) -> str:
     """The body as its fingerprints see it: every field, in one spelling."""
-    return _CANONICAL.encode(body)
+    return "".join(_ENCODE(body, 0))
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:

@@ -6,6 +6,7 @@ the pepper lives outside the table (SSM in AWS). Lookup is one GetItem by that h
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -145,6 +146,12 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
         db.carry(carried, lambda found: _land(found, key_hash, binding, carried))
         if at_once:
             db.land_riders()
+    return _key_principal(key_id, partner_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_principal(key_id: str, partner_id: str | None) -> Principal:
+    """An API key's principal: the same immutable value for every request of the key, made once."""
     return Principal(key_id=key_id, role=KEY_ROLE, partner_id=partner_id)
 
 
