@@ -149,7 +149,7 @@ def test_the_headers_read_once_are_what_the_request_mapping_answered() -> None:
     "body",
     [
         None,
-        "x\u00e9\u2028\"\\",
+        'x\u00e9\u2028"\\',
         1.5,
         -0.0,
         10**40,
