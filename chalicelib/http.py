@@ -306,13 +306,13 @@ def _write_request(
 
 
 def _render(route: Route, result: Answer, request_id: str) -> Response:
-    headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, Response):
         result.headers = {"X-Request-Id": request_id, "X-Content-Type-Options": "nosniff", **(result.headers or {})}
         result.headers.setdefault("Cache-Control", "no-store")
         return result
     if result is None:
         return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
+    headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, BaseModel):
         return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
     if isinstance(result, idempotency.Reply):  # a write's: its machinery is loaded already
