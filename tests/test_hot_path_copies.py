@@ -351,3 +351,35 @@ def test_an_order_accrued_with_its_grants_is_replace_of_them() -> None:
         and opened.__dict__ == Order("cus_1", 100_000, values=values).__dict__
     )
     assert Order.opened("cus_2", 5, ()) == Order("cus_2", 5) and opened.customer_id == "cus_1"
+
+
+def test_a_partners_campaign_reads_are_those_of_the_partner_in_force(monkeypatch: Any) -> None:
+    """``campaigns_known`` / ``campaigns_loaded`` hand out the partner as cached, its rates not resolved (no clock
+    read, no copy): what a write reads of its campaigns is what the partner in force at any instant reads."""
+    from datetime import date
+
+    from chalicelib import cache
+    from chalicelib.machinery import partner_cache
+    from chalicelib.machinery.campaign_reads import till_reads
+    from tests.test_campaign_lifecycle import NOW, _partner, _rules
+
+    monkeypatch.setenv("LOYALTY_CACHE_SECONDS", "30")
+    base = {"earn_rate_bps": 500, "max_redeem_share_bps": 3000}
+    schedule = Schedule(base).with_change({"earn_rate_bps": 700}, date(2026, 4, 1), NOW, "UTC")
+    campaigns = {"cmp_b": _rules(campaign_id="cmp_b"), "cmp_a": _rules(campaign_id="cmp_a")}
+    for partner in (_partner(schedule=schedule, campaigns=campaigns), _partner(campaigns=campaigns), _partner()):
+        cache.clear()
+        assert partner_cache.campaigns_known(partner.partner_id) is None
+        cache.put(f"partner:{partner.partner_id}", partner)
+        known, loaded = partner_cache.campaigns_known("cafe"), partner_cache.campaigns_loaded("cafe")
+        assert known is partner and loaded is partner
+        for at in (NOW, datetime(2026, 4, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)):
+            in_force = partner_cache.load_partner("cafe", at)
+            assert _shards_aside(till_reads(known)) == _shards_aside(till_reads(in_force))
+            assert known.campaign_rules() == in_force.campaign_rules()
+    cache.clear()
+
+
+def _shards_aside(reads: list[Any]) -> list[Any]:
+    """The read keys without the budget shard's number (drawn at random per read)."""
+    return [(m, pk.rpartition("#")[0] if "SHARD" in sk else pk, sk) for m, pk, sk in reads]

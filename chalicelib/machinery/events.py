@@ -5,7 +5,7 @@ customer id."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +27,9 @@ from chalicelib.domain.events import (
 )
 from chalicelib.domain.periods import iso_instant
 from chalicelib.domain.settlement import COALITION
+from chalicelib.domain.wallet import Change
 
-__all__ = ["EntryFacts", "expired", "for_entry", "hold_released", "new", "stage", "tier_changed"]
+__all__ = ["expired", "for_entry", "hold_released", "new", "stage", "tier_changed"]
 
 
 def new(event_type: str, partner_id: str, now: datetime, **data: Any) -> Event:
@@ -89,42 +90,47 @@ _ENTRY_EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
-def for_entry(entry: EntryFacts, now: datetime) -> list[Event]:
-    """The events a ledger entry of a till or the operator causes. A partner's own operation is told to that
+def for_entry(
+    entry_type: str,
+    customer_id: str,
+    partner_id: str,
+    change: Change,
+    balance_available: int,
+    entry: Mapping[str, Any],
+    now: datetime,
+) -> list[Event]:
+    """The events a ledger entry of a till or the operator causes (``entry``: its ``EntryFields``; ``change``: the
+    change it records, ``balance_available``: the wallet's after it). A partner's own operation is told to that
     partner; an operator's adjustment, which has no partner of its own, to each partner whose issued points it
-    takes."""
-    kind = _ENTRY_EVENTS.get(entry.entry_type)
+    takes. Data: ids, points and amounts only, the points as the partner counts them."""
+    kind = _ENTRY_EVENTS.get(entry_type)
     if kind is None:
         return []
     event_type, ref_name = kind
+    details = entry.get("details") or {}
+    if entry_type in ("capture", "void"):
+        points = int(details.get("captured" if entry_type == "capture" else "released", 0))
+    elif entry_type == "hold":
+        points = change.held
+    else:
+        points = abs(change.available + change.pending)
+    # The event's data in one step (no facts object in between); None values are left out by ``_event``.
     data: dict[str, Any] = {
-        "customer_id": entry.customer_id,
-        ref_name: entry.ref_id,
-        "order_id": entry.order_id,
-        "amount_minor": entry.amount_minor,
-        "points": entry.points,
-        "status": entry.status,
-        "balance_available": entry.balance_available,
-        **entry.extra,
+        "customer_id": customer_id,
+        ref_name: entry.get("ref_id"),
+        "order_id": entry.get("order_id"),
+        "amount_minor": entry.get("amount_minor"),
+        "points": points,
+        "status": _STATUS.get(entry_type),
+        "balance_available": balance_available,
     }
-    if entry.entry_type != "adjustment":
-        return [_event(event_type, entry.partner_id, now, data)]  # ``new`` without copying ``data`` into its kwargs
-    shares = {issuer: -points for issuer, points in _shares(entry.lots).items()}  # a debit takes points
+    for name in ("points_reversed", "points_returned"):  # a refund's points reversed and returned
+        if name in details:
+            data[name] = int(details[name])
+    if entry_type != "adjustment":
+        return [_event(event_type, partner_id, now, data)]  # ``new`` without copying ``data`` into its kwargs
+    shares = {issuer: -points for issuer, points in _shares(change.lots).items()}  # a debit takes points
     return [new(event_type, BROADCAST, now, **data, by_issuer=shares)] if shares else []
 
 
-@dataclass  # not frozen: built once per entry and only read (a frozen dataclass's __init__ costs twice as much)
-class EntryFacts:
-    """What an event tells of a ledger entry: ids, points and amounts only."""
-
-    entry_type: str
-    customer_id: str
-    partner_id: str
-    points: int
-    balance_available: int
-    lots: dict[str, int]
-    ref_id: str | None = None
-    order_id: str | None = None
-    amount_minor: int | None = None
-    status: str | None = None
-    extra: dict[str, int] = field(default_factory=dict)  # a refund's points reversed and returned
+_STATUS = {"redemption": "captured", "hold": "held"}  # the status an entry's event tells, for the entries that have one

@@ -11,7 +11,7 @@ from chalicelib.db import partners as partners_db
 from chalicelib.domain.partners import Partner
 from chalicelib.errors import NotFound
 
-__all__ = ["cached", "known", "load_partner"]
+__all__ = ["cached", "campaigns_known", "campaigns_loaded", "known", "load_partner"]
 
 
 def _now() -> datetime:
@@ -21,8 +21,11 @@ def _now() -> datetime:
 def cached(partner_id: str, at: datetime | None = None) -> Partner | None:
     """A partner's settings, with the rates in force at ``at`` (default: now), through the per-process cache (see
     chalicelib/cache.py); None if there is none."""
-    partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
-    return _in_force(partner, at)
+    return _in_force(_as_cached(partner_id), at)
+
+
+def _as_cached(partner_id: str) -> Partner | None:
+    return cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
 
 
 def _in_force(partner: Partner | None, at: datetime | None) -> Partner | None:
@@ -35,6 +38,24 @@ def known(partner_id: str, at: datetime | None = None) -> Partner | None:
     """The partner as this instance's cache has it (rates in force at ``at``), without reading: None if it has not."""
     partner: Partner | None = cache.peek(f"partner:{partner_id}")
     return _in_force(partner, at)
+
+
+# What a write reads of a partner's campaigns does not depend on its rates (``Partner.in_force`` carries the same
+# snapshots and rules to the partner at any instant): these two hand out the partner as cached, without resolving
+# its rates (a clock read and a copy for a partner with scheduled rates). tests/test_hot_path_copies.py holds them
+# to the partner in force.
+def campaigns_known(partner_id: str) -> Partner | None:
+    """:func:`known` for reading the partner's campaigns only: its rates are not those in force."""
+    partner: Partner | None = cache.peek(f"partner:{partner_id}")
+    return partner
+
+
+def campaigns_loaded(partner_id: str) -> Partner:
+    """:func:`load_partner` for reading the partner's campaigns only: its rates are not those in force."""
+    partner = _as_cached(partner_id)
+    if partner is None:
+        raise NotFound(f"No partner {partner_id}.")
+    return partner
 
 
 def load_partner(partner_id: str, at: datetime | None = None) -> Partner:

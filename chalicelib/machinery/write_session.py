@@ -17,7 +17,7 @@ from chalicelib.errors import NotFound
 from chalicelib.machinery import events, program, wallets
 from chalicelib.machinery.campaign_reads import till_reads
 from chalicelib.machinery.idempotency import Plan
-from chalicelib.machinery.partner_cache import known, load_partner
+from chalicelib.machinery.partner_cache import campaigns_known, campaigns_loaded, load_partner
 from chalicelib.machinery.program import Program
 from chalicelib.machinery.wallets import EntryFields
 
@@ -30,7 +30,7 @@ def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
     per-process cache; a partner this instance does not know yet comes with the batch itself (carried by
     ``auth.authenticate``), and its campaigns then with :func:`campaign_reads`."""
     reads: list[ReadKey] = [wallets_db.read_key(customer_id)]
-    partner = known(partner_id) if partner_id is not None else None
+    partner = campaigns_known(partner_id) if partner_id is not None else None  # its campaigns only, not its rates
     if partner is not None:
         reads += till_reads(partner)
     return reads
@@ -39,7 +39,7 @@ def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
 def campaign_reads(partner_id: str) -> Callable[[], list[ReadKey]]:
     """For ``idempotency.execute(..., later=)``: the campaign reads of a partner known only once the write's batch
     has come (a cold instance); a second read, only for a partner with active campaigns."""
-    return lambda: till_reads(load_partner(partner_id))
+    return lambda: till_reads(campaigns_loaded(partner_id))
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Session:
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
             )
             self.plan.events += events.for_entry(
-                self._facts(entry_type, partner_id, entry_change, after, entry), self.now
+                entry_type, self.customer_id, partner_id, entry_change, after.available, entry, self.now
             )
             before_tier = self.tier.name
             # the tier follows the spend alone: a change that moves no spend leaves it where it was
@@ -89,38 +89,9 @@ class Session:
     def _tier(self, w: Wallet) -> Tier:
         return tier_for(spend_12m(w.spend, self.period), self.program.tiers)
 
-    def _facts(
-        self, entry_type: str, partner_id: str, change: Change, after: Wallet, entry: EntryFields
-    ) -> events.EntryFacts:
-        """What the entry's event tells: the points the operation moved, as the partner counts them."""
-        details = entry.get("details") or {}
-        if entry_type in ("capture", "void"):
-            points = int(details.get("captured" if entry_type == "capture" else "released", 0))
-        elif entry_type == "hold":
-            points = change.held
-        else:
-            points = abs(change.available + change.pending)
-        status = _STATUS.get(entry_type)
-        return events.EntryFacts(
-            entry_type=entry_type,
-            customer_id=self.customer_id,
-            partner_id=partner_id,
-            points=points,
-            balance_available=after.available,
-            lots=dict(change.lots),
-            ref_id=entry.get("ref_id"),
-            order_id=entry.get("order_id"),
-            amount_minor=entry.get("amount_minor"),
-            status=status,
-            extra={k: int(details[k]) for k in ("points_reversed", "points_returned") if k in details},
-        )
-
     def commit(self, change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]) -> Wallet:
         """Apply ``change`` (with the settlement) and post it as one entry; returns the wallet after it."""
         return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
-
-
-_STATUS = {"redemption": "captured", "hold": "held"}  # the status an entry's event tells, for the entries that have one
 
 
 def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:
