@@ -6,6 +6,8 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from chalicelib.domain.periods import period_of
 from chalicelib.domain.schedule import Change, Schedule
 from chalicelib.machinery.program import Program
@@ -383,3 +385,25 @@ def test_a_partners_campaign_reads_are_those_of_the_partner_in_force(monkeypatch
 def _shards_aside(reads: list[Any]) -> list[Any]:
     """The read keys without the budget shard's number (drawn at random per read)."""
     return [(m, pk.rpartition("#")[0] if "SHARD" in sk else pk, sk) for m, pk, sk in reads]
+
+
+def test_events_and_grants_built_without_the_frozen_init_are_the_dataclass_itself() -> None:
+    """``Event.of`` and ``Grant.of`` store the fields as the frozen ``__init__`` does: equal, same ``__dict__``,
+    same hash, still frozen."""
+    from chalicelib.domain.events import Event
+    from chalicelib.domain.orders import Grant
+
+    for args in (
+        ("evt_1", "accrual.created", "ptn_a", "2026-03-01T00:00:00+00:00", {"points": 5}),
+        ("evt_2", "tier.changed", "*", "2026-03-02T10:00:00.000001+00:00", {}),
+    ):
+        fast, slow = Event.of(*args), Event(*args)
+        assert fast == slow and type(fast) is Event and fast.__dict__ == slow.__dict__
+        assert list(fast.__dict__) == list(slow.__dict__) and fast.payload() == slow.payload()
+    grant_args = (("base", "ptn_a", "ptn_a", 10, "2027-05|ptn_a", ""), ("award", "cmp_1", "ptn_b", 3, "2027-05|b", "p"))
+    for g in grant_args:
+        fast_g, slow_g = Grant.of(*g), Grant(*g)  # type: ignore[arg-type]
+        assert fast_g == slow_g and hash(fast_g) == hash(slow_g) and fast_g.__dict__ == slow_g.__dict__
+        assert list(fast_g.__dict__) == list(slow_g.__dict__) and fast_g.to_dict() == slow_g.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Grant.of(*grant_args[0]).points = 11  # type: ignore[arg-type, misc]

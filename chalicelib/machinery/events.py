@@ -38,7 +38,7 @@ def new(event_type: str, partner_id: str, now: datetime, **data: Any) -> Event:
 
 
 def _event(event_type: str, partner_id: str, now: datetime, data: dict[str, Any]) -> Event:
-    return Event(
+    return Event.of(
         ids.sortable_id("evt", now),
         event_type,
         partner_id,

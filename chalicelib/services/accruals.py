@@ -104,8 +104,8 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
             available_at=available_at,
             balance=wallets.summary(after),
         )
-        grants = [Grant("base", partner_id, partner_id, points, lot, bucket)]
-        grants += [Grant("award", a.campaign_id, a.sponsor, a.points, a.lot, a.bucket) for a in awards]
+        grants = [Grant.of("base", partner_id, partner_id, points, lot, bucket)]
+        grants += [Grant.of("award", a.campaign_id, a.sponsor, a.points, a.lot, a.bucket) for a in awards]
         orders_db.save(plan.tx, partner_id, body.order_id, base.accrued_with(tuple(grants)), previous, now_iso)
         return plan
 
