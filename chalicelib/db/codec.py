@@ -233,23 +233,23 @@ class _Unsure(Exception):
     """A value this module does not serialize itself: pynamodb does."""
 
 
-def _wire(value: Any) -> tuple[str, Any]:
-    """One value of a raw map (``MapAttribute._serialize_undeclared_attributes``): its type and wire value."""
+def _wire(value: Any) -> dict[str, Any]:
+    """One value of a raw map (``MapAttribute._serialize_undeclared_attributes``), typed as it is sent."""
     kind = type(value)
     if kind is str:
-        return "S", value
+        return {"S": value}
     if kind is int:
-        return "N", str(value)  # json.dumps of an int
-    if kind is bool:
-        return "BOOL", value
+        return {"N": str(value)}  # json.dumps of an int
     if kind is dict:
-        return "M", {k: dict((_wire(v),)) for k, v in value.items()}
+        return {"M": {k: _wire(v) for k, v in value.items()}}
+    if kind is bool:
+        return {"BOOL": value}
     if kind is list:  # ListAttribute.serialize of an untyped list: each element as a map's value
-        return "L", [dict((_wire(v),)) for v in value]
+        return {"L": [_wire(v) for v in value]}
     if value is None:
-        return "NULL", True
-    if isinstance(value, MapAttribute) and type(value) is MapAttribute:
-        return "M", {k: dict((_wire(v),)) for k, v in value.attribute_values.items()}
+        return {"NULL": True}
+    if kind is MapAttribute:
+        return {"M": {k: _wire(v) for k, v in value.attribute_values.items()}}
     raise _Unsure
 
 
@@ -272,16 +272,16 @@ def _writer(model: type[_Item]) -> _Writer | None:
 def _top(dynamo_type: str, value: Any) -> dict[str, Any]:
     """One declared attribute's value on the wire, as its attribute serializes it."""
     kind = type(value)
-    if dynamo_type == "M" and kind is MapAttribute:
-        return {"M": {k: dict((_wire(v),)) for k, v in value.attribute_values.items()}}
+    if dynamo_type == "S" and kind is str:
+        return {"S": value}
     if dynamo_type == "N" and kind is int:
         return {"N": str(value)}
+    if dynamo_type == "M" and kind is MapAttribute:
+        return {"M": {k: _wire(v) for k, v in value.attribute_values.items()}}
     if dynamo_type == "BOOL":
         return {"BOOL": bool(value)}
     if dynamo_type == "L" and kind is list:
-        return {"L": [dict((_wire(v),)) for v in value]}
-    if dynamo_type == "S" and kind is str:
-        return {"S": value}
+        return {"L": [_wire(v) for v in value]}
     raise _Unsure
 
 
@@ -314,7 +314,7 @@ _Term = tuple[str, tuple[Operand, ...]]  # a template ("{0} >= {1}") and its ope
 def typed(value: Any) -> dict[str, Any]:
     """A value in an expression, typed as pynamodb's ``Value`` types it (``json.dumps`` for a number: ``str``)."""
     try:
-        return dict((_wire(value),))
+        return _wire(value)
     except _Unsure:
         return dict(Value(value).value)
 
@@ -355,25 +355,12 @@ class RawUpdate:
         """ConditionExpression, UpdateExpression, ExpressionAttributeNames and ExpressionAttributeValues."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-
-        def render(template: str, operands: tuple[Operand, ...]) -> str:
-            rendered = []
-            for operand in operands:
-                if isinstance(operand, tuple):
-                    rendered.append(_path(operand, names))
-                else:
-                    placeholder = f":{len(values)}"
-                    values[placeholder] = operand
-                    rendered.append(placeholder)
-            return template.format(*rendered)
-
         kwargs: dict[str, Any] = {}
         if self.conditions:
-            first, *more = self.conditions
-            rendered = render(*first)  # numbered first: placeholders follow the text's order
-            kwargs["ConditionExpression"] = "(" * len(more) + rendered + "".join(f" AND {render(*t)})" for t in more)
+            first, *more = _rendered(self.conditions, names, values)  # numbered first: in the text's order
+            kwargs["ConditionExpression"] = "(" * len(more) + first + "".join([f" AND {t})" for t in more])
         clauses = [
-            f"{keyword} {', '.join(render(*term) for term in terms)}"
+            f"{keyword} {', '.join(_rendered(terms, names, values))}"
             for keyword, terms in (("SET", self.sets), ("REMOVE", self.removes), ("ADD", self.adds))
             if terms
         ]
@@ -386,15 +373,27 @@ class RawUpdate:
         return kwargs
 
 
-def _path(segments: tuple[str, ...], names: dict[str, str]) -> str:
-    """``substitute_names``: a placeholder per name, the first time it appears; a segment with list indexes (or an
-    invalid one) goes through pynamodb's own parser."""
-    rendered = []
-    for segment in segments:
-        if not segment or "[" in segment or "]" in segment:
-            return substitute_names(list(segments), names)
-        placeholder = names.get(segment)
-        if placeholder is None:
-            placeholder = names[segment] = f"#{len(names)}"
-        rendered.append(placeholder)
-    return ".".join(rendered)
+def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    """Each term's text, its names and values given placeholders in the order they appear (``substitute_names``: a
+    placeholder per name, the first time it appears; ``get_value_placeholder``: one per value)."""
+    out = []
+    for template, operands in terms:
+        rendered = []
+        for operand in operands:
+            if type(operand) is not tuple:
+                placeholder = f":{len(values)}"
+                values[placeholder] = operand
+                rendered.append(placeholder)
+                continue
+            segments = []
+            for segment in operand:
+                name = names.get(segment)  # a name there already is valid: pynamodb's parser put no other there
+                if name is None:
+                    if not segment or "[" in segment or "]" in segment:  # list indexes, or invalid: pynamodb's parser
+                        segments = [substitute_names(list(operand), names)]
+                        break
+                    name = names[segment] = f"#{len(names)}"
+                segments.append(name)
+            rendered.append(".".join(segments))
+        out.append(template.format(*rendered))
+    return out
