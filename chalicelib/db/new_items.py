@@ -10,7 +10,8 @@ from typing import Any
 
 from pynamodb.attributes import Attribute
 
-from chalicelib.db.codec import _map_values, _top, _Unsure, _wire, _writer, built, serialized
+from chalicelib.db.codec import _map_values, _top, _writer, built, serialized
+from chalicelib.db.expressions import _Unsure, _wire
 from chalicelib.db.models import _Item
 
 __all__ = ["put_item", "wire_item"]

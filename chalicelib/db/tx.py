@@ -17,7 +17,8 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
-from chalicelib.db.codec import RawUpdate, keyed, serialized, typed
+from chalicelib.db.codec import keyed, serialized
+from chalicelib.db.expressions import RawUpdate, Rendered, typed
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -201,20 +202,6 @@ class Transaction:
         return ops
 
 
-class _Written(RawUpdate):
-    """An update whose parameters are written out already."""
-
-    def __init__(self, adds: list[str], names: dict[str, str], values: dict[str, Any]) -> None:
-        super().__init__()
-        self.adds = [("", ())] * len(adds)  # its length: the number of actions
-        self.written = {"UpdateExpression": f"ADD {', '.join(adds)}"}
-        if names:
-            self.written |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
-
-    def parameters(self) -> dict[str, Any]:
-        return self.written
-
-
 def _added(totals: dict[str, int]) -> RawUpdate:
     """``Path(name).add(amount)`` per amount but zeros, as pynamodb would send them: names and amounts numbered in
     the names' order; a name with a path's punctuation (or an odd amount) through ``RawUpdate``."""
@@ -231,7 +218,10 @@ def _added(totals: dict[str, int]) -> RawUpdate:
         values[f":{placeholder}"] = {"N": str(amount)}
         adds.append(f"#{placeholder} :{placeholder}")
     else:
-        return _Written(adds, names, values)
+        written: dict[str, Any] = {"UpdateExpression": f"ADD {', '.join(adds)}"}
+        if adds:
+            written |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+        return Rendered(written, len(adds))
     update = RawUpdate()
     for name, amount in sorted(totals.items()):
         if amount:

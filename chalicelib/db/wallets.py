@@ -14,7 +14,8 @@ from typing import Any, TypedDict
 from pynamodb.attributes import MapAttribute
 
 from chalicelib.db import keys
-from chalicelib.db.codec import RawUpdate, keyed, loaded, plain_values, typed
+from chalicelib.db.codec import keyed, loaded, plain_values
+from chalicelib.db.expressions import RawUpdate, typed
 from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.reads import Found, ReadKey, get_one_raw
