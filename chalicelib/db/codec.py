@@ -48,10 +48,17 @@ def _same(value: Any) -> Any:
 def _number(value: Any) -> Any:
     """NumberAttribute.deserialize (``json.loads``: "5" -> 5, "1.5" -> 1.5); a whole number as DynamoDB writes it
     (ASCII digits, no leading zero) is the same ``int`` without the JSON parser."""
+    whole = whole_number(value)
+    return json.loads(value) if whole is None else whole
+
+
+def whole_number(value: str) -> int | None:
+    """A number as DynamoDB writes a whole one (ASCII digits, no leading zero, maybe a minus): its ``int``, what
+    ``json.loads`` makes of it; None for any other spelling."""
     digits = value[1:] if value[:1] == "-" else value
     if digits.isascii() and digits.isdigit() and (digits[0] != "0" or len(digits) == 1):
         return int(value)
-    return json.loads(value)
+    return None
 
 
 def _plain(dynamo_type: str, value: Any) -> Any:

@@ -8,13 +8,15 @@ pynamodb.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.expressions.operand import Value
+from pynamodb.expressions.condition import Condition, Exists, NotExists
+from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.util import substitute_names
 
-__all__ = ["RawUpdate", "Rendered", "fixed", "typed"]
+__all__ = ["RawUpdate", "Rendered", "condition_text", "fixed", "typed"]
 
 
 class _Unsure(Exception):
@@ -148,15 +150,35 @@ def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any])
                 values[placeholder] = operand
                 rendered.append(placeholder)
                 continue
-            segments = []
-            for segment in operand:
-                name = names.get(segment)  # a name there already is valid: pynamodb's parser put no other there
-                if name is None:
-                    if not segment or "[" in segment or "]" in segment:  # list indexes, or invalid: pynamodb's parser
-                        segments = [substitute_names(list(operand), names)]
-                        break
-                    name = names[segment] = f"#{len(names)}"
-                segments.append(name)
-            rendered.append(".".join(segments))
+            rendered.append(_path(operand, names))
         out.append(template.format(*rendered))
     return out
+
+
+def _path(path: Sequence[str], names: dict[str, str]) -> str:
+    """``substitute_names``: a placeholder per name, the first time it appears; a segment with list indexes (or an
+    invalid one) goes through pynamodb's own parser."""
+    if len(path) == 1:
+        name = names.get(path[0])  # a name there already is valid: pynamodb's parser put no other there
+        if name is not None:
+            return name
+    segments = []
+    for segment in path:
+        name = names.get(segment)
+        if name is None:
+            if not segment or "[" in segment or "]" in segment:  # list indexes, or invalid: pynamodb's parser
+                return substitute_names(list(path), names)
+            name = names[segment] = f"#{len(names)}"
+        segments.append(name)
+    return ".".join(segments)
+
+
+_EXISTENCE = (Exists, NotExists)  # ``{operator} ({0})`` of one path: most guards (``pk.does_not_exist()``)
+
+
+def condition_text(condition: Condition, names: dict[str, str], values: dict[str, Any]) -> str:
+    """``condition.serialize(names, values)``: an ``attribute_exists`` or ``attribute_not_exists`` of a path written
+    directly (the same text and placeholders), any other condition by pynamodb."""
+    if type(condition) in _EXISTENCE and len(condition.values) == 1 and type(path := condition.values[0]) is Path:
+        return f"{condition.operator} ({_path(path.path, names)})"
+    return condition.serialize(names, values)

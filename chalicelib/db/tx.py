@@ -18,7 +18,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
 from chalicelib.db.codec import keyed, serialized
-from chalicelib.db.expressions import RawUpdate, Rendered, typed
+from chalicelib.db.expressions import RawUpdate, Rendered, condition_text, typed
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -294,7 +294,7 @@ def _operation(op: _Op) -> dict[str, Any]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     if op.condition is not None:
-        kwargs["ConditionExpression"] = op.condition.serialize(names, values)
+        kwargs["ConditionExpression"] = condition_text(op.condition, names, values)
     if op.kind == "update":
         kwargs["UpdateExpression"] = Update(*op.actions).serialize(names, values)
     if names:
