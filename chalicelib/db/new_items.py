@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, MapAttribute
 
 from chalicelib.db.codec import _map_values, _top, _writer, built, serialized
 from chalicelib.db.expressions import _Unsure, _wire
@@ -46,6 +46,7 @@ def _default_for_new(attr: Attribute[Any]) -> Any:
 
 
 _ABSENT = object()
+_ARGS = frozenset(MapAttribute.attribute_args)  # keys a map sets after the others (``codec._map_values``)
 
 
 def wire_item(model: type[_Item], hash_key: str, range_key: str, **attributes: Any) -> dict[str, dict[str, Any]]:
@@ -70,8 +71,9 @@ def wire_item(model: type[_Item], hash_key: str, range_key: str, **attributes: A
             elif value is None:
                 if not nullable:
                     raise _Unsure  # pynamodb raises AttributeNullError
-            elif dynamo_type == "M" and isinstance(value, Mapping):  # a dict given to a map: MapAttribute(**value)
-                out[name] = {"M": {k: _wire(v) for k, v in _map_values(value).items()}}
+            elif dynamo_type == "M" and (kind is dict or isinstance(value, Mapping)):  # a dict: MapAttribute(**value)
+                in_order = value if kind is dict and _ARGS.isdisjoint(value) else _map_values(value)
+                out[name] = {"M": {k: _wire(v) for k, v in in_order.items()}}
             else:
                 out[name] = _top(dynamo_type, value)
     except _Unsure:

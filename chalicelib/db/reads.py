@@ -7,7 +7,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from botocore.session import Session
@@ -51,15 +50,16 @@ def connection() -> Connection:
 # --- riders: reads an upper layer needs this request, carried by the request's next read --------------------------
 
 
-@dataclass(frozen=True)
 class _Rider:
-    reads: tuple[ReadKey, ...]
-    land: Callable[[Found], None]  # gets the items found; may raise (then no data returns)
-    raw: bool  # land gets DynamoDB's items as they are (attributes no model declares: rate-limit buckets)
+    """Reads carried for an upper layer (a plain class: one or two per request, a frozen dataclass costs more)."""
 
-    @property
-    def keys(self) -> list[ItemKey]:
-        return [(pk, sk) for _, pk, sk in self.reads]
+    __slots__ = ("keys", "land", "raw", "reads")
+
+    def __init__(self, reads: tuple[ReadKey, ...], land: Callable[[Found], None], raw: bool) -> None:
+        self.reads = reads
+        self.keys = [(pk, sk) for _, pk, sk in reads]
+        self.land = land  # gets the items found; may raise (then no data returns)
+        self.raw = raw  # land gets DynamoDB's items as they are (attributes no model declares: rate-limit buckets)
 
 
 _riding = threading.local()  # one request per thread: its riders
@@ -144,7 +144,7 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
     absent. 100 keys per BatchGetItem; keys DynamoDB leaves unprocessed are asked again with backoff, and if some are
     still unprocessed the read fails with 503 rather than reporting existing items as missing."""
     riders = _take_riders()
-    unique = list(dict.fromkeys([*wanted, *(k for r in riders for k in r.keys)]))
+    unique = list(dict.fromkeys([*wanted, *[k for r in riders for k in r.keys]]))
     table = _Item.Meta.table_name
     client = connection().client
     found: dict[ItemKey, dict[str, Any]] = {}

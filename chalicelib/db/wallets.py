@@ -8,7 +8,6 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from typing import TypedDict
 
 from chalicelib.db import keys
@@ -79,13 +78,15 @@ _APPEND = "{0} = list_append (if_not_exists ({0}, {1}), {2})"
 _ZERO = typed(0)
 
 
-@dataclass
 class _Update:
     """The update of the customer item and the condition that guards it (``pk`` exists), built part by part."""
 
-    spelling: Spelling
-    moved: int = 0  # lots this write moves from an older spelling
-    x: RawUpdate = field(default_factory=lambda: RawUpdate(("pk",)))
+    __slots__ = ("moved", "spelling", "x")
+
+    def __init__(self, spelling: Spelling) -> None:
+        self.spelling = spelling
+        self.moved = 0  # lots this write moves from an older spelling
+        self.x = RawUpdate(("pk",))
 
 
 def _balances(u: _Update, change: Change) -> None:
