@@ -64,6 +64,7 @@ class _Rider:
 
 _riding = threading.local()  # one request per thread: its riders
 _hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose every call first lands the riders
+_last_hooked: list[Any] = [None]  # the last of them: one identity test per request instead of a weak reference
 
 
 def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool = False) -> None:
@@ -72,9 +73,11 @@ def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool 
     request reads reaches its caller before they have landed. Any other DynamoDB call lands them first (alone);
     :func:`land_riders` lands what is still pending before an answer leaves; :func:`drop_riders` ends the request."""
     client = connection().client
-    if client not in _hooked:
-        client.meta.events.register("before-call.dynamodb", _land_first)
-        _hooked.add(client)
+    if client is not _last_hooked[0]:
+        if client not in _hooked:
+            client.meta.events.register("before-call.dynamodb", _land_first)
+            _hooked.add(client)
+        _last_hooked[0] = client
     riders: list[_Rider] = getattr(_riding, "riders", [])
     riders.append(_Rider(tuple(reads), land, raw))
     _riding.riders = riders

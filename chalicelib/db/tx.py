@@ -321,14 +321,18 @@ def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | Non
 
 
 _sized: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose transactions are measured
+_last_sized: list[Any] = [None]  # the last of them: one identity test per transaction instead of a weak reference
 
 
 def _measured(client: Any) -> None:
     """Measure every transaction ``client`` sends on the body it serialized (once, as it sends it: no second JSON
     encoding of our own), before it is signed or sent."""
+    if client is _last_sized[0]:
+        return
     if client not in _sized:
         client.meta.events.register("request-created.dynamodb.TransactWriteItems", _check_body)
         _sized.add(client)
+    _last_sized[0] = client
 
 
 def _check_body(request: Any, **_: Any) -> None:
