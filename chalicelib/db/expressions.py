@@ -119,8 +119,7 @@ class RawUpdate:
 
 
 class Rendered(RawUpdate):
-    """A :class:`RawUpdate`'s parameters, rendered already (once, for a guard that names no value that changes, or
-    written out by their maker); not to be added to. Each :meth:`parameters` call gives maps of its own."""
+    """A :class:`RawUpdate`'s parameters written out by their maker, for one request; not to be added to."""
 
     def __init__(self, parameters: dict[str, Any], actions: int = 0) -> None:
         super().__init__()
@@ -130,12 +129,19 @@ class Rendered(RawUpdate):
         return self.actions
 
     def parameters(self) -> dict[str, Any]:
+        return self.rendered
+
+
+class _Fixed(Rendered):
+    """Parameters rendered once for every request: each :meth:`parameters` call gives maps of its own."""
+
+    def parameters(self) -> dict[str, Any]:
         return {k: dict(v) if type(v) is dict else v for k, v in self.rendered.items()}
 
 
 def fixed(update: RawUpdate) -> Rendered:
     """``update`` rendered once: its parameters never change (a module's guard that names no value that changes)."""
-    return Rendered(update.parameters(), len(update))
+    return _Fixed(update.parameters(), len(update))
 
 
 def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any]) -> list[str]:

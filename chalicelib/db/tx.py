@@ -123,9 +123,9 @@ class Transaction:
         model's item, without building it. ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if isinstance(condition, RawUpdate):
-            self._ops.append(_Op("put", tag or pk, model, key=(pk, sk), raw=condition, item=item))
+            self._ops.append(_Op("put", tag or pk, model, None, None, (pk, sk), condition, item))
         else:
-            self._ops.append(_Op("put", tag or pk, model, condition, key=(pk, sk), item=item))
+            self._ops.append(_Op("put", tag or pk, model, condition, None, (pk, sk), None, item))
 
     def update(
         self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = ""
@@ -135,7 +135,7 @@ class Transaction:
     def update_raw(self, item: _Item, update: RawUpdate, *, tag: str = "") -> None:
         """An update whose expressions are written directly (``codec.RawUpdate``): the same request as
         :meth:`update` with pynamodb's actions and condition, without building them."""
-        self._ops.append(_Op("update", tag or item.pk, item, raw=update))
+        self._ops.append(_Op("update", tag or item.pk, item, None, None, None, update))
 
     def check(self, model: type[_Item], pk: str, sk: str, condition: Condition | RawUpdate, *, tag: str = "") -> None:
         """A ConditionCheck; ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
