@@ -89,7 +89,7 @@ class Transaction:
         """One counter shard per transaction, drawn on first use: every entry it posts for a partner adds to one
         item, not to several. It spreads writes (nothing guesses it to any gain): no system randomness needed."""
         if self._shard is None:
-            self._shard = random.randrange(COUNTER_SHARDS)  # noqa: S311 - spreading load, not a secret
+            self._shard = int(random.random() * COUNTER_SHARDS)  # noqa: S311 - spreading load, not a secret
         return self._shard
 
     def mark(self, item: _Item, *, tag: str) -> None:
