@@ -151,3 +151,19 @@ def test_a_counter_update_is_what_pynamodb_builds() -> None:
     for op, actions in zip(ops, theirs, strict=True):
         expected = _operation(_Op("update", op.tag, op.model, None, actions))
         assert _operation(op) == expected
+
+
+def test_a_counter_named_like_a_path_is_spelled_as_pynamodb_spells_it() -> None:
+    """Counter names are written out directly; one with a path's punctuation (a dot: a nested name) takes the general
+    path, and a counter item whose additions sum to nothing sends nothing."""
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.db.tx import Transaction
+
+    tx = Transaction()
+    tx.add_to_counter("CTR#p", "C#1", {"flow_ptn_a": 4, "nested.count": 2, "accrued": 1})
+    tx.add_to_counter("CTR#q", "C#2", {"accrued": 5})
+    tx.add_to_counter("CTR#q", "C#2", {"accrued": -5})
+    (op,) = tx._counter_ops()
+    theirs = [Path("accrued").add(1), Path(["flow_ptn_a"]).add(4), Path("nested.count").add(2)]
+    assert _operation(op) == _operation(_Op("update", op.tag, op.model, None, theirs))
