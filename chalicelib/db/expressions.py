@@ -16,7 +16,7 @@ from pynamodb.expressions.condition import Condition, Exists, NotExists
 from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.util import substitute_names
 
-__all__ = ["RawUpdate", "Rendered", "condition_text", "fixed", "typed"]
+__all__ = ["RawUpdate", "Rendered", "condition_text", "fixed", "name_placeholder", "typed", "value_placeholder"]
 
 
 class _Unsure(Exception):
@@ -144,6 +144,21 @@ def fixed(update: RawUpdate) -> Rendered:
     return _Fixed(update.parameters(), len(update))
 
 
+_SPELLED = 64  # placeholders spelled once (an update names a dozen at most; more are spelled when needed)
+_NAMES = tuple(f"#{n}" for n in range(_SPELLED))
+_VALUES = tuple(f":{n}" for n in range(_SPELLED))
+
+
+def name_placeholder(n: int) -> str:
+    """``#<n>``, the n-th name's placeholder (as ``substitute_names`` spells it)."""
+    return _NAMES[n] if n < _SPELLED else f"#{n}"
+
+
+def value_placeholder(n: int) -> str:
+    """``:<n>``, the n-th value's placeholder (as ``get_value_placeholder`` spells it)."""
+    return _VALUES[n] if n < _SPELLED else f":{n}"
+
+
 def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any]) -> list[str]:
     """Each term's text, its names and values given placeholders in the order they appear (``substitute_names``: a
     placeholder per name, the first time it appears; ``get_value_placeholder``: one per value)."""
@@ -152,7 +167,7 @@ def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any])
         rendered = []
         for operand in operands:
             if type(operand) is not tuple:
-                placeholder = f":{len(values)}"
+                placeholder = value_placeholder(len(values))
                 values[placeholder] = operand
                 rendered.append(placeholder)
                 continue
@@ -174,7 +189,7 @@ def _path(path: Sequence[str], names: dict[str, str]) -> str:
         if name is None:
             if not segment or "[" in segment or "]" in segment:  # list indexes, or invalid: pynamodb's parser
                 return substitute_names(list(path), names)
-            name = names[segment] = f"#{len(names)}"
+            name = names[segment] = name_placeholder(len(names))
         segments.append(name)
     return ".".join(segments)
 

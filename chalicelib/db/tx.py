@@ -18,7 +18,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
 from chalicelib.db.codec import keyed, serialized
-from chalicelib.db.expressions import RawUpdate, Rendered, condition_text, typed
+from chalicelib.db.expressions import RawUpdate, Rendered, condition_text, name_placeholder, typed, value_placeholder
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -213,10 +213,10 @@ def _added(totals: dict[str, int]) -> RawUpdate:
             continue
         if type(amount) is not int or not name or "." in name or "[" in name or "]" in name:
             break
-        placeholder = len(adds)
-        names[f"#{placeholder}"] = name  # each name once: they are a dict's keys
-        values[f":{placeholder}"] = {"N": str(amount)}
-        adds.append(f"#{placeholder} :{placeholder}")
+        name_at, value_at = name_placeholder(len(adds)), value_placeholder(len(adds))
+        names[name_at] = name  # each name once: they are a dict's keys
+        values[value_at] = {"N": str(amount)}
+        adds.append(f"{name_at} {value_at}")
     else:
         written: dict[str, Any] = {"UpdateExpression": f"ADD {', '.join(adds)}"}
         if adds:
