@@ -170,9 +170,11 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
             raise Unavailable(
                 f"The database left {left} of {len(chunk)} keys unread; nothing was changed. Retry shortly."
             )
+    if not riders:
+        return found
     _land(riders, found)
     asked = set(wanted)
-    return {k: v for k, v in found.items() if k in asked} if riders else found
+    return {k: v for k, v in found.items() if k in asked}
 
 
 def get_many(wanted: Sequence[ReadKey]) -> Found:

@@ -99,10 +99,16 @@ def _well_formed(raw: dict[str, Any]) -> Wallet | None:
     holds, listed = get("holds"), get("partners")
     if holds is not None and holds != _NO_HOLDS:
         return None
-    partners = () if listed is None else _one(listed, "L")
-    if partners is None or not all(type(p) is dict and len(p) == 1 and type(p.get("S")) is str for p in partners):
+    names = [] if listed is None else _one(listed, "L")
+    if names is None:
         return None
-    partners = tuple(p["S"] for p in partners)
+    spelled: list[str] = []
+    for name in names:
+        text = _one(name, "S") if type(name) is dict else None
+        if type(text) is not str:
+            return None
+        spelled.append(text)
+    partners = tuple(spelled)
     lots, spend, pending_lots, bonus_days, awards = (_counts(get(name)) for name in _COUNTED)
     purchases = _strings(get("last_purchase"))
     if lots is None or spend is None or pending_lots is None or bonus_days is None or awards is None:
