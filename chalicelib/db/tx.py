@@ -198,7 +198,7 @@ class Transaction:
         for (pk, sk), totals in sorted(self._counters.items()):
             update = _added(totals)
             if update:
-                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), raw=update))
+                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, None, None, update))
         return ops
 
 
@@ -290,6 +290,8 @@ def _operation(op: _Op) -> dict[str, Any]:
         kwargs = {"TableName": type(op.model).Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
     if raw is not None:
         kwargs.update(raw.parameters())
+        return kwargs
+    if op.condition is None and kind != "update":  # nothing to express (a put of a new item's own key)
         return kwargs
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
