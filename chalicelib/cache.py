@@ -30,8 +30,7 @@ def get(key: str, load: Callable[[], T]) -> T:
     ttl = ttl_seconds()
     now = time.monotonic()
     if ttl > 0:
-        with _lock:
-            hit = _entries.get(key)
+        hit = _entries.get(key)  # one read of a dict is atomic: the lock guards the writes' clearing and filling
         if hit is not None and hit[0] > now:
             value: T = hit[1]
             return value
@@ -50,8 +49,7 @@ def put(key: str, value: Any) -> None:
 
 
 def peek(key: str) -> Any:
-    with _lock:
-        hit = _entries.get(key)
+    hit = _entries.get(key)
     return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
 
@@ -68,8 +66,7 @@ def remember(key: str, value: Any) -> None:
 
 
 def recall(key: str) -> Any:
-    with _lock:
-        return _facts.get(key)
+    return _facts.get(key)
 
 
 def clear() -> None:

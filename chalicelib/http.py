@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar, Unpack, overload
 
-from chalice.app import Chalice, Response
+from chalice.app import CaseInsensitiveMapping, Chalice, Response
 from pydantic import BaseModel
 
 from chalicelib import db, runtime
@@ -51,11 +51,7 @@ Auth = Literal["public", "partner", "operator", "partner_or_operator", "session"
 MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 LOOKUP_ROUTES = frozenset({"lookup_customer"})  # each request is also a phone or card look-up (enumeration limit)
-JSON_HEADERS = {
-    "Content-Type": "application/json",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-}
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
@@ -269,7 +265,12 @@ def problem(error: ApiError, request_id: str) -> Response:
 
 def _header(headers: Any, name: str) -> str | None:
     value = headers.get(name) if headers is not None else None
-    return value if value is None else str(value)
+    return value if value is None or type(value) is str else str(value)
+
+
+def _lowered(headers: Any) -> dict[str, Any]:
+    """``dict(headers)``, copied once for every ``_header`` of the request (Chalice's: by lower-case name)."""
+    return dict(headers._dict if isinstance(headers, CaseInsensitiveMapping) else headers or {})
 
 
 def _authenticate(route: Route, headers: Any) -> auth.Principal | None:
@@ -305,14 +306,13 @@ def _write_request(
 
 
 def _render(route: Route, result: Answer, request_id: str) -> Response:
-    headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, Response):
         result.headers = {"X-Request-Id": request_id, "X-Content-Type-Options": "nosniff", **(result.headers or {})}
-        if "Cache-Control" not in result.headers:
-            result.headers["Cache-Control"] = "no-store"
+        result.headers.setdefault("Cache-Control", "no-store")
         return result
     if result is None:
         return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
+    headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, BaseModel):
         return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
     if isinstance(result, idempotency.Reply):  # a write's: its machinery is loaded already
@@ -337,10 +337,10 @@ def _checked(error: ApiError) -> ApiError:
 
 def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
     def view(**uri_params: str) -> Response:
-        headers = app.current_request.headers if app.current_request is not None else None
-        return with_hsts(answer(**uri_params), lambda name: _header(headers, name))  # type: ignore[no-any-return]
+        headers = _lowered(app.current_request.headers if app.current_request is not None else None)
+        return with_hsts(answer(headers, uri_params), lambda n: _header(headers, n))  # type: ignore[no-any-return]
 
-    def answer(**uri_params: str) -> Response:
+    def answer(headers: dict[str, Any], uri_params: dict[str, str]) -> Response:
         request = app.current_request
         context = request.context if request is not None and request.context else {}
         request_id = str(context.get("requestId") or uuid.uuid4())
@@ -348,17 +348,17 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
         try:
             assert request is not None
             rt = runtime.get()
-            principal = _authenticate(route, request.headers)
+            principal = _authenticate(route, headers)
             if route.guard is not None:
                 route.guard(lambda name: _header(request.headers, name))
             # Per API key, before anything is decided: a 429 leaves an Idempotency-Key free. On a cold instance both
             # the key and its bucket ride with the request's first read (auth.authenticate, key_rate.per_request).
+            now = rt.clock.now()  # one reading of the clock: the request's instant, its rate tokens' too
             if principal is not None:
-                key_rate.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES)
-            now = rt.clock.now()
+                key_rate.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES, now=now)
             raw_body = request.raw_body
             if route.body is not None:
-                content_type = (_header(request.headers, "content-type") or "application/json").lower()
+                content_type = (_header(headers, "content-type") or "application/json").lower()
                 media = content_type.split(";")[0].strip()
                 if raw_body and media != "application/json" and not media.endswith("+json"):
                     raise UnsupportedMediaType(f"Content-Type {media!r} is not supported; send application/json.")
@@ -376,8 +376,8 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                 query=query,
                 params=uri_params,
                 now=now,
-                write=_write_request(route, principal, request.headers, path, data, now, request_id),
-                headers=dict(request.headers or {}),
+                write=_write_request(route, principal, headers, path, data, now, request_id),
+                headers=dict(headers),
                 raw_body=raw_body if route.body is None else None,
                 source_ip=str((context.get("identity") or {}).get("sourceIp") or "") or None,
                 request_id=request_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import re
 import secrets
 import threading
@@ -17,14 +18,10 @@ _PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]  # two digits a
 
 def _base32(number: int, width: int) -> str:
     """The lowest ``width`` base-32 digits of ``number``, most significant first (every id is made of these: two
-    digits per step)."""
-    out = []
-    for _ in range(width // 2):
-        number, rem = divmod(number, 1024)
-        out.append(_PAIRS[rem])
-    if width % 2:
-        out.append(_ALPHABET[number % 32])
-    return "".join(reversed(out))
+    digits per step, read by shifts)."""
+    even = width - width % 2
+    digits = "".join([_PAIRS[(number >> shift) & 1023] for shift in range(5 * even - 10, -1, -10)])
+    return _ALPHABET[(number >> (5 * even)) & 31] + digits if width % 2 else digits
 
 
 def random_id(prefix: str, length: int = 16) -> str:
@@ -33,6 +30,7 @@ def random_id(prefix: str, length: int = 16) -> str:
 
 _sequence = itertools.count()
 _sequence_lock = threading.Lock()
+_MILLIS_DIGITS = (1 << 50) - 1  # the 10 digits of milliseconds an id keeps
 
 
 def sortable_id(prefix: str, moment: datetime) -> str:
@@ -44,7 +42,10 @@ def sortable_id(prefix: str, moment: datetime) -> str:
     millis = millis + moment.microsecond // 1000
     with _sequence_lock:
         seq = next(_sequence) % (32**4)
-    return f"{prefix}_{_base32(millis, 10)}{_base32(seq, 4)}{_base32(secrets.randbits(40), 8)}"
+    # The three parts are 10, 4 and 8 digits of one 22-digit number; 40 random bits are 5 bytes of urandom
+    # (what ``secrets.randbits(40)`` reads too).
+    random_bits = int.from_bytes(os.urandom(5), "big")
+    return f"{prefix}_{_base32((millis & _MILLIS_DIGITS) << 60 | seq << 40 | random_bits, 22)}"
 
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")  # fullmatch

@@ -42,7 +42,8 @@ class _LazyModule:
         return module
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(self._load(), attr)
+        module = self._module  # loaded: one read, no call (every request reads its use case through here)
+        return getattr(module if module is not None else self._load(), attr)
 
     # Writes go to the real module too, so that ``mock.patch.object(proxy, name)`` and ``monkeypatch.setattr``
     # patch (and restore) what every reader sees.

@@ -18,13 +18,29 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# What ``json.loads(raw, parse_constant=_reject_constant)`` builds on every call, once.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _loads(raw: bytes | str) -> Any:
+    """``json.loads(raw, parse_constant=_reject_constant)``: the same text decoded, the same errors."""
+    if isinstance(raw, str):
+        if raw.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        return _DECODER.decode(raw)
+    # An object's "{" then a byte that is not 0 is what ``json.detect_encoding`` answers UTF-8 for (no BOM, no
+    # UTF-16/32): a body as clients send it, without its checks.
+    utf8 = raw[:1] == b"{" and raw[1:2] != b"\x00"
+    return _DECODER.decode(raw.decode("utf-8" if utf8 else json.detect_encoding(raw), "surrogatepass"))
+
+
 def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:
     if raw is None or raw == b"":
         return {}
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {max_bytes}.")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return _loads(raw)
     except RecursionError as exc:
         raise InvalidJson("The JSON is nested too deeply.") from exc
     except (ValueError, UnicodeDecodeError) as exc:

@@ -242,3 +242,112 @@ def test_a_wallet_as_of_now_is_the_settled_wallet_and_a_merge_shares_no_map() ->
     merged.bonus_days["e"] = 1
     merged.remove_holds.add("z")
     assert (repr(a), repr(b)) == before
+
+
+def test_answer_models_built_without_the_walk_are_model_construct() -> None:
+    """``machinery.built.built`` stores the values as ``model_construct`` would (same fields, same fields set, same
+    JSON, equal); values that do not name every field in order go through ``model_construct`` itself."""
+    from chalicelib.machinery.built import built
+    from chalicelib.schemas import AccrualOut, Award, BalanceSummary
+
+    summary = {"available": 150, "pending": 0, "held": 30}
+    award = {"campaign_id": "cmp_1", "points": 7}
+    for model, values in ((BalanceSummary, summary), (Award, award)):
+        fast, slow = built(model, **values), model.model_construct(**values)
+        assert fast == slow and fast.__dict__ == slow.__dict__ and list(fast.__dict__) == list(slow.__dict__)
+        assert fast.model_fields_set == slow.model_fields_set and fast.model_dump_json() == slow.model_dump_json()
+    for awards in ([], [award, {"campaign_id": "cmp_2", "points": 1}]):
+        values = {
+            "accrual_id": "acc_1",
+            "order_id": "O-1",
+            "customer_id": "cus_1",
+            "amount_minor": 100_000,
+            "points": 10,
+            "bonus_points": sum(int(a["points"]) for a in awards),
+            "awards": [built(Award, **a) for a in awards],
+            "status": "pending",
+            "available_at": "2026-05-10T12:00:00+00:00",
+            "balance": built(BalanceSummary, **summary),
+        }
+        fast, slow = built(AccrualOut, **values), AccrualOut.model_construct(**values)
+        assert fast == slow and fast.model_fields_set == slow.model_fields_set
+        assert fast.model_dump_json() == slow.model_dump_json() == AccrualOut.model_validate(values).model_dump_json()
+    partial = built(BalanceSummary, held=1, available=2)  # out of order and one missing: model_construct's answer
+    assert partial.model_fields_set == {"held", "available"} and list(partial.__dict__) == ["available", "held"]
+
+
+def test_the_write_path_shortcuts_give_what_the_long_way_gives() -> None:
+    """The shortcuts a write takes are the long way's answers: the tier window's sum, the tier by name and multiplier,
+    an instant written out, a change copied (sharing no map), tidy's change when nothing leaves the item, and the
+    settlement of a wallet time did nothing to (the wallet itself, an empty change)."""
+    import random
+
+    from chalicelib.db import Transaction
+    from chalicelib.domain import DEFAULT_TIERS, Tier, tier_status, trailing_periods
+    from chalicelib.domain.periods import iso_instant
+    from chalicelib.domain.tiers import spend_12m, tier_for
+    from chalicelib.domain.wallet import Change, Wallet, tidy
+    from chalicelib.machinery.wallets import settle_into
+
+    draw = random.Random(11)
+    months = [f"{y}-{m:02d}" for y in (2025, 2026, 2027) for m in range(1, 13)]
+    tiers_ = (*DEFAULT_TIERS, Tier("steel", 3_000_000, 11_000))
+    for _ in range(300):
+        spend = {m: draw.randint(-2_000_000, 4_000_000) for m in draw.sample(months, draw.randint(0, 20))}
+        current = draw.choice(months)
+        slow = max(sum(spend.get(p, 0) for p in trailing_periods(current, 12)), 0)
+        assert spend_12m(spend, current) == slow
+        for tiers in (tiers_, list(reversed(tiers_)), DEFAULT_TIERS):
+            status, tier = tier_status(slow, tiers), tier_for(slow, tiers)
+            assert (tier.name, tier.multiplier_bps) == (status.name, status.multiplier_bps)
+
+    now = datetime(2026, 5, 10, 12, 0, 0, 123, tzinfo=UTC)
+    assert (
+        iso_instant(now) == now.isoformat()
+        and iso_instant(now + timedelta(hours=1)) == (now + timedelta(hours=1)).isoformat()
+    )
+
+    change = Change(available=3, lots={"2027-05|ptn_a": 3}, spend={"2026-05": 10}, remove_holds={"h"})
+    copy = change.copy()
+    assert (
+        copy == change.merge(Change()) and copy.lots is not change.lots and copy.remove_holds is not change.remove_holds
+    )
+
+    after = change.applied_to(Wallet(lots={"2027-04|ptn_a": 5}, spend={"2026-04": 7}))
+    assert tidy(after, change, now, "Europe/Moscow") is change  # nothing leaves: the change as it is, unchanged
+    stale = change.applied_to(Wallet(lots={"2027-04|ptn_a": 0}, spend={"2024-01": 7}))
+    tidied = tidy(stale, change, now, "Europe/Moscow")
+    assert tidied.drop_lots == {"2027-04|ptn_a": 0} and tidied.drop_spend == {"2024-01"}
+    assert change.drop_lots == {} and change.drop_spend == set()
+
+    from chalicelib.machinery.program import Program
+
+    quiet = Wallet(available=5, lots={"2027-01|ptn_a": 5}, spend={"2026-05": 100})
+    tx = Transaction()
+    settled, total = settle_into(tx, "cus_1", quiet, now, Program())
+    assert settled is quiet and total == Change() and len(tx) == 0
+
+
+def test_an_order_accrued_with_its_grants_is_replace_of_them() -> None:
+    """``Order.accrued_with`` copies the order's fields without ``dataclasses.replace``: the same order, new or one a
+    hold already made; ``Order.opened`` is the order its ``__init__`` makes."""
+    from chalicelib.domain.orders import Grant, Order, Spent
+
+    base, award = Grant("base", "ptn_a", "ptn_a", 10, "2027-05|ptn_a"), Grant("award", "cmp_1", "ptn_b", 3, "2027-05|b")
+    grants = (base, award)
+    held = Spent("held", 40, {"2027-01|ptn_a": 40}, expires_at="2026-05-10T12:30:00+00:00")
+    for order in (
+        Order("cus_1", 100_000, values=(("operator_fee_bps", 0), ("point_value_minor", 100))),
+        Order("cus_1", 100_000, 0, (), False, held, (("point_value_minor", 50),), 3),
+    ):
+        accrued = order.accrued_with(grants)
+        expected = dataclasses.replace(order, grants=grants, accrued=True)
+        assert accrued == expected and type(accrued) is Order and accrued.__dict__ == expected.__dict__
+        assert order.grants == () and not order.accrued
+    values = (("operator_fee_bps", 0), ("point_value_minor", 100))
+    opened = Order.opened("cus_1", 100_000, values)
+    assert (
+        opened == Order("cus_1", 100_000, values=values)
+        and opened.__dict__ == Order("cus_1", 100_000, values=values).__dict__
+    )
+    assert Order.opened("cus_2", 5, ()) == Order("cus_2", 5) and opened.customer_id == "cus_1"

@@ -37,6 +37,7 @@ AREAS = (
     "sends",
     "signing",
     "messages",
+    "rules",
 )
 
 

@@ -52,15 +52,15 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "replay records written without attribute_not_exists",
-        "        condition=_free_raw(over_errors),",
+        "        condition=_FREE_RAW[over_errors],",
         "        condition=None,",
         ("tests/test_concurrency.py", "tests/test_idempotency.py"),
     ),
     Mutant(
         "fingerprint ignores points",
-        '    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
-        '    return json.dumps({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
-        'else body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)',
+        '    return "".join(_ENCODE(body, 0))',
+        '    return "".join(_ENCODE({k: v for k, v in body.items() if k != "points"} if isinstance(body, dict) '
+        "else body, 0))",
         ("tests/test_idempotency.py", "tests/test_api_ledger.py"),
     ),
     Mutant(

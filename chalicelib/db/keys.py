@@ -24,7 +24,7 @@ def customer_at_partner(partner_id: str, customer_id: str) -> str:
 
 
 def partner_period(partner_id: str, period: str, entry_id: str) -> str:
-    shard = int(hashlib.blake2b(entry_id.encode(), digest_size=2).hexdigest(), 16) % PERIOD_SHARDS
+    shard = int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=2).digest()) % PERIOD_SHARDS
     return f"PP#{partner_id}#{period}#{shard}"
 
 
@@ -158,7 +158,7 @@ EXPIRY_SHARDS = 16  # every credit of a month's lots writes here: spread over pa
 
 
 def expiry_index(expiry_period: str, customer_id: str) -> tuple[str, str]:
-    shard = int(hashlib.blake2b(customer_id.encode(), digest_size=2).hexdigest(), 16) % EXPIRY_SHARDS
+    shard = int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=2).digest()) % EXPIRY_SHARDS
     return f"EXPIRE#{expiry_period}#{shard}", customer_id
 
 
@@ -240,7 +240,7 @@ DUE_SHARDS = 4
 
 
 def _shard(text: str, shards: int) -> int:
-    return int(hashlib.blake2b(text.encode(), digest_size=2).hexdigest(), 16) % shards
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=2).digest()) % shards
 
 
 # Messages the coalition sends itself (ids ``msg_...``: codes, links) wait in partitions of their own, so a provider's

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from pynamodb.expressions.condition import Condition
 
@@ -38,8 +38,7 @@ __all__ = [
 IMPLICIT_RECORD_SECONDS = 86_400  # the implicit record only has to outlive its own request's retries
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):  # tuples: made per request, where a frozen dataclass's __init__ is slow
     """A replay record as found: what it binds and the answer it replays."""
 
     fingerprint: str
@@ -52,8 +51,7 @@ class Recorded:
         return self.status_code >= 400
 
 
-@dataclass(frozen=True)
-class NewRecord:
+class NewRecord(NamedTuple):
     """A replay record to write with the transaction it records."""
 
     fingerprint: str
@@ -62,7 +60,7 @@ class NewRecord:
     created_at: str
     origin: str
     customer_id: str | None = None
-    state: Mapping[str, Any] = field(default_factory=dict)  # what later requests under a natural id need
+    state: Mapping[str, Any] = MappingProxyType({})  # what later requests under a natural id need
     implicit: bool = False  # the request's own record: expires after IMPLICIT_RECORD_SECONDS
 
 
@@ -106,9 +104,15 @@ def _free(over_errors: bool) -> Condition:
     return free | (ReplayItem.status_code >= 400) if over_errors else free
 
 
+# Built once: a condition is only read when its transaction is sent (``serialize`` and ``parameters`` leave it as
+# it is), and each send renders its own names and values from it.
+_FREE = {over_errors: _free(over_errors) for over_errors in (False, True)}
+_FREE_RAW = {over_errors: _free_raw(over_errors) for over_errors in (False, True)}
+
+
 def check_free(tx: Transaction, pk: str, sk: str, *, tag: str, over_errors: bool = False) -> None:
     """Cancel ``tx`` if a record exists at (pk, sk) (with ``over_errors``, a success record)."""
-    tx.check(ReplayItem, pk, sk, _free(over_errors), tag=tag)
+    tx.check(ReplayItem, pk, sk, _FREE[over_errors], tag=tag)
 
 
 def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_errors: bool = False) -> None:
@@ -129,7 +133,7 @@ def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_
             origin=record.origin,
             ttl=_expiry() if record.implicit else None,
         ),
-        condition=_free_raw(over_errors),
+        condition=_FREE_RAW[over_errors],
         tag=tag,
     )
 

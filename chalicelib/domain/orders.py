@@ -111,6 +111,22 @@ class Order:
     def earned_points(self) -> int:
         return sum(g.points for g in self.grants)
 
+    @staticmethod
+    def opened(customer_id: str, amount_minor: int, values: tuple[tuple[str, int], ...]) -> Order:
+        """A new order: ``Order(customer_id, amount_minor, values=values)`` without a frozen ``__init__`` (once per
+        order's first operation), every other field at its default (all immutable, shared with ``_NEW``)."""
+        order: Order = object.__new__(Order)
+        order.__dict__.update(_NEW.__dict__, customer_id=customer_id, amount_minor=amount_minor, values=values)
+        return order
+
+    def accrued_with(self, grants: tuple[Grant, ...]) -> Order:
+        """The order once an accrual earned ``grants`` on it: ``replace(self, grants=grants, accrued=True)`` without
+        its walk over every field nor a frozen ``__init__`` (once per accrual): a copy of the same fields (no
+        ``__post_init__`` to run), two of them set."""
+        order: Order = object.__new__(Order)
+        order.__dict__.update(self.__dict__, grants=grants, accrued=True)
+        return order
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "customer_id": self.customer_id,
@@ -164,6 +180,9 @@ class Order:
         if self.refunded_minor:
             return "This order has refunds; a new operation needs a new order id."
         return None
+
+
+_NEW = Order("", 0)  # the defaults a new order starts from (``Order.opened``)
 
 
 def hold_is_over(spent: Spent, now: datetime) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.code_free import within_ceiling
@@ -55,11 +56,14 @@ class Partner:
         if not self.rate_schedule.changes:
             return self
         rates = self.rate_schedule.at(at)
-        return replace(
+        partner = replace(
             self,
             earn_rate_bps=rates.get("earn_rate_bps", self.earn_rate_bps),
             max_redeem_share_bps=rates.get("max_redeem_share_bps", self.max_redeem_share_bps),
         )
+        if "_rules" in self.__dict__:  # the same snapshots: their rules come along
+            partner.__dict__["_rules"] = self.__dict__["_rules"]
+        return partner
 
     def needs_customer_code(self, points: int, *, used: int = 0, hold_minutes: int | None = None) -> bool:
         """Does a spend (or hold) of ``points`` here need the customer's one-time code? ``used``: the points this
@@ -87,6 +91,12 @@ class Partner:
     def campaign_rules(self) -> list[Rules]:
         """The campaigns a purchase here may award, from the snapshots (what its partners accepted and its sponsors
         activated), in campaign-id order."""
+        return list(self._rules)
+
+    @cached_property
+    def _rules(self) -> tuple[Rules, ...]:
+        # Once per partner as cached (its snapshots never change in place; a new reading is a new partner), not
+        # once per purchase; frozen rules, handed out in a fresh list.
         from chalicelib.domain.campaign_lifecycle import snapshot_rules
 
-        return snapshot_rules(self.active_campaigns)
+        return tuple(snapshot_rules(self.active_campaigns))

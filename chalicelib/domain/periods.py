@@ -24,9 +24,30 @@ def period_of(moment: datetime, tz_name: str) -> str:
     if last is not None and last[0] is moment and last[1] == tz_name:
         return last[2]
     local = moment.astimezone(zone(tz_name))
-    period = f"{local.year:04d}-{local.month:02d}"
+    period = _month(local.year, local.month)
     _last = (moment, tz_name, period)
     return period
+
+
+@lru_cache(maxsize=64)  # formatting the month costs more than looking it up
+def _month(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+# The last instant written out: one write records its ``now`` as ISO 8601 several times (the entry, the wallet, the
+# order, the events, the answer). The same one-entry memo as ``period_of``'s: keyed by the very datetime object.
+_last_iso: tuple[datetime, str] | None = None
+
+
+def iso_instant(moment: datetime) -> str:
+    """``moment.isoformat()``."""
+    global _last_iso
+    last = _last_iso
+    if last is not None and last[0] is moment:
+        return last[1]
+    text = moment.isoformat()
+    _last_iso = (moment, text)
+    return text
 
 
 def parse_period(period: str) -> tuple[int, int]:
@@ -45,6 +66,7 @@ def in_range(period: str, now: datetime) -> bool:
     return FIRST_YEAR <= year <= now.year + YEARS_AHEAD
 
 
+@lru_cache(maxsize=256)  # a request asks for the same few months (the tier window's start, a lot's expiry month)
 def add_months(period: str, months: int) -> str:
     year, month = parse_period(period)
     index = year * 12 + (month - 1) + months

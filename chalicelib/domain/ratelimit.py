@@ -9,6 +9,7 @@ ahead of now. That is exactly a token bucket of ``burst`` tokens refilled at ``c
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -33,16 +34,17 @@ class Rate:
     def size(self) -> int:
         return self.burst or self.count
 
-    @property
+    # Worked out once per rate (a rate never changes; the limits in force are made once per setting's text).
+    @functools.cached_property
     def interval_ms(self) -> int:
         """One token's worth of time, rounded up (never more generous than stated)."""
         return math.ceil(self.per_seconds * 1000 / self.count)
 
-    @property
+    @functools.cached_property
     def tolerance_ms(self) -> int:
         return (self.size - 1) * self.interval_ms
 
-    @property
+    @functools.cached_property
     def horizon_ms(self) -> int:
         """How far ahead of now a bucket's ``tat`` can ever be: after that an absent item is the same bucket."""
         return self.tolerance_ms + self.interval_ms

@@ -80,7 +80,7 @@ def _value(f: Figures, point_value_minor: int, operator_fee_bps: int) -> None:
     f.counts["fee_points_valued"] += circulation
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: one per entry, only read (a frozen dataclass's __init__ costs twice as much)
 class _Posting:
     """One entry being folded into figures: what it says, and the figures it has added to so far by partner id."""
 
@@ -91,7 +91,11 @@ class _Posting:
     out: dict[str, Figures] = field(default_factory=dict)
 
     def figures(self, pid: str | None = None) -> Figures:
-        return self.out.setdefault(self.partner_id if pid is None else pid, Figures())
+        key = self.partner_id if pid is None else pid
+        found = self.out.get(key)
+        if found is None:  # made only when missing (``setdefault`` would make one on every call)
+            found = self.out[key] = Figures()
+        return found
 
 
 def _issued(e: _Posting) -> None:
@@ -173,9 +177,10 @@ def entry_deltas(
     add = _BY_TYPE.get(entry_type)
     if add is not None:
         add(posting)
-    if all(details.get(name) is not None for name in MONEY_SETTINGS):
+    point_value, fee_bps = details.get("point_value_minor"), details.get("operator_fee_bps")  # MONEY_SETTINGS
+    if point_value is not None and fee_bps is not None:
         for f in posting.out.values():
-            _value(f, int(details["point_value_minor"]), int(details["operator_fee_bps"]))
+            _value(f, int(point_value), int(fee_bps))
     return {pid: f for pid, f in posting.out.items() if not f.is_zero()}
 
 

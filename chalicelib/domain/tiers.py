@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from chalicelib.domain.periods import trailing_periods
 
@@ -33,14 +34,50 @@ class TierStatus:
     spend_to_next_minor: int | None
 
 
+@lru_cache(maxsize=64)  # every tier decision asks for the same window, all month long
+def _window(current_period: str) -> frozenset[str]:
+    return frozenset(trailing_periods(current_period, ROLLING_MONTHS))
+
+
 def spend_12m(spend_by_period: Mapping[str, int], current_period: str) -> int:
     """Purchases minus refunds over the 12 months ending with the current one; never below zero."""
-    total = sum(spend_by_period.get(p, 0) for p in trailing_periods(current_period, ROLLING_MONTHS))
+    window = _window(current_period)
+    # The wallet keeps about a window's worth of months (older ones leave it): add up what it has in the window.
+    total = 0
+    for period, spend in spend_by_period.items():
+        if period in window:
+            total += spend
     return max(total, 0)
 
 
+# The last tiers ordered: a program's tiers are one tuple for as long as the program is cached. Keyed by that very
+# tuple (immutable, of frozen tiers), swapped whole, so an order is only ever reused for the same tiers.
+_ordered: tuple[tuple[Tier, ...], tuple[Tier, ...]] | None = None
+
+
+def _by_spend(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
+    global _ordered
+    last = _ordered
+    if last is not None and last[0] is tiers:
+        return last[1]
+    ordered = tuple(sorted(tiers, key=lambda t: t.min_spend_12m_minor))
+    if isinstance(tiers, tuple):
+        _ordered = (tiers, ordered)
+    return ordered
+
+
+def tier_for(spend: int, tiers: Sequence[Tier]) -> Tier:
+    """The tier ``spend`` reaches (``tier_status``'s name and multiplier, without the rest of the status)."""
+    ordered = _by_spend(tiers)
+    current = ordered[0]
+    for tier in ordered:
+        if spend >= tier.min_spend_12m_minor:
+            current = tier
+    return current
+
+
 def tier_status(spend: int, tiers: Sequence[Tier]) -> TierStatus:
-    ordered = sorted(tiers, key=lambda t: t.min_spend_12m_minor)
+    ordered = _by_spend(tiers)
     current = ordered[0]
     following: Tier | None = None
     for tier in ordered:

@@ -69,6 +69,8 @@ class Wallet:
 
 def _plus(base: dict[str, int], delta: dict[str, int]) -> dict[str, int]:
     out = dict(base)
+    if not delta:  # most maps of most changes are empty: the copy is all
+        return out
     for key, d in delta.items():
         out[key] = out.get(key, 0) + d
     return out
@@ -132,13 +134,38 @@ class Change:
             drop_bonus_days=self.drop_bonus_days | other.drop_bonus_days,
         )
 
+    def copy(self) -> Change:
+        """The same change with maps of its own: ``merge`` with an empty change, without its sums."""
+        return Change(
+            available=self.available,
+            pending=self.pending,
+            held=self.held,
+            lots=dict(self.lots),
+            spend=dict(self.spend),
+            pending_lots=dict(self.pending_lots),
+            remove_pending=dict(self.remove_pending),
+            add_holds=dict(self.add_holds),
+            remove_holds=set(self.remove_holds),
+            replace_holds=dict(self.replace_holds),
+            bonus_days=dict(self.bonus_days),
+            bonus_limits=dict(self.bonus_limits),
+            last_purchase=dict(self.last_purchase),
+            campaign_awards=dict(self.campaign_awards),
+            campaign_limits=dict(self.campaign_limits),
+            drop_lots=dict(self.drop_lots),
+            drop_spend=set(self.drop_spend),
+            drop_bonus_days=set(self.drop_bonus_days),
+        )
+
     def applied_to(self, wallet: Wallet) -> Wallet:
         pending_lots = _plus(wallet.pending_lots, self.pending_lots)
         for key in self.remove_pending:
             pending_lots.pop(key, None)
-        holds = {k: v for k, v in wallet.holds.items() if k not in self.remove_holds}
+        remove_holds = self.remove_holds
+        holds = {k: v for k, v in wallet.holds.items() if k not in remove_holds} if remove_holds else dict(wallet.holds)
         holds.update(self.add_holds)
-        holds.update({k: v for k, v in self.replace_holds.items() if k in holds})
+        if self.replace_holds:
+            holds.update({k: v for k, v in self.replace_holds.items() if k in holds})
         return Wallet(
             available=wallet.available + self.available,
             pending=wallet.pending + self.pending,
@@ -170,7 +197,7 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
     At most ``max_events`` per call keeps one transaction small; the rest settles on the next write."""
     events: list[Event] = []
     state = wallet
-    for hid, hold in sorted(wallet.holds.items()):
+    for hid, hold in sorted(wallet.holds.items()) if wallet.holds else ():
         if is_due(hold.expires_at, now) and len(events) < max_events:
             change = Change(available=hold.points, held=-hold.points, remove_holds={hid})
             for key, points in hold.lots.items():
@@ -178,7 +205,7 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
             events.append(Event("hold_expired", hold.partner_id, change, hid))
     for event in events:
         state = event.change.applied_to(state)
-    for key, points in sorted(wallet.pending_lots.items()):
+    for key, points in sorted(wallet.pending_lots.items()) if wallet.pending_lots else ():
         when, lot = split_pending_key(key)
         if is_due(when, now) and len(events) < max_events:
             change = Change(available=points, pending=-points, remove_pending={key: points})
@@ -189,12 +216,13 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
     # the write deciding after this must not see expired points as spendable. Capped holds and buckets only err
     # on the safe side (still held, still pending).
     current = period_of(now, tz_name)
-    expired = Change()
+    expired: Change | None = None  # made only when a lot did expire (most writes: none)
     for lot, points in sorted(state.lots.items()):
         if split_lot_key(lot)[0] < current and points > 0:
+            expired = expired or Change()
             expired.available -= points
             expired.add_lot(lot, -points)
-    if expired.available:
+    if expired is not None and expired.available:
         events.append(Event("expiry", "coalition", expired, "expiry"))
     return events
 
@@ -202,6 +230,8 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
 def fits_one_write(wallet: Wallet, now: datetime, tz_name: str, max_events: int) -> bool:
     """Whether everything time did to ``wallet`` can be posted within one write's ``max_events`` (expiry is one
     more event on top, always posted whole)."""
+    if not wallet.holds and not wallet.pending_lots:  # then time can only expire lots: one event, always posted
+        return True
     return len([e for e in settle(wallet, now, tz_name, max_events=max_events + 1) if e.type != "expiry"]) <= max_events
 
 
@@ -293,32 +323,37 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
 
     The stale keys are at most ``TIDY_PER_WRITE`` per write (oldest first) and never push the update past
     ``KEYS_PER_WRITE`` names; the rest leave with later writes. The ledger is unaffected: entries record
-    ``change``'s deltas, never what was removed."""
+    ``change``'s deltas, never what was removed. When nothing leaves, the answer is ``change`` itself; otherwise a
+    copy (``change`` is never changed)."""
     touched = {k for k, d in change.lots.items() if d}
     drop_lots = {k: -change.lots[k] for k in touched if after.lots.get(k) == 0 and change.lots[k] < 0}
-    named = sum(
-        len(keys)
-        for keys in (
-            touched,
-            change.spend,
-            change.pending_lots,
-            change.remove_pending,
-            change.add_holds,
-            change.remove_holds,
-            change.replace_holds,
-            change.bonus_days,
-            change.last_purchase,
-            change.campaign_awards,
-        )
+    named = (
+        len(touched)
+        + len(change.spend)
+        + len(change.pending_lots)
+        + len(change.remove_pending)
+        + len(change.add_holds)
+        + len(change.remove_holds)
+        + len(change.replace_holds)
+        + len(change.bonus_days)
+        + len(change.last_purchase)
+        + len(change.campaign_awards)
     )
     room = max(0, min(TIDY_PER_WRITE, KEYS_PER_WRITE - named))
     stale: list[tuple[str, str]] = []  # (what, key), oldest first within each kind
-    stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
-    first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
-    stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
-    oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
-    stale += [("bonus", k) for k in sorted(after.bonus_days) if _day(k) < oldest_day and k not in change.bonus_days]
-    out = change.merge(Change(drop_lots=drop_lots))
+    if room:
+        stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
+        if after.spend:
+            first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
+            stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
+        if after.bonus_days:
+            oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
+            days = change.bonus_days
+            stale += [("bonus", k) for k in sorted(after.bonus_days) if _day(k) < oldest_day and k not in days]
+    if not drop_lots and not stale:  # nothing leaves with this write: the change as it is (never changed here)
+        return change
+    out = change.copy()
+    out.drop_lots.update(drop_lots)
     for what, key in stale[:room]:
         if what == "lot":
             out.drop_lots[key] = 0

@@ -105,11 +105,14 @@ def award_campaigns(
     sponsor's ``status = active``: if a concurrent award used the room first, the campaign was paused or the sponsor
     suspended meanwhile, the whole accrual is decided again. The award that uses the budget up also moves the
     campaign to ``exhausted``."""
+    rules = active_rules(partner)
+    if not rules:  # most tills: no campaign earns there
+        return []
     current, program = session.current, session.program
     shopper = Shopper(current.last_purchase, tier, current.campaign_awards)
     tier_names = [t.name for t in sorted(program.tiers, key=lambda t: t.min_spend_12m_minor)]
     purchase = Purchase(partner.partner_id, body.amount_minor, base_points, program.point_value_minor)
-    eligible = eligible_campaigns(active_rules(partner), purchase, shopper, tier_names, session.now)
+    eligible = eligible_campaigns(rules, purchase, shopper, tier_names, session.now)
     if not eligible:
         return []
     campaign_ids = [r.campaign_id for r in eligible]

@@ -23,4 +23,6 @@ def till_reads(partner: Partner) -> list[ReadKey]:
     there) and their sponsors' partner items (a suspended sponsor's campaigns stop awarding at once, not when a
     cache expires). At most 3 x ``MAX_ACTIVE_PER_PARTNER`` keys."""
     rules = active_rules(partner)
+    if not rules:  # most tills: no campaign earns there
+        return []
     return campaign_awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})

@@ -25,6 +25,7 @@ from chalicelib.domain.events import (
     Event,
     expired_by_issuer,
 )
+from chalicelib.domain.periods import iso_instant
 from chalicelib.domain.settlement import COALITION
 
 __all__ = ["EntryFacts", "expired", "for_entry", "hold_released", "new", "stage", "tier_changed"]
@@ -32,11 +33,15 @@ __all__ = ["EntryFacts", "expired", "for_entry", "hold_released", "new", "stage"
 
 def new(event_type: str, partner_id: str, now: datetime, **data: Any) -> Event:
     """An event of ``event_type`` that only ``partner_id``'s subscribers hear of; None values are left out."""
+    return _event(event_type, partner_id, now, data)
+
+
+def _event(event_type: str, partner_id: str, now: datetime, data: dict[str, Any]) -> Event:
     return Event(
         ids.sortable_id("evt", now),
         event_type,
         partner_id,
-        now.isoformat(),
+        iso_instant(now),
         {k: v for k, v in data.items() if v is not None},
     )
 
@@ -103,12 +108,12 @@ def for_entry(entry: EntryFacts, now: datetime) -> list[Event]:
         **entry.extra,
     }
     if entry.entry_type != "adjustment":
-        return [new(event_type, entry.partner_id, now, **data)]
+        return [_event(event_type, entry.partner_id, now, data)]  # ``new`` without copying ``data`` into its kwargs
     shares = {issuer: -points for issuer, points in _shares(entry.lots).items()}  # a debit takes points
     return [new(event_type, BROADCAST, now, **data, by_issuer=shares)] if shares else []
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: built once per entry and only read (a frozen dataclass's __init__ costs twice as much)
 class EntryFacts:
     """What an event tells of a ledger entry: ids, points and amounts only."""
 

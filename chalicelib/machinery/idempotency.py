@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from json import encoder as json_encoder
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -76,9 +77,21 @@ __all__ = [
 ]
 
 
+# ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes an encoder and then its C
+# encoder on every call: both made once here. Without the circular-reference check (a parsed body has no cycles;
+# one would end in RecursionError rather than ValueError): a shared check would keep what a failed call left in it.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_C_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)  # None where the _json accelerator is missing
+_ENCODE: Callable[[Any, int], Sequence[str]] = (
+    _C_ENCODER(None, _CANONICAL.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
+    if _C_ENCODER is not None
+    else lambda body, _: [_CANONICAL.encode(body)]
+)
+
+
 def _canonical(body: Any) -> str:
     """The body as its fingerprints see it: every field, in one spelling."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_ENCODE(body, 0))
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -87,15 +100,15 @@ def fingerprint(method: str, path: str, body: Any) -> str:
 
 def fingerprints(method: str, path: str, body: Any) -> tuple[str, str]:
     """``(fingerprint(method, path, body), fingerprint("", "", body))``, the body encoded once."""
-    canonical = _canonical(body)
+    canonical = _canonical(body).encode()
     return (
-        hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest(),
-        hashlib.sha256(f" \n{canonical}".encode()).hexdigest(),
+        hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest(),
+        hashlib.sha256(b" \n" + canonical).hexdigest(),
     )
 
 
 def new_nonce() -> str:
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()  # secrets.token_hex(16), without its two calls on the way
 
 
 Result = TypeVar("Result", bound=BaseModel)
@@ -168,8 +181,7 @@ class Plan:
 Decide = Callable[[Found], Plan]
 
 
-@dataclass(frozen=True)
-class _Record:
+class _Record(NamedTuple):  # a tuple: made twice per request, where a frozen dataclass's __init__ is slow
     """One replay record this request writes: where, which fingerprint it binds, how a mismatch is answered."""
 
     pk: str
@@ -208,9 +220,9 @@ def token(req: WriteRequest, attempt: int) -> str:
     return hashlib.blake2b(f"{req.nonce}:{attempt}".encode(), digest_size=18).hexdigest()
 
 
-def _replay(found: Found, req: WriteRequest, records: list[_Record]) -> Reply | None:
-    """The recorded answer, if any record exists: a Reply for a success, a RecordedProblem raised for an error."""
-    origin = keys.request_digest(req.nonce)
+def _replay(found: Found, req: WriteRequest, records: list[_Record], origin: str) -> Reply | None:
+    """The recorded answer, if any record exists: a Reply for a success, a RecordedProblem raised for an error.
+    ``origin``: this request's ``keys.request_digest``."""
     for r in records:
         item = replays_db.load(found, r.pk, r.sk)
         if item is None:
@@ -251,13 +263,14 @@ def _execute(
     later: Callable[[], Sequence[ReadKey]] | None,
 ) -> Reply:
     records = _records(req, natural)
+    origin = keys.request_digest(req.nonce)  # names this request's writes: what its records keep as their origin
     # An error is worth a write only where a later request can find it: under a key or a natural id.
     binds = req.idempotency_key is not None or natural is not None
     wanted: list[ReadKey] = [*reads, *(replays_db.read_key(r.pk, r.sk) for r in records)]
     forced: ApiError | None = None  # the transaction did not fit: record that answer instead
     for attempt in range(MAX_ATTEMPTS):
         found = db.get_many(wanted)
-        replay = _replay(found, req, records)
+        replay = _replay(found, req, records, origin)
         if replay is None and later is not None:
             asked = {(pk, sk) for _, pk, sk in wanted}
             more = [r for r in later() if (r[1], r[2]) not in asked]
@@ -268,14 +281,14 @@ def _execute(
             return replay
         plan = _decide(decide, found, forced, binds)
         if plan.error is None and plan.audit:
-            request_id = req.request_id or keys.request_digest(req.nonce)  # a page's form has no gateway id
+            request_id = req.request_id or origin  # a page's form has no gateway id
             audit.add(plan.tx, plan.audit, Stamp(req.actor, request_id, datetime.fromisoformat(req.now_iso)))
         answer = _answer(plan, req)
         outbox_db.stage(plan.tx, plan.events)
         if not len(plan.tx) and not binds:
             return answer.give(plan)  # nothing changed: nothing to recognise later either
         if answer.recorded:
-            _record(plan, answer, records, req)
+            _record(plan, answer, records, req, origin)
         sent = _send(plan, req, attempt, binds=binds, recorded=answer.recorded)
         if sent is True:
             return answer.give(plan)
@@ -297,8 +310,7 @@ def _decide(decide: Decide, found: Found, forced: ApiError | None, binds: bool) 
         return Plan(error=error)
 
 
-@dataclass(frozen=True)
-class _Answer:
+class _Answer(NamedTuple):  # a tuple: made once per attempt, where a frozen dataclass's __init__ is slow
     """What the request answers, as its replay records keep it."""
 
     status: int
@@ -320,7 +332,7 @@ def _answer(plan: Plan, req: WriteRequest) -> _Answer:
     return _Answer(RECORDED_STATUS[plan.created], plan.response.model_dump_json(), True)
 
 
-def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteRequest) -> None:
+def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteRequest, origin: str) -> None:
     """Add the request's replay records to its transaction, each guarded by ``attribute_not_exists``. Under a
     natural id a success takes the id and a refusal its body's record, and each checks the other is not there."""
     succeeded = plan.error is None
@@ -336,7 +348,7 @@ def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteReque
             status_code=answer.status,
             body=answer.body,
             created_at=req.now_iso,
-            origin=keys.request_digest(req.nonce),
+            origin=origin,
             customer_id=plan.customer_id if succeeded else None,
             state=plan.natural_state if r.tag == "natural" and succeeded else {},
             implicit=r.mismatch is None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 
 from chalicelib import db, runtime
 from chalicelib.db import ratelimits as ratelimits_db
@@ -46,10 +47,13 @@ def _lease(key: tuple[str, str], name: str) -> _Lease:
     _owned()
     if len(_leases) > _HINTS_MAX:
         _leases.clear()
-    return _leases.setdefault((key[0], name), _Lease())
+    lease = _leases.get((key[0], name))
+    if lease is None:  # made only when missing: every request asks for its key's lease
+        lease = _leases[key[0], name] = _Lease()
+    return lease
 
 
-def per_request(key_id: str, lookup: bool = False) -> None:
+def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) -> None:
     """Every authenticated API request (``api_key``); a phone or card look-up also takes a ``lookup`` token.
 
     Leased, so that a key under its limit costs no round trip: one conditional write takes up to ``LEASE`` tokens
@@ -57,13 +61,13 @@ def per_request(key_id: str, lookup: bool = False) -> None:
     spend them here. An instance that holds none and owes nothing, whose request carries a read anyway (a cold
     instance: ``auth.authenticate``), reads the bucket with it and admits this one request on credit if the
     bucket has a token; its next write pays the debt with the lease. A request that cannot be admitted here is
-    refused (429) without any write when the bucket was seen empty."""
+    refused (429) without any write when the bucket was seen empty. ``now``: the request's instant, if read."""
     names = ("api_key", "lookup") if lookup else ("api_key",)
     limits = current()
     rates = {name: rate for name in names if (rate := limits.rate(name)) is not None}
     if not rates:
         return
-    now_ms = epoch_ms(runtime.get().clock.now())
+    now_ms = epoch_ms(now if now is not None else runtime.get().clock.now())
     key = subject_key("key", key_id)
     horizon = limits.horizon_ms("key")
     if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it

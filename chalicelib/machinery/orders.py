@@ -15,7 +15,7 @@ from chalicelib.machinery.write_session import Found
 
 def new_order(customer_id: str, amount_minor: int, prog: Program) -> Order:
     values = (("operator_fee_bps", prog.operator_fee_bps), ("point_value_minor", prog.point_value_minor))
-    return Order(customer_id, amount_minor, values=values)
+    return Order.opened(customer_id, amount_minor, values)
 
 
 def order_for(found: Found, partner_id: str, order_id: str, customer_id: str, amount_minor: int) -> Order | None:

@@ -22,13 +22,19 @@ def cached(partner_id: str, at: datetime | None = None) -> Partner | None:
     """A partner's settings, with the rates in force at ``at`` (default: now), through the per-process cache (see
     chalicelib/cache.py); None if there is none."""
     partner = cache.get(f"partner:{partner_id}", lambda: partners_db.load(partner_id))
-    return None if partner is None else partner.in_force(at if at is not None else _now())
+    return _in_force(partner, at)
+
+
+def _in_force(partner: Partner | None, at: datetime | None) -> Partner | None:
+    if partner is None or not partner.rate_schedule.changes:  # rates that never change need no clock
+        return partner
+    return partner.in_force(at if at is not None else _now())
 
 
 def known(partner_id: str, at: datetime | None = None) -> Partner | None:
     """The partner as this instance's cache has it (rates in force at ``at``), without reading: None if it has not."""
     partner: Partner | None = cache.peek(f"partner:{partner_id}")
-    return None if partner is None else partner.in_force(at if at is not None else _now())
+    return _in_force(partner, at)
 
 
 def load_partner(partner_id: str, at: datetime | None = None) -> Partner:

@@ -43,7 +43,8 @@ class Program:
 
     def at(self, moment: datetime) -> Program:
         """The program with the money settings in force at ``moment``."""
-        values = self.schedule.at(moment)
+        schedule = self.schedule
+        values = schedule.at(moment) if schedule.changes else schedule.base  # no dated change: the base is in force
         # ``dataclasses.replace`` without its walk over every field (once per request): a copy of the same fields
         # (no ``__post_init__`` to run), three of them set.
         program: Program = object.__new__(Program)

@@ -17,10 +17,12 @@ from chalicelib.db.maps import as_dict, ints
 from chalicelib.db.wallets import apply
 from chalicelib.domain import period_of, split_lot_key
 from chalicelib.domain.balance import balance_fields
+from chalicelib.domain.periods import iso_instant
 from chalicelib.domain.settlement import COALITION, entry_deltas
 from chalicelib.domain.wallet import Change, Event, Wallet, fits_one_write, settle, split_pending_key, tidy
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import events
+from chalicelib.machinery.built import built
 from chalicelib.machinery.idempotency import backoff
 from chalicelib.machinery.program import Program
 from chalicelib.schemas import Balance, BalanceSummary, ExpiringPoints, TierOut
@@ -61,7 +63,7 @@ def marked_months(stored: Wallet) -> set[str]:
 
 def summary(wallet: Wallet) -> BalanceSummary:
     # A wallet's balances are ints (read with ``int``, changed by ints): built without validation.
-    return BalanceSummary.model_construct(available=wallet.available, pending=wallet.pending, held=wallet.held)
+    return built(BalanceSummary, available=wallet.available, pending=wallet.pending, held=wallet.held)
 
 
 class EntryFields(TypedDict, total=False):
@@ -100,7 +102,7 @@ def post(
         partner_id=partner_id,
         entry_type=entry_type,
         period=period_of(now, program.timezone),
-        created_at=now.isoformat(),
+        created_at=iso_instant(now),
         change=change,
         details=recorded,
         amount_minor=fields.get("amount_minor"),
@@ -126,7 +128,7 @@ def write(
     leaves the item with it (emptied lots, counters out of every window: ``domain.wallet.tidy``), so the item and
     each write's units stay the same size however long the customer stays. ``marked``: the months whose expiry
     marker the item as read shows to exist (``marked_months``), not written again."""
-    apply(tx, customer_id, tidy(after, change, now, program.timezone), now.isoformat(), marked, after)
+    apply(tx, customer_id, tidy(after, change, now, program.timezone), iso_instant(now), marked, after)
 
 
 MAX_SETTLE_EVENTS = 10  # released holds and matured buckets one write posts besides its own change
@@ -136,8 +138,11 @@ def settle_into(
     tx: db.Transaction, customer_id: str, wallet: Wallet, now: datetime, program: Program
 ) -> tuple[Wallet, Change]:
     """Record in ``tx`` what time has done to the wallet (one entry per event) and return the settled wallet and
-    the change that gets there; the caller merges its own change into it and applies the sum once."""
+    the change that gets there; the caller merges its own change into it and applies the sum once. When time did
+    nothing, the settled wallet is ``wallet`` itself (wallets are never changed in place)."""
     settled_events: list[Event] = settle(wallet, now, program.timezone, max_events=MAX_SETTLE_EVENTS)
+    if not settled_events:
+        return wallet, Change()
     total = Change()
     for event in settled_events:
         total = total.merge(event.change)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Unpack
 
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.reads import Found, ReadKey
-from chalicelib.domain import expiry_period, lot_key, period_of, spend_12m, tier_status
+from chalicelib.domain import Tier, expiry_period, lot_key, period_of, spend_12m
+from chalicelib.domain.tiers import tier_for
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
 from chalicelib.machinery import events, program, wallets
@@ -52,6 +53,17 @@ class Session:
     plan: Plan
     now: datetime
     marked: set[str]  # expiry months whose index marker exists already (not written again)
+    period: str  # the month of ``now`` in the program's time zone
+    quiet: bool = False  # time did nothing to the wallet: ``settlement`` is empty
+    _tier_found: Tier | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def tier(self) -> Tier:
+        """The customer's tier as this write finds the wallet (``current`` never changes within a session)."""
+        tier = self._tier_found
+        if tier is None:  # worked out once, when first asked (``cached_property`` costs more than the tier)
+            tier = self._tier_found = self._tier(self.current)
+        return tier
 
     def commit_with_entry(
         self, change: Change, entry_change: Change, entry_type: str, partner_id: str, **entry: Unpack[EntryFields]
@@ -59,9 +71,8 @@ class Session:
         """Apply ``change`` (with the settlement) but record only ``entry_change`` in this entry: the rest of the
         change has entries of its own (an accrual's campaign awards)."""
         after = change.applied_to(self.current)
-        wallets.write(
-            self.plan.tx, self.customer_id, after, self.settlement.merge(change), self.now, self.program, self.marked
-        )
+        total = change if self.quiet else self.settlement.merge(change)  # ``write`` leaves what it gets unchanged
+        wallets.write(self.plan.tx, self.customer_id, after, total, self.now, self.program, self.marked)
         if entry_type:  # empty: only what time did is committed (a hold found expired)
             wallets.post(
                 self.plan.tx, self.customer_id, partner_id, entry_type, self.now, self.program, entry_change, **entry
@@ -69,12 +80,14 @@ class Session:
             self.plan.events += events.for_entry(
                 self._facts(entry_type, partner_id, entry_change, after, entry), self.now
             )
-            before_tier, after_tier = self._tier(self.current), self._tier(after)
+            before_tier = self.tier.name
+            # the tier follows the spend alone: a change that moves no spend leaves it where it was
+            after_tier = self._tier(after).name if change.spend or change.drop_spend else before_tier
             self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
         return after
 
-    def _tier(self, w: Wallet) -> str:
-        return tier_status(spend_12m(w.spend, period_of(self.now, self.program.timezone)), self.program.tiers).name
+    def _tier(self, w: Wallet) -> Tier:
+        return tier_for(spend_12m(w.spend, self.period), self.program.tiers)
 
     def _facts(
         self, entry_type: str, partner_id: str, change: Change, after: Wallet, entry: EntryFields
@@ -87,7 +100,7 @@ class Session:
             points = change.held
         else:
             points = abs(change.available + change.pending)
-        status = {"redemption": "captured", "hold": "held"}.get(entry_type)
+        status = _STATUS.get(entry_type)
         return events.EntryFacts(
             entry_type=entry_type,
             customer_id=self.customer_id,
@@ -107,6 +120,9 @@ class Session:
         return self.commit_with_entry(change, change, entry_type, partner_id, **entry)
 
 
+_STATUS = {"redemption": "captured", "hold": "held"}  # the status an entry's event tells, for the entries that have one
+
+
 def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, allow_deleted: bool = False) -> Session:
     """The customer's wallet for one write. A deleted account takes no spend or earn, only what keeps the
     books right (``allow_deleted``: refunds, operator adjustments)."""
@@ -117,7 +133,9 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     stored = wallets.catch_up(customer_id, loaded, now, prog)
     current, settlement = wallets.settle_into(plan.tx, customer_id, stored, now, prog)
     plan.customer_id = customer_id
-    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored))
+    quiet = current is stored  # ``settle_into`` gives the wallet itself back when time did nothing
+    period = period_of(now, prog.timezone)
+    return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored), period, quiet)
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:

@@ -6,6 +6,7 @@ the pepper lives outside the table (SSM in AWS). Lookup is one GetItem by that h
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -118,12 +119,14 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
     token = bearer_token(authorization)
     key_hash = hash_key(token, pepper)
     key: api_keys_db.ApiKey | None = cache.peek(f"apikey:{key_hash}")
-    binding: tuple[str, Role, str | None] | None = cache.recall(f"binding:{key_hash}")
-    named = named_in(token)
+    binding: tuple[str, Role, str | None] | None
     if key is not None:
         binding = (key.key_id, _role(key), key.partner_id)
-    elif binding is None and named is not None:
-        binding = (named[1], "partner", named[0])
+    else:
+        binding = cache.recall(f"binding:{key_hash}")
+        named = named_in(token) if binding is None else None
+        if named is not None:
+            binding = (named[1], "partner", named[0])
     if binding is None:
         return _read_now(key_hash)
     key_id, _, partner_id = binding
@@ -143,6 +146,12 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
         db.carry(carried, lambda found: _land(found, key_hash, binding, carried))
         if at_once:
             db.land_riders()
+    return _key_principal(key_id, partner_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_principal(key_id: str, partner_id: str | None) -> Principal:
+    """An API key's principal: the same immutable value for every request of the key, made once."""
     return Principal(key_id=key_id, role=KEY_ROLE, partner_id=partner_id)
 
 
