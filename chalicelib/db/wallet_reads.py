@@ -7,7 +7,7 @@ does. tests/test_item_codec.py holds both against pynamodb's ``CustomerItem``.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
@@ -109,8 +109,8 @@ def _well_formed(raw: dict[str, Any]) -> Wallet | None:
             return None
         spelled.append(text)
     partners = tuple(spelled)
-    lots, spend, pending_lots, bonus_days, awards = (_counts(get(name)) for name in _COUNTED)
-    purchases = _strings(get("last_purchase"))
+    lots, spend, pending_lots, bonus_days, awards = (_plain_map(get(name), _whole) for name in _COUNTED)
+    purchases = _plain_map(get("last_purchase"), _text)
     if lots is None or spend is None or pending_lots is None or bonus_days is None or awards is None:
         return None
     if purchases is None:
@@ -127,8 +127,19 @@ def _one(stored: dict[str, Any], dynamo_type: str) -> Any:
     return stored.get(dynamo_type) if len(stored) == 1 else None
 
 
-def _counts(stored: dict[str, Any] | None) -> dict[str, int] | None:
-    """A map of whole numbers (absent: empty) as its plain dict, in its order; None for anything else."""
+def _whole(value: dict[str, Any]) -> int | None:
+    number = _one(value, "N")
+    return None if number is None else whole_number(number)
+
+
+def _text(value: dict[str, Any]) -> str | None:
+    text = _one(value, "S")
+    return text if type(text) is str else None
+
+
+def _plain_map(stored: dict[str, Any] | None, plain: Callable[[dict[str, Any]], Any]) -> dict[str, Any] | None:
+    """A map whose every value ``plain`` reads (absent: empty) as its plain dict, in its order; None for anything
+    else (a value ``plain`` cannot read, or a key that names an argument of the general path)."""
     if stored is None:
         return {}
     typed_values = _one(stored, "M")
@@ -136,26 +147,9 @@ def _counts(stored: dict[str, Any] | None) -> dict[str, int] | None:
         return None
     out = {}
     for key, value in typed_values.items():
-        number = _one(value, "N")
-        if number is None or (number := whole_number(number)) is None:
+        if (read := plain(value)) is None:
             return None
-        out[key] = number
-    return out if _ARGS.isdisjoint(out) else None
-
-
-def _strings(stored: dict[str, Any] | None) -> dict[str, str] | None:
-    """A map of strings (absent: empty) as its plain dict, in its order; None for anything else."""
-    if stored is None:
-        return {}
-    typed_values = _one(stored, "M")
-    if typed_values is None:
-        return None
-    out = {}
-    for key, value in typed_values.items():
-        text = _one(value, "S")
-        if type(text) is not str:
-            return None
-        out[key] = text
+        out[key] = read
     return out if _ARGS.isdisjoint(out) else None
 
 
