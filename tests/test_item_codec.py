@@ -253,7 +253,11 @@ def _customer_items() -> list[dict[str, Any]]:
     nulls = {**keys, **{name: {"NULL": True} for name in ("phone", "name", "lots", "holds", "partners", "spend")}}
     deleted = {**rich, "deleted_at": {"S": "2026-05-01T00:00:00+00:00"}, "phone": {"NULL": True}}
     zero = {**keys, "available": n(0), "pending": n(0), "held": n(0), "lots": {"M": {}}, "holds": {"M": {}}}
-    return [rich, dict(keys), nulls, deleted, zero]
+    # Without holds or odd keys: what ``wallet_reads`` decodes straight from the typed values
+    plain = {k: v for k, v in rich.items() if k != "holds"} | {"campaign_awards": {"M": {"cmp_1": n(2)}}}
+    odd_numbers = {**plain, "available": {"N": "150.0"}, "spend": {"M": {"2026-04": {"N": "1e3"}}}}
+    odd_partner = {**plain, "partners": {"L": [{"S": "ptn_a"}, {"N": "7"}]}}
+    return [rich, dict(keys), nulls, deleted, zero, plain, odd_numbers, odd_partner]
 
 
 def test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_gives() -> None:
@@ -281,6 +285,14 @@ def test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_
         with patch.object(customers, "get_one_raw", lambda pk, sk, raw=raw: raw):
             assert customers.live_wallet("c_1") == (None if item.deleted_at else expected)
     assert customers.from_found({}, "c_1") is None and not customers.deleted({}, "c_1")
+
+
+def test_a_well_formed_customer_item_decodes_without_the_general_path() -> None:
+    """The items every request reads (whole numbers, no hold) take the direct path; the others the general one."""
+    from chalicelib.db.wallet_reads import _well_formed
+
+    taken = [_well_formed(raw) is not None for raw in _customer_items()]
+    assert taken == [False, True, False, False, True, True, False, False]
 
 
 def test_every_module_that_declares_items_is_listed_so_every_model_finds_it() -> None:

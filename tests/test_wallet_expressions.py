@@ -151,3 +151,31 @@ def test_a_counter_update_is_what_pynamodb_builds() -> None:
     for op, actions in zip(ops, theirs, strict=True):
         expected = _operation(_Op("update", op.tag, op.model, None, actions))
         assert _operation(op) == expected
+
+
+def test_a_counter_named_like_a_path_is_spelled_as_pynamodb_spells_it() -> None:
+    """Counter names are written out directly; one with a path's punctuation (a dot: a nested name) takes the general
+    path, and a counter item whose additions sum to nothing sends nothing."""
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.db.tx import Transaction
+
+    tx = Transaction()
+    tx.add_to_counter("CTR#p", "C#1", {"flow_ptn_a": 4, "nested.count": 2, "accrued": 1})
+    tx.add_to_counter("CTR#q", "C#2", {"accrued": 5})
+    tx.add_to_counter("CTR#q", "C#2", {"accrued": -5})
+    (op,) = tx._counter_ops()
+    theirs = [Path("accrued").add(1), Path(["flow_ptn_a"]).add(4), Path("nested.count").add(2)]
+    assert _operation(op) == _operation(_Op("update", op.tag, op.model, None, theirs))
+
+
+def test_placeholders_are_spelled_as_pynamodb_spells_them_past_the_ones_spelled_once() -> None:
+    from pynamodb.expressions.util import get_value_placeholder, substitute_names
+
+    from chalicelib.db.expressions import name_placeholder, value_placeholder
+
+    names: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for n in range(100):
+        assert substitute_names([f"a{n}"], names) == name_placeholder(n)
+        assert get_value_placeholder("v", values) == value_placeholder(n)

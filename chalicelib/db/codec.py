@@ -25,9 +25,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.constants import NULL
-from pynamodb.expressions.operand import Value
-from pynamodb.expressions.util import substitute_names
 
+from chalicelib.db.expressions import RawUpdate, _Unsure, _wire, typed
 from chalicelib.db.models import _Item
 
 __all__ = ["RawUpdate", "built", "keyed", "loaded", "plain_values", "serialized", "typed"]
@@ -49,10 +48,17 @@ def _same(value: Any) -> Any:
 def _number(value: Any) -> Any:
     """NumberAttribute.deserialize (``json.loads``: "5" -> 5, "1.5" -> 1.5); a whole number as DynamoDB writes it
     (ASCII digits, no leading zero) is the same ``int`` without the JSON parser."""
+    whole = whole_number(value)
+    return json.loads(value) if whole is None else whole
+
+
+def whole_number(value: str) -> int | None:
+    """A number as DynamoDB writes a whole one (ASCII digits, no leading zero, maybe a minus): its ``int``, what
+    ``json.loads`` makes of it; None for any other spelling."""
     digits = value[1:] if value[:1] == "-" else value
     if digits.isascii() and digits.isdigit() and (digits[0] != "0" or len(digits) == 1):
         return int(value)
-    return json.loads(value)
+    return None
 
 
 def _plain(dynamo_type: str, value: Any) -> Any:
@@ -229,30 +235,6 @@ def keyed(model: type[ItemT], hash_key: str, range_key: str) -> ItemT:
 # --- to the wire: Model.serialize(null_check=True) ----------------------------------------------------------------
 
 
-class _Unsure(Exception):
-    """A value this module does not serialize itself: pynamodb does."""
-
-
-def _wire(value: Any) -> tuple[str, Any]:
-    """One value of a raw map (``MapAttribute._serialize_undeclared_attributes``): its type and wire value."""
-    kind = type(value)
-    if kind is str:
-        return "S", value
-    if kind is int:
-        return "N", str(value)  # json.dumps of an int
-    if kind is bool:
-        return "BOOL", value
-    if kind is dict:
-        return "M", {k: dict((_wire(v),)) for k, v in value.items()}
-    if kind is list:  # ListAttribute.serialize of an untyped list: each element as a map's value
-        return "L", [dict((_wire(v),)) for v in value]
-    if value is None:
-        return "NULL", True
-    if isinstance(value, MapAttribute) and type(value) is MapAttribute:
-        return "M", {k: dict((_wire(v),)) for k, v in value.attribute_values.items()}
-    raise _Unsure
-
-
 _Writer = tuple[tuple[str, str, bool], ...]  # (name, DynamoDB type, may be null) per attribute
 _writers: dict[type[_Item], _Writer | None] = {}
 
@@ -272,16 +254,16 @@ def _writer(model: type[_Item]) -> _Writer | None:
 def _top(dynamo_type: str, value: Any) -> dict[str, Any]:
     """One declared attribute's value on the wire, as its attribute serializes it."""
     kind = type(value)
-    if dynamo_type == "M" and kind is MapAttribute:
-        return {"M": {k: dict((_wire(v),)) for k, v in value.attribute_values.items()}}
+    if dynamo_type == "S" and kind is str:
+        return {"S": value}
     if dynamo_type == "N" and kind is int:
         return {"N": str(value)}
+    if dynamo_type == "M" and kind is MapAttribute:
+        return {"M": {k: _wire(v) for k, v in value.attribute_values.items()}}
     if dynamo_type == "BOOL":
         return {"BOOL": bool(value)}
     if dynamo_type == "L" and kind is list:
-        return {"L": [dict((_wire(v),)) for v in value]}
-    if dynamo_type == "S" and kind is str:
-        return {"S": value}
+        return {"L": [_wire(v) for v in value]}
     raise _Unsure
 
 
@@ -303,98 +285,3 @@ def serialized(item: _Item) -> dict[str, dict[str, Any]]:
     except _Unsure:
         return item.serialize(null_check=True)
     return out
-
-
-# --- expressions: an update and its guard as pynamodb's Update and Condition serialize them ------------------------
-
-Operand = tuple[str, ...] | dict[str, Any]  # a document path (its segments), or a typed value (:func:`typed`)
-_Term = tuple[str, tuple[Operand, ...]]  # a template ("{0} >= {1}") and its operands in the order they appear
-
-
-def typed(value: Any) -> dict[str, Any]:
-    """A value in an expression, typed as pynamodb's ``Value`` types it (``json.dumps`` for a number: ``str``)."""
-    try:
-        return dict((_wire(value),))
-    except _Unsure:
-        return dict(Value(value).value)
-
-
-class RawUpdate:
-    """The UpdateExpression, ConditionExpression and their placeholders that ``Connection.get_operation_kwargs``
-    makes of pynamodb's ``Update(*actions)`` and a condition ``c0 & c1 & ...``, written directly: pynamodb builds
-    an object per path, value and operator and serializes each number through ``json.dumps``; on the customer
-    item's update that was a tenth of an accrual's CPU. Placeholders are numbered as pynamodb numbers them (the
-    condition first, then SET, then REMOVE; a name once, a value each time), so the request is the same.
-    tests/test_wallet_expressions.py holds it side by side with pynamodb for every kind of wallet change."""
-
-    def __init__(self, exists: tuple[str, ...] | None = None) -> None:
-        """``exists``: the path the guard starts with (``attribute_exists``); none: no condition but what
-        :meth:`guard` adds."""
-        self.conditions: list[_Term] = [] if exists is None else [("attribute_exists ({0})", (exists,))]
-        self.sets: list[_Term] = []
-        self.removes: list[_Term] = []
-        self.adds: list[_Term] = []
-
-    def guard(self, template: str, *operands: Operand) -> None:
-        """``&=`` one more condition."""
-        self.conditions.append((template, operands))
-
-    def set(self, template: str, *operands: Operand) -> None:
-        self.sets.append((template, operands))
-
-    def remove(self, path: tuple[str, ...]) -> None:
-        self.removes.append(("{0}", (path,)))
-
-    def add(self, path: tuple[str, ...], value: dict[str, Any]) -> None:
-        self.adds.append(("{0} {1}", (path, value)))
-
-    def __len__(self) -> int:
-        return len(self.sets) + len(self.removes) + len(self.adds)
-
-    def parameters(self) -> dict[str, Any]:
-        """ConditionExpression, UpdateExpression, ExpressionAttributeNames and ExpressionAttributeValues."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-
-        def render(template: str, operands: tuple[Operand, ...]) -> str:
-            rendered = []
-            for operand in operands:
-                if isinstance(operand, tuple):
-                    rendered.append(_path(operand, names))
-                else:
-                    placeholder = f":{len(values)}"
-                    values[placeholder] = operand
-                    rendered.append(placeholder)
-            return template.format(*rendered)
-
-        kwargs: dict[str, Any] = {}
-        if self.conditions:
-            first, *more = self.conditions
-            rendered = render(*first)  # numbered first: placeholders follow the text's order
-            kwargs["ConditionExpression"] = "(" * len(more) + rendered + "".join(f" AND {render(*t)})" for t in more)
-        clauses = [
-            f"{keyword} {', '.join(render(*term) for term in terms)}"
-            for keyword, terms in (("SET", self.sets), ("REMOVE", self.removes), ("ADD", self.adds))
-            if terms
-        ]
-        if clauses:
-            kwargs["UpdateExpression"] = " ".join(clauses)
-        if names:
-            kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        return kwargs
-
-
-def _path(segments: tuple[str, ...], names: dict[str, str]) -> str:
-    """``substitute_names``: a placeholder per name, the first time it appears; a segment with list indexes (or an
-    invalid one) goes through pynamodb's own parser."""
-    rendered = []
-    for segment in segments:
-        if not segment or "[" in segment or "]" in segment:
-            return substitute_names(list(segments), names)
-        placeholder = names.get(segment)
-        if placeholder is None:
-            placeholder = names[segment] = f"#{len(names)}"
-        rendered.append(placeholder)
-    return ".".join(rendered)

@@ -15,8 +15,8 @@ from chalicelib.db import keys
 from chalicelib.db.models import AliasItem, CustomerItem
 from chalicelib.db.reads import Found, ItemKey, ReadKey, get_one, get_one_raw
 from chalicelib.db.tx import Transaction, error_code
-from chalicelib.db.wallets import customer_values, wallet_in, wallet_of_raw
-from chalicelib.db.wallets import read_key as wallets_read_key
+from chalicelib.db.wallet_reads import customer_values, wallet_in, wallet_of_raw
+from chalicelib.db.wallet_reads import read_key as wallets_read_key
 from chalicelib.domain.wallet import Wallet
 
 __all__ = [

@@ -62,7 +62,7 @@ def put(tx: Transaction, entry: NewEntry) -> None:
             order_id=entry.order_id,
             ref_id=entry.ref_id,
             lots={k: v for k, v in entry.change.lots.items() if v},
-            details=dict(entry.details),
+            details=entry.details,  # written as it is: nothing keeps it
         ),
     )
 

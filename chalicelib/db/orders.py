@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.codec import RawUpdate, typed
+from chalicelib.db.expressions import RawUpdate, fixed, typed
 from chalicelib.db.models import OrderItem
 from chalicelib.db.new_items import wire_item
 from chalicelib.db.tx import Transaction
@@ -14,6 +14,9 @@ from chalicelib.domain.orders import Order
 __all__ = ["load", "read_key", "save"]
 
 ORDER_TAG = "order"
+_NEW: RawUpdate = fixed(
+    RawUpdate.guarded("attribute_not_exists ({0})", ("pk",))
+)  # as pynamodb writes ``pk.does_not_exist()``
 
 
 def read_key(partner_id: str, order_id: str) -> tuple[type[OrderItem], str, str]:
@@ -35,10 +38,10 @@ def save(tx: Transaction, partner_id: str, order_id: str, order: Order, previous
     again on fresh data."""
     pk, sk = keys.order_record(partner_id, order_id)
     version = 0 if previous is None else previous.version + 1
-    condition = RawUpdate()  # as pynamodb writes ``pk.does_not_exist()`` or ``version == previous.version``
     if previous is None:
-        condition.guard("attribute_not_exists ({0})", ("pk",))
-    else:
+        condition = _NEW
+    else:  # as pynamodb writes ``version == previous.version``
+        condition = RawUpdate()
         condition.guard("{0} = {1}", ("version",), typed(previous.version))
     tx.put_raw(
         OrderItem,

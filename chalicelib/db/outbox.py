@@ -32,12 +32,14 @@ ITEMS_PER_EVENT = 1
 # An event names ids and amounts; a broadcast's points per partner (``by_issuer``) make the largest, some 40 bytes a
 # partner: anything bigger is a bug, not a payload (the item stays far below DynamoDB's 400 KB).
 MAX_DATA_BYTES = 32_000
+# ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without an encoder built per event
+_DATA = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def stage(tx: Transaction, events: Iterable[Event]) -> None:
     """Put each event in ``tx``: it commits with the change or not at all."""
     for event in events:
-        data = json.dumps(event.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data = _DATA.encode(event.data)
         if len(data) > MAX_DATA_BYTES:
             raise ValueError(f"event {event.type} carries {len(data)} bytes of data")
         item = wire_item(

@@ -7,7 +7,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from botocore.session import Session
@@ -51,19 +50,21 @@ def connection() -> Connection:
 # --- riders: reads an upper layer needs this request, carried by the request's next read --------------------------
 
 
-@dataclass(frozen=True)
 class _Rider:
-    reads: tuple[ReadKey, ...]
-    land: Callable[[Found], None]  # gets the items found; may raise (then no data returns)
-    raw: bool  # land gets DynamoDB's items as they are (attributes no model declares: rate-limit buckets)
+    """Reads carried for an upper layer (a plain class: one or two per request, a frozen dataclass costs more)."""
 
-    @property
-    def keys(self) -> list[ItemKey]:
-        return [(pk, sk) for _, pk, sk in self.reads]
+    __slots__ = ("keys", "land", "raw", "reads")
+
+    def __init__(self, reads: tuple[ReadKey, ...], land: Callable[[Found], None], raw: bool) -> None:
+        self.reads = reads
+        self.keys = [(pk, sk) for _, pk, sk in reads]
+        self.land = land  # gets the items found; may raise (then no data returns)
+        self.raw = raw  # land gets DynamoDB's items as they are (attributes no model declares: rate-limit buckets)
 
 
 _riding = threading.local()  # one request per thread: its riders
 _hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose every call first lands the riders
+_last_hooked: list[Any] = [None]  # the last of them: one identity test per request instead of a weak reference
 
 
 def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool = False) -> None:
@@ -72,9 +73,11 @@ def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool 
     request reads reaches its caller before they have landed. Any other DynamoDB call lands them first (alone);
     :func:`land_riders` lands what is still pending before an answer leaves; :func:`drop_riders` ends the request."""
     client = connection().client
-    if client not in _hooked:
-        client.meta.events.register("before-call.dynamodb", _land_first)
-        _hooked.add(client)
+    if client is not _last_hooked[0]:
+        if client not in _hooked:
+            client.meta.events.register("before-call.dynamodb", _land_first)
+            _hooked.add(client)
+        _last_hooked[0] = client
     riders: list[_Rider] = getattr(_riding, "riders", [])
     riders.append(_Rider(tuple(reads), land, raw))
     _riding.riders = riders
@@ -144,7 +147,7 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
     absent. 100 keys per BatchGetItem; keys DynamoDB leaves unprocessed are asked again with backoff, and if some are
     still unprocessed the read fails with 503 rather than reporting existing items as missing."""
     riders = _take_riders()
-    unique = list(dict.fromkeys([*wanted, *(k for r in riders for k in r.keys)]))
+    unique = list(dict.fromkeys([*wanted, *[k for r in riders for k in r.keys]]))
     table = _Item.Meta.table_name
     client = connection().client
     found: dict[ItemKey, dict[str, Any]] = {}
@@ -167,9 +170,11 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
             raise Unavailable(
                 f"The database left {left} of {len(chunk)} keys unread; nothing was changed. Retry shortly."
             )
+    if not riders:
+        return found
     _land(riders, found)
     asked = set(wanted)
-    return {k: v for k, v in found.items() if k in asked} if riders else found
+    return {k: v for k, v in found.items() if k in asked}
 
 
 def get_many(wanted: Sequence[ReadKey]) -> Found:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
-import secrets
 import time
 import uuid
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
@@ -18,7 +17,8 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
-from chalicelib.db.codec import RawUpdate, keyed, serialized, typed
+from chalicelib.db.codec import keyed, serialized
+from chalicelib.db.expressions import RawUpdate, Rendered, condition_text, name_placeholder, typed, value_placeholder
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -50,20 +50,31 @@ class TxCancelled(Exception):
         self.retryable = retryable
 
 
-@dataclass
-class _Op:
-    kind: str  # "check" | "delete" | "put" | "update"
-    tag: str
-    model: Any
-    condition: Condition | None = None
-    actions: list[Action] = field(default_factory=list)
-    key: tuple[str, str] | None = None
-    raw: RawUpdate | None = None  # an update written directly (``update_raw``) instead of ``condition``/``actions``
-    item: dict[str, Any] | None = None  # a put's item as sent (``put_raw``), key first; ``model`` is then its class
-
-
 # pynamodb sends condition checks, then deletes, then puts, then updates: cancellation reasons come in that order.
 _ORDER = {"check": 0, "delete": 1, "put": 2, "update": 3}
+_RANK = attrgetter("rank")
+
+
+class _Op:
+    """One operation of a transaction (a plain class: a dataclass's ``__init__`` costs more, for one per item)."""
+
+    __slots__ = ("actions", "condition", "item", "key", "kind", "model", "rank", "raw", "tag")
+
+    def __init__(
+        self,
+        kind: str,  # "check" | "delete" | "put" | "update"
+        tag: str,
+        model: Any,
+        condition: Condition | None = None,
+        actions: list[Action] | None = None,
+        key: tuple[str, str] | None = None,
+        raw: RawUpdate | None = None,  # an update written directly (``update_raw``) instead of condition/actions
+        item: dict[str, Any] | None = None,  # a put's item as sent (``put_raw``), key first; ``model``: its class
+    ) -> None:
+        self.kind, self.tag, self.model, self.condition = kind, tag, model, condition
+        self.actions = [] if actions is None else actions
+        self.key, self.raw, self.item = key, raw, item
+        self.rank = _ORDER[kind]
 
 
 class Transaction:
@@ -71,8 +82,15 @@ class Transaction:
         self._ops: list[_Op] = []
         self._counters: dict[tuple[str, str], dict[str, int]] = {}
         self._marks: set[str] = set()  # tags of the items put by :meth:`mark`
-        # One counter shard per transaction: every entry it posts for a partner adds to one item, not to several.
-        self.counter_shard = secrets.randbelow(COUNTER_SHARDS)
+        self._shard: int | None = None
+
+    @property
+    def counter_shard(self) -> int:
+        """One counter shard per transaction, drawn on first use: every entry it posts for a partner adds to one
+        item, not to several. It spreads writes (nothing guesses it to any gain): no system randomness needed."""
+        if self._shard is None:
+            self._shard = int(random.random() * COUNTER_SHARDS)  # noqa: S311 - spreading load, not a secret
+        return self._shard
 
     def mark(self, item: _Item, *, tag: str) -> None:
         """Put an item whose key is new to this transaction alone (an audit record's fresh id), under
@@ -105,9 +123,9 @@ class Transaction:
         model's item, without building it. ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if isinstance(condition, RawUpdate):
-            self._ops.append(_Op("put", tag or pk, model, key=(pk, sk), raw=condition, item=item))
+            self._ops.append(_Op("put", tag or pk, model, None, None, (pk, sk), condition, item))
         else:
-            self._ops.append(_Op("put", tag or pk, model, condition, key=(pk, sk), item=item))
+            self._ops.append(_Op("put", tag or pk, model, condition, None, (pk, sk), None, item))
 
     def update(
         self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = ""
@@ -117,10 +135,14 @@ class Transaction:
     def update_raw(self, item: _Item, update: RawUpdate, *, tag: str = "") -> None:
         """An update whose expressions are written directly (``codec.RawUpdate``): the same request as
         :meth:`update` with pynamodb's actions and condition, without building them."""
-        self._ops.append(_Op("update", tag or item.pk, item, raw=update))
+        self._ops.append(_Op("update", tag or item.pk, item, None, None, None, update))
 
-    def check(self, model: type[_Item], pk: str, sk: str, condition: Condition, *, tag: str = "") -> None:
-        self._ops.append(_Op("check", tag or pk, model, condition, key=(pk, sk)))
+    def check(self, model: type[_Item], pk: str, sk: str, condition: Condition | RawUpdate, *, tag: str = "") -> None:
+        """A ConditionCheck; ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
+        if isinstance(condition, RawUpdate):
+            self._ops.append(_Op("check", tag or pk, model, key=(pk, sk), raw=condition))
+        else:
+            self._ops.append(_Op("check", tag or pk, model, condition, key=(pk, sk)))
 
     def delete(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
         self._ops.append(_Op("delete", tag or item.pk, item, condition))
@@ -159,7 +181,7 @@ class Transaction:
 
     def _commit(self, connection: Connection, ops: list[_Op], token: str) -> None:
         token = _checked(len(ops), token)
-        ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
+        ordered = sorted(ops, key=_RANK)
         try:
             _send(connection, ordered, token)
         except TransactWriteError as exc:
@@ -174,13 +196,37 @@ class Transaction:
         """One ``ADD`` update per counter item, of everything added to it."""
         ops = []
         for (pk, sk), totals in sorted(self._counters.items()):
-            update = RawUpdate()  # ``Path(name).add(amount)`` per amount, as pynamodb would send them
-            for name, amount in sorted(totals.items()):
-                if amount:
-                    update.add(tuple(name.split(".")), typed(amount))
+            update = _added(totals)
             if update:
-                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), raw=update))
+                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, None, None, update))
         return ops
+
+
+def _added(totals: dict[str, int]) -> RawUpdate:
+    """``Path(name).add(amount)`` per amount but zeros, as pynamodb would send them: names and amounts numbered in
+    the names' order; a name with a path's punctuation (or an odd amount) through ``RawUpdate``."""
+    adds: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name, amount in sorted(totals.items()):
+        if not amount:
+            continue
+        if type(amount) is not int or not name or "." in name or "[" in name or "]" in name:
+            break
+        name_at, value_at = name_placeholder(len(adds)), value_placeholder(len(adds))
+        names[name_at] = name  # each name once: they are a dict's keys
+        values[value_at] = {"N": str(amount)}
+        adds.append(f"{name_at} {value_at}")
+    else:
+        written: dict[str, Any] = {"UpdateExpression": f"ADD {', '.join(adds)}"}
+        if adds:
+            written |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+        return Rendered(written, len(adds))
+    update = RawUpdate()
+    for name, amount in sorted(totals.items()):
+        if amount:
+            update.add(tuple(name.split(".")), typed(amount))
+    return update
 
 
 def pause(attempt: int) -> None:
@@ -226,25 +272,31 @@ def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
 def _operation(op: _Op) -> dict[str, Any]:
     """One operation's parameters, as ``Connection.get_operation_kwargs`` makes them: the condition's names and
     values first, then the update's."""
-    model = op.model if op.kind == "check" or op.item is not None else type(op.model)
-    if op.kind == "check" and op.condition is None:
-        raise TypeError("`condition` cannot be None")  # as TransactWrite.condition_check
-    if op.item is not None:
-        kwargs: dict[str, Any] = {"TableName": model.Meta.table_name, "Item": op.item}
-    elif op.kind == "put":
-        attributes = serialized(op.model)
-        kwargs = {"TableName": model.Meta.table_name, "Item": attributes}
-        kwargs["Item"] = {"pk": attributes.pop("pk"), "sk": attributes.pop("sk"), **attributes}
-    else:
+    kind, raw = op.kind, op.raw
+    if op.item is not None:  # ``model`` is the item's class
+        kwargs: dict[str, Any] = {"TableName": op.model.Meta.table_name, "Item": op.item}
+    elif kind == "check":  # ``model`` is the item's class
+        if op.condition is None and raw is None:
+            raise TypeError("`condition` cannot be None")  # as TransactWrite.condition_check
         pk, sk = op.key if op.key is not None else (op.model.pk, op.model.sk)
-        kwargs = {"TableName": model.Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
-    if op.raw is not None:
-        kwargs.update(op.raw.parameters())
+        kwargs = {"TableName": op.model.Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+    elif kind == "put":
+        attributes = serialized(op.model)
+        kwargs = {"TableName": type(op.model).Meta.table_name, "Item": attributes}
+        kwargs["Item"] = {"pk": attributes.pop("pk"), "sk": attributes.pop("sk"), **attributes}
+    else:  # the item's own values, as its ``pk`` and ``sk`` descriptors read them
+        item = op.model.attribute_values
+        pk, sk = op.key if op.key is not None else (item.get("pk"), item.get("sk"))
+        kwargs = {"TableName": type(op.model).Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
+    if raw is not None:
+        kwargs.update(raw.parameters())
+        return kwargs
+    if op.condition is None and kind != "update":  # nothing to express (a put of a new item's own key)
         return kwargs
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     if op.condition is not None:
-        kwargs["ConditionExpression"] = op.condition.serialize(names, values)
+        kwargs["ConditionExpression"] = condition_text(op.condition, names, values)
     if op.kind == "update":
         kwargs["UpdateExpression"] = Update(*op.actions).serialize(names, values)
     if names:
@@ -271,14 +323,18 @@ def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | Non
 
 
 _sized: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose transactions are measured
+_last_sized: list[Any] = [None]  # the last of them: one identity test per transaction instead of a weak reference
 
 
 def _measured(client: Any) -> None:
     """Measure every transaction ``client`` sends on the body it serialized (once, as it sends it: no second JSON
     encoding of our own), before it is signed or sent."""
+    if client is _last_sized[0]:
+        return
     if client not in _sized:
         client.meta.events.register("request-created.dynamodb.TransactWriteItems", _check_body)
         _sized.add(client)
+    _last_sized[0] = client
 
 
 def _check_body(request: Any, **_: Any) -> None:

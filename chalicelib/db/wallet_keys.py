@@ -25,7 +25,7 @@ from datetime import datetime
 
 from chalicelib.domain.lots import SEPARATOR, lot_key, split_lot_key
 
-__all__ = ["Layout", "Spelling", "decode", "decode_purchases"]
+__all__ = ["Layout", "Spelling", "decode", "decode_purchases", "lot_parts"]
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,21 @@ def decode_purchases(stored: Mapping[str, str], partners: tuple[str, ...]) -> tu
 
 def decode(stored_lots: Mapping[str, int], partners: tuple[str, ...]) -> tuple[dict[str, int], Layout]:
     """The wallet's lots (domain keys) from the stored ``lots`` map in either spelling, and the layout behind them."""
+    lots, parts = lot_parts(stored_lots, partners)
+    return lots, Layout(partners, parts)
+
+
+def lot_parts(
+    stored_lots: Mapping[str, int], partners: tuple[str, ...]
+) -> tuple[dict[str, int], dict[str, tuple[tuple[str, int], ...]]]:
+    """:func:`decode`'s lots and the layout's ``parts``, for a reader that makes the layout itself."""
     lots: dict[str, int] = {}
     parts: dict[str, list[tuple[str, int]]] = {}
     for stored, points in sorted(stored_lots.items()):
         key = stored if SEPARATOR in stored else _domain_key(stored, partners)
         lots[key] = lots.get(key, 0) + points
         parts.setdefault(key, []).append((stored, points))
-    return lots, Layout(partners, {k: tuple(v) for k, v in parts.items()})
+    return lots, {k: tuple(v) for k, v in parts.items()}
 
 
 def _domain_key(stored: str, partners: tuple[str, ...]) -> str:

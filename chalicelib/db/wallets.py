@@ -8,19 +8,16 @@ a guard fail, the transaction is cancelled and the caller decides again on fresh
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
-
-from pynamodb.attributes import MapAttribute
+from typing import TypedDict
 
 from chalicelib.db import keys
-from chalicelib.db.codec import RawUpdate, keyed, loaded, plain_values, typed
-from chalicelib.db.maps import as_dict, ints
+from chalicelib.db.codec import keyed
+from chalicelib.db.expressions import RawUpdate, typed
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
-from chalicelib.db.reads import Found, ReadKey, get_one_raw
 from chalicelib.db.tx import Transaction
-from chalicelib.db.wallet_keys import Layout, Spelling, decode, decode_purchases
-from chalicelib.domain.wallet import HOLD_SEP, Change, Hold, Wallet, credited_months, hold_id
+from chalicelib.db.wallet_keys import Layout, Spelling
+from chalicelib.db.wallet_reads import customer_values, load, read, read_key, wallet_in, wallet_of, wallet_of_raw
+from chalicelib.domain.wallet import Change, Hold, Wallet, credited_months, hold_id
 
 __all__ = [
     "MOVES_PER_WRITE",
@@ -40,113 +37,6 @@ WALLET_TAG = "wallet"  # the tag a failed wallet guard reports in TxCancelled.fa
 # Lots one write moves from an older spelling (each names two keys and a guard): a spend touching more leaves the
 # rest where they are, so its update expression stays inside DynamoDB's 4 KB; later writes move them.
 MOVES_PER_WRITE = 20
-
-
-def read_key(customer_id: str) -> ReadKey:
-    # Read as DynamoDB returns it: every request that names a customer decodes it straight into its ``Wallet``
-    # (``wallet_of_raw``), without a pynamodb item; ``db/customers.py`` reads the same key the same way.
-    return (None, *keys.customer(customer_id))
-
-
-def load(found: Found, customer_id: str) -> Wallet | None:
-    """The customer's wallet from a batch read that asked for :func:`read_key`; None if there is no customer."""
-    raw = found.get(keys.customer(customer_id))
-    return None if raw is None else wallet_of_raw(raw)
-
-
-def read(customer_id: str) -> Wallet | None:
-    """The customer's wallet as stored now (one strongly consistent GetItem)."""
-    raw = get_one_raw(*keys.customer(customer_id))
-    return None if raw is None else wallet_of_raw(raw)
-
-
-def customer_values(raw: dict[str, Any]) -> dict[str, Any]:
-    """A customer item as DynamoDB returned it, as the attribute values its ``CustomerItem`` would hold (each map
-    as a plain dict): ``codec.plain_values``, or through pynamodb for what that does not decode itself."""
-    values = plain_values(CustomerItem, raw)
-    return loaded(CustomerItem, raw).attribute_values if values is None else values
-
-
-# What ``wallet_in`` reads of the customer item
-_WALLET = frozenset(
-    {
-        "available",
-        "pending",
-        "held",
-        "partners",
-        "lots",
-        "spend",
-        "holds",
-        "pending_lots",
-        "bonus_days",
-        "last_purchase",
-        "campaign_awards",
-    }
-)
-
-
-def wallet_of_raw(raw: dict[str, Any]) -> Wallet:
-    """:func:`wallet_of` of the customer item as DynamoDB returned it, without building the pynamodb item (and
-    decoding only the wallet's attributes)."""
-    values = plain_values(CustomerItem, raw, _WALLET)
-    return wallet_in(loaded(CustomerItem, raw).attribute_values if values is None else values)
-
-
-def wallet_of(item: CustomerItem) -> Wallet:
-    return wallet_in(item.attribute_values)
-
-
-def wallet_in(attribute_values: Mapping[str, Any]) -> Wallet:
-    """The wallet in a customer item's attribute values, as the descriptors return them, read without them (every
-    request that names a customer reads its wallet); a map is a raw ``MapAttribute`` whose values are plain
-    (codec.loaded) or already its plain dict (``customer_values``)."""
-    values = attribute_values.get
-    partners = tuple(str(p) for p in values("partners") or ())
-    holds = {}
-    for hid, h in _plain(values("holds")).items():
-        # A hold's key is "<partner>|<order id>": items written before also stored both in the hold.
-        partner_id, _, order_id = hid.partition(HOLD_SEP)
-        holds[hid] = Hold(
-            points=int(h["points"]),
-            expires_at=str(h["expires_at"]),
-            lots=decode(ints(h.get("lots")), partners)[0],
-            partner_id=str(h.get("partner_id", partner_id)),
-            order_id=str(h.get("order_id", order_id)),
-        )
-    lots, layout = decode(_ints(values("lots")), partners)
-    purchases = _plain(values("last_purchase"))
-    last_purchase, by_id = decode_purchases({str(k): str(v) for k, v in purchases.items()}, partners)
-    return Wallet(
-        available=int(values("available")),  # type: ignore[arg-type]
-        pending=int(values("pending")),  # type: ignore[arg-type]
-        held=int(values("held")),  # type: ignore[arg-type]
-        lots=lots,
-        spend=_ints(values("spend")),
-        holds=holds,
-        pending_lots=_ints(values("pending_lots")),
-        bonus_days=_ints(values("bonus_days")),
-        last_purchase=last_purchase,
-        campaign_awards=_ints(values("campaign_awards")),
-        stored_as=Layout(layout.partners, layout.parts, by_id),  # ``replace``'s field walk costs more than this
-    )
-
-
-def _ints(value: Any) -> dict[str, int]:
-    """``ints(_plain(value))`` without ``as_dict``'s copy (the comprehension makes the one copy kept)."""
-    plain = _plain(value)
-    return {str(k): int(v) for k, v in plain.items()} if plain else {}
-
-
-def _plain(value: Any) -> Mapping[str, Any]:
-    """``as_dict`` of a map attribute's value, without the copy where nothing in it is a map attribute itself (a
-    raw map read from the table: nested maps are plain dicts); the caller only reads it."""
-    if value is None:
-        return {}
-    if type(value) is dict:  # already plain (``customer_values``)
-        return value
-    if type(value) is MapAttribute and not any(isinstance(v, MapAttribute) for v in value.attribute_values.values()):
-        return value.attribute_values
-    return as_dict(value)
 
 
 class StoredHold(TypedDict, total=False):
@@ -188,13 +78,15 @@ _APPEND = "{0} = list_append (if_not_exists ({0}, {1}), {2})"
 _ZERO = typed(0)
 
 
-@dataclass
 class _Update:
     """The update of the customer item and the condition that guards it (``pk`` exists), built part by part."""
 
-    spelling: Spelling
-    moved: int = 0  # lots this write moves from an older spelling
-    x: RawUpdate = field(default_factory=lambda: RawUpdate(("pk",)))
+    __slots__ = ("moved", "spelling", "x")
+
+    def __init__(self, spelling: Spelling) -> None:
+        self.spelling = spelling
+        self.moved = 0  # lots this write moves from an older spelling
+        self.x = RawUpdate(("pk",))
 
 
 def _balances(u: _Update, change: Change) -> None:
