@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from chalicelib import db, runtime
 from chalicelib.db import is_unavailable
 from chalicelib.domain.audit import Stamp, actor_of
+from chalicelib.domain.periods import iso_instant
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -52,7 +53,6 @@ MAX_IDEMPOTENCY_KEY = 255
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # fullmatch: "$" would let a trailing newline in
 LOOKUP_ROUTES = frozenset({"lookup_customer"})  # each request is also a phone or card look-up (enumeration limit)
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
 QueryT = TypeVar("QueryT", bound=BaseModel | None)
@@ -292,16 +292,13 @@ def _write_request(
     key = _header(headers, "idempotency-key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise BadRequest(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces.")
-    request_fingerprint, body_fingerprint = idempotency.fingerprints(route.method, path, body)
-    return idempotency.WriteRequest(
-        scope=principal.key_id,
-        idempotency_key=key,
-        request_fingerprint=request_fingerprint,
-        body_fingerprint=body_fingerprint,
-        now_iso=now.isoformat(),
-        request_id=request_id,
-        actor=actor_of(principal),
-        nonce=idempotency.new_nonce(),  # once per HTTP request: its implicit replay record and tokens
+    return idempotency.WriteRequest.of(  # with its nonce: once per HTTP request, for its implicit record and tokens
+        principal.key_id,
+        key,
+        idempotency.fingerprints(route.method, path, body),
+        iso_instant(now),  # ``now.isoformat()``, written once for the request and the service it calls
+        request_id,
+        actor_of(principal),
     )
 
 

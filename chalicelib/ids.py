@@ -42,10 +42,29 @@ def sortable_id(prefix: str, moment: datetime) -> str:
     millis = millis + moment.microsecond // 1000
     with _sequence_lock:
         seq = next(_sequence) % (32**4)
-    # The three parts are 10, 4 and 8 digits of one 22-digit number; 40 random bits are 5 bytes of urandom
-    # (what ``secrets.randbits(40)`` reads too).
-    random_bits = int.from_bytes(os.urandom(5), "big")
-    return f"{prefix}_{_base32((millis & _MILLIS_DIGITS) << 60 | seq << 40 | random_bits, 22)}"
+    # 40 random bits are 5 bytes of urandom (what ``secrets.randbits(40)`` reads too).
+    return f"{prefix}_{_digits(millis, seq, int.from_bytes(os.urandom(5), 'big'))}"
+
+
+_last_millis: tuple[int, str] = (-1, "")  # the last millisecond's 10 digits: a write's ids share its instant
+
+
+def _digits(millis: int, seq: int, random_bits: int) -> str:
+    """``_base32((millis & _MILLIS_DIGITS) << 60 | seq << 40 | random_bits, 22)``: the 10, 4 and 8 digits of the
+    three parts written apart, pair by pair on small numbers (shifting one 110-bit number costs twice as much),
+    the milliseconds' looked up when the instant is the last one's."""
+    global _last_millis
+    last = _last_millis
+    if last[0] == millis:
+        head = last[1]
+    else:
+        head = _base32(millis & _MILLIS_DIGITS, 10)
+        _last_millis = (millis, head)
+    pairs = _PAIRS
+    return (
+        f"{head}{pairs[seq >> 10]}{pairs[seq & 1023]}{pairs[random_bits >> 30]}{pairs[random_bits >> 20 & 1023]}"
+        f"{pairs[random_bits >> 10 & 1023]}{pairs[random_bits & 1023]}"
+    )
 
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")  # fullmatch

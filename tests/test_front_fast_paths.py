@@ -176,3 +176,39 @@ def test_the_canonical_encoder_refuses_what_json_dumps_refused_and_goes_on() -> 
         with pytest.raises(TypeError):
             idempotency._canonical(refused)
         assert idempotency._canonical({"a": [1]}) == '{"a":[1]}'
+
+
+def test_an_id_written_in_parts_is_the_one_number_spelt_whole() -> None:
+    """The 10, 4 and 8 digits written apart (and the milliseconds' reused for the same instant) are the 22 digits
+    of the number they make, whatever the last id's instant was."""
+    from chalicelib import ids
+
+    draw = random.Random(5)
+    edges = [0, 1, 31, 32, 1023, 1024, 2**20 - 1]
+    for _ in range(5000):
+        millis = draw.choice([0, 1, 2**50 - 1, 2**50, 2**52 - 1, draw.getrandbits(50), 63_900_000_000_000])
+        seq = draw.choice([*edges, draw.getrandbits(20)])
+        noise = draw.choice([0, 2**40 - 1, *edges, draw.getrandbits(40)])
+        for _ in range(draw.choice([1, 2])):  # twice: the second finds the instant's digits kept
+            assert ids._digits(millis, seq, noise) == ids._base32(
+                (millis & ids._MILLIS_DIGITS) << 60 | seq << 40 | noise, 22
+            )
+
+
+def test_a_write_request_made_at_once_is_the_one_its_constructor_makes() -> None:
+    """``WriteRequest.of`` fills what ``__init__`` would, field by field and in order, and stays frozen."""
+    import dataclasses
+
+    from chalicelib.machinery.idempotency import WriteRequest
+
+    made = WriteRequest.of("key_1", "idem-1", ("f" * 64, "b" * 64), "2026-03-10T09:00:00+00:00", "rid", "key:key_1")
+    assert made == WriteRequest(
+        "key_1", "idem-1", "f" * 64, "b" * 64, "2026-03-10T09:00:00+00:00", "rid", "key:key_1", made.nonce
+    )
+    assert list(vars(made)) == [f.name for f in dataclasses.fields(WriteRequest)]
+    assert not hasattr(WriteRequest, "__post_init__")
+    assert len(made.nonce) == 32 and int(made.nonce, 16) >= 0
+    assert WriteRequest.of("k", None, ("f", "b"), "t", "", "").nonce != made.nonce  # a new one per request
+    assert made.secret_seed == "idem-1" and hash(made) == hash(dataclasses.replace(made))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.nonce = "x"  # type: ignore[misc]

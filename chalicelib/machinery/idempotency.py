@@ -153,6 +153,19 @@ class WriteRequest:
         for a request without one the nonce (only this request's own retries can replay it)."""
         return self.idempotency_key if self.idempotency_key is not None else self.nonce
 
+    @classmethod
+    def of(
+        cls, scope: str, key: str | None, prints: tuple[str, str], now_iso: str, rid: str, actor: str
+    ) -> WriteRequest:
+        """An API write's request with a new nonce: ``WriteRequest(scope, key, *prints, now_iso, rid, actor)``. A frozen
+        dataclass's ``__init__`` sets each field through ``object.__setattr__`` (1.9 us for eight); this fills the
+        instance's ``__dict__`` as it would, in field order (0.5 us; the class has no ``__post_init__``)."""
+        made = object.__new__(cls)
+        d = made.__dict__
+        d["scope"], d["idempotency_key"], d["request_fingerprint"], d["body_fingerprint"] = scope, key, *prints
+        d["now_iso"], d["request_id"], d["actor"], d["nonce"] = now_iso, rid, actor, new_nonce()
+        return made
+
 
 @dataclass(frozen=True)
 class NaturalId:
