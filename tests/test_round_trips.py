@@ -173,3 +173,19 @@ def test_a_revoked_key_is_refused_by_a_cold_instance(till, clock, api):
     cold_instance(clock)
     assert other.get(f"/v1/customers/{cid}/balance").status == 401
     assert store.get(f"/v1/customers/{cid}/balance").status == 200
+
+
+def test_an_accrual_at_a_till_with_campaigns_is_one_read_and_one_write_warm(coalition, clock):
+    """A warm instance reads the campaigns' items (a budget shard of each drawn at random) with the customer: the
+    write's second look at the partner's campaigns must not draw other shards and read them again."""
+    from tests.test_campaigns import live_campaign
+
+    c = coalition
+    for name in ("A", "B", "C"):
+        live_campaign(c, name=name, audience=None, per_customer_limit=None, budget_points=None)
+    cid = enrol(c.cafe, phone="+79161239002")
+    calls = cold_instance(clock)
+    assert accrue(c.cafe, cid, f"W-{next(ORDERS)}", 10_000).status == 201  # cold: the campaigns come second
+    for _ in range(12):  # each draw of a shard: 1 in CAMPAIGN_SHARDS to match, per campaign, by chance
+        got = calls.during(lambda: accrue(c.cafe, cid, f"W-{next(ORDERS)}", 10_000))
+        assert [name for name in got if name != "UpdateItem"] == ONE_READ_ONE_WRITE, got  # UpdateItem: a lease

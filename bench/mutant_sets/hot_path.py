@@ -8,6 +8,12 @@ from bench.mutant_sets import Mutant
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
+        "a known partner's campaigns read again with other budget shards",
+        "    if campaigns_known(partner_id) is not None:\n        return lambda: []",
+        "    if campaigns_known(partner_id) is None:\n        return lambda: []",
+        ("tests/test_round_trips.py::test_an_accrual_at_a_till_with_campaigns_is_one_read_and_one_write_warm",),
+    ),
+    Mutant(
         "carried authentication not landed before an error answer",
         "        db.land_riders()\n    except ApiError as refused:",
         "        pass\n    except ApiError as refused:",

@@ -38,7 +38,11 @@ def reads_for(customer_id: str, partner_id: str | None = None) -> list[ReadKey]:
 
 def campaign_reads(partner_id: str) -> Callable[[], list[ReadKey]]:
     """For ``idempotency.execute(..., later=)``: the campaign reads of a partner known only once the write's batch
-    has come (a cold instance); a second read, only for a partner with active campaigns."""
+    has come (a cold instance); a second read, only for a partner with active campaigns. A partner known already
+    had its campaigns read with the batch (:func:`reads_for`): nothing later, for drawing the budget shards again
+    would name other shards, and read them in a second round trip."""
+    if campaigns_known(partner_id) is not None:
+        return lambda: []
     return lambda: till_reads(campaigns_loaded(partner_id))
 
 
