@@ -305,6 +305,8 @@ def test_a_refusal_recorded_at_the_order_id_itself_binds_only_its_body(coalition
         pk, sk, fingerprint=fingerprint("", "", refused), status_code=422, body=problem, created_at="2026-03-01"
     ).save()
     assert redeem(c.store, cid, "S-1", 100_000, 500).raw == problem.encode()
+    # Another body refused in its turn is refused for its own reason: the error at the id is no success holding it.
+    assert redeem(c.store, cid, "S-1", 100_000, 400)["code"] == "insufficient_points"
     corrected = redeem(c.store, cid, "S-1", 100_000, 30)
     assert corrected.status == 201, corrected.json
     assert redeem(c.store, cid, "S-1", 100_000, 40)["code"] == "duplicate_order"
