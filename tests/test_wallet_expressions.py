@@ -5,6 +5,8 @@ partners list's length, hold present / absent, capped counts, exact-value remova
 
 from __future__ import annotations
 
+from string import Formatter
+
 import pytest
 
 from chalicelib.db import keys, wallets
@@ -179,3 +181,69 @@ def test_placeholders_are_spelled_as_pynamodb_spells_them_past_the_ones_spelled_
     for n in range(100):
         assert substitute_names([f"a{n}"], names) == name_placeholder(n)
         assert get_value_placeholder("v", values) == value_placeholder(n)
+
+
+def test_a_guard_sent_again_and_again_renders_the_same_maps_of_its_own_each_time() -> None:
+    """A ``RawUpdate`` made once (a replay record's guard) keeps its rendering from its second send on: every send
+    gets equal parameters in maps of its own, and a term added later is in the next rendering."""
+    from chalicelib.db.expressions import RawUpdate, typed
+
+    guard = RawUpdate.guarded("(attribute_not_exists ({0}) OR {1} >= {2})", ("pk",), ("status_code",), typed(400))
+    first = guard.parameters()
+    expected = {
+        "ConditionExpression": "(attribute_not_exists (#0) OR #1 >= :0)",
+        "ExpressionAttributeNames": {"#0": "pk", "#1": "status_code"},
+        "ExpressionAttributeValues": {":0": {"N": "400"}},
+    }
+    assert first == expected
+    sends = [guard.parameters() for _ in range(4)]
+    assert all(sent == expected for sent in sends)
+    for sent in sends:  # a send that changed its maps changes no other send
+        sent["ExpressionAttributeNames"]["#9"] = "x"
+        sent["ExpressionAttributeValues"][":9"] = {"S": "x"}
+    first["ExpressionAttributeNames"].clear()
+    assert guard.parameters() == expected
+    guard.guard("{0} = {1}", ("version",), typed(3))
+    guard.set("{0} = {1}", ("version",), typed(4))
+    again = {
+        "ConditionExpression": "((attribute_not_exists (#0) OR #1 >= :0) AND #2 = :1)",
+        "UpdateExpression": "SET #2 = :2",
+        "ExpressionAttributeNames": {"#0": "pk", "#1": "status_code", "#2": "version"},
+        "ExpressionAttributeValues": {":0": {"N": "400"}, ":1": {"N": "3"}, ":2": {"N": "4"}},
+    }
+    assert guard.parameters() == again
+    assert guard.parameters() == again
+
+
+def test_a_template_written_by_its_own_function_is_what_str_format_writes() -> None:
+    """Each expression template is written by an f-string function made once (``expressions._writer``): the same
+    text ``str.format`` makes, for every template the modules use and for odd ones (braces, quotes, backslashes,
+    repeated and unordered fields); a template that is not plain ``{n}`` fields is ``str.format`` itself."""
+    from chalicelib.db import wallets
+    from chalicelib.db.expressions import _writer
+
+    templates = [v for k, v in vars(wallets).items() if k[:1] == "_" and k[:2] != "__" and isinstance(v, str)]
+    assert "{0} = if_not_exists ({0}, {1}) + {2}" in templates
+    templates += [
+        "{0} {1}",
+        "{0}",
+        "attribute_exists ({0})",
+        "(attribute_not_exists ({0}) OR {1} >= {2})",
+        "{{literal}} {0} '{1}' \"{0}\" \\ {2}{1}",
+        "{2} before {0} and {1}",
+        "no fields at all",
+        "",
+        "{0!r} {1:>5}",
+        "{name}",
+    ]
+    operands = ("#0", ":1", "#12.#3", "'q'", "\\x")
+    for template in templates:
+        if "{name}" in template:  # a named field: str.format's KeyError, as before
+            with pytest.raises(KeyError):
+                _writer(template)(*operands)
+            continue
+        fields = [int(f) for _, f, _, _ in Formatter().parse(template) if f is not None]
+        used = max(fields, default=-1) + 1
+        assert _writer(template)(*operands[:used]) == template.format(*operands[:used]), template
+    with pytest.raises(ValueError):  # a template str.format refuses is refused alike
+        _writer("{0")("#0")

@@ -12,12 +12,14 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.models import EntryItem
-from chalicelib.db.new_items import wire_item
+from chalicelib.db.new_items import writer
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.settlement import Figures
 from chalicelib.domain.wallet import Change
 
 __all__ = ["NewEntry", "add_figures", "put"]
+
+_ENTRY = writer(EntryItem)  # ``wire_item(EntryItem, ...)``, its attributes named at the call
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,7 @@ def put(tx: Transaction, entry: NewEntry) -> None:
     pk, sk = keys.entry(entry.customer_id, entry.entry_id)
     tx.put_raw(
         EntryItem,
-        wire_item(
-            EntryItem,
+        _ENTRY(
             pk,
             sk,
             gsi1pk=keys.customer_at_partner(entry.partner_id, entry.customer_id),

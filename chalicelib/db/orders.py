@@ -7,13 +7,14 @@ from typing import Any
 from chalicelib.db import keys
 from chalicelib.db.expressions import RawUpdate, fixed, typed
 from chalicelib.db.models import OrderItem
-from chalicelib.db.new_items import wire_item
+from chalicelib.db.new_items import writer
 from chalicelib.db.tx import Transaction
 from chalicelib.domain.orders import Order
 
 __all__ = ["load", "read_key", "save"]
 
 ORDER_TAG = "order"
+_ORDER = writer(OrderItem)  # ``wire_item(OrderItem, ...)``, its attributes named at the call
 _NEW: RawUpdate = fixed(
     RawUpdate.guarded("attribute_not_exists ({0})", ("pk",))
 )  # as pynamodb writes ``pk.does_not_exist()``
@@ -45,7 +46,7 @@ def save(tx: Transaction, partner_id: str, order_id: str, order: Order, previous
         condition.guard("{0} = {1}", ("version",), typed(previous.version))
     tx.put_raw(
         OrderItem,
-        wire_item(OrderItem, pk, sk, version=version, state=order.to_dict(), updated_at=now_iso),
+        _ORDER(pk, sk, version=version, state=order.to_dict(), updated_at=now_iso),
         condition=condition,
         tag=ORDER_TAG,
     )

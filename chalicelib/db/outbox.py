@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.new_items import wire_item
+from chalicelib.db.new_items import writer
 from chalicelib.db.outbox_models import OutboxItem
 from chalicelib.db.reads import connection, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
@@ -34,6 +34,7 @@ ITEMS_PER_EVENT = 1
 MAX_DATA_BYTES = 32_000
 # ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without an encoder built per event
 _DATA = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_EVENT = writer(OutboxItem)  # ``wire_item(OutboxItem, ...)``, its attributes named at the call
 
 
 def stage(tx: Transaction, events: Iterable[Event]) -> None:
@@ -42,8 +43,7 @@ def stage(tx: Transaction, events: Iterable[Event]) -> None:
         data = _DATA.encode(event.data)
         if len(data) > MAX_DATA_BYTES:
             raise ValueError(f"event {event.type} carries {len(data)} bytes of data")
-        item = wire_item(
-            OutboxItem,
+        item = _EVENT(
             *keys.outbox(event.event_id),
             event_type=event.type,
             partner_id=event.partner_id,
