@@ -236,3 +236,51 @@ def test_each_models_generated_writer_is_the_long_way_over_many_inputs(model: ty
                 with pytest.raises(expected):
                     ours("PK#1", "SK", **given)
     assert fast or not names  # not only refusals
+
+
+def test_an_events_data_is_what_json_dumps_writes_over_many_events() -> None:
+    """The event's data is written by a C encoder made once (``outbox._ENCODE``): the text ``json.dumps(data,
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes, over data of every kind events carry and odd
+    ones, or the same refusal."""
+    rng = random.Random(11)
+    leaves: list[Any] = [
+        0,
+        -7,
+        10**20,
+        1.5,
+        -0.0,
+        1e300,
+        True,
+        False,
+        None,
+        "",
+        "é ✓",
+        '"q" \\ /',
+        "\x00\x1f\u2028",
+        "😀",
+    ]
+
+    def value(depth: int) -> Any:
+        if depth < 3 and rng.random() < 0.3:
+            if rng.random() < 0.5:
+                return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+            return {rng.choice(["b", "a", "é", "10", "2", ""]): value(depth + 1) for _ in range(rng.randint(0, 4))}
+        return rng.choice(leaves)
+
+    for n in range(500):
+        data = {f"k{rng.randint(0, 9)}": value(0) for _ in range(rng.randint(0, 6))}
+        tx = db.Transaction()
+        outbox.stage(tx, [Event(f"evt_{n}", "accrual.created", "p", "2027-01-01T00:00:00+00:00", data)])
+        sent = tx._ops[0].item
+        assert sent is not None
+        assert sent["data"]["S"] == json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for odd in ({"s": {1, 2}}, {"b": b"x"}, {1: "a", "b": 2}, {"nan": float("nan")}):
+        try:
+            expected = json.dumps(odd, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except TypeError:
+            with pytest.raises(TypeError):
+                outbox.stage(db.Transaction(), [Event("evt_x", "t", "p", "c", odd)])
+            continue
+        tx = db.Transaction()
+        outbox.stage(tx, [Event("evt_x", "t", "p", "c", odd)])
+        assert tx._ops[0].item is not None and tx._ops[0].item["data"]["S"] == expected

@@ -247,3 +247,83 @@ def test_a_template_written_by_its_own_function_is_what_str_format_writes() -> N
         assert _writer(template)(*operands[:used]) == template.format(*operands[:used]), template
     with pytest.raises(ValueError):  # a template str.format refuses is refused alike
         _writer("{0")("#0")
+
+
+def _reference_parameters(update: object) -> dict[str, object]:
+    """What ``RawUpdate.parameters`` must make, each path through pynamodb's ``substitute_names`` and each template
+    through ``str.format``: the way it was written before its fast paths."""
+    from pynamodb.expressions.util import substitute_names
+
+    names: dict[str, str] = {}
+    values: dict[str, object] = {}
+
+    def rendered(terms: list[tuple[str, tuple[object, ...]]]) -> list[str]:
+        out = []
+        for template, operands in terms:
+            texts = []
+            for operand in operands:
+                if isinstance(operand, tuple):
+                    texts.append(substitute_names(list(operand), names))
+                else:
+                    placeholder = f":{len(values)}"
+                    values[placeholder] = operand
+                    texts.append(placeholder)
+            out.append(template.format(*texts))
+        return out
+
+    kwargs: dict[str, object] = {}
+    conditions = rendered(update.conditions)  # type: ignore[attr-defined]
+    if conditions:
+        kwargs["ConditionExpression"] = (
+            "(" * (len(conditions) - 1) + conditions[0] + "".join(f" AND {c})" for c in conditions[1:])
+        )
+    clauses = [
+        f"{keyword} {', '.join(rendered(terms))}"
+        for keyword, terms in (("SET", update.sets), ("REMOVE", update.removes), ("ADD", update.adds))  # type: ignore[attr-defined]
+        if terms
+    ]
+    if clauses:
+        kwargs["UpdateExpression"] = " ".join(clauses)
+    if names:
+        kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    return kwargs
+
+
+def test_paths_of_every_shape_are_spelled_as_pynamodb_spells_them() -> None:
+    """Random updates over paths of one to three segments (names repeated, list indexes, invalid segments) against
+    ``substitute_names`` and ``str.format``: the same texts and placeholders, or the same refusal."""
+    import random
+
+    from chalicelib.db.expressions import RawUpdate, typed
+
+    pool = ["a", "b", "lots", "27120", "a[0]", "x[1][2]", "", "c]", "[3]", "pk", "2026-12", "b.c"]
+    templates = ["{0} = {1}", "{0} = {0} + {1}", "{0} = if_not_exists ({0}, {1}) + {2}", "{0} >= {1}"]
+    rng = random.Random(7)
+    refused = 0
+    for _ in range(2000):
+        update = RawUpdate(("pk",) if rng.random() < 0.5 else None)
+        for _ in range(rng.randint(0, 6)):
+            path = tuple(rng.choice(pool) for _ in range(rng.randint(1, 3)))
+            template = rng.choice(templates)
+            operands = [typed(rng.randint(-5, 5)) for _ in range(template.count("{") - 1 - template.count("{0}") + 1)]
+            kind = rng.randrange(4)
+            if kind == 0:
+                update.guard(template, path, *operands)
+            elif kind == 1:
+                update.set(template, path, *operands)
+            elif kind == 2:
+                update.remove(path)
+            else:
+                update.add(path, typed(rng.randint(1, 9)))
+        try:
+            expected = _reference_parameters(update)
+        except ValueError:
+            refused += 1
+            with pytest.raises(ValueError):
+                update.parameters()
+            continue
+        assert update.parameters() == expected
+        assert update.parameters() == expected  # rendered again (kept from the second rendering on)
+    assert 0 < refused < 2000

@@ -53,6 +53,8 @@ def _wire_map(values: dict[str, Any]) -> dict[str, Any]:
             out[k] = {"S": v}
         elif kind is int:
             out[k] = {"N": str(v)}
+        elif kind is dict:
+            out[k] = {"M": _wire_map(v)}
         else:
             out[k] = _wire(v)
     return out
@@ -216,6 +218,19 @@ def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any])
         rendered = []
         for operand in operands:
             if type(operand) is tuple:
+                if len(operand) == 2:  # most paths: a map's key (``lots.<key>``), written here without ``_path``
+                    first, second = operand
+                    name = names.get(first)
+                    if name is None and first and "[" not in first and "]" not in first:
+                        n = len(names)
+                        name = names[first] = _NAMES[n] if n < _SPELLED else f"#{n}"
+                    key = names.get(second) if name is not None else None  # numbered in the path's order
+                    if key is None and name is not None and second and "[" not in second and "]" not in second:
+                        n = len(names)
+                        key = names[second] = _NAMES[n] if n < _SPELLED else f"#{n}"
+                    if name is not None and key is not None:
+                        rendered.append(f"{name}.{key}")
+                        continue
                 rendered.append(_path(operand, names))
             else:
                 n = len(values)
