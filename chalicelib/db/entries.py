@@ -73,6 +73,8 @@ def add_figures(tx: Transaction, period: str, figures: Mapping[str, Figures]) ->
     accepted by issuer as ``flow_<issuer>`` and expired points by issuer as ``exp_<issuer>``."""
     for partner, partner_figures in figures.items():
         amounts = {name: n for name, n in partner_figures.counts.items() if n}
-        amounts |= {f"flow_{issuer}": n for issuer, n in partner_figures.flows.items() if n}
-        amounts |= {f"exp_{issuer}": n for issuer, n in partner_figures.expired_by_issuer.items() if n}
+        if partner_figures.flows:
+            amounts |= {f"flow_{issuer}": n for issuer, n in partner_figures.flows.items() if n}
+        if partner_figures.expired_by_issuer:
+            amounts |= {f"exp_{issuer}": n for issuer, n in partner_figures.expired_by_issuer.items() if n}
         tx.add_to_counter(*keys.counter(partner, period, tx.counter_shard), amounts)

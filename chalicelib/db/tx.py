@@ -18,7 +18,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
 from chalicelib.db.codec import keyed, serialized
-from chalicelib.db.expressions import RawUpdate, Rendered, condition_text, name_placeholder, typed, value_placeholder
+from chalicelib.db.expressions import _NAMES, _SPELLED, _VALUES, RawUpdate, Rendered, condition_text, typed
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -204,24 +204,26 @@ class Transaction:
 
 def _added(totals: dict[str, int]) -> RawUpdate:
     """``Path(name).add(amount)`` per amount but zeros, as pynamodb would send them: names and amounts numbered in
-    the names' order; a name with a path's punctuation (or an odd amount) through ``RawUpdate``."""
+    the names' order; a name that is not a plain identifier (a path's punctuation, say), an odd amount or more names
+    than placeholders spelled once through ``RawUpdate``."""
     adds: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     for name, amount in sorted(totals.items()):
         if not amount:
             continue
-        if type(amount) is not int or not name or "." in name or "[" in name or "]" in name:
+        n = len(adds)
+        if type(amount) is not int or not name.isidentifier() or n >= _SPELLED:
             break
-        name_at, value_at = name_placeholder(len(adds)), value_placeholder(len(adds))
+        name_at, value_at = _NAMES[n], _VALUES[n]
         names[name_at] = name  # each name once: they are a dict's keys
         values[value_at] = {"N": str(amount)}
         adds.append(f"{name_at} {value_at}")
     else:
-        written: dict[str, Any] = {"UpdateExpression": f"ADD {', '.join(adds)}"}
-        if adds:
-            written |= {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
-        return Rendered(written, len(adds))
+        if not adds:
+            return Rendered({"UpdateExpression": "ADD "}, 0)
+        written = {"UpdateExpression": "ADD " + ", ".join(adds)}
+        return Rendered(written | {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}, len(adds))
     update = RawUpdate()
     for name, amount in sorted(totals.items()):
         if amount:

@@ -63,12 +63,15 @@ def lot_parts(
 ) -> tuple[dict[str, int], dict[str, tuple[tuple[str, int], ...]]]:
     """:func:`decode`'s lots and the layout's ``parts``, for a reader that makes the layout itself."""
     lots: dict[str, int] = {}
-    parts: dict[str, list[tuple[str, int]]] = {}
+    parts: dict[str, tuple[tuple[str, int], ...]] = {}
     for stored, points in sorted(stored_lots.items()):
         key = stored if SEPARATOR in stored else _domain_key(stored, partners)
-        lots[key] = lots.get(key, 0) + points
-        parts.setdefault(key, []).append((stored, points))
-    return lots, {k: tuple(v) for k, v in parts.items()}
+        held = parts.get(key)
+        if held is None:  # most lots: one stored key (tuples made as they come, no list per lot to copy)
+            lots[key], parts[key] = 0 + points, ((stored, points),)
+        else:  # a lot held under both spellings: their sum
+            lots[key], parts[key] = lots[key] + points, (*held, (stored, points))
+    return lots, parts
 
 
 def _domain_key(stored: str, partners: tuple[str, ...]) -> str:
