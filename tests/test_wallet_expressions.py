@@ -216,11 +216,11 @@ def test_a_guard_sent_again_and_again_renders_the_same_maps_of_its_own_each_time
 
 
 def test_a_template_written_by_its_own_function_is_what_str_format_writes() -> None:
-    """Each expression template is written by an f-string function made once (``expressions._writer``): the same
-    text ``str.format`` makes, for every template the modules use and for odd ones (braces, quotes, backslashes,
-    repeated and unordered fields); a template that is not plain ``{n}`` fields is ``str.format`` itself."""
+    """Each expression template is written by an f-string function made once (``expressions._template_writer``):
+    the same text ``str.format`` makes, for every template the modules use and for odd ones (braces, quotes,
+    backslashes, repeated and unordered fields); a template not of plain ``{n}`` fields is ``str.format`` itself."""
     from chalicelib.db import wallets
-    from chalicelib.db.expressions import _writer
+    from chalicelib.db.expressions import _template_writer
 
     templates = [v for k, v in vars(wallets).items() if k[:1] == "_" and k[:2] != "__" and isinstance(v, str)]
     assert "{0} = if_not_exists ({0}, {1}) + {2}" in templates
@@ -240,13 +240,13 @@ def test_a_template_written_by_its_own_function_is_what_str_format_writes() -> N
     for template in templates:
         if "{name}" in template:  # a named field: str.format's KeyError, as before
             with pytest.raises(KeyError):
-                _writer(template)(*operands)
+                _template_writer(template)(*operands)
             continue
         fields = [int(f) for _, f, _, _ in Formatter().parse(template) if f is not None]
         used = max(fields, default=-1) + 1
-        assert _writer(template)(*operands[:used]) == template.format(*operands[:used]), template
+        assert _template_writer(template)(*operands[:used]) == template.format(*operands[:used]), template
     with pytest.raises(ValueError):  # a template str.format refuses is refused alike
-        _writer("{0")("#0")
+        _template_writer("{0")("#0")
 
 
 def _reference_parameters(update: object) -> dict[str, object]:

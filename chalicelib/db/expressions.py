@@ -237,7 +237,7 @@ def _rendered(terms: list[_Term], names: dict[str, str], values: dict[str, Any])
                 placeholder = _VALUES[n] if n < _SPELLED else f":{n}"
                 values[placeholder] = operand
                 rendered.append(placeholder)
-        write = _WRITERS.get(template) or _writer(template)
+        write = _WRITERS.get(template) or _template_writer(template)
         out.append(write(*rendered))
     return out
 
@@ -248,7 +248,7 @@ _WRITERS: dict[str, Callable[..., str]] = {}
 _MAX_WRITERS = 256  # templates are the modules' own constants; any more are formatted as they come
 
 
-def _writer(template: str) -> Callable[..., str]:
+def _template_writer(template: str) -> Callable[..., str]:
     try:
         pieces = list(Formatter().parse(template))
     except ValueError:
