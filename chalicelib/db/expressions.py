@@ -55,6 +55,8 @@ def _wire_map(values: dict[str, Any]) -> dict[str, Any]:
             out[k] = {"N": str(v)}
         elif kind is dict:
             out[k] = {"M": _wire_map(v)}
+        elif kind is list:
+            out[k] = {"L": [{"M": _wire_map(e)} if type(e) is dict else _wire(e) for e in v]}
         else:
             out[k] = _wire(v)
     return out

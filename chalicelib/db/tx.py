@@ -72,7 +72,7 @@ class _Op:
         item: dict[str, Any] | None = None,  # a put's item as sent (``put_raw``), key first; ``model``: its class
     ) -> None:
         self.kind, self.tag, self.model, self.condition = kind, tag, model, condition
-        self.actions = [] if actions is None else actions
+        self.actions = actions  # pynamodb's actions of an ``update`` (none: an update written directly)
         self.key, self.raw, self.item = key, raw, item
         self.rank = _ORDER[kind]
 
@@ -300,7 +300,7 @@ def _operation(op: _Op) -> dict[str, Any]:
     if op.condition is not None:
         kwargs["ConditionExpression"] = condition_text(op.condition, names, values)
     if op.kind == "update":
-        kwargs["UpdateExpression"] = Update(*op.actions).serialize(names, values)
+        kwargs["UpdateExpression"] = Update(*(op.actions or ())).serialize(names, values)
     if names:
         kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
     if values:
