@@ -147,7 +147,7 @@ class RawUpdate:
         if clauses:
             kwargs["UpdateExpression"] = clauses[0] if len(clauses) == 1 else " ".join(clauses)
         if names:
-            kwargs["ExpressionAttributeNames"] = dict(zip(names.values(), names, strict=True))
+            kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
         if values:
             kwargs["ExpressionAttributeValues"] = values
         if terms == self._terms:  # rendered before as it is: made to be sent again, keep this rendering
@@ -278,6 +278,15 @@ def _template_writer(template: str) -> Callable[..., str]:
 def _path(path: Sequence[str], names: dict[str, str]) -> str:
     """``substitute_names``: a placeholder per name, the first time it appears; a segment with list indexes (or an
     invalid one) goes through pynamodb's own parser."""
+    if len(path) == 1:  # a top-level name: no segments to join
+        segment = path[0]
+        name = names.get(segment)  # a name there already is valid: pynamodb's parser put no other there
+        if name is None:
+            if not segment or "[" in segment or "]" in segment:
+                return substitute_names([segment], names)
+            n = len(names)
+            name = names[segment] = _NAMES[n] if n < _SPELLED else f"#{n}"
+        return name
     segments = []
     for segment in path:
         name = names.get(segment)  # a name there already is valid: pynamodb's parser put no other there
@@ -287,7 +296,7 @@ def _path(path: Sequence[str], names: dict[str, str]) -> str:
             n = len(names)
             name = names[segment] = _NAMES[n] if n < _SPELLED else f"#{n}"
         segments.append(name)
-    return segments[0] if len(segments) == 1 else ".".join(segments)
+    return ".".join(segments)
 
 
 _EXISTENCE = (Exists, NotExists)  # ``{operator} ({0})`` of one path: most guards (``pk.does_not_exist()``)
