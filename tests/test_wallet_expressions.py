@@ -327,3 +327,33 @@ def test_paths_of_every_shape_are_spelled_as_pynamodb_spells_them() -> None:
         assert update.parameters() == expected
         assert update.parameters() == expected  # rendered again (kept from the second rendering on)
     assert 0 < refused < 2000
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_an_update_of_a_shape_seen_before_is_what_pynamodb_builds(name: str) -> None:
+    """The customer item's update keeps its texts and names per shape (``expressions.ShapedUpdate``): rendered the
+    first time, then taken from what was kept with this update's own values numbered. Every kind of wallet change,
+    its shape met first and again, with other amounts (the same shape, other values), against pynamodb each time."""
+    import dataclasses
+
+    from chalicelib.db import expressions
+
+    change, layout = CASES[name]
+    target = keyed(CustomerItem, *keys.customer("c_1"))
+    others = dataclasses.replace(
+        change,
+        available=change.available * 3,
+        pending=change.pending * 3,
+        held=change.held * 3,
+        lots={k: v * 3 for k, v in change.lots.items()},
+        spend={k: v + 7 for k, v in change.spend.items()},
+        last_purchase={k: "2026-02-02T00:00:00+00:00" for k in change.last_purchase},
+    )
+    expressions._SHAPES.clear()
+    for each in (change, change, others, others):
+        actions, condition = reference.update_for(each, layout)
+        if not actions:
+            continue
+        expected = _operation(_Op("update", "wallet", target, condition, actions))
+        assert _operation(_Op("update", "wallet", target, raw=wallets.update_for(each, layout))) == expected
+    assert expressions._SHAPES or not reference.update_for(change, layout)[0]

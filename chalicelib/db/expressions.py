@@ -192,6 +192,48 @@ class _Fixed(Rendered):
         return _copied(self.rendered)
 
 
+class ShapedUpdate(RawUpdate):
+    """A :class:`RawUpdate` whose every term is one path followed by values (the customer item's update). Its
+    texts and names depend only on its shape (each term's template, path and number of values; values only take
+    the next placeholder), so they are rendered once per shape and kept (a wallet's updates repeat their shapes:
+    the same balances, lots, months and partners); each update then only numbers its values."""
+
+    __slots__ = ()
+
+    def guard(self, template: str, path: tuple[str, ...], *values: dict[str, Any]) -> None:  # type: ignore[override]
+        self.conditions.append((template, (path, *values)))
+
+    def set(self, template: str, path: tuple[str, ...], *values: dict[str, Any]) -> None:  # type: ignore[override]
+        self.sets.append((template, (path, *values)))
+
+    def parameters(self) -> dict[str, Any]:
+        terms = (self.conditions, self.sets, self.removes, self.adds)
+        key = tuple([tuple([(t, o[0], len(o)) for t, o in section]) for section in terms])
+        shape = _SHAPES.get(key)
+        if shape is None:
+            parameters = super().parameters()
+            if all(type(o[0]) is tuple and tuple not in map(type, o[1:]) for section in terms for _, o in section):
+                if len(_SHAPES) >= _MAX_SHAPES:
+                    _SHAPES.clear()  # shapes of months gone by: start again
+                _SHAPES[key] = {k: v for k, v in parameters.items() if k != "ExpressionAttributeValues"}
+            return parameters
+        values: dict[str, Any] = {}
+        for section in terms:
+            for _, operands in section:
+                for value in operands[1:]:
+                    n = len(values)
+                    values[_VALUES[n] if n < _SPELLED else f":{n}"] = value
+        kwargs = _copied(shape)
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        return kwargs
+
+
+# Texts and names of a ShapedUpdate by shape; a pure function of the shape (strings only). Bounded: cleared when full.
+_SHAPES: dict[tuple[tuple[tuple[str, Any, int], ...], ...], dict[str, Any]] = {}
+_MAX_SHAPES = 2048
+
+
 def fixed(update: RawUpdate) -> Rendered:
     """``update`` rendered once: its parameters never change (a module's guard that names no value that changes)."""
     return _Fixed(update.parameters(), len(update))

@@ -12,7 +12,7 @@ from typing import TypedDict
 
 from chalicelib.db import keys
 from chalicelib.db.codec import keyed
-from chalicelib.db.expressions import RawUpdate, typed
+from chalicelib.db.expressions import RawUpdate, ShapedUpdate, typed
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling
@@ -86,7 +86,7 @@ class _Update:
     def __init__(self, spelling: Spelling) -> None:
         self.spelling = spelling
         self.moved = 0  # lots this write moves from an older spelling
-        self.x = RawUpdate(("pk",))
+        self.x = ShapedUpdate(("pk",))
 
 
 def _balances(u: _Update, change: Change) -> None:
