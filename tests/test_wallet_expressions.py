@@ -357,3 +357,32 @@ def test_an_update_of_a_shape_seen_before_is_what_pynamodb_builds(name: str) -> 
         expected = _operation(_Op("update", "wallet", target, condition, actions))
         assert _operation(_Op("update", "wallet", target, raw=wallets.update_for(each, layout))) == expected
     assert expressions._SHAPES or not reference.update_for(change, layout)[0]
+
+
+def test_a_counter_update_of_names_added_before_is_what_pynamodb_builds() -> None:
+    """The counters' ``ADD`` of names met before is taken from what was kept for those names
+    (``counter_adds._ADDS``) with this transaction's amounts; a zero or an odd amount among them is written the
+    long way. Each against pynamodb's ``Path(name).add(amount)``, names in several orders."""
+    import random
+
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.db import counter_adds
+    from chalicelib.db.tx import Transaction
+
+    rng = random.Random(3)
+    names = ["issued_points", "balance_change", "net_value_minor", "fee_points_valued", "flow_ptn_b", "a.b", "exp_x"]
+    counter_adds._ADDS.clear()
+    for _ in range(300):
+        chosen = rng.sample(names[:5] if rng.random() < 0.8 else names, rng.randint(1, 5))
+        amounts = {name: rng.choice([rng.randint(-500, 500), 1, 0]) for name in chosen}
+        tx = Transaction()
+        tx.add_to_counter("CTR#p", "C#1", amounts)
+        ops = tx._counter_ops()
+        theirs = [Path(n).add(a) for n, a in sorted(amounts.items()) if a]
+        if not theirs:
+            assert not ops
+            continue
+        (op,) = ops
+        assert _operation(op) == _operation(_Op("update", op.tag, op.model, None, theirs))
+    assert counter_adds._ADDS  # some were kept, and met again

@@ -18,7 +18,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
 from chalicelib.db.codec import keyed, serialized
-from chalicelib.db.expressions import _NAMES, _SPELLED, _VALUES, RawUpdate, Rendered, condition_text, typed
+from chalicelib.db.counter_adds import added
+from chalicelib.db.expressions import RawUpdate, condition_text
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
 from chalicelib.errors import RequestTooLarge, Unavailable
@@ -196,39 +197,10 @@ class Transaction:
         """One ``ADD`` update per counter item, of everything added to it."""
         ops = []
         for (pk, sk), totals in sorted(self._counters.items()):
-            update = _added(totals)
+            update = added(totals)
             if update:
                 ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, None, None, update))
         return ops
-
-
-def _added(totals: dict[str, int]) -> RawUpdate:
-    """``Path(name).add(amount)`` per amount but zeros, as pynamodb would send them: names and amounts numbered in
-    the names' order; a name that is not a plain identifier (a path's punctuation, say), an odd amount or more names
-    than placeholders spelled once through ``RawUpdate``."""
-    adds: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name, amount in sorted(totals.items()):
-        if not amount:
-            continue
-        n = len(adds)
-        if type(amount) is not int or not name.isidentifier() or n >= _SPELLED:
-            break
-        name_at, value_at = _NAMES[n], _VALUES[n]
-        names[name_at] = name  # each name once: they are a dict's keys
-        values[value_at] = {"N": str(amount)}
-        adds.append(f"{name_at} {value_at}")
-    else:
-        if not adds:
-            return Rendered({"UpdateExpression": "ADD "}, 0)
-        written = {"UpdateExpression": "ADD " + ", ".join(adds)}
-        return Rendered(written | {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}, len(adds))
-    update = RawUpdate()
-    for name, amount in sorted(totals.items()):
-        if amount:
-            update.add(tuple(name.split(".")), typed(amount))
-    return update
 
 
 def pause(attempt: int) -> None:
