@@ -50,7 +50,14 @@ def _other(dynamo_type: str, value: Any) -> dict[str, Any]:
 
 
 # One attribute's lines, inside the writer's ``try``: ``{n}`` its name (a parameter), ``{q}`` the name quoted, ``{t}``
-# its DynamoDB type. ``_v``: its value, or its default when not given.
+# its DynamoDB type. First the usual value as given (``_GIVEN``); else ``_v``, its value or its default when not
+# given, written as it comes.
+_GIVEN = {
+    "S": "        if _type({n}) is _str:\n            _out[{q}] = {{'S': {n}}}\n        else:\n",
+    "N": "        if _type({n}) is _int:\n            _out[{q}] = {{'N': _str({n})}}\n        else:\n",
+    "M": "        if _type({n}) is _dict and _disjoint({n}):\n            _out[{q}] = {{'M': _wire_map({n})}}\n"
+    "        else:\n",
+}
 _DEFAULT_CALLED = "        _v = {n}\n        if _v is _ABSENT:\n            _v = _d_{n}()\n"
 _DEFAULT_GIVEN = "        _v = {n}\n        if _v is _ABSENT:\n            _v = _d_{n}\n"
 _DEFAULT_NONE = "        _v = None if {n} is _ABSENT else {n}\n"
@@ -94,14 +101,19 @@ def _generated(model: type[_Item]) -> tuple[frozenset[str], Writer] | None:
         if name in ("pk", "sk"):
             continue
         default = _default_for_new(declared[name])
+        general = []
         if default is None:
-            lines.append(_DEFAULT_NONE.format(n=name))
+            general.append(_DEFAULT_NONE.format(n=name))
         else:
             namespace[f"_d_{name}"] = default
-            lines.append((_DEFAULT_CALLED if callable(default) else _DEFAULT_GIVEN).format(n=name))
-        lines.append(_FAST.get(dynamo_type, _NONE).format(q=repr(name)))
-        lines.append(_NULL if nullable else _NOT_NULL)
-        lines.append(_OTHER.format(q=repr(name), t=repr(dynamo_type)))
+            general.append((_DEFAULT_CALLED if callable(default) else _DEFAULT_GIVEN).format(n=name))
+        general.append(_FAST.get(dynamo_type, _NONE).format(q=repr(name)))
+        general.append(_NULL if nullable else _NOT_NULL)
+        general.append(_OTHER.format(q=repr(name), t=repr(dynamo_type)))
+        if dynamo_type in _GIVEN:  # the general lines under the given value's ``else``
+            lines.append(_GIVEN[dynamo_type].format(n=name, q=repr(name)))
+            general = ["".join("    " + line for line in "".join(general).splitlines(keepends=True))]
+        lines += general
     given = "".join(f"({name!r}, {name}), " for name in names)
     parameters = "".join(f", {name}=_ABSENT" for name in names)
     source = (
