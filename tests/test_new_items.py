@@ -284,3 +284,20 @@ def test_an_events_data_is_what_json_dumps_writes_over_many_events() -> None:
         tx = db.Transaction()
         outbox.stage(tx, [Event("evt_x", "t", "p", "c", odd)])
         assert tx._ops[0].item is not None and tx._ops[0].item["data"]["S"] == expected
+
+
+def test_a_months_expiry_marker_is_the_put_of_its_item() -> None:
+    """A credit to a month not yet marked adds the month's expiry marker, written by the model's writer: the same
+    operation (item, key order, tag) as ``tx.put`` of the pynamodb item; a month already marked adds none."""
+    from chalicelib.db import wallets
+    from chalicelib.db.models import ExpiryIndexItem
+    from chalicelib.domain.wallet import Change
+
+    change = Change(available=5, lots={"2027-03|ptn_a": 3, "2027-01|ptn_b": 2, "2027-02|ptn_a": -1})
+    ours = db.Transaction()
+    wallets.apply(ours, "cus_1", change, "2026-01-05T10:00:00+00:00", marked={"2027-01"})
+    theirs = db.Transaction()
+    theirs.put(ExpiryIndexItem(*db.keys.expiry_index("2027-03", "cus_1"), created_at="2026-01-05T10:00:00+00:00"))
+    puts = [op for op in ours._ops if op.kind == "put"]
+    assert [(op.tag, _exact(_operation(op))) for op in puts] == [(op.tag, _exact(_operation(op))) for op in theirs._ops]
+    assert ours.touches(*db.keys.expiry_index("2027-03", "cus_1"))

@@ -14,6 +14,7 @@ from chalicelib.db import keys
 from chalicelib.db.codec import keyed
 from chalicelib.db.expressions import RawUpdate, ShapedUpdate, typed
 from chalicelib.db.models import CustomerItem, ExpiryIndexItem
+from chalicelib.db.new_items import writer
 from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, Spelling
 from chalicelib.db.wallet_reads import customer_values, load, read, read_key, wallet_in, wallet_of, wallet_of_raw
@@ -215,6 +216,7 @@ def _campaign_awards(u: _Update, change: Change) -> None:
     _capped_counts(u, "campaign_awards", change.campaign_awards, change.campaign_limits)
 
 
+_MARKER = writer(ExpiryIndexItem)  # a month's expiry marker as ``tx.put`` of the model's item sends it
 _NO_LAYOUT = Layout()  # an item holding no lots (read only: a layout is never changed)
 
 
@@ -260,5 +262,6 @@ def apply(
     update = update_for(change, layout if isinstance(layout, Layout) else None)
     if update:
         tx.update_raw(keyed(CustomerItem, *keys.customer(customer_id)), update, tag=WALLET_TAG)
-    for expiry in sorted(credited_months(change) - set(marked)):
-        tx.put(ExpiryIndexItem(*keys.expiry_index(expiry, customer_id), created_at=now_iso))
+    months = credited_months(change).difference(marked)
+    for expiry in sorted(months) if months else ():
+        tx.put_raw(ExpiryIndexItem, _MARKER(*keys.expiry_index(expiry, customer_id), created_at=now_iso))
