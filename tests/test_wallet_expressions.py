@@ -355,7 +355,9 @@ def test_an_update_of_a_shape_seen_before_is_what_pynamodb_builds(name: str) -> 
         if not actions:
             continue
         expected = _operation(_Op("update", "wallet", target, condition, actions))
-        assert _operation(_Op("update", "wallet", target, raw=wallets.update_for(each, layout))) == expected
+        sent = _operation(_Op("update", "wallet", target, raw=wallets.update_for(each, layout)))
+        assert sent == expected
+        sent["ExpressionAttributeNames"].clear()  # what one request's maps go through changes no later request
     assert expressions._SHAPES or not reference.update_for(change, layout)[0]
 
 

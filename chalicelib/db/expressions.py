@@ -215,7 +215,8 @@ class ShapedUpdate(RawUpdate):
             if all(type(o[0]) is tuple and tuple not in map(type, o[1:]) for section in terms for _, o in section):
                 if len(_SHAPES) >= _MAX_SHAPES:
                     _SHAPES.clear()  # shapes of months gone by: start again
-                _SHAPES[key] = {k: v for k, v in parameters.items() if k != "ExpressionAttributeValues"}
+                # maps of its own: the ones just rendered go out with this request
+                _SHAPES[key] = _copied({k: v for k, v in parameters.items() if k != "ExpressionAttributeValues"})
             return parameters
         values: dict[str, Any] = {}
         for section in terms:
