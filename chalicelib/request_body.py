@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.errors import InvalidJson, PayloadTooLarge, ValidationFailed
 
-__all__ = ["parse_json", "validate"]
+__all__ = ["media_type", "parse_json", "validate"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -32,6 +32,23 @@ def _loads(raw: bytes | str) -> Any:
     # UTF-16/32): a body as clients send it, without its checks.
     utf8 = raw[:1] == b"{" and raw[1:2] != b"\x00"
     return _DECODER.decode(raw.decode("utf-8" if utf8 else json.detect_encoding(raw), "surrogatepass"))
+
+
+_MEDIA_MAX = 64
+_medias: dict[str, str] = {}  # Content-Type as sent -> its media type (a pure function of the text; bounded)
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type a Content-Type names, lower case, without its parameters (none sent: ``application/json``)."""
+    if not content_type:
+        return "application/json"
+    media = _medias.get(content_type)
+    if media is None:
+        media = content_type.lower().split(";")[0].strip()
+        if len(_medias) >= _MEDIA_MAX:
+            _medias.clear()
+        _medias[content_type] = media
+    return media
 
 
 def parse_json(raw: bytes | str | None, max_bytes: int) -> Any:

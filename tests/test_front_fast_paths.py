@@ -212,3 +212,43 @@ def test_a_write_request_made_at_once_is_the_one_its_constructor_makes() -> None
     assert made.secret_seed == "idem-1" and hash(made) == hash(dataclasses.replace(made))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.nonce = "x"  # type: ignore[misc]
+
+
+def test_the_media_type_remembered_is_the_one_the_header_spelt() -> None:
+    """``media_type`` is ``(content_type or "application/json").lower().split(";")[0].strip()``, asked once or
+    again, and stays bounded whatever clients send."""
+    from chalicelib import request_body
+
+    sent = [None, "", "application/json", "Application/JSON; charset=utf-8", " text/plain ;q=1", "a+json", ";", "X"]
+    for content_type in [*sent, *sent]:
+        spelt = (content_type or "application/json").lower().split(";")[0].strip()
+        assert request_body.media_type(content_type) == spelt
+    for n in range(500):
+        assert request_body.media_type(f"Type/{n}; x") == f"type/{n}"
+    assert len(request_body._medias) <= request_body._MEDIA_MAX
+
+
+def test_https_read_from_the_headers_is_what_the_header_reader_answered() -> None:
+    """``over_https`` answers what ``is_https`` answers through ``http._header``, text or not."""
+    from chalicelib import http, https
+
+    hosts = [None, "", "127.0.0.1", "127.0.0.1:8000", "localhost", "localhost:1", "api.example", "LOCALHOST", 5]
+    protos = [None, "", "http", "https", "HTTPS", 7]
+    for host in hosts:
+        for proto in protos:
+            headers = {k: v for k, v in (("host", host), ("x-forwarded-proto", proto)) if v is not None}
+            assert https.over_https(headers) == https.is_https(lambda n, h=headers: http._header(h, n))
+
+
+def test_the_key_rates_worked_out_once_are_the_limits_rates(monkeypatch: Any) -> None:
+    """``key_rate._rates`` is ``{name: limits.rate(name)}`` of the request's names, limits switched off left out,
+    for whichever limits are in force."""
+    from chalicelib.domain.ratelimit import parse_limits
+    from chalicelib.machinery import key_rate
+
+    for text in ["", '{"lookup": null}', '{"api_key": null}', '{"api_key": {"count": 3, "per_seconds": 1}}']:
+        limits = parse_limits(text)[0]
+        for lookup, names in ((False, ("api_key",)), (True, ("api_key", "lookup"))):
+            wanted = {n: r for n in names if (r := limits.rate(n)) is not None}
+            assert key_rate._rates(limits, lookup) == wanted
+            assert key_rate._rates(limits, lookup) == wanted  # and again, from what was kept
