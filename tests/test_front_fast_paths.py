@@ -108,7 +108,7 @@ def test_the_canonical_body_and_its_fingerprints_are_what_json_dumps_spelt() -> 
     hash the same bytes."""
     import hashlib
 
-    from chalicelib.machinery import idempotency
+    from chalicelib.machinery import fingerprints, idempotency
 
     bodies: list[Any] = [
         {},
@@ -119,7 +119,7 @@ def test_the_canonical_body_and_its_fingerprints_are_what_json_dumps_spelt() -> 
     ]
     for body in bodies:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        assert idempotency._canonical(body) == canonical
+        assert fingerprints._canonical(body) == canonical
         assert idempotency.fingerprints("POST", "/v1/accruals", body) == (
             hashlib.sha256(f"POST /v1/accruals\n{canonical}".encode()).hexdigest(),
             hashlib.sha256(f" \n{canonical}".encode()).hexdigest(),
@@ -160,22 +160,22 @@ def test_the_headers_read_once_are_what_the_request_mapping_answered() -> None:
     ],
 )
 def test_the_canonical_encoder_made_once_spells_what_json_dumps_spelt(body: Any) -> None:
-    from chalicelib.machinery import idempotency
+    from chalicelib.machinery import fingerprints
 
     spelt = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert idempotency._canonical(body) == spelt
-    assert idempotency._canonical(body) == spelt  # and again: nothing of a call is left in the encoder
+    assert fingerprints._canonical(body) == spelt
+    assert fingerprints._canonical(body) == spelt  # and again: nothing of a call is left in the encoder
 
 
 def test_the_canonical_encoder_refuses_what_json_dumps_refused_and_goes_on() -> None:
-    from chalicelib.machinery import idempotency
+    from chalicelib.machinery import fingerprints
 
     for refused in ({"a": {1, 2}}, {"a": [object()]}, {("a",): 1}):
         with pytest.raises(TypeError):
             json.dumps(refused, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         with pytest.raises(TypeError):
-            idempotency._canonical(refused)
-        assert idempotency._canonical({"a": [1]}) == '{"a":[1]}'
+            fingerprints._canonical(refused)
+        assert fingerprints._canonical({"a": [1]}) == '{"a":[1]}'
 
 
 def test_an_id_written_in_parts_is_the_one_number_spelt_whole() -> None:
@@ -252,3 +252,51 @@ def test_the_key_rates_worked_out_once_are_the_limits_rates(monkeypatch: Any) ->
             wanted = {n: r for n in names if (r := limits.rate(n)) is not None}
             assert key_rate._rates(limits, lookup) == wanted
             assert key_rate._rates(limits, lookup) == wanted  # and again, from what was kept
+
+
+def test_the_replay_guards_rendered_once_are_pynamodbs_conditions() -> None:
+    """A check or a put of a replay record guarded by the guard rendered once sends what pynamodb's condition
+    sends, again and again (each send gets maps of its own)."""
+    from chalicelib.db import ReplayItem, replays
+    from chalicelib.db.tx import _Op, _operation
+
+    item = {"pk": {"S": "ORDER#p#o"}, "sk": {"S": "ACCRUAL"}, "body": {"S": "{}"}}
+    for over_errors in (False, True):
+        condition = replays._free(over_errors)
+        raw = replays._FREE_RAW[over_errors]
+        key = ("ORDER#p#o", "ACCRUAL")
+        checked = _operation(_Op("check", "t", ReplayItem, condition, key=key))
+        put = _operation(_Op("put", "t", ReplayItem, condition, None, key, None, dict(item)))
+        for _ in range(2):
+            sent = _operation(_Op("check", "t", ReplayItem, key=key, raw=raw))
+            assert sent == checked and list(sent) == list(checked)
+            sent["ExpressionAttributeNames"]["#0"] = "changed"  # a send's maps are its own
+            sent = _operation(_Op("put", "t", ReplayItem, None, None, key, raw, dict(item)))
+            assert sent == put and list(sent) == list(put)
+
+
+def test_a_reply_made_at_once_is_the_one_its_constructor_makes() -> None:
+    import dataclasses
+
+    from chalicelib.machinery.idempotency import Reply
+
+    for created, body, replayed in ((True, '{"a":1}', False), (False, "", True)):
+        made = Reply.of(created, body, replayed)
+        assert made == Reply(created, body, replayed) and hash(made) == hash(Reply(created, body, replayed))
+        assert list(vars(made)) == [f.name for f in dataclasses.fields(Reply)]
+    assert Reply.of(True, "x") == Reply(True, "x") and not hasattr(Reply, "__post_init__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.body = "x"  # type: ignore[misc]
+
+
+def test_a_decision_sees_every_item_but_error_records() -> None:
+    """``without_errors`` hides error records; with none, the batch as it was read."""
+    from chalicelib.db import ReplayItem, replays
+
+    ok = ReplayItem("ORDER#p#1", "ACCRUAL", fingerprint="f", status_code=201, body="{}", created_at="t")
+    refused = ReplayItem("ORDER#p#2", "ACCRUAL", fingerprint="f", status_code=409, body="{}", created_at="t")
+    plain: dict[Any, Any] = {("CUST#c", "PROFILE"): {"pk": {"S": "CUST#c"}}, ("ORDER#p#1", "ACCRUAL"): ok}
+    assert replays.without_errors(plain) == plain
+    both = {**plain, ("ORDER#p#2", "ACCRUAL"): refused}
+    assert replays.without_errors(both) == plain and list(replays.without_errors(both)) == list(plain)
+    assert replays.without_errors({}) == {}

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db.codec import RawUpdate, typed
+from chalicelib.db.expressions import fixed
 from chalicelib.db.models import ReplayItem
 from chalicelib.db.new_items import wire_item
 from chalicelib.db.reads import Found, ReadKey
@@ -83,8 +84,12 @@ def load(found: Found, pk: str, sk: str) -> Recorded | None:
 
 
 def without_errors(found: Found) -> Found:
-    """What a decision sees: error records bind their id but are no order, refund or hold."""
-    return {k: v for k, v in found.items() if not (isinstance(v, ReplayItem) and v.is_error)}
+    """What a decision sees: error records bind their id but are no order, refund or hold. Without any (nearly
+    always), ``found`` itself: nothing reads it after the decision but the decision."""
+    for v in found.values():
+        if isinstance(v, ReplayItem) and v.is_error:
+            return {k: v for k, v in found.items() if not (isinstance(v, ReplayItem) and v.is_error)}
+    return found
 
 
 def _free_raw(over_errors: bool) -> RawUpdate:
@@ -104,15 +109,14 @@ def _free(over_errors: bool) -> Condition:
     return free | (ReplayItem.status_code >= 400) if over_errors else free
 
 
-# Built once: a condition is only read when its transaction is sent (``serialize`` and ``parameters`` leave it as
-# it is), and each send renders its own names and values from it.
-_FREE = {over_errors: _free(over_errors) for over_errors in (False, True)}
-_FREE_RAW = {over_errors: _free_raw(over_errors) for over_errors in (False, True)}
+# Rendered once: the guard names no value that changes, and each send gets maps of its own (``expressions.fixed``).
+# tests/test_front_fast_paths.py holds them to pynamodb's condition (:func:`_free`) for a check and a put.
+_FREE_RAW = {over_errors: fixed(_free_raw(over_errors)) for over_errors in (False, True)}
 
 
 def check_free(tx: Transaction, pk: str, sk: str, *, tag: str, over_errors: bool = False) -> None:
     """Cancel ``tx`` if a record exists at (pk, sk) (with ``over_errors``, a success record)."""
-    tx.check(ReplayItem, pk, sk, _FREE[over_errors], tag=tag)
+    tx.check(ReplayItem, pk, sk, _FREE_RAW[over_errors], tag=tag)
 
 
 def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_errors: bool = False) -> None:
