@@ -300,3 +300,74 @@ def test_a_decision_sees_every_item_but_error_records() -> None:
     both = {**plain, ("ORDER#p#2", "ACCRUAL"): refused}
     assert replays.without_errors(both) == plain and list(replays.without_errors(both)) == list(plain)
     assert replays.without_errors({}) == {}
+
+
+def test_a_replay_record_written_straight_is_the_general_writers_item() -> None:
+    """``replays.put`` writes a record as ``wire_item(ReplayItem, ...)`` writes it, key and attribute order included,
+    whatever its values (odd ones through the general writer)."""
+    from types import MappingProxyType
+
+    from chalicelib.db import ReplayItem, replays
+    from chalicelib.db.new_items import wire_item
+    from chalicelib.db.tx import Transaction
+
+    draw = random.Random(7)
+    states: list[Any] = [
+        {},
+        {"customer_id": "cus_1", "amount_minor": 1500, "refunded": {"a": [1, "x", None, True]}, "n": -3},
+        {"null": 1, "x": 2},  # named like a map attribute's argument: pynamodb orders it last
+        {"f": 1.5},  # not written by the straight path
+        MappingProxyType({"k": "v"}),
+    ]
+    for n in range(300):
+        record = replays.NewRecord(
+            fingerprint=draw.choice(["f" * 64, ""]),
+            status_code=draw.choice([201, 200, 409, 422, True]),
+            body=draw.choice(['{"a":1}', "", "é\u2028"]),
+            created_at="2026-03-05T09:00:00.123000+00:00",
+            origin=draw.choice(["o" * 32, None]),  # type: ignore[arg-type]
+            customer_id=draw.choice(["cus_1", None]),
+            state=draw.choice(states),
+            implicit=draw.choice([False, True]),
+        )
+        tx = Transaction()
+        replays.put(tx, f"ORDER#p#{n}", "ACCRUAL", record, tag="natural", over_errors=draw.choice([False, True]))
+        sent = tx._ops[0].item
+        assert sent is not None
+        ttl = int(sent["ttl"]["N"]) if "ttl" in sent else None
+        assert (ttl is not None) == record.implicit
+        expected = wire_item(
+            ReplayItem,
+            f"ORDER#p#{n}",
+            "ACCRUAL",
+            fingerprint=record.fingerprint,
+            status_code=record.status_code,
+            body=record.body,
+            created_at=record.created_at,
+            customer_id=record.customer_id,
+            state=dict(record.state),
+            origin=record.origin,
+            ttl=ttl,
+        )
+        assert sent == expected and list(sent) == list(expected)
+        assert list(sent["state"]["M"]) == list(expected["state"]["M"])
+
+
+def test_a_loaded_lazy_module_reads_its_names_as_the_module_does() -> None:
+    """Once loaded, a lazy module's names are found in the module's own namespace (no ``__getattr__`` per read);
+    writes and deletes still go to the module."""
+    import importlib
+
+    from chalicelib.lazy import _LazyModule, lazy_module
+
+    proxy = lazy_module("chalicelib.domain.plurals")
+    assert "not loaded" in repr(proxy)
+    module = importlib.import_module("chalicelib.domain.plurals")
+    names = [n for n in vars(module) if not n.startswith("__")]
+    assert all(getattr(proxy, n) is getattr(module, n) for n in names)
+    assert vars(proxy) is vars(module) and "(loaded)" in repr(proxy)
+    assert proxy._name == "chalicelib.domain.plurals" and _LazyModule._load(proxy) is module
+    proxy.extra_name_for_test = 1
+    assert module.extra_name_for_test == 1
+    del proxy.extra_name_for_test
+    assert not hasattr(module, "extra_name_for_test") and not hasattr(proxy, "extra_name_for_test")
