@@ -26,9 +26,9 @@ from chalicelib.machinery.limits import (
     _Lease,
     _leases,
     _owned,
+    _parsed,
     _remember_locked,
-    current,
-    subject_key,
+    _subject_key,
     write_takes,
 )
 
@@ -62,12 +62,13 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
     instance: ``auth.authenticate``), reads the bucket with it and admits this one request on credit if the
     bucket has a token; its next write pays the debt with the lease. A request that cannot be admitted here is
     refused (429) without any write when the bucket was seen empty. ``now``: the request's instant, if read."""
-    limits = current()
+    rt = runtime.get()
+    limits = _parsed(rt.settings.limits)  # ``current()`` and ``subject_key`` of the one runtime, read once
     rates = _rates(limits, lookup)
     if not rates:
         return
-    now_ms = epoch_ms(now if now is not None else runtime.get().clock.now())
-    key = subject_key("key", key_id)
+    now_ms = epoch_ms(now if now is not None else rt.clock.now())
+    key = _subject_key(rt.settings.key_pepper, "key", key_id)
     horizon = limits.horizon_ms("key")
     if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it
         db.carry(
