@@ -66,6 +66,17 @@ _BODIES: list[bytes | str] = [
     b'{"a"',
     b"{\x00",
     b'{"a": "\xc3\xa9", "b": "\xed\xa0\x80"}',
+    # an object with nothing around it is scanned at once; whatever fails or follows goes the long way
+    b'{"a": 1}}',
+    b'{"a": 1} }',
+    b'{"a": 1} ',
+    b' {"a": 1}',
+    b'{"a": [1, 2}',
+    b'{"a": NaN, "b": {}}',
+    b'{"a": 1, "a": 2, "b": {"c": [true, false, null]}}',
+    b'{"a": -Infinity}',
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    '{"x": "\u2028\ud800é"}',
 ]
 
 
