@@ -31,6 +31,7 @@ from chalicelib.errors import (
 from chalicelib.https import HSTS, over_https
 from chalicelib.lazy import lazy_module
 from chalicelib.machinery import key_rate
+from chalicelib.machinery.built import json_of
 from chalicelib.request_body import media_type, parse_json, validate
 from chalicelib.services import auth
 
@@ -311,7 +312,7 @@ def _render(route: Route, result: Answer, request_id: str) -> Response:
         return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, BaseModel):
-        return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
+        return Response(body=json_of(result), status_code=route.status, headers=headers)
     if isinstance(result, idempotency.Reply):  # a write's: its machinery is loaded already
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"

@@ -55,6 +55,7 @@ from chalicelib.errors import (
     transient,
 )
 from chalicelib.machinery import audit
+from chalicelib.machinery.built import json_of
 from chalicelib.machinery.fingerprints import fingerprint, fingerprints
 
 MAX_ATTEMPTS = 12
@@ -320,7 +321,7 @@ def _answer(plan: Plan, req: WriteRequest) -> _Answer:
         return _Answer(plan.error.status, problem_json(plan.error, req.request_id), not transient(plan.error))
     if plan.response is None:
         raise TypeError("decide() returned a plan without a response")
-    return _Answer(RECORDED_STATUS[plan.created], plan.response.model_dump_json(), True)
+    return _Answer(RECORDED_STATUS[plan.created], json_of(plan.response), True)
 
 
 def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteRequest, origin: str) -> None:
