@@ -382,3 +382,32 @@ def test_a_loaded_lazy_module_reads_its_names_as_the_module_does() -> None:
     assert module.extra_name_for_test == 1
     del proxy.extra_name_for_test
     assert not hasattr(module, "extra_name_for_test") and not hasattr(proxy, "extra_name_for_test")
+
+
+def test_the_cache_seconds_read_from_the_environment_follow_every_change(monkeypatch: Any) -> None:
+    """``cache.ttl_seconds`` is ``int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))`` after every way a process or
+    a test changes the environment, a setting that is no number included."""
+    import os
+    from unittest import mock
+
+    from chalicelib import cache
+
+    def plain() -> int:
+        return int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))
+
+    monkeypatch.delenv("LOYALTY_CACHE_SECONDS", raising=False)
+    assert cache.ttl_seconds() == plain() == 30
+    for text in ["0", "3600", " 7 ", "3600", "-1", "30"]:
+        monkeypatch.setenv("LOYALTY_CACHE_SECONDS", text)
+        assert cache.ttl_seconds() == plain() and cache.ttl_seconds() == plain()
+    with mock.patch.dict(os.environ, {"LOYALTY_CACHE_SECONDS": "12"}):
+        assert cache.ttl_seconds() == 12
+    assert cache.ttl_seconds() == plain() == 30
+    os.environ["LOYALTY_CACHE_SECONDS"] = "5"
+    assert cache.ttl_seconds() == 5
+    monkeypatch.setenv("LOYALTY_CACHE_SECONDS", "soon")
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            cache.ttl_seconds()
+    monkeypatch.setattr(os, "environ", {"LOYALTY_CACHE_SECONDS": "9"})
+    assert cache.ttl_seconds() == 9
