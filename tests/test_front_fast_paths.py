@@ -411,3 +411,22 @@ def test_the_cache_seconds_read_from_the_environment_follow_every_change(monkeyp
             cache.ttl_seconds()
     monkeypatch.setattr(os, "environ", {"LOYALTY_CACHE_SECONDS": "9"})
     assert cache.ttl_seconds() == 9
+
+
+def test_a_routes_view_once_made_is_the_one_chalice_calls() -> None:
+    """The loader in front of a route's view puts the view in Chalice's route table when it makes it: every later
+    request calls the view itself, by the route's name and with the path's parameters."""
+    import importlib
+
+    from chalice.app import Chalice
+
+    from chalicelib import route_index
+
+    app = Chalice("views")
+    route_index.register(app)
+    for name, method, path, module in route_index.INDEX[:12]:
+        entry = app.routes[path][method]
+        loader = entry.view_function
+        view = route_index._view_maker(app, name, path, method)(importlib.import_module(module))
+        assert entry.view_function is view is not loader and view.__name__ == name
+        assert entry.view_args == [p.strip("{}") for p in path.split("/") if p.startswith("{")]
