@@ -358,7 +358,7 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
     ``KEYS_PER_WRITE`` names; the rest leave with later writes. The ledger is unaffected: entries record
     ``change``'s deltas, never what was removed. When nothing leaves, the answer is ``change`` itself; otherwise a
     copy (``change`` is never changed)."""
-    touched = {k for k, d in change.lots.items() if d}
+    touched = {k for k, d in change.lots.items() if d} if change.lots else set()
     drop_lots = {k: -change.lots[k] for k in touched if after.lots.get(k) == 0 and change.lots[k] < 0}
     named = (
         len(touched)
@@ -375,10 +375,12 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
     room = max(0, min(TIDY_PER_WRITE, KEYS_PER_WRITE - named))
     stale: list[tuple[str, str]] = []  # (what, key), oldest first within each kind
     if room:
-        stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
+        if 0 in after.lots.values():  # (sorting only when some lot is at 0)
+            stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
         if after.spend:
             first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
-            stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
+            if min(after.spend) < first_month:  # (sorting only when some month is out of the window)
+                stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
         if after.bonus_days:
             oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
             days = change.bonus_days
