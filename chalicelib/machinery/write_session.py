@@ -111,7 +111,8 @@ class Session:
             before_tier = self.tier.name
             # the tier follows the spend alone: a change that moves no spend leaves it where it was
             after_tier = self._tier(after).name if change.spend or change.drop_spend else before_tier
-            self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
+            if after_tier != before_tier:  # (``tier_changed`` tells nothing of a tier kept)
+                self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
         return after
 
     def _tier(self, w: Wallet) -> Tier:
