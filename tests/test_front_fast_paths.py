@@ -190,8 +190,8 @@ def test_the_canonical_encoder_refuses_what_json_dumps_refused_and_goes_on() -> 
 
 
 def test_an_id_written_in_parts_is_the_one_number_spelt_whole() -> None:
-    """The 10, 4 and 8 digits written apart (and the milliseconds' reused for the same instant) are the 22 digits
-    of the number they make, whatever the last id's instant was."""
+    """The 10, 4 and 8 digits written apart (the milliseconds' kept for the very instant of the last id) are the 22
+    digits of the number they make, whatever the last id's instant was."""
     from chalicelib import ids
 
     draw = random.Random(5)
@@ -200,10 +200,16 @@ def test_an_id_written_in_parts_is_the_one_number_spelt_whole() -> None:
         millis = draw.choice([0, 1, 2**50 - 1, 2**50, 2**52 - 1, draw.getrandbits(50), 63_900_000_000_000])
         seq = draw.choice([*edges, draw.getrandbits(20)])
         noise = draw.choice([0, 2**40 - 1, *edges, draw.getrandbits(40)])
-        for _ in range(draw.choice([1, 2])):  # twice: the second finds the instant's digits kept
-            assert ids._digits(millis, seq, noise) == ids._base32(
-                (millis & ids._MILLIS_DIGITS) << 60 | seq << 40 | noise, 22
-            )
+        head = ids._base32(millis & ids._MILLIS_DIGITS, 10)
+        assert ids._digits(head, seq, noise) == ids._base32((millis & ids._MILLIS_DIGITS) << 60 | seq << 40 | noise, 22)
+    start = datetime(1, 1, 1, tzinfo=UTC)
+    for _ in range(2000):
+        moment = start + timedelta(microseconds=draw.getrandbits(draw.choice([20, 50, 58])))
+        millis = (moment - start) // timedelta(milliseconds=1) + 86_400_000
+        for _ in range(draw.choice([1, 2])):  # twice: the second finds the very instant's digits kept
+            assert ids._millis_digits(moment) == ids._base32(millis & ids._MILLIS_DIGITS, 10)
+        equal = moment + timedelta(0)  # an equal instant, another object: its own digits, the same
+        assert ids._millis_digits(equal) == ids._base32(millis & ids._MILLIS_DIGITS, 10)
 
 
 def test_a_write_request_made_at_once_is_the_one_its_constructor_makes() -> None:
