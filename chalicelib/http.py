@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar, Unpack, overload
 
-from chalice.app import CaseInsensitiveMapping, Chalice, Response
+from chalice.app import CaseInsensitiveMapping, Chalice, Request, Response
 from pydantic import BaseModel
 
 from chalicelib import db, runtime
@@ -28,10 +28,11 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     problem_json,
 )
-from chalicelib.https import with_hsts
+from chalicelib.https import HSTS, over_https
 from chalicelib.lazy import lazy_module
 from chalicelib.machinery import key_rate
-from chalicelib.request_body import parse_json, validate
+from chalicelib.machinery.built import json_of
+from chalicelib.request_body import media_type, parse_json, validate
 from chalicelib.services import auth
 
 if TYPE_CHECKING:  # the writes' machinery loads with the first write (or replayed answer), not with a read
@@ -311,7 +312,7 @@ def _render(route: Route, result: Answer, request_id: str) -> Response:
         return Response(body="", status_code=204, headers={"X-Request-Id": request_id, "Cache-Control": "no-store"})
     headers: dict[str, str | list[str]] = {**JSON_HEADERS, "X-Request-Id": request_id}
     if isinstance(result, BaseModel):
-        return Response(body=result.model_dump_json(), status_code=route.status, headers=headers)
+        return Response(body=json_of(result), status_code=route.status, headers=headers)
     if isinstance(result, idempotency.Reply):  # a write's: its machinery is loaded already
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -333,12 +334,17 @@ def _checked(error: ApiError) -> ApiError:
 
 
 def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
-    def view(**uri_params: str) -> Response:
-        headers = _lowered(app.current_request.headers if app.current_request is not None else None)
-        return with_hsts(answer(headers, uri_params), lambda n: _header(headers, n))  # type: ignore[no-any-return]
+    lookup, templated = route.name in LOOKUP_ROUTES, "{" in route.path  # once per route (no "{": its own format())
 
-    def answer(headers: dict[str, Any], uri_params: dict[str, str]) -> Response:
+    def view(**uri_params: str) -> Response:
         request = app.current_request
+        headers = _lowered(request.headers if request is not None else None)
+        response = answer(request, headers, uri_params)
+        if over_https(headers):  # ``https.with_hsts``, in place: every answer below has a headers dict of its own
+            response.headers["Strict-Transport-Security"] = HSTS
+        return response
+
+    def answer(request: Request | None, headers: dict[str, Any], uri_params: dict[str, str]) -> Response:
         context = request.context if request is not None and request.context else {}
         request_id = str(context.get("requestId") or uuid.uuid4())
         db.drop_riders()  # nothing carried over from a request this thread served before
@@ -352,11 +358,10 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
             # the key and its bucket ride with the request's first read (auth.authenticate, key_rate.per_request).
             now = rt.clock.now()  # one reading of the clock: the request's instant, its rate tokens' too
             if principal is not None:
-                key_rate.per_request(principal.key_id, lookup=route.name in LOOKUP_ROUTES, now=now)
+                key_rate.per_request(principal.key_id, lookup=lookup, now=now)
             raw_body = request.raw_body
             if route.body is not None:
-                content_type = (_header(headers, "content-type") or "application/json").lower()
-                media = content_type.split(";")[0].strip()
+                media = media_type(_header(headers, "content-type"))
                 if raw_body and media != "application/json" and not media.endswith("+json"):
                     raise UnsupportedMediaType(f"Content-Type {media!r} is not supported; send application/json.")
                 data = parse_json(raw_body, rt.settings.max_body_bytes)
@@ -366,19 +371,12 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
                     raise PayloadTooLarge()
                 data, body = None, None
             query = validate(route.query, dict(request.query_params or {}), "query") if route.query else None
-            path = route.path.format(**uri_params)
-            call: Call[Any, Any] = Call(
-                principal=principal,
-                body=body,
-                query=query,
-                params=uri_params,
-                now=now,
-                write=_write_request(route, principal, headers, path, data, now, request_id),
-                headers=dict(headers),
-                raw_body=raw_body if route.body is None else None,
-                source_ip=str((context.get("identity") or {}).get("sourceIp") or "") or None,
-                request_id=request_id,
-            )
+            path = route.path.format(**uri_params) if templated else route.path
+            write = _write_request(route, principal, headers, path, data, now, request_id)
+            ip = str((context.get("identity") or {}).get("sourceIp") or "") or None
+            # Positional, in field order; ``headers``: the request's own copy (``_lowered``), which nothing writes to.
+            raw = raw_body if route.body is None else None
+            call: Call[Any, Any] = Call(principal, body, query, uri_params, now, write, headers, raw, ip, request_id)
             result = route.handler(call)
             db.land_riders()  # the caller was checked before anything it asked for leaves
             return _render(route, result, request_id)

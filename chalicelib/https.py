@@ -25,3 +25,15 @@ def with_hsts(response: Any, header: Callable[[str], str | None]) -> Any:
     if is_https(header):
         response.headers = {**(response.headers or {}), "Strict-Transport-Security": HSTS}
     return response
+
+
+_LOOPBACK = ("127.0.0.1", "localhost")
+
+
+def over_https(headers: dict[str, Any]) -> bool:
+    """:func:`is_https` of a request's headers by lower-case name (``chalicelib/http.py``'s copy of them), a value
+    that is not text read as its ``str`` (as ``http._header`` reads it), without a reader made per request."""
+    host, proto = headers.get("host"), headers.get("x-forwarded-proto")
+    if (host is None or type(host) is str) and (proto is None or type(proto) is str):
+        return proto == "https" or (host or "").partition(":")[0] not in _LOOPBACK
+    return is_https(lambda name: None if (value := headers.get(name)) is None else str(value))

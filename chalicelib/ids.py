@@ -10,6 +10,8 @@ import secrets
 import threading
 from datetime import datetime
 
+from chalicelib.memo import last_answer
+
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case: sortable, no i/l/o/u
 
 
@@ -38,28 +40,26 @@ def sortable_id(prefix: str, moment: datetime) -> str:
 
     Sorting by id sorts by time; ids minted by one process within the same millisecond keep their order.
     """
-    millis = (moment.toordinal() * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second) * 1000
-    millis = millis + moment.microsecond // 1000
+    head = _millis_digits(moment)
     with _sequence_lock:
         seq = next(_sequence) % (32**4)
     # 40 random bits are 5 bytes of urandom (what ``secrets.randbits(40)`` reads too).
-    return f"{prefix}_{_digits(millis, seq, int.from_bytes(os.urandom(5), 'big'))}"
+    return f"{prefix}_{_digits(head, seq, int.from_bytes(os.urandom(5), 'big'))}"
 
 
-_last_millis: tuple[int, str] = (-1, "")  # the last millisecond's 10 digits: a write's ids share its instant
+def _millis_of(moment: datetime) -> str:
+    """The 10 digits of an instant's milliseconds (since the calendar's first day, as ``toordinal`` counts)."""
+    millis = (moment.toordinal() * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second) * 1000
+    return _base32((millis + moment.microsecond // 1000) & _MILLIS_DIGITS, 10)
 
 
-def _digits(millis: int, seq: int, random_bits: int) -> str:
-    """``_base32((millis & _MILLIS_DIGITS) << 60 | seq << 40 | random_bits, 22)``: the 10, 4 and 8 digits of the
-    three parts written apart, pair by pair on small numbers (shifting one 110-bit number costs twice as much),
-    the milliseconds' looked up when the instant is the last one's."""
-    global _last_millis
-    last = _last_millis
-    if last[0] == millis:
-        head = last[1]
-    else:
-        head = _base32(millis & _MILLIS_DIGITS, 10)
-        _last_millis = (millis, head)
+# A write's ids share its ``now``: the digits of its milliseconds are worked out once for that very datetime.
+_millis_digits = last_answer(_millis_of)
+
+
+def _digits(head: str, seq: int, random_bits: int) -> str:
+    """``head`` (the 10 digits of milliseconds) and ``_base32(seq << 40 | random_bits, 12)``: the 4 and 8 digits of
+    the two parts written apart, pair by pair on small numbers (shifting one 110-bit number costs twice as much)."""
     pairs = _PAIRS
     return (
         f"{head}{pairs[seq >> 10]}{pairs[seq & 1023]}{pairs[random_bits >> 30]}{pairs[random_bits >> 20 & 1023]}"

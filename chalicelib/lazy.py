@@ -28,7 +28,10 @@ T = TypeVar("T")
 
 
 class _LazyModule:
-    __slots__ = ("_module", "_name")
+    # ``__dict__``: once loaded, the module's own namespace, so that an attribute is found there as on the module
+    # itself, without ``__getattr__`` (which Python calls only after the ordinary lookup failed: every request reads
+    # its use case through here). ``_module`` and ``_name`` are slots: a module's name never shadows them.
+    __slots__ = ("__dict__", "_module", "_name")
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -38,12 +41,13 @@ class _LazyModule:
         module = self._module
         if module is None:
             module = importlib.import_module(self._name)
+            object.__setattr__(self, "__dict__", module.__dict__)
             self._module = module
         return module
 
     def __getattr__(self, attr: str) -> Any:
-        module = self._module  # loaded: one read, no call (every request reads its use case through here)
-        return getattr(module if module is not None else self._load(), attr)
+        module = self._module  # loaded: one read, no call
+        return getattr(module if module is not None else _LazyModule._load(self), attr)
 
     # Writes go to the real module too, so that ``mock.patch.object(proxy, name)`` and ``monkeypatch.setattr``
     # patch (and restore) what every reader sees.
@@ -51,10 +55,10 @@ class _LazyModule:
         if attr in _LazyModule.__slots__:
             object.__setattr__(self, attr, value)
         else:
-            setattr(self._load(), attr, value)
+            setattr(_LazyModule._load(self), attr, value)
 
     def __delattr__(self, attr: str) -> None:
-        delattr(self._load(), attr)
+        delattr(_LazyModule._load(self), attr)
 
     def __repr__(self) -> str:
         state = "loaded" if self._module is not None else "not loaded yet"
@@ -74,7 +78,7 @@ def lazy_function(module: str, make: Callable[[ModuleType], Callable[..., T]]) -
 
     def call(*args: Any, **kwargs: Any) -> T:
         if not made:  # two threads may both make it: the same function, the first one kept
-            made.append(make(proxy._load()))
+            made.append(make(_LazyModule._load(proxy)))
         return made[0](*args, **kwargs)
 
     return call

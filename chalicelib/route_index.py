@@ -222,11 +222,15 @@ def declared(module: ModuleType, name: str) -> Route:
     raise LookupError(f"{module.__name__} declares no route {name!r}")
 
 
-def _view_maker(app: Chalice, name: str) -> Callable[[ModuleType], Callable[..., Response]]:
+def _view_maker(app: Chalice, name: str, path: str, method: str) -> Callable[[ModuleType], Callable[..., Response]]:
     def make(module: ModuleType) -> Callable[..., Response]:
         from chalicelib.http import make_view
 
-        return make_view(app, declared(module, name))
+        view = make_view(app, declared(module, name))
+        entry = app.routes.get(path, {}).get(method)
+        if entry is not None:  # Chalice calls the view itself from now on, not the loader in front of it
+            entry.view_function = view
+        return view
 
     return make
 
@@ -234,7 +238,7 @@ def _view_maker(app: Chalice, name: str) -> Callable[[ModuleType], Callable[...,
 def register(app: Chalice) -> None:
     """Every route of :data:`INDEX` into Chalice; each view loads its route on its first request."""
     for name, method, path, module in INDEX:
-        view: Callable[..., Any] = lazy_function(module, _view_maker(app, name))
+        view: Callable[..., Any] = lazy_function(module, _view_maker(app, name, path, method))
         view.__name__ = name
         app.route(path, methods=[method], name=name, content_types=["*/*"])(view)
 

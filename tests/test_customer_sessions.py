@@ -437,6 +437,8 @@ def test_https_answers_carry_hsts_pages_and_api_alike(anna):
         ("/v1/partner", {**https, "Authorization": f"Bearer {s['cafe'].key}"}),
         ("/v1/partner", https),  # a 401 problem too
         ("/health", https),
+        ("/no-such-page", https),  # the catch-all's 404 page (chalicelib/web/site.py)
+        ("/health", {"Host": "loyalty.example.com"}),  # any host but loopback is taken to be reached over HTTPS
     ):
         answer = s["op"].http.get(path, headers=headers)
         assert "max-age=31536000" in answer.headers.get("Strict-Transport-Security", ""), (path, answer.status_code)

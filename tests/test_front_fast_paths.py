@@ -66,6 +66,17 @@ _BODIES: list[bytes | str] = [
     b'{"a"',
     b"{\x00",
     b'{"a": "\xc3\xa9", "b": "\xed\xa0\x80"}',
+    # an object with nothing around it is scanned at once; whatever fails or follows goes the long way
+    b'{"a": 1}}',
+    b'{"a": 1} }',
+    b'{"a": 1} ',
+    b' {"a": 1}',
+    b'{"a": [1, 2}',
+    b'{"a": NaN, "b": {}}',
+    b'{"a": 1, "a": 2, "b": {"c": [true, false, null]}}',
+    b'{"a": -Infinity}',
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    '{"x": "\u2028\ud800é"}',
 ]
 
 
@@ -108,7 +119,7 @@ def test_the_canonical_body_and_its_fingerprints_are_what_json_dumps_spelt() -> 
     hash the same bytes."""
     import hashlib
 
-    from chalicelib.machinery import idempotency
+    from chalicelib.machinery import fingerprints, idempotency
 
     bodies: list[Any] = [
         {},
@@ -119,7 +130,7 @@ def test_the_canonical_body_and_its_fingerprints_are_what_json_dumps_spelt() -> 
     ]
     for body in bodies:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        assert idempotency._canonical(body) == canonical
+        assert fingerprints._canonical(body) == canonical
         assert idempotency.fingerprints("POST", "/v1/accruals", body) == (
             hashlib.sha256(f"POST /v1/accruals\n{canonical}".encode()).hexdigest(),
             hashlib.sha256(f" \n{canonical}".encode()).hexdigest(),
@@ -160,27 +171,27 @@ def test_the_headers_read_once_are_what_the_request_mapping_answered() -> None:
     ],
 )
 def test_the_canonical_encoder_made_once_spells_what_json_dumps_spelt(body: Any) -> None:
-    from chalicelib.machinery import idempotency
+    from chalicelib.machinery import fingerprints
 
     spelt = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert idempotency._canonical(body) == spelt
-    assert idempotency._canonical(body) == spelt  # and again: nothing of a call is left in the encoder
+    assert fingerprints._canonical(body) == spelt
+    assert fingerprints._canonical(body) == spelt  # and again: nothing of a call is left in the encoder
 
 
 def test_the_canonical_encoder_refuses_what_json_dumps_refused_and_goes_on() -> None:
-    from chalicelib.machinery import idempotency
+    from chalicelib.machinery import fingerprints
 
     for refused in ({"a": {1, 2}}, {"a": [object()]}, {("a",): 1}):
         with pytest.raises(TypeError):
             json.dumps(refused, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         with pytest.raises(TypeError):
-            idempotency._canonical(refused)
-        assert idempotency._canonical({"a": [1]}) == '{"a":[1]}'
+            fingerprints._canonical(refused)
+        assert fingerprints._canonical({"a": [1]}) == '{"a":[1]}'
 
 
 def test_an_id_written_in_parts_is_the_one_number_spelt_whole() -> None:
-    """The 10, 4 and 8 digits written apart (and the milliseconds' reused for the same instant) are the 22 digits
-    of the number they make, whatever the last id's instant was."""
+    """The 10, 4 and 8 digits written apart (the milliseconds' kept for the very instant of the last id) are the 22
+    digits of the number they make, whatever the last id's instant was."""
     from chalicelib import ids
 
     draw = random.Random(5)
@@ -189,10 +200,16 @@ def test_an_id_written_in_parts_is_the_one_number_spelt_whole() -> None:
         millis = draw.choice([0, 1, 2**50 - 1, 2**50, 2**52 - 1, draw.getrandbits(50), 63_900_000_000_000])
         seq = draw.choice([*edges, draw.getrandbits(20)])
         noise = draw.choice([0, 2**40 - 1, *edges, draw.getrandbits(40)])
-        for _ in range(draw.choice([1, 2])):  # twice: the second finds the instant's digits kept
-            assert ids._digits(millis, seq, noise) == ids._base32(
-                (millis & ids._MILLIS_DIGITS) << 60 | seq << 40 | noise, 22
-            )
+        head = ids._base32(millis & ids._MILLIS_DIGITS, 10)
+        assert ids._digits(head, seq, noise) == ids._base32((millis & ids._MILLIS_DIGITS) << 60 | seq << 40 | noise, 22)
+    start = datetime(1, 1, 1, tzinfo=UTC)
+    for _ in range(2000):
+        moment = start + timedelta(microseconds=draw.getrandbits(draw.choice([20, 50, 58])))
+        millis = (moment - start) // timedelta(milliseconds=1) + 86_400_000
+        for _ in range(draw.choice([1, 2])):  # twice: the second finds the very instant's digits kept
+            assert ids._millis_digits(moment) == ids._base32(millis & ids._MILLIS_DIGITS, 10)
+        equal = moment + timedelta(0)  # an equal instant, another object: its own digits, the same
+        assert ids._millis_digits(equal) == ids._base32(millis & ids._MILLIS_DIGITS, 10)
 
 
 def test_a_write_request_made_at_once_is_the_one_its_constructor_makes() -> None:
@@ -212,3 +229,210 @@ def test_a_write_request_made_at_once_is_the_one_its_constructor_makes() -> None
     assert made.secret_seed == "idem-1" and hash(made) == hash(dataclasses.replace(made))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.nonce = "x"  # type: ignore[misc]
+
+
+def test_the_media_type_remembered_is_the_one_the_header_spelt() -> None:
+    """``media_type`` is ``(content_type or "application/json").lower().split(";")[0].strip()``, asked once or
+    again, and stays bounded whatever clients send."""
+    from chalicelib import request_body
+
+    sent = [None, "", "application/json", "Application/JSON; charset=utf-8", " text/plain ;q=1", "a+json", ";", "X"]
+    for content_type in [*sent, *sent]:
+        spelt = (content_type or "application/json").lower().split(";")[0].strip()
+        assert request_body.media_type(content_type) == spelt
+    for n in range(500):
+        assert request_body.media_type(f"Type/{n}; x") == f"type/{n}"
+    assert len(request_body._medias) <= request_body._MEDIA_MAX
+
+
+def test_https_read_from_the_headers_is_what_the_header_reader_answered() -> None:
+    """``over_https`` answers what ``is_https`` answers through ``http._header``, text or not."""
+    from chalicelib import http, https
+
+    hosts = [None, "", "127.0.0.1", "127.0.0.1:8000", "localhost", "localhost:1", "api.example", "LOCALHOST", 5]
+    protos = [None, "", "http", "https", "HTTPS", 7]
+    for host in hosts:
+        for proto in protos:
+            headers = {k: v for k, v in (("host", host), ("x-forwarded-proto", proto)) if v is not None}
+            assert https.over_https(headers) == https.is_https(lambda n, h=headers: http._header(h, n))
+
+
+def test_the_key_rates_worked_out_once_are_the_limits_rates(monkeypatch: Any) -> None:
+    """``key_rate._rates`` is ``{name: limits.rate(name)}`` of the request's names, limits switched off left out,
+    for whichever limits are in force."""
+    from chalicelib.domain.ratelimit import parse_limits
+    from chalicelib.machinery import key_rate
+
+    for text in ["", '{"lookup": null}', '{"api_key": null}', '{"api_key": {"count": 3, "per_seconds": 1}}']:
+        limits = parse_limits(text)[0]
+        for lookup, names in ((False, ("api_key",)), (True, ("api_key", "lookup"))):
+            wanted = {n: r for n in names if (r := limits.rate(n)) is not None}
+            assert key_rate._rates(limits, lookup) == wanted
+            assert key_rate._rates(limits, lookup) == wanted  # and again, from what was kept
+
+
+def test_the_replay_guards_rendered_once_are_pynamodbs_conditions() -> None:
+    """A check or a put of a replay record guarded by the guard rendered once sends what pynamodb's condition
+    sends, again and again (each send gets maps of its own)."""
+    from chalicelib.db import ReplayItem, replays
+    from chalicelib.db.tx import _Op, _operation
+
+    item = {"pk": {"S": "ORDER#p#o"}, "sk": {"S": "ACCRUAL"}, "body": {"S": "{}"}}
+    for over_errors in (False, True):
+        condition = replays._free(over_errors)
+        raw = replays._FREE_RAW[over_errors]
+        key = ("ORDER#p#o", "ACCRUAL")
+        checked = _operation(_Op("check", "t", ReplayItem, condition, key=key))
+        put = _operation(_Op("put", "t", ReplayItem, condition, None, key, None, dict(item)))
+        for _ in range(2):
+            sent = _operation(_Op("check", "t", ReplayItem, key=key, raw=raw))
+            assert sent == checked and list(sent) == list(checked)
+            sent["ExpressionAttributeNames"]["#0"] = "changed"  # a send's maps are its own
+            sent = _operation(_Op("put", "t", ReplayItem, None, None, key, raw, dict(item)))
+            assert sent == put and list(sent) == list(put)
+
+
+def test_a_reply_made_at_once_is_the_one_its_constructor_makes() -> None:
+    import dataclasses
+
+    from chalicelib.machinery.idempotency import Reply
+
+    for created, body, replayed in ((True, '{"a":1}', False), (False, "", True)):
+        made = Reply.of(created, body, replayed)
+        assert made == Reply(created, body, replayed) and hash(made) == hash(Reply(created, body, replayed))
+        assert list(vars(made)) == [f.name for f in dataclasses.fields(Reply)]
+    assert Reply.of(True, "x") == Reply(True, "x") and not hasattr(Reply, "__post_init__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.body = "x"  # type: ignore[misc]
+
+
+def test_a_decision_sees_every_item_but_error_records() -> None:
+    """``without_errors`` hides error records; with none, the batch as it was read."""
+    from chalicelib.db import ReplayItem, replays
+
+    ok = ReplayItem("ORDER#p#1", "ACCRUAL", fingerprint="f", status_code=201, body="{}", created_at="t")
+    refused = ReplayItem("ORDER#p#2", "ACCRUAL", fingerprint="f", status_code=409, body="{}", created_at="t")
+    plain: dict[Any, Any] = {("CUST#c", "PROFILE"): {"pk": {"S": "CUST#c"}}, ("ORDER#p#1", "ACCRUAL"): ok}
+    assert replays.without_errors(plain) == plain
+    both = {**plain, ("ORDER#p#2", "ACCRUAL"): refused}
+    assert replays.without_errors(both) == plain and list(replays.without_errors(both)) == list(plain)
+    assert replays.without_errors({}) == {}
+
+
+def test_a_replay_record_written_straight_is_the_general_writers_item() -> None:
+    """``replays.put`` writes a record as ``wire_item(ReplayItem, ...)`` writes it, key and attribute order included,
+    whatever its values (odd ones through the general writer)."""
+    from types import MappingProxyType
+
+    from chalicelib.db import ReplayItem, replays
+    from chalicelib.db.new_items import wire_item
+    from chalicelib.db.tx import Transaction
+
+    draw = random.Random(7)
+    states: list[Any] = [
+        {},
+        {"customer_id": "cus_1", "amount_minor": 1500, "refunded": {"a": [1, "x", None, True]}, "n": -3},
+        {"null": 1, "x": 2},  # named like a map attribute's argument: pynamodb orders it last
+        {"f": 1.5},  # not written by the straight path
+        MappingProxyType({"k": "v"}),
+    ]
+    for n in range(300):
+        record = replays.NewRecord(
+            fingerprint=draw.choice(["f" * 64, ""]),
+            status_code=draw.choice([201, 200, 409, 422, True]),
+            body=draw.choice(['{"a":1}', "", "é\u2028"]),
+            created_at="2026-03-05T09:00:00.123000+00:00",
+            origin=draw.choice(["o" * 32, None]),  # type: ignore[arg-type]
+            customer_id=draw.choice(["cus_1", None]),
+            state=draw.choice(states),
+            implicit=draw.choice([False, True]),
+        )
+        tx = Transaction()
+        replays.put(tx, f"ORDER#p#{n}", "ACCRUAL", record, tag="natural", over_errors=draw.choice([False, True]))
+        sent = tx._ops[0].item
+        assert sent is not None
+        ttl = int(sent["ttl"]["N"]) if "ttl" in sent else None
+        assert (ttl is not None) == record.implicit
+        expected = wire_item(
+            ReplayItem,
+            f"ORDER#p#{n}",
+            "ACCRUAL",
+            fingerprint=record.fingerprint,
+            status_code=record.status_code,
+            body=record.body,
+            created_at=record.created_at,
+            customer_id=record.customer_id,
+            state=dict(record.state),
+            origin=record.origin,
+            ttl=ttl,
+        )
+        assert sent == expected and list(sent) == list(expected)
+        assert list(sent["state"]["M"]) == list(expected["state"]["M"])
+
+
+def test_a_loaded_lazy_module_reads_its_names_as_the_module_does() -> None:
+    """Once loaded, a lazy module's names are found in the module's own namespace (no ``__getattr__`` per read);
+    writes and deletes still go to the module."""
+    import importlib
+
+    from chalicelib.lazy import _LazyModule, lazy_module
+
+    proxy = lazy_module("chalicelib.domain.plurals")
+    assert "not loaded" in repr(proxy)
+    module = importlib.import_module("chalicelib.domain.plurals")
+    names = [n for n in vars(module) if not n.startswith("__")]
+    assert all(getattr(proxy, n) is getattr(module, n) for n in names)
+    assert vars(proxy) is vars(module) and "(loaded)" in repr(proxy)
+    assert proxy._name == "chalicelib.domain.plurals" and _LazyModule._load(proxy) is module
+    proxy.extra_name_for_test = 1
+    assert module.extra_name_for_test == 1
+    del proxy.extra_name_for_test
+    assert not hasattr(module, "extra_name_for_test") and not hasattr(proxy, "extra_name_for_test")
+
+
+def test_the_cache_seconds_read_from_the_environment_follow_every_change(monkeypatch: Any) -> None:
+    """``cache.ttl_seconds`` is ``int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))`` after every way a process or
+    a test changes the environment, a setting that is no number included."""
+    import os
+    from unittest import mock
+
+    from chalicelib import cache
+
+    def plain() -> int:
+        return int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))
+
+    monkeypatch.delenv("LOYALTY_CACHE_SECONDS", raising=False)
+    assert cache.ttl_seconds() == plain() == 30
+    for text in ["0", "3600", " 7 ", "3600", "-1", "30"]:
+        monkeypatch.setenv("LOYALTY_CACHE_SECONDS", text)
+        assert cache.ttl_seconds() == plain() and cache.ttl_seconds() == plain()
+    with mock.patch.dict(os.environ, {"LOYALTY_CACHE_SECONDS": "12"}):
+        assert cache.ttl_seconds() == 12
+    assert cache.ttl_seconds() == plain() == 30
+    os.environ["LOYALTY_CACHE_SECONDS"] = "5"
+    assert cache.ttl_seconds() == 5
+    monkeypatch.setenv("LOYALTY_CACHE_SECONDS", "soon")
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            cache.ttl_seconds()
+    monkeypatch.setattr(os, "environ", {"LOYALTY_CACHE_SECONDS": "9"})
+    assert cache.ttl_seconds() == 9
+
+
+def test_a_routes_view_once_made_is_the_one_chalice_calls() -> None:
+    """The loader in front of a route's view puts the view in Chalice's route table when it makes it: every later
+    request calls the view itself, by the route's name and with the path's parameters."""
+    import importlib
+
+    from chalice.app import Chalice
+
+    from chalicelib import route_index
+
+    app = Chalice("views")
+    route_index.register(app)
+    for name, method, path, module in route_index.INDEX[:12]:
+        entry = app.routes[path][method]
+        loader = entry.view_function
+        view = route_index._view_maker(app, name, path, method)(importlib.import_module(module))
+        assert entry.view_function is view is not loader and view.__name__ == name
+        assert entry.view_args == [p.strip("{}") for p in path.split("/") if p.startswith("{")]

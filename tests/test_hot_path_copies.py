@@ -407,3 +407,33 @@ def test_events_and_grants_built_without_the_frozen_init_are_the_dataclass_itsel
         assert list(fast_g.__dict__) == list(slow_g.__dict__) and fast_g.to_dict() == slow_g.to_dict()
     with pytest.raises(dataclasses.FrozenInstanceError):
         Grant.of(*grant_args[0]).points = 11  # type: ignore[arg-type, misc]
+
+
+def test_an_answer_models_json_is_its_model_dump_json() -> None:
+    """``built.json_of`` is ``model_dump_json()`` (the serializer with the same default options), built or
+    validated, nested, with non-ASCII text, for the answers the write path and the routes render."""
+    from chalicelib.machinery.built import built, json_of
+    from chalicelib.schemas import AccrualOut, Award, BalanceSummary, QuoteOut
+
+    awards = [built(Award, campaign_id="cmp_é", points=7)]
+    values = {
+        "accrual_id": "acc_1",
+        "order_id": "O-\u2028\"'<>&",
+        "customer_id": "cus_1",
+        "amount_minor": 10**15,
+        "points": -3,
+        "bonus_points": 7,
+        "awards": awards,
+        "status": "available",
+        "available_at": "2026-05-10T12:00:00+00:00",
+        "balance": built(BalanceSummary, available=1, pending=0, held=2),
+    }
+    models = [
+        built(AccrualOut, **values),
+        AccrualOut.model_construct(**values),
+        AccrualOut.model_validate({**values, "awards": [a.model_dump() for a in awards], "balance": values["balance"]}),
+        QuoteOut(available=1, max_points=2, max_discount_minor=3),
+        BalanceSummary(available=0, pending=0, held=0),
+    ]
+    for model in models:
+        assert json_of(model) == model.model_dump_json()

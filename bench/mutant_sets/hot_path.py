@@ -8,6 +8,18 @@ from bench.mutant_sets import Mutant
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
+        "no HSTS on HTTPS answers of the routes",
+        "        if over_https(headers):",
+        "        if False:",
+        ("tests/test_customer_sessions.py::test_https_answers_carry_hsts_pages_and_api_alike",),
+    ),
+    Mutant(
+        "HSTS only where the gateway says https, not on every host but loopback",
+        '        return proto == "https" or (host or "").partition(":")[0] not in _LOOPBACK',
+        '        return proto == "https"',
+        ("tests/test_customer_sessions.py::test_https_answers_carry_hsts_pages_and_api_alike",),
+    ),
+    Mutant(
         "a known partner's campaigns read again with other budget shards",
         "    if campaigns_known(partner_id) is not None:\n        return lambda: []",
         "    if campaigns_known(partner_id) is None:\n        return lambda: []",

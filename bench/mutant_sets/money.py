@@ -52,8 +52,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "replay records written without attribute_not_exists",
-        "        condition=_FREE_RAW[over_errors],",
-        "        condition=None,",
+        "    tx.put_raw(ReplayItem, item, condition=_FREE_RAW[over_errors], tag=tag)",
+        "    tx.put_raw(ReplayItem, item, condition=None, tag=tag)",
         ("tests/test_concurrency.py", "tests/test_idempotency.py"),
     ),
     Mutant(

@@ -69,8 +69,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a success cannot take the place of a refusal at the natural id itself",
-        "    return free | (ReplayItem.status_code >= 400) if over_errors else free",
-        "    return free",
+        '        free.guard("(attribute_not_exists ({0}) OR {1} >= {2})", ("pk",), ("status_code",), typed(400))',
+        '        free.guard("attribute_not_exists ({0})", ("pk",))',
         (_LEGACY,),
     ),
 )

@@ -147,7 +147,7 @@ def get_raw_many(wanted: Sequence[ItemKey]) -> dict[ItemKey, dict[str, Any]]:
     absent. 100 keys per BatchGetItem; keys DynamoDB leaves unprocessed are asked again with backoff, and if some are
     still unprocessed the read fails with 503 rather than reporting existing items as missing."""
     riders = _take_riders()
-    unique = list(dict.fromkeys([*wanted, *[k for r in riders for k in r.keys]]))
+    unique = list(dict.fromkeys([*wanted, *[k for r in riders for k in r.keys]] if riders else wanted))
     table = _Item.Meta.table_name
     client = connection().client
     found: dict[ItemKey, dict[str, Any]] = {}

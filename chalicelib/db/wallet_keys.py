@@ -37,19 +37,36 @@ class Layout:
     parts: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     purchases_by_id: frozenset[str] = frozenset()  # partners whose last purchase is still keyed by their id
 
+    @staticmethod
+    def of(
+        partners: tuple[str, ...], parts: Mapping[str, tuple[tuple[str, int], ...]], purchases_by_id: frozenset[str]
+    ) -> Layout:
+        """``Layout(partners, parts, purchases_by_id)`` without the frozen ``__init__`` (one per wallet read): the
+        same fields stored. tests/test_hot_path_copies.py holds the two equal."""
+        layout: Layout = object.__new__(Layout)
+        layout.__dict__.update(partners=partners, parts=parts, purchases_by_id=purchases_by_id)
+        return layout
+
 
 def decode_purchases(stored: Mapping[str, str], partners: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
     """``last_purchase`` (partner -> ISO instant) from keys that are positions in ``partners`` or, on items written
     before, partner ids; the later instant where a partner has both. Also the partners keyed by id."""
     out: dict[str, str] = {}
+    if not stored:
+        return out, _NOBODY
     by_id = set()
-    for key, when in sorted(stored.items()):
-        partner = partners[int(key)] if key.isdigit() else key
-        if not key.isdigit():
+    for key, when in sorted(stored.items()) if len(stored) > 1 else stored.items():
+        if key.isdigit():
+            partner = partners[int(key)]
+        else:
+            partner = key
             by_id.add(key)
         if partner not in out or datetime.fromisoformat(when) > datetime.fromisoformat(out[partner]):
             out[partner] = when
-    return out, frozenset(by_id)
+    return out, frozenset(by_id) if by_id else _NOBODY
+
+
+_NOBODY: frozenset[str] = frozenset()
 
 
 def decode(stored_lots: Mapping[str, int], partners: tuple[str, ...]) -> tuple[dict[str, int], Layout]:
@@ -64,13 +81,15 @@ def lot_parts(
     """:func:`decode`'s lots and the layout's ``parts``, for a reader that makes the layout itself."""
     lots: dict[str, int] = {}
     parts: dict[str, tuple[tuple[str, int], ...]] = {}
-    for stored, points in sorted(stored_lots.items()):
+    for stored, points in sorted(stored_lots.items()) if len(stored_lots) > 1 else stored_lots.items():
         key = stored if SEPARATOR in stored else _domain_key(stored, partners)
         held = parts.get(key)
-        if held is None:  # most lots: one stored key (tuples made as they come, no list per lot to copy)
-            lots[key], parts[key] = 0 + points, ((stored, points),)
+        if held is None:  # the usual case: one stored key per lot
+            lots[key] = points
+            parts[key] = ((stored, points),)
         else:  # a lot held under both spellings: their sum
-            lots[key], parts[key] = lots[key] + points, (*held, (stored, points))
+            lots[key] += points
+            parts[key] = (*held, (stored, points))
     return lots, parts
 
 

@@ -7,7 +7,7 @@ does. tests/test_item_codec.py holds both against pynamodb's ``CustomerItem``.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
@@ -78,79 +78,98 @@ def wallet_of_raw(raw: dict[str, Any]) -> Wallet:
 
 _ARGS = frozenset(MapAttribute.attribute_args)  # keys a map attribute sets after the others: their order differs
 _NO_HOLDS: dict[str, Any] = {"M": {}}
+_BALANCES = ("available", "pending", "held")
 
 
 def _well_formed(raw: dict[str, Any]) -> Wallet | None:
     """:func:`wallet_in` of what ``plain_values`` decodes, straight from the typed values of an item as DynamoDB
     writes them: whole numbers, maps of whole numbers, strings, no hold. None for any other item (absent
-    attributes take their defaults; a NULL, another type, an odd number or a hold: the caller decodes it)."""
+    attributes take their defaults; a NULL, another type, an odd number or a hold: the caller decodes it).
+
+    A typed value is read only when it is of its one type alone (``{"N": "5"}``: not NULL, not another type); the
+    checks are written inline, one call per map (every request decodes one; a call per value cost more)."""
     get = raw.get
     balances = []
-    for name in ("available", "pending", "held"):
+    for name in _BALANCES:
         stored = get(name)
         if stored is None:
             balances.append(0)  # their default
             continue
-        text = _one(stored, "N")
-        number = None if text is None else whole_number(text)
-        if number is None:
+        text = stored.get("N") if len(stored) == 1 else None
+        if text is None:
             return None
-        balances.append(number)
-    holds, listed = get("holds"), get("partners")
+        if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
+            balances.append(int(text))  # ``whole_number`` of the usual spelling, without its call
+        elif (number := whole_number(text)) is not None:
+            balances.append(number)
+        else:
+            return None
+    holds = get("holds")
     if holds is not None and holds != _NO_HOLDS:
         return None
-    names = [] if listed is None else _one(listed, "L")
-    if names is None:
+    partners, purchases = _partners(get("partners")), _texts(get("last_purchase"))
+    lots, spend, pending_lots = _counts(get("lots")), _counts(get("spend")), _counts(get("pending_lots"))
+    bonus_days, awards = _counts(get("bonus_days")), _counts(get("campaign_awards"))
+    if partners is None or purchases is None or lots is None or spend is None or pending_lots is None:
         return None
-    spelled: list[str] = []
-    for name in names:
-        text = _one(name, "S") if type(name) is dict else None
-        if type(text) is not str:
-            return None
-        spelled.append(text)
-    partners = tuple(spelled)
-    lots, spend, pending_lots, bonus_days, awards = (_plain_map(get(name), _whole) for name in _COUNTED)
-    purchases = _plain_map(get("last_purchase"), _text)
-    if lots is None or spend is None or pending_lots is None or bonus_days is None or awards is None:
-        return None
-    if purchases is None:
+    if bonus_days is None or awards is None:
         return None
     available, pending, held = balances
     return _wallet(available, pending, held, partners, {}, lots, spend, pending_lots, bonus_days, purchases, awards)
 
 
-_COUNTED = ("lots", "spend", "pending_lots", "bonus_days", "campaign_awards")
+def _partners(listed: dict[str, Any] | None) -> tuple[str, ...] | None:
+    """The ``partners`` list: strings alone (absent: empty); None for anything else."""
+    if listed is None:
+        return ()
+    names = listed.get("L") if len(listed) == 1 else None
+    if names is None:
+        return None
+    spelled: list[str] = []
+    for name in names:
+        text = name.get("S") if type(name) is dict and len(name) == 1 else None
+        if type(text) is not str:
+            return None
+        spelled.append(text)
+    return tuple(spelled)
 
 
-def _one(stored: dict[str, Any], dynamo_type: str) -> Any:
-    """The value of a typed value of that type alone (None: another type, or NULL)."""
-    return stored.get(dynamo_type) if len(stored) == 1 else None
-
-
-def _whole(value: dict[str, Any]) -> int | None:
-    number = _one(value, "N")
-    return None if number is None else whole_number(number)
-
-
-def _text(value: dict[str, Any]) -> str | None:
-    text = _one(value, "S")
-    return text if type(text) is str else None
-
-
-def _plain_map(stored: dict[str, Any] | None, plain: Callable[[dict[str, Any]], Any]) -> dict[str, Any] | None:
-    """A map whose every value ``plain`` reads (absent: empty) as its plain dict, in its order; None for anything
-    else (a value ``plain`` cannot read, or a key that names an argument of the general path)."""
+def _counts(stored: dict[str, Any] | None) -> dict[str, int] | None:
+    """A map of whole numbers (absent: empty) as its plain dict, in its order; None for anything else (another
+    value, or a key that names an argument of the general path)."""
     if stored is None:
         return {}
-    typed_values = _one(stored, "M")
+    typed_values = stored.get("M") if len(stored) == 1 else None
     if typed_values is None:
         return None
-    out = {}
+    numbers: dict[str, int] = {}
     for key, value in typed_values.items():
-        if (read := plain(value)) is None:
+        text = value.get("N") if len(value) == 1 else None
+        if text is None:
             return None
-        out[key] = read
-    return out if _ARGS.isdisjoint(out) else None
+        if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
+            numbers[key] = int(text)  # ``whole_number`` of the usual spelling, without its call
+        elif (number := whole_number(text)) is not None:
+            numbers[key] = number
+        else:
+            return None
+    return numbers if not numbers or _ARGS.isdisjoint(numbers) else None
+
+
+def _texts(stored: dict[str, Any] | None) -> dict[str, str] | None:
+    """A map of strings (absent: empty) as its plain dict, in its order; None for anything else."""
+    if stored is None:
+        return {}
+    typed_values = stored.get("M") if len(stored) == 1 else None
+    if typed_values is None:
+        return None
+    texts: dict[str, str] = {}
+    for key, value in typed_values.items():
+        text = value.get("S") if len(value) == 1 else None
+        if type(text) is not str:
+            return None
+        texts[key] = text
+    return texts if not texts or _ARGS.isdisjoint(texts) else None
 
 
 def wallet_of(item: CustomerItem) -> Wallet:
@@ -207,18 +226,9 @@ def _wallet(
     """The wallet of the values read, its lots and last purchases under their domain keys."""
     lots, parts = lot_parts(stored_lots, partners)
     last_purchase, by_id = decode_purchases(purchases, partners)
-    return Wallet(
-        available=available,
-        pending=pending,
-        held=held,
-        lots=lots,
-        spend=spend,
-        holds=holds,
-        pending_lots=pending_lots,
-        bonus_days=bonus_days,
-        last_purchase=last_purchase,
-        campaign_awards=campaign_awards,
-        stored_as=Layout(partners, parts, by_id),
+    layout = Layout.of(partners, parts, by_id)
+    return Wallet.of(
+        available, pending, held, lots, spend, holds, pending_lots, bonus_days, last_purchase, campaign_awards, layout
     )
 
 

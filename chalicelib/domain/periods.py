@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from chalicelib.memo import last_answer, last_answer_in
 
 
 @lru_cache(maxsize=16)
@@ -13,20 +16,9 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-# The last answer: one request asks for the period of its own ``now`` several times (settling, the tier window).
-# Keyed by the very datetime object and the zone's name, so an answer is only ever reused for the same instant.
-_last: tuple[datetime, str, str] | None = None
-
-
-def period_of(moment: datetime, tz_name: str) -> str:
-    global _last  # a one-entry memo: the tuple is swapped whole (safe across threads), and holds its datetime alive
-    last = _last
-    if last is not None and last[0] is moment and last[1] == tz_name:
-        return last[2]
+def _period_of(moment: datetime, tz_name: str) -> str:
     local = moment.astimezone(zone(tz_name))
-    period = _month(local.year, local.month)
-    _last = (moment, tz_name, period)
-    return period
+    return _month(local.year, local.month)
 
 
 @lru_cache(maxsize=64)  # formatting the month costs more than looking it up
@@ -34,20 +26,11 @@ def _month(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-# The last instant written out: one write records its ``now`` as ISO 8601 several times (the entry, the wallet, the
-# order, the events, the answer). The same one-entry memo as ``period_of``'s: keyed by the very datetime object.
-_last_iso: tuple[datetime, str] | None = None
-
-
-def iso_instant(moment: datetime) -> str:
-    """``moment.isoformat()``."""
-    global _last_iso
-    last = _last_iso
-    if last is not None and last[0] is moment:
-        return last[1]
-    text = moment.isoformat()
-    _last_iso = (moment, text)
-    return text
+# One request asks for the period of its own ``now`` several times (settling, the tier window, its entries), and
+# writes ``now`` out as ISO 8601 several times (the entry, the wallet, the order, the events, the answer): each
+# answer remembered for the very datetime object (``chalicelib.memo``).
+period_of: Callable[[datetime, str], str] = last_answer_in(_period_of)
+iso_instant: Callable[[datetime], str] = last_answer(lambda moment: moment.isoformat())  # ``moment.isoformat()``
 
 
 def parse_period(period: str) -> tuple[int, int]:

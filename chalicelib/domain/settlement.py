@@ -80,21 +80,35 @@ def _value(f: Figures, point_value_minor: int, operator_fee_bps: int) -> None:
     f.counts["fee_points_valued"] += circulation
 
 
-@dataclass  # not frozen: one per entry, only read (a frozen dataclass's __init__ costs twice as much)
-class _Posting:
-    """One entry being folded into figures: what it says, and the figures it has added to so far by partner id."""
+_ZERO_COUNTS = dict.fromkeys(FIELDS, 0)
 
-    partner_id: str
-    total_delta: int
-    lots: Mapping[str, int]
-    details: Mapping[str, Any]
-    out: dict[str, Figures] = field(default_factory=dict)
+
+def _fresh() -> Figures:
+    """``Figures()``, its counts copied from the zeros made once, without the dataclass ``__init__`` and its
+    default factories (one or two per ledger entry): the same fields stored."""
+    figures: Figures = object.__new__(Figures)
+    figures.__dict__ = {"counts": _ZERO_COUNTS.copy(), "flows": {}, "expired_by_issuer": {}}
+    return figures
+
+
+class _Posting:
+    """One entry being folded into figures: what it says, and the figures it has added to so far by partner id (a
+    plain class: one per entry, only read)."""
+
+    __slots__ = ("details", "lots", "out", "partner_id", "total_delta")
+
+    def __init__(self, partner_id: str, total_delta: int, lots: Mapping[str, int], details: Mapping[str, Any]) -> None:
+        self.partner_id = partner_id
+        self.total_delta = total_delta
+        self.lots = lots
+        self.details = details
+        self.out: dict[str, Figures] = {}
 
     def figures(self, pid: str | None = None) -> Figures:
         key = self.partner_id if pid is None else pid
         found = self.out.get(key)
         if found is None:  # made only when missing (``setdefault`` would make one on every call)
-            found = self.out[key] = Figures()
+            found = self.out[key] = _fresh()
         return found
 
 
@@ -173,7 +187,8 @@ def entry_deltas(
 ) -> dict[str, Figures]:
     """What one entry adds to the period figures, by partner id (``coalition`` for expiry and adjustments)."""
     posting = _Posting(partner_id, total_delta, lots, details)
-    posting.figures().counts["balance_change"] += total_delta
+    own = posting.out[partner_id] = _fresh()
+    own.counts["balance_change"] += total_delta
     add = _BY_TYPE.get(entry_type)
     if add is not None:
         add(posting)
@@ -181,7 +196,10 @@ def entry_deltas(
     if point_value is not None and fee_bps is not None:
         for f in posting.out.values():
             _value(f, int(point_value), int(fee_bps))
-    return {pid: f for pid, f in posting.out.items() if not f.is_zero()}
+    out = posting.out
+    if len(out) == 1 and any(own.counts.values()):  # the usual entry: its own partner's figures, not all zero
+        return out
+    return {pid: f for pid, f in out.items() if not f.is_zero()}
 
 
 @dataclass(frozen=True)

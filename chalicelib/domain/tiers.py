@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.domain.periods import trailing_periods
+from chalicelib.memo import last_answer
 
 ROLLING_MONTHS = 12
 
@@ -50,25 +51,22 @@ def spend_12m(spend_by_period: Mapping[str, int], current_period: str) -> int:
     return max(total, 0)
 
 
-# The last tiers ordered: a program's tiers are one tuple for as long as the program is cached. Keyed by that very
-# tuple (immutable, of frozen tiers), swapped whole, so an order is only ever reused for the same tiers.
-_ordered: tuple[tuple[Tier, ...], tuple[Tier, ...]] | None = None
+def _sorted(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
+    return tuple(sorted(tiers, key=lambda t: t.min_spend_12m_minor))
+
+
+# A program's tiers are one tuple for as long as the program is cached (immutable, of frozen tiers): their order is
+# remembered for that very tuple (``chalicelib.memo``); any other sequence is sorted each time.
+_sorted_tuple = last_answer(_sorted)
 
 
 def _by_spend(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
-    global _ordered
-    last = _ordered
-    if last is not None and last[0] is tiers:
-        return last[1]
-    ordered = tuple(sorted(tiers, key=lambda t: t.min_spend_12m_minor))
-    if isinstance(tiers, tuple):
-        _ordered = (tiers, ordered)
-    return ordered
+    return _sorted_tuple(tiers) if isinstance(tiers, tuple) else _sorted(tiers)
 
 
 def tier_for(spend: int, tiers: Sequence[Tier]) -> Tier:
     """The tier ``spend`` reaches (``tier_status``'s name and multiplier, without the rest of the status)."""
-    ordered = _by_spend(tiers)
+    ordered = _sorted_tuple(tiers) if isinstance(tiers, tuple) else _sorted(tiers)  # ``_by_spend``, one call less
     current = ordered[0]
     for tier in ordered:
         if spend >= tier.min_spend_12m_minor:

@@ -66,6 +66,37 @@ class Wallet:
     def total(self) -> int:
         return self.available + self.pending + self.held
 
+    @staticmethod
+    def of(
+        available: int,
+        pending: int,
+        held: int,
+        lots: dict[str, int],
+        spend: dict[str, int],
+        holds: dict[str, Hold],
+        pending_lots: dict[str, int],
+        bonus_days: dict[str, int],
+        last_purchase: dict[str, str],
+        campaign_awards: dict[str, int],
+        stored_as: object,
+    ) -> Wallet:
+        """``Wallet(...)`` of every field in order, without ``__init__`` (two per request); the same fields stored."""
+        wallet: Wallet = object.__new__(Wallet)
+        wallet.__dict__ = {
+            "available": available,
+            "pending": pending,
+            "held": held,
+            "lots": lots,
+            "spend": spend,
+            "holds": holds,
+            "pending_lots": pending_lots,
+            "bonus_days": bonus_days,
+            "last_purchase": last_purchase,
+            "campaign_awards": campaign_awards,
+            "stored_as": stored_as,
+        }
+        return wallet
+
 
 def _plus(base: dict[str, int], delta: dict[str, int]) -> dict[str, int]:
     out = dict(base)
@@ -80,6 +111,10 @@ def _without(counts: dict[str, int], gone: Iterable[str]) -> dict[str, int]:
     for key in gone:
         counts.pop(key, None)
     return counts
+
+
+_COUNTS = frozenset({"available", "pending", "held"})  # a change's numbers; ``_SETS`` its sets, the rest dicts
+_SETS = frozenset({"remove_holds", "drop_spend", "drop_bonus_days"})
 
 
 @dataclass
@@ -136,26 +171,9 @@ class Change:
 
     def copy(self) -> Change:
         """The same change with maps of its own: ``merge`` with an empty change, without its sums."""
-        return Change(
-            available=self.available,
-            pending=self.pending,
-            held=self.held,
-            lots=dict(self.lots),
-            spend=dict(self.spend),
-            pending_lots=dict(self.pending_lots),
-            remove_pending=dict(self.remove_pending),
-            add_holds=dict(self.add_holds),
-            remove_holds=set(self.remove_holds),
-            replace_holds=dict(self.replace_holds),
-            bonus_days=dict(self.bonus_days),
-            bonus_limits=dict(self.bonus_limits),
-            last_purchase=dict(self.last_purchase),
-            campaign_awards=dict(self.campaign_awards),
-            campaign_limits=dict(self.campaign_limits),
-            drop_lots=dict(self.drop_lots),
-            drop_spend=set(self.drop_spend),
-            drop_bonus_days=set(self.drop_bonus_days),
-        )
+        out: Change = object.__new__(Change)
+        out.__dict__ = {k: v if k in _COUNTS else set(v) if k in _SETS else dict(v) for k, v in self.__dict__.items()}
+        return out
 
     def applied_to(self, wallet: Wallet) -> Wallet:
         pending_lots = _plus(wallet.pending_lots, self.pending_lots)
@@ -166,18 +184,18 @@ class Change:
         holds.update(self.add_holds)
         if self.replace_holds:
             holds.update({k: v for k, v in self.replace_holds.items() if k in holds})
-        return Wallet(
-            available=wallet.available + self.available,
-            pending=wallet.pending + self.pending,
-            held=wallet.held + self.held,
-            lots=_without(_plus(wallet.lots, self.lots), self.drop_lots),
-            spend=_without(_plus(wallet.spend, self.spend), self.drop_spend),
-            holds=holds,
-            pending_lots=pending_lots,
-            bonus_days=_without(_plus(wallet.bonus_days, self.bonus_days), self.drop_bonus_days),
-            last_purchase={**wallet.last_purchase, **self.last_purchase},
-            campaign_awards=_plus(wallet.campaign_awards, self.campaign_awards),
-            stored_as=wallet.stored_as,
+        return Wallet.of(
+            wallet.available + self.available,
+            wallet.pending + self.pending,
+            wallet.held + self.held,
+            _without(_plus(wallet.lots, self.lots), self.drop_lots),
+            _without(_plus(wallet.spend, self.spend), self.drop_spend),
+            holds,
+            pending_lots,
+            _without(_plus(wallet.bonus_days, self.bonus_days), self.drop_bonus_days),
+            {**wallet.last_purchase, **self.last_purchase},
+            _plus(wallet.campaign_awards, self.campaign_awards),
+            wallet.stored_as,
         )
 
 
@@ -325,7 +343,7 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
     ``KEYS_PER_WRITE`` names; the rest leave with later writes. The ledger is unaffected: entries record
     ``change``'s deltas, never what was removed. When nothing leaves, the answer is ``change`` itself; otherwise a
     copy (``change`` is never changed)."""
-    touched = {k for k, d in change.lots.items() if d}
+    touched = {k for k, d in change.lots.items() if d} if change.lots else set()
     drop_lots = {k: -change.lots[k] for k in touched if after.lots.get(k) == 0 and change.lots[k] < 0}
     named = (
         len(touched)
@@ -342,10 +360,12 @@ def tidy(after: Wallet, change: Change, now: datetime, tz_name: str) -> Change:
     room = max(0, min(TIDY_PER_WRITE, KEYS_PER_WRITE - named))
     stale: list[tuple[str, str]] = []  # (what, key), oldest first within each kind
     if room:
-        stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
+        if 0 in after.lots.values():  # (sorting only when some lot is at 0)
+            stale += [("lot", k) for k, v in sorted(after.lots.items()) if v == 0 and k not in touched]
         if after.spend:
             first_month = add_months(period_of(now, tz_name), -(ROLLING_MONTHS - 1))
-            stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
+            if min(after.spend) < first_month:  # (sorting only when some month is out of the window)
+                stale += [("spend", k) for k in sorted(after.spend) if k < first_month and k not in change.spend]
         if after.bonus_days:
             oldest_day = now.astimezone(zone(tz_name)).date() - timedelta(days=1)
             days = change.bonus_days

@@ -114,21 +114,25 @@ def for_entry(
         points = change.held
     else:
         points = abs(change.available + change.pending)
-    # The event's data in one step (no facts object in between); None values are left out by ``_event``.
-    data: dict[str, Any] = {
-        "customer_id": customer_id,
-        ref_name: entry.get("ref_id"),
-        "order_id": entry.get("order_id"),
-        "amount_minor": entry.get("amount_minor"),
-        "points": points,
-        "status": _STATUS.get(entry_type),
-        "balance_available": balance_available,
-    }
+    # The event's data in one step, None values left out as ``_event`` leaves them out (no facts object in
+    # between, no second dict); the keys in the same order.
+    data: dict[str, Any] = {"customer_id": customer_id}
+    if (ref_id := entry.get("ref_id")) is not None:
+        data[ref_name] = ref_id
+    if (order_id := entry.get("order_id")) is not None:
+        data["order_id"] = order_id
+    if (amount_minor := entry.get("amount_minor")) is not None:
+        data["amount_minor"] = amount_minor
+    data["points"] = points
+    status = _STATUS.get(entry_type)
+    if status is not None:
+        data["status"] = status
+    data["balance_available"] = balance_available
     for name in ("points_reversed", "points_returned"):  # a refund's points reversed and returned
         if name in details:
             data[name] = int(details[name])
     if entry_type != "adjustment":
-        return [_event(event_type, partner_id, now, data)]  # ``new`` without copying ``data`` into its kwargs
+        return [Event.of(ids.sortable_id("evt", now), event_type, partner_id, iso_instant(now), data)]
     shares = {issuer: -points for issuer, points in _shares(change.lots).items()}  # a debit takes points
     return [new(event_type, BROADCAST, now, **data, by_issuer=shares)] if shares else []
 

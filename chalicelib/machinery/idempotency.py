@@ -27,14 +27,12 @@ recognises botocore's retries of one call.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from json import encoder as json_encoder
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
@@ -57,6 +55,8 @@ from chalicelib.errors import (
     transient,
 )
 from chalicelib.machinery import audit
+from chalicelib.machinery.built import json_of
+from chalicelib.machinery.fingerprints import fingerprint, fingerprints
 
 MAX_ATTEMPTS = 12
 
@@ -75,36 +75,6 @@ __all__ = [
     "new_nonce",
     "token",
 ]
-
-
-# ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes an encoder and then its C
-# encoder on every call: both made once here. Without the circular-reference check (a parsed body has no cycles;
-# one would end in RecursionError rather than ValueError): a shared check would keep what a failed call left in it.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_C_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)  # None where the _json accelerator is missing
-_ENCODE: Callable[[Any, int], Sequence[str]] = (
-    _C_ENCODER(None, _CANONICAL.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
-    if _C_ENCODER is not None
-    else lambda body, _: [_CANONICAL.encode(body)]
-)
-
-
-def _canonical(body: Any) -> str:
-    """The body as its fingerprints see it: every field, in one spelling."""
-    return "".join(_ENCODE(body, 0))
-
-
-def fingerprint(method: str, path: str, body: Any) -> str:
-    return hashlib.sha256(f"{method} {path}\n{_canonical(body)}".encode()).hexdigest()
-
-
-def fingerprints(method: str, path: str, body: Any) -> tuple[str, str]:
-    """``(fingerprint(method, path, body), fingerprint("", "", body))``, the body encoded once."""
-    canonical = _canonical(body).encode()
-    return (
-        hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest(),
-        hashlib.sha256(b" \n" + canonical).hexdigest(),
-    )
 
 
 def new_nonce() -> str:
@@ -127,6 +97,15 @@ class Reply:
     created: bool
     body: str
     replayed: bool = False
+
+    @classmethod
+    def of(cls, created: bool, body: str, replayed: bool = False) -> Reply:
+        """``Reply(created, body, replayed)``, its ``__dict__`` filled in field order in one step (a frozen
+        dataclass's ``__init__`` sets each field through ``object.__setattr__``); the class has no ``__post_init__``."""
+        made = object.__new__(cls)
+        d = made.__dict__
+        d["created"], d["body"], d["replayed"] = created, body, replayed
+        return made
 
     def result(self, model: type[Result]) -> Result:
         """The body as the service's typed result, e.g. ``reply.result(CampaignOut).campaign_id``."""
@@ -247,7 +226,7 @@ def _replay(found: Found, req: WriteRequest, records: list[_Record], origin: str
         replayed = item.origin != origin  # our own commit, found after its answer was lost, is no replay
         if item.is_error:
             raise RecordedProblem(int(item.status_code), item.body, replayed=replayed)
-        return Reply(int(item.status_code) == RECORDED_STATUS[True], item.body, replayed=replayed)
+        return Reply.of(int(item.status_code) == RECORDED_STATUS[True], item.body, replayed)
     return None
 
 
@@ -279,14 +258,14 @@ def _execute(
     origin = keys.request_digest(req.nonce)  # names this request's writes: what its records keep as their origin
     # An error is worth a write only where a later request can find it: under a key or a natural id.
     binds = req.idempotency_key is not None or natural is not None
-    wanted: list[ReadKey] = [*reads, *(replays_db.read_key(r.pk, r.sk) for r in records)]
+    wanted: list[ReadKey] = [*reads, *[replays_db.read_key(r.pk, r.sk) for r in records]]
     forced: ApiError | None = None  # the transaction did not fit: record that answer instead
     for attempt in range(MAX_ATTEMPTS):
         found = db.get_many(wanted)
         replay = _replay(found, req, records, origin)
-        if replay is None and later is not None:
+        if replay is None and later is not None and (known_later := later()):
             asked = {(pk, sk) for _, pk, sk in wanted}
-            more = [r for r in later() if (r[1], r[2]) not in asked]
+            more = [r for r in known_later if (r[1], r[2]) not in asked]
             if more:
                 wanted += more
                 found = {**found, **db.get_many(more)}
@@ -334,7 +313,7 @@ class _Answer(NamedTuple):  # a tuple: made once per attempt, where a frozen dat
         """Answer: raise the plan's error, or reply."""
         if plan.error is not None:
             raise plan.error
-        return Reply(plan.created, self.body)
+        return Reply.of(plan.created, self.body)
 
 
 def _answer(plan: Plan, req: WriteRequest) -> _Answer:
@@ -342,7 +321,7 @@ def _answer(plan: Plan, req: WriteRequest) -> _Answer:
         return _Answer(plan.error.status, problem_json(plan.error, req.request_id), not transient(plan.error))
     if plan.response is None:
         raise TypeError("decide() returned a plan without a response")
-    return _Answer(RECORDED_STATUS[plan.created], plan.response.model_dump_json(), True)
+    return _Answer(RECORDED_STATUS[plan.created], json_of(plan.response), True)
 
 
 def _record(plan: Plan, answer: _Answer, records: list[_Record], req: WriteRequest, origin: str) -> None:

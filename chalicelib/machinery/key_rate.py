@@ -14,7 +14,7 @@ from datetime import datetime
 
 from chalicelib import db, runtime
 from chalicelib.db import ratelimits as ratelimits_db
-from chalicelib.domain.ratelimit import Rate, admit, epoch_ms, is_idle
+from chalicelib.domain.ratelimit import Limits, Rate, admit, epoch_ms, is_idle
 from chalicelib.errors import RateLimited
 from chalicelib.machinery.limits import (
     _HINTS_MAX,
@@ -26,9 +26,9 @@ from chalicelib.machinery.limits import (
     _Lease,
     _leases,
     _owned,
+    _parsed,
     _remember_locked,
-    current,
-    subject_key,
+    _subject_key,
     write_takes,
 )
 
@@ -62,13 +62,13 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
     instance: ``auth.authenticate``), reads the bucket with it and admits this one request on credit if the
     bucket has a token; its next write pays the debt with the lease. A request that cannot be admitted here is
     refused (429) without any write when the bucket was seen empty. ``now``: the request's instant, if read."""
-    names = ("api_key", "lookup") if lookup else ("api_key",)
-    limits = current()
-    rates = {name: rate for name in names if (rate := limits.rate(name)) is not None}
+    rt = runtime.get()
+    limits = _parsed(rt.settings.limits)  # ``current()`` and ``subject_key`` of the one runtime, read once
+    rates = _rates(limits, lookup)
     if not rates:
         return
-    now_ms = epoch_ms(now if now is not None else runtime.get().clock.now())
-    key = subject_key("key", key_id)
+    now_ms = epoch_ms(now if now is not None else rt.clock.now())
+    key = _subject_key(rt.settings.key_pepper, "key", key_id)
     horizon = limits.horizon_ms("key")
     if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it
         db.carry(
@@ -78,6 +78,25 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
         )
         return
     _guarded(key, rates, now_ms, horizon, None)
+
+
+# The limits last asked for, and the rates of a request and of a look-up under them: the same ``Limits`` object (the
+# parsed setting, cached) every request; its rates never change once it is made.
+_made: list[tuple[Limits, dict[bool, Mapping[str, Rate]]]] = []
+
+
+def _rates(limits: Limits, lookup: bool) -> Mapping[str, Rate]:
+    """``{name: rate}`` of ``api_key`` (and ``lookup``) under ``limits``, limits switched off left out (read only)."""
+    made = _made[0] if _made else None  # read once: another thread may replace it
+    if made is None or made[0] is not limits:
+        both: dict[bool, Mapping[str, Rate]] = {
+            asked: {name: rate for name in names if (rate := limits.rate(name)) is not None}
+            for asked, names in ((False, ("api_key",)), (True, ("api_key", "lookup")))
+        }
+        fresh = (limits, both)
+        _made[:] = [fresh]
+        return both[lookup]
+    return made[1][lookup]
 
 
 def _guarded(
@@ -126,6 +145,13 @@ def _spend_here(
     with _hints_lock:
         if seen is not None:
             _remember_locked(key, seen)
+        if len(rates) == 1:  # the key's rate alone (every request but a look-up): its lease, as ``_lease`` gets it
+            (name,) = rates
+            lease = _lease(key, name)
+            if lease.left:
+                lease.left -= 1
+                return True
+            return credit and _on_credit(key, rates, {name: lease}, [name], now_ms)
         leases = {name: _lease(key, name) for name in rates}
         short = [name for name, lease in leases.items() if lease.left == 0]
         if not short:

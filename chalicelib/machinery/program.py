@@ -113,8 +113,13 @@ def from_stored(stored: StoredProgram | None) -> Program:
 
 def load(at: datetime | None = None) -> Program:
     """The program in force at ``at`` (default: now), through the per-process cache (see chalicelib/cache.py)."""
-    stored = cache.get("program", lambda: from_stored(program_db.load()))
+    stored = cache.get("program", _stored)
     return stored.at(at if at is not None else runtime.get().clock.now())
+
+
+def _stored() -> Program:
+    """The program as stored now (what the cache keeps; a function, not a closure made on every request)."""
+    return from_stored(program_db.load())
 
 
 def effective_day(text: str | None, now: datetime, tz_name: str) -> date:

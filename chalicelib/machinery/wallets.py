@@ -96,12 +96,16 @@ def post(
         "operator_fee_bps": program.operator_fee_bps,
         **(fields.get("details") or {}),
     }
-    entry = entries_db.NewEntry(
-        entry_id=ids.sortable_id("ent", now),
+    entry_id, period = ids.sortable_id("ent", now), period_of(now, program.timezone)
+    # ``NewEntry(...)`` of every field in order, without the frozen ``__init__``'s ``object.__setattr__`` per field
+    # (one or more per write): the same fields stored. tests/test_rules_fast_paths.py holds the two equal.
+    entry: entries_db.NewEntry = object.__new__(entries_db.NewEntry)
+    entry.__dict__.update(
+        entry_id=entry_id,
         customer_id=customer_id,
         partner_id=partner_id,
         entry_type=entry_type,
-        period=period_of(now, program.timezone),
+        period=period,
         created_at=iso_instant(now),
         change=change,
         details=recorded,
@@ -111,8 +115,8 @@ def post(
     )
     entries_db.put(tx, entry)
     total = change.available + change.pending + change.held
-    entries_db.add_figures(tx, entry.period, entry_deltas(entry_type, partner_id, total, change.lots, recorded))
-    return entry.entry_id
+    entries_db.add_figures(tx, period, entry_deltas(entry_type, partner_id, total, change.lots, recorded))
+    return entry_id
 
 
 def write(

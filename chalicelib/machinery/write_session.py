@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Unpack
 
@@ -46,20 +45,45 @@ def campaign_reads(partner_id: str) -> Callable[[], list[ReadKey]]:
     return lambda: till_reads(campaigns_loaded(partner_id))
 
 
-@dataclass
 class Session:
-    """One customer's wallet inside one write: settled to ``now``, with the transaction it will commit in."""
+    """One customer's wallet inside one write: settled to ``now``, with the transaction it will commit in (a plain
+    class with slots: one per write, where a dataclass's ``__init__`` costs more)."""
 
-    customer_id: str
-    current: Wallet
-    settlement: Change
-    program: Program
-    plan: Plan
-    now: datetime
-    marked: set[str]  # expiry months whose index marker exists already (not written again)
-    period: str  # the month of ``now`` in the program's time zone
-    quiet: bool = False  # time did nothing to the wallet: ``settlement`` is empty
-    _tier_found: Tier | None = field(default=None, init=False, repr=False, compare=False)
+    __slots__ = (
+        "_tier_found",
+        "current",
+        "customer_id",
+        "marked",
+        "now",
+        "period",
+        "plan",
+        "program",
+        "quiet",
+        "settlement",
+    )
+
+    def __init__(
+        self,
+        customer_id: str,
+        current: Wallet,
+        settlement: Change,
+        program: Program,
+        plan: Plan,
+        now: datetime,
+        marked: set[str],
+        period: str,
+        quiet: bool = False,
+    ) -> None:
+        self.customer_id = customer_id
+        self.current = current
+        self.settlement = settlement
+        self.program = program
+        self.plan = plan
+        self.now = now
+        self.marked = marked  # expiry months whose index marker exists already (not written again)
+        self.period = period  # the month of ``now`` in the program's time zone
+        self.quiet = quiet  # time did nothing to the wallet: ``settlement`` is empty
+        self._tier_found: Tier | None = None
 
     @property
     def tier(self) -> Tier:
@@ -87,7 +111,8 @@ class Session:
             before_tier = self.tier.name
             # the tier follows the spend alone: a change that moves no spend leaves it where it was
             after_tier = self._tier(after).name if change.spend or change.drop_spend else before_tier
-            self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
+            if after_tier != before_tier:  # (``tier_changed`` tells nothing of a tier kept)
+                self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
         return after
 
     def _tier(self, w: Wallet) -> Tier:

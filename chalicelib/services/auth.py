@@ -46,7 +46,7 @@ class Principal:
     def operator(self) -> bool:
         return self.partner_id is None
 
-    @property
+    @functools.cached_property  # an API key's principal is made once per key (``_key_principal``), read per write
     def actor(self) -> str:
         """Who did it, as the audit log names them: ``staff:<staff id>`` or ``key:<key id>``."""
         return f"staff:{self.staff_id}" if self.staff_id is not None else f"key:{self.key_id}"
