@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from pynamodb.attributes import MapAttribute
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db.codec import RawUpdate, typed
-from chalicelib.db.expressions import _Unsure, _wire, fixed
+from chalicelib.db.expressions import fixed
 from chalicelib.db.models import ReplayItem
-from chalicelib.db.new_items import wire_item
+from chalicelib.db.new_items import writer
 from chalicelib.db.reads import Found, ReadKey
 from chalicelib.db.tx import Transaction
 
@@ -121,62 +120,25 @@ def check_free(tx: Transaction, pk: str, sk: str, *, tag: str, over_errors: bool
     tx.check(ReplayItem, pk, sk, _FREE_RAW[over_errors], tag=tag)
 
 
+_WRITE = writer(ReplayItem)  # straight-line code made once from the model (``new_items.writer``)
+
+
 def put(tx: Transaction, pk: str, sk: str, record: NewRecord, *, tag: str, over_errors: bool = False) -> None:
     """Add the record to ``tx``; the transaction is cancelled if a record exists there already (with
     ``over_errors``, a success record: an error one is replaced)."""
-    state = record.state if type(record.state) is dict else dict(record.state)
-    ttl = _expiry() if record.implicit else None
-    item = _wired(pk, sk, record, state, ttl)
-    if item is None:  # a value of another type than a record's: the general writer (or pynamodb) says what it is
-        item = wire_item(
-            ReplayItem,
-            pk,
-            sk,
-            fingerprint=record.fingerprint,
-            status_code=record.status_code,
-            body=record.body,
-            created_at=record.created_at,
-            customer_id=record.customer_id,
-            state=state,
-            origin=record.origin,
-            ttl=ttl,
-        )
+    item = _WRITE(
+        pk,
+        sk,
+        fingerprint=record.fingerprint,
+        status_code=record.status_code,
+        body=record.body,
+        created_at=record.created_at,
+        customer_id=record.customer_id,
+        state=record.state if type(record.state) is dict else dict(record.state),
+        origin=record.origin,
+        ttl=_expiry() if record.implicit else None,
+    )
     tx.put_raw(ReplayItem, item, condition=_FREE_RAW[over_errors], tag=tag)
-
-
-_MAP_ARGS = frozenset(MapAttribute.attribute_args)  # a map's keys that pynamodb sets last (``new_items.wire_item``)
-
-
-def _wired(pk: str, sk: str, r: NewRecord, state: dict[str, Any], ttl: int | None) -> dict[str, Any] | None:
-    """``wire_item(ReplayItem, ...)`` of a record whose values are of its attributes' types (text, a whole status,
-    a plain map), written straight in the model's attribute order; None for anything else.
-    tests/test_front_fast_paths.py holds the two equal."""
-    customer, origin = r.customer_id, r.origin
-    if not (
-        type(r.fingerprint) is str
-        and type(r.status_code) is int
-        and type(r.body) is str
-        and type(r.created_at) is str
-        and (customer is None or type(customer) is str)
-        and (origin is None or type(origin) is str)
-        and _MAP_ARGS.isdisjoint(state)
-    ):
-        return None
-    try:
-        values = {k: _wire(v) for k, v in state.items()}
-    except _Unsure:
-        return None
-    out: dict[str, Any] = {"pk": {"S": pk}, "sk": {"S": sk}, "body": {"S": r.body}, "created_at": {"S": r.created_at}}
-    if customer is not None:
-        out["customer_id"] = {"S": customer}
-    out["fingerprint"] = {"S": r.fingerprint}
-    if origin is not None:
-        out["origin"] = {"S": origin}
-    out["state"] = {"M": values}
-    out["status_code"] = {"N": str(r.status_code)}
-    if ttl is not None:
-        out["ttl"] = {"N": str(ttl)}
-    return out
 
 
 def _expiry() -> int:
