@@ -239,7 +239,7 @@ def test_each_models_generated_writer_is_the_long_way_over_many_inputs(model: ty
 
 
 def test_an_events_data_is_what_json_dumps_writes_over_many_events() -> None:
-    """The event's data is written by a C encoder made once (``outbox._ENCODE``): the text ``json.dumps(data,
+    """The event's data is written by a C encoder made once (``sorted_json.ENCODE``): the text ``json.dumps(data,
     sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes, over data of every kind events carry and odd
     ones, or the same refusal."""
     rng = random.Random(11)

@@ -5,10 +5,10 @@ Each event costs its transaction one item (:data:`ITEMS_PER_EVENT`); callers bud
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from json import encoder as json_encoder
+from collections.abc import Iterable
 from typing import Any
 
+from chalicelib import sorted_json
 from chalicelib.db import keys
 from chalicelib.db.new_items import writer
 from chalicelib.db.outbox_models import OutboxItem
@@ -33,25 +33,13 @@ ITEMS_PER_EVENT = 1
 # An event names ids and amounts; a broadcast's points per partner (``by_issuer``) make the largest, some 40 bytes a
 # partner: anything bigger is a bug, not a payload (the item stays far below DynamoDB's 400 KB).
 MAX_DATA_BYTES = 32_000
-# ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without an encoder built per event,
-# nor its C encoder (``JSONEncoder.encode`` makes one per call): both made once, as ``machinery.idempotency`` makes its
-# canonical one. Without the circular-reference check: an event's data is made by our code of numbers, strings,
-# lists and maps (a cycle would end in RecursionError rather than ValueError), and a check kept across events would
-# keep what a failed call left in it.
-_DATA = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_C_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)  # None where the _json accelerator is missing
-_ENCODE: Callable[[Any, int], Sequence[str]] = (
-    _C_ENCODER(None, _DATA.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
-    if _C_ENCODER is not None
-    else lambda data, _: [_DATA.encode(data)]
-)
 _EVENT = writer(OutboxItem)  # ``wire_item(OutboxItem, ...)``, its attributes named at the call
 
 
 def stage(tx: Transaction, events: Iterable[Event]) -> None:
     """Put each event in ``tx``: it commits with the change or not at all."""
     for event in events:
-        data = "".join(_ENCODE(event.data, 0))
+        data = sorted_json.dumps(event.data)
         if len(data) > MAX_DATA_BYTES:
             raise ValueError(f"event {event.type} carries {len(data)} bytes of data")
         item = _EVENT(

@@ -5,24 +5,11 @@ JSON sent twice in another order or spacing is the same request."""
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Sequence
-from json import encoder as json_encoder
 from typing import Any
 
+from chalicelib.sorted_json import ENCODE as _ENCODE  # sorted, compact JSON: one spelling per body
+
 __all__ = ["fingerprint", "fingerprints"]
-
-
-# ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` makes an encoder and then its C
-# encoder on every call: both made once here. Without the circular-reference check (a parsed body has no cycles;
-# one would end in RecursionError rather than ValueError): a shared check would keep what a failed call left in it.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_C_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)  # None where the _json accelerator is missing
-_ENCODE: Callable[[Any, int], Sequence[str]] = (
-    _C_ENCODER(None, _CANONICAL.default, json_encoder.encode_basestring, None, ":", ",", True, False, True)
-    if _C_ENCODER is not None
-    else lambda body, _: [_CANONICAL.encode(body)]
-)
 
 
 def _canonical(body: Any) -> str:
