@@ -184,8 +184,8 @@ def test_placeholders_are_spelled_as_pynamodb_spells_them_past_the_ones_spelled_
 
 
 def test_a_guard_sent_again_and_again_renders_the_same_maps_of_its_own_each_time() -> None:
-    """A ``RawUpdate`` made once (a replay record's guard) keeps its rendering from its second send on: every send
-    gets equal parameters in maps of its own, and a term added later is in the next rendering."""
+    """A ``RawUpdate`` sent again and again: every send gets equal parameters in maps of its own, and a term added
+    later is in the next rendering."""
     from chalicelib.db.expressions import RawUpdate, typed
 
     guard = RawUpdate.guarded("(attribute_not_exists ({0}) OR {1} >= {2})", ("pk",), ("status_code",), typed(400))

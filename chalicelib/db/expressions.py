@@ -84,13 +84,10 @@ class RawUpdate:
     an object per path, value and operator and serializes each number through ``json.dumps``; on the customer
     item's update that was a tenth of an accrual's CPU. Placeholders are numbered as pynamodb numbers them (the
     condition first, then SET, then REMOVE; a name once, a value each time), so the request is the same.
-    tests/test_wallet_expressions.py holds it side by side with pynamodb for every kind of wallet change.
+    tests/test_wallet_expressions.py holds it side by side with pynamodb for every kind of wallet change. A guard
+    made once and sent with many transactions is rendered once by :func:`fixed`."""
 
-    A guard made once and sent with many transactions (a replay record's) is rendered once: from its second
-    :meth:`parameters` on, each call gets copies of the maps rendered then (that rendering never leaves the object;
-    adding a term renders again)."""
-
-    __slots__ = ("_memo", "_terms", "adds", "conditions", "removes", "sets")
+    __slots__ = ("adds", "conditions", "removes", "sets")
 
     def __init__(self, exists: tuple[str, ...] | None = None) -> None:
         """``exists``: the path the guard starts with (``attribute_exists``); none: no condition but what
@@ -99,8 +96,6 @@ class RawUpdate:
         self.sets: list[_Term] = []
         self.removes: list[_Term] = []
         self.adds: list[_Term] = []
-        self._memo: dict[str, Any] | None = None  # the rendering kept, of ``_terms`` terms
-        self._terms = -1  # how many terms there were when first rendered (terms are only ever added)
 
     @classmethod
     def guarded(cls, template: str, *operands: Operand) -> RawUpdate:
@@ -127,10 +122,6 @@ class RawUpdate:
 
     def parameters(self) -> dict[str, Any]:
         """ConditionExpression, UpdateExpression, ExpressionAttributeNames and ExpressionAttributeValues."""
-        terms = len(self.conditions) + len(self.sets) + len(self.removes) + len(self.adds)
-        memo = self._memo
-        if memo is not None and terms == self._terms:
-            return _copied(memo)
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         kwargs: dict[str, Any] = {}
@@ -150,10 +141,6 @@ class RawUpdate:
             kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        if terms == self._terms:  # rendered before as it is: made to be sent again, keep this rendering
-            self._memo = kwargs
-            return _copied(kwargs)
-        self._terms, self._memo = terms, None
         return kwargs
 
 
