@@ -10,6 +10,7 @@ loop over the model's attributes and no per-attribute dispatch on every item."""
 
 from __future__ import annotations
 
+import functools
 import keyword
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -140,13 +141,7 @@ def writer(model: type[_Item]) -> Writer:
     """The model's writer: ``writer(model)(hash_key, range_key, **attributes)`` is ``wire_item(model, hash_key,
     range_key, **attributes)`` for callers that name the model's declared attributes (not its key) as keywords."""
     found = _found(model)
-    if found is not None:
-        return found[1]
-
-    def slow(hash_key: str, range_key: str, **attributes: Any) -> dict[str, dict[str, Any]]:
-        return put_item(serialized(built(model, hash_key, range_key, **attributes)))
-
-    return slow
+    return found[1] if found is not None else functools.partial(wire_item, model)  # pynamodb's way for every item
 
 
 def wire_item(model: type[_Item], hash_key: str, range_key: str, **attributes: Any) -> dict[str, dict[str, Any]]:

@@ -66,7 +66,7 @@ def _by_spend(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
 
 def tier_for(spend: int, tiers: Sequence[Tier]) -> Tier:
     """The tier ``spend`` reaches (``tier_status``'s name and multiplier, without the rest of the status)."""
-    ordered = _sorted_tuple(tiers) if isinstance(tiers, tuple) else _sorted(tiers)  # ``_by_spend``, one call less
+    ordered = _by_spend(tiers)
     current = ordered[0]
     for tier in ordered:
         if spend >= tier.min_spend_12m_minor:
