@@ -14,10 +14,17 @@ from typing import Any
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def is_https(header: Callable[[str], str | None]) -> bool:
+_LOOPBACK = ("127.0.0.1", "localhost")
+
+
+def _https(host: str | None, proto: str | None) -> bool:
     """API Gateway always (it says so in ``X-Forwarded-Proto``), and any host but loopback is taken to be."""
-    host = (header("host") or "").split(":")[0]
-    return bool(header("x-forwarded-proto") == "https" or host not in ("127.0.0.1", "localhost"))
+    return proto == "https" or (host or "").partition(":")[0] not in _LOOPBACK
+
+
+def is_https(header: Callable[[str], str | None]) -> bool:
+    """:func:`_https` of a request read through ``header``."""
+    return _https(header("host"), header("x-forwarded-proto"))
 
 
 def with_hsts(response: Any, header: Callable[[str], str | None]) -> Any:
@@ -27,13 +34,11 @@ def with_hsts(response: Any, header: Callable[[str], str | None]) -> Any:
     return response
 
 
-_LOOPBACK = ("127.0.0.1", "localhost")
-
-
 def over_https(headers: dict[str, Any]) -> bool:
     """:func:`is_https` of a request's headers by lower-case name (``chalicelib/http.py``'s copy of them), a value
     that is not text read as its ``str`` (as ``http._header`` reads it), without a reader made per request."""
     host, proto = headers.get("host"), headers.get("x-forwarded-proto")
-    if (host is None or type(host) is str) and (proto is None or type(proto) is str):
-        return proto == "https" or (host or "").partition(":")[0] not in _LOOPBACK
-    return is_https(lambda name: None if (value := headers.get(name)) is None else str(value))
+    return _https(
+        host if host is None or type(host) is str else str(host),
+        proto if proto is None or type(proto) is str else str(proto),
+    )

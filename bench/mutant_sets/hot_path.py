@@ -15,8 +15,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "HSTS only where the gateway says https, not on every host but loopback",
-        '        return proto == "https" or (host or "").partition(":")[0] not in _LOOPBACK',
-        '        return proto == "https"',
+        '    return proto == "https" or (host or "").partition(":")[0] not in _LOOPBACK',
+        '    return proto == "https"',
         ("tests/test_customer_sessions.py::test_https_answers_carry_hsts_pages_and_api_alike",),
     ),
     Mutant(
