@@ -258,8 +258,8 @@ def test_https_read_from_the_headers_is_what_the_header_reader_answered() -> Non
 
 
 def test_the_key_rates_worked_out_once_are_the_limits_rates(monkeypatch: Any) -> None:
-    """``key_rate._rates`` is ``{name: limits.rate(name)}`` of the request's names, limits switched off left out,
-    for whichever limits are in force."""
+    """``key_rate._rates_of(limits)[lookup]`` is ``{name: limits.rate(name)}`` of the request's names, limits
+    switched off left out, for whichever limits are in force."""
     from chalicelib.domain.ratelimit import parse_limits
     from chalicelib.machinery import key_rate
 
@@ -267,8 +267,8 @@ def test_the_key_rates_worked_out_once_are_the_limits_rates(monkeypatch: Any) ->
         limits = parse_limits(text)[0]
         for lookup, names in ((False, ("api_key",)), (True, ("api_key", "lookup"))):
             wanted = {n: r for n in names if (r := limits.rate(n)) is not None}
-            assert key_rate._rates(limits, lookup) == wanted
-            assert key_rate._rates(limits, lookup) == wanted  # and again, from what was kept
+            assert key_rate._rates_of(limits)[lookup] == wanted
+            assert key_rate._rates_of(limits)[lookup] == wanted  # and again, from what was kept
 
 
 def test_the_replay_guards_rendered_once_are_pynamodbs_conditions() -> None:

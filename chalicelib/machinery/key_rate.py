@@ -31,6 +31,7 @@ from chalicelib.machinery.limits import (
     _subject_key,
     write_takes,
 )
+from chalicelib.memo import last_answer
 
 __all__ = ["LEASE", "per_request"]
 
@@ -64,7 +65,7 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
     refused (429) without any write when the bucket was seen empty. ``now``: the request's instant, if read."""
     rt = runtime.get()
     limits = _parsed(rt.settings.limits)  # ``current()`` and ``subject_key`` of the one runtime, read once
-    rates = _rates(limits, lookup)
+    rates = _rates_of(limits)[lookup]
     if not rates:
         return
     now_ms = epoch_ms(now if now is not None else rt.clock.now())
@@ -80,23 +81,17 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
     _guarded(key, rates, now_ms, horizon, None)
 
 
-# The limits last asked for, and the rates of a request and of a look-up under them: the same ``Limits`` object (the
-# parsed setting, cached) every request; its rates never change once it is made.
-_made: list[tuple[Limits, dict[bool, Mapping[str, Rate]]]] = []
+def _both_rates(limits: Limits) -> dict[bool, Mapping[str, Rate]]:
+    """``{name: rate}`` of ``api_key`` (False) and of ``api_key`` and ``lookup`` (True) under ``limits``, limits
+    switched off left out (read only)."""
+    return {
+        asked: {name: rate for name in names if (rate := limits.rate(name)) is not None}
+        for asked, names in ((False, ("api_key",)), (True, ("api_key", "lookup")))
+    }
 
 
-def _rates(limits: Limits, lookup: bool) -> Mapping[str, Rate]:
-    """``{name: rate}`` of ``api_key`` (and ``lookup``) under ``limits``, limits switched off left out (read only)."""
-    made = _made[0] if _made else None  # read once: another thread may replace it
-    if made is None or made[0] is not limits:
-        both: dict[bool, Mapping[str, Rate]] = {
-            asked: {name: rate for name in names if (rate := limits.rate(name)) is not None}
-            for asked, names in ((False, ("api_key",)), (True, ("api_key", "lookup")))
-        }
-        fresh = (limits, both)
-        _made[:] = [fresh]
-        return both[lookup]
-    return made[1][lookup]
+# The same ``Limits`` object (the parsed setting, cached) every request: its rates worked out once for it.
+_rates_of = last_answer(_both_rates)
 
 
 def _guarded(
@@ -145,13 +140,6 @@ def _spend_here(
     with _hints_lock:
         if seen is not None:
             _remember_locked(key, seen)
-        if len(rates) == 1:  # the key's rate alone (every request but a look-up): its lease, as ``_lease`` gets it
-            (name,) = rates
-            lease = _lease(key, name)
-            if lease.left:
-                lease.left -= 1
-                return True
-            return credit and _on_credit(key, rates, {name: lease}, [name], now_ms)
         leases = {name: _lease(key, name) for name in rates}
         short = [name for name, lease in leases.items() if lease.left == 0]
         if not short:

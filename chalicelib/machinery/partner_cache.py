@@ -60,7 +60,7 @@ def campaigns_loaded(partner_id: str) -> Partner:
 
 def load_partner(partner_id: str, at: datetime | None = None) -> Partner:
     """The partner with the rates in force at ``at`` (default: now); 404 if there is none."""
-    partner = _as_cached(partner_id)  # ``cached`` written out: every write asks once
+    partner = cached(partner_id, at)
     if partner is None:
         raise NotFound(f"No partner {partner_id}.")
-    return partner.in_force(at if at is not None else _now()) if partner.rate_schedule.changes else partner
+    return partner
