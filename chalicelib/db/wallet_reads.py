@@ -96,14 +96,10 @@ def _well_formed(raw: dict[str, Any]) -> Wallet | None:
             balances.append(0)  # their default
             continue
         text = stored.get("N") if len(stored) == 1 else None
-        if text is None:
+        number = None if text is None else _whole(text)
+        if number is None:
             return None
-        if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
-            balances.append(int(text))  # ``whole_number`` of the usual spelling, without its call
-        elif (number := whole_number(text)) is not None:
-            balances.append(number)
-        else:
-            return None
+        balances.append(number)
     holds = get("holds")
     if holds is not None and holds != _NO_HOLDS:
         return None
@@ -116,6 +112,13 @@ def _well_formed(raw: dict[str, Any]) -> Wallet | None:
         return None
     available, pending, held = balances
     return _wallet(available, pending, held, partners, {}, lots, spend, pending_lots, bonus_days, purchases, awards)
+
+
+def _whole(text: str) -> int | None:
+    """``whole_number(text)``, the usual spelling (ASCII digits, no leading zero) read without its call."""
+    if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
+        return int(text)
+    return whole_number(text)
 
 
 def _partners(listed: dict[str, Any] | None) -> tuple[str, ...] | None:
@@ -145,14 +148,10 @@ def _counts(stored: dict[str, Any] | None) -> dict[str, int] | None:
     numbers: dict[str, int] = {}
     for key, value in typed_values.items():
         text = value.get("N") if len(value) == 1 else None
-        if text is None:
+        number = None if text is None else _whole(text)
+        if number is None:
             return None
-        if text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
-            numbers[key] = int(text)  # ``whole_number`` of the usual spelling, without its call
-        elif (number := whole_number(text)) is not None:
-            numbers[key] = number
-        else:
-            return None
+        numbers[key] = number
     return numbers if not numbers or _ARGS.isdisjoint(numbers) else None
 
 
