@@ -13,6 +13,10 @@ is answered in turn by target and the bare route replays the same requests' call
 that write equally often. (Recording one request left the lease's UpdateItem unanswered: the handler then paid a
 failed call and a logged traceback on every request, which no instance does, and the bare route never wrote.)
 
+It runs on the Python the function ships on (the Lambda runtime's, the Makefile's .venv-lambda: what Lambda
+would spend), in a process of its own that the embedded DynamoDB of this one answers while it records; and on this
+development Python too, reported beside it. The runtime's ratio is the one held against the target.
+
     python -m bench.handler_cpu [--iterations 300] [--rounds 5]     # prints JSON
 """
 
@@ -22,12 +26,15 @@ import argparse
 import itertools
 import json
 import os
+import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.world import OPERATOR, PEPPER, TRUSTED, progress, run_main
+from infra.coldstart import LAMBDA_PYTHON, ROOT
 
 # The per-key limiter stays on (its call is part of the handler's work) but never refuses: this sends hundreds of
 # requests a second with one key, and an instance that knows a bucket is empty refuses without a call.
@@ -162,18 +169,44 @@ def bare_app(endpoint: str, scripts: dict[str, Script], *, validated: bool = Fal
     return bare
 
 
-def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
+def measure_both(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
+    """On the runtime's Python (the result held against the target) and on this one (``development``), one
+    embedded DynamoDB answering both while they record."""
+    from local import servers
+
+    dynamo = servers.start_dynamodb()
+    try:
+        shipped = _on_runtime(dynamo.url, iterations, rounds)
+        development = measure_all(iterations, rounds, dynamo.url, "loyalty-cpu-dev")
+    finally:
+        dynamo.stop()
+    if shipped is None:  # no runtime Python here (``make bench`` always builds it): this one's, and why
+        return {**development, "runtime_python": None, "why": f"{LAMBDA_PYTHON} not found: `make package` makes it"}
+    return {**shipped, "development": development}
+
+
+def _on_runtime(endpoint: str, iterations: int, rounds: int) -> dict[str, Any] | None:
+    if not LAMBDA_PYTHON.exists():
+        return None
+    argv = [str(LAMBDA_PYTHON), "-m", "bench.handler_cpu", "--endpoint", endpoint, "--table", "loyalty-cpu-runtime"]
+    argv += ["--iterations", str(iterations), "--rounds", str(rounds)]
+    progress(f"handler CPU: on the runtime's Python, {LAMBDA_PYTHON}")
+    answer = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+    measured: dict[str, Any] = json.loads(answer.stdout)
+    return measured
+
+
+def measure_all(iterations: int, rounds: int, endpoint: str, table: str) -> dict[str, Any]:
+    """On this Python, against the DynamoDB at ``endpoint`` (only while recording) in a table of its own."""
     from chalice.test import Client
 
     from app import app
     from chalicelib import db, runtime
     from chalicelib.config import Settings
     from chalicelib.services import auth
-    from local import servers
 
     os.environ["LOYALTY_CACHE_SECONDS"] = "3600"  # warm means warm for the whole run: no reload mid-measurement
-    dynamo = servers.start_dynamodb()
-    runtime.configure(Settings("loyalty-cpu", "eu-central-1", dynamo.url, PEPPER, "p", 65536, None, NO_REFUSAL_LIMITS))
+    runtime.configure(Settings(table, "eu-central-1", endpoint, PEPPER, "p", 65536, None, NO_REFUSAL_LIMITS))
     db.create_table()
     auth.ensure_operator_key(OPERATOR, PEPPER, "2026-01-01T00:00:00+00:00")
     headers = {"Authorization": f"Bearer {OPERATOR}", "Content-Type": "application/json"}
@@ -219,10 +252,9 @@ def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
             recorded[name] += transport.log
             scripts[name].append([(t.rpartition(".")[2], body) for t, body, *_ in transport.log])
         progress(f"handler CPU: {name} makes {_calls(scripts[name])} per {WINDOW} requests")
-    dynamo.stop()
-    bare = bare_app(dynamo.url, scripts)
-    validated = bare_app(dynamo.url, scripts, validated=True)
-    out: dict[str, Any] = {"iterations": iterations, "rounds": rounds}
+    bare = bare_app(endpoint, scripts)
+    validated = bare_app(endpoint, scripts, validated=True)
+    out: dict[str, Any] = {"iterations": iterations, "rounds": rounds, "python": platform.python_version()}
     try:
         for name, make in events.items():
             transport.replay(recorded[name])
@@ -255,7 +287,7 @@ def measure_all(iterations: int = 300, rounds: int = 5) -> dict[str, Any]:
                 "target_ratio": 1.3,
             }
             out[name].update(_split(app, bare, make, iterations))
-            progress(f"handler CPU: {name}: {out[name]}")
+            progress(f"handler CPU, python {out['python']}: {name}: {out[name]}")
     finally:
         transport.restore()
     return out
@@ -320,8 +352,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    # The runtime's process: the parent's DynamoDB and a table of its own (this Python alone, nothing started)
+    parser.add_argument("--endpoint")
+    parser.add_argument("--table", default="loyalty-cpu")
     args = parser.parse_args()
-    run_main(lambda: measure_all(args.iterations, args.rounds))
+    if args.endpoint:
+        run_main(lambda: measure_all(args.iterations, args.rounds, args.endpoint, args.table))
+    else:
+        run_main(lambda: measure_both(args.iterations, args.rounds))
 
 
 if __name__ == "__main__":
