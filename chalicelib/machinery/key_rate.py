@@ -48,10 +48,50 @@ def _lease(key: tuple[str, str], name: str) -> _Lease:
     _owned()
     if len(_leases) > _HINTS_MAX:
         _leases.clear()
+        _held.clear()  # what they hold goes with the leases
     lease = _leases.get((key[0], name))
-    if lease is None:  # made only when missing: every request asks for its key's lease
+    if lease is None:  # made only when missing
         lease = _leases[key[0], name] = _Lease()
     return lease
+
+
+class _KeyRate:
+    """What every request of one API key (a look-up's, or not) asks of its buckets, worked out once per runtime: the
+    item, the rates in force, how far ahead a bucket reaches, and the leases of those rates, in their order (a plain
+    class: read on every request, never copied)."""
+
+    __slots__ = ("horizon_ms", "key", "leases", "owner", "rates")
+
+    def __init__(self, owner: object, key: tuple[str, str], rates: Mapping[str, Rate], horizon_ms: int) -> None:
+        self.owner = owner  # the runtime it was worked out under: its settings, the hints' and leases' owner
+        self.key = key
+        self.rates = rates
+        self.horizon_ms = horizon_ms
+        self.leases = tuple(_lease(key, name) for name in rates)
+
+    def spend(self) -> bool:
+        """Under ``_hints_lock``: take one token of every lease if this instance holds one of each."""
+        for lease in self.leases:
+            if lease.left == 0:
+                return False
+        for lease in self.leases:
+            lease.left -= 1
+        return True
+
+
+_held: dict[tuple[str, bool], _KeyRate] = {}  # (key id, look-up): see ``_held_for``
+
+
+def _held_for(rt: runtime.Runtime, key_id: str, lookup: bool) -> _KeyRate:
+    """Under ``_hints_lock``: the key's ``_KeyRate`` for ``rt``, made on the key's first request."""
+    held = _held.get((key_id, lookup))
+    if held is not None and held.owner is rt:
+        return held
+    limits = _parsed(rt.settings.limits)  # ``current()`` and ``subject_key`` of the one runtime
+    key = _subject_key(rt.settings.key_pepper, "key", key_id)
+    held = _KeyRate(rt, key, _rates_of(limits)[lookup], limits.horizon_ms("key"))
+    _held[key_id, lookup] = held  # bounded with the leases (``_lease``)
+    return held
 
 
 def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) -> None:
@@ -64,21 +104,21 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
     bucket has a token; its next write pays the debt with the lease. A request that cannot be admitted here is
     refused (429) without any write when the bucket was seen empty. ``now``: the request's instant, if read."""
     rt = runtime.get()
-    limits = _parsed(rt.settings.limits)  # ``current()`` and ``subject_key`` of the one runtime, read once
-    rates = _rates_of(limits)[lookup]
-    if not rates:
-        return
+    carried = db.riders_pending()  # the request's first read comes anyway: the bucket rides with it
+    with _hints_lock:
+        held = _held_for(rt, key_id, lookup)
+        # The common case, a token of every bucket held here: spent at once (what ``_admit`` tries first).
+        if not held.rates or (not carried and held.spend()):
+            return
     now_ms = epoch_ms(now if now is not None else rt.clock.now())
-    key = _subject_key(rt.settings.key_pepper, "key", key_id)
-    horizon = limits.horizon_ms("key")
-    if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it
+    if carried:
         db.carry(
-            [ratelimits_db.read_key(key)],
-            lambda found: _guarded(key, rates, now_ms, horizon, ratelimits_db.from_found(found, key)),
+            [ratelimits_db.read_key(held.key)],
+            lambda found: _guarded(held, now_ms, ratelimits_db.from_found(found, held.key)),
             raw=True,
         )
         return
-    _guarded(key, rates, now_ms, horizon, None)
+    _guarded(held, now_ms, None)
 
 
 def _both_rates(limits: Limits) -> dict[bool, Mapping[str, Rate]]:
@@ -94,35 +134,32 @@ def _both_rates(limits: Limits) -> dict[bool, Mapping[str, Rate]]:
 _rates_of = last_answer(_both_rates)
 
 
-def _guarded(
-    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int, seen: dict[str, int] | None
-) -> None:
+def _guarded(held: _KeyRate, now_ms: int, seen: dict[str, int] | None) -> None:
     try:
-        _admit(key, rates, now_ms, horizon_ms, seen)
+        _admit(held, now_ms, seen)
     except RateLimited:
         raise
     except ratelimits_db.Hot as exc:
         raise RateLimited("Too many requests right now; retry in a second.", retry_after=1) from exc
     except Exception:
-        log.warning("rate limit %s not checked; let through", "+".join(rates), exc_info=True)
+        log.warning("rate limit %s not checked; let through", "+".join(held.rates), exc_info=True)
 
 
-def _admit(
-    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, horizon_ms: int, seen: dict[str, int] | None
-) -> None:
-    if _spend_here(key, rates, now_ms, seen, credit=False):
+def _admit(held: _KeyRate, now_ms: int, seen: dict[str, int] | None) -> None:
+    key, rates = held.key, held.rates
+    if _spend_here(held, now_ms, seen, credit=False):
         return
     # One lease write per bucket in flight in this instance: the others wait for it and spend what it brought,
     # rather than each leasing a few tokens nobody here may spend (the burst would go to waste); and credit is
     # judged only while none is in flight, on a view of the bucket that includes every lease of this instance.
     with _lease_lock(key):
-        if _spend_here(key, rates, now_ms, None, credit=seen is not None):
+        if _spend_here(held, now_ms, None, credit=seen is not None):
             return
         with _hints_lock:
-            leases = {name: _lease(key, name) for name in rates}
+            leases = dict(zip(rates, held.leases, strict=True))
             short = [name for name, lease in leases.items() if lease.left == 0]
             owed = {n: max(0, leases[n].debt_until - now_ms) for n in short}  # what the debt still weighs
-        taken = _take_lease(key, {n: rates[n] for n in short}, owed, now_ms, horizon_ms)
+        taken = _take_lease(key, {n: rates[n] for n in short}, owed, now_ms, held.horizon_ms)
         with _hints_lock:
             for name, lease in leases.items():
                 if name in short:
@@ -132,21 +169,19 @@ def _admit(
                     lease.left = max(0, lease.left - 1)
 
 
-def _spend_here(
-    key: tuple[str, str], rates: Mapping[str, Rate], now_ms: int, seen: dict[str, int] | None, *, credit: bool
-) -> bool:
+def _spend_here(held: _KeyRate, now_ms: int, seen: dict[str, int] | None, *, credit: bool) -> bool:
     """Admit without I/O if this instance holds a token of every bucket, or (``credit``: the bucket was just read
     with the request) on credit. ``seen``: the bucket as that read found it."""
     with _hints_lock:
         if seen is not None:
-            _remember_locked(key, seen)
-        leases = {name: _lease(key, name) for name in rates}
-        short = [name for name, lease in leases.items() if lease.left == 0]
-        if not short:
-            for lease in leases.values():
-                lease.left -= 1
+            _remember_locked(held.key, seen)
+        if held.spend():
             return True
-        return credit and _on_credit(key, rates, leases, short, now_ms)
+        if not credit:
+            return False
+        leases = dict(zip(held.rates, held.leases, strict=True))
+        short = [name for name, lease in leases.items() if lease.left == 0]
+        return _on_credit(held.key, held.rates, leases, short, now_ms)
 
 
 _lease_locks: dict[str, threading.Lock] = {}
