@@ -62,7 +62,14 @@ class _Rider:
         self.raw = raw  # land gets DynamoDB's items as they are (attributes no model declares: rate-limit buckets)
 
 
-_riding = threading.local()  # one request per thread: its riders
+class _Riding(threading.local):
+    """One request per thread: its riders, read by every DynamoDB call of the request. A tuple, replaced whole by
+    each ``carry``: the empty default is the class's, shared by every thread, so it is never appended to."""
+
+    riders: tuple[_Rider, ...] = ()
+
+
+_riding = _Riding()
 _hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # the botocore clients whose every call first lands the riders
 _last_hooked: list[Any] = [None]  # the last of them: one identity test per request instead of a weak reference
 
@@ -78,18 +85,17 @@ def carry(reads: Sequence[ReadKey], land: Callable[[Found], None], *, raw: bool 
             client.meta.events.register("before-call.dynamodb", _land_first)
             _hooked.add(client)
         _last_hooked[0] = client
-    riders: list[_Rider] = getattr(_riding, "riders", [])
-    riders.append(_Rider(tuple(reads), land, raw))
-    _riding.riders = riders
+    _riding.riders = (*_riding.riders, _Rider(tuple(reads), land, raw))
 
 
 def riders_pending() -> bool:
-    return bool(getattr(_riding, "riders", None))
+    return bool(_riding.riders)
 
 
-def _take_riders() -> list[_Rider]:
-    riders: list[_Rider] = getattr(_riding, "riders", [])
-    _riding.riders = []
+def _take_riders() -> tuple[_Rider, ...]:
+    riders = _riding.riders
+    if riders:
+        _riding.riders = ()
     return riders
 
 
@@ -100,10 +106,10 @@ def land_riders() -> None:
 
 
 def drop_riders() -> None:
-    _riding.riders = []
+    _riding.riders = ()
 
 
-def _land(riders: list[_Rider], found: dict[ItemKey, dict[str, Any]]) -> None:
+def _land(riders: tuple[_Rider, ...], found: dict[ItemKey, dict[str, Any]]) -> None:
     """Land every rider, in the order carried (authentication first); the first that raises wins."""
     for rider in riders:
         mine = [(model, (pk, sk)) for model, pk, sk in rider.reads if (pk, sk) in found]
@@ -112,8 +118,7 @@ def _land(riders: list[_Rider], found: dict[ItemKey, dict[str, Any]]) -> None:
 
 
 def _land_first(**_: Any) -> None:
-    if riders_pending():
-        land_riders()
+    land_riders()
 
 
 def reset_connection() -> None:
