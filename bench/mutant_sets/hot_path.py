@@ -46,6 +46,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_limits.py::test_a_burst_from_one_key_is_429_while_another_key_is_unaffected",),
     ),
     Mutant(
+        "a held lease spent past its last token",
+        "            if lease.left == 0:",
+        "            if lease.left < 0:",
+        ("tests/test_limits.py::test_a_burst_from_one_key_is_429_while_another_key_is_unaffected",),
+    ),
+    Mutant(
         "credit on an empty bucket",
         "    if not all(admit(_hints.get((key[0], n)), now_ms, rates[n]).allowed for n in short):",
         "    if False:",
