@@ -101,7 +101,7 @@ def _take_riders() -> tuple[_Rider, ...]:
 
 def land_riders() -> None:
     """Read what is still carried, alone (a request that made no read, or failed before it), and land it."""
-    if riders_pending():
+    if _riding.riders:
         get_raw_many([])
 
 
