@@ -147,7 +147,8 @@ def _guarded(held: _KeyRate, now_ms: int, seen: dict[str, int] | None) -> None:
 
 def _admit(held: _KeyRate, now_ms: int, seen: dict[str, int] | None) -> None:
     key, rates = held.key, held.rates
-    if _spend_here(held, now_ms, seen, credit=False):
+    # Without a read (``seen`` None), ``per_request`` has just found no token held here; with one, it comes first.
+    if seen is not None and _spend_here(held, now_ms, seen, credit=False):
         return
     # One lease write per bucket in flight in this instance: the others wait for it and spend what it brought,
     # rather than each leasing a few tokens nobody here may spend (the burst would go to waste); and credit is
