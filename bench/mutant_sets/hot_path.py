@@ -52,6 +52,12 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_limits.py::test_a_burst_from_one_key_is_429_while_another_key_is_unaffected",),
     ),
     Mutant(
+        "a key's leases and rates kept from another runtime (other limits, table or clock)",
+        "    if held is not None and held.owner is rt:",
+        "    if held is not None:",
+        ("tests/test_limits.py::test_a_refused_write_leaves_its_idempotency_key_free",),
+    ),
+    Mutant(
         "credit on an empty bucket",
         "    if not all(admit(_hints.get((key[0], n)), now_ms, rates[n]).allowed for n in short):",
         "    if False:",
