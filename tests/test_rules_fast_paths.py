@@ -276,3 +276,41 @@ def test_lots_and_last_purchases_are_read_as_sorting_every_key_read_them() -> No
 
 def _fields_equal_in_order(made: tuple[Any, Any], expected: tuple[Any, Any]) -> bool:
     return made == expected and all(list(a) == list(b) for a, b in zip(made, expected, strict=True))
+
+
+def test_ids_take_their_random_digits_from_urandom_five_bytes_each_never_twice(monkeypatch: Any) -> None:
+    """Sortable ids read urandom for many ids at once: each id's 8 random digits are the next 5 bytes read (every
+    byte read used by one id only, in order), urandom is asked once per 64 ids, and a forked child reads its own
+    bytes instead of minting its parent's next ids."""
+    import os
+
+    from chalicelib import ids
+
+    draw = random.Random(5)
+    reads: list[bytes] = []
+
+    def urandom(size: int) -> bytes:
+        reads.append(draw.randbytes(size))
+        return reads[-1]
+
+    monkeypatch.setattr(ids.os, "urandom", urandom)
+    ids._forget_random()
+    now = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
+    minted = [ids.sortable_id("ent", now) for _ in range(200)]
+    assert len(reads) == 4 and all(len(r) == 5 * 64 for r in reads)
+    stream = b"".join(reads)
+    for n, minted_id in enumerate(minted):
+        random_bits = int.from_bytes(stream[5 * n : 5 * n + 5], "big")
+        assert minted_id[-8:] == ids._base32(random_bits, 8), n
+    assert len(set(minted)) == 200
+    monkeypatch.undo()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next id, to the parent, then gone at once
+        os.write(write, ids.sortable_id("ent", now).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    os.close(write)
+    childs = os.read(read, 64).decode()
+    os.close(read)
+    assert childs != ids.sortable_id("ent", now) and len(childs) == len(minted[0])
