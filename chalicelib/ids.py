@@ -34,13 +34,12 @@ _sequence = itertools.count()
 _sequence_lock = threading.Lock()
 _MILLIS_DIGITS = (1 << 50) - 1  # the 10 digits of milliseconds an id keeps
 
-# Random bytes are read from urandom 320 at a time and each given out once (``random_bytes``): a getrandom system
-# call per id cost the handler more than all the rest of minting it (entering the kernel evicts what the
-# interpreter had in its caches; a write mints two ids).
+# An id's 40 random bits are 5 bytes of urandom (what ``secrets.randbits(40)`` reads too), read for 64 ids at once:
+# a getrandom system call per id cost the handler more than all the rest of minting it (entering the kernel evicts
+# what the interpreter had in its caches; a write mints two ids). Each id still takes 5 bytes no other id takes.
 _RANDOM_READ = 5 * 64
-_random = b""  # bytes read from urandom, given out from ``_random_at`` on (under ``_random_lock``)
+_random = b""  # bytes read from urandom, used from ``_random_at`` on (under ``_sequence_lock``)
 _random_at = 0
-_random_lock = threading.Lock()
 
 
 def _forget_random() -> None:
@@ -52,27 +51,20 @@ def _forget_random() -> None:
 os.register_at_fork(after_in_child=_forget_random)
 
 
-def random_bytes(size: int) -> bytes:
-    """``os.urandom(size)``: bytes of the kernel's random source no other caller is given, read ahead."""
-    global _random, _random_at
-    with _random_lock:
-        at = _random_at
-        if at + size > len(_random):
-            _random, at = os.urandom(max(size, _RANDOM_READ)), 0
-        _random_at = at + size
-        return _random[at : at + size]
-
-
 def sortable_id(prefix: str, moment: datetime) -> str:
     """``prefix_`` + 10 chars of milliseconds + 4 chars of a process sequence + 8 random chars.
 
     Sorting by id sorts by time; ids minted by one process within the same millisecond keep their order.
     """
+    global _random, _random_at
     head = _millis_digits(moment)
     with _sequence_lock:
         seq = next(_sequence) % (32**4)
-    # 40 random bits are 5 random bytes (what ``secrets.randbits(40)`` reads too).
-    random_bits = int.from_bytes(random_bytes(5), "big")
+        at = _random_at
+        if at >= len(_random):
+            _random, at = os.urandom(_RANDOM_READ), 0
+        _random_at = at + 5
+        random_bits = int.from_bytes(_random[at : at + 5], "big")
     return f"{prefix}_{_digits(head, seq, random_bits)}"
 
 

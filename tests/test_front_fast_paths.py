@@ -36,7 +36,6 @@ def test_a_sortable_id_is_its_milliseconds_sequence_and_random_digits_side_by_si
         noise = draw.choice([b"\0" * 5, b"\xff" * 5, draw.randbytes(5)])
         monkeypatch.setattr(ids, "_sequence", itertools.count(seq))
         monkeypatch.setattr(ids.os, "urandom", lambda size, noise=noise: noise[:size])
-        ids._forget_random()  # random bytes are read ahead: the next id's are the next read's
         millis = (moment - datetime(1, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) + 86_400_000
         expected = f"ent_{_digits(millis, 10)}{_digits(seq % 32**4, 4)}{_digits(int.from_bytes(noise), 8)}"
         assert ids.sortable_id("ent", moment) == expected, (n, moment)

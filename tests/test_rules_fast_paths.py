@@ -280,8 +280,8 @@ def _fields_equal_in_order(made: tuple[Any, Any], expected: tuple[Any, Any]) -> 
 
 def test_ids_take_their_random_digits_from_urandom_five_bytes_each_never_twice(monkeypatch: Any) -> None:
     """Sortable ids read urandom for many ids at once: each id's 8 random digits are the next 5 bytes read (every
-    byte read given to one id only, in order), urandom is asked once per 64 ids, and a forked child reads its own
-    bytes instead of minting its parent's next ids. ``random_bytes`` gives out the same reads."""
+    byte read used by one id only, in order), urandom is asked once per 64 ids, and a forked child reads its own
+    bytes instead of minting its parent's next ids."""
     import os
 
     from chalicelib import ids
@@ -303,9 +303,6 @@ def test_ids_take_their_random_digits_from_urandom_five_bytes_each_never_twice(m
         random_bits = int.from_bytes(stream[5 * n : 5 * n + 5], "big")
         assert minted_id[-8:] == ids._base32(random_bits, 8), n
     assert len(set(minted)) == 200
-    assert ids.random_bytes(16) == reads[-1][40:56] and len(reads) == 4  # the bytes after the last id's
-    assert ids.random_bytes(1000) == reads[-1] and len(reads[-1]) == 1000  # more than a read: a read of its own
-    assert ids.random_bytes(300) == reads[-1][:300] and len(reads[-1]) == 5 * 64  # too few left: a new read
     monkeypatch.undo()
     read, write = os.pipe()
     child = os.fork()

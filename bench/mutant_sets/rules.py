@@ -48,7 +48,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "ids minted in a row take the same random bytes",
-        "        _random_at = at + size",
+        "        _random_at = at + 5",
         "        _random_at = at",
         ("tests/test_rules_fast_paths.py::test_ids_take_their_random_digits_from_urandom_five_bytes_each_never_twice",),
     ),
