@@ -34,38 +34,17 @@ _sequence = itertools.count()
 _sequence_lock = threading.Lock()
 _MILLIS_DIGITS = (1 << 50) - 1  # the 10 digits of milliseconds an id keeps
 
-# An id's 40 random bits are 5 bytes of urandom (what ``secrets.randbits(40)`` reads too), read for 64 ids at once:
-# a getrandom system call per id cost the handler more than all the rest of minting it (entering the kernel evicts
-# what the interpreter had in its caches; a write mints two ids). Each id still takes 5 bytes no other id takes.
-_RANDOM_READ = 5 * 64
-_random = b""  # bytes read from urandom, used from ``_random_at`` on (under ``_sequence_lock``)
-_random_at = 0
-
-
-def _forget_random() -> None:
-    """A forked child reads its own random bytes: with its parent's it would mint its parent's next ids."""
-    global _random, _random_at
-    _random, _random_at = b"", 0
-
-
-os.register_at_fork(after_in_child=_forget_random)
-
 
 def sortable_id(prefix: str, moment: datetime) -> str:
     """``prefix_`` + 10 chars of milliseconds + 4 chars of a process sequence + 8 random chars.
 
     Sorting by id sorts by time; ids minted by one process within the same millisecond keep their order.
     """
-    global _random, _random_at
     head = _millis_digits(moment)
     with _sequence_lock:
         seq = next(_sequence) % (32**4)
-        at = _random_at
-        if at >= len(_random):
-            _random, at = os.urandom(_RANDOM_READ), 0
-        _random_at = at + 5
-        random_bits = int.from_bytes(_random[at : at + 5], "big")
-    return f"{prefix}_{_digits(head, seq, random_bits)}"
+    # 40 random bits are 5 bytes of urandom (what ``secrets.randbits(40)`` reads too).
+    return f"{prefix}_{_digits(head, seq, int.from_bytes(os.urandom(5), 'big'))}"
 
 
 def _millis_of(moment: datetime) -> str:

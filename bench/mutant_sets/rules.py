@@ -40,16 +40,4 @@ MUTANTS: tuple[Mutant, ...] = (
             "tests/test_orders.py::TestExpiredHolds::test_more_than_ten_expired_holds_all_refuse_capture_and_the_quote_agrees",
         ),
     ),
-    Mutant(
-        "a forked child mints its parent's next ids",
-        "os.register_at_fork(after_in_child=_forget_random)",
-        "_ = _forget_random",
-        ("tests/test_rules_fast_paths.py::test_ids_take_their_random_digits_from_urandom_five_bytes_each_never_twice",),
-    ),
-    Mutant(
-        "ids minted in a row take the same random bytes",
-        "        _random_at = at + 5",
-        "        _random_at = at",
-        ("tests/test_rules_fast_paths.py::test_ids_take_their_random_digits_from_urandom_five_bytes_each_never_twice",),
-    ),
 )
