@@ -122,9 +122,13 @@ class RawUpdate:
 
     def parameters(self) -> dict[str, Any]:
         """ConditionExpression, UpdateExpression, ExpressionAttributeNames and ExpressionAttributeValues."""
+        return self.write({})
+
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`parameters` written into an operation's ``kwargs`` (after its table and key, as
+        ``get_operation_kwargs`` orders them), without a map of their own to copy from; returns ``kwargs``."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        kwargs: dict[str, Any] = {}
         if self.conditions:
             texts = _rendered(self.conditions, names, values)  # numbered first: in the text's order
             kwargs["ConditionExpression"] = texts[0] if len(texts) == 1 else _and(texts)
@@ -149,9 +153,12 @@ def _and(texts: list[str]) -> str:
     return "(" * (len(texts) - 1) + texts[0] + "".join([f" AND {t})" for t in texts[1:]])
 
 
-def _copied(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Rendered parameters with maps of their own (the texts are strings, the typed values never changed)."""
-    return {k: dict(v) if type(v) is dict else v for k, v in parameters.items()}
+def _copied(parameters: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Rendered parameters written into ``kwargs`` with maps of their own (the texts are strings, the typed values
+    never changed); returns ``kwargs``."""
+    for k, v in parameters.items():
+        kwargs[k] = dict(v) if type(v) is dict else v
+    return kwargs
 
 
 class Rendered(RawUpdate):
@@ -169,14 +176,22 @@ class Rendered(RawUpdate):
     def parameters(self) -> dict[str, Any]:
         return self.rendered
 
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs.update(self.rendered)
+        return kwargs
+
 
 class _Fixed(Rendered):
-    """Parameters rendered once for every request: each :meth:`parameters` call gives maps of its own."""
+    """Parameters rendered once for every request: each :meth:`parameters` or :meth:`write` call gives maps of its
+    own."""
 
     __slots__ = ()
 
     def parameters(self) -> dict[str, Any]:
-        return _copied(self.rendered)
+        return _copied(self.rendered, {})
+
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return _copied(self.rendered, kwargs)
 
 
 class ShapedUpdate(RawUpdate):
@@ -193,29 +208,31 @@ class ShapedUpdate(RawUpdate):
     def set(self, template: str, path: tuple[str, ...], *values: dict[str, Any]) -> None:  # type: ignore[override]
         self.sets.append((template, (path, *values)))
 
-    def parameters(self) -> dict[str, Any]:
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         terms = (self.conditions, self.sets, self.removes, self.adds)
         key = tuple([tuple([(t, o[0], len(o)) for t, o in section]) for section in terms])
         shape = _SHAPES.get(key)
         if shape is None:
-            parameters = super().parameters()
+            super().write(kwargs)
             if all(type(o[0]) is tuple and tuple not in map(type, o[1:]) for section in terms for _, o in section):
                 if len(_SHAPES) >= _MAX_SHAPES:
                     _SHAPES.clear()  # shapes of months gone by: start again
                 # maps of its own: the ones just rendered go out with this request
-                _SHAPES[key] = _copied({k: v for k, v in parameters.items() if k != "ExpressionAttributeValues"})
-            return parameters
+                _SHAPES[key] = _copied({k: v for k, v in kwargs.items() if k in _SHAPED}, {})
+            return kwargs
         values: dict[str, Any] = {}
         for section in terms:
             for _, operands in section:
                 for value in operands[1:]:
                     n = len(values)
                     values[_VALUES[n] if n < _SPELLED else f":{n}"] = value
-        kwargs = _copied(shape)
+        _copied(shape, kwargs)
         if values:
             kwargs["ExpressionAttributeValues"] = values
         return kwargs
 
+
+_SHAPED = ("ConditionExpression", "UpdateExpression", "ExpressionAttributeNames")  # what a shape decides
 
 # Texts and names of a ShapedUpdate by shape; a pure function of the shape (strings only). Bounded: cleared when full.
 _SHAPES: dict[tuple[tuple[tuple[str, Any, int], ...], ...], dict[str, Any]] = {}
