@@ -214,9 +214,9 @@ class Transaction:
         ops, tags = [], []
         table = CounterItem.Meta.table_name
         for (pk, sk), totals in sorted(self._counters.items()):
-            update = added(totals)
-            if update:
-                ops.append({"Update": update.write({"TableName": table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}})})
+            update = added(totals, {"TableName": table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}})
+            if update is not None:
+                ops.append({"Update": update})
                 tags.append(f"counter:{pk}")
         return ops, tags
 
