@@ -274,21 +274,30 @@ def test_the_key_rates_worked_out_once_are_the_limits_rates(monkeypatch: Any) ->
 def test_the_replay_guards_rendered_once_are_pynamodbs_conditions() -> None:
     """A check or a put of a replay record guarded by the guard rendered once sends what pynamodb's condition
     sends, again and again (each send gets maps of its own)."""
-    from chalicelib.db import ReplayItem, replays
-    from chalicelib.db.tx import _Op, _operation
+    from chalicelib.db import ReplayItem, Transaction, replays
+
+    def only(tx: Transaction) -> dict[str, Any]:
+        """The transaction's one operation, as it is sent."""
+        ((operation,),) = (op.values() for op in tx.operations()[0])
+        return dict(operation)
 
     item = {"pk": {"S": "ORDER#p#o"}, "sk": {"S": "ACCRUAL"}, "body": {"S": "{}"}}
     for over_errors in (False, True):
         condition = replays._free(over_errors)
         raw = replays._FREE_RAW[over_errors]
         key = ("ORDER#p#o", "ACCRUAL")
-        checked = _operation(_Op("check", "t", ReplayItem, condition, key=key))
-        put = _operation(_Op("put", "t", ReplayItem, condition, None, key, None, dict(item)))
+        theirs_check, theirs_put = Transaction(), Transaction()
+        theirs_check.check(ReplayItem, *key, condition)
+        theirs_put.put_raw(ReplayItem, dict(item), condition=condition)
+        checked, put = only(theirs_check), only(theirs_put)
         for _ in range(2):
-            sent = _operation(_Op("check", "t", ReplayItem, key=key, raw=raw))
+            ours_check, ours_put = Transaction(), Transaction()
+            ours_check.check(ReplayItem, *key, raw)
+            sent = only(ours_check)
             assert sent == checked and list(sent) == list(checked)
             sent["ExpressionAttributeNames"]["#0"] = "changed"  # a send's maps are its own
-            sent = _operation(_Op("put", "t", ReplayItem, None, None, key, raw, dict(item)))
+            ours_put.put_raw(ReplayItem, dict(item), condition=raw)
+            sent = only(ours_put)
             assert sent == put and list(sent) == list(put)
 
 
@@ -349,8 +358,7 @@ def test_a_replay_record_written_straight_is_the_general_writers_item() -> None:
         )
         tx = Transaction()
         replays.put(tx, f"ORDER#p#{n}", "ACCRUAL", record, tag="natural", over_errors=draw.choice([False, True]))
-        sent = tx._ops[0].item
-        assert sent is not None
+        sent = tx.operations()[0][0]["Put"]["Item"]
         ttl = int(sent["ttl"]["N"]) if "ttl" in sent else None
         assert (ttl is not None) == record.implicit
         expected = wire_item(

@@ -135,48 +135,46 @@ def test_a_missing_required_attribute_fails_as_pynamodb_does() -> None:
         serialized(CustomerItem("CUST#c", "PROFILE", customer_id="c"))  # no created_at
 
 
+def sent_operations(tx: Any) -> list[dict[str, Any]]:
+    """Each operation of ``tx`` as ``Connection.get_operation_kwargs`` makes it, in the order they are sent (the
+    ``TransactItems`` without their ``Put``/``Update``/... wrappers)."""
+    items, _ = tx.operations()
+    return [operation for item in items for operation in item.values()]
+
+
 def test_transaction_operations_are_what_pynamodb_would_send(dynamo: None) -> None:
     """Each kind of operation, with conditions and update actions, as ``TransactWrite`` builds it."""
     from pynamodb.expressions.operand import Path
     from pynamodb.transactions import TransactWrite
 
     from chalicelib import db
-    from chalicelib.db.tx import _ORDER, _Op, _operation
 
     customer = CustomerItem(
         "CUST#c", "PROFILE", customer_id="c", created_at="t", available=5, lots={"2027-01|p": 5}, holds={"h": {}}
     )
-    ops = [
-        _Op("put", "a", customer, CustomerItem.pk.does_not_exist()),
-        _Op("put", "b", db.AliasItem("PHONE#1", "ALIAS", customer_id="c", created_at="t")),
-        _Op(
-            "update",
-            "c",
-            CustomerItem("CUST#c", "PROFILE"),
-            (CustomerItem.available >= 3) & CustomerItem.lots["2027-01|p"].exists(),
-            [
-                CustomerItem.available.set(CustomerItem.available - 3),
-                CustomerItem.lots["2027-01|p"].set((CustomerItem.lots["2027-01|p"] | 0) + 2),
-                CustomerItem.holds["h"].remove(),
-                Path("n").add(4),
-            ],
-        ),
-        _Op("update", "d", db.CounterItem("CTR#p", "C#1"), None, [Path("accrued").add(7)]),
-        _Op("delete", "e", db.AliasItem("PHONE#2", "ALIAS"), db.AliasItem.customer_id == "c"),
-        _Op("check", "f", db.ReplayItem, db.ReplayItem.pk.does_not_exist(), key=("REPLAY#k", "R")),
+    condition = (CustomerItem.available >= 3) & CustomerItem.lots["2027-01|p"].exists()
+    actions = [
+        CustomerItem.available.set(CustomerItem.available - 3),
+        CustomerItem.lots["2027-01|p"].set((CustomerItem.lots["2027-01|p"] | 0) + 2),
+        CustomerItem.holds["h"].remove(),
+        Path("n").add(4),
     ]
-    ordered = sorted(ops, key=lambda op: _ORDER[op.kind])
+    ours = db.Transaction()
     with TransactWrite(connection=db.connection()) as theirs:
-        for op in ordered:
-            if op.kind == "put":
-                theirs.save(op.model, condition=op.condition)
-            elif op.kind == "delete":
-                theirs.delete(op.model, condition=op.condition)
-            elif op.kind == "update":
-                theirs.update(op.model, actions=op.actions, condition=op.condition)
-            else:
-                assert op.key is not None
-                theirs.condition_check(op.model, *op.key, condition=op.condition)
+        # in an order of kinds that is not the order they are sent in
+        ours.put(customer, condition=CustomerItem.pk.does_not_exist(), tag="a")
+        theirs.save(customer, condition=CustomerItem.pk.does_not_exist())
+        alias = db.AliasItem("PHONE#1", "ALIAS", customer_id="c", created_at="t")
+        ours.put(alias, tag="b")
+        theirs.save(alias)
+        ours.update(CustomerItem("CUST#c", "PROFILE"), actions, condition=condition, tag="c")
+        theirs.update(CustomerItem("CUST#c", "PROFILE"), actions=actions, condition=condition)
+        ours.update(db.CounterItem("CTR#p", "C#1"), [Path("accrued").add(7)], tag="d")
+        theirs.update(db.CounterItem("CTR#p", "C#1"), actions=[Path("accrued").add(7)])
+        ours.delete(db.AliasItem("PHONE#2", "ALIAS"), condition=db.AliasItem.customer_id == "c", tag="e")
+        theirs.delete(db.AliasItem("PHONE#2", "ALIAS"), condition=db.AliasItem.customer_id == "c")
+        ours.check(db.ReplayItem, "REPLAY#k", "R", db.ReplayItem.pk.does_not_exist(), tag="f")
+        theirs.condition_check(db.ReplayItem, "REPLAY#k", "R", condition=db.ReplayItem.pk.does_not_exist())
         expected = [
             *theirs._condition_check_items,
             *theirs._delete_items,
@@ -184,11 +182,12 @@ def test_transaction_operations_are_what_pynamodb_would_send(dynamo: None) -> No
             *theirs._update_items,
         ]
         theirs._condition_check_items = theirs._delete_items = theirs._put_items = theirs._update_items = []
-    assert [_operation(op) for op in ordered] == expected
+    assert sent_operations(ours) == expected
+    assert ours.operations()[1] == ["f", "e", "a", "b", "c", "d"]  # each tag beside its operation
     # An update's target that names only its key (codec.keyed) sends the same operation.
-    update = next(op for op in ordered if op.kind == "update")
-    only_key = _Op("update", "c", keyed(CustomerItem, "CUST#c", "PROFILE"), update.condition, update.actions)
-    assert _operation(only_key) == expected[ordered.index(update)]
+    only_key = db.Transaction()
+    only_key.update(keyed(CustomerItem, "CUST#c", "PROFILE"), actions, condition=condition, tag="c")
+    assert sent_operations(only_key) == [expected[4]]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

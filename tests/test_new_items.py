@@ -22,10 +22,9 @@ from chalicelib.db.codec import built, serialized
 from chalicelib.db.models import EntryItem, OrderItem, ReplayItem, _Item
 from chalicelib.db.new_items import put_item, wire_item, writer
 from chalicelib.db.outbox_models import OutboxItem
-from chalicelib.db.tx import _operation
 from chalicelib.domain.events import Event
 from chalicelib.domain.orders import Order
-from tests.test_item_codec import MODELS, ODD_VALUES, _raws
+from tests.test_item_codec import MODELS, ODD_VALUES, _raws, sent_operations
 
 
 def _pynamodb_put(item: _Item, condition: Condition | None = None) -> dict[str, Any]:
@@ -93,7 +92,7 @@ def test_odd_values_go_to_the_wire_as_pynamodb_sends_them_or_fail_alike(dynamo: 
 
 
 def _sent(tx: db.Transaction) -> list[str]:
-    return [_exact(_operation(op)) for op in tx._ops]
+    return [_exact(operation) for operation in sent_operations(tx)]
 
 
 @pytest.mark.parametrize("over_errors", [False, True])
@@ -149,13 +148,13 @@ def test_a_transaction_is_the_request_pynamodb_sends_and_fails_as_it_fails(
     from pynamodb.connection import Connection
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.db.tx import _ORDER, _send
+    from chalicelib.db.tx import _send
 
     tx = db.Transaction()
     orders.save(tx, "p", "o-1", Order(customer_id="c", amount_minor=500), None, "t")
     tx.check(ReplayItem, "REPLAY#k", "R", ReplayItem.pk.does_not_exist(), tag="r")
     tx.add_to_counter("CTR#p", "C#1", {"accrued": 7})
-    ordered = sorted([*tx._ops, *tx._counter_ops()], key=lambda op: _ORDER[op.kind])
+    items, _ = tx.operations()
     sent: list[str] = []
     original = Connection._make_api_call
 
@@ -164,18 +163,19 @@ def test_a_transaction_is_the_request_pynamodb_sends_and_fails_as_it_fails(
         return original(connection, operation, parameters)
 
     monkeypatch.setattr(Connection, "_make_api_call", capture)
-    parts: dict[str, list[dict[str, Any]]] = {"check": [], "delete": [], "put": [], "update": []}
-    for op in ordered:
-        parts[op.kind].append(_operation(op))
+    parts: dict[str, list[dict[str, Any]]] = {"ConditionCheck": [], "Delete": [], "Put": [], "Update": []}
+    for item in items:
+        ((kind, operation),) = item.items()
+        parts[kind].append(operation)
     db.connection().transact_write_items(
-        condition_check_items=parts["check"],
-        delete_items=parts["delete"],
-        put_items=parts["put"],
-        update_items=parts["update"],
+        condition_check_items=parts["ConditionCheck"],
+        delete_items=parts["Delete"],
+        put_items=parts["Put"],
+        update_items=parts["Update"],
         client_request_token="t-1",
     )
     with pytest.raises(TransactWriteError) as ours:  # the order exists now: its guard refuses, as pynamodb's did
-        _send(db.connection(), ordered, "t-2")
+        _send(db.connection(), items, "t-2")
     assert sent[1] == sent[0].replace('"t-1"', '"t-2"')
     assert ours.value.cause_response_code == "TransactionCanceledException"
     assert [r and r.code for r in ours.value.cancellation_reasons] == [None, "ConditionalCheckFailed", None]
@@ -271,8 +271,7 @@ def test_an_events_data_is_what_json_dumps_writes_over_many_events() -> None:
         data = {f"k{rng.randint(0, 9)}": value(0) for _ in range(rng.randint(0, 6))}
         tx = db.Transaction()
         outbox.stage(tx, [Event(f"evt_{n}", "accrual.created", "p", "2027-01-01T00:00:00+00:00", data)])
-        sent = tx._ops[0].item
-        assert sent is not None
+        sent = tx.operations()[0][0]["Put"]["Item"]
         assert sent["data"]["S"] == json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     for odd in ({"s": {1, 2}}, {"b": b"x"}, {1: "a", "b": 2}, {"nan": float("nan")}):
         try:
@@ -283,7 +282,7 @@ def test_an_events_data_is_what_json_dumps_writes_over_many_events() -> None:
             continue
         tx = db.Transaction()
         outbox.stage(tx, [Event("evt_x", "t", "p", "c", odd)])
-        assert tx._ops[0].item is not None and tx._ops[0].item["data"]["S"] == expected
+        assert tx.operations()[0][0]["Put"]["Item"]["data"]["S"] == expected
 
 
 def test_a_months_expiry_marker_is_the_put_of_its_item() -> None:
@@ -298,6 +297,6 @@ def test_a_months_expiry_marker_is_the_put_of_its_item() -> None:
     wallets.apply(ours, "cus_1", change, "2026-01-05T10:00:00+00:00", marked={"2027-01"})
     theirs = db.Transaction()
     theirs.put(ExpiryIndexItem(*db.keys.expiry_index("2027-03", "cus_1"), created_at="2026-01-05T10:00:00+00:00"))
-    puts = [op for op in ours._ops if op.kind == "put"]
-    assert [(op.tag, _exact(_operation(op))) for op in puts] == [(op.tag, _exact(_operation(op))) for op in theirs._ops]
+    puts = [(tag, _exact(op["Put"])) for op, tag in zip(*ours.operations(), strict=True) if "Put" in op]
+    assert puts == [(tag, _exact(op["Put"])) for op, tag in zip(*theirs.operations(), strict=True)]
     assert ours.touches(*db.keys.expiry_index("2027-03", "cus_1"))

@@ -6,13 +6,14 @@ partners list's length, hold present / absent, capped counts, exact-value remova
 from __future__ import annotations
 
 from string import Formatter
+from typing import Any
 
 import pytest
 
 from chalicelib.db import keys, wallets
 from chalicelib.db.codec import keyed
 from chalicelib.db.models import CustomerItem
-from chalicelib.db.tx import _Op, _operation
+from chalicelib.db.tx import Transaction
 from chalicelib.db.wallet_keys import Layout, decode
 from chalicelib.domain.wallet import Change, Hold
 from tests import pynamodb_wallet_update as reference
@@ -20,6 +21,31 @@ from tests import pynamodb_wallet_update as reference
 A, B, C = "ptn_alpha", "ptn_beta", "ptn_gamma"
 OLD = {f"2027-0{m}|{p}": 10 * m for m in range(1, 4) for p in (A, B)}  # the domain spelling of items written before
 COMPACT = {"27011": 7, "27020": 0, "27030": 30}  # partners (A, B): "<YYMM><position>"
+
+
+def _updated(target: object, actions: list[Any], condition: Any) -> dict[str, Any]:
+    """The update pynamodb's actions and condition make, as the transaction sends it."""
+    tx = Transaction()
+    tx.update(target, actions, condition=condition, tag="wallet")  # type: ignore[arg-type]
+    return dict(tx.operations()[0][0]["Update"])
+
+
+def _updated_raw(target: object, raw: Any) -> dict[str, Any]:
+    """The update written directly, as the transaction sends it."""
+    tx = Transaction()
+    tx.update_raw(target, raw, tag="wallet")  # type: ignore[arg-type]
+    return dict(tx.operations()[0][0]["Update"])
+
+
+def _counter_updates(tx: Transaction) -> list[dict[str, Any]]:
+    return [op["Update"] for op in tx._counter_ops()[0]]
+
+
+def _counter_update(key: dict[str, Any], actions: list[Any]) -> dict[str, Any]:
+    """pynamodb's ``ADD`` actions on the counter item at ``key``, as the transaction sends them."""
+    from chalicelib.db.models import CounterItem
+
+    return _updated(keyed(CounterItem, key["pk"]["S"], key["sk"]["S"]), actions, None)
 
 
 def _layout(stored: dict[str, int], partners: tuple[str, ...]) -> Layout:
@@ -113,16 +139,16 @@ def test_the_written_update_is_what_pynamodb_builds(name: str) -> None:
     assert len(raw) == len(actions)
     if not actions:
         return
-    expected = _operation(_Op("update", "wallet", target, condition, actions))
-    assert _operation(_Op("update", "wallet", target, raw=raw)) == expected
+    expected = _updated(target, actions, condition)
+    assert _updated_raw(target, raw) == expected
 
 
 def _sent(change: Change, raw: bool) -> dict[str, object]:
     target = keyed(CustomerItem, *keys.customer("c_1"))
     if raw:
-        return _operation(_Op("update", "wallet", target, raw=wallets.update_for(change, None)))
+        return _updated_raw(target, wallets.update_for(change, None))
     actions, condition = reference.update_for(change, None)
-    return _operation(_Op("update", "wallet", target, condition, actions))
+    return _updated(target, actions, condition)
 
 
 def test_a_map_key_pynamodb_parses_as_a_list_index_is_spelled_as_pynamodb_spells_it() -> None:
@@ -137,22 +163,23 @@ def test_a_counter_update_is_what_pynamodb_builds() -> None:
     ``Path(name).add(amount)`` actions make it; amounts that sum to nothing are left out, as before."""
     from pynamodb.expressions.operand import Path
 
-    from chalicelib.db.tx import Transaction
-
     tx = Transaction()
     tx.add_to_counter("CTR#p", "C#1", {"accrued": 7, "redeemed": 0, "count": 1, "minor": -250})
     tx.add_to_counter("CTR#p", "C#1", {"accrued": 3, "count": 1})
     tx.add_to_counter("CTR#q", "C#2", {"accrued": 5, "refunded": -5})
     tx.add_to_counter("CTR#q", "C#2", {"refunded": 5})
-    ops = tx._counter_ops()
-    assert [op.key or (op.model.pk, op.model.sk) for op in ops] == [("CTR#p", "C#1"), ("CTR#q", "C#2")]
+    ops = _counter_updates(tx)
+    assert [op["Key"] for op in ops] == [
+        {"pk": {"S": "CTR#p"}, "sk": {"S": "C#1"}},
+        {"pk": {"S": "CTR#q"}, "sk": {"S": "C#2"}},
+    ]
+    assert tx.operations()[1] == ["counter:CTR#p", "counter:CTR#q"]
     theirs = [
         [Path("accrued").add(10), Path("count").add(2), Path("minor").add(-250)],
         [Path("accrued").add(5)],
     ]
     for op, actions in zip(ops, theirs, strict=True):
-        expected = _operation(_Op("update", op.tag, op.model, None, actions))
-        assert _operation(op) == expected
+        assert op == _counter_update(op["Key"], actions)
 
 
 def test_a_counter_named_like_a_path_is_spelled_as_pynamodb_spells_it() -> None:
@@ -160,15 +187,13 @@ def test_a_counter_named_like_a_path_is_spelled_as_pynamodb_spells_it() -> None:
     path, and a counter item whose additions sum to nothing sends nothing."""
     from pynamodb.expressions.operand import Path
 
-    from chalicelib.db.tx import Transaction
-
     tx = Transaction()
     tx.add_to_counter("CTR#p", "C#1", {"flow_ptn_a": 4, "nested.count": 2, "accrued": 1})
     tx.add_to_counter("CTR#q", "C#2", {"accrued": 5})
     tx.add_to_counter("CTR#q", "C#2", {"accrued": -5})
-    (op,) = tx._counter_ops()
+    (op,) = _counter_updates(tx)
     theirs = [Path("accrued").add(1), Path(["flow_ptn_a"]).add(4), Path("nested.count").add(2)]
-    assert _operation(op) == _operation(_Op("update", op.tag, op.model, None, theirs))
+    assert op == _counter_update(op["Key"], theirs)
 
 
 def test_placeholders_are_spelled_as_pynamodb_spells_them_past_the_ones_spelled_once() -> None:
@@ -354,8 +379,8 @@ def test_an_update_of_a_shape_seen_before_is_what_pynamodb_builds(name: str) -> 
         actions, condition = reference.update_for(each, layout)
         if not actions:
             continue
-        expected = _operation(_Op("update", "wallet", target, condition, actions))
-        sent = _operation(_Op("update", "wallet", target, raw=wallets.update_for(each, layout)))
+        expected = _updated(target, actions, condition)
+        sent = _updated_raw(target, wallets.update_for(each, layout))
         assert sent == expected
         sent["ExpressionAttributeNames"].clear()  # what one request's maps go through changes no later request
     assert expressions._SHAPES or not reference.update_for(change, layout)[0]
@@ -370,7 +395,6 @@ def test_a_counter_update_of_names_added_before_is_what_pynamodb_builds() -> Non
     from pynamodb.expressions.operand import Path
 
     from chalicelib.db import counter_adds
-    from chalicelib.db.tx import Transaction
 
     rng = random.Random(3)
     names = ["issued_points", "balance_change", "net_value_minor", "fee_points_valued", "flow_ptn_b", "a.b", "exp_x"]
@@ -380,11 +404,11 @@ def test_a_counter_update_of_names_added_before_is_what_pynamodb_builds() -> Non
         amounts = {name: rng.choice([rng.randint(-500, 500), 1, 0]) for name in chosen}
         tx = Transaction()
         tx.add_to_counter("CTR#p", "C#1", amounts)
-        ops = tx._counter_ops()
+        ops = _counter_updates(tx)
         theirs = [Path(n).add(a) for n, a in sorted(amounts.items()) if a]
         if not theirs:
             assert not ops
             continue
         (op,) = ops
-        assert _operation(op) == _operation(_Op("update", op.tag, op.model, None, theirs))
+        assert op == _counter_update(op["Key"], theirs)
     assert counter_adds._ADDS  # some were kept, and met again

@@ -226,7 +226,7 @@ def built(model: type[ItemT], hash_key: str, range_key: str, **attributes: Any) 
 
 def keyed(model: type[ItemT], hash_key: str, range_key: str) -> ItemT:
     """An item that only names its key: the target of an update, a delete or a check in a transaction, which sends
-    nothing else of it (``tx._operation``); none of the defaults a new item would get."""
+    nothing else of it (``tx._keyed``); none of the defaults a new item would get."""
     item: ItemT = model.__new__(model)
     item.attribute_values = {"pk": hash_key, "sk": range_key}
     return item

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.db.expressions import _NAMES, _SPELLED, _VALUES, RawUpdate, Rendered, typed
+from chalicelib.db.expressions import _NAMES, _SPELLED, _VALUES, RawUpdate, typed
 
 __all__ = ["added"]
 
@@ -16,10 +16,11 @@ _ADDS: dict[tuple[str, ...], tuple[tuple[str, ...], str, dict[str, str]]] = {}
 _MAX_ADDS = 1024
 
 
-def added(totals: dict[str, int]) -> RawUpdate:
-    """``Path(name).add(amount)`` per amount but zeros, as pynamodb would send them: names and amounts numbered in
-    the names' order; a name that is not a plain identifier (a path's punctuation, say), an odd amount or more names
-    than placeholders spelled once through ``RawUpdate``."""
+def added(totals: dict[str, int], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """``Path(name).add(amount)`` per amount but zeros, as pynamodb would send them, written into the update's
+    ``kwargs`` (its table and key): names and amounts numbered in the names' order; a name that is not a plain
+    identifier (a path's punctuation, say), an odd amount or more names than placeholders spelled once through
+    ``RawUpdate``. None when every amount is zero: nothing to send."""
     known = _ADDS.get(tuple(totals))
     if known is not None:
         ordered, expression, names_at = known
@@ -30,18 +31,14 @@ def added(totals: dict[str, int]) -> RawUpdate:
                 break  # a zero this time: written the long way
             values[_VALUES[n]] = {"N": str(amount)}
         else:
-            return Rendered(
-                {
-                    "UpdateExpression": expression,
-                    "ExpressionAttributeNames": dict(names_at),
-                    "ExpressionAttributeValues": values,
-                },
-                len(ordered),
-            )
-    return _written_out(totals)
+            kwargs["UpdateExpression"] = expression
+            kwargs["ExpressionAttributeNames"] = dict(names_at)  # a map of its own: the one kept stays as it is
+            kwargs["ExpressionAttributeValues"] = values
+            return kwargs
+    return _written_out(totals, kwargs)
 
 
-def _written_out(totals: dict[str, int]) -> RawUpdate:
+def _written_out(totals: dict[str, int], kwargs: dict[str, Any]) -> dict[str, Any] | None:
     adds: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -57,16 +54,18 @@ def _written_out(totals: dict[str, int]) -> RawUpdate:
         adds.append(f"{name_at} {value_at}")
     else:
         if not adds:
-            return Rendered({"UpdateExpression": "ADD "}, 0)
+            return None
         expression = "ADD " + ", ".join(adds)
         if len(adds) == len(totals):  # every amount whole and not zero: the names' ADD kept
             if len(_ADDS) >= _MAX_ADDS:
                 _ADDS.clear()
             _ADDS[tuple(totals)] = (tuple(sorted(totals)), expression, dict(names))
-        written = {"UpdateExpression": expression, "ExpressionAttributeNames": names}
-        return Rendered(written | {"ExpressionAttributeValues": values}, len(adds))
+        kwargs["UpdateExpression"] = expression
+        kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"] = values
+        return kwargs
     update = RawUpdate()
     for name, amount in sorted(totals.items()):
         if amount:
             update.add(tuple(name.split(".")), typed(amount))
-    return update
+    return update.write(kwargs) if update else None

@@ -41,6 +41,9 @@ class NewEntry:
 
 def put(tx: Transaction, entry: NewEntry) -> None:
     pk, sk = keys.entry(entry.customer_id, entry.entry_id)
+    lots = entry.change.lots  # the lots the change moves; a lot it leaves as it was is not recorded
+    if not all(lots.values()):  # (nearly never: the writer only reads the change's own map)
+        lots = {k: v for k, v in lots.items() if v}
     tx.put_raw(
         EntryItem,
         _ENTRY(
@@ -62,7 +65,7 @@ def put(tx: Transaction, entry: NewEntry) -> None:
             amount_minor=entry.amount_minor,
             order_id=entry.order_id,
             ref_id=entry.ref_id,
-            lots={k: v for k, v in entry.change.lots.items() if v},
+            lots=lots,
             details=entry.details,  # written as it is: nothing keeps it
         ),
     )

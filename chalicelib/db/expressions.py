@@ -122,9 +122,13 @@ class RawUpdate:
 
     def parameters(self) -> dict[str, Any]:
         """ConditionExpression, UpdateExpression, ExpressionAttributeNames and ExpressionAttributeValues."""
+        return self.write({})
+
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`parameters` written into an operation's ``kwargs`` (after its table and key, as
+        ``get_operation_kwargs`` orders them), without a map of their own to copy from; returns ``kwargs``."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
-        kwargs: dict[str, Any] = {}
         if self.conditions:
             texts = _rendered(self.conditions, names, values)  # numbered first: in the text's order
             kwargs["ConditionExpression"] = texts[0] if len(texts) == 1 else _and(texts)
@@ -149,9 +153,12 @@ def _and(texts: list[str]) -> str:
     return "(" * (len(texts) - 1) + texts[0] + "".join([f" AND {t})" for t in texts[1:]])
 
 
-def _copied(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Rendered parameters with maps of their own (the texts are strings, the typed values never changed)."""
-    return {k: dict(v) if type(v) is dict else v for k, v in parameters.items()}
+def _copied(parameters: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Rendered parameters written into ``kwargs`` with maps of their own (the texts are strings, the typed values
+    never changed); returns ``kwargs``."""
+    for k, v in parameters.items():
+        kwargs[k] = dict(v) if type(v) is dict else v
+    return kwargs
 
 
 class Rendered(RawUpdate):
@@ -169,56 +176,89 @@ class Rendered(RawUpdate):
     def parameters(self) -> dict[str, Any]:
         return self.rendered
 
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs.update(self.rendered)
+        return kwargs
+
 
 class _Fixed(Rendered):
-    """Parameters rendered once for every request: each :meth:`parameters` call gives maps of its own."""
+    """Parameters rendered once for every request: each :meth:`parameters` or :meth:`write` call gives maps of its
+    own."""
 
     __slots__ = ()
 
     def parameters(self) -> dict[str, Any]:
-        return _copied(self.rendered)
+        return _copied(self.rendered, {})
+
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return _copied(self.rendered, kwargs)
 
 
 class ShapedUpdate(RawUpdate):
     """A :class:`RawUpdate` whose every term is one path followed by values (the customer item's update). Its
     texts and names depend only on its shape (each term's template, path and number of values; values only take
     the next placeholder), so they are rendered once per shape and kept (a wallet's updates repeat their shapes:
-    the same balances, lots, months and partners); each update then only numbers its values."""
+    the same balances, lots, months and partners); each update then only numbers its values.
 
-    __slots__ = ()
+    The shape and the values are noted as the terms are added (``shape``: each term's section, template, path and
+    number of operands, in the order they come; the values by section, in the order they are numbered), so a
+    send takes them as they are instead of walking the terms again."""
+
+    __slots__ = ("add_values", "guard_values", "set_values", "shape")
+
+    def __init__(self, exists: tuple[str, ...] | None = None) -> None:
+        super().__init__(exists)
+        self.shape: list[_Shape] = [(0, t, o[0], len(o)) for t, o in self.conditions]
+        self.guard_values: list[dict[str, Any]] = []
+        self.set_values: list[dict[str, Any]] = []
+        self.add_values: list[dict[str, Any]] = []
 
     def guard(self, template: str, path: tuple[str, ...], *values: dict[str, Any]) -> None:  # type: ignore[override]
         self.conditions.append((template, (path, *values)))
+        self.shape.append((0, template, path, len(values) + 1))
+        self.guard_values += values
 
     def set(self, template: str, path: tuple[str, ...], *values: dict[str, Any]) -> None:  # type: ignore[override]
         self.sets.append((template, (path, *values)))
+        self.shape.append((1, template, path, len(values) + 1))
+        self.set_values += values
 
-    def parameters(self) -> dict[str, Any]:
-        terms = (self.conditions, self.sets, self.removes, self.adds)
-        key = tuple([tuple([(t, o[0], len(o)) for t, o in section]) for section in terms])
+    def remove(self, path: tuple[str, ...]) -> None:
+        super().remove(path)
+        self.shape.append((2, "{0}", path, 1))
+
+    def add(self, path: tuple[str, ...], value: dict[str, Any]) -> None:
+        super().add(path, value)
+        self.shape.append((3, "{0} {1}", path, 2))
+        self.add_values.append(value)
+
+    def write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        key = tuple(self.shape)  # the order of the terms within each section, hence their texts and names
         shape = _SHAPES.get(key)
         if shape is None:
-            parameters = super().parameters()
+            super().write(kwargs)
+            terms = (self.conditions, self.sets, self.removes, self.adds)
             if all(type(o[0]) is tuple and tuple not in map(type, o[1:]) for section in terms for _, o in section):
                 if len(_SHAPES) >= _MAX_SHAPES:
                     _SHAPES.clear()  # shapes of months gone by: start again
                 # maps of its own: the ones just rendered go out with this request
-                _SHAPES[key] = _copied({k: v for k, v in parameters.items() if k != "ExpressionAttributeValues"})
-            return parameters
-        values: dict[str, Any] = {}
-        for section in terms:
-            for _, operands in section:
-                for value in operands[1:]:
-                    n = len(values)
-                    values[_VALUES[n] if n < _SPELLED else f":{n}"] = value
-        kwargs = _copied(shape)
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
+                _SHAPES[key] = _copied({k: v for k, v in kwargs.items() if k in _SHAPED}, {})
+            return kwargs
+        _copied(shape, kwargs)
+        values = [*self.guard_values, *self.set_values, *self.add_values]  # numbered in the texts' order
+        if len(values) <= _SPELLED:
+            if values:
+                kwargs["ExpressionAttributeValues"] = dict(zip(_VALUES, values, strict=False))
+        else:
+            kwargs["ExpressionAttributeValues"] = {value_placeholder(n): value for n, value in enumerate(values)}
         return kwargs
 
 
+_SHAPED = ("ConditionExpression", "UpdateExpression", "ExpressionAttributeNames")  # what a shape decides
+
+_Shape = tuple[int, str, Operand, int]  # a term's section (0: condition, 1: SET...), template, path, operands
 # Texts and names of a ShapedUpdate by shape; a pure function of the shape (strings only). Bounded: cleared when full.
-_SHAPES: dict[tuple[tuple[tuple[str, Any, int], ...], ...], dict[str, Any]] = {}
+_SHAPES: dict[tuple[_Shape, ...], dict[str, Any]] = {}
 _MAX_SHAPES = 2048
 
 

@@ -24,8 +24,7 @@ def customer_at_partner(partner_id: str, customer_id: str) -> str:
 
 
 def partner_period(partner_id: str, period: str, entry_id: str) -> str:
-    shard = int.from_bytes(hashlib.blake2b(entry_id.encode(), digest_size=2).digest()) % PERIOD_SHARDS
-    return f"PP#{partner_id}#{period}#{shard}"
+    return f"PP#{partner_id}#{period}#{_shard(entry_id, PERIOD_SHARDS)}"
 
 
 def partner_period_partitions(partner_id: str, period: str) -> list[str]:

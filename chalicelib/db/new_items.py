@@ -146,7 +146,7 @@ def writer(model: type[_Item]) -> Writer:
 
 def wire_item(model: type[_Item], hash_key: str, range_key: str, **attributes: Any) -> dict[str, dict[str, Any]]:
     """``serialized(built(model, hash_key, range_key, **attributes))`` with the key first, as a transaction's Put
-    sends it (``tx._operation``), without building the item: a new item on the write path (an entry, a replay
+    sends it (``Transaction.put``), without building the item: a new item on the write path (an entry, a replay
     record, an order, an event) goes to the wire straight from its values. Anything this module does not write
     itself (an odd value, a model it has no writer for, a name the model does not declare) goes through pynamodb,
     which also raises its own errors."""

@@ -8,7 +8,6 @@ import time
 import uuid
 import weakref
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
@@ -17,11 +16,12 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action, Update
 
-from chalicelib.db.codec import keyed, serialized
+from chalicelib.db.codec import serialized
 from chalicelib.db.counter_adds import added
 from chalicelib.db.expressions import RawUpdate, condition_text
 from chalicelib.db.keys import COUNTER_SHARDS
 from chalicelib.db.models import CounterItem, _Item
+from chalicelib.db.new_items import put_item
 from chalicelib.errors import RequestTooLarge, Unavailable
 
 log = logging.getLogger(__name__)
@@ -51,36 +51,20 @@ class TxCancelled(Exception):
         self.retryable = retryable
 
 
-# pynamodb sends condition checks, then deletes, then puts, then updates: cancellation reasons come in that order.
-_ORDER = {"check": 0, "delete": 1, "put": 2, "update": 3}
-_RANK = attrgetter("rank")
-
-
-class _Op:
-    """One operation of a transaction (a plain class: a dataclass's ``__init__`` costs more, for one per item)."""
-
-    __slots__ = ("actions", "condition", "item", "key", "kind", "model", "rank", "raw", "tag")
-
-    def __init__(
-        self,
-        kind: str,  # "check" | "delete" | "put" | "update"
-        tag: str,
-        model: Any,
-        condition: Condition | None = None,
-        actions: list[Action] | None = None,
-        key: tuple[str, str] | None = None,
-        raw: RawUpdate | None = None,  # an update written directly (``update_raw``) instead of condition/actions
-        item: dict[str, Any] | None = None,  # a put's item as sent (``put_raw``), key first; ``model``: its class
-    ) -> None:
-        self.kind, self.tag, self.model, self.condition = kind, tag, model, condition
-        self.actions = actions  # pynamodb's actions of an ``update`` (none: an update written directly)
-        self.key, self.raw, self.item = key, raw, item
-        self.rank = _ORDER[kind]
-
-
 class Transaction:
+    """Operations held as they are sent (each one's ``TransactItems`` entry, made when it is added, as pynamodb's
+    ``TransactWrite`` makes its own), by kind in the order pynamodb sends them: condition checks, then deletes, then
+    puts, then updates (cancellation reasons come in that order). Beside each kind, its operations' tags."""
+
     def __init__(self) -> None:
-        self._ops: list[_Op] = []
+        self._checks: list[dict[str, Any]] = []
+        self._deletes: list[dict[str, Any]] = []
+        self._puts: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any]] = []
+        self._check_tags: list[str] = []
+        self._delete_tags: list[str] = []
+        self._put_tags: list[str] = []
+        self._update_tags: list[str] = []
         self._counters: dict[tuple[str, str], dict[str, int]] = {}
         self._marks: set[str] = set()  # tags of the items put by :meth:`mark`
         self._shard: int | None = None
@@ -98,19 +82,25 @@ class Transaction:
         ``attribute_not_exists``: found there when a send is cancelled, it proves that an earlier send of this very
         transaction committed (botocore resent a call whose answer was lost), so the commit succeeded."""
         self._marks.add(tag)
-        self._ops.append(_Op("put", tag, item, type(item).pk.does_not_exist()))
+        self.put(item, condition=type(item).pk.does_not_exist(), tag=tag)
 
     def __len__(self) -> int:
-        return len(self._ops) + len(self._counters)
+        return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates) + len(self._counters)
 
     def add_to_counter(self, pk: str, sk: str, amounts: dict[str, int]) -> None:
         """Add numbers to a counter item; all additions to one item become one ``ADD`` update at commit."""
-        totals = self._counters.setdefault((pk, sk), {})
+        totals = self._counters.get((pk, sk))
+        if totals is None:  # the usual: one addition per counter item
+            self._counters[pk, sk] = dict(amounts)
+            return
         for name, amount in amounts.items():
             totals[name] = totals.get(name, 0) + amount
 
     def put(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
-        self._ops.append(_Op("put", tag or item.pk, item, condition))
+        attributes = serialized(item)
+        put = {"TableName": type(item).Meta.table_name, "Item": put_item(attributes)}
+        self._puts.append({"Put": _expressed(put, condition) if condition is not None else put})
+        self._put_tags.append(tag or item.pk)
 
     def put_raw(
         self,
@@ -122,39 +112,64 @@ class Transaction:
     ) -> None:
         """Put an item given as it is sent (``new_items.wire_item``): the same operation as :meth:`put` of the
         model's item, without building it. ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
-        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        put = {"TableName": model.Meta.table_name, "Item": item}
         if isinstance(condition, RawUpdate):
-            self._ops.append(_Op("put", tag or pk, model, None, None, (pk, sk), condition, item))
-        else:
-            self._ops.append(_Op("put", tag or pk, model, condition, None, (pk, sk), None, item))
+            condition.write(put)
+        elif condition is not None:
+            _expressed(put, condition)
+        self._puts.append({"Put": put})
+        self._put_tags.append(tag or item["pk"]["S"])
 
     def update(
         self, item: _Item, actions: Sequence[Action], *, condition: Condition | None = None, tag: str = ""
     ) -> None:
-        self._ops.append(_Op("update", tag or item.pk, item, condition, list(actions)))
+        update = _expressed(_keyed(item), condition, actions)
+        self._updates.append({"Update": update})
+        self._update_tags.append(tag or item.pk)
 
     def update_raw(self, item: _Item, update: RawUpdate, *, tag: str = "") -> None:
         """An update whose expressions are written directly (``codec.RawUpdate``): the same request as
         :meth:`update` with pynamodb's actions and condition, without building them."""
-        self._ops.append(_Op("update", tag or item.pk, item, None, None, None, update))
+        self._updates.append({"Update": update.write(_keyed(item))})
+        self._update_tags.append(tag or item.pk)
 
     def check(self, model: type[_Item], pk: str, sk: str, condition: Condition | RawUpdate, *, tag: str = "") -> None:
         """A ConditionCheck; ``condition`` may be written directly (a ``RawUpdate`` of guards only)."""
+        check = {"TableName": model.Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
         if isinstance(condition, RawUpdate):
-            self._ops.append(_Op("check", tag or pk, model, key=(pk, sk), raw=condition))
+            condition.write(check)
+        elif condition is not None:
+            _expressed(check, condition)
         else:
-            self._ops.append(_Op("check", tag or pk, model, condition, key=(pk, sk)))
+            raise TypeError("`condition` cannot be None")  # as TransactWrite.condition_check
+        self._checks.append({"ConditionCheck": check})
+        self._check_tags.append(tag or pk)
 
     def delete(self, item: _Item, *, condition: Condition | None = None, tag: str = "") -> None:
-        self._ops.append(_Op("delete", tag or item.pk, item, condition))
+        delete = _keyed(item)
+        self._deletes.append({"Delete": _expressed(delete, condition) if condition is not None else delete})
+        self._delete_tags.append(tag or item.pk)
 
     def touches(self, pk: str, sk: str) -> bool:
         """DynamoDB refuses two operations on one item in a transaction; callers check before adding."""
-        for op in self._ops:
-            key = op.key if op.key is not None else (op.model.pk, op.model.sk)
-            if key == (pk, sk):
+        for kind, ops in (("ConditionCheck", self._checks), ("Delete", self._deletes), ("Update", self._updates)):
+            for op in ops:
+                key = op[kind]["Key"]
+                if key["pk"]["S"] == pk and key["sk"]["S"] == sk:
+                    return True
+        for op in self._puts:
+            item = op["Put"]["Item"]
+            if item["pk"]["S"] == pk and item["sk"]["S"] == sk:
                 return True
         return False
+
+    def operations(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The ``TransactItems`` to send, in pynamodb's order (the counters' updates last), and their tags."""
+        counters, counter_tags = self._counter_ops()
+        return (
+            [*self._checks, *self._deletes, *self._puts, *self._updates, *counters],
+            [*self._check_tags, *self._delete_tags, *self._put_tags, *self._update_tags, *counter_tags],
+        )
 
     def commit(self, connection: Connection, token: str | None = None) -> None:
         """Send the transaction with ``token`` as its ClientRequestToken: DynamoDB then treats botocore's own
@@ -165,42 +180,72 @@ class Transaction:
         transaction is final as it stands (a setting or state written whole under its conditions): a
         ``TransactionConflict`` cancellation, which applied nothing, is sent again, each time as a new transaction
         with a new token, up to :data:`CONFLICT_RETRIES` times."""
-        ops = [*self._ops, *self._counter_ops()]
-        if not ops:
+        items, tags = self.operations()
+        if not items:
             return
         if token is not None:
-            self._commit(connection, ops, token)
+            self._commit(connection, items, tags, token)
             return
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
-                self._commit(connection, ops, uuid.uuid4().hex)
+                self._commit(connection, items, tags, uuid.uuid4().hex)
                 return
             except TxCancelled as cancelled:
                 if not cancelled.retryable or attempt == CONFLICT_RETRIES:
                     raise
                 pause(attempt)
 
-    def _commit(self, connection: Connection, ops: list[_Op], token: str) -> None:
-        token = _checked(len(ops), token)
-        ordered = sorted(ops, key=_RANK)
+    def _commit(self, connection: Connection, items: list[dict[str, Any]], tags: list[str], token: str) -> None:
+        token = _checked(len(items), token)
         try:
-            _send(connection, ordered, token)
+            _send(connection, items, token)
         except TransactWriteError as exc:
-            failure = _failure(exc, ordered)
+            failure = _failure(exc, tags)
             if failure is None:
                 raise
             if isinstance(failure, TxCancelled) and failure.failed & self._marks:
                 return  # our own mark is there: an earlier send of this transaction committed it whole
             raise failure from exc
 
-    def _counter_ops(self) -> list[_Op]:
-        """One ``ADD`` update per counter item, of everything added to it."""
-        ops = []
+    def _counter_ops(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """One ``ADD`` update per counter item, of everything added to it, and their tags."""
+        if not self._counters:
+            return [], []
+        ops, tags = [], []
+        table = CounterItem.Meta.table_name
         for (pk, sk), totals in sorted(self._counters.items()):
-            update = added(totals)
-            if update:
-                ops.append(_Op("update", f"counter:{pk}", keyed(CounterItem, pk, sk), None, None, None, update))
-        return ops
+            update = added(totals, {"TableName": table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}})
+            if update is not None:
+                ops.append({"Update": update})
+                tags.append(f"counter:{pk}")
+        return ops, tags
+
+
+def _keyed(item: _Item) -> dict[str, Any]:
+    """An update's, a delete's target: its table and key, as the item's ``pk`` and ``sk`` descriptors read them."""
+    values = item.attribute_values
+    return {
+        "TableName": type(item).Meta.table_name,
+        "Key": {"pk": {"S": values.get("pk")}, "sk": {"S": values.get("sk")}},
+    }
+
+
+def _expressed(
+    kwargs: dict[str, Any], condition: Condition | None, actions: Sequence[Action] | None = None
+) -> dict[str, Any]:
+    """``kwargs`` with pynamodb's condition and update actions serialized as ``Connection.get_operation_kwargs``
+    serializes them: the condition's names and values first, then the update's (``actions``: an update's)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if condition is not None:
+        kwargs["ConditionExpression"] = condition_text(condition, names, values)
+    if actions is not None:
+        kwargs["UpdateExpression"] = Update(*actions).serialize(names, values)
+    if names:
+        kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    return kwargs
 
 
 def pause(attempt: int) -> None:
@@ -222,72 +267,29 @@ def _checked(items: int, token: str) -> str:
     return token
 
 
-_WRAPPER = {"check": "ConditionCheck", "delete": "Delete", "put": "Put", "update": "Update"}
-
-
-def _send(connection: Connection, ordered: Sequence[_Op], token: str) -> None:
+def _send(connection: Connection, items: list[dict[str, Any]], token: str) -> None:
     """The transaction as pynamodb's ``TransactWrite`` would send it (the same operations, keys, expressions and
-    items), built without its per-item detours (``db.codec.serialized`` for the items), and the parameters its
-    ``Connection.transact_write_items`` makes of them (then ``dispatch`` adds ``ReturnConsumedCapacity``), sent
-    through the connection's ``_make_api_call``: the same request and the same ``TransactWriteError``s, without
-    dispatch's per-call uuid, signals and log records. Refused before sending if it is over 4 MB."""
+    items, made as they were added), and the parameters its ``Connection.transact_write_items`` makes of them (then
+    ``dispatch`` adds ``ReturnConsumedCapacity``), sent through the connection's ``_make_api_call``: the same
+    request and the same ``TransactWriteError``s, without dispatch's per-call uuid, signals and log records.
+    Refused before sending if it is over 4 MB."""
     _measured(connection.client)
-    parameters = {
-        "ClientRequestToken": token,
-        "TransactItems": [{_WRAPPER[op.kind]: _operation(op)} for op in ordered],  # ordered: checks, deletes, ...
-        "ReturnConsumedCapacity": "TOTAL",
-    }
+    parameters = {"ClientRequestToken": token, "TransactItems": items, "ReturnConsumedCapacity": "TOTAL"}
     try:
         connection._make_api_call("TransactWriteItems", parameters)
     except (BotoCoreError, ClientError) as exc:  # pynamodb's BOTOCORE_EXCEPTIONS, wrapped as it wraps them
         raise TransactWriteError("Failed to write transaction items", exc) from exc
 
 
-def _operation(op: _Op) -> dict[str, Any]:
-    """One operation's parameters, as ``Connection.get_operation_kwargs`` makes them: the condition's names and
-    values first, then the update's."""
-    kind, raw = op.kind, op.raw
-    if op.item is not None:  # ``model`` is the item's class
-        kwargs: dict[str, Any] = {"TableName": op.model.Meta.table_name, "Item": op.item}
-    elif kind == "check":  # ``model`` is the item's class
-        if op.condition is None and raw is None:
-            raise TypeError("`condition` cannot be None")  # as TransactWrite.condition_check
-        pk, sk = op.key if op.key is not None else (op.model.pk, op.model.sk)
-        kwargs = {"TableName": op.model.Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
-    elif kind == "put":
-        attributes = serialized(op.model)
-        kwargs = {"TableName": type(op.model).Meta.table_name, "Item": attributes}
-        kwargs["Item"] = {"pk": attributes.pop("pk"), "sk": attributes.pop("sk"), **attributes}
-    else:  # the item's own values, as its ``pk`` and ``sk`` descriptors read them
-        item = op.model.attribute_values
-        pk, sk = op.key if op.key is not None else (item.get("pk"), item.get("sk"))
-        kwargs = {"TableName": type(op.model).Meta.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}
-    if raw is not None:
-        kwargs.update(raw.parameters())
-        return kwargs
-    if op.condition is None and kind != "update":  # nothing to express (a put of a new item's own key)
-        return kwargs
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    if op.condition is not None:
-        kwargs["ConditionExpression"] = condition_text(op.condition, names, values)
-    if op.kind == "update":
-        kwargs["UpdateExpression"] = Update(*(op.actions or ())).serialize(names, values)
-    if names:
-        kwargs["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
-    if values:
-        kwargs["ExpressionAttributeValues"] = values
-    return kwargs
-
-
-def _failure(exc: TransactWriteError, ordered: Sequence[_Op]) -> Exception | None:
-    """What a failed transaction means to the caller: conditions that failed (by the tags of their items) or a
-    conflict worth retrying, the database being busy; None for anything else (raised as it is)."""
+def _failure(exc: TransactWriteError, tags: list[str]) -> Exception | None:
+    """What a failed transaction means to the caller: conditions that failed (by the tags of their items, ``tags``
+    in the order they were sent) or a conflict worth retrying, the database being busy; None for anything else
+    (raised as it is)."""
     code, reasons = error_code(exc), exc.cancellation_reasons
     if code is None:
         return None  # no answer came back (a timeout, a closed connection): see ``outcome_unknown``
     if code == "TransactionCanceledException" and reasons:
-        failed = {op.tag for op, r in zip(ordered, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"}
+        failed = {tag for tag, r in zip(tags, reasons, strict=False) if r and r.code == "ConditionalCheckFailed"}
         retryable = any(r and r.code in _RETRYABLE_REASONS for r in reasons)
         if failed or retryable:
             return TxCancelled(failed, retryable=retryable and not failed)
