@@ -9,7 +9,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "no per-lot guard on a spend",
         "            u.x.guard(_AT_LEAST, lot, typed(-delta))",
         "            pass",
-        ("tests/test_races.py::test_parallel_spends_across_two_issuers_never_take_a_lot_below_zero",),
+        (
+            "tests/test_interleaving.py::test_a_spend_committed_between_another_spends_read_and_commit_takes_no_lot_below_zero",
+            "tests/test_races.py::test_parallel_spends_across_two_issuers_never_take_a_lot_below_zero",
+        ),
     ),
     Mutant(
         "no per-customer campaign limit in the write",
@@ -86,7 +89,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '        condition.guard("{0} = {1}", ("version",), typed(previous.version))',
         "        pass",
         (
-            "tests/test_order_interleaving.py::test_a_refund_committed_between_another_refunds_read_and_commit_is_not_lost",
+            "tests/test_interleaving.py::test_a_refund_committed_between_another_refunds_read_and_commit_is_not_lost",
             "tests/test_races.py::test_parallel_refunds_of_one_order_never_exceed_it",
         ),
     ),
