@@ -515,3 +515,68 @@ def test_an_endpoint_hears_only_the_types_it_asked_for(coalition, receiver, cloc
     )
     dispatcher.poll(clock.now())
     assert [r.event["type"] for r in receiver.got] == ["refund.created"]
+
+
+# A registration or deletion committed between another one's read and its commit, replayed in one thread the same way
+# every run (tests/test_webhooks_live.py races them over HTTP, which finds it only when the machine interleaves them).
+
+
+def test_a_registration_committed_after_anothers_read_of_the_count_does_not_pass_the_cap(
+    coalition, receiver, monkeypatch
+):
+    from tests.test_idempotency import _interleave
+
+    for n in range(9):
+        _register(coalition.cafe, f"{receiver.url}/{n}")
+    # the tenth, registered after this one read the count (nine) and before it commits
+    tenth = {"url": receiver.url, "events": ["*"]}
+    raced = _interleave(monkeypatch, lambda plan: len(plan.tx) > 0, lambda: coalition.cafe.post("/v1/webhooks", tenth))
+    late = coalition.cafe.post("/v1/webhooks", {"url": f"{receiver.url}/late", "events": ["*"]})
+    monkeypatch.undo()
+    assert raced[0].status == 201, raced[0].json
+    assert late.status == 409 and late["code"] == "webhook_limit_reached", late.json
+    assert len(coalition.cafe.get("/v1/webhooks")["items"]) == 10
+
+
+def test_two_first_registrations_at_once_are_both_counted(coalition, receiver, monkeypatch):
+    """The count is not stored before a partner's first endpoint: the one that puts it second is sent back to read
+    it, not let write over it (else the cap would be off by one for good)."""
+    from tests.test_idempotency import _interleave
+
+    other = {"url": receiver.url, "events": ["*"]}
+    raced = _interleave(monkeypatch, lambda plan: len(plan.tx) > 0, lambda: coalition.cafe.post("/v1/webhooks", other))
+    first = coalition.cafe.post("/v1/webhooks", {"url": f"{receiver.url}/first", "events": ["*"]})
+    monkeypatch.undo()
+    assert raced[0].status == 201 and first.status == 201, (raced[0].json, first.json)
+    for n in range(8):
+        _register(coalition.cafe, f"{receiver.url}/{n}")
+    r = coalition.cafe.post("/v1/webhooks", {"url": f"{receiver.url}/eleventh", "events": ["*"]})
+    assert r.status == 409 and r["code"] == "webhook_limit_reached", r.json
+    assert len(coalition.cafe.get("/v1/webhooks")["items"]) == 10
+
+
+def test_an_endpoint_deleted_again_between_a_deletions_read_and_commit_is_counted_out_once(
+    coalition, receiver, monkeypatch
+):
+    from chalicelib.db import webhooks as webhooks_db
+
+    made = [_register(coalition.cafe, f"{receiver.url}/{n}") for n in range(10)]
+    path = f"/v1/webhooks/{made[0]['webhook_id']}"
+    real, again = webhooks_db.get_many, []
+
+    def read_then_another_deletes(keys):  # type: ignore[no-untyped-def]
+        found = real(keys)
+        if not again:  # once: the other deletion's own read passes straight through
+            again.append(None)
+            again[0] = coalition.cafe.call("DELETE", path)
+        return found
+
+    monkeypatch.setattr(webhooks_db, "get_many", read_then_another_deletes)
+    assert coalition.cafe.call("DELETE", path).status == 204
+    assert again[0].status == 204
+    monkeypatch.undo()
+    # One place freed, not two.
+    _register(coalition.cafe, f"{receiver.url}/new")
+    r = coalition.cafe.post("/v1/webhooks", {"url": f"{receiver.url}/eleventh", "events": ["*"]})
+    assert r.status == 409 and r["code"] == "webhook_limit_reached", r.json
+    assert len(coalition.cafe.get("/v1/webhooks")["items"]) == 10

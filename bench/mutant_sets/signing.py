@@ -34,14 +34,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "the endpoint cap not guarded in the registering write",
         "    guard = WebhookCountItem.live < cap if cap is not None else WebhookCountItem.pk.exists()",
         "    guard = WebhookCountItem.pk.exists()",
-        (f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",),
+        (
+            f"{WEBHOOKS}::test_a_registration_committed_after_anothers_read_of_the_count_does_not_pass_the_cap",
+            f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",
+        ),
     ),
     Mutant(
         "the endpoint count put over one already stored",
         "        tx.put(WebhookCountItem(pk, sk, live=live + delta), condition=WebhookCountItem.pk.does_not_exist(), "
         'tag="count")',
         '        tx.put(WebhookCountItem(pk, sk, live=live + delta), tag="count")',
-        (f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",),
+        (
+            f"{WEBHOOKS}::test_two_first_registrations_at_once_are_both_counted",
+            f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",
+        ),
     ),
     Mutant(
         "a deleted endpoint not counted out",
@@ -53,7 +59,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "an endpoint deleted twice at once counted out twice",
         '        tx.update(item, actions, condition=WebhookItem.status == hook.status, tag="webhook")',
         '        tx.update(item, actions, tag="webhook")',
-        (f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",),
+        (
+            f"{WEBHOOKS}::test_an_endpoint_deleted_again_between_a_deletions_read_and_commit_is_counted_out_once",
+            f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",
+        ),
     ),
     Mutant(
         "a delivery resolving the endpoint's name again (DNS rebinding)",
