@@ -50,14 +50,7 @@ def sortable_id(prefix: str, moment: datetime) -> str:
 def _millis_of(moment: datetime) -> str:
     """The 10 digits of an instant's milliseconds (since the calendar's first day, as ``toordinal`` counts)."""
     millis = (moment.toordinal() * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second) * 1000
-    millis = (millis + moment.microsecond // 1000) & _MILLIS_DIGITS
-    # ``_base32(millis, 10)`` written as ``_digits`` writes its parts: five pairs, no list to join (every write's
-    # first id works them out)
-    pairs = _PAIRS
-    return (
-        f"{pairs[millis >> 40]}{pairs[millis >> 30 & 1023]}{pairs[millis >> 20 & 1023]}{pairs[millis >> 10 & 1023]}"
-        f"{pairs[millis & 1023]}"
-    )
+    return _base32((millis + moment.microsecond // 1000) & _MILLIS_DIGITS, 10)
 
 
 # A write's ids share its ``now``: the digits of its milliseconds are worked out once for that very datetime.

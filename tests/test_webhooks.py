@@ -13,6 +13,7 @@ from partner_sdk import webhooks as sdk_webhooks
 from partner_sdk.errors import SignatureVerificationError
 from tests.conftest import inbox, table_snapshot
 from tests.test_api_ledger import accrue, enrol
+from tests.test_idempotency import _interleave
 
 pytest_plugins = ("tests.webhook_receiver",)
 
@@ -524,8 +525,6 @@ def test_an_endpoint_hears_only_the_types_it_asked_for(coalition, receiver, cloc
 def test_a_registration_committed_after_anothers_read_of_the_count_does_not_pass_the_cap(
     coalition, receiver, monkeypatch
 ):
-    from tests.test_idempotency import _interleave
-
     for n in range(9):
         _register(coalition.cafe, f"{receiver.url}/{n}")
     # the tenth, registered after this one read the count (nine) and before it commits
@@ -541,8 +540,6 @@ def test_a_registration_committed_after_anothers_read_of_the_count_does_not_pass
 def test_two_first_registrations_at_once_are_both_counted(coalition, receiver, monkeypatch):
     """The count is not stored before a partner's first endpoint: the one that puts it second is sent back to read
     it, not let write over it (else the cap would be off by one for good)."""
-    from tests.test_idempotency import _interleave
-
     other = {"url": receiver.url, "events": ["*"]}
     raced = _interleave(monkeypatch, lambda plan: len(plan.tx) > 0, lambda: coalition.cafe.post("/v1/webhooks", other))
     first = coalition.cafe.post("/v1/webhooks", {"url": f"{receiver.url}/first", "events": ["*"]})
