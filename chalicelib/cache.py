@@ -23,26 +23,19 @@ _entries: dict[str, tuple[float, Any]] = {}
 
 
 _TTL_NAME = "LOYALTY_CACHE_SECONDS"
-# The environment as ``os.environ`` keeps it on POSIX (bytes by bytes, updated by every write through os.environ:
-# ``monkeypatch.setenv``, ``mock.patch.dict``): read there, the setting costs one dict lookup per cache read, and its
-# number is worked out again only when the text changes. Elsewhere: ``os.environ`` itself.
-_ENV_KEY = os.fsencode(_TTL_NAME)
-_ttl_seen: tuple[bytes | None, int] = (None, 30)  # the setting's text last read (held: its identity stays), its number
+# The setting as read: at the first cache read of the process, and again after ``clear`` (a test's cold start, or a
+# change made through this instance). An instance's environment never changes while it lives, so every request
+# need not read it again.
+_ttl_read: list[int] = []
 
 
 def ttl_seconds() -> int:
-    """``int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))``."""
-    global _ttl_seen
-    env = getattr(os.environ, "_data", None)  # read each time: a test may put another mapping in its place
-    if type(env) is not dict or os.name != "posix":
-        return int(os.environ.get(_TTL_NAME, "30"))
-    raw = env.get(_ENV_KEY)
-    seen = _ttl_seen
-    if raw is seen[0] and raw is not None:
-        return seen[1]
-    number = int(os.fsdecode(raw)) if raw is not None else 30
-    _ttl_seen = (raw, number)
-    return number
+    """``int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))`` as it was at the first read since :func:`clear`."""
+    if _ttl_read:
+        return _ttl_read[0]
+    seconds = int(os.environ.get(_TTL_NAME, "30"))
+    _ttl_read.append(seconds)  # two first reads at once append the same number: the first is the one read
+    return seconds
 
 
 def get(key: str, load: Callable[[], T]) -> T:
@@ -93,3 +86,4 @@ def clear() -> None:
     with _lock:
         _entries.clear()
         _facts.clear()
+        _ttl_read.clear()

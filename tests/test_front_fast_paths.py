@@ -398,33 +398,40 @@ def test_a_loaded_lazy_module_reads_its_names_as_the_module_does() -> None:
     assert not hasattr(module, "extra_name_for_test") and not hasattr(proxy, "extra_name_for_test")
 
 
-def test_the_cache_seconds_read_from_the_environment_follow_every_change(monkeypatch: Any) -> None:
-    """``cache.ttl_seconds`` is ``int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))`` after every way a process or
-    a test changes the environment, a setting that is no number included."""
+def test_the_cache_seconds_are_read_from_the_environment_once_per_cold_start(monkeypatch: Any) -> None:
+    """``cache.ttl_seconds`` is ``int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))`` as the environment was at the
+    first read after ``cache.clear()`` (a cold start, a test's, or a change made through this instance): an instance's
+    environment never changes while it lives, so a request does not read it again. A setting that is no number is
+    refused at every read, never remembered."""
     import os
     from unittest import mock
 
     from chalicelib import cache
 
-    def plain() -> int:
-        return int(os.environ.get("LOYALTY_CACHE_SECONDS", "30"))
-
     monkeypatch.delenv("LOYALTY_CACHE_SECONDS", raising=False)
-    assert cache.ttl_seconds() == plain() == 30
+    cache.clear()
+    assert cache.ttl_seconds() == 30
+    seen = 30
     for text in ["0", "3600", " 7 ", "3600", "-1", "30"]:
         monkeypatch.setenv("LOYALTY_CACHE_SECONDS", text)
-        assert cache.ttl_seconds() == plain() and cache.ttl_seconds() == plain()
+        assert cache.ttl_seconds() == seen  # not before the next cold start
+        cache.clear()
+        seen = int(text)
+        assert cache.ttl_seconds() == seen and cache.ttl_seconds() == seen
     with mock.patch.dict(os.environ, {"LOYALTY_CACHE_SECONDS": "12"}):
+        cache.clear()
         assert cache.ttl_seconds() == 12
-    assert cache.ttl_seconds() == plain() == 30
-    os.environ["LOYALTY_CACHE_SECONDS"] = "5"
-    assert cache.ttl_seconds() == 5
+    cache.clear()
+    assert cache.ttl_seconds() == 30
     monkeypatch.setenv("LOYALTY_CACHE_SECONDS", "soon")
+    cache.clear()
     for _ in range(2):
         with pytest.raises(ValueError):
             cache.ttl_seconds()
     monkeypatch.setattr(os, "environ", {"LOYALTY_CACHE_SECONDS": "9"})
     assert cache.ttl_seconds() == 9
+    monkeypatch.undo()
+    cache.clear()  # the next test reads the environment it has
 
 
 def test_a_routes_view_once_made_is_the_one_chalice_calls() -> None:
