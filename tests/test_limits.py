@@ -118,7 +118,8 @@ def test_a_burst_from_one_key_is_429_while_another_key_is_unaffected(coalition, 
 
 def test_a_refused_write_leaves_its_idempotency_key_free(coalition, clock):
     cid = enrol(coalition.cafe, phone="+79161230001")
-    use_limits(clock, '{"api_key": {"count": 1, "per_seconds": 5}}')
+    assert coalition.cafe.get("/v1/partner").status == 200  # warm: the instance keeps the key's rates as they were
+    use_limits(clock, '{"api_key": {"count": 1, "per_seconds": 5}}')  # ... until the settings change
     headers = {"Idempotency-Key": "till-7-receipt-1"}
     assert accrue(coalition.cafe, cid, "A-1", 10_000, headers=headers).status == 201
     assert_limited(accrue(coalition.cafe, cid, "A-2", 10_000, headers={"Idempotency-Key": "till-7-receipt-2"}), 5)
@@ -250,6 +251,64 @@ def test_a_limit_that_guards_people_refuses_for_now_when_it_cannot_be_checked(co
     assert guessed.status == 503 and guessed["code"] == "temporarily_unavailable"
     monkeypatch.setattr(ratelimits, "read", real_read)
     assert coalition.store.post("/v1/redemptions", body)["code"] == "customer_code_invalid"  # judged only now
+
+
+def _made_up_key(partner_id: str, n: int) -> str:
+    """A key that names a real partner and a key id of its own making: believed only once its item is read."""
+    return f"lk_{partner_id}.key_madeup{n:06d}.notasecret"
+
+
+def test_made_up_keys_leave_nothing_behind_in_the_instance(coalition, clock):
+    """A request with a made-up key is refused (401), and the instance keeps no rate record nor lease for it:
+    otherwise anyone could grow an instance's memory, or push out real keys' leased tokens, with 401s."""
+    from chalicelib.machinery import key_rate
+
+    use_limits(clock)
+    assert coalition.cafe.get("/v1/partner").status == 200
+    records, leases = set(key_rate._held), set(limits._leases)
+    for n in range(30):
+        assert coalition.cafe.as_key(_made_up_key(coalition.ids["cafe"], n)).get("/v1/partner").status == 401
+    assert set(key_rate._held) == records and set(limits._leases) == leases
+
+
+def test_401_traffic_never_drops_a_real_keys_leased_tokens(coalition, clock, monkeypatch):
+    from chalicelib.machinery import key_rate
+
+    use_limits(clock)
+    monkeypatch.setattr(key_rate, "_HINTS_MAX", 20)  # the instance's bound, smaller
+    assert coalition.cafe.get("/v1/partner").status == 200  # cold: on credit
+    assert coalition.cafe.get("/v1/partner").status == 200  # pays the debt and leases more
+    leased = {k: lease.left for k, lease in limits._leases.items()}
+    assert any(leased.values())
+    for n in range(25):
+        assert coalition.cafe.as_key(_made_up_key(coalition.ids["cafe"], n)).get("/v1/partner").status == 401
+    assert {k: limits._leases[k].left for k in leased if k in limits._leases} == leased
+
+
+def test_the_instances_rate_records_stay_bounded_with_the_key_limit_off(clock):
+    """With ``api_key`` switched off a record holds no lease, so the leases' bound alone would never clear them."""
+    from chalicelib.machinery import key_rate
+
+    use_limits(clock, '{"api_key": null}')
+    for n in range(limits._HINTS_MAX + 500):
+        key_rate.per_request(f"key_{n}", now=clock.now())
+    assert len(key_rate._held) <= limits._HINTS_MAX
+
+
+def test_a_keys_record_spends_the_leases_every_other_request_of_the_key_sees(clock, monkeypatch):
+    """A look-up's record (two leases) made just as the bound is passed holds the leases the instance lists, not
+    one the bound dropped after it was made (which would let the key spend twice the lease)."""
+    from chalicelib.machinery import key_rate
+
+    use_limits(clock)
+    monkeypatch.setattr(key_rate, "_HINTS_MAX", 3)
+    rt = runtime.get()
+    with limits._hints_lock:
+        for n in range(3):
+            key_rate._held_for(rt, f"key_{n}", False)
+        held = key_rate._held_for(rt, "key_x", True)
+        listed = [limits._leases.get((held.key[0], name)) for name in held.rates]
+    assert list(held.leases) == listed and len(listed) == 2
 
 
 # --- look-ups ------------------------------------------------------------------------------------------------------

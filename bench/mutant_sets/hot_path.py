@@ -58,6 +58,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_limits.py::test_a_refused_write_leaves_its_idempotency_key_free",),
     ),
     Mutant(
+        "a made-up key's rate record and leases made before its read shows it real",
+        "    if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it",
+        "    if False:",
+        ("tests/test_limits.py::test_made_up_keys_leave_nothing_behind_in_the_instance",),
+    ),
+    Mutant(
+        "the instance's per-key rate records unbounded",
+        "    if len(_held) >= _HINTS_MAX:",
+        "    if False:",
+        ("tests/test_limits.py::test_the_instances_rate_records_stay_bounded_with_the_key_limit_off",),
+    ),
+    Mutant(
         "credit on an empty bucket",
         "    if not all(admit(_hints.get((key[0], n)), now_ms, rates[n]).allowed for n in short):",
         "    if False:",

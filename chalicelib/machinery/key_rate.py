@@ -14,6 +14,7 @@ from datetime import datetime
 
 from chalicelib import db, runtime
 from chalicelib.db import ratelimits as ratelimits_db
+from chalicelib.db.reads import Found
 from chalicelib.domain.ratelimit import Limits, Rate, admit, epoch_ms, is_idle
 from chalicelib.errors import RateLimited
 from chalicelib.machinery.limits import (
@@ -44,11 +45,7 @@ LEASE = 5  # tokens an instance takes from a key's bucket per write at most (doc
 
 
 def _lease(key: tuple[str, str], name: str) -> _Lease:
-    """Under ``_hints_lock``."""
-    _owned()
-    if len(_leases) > _HINTS_MAX:
-        _leases.clear()
-        _held.clear()  # what they hold goes with the leases
+    """Under ``_hints_lock``, room made (``_held_for``): the lease of ``key``'s bucket ``name`` in this instance."""
     lease = _leases.get((key[0], name))
     if lease is None:  # made only when missing
         lease = _leases[key[0], name] = _Lease()
@@ -83,14 +80,21 @@ _held: dict[tuple[str, bool], _KeyRate] = {}  # (key id, look-up): see ``_held_f
 
 
 def _held_for(rt: runtime.Runtime, key_id: str, lookup: bool) -> _KeyRate:
-    """Under ``_hints_lock``: the key's ``_KeyRate`` for ``rt``, made on the key's first request."""
+    """Under ``_hints_lock``: the key's ``_KeyRate`` for ``rt``, made on the key's first request once the key is
+    known to be real (``per_request``: never for a key whose read is still to come)."""
     held = _held.get((key_id, lookup))
     if held is not None and held.owner is rt:
         return held
+    _owned()
+    # Bounded by the records (two leases each at most). Records and leases are cleared together, since a record holds
+    # its leases, and before this record's leases are made: no lease is dropped while a record still holds it.
+    if len(_held) >= _HINTS_MAX:
+        _leases.clear()
+        _held.clear()
     limits = _parsed(rt.settings.limits)  # ``current()`` and ``subject_key`` of the one runtime
     key = _subject_key(rt.settings.key_pepper, "key", key_id)
     held = _KeyRate(rt, key, _rates_of(limits)[lookup], limits.horizon_ms("key"))
-    _held[key_id, lookup] = held  # bounded with the leases (``_lease``)
+    _held[key_id, lookup] = held
     return held
 
 
@@ -104,21 +108,33 @@ def per_request(key_id: str, lookup: bool = False, now: datetime | None = None) 
     bucket has a token; its next write pays the debt with the lease. A request that cannot be admitted here is
     refused (429) without any write when the bucket was seen empty. ``now``: the request's instant, if read."""
     rt = runtime.get()
-    carried = db.riders_pending()  # the request's first read comes anyway: the bucket rides with it
+    if db.riders_pending():  # the request's first read comes anyway: the bucket rides with it
+        _carried(rt, key_id, lookup, now)
+        return
     with _hints_lock:
         held = _held_for(rt, key_id, lookup)
         # The common case, a token of every bucket held here: spent at once (what ``_admit`` tries first).
-        if not held.rates or (not carried and held.spend()):
+        if not held.rates or held.spend():
             return
-    now_ms = epoch_ms(now if now is not None else rt.clock.now())
-    if carried:
-        db.carry(
-            [ratelimits_db.read_key(held.key)],
-            lambda found: _guarded(held, now_ms, ratelimits_db.from_found(found, held.key)),
-            raw=True,
-        )
+    _guarded(held, epoch_ms(now if now is not None else rt.clock.now()), None)
+
+
+def _carried(rt: runtime.Runtime, key_id: str, lookup: bool, now: datetime | None) -> None:
+    """The bucket read with the request's first read. The key may be one that only names itself (``auth``: a key
+    not yet read): nothing is kept for it here until its read has landed and shown it real (riders land in turn,
+    authentication's first), so made-up keys leave no records nor leases behind, nor push out real keys' leases."""
+    rates = _rates_of(_parsed(rt.settings.limits))[lookup]
+    if not rates:
         return
-    _guarded(held, now_ms, None)
+    key = _subject_key(rt.settings.key_pepper, "key", key_id)
+    now_ms = epoch_ms(now if now is not None else rt.clock.now())
+
+    def landed(found: Found) -> None:
+        with _hints_lock:
+            held = _held_for(rt, key_id, lookup)
+        _guarded(held, now_ms, ratelimits_db.from_found(found, key))
+
+    db.carry([ratelimits_db.read_key(key)], landed, raw=True)
 
 
 def _both_rates(limits: Limits) -> dict[bool, Mapping[str, Rate]]:
