@@ -158,6 +158,44 @@ def test_a_made_up_key_naming_a_partner_gets_401_even_for_a_body_that_does_not_v
     assert r.status == 401 and "available" not in r.json
 
 
+def test_a_made_up_key_naming_a_suspended_partner_learns_nothing_but_401(coalition):
+    """Only a key shown real learns its partner's state: a warm instance that knows the partner is suspended still
+    answers a made-up key naming it 401, and the partner's own other key (not read yet) 403 partner_suspended."""
+    pid = coalition.ids["cafe"]
+    second = coalition.operator.post(f"/v1/admin/partners/{pid}/keys", {}).json["api_key"]
+    assert coalition.operator.call("PATCH", f"/v1/admin/partners/{pid}", {"status": "suspended"}).status == 200
+    assert coalition.cafe.get("/v1/partner")["code"] == "partner_suspended"  # the instance now knows the partner
+    made_up = coalition.operator.as_key(f"lk_{pid}.key_aaaaaaaaaaaaaaaa.{'x' * 40}")
+    r = made_up.get("/v1/customers/cus_x/balance")
+    assert r.status == 401 and r["code"] == "unauthorized", r.json
+    r = coalition.operator.as_key(second).get("/v1/customers/cus_x/balance")
+    assert r.status == 403 and r["code"] == "partner_suspended", r.json
+
+
+def test_a_made_up_key_naming_a_partner_id_of_any_other_shape_gets_401_not_500(coalition):
+    """What a key names is read with the request's first read, before it is believed: a name DynamoDB would refuse
+    as a key (a sort key over 1,024 bytes, here 341 CJK characters in a 356-character token) must not make that read
+    fail. Such a name is no claim: the key is read by its hash alone. (moto checks key sizes only on writes, so
+    DynamoDB's refusal on reads is added at the client.)"""
+    from botocore.exceptions import ClientError
+
+    def dynamodb_key_limits(params: dict[str, Any], **_: Any) -> None:
+        for table in params.get("RequestItems", {}).values():
+            for key in table["Keys"]:
+                if len(key["sk"]["S"].encode()) > 1024:
+                    error = {"Code": "ValidationException", "Message": "Aggregated size of all range keys"}
+                    raise ClientError({"Error": error}, "BatchGetItem")
+
+    client = db.connection().client
+    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", dynamodb_key_limits)
+    try:
+        for name in ("ptn_" + "\u4e00" * 341, "ptn_" + "a" * 900, "ptn_CAFE", "ptn_"):
+            r = coalition.operator.as_key(f"lk_{name}.key_x.y").get("/v1/customers/cus_x/balance")
+            assert r.status == 401 and r["code"] == "unauthorized", (name[:8], r.status)
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", dynamodb_key_limits)
+
+
 def test_a_revoked_key_is_refused_by_a_cold_instance(till, clock, api):
     store, cid = till
     partner_id = api.get("/v1/admin/partners").json["items"][0]["partner_id"]

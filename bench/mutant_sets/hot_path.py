@@ -34,6 +34,24 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "a made-up key told that the partner it names is suspended",
+        '    if key is not None and partner is not None and partner.status != "active":',
+        '    if partner is not None and partner.status != "active":',
+        ("tests/test_round_trips.py::test_a_made_up_key_naming_a_suspended_partner_learns_nothing_but_401",),
+    ),
+    Mutant(
+        "a suspended partner known here not told to its key read with the request",
+        '    if partner is not None and partner.status != "active":',
+        "    if False:",
+        ("tests/test_round_trips.py::test_a_made_up_key_naming_a_suspended_partner_learns_nothing_but_401",),
+    ),
+    Mutant(
+        "a key's named partner id believed whatever its shape",
+        '_PARTNER_ID = re.compile(r"ptn_[0-9a-z]{1,32}")',
+        '_PARTNER_ID = re.compile(r"ptn_.*")',
+        ("tests/test_round_trips.py::test_a_made_up_key_naming_a_partner_id_of_any_other_shape_gets_401_not_500",),
+    ),
+    Mutant(
         "a carried key's status not checked",
         '        if key is None or key.status != "active" or (key.key_id, _role(key), key.partner_id) != binding:',
         "        if key is None or (key.key_id, _role(key), key.partner_id) != binding:",

@@ -21,6 +21,7 @@ from chalicelib.db import sessions as sessions_db
 from chalicelib.db.reads import Found, ReadKey
 from chalicelib.domain import signing
 from chalicelib.domain.api_keys import KEY_PREFIX, NAME_SEP, named_in
+from chalicelib.domain.partners import Partner
 from chalicelib.errors import Forbidden, PartnerSuspended, Unauthorized
 from chalicelib.machinery import program
 
@@ -133,7 +134,9 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
     if key is not None and key.status != "active":
         raise Unauthorized("The API key is unknown or revoked.")
     partner = cache.peek(f"partner:{partner_id}") if partner_id is not None else None
-    if partner is not None and partner.status != "active":
+    # A partner's state is told only to one of its keys: to a key not yet read (one that may only name it), once
+    # its read has shown it real (``_land``); before that, a made-up key learns nothing but 401.
+    if key is not None and partner is not None and partner.status != "active":
         raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
     carried: list[ReadKey] = []
     if key is None:
@@ -143,7 +146,7 @@ def authenticate(authorization: str | None, pepper: str, *, at_once: bool = Fals
     if cache.peek("program") is None:
         carried.append(program_db.read_key())
     if carried:
-        db.carry(carried, lambda found: _land(found, key_hash, binding, carried))
+        db.carry(carried, lambda found: _land(found, key_hash, binding, carried, partner))
         if at_once:
             db.land_riders()
     return _key_principal(key_id, partner_id)
@@ -159,8 +162,16 @@ def _role(key: api_keys_db.ApiKey) -> Role:
     return "operator" if key.role == "operator" else "partner"
 
 
-def _land(found: Found, key_hash: str, binding: tuple[str, Role, str | None], carried: list[ReadKey]) -> None:
-    """The carried items have come: the caller is who it said, or the request ends here (401, 403)."""
+def _land(
+    found: Found,
+    key_hash: str,
+    binding: tuple[str, Role, str | None],
+    carried: list[ReadKey],
+    partner: Partner | None,
+) -> None:
+    """The carried items have come: the caller is who it said, or the request ends here (401, 403). The key first:
+    only a key shown real learns its partner's state. ``partner``: the partner as this instance knew it (not
+    carried)."""
     partner_id = binding[2]
     asked = {(pk, sk) for _, pk, sk in carried}
     if keys.api_key(key_hash) in asked:
@@ -174,8 +185,8 @@ def _land(found: Found, key_hash: str, binding: tuple[str, Role, str | None], ca
         if partner is None:
             raise Unauthorized("The API key is unknown or revoked.")
         cache.put(f"partner:{partner_id}", partner)
-        if partner.status != "active":
-            raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
+    if partner is not None and partner.status != "active":
+        raise PartnerSuspended("This partner is suspended; contact the coalition operator.")
     if keys.program() in asked:
         cache.put("program", program.from_stored(program_db.from_found(found)))
 
