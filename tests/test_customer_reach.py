@@ -247,10 +247,10 @@ def test_an_identifier_attached_while_the_account_is_deleted_is_freed_too(strict
     erase = customers_db.erase
     raced: list[int] = []
 
-    def racing_erase(tx, customer, now_iso):
+    def racing_erase(tx, customer, now_iso, **kw):
         if not raced:
             raced.append(op.post(f"/v1/admin/customers/{cid}/identifiers", {"phone": "+79160000004"}).status)
-        erase(tx, customer, now_iso)
+        erase(tx, customer, now_iso, **kw)
 
     monkeypatch.setattr(customers_db, "erase", racing_erase)
     customer_self.delete(cid, runtime.get().clock.now())
@@ -646,6 +646,61 @@ def test_the_program_may_keep_a_deleted_accounts_points_until_they_expire(strict
     assert customer["available"]["N"] == "500" and "deleted_at" in customer
     s["op"].call("PATCH", f"/v1/admin/partners/{s['ids']['Уют']}", {"spend_confirmation": "never"})
     assert spend(s["cafe"], s["cid"], "C-1", points=10).status == 404  # nobody can spend them
+
+
+def test_a_hold_placed_while_the_account_is_being_deleted_refuses_the_deletion(coalition, monkeypatch):
+    """A till holds points between the deletion's settlement (no hold then) and its erase: the erase is cancelled,
+    the settlement runs again and refuses (409, as for any hold), and the till can still capture what it held."""
+    from chalicelib import runtime
+    from chalicelib.db import customers as customers_db
+    from chalicelib.errors import Conflict
+    from chalicelib.services import customer_self
+    from tests.test_api_ledger import redeem
+
+    c = coalition
+    assert c.operator.call("PUT", "/v1/admin/program", {"deleted_account_points": "keep_until_expiry"}).status == 200
+    cid = enrol(c.cafe, phone="+79161234567")
+    assert accrue(c.cafe, cid, "A-1", 200_000)["points"] == 100
+    erase, held = customers_db.erase, []
+
+    def racing_erase(tx: Any, customer: Any, now_iso: str, **kw: Any) -> None:
+        if not held:
+            held.append(redeem(c.store, cid, "S-1", 100_000, 40, capture=False))
+        erase(tx, customer, now_iso, **kw)
+
+    monkeypatch.setattr(customers_db, "erase", racing_erase)
+    with pytest.raises(Conflict):
+        customer_self.delete(cid, runtime.get().clock.now())
+    assert held[0].status == 201, held[0].json
+    assert c.cafe.get(f"/v1/customers/{cid}/balance")["held"] == 40  # still an account, and a hold on it
+    assert c.store.post(f"/v1/redemptions/{held[0]['redemption_id']}/capture", {}).status == 200
+
+
+def test_points_earned_while_the_account_is_being_deleted_are_forfeited_too(coalition, monkeypatch):
+    """Under ``forfeit`` an accrual landing between the deletion's settlement and its erase is not left on the
+    deleted account: the erase is cancelled, those points are forfeited too, and the account is erased."""
+    from chalicelib import runtime
+    from chalicelib.db import customers as customers_db
+    from chalicelib.services import customer_self
+
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    assert accrue(c.cafe, cid, "A-1", 200_000)["points"] == 100
+    erase, earned = customers_db.erase, []
+
+    def racing_erase(tx: Any, customer: Any, now_iso: str, **kw: Any) -> None:
+        if not earned:
+            earned.append(accrue(c.cafe, cid, "A-2", 100_000))
+        erase(tx, customer, now_iso, **kw)
+
+    monkeypatch.setattr(customers_db, "erase", racing_erase)
+    customer_self.delete(cid, runtime.get().clock.now())
+    assert earned[0].status == 201 and earned[0]["points"] == 50
+    customer = next(i for i in table_snapshot() if i["pk"]["S"] == f"CUST#{cid}" and i["sk"]["S"] == "PROFILE")
+    assert "deleted_at" in customer and customer["available"]["N"] == "0"
+    entries = [i for i in table_snapshot() if i["pk"]["S"] == f"CUST#{cid}" and i["sk"]["S"].startswith("E#")]
+    forfeited = [int(e["available_delta"]["N"]) for e in entries if e["type"]["S"] == "expiry"]
+    assert sorted(forfeited) == [-100, -50]
 
 
 def test_every_customer_page_needs_the_customers_session(strict):

@@ -283,3 +283,31 @@ class TestAdjustments:
         assert kinds[:2] == [("adjustment", -120), ("adjustment", 30)]
         assert coalition.cafe.post("/v1/admin/adjustments", {}).status == 403
         assert self.adjust(op, anna, "adj-4", 0).status == 422
+
+
+def test_points_a_void_returns_after_their_month_ended_expire_in_the_same_write(coalition, clock):
+    """A hold outlives the month its points expire in; the expiry run takes the rest. The void then returns the held
+    points to the ended month's lot: they expire in the void's own write (its answer shows them gone, an ``expiry``
+    entry after the void's records it), so the stored wallet, the fold of the ledger, is what the balance shows."""
+    from chalicelib import db
+    from chalicelib.services import jobs
+
+    c = coalition
+    cid = enrol(c.cafe, phone="+79161234567")
+    assert accrue(c.cafe, cid, "A-1", 200_000)["points"] == 100  # lot 2027-03
+    clock.set(datetime(2027, 3, 31, 12, 0, tzinfo=UTC))
+    held = redeem(c.store, cid, "S-1", 100_000, 40, capture=False, hold_minutes=7 * 24 * 60)
+    assert held.status == 201, held.json
+    clock.set(datetime(2027, 4, 2, tzinfo=UTC))
+    jobs.expire_points(clock.now())  # 60 expire; 40 still held
+    clock.set(datetime(2027, 4, 3, tzinfo=UTC))
+    voided = c.store.post(f"/v1/redemptions/{held['redemption_id']}/void")
+    assert voided.status == 200 and voided["balance"]["available"] == 0, voided.json
+    clock.set(datetime(2027, 4, 5, tzinfo=UTC))
+    jobs.expire_points(clock.now())
+    assert c.cafe.get(f"/v1/customers/{cid}/balance")["available"] == 0
+    stored = db.get_one(db.CustomerItem, f"CUST#{cid}", "PROFILE")
+    assert stored is not None and int(stored.available) == 0
+    history = c.operator.get(f"/v1/admin/customers/{cid}/transactions").json["items"]
+    types = [e["type"] for e in reversed(history)]  # oldest first
+    assert types[-2:] == ["void", "expiry"] and history[0]["points"] == -40

@@ -305,10 +305,10 @@ def test_deleting_the_account_while_telegram_links_it_leaves_no_claim_behind(wor
     erase = customers_db.erase
     raced: list[str] = []
 
-    def racing_erase(tx: Any, customer: Any, now_iso: str) -> None:
+    def racing_erase(tx: Any, customer: Any, now_iso: str, **kw: Any) -> None:
         if not raced:
             raced.append(outcome(w, update(token, update_id=2)))
-        erase(tx, customer, now_iso)
+        erase(tx, customer, now_iso, **kw)
 
     monkeypatch.setattr(customers_db, "erase", racing_erase)
     customer_self.delete(w["ids"]["anna"], _now())

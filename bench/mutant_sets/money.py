@@ -119,4 +119,22 @@ MUTANTS: tuple[Mutant, ...] = (
         "    return True",
         ("tests/test_orders.py::TestExpiredHolds",),
     ),
+    Mutant(
+        "an account erased with a hold placed since the deletion's settlement",
+        "    condition &= CustomerItem.holds.does_not_exist() | (size(CustomerItem.holds) == 0)",
+        "    condition &= CustomerItem.pk.exists()",
+        ("tests/test_customer_reach.py::test_a_hold_placed_while_the_account_is_being_deleted_refuses_the_deletion",),
+    ),
+    Mutant(
+        "points earned during a forfeiting deletion left on the erased account",
+        "    if pointless:",
+        "    if False:",
+        ("tests/test_customer_reach.py::test_points_earned_while_the_account_is_being_deleted_are_forfeited_too",),
+    ),
+    Mutant(
+        "points returned to an ended month left spendable in the stored wallet",
+        "        if delta > 0 and split_lot_key(lot)[0] < period and (points := after.lots.get(lot, 0)) > 0:",
+        "        if False:",
+        ("tests/test_lifecycle.py::test_points_a_void_returns_after_their_month_ended_expire_in_the_same_write",),
+    ),
 )

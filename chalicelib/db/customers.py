@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys
@@ -257,9 +258,11 @@ def withdraw_consent(customer_id: str) -> None:
             raise
 
 
-def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
+def erase(tx: Transaction, customer: Customer, now_iso: str, *, pointless: bool) -> None:
     """Delete the account: personal data removed, its identifiers freed (their aliases deleted), marketing consent
-    off, ``deleted_at`` set. The wallet and the ledger entries stay, naming only the pseudonymous customer id."""
+    off, ``deleted_at`` set. The wallet and the ledger entries stay, naming only the pseudonymous customer id.
+    Only while no points are held (and, ``pointless``, none left available or pending): what the deletion's
+    settlement left, which a till's hold or an accrual since would change."""
     for kind in IDENTIFIER_KINDS:
         value = customer.identifier(kind)
         if value:
@@ -277,4 +280,8 @@ def erase(tx: Transaction, customer: Customer, now_iso: str) -> None:
     for kind in (*IDENTIFIER_KINDS, "telegram_chat_id"):
         attribute, value = getattr(CustomerItem, kind), getattr(customer, kind)
         condition &= (attribute == value) if value else attribute.does_not_exist()
+    condition &= CustomerItem.holds.does_not_exist() | (size(CustomerItem.holds) == 0)
+    if pointless:
+        for balance in (CustomerItem.available, CustomerItem.pending):
+            condition &= balance.does_not_exist() | (balance == 0)
     tx.update(CustomerItem(*keys.customer(customer.customer_id)), actions, condition=condition)

@@ -9,7 +9,7 @@ from typing import Unpack
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.reads import Found, ReadKey
-from chalicelib.domain import Tier, expiry_period, lot_key, period_of, spend_12m
+from chalicelib.domain import Tier, expiry_period, lot_key, period_of, spend_12m, split_lot_key
 from chalicelib.domain.tiers import tier_for
 from chalicelib.domain.wallet import Change, Wallet
 from chalicelib.errors import NotFound
@@ -100,6 +100,9 @@ class Session:
         change has entries of its own (an accrual's campaign awards)."""
         after = change.applied_to(self.current)
         total = change if self.quiet else self.settlement.merge(change)  # ``write`` leaves what it gets unchanged
+        lapsed = _lapsed(change, after, self.period)
+        if lapsed is not None:
+            after, total = lapsed.applied_to(after), total.merge(lapsed)
         wallets.write(self.plan.tx, self.customer_id, after, total, self.now, self.program, self.marked)
         if entry_type:  # empty: only what time did is committed (a hold found expired)
             wallets.post(
@@ -113,6 +116,11 @@ class Session:
             after_tier = self._tier(after).name if change.spend or change.drop_spend else before_tier
             if after_tier != before_tier:  # (``tier_changed`` tells nothing of a tier kept)
                 self.plan.events += events.tier_changed(self.customer_id, partner_id, before_tier, after_tier, self.now)
+        if lapsed is not None:  # its own entry, after the one that returned the points
+            wallets.post(
+                self.plan.tx, self.customer_id, wallets.SYSTEM_PARTNER, "expiry", self.now, self.program, lapsed
+            )
+            self.plan.events += events.expired(self.customer_id, dict(lapsed.lots), self.now)
         return after
 
     def _tier(self, w: Wallet) -> Tier:
@@ -136,6 +144,20 @@ def open_session(found: Found, customer_id: str, now: datetime, plan: Plan, *, a
     quiet = current is stored  # ``settle_into`` gives the wallet itself back when time did nothing
     period = period_of(now, prog.timezone)
     return Session(customer_id, current, settlement, prog, plan, now, wallets.marked_months(stored), period, quiet)
+
+
+def _lapsed(change: Change, after: Wallet, period: str) -> Change | None:
+    """The expiry of the points ``change`` returns to a lot whose month has ended before ``period`` (a hold voided or
+    released, or captured points refunded, after their month ended), in the write that returns them: the session
+    settled the wallet before the change, so no other write would expire them, and no expiry run finds them either
+    (the month's marker left with its last points). None when the change credits no such lot (nearly every write)."""
+    lapsed: Change | None = None
+    for lot, delta in change.lots.items():
+        if delta > 0 and split_lot_key(lot)[0] < period and (points := after.lots.get(lot, 0)) > 0:
+            lapsed = lapsed or Change()
+            lapsed.available -= points
+            lapsed.add_lot(lot, -points)
+    return lapsed
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:

@@ -125,23 +125,26 @@ def preview(customer_id: str, now: datetime) -> DeletionPreview:
 
 def delete(customer_id: str, now: datetime) -> None:
     """Erase the customer's personal data and settle the points as the program says (module docstring)."""
-    _settle_points(customer_id, now)
+    forfeit = policy() == "forfeit"
     for _ in range(ERASE_TRIES):
+        _settle_points(customer_id, now, forfeit)  # refused (409) while points are held
         customer = customers_db.load(customer_id)
         if customer is None or customer.deleted_at:
             return
         tx = db.Transaction()
-        customers_db.erase(tx, customer, now.isoformat())
+        customers_db.erase(tx, customer, now.isoformat(), pointless=forfeit)
         try:
             tx.commit(db.connection())
         except db.TxCancelled:
-            continue  # an identifier or a chat was attached meanwhile: erase what is there now
+            # An identifier or a chat was attached meanwhile, a till held points or (forfeit) some were earned: the
+            # points are settled again (a hold refuses the deletion) and what is there now is erased.
+            continue
         codes_db.end_every_session(customer_id, now.isoformat())
         return
     raise Unavailable("The account kept changing while it was being deleted; try again.")
 
 
-def _settle_points(customer_id: str, now: datetime) -> None:
+def _settle_points(customer_id: str, now: datetime, forfeit: bool) -> None:
     """Refuse while points are held; forfeit the available points if the program says so (one ``expiry`` entry,
     the coalition's, as when lots expire at a month's end)."""
     req = WriteRequest(
@@ -151,7 +154,6 @@ def _settle_points(customer_id: str, now: datetime) -> None:
         body_fingerprint=idempotency.fingerprint("", "", {"customer_id": customer_id}),
         now_iso=now.isoformat(),
     )
-    forfeit = policy() == "forfeit"
 
     def decide(found: Found) -> Plan:
         plan = Plan(customer_id=customer_id)
