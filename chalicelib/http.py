@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar, Unpack, overload
@@ -77,6 +77,7 @@ class Call(Generic[BodyT, QueryT]):
     raw_body: bytes | str | None = None
     source_ip: str | None = None  # API Gateway's view of the client (requestContext.identity.sourceIp)
     request_id: str = ""  # API Gateway's request id (or one made here): in every answer and the audit log
+    gateway: Mapping[str, Any] = field(default_factory=dict)  # API Gateway's requestContext (empty: chalice local)
 
     @property
     def stamp(self) -> Stamp:
@@ -376,7 +377,9 @@ def make_view(app: Chalice, route: Route) -> Callable[..., Response]:
             ip = str((context.get("identity") or {}).get("sourceIp") or "") or None
             # Positional, in field order; ``headers``: the request's own copy (``_lowered``), which nothing writes to.
             raw = raw_body if route.body is None else None
-            call: Call[Any, Any] = Call(principal, body, query, uri_params, now, write, headers, raw, ip, request_id)
+            call: Call[Any, Any] = Call(
+                principal, body, query, uri_params, now, write, headers, raw, ip, request_id, context
+            )
             result = route.handler(call)
             db.land_riders()  # the caller was checked before anything it asked for leaves
             return _render(route, result, request_id)

@@ -357,7 +357,9 @@ def function_resources() -> dict[str, Any]:
         variables = {**secrets_env, "LOYALTY_JOBS_QUEUE_URL": {"Ref": "JobsQueue"}}
         if function in SENDERS:
             variables.update({f"{name}_PARAM": {"Ref": p} for name, (p, _, _) in NOTIFY_SECRETS.items()})
-        if function == "SendCustomerMessages":  # the unsubscribe links in marketing messages are built under it
+        # The customer's links (from the API) and unsubscribe links (in marketing messages) are built under it; the
+        # API without it builds them under the address API Gateway was called at, never under a caller's header.
+        if function in ("APIHandler", "SendCustomerMessages"):
             variables["LOYALTY_PUBLIC_BASE_URL"] = {"Ref": "PublicBaseUrl"}
         resources[function] = {"Properties": function_properties(function, variables)}
         resources[role_name] = role(function)
@@ -618,8 +620,9 @@ def parameters() -> dict[str, Any]:
             "Type": "String",
             "Default": "",
             "AllowedPattern": "^(https://[^\\s/?#]+(/[^\\s?#]*)?)?$",
-            "Description": "The public address of the customer pages (your domain, or the API's stage URL): "
-            "unsubscribe links in marketing messages; empty: the messages tell customers to use their page",
+            "Description": "The public address of the customer pages (your domain, or the API's stage URL): the "
+            "customer's links and the unsubscribe links in marketing messages; empty: links go under the address the "
+            "API was called at, and the messages tell customers to use their page",
         },
         "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": [30, 60, 90, 180, 365]},
         "ApiRateLimit": {"Type": "Number", "Default": 200, "Description": "Steady requests per second"},

@@ -491,3 +491,83 @@ def test_a_link_session_written_while_she_signed_out_everywhere_is_ended_by_its_
     stamped = clock.now().isoformat()  # the stamp landed; the deletion's query did not see this session yet
     CustomerItem(*keys.customer(s["cid"])).update(actions=[CustomerItem.signed_out_at.set(stamped)])
     assert browser.request("GET", "/me").status_code != 200
+
+
+def test_a_partner_cannot_have_the_customers_link_sent_under_another_host(anna):
+    """The link carries her token: a partner choosing ``X-Forwarded-Proto`` or ``Host`` on the request for it must not
+    get the program's own message to send her to its site."""
+    from urllib.parse import urlsplit
+
+    s = anna
+    for headers in ({"X-Forwarded-Proto": "https://evil.example/?x="}, {"Host": "evil.example/?x="}):
+        r = s["cafe"].post(f"/v1/customers/{s['cid']}/portal-link", {}, headers=headers)
+        assert r.status == 202, r.json
+        link = last_link(PHONE)
+        assert "token=v2." in link and urlsplit(link).hostname == "localhost", link
+
+
+def test_behind_api_gateway_the_customers_link_goes_under_the_address_it_was_called_at(anna):
+    """In AWS without ``PublicBaseUrl`` the link is built from API Gateway's own ``requestContext`` (its domain, and
+    the stage on the default domain), whatever ``Host`` and ``X-Forwarded-Proto`` the caller sends."""
+    from app import app
+
+    s = anna
+    key = s["cafe"].key
+    gateway = "abc123.execute-api.eu-central-1.amazonaws.com"
+    event = {
+        "resource": "/v1/customers/{customer_id}/portal-link",
+        "path": f"/v1/customers/{s['cid']}/portal-link",
+        "httpMethod": "POST",
+        "headers": {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Host": "evil.example",
+            "X-Forwarded-Proto": "https://evil.example/?x=",
+        },
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"customer_id": s["cid"]},
+        "stageVariables": None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": "/v1/customers/{customer_id}/portal-link",
+            "httpMethod": "POST",
+            "requestId": "gw-1",
+            "path": f"/api/v1/customers/{s['cid']}/portal-link",
+            "domainName": gateway,
+            "stage": "api",
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
+        "body": "{}",
+    }
+
+    class Context:
+        function_name, memory_limit_in_mb, aws_request_id = "api", 512, "gw-1"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 20_000
+
+    answer = app(event, Context())
+    assert answer["statusCode"] == 202, answer
+    assert last_link(PHONE).startswith(f"https://{gateway}/api/me?token=v2.")
+
+
+def test_a_link_session_that_escaped_sign_out_everywhere_asks_for_no_code(anna, clock):
+    """A link's session written while she signed out everywhere escapes the deletion and is refused by its page
+    (its link's age); its "confirm with a code" form is refused as well: no code is sent to her, none is judged."""
+    from chalicelib.db import keys
+    from chalicelib.db.models import CustomerItem
+
+    s = anna
+    assert s["cafe"].post(f"/v1/customers/{s['cid']}/portal-link").status == 202
+    holder = Customer(s["op"].http)
+    assert holder.request("GET", "/me" + last_link(PHONE).split("/me", 1)[1]).status_code == 303
+    confirm = holder.forms(holder.page("/me"))["/me/confirm"]
+    clock.advance(timedelta(seconds=5))
+    CustomerItem(*keys.customer(s["cid"])).update(actions=[CustomerItem.signed_out_at.set(clock.now().isoformat())])
+    assert holder.request("GET", "/me").status_code != 200  # the page: ended
+    before = len(inbox("sign_in"))
+    for form in (confirm, {**confirm, "code": "000000"}):
+        asked = holder.submit("/me/confirm", form)
+        assert asked.status_code != 200 and len(inbox("sign_in")) == before, asked.status_code

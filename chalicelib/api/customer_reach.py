@@ -4,6 +4,7 @@ never to the partner, and identifiers are bound with the customer's code. The fl
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from chalice.app import Response
@@ -44,15 +45,26 @@ def pending_binding(reply: Reply) -> Reply | Response:
     return Response(body=reply.body, status_code=202, headers=headers)
 
 
+# A host name and port, nothing else (no scheme, path, query or user part): what a link may be built under.
+_PLAIN_HOST = re.compile(r"(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(?::[0-9]{1,5})?")
+
+
 def base_url(call: Call[PortalLinkRequest, None]) -> str:
-    """Where the customer's links point: the configured public URL, else this request's host."""
+    """Where the customer's links point: the configured public URL; else, behind API Gateway, the address it was
+    called at (its domain, and its stage on the default domain), which no header of the caller changes; else
+    (chalice local, tests) this request's host if it is a plain host name. The link carries her token: a partner
+    choosing ``Host`` or ``X-Forwarded-Proto`` must not get it sent under its own address."""
     configured = runtime.get().settings.public_base_url
     if configured:
         return configured
+    domain, stage = call.gateway.get("domainName"), call.gateway.get("stage")
+    if domain:
+        on_default_domain = str(domain).endswith(".amazonaws.com")
+        return f"https://{domain}/{stage}" if on_default_domain and stage else f"https://{domain}"
     host = call.header("host") or "localhost"
-    loopback = host.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
-    scheme = call.header("x-forwarded-proto") or ("http" if loopback else "https")
-    return f"{scheme}://{host}"
+    if not _PLAIN_HOST.fullmatch(host):
+        host = "localhost"
+    return f"{'http' if host.split(':')[0] in ('127.0.0.1', 'localhost') else 'https'}://{host}"
 
 
 @api.route(
