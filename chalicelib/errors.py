@@ -161,6 +161,10 @@ class WebhookLimitReached(Conflict):
     code, title = "webhook_limit_reached", "Too many webhook endpoints"
 
 
+class KeyLimitReached(Conflict):
+    code, title = "key_limit_reached", "Too many active API keys"
+
+
 class PayloadTooLarge(ApiError):
     status, code, title = 413, "payload_too_large", "Request body is too large"
 

@@ -67,6 +67,77 @@ def test_key_rotation_and_revocation(coalition):
     assert other.status == 404
 
 
+def test_a_partner_has_at_most_ten_active_keys(coalition):
+    """Each key has limits of its own (requests, look-ups, wrong codes): the cap bounds what one partner does with all
+    of them. A rotation is one key for another, so it works at the cap; a revoked key frees a place."""
+    c = coalition
+    pid = c.ids["cafe"]  # its first key, made with the partner
+    made = [c.operator.post(f"/v1/admin/partners/{pid}/keys") for _ in range(9)]
+    assert all(r.status == 201 for r in made)
+    refused = c.operator.post(f"/v1/admin/partners/{pid}/keys")
+    assert refused.status == 409 and refused["code"] == "key_limit_reached", refused.json
+    assert "10" in refused["detail"]
+    assert c.operator.post(f"/v1/admin/partners/{c.ids['store']}/keys").status == 201  # another partner's own cap
+    assert c.operator.call("DELETE", f"/v1/admin/partners/{pid}/keys/{made[0]['key_id']}").status == 204
+    assert c.operator.call("DELETE", f"/v1/admin/partners/{pid}/keys/{made[0]['key_id']}").status == 204  # again
+    assert c.operator.post(f"/v1/admin/partners/{pid}/keys").status == 201  # the place it freed, once
+    assert c.operator.post(f"/v1/admin/partners/{pid}/keys").status == 409
+
+
+def test_a_key_made_after_anothers_read_of_the_count_does_not_pass_the_cap(coalition, monkeypatch):
+    """Two keys made at once at nine: the count moves in each key's own write under ``active < 10``, so the one that
+    read nine before the other committed is sent back to read again, and refused."""
+    from tests.test_idempotency import _interleave
+
+    c = coalition
+    pid = c.ids["cafe"]
+    for _ in range(8):
+        assert c.operator.post(f"/v1/admin/partners/{pid}/keys").status == 201
+    raced = _interleave(
+        monkeypatch, lambda plan: len(plan.tx) > 0, lambda: c.operator.post(f"/v1/admin/partners/{pid}/keys")
+    )
+    late = c.operator.post(f"/v1/admin/partners/{pid}/keys")
+    monkeypatch.undo()
+    assert raced[0].status == 201, raced[0].json
+    assert late.status == 409 and late["code"] == "key_limit_reached", late.json
+
+
+def test_keys_made_before_the_count_are_counted_by_the_first_change(coalition):
+    """A partner whose keys predate the stored count has its active listed keys counted when a key is next made or
+    revoked: the cap holds for it too."""
+    from chalicelib.db import keys
+    from chalicelib.db.partner_keys import PartnerKeyCountItem
+
+    c = coalition
+    pid = c.ids["cafe"]
+    for _ in range(4):
+        assert c.operator.post(f"/v1/admin/partners/{pid}/keys").status == 201
+    PartnerKeyCountItem(*keys.partner_key_count(pid)).delete()  # as before the count existed: five active keys
+    made = [c.operator.post(f"/v1/admin/partners/{pid}/keys") for _ in range(6)]
+    assert [r.status for r in made] == [201] * 5 + [409]
+
+
+def test_two_first_counts_at_once_are_both_kept(coalition, monkeypatch):
+    """Keys that predate the count: two keys made at once both find it not stored; the one that puts it second is
+    sent back to read it, not let write over it (else the cap would be off by one for good)."""
+    from chalicelib.db import keys
+    from chalicelib.db.partner_keys import PartnerKeyCountItem
+    from tests.test_idempotency import _interleave
+
+    c = coalition
+    pid = c.ids["cafe"]
+    for _ in range(4):
+        assert c.operator.post(f"/v1/admin/partners/{pid}/keys").status == 201
+    PartnerKeyCountItem(*keys.partner_key_count(pid)).delete()  # five active keys, not counted
+    path = f"/v1/admin/partners/{pid}/keys"
+    raced = _interleave(monkeypatch, lambda plan: len(plan.tx) > 0, lambda: c.operator.post(path))
+    first = c.operator.post(path)
+    monkeypatch.undo()
+    assert raced[0].status == 201 and first.status == 201
+    made = [c.operator.post(path) for _ in range(4)]  # seven active: three more, then the cap
+    assert [r.status for r in made] == [201, 201, 201, 409]
+
+
 def test_roles_are_enforced(coalition):
     c = coalition
     assert c.cafe.get("/v1/admin/partners").status == 403

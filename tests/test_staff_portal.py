@@ -163,6 +163,18 @@ def test_the_owner_creates_rotates_and_revokes_keys_each_shown_once(team):
     assert marketer.request("POST", "/portal/keys", {**form, "label": "x"})[0] == 403
 
 
+def test_the_owner_is_told_when_the_partner_has_ten_active_keys(team):
+    t = team
+    owner = t["owner"]
+    for n in range(9):  # the first key came with the partner
+        form = Browser.forms(owner.request("GET", "/portal/keys")[1])["/portal/keys"]
+        assert owner.request("POST", "/portal/keys", {**form, "label": f"Касса {n}"})[0] == 201
+    form = Browser.forms(owner.request("GET", "/portal/keys")[1])["/portal/keys"]
+    status, page, _ = owner.request("POST", "/portal/keys", {**form, "label": "Одиннадцатый"})
+    assert status == 409 and 'data-testid="key-limit"' in page and 'data-testid="new-key"' not in page
+    assert "не больше 10 действующих ключей" in page and page.count('data-testid="key"') == 10
+
+
 def test_operator_staff_are_refused_at_the_portal(team):
     t = team
     api = t["api"]

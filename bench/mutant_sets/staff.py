@@ -100,4 +100,28 @@ MUTANTS: tuple[Mutant, ...] = (
         "    closed = False",
         (f"{P}::test_the_key_signs_in_only_until_the_partner_has_an_owner",),
     ),
+    Mutant(
+        "a partner's keys made past the cap",
+        "            if counted[0] >= MAX_ACTIVE_KEYS:",
+        "            if False:",
+        ("tests/test_api_partners.py::test_a_partner_has_at_most_ten_active_keys",),
+    ),
+    Mutant(
+        "the key count grown without its cap guard",
+        "    guard = PartnerKeyCountItem.active < cap if cap is not None else PartnerKeyCountItem.pk.exists()",
+        "    guard = PartnerKeyCountItem.pk.exists()",
+        ("tests/test_api_partners.py::test_a_key_made_after_anothers_read_of_the_count_does_not_pass_the_cap",),
+    ),
+    Mutant(
+        "a revoked key not counted out",
+        "            partner_keys_db.uncount(tx, partner_id, db.get_many([partner_keys_db.count_key(partner_id)]))",
+        "            pass",
+        ("tests/test_api_partners.py::test_a_partner_has_at_most_ten_active_keys",),
+    ),
+    Mutant(
+        "the key count's first put over one already stored",
+        '        tx.put(item, condition=PartnerKeyCountItem.pk.does_not_exist(), tag="key_count")',
+        '        tx.put(item, tag="key_count")',
+        ("tests/test_api_partners.py::test_two_first_counts_at_once_are_both_kept",),
+    ),
 )

@@ -102,6 +102,11 @@ def partner_keys(partner_id: str) -> str:
     return f"PKEYS#{partner_id}"
 
 
+def partner_key_count(partner_id: str) -> tuple[str, str]:
+    """Outside ``PKEYS#<partner>``: the query of a partner's listed keys never meets it."""
+    return f"PKEYCOUNT#{partner_id}", "COUNT"
+
+
 def key_id(key_id: str) -> tuple[str, str]:
     return f"KEYID#{key_id}", KEY
 

@@ -16,10 +16,11 @@ from chalicelib import cache, db, ids, runtime
 from chalicelib.db import api_keys as api_keys_db
 from chalicelib.db import partner_keys as partner_keys_db
 from chalicelib.db import partners as partners_db
+from chalicelib.db.reads import Found
 from chalicelib.domain.audit import Change, Stamp, changed
 from chalicelib.domain.partners import RATE_SETTINGS, Partner
 from chalicelib.domain.schedule import PastDate, Schedule
-from chalicelib.errors import NotFound, Unavailable, ValidationFailed
+from chalicelib.errors import KeyLimitReached, NotFound, Unavailable, ValidationFailed
 from chalicelib.machinery import audit, program
 from chalicelib.machinery.idempotency import Plan, Reply, WriteRequest, execute
 from chalicelib.schemas import (
@@ -140,12 +141,26 @@ def _secret_renderer(req: WriteRequest, pepper: str) -> Callable[[str], str]:
     return render
 
 
+# A partner's active keys at most (its tills', its systems'). Each key has limits of its own (requests, look-ups,
+# wrong codes): the cap bounds what one partner can do with all of them (docs/security.md, "Limits").
+MAX_ACTIVE_KEYS = 10
+
+
 def _issue_key(
-    req: WriteRequest, pepper: str, tx: db.Transaction, partner_id: str, key_id: str, label: str | None, actor: str
+    req: WriteRequest,
+    pepper: str,
+    tx: db.Transaction,
+    partner_id: str,
+    key_id: str,
+    label: str | None,
+    actor: str,
+    counted: tuple[int, bool] | None,
 ) -> str:
+    """``counted``: the partner's active keys and whether that count is stored (None: a rotation, one for one)."""
     raw = auth.new_secret(key_id, pepper, req.secret_seed, partner_id)
     auth.add_key(tx, raw, key_id, "partner", partner_id, pepper, req.now_iso, new_only=True)
-    partner_keys_db.add(tx, partner_id, key_id, label, req.now_iso, actor)  # the owner's list of keys
+    cap = None if counted is None else (*counted, MAX_ACTIVE_KEYS)
+    partner_keys_db.add(tx, partner_id, key_id, label, req.now_iso, actor, cap)  # the owner's list, and the count
     return auth.SECRET_PLACEHOLDER
 
 
@@ -172,7 +187,7 @@ def create(req: WriteRequest, body: CreatePartner, pepper: str, actor: str = "")
         )
         plan = Plan(created=True)
         partners_db.add_new(plan.tx, item)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, None, actor or req.actor)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, None, actor or req.actor, (0, False))
         owner = None
         if body.owner is not None:
             owner = staff.add_first_owner(plan.tx, found, partner_id, body.owner, req.now_iso, actor, owner_id)
@@ -275,9 +290,14 @@ def create_key(
         if old is None or old.partner_id != partner_id or old.status != "active":
             raise NotFound(f"Partner {partner_id} has no active key {replaces}.")
 
-    def decide(_: dict[tuple[str, str], object]) -> Plan:
+    def decide(found: Found) -> Plan:
+        counted = None
+        if old is None:  # one key more (a rotation is one for one): never past the cap, counted in this very write
+            counted = partner_keys_db.live_count(found, partner_id)
+            if counted[0] >= MAX_ACTIVE_KEYS:
+                raise KeyLimitReached(f"A partner has at most {MAX_ACTIVE_KEYS} active API keys; revoke one first.")
         plan = Plan(created=True)
-        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, label, actor or req.actor)
+        shown = _issue_key(req, pepper, plan.tx, partner_id, key_id, label, actor or req.actor, counted)
         made = {"key_id": key_id, "label": label}
         if old is not None:
             api_keys_db.revoke(old, req.now_iso, plan.tx)
@@ -291,7 +311,8 @@ def create_key(
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         return plan
 
-    reply = execute(req, None, [], decide, render=_secret_renderer(req, pepper))
+    reads = [partner_keys_db.count_key(partner_id)] if old is None else []
+    reply = execute(req, None, reads, decide, render=_secret_renderer(req, pepper))
     if old is not None:
         cache.clear()  # this instance forgets the revoked key at once (as revoke_key does)
     return reply
@@ -313,9 +334,21 @@ def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None
     if index.status == "revoked":
         return
     revoked = Change("key.revoked", f"key:{key_id}", partner_id, {"status": "active"}, {"status": "revoked"})
-    tx = db.Transaction()
-    api_keys_db.revoke(index, now_iso, tx, also=audit.also([revoked], stamp))
-    if partner_keys_db.load(partner_id, key_id) is not None:  # listed for the owner: shown revoked with it
-        partner_keys_db.mark_revoked(tx, partner_id, key_id, now_iso)
-    tx.commit(db.connection())
+    for _ in range(3):
+        tx = db.Transaction()
+        api_keys_db.revoke(index, now_iso, tx, also=audit.also([revoked], stamp))
+        listed = partner_keys_db.load(partner_id, key_id)
+        if listed is not None and listed.status == "active":  # listed for the owner: shown revoked, counted out
+            partner_keys_db.mark_revoked(tx, partner_id, key_id, now_iso)
+            partner_keys_db.uncount(tx, partner_id, db.get_many([partner_keys_db.count_key(partner_id)]))
+        try:
+            tx.commit(db.connection())
+        except db.TxCancelled:
+            fresh = api_keys_db.load_index(key_id)
+            if fresh is None or fresh.status == "revoked":
+                break  # revoked meanwhile by another request: done
+            continue  # the count was first stored meanwhile (a key made or revoked at once): count again
+        break
+    else:
+        raise Unavailable("The partner's keys kept changing under this request; nothing was written.")
     cache.clear()

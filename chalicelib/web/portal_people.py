@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib import runtime
-from chalicelib.errors import LastOwner, StaffContactTaken
+from chalicelib.errors import KeyLimitReached, LastOwner, StaffContactTaken
 from chalicelib.machinery.audit import Stamp
 from chalicelib.schemas import InviteStaff, KeyCreated
 from chalicelib.services import partners, staff, staff_auth
@@ -76,9 +76,13 @@ def _change_role(r: Any, session: Session) -> Any:
     return redirect("/portal/staff")
 
 
-def _keys_page(r: Any, session: Session, created: KeyCreated | None = None, status: int = 200) -> Any:
+def _keys_page(
+    r: Any, session: Session, created: KeyCreated | None = None, status: int = 200, limit: bool = False
+) -> Any:
     listed = partners.listed_keys(session.partner_id)
-    page = portal_views.page("portal/keys.html", r.lang, "/portal/keys?lang=", session, keys=listed, created=created)
+    page = portal_views.page(
+        "portal/keys.html", r.lang, "/portal/keys?lang=", session, keys=listed, created=created, limit=limit
+    )
     return _respond(page, status)
 
 
@@ -92,7 +96,10 @@ def _issue(r: Any, session: Session, path: str, replaces: str | None = None) -> 
     write = write_request(session, r.form, path, r.call.now)
     pepper = runtime.get().settings.key_pepper
     actor = session.principal.actor
-    reply = partners.create_key(write, session.partner_id, pepper, label=label, actor=actor, replaces=replaces)
+    try:
+        reply = partners.create_key(write, session.partner_id, pepper, label=label, actor=actor, replaces=replaces)
+    except KeyLimitReached:
+        return _keys_page(r, session, status=409, limit=True)
     return _keys_page(r, session, reply.result(KeyCreated), 201)
 
 
