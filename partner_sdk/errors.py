@@ -38,7 +38,8 @@
     │   ├── PeriodNotEnded            409 period_not_ended
     │   ├── StaffContactTaken         409 staff_contact_taken
     │   ├── LastOwner                 409 last_owner
-    │   └── WebhookLimitReached       409 webhook_limit_reached
+    │   ├── WebhookLimitReached       409 webhook_limit_reached
+    │   └── KeyLimitReached           409 key_limit_reached
     ├── RateLimited                   429 rate_limited (.retry_after): a limit or a message provider asks to wait;
     │   │                             retried while Retry-After <= backoff_max, else raised at once
     │   └── CustomerCodeLocked        429 customer_code_locked (never retried: ask the customer for a new code)
@@ -232,6 +233,10 @@ class WebhookLimitReached(Conflict):
     pass
 
 
+class KeyLimitReached(Conflict):
+    pass
+
+
 class SignatureVerificationError(LoyaltyError):
     """A webhook delivery whose ``Loyalty-Signature`` does not verify: forged, altered, signed with another secret,
     or older (or newer) than the tolerance allows. Not an API answer: raised by ``partner_sdk.webhooks.verify``."""
@@ -294,6 +299,7 @@ _BY_CODE: dict[str, type[LoyaltyError]] = {
     "staff_contact_taken": StaffContactTaken,
     "last_owner": LastOwner,
     "webhook_limit_reached": WebhookLimitReached,
+    "key_limit_reached": KeyLimitReached,
     "internal_error": ServerError,
     "temporarily_unavailable": Unavailable,
     "customer_confirmation_required": CustomerConfirmationRequired,
