@@ -343,10 +343,9 @@ def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None
             partner_keys_db.uncount(tx, partner_id, db.get_many([partner_keys_db.count_key(partner_id)]))
         try:
             tx.commit(db.connection())
-        except db.TxCancelled:
-            fresh = api_keys_db.load_index(key_id)
-            if fresh is None or fresh.status == "revoked":
-                break  # revoked meanwhile by another request: done
+        except db.TxCancelled as cancelled:
+            if "key_count" not in cancelled.failed:
+                raise
             continue  # the count was first stored meanwhile (a key made or revoked at once): count again
         break
     else:
