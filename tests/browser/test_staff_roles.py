@@ -17,8 +17,20 @@ from tests.staff_helpers import sign_in_page
 
 OWNER, CASHIER, MARKETER, ACCOUNTANT = "+79160000001", "+79160000002", "+79160000003", "+79160000004"
 TEXTS = {
-    "ru": {"staff": "Сотрудники", "keys": "API-ключи", "invite": "Пригласить", "settlements": "Расчёты"},
-    "en": {"staff": "Staff", "keys": "API keys", "invite": "Invite", "settlements": "Settlements"},
+    "ru": {
+        "staff": "Сотрудники",
+        "keys": "API-ключи",
+        "invite": "Пригласить",
+        "settlements": "Расчёты",
+        "key_limit": "не больше 10 действующих ключей",
+    },
+    "en": {
+        "staff": "Staff",
+        "keys": "API keys",
+        "invite": "Invite",
+        "settlements": "Settlements",
+        "key_limit": "at most 10 active keys",
+    },
 }
 
 
@@ -85,6 +97,16 @@ def test_an_owner_invites_a_cashier_a_marketer_and_an_accountant_each_sees_only_
     expect(owner.get_by_test_id("new-key")).to_have_count(1)
     check(owner, "keys page")
     screenshot(owner, f"role-owner-keys-{lang}-{size}")
+    partner_id = made.json()["partner_id"]
+    for _ in range(8):  # with the partner's first key and "Касса 1": ten active
+        assert live.request("POST", f"/v1/admin/partners/{partner_id}/keys", live.operator_key).status_code == 201
+    owner.locator("#key-label").fill("Касса 11")
+    owner.locator("#key-label").press("Enter")
+    expect(owner.get_by_test_id("key-limit")).to_contain_text(t["key_limit"])
+    expect(owner.get_by_test_id("new-key")).to_have_count(0)
+    expect(owner.get_by_test_id("key")).to_have_count(10)
+    check(owner, "keys page at the cap")
+    screenshot(owner, f"role-owner-keys-limit-{lang}-{size}")
     context.close()
 
     def person(phone: str, area: str) -> Any:
