@@ -1,5 +1,8 @@
 """Operator routes, API keys and who may do what."""
 
+from datetime import UTC, datetime
+from typing import Any
+
 
 def test_partner_is_created_with_a_key_shown_once_and_stored_hashed(api):
     r = api.post("/v1/admin/partners", {"name": "Уют", "category": "cafe"})
@@ -136,6 +139,34 @@ def test_two_first_counts_at_once_are_both_kept(coalition, monkeypatch):
     assert raced[0].status == 201 and first.status == 201
     made = [c.operator.post(path) for _ in range(4)]  # seven active: three more, then the cap
     assert [r.status for r in made] == [201, 201, 201, 409]
+
+
+def test_a_key_revoked_twice_at_once_is_counted_out_once(coalition, monkeypatch):
+    """Another revocation of the same key commits between this one's read and its commit: this one is cancelled by
+    the listed key's state, not let count the key out a second time (else the cap would be off by one for good)."""
+    from chalicelib.db import partner_keys as partner_keys_db
+    from chalicelib.domain.audit import Stamp
+    from chalicelib.services import partners
+
+    c = coalition
+    pid = c.ids["cafe"]
+    made = [c.operator.post(f"/v1/admin/partners/{pid}/keys") for _ in range(9)]  # ten active
+    key_id = made[0]["key_id"]
+    real, started, raced = partner_keys_db.mark_revoked, [], []
+
+    def racing(tx: Any, partner_id: str, revoked: str, now_iso: str) -> None:
+        if not started:  # once: the other revocation's own call passes straight through
+            started.append(True)
+            raced.append(c.operator.call("DELETE", f"/v1/admin/partners/{pid}/keys/{key_id}").status)
+        real(tx, partner_id, revoked, now_iso)
+
+    monkeypatch.setattr(partner_keys_db, "mark_revoked", racing)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    partners.revoke_key(pid, key_id, now.isoformat(), Stamp("op", "r-1", now))
+    monkeypatch.undo()
+    assert raced == [204]
+    again = [c.operator.post(f"/v1/admin/partners/{pid}/keys").status for _ in range(2)]
+    assert again == [201, 409]
 
 
 def test_roles_are_enforced(coalition):

@@ -124,4 +124,10 @@ MUTANTS: tuple[Mutant, ...] = (
         '        tx.put(item, tag="key_count")',
         ("tests/test_api_partners.py::test_two_first_counts_at_once_are_both_kept",),
     ),
+    Mutant(
+        "a key revoked twice at once counted out twice",
+        '    tx.update(item, actions, condition=PartnerKeyItem.status == "active", tag="partner_key")',
+        '    tx.update(item, actions, condition=PartnerKeyItem.pk.exists(), tag="partner_key")',
+        ("tests/test_api_partners.py::test_a_key_revoked_twice_at_once_is_counted_out_once",),
+    ),
 )

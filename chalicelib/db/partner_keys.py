@@ -102,10 +102,11 @@ def uncount(tx: Transaction, partner_id: str, found: Found) -> None:
 
 
 def mark_revoked(tx: Transaction, partner_id: str, key_id: str, now_iso: str) -> None:
-    """In the revocation's transaction: the listed key shows as revoked (it must be listed)."""
+    """In the revocation's transaction: the listed key shows as revoked. Only while it is listed active: of two
+    revocations at once, one is cancelled (tag ``partner_key``), so the key is counted out once."""
     item = PartnerKeyItem(_pk(partner_id), key_id)
     actions = [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(now_iso)]
-    tx.update(item, actions, condition=PartnerKeyItem.pk.exists(), tag="partner_key")
+    tx.update(item, actions, condition=PartnerKeyItem.status == "active", tag="partner_key")
 
 
 def load(partner_id: str, key_id: str) -> ListedKey | None:

@@ -344,6 +344,9 @@ def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None
         try:
             tx.commit(db.connection())
         except db.TxCancelled as cancelled:
+            # (Our own earlier send found committed is the transaction's to tell: its audit record is there.)
+            if "partner_key" in cancelled.failed and "audit" not in cancelled.failed:
+                break  # revoked meanwhile by another request, which counted it out
             if "key_count" not in cancelled.failed:
                 raise
             continue  # the count was first stored meanwhile (a key made or revoked at once): count again
