@@ -192,4 +192,22 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if not signed_out_at or self.session:",
         (T + "test_a_link_session_written_while_she_signed_out_everywhere_is_ended_by_its_links_age",),
     ),
+    Mutant(
+        "a link ended by sign-out-everywhere still asks for codes and signs out (only its page refused)",
+        "    if access.revoked(customer.signed_out_at):",
+        "    if False:",
+        (T + "test_a_link_session_that_escaped_sign_out_everywhere_asks_for_no_code",),
+    ),
+    Mutant(
+        "a customer's link built under a Host the caller chose",
+        "    if not _PLAIN_HOST.fullmatch(host):",
+        "    if False:",
+        (T + "test_a_partner_cannot_have_the_customers_link_sent_under_another_host",),
+    ),
+    Mutant(
+        "behind API Gateway, a customer's link built from the caller's headers, not the gateway's address",
+        '    domain, stage = call.gateway.get("domainName"), call.gateway.get("stage")',
+        "    domain, stage = None, None",
+        (T + "test_behind_api_gateway_the_customers_link_goes_under_the_address_it_was_called_at",),
+    ),
 )

@@ -237,14 +237,14 @@ def _confirmation_identifier(customer: Customer) -> Identifier:
 def start_confirmation(access: PortalAccess, now: datetime, ip: str | None = None) -> None:
     """ "Confirm with a code" on a page opened from a link: a sign-in code goes to the customer's own channel (never
     to anything the link holder chose: a link session cannot change the channel), under the sign-in limits."""
-    customer = customers.load(access.customer_id)
+    customer = portal_links.live_customer(access)
     limits.signin(_confirmation_identifier(customer).value, ip)
     message_outbox.send_now(_issue_sign_in_code(customer.customer_id, now), now)  # its failure is the answer
 
 
 def finish_confirmation(access: PortalAccess, code: str, now: datetime, ip: str | None = None) -> NewSession:
     """The code the customer received opens a code session for her, in place of the link's."""
-    customer = customers.load(access.customer_id)
+    customer = portal_links.live_customer(access)
     limits.code_attempt(_confirmation_identifier(customer).value, ip)
     return _judge(customer.customer_id, code, now, genuine=True)
 
@@ -307,8 +307,7 @@ def revoke_links(customer_id: str, now: datetime) -> None:
 
 def revoke_own_links(access: PortalAccess, now: datetime) -> None:
     """The customer, with a link that still works, ends it and every other link and session of theirs."""
-    if access.revoked(customers.load(access.customer_id).signed_out_at):
-        raise Unauthorized("This link was ended when the customer signed out everywhere.")
+    portal_links.live_customer(access)
     sign_out_everywhere(access.customer_id, now)
 
 

@@ -76,10 +76,17 @@ class PortalView:
     partners: list[Partner]
 
 
-def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
+def live_customer(access: PortalAccess) -> Customer:
+    """The customer ``access`` is for, read fresh; ``Unauthorized`` for a link (or a link's session) that her "sign
+    out everywhere" ended since (:meth:`PortalAccess.revoked`): whatever it asks, the page, a code, a sign-out."""
     customer = customers.load(access.customer_id)
     if access.revoked(customer.signed_out_at):
         raise Unauthorized("This link was ended when the customer signed out everywhere.")
+    return customer
+
+
+def view(access: PortalAccess, now: datetime, cursor: str | None = None) -> PortalView:
+    customer = live_customer(access)
     balance = wallets.balance(access.customer_id, customer.wallet, program.load(), now)
     page = customers.transactions(access.customer_id, TransactionsQuery(limit=20, cursor=cursor), None)
     every = partners.load_all()

@@ -260,10 +260,6 @@ def _confirm(r: Request) -> Any:
     access = require_session(r, confirmed=False)
     if access.confirmed:
         return redirect("/me" + r.suffix())
-    # A link's session that escaped "sign out everywhere" (its page refuses it by its link's age) asks for no code
-    # and has none judged either.
-    if access.revoked(customers.load(access.customer_id).signed_out_at):
-        raise Unauthorized("This link was ended when the customer signed out everywhere.")
     code = r.form.get("code", "").strip()
     if not code:
         customer_auth.start_confirmation(access, r.now, r.call.source_ip)
