@@ -154,11 +154,11 @@ def test_a_key_revoked_twice_at_once_is_counted_out_once(coalition, monkeypatch)
     key_id = made[0]["key_id"]
     real, started, raced = partner_keys_db.mark_revoked, [], []
 
-    def racing(tx: Any, partner_id: str, revoked: str, now_iso: str) -> None:
+    def racing(tx: Any, partner_id: str, revoked: str, now_iso: str, *counted: Any) -> None:
         if not started:  # once: the other revocation's own call passes straight through
             started.append(True)
             raced.append(c.operator.call("DELETE", f"/v1/admin/partners/{pid}/keys/{key_id}").status)
-        real(tx, partner_id, revoked, now_iso)
+        real(tx, partner_id, revoked, now_iso, *counted)
 
     monkeypatch.setattr(partner_keys_db, "mark_revoked", racing)
     now = datetime(2026, 3, 1, tzinfo=UTC)

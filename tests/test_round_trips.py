@@ -227,3 +227,18 @@ def test_an_accrual_at_a_till_with_campaigns_is_one_read_and_one_write_warm(coal
     for _ in range(12):  # each draw of a shard: 1 in CAMPAIGN_SHARDS to match, per campaign, by chance
         got = calls.during(lambda: accrue(c.cafe, cid, f"W-{next(ORDERS)}", 10_000))
         assert [name for name in got if name != "UpdateItem"] == ONE_READ_ONE_WRITE, got  # UpdateItem: a lease
+
+
+def test_revoking_a_listed_key_reads_it_and_its_count_in_one_batch(till, clock, api):
+    """The owner's revocation: the key's index, then the listed key with the partner's count of active keys (one
+    batch read, not two), then one transaction. (First the caller's own key: the last revocation emptied the
+    instance's cache, so that no revoked key is served from it.)"""
+    partner_id = api.get("/v1/admin/partners").json["items"][0]["partner_id"]
+    made = [api.post(f"/v1/admin/partners/{partner_id}/keys", {}).json for _ in range(2)]
+    calls = cold_instance(clock)
+    auth = {"Authorization": f"Bearer {api.key}"}
+    api.http.delete(f"/v1/admin/partners/{partner_id}/keys/{made[0]['key_id']}", headers=auth)  # warm: the operator
+    got = calls.during(
+        lambda: api.http.delete(f"/v1/admin/partners/{partner_id}/keys/{made[1]['key_id']}", headers=auth)
+    )
+    assert got == ["BatchGetItem", "GetItem", "BatchGetItem", "TransactWriteItems"], got

@@ -90,7 +90,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "no cap on a partner's endpoints",
-        "        if live >= MAX_WEBHOOKS:",
+        "        if counted[0] >= MAX_WEBHOOKS:",
         "        if False:",
         (f"{WEBHOOKS}::test_a_partner_has_at_most_ten_endpoints",),
     ),

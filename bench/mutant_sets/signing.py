@@ -10,6 +10,7 @@ SIGNING = "tests/test_signing.py"
 WEBHOOKS = "tests/test_webhooks.py"
 LIVE = "tests/test_webhooks_live.py"
 PORTAL = "tests/test_portal_webhooks.py"
+KEYS = "tests/test_api_partners.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -31,27 +32,28 @@ MUTANTS: tuple[Mutant, ...] = (
         (f"{SIGNING}::test_verify_compares_bytes_and_refuses_any_alphabet",),
     ),
     Mutant(
-        "the endpoint cap not guarded in the registering write",
-        "    guard = WebhookCountItem.live < cap if cap is not None else WebhookCountItem.pk.exists()",
-        "    guard = WebhookCountItem.pk.exists()",
-        (
+        "a capped count (endpoints, API keys) grown without its cap guard",
+        "        guard = number < cap if cap is not None else self.model.pk.exists()",
+        "        guard = self.model.pk.exists()",
+        (  # the one capped count's guard: the endpoints' cap and the API keys' both fail without it
             f"{WEBHOOKS}::test_a_registration_committed_after_anothers_read_of_the_count_does_not_pass_the_cap",
             f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",
+            f"{KEYS}::test_a_key_made_after_anothers_read_of_the_count_does_not_pass_the_cap",
         ),
     ),
     Mutant(
-        "the endpoint count put over one already stored",
-        "        tx.put(WebhookCountItem(pk, sk, live=live + delta), condition=WebhookCountItem.pk.does_not_exist(), "
-        'tag="count")',
-        '        tx.put(WebhookCountItem(pk, sk, live=live + delta), tag="count")',
+        "a capped count's first put over one already stored",
+        "            tx.put(first, condition=self.model.pk.does_not_exist(), tag=self.tag)",
+        "            tx.put(first, tag=self.tag)",
         (
             f"{WEBHOOKS}::test_two_first_registrations_at_once_are_both_counted",
             f"{LIVE}::test_simultaneous_registrations_never_pass_ten_endpoints",
+            f"{KEYS}::test_two_first_counts_at_once_are_both_kept",
         ),
     ),
     Mutant(
         "a deleted endpoint not counted out",
-        "        _count(tx, partner_id, *live_count(found, partner_id), -1)",
+        "        count.move(tx, partner_id, count.live(found, partner_id), -1)",
         "        pass",
         (f"{WEBHOOKS}::test_a_partner_has_at_most_ten_endpoints",),
     ),

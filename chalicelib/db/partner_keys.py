@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db import keys
+from chalicelib.db.capped_counts import CappedCount, Counted
 from chalicelib.db.models import _Item
 from chalicelib.db.reads import Found, ReadKey, get_one
 from chalicelib.db.tx import Transaction
 
-__all__ = ["ListedKey", "add", "count_key", "list_keys", "live_count", "load", "mark_revoked", "uncount"]
+__all__ = ["ListedKey", "add", "count", "list_keys", "listed", "load", "mark_revoked", "read_key"]
 
 
 class PartnerKeyItem(_Item):
@@ -52,27 +53,12 @@ class PartnerKeyCountItem(_Item):
     active = NumberAttribute(default=0)
 
 
-def count_key(partner_id: str) -> ReadKey:
-    return (PartnerKeyCountItem, *keys.partner_key_count(partner_id))
+def _active(partner_id: str) -> int:
+    return len([k for k in list_keys(partner_id) if k.status == "active"])
 
 
-def live_count(found: Found, partner_id: str) -> tuple[int, bool]:
-    """How many listed keys of the partner are active, and whether that number is stored (:func:`count_key` read in
-    ``found``; a partner whose keys predate the count has them counted here)."""
-    item = found.get(keys.partner_key_count(partner_id))
-    if isinstance(item, PartnerKeyCountItem):
-        return int(item.active), True
-    return len([k for k in list_keys(partner_id) if k.status == "active"]), False
-
-
-def _count(tx: Transaction, partner_id: str, live: int, stored: bool, delta: int, cap: int | None) -> None:
-    pk, sk = keys.partner_key_count(partner_id)
-    if not stored:
-        item = PartnerKeyCountItem(pk, sk, active=live + delta)
-        tx.put(item, condition=PartnerKeyCountItem.pk.does_not_exist(), tag="key_count")
-        return
-    guard = PartnerKeyCountItem.active < cap if cap is not None else PartnerKeyCountItem.pk.exists()
-    tx.update(PartnerKeyCountItem(pk, sk), [PartnerKeyCountItem.active.add(delta)], condition=guard, tag="key_count")
+# A new key (not a rotation, one for one) and a revocation alone move this count, in their own transaction.
+count = CappedCount(PartnerKeyCountItem, "active", keys.partner_key_count, _active, "key_count")
 
 
 def add(
@@ -82,31 +68,38 @@ def add(
     label: str | None,
     now_iso: str,
     created_by: str,
-    counted: tuple[int, bool, int] | None,
+    counted: tuple[Counted, int] | None,
 ) -> None:
-    """List a new key for the owner. ``counted``: (active keys, stored, cap) from :func:`live_count`, the count
+    """List a new key for the owner. ``counted``: the partner's active keys (:data:`count`) and the cap, the count
     moved up in this write under the cap; None: a rotation, one key for another (the count stays)."""
     item = PartnerKeyItem(
         _pk(partner_id), key_id, key_id=key_id, label=label, status="active", created_at=now_iso, created_by=created_by
     )
     tx.put(item, condition=PartnerKeyItem.pk.does_not_exist(), tag="partner_key")
     if counted is not None:
-        live, stored, cap = counted
-        _count(tx, partner_id, live, stored, 1, cap)
+        held, cap = counted
+        count.move(tx, partner_id, held, 1, cap)
 
 
-def uncount(tx: Transaction, partner_id: str, found: Found) -> None:
-    """A listed active key revoked alone (not rotated): one key fewer, in the revocation's transaction."""
-    live, stored = live_count(found, partner_id)
-    _count(tx, partner_id, live, stored, -1, None)
-
-
-def mark_revoked(tx: Transaction, partner_id: str, key_id: str, now_iso: str) -> None:
+def mark_revoked(tx: Transaction, partner_id: str, key_id: str, now_iso: str, counted: Counted | None = None) -> None:
     """In the revocation's transaction: the listed key shows as revoked. Only while it is listed active: of two
-    revocations at once, one is cancelled (tag ``partner_key``), so the key is counted out once."""
+    revocations at once, one is cancelled (tag ``partner_key``), so the key is counted out once. ``counted``: the
+    partner's active keys (:data:`count`), one fewer in this write; None: a rotation, whose new key takes its place."""
     item = PartnerKeyItem(_pk(partner_id), key_id)
     actions = [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(now_iso)]
     tx.update(item, actions, condition=PartnerKeyItem.status == "active", tag="partner_key")
+    if counted is not None:
+        count.move(tx, partner_id, counted, -1)
+
+
+def read_key(partner_id: str, key_id: str) -> ReadKey:
+    return (PartnerKeyItem, _pk(partner_id), key_id)
+
+
+def listed(found: Found, partner_id: str, key_id: str) -> ListedKey | None:
+    """The listed key, :func:`read_key` having been read in ``found`` (None: made before keys were listed)."""
+    item = found.get((_pk(partner_id), key_id))
+    return _listed(item) if isinstance(item, PartnerKeyItem) else None
 
 
 def load(partner_id: str, key_id: str) -> ListedKey | None:

@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys
+from chalicelib.db.capped_counts import CappedCount, Counted
 from chalicelib.db.outbox_models import DeliveryDueItem, DeliveryItem, WebhookCountItem, WebhookItem
 from chalicelib.db.reads import Found, ReadKey, connection, get_many, get_one
 from chalicelib.db.tx import Transaction, TxCancelled
@@ -26,7 +27,7 @@ __all__ = [
     "Webhook",
     "add",
     "claim",
-    "count_key",
+    "count",
     "create_delivery",
     "deliveries",
     "delivery",
@@ -34,7 +35,6 @@ __all__ = [
     "drop_due",
     "due",
     "get",
-    "live_count",
     "load",
     "of_partner",
     "read_key",
@@ -102,34 +102,13 @@ def of_partner(partner_id: str) -> list[Webhook]:
     return [_webhook(i) for i in found if i.status != "deleted"]
 
 
-def count_key(partner_id: str) -> ReadKey:
-    return (WebhookCountItem, *keys.webhook_count(partner_id))
+# Every change of the set of endpoints (registered, deleted) moves this count, in its own transaction.
+count = CappedCount(WebhookCountItem, "live", keys.webhook_count, lambda partner: len(of_partner(partner)), "count")
 
 
-def live_count(found: Found, partner_id: str) -> tuple[int, bool]:
-    """How many endpoints the partner has, and whether that number is stored: a partner whose endpoints predate
-    the counter has them counted here (the first change stores the count)."""
-    item = found.get(keys.webhook_count(partner_id))
-    if isinstance(item, WebhookCountItem):
-        return int(item.live), True
-    return len(of_partner(partner_id)), False
-
-
-def _count(tx: Transaction, partner_id: str, live: int, stored: bool, delta: int, cap: int | None = None) -> None:
-    """Move the partner's count by ``delta`` in ``tx``: under ``live < cap`` when it grows, so a registration that
-    raced another to the cap is cancelled; a count not stored yet is put under ``attribute_not_exists`` (every
-    change of the set of endpoints touches this item, so two first changes cannot both put it)."""
-    pk, sk = keys.webhook_count(partner_id)
-    if not stored:
-        tx.put(WebhookCountItem(pk, sk, live=live + delta), condition=WebhookCountItem.pk.does_not_exist(), tag="count")
-        return
-    guard = WebhookCountItem.live < cap if cap is not None else WebhookCountItem.pk.exists()
-    tx.update(WebhookCountItem(pk, sk), [WebhookCountItem.live.add(delta)], condition=guard, tag="count")
-
-
-def add(tx: Transaction, hook: Webhook, live: int, stored: bool, cap: int) -> None:
-    """Register ``hook`` as the partner's ``live + 1``-th endpoint (:func:`live_count`), never past ``cap``."""
-    _count(tx, hook.partner_id, live, stored, 1, cap)
+def add(tx: Transaction, hook: Webhook, counted: Counted, cap: int) -> None:
+    """Register ``hook`` as the partner's one endpoint more than ``counted`` (:data:`count`), never past ``cap``."""
+    count.move(tx, hook.partner_id, counted, 1, cap)
     item = WebhookItem(
         *keys.webhook(hook.partner_id, hook.webhook_id),
         webhook_id=hook.webhook_id,
@@ -156,14 +135,14 @@ def remove(partner_id: str, webhook_id: str, now_iso: str) -> None:
     they age out with ``ttl``) and count it out, in one transaction; deleting it twice at once counts it out once."""
     item = WebhookItem(*keys.webhook(partner_id, webhook_id))
     for _ in range(REMOVE_ATTEMPTS):
-        found = get_many([read_key(partner_id, webhook_id), count_key(partner_id)])
+        found = get_many([read_key(partner_id, webhook_id), count.read_key(partner_id)])
         hook = load(found, partner_id, webhook_id)
         if hook is None or hook.status == "deleted":
             return
         tx = Transaction()
         actions = [WebhookItem.status.set("deleted"), WebhookItem.disabled_at.set(now_iso)]
         tx.update(item, actions, condition=WebhookItem.status == hook.status, tag="webhook")
-        _count(tx, partner_id, *live_count(found, partner_id), -1)
+        count.move(tx, partner_id, count.live(found, partner_id), -1)
         try:
             tx.commit(_connection())
             return

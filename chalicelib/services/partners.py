@@ -159,7 +159,7 @@ def _issue_key(
     """``counted``: the partner's active keys and whether that count is stored (None: a rotation, one for one)."""
     raw = auth.new_secret(key_id, pepper, req.secret_seed, partner_id)
     auth.add_key(tx, raw, key_id, "partner", partner_id, pepper, req.now_iso, new_only=True)
-    cap = None if counted is None else (*counted, MAX_ACTIVE_KEYS)
+    cap = None if counted is None else (counted, MAX_ACTIVE_KEYS)
     partner_keys_db.add(tx, partner_id, key_id, label, req.now_iso, actor, cap)  # the owner's list, and the count
     return auth.SECRET_PLACEHOLDER
 
@@ -293,7 +293,7 @@ def create_key(
     def decide(found: Found) -> Plan:
         counted = None
         if old is None:  # one key more (a rotation is one for one): never past the cap, counted in this very write
-            counted = partner_keys_db.live_count(found, partner_id)
+            counted = partner_keys_db.count.live(found, partner_id)
             if counted[0] >= MAX_ACTIVE_KEYS:
                 raise KeyLimitReached(f"A partner has at most {MAX_ACTIVE_KEYS} active API keys; revoke one first.")
         plan = Plan(created=True)
@@ -311,7 +311,7 @@ def create_key(
         plan.response = KeyCreated(key_id=key_id, api_key=shown, partner_id=partner_id, created_at=req.now_iso)
         return plan
 
-    reads = [partner_keys_db.count_key(partner_id)] if old is None else []
+    reads = [partner_keys_db.count.read_key(partner_id)] if old is None else []
     reply = execute(req, None, reads, decide, render=_secret_renderer(req, pepper))
     if old is not None:
         cache.clear()  # this instance forgets the revoked key at once (as revoke_key does)
@@ -337,10 +337,10 @@ def revoke_key(partner_id: str, key_id: str, now_iso: str, stamp: Stamp) -> None
     for _ in range(3):
         tx = db.Transaction()
         api_keys_db.revoke(index, now_iso, tx, also=audit.also([revoked], stamp))
-        listed = partner_keys_db.load(partner_id, key_id)
+        found = db.get_many([partner_keys_db.read_key(partner_id, key_id), partner_keys_db.count.read_key(partner_id)])
+        listed = partner_keys_db.listed(found, partner_id, key_id)
         if listed is not None and listed.status == "active":  # listed for the owner: shown revoked, counted out
-            partner_keys_db.mark_revoked(tx, partner_id, key_id, now_iso)
-            partner_keys_db.uncount(tx, partner_id, db.get_many([partner_keys_db.count_key(partner_id)]))
+            partner_keys_db.mark_revoked(tx, partner_id, key_id, now_iso, partner_keys_db.count.live(found, partner_id))
         try:
             tx.commit(db.connection())
         except db.TxCancelled as cancelled:

@@ -102,8 +102,8 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
     def decide(found: Found) -> Plan:
         # It bounds the fan-out of one event; the count is moved in this very write, under the cap (a registration
         # that raced another to it is cancelled, reads again and is refused here).
-        live, stored = webhooks_db.live_count(found, partner_id)
-        if live >= MAX_WEBHOOKS:
+        counted = webhooks_db.count.live(found, partner_id)
+        if counted[0] >= MAX_WEBHOOKS:
             raise WebhookLimitReached(f"A partner has at most {MAX_WEBHOOKS} webhook endpoints; delete one first.")
         hook = Webhook(
             webhook_id=webhook_id,
@@ -115,11 +115,11 @@ def create(req: WriteRequest, body: CreateWebhook, partner_id: str, now: datetim
             secrets=[{"salt": _salt(req.secret_seed, webhook_id, "create"), "until": None}],
         )
         plan = Plan(created=True)
-        webhooks_db.add(plan.tx, hook, live, stored, MAX_WEBHOOKS)
+        webhooks_db.add(plan.tx, hook, counted, MAX_WEBHOOKS)
         plan.response = WebhookCreated(**_out(hook, now).model_dump(), secret=SECRET_PLACEHOLDER)
         return plan
 
-    return execute(req, None, [webhooks_db.count_key(partner_id)], decide, render=_renderer(req, "create"))
+    return execute(req, None, [webhooks_db.count.read_key(partner_id)], decide, render=_renderer(req, "create"))
 
 
 def _own(partner_id: str, webhook_id: str) -> Webhook:
