@@ -133,8 +133,14 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "points returned to an ended month left spendable in the stored wallet",
-        "        if delta > 0 and split_lot_key(lot)[0] < period and (points := after.lots.get(lot, 0)) > 0:",
-        "        if False:",
+        "        lapsed = _lapsed(change, after, self.period)",
+        "        lapsed = None",
         ("tests/test_lifecycle.py::test_points_a_void_returns_after_their_month_ended_expire_in_the_same_write",),
+    ),
+    Mutant(
+        "a lot expires while its month still runs",
+        "        if points > 0 and split_lot_key(lot)[0] < period:",
+        "        if points > 0 and split_lot_key(lot)[0] <= period:",
+        ("tests/test_lifecycle.py::TestExpiry::test_points_expire_at_the_end_of_the_month_in_moscow",),
     ),
 )

@@ -233,16 +233,22 @@ def settle(wallet: Wallet, now: datetime, tz_name: str, max_events: int = 10) ->
     # Every ended lot expires in one event (one entry, one transaction item) and is never cut off by max_events:
     # the write deciding after this must not see expired points as spendable. Capped holds and buckets only err
     # on the safe side (still held, still pending).
-    current = period_of(now, tz_name)
-    expired: Change | None = None  # made only when a lot did expire (most writes: none)
-    for lot, points in sorted(state.lots.items()):
-        if split_lot_key(lot)[0] < current and points > 0:
-            expired = expired or Change()
-            expired.available -= points
-            expired.add_lot(lot, -points)
+    expired = expiry(sorted(state.lots.items()), period_of(now, tz_name))
     if expired is not None and expired.available:
         events.append(Event("expiry", "coalition", expired, "expiry"))
     return events
+
+
+def expiry(lots: Iterable[tuple[str, int]], period: str) -> Change | None:
+    """The change that expires the points of each ``(lot, points)`` whose month ended before ``period``; None when
+    none did (most writes: then no change is made)."""
+    expired: Change | None = None
+    for lot, points in lots:
+        if points > 0 and split_lot_key(lot)[0] < period:
+            expired = expired or Change()
+            expired.available -= points
+            expired.add_lot(lot, -points)
+    return expired
 
 
 def fits_one_write(wallet: Wallet, now: datetime, tz_name: str, max_events: int) -> bool:

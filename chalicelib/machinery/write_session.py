@@ -9,9 +9,9 @@ from typing import Unpack
 from chalicelib.db import customers as customers_db
 from chalicelib.db import wallets as wallets_db
 from chalicelib.db.reads import Found, ReadKey
-from chalicelib.domain import Tier, expiry_period, lot_key, period_of, spend_12m, split_lot_key
+from chalicelib.domain import Tier, expiry_period, lot_key, period_of, spend_12m
 from chalicelib.domain.tiers import tier_for
-from chalicelib.domain.wallet import Change, Wallet
+from chalicelib.domain.wallet import Change, Wallet, expiry
 from chalicelib.errors import NotFound
 from chalicelib.machinery import events, program, wallets
 from chalicelib.machinery.campaign_reads import till_reads
@@ -151,13 +151,7 @@ def _lapsed(change: Change, after: Wallet, period: str) -> Change | None:
     released, or captured points refunded, after their month ended), in the write that returns them: the session
     settled the wallet before the change, so no other write would expire them, and no expiry run finds them either
     (the month's marker left with its last points). None when the change credits no such lot (nearly every write)."""
-    lapsed: Change | None = None
-    for lot, delta in change.lots.items():
-        if delta > 0 and split_lot_key(lot)[0] < period and (points := after.lots.get(lot, 0)) > 0:
-            lapsed = lapsed or Change()
-            lapsed.available -= points
-            lapsed.add_lot(lot, -points)
-    return lapsed
+    return expiry(((lot, after.lots.get(lot, 0)) for lot, delta in change.lots.items() if delta > 0), period)
 
 
 def earn_lot(now: datetime, prog: Program, issuer: str) -> str:
