@@ -20,6 +20,7 @@ from chalicelib.db.tx import error_code
 __all__ = [
     "Segment",
     "drop_marker",
+    "mark",
     "expiring_customers",
     "expiring_page",
     "last_expired_month",
@@ -152,6 +153,12 @@ def expiring_page(month: str, shard: int, start_key: str | None, limit: int) -> 
     page = [marker.sk for marker in results]
     last = results.last_evaluated_key
     return page, json.dumps(last, sort_keys=True) if last else None
+
+
+def mark(month: str, customer_id: str, created_at: str) -> None:
+    """List the customer in the month's expiry index (points of hers become due then into an ended month's lot)."""
+    pk, sk = keys.expiry_index(month, customer_id)
+    ExpiryIndexItem(pk, sk, created_at=created_at).save()
 
 
 def drop_marker(month: str, customer_id: str) -> None:

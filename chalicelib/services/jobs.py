@@ -17,7 +17,8 @@ from chalicelib import db
 from chalicelib.db import jobs as jobs_db
 from chalicelib.db import keys
 from chalicelib.db import wallets as wallets_db
-from chalicelib.domain import add_months, period_of
+from chalicelib.domain import add_months, period_of, split_lot_key
+from chalicelib.domain.wallet import Wallet, split_pending_key
 from chalicelib.errors import Unavailable
 from chalicelib.machinery import program, wallets
 from chalicelib.machinery.idempotency import MAX_ATTEMPTS, backoff
@@ -45,23 +46,43 @@ class ExpiryRun:
 
 def settle_customer(customer_id: str, now: datetime) -> bool:
     """Commit whatever time has done to one customer's wallet; False when there was nothing to do."""
+    return _settle(customer_id, now)[0]
+
+
+def _settle(customer_id: str, now: datetime) -> tuple[bool, Wallet | None]:
+    """:func:`settle_customer`, and the wallet as settled (None: no such customer)."""
     for attempt in range(MAX_ATTEMPTS):
         stored = wallets_db.load(db.get_many([wallets_db.read_key(customer_id)]), customer_id)
         if stored is None:
-            return False
+            return False, None
         prog = program.load()
         tx = db.Transaction()
         after, change = wallets.settle_into(tx, customer_id, stored, now, prog)
         if not len(tx):
-            return False
+            return False, stored
         wallets.write(tx, customer_id, after, change, now, prog)
         try:
             tx.commit(db.connection())
         except db.TxCancelled:
             backoff(attempt)
             continue
-        return True
+        return True, after
     raise Unavailable("customer kept changing during settlement")
+
+
+def _still_pending(wallet: Wallet | None, month: str, now: datetime, tz_name: str) -> set[str]:
+    """The months in which the wallet's pending buckets of lots that expire with ``month`` (or before) become due
+    (this month at the earliest: the job's cursor has passed the others): those points expire the moment they
+    mature, so the customer is marked again for that month and the job expires them once it has ended."""
+    if wallet is None:
+        return set()
+    current = period_of(now, tz_name)
+    later: set[str] = set()
+    for key in wallet.pending_lots:
+        when, lot = split_pending_key(key)
+        if split_lot_key(lot)[0] <= month:
+            later.add(max(period_of(datetime.fromisoformat(when), tz_name), current))
+    return later
 
 
 def _segment_task(month: str, shard: int, now: datetime) -> Task:
@@ -109,10 +130,14 @@ def expire_segment(month: str, shard: int, now: datetime) -> jobs_db.Segment:
     deadline, pages = time.monotonic() + SEGMENT_SECONDS, 0
     while True:
         customers, next_key = jobs_db.expiring_page(month, shard, segment.start_key, SEGMENT_PAGE)
+        tz_name = program.load().timezone
         for customer_id in customers:
             segment.customers += 1
-            if settle_customer(customer_id, now):
+            settled, wallet = _settle(customer_id, now)
+            if settled:
                 segment.settled += 1
+            for later in sorted(_still_pending(wallet, month, now, tz_name)):
+                jobs_db.mark(later, customer_id, now.isoformat())  # before the marker leaves: never unmarked
             jobs_db.drop_marker(month, customer_id)
         segment.start_key, pages = next_key, pages + 1
         if next_key is None:
