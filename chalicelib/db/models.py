@@ -253,9 +253,14 @@ class CounterItem(_Item):
 
 
 class SettlementItem(_Item):
-    """``SETTLEMENT#<YYYY-MM>`` / ``CLOSED``: the frozen operator report, returned unchanged by every later read."""
+    """``SETTLEMENT#<YYYY-MM>`` / ``CLOSED``: the frozen operator report, returned unchanged by every later read:
+    as ``report`` (JSON, reports frozen before parts), or compressed (zlib, base64) in ``data`` here and in
+    ``parts - 1`` more items ``PART#<k>`` of the same partition, written in the same transaction (an item holds
+    400 KB at most; a report of many partners trading with each other is bigger)."""
 
-    report = UnicodeAttribute()
+    report = UnicodeAttribute(null=True)
+    data = UnicodeAttribute(null=True)
+    parts = NumberAttribute(null=True)
     closed_at = UnicodeAttribute()
 
 

@@ -4,6 +4,8 @@ period's frozen report (``SETTLEMENT#<YYYY-MM>``)."""
 
 from __future__ import annotations
 
+import base64
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,10 +44,25 @@ def read_figures(partner_ids: Sequence[str], period: str) -> dict[str, Figures]:
     return figures
 
 
+PART_CHARS = 300_000  # of compressed base64 text per item: well inside DynamoDB's 400 KB
+
+
+def _part_key(period: str, k: int) -> tuple[str, str]:
+    return keys.settlement(period)[0], f"PART#{k:03d}"
+
+
 def load_closed(period: str) -> str | None:
     """The closed period's report as it was frozen (JSON), or None while the period is open."""
     item = get_one(SettlementItem, *keys.settlement(period))
-    return item.report if item is not None else None
+    if item is None:
+        return None
+    if item.report is not None:
+        return item.report
+    text = [item.data or ""]
+    wanted = [_part_key(period, k) for k in range(1, int(item.parts or 1))]
+    found = get_raw_many(wanted) if wanted else {}
+    text += [found[key]["data"]["S"] for key in wanted]
+    return zlib.decompress(base64.b64decode("".join(text))).decode()
 
 
 def save_closed(
@@ -54,11 +71,15 @@ def save_closed(
     """Freeze the period's report unless it is already frozen; False if it was (closed concurrently). ``also`` adds
     to the same transaction (the close's audit record and its event: written only by the close that froze the
     report)."""
+    packed = base64.b64encode(zlib.compress(report_json.encode(), 9)).decode()
+    chunks = [packed[i : i + PART_CHARS] for i in range(0, len(packed), PART_CHARS)] or [""]
     tx = Transaction()
     tx.put(
-        SettlementItem(*keys.settlement(period), report=report_json, closed_at=closed_at),
+        SettlementItem(*keys.settlement(period), data=chunks[0], parts=len(chunks), closed_at=closed_at),
         condition=SettlementItem.pk.does_not_exist(),
     )
+    for k, chunk in enumerate(chunks[1:], start=1):
+        tx.put(SettlementItem(*_part_key(period, k), data=chunk, closed_at=closed_at))
     if also is not None:
         also(tx)
     try:
