@@ -25,6 +25,9 @@ from chalicelib.db.settlement import read_figures
 from chalicelib.domain.reconciliation import Run, differences
 from chalicelib.domain.settlement import COALITION, Figures, entry_deltas
 from chalicelib.schemas import Reconciliation, ReconciliationDifference
+from chalicelib.domain.periods import add_months
+from chalicelib.domain.schedule import period_start
+from chalicelib.machinery import program
 from chalicelib.services import partners
 from chalicelib.services.settlement import check_period
 from chalicelib.services.work_queue import Task, queue, register
@@ -47,13 +50,15 @@ def _stale(run: Run, now: datetime) -> bool:
     return run.status == "running" and datetime.fromisoformat(run.updated_at) < now - STALE_AFTER
 
 
-def _start(period: str, now: datetime, *, again: bool) -> Run:
-    """The period's run: the one under way, the one done (unless ``again``), or a new one."""
+def _start(period: str, now: datetime, *, again: bool, done_since: datetime | None = None) -> Run:
+    """The period's run: the one under way, the one done (unless ``again``, or it started before ``done_since``:
+    then it saw only part of the period), or a new one."""
     existing = reconciliations_db.load(period)
     if existing is not None and existing.status == "running" and not _stale(existing, now):
         return existing
     if existing is not None and existing.status == "done" and not again:
-        return existing
+        if done_since is None or datetime.fromisoformat(existing.started_at) >= done_since:
+            return existing
     partner_ids = sorted({*partners.names(), COALITION})
     run = Run(period, ids.random_id("rec"), "running", now.isoformat(), now.isoformat(), None, partner_ids)
     if reconciliations_db.start(run, now - STALE_AFTER):
@@ -132,8 +137,10 @@ def request(period: str, now: datetime) -> Run:
 
 
 def start_after_close(period: str, now: datetime) -> Run:
-    """The daily settlement job, once it closed ``period``: reconcile it unless that was done (or is under way)."""
-    run = _start(period, now, again=False)
+    """The daily settlement job, once it closed ``period``: reconcile it unless that was done since it ended (or is
+    under way): a run made while the month was open saw only part of it."""
+    ended = period_start(add_months(period, 1), program.load().timezone)
+    run = _start(period, now, again=False, done_since=ended)
     if run.status == "running":
         _hand_on(run, now)  # in process it is worked at once: what it stored now
         return reconciliations_db.load(period) or run
