@@ -20,11 +20,11 @@ from chalicelib.db.tx import error_code
 __all__ = [
     "Segment",
     "drop_marker",
-    "mark",
     "expiring_customers",
     "expiring_page",
     "last_expired_month",
     "load_segment",
+    "mark",
     "open_segments",
     "save_expiry_cursor",
     "save_segment",

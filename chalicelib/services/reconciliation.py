@@ -22,12 +22,12 @@ from chalicelib.db import history as history_db
 from chalicelib.db import keys
 from chalicelib.db import reconciliations as reconciliations_db
 from chalicelib.db.settlement import read_figures
-from chalicelib.domain.reconciliation import Run, differences
-from chalicelib.domain.settlement import COALITION, Figures, entry_deltas
-from chalicelib.schemas import Reconciliation, ReconciliationDifference
 from chalicelib.domain.periods import add_months
+from chalicelib.domain.reconciliation import Run, differences
 from chalicelib.domain.schedule import period_start
+from chalicelib.domain.settlement import COALITION, Figures, entry_deltas
 from chalicelib.machinery import program
+from chalicelib.schemas import Reconciliation, ReconciliationDifference
 from chalicelib.services import partners
 from chalicelib.services.settlement import check_period
 from chalicelib.services.work_queue import Task, queue, register

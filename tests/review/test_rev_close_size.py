@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from chalicelib import db
 from chalicelib.db import entries as entries_db
 from chalicelib.domain.settlement import Figures
-from chalicelib.services import jobs
 from tests.conftest import TRUSTED
 
 N = 50

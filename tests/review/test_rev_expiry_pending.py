@@ -4,9 +4,8 @@ write and no job ever books the expiry: the operator's breakage and the settleme
 
 from datetime import UTC, datetime
 
-from chalicelib.db import jobs as jobs_db
-from chalicelib.domain.settlement import COALITION
 from chalicelib.db.settlement import read_figures
+from chalicelib.domain.settlement import COALITION
 from chalicelib.services import jobs
 from tests.conftest import TRUSTED
 from tests.test_api_ledger import accrue, enrol
