@@ -311,3 +311,28 @@ def test_points_a_void_returns_after_their_month_ended_expire_in_the_same_write(
     history = c.operator.get(f"/v1/admin/customers/{cid}/transactions").json["items"]
     types = [e["type"] for e in reversed(history)]  # oldest first
     assert types[-2:] == ["void", "expiry"] and history[0]["points"] == -40
+
+
+def test_points_still_pending_when_their_lots_month_ends_are_booked_as_expired_once_they_mature(api, clock):
+    """A return window longer than the points' life (``pending_days`` 60, ``expiry_months`` 1): the nightly job works
+    the lot's month while the points still wait, so it must look at the customer again in the month they mature,
+    else her balance shows them gone but no write ever books their expiry (the operator's breakage)."""
+    from chalicelib.db.settlement import read_figures
+    from chalicelib.domain.settlement import COALITION
+    from chalicelib.services import jobs
+
+    assert api.call("PUT", "/v1/admin/program", {"expiry_months": 1}).status == 200
+    r = api.post("/v1/admin/partners", {"name": "Маркет", "pending_days": 60, "earn_rate_bps": 500, **TRUSTED})
+    shop = api.as_key(r["api_key"])
+    cid = enrol(shop, phone="+79160000001")
+    got = accrue(shop, cid, "M-1", 100_000)  # 2026-03-10: 50 points, pending until 9 May, in a lot ending with April
+    assert got.status == 201 and got["status"] == "pending", got.json
+    clock.set(datetime(2026, 4, 30, 21, 15, tzinfo=UTC))  # 00:15 on 1 May in Moscow: the job works April
+    jobs.expire_points(clock.now(), since="2026-04")
+    clock.set(datetime(2026, 5, 31, 21, 15, tzinfo=UTC))  # and 1 June: May
+    jobs.expire_points(clock.now())
+    clock.set(datetime(2026, 6, 2, 9, tzinfo=UTC))
+    balance = shop.get(f"/v1/customers/{cid}/balance").json
+    assert (balance["available"], balance["pending"]) == (0, 0), balance
+    booked = sum(read_figures([COALITION], p)[COALITION].counts["expired_points"] for p in ("2026-05", "2026-06"))
+    assert booked == 50, "the 50 expired points were never booked as breakage"

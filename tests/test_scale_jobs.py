@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import db
+from chalicelib.db import entries as entries_db
 from chalicelib.db import jobs as jobs_db
 from chalicelib.db import keys
 from chalicelib.db import reconciliations as reconciliations_db
+from chalicelib.db.models import PartnerItem
+from chalicelib.domain.settlement import Figures
 from chalicelib.services import jobs, reconciliation, work_queue
+from local import embedded_dynamodb
 from tests.test_api_ledger import accrue, enrol
 
 MARCH = "2026-03"
@@ -121,6 +125,56 @@ def test_closing_the_month_starts_its_reconciliation(coalition, clock):
     assert answer == {"period": MARCH, "status": "closed", "reconciliation": "done"}  # worked in process
     stored = reconciliations_db.load(MARCH)
     assert stored is not None and stored.status == "done" and stored.entries == 2
+
+
+def test_the_close_reconciles_the_whole_month_not_a_run_made_while_it_was_open(coalition, clock):
+    """A run the operator made mid-month is done too; the close must not keep it as the month's (it read 1 of the
+    month's 3 entries)."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79160000001")
+    assert accrue(c.cafe, cid, "A-1", 100_000).status == 201
+    mid = c.operator.get(f"/v1/admin/settlements/{MARCH}/reconciliation")  # 2026-03-10: the operator looks
+    assert mid.status == 200 and mid["entries"] == 1
+    clock.set(datetime(2026, 3, 25, 9, tzinfo=UTC))
+    assert accrue(c.cafe, cid, "A-2", 100_000).status == 201
+    assert accrue(c.store, cid, "B-1", 100_000).status == 201
+    clock.set(datetime(2026, 3, 31, 22, tzinfo=UTC))  # 01:00 Moscow, April 1st: the scheduled close
+    assert jobs.close_settlements(clock.now())["status"] == "closed"
+    run = reconciliations_db.load(MARCH)
+    assert run is not None and run.status == "done"
+    assert run.entries == 3, f"the closed month's reconciliation read {run.entries} of its 3 entries"
+
+
+def test_a_month_of_fifty_partners_trading_with_each_other_closes_and_its_report_reads_back_unchanged(api, clock):
+    """Every partner accepted points issued by every other one: the frozen report (2,450 flows, about 490 KB) is over
+    DynamoDB's 400 KB item limit, so it is stored compressed over as many items as it needs, in one transaction."""
+    with embedded_dynamodb.installed():  # moto's own transactions copy the whole table per item: a minute here
+        ids = [f"ptn_{i:032x}" for i in range(50)]
+        for i, pid in enumerate(ids):  # stored directly: fifty partners made through the API take long here
+            when = "2026-01-01T00:00:00+00:00"
+            item = PartnerItem(*keys.partner(pid), partner_id=pid, name=f"Партнёр номер {i:03d}", earn_rate_bps=500)
+            item.max_redeem_share_bps, item.created_at, item.updated_at = 5000, when, when
+            item.save()
+        for acceptor in ids:  # what a month of such purchases leaves in the counters, as the entries' writes leave it
+            tx = db.Transaction()
+            figures = {acceptor: Figures()}
+            for issuer in ids:
+                if issuer != acceptor:
+                    f, g = figures[acceptor], figures.setdefault(issuer, Figures())
+                    f.flows[issuer] = 7
+                    f.counts["accepted_points"] += 7
+                    f.counts["balance_change"] -= 7
+                    g.counts["issued_points"] += 7
+                    g.counts["balance_change"] += 7
+            entries_db.add_figures(tx, MARCH, figures)
+            tx.commit(db.connection())
+        report = api.get(f"/v1/admin/settlements/{MARCH}")
+        assert report.status == 200 and report["identity"]["holds"] and len(report.raw) > 400_000
+        clock.set(datetime(2026, 3, 31, 22, 0, tzinfo=UTC))  # 01:00 Moscow on April 1st: the scheduled close
+        closed = api.post(f"/v1/admin/settlements/{MARCH}/close")
+        assert closed.status == 200, (closed.status, closed.raw[:300])
+        again = api.get(f"/v1/admin/settlements/{MARCH}")
+        assert again.status == 200 and again.json == closed.json and len(again["partners"]) == 50
 
 
 def test_the_expiry_hands_out_one_task_per_segment_and_workers_settle_them_with_their_own_cursors(
