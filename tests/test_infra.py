@@ -544,3 +544,52 @@ def test_the_shipped_dynamodb_model_holds_every_operation_pynamodb_and_chaliceli
         ours, theirs = client.meta.service_model.operation_model(op), full.operation_model(op)
         assert ours.input_shape.members.keys() == theirs.input_shape.members.keys(), op
         assert ours.output_shape.members.keys() == theirs.output_shape.members.keys(), op
+
+
+def test_the_shipped_dynamodb_model_resolves_every_call_to_botocores_endpoint():
+    """The shipped model leaves out the operation parameters botocore evaluates on every call to pick an endpoint
+    (``infra.aws_models.WITHOUT``: the table ARNs of a batch or a transaction, JMESPath over the whole request). The
+    rules use an ARN only for its account id, and the function names its table: every call resolves to the endpoint
+    botocore's own model gives, whatever the account-id endpoint mode."""
+    from botocore.config import Config
+    from botocore.session import get_session
+
+    from chalicelib.db import aws_session as aws
+    from infra import aws_models
+
+    shipped = json.loads(aws_models.model_path("dynamodb").read_text())
+    assert not any(set(aws_models.WITHOUT) & spec.keys() for spec in shipped["operations"].values())
+    table = "loyalty"
+    calls = {
+        "BatchGetItem": {"RequestItems": {table: {"Keys": [{"pk": {"S": "a"}, "sk": {"S": "b"}}]}}},
+        "BatchWriteItem": {"RequestItems": {table: [{"DeleteRequest": {"Key": {"pk": {"S": "a"}}}}]}},
+        "TransactGetItems": {"TransactItems": [{"Get": {"TableName": table, "Key": {"pk": {"S": "a"}}}}]},
+        "TransactWriteItems": {
+            "TransactItems": [
+                {"ConditionCheck": {"TableName": table, "Key": {}, "ConditionExpression": "x"}},
+                {"Put": {"TableName": table, "Item": {}}},
+                {"Delete": {"TableName": table, "Key": {}}},
+                {"Update": {"TableName": table, "Key": {}, "UpdateExpression": "SET x = :x"}},
+            ]
+        },
+        "GetItem": {"TableName": table, "Key": {"pk": {"S": "a"}}},
+    }
+    for mode in (None, "preferred", "required", "disabled"):
+        made = []
+        for session in (aws.session(), get_session()):
+            made.append(
+                session.create_client(
+                    "dynamodb",
+                    region_name="eu-central-1",
+                    aws_access_key_id="k",
+                    aws_secret_access_key="s",
+                    aws_account_id="123456789012",
+                    config=Config(account_id_endpoint_mode=mode) if mode else None,
+                )
+            )
+        ours, theirs = made
+        for op, params in calls.items():
+            ends = [c._resolve_endpoint_ruleset(c.meta.service_model.operation_model(op), params, {}) for c in made]
+            assert ends[0] == ends[1], (mode, op, ends)
+        assert not ours.meta.service_model.operation_model("TransactWriteItems").operation_context_parameters
+        assert theirs.meta.service_model.operation_model("TransactWriteItems").operation_context_parameters
