@@ -314,7 +314,9 @@ def _measured(client: Any) -> None:
 
 
 def _check_body(request: Any, **_: Any) -> None:
-    _check_size(len(request.body or b""))
+    # The JSON as serialized (bytes): ``request.body`` would prepare a whole request (URL, headers) to read it.
+    data = request.data
+    _check_size(len(data) if isinstance(data, bytes) else len(request.body or b""))
 
 
 def _check_size(size: int) -> None:
