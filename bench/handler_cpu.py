@@ -135,18 +135,21 @@ def bare_app(endpoint: str, scripts: dict[str, Script], *, validated: bool = Fal
     """A Chalice app whose routes only make the recorded DynamoDB calls, with one botocore client: each request
     the calls of the next recorded request, in turn.
 
-    The client is configured as the handler's own (pynamodb's: no client-side parameter validation, which walks
-    every request's parameters against the service model and is nearly a third of a bare call's CPU): the floor is
-    the least a handler making those calls must do. ``validated``: botocore's default client instead, as a
+    The client is configured as the handler's own: no client-side parameter validation (pynamodb's; it walks every
+    request's parameters against the service model and is nearly a third of a bare call's CPU), and the service
+    model the function ships (``infra/aws_models.py``: without the parameters botocore would evaluate on every call
+    to choose an endpoint the named table never changes). The floor is the least a handler making those calls must
+    do. ``validated``: botocore's default client instead (its own model, validation on), as a
     ``boto3.client("dynamodb")`` would be; reported beside the floor, never as it."""
     import botocore.session
     from botocore.config import Config
     from chalice.app import Chalice
 
+    from chalicelib.db import aws_session
+
+    session = botocore.session.get_session() if validated else aws_session.session()
     config = None if validated else Config(parameter_validation=False)
-    client = botocore.session.get_session().create_client(
-        "dynamodb", "eu-central-1", endpoint_url=endpoint, config=config
-    )
+    client = session.create_client("dynamodb", "eu-central-1", endpoint_url=endpoint, config=config)
     bare = Chalice("bare")
 
     turns = {name: itertools.cycle(script) for name, script in scripts.items()}
