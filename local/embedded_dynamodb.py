@@ -46,6 +46,9 @@ from moto.dynamodb.responses import DynamoHandler
 
 TOKEN_WINDOW_SECONDS = 600.0  # DynamoDB: "a client request token is valid for 10 minutes"
 MAX_TRANSACTION_ITEMS = 100
+MAX_TRANSACTION_BYTES = (
+    4 * 1024 * 1024
+)  # DynamoDB: "the aggregate size of the items in the transaction cannot exceed 4 MB"
 
 
 class IdempotentParameterMismatch(DynamodbException):
@@ -98,6 +101,8 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     every table per item. Same checks, same order, same errors and cancellation reasons."""
     if len(transact_items) > MAX_TRANSACTION_ITEMS:
         raise TooManyTransactionsException()
+    if _request_size(transact_items) > MAX_TRANSACTION_BYTES:
+        raise MockValidationException("Transaction request cannot be larger than 4 MB")
     undo = _UndoLog()
     try:
         errors = _apply(self, transact_items, undo)
@@ -108,6 +113,22 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     if any(code is not None for code, _, _ in errors):
         undo.rollback()
         raise TransactionCanceledException(errors)
+
+
+def _request_size(transact_items: list[dict[str, Any]]) -> int:
+    """A lower bound of what DynamoDB counts against the 4 MB: the items put, the keys and the values sent (never
+    more than AWS counts, so nothing AWS accepts is refused here)."""
+    from moto.dynamodb.models.utilities import bytesize
+
+    total = 0
+    for item in transact_items:
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for attrs in (op.get("Item"), op.get("Key"), op.get("ExpressionAttributeValues")):
+                if isinstance(attrs, dict):
+                    total += sum(bytesize(str(k)) + DynamoType(v).size() for k, v in attrs.items())
+    return total
 
 
 _Reason = tuple[str, str, dict[str, Any] | None] | tuple[None, None, None]
