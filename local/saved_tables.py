@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,7 +109,10 @@ class SavedTables:
 
         def loop() -> None:
             while not self._stop.wait(every):
-                self.save()
+                try:
+                    self.save()
+                except Exception as exc:  # noqa: BLE001 - a full disk, a permission: say so, try again next time
+                    print(f"Could not save {self.path}: {exc} (will try again)", file=sys.stderr, flush=True)
 
         self._thread = threading.Thread(target=loop, name="save-tables", daemon=True)
         self._thread.start()
