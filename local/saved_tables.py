@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,16 +37,19 @@ def _backend_tables() -> dict[str, Any]:
 
 
 def write_private(path: Path, text: str) -> None:
-    """``text`` into ``path`` readable by this user only, replacing it atomically."""
+    """``text`` into ``path`` readable by this user only, replacing it atomically. Each call writes its own
+    temporary file: two writers never share (and truncate) one."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.chmod(temporary, 0o600)  # an older file of that name may have had wider rights
-    os.replace(temporary, path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 class Served(Protocol):
@@ -62,6 +66,7 @@ class SavedTables:
         self.app = app
         self.saved_at_writes = -1
         self.carried: dict[str, list[dict[str, Any]]] = {}
+        self._saving = threading.Lock()  # one save at a time: the timer's and the last one never overlap
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -90,6 +95,10 @@ class SavedTables:
 
     def save(self) -> bool:
         """Write the tables if a request may have changed them since the last save; True if written."""
+        with self._saving:
+            return self._save()
+
+    def _save(self) -> bool:
         with self.lock:
             writes = self.app.writes
             if writes == self.saved_at_writes:
