@@ -9,6 +9,7 @@ index applies to old data too); a table the app no longer creates is carried alo
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -52,6 +53,29 @@ def write_private(path: Path, text: str) -> None:
         raise
 
 
+def _base64(value: object) -> str:
+    """moto keeps B and BS values as bytes: on disk they are base64, as on the wire."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _binary(value: Any) -> Any:
+    """A saved attribute value as moto holds it: B and BS back to bytes, at any depth."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((kind, inner),) = value.items()
+    if kind == "B" and isinstance(inner, str):
+        return {"B": base64.b64decode(inner)}
+    if kind == "BS" and isinstance(inner, list):
+        return {"BS": [base64.b64decode(v) if isinstance(v, str) else v for v in inner]}
+    if kind == "M" and isinstance(inner, dict):
+        return {"M": {k: _binary(v) for k, v in inner.items()}}
+    if kind == "L" and isinstance(inner, list):
+        return {"L": [_binary(v) for v in inner]}
+    return value
+
+
 class Served(Protocol):
     """The embedded DynamoDB's server app (local/servers.py): its lock, a count of requests that may have written."""
 
@@ -86,7 +110,7 @@ class SavedTables:
                         self.carried[name] = items
                         continue
                     for attributes in items:
-                        tables[name].put_item(attributes)
+                        tables[name].put_item({k: _binary(v) for k, v in attributes.items()})
                     restored += len(items)
                 self.saved_at_writes = self.app.writes
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -108,7 +132,7 @@ class SavedTables:
                 for name, table in _backend_tables().items()
             }
             # Serialized under the lock: a set or a list in an item may be shared with moto's copy of it.
-            text = json.dumps({"format": FORMAT, "tables": {**self.carried, **tables}})
+            text = json.dumps({"format": FORMAT, "tables": {**self.carried, **tables}}, default=_base64)
         write_private(self.path, text)
         self.saved_at_writes = writes
         return True
