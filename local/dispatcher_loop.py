@@ -30,6 +30,8 @@ class DispatcherLoop:
             except Exception:  # a pass that fails is logged; the next pass takes up what is left
                 log.exception("dispatcher pass failed")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
+        """Ask the loop to stop; wait for the pass under way at most ``timeout`` seconds (a daemon thread: a pass
+        still running after that, a webhook waiting on its partner, ends with the process)."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=timeout)

@@ -29,6 +29,9 @@ from local.saved_tables import SavedTables
 DEV_WEBHOOK_SECRET = "dev-telegram-webhook-secret"  # make run only; in AWS it comes from SSM
 SEEDING_LIMITS = '{"api_key": null, "lookup": null, "open_holds": null}'
 STOP_DEADLINE_SECONDS = 4.5  # past it the process ends anyway: SIGTERM must stop it within 5 s
+# A dispatcher pass may wait seconds on a partner's webhook (5 s each): the last save must not wait for it. What the
+# pass writes after the save is redone at the next start (deliveries are retried until they are recorded).
+DISPATCHER_STOP_SECONDS = 1.0
 
 
 class _Stopped(BaseException):
@@ -68,7 +71,7 @@ class _Running:
 
     def stop(self) -> None:
         if self.dispatcher is not None:
-            self.dispatcher.stop()
+            self.dispatcher.stop(timeout=DISPATCHER_STOP_SECONDS)
         if self.api is not None:
             self.api.stop()
         if self.saver is not None:
