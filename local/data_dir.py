@@ -10,6 +10,7 @@ keys and links still work today.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -20,6 +21,7 @@ from typing import Any
 from local.saved_tables import write_private
 
 ROOT = Path(__file__).resolve().parent.parent
+_held: list[int] = []
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,23 @@ class DataDir:
     @property
     def _secrets(self) -> Path:
         return self.path / "secrets.json"
+
+    def lock(self) -> int | None:
+        """Hold this data for this process's lifetime (the kernel lets go when it ends, a crash too): None, or the
+        pid of the ``make run`` that already holds it. Two runs on one data directory would save over each other's
+        tables, and a ``FRESH=1`` one would move the other's data and secrets aside under it."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            return int(holder) if holder.isdigit() else -1
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        _held.append(fd)  # never closed: closing would release the lock
+        return None
 
     def has_data(self) -> bool:
         return self.tables.exists()

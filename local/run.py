@@ -107,6 +107,14 @@ def _start(stopper: _Stopper, running: _Running, started: float) -> bool:
     os.environ.setdefault("LOYALTY_TELEGRAM_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET)
     servers.fake_aws_credentials()
     data = DataDir.from_env()
+    holder = data.lock()
+    if holder is not None:
+        print(
+            f"Another make run (pid {holder}) is using {data.path}: stop it first, or give this one its own "
+            "LOYALTY_DATA_DIR.",
+            file=sys.stderr,
+        )
+        return False
     if os.environ.get("FRESH") == "1":
         data.start_fresh()
     kept = data.secrets()
