@@ -52,6 +52,7 @@ def test_every_attribute_type_survives_save_and_restore(tmp_path: Path) -> None:
 
     _fresh_backend()
     dynamo = servers.start_dynamodb()
+    assert dynamo.app is not None
     try:
         c = boto3.client("dynamodb", region_name=REGION, endpoint_url=dynamo.url)
         _make_table(c)

@@ -33,7 +33,12 @@ def test_the_final_save_comes_before_the_stop_deadline_whatever_the_dispatcher_d
 
     saved_at: list[float] = []
     real = saved_tables.write_private
-    monkeypatch.setattr(saved_tables, "write_private", lambda p, t: (real(p, t), saved_at.append(time.monotonic())))
+
+    def noting(path: Path, text: str) -> None:
+        real(path, text)
+        saved_at.append(time.monotonic())
+
+    monkeypatch.setattr(saved_tables, "write_private", noting)
     app = _App()
     app.writes = 1
     saver = SavedTables(tmp_path / "dynamodb.json", app)
