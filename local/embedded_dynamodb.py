@@ -46,9 +46,8 @@ from moto.dynamodb.responses import DynamoHandler
 
 TOKEN_WINDOW_SECONDS = 600.0  # DynamoDB: "a client request token is valid for 10 minutes"
 MAX_TRANSACTION_ITEMS = 100
-MAX_TRANSACTION_BYTES = (
-    4 * 1024 * 1024
-)  # DynamoDB: "the aggregate size of the items in the transaction cannot exceed 4 MB"
+# DynamoDB: "the aggregate size of the items in the transaction cannot exceed 4 MB"
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 
 
 class IdempotentParameterMismatch(DynamodbException):

@@ -181,3 +181,15 @@ def test_a_cancelled_call_leaves_its_token_unused(client: Any) -> None:
         client.transact_write_items(TransactItems=too_much, ClientRequestToken="till-7-receipt-2")
     client.transact_write_items(TransactItems=_spend(30), ClientRequestToken="till-7-receipt-2")
     assert {i["sk"]["S"] for i in _everything(client)[0]} == {"E#1", "balance", "lot-2"}
+
+
+def test_a_transaction_over_4_mb_is_refused_as_dynamodb_does(client: Any) -> None:
+    """DynamoDB: "the aggregate size of the items in the transaction cannot exceed 4 MB". Each item here is under the
+    400 KB item limit, twelve of them about 4.7 MB: refused whole, nothing written (moto applied it)."""
+    big = {"sk": {"S": "x"}, "v": {"S": "x" * 390_000}}
+    items = [{"Put": {"TableName": TABLE, "Item": {"pk": {"S": f"big-{i}"}, **big}}} for i in range(12)]
+    before = _everything(client)
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=items)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert _everything(client) == before

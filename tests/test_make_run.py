@@ -77,14 +77,18 @@ class Run:
         return time.monotonic() - started
 
 
-def _start(data_dir: Path, **env: str) -> Run:
-    port = _free_port()
+def _env(data_dir: Path, port: int, **env: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("LOYALTY_", "AWS_ENDPOINT_URL"))}
     environment.update(LOYALTY_DATA_DIR=str(data_dir), PORT=str(port), PYTHONIOENCODING="utf-8", **env)
+    return environment
+
+
+def _start(data_dir: Path, **env: str) -> Run:
+    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "local.run"],
         cwd=ROOT,
-        env=environment,
+        env=_env(data_dir, port, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         encoding="utf-8",
@@ -160,6 +164,62 @@ def test_a_restart_keeps_keys_customers_balances_and_links_and_sigterm_stops_it(
 
 # Chalice's CLI needs these; its local server and app do not (requirements-run.txt installs Chalice with --no-deps).
 CHALICE_CLI_ONLY = {"click", "inquirer", "pip", "setuptools", "wheel"}
+
+
+def _second_run(data_dir: Path, port: int, **env: str) -> subprocess.CompletedProcess[str]:
+    """Another ``make run`` started on ``data_dir`` and ``port``, to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "local.run"],
+        cwd=ROOT,
+        env=_env(data_dir, port, **env),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_a_fresh_run_forgotten_beside_a_running_one_leaves_its_data_and_keys_alone(tmp_path: Path) -> None:
+    """``FRESH=1 make run`` in another terminal, the first one forgotten (same port, same data): it moved the first's
+    data and secrets aside before finding the port taken, so the keys the first run printed stopped working."""
+    first = _start(tmp_path)
+    try:
+        operator = first.field(r"Operator key\s+(\S+)")
+        cafe = first.field(r"Уют\s+ptn_\w+\s+(\S+)")
+        second = _second_run(tmp_path, int(first.url.rsplit(":", 1)[1]), FRESH="1")
+        assert second.returncode != 0 and f"pid {first.process.pid}" in second.stderr, second.stdout + second.stderr
+        assert first.terminate() < 5
+    finally:
+        first.process.kill()
+    third = _start(tmp_path)
+    try:
+        assert third.field(r"Operator key\s+(\S+)") == operator, "the keys the first run printed no longer work"
+        assert third.field(r"Уют\s+ptn_\w+\s+(\S+)") == cafe
+    finally:
+        third.terminate()
+        third.process.kill()
+
+
+def test_a_second_run_on_the_same_data_stops_before_it_can_save_over_the_first(tmp_path: Path) -> None:
+    """Another port, the same ``LOYALTY_DATA_DIR``: it would have saved its own older tables over the first's at its
+    stop (an accrual answered 201 gone after the restart). It stops at once, naming the run that holds the data."""
+    first = _start(tmp_path)
+    try:
+        cafe = first.field(r"Уют\s+ptn_\w+\s+(\S+)")
+        anna = first.field(r"anna=(cus_\w+)")
+        second = _second_run(tmp_path, _free_port())
+        assert second.returncode != 0 and f"pid {first.process.pid}" in second.stderr, second.stdout + second.stderr
+        order = {"customer_id": anna, "order_id": "TWO-RUNS-1", "amount_minor": 100_000}
+        assert first.call("POST", "/v1/accruals", cafe, order)[0] == 201
+        _, balance = first.call("GET", f"/v1/customers/{anna}/balance", cafe)
+        assert first.terminate() < 5
+    finally:
+        first.process.kill()
+    third = _start(tmp_path)  # the lock went with the first process
+    try:
+        assert third.call("GET", f"/v1/customers/{anna}/balance", cafe) == (200, balance)
+    finally:
+        third.terminate()
+        third.process.kill()
 
 
 def _pinned(path: Path) -> dict[str, str]:
