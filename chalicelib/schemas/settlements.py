@@ -124,6 +124,11 @@ class Reconciliation(Response):
     entries: int = Field(description="Entries read (all of the period's once done)")
     matches: bool | None = Field(description="Whether every figure matches: null while running")
     differences: list[ReconciliationDifference]
+    provisional: bool = Field(
+        default=False,
+        description="The run started before its period ended: an entry posted while it read shows as a difference "
+        "that is no error. The run the month's close starts is exact.",
+    )
 
 
 class CreatePayment(Request):
