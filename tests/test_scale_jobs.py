@@ -2,6 +2,7 @@
 resumable, each page counted once), and the nightly expiry fans out one task per expiry-index segment, each worked
 with its own cursor and handed on when its time is up."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -273,3 +274,21 @@ def test_two_runs_started_at_once_make_one(dynamo, clock):
     assert reconciliations_db.load(MARCH).job_id == "rec_first"
     clock.advance(timedelta(minutes=16))  # left stalled: a new run may take over
     assert reconciliations_db.start(second, clock.now() - reconciliation.STALE_AFTER)
+
+
+def test_a_frozen_report_bigger_than_an_item_even_compressed_is_stored_over_parts_and_read_back_whole(dynamo):
+    """Compression takes a report of fifty trading partners into one item; thousands of partners need more than one
+    (DynamoDB's item limit is 400 KB): the parts are written in the close's one transaction and read back in order."""
+    import random
+
+    from chalicelib.db import settlement as settlement_db
+
+    noise = random.Random(7)
+    report = json.dumps({"rows": ["".join(noise.choices("0123456789abcdef", k=64)) for _ in range(12_000)]})
+    assert len(report) > 2 * settlement_db.PART_CHARS  # hex digits compress to about half: three parts and more
+    assert settlement_db.save_closed(MARCH, report, "2026-04-01T01:00:00+03:00")
+    parts = db.get_raw_many([keys.settlement(MARCH)])[keys.settlement(MARCH)]["parts"]["N"]
+    assert int(parts) >= 3
+    assert settlement_db.load_closed(MARCH) == report
+    assert not settlement_db.save_closed(MARCH, "{}", "2026-04-01T01:00:01+03:00")  # frozen once
+    assert settlement_db.load_closed(MARCH) == report

@@ -43,4 +43,38 @@ MUTANTS: tuple[Mutant, ...] = (
             "test_the_expiry_hands_out_one_task_per_segment_and_workers_settle_them_with_their_own_cursors",
         ),
     ),
+    Mutant(
+        "the close keeps a reconciliation made while the month was open",
+        "        if done_since is None or datetime.fromisoformat(existing.started_at) >= done_since:",
+        "        if True:",
+        ("tests/test_scale_jobs.py::test_the_close_reconciles_the_whole_month_not_a_run_made_while_it_was_open",),
+    ),
+    Mutant(
+        "an open month's reconciliation not marked provisional",
+        '    return out.model_copy(update={"provisional": '
+        "datetime.fromisoformat(run.started_at) < _ended(run.period)})",
+        '    return out.model_copy(update={"provisional": False})',
+        (
+            "tests/test_scale_jobs.py::"
+            "test_a_purchase_during_an_open_months_run_is_marked_provisional_and_the_closes_run_is_exact",
+        ),
+    ),
+    Mutant(
+        "a frozen report in one item whatever its size",
+        '    chunks = [packed[i : i + PART_CHARS] for i in range(0, len(packed), PART_CHARS)] or [""]',
+        "    chunks = [packed]",
+        (
+            "tests/test_scale_jobs.py::"
+            "test_a_frozen_report_bigger_than_an_item_even_compressed_is_stored_over_parts_and_read_back_whole",
+        ),
+    ),
+    Mutant(
+        "pending points of an ended month left unmarked by the expiry job",
+        "        if split_lot_key(lot)[0] <= month:",
+        "        if False:",
+        (
+            "tests/test_lifecycle.py::"
+            "test_points_still_pending_when_their_lots_month_ends_are_booked_as_expired_once_they_mature",
+        ),
+    ),
 )

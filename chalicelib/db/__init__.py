@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
         ProgramItem,
         RateLimitItem,
         ReplayItem,
-        SettlementItem,
         _Item,
         bind,
         create_table,
@@ -52,6 +51,7 @@ if TYPE_CHECKING:  # mypy reads every name; at run time each module loads when o
         riders_pending,
     )
     from chalicelib.db.scale_models import CampaignShardItem, ExpirySegmentItem, ReconciliationItem
+    from chalicelib.db.settlement import SettlementItem
     from chalicelib.db.tx import Transaction, TxCancelled, is_unavailable, outcome_unknown
 
 # Each module of chalicelib.db and the names this package gives of it.
@@ -62,11 +62,12 @@ _NAMES = {
     "models": (
         "AliasItem ApiKeyItem CampaignDayItem CampaignItem CampaignMemberItem CodeItem CounterItem CustomerItem "
         "CustomerSessionItem EntryItem ExpiryIndexItem JobItem KeyIdItem OrderItem PartnerItem PortalSessionItem "
-        "ProgramItem RateLimitItem ReplayItem SettlementItem bind create_table"
+        "ProgramItem RateLimitItem ReplayItem bind create_table"
     ),
     "outbox_models": "DeliveryDueItem DeliveryItem OutboxItem WebhookItem",
     "payments": "PaymentItem PaymentTotalItem",
     "scale_models": "CampaignShardItem ExpirySegmentItem ReconciliationItem",
+    "settlement": "SettlementItem",
     "reads": "carry connection drop_riders get_many get_one get_raw_many land_riders riders_pending",
     "tx": "Transaction TxCancelled is_unavailable outcome_unknown",
 }
@@ -83,6 +84,7 @@ MODEL_MODULES = (
     "partner_keys",
     "payments",
     "scale_models",
+    "settlement",
     "staff",
 )
 

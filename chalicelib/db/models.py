@@ -252,18 +252,6 @@ class CounterItem(_Item):
     issued_points = NumberAttribute(default=0)
 
 
-class SettlementItem(_Item):
-    """``SETTLEMENT#<YYYY-MM>`` / ``CLOSED``: the frozen operator report, returned unchanged by every later read:
-    as ``report`` (JSON, reports frozen before parts), or compressed (zlib, base64) in ``data`` here and in
-    ``parts - 1`` more items ``PART#<k>`` of the same partition, written in the same transaction (an item holds
-    400 KB at most; a report of many partners trading with each other is bigger)."""
-
-    report = UnicodeAttribute(null=True)
-    data = UnicodeAttribute(null=True)
-    parts = NumberAttribute(null=True)
-    closed_at = UnicodeAttribute()
-
-
 class ExpiryIndexItem(_Item):
     """``EXPIRE#<YYYY-MM>#<shard>`` / ``<customer id>``: customers holding points that expire with that month.
 
@@ -375,7 +363,6 @@ ALL_MODELS: tuple[type[_Item], ...] = (
     CampaignMemberItem,
     CampaignDayItem,
     CounterItem,
-    SettlementItem,
     RateLimitItem,
     PortalSessionItem,
     CodeItem,

@@ -9,13 +9,27 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
 from chalicelib.db import keys
-from chalicelib.db.models import SettlementItem
+from chalicelib.db.models import _Item
 from chalicelib.db.reads import connection, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.settlement import FIELDS, Figures
 
-__all__ = ["load_closed", "read_figures", "save_closed"]
+__all__ = ["SettlementItem", "load_closed", "read_figures", "save_closed"]
+
+
+class SettlementItem(_Item):
+    """``SETTLEMENT#<YYYY-MM>`` / ``CLOSED``: the frozen operator report, returned unchanged by every later read:
+    as ``report`` (JSON, reports frozen before parts), or compressed (zlib, base64) in ``data`` here and in
+    ``parts - 1`` more items ``PART#<k>`` of the same partition, written in the same transaction (an item holds
+    400 KB at most; a report of many partners trading with each other is bigger)."""
+
+    report = UnicodeAttribute(null=True)
+    data = UnicodeAttribute(null=True)
+    parts = NumberAttribute(null=True)
+    closed_at = UnicodeAttribute()
 
 
 def _figures(raw: dict[str, Any]) -> Figures:
