@@ -43,14 +43,14 @@ def _run(budget: int, awards: int, threads: int) -> dict[str, Any]:
         updated_at="t",
     ).save()
     snapshot = {"campaign_id": campaign_id, "sponsor_partner_id": "s", "earn_at": ["p"]}
-    reward = Rules.from_snapshot({**snapshot, "reward": {"type": "fixed", "points": 1}})
+    reward = Rules.from_snapshot({**snapshot, **rules, "reward": {"type": "fixed", "points": 1}})
     purchase = Purchase("p", 10_000, 5, 100)
     counted: Counter[int] = Counter()
     retries = Counter[str]()
 
     def award(_: int) -> None:
         for _attempt in range(50):
-            reads = campaign_awards.read_keys([campaign_id], ["s"])
+            reads = campaign_awards.read_keys([reward])
             found = campaign_awards.fresh(db.get_many(reads), [campaign_id], ["s"])
             states, sponsors = campaign_awards.states_of(found, [campaign_id], ["s"])
             decision = decide_awards([reward], states, sponsors, 10, purchase, Shopper({}, "base", {}), 30)

@@ -242,3 +242,18 @@ def test_revoking_a_listed_key_reads_it_and_its_count_in_one_batch(till, clock, 
         lambda: api.http.delete(f"/v1/admin/partners/{partner_id}/keys/{made[1]['key_id']}", headers=auth)
     )
     assert got == ["BatchGetItem", "GetItem", "BatchGetItem", "TransactWriteItems"], got
+
+
+def test_an_accrual_at_a_till_with_a_small_budgeted_campaign_is_one_read_and_one_write_warm(coalition, clock):
+    """A budget of 3,000 points is spread over 3 shards, not 8: the shard read with the purchase is drawn among the
+    campaign's own, so the award's room is known at once and no second read is needed."""
+    from tests.test_campaigns import live_campaign
+
+    c = coalition
+    live_campaign(c, audience=None, per_customer_limit=None, budget_points=3_000, reward={"type": "fixed", "points": 1})
+    cid = enrol(c.cafe, phone="+79161239003")
+    calls = cold_instance(clock)
+    assert accrue(c.cafe, cid, f"W-{next(ORDERS)}", 10_000).status == 201
+    for _ in range(16):  # drawn among 8, a draw past the third shard missed 5 times in 8: a second read
+        got = calls.during(lambda: accrue(c.cafe, cid, f"W-{next(ORDERS)}", 10_000))
+        assert [name for name in got if name != "UpdateItem"] == ONE_READ_ONE_WRITE, got  # UpdateItem: a lease

@@ -122,4 +122,13 @@ MUTANTS: tuple[Mutant, ...] = (
             "tests/test_item_codec.py::test_a_customer_item_decodes_straight_into_the_wallet_and_customer_pynamodb_gives",
         ),
     ),
+    Mutant(
+        "a campaign's budget shard drawn among all eight, not its own",
+        "        drawn = secrets.randbelow(shards_for(r.budget_points, keys.CAMPAIGN_SHARDS))",
+        "        drawn = secrets.randbelow(keys.CAMPAIGN_SHARDS)",
+        (
+            "tests/test_round_trips.py::"
+            "test_an_accrual_at_a_till_with_a_small_budgeted_campaign_is_one_read_and_one_write_warm",
+        ),
+    ),
 )

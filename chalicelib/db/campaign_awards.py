@@ -22,7 +22,7 @@ from chalicelib.db.models import CampaignDayItem, CampaignItem, PartnerItem
 from chalicelib.db.reads import Found, ReadKey, get_many
 from chalicelib.db.scale_models import CampaignShardItem
 from chalicelib.db.tx import Transaction
-from chalicelib.domain.campaigns import CampaignAward, CampaignState, allowances
+from chalicelib.domain.campaigns import CampaignAward, CampaignState, Rules, allowances
 from chalicelib.domain.campaigns import shard_count as shards_for
 
 __all__ = [
@@ -49,15 +49,23 @@ def shard_count(item: CampaignItem) -> int:
     return shards_for(int(budget) if budget is not None else None, keys.CAMPAIGN_SHARDS)
 
 
-def read_keys(campaign_ids: Sequence[str], sponsor_ids: Iterable[str]) -> list[ReadKey]:
-    """The campaign items, one budget shard of each drawn at random (the one an award that fits goes to: awards
-    spread over the shards), and their sponsors' partner items, which an award must see fresh."""
-    wanted: list[ReadKey] = []
-    for c in campaign_ids:
-        wanted.append((CampaignItem, *keys.campaign(c)))
-        wanted.append((CampaignShardItem, *keys.campaign_shard(c, secrets.randbelow(keys.CAMPAIGN_SHARDS))))
-    wanted += [(PartnerItem, *keys.partner(sponsor)) for sponsor in sorted(set(sponsor_ids))]
-    return wanted
+def read_keys(rules: Sequence[Rules]) -> list[ReadKey]:
+    """The campaign items, one budget shard of each drawn at random among the campaign's own (the one an award that
+    fits goes to: awards spread over the shards; a draw past them would read nothing and cost a second read), and
+    their sponsors' partner items, which an award must see fresh."""
+    wanted = _items(r.campaign_id for r in rules)
+    for r in rules:
+        drawn = secrets.randbelow(shards_for(r.budget_points, keys.CAMPAIGN_SHARDS))
+        wanted.append((CampaignShardItem, *keys.campaign_shard(r.campaign_id, drawn)))
+    return wanted + _sponsors(r.sponsor for r in rules)
+
+
+def _items(campaign_ids: Iterable[str]) -> list[ReadKey]:
+    return [(CampaignItem, *keys.campaign(c)) for c in campaign_ids]
+
+
+def _sponsors(sponsor_ids: Iterable[str]) -> list[ReadKey]:
+    return [(PartnerItem, *keys.partner(sponsor)) for sponsor in sorted(set(sponsor_ids))]
 
 
 def every_shard_keys(found: Found, campaign_ids: Iterable[str]) -> list[ReadKey]:
@@ -100,8 +108,8 @@ def _state(item: CampaignItem, found: Found, campaign_id: str) -> CampaignState:
 
 def fresh(prefetched: Found, campaign_ids: Sequence[str], sponsor_ids: Iterable[str]) -> Found:
     """The purchase's batch read, with what it lacks (rules newer than this instance's cached partner) read now."""
-    wanted = read_keys(campaign_ids, sponsor_ids)
-    missing = [(m, pk, sk) for m, pk, sk in wanted if m is not CampaignShardItem and (pk, sk) not in prefetched]
+    wanted = _items(campaign_ids) + _sponsors(sponsor_ids)
+    missing = [(m, pk, sk) for m, pk, sk in wanted if (pk, sk) not in prefetched]
     return {**prefetched, **get_many(missing)} if missing else dict(prefetched)
 
 

@@ -40,6 +40,7 @@ class Rules:
     starts_at: datetime | None
     ends_at: datetime | None
     per_customer_limit: int | None
+    budget_points: int | None = None  # the budget as the campaign was made with it (its shards: :func:`shard_count`)
 
     @classmethod
     def from_snapshot(cls, data: Mapping[str, Any]) -> Rules:
@@ -57,6 +58,7 @@ class Rules:
             starts_at=_optional_instant(data.get("starts_at")),
             ends_at=_optional_instant(data.get("ends_at")),
             per_customer_limit=int(limit) if limit is not None else None,
+            budget_points=int(budget) if (budget := data.get("budget_points")) is not None else None,
         )
 
 

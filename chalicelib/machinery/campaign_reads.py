@@ -25,4 +25,4 @@ def till_reads(partner: Partner) -> list[ReadKey]:
     rules = active_rules(partner)
     if not rules:  # most tills: no campaign earns there
         return []
-    return campaign_awards_db.read_keys([r.campaign_id for r in rules], {r.sponsor for r in rules})
+    return campaign_awards_db.read_keys(rules)
