@@ -3,6 +3,7 @@ resumable, each page counted once), and the nightly expiry fans out one task per
 with its own cursor and handed on when its time is up."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -292,3 +293,24 @@ def test_a_frozen_report_bigger_than_an_item_even_compressed_is_stored_over_part
     assert settlement_db.load_closed(MARCH) == report
     assert not settlement_db.save_closed(MARCH, "{}", "2026-04-01T01:00:01+03:00")  # frozen once
     assert settlement_db.load_closed(MARCH) == report
+
+
+def test_a_run_whose_folded_figures_pass_an_items_size_is_saved_and_resumed_whole(dynamo):
+    """The run keeps one figure per issuer and acceptor it folded: 150 partners trading with each other are over
+    DynamoDB's 400 KB as JSON. Packed, the run saves, and a worker resuming it reads back every figure."""
+    from chalicelib.domain.reconciliation import Run, figures_to_json
+    from chalicelib.domain.settlement import Figures
+
+    partners = [f"ptn_{i:032x}" for i in range(150)]
+    sums = {p: Figures() for p in partners}
+    for acceptor in partners:
+        sums[acceptor].flows.update({issuer: 7_654_321 for issuer in partners if issuer != acceptor})
+        sums[acceptor].counts["accepted_points"] = 7_654_321 * 149
+    assert len(figures_to_json(sums)) > 400_000
+    now = "2026-03-10T12:00:00+00:00"
+    run = Run(MARCH, "rec_1", "running", now, now, None, partners, sums=sums)
+    assert reconciliations_db.start(run, datetime(2026, 3, 10, tzinfo=UTC))
+    assert reconciliations_db.save(replace(run, unit=5, version=1))
+    loaded = reconciliations_db.load(MARCH)
+    assert loaded is not None and (loaded.unit, loaded.version) == (5, 1)
+    assert figures_to_json(loaded.sums) == figures_to_json(sums)

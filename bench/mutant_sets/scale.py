@@ -77,4 +77,10 @@ MUTANTS: tuple[Mutant, ...] = (
             "test_points_still_pending_when_their_lots_month_ends_are_booked_as_expired_once_they_mature",
         ),
     ),
+    Mutant(
+        "a reconciliation's folded figures stored unpacked",
+        "        sums=pack(figures_to_json(run.sums)),  # one figure per issuer and acceptor: 400 KB at ~130 partners",
+        "        sums=figures_to_json(run.sums),",
+        ("tests/test_scale_jobs.py::test_a_run_whose_folded_figures_pass_an_items_size_is_saved_and_resumed_whole",),
+    ),
 )

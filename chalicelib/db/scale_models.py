@@ -59,6 +59,6 @@ class ReconciliationItem(_Item):
     start_key = UnicodeAttribute(null=True)  # JSON of DynamoDB's LastEvaluatedKey in that partition
     entries = NumberAttribute(default=0)
     pages = NumberAttribute(default=0)
-    sums = UnicodeAttribute(default="{}")  # JSON: target -> figures folded from the entries read so far
+    sums = UnicodeAttribute(default="{}")  # JSON, packed (db/packed.py): target -> figures folded from the entries read
     result = UnicodeAttribute(null=True)  # JSON of the Reconciliation once done
     version = NumberAttribute(default=0)

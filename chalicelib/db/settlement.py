@@ -4,8 +4,6 @@ period's frozen report (``SETTLEMENT#<YYYY-MM>``)."""
 
 from __future__ import annotations
 
-import base64
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,6 +11,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from chalicelib.db import keys
 from chalicelib.db.models import _Item
+from chalicelib.db.packed import pack, unpack
 from chalicelib.db.reads import connection, get_one, get_raw_many
 from chalicelib.db.tx import Transaction, TxCancelled
 from chalicelib.domain.settlement import FIELDS, Figures
@@ -76,7 +75,7 @@ def load_closed(period: str) -> str | None:
     wanted = [_part_key(period, k) for k in range(1, int(item.parts or 1))]
     found = get_raw_many(wanted) if wanted else {}
     text += [found[key]["data"]["S"] for key in wanted]
-    return zlib.decompress(base64.b64decode("".join(text))).decode()
+    return unpack("".join(text))
 
 
 def save_closed(
@@ -85,7 +84,7 @@ def save_closed(
     """Freeze the period's report unless it is already frozen; False if it was (closed concurrently). ``also`` adds
     to the same transaction (the close's audit record and its event: written only by the close that froze the
     report)."""
-    packed = base64.b64encode(zlib.compress(report_json.encode(), 9)).decode()
+    packed = pack(report_json)
     chunks = [packed[i : i + PART_CHARS] for i in range(0, len(packed), PART_CHARS)] or [""]
     tx = Transaction()
     tx.put(
