@@ -327,8 +327,9 @@ class Model:
         spent = max(sum(c.spend.get(label(plus_months(current, -i)), 0) for i in range(12)), 0)
         return max(mult for minimum, mult in TIERS if spent >= minimum)
 
-    def _lot(self, issuer: str) -> str:
-        return f"{label(plus_months(month(self.now), 12))}|{issuer}"
+    def _lot(self, issuer: str, available_at: datetime | None = None) -> str:
+        """Points live 12 months after the month they can be spent from (a return window's end, when they wait)."""
+        return f"{label(plus_months(month(available_at or self.now), 12))}|{issuer}"
 
     def enrol(self, cid: str) -> None:
         self.customers[cid] = Customer()
@@ -362,7 +363,8 @@ class Model:
             _add(c.buckets, (when, lot), points)
             return when, lot
 
-        grants = [Grant("base", partner, partner, points, self._lot(partner), land(points, self._lot(partner)))]
+        lot = self._lot(partner, when)
+        grants = [Grant("base", partner, partner, points, lot, land(points, lot))]
         self._count(partner, "issued_points", points)
         awards: dict[str, int] = {}
         for camp in sorted(self.campaigns, key=lambda k: k.campaign_id):
@@ -373,7 +375,7 @@ class Model:
                 continue
             camp.used += got
             c.awards[camp.campaign_id] = c.awards.get(camp.campaign_id, 0) + 1
-            lot = self._lot(camp.sponsor)
+            lot = self._lot(camp.sponsor, when)
             grants.append(Grant("award", camp.campaign_id, camp.sponsor, got, lot, land(got, lot)))
             awards[camp.campaign_id] = got
             self._count(camp.sponsor, "promo_points_funded", got)

@@ -313,26 +313,73 @@ def test_points_a_void_returns_after_their_month_ended_expire_in_the_same_write(
     assert types[-2:] == ["void", "expiry"] and history[0]["points"] == -40
 
 
-def test_points_still_pending_when_their_lots_month_ends_are_booked_as_expired_once_they_mature(api, clock):
-    """A return window longer than the points' life (``pending_days`` 60, ``expiry_months`` 1): the nightly job works
-    the lot's month while the points still wait, so it must look at the customer again in the month they mature,
-    else her balance shows them gone but no write ever books their expiry (the operator's breakage)."""
+def _market_with_a_long_return_window(api):
+    """``expiry_months`` 1 and a partner's return window of 60 days: longer than the points' life if it counted from
+    the purchase."""
+    assert api.call("PUT", "/v1/admin/program", {"expiry_months": 1}).status == 200
+    r = api.post("/v1/admin/partners", {"name": "Маркет", "pending_days": 60, "earn_rate_bps": 500, **TRUSTED})
+    shop = api.as_key(r["api_key"])
+    return shop, enrol(shop, phone="+79160000001")
+
+
+def test_points_after_a_return_window_live_their_months_from_when_they_can_be_spent(api, clock):
+    """Bought on 10 March, spendable from 9 May after a 60-day window: with ``expiry_months`` 1 they expire at the end
+    of June, not with April, before she could ever spend them."""
     from chalicelib.db.settlement import read_figures
     from chalicelib.domain.settlement import COALITION
     from chalicelib.services import jobs
 
-    assert api.call("PUT", "/v1/admin/program", {"expiry_months": 1}).status == 200
-    r = api.post("/v1/admin/partners", {"name": "Маркет", "pending_days": 60, "earn_rate_bps": 500, **TRUSTED})
-    shop = api.as_key(r["api_key"])
-    cid = enrol(shop, phone="+79160000001")
+    shop, cid = _market_with_a_long_return_window(api)
+    got = accrue(shop, cid, "M-1", 100_000)
+    assert got.status == 201 and got["status"] == "pending", got.json
+    clock.set(datetime(2026, 5, 10, 9, tzinfo=UTC))
+    b = balance(shop, cid)
+    assert b["available"] == 50 and b["expiring"] == [{"points": 50, "expires_on": "2026-06-30"}], b
+    clock.set(datetime(2026, 6, 30, 20, 59, tzinfo=UTC))  # 23:59 on 30 June in Moscow: still hers
+    assert balance(shop, cid)["available"] == 50
+    clock.set(datetime(2026, 6, 30, 21, 15, tzinfo=UTC))  # 00:15 on 1 July: the job works June
+    jobs.expire_points(clock.now())
+    assert balance(shop, cid)["available"] == 0
+    assert read_figures([COALITION], "2026-07")[COALITION].counts["expired_points"] == 50
+
+
+def test_a_campaigns_points_after_a_return_window_live_their_months_from_when_they_can_be_spent_too(api, clock):
+    """A campaign's award at a till with a return window waits with the purchase's points, and lives as long."""
+    shop, cid = _market_with_a_long_return_window(api)
+    body = {"name": "Весна", "earn_at": [shop.get("/v1/partner").json["partner_id"]], "budget_points": 5_000}
+    made = shop.post("/v1/campaigns", {**body, "reward": {"type": "fixed", "points": 100}})
+    assert made.status == 201 and shop.post(f"/v1/campaigns/{made['campaign_id']}/activate").status == 200
+    got = accrue(shop, cid, "M-1", 100_000)  # 50 points and the award's 100, pending until 9 May
+    assert got.status == 201 and got["status"] == "pending", got.json
+    clock.set(datetime(2026, 5, 10, 9, tzinfo=UTC))
+    b = balance(shop, cid)
+    assert b["available"] == 150 and b["expiring"] == [{"points": 150, "expires_on": "2026-06-30"}], b
+
+
+def test_points_stored_pending_in_a_lot_that_ends_before_they_mature_are_booked_as_expired_once_they_do(
+    api, clock, monkeypatch
+):
+    """Points accrued before they lived from their return window's end sit in a lot of the purchase's month: the
+    nightly job works that month while they still wait, so it must look at the customer again in the month they
+    mature, else her balance shows them gone but no write ever books their expiry (the operator's breakage)."""
+    from chalicelib.db.settlement import read_figures
+    from chalicelib.domain.settlement import COALITION
+    from chalicelib.services import accruals, jobs
+
+    shop, cid = _market_with_a_long_return_window(api)
+    stored_before = accruals.earn_lot
+    monkeypatch.setattr(
+        accruals, "earn_lot", lambda _available_at, prog, issuer: stored_before(clock.now(), prog, issuer)
+    )
     got = accrue(shop, cid, "M-1", 100_000)  # 2026-03-10: 50 points, pending until 9 May, in a lot ending with April
+    monkeypatch.undo()
     assert got.status == 201 and got["status"] == "pending", got.json
     clock.set(datetime(2026, 4, 30, 21, 15, tzinfo=UTC))  # 00:15 on 1 May in Moscow: the job works April
     jobs.expire_points(clock.now(), since="2026-04")
     clock.set(datetime(2026, 5, 31, 21, 15, tzinfo=UTC))  # and 1 June: May
     jobs.expire_points(clock.now())
     clock.set(datetime(2026, 6, 2, 9, tzinfo=UTC))
-    balance = shop.get(f"/v1/customers/{cid}/balance").json
-    assert (balance["available"], balance["pending"]) == (0, 0), balance
+    b = shop.get(f"/v1/customers/{cid}/balance").json
+    assert (b["available"], b["pending"]) == (0, 0), b
     booked = sum(read_figures([COALITION], p)[COALITION].counts["expired_points"] for p in ("2026-05", "2026-06"))
     assert booked == 50, "the 50 expired points were never booked as breakage"

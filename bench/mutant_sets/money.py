@@ -143,4 +143,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if points > 0 and split_lot_key(lot)[0] <= period:",
         ("tests/test_lifecycle.py::TestExpiry::test_points_expire_at_the_end_of_the_month_in_moscow",),
     ),
+    Mutant(
+        "points after a return window live from the purchase's month",
+        "        lot = earn_lot(pending_until or now, prog, partner_id)  # points live from when they can be spent",
+        "        lot = earn_lot(now, prog, partner_id)",
+        ("tests/test_lifecycle.py::test_points_after_a_return_window_live_their_months_from_when_they_can_be_spent",),
+    ),
+    Mutant(
+        "a campaign's points after a return window live from the purchase's month",
+        "    lot = earn_lot(pending_until or session.now, session.program, rules.sponsor)  # live from when spendable",
+        "    lot = earn_lot(session.now, session.program, rules.sponsor)",
+        (
+            "tests/test_lifecycle.py::"
+            "test_a_campaigns_points_after_a_return_window_live_their_months_from_when_they_can_be_spent_too",
+        ),
+    ),
 )

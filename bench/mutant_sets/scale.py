@@ -74,7 +74,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if False:",
         (
             "tests/test_lifecycle.py::"
-            "test_points_still_pending_when_their_lots_month_ends_are_booked_as_expired_once_they_mature",
+            "test_points_stored_pending_in_a_lot_that_ends_before_they_mature_are_booked_as_expired_once_they_do",
         ),
     ),
     Mutant(

@@ -78,7 +78,7 @@ class Award:
 def _award(decided: CampaignAward, session: Session, pending_until: datetime | None) -> Award:
     """Where the award's points land (the sponsor's lot, or its pending bucket) and the wallet change it makes."""
     rules, points = decided.rules, decided.points
-    lot = earn_lot(session.now, session.program, rules.sponsor)
+    lot = earn_lot(pending_until or session.now, session.program, rules.sponsor)  # live from when spendable
     bucket = pending_key(pending_until.isoformat(), lot) if pending_until else ""
     points_change = earn(points, lot, bucket)  # points > 0: an award of nothing is no award
     counter = Change(campaign_awards={rules.campaign_id: 1})

@@ -154,5 +154,7 @@ def _lapsed(change: Change, after: Wallet, period: str) -> Change | None:
     return expiry(((lot, after.lots.get(lot, 0)) for lot, delta in change.lots.items() if delta > 0), period)
 
 
-def earn_lot(now: datetime, prog: Program, issuer: str) -> str:
-    return lot_key(expiry_period(now, prog.timezone, prog.expiry_months), issuer)
+def earn_lot(available_at: datetime, prog: Program, issuer: str) -> str:
+    """The lot of points ``issuer`` credits that can be spent from ``available_at`` (after a partner's return window,
+    when they wait): they expire ``expiry_months`` after that month, whatever the window."""
+    return lot_key(expiry_period(available_at, prog.timezone, prog.expiry_months), issuer)

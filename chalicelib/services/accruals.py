@@ -45,9 +45,9 @@ def accrue(req: WriteRequest, body: CreateAccrual, partner_id: str, now: datetim
         money_minor = base.paid_in_money_minor(now)
         earn_rate_bps, pending_days = int(partner.earn_rate_bps), int(partner.pending_days)
         points = earn_points(money_minor, earn_rate_bps, prog.point_value_minor, tier.multiplier_bps)
-        lot = earn_lot(now, prog, partner_id)
         now_iso = iso_instant(now)
         pending_until = now + timedelta(days=pending_days) if pending_days > 0 else None
+        lot = earn_lot(pending_until or now, prog, partner_id)  # points live from when they can be spent
         available_at = pending_until.isoformat() if pending_until else now_iso
         bucket = pending_key(available_at, lot) if pending_until else ""
         earned = earn(points, lot, bucket)
