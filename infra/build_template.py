@@ -75,7 +75,16 @@ OUTBOX_FILTER = json.dumps(
     {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}, separators=(",", ":")
 )
 # Every DynamoDB operation chalicelib/db sends; SystemErrors is published per table and operation.
-DYNAMODB_OPERATIONS = ("GetItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem")
+DYNAMODB_OPERATIONS = (
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "TransactWriteItems",
+    "UpdateItem",
+    "PutItem",
+    "DeleteItem",
+    "BatchWriteItem",
+)
 # One JSON line per request, of values that never carry a secret: the route's template ($context.resourcePath, e.g.
 # /v1/customers/{customer_id}/balance), never the path with its values, the query string (the customer page's
 # ?token=) or any header (Authorization, cookies).
@@ -105,6 +114,9 @@ DATA_ACTIONS = [
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    # pynamodb's batch_write (sign-out-everywhere deletes a customer's sessions): an action of its own, unlike a
+    # transaction, which needs only its members' actions
+    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 ]

@@ -593,3 +593,52 @@ def test_the_shipped_dynamodb_model_resolves_every_call_to_botocores_endpoint():
             assert ends[0] == ends[1], (mode, op, ends)
         assert not ours.meta.service_model.operation_model("TransactWriteItems").operation_context_parameters
         assert theirs.meta.service_model.operation_model("TransactWriteItems").operation_context_parameters
+
+
+# --- review (infra): what the functions send is what their roles allow -------------------------------------------
+
+# The IAM action(s) each DynamoDB operation needs. A transaction needs its members' own actions (no action of its
+# own); a batch write is an action of its own (dynamodb:BatchWriteItem), not its members' PutItem/DeleteItem.
+OPERATION_ACTIONS = {
+    "GetItem": {"dynamodb:GetItem"},
+    "BatchGetItem": {"dynamodb:BatchGetItem"},
+    "Query": {"dynamodb:Query"},
+    "Scan": {"dynamodb:Scan"},
+    "PutItem": {"dynamodb:PutItem"},
+    "UpdateItem": {"dynamodb:UpdateItem"},
+    "DeleteItem": {"dynamodb:DeleteItem"},
+    "BatchWriteItem": {"dynamodb:BatchWriteItem"},
+    "TransactGetItems": {"dynamodb:GetItem"},
+    "TransactWriteItems": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    "DescribeTable": {"dynamodb:DescribeTable"},
+}
+
+
+def _record_dynamodb_operations() -> list[str]:
+    from chalicelib.db.models import EntryItem
+
+    sent: list[str] = []
+    client = EntryItem._get_connection().connection.client
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: sent.append(model.name))
+    return sent
+
+
+def test_signing_out_everywhere_sends_only_operations_the_roles_allow(coalition, clock):
+    """Sign-out-everywhere (and the operator's revoke-links, and account deletion after its erase) deletes every
+    session item of the customer with pynamodb's batch_write: BatchWriteItem, an IAM action of its own. Every
+    DynamoDB operation the flow sends must be allowed to the API's role, and watched by a SystemErrors alarm."""
+    from chalicelib import db as chalicedb
+    from chalicelib.services import customer_auth
+
+    enrolled = coalition.cafe.post("/v1/customers", {"phone": "+7 999 555-01-02"})
+    assert enrolled.status in (200, 201), enrolled.json
+    cid = enrolled["customer_id"]
+    for via in ("code", "link"):
+        tx, _ = customer_auth._session_tx(cid, clock.now(), via)
+        tx.commit(chalicedb.connection())
+    sent = _record_dynamodb_operations()
+    assert customer_auth.sign_out_everywhere(cid, clock.now()) == 2
+    assert sent, "no DynamoDB call was recorded"
+    needed = set().union(*(OPERATION_ACTIONS[op] for op in sent))
+    assert needed <= set(build_template.DATA_ACTIONS), (sent, needed - set(build_template.DATA_ACTIONS))
+    assert set(sent) <= set(build_template.DYNAMODB_OPERATIONS) | {"DescribeTable"}, sent
