@@ -311,13 +311,19 @@ def function_properties(function: str, variables: dict[str, Any]) -> dict[str, A
         }
     elif function == WORKER:
         # Invoked by the queue's event source mapping (synchronously): a task that fails returns to the queue and,
-        # after JOBS_QUEUE_TRIES deliveries, goes to the dead-letter queue by the queue's redrive policy.
+        # after JOBS_QUEUE_TRIES deliveries, goes to the dead-letter queue by the queue's redrive policy. Capped by
+        # the event source's MaximumConcurrency, not by reserved concurrency: the pollers do not know the latter and
+        # would receive messages the function is throttled on (each throttle a receive towards the dead-letter
+        # queue), and a reservation would not deploy in an account whose quota leaves no 100 unreserved.
         properties["Timeout"] = WORKER_TIMEOUT_SECONDS
-        properties["ReservedConcurrentExecutions"] = WORKER_CONCURRENCY
         properties["Events"] = {
             f"{function}Queue": {
                 "Type": "SQS",
-                "Properties": {"Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]}, "BatchSize": 1},
+                "Properties": {
+                    "Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]},
+                    "BatchSize": 1,
+                    "ScalingConfig": {"MaximumConcurrency": WORKER_CONCURRENCY},
+                },
             }
         }
     elif function == DISPATCHER:

@@ -445,9 +445,15 @@ def test_the_jobs_worker_reads_its_queue_whose_failures_go_to_the_dead_letter_qu
     }
     worker = resources["RunJobTask"]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"] and worker["Timeout"] <= 900
-    assert worker["ReservedConcurrentExecutions"] == keys.EXPIRY_SHARDS
     (event,) = worker["Events"].values()
-    assert event == {"Type": "SQS", "Properties": {"Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]}, "BatchSize": 1}}
+    assert event == {
+        "Type": "SQS",
+        "Properties": {
+            "Queue": {"Fn::GetAtt": ["JobsQueue", "Arn"]},
+            "BatchSize": 1,
+            "ScalingConfig": {"MaximumConcurrency": keys.EXPIRY_SHARDS},
+        },
+    }
     for function, role_name in build_template.FUNCTIONS.items():
         env = resources[function]["Properties"]["Environment"]["Variables"]
         assert env["LOYALTY_JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
@@ -642,3 +648,26 @@ def test_signing_out_everywhere_sends_only_operations_the_roles_allow(coalition,
     needed = set().union(*(OPERATION_ACTIONS[op] for op in sent))
     assert needed <= set(build_template.DATA_ACTIONS), (sent, needed - set(build_template.DATA_ACTIONS))
     assert set(sent) <= set(build_template.DYNAMODB_OPERATIONS) | {"DescribeTable"}, sent
+
+
+def test_the_jobs_worker_is_capped_by_its_queue_not_by_reserved_concurrency():
+    """An SQS event source does not know the function's reserved concurrency: its pollers (five at once, then up to
+    300 more a minute) receive messages the function is then throttled on. A throttled message counts as received:
+    it is hidden for the queue's visibility timeout (90 minutes), and after maxReceiveCount receives goes to the
+    dead-letter queue unworked, while the Throttles alarm fires. The event source's MaximumConcurrency caps the
+    worker without throttling. And with ApiReservedConcurrency=0, as docs/deploy.md tells accounts whose quota is
+    10, no function of the stack may reserve any: Lambda refuses a reservation that leaves under 100 unreserved."""
+    from chalicelib.db import keys
+
+    resources = packaged()["Resources"]
+    worker = resources["RunJobTask"]["Properties"]
+    (event,) = worker["Events"].values()
+    assert event["Properties"].get("ScalingConfig") == {"MaximumConcurrency": keys.EXPIRY_SHARDS}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        reserved = resource["Properties"].get("ReservedConcurrentExecutions")
+        assert reserved is None or (name == "APIHandler" and reserved["Fn::If"][0] == "HasApiReservedConcurrency"), (
+            name,
+            reserved,
+        )
