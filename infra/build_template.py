@@ -515,7 +515,9 @@ def api_resources() -> dict[str, Any]:
                         "ResourcePath": "/*",
                         "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
                         "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
-                        "MetricsEnabled": True,
+                        # No per-method metrics: five per resource and method, billed as custom metrics, read by
+                        # no alarm (the stage's own metrics are published without them).
+                        "MetricsEnabled": False,
                     }
                 ],
                 "AccessLogSetting": {

@@ -671,3 +671,21 @@ def test_the_jobs_worker_is_capped_by_its_queue_not_by_reserved_concurrency():
             name,
             reserved,
         )
+
+
+def test_the_stage_publishes_no_per_method_metrics_that_no_alarm_reads():
+    """Detailed metrics (MetricsEnabled) publish Count, 4XXError, 5XXError, Latency and IntegrationLatency per
+    resource and method: with this API's methods that is hundreds of metrics billed at CloudWatch's custom-metric
+    rate, more than the whole bill docs/deploy.md gives a small coalition, and no alarm reads them (the 5xx alarm
+    reads the stage's own metric, ApiName and Stage, which API Gateway publishes without them)."""
+    resources = packaged()["Resources"]
+    api = resources["RestAPI"]["Properties"]
+    methods = sum(1 for p in api["DefinitionBody"]["paths"].values() for m in p if m != "parameters")
+    assert methods > 100  # what per-method metrics would multiply
+    assert not any(setting.get("MetricsEnabled") for setting in api["MethodSettings"])
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert all(
+        {d["Name"] for d in a["Dimensions"]} == {"ApiName", "Stage"}
+        for a in alarms
+        if a["Namespace"] == "AWS/ApiGateway"
+    )
