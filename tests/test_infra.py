@@ -689,3 +689,40 @@ def test_the_stage_publishes_no_per_method_metrics_that_no_alarm_reads():
         for a in alarms
         if a["Namespace"] == "AWS/ApiGateway"
     )
+
+
+# What AWS publishes: each metric of an alarm, in its namespace, with exactly these dimensions (an alarm with one
+# dimension more or less, or in another namespace, watches a metric nobody publishes and never fires), and the
+# statistic that makes "one or more" mean what the alarm says (a queue's depth is a gauge: its Maximum; Lambda's
+# IteratorAge is the oldest record's age: its Maximum; the rest are counts: their Sum).
+PUBLISHED = {
+    ("AWS/Lambda", "Errors"): ({"FunctionName"}, "Sum"),
+    ("AWS/Lambda", "Throttles"): ({"FunctionName"}, "Sum"),
+    ("AWS/Lambda", "IteratorAge"): ({"FunctionName"}, "Maximum"),
+    ("AWS/ApiGateway", "5XXError"): ({"ApiName", "Stage"}, "Sum"),
+    ("AWS/DynamoDB", "ReadThrottleEvents"): ({"TableName"}, "Sum"),
+    ("AWS/DynamoDB", "WriteThrottleEvents"): ({"TableName"}, "Sum"),
+    ("AWS/DynamoDB", "SystemErrors"): ({"TableName", "Operation"}, "Sum"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): ({"QueueName"}, "Maximum"),
+    ("AWS/SQS", "ApproximateAgeOfOldestMessage"): ({"QueueName"}, "Maximum"),
+}
+
+
+def test_every_alarm_watches_a_metric_aws_publishes_with_the_statistic_and_direction_it_means():
+    """test_every_alarm_names_resources_that_exist_so_it_can_fire resolves each dimension's value; this holds the
+    rest of what makes an alarm fire: the namespace and metric pair, the exact dimension set, the statistic, and
+    that it fires above its threshold (a mutant of any of these passed every other test)."""
+    resources = packaged()["Resources"]
+    alarms = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) >= 20
+    for logical_id, alarm in alarms.items():
+        key = (alarm["Namespace"], alarm["MetricName"])
+        assert key in PUBLISHED, (logical_id, key)
+        dimensions, statistic = PUBLISHED[key]
+        assert {d["Name"] for d in alarm["Dimensions"]} == dimensions, logical_id
+        assert len(alarm["Dimensions"]) == len(dimensions), logical_id
+        assert alarm["Statistic"] == statistic, logical_id
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", logical_id
+        assert 1 <= alarm["Threshold"] and alarm["Period"] >= 60 and alarm["EvaluationPeriods"] >= 1, logical_id
+        assert alarm["TreatMissingData"] == "notBreaching", logical_id  # no data: nothing failed
+    assert alarms["Api5xxAlarm"]["Threshold"] == 5  # docs/deploy.md: 5 in 5 minutes
