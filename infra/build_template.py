@@ -107,6 +107,9 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 API_GATEWAY_LOGS_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 SSM_PARAMETER_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+# A secret's parameter name, with its leading slash: the roles' ARNs above append the name to "parameter", right
+# only for a path name (SSM's characters: letters, digits, _ . - and / between levels).
+SSM_PARAMETER_NAME_PATTERN = "^/[A-Za-z0-9_.\\-]+(/[A-Za-z0-9_.\\-]+)*$"
 DATA_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
@@ -621,17 +624,20 @@ def parameters() -> dict[str, Any]:
         "KeyPepperParameter": {
             "Type": "String",
             "Default": "/coalition-loyalty/prod/key-pepper",
+            "AllowedPattern": SSM_PARAMETER_NAME_PATTERN,
             "Description": "SSM SecureString: the pepper mixed into API key hashes",
         },
         "PortalSecretParameter": {
             "Type": "String",
             "Default": "/coalition-loyalty/prod/portal-secret",
+            "AllowedPattern": SSM_PARAMETER_NAME_PATTERN,
             "Description": "SSM SecureString: signs customer links and portal sessions",
         },
         **{
             p: {
                 "Type": "String",
                 "Default": f"/coalition-loyalty/prod/{slug}",
+                "AllowedPattern": SSM_PARAMETER_NAME_PATTERN,
                 "Description": f"SSM SecureString: {what} (read only once that channel is on)",
             }
             for p, slug, what in NOTIFY_SECRETS.values()

@@ -726,3 +726,21 @@ def test_every_alarm_watches_a_metric_aws_publishes_with_the_statistic_and_direc
         assert 1 <= alarm["Threshold"] and alarm["Period"] >= 60 and alarm["EvaluationPeriods"] >= 1, logical_id
         assert alarm["TreatMissingData"] == "notBreaching", logical_id  # no data: nothing failed
     assert alarms["Api5xxAlarm"]["Threshold"] == 5  # docs/deploy.md: 5 in 5 minutes
+
+
+def test_every_secret_parameter_is_an_ssm_path_the_roles_arn_names():
+    """The roles grant ssm:GetParameter(s) on arn:...:parameter${Name}: right only for a name with its leading
+    slash (/coalition-loyalty/prod/key-pepper -> parameter/coalition-loyalty/...). A name given without one
+    (PARAMS="KeyPepperParameter=key-pepper") would deploy a role granting parameterkey-pepper, and every instance
+    would fail to start with AccessDenied; the template must refuse such a value."""
+    import re
+
+    template = packaged()
+    names = [p for p in template["Parameters"] if p.endswith("Parameter")]
+    assert len(names) == 2 + len(build_template.NOTIFY_SECRETS)
+    for name in names:
+        pattern = template["Parameters"][name].get("AllowedPattern")
+        assert pattern, name
+        assert re.fullmatch(pattern, template["Parameters"][name]["Default"]), name
+        for wrong in ("key-pepper", "coalition-loyalty/prod/key-pepper", "/a b", ""):
+            assert not re.fullmatch(pattern, wrong), (name, wrong)
