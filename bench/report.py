@@ -7,6 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from infra import build_template
+
+# CloudWatch bills each alarm $0.10 a month: as many as the stack declares (all in infra/'s merge template).
+ALARMS = sum(1 for r in build_template.build()["Resources"].values() if r.get("Type") == "AWS::CloudWatch::Alarm")
+
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("cold", "warm", "cold with Idempotency-Key", "warm with Idempotency-Key")
 COST_START, COST_END = "<!-- bench:cost -->", "<!-- /bench:cost -->"
@@ -184,7 +189,8 @@ def cost_section(r: dict[str, Any]) -> str:
         f"${storage + pitr:.2f} a month per million transactions kept. An Idempotency-Key adds its replay record: a",
         f"warm accrual with one writes {keyed['total_write_units']} WRU instead of {accrual['total_write_units']}. The",
         "customer item grows with its history until it is bounded (`docs/BENCHMARKS.md`, three simulated years): each",
-        "started KB of it costs 2 WRU more per transaction. The alarms (17 x $0.10) and SNS are under $2. With",
+        f"started KB of it costs 2 WRU more per transaction. The alarms ({ALARMS} x $0.10) and SNS are under "
+        f"${ALARMS * 0.10 + 0.5:.0f}. With",
         "`Tracing=Active`, X-Ray adds $5 per million traces recorded (after 100,000 free a month). A coalition of",
         f"small businesses doing 50,000 transactions a month pays about ${total * 0.05:.2f} plus the alarms.",
         "",

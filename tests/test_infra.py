@@ -744,3 +744,21 @@ def test_every_secret_parameter_is_an_ssm_path_the_roles_arn_names():
         assert re.fullmatch(pattern, template["Parameters"][name]["Default"]), name
         for wrong in ("key-pepper", "coalition-loyalty/prod/key-pepper", "/a b", ""):
             assert not re.fullmatch(pattern, wrong), (name, wrong)
+
+
+def test_docs_count_the_alarms_and_template_size_the_template_has():
+    """docs/deploy.md prices the alarms and sizes the template: both follow what make package builds (the alarms
+    are $0.10 a month each; the text said 17 and '<function>-errors x 3' when the stack had 7 functions)."""
+    import re
+
+    from bench import report
+
+    template = packaged()
+    alarms = sum(1 for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    functions = sum(1 for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function")
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    assert report.ALARMS == alarms
+    assert f"The alarms ({alarms} x $0.10)" in text
+    assert f"`<function>-errors` x {functions} " in text and f"`<function>-throttles` x {functions} " in text
+    (size,) = re.findall(r"the template \((\d+) KB\)", text)
+    assert abs(int(size) - PACKAGED.stat().st_size / 1000) < 0.15 * int(size)
