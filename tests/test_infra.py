@@ -762,3 +762,26 @@ def test_docs_count_the_alarms_and_template_size_the_template_has():
     assert f"`<function>-errors` x {functions} " in text and f"`<function>-throttles` x {functions} " in text
     (size,) = re.findall(r"the template \((\d+) KB\)", text)
     assert abs(int(size) - PACKAGED.stat().st_size / 1000) < 0.15 * int(size)
+
+
+def test_the_access_log_holds_only_variables_known_to_carry_no_secret():
+    """The deny-list above passes $context.identity.apiKey (an API key) or $context.identity.user: the format may
+    use only these variables, whatever their names."""
+    import re
+
+    setting = packaged()["Resources"]["RestAPI"]["Properties"]["AccessLogSetting"]
+    used = set(re.findall(r"\$[A-Za-z0-9_.]+", setting["Format"]))
+    assert used <= {
+        "$context.requestId",
+        "$context.identity.sourceIp",
+        "$context.requestTime",
+        "$context.httpMethod",
+        "$context.resourcePath",
+        "$context.status",
+        "$context.protocol",
+        "$context.responseLength",
+        "$context.responseLatency",
+        "$context.integration.latency",
+        "$context.integration.status",
+        "$context.error.message",
+    }, used
