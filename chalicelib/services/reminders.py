@@ -28,6 +28,7 @@ from chalicelib.domain import add_months, period_of, signing
 from chalicelib.domain.lots import split_lot_key
 from chalicelib.domain.messaging import birthday_on, is_quiet, reminder_due, week_of
 from chalicelib.domain.periods import last_day, zone
+from chalicelib.domain.wallet import as_of
 from chalicelib.errors import ApiError
 from chalicelib.machinery import program
 from chalicelib.schemas import MessageSettings
@@ -83,15 +84,18 @@ def _holding_points_of(month: str) -> Iterator[str]:
                 break
 
 
-def _expiring(customer: Customer, month: str) -> int:
-    return sum(points for key, points in customer.wallet.lots.items() if split_lot_key(key)[0] == month and points > 0)
+def _expiring(customer: Customer, month: str, now: datetime) -> int:
+    """The points of the month's lots as her balance shows them now: pending points that matured since her last
+    write are still in their bucket on the item (time acts lazily), yet they expire with the month too."""
+    lots = as_of(customer.wallet, now, program.load().timezone).lots
+    return sum(points for key, points in lots.items() if split_lot_key(key)[0] == month and points > 0)
 
 
 def _remind(customer_id: str, month: str, now: datetime, done: MessagesRun) -> None:
     customer = customers_db.load(customer_id)
     if customer is None or customer.deleted_at or not customer_messages.reachable(customer):
         return
-    points = _expiring(customer, month)
+    points = _expiring(customer, month, now)
     if points <= 0 or not messages_db.claim(customer_id, EXPIRY_REMINDER, month, now):
         return
     body = customer_messages.text(
