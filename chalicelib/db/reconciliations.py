@@ -73,10 +73,13 @@ def _put(run: Run, condition: Condition) -> bool:
     return True
 
 
-def start(run: Run, stale_before: datetime) -> bool:
-    """Store a new run unless one is under way (running and saved since ``stale_before``); False if one is."""
+def start(run: Run, stale_before: datetime, replacing: str | None = None) -> bool:
+    """Store a new run unless one is under way (running and saved since ``stale_before``); False if one is.
+    ``replacing``: the job id of a run under way that may be replaced all the same (its worker stops: its saves
+    are refused once the job id changed)."""
     R = ReconciliationItem
-    return _put(run, R.pk.does_not_exist() | (R.status == "done") | (R.touched < int(stale_before.timestamp())))
+    condition = R.pk.does_not_exist() | (R.status == "done") | (R.touched < int(stale_before.timestamp()))
+    return _put(run, condition | (R.job_id == replacing) if replacing is not None else condition)
 
 
 def save(run: Run) -> bool:

@@ -54,14 +54,18 @@ def _start(period: str, now: datetime, *, again: bool, done_since: datetime | No
     """The period's run: the one under way, the one done (unless ``again``, or it started before ``done_since``:
     then it saw only part of the period), or a new one."""
     existing = reconciliations_db.load(period)
-    if existing is not None and existing.status == "running" and not _stale(existing, now):
+    # Started before ``done_since``: running or done, it reads (or read) only part of the period; replaced.
+    partial = (
+        existing is not None and done_since is not None and datetime.fromisoformat(existing.started_at) < done_since
+    )
+    if existing is not None and existing.status == "running" and not _stale(existing, now) and not partial:
         return existing
-    if existing is not None and existing.status == "done" and not again:
-        if done_since is None or datetime.fromisoformat(existing.started_at) >= done_since:
-            return existing
+    if existing is not None and existing.status == "done" and not again and not partial:
+        return existing
     partner_ids = sorted({*partners.names(), COALITION})
     run = Run(period, ids.random_id("rec"), "running", now.isoformat(), now.isoformat(), None, partner_ids)
-    if reconciliations_db.start(run, now - STALE_AFTER):
+    replacing = existing.job_id if partial and existing is not None else None
+    if reconciliations_db.start(run, now - STALE_AFTER, replacing=replacing):
         return run
     return reconciliations_db.load(period) or run  # started concurrently: theirs
 
