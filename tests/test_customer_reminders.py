@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import inbox
+from tests.conftest import TRUSTED, inbox
 from tests.test_api_ledger import accrue, enrol
 
 
@@ -215,3 +215,31 @@ def test_the_29th_of_february_is_kept_on_the_28th_in_other_years():
 
     assert birthday_on("2000-02-29", date(2027, 2, 28)) and not birthday_on("2000-02-29", date(2027, 3, 1))
     assert birthday_on("2000-02-29", date(2028, 2, 29)) and not birthday_on("2000-02-29", date(2028, 2, 28))
+
+
+def _behind_a_return_window(api, pending_days):
+    assert api.call("PUT", "/v1/admin/program", {"expiry_months": 1}).status == 200
+    body = {"name": "Маркет", "pending_days": pending_days, "earn_rate_bps": 500, **TRUSTED}
+    shop = api.as_key(api.post("/v1/admin/partners", body)["api_key"])
+    return shop, enrol(shop, phone="+79160000001")
+
+
+@pytest.mark.parametrize(
+    ("pending_days", "week_before", "expires_on"),
+    [
+        (60, datetime(2026, 6, 24, 9, tzinfo=UTC), "2026-06-30"),
+        (14, datetime(2026, 4, 24, 9, tzinfo=UTC), "2026-04-30"),
+    ],
+)
+def test_an_idle_customer_is_reminded_of_points_that_matured_from_a_return_window(
+    api, clock, pending_days, week_before, expires_on
+):
+    """Bought on 10 March behind a return window, spendable once it ends; she made no write since, so the matured
+    points still sit pending on her item: the reminder must count them as her balance does."""
+    shop, cid = _behind_a_return_window(api, pending_days)
+    assert accrue(shop, cid, "M-1", 100_000).status == 201
+    clock.set(week_before)
+    b = shop.get(f"/v1/customers/{cid}/balance").json
+    assert b["expiring"] == [{"points": 50, "expires_on": expires_on}], b
+    run(clock)
+    assert reminders_to("+79160000001"), f"no reminder for 50 points expiring {expires_on}"

@@ -176,6 +176,32 @@ def test_a_purchase_during_an_open_months_run_is_marked_provisional_and_the_clos
     assert (after["matches"], after["provisional"], after["entries"]) == (True, False, 2), after.json
 
 
+def test_the_close_does_not_adopt_a_run_still_reading_the_open_month(coalition, clock, held_queue):
+    """A run the operator started at 23:50 on 31 March, still reading (saved at 00:50, not stale) when the close
+    comes at 01:00: the close starts its own run over the ended month, and the old run's worker stops."""
+    c = coalition
+    cid = enrol(c.cafe, phone="+79160000001")
+    assert accrue(c.cafe, cid, "A-1", 100_000).status == 201
+    clock.set(datetime(2026, 3, 31, 20, 50, tzinfo=UTC))  # 23:50 Moscow, still March
+    run = reconciliation.request(MARCH, clock.now())
+    held_queue.clear()
+    assert accrue(c.store, cid, "B-1", 50_000).status == 201  # 23:55, after the run read the cafe
+    clock.set(datetime(2026, 3, 31, 21, 50, tzinfo=UTC))  # 00:50: the long run saves a page
+    run = reconciliation._advance(run, clock.now(), 1, 60)
+    held_queue.clear()
+    assert run.status == "running"
+    clock.set(datetime(2026, 3, 31, 22, 0, tzinfo=UTC))  # 01:00: the scheduled close
+    jobs.close_settlements(clock.now())
+    after = reconciliations_db.load(MARCH)
+    assert after is not None and after.job_id != run.job_id, "the close kept the run started while March was open"
+    done = reconciliation.work(MARCH, after.job_id, clock.now())
+    assert done is not None and done.status == "done" and done.entries == 2
+    out = reconciliation.to_out(done)
+    assert out.matches and not out.provisional
+    stopped = reconciliation.work(MARCH, run.job_id, clock.now())
+    assert stopped is not None and stopped.job_id == after.job_id  # the old worker stops
+
+
 def test_a_month_of_fifty_partners_trading_with_each_other_closes_and_its_report_reads_back_unchanged(api, clock):
     """Every partner accepted points issued by every other one: the frozen report (2,450 flows, about 490 KB) is over
     DynamoDB's 400 KB item limit, so it is stored compressed over as many items as it needs, in one transaction."""

@@ -29,9 +29,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a reconciliation started over one under way",
-        '    return _put(run, R.pk.does_not_exist() | (R.status == "done") '
-        "| (R.touched < int(stale_before.timestamp())))",
-        '    return _put(run, R.pk.does_not_exist() | (R.status == "done") | R.touched.exists())',
+        '    condition = R.pk.does_not_exist() | (R.status == "done") | (R.touched < int(stale_before.timestamp()))',
+        '    condition = R.pk.does_not_exist() | (R.status == "done") | R.touched.exists()',
         ("tests/test_scale_jobs.py::test_two_runs_started_at_once_make_one",),
     ),
     Mutant(
@@ -45,9 +44,27 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the close keeps a reconciliation made while the month was open",
-        "        if done_since is None or datetime.fromisoformat(existing.started_at) >= done_since:",
-        "        if True:",
-        ("tests/test_scale_jobs.py::test_the_close_reconciles_the_whole_month_not_a_run_made_while_it_was_open",),
+        "        existing is not None and done_since is not None "
+        "and datetime.fromisoformat(existing.started_at) < done_since",
+        "        False",
+        (
+            "tests/test_scale_jobs.py::test_the_close_reconciles_the_whole_month_not_a_run_made_while_it_was_open",
+            "tests/test_scale_jobs.py::test_the_close_does_not_adopt_a_run_still_reading_the_open_month",
+        ),
+    ),
+    Mutant(
+        "the close cannot replace a run still reading the open month",
+        "    return _put(run, condition | (R.job_id == replacing) if replacing is not None else condition)",
+        "    return _put(run, condition)",
+        ("tests/test_scale_jobs.py::test_the_close_does_not_adopt_a_run_still_reading_the_open_month",),
+    ),
+    Mutant(
+        "the expiry reminder counts only what her last write left in her lots",
+        "    lots = as_of(customer.wallet, now, program.load().timezone).lots",
+        "    lots = customer.wallet.lots",
+        (
+            "tests/test_customer_reminders.py::test_an_idle_customer_is_reminded_of_points_that_matured_from_a_return_window",
+        ),
     ),
     Mutant(
         "an open month's reconciliation not marked provisional",
