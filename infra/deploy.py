@@ -71,6 +71,12 @@ class Plan:
              "Status=Enabled"],
         ]  # fmt: skip
 
+    @staticmethod
+    def owned(bucket: str, account: str) -> list[str]:
+        """Whether ``bucket`` exists and is this account's: S3 names are global, so another account could make one
+        of the name first (its name is predictable) and let us write to it, then change the zip we deploy."""
+        return ["aws", "s3api", "head-bucket", "--bucket", bucket, "--expected-bucket-owner", account]
+
     def deploy(self, bucket: str) -> list[list[str]]:
         return [
             [
@@ -117,9 +123,11 @@ def dry_run(plan: Plan) -> str:
         "set -e",
         "ACCOUNT=$(aws sts get-caller-identity --query Account --output text)",
     ]
+    owned = show(plan.owned(bucket, ACCOUNT))
     if plan.bucket is None:
         made = " && ".join(show(c) for c in plan.make_bucket(bucket))
-        lines.append(f'aws s3api head-bucket --bucket "{bucket}" 2>/dev/null || {{ {made}; }}')
+        lines.append(f"{owned} 2>/dev/null || {{ {made}; }}")
+    lines.append(owned)  # ours, whoever made it: else the deploy stops here
     lines += [show(c) for c in plan.deploy(bucket)]
     return "\n".join(lines)
 
@@ -132,9 +140,11 @@ def run(plan: Plan) -> None:
 
     account = call(["aws", "sts", "get-caller-identity", "--query", "Account", "--output", "text"]).stdout.strip()
     bucket = plan.bucket_name(account)
-    if plan.bucket is None and call(["aws", "s3api", "head-bucket", "--bucket", bucket], check=False).returncode:
+    if plan.bucket is None and call(plan.owned(bucket, account), check=False).returncode:
         for command in plan.make_bucket(bucket):
             call(command)
+    if call(plan.owned(bucket, account), check=False).returncode:
+        sys.exit(f"s3://{bucket} is not this account's ({account}): nothing was uploaded")
     for command in plan.deploy(bucket):
         call(command)
 

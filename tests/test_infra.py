@@ -341,10 +341,35 @@ def test_make_package_prints_a_deploy_through_s3_with_the_stage_parameters():
     assert f"--s3-bucket {bucket}" in package and f"--s3-bucket {bucket}" in deploy
     assert "--template-file build/sam.json" in package and "--output-template-file build/packaged.json" in package
     assert "--template-file build/packaged.json" in deploy and "--stack-name coalition-loyalty-prod" in deploy
-    assert any(line.startswith(f"aws s3api head-bucket --bucket {bucket} ") for line in lines)
+    owned = f'aws s3api head-bucket --bucket {bucket} --expected-bucket-owner "${{ACCOUNT}}"'
+    assert any(line.startswith(f"{owned} 2>/dev/null || ") for line in lines)  # made unless there
+    upload = lines.index(package)
+    assert owned in lines[:upload]  # and, made or found, it is this account's before anything goes into it
     overrides = deploy.split("--parameter-overrides ", 1)[1].split()
     assert {o.split("=")[0] for o in overrides} <= set(template["Parameters"])  # every one a parameter it declares
     assert "KeyPepperParameter=/coalition-loyalty/prod/key-pepper" in overrides
+
+
+def test_a_deploy_uploads_nothing_to_a_bucket_another_account_owns(monkeypatch, capsys):
+    """The artifacts bucket's name is predictable and S3 names are global: another account could make it first and
+    grant us writing, then change the zip between upload and deploy. The deploy checks the owner first."""
+    import subprocess
+
+    from infra import deploy
+
+    sent: list[list[str]] = []
+
+    def aws(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        sent.append(command)
+        if command[1:2] == ["sts"]:
+            return subprocess.CompletedProcess(command, 0, "111122223333\n", "")
+        theirs = command[1:3] == ["s3api", "head-bucket"] and "--expected-bucket-owner" in command
+        return subprocess.CompletedProcess(command, 1 if theirs else 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", aws)
+    with pytest.raises(SystemExit, match="not this account's"):
+        deploy.run(deploy.Plan("prod", "eu-central-1", "their-bucket"))
+    assert not [c for c in sent if c[1:2] == ["cloudformation"]]
 
 
 def test_deploy_plans_a_given_bucket_and_overrides_for_another_stage():
