@@ -323,7 +323,8 @@ def test_a_frozen_report_bigger_than_an_item_even_compressed_is_stored_over_part
 
 def test_a_run_whose_folded_figures_pass_an_items_size_is_saved_and_resumed_whole(dynamo):
     """The run keeps one figure per issuer and acceptor it folded: 150 partners trading with each other are over
-    DynamoDB's 400 KB as JSON. Packed, the run saves, and a worker resuming it reads back every figure."""
+    DynamoDB's 400 KB as JSON. Packed, the run saves, and a worker resuming it reads back every figure; so does its
+    result when every one of those figures differs."""
     from chalicelib.domain.reconciliation import Run, figures_to_json
     from chalicelib.domain.settlement import Figures
 
@@ -340,3 +341,11 @@ def test_a_run_whose_folded_figures_pass_an_items_size_is_saved_and_resumed_whol
     loaded = reconciliations_db.load(MARCH)
     assert loaded is not None and (loaded.unit, loaded.version) == (5, 1)
     assert figures_to_json(loaded.sums) == figures_to_json(sums)
+    differences = [
+        {"partner_id": a, "field": f"flow_{i}", "counters": 7_654_321, "entries": 0} for a in partners for i in partners
+    ]
+    result = json.dumps({"period": MARCH, "matches": False, "differences": differences})
+    assert len(result) > 400_000
+    assert reconciliations_db.save(replace(loaded, status="done", result=result, sums={}, version=2))
+    done = reconciliations_db.load(MARCH)
+    assert done is not None and done.status == "done" and done.result == result

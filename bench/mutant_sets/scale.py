@@ -100,4 +100,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "        sums=figures_to_json(run.sums),",
         ("tests/test_scale_jobs.py::test_a_run_whose_folded_figures_pass_an_items_size_is_saved_and_resumed_whole",),
     ),
+    Mutant(
+        "a reconciliation's result stored unpacked",
+        "        result=pack(run.result) if run.result else None,  "
+        "# every difference, by issuer too: as big as the sums",
+        "        result=run.result,",
+        ("tests/test_scale_jobs.py::test_a_run_whose_folded_figures_pass_an_items_size_is_saved_and_resumed_whole",),
+    ),
 )

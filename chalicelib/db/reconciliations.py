@@ -33,7 +33,7 @@ def _run(item: ReconciliationItem) -> Run:
         entries=int(item.entries),
         pages=int(item.pages),
         sums=figures_from_json(unpack_json(item.sums)),
-        result=item.result,
+        result=unpack_json(item.result) if item.result else None,
         version=int(item.version),
     )
 
@@ -53,7 +53,7 @@ def _item(run: Run) -> ReconciliationItem:
         entries=run.entries,
         pages=run.pages,
         sums=pack(figures_to_json(run.sums)),  # one figure per issuer and acceptor: 400 KB at ~130 partners
-        result=run.result,
+        result=pack(run.result) if run.result else None,  # every difference, by issuer too: as big as the sums
         version=run.version,
     )
 

@@ -93,7 +93,8 @@ def _step(run: Run, now: datetime) -> Run:
                 ReconciliationDifference(partner_id=p, field=f, counters=c, entries=e) for p, f, c, e in found
             ],
         )
-        return replace(run, status="done", finished_at=now.isoformat(), result=result.model_dump_json())
+        # The folded figures are done with once compared: the result (with every difference) is what is kept.
+        return replace(run, status="done", finished_at=now.isoformat(), result=result.model_dump_json(), sums={})
     partner_id = run.partners[run.unit // shards]
     partition = keys.partner_period_partitions(partner_id, run.period)[run.unit % shards]
     page, next_key = history_db.period_page(partition, run.start_key, PAGE_ENTRIES)
