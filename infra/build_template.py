@@ -479,7 +479,8 @@ def jobs_dead_letter_resources() -> dict[str, Any]:
             {"QueueName": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}},
             1,
             "The dispatcher gave up on a batch of outbox events (the minute pass delivers what is still in the "
-            "outbox; the queue holds the stream records for inspection)",
+            "outbox; the queue holds where the batch was in the stream, not its records, which the stream keeps "
+            "24 hours)",
             statistic="Maximum",
         ),
         "JobsQueue": {
