@@ -83,6 +83,7 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, Met]]:
         # The target as the issue measured it (1.42x and 1.64x then): a bare route on botocore's default client, as
         # `boto3.client("dynamodb")` makes it. Beside it, a stricter floor that also has the handler's own client
         # configuration (validation off, the shipped model): what our code between the calls costs, shown.
+        shown: list[tuple[str, str, str, Met]] = []
         for name in ("balance", "accrual"):
             m = cpu[name]
             rows.append(
@@ -94,9 +95,7 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, Met]]:
                     m["ratio_to_validated"] <= 1.3,
                 )
             )
-        for name in ("balance", "accrual"):
-            m = cpu[name]
-            rows.append(
+            shown.append(
                 (
                     f"handler CPU, {name}, vs the same bare route with the handler's own client configuration "
                     f"(stricter: what our code between the calls adds; {_interpreter(cpu)})",
@@ -107,6 +106,7 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, Met]]:
                     "shown",
                 )
             )
+        rows += shown
     load = r.get("load")
     if load:
         m = load["accrual"]["8"]

@@ -20,28 +20,33 @@ TABLE = "embedded"
 REGION = "eu-central-1"
 
 
+def create_table(c: Any, name: str, **extra: Any) -> None:
+    """A table keyed like the app's (``pk``, ``sk``) with an index ``by_g`` on ``g``."""
+    c.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
 @pytest.fixture
 def client() -> Iterator[Any]:
     with embedded_dynamodb.installed(), mock_aws():
         c = boto3.client("dynamodb", region_name=REGION)
-        c.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-                {"AttributeName": "g", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by_g",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(c, TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
         for sk, balance in (("balance", 100), ("lot-1", 60), ("lot-2", 40)):
             c.put_item(
                 TableName=TABLE,

@@ -18,6 +18,7 @@ import pytest
 from local import run, saved_tables, servers
 from local.dispatcher_loop import DispatcherLoop
 from local.saved_tables import SavedTables
+from tests.test_embedded_dynamodb import create_table
 
 REGION = "eu-central-1"
 
@@ -39,23 +40,7 @@ def _fresh_backend() -> None:
 
 
 def _make_table(c: Any) -> None:
-    c.create_table(
-        TableName="rt",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_g",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(c, "rt")
 
 
 @pytest.fixture
