@@ -23,6 +23,9 @@ from chalicelib.clock import ManualClock
 from chalicelib.config import Settings
 from chalicelib.services import auth
 
+# The local Bitrix24 portal and amoCRM account (their fixtures), registered here so pytest rewrites their asserts.
+pytest_plugins = ("tests.crm_standins",)
+
 OPERATOR_KEY = "test-operator-key"
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 # The per-key request rate (20 at once, 10/s) would stop any test that sends more than 20 requests with one key on

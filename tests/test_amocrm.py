@@ -16,8 +16,6 @@ from tests.conftest import inbox, table_snapshot
 from tests.crm_standins import AMO_CLIENT_ID, AMO_CLIENT_SECRET, AMO_REDIRECT
 from tests.test_api_ledger import accrue, enrol, redeem
 
-pytest_plugins = ("tests.crm_standins",)
-
 PHONE = "+79161234502"
 
 

@@ -14,8 +14,6 @@ from chalicelib.services import crm_sync, dispatcher
 from tests.conftest import table_snapshot
 from tests.test_api_ledger import accrue, enrol, redeem
 
-pytest_plugins = ("tests.crm_standins",)
-
 APP_TOKEN = "b24apptoken0123456789"
 PHONE = "+79161234501"
 
