@@ -574,6 +574,8 @@ def api_resources() -> dict[str, Any]:
 
 def alarm_resources() -> dict[str, Any]:
     """The API's and the table's alarms, and the topic they notify."""
+    from chalicelib.db.models import CustomerAtPartnerIndex, PartnerPeriodIndex
+
     resources: dict[str, Any] = {}
     resources["Api5xxAlarm"] = alarm(
         "api-5xx",
@@ -601,6 +603,20 @@ def alarm_resources() -> dict[str, Any]:
         1,
         "DynamoDB throttled writes",
     )
+    # An index's throttling is published under its own name only ("the TableName dimension returns the
+    # WriteThrottleEvents for the table, but not for any global secondary indexes"); a throttled index write
+    # throttles the table's write too.
+    for index in (CustomerAtPartnerIndex, PartnerPeriodIndex):
+        name = index.Meta.index_name
+        for kind in ("Read", "Write"):
+            resources[f"Index{kind}Throttle{name.capitalize()}Alarm"] = alarm(
+                f"index-{kind.lower()}-throttles-{name}",
+                "AWS/DynamoDB",
+                f"{kind}ThrottleEvents",
+                {"TableName": {"Ref": "LoyaltyTable"}, "GlobalSecondaryIndexName": name},
+                1,
+                f"DynamoDB throttled {kind.lower()}s of the index {name} ({index.__name__})",
+            )
     for operation in DYNAMODB_OPERATIONS:
         resources[f"TableSystemErrors{operation}Alarm"] = alarm(
             f"table-system-errors-{operation}",

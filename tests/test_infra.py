@@ -205,6 +205,9 @@ def _resolve(template: dict, name: str, value: object) -> str:
     if name == "Operation":
         assert value in build_template.DYNAMODB_OPERATIONS, value
         return str(value)
+    if name == "GlobalSecondaryIndexName":  # a literal: an index of the table
+        assert value in _indexes(template), (value, _indexes(template))
+        return str(value)
     assert isinstance(value, dict) and len(value) == 1, f"{name} = {value!r}: a literal, or a parameter"
     if "Ref" in value:
         target = value["Ref"]
@@ -218,6 +221,11 @@ def _resolve(template: dict, name: str, value: object) -> str:
     assert target in resources, f"{name} names {target!r}, which is no resource of the template"
     assert resources[target]["Type"] in DIMENSION_TYPES[name], (name, target, resources[target]["Type"])
     return str(target)
+
+
+def _indexes(template: dict) -> set[str]:
+    tables = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    return {i["IndexName"] for t in tables for i in t["Properties"]["GlobalSecondaryIndexes"]}
 
 
 def test_every_alarm_names_resources_that_exist_so_it_can_fire():
@@ -241,6 +249,12 @@ def test_every_alarm_names_resources_that_exist_so_it_can_fire():
         ("ReadThrottleEvents", "LoyaltyTable"),
         ("WriteThrottleEvents", "LoyaltyTable"),
     } <= watched
+    # an index's throttling is published under its name only: each index is watched for both
+    indexes = _indexes(template)
+    assert (
+        len(indexes) == 2
+        and {(m, i) for m in ("ReadThrottleEvents", "WriteThrottleEvents") for i in indexes} <= watched
+    )
     assert {o for m, o in watched if m == "SystemErrors" and o != "LoyaltyTable"} == set(
         build_template.DYNAMODB_OPERATIONS
     )
@@ -720,16 +734,17 @@ def test_the_stage_publishes_no_per_method_metrics_that_no_alarm_reads():
 # dimension more or less, or in another namespace, watches a metric nobody publishes and never fires), and the
 # statistic that makes "one or more" mean what the alarm says (a queue's depth is a gauge: its Maximum; Lambda's
 # IteratorAge is the oldest record's age: its Maximum; the rest are counts: their Sum).
+TABLE, INDEX = frozenset({"TableName"}), frozenset({"TableName", "GlobalSecondaryIndexName"})
 PUBLISHED = {
-    ("AWS/Lambda", "Errors"): ({"FunctionName"}, "Sum"),
-    ("AWS/Lambda", "Throttles"): ({"FunctionName"}, "Sum"),
-    ("AWS/Lambda", "IteratorAge"): ({"FunctionName"}, "Maximum"),
-    ("AWS/ApiGateway", "5XXError"): ({"ApiName", "Stage"}, "Sum"),
-    ("AWS/DynamoDB", "ReadThrottleEvents"): ({"TableName"}, "Sum"),
-    ("AWS/DynamoDB", "WriteThrottleEvents"): ({"TableName"}, "Sum"),
-    ("AWS/DynamoDB", "SystemErrors"): ({"TableName", "Operation"}, "Sum"),
-    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): ({"QueueName"}, "Maximum"),
-    ("AWS/SQS", "ApproximateAgeOfOldestMessage"): ({"QueueName"}, "Maximum"),
+    ("AWS/Lambda", "Errors"): ({frozenset({"FunctionName"})}, "Sum"),
+    ("AWS/Lambda", "Throttles"): ({frozenset({"FunctionName"})}, "Sum"),
+    ("AWS/Lambda", "IteratorAge"): ({frozenset({"FunctionName"})}, "Maximum"),
+    ("AWS/ApiGateway", "5XXError"): ({frozenset({"ApiName", "Stage"})}, "Sum"),
+    ("AWS/DynamoDB", "ReadThrottleEvents"): ({TABLE, INDEX}, "Sum"),
+    ("AWS/DynamoDB", "WriteThrottleEvents"): ({TABLE, INDEX}, "Sum"),
+    ("AWS/DynamoDB", "SystemErrors"): ({frozenset({"TableName", "Operation"})}, "Sum"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): ({frozenset({"QueueName"})}, "Maximum"),
+    ("AWS/SQS", "ApproximateAgeOfOldestMessage"): ({frozenset({"QueueName"})}, "Maximum"),
 }
 
 
@@ -743,9 +758,9 @@ def test_every_alarm_watches_a_metric_aws_publishes_with_the_statistic_and_direc
     for logical_id, alarm in alarms.items():
         key = (alarm["Namespace"], alarm["MetricName"])
         assert key in PUBLISHED, (logical_id, key)
-        dimensions, statistic = PUBLISHED[key]
-        assert {d["Name"] for d in alarm["Dimensions"]} == dimensions, logical_id
-        assert len(alarm["Dimensions"]) == len(dimensions), logical_id
+        published, statistic = PUBLISHED[key]
+        names = [d["Name"] for d in alarm["Dimensions"]]
+        assert frozenset(names) in published and len(names) == len(set(names)), logical_id
         assert alarm["Statistic"] == statistic, logical_id
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", logical_id
         assert 1 <= alarm["Threshold"] and alarm["Period"] >= 60 and alarm["EvaluationPeriods"] >= 1, logical_id
