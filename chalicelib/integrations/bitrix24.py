@@ -130,6 +130,8 @@ class Bitrix24:
             raise ValueError(f"{len(commands)} commands in one batch; Bitrix24 takes {MAX_BATCH}")
         cmd = {name: f"{method}?{encode(params)}" for name, (method, params) in commands.items()}
         result = self.call("batch", {"halt": 0, "cmd": cmd}) or {}
+        if not isinstance(result, dict):  # the portal's address is the partner's: any JSON may come back
+            raise Retryable("BAD_ANSWER", "batch result is not an object")
         results = result.get("result") or {}
         errors = result.get("result_error") or {}
         for error in errors.values() if isinstance(errors, dict) else []:

@@ -12,6 +12,7 @@ before anything else; the lead is re-read through REST (the webhook's fields are
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = ["LOST", "WON", "connect", "connection_out", "flush", "lead_event", "o
 WON, LOST = 142, 143  # amoCRM's fixed statuses in every pipeline
 CODES = {"balance": "LOYALTY_BALANCE", "tier": "LOYALTY_TIER", "expiring": "LOYALTY_EXPIRING"}
 CODES["expiring_on"] = "LOYALTY_EXPIRING_ON"
+log = logging.getLogger("loyalty.crm")
 EARLY = 60  # seconds: a token this close to its expiry is refreshed before the call
 _transport: amocrm.Transport = amocrm.http_transport
 
@@ -195,6 +197,9 @@ def flush(now: datetime) -> int:
         try:
             taken += _flush_partner(_Session(conn, now), now)
         except amocrm.AmoError:  # throttled (429), silent, refusing or disconnected: the changes wait
+            continue
+        except Exception:  # an answer of a shape nobody foresaw: this partner's changes wait, no other partner's
+            log.exception("amoCRM pass of %s failed", conn.partner_id)
             continue
     return taken
 

@@ -15,6 +15,7 @@ what that order has left.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -64,6 +65,7 @@ FIELDS = {
 COMMENTED = {ACCRUAL_CREATED: "crm_accrued", REDEMPTION_CREATED: "crm_redeemed"}
 KEEP_SENT = timedelta(days=30)  # longer than any event can wait in the outbox or a stream
 PENDING_PER_PASS = 200  # changes read per partner and pass (an enrolment and its first purchase: two)
+log = logging.getLogger("loyalty.crm")
 _transport: Transport = http_transport  # tests point it at the local stand-in (tests/crm_standins.py)
 
 
@@ -119,6 +121,10 @@ def flush(now: datetime) -> int:
             took = _flush_partner(conn, now)
         except Bitrix24Error as exc:  # throttled, silent or refusing: the changes wait, the others go on
             crm_db.note_error(conn.partner_id, exc.code[:60], now.isoformat())  # the portal page shows it
+            continue
+        except Exception:  # an answer of a shape nobody foresaw: this partner's changes wait, no other partner's
+            log.exception("Bitrix24 pass of %s failed", conn.partner_id)
+            crm_db.note_error(conn.partner_id, "BAD_ANSWER", now.isoformat())
             continue
         if took and conn.last_error is not None:
             crm_db.note_error(conn.partner_id, None, now.isoformat())
