@@ -47,3 +47,27 @@ def test_one_partners_portal_answering_odd_json_stops_no_other_partners_sync(coa
     except Exception as exc:  # noqa: BLE001 - the defect: the whole pass dies
         pytest.fail(f"the dispatcher's pass died on the café's portal's answer: {exc!r}")
     assert bitrix24.contact_by_phone("+79161230002") is not None
+
+
+def test_a_batch_throttled_after_an_earlier_one_went_through_adds_no_comment_twice(coalition, bitrix24, clock):
+    """docs/integrations.md: "When your portal answers QUERY_LIMIT_EXCEEDED ... the changes wait for the next pass;
+    nothing is lost, and a timeline comment is added once per accrual or redemption". 30 customers' accruals make
+    60 commands, two batches; the second is throttled."""
+    throttled: list[int] = []
+
+    def transport(url: str, body: bytes) -> tuple[int, bytes]:
+        if url.endswith("/batch.json") and b"crm.timeline.comment.add" in body:
+            throttled.append(1)
+            if len(throttled) == 2:  # the second batch of updates and comments, once
+                return 503, b'{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}'
+        return b24.http_transport(url, body)
+
+    crm_sync.set_transport(transport)
+    _connect(coalition.cafe, bitrix24.webhook_url)
+    for n in range(30):
+        cid = enrol(coalition.cafe, phone=f"+791612310{n:02d}")
+        assert accrue(coalition.cafe, cid, f"K-{n}", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    dispatcher.poll(clock.now())
+    dispatcher.poll(clock.now())
+    assert len(bitrix24.comments) == 30, f"{len(bitrix24.comments)} comments for 30 accruals"
