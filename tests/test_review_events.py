@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.db import outbox as outbox_db
 from chalicelib.integrations import bitrix24 as b24
 from chalicelib.services import crm_sync, dispatcher
 from tests.test_api_ledger import accrue, enrol
@@ -71,3 +72,37 @@ def test_a_batch_throttled_after_an_earlier_one_went_through_adds_no_comment_twi
     dispatcher.poll(clock.now())
     dispatcher.poll(clock.now())
     assert len(bitrix24.comments) == 30, f"{len(bitrix24.comments)} comments for 30 accruals"
+
+
+def test_amo_notes_throttled_after_an_earlier_chunk_went_through_are_not_added_twice(coalition, amocrm, clock):
+    """docs/integrations.md (amoCRM): "on 429, a 5xx or no answer within 10 s the changes wait for the next pass,
+    and a note is added once". 60 accruals make two POST /api/v4/contacts/notes of 50 and 10; the second is 429."""
+    from chalicelib.integrations import amocrm as amo_client
+    from chalicelib.services import amo_sync
+    from tests.crm_standins import AMO_CLIENT_ID, AMO_CLIENT_SECRET, AMO_REDIRECT
+
+    amocrm.per_second = 10**6  # the account's own window aside: only the one 429 below
+    posts: list[int] = []
+    armed: list[int] = []
+
+    def transport(method, url, headers, body):
+        if method == "POST" and url.endswith("/api/v4/contacts/notes") and armed:
+            posts.append(1)
+            if len(posts) == 2:
+                return 429, b'{"title": "Too Many Requests", "status": 429}'
+        return amo_client.http_transport(method, url, headers, body)
+
+    amo_sync.set_transport(transport, lambda _sub: amocrm.url)
+    body = {"subdomain": "shop", "client_id": AMO_CLIENT_ID, "client_secret": AMO_CLIENT_SECRET}
+    body |= {"redirect_uri": AMO_REDIRECT, "code": "auth-code-0001"}
+    assert coalition.cafe.call("PUT", "/v1/integrations/amocrm", body).status == 200
+    for n in range(60):
+        cid = enrol(coalition.cafe, phone=f"+791612320{n:02d}")
+        assert accrue(coalition.cafe, cid, f"N-{n}", 100_000).status == 201
+    while events := outbox_db.pending(100):  # every change waits for the CRM before its pass
+        dispatcher.dispatch(events, clock.now(), attempt_now=False)
+    armed.append(1)
+    for _ in range(3):
+        dispatcher.poll(clock.now())
+    assert len(posts) >= 2, posts
+    assert len(amocrm.notes) == 60, f"{len(amocrm.notes)} notes for 60 accruals"

@@ -238,21 +238,21 @@ def _flush_partner(session: _Session, now: datetime) -> int:
             crm_db.forget_contact(partner_id, c, amo_db.AMOCRM)
         for c in refused + later:  # neither is sent: their changes wait
             del contacts[c]
-    notes = [
-        {
-            "entity_id": int(contacts[c.customer_id]),
-            "note_type": "common",
-            "params": {"text": text},
-        }
-        for c in waiting
-        if (text := crm_sync.comment(c.event_type, c.points, session.conn.language)) is not None
-        and c.customer_id in contacts
-    ]
-    for start in range(0, len(notes), amocrm.MAX_BATCH):
-        session.call("POST", "/api/v4/contacts/notes", notes[start : start + amocrm.MAX_BATCH])
-    sent = [c for c in waiting if c.customer_id in contacts]
-    crm_db.done(partner_id, sent + gone, int((now + crm_sync.KEEP_SENT).timestamp()), amo_db.AMOCRM)
-    return len(sent)
+    keep = int((now + crm_sync.KEEP_SENT).timestamp())
+    written = [c for c in waiting if c.customer_id in contacts]
+    noted = [(c, t) for c in written if (t := crm_sync.comment(c.event_type, c.points, session.conn.language))]
+    crm_db.done(partner_id, [c for c in written if c not in {n for n, _ in noted}] + gone, keep, amo_db.AMOCRM)
+    for start in range(0, len(noted), amocrm.MAX_BATCH):
+        batch = noted[start : start + amocrm.MAX_BATCH]
+        notes = [
+            {"entity_id": int(contacts[c.customer_id]), "note_type": "common", "params": {"text": text}}
+            for c, text in batch
+        ]
+        # Retryable: this chunk and the later ones wait for the next pass; the chunks amoCRM took are done now,
+        # so their notes are not added again.
+        session.call("POST", "/api/v4/contacts/notes", notes)
+        crm_db.done(partner_id, [c for c, _ in batch], keep, amo_db.AMOCRM)
+    return len(written)
 
 
 def _update(
