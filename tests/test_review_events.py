@@ -106,3 +106,35 @@ def test_amo_notes_throttled_after_an_earlier_chunk_went_through_are_not_added_t
         dispatcher.poll(clock.now())
     assert len(posts) >= 2, posts
     assert len(amocrm.notes) == 60, f"{len(amocrm.notes)} notes for 60 accruals"
+
+
+pytest_plugins = ("tests.webhook_receiver",)
+
+
+def test_a_resend_of_a_week_old_delivery_that_fails_once_does_not_switch_the_endpoint_off(coalition, receiver, clock):
+    """The docs: "after three days without success the endpoint is switched off". A partner who resends a
+    week-old (delivered) event and whose endpoint answers one 500 has not been failing for three days."""
+    from datetime import timedelta
+
+    hook = _register(coalition.cafe, receiver.url)
+    cid = enrol(coalition.cafe, phone="+79161239001")
+    assert accrue(coalition.cafe, cid, "OLD-1", 100_000).status == 201
+    dispatcher.poll(clock.now())
+    [delivery] = coalition.cafe.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries")["items"]
+    assert delivery["status"] == "delivered"
+    clock.advance(timedelta(days=7))
+    path = f"/v1/webhooks/{hook['webhook_id']}/deliveries/{delivery['delivery_id']}/resend"
+    assert coalition.cafe.post(path).status == 202
+    receiver.script = [500]  # one hiccup
+    dispatcher.poll(clock.now())
+    [listed] = coalition.cafe.get("/v1/webhooks")["items"]
+    assert listed["status"] == "active", listed
+    clock.advance(timedelta(minutes=5))
+    dispatcher.poll(clock.now())
+    assert [r.status for r in receiver.got] == [200, 500, 200]
+
+
+def _register(client, url, events=("*",)):
+    made = client.post("/v1/webhooks", {"url": url, "events": list(events)})
+    assert made.status == 201, made.json
+    return made.json

@@ -76,6 +76,7 @@ class DeliveryItem(_Item):
     last_latency_ms = NumberAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     response_excerpt = UnicodeAttribute(null=True)  # the first bytes of the answer, nothing more
+    retry_from = UnicodeAttribute(null=True)  # the last resend: its three days of retries count from then
     ttl = NumberAttribute(null=True)
 
 

@@ -186,6 +186,7 @@ class Delivery:
     last_latency_ms: int | None = None
     last_error: str | None = None
     response_excerpt: str | None = None
+    retry_from: str | None = None  # the last resend, if any: the retries' three days count from it
 
 
 def _delivery(item: DeliveryItem) -> Delivery:
@@ -209,6 +210,7 @@ def _delivery(item: DeliveryItem) -> Delivery:
         last_latency_ms=num(item.last_latency_ms),
         last_error=item.last_error,
         response_excerpt=item.response_excerpt,
+        retry_from=item.retry_from,
     )
 
 
@@ -346,7 +348,11 @@ def reschedule(d: Delivery, at_iso: str) -> None:
 def stage_reschedule(tx: Transaction, d: Delivery, at_iso: str) -> None:
     """``reschedule`` inside a caller's transaction (the portal's resend, bound to the press of its form)."""
     item = DeliveryItem(*keys.delivery(d.webhook_id, d.event_id))
-    actions = [DeliveryItem.status.set("pending"), DeliveryItem.next_attempt_at.set(at_iso)]
+    actions = [
+        DeliveryItem.status.set("pending"),
+        DeliveryItem.next_attempt_at.set(at_iso),
+        DeliveryItem.retry_from.set(at_iso),
+    ]
     tx.update(item, actions, condition=DeliveryItem.attempts == d.attempts, tag="delivery")
     if d.next_attempt_at is not None and d.next_attempt_at != at_iso:
         tx.delete(DeliveryDueItem(*keys.delivery_due(d.next_attempt_at, d.webhook_id, d.event_id)), tag="old-due")

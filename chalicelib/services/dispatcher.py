@@ -188,7 +188,8 @@ def _attempt(ref: webhooks_db.DueRef, now: datetime, sender: Sender) -> int:
         "Loyalty-Event-Type": d.event_type,
     }
     sent = sender(hook.url, body, headers)
-    later = None if sent.ok else next_attempt(d.created_at, claimed.attempts, now)
+    # Three days from the delivery's creation, or from its last resend: a resent old event is not three days late.
+    later = None if sent.ok else next_attempt(d.retry_from or d.created_at, claimed.attempts, now)
     attempt = webhooks_db.Attempt(
         at=now_iso,
         status_code=sent.status,
