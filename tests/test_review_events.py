@@ -138,3 +138,23 @@ def _register(client, url, events=("*",)):
     made = client.post("/v1/webhooks", {"url": url, "events": list(events)})
     assert made.status == 201, made.json
     return made.json
+
+
+@pytest.mark.parametrize("opportunity", ["1e30", "100000000001"])
+def test_a_won_deal_of_an_amount_beyond_any_till_is_ignored_not_a_500(coalition, bitrix24, opportunity):
+    """A deal amount over the API's own limit (MAX_AMOUNT_MINOR, 100 billion roubles): Bitrix24 would get a 500 and
+    send the event again forever; nothing can ever accrue for it."""
+    from urllib.parse import urlencode
+
+    _connect(coalition.cafe, bitrix24.webhook_url)
+    deal = bitrix24.add_deal("WON", opportunity, "+79161239101")
+    form = {"event": "ONCRMDEALUPDATE", "data[FIELDS][ID]": deal, "auth[application_token]": APP_TOKEN}
+    r = coalition.operator.call(
+        "POST",
+        f"/v1/integrations/bitrix24/events/{coalition.ids['cafe']}",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": ""},
+        raw=urlencode(form),
+    )
+    assert r.status == 200, (r.status, r.json)
+    assert r["outcome"] == "ignored"
+    assert coalition.cafe.get("/v1/customers/lookup?phone=%2B79161239101").status == 404  # nothing changed

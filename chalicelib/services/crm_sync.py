@@ -48,6 +48,7 @@ from chalicelib.schemas import (
     CustomerEnrolled,
     EnrollCustomer,
 )
+from chalicelib.schemas.common import MAX_AMOUNT_MINOR
 from chalicelib.services import accruals, customers, refunds
 from chalicelib.services.message_texts import TEXTS
 
@@ -283,8 +284,8 @@ def amount_minor(opportunity: object) -> int | None:
         value = Decimal(str(opportunity)) * 100
     except InvalidOperation:
         return None
-    if not value.is_finite() or value != value.to_integral_value() or value <= 0:
-        return None
+    if not value.is_finite() or value != value.to_integral_value() or value <= 0 or value > MAX_AMOUNT_MINOR:
+        return None  # beyond any till (and never int() of "1e999999999"): no accrual can ever take it
     return int(value)
 
 
@@ -306,8 +307,8 @@ def _won(client: Bitrix24, conn: crm_db.Connection, deal_id: str, deal: dict[str
 def accrue_by_phone(partner_id: str, phone: object, order_id: str, amount: int, now: datetime, crm: str) -> str | None:
     """A CRM's won deal: the customer with that phone (enrolled if new) earns for order ``order_id``, once; the
     customer's id, or None when the phone is not one or the order accrued already."""
-    if not isinstance(phone, str):
-        return None
+    if not isinstance(phone, str) or not 1 <= amount <= MAX_AMOUNT_MINOR:
+        return None  # an amount no accrual takes (amoCRM's price beyond the limit): nobody enrolled either
     try:
         enrol = EnrollCustomer(phone=phone)
     except ValidationError:
