@@ -29,8 +29,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "a fraction of a kopeck rounded away",
-        "    if not value.is_finite() or value != value.to_integral_value() or value <= 0:",
-        "    if not value.is_finite() or value <= 0:",
+        "    if not value.is_finite() or value != value.to_integral_value() or value <= 0 or value > MAX_AMOUNT_MINOR:",
+        "    if not value.is_finite() or value <= 0 or value > MAX_AMOUNT_MINOR:",
         (_T + "test_a_deal_amount_in_roubles_becomes_exact_kopecks",),
     ),
     Mutant(
@@ -70,8 +70,8 @@ MUTANTS += (
 MUTANTS += (
     Mutant(
         "a change whose contact is gone counted as sent",
-        "    sent = [c for c in waiting if c.customer_id in contacts and c.customer_id not in refused]",
-        "    sent = [c for c in waiting if c.customer_id in contacts]",
+        '        updated |= {name[2:] for name, _ in chunk if name.startswith("u_")} - refused',
+        '        updated |= {name[2:] for name, _ in chunk if name.startswith("u_")}',
         (_T + "test_a_contact_deleted_in_the_crm_is_created_again",),
     ),
 )
@@ -255,6 +255,57 @@ MUTANTS += (
             _T + "test_the_portal_is_called_at_the_address_its_check_vetted",
             _A + "test_the_account_is_called_at_the_address_its_check_vetted",
             "tests/test_webhooks.py::test_a_delivery_connects_to_the_address_its_check_vetted",
+        ),
+    ),
+    Mutant(
+        "a CRM amount past the API's limit taken",
+        "    if not value.is_finite() or value != value.to_integral_value() or value <= 0 or value > MAX_AMOUNT_MINOR:",
+        "    if not value.is_finite() or value != value.to_integral_value() or value <= 0:",
+        ("tests/test_events_out_faults.py::test_a_crm_amount_is_taken_up_to_the_apis_own_limit_and_never_past_it",),
+    ),
+    Mutant(
+        "a CRM accrual past the API's limit enrols the customer",
+        "    if not isinstance(phone, str) or not 1 <= amount <= MAX_AMOUNT_MINOR:",
+        "    if not isinstance(phone, str):",
+        ("tests/test_events_out_faults.py::test_an_accrual_from_a_crm_of_an_amount_past_the_limit_enrols_nobody",),
+    ),
+    Mutant(
+        "a portal's batch answer of another shape read as one",
+        "        if not isinstance(result, dict):  # the portal's address is the partner's: any JSON may come back",
+        "        if False:",
+        (
+            "tests/test_events_out_faults.py::test_a_portals_batch_answer_that_is_not_an_object_is_a_retryable_bad_answer",
+        ),
+    ),
+    Mutant(
+        "one partner's unforeseen Bitrix24 error ends every partner's pass",
+        "        except Exception:  # an answer of a shape nobody foresaw: "
+        "this partner's changes wait, no other partner's\n"
+        '            log.exception("Bitrix24 pass of %s failed", conn.partner_id)',
+        '        except Bitrix24Error:\n            log.exception("Bitrix24 pass of %s failed", conn.partner_id)',
+        (
+            "tests/test_events_out_faults.py::"
+            "test_an_error_nobody_foresaw_in_one_partners_crm_pass_lets_every_other_partners_run",
+        ),
+    ),
+    Mutant(
+        "one partner's unforeseen amoCRM error ends every partner's pass",
+        "        except Exception:  # an answer of a shape nobody foresaw: "
+        "this partner's changes wait, no other partner's\n"
+        '            log.exception("amoCRM pass of %s failed", conn.partner_id)',
+        '        except amocrm.AmoError:\n            log.exception("amoCRM pass of %s failed", conn.partner_id)',
+        (
+            "tests/test_events_out_faults.py::"
+            "test_an_error_nobody_foresaw_in_one_partners_crm_pass_lets_every_other_partners_run",
+        ),
+    ),
+    Mutant(
+        "a resent old delivery's three days counted from its creation",
+        "    later = None if sent.ok else next_attempt(d.retry_from or d.created_at, claimed.attempts, now)",
+        "    later = None if sent.ok else next_attempt(d.created_at, claimed.attempts, now)",
+        (
+            "tests/test_events_out_faults.py::"
+            "test_a_resend_of_a_week_old_delivery_that_fails_once_does_not_switch_the_endpoint_off",
         ),
     ),
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import ValidationError
@@ -282,7 +282,7 @@ def amount_minor(opportunity: object) -> int | None:
     """``"1500.50"`` roubles -> 150050 kopecks, exactly; None for anything else (a fraction of a kopeck included)."""
     try:
         value = Decimal(str(opportunity)) * 100
-    except InvalidOperation:
+    except ArithmeticError:  # not a number, or one past Decimal's own range ("1e999999999" overflows)
         return None
     if not value.is_finite() or value != value.to_integral_value() or value <= 0 or value > MAX_AMOUNT_MINOR:
         return None  # beyond any till (and never int() of "1e999999999"): no accrual can ever take it

@@ -1,6 +1,11 @@
-"""Review of "events out": hostile tests, one per defect found."""
+"""Events out when a partner's CRM or endpoint misbehaves: one partner's portal answering JSON of another shape
+stops no other partner's sync; a batch or a notes request throttled after earlier ones went through adds nothing
+twice; a resent old delivery gets its own three days; a won deal of an amount beyond any till is ignored, not a
+500 the CRM retries forever."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -158,3 +163,58 @@ def test_a_won_deal_of_an_amount_beyond_any_till_is_ignored_not_a_500(coalition,
     assert r.status == 200, (r.status, r.json)
     assert r["outcome"] == "ignored"
     assert coalition.cafe.get("/v1/customers/lookup?phone=%2B79161239101").status == 404  # nothing changed
+
+
+def test_a_portals_batch_answer_that_is_not_an_object_is_a_retryable_bad_answer():
+    """The check in the client itself (the pass's own guard, below, catches what no check foresaw)."""
+    client = b24.Bitrix24(HOSTILE, lambda url, body: (200, b'{"result": true}'))
+    with pytest.raises(b24.Retryable) as raised:
+        client.batch({"u_1": ("crm.contact.update", {"id": 1})})
+    assert raised.value.code == "BAD_ANSWER"
+
+
+@pytest.mark.parametrize("module", ["crm_sync", "amo_sync"])
+def test_an_error_nobody_foresaw_in_one_partners_crm_pass_lets_every_other_partners_run(module, monkeypatch):
+    """Whatever one partner's pass raises, the next partner's runs (each CRM's pass, its own loop)."""
+    from types import SimpleNamespace
+
+    from chalicelib.services import amo_sync
+
+    sync = crm_sync if module == "crm_sync" else amo_sync
+    partners = [SimpleNamespace(partner_id=p, last_error=None, broken_reason=None) for p in ("ptn_a", "ptn_b")]
+    db_module = "chalicelib.services.crm_sync.crm_db" if module == "crm_sync" else "chalicelib.services.amo_sync.amo_db"
+    monkeypatch.setattr(f"{db_module}.connections", lambda: partners)
+    monkeypatch.setattr("chalicelib.services.crm_sync.crm_db.note_error", lambda *_: None)
+    ran: list[str] = []
+
+    def one_pass(conn_or_session, _now):
+        partner_id = getattr(conn_or_session, "partner_id", None) or conn_or_session.conn.partner_id
+        ran.append(partner_id)
+        if partner_id == "ptn_a":
+            raise KeyError("an answer of a shape nobody foresaw")
+        return 1
+
+    monkeypatch.setattr(sync, "_flush_partner", one_pass)
+    if module == "amo_sync":
+        monkeypatch.setattr(amo_sync, "_Session", lambda conn, now: SimpleNamespace(conn=conn))
+    assert sync.flush(datetime(2026, 3, 10, tzinfo=UTC)) == 1 and ran == ["ptn_a", "ptn_b"]
+
+
+def test_a_crm_amount_is_taken_up_to_the_apis_own_limit_and_never_past_it():
+    """Roubles to kopecks exactly, up to MAX_AMOUNT_MINOR; above it nothing (and no int() of a huge exponent)."""
+    from chalicelib.schemas.common import MAX_AMOUNT_MINOR
+
+    assert crm_sync.amount_minor(str(MAX_AMOUNT_MINOR // 100)) == MAX_AMOUNT_MINOR
+    assert crm_sync.amount_minor("1e30") is None
+    assert crm_sync.amount_minor("1e999999999") is None
+
+
+def test_an_accrual_from_a_crm_of_an_amount_past_the_limit_enrols_nobody(coalition, clock):
+    """amoCRM's price is whole roubles, multiplied here: past the API's limit no accrual can take it, so the
+    customer is not enrolled for it either."""
+    from chalicelib.schemas.common import MAX_AMOUNT_MINOR
+
+    phone = "+79161239102"
+    pid = coalition.ids["cafe"]
+    assert crm_sync.accrue_by_phone(pid, phone, "amo-lead-1", MAX_AMOUNT_MINOR + 100, clock.now(), "amocrm") is None
+    assert coalition.cafe.post("/v1/customers", {"phone": phone}).json["created"] is True  # she was not there
