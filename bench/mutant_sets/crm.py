@@ -70,9 +70,19 @@ MUTANTS += (
 MUTANTS += (
     Mutant(
         "a change whose contact is gone counted as sent",
-        '        updated |= {name[2:] for name, _ in chunk if name.startswith("u_")} - refused',
-        '        updated |= {name[2:] for name, _ in chunk if name.startswith("u_")}',
+        "        taken = [c for c in waiting if start <= last.get(c.event_id, -1) < end "
+        "and c.customer_id not in refused]",
+        "        taken = [c for c in waiting if start <= last.get(c.event_id, -1) < end]",
         (_T + "test_a_contact_deleted_in_the_crm_is_created_again",),
+    ),
+    Mutant(
+        "a change counted done before the batch holding its last command went through",
+        "        end = start + len(chunk)",
+        "        end = len(commands)",
+        (
+            "tests/test_events_out_faults.py::"
+            "test_a_batch_throttled_after_an_earlier_one_went_through_adds_no_comment_twice",
+        ),
     ),
 )
 

@@ -241,7 +241,8 @@ def _flush_partner(session: _Session, now: datetime) -> int:
     keep = int((now + crm_sync.KEEP_SENT).timestamp())
     written = [c for c in waiting if c.customer_id in contacts]
     noted = [(c, t) for c in written if (t := crm_sync.comment(c.event_type, c.points, session.conn.language))]
-    crm_db.done(partner_id, [c for c in written if c not in {n for n, _ in noted}] + gone, keep, amo_db.AMOCRM)
+    with_note = {c.event_id for c, _ in noted}
+    crm_db.done(partner_id, [c for c in written if c.event_id not in with_note] + gone, keep, amo_db.AMOCRM)
     for start in range(0, len(noted), amocrm.MAX_BATCH):
         batch = noted[start : start + amocrm.MAX_BATCH]
         notes = [

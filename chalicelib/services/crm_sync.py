@@ -154,42 +154,34 @@ def _flush_partner(conn: crm_db.Connection, now: datetime) -> int:
     contacts = _contacts(client, conn.partner_id, phones)
     keep = int((now + KEEP_SENT).timestamp())
     crm_db.done(conn.partner_id, gone, keep)
-    # Each customer's update, then the comments of its changes: a comment never goes in a batch before its update.
+    # Each customer's update, then the comments of its changes (a comment never goes in a batch before its update);
+    # a change is done once the batch holding its last command went through, unless its contact was refused.
     commands: list[tuple[str, tuple[str, Mapping[str, object]]]] = []
-    commented_change: dict[str, bool] = {}
+    last: dict[str, int] = {}  # event id -> the index of the last command its change needs
     for customer_id, contact_id in contacts.items():
         commands.append((f"u_{customer_id}", ("crm.contact.update", _fields(contact_id, customer_id, now))))
-        for change in waiting:
-            if change.customer_id != customer_id:
-                continue
+        for change in (c for c in waiting if c.customer_id == customer_id):
             text = comment(change.event_type, change.points, conn.language)
-            commented_change[change.event_id] = text is not None
             if text is not None:
                 fields = {"ENTITY_ID": contact_id, "ENTITY_TYPE": "contact", "COMMENT": text}
                 commands.append((f"c_{change.event_id}", ("crm.timeline.comment.add", {"fields": fields})))
-    updated: set[str] = set()
-    commented: set[str] = set()
-    sent: list[crm_db.Pending] = []
+            last[change.event_id] = len(commands) - 1
+    refused: set[str] = set()
+    sent = 0
     for start in range(0, len(commands), MAX_BATCH):
         chunk = commands[start : start + MAX_BATCH]
         # Retryable: this batch and the later ones wait for the next pass; what the earlier ones took is done below,
         # batch by batch, so the next pass sends none of their comments again.
         answer = client.batch(dict(chunk))
-        refused = {name[2:] for name, _ in chunk if name.startswith("u_") and name in answer.errors}
-        for customer_id in refused:  # the contact is gone (deleted in the CRM): found or created again next pass
+        gone_now = {name[2:] for name, _ in chunk if name.startswith("u_") and name in answer.errors}
+        for customer_id in gone_now:  # the contact is gone (deleted in the CRM): found or created again next pass
             crm_db.forget_contact(conn.partner_id, customer_id)
-        updated |= {name[2:] for name, _ in chunk if name.startswith("u_")} - refused
-        commented |= {name[2:] for name, _ in chunk if name.startswith("c_")}
-        taken = [
-            c
-            for c in waiting
-            if c.customer_id in updated
-            and c not in sent
-            and (not commented_change.get(c.event_id) or c.event_id in commented)
-        ]
+        refused |= gone_now
+        end = start + len(chunk)
+        taken = [c for c in waiting if start <= last.get(c.event_id, -1) < end and c.customer_id not in refused]
         crm_db.done(conn.partner_id, taken, keep)
-        sent += taken
-    return len(sent)
+        sent += len(taken)
+    return sent
 
 
 def _contacts(client: Bitrix24, partner_id: str, phones: dict[str, str]) -> dict[str, str]:
