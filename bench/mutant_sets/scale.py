@@ -44,9 +44,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "the close keeps a reconciliation made while the month was open",
-        "        existing is not None and done_since is not None "
-        "and datetime.fromisoformat(existing.started_at) < done_since",
-        "        False",
+        "    partial = whole and existing is not None and _open_when_started(period, existing.started_at)",
+        "    partial = False",
         (
             "tests/test_scale_jobs.py::test_the_close_reconciles_the_whole_month_not_a_run_made_while_it_was_open",
             "tests/test_scale_jobs.py::test_the_close_does_not_adopt_a_run_still_reading_the_open_month",
@@ -68,8 +67,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "an open month's reconciliation not marked provisional",
-        '    return out.model_copy(update={"provisional": '
-        "datetime.fromisoformat(run.started_at) < _ended(run.period)})",
+        '    return out.model_copy(update={"provisional": _open_when_started(run.period, run.started_at)})',
         '    return out.model_copy(update={"provisional": False})',
         (
             "tests/test_scale_jobs.py::"

@@ -44,13 +44,9 @@ class ExpiryRun:
     segments: int = 0  # tasks handed out
 
 
-def settle_customer(customer_id: str, now: datetime) -> bool:
-    """Commit whatever time has done to one customer's wallet; False when there was nothing to do."""
-    return _settle(customer_id, now)[0]
-
-
-def _settle(customer_id: str, now: datetime) -> tuple[bool, Wallet | None]:
-    """:func:`settle_customer`, and the wallet as settled (None: no such customer)."""
+def settle_customer(customer_id: str, now: datetime) -> tuple[bool, Wallet | None]:
+    """Commit whatever time has done to one customer's wallet: whether there was anything to do, and the wallet as
+    settled (None: no such customer)."""
     for attempt in range(MAX_ATTEMPTS):
         stored = wallets_db.load(db.get_many([wallets_db.read_key(customer_id)]), customer_id)
         if stored is None:
@@ -133,7 +129,7 @@ def expire_segment(month: str, shard: int, now: datetime) -> jobs_db.Segment:
         tz_name = program.load().timezone
         for customer_id in customers:
             segment.customers += 1
-            settled, wallet = _settle(customer_id, now)
+            settled, wallet = settle_customer(customer_id, now)
             if settled:
                 segment.settled += 1
             for later in sorted(_still_pending(wallet, month, now, tz_name)):

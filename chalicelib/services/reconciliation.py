@@ -22,9 +22,8 @@ from chalicelib.db import history as history_db
 from chalicelib.db import keys
 from chalicelib.db import reconciliations as reconciliations_db
 from chalicelib.db.settlement import read_figures
-from chalicelib.domain.periods import add_months
 from chalicelib.domain.reconciliation import Run, differences
-from chalicelib.domain.schedule import period_start
+from chalicelib.domain.schedule import period_end
 from chalicelib.domain.settlement import COALITION, Figures, entry_deltas
 from chalicelib.machinery import program
 from chalicelib.schemas import Reconciliation, ReconciliationDifference
@@ -50,14 +49,12 @@ def _stale(run: Run, now: datetime) -> bool:
     return run.status == "running" and datetime.fromisoformat(run.updated_at) < now - STALE_AFTER
 
 
-def _start(period: str, now: datetime, *, again: bool, done_since: datetime | None = None) -> Run:
-    """The period's run: the one under way, the one done (unless ``again``, or it started before ``done_since``:
-    then it saw only part of the period), or a new one."""
+def _start(period: str, now: datetime, *, again: bool, whole: bool = False) -> Run:
+    """The period's run: the one under way, the one done (unless ``again``), or a new one. ``whole``: only a run that
+    started after the period ended is kept; one started before it, running or done, reads (or read) only part of
+    the period and is replaced."""
     existing = reconciliations_db.load(period)
-    # Started before ``done_since``: running or done, it reads (or read) only part of the period; replaced.
-    partial = (
-        existing is not None and done_since is not None and datetime.fromisoformat(existing.started_at) < done_since
-    )
+    partial = whole and existing is not None and _open_when_started(period, existing.started_at)
     if existing is not None and existing.status == "running" and not _stale(existing, now) and not partial:
         return existing
     if existing is not None and existing.status == "done" and not again and not partial:
@@ -144,7 +141,7 @@ def request(period: str, now: datetime) -> Run:
 def start_after_close(period: str, now: datetime) -> Run:
     """The daily settlement job, once it closed ``period``: reconcile it unless that was done since it ended (or is
     under way): a run made while the month was open saw only part of it."""
-    run = _start(period, now, again=False, done_since=_ended(period))
+    run = _start(period, now, again=False, whole=True)
     if run.status == "running":
         _hand_on(run, now)  # in process it is worked at once: what it stored now
         return reconciliations_db.load(period) or run
@@ -181,9 +178,10 @@ def _task(args: dict[str, Any], now: datetime) -> None:
 register(TASK, _task)
 
 
-def _ended(period: str) -> datetime:
-    """The first instant after ``period`` (in the program's time zone)."""
-    return period_start(add_months(period, 1), program.load().timezone)
+def _open_when_started(period: str, started_at: str) -> bool:
+    """Whether a run started before ``period`` ended (in the program's time zone): it read a month still taking
+    entries."""
+    return datetime.fromisoformat(started_at) <= period_end(period, program.load().timezone)
 
 
 def to_out(run: Run) -> Reconciliation:
@@ -203,4 +201,4 @@ def to_out(run: Run) -> Reconciliation:
         )
     # A run started before its period ended read a month still taking entries: one posted while it read is in the
     # counters (read last) and not in what it folded, a difference that is no error. The close's run is exact.
-    return out.model_copy(update={"provisional": datetime.fromisoformat(run.started_at) < _ended(run.period)})
+    return out.model_copy(update={"provisional": _open_when_started(run.period, run.started_at)})
